@@ -1,0 +1,5 @@
+"""Issued certificates: serials, PDF rendering, verification and revocation."""
+
+import logging
+
+logger = logging.getLogger("lms.certificates")

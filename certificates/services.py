@@ -1,0 +1,5 @@
+"""Certificate issuance: serials, verification codes, PDF storage."""
+
+
+def connect_listeners() -> None:
+    pass

@@ -1,0 +1,5 @@
+"""Programmes, courses, lessons, enrolment, progress and completion."""
+
+import logging
+
+logger = logging.getLogger("lms.courses")

@@ -1,0 +1,214 @@
+"""Enrolment, lesson progress and course/programme completion rules."""
+
+from collections.abc import Callable
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from courses import logger
+from courses.models import (
+    Course,
+    CourseCompletion,
+    Enrolment,
+    Lesson,
+    LessonProgress,
+    Programme,
+    ProgrammeCourse,
+    PublicationStatus,
+)
+from lms import signals
+from lms.accounts.models import User
+from lms.db import now_utc
+from lms.extensions import db
+
+#: Extra conditions a course needs before it counts as complete, e.g. a
+#: passed quiz. Each returns None when met, else a message for the learner.
+CompletionCheck = Callable[[User, Course], Optional[str]]
+_completion_checks: list[CompletionCheck] = []
+
+
+def register_completion_check(check: CompletionCheck) -> None:
+    if check not in _completion_checks:
+        _completion_checks.append(check)
+
+
+class EnrolmentError(Exception):
+    """The learner cannot enrol; the message says why."""
+
+
+def enrol(user: User, programme: Programme) -> Enrolment:
+    """Enrol ``user`` in a published programme of their institution; idempotent."""
+    if programme.status is not PublicationStatus.PUBLISHED:
+        raise EnrolmentError("programme is not open for enrolment")
+    if programme.institution_id != user.institution_id:
+        raise EnrolmentError("programme belongs to another institution")
+    existing = find_enrolment(user, programme)
+    if existing is not None:
+        return existing
+
+    enrolment = Enrolment(user_id=user.id, programme_id=programme.id)
+    try:
+        with db.session.begin_nested():
+            db.session.add(enrolment)
+    except IntegrityError:
+        return find_enrolment(user, programme)
+    logger.info("User %r enrolled in %r", user, programme)
+    return enrolment
+
+
+def find_enrolment(user: User, programme: Programme) -> Optional[Enrolment]:
+    return db.session.scalar(
+        sa.select(Enrolment).filter_by(user_id=user.id, programme_id=programme.id)
+    )
+
+
+def enrolments_for_course(user: User, course: Course) -> list[Enrolment]:
+    """Return the user's enrolments in programmes that contain ``course``."""
+    return list(
+        db.session.scalars(
+            sa.select(Enrolment)
+            .join(ProgrammeCourse, ProgrammeCourse.programme_id == Enrolment.programme_id)
+            .where(Enrolment.user_id == user.id, ProgrammeCourse.course_id == course.id)
+            .order_by(Enrolment.enrolled_at)
+        )
+    )
+
+
+def completed_lesson_ids(user: User, course: Course) -> set[int]:
+    return set(
+        db.session.scalars(
+            sa.select(LessonProgress.lesson_id)
+            .join(Lesson, Lesson.id == LessonProgress.lesson_id)
+            .where(LessonProgress.user_id == user.id, Lesson.course_id == course.id)
+        )
+    )
+
+
+def complete_lesson(user: User, lesson: Lesson) -> None:
+    """Mark a lesson done (idempotent) and re-evaluate its course."""
+    exists = db.session.scalar(
+        sa.select(LessonProgress.id).filter_by(user_id=user.id, lesson_id=lesson.id)
+    )
+    if exists is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(LessonProgress(user_id=user.id, lesson_id=lesson.id))
+        except IntegrityError:
+            pass
+    evaluate_course(user, lesson.course)
+
+
+def missing_requirements(user: User, course: Course) -> list[str]:
+    """Return what still stands between ``user`` and completing ``course``."""
+    missing = []
+    done = completed_lesson_ids(user, course)
+    remaining = [lesson for lesson in course.lessons if lesson.id not in done]
+    if remaining:
+        missing.append(f"lessons:{len(remaining)}")
+    for check in _completion_checks:
+        reason = check(user, course)
+        if reason:
+            missing.append(reason)
+    return missing
+
+
+def find_completion(user: User, course: Course) -> Optional[CourseCompletion]:
+    return db.session.scalar(
+        sa.select(CourseCompletion).filter_by(user_id=user.id, course_id=course.id)
+    )
+
+
+def evaluate_course(user: User, course: Course) -> Optional[CourseCompletion]:
+    """Record the course as complete when every requirement is met.
+
+    Safe to call any number of times: the unique (user, course) row means
+    a replayed request or a second tab completes the course once, and the
+    ``course_completed`` signal fires only for the request that inserted it.
+    """
+    existing = find_completion(user, course)
+    if existing is not None:
+        return existing
+    if missing_requirements(user, course):
+        return None
+
+    enrolments = enrolments_for_course(user, course)
+    enrolment = enrolments[0] if enrolments else None
+    completion = CourseCompletion(
+        user_id=user.id,
+        course_id=course.id,
+        enrolment_id=enrolment.id if enrolment else None,
+        completed_at=now_utc(),
+        hours=course.credit_hours,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(completion)
+    except IntegrityError:
+        return find_completion(user, course)
+
+    logger.info("Course %r completed by %r", course, user)
+    programme = enrolment.programme if enrolment else None
+    signals.course_completed.send(
+        completion,
+        user_id=user.id,
+        course_id=course.id,
+        course_title=course.title,
+        hours=course.credit_hours,
+        tier=programme.tier if programme else None,
+        kind=programme.kind if programme else None,
+        completed_at=completion.completed_at,
+        programme_id=programme.id if programme else None,
+    )
+    for each in enrolments:
+        evaluate_programme(each)
+    return completion
+
+
+def evaluate_programme(enrolment: Enrolment) -> bool:
+    """Mark the enrolment complete once every required course is; idempotent."""
+    if enrolment.completed_at is not None:
+        return True
+    required = [pc.course_id for pc in enrolment.programme.courses if pc.required]
+    done = set(
+        db.session.scalars(
+            sa.select(CourseCompletion.course_id).where(
+                CourseCompletion.user_id == enrolment.user_id,
+                CourseCompletion.course_id.in_(required),
+            )
+        )
+    )
+    if set(required) - done:
+        return False
+
+    completed_at = now_utc()
+    # A conditional update so that two concurrent requests complete it once.
+    result = db.session.execute(
+        sa.update(Enrolment)
+        .where(Enrolment.id == enrolment.id, Enrolment.completed_at.is_(None))
+        .values(completed_at=completed_at)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(enrolment)
+    if result.rowcount != 1:
+        return True
+    logger.info("Programme %r completed by user %s", enrolment.programme, enrolment.user_id)
+    signals.programme_completed.send(
+        enrolment,
+        user_id=enrolment.user_id,
+        programme_id=enrolment.programme_id,
+        completed_at=completed_at,
+    )
+    return True
+
+
+def course_progress(user: User, course: Course) -> dict:
+    """Summarise a learner's progress in a course for the outline page."""
+    done = completed_lesson_ids(user, course)
+    total = len(course.lessons)
+    return {
+        "lessons_done": len(done & {lesson.id for lesson in course.lessons}),
+        "lessons_total": total,
+        "completed_lesson_ids": done,
+        "completion": find_completion(user, course),
+    }

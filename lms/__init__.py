@@ -1,0 +1,108 @@
+"""Shuren (树人): training and certification for university counselors."""
+
+import logging
+from typing import Optional
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from lms.config import load_config
+
+
+def create_app(config: Optional[dict] = None) -> Flask:
+    """Create the app: config from ``LMS_*`` variables, then ``config`` overrides."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.update(load_config(app.instance_path))
+    if config:
+        app.config.update(config)
+
+    _configure_logging(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_listeners()
+
+    from lms import cli, errors, i18n
+
+    errors.init_app(app)
+    i18n.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    if not logging.getLogger("lms").handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+
+
+def _init_extensions(app: Flask) -> None:
+    from lms.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_project_root() / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.session_protection = "strong"
+
+    from lms.accounts import views as account_views  # registers the user loader
+
+    del account_views
+
+
+def _register_blueprints(app: Flask) -> None:
+    from assessments.views import bp as assessments_bp
+    from certificates.views import bp as certificates_bp
+    from courses.views import bp as courses_bp
+    from lms.accounts.views import bp as accounts_bp
+    from lms.records.views import bp as records_bp
+    from lms.views import bp as main_bp
+
+    for blueprint in (
+        main_bp,
+        accounts_bp,
+        records_bp,
+        courses_bp,
+        assessments_bp,
+        certificates_bp,
+    ):
+        app.register_blueprint(blueprint)
+
+
+def _register_listeners() -> None:
+    """Connect each package's signal listeners; connecting twice is a no-op."""
+    import assessments.services
+    import certificates.services
+    import lms.records.services
+
+    assessments.services.connect_listeners()
+    certificates.services.connect_listeners()
+    lms.records.services.connect_listeners()
+
+
+def _project_root():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """Turn on foreign keys and WAL for every SQLite connection."""
+    import sqlite3
+
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()

@@ -1,0 +1,1 @@
+"""People, roles, login and language preference."""

@@ -1,0 +1,51 @@
+"""Role and ownership checks shared by every blueprint."""
+
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user, login_required
+
+from lms.accounts.models import Role, User
+
+
+def roles_required(*roles: Role):
+    """Require login and one of ``roles``; other signed-in users get 403."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+LEARNER_ROLES = (Role.COUNSELOR, Role.PARTY_WORKER)
+STAFF_ROLES = (Role.TRAINER, Role.HR, Role.ADMIN)
+
+
+def can_view_person(viewer: User, person: User) -> bool:
+    """Return whether ``viewer`` may see ``person``'s records.
+
+    A person sees their own records; HR and admins see everyone of their
+    own institution. Nobody else does.
+    """
+    if viewer.id == person.id:
+        return True
+    if viewer.role in (Role.HR, Role.ADMIN):
+        return viewer.institution_id == person.institution_id
+    return False
+
+
+def get_person_or_404(person_id: int) -> User:
+    """Load a person the current user may see; 404 otherwise, so ids never leak."""
+    from lms.extensions import db
+
+    person = db.session.get(User, person_id)
+    if person is None or not can_view_person(current_user, person):
+        abort(404)
+    return person

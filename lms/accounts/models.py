@@ -1,0 +1,80 @@
+import enum
+from datetime import datetime
+from typing import Optional
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import current_app
+from flask_login import UserMixin
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from lms.db import UTCDateTime, enum_column, now_utc
+from lms.extensions import db
+from lms.organisations.models import Department, Institution
+
+
+class Role(enum.Enum):
+    """What a person does on the platform; decides which views they reach."""
+
+    COUNSELOR = "counselor"
+    PARTY_WORKER = "party_worker"
+    TRAINER = "trainer"
+    HR = "hr"
+    ADMIN = "admin"
+
+    @property
+    def is_learner(self) -> bool:
+        return self in (Role.COUNSELOR, Role.PARTY_WORKER)
+
+
+class Post(enum.Enum):
+    """The post a learner holds, which decides the training rules that apply."""
+
+    FULL_TIME_COUNSELOR = "full_time_counselor"  # 专职辅导员
+    PART_TIME_COUNSELOR = "part_time_counselor"  # 兼职辅导员
+    PARTY_ORGANISER = "party_organiser"  # 组织员
+    TEACHER_BRANCH_SECRETARY = "teacher_branch_secretary"  # 教师党支部书记
+    DEPARTMENT_PARTY_SECRETARY = "department_party_secretary"  # 院系党组织书记
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    username: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    password_hash: so.Mapped[str] = so.mapped_column(sa.String(256))
+    full_name: so.Mapped[str] = so.mapped_column(sa.String(100))
+    employee_no: so.Mapped[Optional[str]] = so.mapped_column(sa.String(32))
+    email: so.Mapped[Optional[str]] = so.mapped_column(sa.String(254))
+    role: so.Mapped[Role] = so.mapped_column(enum_column(Role))
+    post: so.Mapped[Optional[Post]] = so.mapped_column(enum_column(Post))
+    institution_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("institution.id"), index=True
+    )
+    department_id: so.Mapped[Optional[int]] = so.mapped_column(
+        sa.ForeignKey("department.id"), index=True
+    )
+    #: "zh_CN" or "en"; None follows the browser.
+    locale: so.Mapped[Optional[str]] = so.mapped_column(sa.String(8))
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+
+    institution: so.Mapped[Institution] = so.relationship()
+    department: so.Mapped[Optional[Department]] = so.relationship()
+
+    def set_password(self, password: str) -> None:
+        method = current_app.config["PASSWORD_HASH_METHOD"]
+        self.password_hash = generate_password_hash(password, method=method)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.role in roles
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.username}>"

@@ -1,0 +1,1 @@
+"""Competency frameworks: levels x functional areas, and the items in each cell."""

@@ -1,0 +1,72 @@
+"""Configuration read from ``LMS_*`` environment variables with safe defaults."""
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_config(instance_path: str) -> dict:
+    """Build the Flask config mapping from the environment.
+
+    Every key has a default that works on a developer machine: SQLite in the
+    instance folder, in-memory rate limits, the zh_CN locale and the
+    Asia/Shanghai zone. Production sets ``LMS_DATABASE_URL``,
+    ``LMS_SECRET_KEY``, ``LMS_REDIS_URL`` and ``LMS_PUBLIC_URL``.
+    """
+    instance = Path(instance_path)
+    database_url = os.environ.get(
+        "LMS_DATABASE_URL", f"sqlite:///{instance / 'shuren.sqlite3'}"
+    )
+    redis_url = os.environ.get("LMS_REDIS_URL")
+
+    return {
+        "SECRET_KEY": os.environ.get("LMS_SECRET_KEY") or _instance_secret(instance),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "PUBLIC_URL": os.environ.get("LMS_PUBLIC_URL", "http://127.0.0.1:5000"),
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("LMS_TIMEZONE", "Asia/Shanghai"),
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
+        "LANGUAGES": ["zh_CN", "en"],
+        # werkzeug's hash spec; tests set a cheap pbkdf2 to keep the suite fast.
+        "PASSWORD_HASH_METHOD": os.environ.get("LMS_PASSWORD_HASH_METHOD", "scrypt"),
+        "RATELIMIT_STORAGE_URI": os.environ.get(
+            "LMS_RATELIMIT_STORAGE_URI", redis_url or "memory://"
+        ),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": os.environ.get("LMS_LOGIN_RATE_LIMIT", "10 per minute"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _env_bool("LMS_SECURE_COOKIES", False),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": int(os.environ.get("LMS_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)),
+        "CERTIFICATE_DIR": os.environ.get(
+            "LMS_CERTIFICATE_DIR", str(instance / "certificates")
+        ),
+        "CERTIFICATE_FONT_FAMILY": os.environ.get(
+            "LMS_CERTIFICATE_FONT_FAMILY",
+            '"Noto Sans CJK SC", "Noto Serif CJK SC", "WenQuanYi Micro Hei", sans-serif',
+        ),
+    }
+
+
+def _instance_secret(instance: Path) -> str:
+    """Return a random secret kept in the instance folder across restarts.
+
+    Used only when ``LMS_SECRET_KEY`` is unset, so a local install never runs
+    with a known key and sessions survive a restart.
+    """
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,38 @@
+"""Error pages that say what went wrong without leaking internals."""
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+
+from lms.extensions import db
+
+logger = logging.getLogger("lms.errors")
+
+_HANDLED = (400, 403, 404, 405, 413, 429)
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and not request.accept_mimetypes.accept_html
+
+
+def _render(status: int, description: str = ""):
+    if _wants_json():
+        return jsonify(error=status, message=description), status
+    return render_template("errors/error.html", status=status, description=description), status
+
+
+def init_app(app: Flask) -> None:
+    for status in _HANDLED:
+        app.register_error_handler(status, lambda e, s=status: _render(s))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return _render(400, "csrf")
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        logger.exception("Unhandled error on %s %s", request.method, request.path)
+        return _render(500)

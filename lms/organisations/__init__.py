@@ -1,0 +1,1 @@
+"""Institutions (universities) and their departments (院系)."""

@@ -1,0 +1,1 @@
+"""The hours ledger and the append-only progression record HR reviews."""

@@ -1,0 +1,100 @@
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Optional
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from lms.accounts.models import User
+from lms.db import UTCDateTime, enum_column, now_utc
+from lms.extensions import db
+
+
+class TrainingTier(enum.Enum):
+    """Who organises a training: the school, the province or the ministry."""
+
+    SCHOOL = "school"
+    PROVINCIAL = "provincial"
+    NATIONAL = "national"
+
+
+class TrainingKind(enum.Enum):
+    PRE_JOB = "pre_job"  # 岗前培训
+    DEMONSTRATION = "demonstration"  # 示范培训
+    THEMATIC = "thematic"  # 专题培训
+    FULL_COVERAGE = "full_coverage"  # 全覆盖培训
+    BACKBONE_CAMP = "backbone_camp"  # 骨干训练营
+    ONLINE = "online"  # 网络培训
+
+
+class HoursEntry(db.Model):
+    """One credited block of training hours (学时); never edited in place.
+
+    A correction is a new row with ``corrects_id`` set and signed hours. An
+    automatic entry carries its source, and (user, source_type, source_id)
+    is unique so that replaying a completion credits the hours once.
+    """
+
+    __tablename__ = "hours_entry"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "source_type", "source_id"),
+        sa.Index("ix_hours_entry_user_year", "user_id", "year"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
+    source_type: so.Mapped[Optional[str]] = so.mapped_column(sa.String(32))
+    source_id: so.Mapped[Optional[int]]
+    title: so.Mapped[str] = so.mapped_column(sa.String(200))
+    occurred_on: so.Mapped[date]
+    #: Calendar year in the institution's zone that the hours count toward.
+    year: so.Mapped[int]
+    tier: so.Mapped[TrainingTier] = so.mapped_column(enum_column(TrainingTier))
+    kind: so.Mapped[Optional[TrainingKind]] = so.mapped_column(enum_column(TrainingKind))
+    hours: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(7, 1))
+    corrects_id: so.Mapped[Optional[int]] = so.mapped_column(
+        sa.ForeignKey("hours_entry.id")
+    )
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+
+    user: so.Mapped[User] = so.relationship()
+
+
+class ProgressionKind(enum.Enum):
+    APPOINTMENT = "appointment"
+    TRAINING = "training"
+    CERTIFICATE = "certificate"
+    COMPETENCY_LEVEL = "competency_level"
+    ASSESSMENT_GRADE = "assessment_grade"
+    HONOUR = "honour"
+    ACHIEVEMENT = "achievement"
+    TITLE_CHANGE = "title_change"
+    RANK_CHANGE = "rank_change"
+
+
+class ProgressionEntry(db.Model):
+    """An event in a person's career timeline; append-only.
+
+    A correction is a new entry whose ``corrects_id`` names the entry it
+    replaces, so the history of what was believed and when stays readable.
+    """
+
+    __tablename__ = "progression_entry"
+    __table_args__ = (sa.UniqueConstraint("user_id", "kind", "source_type", "source_id"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
+    kind: so.Mapped[ProgressionKind] = so.mapped_column(enum_column(ProgressionKind))
+    occurred_on: so.Mapped[date]
+    title: so.Mapped[str] = so.mapped_column(sa.String(300))
+    detail: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
+    source_type: so.Mapped[Optional[str]] = so.mapped_column(sa.String(32))
+    source_id: so.Mapped[Optional[int]]
+    corrects_id: so.Mapped[Optional[int]] = so.mapped_column(
+        sa.ForeignKey("progression_entry.id")
+    )
+    created_by_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("user.id"))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+
+    user: so.Mapped[User] = so.relationship(foreign_keys=[user_id])

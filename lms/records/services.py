@@ -1,0 +1,151 @@
+"""Hours ledger and progression record writes, and the summaries built on them."""
+
+import logging
+from datetime import date
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from lms import signals
+from lms.accounts.models import User
+from lms.extensions import db
+from lms.records.models import (
+    HoursEntry,
+    ProgressionEntry,
+    ProgressionKind,
+    TrainingTier,
+)
+
+logger = logging.getLogger("lms.records")
+
+#: Minimum school-level 学时 a full-time counselor owes per calendar year.
+# TODO: replace with the editable compliance rules once they exist as data.
+DEFAULT_YEARLY_SCHOOL_HOURS = Decimal(16)
+
+
+def local_date(user: User, moment) -> date:
+    """Return the calendar date of ``moment`` in the user's institution zone."""
+    return moment.astimezone(ZoneInfo(user.institution.timezone)).date()
+
+
+def _add_once(row) -> bool:
+    """Insert ``row`` unless its unique source key exists; return whether it was new."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+        return True
+    except IntegrityError:
+        return False
+
+
+def credit_course_hours(sender, **kw) -> None:
+    """Listener: a completed course adds a ledger row and a progression entry."""
+    user = db.session.get(User, kw["user_id"])
+    on = local_date(user, kw["completed_at"])
+    tier = kw.get("tier") or TrainingTier.SCHOOL
+    _add_once(
+        HoursEntry(
+            user_id=user.id,
+            source_type="course_completion",
+            source_id=sender.id,
+            title=kw["course_title"],
+            occurred_on=on,
+            year=on.year,
+            tier=tier,
+            kind=kw.get("kind"),
+            hours=kw["hours"],
+        )
+    )
+    _add_once(
+        ProgressionEntry(
+            user_id=user.id,
+            kind=ProgressionKind.TRAINING,
+            occurred_on=on,
+            title=kw["course_title"],
+            detail={
+                "hours": str(kw["hours"]),
+                "tier": tier.value,
+                "kind": kw["kind"].value if kw.get("kind") else None,
+                "course_id": kw["course_id"],
+                "programme_id": kw.get("programme_id"),
+            },
+            source_type="course_completion",
+            source_id=sender.id,
+        )
+    )
+
+
+def record_certificate(sender, certificate, **kw) -> None:
+    """Listener: an issued certificate appears on the holder's timeline."""
+    _add_once(
+        ProgressionEntry(
+            user_id=certificate.holder_id,
+            kind=ProgressionKind.CERTIFICATE,
+            occurred_on=certificate.issued_on,
+            title=certificate.title,
+            detail={
+                "serial": certificate.serial,
+                "hours": str(certificate.hours),
+                "expires_on": certificate.expires_on.isoformat()
+                if certificate.expires_on
+                else None,
+            },
+            source_type="certificate",
+            source_id=certificate.id,
+        )
+    )
+
+
+def connect_listeners() -> None:
+    signals.course_completed.connect(credit_course_hours, weak=False)
+    signals.certificate_issued.connect(record_certificate, weak=False)
+
+
+def hours_by_tier(user: User, year: int) -> dict[TrainingTier, Decimal]:
+    """Sum the ledger for one calendar year, per tier."""
+    rows = db.session.execute(
+        sa.select(HoursEntry.tier, sa.func.sum(HoursEntry.hours))
+        .where(HoursEntry.user_id == user.id, HoursEntry.year == year)
+        .group_by(HoursEntry.tier)
+    )
+    totals = {tier: Decimal(0) for tier in TrainingTier}
+    for tier, total in rows:
+        totals[tier] = Decimal(total or 0)
+    return totals
+
+
+def yearly_summary(user: User, year: int) -> dict:
+    """School-level hours done and still owed this year, for the dashboard."""
+    totals = hours_by_tier(user, year)
+    done = totals[TrainingTier.SCHOOL]
+    required = DEFAULT_YEARLY_SCHOOL_HOURS
+    return {
+        "year": year,
+        "by_tier": totals,
+        "school_done": done,
+        "school_required": required,
+        "school_missing": max(required - done, Decimal(0)),
+        "total": sum(totals.values(), Decimal(0)),
+    }
+
+
+def timeline(user: User) -> list[ProgressionEntry]:
+    return list(
+        db.session.scalars(
+            sa.select(ProgressionEntry)
+            .where(ProgressionEntry.user_id == user.id)
+            .order_by(ProgressionEntry.occurred_on.desc(), ProgressionEntry.id.desc())
+        )
+    )
+
+
+def ledger(user: User) -> list[HoursEntry]:
+    return list(
+        db.session.scalars(
+            sa.select(HoursEntry)
+            .where(HoursEntry.user_id == user.id)
+            .order_by(HoursEntry.occurred_on.desc(), HoursEntry.id.desc())
+        )
+    )

@@ -1,0 +1,20 @@
+"""Domain signals that let higher packages report events to lower ones.
+
+Senders pass plain values; each listener lives with the package that owns
+the data it writes (hours ledger, progression record, certificates).
+"""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: A learner completed a course. kwargs: user_id, course_id, course_title,
+#: hours (Decimal), tier, kind, completed_at, programme_id.
+course_completed = _signals.signal("course-completed")
+
+#: A learner completed a whole programme. kwargs: user_id, programme_id,
+#: completed_at.
+programme_completed = _signals.signal("programme-completed")
+
+#: A certificate was issued. kwargs: certificate (the model instance).
+certificate_issued = _signals.signal("certificate-issued")

@@ -1,0 +1,123 @@
+"""Shared fixtures: one app per session, a clean database per test, real logins."""
+
+import os
+import re
+import tempfile
+
+import pytest
+import sqlalchemy as sa
+
+from lms import create_app
+from lms.extensions import db as _db
+
+TEST_PASSWORD = "demo-pass-2026"
+
+
+def _database_url(tmpdir: str) -> str:
+    return os.environ.get("LMS_TEST_DATABASE_URL") or f"sqlite:///{tmpdir}/test.sqlite3"
+
+
+@pytest.fixture(scope="session")
+def app():
+    tmpdir = tempfile.mkdtemp(prefix="shuren-test-")
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": _database_url(tmpdir),
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            "CERTIFICATE_DIR": os.path.join(tmpdir, "certificates"),
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "PUBLIC_URL": "http://127.0.0.1:5000",
+            "SERVER_NAME": None,
+        }
+    )
+    with app.app_context():
+        _db.drop_all()
+        _db.create_all()
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.drop_all()
+        _db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(app):
+    """Give every test empty tables and a fresh rate-limit window."""
+    from lms.extensions import limiter
+
+    limiter.reset()
+    yield
+    with app.app_context():
+        _db.session.rollback()
+        with _db.engine.begin() as conn:
+            for table in reversed(_db.metadata.sorted_tables):
+                conn.execute(table.delete())
+        _db.session.remove()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+_CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = _CSRF_RE.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+class LoggedIn:
+    """A test client logged in through the real login form, carrying its CSRF token."""
+
+    def __init__(self, client, username: str, password: str = TEST_PASSWORD):
+        self.client = client
+        page = client.get("/login")
+        self.csrf = csrf_from(page.get_data(as_text=True))
+        response = client.post(
+            "/login",
+            data={"username": username, "password": password, "csrf_token": self.csrf},
+        )
+        assert response.status_code == 302, f"login as {username} failed"
+
+    def get(self, url, **kw):
+        return self.client.get(url, **kw)
+
+    def post(self, url, data=None, **kw):
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf)
+        return self.client.post(url, data=data, **kw)
+
+
+@pytest.fixture
+def login(app):
+    """Return a function that logs a fresh client in as ``username``."""
+
+    def _login(username: str, password: str = TEST_PASSWORD) -> LoggedIn:
+        return LoggedIn(app.test_client(), username, password)
+
+    return _login
+
+
+@pytest.fixture
+def seeded(app):
+    """Load the demo seed with every account's password set to TEST_PASSWORD."""
+    from lms.seed import seed_demo
+
+    with app.app_context():
+        seed_demo(password=TEST_PASSWORD)
+        _db.session.commit()
+    return TEST_PASSWORD
+
+
+def count(model) -> int:
+    return _db.session.scalar(sa.select(sa.func.count()).select_from(model))
