@@ -23,6 +23,7 @@ def create_app(config: Optional[dict] = None) -> Flask:
         app.config.update(config)
 
     _configure_logging(app)
+    _import_models()
     _init_extensions(app)
     _register_blueprints(app)
     _register_listeners()
@@ -40,6 +41,27 @@ def _configure_logging(app: Flask) -> None:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+
+
+#: Every module that defines tables, so that metadata (create_all, Alembic
+#: autogenerate) sees the whole schema. Add new model modules here.
+MODEL_MODULES = (
+    "lms.organisations.models",
+    "lms.accounts.models",
+    "lms.competencies.models",
+    "lms.records.models",
+    "lms.audit",
+    "courses.models",
+    "assessments.models",
+    "certificates.models",
+)
+
+
+def _import_models() -> None:
+    import importlib
+
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
 
 
 def _init_extensions(app: Flask) -> None:

@@ -1,0 +1,52 @@
+# Shuren: `make run` sets up and serves the demo; `make test` sets up and runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export FLASK_APP := wsgi
+
+# WeasyPrint needs Pango, HarfBuzz's subsetter (without it every CJK
+# certificate takes seconds, not milliseconds) and a CJK font.
+APT_RUNTIME := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
+	fonts-wqy-microhei fonts-noto-cjk
+# poppler-utils inspects PDFs in tests; chromium runs the browser tests.
+APT_TEST := poppler-utils chromium
+
+.PHONY: run test setup setup-test db translations test-only apt-runtime apt-test
+
+run: setup db
+	@echo "Serving Shuren on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+test: setup-test test-only
+
+test-only:
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+setup: apt-runtime $(VENV)/.installed translations
+
+setup-test: setup apt-test $(VENV)/.installed-test
+
+db:
+	$(BIN)/flask db upgrade
+	$(BIN)/flask lms seed
+
+translations:
+	$(BIN)/pybabel compile -q -d lms/translations
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+apt-runtime:
+	@./scripts/ensure-apt $(APT_RUNTIME)
+
+apt-test:
+	@./scripts/ensure-apt $(APT_TEST)
