@@ -28,10 +28,11 @@ def create_app(config: Optional[dict] = None) -> Flask:
     _register_blueprints(app)
     _register_listeners()
 
-    from lms import cli, errors, i18n
+    from lms import cli, errors, i18n, labels
 
     errors.init_app(app)
     i18n.init_app(app)
+    labels.init_app(app)
     cli.init_app(app)
     return app
 

@@ -1,0 +1,136 @@
+"""Translated display labels for enum values, exposed as the Jinja ``label`` filter.
+
+The dictionaries are keyed by the enum *value* (the string stored in the
+database and in JSON details), so a label can be looked up both for an enum
+member and for a bare value such as ``detail["tier"]``. Enum classes are
+matched by class name, which keeps this module free of imports from the
+course, assessment and certificate packages.
+"""
+
+import enum
+from typing import Optional
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+TRAINING_TIER = {
+    "school": _l("School level"),
+    "provincial": _l("Provincial level"),
+    "national": _l("National level"),
+}
+
+TRAINING_KIND = {
+    "pre_job": _l("Pre-job training"),
+    "demonstration": _l("Demonstration training"),
+    "thematic": _l("Thematic training"),
+    "full_coverage": _l("Full-coverage training"),
+    "backbone_camp": _l("Backbone training camp"),
+    "online": _l("Online training"),
+}
+
+TARGET_LEVEL = {
+    "junior": _l("Junior"),
+    "intermediate": _l("Intermediate"),
+    "senior": _l("Senior"),
+}
+
+ROLE = {
+    "counselor": _l("Counselor"),
+    "party_worker": _l("Party-work staff"),
+    "trainer": _l("Trainer"),
+    "hr": _l("HR"),
+    "admin": _l("Administrator"),
+}
+
+POST = {
+    "full_time_counselor": _l("Full-time counselor"),
+    "part_time_counselor": _l("Part-time counselor"),
+    "party_organiser": _l("Party organiser"),
+    "teacher_branch_secretary": _l("Teachers' Party branch secretary"),
+    "department_party_secretary": _l("Department Party secretary"),
+}
+
+PROGRESSION_KIND = {
+    "appointment": _l("Appointment"),
+    "training": _l("Training"),
+    "certificate": _l("Certificate"),
+    "competency_level": _l("Competency level"),
+    "assessment_grade": _l("Assessment grade"),
+    "honour": _l("Honour"),
+    "achievement": _l("Achievement"),
+    "title_change": _l("Title change"),
+    "rank_change": _l("Rank change"),
+}
+
+CERTIFICATE_STATUS = {
+    "valid": _l("Valid"),
+    "revoked": _l("Revoked"),
+    "superseded": _l("Superseded"),
+}
+
+PUBLICATION_STATUS = {
+    "draft": _l("Draft"),
+    "published": _l("Published"),
+    "archived": _l("Archived"),
+}
+
+LESSON_KIND = {
+    "text": _l("Reading"),
+    "video": _l("Video"),
+    "file": _l("Document"),
+    "offline": _l("Offline session"),
+}
+
+QUESTION_KIND = {
+    "single": _l("Single choice"),
+    "multiple": _l("Multiple choice"),
+    "true_false": _l("True or false"),
+}
+
+#: Label tables by enum class name, and by the short name templates pass
+#: with a bare string value, e.g. ``detail.tier|label("tier")``.
+_TABLES = {
+    "TrainingTier": TRAINING_TIER,
+    "TrainingKind": TRAINING_KIND,
+    "TargetLevel": TARGET_LEVEL,
+    "Role": ROLE,
+    "Post": POST,
+    "ProgressionKind": PROGRESSION_KIND,
+    "CertificateStatus": CERTIFICATE_STATUS,
+    "PublicationStatus": PUBLICATION_STATUS,
+    "LessonKind": LESSON_KIND,
+    "QuestionKind": QUESTION_KIND,
+    "tier": TRAINING_TIER,
+    "kind": TRAINING_KIND,
+    "level": TARGET_LEVEL,
+    "role": ROLE,
+    "post": POST,
+    "progression": PROGRESSION_KIND,
+    "certificate_status": CERTIFICATE_STATUS,
+    "publication": PUBLICATION_STATUS,
+    "lesson_kind": LESSON_KIND,
+    "question_kind": QUESTION_KIND,
+}
+
+
+def label(value, table: Optional[str] = None) -> str:
+    """Return the translated label of an enum member or of a bare enum value.
+
+    An enum member picks its table by class name. A bare string needs
+    ``table`` (a key of ``_TABLES``). ``None`` gives an empty string, and a
+    value without a label is shown as it is stored.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, enum.Enum):
+        labels = _TABLES.get(table or type(value).__name__, {})
+        key = value.value
+    else:
+        labels = _TABLES.get(table, {}) if table else {}
+        key = str(value)
+    found = labels.get(key)
+    return str(found) if found is not None else key
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(label, "label")
