@@ -38,10 +38,12 @@ def create_app(config: Optional[dict] = None) -> Flask:
 
 
 def _configure_logging(app: Flask) -> None:
-    if not logging.getLogger("lms").handlers:
+    if not logging.getLogger().handlers:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+    # Alembic announces each autogenerate plugin at INFO on every command.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 #: Every module that defines tables, so that metadata (create_all, Alembic
