@@ -10,6 +10,7 @@ from courses.models import Programme
 from lms.accounts.models import User
 from lms.db import UTCDateTime, enum_column, now_utc
 from lms.extensions import db
+from lms.organisations.models import Institution
 
 
 class CertificateStatus(enum.Enum):
@@ -74,6 +75,7 @@ class Certificate(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
 
     holder: so.Mapped[User] = so.relationship()
+    institution: so.Mapped[Institution] = so.relationship()
     programme: so.Mapped[Optional[Programme]] = so.relationship()
 
     def __repr__(self) -> str:

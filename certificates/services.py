@@ -1,5 +1,530 @@
-"""Certificate issuance: serials, verification codes, PDF storage."""
+"""Certificate issuance, serials, verification codes, status, revocation and PDFs."""
+
+import calendar
+import enum
+import hashlib
+import os
+import re
+import secrets
+import tempfile
+import unicodedata
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Optional
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from certificates import logger
+from certificates.models import Certificate, CertificateStatus, SerialCounter
+from certificates.render import render_certificate_pdf
+from courses.models import Programme
+from lms import audit, signals
+from lms.accounts.models import Role, User
+from lms.db import now_utc
+from lms.extensions import db
+from lms.organisations.models import Institution
+from lms.records.services import local_date
+
+#: Characters of verification codes: no 0/O, 1/I or L, which readers confuse.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 12
+CODE_GROUP = 4
+#: Dash-like characters that people type or paste between code groups.
+_CODE_SEPARATORS = {
+    "-",
+    "_",
+    "\u2010",
+    "\u2011",
+    "\u2012",
+    "\u2013",
+    "\u2014",
+    "\u2212",
+}
+#: A certificate within this many days of its expiry date shows "expiring soon".
+EXPIRING_SOON_DAYS = 30
+MAX_REASON_LENGTH = 500
+_SERIAL_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+#: Attempts at drawing a verification code before giving up; a collision in
+#: 31**12 codes is not expected, so a second attempt is already rare.
+_ISSUE_ATTEMPTS = 3
+
+
+class DisplayStatus(enum.Enum):
+    """Status shown to people, derived from the stored status and the dates."""
+
+    VALID = "valid"
+    EXPIRING_SOON = "expiring_soon"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    SUPERSEDED = "superseded"
+
+
+class CertificateError(Exception):
+    """A certificate operation was rejected; the message says why."""
+
+
+class CertificatePermissionError(CertificateError):
+    """The actor may not change this certificate."""
+
+
+# --- verification codes ---------------------------------------------------
+
+
+def new_verification_code() -> str:
+    """Draw a random 12-character code from CODE_ALPHABET, stored without dashes."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def format_code(code: str) -> str:
+    """Group a stored code for display: ABCDEFGHJKMN gives ABCD-EFGH-JKMN."""
+    return "-".join(code[i : i + CODE_GROUP] for i in range(0, len(code), CODE_GROUP))
+
+
+def normalise_code(raw: Optional[str]) -> Optional[str]:
+    """Turn user-typed input into a stored code, or None if it cannot be one.
+
+    NFKC folds full-width letters and digits to ASCII, then case, spaces
+    and dashes are ignored, so "abcd efgh－jkmn" finds ABCDEFGHJKMN.
+    """
+    if not raw:
+        return None
+    text = unicodedata.normalize("NFKC", raw).upper()
+    text = "".join(ch for ch in text if not ch.isspace() and ch not in _CODE_SEPARATORS)
+    if len(text) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in text):
+        return None
+    return text
+
+
+def find_by_code(raw: Optional[str]) -> Optional[Certificate]:
+    """Return the certificate whose code matches user input, or None."""
+    code = normalise_code(raw)
+    if code is None:
+        return None
+    return db.session.scalar(sa.select(Certificate).filter_by(verification_code=code))
+
+
+def verification_url(code: str) -> str:
+    """Return the public verification address for a stored code."""
+    base = current_app.config["PUBLIC_URL"].rstrip("/")
+    return f"{base}/verify/{format_code(code)}"
+
+
+# --- serial numbers -------------------------------------------------------
+
+
+def next_serial_value(institution_id: int, year: int) -> int:
+    """Increment and return the institution's serial counter for ``year``.
+
+    The UPDATE increments in the database, so concurrent transactions queue
+    on the row lock and each gets its own value. When the year's row is
+    missing it is inserted; if another transaction inserts it first, the
+    unique key rejects ours and the loop increments theirs.
+    """
+    for _ in range(3):
+        value = db.session.scalar(
+            sa.update(SerialCounter)
+            .where(
+                SerialCounter.institution_id == institution_id,
+                SerialCounter.year == year,
+            )
+            .values(last_value=SerialCounter.last_value + 1)
+            .returning(SerialCounter.last_value)
+            .execution_options(synchronize_session=False)
+        )
+        if value is not None:
+            return value
+        try:
+            with db.session.begin_nested():
+                db.session.add(
+                    SerialCounter(
+                        institution_id=institution_id, year=year, last_value=1
+                    )
+                )
+            return 1
+        except IntegrityError:
+            logger.info(
+                "Serial counter of institution %s for %s was inserted concurrently; "
+                "retrying the increment",
+                institution_id,
+                year,
+            )
+    raise CertificateError(
+        f"could not allocate a serial for institution {institution_id}"
+    )
+
+
+def format_serial(institution: Institution, year: int, value: int) -> str:
+    """Return a serial such as SR-2026-000123."""
+    return f"{institution.serial_prefix}-{year}-{value:06d}"
+
+
+# --- dates and status -----------------------------------------------------
+
+
+def add_months(day: date, months: int) -> date:
+    """Add calendar months, clamping to the month's last day: Jan 31 + 1 is Feb 28."""
+    month_index = day.month - 1 + months
+    year = day.year + month_index // 12
+    month = month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def expiry_date(issued_on: date, validity_months: Optional[int]) -> Optional[date]:
+    """Return the last day on which the certificate is valid; None never expires.
+
+    A 36-month certificate issued on 2026-05-01 is valid through 2029-04-30.
+    """
+    if validity_months is None:
+        return None
+    return add_months(issued_on, validity_months) - timedelta(days=1)
+
+
+def institution_today(institution: Institution) -> date:
+    """Return today's date in the institution's time zone."""
+    return datetime.now(ZoneInfo(institution.timezone)).date()
+
+
+def status_of(cert: Certificate, today: Optional[date] = None) -> DisplayStatus:
+    """Return the status shown on ``today`` (default: today in the institution's zone).
+
+    Revoked and superseded win over the dates. A certificate is valid
+    through its ``expires_on`` day and expiring soon in the last
+    EXPIRING_SOON_DAYS days before it.
+    """
+    if cert.status is CertificateStatus.REVOKED:
+        return DisplayStatus.REVOKED
+    if cert.status is CertificateStatus.SUPERSEDED:
+        return DisplayStatus.SUPERSEDED
+    if cert.expires_on is None:
+        return DisplayStatus.VALID
+    if today is None:
+        today = institution_today(cert.institution)
+    if today > cert.expires_on:
+        return DisplayStatus.EXPIRED
+    if (cert.expires_on - today).days <= EXPIRING_SOON_DAYS:
+        return DisplayStatus.EXPIRING_SOON
+    return DisplayStatus.VALID
+
+
+def revoked_on(cert: Certificate) -> Optional[date]:
+    """Return the revocation date in the institution's zone, or None."""
+    if cert.revoked_at is None:
+        return None
+    return cert.revoked_at.astimezone(ZoneInfo(cert.institution.timezone)).date()
+
+
+# --- queries --------------------------------------------------------------
+
+
+def find_by_serial(serial: str) -> Optional[Certificate]:
+    return db.session.scalar(sa.select(Certificate).filter_by(serial=serial))
+
+
+def find_by_achievement(achievement_key: str) -> Optional[Certificate]:
+    return db.session.scalar(
+        sa.select(Certificate).filter_by(achievement_key=achievement_key)
+    )
+
+
+def certificates_of(user: User) -> list[Certificate]:
+    """Return the user's certificates, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Certificate)
+            .where(Certificate.holder_id == user.id)
+            .order_by(Certificate.issued_on.desc(), Certificate.id.desc())
+        )
+    )
+
+
+def institution_certificates(
+    institution_id: int, search: str = "", limit: int = 200
+) -> list:
+    """Return up to ``limit`` certificates of an institution, newest first.
+
+    ``search`` matches part of the holder name, the serial or the title.
+    """
+    query = sa.select(Certificate).where(Certificate.institution_id == institution_id)
+    search = search.strip()
+    if search:
+        pattern = f"%{search}%"
+        query = query.where(
+            sa.or_(
+                Certificate.holder_name.ilike(pattern),
+                Certificate.serial.ilike(pattern),
+                Certificate.title.ilike(pattern),
+            )
+        )
+    query = query.order_by(Certificate.issued_on.desc(), Certificate.id.desc()).limit(
+        limit
+    )
+    return list(db.session.scalars(query))
+
+
+# --- permissions ----------------------------------------------------------
+
+
+def can_view(viewer: User, cert: Certificate) -> bool:
+    """Return whether ``viewer`` may open the certificate's PDF and details.
+
+    The holder may, and so may HR and admins of the issuing institution.
+    """
+    if viewer.id == cert.holder_id:
+        return True
+    return can_manage(viewer, cert)
+
+
+def can_manage(actor: User, cert: Certificate) -> bool:
+    """Return whether ``actor`` may revoke: HR or admin of the issuing institution."""
+    return (
+        actor.role in (Role.HR, Role.ADMIN)
+        and actor.institution_id == cert.institution_id
+    )
+
+
+# --- issuing --------------------------------------------------------------
+
+
+def programme_achievement_key(user: User, programme: Programme) -> str:
+    return f"programme:{programme.id}:user:{user.id}"
+
+
+def issue_programme_certificate(
+    user: User, programme: Programme, completed_at: datetime
+) -> Certificate:
+    """Issue the certificate for a completed programme, or return the existing one.
+
+    Idempotent: the unique ``achievement_key`` makes a double click, a
+    replayed request or a second tab yield the same certificate. Only the
+    call that inserts the row audits it, stores the PDF and sends
+    ``certificate_issued``.
+    """
+    key = programme_achievement_key(user, programme)
+    existing = find_by_achievement(key)
+    if existing is not None:
+        return existing
+
+    institution = user.institution
+    issued_on = local_date(user, completed_at)
+    for _ in range(_ISSUE_ATTEMPTS):
+        try:
+            # The counter increment shares the savepoint with the insert, so a
+            # rejected insert leaves no gap in the serial sequence.
+            with db.session.begin_nested():
+                value = next_serial_value(institution.id, issued_on.year)
+                cert = _new_certificate(
+                    user,
+                    programme,
+                    key,
+                    serial=format_serial(institution, issued_on.year, value),
+                    issued_on=issued_on,
+                )
+                db.session.add(cert)
+        except IntegrityError:
+            existing = find_by_achievement(key)
+            if existing is not None:
+                logger.info("Certificate %s was issued by a concurrent request", key)
+                return existing
+            logger.warning(
+                "Serial or verification code collision issuing %s; retrying", key
+            )
+            continue
+        break
+    else:
+        raise CertificateError(f"could not issue the certificate {key}")
+
+    _after_issue(cert)
+    return cert
+
+
+def _new_certificate(
+    user: User, programme: Programme, key: str, *, serial: str, issued_on: date
+) -> Certificate:
+    institution = user.institution
+    code = new_verification_code()
+    expires_on = expiry_date(issued_on, programme.certificate_validity_months)
+    hours = programme.total_hours
+    return Certificate(
+        serial=serial,
+        verification_code=code,
+        achievement_key=key,
+        holder_id=user.id,
+        institution_id=institution.id,
+        programme_id=programme.id,
+        holder_name=user.full_name,
+        title=programme.title,
+        hours=hours,
+        issued_on=issued_on,
+        expires_on=expires_on,
+        status=CertificateStatus.VALID,
+        render_data={
+            "holder_name": user.full_name,
+            "employee_no": user.employee_no or "",
+            "institution_name": institution.name,
+            "institution_name_en": institution.name_en or "",
+            "programme_title": programme.title,
+            "level": programme.level.value,
+            "hours": str(hours),
+            "issued_on": issued_on.isoformat(),
+            "expires_on": expires_on.isoformat() if expires_on else None,
+            "serial": serial,
+            "verification_code": format_code(code),
+            "verification_url": verification_url(code),
+        },
+    )
+
+
+def _after_issue(cert: Certificate) -> None:
+    audit.record(
+        "certificate.issued",
+        "certificate",
+        cert.id,
+        f"{cert.serial} {cert.title} for {cert.holder_name}",
+        institution_id=cert.institution_id,
+        data={
+            "serial": cert.serial,
+            "holder_id": cert.holder_id,
+            "programme_id": cert.programme_id,
+            "hours": str(cert.hours),
+        },
+    )
+    logger.info(
+        "Issued certificate %s to user %s for programme %s",
+        cert.serial,
+        cert.holder_id,
+        cert.programme_id,
+    )
+    try:
+        store_pdf(cert)
+    except Exception:
+        # The certificate stands without its file: pdf_bytes renders it from
+        # render_data on the first download.
+        logger.exception("Rendering the PDF of certificate %s failed", cert.serial)
+    signals.certificate_issued.send(cert, certificate=cert)
+
+
+# --- PDF storage ----------------------------------------------------------
+
+
+def pdf_path(cert: Certificate) -> Path:
+    """Return where the certificate's PDF is stored: CERTIFICATE_DIR/<serial>.pdf."""
+    if not _SERIAL_RE.match(cert.serial):
+        raise CertificateError(f"serial {cert.serial!r} is not usable as a file name")
+    return Path(current_app.config["CERTIFICATE_DIR"]) / f"{cert.serial}.pdf"
+
+
+def store_pdf(cert: Certificate) -> bytes:
+    """Render the PDF from ``render_data``, write it atomically and record its hash."""
+    pdf = render_certificate_pdf(cert.render_data)
+    path = pdf_path(cert)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{cert.serial}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(handle, "wb") as tmp:
+            tmp.write(pdf)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    digest = hashlib.sha256(pdf).hexdigest()
+    if cert.pdf_sha256 and cert.pdf_sha256 != digest:
+        logger.warning(
+            "Re-rendered PDF of certificate %s differs from the issued one: "
+            "sha256 %s, was %s",
+            cert.serial,
+            digest,
+            cert.pdf_sha256,
+        )
+    cert.pdf_sha256 = digest
+    db.session.flush()
+    return pdf
+
+
+def pdf_bytes(cert: Certificate) -> bytes:
+    """Return the stored PDF, re-rendering it from ``render_data`` if the file is gone.
+
+    A file whose hash does not match ``pdf_sha256`` is re-rendered too: it
+    can be left behind by a transaction that rolled back after writing it.
+    The re-render may update ``pdf_sha256``, so callers commit afterwards.
+    """
+    path = pdf_path(cert)
+    try:
+        stored = path.read_bytes()
+    except FileNotFoundError:
+        logger.info("PDF of certificate %s is missing; rendering it again", cert.serial)
+        return store_pdf(cert)
+    if cert.pdf_sha256 and hashlib.sha256(stored).hexdigest() == cert.pdf_sha256:
+        return stored
+    logger.warning(
+        "PDF of certificate %s does not match its hash; rendering it again", cert.serial
+    )
+    return store_pdf(cert)
+
+
+# --- revocation -----------------------------------------------------------
+
+
+def revoke(cert: Certificate, reason: str, actor: User) -> Certificate:
+    """Revoke a certificate with a reason; revoking a revoked one changes nothing.
+
+    Raises CertificatePermissionError unless ``actor`` is HR or admin of
+    the issuing institution, and CertificateError for a missing or too
+    long reason.
+    """
+    if not can_manage(actor, cert):
+        raise CertificatePermissionError(
+            "only HR or an admin of the institution may revoke"
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise CertificateError("a reason is required")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise CertificateError(
+            f"the reason is longer than {MAX_REASON_LENGTH} characters"
+        )
+    if cert.status is CertificateStatus.REVOKED:
+        return cert
+
+    cert.status = CertificateStatus.REVOKED
+    cert.revoked_at = now_utc()
+    cert.revoked_reason = reason
+    audit.record(
+        "certificate.revoked",
+        "certificate",
+        cert.id,
+        f"{cert.serial} revoked: {reason}"[:500],
+        actor_id=actor.id,
+        institution_id=cert.institution_id,
+        data={"serial": cert.serial, "holder_id": cert.holder_id, "reason": reason},
+    )
+    db.session.flush()
+    logger.info("Certificate %s revoked by user %s", cert.serial, actor.id)
+    return cert
+
+
+# --- signal listeners -----------------------------------------------------
+
+
+def issue_on_programme_completion(
+    sender, *, user_id, programme_id, completed_at, **kw
+) -> None:
+    """Listener: a completed programme issues its certificate."""
+    user = db.session.get(User, user_id)
+    programme = db.session.get(Programme, programme_id)
+    if user is None or programme is None:
+        logger.error(
+            "Programme completion names a missing user %s or programme %s",
+            user_id,
+            programme_id,
+        )
+        return
+    issue_programme_certificate(user, programme, completed_at)
 
 
 def connect_listeners() -> None:
-    pass
+    signals.programme_completed.connect(issue_on_programme_completion, weak=False)

@@ -1,0 +1,377 @@
+"""Certificate pages through the test client with real logins."""
+
+import io
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+from pypdf import PdfReader
+
+from certificates import services
+from certificates.models import Certificate, CertificateStatus
+from lms.accounts.models import Role
+from lms.audit import AuditEntry
+from lms.extensions import db
+from tests.certificates.builders import (
+    issue,
+    make_institution,
+    make_programme,
+    make_user,
+)
+
+EN = {"Accept-Language": "en"}
+
+
+@pytest.fixture
+def world(app_ctx):
+    """One certificate held by c1 at uni-a, plus people who may or may not see it."""
+    institution = make_institution()
+    holder = make_user(institution, "c1", full_name="欧阳明辉", employee_no="T2019001")
+    make_user(institution, "c2", full_name="李喆")
+    make_user(institution, "hr1", Role.HR)
+    make_user(institution, "admin1", Role.ADMIN)
+    make_user(institution, "trainer1", Role.TRAINER)
+    other_school = make_institution("uni-b", "第二示范大学", prefix="DE")
+    make_user(other_school, "hr-b", Role.HR)
+    make_user(other_school, "admin-b", Role.ADMIN)
+    cert = issue(holder, make_programme(institution))
+    db.session.commit()
+    return {
+        "serial": cert.serial,
+        "code": services.format_code(cert.verification_code),
+        "raw_code": cert.verification_code,
+        "id": cert.id,
+    }
+
+
+def reload(world) -> Certificate:
+    db.session.expire_all()
+    return db.session.get(Certificate, world["id"])
+
+
+# --- my certificates -------------------------------------------------------
+
+
+def test_mine_lists_own_certificates(world, login):
+    page = login("c1").get("/certificates", headers=EN)
+    text = page.get_data(as_text=True)
+
+    assert page.status_code == 200
+    assert world["serial"] in text
+    assert "初级辅导员岗位培训" in text
+    assert f"/certificates/{world['serial']}.pdf" in text
+    assert "Valid" in text
+
+
+def test_mine_hides_others_certificates(world, login):
+    text = login("c2").get("/certificates", headers=EN).get_data(as_text=True)
+
+    assert world["serial"] not in text
+    assert "no certificates yet" in text
+
+
+def test_mine_requires_login(world, client):
+    response = client.get("/certificates")
+
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+# --- download --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("username", ["c1", "hr1", "admin1"])
+def test_download_allowed(world, login, username):
+    response = login(username).get(f"/certificates/{world['serial']}.pdf")
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"] == (
+        f'attachment; filename="{world["serial"]}.pdf"'
+    )
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.data.startswith(b"%PDF")
+    reader = PdfReader(io.BytesIO(response.data))
+    assert len(reader.pages) == 1
+    assert "欧阳明辉" in reader.pages[0].extract_text()
+
+
+@pytest.mark.parametrize("username", ["c2", "trainer1", "hr-b", "admin-b"])
+def test_download_hidden_from_others(world, login, username):
+    response = login(username).get(f"/certificates/{world['serial']}.pdf")
+
+    assert response.status_code == 404
+
+
+def test_download_unknown_serial_is_404(world, login):
+    assert login("hr1").get("/certificates/SR-2026-999999.pdf").status_code == 404
+
+
+def test_download_requires_login(world, client):
+    response = client.get(f"/certificates/{world['serial']}.pdf")
+
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+def test_download_rerenders_missing_file(world, login):
+    cert = reload(world)
+    original = services.pdf_path(cert).read_bytes()
+    services.pdf_path(cert).unlink()
+
+    response = login("c1").get(f"/certificates/{world['serial']}.pdf")
+
+    assert response.status_code == 200
+    assert response.data == original
+    assert services.pdf_path(reload(world)).exists()
+
+
+# --- detail and revocation -------------------------------------------------
+
+
+def test_detail_shows_revoke_form_to_hr_only(world, login):
+    hr_page = login("hr1").get(f"/certificates/{world['serial']}", headers=EN)
+    holder_page = login("c1").get(f"/certificates/{world['serial']}", headers=EN)
+
+    assert hr_page.status_code == 200
+    assert "Revoke this certificate" in hr_page.get_data(as_text=True)
+    assert holder_page.status_code == 200
+    assert "Revoke this certificate" not in holder_page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("username", ["c2", "trainer1", "hr-b"])
+def test_detail_hidden_from_others(world, login, username):
+    assert login(username).get(f"/certificates/{world['serial']}").status_code == 404
+
+
+@pytest.mark.parametrize("username", ["hr1", "admin1"])
+def test_revoke_by_hr_or_admin(world, login, username):
+    response = login(username).post(
+        f"/certificates/{world['serial']}/revoke", data={"reason": "培训记录有误"}
+    )
+
+    assert response.status_code == 302
+    cert = reload(world)
+    assert cert.status is CertificateStatus.REVOKED
+    assert cert.revoked_reason == "培训记录有误"
+    actions = db.session.scalars(sa.select(AuditEntry.action)).all()
+    assert actions.count("certificate.revoked") == 1
+
+
+@pytest.mark.parametrize("reason", ["", "   "])
+def test_revoke_requires_reason(world, login, reason):
+    response = login("hr1").post(
+        f"/certificates/{world['serial']}/revoke", data={"reason": reason}, headers=EN
+    )
+
+    assert response.status_code == 400
+    assert "Reason for revocation: This field is required." in response.get_data(
+        as_text=True
+    )
+    assert reload(world).status is CertificateStatus.VALID
+
+
+def test_revoke_rejects_long_reason(world, login):
+    response = login("hr1").post(
+        f"/certificates/{world['serial']}/revoke",
+        data={"reason": "长" * 501},
+        headers=EN,
+    )
+
+    assert response.status_code == 400
+    assert "Reason for revocation:" in response.get_data(as_text=True)
+    assert reload(world).status is CertificateStatus.VALID
+
+
+def test_revoke_forbidden_for_holder(world, login):
+    response = login("c1").post(
+        f"/certificates/{world['serial']}/revoke", data={"reason": "自己撤销"}
+    )
+
+    assert response.status_code == 403
+    assert reload(world).status is CertificateStatus.VALID
+
+
+@pytest.mark.parametrize("username", ["c2", "trainer1", "hr-b", "admin-b"])
+def test_revoke_hidden_from_others(world, login, username):
+    response = login(username).post(
+        f"/certificates/{world['serial']}/revoke", data={"reason": "越权"}
+    )
+
+    assert response.status_code == 404
+    assert reload(world).status is CertificateStatus.VALID
+
+
+def test_revoke_needs_csrf_token(world, login):
+    hr = login("hr1")
+
+    response = hr.client.post(
+        f"/certificates/{world['serial']}/revoke", data={"reason": "无令牌"}
+    )
+
+    assert response.status_code == 400
+    assert reload(world).status is CertificateStatus.VALID
+
+
+# --- HR list -----------------------------------------------------------------
+
+
+def test_issued_list_for_hr(world, login):
+    hr = login("hr1")
+
+    assert world["serial"] in hr.get("/certificates/issued").get_data(as_text=True)
+    assert world["serial"] in hr.get("/certificates/issued?q=欧阳").get_data(
+        as_text=True
+    )
+    assert world["serial"] not in hr.get("/certificates/issued?q=nobody").get_data(
+        as_text=True
+    )
+
+
+def test_issued_list_scoped_to_institution(world, login):
+    text = login("hr-b").get("/certificates/issued").get_data(as_text=True)
+
+    assert world["serial"] not in text
+
+
+def test_issued_list_forbidden_for_counselor(world, login):
+    assert login("c1").get("/certificates/issued").status_code == 403
+
+
+# --- public verification ---------------------------------------------------
+
+
+def test_verify_valid(world, client):
+    response = client.get(f"/verify/{world['code']}", headers=EN)
+    text = response.get_data(as_text=True)
+
+    assert response.status_code == 200
+    assert "Valid" in text
+    for expected in (
+        "欧阳明辉",
+        "初级辅导员岗位培训",
+        world["serial"],
+        "树人示范大学",
+        "40",
+    ):
+        assert expected in text, expected
+    assert "T2019001" not in text
+    assert response.headers["X-Robots-Tag"] == "noindex, nofollow"
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["raw", "lower", "spaced"],
+)
+def test_verify_accepts_code_spellings(world, client, spelling):
+    code = {
+        "raw": world["raw_code"],
+        "lower": world["code"].lower(),
+        "spaced": world["code"].replace("-", " "),
+    }[spelling]
+
+    response = client.get(f"/verify/{code}")
+
+    assert response.status_code == 200
+    assert world["serial"] in response.get_data(as_text=True)
+
+
+def test_verify_expired(world, client):
+    cert = reload(world)
+    cert.expires_on = date(2020, 1, 31)
+    db.session.commit()
+
+    text = client.get(f"/verify/{world['code']}", headers=EN).get_data(as_text=True)
+
+    assert "Expired" in text
+    assert "expired on" in text
+    assert "Jan 31, 2020" in text
+
+
+def test_verify_expiring_soon(world, client):
+    cert = reload(world)
+    cert.expires_on = services.institution_today(cert.institution) + timedelta(days=10)
+    db.session.commit()
+
+    text = client.get(f"/verify/{world['code']}", headers=EN).get_data(as_text=True)
+
+    assert "Expiring soon" in text
+
+
+def test_verify_revoked_shows_date_and_reason(world, login, client):
+    login("hr1").post(
+        f"/certificates/{world['serial']}/revoke", data={"reason": "培训记录有误"}
+    )
+    today = services.institution_today(reload(world).institution)
+
+    text = client.get(f"/verify/{world['code']}", headers=EN).get_data(as_text=True)
+
+    assert "Revoked" in text
+    assert "培训记录有误" in text
+    assert f"{today:%b} {today.day}, {today.year}" in text
+
+
+def test_verify_superseded(world, client):
+    cert = reload(world)
+    cert.status = CertificateStatus.SUPERSEDED
+    db.session.commit()
+
+    text = client.get(f"/verify/{world['code']}", headers=EN).get_data(as_text=True)
+
+    assert "Superseded" in text
+
+
+@pytest.mark.parametrize("code", ["ABCD-EFGH-JKMN", "not-a-code", "0000"])
+def test_verify_unknown_code_is_404(world, client, code):
+    response = client.get(f"/verify/{code}", headers=EN)
+    text = response.get_data(as_text=True)
+
+    assert response.status_code == 404
+    assert "No certificate has the verification code" in text
+    assert "欧阳明辉" not in text
+
+
+def test_verify_lookup_form(client, app_ctx):
+    response = client.get("/verify", headers=EN)
+
+    assert response.status_code == 200
+    assert 'name="code"' in response.get_data(as_text=True)
+
+
+def test_verify_lookup_redirects_normalised_code(world, client):
+    typed = "  " + world["code"].lower().replace("-", " ")
+
+    response = client.get("/verify", query_string={"code": typed})
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/verify/{world['code']}")
+
+
+def test_verify_lookup_full_width_code(world, client):
+    full_width = "".join(chr(ord(ch) + 0xFEE0) for ch in world["code"])
+
+    response = client.get("/verify", query_string={"code": full_width})
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/verify/{world['code']}")
+
+
+@pytest.mark.parametrize(
+    "typed, status, message",
+    [
+        ("", 400, "Verification code: This field is required."),
+        ("ABC", 400, "Verification code: A code has 12 letters and digits"),
+        ("ABCD-EFGH-JKM0", 400, "Verification code: A code has 12 letters and digits"),
+        (
+            "X" * 65,
+            400,
+            "Verification code: Field cannot be longer than 64 characters.",
+        ),
+        ("ABCD-EFGH-JKMN", 404, "Verification code: No certificate has this code."),
+    ],
+)
+def test_verify_lookup_errors_name_the_field(world, client, typed, status, message):
+    response = client.get("/verify", query_string={"code": typed}, headers=EN)
+
+    assert response.status_code == status
+    assert message in response.get_data(as_text=True)
