@@ -28,8 +28,8 @@ MM_TO_PT = 72 / 25.4
 NAME_BOX_MM = 200
 PROGRAMME_BOX_MM = 230
 INSTITUTION_BOX_MM = 240
-#: Width of one display unit (half a CJK character) in em. Latin glyphs of
-#: Noto Sans CJK average about 0.55 em, so 0.6 leaves a margin for wide ones.
+#: Width of one display unit (half a CJK character) in em. An estimate: most
+#: Latin glyphs of Noto Sans CJK are narrower, and wider ones (W, M) wrap.
 EM_PER_DISPLAY_UNIT = 0.6
 
 LEVEL_LABELS = {
@@ -189,8 +189,8 @@ def render_certificate_pdf(data: dict) -> bytes:
         _missing_subset_logged = True
 
     context = template_context(data)
-    # Rendered with the bare Jinja environment so that no request or user
-    # globals reach the document: it depends on ``data`` alone.
+    # Rendered without Flask's context processors, so neither current_user
+    # nor the UI locale is injected and the document depends on ``data`` alone.
     html = current_app.jinja_env.get_template(TEMPLATE).render(**context)
     document = HTML(string=html, url_fetcher=DataURIOnlyFetcher()).render(
         font_config=font_configuration()

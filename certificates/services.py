@@ -63,7 +63,7 @@ class DisplayStatus(enum.Enum):
 
 
 class CertificateError(Exception):
-    """A certificate operation was rejected; the message says why."""
+    """A certificate operation was rejected; the message gives the reason."""
 
 
 class CertificatePermissionError(CertificateError):
@@ -400,8 +400,8 @@ def _after_issue(cert: Certificate) -> None:
     try:
         store_pdf(cert)
     except Exception:
-        # The certificate stands without its file: pdf_bytes renders it from
-        # render_data on the first download.
+        # The certificate is kept without its file, and pdf_bytes renders it
+        # from render_data on the first download.
         logger.exception("Rendering the PDF of certificate %s failed", cert.serial)
     signals.certificate_issued.send(cert, certificate=cert)
 

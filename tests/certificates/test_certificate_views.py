@@ -375,3 +375,12 @@ def test_verify_lookup_errors_name_the_field(world, client, typed, status, messa
 
     assert response.status_code == status
     assert message in response.get_data(as_text=True)
+
+
+def test_verify_unknown_code_is_escaped(app_ctx, client):
+    response = client.get("/verify/<script>alert(1)", headers=EN)
+    text = response.get_data(as_text=True)
+
+    assert response.status_code == 404
+    assert "&lt;script&gt;alert(1)" in text
+    assert "<script>alert(1)" not in text
