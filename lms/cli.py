@@ -1,10 +1,95 @@
-"""``flask lms ...`` commands."""
+"""``flask lms ...`` commands.
+
+Output is in English and not translated, because these commands are for
+operators and the locale selector in ``lms.i18n`` reads the request and the
+logged-in user, which a CLI run does not have.
+"""
+
+import logging
 
 import click
+import sqlalchemy as sa
 from flask import Flask
 from flask.cli import AppGroup
 
+from lms.accounts.models import User
+from lms.extensions import db
+from lms.seed import seed_demo
+
+logger = logging.getLogger("lms.cli")
+
+#: Minimum length of a password set with ``flask lms set-password``.
+MIN_PASSWORD_LENGTH = 8
+
 lms_cli = AppGroup("lms", help="Shuren administration commands.")
+
+
+@lms_cli.command(
+    "seed",
+    short_help="Load the demo data and print the new accounts' passwords.",
+    help=(
+        "Load the demo data: the 2014 counselor competency framework, a demo "
+        "university with one account per role, and a published pre-job programme "
+        "with lessons and quizzes. Rows that already exist are left unchanged, so "
+        "running it again is safe. Prints the password of each new account."
+    ),
+)
+def seed_command() -> None:
+    created = seed_demo()
+    db.session.commit()
+
+    if not created:
+        click.echo("Demo data is already present; no accounts were created.")
+        click.echo(
+            "Passwords were printed when the demo data was first seeded. "
+            "To set a new one, run: flask lms set-password USERNAME"
+        )
+        return
+
+    roles = dict(
+        db.session.execute(
+            sa.select(User.username, User.role).where(User.username.in_(created))
+        ).all()
+    )
+    width = max(len("username"), *(len(name) for name in created))
+    click.echo("Created demo accounts:")
+    click.echo(f"  {'username':<{width}}  {'role':<12}  password")
+    for username, password in created.items():
+        click.echo(f"  {username:<{width}}  {roles[username].value:<12}  {password}")
+    click.echo(
+        "These demo passwords are for local demonstration only. Change them with "
+        "`flask lms set-password USERNAME` before anyone else can reach this server."
+    )
+
+
+@lms_cli.command(
+    "set-password",
+    short_help="Set a new password for an account (prompts for it).",
+    help=(
+        "Set a new password for the account USERNAME. Prompts twice for the "
+        f"password without echoing it. It must be at least {MIN_PASSWORD_LENGTH} "
+        "characters long."
+    ),
+)
+@click.argument("username")
+def set_password_command(username: str) -> None:
+    user = db.session.scalar(sa.select(User).filter_by(username=username))
+    if user is None:
+        raise click.ClickException(
+            f"No account with username {username!r}. Usernames are case-sensitive."
+        )
+
+    password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise click.ClickException(
+            f"Password too short: it has {len(password)} characters and the minimum "
+            f"is {MIN_PASSWORD_LENGTH}. The password was not changed."
+        )
+
+    user.set_password(password)
+    db.session.commit()
+    logger.info("Password set for %r from the command line", user)
+    click.echo(f"Password updated for {username}.")
 
 
 def init_app(app: Flask) -> None:

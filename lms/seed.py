@@ -1,0 +1,319 @@
+"""Demo data: the 2014 counselor competency standard, a demo university with
+one account per role, and a published pre-job programme with real lessons.
+
+``seed_demo`` looks every row up by its natural key and creates only the
+rows that are missing. Rows that already exist keep their current values, so
+an administrator's edits survive a second run and existing accounts keep
+their passwords. The caller commits.
+"""
+
+import logging
+import secrets
+from collections import Counter
+from decimal import Decimal
+from typing import TYPE_CHECKING, TypeVar
+
+import nh3
+import sqlalchemy as sa
+
+from lms.accounts.models import Post, Role, User
+from lms.competencies.models import CompetencyItem, Framework, FunctionalArea, Level
+from lms.extensions import db
+from lms.organisations.models import Department, Institution
+from lms.records.models import TrainingKind, TrainingTier
+from lms.seed_content.framework import COUNSELOR_2014
+from lms.seed_content.organisation import ACCOUNTS, DEMO_UNIVERSITY
+from lms.seed_content.programme import JUNIOR_PRE_JOB
+from lms.seed_content.specs import (
+    CourseSpec,
+    FrameworkSpec,
+    InstitutionSpec,
+    ProgrammeSpec,
+    QuizSpec,
+)
+
+if TYPE_CHECKING:
+    from courses.models import Course
+
+logger = logging.getLogger("lms.seed")
+
+#: Tags kept in lesson HTML. nh3 drops every other tag, and removes script and
+#: style elements together with their content.
+LESSON_TAGS = {"h2", "h3", "p", "ul", "ol", "li", "strong", "em", "br", "blockquote"}
+
+ModelT = TypeVar("ModelT")
+
+
+class _Seeder:
+    """Get-or-create helper that counts the rows it creates, per table."""
+
+    def __init__(self) -> None:
+        self.created: Counter[str] = Counter()
+
+    def get_or_create(self, model: type[ModelT], keys: dict, values: dict) -> ModelT:
+        row = db.session.scalar(sa.select(model).filter_by(**keys))
+        if row is not None:
+            return row
+        row = model(**keys, **values)
+        db.session.add(row)
+        db.session.flush()
+        self.created[model.__tablename__] += 1
+        return row
+
+
+def seed_demo(password: str | None = None) -> dict[str, str]:
+    """Create the missing demo rows and return the accounts created in this run.
+
+    The result maps each new username to its password: ``password`` when
+    given, else a fresh random one per account. Accounts that already exist
+    are not in the result and their passwords are not changed.
+    """
+    seeder = _Seeder()
+    framework = _seed_framework(seeder, COUNSELOR_2014)
+    institution = _seed_institution(seeder, DEMO_UNIVERSITY)
+    created_accounts = _seed_accounts(seeder, institution, password)
+    _seed_programme(seeder, institution, framework, JUNIOR_PRE_JOB)
+
+    if seeder.created:
+        logger.info("Demo seed created rows: %s", dict(sorted(seeder.created.items())))
+    else:
+        logger.info("Demo seed created nothing because every row was already present")
+    return created_accounts
+
+
+def _seed_framework(seeder: _Seeder, spec: FrameworkSpec) -> Framework:
+    framework = seeder.get_or_create(
+        Framework,
+        {"code": spec.code},
+        {
+            "title": spec.title,
+            "issuer": spec.issuer,
+            "year": spec.year,
+            "version": spec.version,
+            "notes": spec.notes,
+        },
+    )
+    levels = {
+        level.code: seeder.get_or_create(
+            Level,
+            {"framework_id": framework.id, "code": level.code},
+            {
+                "name": level.name,
+                "position": level.position,
+                "min_years": level.min_years,
+                "max_years": level.max_years,
+            },
+        )
+        for level in spec.levels
+    }
+    areas = {
+        area.code: seeder.get_or_create(
+            FunctionalArea,
+            {"framework_id": framework.id, "code": area.code},
+            {"name": area.name, "position": area.position},
+        )
+        for area in spec.areas
+    }
+    for item in spec.items:
+        level = levels[item.level]
+        area = areas[item.area]
+        seeder.get_or_create(
+            CompetencyItem,
+            {"level_id": level.id, "area_id": area.id},
+            {
+                "framework_id": framework.id,
+                "code": f"{level.position}.{area.position}",
+                "summary": item.summary,
+                "work_content": "\n".join(item.work_content),
+                "ability_requirements": "\n".join(item.ability_requirements),
+                "knowledge_requirements": "\n".join(item.knowledge_requirements),
+            },
+        )
+    return framework
+
+
+def _seed_institution(seeder: _Seeder, spec: InstitutionSpec) -> Institution:
+    institution = seeder.get_or_create(
+        Institution,
+        {"code": spec.code},
+        {
+            "name": spec.name,
+            "name_en": spec.name_en,
+            "timezone": spec.timezone,
+            "serial_prefix": spec.serial_prefix,
+        },
+    )
+    for department in spec.departments:
+        seeder.get_or_create(
+            Department,
+            {"institution_id": institution.id, "code": department.code},
+            {"name": department.name},
+        )
+    return institution
+
+
+def _seed_accounts(
+    seeder: _Seeder, institution: Institution, password: str | None
+) -> dict[str, str]:
+    departments = {
+        department.code: department
+        for department in db.session.scalars(
+            sa.select(Department).filter_by(institution_id=institution.id)
+        )
+    }
+    created: dict[str, str] = {}
+    for spec in ACCOUNTS:
+        exists = db.session.scalar(sa.select(User.id).filter_by(username=spec.username))
+        if exists is not None:
+            continue
+        user = User(
+            username=spec.username,
+            full_name=spec.full_name,
+            employee_no=spec.employee_no,
+            email=spec.email,
+            role=Role(spec.role),
+            post=Post(spec.post) if spec.post else None,
+            institution_id=institution.id,
+            department_id=departments[spec.department].id if spec.department else None,
+        )
+        account_password = password or secrets.token_urlsafe(9)
+        user.set_password(account_password)
+        db.session.add(user)
+        db.session.flush()
+        seeder.created[User.__tablename__] += 1
+        created[spec.username] = account_password
+    return created
+
+
+def _seed_programme(
+    seeder: _Seeder, institution: Institution, framework: Framework, spec: ProgrammeSpec
+) -> None:
+    # courses sits above lms, so the seed imports it at call time like the app factory.
+    from courses.models import (
+        Programme,
+        ProgrammeCourse,
+        PublicationStatus,
+        TargetLevel,
+    )
+
+    programme = seeder.get_or_create(
+        Programme,
+        {"institution_id": institution.id, "code": spec.code},
+        {
+            "title": spec.title,
+            "summary": spec.summary,
+            "tier": TrainingTier(spec.tier),
+            "kind": TrainingKind(spec.kind),
+            "level": TargetLevel(spec.level),
+            "audience": spec.audience,
+            "status": PublicationStatus.PUBLISHED,
+            "certificate_validity_months": spec.certificate_validity_months,
+        },
+    )
+    items = {
+        item.code: item
+        for item in db.session.scalars(
+            sa.select(CompetencyItem).filter_by(framework_id=framework.id)
+        )
+    }
+    for position, course_spec in enumerate(spec.courses, start=1):
+        course = _seed_course(seeder, institution, items, course_spec)
+        seeder.get_or_create(
+            ProgrammeCourse,
+            {"programme_id": programme.id, "course_id": course.id},
+            {"position": position, "required": True},
+        )
+
+
+def _seed_course(
+    seeder: _Seeder,
+    institution: Institution,
+    items: dict[str, CompetencyItem],
+    spec: CourseSpec,
+) -> "Course":
+    # courses sits above lms, so the seed imports it at call time like the app factory.
+    from courses.models import Course, Lesson, LessonKind, PublicationStatus
+
+    course = seeder.get_or_create(
+        Course,
+        {"institution_id": institution.id, "code": spec.code},
+        {
+            "title": spec.title,
+            "summary": spec.summary,
+            "credit_hours": Decimal(spec.credit_hours),
+            "status": PublicationStatus.PUBLISHED,
+        },
+    )
+    for position, lesson in enumerate(spec.lessons, start=1):
+        seeder.get_or_create(
+            Lesson,
+            {"course_id": course.id, "position": position},
+            {
+                "title": lesson.title,
+                "kind": LessonKind.TEXT,
+                "body_html": clean_lesson_html(lesson.body_html),
+                "duration_minutes": lesson.duration_minutes,
+            },
+        )
+    for code in spec.competencies:
+        item = items[code]
+        if item not in course.competencies:
+            course.competencies.append(item)
+            seeder.created["course_competency"] += 1
+    db.session.flush()
+    _seed_quiz(seeder, course, spec.quiz)
+    return course
+
+
+def _seed_quiz(seeder: _Seeder, course: "Course", spec: QuizSpec) -> None:
+    # assessments sits above lms, so the seed imports it at call time like the app factory.
+    from assessments.models import Choice, Question, QuestionKind, Quiz
+
+    quiz = seeder.get_or_create(
+        Quiz,
+        {"course_id": course.id, "title": spec.title},
+        {
+            "instructions": quiz_instructions(spec),
+            "pass_mark": spec.pass_mark,
+            "max_attempts": spec.max_attempts,
+            "time_limit_minutes": spec.time_limit_minutes,
+        },
+    )
+    for position, question_spec in enumerate(spec.questions, start=1):
+        question = seeder.get_or_create(
+            Question,
+            {"quiz_id": quiz.id, "position": position},
+            {
+                "kind": QuestionKind(question_spec.kind),
+                "text": question_spec.text,
+                "points": Decimal(question_spec.points),
+                "explanation": question_spec.explanation,
+            },
+        )
+        for choice_position, (text, is_correct) in enumerate(
+            question_spec.choices, start=1
+        ):
+            seeder.get_or_create(
+                Choice,
+                {"question_id": question.id, "position": choice_position},
+                {"text": text, "is_correct": is_correct},
+            )
+
+
+def clean_lesson_html(html: str) -> str:
+    """Return lesson HTML with only the tags in ``LESSON_TAGS`` and no attributes."""
+    return nh3.clean(html.strip(), tags=LESSON_TAGS, attributes={})
+
+
+def quiz_instructions(spec: QuizSpec) -> str:
+    """Build the Chinese quiz instructions from the values stored on the quiz row."""
+    total = sum(question.points for question in spec.questions)
+    parts = [
+        f"本测验共{len(spec.questions)}题，满分{total}分，得分达到满分的{spec.pass_mark}%即为通过。"
+    ]
+    if spec.time_limit_minutes is not None:
+        parts.append(f"限时{spec.time_limit_minutes}分钟。")
+    if spec.max_attempts is not None:
+        parts.append(f"最多可作答{spec.max_attempts}次。")
+    parts.append("单选题和判断题只有一个正确答案；多选题须选出全部正确答案才得分。")
+    return "".join(parts)

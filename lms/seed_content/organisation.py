@@ -1,0 +1,73 @@
+"""The demo university, its 院系 and one account per platform role."""
+
+from lms.seed_content.specs import AccountSpec, DepartmentSpec, InstitutionSpec
+
+DEMO_UNIVERSITY = InstitutionSpec(
+    code="demo-univ",
+    name="树人示范大学",
+    name_en="Shuren Demonstration University",
+    timezone="Asia/Shanghai",
+    serial_prefix="SR",
+    departments=(
+        DepartmentSpec("marxism", "马克思主义学院"),
+        DepartmentSpec("cs", "计算机科学与技术学院"),
+    ),
+)
+
+# Addresses use the reserved .example domain so that no mail can reach a real person.
+ACCOUNTS = (
+    AccountSpec(
+        username="counselor1",
+        full_name="林晓雯",
+        employee_no="20230117",
+        email="counselor1@shuren.example",
+        role="counselor",
+        post="full_time_counselor",
+        department="marxism",
+    ),
+    AccountSpec(
+        username="counselor2",
+        full_name="周子航",
+        employee_no="20240209",
+        email="counselor2@shuren.example",
+        role="counselor",
+        post="full_time_counselor",
+        department="cs",
+    ),
+    AccountSpec(
+        username="organiser",
+        full_name="陈立新",
+        employee_no="20150322",
+        email="organiser@shuren.example",
+        role="party_worker",
+        post="party_organiser",
+        department="cs",
+    ),
+    AccountSpec(
+        username="trainer",
+        full_name="王慧敏",
+        employee_no="20120405",
+        email="trainer@shuren.example",
+        role="trainer",
+        post=None,
+        department=None,
+    ),
+    AccountSpec(
+        username="hr",
+        full_name="赵静",
+        employee_no="20100518",
+        email="hr@shuren.example",
+        role="hr",
+        post=None,
+        department=None,
+    ),
+    AccountSpec(
+        username="admin",
+        full_name="刘建华",
+        employee_no="20180611",
+        email="admin@shuren.example",
+        role="admin",
+        post=None,
+        department=None,
+    ),
+)

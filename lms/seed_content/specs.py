@@ -1,0 +1,127 @@
+"""Record types for the seed content.
+
+Enum members are named by their stored value (e.g. ``"single"`` for
+``QuestionKind.SINGLE``) so that this package imports no models.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LevelSpec:
+    code: str
+    name: str
+    position: int
+    min_years: int | None
+    max_years: int | None
+
+
+@dataclass(frozen=True)
+class AreaSpec:
+    code: str
+    name: str
+    position: int
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    """One level x area cell. Each requirement tuple is stored as one line per entry."""
+
+    level: str
+    area: str
+    summary: str
+    work_content: tuple[str, ...]
+    ability_requirements: tuple[str, ...]
+    knowledge_requirements: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FrameworkSpec:
+    code: str
+    title: str
+    issuer: str
+    year: int
+    version: str
+    notes: str
+    levels: tuple[LevelSpec, ...]
+    areas: tuple[AreaSpec, ...]
+    items: tuple[ItemSpec, ...]
+
+
+@dataclass(frozen=True)
+class DepartmentSpec:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class InstitutionSpec:
+    code: str
+    name: str
+    name_en: str
+    timezone: str
+    serial_prefix: str
+    departments: tuple[DepartmentSpec, ...]
+
+
+@dataclass(frozen=True)
+class AccountSpec:
+    username: str
+    full_name: str
+    employee_no: str
+    email: str
+    role: str
+    post: str | None
+    department: str | None
+
+
+@dataclass(frozen=True)
+class QuestionSpec:
+    """A quiz question; ``choices`` pairs each choice text with whether it is correct."""
+
+    kind: str
+    text: str
+    points: int
+    explanation: str
+    choices: tuple[tuple[str, bool], ...]
+
+
+@dataclass(frozen=True)
+class QuizSpec:
+    title: str
+    pass_mark: int
+    max_attempts: int | None
+    time_limit_minutes: int | None
+    questions: tuple[QuestionSpec, ...]
+
+
+@dataclass(frozen=True)
+class LessonSpec:
+    title: str
+    duration_minutes: int
+    body_html: str
+
+
+@dataclass(frozen=True)
+class CourseSpec:
+    code: str
+    title: str
+    summary: str
+    credit_hours: str
+    #: Codes of the competency items the course trains, e.g. "1.5".
+    competencies: tuple[str, ...]
+    lessons: tuple[LessonSpec, ...]
+    quiz: QuizSpec
+
+
+@dataclass(frozen=True)
+class ProgrammeSpec:
+    code: str
+    title: str
+    summary: str
+    tier: str
+    kind: str
+    level: str
+    audience: str
+    certificate_validity_months: int | None
+    courses: tuple[CourseSpec, ...]

@@ -1,0 +1,311 @@
+"""Demo seed: idempotency, framework shape, programme content and CLI commands."""
+
+import re
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from assessments.models import Question, QuestionKind, Quiz
+from courses.models import Course, Programme, PublicationStatus
+from lms.accounts.models import Post, Role, User
+from lms.competencies.models import CompetencyItem, Framework
+from lms.extensions import db
+from lms.seed import clean_lesson_html, seed_demo
+from lms.seed_content.programme import JUNIOR_PRE_JOB
+
+DEMO_USERNAMES = {"counselor1", "counselor2", "organiser", "trainer", "hr", "admin"}
+
+
+def table_counts() -> dict[str, int]:
+    return {
+        table.name: db.session.scalar(sa.select(sa.func.count()).select_from(table))
+        for table in db.metadata.sorted_tables
+    }
+
+
+def demo_programme() -> Programme:
+    return db.session.scalar(sa.select(Programme).filter_by(code="junior-prejob-2026"))
+
+
+def programme_courses() -> list[Course]:
+    return [link.course for link in demo_programme().courses]
+
+
+def quiz_of(course: Course) -> Quiz:
+    return db.session.scalar(sa.select(Quiz).filter_by(course_id=course.id))
+
+
+def home_location(session) -> str:
+    """Return where the dashboard sends a logged-in session; /login if it is not."""
+    response = session.get("/")
+    assert response.status_code == 302
+    return response.headers["Location"]
+
+
+def test_seed_twice_creates_nothing_new(app_ctx):
+    first = seed_demo()
+    db.session.commit()
+    counts = table_counts()
+
+    second = seed_demo()
+    db.session.commit()
+
+    assert set(first) == DEMO_USERNAMES
+    assert second == {}
+    assert table_counts() == counts
+    assert counts["user"] == 6
+    assert counts["competency_item"] == 27
+
+
+def test_seed_random_passwords_log_in(app_ctx):
+    created = seed_demo()
+    db.session.commit()
+
+    assert len(set(created.values())) == len(created)
+    for username, password in created.items():
+        user = db.session.scalar(sa.select(User).filter_by(username=username))
+        assert len(password) >= 12
+        assert user.check_password(password)
+
+
+def test_seed_keeps_existing_password(app_ctx, seeded):
+    counselor = db.session.scalar(sa.select(User).filter_by(username="counselor1"))
+    counselor.set_password("changed-by-admin")
+    db.session.commit()
+
+    assert seed_demo(password="another-password") == {}
+    assert counselor.check_password("changed-by-admin")
+
+
+def test_seed_keeps_edited_values(app_ctx):
+    seed_demo()
+    db.session.commit()
+    course = db.session.scalar(
+        sa.select(Course).filter_by(code="mental-health-practice")
+    )
+    course.credit_hours = Decimal(10)
+    db.session.commit()
+
+    seed_demo()
+    db.session.commit()
+
+    assert course.credit_hours == Decimal(10)
+
+
+def test_demo_accounts_roles_and_posts(app, seeded, login):
+    with app.app_context():
+        users = {u.username: u for u in db.session.scalars(sa.select(User))}
+        assert set(users) == DEMO_USERNAMES
+        assert users["counselor1"].role is Role.COUNSELOR
+        assert users["counselor1"].post is Post.FULL_TIME_COUNSELOR
+        assert users["counselor2"].post is Post.FULL_TIME_COUNSELOR
+        assert users["counselor1"].department_id != users["counselor2"].department_id
+        assert users["organiser"].role is Role.PARTY_WORKER
+        assert users["organiser"].post is Post.PARTY_ORGANISER
+        assert users["trainer"].role is Role.TRAINER
+        assert users["hr"].role is Role.HR
+        assert users["admin"].role is Role.ADMIN
+        for user in users.values():
+            assert user.institution.code == "demo-univ"
+            assert user.institution.timezone == "Asia/Shanghai"
+            assert user.employee_no
+
+    for username in DEMO_USERNAMES:
+        assert home_location(login(username)) != "/login", username
+
+
+def test_framework_has_three_levels_by_nine_areas(app_ctx, seeded):
+    framework = db.session.scalar(sa.select(Framework).filter_by(code="counselor-2014"))
+    items = db.session.scalars(
+        sa.select(CompetencyItem).filter_by(framework_id=framework.id)
+    ).all()
+
+    assert framework.issuer == "教育部"
+    assert framework.year == 2014
+    assert [level.code for level in framework.levels] == [
+        "junior",
+        "intermediate",
+        "senior",
+    ]
+    assert [(lv.min_years, lv.max_years) for lv in framework.levels] == [
+        (1, 3),
+        (4, 8),
+        (8, None),
+    ]
+    assert len(framework.areas) == 9
+    assert len(items) == 27
+    assert {item.code for item in items} == {
+        f"{level}.{area}" for level in range(1, 4) for area in range(1, 10)
+    }
+    for item in items:
+        assert item.code == f"{item.level.position}.{item.area.position}"
+        assert item.summary
+        assert item.work_content
+        assert item.ability_requirements
+        assert item.knowledge_requirements
+
+
+def test_framework_item_mental_health_junior(app_ctx, seeded):
+    item = db.session.scalar(sa.select(CompetencyItem).filter_by(code="1.5"))
+
+    assert item.level.code == "junior"
+    assert item.area.code == "mental_health"
+    assert "转介" in item.summary
+
+
+def test_programme_is_published_pre_job(app_ctx, seeded):
+    programme = demo_programme()
+
+    assert programme.title == "初级辅导员岗位培训"
+    assert programme.status is PublicationStatus.PUBLISHED
+    assert programme.kind.value == "pre_job"
+    assert programme.tier.value == "school"
+    assert programme.level.value == "junior"
+    assert programme.certificate_validity_months == 36
+    assert len(programme.courses) >= 3
+    assert all(link.required for link in programme.courses)
+
+
+def test_programme_summary_matches_courses(app_ctx, seeded):
+    programme = demo_programme()
+    total = programme.total_hours
+
+    assert total == sum(Decimal(spec.credit_hours) for spec in JUNIOR_PRE_JOB.courses)
+    assert f"{len(programme.courses)}门" in programme.summary
+    assert f"{total.normalize()}学时" in programme.summary
+
+
+def test_courses_have_lessons_hours_and_competencies(app_ctx, seeded):
+    for course in programme_courses():
+        assert course.status is PublicationStatus.PUBLISHED, course.code
+        assert course.credit_hours > 0, course.code
+        assert len(course.lessons) >= 3, course.code
+        assert course.competencies, course.code
+        assert all(item.level.code == "junior" for item in course.competencies)
+        minutes = sum(lesson.duration_minutes for lesson in course.lessons)
+        assert minutes == course.credit_hours * 45, course.code
+
+
+def test_lesson_html_is_clean(app_ctx, seeded):
+    for course in programme_courses():
+        for lesson in course.lessons:
+            html = lesson.body_html
+            assert "<script" not in html.lower(), lesson.title
+            assert "<h2>" in html, lesson.title
+            assert html.count("<p>") >= 2, lesson.title
+            assert clean_lesson_html(html) == html, lesson.title
+
+
+def test_clean_lesson_html_strips_script():
+    dirty = '<h2>标题</h2><p onclick="x()">正文</p><script>alert(1)</script><a href="x">链接</a>'
+
+    cleaned = clean_lesson_html(dirty)
+
+    assert cleaned == "<h2>标题</h2><p>正文</p>链接"
+
+
+def test_quizzes_mix_question_kinds(app_ctx, seeded):
+    for course in programme_courses():
+        quiz = quiz_of(course)
+        assert quiz is not None, course.code
+        assert quiz.pass_mark == 60
+        assert quiz.max_attempts == 3
+        assert quiz.time_limit_minutes == 20
+        assert 5 <= len(quiz.questions) <= 6, course.code
+        assert quiz.max_score == 100, course.code
+        assert {q.kind for q in quiz.questions} == set(QuestionKind), course.code
+        assert "满分100分" in quiz.instructions
+
+
+def test_quiz_questions_have_valid_answers(app_ctx, seeded):
+    questions = db.session.scalars(sa.select(Question)).all()
+    assert questions
+
+    for question in questions:
+        correct = [choice for choice in question.choices if choice.is_correct]
+        assert question.explanation, question.text
+        assert question.points > 0, question.text
+        assert len(correct) >= 1, question.text
+        if question.kind in (QuestionKind.SINGLE, QuestionKind.TRUE_FALSE):
+            assert len(correct) == 1, question.text
+        if question.kind is QuestionKind.TRUE_FALSE:
+            assert [c.text for c in question.choices] == ["正确", "错误"]
+        if question.kind is QuestionKind.MULTIPLE:
+            assert len(correct) < len(question.choices), question.text
+
+
+def test_seed_cli_prints_accounts_then_already_present(app):
+    runner = app.test_cli_runner()
+
+    first = runner.invoke(args=["lms", "seed"])
+    second = runner.invoke(args=["lms", "seed"])
+
+    assert first.exit_code == 0, first.output
+    for username in DEMO_USERNAMES:
+        assert re.search(
+            rf"^\s+{username}\s+\w+\s+\S{{12}}$", first.output, re.MULTILINE
+        ), username
+    assert "local demonstration only" in first.output
+    assert second.exit_code == 0, second.output
+    assert "already present" in second.output
+    assert "flask lms set-password USERNAME" in second.output
+
+
+def test_seed_cli_passwords_log_in(app, login):
+    result = app.test_cli_runner().invoke(args=["lms", "seed"])
+    match = re.search(
+        r"^\s+counselor1\s+counselor\s+(\S+)$", result.output, re.MULTILINE
+    )
+
+    assert match, result.output
+    assert home_location(login("counselor1", match.group(1))) == "/learning"
+
+
+def test_set_password_changes_password(app, seeded, login):
+    runner = app.test_cli_runner()
+
+    result = runner.invoke(
+        args=["lms", "set-password", "counselor1"],
+        input="new-secret-99\nnew-secret-99\n",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "Password updated for counselor1" in result.output
+    assert "new-secret-99" not in result.output
+    assert home_location(login("counselor1", "new-secret-99")) == "/learning"
+
+
+def test_set_password_rejects_short_password(app, seeded, login):
+    runner = app.test_cli_runner()
+
+    result = runner.invoke(
+        args=["lms", "set-password", "counselor1"], input="abcde\nabcde\n"
+    )
+
+    assert result.exit_code == 1
+    assert "too short" in result.output
+    assert "minimum is 8" in result.output
+    assert home_location(login("counselor1", seeded)) == "/learning"
+
+
+def test_set_password_unknown_user(app, seeded):
+    result = app.test_cli_runner().invoke(
+        args=["lms", "set-password", "nobody"], input="long-enough-1\nlong-enough-1\n"
+    )
+
+    assert result.exit_code == 1
+    assert "No account with username 'nobody'" in result.output
+
+
+@pytest.mark.parametrize("command", ["seed", "set-password"])
+def test_cli_help_describes_command(app, command):
+    result = app.test_cli_runner().invoke(args=["lms", command, "--help"])
+
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+    assert (
+        ("demo" in result.output)
+        if command == "seed"
+        else ("at least 8" in result.output)
+    )
