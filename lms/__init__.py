@@ -57,6 +57,7 @@ MODEL_MODULES = (
     "courses.models",
     "assessments.models",
     "certificates.models",
+    "certificates.keys",
 )
 
 
