@@ -7,6 +7,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from lms import routing
 from lms.config import load_config
 
 
@@ -25,6 +26,7 @@ def create_app(config: Optional[dict] = None) -> Flask:
     _configure_logging(app)
     _import_models()
     _init_extensions(app)
+    routing.init_app(app)
     _register_blueprints(app)
     _register_listeners()
 

@@ -1,6 +1,8 @@
 """Locale selection: the user's choice, then the browser, then zh_CN."""
 
+from babel import Locale
 from flask import Flask, current_app, request, session
+from flask_babel import get_locale
 from flask_login import current_user
 
 from lms.extensions import babel
@@ -26,5 +28,22 @@ def select_timezone() -> str:
     return current_app.config["BABEL_DEFAULT_TIMEZONE"]
 
 
+def current_language() -> str:
+    """Return the active locale as its code in ``LANGUAGES``, e.g. "zh_CN".
+
+    Babel expands "zh_CN" to "zh_Hans_CN" when it parses it, so the Locale
+    object does not compare equal to the configured code as a string.
+    """
+    locale = get_locale()
+    for code in current_app.config["LANGUAGES"]:
+        if locale == Locale.parse(code):
+            return code
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    # Flask-Babel 4 does not put get_locale into Jinja. base.html calls
+    # get_locale() for <html lang> and the language switch and compares the
+    # result with "zh_CN", so templates get the configured code.
+    app.jinja_env.globals["get_locale"] = current_language

@@ -6,6 +6,7 @@ import tempfile
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 from lms import create_app
 from lms.extensions import db as _db
@@ -15,6 +16,21 @@ TEST_PASSWORD = "demo-pass-2026"
 
 def _database_url(tmpdir: str) -> str:
     return os.environ.get("LMS_TEST_DATABASE_URL") or f"sqlite:///{tmpdir}/test.sqlite3"
+
+
+class FreshContextClient(FlaskClient):
+    """Test client that runs every request in its own app context, as a server does.
+
+    Tests hold an app context to query the database, and Flask reuses an
+    active app context for a request. Without a fresh one, ``g`` would carry
+    the logged-in user, the CSRF token and the locale from one request, or
+    one client, into the next. Each request therefore also gets its own
+    database session: re-query or ``expire_all()`` to see what it wrote.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +47,7 @@ def app():
             "SERVER_NAME": None,
         }
     )
+    app.test_client_class = FreshContextClient
     with app.app_context():
         _db.drop_all()
         _db.create_all()

@@ -1,0 +1,236 @@
+"""Verdicts in words, and display labels for the compliance enums.
+
+Every sentence is a translatable template with named placeholders and an
+English msgid. Lists use Babel's locale-aware "or" lists (English
+"a, b, or c").
+"""
+
+from datetime import date
+from decimal import Decimal
+
+from babel.lists import format_list
+from flask import current_app, has_request_context
+from flask_babel import force_locale, format_date, format_decimal, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from lms.compliance.engine import Status, Uncovered, Verdict
+from lms.compliance.models import ComplianceRule, WindowKind
+from lms.labels import POST, ROLE, TRAINING_KIND
+
+STATUS = {
+    "met": _l("Met"),
+    "in_progress": _l("In progress"),
+    "at_risk": _l("At risk"),
+    "missed": _l("Missed"),
+    "not_applicable": _l("Not applicable"),
+}
+
+WINDOW_KIND = {
+    "calendar_year": _l("Per calendar year"),
+    "rolling_years": _l("Rolling years"),
+    "before_post": _l("Before taking up the post"),
+}
+
+PARTY_STATUS = {
+    "none": _l("Not a Party member"),
+    "probationary": _l("Probationary Party member"),
+    "member": _l("Party member"),
+}
+
+CADRE_RANK = {
+    "clerk": _l("Clerk"),
+    "section_deputy": _l("Deputy section level"),
+    "section_chief": _l("Section level"),
+    "division_deputy": _l("Deputy division level"),
+    "division_chief": _l("Division level"),
+    "bureau_deputy": _l("Deputy bureau level"),
+    "bureau_chief": _l("Bureau level"),
+}
+
+#: Tiers as adjectives in front of "hours" or "trainings".
+_TIER_ADJECTIVE = {
+    "school": _l("school-level"),
+    "provincial": _l("provincial"),
+    "national": _l("national"),
+}
+
+
+def explain(verdict: Verdict) -> str:
+    """Describe ``verdict`` in the request's locale, or the default one outside it."""
+    if has_request_context():
+        return _explain(verdict)
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        return _explain(verdict)
+
+
+def _explain(verdict: Verdict) -> str:
+    if verdict.reason is not None:
+        return _uncovered(verdict)
+    kind = verdict.rule.window_kind
+    if kind is WindowKind.CALENDAR_YEAR:
+        return _calendar_year(verdict)
+    if kind is WindowKind.ROLLING_YEARS:
+        return _rolling(verdict)
+    return _before_post(verdict)
+
+
+def _numbers(verdict: Verdict) -> dict:
+    return {
+        "achieved": _number(verdict.achieved),
+        "required": _number(verdict.required),
+        "missing": _number(verdict.missing),
+        "what": _what(verdict.rule),
+    }
+
+
+def _calendar_year(verdict: Verdict) -> str:
+    values = _numbers(verdict)
+    values["year"] = str(verdict.window.year)
+    if verdict.status is Status.MET:
+        return _(
+            "%(achieved)s of %(required)s %(what)s in %(year)s; requirement met.",
+            **values,
+        )
+    if verdict.status is Status.MISSED:
+        return _(
+            "%(achieved)s of %(required)s %(what)s in %(year)s; "
+            "%(missing)s were still missing when the year ended.",
+            **values,
+        )
+    return _(
+        "%(achieved)s of %(required)s %(what)s in %(year)s; "
+        "%(missing)s missing by %(deadline)s.",
+        deadline=_date(verdict.deadline),
+        **values,
+    )
+
+
+def _rolling(verdict: Verdict) -> str:
+    values = _numbers(verdict)
+    values["years"] = str(verdict.rule.window_years)
+    values["end"] = _date(verdict.window_end)
+    if verdict.status is Status.MET:
+        return _(
+            "%(achieved)s of %(required)s %(what)s in the %(years)s years to %(end)s; "
+            "requirement met.",
+            **values,
+        )
+    if verdict.achieved >= verdict.required:
+        return _(
+            "%(achieved)s of %(required)s %(what)s in the %(years)s years to %(end)s; "
+            "only %(still)s will still count on %(horizon)s.",
+            still=_number(verdict.still_counting),
+            horizon=_date(verdict.window.horizon),
+            **values,
+        )
+    if verdict.status is Status.MISSED:
+        return _(
+            "%(achieved)s of %(required)s %(what)s in the %(years)s years to %(end)s; "
+            "%(missing)s missing.",
+            **values,
+        )
+    return _(
+        "%(achieved)s of %(required)s %(what)s in the %(years)s years to %(end)s; "
+        "%(missing)s missing by %(deadline)s.",
+        deadline=_date(verdict.deadline),
+        **values,
+    )
+
+
+def _before_post(verdict: Verdict) -> str:
+    values = _numbers(verdict)
+    values["deadline"] = _date(verdict.deadline)
+    if verdict.status is Status.MET:
+        return _(
+            "%(achieved)s of %(required)s %(what)s before taking up the post on "
+            "%(deadline)s; requirement met.",
+            **values,
+        )
+    if verdict.status is Status.MISSED:
+        return _(
+            "%(achieved)s of %(required)s %(what)s before taking up the post on "
+            "%(deadline)s; %(missing)s missing.",
+            **values,
+        )
+    return _(
+        "%(achieved)s of %(required)s %(what)s so far; %(missing)s missing by "
+        "%(deadline)s, the day the post starts.",
+        **values,
+    )
+
+
+#: Reasons whose explanation needs no detail from the rule.
+_PLAIN_REASONS = {
+    Uncovered.INACTIVE_RULE: _l("This rule is switched off."),
+    Uncovered.OTHER_INSTITUTION: _l("This rule belongs to another institution."),
+    Uncovered.INACTIVE_ACCOUNT: _l("The account is deactivated."),
+    Uncovered.FULL_TIME: _l("Applies only to full-time staff."),
+    Uncovered.PARTY_MEMBER: _l("Applies only to Party members."),
+    Uncovered.PARTY_COMMITTEE: _l(
+        "Applies only to secretaries and committee members of grassroots "
+        "Party organisations."
+    ),
+    Uncovered.NO_POST_START: _l(
+        "The date this person took up the post is not recorded."
+    ),
+}
+
+
+def _uncovered(verdict: Verdict) -> str:
+    rule = verdict.rule
+    reason = verdict.reason
+    if reason in _PLAIN_REASONS:
+        return str(_PLAIN_REASONS[reason])
+
+    if reason is Uncovered.ROLE:
+        return _("Applies only to: %(roles)s.", roles=_labels(ROLE, rule.roles))
+    if reason is Uncovered.POST:
+        posts = _labels(POST, rule.posts)
+        return _("Applies only to these posts: %(posts)s.", posts=posts)
+    if reason is Uncovered.CADRE_RANK:
+        ranks = _labels(CADRE_RANK, rule.cadre_ranks)
+        return _("Applies only to cadres of these ranks: %(ranks)s.", ranks=ranks)
+    return _(
+        "Applies only in the first %(months)s months after taking up a post.",
+        months=rule.new_to_post_months,
+    )
+
+
+def _what(rule: ComplianceRule) -> str:
+    """Name what the rule counts, e.g. "school-level hours"."""
+    tiers = _labels(_TIER_ADJECTIVE, rule.tiers)
+    kinds = _labels(TRAINING_KIND, rule.kinds, lower=True)
+    if rule.counts_trainings:
+        if tiers and kinds:
+            return _("%(tiers)s trainings (%(kinds)s)", tiers=tiers, kinds=kinds)
+        if tiers:
+            return _("%(tiers)s trainings", tiers=tiers)
+        if kinds:
+            return _("trainings (%(kinds)s)", kinds=kinds)
+        return _("trainings")
+    if tiers and kinds:
+        return _("%(tiers)s hours of %(kinds)s", tiers=tiers, kinds=kinds)
+    if tiers:
+        return _("%(tiers)s hours", tiers=tiers)
+    if kinds:
+        return _("hours of %(kinds)s", kinds=kinds)
+    return _("hours")
+
+
+def _labels(table: dict, values: list[str], *, lower: bool = False) -> str:
+    """Join the labels of ``values`` as a locale-aware "or" list."""
+    names = [str(table.get(value, value)) for value in values]
+    if lower:
+        names = [name.lower() for name in names]
+    if not names:
+        return ""
+    return format_list(names, style="or", locale=get_locale())
+
+
+def _number(value: Decimal) -> str:
+    return format_decimal(value)
+
+
+def _date(value: date) -> str:
+    return format_date(value, "long")

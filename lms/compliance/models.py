@@ -1,0 +1,226 @@
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Optional
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from lms.accounts.models import Post, Role, User
+from lms.db import UTCDateTime, enum_column, now_utc
+from lms.extensions import db
+from lms.organisations.models import Institution
+from lms.records.models import TrainingKind, TrainingTier
+
+
+class WindowKind(enum.Enum):
+    """The period over which a rule adds up a person's hours or trainings."""
+
+    #: One calendar year in the institution's zone, due by 31 December.
+    CALENDAR_YEAR = "calendar_year"
+    #: The last ``window_years`` years ending today.
+    ROLLING_YEARS = "rolling_years"
+    #: The ``window_months`` months before the person took up the post, due
+    #: on the day the post starts.
+    BEFORE_POST = "before_post"
+
+
+class PartyStatus(enum.Enum):
+    NONE = "none"
+    PROBATIONARY = "probationary"  # 预备党员
+    MEMBER = "member"  # 正式党员
+
+
+class CadreRank(enum.Enum):
+    """Administrative rank (职级) of a cadre, lowest first."""
+
+    CLERK = "clerk"  # 科员
+    SECTION_DEPUTY = "section_deputy"  # 副科级
+    SECTION_CHIEF = "section_chief"  # 正科级
+    DIVISION_DEPUTY = "division_deputy"  # 副处级
+    DIVISION_CHIEF = "division_chief"  # 正处级
+    BUREAU_DEPUTY = "bureau_deputy"  # 副厅级
+    BUREAU_CHIEF = "bureau_chief"  # 正厅级
+
+
+class PersonProfile(db.Model):
+    """Attributes of a person that decide which training rules cover them.
+
+    One row per user at most. A user without a row is treated as a non-member
+    of the Party, without cadre rank, with no recorded post start date, and
+    full-time or not according to their post.
+    """
+
+    __tablename__ = "person_profile"
+
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
+    party_status: so.Mapped[PartyStatus] = so.mapped_column(
+        enum_column(PartyStatus), default=PartyStatus.NONE
+    )
+    #: Secretary or committee member (书记、委员) of a grassroots Party
+    #: organisation, such as a student Party branch, beyond what the post shows.
+    party_committee_member: so.Mapped[bool] = so.mapped_column(default=False)
+    cadre_rank: so.Mapped[Optional[CadreRank]] = so.mapped_column(
+        enum_column(CadreRank)
+    )
+    #: Full-time status that overrides the one implied by the post (None: use the post).
+    full_time: so.Mapped[Optional[bool]]
+    #: Day the person took up their current post, in the institution's zone.
+    post_started_on: so.Mapped[Optional[date]]
+    updated_at: so.Mapped[datetime] = so.mapped_column(
+        UTCDateTime, default=now_utc, onupdate=now_utc
+    )
+
+    user: so.Mapped[User] = so.relationship()
+
+    def __repr__(self) -> str:
+        return f"<PersonProfile {self.user_id}>"
+
+
+def _values_of(enum_cls: type[enum.Enum]) -> frozenset[str]:
+    return frozenset(member.value for member in enum_cls)
+
+
+#: Allowed values of each list column, by column name.
+_LIST_VALUES = {
+    "roles": _values_of(Role),
+    "posts": _values_of(Post),
+    "cadre_ranks": _values_of(CadreRank),
+    "tiers": _values_of(TrainingTier),
+    "kinds": _values_of(TrainingKind),
+}
+
+
+class ComplianceRule(db.Model):
+    """A training requirement: who it covers, over which window, how much.
+
+    A rule requires either a minimum of 学时 (``min_hours``) or a minimum
+    number of distinct trainings (``min_count``), never both. Either minimum
+    can be limited to some tiers and kinds of training. The list columns
+    store enum values as JSON strings, and an empty list means no filter,
+    except ``roles``, which must name at least one role.
+    """
+
+    __tablename__ = "compliance_rule"
+    __table_args__ = (
+        sa.UniqueConstraint("institution_id", "code"),
+        # NULLs never collide in a unique constraint, so rules shared by every
+        # institution need their own index to keep their codes unique.
+        sa.Index(
+            "uq_compliance_rule_shared_code",
+            "code",
+            unique=True,
+            sqlite_where=sa.text("institution_id IS NULL"),
+            postgresql_where=sa.text("institution_id IS NULL"),
+        ),
+        sa.CheckConstraint("code <> ''", name="code_not_empty"),
+        sa.CheckConstraint("json_array_length(roles) > 0", name="roles_not_empty"),
+        sa.CheckConstraint(
+            "(min_hours IS NOT NULL AND min_count IS NULL)"
+            " OR (min_hours IS NULL AND min_count IS NOT NULL)",
+            name="one_minimum",
+        ),
+        sa.CheckConstraint(
+            "min_hours IS NULL OR min_hours > 0", name="min_hours_positive"
+        ),
+        sa.CheckConstraint(
+            "min_count IS NULL OR min_count > 0", name="min_count_positive"
+        ),
+        sa.CheckConstraint(
+            "(window_kind = 'rolling_years') = (window_years IS NOT NULL)"
+            " AND (window_years IS NULL OR window_years > 0)",
+            name="window_years_iff_rolling",
+        ),
+        sa.CheckConstraint(
+            "(window_kind = 'before_post') = (window_months IS NOT NULL)"
+            " AND (window_months IS NULL OR window_months > 0)",
+            name="window_months_iff_before_post",
+        ),
+        sa.CheckConstraint("at_risk_days >= 0", name="at_risk_days_not_negative"),
+        sa.CheckConstraint(
+            "new_to_post_months > 0", name="new_to_post_months_positive"
+        ),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    #: None makes the rule apply in every institution. An institution's rule
+    #: with the same code replaces the shared one there.
+    institution_id: so.Mapped[Optional[int]] = so.mapped_column(
+        sa.ForeignKey("institution.id", ondelete="CASCADE"), index=True
+    )
+    code: so.Mapped[str] = so.mapped_column(sa.String(64))
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    #: Citation of the document the rule comes from, with article if known.
+    source: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    #: True once someone has read the value in the official text.
+    verified: so.Mapped[bool] = so.mapped_column(default=False)
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+
+    # Who the rule covers: every condition below must hold.
+    roles: so.Mapped[list[str]] = so.mapped_column(sa.JSON)
+    posts: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
+    full_time_only: so.Mapped[bool] = so.mapped_column(default=False)
+    #: Probationary and full Party members both count.
+    party_member_only: so.Mapped[bool] = so.mapped_column(default=False)
+    #: Only secretaries and committee members of grassroots Party organisations.
+    party_committee_only: so.Mapped[bool] = so.mapped_column(default=False)
+    cadre_ranks: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
+    #: Only people whose post started at most ``new_to_post_months`` ago.
+    new_to_post: so.Mapped[bool] = so.mapped_column(default=False)
+    new_to_post_months: so.Mapped[int] = so.mapped_column(default=12)
+
+    window_kind: so.Mapped[WindowKind] = so.mapped_column(enum_column(WindowKind))
+    window_years: so.Mapped[Optional[int]]
+    window_months: so.Mapped[Optional[int]]
+
+    min_hours: so.Mapped[Optional[Decimal]] = so.mapped_column(sa.Numeric(7, 1))
+    #: Minimum number of distinct trainings (ledger sources) in the window.
+    min_count: so.Mapped[Optional[int]]
+    tiers: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
+    kinds: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
+    #: Days before the deadline from which a shortfall is reported as at risk.
+    #: For rolling windows: how far ahead to look for hours that will drop out.
+    at_risk_days: so.Mapped[int] = so.mapped_column(default=60)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+
+    institution: so.Mapped[Optional[Institution]] = so.relationship()
+
+    @so.validates("roles", "posts", "cadre_ranks", "tiers", "kinds")
+    def _validate_list(self, key: str, values) -> list[str]:
+        """Store enum members or their values as a list of unique known values."""
+        if values is None:
+            values = []
+        if isinstance(values, (str, enum.Enum)):
+            raise ValueError(f"{key}: expected a list of values, got {values!r}")
+        allowed = _LIST_VALUES[key]
+        cleaned: list[str] = []
+        for value in values:
+            text = value.value if isinstance(value, enum.Enum) else value
+            if text not in allowed:
+                raise ValueError(
+                    f"{key}: unknown value {value!r}; expected one of {sorted(allowed)}"
+                )
+            if text not in cleaned:
+                cleaned.append(text)
+        if key == "roles" and not cleaned:
+            raise ValueError("roles: a rule must name at least one role")
+        return cleaned
+
+    @property
+    def counts_trainings(self) -> bool:
+        """Whether the minimum is a number of trainings rather than of 学时."""
+        return self.min_count is not None
+
+    @property
+    def required(self) -> Decimal:
+        """The minimum, in 学时 or in trainings."""
+        if self.min_count is not None:
+            return Decimal(self.min_count)
+        return Decimal(self.min_hours)
+
+    def __repr__(self) -> str:
+        return (
+            f"<ComplianceRule {self.id} {self.code} institution={self.institution_id}>"
+        )

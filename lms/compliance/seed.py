@@ -1,0 +1,168 @@
+"""The national training-hour rules, loaded as shared compliance rules.
+
+The values come from the counselor regulation (教育部令第43号), the Party
+member education regulation (2019) and the cadre training regulation (2023).
+Only the cadre rules were read in the official text, so the others are
+seeded with ``verified=False`` for an administrator to confirm or edit.
+"""
+
+import logging
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from lms.accounts.models import Post, Role
+from lms.compliance.models import CadreRank, ComplianceRule, WindowKind
+from lms.extensions import db
+from lms.records.models import TrainingKind, TrainingTier
+
+logger = logging.getLogger("lms.compliance")
+
+_LEARNERS = [Role.COUNSELOR, Role.PARTY_WORKER]
+
+#: Kinds that are taught in person (集中培训): every kind except online.
+_CENTRALISED_KINDS = [kind for kind in TrainingKind if kind is not TrainingKind.ONLINE]
+
+_COUNSELOR_SOURCE = (
+    "《普通高等学校辅导员队伍建设规定》（教育部令第43号，2017年10月1日起施行），"
+    "培养与发展部分。数值据二手资料转述，尚未对照原文条款。"
+)
+_PARTY_MEMBER_SOURCE = (
+    "《中国共产党党员教育管理工作条例》（2019年）。"
+    "数值据二手资料转述，尚未对照原文条款。"
+)
+_CADRE_SOURCE = "《干部教育培训工作条例》（2023年修订）第十四条。"
+
+RULES = [
+    dict(
+        code="counselor-pre-job",
+        name="新任专职辅导员岗前培训不少于40学时",
+        source=_COUNSELOR_SOURCE + "另须考核合格，考核结果不在本规则内核对。",
+        verified=False,
+        roles=[Role.COUNSELOR],
+        posts=[Post.FULL_TIME_COUNSELOR],
+        full_time_only=True,
+        new_to_post=True,
+        new_to_post_months=12,
+        window_kind=WindowKind.BEFORE_POST,
+        window_months=12,
+        min_hours=Decimal(40),
+        kinds=[TrainingKind.PRE_JOB],
+    ),
+    dict(
+        code="counselor-school-yearly",
+        name="专职辅导员每年参加校级培训不少于16学时",
+        source=_COUNSELOR_SOURCE,
+        verified=False,
+        roles=[Role.COUNSELOR],
+        posts=[Post.FULL_TIME_COUNSELOR],
+        full_time_only=True,
+        window_kind=WindowKind.CALENDAR_YEAR,
+        min_hours=Decimal(16),
+        tiers=[TrainingTier.SCHOOL],
+    ),
+    dict(
+        code="counselor-national-provincial-5y",
+        name="专职辅导员每5年至少参加1次国家级或省级培训",
+        source=_COUNSELOR_SOURCE,
+        verified=False,
+        roles=[Role.COUNSELOR],
+        posts=[Post.FULL_TIME_COUNSELOR],
+        full_time_only=True,
+        window_kind=WindowKind.ROLLING_YEARS,
+        window_years=5,
+        min_count=1,
+        tiers=[TrainingTier.NATIONAL, TrainingTier.PROVINCIAL],
+        at_risk_days=180,
+    ),
+    dict(
+        code="party-member-yearly",
+        name="党员每年集中学习培训不少于32学时",
+        source=_PARTY_MEMBER_SOURCE,
+        verified=False,
+        roles=_LEARNERS,
+        party_member_only=True,
+        window_kind=WindowKind.CALENDAR_YEAR,
+        min_hours=Decimal(32),
+    ),
+    dict(
+        code="party-officer-yearly-hours",
+        name="基层党组织书记和委员每年集中学习培训不少于56学时",
+        source=_PARTY_MEMBER_SOURCE,
+        verified=False,
+        roles=_LEARNERS,
+        party_member_only=True,
+        party_committee_only=True,
+        window_kind=WindowKind.CALENDAR_YEAR,
+        min_hours=Decimal(56),
+    ),
+    dict(
+        code="party-officer-yearly-centralised",
+        name="基层党组织书记和委员每年至少参加1次集中培训",
+        source=_PARTY_MEMBER_SOURCE + "集中培训按网络培训以外的培训类型计。",
+        verified=False,
+        roles=_LEARNERS,
+        party_member_only=True,
+        party_committee_only=True,
+        window_kind=WindowKind.CALENDAR_YEAR,
+        min_count=1,
+        kinds=_CENTRALISED_KINDS,
+    ),
+    dict(
+        code="cadre-section-yearly",
+        name="乡科级领导干部每年参加教育培训不少于90学时",
+        source=_CADRE_SOURCE + "原文为每年累计不少于12天或90学时，本规则按学时核对；"
+        "原文还覆盖一级主任科员以下公务员，需要时可加入科员职级。",
+        verified=True,
+        roles=_LEARNERS,
+        cadre_ranks=[CadreRank.SECTION_DEPUTY, CadreRank.SECTION_CHIEF],
+        window_kind=WindowKind.CALENDAR_YEAR,
+        min_hours=Decimal(90),
+    ),
+    dict(
+        code="cadre-division-5y",
+        name="县处级以上领导干部每5年参加脱产培训不少于550学时",
+        source=_CADRE_SOURCE + "原文为每5年累计不少于3个月或550学时，本规则按学时核对；"
+        "任职前未达到的，应在任职后1年内完成，本规则未单独处理。",
+        verified=True,
+        roles=_LEARNERS,
+        cadre_ranks=[
+            CadreRank.DIVISION_DEPUTY,
+            CadreRank.DIVISION_CHIEF,
+            CadreRank.BUREAU_DEPUTY,
+            CadreRank.BUREAU_CHIEF,
+        ],
+        window_kind=WindowKind.ROLLING_YEARS,
+        window_years=5,
+        min_hours=Decimal(550),
+        at_risk_days=180,
+    ),
+]
+
+
+def seed_rules() -> list[ComplianceRule]:
+    """Add the shared rules whose code is not in the database yet; flush only.
+
+    Existing rules are left as they are, so an administrator's edits survive
+    a second run. Returns the rules added.
+    """
+    existing = set(
+        db.session.scalars(
+            sa.select(ComplianceRule.code).where(
+                ComplianceRule.institution_id.is_(None)
+            )
+        )
+    )
+    added = []
+    for values in RULES:
+        if values["code"] in existing:
+            continue
+        rule = ComplianceRule(institution_id=None, active=True, **values)
+        db.session.add(rule)
+        added.append(rule)
+    db.session.flush()
+    if added:
+        logger.info(
+            "Seeded %d compliance rules: %s", len(added), [r.code for r in added]
+        )
+    return added
