@@ -165,3 +165,30 @@ def quizzes_passed(user: User, course: Course) -> Optional[str]:
 
 def connect_listeners() -> None:
     course_services.register_completion_check(quizzes_passed)
+
+
+def quizzes_for_course(course: Course) -> list[Quiz]:
+    return list(
+        db.session.scalars(
+            sa.select(Quiz).filter_by(course_id=course.id).order_by(Quiz.id)
+        )
+    )
+
+
+def attempts_left(user: User, quiz: Quiz) -> Optional[int]:
+    """Return how many attempts the learner may still start; None means unlimited."""
+    if quiz.max_attempts is None:
+        return None
+    return max(quiz.max_attempts - len(attempts_for(user, quiz)), 0)
+
+
+def was_late(attempt: Attempt) -> bool:
+    """Return whether a submitted attempt arrived after its deadline and grace.
+
+    This repeats the test ``submit_attempt`` applied, on the stored
+    ``submitted_at``, so a late attempt's answers were not counted.
+    """
+    limit = deadline(attempt)
+    if attempt.submitted_at is None or limit is None:
+        return False
+    return attempt.submitted_at > limit + SUBMIT_GRACE

@@ -1,6 +1,7 @@
 """Enrolment, lesson progress and course/programme completion rules."""
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Optional
 
 import sqlalchemy as sa
@@ -212,3 +213,114 @@ def course_progress(user: User, course: Course) -> dict:
         "completed_lesson_ids": done,
         "completion": find_completion(user, course),
     }
+
+
+def published_programmes(institution_id: int) -> list[Programme]:
+    """Return an institution's published programmes for the catalogue, by title."""
+    return list(
+        db.session.scalars(
+            sa.select(Programme)
+            .where(
+                Programme.institution_id == institution_id,
+                Programme.status == PublicationStatus.PUBLISHED,
+            )
+            .order_by(Programme.title, Programme.id)
+        )
+    )
+
+
+def enrolments_of(user: User) -> list[Enrolment]:
+    """Return the user's enrolments, open ones first, then by enrolment time."""
+    return list(
+        db.session.scalars(
+            sa.select(Enrolment)
+            .where(Enrolment.user_id == user.id)
+            .order_by(Enrolment.completed_at.is_not(None), Enrolment.enrolled_at)
+        )
+    )
+
+
+def completed_course_ids(user: User, course_ids: list[int]) -> set[int]:
+    if not course_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            sa.select(CourseCompletion.course_id).where(
+                CourseCompletion.user_id == user.id,
+                CourseCompletion.course_id.in_(course_ids),
+            )
+        )
+    )
+
+
+def started_course_ids(user: User, course_ids: list[int]) -> set[int]:
+    """Return the courses among ``course_ids`` with at least one finished lesson."""
+    if not course_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            sa.select(Lesson.course_id)
+            .join(LessonProgress, LessonProgress.lesson_id == Lesson.id)
+            .where(LessonProgress.user_id == user.id, Lesson.course_id.in_(course_ids))
+            .distinct()
+        )
+    )
+
+
+def programme_progress(user: User, programme: Programme) -> dict:
+    """Summarise a learner's progress through a programme's courses and hours."""
+    course_ids = [pc.course_id for pc in programme.courses]
+    done = completed_course_ids(user, course_ids)
+    hours_done = sum(
+        (pc.course.credit_hours for pc in programme.courses if pc.course_id in done),
+        Decimal(0),
+    )
+    return {
+        "completed_course_ids": done,
+        "started_course_ids": started_course_ids(user, course_ids) - done,
+        "courses_done": len(done),
+        "courses_total": len(course_ids),
+        "hours_done": hours_done,
+        "hours_total": programme.total_hours,
+    }
+
+
+def resume_point(
+    user: User, programme: Programme
+) -> Optional[tuple[Course, Optional[Lesson]]]:
+    """Return where the learner should continue in a programme.
+
+    That is the first course in programme order that is not complete, with
+    its first unfinished lesson. The lesson is None when every lesson of
+    that course is done and something else, such as a quiz, is outstanding.
+    Returns None once every course of the programme is complete.
+    """
+    course_ids = [pc.course_id for pc in programme.courses]
+    done = completed_course_ids(user, course_ids)
+    for programme_course in programme.courses:
+        course = programme_course.course
+        if course.id in done:
+            continue
+        finished = completed_lesson_ids(user, course)
+        for lesson in course.lessons:
+            if lesson.id not in finished:
+                return course, lesson
+        return course, None
+    return None
+
+
+def completed_enrolments_for_course(user: User, course: Course) -> list[Enrolment]:
+    """Return the user's completed enrolments in programmes that contain ``course``."""
+    enrolments = enrolments_for_course(user, course)
+    return [enrolment for enrolment in enrolments if enrolment.completed_at is not None]
+
+
+def can_view_course(user: User, course: Course) -> bool:
+    """Return whether ``user`` may open ``course`` and its lessons and quizzes.
+
+    A learner must be enrolled in a programme that contains the course.
+    Trainers, HR and admins may open the courses of their own institution.
+    """
+    if user.role.is_learner:
+        return bool(enrolments_for_course(user, course))
+    return course.institution_id == user.institution_id

@@ -1,3 +1,255 @@
-from flask import Blueprint
+"""Learner pages: my learning, catalogue, programmes, course outlines, lessons."""
+
+from typing import Optional
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user, login_required
+
+from assessments import services as assessment_services
+from courses import logger, services
+from courses.models import Course, Lesson, Programme, PublicationStatus
+from lms.accounts.access import LEARNER_ROLES, roles_required
+from lms.extensions import db
+from lms.records import services as record_services
 
 bp = Blueprint("courses", __name__)
+
+
+# Access rules -------------------------------------------------------------
+
+
+def _load_programme(programme_id: int) -> Programme:
+    """Load a programme the current user may see, or abort with 404.
+
+    Everyone sees only their own institution's programmes. A learner sees
+    published ones, plus any programme they are enrolled in even after it is
+    archived, so enrolled learners keep access to their courses.
+    """
+    programme = db.session.get(Programme, programme_id)
+    if programme is None or programme.institution_id != current_user.institution_id:
+        abort(404)
+    if (
+        current_user.role.is_learner
+        and programme.status is not PublicationStatus.PUBLISHED
+    ):
+        if services.find_enrolment(current_user, programme) is None:
+            abort(404)
+    return programme
+
+
+def load_course_or_404(course_id: int) -> Course:
+    course = db.session.get(Course, course_id)
+    if course is None or not services.can_view_course(current_user, course):
+        abort(404)
+    return course
+
+
+def _load_lesson(course_id: int, lesson_id: int) -> tuple[Course, Lesson]:
+    course = load_course_or_404(course_id)
+    lesson = db.session.get(Lesson, lesson_id)
+    if lesson is None or lesson.course_id != course.id:
+        abort(404)
+    return course, lesson
+
+
+# Presentation helpers -----------------------------------------------------
+
+
+def describe_missing(codes: list[str]) -> list[str]:
+    """Turn the codes of ``services.missing_requirements`` into sentences.
+
+    Codes have the form ``"lessons:2"`` or ``"quizzes:1"``. A code of
+    another form is a message from a completion check and is shown as it is.
+    """
+    messages = []
+    for code in codes:
+        name, _sep, raw_count = code.partition(":")
+        try:
+            count = int(raw_count)
+        except ValueError:
+            messages.append(code)
+            continue
+        if name == "lessons":
+            messages.append(
+                ngettext("%(num)d lesson to finish", "%(num)d lessons to finish", count)
+            )
+        elif name == "quizzes":
+            messages.append(
+                ngettext("%(num)d quiz to pass", "%(num)d quizzes to pass", count)
+            )
+        else:
+            messages.append(code)
+    return messages
+
+
+def _neighbours(
+    course: Course, lesson: Lesson
+) -> tuple[Optional[Lesson], Optional[Lesson]]:
+    lessons = course.lessons
+    index = next(i for i, each in enumerate(lessons) if each.id == lesson.id)
+    previous = lessons[index - 1] if index > 0 else None
+    following = lessons[index + 1] if index + 1 < len(lessons) else None
+    return previous, following
+
+
+def _quiz_rows(course: Course) -> list[dict]:
+    """Return each quiz of the course with the current learner's standing."""
+    rows = []
+    for quiz in assessment_services.quizzes_for_course(course):
+        row = {"quiz": quiz, "passed": False, "attempts_used": 0, "open": None}
+        if current_user.role.is_learner:
+            row["passed"] = assessment_services.has_passed(current_user, quiz)
+            row["attempts_used"] = len(
+                assessment_services.attempts_for(current_user, quiz)
+            )
+            row["open"] = assessment_services.open_attempt(current_user, quiz)
+        rows.append(row)
+    return rows
+
+
+# Learner dashboard and catalogue -----------------------------------------
+
+
+@bp.route("/learning")
+@roles_required(*LEARNER_ROLES)
+def my_learning():
+    rows = []
+    for enrolment in services.enrolments_of(current_user):
+        programme = enrolment.programme
+        rows.append(
+            {
+                "enrolment": enrolment,
+                "programme": programme,
+                "progress": services.programme_progress(current_user, programme),
+                "resume": services.resume_point(current_user, programme),
+            }
+        )
+    year = record_services.current_year(current_user)
+    summary = record_services.yearly_summary(current_user, year)
+    return render_template("courses/my_learning.html", rows=rows, summary=summary)
+
+
+@bp.route("/programmes")
+@login_required
+def catalogue():
+    programmes = services.published_programmes(current_user.institution_id)
+    enrolled_ids = set()
+    if current_user.role.is_learner:
+        enrolled_ids = {e.programme_id for e in services.enrolments_of(current_user)}
+    return render_template(
+        "courses/catalogue.html", programmes=programmes, enrolled_ids=enrolled_ids
+    )
+
+
+@bp.route("/programmes/<int:programme_id>")
+@login_required
+def programme(programme_id: int):
+    programme = _load_programme(programme_id)
+    enrolment = None
+    progress = None
+    if current_user.role.is_learner:
+        enrolment = services.find_enrolment(current_user, programme)
+        if enrolment is not None:
+            progress = services.programme_progress(current_user, programme)
+    can_enrol = (
+        current_user.role.is_learner
+        and enrolment is None
+        and programme.status is PublicationStatus.PUBLISHED
+    )
+    return render_template(
+        "courses/programme.html",
+        programme=programme,
+        enrolment=enrolment,
+        progress=progress,
+        can_enrol=can_enrol,
+    )
+
+
+@bp.route("/programmes/<int:programme_id>/enrol", methods=["POST"])
+@roles_required(*LEARNER_ROLES)
+def enrol(programme_id: int):
+    programme = _load_programme(programme_id)
+    target = url_for("courses.programme", programme_id=programme.id)
+    if services.find_enrolment(current_user, programme) is not None:
+        flash(_("You are already enrolled in this programme."), "info")
+        return redirect(target)
+    try:
+        services.enrol(current_user, programme)
+    except services.EnrolmentError as error:
+        logger.info(
+            "Enrolment of %r in %r rejected: %s", current_user, programme, error
+        )
+        flash(_("This programme is not open for enrolment."), "error")
+        return redirect(target)
+    db.session.commit()
+    flash(_("You are enrolled in %(title)s.", title=programme.title), "success")
+    return redirect(target)
+
+
+# Course outline and lessons -----------------------------------------------
+
+
+@bp.route("/courses/<int:course_id>")
+@login_required
+def course(course_id: int):
+    course = load_course_or_404(course_id)
+    progress = None
+    missing: list[str] = []
+    completed_enrolments = []
+    if current_user.role.is_learner:
+        progress = services.course_progress(current_user, course)
+        if progress["completion"] is None:
+            missing = describe_missing(
+                services.missing_requirements(current_user, course)
+            )
+        completed_enrolments = services.completed_enrolments_for_course(
+            current_user, course
+        )
+    return render_template(
+        "courses/course.html",
+        course=course,
+        progress=progress,
+        missing=missing,
+        quizzes=_quiz_rows(course),
+        completed_enrolments=completed_enrolments,
+    )
+
+
+@bp.route("/courses/<int:course_id>/lessons/<int:lesson_id>")
+@login_required
+def lesson(course_id: int, lesson_id: int):
+    course, lesson = _load_lesson(course_id, lesson_id)
+    previous, following = _neighbours(course, lesson)
+    done = False
+    if current_user.role.is_learner:
+        done = lesson.id in services.completed_lesson_ids(current_user, course)
+    return render_template(
+        "courses/lesson.html",
+        course=course,
+        lesson=lesson,
+        previous=previous,
+        following=following,
+        done=done,
+    )
+
+
+@bp.route("/courses/<int:course_id>/lessons/<int:lesson_id>/complete", methods=["POST"])
+@roles_required(*LEARNER_ROLES)
+def complete_lesson(course_id: int, lesson_id: int):
+    course, lesson = _load_lesson(course_id, lesson_id)
+    was_complete = services.find_completion(current_user, course) is not None
+    services.complete_lesson(current_user, lesson)
+    db.session.commit()
+
+    if not was_complete and services.find_completion(current_user, course) is not None:
+        flash(_("You completed the course %(title)s.", title=course.title), "success")
+        return redirect(url_for("courses.course", course_id=course.id))
+    flash(_("Lesson marked as complete."), "success")
+    _previous, following = _neighbours(course, lesson)
+    if following is not None:
+        return redirect(
+            url_for("courses.lesson", course_id=course.id, lesson_id=following.id)
+        )
+    return redirect(url_for("courses.course", course_id=course.id))

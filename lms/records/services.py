@@ -3,6 +3,7 @@
 import logging
 from datetime import date
 from decimal import Decimal
+from typing import Optional
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -10,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from lms import signals
 from lms.accounts.models import User
+from lms.db import now_utc
 from lms.extensions import db
 from lms.records.models import (
     HoursEntry,
@@ -87,6 +89,9 @@ def record_certificate(sender, certificate, **kw) -> None:
             title=certificate.title,
             detail={
                 "serial": certificate.serial,
+                # Lets the record page link to the public verification page
+                # without importing the certificates package.
+                "verification_code": certificate.verification_code,
                 "hours": str(certificate.hours),
                 "expires_on": certificate.expires_on.isoformat()
                 if certificate.expires_on
@@ -149,3 +154,35 @@ def ledger(user: User) -> list[HoursEntry]:
             .order_by(HoursEntry.occurred_on.desc(), HoursEntry.id.desc())
         )
     )
+
+
+def current_year(user: User) -> int:
+    """Return the calendar year that today falls in, in the user's institution zone."""
+    return local_date(user, now_utc()).year
+
+
+def people_of(institution_id: int, department_id: Optional[int] = None) -> list[User]:
+    """Return an institution's accounts, optionally one department's, by name."""
+    query = sa.select(User).where(User.institution_id == institution_id)
+    if department_id is not None:
+        query = query.where(User.department_id == department_id)
+    return list(db.session.scalars(query.order_by(User.full_name, User.id)))
+
+
+def hours_by_tier_for(
+    user_ids: list[int], year: int
+) -> dict[int, dict[TrainingTier, Decimal]]:
+    """Sum one calendar year of the ledger per person and tier, in one query."""
+    totals = {
+        user_id: {tier: Decimal(0) for tier in TrainingTier} for user_id in user_ids
+    }
+    if not user_ids:
+        return totals
+    rows = db.session.execute(
+        sa.select(HoursEntry.user_id, HoursEntry.tier, sa.func.sum(HoursEntry.hours))
+        .where(HoursEntry.user_id.in_(user_ids), HoursEntry.year == year)
+        .group_by(HoursEntry.user_id, HoursEntry.tier)
+    )
+    for user_id, tier, total in rows:
+        totals[user_id][tier] = Decimal(total or 0)
+    return totals
