@@ -60,6 +60,7 @@ MODEL_MODULES = (
     "assessments.models",
     "certificates.models",
     "certificates.keys",
+    "lms.notifications.models",
 )
 
 

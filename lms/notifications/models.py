@@ -1,0 +1,140 @@
+"""Notification outbox, e-mail preferences, and the history and leases of scheduled jobs."""
+
+import enum
+from datetime import datetime
+from typing import Optional
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from lms.accounts.models import User
+from lms.db import UTCDateTime, enum_column, now_utc
+from lms.extensions import db
+
+
+class EmailStatus(enum.Enum):
+    """Delivery state of a notification's e-mail copy."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    #: Every attempt failed, or the server rejected the recipient for good.
+    FAILED = "failed"
+    #: Not sent on purpose: no address, opted out, or no SMTP server configured.
+    SKIPPED = "skipped"
+
+
+class Notification(db.Model):
+    """One message for one user, shown in the app and copied by e-mail.
+
+    ``dedupe_key`` is unique per recipient, kind and subject, so a job that
+    runs twice, or two processes running the same job, store one row. Title
+    and body are rendered in the recipient's language when the row is made.
+    A delivery worker claims a pending row by setting ``claimed_by`` and
+    ``claimed_until`` in one conditional UPDATE, and only the claim holder
+    records the outcome.
+    """
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        sa.Index("ix_notification_email_due", "email_status", "next_attempt_at"),
+        sa.Index("ix_notification_recipient_created", "recipient_id", "created_at"),
+        sa.CheckConstraint("email_attempts >= 0", name="email_attempts_not_negative"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    recipient_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE")
+    )
+    #: What happened, e.g. "certificate_expiring_30".
+    kind: so.Mapped[str] = so.mapped_column(sa.String(64))
+    subject_type: so.Mapped[str] = so.mapped_column(sa.String(32))
+    subject_id: so.Mapped[int]
+    dedupe_key: so.Mapped[str] = so.mapped_column(sa.String(200), unique=True)
+    title: so.Mapped[str] = so.mapped_column(sa.String(200))
+    body: so.Mapped[str] = so.mapped_column(sa.Text)
+    #: Path inside the app that the notification points to, e.g. "/certificates/3".
+    link: so.Mapped[Optional[str]] = so.mapped_column(sa.String(300))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+    read_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+
+    email_status: so.Mapped[EmailStatus] = so.mapped_column(
+        enum_column(EmailStatus), default=EmailStatus.PENDING
+    )
+    email_attempts: so.Mapped[int] = so.mapped_column(default=0)
+    #: Earliest time of the next e-mail attempt; None unless the status is pending.
+    next_attempt_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    claimed_by: so.Mapped[Optional[str]] = so.mapped_column(sa.String(100))
+    claimed_until: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    last_error: so.Mapped[Optional[str]] = so.mapped_column(sa.String(500))
+    sent_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+
+    recipient: so.Mapped[User] = so.relationship()
+
+    def __repr__(self) -> str:
+        return f"<Notification {self.id} {self.dedupe_key}>"
+
+
+class EmailPreference(db.Model):
+    """A user's choice to receive, or not, e-mail copies of one notification kind.
+
+    E-mail is on by default, so a row usually records an opt-out. In-app
+    notifications are always kept.
+    """
+
+    __tablename__ = "email_preference"
+
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)
+    email_enabled: so.Mapped[bool] = so.mapped_column(default=True)
+    updated_at: so.Mapped[datetime] = so.mapped_column(
+        UTCDateTime, default=now_utc, onupdate=now_utc
+    )
+
+
+class JobRun(db.Model):
+    """One execution of a scheduled job.
+
+    ``(job_id, scheduled_for)`` is unique, so however many schedulers fire
+    the same slot, one row (and one execution) exists for it. Runs started
+    by hand have no ``scheduled_for`` and are never deduplicated.
+    """
+
+    __tablename__ = "job_run"
+    __table_args__ = (
+        sa.UniqueConstraint("job_id", "scheduled_for"),
+        sa.Index("ix_job_run_job_started", "job_id", "started_at"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    job_id: so.Mapped[str] = so.mapped_column(sa.String(64))
+    scheduled_for: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    started_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+    finished_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    duration_ms: so.Mapped[Optional[int]]
+    #: None while running, then whether the job returned without raising.
+    ok: so.Mapped[Optional[bool]]
+    error: so.Mapped[Optional[str]] = so.mapped_column(sa.Text)
+    #: Counts the job returned, e.g. {"sent": 3, "failed": 1}.
+    result: so.Mapped[Optional[dict]] = so.mapped_column(sa.JSON)
+    host: so.Mapped[str] = so.mapped_column(sa.String(255))
+    pid: so.Mapped[int]
+
+    def __repr__(self) -> str:
+        return f"<JobRun {self.id} {self.job_id} {self.scheduled_for}>"
+
+
+class JobLease(db.Model):
+    """Exclusive right to run one job, held until ``expires_at``.
+
+    Used on databases without advisory locks (SQLite). A process takes the
+    lease with a conditional UPDATE that matches only an expired lease, so
+    at most one process holds it at a time.
+    """
+
+    __tablename__ = "job_lease"
+
+    job_id: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)
+    owner: so.Mapped[str] = so.mapped_column(sa.String(100))
+    expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)

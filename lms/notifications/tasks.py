@@ -1,0 +1,160 @@
+"""Job functions run by ``lms.scheduler``; each takes ``now`` and returns counts.
+
+They are safe to run twice for the same time: reminders are deduplicated
+by the outbox key, delivery claims rows, and cleanup deletes by age.
+"""
+
+import logging
+from datetime import date, datetime, timedelta
+from typing import Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from babel.dates import format_date
+from flask import current_app
+from flask_babel import force_locale, gettext, ngettext
+
+from lms.db import now_utc
+from lms.extensions import db
+from lms.notifications import services, setting
+from lms.notifications.models import JobRun, Notification
+
+logger = logging.getLogger("lms.notifications")
+
+#: Reminder stages as (largest number of days left, kind), most urgent first.
+#: A certificate gets the most urgent stage its days left fall into, so a
+#: daily run sends each reminder on its day and a missed day is caught up
+#: on the next run.
+EXPIRY_STAGES = (
+    (7, "certificate_expiring_7"),
+    (30, "certificate_expiring_30"),
+    (90, "certificate_expiring_90"),
+)
+EXPIRED_KIND = "certificate_expired"
+#: Days after expiry during which the expiry notice is still sent. Older
+#: expiries get none, so a first run does not message every past holder.
+EXPIRED_NOTICE_DAYS = 7
+
+
+def deliver_notifications(now: Optional[datetime] = None) -> dict:
+    """Send the e-mail copies that are due."""
+    return services.deliver_pending(now or now_utc()).as_dict()
+
+
+def cleanup_expired(now: Optional[datetime] = None) -> dict:
+    """Delete job history and read notifications older than their retention."""
+    now = now or now_utc()
+    run_cutoff = now - timedelta(days=int(setting("LMS_JOB_RUN_RETENTION_DAYS")))
+    read_cutoff = now - timedelta(days=int(setting("LMS_NOTIFICATION_RETENTION_DAYS")))
+    runs = db.session.execute(
+        sa.delete(JobRun).where(JobRun.started_at < run_cutoff)
+    ).rowcount
+    notifications = db.session.execute(
+        sa.delete(Notification).where(
+            Notification.read_at.is_not(None), Notification.read_at < read_cutoff
+        )
+    ).rowcount
+    return {"job_runs_deleted": runs, "notifications_deleted": notifications}
+
+
+def expiry_reminder_kind(days_left: int) -> Optional[str]:
+    """Return the reminder kind for a certificate with ``days_left`` days to expiry."""
+    if days_left <= 0:
+        return EXPIRED_KIND if days_left > -EXPIRED_NOTICE_DAYS else None
+    for max_days, kind in EXPIRY_STAGES:
+        if days_left <= max_days:
+            return kind
+    return None
+
+
+def certificate_expiry_reminders(now: Optional[datetime] = None) -> dict:
+    """Queue expiry reminders for valid certificates, in each holder's language.
+
+    Days left are counted from the holder's local date in their
+    institution's zone. Revoked and superseded certificates, certificates
+    without an expiry date and inactive holders get no reminder.
+    """
+    from certificates.models import Certificate, CertificateStatus
+    from lms.accounts.models import User
+
+    now = now or now_utc()
+    utc_today = now.date()
+    # One day of margin on each side covers every zone's local date.
+    earliest = utc_today - timedelta(days=EXPIRED_NOTICE_DAYS + 1)
+    latest = utc_today + timedelta(days=EXPIRY_STAGES[-1][0] + 1)
+    certificates = db.session.scalars(
+        sa.select(Certificate)
+        .join(Certificate.holder)
+        .where(
+            Certificate.status == CertificateStatus.VALID,
+            Certificate.expires_on.is_not(None),
+            Certificate.expires_on.between(earliest, latest),
+            User.active.is_(True),
+        )
+        .order_by(Certificate.id)
+    ).all()
+
+    queued = 0
+    for certificate in certificates:
+        holder = certificate.holder
+        days_left = (certificate.expires_on - _local_date(holder, now)).days
+        kind = expiry_reminder_kind(days_left)
+        if kind is None:
+            continue
+        key = services.dedupe_key(holder.id, kind, "certificate", certificate.id)
+        if db.session.scalar(sa.select(Notification.id).where(Notification.dedupe_key == key)):
+            continue
+        title, body = _render_expiry(certificate, holder, days_left)
+        services.enqueue(holder, kind, "certificate", certificate.id, title, body, now=now)
+        queued += 1
+    return {"checked": len(certificates), "queued": queued}
+
+
+def _local_date(user, now: datetime) -> date:
+    zone_name = user.institution.timezone
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        logger.warning(
+            "institution %s has unknown zone %r; using the default zone",
+            user.institution_id,
+            zone_name,
+        )
+        zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai"))
+    return now.astimezone(zone).date()
+
+
+def _user_locale(user) -> str:
+    languages = current_app.config.get("LANGUAGES", ["zh_CN", "en"])
+    if user.locale in languages:
+        return user.locale
+    return current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")
+
+
+def _render_expiry(certificate, holder, days_left: int) -> tuple[str, str]:
+    """Return the reminder's title and body in the holder's language."""
+    locale = _user_locale(holder)
+    with force_locale(locale):
+        expires = format_date(certificate.expires_on, format="long", locale=locale)
+        if days_left <= 0:
+            title = gettext("Your certificate has expired")
+            body = gettext(
+                'The certificate "%(title)s" (serial %(serial)s) expired on %(date)s.',
+                title=certificate.title,
+                serial=certificate.serial,
+                date=expires,
+            )
+        else:
+            title = ngettext(
+                "Your certificate expires in %(num)d day",
+                "Your certificate expires in %(num)d days",
+                days_left,
+            )
+            body = gettext(
+                'The certificate "%(title)s" (serial %(serial)s) expires on %(date)s. '
+                "If it needs renewing, start before that date.",
+                title=certificate.title,
+                serial=certificate.serial,
+                date=expires,
+            )
+    return str(title), str(body)

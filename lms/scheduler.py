@@ -1,0 +1,437 @@
+"""Scheduled jobs on APScheduler 3.x, run once per scheduled time across processes.
+
+APScheduler 3.x does not coordinate processes: every scheduler that has a
+job fires it. Two guards keep each scheduled time (slot) to one run:
+
+* a lock per job id: ``pg_try_advisory_xact_lock`` on PostgreSQL, and on
+  other databases (SQLite) a ``job_lease`` row taken by a conditional UPDATE
+  that matches only an expired lease. A process that cannot take the lock
+  skips the slot, so one job never runs twice at the same time.
+* a ``job_run`` row per (job id, slot) under a UNIQUE constraint, written
+  before the job body starts. A process that takes the lock after another
+  one finished the slot finds the row and skips.
+
+Jobs and their times come from ``DEFAULT_JOBS``, then the ``LMS_JOBS`` JSON
+object, then per-job variables, for example::
+
+    LMS_JOBS='{"cleanup_expired": {"cron": "15 2 * * *"},
+               "deliver_notifications": {"enabled": false}}'
+    LMS_JOB_CERTIFICATE_EXPIRY_REMINDERS_CRON='30 8 * * *'
+    LMS_JOB_DELIVER_NOTIFICATIONS_ENABLED=false
+
+A ``cron`` value is a five-field crontab string (minute hour day month
+weekday) or an object of ``CronTrigger`` fields such as ``{"hour": 8}``. In
+APScheduler 3.x a numeric weekday 0 is Monday, not Sunday as in crontab, so
+write weekdays as names (``mon-fri``). Times are in the zone set by
+``LMS_TIMEZONE`` (Asia/Shanghai by default).
+"""
+
+import atexit
+import hashlib
+import importlib
+import json
+import logging
+import os
+import socket
+import time
+import traceback
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable, Iterator, Optional, Union
+
+import sqlalchemy as sa
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from flask import Flask
+from sqlalchemy.exc import IntegrityError
+
+from lms.db import now_utc
+from lms.extensions import db
+from lms.notifications import setting
+
+logger = logging.getLogger("lms.scheduler")
+
+JobFunction = Callable[..., Optional[dict]]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job the scheduler can run: its id, function and default crontab.
+
+    ``func`` is a callable or a ``"module:attribute"`` path imported on
+    first use. It is called as ``func(now=<aware UTC datetime>)`` inside an
+    app context and may return a dict of counts for the run history.
+    """
+
+    id: str
+    func: Union[JobFunction, str]
+    cron: Union[str, dict]
+    description: str = ""
+    #: Seconds after its time that a delayed run still starts (APScheduler's
+    #: ``misfire_grace_time``); later than that the slot is skipped.
+    misfire_grace_seconds: int = 300
+
+    def resolve(self) -> JobFunction:
+        if callable(self.func):
+            return self.func
+        module_name, _, attribute = self.func.partition(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+
+DEFAULT_JOBS: tuple[JobSpec, ...] = (
+    JobSpec(
+        "deliver_notifications",
+        "lms.notifications.tasks:deliver_notifications",
+        "* * * * *",
+        "Send the e-mail copies of notifications that are due.",
+        misfire_grace_seconds=50,
+    ),
+    JobSpec(
+        "certificate_expiry_reminders",
+        "lms.notifications.tasks:certificate_expiry_reminders",
+        "0 8 * * *",
+        "Remind holders 90, 30 and 7 days before a certificate expires, and on expiry.",
+        misfire_grace_seconds=3600,
+    ),
+    JobSpec(
+        "cleanup_expired",
+        "lms.notifications.tasks:cleanup_expired",
+        "30 3 * * *",
+        "Delete old job history and old read notifications.",
+        misfire_grace_seconds=3600,
+    ),
+)
+
+
+class JobConfigError(ValueError):
+    """``LMS_JOBS`` or an ``LMS_JOB_*`` variable is invalid."""
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    spec: JobSpec
+    enabled: bool
+    cron: Union[str, dict]
+
+
+def _spec_table(specs: Optional[tuple[JobSpec, ...]] = None) -> dict[str, JobSpec]:
+    return {spec.id: spec for spec in (specs or DEFAULT_JOBS)}
+
+
+def _parse_bool(name: str, value) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise JobConfigError(f"{name}={value!r} is invalid: expected true or false")
+
+
+def _jobs_overrides(config: dict, known: dict[str, JobSpec]) -> dict:
+    raw = config.get("LMS_JOBS", os.environ.get("LMS_JOBS"))
+    if not raw:
+        return {}
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise JobConfigError(f"LMS_JOBS is not valid JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise JobConfigError("LMS_JOBS must be a JSON object keyed by job id")
+    for job_id, value in raw.items():
+        if job_id not in known:
+            raise JobConfigError(
+                f"LMS_JOBS names unknown job {job_id!r}; known jobs: {', '.join(known)}"
+            )
+        if not isinstance(value, dict) or set(value) - {"enabled", "cron"}:
+            raise JobConfigError(
+                f"LMS_JOBS[{job_id!r}] must be an object with 'enabled' and/or 'cron'"
+            )
+    return raw
+
+
+def job_settings(
+    config: dict, specs: Optional[tuple[JobSpec, ...]] = None
+) -> list[JobSettings]:
+    """Return each job's enabled flag and crontab after applying the overrides."""
+    known = _spec_table(specs)
+    overrides = _jobs_overrides(config, known)
+    result = []
+    for spec in known.values():
+        enabled, cron = True, spec.cron
+        override = overrides.get(spec.id, {})
+        if "enabled" in override:
+            enabled = _parse_bool(f"LMS_JOBS[{spec.id!r}].enabled", override["enabled"])
+        if "cron" in override:
+            cron = override["cron"]
+        prefix = f"LMS_JOB_{spec.id.upper()}_"
+        if os.environ.get(prefix + "ENABLED"):
+            enabled = _parse_bool(prefix + "ENABLED", os.environ[prefix + "ENABLED"])
+        if os.environ.get(prefix + "CRON"):
+            cron = os.environ[prefix + "CRON"]
+        result.append(JobSettings(spec, enabled, cron))
+    return result
+
+
+def make_trigger(job_id: str, cron: Union[str, dict], timezone: str) -> CronTrigger:
+    """Build the trigger for a crontab string or a dict of CronTrigger fields."""
+    try:
+        if isinstance(cron, dict):
+            return CronTrigger(timezone=timezone, **cron)
+        return CronTrigger.from_crontab(str(cron), timezone=timezone)
+    except (TypeError, ValueError, LookupError) as exc:
+        raise JobConfigError(f"invalid schedule {cron!r} for job {job_id!r}: {exc}") from None
+
+
+def latest_fire_time(
+    trigger: CronTrigger, now: datetime, lookback: timedelta
+) -> Optional[datetime]:
+    """Return the trigger's last fire time in ``[now - lookback, now]``, or None.
+
+    APScheduler 3.x does not pass the scheduled time to the job function,
+    so the wrapper recovers it from the trigger. APScheduler starts a run
+    shortly after its time, and with ``coalesce=True`` a late run replaces
+    the missed ones and carries the latest missed time, which is also what
+    this returns.
+    """
+    fire = trigger.get_next_fire_time(None, now - lookback)
+    latest = None
+    while fire is not None and fire <= now:
+        latest = fire
+        fire = trigger.get_next_fire_time(fire, fire)
+    return latest
+
+
+def build_scheduler(
+    app: Flask,
+    *,
+    blocking: bool = False,
+    specs: Optional[tuple[JobSpec, ...]] = None,
+) -> BaseScheduler:
+    """Build a scheduler with every enabled job; the caller starts it.
+
+    Jobs use the in-memory job store, because the job list comes from the
+    config at each start. Each job has a stable id, ``coalesce=True`` and
+    ``max_instances=1``, and runs through ``run_job_once`` in an app
+    context.
+    """
+    timezone = app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
+    scheduler_class = BlockingScheduler if blocking else BackgroundScheduler
+    scheduler = scheduler_class(timezone=timezone)
+    for settings in job_settings(app.config, specs):
+        if not settings.enabled:
+            logger.info("job %s is disabled", settings.spec.id)
+            continue
+        trigger = make_trigger(settings.spec.id, settings.cron, timezone)
+        scheduler.add_job(
+            _scheduled_call,
+            trigger=trigger,
+            args=(app, settings.spec, trigger),
+            id=settings.spec.id,
+            name=settings.spec.description or settings.spec.id,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=settings.spec.misfire_grace_seconds,
+            replace_existing=True,
+        )
+    return scheduler
+
+
+def _scheduled_call(app: Flask, spec: JobSpec, trigger: CronTrigger) -> None:
+    now = now_utc()
+    # A few seconds beyond the grace time cover the delay between APScheduler's
+    # misfire check and this call.
+    lookback = timedelta(seconds=spec.misfire_grace_seconds + 5)
+    slot = latest_fire_time(trigger, now, lookback)
+    if slot is None:
+        # Without the slot, two processes could not agree on the run to keep.
+        logger.warning("job %s skipped: no scheduled time within %s of %s", spec.id, lookback, now)
+        return
+    with app.app_context():
+        run_job_once(spec.id, scheduled_for=slot, specs=(spec,))
+
+
+_in_process_scheduler: Optional[BackgroundScheduler] = None
+
+
+def start_in_process(app: Flask) -> Optional[BackgroundScheduler]:
+    """Start a background scheduler in this process, once; return it.
+
+    Meant for a single-process deployment (``LMS_SCHEDULER=inprocess``).
+    Every process that calls it runs its own scheduler, and the job locks
+    and slot rows keep each scheduled time to one run. It refuses to start
+    under the test runner or when ``app.testing`` is set, and returns None.
+    """
+    global _in_process_scheduler
+    if app.testing or "PYTEST_CURRENT_TEST" in os.environ:
+        logger.info("in-process scheduler not started: running under tests")
+        return None
+    if _in_process_scheduler is not None:
+        return _in_process_scheduler
+    scheduler = build_scheduler(app, blocking=False)
+    scheduler.start()
+    atexit.register(_shutdown_in_process)
+    _in_process_scheduler = scheduler
+    logger.info("in-process scheduler started in pid %s", os.getpid())
+    return scheduler
+
+
+def _shutdown_in_process() -> None:
+    if _in_process_scheduler is not None and _in_process_scheduler.running:
+        _in_process_scheduler.shutdown(wait=False)
+
+
+# --- locks ---------------------------------------------------------------
+
+
+def advisory_lock_key(job_id: str) -> int:
+    """Return a stable signed 64-bit key for ``pg_try_advisory_xact_lock``."""
+    digest = hashlib.sha256(f"shuren.job:{job_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@contextmanager
+def job_lock(job_id: str) -> Iterator[bool]:
+    """Hold the job's lock for the body of the ``with`` block, if it is free.
+
+    Yields True when this process holds the lock and False when another
+    process holds it, without waiting for that process. The session must
+    have no uncommitted writes, because on SQLite the lease is written on a
+    second connection.
+    """
+    if db.engine.dialect.name == "postgresql":
+        with _advisory_lock(job_id) as acquired:
+            yield acquired
+    else:
+        with _lease(job_id) as acquired:
+            yield acquired
+
+
+@contextmanager
+def _advisory_lock(job_id: str) -> Iterator[bool]:
+    # A transaction-level lock on a connection of its own: it ends with that
+    # transaction, so the lock cannot stay behind on a pooled connection, and
+    # PostgreSQL releases it if this process dies.
+    with db.engine.connect() as connection:
+        with connection.begin() as transaction:
+            acquired = connection.execute(
+                sa.select(sa.func.pg_try_advisory_xact_lock(advisory_lock_key(job_id)))
+            ).scalar_one()
+            try:
+                yield bool(acquired)
+            finally:
+                transaction.rollback()
+
+
+@contextmanager
+def _lease(job_id: str) -> Iterator[bool]:
+    from lms.notifications.models import JobLease
+
+    owner = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    lifetime = timedelta(seconds=int(setting("LMS_JOB_LEASE_SECONDS")))
+    now = now_utc()
+    with db.engine.begin() as connection:
+        result = connection.execute(
+            sa.update(JobLease)
+            .where(JobLease.job_id == job_id, JobLease.expires_at <= now)
+            .values(owner=owner, expires_at=now + lifetime)
+        )
+        acquired = result.rowcount == 1
+    if not acquired:
+        try:
+            with db.engine.begin() as connection:
+                connection.execute(
+                    sa.insert(JobLease).values(
+                        job_id=job_id, owner=owner, expires_at=now + lifetime
+                    )
+                )
+            acquired = True
+        except IntegrityError:
+            acquired = False
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with db.engine.begin() as connection:
+                connection.execute(
+                    sa.update(JobLease)
+                    .where(JobLease.job_id == job_id, JobLease.owner == owner)
+                    .values(expires_at=now_utc())
+                )
+
+
+# --- running a job -------------------------------------------------------
+
+
+def find_job(job_id: str, specs: Optional[tuple[JobSpec, ...]] = None) -> JobSpec:
+    """Return the spec of ``job_id``; raise KeyError naming the known ids."""
+    known = _spec_table(specs)
+    if job_id not in known:
+        raise KeyError(f"unknown job {job_id!r}; known jobs: {', '.join(known)}")
+    return known[job_id]
+
+
+def run_job_once(
+    job_id: str,
+    *,
+    scheduled_for: Optional[datetime] = None,
+    now: Optional[datetime] = None,
+    specs: Optional[tuple[JobSpec, ...]] = None,
+):
+    """Run a job under its lock and record the run; return the JobRun or None.
+
+    Needs an app context and a session without uncommitted work. Returns
+    None, without running the job, when another process holds the job's
+    lock or a run for ``scheduled_for`` already exists. With no
+    ``scheduled_for`` (a run started by hand) only the lock applies. A job
+    that raises is rolled back and recorded with ``ok=False`` and the
+    traceback, and the error is logged, not raised.
+    """
+    from lms.notifications.models import JobRun
+
+    spec = find_job(job_id, specs)
+    function = spec.resolve()
+    db.session.commit()
+    with job_lock(job_id) as acquired:
+        if not acquired:
+            logger.debug("job %s skipped: another process holds its lock", job_id)
+            return None
+        run = JobRun(
+            job_id=job_id,
+            scheduled_for=scheduled_for,
+            started_at=now_utc(),
+            host=socket.gethostname()[:255],
+            pid=os.getpid(),
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(run)
+        except IntegrityError:
+            db.session.rollback()
+            logger.debug("job %s skipped: slot %s already ran", job_id, scheduled_for)
+            return None
+        db.session.commit()
+
+        started = time.monotonic()
+        try:
+            result = function(now=now or now_utc())
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            run.ok = False
+            run.error = traceback.format_exc()[-8000:]
+            logger.exception("job %s failed (run %s)", job_id, run.id)
+        else:
+            run.ok = True
+            run.result = result if isinstance(result, dict) else None
+            logger.info("job %s finished (run %s): %s", job_id, run.id, run.result)
+        run.finished_at = now_utc()
+        run.duration_ms = int((time.monotonic() - started) * 1000)
+        db.session.commit()
+        return run
