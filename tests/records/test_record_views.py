@@ -4,6 +4,8 @@ import re
 from datetime import date
 from decimal import Decimal
 
+import sqlalchemy as sa
+
 from assessments.models import Quiz
 from lms.accounts.models import User
 from lms.extensions import db
@@ -201,3 +203,17 @@ def test_label_filter_handles_members_and_values(app):
         assert label("backbone_camp", "kind") == "Backbone training camp"
         assert label(None) == ""
         assert label("unknown_value", "tier") == "unknown_value"
+
+
+def test_issued_certificate_links_to_verify_page(world, login):
+    from certificates.models import Certificate
+
+    counselor = _complete_course1(login, world)
+    counselor.post(f"/courses/{world.course2}/lessons/{world.lessons2[0]}/complete")
+    certificate = db.session.scalar(sa.select(Certificate))
+    assert certificate is not None
+
+    page = login("hr").get(f"/people/{world.counselor}/record").get_data(as_text=True)
+
+    link = f'<a href="/verify/{certificate.verification_code}">{certificate.serial}</a>'
+    assert link in page
