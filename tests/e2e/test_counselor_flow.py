@@ -34,7 +34,7 @@ def test_counselor_finishes_course_and_downloads_certificate(
     page.goto(f"{live_server}/login")
     page.fill('input[name="username"]', "counselor1")
     page.fill('input[name="password"]', TEST_PASSWORD)
-    page.click('form button[type="submit"]')
+    page.click('main form button[type="submit"]')
     page.wait_for_url(f"{live_server}/learning")
     assert page.locator("html").get_attribute("lang") == "zh-CN"
 
