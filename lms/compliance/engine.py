@@ -1,33 +1,49 @@
 """Evaluate compliance rules against the hours ledger.
 
-The ledger is added up in the database (SUM or COUNT with GROUP BY over
-``hours_entry``), never by loading rows. Windows and deadlines are computed
-as calendar dates in the institution's zone, so 23:30 on 31 December in
-Asia/Shanghai (15:30 UTC) still belongs to that year.
+The ledger is added up in the database (see ``ledger``), and windows and
+deadlines are calendar dates in the institution's zone (see ``windows``).
 
 Views call ``evaluate_all`` for one person, ``evaluate_institution`` for an
 HR overview of one rule, and read ``Verdict.message`` for the explanation.
 """
 
-import calendar
 import enum
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Optional, Union
-from zoneinfo import ZoneInfo
+from datetime import date
+from decimal import Decimal
+from typing import Optional
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 
 from lms.accounts.models import Post, User
+from lms.compliance import ledger
 from lms.compliance.models import ComplianceRule, PartyStatus, PersonProfile, WindowKind
-from lms.db import now_utc
+from lms.compliance.windows import (
+    Today,
+    Window,
+    add_months,
+    local_today,
+    split_hours_by_year,
+    window_for,
+)
 from lms.extensions import db
 from lms.organisations.models import Institution
-from lms.records.models import HoursEntry, TrainingKind, TrainingTier
 
-DEFAULT_TIMEZONE = "Asia/Shanghai"
+__all__ = [
+    "Status",
+    "Today",
+    "Uncovered",
+    "Verdict",
+    "Window",
+    "evaluate",
+    "evaluate_all",
+    "evaluate_institution",
+    "local_today",
+    "rules_for",
+    "split_hours_by_year",
+    "uncovered_reason",
+    "window_for",
+]
 
 #: Posts held full-time unless a person's profile overrides it. 组织员 are
 #: full-time Party cadres. Branch secretaries usually combine the role with
@@ -39,13 +55,10 @@ PARTY_SECRETARY_POSTS = frozenset(
     {Post.TEACHER_BRANCH_SECRETARY, Post.DEPARTMENT_PARTY_SECRETARY}
 )
 
-HALF_HOUR = Decimal("0.5")
-
-#: A date, or an aware datetime that is converted to the institution's zone.
-Today = Union[date, datetime, None]
-
 
 class Status(enum.Enum):
+    """Outcome of a rule for one person on a given day."""
+
     MET = "met"
     #: Short, but the deadline is more than ``at_risk_days`` away.
     IN_PROGRESS = "in_progress"
@@ -70,21 +83,6 @@ class Uncovered(enum.Enum):
     CADRE_RANK = "cadre_rank"
     NOT_NEW_TO_POST = "not_new_to_post"
     NO_POST_START = "no_post_start"
-
-
-@dataclass(frozen=True)
-class Window:
-    """The days whose ledger entries count toward a rule, and its deadline."""
-
-    start: Optional[date]
-    end: date
-    deadline: Optional[date]
-    #: Calendar-year windows: the year, matched against ``HoursEntry.year``.
-    year: Optional[int] = None
-    #: Rolling windows: the day ``at_risk_days`` ahead, and the first day that
-    #: will still be inside the window then.
-    horizon: Optional[date] = None
-    horizon_start: Optional[date] = None
 
 
 @dataclass(frozen=True)
@@ -139,122 +137,6 @@ class Verdict:
         from lms.compliance.explain import explain
 
         return explain(self)
-
-
-# Dates and windows
-
-
-def add_months(day: date, months: int) -> date:
-    """Shift ``day`` by whole months, clamping to the last day of the month."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def local_today(institution: Optional[Institution], today: Today = None) -> date:
-    """Return the calendar date in the institution's zone.
-
-    ``today`` may be a date (used as it is), an aware datetime (converted to
-    the zone) or None for the current moment.
-    """
-    if isinstance(today, datetime):
-        if today.tzinfo is None:
-            raise ValueError(f"naive datetime {today!r}: pass an aware datetime")
-        moment = today
-    elif isinstance(today, date):
-        return today
-    else:
-        moment = now_utc()
-    zone = (institution.timezone if institution else None) or DEFAULT_TIMEZONE
-    return moment.astimezone(ZoneInfo(zone)).date()
-
-
-def _rolling_start(end: date, years: int) -> date:
-    """First day of the ``years``-year window that ends on ``end``."""
-    return add_months(end, -12 * years) + timedelta(days=1)
-
-
-def window_for(
-    rule: ComplianceRule,
-    today: date,
-    *,
-    year: Optional[int] = None,
-    post_started_on: Optional[date] = None,
-) -> Window:
-    """Compute the window of ``rule`` as seen on ``today``.
-
-    ``year`` picks a calendar-year rule's year (default: today's year) and is
-    ignored by the other window kinds. A ``before_post`` rule needs
-    ``post_started_on``. For a rolling rule, a post that started inside the
-    window gives a deadline: the day before the post's N-year anniversary.
-    """
-    if rule.window_kind is WindowKind.CALENDAR_YEAR:
-        if year is None:
-            year = today.year
-        return Window(
-            start=date(year, 1, 1),
-            end=date(year, 12, 31),
-            deadline=date(year, 12, 31),
-            year=year,
-        )
-
-    if rule.window_kind is WindowKind.ROLLING_YEARS:
-        years = rule.window_years
-        start = _rolling_start(today, years)
-        horizon = today + timedelta(days=rule.at_risk_days)
-        deadline = None
-        if post_started_on is not None and post_started_on > start:
-            deadline = add_months(post_started_on, 12 * years) - timedelta(days=1)
-        return Window(
-            start=start,
-            end=today,
-            deadline=deadline,
-            horizon=horizon,
-            horizon_start=_rolling_start(horizon, years),
-        )
-
-    if post_started_on is None:
-        raise ValueError(f"rule {rule.code!r} needs the date the post started")
-    return Window(
-        start=add_months(post_started_on, -rule.window_months),
-        end=post_started_on,
-        deadline=post_started_on,
-    )
-
-
-def split_hours_by_year(
-    start_date: date, end_date: date, hours: Decimal
-) -> list[tuple[int, Decimal]]:
-    """Split a training's 学时 across the calendar years it spans.
-
-    Each year gets a share proportional to its days (both ends inclusive),
-    rounded half up to 0.5 学时. The last year takes the remainder, so the
-    parts add up to ``hours`` exactly. Years whose share is zero are left
-    out, except the last one.
-    """
-    hours = Decimal(hours)
-    if end_date < start_date:
-        raise ValueError(f"end_date {end_date} is before start_date {start_date}")
-    if hours < 0:
-        raise ValueError(f"hours must not be negative, got {hours}")
-
-    total_days = (end_date - start_date).days + 1
-    parts: list[tuple[int, Decimal]] = []
-    remaining = hours
-    for year in range(start_date.year, end_date.year):
-        days = (date(year, 12, 31) - max(start_date, date(year, 1, 1))).days + 1
-        share = (hours * days / total_days / HALF_HOUR).quantize(
-            Decimal(1), rounding=ROUND_HALF_UP
-        ) * HALF_HOUR
-        # Rounding up must not take more than is left when ``hours`` is not
-        # a multiple of 0.5.
-        share = min(share, remaining)
-        remaining -= share
-        if share:
-            parts.append((year, share))
-    parts.append((end_date.year, remaining))
-    return parts
 
 
 # Who a rule covers
@@ -336,129 +218,6 @@ def uncovered_reason(
     return None
 
 
-# Adding up the ledger
-
-
-def _restriction_filters(rule: ComplianceRule) -> list:
-    """WHERE clauses on HoursEntry for the rule's tiers and kinds."""
-    clauses = []
-    if rule.tiers:
-        clauses.append(HoursEntry.tier.in_([TrainingTier(v) for v in rule.tiers]))
-    if rule.kinds:
-        clauses.append(HoursEntry.kind.in_([TrainingKind(v) for v in rule.kinds]))
-    return clauses
-
-
-def _window_filters(window: Window) -> list:
-    """WHERE clauses on HoursEntry for a window shared by everyone evaluated.
-
-    A calendar-year window matches the year that the ledger writer assigned
-    to the entry. Other windows match the day the training happened.
-    """
-    if window.year is not None:
-        return [HoursEntry.year == window.year]
-    clauses = [HoursEntry.occurred_on <= window.end]
-    if window.start is not None:
-        clauses.append(HoursEntry.occurred_on >= window.start)
-    return clauses
-
-
-def _per_person_filters(windows: dict[int, Window]) -> list:
-    """WHERE clauses for windows that differ by person (``before_post``).
-
-    Each row is compared with its own person's bounds through a CASE on
-    ``user_id``. Rows of people not in ``windows`` get NULL bounds and drop out.
-    """
-    starts = {user_id: window.start for user_id, window in windows.items()}
-    ends = {user_id: window.end for user_id, window in windows.items()}
-    return [
-        HoursEntry.user_id.in_(list(windows)),
-        HoursEntry.occurred_on >= sa.case(starts, value=HoursEntry.user_id),
-        HoursEntry.occurred_on <= sa.case(ends, value=HoursEntry.user_id),
-    ]
-
-
-def _sum_hours(filters: list, horizon_start: Optional[date]) -> dict:
-    """Return {user_id: (hours, hours still counting at the horizon)}."""
-    still = HoursEntry.hours
-    if horizon_start is not None:
-        still = sa.case(
-            (HoursEntry.occurred_on >= horizon_start, HoursEntry.hours), else_=0
-        )
-    query = (
-        sa.select(HoursEntry.user_id, sa.func.sum(HoursEntry.hours), sa.func.sum(still))
-        .where(*filters)
-        .group_by(HoursEntry.user_id)
-    )
-    return {
-        user_id: (_hours(total), _hours(later))
-        for user_id, total, later in db.session.execute(query)
-    }
-
-
-def _count_trainings(filters: list, horizon_start: Optional[date]) -> dict:
-    """Return {user_id: (trainings, trainings still counting at the horizon)}.
-
-    A training is one ledger source (source_type, source_id), or a single
-    entry without a source. Corrections are netted against the entry named
-    in ``corrects_id``, and a training whose net hours are not positive does
-    not count.
-    """
-    # NOTE: a correction is netted only against the entry it names directly,
-    # and only when both fall inside the window.
-    root_id = sa.func.coalesce(HoursEntry.corrects_id, HoursEntry.id)
-    per_entry = (
-        sa.select(HoursEntry.user_id.label("user_id"), root_id.label("root_id"))
-        .where(*filters)
-        .group_by(HoursEntry.user_id, root_id)
-        .having(sa.func.sum(HoursEntry.hours) > 0)
-        .subquery()
-    )
-
-    root = so.aliased(HoursEntry)
-    has_source = sa.and_(root.source_type.is_not(None), root.source_id.is_not(None))
-    per_training = (
-        sa.select(
-            per_entry.c.user_id,
-            sa.func.max(root.occurred_on).label("last_on"),
-        )
-        .join(root, root.id == per_entry.c.root_id)
-        .group_by(
-            per_entry.c.user_id,
-            sa.case((has_source, root.source_type), else_=None),
-            sa.case((has_source, root.source_id), else_=root.id),
-        )
-        .subquery()
-    )
-
-    # Inline constants: PostgreSQL cannot infer the type of a bare parameter
-    # inside SUM or CASE.
-    literal_one = sa.literal_column("1")
-    still = literal_one
-    if horizon_start is not None:
-        still = sa.case(
-            (per_training.c.last_on >= horizon_start, literal_one),
-            else_=sa.literal_column("0"),
-        )
-    query = sa.select(
-        per_training.c.user_id, sa.func.count(), sa.func.sum(still)
-    ).group_by(per_training.c.user_id)
-    return {
-        user_id: (Decimal(total), Decimal(later or 0))
-        for user_id, total, later in db.session.execute(query)
-    }
-
-
-def _hours(value) -> Decimal:
-    return Decimal(str(value or 0)).quantize(Decimal("0.1"))
-
-
-def _tally(rule: ComplianceRule, filters: list, horizon_start: Optional[date]) -> dict:
-    if rule.counts_trainings:
-        return _count_trainings(filters, horizon_start)
-    return _sum_hours(filters, horizon_start)
-
-
 # Verdicts
 
 
@@ -513,12 +272,8 @@ def _evaluate_loaded(
 
     post_started_on = profile.post_started_on if profile else None
     window = window_for(rule, today, year=year, post_started_on=post_started_on)
-    filters = [
-        HoursEntry.user_id == person.id,
-        *_restriction_filters(rule),
-        *_window_filters(window),
-    ]
-    tally = _tally(rule, filters, window.horizon_start)
+    filters = ledger.person_filters(rule, person.id, window)
+    tally = ledger.tally(rule, filters, window.horizon_start)
     return _verdict(rule, person, today, window, tally)
 
 
@@ -610,8 +365,10 @@ def evaluate_institution(
         )
 
     if windows:
-        tally = _tally(
-            rule, _institution_filters(rule, institution, windows), _horizon(windows)
+        tally = ledger.tally(
+            rule,
+            ledger.institution_filters(rule, institution, windows),
+            ledger.shared_horizon_start(windows),
         )
         for person, _profile in rows:
             if person.id in windows:
@@ -619,23 +376,3 @@ def evaluate_institution(
                     rule, person, today, windows[person.id], tally
                 )
     return [verdicts[person.id] for person, _profile in rows]
-
-
-def _institution_filters(
-    rule: ComplianceRule, institution: Institution, windows: dict[int, Window]
-) -> list:
-    """Filters for everyone covered in one institution.
-
-    Calendar and rolling windows are the same for everyone, apart from the
-    deadline, so one WHERE clause serves them all.
-    """
-    restrictions = _restriction_filters(rule)
-    if rule.window_kind is WindowKind.BEFORE_POST:
-        return [*restrictions, *_per_person_filters(windows)]
-    window = next(iter(windows.values()))
-    people = sa.select(User.id).where(User.institution_id == institution.id)
-    return [HoursEntry.user_id.in_(people), *restrictions, *_window_filters(window)]
-
-
-def _horizon(windows: dict[int, Window]) -> Optional[date]:
-    return next(iter(windows.values())).horizon_start

@@ -13,7 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.models import Post, Role, User
-from lms.compliance import engine
+from lms.compliance import windows
 from lms.compliance.engine import (
     Status,
     Uncovered,
@@ -207,8 +207,10 @@ def test_last_local_evening_is_same_year(institution, english):
     assert moment.astimezone(timezone.utc).hour == 15
 
     verdict = evaluate(person, rule, moment)
+    from_utc = evaluate(person, rule, moment.astimezone(timezone.utc))
 
     assert verdict.today == date(2026, 12, 31)
+    assert from_utc.today == date(2026, 12, 31)
     assert verdict.window.year == 2026
     assert verdict.status is Status.AT_RISK
     assert verdict.message == (
@@ -226,9 +228,11 @@ def test_first_local_hour_starts_new_year(institution, english):
     )
 
     current = evaluate(person, rule, moment)
+    from_utc = evaluate(person, rule, moment.astimezone(timezone.utc))
     past = evaluate(person, rule, moment, year=2026)
 
     assert current.window.year == 2027
+    assert from_utc.window.year == 2027
     assert current.achieved == Decimal(0)
     assert current.status is Status.IN_PROGRESS
     assert past.status is Status.MISSED
@@ -261,7 +265,7 @@ def test_clock_read_in_institution_zone(institution, monkeypatch):
     person = make_person(institution, "c1")
     rule = make_rule()
     moment = datetime(2026, 12, 31, 16, 30, tzinfo=timezone.utc)
-    monkeypatch.setattr(engine, "now_utc", lambda: moment)
+    monkeypatch.setattr(windows, "now_utc", lambda: moment)
 
     verdict = evaluate(person, rule)
 

@@ -1,0 +1,175 @@
+"""Sums and counts over the hours ledger, computed in the database.
+
+The ``*_filters`` functions build WHERE clauses on ``hours_entry``, and
+``tally`` runs one SUM or COUNT with GROUP BY over the rows they select,
+never loading the rows themselves.
+"""
+
+from datetime import date
+from decimal import Decimal
+from typing import Optional
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from lms.accounts.models import User
+from lms.compliance.models import ComplianceRule, WindowKind
+from lms.compliance.windows import Window
+from lms.extensions import db
+from lms.organisations.models import Institution
+from lms.records.models import HoursEntry, TrainingKind, TrainingTier
+
+
+def person_filters(rule: ComplianceRule, person_id: int, window: Window) -> list:
+    """WHERE clauses for one person's entries in ``window``."""
+    return [
+        HoursEntry.user_id == person_id,
+        *restriction_filters(rule),
+        *window_filters(window),
+    ]
+
+
+def restriction_filters(rule: ComplianceRule) -> list:
+    """WHERE clauses on HoursEntry for the rule's tiers and kinds."""
+    clauses = []
+    if rule.tiers:
+        clauses.append(HoursEntry.tier.in_([TrainingTier(v) for v in rule.tiers]))
+    if rule.kinds:
+        clauses.append(HoursEntry.kind.in_([TrainingKind(v) for v in rule.kinds]))
+    return clauses
+
+
+def window_filters(window: Window) -> list:
+    """WHERE clauses on HoursEntry for a window shared by everyone evaluated.
+
+    A calendar-year window matches the year that the ledger writer assigned
+    to the entry. Other windows match the day the training happened.
+    """
+    if window.year is not None:
+        return [HoursEntry.year == window.year]
+    clauses = [HoursEntry.occurred_on <= window.end]
+    if window.start is not None:
+        clauses.append(HoursEntry.occurred_on >= window.start)
+    return clauses
+
+
+def per_person_filters(windows: dict[int, Window]) -> list:
+    """WHERE clauses for windows that differ by person (``before_post``).
+
+    Each row is compared with its own person's bounds through a CASE on
+    ``user_id``. Rows of people not in ``windows`` get NULL bounds and drop out.
+    """
+    starts = {user_id: window.start for user_id, window in windows.items()}
+    ends = {user_id: window.end for user_id, window in windows.items()}
+    return [
+        HoursEntry.user_id.in_(list(windows)),
+        HoursEntry.occurred_on >= sa.case(starts, value=HoursEntry.user_id),
+        HoursEntry.occurred_on <= sa.case(ends, value=HoursEntry.user_id),
+    ]
+
+
+def institution_filters(
+    rule: ComplianceRule, institution: Institution, windows: dict[int, Window]
+) -> list:
+    """WHERE clauses for everyone covered in one institution.
+
+    Calendar and rolling windows are the same for everyone, apart from the
+    deadline, so one WHERE clause serves them all.
+    """
+    restrictions = restriction_filters(rule)
+    if rule.window_kind is WindowKind.BEFORE_POST:
+        return [*restrictions, *per_person_filters(windows)]
+    window = next(iter(windows.values()))
+    people = sa.select(User.id).where(User.institution_id == institution.id)
+    return [HoursEntry.user_id.in_(people), *restrictions, *window_filters(window)]
+
+
+def shared_horizon_start(windows: dict[int, Window]) -> Optional[date]:
+    """Return the look-ahead window start, which is the same in every window."""
+    return next(iter(windows.values())).horizon_start
+
+
+def _sum_hours(filters: list, horizon_start: Optional[date]) -> dict:
+    """Return {user_id: (hours, hours still counting at the horizon)}."""
+    still = HoursEntry.hours
+    if horizon_start is not None:
+        still = sa.case(
+            (HoursEntry.occurred_on >= horizon_start, HoursEntry.hours), else_=0
+        )
+    query = (
+        sa.select(HoursEntry.user_id, sa.func.sum(HoursEntry.hours), sa.func.sum(still))
+        .where(*filters)
+        .group_by(HoursEntry.user_id)
+    )
+    return {
+        user_id: (_hours(total), _hours(later))
+        for user_id, total, later in db.session.execute(query)
+    }
+
+
+def _count_trainings(filters: list, horizon_start: Optional[date]) -> dict:
+    """Return {user_id: (trainings, trainings still counting at the horizon)}.
+
+    A training is one ledger source (source_type, source_id), or a single
+    entry without a source. Corrections are netted against the entry named
+    in ``corrects_id``, and a training whose net hours are not positive does
+    not count.
+    """
+    # NOTE: a correction is netted only against the entry it names directly,
+    # and only when both fall inside the window.
+    root_id = sa.func.coalesce(HoursEntry.corrects_id, HoursEntry.id)
+    per_entry = (
+        sa.select(HoursEntry.user_id.label("user_id"), root_id.label("root_id"))
+        .where(*filters)
+        .group_by(HoursEntry.user_id, root_id)
+        .having(sa.func.sum(HoursEntry.hours) > 0)
+        .subquery()
+    )
+
+    root = so.aliased(HoursEntry)
+    has_source = sa.and_(root.source_type.is_not(None), root.source_id.is_not(None))
+    per_training = (
+        sa.select(
+            per_entry.c.user_id,
+            sa.func.max(root.occurred_on).label("last_on"),
+        )
+        .join(root, root.id == per_entry.c.root_id)
+        .group_by(
+            per_entry.c.user_id,
+            sa.case((has_source, root.source_type), else_=None),
+            sa.case((has_source, root.source_id), else_=root.id),
+        )
+        .subquery()
+    )
+
+    # Constants are rendered inline, not bound, so the database never has to
+    # infer a parameter's type inside SUM or CASE.
+    literal_one = sa.literal_column("1")
+    still = literal_one
+    if horizon_start is not None:
+        still = sa.case(
+            (per_training.c.last_on >= horizon_start, literal_one),
+            else_=sa.literal_column("0"),
+        )
+    query = sa.select(
+        per_training.c.user_id, sa.func.count(), sa.func.sum(still)
+    ).group_by(per_training.c.user_id)
+    return {
+        user_id: (Decimal(total), Decimal(later or 0))
+        for user_id, total, later in db.session.execute(query)
+    }
+
+
+def _hours(value) -> Decimal:
+    return Decimal(str(value or 0)).quantize(Decimal("0.1"))
+
+
+def tally(rule: ComplianceRule, filters: list, horizon_start: Optional[date]) -> dict:
+    """Add up the rows ``filters`` select, in 学时 or in trainings as the rule requires.
+
+    Returns {user_id: (achieved, what still counts from ``horizon_start``)}.
+    People without matching rows are left out.
+    """
+    if rule.counts_trainings:
+        return _count_trainings(filters, horizon_start)
+    return _sum_hours(filters, horizon_start)
