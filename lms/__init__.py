@@ -55,6 +55,7 @@ MODEL_MODULES = (
     "lms.accounts.models",
     "lms.competencies.models",
     "lms.records.models",
+    "lms.compliance.models",
     "lms.audit",
     "courses.models",
     "assessments.models",
