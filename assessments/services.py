@@ -182,6 +182,15 @@ def attempts_left(user: User, quiz: Quiz) -> Optional[int]:
     return max(quiz.max_attempts - len(attempts_for(user, quiz)), 0)
 
 
+def may_see_answers(user: User, quiz: Quiz) -> bool:
+    """Return whether the review may show correct choices and explanations.
+
+    Only once the learner has passed or has no attempt left; before that the
+    key would let a failed learner copy it into the next attempt.
+    """
+    return has_passed(user, quiz) or attempts_left(user, quiz) == 0
+
+
 def was_late(attempt: Attempt) -> bool:
     """Return whether a submitted attempt arrived after its deadline and grace.
 

@@ -171,4 +171,5 @@ def result(attempt_id: int):
             current_user, course
         ),
         attempts_left=services.attempts_left(current_user, quiz),
+        show_answers=services.may_see_answers(current_user, quiz),
     )

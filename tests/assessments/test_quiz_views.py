@@ -201,7 +201,7 @@ def test_partial_multiple_choice_scores_zero(world, login):
     assert attempt.score == quiz.max_score - multiple.points
 
 
-def test_result_reviews_answers_after_submission(world, login):
+def test_result_hides_key_while_attempts_remain(world, login):
     counselor = _enrolled(login, world)
     attempt_id = _start(counselor, world.quiz)
     quiz = _quiz(world)
@@ -214,10 +214,23 @@ def test_result_reviews_answers_after_submission(world, login):
     page = counselor.get(f"/attempts/{attempt_id}/result").get_data(as_text=True)
 
     for question in quiz.questions:
-        assert question.explanation in page
-    assert "Correct answer" in page
-    assert "Your answer" in page
+        assert question.explanation not in page
+    # Each review table has a choice and a "your answer" column, no key column.
+    assert page.count('<th scope="col">') == 2 * len(quiz.questions)
     assert f'href="/courses/{world.course1}"' in page
+
+
+def test_result_shows_key_after_pass(world, login):
+    counselor = _enrolled(login, world)
+    attempt_id = _start(counselor, world.quiz)
+    quiz = _quiz(world)
+
+    counselor.post(f"/attempts/{attempt_id}/submit", data=correct_answers(quiz))
+    page = counselor.get(f"/attempts/{attempt_id}/result").get_data(as_text=True)
+
+    for question in quiz.questions:
+        assert question.explanation in page
+    assert page.count('<th scope="col">') == 3 * len(quiz.questions)
 
 
 def test_submitted_attempt_page_redirects_to_result(world, login):
