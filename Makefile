@@ -16,8 +16,7 @@ APT_TEST := poppler-utils chromium
 .PHONY: run test setup setup-test db translations test-only apt-runtime apt-test
 
 run: setup db
-	@echo "Serving Shuren on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	$(BIN)/flask lms serve --host $(HOST) --port $(PORT)
 
 test: setup-test test-only
 

@@ -30,12 +30,15 @@ def create_app(config: Optional[dict] = None) -> Flask:
     _register_blueprints(app)
     _register_listeners()
 
-    from lms import cli, errors, i18n, labels
+    from lms import cli, errors, i18n, labels, security
+    from lms.notifications import cli as notification_cli
 
     errors.init_app(app)
     i18n.init_app(app)
     labels.init_app(app)
+    security.init_app(app)
     cli.init_app(app)
+    notification_cli.register(app)
     return app
 
 
@@ -46,6 +49,7 @@ def _configure_logging(app: Flask) -> None:
         )
     # Alembic announces each autogenerate plugin at INFO on every command.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 
 #: Every module that defines tables, so that metadata (create_all, Alembic

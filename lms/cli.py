@@ -92,5 +92,26 @@ def set_password_command(username: str) -> None:
     click.echo(f"Password updated for {username}.")
 
 
+@lms_cli.command(
+    "serve",
+    help=(
+        "Serve the app with Werkzeug on HOST:PORT and run the scheduled jobs "
+        "in this process. For a single-machine demo; production runs gunicorn "
+        "and `flask lms scheduler` as separate processes."
+    ),
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=5000, show_default=True, help="TCP port to bind.")
+def serve_command(host: str, port: int) -> None:
+    from flask import current_app
+
+    from lms.scheduler import start_in_process
+
+    app = current_app._get_current_object()
+    start_in_process(app)
+    click.echo(f"Shuren is serving on http://{host}:{port}/ (Ctrl-C stops it)")
+    app.run(host=host, port=port, use_reloader=False, threaded=True)
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(lms_cli)

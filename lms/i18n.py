@@ -1,7 +1,7 @@
 """Locale selection: the user's choice, then the browser, then zh_CN."""
 
 from babel import Locale
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -10,6 +10,9 @@ from lms.extensions import babel
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        # CLI commands and scheduled jobs pick a locale with force_locale.
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     if session.get("locale") in languages:
@@ -23,7 +26,7 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str:
-    if current_user.is_authenticated:
+    if has_request_context() and current_user.is_authenticated:
         return current_user.institution.timezone
     return current_app.config["BABEL_DEFAULT_TIMEZONE"]
 

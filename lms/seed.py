@@ -17,6 +17,7 @@ import nh3
 import sqlalchemy as sa
 
 from lms.accounts.models import Post, Role, User
+from lms.compliance.seed import seed_rules
 from lms.competencies.models import CompetencyItem, Framework, FunctionalArea, Level
 from lms.extensions import db
 from lms.organisations.models import Department, Institution
@@ -73,6 +74,7 @@ def seed_demo(password: str | None = None) -> dict[str, str]:
     institution = _seed_institution(seeder, DEMO_UNIVERSITY)
     created_accounts = _seed_accounts(seeder, institution, password)
     _seed_programme(seeder, institution, framework, JUNIOR_PRE_JOB)
+    seed_rules()
 
     if seeder.created:
         logger.info("Demo seed created rows: %s", dict(sorted(seeder.created.items())))
