@@ -1,0 +1,174 @@
+"""Every route and method, requested as every kind of user, returns the expected status.
+
+A route added without an entry in ``EXPECTED`` fails ``test_matrix_covers_every_route``,
+so access rules are decided when a route is written, not discovered later.
+"""
+
+import sqlalchemy as sa
+
+from assessments import services as quiz_services
+from assessments.models import Attempt, Quiz
+from certificates.models import Certificate
+from courses import services as course_services
+from courses.models import Programme
+from lms.accounts.models import Role, User
+from lms.extensions import db
+from tests.conftest import LoggedIn, csrf_from
+from tests.factories import make_institution, make_user
+
+ROLES = ("guest", "owner", "other", "trainer", "hr", "hr_other", "admin")
+
+# Expected status per role, in the order of ROLES. The owner is counselor1, who
+# completed the demo programme; "other" is counselor2 of the same institution;
+# "hr_other" is HR of a second institution.
+EXPECTED = {
+    ("main.health", "GET"): (200, 200, 200, 200, 200, 200, 200),
+    ("static", "GET"): (200, 200, 200, 200, 200, 200, 200),
+    ("main.dashboard", "GET"): (302, 302, 302, 302, 302, 302, 302),
+    ("accounts.login", "GET"): (200, 302, 302, 302, 302, 302, 302),
+    ("accounts.login", "POST"): (200, 302, 302, 302, 302, 302, 302),
+    ("courses.my_learning", "GET"): (302, 200, 200, 403, 403, 403, 403),
+    ("courses.catalogue", "GET"): (302, 200, 200, 200, 200, 200, 200),
+    ("courses.programme", "GET"): (302, 200, 200, 200, 200, 404, 200),
+    ("courses.course", "GET"): (302, 200, 404, 200, 200, 404, 200),
+    ("courses.lesson", "GET"): (302, 200, 404, 200, 200, 404, 200),
+    ("assessments.quiz", "GET"): (302, 200, 404, 200, 200, 404, 200),
+    ("assessments.attempt", "GET"): (302, 302, 404, 404, 404, 404, 404),
+    ("assessments.result", "GET"): (302, 200, 404, 404, 404, 404, 404),
+    ("certificates.mine", "GET"): (302, 200, 200, 200, 200, 200, 200),
+    ("certificates.issued", "GET"): (302, 403, 403, 403, 200, 200, 200),
+    ("certificates.detail", "GET"): (302, 200, 404, 404, 200, 404, 200),
+    ("certificates.download", "GET"): (302, 200, 404, 404, 200, 404, 200),
+    ("certificates.verify_lookup", "GET"): (200, 200, 200, 200, 200, 200, 200),
+    ("certificates.verify", "GET"): (200, 200, 200, 200, 200, 200, 200),
+    ("records.people", "GET"): (302, 403, 403, 403, 200, 200, 200),
+    ("records.person_record", "GET"): (302, 200, 404, 404, 200, 404, 200),
+    # Writes come last, and the ones that would change the world for the
+    # following roles are sent with data that fails validation.
+    ("courses.complete_lesson", "POST"): (302, 302, 404, 403, 403, 403, 403),
+    ("assessments.start", "POST"): (302, 302, 404, 403, 403, 403, 403),
+    ("assessments.submit", "POST"): (302, 302, 404, 404, 404, 404, 404),
+    ("certificates.revoke", "POST"): (302, 403, 404, 404, 400, 404, 400),
+    ("courses.enrol", "POST"): (302, 302, 302, 403, 403, 403, 403),
+    ("main.set_language", "POST"): (302, 302, 302, 302, 302, 302, 302),
+    ("accounts.logout", "POST"): (302, 302, 302, 302, 302, 302, 302),
+}
+
+USERNAMES = {
+    "owner": "counselor1",
+    "other": "counselor2",
+    "trainer": "trainer",
+    "hr": "hr",
+    "hr_other": "hr-b",
+    "admin": "admin",
+}
+
+
+def _build_world() -> dict:
+    """Seed the demo, add a second institution, and let counselor1 finish the programme."""
+    from lms.seed import seed_demo
+    from tests.conftest import TEST_PASSWORD
+
+    seed_demo(password=TEST_PASSWORD)
+    other = make_institution("uni-b", "另一所大学")
+    make_user(other, "hr-b", Role.HR)
+
+    owner = db.session.scalar(sa.select(User).filter_by(username="counselor1"))
+    programme = db.session.scalar(sa.select(Programme).filter_by(code="junior-prejob-2026"))
+    course_services.enrol(owner, programme)
+    for link in programme.courses:
+        for lesson in link.course.lessons:
+            course_services.complete_lesson(owner, lesson)
+        quiz = db.session.scalar(sa.select(Quiz).filter_by(course_id=link.course.id))
+        attempt = quiz_services.start_attempt(owner, quiz)
+        answers = {
+            q.id: {c.id for c in q.choices if c.is_correct} for q in quiz.questions
+        }
+        quiz_services.submit_attempt(attempt, answers)
+    db.session.commit()
+
+    course = programme.courses[0].course
+    certificate = db.session.scalar(sa.select(Certificate).filter_by(holder_id=owner.id))
+    attempt = db.session.scalar(sa.select(Attempt).filter_by(user_id=owner.id))
+    return {
+        "programme": programme.id,
+        "course": course.id,
+        "lesson": course.lessons[0].id,
+        "quiz": attempt.quiz_id,
+        "attempt": attempt.id,
+        "serial": certificate.serial,
+        "code": certificate.verification_code,
+        "owner": owner.id,
+    }
+
+
+def _url(endpoint: str, w: dict) -> str:
+    return {
+        "main.health": "/healthz",
+        "static": "/static/css/app.css",
+        "main.dashboard": "/",
+        "accounts.login": "/login",
+        "accounts.logout": "/logout",
+        "main.set_language": "/language/en",
+        "courses.my_learning": "/learning",
+        "courses.catalogue": "/programmes",
+        "courses.programme": f"/programmes/{w['programme']}",
+        "courses.enrol": f"/programmes/{w['programme']}/enrol",
+        "courses.course": f"/courses/{w['course']}",
+        "courses.lesson": f"/courses/{w['course']}/lessons/{w['lesson']}",
+        "courses.complete_lesson": f"/courses/{w['course']}/lessons/{w['lesson']}/complete",
+        "assessments.quiz": f"/quizzes/{w['quiz']}",
+        "assessments.start": f"/quizzes/{w['quiz']}/start",
+        "assessments.attempt": f"/attempts/{w['attempt']}",
+        "assessments.result": f"/attempts/{w['attempt']}/result",
+        "assessments.submit": f"/attempts/{w['attempt']}/submit",
+        "certificates.mine": "/certificates",
+        "certificates.issued": "/certificates/issued",
+        "certificates.detail": f"/certificates/{w['serial']}",
+        "certificates.download": f"/certificates/{w['serial']}.pdf",
+        "certificates.revoke": f"/certificates/{w['serial']}/revoke",
+        "certificates.verify_lookup": "/verify",
+        "certificates.verify": f"/verify/{w['code']}",
+        "records.people": "/people",
+        "records.person_record": f"/people/{w['owner']}/record",
+    }[endpoint]
+
+
+class _Guest:
+    def __init__(self, client):
+        self.client = client
+        self.csrf = csrf_from(client.get("/login").get_data(as_text=True))
+
+    def get(self, url):
+        return self.client.get(url)
+
+    def post(self, url, data=None):
+        return self.client.post(url, data={"csrf_token": self.csrf, **(data or {})})
+
+
+def test_matrix_covers_every_route(app):
+    routes = {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert routes - set(EXPECTED) == set(), "routes without an access-matrix entry"
+    assert set(EXPECTED) - routes == set(), "matrix entries for routes that do not exist"
+
+
+def test_access_matrix(app, app_ctx):
+    world = _build_world()
+    mismatches = []
+    for index, role in enumerate(ROLES):
+        if role == "guest":
+            session = _Guest(app.test_client())
+        else:
+            session = LoggedIn(app.test_client(), USERNAMES[role])
+        for (endpoint, method), expected in EXPECTED.items():
+            url = _url(endpoint, world)
+            response = session.get(url) if method == "GET" else session.post(url)
+            status = response.status_code
+            response.close()
+            if status != expected[index]:
+                mismatches.append(f"{role} {method} {url}: {status}, expected {expected[index]}")
+    assert not mismatches, "\n".join(mismatches)
