@@ -144,6 +144,12 @@ class Lesson(db.Model):
     body_html: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     #: Expected study time, shown to the learner.
     duration_minutes: so.Mapped[int] = so.mapped_column(default=45)
+    #: External https address of a video lesson; videos are not uploaded.
+    video_url: so.Mapped[Optional[str]] = so.mapped_column(sa.String(500))
+    #: Start of an offline session (面授), stored in UTC.
+    session_starts_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    #: Where an offline session takes place, e.g. a building and room.
+    session_place: so.Mapped[Optional[str]] = so.mapped_column(sa.String(200))
 
     course: so.Mapped[Course] = so.relationship(back_populates="lessons")
 

@@ -1,0 +1,658 @@
+"""Trainer pages under /manage: build programmes, courses, lessons and quizzes.
+
+Trainers and administrators edit their own institution's offer. Other roles
+get 403, and objects of another institution give 404.
+"""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from assessments import authoring as quiz_authoring
+from assessments import services as assessment_services
+from assessments.models import Question, QuestionKind, Quiz
+from courses import authoring, logger
+from courses.models import (
+    Course,
+    Lesson,
+    Programme,
+    ProgrammeCourse,
+    PublicationStatus,
+    TargetLevel,
+)
+from lms.accounts.access import roles_required
+from lms.accounts.models import Role
+from lms.extensions import db
+from lms.records.models import TrainingKind, TrainingTier
+
+bp = Blueprint("manage", __name__, url_prefix="/manage")
+
+AUTHOR_ROLES = (Role.TRAINER, Role.ADMIN)
+
+
+# Loading ----------------------------------------------------------------------
+
+
+def _own(model, object_id: int):
+    """Load a programme or course of the current user's institution, or abort 404."""
+    row = db.session.get(model, object_id)
+    if row is None or row.institution_id != current_user.institution_id:
+        abort(404)
+    return row
+
+
+def _programme_link(programme_id: int, link_id: int) -> tuple[Programme, ProgrammeCourse]:
+    programme = _own(Programme, programme_id)
+    link = db.session.get(ProgrammeCourse, link_id)
+    if link is None or link.programme_id != programme.id:
+        abort(404)
+    return programme, link
+
+
+def _lesson(course_id: int, lesson_id: int) -> tuple[Course, Lesson]:
+    course = _own(Course, course_id)
+    lesson = db.session.get(Lesson, lesson_id)
+    if lesson is None or lesson.course_id != course.id:
+        abort(404)
+    return course, lesson
+
+
+def _quiz(quiz_id: int) -> Quiz:
+    quiz = db.session.get(Quiz, quiz_id)
+    if quiz is None or quiz.course.institution_id != current_user.institution_id:
+        abort(404)
+    return quiz
+
+
+def _question(quiz_id: int, question_id: int) -> tuple[Quiz, Question]:
+    quiz = _quiz(quiz_id)
+    question = db.session.get(Question, question_id)
+    if question is None or question.quiz_id != quiz.id:
+        abort(404)
+    return quiz, question
+
+
+def _form_data() -> dict:
+    data = request.form.to_dict()
+    data["competency_ids"] = request.form.getlist("competency_ids")
+    return data
+
+
+def _flash_errors(error: authoring.AuthoringError) -> None:
+    for message in error.errors.values():
+        flash(message, "error")
+
+
+def _rejected(error: authoring.AuthoringError, subject) -> None:
+    logger.info("Change to %r by %r rejected: %s", subject, current_user, error)
+    db.session.rollback()
+    _flash_errors(error)
+
+
+# Overview ---------------------------------------------------------------------
+
+
+@bp.route("/programmes")
+@roles_required(*AUTHOR_ROLES)
+def index():
+    institution_id = current_user.institution_id
+    return render_template(
+        "courses/manage/index.html",
+        programmes=authoring.programmes_of(institution_id),
+        courses=authoring.courses_of(institution_id),
+    )
+
+
+# Programmes -------------------------------------------------------------------
+
+
+def _programme_form(programme, values: dict, errors: dict, status: int = 200):
+    courses = []
+    enrolled = False
+    if programme is not None:
+        linked = {link.course_id for link in programme.courses}
+        courses = [
+            course
+            for course in authoring.courses_of(programme.institution_id)
+            if course.id not in linked and course.status is not PublicationStatus.ARCHIVED
+        ]
+        enrolled = authoring.has_enrolments(programme)
+    return (
+        render_template(
+            "courses/manage/programme_form.html",
+            programme=programme,
+            values=values,
+            errors=errors,
+            tiers=list(TrainingTier),
+            kinds=list(TrainingKind),
+            levels=list(TargetLevel),
+            addable_courses=courses,
+            enrolled=enrolled,
+        ),
+        status,
+    )
+
+
+def _programme_values(programme: Programme) -> dict:
+    return {
+        "code": programme.code,
+        "title": programme.title,
+        "summary": programme.summary,
+        "audience": programme.audience,
+        "tier": programme.tier.value,
+        "kind": programme.kind.value,
+        "level": programme.level.value,
+        "certificate_validity_months": programme.certificate_validity_months or "",
+    }
+
+
+@bp.route("/programmes/new", methods=["GET", "POST"])
+@roles_required(*AUTHOR_ROLES)
+def new_programme():
+    if request.method == "GET":
+        return _programme_form(None, {}, {})
+    data = _form_data()
+    try:
+        programme = authoring.save_programme(current_user.institution_id, data, current_user)
+    except authoring.AuthoringError as error:
+        db.session.rollback()
+        return _programme_form(None, data, error.errors, 400)
+    db.session.commit()
+    flash(_("Programme %(code)s created as a draft.", code=programme.code), "success")
+    return redirect(url_for("manage.edit_programme", programme_id=programme.id))
+
+
+@bp.route("/programmes/<int:programme_id>", methods=["GET", "POST"])
+@roles_required(*AUTHOR_ROLES)
+def edit_programme(programme_id: int):
+    programme = _own(Programme, programme_id)
+    if request.method == "GET":
+        return _programme_form(programme, _programme_values(programme), {})
+    data = _form_data()
+    try:
+        authoring.save_programme(programme.institution_id, data, current_user, programme)
+    except authoring.AuthoringError as error:
+        db.session.rollback()
+        programme = _own(Programme, programme_id)
+        return _programme_form(programme, data, error.errors, 400)
+    db.session.commit()
+    flash(_("Programme saved."), "success")
+    return redirect(url_for("manage.edit_programme", programme_id=programme.id))
+
+
+@bp.route("/programmes/<int:programme_id>/courses", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def add_programme_course(programme_id: int):
+    programme = _own(Programme, programme_id)
+    target = url_for("manage.edit_programme", programme_id=programme.id)
+    raw_id = request.form.get("course_id", "")
+    course = db.session.get(Course, int(raw_id)) if raw_id.isdigit() and len(raw_id) < 19 else None
+    if course is None or course.institution_id != programme.institution_id:
+        flash(_("Choose a course to add."), "error")
+        return redirect(target)
+    required = request.form.get("required") == "1"
+    try:
+        authoring.add_course(programme, course, required, current_user)
+    except authoring.AuthoringError as error:
+        _rejected(error, programme)
+        return redirect(target)
+    db.session.commit()
+    flash(_("Course %(code)s added.", code=course.code), "success")
+    return redirect(target)
+
+
+@bp.route("/programmes/<int:programme_id>/courses/<int:link_id>/move", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def move_programme_course(programme_id: int, link_id: int):
+    programme, link = _programme_link(programme_id, link_id)
+    try:
+        authoring.move(list(programme.courses), link, request.form.get("direction", ""))
+    except authoring.AuthoringError as error:
+        _rejected(error, programme)
+    else:
+        db.session.commit()
+    return redirect(url_for("manage.edit_programme", programme_id=programme_id))
+
+
+@bp.route("/programmes/<int:programme_id>/courses/<int:link_id>/required", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def set_programme_course_required(programme_id: int, link_id: int):
+    programme, link = _programme_link(programme_id, link_id)
+    target = url_for("manage.edit_programme", programme_id=programme_id)
+    value = request.form.get("required")
+    if value not in ("0", "1"):
+        flash(_("Choose required or elective."), "error")
+        return redirect(target)
+    try:
+        authoring.set_required(programme, link, value == "1", current_user)
+    except authoring.AuthoringError as error:
+        _rejected(error, programme)
+        return redirect(target)
+    db.session.commit()
+    flash(_("Course list saved."), "success")
+    return redirect(target)
+
+
+@bp.route("/programmes/<int:programme_id>/courses/<int:link_id>/remove", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def remove_programme_course(programme_id: int, link_id: int):
+    programme, link = _programme_link(programme_id, link_id)
+    target = url_for("manage.edit_programme", programme_id=programme_id)
+    code = link.course.code
+    try:
+        authoring.remove_course(programme, link, current_user)
+    except authoring.AuthoringError as error:
+        _rejected(error, programme)
+        return redirect(target)
+    db.session.commit()
+    flash(_("Course %(code)s removed from the programme.", code=code), "success")
+    return redirect(target)
+
+
+def _transition(subject, change, message: str, target: str):
+    try:
+        change(subject, current_user)
+    except authoring.AuthoringError as error:
+        _rejected(error, subject)
+        return redirect(target)
+    db.session.commit()
+    flash(message, "success")
+    return redirect(target)
+
+
+@bp.route("/programmes/<int:programme_id>/publish", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def publish_programme(programme_id: int):
+    programme = _own(Programme, programme_id)
+    return _transition(
+        programme,
+        authoring.publish_programme,
+        _("Programme published: learners can now enrol."),
+        url_for("manage.edit_programme", programme_id=programme_id),
+    )
+
+
+@bp.route("/programmes/<int:programme_id>/archive", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def archive_programme(programme_id: int):
+    programme = _own(Programme, programme_id)
+    return _transition(
+        programme,
+        authoring.archive_programme,
+        _("Programme archived: it is closed to new enrolments."),
+        url_for("manage.edit_programme", programme_id=programme_id),
+    )
+
+
+@bp.route("/programmes/<int:programme_id>/copy", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def copy_programme(programme_id: int):
+    programme = _own(Programme, programme_id)
+    try:
+        copy = authoring.copy_programme(programme, request.form.to_dict(), current_user)
+    except authoring.AuthoringError as error:
+        _rejected(error, programme)
+        return redirect(url_for("manage.edit_programme", programme_id=programme_id))
+    db.session.commit()
+    flash(_("Programme copied as the draft %(code)s.", code=copy.code), "success")
+    return redirect(url_for("manage.edit_programme", programme_id=copy.id))
+
+
+# Courses ----------------------------------------------------------------------
+
+
+def _course_form(course, values: dict, errors: dict, status: int = 200):
+    quizzes = []
+    completions = {}
+    if course is not None:
+        quizzes = assessment_services.quizzes_for_course(course)
+        completions = {
+            lesson.id: authoring.lesson_completions(lesson) for lesson in course.lessons
+        }
+    return (
+        render_template(
+            "courses/manage/course_form.html",
+            course=course,
+            values=values,
+            errors=errors,
+            competency_groups=authoring.competency_choices(),
+            selected_ids={str(each) for each in values.get("competency_ids", [])},
+            quizzes=quizzes,
+            completions=completions,
+        ),
+        status,
+    )
+
+
+def _course_values(course: Course) -> dict:
+    return {
+        "code": course.code,
+        "title": course.title,
+        "summary": course.summary,
+        "credit_hours": course.credit_hours,
+        "competency_ids": [item.id for item in course.competencies],
+    }
+
+
+@bp.route("/courses/new", methods=["GET", "POST"])
+@roles_required(*AUTHOR_ROLES)
+def new_course():
+    if request.method == "GET":
+        return _course_form(None, {}, {})
+    data = _form_data()
+    try:
+        course = authoring.save_course(current_user.institution_id, data, current_user)
+    except authoring.AuthoringError as error:
+        db.session.rollback()
+        return _course_form(None, data, error.errors, 400)
+    db.session.commit()
+    flash(_("Course %(code)s created as a draft.", code=course.code), "success")
+    return redirect(url_for("manage.edit_course", course_id=course.id))
+
+
+@bp.route("/courses/<int:course_id>", methods=["GET", "POST"])
+@roles_required(*AUTHOR_ROLES)
+def edit_course(course_id: int):
+    course = _own(Course, course_id)
+    if request.method == "GET":
+        return _course_form(course, _course_values(course), {})
+    data = _form_data()
+    try:
+        authoring.save_course(course.institution_id, data, current_user, course)
+    except authoring.AuthoringError as error:
+        db.session.rollback()
+        return _course_form(_own(Course, course_id), data, error.errors, 400)
+    db.session.commit()
+    flash(_("Course saved."), "success")
+    return redirect(url_for("manage.edit_course", course_id=course_id))
+
+
+@bp.route("/courses/<int:course_id>/publish", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def publish_course(course_id: int):
+    course = _own(Course, course_id)
+    return _transition(
+        course,
+        authoring.publish_course,
+        _("Course published."),
+        url_for("manage.edit_course", course_id=course_id),
+    )
+
+
+@bp.route("/courses/<int:course_id>/archive", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def archive_course(course_id: int):
+    course = _own(Course, course_id)
+    return _transition(
+        course,
+        authoring.archive_course,
+        _("Course archived."),
+        url_for("manage.edit_course", course_id=course_id),
+    )
+
+
+@bp.route("/courses/<int:course_id>/copy", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def copy_course(course_id: int):
+    course = _own(Course, course_id)
+    try:
+        copy = authoring.copy_course(course, request.form.to_dict(), current_user)
+    except authoring.AuthoringError as error:
+        _rejected(error, course)
+        return redirect(url_for("manage.edit_course", course_id=course_id))
+    db.session.commit()
+    flash(_("Course copied as the draft %(code)s.", code=copy.code), "success")
+    return redirect(url_for("manage.edit_course", course_id=copy.id))
+
+
+# Lessons ----------------------------------------------------------------------
+
+
+def _lesson_form(course: Course, lesson, values: dict, errors: dict, status: int = 200):
+    return (
+        render_template(
+            "courses/manage/lesson_form.html",
+            course=course,
+            lesson=lesson,
+            values=values,
+            errors=errors,
+            kinds=authoring.AUTHORED_LESSON_KINDS,
+        ),
+        status,
+    )
+
+
+def _lesson_values(lesson: Lesson) -> dict:
+    return {
+        "title": lesson.title,
+        "kind": lesson.kind.value,
+        "duration_minutes": lesson.duration_minutes,
+        "body_html": lesson.body_html,
+        "video_url": lesson.video_url or "",
+        "session_starts_at": authoring.session_start_input(lesson),
+        "session_place": lesson.session_place or "",
+    }
+
+
+@bp.route("/courses/<int:course_id>/lessons/new", methods=["GET", "POST"])
+@roles_required(*AUTHOR_ROLES)
+def new_lesson(course_id: int):
+    course = _own(Course, course_id)
+    if request.method == "GET":
+        return _lesson_form(course, None, {"kind": "text", "duration_minutes": 45}, {})
+    data = _form_data()
+    try:
+        authoring.save_lesson(course, data, current_user)
+    except authoring.AuthoringError as error:
+        db.session.rollback()
+        return _lesson_form(_own(Course, course_id), None, data, error.errors, 400)
+    db.session.commit()
+    flash(_("Lesson added."), "success")
+    return redirect(url_for("manage.edit_course", course_id=course_id))
+
+
+@bp.route("/courses/<int:course_id>/lessons/<int:lesson_id>", methods=["GET", "POST"])
+@roles_required(*AUTHOR_ROLES)
+def edit_lesson(course_id: int, lesson_id: int):
+    course, lesson = _lesson(course_id, lesson_id)
+    if request.method == "GET":
+        return _lesson_form(course, lesson, _lesson_values(lesson), {})
+    data = _form_data()
+    try:
+        authoring.save_lesson(course, data, current_user, lesson)
+    except authoring.AuthoringError as error:
+        db.session.rollback()
+        course, lesson = _lesson(course_id, lesson_id)
+        return _lesson_form(course, lesson, data, error.errors, 400)
+    db.session.commit()
+    flash(_("Lesson saved."), "success")
+    return redirect(url_for("manage.edit_course", course_id=course_id))
+
+
+@bp.route("/courses/<int:course_id>/lessons/<int:lesson_id>/move", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def move_lesson(course_id: int, lesson_id: int):
+    course, lesson = _lesson(course_id, lesson_id)
+    try:
+        authoring.move(list(course.lessons), lesson, request.form.get("direction", ""))
+    except authoring.AuthoringError as error:
+        _rejected(error, course)
+    else:
+        db.session.commit()
+    return redirect(url_for("manage.edit_course", course_id=course_id))
+
+
+@bp.route("/courses/<int:course_id>/lessons/<int:lesson_id>/delete", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def delete_lesson(course_id: int, lesson_id: int):
+    course, lesson = _lesson(course_id, lesson_id)
+    target = url_for("manage.edit_course", course_id=course_id)
+    try:
+        authoring.delete_lesson(course, lesson, current_user)
+    except authoring.AuthoringError as error:
+        _rejected(error, course)
+        return redirect(target)
+    db.session.commit()
+    flash(_("Lesson deleted."), "success")
+    return redirect(target)
+
+
+# Quizzes ----------------------------------------------------------------------
+
+
+def _quiz_form(course: Course, quiz, values: dict, errors: dict, status: int = 200):
+    answered = {}
+    if quiz is not None:
+        answered = {
+            question.id: quiz_authoring.answer_count(question) for question in quiz.questions
+        }
+    return (
+        render_template(
+            "courses/manage/quiz_form.html",
+            course=course,
+            quiz=quiz,
+            values=values,
+            errors=errors,
+            answered=answered,
+        ),
+        status,
+    )
+
+
+def _quiz_values(quiz: Quiz) -> dict:
+    return {
+        "title": quiz.title,
+        "instructions": quiz.instructions,
+        "pass_mark": quiz.pass_mark,
+        "max_attempts": quiz.max_attempts or "",
+        "time_limit_minutes": quiz.time_limit_minutes or "",
+    }
+
+
+@bp.route("/courses/<int:course_id>/quizzes/new", methods=["GET", "POST"])
+@roles_required(*AUTHOR_ROLES)
+def new_quiz(course_id: int):
+    course = _own(Course, course_id)
+    if request.method == "GET":
+        return _quiz_form(course, None, {"pass_mark": 60, "max_attempts": 3}, {})
+    data = _form_data()
+    try:
+        quiz = quiz_authoring.save_quiz(course, data, current_user)
+    except authoring.AuthoringError as error:
+        db.session.rollback()
+        return _quiz_form(_own(Course, course_id), None, data, error.errors, 400)
+    db.session.commit()
+    flash(_("Quiz created. Add its questions next."), "success")
+    return redirect(url_for("manage.edit_quiz", quiz_id=quiz.id))
+
+
+@bp.route("/quizzes/<int:quiz_id>", methods=["GET", "POST"])
+@roles_required(*AUTHOR_ROLES)
+def edit_quiz(quiz_id: int):
+    quiz = _quiz(quiz_id)
+    if request.method == "GET":
+        return _quiz_form(quiz.course, quiz, _quiz_values(quiz), {})
+    data = _form_data()
+    try:
+        quiz_authoring.save_quiz(quiz.course, data, current_user, quiz)
+    except authoring.AuthoringError as error:
+        db.session.rollback()
+        quiz = _quiz(quiz_id)
+        return _quiz_form(quiz.course, quiz, data, error.errors, 400)
+    db.session.commit()
+    flash(_("Quiz saved."), "success")
+    return redirect(url_for("manage.edit_quiz", quiz_id=quiz_id))
+
+
+def _question_form(quiz: Quiz, question, values: dict, errors: dict, status: int = 200):
+    answered = quiz_authoring.answer_count(question) if question is not None else 0
+    return (
+        render_template(
+            "courses/manage/question_form.html",
+            quiz=quiz,
+            question=question,
+            values=values,
+            errors=errors,
+            kinds=list(QuestionKind),
+            slots=range(1, quiz_authoring.CHOICE_SLOTS + 1),
+            answered=answered,
+        ),
+        status,
+    )
+
+
+def _question_values(question: Question) -> dict:
+    values = {
+        "kind": question.kind.value,
+        "text": question.text,
+        "points": question.points,
+        "explanation": question.explanation,
+    }
+    for slot, choice in enumerate(question.choices, start=1):
+        values[f"choice_{slot}"] = choice.text
+        if choice.is_correct:
+            values[f"correct_{slot}"] = "1"
+    return values
+
+
+@bp.route("/quizzes/<int:quiz_id>/questions/new", methods=["GET", "POST"])
+@roles_required(*AUTHOR_ROLES)
+def new_question(quiz_id: int):
+    quiz = _quiz(quiz_id)
+    if request.method == "GET":
+        return _question_form(quiz, None, {"kind": "single", "points": 1}, {})
+    data = _form_data()
+    try:
+        quiz_authoring.save_question(quiz, data, current_user)
+    except authoring.AuthoringError as error:
+        db.session.rollback()
+        return _question_form(_quiz(quiz_id), None, data, error.errors, 400)
+    db.session.commit()
+    flash(_("Question added."), "success")
+    return redirect(url_for("manage.edit_quiz", quiz_id=quiz_id))
+
+
+@bp.route("/quizzes/<int:quiz_id>/questions/<int:question_id>", methods=["GET", "POST"])
+@roles_required(*AUTHOR_ROLES)
+def edit_question(quiz_id: int, question_id: int):
+    quiz, question = _question(quiz_id, question_id)
+    if request.method == "GET":
+        return _question_form(quiz, question, _question_values(question), {})
+    data = _form_data()
+    try:
+        quiz_authoring.save_question(quiz, data, current_user, question)
+    except authoring.AuthoringError as error:
+        db.session.rollback()
+        quiz, question = _question(quiz_id, question_id)
+        return _question_form(quiz, question, data, error.errors, 400)
+    db.session.commit()
+    flash(_("Question saved."), "success")
+    return redirect(url_for("manage.edit_quiz", quiz_id=quiz_id))
+
+
+@bp.route("/quizzes/<int:quiz_id>/questions/<int:question_id>/move", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def move_question(quiz_id: int, question_id: int):
+    quiz, question = _question(quiz_id, question_id)
+    try:
+        authoring.move(list(quiz.questions), question, request.form.get("direction", ""))
+    except authoring.AuthoringError as error:
+        _rejected(error, quiz)
+    else:
+        db.session.commit()
+    return redirect(url_for("manage.edit_quiz", quiz_id=quiz_id))
+
+
+@bp.route("/quizzes/<int:quiz_id>/questions/<int:question_id>/delete", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def delete_question(quiz_id: int, question_id: int):
+    quiz, question = _question(quiz_id, question_id)
+    target = url_for("manage.edit_quiz", quiz_id=quiz_id)
+    try:
+        quiz_authoring.delete_question(quiz, question, current_user)
+    except authoring.AuthoringError as error:
+        _rejected(error, quiz)
+        return redirect(target)
+    db.session.commit()
+    flash(_("Question deleted."), "success")
+    return redirect(target)

@@ -1,0 +1,602 @@
+"""Trainer pages under /manage, driven through the test client with real logins."""
+
+import logging
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from assessments.models import Question, Quiz
+from courses.models import Course, Lesson, Programme, PublicationStatus
+from lms.accounts.models import Role
+from lms.audit import AuditEntry
+from lms.extensions import db
+from lms.organisations.models import Institution
+from tests.factories import make_competency, make_user
+
+XSS_BODY = (
+    "<p>正文第一段</p>"
+    "<script>alert('xss-script')</script>"
+    '<img src="x" onerror="alert(\'xss-img\')">'
+    '<a href="javascript:alert(\'xss-link\')">点我</a>'
+    '<p onmouseover="alert(\'xss-hover\')">第二段</p>'
+)
+
+
+def _english(session):
+    """Switch a logged-in session to English so messages match their msgids."""
+    session.post("/language/en")
+    return session
+
+
+@pytest.fixture
+def trainer(world, login):
+    return _english(login("trainer"))
+
+
+def _id_from(response, pattern: str) -> int:
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return int(re.search(pattern, response.headers["Location"]).group(1))
+
+
+def _create_course(session, code="t-c1", **fields) -> int:
+    data = {"code": code, "title": "危机干预实务", "summary": "简介", "credit_hours": "2"}
+    data.update(fields)
+    response = session.post("/manage/courses/new", data=data)
+    return _id_from(response, r"/manage/courses/(\d+)")
+
+
+def _add_text_lesson(session, course_id: int, title="第一课", body="<p>正文</p>"):
+    response = session.post(
+        f"/manage/courses/{course_id}/lessons/new",
+        data={"title": title, "kind": "text", "duration_minutes": "30", "body_html": body},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+def _question_form(kind: str, choices: list[tuple[str, bool]]) -> dict:
+    data = {"kind": kind, "text": "下列说法正确的是？", "points": "2", "explanation": "解析"}
+    for slot, (text, correct) in enumerate(choices, start=1):
+        data[f"choice_{slot}"] = text
+        if correct:
+            data[f"correct_{slot}"] = "1"
+    return data
+
+
+def _course_lessons(course_id: int) -> list[Lesson]:
+    db.session.expire_all()
+    return db.session.get(Course, course_id).lessons
+
+
+# Main path ----------------------------------------------------------------------
+
+
+def test_trainer_builds_offer_counselor_enrols(world, trainer, login):
+    item = make_competency("2.3", "开展网络思想政治教育")
+    db.session.commit()
+    course_id = _create_course(trainer, competency_ids=[str(item.id)])
+    _add_text_lesson(trainer, course_id)
+    video = trainer.post(
+        f"/manage/courses/{course_id}/lessons/new",
+        data={
+            "title": "案例视频",
+            "kind": "video",
+            "duration_minutes": "20",
+            "video_url": "https://video.example.org/case-1",
+        },
+    )
+    offline = trainer.post(
+        f"/manage/courses/{course_id}/lessons/new",
+        data={
+            "title": "面授研讨",
+            "kind": "offline",
+            "duration_minutes": "120",
+            "session_starts_at": "2026-09-01T14:00",
+            "session_place": "学生活动中心201",
+        },
+    )
+    quiz_id = _id_from(
+        trainer.post(
+            f"/manage/courses/{course_id}/quizzes/new",
+            data={"title": "结业测验", "pass_mark": "80", "max_attempts": "2", "time_limit_minutes": "15"},
+        ),
+        r"/manage/quizzes/(\d+)",
+    )
+    question = trainer.post(
+        f"/manage/quizzes/{quiz_id}/questions/new",
+        data=_question_form("single", [("甲", False), ("乙", True), ("丙", False)]),
+    )
+    course_published = trainer.post(f"/manage/courses/{course_id}/publish")
+    programme_id = _id_from(
+        trainer.post(
+            "/manage/programmes/new",
+            data={
+                "code": "t-p1",
+                "title": "网络思政专题培训",
+                "summary": "面向专职辅导员",
+                "tier": "school",
+                "kind": "thematic",
+                "level": "intermediate",
+                "audience": "专职辅导员",
+                "certificate_validity_months": "36",
+            },
+        ),
+        r"/manage/programmes/(\d+)",
+    )
+    added = trainer.post(
+        f"/manage/programmes/{programme_id}/courses",
+        data={"course_id": str(course_id), "required": "1"},
+    )
+    programme_published = trainer.post(f"/manage/programmes/{programme_id}/publish")
+
+    counselor = login("counselor1")
+    catalogue = counselor.get("/programmes").get_data(as_text=True)
+    enrolled = counselor.post(f"/programmes/{programme_id}/enrol")
+    outline = counselor.get(f"/courses/{course_id}").get_data(as_text=True)
+    lessons = _course_lessons(course_id)
+    offline_page = counselor.get(f"/courses/{course_id}/lessons/{lessons[2].id}")
+
+    assert video.status_code == 302
+    assert offline.status_code == 302
+    assert question.status_code == 302
+    assert course_published.status_code == 302
+    assert added.status_code == 302
+    assert programme_published.status_code == 302
+    programme = db.session.get(Programme, programme_id)
+    assert programme.status is PublicationStatus.PUBLISHED
+    assert programme.certificate_validity_months == 36
+    assert [link.required for link in programme.courses] == [True]
+    course = db.session.get(Course, course_id)
+    assert course.status is PublicationStatus.PUBLISHED
+    assert [each.code for each in course.competencies] == ["2.3"]
+    assert [lesson.position for lesson in lessons] == [1, 2, 3]
+    quiz = db.session.get(Quiz, quiz_id)
+    assert (quiz.pass_mark, quiz.max_attempts, quiz.time_limit_minutes) == (80, 2, 15)
+    assert [choice.is_correct for choice in quiz.questions[0].choices] == [False, True, False]
+    assert "网络思政专题培训" in catalogue
+    assert enrolled.status_code == 302
+    assert "案例视频" in outline
+    assert "结业测验" in outline
+    assert offline_page.status_code == 200
+    assert "学生活动中心201" in offline_page.get_data(as_text=True)
+
+
+def test_index_lists_every_status(world, trainer):
+    page = trainer.get("/manage/programmes").get_data(as_text=True)
+
+    assert "初级辅导员岗前培训" in page
+    assert "未发布项目" in page
+    assert "草稿课程" in page
+    assert "乙校专题培训" not in page
+    assert "乙校课程" not in page
+
+
+def test_nav_links_manage_for_trainer_only(world, trainer, login):
+    counselor_page = login("counselor1").get("/programmes").get_data(as_text=True)
+    trainer_page = trainer.get("/programmes").get_data(as_text=True)
+
+    assert 'href="/manage/programmes"' in trainer_page
+    assert 'href="/manage/programmes"' not in counselor_page
+
+
+# Sanitising ---------------------------------------------------------------------
+
+
+def test_lesson_html_is_sanitised_on_save(world, trainer, login):
+    _add_text_lesson(trainer, world.course2, title="安全测试", body=XSS_BODY)
+    lesson = _course_lessons(world.course2)[-1]
+    learner = login("counselor1")
+    learner.post(f"/programmes/{world.programme}/enrol")
+
+    page = learner.get(f"/courses/{world.course2}/lessons/{lesson.id}").get_data(as_text=True)
+
+    for stored_or_shown in (lesson.body_html, page):
+        assert "<script" not in stored_or_shown
+        assert "xss-script" not in stored_or_shown
+        assert "onerror" not in stored_or_shown
+        assert "onmouseover" not in stored_or_shown
+        assert "javascript:" not in stored_or_shown
+    assert "正文第一段" in page
+    assert "第二段" in page
+
+
+def test_edit_lesson_sanitises_again(world, trainer):
+    lesson_id = world.lessons2[0]
+
+    response = trainer.post(
+        f"/manage/courses/{world.course2}/lessons/{lesson_id}",
+        data={"title": "改写", "kind": "text", "duration_minutes": "10", "body_html": XSS_BODY},
+    )
+
+    db.session.expire_all()
+    body = db.session.get(Lesson, lesson_id).body_html
+    assert response.status_code == 302
+    assert "<script" not in body
+    assert "onerror" not in body
+    assert "javascript:" not in body
+
+
+def test_script_only_body_is_rejected(world, trainer):
+    response = trainer.post(
+        f"/manage/courses/{world.course2}/lessons/new",
+        data={
+            "title": "只有脚本",
+            "kind": "text",
+            "duration_minutes": "10",
+            "body_html": "<script>alert(1)</script>",
+        },
+    )
+
+    assert response.status_code == 400
+    assert "A reading lesson needs some text." in response.get_data(as_text=True)
+
+
+# Validation messages --------------------------------------------------------------
+
+
+def test_duplicate_programme_code_message(world, trainer):
+    response = trainer.post(
+        "/manage/programmes/new",
+        data={"code": "p1", "title": "重复", "tier": "school", "kind": "pre_job", "level": "junior"},
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "A programme with the code p1 already exists." in page
+    assert 'id="code-error"' in page
+
+
+def test_duplicate_course_code_message(world, trainer):
+    response = trainer.post(
+        "/manage/courses/new", data={"code": "c1", "title": "重复", "credit_hours": "1"}
+    )
+
+    assert response.status_code == 400
+    assert "A course with the code c1 already exists." in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("hours", "message"),
+    [
+        ("0", "Credit hours must be greater than 0."),
+        ("-1", "Credit hours must be greater than 0."),
+        ("two", "Credit hours must be a number, e.g. 1.5."),
+        ("", "This field is required."),
+    ],
+)
+def test_invalid_credit_hours_message(world, trainer, hours, message):
+    response = trainer.post(
+        "/manage/courses/new", data={"code": "t-hours", "title": "学时", "credit_hours": hours}
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert message in page
+    assert 'id="credit_hours-error"' in page
+    assert db.session.scalar(sa.select(Course).filter_by(code="t-hours")) is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "choices", "message"),
+    [
+        (
+            "single",
+            [("甲", True), ("乙", True)],
+            "A single-choice question needs exactly one correct choice; 2 are marked.",
+        ),
+        (
+            "multiple",
+            [("甲", False), ("乙", False)],
+            "A multiple-choice question needs at least one correct choice.",
+        ),
+        (
+            "true_false",
+            [("正确", True), ("错误", False), ("不确定", False)],
+            "A true/false question needs exactly two choices.",
+        ),
+        (
+            "true_false",
+            [("正确", False), ("错误", False)],
+            "A true/false question needs exactly one correct choice.",
+        ),
+        ("single", [("甲", True)], "Enter at least two choices."),
+    ],
+)
+def test_question_validation_messages(world, trainer, kind, choices, message):
+    response = trainer.post(
+        f"/manage/quizzes/{world.quiz}/questions/new", data=_question_form(kind, choices)
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert message in page
+    assert 'id="choices-error"' in page
+    assert len(db.session.get(Quiz, world.quiz).questions) == 2
+
+
+def test_pass_mark_out_of_range_message(world, trainer):
+    response = trainer.post(
+        f"/manage/quizzes/{world.quiz}", data={"title": "测验", "pass_mark": "150"}
+    )
+
+    assert response.status_code == 400
+    assert "Enter a number from 0 to 100." in response.get_data(as_text=True)
+
+
+def test_video_link_must_be_https(world, trainer):
+    response = trainer.post(
+        f"/manage/courses/{world.course2}/lessons/new",
+        data={
+            "title": "视频",
+            "kind": "video",
+            "duration_minutes": "20",
+            "video_url": "http://video.example.org/1",
+        },
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "starts with https://" in page
+    assert 'id="video_url-error"' in page
+
+
+# Access ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("username", ["counselor1", "hr"])
+def test_non_authors_get_403(world, login, username):
+    session = login(username)
+
+    assert session.get("/manage/programmes").status_code == 403
+    assert session.get(f"/manage/courses/{world.course1}").status_code == 403
+    assert session.post(f"/manage/courses/{world.course1}/archive").status_code == 403
+    assert session.post("/manage/courses/new", data={"code": "x"}).status_code == 403
+
+
+def test_admin_may_author(world, login):
+    admin = login("admin")
+
+    assert admin.get("/manage/programmes").status_code == 200
+    assert admin.get(f"/manage/quizzes/{world.quiz}").status_code == 200
+
+
+def test_trainer_of_other_institution_gets_404(world, login):
+    make_user(db.session.get(Institution, world.uni_b), "trainer_b", Role.TRAINER)
+    db.session.commit()
+    other = login("trainer_b")
+    lesson_id = world.lessons1[0]
+    question_id = db.session.get(Quiz, world.quiz).questions[0].id
+
+    urls = [
+        f"/manage/programmes/{world.programme}",
+        f"/manage/courses/{world.course1}",
+        f"/manage/courses/{world.course1}/lessons/{lesson_id}",
+        f"/manage/quizzes/{world.quiz}",
+        f"/manage/quizzes/{world.quiz}/questions/{question_id}",
+    ]
+    for url in urls:
+        assert other.get(url).status_code == 404, url
+    assert other.post(f"/manage/programmes/{world.programme}/archive").status_code == 404
+    assert other.post(f"/manage/courses/{world.course1}/copy", data={"code": "x"}).status_code == 404
+    assert (
+        other.post(f"/manage/courses/{world.course1}/lessons/{lesson_id}/delete").status_code
+        == 404
+    )
+    db.session.expire_all()
+    assert db.session.get(Programme, world.programme).status is PublicationStatus.PUBLISHED
+    assert db.session.get(Lesson, lesson_id) is not None
+
+
+def test_foreign_course_cannot_be_added(world, trainer):
+    response = trainer.post(
+        f"/manage/programmes/{world.draft}/courses", data={"course_id": str(world.course_b)}
+    )
+
+    db.session.expire_all()
+    assert response.status_code == 302
+    assert [link.course_id for link in db.session.get(Programme, world.draft).courses] == [
+        world.draft_course
+    ]
+
+
+# Publication rules ------------------------------------------------------------------
+
+
+def test_publish_empty_programme_is_rejected(world, trainer):
+    programme_id = _id_from(
+        trainer.post(
+            "/manage/programmes/new",
+            data={"code": "t-empty", "title": "空项目", "tier": "school", "kind": "online", "level": "junior"},
+        ),
+        r"/manage/programmes/(\d+)",
+    )
+
+    response = trainer.post(f"/manage/programmes/{programme_id}/publish", follow_redirects=True)
+
+    db.session.expire_all()
+    assert "Add at least one published course before publishing the programme." in response.get_data(
+        as_text=True
+    )
+    assert db.session.get(Programme, programme_id).status is PublicationStatus.DRAFT
+
+
+def test_publish_programme_with_draft_course_is_rejected(world, trainer):
+    course_id = _create_course(trainer, code="t-draft")
+    trainer.post(f"/manage/programmes/{world.draft}/courses", data={"course_id": str(course_id)})
+
+    response = trainer.post(f"/manage/programmes/{world.draft}/publish", follow_redirects=True)
+
+    db.session.expire_all()
+    assert "Publish these courses first: t-draft." in response.get_data(as_text=True)
+    assert db.session.get(Programme, world.draft).status is PublicationStatus.DRAFT
+
+
+def test_publish_course_without_lessons_is_rejected(world, trainer):
+    course_id = _create_course(trainer, code="t-nolessons")
+
+    response = trainer.post(f"/manage/courses/{course_id}/publish", follow_redirects=True)
+
+    db.session.expire_all()
+    assert "Add at least one lesson before publishing the course." in response.get_data(as_text=True)
+    assert db.session.get(Course, course_id).status is PublicationStatus.DRAFT
+
+
+def test_archive_and_republish_programme_audited(world, trainer, caplog):
+    caplog.set_level(logging.INFO, logger="lms.courses")
+
+    archived = trainer.post(f"/manage/programmes/{world.programme}/archive")
+    republished = trainer.post(f"/manage/programmes/{world.programme}/publish")
+    again = trainer.post(f"/manage/programmes/{world.programme}/publish", follow_redirects=True)
+
+    actions = db.session.scalars(
+        sa.select(AuditEntry.action)
+        .filter_by(subject_type="programme", subject_id=world.programme)
+        .order_by(AuditEntry.id)
+    ).all()
+    assert archived.status_code == 302
+    assert republished.status_code == 302
+    assert "This programme is already published." in again.get_data(as_text=True)
+    assert actions == ["programme.archived", "programme.published"]
+    assert "Programme <Programme" in caplog.text
+    assert "archived by <User" in caplog.text
+
+
+def test_archived_programme_leaves_catalogue(world, trainer, login):
+    trainer.post(f"/manage/programmes/{world.programme}/archive")
+
+    page = login("counselor1").get("/programmes").get_data(as_text=True)
+
+    assert "初级辅导员岗前培训" not in page
+
+
+# Editing safety ---------------------------------------------------------------------
+
+
+def test_completed_lesson_cannot_be_deleted(world, trainer, login):
+    learner = login("counselor1")
+    learner.post(f"/programmes/{world.programme}/enrol")
+    lesson_id = world.lessons1[0]
+    learner.post(f"/courses/{world.course1}/lessons/{lesson_id}/complete")
+
+    response = trainer.post(
+        f"/manage/courses/{world.course1}/lessons/{lesson_id}/delete", follow_redirects=True
+    )
+
+    db.session.expire_all()
+    assert "1 learners have completed this lesson, so it cannot be deleted." in response.get_data(
+        as_text=True
+    )
+    assert db.session.get(Lesson, lesson_id) is not None
+
+
+def test_lessons_reorder_and_delete(world, trainer):
+    first, second = world.lessons1
+
+    moved = trainer.post(
+        f"/manage/courses/{world.course1}/lessons/{second}/move", data={"direction": "up"}
+    )
+    order = [lesson.id for lesson in _course_lessons(world.course1)]
+    deleted = trainer.post(f"/manage/courses/{world.course1}/lessons/{second}/delete")
+    remaining = [(lesson.id, lesson.position) for lesson in _course_lessons(world.course1)]
+
+    assert moved.status_code == 302
+    assert order == [second, first]
+    assert deleted.status_code == 302
+    assert remaining == [(first, 1)]
+
+
+def test_answered_question_is_locked(world, trainer, login):
+    learner = login("counselor1")
+    learner.post(f"/programmes/{world.programme}/enrol")
+    start = learner.post(f"/quizzes/{world.quiz}/start")
+    attempt_id = _id_from(start, r"/attempts/(\d+)")
+    learner.post(f"/attempts/{attempt_id}/submit", data={})
+    question_id = db.session.get(Quiz, world.quiz).questions[0].id
+
+    edit = trainer.post(
+        f"/manage/quizzes/{world.quiz}/questions/{question_id}",
+        data=_question_form("single", [("甲", True), ("乙", False)]),
+    )
+    delete = trainer.post(
+        f"/manage/quizzes/{world.quiz}/questions/{question_id}/delete", follow_redirects=True
+    )
+
+    db.session.expire_all()
+    assert edit.status_code == 400
+    assert "submitted answers refer to this question" in edit.get_data(as_text=True)
+    assert "submitted answers refer to this question" in delete.get_data(as_text=True)
+    assert db.session.get(Question, question_id).text == "第1题"
+
+
+def test_unanswered_question_edit_and_delete(world, trainer):
+    quiz = db.session.get(Quiz, world.quiz)
+    first_id, second_id = (question.id for question in quiz.questions)
+
+    edit = trainer.post(
+        f"/manage/quizzes/{world.quiz}/questions/{second_id}",
+        data=_question_form("true_false", [("正确", True), ("错误", False)]),
+    )
+    delete = trainer.post(f"/manage/quizzes/{world.quiz}/questions/{first_id}/delete")
+
+    db.session.expire_all()
+    questions = db.session.get(Quiz, world.quiz).questions
+    assert edit.status_code == 302
+    assert delete.status_code == 302
+    assert [(question.id, question.position) for question in questions] == [(second_id, 1)]
+    assert [choice.text for choice in questions[0].choices] == ["正确", "错误"]
+
+
+def test_enrolled_programme_course_removal_rejected(world, trainer, login):
+    login("counselor1").post(f"/programmes/{world.programme}/enrol")
+    link_id = db.session.get(Programme, world.programme).courses[0].id
+
+    response = trainer.post(
+        f"/manage/programmes/{world.programme}/courses/{link_id}/remove", follow_redirects=True
+    )
+
+    db.session.expire_all()
+    assert "Learners are enrolled in this programme" in response.get_data(as_text=True)
+    assert len(db.session.get(Programme, world.programme).courses) == 2
+
+
+# Copies -------------------------------------------------------------------------------
+
+
+def test_copy_course_creates_independent_draft(world, trainer):
+    response = trainer.post(f"/manage/courses/{world.course1}/copy", data={"code": "c1-2027"})
+    copy_id = _id_from(response, r"/manage/courses/(\d+)")
+    copy_lesson = _course_lessons(copy_id)[0]
+    trainer.post(
+        f"/manage/courses/{copy_id}/lessons/{copy_lesson.id}",
+        data={"title": "新版第一课", "kind": "text", "duration_minutes": "30", "body_html": "<p>新</p>"},
+    )
+
+    db.session.expire_all()
+    copy = db.session.get(Course, copy_id)
+    original = db.session.get(Course, world.course1)
+    copy_quiz = db.session.scalar(sa.select(Quiz).filter_by(course_id=copy_id))
+    assert copy.status is PublicationStatus.DRAFT
+    assert copy.code == "c1-2027"
+    assert copy.lessons[0].title == "新版第一课"
+    assert original.lessons[0].title == "c1 第1课"
+    assert copy_quiz is not None
+    assert copy_quiz.id != world.quiz
+    assert len(copy_quiz.questions) == 2
+
+
+def test_copy_programme_creates_draft(world, trainer):
+    response = trainer.post(f"/manage/programmes/{world.programme}/copy", data={"code": "p1-2027"})
+    copy_id = _id_from(response, r"/manage/programmes/(\d+)")
+
+    db.session.expire_all()
+    copy = db.session.get(Programme, copy_id)
+    assert copy.status is PublicationStatus.DRAFT
+    assert [link.course_id for link in copy.courses] == [world.course1, world.course2]
+
+
+def test_copy_with_taken_code_is_rejected(world, trainer):
+    response = trainer.post(
+        f"/manage/programmes/{world.programme}/copy", data={"code": "p-draft"}, follow_redirects=True
+    )
+
+    assert "The code p-draft is already in use." in response.get_data(as_text=True)
