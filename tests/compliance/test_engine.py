@@ -703,7 +703,7 @@ def test_message_outside_request(institution):
     message = evaluate(person, rule, date(2026, 12, 31)).message
 
     assert "2026年12月31日" in message
-    assert message.startswith("12 of 16")
+    assert message.startswith("2026年校级学时为12（要求16）")
 
 
 # Several rules per person
