@@ -80,6 +80,14 @@ def format_hours(hours: Any) -> str:
     return text
 
 
+def _hours_number(hours: str) -> int | float:
+    """Return formatted hours as a JSON number: "32" gives 32, "12.5" gives 12.5."""
+    value = Decimal(hours)
+    if value == value.to_integral_value():
+        return int(value)
+    return float(value)
+
+
 def _as_date(value: Any, field: str) -> date:
     if isinstance(value, datetime):
         return value.date()
@@ -217,6 +225,8 @@ def build_open_badge(
             "narrative": data.get("criteria")
             or f"完成本培训项目规定的全部学习内容，累计取得{hours}学时。"
         },
+        # Open Badges "credit hours": the programme's 学时 as a number.
+        "creditsAvailable": _hours_number(hours),
         "inLanguage": "zh-CN",
     }
     competencies = data.get("competencies") or []
@@ -238,6 +248,7 @@ def build_open_badge(
         "credentialSubject": {
             "type": ["AchievementSubject"],
             "identifier": _subject_identifiers(data, salt),
+            "creditsEarned": _hours_number(hours),
             "achievement": achievement,
         },
     }

@@ -1,8 +1,12 @@
+import json
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 
+from certificates.credentials import loads_credential
 from certificates.services import MAX_REASON_LENGTH
 
 
@@ -23,3 +27,76 @@ class RevokeForm(FlaskForm):
         _l("Reason for revocation"),
         validators=[DataRequired(), Length(max=MAX_REASON_LENGTH)],
     )
+
+
+#: Largest credential file the verification page reads. A signed credential
+#: of this platform is about 3 KB, so this leaves room for long texts and
+#: other issuers' extra fields.
+MAX_CREDENTIAL_BYTES = 256 * 1024
+
+
+class CredentialUploadForm(FlaskForm):
+    """Upload of a credential JSON file on the public verification page.
+
+    ``validate`` parses the file: afterwards ``credential`` contains the
+    parsed JSON object, or None when the file was rejected.
+    """
+
+    credential_file = FileField(
+        _l("Credential file (JSON)"),
+        validators=[FileRequired(_l("Choose the credential's JSON file."))],
+    )
+    employee_no = StringField(
+        _l("Employee number (optional)"), validators=[Length(max=64)]
+    )
+
+    credential: dict | None = None
+
+    def validate_credential_file(self, field) -> None:
+        raw = field.data.stream.read(MAX_CREDENTIAL_BYTES + 1)
+        if len(raw) > MAX_CREDENTIAL_BYTES:
+            raise ValidationError(
+                _l(
+                    "The file is larger than %(size)d KB. "
+                    "A credential file is a few KB of JSON.",
+                    size=MAX_CREDENTIAL_BYTES // 1024,
+                )
+            )
+        if not raw.strip():
+            raise ValidationError(_l("The file is empty."))
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationError(
+                _l("The file is not UTF-8 text. Upload the JSON file as downloaded.")
+            ) from None
+        try:
+            credential = loads_credential(text)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(
+                _l(
+                    "The file is not valid JSON: %(error)s at line %(line)d, "
+                    "column %(column)d.",
+                    error=exc.msg,
+                    line=exc.lineno,
+                    column=exc.colno,
+                )
+            ) from None
+        except ValueError as exc:
+            raise ValidationError(
+                _l("The file is not a credential: %(error)s.", error=str(exc))
+            ) from None
+        except RecursionError:
+            raise ValidationError(
+                _l("The file nests JSON too deeply to be a credential.")
+            ) from None
+        types = credential.get("type")
+        if not isinstance(types, list) or "OpenBadgeCredential" not in types:
+            raise ValidationError(
+                _l(
+                    "The file is not an Open Badges credential: its type is "
+                    "%(type)s, expected a list containing OpenBadgeCredential.",
+                    type=json.dumps(types, ensure_ascii=False)[:100],
+                )
+            )
+        self.credential = credential

@@ -72,6 +72,9 @@ class Certificate(db.Model):
     render_data: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
     #: SHA-256 of the stored PDF, hex.
     pdf_sha256: so.Mapped[Optional[str]] = so.mapped_column(sa.String(64))
+    #: Signed Open Badges 3.0 credential, stored as the exact JSON text served
+    #: and attached to the PDF; None until it is built (see certificates.badges).
+    credential_json: so.Mapped[Optional[str]] = so.mapped_column(sa.Text)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
 
     holder: so.Mapped[User] = so.relationship()

@@ -8,12 +8,13 @@ produces the same document.
 import logging
 import threading
 import unicodedata
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
+from typing import Optional
 
 import segno
 from flask import current_app
-from weasyprint import HTML
+from weasyprint import HTML, Attachment
 from weasyprint.text import ffi as weasyprint_ffi
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
@@ -172,13 +173,40 @@ def template_context(data: dict) -> dict:
     }
 
 
-def render_certificate_pdf(data: dict) -> bytes:
+def credential_attachment(
+    credential_json: str, filename: str, issued_on: str
+) -> Attachment:
+    """Return the signed credential as a PDF file attachment.
+
+    WeasyPrint stamps attachments with the current time unless given dates,
+    so both dates are midnight of the issue day to keep the PDF reproducible.
+    """
+    stamp = datetime.combine(date.fromisoformat(issued_on), time.min)
+    return Attachment(
+        string=credential_json,
+        url_fetcher=DataURIOnlyFetcher(),
+        name=filename,
+        description="Open Badges 3.0 credential (signed, eddsa-jcs-2022)",
+        created=stamp,
+        modified=stamp,
+        # ISO 32000-2 AFRelationship: a machine-readable form of the page.
+        # WeasyPrint 70 writes it only into PDF/A output.
+        relationship="Alternative",
+    )
+
+
+def render_certificate_pdf(
+    data: dict,
+    credential_json: Optional[str] = None,
+    credential_filename: str = "credential.json",
+) -> bytes:
     """Render a one-page A4 landscape certificate PDF from plain values.
 
-    Raises CertificateRenderError when the layout takes more than one page.
-    The PDF identifier and creation date come from the serial and the issue
-    date, so rendering the same data twice with the same fonts and WeasyPrint
-    version gives the same bytes.
+    ``credential_json``, when given, is embedded as the file attachment
+    ``credential_filename``. Raises CertificateRenderError when the layout
+    takes more than one page. The PDF identifier and creation date come from
+    the serial and the issue date, so rendering the same data and credential
+    twice with the same fonts and WeasyPrint version gives the same bytes.
     """
     global _missing_subset_logged
     if not harfbuzz_subset_available() and not _missing_subset_logged:
@@ -205,4 +233,13 @@ def render_certificate_pdf(data: dict) -> bytes:
             f"certificate {data['serial']} needs {len(document.pages)} pages, "
             "expected 1"
         )
-    return document.write_pdf(pdf_identifier=data["serial"].encode("ascii"))
+    attachments = []
+    if credential_json:
+        attachments.append(
+            credential_attachment(
+                credential_json, credential_filename, data["issued_on"]
+            )
+        )
+    return document.write_pdf(
+        pdf_identifier=data["serial"].encode("ascii"), attachments=attachments
+    )

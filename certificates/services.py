@@ -1,4 +1,4 @@
-"""Certificate issuance, serials, verification codes, status, revocation and PDFs."""
+"""Certificates: issuance, serials, codes, status, revocation, PDFs and credentials."""
 
 import calendar
 import enum
@@ -8,6 +8,7 @@ import re
 import secrets
 import tempfile
 import unicodedata
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Optional
@@ -18,8 +19,17 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from certificates import logger
+from certificates.badges import CredentialFacts, issuer_code, read_facts
+from certificates.credentials import (
+    DEFAULT_TIMEZONE,
+    dumps_credential,
+    issue_open_badge,
+    subject_has_identifier,
+    verify_open_badge,
+)
 from certificates.models import Certificate, CertificateStatus, SerialCounter
 from certificates.render import render_certificate_pdf
+from certificates.signing import VerificationResult
 from courses.models import Programme
 from lms import audit, signals
 from lms.accounts.models import Role, User
@@ -397,6 +407,8 @@ def _after_issue(cert: Certificate) -> None:
         cert.holder_id,
         cert.programme_id,
     )
+    # The credential comes first because the PDF embeds it as an attachment.
+    try_ensure_credential(cert)
     try:
         store_pdf(cert)
     except Exception:
@@ -404,6 +416,72 @@ def _after_issue(cert: Certificate) -> None:
         # from render_data on the first download.
         logger.exception("Rendering the PDF of certificate %s failed", cert.serial)
     signals.certificate_issued.send(cert, certificate=cert)
+
+
+# --- signed credentials ---------------------------------------------------
+
+
+def credential_data(cert: Certificate) -> dict:
+    """Return the values ``build_open_badge`` needs, taken from ``render_data``.
+
+    Everything printed on the certificate comes from ``render_data``; only the
+    issuer's code and time zone, which the PDF does not show, are read from
+    the institution.
+    """
+    data = dict(cert.render_data)
+    data["institution_code"] = cert.institution.code
+    data["timezone"] = cert.institution.timezone
+    return data
+
+
+def credential_filename(cert: Certificate) -> str:
+    return f"{cert.serial}.credential.json"
+
+
+def ensure_credential(cert: Certificate) -> str:
+    """Return the certificate's signed credential JSON, building it if missing.
+
+    The first call signs with the institution's active key and stores the
+    text; later calls return the stored text unchanged, so the credential
+    id always serves the same document. The UPDATE only fills an empty
+    column, so when two requests build at once the first commit wins and
+    both return that text. A certificate whose PDF was stored without a
+    credential gets its ``pdf_sha256`` cleared, so ``pdf_bytes`` renders the
+    PDF again with the attachment. Flushes only.
+
+    Raises ValueError for incomplete render data and ``keys.IssuerKeyError``
+    when the active private key cannot be decrypted.
+    """
+    if cert.credential_json:
+        return cert.credential_json
+    text = dumps_credential(issue_open_badge(credential_data(cert), cert.institution))
+    stored = db.session.execute(
+        sa.update(Certificate)
+        .where(Certificate.id == cert.id, Certificate.credential_json.is_(None))
+        .values(credential_json=text)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(cert, attribute_names=["credential_json"])
+    if stored:
+        logger.info("Signed the credential of certificate %s", cert.serial)
+        if cert.pdf_sha256 is not None:
+            cert.pdf_sha256 = None
+            db.session.flush()
+    return cert.credential_json
+
+
+def try_ensure_credential(cert: Certificate) -> Optional[str]:
+    """Call ``ensure_credential``, logging a failure and returning None instead.
+
+    A certificate stays usable without its credential: the next call (a
+    credential request or a PDF download) tries again.
+    """
+    try:
+        with db.session.begin_nested():
+            return ensure_credential(cert)
+    except Exception:
+        logger.exception("Signing the credential of certificate %s failed", cert.serial)
+        return None
 
 
 # --- PDF storage ----------------------------------------------------------
@@ -418,7 +496,11 @@ def pdf_path(cert: Certificate) -> Path:
 
 def store_pdf(cert: Certificate) -> bytes:
     """Render the PDF from ``render_data``, write it atomically and record its hash."""
-    pdf = render_certificate_pdf(cert.render_data)
+    pdf = render_certificate_pdf(
+        cert.render_data,
+        credential_json=cert.credential_json,
+        credential_filename=credential_filename(cert),
+    )
     path = pdf_path(cert)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp_name = tempfile.mkstemp(
@@ -450,8 +532,16 @@ def pdf_bytes(cert: Certificate) -> bytes:
 
     A file whose hash does not match ``pdf_sha256`` is re-rendered too: it
     can be left behind by a transaction that rolled back after writing it.
-    The re-render may update ``pdf_sha256``, so callers commit afterwards.
+    A certificate issued before credentials existed gets its credential
+    first, and its PDF is rendered again with the credential attached.
+    The re-render may update ``pdf_sha256`` and ``credential_json``, so
+    callers commit afterwards.
     """
+    if cert.credential_json is None:
+        try_ensure_credential(cert)
+    if cert.pdf_sha256 is None:
+        logger.info("Certificate %s has no stored PDF hash; rendering it", cert.serial)
+        return store_pdf(cert)
     path = pdf_path(cert)
     try:
         stored = path.read_bytes()
@@ -528,3 +618,69 @@ def issue_on_programme_completion(
 
 def connect_listeners() -> None:
     signals.programme_completed.connect(issue_on_programme_completion, weak=False)
+
+
+# --- checking uploaded credentials -----------------------------------------
+
+
+@dataclass(frozen=True)
+class CredentialCheck:
+    """Outcome of checking an uploaded credential against this platform.
+
+    ``certificate`` is set only when the signature is valid and the
+    credential's serial belongs to a certificate of the signing issuer;
+    ``status`` is then that certificate's status today, which can be revoked
+    or expired although the signature is valid.
+    """
+
+    result: VerificationResult
+    facts: CredentialFacts
+    certificate: Optional[Certificate] = None
+    status: Optional[DisplayStatus] = None
+    #: Whether the optional employee number matches the hashed identifier;
+    #: None when no number was given.
+    identifier_matches: Optional[bool] = None
+
+
+def issuer_institution(issuer_id: Optional[str]) -> Optional[Institution]:
+    """Return the institution of an issuer id ``{base}/issuers/{code}``, or None."""
+    code = issuer_code(issuer_id)
+    if code is None:
+        return None
+    return db.session.scalar(sa.select(Institution).filter_by(code=code))
+
+
+def check_credential(credential: dict, employee_no: str = "") -> CredentialCheck:
+    """Verify ``credential``'s signature and find the certificate it describes.
+
+    The facts shown are read from the verified document when the signature
+    is valid, else from the upload as it is, for the caller to mark as
+    unverified. Dates are in the time zone of the issuing institution.
+    """
+    try:
+        result = verify_open_badge(credential)
+    except RecursionError:
+        result = VerificationResult(
+            False, "malformed", "credential nests JSON too deeply to verify"
+        )
+    institution = issuer_institution(
+        read_facts(credential).issuer_id if isinstance(credential, dict) else None
+    )
+    zone = institution.timezone if institution is not None else DEFAULT_TIMEZONE
+    facts = read_facts(result.document if result.ok else credential, zone)
+    if not result.ok:
+        return CredentialCheck(result, facts)
+
+    cert = find_by_serial(facts.serial) if facts.serial else None
+    if cert is None or institution is None or cert.institution_id != institution.id:
+        cert = None
+    matches = None
+    if employee_no and employee_no.strip():
+        matches = subject_has_identifier(result.document, employee_no)
+    return CredentialCheck(
+        result,
+        facts,
+        certificate=cert,
+        status=status_of(cert) if cert is not None else None,
+        identifier_matches=matches,
+    )

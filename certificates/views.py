@@ -1,5 +1,8 @@
 """Certificate pages: learner list, downloads, revocation, public verification."""
 
+import json
+
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -15,13 +18,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from certificates import services
-from certificates.forms import RevokeForm, VerifyForm
+from certificates import keys, services
+from certificates.forms import CredentialUploadForm, RevokeForm, VerifyForm
 from certificates.models import Certificate
 from certificates.render import plain_hours
 from lms.accounts.access import roles_required
 from lms.accounts.models import Role
 from lms.extensions import db, limiter
+from lms.organisations.models import Institution
 
 bp = Blueprint("certificates", __name__)
 
@@ -40,6 +44,34 @@ STATUS_CLASSES = {
     services.DisplayStatus.EXPIRED: "status-expired",
     services.DisplayStatus.REVOKED: "status-revoked",
     services.DisplayStatus.SUPERSEDED: "status-superseded",
+}
+
+
+#: Media type of a VCDM 2.0 credential secured with an embedded proof.
+CREDENTIAL_MEDIA_TYPE = "application/vc+ld+json"
+
+#: Verdict shown for each ``VerificationResult.code``.
+VERDICT_MESSAGES = {
+    "ok": _l(
+        "The signature is valid: the issuer below signed this credential and "
+        "it has not been changed since."
+    ),
+    "invalid_signature": _l(
+        "The signature does not match: the file was changed after it was "
+        "signed, or it was signed with another key."
+    ),
+    "unknown_key": _l(
+        "The signing key is not one of this platform's issuer keys, so the "
+        "credential cannot be checked here."
+    ),
+    "malformed": _l("The credential or its proof is malformed."),
+    "unsupported": _l("The proof uses a signature format this page does not check."),
+    "context_mismatch": _l("The credential's @context does not match its proof."),
+    "issuer_mismatch": _l(
+        "The signing key does not belong to the issuer named in the credential."
+    ),
+    "wrong_type": _l("The credential is not an Open Badges credential."),
+    "wrong_purpose": _l("The proof is not an assertion by the issuer."),
 }
 
 
@@ -204,3 +236,97 @@ def verify(code: str):
         revoked_on=services.revoked_on(cert),
     )
     return _public(make_response(html))
+
+
+# --- signed credentials -----------------------------------------------------
+
+
+def _credential_or_503(cert: Certificate) -> str:
+    """Return the certificate's credential JSON, building it on first request."""
+    text = services.try_ensure_credential(cert)
+    if text is None:
+        # Signing failed and was logged, e.g. SECRET_KEY changed since the
+        # institution's key was created and the key has not been rotated.
+        abort(503)
+    return text
+
+
+@bp.route("/credentials/<serial>")
+@limiter.limit(_verify_rate_limit)
+def credential(serial: str):
+    """Serve the signed credential at its ``id`` URL; ``?format=json`` for plain JSON.
+
+    A revoked certificate still serves its credential: the signature stays
+    valid, and the verification pages show the revocation.
+    """
+    output_format = request.args.get("format", "")
+    if output_format not in ("", "json"):
+        abort(400)
+    cert = services.find_by_serial(serial)
+    if cert is None:
+        abort(404)
+    text = _credential_or_503(cert)
+    db.session.commit()
+    media_type = "application/json" if output_format == "json" else CREDENTIAL_MEDIA_TYPE
+    response = make_response(text)
+    response.headers["Content-Type"] = f"{media_type}; charset=utf-8"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return _public(response)
+
+
+@bp.route("/certificates/<serial>/credential.json")
+@login_required
+def credential_download(serial: str):
+    cert = _viewable_or_404(serial)
+    text = _credential_or_503(cert)
+    db.session.commit()
+    response = make_response(text)
+    response.headers["Content-Type"] = "application/json; charset=utf-8"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{services.credential_filename(cert)}"'
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/issuers/<institution_code>")
+def issuer(institution_code: str):
+    """Serve the issuer's controller document with its active and retired keys."""
+    institution = db.session.scalar(
+        sa.select(Institution).filter_by(code=institution_code)
+    )
+    if institution is None:
+        abort(404)
+    document = keys.controller_document(institution)
+    response = make_response(json.dumps(document, ensure_ascii=False, indent=2))
+    response.headers["Content-Type"] = "application/json; charset=utf-8"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    # A rotation adds a key; five minutes of caching delays only new credentials.
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.route("/verify/credential", methods=["GET", "POST"])
+@limiter.limit(_verify_rate_limit)
+def verify_credential():
+    """Check an uploaded credential file: its signature and its certificate's status."""
+    form = CredentialUploadForm()
+    check = None
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            check = services.check_credential(form.credential, form.employee_no.data)
+        else:
+            status = 400
+    html = render_template(
+        "certificates/verify_credential.html",
+        form=form,
+        check=check,
+        verdicts=VERDICT_MESSAGES,
+        revoked_on=(
+            services.revoked_on(check.certificate)
+            if check is not None and check.certificate is not None
+            else None
+        ),
+    )
+    return _public(make_response(html, status))

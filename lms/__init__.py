@@ -30,6 +30,7 @@ def create_app(config: Optional[dict] = None) -> Flask:
     _register_blueprints(app)
     _register_listeners()
 
+    from certificates import cli as certificate_cli
     from lms import cli, errors, i18n, labels, security
     from lms.notifications import cli as notification_cli
 
@@ -39,6 +40,7 @@ def create_app(config: Optional[dict] = None) -> Flask:
     security.init_app(app)
     cli.init_app(app)
     notification_cli.register(app)
+    certificate_cli.register(app)
     return app
 
 
@@ -95,7 +97,6 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from assessments.views import bp as assessments_bp
     from certificates.views import bp as certificates_bp
-    from courses.manage_views import bp as manage_bp
     from courses.views import bp as courses_bp
     from lms.accounts.views import bp as accounts_bp
     from lms.records.views import bp as records_bp
@@ -108,7 +109,6 @@ def _register_blueprints(app: Flask) -> None:
         courses_bp,
         assessments_bp,
         certificates_bp,
-        manage_bp,
     ):
         app.register_blueprint(blueprint)
 
