@@ -97,6 +97,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from assessments.views import bp as assessments_bp
     from certificates.views import bp as certificates_bp
+    from courses.manage_views import bp as manage_bp
     from courses.views import bp as courses_bp
     from lms.accounts.views import bp as accounts_bp
     from lms.records.views import bp as records_bp
@@ -109,6 +110,7 @@ def _register_blueprints(app: Flask) -> None:
         courses_bp,
         assessments_bp,
         certificates_bp,
+        manage_bp,
     ):
         app.register_blueprint(blueprint)
 

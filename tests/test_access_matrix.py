@@ -47,6 +47,17 @@ EXPECTED = {
     ("certificates.verify_credential", "GET"): (200, 200, 200, 200, 200, 200, 200),
     ("records.people", "GET"): (302, 403, 403, 403, 200, 200, 200),
     ("records.person_record", "GET"): (302, 200, 404, 404, 200, 404, 200),
+    ("manage.index", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("manage.new_programme", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("manage.edit_programme", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("manage.new_course", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("manage.edit_course", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("manage.new_lesson", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("manage.edit_lesson", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("manage.new_quiz", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("manage.edit_quiz", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("manage.new_question", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("manage.edit_question", "GET"): (302, 403, 403, 200, 403, 403, 200),
     # Writes come last, and the ones that would change the world for the
     # following roles are sent with data that fails validation.
     ("courses.complete_lesson", "POST"): (302, 302, 404, 403, 403, 403, 403),
@@ -55,6 +66,33 @@ EXPECTED = {
     ("certificates.revoke", "POST"): (302, 403, 404, 404, 400, 404, 400),
     # Sent without a file, so the upload form rejects it for everyone.
     ("certificates.verify_credential", "POST"): (400, 400, 400, 400, 400, 400, 400),
+    # Authoring writes with empty forms: form pages answer 400 with field
+    # errors, and buttons redirect with a message. Publish, archive, remove
+    # and delete target objects whose rules reject the change.
+    ("manage.new_programme", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("manage.edit_programme", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("manage.add_programme_course", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("manage.move_programme_course", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("manage.set_programme_course_required", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("manage.remove_programme_course", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("manage.publish_programme", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("manage.archive_programme", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("manage.copy_programme", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("manage.new_course", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("manage.edit_course", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("manage.publish_course", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("manage.archive_course", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("manage.copy_course", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("manage.new_lesson", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("manage.edit_lesson", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("manage.move_lesson", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("manage.delete_lesson", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("manage.new_quiz", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("manage.edit_quiz", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("manage.new_question", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("manage.edit_question", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("manage.move_question", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("manage.delete_question", "POST"): (302, 403, 403, 302, 403, 403, 302),
     ("courses.enrol", "POST"): (302, 302, 302, 403, 403, 403, 403),
     ("main.set_language", "POST"): (302, 302, 302, 302, 302, 302, 302),
     ("accounts.logout", "POST"): (302, 302, 302, 302, 302, 302, 302),
@@ -91,6 +129,15 @@ def _build_world() -> dict:
             q.id: {c.id for c in q.choices if c.is_correct} for q in quiz.questions
         }
         quiz_services.submit_attempt(attempt, answers)
+    draft_programme = Programme(
+        institution_id=programme.institution_id,
+        code="draft-empty",
+        title="没有课程的草稿项目",
+        tier=programme.tier,
+        kind=programme.kind,
+        level=programme.level,
+    )
+    db.session.add(draft_programme)
     db.session.commit()
 
     course = programme.courses[0].course
@@ -106,6 +153,9 @@ def _build_world() -> dict:
         "code": certificate.verification_code,
         "owner": owner.id,
         "institution_code": owner.institution.code,
+        "draft_programme": draft_programme.id,
+        "link": programme.courses[0].id,
+        "question": attempt.quiz.questions[0].id,
     }
 
 
@@ -142,6 +192,39 @@ def _url(endpoint: str, w: dict) -> str:
         "certificates.verify_credential": "/verify/credential",
         "records.people": "/people",
         "records.person_record": f"/people/{w['owner']}/record",
+        "manage.index": "/manage/programmes",
+        "manage.new_programme": "/manage/programmes/new",
+        "manage.edit_programme": f"/manage/programmes/{w['programme']}",
+        "manage.add_programme_course": f"/manage/programmes/{w['programme']}/courses",
+        "manage.move_programme_course": (
+            f"/manage/programmes/{w['programme']}/courses/{w['link']}/move"
+        ),
+        "manage.set_programme_course_required": (
+            f"/manage/programmes/{w['programme']}/courses/{w['link']}/required"
+        ),
+        "manage.remove_programme_course": (
+            f"/manage/programmes/{w['programme']}/courses/{w['link']}/remove"
+        ),
+        "manage.publish_programme": f"/manage/programmes/{w['draft_programme']}/publish",
+        "manage.archive_programme": f"/manage/programmes/{w['draft_programme']}/archive",
+        "manage.copy_programme": f"/manage/programmes/{w['draft_programme']}/copy",
+        "manage.new_course": "/manage/courses/new",
+        "manage.edit_course": f"/manage/courses/{w['course']}",
+        "manage.publish_course": f"/manage/courses/{w['course']}/publish",
+        "manage.archive_course": f"/manage/courses/{w['course']}/archive",
+        "manage.copy_course": f"/manage/courses/{w['course']}/copy",
+        "manage.new_lesson": f"/manage/courses/{w['course']}/lessons/new",
+        "manage.edit_lesson": f"/manage/courses/{w['course']}/lessons/{w['lesson']}",
+        "manage.move_lesson": f"/manage/courses/{w['course']}/lessons/{w['lesson']}/move",
+        "manage.delete_lesson": f"/manage/courses/{w['course']}/lessons/{w['lesson']}/delete",
+        "manage.new_quiz": f"/manage/courses/{w['course']}/quizzes/new",
+        "manage.edit_quiz": f"/manage/quizzes/{w['quiz']}",
+        "manage.new_question": f"/manage/quizzes/{w['quiz']}/questions/new",
+        "manage.edit_question": f"/manage/quizzes/{w['quiz']}/questions/{w['question']}",
+        "manage.move_question": f"/manage/quizzes/{w['quiz']}/questions/{w['question']}/move",
+        "manage.delete_question": (
+            f"/manage/quizzes/{w['quiz']}/questions/{w['question']}/delete"
+        ),
     }[endpoint]
 
 
