@@ -604,7 +604,7 @@ class _BlockParser:
                 offset,
                 "answers",
                 _l(
-                    "No answer earns any marks: mark one with = or give it a positive %%weight%%."
+                    "No answer earns any marks: mark one with = or give it a positive percentage weight."
                 ),
             )
 
