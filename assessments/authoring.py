@@ -5,14 +5,20 @@ one message per invalid field. They flush but never commit; views commit.
 """
 
 from decimal import Decimal, InvalidOperation
-from typing import Optional
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from assessments.models import AttemptAnswer, Choice, Question, QuestionKind, Quiz
 from courses import logger
-from courses.authoring import AuthoringError, optional_int, renumber, reject, required_int, text_field
+from courses.authoring import (
+    AuthoringError,
+    optional_int,
+    reject,
+    renumber,
+    required_int,
+    text_field,
+)
 from courses.models import Course
 from lms.accounts.models import User
 from lms.extensions import db
@@ -22,7 +28,9 @@ CHOICE_SLOTS = 6
 MAX_POINTS = Decimal("9999.9")
 
 
-def save_quiz(course: Course, data: dict, actor: User, quiz: Optional[Quiz] = None) -> Quiz:
+def save_quiz(
+    course: Course, data: dict, actor: User, quiz: Quiz | None = None
+) -> Quiz:
     """Create a quiz on ``course``, or update ``quiz``, from form values.
 
     An empty ``max_attempts`` allows unlimited attempts and an empty
@@ -30,10 +38,14 @@ def save_quiz(course: Course, data: dict, actor: User, quiz: Optional[Quiz] = No
     """
     errors: dict[str, str] = {}
     title = text_field(data, "title", errors, max_length=200)
-    instructions = text_field(data, "instructions", errors, max_length=10000, required=False)
+    instructions = text_field(
+        data, "instructions", errors, max_length=10000, required=False
+    )
     pass_mark = required_int(data, "pass_mark", errors, minimum=0, maximum=100)
     max_attempts = optional_int(data, "max_attempts", errors, minimum=1, maximum=100)
-    time_limit = optional_int(data, "time_limit_minutes", errors, minimum=1, maximum=24 * 60)
+    time_limit = optional_int(
+        data, "time_limit_minutes", errors, minimum=1, maximum=24 * 60
+    )
     if errors:
         raise AuthoringError(errors)
 
@@ -47,14 +59,26 @@ def save_quiz(course: Course, data: dict, actor: User, quiz: Optional[Quiz] = No
     quiz.max_attempts = max_attempts
     quiz.time_limit_minutes = time_limit
     db.session.flush()
-    logger.info("Quiz %s of %r %s by %r", quiz.id, course, "created" if created else "updated", actor)
+    logger.info(
+        "Quiz %s of %r %s by %r",
+        quiz.id,
+        course,
+        "created" if created else "updated",
+        actor,
+    )
     return quiz
 
 
 def answer_count(question: Question) -> int:
-    """Return how many submitted attempts answered ``question``."""
+    """Return the number of submitted answers to ``question``.
+
+    An attempt stores its answers only when it is submitted, so open
+    attempts do not count.
+    """
     return db.session.scalar(
-        sa.select(sa.func.count()).select_from(AttemptAnswer).filter_by(question_id=question.id)
+        sa.select(sa.func.count())
+        .select_from(AttemptAnswer)
+        .filter_by(question_id=question.id)
     )
 
 
@@ -71,7 +95,7 @@ def _reject_if_answered(question: Question, action: str) -> None:
         )
 
 
-def _points(data: dict, errors: dict) -> Optional[Decimal]:
+def _points(data: dict, errors: dict) -> Decimal | None:
     raw = (data.get("points") or "").strip() or "1"
     try:
         value = Decimal(raw)
@@ -79,7 +103,9 @@ def _points(data: dict, errors: dict) -> Optional[Decimal]:
         errors["points"] = _("Points must be a number, e.g. 1 or 2.5.")
         return None
     if not value.is_finite() or value <= 0 or value > MAX_POINTS:
-        errors["points"] = _("Points must be greater than 0 and at most %(max)s.", max=MAX_POINTS)
+        errors["points"] = _(
+            "Points must be greater than 0 and at most %(max)s.", max=MAX_POINTS
+        )
         return None
     if value != value.quantize(Decimal("0.1")):
         errors["points"] = _("Points can have one decimal place at most.")
@@ -87,7 +113,9 @@ def _points(data: dict, errors: dict) -> Optional[Decimal]:
     return value
 
 
-def _choices(data: dict, kind: Optional[QuestionKind], errors: dict) -> list[tuple[str, bool]]:
+def _choices(
+    data: dict, kind: QuestionKind | None, errors: dict
+) -> list[tuple[str, bool]]:
     """Read the filled choice rows and check the number of correct ones for ``kind``."""
     choices = []
     for slot in range(1, CHOICE_SLOTS + 1):
@@ -108,7 +136,9 @@ def _choices(data: dict, kind: Optional[QuestionKind], errors: dict) -> list[tup
         if len(choices) != 2:
             errors["choices"] = _("A true/false question needs exactly two choices.")
         elif correct_count != 1:
-            errors["choices"] = _("A true/false question needs exactly one correct choice.")
+            errors["choices"] = _(
+                "A true/false question needs exactly one correct choice."
+            )
     elif len(choices) < 2:
         errors["choices"] = _("Enter at least two choices.")
     elif kind is QuestionKind.SINGLE and correct_count != 1:
@@ -117,12 +147,14 @@ def _choices(data: dict, kind: Optional[QuestionKind], errors: dict) -> list[tup
             count=correct_count,
         )
     elif kind is QuestionKind.MULTIPLE and correct_count < 1:
-        errors["choices"] = _("A multiple-choice question needs at least one correct choice.")
+        errors["choices"] = _(
+            "A multiple-choice question needs at least one correct choice."
+        )
     return choices
 
 
 def save_question(
-    quiz: Quiz, data: dict, actor: User, question: Optional[Question] = None
+    quiz: Quiz, data: dict, actor: User, question: Question | None = None
 ) -> Question:
     """Create a question at the end of ``quiz``, or update ``question``.
 
@@ -142,7 +174,9 @@ def save_question(
         errors["kind"] = _("Choose one of the listed values.")
     text = text_field(data, "text", errors, max_length=5000)
     points = _points(data, errors)
-    explanation = text_field(data, "explanation", errors, max_length=5000, required=False)
+    explanation = text_field(
+        data, "explanation", errors, max_length=5000, required=False
+    )
     choices = _choices(data, kind, errors)
     if errors:
         raise AuthoringError(errors)
@@ -159,7 +193,9 @@ def save_question(
     question.choices.clear()
     db.session.flush()
     for position, (choice_text, correct) in enumerate(choices, start=1):
-        question.choices.append(Choice(position=position, text=choice_text, is_correct=correct))
+        question.choices.append(
+            Choice(position=position, text=choice_text, is_correct=correct)
+        )
     db.session.flush()
     logger.info(
         "Question %s of quiz %s %s by %r",
@@ -183,7 +219,9 @@ def delete_question(quiz: Quiz, question: Question, actor: User) -> None:
 def quiz_problems(course: Course) -> list[str]:
     """Return why the course's quizzes are not ready to publish; empty when they are."""
     problems = []
-    for quiz in db.session.scalars(sa.select(Quiz).filter_by(course_id=course.id).order_by(Quiz.id)):
+    for quiz in db.session.scalars(
+        sa.select(Quiz).filter_by(course_id=course.id).order_by(Quiz.id)
+    ):
         if not quiz.questions:
             problems.append(_("The quiz %(title)s has no questions.", title=quiz.title))
     return problems
@@ -191,7 +229,9 @@ def quiz_problems(course: Course) -> list[str]:
 
 def copy_quizzes(source: Course, target: Course) -> None:
     """Copy every quiz of ``source``, with questions and choices, onto ``target``."""
-    for quiz in db.session.scalars(sa.select(Quiz).filter_by(course_id=source.id).order_by(Quiz.id)):
+    for quiz in db.session.scalars(
+        sa.select(Quiz).filter_by(course_id=source.id).order_by(Quiz.id)
+    ):
         copy = Quiz(
             course_id=target.id,
             title=quiz.title,
@@ -210,7 +250,11 @@ def copy_quizzes(source: Course, target: Course) -> None:
             )
             for choice in question.choices:
                 question_copy.choices.append(
-                    Choice(position=choice.position, text=choice.text, is_correct=choice.is_correct)
+                    Choice(
+                        position=choice.position,
+                        text=choice.text,
+                        is_correct=choice.is_correct,
+                    )
                 )
             copy.questions.append(question_copy)
         db.session.add(copy)

@@ -6,7 +6,6 @@ one message per invalid field. They flush but never commit; views commit.
 
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Optional
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -54,7 +53,9 @@ class AuthoringError(Exception):
     """
 
     def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
+        super().__init__(
+            "; ".join(f"{field}: {message}" for field, message in errors.items())
+        )
         self.errors = errors
 
 
@@ -80,7 +81,9 @@ def courses_of(institution_id: int) -> list[Course]:
     """Return every course of the institution, in any status, by code."""
     return list(
         db.session.scalars(
-            sa.select(Course).where(Course.institution_id == institution_id).order_by(Course.code)
+            sa.select(Course)
+            .where(Course.institution_id == institution_id)
+            .order_by(Course.code)
         )
     )
 
@@ -102,7 +105,9 @@ def competency_choices() -> list[tuple[Level, list[CompetencyItem]]]:
 # Field parsing --------------------------------------------------------------
 
 
-def text_field(data: dict, field: str, errors: dict, *, max_length: int, required: bool = True) -> str:
+def text_field(
+    data: dict, field: str, errors: dict, *, max_length: int, required: bool = True
+) -> str:
     value = (data.get(field) or "").strip()
     if required and not value:
         errors[field] = _("This field is required.")
@@ -123,7 +128,7 @@ def _enum(data: dict, field: str, enum_cls, errors: dict, allowed=None):
 
 def optional_int(
     data: dict, field: str, errors: dict, *, minimum: int, maximum: int
-) -> Optional[int]:
+) -> int | None:
     raw = (data.get(field) or "").strip()
     if not raw:
         return None
@@ -142,7 +147,7 @@ def optional_int(
 
 def required_int(
     data: dict, field: str, errors: dict, *, minimum: int, maximum: int
-) -> Optional[int]:
+) -> int | None:
     if not (data.get(field) or "").strip():
         errors[field] = _("This field is required.")
         return None
@@ -159,7 +164,9 @@ def _code(data: dict, errors: dict) -> str:
 # Programmes -----------------------------------------------------------------
 
 
-def _programme_code_taken(institution_id: int, code: str, exclude_id: Optional[int]) -> bool:
+def _programme_code_taken(
+    institution_id: int, code: str, exclude_id: int | None
+) -> bool:
     query = sa.select(Programme.id).where(
         Programme.institution_id == institution_id, Programme.code == code
     )
@@ -169,7 +176,7 @@ def _programme_code_taken(institution_id: int, code: str, exclude_id: Optional[i
 
 
 def save_programme(
-    institution_id: int, data: dict, actor: User, programme: Optional[Programme] = None
+    institution_id: int, data: dict, actor: User, programme: Programme | None = None
 ) -> Programme:
     """Create a draft programme, or update ``programme``, from form values."""
     errors: dict[str, str] = {}
@@ -184,14 +191,22 @@ def save_programme(
         data, "certificate_validity_months", errors, minimum=1, maximum=600
     )
     exclude_id = programme.id if programme is not None else None
-    if code and "code" not in errors and _programme_code_taken(institution_id, code, exclude_id):
-        errors["code"] = _("A programme with the code %(code)s already exists.", code=code)
+    if (
+        code
+        and "code" not in errors
+        and _programme_code_taken(institution_id, code, exclude_id)
+    ):
+        errors["code"] = _(
+            "A programme with the code %(code)s already exists.", code=code
+        )
     if errors:
         raise AuthoringError(errors)
 
     created = programme is None
     if programme is None:
-        programme = Programme(institution_id=institution_id, status=PublicationStatus.DRAFT)
+        programme = Programme(
+            institution_id=institution_id, status=PublicationStatus.DRAFT
+        )
         db.session.add(programme)
     programme.code = code
     programme.title = title
@@ -202,24 +217,43 @@ def save_programme(
     programme.level = level
     programme.certificate_validity_months = validity
     db.session.flush()
-    logger.info("Programme %r %s by %r", programme, "created" if created else "updated", actor)
+    logger.info(
+        "Programme %r %s by %r", programme, "created" if created else "updated", actor
+    )
     return programme
 
 
 def has_enrolments(programme: Programme) -> bool:
     return (
-        db.session.scalar(sa.select(Enrolment.id).filter_by(programme_id=programme.id).limit(1))
+        db.session.scalar(
+            sa.select(Enrolment.id).filter_by(programme_id=programme.id).limit(1)
+        )
         is not None
     )
 
 
-def add_course(programme: Programme, course: Course, required: bool, actor: User) -> ProgrammeCourse:
+def add_course(
+    programme: Programme, course: Course, required: bool, actor: User
+) -> ProgrammeCourse:
     """Append ``course`` to the programme's course list."""
     if course.institution_id != programme.institution_id:
         raise reject(_("Choose a course of your institution."), "course_id")
     if any(link.course_id == course.id for link in programme.courses):
         raise reject(
-            _("The course %(code)s is already in this programme.", code=course.code), "course_id"
+            _("The course %(code)s is already in this programme.", code=course.code),
+            "course_id",
+        )
+    if (
+        programme.status is PublicationStatus.PUBLISHED
+        and course.status is not PublicationStatus.PUBLISHED
+    ):
+        raise reject(
+            _(
+                "The programme is published, so only published courses can be added;"
+                " publish %(code)s first.",
+                code=course.code,
+            ),
+            "course_id",
         )
     if course.status is PublicationStatus.ARCHIVED:
         raise reject(
@@ -255,7 +289,9 @@ def remove_course(programme: Programme, link: ProgrammeCourse, actor: User) -> N
     logger.info("Course %r removed from %r by %r", course, programme, actor)
 
 
-def set_required(programme: Programme, link: ProgrammeCourse, required: bool, actor: User) -> None:
+def set_required(
+    programme: Programme, link: ProgrammeCourse, required: bool, actor: User
+) -> None:
     """Mark a course of the programme as required or elective."""
     if link.required == required:
         return
@@ -271,7 +307,7 @@ def set_required(programme: Programme, link: ProgrammeCourse, required: bool, ac
     )
 
 
-def move(rows: list, row, direction: str) -> bool:
+def move(rows: list, row, direction: str, actor: User) -> bool:
     """Swap ``row`` with its neighbour in ``rows`` (ordered by ``position``).
 
     ``direction`` is "up" or "down". Returns False when the row is already
@@ -292,6 +328,14 @@ def move(rows: list, row, direction: str) -> bool:
     db.session.flush()
     row.position = second
     db.session.flush()
+    logger.info(
+        "%s %s moved %s to position %s by %r",
+        type(row).__name__,
+        row.id,
+        direction,
+        second,
+        actor,
+    )
     return True
 
 
@@ -312,7 +356,9 @@ def publish_programme(programme: Programme, actor: User) -> None:
     if programme.status is PublicationStatus.PUBLISHED:
         raise reject(_("This programme is already published."))
     if not programme.courses:
-        raise reject(_("Add at least one published course before publishing the programme."))
+        raise reject(
+            _("Add at least one published course before publishing the programme.")
+        )
     unpublished = [
         link.course.code
         for link in programme.courses
@@ -335,7 +381,9 @@ def archive_programme(programme: Programme, actor: User) -> None:
     _set_status(programme, "programme", PublicationStatus.ARCHIVED, actor)
 
 
-def _set_status(subject, subject_type: str, status: PublicationStatus, actor: User) -> None:
+def _set_status(
+    subject, subject_type: str, status: PublicationStatus, actor: User
+) -> None:
     previous = subject.status
     subject.status = status
     db.session.flush()
@@ -355,7 +403,7 @@ def _set_status(subject, subject_type: str, status: PublicationStatus, actor: Us
 # Courses ----------------------------------------------------------------------
 
 
-def _course_code_taken(institution_id: int, code: str, exclude_id: Optional[int]) -> bool:
+def _course_code_taken(institution_id: int, code: str, exclude_id: int | None) -> bool:
     query = sa.select(Course.id).where(
         Course.institution_id == institution_id, Course.code == code
     )
@@ -364,7 +412,7 @@ def _course_code_taken(institution_id: int, code: str, exclude_id: Optional[int]
     return db.session.scalar(query) is not None
 
 
-def _credit_hours(data: dict, errors: dict) -> Optional[Decimal]:
+def _credit_hours(data: dict, errors: dict) -> Decimal | None:
     raw = (data.get("credit_hours") or "").strip()
     if not raw:
         errors["credit_hours"] = _("This field is required.")
@@ -394,14 +442,16 @@ def _competencies(raw_ids: list, errors: dict) -> list[CompetencyItem]:
         return []
     if not ids:
         return []
-    items = list(db.session.scalars(sa.select(CompetencyItem).where(CompetencyItem.id.in_(ids))))
+    items = list(
+        db.session.scalars(sa.select(CompetencyItem).where(CompetencyItem.id.in_(ids)))
+    )
     if len(items) != len(ids):
         errors["competency_ids"] = _("Choose competency items from the list.")
     return items
 
 
 def save_course(
-    institution_id: int, data: dict, actor: User, course: Optional[Course] = None
+    institution_id: int, data: dict, actor: User, course: Course | None = None
 ) -> Course:
     """Create a draft course, or update ``course``, from form values.
 
@@ -414,7 +464,11 @@ def save_course(
     hours = _credit_hours(data, errors)
     items = _competencies(data.get("competency_ids") or [], errors)
     exclude_id = course.id if course is not None else None
-    if code and "code" not in errors and _course_code_taken(institution_id, code, exclude_id):
+    if (
+        code
+        and "code" not in errors
+        and _course_code_taken(institution_id, code, exclude_id)
+    ):
         errors["code"] = _("A course with the code %(code)s already exists.", code=code)
     if errors:
         raise AuthoringError(errors)
@@ -429,7 +483,9 @@ def save_course(
     course.credit_hours = hours
     course.competencies = sorted(items, key=lambda item: item.code)
     db.session.flush()
-    logger.info("Course %r %s by %r", course, "created" if created else "updated", actor)
+    logger.info(
+        "Course %r %s by %r", course, "created" if created else "updated", actor
+    )
     return course
 
 
@@ -478,7 +534,7 @@ def clean_html(html: str) -> str:
     """Return lesson HTML without scripts, event handlers or unsafe links.
 
     nh3 keeps only ``AUTHORING_TAGS``, only ``href`` and ``title`` on links,
-    and only ``LINK_SCHEMES`` in ``href``; every other attribute (``onerror``,
+    and only ``LINK_SCHEMES`` in ``href``. Every other attribute (``onerror``,
     ``style`` ...) and tag is removed.
     """
     return nh3.clean(
@@ -501,7 +557,7 @@ def _video_url(data: dict, errors: dict) -> str:
     return url
 
 
-def _session_start(data: dict, errors: dict, timezone: str) -> Optional[datetime]:
+def _session_start(data: dict, errors: dict, timezone: str) -> datetime | None:
     raw = (data.get("session_starts_at") or "").strip()
     if not raw:
         errors["session_starts_at"] = _("This field is required.")
@@ -509,7 +565,9 @@ def _session_start(data: dict, errors: dict, timezone: str) -> Optional[datetime
     try:
         local = datetime.strptime(raw, SESSION_TIME_FORMAT)
     except ValueError:
-        errors["session_starts_at"] = _("Enter a date and time such as 2026-09-01T14:00.")
+        errors["session_starts_at"] = _(
+            "Enter a date and time such as 2026-09-01T14:00."
+        )
         return None
     return local.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)
 
@@ -527,7 +585,9 @@ def _institution_timezone(institution_id: int) -> str:
     return institution.timezone if institution is not None else "Asia/Shanghai"
 
 
-def save_lesson(course: Course, data: dict, actor: User, lesson: Optional[Lesson] = None) -> Lesson:
+def save_lesson(
+    course: Course, data: dict, actor: User, lesson: Lesson | None = None
+) -> Lesson:
     """Create a lesson at the end of ``course``, or update ``lesson``, from form values.
 
     Text lessons keep their HTML after ``clean_html``. Video lessons keep an
@@ -549,7 +609,9 @@ def save_lesson(course: Course, data: dict, actor: User, lesson: Optional[Lesson
     if kind is LessonKind.VIDEO:
         video_url = _video_url(data, errors)
     if kind is LessonKind.OFFLINE:
-        starts_at = _session_start(data, errors, _institution_timezone(course.institution_id))
+        starts_at = _session_start(
+            data, errors, _institution_timezone(course.institution_id)
+        )
         place = text_field(data, "session_place", errors, max_length=200)
     if errors:
         raise AuthoringError(errors)
@@ -568,19 +630,25 @@ def save_lesson(course: Course, data: dict, actor: User, lesson: Optional[Lesson
     lesson.session_place = place
     db.session.flush()
     logger.info(
-        "Lesson %s of %r %s by %r", lesson.id, course, "created" if created else "updated", actor
+        "Lesson %s of %r %s by %r",
+        lesson.id,
+        course,
+        "created" if created else "updated",
+        actor,
     )
     return lesson
 
 
 def lesson_completions(lesson: Lesson) -> int:
     return db.session.scalar(
-        sa.select(sa.func.count()).select_from(LessonProgress).filter_by(lesson_id=lesson.id)
+        sa.select(sa.func.count())
+        .select_from(LessonProgress)
+        .filter_by(lesson_id=lesson.id)
     )
 
 
 def delete_lesson(course: Course, lesson: Lesson, actor: User) -> None:
-    """Delete a lesson nobody has completed, then renumber the rest.
+    """Delete a lesson that no learner has completed, then renumber the rest.
 
     A lesson with completions stays: deleting it would erase learners'
     progress. Lessons are not versioned, so edits to a published course
@@ -621,7 +689,9 @@ def copy_course(course: Course, data: dict, actor: User) -> Course:
     """
     from assessments.authoring import copy_quizzes
 
-    code = _new_code(data, lambda code: _course_code_taken(course.institution_id, code, None))
+    code = _new_code(
+        data, lambda code: _course_code_taken(course.institution_id, code, None)
+    )
     copy = Course(
         institution_id=course.institution_id,
         code=code,
@@ -674,7 +744,9 @@ def copy_programme(programme: Programme, data: dict, actor: User) -> Programme:
     )
     for link in programme.courses:
         copy.courses.append(
-            ProgrammeCourse(course_id=link.course_id, position=link.position, required=link.required)
+            ProgrammeCourse(
+                course_id=link.course_id, position=link.position, required=link.required
+            )
         )
     db.session.add(copy)
     db.session.flush()

@@ -41,7 +41,9 @@ def _own(model, object_id: int):
     return row
 
 
-def _programme_link(programme_id: int, link_id: int) -> tuple[Programme, ProgrammeCourse]:
+def _programme_link(
+    programme_id: int, link_id: int
+) -> tuple[Programme, ProgrammeCourse]:
     programme = _own(Programme, programme_id)
     link = db.session.get(ProgrammeCourse, link_id)
     if link is None or link.programme_id != programme.id:
@@ -114,7 +116,8 @@ def _programme_form(programme, values: dict, errors: dict, status: int = 200):
         courses = [
             course
             for course in authoring.courses_of(programme.institution_id)
-            if course.id not in linked and course.status is not PublicationStatus.ARCHIVED
+            if course.id not in linked
+            and course.status is not PublicationStatus.ARCHIVED
         ]
         enrolled = authoring.has_enrolments(programme)
     return (
@@ -153,7 +156,9 @@ def new_programme():
         return _programme_form(None, {}, {})
     data = _form_data()
     try:
-        programme = authoring.save_programme(current_user.institution_id, data, current_user)
+        programme = authoring.save_programme(
+            current_user.institution_id, data, current_user
+        )
     except authoring.AuthoringError as error:
         db.session.rollback()
         return _programme_form(None, data, error.errors, 400)
@@ -170,7 +175,9 @@ def edit_programme(programme_id: int):
         return _programme_form(programme, _programme_values(programme), {})
     data = _form_data()
     try:
-        authoring.save_programme(programme.institution_id, data, current_user, programme)
+        authoring.save_programme(
+            programme.institution_id, data, current_user, programme
+        )
     except authoring.AuthoringError as error:
         db.session.rollback()
         programme = _own(Programme, programme_id)
@@ -186,7 +193,11 @@ def add_programme_course(programme_id: int):
     programme = _own(Programme, programme_id)
     target = url_for("manage.edit_programme", programme_id=programme.id)
     raw_id = request.form.get("course_id", "")
-    course = db.session.get(Course, int(raw_id)) if raw_id.isdigit() and len(raw_id) < 19 else None
+    course = (
+        db.session.get(Course, int(raw_id))
+        if raw_id.isdigit() and len(raw_id) < 19
+        else None
+    )
     if course is None or course.institution_id != programme.institution_id:
         flash(_("Choose a course to add."), "error")
         return redirect(target)
@@ -206,7 +217,12 @@ def add_programme_course(programme_id: int):
 def move_programme_course(programme_id: int, link_id: int):
     programme, link = _programme_link(programme_id, link_id)
     try:
-        authoring.move(list(programme.courses), link, request.form.get("direction", ""))
+        authoring.move(
+            list(programme.courses),
+            link,
+            request.form.get("direction", ""),
+            current_user,
+        )
     except authoring.AuthoringError as error:
         _rejected(error, programme)
     else:
@@ -214,7 +230,9 @@ def move_programme_course(programme_id: int, link_id: int):
     return redirect(url_for("manage.edit_programme", programme_id=programme_id))
 
 
-@bp.route("/programmes/<int:programme_id>/courses/<int:link_id>/required", methods=["POST"])
+@bp.route(
+    "/programmes/<int:programme_id>/courses/<int:link_id>/required", methods=["POST"]
+)
 @roles_required(*AUTHOR_ROLES)
 def set_programme_course_required(programme_id: int, link_id: int):
     programme, link = _programme_link(programme_id, link_id)
@@ -233,7 +251,9 @@ def set_programme_course_required(programme_id: int, link_id: int):
     return redirect(target)
 
 
-@bp.route("/programmes/<int:programme_id>/courses/<int:link_id>/remove", methods=["POST"])
+@bp.route(
+    "/programmes/<int:programme_id>/courses/<int:link_id>/remove", methods=["POST"]
+)
 @roles_required(*AUTHOR_ROLES)
 def remove_programme_course(programme_id: int, link_id: int):
     programme, link = _programme_link(programme_id, link_id)
@@ -474,7 +494,12 @@ def edit_lesson(course_id: int, lesson_id: int):
 def move_lesson(course_id: int, lesson_id: int):
     course, lesson = _lesson(course_id, lesson_id)
     try:
-        authoring.move(list(course.lessons), lesson, request.form.get("direction", ""))
+        authoring.move(
+            list(course.lessons),
+            lesson,
+            request.form.get("direction", ""),
+            current_user,
+        )
     except authoring.AuthoringError as error:
         _rejected(error, course)
     else:
@@ -504,7 +529,8 @@ def _quiz_form(course: Course, quiz, values: dict, errors: dict, status: int = 2
     answered = {}
     if quiz is not None:
         answered = {
-            question.id: quiz_authoring.answer_count(question) for question in quiz.questions
+            question.id: quiz_authoring.answer_count(question)
+            for question in quiz.questions
         }
     return (
         render_template(
@@ -635,7 +661,12 @@ def edit_question(quiz_id: int, question_id: int):
 def move_question(quiz_id: int, question_id: int):
     quiz, question = _question(quiz_id, question_id)
     try:
-        authoring.move(list(quiz.questions), question, request.form.get("direction", ""))
+        authoring.move(
+            list(quiz.questions),
+            question,
+            request.form.get("direction", ""),
+            current_user,
+        )
     except authoring.AuthoringError as error:
         _rejected(error, quiz)
     else:

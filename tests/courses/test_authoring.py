@@ -7,9 +7,8 @@ import sqlalchemy as sa
 
 from assessments import authoring as quiz_authoring
 from assessments.models import Question, QuestionKind, Quiz
-from courses import authoring
+from courses import authoring, services
 from courses.authoring import AuthoringError
-from courses import services
 from courses.models import Course, Lesson, LessonProgress, Programme, PublicationStatus
 from lms.accounts.models import User
 from lms.audit import AuditEntry
@@ -83,7 +82,9 @@ def test_save_programme_rejects_taken_code(world, trainer):
 
 
 def test_save_programme_allows_code_of_other_institution(world, trainer):
-    programme = authoring.save_programme(world.uni_a, _programme_data(code="pb"), trainer)
+    programme = authoring.save_programme(
+        world.uni_a, _programme_data(code="pb"), trainer
+    )
 
     assert programme.status is PublicationStatus.DRAFT
     assert programme.code == "pb"
@@ -97,7 +98,12 @@ def test_save_programme_names_each_invalid_field(world, trainer):
     with pytest.raises(AuthoringError) as raised:
         authoring.save_programme(world.uni_a, data, trainer)
 
-    assert set(raised.value.errors) == {"code", "title", "tier", "certificate_validity_months"}
+    assert set(raised.value.errors) == {
+        "code",
+        "title",
+        "tier",
+        "certificate_validity_months",
+    }
 
 
 def test_publish_programme_needs_published_courses(world, trainer):
@@ -117,17 +123,32 @@ def test_publish_programme_needs_published_courses(world, trainer):
 
 def test_publish_programme_records_audit_entry(world, trainer):
     programme = authoring.save_programme(world.uni_a, _programme_data(), trainer)
-    authoring.add_course(programme, db.session.get(Course, world.course2), True, trainer)
+    authoring.add_course(
+        programme, db.session.get(Course, world.course2), True, trainer
+    )
 
     authoring.publish_programme(programme, trainer)
 
     entry = db.session.scalar(
-        sa.select(AuditEntry).filter_by(action="programme.published", subject_id=programme.id)
+        sa.select(AuditEntry).filter_by(
+            action="programme.published", subject_id=programme.id
+        )
     )
     assert programme.status is PublicationStatus.PUBLISHED
     assert entry is not None
     assert entry.actor_id == trainer.id
     assert entry.data == {"from": "draft", "to": "published"}
+
+
+def test_published_programme_rejects_draft_course(world, trainer):
+    programme = db.session.get(Programme, world.programme)
+    draft_course = authoring.save_course(world.uni_a, _course_data(), trainer)
+
+    with pytest.raises(AuthoringError) as raised:
+        authoring.add_course(programme, draft_course, False, trainer)
+
+    assert "new-course" in raised.value.errors["course_id"]
+    assert len(programme.courses) == 2
 
 
 def test_archive_rejects_draft_programme(world, trainer):
@@ -169,19 +190,24 @@ def test_move_swaps_neighbours(world, trainer):
     programme = db.session.get(Programme, world.programme)
     second = programme.courses[1]
 
-    moved = authoring.move(list(programme.courses), second, "up")
+    moved = authoring.move(list(programme.courses), second, "up", trainer)
     db.session.expire_all()
 
     programme = db.session.get(Programme, world.programme)
     assert moved is True
-    assert [link.course_id for link in programme.courses] == [world.course2, world.course1]
+    assert [link.course_id for link in programme.courses] == [
+        world.course2,
+        world.course1,
+    ]
 
 
 def test_move_rejects_unknown_direction(world, trainer):
     programme = db.session.get(Programme, world.programme)
 
     with pytest.raises(AuthoringError) as raised:
-        authoring.move(list(programme.courses), programme.courses[0], "sideways")
+        authoring.move(
+            list(programme.courses), programme.courses[0], "sideways", trainer
+        )
 
     assert "direction" in raised.value.errors
 
@@ -210,7 +236,12 @@ def test_publish_course_needs_lessons_and_questions(world, trainer):
     course = authoring.save_course(world.uni_a, _course_data(), trainer)
     with pytest.raises(AuthoringError) as no_lessons:
         authoring.publish_course(course, trainer)
-    lesson = {"title": "第一课", "kind": "text", "duration_minutes": "30", "body_html": "<p>正文</p>"}
+    lesson = {
+        "title": "第一课",
+        "kind": "text",
+        "duration_minutes": "30",
+        "body_html": "<p>正文</p>",
+    }
     authoring.save_lesson(course, lesson, trainer)
     quiz_authoring.save_quiz(course, {"title": "空测验", "pass_mark": "60"}, trainer)
 
@@ -264,7 +295,9 @@ def test_offline_lesson_needs_time_and_place(world, trainer):
     data = {"title": "面授", "kind": "offline", "duration_minutes": "90"}
 
     with pytest.raises(AuthoringError) as raised:
-        authoring.save_lesson(course, {**data, "session_starts_at": "tomorrow"}, trainer)
+        authoring.save_lesson(
+            course, {**data, "session_starts_at": "tomorrow"}, trainer
+        )
 
     assert set(raised.value.errors) == {"session_starts_at", "session_place"}
 
@@ -299,7 +332,9 @@ def test_delete_lesson_renumbers_the_rest(world, trainer):
     authoring.delete_lesson(course, first, trainer)
 
     assert db.session.get(Lesson, first.id) is None
-    assert [(lesson.id, lesson.position) for lesson in course.lessons] == [(second.id, 1)]
+    assert [(lesson.id, lesson.position) for lesson in course.lessons] == [
+        (second.id, 1)
+    ]
 
 
 # Copies -----------------------------------------------------------------------
@@ -319,9 +354,11 @@ def test_copy_course_is_independent_draft(world, trainer):
     original_quiz = db.session.get(Quiz, world.quiz)
     copy = db.session.get(Course, copy.id)
     assert copy.status is PublicationStatus.DRAFT
-    assert copy.credit_hours == Decimal("2")
+    assert copy.credit_hours == Decimal(2)
     assert len(copy.lessons) == len(original.lessons)
-    assert [item.id for item in copy.competencies] == [item.id for item in original.competencies]
+    assert [item.id for item in copy.competencies] == [
+        item.id for item in original.competencies
+    ]
     assert {lesson.id for lesson in copy.lessons}.isdisjoint(
         {lesson.id for lesson in original.lessons}
     )
@@ -347,7 +384,10 @@ def test_copy_programme_keeps_course_list(world, trainer):
 
     assert copy.status is PublicationStatus.DRAFT
     assert [link.course_id for link in copy.courses] == [world.course2]
-    assert [link.course_id for link in original.courses] == [world.course1, world.course2]
+    assert [link.course_id for link in original.courses] == [
+        world.course1,
+        world.course2,
+    ]
 
 
 # Questions --------------------------------------------------------------------
@@ -385,7 +425,11 @@ def test_save_question_accepts_valid_kinds(world, trainer):
         quiz_authoring.save_question(quiz, _question_data(kind, choices), trainer)
 
     kinds = [question.kind for question in quiz.questions[-3:]]
-    assert kinds == [QuestionKind.SINGLE, QuestionKind.MULTIPLE, QuestionKind.TRUE_FALSE]
+    assert kinds == [
+        QuestionKind.SINGLE,
+        QuestionKind.MULTIPLE,
+        QuestionKind.TRUE_FALSE,
+    ]
     assert [question.position for question in quiz.questions] == [1, 2, 3, 4, 5]
 
 

@@ -18,8 +18,8 @@ XSS_BODY = (
     "<p>正文第一段</p>"
     "<script>alert('xss-script')</script>"
     '<img src="x" onerror="alert(\'xss-img\')">'
-    '<a href="javascript:alert(\'xss-link\')">点我</a>'
-    '<p onmouseover="alert(\'xss-hover\')">第二段</p>'
+    "<a href=\"javascript:alert('xss-link')\">点我</a>"
+    "<p onmouseover=\"alert('xss-hover')\">第二段</p>"
 )
 
 
@@ -40,7 +40,12 @@ def _id_from(response, pattern: str) -> int:
 
 
 def _create_course(session, code="t-c1", **fields) -> int:
-    data = {"code": code, "title": "危机干预实务", "summary": "简介", "credit_hours": "2"}
+    data = {
+        "code": code,
+        "title": "危机干预实务",
+        "summary": "简介",
+        "credit_hours": "2",
+    }
     data.update(fields)
     response = session.post("/manage/courses/new", data=data)
     return _id_from(response, r"/manage/courses/(\d+)")
@@ -49,13 +54,23 @@ def _create_course(session, code="t-c1", **fields) -> int:
 def _add_text_lesson(session, course_id: int, title="第一课", body="<p>正文</p>"):
     response = session.post(
         f"/manage/courses/{course_id}/lessons/new",
-        data={"title": title, "kind": "text", "duration_minutes": "30", "body_html": body},
+        data={
+            "title": title,
+            "kind": "text",
+            "duration_minutes": "30",
+            "body_html": body,
+        },
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
 
 
 def _question_form(kind: str, choices: list[tuple[str, bool]]) -> dict:
-    data = {"kind": kind, "text": "下列说法正确的是？", "points": "2", "explanation": "解析"}
+    data = {
+        "kind": kind,
+        "text": "下列说法正确的是？",
+        "points": "2",
+        "explanation": "解析",
+    }
     for slot, (text, correct) in enumerate(choices, start=1):
         data[f"choice_{slot}"] = text
         if correct:
@@ -98,7 +113,12 @@ def test_trainer_builds_offer_counselor_enrols(world, trainer, login):
     quiz_id = _id_from(
         trainer.post(
             f"/manage/courses/{course_id}/quizzes/new",
-            data={"title": "结业测验", "pass_mark": "80", "max_attempts": "2", "time_limit_minutes": "15"},
+            data={
+                "title": "结业测验",
+                "pass_mark": "80",
+                "max_attempts": "2",
+                "time_limit_minutes": "15",
+            },
         ),
         r"/manage/quizzes/(\d+)",
     )
@@ -152,7 +172,11 @@ def test_trainer_builds_offer_counselor_enrols(world, trainer, login):
     assert [lesson.position for lesson in lessons] == [1, 2, 3]
     quiz = db.session.get(Quiz, quiz_id)
     assert (quiz.pass_mark, quiz.max_attempts, quiz.time_limit_minutes) == (80, 2, 15)
-    assert [choice.is_correct for choice in quiz.questions[0].choices] == [False, True, False]
+    assert [choice.is_correct for choice in quiz.questions[0].choices] == [
+        False,
+        True,
+        False,
+    ]
     assert "网络思政专题培训" in catalogue
     assert enrolled.status_code == 302
     assert "案例视频" in outline
@@ -188,7 +212,9 @@ def test_lesson_html_is_sanitised_on_save(world, trainer, login):
     learner = login("counselor1")
     learner.post(f"/programmes/{world.programme}/enrol")
 
-    page = learner.get(f"/courses/{world.course2}/lessons/{lesson.id}").get_data(as_text=True)
+    page = learner.get(f"/courses/{world.course2}/lessons/{lesson.id}").get_data(
+        as_text=True
+    )
 
     for stored_or_shown in (lesson.body_html, page):
         assert "<script" not in stored_or_shown
@@ -205,7 +231,12 @@ def test_edit_lesson_sanitises_again(world, trainer):
 
     response = trainer.post(
         f"/manage/courses/{world.course2}/lessons/{lesson_id}",
-        data={"title": "改写", "kind": "text", "duration_minutes": "10", "body_html": XSS_BODY},
+        data={
+            "title": "改写",
+            "kind": "text",
+            "duration_minutes": "10",
+            "body_html": XSS_BODY,
+        },
     )
 
     db.session.expire_all()
@@ -237,7 +268,13 @@ def test_script_only_body_is_rejected(world, trainer):
 def test_duplicate_programme_code_message(world, trainer):
     response = trainer.post(
         "/manage/programmes/new",
-        data={"code": "p1", "title": "重复", "tier": "school", "kind": "pre_job", "level": "junior"},
+        data={
+            "code": "p1",
+            "title": "重复",
+            "tier": "school",
+            "kind": "pre_job",
+            "level": "junior",
+        },
     )
 
     page = response.get_data(as_text=True)
@@ -252,7 +289,9 @@ def test_duplicate_course_code_message(world, trainer):
     )
 
     assert response.status_code == 400
-    assert "A course with the code c1 already exists." in response.get_data(as_text=True)
+    assert "A course with the code c1 already exists." in response.get_data(
+        as_text=True
+    )
 
 
 @pytest.mark.parametrize(
@@ -266,7 +305,8 @@ def test_duplicate_course_code_message(world, trainer):
 )
 def test_invalid_credit_hours_message(world, trainer, hours, message):
     response = trainer.post(
-        "/manage/courses/new", data={"code": "t-hours", "title": "学时", "credit_hours": hours}
+        "/manage/courses/new",
+        data={"code": "t-hours", "title": "学时", "credit_hours": hours},
     )
 
     page = response.get_data(as_text=True)
@@ -304,7 +344,8 @@ def test_invalid_credit_hours_message(world, trainer, hours, message):
 )
 def test_question_validation_messages(world, trainer, kind, choices, message):
     response = trainer.post(
-        f"/manage/quizzes/{world.quiz}/questions/new", data=_question_form(kind, choices)
+        f"/manage/quizzes/{world.quiz}/questions/new",
+        data=_question_form(kind, choices),
     )
 
     page = response.get_data(as_text=True)
@@ -376,27 +417,39 @@ def test_trainer_of_other_institution_gets_404(world, login):
     ]
     for url in urls:
         assert other.get(url).status_code == 404, url
-    assert other.post(f"/manage/programmes/{world.programme}/archive").status_code == 404
-    assert other.post(f"/manage/courses/{world.course1}/copy", data={"code": "x"}).status_code == 404
     assert (
-        other.post(f"/manage/courses/{world.course1}/lessons/{lesson_id}/delete").status_code
+        other.post(f"/manage/programmes/{world.programme}/archive").status_code == 404
+    )
+    assert (
+        other.post(
+            f"/manage/courses/{world.course1}/copy", data={"code": "x"}
+        ).status_code
+        == 404
+    )
+    assert (
+        other.post(
+            f"/manage/courses/{world.course1}/lessons/{lesson_id}/delete"
+        ).status_code
         == 404
     )
     db.session.expire_all()
-    assert db.session.get(Programme, world.programme).status is PublicationStatus.PUBLISHED
+    assert (
+        db.session.get(Programme, world.programme).status is PublicationStatus.PUBLISHED
+    )
     assert db.session.get(Lesson, lesson_id) is not None
 
 
 def test_foreign_course_cannot_be_added(world, trainer):
     response = trainer.post(
-        f"/manage/programmes/{world.draft}/courses", data={"course_id": str(world.course_b)}
+        f"/manage/programmes/{world.draft}/courses",
+        data={"course_id": str(world.course_b)},
     )
 
     db.session.expire_all()
     assert response.status_code == 302
-    assert [link.course_id for link in db.session.get(Programme, world.draft).courses] == [
-        world.draft_course
-    ]
+    assert [
+        link.course_id for link in db.session.get(Programme, world.draft).courses
+    ] == [world.draft_course]
 
 
 # Publication rules ------------------------------------------------------------------
@@ -406,25 +459,38 @@ def test_publish_empty_programme_is_rejected(world, trainer):
     programme_id = _id_from(
         trainer.post(
             "/manage/programmes/new",
-            data={"code": "t-empty", "title": "空项目", "tier": "school", "kind": "online", "level": "junior"},
+            data={
+                "code": "t-empty",
+                "title": "空项目",
+                "tier": "school",
+                "kind": "online",
+                "level": "junior",
+            },
         ),
         r"/manage/programmes/(\d+)",
     )
 
-    response = trainer.post(f"/manage/programmes/{programme_id}/publish", follow_redirects=True)
+    response = trainer.post(
+        f"/manage/programmes/{programme_id}/publish", follow_redirects=True
+    )
 
     db.session.expire_all()
-    assert "Add at least one published course before publishing the programme." in response.get_data(
-        as_text=True
+    assert (
+        "Add at least one published course before publishing the programme."
+        in response.get_data(as_text=True)
     )
     assert db.session.get(Programme, programme_id).status is PublicationStatus.DRAFT
 
 
 def test_publish_programme_with_draft_course_is_rejected(world, trainer):
     course_id = _create_course(trainer, code="t-draft")
-    trainer.post(f"/manage/programmes/{world.draft}/courses", data={"course_id": str(course_id)})
+    trainer.post(
+        f"/manage/programmes/{world.draft}/courses", data={"course_id": str(course_id)}
+    )
 
-    response = trainer.post(f"/manage/programmes/{world.draft}/publish", follow_redirects=True)
+    response = trainer.post(
+        f"/manage/programmes/{world.draft}/publish", follow_redirects=True
+    )
 
     db.session.expire_all()
     assert "Publish these courses first: t-draft." in response.get_data(as_text=True)
@@ -434,10 +500,14 @@ def test_publish_programme_with_draft_course_is_rejected(world, trainer):
 def test_publish_course_without_lessons_is_rejected(world, trainer):
     course_id = _create_course(trainer, code="t-nolessons")
 
-    response = trainer.post(f"/manage/courses/{course_id}/publish", follow_redirects=True)
+    response = trainer.post(
+        f"/manage/courses/{course_id}/publish", follow_redirects=True
+    )
 
     db.session.expire_all()
-    assert "Add at least one lesson before publishing the course." in response.get_data(as_text=True)
+    assert "Add at least one lesson before publishing the course." in response.get_data(
+        as_text=True
+    )
     assert db.session.get(Course, course_id).status is PublicationStatus.DRAFT
 
 
@@ -446,7 +516,9 @@ def test_archive_and_republish_programme_audited(world, trainer, caplog):
 
     archived = trainer.post(f"/manage/programmes/{world.programme}/archive")
     republished = trainer.post(f"/manage/programmes/{world.programme}/publish")
-    again = trainer.post(f"/manage/programmes/{world.programme}/publish", follow_redirects=True)
+    again = trainer.post(
+        f"/manage/programmes/{world.programme}/publish", follow_redirects=True
+    )
 
     actions = db.session.scalars(
         sa.select(AuditEntry.action)
@@ -479,12 +551,14 @@ def test_completed_lesson_cannot_be_deleted(world, trainer, login):
     learner.post(f"/courses/{world.course1}/lessons/{lesson_id}/complete")
 
     response = trainer.post(
-        f"/manage/courses/{world.course1}/lessons/{lesson_id}/delete", follow_redirects=True
+        f"/manage/courses/{world.course1}/lessons/{lesson_id}/delete",
+        follow_redirects=True,
     )
 
     db.session.expire_all()
-    assert "1 learners have completed this lesson, so it cannot be deleted." in response.get_data(
-        as_text=True
+    assert (
+        "1 learners have completed this lesson, so it cannot be deleted."
+        in response.get_data(as_text=True)
     )
     assert db.session.get(Lesson, lesson_id) is not None
 
@@ -493,11 +567,14 @@ def test_lessons_reorder_and_delete(world, trainer):
     first, second = world.lessons1
 
     moved = trainer.post(
-        f"/manage/courses/{world.course1}/lessons/{second}/move", data={"direction": "up"}
+        f"/manage/courses/{world.course1}/lessons/{second}/move",
+        data={"direction": "up"},
     )
     order = [lesson.id for lesson in _course_lessons(world.course1)]
     deleted = trainer.post(f"/manage/courses/{world.course1}/lessons/{second}/delete")
-    remaining = [(lesson.id, lesson.position) for lesson in _course_lessons(world.course1)]
+    remaining = [
+        (lesson.id, lesson.position) for lesson in _course_lessons(world.course1)
+    ]
 
     assert moved.status_code == 302
     assert order == [second, first]
@@ -518,7 +595,8 @@ def test_answered_question_is_locked(world, trainer, login):
         data=_question_form("single", [("甲", True), ("乙", False)]),
     )
     delete = trainer.post(
-        f"/manage/quizzes/{world.quiz}/questions/{question_id}/delete", follow_redirects=True
+        f"/manage/quizzes/{world.quiz}/questions/{question_id}/delete",
+        follow_redirects=True,
     )
 
     db.session.expire_all()
@@ -542,7 +620,9 @@ def test_unanswered_question_edit_and_delete(world, trainer):
     questions = db.session.get(Quiz, world.quiz).questions
     assert edit.status_code == 302
     assert delete.status_code == 302
-    assert [(question.id, question.position) for question in questions] == [(second_id, 1)]
+    assert [(question.id, question.position) for question in questions] == [
+        (second_id, 1)
+    ]
     assert [choice.text for choice in questions[0].choices] == ["正确", "错误"]
 
 
@@ -551,7 +631,8 @@ def test_enrolled_programme_course_removal_rejected(world, trainer, login):
     link_id = db.session.get(Programme, world.programme).courses[0].id
 
     response = trainer.post(
-        f"/manage/programmes/{world.programme}/courses/{link_id}/remove", follow_redirects=True
+        f"/manage/programmes/{world.programme}/courses/{link_id}/remove",
+        follow_redirects=True,
     )
 
     db.session.expire_all()
@@ -563,12 +644,19 @@ def test_enrolled_programme_course_removal_rejected(world, trainer, login):
 
 
 def test_copy_course_creates_independent_draft(world, trainer):
-    response = trainer.post(f"/manage/courses/{world.course1}/copy", data={"code": "c1-2027"})
+    response = trainer.post(
+        f"/manage/courses/{world.course1}/copy", data={"code": "c1-2027"}
+    )
     copy_id = _id_from(response, r"/manage/courses/(\d+)")
     copy_lesson = _course_lessons(copy_id)[0]
     trainer.post(
         f"/manage/courses/{copy_id}/lessons/{copy_lesson.id}",
-        data={"title": "新版第一课", "kind": "text", "duration_minutes": "30", "body_html": "<p>新</p>"},
+        data={
+            "title": "新版第一课",
+            "kind": "text",
+            "duration_minutes": "30",
+            "body_html": "<p>新</p>",
+        },
     )
 
     db.session.expire_all()
@@ -585,7 +673,9 @@ def test_copy_course_creates_independent_draft(world, trainer):
 
 
 def test_copy_programme_creates_draft(world, trainer):
-    response = trainer.post(f"/manage/programmes/{world.programme}/copy", data={"code": "p1-2027"})
+    response = trainer.post(
+        f"/manage/programmes/{world.programme}/copy", data={"code": "p1-2027"}
+    )
     copy_id = _id_from(response, r"/manage/programmes/(\d+)")
 
     db.session.expire_all()
@@ -596,7 +686,9 @@ def test_copy_programme_creates_draft(world, trainer):
 
 def test_copy_with_taken_code_is_rejected(world, trainer):
     response = trainer.post(
-        f"/manage/programmes/{world.programme}/copy", data={"code": "p-draft"}, follow_redirects=True
+        f"/manage/programmes/{world.programme}/copy",
+        data={"code": "p-draft"},
+        follow_redirects=True,
     )
 
     assert "The code p-draft is already in use." in response.get_data(as_text=True)
