@@ -32,7 +32,7 @@ db:
 	$(BIN)/flask lms seed
 
 translations:
-	$(BIN)/pybabel compile -q -d lms/translations
+	$(BIN)/pybabel -q compile -d lms/translations
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -104,13 +104,16 @@ def set_password_command(username: str) -> None:
 @click.option("--port", default=5000, show_default=True, help="TCP port to bind.")
 def serve_command(host: str, port: int) -> None:
     from flask import current_app
+    from werkzeug.serving import run_simple
 
     from lms.scheduler import start_in_process
 
     app = current_app._get_current_object()
     start_in_process(app)
     click.echo(f"Shuren is serving on http://{host}:{port}/ (Ctrl-C stops it)")
-    app.run(host=host, port=port, use_reloader=False, threaded=True)
+    # Flask's app.run() refuses to start inside a flask CLI command, so the
+    # Werkzeug server is started directly.
+    run_simple(host, port, app, use_reloader=False, threaded=True)
 
 
 def init_app(app: Flask) -> None:
