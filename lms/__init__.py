@@ -89,9 +89,11 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.session_protection = "strong"
 
+    from lms.accounts import sessions
     from lms.accounts import views as account_views  # registers the user loader
 
     del account_views
+    sessions.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -11,15 +11,15 @@ import click
 import sqlalchemy as sa
 from flask import Flask
 from flask.cli import AppGroup
+from flask_babel import force_locale
 
 from lms.accounts.models import User
+from lms.accounts.passwords import MIN_LENGTH, describe, password_problem
+from lms.accounts.sessions import revoke_user_sessions
 from lms.extensions import db
 from lms.seed import seed_demo
 
 logger = logging.getLogger("lms.cli")
-
-#: Minimum length of a password set with ``flask lms set-password``.
-MIN_PASSWORD_LENGTH = 8
 
 lms_cli = AppGroup("lms", help="Shuren administration commands.")
 
@@ -67,8 +67,9 @@ def seed_command() -> None:
     short_help="Set a new password for an account (prompts for it).",
     help=(
         "Set a new password for the account USERNAME. Prompts twice for the "
-        f"password without echoing it. It must be at least {MIN_PASSWORD_LENGTH} "
-        "characters long."
+        f"password without echoing it. It must be at least {MIN_LENGTH} characters "
+        "long, not a common password, and must not contain the username or the "
+        "employee number. The account's other sessions are ended."
     ),
 )
 @click.argument("username")
@@ -80,16 +81,17 @@ def set_password_command(username: str) -> None:
         )
 
     password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise click.ClickException(
-            f"Password too short: it has {len(password)} characters and the minimum "
-            f"is {MIN_PASSWORD_LENGTH}. The password was not changed."
-        )
+    problem = password_problem(password, username=user.username, employee_no=user.employee_no)
+    if problem is not None:
+        with force_locale("en"):
+            reason = describe(problem, password)
+        raise click.ClickException(f"{reason} The password was not changed.")
 
     user.set_password(password)
+    ended = revoke_user_sessions(user)
     db.session.commit()
     logger.info("Password set for %r from the command line", user)
-    click.echo(f"Password updated for {username}.")
+    click.echo(f"Password updated for {username}; {ended} session(s) ended.")
 
 
 @lms_cli.command(

@@ -42,6 +42,15 @@ def load_config(instance_path: str) -> dict:
         ),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("LMS_LOGIN_RATE_LIMIT", "10 per minute"),
+        # Failed logins per account from all addresses together.
+        "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get(
+            "LMS_LOGIN_ACCOUNT_RATE_LIMIT", "20 per hour"
+        ),
+        # Server-side sessions: Redis when set, else the user_session table.
+        "SESSION_STORE_URL": redis_url,
+        "SESSION_REDIS_PREFIX": os.environ.get("LMS_SESSION_REDIS_PREFIX", "shuren:"),
+        "SESSION_IDLE_MINUTES": int(os.environ.get("LMS_SESSION_IDLE_MINUTES", 30)),
+        "SESSION_MAX_HOURS": int(os.environ.get("LMS_SESSION_MAX_HOURS", 12)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env_bool("LMS_SECURE_COOKIES", False),

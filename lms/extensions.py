@@ -1,6 +1,7 @@
 """Flask extension instances, bound to the app in ``create_app``."""
 
 from flask import request
+from flask_login import current_user
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -37,3 +38,16 @@ def login_rate_key() -> str:
     """Key the login limit by address and submitted username together."""
     username = (request.form.get("username") or "").strip().lower()
     return f"{get_remote_address()}:{username}"
+
+
+def account_rate_key() -> str:
+    """Key the per-account login limit by the submitted username alone."""
+    username = (request.form.get("username") or "").strip().lower()
+    return f"account:{username}"
+
+
+def user_rate_key() -> str:
+    """Key a limit by the logged-in user, or by address for guests."""
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return get_remote_address()

@@ -43,6 +43,7 @@ def app():
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
             "CERTIFICATE_DIR": os.path.join(tmpdir, "certificates"),
             "RATELIMIT_STORAGE_URI": "memory://",
+            "SESSION_STORE_URL": None,
             "PUBLIC_URL": "http://127.0.0.1:5000",
             "SERVER_NAME": None,
         }
@@ -105,6 +106,9 @@ class LoggedIn:
             data={"username": username, "password": password, "csrf_token": self.csrf},
         )
         assert response.status_code == 302, f"login as {username} failed"
+        # Login replaces the session and with it the CSRF token.
+        page = client.get("/account/password")
+        self.csrf = csrf_from(page.get_data(as_text=True))
 
     def get(self, url, **kw):
         return self.client.get(url, **kw)

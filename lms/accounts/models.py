@@ -57,6 +57,11 @@ class User(UserMixin, db.Model):
     #: "zh_CN" or "en"; None follows the browser.
     locale: so.Mapped[Optional[str]] = so.mapped_column(sa.String(8))
     active: so.Mapped[bool] = so.mapped_column(default=True)
+    #: Set on accounts whose password someone else chose (e.g. a bulk import);
+    #: every page then redirects to the change-password page until it is changed.
+    password_must_change: so.Mapped[bool] = so.mapped_column(
+        default=False, server_default=sa.false()
+    )
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
 
     institution: so.Mapped[Institution] = so.relationship()
@@ -78,3 +83,29 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.username}>"
+
+
+class UserSession(db.Model):
+    """A login stored server-side. The signed cookie carries only its random token.
+
+    ``id`` is the SHA-256 hex digest of the token, so a copy of this table
+    cannot be replayed as a cookie. A session is valid while ``revoked_at``
+    is unset, ``expires_at`` lies ahead and ``last_seen_at`` is within the
+    idle timeout.
+    """
+
+    __tablename__ = "user_session"
+
+    id: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), index=True
+    )
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    last_seen_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, index=True)
+    ip: so.Mapped[Optional[str]] = so.mapped_column(sa.String(45))
+    user_agent: so.Mapped[Optional[str]] = so.mapped_column(sa.String(256))
+    revoked_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<UserSession {self.id[:8]} user={self.user_id}>"

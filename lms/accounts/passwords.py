@@ -1,0 +1,89 @@
+"""Password policy: length, a common-password list and the person's own identifiers.
+
+There are no composition rules (digits, symbols, case), because such rules
+push people towards predictable patterns like "Password1!" that the block
+list already covers.
+"""
+
+import enum
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional
+
+from flask_babel import gettext as _
+
+MIN_LENGTH = 8
+#: Matches the login form's limit, so every accepted password can be typed there.
+MAX_LENGTH = 256
+#: Identifiers shorter than this are not searched for inside a password.
+MIN_IDENTIFIER_LENGTH = 3
+
+COMMON_PASSWORDS_FILE = Path(__file__).with_name("common-passwords.txt")
+
+
+class PasswordProblem(enum.Enum):
+    TOO_SHORT = "too_short"
+    TOO_LONG = "too_long"
+    COMMON = "common"
+    CONTAINS_USERNAME = "contains_username"
+    CONTAINS_EMPLOYEE_NO = "contains_employee_no"
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """Return the lowercase block list from ``common-passwords.txt``."""
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(
+        line.strip().lower() for line in lines if line.strip() and not line.startswith("#")
+    )
+
+
+def _contains(password: str, identifier: Optional[str]) -> bool:
+    identifier = (identifier or "").strip().lower()
+    return len(identifier) >= MIN_IDENTIFIER_LENGTH and identifier in password.lower()
+
+
+def password_problem(
+    password: str, *, username: Optional[str] = None, employee_no: Optional[str] = None
+) -> Optional[PasswordProblem]:
+    """Return the first rule ``password`` breaks, or None when it is acceptable."""
+    if len(password) < MIN_LENGTH:
+        return PasswordProblem.TOO_SHORT
+    if len(password) > MAX_LENGTH:
+        return PasswordProblem.TOO_LONG
+    if password.lower() in common_passwords():
+        return PasswordProblem.COMMON
+    if _contains(password, username):
+        return PasswordProblem.CONTAINS_USERNAME
+    if _contains(password, employee_no):
+        return PasswordProblem.CONTAINS_EMPLOYEE_NO
+    return None
+
+
+def describe(problem: PasswordProblem, password: str) -> str:
+    """Return the message for ``problem`` in the active Flask-Babel locale."""
+    messages = {
+        PasswordProblem.TOO_SHORT: _(
+            "The password is too short: it has %(count)s characters and the "
+            "minimum is %(minimum)s.",
+            count=len(password),
+            minimum=MIN_LENGTH,
+        ),
+        PasswordProblem.TOO_LONG: _(
+            "The password is too long: it has %(count)s characters and the "
+            "maximum is %(maximum)s.",
+            count=len(password),
+            maximum=MAX_LENGTH,
+        ),
+        PasswordProblem.COMMON: _(
+            "The password is too common: it is on the list of the most used "
+            "passwords. Choose another."
+        ),
+        PasswordProblem.CONTAINS_USERNAME: _(
+            "The password contains the username. Choose one that does not."
+        ),
+        PasswordProblem.CONTAINS_EMPLOYEE_NO: _(
+            "The password contains the employee number. Choose one that does not."
+        ),
+    }
+    return messages[problem]

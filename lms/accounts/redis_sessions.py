@@ -1,0 +1,108 @@
+"""Session records in Redis, for deployments that set ``LMS_REDIS_URL``.
+
+Each record is a hash at ``{prefix}session:{id}``, which Redis deletes at
+the record's absolute expiry plus the retention period. ``{prefix}user:{id}``
+is the set of a user's record ids, used to revoke them all at once. Writes
+take effect immediately, not at the request's database commit.
+"""
+
+from datetime import datetime
+from typing import Optional
+
+import redis
+
+from lms.accounts.sessions import RETENTION, SessionRecord
+
+_FIELDS = ("user_id", "created_at", "last_seen_at", "expires_at", "ip", "user_agent", "revoked_at")
+_TIMES = ("created_at", "last_seen_at", "expires_at", "revoked_at")
+
+
+class RedisSessionStore:
+    def __init__(self, client: redis.Redis, prefix: str = "shuren:") -> None:
+        self.client = client
+        self.prefix = prefix
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = "shuren:") -> "RedisSessionStore":
+        return cls(redis.Redis.from_url(url, decode_responses=True), prefix)
+
+    def _session_key(self, session_id: str) -> str:
+        return f"{self.prefix}session:{session_id}"
+
+    def _user_key(self, user_id: int) -> str:
+        return f"{self.prefix}user:{user_id}"
+
+    def create(self, record: SessionRecord) -> None:
+        fields = {
+            "user_id": str(record.user_id),
+            "created_at": record.created_at.isoformat(),
+            "last_seen_at": record.last_seen_at.isoformat(),
+            "expires_at": record.expires_at.isoformat(),
+            "ip": record.ip or "",
+            "user_agent": record.user_agent or "",
+            "revoked_at": "",
+        }
+        key = self._session_key(record.id)
+        user_key = self._user_key(record.user_id)
+        pipe = self.client.pipeline()
+        pipe.hset(key, mapping=fields)
+        pipe.expireat(key, record.expires_at + RETENTION)
+        pipe.sadd(user_key, record.id)
+        # The newest session expires last, so its expiry covers the whole set.
+        pipe.expireat(user_key, record.expires_at + RETENTION)
+        pipe.execute()
+
+    def get(self, session_id: str) -> Optional[SessionRecord]:
+        fields = self.client.hgetall(self._session_key(session_id))
+        if not fields:
+            return None
+        return _record(session_id, fields)
+
+    def touch(self, session_id: str, now: datetime) -> None:
+        key = self._session_key(session_id)
+        # HSET on a key that expired in between would recreate it without a TTL.
+        if self.client.exists(key):
+            self.client.hset(key, "last_seen_at", now.isoformat())
+
+    def revoke(self, session_id: str, now: datetime) -> None:
+        key = self._session_key(session_id)
+        if self.client.hget(key, "revoked_at") == "":
+            self.client.hset(key, "revoked_at", now.isoformat())
+
+    def revoke_all(self, user_id: int, now: datetime, *, keep: Optional[str] = None) -> int:
+        revoked = 0
+        for session_id in self.client.smembers(self._user_key(user_id)):
+            if session_id == keep:
+                continue
+            key = self._session_key(session_id)
+            state = self.client.hget(key, "revoked_at")
+            if state is None:
+                self.client.srem(self._user_key(user_id), session_id)
+            elif state == "":
+                self.client.hset(key, "revoked_at", now.isoformat())
+                revoked += 1
+        return revoked
+
+    def list_for_user(self, user_id: int) -> list[SessionRecord]:
+        records = []
+        for session_id in self.client.smembers(self._user_key(user_id)):
+            record = self.get(session_id)
+            if record is not None:
+                records.append(record)
+        return sorted(records, key=lambda r: r.last_seen_at, reverse=True)
+
+    def purge(self, user_id: int, before: datetime) -> None:
+        # Redis expires each record by itself; only drop ids of vanished records.
+        user_key = self._user_key(user_id)
+        for session_id in self.client.smembers(user_key):
+            if not self.client.exists(self._session_key(session_id)):
+                self.client.srem(user_key, session_id)
+
+
+def _record(session_id: str, fields: dict[str, str]) -> SessionRecord:
+    values: dict = {name: fields.get(name) or None for name in _FIELDS}
+    for name in _TIMES:
+        if values[name] is not None:
+            values[name] = datetime.fromisoformat(values[name])
+    values["user_id"] = int(values["user_id"])
+    return SessionRecord(id=session_id, **values)

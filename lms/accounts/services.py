@@ -1,0 +1,68 @@
+"""Account changes: passwords, disabling accounts and ending sessions.
+
+Each function flushes and audits; the calling view commits.
+"""
+
+from typing import Optional
+
+from lms import audit
+from lms.accounts import sessions
+from lms.accounts.models import User
+
+
+def change_password(user: User, new_password: str, *, keep_session: Optional[str]) -> int:
+    """Set ``user``'s password and end their other sessions; return how many ended.
+
+    ``keep_session`` is the id of the session that made the change, which
+    stays logged in.
+    """
+    user.set_password(new_password)
+    user.password_must_change = False
+    ended = sessions.revoke_user_sessions(user, keep=keep_session)
+    audit.record(
+        "account.password_changed",
+        "user",
+        user.id,
+        f"{user.username} changed the password; {ended} other session(s) ended",
+        actor_id=user.id,
+        institution_id=user.institution_id,
+        data={"sessions_ended": ended},
+    )
+    return ended
+
+
+def end_sessions(actor: User, person: User) -> int:
+    """End every session of ``person`` at once; return how many were active."""
+    ended = sessions.revoke_user_sessions(person)
+    audit.record(
+        "account.sessions_ended",
+        "user",
+        person.id,
+        f"{actor.username} ended all sessions of {person.username} ({ended})",
+        actor_id=actor.id,
+        institution_id=person.institution_id,
+        data={"sessions_ended": ended},
+    )
+    return ended
+
+
+def set_active(actor: User, person: User, active: bool) -> int:
+    """Enable or disable ``person``'s account; disabling ends all their sessions.
+
+    Returns the number of sessions ended. Raises ValueError when an admin
+    tries to disable their own account, which would lock them out.
+    """
+    if not active and actor.id == person.id:
+        raise ValueError("an admin cannot disable their own account")
+    person.active = active
+    ended = sessions.revoke_user_sessions(person) if not active else 0
+    audit.record(
+        "account.enabled" if active else "account.disabled",
+        "user",
+        person.id,
+        f"{actor.username} {'enabled' if active else 'disabled'} {person.username}",
+        actor_id=actor.id,
+        institution_id=person.institution_id,
+        data={"sessions_ended": ended},
+    )
+    return ended

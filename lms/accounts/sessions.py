@@ -1,0 +1,290 @@
+"""Server-side login sessions bound to Flask-Login.
+
+The signed Flask cookie carries a random 256-bit token under ``SESSION_KEY``.
+The session record lives in the ``user_session`` table, or in Redis when
+``SESSION_STORE_URL`` is set. The user loader accepts a cookie only while its
+record exists, belongs to the same user, is not revoked and has passed
+neither the idle nor the absolute timeout. Revoking the record therefore
+ends the login even for someone who kept a copy of the cookie.
+
+Flask-Login's remember cookie is never issued. "Remember me" makes the
+signed cookie persistent (it outlives the browser), but the record still
+decides whether the login is valid.
+"""
+
+import hashlib
+import logging
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Optional, Protocol
+
+import sqlalchemy as sa
+from flask import Flask, current_app, g, redirect, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from lms.accounts.models import User, UserSession
+from lms.db import now_utc
+from lms.extensions import db
+
+logger = logging.getLogger("lms.accounts.sessions")
+
+#: Key of the session token in Flask's signed cookie.
+SESSION_KEY = "_sid"
+
+#: Session keys kept across the login rotation; everything else is dropped.
+KEPT_ACROSS_LOGIN = ("locale",)
+
+#: ``last_seen_at`` is written at most this often, not on every request, so
+#: the idle timeout is enforced to within this margin.
+TOUCH_INTERVAL = timedelta(seconds=60)
+
+#: Revoked and expired records stay this long for the admin's view, then
+#: the next login of the same user deletes them.
+RETENTION = timedelta(days=30)
+
+#: Endpoints a user whose password must change can still reach.
+ALLOWED_WHILE_PASSWORD_MUST_CHANGE = frozenset(
+    {"accounts.change_password", "accounts.logout", "main.set_language", "main.health", "static"}
+)
+
+
+def clock() -> datetime:
+    """Return the current aware UTC time; tests monkeypatch this to move time."""
+    return now_utc()
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """One server-side session, as every store returns it."""
+
+    id: str
+    user_id: int
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    ip: Optional[str] = None
+    user_agent: Optional[str] = None
+    revoked_at: Optional[datetime] = None
+
+    def is_valid(self, now: datetime, idle: timedelta) -> bool:
+        return (
+            self.revoked_at is None
+            and now < self.expires_at
+            and now - self.last_seen_at < idle
+        )
+
+
+class SessionStore(Protocol):
+    """Storage of session records; ids are token hashes, never raw tokens."""
+
+    def create(self, record: SessionRecord) -> None: ...
+
+    def get(self, session_id: str) -> Optional[SessionRecord]: ...
+
+    def touch(self, session_id: str, now: datetime) -> None: ...
+
+    def revoke(self, session_id: str, now: datetime) -> None: ...
+
+    def revoke_all(self, user_id: int, now: datetime, *, keep: Optional[str] = None) -> int:
+        """Revoke every unrevoked session of ``user_id`` except ``keep``; return the count."""
+        ...
+
+    def list_for_user(self, user_id: int) -> list[SessionRecord]: ...
+
+    def purge(self, user_id: int, before: datetime) -> None:
+        """Delete the user's records that expired or were revoked before ``before``."""
+        ...
+
+
+class SqlSessionStore:
+    """Records in the ``user_session`` table.
+
+    Writes other than ``touch`` go through ``db.session``, so they commit
+    with the request that made them (a logout or a revocation together with
+    its audit entry). ``touch`` commits on its own connection at once,
+    because most requests that refresh ``last_seen_at`` commit nothing.
+    """
+
+    def create(self, record: SessionRecord) -> None:
+        db.session.add(UserSession(**asdict(record)))
+        db.session.flush()
+
+    def get(self, session_id: str) -> Optional[SessionRecord]:
+        row = db.session.execute(
+            sa.select(UserSession.__table__).where(UserSession.id == session_id)
+        ).mappings().first()
+        return SessionRecord(**row) if row is not None else None
+
+    def touch(self, session_id: str, now: datetime) -> None:
+        table = UserSession.__table__
+        with db.engine.begin() as connection:
+            connection.execute(
+                sa.update(table).where(table.c.id == session_id).values(last_seen_at=now)
+            )
+
+    def revoke(self, session_id: str, now: datetime) -> None:
+        db.session.execute(
+            sa.update(UserSession)
+            .where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+    def revoke_all(self, user_id: int, now: datetime, *, keep: Optional[str] = None) -> int:
+        statement = sa.update(UserSession).where(
+            UserSession.user_id == user_id, UserSession.revoked_at.is_(None)
+        )
+        if keep is not None:
+            statement = statement.where(UserSession.id != keep)
+        result = db.session.execute(statement.values(revoked_at=now))
+        return result.rowcount
+
+    def list_for_user(self, user_id: int) -> list[SessionRecord]:
+        rows = db.session.execute(
+            sa.select(UserSession.__table__)
+            .where(UserSession.user_id == user_id)
+            .order_by(UserSession.last_seen_at.desc())
+        ).mappings()
+        return [SessionRecord(**row) for row in rows]
+
+    def purge(self, user_id: int, before: datetime) -> None:
+        db.session.execute(
+            sa.delete(UserSession).where(
+                UserSession.user_id == user_id,
+                sa.or_(UserSession.expires_at < before, UserSession.revoked_at < before),
+            )
+        )
+
+
+def get_store() -> SessionStore:
+    return current_app.extensions["lms_session_store"]
+
+
+def _idle_timeout() -> timedelta:
+    return timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+
+
+def _max_age_of(app: Flask) -> timedelta:
+    return timedelta(hours=app.config["SESSION_MAX_HOURS"])
+
+
+def _max_age() -> timedelta:
+    return _max_age_of(current_app)
+
+
+def current_session_id() -> Optional[str]:
+    """Return the record id of the request's session, or None for guests."""
+    token = session.get(SESSION_KEY)
+    return hash_token(token) if token else None
+
+
+def start(user: User, *, remember: bool = False) -> SessionRecord:
+    """Log ``user`` in with a new server-side session.
+
+    The previous cookie's session, if any, is revoked and every other key
+    of the pre-login cookie except the language choice is dropped, so
+    nothing chosen before login (including the CSRF token) survives it.
+    The caller commits.
+    """
+    store = get_store()
+    now = clock()
+    previous = current_session_id()
+    if previous is not None:
+        store.revoke(previous, now)
+    kept = {key: session[key] for key in KEPT_ACROSS_LOGIN if key in session}
+    session.clear()
+    session.update(kept)
+
+    token = secrets.token_urlsafe(32)
+    record = SessionRecord(
+        id=hash_token(token),
+        user_id=user.id,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + _max_age(),
+        ip=(request.remote_addr or "")[:45] or None,
+        user_agent=(request.user_agent.string or "")[:256] or None,
+    )
+    store.purge(user.id, now - RETENTION)
+    store.create(record)
+    login_user(user, remember=False)
+    session[SESSION_KEY] = token
+    session.permanent = remember
+    return record
+
+
+def end() -> None:
+    """Revoke the current session and log out; the caller commits."""
+    session_id = current_session_id()
+    if session_id is not None:
+        get_store().revoke(session_id, clock())
+    logout_user()
+    kept = {key: session[key] for key in KEPT_ACROSS_LOGIN if key in session}
+    session.clear()
+    session.update(kept)
+
+
+def revoke_user_sessions(user: User, *, keep: Optional[str] = None) -> int:
+    """Revoke every session of ``user`` except the one with id ``keep``; return the count."""
+    count = get_store().revoke_all(user.id, clock(), keep=keep)
+    logger.info("Revoked %s session(s) of %r", count, user)
+    return count
+
+
+def active_sessions(user: User) -> list[SessionRecord]:
+    now = clock()
+    idle = _idle_timeout()
+    return [r for r in get_store().list_for_user(user.id) if r.is_valid(now, idle)]
+
+
+def load_user(user_id: str) -> Optional[User]:
+    """Flask-Login user loader: the user of a valid session record, else None."""
+    token = session.get(SESSION_KEY)
+    if not token:
+        return None
+    store = get_store()
+    record = store.get(hash_token(token))
+    now = clock()
+    if record is None or str(record.user_id) != user_id:
+        return None
+    if not record.is_valid(now, _idle_timeout()):
+        logger.info("Rejected expired or revoked session of user %s", record.user_id)
+        return None
+    user = db.session.get(User, record.user_id)
+    if user is None or not user.active:
+        return None
+    if now - record.last_seen_at >= TOUCH_INTERVAL:
+        store.touch(record.id, now)
+    return user
+
+
+def _enforce_password_change():
+    """Send users whose password must change to the change-password page."""
+    if not current_user.is_authenticated or not current_user.password_must_change:
+        return None
+    if request.endpoint in ALLOWED_WHILE_PASSWORD_MUST_CHANGE:
+        return None
+    return redirect(url_for("accounts.change_password"))
+
+
+def _make_store(app: Flask) -> SessionStore:
+    url = app.config.get("SESSION_STORE_URL")
+    if not url:
+        return SqlSessionStore()
+    from lms.accounts.redis_sessions import RedisSessionStore
+
+    return RedisSessionStore.from_url(url, prefix=app.config["SESSION_REDIS_PREFIX"])
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["lms_session_store"] = _make_store(app)
+    # A "remember me" cookie lives no longer than the session it points to.
+    app.permanent_session_lifetime = _max_age_of(app)
+    # The hook reads current_user, so the session check (and its touch of
+    # last_seen_at) runs before any view writes to the database.
+    app.before_request(_enforce_password_change)
+

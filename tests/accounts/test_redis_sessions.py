@@ -1,0 +1,89 @@
+"""The Redis session store, against the Redis server on 127.0.0.1:6379."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+import redis
+
+from lms.accounts import sessions
+from lms.accounts.redis_sessions import RedisSessionStore
+from lms.db import now_utc
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def store():
+    store = RedisSessionStore.from_url(REDIS_URL, prefix=f"shuren-test-{uuid.uuid4().hex}:")
+    try:
+        store.client.ping()
+    except redis.ConnectionError as error:
+        pytest.fail(f"Redis at {REDIS_URL} is not reachable: {error}")
+    yield store
+    keys = list(store.client.scan_iter(match=f"{store.prefix}*"))
+    if keys:
+        store.client.delete(*keys)
+    store.client.close()
+
+
+def _record(user_id: int, now, token: str) -> sessions.SessionRecord:
+    return sessions.SessionRecord(
+        id=sessions.hash_token(token),
+        user_id=user_id,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(hours=12),
+        ip="127.0.0.1",
+        user_agent="pytest",
+    )
+
+
+def test_redis_store_round_trip(store):
+    now = now_utc().replace(microsecond=0)
+    record = _record(7, now, "token-a")
+
+    store.create(record)
+
+    assert store.get(record.id) == record
+    assert store.get(sessions.hash_token("unknown")) is None
+    ttl = store.client.ttl(f"{store.prefix}session:{record.id}")
+    assert ttl > 12 * 3600
+
+    later = now + timedelta(minutes=5)
+    store.touch(record.id, later)
+    assert store.get(record.id).last_seen_at == later
+
+    store.revoke(record.id, later)
+    assert store.get(record.id).revoked_at == later
+    assert not store.get(record.id).is_valid(later, timedelta(minutes=30))
+
+
+def test_redis_revoke_all_keeps_one(store):
+    now = now_utc().replace(microsecond=0)
+    keep, other, stranger = (_record(7, now, "a"), _record(7, now, "b"), _record(8, now, "c"))
+    for record in (keep, other, stranger):
+        store.create(record)
+
+    assert store.revoke_all(7, now, keep=keep.id) == 1
+
+    assert store.get(keep.id).revoked_at is None
+    assert store.get(other.id).revoked_at == now
+    assert store.get(stranger.id).revoked_at is None
+    assert {r.id for r in store.list_for_user(7)} == {keep.id, other.id}
+
+
+def test_redis_backend_login_logout_replay(app, seeded, login, monkeypatch, store):
+    monkeypatch.setitem(app.extensions, "lms_session_store", store)
+    session = login("counselor1")
+    stolen = session.client.get_cookie("session").value
+
+    assert session.get("/learning").status_code == 200
+    assert list(store.client.scan_iter(match=f"{store.prefix}session:*"))
+
+    session.post("/logout")
+    replay = app.test_client()
+    replay.set_cookie("session", stolen)
+    response = replay.get("/learning")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
