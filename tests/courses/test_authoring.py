@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 
 from assessments import authoring as quiz_authoring
 from assessments.models import Question, QuestionKind, Quiz
@@ -13,6 +14,13 @@ from courses.models import Course, Lesson, LessonProgress, Programme, Publicatio
 from lms.accounts.models import User
 from lms.audit import AuditEntry
 from lms.extensions import db
+
+
+@pytest.fixture(autouse=True)
+def _english_messages(app_ctx):
+    """Produce the English msgids, since outside a request the default is zh_CN."""
+    with force_locale("en"):
+        yield
 
 
 @pytest.fixture
