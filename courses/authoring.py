@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import nh3
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from courses import logger
 from courses.models import (
@@ -161,6 +162,23 @@ def _code(data: dict, errors: dict) -> str:
     return code
 
 
+def _flush_new_code(code: str) -> None:
+    """Flush a programme or course whose code passed the uniqueness check.
+
+    A concurrent request can take the same code between the check and the
+    insert. The unique constraint then fails, and the trainer gets the
+    same message as for a code that was already taken.
+    """
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as error:
+        logger.info("Code %r taken concurrently: %s", code, error.orig)
+        raise reject(
+            _("The code %(code)s is already in use.", code=code), "code"
+        ) from error
+
+
 # Programmes -----------------------------------------------------------------
 
 
@@ -216,7 +234,7 @@ def save_programme(
     programme.kind = kind
     programme.level = level
     programme.certificate_validity_months = validity
-    db.session.flush()
+    _flush_new_code(code)
     logger.info(
         "Programme %r %s by %r", programme, "created" if created else "updated", actor
     )
@@ -482,7 +500,7 @@ def save_course(
     course.summary = summary
     course.credit_hours = hours
     course.competencies = sorted(items, key=lambda item: item.code)
-    db.session.flush()
+    _flush_new_code(code)
     logger.info(
         "Course %r %s by %r", course, "created" if created else "updated", actor
     )
@@ -715,7 +733,7 @@ def copy_course(course: Course, data: dict, actor: User) -> Course:
             )
         )
     db.session.add(copy)
-    db.session.flush()
+    _flush_new_code(code)
     copy_quizzes(course, copy)
     logger.info("Course %r copied to %r by %r", course, copy, actor)
     return copy
@@ -749,6 +767,6 @@ def copy_programme(programme: Programme, data: dict, actor: User) -> Programme:
             )
         )
     db.session.add(copy)
-    db.session.flush()
+    _flush_new_code(code)
     logger.info("Programme %r copied to %r by %r", programme, copy, actor)
     return copy

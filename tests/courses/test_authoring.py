@@ -89,6 +89,16 @@ def test_save_programme_rejects_taken_code(world, trainer):
     assert "p1" in raised.value.errors["code"]
 
 
+def test_concurrent_code_clash_is_a_field_error(world, trainer, monkeypatch):
+    # Another request takes the code after the check: the unique constraint decides.
+    monkeypatch.setattr(authoring, "_programme_code_taken", lambda *args: False)
+
+    with pytest.raises(AuthoringError) as raised:
+        authoring.save_programme(world.uni_a, _programme_data(code="p1"), trainer)
+
+    assert raised.value.errors["code"] == "The code p1 is already in use."
+
+
 def test_save_programme_allows_code_of_other_institution(world, trainer):
     programme = authoring.save_programme(
         world.uni_a, _programme_data(code="pb"), trainer
