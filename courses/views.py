@@ -126,9 +126,8 @@ def my_learning():
                 "resume": services.resume_point(current_user, programme),
             }
         )
-    year = record_services.current_year(current_user)
-    summary = record_services.yearly_summary(current_user, year)
-    return render_template("courses/my_learning.html", rows=rows, summary=summary)
+    verdicts = record_services.compliance_verdicts(current_user)
+    return render_template("courses/my_learning.html", rows=rows, verdicts=verdicts)
 
 
 @bp.route("/programmes")

@@ -102,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     from courses.manage_views import bp as manage_bp
     from courses.views import bp as courses_bp
     from lms.accounts.views import bp as accounts_bp
+    from lms.compliance.views import bp as compliance_bp
     from lms.records.views import bp as records_bp
     from lms.views import bp as main_bp
 
@@ -109,6 +110,7 @@ def _register_blueprints(app: Flask) -> None:
         main_bp,
         accounts_bp,
         records_bp,
+        compliance_bp,
         courses_bp,
         assessments_bp,
         certificates_bp,

@@ -60,6 +60,8 @@ def load_config(instance_path: str) -> dict:
         "CERTIFICATE_DIR": os.environ.get(
             "LMS_CERTIFICATE_DIR", str(instance / "certificates")
         ),
+        # Evidence files of trainings taken outside the platform; never under static/.
+        "EVIDENCE_DIR": os.environ.get("LMS_EVIDENCE_DIR", str(instance / "evidence")),
         "CERTIFICATE_FONT_FAMILY": os.environ.get(
             "LMS_CERTIFICATE_FONT_FAMILY",
             '"Noto Sans CJK SC", "Noto Serif CJK SC", "WenQuanYi Micro Hei", sans-serif',

@@ -113,6 +113,15 @@ _TABLES = {
 }
 
 
+def register(name: str, table: dict) -> None:
+    """Make ``table`` available to ``label`` under ``name``.
+
+    Packages whose label tables live with their own code (and would import
+    this module back) register them when they are imported.
+    """
+    _TABLES[name] = table
+
+
 def label(value, table: Optional[str] = None) -> str:
     """Return the translated label of an enum member or of a bare enum value.
 

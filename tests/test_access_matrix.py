@@ -47,6 +47,14 @@ EXPECTED = {
     ("certificates.verify_credential", "GET"): (200, 200, 200, 200, 200, 200, 200),
     ("records.people", "GET"): (302, 403, 403, 403, 200, 200, 200),
     ("records.person_record", "GET"): (302, 200, 404, 404, 200, 404, 200),
+    ("records.edit_profile", "GET"): (302, 403, 404, 404, 200, 404, 200),
+    ("records.external_trainings", "GET"): (302, 200, 200, 403, 403, 403, 403),
+    ("records.external_queue", "GET"): (302, 403, 403, 403, 200, 200, 200),
+    ("records.review_external", "GET"): (302, 403, 404, 404, 200, 404, 200),
+    ("records.external_evidence", "GET"): (302, 200, 404, 404, 200, 404, 200),
+    ("compliance.overview", "GET"): (302, 403, 403, 403, 200, 200, 200),
+    ("compliance.rule_people", "GET"): (302, 403, 403, 403, 200, 404, 200),
+    ("compliance.export_rule_people", "GET"): (302, 403, 403, 403, 200, 404, 200),
     ("accounts.change_password", "GET"): (302, 200, 200, 200, 200, 200, 200),
     ("accounts.manage_account", "GET"): (302, 403, 403, 403, 403, 403, 200),
     ("manage.index", "GET"): (302, 403, 403, 200, 403, 403, 200),
@@ -66,6 +74,11 @@ EXPECTED = {
     ("assessments.start", "POST"): (302, 302, 404, 403, 403, 403, 403),
     ("assessments.submit", "POST"): (302, 302, 404, 404, 404, 404, 404),
     ("certificates.revoke", "POST"): (302, 403, 404, 404, 400, 404, 400),
+    # HR writes on records are sent empty, so the forms reject them with 400.
+    ("records.add_entry", "POST"): (302, 403, 404, 404, 400, 404, 400),
+    ("records.edit_profile", "POST"): (302, 403, 404, 404, 400, 404, 400),
+    ("records.external_trainings", "POST"): (302, 400, 400, 403, 403, 403, 403),
+    ("records.review_external", "POST"): (302, 403, 404, 404, 400, 404, 400),
     # Sent without a file, so the upload form rejects it for everyone.
     ("certificates.verify_credential", "POST"): (400, 400, 400, 400, 400, 400, 400),
     # Authoring writes with empty forms: form pages answer 400 with field
@@ -149,6 +162,8 @@ def _build_world() -> dict:
     db.session.add(draft_programme)
     db.session.commit()
 
+    external_training, rule = _add_records_world(owner)
+
     course = programme.courses[0].course
     certificate = db.session.scalar(sa.select(Certificate).filter_by(holder_id=owner.id))
     attempt = db.session.scalar(sa.select(Attempt).filter_by(user_id=owner.id))
@@ -161,11 +176,49 @@ def _build_world() -> dict:
         "serial": certificate.serial,
         "code": certificate.verification_code,
         "owner": owner.id,
+        "external": external_training.id,
+        "rule": rule.id,
         "institution_code": owner.institution.code,
         "draft_programme": draft_programme.id,
         "link": programme.courses[0].id,
         "question": attempt.quiz.questions[0].id,
     }
+
+
+def _add_records_world(owner: User):
+    """Add a pending external training of the owner and a rule of the owner's institution."""
+    from datetime import date
+    from decimal import Decimal
+
+    from lms.compliance.models import ComplianceRule, WindowKind
+    from lms.records import external
+    from lms.records.models import TrainingKind, TrainingTier
+
+    training = external.submit(
+        owner,
+        title="省级辅导员骨干培训",
+        organiser="省教育厅",
+        tier=TrainingTier.PROVINCIAL,
+        kind=TrainingKind.BACKBONE_CAMP,
+        start_date=date(2026, 3, 2),
+        end_date=date(2026, 3, 6),
+        hours=Decimal(40),
+        evidence_name="结业证明.pdf",
+        extension="pdf",
+        content=b"%PDF-1.4\n%%EOF\n",
+    )
+    rule = ComplianceRule(
+        institution_id=owner.institution_id,
+        code="school-own-rule",
+        name="本校辅导员每年参加校级培训不少于20学时",
+        roles=[Role.COUNSELOR],
+        window_kind=WindowKind.CALENDAR_YEAR,
+        min_hours=Decimal(20),
+        tiers=[TrainingTier.SCHOOL],
+    )
+    db.session.add(rule)
+    db.session.commit()
+    return training, rule
 
 
 def _url(endpoint: str, w: dict) -> str:
@@ -201,6 +254,15 @@ def _url(endpoint: str, w: dict) -> str:
         "certificates.verify_credential": "/verify/credential",
         "records.people": "/people",
         "records.person_record": f"/people/{w['owner']}/record",
+        "records.add_entry": f"/people/{w['owner']}/record/entries",
+        "records.edit_profile": f"/people/{w['owner']}/profile",
+        "records.external_trainings": "/records/external",
+        "records.external_queue": "/records/external/pending",
+        "records.review_external": f"/records/external/{w['external']}/review",
+        "records.external_evidence": f"/records/external/{w['external']}/evidence",
+        "compliance.overview": "/compliance",
+        "compliance.rule_people": f"/compliance/rules/{w['rule']}",
+        "compliance.export_rule_people": f"/compliance/rules/{w['rule']}/export.csv",
         "accounts.change_password": "/account/password",
         "accounts.manage_account": f"/people/{w['owner']}/account",
         "accounts.end_sessions": f"/people/{w['owner']}/sessions/end",

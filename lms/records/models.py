@@ -32,13 +32,15 @@ class HoursEntry(db.Model):
     """One credited block of training hours (学时); never edited in place.
 
     A correction is a new row with ``corrects_id`` set and signed hours. An
-    automatic entry carries its source, and (user, source_type, source_id)
-    is unique so that replaying a completion credits the hours once.
+    automatic entry carries its source, and (user, source_type, source_id,
+    year) is unique so that replaying a completion credits the hours once.
+    The year is part of the key because a training that spans New Year is
+    credited as one row per calendar year, all with the same source.
     """
 
     __tablename__ = "hours_entry"
     __table_args__ = (
-        sa.UniqueConstraint("user_id", "source_type", "source_id"),
+        sa.UniqueConstraint("user_id", "source_type", "source_id", "year"),
         sa.Index("ix_hours_entry_user_year", "user_id", "year"),
     )
 
@@ -98,3 +100,54 @@ class ProgressionEntry(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
 
     user: so.Mapped[User] = so.relationship(foreign_keys=[user_id])
+
+
+class ExternalTrainingStatus(enum.Enum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ExternalTraining(db.Model):
+    """A training taken outside the platform, submitted with evidence for HR review.
+
+    Its hours count only once HR of the person's institution approves it.
+    Approval writes one HoursEntry per calendar year the training spans and
+    one progression entry, all with source ("external_training", id).
+    """
+
+    __tablename__ = "external_training"
+    __table_args__ = (
+        sa.CheckConstraint("end_date >= start_date", name="dates_in_order"),
+        sa.CheckConstraint("hours > 0", name="hours_positive"),
+        sa.Index("ix_external_training_status", "status"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
+    title: so.Mapped[str] = so.mapped_column(sa.String(200))
+    organiser: so.Mapped[str] = so.mapped_column(sa.String(200))
+    tier: so.Mapped[TrainingTier] = so.mapped_column(enum_column(TrainingTier))
+    kind: so.Mapped[TrainingKind] = so.mapped_column(enum_column(TrainingKind))
+    start_date: so.Mapped[date]
+    end_date: so.Mapped[date]
+    hours: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(7, 1))
+    #: Generated name of the evidence file inside the evidence folder.
+    evidence_path: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    #: File name as uploaded, offered again as the download name.
+    evidence_name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    evidence_type: so.Mapped[str] = so.mapped_column(sa.String(64))
+    status: so.Mapped[ExternalTrainingStatus] = so.mapped_column(
+        enum_column(ExternalTrainingStatus), default=ExternalTrainingStatus.PENDING
+    )
+    submitted_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+    reviewed_by_id: so.Mapped[Optional[int]] = so.mapped_column(
+        sa.ForeignKey("user.id")
+    )
+    reviewed_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    review_reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+
+    user: so.Mapped[User] = so.relationship(foreign_keys=[user_id])
+    reviewed_by: so.Mapped[Optional[User]] = so.relationship(
+        foreign_keys=[reviewed_by_id]
+    )

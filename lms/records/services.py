@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from lms import signals
 from lms.accounts.models import User
+from lms.compliance.engine import evaluate_all
 from lms.db import now_utc
 from lms.extensions import db
 from lms.records.models import (
@@ -21,11 +22,6 @@ from lms.records.models import (
 )
 
 logger = logging.getLogger("lms.records")
-
-#: Minimum school-level 学时 a full-time counselor owes per calendar year.
-# TODO: replace with the editable compliance rules once they exist as data.
-DEFAULT_YEARLY_SCHOOL_HOURS = Decimal(16)
-
 
 def local_date(user: User, moment) -> date:
     """Return the calendar date of ``moment`` in the user's institution zone."""
@@ -122,17 +118,27 @@ def hours_by_tier(user: User, year: int) -> dict[TrainingTier, Decimal]:
 
 
 def yearly_summary(user: User, year: int) -> dict:
-    """School-level hours done and still owed this year, for the dashboard."""
+    """Hours credited in one calendar year, per tier and in total.
+
+    What a person owes comes from the compliance rules (``compliance_verdicts``).
+    """
     totals = hours_by_tier(user, year)
-    done = totals[TrainingTier.SCHOOL]
-    required = DEFAULT_YEARLY_SCHOOL_HOURS
     return {
         "year": year,
         "by_tier": totals,
-        "school_done": done,
-        "school_required": required,
-        "school_missing": max(required - done, Decimal(0)),
         "total": sum(totals.values(), Decimal(0)),
+    }
+
+
+def compliance_verdicts(user: User) -> dict:
+    """Evaluate every rule of the user's institution, split by whether it applies.
+
+    Issues a fixed number of queries per rule, whatever the size of the ledger.
+    """
+    verdicts = evaluate_all(user)
+    return {
+        "applicable": [verdict for verdict in verdicts if verdict.applies],
+        "not_applicable": [verdict for verdict in verdicts if not verdict.applies],
     }
 
 

@@ -1,23 +1,26 @@
-"""HR pages: the people list and each person's training record."""
+"""HR pages: the people list, each person's training record, HR-recorded
+events and the person profile."""
 
 from typing import Optional
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from lms.accounts.access import get_person_or_404, roles_required
-from lms.accounts.models import Role
+from lms.accounts.models import Role, User
+from lms.compliance.models import CadreRank, PartyStatus
 from lms.extensions import db
 from lms.organisations.models import Department
-from lms.records import services
-from lms.records.models import TrainingTier
+from lms.records import events, services
+from lms.records.forms import PersonProfileForm, ProgressionEventForm
+from lms.records.models import ProgressionEntry, ProgressionKind, TrainingTier
 from lms.routing import MAX_ID
 
 bp = Blueprint("records", __name__)
 
 
-def _department_filter(raw: str) -> tuple[Optional[Department], Optional[str]]:
+def department_filter(raw: str) -> tuple[Optional[Department], Optional[str]]:
     """Resolve the ``department`` query value to one of the viewer's departments.
 
     Returns the department (None for "all") and an error message when the
@@ -46,7 +49,7 @@ def _department_filter(raw: str) -> tuple[Optional[Department], Optional[str]]:
 @bp.route("/people")
 @roles_required(Role.HR, Role.ADMIN)
 def people():
-    department, filter_error = _department_filter(request.args.get("department", ""))
+    department, filter_error = department_filter(request.args.get("department", ""))
     institution = current_user.institution
     year = services.current_year(current_user)
     people = services.people_of(
@@ -65,17 +68,168 @@ def people():
     )
 
 
+def _require_hr_of(person: User) -> None:
+    """Abort unless the current user is HR or admin of ``person``'s institution.
+
+    Other roles get 403 and HR of another institution 404. Call after
+    ``get_person_or_404``, so people outside the viewer's reach get 404 first.
+    """
+    if current_user.role not in (Role.HR, Role.ADMIN):
+        abort(403)
+    if current_user.institution_id != person.institution_id:
+        abort(404)
+
+
+def _render_record(person: User, entry_form=None, status: int = 200):
+    entries = services.timeline(person)
+    year = services.current_year(person)
+    can_record = (
+        current_user.role in (Role.HR, Role.ADMIN)
+        and current_user.institution_id == person.institution_id
+    )
+    if can_record and entry_form is None:
+        entry_form = _entry_form_for(person, entries)
+    return (
+        render_template(
+            "lms/records/person_record.html",
+            person=person,
+            timeline=entries,
+            corrections={
+                entry.corrects_id: entry for entry in entries if entry.corrects_id
+            },
+            hr_kinds=events.HR_KINDS,
+            ledger=services.ledger(person),
+            summary=services.yearly_summary(person, year),
+            verdicts=services.compliance_verdicts(person),
+            is_self=person.id == current_user.id,
+            can_record=can_record,
+            entry_form=entry_form,
+        ),
+        status,
+    )
+
+
+def _entry_form_for(person: User, entries: list[ProgressionEntry]):
+    """Return an empty event form, or one filled from ``?correct=<entry id>``."""
+    raw = request.args.get("correct", "")
+    form = ProgressionEventForm(formdata=None)
+    if not raw.isdigit():
+        return form
+    corrected = next((e for e in entries if str(e.id) == raw), None)
+    if corrected is None or corrected.kind not in events.HR_KINDS:
+        return form
+    detail = corrected.detail or {}
+    form.kind.data = corrected.kind.value
+    form.occurred_on.data = corrected.occurred_on
+    form.grade.data = detail.get("grade") or ""
+    form.year.data = detail.get("year")
+    form.honour_name.data = detail.get("name") or ""
+    form.honour_level.data = detail.get("level") or ""
+    form.professional_title.data = detail.get("title") or ""
+    form.rank.data = detail.get("rank") or ""
+    form.note.data = detail.get("note") or ""
+    form.corrects.data = str(corrected.id)
+    return form
+
+
 @bp.route("/people/<int:person_id>/record")
 @login_required
 def person_record(person_id: int):
     person = get_person_or_404(person_id)
-    entries = services.timeline(person)
-    year = services.current_year(person)
-    return render_template(
-        "lms/records/person_record.html",
-        person=person,
-        timeline=entries,
-        ledger=services.ledger(person),
-        summary=services.yearly_summary(person, year),
-        is_self=person.id == current_user.id,
+    return _render_record(person)
+
+
+_CORRECTION_ERRORS = {
+    "not_found": lambda: _("The entry to correct is not on this record."),
+    "not_correctable": lambda: _(
+        "Only assessment grades, honours, title and rank changes can be corrected here."
+    ),
+    "kind_mismatch": lambda: _(
+        "A correction must be of the same kind as the entry it corrects."
+    ),
+    "already_corrected": lambda: _(
+        "This entry already has a correction. Correct the latest entry instead."
+    ),
+}
+
+
+def _load_entry(raw_id: str) -> Optional[ProgressionEntry]:
+    entry_id = int(raw_id)
+    if entry_id > MAX_ID:
+        return None
+    return db.session.get(ProgressionEntry, entry_id)
+
+
+@bp.route("/people/<int:person_id>/record/entries", methods=["POST"])
+@login_required
+def add_entry(person_id: int):
+    """Append an assessment grade, honour, title or rank change, or a correction."""
+    person = get_person_or_404(person_id)
+    _require_hr_of(person)
+    form = ProgressionEventForm()
+    if not form.validate_on_submit():
+        return _render_record(person, form, 400)
+
+    kind = ProgressionKind(form.kind.data)
+    try:
+        corrected = None
+        if form.corrects.data:
+            corrected = _load_entry(form.corrects.data)
+            events.check_correction(person, kind, corrected)
+        entry = events.record_event(
+            person,
+            current_user,
+            kind,
+            form.occurred_on.data,
+            form.values(),
+            (form.note.data or "").strip(),
+            corrects=corrected,
+        )
+    except events.CorrectionError as error:
+        form.corrects.errors = [_CORRECTION_ERRORS[error.code]()]
+        return _render_record(person, form, 400)
+    db.session.commit()
+    flash(_("Entry added to the record: %(title)s", title=entry.title), "success")
+    return redirect(
+        url_for(".person_record", person_id=person.id, _anchor=f"entry-{entry.id}")
     )
+
+
+@bp.route("/people/<int:person_id>/profile", methods=["GET", "POST"])
+@login_required
+def edit_profile(person_id: int):
+    """Edit the attributes that decide which compliance rules cover a person."""
+    person = get_person_or_404(person_id)
+    _require_hr_of(person)
+    profile = events.profile_of(person)
+    form = PersonProfileForm()
+    if request.method == "GET" and profile is not None:
+        form.party_status.data = profile.party_status.value
+        form.party_committee_member.data = profile.party_committee_member
+        form.cadre_rank.data = profile.cadre_rank.value if profile.cadre_rank else ""
+        form.full_time.data = {True: "yes", False: "no"}.get(profile.full_time, "")
+        form.post_started_on.data = profile.post_started_on
+    if form.validate_on_submit():
+        changes = events.update_profile(
+            person,
+            current_user,
+            party_status=PartyStatus(form.party_status.data),
+            party_committee_member=form.party_committee_member.data,
+            cadre_rank=CadreRank(form.cadre_rank.data) if form.cadre_rank.data else None,
+            full_time={"yes": True, "no": False}.get(form.full_time.data),
+            post_started_on=form.post_started_on.data,
+        )
+        db.session.commit()
+        if changes:
+            flash(_("Profile of %(name)s saved.", name=person.full_name), "success")
+        else:
+            flash(_("Nothing changed."), "info")
+        return redirect(url_for(".person_record", person_id=person.id))
+    status = 400 if request.method == "POST" else 200
+    return (
+        render_template("lms/records/profile.html", person=person, form=form),
+        status,
+    )
+
+
+from lms.records import external_views  # noqa: F401  (registers routes on bp)

@@ -1,0 +1,112 @@
+"""Institution-wide compliance counts and the per-rule lists HR drills into.
+
+Each rule is evaluated with ``engine.evaluate_institution``, which issues two
+queries per rule whatever the number of people.
+"""
+
+import csv
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable, Optional
+
+from lms.compliance.engine import (
+    Status,
+    Today,
+    Verdict,
+    evaluate_institution,
+    rules_for,
+)
+from lms.compliance.models import ComplianceRule
+from lms.organisations.models import Institution
+
+#: Display order of the statuses, from done to not concerned.
+STATUS_ORDER = (
+    Status.MET,
+    Status.IN_PROGRESS,
+    Status.AT_RISK,
+    Status.MISSED,
+    Status.NOT_APPLICABLE,
+)
+
+#: Characters that make a spreadsheet read a cell as a formula. Tab and
+#: carriage return are included because some spreadsheet programs strip them
+#: before looking at the first character.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass
+class RuleSummary:
+    """Verdict counts of one rule, for the institution and per department.
+
+    ``by_department`` is keyed by department id, with None for people
+    without a department.
+    """
+
+    rule: ComplianceRule
+    total: Counter = field(default_factory=Counter)
+    by_department: dict[Optional[int], Counter] = field(default_factory=dict)
+
+
+def count_verdicts(rule: ComplianceRule, verdicts: Iterable[Verdict]) -> RuleSummary:
+    summary = RuleSummary(rule=rule)
+    for verdict in verdicts:
+        department_id = verdict.person.department_id
+        summary.total[verdict.status] += 1
+        summary.by_department.setdefault(department_id, Counter())[verdict.status] += 1
+    return summary
+
+
+def summarise(institution: Institution, today: Today = None) -> list[RuleSummary]:
+    """Count verdicts per status for every rule that applies in ``institution``."""
+    return [
+        count_verdicts(rule, evaluate_institution(institution, rule, today))
+        for rule in rules_for(institution.id)
+    ]
+
+
+def find_rule(institution: Institution, rule_id: int) -> Optional[ComplianceRule]:
+    """Return the rule if it is one of the institution's active rules, else None.
+
+    A shared rule that the institution replaces with its own rule of the same
+    code is not found either.
+    """
+    return next(
+        (rule for rule in rules_for(institution.id) if rule.id == rule_id), None
+    )
+
+
+def filter_verdicts(
+    verdicts: list[Verdict],
+    *,
+    department_id: Optional[int] = None,
+    status: Optional[Status] = None,
+) -> list[Verdict]:
+    return [
+        verdict
+        for verdict in verdicts
+        if (department_id is None or verdict.person.department_id == department_id)
+        and (status is None or verdict.status is status)
+    ]
+
+
+def neutralise_cell(value) -> str:
+    """Return ``value`` as text that a spreadsheet shows as it is, never as a formula."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_PREFIXES):
+        return "'" + text
+    return text
+
+
+def csv_text(header: list[str], rows: Iterable[list]) -> str:
+    """Render rows as CSV with a UTF-8 byte order mark, so Excel reads Chinese text.
+
+    Every cell goes through ``neutralise_cell``.
+    """
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([neutralise_cell(cell) for cell in header])
+    for row in rows:
+        writer.writerow([neutralise_cell(cell) for cell in row])
+    return buffer.getvalue()

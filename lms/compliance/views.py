@@ -1,0 +1,154 @@
+"""HR compliance pages: counts per rule and department, the people behind a
+count, and the same list as CSV."""
+
+from typing import Optional
+
+from flask import Blueprint, abort, make_response, render_template, request
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from lms.accounts.access import roles_required
+from lms.accounts.models import Role
+from lms.compliance import dashboard
+from lms.compliance.engine import Status, evaluate_institution, local_today
+from lms.compliance.explain import STATUS
+from lms.labels import label
+from lms.records.views import department_filter
+
+bp = Blueprint("compliance", __name__)
+
+#: CSS class of each status badge (static/css/app.css).
+STATUS_CLASSES = {
+    Status.MET: "badge-ok",
+    Status.IN_PROGRESS: "",
+    Status.AT_RISK: "badge-warn",
+    Status.MISSED: "badge-bad",
+    Status.NOT_APPLICABLE: "muted",
+}
+
+
+@bp.app_context_processor
+def _status_helpers():
+    return {
+        "status_labels": {status: STATUS[status.value] for status in Status},
+        "status_order": dashboard.STATUS_ORDER,
+        "compliance_status_classes": STATUS_CLASSES,
+    }
+
+
+@bp.route("/compliance")
+@roles_required(Role.HR, Role.ADMIN)
+def overview():
+    institution = current_user.institution
+    return render_template(
+        "lms/compliance/overview.html",
+        summaries=dashboard.summarise(institution),
+        departments=institution.departments,
+        today=local_today(institution),
+    )
+
+
+def _status_filter(raw: str) -> tuple[Optional[Status], Optional[str]]:
+    raw = raw.strip()
+    if not raw:
+        return None, None
+    try:
+        return Status(raw), None
+    except ValueError:
+        return None, _(
+            "Status filter: %(value)s is not a status. Showing every status.",
+            value=raw[:40],
+        )
+
+
+def _drill_down(rule_id: int):
+    """Load the rule and the filtered verdicts shared by the page and the CSV."""
+    institution = current_user.institution
+    rule = dashboard.find_rule(institution, rule_id)
+    if rule is None:
+        abort(404)
+    department, department_error = department_filter(request.args.get("department", ""))
+    status, status_error = _status_filter(request.args.get("status", ""))
+    verdicts = dashboard.filter_verdicts(
+        evaluate_institution(institution, rule),
+        department_id=department.id if department else None,
+        status=status,
+    )
+    return {
+        "rule": rule,
+        "verdicts": verdicts,
+        "departments": {d.id: d for d in institution.departments},
+        "selected_department": department,
+        "selected_status": status,
+        "filter_errors": [e for e in (department_error, status_error) if e],
+    }
+
+
+@bp.route("/compliance/rules/<int:rule_id>")
+@roles_required(Role.HR, Role.ADMIN)
+def rule_people(rule_id: int):
+    context = _drill_down(rule_id)
+    return render_template(
+        "lms/compliance/rule.html",
+        statuses=list(Status),
+        query={
+            "department": context["selected_department"].id
+            if context["selected_department"]
+            else "",
+            "status": context["selected_status"].value
+            if context["selected_status"]
+            else "",
+        },
+        **context,
+    )
+
+
+@bp.route("/compliance/rules/<int:rule_id>/export.csv")
+@roles_required(Role.HR, Role.ADMIN)
+def export_rule_people(rule_id: int):
+    context = _drill_down(rule_id)
+    departments = context["departments"]
+    header = [
+        _("Name"),
+        _("Employee number"),
+        _("Department"),
+        _("Role"),
+        _("Post"),
+        _("Status"),
+        _("Achieved"),
+        _("Required"),
+        _("Missing"),
+        _("Deadline"),
+        _("Explanation"),
+    ]
+    rows = []
+    for verdict in context["verdicts"]:
+        person = verdict.person
+        department = departments.get(person.department_id)
+        applies = verdict.applies
+        rows.append(
+            [
+                person.full_name,
+                person.employee_no or "",
+                department.name if department else "",
+                label(person.role),
+                label(person.post),
+                str(STATUS[verdict.status.value]),
+                format_decimal(verdict.achieved) if applies else "",
+                format_decimal(verdict.required) if applies else "",
+                format_decimal(verdict.missing) if applies else "",
+                verdict.deadline.isoformat() if verdict.deadline else "",
+                verdict.message,
+            ]
+        )
+    rule = context["rule"]
+    response = make_response(dashboard.csv_text(header, rows))
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers.set(
+        "Content-Disposition",
+        "attachment",
+        filename=f"compliance-{rule.id}-{local_today(current_user.institution)}.csv",
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,258 @@
+"""Progression events that HR records by hand, and the person profile HR edits.
+
+Events are append-only: a correction is a new entry whose ``corrects_id``
+names the entry it replaces. Every write adds an audit row.
+"""
+
+import logging
+from datetime import date
+from typing import Optional
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from lms import audit, labels
+from lms.accounts.models import User
+from lms.compliance.explain import CADRE_RANK, PARTY_STATUS
+from lms.compliance.models import CadreRank, PartyStatus, PersonProfile
+from lms.extensions import db
+from lms.records.models import ProgressionEntry, ProgressionKind, TrainingTier
+
+logger = logging.getLogger("lms.records")
+
+#: Kinds HR records by hand; the other kinds are written by the platform.
+HR_KINDS = (
+    ProgressionKind.ASSESSMENT_GRADE,
+    ProgressionKind.HONOUR,
+    ProgressionKind.TITLE_CHANGE,
+    ProgressionKind.RANK_CHANGE,
+)
+
+#: Annual assessment (年度考核) grades, best first, with the stored Chinese name.
+ASSESSMENT_GRADES = {
+    "excellent": "优秀",
+    "competent": "合格",
+    "basically_competent": "基本合格",
+    "incompetent": "不合格",
+}
+
+#: Professional titles of the teacher series, lowest first.
+PROFESSIONAL_TITLES = {
+    "teaching_assistant": "助教",
+    "lecturer": "讲师",
+    "associate_professor": "副教授",
+    "professor": "教授",
+}
+
+#: Administrative ranks used for counselors, lowest first.
+ADMINISTRATIVE_RANKS = {
+    CadreRank.CLERK.value: "科员",
+    CadreRank.SECTION_DEPUTY.value: "副科级",
+    CadreRank.SECTION_CHIEF.value: "正科级",
+    CadreRank.DIVISION_DEPUTY.value: "副处级",
+    CadreRank.DIVISION_CHIEF.value: "正处级",
+}
+
+HONOUR_LEVELS = {
+    TrainingTier.SCHOOL.value: "校级",
+    TrainingTier.PROVINCIAL.value: "省级",
+    TrainingTier.NATIONAL.value: "国家级",
+}
+
+ASSESSMENT_GRADE_LABELS = {
+    "excellent": _l("Excellent"),
+    "competent": _l("Competent"),
+    "basically_competent": _l("Basically competent"),
+    "incompetent": _l("Incompetent"),
+}
+
+PROFESSIONAL_TITLE_LABELS = {
+    "teaching_assistant": _l("Teaching assistant"),
+    "lecturer": _l("Lecturer"),
+    "associate_professor": _l("Associate professor"),
+    "professor": _l("Professor"),
+}
+
+labels.register("grade", ASSESSMENT_GRADE_LABELS)
+labels.register("professional_title", PROFESSIONAL_TITLE_LABELS)
+labels.register("cadre_rank", CADRE_RANK)
+labels.register("CadreRank", CADRE_RANK)
+labels.register("party_status", PARTY_STATUS)
+labels.register("PartyStatus", PARTY_STATUS)
+
+
+class CorrectionError(ValueError):
+    """The entry named as corrected cannot be corrected by this entry.
+
+    ``code`` is one of "not_found", "not_correctable", "kind_mismatch" and
+    "already_corrected".
+    """
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def _title(kind: ProgressionKind, values: dict) -> str:
+    """Return the stored Chinese headline of an event."""
+    if kind is ProgressionKind.ASSESSMENT_GRADE:
+        return f"{values['year']}年度考核：{ASSESSMENT_GRADES[values['grade']]}"
+    if kind is ProgressionKind.HONOUR:
+        level = HONOUR_LEVELS[values["level"]]
+        return f"{values['year']}年{level}荣誉：{values['name']}"
+    if kind is ProgressionKind.TITLE_CHANGE:
+        return f"专业技术职务：{PROFESSIONAL_TITLES[values['title']]}"
+    return f"职级：{ADMINISTRATIVE_RANKS[values['rank']]}"
+
+
+def _detail(kind: ProgressionKind, values: dict, note: str) -> dict:
+    keys = {
+        ProgressionKind.ASSESSMENT_GRADE: ("grade", "year"),
+        ProgressionKind.HONOUR: ("name", "level", "year"),
+        ProgressionKind.TITLE_CHANGE: ("title",),
+        ProgressionKind.RANK_CHANGE: ("rank",),
+    }[kind]
+    detail = {key: values[key] for key in keys}
+    detail["note"] = note
+    return detail
+
+
+def correction_of(entry_id: int) -> Optional[ProgressionEntry]:
+    return db.session.scalar(
+        sa.select(ProgressionEntry).where(ProgressionEntry.corrects_id == entry_id)
+    )
+
+
+def check_correction(
+    person: User, kind: ProgressionKind, corrected: Optional[ProgressionEntry]
+) -> None:
+    """Raise CorrectionError unless ``corrected`` may be corrected by a ``kind`` entry."""
+    if corrected is None or corrected.user_id != person.id:
+        raise CorrectionError("not_found")
+    if corrected.kind not in HR_KINDS:
+        raise CorrectionError("not_correctable")
+    if corrected.kind is not kind:
+        raise CorrectionError("kind_mismatch")
+    # NOTE: two corrections of one entry sent at the same moment can both
+    # pass this check, because no constraint makes corrects_id unique.
+    if correction_of(corrected.id) is not None:
+        raise CorrectionError("already_corrected")
+
+
+def record_event(
+    person: User,
+    actor: User,
+    kind: ProgressionKind,
+    occurred_on: date,
+    values: dict,
+    note: str = "",
+    corrects: Optional[ProgressionEntry] = None,
+) -> ProgressionEntry:
+    """Append an HR-recorded event to ``person``'s timeline and audit it; flush only.
+
+    ``values`` contains the kind's fields: grade and year, name, level and year,
+    title, or rank, as the stored values of the tables above.
+    """
+    if kind not in HR_KINDS:
+        raise ValueError(f"{kind} is not recorded by hand")
+    if corrects is not None:
+        check_correction(person, kind, corrects)
+    entry = ProgressionEntry(
+        user_id=person.id,
+        kind=kind,
+        occurred_on=occurred_on,
+        title=_title(kind, values),
+        detail=_detail(kind, values, note),
+        corrects_id=corrects.id if corrects is not None else None,
+        created_by_id=actor.id,
+    )
+    db.session.add(entry)
+    db.session.flush()
+    action = "progression.corrected" if corrects is not None else "progression.recorded"
+    audit.record(
+        action,
+        "progression_entry",
+        entry.id,
+        f"{person.full_name}: {entry.title}",
+        actor_id=actor.id,
+        institution_id=person.institution_id,
+        data={
+            "user_id": person.id,
+            "kind": kind.value,
+            "occurred_on": occurred_on.isoformat(),
+            "detail": entry.detail,
+            "corrects_id": entry.corrects_id,
+        },
+    )
+    return entry
+
+
+# Person profile
+
+
+def _profile_values(profile: Optional[PersonProfile]) -> dict:
+    if profile is None:
+        return {
+            "party_status": PartyStatus.NONE.value,
+            "party_committee_member": False,
+            "cadre_rank": None,
+            "full_time": None,
+            "post_started_on": None,
+        }
+    return {
+        "party_status": profile.party_status.value,
+        "party_committee_member": profile.party_committee_member,
+        "cadre_rank": profile.cadre_rank.value if profile.cadre_rank else None,
+        "full_time": profile.full_time,
+        "post_started_on": profile.post_started_on.isoformat()
+        if profile.post_started_on
+        else None,
+    }
+
+
+def profile_of(person: User) -> Optional[PersonProfile]:
+    return db.session.get(PersonProfile, person.id)
+
+
+def update_profile(
+    person: User,
+    actor: User,
+    *,
+    party_status: PartyStatus,
+    party_committee_member: bool,
+    cadre_rank: Optional[CadreRank],
+    full_time: Optional[bool],
+    post_started_on: Optional[date],
+) -> dict:
+    """Set the attributes the compliance rules filter on; flush only.
+
+    Returns the changed fields as {name: [old, new]}. An audit row is added
+    only when something changed.
+    """
+    profile = profile_of(person)
+    before = _profile_values(profile)
+    if profile is None:
+        profile = PersonProfile(user_id=person.id)
+        db.session.add(profile)
+    profile.party_status = party_status
+    profile.party_committee_member = party_committee_member
+    profile.cadre_rank = cadre_rank
+    profile.full_time = full_time
+    profile.post_started_on = post_started_on
+    db.session.flush()
+
+    after = _profile_values(profile)
+    changes = {
+        key: [before[key], after[key]] for key in after if before[key] != after[key]
+    }
+    if changes:
+        audit.record(
+            "profile.updated",
+            "person_profile",
+            person.id,
+            f"{person.full_name}: {', '.join(sorted(changes))}",
+            actor_id=actor.id,
+            institution_id=person.institution_id,
+            data={"changes": changes},
+        )
+    return changes

@@ -1,0 +1,310 @@
+"""Trainings taken outside the platform: submission with evidence, HR review, credit.
+
+Evidence files live in ``EVIDENCE_DIR`` (default: the instance folder's
+``evidence`` directory), never under ``static/``, with generated names.
+"""
+
+import logging
+import os
+import secrets
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import BinaryIO, Optional
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from lms import audit, labels
+from lms.accounts.models import Role, User
+from lms.compliance.windows import split_hours_by_year
+from lms.db import now_utc
+from lms.extensions import db
+from lms.records.models import (
+    ExternalTraining,
+    ExternalTrainingStatus,
+    HoursEntry,
+    ProgressionEntry,
+    ProgressionKind,
+    TrainingKind,
+    TrainingTier,
+)
+from lms.records.services import _add_once
+
+logger = logging.getLogger("lms.records")
+
+SOURCE_TYPE = "external_training"
+
+MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
+
+#: Accepted evidence types: extension -> (media type, leading magic bytes).
+EVIDENCE_TYPES = {
+    "pdf": ("application/pdf", b"%PDF-"),
+    "jpg": ("image/jpeg", b"\xff\xd8\xff"),
+    "jpeg": ("image/jpeg", b"\xff\xd8\xff"),
+    "png": ("image/png", b"\x89PNG\r\n\x1a\n"),
+}
+
+
+EXTERNAL_TRAINING_STATUS = {
+    "pending": _l("Awaiting review"),
+    "approved": _l("Approved"),
+    "rejected": _l("Rejected"),
+}
+labels.register("ExternalTrainingStatus", EXTERNAL_TRAINING_STATUS)
+
+
+class EvidenceError(ValueError):
+    """An uploaded file is not acceptable evidence.
+
+    ``code`` is "extension", "content" or "size".
+    """
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def evidence_dir() -> Path:
+    configured = current_app.config.get("EVIDENCE_DIR")
+    return Path(configured or os.path.join(current_app.instance_path, "evidence"))
+
+
+def extension_of(filename: str) -> str:
+    return filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+
+
+def read_evidence(filename: str, stream: BinaryIO) -> tuple[str, bytes]:
+    """Return (extension, content) of an upload, or raise EvidenceError.
+
+    The extension must be an accepted one, the content must start with that
+    type's magic bytes, and it must not exceed MAX_EVIDENCE_BYTES.
+    """
+    extension = extension_of(filename)
+    if extension not in EVIDENCE_TYPES:
+        raise EvidenceError("extension")
+    content = stream.read(MAX_EVIDENCE_BYTES + 1)
+    if len(content) > MAX_EVIDENCE_BYTES:
+        raise EvidenceError("size")
+    _media_type, magic = EVIDENCE_TYPES[extension]
+    if not content.startswith(magic):
+        raise EvidenceError("content")
+    return extension, content
+
+
+def submit(
+    user: User,
+    *,
+    title: str,
+    organiser: str,
+    tier: TrainingTier,
+    kind: TrainingKind,
+    start_date: date,
+    end_date: date,
+    hours: Decimal,
+    evidence_name: str,
+    extension: str,
+    content: bytes,
+) -> ExternalTraining:
+    """Store the evidence file and add a pending submission; flush only.
+
+    The file is written before the row, so a failed commit can leave an
+    unreferenced file behind but never a row without its file.
+    """
+    folder = evidence_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    stored_name = f"{secrets.token_hex(16)}.{extension}"
+    (folder / stored_name).write_bytes(content)
+
+    training = ExternalTraining(
+        user_id=user.id,
+        title=title,
+        organiser=organiser,
+        tier=tier,
+        kind=kind,
+        start_date=start_date,
+        end_date=end_date,
+        hours=hours,
+        evidence_path=stored_name,
+        evidence_name=evidence_name[-200:] or stored_name,
+        evidence_type=EVIDENCE_TYPES[extension][0],
+        status=ExternalTrainingStatus.PENDING,
+    )
+    db.session.add(training)
+    db.session.flush()
+    logger.info(
+        "External training %s submitted by user %s (%s bytes of evidence)",
+        training.id,
+        user.id,
+        len(content),
+    )
+    return training
+
+
+def evidence_file(training: ExternalTraining) -> Path:
+    return evidence_dir() / training.evidence_path
+
+
+# Access checks
+
+
+def can_view(viewer: User, training: ExternalTraining) -> bool:
+    """Return whether ``viewer`` is the submitter, or HR or admin of their institution."""
+    if viewer.id == training.user_id:
+        return True
+    return can_review(viewer, training)
+
+
+def can_review(viewer: User, training: ExternalTraining) -> bool:
+    return (
+        viewer.role in (Role.HR, Role.ADMIN)
+        and viewer.institution_id == training.user.institution_id
+    )
+
+
+def submissions_of(user: User) -> list[ExternalTraining]:
+    return list(
+        db.session.scalars(
+            sa.select(ExternalTraining)
+            .where(ExternalTraining.user_id == user.id)
+            .order_by(ExternalTraining.submitted_at.desc(), ExternalTraining.id.desc())
+        )
+    )
+
+
+def pending_for(institution_id: int) -> list[ExternalTraining]:
+    """Return an institution's pending submissions, oldest first, with submitters."""
+    return list(
+        db.session.scalars(
+            sa.select(ExternalTraining)
+            .join(User, User.id == ExternalTraining.user_id)
+            .where(
+                User.institution_id == institution_id,
+                ExternalTraining.status == ExternalTrainingStatus.PENDING,
+            )
+            .options(so.contains_eager(ExternalTraining.user))
+            .order_by(ExternalTraining.submitted_at, ExternalTraining.id)
+        )
+    )
+
+
+def _decide(
+    training: ExternalTraining,
+    reviewer: User,
+    status: ExternalTrainingStatus,
+    reason: str,
+) -> bool:
+    """Move a pending submission to ``status``; return False if it was not pending.
+
+    The UPDATE matches only a pending row, so of two reviews sent at once
+    the database lets exactly one through.
+    """
+    result = db.session.execute(
+        sa.update(ExternalTraining)
+        .where(
+            ExternalTraining.id == training.id,
+            ExternalTraining.status == ExternalTrainingStatus.PENDING,
+        )
+        .values(
+            status=status,
+            reviewed_by_id=reviewer.id,
+            reviewed_at=now_utc(),
+            review_reason=reason,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(training)
+    return result.rowcount == 1
+
+
+def _credit(training: ExternalTraining, reviewer: User) -> list[HoursEntry]:
+    """Write one ledger row per calendar year the training spans, and its timeline entry."""
+    rows = []
+    for year, hours in split_hours_by_year(
+        training.start_date, training.end_date, training.hours
+    ):
+        row = HoursEntry(
+            user_id=training.user_id,
+            source_type=SOURCE_TYPE,
+            source_id=training.id,
+            title=training.title,
+            # The last day of the training that falls inside this year.
+            occurred_on=min(training.end_date, date(year, 12, 31)),
+            year=year,
+            tier=training.tier,
+            kind=training.kind,
+            hours=hours,
+        )
+        if _add_once(row):
+            rows.append(row)
+    _add_once(
+        ProgressionEntry(
+            user_id=training.user_id,
+            kind=ProgressionKind.TRAINING,
+            occurred_on=training.end_date,
+            title=training.title,
+            detail={
+                "hours": str(training.hours),
+                "tier": training.tier.value,
+                "kind": training.kind.value,
+                "organiser": training.organiser,
+                "start_date": training.start_date.isoformat(),
+                "end_date": training.end_date.isoformat(),
+                "external_training_id": training.id,
+            },
+            source_type=SOURCE_TYPE,
+            source_id=training.id,
+            created_by_id=reviewer.id,
+        )
+    )
+    return rows
+
+
+def approve(training: ExternalTraining, reviewer: User, reason: str = "") -> bool:
+    """Approve a pending submission and credit its hours; flush only.
+
+    Returns False, and changes nothing, when the submission was already
+    decided, so approving twice credits the hours once.
+    """
+    if not _decide(training, reviewer, ExternalTrainingStatus.APPROVED, reason):
+        return False
+    rows = _credit(training, reviewer)
+    audit.record(
+        "external_training.approved",
+        "external_training",
+        training.id,
+        f"{training.user.full_name}: {training.title} ({training.hours})",
+        actor_id=reviewer.id,
+        institution_id=training.user.institution_id,
+        data={
+            "user_id": training.user_id,
+            "hours": str(training.hours),
+            "years": {str(row.year): str(row.hours) for row in rows},
+            "reason": reason,
+        },
+    )
+    return True
+
+
+def reject(training: ExternalTraining, reviewer: User, reason: str) -> bool:
+    """Reject a pending submission with a reason; flush only. Nothing is credited."""
+    if not reason.strip():
+        raise ValueError("a rejection needs a reason")
+    if not _decide(training, reviewer, ExternalTrainingStatus.REJECTED, reason):
+        return False
+    audit.record(
+        "external_training.rejected",
+        "external_training",
+        training.id,
+        f"{training.user.full_name}: {training.title}",
+        actor_id=reviewer.id,
+        institution_id=training.user.institution_id,
+        data={"user_id": training.user_id, "reason": reason},
+    )
+    return True
+
+
+def find(training_id: int) -> Optional[ExternalTraining]:
+    return db.session.get(ExternalTraining, training_id)

@@ -1,0 +1,175 @@
+"""External training pages: the learner's submission form, HR's queue and review,
+and the evidence download. Routes are registered on the records blueprint."""
+
+import logging
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from lms.accounts.access import LEARNER_ROLES, roles_required
+from lms.accounts.models import Role
+from lms.compliance.windows import local_today
+from lms.extensions import db
+from lms.records import external
+from lms.records.forms import ExternalTrainingForm, ReviewForm
+from lms.records.models import (
+    ExternalTraining,
+    ExternalTrainingStatus,
+    TrainingKind,
+    TrainingTier,
+)
+from lms.records.views import bp
+
+logger = logging.getLogger("lms.records")
+
+_EVIDENCE_ERRORS = {
+    "extension": lambda: _("Upload a PDF, JPEG or PNG file (.pdf, .jpg, .jpeg, .png)."),
+    "content": lambda: _(
+        "The file content is not a PDF, JPEG or PNG image matching its extension."
+    ),
+    "size": lambda: _("The file is larger than 10 MB."),
+}
+
+
+def _load_visible(training_id: int) -> ExternalTraining:
+    """Load a submission the current user may see, else 404, so that other
+    people cannot tell whether an id exists."""
+    training = external.find(training_id)
+    if training is None or not external.can_view(current_user, training):
+        abort(404)
+    return training
+
+
+def _render_submit(form: ExternalTrainingForm, status: int = 200):
+    return (
+        render_template(
+            "lms/records/external.html",
+            form=form,
+            submissions=external.submissions_of(current_user),
+        ),
+        status,
+    )
+
+
+@bp.route("/records/external", methods=["GET", "POST"])
+@roles_required(*LEARNER_ROLES)
+def external_trainings():
+    """Submit a training taken outside the platform, and list one's submissions."""
+    form = ExternalTrainingForm()
+    form.today = local_today(current_user.institution)
+    if request.method == "GET":
+        return _render_submit(form)
+    if not form.validate_on_submit():
+        return _render_submit(form, 400)
+
+    upload = form.evidence.data
+    try:
+        extension, content = external.read_evidence(
+            upload.filename or "", upload.stream
+        )
+    except external.EvidenceError as error:
+        logger.info(
+            "Evidence %r from user %s rejected: %s",
+            (upload.filename or "")[:100],
+            current_user.id,
+            error.code,
+        )
+        form.evidence.errors = list(form.evidence.errors) + [
+            _EVIDENCE_ERRORS[error.code]()
+        ]
+        return _render_submit(form, 400)
+
+    training = external.submit(
+        current_user,
+        title=form.title.data.strip(),
+        organiser=form.organiser.data.strip(),
+        tier=TrainingTier(form.tier.data),
+        kind=TrainingKind(form.kind.data),
+        start_date=form.start_date.data,
+        end_date=form.end_date.data,
+        hours=form.hours.data,
+        evidence_name=upload.filename or "",
+        extension=extension,
+        content=content,
+    )
+    db.session.commit()
+    flash(
+        _(
+            "Submitted %(title)s. The hours count once HR approves it.",
+            title=training.title,
+        ),
+        "success",
+    )
+    return redirect(url_for(".external_trainings"))
+
+
+@bp.route("/records/external/pending")
+@roles_required(Role.HR, Role.ADMIN)
+def external_queue():
+    return render_template(
+        "lms/records/external_queue.html",
+        pending=external.pending_for(current_user.institution_id),
+    )
+
+
+@bp.route("/records/external/<int:training_id>/review", methods=["GET", "POST"])
+@login_required
+def review_external(training_id: int):
+    """Approve or reject a submission; HR and admins of the submitter's institution."""
+    training = _load_visible(training_id)
+    if not external.can_review(current_user, training):
+        abort(403)
+    form = ReviewForm()
+    status = 200
+    if request.method == "POST":
+        if training.status is not ExternalTrainingStatus.PENDING:
+            flash(_("This submission was already reviewed; nothing changed."), "info")
+            return redirect(url_for(".review_external", training_id=training.id))
+        if form.validate_on_submit():
+            reason = (form.reason.data or "").strip()
+            if form.decision.data == "approve":
+                decided = external.approve(training, current_user, reason)
+                message = _(
+                    "Approved %(title)s; its hours are credited.", title=training.title
+                )
+            else:
+                decided = external.reject(training, current_user, reason)
+                message = _("Rejected %(title)s.", title=training.title)
+            db.session.commit()
+            if not decided:
+                message = _("This submission was already reviewed; nothing changed.")
+            flash(message, "success" if decided else "info")
+            return redirect(url_for(".external_queue"))
+        status = 400
+    return (
+        render_template(
+            "lms/records/external_review.html", training=training, form=form
+        ),
+        status,
+    )
+
+
+@bp.route("/records/external/<int:training_id>/evidence")
+@login_required
+def external_evidence(training_id: int):
+    """Send the evidence file as a download, never rendered inline."""
+    training = _load_visible(training_id)
+    path = external.evidence_file(training)
+    if not path.is_file():
+        logger.error(
+            "Evidence file %s of external training %s is missing",
+            training.evidence_path,
+            training.id,
+        )
+        abort(404)
+    response = send_file(
+        path,
+        mimetype=training.evidence_type,
+        as_attachment=True,
+        download_name=training.evidence_name,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

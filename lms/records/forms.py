@@ -1,0 +1,246 @@
+"""Forms for HR-recorded events, the person profile and external trainings."""
+
+from datetime import date
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
+
+from lms.compliance.explain import CADRE_RANK, PARTY_STATUS
+from lms.compliance.models import CadreRank, PartyStatus
+from lms.labels import PROGRESSION_KIND, TRAINING_KIND, TRAINING_TIER
+from lms.records.events import (
+    ADMINISTRATIVE_RANKS,
+    ASSESSMENT_GRADE_LABELS,
+    HR_KINDS,
+    PROFESSIONAL_TITLE_LABELS,
+)
+from lms.records.models import TrainingKind, TrainingTier
+
+_BLANK = SelectChoice("", _l("Choose…"))
+
+#: Fields each kind of event needs besides the date and note.
+REQUIRED_BY_KIND = {
+    "assessment_grade": ("grade", "year"),
+    "honour": ("honour_name", "honour_level", "year"),
+    "title_change": ("professional_title",),
+    "rank_change": ("rank",),
+}
+
+
+def _choices(labels: dict, values) -> list:
+    return [_BLANK] + [SelectChoice(value, labels[value]) for value in values]
+
+
+class ProgressionEventForm(FlaskForm):
+    """One form for every HR-recorded kind; ``validate`` checks the kind's fields."""
+
+    kind = SelectField(
+        _l("Kind of event"),
+        choices=[
+            SelectChoice(kind.value, PROGRESSION_KIND[kind.value]) for kind in HR_KINDS
+        ],
+        validators=[InputRequired()],
+    )
+    occurred_on = DateField(_l("Date"), validators=[InputRequired()])
+    grade = SelectField(
+        _l("Assessment grade"),
+        choices=_choices(ASSESSMENT_GRADE_LABELS, ASSESSMENT_GRADE_LABELS),
+        validators=[Optional()],
+    )
+    year = IntegerField(
+        _l("Year"), validators=[Optional(), NumberRange(min=1950, max=2100)]
+    )
+    honour_name = StringField(_l("Honour"), validators=[Optional(), Length(max=200)])
+    honour_level = SelectField(
+        _l("Honour level"),
+        choices=_choices(TRAINING_TIER, [tier.value for tier in TrainingTier]),
+        validators=[Optional()],
+    )
+    professional_title = SelectField(
+        _l("Professional title"),
+        choices=_choices(PROFESSIONAL_TITLE_LABELS, PROFESSIONAL_TITLE_LABELS),
+        validators=[Optional()],
+    )
+    rank = SelectField(
+        _l("Administrative rank"),
+        choices=_choices(CADRE_RANK, ADMINISTRATIVE_RANKS),
+        validators=[Optional()],
+    )
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)])
+    #: Id of the entry this one corrects; empty for a new event.
+    corrects = HiddenField()
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for name in REQUIRED_BY_KIND.get(self.kind.data, ()):
+            field = self[name]
+            if field.data in (None, "") and not field.errors:
+                field.errors = list(field.errors) + [
+                    _("Required for this kind of event.")
+                ]
+                valid = False
+        if self.corrects.data and not self.corrects.data.isdigit():
+            self.corrects.errors = [_("Not a valid entry number.")]
+            valid = False
+        return valid
+
+    def values(self) -> dict:
+        """Return the kind's fields under the keys ``events.record_event`` expects."""
+        return {
+            "grade": self.grade.data,
+            "year": self.year.data,
+            "name": (self.honour_name.data or "").strip(),
+            "level": self.honour_level.data,
+            "title": self.professional_title.data,
+            "rank": self.rank.data,
+        }
+
+
+_FULL_TIME_CHOICES = [
+    SelectChoice("", _l("As the post implies")),
+    SelectChoice("yes", _l("Full-time")),
+    SelectChoice("no", _l("Not full-time")),
+]
+
+
+class PersonProfileForm(FlaskForm):
+    party_status = SelectField(
+        _l("Party status"),
+        choices=[
+            SelectChoice(status.value, PARTY_STATUS[status.value])
+            for status in PartyStatus
+        ],
+        validators=[InputRequired()],
+    )
+    party_committee_member = BooleanField(
+        _l("Secretary or committee member of a grassroots Party organisation")
+    )
+    cadre_rank = SelectField(
+        _l("Cadre rank"),
+        choices=[SelectChoice("", _l("None"))]
+        + [SelectChoice(rank.value, CADRE_RANK[rank.value]) for rank in CadreRank],
+        validators=[Optional()],
+    )
+    full_time = SelectField(
+        _l("Full-time"), choices=_FULL_TIME_CHOICES, validators=[Optional()]
+    )
+    post_started_on = DateField(_l("Post start date"), validators=[Optional()])
+
+
+#: Hours per day above which a submission is rejected as a typing error.
+MAX_HOURS_PER_DAY = 24
+
+
+class ExternalTrainingForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    organiser = StringField(
+        _l("Organiser"), validators=[DataRequired(), Length(max=200)]
+    )
+    tier = SelectField(
+        _l("Tier"),
+        choices=[
+            SelectChoice(tier.value, TRAINING_TIER[tier.value]) for tier in TrainingTier
+        ],
+        validators=[InputRequired()],
+    )
+    kind = SelectField(
+        _l("Kind"),
+        choices=[
+            SelectChoice(kind.value, TRAINING_KIND[kind.value]) for kind in TrainingKind
+        ],
+        validators=[InputRequired()],
+    )
+    start_date = DateField(_l("Start date"), validators=[InputRequired()])
+    end_date = DateField(_l("End date"), validators=[InputRequired()])
+    hours = DecimalField(
+        _l("Hours"),
+        places=1,
+        validators=[
+            InputRequired(),
+            NumberRange(min=Decimal("0.5"), max=Decimal(9999)),
+        ],
+    )
+    evidence = FileField(
+        _l("Evidence (PDF, JPEG or PNG, at most 10 MB)"),
+        validators=[FileRequired()],
+    )
+
+    #: The submitter's local date; set by the view, so an end date after it
+    #: is rejected.
+    today: date | None = None
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        today = self.today
+        start, end = self.start_date.data, self.end_date.data
+        if start and end and end < start:
+            self.end_date.errors = list(self.end_date.errors) + [
+                _("The end date is before the start date.")
+            ]
+            valid = False
+        if end and today and end > today:
+            self.end_date.errors = list(self.end_date.errors) + [
+                _("Submit a training once it has ended.")
+            ]
+            valid = False
+        hours = self.hours.data
+        if start and end and hours is not None and end >= start:
+            days = (end - start).days + 1
+            if hours > MAX_HOURS_PER_DAY * days:
+                self.hours.errors = list(self.hours.errors) + [
+                    _(
+                        "At most %(max)s hours fit in %(days)s days.",
+                        max=MAX_HOURS_PER_DAY * days,
+                        days=days,
+                    )
+                ]
+                valid = False
+        if hours is not None and hours != hours.quantize(Decimal("0.1")):
+            self.hours.errors = list(self.hours.errors) + [
+                _("Use at most one decimal place.")
+            ]
+            valid = False
+        return valid
+
+
+class ReviewForm(FlaskForm):
+    decision = RadioField(
+        _l("Decision"),
+        choices=[
+            SelectChoice("approve", _l("Approve")),
+            SelectChoice("reject", _l("Reject")),
+        ],
+        validators=[InputRequired()],
+    )
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=1000)])
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.decision.data == "reject" and not (self.reason.data or "").strip():
+            self.reason.errors = list(self.reason.errors) + [
+                _("Give a reason when rejecting a submission.")
+            ]
+            valid = False
+        return valid

@@ -1,0 +1,320 @@
+"""Trainings taken elsewhere: upload checks, HR review, split crediting, evidence access."""
+
+import io
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
+
+from lms.audit import AuditEntry
+from lms.extensions import db
+from lms.records.external import MAX_EVIDENCE_BYTES
+from lms.records.models import (
+    ExternalTraining,
+    ExternalTrainingStatus,
+    HoursEntry,
+    ProgressionEntry,
+    ProgressionKind,
+)
+from tests.conftest import count
+
+PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+EVIDENCE_LABEL = "Evidence (PDF, JPEG or PNG, at most 10 MB)"
+
+
+def _english(session):
+    session.post("/language/en")
+    return session
+
+
+def _form(content: bytes = PDF, filename: str = "结业证书.pdf", **overrides) -> dict:
+    form = {
+        "title": "全国高校辅导员示范培训",
+        "organiser": "教育部思想政治工作司",
+        "tier": "national",
+        "kind": "demonstration",
+        "start_date": "2025-12-29",
+        "end_date": "2026-01-02",
+        "hours": "10",
+        "evidence": (io.BytesIO(content), filename),
+    }
+    form.update(overrides)
+    return form
+
+
+def _submit(session, **kw):
+    return session.post(
+        "/records/external", data=_form(**kw), content_type="multipart/form-data"
+    )
+
+
+def _only_training() -> ExternalTraining:
+    db.session.expire_all()
+    [training] = db.session.scalars(sa.select(ExternalTraining)).all()
+    return training
+
+
+def _audit(action: str) -> list[AuditEntry]:
+    return list(db.session.scalars(sa.select(AuditEntry).filter_by(action=action)))
+
+
+@pytest.fixture(autouse=True)
+def evidence_dir(app, tmp_path, monkeypatch):
+    """Give each test an empty evidence folder."""
+    folder = tmp_path / "evidence"
+    monkeypatch.setitem(app.config, "EVIDENCE_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def submitted(world, login):
+    """counselor1 has a pending submission; returns its id."""
+    response = _submit(login("counselor1"))
+    assert response.status_code == 302
+    return _only_training().id
+
+
+# Submission ----------------------------------------------------------------
+
+
+def test_submission_is_pending_and_credits_nothing(world, login, app, evidence_dir):
+    counselor = _english(login("counselor1"))
+
+    response = _submit(counselor)
+
+    assert response.status_code == 302
+    training = _only_training()
+    assert training.status is ExternalTrainingStatus.PENDING
+    assert training.user_id == world.counselor
+    assert training.hours == Decimal("10.0")
+    assert training.evidence_name == "结业证书.pdf"
+    assert training.evidence_type == "application/pdf"
+    stored = evidence_dir / training.evidence_path
+    assert stored.read_bytes() == PDF
+    assert "结业证书" not in training.evidence_path
+    static = Path(app.static_folder).resolve()
+    assert static not in stored.resolve().parents
+    assert count(HoursEntry) == 0
+    page = counselor.get("/records/external").get_data(as_text=True)
+    assert "全国高校辅导员示范培训" in page
+    assert "Awaiting review" in page
+
+
+def test_png_evidence_is_accepted(world, login):
+    response = _submit(login("counselor1"), content=PNG, filename="photo.PNG")
+
+    assert response.status_code == 302
+    assert _only_training().evidence_type == "image/png"
+
+
+@pytest.mark.parametrize(
+    ("content", "filename", "message"),
+    [
+        (b"MZ\x90\x00 not a pdf", "证书.pdf", "The file content is not a PDF"),
+        (PNG, "证书.pdf", "The file content is not a PDF"),
+        (PDF, "证书.exe", "Upload a PDF, JPEG or PNG file"),
+        (PDF, "证书", "Upload a PDF, JPEG or PNG file"),
+        (b"<svg></svg>", "image.svg", "Upload a PDF, JPEG or PNG file"),
+    ],
+)
+def test_bad_evidence_is_rejected_naming_field(
+    world, login, evidence_dir, content, filename, message
+):
+    response = _submit(
+        _english(login("counselor1")), content=content, filename=filename
+    )
+
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert f"{EVIDENCE_LABEL}: {message}" in page
+    assert count(ExternalTraining) == 0
+    assert not evidence_dir.exists() or list(evidence_dir.iterdir()) == []
+
+
+def test_oversized_evidence_is_rejected(world, login):
+    counselor = _english(login("counselor1"))
+    content = b"%PDF-" + b"0" * (MAX_EVIDENCE_BYTES - 4)
+    fields = _form()
+    del fields["evidence"]
+    fields["csrf_token"] = counselor.csrf
+    fields["evidence"] = FileStorage(io.BytesIO(content), filename="big.pdf")
+    # Encoded here, in memory: the test client would spool a body this large
+    # to a temporary file that it never closes.
+    boundary, body = encode_multipart(fields)
+
+    response = counselor.client.post(
+        "/records/external",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+
+    assert response.status_code == 400
+    assert f"{EVIDENCE_LABEL}: The file is larger than 10 MB." in response.get_data(
+        as_text=True
+    )
+    assert count(ExternalTraining) == 0
+
+
+def test_invalid_fields_are_named(world, login):
+    counselor = _english(login("counselor1"))
+    cases = [
+        ({"title": ""}, "Title: This field is required."),
+        (
+            {"end_date": "2025-12-01"},
+            "End date: The end date is before the start date.",
+        ),
+        ({"end_date": "2999-01-01"}, "End date: Submit a training once it has ended."),
+        ({"hours": "0"}, "Hours: Number must be between"),
+        ({"hours": "abc"}, "Hours: Not a valid decimal value"),
+        ({"hours": "121"}, "Hours: At most 120 hours fit in 5 days."),
+        ({"hours": "2.25"}, "Hours: Use at most one decimal place."),
+        ({"tier": "county"}, "Tier: Not a valid choice"),
+    ]
+    for overrides, message in cases:
+        response = _submit(counselor, **overrides)
+        assert response.status_code == 400, overrides
+        assert message in response.get_data(as_text=True), overrides
+    response = counselor.post("/records/external", data={"title": "x"})
+    assert response.status_code == 400
+    assert f"{EVIDENCE_LABEL}: This field is required." in response.get_data(
+        as_text=True
+    )
+    assert count(ExternalTraining) == 0
+
+
+def test_only_learners_submit(world, login):
+    for username in ["trainer", "hr", "admin"]:
+        session = login(username)
+        assert session.get("/records/external").status_code == 403, username
+        assert _submit(session).status_code == 403, username
+    assert count(ExternalTraining) == 0
+
+
+# Review --------------------------------------------------------------------
+
+
+def test_approval_splits_hours_by_year_once(world, login, submitted):
+    hr = login("hr")
+    url = f"/records/external/{submitted}/review"
+
+    first = hr.post(url, data={"decision": "approve"})
+    second = hr.post(url, data={"decision": "approve"})
+
+    assert first.status_code == 302
+    assert second.status_code == 302
+    db.session.expire_all()
+    rows = db.session.scalars(sa.select(HoursEntry).order_by(HoursEntry.year)).all()
+    # 3 of the 5 days fall in 2025: 10 x 3 / 5 = 6 hours, the rest in 2026.
+    assert [(row.year, row.hours) for row in rows] == [
+        (2025, Decimal("6.0")),
+        (2026, Decimal("4.0")),
+    ]
+    assert [row.occurred_on for row in rows] == [date(2025, 12, 31), date(2026, 1, 2)]
+    assert {(row.source_type, row.source_id) for row in rows} == {
+        ("external_training", submitted)
+    }
+    assert {row.user_id for row in rows} == {world.counselor}
+    [entry] = db.session.scalars(sa.select(ProgressionEntry)).all()
+    assert entry.kind is ProgressionKind.TRAINING
+    assert entry.detail["organiser"] == "教育部思想政治工作司"
+    training = _only_training()
+    assert training.status is ExternalTrainingStatus.APPROVED
+    assert training.reviewed_by_id == world.hr
+    [row] = _audit("external_training.approved")
+    assert row.actor_id == world.hr
+    assert row.data["years"] == {"2025": "6.0", "2026": "4.0"}
+
+
+def test_approval_after_rejection_changes_nothing(world, login, submitted):
+    hr = login("hr")
+    url = f"/records/external/{submitted}/review"
+
+    hr.post(url, data={"decision": "reject", "reason": "证明材料不清晰"})
+    response = hr.post(url, data={"decision": "approve"})
+
+    assert response.status_code == 302
+    training = _only_training()
+    assert training.status is ExternalTrainingStatus.REJECTED
+    assert training.review_reason == "证明材料不清晰"
+    assert count(HoursEntry) == 0
+    assert count(ProgressionEntry) == 0
+    assert len(_audit("external_training.rejected")) == 1
+    assert _audit("external_training.approved") == []
+
+
+def test_rejection_needs_reason(world, login, submitted):
+    hr = _english(login("hr"))
+
+    response = hr.post(
+        f"/records/external/{submitted}/review", data={"decision": "reject"}
+    )
+
+    assert response.status_code == 400
+    assert "Reason: Give a reason when rejecting" in response.get_data(as_text=True)
+    assert _only_training().status is ExternalTrainingStatus.PENDING
+
+
+def test_rejected_submission_shows_reason_to_submitter(world, login, submitted):
+    login("hr").post(
+        f"/records/external/{submitted}/review",
+        data={"decision": "reject", "reason": "学时与通知不符"},
+    )
+
+    page = _english(login("counselor1")).get("/records/external").get_data(as_text=True)
+
+    assert "Rejected" in page
+    assert "学时与通知不符" in page
+
+
+def test_queue_lists_own_institution_pending(world, login, submitted):
+    page = login("hr").get("/records/external/pending").get_data(as_text=True)
+    assert "全国高校辅导员示范培训" in page
+    assert f"/records/external/{submitted}/review" in page
+
+    other = login("hr_b").get("/records/external/pending").get_data(as_text=True)
+    assert "全国高校辅导员示范培训" not in other
+
+    login("hr").post(
+        f"/records/external/{submitted}/review", data={"decision": "approve"}
+    )
+    page = login("hr").get("/records/external/pending").get_data(as_text=True)
+    assert "全国高校辅导员示范培训" not in page
+
+
+def test_review_access(world, login, submitted):
+    url = f"/records/external/{submitted}/review"
+    data = {"decision": "approve"}
+
+    assert login("counselor1").get(url).status_code == 403
+    assert login("counselor1").post(url, data=data).status_code == 403
+    for username in ["counselor2", "trainer", "hr_b"]:
+        assert login(username).get(url).status_code == 404, username
+        assert login(username).post(url, data=data).status_code == 404, username
+    assert login("hr").get("/records/external/987654/review").status_code == 404
+    assert count(HoursEntry) == 0
+    assert login("admin").get(url).status_code == 200
+
+
+# Evidence ------------------------------------------------------------------
+
+
+def test_evidence_download_headers(world, login, submitted):
+    for username in ["counselor1", "hr", "admin"]:
+        response = login(username).get(f"/records/external/{submitted}/evidence")
+        assert response.status_code == 200, username
+        assert response.data == PDF
+        assert response.headers["Content-Type"] == "application/pdf"
+        assert response.headers["Content-Disposition"].startswith("attachment;")
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        response.close()
+
+
+def test_evidence_hidden_from_others(world, login, submitted):
+    for username in ["counselor2", "trainer", "hr_b", "counselor_b"]:
+        response = login(username).get(f"/records/external/{submitted}/evidence")
+        assert response.status_code == 404, username
