@@ -30,7 +30,7 @@ class RevokeForm(FlaskForm):
 
 
 #: Largest credential file the verification page reads. A signed credential
-#: of this platform is about 3 KB, so this leaves room for long texts and
+#: of this platform is about 2 KB, so this leaves room for long texts and
 #: other issuers' extra fields.
 MAX_CREDENTIAL_BYTES = 256 * 1024
 

@@ -258,6 +258,10 @@ def credential(serial: str):
 
     A revoked certificate still serves its credential: the signature stays
     valid, and the verification pages show the revocation.
+
+    NOTE: serials are sequential, so anyone can fetch holders' names by
+    counting through them. The rate limit slows this down but does not
+    prevent it; the verification code pages do not have this exposure.
     """
     output_format = request.args.get("format", "")
     if output_format not in ("", "json"):
