@@ -178,8 +178,8 @@ def verify_credential_command(
     """Verify the signature of the credential in FILE.
 
     Prints the verdict, issuer, holder, achievement and serial. Exits with
-    status 0 only when the signature is valid; 1 when it is not, 2 for
-    unreadable input.
+    status 0 only when the signature is valid, 1 when it is not or the
+    database cannot be read, and 2 for an unreadable or invalid input file.
     """
     if offline and key_file is None:
         raise click.UsageError(
