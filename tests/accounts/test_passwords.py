@@ -63,6 +63,7 @@ def _change(session, new_password, repeat=None):
 )
 def test_change_page_rejects_weak_password(app, seeded, login, app_ctx, new_password, message):
     session = login("counselor1")
+    session.post("/language/en")
 
     response = _change(session, new_password)
 
@@ -74,6 +75,7 @@ def test_change_page_rejects_weak_password(app, seeded, login, app_ctx, new_pass
 
 def test_change_page_rejects_mismatch(app, seeded, login):
     session = login("counselor1")
+    session.post("/language/en")
 
     response = _change(session, "harbour-lantern-47", "harbour-lantern-48")
 

@@ -133,6 +133,7 @@ def test_password_change_ends_other_sessions(app, seeded, login, app_ctx):
 
 def test_password_change_wrong_current_password(app, seeded, login, app_ctx):
     session = login("counselor1")
+    session.post("/language/en")
 
     response = session.post(
         "/account/password",
@@ -155,6 +156,7 @@ def test_admin_end_sessions_kills_every_session(app, seeded, login, app_ctx):
     phone = login("counselor1")
     laptop = login("counselor1")
     admin = login("admin")
+    admin.post("/language/en")
     person = db.session.scalar(sa.select(User).filter_by(username="counselor1"))
 
     page = admin.get(f"/people/{person.id}/account")
@@ -197,6 +199,7 @@ def test_admin_disable_kills_sessions_and_login(app, seeded, login, app_ctx):
 
 def test_admin_cannot_disable_self(app, seeded, login, app_ctx):
     admin = login("admin")
+    admin.post("/language/en")
     person = db.session.scalar(sa.select(User).filter_by(username="admin"))
 
     response = admin.post(f"/people/{person.id}/disable", follow_redirects=True)
