@@ -1,8 +1,8 @@
 """create schema
 
-Revision ID: 1aab49d8e223
+Revision ID: a1c023be0e5d
 Revises: 
-Create Date: 2026-12-04 16:52:01.487841
+Create Date: 2026-12-04 17:42:12.227401
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import lms.db
 
 
 # revision identifiers, used by Alembic.
-revision = '1aab49d8e223'
+revision = 'a1c023be0e5d'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -231,6 +231,9 @@ def upgrade():
     sa.Column('kind', sa.Enum('text', 'video', 'file', 'offline', name='lessonkind', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('body_html', sa.Text(), nullable=False),
     sa.Column('duration_minutes', sa.Integer(), nullable=False),
+    sa.Column('video_url', sa.String(length=500), nullable=True),
+    sa.Column('session_starts_at', lms.db.UTCDateTime(), nullable=True),
+    sa.Column('session_place', sa.String(length=200), nullable=True),
     sa.ForeignKeyConstraint(['course_id'], ['course.id'], name=op.f('fk_lesson_course_id_course'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_lesson')),
     sa.UniqueConstraint('course_id', 'position', name=op.f('uq_lesson_course_id_position'))
@@ -281,6 +284,7 @@ def upgrade():
     sa.Column('department_id', sa.Integer(), nullable=True),
     sa.Column('locale', sa.String(length=8), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('password_must_change', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('created_at', lms.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['department_id'], ['department.id'], name=op.f('fk_user_department_id_department')),
     sa.ForeignKeyConstraint(['institution_id'], ['institution.id'], name=op.f('fk_user_institution_id_institution')),
@@ -347,6 +351,7 @@ def upgrade():
     sa.Column('revoked_reason', sa.String(length=500), nullable=True),
     sa.Column('render_data', sa.JSON(), nullable=False),
     sa.Column('pdf_sha256', sa.String(length=64), nullable=True),
+    sa.Column('credential_json', sa.Text(), nullable=True),
     sa.Column('created_at', lms.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint("(status = 'revoked') = (revoked_at IS NOT NULL)", name=op.f('ck_certificate_revoked_iff_revoked_at')),
     sa.ForeignKeyConstraint(['holder_id'], ['user.id'], name=op.f('fk_certificate_holder_id_user')),
@@ -392,6 +397,35 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_enrolment_programme_id'), ['programme_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_enrolment_user_id'), ['user_id'], unique=False)
 
+    op.create_table('external_training',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('organiser', sa.String(length=200), nullable=False),
+    sa.Column('tier', sa.Enum('school', 'provincial', 'national', name='trainingtier', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('kind', sa.Enum('pre_job', 'demonstration', 'thematic', 'full_coverage', 'backbone_camp', 'online', name='trainingkind', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('start_date', sa.Date(), nullable=False),
+    sa.Column('end_date', sa.Date(), nullable=False),
+    sa.Column('hours', sa.Numeric(precision=7, scale=1), nullable=False),
+    sa.Column('evidence_path', sa.String(length=64), nullable=False),
+    sa.Column('evidence_name', sa.String(length=200), nullable=False),
+    sa.Column('evidence_type', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'approved', 'rejected', name='externaltrainingstatus', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('submitted_at', lms.db.UTCDateTime(), nullable=False),
+    sa.Column('reviewed_by_id', sa.Integer(), nullable=True),
+    sa.Column('reviewed_at', lms.db.UTCDateTime(), nullable=True),
+    sa.Column('review_reason', sa.Text(), nullable=False),
+    sa.CheckConstraint('end_date >= start_date', name=op.f('ck_external_training_dates_in_order')),
+    sa.CheckConstraint('hours > 0', name=op.f('ck_external_training_hours_positive')),
+    sa.ForeignKeyConstraint(['reviewed_by_id'], ['user.id'], name=op.f('fk_external_training_reviewed_by_id_user')),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_external_training_user_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_external_training')),
+    sa.UniqueConstraint('evidence_path', name=op.f('uq_external_training_evidence_path'))
+    )
+    with op.batch_alter_table('external_training', schema=None) as batch_op:
+        batch_op.create_index('ix_external_training_status', ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_external_training_user_id'), ['user_id'], unique=False)
+
     op.create_table('hours_entry',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -408,7 +442,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['corrects_id'], ['hours_entry.id'], name=op.f('fk_hours_entry_corrects_id_hours_entry')),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_hours_entry_user_id_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_hours_entry')),
-    sa.UniqueConstraint('user_id', 'source_type', 'source_id', name=op.f('uq_hours_entry_user_id_source_type_source_id'))
+    sa.UniqueConstraint('user_id', 'source_type', 'source_id', 'year', name=op.f('uq_hours_entry_user_id_source_type_source_id_year'))
     )
     with op.batch_alter_table('hours_entry', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_hours_entry_user_id'), ['user_id'], unique=False)
@@ -504,6 +538,22 @@ def upgrade():
     with op.batch_alter_table('question', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_question_quiz_id'), ['quiz_id'], unique=False)
 
+    op.create_table('user_session',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', lms.db.UTCDateTime(), nullable=False),
+    sa.Column('last_seen_at', lms.db.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', lms.db.UTCDateTime(), nullable=False),
+    sa.Column('ip', sa.String(length=45), nullable=True),
+    sa.Column('user_agent', sa.String(length=256), nullable=True),
+    sa.Column('revoked_at', lms.db.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_user_session_user_id_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_user_session'))
+    )
+    with op.batch_alter_table('user_session', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_user_session_expires_at'), ['expires_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_user_session_user_id'), ['user_id'], unique=False)
+
     op.create_table('attempt_answer',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('attempt_id', sa.Integer(), nullable=False),
@@ -566,6 +616,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_attempt_answer_attempt_id'))
 
     op.drop_table('attempt_answer')
+    with op.batch_alter_table('user_session', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_user_session_user_id'))
+        batch_op.drop_index(batch_op.f('ix_user_session_expires_at'))
+
+    op.drop_table('user_session')
     with op.batch_alter_table('question', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_question_quiz_id'))
 
@@ -590,6 +645,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_hours_entry_user_id'))
 
     op.drop_table('hours_entry')
+    with op.batch_alter_table('external_training', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_external_training_user_id'))
+        batch_op.drop_index('ix_external_training_status')
+
+    op.drop_table('external_training')
     with op.batch_alter_table('enrolment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_enrolment_user_id'))
         batch_op.drop_index(batch_op.f('ix_enrolment_programme_id'))
