@@ -594,6 +594,7 @@ def revoke(cert: Certificate, reason: str, actor: User) -> Certificate:
     )
     db.session.flush()
     logger.info("Certificate %s revoked by user %s", cert.serial, actor.id)
+    signals.certificate_revoked.send(cert, certificate=cert)
     return cert
 
 

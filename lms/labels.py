@@ -8,9 +8,11 @@ course, assessment and certificate packages.
 """
 
 import enum
+from datetime import date
 from typing import Optional
 
 from flask import Flask
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
 TRAINING_TIER = {
@@ -141,5 +143,17 @@ def label(value, table: Optional[str] = None) -> str:
     return str(found) if found is not None else key
 
 
+def format_iso_date(value: str | None) -> str:
+    """Format a date stored as an ISO string (e.g. in JSON details) for the locale."""
+    if not value:
+        return ""
+    try:
+        parsed = date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return format_date(parsed, "long")
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(label, "label")
+    app.add_template_filter(format_iso_date, "isodate_format")

@@ -18,3 +18,6 @@ programme_completed = _signals.signal("programme-completed")
 
 #: A certificate was issued. kwargs: certificate (the model instance).
 certificate_issued = _signals.signal("certificate-issued")
+
+#: A certificate was revoked. kwargs: certificate (the model instance).
+certificate_revoked = _signals.signal("certificate-revoked")

@@ -137,6 +137,30 @@ def test_completion_reaches_progression_record(app_ctx, seeded, login):
     assert other.get(f"/certificates/{certificate.serial}.pdf").status_code == 404
 
 
+def test_revocation_appears_on_record(app_ctx, seeded, login):
+    counselor = login("counselor1")
+    programme = db.session.scalar(sa.select(Programme).filter_by(code=PROGRAMME_CODE))
+    counselor.post(f"/programmes/{programme.id}/enrol")
+    _work_through(counselor, programme)
+    holder = _user("counselor1")
+    certificate = db.session.scalar(sa.select(Certificate).filter_by(holder_id=holder.id))
+
+    hr = login("hr")
+    response = hr.post(
+        f"/certificates/{certificate.serial}/revoke", data={"reason": "培训记录造假"}
+    )
+
+    assert response.status_code == 302
+    entries = db.session.scalars(
+        sa.select(ProgressionEntry).filter_by(
+            user_id=holder.id, source_type="certificate_revocation"
+        )
+    ).all()
+    assert len(entries) == 1
+    record = counselor.get(f"/people/{holder.id}/record").get_data(as_text=True)
+    assert "培训记录造假" in record
+
+
 def test_failed_quiz_does_not_complete_course(app_ctx, seeded, login):
     counselor = login("counselor1")
     programme = db.session.scalar(sa.select(Programme).filter_by(code=PROGRAMME_CODE))

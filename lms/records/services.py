@@ -99,9 +99,33 @@ def record_certificate(sender, certificate, **kw) -> None:
     )
 
 
+def record_revocation(sender, certificate, **kw) -> None:
+    """Listener: a revoked certificate gets its own timeline entry.
+
+    The issue entry stays as it was, because the timeline is append-only.
+    """
+    _add_once(
+        ProgressionEntry(
+            user_id=certificate.holder_id,
+            kind=ProgressionKind.CERTIFICATE,
+            occurred_on=local_date(certificate.holder, certificate.revoked_at),
+            title=certificate.title,
+            detail={
+                "serial": certificate.serial,
+                "verification_code": certificate.verification_code,
+                "revoked": True,
+                "reason": certificate.revoked_reason,
+            },
+            source_type="certificate_revocation",
+            source_id=certificate.id,
+        )
+    )
+
+
 def connect_listeners() -> None:
     signals.course_completed.connect(credit_course_hours, weak=False)
     signals.certificate_issued.connect(record_certificate, weak=False)
+    signals.certificate_revoked.connect(record_revocation, weak=False)
 
 
 def hours_by_tier(user: User, year: int) -> dict[TrainingTier, Decimal]:

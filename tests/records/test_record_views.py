@@ -209,7 +209,7 @@ def test_label_filter_handles_members_and_values(app):
         assert label("unknown_value", "tier") == "unknown_value"
 
 
-def test_issued_certificate_links_to_verify_page(world, login):
+def test_certificate_links_on_record(world, login):
     from certificates.models import Certificate
 
     counselor = _complete_course1(login, world)
@@ -217,7 +217,11 @@ def test_issued_certificate_links_to_verify_page(world, login):
     certificate = db.session.scalar(sa.select(Certificate))
     assert certificate is not None
 
-    page = login("hr").get(f"/people/{world.counselor}/record").get_data(as_text=True)
+    own = counselor.get(f"/people/{world.counselor}/record").get_data(as_text=True)
+    hr_page = login("hr").get(f"/people/{world.counselor}/record").get_data(as_text=True)
 
-    link = f'<a href="/verify/{certificate.verification_code}">{certificate.serial}</a>'
-    assert link in page
+    verify_link = f'<a href="/verify/{certificate.verification_code}">{certificate.serial}</a>'
+    detail_link = f'<a href="/certificates/{certificate.serial}">{certificate.serial}</a>'
+    assert verify_link in own
+    # HR lands on the certificate page, where it can also revoke.
+    assert detail_link in hr_page
