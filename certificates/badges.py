@@ -21,7 +21,8 @@ class CredentialFacts:
     """What a credential states about its certificate, for display."""
 
     credential_id: Optional[str]
-    serial: Optional[str]
+    #: Last segment of the credential id: the certificate's verification code.
+    credential_key: Optional[str]
     issuer_id: Optional[str]
     issuer_name: Optional[str]
     holder_name: Optional[str]
@@ -49,12 +50,12 @@ def issuer_code(issuer_id: Optional[str]) -> Optional[str]:
     return code if code and "/" not in code else None
 
 
-def serial_of(credential_id: Optional[str]) -> Optional[str]:
-    """Return the serial of a credential id ``{base}/credentials/{serial}``."""
+def credential_key_of(credential_id: Optional[str]) -> Optional[str]:
+    """Return the key of a credential id ``{base}/credentials/{key}``."""
     if not credential_id or "/credentials/" not in credential_id:
         return None
-    serial = credential_id.rsplit("/credentials/", 1)[1]
-    return serial if serial and "/" not in serial else None
+    key = credential_id.rsplit("/credentials/", 1)[1]
+    return key if key and "/" not in key else None
 
 
 def _holder_name(subject: dict) -> Optional[str]:
@@ -105,7 +106,7 @@ def read_facts(credential: dict, timezone: str = DEFAULT_TIMEZONE) -> Credential
     credential_id = _text(credential.get("id"))
     return CredentialFacts(
         credential_id=credential_id,
-        serial=serial_of(credential_id),
+        credential_key=credential_key_of(credential_id),
         issuer_id=issuer_id,
         issuer_name=_text(_dict(issuer).get("name")),
         holder_name=_holder_name(subject),

@@ -116,12 +116,12 @@ def _resolver(
     return resolve
 
 
-def _database_status(serial: Optional[str], issuer_id: Optional[str]) -> str:
+def _database_status(credential_key: Optional[str], issuer_id: Optional[str]) -> str:
     """Return the certificate's current status in this platform's database."""
     from certificates import services
 
     institution = services.issuer_institution(issuer_id)
-    cert = services.find_by_serial(serial) if serial else None
+    cert = services.find_by_credential_key(credential_key)
     if cert is None or institution is None or cert.institution_id != institution.id:
         return "no record in this database"
     status = services.status_of(cert)
@@ -144,7 +144,7 @@ def _echo_verdict(result: VerificationResult, credential: dict) -> None:
         ("hours", facts.hours),
         ("issued on", facts.issued_on and facts.issued_on.isoformat()),
         ("valid through", facts.valid_through and facts.valid_through.isoformat()),
-        ("serial", facts.serial),
+        ("credential", facts.credential_key),
         ("key", result.verification_method),
     ]
     for name, value in rows:
@@ -201,7 +201,7 @@ def verify_credential_command(
         _echo_verdict(result, credential)
         if result.ok and not offline:
             facts = read_facts(result.document)
-            status = _database_status(facts.serial, facts.issuer_id)
+            status = _database_status(facts.credential_key, facts.issuer_id)
             click.echo(f"{'status:':<26} {status}")
     except RecursionError:
         result = VerificationResult(

@@ -239,7 +239,9 @@ def build_open_badge(
 
     credential = {
         "@context": [VC_CONTEXT, OB_CONTEXT],
-        "id": f"{base_url}/credentials/{data['serial']}",
+        # The verification code, not the sequential serial, names the public
+        # URL, so nobody can read holders' names by counting through serials.
+        "id": f"{base_url}/credentials/{data.get('verification_code') or data['serial']}",
         "type": list(CREDENTIAL_TYPES),
         "issuer": profile,
         "validFrom": _date_time_stamp(issued_on, time.min, zone),

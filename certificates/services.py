@@ -233,6 +233,17 @@ def find_by_serial(serial: str) -> Optional[Certificate]:
     return db.session.scalar(sa.select(Certificate).filter_by(serial=serial))
 
 
+def find_by_credential_key(key: Optional[str]) -> Optional[Certificate]:
+    """Find the certificate a credential id names: its verification code.
+
+    Credentials signed before the id carried the code named the serial, so
+    the serial is tried second.
+    """
+    if not key:
+        return None
+    return find_by_code(key) or find_by_serial(key)
+
+
 def find_by_achievement(achievement_key: str) -> Optional[Certificate]:
     return db.session.scalar(
         sa.select(Certificate).filter_by(achievement_key=achievement_key)
@@ -672,7 +683,7 @@ def check_credential(credential: dict, employee_no: str = "") -> CredentialCheck
     if not result.ok:
         return CredentialCheck(result, facts)
 
-    cert = find_by_serial(facts.serial) if facts.serial else None
+    cert = find_by_credential_key(facts.credential_key)
     if cert is None or institution is None or cert.institution_id != institution.id:
         cert = None
     matches = None

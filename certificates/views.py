@@ -251,22 +251,20 @@ def _credential_or_503(cert: Certificate) -> str:
     return text
 
 
-@bp.route("/credentials/<serial>")
+@bp.route("/credentials/<code>")
 @limiter.limit(_verify_rate_limit)
-def credential(serial: str):
+def credential(code: str):
     """Serve the signed credential at its ``id`` URL; ``?format=json`` for plain JSON.
 
-    A revoked certificate still serves its credential: the signature stays
-    valid, and the verification pages show the revocation.
-
-    NOTE: serials are sequential, so anyone can fetch holders' names by
-    counting through them. The rate limit slows this down but does not
-    prevent it; the verification code pages do not have this exposure.
+    The URL carries the verification code, which cannot be guessed, rather
+    than the sequential serial. A revoked certificate still serves its
+    credential: the signature stays valid, and the verification pages show
+    the revocation.
     """
     output_format = request.args.get("format", "")
     if output_format not in ("", "json"):
         abort(400)
-    cert = services.find_by_serial(serial)
+    cert = services.find_by_code(code)
     if cert is None:
         abort(404)
     text = _credential_or_503(cert)

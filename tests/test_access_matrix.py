@@ -248,7 +248,7 @@ def _url(endpoint: str, w: dict) -> str:
         "certificates.revoke": f"/certificates/{w['serial']}/revoke",
         "certificates.verify_lookup": "/verify",
         "certificates.verify": f"/verify/{w['code']}",
-        "certificates.credential": f"/credentials/{w['serial']}",
+        "certificates.credential": f"/credentials/{w['code']}",
         "certificates.credential_download": f"/certificates/{w['serial']}/credential.json",
         "certificates.issuer": f"/issuers/{w['institution_code']}",
         "certificates.verify_credential": "/verify/credential",

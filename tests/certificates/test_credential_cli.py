@@ -41,6 +41,7 @@ def world(app_ctx, tmp_path):
     return {
         "cert_id": cert.id,
         "serial": cert.serial,
+        "code": services.format_code(cert.verification_code),
         "credential": credential_file,
         "tampered": tampered,
         "key_file": key_file,
@@ -67,7 +68,7 @@ def test_cli_good_file(app, world):
     assert "树人示范大学" in result.output
     assert "欧阳明辉" in result.output
     assert "初级辅导员岗位培训" in result.output
-    assert world["serial"] in result.output
+    assert world["code"] in result.output
     assert "status:" in result.output
     assert "valid" in result.output.splitlines()[-1]
 

@@ -38,7 +38,12 @@ def world(app_ctx):
     make_user(other_school, "hr-b", Role.HR)
     cert = issue(holder, make_programme(institution))
     db.session.commit()
-    return {"serial": cert.serial, "id": cert.id, "institution": institution.code}
+    return {
+        "serial": cert.serial,
+        "code": services.format_code(cert.verification_code),
+        "id": cert.id,
+        "institution": institution.code,
+    }
 
 
 def reload(world) -> Certificate:
@@ -85,7 +90,7 @@ def test_issue_stores_verifying_credential(world):
     credential = loads_credential(cert.credential_json)
     result = verify_open_badge(credential)
     assert result.ok, result.reason
-    assert credential["id"] == f"{BASE_URL}/credentials/{world['serial']}"
+    assert credential["id"] == f"{BASE_URL}/credentials/{world['code']}"
     assert credential["issuer"]["id"] == f"{BASE_URL}/issuers/uni-a"
     assert credential["credentialSubject"]["creditsEarned"] == 40
     assert "欧阳明辉" in cert.credential_json  # Chinese kept unescaped
@@ -107,7 +112,7 @@ def test_lazy_credential_for_old_certificate(world, client):
     cert.credential_json = None
     db.session.commit()
 
-    response = client.get(f"/credentials/{world['serial']}")
+    response = client.get(f"/credentials/{world['code']}")
 
     assert response.status_code == 200
     stored = reload(world).credential_json
@@ -122,7 +127,7 @@ def test_lazy_credential_for_old_certificate(world, client):
 
 
 def test_public_credential_url(world, client):
-    response = client.get(f"/credentials/{world['serial']}")
+    response = client.get(f"/credentials/{world['code']}")
 
     assert response.status_code == 200
     assert response.mimetype == "application/vc+ld+json"
@@ -134,7 +139,7 @@ def test_public_credential_url(world, client):
 
 
 def test_public_credential_as_json(world, client):
-    response = client.get(f"/credentials/{world['serial']}?format=json")
+    response = client.get(f"/credentials/{world['code']}?format=json")
 
     assert response.status_code == 200
     assert response.mimetype == "application/json"
@@ -142,19 +147,24 @@ def test_public_credential_as_json(world, client):
 
 
 def test_public_credential_unknown_format(world, client):
-    response = client.get(f"/credentials/{world['serial']}?format=xml")
+    response = client.get(f"/credentials/{world['code']}?format=xml")
 
     assert response.status_code == 400
 
 
 def test_public_credential_unknown_serial(world, client):
-    assert client.get("/credentials/SR-2099-999999").status_code == 404
+    assert client.get("/credentials/ABCD-EFGH-JKMN").status_code == 404
+
+
+def test_credential_url_not_by_serial(world, client):
+    """The sequential serial must not reach the credential and the holder's name."""
+    assert client.get(f"/credentials/{world['serial']}").status_code == 404
 
 
 def test_revoked_certificate_serves_credential(world, client):
     revoke(world)
 
-    response = client.get(f"/credentials/{world['serial']}")
+    response = client.get(f"/credentials/{world['code']}")
 
     assert response.status_code == 200
     assert verify_open_badge(json.loads(response.get_data())).ok
@@ -245,7 +255,7 @@ def test_verify_page_links_credential(world, client):
 
     text = client.get(f"/verify/{code}", headers=EN).get_data(as_text=True)
 
-    assert f"/credentials/{world['serial']}?format=json" in text
+    assert f"/credentials/{world['code']}?format=json" in text
     assert "/verify/credential" in text
 
 

@@ -97,6 +97,14 @@ def test_build_credential_envelope(data):
     assert "expirationDate" not in credential
 
 
+def test_credential_id_uses_verification_code(data):
+    data = {**data, "verification_code": "ABCD-EFGH-JKMN"}
+
+    credential = build_open_badge(data, {}, BASE_URL, salt=SALT)
+
+    assert credential["id"] == f"{BASE_URL}/credentials/ABCD-EFGH-JKMN"
+
+
 def test_build_dates_in_shanghai_zone(data):
     credential = build_open_badge(data, {}, BASE_URL, salt=SALT)
     # Midnight of 2025-06-30 in Asia/Shanghai (UTC+8).
