@@ -640,9 +640,9 @@ class CredentialCheck:
     """Outcome of checking an uploaded credential against this platform.
 
     ``certificate`` is set only when the signature is valid and the
-    credential's serial belongs to a certificate of the signing issuer;
-    ``status`` is then that certificate's status today, which can be revoked
-    or expired although the signature is valid.
+    credential id names a certificate of the signing issuer. ``status`` is
+    then that certificate's status today, which can be revoked or expired
+    although the signature is valid.
     """
 
     result: VerificationResult
