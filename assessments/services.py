@@ -21,7 +21,7 @@ SUBMIT_GRACE = timedelta(seconds=30)
 
 
 class AttemptError(Exception):
-    """The attempt cannot be started or submitted; the message says why."""
+    """The attempt cannot be started or submitted. The message gives the reason."""
 
 
 def attempts_for(user: User, quiz: Quiz) -> list[Attempt]:
@@ -185,8 +185,8 @@ def attempts_left(user: User, quiz: Quiz) -> Optional[int]:
 def may_see_answers(user: User, quiz: Quiz) -> bool:
     """Return whether the review may show correct choices and explanations.
 
-    Only once the learner has passed or has no attempt left; before that the
-    key would let a failed learner copy it into the next attempt.
+    The key is shown only after a pass or the last attempt, because earlier
+    a failed learner could copy it into the next attempt.
     """
     return has_passed(user, quiz) or attempts_left(user, quiz) == 0
 

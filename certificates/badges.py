@@ -18,7 +18,7 @@ from certificates.signing import is_date_time_stamp
 
 @dataclass(frozen=True)
 class CredentialFacts:
-    """What a credential states about its certificate, for display."""
+    """Facts a credential states about its certificate, for display."""
 
     credential_id: Optional[str]
     #: Last segment of the credential id: the certificate's verification code.

@@ -239,8 +239,8 @@ def build_open_badge(
 
     credential = {
         "@context": [VC_CONTEXT, OB_CONTEXT],
-        # The verification code, not the sequential serial, names the public
-        # URL, so nobody can read holders' names by counting through serials.
+        # The public URL ends in the verification code, not the sequential
+        # serial, so holders' names cannot be listed by counting serials.
         "id": f"{base_url}/credentials/{data.get('verification_code') or data['serial']}",
         "type": list(CREDENTIAL_TYPES),
         "issuer": profile,

@@ -35,7 +35,7 @@ def register_completion_check(check: CompletionCheck) -> None:
 
 
 class EnrolmentError(Exception):
-    """The learner cannot enrol; the message says why."""
+    """The learner cannot enrol. The message gives the reason."""
 
 
 def enrol(user: User, programme: Programme) -> Enrolment:
@@ -101,7 +101,7 @@ def complete_lesson(user: User, lesson: Lesson) -> None:
 
 
 def missing_requirements(user: User, course: Course) -> list[str]:
-    """Return what still stands between ``user`` and completing ``course``."""
+    """Return the requirements ``user`` has not yet met for completing ``course``."""
     missing = []
     done = completed_lesson_ids(user, course)
     remaining = [lesson for lesson in course.lessons if lesson.id not in done]
@@ -161,8 +161,8 @@ def evaluate_course(user: User, course: Course) -> Optional[CourseCompletion]:
         completed_at=completion.completed_at,
         programme_id=programme.id if programme else None,
     )
-    for each in enrolments:
-        evaluate_programme(each)
+    for course_enrolment in enrolments:
+        evaluate_programme(course_enrolment)
     return completion
 
 

@@ -1,6 +1,7 @@
 """Shuren (树人): training and certification for university counselors."""
 
 import logging
+from pathlib import Path
 from typing import Optional
 
 from flask import Flask
@@ -9,6 +10,9 @@ from sqlalchemy.engine import Engine
 
 from lms import routing
 from lms.config import load_config
+
+#: The checkout that holds the packages, templates, static files and migrations.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: Optional[dict] = None) -> Flask:
@@ -54,8 +58,8 @@ def _configure_logging(app: Flask) -> None:
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 
-#: Every module that defines tables, so that metadata (create_all, Alembic
-#: autogenerate) sees the whole schema. Add new model modules here.
+#: Every module that defines tables. Importing them all gives the metadata
+#: (create_all, Alembic autogenerate) the whole schema; add new ones here.
 MODEL_MODULES = (
     "lms.organisations.models",
     "lms.accounts.models",
@@ -82,7 +86,7 @@ def _init_extensions(app: Flask) -> None:
     from lms.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(_project_root() / "migrations"))
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -129,11 +133,6 @@ def _register_listeners() -> None:
     certificates.services.connect_listeners()
     lms.records.services.connect_listeners()
 
-
-def _project_root():
-    from pathlib import Path
-
-    return Path(__file__).resolve().parent.parent
 
 
 @event.listens_for(Engine, "connect")

@@ -1,4 +1,4 @@
-"""Error pages that say what went wrong without leaking internals."""
+"""Error pages that name the failure without leaking internals."""
 
 import logging
 

@@ -12,7 +12,7 @@ from lms.extensions import db
 
 
 class TrainingTier(enum.Enum):
-    """Who organises a training: the school, the province or the ministry."""
+    """Organiser level of a training: the school, the province or the ministry."""
 
     SCHOOL = "school"
     PROVINCIAL = "provincial"
