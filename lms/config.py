@@ -62,6 +62,7 @@ def load_config(instance_path: str) -> dict:
         ),
         # Evidence files of trainings taken outside the platform; never under static/.
         "EVIDENCE_DIR": os.environ.get("LMS_EVIDENCE_DIR", str(instance / "evidence")),
+        "UPLOAD_DIR": os.environ.get("LMS_UPLOAD_DIR", str(instance / "uploads")),
         "CERTIFICATE_FONT_FAMILY": os.environ.get(
             "LMS_CERTIFICATE_FONT_FAMILY",
             '"Noto Sans CJK SC", "Noto Serif CJK SC", "WenQuanYi Micro Hei", sans-serif',

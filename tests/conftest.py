@@ -43,6 +43,7 @@ def app():
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
             "CERTIFICATE_DIR": os.path.join(tmpdir, "certificates"),
             "EVIDENCE_DIR": os.path.join(tmpdir, "evidence"),
+            "UPLOAD_DIR": os.path.join(tmpdir, "uploads"),
             "RATELIMIT_STORAGE_URI": "memory://",
             "SESSION_STORE_URL": None,
             "PUBLIC_URL": "http://127.0.0.1:5000",

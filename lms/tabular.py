@@ -1,0 +1,162 @@
+"""Reading the spreadsheets people upload: CSV in any common encoding, and XLSX.
+
+Chinese HR systems export CSV as GBK/GB18030, UTF-8 with or without a byte
+order mark, or UTF-16 (Excel's "Unicode text"). XLSX comes from Excel and WPS.
+Each reader returns a ``Table`` whose rows keep their spreadsheet row number,
+so a problem can be reported as "row 7, column 工号".
+"""
+
+import csv
+import io
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+class TableError(ValueError):
+    """The file cannot be read as a table at all.
+
+    ``code`` is "empty", "encoding", "format" or "too_many_rows".
+    """
+
+    def __init__(self, code: str, detail: str = ""):
+        super().__init__(code)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass
+class Table:
+    headers: list[str]
+    #: (row number as the spreadsheet shows it, header -> cell text)
+    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    encoding: Optional[str] = None
+
+
+def normalise(text: object) -> str:
+    """Text as people mean it: NFKC (full-width letters and digits become
+    half-width), no surrounding or repeated whitespace, no zero-width spaces."""
+    if text is None:
+        return ""
+    value = unicodedata.normalize("NFKC", str(text))
+    value = value.replace("\u200b", "").replace("\ufeff", "")
+    return " ".join(value.split())
+
+
+def decode(content: bytes) -> tuple[str, str]:
+    """Return (text, encoding) for CSV bytes, trying the encodings in real use."""
+    if content.startswith(b"\xef\xbb\xbf"):
+        return content[3:].decode("utf-8"), "utf-8-sig"
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return content.decode("utf-16"), "utf-16"
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return content.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise TableError("encoding")
+
+
+def _sniff_delimiter(text: str) -> str:
+    first_line = text.split("\n", 1)[0]
+    counts = {d: first_line.count(d) for d in (",", "\t", ";")}
+    return max(counts, key=counts.get) if any(counts.values()) else ","
+
+
+def _build(header_cells: list, body: list[tuple[int, list]], max_rows: int) -> Table:
+    headers = [normalise(h) for h in header_cells]
+    while headers and not headers[-1]:
+        headers.pop()
+    if not any(headers):
+        raise TableError("empty")
+    table = Table(headers=headers)
+    for number, cells in body:
+        values = [normalise(c) for c in cells]
+        if not any(values):
+            continue
+        if len(table.rows) >= max_rows:
+            raise TableError("too_many_rows", str(max_rows))
+        row = {h: (values[i] if i < len(values) else "") for i, h in enumerate(headers)}
+        table.rows.append((number, row))
+    return table
+
+
+def read_csv(content: bytes, *, max_rows: int = 20000) -> Table:
+    text, encoding = decode(content)
+    if not text.strip():
+        raise TableError("empty")
+    try:
+        reader = csv.reader(io.StringIO(text), delimiter=_sniff_delimiter(text))
+        lines = list(reader)
+    except csv.Error as exc:
+        raise TableError("format", str(exc)) from None
+    table = _build(lines[0], [(i + 2, r) for i, r in enumerate(lines[1:])], max_rows)
+    table.encoding = encoding
+    return table
+
+
+def read_xlsx(content: bytes, *, max_rows: int = 20000) -> Table:
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise TableError("format", str(exc)) from None
+    try:
+        sheet = workbook.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            raise TableError("empty")
+        body = []
+        for number, cells in enumerate(rows, start=2):
+            body.append((number, [_cell_text(c) for c in cells]))
+            if len(body) > max_rows * 2:
+                raise TableError("too_many_rows", str(max_rows))
+        return _build([_cell_text(c) for c in header], body, max_rows)
+    finally:
+        workbook.close()
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        # Employee numbers typed as numbers come back as 20230001.0.
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat()[:10] if getattr(value, "hour", 0) == 0 else value.isoformat()
+    return str(value)
+
+
+def read_upload(filename: str, content: bytes, *, max_rows: int = 20000) -> Table:
+    """Read a .csv, .txt or .xlsx upload by its extension."""
+    lowered = (filename or "").lower()
+    if lowered.endswith(".xlsx"):
+        return read_xlsx(content, max_rows=max_rows)
+    if lowered.endswith((".csv", ".txt")):
+        return read_csv(content, max_rows=max_rows)
+    raise TableError("format", "extension")
+
+
+def map_headers(table: Table, aliases: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """Map field names to the table's headers, accepting each field's aliases.
+
+    ``aliases`` is field -> names people use for it (for example
+    "employee_no" -> ("工号", "职工号", "employee no")). Comparison ignores case
+    and spaces. Returns field -> header for the fields that were found.
+    """
+    def key(text: str) -> str:
+        return normalise(text).replace(" ", "").lower()
+
+    by_key = {key(h): h for h in table.headers}
+    found = {}
+    for name, names in aliases.items():
+        for alias in (name, *names):
+            header = by_key.get(key(alias))
+            if header is not None:
+                found[name] = header
+                break
+    return found

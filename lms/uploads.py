@@ -1,0 +1,177 @@
+"""Uploaded files: checked for type, content and size, stored outside the web root.
+
+Every upload goes into ``UPLOAD_DIR/<area>/`` under a generated name; the
+original name is kept only as data by the caller. A file is accepted when its
+extension is one the area allows, its leading bytes match that type, and its
+size is within the area's limit. Files are served back with
+``Content-Disposition: attachment`` and ``X-Content-Type-Options: nosniff``
+so a browser never runs an uploaded page.
+"""
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterable, Optional
+
+from flask import Response, current_app, send_file
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FileType:
+    extension: str
+    media_type: str
+    #: Accepted leading byte strings; empty means "any content" (plain text).
+    magic: tuple[bytes, ...]
+
+
+#: Every type the platform accepts somewhere. Areas choose a subset.
+FILE_TYPES = {
+    t.extension: t
+    for t in (
+        FileType("pdf", "application/pdf", (b"%PDF-",)),
+        FileType("jpg", "image/jpeg", (b"\xff\xd8\xff",)),
+        FileType("jpeg", "image/jpeg", (b"\xff\xd8\xff",)),
+        FileType("png", "image/png", (b"\x89PNG\r\n\x1a\n",)),
+        FileType("mp4", "video/mp4", ()),
+        FileType("webm", "video/webm", (b"\x1a\x45\xdf\xa3",)),
+        FileType("docx", "application/vnd.openxmlformats-officedocument."
+                 "wordprocessingml.document", (b"PK\x03\x04",)),
+        FileType("xlsx", "application/vnd.openxmlformats-officedocument."
+                 "spreadsheetml.sheet", (b"PK\x03\x04",)),
+        FileType("pptx", "application/vnd.openxmlformats-officedocument."
+                 "presentationml.presentation", (b"PK\x03\x04",)),
+        FileType("zip", "application/zip", (b"PK\x03\x04",)),
+        FileType("csv", "text/csv", ()),
+        FileType("txt", "text/plain", ()),
+    )
+}
+
+
+class UploadError(ValueError):
+    """An upload was refused. ``code`` is "missing", "extension", "content" or "size".
+
+    ``allowed`` and ``limit`` let the view say what would have been accepted.
+    """
+
+    def __init__(self, code: str, allowed: Iterable[str] = (), limit: int = 0):
+        super().__init__(code)
+        self.code = code
+        self.allowed = tuple(allowed)
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    area: str
+    name: str
+    original_name: str
+    media_type: str
+    size: int
+
+
+def extension_of(filename: str) -> str:
+    return filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+
+
+def _mp4_signature(content: bytes) -> bool:
+    # An ISO base media file starts with a box whose type, at offset 4, is ftyp.
+    return content[4:8] == b"ftyp"
+
+
+def check(
+    filename: str, stream: BinaryIO, *, allowed: Iterable[str], max_bytes: int
+) -> tuple[FileType, bytes]:
+    """Return the file's type and content, or raise UploadError."""
+    allowed = tuple(allowed)
+    if not filename:
+        raise UploadError("missing", allowed, max_bytes)
+    extension = extension_of(filename)
+    if extension not in allowed or extension not in FILE_TYPES:
+        raise UploadError("extension", allowed, max_bytes)
+    content = stream.read(max_bytes + 1)
+    if len(content) > max_bytes:
+        raise UploadError("size", allowed, max_bytes)
+    if not content:
+        raise UploadError("missing", allowed, max_bytes)
+    file_type = FILE_TYPES[extension]
+    if extension == "mp4":
+        matches = _mp4_signature(content)
+    elif file_type.magic:
+        matches = any(content.startswith(m) for m in file_type.magic)
+    else:
+        matches = b"\x00" not in content[:4096]
+    if not matches:
+        raise UploadError("content", allowed, max_bytes)
+    return file_type, content
+
+
+def upload_root() -> Path:
+    configured = current_app.config.get("UPLOAD_DIR")
+    return Path(configured or os.path.join(current_app.instance_path, "uploads"))
+
+
+def _area_dir(area: str) -> Path:
+    if not area.isidentifier():
+        raise ValueError(f"upload area must be a plain name: {area!r}")
+    return upload_root() / area
+
+
+def store(
+    area: str,
+    filename: str,
+    stream: BinaryIO,
+    *,
+    allowed: Iterable[str],
+    max_bytes: int = 10 * MB,
+) -> StoredFile:
+    """Check an upload and write it under a generated name in ``area``."""
+    file_type, content = check(filename, stream, allowed=allowed, max_bytes=max_bytes)
+    directory = _area_dir(area)
+    directory.mkdir(parents=True, exist_ok=True)
+    name = f"{secrets.token_hex(16)}.{file_type.extension}"
+    path = directory / name
+    with open(path, "xb") as handle:
+        handle.write(content)
+    return StoredFile(
+        area=area,
+        name=name,
+        original_name=os.path.basename(filename)[:255],
+        media_type=file_type.media_type,
+        size=len(content),
+    )
+
+
+def path_of(area: str, name: str) -> Optional[Path]:
+    """The stored file's path, or None when the name is not a stored name."""
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        return None
+    path = _area_dir(area) / name
+    return path if path.is_file() else None
+
+
+def remove(area: str, name: str) -> None:
+    path = path_of(area, name)
+    if path is not None:
+        path.unlink(missing_ok=True)
+
+
+def send(area: str, name: str, download_name: str, *, inline: bool = False) -> Response:
+    """Serve a stored file; attachment by default, never sniffed."""
+    path = path_of(area, name)
+    if path is None:
+        from flask import abort
+
+        abort(404)
+    media_type = FILE_TYPES.get(extension_of(name))
+    response = send_file(
+        path,
+        mimetype=media_type.media_type if media_type else "application/octet-stream",
+        as_attachment=not inline,
+        download_name=download_name or name,
+        conditional=True,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

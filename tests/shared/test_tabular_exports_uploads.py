@@ -1,0 +1,112 @@
+"""Spreadsheet reading, safe exports and upload checks shared by every importer."""
+
+import io
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from lms import exports, tabular, uploads
+
+ROWS = [["工号", "姓名", "院系"], ["20230001", "张　三", "马克思主义学院"], ["20230002", "李四", "化学学院"]]
+
+
+def _csv(encoding: str, bom: bytes = b"") -> bytes:
+    text = "\r\n".join(",".join(r) for r in ROWS) + "\r\n"
+    return bom + text.encode(encoding)
+
+
+@pytest.mark.parametrize(
+    "content, encoding",
+    [
+        (_csv("utf-8"), "utf-8"),
+        (_csv("utf-8", b"\xef\xbb\xbf"), "utf-8-sig"),
+        (_csv("gbk"), "gb18030"),
+        (_csv("utf-16"), "utf-16"),
+    ],
+)
+def test_csv_in_each_real_encoding_reads_the_same(content, encoding):
+    table = tabular.read_csv(content)
+    assert table.encoding == encoding
+    assert table.headers == ["工号", "姓名", "院系"]
+    # The ideographic space typed inside a name is normalised away to one space.
+    assert table.rows[0] == (2, {"工号": "20230001", "姓名": "张 三", "院系": "马克思主义学院"})
+    assert table.rows[1][0] == 3
+
+
+def test_csv_that_is_no_known_encoding_is_refused():
+    with pytest.raises(tabular.TableError) as error:
+        tabular.read_csv(b"\xff\xfe\xfd"[1:] * 3 + b"\x81")
+    assert error.value.code == "encoding"
+
+
+def test_blank_rows_are_skipped_but_numbers_stay_those_of_the_sheet():
+    table = tabular.read_csv("a,b\n1,2\n,\n3,4\n".encode())
+    assert [n for n, _ in table.rows] == [2, 4]
+
+
+def test_xlsx_numbers_typed_as_numbers_come_back_as_plain_text():
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["工号", "姓名"])
+    sheet.append([20230001, "王五"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    table = tabular.read_upload("名单.xlsx", buffer.getvalue())
+    assert table.rows == [(2, {"工号": "20230001", "姓名": "王五"})]
+
+
+def test_a_file_that_is_not_xlsx_is_a_format_error():
+    with pytest.raises(tabular.TableError) as error:
+        tabular.read_upload("名单.xlsx", b"not a zip")
+    assert error.value.code == "format"
+
+
+def test_headers_match_aliases_ignoring_case_width_and_spaces():
+    table = tabular.read_csv("ＥＭＰＬＯＹＥＥ No,姓 名\n1,a\n".encode())
+    found = tabular.map_headers(
+        table, {"employee_no": ("工号", "employee no"), "name": ("姓名",), "dept": ("院系",)}
+    )
+    assert found == {"employee_no": "EMPLOYEE No", "name": "姓 名"}
+
+
+@pytest.mark.parametrize("payload", ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\t=x", "\r=x"])
+def test_formula_cells_are_neutralised_in_csv_and_xlsx(payload):
+    csv_text = exports.csv_bytes(["h"], [[payload]]).decode("utf-8-sig")
+    assert csv_text.splitlines()[1].strip('"').startswith("'")
+    workbook = load_workbook(io.BytesIO(exports.xlsx_bytes(["h"], [[payload]])))
+    cell = workbook.active["A2"]
+    assert cell.data_type == "s"
+    # XML turns a carriage return into a line feed; the apostrophe is what counts.
+    assert cell.value.startswith("'") and cell.value[1:].strip() == payload.strip()
+
+
+def test_plain_values_are_left_alone():
+    assert exports.neutralise("张三") == "张三"
+    assert exports.neutralise(-3) == -3
+    assert exports.csv_bytes(["a"], [["x"]]).startswith(b"\xef\xbb\xbf")
+
+
+def test_upload_must_match_extension_content_and_size(app):
+    with app.app_context():
+        stored = uploads.store("tests", "证明.pdf", io.BytesIO(b"%PDF-1.7 body"), allowed=["pdf"])
+        assert stored.original_name == "证明.pdf"
+        assert uploads.path_of("tests", stored.name).read_bytes() == b"%PDF-1.7 body"
+        assert uploads.path_of("tests", "../" + stored.name) is None
+        for name, content, code in [
+            ("a.exe", b"MZ", "extension"),
+            ("a.pdf", b"<html><script>", "content"),
+            ("a.pdf", b"%PDF-" + b"x" * 100, "size"),
+            ("", b"", "missing"),
+        ]:
+            with pytest.raises(uploads.UploadError) as error:
+                uploads.store("tests", name, io.BytesIO(content), allowed=["pdf"], max_bytes=50)
+            assert error.value.code == code
+
+
+def test_stored_files_are_served_as_attachments_never_sniffed(app):
+    with app.test_request_context():
+        stored = uploads.store("tests", "x.png", io.BytesIO(b"\x89PNG\r\n\x1a\nrest"), allowed=["png"])
+        response = uploads.send("tests", stored.name, "图.png")
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Content-Disposition"].startswith("attachment")
+        response.close()
