@@ -147,3 +147,32 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+#: Request methods that only read; every other request may read, then write.
+_READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection) -> None:
+    """Start SQLite transactions of writing requests with BEGIN IMMEDIATE.
+
+    A deferred transaction that reads and then writes fails with "database
+    is locked" when another worker wrote in between, because SQLite cannot
+    upgrade its stale read snapshot. BEGIN IMMEDIATE takes the write lock
+    first, so concurrent writers wait their turn (up to busy_timeout)
+    instead. Reading requests, the CLI and jobs keep the driver's default,
+    which begins a deferred transaction at the first write, so that they
+    never block writers. A caller can ask for the write lock with the
+    execution option ``sqlite_immediate=True``. The driver emits no BEGIN
+    of its own once a transaction is open.
+    """
+    if connection.dialect.name != "sqlite":
+        return
+    from flask import has_request_context, request
+
+    immediate = connection.get_execution_options().get("sqlite_immediate", False)
+    if not immediate and has_request_context():
+        immediate = request.method not in _READ_ONLY_METHODS
+    if immediate:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
