@@ -63,6 +63,7 @@ def load_config(instance_path: str) -> dict:
         # Evidence files of trainings taken outside the platform; never under static/.
         "EVIDENCE_DIR": os.environ.get("LMS_EVIDENCE_DIR", str(instance / "evidence")),
         "UPLOAD_DIR": os.environ.get("LMS_UPLOAD_DIR", str(instance / "uploads")),
+        "BACKUP_MAX_BYTES": int(os.environ.get("LMS_BACKUP_MAX_BYTES", 20 * 1024**3)),
         "CERTIFICATE_FONT_FAMILY": os.environ.get(
             "LMS_CERTIFICATE_FONT_FAMILY",
             '"Noto Sans CJK SC", "Noto Serif CJK SC", "WenQuanYi Micro Hei", sans-serif',
