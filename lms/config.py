@@ -41,6 +41,7 @@ def load_config(instance_path: str) -> dict:
             "LMS_RATELIMIT_STORAGE_URI", redis_url or "memory://"
         ),
         "RATELIMIT_HEADERS_ENABLED": True,
+        "VERIFY_RATE_LIMIT": os.environ.get("LMS_VERIFY_RATE_LIMIT", "60 per minute"),
         "LOGIN_RATE_LIMIT": os.environ.get("LMS_LOGIN_RATE_LIMIT", "10 per minute"),
         # Failed logins per account from all addresses together.
         "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get(
