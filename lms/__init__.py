@@ -28,6 +28,7 @@ def create_app(config: Optional[dict] = None) -> Flask:
         app.config.update(config)
 
     _configure_logging(app)
+    _trust_proxies(app)
     _import_models()
     _init_extensions(app)
     routing.init_app(app)
@@ -46,6 +47,22 @@ def create_app(config: Optional[dict] = None) -> Flask:
     notification_cli.register(app)
     certificate_cli.register(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Take the client address and scheme from ``PROXY_COUNT`` trusted proxies.
+
+    Behind nginx every request comes from the proxy's address, so per-address
+    login limits, audit entries and the HTTPS check (HSTS, secure cookies)
+    need the X-Forwarded-For and X-Forwarded-Proto headers the proxy sets.
+    Headers are trusted only from that many hops, so a client cannot forge
+    its address when the app is reached directly.
+    """
+    count = int(app.config.get("PROXY_COUNT") or 0)
+    if count > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
 
 def _configure_logging(app: Flask) -> None:

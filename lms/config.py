@@ -41,6 +41,9 @@ def load_config(instance_path: str) -> dict:
             "LMS_RATELIMIT_STORAGE_URI", redis_url or "memory://"
         ),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Reverse proxies in front of the app whose X-Forwarded-* headers are
+        # trusted; 0 means the app is reached directly.
+        "PROXY_COUNT": int(os.environ.get("LMS_PROXY_COUNT", 0)),
         "VERIFY_RATE_LIMIT": os.environ.get("LMS_VERIFY_RATE_LIMIT", "60 per minute"),
         "LOGIN_RATE_LIMIT": os.environ.get("LMS_LOGIN_RATE_LIMIT", "10 per minute"),
         # Failed logins per account from all addresses together.
