@@ -1,1 +1,10 @@
-"""Competency frameworks: levels x functional areas, and the items in each cell."""
+"""Competency frameworks: levels x functional areas, and the items in each cell.
+
+``models`` holds the tables, ``services`` the editing and lifecycle rules,
+``transfer`` the format-neutral import, ``csvio`` and ``case`` the CSV and
+1EdTech CASE 1.0 formats, and ``views`` the blueprint under /frameworks.
+"""
+
+import logging
+
+logger = logging.getLogger("lms.competencies")

@@ -1,0 +1,196 @@
+"""A framework as CSV: one row per competency item.
+
+Columns: level code and name, area code and name, item code, summary, work
+content, ability and knowledge requirements. A requirement cell holds one
+requirement per line. Levels and areas take the order in which the rows
+first name them, so an export (sorted by level, then area) reads back in the
+same order. The file carries no framework details (title, issuer, version):
+the import form asks for them.
+
+NOTE: levels and areas without any item, and the years of service of a
+level, are not representable in this format; CASE JSON carries them.
+"""
+
+import csv
+import io
+from typing import Optional
+
+from flask_babel import gettext as _
+
+from lms import tabular
+from lms.competencies.models import CompetencyItem, Framework, FunctionalArea, Level
+from lms.competencies.transfer import (
+    AreaData,
+    FrameworkData,
+    ImportRejected,
+    ItemData,
+    LevelData,
+    Problem,
+    check_structure,
+)
+from lms.exports import FORMULA_PREFIXES, csv_bytes
+from lms.extensions import db
+
+#: Field -> (header written on export, other headers accepted on import).
+COLUMNS = {
+    "level_code": ("等级代码", ("level code", "level_code")),
+    "level_name": ("等级", ("等级名称", "level", "level name", "level_name")),
+    "area_code": ("职业功能代码", ("功能代码", "area code", "area_code")),
+    "area_name": ("职业功能", ("功能名称", "area", "area name", "area_name")),
+    "item_code": ("条目代码", ("编码", "item code", "item_code", "code")),
+    "summary": ("概述", ("summary", "能力概述")),
+    "work_content": ("工作内容", ("work content", "work_content")),
+    "ability_requirements": ("能力要求", ("ability", "ability requirements", "ability_requirements")),
+    "knowledge_requirements": ("理论知识要求", ("知识要求", "knowledge", "knowledge requirements", "knowledge_requirements")),
+}
+REQUIRED = ("level_code", "level_name", "area_code", "area_name", "item_code", "summary")
+MAX_ROWS = 5000
+
+
+def export_rows(framework: Framework) -> list[list[str]]:
+    items = db.session.scalars(
+        db.select(CompetencyItem)
+        .join(Level, Level.id == CompetencyItem.level_id)
+        .join(FunctionalArea, FunctionalArea.id == CompetencyItem.area_id)
+        .where(CompetencyItem.framework_id == framework.id)
+        .order_by(Level.position, FunctionalArea.position, CompetencyItem.code)
+    )
+    return [
+        [
+            item.level.code,
+            item.level.name,
+            item.area.code,
+            item.area.name,
+            item.code,
+            item.summary,
+            item.work_content or "",
+            item.ability_requirements or "",
+            item.knowledge_requirements or "",
+        ]
+        for item in items
+    ]
+
+
+def headers() -> list[str]:
+    return [header for header, _aliases in COLUMNS.values()]
+
+
+def export_csv(framework: Framework) -> bytes:
+    """Return the framework's items as CSV in UTF-8 with a byte order mark."""
+    return csv_bytes(headers(), export_rows(framework))
+
+
+def _key(text: str) -> str:
+    return tabular.normalise(text).replace(" ", "").lower()
+
+
+def _map_headers(header_row: list[str]) -> dict[str, int]:
+    by_key = {_key(cell): index for index, cell in enumerate(header_row)}
+    found = {}
+    for name, (header, aliases) in COLUMNS.items():
+        for alias in (name, header, *aliases):
+            if _key(alias) in by_key:
+                found[name] = by_key[_key(alias)]
+                break
+    return found
+
+
+def _cell(cells: list[str], index: Optional[int], multiline: bool) -> str:
+    if index is None or index >= len(cells):
+        return ""
+    value = cells[index]
+    # Undo the apostrophe that the export puts before formula-like text.
+    if value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES):
+        value = value[1:]
+    if not multiline:
+        return tabular.normalise(value)
+    lines = (tabular.normalise(line) for line in value.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def _records(content: bytes) -> list[list[str]]:
+    try:
+        text, _encoding = tabular.decode(content)
+    except tabular.TableError:
+        raise ImportRejected(
+            [Problem(_("File"), _("encoding"), _("The file is not UTF-8 or GBK text."))]
+        ) from None
+    first_line = text.split("\n", 1)[0]
+    delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
+    try:
+        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise ImportRejected(
+            [Problem(_("File"), _("format"), _("The file is not valid CSV: %(error)s", error=str(exc)))]
+        ) from None
+
+
+def parse_csv(content: bytes, details: dict) -> FrameworkData:
+    """Read a framework from CSV bytes; ``details`` gives code, title and the rest.
+
+    Raises ImportRejected with every problem found, each naming the row and
+    the column.
+    """
+    records = [r for r in _records(content) if any(cell.strip() for cell in r)]
+    if not records:
+        raise ImportRejected([Problem(_("File"), _("content"), _("The file is empty."))])
+    columns = _map_headers(records[0])
+    missing = [COLUMNS[name][0] for name in REQUIRED if name not in columns]
+    if missing:
+        raise ImportRejected(
+            [Problem(_("Row %(row)d", row=1), name, _("Column missing from the header row.")) for name in missing]
+        )
+    if len(records) - 1 > MAX_ROWS:
+        raise ImportRejected(
+            [Problem(_("File"), _("rows"), _("More than %(limit)d rows.", limit=MAX_ROWS))]
+        )
+    data = FrameworkData(location=_("Import form"), **details)
+    problems: list[Problem] = []
+    levels: dict[str, LevelData] = {}
+    areas: dict[str, AreaData] = {}
+    for number, cells in enumerate(records[1:], start=2):
+        values = {
+            name: _cell(cells, columns.get(name), name.endswith(("content", "requirements")))
+            for name in COLUMNS
+        }
+        location = _("Row %(row)d", row=number)
+        blank = [COLUMNS[name][0] for name in REQUIRED if not values[name]]
+        for header in blank:
+            problems.append(Problem(location, header, _("This field is required.")))
+        if blank:
+            continue
+        _collect(levels, LevelData, values["level_code"], values["level_name"], location, problems, COLUMNS["level_name"][0])
+        _collect(areas, AreaData, values["area_code"], values["area_name"], location, problems, COLUMNS["area_name"][0])
+        data.items.append(
+            ItemData(
+                level_code=values["level_code"],
+                area_code=values["area_code"],
+                code=values["item_code"],
+                summary=values["summary"],
+                location=location,
+                work_content=values["work_content"],
+                ability_requirements=values["ability_requirements"],
+                knowledge_requirements=values["knowledge_requirements"],
+            )
+        )
+    data.levels = list(levels.values())
+    data.areas = list(areas.values())
+    check_structure(data, problems)
+    if problems:
+        raise ImportRejected(problems)
+    return data
+
+
+def _collect(found: dict, model, code: str, name: str, location: str, problems: list, header: str) -> None:
+    """Add a level or area the first time a row names it; later rows must agree."""
+    known = found.get(code)
+    if known is None:
+        found[code] = model(code=code, name=name, position=len(found) + 1, location=location)
+    elif known.name != name:
+        problems.append(
+            Problem(
+                location,
+                header,
+                _("Code %(code)s is named %(name)s in an earlier row.", code=code, name=known.name),
+            )
+        )

@@ -1,0 +1,169 @@
+"""Forms for frameworks, their levels, areas and items, mappings and imports."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+)
+
+from lms.competencies.models import MappingRelation
+
+CODE_RULE = Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+    message=_l("Use letters, digits, dots, hyphens and underscores, starting with a letter or digit."),
+)
+
+RELATION_LABELS = {
+    MappingRelation.EXACT_MATCH.value: _l("Exact match"),
+    MappingRelation.CLOSE_MATCH.value: _l("Close match"),
+    MappingRelation.RELATED.value: _l("Related"),
+}
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class FrameworkForm(FlaskForm):
+    code = StringField(
+        _l("Code"),
+        filters=[_strip],
+        validators=[DataRequired(), Length(max=64), CODE_RULE],
+        description=_l("Short name shared by every version, e.g. counselor-2014."),
+    )
+    title = StringField(_l("Title"), filters=[_strip], validators=[DataRequired(), Length(max=200)])
+    issuer = StringField(_l("Issuing body"), filters=[_strip], validators=[Optional(), Length(max=200)])
+    document_no = StringField(_l("Document number"), filters=[_strip], validators=[Optional(), Length(max=100)])
+    year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(min=1949, max=2100)])
+    version = StringField(
+        _l("Version label"),
+        filters=[_strip],
+        default="1",
+        validators=[DataRequired(), Length(max=32)],
+        description=_l("Shown to people, e.g. 2014 暂行."),
+    )
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
+
+    def values(self) -> dict:
+        return {name: self[name].data or None for name in ("code", "title", "issuer", "document_no", "year", "version", "notes")}
+
+
+class LevelForm(FlaskForm):
+    code = StringField(_l("Code"), filters=[_strip], validators=[DataRequired(), Length(max=32), CODE_RULE])
+    name = StringField(_l("Name"), filters=[_strip], validators=[DataRequired(), Length(max=64)])
+    position = IntegerField(_l("Order"), validators=[InputRequired(), NumberRange(min=1, max=99)])
+    min_years = IntegerField(_l("Minimum years of service"), validators=[Optional(), NumberRange(min=0, max=60)])
+    max_years = IntegerField(_l("Maximum years of service"), validators=[Optional(), NumberRange(min=0, max=60)])
+
+    def values(self) -> dict:
+        return {name: self[name].data for name in ("code", "name", "position", "min_years", "max_years")}
+
+
+class AreaForm(FlaskForm):
+    code = StringField(_l("Code"), filters=[_strip], validators=[DataRequired(), Length(max=32), CODE_RULE])
+    name = StringField(_l("Name"), filters=[_strip], validators=[DataRequired(), Length(max=100)])
+    position = IntegerField(_l("Order"), validators=[InputRequired(), NumberRange(min=1, max=99)])
+
+    def values(self) -> dict:
+        return {name: self[name].data for name in ("code", "name", "position")}
+
+
+class ItemForm(FlaskForm):
+    level_id = SelectField(_l("Level"), coerce=int, validators=[InputRequired()])
+    area_id = SelectField(_l("Functional area"), coerce=int, validators=[InputRequired()])
+    code = StringField(
+        _l("Code"),
+        filters=[_strip],
+        validators=[DataRequired(), Length(max=32), CODE_RULE],
+        description=_l("Usually level order and area order, e.g. 1.5."),
+    )
+    summary = TextAreaField(_l("Summary"), validators=[DataRequired(), Length(max=2000)])
+    work_content = TextAreaField(
+        _l("Work content"), validators=[Optional(), Length(max=10000)], description=_l("One entry per line.")
+    )
+    ability_requirements = TextAreaField(
+        _l("Ability requirements"), validators=[Optional(), Length(max=10000)], description=_l("One entry per line.")
+    )
+    knowledge_requirements = TextAreaField(
+        _l("Knowledge requirements"), validators=[Optional(), Length(max=10000)], description=_l("One entry per line.")
+    )
+
+    def __init__(self, framework, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.level_id.choices = [(level.id, level.name) for level in framework.levels]
+        self.area_id.choices = [(area.id, area.name) for area in framework.areas]
+
+    def values(self) -> dict:
+        return {
+            name: self[name].data
+            for name in ("level_id", "area_id", "code", "summary", "work_content", "ability_requirements", "knowledge_requirements")
+        }
+
+
+class VersionForm(FlaskForm):
+    version = StringField(
+        _l("Label of the new version"), filters=[_strip], validators=[DataRequired(), Length(max=32)]
+    )
+
+
+class MappingForm(FlaskForm):
+    source_area_id = SelectField(_l("Area of this framework"), coerce=int, validators=[InputRequired()])
+    relation = SelectField(
+        _l("Relation"),
+        choices=list(RELATION_LABELS.items()),
+        validators=[InputRequired()],
+    )
+    target_area_id = SelectField(_l("Area of another framework"), coerce=int, validators=[InputRequired()])
+    note = StringField(_l("Note"), filters=[_strip], validators=[Optional(), Length(max=500)])
+
+    def __init__(self, framework, others, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.source_area_id.choices = [(area.id, f"{area.position}. {area.name}") for area in framework.areas]
+        self.target_area_id.choices = [
+            (other.title + " (" + other.version + ")", [(area.id, f"{area.position}. {area.name}") for area in other.areas])
+            for other in others
+        ]
+
+
+class ImportForm(FlaskForm):
+    file_format = RadioField(
+        _l("Format"),
+        choices=[("csv", _l("CSV, one row per item")), ("case", _l("1EdTech CASE 1.0 JSON"))],
+        default="csv",
+        validators=[InputRequired()],
+    )
+    upload = FileField(_l("File"), validators=[FileRequired(_l("Choose a .csv or .json file."))])
+    code = StringField(
+        _l("Code"),
+        filters=[_strip],
+        validators=[Optional(), Length(max=64), CODE_RULE],
+        description=_l("Required for CSV. For CASE, leave empty to use the code in the file."),
+    )
+    title = StringField(
+        _l("Title"),
+        filters=[_strip],
+        validators=[Optional(), Length(max=200)],
+        description=_l("Required for CSV. For CASE, leave empty to use the title in the file."),
+    )
+    issuer = StringField(_l("Issuing body"), filters=[_strip], validators=[Optional(), Length(max=200)])
+    version = StringField(_l("Version label"), filters=[_strip], validators=[Optional(), Length(max=32)])
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.file_format.data == "csv":
+            for field in (self.code, self.title):
+                if not field.data and not field.errors:
+                    field.errors = list(field.errors) + [_l("Required for a CSV import.")]
+                    valid = False
+        return valid
+
+
+class ConfirmForm(FlaskForm):
+    """Empty form: carries the CSRF token of a button."""
