@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -97,8 +98,8 @@ class ItemForm(FlaskForm):
 
     def __init__(self, framework, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.level_id.choices = [(level.id, level.name) for level in framework.levels]
-        self.area_id.choices = [(area.id, area.name) for area in framework.areas]
+        self.level_id.choices = [SelectChoice(level.id, level.name) for level in framework.levels]
+        self.area_id.choices = [SelectChoice(area.id, area.name) for area in framework.areas]
 
     def values(self) -> dict:
         return {
@@ -117,7 +118,7 @@ class MappingForm(FlaskForm):
     source_area_id = SelectField(_l("Area of this framework"), coerce=int, validators=[InputRequired()])
     relation = SelectField(
         _l("Relation"),
-        choices=list(RELATION_LABELS.items()),
+        choices=[SelectChoice(value, label) for value, label in RELATION_LABELS.items()],
         validators=[InputRequired()],
     )
     target_area_id = SelectField(_l("Area of another framework"), coerce=int, validators=[InputRequired()])
@@ -125,17 +126,27 @@ class MappingForm(FlaskForm):
 
     def __init__(self, framework, others, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.source_area_id.choices = [(area.id, f"{area.position}. {area.name}") for area in framework.areas]
+        self.source_area_id.choices = [
+            SelectChoice(area.id, f"{area.position}. {area.name}") for area in framework.areas
+        ]
         self.target_area_id.choices = [
-            (other.title + " (" + other.version + ")", [(area.id, f"{area.position}. {area.name}") for area in other.areas])
+            SelectChoice(
+                area.id,
+                f"{area.position}. {area.name}",
+                optgroup=f"{other.title} ({other.version})",
+            )
             for other in others
+            for area in other.areas
         ]
 
 
 class ImportForm(FlaskForm):
     file_format = RadioField(
         _l("Format"),
-        choices=[("csv", _l("CSV, one row per item")), ("case", _l("1EdTech CASE 1.0 JSON"))],
+        choices=[
+            SelectChoice("csv", _l("CSV, one row per item")),
+            SelectChoice("case", _l("1EdTech CASE 1.0 JSON")),
+        ],
         default="csv",
         validators=[InputRequired()],
     )

@@ -258,7 +258,9 @@ def delete_framework(framework_id: int):
 @roles_required(*EDITOR_ROLES)
 def new_version(framework_id: int):
     framework = _framework(framework_id)
-    form = VersionForm(version=str(framework.version_number + 1))
+    form = VersionForm()
+    if request.method == "GET":
+        form.version.data = str(framework.version_number + 1)
     if form.validate_on_submit():
         try:
             copy = services.new_version(framework, current_user, form.version.data)
