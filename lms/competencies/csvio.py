@@ -95,17 +95,35 @@ def _map_headers(header_row: list[str]) -> dict[str, int]:
     return found
 
 
-def _cell(cells: list[str], index: Optional[int], multiline: bool) -> str:
+def _clean_line(text: str) -> str:
+    """Strip a line of text and collapse its whitespace, keeping full-width punctuation.
+
+    ``tabular.normalise`` applies NFKC, which would turn "，" into ",", so it
+    is used only for codes.
+    """
+    text = text.replace("\u200b", "").replace("\ufeff", "")
+    return " ".join(text.split())
+
+
+def _cell(cells: list[str], index: Optional[int], kind: str) -> str:
     if index is None or index >= len(cells):
         return ""
     value = cells[index]
     # Undo the apostrophe that the export puts before formula-like text.
     if value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES):
         value = value[1:]
-    if not multiline:
+    if kind == "code":
         return tabular.normalise(value)
-    lines = (tabular.normalise(line) for line in value.splitlines())
+    if kind == "text":
+        return _clean_line(value)
+    lines = (_clean_line(line) for line in value.splitlines())
     return "\n".join(line for line in lines if line)
+
+
+def _kind(name: str) -> str:
+    if name.endswith("code"):
+        return "code"
+    return "lines" if name.endswith(("content", "requirements")) else "text"
 
 
 def _records(content: bytes) -> list[list[str]]:
@@ -150,7 +168,7 @@ def parse_csv(content: bytes, details: dict) -> FrameworkData:
     areas: dict[str, AreaData] = {}
     for number, cells in enumerate(records[1:], start=2):
         values = {
-            name: _cell(cells, columns.get(name), name.endswith(("content", "requirements")))
+            name: _cell(cells, columns.get(name), _kind(name))
             for name in COLUMNS
         }
         location = _("Row %(row)d", row=number)
