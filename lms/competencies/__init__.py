@@ -1,6 +1,6 @@
 """Competency frameworks: levels x functional areas, and the items in each cell.
 
-``models`` holds the tables, ``services`` the editing and lifecycle rules,
+``models`` contains the tables, ``services`` the editing and lifecycle rules,
 ``transfer`` the format-neutral import, ``csvio`` and ``case`` the CSV and
 1EdTech CASE 1.0 formats, and ``views`` the blueprint under /frameworks.
 """

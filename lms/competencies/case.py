@@ -1,7 +1,7 @@
 """A framework as a 1EdTech CASE 1.0 package (CFPackage JSON).
 
 The CFDocument is the framework. Levels, functional areas and competency
-items are CFItems told apart by ``CFItemType`` (Level, FunctionalArea,
+items are CFItems distinguished by ``CFItemType`` (Level, FunctionalArea,
 Competency), each under its stored UUID. Each line of an item's work
 content, ability and knowledge requirements is a child CFItem (WorkContent,
 AbilityRequirement, KnowledgeRequirement) whose identifier is derived from
@@ -315,7 +315,15 @@ def parse_package(content: bytes, overrides: Optional[dict] = None) -> Framework
     nodes = _read_items(reader, tree.get("CFItems"))
     _read_associations(reader, tree.get("CFAssociations"), nodes, data)
     _assemble(reader, nodes, data)
-    check_structure(data, reader.problems)
+    check_structure(
+        data,
+        reader.problems,
+        {
+            "level_code": "humanCodingScheme",
+            "area_code": "humanCodingScheme",
+            "item_code": "humanCodingScheme",
+        },
+    )
     if reader.problems:
         raise ImportRejected(reader.problems)
     return data
@@ -415,7 +423,14 @@ def _mapping(raw: dict, kind: str, origin: str, destination: str, path: str) -> 
         relation = MappingRelation.EXACT_MATCH
     else:
         relation = MappingRelation.CLOSE_MATCH if close else MappingRelation.RELATED
-    return MappingData(origin, destination, relation, path)
+    identifier = raw.get("identifier")
+    return MappingData(
+        origin,
+        destination,
+        relation,
+        path,
+        identifier=identifier if is_uuid(identifier) else None,
+    )
 
 
 def _link(reader: _Reader, raw: dict, kind: str, nodes: dict[str, _Node], origin: str, destination: str, path: str) -> None:

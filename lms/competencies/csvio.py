@@ -1,7 +1,7 @@
 """A framework as CSV: one row per competency item.
 
 Columns: level code and name, area code and name, item code, summary, work
-content, ability and knowledge requirements. A requirement cell holds one
+content, ability and knowledge requirements. A requirement cell contains one
 requirement per line. Levels and areas take the order in which the rows
 first name them, so an export (sorted by level, then area) reads back in the
 same order. The file carries no framework details (title, issuer, version):
@@ -193,7 +193,11 @@ def parse_csv(content: bytes, details: dict) -> FrameworkData:
         )
     data.levels = list(levels.values())
     data.areas = list(areas.values())
-    check_structure(data, problems)
+    check_structure(
+        data,
+        problems,
+        {name: COLUMNS[name][0] for name in ("level_code", "area_code", "item_code")},
+    )
     if problems:
         raise ImportRejected(problems)
     return data

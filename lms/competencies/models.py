@@ -1,8 +1,8 @@
 """Competency frameworks: levels x functional areas, and the items in each cell.
 
-A framework moves draft -> published -> retired. Only a draft is edited; a
-change to a published framework is made in a new version, which is a copy
-with ``version_number + 1`` that links to its predecessor. Every version has
+A framework moves draft -> published -> retired. Only a draft is edited. To
+change a published framework, create a new version: a copy with
+``version_number + 1`` that links to its predecessor. Every version has
 its own CASE identifiers (UUIDs) for the document, levels, areas and items,
 because CASE identifiers are globally unique and both versions stay in the
 database. What stays stable across a lineage is the framework ``code`` and
@@ -34,7 +34,7 @@ class FrameworkStatus(enum.Enum):
 
 
 class MappingRelation(enum.Enum):
-    """How an area of one framework corresponds to an area of another (SKOS terms)."""
+    """Correspondence between areas of two frameworks, named after SKOS mapping terms."""
 
     EXACT_MATCH = "exact_match"
     CLOSE_MATCH = "close_match"

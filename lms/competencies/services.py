@@ -306,6 +306,7 @@ def save_item(
             _l("This framework already has an item with the code %(code)s.", code=data["code"]),
             "code",
         )
+
     if item is None:
         item = CompetencyItem(framework_id=framework.id)
         db.session.add(item)

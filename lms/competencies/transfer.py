@@ -105,6 +105,7 @@ class MappingData:
     relation: MappingRelation
     location: str
     note: Optional[str] = None
+    identifier: Optional[str] = None
 
 
 @dataclass
@@ -227,40 +228,69 @@ def _check_mappings(data: FrameworkData, problems: list[Problem]) -> None:
     data.mappings = kept
 
 
+def _mapping_exists(identifier: str) -> bool:
+    query = sa.select(AreaMapping.id).filter_by(identifier=identifier)
+    return db.session.scalar(query) is not None
+
+
 def _area_by_identifier(identifier: str) -> Optional[FunctionalArea]:
     return db.session.scalar(sa.select(FunctionalArea).filter_by(identifier=identifier))
 
 
-def check_structure(data: FrameworkData, problems: list[Problem]) -> None:
-    """Add problems for duplicate codes and items whose level or area is unknown."""
-    _duplicates([(level.code, level.location) for level in data.levels], "level code", problems)
-    _duplicates([(area.code, area.location) for area in data.areas], "area code", problems)
-    _duplicates([(item.code, item.location) for item in data.items], "item code", problems)
-    levels = {level.code for level in data.levels}
-    areas = {area.code for area in data.areas}
-    cells = {}
+#: Default names of the fields that ``check_structure`` reports on.
+STRUCTURE_FIELDS = {
+    "level_code": "level_code",
+    "area_code": "area_code",
+    "item_code": "item_code",
+}
+
+
+def check_structure(
+    data: FrameworkData, problems: list[Problem], fields: Optional[dict] = None
+) -> None:
+    """Add problems for duplicate codes and items whose level or area is unknown.
+
+    ``fields`` maps level_code, area_code and item_code to the name the file
+    format uses for that field, so each problem names the column or key.
+    """
+    names = {**STRUCTURE_FIELDS, **(fields or {})}
+    levels = [(level.code, level.location) for level in data.levels]
+    areas = [(area.code, area.location) for area in data.areas]
+    items = [(item.code, item.location) for item in data.items]
+    _duplicates(levels, names["level_code"], problems)
+    _duplicates(areas, names["area_code"], problems)
+    _duplicates(items, names["item_code"], problems)
+
+    known_levels = {code for code, _location in levels}
+    known_areas = {code for code, _location in areas}
+    cells: dict[tuple[str, str], str] = {}
     for item in data.items:
-        if item.level_code not in levels:
-            problems.append(Problem(item.location, "level", str(_l("Unknown level %(code)s.", code=item.level_code))))
-        if item.area_code not in areas:
-            problems.append(Problem(item.location, "area", str(_l("Unknown area %(code)s.", code=item.area_code))))
+        if item.level_code not in known_levels:
+            message = _l("Unknown level %(code)s.", code=item.level_code)
+            problems.append(Problem(item.location, names["level_code"], str(message)))
+        if item.area_code not in known_areas:
+            message = _l("Unknown area %(code)s.", code=item.area_code)
+            problems.append(Problem(item.location, names["area_code"], str(message)))
         cell = (item.level_code, item.area_code)
         if cell in cells:
-            problems.append(
-                Problem(
-                    item.location,
-                    "area",
-                    str(_l("Level %(level)s and area %(area)s already have item %(code)s.", level=item.level_code, area=item.area_code, code=cells[cell])),
-                )
+            message = _l(
+                "Level %(level)s and area %(area)s already have item %(code)s.",
+                level=item.level_code,
+                area=item.area_code,
+                code=cells[cell],
             )
+            problems.append(Problem(item.location, names["area_code"], str(message)))
         cells.setdefault(cell, item.code)
 
 
-def _duplicates(values: list[tuple[str, str]], label: str, problems: list[Problem]) -> None:
+def _duplicates(
+    values: list[tuple[str, str]], field_name: str, problems: list[Problem]
+) -> None:
     seen: set[str] = set()
     for value, location in values:
         if value in seen:
-            problems.append(Problem(location, label, str(_l("Duplicate code %(code)s.", code=value))))
+            message = _l("Duplicate code %(code)s.", code=value)
+            problems.append(Problem(location, field_name, str(message)))
         seen.add(value)
 
 
@@ -293,14 +323,15 @@ def write(data: FrameworkData, actor: User) -> Framework:
         framework.items.append(_item(item, levels, areas))
     db.session.flush()
     for mapping in data.mappings:
-        db.session.add(
-            AreaMapping(
-                source_area_id=_area_by_identifier(mapping.source_identifier).id,
-                target_area_id=_area_by_identifier(mapping.target_identifier).id,
-                relation=mapping.relation,
-                note=mapping.note,
-            )
+        row = AreaMapping(
+            source_area_id=_area_by_identifier(mapping.source_identifier).id,
+            target_area_id=_area_by_identifier(mapping.target_identifier).id,
+            relation=mapping.relation,
+            note=mapping.note,
         )
+        if mapping.identifier and not _mapping_exists(mapping.identifier):
+            row.identifier = mapping.identifier
+        db.session.add(row)
     db.session.flush()
     record(
         "framework.imported",

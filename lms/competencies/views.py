@@ -81,6 +81,7 @@ def _part(model, framework: Framework, row_id: int):
 def _apply(error: services.FrameworkError, form) -> None:
     """Show a rejected change on its field, or as a message when it has none."""
     db.session.rollback()
+    logger.info("Change by %r rejected: %s", current_user, error.message)
     if error.field and form is not None and error.field in form:
         form[error.field].errors = list(form[error.field].errors) + [error.message]
     else:
@@ -219,7 +220,6 @@ def _button(framework_id: int, action, success: str) -> Response:
         action(framework, current_user)
     except services.FrameworkError as error:
         _apply(error, None)
-        logger.info("Change to %r by %r rejected: %s", framework, current_user, error)
     else:
         db.session.commit()
         flash(success, "success")

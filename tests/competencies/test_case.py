@@ -42,7 +42,10 @@ def _draft_with_mapping():
 
 
 def _mapping_view(fw: Framework) -> set:
-    return {(m.source.identifier, m.target.identifier, m.relation) for m in services.mappings_of(fw)}
+    return {
+        (m.identifier, m.source.identifier, m.target.identifier, m.relation)
+        for m in services.mappings_of(fw)
+    }
 
 
 def test_export_structure(app_ctx, seeded):

@@ -108,7 +108,7 @@ def test_duplicate_item_code_named(app_ctx):
     bad = "senior,高级,mental,心理健康,1.1,另一个条目,,,\n"
     problems = _problems((HEADER + GOOD_ROW + bad).encode("utf-8"))
 
-    assert [p.location for p in problems] == ["Row 3"]
+    assert [(p.location, p.field) for p in problems] == [("Row 3", "条目代码")]
     assert "1.1" in problems[0].message
 
 
@@ -116,7 +116,7 @@ def test_duplicate_cell_named(app_ctx):
     bad = "junior,初级,mental,心理健康,1.9,同一格子,,,\n"
     problems = _problems((HEADER + GOOD_ROW + bad).encode("utf-8"))
 
-    assert [p.location for p in problems] == ["Row 3"]
+    assert [(p.location, p.field) for p in problems] == [("Row 3", "职业功能代码")]
 
 
 def test_conflicting_level_name_named(app_ctx):
