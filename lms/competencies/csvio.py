@@ -40,10 +40,23 @@ COLUMNS = {
     "item_code": ("条目代码", ("编码", "item code", "item_code", "code")),
     "summary": ("概述", ("summary", "能力概述")),
     "work_content": ("工作内容", ("work content", "work_content")),
-    "ability_requirements": ("能力要求", ("ability", "ability requirements", "ability_requirements")),
-    "knowledge_requirements": ("理论知识要求", ("知识要求", "knowledge", "knowledge requirements", "knowledge_requirements")),
+    "ability_requirements": (
+        "能力要求",
+        ("ability", "ability requirements", "ability_requirements"),
+    ),
+    "knowledge_requirements": (
+        "理论知识要求",
+        ("知识要求", "knowledge", "knowledge requirements", "knowledge_requirements"),
+    ),
 }
-REQUIRED = ("level_code", "level_name", "area_code", "area_name", "item_code", "summary")
+REQUIRED = (
+    "level_code",
+    "level_name",
+    "area_code",
+    "area_name",
+    "item_code",
+    "summary",
+)
 MAX_ROWS = 5000
 
 
@@ -126,21 +139,40 @@ def _kind(name: str) -> str:
     return "lines" if name.endswith(("content", "requirements")) else "text"
 
 
+def _file_problem(field_name: str, message: str) -> ImportRejected:
+    return ImportRejected([Problem(_("File"), field_name, message)])
+
+
 def _records(content: bytes) -> list[list[str]]:
     try:
         text, _encoding = tabular.decode(content)
     except tabular.TableError:
-        raise ImportRejected(
-            [Problem(_("File"), _("encoding"), _("The file is not UTF-8 or GBK text."))]
-        ) from None
+        message = _("The file is not UTF-8 or GBK text.")
+        raise _file_problem(_("encoding"), message) from None
+
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
     try:
         return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
-        raise ImportRejected(
-            [Problem(_("File"), _("format"), _("The file is not valid CSV: %(error)s", error=str(exc)))]
-        ) from None
+        message = _("The file is not valid CSV: %(error)s", error=str(exc))
+        raise _file_problem(_("format"), message) from None
+
+
+def _header_columns(records: list[list[str]]) -> dict[str, int]:
+    """Return field -> column index, or raise when the file or a column is missing."""
+    if not records:
+        raise _file_problem(_("content"), _("The file is empty."))
+    columns = _map_headers(records[0])
+    missing = [COLUMNS[name][0] for name in REQUIRED if name not in columns]
+    if missing:
+        message = _("Column missing from the header row.")
+        location = _("Row %(row)d", row=1)
+        raise ImportRejected([Problem(location, name, message) for name in missing])
+    if len(records) - 1 > MAX_ROWS:
+        message = _("More than %(limit)d rows.", limit=MAX_ROWS)
+        raise _file_problem(_("rows"), message)
+    return columns
 
 
 def parse_csv(content: bytes, details: dict) -> FrameworkData:
@@ -150,26 +182,17 @@ def parse_csv(content: bytes, details: dict) -> FrameworkData:
     the column.
     """
     records = [r for r in _records(content) if any(cell.strip() for cell in r)]
-    if not records:
-        raise ImportRejected([Problem(_("File"), _("content"), _("The file is empty."))])
-    columns = _map_headers(records[0])
-    missing = [COLUMNS[name][0] for name in REQUIRED if name not in columns]
-    if missing:
-        raise ImportRejected(
-            [Problem(_("Row %(row)d", row=1), name, _("Column missing from the header row.")) for name in missing]
-        )
-    if len(records) - 1 > MAX_ROWS:
-        raise ImportRejected(
-            [Problem(_("File"), _("rows"), _("More than %(limit)d rows.", limit=MAX_ROWS))]
-        )
+    columns = _header_columns(records)
     data = FrameworkData(location=_("Import form"), **details)
     problems: list[Problem] = []
     levels: dict[str, LevelData] = {}
     areas: dict[str, AreaData] = {}
+
+    # Row numbers count records, as a spreadsheet shows them, so a cell with
+    # line breaks still counts as one row.
     for number, cells in enumerate(records[1:], start=2):
         values = {
-            name: _cell(cells, columns.get(name), _kind(name))
-            for name in COLUMNS
+            name: _cell(cells, columns.get(name), _kind(name)) for name in COLUMNS
         }
         location = _("Row %(row)d", row=number)
         blank = [COLUMNS[name][0] for name in REQUIRED if not values[name]]
@@ -177,42 +200,48 @@ def parse_csv(content: bytes, details: dict) -> FrameworkData:
             problems.append(Problem(location, header, _("This field is required.")))
         if blank:
             continue
-        _collect(levels, LevelData, values["level_code"], values["level_name"], location, problems, COLUMNS["level_name"][0])
-        _collect(areas, AreaData, values["area_code"], values["area_name"], location, problems, COLUMNS["area_name"][0])
-        data.items.append(
-            ItemData(
-                level_code=values["level_code"],
-                area_code=values["area_code"],
-                code=values["item_code"],
-                summary=values["summary"],
-                location=location,
-                work_content=values["work_content"],
-                ability_requirements=values["ability_requirements"],
-                knowledge_requirements=values["knowledge_requirements"],
-            )
-        )
+        _collect(levels, LevelData, values, "level", location, problems)
+        _collect(areas, AreaData, values, "area", location, problems)
+        data.items.append(_item(values, location))
+
     data.levels = list(levels.values())
     data.areas = list(areas.values())
-    check_structure(
-        data,
-        problems,
-        {name: COLUMNS[name][0] for name in ("level_code", "area_code", "item_code")},
-    )
+    code_headers = {
+        name: COLUMNS[name][0] for name in ("level_code", "area_code", "item_code")
+    }
+    check_structure(data, problems, code_headers)
     if problems:
         raise ImportRejected(problems)
     return data
 
 
-def _collect(found: dict, model, code: str, name: str, location: str, problems: list, header: str) -> None:
+def _item(values: dict, location: str) -> ItemData:
+    return ItemData(
+        level_code=values["level_code"],
+        area_code=values["area_code"],
+        code=values["item_code"],
+        summary=values["summary"],
+        location=location,
+        work_content=values["work_content"],
+        ability_requirements=values["ability_requirements"],
+        knowledge_requirements=values["knowledge_requirements"],
+    )
+
+
+def _collect(
+    found: dict, model, values: dict, prefix: str, location: str, problems: list
+) -> None:
     """Add a level or area the first time a row names it; later rows must agree."""
+    code = values[f"{prefix}_code"]
+    name = values[f"{prefix}_name"]
     known = found.get(code)
     if known is None:
-        found[code] = model(code=code, name=name, position=len(found) + 1, location=location)
+        position = len(found) + 1
+        found[code] = model(code=code, name=name, position=position, location=location)
     elif known.name != name:
-        problems.append(
-            Problem(
-                location,
-                header,
-                _("Code %(code)s is named %(name)s in an earlier row.", code=code, name=known.name),
-            )
+        message = _(
+            "Code %(code)s is named %(name)s in an earlier row.",
+            code=code,
+            name=known.name,
         )
+        problems.append(Problem(location, COLUMNS[f"{prefix}_name"][0], message))

@@ -18,7 +18,10 @@ from lms.competencies.models import MappingRelation
 
 CODE_RULE = Regexp(
     r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
-    message=_l("Use letters, digits, dots, hyphens and underscores, starting with a letter or digit."),
+    message=_l(
+        "Use letters, digits, dots, hyphens and underscores,"
+        " starting with a letter or digit."
+    ),
 )
 
 RELATION_LABELS = {
@@ -27,107 +30,157 @@ RELATION_LABELS = {
     MappingRelation.RELATED.value: _l("Related"),
 }
 
+ONE_PER_LINE = _l("One entry per line.")
+
 
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class FrameworkForm(FlaskForm):
-    code = StringField(
+def _text(label, max_length: int, required: bool = False, **kwargs) -> StringField:
+    first = DataRequired() if required else Optional()
+    return StringField(
+        label, filters=[_strip], validators=[first, Length(max=max_length)], **kwargs
+    )
+
+
+def _code(max_length: int, **kwargs) -> StringField:
+    return StringField(
         _l("Code"),
         filters=[_strip],
-        validators=[DataRequired(), Length(max=64), CODE_RULE],
-        description=_l("Short name shared by every version, e.g. counselor-2014."),
+        validators=[DataRequired(), Length(max=max_length), CODE_RULE],
+        **kwargs,
     )
-    title = StringField(_l("Title"), filters=[_strip], validators=[DataRequired(), Length(max=200)])
-    issuer = StringField(_l("Issuing body"), filters=[_strip], validators=[Optional(), Length(max=200)])
-    document_no = StringField(_l("Document number"), filters=[_strip], validators=[Optional(), Length(max=100)])
-    year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(min=1949, max=2100)])
-    version = StringField(
+
+
+def _requirements(label) -> TextAreaField:
+    return TextAreaField(
+        label,
+        validators=[Optional(), Length(max=10000)],
+        description=ONE_PER_LINE,
+    )
+
+
+class FrameworkForm(FlaskForm):
+    code = _code(
+        64, description=_l("Short name shared by every version, e.g. counselor-2014.")
+    )
+    title = _text(_l("Title"), 200, required=True)
+    issuer = _text(_l("Issuing body"), 200)
+    document_no = _text(_l("Document number"), 100)
+    year = IntegerField(
+        _l("Year"), validators=[Optional(), NumberRange(min=1949, max=2100)]
+    )
+    version = _text(
         _l("Version label"),
-        filters=[_strip],
+        32,
+        required=True,
         default="1",
-        validators=[DataRequired(), Length(max=32)],
         description=_l("Shown to people, e.g. 2014 暂行."),
     )
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
 
+    FIELDS = ("code", "title", "issuer", "document_no", "year", "version", "notes")
+
     def values(self) -> dict:
-        return {name: self[name].data or None for name in ("code", "title", "issuer", "document_no", "year", "version", "notes")}
+        return {name: self[name].data or None for name in self.FIELDS}
+
+
+def _position() -> IntegerField:
+    return IntegerField(
+        _l("Order"), validators=[InputRequired(), NumberRange(min=1, max=99)]
+    )
+
+
+def _years(label) -> IntegerField:
+    return IntegerField(label, validators=[Optional(), NumberRange(min=0, max=60)])
 
 
 class LevelForm(FlaskForm):
-    code = StringField(_l("Code"), filters=[_strip], validators=[DataRequired(), Length(max=32), CODE_RULE])
-    name = StringField(_l("Name"), filters=[_strip], validators=[DataRequired(), Length(max=64)])
-    position = IntegerField(_l("Order"), validators=[InputRequired(), NumberRange(min=1, max=99)])
-    min_years = IntegerField(_l("Minimum years of service"), validators=[Optional(), NumberRange(min=0, max=60)])
-    max_years = IntegerField(_l("Maximum years of service"), validators=[Optional(), NumberRange(min=0, max=60)])
+    code = _code(32)
+    name = _text(_l("Name"), 64, required=True)
+    position = _position()
+    min_years = _years(_l("Minimum years of service"))
+    max_years = _years(_l("Maximum years of service"))
+
+    FIELDS = ("code", "name", "position", "min_years", "max_years")
 
     def values(self) -> dict:
-        return {name: self[name].data for name in ("code", "name", "position", "min_years", "max_years")}
+        return {name: self[name].data for name in self.FIELDS}
 
 
 class AreaForm(FlaskForm):
-    code = StringField(_l("Code"), filters=[_strip], validators=[DataRequired(), Length(max=32), CODE_RULE])
-    name = StringField(_l("Name"), filters=[_strip], validators=[DataRequired(), Length(max=100)])
-    position = IntegerField(_l("Order"), validators=[InputRequired(), NumberRange(min=1, max=99)])
+    code = _code(32)
+    name = _text(_l("Name"), 100, required=True)
+    position = _position()
+
+    FIELDS = ("code", "name", "position")
 
     def values(self) -> dict:
-        return {name: self[name].data for name in ("code", "name", "position")}
+        return {name: self[name].data for name in self.FIELDS}
 
 
 class ItemForm(FlaskForm):
     level_id = SelectField(_l("Level"), coerce=int, validators=[InputRequired()])
-    area_id = SelectField(_l("Functional area"), coerce=int, validators=[InputRequired()])
-    code = StringField(
-        _l("Code"),
-        filters=[_strip],
-        validators=[DataRequired(), Length(max=32), CODE_RULE],
-        description=_l("Usually level order and area order, e.g. 1.5."),
+    area_id = SelectField(
+        _l("Functional area"), coerce=int, validators=[InputRequired()]
     )
-    summary = TextAreaField(_l("Summary"), validators=[DataRequired(), Length(max=2000)])
-    work_content = TextAreaField(
-        _l("Work content"), validators=[Optional(), Length(max=10000)], description=_l("One entry per line.")
+    code = _code(32, description=_l("Usually level order and area order, e.g. 1.5."))
+    summary = TextAreaField(
+        _l("Summary"), validators=[DataRequired(), Length(max=2000)]
     )
-    ability_requirements = TextAreaField(
-        _l("Ability requirements"), validators=[Optional(), Length(max=10000)], description=_l("One entry per line.")
-    )
-    knowledge_requirements = TextAreaField(
-        _l("Knowledge requirements"), validators=[Optional(), Length(max=10000)], description=_l("One entry per line.")
+    work_content = _requirements(_l("Work content"))
+    ability_requirements = _requirements(_l("Ability requirements"))
+    knowledge_requirements = _requirements(_l("Knowledge requirements"))
+
+    FIELDS = (
+        "level_id",
+        "area_id",
+        "code",
+        "summary",
+        "work_content",
+        "ability_requirements",
+        "knowledge_requirements",
     )
 
     def __init__(self, framework, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.level_id.choices = [SelectChoice(level.id, level.name) for level in framework.levels]
-        self.area_id.choices = [SelectChoice(area.id, area.name) for area in framework.areas]
+        self.level_id.choices = [
+            SelectChoice(level.id, level.name) for level in framework.levels
+        ]
+        self.area_id.choices = [
+            SelectChoice(area.id, area.name) for area in framework.areas
+        ]
 
     def values(self) -> dict:
-        return {
-            name: self[name].data
-            for name in ("level_id", "area_id", "code", "summary", "work_content", "ability_requirements", "knowledge_requirements")
-        }
+        return {name: self[name].data for name in self.FIELDS}
 
 
 class VersionForm(FlaskForm):
-    version = StringField(
-        _l("Label of the new version"), filters=[_strip], validators=[DataRequired(), Length(max=32)]
-    )
+    version = _text(_l("Label of the new version"), 32, required=True)
 
 
 class MappingForm(FlaskForm):
-    source_area_id = SelectField(_l("Area of this framework"), coerce=int, validators=[InputRequired()])
+    source_area_id = SelectField(
+        _l("Area of this framework"), coerce=int, validators=[InputRequired()]
+    )
     relation = SelectField(
         _l("Relation"),
-        choices=[SelectChoice(value, label) for value, label in RELATION_LABELS.items()],
+        choices=[
+            SelectChoice(value, label) for value, label in RELATION_LABELS.items()
+        ],
         validators=[InputRequired()],
     )
-    target_area_id = SelectField(_l("Area of another framework"), coerce=int, validators=[InputRequired()])
-    note = StringField(_l("Note"), filters=[_strip], validators=[Optional(), Length(max=500)])
+    target_area_id = SelectField(
+        _l("Area of another framework"), coerce=int, validators=[InputRequired()]
+    )
+    note = _text(_l("Note"), 500)
 
     def __init__(self, framework, others, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.source_area_id.choices = [
-            SelectChoice(area.id, f"{area.position}. {area.name}") for area in framework.areas
+            SelectChoice(area.id, f"{area.position}. {area.name}")
+            for area in framework.areas
         ]
         self.target_area_id.choices = [
             SelectChoice(
@@ -150,31 +203,37 @@ class ImportForm(FlaskForm):
         default="csv",
         validators=[InputRequired()],
     )
-    upload = FileField(_l("File"), validators=[FileRequired(_l("Choose a .csv or .json file."))])
+    upload = FileField(
+        _l("File"), validators=[FileRequired(_l("Choose a .csv or .json file."))]
+    )
     code = StringField(
         _l("Code"),
         filters=[_strip],
         validators=[Optional(), Length(max=64), CODE_RULE],
-        description=_l("Required for CSV. For CASE, leave empty to use the code in the file."),
+        description=_l(
+            "Required for CSV. For CASE, leave empty to use the code in the file."
+        ),
     )
-    title = StringField(
+    title = _text(
         _l("Title"),
-        filters=[_strip],
-        validators=[Optional(), Length(max=200)],
-        description=_l("Required for CSV. For CASE, leave empty to use the title in the file."),
+        200,
+        description=_l(
+            "Required for CSV. For CASE, leave empty to use the title in the file."
+        ),
     )
-    issuer = StringField(_l("Issuing body"), filters=[_strip], validators=[Optional(), Length(max=200)])
-    version = StringField(_l("Version label"), filters=[_strip], validators=[Optional(), Length(max=32)])
+    issuer = _text(_l("Issuing body"), 200)
+    version = _text(_l("Version label"), 32)
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
-        if self.file_format.data == "csv":
-            for field in (self.code, self.title):
-                if not field.data and not field.errors:
-                    field.errors = list(field.errors) + [_l("Required for a CSV import.")]
-                    valid = False
+        if self.file_format.data != "csv":
+            return valid
+        for field in (self.code, self.title):
+            if not field.data and not field.errors:
+                field.errors = list(field.errors) + [_l("Required for a CSV import.")]
+                valid = False
         return valid
 
 
 class ConfirmForm(FlaskForm):
-    """Empty form: carries the CSRF token of a button."""
+    """Empty form that carries the CSRF token of a button."""

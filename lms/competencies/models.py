@@ -34,7 +34,7 @@ class FrameworkStatus(enum.Enum):
 
 
 class MappingRelation(enum.Enum):
-    """Correspondence between areas of two frameworks, named after SKOS mapping terms."""
+    """Correspondence between areas of two frameworks, in SKOS mapping terms."""
 
     EXACT_MATCH = "exact_match"
     CLOSE_MATCH = "close_match"

@@ -51,7 +51,17 @@ def _require_draft(framework: Framework) -> None:
 
 # Frameworks -------------------------------------------------------------------
 
-FRAMEWORK_FIELDS = ("code", "title", "issuer", "document_no", "year", "version", "notes")
+FRAMEWORK_FIELDS = (
+    "code",
+    "title",
+    "issuer",
+    "document_no",
+    "year",
+    "version",
+    "notes",
+)
+LEVEL_FIELDS = ("code", "name", "position", "min_years", "max_years")
+AREA_FIELDS = ("code", "name", "position")
 
 
 def code_taken(code: str, version_number: int, exclude_id: Optional[int]) -> bool:
@@ -84,7 +94,8 @@ def save_framework(
     for name in FRAMEWORK_FIELDS:
         setattr(framework, name, data.get(name))
     db.session.flush()
-    logger.info("Framework %r %s by %r", framework, "created" if created else "updated", actor)
+    verb = "created" if created else "updated"
+    logger.info("Framework %r %s by %r", framework, verb, actor)
     return framework
 
 
@@ -153,9 +164,11 @@ def new_version(framework: Framework, actor: User, version_label: str) -> Framew
     if framework.is_draft:
         raise FrameworkError(_l("This version is still a draft: edit it instead."))
     if framework.successor is not None:
-        raise FrameworkError(
-            _l("Version %(version)s already has a newer version.", version=framework.version)
+        message = _l(
+            "Version %(version)s already has a newer version.",
+            version=framework.version,
         )
+        raise FrameworkError(message)
     copy = Framework(
         code=framework.code,
         title=framework.title,
@@ -169,8 +182,8 @@ def new_version(framework: Framework, actor: User, version_label: str) -> Framew
         notes=framework.notes,
     )
     db.session.add(copy)
-    levels = {lv.id: _copy(lv, Level, ("code", "name", "position", "min_years", "max_years")) for lv in framework.levels}
-    areas = {ar.id: _copy(ar, FunctionalArea, ("code", "name", "position")) for ar in framework.areas}
+    levels = {lv.id: _copy(lv, Level, LEVEL_FIELDS) for lv in framework.levels}
+    areas = {ar.id: _copy(ar, FunctionalArea, AREA_FIELDS) for ar in framework.areas}
     copy.levels = list(levels.values())
     copy.areas = list(areas.values())
     db.session.flush()
@@ -238,19 +251,22 @@ def _code_clash(model, framework: Framework, code: str, row) -> bool:
     return db.session.scalar(query) is not None
 
 
-def save_level(framework: Framework, data: dict, level: Optional[Level] = None) -> Level:
+def save_level(
+    framework: Framework, data: dict, level: Optional[Level] = None
+) -> Level:
     """Add a level to a draft framework, or change one."""
     _require_draft(framework)
     if _code_clash(Level, framework, data["code"], level):
-        raise FrameworkError(
-            _l("This framework already has a level with the code %(code)s.", code=data["code"]),
-            "code",
+        message = _l(
+            "This framework already has a level with the code %(code)s.",
+            code=data["code"],
         )
+        raise FrameworkError(message, "code")
     _check_years(data.get("min_years"), data.get("max_years"))
     if level is None:
         level = Level(framework_id=framework.id)
         db.session.add(level)
-    for name in ("code", "name", "position", "min_years", "max_years"):
+    for name in LEVEL_FIELDS:
         setattr(level, name, data.get(name))
     db.session.flush()
     return level
@@ -258,9 +274,8 @@ def save_level(framework: Framework, data: dict, level: Optional[Level] = None) 
 
 def _check_years(minimum: Optional[int], maximum: Optional[int]) -> None:
     if minimum is not None and maximum is not None and maximum < minimum:
-        raise FrameworkError(
-            _l("The maximum years must not be less than the minimum years."), "max_years"
-        )
+        message = _l("The maximum years must not be less than the minimum years.")
+        raise FrameworkError(message, "max_years")
 
 
 def save_area(
@@ -269,14 +284,15 @@ def save_area(
     """Add a functional area to a draft framework, or change one."""
     _require_draft(framework)
     if _code_clash(FunctionalArea, framework, data["code"], area):
-        raise FrameworkError(
-            _l("This framework already has an area with the code %(code)s.", code=data["code"]),
-            "code",
+        message = _l(
+            "This framework already has an area with the code %(code)s.",
+            code=data["code"],
         )
+        raise FrameworkError(message, "code")
     if area is None:
         area = FunctionalArea(framework_id=framework.id)
         db.session.add(area)
-    for name in ("code", "name", "position"):
+    for name in AREA_FIELDS:
         setattr(area, name, data.get(name))
     db.session.flush()
     return area
@@ -302,10 +318,11 @@ def save_item(
             "area_id",
         )
     if _code_clash(CompetencyItem, framework, data["code"], item):
-        raise FrameworkError(
-            _l("This framework already has an item with the code %(code)s.", code=data["code"]),
-            "code",
+        message = _l(
+            "This framework already has an item with the code %(code)s.",
+            code=data["code"],
         )
+        raise FrameworkError(message, "code")
 
     if item is None:
         item = CompetencyItem(framework_id=framework.id)
@@ -332,11 +349,10 @@ def delete_area(area: FunctionalArea) -> None:
     """Delete a draft's area together with its items and mappings."""
     _require_draft(area.framework)
     _delete_items(CompetencyItem.area_id == area.id)
-    db.session.execute(
-        sa.delete(AreaMapping).where(
-            sa.or_(AreaMapping.source_area_id == area.id, AreaMapping.target_area_id == area.id)
-        )
+    touches_area = sa.or_(
+        AreaMapping.source_area_id == area.id, AreaMapping.target_area_id == area.id
     )
+    db.session.execute(sa.delete(AreaMapping).where(touches_area))
     area.framework.areas.remove(area)
     db.session.flush()
 
@@ -381,13 +397,14 @@ def add_mapping(
 ) -> AreaMapping:
     """Record that ``source`` corresponds to ``target`` of another framework."""
     if source.framework_id == target.framework_id:
-        raise FrameworkError(_l("Choose an area of another framework."), "target_area_id")
+        message = _l("Choose an area of another framework.")
+        raise FrameworkError(message, "target_area_id")
     for framework in (source.framework, target.framework):
         if framework.status is FrameworkStatus.RETIRED:
-            raise FrameworkError(
-                _l("%(title)s is retired and takes no new mappings.", title=framework.title),
-                "target_area_id",
+            message = _l(
+                "%(title)s is retired and takes no new mappings.", title=framework.title
             )
+            raise FrameworkError(message, "target_area_id")
     existing = db.session.scalar(
         sa.select(AreaMapping).where(
             sa.or_(
@@ -403,10 +420,12 @@ def add_mapping(
         )
     )
     if existing is not None:
-        raise FrameworkError(
-            _l("%(source)s and %(target)s are already mapped.", source=source.name, target=target.name),
-            "target_area_id",
+        message = _l(
+            "%(source)s and %(target)s are already mapped.",
+            source=source.name,
+            target=target.name,
         )
+        raise FrameworkError(message, "target_area_id")
     mapping = AreaMapping(
         source_area_id=source.id, target_area_id=target.id, relation=relation, note=note
     )
@@ -443,8 +462,9 @@ def unassignable(
     never breaks a course that uses it.
     """
     kept = {item.id for item in already_linked}
+    published = FrameworkStatus.PUBLISHED
     return [
         item
         for item in items
-        if item.id not in kept and item.framework.status is not FrameworkStatus.PUBLISHED
+        if item.id not in kept and item.framework.status is not published
     ]

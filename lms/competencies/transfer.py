@@ -141,19 +141,19 @@ def validate(data: FrameworkData) -> list[Problem]:
     problems: list[Problem] = []
     _check_lengths(data, problems)
     if not data.levels:
-        problems.append(Problem(data.location, "levels", str(_l("The file has no levels."))))
+        message = str(_l("The file has no levels."))
+        problems.append(Problem(data.location, "levels", message))
     if not data.areas:
-        problems.append(Problem(data.location, "areas", str(_l("The file has no areas."))))
+        message = str(_l("The file has no areas."))
+        problems.append(Problem(data.location, "areas", message))
     if data.code and db.session.scalar(
         sa.select(Framework.id).filter_by(code=data.code, version_number=1)
     ):
-        problems.append(
-            Problem(
-                data.location,
-                "code",
-                str(_l("A framework with the code %(code)s already exists; enter another code.", code=data.code)),
-            )
+        message = _l(
+            "A framework with the code %(code)s already exists; enter another code.",
+            code=data.code,
         )
+        problems.append(Problem(data.location, "code", str(message)))
     _check_identifiers(data, problems)
     _check_mappings(data, problems)
     return problems
@@ -187,13 +187,12 @@ def _check_identifiers(data: FrameworkData, problems: list[Problem]) -> None:
         if row.identifier and db.session.scalar(
             sa.select(model.id).filter_by(identifier=row.identifier)
         ):
-            problems.append(
-                Problem(
-                    row.location,
-                    "identifier",
-                    str(_l("Identifier %(identifier)s is already on the platform; this framework was imported before.", identifier=row.identifier)),
-                )
+            message = _l(
+                "Identifier %(identifier)s is already on the platform;"
+                " this framework was imported before.",
+                identifier=row.identifier,
             )
+            problems.append(Problem(row.location, "identifier", str(message)))
 
 
 def _check_mappings(data: FrameworkData, problems: list[Problem]) -> None:
