@@ -27,7 +27,7 @@ from werkzeug.wrappers import Response
 from lms import uploads
 from lms.accounts.access import roles_required
 from lms.accounts.models import Role
-from lms.competencies import case, csvio, logger, services, transfer
+from lms.competencies import case, case_import, csvio, logger, services, transfer
 from lms.competencies.forms import (
     RELATION_LABELS,
     AreaForm,
@@ -443,7 +443,7 @@ def _parse(file_format: str, content: bytes, details: dict) -> transfer.Framewor
         values.setdefault("version", "1")
         data = csvio.parse_csv(content, values)
     else:
-        data = case.parse_package(content, details)
+        data = case_import.parse_package(content, details)
     problems = transfer.validate(data)
     if problems:
         raise transfer.ImportRejected(problems)

@@ -7,7 +7,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from lms.competencies import case, services, transfer
+from lms.competencies import case, case_import, services, transfer
 from lms.competencies.models import AreaMapping, Framework, MappingRelation
 from lms.extensions import db
 from tests.competencies.helpers import area, framework, make_draft, snapshot, user
@@ -22,7 +22,7 @@ def _package(fw: Framework) -> dict:
 def _problems(package) -> list[transfer.Problem]:
     content = package if isinstance(package, bytes) else json.dumps(package).encode()
     with pytest.raises(transfer.ImportRejected) as caught:
-        data = case.parse_package(content)
+        data = case_import.parse_package(content)
         problems = transfer.validate(data)
         if problems:
             raise transfer.ImportRejected(problems)
@@ -92,7 +92,7 @@ def test_case_round_trip(app_ctx, seeded):
     exported = case.export_json(draft, BASE)
     services.delete_framework(draft, user("trainer"))
 
-    copy_ = transfer.write(case.parse_package(exported), user("trainer"))
+    copy_ = transfer.write(case_import.parse_package(exported), user("trainer"))
 
     assert snapshot(copy_) == before
     assert (copy_.identifier, [lv.identifier for lv in copy_.levels], [it.identifier for it in copy_.items]) == identifiers
@@ -142,7 +142,7 @@ def test_mapping_to_unknown_area_skipped(app_ctx, seeded):
         if association["destinationNodeURI"]["identifier"] == target:
             association["destinationNodeURI"]["identifier"] = "00000000-0000-4000-8000-000000000000"
 
-    data = case.parse_package(json.dumps(package).encode())
+    data = case_import.parse_package(json.dumps(package).encode())
     copy_ = transfer.write(data, user("trainer"))
 
     assert data.skipped_mappings == ["00000000-0000-4000-8000-000000000000"]
