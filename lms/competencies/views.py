@@ -17,23 +17,20 @@ from flask import (
     render_template,
     request,
     send_file,
-    session,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from lms import uploads
 from lms.accounts.access import roles_required
 from lms.accounts.models import Role
-from lms.competencies import case, case_import, csvio, logger, services, transfer
+from lms.competencies import case, csvio, logger, services, transfer
 from lms.competencies.forms import (
     RELATION_LABELS,
     AreaForm,
     ConfirmForm,
     FrameworkForm,
-    ImportForm,
     ItemForm,
     LevelForm,
     MappingForm,
@@ -54,9 +51,6 @@ from lms.extensions import db
 bp = Blueprint("frameworks", __name__, url_prefix="/frameworks")
 
 EDITOR_ROLES = (Role.TRAINER, Role.ADMIN)
-IMPORT_AREA = "framework_imports"
-IMPORT_KEY = "framework_import"
-IMPORT_MAX_BYTES = 5 * uploads.MB
 
 
 def _is_editor() -> bool:
@@ -91,7 +85,11 @@ def _apply(error: services.FrameworkError, form) -> None:
 def _render_form(form, heading: str, framework=None, status: int = 200, **extra):
     return (
         render_template(
-            "competencies/form.html", form=form, heading=heading, framework=framework, **extra
+            "competencies/form.html",
+            form=form,
+            heading=heading,
+            framework=framework,
+            **extra,
         ),
         status,
     )
@@ -315,13 +313,17 @@ def _delete_part(framework_id: int, model, row_id: int, delete) -> Response:
 @bp.route("/<int:framework_id>/levels/new", methods=["GET", "POST"])
 @roles_required(*EDITOR_ROLES)
 def new_level(framework_id: int):
-    return _edit_part(framework_id, Level, LevelForm, services.save_level, _("New level"))
+    heading = _("New level")
+    return _edit_part(framework_id, Level, LevelForm, services.save_level, heading)
 
 
 @bp.route("/<int:framework_id>/levels/<int:level_id>", methods=["GET", "POST"])
 @roles_required(*EDITOR_ROLES)
 def edit_level(framework_id: int, level_id: int):
-    return _edit_part(framework_id, Level, LevelForm, services.save_level, _("Edit level"), level_id)
+    heading = _("Edit level")
+    return _edit_part(
+        framework_id, Level, LevelForm, services.save_level, heading, level_id
+    )
 
 
 @bp.route("/<int:framework_id>/levels/<int:level_id>/delete", methods=["POST"])
@@ -333,14 +335,18 @@ def delete_level(framework_id: int, level_id: int):
 @bp.route("/<int:framework_id>/areas/new", methods=["GET", "POST"])
 @roles_required(*EDITOR_ROLES)
 def new_area(framework_id: int):
-    return _edit_part(framework_id, FunctionalArea, AreaForm, services.save_area, _("New functional area"))
+    heading = _("New functional area")
+    return _edit_part(
+        framework_id, FunctionalArea, AreaForm, services.save_area, heading
+    )
 
 
 @bp.route("/<int:framework_id>/areas/<int:area_id>", methods=["GET", "POST"])
 @roles_required(*EDITOR_ROLES)
 def edit_area(framework_id: int, area_id: int):
+    heading = _("Edit functional area")
     return _edit_part(
-        framework_id, FunctionalArea, AreaForm, services.save_area, _("Edit functional area"), area_id
+        framework_id, FunctionalArea, AreaForm, services.save_area, heading, area_id
     )
 
 
@@ -353,14 +359,18 @@ def delete_area(framework_id: int, area_id: int):
 @bp.route("/<int:framework_id>/items/new", methods=["GET", "POST"])
 @roles_required(*EDITOR_ROLES)
 def new_item(framework_id: int):
-    return _edit_part(framework_id, CompetencyItem, ItemForm, services.save_item, _("New competency item"))
+    heading = _("New competency item")
+    return _edit_part(
+        framework_id, CompetencyItem, ItemForm, services.save_item, heading
+    )
 
 
 @bp.route("/<int:framework_id>/items/<int:item_id>", methods=["GET", "POST"])
 @roles_required(*EDITOR_ROLES)
 def edit_item(framework_id: int, item_id: int):
+    heading = _("Edit competency item")
     return _edit_part(
-        framework_id, CompetencyItem, ItemForm, services.save_item, _("Edit competency item"), item_id
+        framework_id, CompetencyItem, ItemForm, services.save_item, heading, item_id
     )
 
 
@@ -374,11 +384,13 @@ def delete_item(framework_id: int, item_id: int):
 
 
 def _other_frameworks(framework: Framework) -> list[Framework]:
-    return db.session.scalars(
+    query = (
         db.select(Framework)
-        .where(Framework.id != framework.id, Framework.status != FrameworkStatus.RETIRED)
+        .where(Framework.id != framework.id)
+        .where(Framework.status != FrameworkStatus.RETIRED)
         .order_by(Framework.code, Framework.version_number)
-    ).all()
+    )
+    return db.session.scalars(query).all()
 
 
 @bp.route("/<int:framework_id>/mappings", methods=["GET", "POST"])
@@ -389,10 +401,10 @@ def mappings(framework_id: int):
     if form.validate_on_submit():
         source = _part(FunctionalArea, framework, form.source_area_id.data)
         target = db.session.get(FunctionalArea, form.target_area_id.data)
+        relation = MappingRelation(form.relation.data)
+        note = form.note.data or None
         try:
-            services.add_mapping(
-                source, target, MappingRelation(form.relation.data), form.note.data or None, current_user
-            )
+            services.add_mapping(source, target, relation, note, current_user)
         except services.FrameworkError as error:
             _apply(error, form)
         else:
@@ -419,7 +431,8 @@ def delete_mapping(framework_id: int, mapping_id: int):
     framework = _framework(framework_id)
     mapping = db.session.get(AreaMapping, mapping_id)
     area_ids = {area.id for area in framework.areas}
-    if mapping is None or not {mapping.source_area_id, mapping.target_area_id} & area_ids:
+    ends = {mapping.source_area_id, mapping.target_area_id} if mapping else set()
+    if not ends & area_ids:
         abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -429,111 +442,4 @@ def delete_mapping(framework_id: int, mapping_id: int):
     return redirect(url_for(".mappings", framework_id=framework_id))
 
 
-# Import -------------------------------------------------------------------------
-
-
-def _import_details(form: ImportForm) -> dict:
-    return {name: form[name].data or None for name in ("code", "title", "issuer", "version")}
-
-
-def _parse(file_format: str, content: bytes, details: dict) -> transfer.FrameworkData:
-    """Read and check an uploaded file; raise ImportRejected with every problem."""
-    if file_format == "csv":
-        values = {key: value for key, value in details.items() if value}
-        values.setdefault("version", "1")
-        data = csvio.parse_csv(content, values)
-    else:
-        data = case_import.parse_package(content, details)
-    problems = transfer.validate(data)
-    if problems:
-        raise transfer.ImportRejected(problems)
-    return data
-
-
-def _render_import(form, problems=(), status=200):
-    return (
-        render_template("competencies/import.html", form=form, problems=problems),
-        status,
-    )
-
-
-@bp.route("/import", methods=["GET", "POST"])
-@roles_required(*EDITOR_ROLES)
-def import_framework():
-    form = ImportForm()
-    if not form.validate_on_submit():
-        return _render_import(form, status=400 if request.method == "POST" else 200)
-    allowed = ("csv", "txt") if form.file_format.data == "csv" else ("json",)
-    upload = form.upload.data
-    try:
-        stored = uploads.store(
-            IMPORT_AREA, upload.filename or "", upload.stream, allowed=allowed, max_bytes=IMPORT_MAX_BYTES
-        )
-    except uploads.UploadError as error:
-        form.upload.errors = list(form.upload.errors) + [_upload_message(error)]
-        return _render_import(form, status=400)
-    path = uploads.path_of(IMPORT_AREA, stored.name)
-    details = _import_details(form)
-    try:
-        data = _parse(form.file_format.data, path.read_bytes(), details)
-    except transfer.ImportRejected as rejected:
-        uploads.remove(IMPORT_AREA, stored.name)
-        logger.info("Framework import by %r rejected: %s", current_user, rejected)
-        return _render_import(form, rejected.problems, 400)
-    _forget_import()
-    session[IMPORT_KEY] = {
-        "name": stored.name,
-        "format": form.file_format.data,
-        "details": details,
-        "original": stored.original_name,
-    }
-    return render_template(
-        "competencies/import_preview.html", data=data, original=stored.original_name, button=ConfirmForm()
-    )
-
-
-def _upload_message(error: uploads.UploadError) -> str:
-    allowed = ", ".join(f".{ext}" for ext in error.allowed)
-    if error.code == "size":
-        return _("The file is larger than %(mb)d MB.", mb=error.limit // uploads.MB)
-    if error.code == "content":
-        return _("The file content does not match its extension; use a text file (%(allowed)s).", allowed=allowed)
-    if error.code == "missing":
-        return _("The file is empty.")
-    return _("Choose a file ending in %(allowed)s for this format.", allowed=allowed)
-
-
-def _forget_import() -> None:
-    pending = session.pop(IMPORT_KEY, None)
-    if isinstance(pending, dict) and isinstance(pending.get("name"), str):
-        uploads.remove(IMPORT_AREA, pending["name"])
-
-
-@bp.route("/import/confirm", methods=["POST"])
-@roles_required(*EDITOR_ROLES)
-def confirm_import():
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    pending = session.get(IMPORT_KEY)
-    path = uploads.path_of(IMPORT_AREA, pending.get("name", "")) if isinstance(pending, dict) else None
-    if path is None:
-        flash(_("No import is waiting for confirmation. Upload the file again."), "error")
-        return redirect(url_for(".import_framework"))
-    try:
-        data = _parse(pending["format"], path.read_bytes(), pending["details"])
-        framework = transfer.write(data, current_user)
-    except transfer.ImportRejected as rejected:
-        db.session.rollback()
-        _forget_import()
-        for problem in rejected.problems[:20]:
-            flash(str(problem), "error")
-        return redirect(url_for(".import_framework"))
-    db.session.commit()
-    _forget_import()
-    flash(_("Framework imported as a draft."), "success")
-    if data.skipped_mappings:
-        flash(
-            _("%(count)d mappings were left out because their other area is not on the platform.", count=len(data.skipped_mappings)),
-            "warning",
-        )
-    return redirect(url_for(".detail", framework_id=framework.id))
+from lms.competencies import import_views  # noqa: E402,F401  (registers routes on bp)
