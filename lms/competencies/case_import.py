@@ -78,6 +78,9 @@ class _Reader:
         self, node: dict, path: str, key: str = "identifier"
     ) -> Optional[str]:
         value = node.get(key)
+        if isinstance(value, str):
+            # CASE identifiers are compared case-insensitively; store lower case.
+            value = value.strip().lower()
         if not is_uuid(value):
             message = _("Must be a UUID such as 123e4567-e89b-12d3-a456-426614174000.")
             self.fail(path, key, message)

@@ -128,6 +128,7 @@ class FrameworkData:
 
 
 def is_uuid(value: object) -> bool:
+    """Return whether ``value`` is a UUID in canonical lower-case text form."""
     if not isinstance(value, str):
         return False
     try:

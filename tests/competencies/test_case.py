@@ -307,3 +307,16 @@ def test_garbage_json_gives_clean_error(app, seeded, login, content):
     )
 
     assert response.status_code == 400
+
+
+def test_upper_case_identifiers_accepted(good_package):
+    text = json.dumps(good_package)
+    for item in good_package["CFItems"]:
+        text = text.replace(item["identifier"], item["identifier"].upper())
+
+    data = case_import.parse_package(text.encode())
+
+    assert {item.identifier for item in data.items} <= {
+        item["identifier"] for item in good_package["CFItems"]
+    }
+    assert len(data.items) == 3

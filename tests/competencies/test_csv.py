@@ -191,6 +191,30 @@ def test_upload_preview_then_confirm(app, seeded, login):
         assert [item.code for item in imported.items] == ["1.1"]
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        (HEADER + GOOD_ROW).encode("gbk"),
+        b"\xef\xbb\xbf" + (HEADER + GOOD_ROW).encode("utf-8"),
+        (HEADER + GOOD_ROW).encode("utf-8"),
+    ],
+    ids=["gbk", "utf-8-bom", "utf-8"],
+)
+def test_upload_accepts_encoding(app, seeded, login, content):
+    trainer = login("trainer")
+
+    preview = _upload(trainer, content)
+    confirm = trainer.post("/frameworks/import/confirm")
+
+    assert preview.status_code == 200
+    assert confirm.status_code == 302
+    with app.app_context():
+        imported = framework("imported")
+        assert imported.levels[0].name == "初级"
+        assert imported.areas[0].name == "心理健康"
+        assert imported.items[0].summary == "识别心理危机"
+
+
 def test_upload_bad_rows_listed_and_nothing_saved(app, seeded, login):
     bad = "junior,初级,mental,心理健康,1.2,,,,\n"
 
