@@ -127,10 +127,10 @@ EXPECTED = {
     ("manage.edit_question", "POST"): (302, 403, 403, 400, 403, 403, 400),
     ("manage.move_question", "POST"): (302, 403, 403, 302, 403, 403, 302),
     ("manage.delete_question", "POST"): (302, 403, 403, 302, 403, 403, 302),
-    # Framework forms sent empty answer 400 with field errors. Buttons on the
-    # published framework redirect with a message because only a draft is
-    # changed or deleted and only a published framework is retired later in
-    # this table; confirming with no pending import redirects to the upload.
+    # Framework forms sent empty return 400 with field errors. Buttons on the
+    # published framework redirect with a message, because only a draft is
+    # changed or deleted. Confirming with no pending import redirects to the
+    # upload form.
     ("frameworks.new_framework", "POST"): (302, 403, 403, 400, 403, 403, 400),
     ("frameworks.edit_framework", "POST"): (302, 403, 403, 400, 403, 403, 400),
     ("frameworks.new_version", "POST"): (302, 403, 403, 400, 403, 403, 400),

@@ -4,8 +4,8 @@ Columns: level code and name, area code and name, item code, summary, work
 content, ability and knowledge requirements. A requirement cell contains one
 requirement per line. Levels and areas take the order in which the rows
 first name them, so an export (sorted by level, then area) reads back in the
-same order. The file carries no framework details (title, issuer, version):
-the import form asks for them.
+same order. The file carries no framework details (title, issuer, version),
+so the import form supplies them.
 
 NOTE: levels and areas without any item, and the years of service of a
 level, are not representable in this format; CASE JSON carries them.

@@ -3,8 +3,8 @@
 The upload is checked and stored outside the web root, read and validated
 completely, and shown as a preview. Only the confirm step writes, in one
 transaction, after reading and validating the stored file again. The stored
-name of the pending file is kept in the user's session, so nobody else can
-confirm it.
+name of the pending file is kept in the uploader's session, so only that
+session can confirm it.
 """
 
 from flask import abort, flash, redirect, render_template, request, session, url_for

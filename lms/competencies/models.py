@@ -5,9 +5,9 @@ change a published framework, create a new version: a copy with
 ``version_number + 1`` that links to its predecessor. Every version has
 its own CASE identifiers (UUIDs) for the document, levels, areas and items,
 because CASE identifiers are globally unique and both versions stay in the
-database. What stays stable across a lineage is the framework ``code`` and
-each item's human code ("1.5"); ``CompetencyItem.predecessor_id`` links an
-item to the item it was copied from.
+database. The framework ``code`` and each item's human code ("1.5") stay
+the same across a lineage. ``CompetencyItem.predecessor_id`` links an item
+to the item it was copied from.
 """
 
 import enum

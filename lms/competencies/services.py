@@ -148,13 +148,6 @@ def delete_framework(framework: Framework, actor: User) -> None:
     db.session.flush()
 
 
-def latest_version(framework: Framework) -> Framework:
-    current = framework
-    while current.successor is not None:
-        current = current.successor
-    return current
-
-
 def new_version(framework: Framework, actor: User, version_label: str) -> Framework:
     """Copy a published or retired framework as the next draft version of its lineage.
 
@@ -442,15 +435,6 @@ def delete_mapping(mapping: AreaMapping, actor: User) -> None:
 
 
 # Courses ------------------------------------------------------------------------
-
-
-def assignable_items_query():
-    """Select the items a course may newly take: those of published frameworks."""
-    return (
-        sa.select(CompetencyItem)
-        .join(Framework, Framework.id == CompetencyItem.framework_id)
-        .where(Framework.status == FrameworkStatus.PUBLISHED)
-    )
 
 
 def unassignable(
