@@ -287,3 +287,50 @@ def test_case_uri_resolves_item(app, seeded, login):
 def test_nav_link_for_trainer_only(app, seeded, login):
     assert 'href="/frameworks"' in login("trainer").get("/frameworks").get_data(as_text=True)
     assert 'href="/frameworks"' not in login("counselor1").get("/frameworks").get_data(as_text=True)
+
+
+def test_admin_creates_framework(app, seeded, login):
+    response = _new_framework(login("admin"), code="admin-fw")
+
+    assert response.status_code == 302
+    with app.app_context():
+        assert framework("admin-fw").status is FrameworkStatus.DRAFT
+
+
+def test_trainer_edits_and_deletes_level(app, seeded, login):
+    with app.app_context():
+        draft = make_draft(user("trainer"))
+        db.session.commit()
+        draft_id = draft.id
+        level_id = draft.levels[1].id
+    trainer = login("trainer")
+    url = f"/frameworks/{draft_id}/levels/{level_id}"
+
+    edited = trainer.post(
+        url, data={"code": "senior", "name": "高级辅导员", "position": "2"}
+    )
+    deleted = trainer.post(f"{url}/delete")
+
+    assert edited.status_code == 302
+    assert deleted.status_code == 302
+    with app.app_context():
+        fw = db.session.get(Framework, draft_id)
+        assert [level.code for level in fw.levels] == ["junior"]
+        assert sorted(item.code for item in fw.items) == ["1.1", "1.2"]
+
+
+def test_trainer_edits_framework_details(app, seeded, login):
+    with app.app_context():
+        draft_id = make_draft(user("trainer")).id
+        db.session.commit()
+
+    response = login("trainer").post(
+        f"/frameworks/{draft_id}/edit",
+        data={"code": "demo-fw", "title": "改名的框架", "version": "1", "year": "2025"},
+    )
+
+    assert response.status_code == 302
+    with app.app_context():
+        fw = db.session.get(Framework, draft_id)
+        assert fw.title == "改名的框架"
+        assert fw.year == 2025
