@@ -123,6 +123,7 @@ def _register_blueprints(app: Flask) -> None:
     from courses.manage_views import bp as manage_bp
     from courses.views import bp as courses_bp
     from lms.accounts.views import bp as accounts_bp
+    from lms.competencies.views import bp as frameworks_bp
     from lms.compliance.views import bp as compliance_bp
     from lms.records.views import bp as records_bp
     from lms.views import bp as main_bp
@@ -136,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
         assessments_bp,
         certificates_bp,
         manage_bp,
+        frameworks_bp,
     ):
         app.register_blueprint(blueprint)
 

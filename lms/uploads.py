@@ -46,6 +46,7 @@ FILE_TYPES = {
         FileType("zip", "application/zip", (b"PK\x03\x04",)),
         FileType("csv", "text/csv", ()),
         FileType("txt", "text/plain", ()),
+        FileType("json", "application/json", ()),
     )
 }
 

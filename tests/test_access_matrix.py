@@ -68,6 +68,25 @@ EXPECTED = {
     ("manage.edit_quiz", "GET"): (302, 403, 403, 200, 403, 403, 200),
     ("manage.new_question", "GET"): (302, 403, 403, 200, 403, 403, 200),
     ("manage.edit_question", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    # Frameworks are shared by every institution: any signed-in user reads a
+    # published one, trainers and administrators edit. The world's framework
+    # is the published 2014 standard.
+    ("frameworks.index", "GET"): (302, 200, 200, 200, 200, 200, 200),
+    ("frameworks.detail", "GET"): (302, 200, 200, 200, 200, 200, 200),
+    ("frameworks.case_uri", "GET"): (302, 302, 302, 302, 302, 302, 302),
+    ("frameworks.export_csv", "GET"): (302, 200, 200, 200, 200, 200, 200),
+    ("frameworks.export_case", "GET"): (302, 200, 200, 200, 200, 200, 200),
+    ("frameworks.new_framework", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("frameworks.edit_framework", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("frameworks.new_version", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("frameworks.new_level", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("frameworks.edit_level", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("frameworks.new_area", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("frameworks.edit_area", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("frameworks.new_item", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("frameworks.edit_item", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("frameworks.mappings", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("frameworks.import_framework", "GET"): (302, 403, 403, 200, 403, 403, 200),
     # Writes come last, and the ones that would change the world for the
     # following roles are sent with data that fails validation.
     ("courses.complete_lesson", "POST"): (302, 302, 404, 403, 403, 403, 403),
@@ -108,6 +127,32 @@ EXPECTED = {
     ("manage.edit_question", "POST"): (302, 403, 403, 400, 403, 403, 400),
     ("manage.move_question", "POST"): (302, 403, 403, 302, 403, 403, 302),
     ("manage.delete_question", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    # Framework forms sent empty return 400 with field errors. Buttons on the
+    # published framework redirect with a message, because only a draft is
+    # changed or deleted. Confirming with no pending import redirects to the
+    # upload form.
+    ("frameworks.new_framework", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("frameworks.edit_framework", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("frameworks.new_version", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("frameworks.new_level", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("frameworks.edit_level", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("frameworks.delete_level", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("frameworks.new_area", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("frameworks.edit_area", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("frameworks.delete_area", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("frameworks.new_item", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("frameworks.edit_item", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("frameworks.delete_item", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("frameworks.publish", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("frameworks.delete_framework", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("frameworks.mappings", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("frameworks.import_framework", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("frameworks.confirm_import", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    # The trainer deletes the mapping, so the administrator then finds none.
+    ("frameworks.delete_mapping", "POST"): (302, 403, 403, 302, 403, 403, 404),
+    # Retiring comes after every other framework write; the administrator
+    # finds the framework already retired and gets a message.
+    ("frameworks.retire", "POST"): (302, 403, 403, 302, 403, 403, 302),
     # An empty change-password form re-renders with field errors. The admin
     # comes last, so ending, disabling and enabling the owner's account
     # changes nothing the other roles see.
@@ -182,6 +227,23 @@ def _build_world() -> dict:
         "draft_programme": draft_programme.id,
         "link": programme.courses[0].id,
         "question": attempt.quiz.questions[0].id,
+        **_framework_world(),
+    }
+
+
+def _framework_world() -> dict:
+    """Return ids of the published 2014 framework, its parts and its first mapping."""
+    from lms.competencies.models import Framework
+    from lms.competencies.services import mappings_of
+
+    framework = db.session.scalar(sa.select(Framework).filter_by(code="counselor-2014"))
+    return {
+        "framework": framework.id,
+        "framework_identifier": framework.identifier,
+        "level": framework.levels[0].id,
+        "area": framework.areas[0].id,
+        "item": framework.items[0].id,
+        "mapping": mappings_of(framework)[0].id,
     }
 
 
@@ -301,7 +363,38 @@ def _url(endpoint: str, w: dict) -> str:
         "manage.delete_question": (
             f"/manage/quizzes/{w['quiz']}/questions/{w['question']}/delete"
         ),
+        **_framework_urls(w),
     }[endpoint]
+
+
+def _framework_urls(w: dict) -> dict:
+    base = f"/frameworks/{w['framework']}"
+    return {
+        "frameworks.index": "/frameworks",
+        "frameworks.new_framework": "/frameworks/new",
+        "frameworks.import_framework": "/frameworks/import",
+        "frameworks.confirm_import": "/frameworks/import/confirm",
+        "frameworks.case_uri": f"/frameworks/uri/{w['framework_identifier']}",
+        "frameworks.detail": base,
+        "frameworks.edit_framework": f"{base}/edit",
+        "frameworks.export_csv": f"{base}/export.csv",
+        "frameworks.export_case": f"{base}/export.json",
+        "frameworks.new_version": f"{base}/new-version",
+        "frameworks.publish": f"{base}/publish",
+        "frameworks.retire": f"{base}/retire",
+        "frameworks.delete_framework": f"{base}/delete",
+        "frameworks.new_level": f"{base}/levels/new",
+        "frameworks.edit_level": f"{base}/levels/{w['level']}",
+        "frameworks.delete_level": f"{base}/levels/{w['level']}/delete",
+        "frameworks.new_area": f"{base}/areas/new",
+        "frameworks.edit_area": f"{base}/areas/{w['area']}",
+        "frameworks.delete_area": f"{base}/areas/{w['area']}/delete",
+        "frameworks.new_item": f"{base}/items/new",
+        "frameworks.edit_item": f"{base}/items/{w['item']}",
+        "frameworks.delete_item": f"{base}/items/{w['item']}/delete",
+        "frameworks.mappings": f"{base}/mappings",
+        "frameworks.delete_mapping": f"{base}/mappings/{w['mapping']}/delete",
+    }
 
 
 class _Guest:
