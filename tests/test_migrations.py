@@ -62,3 +62,107 @@ def test_downgrade_to_base_and_back(fresh_app):
         with db.engine.connect() as connection:
             tables = set(sa.inspect(connection).get_table_names())
     assert set(db.metadata.tables) <= tables
+
+
+#: The schema of the first release; databases of that release must upgrade.
+RELEASE_REVISION = "a1c023be0e5d"
+
+RELEASE_ROWS = [
+    ("institution", {"id": 1, "code": "uni-a", "name": "甲大学", "timezone": "Asia/Shanghai",
+                     "serial_prefix": "SR"}),
+    ("department", {"id": 1, "institution_id": 1, "code": "edu", "name": "教育学院"}),
+    ("user", {"id": 1, "username": "counselor1", "full_name": "张老师", "role": "counselor",
+              "post": "full_time_counselor", "institution_id": 1, "department_id": 1,
+              "active": True, "created_at": "2026-01-05 08:00:00.000000"}),
+    ("user", {"id": 2, "username": "hr", "full_name": "钱人事", "role": "hr",
+              "institution_id": 1, "active": True,
+              "created_at": "2026-01-05 08:00:00.000000"}),
+    ("competency_framework", {"id": 1, "identifier": "6f1c7a2e-0000-4000-8000-000000000001",
+                              "code": "counselor-2014", "title": "高等学校辅导员职业能力标准",
+                              "version": "1"}),
+    ("competency_level", {"id": 1, "framework_id": 1, "code": "junior", "name": "初级",
+                          "position": 1}),
+    ("competency_area", {"id": 1, "framework_id": 1, "code": "a1", "name": "思想政治教育",
+                         "position": 1}),
+    ("competency_item", {"id": 1, "identifier": "6f1c7a2e-0000-4000-8000-000000000002",
+                         "framework_id": 1, "level_id": 1, "area_id": 1, "code": "1.1",
+                         "summary": "开展思想理论教育"}),
+    ("course", {"id": 1, "institution_id": 1, "code": "c1", "title": "心理危机识别",
+                "summary": "", "credit_hours": 2, "status": "published"}),
+    ("course_competency", {"course_id": 1, "item_id": 1}),
+    ("programme", {"id": 1, "institution_id": 1, "code": "p1", "title": "岗前培训",
+                   "summary": "", "tier": "school", "kind": "pre_job", "level": "junior",
+                   "audience": "专职辅导员", "status": "published"}),
+    ("programme_course", {"id": 1, "programme_id": 1, "course_id": 1, "position": 1,
+                          "required": True}),
+    ("lesson", {"id": 1, "course_id": 1, "position": 1, "title": "第一课", "kind": "text",
+                "body_html": "<p>正文</p>", "duration_minutes": 45}),
+    ("enrolment", {"id": 1, "user_id": 1, "programme_id": 1,
+                   "enrolled_at": "2026-03-01 08:00:00.000000",
+                   "completed_at": "2026-03-02 08:00:00.000000"}),
+    ("lesson_progress", {"id": 1, "user_id": 1, "lesson_id": 1,
+                         "completed_at": "2026-03-02 08:00:00.000000"}),
+    ("course_completion", {"id": 1, "user_id": 1, "course_id": 1, "enrolment_id": 1,
+                           "completed_at": "2026-03-02 08:00:00.000000", "hours": 2}),
+    ("hours_entry", {"id": 1, "user_id": 1, "source_type": "course_completion",
+                     "source_id": 1, "title": "心理危机识别", "occurred_on": "2026-03-02",
+                     "year": 2026, "tier": "school", "kind": "pre_job", "hours": 2,
+                     "created_at": "2026-03-02 08:00:00.000000"}),
+    ("certificate", {"id": 1, "serial": "SR-2026-000001", "verification_code": "ABCDEFGHJKMN",
+                     "achievement_key": "programme:1:user:1", "holder_id": 1,
+                     "institution_id": 1, "programme_id": 1, "holder_name": "张老师",
+                     "title": "岗前培训", "hours": 2, "issued_on": "2026-03-02",
+                     "status": "valid", "render_data": "{}",
+                     "created_at": "2026-03-02 08:00:00.000000"}),
+]
+
+
+def test_upgrade_from_release_keeps_data(fresh_app):
+    """A database of the first release, with data, upgrades and still serves its users."""
+    from werkzeug.security import generate_password_hash
+
+    from tests.conftest import TEST_PASSWORD, LoggedIn
+
+    password_hash = generate_password_hash(TEST_PASSWORD, "pbkdf2:sha256:1000")
+    with fresh_app.app_context():
+        upgrade(revision=RELEASE_REVISION)
+        with db.engine.begin() as connection:
+            metadata = sa.MetaData()
+            for table_name, row in RELEASE_ROWS:
+                table = sa.Table(table_name, metadata, autoload_with=connection)
+                if table_name == "user":
+                    row = {**row, "password_hash": password_hash}
+                # Reflected SQLite DATETIME and DATE columns want Python values.
+                values = {
+                    key: _python_value(table.c[key].type, value) for key, value in row.items()
+                }
+                connection.execute(table.insert().values(**values))
+        upgrade()
+        counts = {
+            name: db.session.scalar(sa.text(f'SELECT COUNT(*) FROM "{name}"'))
+            for name, _ in RELEASE_ROWS
+        }
+        db.session.remove()
+    assert counts["user"] == 2
+    assert all(counts[name] >= 1 for name, _ in RELEASE_ROWS)
+
+    counselor = LoggedIn(fresh_app.test_client(), "counselor1")
+    for path in ("/learning", "/certificates", "/certificates/SR-2026-000001", "/people/1/record"):
+        assert counselor.client.get(path).status_code == 200, path
+    hr = LoggedIn(fresh_app.test_client(), "hr")
+    for path in ("/people", "/compliance", "/certificates/issued"):
+        assert hr.client.get(path).status_code == 200, path
+
+
+def _python_value(column_type, value):
+    from datetime import date, datetime
+
+    if isinstance(value, str) and isinstance(column_type, sa.DateTime):
+        return datetime.fromisoformat(value)
+    if isinstance(value, str) and isinstance(column_type, sa.Date):
+        return date.fromisoformat(value)
+    if isinstance(column_type, sa.JSON) and isinstance(value, str):
+        import json
+
+        return json.loads(value)
+    return value
