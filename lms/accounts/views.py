@@ -1,4 +1,6 @@
 import logging
+import os
+import time
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -10,14 +12,24 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms.accounts import services, sessions
+from lms import audit
+from lms.accounts import services, sessions, two_factor
 from lms.accounts.access import roles_required
-from lms.accounts.forms import ChangePasswordForm, EmptyForm, LoginForm
+from lms.accounts.forms import (
+    ChangePasswordForm,
+    ConfirmTwoFactorForm,
+    EmptyForm,
+    LoginForm,
+    PasswordConfirmForm,
+    RoleForm,
+    TwoFactorCodeForm,
+)
 from lms.accounts.models import Role, User
 from lms.extensions import (
     account_rate_key,
@@ -67,20 +79,126 @@ def login():
         return redirect(url_for("main.dashboard"))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        user = db.session.scalar(
-            sa.select(User).where(User.username == form.username.data.strip())
-        )
+        username = form.username.data.strip()
+        user = db.session.scalar(sa.select(User).where(User.username == username))
         if user is None or not user.check_password(form.password.data) or not user.active:
             logger.info("Failed login for %r from %s", form.username.data, request.remote_addr)
+            _audit_failed_login(user, username)
+            db.session.commit()
             flash(_("Invalid username or password."), "error")
             return render_template("lms/login.html", form=form), 200
-        sessions.start(user, remember=form.remember.data)
-        db.session.commit()
-        logger.info("User %r logged in", user)
-        if user.password_must_change:
-            return redirect(url_for("accounts.change_password"))
-        return redirect(_safe_next(form.next.data))
+        if two_factor.is_enabled(user):
+            session[PENDING_KEY] = {
+                "user_id": user.id,
+                "remember": bool(form.remember.data),
+                "next": form.next.data or "",
+                "at": time.time(),
+            }
+            return redirect(url_for("accounts.login_verify"))
+        return _finish_login(user, remember=form.remember.data, next_url=form.next.data)
     return render_template("lms/login.html", form=form)
+
+
+#: Session key of a login whose password was right and whose second factor is due.
+PENDING_KEY = "_2fa_pending"
+
+#: Seconds the second step may take after the password step.
+PENDING_SECONDS = 300
+
+
+def _audit_failed_login(user, username: str) -> None:
+    audit.record(
+        "account.login_failed",
+        "user",
+        user.id if user is not None else 0,
+        f"failed login as {username[:64]!r} from {request.remote_addr}",
+        actor_id=None,
+        institution_id=user.institution_id if user is not None else None,
+        data={"username": username[:64], "ip": request.remote_addr},
+    )
+
+
+def _finish_login(user: User, *, remember: bool, next_url: str, method: str = "password"):
+    sessions.start(user, remember=remember)
+    audit.record(
+        "account.login",
+        "user",
+        user.id,
+        f"{user.username} logged in from {request.remote_addr} ({method})",
+        actor_id=user.id,
+        institution_id=user.institution_id,
+        data={"method": method, "ip": request.remote_addr},
+    )
+    db.session.commit()
+    logger.info("User %r logged in", user)
+    if user.password_must_change:
+        return redirect(url_for("accounts.change_password"))
+    return redirect(_safe_next(next_url))
+
+
+def _pending_login() -> User | None:
+    pending = session.get(PENDING_KEY)
+    if not isinstance(pending, dict):
+        return None
+    if time.time() - float(pending.get("at", 0)) > PENDING_SECONDS:
+        session.pop(PENDING_KEY, None)
+        return None
+    user = db.session.get(User, pending.get("user_id"))
+    if user is None or not user.active:
+        return None
+    return user
+
+
+def _two_factor_rate_key() -> str:
+    pending = session.get(PENDING_KEY)
+    user_id = pending.get("user_id") if isinstance(pending, dict) else None
+    return f"2fa:{user_id}"
+
+
+def _two_factor_rate_limit() -> str:
+    return current_app.config.get(
+        "TWO_FACTOR_RATE_LIMIT",
+        os.environ.get("LMS_TWO_FACTOR_RATE_LIMIT", "5 per minute; 20 per hour"),
+    )
+
+
+@bp.route("/login/verify", methods=["GET", "POST"])
+@limiter.limit(
+    _two_factor_rate_limit,
+    key_func=_two_factor_rate_key,
+    methods=["POST"],
+    deduct_when=_form_rejected,
+)
+def login_verify():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    user = _pending_login()
+    if user is None:
+        flash(_("Your login timed out. Enter your username and password again."), "error")
+        return redirect(url_for("accounts.login"))
+    form = TwoFactorCodeForm()
+    if form.validate_on_submit():
+        method = two_factor.verify_login(user, form.code.data, sessions.clock())
+        if method is None:
+            db.session.commit()
+            flash(_("The code is wrong or was already used. Enter the current code."), "error")
+            return render_template("lms/two_factor_verify.html", form=form), 200
+        pending = session.get(PENDING_KEY) or {}
+        if method == "recovery_code":
+            flash(
+                _(
+                    "You logged in with a recovery code. Recovery codes left: %(count)s.",
+                    count=two_factor.remaining_recovery_codes(user),
+                ),
+                "success",
+            )
+        return _finish_login(
+            user,
+            remember=bool(pending.get("remember")),
+            next_url=pending.get("next", ""),
+            method=method,
+        )
+    return render_template("lms/two_factor_verify.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -90,6 +208,119 @@ def logout():
         sessions.end()
         db.session.commit()
     return redirect(url_for("accounts.login"))
+
+
+#: Endpoints a user who must enrol in two-factor login can still reach.
+ALLOWED_WHILE_TWO_FACTOR_MISSING = frozenset(
+    {
+        "accounts.two_factor_setup",
+        "accounts.change_password",
+        "accounts.logout",
+        "main.set_language",
+        "main.health",
+        "static",
+    }
+)
+
+
+@bp.before_app_request
+def _enforce_two_factor():
+    """Send HR and admins whose institution requires two-factor login to enrolment."""
+    if not current_user.is_authenticated or current_user.role not in two_factor.REQUIRED_FOR_ROLES:
+        return None
+    if request.endpoint in ALLOWED_WHILE_TWO_FACTOR_MISSING:
+        return None
+    if two_factor.is_required(current_user) and not two_factor.is_enabled(current_user):
+        flash(_("Your institution requires two-factor login for your role. Set it up to continue."), "error")
+        return redirect(url_for("accounts.two_factor_setup"))
+    return None
+
+
+@bp.route("/account/two-factor", methods=["GET", "POST"])
+@login_required
+def two_factor_setup():
+    user = current_user._get_current_object()
+    if two_factor.is_enabled(user):
+        return render_template(
+            "lms/two_factor.html",
+            enabled=True,
+            required=two_factor.is_required(user),
+            remaining=two_factor.remaining_recovery_codes(user),
+            password_form=PasswordConfirmForm(user),
+        )
+    record = two_factor.begin_enrolment(user)
+    db.session.commit()
+    form = ConfirmTwoFactorForm()
+    if form.validate_on_submit():
+        codes = two_factor.confirm_enrolment(user, form.code.data, sessions.clock())
+        if codes is not None:
+            db.session.commit()
+            flash(_("Two-factor login is on."), "success")
+            return render_template("lms/recovery_codes.html", codes=codes)
+        form.code.errors.append(_("The code is wrong. Enter the code the app shows now."))
+    uri = two_factor.provisioning_uri(user, record)
+    status = 400 if form.errors else 200
+    return render_template(
+        "lms/two_factor.html",
+        enabled=False,
+        required=two_factor.is_required(user),
+        form=form,
+        qr=two_factor.qr_data_uri(uri),
+        secret=record.secret,
+    ), status
+
+
+@bp.route("/account/two-factor/disable", methods=["POST"])
+@login_required
+@limiter.limit("10 per hour", key_func=user_rate_key, deduct_when=_form_rejected)
+def two_factor_disable():
+    user = current_user._get_current_object()
+    form = PasswordConfirmForm(user)
+    if not two_factor.is_enabled(user):
+        return redirect(url_for("accounts.two_factor_setup"))
+    if two_factor.is_required(user):
+        flash(_("Your institution requires two-factor login for your role, so it stays on."), "error")
+        return redirect(url_for("accounts.two_factor_setup"))
+    if not form.validate_on_submit():
+        return _two_factor_page_with(form), 200
+    two_factor.disable(user, user)
+    db.session.commit()
+    flash(_("Two-factor login is off."), "success")
+    return redirect(url_for("accounts.two_factor_setup"))
+
+
+@bp.route("/account/two-factor/recovery-codes", methods=["POST"])
+@login_required
+@limiter.limit("10 per hour", key_func=user_rate_key, deduct_when=_form_rejected)
+def recovery_codes():
+    user = current_user._get_current_object()
+    form = PasswordConfirmForm(user)
+    if not two_factor.is_enabled(user):
+        return redirect(url_for("accounts.two_factor_setup"))
+    if not form.validate_on_submit():
+        return _two_factor_page_with(form), 200
+    codes = two_factor.replace_recovery_codes(user)
+    audit.record(
+        "account.recovery_codes_replaced",
+        "user",
+        user.id,
+        f"{user.username} replaced the two-factor recovery codes",
+        actor_id=user.id,
+        institution_id=user.institution_id,
+    )
+    db.session.commit()
+    return render_template("lms/recovery_codes.html", codes=codes)
+
+
+def _two_factor_page_with(password_form):
+    user = current_user._get_current_object()
+    return render_template(
+        "lms/two_factor.html",
+        enabled=True,
+        required=two_factor.is_required(user),
+        remaining=two_factor.remaining_recovery_codes(user),
+        password_form=password_form,
+    )
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -123,12 +354,60 @@ def _managed_person_or_404(person_id: int) -> User:
 @roles_required(Role.ADMIN)
 def manage_account(person_id: int):
     person = _managed_person_or_404(person_id)
+    role_form = RoleForm(role=person.role.value)
+    role_form.role.choices = _role_choices()
     return render_template(
         "lms/account_manage.html",
         person=person,
         active_sessions=sessions.active_sessions(person),
         form=EmptyForm(),
+        role_form=role_form,
+        two_factor_enabled=two_factor.is_enabled(person),
     )
+
+
+def _role_choices() -> list[tuple[str, str]]:
+    from lms.labels import label
+
+    return [(role.value, label(role)) for role in Role]
+
+
+@bp.route("/people/<int:person_id>/role", methods=["POST"])
+@roles_required(Role.ADMIN)
+def change_role(person_id: int):
+    person = _managed_person_or_404(person_id)
+    form = RoleForm()
+    form.role.choices = _role_choices()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.set_role(current_user, person, Role(form.role.data))
+    except ValueError:
+        flash(_("You cannot change your own role; ask another admin."), "error")
+        return redirect(url_for("accounts.manage_account", person_id=person.id))
+    db.session.commit()
+    flash(_("The role of %(name)s is now %(role)s.", name=person.full_name, role=_role_label(person.role)), "success")
+    return redirect(url_for("accounts.manage_account", person_id=person.id))
+
+
+def _role_label(role: Role) -> str:
+    from lms.labels import label
+
+    return str(label(role))
+
+
+@bp.route("/people/<int:person_id>/two-factor/reset", methods=["POST"])
+@roles_required(Role.ADMIN)
+def reset_two_factor(person_id: int):
+    person = _managed_person_or_404(person_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if two_factor.is_enabled(person):
+        two_factor.disable(current_user, person)
+        sessions.revoke_user_sessions(person)
+        db.session.commit()
+        flash(_("Two-factor login of %(name)s is reset; they can enrol again.", name=person.full_name), "success")
+    return redirect(url_for("accounts.manage_account", person_id=person.id))
 
 
 @bp.route("/people/<int:person_id>/sessions/end", methods=["POST"])
