@@ -92,25 +92,33 @@ def cleanup_temp_uploads(now: Optional[datetime] = None) -> dict:
 
 
 def _delete_old_files(root: Path, cutoff: float, counts: dict) -> None:
+    # Deleting an entry updates its folder's mtime, so a folder emptied by
+    # this run is removed even though its mtime is now recent.
+    emptied: set[Path] = set()
     for folder, subfolders, files in os.walk(root, topdown=False, followlinks=False):
         folder_path = Path(folder)
-        for file_name in files + [d for d in subfolders if (folder_path / d).is_symlink()]:
+        links = [name for name in subfolders if (folder_path / name).is_symlink()]
+        for file_name in files + links:
             path = folder_path / file_name
             try:
                 if path.lstat().st_mtime < cutoff:
                     path.unlink()
                     counts["files_deleted"] += 1
+                    emptied.add(folder_path)
             except FileNotFoundError:
                 continue
             except OSError as exc:
                 logger.warning("could not delete temporary upload %s: %s", path, exc)
-        if folder_path != root:
-            try:
-                if not any(folder_path.iterdir()) and folder_path.lstat().st_mtime < cutoff:
-                    folder_path.rmdir()
-                    counts["folders_deleted"] += 1
-            except OSError:
-                continue
+        if folder_path == root:
+            continue
+        try:
+            old = folder_path in emptied or folder_path.lstat().st_mtime < cutoff
+            if old and not any(folder_path.iterdir()):
+                folder_path.rmdir()
+                counts["folders_deleted"] += 1
+                emptied.add(folder_path.parent)
+        except OSError as exc:
+            logger.warning("could not delete temporary folder %s: %s", folder_path, exc)
 
 
 def expiry_reminder_kind(days_left: int) -> Optional[str]:
