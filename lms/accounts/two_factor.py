@@ -1,7 +1,7 @@
 """Optional TOTP two-factor login (RFC 6238) with single-use recovery codes.
 
-A user enrols by scanning a QR code of the secret and confirming one code;
-only then is two-factor login on for them. Login then asks for a code after
+A user enrols by scanning a QR code of the secret and confirming one code.
+Only then is two-factor login on for them, and login requests a code after
 the password. A code is accepted once: the time step it matched is stored,
 and a code of that step or an earlier one is rejected, so a code seen over a
 shoulder cannot be replayed within its 30 seconds. Recovery codes are stored

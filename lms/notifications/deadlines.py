@@ -32,8 +32,8 @@ the deadline's ``args`` plus ``when`` ("today", "tomorrow", "in 3 days") and
 ``due`` (the due time in the recipient's institution zone). The kind is also
 the e-mail preference users can turn off.
 
-The job asks each source for deadlines in the next ``max(offsets) + 2`` days
-and sends a reminder when the number of days left, counted between local
+The job fetches from each source the deadlines of the next
+``max(offsets) + 2`` days and sends a reminder when the number of days left, counted between local
 dates in the recipient's institution zone, reaches an offset of
 ``LMS_DEADLINE_REMINDER_DAYS`` (default ``3,1``). A reminder missed because
 the job did not run is sent on the next run, with the real number of days

@@ -92,12 +92,17 @@ def run_now(job_id: str):
     actor = current_user._get_current_object()
     actor_id, institution_id, username = actor.id, actor.institution_id, actor.username
     run = run_job_once(job_id)
+    if run is None:
+        outcome = "skipped because another process is running it"
+    elif run.ok:
+        outcome = "ok"
+    else:
+        outcome = "failed"
     audit.record(
         "job.run_now",
         "job_run",
         run.id if run is not None else 0,
-        f"{username} ran job {job_id} by hand: "
-        + ("skipped, running elsewhere" if run is None else ("ok" if run.ok else "failed")),
+        f"{username} ran job {job_id} by hand: {outcome}",
         actor_id=actor_id,
         institution_id=institution_id,
         data={"job_id": job_id, "ok": None if run is None else run.ok},

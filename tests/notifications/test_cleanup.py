@@ -50,8 +50,8 @@ def test_ended_sessions_deleted_after_retention(institution):
 
     assert run.ok, run.error
     assert run.result == {"sessions_deleted": 3}
-    kept = db.session.scalars(sa.select(UserSession.id).order_by(UserSession.id)).all()
-    assert [session_id.rstrip("0") for session_id in kept] == ["d-expired-recently", "e-active"]
+    remaining = db.session.scalars(sa.select(UserSession.id).order_by(UserSession.id)).all()
+    assert [session_id.rstrip("0") for session_id in remaining] == ["d-expired-recently", "e-active"]
 
 
 def _write(path: Path, age: timedelta) -> Path:

@@ -99,7 +99,7 @@ def test_reminders_3_and_1_days_before_once(institution, fixed_source):
     assert rows[0].link == "/tasks/7"
 
 
-def test_missed_day_is_caught_up_with_real_days_left(institution, fixed_source):
+def test_missed_reminder_sent_next_run(institution, fixed_source):
     person = make_person(institution, "due2", locale="zh_CN")
     db.session.commit()
     fixed_source.append(Deadline(person.id, "task", 8, DUE, {"title": "论文"}))

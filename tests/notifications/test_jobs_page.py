@@ -16,7 +16,7 @@ UTC = timezone.utc
 
 
 @pytest.mark.parametrize("zone", ["Asia/Shanghai", "Europe/Berlin", "America/New_York"])
-def test_daily_8am_job_runs_at_8_local_every_day(zone):
+def test_daily_8am_local_all_year(zone):
     """Walk a whole year of fire times, across daylight-saving changes where a zone has them."""
     trigger = make_trigger("deadline_reminders", "0 8 * * *", zone)
     local = ZoneInfo(zone)
