@@ -118,17 +118,25 @@ class RuleTrend:
     rule_id: int
     points: list[tuple[date, Counter]] = field(default_factory=list)
 
-    def polyline(self, status: str, width: int = 240, height: int = 48) -> str:
-        """Return SVG polyline points of the share of ``status`` per date."""
-        if not self.points:
-            return ""
+    def coordinates(
+        self, status: str, width: int = 240, height: int = 48
+    ) -> list[tuple[float, float]]:
+        """Return chart coordinates of the share of ``status`` per date, oldest first.
+
+        x runs from 0 to ``width`` over the dates, and y from ``height``
+        (0 %) up to 0 (100 %), as SVG draws downwards.
+        """
         step = width / max(len(self.points) - 1, 1)
-        coordinates = []
+        result = []
         for index, (_day, counts) in enumerate(self.points):
             total = sum(counts[name] for name in COUNTED) or 1
             y = height - height * counts[status] / total
-            coordinates.append(f"{index * step:.1f},{y:.1f}")
-        return " ".join(coordinates)
+            result.append((round(index * step, 1), round(y, 1)))
+        return result
+
+    def polyline(self, status: str, width: int = 240, height: int = 48) -> str:
+        """Return the ``points`` attribute of an SVG polyline for ``status``."""
+        return " ".join(f"{x},{y}" for x, y in self.coordinates(status, width, height))
 
 
 def trend(institution: Institution, today: date, days: int = 30) -> dict[int, RuleTrend]:

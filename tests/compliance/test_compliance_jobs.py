@@ -136,3 +136,21 @@ def test_dashboard_hides_other_institution_trend(ledger, login):  # noqa: F811
 
     assert f'aria-labelledby="rule-{ledger.yearly}"' not in page
     assert "<polyline" in page  # uni B's own rule has its trend
+
+
+def test_trend_coordinates_are_shares():
+    from collections import Counter
+
+    from lms.compliance.snapshots import RuleTrend
+
+    trend = RuleTrend(
+        rule_id=1,
+        points=[
+            (date(2026, 11, 1), Counter(met=1, at_risk=3)),
+            (date(2026, 11, 2), Counter(met=4)),
+            (date(2026, 11, 3), Counter()),
+        ],
+    )
+
+    assert trend.coordinates("met") == [(0.0, 36.0), (120.0, 0.0), (240.0, 48.0)]
+    assert trend.polyline("at_risk") == "0.0,12.0 120.0,48.0 240.0,48.0"
