@@ -58,4 +58,5 @@ def register() -> None:
         body=_l(
             'The offline session "%(title)s" starts at %(due)s, place: %(place)s.'
         ),
+        label=_l("Offline session reminders"),
     )

@@ -110,6 +110,7 @@ def _register_blueprints(app: Flask) -> None:
     from lms.accounts.views import bp as accounts_bp
     from lms.accounts.admin_views import bp as admin_bp
     from lms.compliance.views import bp as compliance_bp
+    from lms.notifications.inbox import bp as notifications_bp
     from lms.notifications.views import bp as jobs_bp
     from lms.records.views import bp as records_bp
     from lms.views import bp as main_bp
@@ -124,6 +125,7 @@ def _register_blueprints(app: Flask) -> None:
         certificates_bp,
         manage_bp,
         jobs_bp,
+        notifications_bp,
         admin_bp,
     ):
         app.register_blueprint(blueprint)

@@ -13,6 +13,7 @@ from courses import services as course_services
 from courses.models import Programme
 from lms.accounts.models import Role, User
 from lms.extensions import db
+from lms.notifications.services import enqueue
 from tests.conftest import LoggedIn, csrf_from
 from tests.factories import make_institution, make_user
 
@@ -63,6 +64,8 @@ EXPECTED = {
     ("jobs.index", "GET"): (302, 403, 403, 403, 403, 403, 200),
     ("admin.security", "GET"): (302, 403, 403, 403, 403, 403, 200),
     ("admin.audit_log", "GET"): (302, 403, 403, 403, 403, 403, 200),
+    ("notifications.inbox", "GET"): (302, 200, 200, 200, 200, 200, 200),
+    ("notifications.settings", "GET"): (302, 200, 200, 200, 200, 200, 200),
     ("manage.index", "GET"): (302, 403, 403, 200, 403, 403, 200),
     ("manage.new_programme", "GET"): (302, 403, 403, 200, 403, 403, 200),
     ("manage.edit_programme", "GET"): (302, 403, 403, 200, 403, 403, 200),
@@ -131,6 +134,10 @@ EXPECTED = {
     # and saves the security settings unchanged (two-factor login optional).
     ("jobs.run_now", "POST"): (302, 403, 403, 403, 403, 403, 302),
     ("admin.security", "POST"): (302, 403, 403, 403, 403, 403, 302),
+    # The notification belongs to the owner; others get 404.
+    ("notifications.mark_read", "POST"): (302, 302, 404, 404, 404, 404, 404),
+    ("notifications.mark_all_read", "POST"): (302, 302, 302, 302, 302, 302, 302),
+    ("notifications.settings", "POST"): (302, 302, 302, 302, 302, 302, 302),
     ("accounts.end_sessions", "POST"): (302, 403, 403, 403, 403, 403, 302),
     ("accounts.disable_account", "POST"): (302, 403, 403, 403, 403, 403, 302),
     ("accounts.enable_account", "POST"): (302, 403, 403, 403, 403, 403, 302),
@@ -186,6 +193,8 @@ def _build_world() -> dict:
     course = programme.courses[0].course
     certificate = db.session.scalar(sa.select(Certificate).filter_by(holder_id=owner.id))
     attempt = db.session.scalar(sa.select(Attempt).filter_by(user_id=owner.id))
+    notification = enqueue(owner, "certificate_expiring_30", "certificate", certificate.id, "t", "b")
+    db.session.commit()
     return {
         "programme": programme.id,
         "course": course.id,
@@ -201,6 +210,7 @@ def _build_world() -> dict:
         "draft_programme": draft_programme.id,
         "link": programme.courses[0].id,
         "question": attempt.quiz.questions[0].id,
+        "notification": notification.id,
     }
 
 
@@ -294,6 +304,10 @@ def _url(endpoint: str, w: dict) -> str:
         "jobs.run_now": "/admin/jobs/cleanup_expired/run",
         "admin.security": "/admin/security",
         "admin.audit_log": "/admin/audit",
+        "notifications.inbox": "/notifications",
+        "notifications.settings": "/notifications/settings",
+        "notifications.mark_read": f"/notifications/{w['notification']}/read",
+        "notifications.mark_all_read": "/notifications/read-all",
         "accounts.end_sessions": f"/people/{w['owner']}/sessions/end",
         "accounts.disable_account": f"/people/{w['owner']}/disable",
         "accounts.enable_account": f"/people/{w['owner']}/enable",

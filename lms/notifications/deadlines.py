@@ -25,12 +25,14 @@ app start, and the ``deadline_reminders`` job does the rest::
         quiz_deadlines,
         title=_l('Quiz "%(title)s" closes %(when)s'),
         body=_l('The quiz "%(title)s" closes at %(due)s. Submit your attempt before then.'),
+        label=_l("Quiz closing reminders"),
     )
 
 Title and body are lazy strings, rendered in each recipient's language with
 the deadline's ``args`` plus ``when`` ("today", "tomorrow", "in 3 days") and
 ``due`` (the due time in the recipient's institution zone). The kind is also
-the e-mail preference users can turn off.
+the e-mail preference users can turn off, shown under ``label`` on the
+notification settings page.
 
 The job fetches from each source the deadlines of the next
 ``max(offsets) + 2`` days and sends a reminder when the number of days left, counted between local
@@ -87,18 +89,22 @@ class DeadlineSource:
     fetch: DeadlineFetcher
     title: object
     body: object
+    #: Name of the reminders on the notification settings page.
+    label: object = None
 
 
 _sources: dict[str, DeadlineSource] = {}
 
 
 def register_deadline_source(
-    kind: str, fetch: DeadlineFetcher, *, title, body
+    kind: str, fetch: DeadlineFetcher, *, title, body, label=None
 ) -> DeadlineSource:
     """Register (or replace) the source of deadline reminders of ``kind``."""
     if not kind or len(kind) > 64:
         raise ValueError(f"deadline kind {kind!r} must have 1 to 64 characters")
-    source = DeadlineSource(kind=kind, fetch=fetch, title=title, body=body)
+    source = DeadlineSource(
+        kind=kind, fetch=fetch, title=title, body=body, label=label or kind
+    )
     _sources[kind] = source
     return source
 
