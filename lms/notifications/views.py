@@ -1,4 +1,9 @@
-"""Admin page of the scheduled jobs: schedule, last run, and a "run now" button."""
+"""Admin page of the scheduled jobs: schedule, last run, and a "run now" button.
+
+NOTE: jobs are shared by every institution on the platform, so any admin
+sees and can run all of them. A run by hand is audited under the admin's
+institution.
+"""
 
 import logging
 from dataclasses import dataclass
