@@ -1,17 +1,21 @@
 """A user's in-app notifications and their e-mail settings."""
 
+import logging
 from typing import Optional
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.exc import SQLAlchemyError
 
 from lms.accounts.forms import EmptyForm
 from lms.db import now_utc
 from lms.extensions import db
 from lms.notifications import preferences, services
 from lms.notifications.models import Notification
+
+logger = logging.getLogger("lms.notifications")
 
 bp = Blueprint("notifications", __name__)
 
@@ -23,11 +27,20 @@ def _unread_notifications():
     def unread_count() -> int:
         if not current_user.is_authenticated:
             return 0
-        return db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Notification)
-            .where(Notification.recipient_id == current_user.id, Notification.read_at.is_(None))
-        )
+        try:
+            return db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(Notification)
+                .where(
+                    Notification.recipient_id == current_user.id,
+                    Notification.read_at.is_(None),
+                )
+            )
+        except SQLAlchemyError:
+            # The badge is not worth failing a page, e.g. an error page
+            # rendered after a failed transaction.
+            logger.exception("unread count failed for user %s", current_user.id)
+            return 0
 
     return {"unread_notification_count": unread_count}
 

@@ -288,6 +288,12 @@ def test_required_two_factor_sends_hr_to_enrolment(app, world, clock):
     _password_step(hr_b, "hr_b")
     assert hr_b.get("/people").status_code == 200
 
+    admin = app.test_client()
+    _password_step(admin, "admin")
+    response = admin.get("/admin/audit")
+    assert response.headers["Location"].endswith("/account/two-factor")
+    assert admin.get("/account/two-factor").status_code == 200
+
 
 def test_hr_reaches_pages_after_enrolling(app, world, clock):
     _require_two_factor(app, world)
