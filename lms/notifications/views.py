@@ -7,7 +7,7 @@ institution.
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Optional
 
 import sqlalchemy as sa
@@ -70,16 +70,48 @@ def job_rows(now: datetime) -> list[JobRow]:
     return rows
 
 
+#: Without a scheduled run for this long, the page warns that no scheduler
+#: is running. ``deliver_notifications`` runs every minute by default.
+HEARTBEAT_LIMIT = timedelta(minutes=10)
+
+
+def last_scheduled_run() -> Optional[datetime]:
+    """Return the start of the latest run that a scheduler (not a person) began."""
+    return db.session.scalar(
+        sa.select(sa.func.max(JobRun.started_at)).where(JobRun.scheduled_for.is_not(None))
+    )
+
+
+def scheduler_silent(rows: list[JobRow], now: datetime) -> bool:
+    """Return whether every-minute delivery is on but no scheduled run started lately."""
+    delivery_on = any(
+        row.settings.spec.id == "deliver_notifications" and row.settings.enabled
+        for row in rows
+    )
+    if not delivery_on:
+        return False
+    latest = last_scheduled_run()
+    if latest is not None and latest.tzinfo is None:
+        latest = latest.replace(tzinfo=timezone.utc)
+    return latest is None or now - latest > HEARTBEAT_LIMIT
+
+
 @bp.route("/admin/jobs")
 @roles_required(Role.ADMIN)
 def index():
+    now = now_utc()
     try:
-        rows = job_rows(now_utc())
+        rows = job_rows(now)
         config_error = None
     except JobConfigError as exc:
         rows, config_error = [], str(exc)
     return render_template(
-        "lms/jobs.html", rows=rows, config_error=config_error, form=EmptyForm()
+        "lms/jobs.html",
+        rows=rows,
+        config_error=config_error,
+        silent=scheduler_silent(rows, now),
+        last_scheduled=last_scheduled_run(),
+        form=EmptyForm(),
     )
 
 

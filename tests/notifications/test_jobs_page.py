@@ -109,3 +109,18 @@ def test_run_now_refused_to_hr(world, login):
 
     assert session.post("/admin/jobs/compliance_snapshot/run").status_code == 403
     assert session.get("/admin/jobs").status_code == 403
+
+
+def test_jobs_page_warns_when_scheduler_silent(world, login):
+    session = login("admin")
+    session.post("/language/en")
+    assert "No scheduler has started a job yet" in session.get("/admin/jobs").get_data(as_text=True)
+
+    run_job_once("deliver_notifications", scheduled_for=datetime.now(UTC).replace(second=0))
+    page = session.get("/admin/jobs").get_data(as_text=True)
+    assert "No scheduler has started" not in page
+
+    old = datetime.now(UTC) - timedelta(hours=1)
+    db.session.execute(sa.update(JobRun).values(started_at=old))
+    db.session.commit()
+    assert "No scheduler has started a job since" in session.get("/admin/jobs").get_data(as_text=True)
