@@ -156,12 +156,30 @@ def deadline_reminders(now: Optional[datetime] = None) -> dict:
     offsets = reminder_offsets()
     horizon = now + timedelta(days=max(offsets) + 2)
     counts = {"checked": 0, "queued": 0}
+    failed = []
     for source in registered_sources():
-        for deadline in source.fetch(now, horizon):
-            counts["checked"] += 1
-            if _remind(source, deadline, now, offsets):
-                counts["queued"] += 1
+        # A savepoint per source, so one broken source does not stop the others.
+        try:
+            with db.session.begin_nested():
+                checked, queued = _remind_all(source, now, horizon, offsets)
+        except Exception:
+            logger.exception("deadline source %s failed; its reminders are skipped", source.kind)
+            failed.append(source.kind)
+            continue
+        counts["checked"] += checked
+        counts["queued"] += queued
+    if failed:
+        counts["failed_sources"] = failed
     return counts
+
+
+def _remind_all(source: DeadlineSource, now, horizon, offsets) -> tuple[int, int]:
+    checked = queued = 0
+    for deadline in source.fetch(now, horizon):
+        checked += 1
+        if _remind(source, deadline, now, offsets):
+            queued += 1
+    return checked, queued
 
 
 def _remind(source: DeadlineSource, deadline: Deadline, now: datetime, offsets) -> bool:

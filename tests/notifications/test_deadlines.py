@@ -5,7 +5,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from courses.models import Enrolment, Lesson, LessonProgress
 from lms.accounts.models import User
@@ -46,8 +45,8 @@ def fixed_source():
     deadlines.register_deadline_source(
         "test_due",
         fetch,
-        title=_l("Task %(title)s is due %(when)s"),
-        body=_l("The task %(title)s is due at %(due)s."),
+        title="Task %(title)s is due %(when)s",
+        body="The task %(title)s is due at %(due)s.",
     )
     yield items
     deadlines.unregister_deadline_source("test_due")
@@ -165,3 +164,21 @@ def test_offline_session_reminds_enrolled_learners(app_ctx):
     assert row.subject_type == "lesson"
     assert "主楼201" in row.body
     assert row.link == f"/courses/{lesson.course_id}/lessons/{lesson.id}"
+
+
+def test_broken_source_does_not_stop_others(institution, fixed_source):
+    person = make_person(institution, "due6")
+    db.session.commit()
+    fixed_source.append(Deadline(person.id, "task", 11, DUE, {"title": "x"}))
+
+    def broken(start, end):
+        raise RuntimeError("source database is down")
+
+    deadlines.register_deadline_source("aaa_broken", broken, title="t", body="b")
+    try:
+        result = deadlines.deadline_reminders(_at_local(9))
+    finally:
+        deadlines.unregister_deadline_source("aaa_broken")
+
+    assert result["queued"] == 1
+    assert result["failed_sources"] == ["aaa_broken"]
