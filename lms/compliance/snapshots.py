@@ -13,6 +13,7 @@ from typing import Optional
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from lms.compliance.engine import Status
 from lms.db import UTCDateTime, now_utc
 from lms.extensions import db
 from lms.organisations.models import Institution
@@ -88,7 +89,7 @@ def take_snapshot(institution: Institution, summaries, snapshot_date: date) -> i
     rows = 0
     for summary in summaries:
         for department_id, counts in summary.by_department.items():
-            values = {name: counts.get(_status(name), 0) for name in COUNTED}
+            values = {name: counts.get(Status(name), 0) for name in COUNTED}
             if not any(values.values()):
                 continue
             db.session.add(
@@ -103,12 +104,6 @@ def take_snapshot(institution: Institution, summaries, snapshot_date: date) -> i
             rows += 1
     db.session.flush()
     return rows
-
-
-def _status(name: str):
-    from lms.compliance.engine import Status
-
-    return Status(name)
 
 
 @dataclass

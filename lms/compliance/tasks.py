@@ -14,7 +14,7 @@ from flask_babel import force_locale, gettext
 
 from lms.accounts.models import Role, User
 from lms.compliance import snapshots
-from lms.compliance.dashboard import RuleSummary, count_verdicts
+from lms.compliance.dashboard import RuleSummary, count_verdicts, summarise
 from lms.compliance.engine import Status, Verdict, evaluate_institution, rules_for
 from lms.compliance.explain import STATUS
 from lms.compliance.windows import local_today
@@ -47,7 +47,7 @@ def compliance_snapshot(now: Optional[datetime] = None) -> dict:
     institutions = _institutions()
     for institution in institutions:
         today = local_today(institution, now)
-        rows += snapshots.take_snapshot(institution, _summaries(institution, today), today)
+        rows += snapshots.take_snapshot(institution, summarise(institution, today), today)
     return {"institutions": len(institutions), "rows": rows}
 
 
@@ -68,13 +68,6 @@ def period_key(period: str, today: date) -> str:
 
 def _institutions() -> list[Institution]:
     return list(db.session.scalars(sa.select(Institution).order_by(Institution.id)))
-
-
-def _summaries(institution: Institution, today: date) -> list[RuleSummary]:
-    return [
-        count_verdicts(rule, evaluate_institution(institution, rule, today))
-        for rule in rules_for(institution.id)
-    ]
 
 
 def _remind(now: datetime, period: str) -> dict:
