@@ -182,6 +182,13 @@ def login_verify():
             flash(_("The code is wrong or was already used. Enter the current code."), "error")
             return render_template("lms/two_factor_verify.html", form=form), 200
         pending = session.get(PENDING_KEY) or {}
+        response = _finish_login(
+            user,
+            remember=bool(pending.get("remember")),
+            next_url=pending.get("next", ""),
+            method=method,
+        )
+        # Flashed after the login, because starting the session clears the cookie.
         if method == "recovery_code":
             flash(
                 _(
@@ -190,12 +197,7 @@ def login_verify():
                 ),
                 "success",
             )
-        return _finish_login(
-            user,
-            remember=bool(pending.get("remember")),
-            next_url=pending.get("next", ""),
-            method=method,
-        )
+        return response
     return render_template("lms/two_factor_verify.html", form=form)
 
 

@@ -193,8 +193,10 @@ def test_recovery_code_works_once(app, world, clock):
     _secret, codes = _enrol(app, client, "counselor1", clock)
 
     _response, csrf = _password_step(client, "counselor1")
+    client.post("/language/en", data={"csrf_token": csrf})
     assert _code_step(client, csrf, codes[0].upper().replace("-", " ")).status_code == 302
-    assert _logged_in(client)
+    page = client.get("/learning").get_data(as_text=True)
+    assert "Recovery codes left: 9." in page
     entry = db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id.desc())).first()
     assert entry.data["method"] == "recovery_code"
 
