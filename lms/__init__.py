@@ -89,6 +89,8 @@ MODEL_MODULES = (
     "certificates.models",
     "certificates.keys",
     "lms.notifications.models",
+    "lms.compliance.snapshots",
+    "lms.accounts.two_factor",
 )
 
 
@@ -124,7 +126,10 @@ def _register_blueprints(app: Flask) -> None:
     from courses.views import bp as courses_bp
     from lms.accounts.views import bp as accounts_bp
     from lms.competencies.views import bp as frameworks_bp
+    from lms.accounts.admin_views import bp as admin_bp
     from lms.compliance.views import bp as compliance_bp
+    from lms.notifications.inbox import bp as notifications_bp
+    from lms.notifications.views import bp as jobs_bp
     from lms.records.views import bp as records_bp
     from lms.views import bp as main_bp
 
@@ -138,6 +143,9 @@ def _register_blueprints(app: Flask) -> None:
         certificates_bp,
         manage_bp,
         frameworks_bp,
+        jobs_bp,
+        notifications_bp,
+        admin_bp,
     ):
         app.register_blueprint(blueprint)
 
@@ -146,11 +154,13 @@ def _register_listeners() -> None:
     """Connect each package's signal listeners; connecting twice is a no-op."""
     import assessments.services
     import certificates.services
+    import courses.deadlines
     import lms.records.services
 
     assessments.services.connect_listeners()
     certificates.services.connect_listeners()
     lms.records.services.connect_listeners()
+    courses.deadlines.register()
 
 
 

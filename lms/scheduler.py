@@ -104,6 +104,48 @@ DEFAULT_JOBS: tuple[JobSpec, ...] = (
         "Delete old job history and old read notifications.",
         misfire_grace_seconds=3600,
     ),
+    JobSpec(
+        "deadline_reminders",
+        "lms.notifications.deadlines:deadline_reminders",
+        "0 8 * * *",
+        "Remind people of deadlines (offline sessions and other registered sources).",
+        misfire_grace_seconds=3600,
+    ),
+    JobSpec(
+        "compliance_reminders_monthly",
+        "lms.compliance.tasks:compliance_reminders_monthly",
+        "0 8 1 * *",
+        "Remind learners at risk on a training rule; send HR the monthly summary.",
+        misfire_grace_seconds=6 * 3600,
+    ),
+    JobSpec(
+        "compliance_reminders_yearly",
+        "lms.compliance.tasks:compliance_reminders_yearly",
+        "0 8 1 11 *",
+        "Remind learners still short of this year's training; send HR a summary.",
+        misfire_grace_seconds=6 * 3600,
+    ),
+    JobSpec(
+        "compliance_snapshot",
+        "lms.compliance.tasks:compliance_snapshot",
+        "50 23 * * *",
+        "Store the day's compliance counts per department and rule for trend charts.",
+        misfire_grace_seconds=600,
+    ),
+    JobSpec(
+        "cleanup_sessions",
+        "lms.notifications.tasks:cleanup_sessions",
+        "45 3 * * *",
+        "Delete login session records that ended more than 30 days ago.",
+        misfire_grace_seconds=3600,
+    ),
+    JobSpec(
+        "cleanup_temp_uploads",
+        "lms.notifications.tasks:cleanup_temp_uploads",
+        "15 * * * *",
+        "Delete temporary uploads and import files older than the configured age.",
+        misfire_grace_seconds=1800,
+    ),
 )
 
 

@@ -13,6 +13,7 @@ from courses import services as course_services
 from courses.models import Programme
 from lms.accounts.models import Role, User
 from lms.extensions import db
+from lms.notifications.services import enqueue
 from tests.conftest import LoggedIn, csrf_from
 from tests.factories import make_institution, make_user
 
@@ -57,6 +58,14 @@ EXPECTED = {
     ("compliance.export_rule_people", "GET"): (302, 403, 403, 403, 200, 404, 200),
     ("accounts.change_password", "GET"): (302, 200, 200, 200, 200, 200, 200),
     ("accounts.manage_account", "GET"): (302, 403, 403, 403, 403, 403, 200),
+    # Without a password step behind it, the second login step sends everyone back.
+    ("accounts.login_verify", "GET"): (302, 302, 302, 302, 302, 302, 302),
+    ("accounts.two_factor_setup", "GET"): (302, 200, 200, 200, 200, 200, 200),
+    ("jobs.index", "GET"): (302, 403, 403, 403, 403, 403, 200),
+    ("admin.security", "GET"): (302, 403, 403, 403, 403, 403, 200),
+    ("admin.audit_log", "GET"): (302, 403, 403, 403, 403, 403, 200),
+    ("notifications.inbox", "GET"): (302, 200, 200, 200, 200, 200, 200),
+    ("notifications.settings", "GET"): (302, 200, 200, 200, 200, 200, 200),
     ("manage.index", "GET"): (302, 403, 403, 200, 403, 403, 200),
     ("manage.new_programme", "GET"): (302, 403, 403, 200, 403, 403, 200),
     ("manage.edit_programme", "GET"): (302, 403, 403, 200, 403, 403, 200),
@@ -157,6 +166,23 @@ EXPECTED = {
     # comes last, so ending, disabling and enabling the owner's account
     # changes nothing the other roles see.
     ("accounts.change_password", "POST"): (302, 200, 200, 200, 200, 200, 200),
+    # Two-factor writes: an empty confirmation code is rejected, and disable or
+    # new recovery codes redirect because two-factor login is off.
+    ("accounts.login_verify", "POST"): (302, 302, 302, 302, 302, 302, 302),
+    ("accounts.two_factor_setup", "POST"): (302, 400, 400, 400, 400, 400, 400),
+    ("accounts.two_factor_disable", "POST"): (302, 302, 302, 302, 302, 302, 302),
+    ("accounts.recovery_codes", "POST"): (302, 302, 302, 302, 302, 302, 302),
+    # An empty role form is rejected; the owner has no two-factor login to reset.
+    ("accounts.change_role", "POST"): (302, 403, 403, 403, 403, 403, 400),
+    ("accounts.reset_two_factor", "POST"): (302, 403, 403, 403, 403, 403, 302),
+    # The admin runs the cleanup job, which touches nothing the matrix reads,
+    # and saves the security settings unchanged (two-factor login optional).
+    ("jobs.run_now", "POST"): (302, 403, 403, 403, 403, 403, 302),
+    ("admin.security", "POST"): (302, 403, 403, 403, 403, 403, 302),
+    # The notification belongs to the owner; others get 404.
+    ("notifications.mark_read", "POST"): (302, 302, 404, 404, 404, 404, 404),
+    ("notifications.mark_all_read", "POST"): (302, 302, 302, 302, 302, 302, 302),
+    ("notifications.settings", "POST"): (302, 302, 302, 302, 302, 302, 302),
     ("accounts.end_sessions", "POST"): (302, 403, 403, 403, 403, 403, 302),
     ("accounts.disable_account", "POST"): (302, 403, 403, 403, 403, 403, 302),
     ("accounts.enable_account", "POST"): (302, 403, 403, 403, 403, 403, 302),
@@ -212,6 +238,8 @@ def _build_world() -> dict:
     course = programme.courses[0].course
     certificate = db.session.scalar(sa.select(Certificate).filter_by(holder_id=owner.id))
     attempt = db.session.scalar(sa.select(Attempt).filter_by(user_id=owner.id))
+    notification = enqueue(owner, "certificate_expiring_30", "certificate", certificate.id, "t", "b")
+    db.session.commit()
     return {
         "programme": programme.id,
         "course": course.id,
@@ -227,6 +255,7 @@ def _build_world() -> dict:
         "draft_programme": draft_programme.id,
         "link": programme.courses[0].id,
         "question": attempt.quiz.questions[0].id,
+        "notification": notification.id,
         **_framework_world(),
     }
 
@@ -327,6 +356,20 @@ def _url(endpoint: str, w: dict) -> str:
         "compliance.export_rule_people": f"/compliance/rules/{w['rule']}/export.csv",
         "accounts.change_password": "/account/password",
         "accounts.manage_account": f"/people/{w['owner']}/account",
+        "accounts.login_verify": "/login/verify",
+        "accounts.two_factor_setup": "/account/two-factor",
+        "accounts.two_factor_disable": "/account/two-factor/disable",
+        "accounts.recovery_codes": "/account/two-factor/recovery-codes",
+        "accounts.change_role": f"/people/{w['owner']}/role",
+        "accounts.reset_two_factor": f"/people/{w['owner']}/two-factor/reset",
+        "jobs.index": "/admin/jobs",
+        "jobs.run_now": "/admin/jobs/cleanup_expired/run",
+        "admin.security": "/admin/security",
+        "admin.audit_log": "/admin/audit",
+        "notifications.inbox": "/notifications",
+        "notifications.settings": "/notifications/settings",
+        "notifications.mark_read": f"/notifications/{w['notification']}/read",
+        "notifications.mark_all_read": "/notifications/read-all",
         "accounts.end_sessions": f"/people/{w['owner']}/sessions/end",
         "accounts.disable_account": f"/people/{w['owner']}/disable",
         "accounts.enable_account": f"/people/{w['owner']}/enable",

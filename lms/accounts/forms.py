@@ -1,7 +1,22 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from lms.accounts.passwords import describe, password_problem
 
@@ -48,3 +63,67 @@ class ChangePasswordForm(FlaskForm):
             raise ValidationError(describe(problem, field.data))
         if self.user.check_password(field.data):
             raise ValidationError(_l("It is the same as your current password."))
+
+
+class TwoFactorCodeForm(FlaskForm):
+    """The second login step: a code from the app, or a recovery code."""
+
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(), Length(max=32)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True},
+    )
+
+
+class ConfirmTwoFactorForm(FlaskForm):
+    """The first code from the app, which proves the secret was scanned."""
+
+    code = StringField(
+        _l("Six-digit code from the app"),
+        validators=[DataRequired(), Length(min=6, max=7)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+
+
+class PasswordConfirmForm(FlaskForm):
+    """Asks for the current password before a sensitive change."""
+
+    password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=256)])
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def validate_password(self, field) -> None:
+        if not self.user.check_password(field.data):
+            raise ValidationError(_l("It is not your current password."))
+
+
+class RoleForm(FlaskForm):
+    """The role an admin gives to an account."""
+
+    role = SelectField(_l("Role"), validators=[DataRequired()])
+
+
+class SecuritySettingsForm(FlaskForm):
+    require_two_factor = BooleanField(
+        _l("Require two-factor login for HR and admin accounts")
+    )
+
+
+class AuditFilterForm(FlaskForm):
+    """Filters of the audit log; a GET form, so without CSRF."""
+
+    class Meta:
+        csrf = False
+
+    actor = StringField(_l("Actor (username)"), validators=[Optional(), Length(max=64)])
+    action = StringField(_l("Action"), validators=[Optional(), Length(max=64)])
+    subject_type = StringField(_l("Object type"), validators=[Optional(), Length(max=32)])
+    subject_id = IntegerField(_l("Object id"), validators=[Optional(), NumberRange(min=0)])
+    date_from = DateField(_l("From"), validators=[Optional()])
+    date_to = DateField(_l("To"), validators=[Optional()])
+
+    def validate_date_to(self, field) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError(_l("The end date is before the start date; swap them."))

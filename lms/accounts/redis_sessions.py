@@ -98,6 +98,19 @@ class RedisSessionStore:
             if not self.client.exists(self._session_key(session_id)):
                 self.client.srem(user_key, session_id)
 
+    def purge_expired(self, now: datetime, idle, retention) -> int:
+        """Drop the ids of vanished records from every user's set; return the count.
+
+        Redis deletes the records themselves through their TTL, so only the
+        per-user sets need cleaning.
+        """
+        removed = 0
+        for user_key in self.client.scan_iter(match=f"{self.prefix}user:*"):
+            for session_id in self.client.smembers(user_key):
+                if not self.client.exists(self._session_key(session_id)):
+                    removed += self.client.srem(user_key, session_id)
+        return removed
+
 
 def _record(session_id: str, fields: dict[str, str]) -> SessionRecord:
     values: dict = {name: fields.get(name) or None for name in _FIELDS}

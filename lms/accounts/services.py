@@ -7,7 +7,7 @@ from typing import Optional
 
 from lms import audit
 from lms.accounts import sessions
-from lms.accounts.models import User
+from lms.accounts.models import Role, User
 
 
 def change_password(user: User, new_password: str, *, keep_session: Optional[str]) -> int:
@@ -66,3 +66,29 @@ def set_active(actor: User, person: User, active: bool) -> int:
         data={"sessions_ended": ended},
     )
     return ended
+
+
+def set_role(actor: User, person: User, role: Role) -> bool:
+    """Give ``person`` a new role; return False when it is already theirs.
+
+    The change is audited with the old and new role. Raises ValueError when
+    an admin tries to change their own role, which could lock every admin
+    out. The person's sessions stay; each request reads the role afresh.
+    """
+    if actor.id == person.id:
+        raise ValueError("an admin cannot change their own role")
+    old = person.role
+    if old is role:
+        return False
+    person.role = role
+    audit.record(
+        "account.role_changed",
+        "user",
+        person.id,
+        f"{actor.username} changed the role of {person.username} "
+        f"from {old.value} to {role.value}",
+        actor_id=actor.id,
+        institution_id=person.institution_id,
+        data={"from": old.value, "to": role.value},
+    )
+    return True

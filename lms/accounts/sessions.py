@@ -100,6 +100,10 @@ class SessionStore(Protocol):
         """Delete the user's records that expired or were revoked before ``before``."""
         ...
 
+    def purge_expired(self, now: datetime, idle: timedelta, retention: timedelta) -> int:
+        """Delete every record that ended more than ``retention`` ago; return the count."""
+        ...
+
 
 class SqlSessionStore:
     """Records in the ``user_session`` table.
@@ -158,6 +162,21 @@ class SqlSessionStore:
                 sa.or_(UserSession.expires_at < before, UserSession.revoked_at < before),
             )
         )
+
+    def purge_expired(self, now: datetime, idle: timedelta, retention: timedelta) -> int:
+        # A record ends at its absolute expiry, at revocation, or when it
+        # has been idle for ``idle``, whichever comes first.
+        cutoff = now - retention
+        result = db.session.execute(
+            sa.delete(UserSession).where(
+                sa.or_(
+                    UserSession.expires_at < cutoff,
+                    UserSession.revoked_at < cutoff,
+                    UserSession.last_seen_at < cutoff - idle,
+                )
+            )
+        )
+        return result.rowcount
 
 
 def get_store() -> SessionStore:
@@ -232,6 +251,13 @@ def revoke_user_sessions(user: User, *, keep: Optional[str] = None) -> int:
     """Revoke every session of ``user`` except the one with id ``keep``; return the count."""
     count = get_store().revoke_all(user.id, clock(), keep=keep)
     logger.info("Revoked %s session(s) of %r", count, user)
+    return count
+
+
+def purge_expired_sessions(now: Optional[datetime] = None) -> int:
+    """Delete the session records that ended more than ``RETENTION`` ago; return the count."""
+    count = get_store().purge_expired(now or clock(), _idle_timeout(), RETENTION)
+    logger.info("Purged %s ended session record(s)", count)
     return count
 
 

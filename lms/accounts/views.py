@@ -1,4 +1,6 @@
 import logging
+import os
+import time
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -10,14 +12,22 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms.accounts import services, sessions
+from lms import audit
+from lms.accounts import services, sessions, two_factor
 from lms.accounts.access import roles_required
-from lms.accounts.forms import ChangePasswordForm, EmptyForm, LoginForm
+from lms.accounts.forms import (
+    ChangePasswordForm,
+    EmptyForm,
+    LoginForm,
+    RoleForm,
+    TwoFactorCodeForm,
+)
 from lms.accounts.models import Role, User
 from lms.extensions import (
     account_rate_key,
@@ -67,20 +77,128 @@ def login():
         return redirect(url_for("main.dashboard"))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        user = db.session.scalar(
-            sa.select(User).where(User.username == form.username.data.strip())
-        )
+        username = form.username.data.strip()
+        user = db.session.scalar(sa.select(User).where(User.username == username))
         if user is None or not user.check_password(form.password.data) or not user.active:
             logger.info("Failed login for %r from %s", form.username.data, request.remote_addr)
+            _audit_failed_login(user, username)
+            db.session.commit()
             flash(_("Invalid username or password."), "error")
             return render_template("lms/login.html", form=form), 200
-        sessions.start(user, remember=form.remember.data)
-        db.session.commit()
-        logger.info("User %r logged in", user)
-        if user.password_must_change:
-            return redirect(url_for("accounts.change_password"))
-        return redirect(_safe_next(form.next.data))
+        if two_factor.is_enabled(user):
+            session[PENDING_KEY] = {
+                "user_id": user.id,
+                "remember": bool(form.remember.data),
+                "next": form.next.data or "",
+                "at": time.time(),
+            }
+            return redirect(url_for("accounts.login_verify"))
+        return _finish_login(user, remember=form.remember.data, next_url=form.next.data)
     return render_template("lms/login.html", form=form)
+
+
+#: Session key of a login whose password was right and whose second factor is due.
+PENDING_KEY = "_2fa_pending"
+
+#: Seconds the second step may take after the password step.
+PENDING_SECONDS = 300
+
+
+def _audit_failed_login(user, username: str) -> None:
+    audit.record(
+        "account.login_failed",
+        "user",
+        user.id if user is not None else 0,
+        f"failed login as {username[:64]!r} from {request.remote_addr}",
+        actor_id=None,
+        institution_id=user.institution_id if user is not None else None,
+        data={"username": username[:64], "ip": request.remote_addr},
+    )
+
+
+def _finish_login(user: User, *, remember: bool, next_url: str, method: str = "password"):
+    sessions.start(user, remember=remember)
+    audit.record(
+        "account.login",
+        "user",
+        user.id,
+        f"{user.username} logged in from {request.remote_addr} ({method})",
+        actor_id=user.id,
+        institution_id=user.institution_id,
+        data={"method": method, "ip": request.remote_addr},
+    )
+    db.session.commit()
+    logger.info("User %r logged in", user)
+    if user.password_must_change:
+        return redirect(url_for("accounts.change_password"))
+    return redirect(_safe_next(next_url))
+
+
+def _pending_login() -> User | None:
+    pending = session.get(PENDING_KEY)
+    if not isinstance(pending, dict):
+        return None
+    if time.time() - float(pending.get("at", 0)) > PENDING_SECONDS:
+        session.pop(PENDING_KEY, None)
+        return None
+    user = db.session.get(User, pending.get("user_id"))
+    if user is None or not user.active:
+        return None
+    return user
+
+
+def _two_factor_rate_key() -> str:
+    pending = session.get(PENDING_KEY)
+    user_id = pending.get("user_id") if isinstance(pending, dict) else None
+    return f"2fa:{user_id}"
+
+
+def _two_factor_rate_limit() -> str:
+    return current_app.config.get(
+        "TWO_FACTOR_RATE_LIMIT",
+        os.environ.get("LMS_TWO_FACTOR_RATE_LIMIT", "5 per minute; 20 per hour"),
+    )
+
+
+@bp.route("/login/verify", methods=["GET", "POST"])
+@limiter.limit(
+    _two_factor_rate_limit,
+    key_func=_two_factor_rate_key,
+    methods=["POST"],
+    deduct_when=_form_rejected,
+)
+def login_verify():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    user = _pending_login()
+    if user is None:
+        flash(_("Your login timed out. Enter your username and password again."), "error")
+        return redirect(url_for("accounts.login"))
+    form = TwoFactorCodeForm()
+    if form.validate_on_submit():
+        method = two_factor.verify_login(user, form.code.data, sessions.clock())
+        if method is None:
+            db.session.commit()
+            flash(_("The code is wrong or was already used. Enter the current code."), "error")
+            return render_template("lms/two_factor_verify.html", form=form), 200
+        pending = session.get(PENDING_KEY) or {}
+        response = _finish_login(
+            user,
+            remember=bool(pending.get("remember")),
+            next_url=pending.get("next", ""),
+            method=method,
+        )
+        # Flashed after the login, because starting the session clears the cookie.
+        if method == "recovery_code":
+            flash(
+                _(
+                    "You logged in with a recovery code. Recovery codes left: %(count)s.",
+                    count=two_factor.remaining_recovery_codes(user),
+                ),
+                "success",
+            )
+        return response
+    return render_template("lms/two_factor_verify.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -123,12 +241,46 @@ def _managed_person_or_404(person_id: int) -> User:
 @roles_required(Role.ADMIN)
 def manage_account(person_id: int):
     person = _managed_person_or_404(person_id)
+    role_form = RoleForm(role=person.role.value)
+    role_form.role.choices = _role_choices()
     return render_template(
         "lms/account_manage.html",
         person=person,
         active_sessions=sessions.active_sessions(person),
         form=EmptyForm(),
+        role_form=role_form,
+        two_factor_enabled=two_factor.is_enabled(person),
     )
+
+
+def _role_choices() -> list[tuple[str, str]]:
+    from lms.labels import label
+
+    return [(role.value, label(role)) for role in Role]
+
+
+@bp.route("/people/<int:person_id>/role", methods=["POST"])
+@roles_required(Role.ADMIN)
+def change_role(person_id: int):
+    person = _managed_person_or_404(person_id)
+    form = RoleForm()
+    form.role.choices = _role_choices()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.set_role(current_user, person, Role(form.role.data))
+    except ValueError:
+        flash(_("You cannot change your own role; ask another admin."), "error")
+        return redirect(url_for("accounts.manage_account", person_id=person.id))
+    db.session.commit()
+    flash(_("The role of %(name)s is now %(role)s.", name=person.full_name, role=_role_label(person.role)), "success")
+    return redirect(url_for("accounts.manage_account", person_id=person.id))
+
+
+def _role_label(role: Role) -> str:
+    from lms.labels import label
+
+    return str(label(role))
 
 
 @bp.route("/people/<int:person_id>/sessions/end", methods=["POST"])
@@ -168,3 +320,6 @@ def enable_account(person_id: int):
     db.session.commit()
     flash(_("The account of %(name)s is enabled.", name=person.full_name), "success")
     return redirect(url_for("accounts.manage_account", person_id=person.id))
+
+
+from lms.accounts import two_factor_views  # noqa: E402, F401  (registers routes on bp)

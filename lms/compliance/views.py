@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from lms.accounts.access import roles_required
 from lms.accounts.models import Role
-from lms.compliance import dashboard
+from lms.compliance import dashboard, snapshots
 from lms.compliance.engine import Status, evaluate_institution, local_today
 from lms.compliance.explain import STATUS
 from lms.labels import label
@@ -41,11 +41,13 @@ def _status_helpers():
 @roles_required(Role.HR, Role.ADMIN)
 def overview():
     institution = current_user.institution
+    today = local_today(institution)
     return render_template(
         "lms/compliance/overview.html",
         summaries=dashboard.summarise(institution),
         departments=institution.departments,
-        today=local_today(institution),
+        today=today,
+        trends=snapshots.trend(institution, today),
     )
 
 

@@ -30,6 +30,11 @@ Settings, each read from the environment variable of the same name unless
     job history older than this is deleted, default 30.
 ``LMS_JOB_LEASE_SECONDS``
     lifetime of a SQLite job lease, longer than any job run, default 3600.
+``LMS_DEADLINE_REMINDER_DAYS``
+    days before a deadline on which reminders are sent, default ``3,1``.
+``LMS_TEMP_UPLOAD_MAX_AGE_HOURS``
+    files under ``UPLOAD_DIR/tmp`` and ``UPLOAD_DIR/imports`` older than
+    this are deleted by the cleanup job, default 24.
 ``LMS_SCHEDULER``
     ``off`` (default) or ``inprocess``: whether the web process starts a
     background scheduler. Production runs ``flask lms scheduler`` instead.
@@ -77,6 +82,8 @@ def config_defaults() -> dict:
         "LMS_NOTIFICATION_RETENTION_DAYS": _env_int("LMS_NOTIFICATION_RETENTION_DAYS", 180),
         "LMS_JOB_RUN_RETENTION_DAYS": _env_int("LMS_JOB_RUN_RETENTION_DAYS", 30),
         "LMS_JOB_LEASE_SECONDS": _env_int("LMS_JOB_LEASE_SECONDS", 3600),
+        "LMS_DEADLINE_REMINDER_DAYS": os.environ.get("LMS_DEADLINE_REMINDER_DAYS") or "3,1",
+        "LMS_TEMP_UPLOAD_MAX_AGE_HOURS": _env_int("LMS_TEMP_UPLOAD_MAX_AGE_HOURS", 24),
         "LMS_SCHEDULER": (os.environ.get("LMS_SCHEDULER") or "off").strip().lower(),
         "LMS_JOBS": os.environ.get("LMS_JOBS") or None,
     }

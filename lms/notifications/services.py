@@ -38,9 +38,20 @@ TITLE_MAX = 200
 ERROR_MAX = 500
 
 
-def dedupe_key(recipient_id: int, kind: str, subject_type: str, subject_id: int) -> str:
-    """Return the key that makes a notification unique."""
-    return f"{recipient_id}:{kind}:{subject_type}:{subject_id}"
+def dedupe_key(
+    recipient_id: int,
+    kind: str,
+    subject_type: str,
+    subject_id: int,
+    suffix: Optional[str] = None,
+) -> str:
+    """Return the key that makes a notification unique.
+
+    ``suffix`` tells apart repeated notifications of one kind about one
+    subject, e.g. the reminder 3 days and the one 1 day before a deadline.
+    """
+    key = f"{recipient_id}:{kind}:{subject_type}:{subject_id}"
+    return f"{key}:{suffix}" if suffix else key
 
 
 def email_enabled(user: User, kind: str) -> bool:
@@ -92,6 +103,7 @@ def enqueue(
     *,
     link: Optional[str] = None,
     now: Optional[datetime] = None,
+    key_suffix: Optional[str] = None,
 ) -> Notification:
     """Store a notification unless one exists for the same recipient, kind and subject.
 
@@ -99,13 +111,14 @@ def enqueue(
     already be in the recipient's language. The e-mail copy starts pending,
     or skipped when the recipient is inactive, has no address or opted out.
     Concurrent callers with the same key store one row, because the INSERT
-    uses ON CONFLICT DO NOTHING on the unique ``dedupe_key``.
+    uses ON CONFLICT DO NOTHING on the unique ``dedupe_key``. ``key_suffix``
+    is added to the key (see ``dedupe_key``).
     """
     user = recipient if isinstance(recipient, User) else db.session.get(User, recipient)
     if user is None:
         raise ValueError(f"recipient user {recipient!r} not found")
     now = now or now_utc()
-    key = dedupe_key(user.id, kind, subject_type, subject_id)
+    key = dedupe_key(user.id, kind, subject_type, subject_id, key_suffix)
     if len(title) > TITLE_MAX:
         title = title[: TITLE_MAX - 1] + "…"
 

@@ -5,7 +5,9 @@ by the outbox key, delivery claims rows, and cleanup deletes by age.
 """
 
 import logging
+import os
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -57,6 +59,68 @@ def cleanup_expired(now: Optional[datetime] = None) -> dict:
     return {"job_runs_deleted": runs, "notifications_deleted": notifications}
 
 
+def cleanup_sessions(now: Optional[datetime] = None) -> dict:
+    """Delete server-side session records that ended more than 30 days ago."""
+    from lms.accounts import sessions
+
+    return {"sessions_deleted": sessions.purge_expired_sessions(now or now_utc())}
+
+
+#: Folders under ``UPLOAD_DIR`` that hold files only for the length of a task
+#: (an import being previewed, an upload not yet attached to anything).
+TEMPORARY_UPLOAD_FOLDERS = ("tmp", "imports")
+
+
+def cleanup_temp_uploads(now: Optional[datetime] = None) -> dict:
+    """Delete temporary upload files older than ``LMS_TEMP_UPLOAD_MAX_AGE_HOURS``.
+
+    Symbolic links are deleted as links and never followed, and folders
+    left empty are removed, but never the temporary folders themselves.
+    """
+    now = now or now_utc()
+    hours = int(setting("LMS_TEMP_UPLOAD_MAX_AGE_HOURS"))
+    cutoff = (now - timedelta(hours=hours)).timestamp()
+    upload_dir = Path(current_app.config["UPLOAD_DIR"])
+    counts = {"files_deleted": 0, "folders_deleted": 0}
+    for name in TEMPORARY_UPLOAD_FOLDERS:
+        root = upload_dir / name
+        if root.is_dir() and not root.is_symlink():
+            _delete_old_files(root, cutoff, counts)
+    if counts["files_deleted"]:
+        logger.info("deleted %s temporary upload file(s)", counts["files_deleted"])
+    return counts
+
+
+def _delete_old_files(root: Path, cutoff: float, counts: dict) -> None:
+    # Deleting an entry updates its folder's mtime, so a folder emptied by
+    # this run is removed even though its mtime is now recent.
+    emptied: set[Path] = set()
+    for folder, subfolders, files in os.walk(root, topdown=False, followlinks=False):
+        folder_path = Path(folder)
+        links = [name for name in subfolders if (folder_path / name).is_symlink()]
+        for file_name in files + links:
+            path = folder_path / file_name
+            try:
+                if path.lstat().st_mtime < cutoff:
+                    path.unlink()
+                    counts["files_deleted"] += 1
+                    emptied.add(folder_path)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                logger.warning("could not delete temporary upload %s: %s", path, exc)
+        if folder_path == root:
+            continue
+        try:
+            old = folder_path in emptied or folder_path.lstat().st_mtime < cutoff
+            if old and not any(folder_path.iterdir()):
+                folder_path.rmdir()
+                counts["folders_deleted"] += 1
+                emptied.add(folder_path.parent)
+        except OSError as exc:
+            logger.warning("could not delete temporary folder %s: %s", folder_path, exc)
+
+
 def expiry_reminder_kind(days_left: int) -> Optional[str]:
     """Return the reminder kind for a certificate with ``days_left`` days to expiry."""
     if days_left <= 0:
@@ -97,7 +161,7 @@ def certificate_expiry_reminders(now: Optional[datetime] = None) -> dict:
     queued = 0
     for certificate in certificates:
         holder = certificate.holder
-        days_left = (certificate.expires_on - _local_date(holder, now)).days
+        days_left = (certificate.expires_on - local_date(holder, now)).days
         kind = expiry_reminder_kind(days_left)
         if kind is None:
             continue
@@ -110,7 +174,8 @@ def certificate_expiry_reminders(now: Optional[datetime] = None) -> dict:
     return {"checked": len(certificates), "queued": queued}
 
 
-def _local_date(user, now: datetime) -> date:
+def local_date(user, now: datetime) -> date:
+    """Return the date of ``now`` in the zone of ``user``'s institution."""
     zone_name = user.institution.timezone
     try:
         zone = ZoneInfo(zone_name)
@@ -124,7 +189,8 @@ def _local_date(user, now: datetime) -> date:
     return now.astimezone(zone).date()
 
 
-def _user_locale(user) -> str:
+def user_locale(user) -> str:
+    """Return the language notifications to ``user`` are written in."""
     languages = current_app.config.get("LANGUAGES", ["zh_CN", "en"])
     if user.locale in languages:
         return user.locale
@@ -133,7 +199,7 @@ def _user_locale(user) -> str:
 
 def _render_expiry(certificate, holder, days_left: int) -> tuple[str, str]:
     """Return the reminder's title and body in the holder's language."""
-    locale = _user_locale(holder)
+    locale = user_locale(holder)
     with force_locale(locale):
         expires = format_date(certificate.expires_on, format="long", locale=locale)
         if days_left <= 0:

@@ -87,3 +87,17 @@ def test_redis_backend_login_logout_replay(app, seeded, login, monkeypatch, stor
     response = replay.get("/learning")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login")
+
+
+def test_redis_purge_drops_vanished_ids(store):
+    now = now_utc().replace(microsecond=0)
+    kept = _record(8, now, "token-kept")
+    vanished = _record(8, now, "token-vanished")
+    store.create(kept)
+    store.create(vanished)
+    store.client.delete(f"{store.prefix}session:{vanished.id}")
+
+    removed = store.purge_expired(now, timedelta(minutes=30), sessions.RETENTION)
+
+    assert removed == 1
+    assert store.client.smembers(f"{store.prefix}user:8") == {kept.id}

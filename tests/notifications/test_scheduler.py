@@ -33,7 +33,17 @@ def test_jobs_have_stable_ids_and_single_instance(app):
     built = scheduler.build_scheduler(app)
     jobs = {job.id: job for job in built.get_jobs()}
 
-    assert set(jobs) == {"deliver_notifications", "certificate_expiry_reminders", "cleanup_expired"}
+    assert set(jobs) == {
+        "deliver_notifications",
+        "certificate_expiry_reminders",
+        "cleanup_expired",
+        "deadline_reminders",
+        "compliance_reminders_monthly",
+        "compliance_reminders_yearly",
+        "compliance_snapshot",
+        "cleanup_sessions",
+        "cleanup_temp_uploads",
+    }
     for job in jobs.values():
         assert job.coalesce is True
         assert job.max_instances == 1

@@ -1,0 +1,130 @@
+"""A user's in-app notifications and their e-mail settings."""
+
+import logging
+from typing import Optional
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy.exc import SQLAlchemyError
+
+from lms.accounts.forms import EmptyForm
+from lms.db import now_utc
+from lms.extensions import db
+from lms.notifications import preferences, services
+from lms.notifications.models import Notification
+
+logger = logging.getLogger("lms.notifications")
+
+bp = Blueprint("notifications", __name__)
+
+PAGE_SIZE = 30
+
+
+@bp.app_context_processor
+def _unread_notifications():
+    def unread_count() -> int:
+        if not current_user.is_authenticated:
+            return 0
+        try:
+            return db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(Notification)
+                .where(
+                    Notification.recipient_id == current_user.id,
+                    Notification.read_at.is_(None),
+                )
+            )
+        except SQLAlchemyError:
+            # The badge is not worth failing a page, e.g. an error page
+            # rendered after a failed transaction.
+            logger.exception("unread count failed for user %s", current_user.id)
+            return 0
+
+    return {"unread_notification_count": unread_count}
+
+
+@bp.route("/notifications")
+@login_required
+def inbox():
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows = db.session.scalars(
+        sa.select(Notification)
+        .where(Notification.recipient_id == current_user.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(PAGE_SIZE + 1)
+        .offset((page - 1) * PAGE_SIZE)
+    ).all()
+    return render_template(
+        "lms/notifications.html",
+        notifications=rows[:PAGE_SIZE],
+        page=page,
+        has_next=len(rows) > PAGE_SIZE,
+        form=EmptyForm(),
+    )
+
+
+def _own_notification_or_404(notification_id: int) -> Notification:
+    notification = db.session.get(Notification, notification_id)
+    if notification is None or notification.recipient_id != current_user.id:
+        abort(404)
+    return notification
+
+
+def _safe_link(link: Optional[str]) -> Optional[str]:
+    """Return the notification's link only if it is a path on this site."""
+    if link and link.startswith("/") and not link.startswith("//") and "\\" not in link:
+        return link
+    return None
+
+
+@bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
+@login_required
+def mark_read(notification_id: int):
+    notification = _own_notification_or_404(notification_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    services.mark_read(notification)
+    db.session.commit()
+    if request.form.get("open") and _safe_link(notification.link):
+        return redirect(_safe_link(notification.link))
+    return redirect(url_for("notifications.inbox"))
+
+
+@bp.route("/notifications/read-all", methods=["POST"])
+@login_required
+def mark_all_read():
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    db.session.execute(
+        sa.update(Notification)
+        .where(Notification.recipient_id == current_user.id, Notification.read_at.is_(None))
+        .values(read_at=now_utc())
+    )
+    db.session.commit()
+    flash(_("All notifications are marked read."), "success")
+    return redirect(url_for("notifications.inbox"))
+
+
+@bp.route("/notifications/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    user = current_user._get_current_object()
+    groups = preferences.groups_for(user)
+    form = EmptyForm()
+    if request.method == "POST" and not form.validate_on_submit():
+        abort(400)
+    if request.method == "POST":
+        chosen = set(request.form.getlist("email"))
+        for group in groups:
+            preferences.set_group(user, group, group.key in chosen)
+        db.session.commit()
+        flash(_("Your e-mail settings are saved."), "success")
+        return redirect(url_for("notifications.settings"))
+    return render_template(
+        "lms/notification_settings.html",
+        form=form,
+        groups=[(group, preferences.group_enabled(user, group)) for group in groups],
+        has_email=bool(user.email),
+    )

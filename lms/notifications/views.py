@@ -1,0 +1,154 @@
+"""Admin page of the scheduled jobs: schedule, last run, and a "run now" button.
+
+NOTE: jobs are shared by every institution on the platform, so any admin
+sees and can run all of them. A run by hand is audited under the admin's
+institution.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Optional
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from lms import audit
+from lms.accounts.access import roles_required
+from lms.accounts.forms import EmptyForm
+from lms.accounts.models import Role
+from lms.db import now_utc
+from lms.extensions import db
+from lms.notifications.models import JobRun
+from lms.scheduler import JobConfigError, JobSettings, job_settings, make_trigger
+
+logger = logging.getLogger("lms.scheduler")
+
+bp = Blueprint("jobs", __name__)
+
+
+@dataclass
+class JobRow:
+    """One line of the jobs page."""
+
+    settings: JobSettings
+    next_run: Optional[datetime]
+    last_run: Optional[JobRun]
+    #: The latest run that failed, shown even when a later run succeeded.
+    last_failure: Optional[JobRun]
+
+
+def _last_run(job_id: str, *conditions) -> Optional[JobRun]:
+    return db.session.scalars(
+        sa.select(JobRun)
+        .where(JobRun.job_id == job_id, *conditions)
+        .order_by(JobRun.started_at.desc(), JobRun.id.desc())
+        .limit(1)
+    ).first()
+
+
+def job_rows(now: datetime) -> list[JobRow]:
+    """Return every job with its next scheduled time and its latest run."""
+    zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
+    rows = []
+    for settings in job_settings(current_app.config):
+        next_run = None
+        if settings.enabled:
+            trigger = make_trigger(settings.spec.id, settings.cron, zone)
+            next_run = trigger.get_next_fire_time(None, now)
+        job_id = settings.spec.id
+        rows.append(
+            JobRow(
+                settings,
+                next_run,
+                _last_run(job_id),
+                _last_run(job_id, JobRun.ok.is_(False)),
+            )
+        )
+    return rows
+
+
+#: Without a scheduled run for this long, the page warns that no scheduler
+#: is running. ``deliver_notifications`` runs every minute by default.
+HEARTBEAT_LIMIT = timedelta(minutes=10)
+
+
+def last_scheduled_run() -> Optional[datetime]:
+    """Return the start of the latest run that a scheduler (not a person) began."""
+    return db.session.scalar(
+        sa.select(sa.func.max(JobRun.started_at)).where(JobRun.scheduled_for.is_not(None))
+    )
+
+
+def scheduler_silent(rows: list[JobRow], now: datetime) -> bool:
+    """Return whether every-minute delivery is on but no scheduled run started lately."""
+    delivery_on = any(
+        row.settings.spec.id == "deliver_notifications" and row.settings.enabled
+        for row in rows
+    )
+    if not delivery_on:
+        return False
+    latest = last_scheduled_run()
+    if latest is not None and latest.tzinfo is None:
+        latest = latest.replace(tzinfo=timezone.utc)
+    return latest is None or now - latest > HEARTBEAT_LIMIT
+
+
+@bp.route("/admin/jobs")
+@roles_required(Role.ADMIN)
+def index():
+    now = now_utc()
+    try:
+        rows = job_rows(now)
+        config_error = None
+    except JobConfigError as exc:
+        rows, config_error = [], str(exc)
+    return render_template(
+        "lms/jobs.html",
+        rows=rows,
+        config_error=config_error,
+        silent=scheduler_silent(rows, now),
+        last_scheduled=last_scheduled_run(),
+        form=EmptyForm(),
+    )
+
+
+@bp.route("/admin/jobs/<job_id>/run", methods=["POST"])
+@roles_required(Role.ADMIN)
+def run_now(job_id: str):
+    from lms.scheduler import find_job, run_job_once
+
+    try:
+        find_job(job_id)
+    except KeyError:
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    actor = current_user._get_current_object()
+    actor_id, institution_id, username = actor.id, actor.institution_id, actor.username
+    run = run_job_once(job_id)
+    if run is None:
+        outcome = "skipped because another process is running it"
+    elif run.ok:
+        outcome = "ok"
+    else:
+        outcome = "failed"
+    audit.record(
+        "job.run_now",
+        "job_run",
+        run.id if run is not None else 0,
+        f"{username} ran job {job_id} by hand: {outcome}",
+        actor_id=actor_id,
+        institution_id=institution_id,
+        data={"job_id": job_id, "ok": None if run is None else run.ok},
+    )
+    db.session.commit()
+    if run is None:
+        flash(_("Job %(job)s is running in another process; try again later.", job=job_id), "error")
+    elif run.ok:
+        flash(_("Job %(job)s finished.", job=job_id), "success")
+    else:
+        flash(_("Job %(job)s failed; the error is shown below.", job=job_id), "error")
+    return redirect(url_for("jobs.index"))

@@ -1,0 +1,172 @@
+"""Audit entries for logins and role changes, and the admin's read-only audit viewer."""
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from lms import audit
+from lms.accounts.models import Role, User
+from lms.audit import AuditEntry
+from lms.extensions import db
+from tests.conftest import csrf_from
+from tests.factories import build_learning_world
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def world(app_ctx):
+    return build_learning_world()
+
+
+def _entries(action: str) -> list[AuditEntry]:
+    return list(
+        db.session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+        )
+    )
+
+
+def test_login_and_failed_login_are_audited(world, client):
+    csrf = csrf_from(client.get("/login").get_data(as_text=True))
+    client.post("/login", data={"username": "counselor1", "password": "wrong", "csrf_token": csrf})
+    client.post("/login", data={"username": "nobody", "password": "wrong", "csrf_token": csrf})
+    client.post(
+        "/login", data={"username": "counselor1", "password": "demo-pass-2026", "csrf_token": csrf}
+    )
+
+    failed = _entries("account.login_failed")
+    assert [(e.subject_id, e.data["username"]) for e in failed] == [
+        (world.counselor, "counselor1"),
+        (0, "nobody"),
+    ]
+    assert failed[0].institution_id == world.uni_a
+    assert failed[1].institution_id is None
+    (login,) = _entries("account.login")
+    assert login.actor_id == world.counselor
+    assert login.data["method"] == "password"
+
+
+def test_role_change_is_audited(world, login):
+    admin = login("admin")
+
+    response = admin.post(f"/people/{world.counselor2}/role", data={"role": "trainer"})
+
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, world.counselor2).role is Role.TRAINER
+    (entry,) = _entries("account.role_changed")
+    assert entry.actor_id == world.admin
+    assert entry.subject_id == world.counselor2
+    assert entry.data == {"from": "counselor", "to": "trainer"}
+
+
+def test_role_change_rejects_own_role_and_bad_value(world, login):
+    admin = login("admin")
+
+    assert admin.post(f"/people/{world.admin}/role", data={"role": "hr"}).status_code == 302
+    assert admin.post(f"/people/{world.counselor}/role", data={"role": "king"}).status_code == 400
+    assert admin.post(f"/people/{world.hr_b}/role", data={"role": "hr"}).status_code == 404
+    db.session.expire_all()
+    assert db.session.get(User, world.admin).role is Role.ADMIN
+    assert _entries("account.role_changed") == []
+
+
+def _add(action, subject_type, subject_id, when, *, actor, institution):
+    entry = audit.record(
+        action,
+        subject_type,
+        subject_id,
+        f"{action} {subject_id}",
+        actor_id=actor,
+        institution_id=institution,
+    )
+    entry.created_at = when
+    return entry
+
+
+@pytest.fixture
+def entries(world):
+    at = lambda day, hour=10: datetime(2026, 3, day, hour, tzinfo=SHANGHAI)  # noqa: E731
+    _add("certificate.issued", "certificate", 1, at(1), actor=world.hr, institution=world.uni_a)
+    _add("certificate.revoked", "certificate", 1, at(2), actor=world.admin, institution=world.uni_a)
+    _add("account.login", "user", world.hr, at(3), actor=world.hr, institution=world.uni_a)
+    # 00:30 on 4 March in Shanghai is still 3 March in UTC.
+    _add("account.login", "user", world.admin, at(4, 0), actor=world.admin, institution=world.uni_a)
+    _add("account.login", "user", world.hr_b, at(3), actor=world.hr_b, institution=world.uni_b)
+    db.session.commit()
+    return world
+
+
+def _rows(page: str) -> list[str]:
+    body = page.split("<tbody>")[1].split("</tbody>")[0] if "<tbody>" in page else ""
+    return [row for row in body.split("<tr>")[1:]]
+
+
+def test_viewer_lists_own_institution_newest_first(entries, login):
+    page = login("admin").get("/admin/audit").get_data(as_text=True)
+
+    rows = _rows(page)
+    assert len(rows) == 5  # four entries above and the admin's own login
+    assert "account.login" in rows[0]
+    assert "certificate.issued" in rows[-1]
+    assert f"account.login {entries.hr_b}" not in page
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("actor=HR", ["account.login", "certificate.issued"]),
+        ("action=certificate.", ["certificate.revoked", "certificate.issued"]),
+        ("action=certificate.revoked", ["certificate.revoked"]),
+        ("subject_type=certificate&subject_id=1", ["certificate.revoked", "certificate.issued"]),
+        ("date_from=2026-03-02&date_to=2026-03-03", ["account.login", "certificate.revoked"]),
+        ("date_from=2026-03-04&date_to=2026-03-04", ["account.login"]),
+    ],
+)
+def test_viewer_filters(entries, login, query, expected):
+    session = login("admin")
+    page = session.get(f"/admin/audit?{query}").get_data(as_text=True)
+
+    actions = [row.split("<code>")[1].split("</code>")[0] for row in _rows(page)]
+    assert actions == expected
+
+
+def test_viewer_rejects_bad_filters(entries, login):
+    session = login("admin")
+
+    response = session.get("/admin/audit?date_from=2026-03-05&date_to=2026-03-01")
+    assert response.status_code == 400
+    assert 'class="field-error"' in response.get_data(as_text=True)
+    assert session.get("/admin/audit?subject_id=abc").status_code == 400
+    assert session.get("/admin/audit?page=-3").status_code == 200
+
+
+def test_viewer_pages(entries, login, monkeypatch):
+    """Three logins of institution A (two seeded, one real) over pages of two."""
+    monkeypatch.setattr("lms.accounts.admin_views.PAGE_SIZE", 2)
+    session = login("admin")
+
+    first = session.get("/admin/audit?action=account.login").get_data(as_text=True)
+    second = session.get("/admin/audit?action=account.login&page=2").get_data(as_text=True)
+
+    assert len(_rows(first)) == 2
+    assert "action=account.login&amp;page=2" in first or "page=2&amp;action=account.login" in first
+    assert len(_rows(second)) == 1
+    assert "page=3" not in second
+    assert "page=1" in second
+
+
+def test_viewer_is_admin_only_and_read_only(entries, login, app):
+    assert login("hr").get("/admin/audit").status_code == 403
+    assert login("counselor1").get("/admin/audit").status_code == 403
+    methods = {
+        method
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/admin/audit")
+        for method in rule.methods
+    }
+    assert methods == {"GET", "HEAD", "OPTIONS"}
+    assert login("admin").post("/admin/audit").status_code == 405

@@ -1,0 +1,330 @@
+"""TOTP two-factor login: enrolment, the code step, recovery codes and enforcement."""
+
+import re
+from datetime import datetime, timedelta, timezone
+
+import pyotp
+import pytest
+import sqlalchemy as sa
+
+from lms.accounts import two_factor
+from lms.accounts.models import User
+from lms.audit import AuditEntry
+from lms.extensions import db
+from tests.conftest import TEST_PASSWORD, csrf_from
+from tests.factories import build_learning_world
+
+UTC = timezone.utc
+#: A fixed time at the start of a 30-second TOTP step.
+T0 = datetime(2026, 4, 1, 2, 0, 0, tzinfo=UTC)
+
+
+class Clock:
+    """The time that sessions and code checks see; tests move it."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = Clock(T0)
+    monkeypatch.setattr("lms.accounts.sessions.clock", fake)
+    return fake
+
+
+@pytest.fixture
+def world(app_ctx):
+    return build_learning_world()
+
+
+def _password_step(client, username: str, password: str = TEST_PASSWORD):
+    csrf = csrf_from(client.get("/login").get_data(as_text=True))
+    response = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": csrf}
+    )
+    return response, csrf
+
+
+def _code_step(client, csrf: str, code: str):
+    return client.post("/login/verify", data={"code": code, "csrf_token": csrf})
+
+
+def _code_at(secret: str, when: datetime) -> str:
+    return pyotp.TOTP(secret).at(when)
+
+
+def _logged_in(client) -> bool:
+    response = client.get("/account/password")
+    return response.status_code == 200
+
+
+def _enrol(app, client, username: str, clock) -> tuple[str, list[str]]:
+    """Log in by password, enrol through the pages and log out; return secret and codes."""
+    response, csrf = _password_step(client, username)
+    assert response.status_code == 302
+    page = client.get("/account/two-factor").get_data(as_text=True)
+    secret = re.search(r"<code>([A-Z2-7]{32})</code>", page).group(1)
+    csrf = csrf_from(page)
+    response = client.post(
+        "/account/two-factor", data={"code": _code_at(secret, clock.now), "csrf_token": csrf}
+    )
+    assert response.status_code == 200
+    codes = re.findall(r"<li><code>([a-z0-9]{5}-[a-z0-9]{5})</code></li>", response.get_data(as_text=True))
+    client.post("/logout", data={"csrf_token": csrf})
+    return secret, codes
+
+
+def _actions(user_id: int) -> list[str]:
+    return list(
+        db.session.scalars(
+            sa.select(AuditEntry.action)
+            .where(AuditEntry.subject_id == user_id, AuditEntry.subject_type == "user")
+            .order_by(AuditEntry.id)
+        )
+    )
+
+
+def test_matching_step_at_fixed_times():
+    secret = pyotp.random_base32()
+    step = int(T0.timestamp()) // 30
+
+    assert two_factor.matching_step(secret, _code_at(secret, T0), T0) == step
+    earlier = T0 - timedelta(seconds=30)
+    assert two_factor.matching_step(secret, _code_at(secret, earlier), T0) == step - 1
+    too_old = T0 - timedelta(seconds=90)
+    assert two_factor.matching_step(secret, _code_at(secret, too_old), T0) is None
+    assert two_factor.matching_step(secret, "12345", T0) is None
+    assert two_factor.matching_step(secret, "abcdef", T0) is None
+
+
+def test_enrolment_shows_qr_as_data_uri(app, world, clock):
+    client = app.test_client()
+    _password_step(client, "counselor1")
+
+    page = client.get("/account/two-factor").get_data(as_text=True)
+
+    assert 'src="data:image/svg+xml' in page
+    assert "<script" not in page
+    assert not two_factor.is_enabled(db.session.get(User, world.counselor))
+
+
+def test_enrolment_rejects_wrong_code(app, world, clock):
+    client = app.test_client()
+    _password_step(client, "counselor1")
+    page = client.get("/account/two-factor").get_data(as_text=True)
+
+    response = client.post(
+        "/account/two-factor", data={"code": "000000", "csrf_token": csrf_from(page)}
+    )
+
+    assert response.status_code == 400
+    assert 'class="field-error"' in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert not two_factor.is_enabled(db.session.get(User, world.counselor))
+
+
+def test_login_with_totp(app, world, clock):
+    client = app.test_client()
+    secret, codes = _enrol(app, client, "counselor1", clock)
+    assert len(codes) == 10
+
+    clock.now = T0 + timedelta(minutes=5)
+    response, csrf = _password_step(client, "counselor1")
+    assert response.headers["Location"].endswith("/login/verify")
+    assert not _logged_in(client)
+
+    response = _code_step(client, csrf, _code_at(secret, clock.now))
+
+    assert response.status_code == 302
+    assert _logged_in(client)
+    assert _actions(world.counselor)[-1] == "account.login"
+    entry = db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    assert entry.data["method"] == "totp"
+
+
+def test_wrong_code_refused_and_audited(app, world, clock):
+    client = app.test_client()
+    secret, _codes = _enrol(app, client, "counselor1", clock)
+    clock.now = T0 + timedelta(minutes=5)
+    _response, csrf = _password_step(client, "counselor1")
+
+    response = _code_step(client, csrf, "123456" if _code_at(secret, clock.now) != "123456" else "654321")
+
+    assert response.status_code == 200
+    assert not _logged_in(client)
+    assert _actions(world.counselor)[-1] == "account.two_factor_failed"
+
+
+def test_replayed_code_refused_in_same_window(app, world, clock):
+    client = app.test_client()
+    secret, _codes = _enrol(app, client, "counselor1", clock)
+    clock.now = T0 + timedelta(minutes=5)
+    code = _code_at(secret, clock.now)
+    _response, csrf = _password_step(client, "counselor1")
+    assert _code_step(client, csrf, code).status_code == 302
+    client.post("/logout", data={"csrf_token": csrf_from(client.get("/account/password").get_data(as_text=True))})
+
+    clock.now += timedelta(seconds=10)
+    other = app.test_client()
+    _response, csrf = _password_step(other, "counselor1")
+    response = _code_step(other, csrf, code)
+
+    assert response.status_code == 200
+    assert not _logged_in(other)
+    clock.now += timedelta(seconds=30)
+    assert _code_step(other, csrf, _code_at(secret, clock.now)).status_code == 302
+
+
+def test_enrolment_code_cannot_be_replayed_at_login(app, world, clock):
+    client = app.test_client()
+    secret, _codes = _enrol(app, client, "counselor1", clock)
+
+    _response, csrf = _password_step(client, "counselor1")
+
+    assert _code_step(client, csrf, _code_at(secret, T0)).status_code == 200
+
+
+def test_recovery_code_works_once(app, world, clock):
+    client = app.test_client()
+    _secret, codes = _enrol(app, client, "counselor1", clock)
+
+    _response, csrf = _password_step(client, "counselor1")
+    client.post("/language/en", data={"csrf_token": csrf})
+    assert _code_step(client, csrf, codes[0].upper().replace("-", " ")).status_code == 302
+    page = client.get("/learning").get_data(as_text=True)
+    assert "Recovery codes left: 9." in page
+    entry = db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    assert entry.data["method"] == "recovery_code"
+
+    other = app.test_client()
+    _response, csrf = _password_step(other, "counselor1")
+    assert _code_step(other, csrf, codes[0]).status_code == 200
+    assert _code_step(other, csrf, codes[1]).status_code == 302
+    assert two_factor.remaining_recovery_codes(db.session.get(User, world.counselor)) == 8
+
+
+def test_code_step_is_rate_limited(app, world, clock):
+    client = app.test_client()
+    secret, _codes = _enrol(app, client, "counselor1", clock)
+    clock.now = T0 + timedelta(minutes=5)
+    _response, csrf = _password_step(client, "counselor1")
+    wrong = "111111" if _code_at(secret, clock.now) != "111111" else "222222"
+
+    statuses = [_code_step(client, csrf, wrong).status_code for _ in range(6)]
+
+    assert statuses == [200, 200, 200, 200, 200, 429]
+    assert _code_step(client, csrf, _code_at(secret, clock.now)).status_code == 429
+
+
+def test_code_step_expires(app, world, clock, monkeypatch):
+    client = app.test_client()
+    secret, _codes = _enrol(app, client, "counselor1", clock)
+    _response, csrf = _password_step(client, "counselor1")
+    monkeypatch.setattr("lms.accounts.views.PENDING_SECONDS", -1)
+
+    response = _code_step(client, csrf, _code_at(secret, T0 + timedelta(seconds=30)))
+
+    assert response.headers["Location"].endswith("/login")
+    assert not _logged_in(client)
+
+
+def test_disable_needs_password(app, world, clock):
+    client = app.test_client()
+    _enrol(app, client, "counselor1", clock)
+    _response, csrf = _password_step(client, "counselor1")
+    user = db.session.get(User, world.counselor)
+    record = two_factor.get_two_factor(user)
+    code = pyotp.TOTP(record.secret).at(T0 + timedelta(seconds=30))
+    clock.now = T0 + timedelta(seconds=30)
+    assert _code_step(client, csrf, code).status_code == 302
+    csrf = csrf_from(client.get("/account/two-factor").get_data(as_text=True))
+
+    wrong = client.post("/account/two-factor/disable", data={"password": "nope", "csrf_token": csrf})
+    assert wrong.status_code == 200
+    db.session.expire_all()
+    assert two_factor.is_enabled(user)
+
+    right = client.post(
+        "/account/two-factor/disable", data={"password": TEST_PASSWORD, "csrf_token": csrf}
+    )
+    assert right.status_code == 302
+    db.session.expire_all()
+    assert not two_factor.is_enabled(user)
+    assert "account.two_factor_disabled" in _actions(world.counselor)
+    assert "account.two_factor_enabled" in _actions(world.counselor)
+
+
+def _require_two_factor(app, world) -> None:
+    client = app.test_client()
+    _response, _csrf = _password_step(client, "admin")
+    csrf = csrf_from(client.get("/admin/security").get_data(as_text=True))
+    response = client.post(
+        "/admin/security", data={"require_two_factor": "y", "csrf_token": csrf}
+    )
+    assert response.status_code == 302
+
+
+def test_required_two_factor_sends_hr_to_enrolment(app, world, clock):
+    _require_two_factor(app, world)
+    assert two_factor.institution_requires(world.uni_a)
+    entry = db.session.scalars(
+        sa.select(AuditEntry).filter_by(action="security.two_factor_required")
+    ).one()
+    assert entry.actor_id == world.admin
+
+    hr = app.test_client()
+    _password_step(hr, "hr")
+    response = hr.get("/people")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/account/two-factor")
+
+    counselor = app.test_client()
+    _password_step(counselor, "counselor1")
+    assert counselor.get("/learning").status_code == 200
+
+    hr_b = app.test_client()
+    _password_step(hr_b, "hr_b")
+    assert hr_b.get("/people").status_code == 200
+
+    admin = app.test_client()
+    _password_step(admin, "admin")
+    response = admin.get("/admin/audit")
+    assert response.headers["Location"].endswith("/account/two-factor")
+    assert admin.get("/account/two-factor").status_code == 200
+
+
+def test_hr_reaches_pages_after_enrolling(app, world, clock):
+    _require_two_factor(app, world)
+    hr = app.test_client()
+    secret, _codes = _enrol(app, hr, "hr", clock)
+
+    clock.now = T0 + timedelta(minutes=1)
+    _response, csrf = _password_step(hr, "hr")
+    assert _code_step(hr, csrf, _code_at(secret, clock.now)).status_code == 302
+    assert hr.get("/people").status_code == 200
+
+    csrf = csrf_from(hr.get("/account/two-factor").get_data(as_text=True))
+    response = hr.post(
+        "/account/two-factor/disable", data={"password": TEST_PASSWORD, "csrf_token": csrf}
+    )
+    assert response.status_code == 302
+    assert two_factor.is_enabled(db.session.get(User, world.hr))
+
+
+def test_admin_resets_lost_two_factor(app, world, clock):
+    client = app.test_client()
+    _enrol(app, client, "counselor1", clock)
+    admin = app.test_client()
+    _password_step(admin, "admin")
+    csrf = csrf_from(admin.get(f"/people/{world.counselor}/account").get_data(as_text=True))
+
+    response = admin.post(f"/people/{world.counselor}/two-factor/reset", data={"csrf_token": csrf})
+
+    assert response.status_code == 302
+    assert not two_factor.is_enabled(db.session.get(User, world.counselor))
+    response, _csrf = _password_step(app.test_client(), "counselor1")
+    assert not response.headers["Location"].endswith("/login/verify")

@@ -1,0 +1,102 @@
+"""Cleanup jobs: ended login sessions and old temporary uploads."""
+
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from lms.accounts.models import UserSession
+from lms.extensions import db
+from lms.notifications import tasks
+from lms.scheduler import run_job_once
+from tests.notifications.conftest import make_person
+
+UTC = timezone.utc
+NOW = datetime(2026, 6, 1, 3, 45, tzinfo=UTC)
+
+
+def _session(user, name: str, *, created, last_seen, expires, revoked=None) -> None:
+    db.session.add(
+        UserSession(
+            id=name.ljust(64, "0"),
+            user_id=user.id,
+            created_at=created,
+            last_seen_at=last_seen,
+            expires_at=expires,
+            revoked_at=revoked,
+        )
+    )
+
+
+def test_ended_sessions_deleted_after_retention(institution):
+    user = make_person(institution, "sessions")
+    long_ago = NOW - timedelta(days=40)
+    recent = NOW - timedelta(days=2)
+    _session(user, "a-expired-long-ago", created=long_ago, last_seen=long_ago,
+             expires=long_ago + timedelta(hours=12))
+    _session(user, "b-revoked-long-ago", created=NOW - timedelta(hours=1),
+             last_seen=NOW - timedelta(hours=1), expires=NOW + timedelta(hours=11),
+             revoked=long_ago)
+    _session(user, "c-idle-long-ago", created=long_ago, last_seen=long_ago,
+             expires=NOW + timedelta(days=1))
+    _session(user, "d-expired-recently", created=recent, last_seen=recent,
+             expires=recent + timedelta(hours=12))
+    _session(user, "e-active", created=NOW - timedelta(minutes=5),
+             last_seen=NOW - timedelta(minutes=1), expires=NOW + timedelta(hours=11))
+    db.session.commit()
+
+    run = run_job_once("cleanup_sessions", now=NOW)
+
+    assert run.ok, run.error
+    assert run.result == {"sessions_deleted": 3}
+    remaining = db.session.scalars(sa.select(UserSession.id).order_by(UserSession.id)).all()
+    assert [session_id.rstrip("0") for session_id in remaining] == ["d-expired-recently", "e-active"]
+
+
+def _write(path: Path, age: timedelta) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"data")
+    stamp = (NOW - age).timestamp()
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def test_old_temporary_uploads_deleted(app, app_ctx, monkeypatch, tmp_path):
+    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path))
+    monkeypatch.setitem(app.config, "LMS_TEMP_UPLOAD_MAX_AGE_HOURS", 24)
+    old_tmp = _write(tmp_path / "tmp" / "upload-1.pdf", timedelta(hours=30))
+    new_tmp = _write(tmp_path / "tmp" / "upload-2.pdf", timedelta(hours=2))
+    old_import = _write(tmp_path / "imports" / "batch" / "people.xlsx", timedelta(days=3))
+    os.utime(old_import.parent, ((NOW - timedelta(days=3)).timestamp(),) * 2)
+    lesson_file = _write(tmp_path / "lessons" / "slides.pdf", timedelta(days=300))
+    outside = _write(tmp_path.parent / f"{tmp_path.name}-outside.txt", timedelta(days=300))
+    link = tmp_path / "tmp" / "link-out"
+    link.symlink_to(outside)
+    os.utime(link, ((NOW - timedelta(days=3)).timestamp(),) * 2, follow_symlinks=False)
+
+    result = tasks.cleanup_temp_uploads(NOW)
+
+    assert result == {"files_deleted": 3, "folders_deleted": 1}
+    assert not old_tmp.exists()
+    assert new_tmp.exists()
+    assert not old_import.parent.exists()
+    assert (tmp_path / "imports").is_dir()
+    assert lesson_file.exists()
+    assert not link.is_symlink()
+    assert outside.exists()
+
+
+def test_temp_upload_age_is_configurable(app, app_ctx, monkeypatch, tmp_path):
+    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path))
+    monkeypatch.setitem(app.config, "LMS_TEMP_UPLOAD_MAX_AGE_HOURS", 1)
+    two_hours = _write(tmp_path / "tmp" / "a.csv", timedelta(hours=2))
+
+    assert tasks.cleanup_temp_uploads(NOW)["files_deleted"] == 1
+    assert not two_hours.exists()
+
+
+def test_missing_temporary_folders_are_fine(app, app_ctx, monkeypatch, tmp_path):
+    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path / "none"))
+
+    assert tasks.cleanup_temp_uploads(NOW) == {"files_deleted": 0, "folders_deleted": 0}

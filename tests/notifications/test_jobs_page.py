@@ -1,0 +1,126 @@
+"""The admin jobs page, "run now", and daily jobs at a fixed local time."""
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from lms.audit import AuditEntry
+from lms.extensions import db
+from lms.notifications.models import JobRun
+from lms.scheduler import JobSpec, make_trigger, run_job_once
+from tests.factories import build_learning_world
+
+UTC = timezone.utc
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Europe/Berlin", "America/New_York"])
+def test_daily_8am_local_all_year(zone):
+    """Walk a whole year of fire times, across daylight-saving changes where a zone has them."""
+    trigger = make_trigger("deadline_reminders", "0 8 * * *", zone)
+    local = ZoneInfo(zone)
+    fire = trigger.get_next_fire_time(None, datetime(2026, 1, 1, tzinfo=local))
+    days = set()
+    for _ in range(365):
+        as_local = fire.astimezone(local)
+        assert (as_local.hour, as_local.minute) == (8, 0), as_local
+        days.add(as_local.date())
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    assert len(days) == 365
+
+
+def test_shanghai_8am_is_midnight_utc_on_new_year():
+    trigger = make_trigger("deadline_reminders", "0 8 * * *", "Asia/Shanghai")
+    fire = trigger.get_next_fire_time(None, datetime(2026, 12, 31, 0, 1, tzinfo=UTC))
+    assert fire.astimezone(UTC) == datetime(2027, 1, 1, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def world(app_ctx):
+    return build_learning_world()
+
+
+def test_jobs_page_lists_runs_and_errors(world, login):
+    run_job_once("cleanup_expired", now=datetime(2026, 5, 1, tzinfo=UTC))
+
+    def broken(now):
+        raise RuntimeError("disk full")
+
+    spec = JobSpec("cleanup_sessions", broken, "45 3 * * *")
+    run_job_once("cleanup_sessions", specs=(spec,))
+    session = login("admin")
+    session.post("/language/en")
+
+    page = session.get("/admin/jobs").get_data(as_text=True)
+
+    assert 'id="job-cleanup_expired"' in page
+    assert 'id="job-compliance_snapshot"' in page
+    row = page.split('id="job-cleanup_sessions"')[1].split("</tr>")[0]
+    assert "Failed" in row
+    assert "RuntimeError: disk full" in row
+    cleanup_row = page.split('id="job-cleanup_expired"')[1].split("</tr>")[0]
+    assert "OK" in cleanup_row
+    assert " ms" in cleanup_row
+    assert "Never" in page.split('id="job-compliance_snapshot"')[1].split("</tr>")[0]
+
+
+def test_jobs_page_shows_disabled_and_config_error(world, login, app, monkeypatch):
+    monkeypatch.setitem(app.config, "LMS_JOBS", '{"compliance_snapshot": {"enabled": false}}')
+    session = login("admin")
+    session.post("/language/en")
+    row = session.get("/admin/jobs").get_data(as_text=True).split(
+        'id="job-compliance_snapshot"'
+    )[1].split("</tr>")[0]
+    assert "Disabled" in row
+
+    monkeypatch.setitem(app.config, "LMS_JOBS", "{not json")
+    response = session.get("/admin/jobs")
+    assert response.status_code == 200
+    assert "LMS_JOBS is not valid JSON" in response.get_data(as_text=True)
+
+
+def test_run_now_runs_and_audits(world, login):
+    session = login("admin")
+
+    response = session.post("/admin/jobs/compliance_snapshot/run")
+
+    assert response.status_code == 302
+    run = db.session.scalars(sa.select(JobRun).filter_by(job_id="compliance_snapshot")).one()
+    assert run.ok is True
+    assert run.scheduled_for is None
+    entry = db.session.scalars(sa.select(AuditEntry).filter_by(action="job.run_now")).one()
+    assert entry.actor_id == world.admin
+    assert entry.subject_type == "job_run"
+    assert entry.subject_id == run.id
+    assert entry.data["job_id"] == "compliance_snapshot"
+
+
+def test_run_now_needs_csrf_and_known_job(world, login):
+    session = login("admin")
+
+    assert session.client.post("/admin/jobs/compliance_snapshot/run").status_code == 400
+    assert session.post("/admin/jobs/no_such_job/run").status_code == 404
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(JobRun)) == 0
+
+
+def test_run_now_refused_to_hr(world, login):
+    session = login("hr")
+
+    assert session.post("/admin/jobs/compliance_snapshot/run").status_code == 403
+    assert session.get("/admin/jobs").status_code == 403
+
+
+def test_jobs_page_warns_when_scheduler_silent(world, login):
+    session = login("admin")
+    session.post("/language/en")
+    assert "No scheduler has started a job yet" in session.get("/admin/jobs").get_data(as_text=True)
+
+    run_job_once("deliver_notifications", scheduled_for=datetime.now(UTC).replace(second=0))
+    page = session.get("/admin/jobs").get_data(as_text=True)
+    assert "No scheduler has started" not in page
+
+    old = datetime.now(UTC) - timedelta(hours=1)
+    db.session.execute(sa.update(JobRun).values(started_at=old))
+    db.session.commit()
+    assert "No scheduler has started a job since" in session.get("/admin/jobs").get_data(as_text=True)
