@@ -88,6 +88,7 @@ MODEL_MODULES = (
     "assessments.models",
     "certificates.models",
     "certificates.keys",
+    "certificates.batches",
     "lms.notifications.models",
     "lms.compliance.snapshots",
     "lms.accounts.two_factor",
@@ -121,6 +122,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from assessments.views import bp as assessments_bp
+    from certificates.batch_views import bp as certificate_batches_bp
     from certificates.views import bp as certificates_bp
     from courses.manage_views import bp as manage_bp
     from courses.views import bp as courses_bp
@@ -141,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
         courses_bp,
         assessments_bp,
         certificates_bp,
+        certificate_batches_bp,
         manage_bp,
         frameworks_bp,
         jobs_bp,

@@ -61,6 +61,10 @@ def load_config(instance_path: str) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": int(os.environ.get("LMS_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)),
+        # Worker processes that render a certificate batch; both cores by default.
+        "CERTIFICATE_BATCH_PROCESSES": int(
+            os.environ.get("LMS_CERTIFICATE_BATCH_PROCESSES", min(2, os.cpu_count() or 1))
+        ),
         "CERTIFICATE_DIR": os.environ.get(
             "LMS_CERTIFICATE_DIR", str(instance / "certificates")
         ),

@@ -146,6 +146,13 @@ DEFAULT_JOBS: tuple[JobSpec, ...] = (
         "Delete temporary uploads and import files older than the configured age.",
         misfire_grace_seconds=1800,
     ),
+    JobSpec(
+        "certificate_batches",
+        "certificates.batches:resume_batches",
+        "* * * * *",
+        "Run queued certificate batches and resume those whose runner stopped.",
+        misfire_grace_seconds=50,
+    ),
 )
 
 

@@ -44,6 +44,8 @@ def app():
             "CERTIFICATE_DIR": os.path.join(tmpdir, "certificates"),
             "EVIDENCE_DIR": os.path.join(tmpdir, "evidence"),
             "UPLOAD_DIR": os.path.join(tmpdir, "uploads"),
+            # Tests run batches themselves instead of on a background thread.
+            "CERTIFICATE_BATCH_AUTOSTART": False,
             "RATELIMIT_STORAGE_URI": "memory://",
             "SESSION_STORE_URL": None,
             "PUBLIC_URL": "http://127.0.0.1:5000",

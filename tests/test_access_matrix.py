@@ -187,6 +187,13 @@ EXPECTED = {
     ("accounts.disable_account", "POST"): (302, 403, 403, 403, 403, 403, 302),
     ("accounts.enable_account", "POST"): (302, 403, 403, 403, 403, 403, 302),
     ("courses.enrol", "POST"): (302, 302, 302, 403, 403, 403, 403),
+    # Certificate batches: trainers, HR and admins of the batch's institution.
+    # A POST without a programme is an invalid form (400).
+    ("certificate_batches.index", "GET"): (302, 403, 403, 200, 200, 200, 200),
+    ("certificate_batches.index", "POST"): (302, 403, 403, 400, 400, 400, 400),
+    ("certificate_batches.detail", "GET"): (302, 403, 403, 200, 200, 404, 200),
+    ("certificate_batches.progress", "GET"): (302, 403, 403, 200, 200, 404, 200),
+    ("certificate_batches.resume", "POST"): (302, 403, 403, 302, 302, 404, 302),
     ("main.set_language", "POST"): (302, 302, 302, 302, 302, 302, 302),
     ("accounts.logout", "POST"): (302, 302, 302, 302, 302, 302, 302),
 }
@@ -239,6 +246,10 @@ def _build_world() -> dict:
     certificate = db.session.scalar(sa.select(Certificate).filter_by(holder_id=owner.id))
     attempt = db.session.scalar(sa.select(Attempt).filter_by(user_id=owner.id))
     notification = enqueue(owner, "certificate_expiring_30", "certificate", certificate.id, "t", "b")
+    from certificates.batches import create_batch
+
+    admin = db.session.scalar(sa.select(User).filter_by(username="admin"))
+    batch = create_batch(admin, programme)
     db.session.commit()
     return {
         "programme": programme.id,
@@ -256,6 +267,7 @@ def _build_world() -> dict:
         "link": programme.courses[0].id,
         "question": attempt.quiz.questions[0].id,
         "notification": notification.id,
+        "batch": batch.id,
         **_framework_world(),
     }
 
@@ -333,6 +345,10 @@ def _url(endpoint: str, w: dict) -> str:
         "assessments.result": f"/attempts/{w['attempt']}/result",
         "assessments.submit": f"/attempts/{w['attempt']}/submit",
         "certificates.mine": "/certificates",
+        "certificate_batches.index": "/certificates/batches",
+        "certificate_batches.detail": f"/certificates/batches/{w['batch']}",
+        "certificate_batches.progress": f"/certificates/batches/{w['batch']}/progress.json",
+        "certificate_batches.resume": f"/certificates/batches/{w['batch']}/resume",
         "certificates.issued": "/certificates/issued",
         "certificates.detail": f"/certificates/{w['serial']}",
         "certificates.download": f"/certificates/{w['serial']}.pdf",

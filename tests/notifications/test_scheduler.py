@@ -43,6 +43,7 @@ def test_jobs_have_stable_ids_and_single_instance(app):
         "compliance_snapshot",
         "cleanup_sessions",
         "cleanup_temp_uploads",
+        "certificate_batches",
     }
     for job in jobs.values():
         assert job.coalesce is True

@@ -1,0 +1,125 @@
+"""Pages to issue certificates to a cohort at once and follow the progress."""
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import SelectField
+
+from certificates import batches
+from certificates.batches import (
+    BatchStatus,
+    CertificateBatch,
+    CertificateBatchItem,
+    ItemStatus,
+)
+from courses.models import Programme, PublicationStatus
+from lms.accounts.access import roles_required
+from lms.accounts.models import Role
+from lms.extensions import db
+
+bp = Blueprint("certificate_batches", __name__)
+
+BATCH_ROLES = (Role.HR, Role.ADMIN, Role.TRAINER)
+
+
+class BatchForm(FlaskForm):
+    programme = SelectField(coerce=int)
+
+
+class ActionForm(FlaskForm):
+    """CSRF-only form for the resume and retry buttons."""
+
+
+def _programme_choices() -> list[tuple[int, str]]:
+    rows = db.session.execute(
+        sa.select(Programme.id, Programme.title)
+        .where(
+            Programme.institution_id == current_user.institution_id,
+            Programme.status != PublicationStatus.DRAFT,
+        )
+        .order_by(Programme.title)
+    ).all()
+    return [(programme_id, title) for programme_id, title in rows]
+
+
+def _batch_or_404(batch_id: int) -> CertificateBatch:
+    batch = db.session.get(CertificateBatch, batch_id)
+    if batch is None or batch.institution_id != current_user.institution_id:
+        abort(404)
+    return batch
+
+
+@bp.route("/certificates/batches", methods=["GET", "POST"])
+@roles_required(*BATCH_ROLES)
+def index():
+    form = BatchForm()
+    form.programme.choices = _programme_choices()
+    form.programme.label.text = _("Programme")
+    status = 200
+    if form.validate_on_submit():
+        programme = db.session.get(Programme, form.programme.data)
+        try:
+            batch = batches.create_batch(current_user, programme)
+        except batches.BatchError:
+            form.programme.errors = [
+                _("Nobody has completed this programme yet, so there is nothing to issue.")
+            ]
+            status = 400
+        else:
+            db.session.commit()
+            batches.start_in_background(batch.id)
+            flash(_("The batch is queued; certificates are being issued."), "success")
+            return redirect(url_for(".detail", batch_id=batch.id))
+    elif form.is_submitted():
+        status = 400
+    rows = [(batch, batches.progress(batch)) for batch in batches.batches_of(current_user.institution_id)]
+    return render_template("certificates/batches.html", form=form, rows=rows), status
+
+
+@bp.route("/certificates/batches/<int:batch_id>")
+@roles_required(*BATCH_ROLES)
+def detail(batch_id: int):
+    batch = _batch_or_404(batch_id)
+    problems = db.session.scalars(
+        sa.select(CertificateBatchItem)
+        .where(
+            CertificateBatchItem.batch_id == batch.id,
+            CertificateBatchItem.status == ItemStatus.FAILED,
+        )
+        .options(sa.orm.joinedload(CertificateBatchItem.user))
+        .order_by(CertificateBatchItem.id)
+        .limit(200)
+    ).all()
+    return render_template(
+        "certificates/batch.html",
+        batch=batch,
+        counts=batches.progress(batch),
+        problems=problems,
+        form=ActionForm(),
+        stalled=batch.status in (BatchStatus.QUEUED, BatchStatus.RUNNING),
+    )
+
+
+@bp.route("/certificates/batches/<int:batch_id>/progress.json")
+@roles_required(*BATCH_ROLES)
+def progress(batch_id: int):
+    batch = _batch_or_404(batch_id)
+    return jsonify(status=batch.status.value, **batches.progress(batch))
+
+
+@bp.route("/certificates/batches/<int:batch_id>/resume", methods=["POST"])
+@roles_required(*BATCH_ROLES)
+def resume(batch_id: int):
+    batch = _batch_or_404(batch_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    retried = batches.retry_failed(batch)
+    db.session.commit()
+    if batch.status in (BatchStatus.QUEUED, BatchStatus.RUNNING):
+        batches.start_in_background(batch.id)
+        flash(_("The batch continues; %(count)d failed items are retried.", count=retried), "success")
+    else:
+        flash(_("Nothing is left to issue in this batch."), "info")
+    return redirect(url_for(".detail", batch_id=batch.id))

@@ -1,0 +1,446 @@
+"""Issuing certificates to a whole cohort at once, in the background.
+
+A batch is created with one item per person, taken from who has completed
+the programme when the batch is made. Running a batch issues each pending
+item with ``services.issue_programme_certificate`` in its own transaction
+together with the item's new status, so an item is either untouched or
+finished, never half-done.
+
+Rendering PDFs is CPU-bound, so a batch runs in ``CERTIFICATE_BATCH_PROCESSES``
+worker processes, each taking the pending items whose id falls to it. A
+crash leaves unfinished items pending; the next run (the scheduler job or a
+"resume" click) picks them up. Issuing is idempotent per achievement and a
+serial is allocated in the same savepoint as its certificate, so a resumed
+batch yields neither duplicates nor gaps in the serial sequence.
+
+Only one runner works on a batch at a time: it holds a lease on the batch
+row (``runner`` and ``heartbeat_at``), renewed as items finish. A lease
+whose heartbeat is older than ``LEASE_SECONDS`` is taken over.
+"""
+
+import enum
+import logging
+import multiprocessing
+import os
+import socket
+import threading
+import uuid
+from datetime import datetime, timedelta
+from typing import Optional
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import Flask, current_app
+from flask_babel import lazy_gettext as _l
+
+from courses.models import Enrolment, Programme
+from lms import audit, labels
+from lms.accounts.models import User
+from lms.db import UTCDateTime, enum_column, now_utc
+from lms.extensions import db
+
+logger = logging.getLogger("certificates.batches")
+
+LEASE_SECONDS = 120
+
+
+class BatchStatus(enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class ItemStatus(enum.Enum):
+    PENDING = "pending"
+    ISSUED = "issued"  # issued by this batch
+    EXISTING = "existing"  # the person already held the certificate
+    FAILED = "failed"
+
+
+labels.register(
+    "BatchStatus",
+    {
+        "queued": _l("Queued"),
+        "running": _l("Running"),
+        "done": _l("Finished"),
+        "cancelled": _l("Cancelled"),
+    },
+)
+labels.register(
+    "BatchItemStatus",
+    {
+        "pending": _l("Pending"),
+        "issued": _l("Issued"),
+        "existing": _l("Already held"),
+        "failed": _l("Failed"),
+    },
+)
+
+
+class CertificateBatch(db.Model):
+    """Certificates for everyone who completed a programme, issued together."""
+
+    __tablename__ = "certificate_batch"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    institution_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("institution.id"), index=True
+    )
+    programme_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("programme.id"))
+    status: so.Mapped[BatchStatus] = so.mapped_column(
+        enum_column(BatchStatus), default=BatchStatus.QUEUED
+    )
+    created_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+    started_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    finished_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    #: Lease: which runner works on the batch, and when it last reported.
+    runner: so.Mapped[Optional[str]] = so.mapped_column(sa.String(100))
+    heartbeat_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    last_error: so.Mapped[Optional[str]] = so.mapped_column(sa.Text)
+
+    programme: so.Mapped[Programme] = so.relationship()
+    created_by: so.Mapped[User] = so.relationship()
+
+
+class CertificateBatchItem(db.Model):
+    """One person of a batch and what issuing did for them."""
+
+    __tablename__ = "certificate_batch_item"
+    __table_args__ = (sa.UniqueConstraint("batch_id", "user_id"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    batch_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("certificate_batch.id", ondelete="CASCADE"), index=True
+    )
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
+    #: When the person completed the programme; the certificate's issue date.
+    completed_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    status: so.Mapped[ItemStatus] = so.mapped_column(
+        enum_column(ItemStatus), default=ItemStatus.PENDING
+    )
+    certificate_id: so.Mapped[Optional[int]] = so.mapped_column(
+        sa.ForeignKey("certificate.id")
+    )
+    error: so.Mapped[Optional[str]] = so.mapped_column(sa.String(500))
+    finished_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+
+    user: so.Mapped[User] = so.relationship()
+
+
+class BatchError(ValueError):
+    """A batch cannot be created or run; the message says why."""
+
+
+def completers(programme: Programme) -> list[tuple[int, datetime]]:
+    """Return (user id, completion time) of everyone who completed ``programme``."""
+    rows = db.session.execute(
+        sa.select(Enrolment.user_id, Enrolment.completed_at)
+        .join(User, User.id == Enrolment.user_id)
+        .where(
+            Enrolment.programme_id == programme.id,
+            Enrolment.completed_at.is_not(None),
+            User.institution_id == programme.institution_id,
+        )
+        .order_by(Enrolment.completed_at, Enrolment.user_id)
+    ).all()
+    return [(user_id, completed_at) for user_id, completed_at in rows]
+
+
+def create_batch(actor: User, programme: Programme) -> CertificateBatch:
+    """Queue certificates for everyone who has completed ``programme``."""
+    if programme.institution_id != actor.institution_id:
+        raise BatchError("programme belongs to another institution")
+    people = completers(programme)
+    if not people:
+        raise BatchError("nobody has completed this programme yet")
+    batch = CertificateBatch(
+        institution_id=programme.institution_id,
+        programme_id=programme.id,
+        created_by_id=actor.id,
+    )
+    db.session.add(batch)
+    db.session.flush()
+    db.session.execute(
+        sa.insert(CertificateBatchItem),
+        [
+            {"batch_id": batch.id, "user_id": user_id, "completed_at": completed_at,
+             "status": ItemStatus.PENDING}
+            for user_id, completed_at in people
+        ],
+    )
+    audit.record(
+        "certificate.batch_created",
+        "certificate_batch",
+        batch.id,
+        f"{len(people)} certificates of {programme.title}",
+        institution_id=batch.institution_id,
+        data={"programme_id": programme.id, "people": len(people)},
+    )
+    return batch
+
+
+def progress(batch: CertificateBatch) -> dict[str, int]:
+    """Return the count of items per status, and the total."""
+    counts = dict(
+        db.session.execute(
+            sa.select(CertificateBatchItem.status, sa.func.count())
+            .where(CertificateBatchItem.batch_id == batch.id)
+            .group_by(CertificateBatchItem.status)
+        ).all()
+    )
+    result = {status.value: counts.get(status, 0) for status in ItemStatus}
+    result["total"] = sum(counts.values())
+    result["done"] = result["total"] - result["pending"]
+    return result
+
+
+# --- running ---------------------------------------------------------------
+
+
+def _runner_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def claim(batch_id: int, runner: str, now: Optional[datetime] = None) -> bool:
+    """Take the batch's lease if it is free or stale; commit and return True on success."""
+    now = now or now_utc()
+    stale = now - timedelta(seconds=LEASE_SECONDS)
+    taken = db.session.execute(
+        sa.update(CertificateBatch)
+        .where(
+            CertificateBatch.id == batch_id,
+            CertificateBatch.status.in_([BatchStatus.QUEUED, BatchStatus.RUNNING]),
+            sa.or_(
+                CertificateBatch.runner.is_(None),
+                CertificateBatch.heartbeat_at.is_(None),
+                CertificateBatch.heartbeat_at < stale,
+            ),
+        )
+        .values(
+            runner=runner,
+            heartbeat_at=now,
+            status=BatchStatus.RUNNING,
+            started_at=sa.func.coalesce(CertificateBatch.started_at, now),
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return taken == 1
+
+
+def _heartbeat(batch_id: int, runner: str) -> None:
+    db.session.execute(
+        sa.update(CertificateBatch)
+        .where(CertificateBatch.id == batch_id, CertificateBatch.runner == runner)
+        .values(heartbeat_at=now_utc())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def issue_items(
+    batch_id: int,
+    runner: str,
+    *,
+    worker: int = 0,
+    workers: int = 1,
+    limit: Optional[int] = None,
+) -> int:
+    """Issue this worker's share of the pending items; return how many were done.
+
+    ``limit`` stops after that many items, as a crash would.
+    """
+    from certificates import services
+
+    batch = db.session.get(CertificateBatch, batch_id)
+    programme = batch.programme
+    done = 0
+    while limit is None or done < limit:
+        item = db.session.scalar(
+            sa.select(CertificateBatchItem)
+            .where(
+                CertificateBatchItem.batch_id == batch_id,
+                CertificateBatchItem.status == ItemStatus.PENDING,
+                CertificateBatchItem.id % workers == worker,
+            )
+            .order_by(CertificateBatchItem.id)
+            .limit(1)
+        )
+        if item is None:
+            break
+        user = db.session.get(User, item.user_id)
+        existing = services.find_by_achievement(
+            services.programme_achievement_key(user, programme)
+        )
+        try:
+            certificate = existing or services.issue_programme_certificate(
+                user, programme, item.completed_at
+            )
+            item.certificate_id = certificate.id
+            item.status = ItemStatus.EXISTING if existing else ItemStatus.ISSUED
+            item.error = None
+        except Exception as exc:  # noqa: BLE001 - recorded on the item, batch goes on
+            db.session.rollback()
+            logger.exception("Batch %s: issuing to user %s failed", batch_id, item.user_id)
+            item = db.session.get(CertificateBatchItem, item.id)
+            item.status = ItemStatus.FAILED
+            item.error = f"{type(exc).__name__}: {exc}"[:500]
+        item.finished_at = now_utc()
+        _heartbeat(batch_id, runner)
+        db.session.commit()
+        done += 1
+    return done
+
+
+def _worker_main(config: dict, batch_id: int, runner: str, worker: int, workers: int) -> int:
+    """Entry point of a worker process: a fresh app on the same database."""
+    from lms import create_app
+
+    app = create_app(config)
+    with app.app_context():
+        try:
+            return issue_items(batch_id, runner, worker=worker, workers=workers)
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _plain_config(app: Flask) -> dict:
+    """The app's settings that a worker process needs, as picklable values."""
+    simple = (str, int, float, bool, type(None))
+    return {
+        key: value
+        for key, value in app.config.items()
+        if isinstance(value, simple) or (
+            isinstance(value, (list, tuple, dict)) and key.isupper()
+            and all(isinstance(v, simple) for v in (value.values() if isinstance(value, dict) else value))
+        )
+    }
+
+
+def finish(batch_id: int, runner: str) -> None:
+    """Mark the batch done when no item is pending, and release the lease."""
+    batch = db.session.get(CertificateBatch, batch_id)
+    counts = progress(batch)
+    if counts["pending"] == 0 and batch.status is BatchStatus.RUNNING:
+        batch.status = BatchStatus.DONE
+        batch.finished_at = now_utc()
+        audit.record(
+            "certificate.batch_finished",
+            "certificate_batch",
+            batch.id,
+            f"{counts['issued']} issued, {counts['existing']} already held, "
+            f"{counts['failed']} failed",
+            institution_id=batch.institution_id,
+            data=counts,
+        )
+    if batch.runner == runner:
+        batch.runner = None
+    db.session.commit()
+
+
+def run_batch(app: Flask, batch_id: int, *, processes: Optional[int] = None) -> bool:
+    """Run a batch to the end if its lease is free; return False if another runner has it."""
+    runner = _runner_name()
+    with app.app_context():
+        if not claim(batch_id, runner):
+            return False
+        processes = processes or int(app.config.get("CERTIFICATE_BATCH_PROCESSES") or 1)
+        logger.info("Batch %s started by %s with %d process(es)", batch_id, runner, processes)
+        try:
+            if processes <= 1:
+                issue_items(batch_id, runner)
+            else:
+                config = _plain_config(app)
+                context = multiprocessing.get_context("spawn")
+                with context.Pool(processes) as pool:
+                    results = [
+                        pool.apply_async(
+                            _worker_main, (config, batch_id, runner, index, processes)
+                        )
+                        for index in range(processes)
+                    ]
+                    for result in results:
+                        result.get()
+            finish(batch_id, runner)
+        except Exception as exc:
+            db.session.rollback()
+            logger.exception("Batch %s stopped", batch_id)
+            batch = db.session.get(CertificateBatch, batch_id)
+            batch.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            batch.runner = None
+            db.session.commit()
+            raise
+        finally:
+            db.session.remove()
+    logger.info("Batch %s finished by %s", batch_id, runner)
+    return True
+
+
+def start_in_background(batch_id: int) -> None:
+    """Run a batch on a thread of this process, unless turned off by configuration."""
+    app = current_app._get_current_object()
+    if not app.config.get("CERTIFICATE_BATCH_AUTOSTART", True):
+        return
+
+    def target() -> None:
+        try:
+            run_batch(app, batch_id)
+        except Exception:  # noqa: BLE001 - logged; the scheduler job resumes it
+            logger.exception("Background run of batch %s failed", batch_id)
+
+    threading.Thread(target=target, name=f"certificate-batch-{batch_id}", daemon=True).start()
+
+
+def resume_batches(now: Optional[datetime] = None) -> dict:
+    """Scheduler job: run every queued batch and every batch whose runner went silent."""
+    app = current_app._get_current_object()
+    stale = (now or now_utc()) - timedelta(seconds=LEASE_SECONDS)
+    with app.app_context():
+        ids = list(
+            db.session.scalars(
+                sa.select(CertificateBatch.id).where(
+                    sa.or_(
+                        CertificateBatch.status == BatchStatus.QUEUED,
+                        sa.and_(
+                            CertificateBatch.status == BatchStatus.RUNNING,
+                            sa.or_(
+                                CertificateBatch.heartbeat_at.is_(None),
+                                CertificateBatch.heartbeat_at < stale,
+                            ),
+                        ),
+                    )
+                )
+            )
+        )
+        db.session.remove()
+    ran = [batch_id for batch_id in ids if run_batch(app, batch_id)]
+    return {"batches": len(ran)}
+
+
+def retry_failed(batch: CertificateBatch) -> int:
+    """Put failed items back to pending and re-queue the batch; return how many."""
+    count = db.session.execute(
+        sa.update(CertificateBatchItem)
+        .where(
+            CertificateBatchItem.batch_id == batch.id,
+            CertificateBatchItem.status == ItemStatus.FAILED,
+        )
+        .values(status=ItemStatus.PENDING, error=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if count:
+        batch.status = BatchStatus.QUEUED
+        batch.finished_at = None
+    return count
+
+
+def batches_of(institution_id: int) -> list[CertificateBatch]:
+    return list(
+        db.session.scalars(
+            sa.select(CertificateBatch)
+            .where(CertificateBatch.institution_id == institution_id)
+            .order_by(CertificateBatch.created_at.desc(), CertificateBatch.id.desc())
+        )
+    )

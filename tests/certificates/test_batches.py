@@ -1,0 +1,190 @@
+"""Batch issuance: everyone who completed a programme, in the background, resumable."""
+
+import re
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from certificates import batches, services
+from certificates.batches import BatchStatus, CertificateBatch, CertificateBatchItem, ItemStatus
+from certificates.models import Certificate
+from courses import services as course_services
+from courses.models import Enrolment
+from lms.accounts.models import Role, User
+from lms.audit import AuditEntry
+from lms.extensions import db
+from tests.conftest import csrf_from
+from tests.factories import make_course, make_institution, make_programme, make_user
+
+COMPLETED = datetime(2026, 6, 30, 2, 0, tzinfo=timezone.utc)
+
+
+def _cohort(size: int, *, already_certified: int = 0):
+    """A programme completed by ``size`` counselors; return (programme, hr) ids."""
+    institution = make_institution()
+    hr = make_user(institution, "hr", Role.HR)
+    make_user(institution, "trainer", Role.TRAINER)
+    programme = make_programme(institution, "p1", [make_course(institution, "c1", lessons=1)])
+    for number in range(size):
+        user = make_user(institution, f"learner{number}", full_name=f"学员{number}")
+        enrolment = course_services.enrol(user, programme)
+        enrolment.completed_at = COMPLETED
+    make_user(institution, "unfinished")
+    course_services.enrol(db.session.scalar(sa.select(User).filter_by(username="unfinished")), programme)
+    db.session.flush()
+    for number in range(already_certified):
+        user = db.session.scalar(sa.select(User).filter_by(username=f"learner{number}"))
+        services.issue_programme_certificate(user, programme, COMPLETED)
+    db.session.commit()
+    return programme.id, hr.id
+
+
+def _batch(programme_id: int, hr_id: int) -> int:
+    from courses.models import Programme
+
+    batch = batches.create_batch(db.session.get(User, hr_id), db.session.get(Programme, programme_id))
+    db.session.commit()
+    return batch.id
+
+
+def _serial_numbers() -> list[int]:
+    serials = db.session.scalars(sa.select(Certificate.serial)).all()
+    return sorted(int(serial.rsplit("-", 1)[1]) for serial in serials)
+
+
+def test_batch_issues_once_per_person(app, app_ctx):
+    programme_id, hr_id = _cohort(4, already_certified=1)
+    batch_id = _batch(programme_id, hr_id)
+
+    assert batches.run_batch(app, batch_id, processes=1) is True
+
+    db.session.expire_all()
+    batch = db.session.get(CertificateBatch, batch_id)
+    counts = batches.progress(batch)
+    assert batch.status is BatchStatus.DONE
+    assert counts["total"] == 4
+    assert counts["issued"] == 3
+    assert counts["existing"] == 1
+    assert counts["pending"] == 0
+    holders = db.session.scalars(sa.select(Certificate.holder_id)).all()
+    assert len(holders) == len(set(holders)) == 4
+    assert _serial_numbers() == [1, 2, 3, 4]
+    assert db.session.scalar(
+        sa.select(sa.func.count()).select_from(AuditEntry).filter_by(action="certificate.batch_finished")
+    ) == 1
+
+
+def test_batch_without_completers_is_refused(app_ctx):
+    programme_id, hr_id = _cohort(0)
+    with pytest.raises(batches.BatchError):
+        _batch(programme_id, hr_id)
+
+
+def test_crashed_batch_resumes_without_duplicates_or_gaps(app, app_ctx):
+    programme_id, hr_id = _cohort(5)
+    batch_id = _batch(programme_id, hr_id)
+    assert batches.claim(batch_id, "crashed-runner")
+    # The runner issues two certificates and dies without releasing its lease.
+    assert batches.issue_items(batch_id, "crashed-runner", limit=2) == 2
+
+    # A fresh lease holder is refused while the heartbeat is recent.
+    assert batches.run_batch(app, batch_id, processes=1) is False
+
+    # The dead runner's heartbeat grows stale; the scheduler job takes over.
+    batch = db.session.get(CertificateBatch, batch_id)
+    batch.heartbeat_at = datetime.now(timezone.utc) - timedelta(seconds=batches.LEASE_SECONDS + 5)
+    db.session.commit()
+    assert batches.resume_batches() == {"batches": 1}
+
+    db.session.expire_all()
+    assert db.session.get(CertificateBatch, batch_id).status is BatchStatus.DONE
+    assert batches.progress(db.session.get(CertificateBatch, batch_id))["issued"] == 5
+    assert _serial_numbers() == [1, 2, 3, 4, 5]
+
+
+def test_failed_item_is_reported_and_retried(app, app_ctx, monkeypatch):
+    programme_id, hr_id = _cohort(3)
+    batch_id = _batch(programme_id, hr_id)
+    original = services.issue_programme_certificate
+    broken = db.session.scalar(sa.select(User.id).filter_by(username="learner1"))
+
+    def failing(user, programme, completed_at):
+        if user.id == broken:
+            raise RuntimeError("font missing")
+        return original(user, programme, completed_at)
+
+    monkeypatch.setattr(services, "issue_programme_certificate", failing)
+    batches.run_batch(app, batch_id, processes=1)
+    db.session.expire_all()
+    batch = db.session.get(CertificateBatch, batch_id)
+    item = db.session.scalar(sa.select(CertificateBatchItem).filter_by(user_id=broken))
+    assert batch.status is BatchStatus.DONE
+    assert item.status is ItemStatus.FAILED
+    assert "font missing" in item.error
+
+    monkeypatch.setattr(services, "issue_programme_certificate", original)
+    assert batches.retry_failed(batch) == 1
+    db.session.commit()
+    batches.run_batch(app, batch_id, processes=1)
+    db.session.expire_all()
+    assert batches.progress(db.session.get(CertificateBatch, batch_id))["issued"] == 3
+    assert _serial_numbers() == [1, 2, 3]
+
+
+def test_batch_in_two_processes(app, app_ctx):
+    programme_id, hr_id = _cohort(6)
+    batch_id = _batch(programme_id, hr_id)
+
+    assert batches.run_batch(app, batch_id, processes=2) is True
+
+    db.session.expire_all()
+    counts = batches.progress(db.session.get(CertificateBatch, batch_id))
+    assert counts["issued"] == 6
+    assert _serial_numbers() == [1, 2, 3, 4, 5, 6]
+    certificates = db.session.scalars(sa.select(Certificate)).all()
+    assert all(cert.pdf_sha256 for cert in certificates)
+
+
+def test_batch_pages_run_and_show_progress(app, app_ctx, login):
+    programme_id, _hr_id = _cohort(2)
+    hr = login("hr")
+    page = hr.client.get("/certificates/batches").get_data(as_text=True)
+    assert "p1" in page or "培训项目p1" in page
+
+    app.config["CERTIFICATE_BATCH_AUTOSTART"] = True
+    try:
+        response = hr.client.post(
+            "/certificates/batches", data={"csrf_token": hr.csrf, "programme": programme_id}
+        )
+        assert response.status_code == 302
+        detail = response.headers["Location"]
+        batch_id = int(re.search(r"/batches/(\d+)", detail).group(1))
+        deadline = time.monotonic() + 120
+        while True:
+            data = hr.client.get(f"/certificates/batches/{batch_id}/progress.json").get_json()
+            if data["status"] == "done" or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    finally:
+        app.config["CERTIFICATE_BATCH_AUTOSTART"] = False
+    assert data["status"] == "done"
+    assert data["issued"] == 2
+    page = hr.client.get(detail).get_data(as_text=True)
+    assert 'id="batch-progress"' in page
+
+
+def test_other_institution_cannot_see_batch(app_ctx, login):
+    programme_id, hr_id = _cohort(1)
+    batch_id = _batch(programme_id, hr_id)
+    other = make_institution("uni-b", "乙大学")
+    make_user(other, "hr-b", Role.HR)
+    db.session.commit()
+    outsider = login("hr-b")
+    assert outsider.client.get(f"/certificates/batches/{batch_id}").status_code == 404
+    response = outsider.client.post(
+        "/certificates/batches", data={"csrf_token": outsider.csrf, "programme": programme_id}
+    )
+    assert response.status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count(CertificateBatch.id))) == 1
