@@ -71,6 +71,7 @@ MODEL_MODULES = (
     "assessments.models",
     "certificates.models",
     "certificates.keys",
+    "certificates.template_models",
     "lms.notifications.models",
 )
 
