@@ -23,7 +23,14 @@ LARGEST_SEQ_CHECKED = 999_999
 
 
 class SerialPatternError(ValueError):
-    """A serial pattern or prefix was rejected; the message says why and what to use."""
+    """A serial setting was rejected; the message says why and what to use.
+
+    ``field`` names the settings form field the message belongs to.
+    """
+
+    def __init__(self, message: str, field: str = "serial_pattern"):
+        super().__init__(message)
+        self.field = field
 
 
 def _fields_of(pattern: str) -> list[tuple[str, str]]:
@@ -82,7 +89,8 @@ def check_pattern(pattern: str) -> None:
 def check_prefix(prefix: str) -> None:
     if not PREFIX_RE.match(prefix or ""):
         raise SerialPatternError(
-            "the prefix must be 1 to 16 letters or digits, e.g. SR or BNU"
+            "the prefix must be 1 to 16 letters or digits, e.g. SR or BNU",
+            field="serial_prefix",
         )
 
 
@@ -123,7 +131,9 @@ def update_settings(
     check_prefix(prefix)
     check_pattern(pattern)
     if not 0 <= renewal_window_days <= 3650:
-        raise SerialPatternError("the renewal window must be 0 to 3650 days")
+        raise SerialPatternError(
+            "the renewal window must be 0 to 3650 days", field="renewal_window_days"
+        )
     row = settings_of(institution.id)
     if row is None:
         row = InstitutionCertificateSettings(institution_id=institution.id)

@@ -287,6 +287,57 @@ def spec_of(version: TemplateVersion) -> TemplateSpec:
     )
 
 
+def preview_spec(
+    template: Optional[CertificateTemplate],
+    fields: dict,
+    images: dict[str, NewImage],
+    remove_images: tuple[str, ...],
+) -> TemplateSpec:
+    """Return the spec of unsaved form content, storing nothing. Raises TemplateError.
+
+    Uploaded images are checked and embedded directly; the others come
+    from the template's current version unless removed.
+    """
+    checked = _checked_fields(
+        fields["page_size"],
+        fields["orientation"],
+        fields["language"],
+        fields["body_html"],
+        fields["css"],
+    )
+    current = template.current_version if template is not None else None
+    uris = {}
+    for kind in ASSET_KINDS:
+        if images.get(kind) is not None:
+            uris[kind] = _uploaded_uri(kind, images[kind])
+        elif current is not None and kind not in remove_images:
+            uris[kind] = _image_uri(current, kind)
+        else:
+            uris[kind] = ""
+    return TemplateSpec(
+        page_size=checked["page_size"].value,
+        orientation=checked["orientation"].value,
+        language=checked["language"].value,
+        body_html=checked["body_html"],
+        css=checked["css"],
+        font_family=current_app.config["CERTIFICATE_FONT_FAMILY"],
+        **uris,
+    )
+
+
+def _uploaded_uri(kind: str, image: NewImage) -> str:
+    try:
+        file_type, content = uploads.check(
+            image.filename,
+            image.stream,
+            allowed=ASSET_EXTENSIONS,
+            max_bytes=MAX_ASSET_BYTES,
+        )
+    except uploads.UploadError as exc:
+        raise TemplateError(_upload_message(exc), field=kind) from None
+    return data_uri(content, file_type.media_type)
+
+
 # --- defaults and programme choice --------------------------------------------------
 
 

@@ -103,6 +103,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from assessments.views import bp as assessments_bp
+    from certificates.template_views import bp as certificate_templates_bp
     from certificates.views import bp as certificates_bp
     from courses.manage_views import bp as manage_bp
     from courses.views import bp as courses_bp
@@ -118,6 +119,7 @@ def _register_blueprints(app: Flask) -> None:
         compliance_bp,
         courses_bp,
         assessments_bp,
+        certificate_templates_bp,
         certificates_bp,
         manage_bp,
     ):
