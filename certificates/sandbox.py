@@ -178,7 +178,7 @@ def check_source(body_html: str, css: str = "") -> None:
     except TemplateSyntaxError as exc:
         raise TemplateSourceError(f"line {exc.lineno}: {exc.message}") from None
 
-    assigned = {"loop"} | {
+    assigned = {
         name.name for name in tree.find_all(nodes.Name) if name.ctx in ("store", "param")
     }
     for node in tree.find_all(nodes.Node):
