@@ -66,6 +66,8 @@ _SERIAL_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 #: Attempts at drawing a verification code before giving up; a collision in
 #: 31**12 codes is not expected, so a second attempt is already rare.
 _ISSUE_ATTEMPTS = 3
+#: Serials skipped at most in one issue because an older certificate has them.
+_MAX_TAKEN_SERIALS = 1000
 
 
 class DisplayStatus(enum.Enum):
@@ -340,36 +342,40 @@ def issue_programme_certificate(
     issued_on = local_date(user, completed_at)
     version = template_services.version_for_programme(programme)
     renewed = renewal.renewable_certificate(user, programme, issued_on)
-    for _attempt in range(_ISSUE_ATTEMPTS):
+    code_collisions = taken_serials = 0
+    while True:
+        serial = None
         try:
             # The counter increment shares the savepoint with the insert, so a
             # rejected insert leaves no gap in the serial sequence.
             with db.session.begin_nested():
                 value = next_serial_value(institution.id, issued_on.year)
+                serial = format_serial(institution, issued_on.year, value)
                 cert = _new_certificate(
-                    user,
-                    programme,
-                    key,
-                    serial=format_serial(institution, issued_on.year, value),
-                    issued_on=issued_on,
+                    user, programme, key, serial=serial, issued_on=issued_on,
                     version=version,
                 )
                 db.session.add(cert)
                 db.session.flush()
                 if renewed is not None:
                     renewal.supersede(renewed, cert)
+            break
         except IntegrityError:
             existing = find_by_achievement(key)
             if existing is not None:
                 logger.info("Certificate %s was issued by a concurrent request", key)
                 return existing
-            logger.warning(
-                "Serial or verification code collision issuing %s; retrying", key
-            )
-            continue
-        break
-    else:
-        raise CertificateError(f"could not issue the certificate {key}")
+            if serial and find_by_serial(serial) and taken_serials < _MAX_TAKEN_SERIALS:
+                # A changed serial pattern can repeat an older serial: use up
+                # its number outside the savepoint and try the next one.
+                taken_serials += 1
+                next_serial_value(institution.id, issued_on.year)
+                logger.warning("Serial %s is taken; skipping it for %s", serial, key)
+                continue
+            code_collisions += 1
+            if code_collisions >= _ISSUE_ATTEMPTS:
+                raise CertificateError(f"could not issue the certificate {key}")
+            logger.warning("Verification code collision issuing %s; retrying", key)
 
     _after_issue(cert)
     return cert
