@@ -97,3 +97,20 @@ def supersede(old: Certificate, new: Certificate) -> bool:
     )
     logger.info("Certificate %s superseded by %s", old.serial, new.serial)
     return True
+
+
+def refresher_programmes(programme_id: Optional[int]) -> list[Programme]:
+    """Return the programmes whose completion renews certificates of ``programme_id``."""
+    if programme_id is None:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(Programme)
+            .join(
+                ProgrammeCertificateSettings,
+                ProgrammeCertificateSettings.programme_id == Programme.id,
+            )
+            .where(ProgrammeCertificateSettings.renews_programme_id == programme_id)
+            .order_by(Programme.code)
+        )
+    )
