@@ -34,7 +34,7 @@ LEVEL_LABELS = {
     "zh": {"junior": "初级", "intermediate": "中级", "senior": "高级"},
     "en": {"junior": "Junior", "intermediate": "Intermediate", "senior": "Senior"},
 }
-#: Labels of result codes stored in ``render_data["grade"]``; other text is shown as is.
+#: Labels of result codes stored in ``render_data["grade"]``. Other text is shown unchanged.
 GRADE_LABELS = {
     "zh": {"pass": "合格", "merit": "良好", "distinction": "优秀"},
     "en": {"pass": "Pass", "merit": "Merit", "distinction": "Distinction"},

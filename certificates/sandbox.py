@@ -1,6 +1,6 @@
 """Sandboxed Jinja rendering of author-written certificate bodies.
 
-A body sees only the placeholder values (strings and numbers), a short list
+A body can use only the placeholder values (strings and numbers), a short list
 of filters, no globals and no attribute access. ``check_source`` rejects
 anything else when a template is saved, and the environment rejects it
 again at render time, so a template stored before a rule existed cannot
@@ -90,7 +90,7 @@ class TemplateSourceError(ValueError):
 
 
 class _CertificateSandbox(ImmutableSandboxedEnvironment):
-    """Sandbox that also refuses every attribute access and every call."""
+    """Sandbox that also rejects every attribute access and every call."""
 
     def is_safe_attribute(self, obj, attr, value) -> bool:
         return False

@@ -19,11 +19,11 @@ SERIAL_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 PREFIX_RE = re.compile(r"^[A-Za-z0-9]{1,16}$")
 MAX_PATTERN_LENGTH = 80
 #: Sequence values up to this one must format to a valid serial.
-LARGEST_SEQ_CHECKED = 999_999
+MAX_SEQ_CHECKED = 999_999
 
 
 class SerialPatternError(ValueError):
-    """A serial setting was rejected; the message says why and what to use.
+    """A serial setting was rejected; the message gives the reason and the fix.
 
     ``field`` names the settings form field the message belongs to.
     """
@@ -71,7 +71,7 @@ def check_pattern(pattern: str) -> None:
             "the pattern must contain {year} or {yy}, because the running number "
             "restarts every year"
         )
-    for value in (1, LARGEST_SEQ_CHECKED):
+    for value in (1, MAX_SEQ_CHECKED):
         try:
             sample = format_pattern(pattern, "SR", "uni-a", 2026, value)
         except (ValueError, TypeError) as exc:

@@ -152,7 +152,7 @@ class InstitutionCertificateSettings(db.Model):
 
 
 class ProgrammeCertificateSettings(db.Model):
-    """Which template a programme's certificates use and which programme it renews.
+    """Certificate template and renewal target of one programme.
 
     A programme with ``renews_programme_id`` is a refresher: completing it
     within the renewal window of a valid certificate of that programme

@@ -125,15 +125,15 @@ def detail(serial: str):
 
 
 def _render_detail(cert: Certificate, form: RevokeForm, status: int = 200):
-    shown = services.status_of(cert)
+    display_status = services.status_of(cert)
     refreshers = []
-    if shown in (services.DisplayStatus.VALID, services.DisplayStatus.EXPIRING_SOON):
+    if display_status in (services.DisplayStatus.VALID, services.DisplayStatus.EXPIRING_SOON):
         refreshers = renewal.refresher_programmes(cert.programme_id)
     return (
         render_template(
             "certificates/detail.html",
             cert=cert,
-            status=shown,
+            status=display_status,
             revoked_on=services.revoked_on(cert),
             can_manage=services.can_manage(current_user, cert),
             form=form,

@@ -275,13 +275,13 @@ def test_images_carry_over_and_can_be_removed(school):
         images={"seal": NewImage("seal.jpg", io.BytesIO(jpeg_bytes()))},
         **fields(),
     )
-    kept = template_services.save_version(template, school["trainer"], **fields())
+    carried = template_services.save_version(template, school["trainer"], **fields())
     removed = template_services.save_version(
         template, school["trainer"], remove_images=("seal",), **fields()
     )
 
-    assert kept.seal_file == template.versions[-1].seal_file
-    assert kept.seal_sha256
+    assert carried.seal_file == template.versions[-1].seal_file
+    assert carried.seal_sha256
     assert removed.seal_file is None
 
 
