@@ -9,6 +9,8 @@ from certificates.template_models import (
     DEFAULT_SERIAL_PATTERN,
     InstitutionCertificateSettings,
 )
+from lms import audit
+from lms.accounts.models import User
 from lms.extensions import db
 from lms.organisations.models import Institution
 
@@ -125,9 +127,17 @@ def format_serial(institution: Institution, year: int, seq: int) -> str:
 
 
 def update_settings(
-    institution: Institution, *, prefix: str, pattern: str, renewal_window_days: int
+    institution: Institution,
+    *,
+    prefix: str,
+    pattern: str,
+    renewal_window_days: int,
+    actor: Optional[User] = None,
 ) -> InstitutionCertificateSettings:
-    """Validate and store the serial prefix, pattern and renewal window. Flushes."""
+    """Validate and store the serial prefix, pattern and renewal window. Flushes.
+
+    Already issued serials keep their form. Raises SerialPatternError.
+    """
     check_prefix(prefix)
     check_pattern(pattern)
     if not 0 <= renewal_window_days <= 3650:
@@ -142,4 +152,18 @@ def update_settings(
     row.serial_pattern = pattern
     row.renewal_window_days = renewal_window_days
     db.session.flush()
+    audit.record(
+        "certificate_settings.saved",
+        "institution",
+        institution.id,
+        f"serial pattern {pattern} with prefix {prefix}, "
+        f"renewal window {renewal_window_days} days",
+        actor_id=actor.id if actor is not None else None,
+        institution_id=institution.id,
+        data={
+            "prefix": prefix,
+            "pattern": pattern,
+            "renewal_window_days": renewal_window_days,
+        },
+    )
     return row

@@ -363,6 +363,7 @@ def institution_settings():
                     prefix=form.serial_prefix.data.strip(),
                     pattern=form.serial_pattern.data.strip(),
                     renewal_window_days=form.renewal_window_days.data,
+                    actor=current_user,
                 )
             except serials.SerialPatternError as exc:
                 db.session.rollback()

@@ -10,6 +10,7 @@ from certificates import serials
 from certificates.models import Certificate, SerialCounter
 from certificates.serials import SerialPatternError, check_pattern
 from lms.accounts.models import Role
+from lms.audit import AuditEntry
 from lms.extensions import db
 from tests.certificates.builders import issue, make_institution, make_programme, make_user
 
@@ -203,6 +204,10 @@ def test_settings_page_saves_pattern(two_schools, login):
     assert serials.serial_pattern(two_schools["first"].id) == "{prefix}-{yy}-{seq:05d}"
     page = admin.get("/certificates/settings").get_data(as_text=True)
     assert "BNU-26-00123" in page
+    entry = db.session.scalar(
+        sa.select(AuditEntry).filter_by(action="certificate_settings.saved")
+    )
+    assert entry.data["pattern"] == "{prefix}-{yy}-{seq:05d}"
 
 
 def test_settings_page_admin_only(two_schools, login):
