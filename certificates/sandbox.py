@@ -134,6 +134,11 @@ def _check_node(node: nodes.Node, assigned: set[str]) -> None:
             f"{_node_line(node)}: the filter {node.name!r} is not available; "
             f"use one of: {', '.join(ALLOWED_FILTERS)}"
         )
+    if isinstance(node, (nodes.Mul, nodes.Pow)):
+        # "x" * 10 ** 9 would build a gigabyte string inside the web process.
+        raise TemplateSourceError(
+            f"{_node_line(node)}: * and ** are not allowed in certificate templates"
+        )
     if isinstance(node, nodes.Test):
         raise TemplateSourceError(
             f"{_node_line(node)}: tests (is ...) are not allowed; "

@@ -288,3 +288,13 @@ def test_detail_shows_renewal_links(school, login):
 
     assert f"/certificates/{new.serial}" in old_page
     assert f"/certificates/{old.serial}" in new_page
+
+
+def test_detail_offers_refresher_in_window(school, login):
+    cert = issue(school["counselor"], school["base"])
+    db.session.commit()
+
+    page = login("c1").get(f"/certificates/{cert.serial}").get_data(as_text=True)
+
+    assert f"/programmes/{school['refresher'].id}" in page
+    assert "初级辅导员复训" in page

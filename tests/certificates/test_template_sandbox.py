@@ -63,6 +63,8 @@ def page_text(pdf: bytes) -> str:
         ("{% import 'x.html' as x %}", "import"),
         ("{% if holder_name is defined %}x{% endif %}", "tests (is ...)"),
         ("{{ holder_name ", "line 1"),
+        ("{{ holder_name * 1000000 }}", "* and ** are not allowed"),
+        ("{{ 10 ** 9 }}", "* and ** are not allowed"),
     ],
 )
 def test_check_source_rejects(source, expected):

@@ -154,6 +154,9 @@ def test_edit_saves_new_version(world, login):
     page = trainer.get(f"/certificates/templates/{template.id}/versions")
     assert page.status_code == 200
     assert "测试trainer1" in page.get_data(as_text=True)
+    edit_page = trainer.get(f"/certificates/templates/{template.id}").get_data(as_text=True)
+    assert 'name="remove_logo"' in edit_page
+    assert 'name="remove_seal"' not in edit_page
 
 
 def test_edit_form_shows_current_version(world, login):
@@ -274,3 +277,20 @@ def test_index_lists_templates_and_programmes(world, login):
     assert "简洁证书" in page
     assert "初级辅导员岗位培训" in page
     assert "别校模板" not in page
+
+
+def test_edit_removes_image(world, login):
+    trainer = login("trainer1")
+    create(trainer, logo=png_file())
+    template = only_template()
+
+    response = trainer.post(
+        f"/certificates/templates/{template.id}",
+        data=form_data(remove_logo="y"),
+        content_type="multipart/form-data",
+    )
+
+    assert response.status_code == 302
+    template = only_template()
+    assert template.current_version.logo_file is None
+    assert template.versions[1].logo_file is not None
