@@ -207,6 +207,8 @@ def clean_css(css: str) -> str:
     return _CSS_FORBIDDEN_RE.sub("", css)
 
 
+# NOTE: render time is not limited. Nested loops over long literals can keep a
+# worker busy for a while, but only trainers and admins can save a body.
 def render_body(body_html: str, values: dict) -> str:
     """Render a certificate body with plain values, then clean the result.
 
