@@ -367,3 +367,17 @@ def test_template_that_never_fits_rejected_at_save(school):
         template_services.create_template(
             school["institution"], school["trainer"], "太长", **fields(body_html=body)
         )
+
+
+def test_seed_command_is_idempotent(app, school):
+    db.session.commit()
+    runner = app.test_cli_runner()
+
+    first = runner.invoke(args=["lms", "seed-certificate-templates"])
+    second = runner.invoke(args=["lms", "seed-certificate-templates"])
+
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output
+    assert "uni-a: default-en, default-zh" in first.output
+    db.session.expire_all()
+    assert count(CertificateTemplate) == 2
