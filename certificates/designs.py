@@ -34,7 +34,8 @@ LEVEL_LABELS = {
     "zh": {"junior": "初级", "intermediate": "中级", "senior": "高级"},
     "en": {"junior": "Junior", "intermediate": "Intermediate", "senior": "Senior"},
 }
-#: Labels of result codes stored in ``render_data["grade"]``. Other text is shown unchanged.
+#: Labels of result codes stored in ``render_data["grade"]``. Other text is
+#: shown unchanged.
 GRADE_LABELS = {
     "zh": {"pass": "合格", "merit": "良好", "distinction": "优秀"},
     "en": {"pass": "Pass", "merit": "Merit", "distinction": "Distinction"},
@@ -105,7 +106,7 @@ def english_date(iso: Optional[str]) -> str:
 
 
 def holder_font_size(name: str, page_width_mm: float) -> float:
-    """Choose the name's size in pt so it fits on one line of the page, within limits."""
+    """Choose the name's size in pt so it fits on one line, within the limits."""
     scale = page_width_mm / 297.0
     box_mm = page_width_mm * NAME_WIDTH_SHARE
     size = box_mm * MM_TO_PT / (max(display_width(name), 1) * EM_PER_DISPLAY_UNIT)
@@ -147,7 +148,7 @@ def _css_string(text: str) -> str:
 
 
 def page_css(spec: TemplateSpec) -> str:
-    """Return the page rules that come before the author's CSS, which may override them."""
+    """Return the page rules that precede, and yield to, the author's CSS."""
     rules = [
         f"@page {{ size: {spec.page_size} {spec.orientation}; margin: 10mm; }}",
         "html, body { margin: 0; padding: 0; }",
@@ -225,7 +226,9 @@ def render_pdf(
     attachments = []
     if credential_json:
         attachments.append(
-            credential_attachment(credential_json, credential_filename, data["issued_on"])
+            credential_attachment(
+                credential_json, credential_filename, data["issued_on"]
+            )
         )
     return document.write_pdf(
         pdf_identifier=data["serial"].encode("ascii", "replace"),

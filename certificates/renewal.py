@@ -23,7 +23,7 @@ def renewed_programme_id(programme_id: int) -> Optional[int]:
 
 
 def window_opens_on(cert: Certificate) -> Optional[date]:
-    """Return the first day on which ``cert`` can be renewed; None if it never expires."""
+    """Return the first day ``cert`` can be renewed, or None if it never expires."""
     if cert.expires_on is None:
         return None
     return cert.expires_on - timedelta(days=renewal_window_days(cert.institution_id))
@@ -100,7 +100,7 @@ def supersede(old: Certificate, new: Certificate) -> bool:
 
 
 def refresher_programmes(programme_id: Optional[int]) -> list[Programme]:
-    """Return the programmes whose completion renews certificates of ``programme_id``."""
+    """Return the programmes whose completion renews ``programme_id``'s certificates."""
     if programme_id is None:
         return []
     return list(

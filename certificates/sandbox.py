@@ -184,7 +184,9 @@ def check_source(body_html: str, css: str = "") -> None:
         raise TemplateSourceError(f"line {exc.lineno}: {exc.message}") from None
 
     assigned = {
-        name.name for name in tree.find_all(nodes.Name) if name.ctx in ("store", "param")
+        name.name
+        for name in tree.find_all(nodes.Name)
+        if name.ctx in ("store", "param")
     }
     for node in tree.find_all(nodes.Node):
         _check_node(node, assigned)

@@ -116,7 +116,7 @@ def renewal_window_days(institution_id: int) -> int:
 
 
 def format_serial(institution: Institution, year: int, seq: int) -> str:
-    """Return the serial of the ``seq``-th certificate of ``year``, e.g. SR-2026-000123."""
+    """Return the serial of the ``seq``-th certificate of ``year``."""
     return format_pattern(
         serial_pattern(institution.id),
         institution.serial_prefix,

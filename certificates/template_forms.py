@@ -3,8 +3,8 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms.fields.choices import SelectChoice
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -29,7 +29,8 @@ class TemplateForm(FlaskForm):
 
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     page_size = SelectField(
-        _l("Page size"), choices=[SelectChoice(size, size) for size in ("A4", "A5", "Letter")]
+        _l("Page size"),
+        choices=[SelectChoice(size, size) for size in ("A4", "A5", "Letter")],
     )
     orientation = SelectField(
         _l("Orientation"),
@@ -39,7 +40,8 @@ class TemplateForm(FlaskForm):
         ],
     )
     language = SelectField(
-        _l("Language"), choices=[SelectChoice("zh", _l("Chinese")), SelectChoice("en", _l("English"))]
+        _l("Language"),
+        choices=[SelectChoice("zh", _l("Chinese")), SelectChoice("en", _l("English"))],
     )
     validity_months = IntegerField(
         _l("Validity (months)"),

@@ -182,7 +182,9 @@ def _checked_fields(page_size, orientation, language, body_html, css) -> dict:
     except ValueError:
         raise TemplateError("choose zh or en", field="language") from None
     if not (body_html or "").strip():
-        raise TemplateError("the body is empty; write the certificate's HTML", "body_html")
+        raise TemplateError(
+            "the body is empty; write the certificate's HTML", "body_html"
+        )
     try:
         check_source(body_html, css or "")
     except TemplateSourceError as exc:
@@ -348,7 +350,9 @@ def default_source(language: TemplateLanguage) -> tuple[str, str]:
     return body, css
 
 
-def ensure_default_templates(institution: Institution) -> dict[str, CertificateTemplate]:
+def ensure_default_templates(
+    institution: Institution,
+) -> dict[str, CertificateTemplate]:
     """Create the Chinese and English default templates unless they exist.
 
     Idempotent: each is found by its code, and a concurrent insert of the
@@ -365,7 +369,9 @@ def ensure_default_templates(institution: Institution) -> dict[str, CertificateT
 
 def _template_by_code(institution_id: int, code: str) -> Optional[CertificateTemplate]:
     return db.session.scalar(
-        sa.select(CertificateTemplate).filter_by(institution_id=institution_id, code=code)
+        sa.select(CertificateTemplate).filter_by(
+            institution_id=institution_id, code=code
+        )
     )
 
 

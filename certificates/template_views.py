@@ -6,7 +6,16 @@ import tempfile
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -187,8 +196,11 @@ def edit(template_id: int):
         return _form_page(form, template, 400)
     db.session.commit()
     flash(
-        _("Template %(name)s is saved as version %(number)d.", name=template.name,
-          number=saved.number),
+        _(
+            "Template %(name)s is saved as version %(number)d.",
+            name=template.name,
+            number=saved.number,
+        ),
         "success",
     )
     return redirect(url_for(".edit", template_id=template.id))
@@ -218,8 +230,15 @@ def png_of(pdf: bytes) -> bytes:
         source = Path(tmp) / "preview.pdf"
         source.write_bytes(pdf)
         subprocess.run(
-            [tool, "-png", "-r", str(PREVIEW_DPI), "-singlefile", str(source),
-             str(Path(tmp) / "preview")],
+            [
+                tool,
+                "-png",
+                "-r",
+                str(PREVIEW_DPI),
+                "-singlefile",
+                str(source),
+                str(Path(tmp) / "preview"),
+            ],
             check=True,
             capture_output=True,
             timeout=PREVIEW_TIMEOUT_SECONDS,
@@ -227,15 +246,18 @@ def png_of(pdf: bytes) -> bytes:
         return (Path(tmp) / "preview.png").read_bytes()
 
 
+def _preview_error(error: str):
+    """Return a plain-text 400 response that names why the preview failed."""
+    response = make_response(_("The preview failed: %(error)s", error=error), 400)
+    response.headers["Content-Type"] = "text/plain; charset=utf-8"
+    return response
+
+
 def _preview_response(spec, output_format: str):
     try:
         pdf = render_pdf(spec, sample_data())
     except (TemplateSourceError, CertificateRenderError) as exc:
-        response = make_response(
-            _("The preview failed: %(error)s", error=str(exc)), 400
-        )
-        response.headers["Content-Type"] = "text/plain; charset=utf-8"
-        return response
+        return _preview_error(str(exc))
     if output_format != "png":
         return _pdf_response(pdf, "preview.pdf")
     try:
@@ -269,10 +291,11 @@ def preview():
     form = TemplateForm()
     form.name.data = form.name.data or "preview"
     if not form.validate_on_submit():
-        errors = "; ".join(f"{form[k].label.text}: {v[0]}" for k, v in form.errors.items())
-        response = make_response(_("The preview failed: %(error)s", error=errors), 400)
-        response.headers["Content-Type"] = "text/plain; charset=utf-8"
-        return response
+        errors = "; ".join(
+            f"{form[name].label.text}: {messages[0]}"
+            for name, messages in form.errors.items()
+        )
+        return _preview_error(errors)
     template = None
     if request.form.get("template_id", "").isdigit():
         template = _template_or_404(int(request.form["template_id"]))
@@ -281,20 +304,15 @@ def preview():
             template, _version_fields(form), _images(form), _removed(form)
         )
     except TemplateError as exc:
-        response = make_response(_("The preview failed: %(error)s", error=str(exc)), 400)
-        response.headers["Content-Type"] = "text/plain; charset=utf-8"
-        return response
+        return _preview_error(str(exc))
     return _preview_response(spec, request.form.get("format", "pdf"))
 
 
 # --- programme and institution settings ------------------------------------------
 
 
-@bp.route("/programmes/<int:programme_id>", methods=["GET", "POST"])
-@roles_required(*AUTHORS)
-def programme_settings(programme_id: int):
-    """Choose a programme's certificate template and the programme it renews."""
-    programme = _programme_or_404(programme_id)
+def _programme_form(programme: Programme) -> ProgrammeSettingsForm:
+    """Build the settings form with the institution's templates and programmes."""
     row = template_services.programme_settings(programme.id)
     form = ProgrammeSettingsForm(
         template_id=(row.template_id or 0) if row else 0,
@@ -315,6 +333,15 @@ def programme_settings(programme_id: int):
     form.renews_programme_id.choices = [SelectChoice(0, _("None"))] + [
         SelectChoice(p.id, f"{p.code} {p.title}") for p in others
     ]
+    return form
+
+
+@bp.route("/programmes/<int:programme_id>", methods=["GET", "POST"])
+@roles_required(*AUTHORS)
+def programme_settings(programme_id: int):
+    """Choose a programme's certificate template and the programme it renews."""
+    programme = _programme_or_404(programme_id)
+    form = _programme_form(programme)
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
@@ -330,8 +357,13 @@ def programme_settings(programme_id: int):
                 status = 400
             else:
                 db.session.commit()
-                flash(_("Certificate settings of %(title)s are saved.",
-                        title=programme.title), "success")
+                flash(
+                    _(
+                        "Certificate settings of %(title)s are saved.",
+                        title=programme.title,
+                    ),
+                    "success",
+                )
                 return redirect(url_for(".index"))
         else:
             status = 400
