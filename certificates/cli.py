@@ -217,6 +217,26 @@ def verify_credential_command(
         raise SystemExit(1)
 
 
+@click.command("seed-certificate-templates")
+@with_appcontext
+def seed_templates_command() -> None:
+    """Create the Chinese and English default certificate templates where missing.
+
+    Runs for every institution and can be repeated: existing defaults are
+    left unchanged.
+    """
+    from certificates.template_services import ensure_default_templates
+    from lms.extensions import db
+    from lms.organisations.models import Institution
+
+    institutions = db.session.scalars(sa.select(Institution).order_by(Institution.code))
+    for institution in institutions:
+        found = ensure_default_templates(institution)
+        click.echo(f"{institution.code}: {', '.join(sorted(found))}")
+    db.session.commit()
+
+
 def register(app: Flask) -> None:
-    """Add ``verify-credential`` to the ``flask lms`` command group."""
+    """Add ``verify-credential`` and ``seed-certificate-templates`` to ``flask lms``."""
     lms_cli.add_command(verify_credential_command)
+    lms_cli.add_command(seed_templates_command)

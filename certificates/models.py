@@ -45,6 +45,10 @@ class Certificate(db.Model):
         sa.CheckConstraint(
             "(status = 'revoked') = (revoked_at IS NOT NULL)", name="revoked_iff_revoked_at"
         ),
+        sa.CheckConstraint(
+            "superseded_by_id IS NULL OR status IN ('superseded', 'revoked')",
+            name="superseded_by_needs_status",
+        ),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -75,11 +79,30 @@ class Certificate(db.Model):
     #: Signed Open Badges 3.0 credential, stored as the exact JSON text served
     #: and attached to the PDF; None until it is built (see certificates.badges).
     credential_json: so.Mapped[Optional[str]] = so.mapped_column(sa.Text)
+    #: Template version the PDF is rendered with; None renders with the
+    #: built-in layout of certificates issued before templates existed.
+    template_version_id: so.Mapped[Optional[int]] = so.mapped_column(
+        sa.ForeignKey("certificate_template_version.id"), index=True
+    )
+    #: The certificate this one renewed, and the one that renewed this one.
+    supersedes_id: so.Mapped[Optional[int]] = so.mapped_column(
+        sa.ForeignKey("certificate.id"), unique=True
+    )
+    superseded_by_id: so.Mapped[Optional[int]] = so.mapped_column(
+        sa.ForeignKey("certificate.id"), unique=True
+    )
+    superseded_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
 
     holder: so.Mapped[User] = so.relationship()
     institution: so.Mapped[Institution] = so.relationship()
     programme: so.Mapped[Optional[Programme]] = so.relationship()
+    supersedes: so.Mapped[Optional["Certificate"]] = so.relationship(
+        foreign_keys=[supersedes_id], remote_side=[id], post_update=True
+    )
+    superseded_by: so.Mapped[Optional["Certificate"]] = so.relationship(
+        foreign_keys=[superseded_by_id], remote_side=[id], post_update=True
+    )
 
     def __repr__(self) -> str:
         return f"<Certificate {self.id} {self.serial}>"

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from certificates import logger
@@ -27,14 +29,18 @@ from certificates.credentials import (
     subject_has_identifier,
     verify_open_badge,
 )
+from certificates import renewal, serials, template_services
+from certificates.designs import render_pdf
 from certificates.models import Certificate, CertificateStatus, SerialCounter
 from certificates.render import render_certificate_pdf
+from certificates.template_models import TemplateVersion
 from certificates.signing import VerificationResult
 from courses.models import Programme
 from lms import audit, signals
 from lms.accounts.models import Role, User
 from lms.db import now_utc
 from lms.extensions import db
+from lms.notifications import services as notifications
 from lms.organisations.models import Institution
 from lms.records.services import local_date
 
@@ -60,6 +66,8 @@ _SERIAL_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 #: Attempts at drawing a verification code before giving up; a collision in
 #: 31**12 codes is not expected, so a second attempt is already rare.
 _ISSUE_ATTEMPTS = 3
+#: Serials skipped at most in one issue because an older certificate has them.
+_MAX_TAKEN_SERIALS = 1000
 
 
 class DisplayStatus(enum.Enum):
@@ -133,7 +141,7 @@ def next_serial_value(institution_id: int, year: int) -> int:
     missing it is inserted; if another transaction inserts it first, the
     unique key rejects ours and the loop increments theirs.
     """
-    for _ in range(3):
+    for _attempt in range(3):
         value = db.session.scalar(
             sa.update(SerialCounter)
             .where(
@@ -167,8 +175,8 @@ def next_serial_value(institution_id: int, year: int) -> int:
 
 
 def format_serial(institution: Institution, year: int, value: int) -> str:
-    """Return a serial such as SR-2026-000123."""
-    return f"{institution.serial_prefix}-{year}-{value:06d}"
+    """Return a serial in the institution's pattern, by default SR-2026-000123."""
+    return serials.format_serial(institution, year, value)
 
 
 # --- dates and status -----------------------------------------------------
@@ -192,9 +200,11 @@ def expiry_date(issued_on: date, validity_months: Optional[int]) -> Optional[dat
     return add_months(issued_on, validity_months) - timedelta(days=1)
 
 
-def institution_today(institution: Institution) -> date:
-    """Return today's date in the institution's time zone."""
-    return datetime.now(ZoneInfo(institution.timezone)).date()
+def institution_today(
+    institution: Institution, now: Optional[datetime] = None
+) -> date:
+    """Return the date of ``now`` (default: the current time) in the institution's zone."""
+    return (now or now_utc()).astimezone(ZoneInfo(institution.timezone)).date()
 
 
 def status_of(cert: Certificate, today: Optional[date] = None) -> DisplayStatus:
@@ -330,43 +340,68 @@ def issue_programme_certificate(
 
     institution = user.institution
     issued_on = local_date(user, completed_at)
-    for _ in range(_ISSUE_ATTEMPTS):
+    version = template_services.version_for_programme(programme)
+    renewed = renewal.renewable_certificate(user, programme, issued_on)
+    code_collisions = taken_serials = 0
+    while True:
+        serial = None
         try:
             # The counter increment shares the savepoint with the insert, so a
             # rejected insert leaves no gap in the serial sequence.
             with db.session.begin_nested():
                 value = next_serial_value(institution.id, issued_on.year)
+                serial = format_serial(institution, issued_on.year, value)
                 cert = _new_certificate(
-                    user,
-                    programme,
-                    key,
-                    serial=format_serial(institution, issued_on.year, value),
-                    issued_on=issued_on,
+                    user, programme, key, serial=serial, issued_on=issued_on,
+                    version=version,
                 )
                 db.session.add(cert)
+                db.session.flush()
+                if renewed is not None:
+                    renewal.supersede(renewed, cert)
+            break
         except IntegrityError:
             existing = find_by_achievement(key)
             if existing is not None:
                 logger.info("Certificate %s was issued by a concurrent request", key)
                 return existing
-            logger.warning(
-                "Serial or verification code collision issuing %s; retrying", key
-            )
-            continue
-        break
-    else:
-        raise CertificateError(f"could not issue the certificate {key}")
+            if serial and find_by_serial(serial) and taken_serials < _MAX_TAKEN_SERIALS:
+                # A changed serial pattern can repeat an older serial: use up
+                # its number outside the savepoint and try the next one.
+                taken_serials += 1
+                next_serial_value(institution.id, issued_on.year)
+                logger.warning("Serial %s is taken; skipping it for %s", serial, key)
+                continue
+            code_collisions += 1
+            if code_collisions >= _ISSUE_ATTEMPTS:
+                raise CertificateError(f"could not issue the certificate {key}")
+            logger.warning("Verification code collision issuing %s; retrying", key)
 
     _after_issue(cert)
     return cert
 
 
+def validity_months(
+    programme: Programme, version: Optional[TemplateVersion]
+) -> Optional[int]:
+    """Return the validity in months: the programme's, else the template's, else None."""
+    if programme.certificate_validity_months is not None:
+        return programme.certificate_validity_months
+    return version.validity_months if version is not None else None
+
+
 def _new_certificate(
-    user: User, programme: Programme, key: str, *, serial: str, issued_on: date
+    user: User,
+    programme: Programme,
+    key: str,
+    *,
+    serial: str,
+    issued_on: date,
+    version: Optional[TemplateVersion] = None,
 ) -> Certificate:
     institution = user.institution
     code = new_verification_code()
-    expires_on = expiry_date(issued_on, programme.certificate_validity_months)
+    expires_on = expiry_date(issued_on, validity_months(programme, version))
     hours = programme.total_hours
     return Certificate(
         serial=serial,
@@ -381,6 +416,7 @@ def _new_certificate(
         issued_on=issued_on,
         expires_on=expires_on,
         status=CertificateStatus.VALID,
+        template_version_id=version.id if version is not None else None,
         render_data={
             "holder_name": user.full_name,
             "employee_no": user.employee_no or "",
@@ -389,6 +425,8 @@ def _new_certificate(
             "programme_title": programme.title,
             "level": programme.level.value,
             "hours": str(hours),
+            # Completing a programme requires passing every assessment in it.
+            "grade": "pass",
             "issued_on": issued_on.isoformat(),
             "expires_on": expires_on.isoformat() if expires_on else None,
             "serial": serial,
@@ -505,13 +543,30 @@ def pdf_path(cert: Certificate) -> Path:
     return Path(current_app.config["CERTIFICATE_DIR"]) / f"{cert.serial}.pdf"
 
 
-def store_pdf(cert: Certificate) -> bytes:
-    """Render the PDF from ``render_data``, write it atomically and record its hash."""
-    pdf = render_certificate_pdf(
+def render_stored(cert: Certificate) -> bytes:
+    """Render the certificate from its template version and frozen ``render_data``.
+
+    Certificates issued before templates existed have no version and use
+    the built-in layout.
+    """
+    if cert.template_version_id is None:
+        return render_certificate_pdf(
+            cert.render_data,
+            credential_json=cert.credential_json,
+            credential_filename=credential_filename(cert),
+        )
+    version = db.session.get(TemplateVersion, cert.template_version_id)
+    return render_pdf(
+        template_services.spec_of(version),
         cert.render_data,
         credential_json=cert.credential_json,
         credential_filename=credential_filename(cert),
     )
+
+
+def store_pdf(cert: Certificate) -> bytes:
+    """Render the PDF from ``render_data``, write it atomically and record its hash."""
+    pdf = render_stored(cert)
     path = pdf_path(cert)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp_name = tempfile.mkstemp(
@@ -605,8 +660,34 @@ def revoke(cert: Certificate, reason: str, actor: User) -> Certificate:
     )
     db.session.flush()
     logger.info("Certificate %s revoked by user %s", cert.serial, actor.id)
+    notify_revoked(cert)
     signals.certificate_revoked.send(cert, certificate=cert)
     return cert
+
+
+def notify_revoked(cert: Certificate) -> None:
+    """Queue an in-app notification, with an e-mail copy, telling the holder why."""
+    holder = cert.holder
+    locale = holder.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+    with force_locale(locale):
+        title = _("Your certificate %(serial)s was revoked", serial=cert.serial)
+        body = _(
+            "Certificate %(serial)s (%(title)s) was revoked on %(date)s. "
+            "Reason: %(reason)s",
+            serial=cert.serial,
+            title=cert.title,
+            date=revoked_on(cert).isoformat(),
+            reason=cert.revoked_reason,
+        )
+    notifications.enqueue(
+        holder,
+        "certificate_revoked",
+        "certificate",
+        cert.id,
+        title,
+        body,
+        link=f"/certificates/{cert.serial}",
+    )
 
 
 # --- signal listeners -----------------------------------------------------

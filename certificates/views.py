@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from certificates import keys, services
+from certificates import keys, renewal, services
 from certificates.forms import CredentialUploadForm, RevokeForm, VerifyForm
 from certificates.models import Certificate
 from certificates.render import plain_hours
@@ -125,14 +125,20 @@ def detail(serial: str):
 
 
 def _render_detail(cert: Certificate, form: RevokeForm, status: int = 200):
+    display_status = services.status_of(cert)
+    refreshers = []
+    if display_status in (services.DisplayStatus.VALID, services.DisplayStatus.EXPIRING_SOON):
+        refreshers = renewal.refresher_programmes(cert.programme_id)
     return (
         render_template(
             "certificates/detail.html",
             cert=cert,
-            status=services.status_of(cert),
+            status=display_status,
             revoked_on=services.revoked_on(cert),
             can_manage=services.can_manage(current_user, cert),
             form=form,
+            renewal_opens=renewal.window_opens_on(cert) if refreshers else None,
+            refreshers=refreshers,
         ),
         status,
     )

@@ -89,6 +89,7 @@ MODEL_MODULES = (
     "certificates.models",
     "certificates.keys",
     "certificates.batches",
+    "certificates.template_models",
     "lms.notifications.models",
     "lms.compliance.snapshots",
     "lms.accounts.two_factor",
@@ -123,6 +124,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from assessments.views import bp as assessments_bp
     from certificates.batch_views import bp as certificate_batches_bp
+    from certificates.template_views import bp as certificate_templates_bp
     from certificates.views import bp as certificates_bp
     from courses.manage_views import bp as manage_bp
     from courses.views import bp as courses_bp
@@ -142,6 +144,7 @@ def _register_blueprints(app: Flask) -> None:
         compliance_bp,
         courses_bp,
         assessments_bp,
+        certificate_templates_bp,
         certificates_bp,
         certificate_batches_bp,
         manage_bp,

@@ -81,6 +81,8 @@ def seed_demo(password: str | None = None) -> dict[str, str]:
     given, else a fresh random one per account. Accounts that already exist
     are not in the result and their passwords are not changed.
     """
+    from certificates.template_services import ensure_default_templates
+
     seeder = _Seeder()
     framework = _seed_framework(seeder, COUNSELOR_2014)
     _seed_framework(seeder, DUTIES_2017)
@@ -89,6 +91,7 @@ def seed_demo(password: str | None = None) -> dict[str, str]:
     created_accounts = _seed_accounts(seeder, institution, password)
     _seed_programme(seeder, institution, framework, JUNIOR_PRE_JOB)
     seed_rules()
+    ensure_default_templates(institution)
 
     if seeder.created:
         logger.info("Demo seed created rows: %s", dict(sorted(seeder.created.items())))

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from assessments import services as quiz_services
 from assessments.models import Attempt, Quiz
 from certificates.models import Certificate
+from certificates.template_models import CertificateTemplate
 from courses import services as course_services
 from courses.models import Programme
 from lms.accounts.models import Role, User
@@ -46,6 +47,17 @@ EXPECTED = {
     ("certificates.credential_download", "GET"): (302, 200, 404, 404, 200, 404, 200),
     ("certificates.issuer", "GET"): (200, 200, 200, 200, 200, 200, 200),
     ("certificates.verify_credential", "GET"): (200, 200, 200, 200, 200, 200, 200),
+    ("certificate_templates.index", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("certificate_templates.new", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("certificate_templates.edit", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("certificate_templates.versions", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("certificate_templates.preview_version", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("certificate_templates.programme_settings", "GET"): (
+        302, 403, 403, 200, 403, 403, 200,
+    ),
+    ("certificate_templates.institution_settings", "GET"): (
+        302, 403, 403, 403, 403, 403, 200,
+    ),
     ("records.people", "GET"): (302, 403, 403, 403, 200, 200, 200),
     ("records.person_record", "GET"): (302, 200, 404, 404, 200, 404, 200),
     ("records.edit_profile", "GET"): (302, 403, 404, 404, 200, 404, 200),
@@ -107,6 +119,18 @@ EXPECTED = {
     ("records.edit_profile", "POST"): (302, 403, 404, 404, 400, 404, 400),
     ("records.external_trainings", "POST"): (302, 400, 400, 403, 403, 403, 403),
     ("records.review_external", "POST"): (302, 403, 404, 404, 400, 404, 400),
+    # Certificate template forms are sent empty and rejected with 400. The
+    # programme settings form falls back to its defaults (default template,
+    # renews nothing), which is what the world already has, and redirects.
+    ("certificate_templates.new", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("certificate_templates.edit", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("certificate_templates.preview", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("certificate_templates.programme_settings", "POST"): (
+        302, 403, 403, 302, 403, 403, 302,
+    ),
+    ("certificate_templates.institution_settings", "POST"): (
+        302, 403, 403, 403, 403, 403, 400,
+    ),
     # Sent without a file, so the upload form rejects it for everyone.
     ("certificates.verify_credential", "POST"): (400, 400, 400, 400, 400, 400, 400),
     # Authoring writes with empty forms: form pages answer 400 with field
@@ -244,6 +268,11 @@ def _build_world() -> dict:
 
     course = programme.courses[0].course
     certificate = db.session.scalar(sa.select(Certificate).filter_by(holder_id=owner.id))
+    template = db.session.scalar(
+        sa.select(CertificateTemplate).filter_by(
+            institution_id=owner.institution_id, code="default-zh"
+        )
+    )
     attempt = db.session.scalar(sa.select(Attempt).filter_by(user_id=owner.id))
     notification = enqueue(owner, "certificate_expiring_30", "certificate", certificate.id, "t", "b")
     from certificates.batches import create_batch
@@ -268,6 +297,8 @@ def _build_world() -> dict:
         "question": attempt.quiz.questions[0].id,
         "notification": notification.id,
         "batch": batch.id,
+        "template": template.id,
+        "template_version": template.current_version.id,
         **_framework_world(),
     }
 
@@ -359,6 +390,20 @@ def _url(endpoint: str, w: dict) -> str:
         "certificates.credential_download": f"/certificates/{w['serial']}/credential.json",
         "certificates.issuer": f"/issuers/{w['institution_code']}",
         "certificates.verify_credential": "/verify/credential",
+        "certificate_templates.index": "/certificates/templates",
+        "certificate_templates.new": "/certificates/templates/new",
+        "certificate_templates.edit": f"/certificates/templates/{w['template']}",
+        "certificate_templates.versions": (
+            f"/certificates/templates/{w['template']}/versions"
+        ),
+        "certificate_templates.preview_version": (
+            f"/certificates/templates/versions/{w['template_version']}/preview"
+        ),
+        "certificate_templates.preview": "/certificates/templates/preview",
+        "certificate_templates.programme_settings": (
+            f"/certificates/programmes/{w['programme']}"
+        ),
+        "certificate_templates.institution_settings": "/certificates/settings",
         "records.people": "/people",
         "records.person_record": f"/people/{w['owner']}/record",
         "records.add_entry": f"/people/{w['owner']}/record/entries",

@@ -396,11 +396,7 @@ def test_pdf_with_credential_is_reproducible(world):
     cert = reload(world)
     stored = services.pdf_path(cert).read_bytes()
 
-    rendered = services.render_certificate_pdf(
-        cert.render_data,
-        credential_json=cert.credential_json,
-        credential_filename=services.credential_filename(cert),
-    )
+    rendered = services.render_stored(cert)
 
     assert rendered == stored
 

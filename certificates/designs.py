@@ -1,0 +1,244 @@
+"""PDF rendering of certificates from a template version and plain values.
+
+``render_pdf(spec, data)`` is the whole pipeline: it needs no database, no
+request and no app config, only a ``TemplateSpec`` (the version's content
+with its images as ``data:`` URIs) and the certificate's ``render_data``.
+"""
+
+import base64
+from dataclasses import dataclass
+from datetime import date
+from typing import Optional
+
+from weasyprint import HTML
+
+from certificates import logger
+from certificates.render import (
+    EM_PER_DISPLAY_UNIT,
+    MM_TO_PT,
+    CertificateRenderError,
+    DataURIOnlyFetcher,
+    chinese_date,
+    credential_attachment,
+    display_width,
+    font_configuration,
+    plain_hours,
+    qr_data_uri,
+)
+from certificates.sandbox import clean_css, render_body
+
+#: Page sizes in millimetres, portrait (width, height).
+PAGE_SIZES_MM = {"A4": (210.0, 297.0), "A5": (148.0, 210.0), "Letter": (215.9, 279.4)}
+
+LEVEL_LABELS = {
+    "zh": {"junior": "初级", "intermediate": "中级", "senior": "高级"},
+    "en": {"junior": "Junior", "intermediate": "Intermediate", "senior": "Senior"},
+}
+#: Labels of result codes stored in ``render_data["grade"]``. Other text is
+#: shown unchanged.
+GRADE_LABELS = {
+    "zh": {"pass": "合格", "merit": "良好", "distinction": "优秀"},
+    "en": {"pass": "Pass", "merit": "Merit", "distinction": "Distinction"},
+}
+ENGLISH_MONTHS = (
+    "January", "February", "March", "April", "May", "June", "July",
+    "August", "September", "October", "November", "December",
+)  # fmt: skip
+#: Share of the page width the holder's name may take on one line.
+NAME_WIDTH_SHARE = 0.7
+#: Largest and smallest holder name size on an A4 landscape page, in pt;
+#: other pages scale both by their width.
+NAME_MAX_PT = 36.0
+NAME_MIN_PT = 11.0
+#: Each retry of a layout that overflows one page multiplies the name size by this.
+SHRINK_FACTOR = 0.8
+SHRINK_ATTEMPTS = 4
+
+SAMPLE_DATA = {
+    "holder_name": "欧阳明辉",
+    "employee_no": "T2019001",
+    "institution_name": "树人示范大学",
+    "institution_name_en": "Shuren Demo University",
+    "programme_title": "初级辅导员岗位培训",
+    "level": "junior",
+    "hours": "40.0",
+    "grade": "pass",
+    "issued_on": "2026-05-01",
+    "expires_on": "2029-04-30",
+    "serial": "SR-2026-000123",
+    "verification_code": "ABCD-EFGH-JKMN",
+    "verification_url": "http://127.0.0.1:5000/verify/ABCD-EFGH-JKMN",
+}
+
+
+@dataclass(frozen=True)
+class TemplateSpec:
+    """Everything a template version contributes to a PDF, as plain values."""
+
+    page_size: str
+    orientation: str
+    language: str
+    body_html: str
+    css: str = ""
+    font_family: str = "sans-serif"
+    #: Images as data: URIs, or "" when the version has none.
+    background: str = ""
+    logo: str = ""
+    signature: str = ""
+    seal: str = ""
+
+    def page_width_mm(self) -> float:
+        width, height = PAGE_SIZES_MM[self.page_size]
+        return height if self.orientation == "landscape" else width
+
+
+def data_uri(content: bytes, media_type: str) -> str:
+    """Return ``content`` as a base64 ``data:`` URI."""
+    return f"data:{media_type};base64,{base64.b64encode(content).decode('ascii')}"
+
+
+def english_date(iso: Optional[str]) -> str:
+    """Format an ISO date as 1 May 2026; None or "" gives ""."""
+    if not iso:
+        return ""
+    day = date.fromisoformat(iso)
+    return f"{day.day} {ENGLISH_MONTHS[day.month - 1]} {day.year}"
+
+
+def holder_font_size(name: str, page_width_mm: float) -> float:
+    """Choose the name's size in pt so it fits on one line, within the limits."""
+    scale = page_width_mm / 297.0
+    box_mm = page_width_mm * NAME_WIDTH_SHARE
+    size = box_mm * MM_TO_PT / (max(display_width(name), 1) * EM_PER_DISPLAY_UNIT)
+    return round(max(NAME_MIN_PT * scale, min(NAME_MAX_PT * scale, size)), 1)
+
+
+def placeholder_values(spec: TemplateSpec, data: dict) -> dict:
+    """Derive the placeholder values of ``PLACEHOLDERS`` from stored render data."""
+    language = spec.language
+    date_text = chinese_date if language == "zh" else english_date
+    grade = data.get("grade") or ""
+    return {
+        "holder_name": data["holder_name"],
+        "holder_font_size": holder_font_size(data["holder_name"], spec.page_width_mm()),
+        "employee_no": data.get("employee_no") or "",
+        "institution": data["institution_name"],
+        "institution_en": data.get("institution_name_en") or "",
+        "programme": data["programme_title"],
+        "level": LEVEL_LABELS[language].get(data.get("level") or "", ""),
+        "hours": plain_hours(data["hours"]),
+        "grade": GRADE_LABELS[language].get(grade, grade),
+        "issue_date": data["issued_on"],
+        "issue_date_text": date_text(data["issued_on"]),
+        "expiry_date": data.get("expires_on") or "",
+        "expiry_date_text": date_text(data.get("expires_on")),
+        "serial": data["serial"],
+        "verification_code": data["verification_code"],
+        "verification_url": data["verification_url"],
+        "qr_code": qr_data_uri(data["verification_url"]),
+        "logo": spec.logo,
+        "signature": spec.signature,
+        "seal": spec.seal,
+    }
+
+
+def _css_string(text: str) -> str:
+    """Quote ``text`` as a CSS string."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def page_css(spec: TemplateSpec) -> str:
+    """Return the page rules that precede, and yield to, the author's CSS."""
+    rules = [
+        f"@page {{ size: {spec.page_size} {spec.orientation}; margin: 10mm; }}",
+        "html, body { margin: 0; padding: 0; }",
+        f"body {{ font-family: {spec.font_family}; color: #1f2933; }}",
+    ]
+    if spec.background:
+        if not spec.background.startswith("data:image/"):
+            raise ValueError("the background must be a data:image URI")
+        rules.append(
+            f"@page {{ background: url({_css_string(spec.background)}) "
+            "no-repeat center / cover; }"
+        )
+    return "\n".join(rules)
+
+
+def build_html(spec: TemplateSpec, values: dict) -> str:
+    """Return the complete HTML document of one certificate."""
+    body = render_body(spec.body_html, values)
+    lang = "zh-CN" if spec.language == "zh" else "en"
+    serial = values["serial"].replace("<", "").replace("&", "")
+    issued = values["issue_date"].replace("<", "").replace('"', "")
+    return (
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+        f"<title>{serial}</title>"
+        f'<meta name="dcterms.created" content="{issued}">'
+        '<meta name="generator" content="Shuren">'
+        f"<style>{page_css(spec)}</style>"
+        f"<style>{clean_css(spec.css)}</style>"
+        f"</head><body>{body}</body></html>"
+    )
+
+
+def _layout(spec: TemplateSpec, data: dict):
+    """Lay out the certificate, shrinking the name until the layout fits one page."""
+    values = placeholder_values(spec, data)
+    floor = NAME_MIN_PT * spec.page_width_mm() / 297.0 * SHRINK_FACTOR**SHRINK_ATTEMPTS
+    for attempt in range(SHRINK_ATTEMPTS + 1):
+        html = build_html(spec, values)
+        document = HTML(string=html, url_fetcher=DataURIOnlyFetcher()).render(
+            font_config=font_configuration()
+        )
+        if len(document.pages) == 1:
+            return document
+        smaller = round(max(values["holder_font_size"] * SHRINK_FACTOR, floor), 1)
+        if smaller >= values["holder_font_size"]:
+            break
+        logger.info(
+            "Certificate %s takes %d pages; retrying with the name at %s pt",
+            data["serial"],
+            len(document.pages),
+            smaller,
+        )
+        values["holder_font_size"] = smaller
+    raise CertificateRenderError(
+        f"certificate {data['serial']} needs {len(document.pages)} pages with this "
+        "template, expected 1: shorten the text or reduce sizes in the template"
+    )
+
+
+def render_pdf(
+    spec: TemplateSpec,
+    data: dict,
+    *,
+    credential_json: Optional[str] = None,
+    credential_filename: str = "credential.json",
+) -> bytes:
+    """Render one certificate page as PDF from a template spec and plain render data.
+
+    ``data`` has the keys of ``Certificate.render_data``. Raises
+    CertificateRenderError when the layout cannot fit on one page and
+    ``sandbox.TemplateSourceError`` when the body breaks a sandbox rule.
+    Equal inputs with the same fonts and WeasyPrint version give equal bytes.
+    """
+    document = _layout(spec, data)
+    attachments = []
+    if credential_json:
+        attachments.append(
+            credential_attachment(
+                credential_json, credential_filename, data["issued_on"]
+            )
+        )
+    return document.write_pdf(
+        pdf_identifier=data["serial"].encode("ascii", "replace"),
+        attachments=attachments,
+    )
+
+
+def sample_data(issued_on: Optional[date] = None) -> dict:
+    """Return render data of a made-up certificate for previews."""
+    data = dict(SAMPLE_DATA)
+    if issued_on is not None:
+        data["issued_on"] = issued_on.isoformat()
+    return data

@@ -1,0 +1,231 @@
+"""Sandboxed Jinja rendering of author-written certificate bodies.
+
+A body can use only the placeholder values (strings and numbers), a short list
+of filters, no globals and no attribute access. ``check_source`` rejects
+anything else when a template is saved, and the environment rejects it
+again at render time, so a template stored before a rule existed cannot
+slip through. The rendered HTML is then cleaned with nh3, which keeps
+layout tags and inline styles and drops scripts, event handlers and every
+URL that is not a ``data:`` URI.
+"""
+
+import re
+
+import nh3
+from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+#: Values a certificate body can use, with what each contains.
+PLACEHOLDERS = {
+    "holder_name": "holder's full name",
+    "holder_font_size": "font size in pt that fits the holder's name on one line",
+    "employee_no": "employee number, or empty",
+    "institution": "institution name",
+    "institution_en": "institution name in English, or empty",
+    "programme": "programme title",
+    "level": "level label, e.g. 初级 or Junior",
+    "hours": "credited hours, e.g. 40 or 12.5",
+    "grade": "result, e.g. 合格 or Pass",
+    "issue_date": "issue date, ISO (2026-05-01)",
+    "issue_date_text": "issue date written out (2026年5月1日 or 1 May 2026)",
+    "expiry_date": "last valid day, ISO, or empty",
+    "expiry_date_text": "last valid day written out, or empty",
+    "serial": "serial number",
+    "verification_code": "verification code, e.g. ABCD-EFGH-JKMN",
+    "verification_url": "public verification address",
+    "qr_code": "QR code of the verification address as a data: URI (use in img src)",
+    "logo": "logo image as a data: URI, or empty",
+    "signature": "signature image as a data: URI, or empty",
+    "seal": "seal image as a data: URI, or empty",
+}
+
+#: Filters a body may use; every other Jinja filter is removed.
+ALLOWED_FILTERS = (
+    "capitalize",
+    "center",
+    "default",
+    "d",
+    "e",
+    "escape",
+    "float",
+    "int",
+    "length",
+    "lower",
+    "replace",
+    "round",
+    "string",
+    "title",
+    "trim",
+    "truncate",
+    "upper",
+)
+
+#: Tags and attributes that survive cleaning of the rendered body.
+ALLOWED_TAGS = {
+    "div", "section", "header", "footer", "main", "article", "aside",
+    "p", "span", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6",
+    "strong", "b", "em", "i", "u", "small", "sup", "sub",
+    "table", "thead", "tbody", "tfoot", "tr", "th", "td", "caption",
+    "colgroup", "col", "ul", "ol", "li", "dl", "dt", "dd", "img", "figure",
+    "figcaption", "blockquote",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "*": {"class", "id", "style", "lang", "dir", "title"},
+    "img": {"src", "alt", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "col": {"span"},
+}
+
+MAX_BODY_LENGTH = 50_000
+MAX_CSS_LENGTH = 50_000
+
+_SCRIPT_RE = re.compile(r"<\s*script|javascript\s*:|\son[a-z]+\s*=", re.IGNORECASE)
+_CSS_FORBIDDEN_RE = re.compile(r"</|<!--|@import", re.IGNORECASE)
+
+
+class TemplateSourceError(ValueError):
+    """A template body or style sheet was rejected; the message names the problem."""
+
+
+class _CertificateSandbox(ImmutableSandboxedEnvironment):
+    """Sandbox that also rejects every attribute access and every call."""
+
+    def is_safe_attribute(self, obj, attr, value) -> bool:
+        return False
+
+    def is_safe_callable(self, obj) -> bool:
+        return False
+
+
+def _make_environment() -> _CertificateSandbox:
+    env = _CertificateSandbox(autoescape=True, undefined=StrictUndefined)
+    env.globals.clear()
+    env.tests.clear()
+    env.filters = {name: env.filters[name] for name in ALLOWED_FILTERS}
+    return env
+
+
+_environment = _make_environment()
+
+
+def _node_line(node: nodes.Node) -> str:
+    return f"line {node.lineno}" if getattr(node, "lineno", None) else "the template"
+
+
+def _check_node(node: nodes.Node, assigned: set[str]) -> None:
+    if isinstance(node, (nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
+        raise TemplateSourceError(
+            f"{_node_line(node)}: extends, include and import are not allowed; "
+            "write the whole certificate in this template"
+        )
+    if isinstance(node, (nodes.Getattr, nodes.Getitem)):
+        raise TemplateSourceError(
+            f"{_node_line(node)}: attribute and item access (x.y, x['y']) is not "
+            "allowed; use the placeholders as they are"
+        )
+    if isinstance(node, nodes.Call):
+        raise TemplateSourceError(
+            f"{_node_line(node)}: calls are not allowed; use placeholders and filters"
+        )
+    if isinstance(node, nodes.Filter) and node.name not in ALLOWED_FILTERS:
+        raise TemplateSourceError(
+            f"{_node_line(node)}: the filter {node.name!r} is not available; "
+            f"use one of: {', '.join(ALLOWED_FILTERS)}"
+        )
+    if isinstance(node, (nodes.Mul, nodes.Pow)):
+        # "x" * 10 ** 9 would build a gigabyte string inside the web process.
+        raise TemplateSourceError(
+            f"{_node_line(node)}: * and ** are not allowed in certificate templates"
+        )
+    if isinstance(node, nodes.Test):
+        raise TemplateSourceError(
+            f"{_node_line(node)}: tests (is ...) are not allowed; "
+            "compare with == or use {% if placeholder %}"
+        )
+    if isinstance(node, nodes.Name) and node.ctx == "load":
+        if node.name not in PLACEHOLDERS and node.name not in assigned:
+            raise TemplateSourceError(
+                f"{_node_line(node)}: {node.name!r} is not available in certificate "
+                "templates, which see only the placeholder values: "
+                f"{', '.join(PLACEHOLDERS)}"
+            )
+
+
+def check_source(body_html: str, css: str = "") -> None:
+    """Reject a body or style sheet that the sandbox would not render safely.
+
+    Raises TemplateSourceError naming the line and the fix: unknown names
+    (``config``, ``self``, ``request`` ...), attribute access, calls,
+    unlisted filters, includes, scripts and event handlers, and CSS that
+    could close the style element or import another sheet.
+    """
+    if len(body_html) > MAX_BODY_LENGTH:
+        raise TemplateSourceError(
+            f"the body is longer than {MAX_BODY_LENGTH} characters"
+        )
+    if len(css) > MAX_CSS_LENGTH:
+        raise TemplateSourceError(f"the CSS is longer than {MAX_CSS_LENGTH} characters")
+    if _SCRIPT_RE.search(body_html):
+        raise TemplateSourceError(
+            "scripts, javascript: URLs and event handler attributes (onclick=...) "
+            "are not allowed in a certificate"
+        )
+    match = _CSS_FORBIDDEN_RE.search(css)
+    if match:
+        raise TemplateSourceError(
+            f"the CSS contains {match.group(0)!r}, which is not allowed; "
+            "write plain rules and embed images by uploading them"
+        )
+    try:
+        tree = _environment.parse(body_html)
+    except TemplateSyntaxError as exc:
+        raise TemplateSourceError(f"line {exc.lineno}: {exc.message}") from None
+
+    assigned = {
+        name.name
+        for name in tree.find_all(nodes.Name)
+        if name.ctx in ("store", "param")
+    }
+    for node in tree.find_all(nodes.Node):
+        _check_node(node, assigned)
+
+
+def clean_html(html: str) -> str:
+    """Remove scripts, handlers and non-data: URLs from rendered HTML."""
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"data"},
+        link_rel=None,
+        strip_comments=True,
+    )
+
+
+def clean_css(css: str) -> str:
+    """Drop anything in ``css`` that could end the style element."""
+    return _CSS_FORBIDDEN_RE.sub("", css)
+
+
+# NOTE: render time is not limited. Nested loops over long literals can keep a
+# worker busy for a while, but only trainers and admins can save a body.
+def render_body(body_html: str, values: dict) -> str:
+    """Render a certificate body with plain values, then clean the result.
+
+    Raises TemplateSourceError when the body breaks a sandbox rule or names
+    a placeholder that ``values`` lacks.
+    """
+    check_source(body_html)
+    plain = {key: value for key, value in values.items() if key in PLACEHOLDERS}
+    for key, value in plain.items():
+        if value is not None and not isinstance(value, (str, int, float)):
+            raise TypeError(f"placeholder {key!r} must be plain, got {type(value)}")
+    try:
+        html = _environment.from_string(body_html).render(plain)
+    except SecurityError as exc:
+        raise TemplateSourceError(f"the template broke a sandbox rule: {exc}") from None
+    except UndefinedError as exc:
+        raise TemplateSourceError(f"the template uses a missing value: {exc}") from None
+    return clean_html(html)
