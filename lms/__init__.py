@@ -68,6 +68,7 @@ MODEL_MODULES = (
     "lms.compliance.models",
     "lms.audit",
     "courses.models",
+    "courses.class_models",
     "assessments.models",
     "certificates.models",
     "certificates.keys",
@@ -103,6 +104,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from assessments.views import bp as assessments_bp
     from certificates.views import bp as certificates_bp
+    from courses.class_views import bp as classes_bp
     from courses.manage_views import bp as manage_bp
     from courses.views import bp as courses_bp
     from lms.accounts.views import bp as accounts_bp
@@ -119,6 +121,7 @@ def _register_blueprints(app: Flask) -> None:
         assessments_bp,
         certificates_bp,
         manage_bp,
+        classes_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -1,0 +1,555 @@
+"""Training classes: creation, membership with capacity and waiting list, rules.
+
+Functions take plain dicts of form values and raise ``AuthoringError`` with
+one message per invalid field, or ``ClassError`` for a rejected change.
+They flush but never commit; views commit. Membership of a class that
+offers a programme goes through ``courses.services.enrol``, so completion
+and hours work as for any enrolled learner.
+"""
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Optional
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from courses import logger, services
+from courses.authoring import AuthoringError, optional_int, text_field
+from courses.class_models import (
+    ClassMember,
+    ClassStatus,
+    EnrolmentMode,
+    MemberStatus,
+    SessionLength,
+    TrainingClass,
+)
+from courses.models import Course, Programme, PublicationStatus
+from lms import audit
+from lms.accounts.models import Post, Role, User
+from lms.db import now_utc
+from lms.extensions import db
+from lms.records.models import TrainingKind, TrainingTier
+
+#: Member states that hold or wait for a seat.
+ACTIVE_STATES = (MemberStatus.PENDING, MemberStatus.WAITING, MemberStatus.ENROLLED)
+#: Largest value Numeric(4, 1) holds.
+MAX_SESSION_HOURS = Decimal("999.9")
+
+
+class ClassError(Exception):
+    """A membership change the class rules reject; ``code`` names the rule."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+# Access -------------------------------------------------------------------
+
+
+def is_trainer_of(user: User, training_class: TrainingClass) -> bool:
+    return any(trainer.id == user.id for trainer in training_class.trainers)
+
+
+def can_manage(user: User, training_class: TrainingClass) -> bool:
+    """Return whether ``user`` may edit the class, its members and attendance."""
+    if training_class.institution_id != user.institution_id:
+        return False
+    if user.role is Role.ADMIN:
+        return True
+    return user.role is Role.TRAINER and is_trainer_of(user, training_class)
+
+
+def can_view_roster(user: User, training_class: TrainingClass) -> bool:
+    """Managers and HR of the class's institution see the roster."""
+    if can_manage(user, training_class):
+        return True
+    return user.role is Role.HR and training_class.institution_id == user.institution_id
+
+
+def is_visible_to_learner(user: User, training_class: TrainingClass) -> bool:
+    """A learner sees open classes of their institution and classes they belong to."""
+    if training_class.institution_id != user.institution_id:
+        return False
+    if training_class.status is ClassStatus.OPEN:
+        return True
+    return find_member(training_class, user) is not None
+
+
+def hours_for(training_class: TrainingClass, length: SessionLength) -> Decimal:
+    """Return the 学时 an attended session of ``length`` earns in this class."""
+    if length is SessionLength.FULL_DAY:
+        own = training_class.full_day_hours
+        default = current_app.config["CLASS_FULL_DAY_HOURS"]
+    else:
+        own = training_class.half_day_hours
+        default = current_app.config["CLASS_HALF_DAY_HOURS"]
+    return Decimal(own if own is not None else str(default))
+
+
+# Listing ------------------------------------------------------------------
+
+
+def classes_of(institution_id: int) -> list[TrainingClass]:
+    return list(
+        db.session.scalars(
+            sa.select(TrainingClass)
+            .where(TrainingClass.institution_id == institution_id)
+            .order_by(TrainingClass.starts_on.desc(), TrainingClass.code)
+        )
+    )
+
+
+def open_classes(institution_id: int) -> list[TrainingClass]:
+    return list(
+        db.session.scalars(
+            sa.select(TrainingClass)
+            .where(
+                TrainingClass.institution_id == institution_id,
+                TrainingClass.status == ClassStatus.OPEN,
+            )
+            .order_by(TrainingClass.starts_on, TrainingClass.code)
+        )
+    )
+
+
+def memberships_of(user: User) -> list[ClassMember]:
+    """Return the user's class memberships that still hold or await a seat."""
+    return list(
+        db.session.scalars(
+            sa.select(ClassMember)
+            .join(TrainingClass, TrainingClass.id == ClassMember.class_id)
+            .where(ClassMember.user_id == user.id, ClassMember.status.in_(ACTIVE_STATES))
+            .order_by(TrainingClass.starts_on)
+        )
+    )
+
+
+def find_member(training_class: TrainingClass, user: User) -> Optional[ClassMember]:
+    return db.session.scalar(
+        sa.select(ClassMember).filter_by(class_id=training_class.id, user_id=user.id)
+    )
+
+
+def members_in(training_class: TrainingClass, *states: MemberStatus) -> list[ClassMember]:
+    return list(
+        db.session.scalars(
+            sa.select(ClassMember)
+            .where(ClassMember.class_id == training_class.id, ClassMember.status.in_(states))
+            .order_by(ClassMember.requested_at, ClassMember.id)
+        )
+    )
+
+
+def enrolled_count(training_class: TrainingClass) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(ClassMember)
+        .where(
+            ClassMember.class_id == training_class.id,
+            ClassMember.status == MemberStatus.ENROLLED,
+        )
+    )
+
+
+def seats_left(training_class: TrainingClass) -> Optional[int]:
+    """Return the free seats, or None for a class without a capacity."""
+    if training_class.capacity is None:
+        return None
+    return max(training_class.capacity - enrolled_count(training_class), 0)
+
+
+def is_course_of_member_class(user: User, course: Course) -> bool:
+    """Return whether ``user`` is enrolled in a class that offers ``course`` alone."""
+    return (
+        db.session.scalar(
+            sa.select(ClassMember.id)
+            .join(TrainingClass, TrainingClass.id == ClassMember.class_id)
+            .where(
+                ClassMember.user_id == user.id,
+                ClassMember.status == MemberStatus.ENROLLED,
+                TrainingClass.course_id == course.id,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+# Creating and editing -------------------------------------------------------
+
+
+def _date_field(data: dict, field: str, errors: dict) -> Optional[date]:
+    raw = (data.get(field) or "").strip()
+    if not raw:
+        errors[field] = _("This field is required.")
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors[field] = _("Enter a date as YYYY-MM-DD, e.g. 2026-09-01.")
+        return None
+
+
+def _enum_field(data: dict, field: str, enum_cls, errors: dict, *, required=True):
+    raw = (data.get(field) or "").strip()
+    if not raw and not required:
+        return None
+    for member in enum_cls:
+        if member.value == raw:
+            return member
+    errors[field] = _("Choose one of the listed values.")
+    return None
+
+
+def _hours_field(data: dict, field: str, errors: dict) -> Optional[Decimal]:
+    raw = (data.get(field) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = Decimal(raw).quantize(Decimal("0.1"))
+    except InvalidOperation:
+        errors[field] = _("Enter a number of hours, e.g. 8 or 3.5.")
+        return None
+    if value <= 0 or value > MAX_SESSION_HOURS:
+        errors[field] = _("Enter a number of hours above 0 and at most 999.9.")
+        return None
+    return value
+
+
+def _offering(data: dict, institution_id: int, errors: dict):
+    """Return (programme, course) named by the "offering" field, "p:<id>" or "c:<id>"."""
+    raw = (data.get("offering") or "").strip()
+    kind, _sep, raw_id = raw.partition(":")
+    model = {"p": Programme, "c": Course}.get(kind)
+    row = None
+    if model is not None and raw_id.isdigit():
+        row = db.session.get(model, int(raw_id))
+    if row is None or row.institution_id != institution_id:
+        errors["offering"] = _("Choose a programme or a course of your institution.")
+        return None, None
+    if row.status is not PublicationStatus.PUBLISHED:
+        errors["offering"] = _("Publish the programme or course before offering it.")
+        return None, None
+    return (row, None) if model is Programme else (None, row)
+
+
+def _trainers(data: dict, institution_id: int, errors: dict) -> list[User]:
+    ids = [int(raw) for raw in data.get("trainer_ids", []) if str(raw).isdigit()]
+    trainers = list(
+        db.session.scalars(
+            sa.select(User).where(
+                User.id.in_(ids),
+                User.institution_id == institution_id,
+                User.role.in_([Role.TRAINER, Role.ADMIN]),
+            )
+        )
+    ) if ids else []
+    if not trainers:
+        errors["trainer_ids"] = _("Choose at least one trainer of your institution.")
+    return trainers
+
+
+def _validate(data: dict, institution_id: int, current: Optional[TrainingClass]) -> dict:
+    errors: dict[str, str] = {}
+    values = {
+        "code": text_field(data, "code", errors, max_length=64),
+        "title": text_field(data, "title", errors, max_length=200),
+        "summary": text_field(data, "summary", errors, max_length=5000, required=False),
+        "starts_on": _date_field(data, "starts_on", errors),
+        "ends_on": _date_field(data, "ends_on", errors),
+        "capacity": optional_int(data, "capacity", errors, minimum=1, maximum=100000),
+        "enrolment_mode": _enum_field(data, "enrolment_mode", EnrolmentMode, errors),
+        "tier": _enum_field(data, "tier", TrainingTier, errors),
+        "kind": _enum_field(data, "kind", TrainingKind, errors, required=False),
+        "full_day_hours": _hours_field(data, "full_day_hours", errors),
+        "half_day_hours": _hours_field(data, "half_day_hours", errors),
+    }
+    if " " in values["code"]:
+        errors["code"] = _("Use a code without spaces, e.g. 2026-03-organiser.")
+    starts, ends = values["starts_on"], values["ends_on"]
+    if starts and ends and ends < starts:
+        errors["ends_on"] = _("The end date must not be before the start date.")
+    clash = db.session.scalar(
+        sa.select(TrainingClass.id).where(
+            TrainingClass.institution_id == institution_id,
+            TrainingClass.code == values["code"],
+            TrainingClass.id != (current.id if current else 0),
+        )
+    )
+    if clash is not None:
+        errors["code"] = _("The code %(code)s is already used by another class.", code=values["code"])
+    if current is None or not current.members:
+        values["programme"], values["course"] = _offering(data, institution_id, errors)
+    values["trainers"] = _trainers(data, institution_id, errors)
+    if errors:
+        raise AuthoringError(errors)
+    return values
+
+
+def create_class(data: dict, author: User) -> TrainingClass:
+    """Create a draft class of the author's institution from form values."""
+    values = _validate(data, author.institution_id, None)
+    training_class = TrainingClass(institution_id=author.institution_id)
+    _apply(training_class, values)
+    db.session.add(training_class)
+    db.session.flush()
+    logger.info("Class %r created by %r", training_class, author)
+    return training_class
+
+
+def update_class(training_class: TrainingClass, data: dict, editor: User) -> None:
+    """Change a class; a raised capacity promotes people from the waiting list.
+
+    The offered programme or course is fixed once the class has members.
+    """
+    values = _validate(data, training_class.institution_id, training_class)
+    _apply(training_class, values)
+    db.session.flush()
+    promote_waiting(training_class)
+    logger.info("Class %r changed by %r", training_class, editor)
+
+
+def _apply(training_class: TrainingClass, values: dict) -> None:
+    for field in (
+        "code", "title", "summary", "starts_on", "ends_on", "capacity",
+        "enrolment_mode", "tier", "kind", "full_day_hours", "half_day_hours",
+    ):
+        setattr(training_class, field, values[field])
+    if "programme" in values:
+        training_class.programme = values["programme"]
+        training_class.course = values["course"]
+    training_class.trainers = values["trainers"]
+
+
+def set_status(training_class: TrainingClass, status: ClassStatus, editor: User) -> None:
+    """Move a class to ``status``; a cancelled class takes no further change."""
+    if training_class.status is ClassStatus.CANCELLED:
+        raise ClassError("cancelled")
+    training_class.status = status
+    db.session.flush()
+    logger.info("Class %r set to %s by %r", training_class, status.value, editor)
+
+
+# Membership -------------------------------------------------------------------
+
+
+def _lock(training_class: TrainingClass) -> None:
+    """Serialise seat counting per class (row lock on PostgreSQL; SQLite locks writes)."""
+    db.session.execute(
+        sa.select(TrainingClass.id)
+        .where(TrainingClass.id == training_class.id)
+        .with_for_update()
+    )
+
+
+def _check_eligible(training_class: TrainingClass, user: User) -> None:
+    if user.institution_id != training_class.institution_id:
+        raise ClassError("other_institution")
+    if not user.role.is_learner:
+        raise ClassError("not_learner")
+    if not user.active:
+        raise ClassError("inactive")
+    if training_class.status is ClassStatus.CANCELLED:
+        raise ClassError("cancelled")
+
+
+def _has_seat(training_class: TrainingClass) -> bool:
+    left = seats_left(training_class)
+    return left is None or left > 0
+
+
+def _enrol(member: ClassMember) -> None:
+    training_class = member.training_class
+    if training_class.programme is not None:
+        try:
+            member.enrolment = services.enrol(member.user, training_class.programme)
+        except services.EnrolmentError:
+            raise ClassError("programme_closed") from None
+    member.status = MemberStatus.ENROLLED
+    member.enrolled_at = now_utc()
+    db.session.flush()
+    logger.info("User %r enrolled in class %r", member.user, training_class)
+
+
+def _place(training_class: TrainingClass, user: User, status: MemberStatus, source: str):
+    """Create or reuse the member row and put it in ``status``; a rejoin queues anew."""
+    member = find_member(training_class, user)
+    if member is None:
+        member = ClassMember(
+            class_id=training_class.id, user_id=user.id, status=status, source=source
+        )
+        member.training_class = training_class
+        member.user = user
+        db.session.add(member)
+    else:
+        member.status = status
+        member.source = source
+        member.requested_at = now_utc()
+        member.decided_at = None
+        member.decided_by_id = None
+    db.session.flush()
+    return member
+
+
+def add_member(
+    training_class: TrainingClass, user: User, *, by: User, source: str = "hand"
+) -> ClassMember:
+    """Enrol ``user`` as an organiser does, or queue them when the class is full."""
+    _check_eligible(training_class, user)
+    member = find_member(training_class, user)
+    if member is not None and member.status in (MemberStatus.ENROLLED, MemberStatus.WAITING):
+        return member
+    _lock(training_class)
+    if _has_seat(training_class):
+        member = _place(training_class, user, MemberStatus.ENROLLED, source)
+        _enrol(member)
+    else:
+        member = _place(training_class, user, MemberStatus.WAITING, source)
+    member.decided_at = now_utc()
+    member.decided_by_id = by.id
+    return member
+
+
+def request_place(training_class: TrainingClass, user: User) -> ClassMember:
+    """Let a learner join an open class as its enrolment mode allows.
+
+    Self-enrolment takes a seat or a place on the waiting list; a class
+    that needs approval records a pending request.
+    """
+    _check_eligible(training_class, user)
+    if training_class.status is not ClassStatus.OPEN:
+        raise ClassError("not_open")
+    if training_class.enrolment_mode is EnrolmentMode.ASSIGNED:
+        raise ClassError("assigned_only")
+    member = find_member(training_class, user)
+    if member is not None and member.status in ACTIVE_STATES:
+        return member
+    if training_class.enrolment_mode is EnrolmentMode.APPROVAL:
+        return _place(training_class, user, MemberStatus.PENDING, "self")
+    _lock(training_class)
+    if _has_seat(training_class):
+        member = _place(training_class, user, MemberStatus.ENROLLED, "self")
+        _enrol(member)
+        return member
+    return _place(training_class, user, MemberStatus.WAITING, "self")
+
+
+def approve(member: ClassMember, by: User) -> ClassMember:
+    """Accept a pending request: a seat if one is free, else the waiting list."""
+    if member.status is not MemberStatus.PENDING:
+        raise ClassError("not_pending")
+    training_class = member.training_class
+    _lock(training_class)
+    if _has_seat(training_class):
+        _enrol(member)
+    else:
+        member.status = MemberStatus.WAITING
+    member.decided_at = now_utc()
+    member.decided_by_id = by.id
+    db.session.flush()
+    audit.record(
+        "class.request_approved", "class_member", member.id,
+        f"{member.user.full_name} → {training_class.title}",
+        actor_id=by.id, institution_id=training_class.institution_id,
+        data={"status": member.status.value},
+    )
+    return member
+
+
+def reject(member: ClassMember, by: User) -> ClassMember:
+    """Turn down a pending request or a place on the waiting list."""
+    if member.status not in (MemberStatus.PENDING, MemberStatus.WAITING):
+        raise ClassError("not_pending")
+    member.status = MemberStatus.REJECTED
+    member.decided_at = now_utc()
+    member.decided_by_id = by.id
+    db.session.flush()
+    audit.record(
+        "class.request_rejected", "class_member", member.id,
+        f"{member.user.full_name} → {member.training_class.title}",
+        actor_id=by.id, institution_id=member.training_class.institution_id,
+    )
+    return member
+
+
+def withdraw(member: ClassMember, by: User) -> ClassMember:
+    """Take a person out of the class; a freed seat goes to the first waiting person.
+
+    The programme enrolment stays, so progress already made is kept.
+    """
+    if member.status not in ACTIVE_STATES:
+        raise ClassError("not_member")
+    held_seat = member.status is MemberStatus.ENROLLED
+    member.status = MemberStatus.WITHDRAWN
+    member.decided_at = now_utc()
+    member.decided_by_id = by.id
+    db.session.flush()
+    logger.info("User %r withdrawn from class %r by %r", member.user, member.training_class, by)
+    if held_seat:
+        promote_waiting(member.training_class)
+    return member
+
+
+def promote_waiting(training_class: TrainingClass) -> list[ClassMember]:
+    """Give free seats to the waiting list, first come first served."""
+    promoted = []
+    _lock(training_class)
+    for member in members_in(training_class, MemberStatus.WAITING):
+        if not _has_seat(training_class):
+            break
+        _enrol(member)
+        promoted.append(member)
+    return promoted
+
+
+# Enrolment by rule ------------------------------------------------------------
+
+
+def people_matching(
+    institution_id: int,
+    *,
+    role: Optional[Role] = None,
+    post: Optional[Post] = None,
+    department_id: Optional[int] = None,
+    level=None,
+) -> list[User]:
+    """Return the active learners of an institution that match every given criterion."""
+    from courses.learning import person_level
+
+    query = sa.select(User).where(
+        User.institution_id == institution_id,
+        User.active.is_(True),
+        User.role.in_([Role.COUNSELOR, Role.PARTY_WORKER]),
+    )
+    if role is not None:
+        query = query.where(User.role == role)
+    if post is not None:
+        query = query.where(User.post == post)
+    if department_id is not None:
+        query = query.where(User.department_id == department_id)
+    people = list(db.session.scalars(query.order_by(User.full_name, User.id)))
+    if level is not None:
+        people = [person for person in people if person_level(person) is level]
+    return people
+
+
+def enrol_by_rule(training_class: TrainingClass, people: list[User], by: User) -> dict:
+    """Add everyone in ``people``; return counts of enrolled, waiting and skipped."""
+    counts = {"enrolled": 0, "waiting": 0, "already": 0}
+    for person in people:
+        existing = find_member(training_class, person)
+        if existing is not None and existing.status in (
+            MemberStatus.ENROLLED, MemberStatus.WAITING
+        ):
+            counts["already"] += 1
+            continue
+        member = add_member(training_class, person, by=by, source="rule")
+        counts["enrolled" if member.status is MemberStatus.ENROLLED else "waiting"] += 1
+    logger.info("Rule enrolment into %r by %r: %s", training_class, by, counts)
+    return counts
+
+
+services.register_course_access(is_course_of_member_class)
