@@ -280,6 +280,7 @@ def preview(training_class: TrainingClass, filename: str, content: bytes, by: Us
 
     Raises ``tabular.TableError`` for a file that is not a table.
     """
+    purge_expired()
     table, problems = read_table(filename, content)
     found = tabular.map_headers(table, COLUMNS)
     rows = [_row_values(number, cells, found) for number, cells in table.rows]
@@ -301,6 +302,14 @@ def preview(training_class: TrainingClass, filename: str, content: bytes, by: Us
         pending.id, training_class, by, len(rows), len(pending.problems),
     )
     return pending
+
+
+def purge_expired() -> int:
+    """Delete stored uploads older than ``PENDING_LIFETIME``; they hold personal data."""
+    result = db.session.execute(
+        sa.delete(PendingImport).where(PendingImport.created_at < now_utc() - PENDING_LIFETIME)
+    )
+    return result.rowcount
 
 
 # Confirming -----------------------------------------------------------------------

@@ -120,6 +120,7 @@ def _class_error_message(error: classes.ClassError) -> str:
         "inactive": _("This account is disabled."),
         "cancelled": _("The class is cancelled."),
         "not_open": _("The class is not open for enrolment."),
+        "ended": _("The class has ended, so it takes no more enrolments."),
         "assigned_only": _("Places in this class are assigned by its trainers."),
         "programme_closed": _("The class's programme is not open for enrolment. Publish it first."),
         "not_pending": _("This request was already decided."),

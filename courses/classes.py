@@ -28,6 +28,7 @@ from courses.class_models import (
 from courses.models import Course, Programme, PublicationStatus
 from lms import audit
 from lms.accounts.models import Post, Role, User
+from lms.compliance.windows import local_today
 from lms.db import now_utc
 from lms.extensions import db
 from lms.records.models import TrainingKind, TrainingTier
@@ -424,6 +425,8 @@ def request_place(training_class: TrainingClass, user: User) -> ClassMember:
         raise ClassError("not_open")
     if training_class.enrolment_mode is EnrolmentMode.ASSIGNED:
         raise ClassError("assigned_only")
+    if training_class.ends_on < local_today(user.institution):
+        raise ClassError("ended")
     member = find_member(training_class, user)
     if member is not None and member.status in ACTIVE_STATES:
         return member

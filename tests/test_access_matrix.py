@@ -214,7 +214,7 @@ def _build_world() -> dict:
 
 def _add_class_world(owner: User, programme: Programme) -> dict:
     """Add an open self-enrolment class with the owner enrolled and marked present."""
-    from datetime import date
+    from datetime import date, timedelta
 
     from courses import class_attendance, classes
     from courses.class_models import (
@@ -234,7 +234,7 @@ def _add_class_world(owner: User, programme: Programme) -> dict:
         title="2026年第3期 组织员示范培训班",
         programme_id=programme.id,
         starts_on=date(2026, 9, 1),
-        ends_on=date(2026, 9, 30),
+        ends_on=date.today() + timedelta(days=60),
         enrolment_mode=EnrolmentMode.SELF,
         status=ClassStatus.OPEN,
     )

@@ -147,7 +147,7 @@ def test_session_outside_period_rejected(world, enrolled):
     with pytest.raises(AuthoringError) as error:
         class_attendance.add_session(
             enrolled,
-            {"title": "结业式", "held_on": "2026-10-09", "length": "full_day"},
+            {"title": "结业式", "held_on": "2026-08-31", "length": "full_day"},
             user(world.trainer),
         )
 

@@ -269,3 +269,14 @@ def test_rule_enrolment_respects_capacity(world):
 
     assert counts == {"enrolled": 1, "waiting": 1, "already": 0}
     assert again == {"enrolled": 0, "waiting": 0, "already": 2}
+
+
+def test_ended_class_rejects_self_enrolment(world):
+    training_class = make_class(world, mode=EnrolmentMode.SELF)
+    training_class.ends_on = date(2026, 9, 30)
+    training_class.starts_on = date(2026, 9, 1)
+
+    with pytest.raises(classes.ClassError) as error:
+        classes.request_place(training_class, user(world.counselor))
+
+    assert error.value.code == "ended"
