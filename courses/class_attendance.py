@@ -89,7 +89,7 @@ def add_session(training_class: TrainingClass, data: dict, by: User) -> ClassSes
 
 
 def delete_session(session: ClassSession, by: User) -> None:
-    """Delete a session whose sheet has no mark; marked sessions carry ledger rows."""
+    """Delete a session without marks, because marked sessions have ledger rows."""
     if session.attendance:
         raise AuthoringError(
             {"form": _("Attendance is recorded for this session, so it cannot be deleted.")}
@@ -145,7 +145,7 @@ def mark(session: ClassSession, user: User, status: AttendanceStatus, by: User) 
 
 
 def mark_sheet(session: ClassSession, marks: dict[int, AttendanceStatus], by: User) -> int:
-    """Apply marks keyed by user id for people on the sheet; return how many changed."""
+    """Apply marks keyed by user id to the people on the sheet and return the count."""
     on_sheet = {user.id: user for user, _mark in sheet(session)}
     changed = 0
     for user_id, status in marks.items():
@@ -219,7 +219,7 @@ def resync_class(training_class: TrainingClass) -> None:
 
 
 def credited_hours_by_user(training_class: TrainingClass) -> dict[int, Decimal]:
-    """Return the 学时 each person holds from this class's sessions."""
+    """Return the 学时 credited to each person for this class's sessions."""
     rows = db.session.execute(
         sa.select(Attendance.user_id, sa.func.sum(Attendance.credited_hours))
         .join(ClassSession, ClassSession.id == Attendance.session_id)

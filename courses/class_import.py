@@ -14,7 +14,6 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Optional
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -77,7 +76,7 @@ PENDING_LIFETIME = timedelta(hours=24)
 
 
 class ImportRejected(ValueError):
-    """The stored import cannot be confirmed; ``code`` says why."""
+    """The stored import cannot be confirmed. ``code`` gives the reason."""
 
     def __init__(self, code: str):
         super().__init__(code)
@@ -113,7 +112,7 @@ def employee_no(value: str) -> str:
 
 
 def full_name(value: str) -> str:
-    """A name without the spaces people put between Chinese characters."""
+    """Remove the spaces people type between the Chinese characters of a name."""
     return CJK_GAP.sub("", tabular.normalise(value))
 
 
@@ -154,7 +153,7 @@ def _problem(row: int, fieldname: str, code: str, **params) -> dict:
 
 
 def read_table(filename: str, content: bytes) -> tuple[tabular.Table, list[dict]]:
-    """Read the file; return the table and the file-level problems."""
+    """Read the file and return the table with the file-level problems."""
     table = tabular.read_upload(filename, content, max_rows=MAX_ROWS)
     found = tabular.map_headers(table, COLUMNS)
     problems = [
@@ -305,7 +304,7 @@ def preview(training_class: TrainingClass, filename: str, content: bytes, by: Us
 
 
 def purge_expired() -> int:
-    """Delete stored uploads older than ``PENDING_LIFETIME``; they hold personal data."""
+    """Delete stored uploads older than ``PENDING_LIFETIME``, which contain personal data."""
     result = db.session.execute(
         sa.delete(PendingImport).where(PendingImport.created_at < now_utc() - PENDING_LIFETIME)
     )
@@ -435,7 +434,7 @@ def _enrol_row(training_class: TrainingClass, user: User, by: User, result: dict
 
 
 def problem_message(problem: dict) -> str:
-    """Return the sentence that says what is wrong with a cell and how to fix it."""
+    """Return the sentence that explains what is wrong with a cell and how to fix it."""
     code = problem["code"]
     value = problem.get("value", "")
     if code == "missing_column":

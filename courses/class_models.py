@@ -17,9 +17,9 @@ from lms.records.models import TrainingKind, TrainingTier
 
 class ClassStatus(enum.Enum):
     DRAFT = "draft"
-    #: Visible to learners of the institution; self-enrolment is possible.
+    #: Visible to learners of the institution, who may enrol themselves.
     OPEN = "open"
-    #: No more enrolment; sessions and attendance go on.
+    #: Enrolment has ended, but sessions and attendance go on.
     CLOSED = "closed"
     CANCELLED = "cancelled"
 
@@ -31,7 +31,7 @@ class EnrolmentMode(enum.Enum):
 
 
 class MemberStatus(enum.Enum):
-    #: Asked to join a class that needs approval; not yet decided.
+    #: Requested a place in a class that needs approval, not yet decided.
     PENDING = "pending"
     #: On the waiting list because the class was full.
     WAITING = "waiting"
@@ -100,7 +100,7 @@ class TrainingClass(db.Model):
     )
     starts_on: so.Mapped[date]
     ends_on: so.Mapped[date]
-    #: Most learners enrolled at once; None means no limit.
+    #: Maximum number of enrolled learners; None means no limit.
     capacity: so.Mapped[Optional[int]]
     enrolment_mode: so.Mapped[EnrolmentMode] = so.mapped_column(
         enum_column(EnrolmentMode), default=EnrolmentMode.ASSIGNED
@@ -113,7 +113,7 @@ class TrainingClass(db.Model):
         enum_column(TrainingTier), default=TrainingTier.SCHOOL
     )
     kind: so.Mapped[Optional[TrainingKind]] = so.mapped_column(enum_column(TrainingKind))
-    #: 学时 for an attended full-day or half-day session; None uses the
+    #: 学时 for an attended full-day or half-day session. None uses the
     #: institution-wide default (CLASS_FULL_DAY_HOURS, CLASS_HALF_DAY_HOURS).
     full_day_hours: so.Mapped[Optional[Decimal]] = so.mapped_column(sa.Numeric(4, 1))
     half_day_hours: so.Mapped[Optional[Decimal]] = so.mapped_column(sa.Numeric(4, 1))
@@ -198,9 +198,9 @@ class ClassSession(db.Model):
 class Attendance(db.Model):
     """One learner's mark on a session's attendance sheet.
 
-    ``credited_hours`` is the net of what the hours ledger holds for this
-    mark; re-marking writes only the difference, guarded by a conditional
-    update on this column.
+    ``credited_hours`` is the net 学时 the hours ledger contains for this
+    mark. Re-marking writes only the difference, and a conditional update on
+    this column makes sure one request writes it.
     """
 
     __tablename__ = "class_attendance"
@@ -237,6 +237,6 @@ class PendingImport(db.Model):
     encoding: so.Mapped[Optional[str]] = so.mapped_column(sa.String(32))
     #: Normalised rows: [{"row": 2, "employee_no": ..., "full_name": ..., ...}].
     rows: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
-    #: Problems found at upload: [{"row": 3, "column": "工号", "message": ...}].
+    #: Problems found at upload: [{"row": 3, "column": "工号", "code": ...}].
     problems: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
     confirmed_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)

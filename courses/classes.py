@@ -40,7 +40,7 @@ MAX_SESSION_HOURS = Decimal("999.9")
 
 
 class ClassError(Exception):
-    """A membership change the class rules reject; ``code`` names the rule."""
+    """A membership change that the class rules reject. ``code`` names the rule."""
 
     def __init__(self, code: str):
         super().__init__(code)
@@ -64,14 +64,14 @@ def can_manage(user: User, training_class: TrainingClass) -> bool:
 
 
 def can_view_roster(user: User, training_class: TrainingClass) -> bool:
-    """Managers and HR of the class's institution see the roster."""
+    """Return whether ``user`` may read the roster: managers, and HR of the institution."""
     if can_manage(user, training_class):
         return True
     return user.role is Role.HR and training_class.institution_id == user.institution_id
 
 
 def is_visible_to_learner(user: User, training_class: TrainingClass) -> bool:
-    """A learner sees open classes of their institution and classes they belong to."""
+    """Return whether a learner may open the class: open ones, or ones they belong to."""
     if training_class.institution_id != user.institution_id:
         return False
     if training_class.status is ClassStatus.OPEN:
@@ -302,7 +302,7 @@ def create_class(data: dict, author: User) -> TrainingClass:
 
 
 def update_class(training_class: TrainingClass, data: dict, editor: User) -> None:
-    """Change a class; a raised capacity promotes people from the waiting list.
+    """Change a class, and promote people from the waiting list if the capacity rose.
 
     The offered programme or course is fixed once the class has members.
     """
@@ -326,7 +326,7 @@ def _apply(training_class: TrainingClass, values: dict) -> None:
 
 
 def set_status(training_class: TrainingClass, status: ClassStatus, editor: User) -> None:
-    """Move a class to ``status``; a cancelled class takes no further change."""
+    """Move a class to ``status``. A cancelled class takes no further change."""
     if training_class.status is ClassStatus.CANCELLED:
         raise ClassError("cancelled")
     training_class.status = status
@@ -338,7 +338,7 @@ def set_status(training_class: TrainingClass, status: ClassStatus, editor: User)
 
 
 def _lock(training_class: TrainingClass) -> None:
-    """Serialise seat counting per class (row lock on PostgreSQL; SQLite locks writes)."""
+    """Serialise seat counting per class with a row lock (SQLite locks every write anyway)."""
     db.session.execute(
         sa.select(TrainingClass.id)
         .where(TrainingClass.id == training_class.id)
@@ -376,7 +376,7 @@ def _enrol(member: ClassMember) -> None:
 
 
 def _place(training_class: TrainingClass, user: User, status: MemberStatus, source: str):
-    """Create or reuse the member row and put it in ``status``; a rejoin queues anew."""
+    """Create or reuse the member row in ``status``. A rejoin goes to the end of the queue."""
     member = find_member(training_class, user)
     if member is None:
         member = ClassMember(
@@ -479,7 +479,7 @@ def reject(member: ClassMember, by: User) -> ClassMember:
 
 
 def withdraw(member: ClassMember, by: User) -> ClassMember:
-    """Take a person out of the class; a freed seat goes to the first waiting person.
+    """Take a person out of the class and give a freed seat to the first waiting person.
 
     The programme enrolment stays, so progress already made is kept.
     """

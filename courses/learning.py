@@ -1,4 +1,4 @@
-"""What a learner's "My learning" page shows besides their enrolments."""
+"""Required programmes, level and next date for a learner's "My learning" page."""
 
 from dataclasses import dataclass
 from datetime import date
