@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
-from courses import logger, services
+from courses import class_notices, logger, services
 from courses.authoring import AuthoringError, optional_int, text_field
 from courses.class_models import (
     ClassMember,
@@ -372,6 +372,7 @@ def _enrol(member: ClassMember) -> None:
     member.status = MemberStatus.ENROLLED
     member.enrolled_at = now_utc()
     db.session.flush()
+    class_notices.announce(member)
     logger.info("User %r enrolled in class %r", member.user, training_class)
 
 
@@ -392,6 +393,8 @@ def _place(training_class: TrainingClass, user: User, status: MemberStatus, sour
         member.decided_at = None
         member.decided_by_id = None
     db.session.flush()
+    if status is MemberStatus.WAITING:
+        class_notices.announce(member)
     return member
 
 
@@ -450,6 +453,7 @@ def approve(member: ClassMember, by: User) -> ClassMember:
         _enrol(member)
     else:
         member.status = MemberStatus.WAITING
+        class_notices.announce(member)
     member.decided_at = now_utc()
     member.decided_by_id = by.id
     db.session.flush()
@@ -470,6 +474,7 @@ def reject(member: ClassMember, by: User) -> ClassMember:
     member.decided_at = now_utc()
     member.decided_by_id = by.id
     db.session.flush()
+    class_notices.announce(member)
     audit.record(
         "class.request_rejected", "class_member", member.id,
         f"{member.user.full_name} → {member.training_class.title}",

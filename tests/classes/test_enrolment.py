@@ -280,3 +280,36 @@ def test_ended_class_rejects_self_enrolment(world):
         classes.request_place(training_class, user(world.counselor))
 
     assert error.value.code == "ended"
+
+
+def test_promotion_notifies_learner(world):
+    from lms.notifications.models import Notification
+
+    training_class = make_class(world, mode=EnrolmentMode.SELF, capacity=1)
+    first = classes.request_place(training_class, user(world.counselor))
+    classes.request_place(training_class, user(world.counselor2))
+
+    classes.withdraw(first, user(world.counselor))
+
+    kinds = db.session.scalars(
+        sa.select(Notification.kind)
+        .where(Notification.recipient_id == world.counselor2)
+        .order_by(Notification.id)
+    ).all()
+    assert kinds == ["class_waiting", "class_enrolled"]
+
+
+def test_rejection_notifies_learner(world):
+    from lms.notifications.models import Notification
+
+    training_class = make_class(world, mode=EnrolmentMode.APPROVAL)
+    member = classes.request_place(training_class, user(world.counselor))
+
+    classes.reject(member, user(world.trainer))
+
+    notice = db.session.scalar(
+        sa.select(Notification).where(Notification.recipient_id == world.counselor)
+    )
+    assert notice.kind == "class_rejected"
+    assert training_class.title in notice.title
+    assert notice.link == f"/classes/{training_class.id}"
