@@ -24,7 +24,8 @@ from courses.class_models import (
     SessionLength,
     TrainingClass,
 )
-from courses.classes import _date_field, _enum_field, hours_for, members_in
+from courses.class_authoring import date_field, enum_field
+from courses.classes import hours_for, members_in
 from courses.models import Lesson, LessonKind
 from lms.accounts.models import User
 from lms.db import now_utc
@@ -51,8 +52,8 @@ def add_session(training_class: TrainingClass, data: dict, by: User) -> ClassSes
     """Add a session on a day within the class period."""
     errors: dict[str, str] = {}
     title = text_field(data, "title", errors, max_length=200)
-    held_on = _date_field(data, "held_on", errors)
-    length = _enum_field(data, "length", SessionLength, errors)
+    held_on = date_field(data, "held_on", errors)
+    length = enum_field(data, "length", SessionLength, errors)
     place = text_field(data, "place", errors, max_length=200, required=False)
     lesson = None
     raw_lesson = (data.get("lesson_id") or "").strip()

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from courses import class_attendance, classes
+from courses import class_attendance, class_authoring, classes
 from courses.authoring import AuthoringError, courses_of, programmes_of
 from courses.class_models import (
     ClassMember,
@@ -237,7 +237,7 @@ def new_class():
         return _render_form(None, _form_values(), {})
     data = _submitted()
     try:
-        training_class = classes.create_class(data, current_user)
+        training_class = class_authoring.create_class(data, current_user)
     except AuthoringError as error:
         db.session.rollback()
         return _render_form(None, data, error.errors, 400)
@@ -254,7 +254,7 @@ def edit_class(class_id: int):
         return _render_form(training_class, _form_values(training_class), {})
     data = _submitted()
     try:
-        classes.update_class(training_class, data, current_user)
+        class_authoring.update_class(training_class, data, current_user)
         class_attendance.resync_class(training_class)
     except AuthoringError as error:
         db.session.rollback()
@@ -277,7 +277,7 @@ def set_status(class_id: int):
         flash(_("Choose one of the listed statuses."), "error")
         return redirect(url_for("classes.detail", class_id=class_id))
     try:
-        classes.set_status(training_class, status, current_user)
+        class_authoring.set_status(training_class, status, current_user)
     except classes.ClassError as error:
         db.session.rollback()
         flash(_class_error_message(error), "error")
