@@ -48,14 +48,16 @@ def offline_lessons(training_class: TrainingClass) -> list[Lesson]:
     ]
 
 
-def add_session(training_class: TrainingClass, data: dict, by: User) -> ClassSession:
-    """Add a session on a day within the class period."""
+def _session_values(training_class: TrainingClass, data: dict) -> dict:
+    """Validate session form values; raise ``AuthoringError`` naming each bad field."""
     errors: dict[str, str] = {}
-    title = text_field(data, "title", errors, max_length=200)
-    held_on = date_field(data, "held_on", errors)
-    length = enum_field(data, "length", SessionLength, errors)
-    place = text_field(data, "place", errors, max_length=200, required=False)
-    lesson = None
+    values = {
+        "title": text_field(data, "title", errors, max_length=200),
+        "held_on": date_field(data, "held_on", errors),
+        "length": enum_field(data, "length", SessionLength, errors),
+        "place": text_field(data, "place", errors, max_length=200, required=False),
+        "lesson_id": None,
+    }
     raw_lesson = (data.get("lesson_id") or "").strip()
     if raw_lesson:
         lesson = next(
@@ -66,6 +68,10 @@ def add_session(training_class: TrainingClass, data: dict, by: User) -> ClassSes
             errors["lesson_id"] = _(
                 "Choose an offline lesson of the class's courses, or none."
             )
+        else:
+            values["lesson_id"] = lesson.id
+
+    held_on = values["held_on"]
     if held_on and not training_class.starts_on <= held_on <= training_class.ends_on:
         errors["held_on"] = _(
             "Choose a day from %(start)s to %(end)s, the period of the class.",
@@ -74,19 +80,36 @@ def add_session(training_class: TrainingClass, data: dict, by: User) -> ClassSes
         )
     if errors:
         raise AuthoringError(errors)
-    session = ClassSession(
-        class_id=training_class.id,
-        title=title,
-        held_on=held_on,
-        length=length,
-        place=place,
-        lesson_id=lesson.id if lesson else None,
-    )
+    return values
+
+
+def add_session(training_class: TrainingClass, data: dict, by: User) -> ClassSession:
+    """Add a session on a day within the class period."""
+    values = _session_values(training_class, data)
+    session = ClassSession(class_id=training_class.id, **values)
     db.session.add(session)
     db.session.flush()
     logger.info("Session %s of class %r added by %r", session.id, training_class, by)
     return session
 
+
+def update_session(session: ClassSession, data: dict, by: User) -> None:
+    """Change a session and bring its marks' ledger rows to the new length.
+
+    The day is fixed once attendance is recorded, because the ledger rows
+    carry it.
+    """
+    values = _session_values(session.training_class, data)
+    if session.attendance and values["held_on"] != session.held_on:
+        raise AuthoringError(
+            {"held_on": _("Attendance is recorded for this session, so its day cannot change.")}
+        )
+    for field, value in values.items():
+        setattr(session, field, value)
+    db.session.flush()
+    for attendance in session.attendance:
+        sync_hours(attendance)
+    logger.info("Session %s changed by %r", session.id, by)
 
 
 def delete_session(session: ClassSession, by: User) -> None:

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from courses import class_attendance, classes
 from courses.authoring import AuthoringError
-from courses.class_models import AttendanceStatus
+from courses.class_models import AttendanceStatus, SessionLength
 from courses.class_views import MANAGER_ROLES, _managed, _session, bp
 from lms.accounts.access import roles_required
 from lms.extensions import db
@@ -77,3 +77,39 @@ def attendance(class_id: int, session_id: int):
         statuses=list(AttendanceStatus),
         hours=classes.hours_for(training_class, session.length),
     )
+
+
+@bp.route("/<int:class_id>/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@roles_required(*MANAGER_ROLES)
+def edit_session(class_id: int, session_id: int):
+    training_class = _managed(class_id)
+    session = _session(training_class, session_id)
+    values = {
+        "title": session.title,
+        "held_on": session.held_on.isoformat(),
+        "length": session.length.value,
+        "place": session.place,
+        "lesson_id": str(session.lesson_id or ""),
+    }
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        values = request.form.to_dict()
+        try:
+            class_attendance.update_session(session, values, current_user)
+        except AuthoringError as error:
+            db.session.rollback()
+            errors, status = error.errors, 400
+        else:
+            db.session.commit()
+            flash(_("Session saved."), "success")
+            return redirect(url_for("classes.detail", class_id=class_id))
+    return render_template(
+        "classes/session_form.html",
+        training_class=training_class,
+        session=session,
+        values=values,
+        errors=errors,
+        lengths=list(SessionLength),
+        lessons=class_attendance.offline_lessons(training_class),
+    ), status

@@ -77,6 +77,7 @@ EXPECTED = {
     ("classes.upload_roster", "GET"): (302, 403, 403, 200, 403, 403, 200),
     ("classes.import_preview", "GET"): (302, 403, 403, 200, 403, 403, 200),
     ("classes.attendance", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("classes.edit_session", "GET"): (302, 403, 403, 200, 403, 403, 200),
     # Writes come last, and the ones that would change the world for the
     # following roles are sent with data that fails validation.
     ("courses.complete_lesson", "POST"): (302, 302, 404, 403, 403, 403, 403),
@@ -133,6 +134,7 @@ EXPECTED = {
     ("classes.new_session", "POST"): (302, 403, 403, 302, 403, 403, 302),
     ("classes.delete_session", "POST"): (302, 403, 403, 302, 403, 403, 302),
     ("classes.attendance", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("classes.edit_session", "POST"): (302, 403, 403, 400, 403, 403, 400),
     # An empty change-password form re-renders with field errors. The admin
     # comes last, so ending, disabling and enabling the owner's account
     # changes nothing the other roles see.
@@ -406,6 +408,9 @@ def _url(endpoint: str, w: dict) -> str:
         "classes.new_session": f"/classes/{w['class']}/sessions",
         "classes.delete_session": (
             f"/classes/{w['class']}/sessions/{w['class_session']}/delete"
+        ),
+        "classes.edit_session": (
+            f"/classes/{w['class']}/sessions/{w['class_session']}/edit"
         ),
         "classes.attendance": (
             f"/classes/{w['class']}/sessions/{w['class_session']}/attendance"

@@ -160,3 +160,30 @@ def test_marked_session_cannot_be_deleted(world, enrolled):
 
     with pytest.raises(AuthoringError):
         class_attendance.delete_session(session, user(world.trainer))
+
+
+def test_session_length_change_corrects_hours(world, enrolled):
+    session = make_session(enrolled, length=SessionLength.FULL_DAY)
+    class_attendance.mark(session, user(world.counselor), AttendanceStatus.PRESENT, user(world.trainer))
+
+    class_attendance.update_session(
+        session,
+        {"title": session.title, "held_on": "2026-09-02", "length": "half_day"},
+        user(world.trainer),
+    )
+
+    assert _net(world.counselor) == Decimal(4)
+
+
+def test_marked_session_day_is_fixed(world, enrolled):
+    session = make_session(enrolled)
+    class_attendance.mark(session, user(world.counselor), AttendanceStatus.PRESENT, user(world.trainer))
+
+    with pytest.raises(AuthoringError) as error:
+        class_attendance.update_session(
+            session,
+            {"title": session.title, "held_on": "2026-09-03", "length": "full_day"},
+            user(world.trainer),
+        )
+
+    assert "held_on" in error.value.errors
