@@ -155,6 +155,7 @@ def detail(class_id: int):
         "classes/detail.html",
         training_class=training_class,
         member=member,
+        waiting_position=classes.waiting_position(member) if member else None,
         seats_left=classes.seats_left(training_class),
         enrolled=classes.enrolled_count(training_class),
         can_manage=classes.can_manage(current_user, training_class),

@@ -137,6 +137,14 @@ def members_in(training_class: TrainingClass, *states: MemberStatus) -> list[Cla
     )
 
 
+def waiting_position(member: ClassMember) -> Optional[int]:
+    """Return the member's place on the waiting list, counting from 1, or None."""
+    if member.status is not MemberStatus.WAITING:
+        return None
+    waiting = members_in(member.training_class, MemberStatus.WAITING)
+    return next(i for i, each in enumerate(waiting, start=1) if each.id == member.id)
+
+
 def enrolled_count(training_class: TrainingClass) -> int:
     return db.session.scalar(
         sa.select(sa.func.count())

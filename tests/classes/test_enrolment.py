@@ -313,3 +313,15 @@ def test_rejection_notifies_learner(world):
     assert notice.kind == "class_rejected"
     assert training_class.title in notice.title
     assert notice.link == f"/classes/{training_class.id}"
+
+
+def test_waiting_position_counts_from_one(world):
+    training_class = make_class(world, mode=EnrolmentMode.SELF, capacity=1)
+    third = make_user(_uni(world), "counselor3")
+    enrolled = classes.request_place(training_class, user(world.counselor))
+    second = classes.request_place(training_class, user(world.counselor2))
+    last = classes.request_place(training_class, third)
+
+    assert classes.waiting_position(enrolled) is None
+    assert classes.waiting_position(second) == 1
+    assert classes.waiting_position(last) == 2
