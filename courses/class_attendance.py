@@ -242,6 +242,18 @@ def resync_class(training_class: TrainingClass) -> None:
             sync_hours(attendance)
 
 
+def marks_of(user: User, training_class: TrainingClass) -> dict[int, Attendance]:
+    """Return the user's marks in the class, keyed by session id."""
+    return {
+        mark.session_id: mark
+        for mark in db.session.scalars(
+            sa.select(Attendance)
+            .join(ClassSession, ClassSession.id == Attendance.session_id)
+            .where(ClassSession.class_id == training_class.id, Attendance.user_id == user.id)
+        )
+    }
+
+
 def credited_hours_by_user(training_class: TrainingClass) -> dict[int, Decimal]:
     """Return the 学时 credited to each person for this class's sessions."""
     rows = db.session.execute(

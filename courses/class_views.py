@@ -147,14 +147,17 @@ def index():
 def detail(class_id: int):
     training_class = _load(class_id)
     member = None
+    my_marks = {}
     if current_user.role.is_learner:
         if not classes.is_visible_to_learner(current_user, training_class):
             abort(404)
         member = classes.find_member(training_class, current_user)
+        my_marks = class_attendance.marks_of(current_user, training_class)
     return render_template(
         "classes/detail.html",
         training_class=training_class,
         member=member,
+        my_marks=my_marks,
         waiting_position=classes.waiting_position(member) if member else None,
         seats_left=classes.seats_left(training_class),
         enrolled=classes.enrolled_count(training_class),

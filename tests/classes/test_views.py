@@ -276,3 +276,20 @@ def test_my_learning_hours_by_tier(world, login, monkeypatch):
 
     assert "2026" in page
     assert ">8<" in page or ">8.0<" in page
+
+
+def test_learner_sees_own_attendance(world, login):
+    klass = make_class(world)
+    classes.add_member(klass, user(world.counselor), by=user(world.trainer))
+    classes.add_member(klass, user(world.counselor2), by=user(world.trainer))
+    session = make_session(klass)
+    class_attendance.mark(session, user(world.counselor), AttendanceStatus.LATE, user(world.trainer))
+    class_attendance.mark(session, user(world.counselor2), AttendanceStatus.ABSENT, user(world.trainer))
+    db.session.commit()
+
+    mine = login("counselor1").get(f"/classes/{klass.id}").get_data(as_text=True)
+    other = login("counselor2").get(f"/classes/{klass.id}").get_data(as_text=True)
+
+    assert "8 学时" in mine
+    assert "0 学时" in other
+    assert "8 学时" not in other
