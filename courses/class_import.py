@@ -13,7 +13,6 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -69,6 +68,7 @@ DEPARTMENT_SUFFIXES = ("学院", "系", "院")
 EMPLOYEE_NO = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
 MOBILE = re.compile(r"^1\d{10}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SCIENTIFIC = re.compile(r"\d+(\.\d+)?[eE][+-]?\d+")
 CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\u00b7]) (?=[\u3400-\u9fff\u00b7])")
 MAX_ROWS = 5000
 #: A preview older than this must be uploaded again.
@@ -93,18 +93,19 @@ class Preview:
 
 
 def _number_text(value: str) -> str:
-    """Digits of a number a spreadsheet wrote as 20230001.0 or 1.38E+10."""
+    """Return the digits of a number a spreadsheet wrote as 20230001.0.
+
+    Scientific notation such as 1.38E+10 is returned unchanged, because the
+    spreadsheet already dropped digits and the row is reported instead.
+    """
     compact = value.replace(" ", "").replace(",", "")
     if re.fullmatch(r"\d+\.0+", compact):
         return compact.split(".")[0]
-    if re.fullmatch(r"\d+(\.\d+)?[eE]\+?\d+", compact):
-        try:
-            number = Decimal(compact)
-        except InvalidOperation:
-            return compact
-        if number == number.to_integral_value():
-            return str(int(number))
     return compact
+
+
+def is_scientific(value: str) -> bool:
+    return SCIENTIFIC.fullmatch(value) is not None
 
 
 def employee_no(value: str) -> str:
@@ -129,8 +130,8 @@ def phone(value: str) -> str:
 def department_key(name: str) -> str:
     key = tabular.normalise(name).replace(" ", "").lower()
     for suffix in DEPARTMENT_SUFFIXES:
-        if key.endswith(suffix) and len(key) > len(suffix):
-            return key[: -len(suffix)]
+        if key.endswith(suffix):
+            return key[: -len(suffix)] if len(key) > len(suffix) else key
     return key
 
 
@@ -205,7 +206,9 @@ def _check_row(row: dict, departments: dict, seen: dict[str, int]) -> list[dict]
         _problem(number, name, "required") for name in REQUIRED if not row.get(name)
     ]
     number_value = row["employee_no"]
-    if number_value and not EMPLOYEE_NO.match(number_value):
+    if is_scientific(number_value):
+        problems.append(_problem(number, "employee_no", "scientific", value=number_value))
+    elif number_value and not EMPLOYEE_NO.match(number_value):
         problems.append(_problem(number, "employee_no", "employee_no_malformed", value=number_value))
     elif number_value in seen:
         problems.append(
@@ -228,7 +231,9 @@ def _check_row(row: dict, departments: dict, seen: dict[str, int]) -> list[dict]
         if gender is None:
             problems.append(_problem(number, "gender", "gender_invalid", value=row["gender"]))
         row["gender"] = gender or row["gender"]
-    if row["phone"] and not MOBILE.match(row["phone"]):
+    if is_scientific(row["phone"]):
+        problems.append(_problem(number, "phone", "scientific", value=row["phone"]))
+    elif row["phone"] and not MOBILE.match(row["phone"]):
         problems.append(_problem(number, "phone", "phone_invalid", value=row["phone"]))
     if row["email"] and not EMAIL.match(row["email"]):
         problems.append(_problem(number, "email", "email_invalid", value=row["email"]))
@@ -444,6 +449,8 @@ def problem_message(problem: dict) -> str:
         return _("The file has a header row but no people. Add one row per person.")
     if code == "required":
         return _("The cell is empty. Fill in %(column)s.", column=problem["column"])
+    if code == "scientific":
+        return _("%(value)s is in scientific notation, so the spreadsheet dropped digits. Format the column as text and export the file again.", value=value)
     if code == "employee_no_malformed":
         return _("%(value)s is not an employee number. Use 3 to 32 letters, digits or hyphens.", value=value)
     if code == "duplicate":

@@ -189,6 +189,10 @@ BAD_FILES = {
         [["12#4", "王五", "教育学院"]], HEADER[:3], 2, "工号", "employee_no_malformed"),
     "bad gender": (
         [["T2026013", "王六", "教育学院", "未知"]], HEADER[:4], 2, "性别", "gender_invalid"),
+    "phone in scientific notation": (
+        [["T2026015", "王八", "教育学院", "", "1.38001E+10"]], HEADER[:5], 2, "手机", "scientific"),
+    "employee number in scientific notation": (
+        [["2.0230001E+7", "王九", "教育学院"]], HEADER[:3], 2, "工号", "scientific"),
     "bad phone": (
         [["T2026014", "王七", "教育学院", "", "12345"]], HEADER[:5], 2, "手机", "phone_invalid"),
 }
