@@ -11,7 +11,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from assessments import services as assessment_services
-from courses import class_attendance, class_import, classes, logger, services
+from assessments.models import Attempt
+from courses import class_attendance, class_import, classes, logger
 from courses.class_models import MemberStatus, PendingImport, TrainingClass
 from courses.class_views import (
     MANAGER_ROLES,
@@ -22,7 +23,7 @@ from courses.class_views import (
     _roster_class,
     bp,
 )
-from courses.models import TargetLevel
+from courses.models import CourseCompletion, LessonProgress, TargetLevel
 from lms import exports, tabular, uploads
 from lms.accounts.access import roles_required
 from lms.accounts.models import Post, Role, User
@@ -36,32 +37,62 @@ IMPORT_MAX_BYTES = 5 * uploads.MB
 # Roster -------------------------------------------------------------------------
 
 
+def _count_by_user(query) -> dict[int, int]:
+    return {user_id: total for user_id, total in db.session.execute(query)}
+
+
 def roster_rows(training_class: TrainingClass) -> list[dict]:
-    """Return each member with lessons done, quizzes passed and class hours."""
+    """Return each member with lessons done, quizzes passed and class hours.
+
+    Each figure is one grouped query over every member, whatever the class size.
+    """
     courses = training_class.offered_courses
-    quizzes = [quiz for course in courses for quiz in assessment_services.quizzes_for_course(course)]
+    course_ids = [course.id for course in courses]
+    lesson_ids = [lesson.id for course in courses for lesson in course.lessons]
+    quiz_ids = [
+        quiz.id for course in courses for quiz in assessment_services.quizzes_for_course(course)
+    ]
+    user_ids = [member.user_id for member in training_class.members]
+
+    lessons_done = _count_by_user(
+        sa.select(LessonProgress.user_id, sa.func.count())
+        .where(LessonProgress.user_id.in_(user_ids), LessonProgress.lesson_id.in_(lesson_ids))
+        .group_by(LessonProgress.user_id)
+    )
+    quizzes_passed = _count_by_user(
+        sa.select(Attempt.user_id, sa.func.count(sa.distinct(Attempt.quiz_id)))
+        .where(Attempt.user_id.in_(user_ids), Attempt.quiz_id.in_(quiz_ids), Attempt.passed.is_(True))
+        .group_by(Attempt.user_id)
+    )
+    completions: dict[int, tuple[int, Decimal]] = {
+        user_id: (total, Decimal(hours or 0))
+        for user_id, total, hours in db.session.execute(
+            sa.select(
+                CourseCompletion.user_id, sa.func.count(), sa.func.sum(CourseCompletion.hours)
+            )
+            .where(
+                CourseCompletion.user_id.in_(user_ids),
+                CourseCompletion.course_id.in_(course_ids),
+            )
+            .group_by(CourseCompletion.user_id)
+        )
+    }
     session_hours = class_attendance.credited_hours_by_user(training_class)
+
     rows = []
     for member in training_class.members:
-        user = member.user
-        lessons_done = sum(
-            len(services.completed_lesson_ids(user, course)) for course in courses
-        )
-        completions = [services.find_completion(user, course) for course in courses]
-        course_hours = sum((c.hours for c in completions if c is not None), Decimal(0))
+        courses_done, course_hours = completions.get(member.user_id, (0, Decimal(0)))
         rows.append(
             {
                 "member": member,
-                "user": user,
-                "lessons_done": lessons_done,
-                "lessons_total": sum(len(course.lessons) for course in courses),
-                "quizzes_passed": sum(
-                    1 for quiz in quizzes if assessment_services.has_passed(user, quiz)
-                ),
-                "quizzes_total": len(quizzes),
-                "courses_done": sum(1 for c in completions if c is not None),
+                "user": member.user,
+                "lessons_done": lessons_done.get(member.user_id, 0),
+                "lessons_total": len(lesson_ids),
+                "quizzes_passed": quizzes_passed.get(member.user_id, 0),
+                "quizzes_total": len(quiz_ids),
+                "courses_done": courses_done,
                 "course_hours": course_hours,
-                "session_hours": session_hours.get(user.id, Decimal(0)),
+                "session_hours": session_hours.get(member.user_id, Decimal(0)),
             }
         )
     return rows

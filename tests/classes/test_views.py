@@ -293,3 +293,31 @@ def test_learner_sees_own_attendance(world, login):
     assert "8 学时" in mine
     assert "0 学时" in other
     assert "8 学时" not in other
+
+
+def test_roster_counts_lessons_and_quizzes(world, login):
+    from assessments import services as quiz_services
+    from assessments.models import Quiz
+    from courses import services
+    from courses.models import Lesson
+
+    klass = make_class(world)
+    counselor = user(world.counselor)
+    classes.add_member(klass, counselor, by=user(world.trainer))
+    classes.add_member(klass, user(world.counselor2), by=user(world.trainer))
+    services.complete_lesson(counselor, db.session.get(Lesson, world.lessons1[0]))
+    quiz = db.session.get(Quiz, world.quiz)
+    attempt = quiz_services.start_attempt(counselor, quiz)
+    answers = {q.id: {c.id for c in q.choices if c.is_correct} for q in quiz.questions}
+    quiz_services.submit_attempt(attempt, answers)
+    db.session.commit()
+
+    response = login("trainer").get(f"/classes/{klass.id}/roster.xlsx")
+
+    rows = list(load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True))
+    by_name = {row[1]: row for row in rows[1:]}
+    assert by_name["张老师"][4] == 1
+    assert by_name["张老师"][5] == 1
+    assert by_name["张老师"][6] == 0
+    assert by_name["李老师"][4] == 0
+    assert by_name["李老师"][5] == 0
