@@ -27,6 +27,7 @@ from courses.class_models import (
 from courses.class_authoring import date_field, enum_field
 from courses.classes import hours_for, members_in
 from courses.models import Lesson, LessonKind
+from lms import audit
 from lms.accounts.models import User
 from lms.db import now_utc
 from lms.extensions import db
@@ -145,10 +146,15 @@ def hours_earned(session: ClassSession, status: AttendanceStatus) -> Decimal:
 
 
 def mark(session: ClassSession, user: User, status: AttendanceStatus, by: User) -> Attendance:
-    """Record a mark and bring the ledger to what the mark earns."""
+    """Record a mark and bring the ledger to what the mark earns.
+
+    A new or changed mark is written to the audit log, because it decides
+    the 学时 a person is credited.
+    """
     attendance = db.session.scalar(
         sa.select(Attendance).filter_by(session_id=session.id, user_id=user.id)
     )
+    previous = attendance.status if attendance is not None else None
     if attendance is None:
         attendance = Attendance(
             session_id=session.id, user_id=user.id, status=status, credited_hours=Decimal(0)
@@ -160,10 +166,18 @@ def mark(session: ClassSession, user: User, status: AttendanceStatus, by: User) 
             attendance = db.session.scalar(
                 sa.select(Attendance).filter_by(session_id=session.id, user_id=user.id)
             )
-    attendance.status = status
-    attendance.marked_by_id = by.id
-    attendance.marked_at = now_utc()
-    db.session.flush()
+    if previous is not status:
+        attendance.status = status
+        attendance.marked_by_id = by.id
+        attendance.marked_at = now_utc()
+        db.session.flush()
+        audit.record(
+            "class.attendance_marked", "class_attendance", attendance.id,
+            f"{user.full_name}, {session.held_on.isoformat()} {session.title}: {status.value}",
+            actor_id=by.id, institution_id=session.training_class.institution_id,
+            data={"session_id": session.id, "status": status.value,
+                  "previous": previous.value if previous else None},
+        )
     sync_hours(attendance)
     return attendance
 

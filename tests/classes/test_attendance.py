@@ -187,3 +187,23 @@ def test_marked_session_day_is_fixed(world, enrolled):
         )
 
     assert "held_on" in error.value.errors
+
+
+def test_mark_changes_are_audited(world, enrolled):
+    from lms.audit import AuditEntry
+
+    session = make_session(enrolled)
+    counselor, trainer = user(world.counselor), user(world.trainer)
+
+    class_attendance.mark(session, counselor, AttendanceStatus.PRESENT, trainer)
+    class_attendance.mark(session, counselor, AttendanceStatus.PRESENT, trainer)
+    class_attendance.mark(session, counselor, AttendanceStatus.ABSENT, trainer)
+
+    entries = db.session.scalars(
+        sa.select(AuditEntry)
+        .where(AuditEntry.action == "class.attendance_marked")
+        .order_by(AuditEntry.id)
+    ).all()
+    assert [entry.data["status"] for entry in entries] == ["present", "absent"]
+    assert entries[1].data["previous"] == "present"
+    assert entries[1].actor_id == world.trainer
