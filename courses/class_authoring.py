@@ -115,6 +115,13 @@ def _validate(data: dict, institution_id: int, current: Optional[TrainingClass])
     starts, ends = values["starts_on"], values["ends_on"]
     if starts and ends and ends < starts:
         errors["ends_on"] = _("The end date must not be before the start date.")
+    elif starts and ends and current is not None:
+        outside = [s for s in current.sessions if not starts <= s.held_on <= ends]
+        if outside:
+            errors["ends_on"] = _(
+                "The session on %(day)s would fall outside the period. Move or delete it first.",
+                day=outside[0].held_on.isoformat(),
+            )
     clash = db.session.scalar(
         sa.select(TrainingClass.id).where(
             TrainingClass.institution_id == institution_id,

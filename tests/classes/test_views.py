@@ -321,3 +321,20 @@ def test_roster_counts_lessons_and_quizzes(world, login):
     assert by_name["张老师"][6] == 0
     assert by_name["李老师"][4] == 0
     assert by_name["李老师"][5] == 0
+
+
+def test_period_must_keep_sessions_inside(world, login):
+    klass = make_class(world)
+    make_session(klass, held_on=date(2026, 9, 20))
+    db.session.commit()
+
+    response = login("trainer").post(f"/classes/{klass.id}/edit", data={
+        "code": klass.code, "title": klass.title, "starts_on": "2026-09-01",
+        "ends_on": "2026-09-10", "enrolment_mode": "assigned", "tier": "school",
+        "offering": f"p:{world.programme}", "trainer_ids": [str(world.trainer)],
+    })
+
+    assert response.status_code == 400
+    assert "2026-09-20" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(TrainingClass, klass.id).ends_on != date(2026, 9, 10)
