@@ -323,8 +323,10 @@ def quiz_instructions(spec: QuizSpec) -> str:
 
 
 def _seed_class(seeder: _Seeder, institution: Institution, programme_code: str) -> None:
-    """Add an open self-enrolment class of the programme, starting in two weeks,
-    with a full-day opening session."""
+    """Add an open self-enrolment class of the programme with an opening session.
+
+    The class starts two weeks after the day the seed first runs.
+    """
     from datetime import date, timedelta
 
     from courses.class_models import (
