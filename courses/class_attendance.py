@@ -5,6 +5,9 @@ source ("class_session", session id), one row per person. Re-marking never
 edits a ledger row: it appends a correction row (``corrects_id`` set) with
 the signed difference, so the ledger keeps its history and the net equals
 what the current mark earns.
+
+NOTE: each session is its own ledger source, so a compliance rule that
+counts trainings (not hours) counts every attended session of a class.
 """
 
 from datetime import date

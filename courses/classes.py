@@ -406,4 +406,7 @@ def enrol_by_rule(training_class: TrainingClass, people: list[User], by: User) -
     return counts
 
 
+# NOTE: a course taken through a course-only class has no programme
+# enrolment, so its completion is credited as a school-level training
+# without a kind, whatever tier and kind the class has.
 services.register_course_access(is_course_of_member_class)
