@@ -338,3 +338,14 @@ def test_period_must_keep_sessions_inside(world, login):
     assert "2026-09-20" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(TrainingClass, klass.id).ends_on != date(2026, 9, 10)
+
+
+def test_full_class_offers_waiting_list(world, login):
+    klass = make_class(world, mode=EnrolmentMode.SELF, capacity=1)
+    classes.request_place(klass, user(world.counselor))
+    db.session.commit()
+
+    page = login("counselor2").get(f"/classes/{klass.id}").get_data(as_text=True)
+
+    assert "Join the waiting list" in page or "加入候补名单" in page
+    assert f'action="/classes/{klass.id}/join"' in page
