@@ -80,6 +80,10 @@ ENCODED = {
     "utf-8": lambda rows: (_csv(rows, "utf-8"), "roster.csv"),
     "utf-8-bom": lambda rows: (_csv(rows, "utf-8-sig"), "roster.csv"),
     "utf-16": lambda rows: (_csv(rows, "utf-16"), "roster.txt"),
+    "utf-16 tab-separated": lambda rows: (
+        "\r\n".join("\t".join(cells) for cells in [HEADER, *rows]).encode("utf-16"),
+        "roster.txt",
+    ),
     "xlsx": lambda rows: (_xlsx(rows), "roster.xlsx"),
 }
 
