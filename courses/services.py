@@ -34,6 +34,17 @@ def register_completion_check(check: CompletionCheck) -> None:
         _completion_checks.append(check)
 
 
+#: Other ways than a programme enrolment for a learner to reach a course,
+#: e.g. a place in a training class that offers the course alone.
+CourseAccessCheck = Callable[[User, Course], bool]
+_access_checks: list[CourseAccessCheck] = []
+
+
+def register_course_access(check: CourseAccessCheck) -> None:
+    if check not in _access_checks:
+        _access_checks.append(check)
+
+
 class EnrolmentError(Exception):
     """The learner cannot enrol. The message gives the reason."""
 
@@ -322,5 +333,7 @@ def can_view_course(user: User, course: Course) -> bool:
     Trainers, HR and admins may open the courses of their own institution.
     """
     if user.role.is_learner:
-        return bool(enrolments_for_course(user, course))
+        if enrolments_for_course(user, course):
+            return True
+        return any(check(user, course) for check in _access_checks)
     return course.institution_id == user.institution_id

@@ -8,9 +8,10 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from assessments import services as assessment_services
-from courses import logger, services
+from courses import classes, learning, logger, services
 from courses.models import Course, Lesson, Programme, PublicationStatus
 from lms.accounts.access import LEARNER_ROLES, roles_required
+from lms.compliance.windows import local_today
 from lms.extensions import db
 from lms.records import services as record_services
 
@@ -126,8 +127,20 @@ def my_learning():
                 "resume": services.resume_point(current_user, programme),
             }
         )
-    verdicts = record_services.compliance_verdicts(current_user)
-    return render_template("courses/my_learning.html", rows=rows, verdicts=verdicts)
+    year = record_services.current_year(current_user)
+    memberships = classes.memberships_of(current_user)
+    today = local_today(current_user.institution)
+    return render_template(
+        "courses/my_learning.html",
+        rows=rows,
+        verdicts=record_services.compliance_verdicts(current_user),
+        required=learning.required_programmes(current_user),
+        level=learning.person_level(current_user),
+        memberships=memberships,
+        next_deadline=learning.next_deadline(memberships, today),
+        year=year,
+        hours=record_services.yearly_summary(current_user, year),
+    )
 
 
 @bp.route("/programmes")

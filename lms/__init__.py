@@ -85,6 +85,7 @@ MODEL_MODULES = (
     "lms.compliance.models",
     "lms.audit",
     "courses.models",
+    "courses.class_models",
     "assessments.models",
     "certificates.models",
     "certificates.keys",
@@ -126,6 +127,7 @@ def _register_blueprints(app: Flask) -> None:
     from certificates.batch_views import bp as certificate_batches_bp
     from certificates.template_views import bp as certificate_templates_bp
     from certificates.views import bp as certificates_bp
+    from courses.class_views import bp as classes_bp
     from courses.manage_views import bp as manage_bp
     from courses.views import bp as courses_bp
     from lms.accounts.views import bp as accounts_bp
@@ -152,6 +154,7 @@ def _register_blueprints(app: Flask) -> None:
         jobs_bp,
         notifications_bp,
         admin_bp,
+        classes_bp,
     ):
         app.register_blueprint(blueprint)
 

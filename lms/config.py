@@ -72,6 +72,10 @@ def load_config(instance_path: str) -> dict:
         "EVIDENCE_DIR": os.environ.get("LMS_EVIDENCE_DIR", str(instance / "evidence")),
         "UPLOAD_DIR": os.environ.get("LMS_UPLOAD_DIR", str(instance / "uploads")),
         "BACKUP_MAX_BYTES": int(os.environ.get("LMS_BACKUP_MAX_BYTES", 20 * 1024**3)),
+        # 学时 credited for an attended offline session of a training class,
+        # unless the class sets its own conversion.
+        "CLASS_FULL_DAY_HOURS": os.environ.get("LMS_CLASS_FULL_DAY_HOURS", "8"),
+        "CLASS_HALF_DAY_HOURS": os.environ.get("LMS_CLASS_HALF_DAY_HOURS", "4"),
         "CERTIFICATE_FONT_FAMILY": os.environ.get(
             "LMS_CERTIFICATE_FONT_FAMILY",
             '"Noto Sans CJK SC", "Noto Serif CJK SC", "WenQuanYi Micro Hei", sans-serif',

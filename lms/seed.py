@@ -90,6 +90,7 @@ def seed_demo(password: str | None = None) -> dict[str, str]:
     institution = _seed_institution(seeder, DEMO_UNIVERSITY)
     created_accounts = _seed_accounts(seeder, institution, password)
     _seed_programme(seeder, institution, framework, JUNIOR_PRE_JOB)
+    _seed_class(seeder, institution, JUNIOR_PRE_JOB.code)
     seed_rules()
     ensure_default_templates(institution)
 
@@ -362,3 +363,60 @@ def quiz_instructions(spec: QuizSpec) -> str:
         parts.append(f"最多可作答{spec.max_attempts}次。")
     parts.append("单选题和判断题只有一个正确答案；多选题须选出全部正确答案才得分。")
     return "".join(parts)
+
+
+def _seed_class(seeder: _Seeder, institution: Institution, programme_code: str) -> None:
+    """Add an open self-enrolment class of the programme with an opening session.
+
+    The class starts two weeks after the day the seed first runs.
+    """
+    from datetime import date, timedelta
+
+    from courses.class_models import (
+        ClassSession,
+        ClassStatus,
+        EnrolmentMode,
+        SessionLength,
+        TrainingClass,
+    )
+    from courses.models import Programme
+
+    programme = db.session.scalar(
+        sa.select(Programme).filter_by(institution_id=institution.id, code=programme_code)
+    )
+    trainers = list(
+        db.session.scalars(
+            sa.select(User).where(
+                User.institution_id == institution.id, User.role == Role.TRAINER
+            )
+        )
+    )
+    starts = date.today() + timedelta(days=14)
+    training_class = seeder.get_or_create(
+        TrainingClass,
+        {"institution_id": institution.id, "code": "demo-prejob-class"},
+        {
+            "title": f"{starts.year}年新入职辅导员岗前培训班",
+            "summary": "集中面授与线上学习相结合，面授出勤计入校级学时。",
+            "programme_id": programme.id,
+            "starts_on": starts,
+            "ends_on": starts + timedelta(days=30),
+            "capacity": 40,
+            "enrolment_mode": EnrolmentMode.SELF,
+            "status": ClassStatus.OPEN,
+            "tier": TrainingTier.SCHOOL,
+            "kind": TrainingKind.PRE_JOB,
+        },
+    )
+    if not training_class.trainers:
+        training_class.trainers = trainers
+    seeder.get_or_create(
+        ClassSession,
+        {"class_id": training_class.id, "title": "开班式与专题讲座"},
+        {
+            "held_on": training_class.starts_on,
+            "length": SessionLength.FULL_DAY,
+            "place": "行政楼报告厅",
+        },
+    )
+

@@ -102,6 +102,9 @@ def check(
         matches = _mp4_signature(content)
     elif file_type.magic:
         matches = any(content.startswith(m) for m in file_type.magic)
+    elif content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # UTF-16 text (Excel's "Unicode text") has a byte order mark and NULs.
+        matches = True
     else:
         matches = b"\x00" not in content[:4096]
     if not matches:

@@ -108,6 +108,16 @@ EXPECTED = {
     ("frameworks.edit_item", "GET"): (302, 403, 403, 200, 403, 403, 200),
     ("frameworks.mappings", "GET"): (302, 403, 403, 200, 403, 403, 200),
     ("frameworks.import_framework", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("classes.index", "GET"): (302, 200, 200, 200, 200, 200, 200),
+    ("classes.new_class", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("classes.detail", "GET"): (302, 200, 200, 200, 200, 404, 200),
+    ("classes.edit_class", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("classes.roster", "GET"): (302, 403, 403, 200, 200, 404, 200),
+    ("classes.export_roster", "GET"): (302, 403, 403, 200, 200, 404, 200),
+    ("classes.upload_roster", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("classes.import_preview", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("classes.attendance", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("classes.edit_session", "GET"): (302, 403, 403, 200, 403, 403, 200),
     # Writes come last, and the ones that would change the world for the
     # following roles are sent with data that fails validation.
     ("courses.complete_lesson", "POST"): (302, 302, 404, 403, 403, 403, 403),
@@ -186,6 +196,23 @@ EXPECTED = {
     # Retiring comes after every other framework write; the administrator
     # finds the framework already retired and gets a message.
     ("frameworks.retire", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    # Class writes: empty forms give 400 with field errors, buttons redirect
+    # with a message. The stored import has problems, so confirming it is
+    # rejected; the session has a mark, so deleting it is rejected.
+    ("classes.new_class", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("classes.edit_class", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("classes.set_status", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("classes.join", "POST"): (302, 302, 302, 403, 403, 403, 403),
+    ("classes.leave", "POST"): (302, 302, 302, 403, 403, 403, 403),
+    ("classes.add_members", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("classes.enrol_rule", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("classes.member_action", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("classes.upload_roster", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("classes.confirm_import", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("classes.new_session", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("classes.delete_session", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("classes.attendance", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("classes.edit_session", "POST"): (302, 403, 403, 400, 403, 403, 400),
     # An empty change-password form re-renders with field errors. The admin
     # comes last, so ending, disabling and enabling the owner's account
     # changes nothing the other roles see.
@@ -265,6 +292,7 @@ def _build_world() -> dict:
     db.session.commit()
 
     external_training, rule = _add_records_world(owner)
+    class_world = _add_class_world(owner, programme)
 
     course = programme.courses[0].course
     certificate = db.session.scalar(sa.select(Certificate).filter_by(holder_id=owner.id))
@@ -300,6 +328,7 @@ def _build_world() -> dict:
         "template": template.id,
         "template_version": template.current_version.id,
         **_framework_world(),
+        **class_world,
     }
 
 
@@ -316,6 +345,62 @@ def _framework_world() -> dict:
         "area": framework.areas[0].id,
         "item": framework.items[0].id,
         "mapping": mappings_of(framework)[0].id,
+    }
+
+
+def _add_class_world(owner: User, programme: Programme) -> dict:
+    """Add an open self-enrolment class with the owner enrolled and marked present."""
+    from datetime import date, timedelta
+
+    from courses import class_attendance, classes
+    from courses.class_models import (
+        AttendanceStatus,
+        ClassSession,
+        ClassStatus,
+        EnrolmentMode,
+        PendingImport,
+        SessionLength,
+        TrainingClass,
+    )
+
+    trainer = db.session.scalar(sa.select(User).filter_by(username="trainer"))
+    training_class = TrainingClass(
+        institution_id=owner.institution_id,
+        code="matrix-class",
+        title="2026年第3期 组织员示范培训班",
+        programme_id=programme.id,
+        starts_on=date(2026, 9, 1),
+        ends_on=date.today() + timedelta(days=60),
+        enrolment_mode=EnrolmentMode.SELF,
+        status=ClassStatus.OPEN,
+    )
+    training_class.trainers = [trainer]
+    db.session.add(training_class)
+    db.session.flush()
+    member = classes.add_member(training_class, owner, by=trainer)
+    session = ClassSession(
+        class_id=training_class.id,
+        title="开班式",
+        held_on=date(2026, 9, 2),
+        length=SessionLength.FULL_DAY,
+    )
+    db.session.add(session)
+    db.session.flush()
+    class_attendance.mark(session, owner, AttendanceStatus.PRESENT, trainer)
+    pending = PendingImport(
+        class_id=training_class.id,
+        created_by_id=trainer.id,
+        filename="roster.csv",
+        rows=[],
+        problems=[{"row": 1, "column": "工号", "code": "missing_column"}],
+    )
+    db.session.add(pending)
+    db.session.commit()
+    return {
+        "class": training_class.id,
+        "class_member": member.id,
+        "class_session": session.id,
+        "class_import": pending.id,
     }
 
 
@@ -468,6 +553,35 @@ def _url(endpoint: str, w: dict) -> str:
             f"/manage/quizzes/{w['quiz']}/questions/{w['question']}/delete"
         ),
         **_framework_urls(w),
+        "classes.index": "/classes",
+        "classes.new_class": "/classes/new",
+        "classes.detail": f"/classes/{w['class']}",
+        "classes.edit_class": f"/classes/{w['class']}/edit",
+        "classes.set_status": f"/classes/{w['class']}/status",
+        "classes.join": f"/classes/{w['class']}/join",
+        "classes.leave": f"/classes/{w['class']}/leave",
+        "classes.roster": f"/classes/{w['class']}/roster",
+        "classes.export_roster": f"/classes/{w['class']}/roster.xlsx",
+        "classes.add_members": f"/classes/{w['class']}/members",
+        "classes.enrol_rule": f"/classes/{w['class']}/members/rule",
+        "classes.member_action": (
+            f"/classes/{w['class']}/members/{w['class_member']}/approve"
+        ),
+        "classes.upload_roster": f"/classes/{w['class']}/import",
+        "classes.import_preview": f"/classes/{w['class']}/import/{w['class_import']}",
+        "classes.confirm_import": (
+            f"/classes/{w['class']}/import/{w['class_import']}/confirm"
+        ),
+        "classes.new_session": f"/classes/{w['class']}/sessions",
+        "classes.delete_session": (
+            f"/classes/{w['class']}/sessions/{w['class_session']}/delete"
+        ),
+        "classes.edit_session": (
+            f"/classes/{w['class']}/sessions/{w['class_session']}/edit"
+        ),
+        "classes.attendance": (
+            f"/classes/{w['class']}/sessions/{w['class_session']}/attendance"
+        ),
     }[endpoint]
 
 

@@ -1,0 +1,288 @@
+"""Offline sessions of a class, their attendance sheets and the 学时 they earn.
+
+An attended session (present or late) is credited to the hours ledger with
+source ("class_session", session id), one row per person. Re-marking never
+edits a ledger row: it appends a correction row (``corrects_id`` set) with
+the signed difference, so the ledger keeps its history and the net equals
+what the current mark earns.
+
+NOTE: each session is its own ledger source, so a compliance rule that
+counts trainings (not hours) counts every attended session of a class.
+"""
+
+from datetime import date
+from decimal import Decimal
+from typing import Optional
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from courses import logger
+from courses.authoring import AuthoringError, text_field
+from courses.class_models import (
+    Attendance,
+    AttendanceStatus,
+    ClassSession,
+    MemberStatus,
+    SessionLength,
+    TrainingClass,
+)
+from courses.class_authoring import date_field, enum_field
+from courses.classes import hours_for, members_in
+from courses.models import Lesson, LessonKind
+from lms import audit
+from lms.accounts.models import User
+from lms.db import now_utc
+from lms.extensions import db
+from lms.records.models import HoursEntry
+
+SOURCE_TYPE = "class_session"
+
+
+# Sessions ---------------------------------------------------------------------
+
+
+def offline_lessons(training_class: TrainingClass) -> list[Lesson]:
+    """Return the offline lessons of the courses the class offers."""
+    return [
+        lesson
+        for course in training_class.offered_courses
+        for lesson in course.lessons
+        if lesson.kind is LessonKind.OFFLINE
+    ]
+
+
+def _session_values(training_class: TrainingClass, data: dict) -> dict:
+    """Validate session form values; raise ``AuthoringError`` naming each bad field."""
+    errors: dict[str, str] = {}
+    values = {
+        "title": text_field(data, "title", errors, max_length=200),
+        "held_on": date_field(data, "held_on", errors),
+        "length": enum_field(data, "length", SessionLength, errors),
+        "place": text_field(data, "place", errors, max_length=200, required=False),
+        "lesson_id": None,
+    }
+    raw_lesson = (data.get("lesson_id") or "").strip()
+    if raw_lesson:
+        lesson = next(
+            (each for each in offline_lessons(training_class) if str(each.id) == raw_lesson),
+            None,
+        )
+        if lesson is None:
+            errors["lesson_id"] = _(
+                "Choose an offline lesson of the class's courses, or none."
+            )
+        else:
+            values["lesson_id"] = lesson.id
+
+    held_on = values["held_on"]
+    if held_on and not training_class.starts_on <= held_on <= training_class.ends_on:
+        errors["held_on"] = _(
+            "Choose a day from %(start)s to %(end)s, the period of the class.",
+            start=training_class.starts_on.isoformat(),
+            end=training_class.ends_on.isoformat(),
+        )
+    if errors:
+        raise AuthoringError(errors)
+    return values
+
+
+def add_session(training_class: TrainingClass, data: dict, by: User) -> ClassSession:
+    """Add a session on a day within the class period."""
+    values = _session_values(training_class, data)
+    session = ClassSession(class_id=training_class.id, **values)
+    db.session.add(session)
+    db.session.flush()
+    logger.info("Session %s of class %r added by %r", session.id, training_class, by)
+    return session
+
+
+def update_session(session: ClassSession, data: dict, by: User) -> None:
+    """Change a session and bring its marks' ledger rows to the new length.
+
+    The day is fixed once attendance is recorded, because the ledger rows
+    carry it.
+    """
+    values = _session_values(session.training_class, data)
+    if session.attendance and values["held_on"] != session.held_on:
+        raise AuthoringError(
+            {"held_on": _("Attendance is recorded for this session, so its day cannot change.")}
+        )
+    for field, value in values.items():
+        setattr(session, field, value)
+    db.session.flush()
+    for attendance in session.attendance:
+        sync_hours(attendance)
+    logger.info("Session %s changed by %r", session.id, by)
+
+
+def delete_session(session: ClassSession, by: User) -> None:
+    """Delete a session without marks, because marked sessions have ledger rows."""
+    if session.attendance:
+        raise AuthoringError(
+            {"form": _("Attendance is recorded for this session, so it cannot be deleted.")}
+        )
+    db.session.delete(session)
+    db.session.flush()
+    logger.info("Session %s deleted by %r", session.id, by)
+
+
+
+# Attendance -------------------------------------------------------------------
+
+
+def sheet(session: ClassSession) -> list[tuple[User, Optional[Attendance]]]:
+    """Return each enrolled member with their mark for ``session``, or None."""
+    marks = {mark.user_id: mark for mark in session.attendance}
+    members = members_in(session.training_class, MemberStatus.ENROLLED)
+    people = [(member.user, marks.get(member.user_id)) for member in members]
+    enrolled = {member.user_id for member in members}
+    # People marked before they left the class keep their row on the sheet.
+    people += [(mark.user, mark) for mark in session.attendance if mark.user_id not in enrolled]
+    return people
+
+
+def hours_earned(session: ClassSession, status: AttendanceStatus) -> Decimal:
+    if not status.earns_hours:
+        return Decimal(0)
+    return hours_for(session.training_class, session.length)
+
+
+def mark(session: ClassSession, user: User, status: AttendanceStatus, by: User) -> Attendance:
+    """Record a mark and bring the ledger to what the mark earns.
+
+    A new or changed mark is written to the audit log, because it decides
+    the 学时 a person is credited.
+    """
+    attendance = db.session.scalar(
+        sa.select(Attendance).filter_by(session_id=session.id, user_id=user.id)
+    )
+    previous = attendance.status if attendance is not None else None
+    if attendance is None:
+        attendance = Attendance(
+            session_id=session.id, user_id=user.id, status=status, credited_hours=Decimal(0)
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(attendance)
+        except sa.exc.IntegrityError:
+            attendance = db.session.scalar(
+                sa.select(Attendance).filter_by(session_id=session.id, user_id=user.id)
+            )
+    if previous is not status:
+        attendance.status = status
+        attendance.marked_by_id = by.id
+        attendance.marked_at = now_utc()
+        db.session.flush()
+        audit.record(
+            "class.attendance_marked", "class_attendance", attendance.id,
+            f"{user.full_name}, {session.held_on.isoformat()} {session.title}: {status.value}",
+            actor_id=by.id, institution_id=session.training_class.institution_id,
+            data={"session_id": session.id, "status": status.value,
+                  "previous": previous.value if previous else None},
+        )
+    sync_hours(attendance)
+    return attendance
+
+
+def mark_sheet(session: ClassSession, marks: dict[int, AttendanceStatus], by: User) -> int:
+    """Apply marks keyed by user id to the people on the sheet and return the count."""
+    on_sheet = {user.id: user for user, _mark in sheet(session)}
+    changed = 0
+    for user_id, status in marks.items():
+        user = on_sheet.get(user_id)
+        if user is None:
+            continue
+        mark(session, user, status, by)
+        changed += 1
+    logger.info("Attendance of session %s: %d marks by %r", session.id, changed, by)
+    return changed
+
+
+def sync_hours(attendance: Attendance) -> None:
+    """Append the ledger difference between the mark's hours and what was credited.
+
+    A conditional update of ``credited_hours`` lets one request only write
+    each difference, so a replayed or concurrent submission credits once.
+    """
+    session = attendance.session
+    db.session.refresh(attendance)
+    target = hours_earned(session, attendance.status)
+    previous = Decimal(attendance.credited_hours)
+    if target == previous:
+        return
+    result = db.session.execute(
+        sa.update(Attendance)
+        .where(Attendance.id == attendance.id, Attendance.credited_hours == previous)
+        .values(credited_hours=target)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(attendance)
+    if result.rowcount != 1:
+        return
+    _write_difference(session, attendance.user, target - previous)
+
+
+def _write_difference(session: ClassSession, user: User, difference: Decimal) -> None:
+    training_class = session.training_class
+    year = session.held_on.year
+    root = db.session.scalar(
+        sa.select(HoursEntry).filter_by(
+            user_id=user.id, source_type=SOURCE_TYPE, source_id=session.id, year=year
+        )
+    )
+    entry = HoursEntry(
+        user_id=user.id,
+        title=f"{training_class.title}：{session.title}",
+        occurred_on=session.held_on,
+        year=year,
+        tier=training_class.tier,
+        kind=training_class.kind,
+        hours=difference,
+    )
+    if root is None:
+        entry.source_type = SOURCE_TYPE
+        entry.source_id = session.id
+    else:
+        entry.corrects_id = root.id
+    db.session.add(entry)
+    db.session.flush()
+    logger.info(
+        "Ledger %+s 学时 for user %s, session %s", difference, user.id, session.id
+    )
+
+
+def resync_class(training_class: TrainingClass) -> None:
+    """Bring every mark of the class in line after its hour conversion changed."""
+    for session in training_class.sessions:
+        for attendance in session.attendance:
+            sync_hours(attendance)
+
+
+def marks_of(user: User, training_class: TrainingClass) -> dict[int, Attendance]:
+    """Return the user's marks in the class, keyed by session id."""
+    return {
+        mark.session_id: mark
+        for mark in db.session.scalars(
+            sa.select(Attendance)
+            .join(ClassSession, ClassSession.id == Attendance.session_id)
+            .where(ClassSession.class_id == training_class.id, Attendance.user_id == user.id)
+        )
+    }
+
+
+def credited_hours_by_user(training_class: TrainingClass) -> dict[int, Decimal]:
+    """Return the 学时 credited to each person for this class's sessions."""
+    rows = db.session.execute(
+        sa.select(Attendance.user_id, sa.func.sum(Attendance.credited_hours))
+        .join(ClassSession, ClassSession.id == Attendance.session_id)
+        .where(ClassSession.class_id == training_class.id)
+        .group_by(Attendance.user_id)
+    )
+    return {user_id: Decimal(total or 0) for user_id, total in rows}
+
+
+def next_session(training_class: TrainingClass, today: date) -> Optional[ClassSession]:
+    return next(
+        (session for session in training_class.sessions if session.held_on >= today), None
+    )

@@ -1,0 +1,183 @@
+"""Creating and editing training classes from trainer form values.
+
+Functions take plain dicts of form values and raise ``AuthoringError`` with
+one message per invalid field. They flush but never commit.
+"""
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Optional
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from courses import logger
+from courses.authoring import AuthoringError, optional_int, text_field
+from courses.class_models import ClassStatus, EnrolmentMode, TrainingClass
+from courses.classes import ClassError, promote_waiting
+from courses.models import Course, Programme, PublicationStatus
+from lms.accounts.models import Role, User
+from lms.extensions import db
+from lms.records.models import TrainingKind, TrainingTier
+
+#: Largest value Numeric(4, 1) holds.
+MAX_SESSION_HOURS = Decimal("999.9")
+
+
+def date_field(data: dict, field: str, errors: dict) -> Optional[date]:
+    raw = (data.get(field) or "").strip()
+    if not raw:
+        errors[field] = _("This field is required.")
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors[field] = _("Enter a date as YYYY-MM-DD, e.g. 2026-09-01.")
+        return None
+
+
+def enum_field(data: dict, field: str, enum_cls, errors: dict, *, required=True):
+    raw = (data.get(field) or "").strip()
+    if not raw and not required:
+        return None
+    for member in enum_cls:
+        if member.value == raw:
+            return member
+    errors[field] = _("Choose one of the listed values.")
+    return None
+
+
+def _hours_field(data: dict, field: str, errors: dict) -> Optional[Decimal]:
+    raw = (data.get(field) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = Decimal(raw).quantize(Decimal("0.1"))
+    except InvalidOperation:
+        errors[field] = _("Enter a number of hours, e.g. 8 or 3.5.")
+        return None
+    if value <= 0 or value > MAX_SESSION_HOURS:
+        errors[field] = _("Enter a number of hours above 0 and at most 999.9.")
+        return None
+    return value
+
+
+def _offering(data: dict, institution_id: int, errors: dict):
+    """Return (programme, course) named by the "offering" field, "p:<id>" or "c:<id>"."""
+    raw = (data.get("offering") or "").strip()
+    kind, _sep, raw_id = raw.partition(":")
+    model = {"p": Programme, "c": Course}.get(kind)
+    row = None
+    if model is not None and raw_id.isdigit():
+        row = db.session.get(model, int(raw_id))
+    if row is None or row.institution_id != institution_id:
+        errors["offering"] = _("Choose a programme or a course of your institution.")
+        return None, None
+    if row.status is not PublicationStatus.PUBLISHED:
+        errors["offering"] = _("Publish the programme or course before offering it.")
+        return None, None
+    return (row, None) if model is Programme else (None, row)
+
+
+def _trainers(data: dict, institution_id: int, errors: dict) -> list[User]:
+    ids = [int(raw) for raw in data.get("trainer_ids", []) if str(raw).isdigit()]
+    trainers = list(
+        db.session.scalars(
+            sa.select(User).where(
+                User.id.in_(ids),
+                User.institution_id == institution_id,
+                User.role.in_([Role.TRAINER, Role.ADMIN]),
+            )
+        )
+    ) if ids else []
+    if not trainers:
+        errors["trainer_ids"] = _("Choose at least one trainer of your institution.")
+    return trainers
+
+
+def _validate(data: dict, institution_id: int, current: Optional[TrainingClass]) -> dict:
+    errors: dict[str, str] = {}
+    values = {
+        "code": text_field(data, "code", errors, max_length=64),
+        "title": text_field(data, "title", errors, max_length=200),
+        "summary": text_field(data, "summary", errors, max_length=5000, required=False),
+        "starts_on": date_field(data, "starts_on", errors),
+        "ends_on": date_field(data, "ends_on", errors),
+        "capacity": optional_int(data, "capacity", errors, minimum=1, maximum=100000),
+        "enrolment_mode": enum_field(data, "enrolment_mode", EnrolmentMode, errors),
+        "tier": enum_field(data, "tier", TrainingTier, errors),
+        "kind": enum_field(data, "kind", TrainingKind, errors, required=False),
+        "full_day_hours": _hours_field(data, "full_day_hours", errors),
+        "half_day_hours": _hours_field(data, "half_day_hours", errors),
+    }
+    if " " in values["code"]:
+        errors["code"] = _("Use a code without spaces, e.g. 2026-03-organiser.")
+    starts, ends = values["starts_on"], values["ends_on"]
+    if starts and ends and ends < starts:
+        errors["ends_on"] = _("The end date must not be before the start date.")
+    elif starts and ends and current is not None:
+        outside = [s for s in current.sessions if not starts <= s.held_on <= ends]
+        if outside:
+            errors["ends_on"] = _(
+                "The session on %(day)s would fall outside the period. Move or delete it first.",
+                day=outside[0].held_on.isoformat(),
+            )
+    clash = db.session.scalar(
+        sa.select(TrainingClass.id).where(
+            TrainingClass.institution_id == institution_id,
+            TrainingClass.code == values["code"],
+            TrainingClass.id != (current.id if current else 0),
+        )
+    )
+    if clash is not None:
+        errors["code"] = _("The code %(code)s is already used by another class.", code=values["code"])
+    if current is None or not current.members:
+        values["programme"], values["course"] = _offering(data, institution_id, errors)
+    values["trainers"] = _trainers(data, institution_id, errors)
+    if errors:
+        raise AuthoringError(errors)
+    return values
+
+
+def create_class(data: dict, author: User) -> TrainingClass:
+    """Create a draft class of the author's institution from form values."""
+    values = _validate(data, author.institution_id, None)
+    training_class = TrainingClass(institution_id=author.institution_id)
+    _apply(training_class, values)
+    db.session.add(training_class)
+    db.session.flush()
+    logger.info("Class %r created by %r", training_class, author)
+    return training_class
+
+
+def update_class(training_class: TrainingClass, data: dict, editor: User) -> None:
+    """Change a class, and promote people from the waiting list if the capacity rose.
+
+    The offered programme or course is fixed once the class has members.
+    """
+    values = _validate(data, training_class.institution_id, training_class)
+    _apply(training_class, values)
+    db.session.flush()
+    promote_waiting(training_class)
+    logger.info("Class %r changed by %r", training_class, editor)
+
+
+def _apply(training_class: TrainingClass, values: dict) -> None:
+    for field in (
+        "code", "title", "summary", "starts_on", "ends_on", "capacity",
+        "enrolment_mode", "tier", "kind", "full_day_hours", "half_day_hours",
+    ):
+        setattr(training_class, field, values[field])
+    if "programme" in values:
+        training_class.programme = values["programme"]
+        training_class.course = values["course"]
+    training_class.trainers = values["trainers"]
+
+
+def set_status(training_class: TrainingClass, status: ClassStatus, editor: User) -> None:
+    """Move a class to ``status``. A cancelled class takes no further change."""
+    if training_class.status is ClassStatus.CANCELLED:
+        raise ClassError("cancelled")
+    training_class.status = status
+    db.session.flush()
+    logger.info("Class %r set to %s by %r", training_class, status.value, editor)

@@ -1,0 +1,488 @@
+"""Enrol a class from a CSV or XLSX roster exported by an HR system.
+
+``preview`` reads the file, normalises every cell and stores the result in a
+``PendingImport`` row with every problem found (row, column, code). Nothing
+else is written. ``confirm`` checks the stored rows again against the
+current accounts and, only when no row has a problem, creates the missing
+accounts and enrols everyone. A person is matched by employee number within
+the institution, then by e-mail, so importing the same file twice creates
+nobody twice.
+"""
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from courses import logger
+from courses.class_models import PendingImport, TrainingClass
+from courses.classes import add_member
+from lms import audit, tabular
+from lms.accounts.models import Post, Role, User
+from lms.db import now_utc
+from lms.extensions import db
+from lms.organisations.models import Department
+
+#: Field -> headers people use for it in HR exports.
+COLUMNS = {
+    "employee_no": ("工号", "职工号", "教工号", "人员编号", "员工编号", "employee no", "employee number"),
+    "full_name": ("姓名", "name", "full name"),
+    "department": ("院系", "部门", "所在院系", "所在单位", "单位", "学院", "department"),
+    "gender": ("性别", "gender", "sex"),
+    "phone": ("手机", "手机号", "手机号码", "联系电话", "电话", "phone", "mobile"),
+    "email": ("邮箱", "电子邮箱", "电子邮件", "e-mail", "email"),
+    "post": ("岗位", "岗位类别", "post"),
+}
+REQUIRED = ("employee_no", "full_name", "department")
+#: Header shown in messages for each field.
+HEADER_NAMES = {
+    "employee_no": "工号",
+    "full_name": "姓名",
+    "department": "院系",
+    "gender": "性别",
+    "phone": "手机",
+    "email": "邮箱",
+    "post": "岗位",
+}
+POST_NAMES = {
+    "专职辅导员": Post.FULL_TIME_COUNSELOR,
+    "兼职辅导员": Post.PART_TIME_COUNSELOR,
+    "组织员": Post.PARTY_ORGANISER,
+    "教师党支部书记": Post.TEACHER_BRANCH_SECRETARY,
+    "院系党组织书记": Post.DEPARTMENT_PARTY_SECRETARY,
+    **{post.value: post for post in Post},
+}
+PARTY_POSTS = {
+    Post.PARTY_ORGANISER,
+    Post.TEACHER_BRANCH_SECRETARY,
+    Post.DEPARTMENT_PARTY_SECRETARY,
+}
+GENDERS = {
+    "男": "男", "男性": "男", "m": "男", "male": "男",
+    "女": "女", "女性": "女", "f": "女", "female": "女",
+}
+DEPARTMENT_SUFFIXES = ("学院", "系", "院")
+EMPLOYEE_NO = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
+MOBILE = re.compile(r"^1\d{10}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SCIENTIFIC = re.compile(r"\d+(\.\d+)?[eE][+-]?\d+")
+CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\u00b7]) (?=[\u3400-\u9fff\u00b7])")
+MAX_ROWS = 5000
+#: A preview older than this must be uploaded again.
+PENDING_LIFETIME = timedelta(hours=24)
+
+
+class ImportRejected(ValueError):
+    """The stored import cannot be confirmed. ``code`` gives the reason."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass
+class Preview:
+    rows: list[dict] = field(default_factory=list)
+    problems: list[dict] = field(default_factory=list)
+
+
+# Normalising cells -------------------------------------------------------------
+
+
+def _number_text(value: str) -> str:
+    """Return the digits of a number a spreadsheet wrote as 20230001.0.
+
+    Scientific notation such as 1.38E+10 is returned unchanged, because the
+    spreadsheet already dropped digits and the row is reported instead.
+    """
+    compact = value.replace(" ", "").replace(",", "")
+    if re.fullmatch(r"\d+\.0+", compact):
+        return compact.split(".")[0]
+    return compact
+
+
+def is_scientific(value: str) -> bool:
+    return SCIENTIFIC.fullmatch(value) is not None
+
+
+def employee_no(value: str) -> str:
+    return _number_text(tabular.normalise(value)).upper()
+
+
+def full_name(value: str) -> str:
+    """Remove the spaces people type between the Chinese characters of a name."""
+    return CJK_GAP.sub("", tabular.normalise(value))
+
+
+def phone(value: str) -> str:
+    digits = _number_text(tabular.normalise(value)).replace("-", "")
+    for prefix in ("+86", "0086"):
+        if digits.startswith(prefix):
+            digits = digits[len(prefix):]
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
+    return digits
+
+
+def department_key(name: str) -> str:
+    key = tabular.normalise(name).replace(" ", "").lower()
+    for suffix in DEPARTMENT_SUFFIXES:
+        if key.endswith(suffix):
+            return key[: -len(suffix)] if len(key) > len(suffix) else key
+    return key
+
+
+def _department_index(institution_id: int) -> dict[str, Department]:
+    index: dict[str, Department] = {}
+    departments = db.session.scalars(
+        sa.select(Department).where(Department.institution_id == institution_id)
+    )
+    for department in departments:
+        index.setdefault(department_key(department.name), department)
+        index.setdefault(department.code.lower(), department)
+    return index
+
+
+# Reading and checking ------------------------------------------------------------
+
+
+def _problem(row: int, fieldname: str, code: str, **params) -> dict:
+    return {"row": row, "column": HEADER_NAMES.get(fieldname, fieldname), "code": code, **params}
+
+
+def read_table(filename: str, content: bytes) -> tuple[tabular.Table, list[dict]]:
+    """Read the file and return the table with the file-level problems."""
+    table = tabular.read_upload(filename, content, max_rows=MAX_ROWS)
+    found = tabular.map_headers(table, COLUMNS)
+    problems = [
+        _problem(1, name, "missing_column", aliases="、".join(COLUMNS[name][:3]))
+        for name in REQUIRED
+        if name not in found
+    ]
+    if not table.rows and not problems:
+        problems.append(_problem(2, "employee_no", "no_rows"))
+    return table, problems
+
+
+def _row_values(number: int, cells: dict, found: dict[str, str]) -> dict:
+    raw = {name: cells.get(header, "") for name, header in found.items()}
+    return {
+        "row": number,
+        "employee_no": employee_no(raw.get("employee_no", "")),
+        "full_name": full_name(raw.get("full_name", "")),
+        "department": tabular.normalise(raw.get("department", "")),
+        "gender": tabular.normalise(raw.get("gender", "")),
+        "phone": phone(raw.get("phone", "")) if raw.get("phone") else "",
+        "email": tabular.normalise(raw.get("email", "")).replace(" ", "").lower(),
+        "post": tabular.normalise(raw.get("post", "")).replace(" ", ""),
+    }
+
+
+def check_rows(training_class: TrainingClass, rows: list[dict]) -> Preview:
+    """Check normalised rows against each other and the institution's data.
+
+    Fills in ``department_id``, ``post`` value, the matched ``user_id`` and
+    ``action`` ("new" or "existing") on each row.
+    """
+    preview = Preview()
+    departments = _department_index(training_class.institution_id)
+    seen: dict[str, int] = {}
+    for values in rows:
+        row = dict(values)
+        problems = _check_row(row, departments, seen)
+        if not problems:
+            problems = _match_person(training_class, row)
+        preview.rows.append(row)
+        preview.problems.extend(problems)
+    return preview
+
+
+def _check_row(row: dict, departments: dict, seen: dict[str, int]) -> list[dict]:
+    number = row["row"]
+    problems = [
+        _problem(number, name, "required") for name in REQUIRED if not row.get(name)
+    ]
+    number_value = row["employee_no"]
+    if is_scientific(number_value):
+        problems.append(_problem(number, "employee_no", "scientific", value=number_value))
+    elif number_value and not EMPLOYEE_NO.match(number_value):
+        problems.append(_problem(number, "employee_no", "employee_no_malformed", value=number_value))
+    elif number_value in seen:
+        problems.append(
+            _problem(number, "employee_no", "duplicate", value=number_value, first=seen[number_value])
+        )
+    elif number_value:
+        seen[number_value] = number
+    if row["department"]:
+        department = departments.get(department_key(row["department"]))
+        if department is None:
+            names = sorted({dept.name for dept in departments.values()})
+            problems.append(
+                _problem(number, "department", "department_unknown",
+                         value=row["department"], choices="、".join(names))
+            )
+        else:
+            row["department_id"] = department.id
+    if row["gender"]:
+        gender = GENDERS.get(row["gender"].lower())
+        if gender is None:
+            problems.append(_problem(number, "gender", "gender_invalid", value=row["gender"]))
+        row["gender"] = gender or row["gender"]
+    if is_scientific(row["phone"]):
+        problems.append(_problem(number, "phone", "scientific", value=row["phone"]))
+    elif row["phone"] and not MOBILE.match(row["phone"]):
+        problems.append(_problem(number, "phone", "phone_invalid", value=row["phone"]))
+    if row["email"] and not EMAIL.match(row["email"]):
+        problems.append(_problem(number, "email", "email_invalid", value=row["email"]))
+    if row["post"]:
+        post = POST_NAMES.get(row["post"])
+        if post is None:
+            problems.append(_problem(number, "post", "post_unknown", value=row["post"]))
+        else:
+            row["post"] = post.value
+    return problems
+
+
+def _match_person(training_class: TrainingClass, row: dict) -> list[dict]:
+    """Find the row's account by employee number, then by e-mail."""
+    number = row["row"]
+    user = db.session.scalar(
+        sa.select(User).where(
+            User.institution_id == training_class.institution_id,
+            User.employee_no == row["employee_no"],
+        )
+    )
+    if user is None and row["email"]:
+        by_email = db.session.scalar(
+            sa.select(User).where(sa.func.lower(User.email) == row["email"])
+        )
+        if by_email is not None:
+            if by_email.institution_id != training_class.institution_id:
+                return [_problem(number, "email", "email_elsewhere", value=row["email"])]
+            if by_email.employee_no and by_email.employee_no != row["employee_no"]:
+                return [
+                    _problem(number, "email", "email_conflict",
+                             value=row["email"], other=by_email.employee_no)
+                ]
+            user = by_email
+    if user is None:
+        row["action"] = "new"
+        row["user_id"] = None
+        return []
+    if not user.role.is_learner:
+        return [_problem(number, "employee_no", "not_learner", value=row["employee_no"])]
+    row["action"] = "existing"
+    row["user_id"] = user.id
+    return []
+
+
+def preview(training_class: TrainingClass, filename: str, content: bytes, by: User) -> PendingImport:
+    """Read and check an upload, and store the result for the preview page.
+
+    Raises ``tabular.TableError`` for a file that is not a table.
+    """
+    purge_expired()
+    table, problems = read_table(filename, content)
+    found = tabular.map_headers(table, COLUMNS)
+    rows = [_row_values(number, cells, found) for number, cells in table.rows]
+    checked = Preview(rows=rows)
+    if not problems:
+        checked = check_rows(training_class, rows)
+    pending = PendingImport(
+        class_id=training_class.id,
+        created_by_id=by.id,
+        filename=filename[:200],
+        encoding=table.encoding or "xlsx",
+        rows=checked.rows,
+        problems=problems + checked.problems,
+    )
+    db.session.add(pending)
+    db.session.flush()
+    logger.info(
+        "Roster upload %s for %r by %r: %d rows, %d problems",
+        pending.id, training_class, by, len(rows), len(pending.problems),
+    )
+    return pending
+
+
+def purge_expired() -> int:
+    """Delete stored uploads older than ``PENDING_LIFETIME``, which contain personal data."""
+    result = db.session.execute(
+        sa.delete(PendingImport).where(PendingImport.created_at < now_utc() - PENDING_LIFETIME)
+    )
+    return result.rowcount
+
+
+# Confirming -----------------------------------------------------------------------
+
+
+def _username_for(row: dict, institution_code: str, taken: set[str]) -> str:
+    base = re.sub(r"[^a-z0-9-]", "", row["employee_no"].lower()) or "user"
+    for candidate in (base, f"{institution_code}-{base}"):
+        if candidate not in taken and not _username_exists(candidate):
+            return candidate
+    suffix = 2
+    while True:
+        candidate = f"{institution_code}-{base}-{suffix}"
+        if candidate not in taken and not _username_exists(candidate):
+            return candidate
+        suffix += 1
+
+
+def _username_exists(username: str) -> bool:
+    return db.session.scalar(sa.select(User.id).filter_by(username=username)) is not None
+
+
+def _create_person(training_class: TrainingClass, row: dict, taken: set[str]) -> tuple[User, str]:
+    post = Post(row["post"]) if row.get("post") else Post.FULL_TIME_COUNSELOR
+    password = secrets.token_urlsafe(9)
+    user = User(
+        username=_username_for(row, _institution_code(training_class), taken),
+        full_name=row["full_name"],
+        employee_no=row["employee_no"],
+        email=row["email"] or None,
+        role=Role.PARTY_WORKER if post in PARTY_POSTS else Role.COUNSELOR,
+        post=post,
+        institution_id=training_class.institution_id,
+        department_id=row.get("department_id"),
+        password_must_change=True,
+    )
+    user.set_password(password)
+    taken.add(user.username)
+    db.session.add(user)
+    db.session.flush()
+    return user, password
+
+
+def _institution_code(training_class: TrainingClass) -> str:
+    from lms.organisations.models import Institution
+
+    institution = db.session.get(Institution, training_class.institution_id)
+    return re.sub(r"[^a-z0-9-]", "", institution.code.lower()) or "inst"
+
+
+def confirm(pending: PendingImport, by: User) -> dict:
+    """Create missing accounts and enrol every row, all or nothing.
+
+    Returns {"created": [(user, first password)], "enrolled": n, "waiting": n}.
+    Raises ``ImportRejected`` when the import was confirmed already, is too
+    old, or has problems now. The caller rolls back on any exception.
+    """
+    if pending.confirmed_at is not None:
+        raise ImportRejected("confirmed")
+    if now_utc() - pending.created_at > PENDING_LIFETIME:
+        raise ImportRejected("expired")
+    if pending.problems:
+        raise ImportRejected("problems")
+    training_class = db.session.get(TrainingClass, pending.class_id)
+    checked = check_rows(training_class, [_stored_values(row) for row in pending.rows])
+    if checked.problems:
+        pending.problems = checked.problems
+        raise ImportRejected("problems")
+    claimed = db.session.execute(
+        sa.update(PendingImport)
+        .where(PendingImport.id == pending.id, PendingImport.confirmed_at.is_(None))
+        .values(confirmed_at=now_utc())
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        raise ImportRejected("confirmed")
+
+    result = {"created": [], "enrolled": 0, "waiting": 0, "already": 0}
+    taken: set[str] = set()
+    for row in checked.rows:
+        if row["action"] == "new":
+            user, password = _create_person(training_class, row, taken)
+            result["created"].append((user, password))
+        else:
+            user = db.session.get(User, row["user_id"])
+            if not user.employee_no:
+                user.employee_no = row["employee_no"]
+        _enrol_row(training_class, user, by, result)
+    audit.record(
+        "class.roster_imported", "training_class", training_class.id,
+        f"{pending.filename}: {len(checked.rows)}",
+        actor_id=by.id, institution_id=training_class.institution_id,
+        data={"created": len(result["created"]), "enrolled": result["enrolled"],
+              "waiting": result["waiting"]},
+    )
+    logger.info("Roster upload %s confirmed by %r", pending.id, by)
+    return result
+
+
+def _stored_values(row: dict) -> dict:
+    """Return the normalised cells of a stored row, without the results of checking.
+
+    Checking stores a post as its enum value, which ``POST_NAMES`` also reads.
+    """
+    keys = ("row", "employee_no", "full_name", "department", "gender", "phone", "email", "post")
+    return {key: row.get(key) or "" for key in keys}
+
+
+def _enrol_row(training_class: TrainingClass, user: User, by: User, result: dict) -> None:
+    from courses.class_models import MemberStatus
+    from courses.classes import find_member
+
+    existing = find_member(training_class, user)
+    if existing is not None and existing.status in (MemberStatus.ENROLLED, MemberStatus.WAITING):
+        result["already"] += 1
+        return
+    member = add_member(training_class, user, by=by, source="import")
+    key = "enrolled" if member.status is MemberStatus.ENROLLED else "waiting"
+    result[key] += 1
+
+
+# Messages -------------------------------------------------------------------------
+
+
+def problem_message(problem: dict) -> str:
+    """Return the sentence that explains what is wrong with a cell and how to fix it."""
+    code = problem["code"]
+    value = problem.get("value", "")
+    if code == "missing_column":
+        return _("The column is missing. Add a column headed %(column)s (also accepted: %(aliases)s).",
+                 column=problem["column"], aliases=problem.get("aliases", ""))
+    if code == "no_rows":
+        return _("The file has a header row but no people. Add one row per person.")
+    if code == "required":
+        return _("The cell is empty. Fill in %(column)s.", column=problem["column"])
+    if code == "scientific":
+        return _("%(value)s is in scientific notation, so the spreadsheet dropped digits. Format the column as text and export the file again.", value=value)
+    if code == "employee_no_malformed":
+        return _("%(value)s is not an employee number. Use 3 to 32 letters, digits or hyphens.", value=value)
+    if code == "duplicate":
+        return _("Employee number %(value)s already appears in row %(first)s. Keep one of the two rows.",
+                 value=value, first=problem.get("first"))
+    if code == "department_unknown":
+        return _("There is no department %(value)s. Use one of: %(choices)s.",
+                 value=value, choices=problem.get("choices", ""))
+    if code == "gender_invalid":
+        return _("%(value)s is not a gender. Write 男 or 女.", value=value)
+    if code == "phone_invalid":
+        return _("%(value)s is not a mobile number. Write 11 digits starting with 1.", value=value)
+    if code == "email_invalid":
+        return _("%(value)s is not an e-mail address. Write it as name@example.edu.cn.", value=value)
+    if code == "post_unknown":
+        return _("There is no post %(value)s. Use one of: %(choices)s.",
+                 value=value, choices="、".join(list(POST_NAMES)[:5]))
+    if code == "email_elsewhere":
+        return _("The e-mail address %(value)s belongs to an account of another institution. Leave the cell empty or correct it.", value=value)
+    if code == "email_conflict":
+        return _("The e-mail address %(value)s belongs to the person with employee number %(other)s. Check both numbers.",
+                 value=value, other=problem.get("other"))
+    if code == "not_learner":
+        return _("Employee number %(value)s belongs to a staff account, which cannot join a class. Remove the row.", value=value)
+    return code
+
+
+def table_error_message(error: tabular.TableError) -> str:
+    if error.code == "encoding":
+        return _("The file is not text in a known encoding. Save it as CSV (UTF-8 or GBK) or as XLSX.")
+    if error.code == "too_many_rows":
+        return _("The file has more than %(max)s rows. Split it into smaller files.", max=MAX_ROWS)
+    if error.code == "empty":
+        return _("The file is empty. Export the roster with a header row such as 工号, 姓名, 院系.")
+    return _("The file cannot be read as a table. Upload a CSV or XLSX file exported from a spreadsheet.")

@@ -1,0 +1,115 @@
+"""Offline sessions of a class and their attendance sheets under /classes.
+
+The routes register on the ``classes`` blueprint of ``courses.class_views``.
+"""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from courses import class_attendance, classes
+from courses.authoring import AuthoringError
+from courses.class_models import AttendanceStatus, SessionLength
+from courses.class_views import MANAGER_ROLES, _managed, _session, bp
+from lms.accounts.access import roles_required
+from lms.extensions import db
+
+# Sessions and attendance ------------------------------------------------------------
+
+
+@bp.route("/<int:class_id>/sessions", methods=["POST"])
+@roles_required(*MANAGER_ROLES)
+def new_session(class_id: int):
+    training_class = _managed(class_id)
+    try:
+        class_attendance.add_session(training_class, request.form.to_dict(), current_user)
+    except AuthoringError as error:
+        db.session.rollback()
+        for message in error.errors.values():
+            flash(message, "error")
+        return redirect(url_for("classes.detail", class_id=class_id))
+    db.session.commit()
+    flash(_("Session added."), "success")
+    return redirect(url_for("classes.detail", class_id=class_id))
+
+
+@bp.route("/<int:class_id>/sessions/<int:session_id>/delete", methods=["POST"])
+@roles_required(*MANAGER_ROLES)
+def delete_session(class_id: int, session_id: int):
+    training_class = _managed(class_id)
+    session = _session(training_class, session_id)
+    try:
+        class_attendance.delete_session(session, current_user)
+    except AuthoringError as error:
+        db.session.rollback()
+        for message in error.errors.values():
+            flash(message, "error")
+        return redirect(url_for("classes.detail", class_id=class_id))
+    db.session.commit()
+    flash(_("Session deleted."), "success")
+    return redirect(url_for("classes.detail", class_id=class_id))
+
+
+@bp.route("/<int:class_id>/sessions/<int:session_id>/attendance", methods=["GET", "POST"])
+@roles_required(*MANAGER_ROLES)
+def attendance(class_id: int, session_id: int):
+    training_class = _managed(class_id)
+    session = _session(training_class, session_id)
+    if request.method == "POST":
+        marks = {}
+        for key, value in request.form.items():
+            if not key.startswith("mark-") or not key[5:].isdigit() or not value:
+                continue
+            status = next((s for s in AttendanceStatus if s.value == value), None)
+            if status is None:
+                flash(_("Choose present, late, excused or absent for each person."), "error")
+                return redirect(request.url)
+            marks[int(key[5:])] = status
+        changed = class_attendance.mark_sheet(session, marks, current_user)
+        db.session.commit()
+        flash(_("Attendance saved for %(count)d people.", count=changed), "success")
+        return redirect(url_for("classes.attendance", class_id=class_id, session_id=session_id))
+    return render_template(
+        "classes/attendance.html",
+        training_class=training_class,
+        session=session,
+        sheet=class_attendance.sheet(session),
+        statuses=list(AttendanceStatus),
+        hours=classes.hours_for(training_class, session.length),
+    )
+
+
+@bp.route("/<int:class_id>/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@roles_required(*MANAGER_ROLES)
+def edit_session(class_id: int, session_id: int):
+    training_class = _managed(class_id)
+    session = _session(training_class, session_id)
+    values = {
+        "title": session.title,
+        "held_on": session.held_on.isoformat(),
+        "length": session.length.value,
+        "place": session.place,
+        "lesson_id": str(session.lesson_id or ""),
+    }
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        values = request.form.to_dict()
+        try:
+            class_attendance.update_session(session, values, current_user)
+        except AuthoringError as error:
+            db.session.rollback()
+            errors, status = error.errors, 400
+        else:
+            db.session.commit()
+            flash(_("Session saved."), "success")
+            return redirect(url_for("classes.detail", class_id=class_id))
+    return render_template(
+        "classes/session_form.html",
+        training_class=training_class,
+        session=session,
+        values=values,
+        errors=errors,
+        lengths=list(SessionLength),
+        lessons=class_attendance.offline_lessons(training_class),
+    ), status

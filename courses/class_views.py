@@ -1,0 +1,349 @@
+"""Training class pages under /classes.
+
+Trainers of a class and admins manage it. HR may read the rosters of its
+own institution, and learners may open open classes and their own
+membership. A class of another institution gives 404.
+"""
+
+import sqlalchemy as sa
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from courses import class_attendance, class_authoring, classes
+from courses.authoring import AuthoringError, courses_of, programmes_of
+from courses.class_models import (
+    ClassMember,
+    ClassSession,
+    ClassStatus,
+    EnrolmentMode,
+    MemberStatus,
+    SessionLength,
+    TrainingClass,
+)
+from courses.models import PublicationStatus
+from lms import labels
+from lms.accounts.access import roles_required
+from lms.accounts.models import Role, User
+from lms.extensions import db
+from lms.records.models import TrainingKind, TrainingTier
+
+bp = Blueprint("classes", __name__, url_prefix="/classes")
+
+MEMBER_STATUS = {
+    "pending": _l("Awaiting approval"),
+    "waiting": _l("Waiting list"),
+    "enrolled": _l("Enrolled"),
+    "withdrawn": _l("Withdrawn"),
+    "rejected": _l("Rejected"),
+}
+labels.register("member_status", MEMBER_STATUS)
+labels.register("MemberStatus", MEMBER_STATUS)
+labels.register("ClassStatus", {
+    "draft": _l("Draft"),
+    "open": _l("Open for enrolment"),
+    "closed": _l("Enrolment closed"),
+    "cancelled": _l("Cancelled"),
+})
+labels.register("EnrolmentMode", {
+    "assigned": _l("Assigned by trainers"),
+    "self": _l("Self-enrolment"),
+    "approval": _l("Self-enrolment with approval"),
+})
+labels.register("SessionLength", {
+    "half_day": _l("Half day"),
+    "full_day": _l("Full day"),
+})
+labels.register("AttendanceStatus", {
+    "present": _l("Present"),
+    "late": _l("Late"),
+    "excused": _l("Excused"),
+    "absent": _l("Absent"),
+})
+
+MANAGER_ROLES = (Role.TRAINER, Role.ADMIN)
+ROSTER_ROLES = (Role.TRAINER, Role.HR, Role.ADMIN)
+
+
+# Loading ----------------------------------------------------------------------
+
+
+def _load(class_id: int) -> TrainingClass:
+    training_class = db.session.get(TrainingClass, class_id)
+    if training_class is None or training_class.institution_id != current_user.institution_id:
+        abort(404)
+    return training_class
+
+
+def _managed(class_id: int) -> TrainingClass:
+    training_class = _load(class_id)
+    if not classes.can_manage(current_user, training_class):
+        abort(403)
+    return training_class
+
+
+def _roster_class(class_id: int) -> TrainingClass:
+    training_class = _load(class_id)
+    if not classes.can_view_roster(current_user, training_class):
+        abort(403)
+    return training_class
+
+
+def _member(training_class: TrainingClass, member_id: int) -> ClassMember:
+    member = db.session.get(ClassMember, member_id)
+    if member is None or member.class_id != training_class.id:
+        abort(404)
+    return member
+
+
+def _session(training_class: TrainingClass, session_id: int) -> ClassSession:
+    session = db.session.get(ClassSession, session_id)
+    if session is None or session.class_id != training_class.id:
+        abort(404)
+    return session
+
+
+def _class_error_message(error: classes.ClassError) -> str:
+    messages = {
+        "other_institution": _("This person belongs to another institution."),
+        "not_learner": _("Only counselors and party-work staff can join a class."),
+        "inactive": _("This account is disabled."),
+        "cancelled": _("The class is cancelled."),
+        "not_open": _("The class is not open for enrolment."),
+        "ended": _("The class has ended, so it takes no more enrolments."),
+        "assigned_only": _("Places in this class are assigned by its trainers."),
+        "programme_closed": _("The class's programme is not open for enrolment. Publish it first."),
+        "not_pending": _("This request was already decided."),
+        "not_member": _("This person holds no place in the class."),
+    }
+    return messages.get(error.code, error.code)
+
+
+# Lists and detail ---------------------------------------------------------------
+
+
+@bp.route("")
+@login_required
+def index():
+    institution_id = current_user.institution_id
+    if current_user.role.is_learner:
+        memberships = classes.memberships_of(current_user)
+        mine = {member.class_id for member in memberships}
+        others = [c for c in classes.open_classes(institution_id) if c.id not in mine]
+        return render_template(
+            "classes/index_learner.html", memberships=memberships, open_classes=others
+        )
+    return render_template(
+        "classes/index.html",
+        classes=classes.classes_of(institution_id),
+        can_create=current_user.role in MANAGER_ROLES,
+    )
+
+
+@bp.route("/<int:class_id>")
+@login_required
+def detail(class_id: int):
+    training_class = _load(class_id)
+    member = None
+    my_marks = {}
+    if current_user.role.is_learner:
+        if not classes.is_visible_to_learner(current_user, training_class):
+            abort(404)
+        member = classes.find_member(training_class, current_user)
+        my_marks = class_attendance.marks_of(current_user, training_class)
+    return render_template(
+        "classes/detail.html",
+        training_class=training_class,
+        member=member,
+        my_marks=my_marks,
+        waiting_position=classes.waiting_position(member) if member else None,
+        seats_left=classes.seats_left(training_class),
+        enrolled=classes.enrolled_count(training_class),
+        can_manage=classes.can_manage(current_user, training_class),
+        can_view_roster=classes.can_view_roster(current_user, training_class),
+        hours_full=classes.hours_for(training_class, SessionLength.FULL_DAY),
+        hours_half=classes.hours_for(training_class, SessionLength.HALF_DAY),
+        lessons=class_attendance.offline_lessons(training_class),
+        lengths=list(SessionLength),
+        statuses=list(ClassStatus),
+    )
+
+
+# Creating and editing -------------------------------------------------------------
+
+
+def _form_values(training_class=None) -> dict:
+    if training_class is None:
+        return {
+            "enrolment_mode": EnrolmentMode.ASSIGNED.value,
+            "tier": TrainingTier.SCHOOL.value,
+            "trainer_ids": [str(current_user.id)],
+        }
+    offering = (
+        f"p:{training_class.programme_id}" if training_class.programme_id
+        else f"c:{training_class.course_id}"
+    )
+    values = {
+        field: getattr(training_class, field)
+        for field in ("code", "title", "summary", "capacity", "full_day_hours", "half_day_hours")
+    }
+    values = {key: "" if value is None else str(value) for key, value in values.items()}
+    values.update(
+        starts_on=training_class.starts_on.isoformat(),
+        ends_on=training_class.ends_on.isoformat(),
+        enrolment_mode=training_class.enrolment_mode.value,
+        tier=training_class.tier.value,
+        kind=training_class.kind.value if training_class.kind else "",
+        offering=offering,
+        trainer_ids=[str(trainer.id) for trainer in training_class.trainers],
+    )
+    return values
+
+
+def _render_form(training_class, values: dict, errors: dict, status: int = 200):
+    institution_id = current_user.institution_id
+    published = PublicationStatus.PUBLISHED
+    staff = [
+        user for user in db.session.scalars(
+            sa.select(User).where(
+                User.institution_id == institution_id,
+                User.role.in_(MANAGER_ROLES),
+                User.active.is_(True),
+            ).order_by(User.full_name)
+        )
+    ]
+    return render_template(
+        "classes/form.html",
+        training_class=training_class,
+        values=values,
+        errors=errors,
+        programmes=[p for p in programmes_of(institution_id) if p.status is published],
+        courses=[c for c in courses_of(institution_id) if c.status is published],
+        trainers=staff,
+        modes=list(EnrolmentMode),
+        tiers=list(TrainingTier),
+        kinds=list(TrainingKind),
+    ), status
+
+
+def _submitted() -> dict:
+    data = request.form.to_dict()
+    data["trainer_ids"] = request.form.getlist("trainer_ids")
+    return data
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*MANAGER_ROLES)
+def new_class():
+    if request.method == "GET":
+        return _render_form(None, _form_values(), {})
+    data = _submitted()
+    try:
+        training_class = class_authoring.create_class(data, current_user)
+    except AuthoringError as error:
+        db.session.rollback()
+        return _render_form(None, data, error.errors, 400)
+    db.session.commit()
+    flash(_("Class %(title)s created as a draft.", title=training_class.title), "success")
+    return redirect(url_for("classes.detail", class_id=training_class.id))
+
+
+@bp.route("/<int:class_id>/edit", methods=["GET", "POST"])
+@roles_required(*MANAGER_ROLES)
+def edit_class(class_id: int):
+    training_class = _managed(class_id)
+    if request.method == "GET":
+        return _render_form(training_class, _form_values(training_class), {})
+    data = _submitted()
+    try:
+        class_authoring.update_class(training_class, data, current_user)
+        class_attendance.resync_class(training_class)
+    except AuthoringError as error:
+        db.session.rollback()
+        return _render_form(training_class, data, error.errors, 400)
+    except classes.ClassError as error:
+        db.session.rollback()
+        flash(_class_error_message(error), "error")
+        return redirect(url_for("classes.detail", class_id=class_id))
+    db.session.commit()
+    flash(_("Class saved."), "success")
+    return redirect(url_for("classes.detail", class_id=class_id))
+
+
+@bp.route("/<int:class_id>/status", methods=["POST"])
+@roles_required(*MANAGER_ROLES)
+def set_status(class_id: int):
+    training_class = _managed(class_id)
+    status = next((s for s in ClassStatus if s.value == request.form.get("status")), None)
+    if status is None:
+        flash(_("Choose one of the listed statuses."), "error")
+        return redirect(url_for("classes.detail", class_id=class_id))
+    try:
+        class_authoring.set_status(training_class, status, current_user)
+    except classes.ClassError as error:
+        db.session.rollback()
+        flash(_class_error_message(error), "error")
+        return redirect(url_for("classes.detail", class_id=class_id))
+    db.session.commit()
+    flash(_("Class status changed."), "success")
+    return redirect(url_for("classes.detail", class_id=class_id))
+
+
+# Learner membership -------------------------------------------------------------
+
+
+@bp.route("/<int:class_id>/join", methods=["POST"])
+@roles_required(Role.COUNSELOR, Role.PARTY_WORKER)
+def join(class_id: int):
+    training_class = _load(class_id)
+    if not classes.is_visible_to_learner(current_user, training_class):
+        abort(404)
+    try:
+        member = classes.request_place(training_class, current_user)
+    except classes.ClassError as error:
+        db.session.rollback()
+        flash(_class_error_message(error), "error")
+        return redirect(url_for("classes.detail", class_id=class_id))
+    db.session.commit()
+    flash(_member_status_message(member), "success")
+    return redirect(url_for("classes.detail", class_id=class_id))
+
+
+def _member_status_message(member: ClassMember) -> str:
+    if member.status is MemberStatus.ENROLLED:
+        return _("You are enrolled in this class.")
+    if member.status is MemberStatus.WAITING:
+        return _("The class is full. You are on the waiting list and move up when a place frees.")
+    return _("Your request was sent. A trainer of the class will decide on it.")
+
+
+@bp.route("/<int:class_id>/leave", methods=["POST"])
+@roles_required(Role.COUNSELOR, Role.PARTY_WORKER)
+def leave(class_id: int):
+    training_class = _load(class_id)
+    member = classes.find_member(training_class, current_user)
+    if member is None:
+        abort(404)
+    if (
+        training_class.enrolment_mode is EnrolmentMode.ASSIGNED
+        and member.status is MemberStatus.ENROLLED
+    ):
+        flash(_("Places in this class are assigned by its trainers. Ask them to withdraw you."), "error")
+        return redirect(url_for("classes.detail", class_id=class_id))
+    try:
+        classes.withdraw(member, current_user)
+    except classes.ClassError as error:
+        db.session.rollback()
+        flash(_class_error_message(error), "error")
+        return redirect(url_for("classes.detail", class_id=class_id))
+    db.session.commit()
+    flash(_("You left the class."), "success")
+    return redirect(url_for("classes.detail", class_id=class_id))
+
+
+# The roster and session pages register their routes on ``bp`` when imported.
+from courses import class_roster_views, class_session_views  # noqa: E402
+
+del class_roster_views, class_session_views

@@ -1,0 +1,110 @@
+"""Required programmes, level and next date for a learner's "My learning" page."""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Optional
+
+import sqlalchemy as sa
+
+from courses import services
+from courses.class_models import ClassMember, MemberStatus
+from courses.models import Programme, TargetLevel
+from lms.accounts.models import Post, User
+from lms.competencies.models import Level
+from lms.compliance.models import PersonProfile
+from lms.extensions import db
+
+#: Words a programme's free-text audience uses for each post.
+POST_AUDIENCE_WORDS = {
+    Post.FULL_TIME_COUNSELOR: ("专职辅导员",),
+    Post.PART_TIME_COUNSELOR: ("兼职辅导员",),
+    Post.PARTY_ORGANISER: ("组织员",),
+    Post.TEACHER_BRANCH_SECRETARY: ("教师党支部书记", "党支部书记"),
+    Post.DEPARTMENT_PARTY_SECRETARY: ("院系党组织书记", "党组织书记"),
+}
+
+
+def years_of_service(user: User, today: date) -> Optional[int]:
+    """Return the year of service the person is in (1 in the first year), if known."""
+    profile = db.session.get(PersonProfile, user.id)
+    if profile is None or profile.post_started_on is None:
+        return None
+    started = profile.post_started_on
+    completed = today.year - started.year - ((today.month, today.day) < (started.month, started.day))
+    return max(completed, 0) + 1
+
+
+def person_level(user: User, today: Optional[date] = None) -> Optional[TargetLevel]:
+    """Return the competency level the person's years of service fall in.
+
+    The bounds are the ``min_years``/``max_years`` of the framework levels
+    coded junior, intermediate and senior. Returns None without a recorded
+    post start date or without levels that carry bounds.
+    """
+    from lms.compliance.windows import local_today
+
+    years = years_of_service(user, today or local_today(user.institution))
+    if years is None:
+        return None
+    levels = db.session.scalars(
+        sa.select(Level)
+        .where(Level.code.in_([level.value for level in TargetLevel]))
+        .where(Level.min_years.is_not(None))
+        .order_by(Level.framework_id.desc(), Level.position)
+    )
+    for level in levels:
+        if level.min_years <= years and (level.max_years is None or years <= level.max_years):
+            return TargetLevel(level.code)
+    return None
+
+
+def audience_includes(programme: Programme, post: Optional[Post]) -> bool:
+    if post is None:
+        return False
+    return any(word in programme.audience for word in POST_AUDIENCE_WORDS[post])
+
+
+def required_programmes(user: User) -> list[Programme]:
+    """Return published programmes meant for the user's post and level, not yet taken.
+
+    A programme is meant for a post when its audience text names the post.
+    When the person's level is unknown, programmes of every level count.
+    """
+    # NOTE: the audience is free text, so matching is by the post's Chinese name.
+    level = person_level(user)
+    enrolled = {enrolment.programme_id for enrolment in services.enrolments_of(user)}
+    return [
+        programme
+        for programme in services.published_programmes(user.institution_id)
+        if programme.id not in enrolled
+        and audience_includes(programme, user.post)
+        and (level is None or programme.level is level)
+    ]
+
+
+@dataclass
+class Deadline:
+    on: date
+    #: "session" or "class_end".
+    kind: str
+    title: str
+    class_id: int
+
+
+def next_deadline(memberships: list[ClassMember], today: date) -> Optional[Deadline]:
+    """Return the earliest upcoming session or class end among enrolled classes."""
+    candidates = []
+    for member in memberships:
+        if member.status is not MemberStatus.ENROLLED:
+            continue
+        training_class = member.training_class
+        for session in training_class.sessions:
+            if session.held_on >= today:
+                candidates.append(
+                    Deadline(session.held_on, "session", session.title, training_class.id)
+                )
+        if training_class.ends_on >= today:
+            candidates.append(
+                Deadline(training_class.ends_on, "class_end", training_class.title, training_class.id)
+            )
+    return min(candidates, key=lambda deadline: deadline.on, default=None)

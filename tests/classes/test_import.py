@@ -1,0 +1,282 @@
+"""Roster upload: encodings, normalisation, every kind of bad row, no duplicates."""
+
+import io
+import re
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import Workbook
+
+from courses.class_models import ClassMember, MemberStatus, PendingImport
+from lms.accounts.models import Role, User
+from lms.extensions import db
+from tests.classes.helpers import make_class
+from tests.conftest import count
+from tests.factories import build_learning_world, make_user
+
+HEADER = ["工号", "姓名", "院系", "性别", "手机", "邮箱"]
+GOOD_ROWS = [
+    ["T2026001", "王 小明", "教育", "男", "13800138000", ""],
+    ["Ｔ２０２６００２", "刘　芳", "物理学院", "女性", "138 0013 8001", "LiuFang@Example.edu.cn"],
+    ["E1001", "张老师", "教育学院", "", "", ""],
+]
+
+
+@pytest.fixture
+def world(app_ctx):
+    world = build_learning_world()
+    db.session.get(User, world.counselor).employee_no = "E1001"
+    world.klass = make_class(world).id
+    db.session.commit()
+    return world
+
+
+def _csv(rows, encoding: str, header=HEADER) -> bytes:
+    text = "\r\n".join(",".join(cells) for cells in [header, *rows]) + "\r\n"
+    if encoding == "utf-8-sig":
+        return b"\xef\xbb\xbf" + text.encode("utf-8")
+    return text.encode(encoding)
+
+
+def _xlsx(rows, header=HEADER) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(header)
+    for cells in rows:
+        sheet.append(cells)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _upload(client, world, content: bytes, filename: str):
+    return client.post(
+        f"/classes/{world.klass}/import",
+        data={"file": (io.BytesIO(content), filename)},
+        content_type="multipart/form-data",
+    )
+
+
+def _pending_id(response) -> int:
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return int(re.search(r"/import/(\d+)$", response.headers["Location"]).group(1))
+
+
+def _problems(pending_id: int) -> list[dict]:
+    db.session.expire_all()
+    return db.session.get(PendingImport, pending_id).problems
+
+
+def _member_ids(world) -> set[int]:
+    return set(db.session.scalars(
+        sa.select(ClassMember.user_id).where(
+            ClassMember.class_id == world.klass, ClassMember.status == MemberStatus.ENROLLED
+        )
+    ))
+
+
+ENCODED = {
+    "gbk": lambda rows: (_csv(rows, "gbk"), "roster.csv"),
+    "utf-8": lambda rows: (_csv(rows, "utf-8"), "roster.csv"),
+    "utf-8-bom": lambda rows: (_csv(rows, "utf-8-sig"), "roster.csv"),
+    "utf-16": lambda rows: (_csv(rows, "utf-16"), "roster.txt"),
+    "utf-16 tab-separated": lambda rows: (
+        "\r\n".join("\t".join(cells) for cells in [HEADER, *rows]).encode("utf-16"),
+        "roster.txt",
+    ),
+    "xlsx": lambda rows: (_xlsx(rows), "roster.xlsx"),
+}
+
+
+@pytest.mark.parametrize("encoding", list(ENCODED))
+def test_import_each_encoding(world, login, encoding):
+    trainer = login("trainer")
+    content, filename = ENCODED[encoding](GOOD_ROWS)
+    users_before = count(User)
+
+    pending_id = _pending_id(_upload(trainer, world, content, filename))
+    preview = trainer.get(f"/classes/{world.klass}/import/{pending_id}")
+    page = preview.get_data(as_text=True)
+
+    assert preview.status_code == 200
+    assert _problems(pending_id) == []
+    assert "王小明" in page
+    assert "T2026002" in page
+    assert "13800138001" in page
+    assert count(User) == users_before
+
+    done = trainer.post(f"/classes/{world.klass}/import/{pending_id}/confirm")
+    assert done.status_code == 200
+    db.session.expire_all()
+    created = db.session.scalars(
+        sa.select(User).where(User.employee_no.in_(["T2026001", "T2026002"]))
+    ).all()
+    assert sorted(u.full_name for u in created) == ["刘芳", "王小明"]
+    assert all(u.password_must_change for u in created)
+    assert {u.department.name for u in created} == {"教育学院", "物理学院"}
+    assert count(User) == users_before + 2
+    assert _member_ids(world) == {u.id for u in created} | {world.counselor}
+    html = done.get_data(as_text=True)
+    for person in created:
+        assert person.username in html
+    assert done.headers["Cache-Control"] == "no-store"
+
+
+def test_reimport_creates_nobody_twice(world, login):
+    trainer = login("trainer")
+    content, filename = ENCODED["utf-8"](GOOD_ROWS)
+    first = _pending_id(_upload(trainer, world, content, filename))
+    trainer.post(f"/classes/{world.klass}/import/{first}/confirm")
+    users_after_first = count(User)
+
+    second = _pending_id(_upload(trainer, world, _xlsx(GOOD_ROWS), "again.xlsx"))
+    done = trainer.post(f"/classes/{world.klass}/import/{second}/confirm")
+
+    assert done.status_code == 200
+    assert count(User) == users_after_first
+    assert count(ClassMember) == 3
+
+
+def test_confirm_twice_is_rejected(world, login):
+    trainer = login("trainer")
+    content, filename = ENCODED["utf-8"](GOOD_ROWS)
+    pending_id = _pending_id(_upload(trainer, world, content, filename))
+    trainer.post(f"/classes/{world.klass}/import/{pending_id}/confirm")
+    users = count(User)
+
+    again = trainer.post(f"/classes/{world.klass}/import/{pending_id}/confirm")
+
+    assert again.status_code == 302
+    assert count(User) == users
+
+
+def test_match_by_email_when_number_unknown(world, login):
+    counselor2 = db.session.get(User, world.counselor2)
+    counselor2.email = "li@example.edu.cn"
+    db.session.commit()
+    trainer = login("trainer")
+    rows = [["P9001", "李老师", "物理", "", "", "LI@example.edu.cn"]]
+
+    pending_id = _pending_id(_upload(trainer, world, _csv(rows, "utf-8"), "r.csv"))
+    trainer.post(f"/classes/{world.klass}/import/{pending_id}/confirm")
+
+    db.session.expire_all()
+    assert db.session.get(User, world.counselor2).employee_no == "P9001"
+    assert _member_ids(world) == {world.counselor2}
+
+
+def test_numbers_typed_as_numbers_in_xlsx(world, login):
+    trainer = login("trainer")
+    rows = [[20230001, "赵 六", "教育学院", "M", 13800138002, ""]]
+
+    pending_id = _pending_id(_upload(trainer, world, _xlsx(rows), "numbers.xlsx"))
+
+    db.session.expire_all()
+    [row] = db.session.get(PendingImport, pending_id).rows
+    assert row["employee_no"] == "20230001"
+    assert row["phone"] == "13800138002"
+    assert row["full_name"] == "赵六"
+    assert row["gender"] == "男"
+
+
+BAD_FILES = {
+    "missing column": (
+        [["T1", "王一"]], ["工号", "姓名"], 1, "院系", "missing_column"),
+    "missing required cell": (
+        [["T2026010", "", "教育学院"]], HEADER[:3], 2, "姓名", "required"),
+    "unknown department": (
+        [["T2026011", "王二", "化学学院"]], HEADER[:3], 2, "院系", "department_unknown"),
+    "duplicate within file": (
+        [["T2026012", "王三", "教育学院"], ["t2026012", "王四", "物理学院"]],
+        HEADER[:3], 3, "工号", "duplicate"),
+    "malformed employee number": (
+        [["12#4", "王五", "教育学院"]], HEADER[:3], 2, "工号", "employee_no_malformed"),
+    "bad gender": (
+        [["T2026013", "王六", "教育学院", "未知"]], HEADER[:4], 2, "性别", "gender_invalid"),
+    "phone in scientific notation": (
+        [["T2026015", "王八", "教育学院", "", "1.38001E+10"]], HEADER[:5], 2, "手机", "scientific"),
+    "employee number in scientific notation": (
+        [["2.0230001E+7", "王九", "教育学院"]], HEADER[:3], 2, "工号", "scientific"),
+    "bad phone": (
+        [["T2026014", "王七", "教育学院", "", "12345"]], HEADER[:5], 2, "手机", "phone_invalid"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_bad_row_is_reported_and_nothing_written(world, login, case):
+    rows, header, row_number, column, code = BAD_FILES[case]
+    trainer = login("trainer")
+    users_before = count(User)
+
+    pending_id = _pending_id(_upload(trainer, world, _csv(rows, "gbk", header), "bad.csv"))
+    preview = trainer.get(f"/classes/{world.klass}/import/{pending_id}")
+    problems = _problems(pending_id)
+
+    assert any(
+        p["row"] == row_number and p["column"] == column and p["code"] == code for p in problems
+    ), problems
+    page = preview.get_data(as_text=True)
+    assert f"/import/{pending_id}/confirm" not in page
+    assert 'class="row-error"' in page or row_number == 1
+
+    refused = trainer.post(f"/classes/{world.klass}/import/{pending_id}/confirm")
+    assert refused.status_code == 400
+    assert count(User) == users_before
+    assert _member_ids(world) == set()
+
+
+def test_unknown_department_lists_choices(world, login):
+    trainer = login("trainer")
+    rows = [["T2026011", "王二", "化学学院"]]
+
+    pending_id = _pending_id(_upload(trainer, world, _csv(rows, "utf-8", HEADER[:3]), "x.csv"))
+    page = trainer.get(f"/classes/{world.klass}/import/{pending_id}").get_data(as_text=True)
+
+    assert "化学学院" in page
+    assert "教育学院、物理学院" in page
+
+
+@pytest.mark.parametrize(
+    "content, filename",
+    [
+        (b"PK\x03\x04 this is not a workbook", "roster.xlsx"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "roster.png"),
+        (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n\x00\x00stream", "roster.csv"),
+        (b"", "roster.csv"),
+    ],
+    ids=["broken xlsx", "image", "pdf named csv", "empty"],
+)
+def test_file_that_is_not_a_table(world, login, content, filename):
+    trainer = login("trainer")
+
+    response = _upload(trainer, world, content, filename)
+
+    assert response.status_code in (400,), response.status_code
+    assert count(PendingImport) == 0
+    assert 'class="flash flash-error"' in response.get_data(as_text=True)
+
+
+def test_header_only_file_reports_no_rows(world, login):
+    trainer = login("trainer")
+
+    pending_id = _pending_id(_upload(trainer, world, _csv([], "utf-8"), "empty.csv"))
+
+    assert [p["code"] for p in _problems(pending_id)] == ["no_rows"]
+
+
+def test_confirm_is_all_or_nothing(world, login):
+    trainer = login("trainer")
+    content, filename = ENCODED["utf-8"](GOOD_ROWS)
+    pending_id = _pending_id(_upload(trainer, world, content, filename))
+    # Between preview and confirm a staff account takes one of the numbers.
+    staff = make_user(db.session.get(User, world.hr).institution, "staff2", Role.TRAINER)
+    staff.employee_no = "T2026002"
+    db.session.commit()
+    users_before = count(User)
+
+    refused = trainer.post(f"/classes/{world.klass}/import/{pending_id}/confirm")
+
+    assert refused.status_code == 400
+    assert count(User) == users_before
+    assert _member_ids(world) == set()
+    assert any(p["code"] == "not_learner" for p in _problems(pending_id))
