@@ -14,6 +14,7 @@ from certificates.batches import (
     CertificateBatchItem,
     ItemStatus,
 )
+from courses.class_models import TrainingClass
 from courses.models import Programme, PublicationStatus
 from lms.accounts.access import roles_required
 from lms.accounts.models import Role
@@ -25,15 +26,17 @@ BATCH_ROLES = (Role.HR, Role.ADMIN, Role.TRAINER)
 
 
 class BatchForm(FlaskForm):
-    programme = SelectField(coerce=int)
+    #: "programme:<id>" or "class:<id>".
+    target = SelectField()
 
 
 class ActionForm(FlaskForm):
     """CSRF-only form for the resume and retry buttons."""
 
 
-def _programme_choices() -> list[tuple[int, str]]:
-    rows = db.session.execute(
+def _target_choices() -> dict[str, list[tuple[str, str]]]:
+    """Programmes and programme classes of the institution, grouped for the select."""
+    programmes = db.session.execute(
         sa.select(Programme.id, Programme.title)
         .where(
             Programme.institution_id == current_user.institution_id,
@@ -41,7 +44,33 @@ def _programme_choices() -> list[tuple[int, str]]:
         )
         .order_by(Programme.title)
     ).all()
-    return [(programme_id, title) for programme_id, title in rows]
+    classes = db.session.execute(
+        sa.select(TrainingClass.id, TrainingClass.title)
+        .where(
+            TrainingClass.institution_id == current_user.institution_id,
+            TrainingClass.programme_id.is_not(None),
+        )
+        .order_by(TrainingClass.starts_on.desc(), TrainingClass.id.desc())
+    ).all()
+    return {
+        _("Everyone who completed a programme"): [
+            (f"programme:{pid}", title) for pid, title in programmes
+        ],
+        _("Members of a training class"): [(f"class:{cid}", title) for cid, title in classes],
+    }
+
+
+def _selected(value: str):
+    """Return (programme, training class) named by a choice value."""
+    kind, _sep, number = (value or "").partition(":")
+    if not number.isdigit():
+        return None, None
+    if kind == "programme":
+        programme = db.session.get(Programme, int(number))
+        return programme, None
+    if kind == "class":
+        return None, db.session.get(TrainingClass, int(number))
+    return None, None
 
 
 def _batch_or_404(batch_id: int) -> CertificateBatch:
@@ -55,16 +84,19 @@ def _batch_or_404(batch_id: int) -> CertificateBatch:
 @roles_required(*BATCH_ROLES)
 def index():
     form = BatchForm()
-    form.programme.choices = _programme_choices()
-    form.programme.label.text = _("Programme")
+    form.target.choices = _target_choices()
+    form.target.label.text = _("Issue to")
     status = 200
     if form.validate_on_submit():
-        programme = db.session.get(Programme, form.programme.data)
+        programme, training_class = _selected(form.target.data)
         try:
-            batch = batches.create_batch(current_user, programme)
+            batch = batches.create_batch(
+                current_user, programme, training_class=training_class
+            )
         except batches.BatchError:
-            form.programme.errors = [
-                _("Nobody has completed this programme yet, so there is nothing to issue.")
+            form.target.errors = [
+                _("Nobody in this selection has completed the programme yet, "
+                  "so there is nothing to issue.")
             ]
             status = 400
         else:

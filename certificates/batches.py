@@ -33,6 +33,7 @@ import sqlalchemy.orm as so
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
+from courses.class_models import ClassMember, MemberStatus, TrainingClass
 from courses.models import Enrolment, Programme
 from lms import audit, labels
 from lms.accounts.models import User
@@ -88,6 +89,8 @@ class CertificateBatch(db.Model):
         sa.ForeignKey("institution.id"), index=True
     )
     programme_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("programme.id"))
+    #: Set when the batch is for the members of one training class.
+    class_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("training_class.id"))
     status: so.Mapped[BatchStatus] = so.mapped_column(
         enum_column(BatchStatus), default=BatchStatus.QUEUED
     )
@@ -101,6 +104,7 @@ class CertificateBatch(db.Model):
     last_error: so.Mapped[Optional[str]] = so.mapped_column(sa.Text)
 
     programme: so.Mapped[Programme] = so.relationship()
+    training_class: so.Mapped[Optional["TrainingClass"]] = so.relationship()
     created_by: so.Mapped[User] = so.relationship()
 
 
@@ -133,9 +137,14 @@ class BatchError(ValueError):
     """A batch cannot be created or run; the message says why."""
 
 
-def completers(programme: Programme) -> list[tuple[int, datetime]]:
-    """Return (user id, completion time) of everyone who completed ``programme``."""
-    rows = db.session.execute(
+def completers(
+    programme: Programme, training_class: Optional[TrainingClass] = None
+) -> list[tuple[int, datetime]]:
+    """Return (user id, completion time) of everyone who completed ``programme``.
+
+    With ``training_class``, only its enrolled members count.
+    """
+    query = (
         sa.select(Enrolment.user_id, Enrolment.completed_at)
         .join(User, User.id == Enrolment.user_id)
         .where(
@@ -144,20 +153,37 @@ def completers(programme: Programme) -> list[tuple[int, datetime]]:
             User.institution_id == programme.institution_id,
         )
         .order_by(Enrolment.completed_at, Enrolment.user_id)
-    ).all()
-    return [(user_id, completed_at) for user_id, completed_at in rows]
+    )
+    if training_class is not None:
+        members = sa.select(ClassMember.user_id).where(
+            ClassMember.class_id == training_class.id,
+            ClassMember.status == MemberStatus.ENROLLED,
+        )
+        query = query.where(Enrolment.user_id.in_(members))
+    return [(user_id, completed_at) for user_id, completed_at in db.session.execute(query)]
 
 
-def create_batch(actor: User, programme: Programme) -> CertificateBatch:
-    """Queue certificates for everyone who has completed ``programme``."""
-    if programme.institution_id != actor.institution_id:
+def create_batch(
+    actor: User,
+    programme: Optional[Programme] = None,
+    *,
+    training_class: Optional[TrainingClass] = None,
+) -> CertificateBatch:
+    """Queue certificates for everyone who completed ``programme``, or the
+    programme of ``training_class`` among that class's members."""
+    if training_class is not None:
+        if training_class.programme_id is None:
+            raise BatchError("the class offers a single course; certificates are for programmes")
+        programme = training_class.programme
+    if programme is None or programme.institution_id != actor.institution_id:
         raise BatchError("programme belongs to another institution")
-    people = completers(programme)
+    people = completers(programme, training_class)
     if not people:
         raise BatchError("nobody has completed this programme yet")
     batch = CertificateBatch(
         institution_id=programme.institution_id,
         programme_id=programme.id,
+        class_id=training_class.id if training_class is not None else None,
         created_by_id=actor.id,
     )
     db.session.add(batch)

@@ -156,7 +156,8 @@ def test_batch_pages_run_and_show_progress(app, app_ctx, login):
     app.config["CERTIFICATE_BATCH_AUTOSTART"] = True
     try:
         response = hr.client.post(
-            "/certificates/batches", data={"csrf_token": hr.csrf, "programme": programme_id}
+            "/certificates/batches",
+            data={"csrf_token": hr.csrf, "target": f"programme:{programme_id}"},
         )
         assert response.status_code == 302
         detail = response.headers["Location"]
@@ -184,7 +185,42 @@ def test_other_institution_cannot_see_batch(app_ctx, login):
     outsider = login("hr-b")
     assert outsider.client.get(f"/certificates/batches/{batch_id}").status_code == 404
     response = outsider.client.post(
-        "/certificates/batches", data={"csrf_token": outsider.csrf, "programme": programme_id}
+        "/certificates/batches",
+        data={"csrf_token": outsider.csrf, "target": f"programme:{programme_id}"},
     )
     assert response.status_code == 400
     assert db.session.scalar(sa.select(sa.func.count(CertificateBatch.id))) == 1
+
+
+def test_class_batch_covers_only_its_members(app, app_ctx):
+    from courses.class_models import ClassMember, EnrolmentMode, MemberStatus, TrainingClass
+    from courses.models import Programme
+
+    programme_id, hr_id = _cohort(4)
+    programme = db.session.get(Programme, programme_id)
+    training_class = TrainingClass(
+        institution_id=programme.institution_id, code="k1", title="2026年第3期 示范培训班",
+        programme_id=programme_id, starts_on=COMPLETED.date(), ends_on=COMPLETED.date(),
+        enrolment_mode=EnrolmentMode.ASSIGNED,
+    )
+    db.session.add(training_class)
+    db.session.flush()
+    for number in (0, 2):
+        user = db.session.scalar(sa.select(User).filter_by(username=f"learner{number}"))
+        db.session.add(
+            ClassMember(class_id=training_class.id, user_id=user.id, status=MemberStatus.ENROLLED)
+        )
+    db.session.commit()
+
+    batch = batches.create_batch(db.session.get(User, hr_id), training_class=training_class)
+    db.session.commit()
+    batches.run_batch(app, batch.id, processes=1)
+
+    db.session.expire_all()
+    holders = set(db.session.scalars(sa.select(Certificate.holder_id)))
+    expected = set(
+        db.session.scalars(
+            sa.select(User.id).where(User.username.in_(["learner0", "learner2"]))
+        )
+    )
+    assert holders == expected
