@@ -40,6 +40,13 @@ def has_file_of(lesson: Lesson | None, extensions: tuple[str, ...]) -> bool:
     return uploads.extension_of(lesson.file_name) in extensions
 
 
+def size_text(size: int) -> str:
+    """Return a byte count as whole MB, or as whole KB below one MB."""
+    if size >= uploads.MB:
+        return f"{size // uploads.MB} MB"
+    return f"{max(size // 1024, 1)} KB"
+
+
 def upload_message(error: uploads.UploadError, kind: LessonKind) -> str:
     """Return the sentence that tells a trainer why an upload was rejected."""
     types = ", ".join(error.allowed or allowed_types(kind))
@@ -49,8 +56,8 @@ def upload_message(error: uploads.UploadError, kind: LessonKind) -> str:
         return _("Upload a file of one of these types: %(types)s.", types=types)
     if error.code == "size":
         return _(
-            "The file is larger than %(limit)d MB. Upload a smaller file.",
-            limit=error.limit // uploads.MB,
+            "The file is larger than %(limit)s. Upload a smaller file.",
+            limit=size_text(error.limit),
         )
     return _(
         "The file's content does not match its extension. Upload a real %(types)s"
