@@ -87,12 +87,12 @@ def programmes_of(institution_id: int) -> list[Programme]:
 
 
 def courses_of(institution_id: int) -> list[Course]:
-    """Return every course of the institution, in any status, by code."""
+    """Return every course version of the institution, by code, newest version first."""
     return list(
         db.session.scalars(
             sa.select(Course)
             .where(Course.institution_id == institution_id)
-            .order_by(Course.code)
+            .order_by(Course.code, Course.version.desc())
         )
     )
 

@@ -440,3 +440,25 @@ def test_scroll_position_of_other_learner_course(world, login):
     response = _post_json(learner, url, {"scroll": 10})
 
     assert response.status_code == 404
+
+
+def test_lesson_form_offers_modules_and_upload(world, trainer, draft):
+    trainer.post(f"/manage/courses/{draft}/modules", data={"title": "理论单元"})
+
+    page = trainer.get(f"/manage/courses/{draft}/lessons/new").get_data(as_text=True)
+    course_page = trainer.get(f"/manage/courses/{draft}").get_data(as_text=True)
+
+    assert 'enctype="multipart/form-data"' in page
+    assert 'name="upload"' in page
+    assert '<option value="file"' in page
+    assert ">理论单元</option>" in page
+    assert "<h3>理论单元</h3>" in course_page
+    assert "Version 2" in course_page
+
+
+def test_published_course_page_offers_new_version(world, trainer):
+    page = trainer.get(f"/manage/courses/{world.course1}").get_data(as_text=True)
+
+    assert f'action="/manage/courses/{world.course1}/versions"' in page
+    assert "Save course" not in page
+    assert "Add a lesson" not in page
