@@ -492,7 +492,8 @@ def publish_programme(programme: Programme, actor: User) -> None:
         raise reject(
             _(
                 "The programme asks for %(minimum)s elective hours but its elective"
-                " courses offer %(offered)s. Add elective courses or lower the minimum.",
+                " courses offer %(offered)s. Add elective courses or lower the"
+                " minimum.",
                 minimum=programme.min_elective_hours,
                 offered=offered,
             )
@@ -782,8 +783,8 @@ def save_lesson(
 
     Text lessons keep their HTML after ``clean_html``. Video lessons keep an
     uploaded MP4 or WebM file or an https address, file lessons an uploaded
-    document, and offline sessions a start time and place; the fields of
-    other kinds are cleared. ``upload`` is a werkzeug ``FileStorage`` or None.
+    document, and offline sessions a start time and place. Fields of other
+    kinds are cleared. ``upload`` is a werkzeug ``FileStorage`` or None.
     """
     require_draft(course)
     errors: dict[str, str] = {}

@@ -4,7 +4,7 @@ Files live in the upload area ``lessons`` under generated names. A course
 copy or a new course version names the same stored file as its source, so
 a stored lesson file is never deleted while a lesson may name it.
 
-NOTE: a file replaced in a draft lesson stays on disk; removing it safely
+NOTE: a file replaced in a draft lesson stays on disk. Removing it safely
 needs a sweep for stored names that no lesson row names any more.
 """
 
@@ -17,8 +17,8 @@ from lms import uploads
 AREA = "lessons"
 VIDEO_TYPES = ("mp4", "webm")
 ATTACHMENT_TYPES = ("pdf", "docx", "pptx", "xlsx")
-#: Default size limits; ``LESSON_VIDEO_MAX_BYTES`` and ``LESSON_FILE_MAX_BYTES``
-#: override them. A request is also bounded by ``MAX_CONTENT_LENGTH``.
+#: Default size limits, overridden by the ``LESSON_VIDEO_MAX_BYTES`` and
+#: ``LESSON_FILE_MAX_BYTES`` settings. ``MAX_CONTENT_LENGTH`` also bounds a request.
 DEFAULT_VIDEO_MAX_BYTES = 50 * uploads.MB
 DEFAULT_FILE_MAX_BYTES = 20 * uploads.MB
 
@@ -48,7 +48,7 @@ def size_text(size: int) -> str:
 
 
 def upload_message(error: uploads.UploadError, kind: LessonKind) -> str:
-    """Return the sentence that tells a trainer why an upload was rejected."""
+    """Return the message that explains to a trainer why an upload was rejected."""
     types = ", ".join(error.allowed or allowed_types(kind))
     if error.code == "missing":
         return _("Choose a non-empty file to upload: %(types)s.", types=types)
@@ -67,7 +67,7 @@ def upload_message(error: uploads.UploadError, kind: LessonKind) -> str:
 
 
 def store_upload(kind: LessonKind, upload) -> uploads.StoredFile:
-    """Check and store an uploaded lesson file; raise ``AuthoringError`` when rejected."""
+    """Check and store an uploaded lesson file, or raise ``AuthoringError``."""
     from courses.authoring import reject
 
     try:
@@ -91,7 +91,7 @@ def attach(lesson: Lesson, stored: uploads.StoredFile) -> None:
 
 
 def detach(lesson: Lesson) -> None:
-    """Forget the lesson's file; the stored file stays for copies that name it."""
+    """Clear the lesson's file fields. The stored file stays for copies that name it."""
     lesson.file_name = None
     lesson.file_original_name = None
     lesson.file_media_type = None

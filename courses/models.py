@@ -301,7 +301,7 @@ class EnrolmentCourse(db.Model):
 
 
 class CourseVisit(db.Model):
-    """Where a learner last was in a course: the lesson and how far down it."""
+    """A learner's last place in a course: the lesson and the scroll position in it."""
 
     __tablename__ = "course_visit"
     __table_args__ = (

@@ -66,7 +66,9 @@ def save_module(
     return module
 
 
-def move_module(course: Course, module: CourseModule, direction: str, actor: User) -> bool:
+def move_module(
+    course: Course, module: CourseModule, direction: str, actor: User
+) -> bool:
     """Move a module up or down, taking its lessons along."""
     require_draft(course)
     moved = move(list(course.modules), module, direction, actor)

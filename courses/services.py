@@ -87,17 +87,18 @@ def pin_course_versions(enrolment: Enrolment) -> None:
 
 
 def enrolment_courses(enrolment: Enrolment) -> list[tuple[ProgrammeCourse, Course]]:
-    """Return each course link of the programme with the version this enrolment follows."""
+    """Return the programme's course links, each with the enrolment's version."""
     pins = {pin.programme_course_id: pin.course for pin in enrolment.pins}
-    return [(link, pins.get(link.id, link.course)) for link in enrolment.programme.courses]
+    links = enrolment.programme.courses
+    return [(link, pins.get(link.id, link.course)) for link in links]
 
 
 def learner_courses(
     user: User, programme: Programme
 ) -> list[tuple[ProgrammeCourse, Course]]:
-    """Return the programme's course links with the versions ``user`` sees.
+    """Return the programme's course links with the versions shown to ``user``.
 
-    An enrolled learner sees the pinned versions; anyone else the current ones.
+    An enrolled learner gets the pinned versions, anyone else the current ones.
     """
     enrolment = find_enrolment(user, programme)
     if enrolment is None:
@@ -159,13 +160,9 @@ def missing_prerequisites(user: User, course: Course) -> list[Course]:
         return []
     best: Optional[list[Course]] = None
     for enrolment in enrolments_for_course(user, course):
-        versions = dict(
-            (link.id, version) for link, version in enrolment_courses(enrolment)
-        )
-        link = next(
-            (each for each in enrolment.programme.courses if versions[each.id] == course),
-            None,
-        )
+        versions = {link.id: version for link, version in enrolment_courses(enrolment)}
+        links = enrolment.programme.courses
+        link = next((each for each in links if versions[each.id] == course), None)
         if link is None:
             continue
         needed = [versions[each.id] for each in link.prerequisites]
@@ -179,7 +176,7 @@ def missing_prerequisites(user: User, course: Course) -> list[Course]:
 
 
 def ensure_unlocked(user: User, course: Course) -> None:
-    """Raise ``CourseLocked`` when ``user`` has prerequisites of ``course`` to complete."""
+    """Raise ``CourseLocked`` while ``user`` has prerequisites of ``course`` to do."""
     missing = missing_prerequisites(user, course)
     if missing:
         raise CourseLocked(course, missing)
@@ -467,7 +464,9 @@ def resume_point(
 # Where the learner left off ------------------------------------------------
 
 
-def record_visit(user: User, lesson: Lesson, scroll_permille: int | None = None) -> None:
+def record_visit(
+    user: User, lesson: Lesson, scroll_permille: int | None = None
+) -> None:
     """Remember ``lesson`` as the learner's place in its course.
 
     ``scroll_permille`` (0-1000) is kept only for the same lesson; a visit
@@ -504,7 +503,7 @@ def find_visit(user: User, course: Course) -> Optional[CourseVisit]:
 
 
 def continue_lesson(user: User, course: Course) -> Optional[Lesson]:
-    """Return the lesson to continue with: the last one visited, else the first unfinished."""
+    """Return the lesson to continue with: last visited, else first unfinished."""
     visit = find_visit(user, course)
     if visit is not None:
         return visit.lesson

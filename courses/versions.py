@@ -1,11 +1,11 @@
 """Course versions and copies of courses and programmes.
 
 A published course is never edited. ``new_version`` makes a draft copy
-with the same code and the next version number; publishing that draft
-(``authoring.publish_course``) calls ``replace_previous_version``, which
-pins every enrolment to the version it has, moves the programmes to the
-new version and archives the old one. Copies start new courses or
-programmes with a new code and carry no learner data.
+with the same code and the next version number. Publishing that draft
+(``authoring.publish_course``) calls ``replace_previous_version``. It pins
+every enrolment to the version it has, moves the programmes to the new
+version and archives the old one. Copies start new courses or programmes
+with a new code and carry no learner data.
 """
 
 import sqlalchemy as sa
@@ -64,7 +64,7 @@ def _copy_content(source: Course, target: Course) -> None:
 
 
 def new_version(course: Course, actor: User) -> Course:
-    """Return the draft of the next version of a published course, creating it if needed."""
+    """Return the draft of the course's next version, creating it if needed."""
     if course.status is not PublicationStatus.PUBLISHED:
         raise reject(_("Only a published course gets a new version; edit this draft."))
     existing = next_version(course)

@@ -303,13 +303,17 @@ def lesson_file(course_id: int, lesson_id: int):
 @bp.route("/courses/<int:course_id>/lessons/<int:lesson_id>/position", methods=["POST"])
 @roles_required(*LEARNER_ROLES)
 def save_position(course_id: int, lesson_id: int):
-    """Store how far down the lesson the learner has scrolled (JSON ``{"scroll": 0-1000}``)."""
+    """Store how far down the lesson the learner has scrolled.
+
+    The JSON body is ``{"scroll": N}`` with N in thousandths of the page, 0-1000.
+    """
     course, lesson = _load_lesson(course_id, lesson_id)
     if services.missing_prerequisites(current_user, course):
         abort(403)
     payload = request.get_json(silent=True)
     scroll = payload.get("scroll") if isinstance(payload, dict) else None
-    if isinstance(scroll, bool) or not isinstance(scroll, int) or not 0 <= scroll <= 1000:
+    valid = isinstance(scroll, int) and not isinstance(scroll, bool)
+    if not valid or not 0 <= scroll <= 1000:
         return (
             jsonify(error=_("scroll must be a whole number from 0 to 1000.")),
             400,

@@ -279,7 +279,9 @@ def _url(endpoint: str, w: dict) -> str:
         "courses.course": f"/courses/{w['course']}",
         "courses.lesson": f"/courses/{w['course']}/lessons/{w['lesson']}",
         "courses.complete_lesson": f"/courses/{w['course']}/lessons/{w['lesson']}/complete",
-        "courses.lesson_file": f"/courses/{w['course']}/lessons/{w['file_lesson']}/file",
+        "courses.lesson_file": (
+            f"/courses/{w['course']}/lessons/{w['file_lesson']}/file"
+        ),
         "courses.save_position": (
             f"/courses/{w['course']}/lessons/{w['lesson']}/position"
         ),
@@ -342,7 +344,9 @@ def _url(endpoint: str, w: dict) -> str:
         "manage.new_course_version": f"/manage/courses/{w['course']}/versions",
         "manage.new_module": f"/manage/courses/{w['course']}/modules",
         "manage.rename_module": f"/manage/courses/{w['course']}/modules/{w['module']}",
-        "manage.move_module": f"/manage/courses/{w['course']}/modules/{w['module']}/move",
+        "manage.move_module": (
+            f"/manage/courses/{w['course']}/modules/{w['module']}/move"
+        ),
         "manage.delete_module": (
             f"/manage/courses/{w['course']}/modules/{w['module']}/delete"
         ),

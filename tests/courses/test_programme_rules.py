@@ -284,7 +284,9 @@ def test_save_programme_stores_audience_in_order(world, trainer):
 )
 def test_save_programme_rejects_bad_rules(world, trainer, field, value, message):
     with pytest.raises(AuthoringError) as raised:
-        authoring.save_programme(world.uni_a, _programme_data(**{field: value}), trainer)
+        authoring.save_programme(
+            world.uni_a, _programme_data(**{field: value}), trainer
+        )
 
     assert message in raised.value.errors[field]
 
