@@ -587,9 +587,9 @@ def require_draft(course: Course) -> None:
     if course.status is not PublicationStatus.DRAFT:
         raise reject(
             _(
-                "Only a draft course can change, and this one is: %(status)s. Create"
-                " a new version, edit it and publish it: learners who started this"
-                " version keep it.",
+                "This course is not a draft (status: %(status)s), so its content"
+                " cannot change. Create a new version, edit it and publish it."
+                " Learners who started this version keep it.",
                 status=label(course.status),
             )
         )
