@@ -180,13 +180,18 @@ def copy_course(course: Course, data: dict, actor: User) -> Course:
 def copy_programme(programme: Programme, data: dict, actor: User) -> Programme:
     """Copy a programme as a new draft with the same course list, rules and audience.
 
-    The copy links to the same courses, because a course is shared by the
-    programmes that use it. Copy a course separately to change its content.
-    Prerequisites between the courses are copied; enrolments are not.
+    Without ``data["course_suffix"]`` the copy links to the same courses,
+    which programmes share. With a suffix such as ``-2027``, each course is
+    also copied as a new draft course whose code is the old code plus the
+    suffix, and the copy links to those. Prerequisites between the courses
+    are copied, enrolments are not.
     """
     code = _new_code(
         data, lambda code: _programme_code_taken(programme.institution_id, code, None)
     )
+    suffix = (data.get("course_suffix") or "").strip()
+    if suffix:
+        _check_course_suffix(programme, suffix)
     copy = Programme(
         institution_id=programme.institution_id,
         code=code,
@@ -203,8 +208,12 @@ def copy_programme(programme: Programme, data: dict, actor: User) -> Programme:
     )
     links = {}
     for link in programme.courses:
+        course_id = link.course_id
+        if suffix:
+            new_code = {"code": link.course.code + suffix}
+            course_id = copy_course(link.course, new_code, actor).id
         links[link.id] = ProgrammeCourse(
-            course_id=link.course_id, position=link.position, required=link.required
+            course_id=course_id, position=link.position, required=link.required
         )
         copy.courses.append(links[link.id])
     db.session.add(copy)
@@ -216,3 +225,34 @@ def copy_programme(programme: Programme, data: dict, actor: User) -> Programme:
     db.session.flush()
     logger.info("Programme %r copied to %r by %r", programme, copy, actor)
     return copy
+
+
+def _check_course_suffix(programme: Programme, suffix: str) -> None:
+    """Reject a suffix that gives an invalid or taken code to a course copy."""
+    if any(character.isspace() for character in suffix):
+        raise reject(_("The code suffix cannot contain spaces."), "course_suffix")
+    codes = [link.course.code + suffix for link in programme.courses]
+    too_long = [code for code in codes if len(code) > 64]
+    if too_long:
+        raise reject(
+            _(
+                "These course codes would be longer than 64 characters: %(codes)s."
+                " Use a shorter suffix.",
+                codes=", ".join(too_long),
+            ),
+            "course_suffix",
+        )
+    taken = [
+        code
+        for code in codes
+        if _course_code_taken(programme.institution_id, code, None)
+    ]
+    if taken:
+        raise reject(
+            _(
+                "These course codes are already in use: %(codes)s. Choose another"
+                " suffix.",
+                codes=", ".join(taken),
+            ),
+            "course_suffix",
+        )

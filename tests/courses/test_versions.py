@@ -25,7 +25,9 @@ from courses.models import (
 from lms import uploads
 from lms.accounts.models import Post, User
 from lms.extensions import db
+from lms.organisations.models import Institution
 from lms.records.models import HoursEntry
+from tests.factories import make_course
 
 TEXT_LESSON = {
     "title": "新增的一课",
@@ -417,3 +419,44 @@ def test_lesson_file_reused_not_removed(world, trainer):
     assert copy.lessons[-1].file_name is None
     assert uploads.path_of(lesson_files.AREA, lesson.file_name) is not None
     assert db.session.get(Lesson, lesson.id).file_name == lesson.file_name
+
+
+def test_copy_programme_with_course_copies(world, trainer):
+    original = db.session.get(Programme, world.programme)
+    first, second = original.courses
+    authoring.set_prerequisites(original, second, [str(first.id)], trainer)
+
+    copy = versions.copy_programme(
+        original, {"code": "p1-2027", "course_suffix": "-2027"}, trainer
+    )
+
+    courses = [link.course for link in copy.courses]
+    assert [course.code for course in courses] == ["c1-2027", "c2-2027"]
+    assert all(course.status is PublicationStatus.DRAFT for course in courses)
+    assert [len(course.lessons) for course in courses] == [2, 1]
+    assert copy.courses[1].prerequisites == [copy.courses[0]]
+    assert [link.course_id for link in original.courses] == [
+        world.course1,
+        world.course2,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("suffix", "message"),
+    [
+        ("-a b", "cannot contain spaces"),
+        ("2", "already in use: c2"),
+        ("-" + "x" * 70, "longer than 64 characters"),
+    ],
+)
+def test_copy_programme_suffix_checked(world, trainer, suffix, message):
+    make_course(db.session.get(Institution, world.uni_a), "c22")
+    original = db.session.get(Programme, world.programme)
+
+    with pytest.raises(AuthoringError) as raised:
+        versions.copy_programme(
+            original, {"code": "p1-2027", "course_suffix": suffix}, trainer
+        )
+
+    assert message in raised.value.errors["course_suffix"]
+    assert db.session.scalar(sa.select(Programme).filter_by(code="p1-2027")) is None
