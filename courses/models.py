@@ -81,7 +81,9 @@ class Programme(db.Model):
     #: Free-text note on the audience, e.g. "入职三年以上的专职辅导员".
     audience: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
     #: The posts the programme is meant for, as ``Post`` values.
-    audience_posts: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
+    audience_posts: so.Mapped[list[str]] = so.mapped_column(
+        sa.JSON, default=list, server_default="[]"
+    )
     #: 学时 of elective courses a learner must complete on top of every required one.
     min_elective_hours: so.Mapped[Decimal] = so.mapped_column(
         sa.Numeric(5, 1), default=Decimal(0), server_default="0"

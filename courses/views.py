@@ -251,6 +251,9 @@ def _refuse_if_locked(course: Course):
     locked_by = services.missing_prerequisites(current_user, course)
     if not locked_by:
         return None
+    logger.info(
+        "Lesson of %r refused to %r: prerequisites %r", course, current_user, locked_by
+    )
     flash(
         _(
             "Complete %(titles)s before starting this course.",
@@ -296,6 +299,9 @@ def lesson_file(course_id: int, lesson_id: int):
     if not lesson.file_name or lesson.kind not in (LessonKind.VIDEO, LessonKind.FILE):
         abort(404)
     if services.missing_prerequisites(current_user, course):
+        logger.info(
+            "File of lesson %s refused to %r: prerequisites", lesson.id, current_user
+        )
         abort(403)
     return lesson_files.send(lesson)
 
@@ -314,6 +320,7 @@ def save_position(course_id: int, lesson_id: int):
     scroll = payload.get("scroll") if isinstance(payload, dict) else None
     valid = isinstance(scroll, int) and not isinstance(scroll, bool)
     if not valid or not 0 <= scroll <= 1000:
+        logger.info("Invalid scroll position %r for lesson %s", scroll, lesson.id)
         return (
             jsonify(error=_("scroll must be a whole number from 0 to 1000.")),
             400,
