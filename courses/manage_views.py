@@ -507,6 +507,7 @@ def _lesson_form(course: Course, lesson, values: dict, errors: dict, status: int
             kinds=authoring.AUTHORED_LESSON_KINDS,
             video_types=lesson_files.VIDEO_TYPES,
             attachment_types=lesson_files.ATTACHMENT_TYPES,
+            editable=course.status is PublicationStatus.DRAFT,
         ),
         status,
     )

@@ -475,3 +475,12 @@ def test_published_course_page_offers_new_version(world, trainer):
     assert f'action="/manage/courses/{world.course1}/versions"' in page
     assert "Save course" not in page
     assert "Add a lesson" not in page
+
+
+def test_published_lesson_form_is_read_only(world, trainer):
+    url = f"/manage/courses/{world.course1}/lessons/{world.lessons1[0]}"
+
+    page = trainer.get(url).get_data(as_text=True)
+
+    assert "Save lesson" not in page
+    assert "Create a new version of the course to edit them." in page
