@@ -1,5 +1,6 @@
 """The intermediate demo programme, authored through the trainer services."""
 
+import re
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -95,3 +96,12 @@ def test_intermediate_completion_rule(app_ctx, seeded):
 
     assert after_required is None
     assert enrolment.completed_at is not None
+
+
+def test_catalogue_shows_audience_posts(app_ctx, seeded, login):
+    page = login("counselor1").get("/programmes").get_data(as_text=True)
+
+    assert "中级辅导员能力提升培训" in page
+    assert re.search(
+        r'专职辅导员\s*<br><span class="muted">工作四年以上的专职辅导员</span>', page
+    )
