@@ -157,10 +157,12 @@ def programme(programme_id: int):
     programme = _load_programme(programme_id)
     enrolment = None
     progress = None
+    resume = None
     if current_user.role.is_learner:
         enrolment = services.find_enrolment(current_user, programme)
         if enrolment is not None:
             progress = services.programme_progress(current_user, programme)
+            resume = services.resume_point(current_user, programme)
     can_enrol = (
         current_user.role.is_learner
         and enrolment is None
@@ -185,6 +187,7 @@ def programme(programme_id: int):
         progress=progress,
         can_enrol=can_enrol,
         rows=rows,
+        resume=resume,
     )
 
 

@@ -355,3 +355,32 @@ def test_programme_form_saves_audience(world, login):
     page = trainer.get(f"/manage/programmes/{programme.id}").get_data(as_text=True)
     assert 'value="part_time_counselor" checked' in page
     assert 'value="full_time_counselor" checked' not in page
+
+
+def test_programme_page_continue_link(world, electives, login):
+    learner = login("counselor1")
+    learner.post(f"/programmes/{electives['programme']}/enrol")
+    user = db.session.get(User, world.counselor)
+    _finish(user, electives["e1"])
+    db.session.commit()
+
+    page = learner.get(f"/programmes/{electives['programme']}").get_data(as_text=True)
+
+    continue_link = page.split('class="button primary"', 1)[1].split("</a>")[0]
+    assert f'href="/courses/{electives["r"]}/lessons/' in continue_link
+    assert "必修课" in continue_link
+
+
+def test_resume_point_skips_locked_course(world, electives, trainer):
+    programme = db.session.get(Programme, electives["programme"])
+    link_e1 = db.session.get(ProgrammeCourse, electives["link_e1"])
+    authoring.set_prerequisites(
+        programme, link_e1, [str(electives["link_e2"])], trainer
+    )
+    user, _enrolment = _enrol(world, electives)
+    _finish(user, electives["r"])
+
+    course, lesson = services.resume_point(user, programme)
+
+    assert course.code == "e2"
+    assert lesson.id == course.lessons[0].id
