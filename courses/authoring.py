@@ -220,9 +220,11 @@ def save_programme(
     min_elective = _hours(
         data, "min_elective_hours", errors, allow_zero=True, required=False
     )
+    if min_elective is None:
+        min_elective = Decimal(0)
     if (
         programme is not None
-        and min_elective is not None
+        and "min_elective_hours" not in errors
         and min_elective != programme.min_elective_hours
         and has_enrolments(programme)
     ):
@@ -257,7 +259,7 @@ def save_programme(
     programme.level = level
     programme.certificate_validity_months = validity
     programme.audience_posts = posts
-    programme.min_elective_hours = min_elective or Decimal(0)
+    programme.min_elective_hours = min_elective
     _flush_new_code(code)
     logger.info(
         "Programme %r %s by %r", programme, "created" if created else "updated", actor

@@ -291,19 +291,21 @@ def test_save_programme_rejects_bad_rules(world, trainer, field, value, message)
     assert message in raised.value.errors[field]
 
 
-def test_elective_minimum_frozen_once_enrolled(world, electives, trainer):
+@pytest.mark.parametrize("value", ["1", ""])
+def test_elective_minimum_frozen_once_enrolled(world, electives, trainer, value):
     _enrol(world, electives)
     programme = db.session.get(Programme, electives["programme"])
 
     with pytest.raises(AuthoringError) as raised:
         authoring.save_programme(
             world.uni_a,
-            _programme_data(code="pe", min_elective_hours="1"),
+            _programme_data(code="pe", min_elective_hours=value),
             trainer,
             programme,
         )
 
     assert "cannot change" in raised.value.errors["min_elective_hours"]
+    assert programme.min_elective_hours == 3
 
 
 def test_prerequisites_route_saves(world, electives, login):
