@@ -287,9 +287,15 @@ def has_enrolments(programme: Programme) -> bool:
 def add_course(
     programme: Programme, course: Course, required: bool, actor: User
 ) -> ProgrammeCourse:
-    """Append ``course`` to the programme's course list."""
+    """Append ``course`` to the programme's course list.
+
+    Once learners are enrolled, only elective courses can be added, so their
+    completion rule never grows.
+    """
     if course.institution_id != programme.institution_id:
         raise reject(_("Choose a course of your institution."), "course_id")
+    if required:
+        _reject_if_enrolled(programme, _("add a required course"))
     if any(link.course.code == course.code for link in programme.courses):
         raise reject(
             _("The course %(code)s is already in this programme.", code=course.code),

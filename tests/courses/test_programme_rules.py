@@ -386,3 +386,16 @@ def test_resume_point_skips_locked_course(world, electives, trainer):
 
     assert course.code == "e2"
     assert lesson.id == course.lessons[0].id
+
+
+def test_enrolled_programme_takes_only_electives(world, electives, trainer):
+    _enrol(world, electives)
+    programme = db.session.get(Programme, electives["programme"])
+    extra = make_course(db.session.get(Institution, world.uni_a), "x1", lessons=1)
+
+    with pytest.raises(AuthoringError) as raised:
+        authoring.add_course(programme, extra, True, trainer)
+    link = authoring.add_course(programme, extra, False, trainer)
+
+    assert "cannot add a required course" in raised.value.errors["form"]
+    assert link.required is False
