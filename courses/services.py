@@ -153,10 +153,11 @@ def missing_prerequisites(user: User, course: Course) -> list[Course]:
     """Return the prerequisite courses ``user`` must still complete before ``course``.
 
     A course in several of the learner's programmes is open when one of them
-    has its prerequisites met. Non-learners and courses outside any of the
-    learner's enrolments have no prerequisites here.
+    has its prerequisites met. A course the learner already started stays
+    open, even when a prerequisite was added later. Non-learners and courses
+    outside any of the learner's enrolments have no prerequisites here.
     """
-    if not user.role.is_learner:
+    if not user.role.is_learner or completed_lesson_ids(user, course):
         return []
     best: Optional[list[Course]] = None
     for enrolment in enrolments_for_course(user, course):

@@ -399,3 +399,19 @@ def test_enrolled_programme_takes_only_electives(world, electives, trainer):
 
     assert "cannot add a required course" in raised.value.errors["form"]
     assert link.required is False
+
+
+def test_started_course_stays_open(world, electives, trainer):
+    from courses.models import Course
+
+    user, _enrolment = _enrol(world, electives)
+    programme = db.session.get(Programme, electives["programme"])
+    elective = db.session.get(Course, electives["e1"])
+    services.complete_lesson(user, elective.lessons[0])
+    link_e1 = db.session.get(ProgrammeCourse, electives["link_e1"])
+
+    authoring.set_prerequisites(
+        programme, link_e1, [str(electives["link_r"])], trainer
+    )
+
+    assert services.missing_prerequisites(user, elective) == []
