@@ -885,7 +885,7 @@ def delete_lesson(course: Course, lesson: Lesson, actor: User) -> None:
     """Delete a lesson that no learner has completed, then renumber the rest.
 
     A lesson with completions stays: deleting it would erase learners'
-    progress. Only draft courses change; a published one gets a new version.
+    progress. Only draft courses change. A published one gets a new version.
     """
     require_draft(course)
     done = lesson_completions(lesson)

@@ -470,7 +470,7 @@ def record_visit(
 ) -> None:
     """Remember ``lesson`` as the learner's place in its course.
 
-    ``scroll_permille`` (0-1000) is kept only for the same lesson; a visit
+    ``scroll_permille`` (0-1000) is kept only for the same lesson. A visit
     to another lesson starts at the top.
     """
     visit = db.session.scalar(

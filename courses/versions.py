@@ -66,7 +66,9 @@ def _copy_content(source: Course, target: Course) -> None:
 def new_version(course: Course, actor: User) -> Course:
     """Return the draft of the course's next version, creating it if needed."""
     if course.status is not PublicationStatus.PUBLISHED:
-        raise reject(_("Only a published course gets a new version; edit this draft."))
+        raise reject(
+            _("Only a published course gets a new version. Edit this draft instead.")
+        )
     existing = next_version(course)
     if existing is not None:
         return existing

@@ -255,7 +255,10 @@ def _refuse_if_locked(course: Course):
     if not locked_by:
         return None
     logger.info(
-        "Lesson of %r refused to %r: prerequisites %r", course, current_user, locked_by
+        "Lesson of %r rejected for %r: prerequisites %r missing",
+        course,
+        current_user,
+        locked_by,
     )
     flash(
         _(
@@ -303,7 +306,9 @@ def lesson_file(course_id: int, lesson_id: int):
         abort(404)
     if services.missing_prerequisites(current_user, course):
         logger.info(
-            "File of lesson %s refused to %r: prerequisites", lesson.id, current_user
+            "File of lesson %s rejected for %r: prerequisites missing",
+            lesson.id,
+            current_user,
         )
         abort(403)
     return lesson_files.send(lesson)

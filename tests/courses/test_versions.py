@@ -105,7 +105,7 @@ def test_draft_gets_no_new_version(world, trainer):
     with pytest.raises(AuthoringError) as raised:
         versions.new_version(draft, trainer)
 
-    assert "edit this draft" in raised.value.errors["form"]
+    assert "Edit this draft instead." in raised.value.errors["form"]
 
 
 def test_version_code_cannot_change(world, trainer):
