@@ -303,13 +303,14 @@ class EnrolmentCourse(db.Model):
 
 
 class CourseVisit(db.Model):
-    """A learner's last place in a course: the lesson and the scroll position in it."""
+    """A learner's last place in a course: the lesson and the position in it."""
 
     __tablename__ = "course_visit"
     __table_args__ = (
         sa.UniqueConstraint("user_id", "course_id"),
         sa.CheckConstraint(
-            "scroll_permille >= 0 AND scroll_permille <= 1000", name="scroll_valid"
+            "position_permille >= 0 AND position_permille <= 1000",
+            name="position_valid",
         ),
     )
 
@@ -323,8 +324,9 @@ class CourseVisit(db.Model):
     lesson_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("lesson.id", ondelete="CASCADE")
     )
-    #: Scroll position in the lesson page, in thousandths of its height.
-    scroll_permille: so.Mapped[int] = so.mapped_column(default=0)
+    #: Position in the lesson in thousandths: of the page height for text,
+    #: of the running time for an uploaded video.
+    position_permille: so.Mapped[int] = so.mapped_column(default=0)
     visited_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
 
     lesson: so.Mapped["Lesson"] = so.relationship()

@@ -466,12 +466,12 @@ def resume_point(
 
 
 def record_visit(
-    user: User, lesson: Lesson, scroll_permille: int | None = None
+    user: User, lesson: Lesson, position_permille: int | None = None
 ) -> None:
     """Remember ``lesson`` as the learner's place in its course.
 
-    ``scroll_permille`` (0-1000) is kept only for the same lesson. A visit
-    to another lesson starts at the top.
+    ``position_permille`` (0-1000) is kept only for the same lesson. A visit
+    to another lesson starts at its beginning.
     """
     visit = db.session.scalar(
         sa.select(CourseVisit).filter_by(user_id=user.id, course_id=lesson.course_id)
@@ -490,9 +490,9 @@ def record_visit(
             )
     if visit.lesson_id != lesson.id:
         visit.lesson_id = lesson.id
-        visit.scroll_permille = 0
-    if scroll_permille is not None:
-        visit.scroll_permille = scroll_permille
+        visit.position_permille = 0
+    if position_permille is not None:
+        visit.position_permille = position_permille
     visit.visited_at = now_utc()
     db.session.flush()
 

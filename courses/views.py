@@ -279,12 +279,12 @@ def lesson(course_id: int, lesson_id: int):
         return refusal
     previous, following = _neighbours(course, lesson)
     done = False
-    scroll_permille = 0
+    position_permille = 0
     if current_user.role.is_learner:
         done = lesson.id in services.completed_lesson_ids(current_user, course)
         visit = services.find_visit(current_user, course)
         if visit is not None and visit.lesson_id == lesson.id:
-            scroll_permille = visit.scroll_permille
+            position_permille = visit.position_permille
         services.record_visit(current_user, lesson)
         db.session.commit()
     return render_template(
@@ -294,7 +294,7 @@ def lesson(course_id: int, lesson_id: int):
         previous=previous,
         following=following,
         done=done,
-        scroll_permille=scroll_permille,
+        position_permille=position_permille,
     )
 
 
@@ -317,23 +317,24 @@ def lesson_file(course_id: int, lesson_id: int):
 @bp.route("/courses/<int:course_id>/lessons/<int:lesson_id>/position", methods=["POST"])
 @roles_required(*LEARNER_ROLES)
 def save_position(course_id: int, lesson_id: int):
-    """Store how far down the lesson the learner has scrolled.
+    """Store how far the learner has read or watched the lesson.
 
-    The JSON body is ``{"scroll": N}`` with N in thousandths of the page, 0-1000.
+    The JSON body is ``{"position": N}``, N in thousandths (0-1000) of the
+    page height for a text lesson or of the running time for a video.
     """
     course, lesson = _load_lesson(course_id, lesson_id)
     if services.missing_prerequisites(current_user, course):
         abort(403)
     payload = request.get_json(silent=True)
-    scroll = payload.get("scroll") if isinstance(payload, dict) else None
-    valid = isinstance(scroll, int) and not isinstance(scroll, bool)
-    if not valid or not 0 <= scroll <= 1000:
-        logger.info("Invalid scroll position %r for lesson %s", scroll, lesson.id)
+    position = payload.get("position") if isinstance(payload, dict) else None
+    valid = isinstance(position, int) and not isinstance(position, bool)
+    if not valid or not 0 <= position <= 1000:
+        logger.info("Invalid position %r for lesson %s", position, lesson.id)
         return (
-            jsonify(error=_("scroll must be a whole number from 0 to 1000.")),
+            jsonify(error=_("position must be a whole number from 0 to 1000.")),
             400,
         )
-    services.record_visit(current_user, lesson, scroll)
+    services.record_visit(current_user, lesson, position)
     db.session.commit()
     return jsonify(saved=True)
 

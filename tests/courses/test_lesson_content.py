@@ -400,7 +400,7 @@ def _post_json(session, url, payload, token=None):
     )
 
 
-def test_scroll_position_saved_and_restored(world, login):
+def test_reading_position_saved_and_restored(world, login):
     learner = login("counselor1")
     learner.post(f"/programmes/{world.programme}/enrol")
     lesson = world.lessons1[0]
@@ -409,7 +409,7 @@ def test_scroll_position_saved_and_restored(world, login):
     lesson_url = f"/courses/{world.course1}/lessons/{lesson}"
 
     page = learner.get(lesson_url).get_data(as_text=True)
-    saved = _post_json(learner, url, {"scroll": 640})
+    saved = _post_json(learner, url, {"position": 640})
     again = learner.get(lesson_url).get_data(as_text=True)
 
     visit = db.session.scalar(sa.select(CourseVisit))
@@ -417,14 +417,14 @@ def test_scroll_position_saved_and_restored(world, login):
     assert "js/lesson-position.js" in page
     assert saved.status_code == 200
     assert saved.json == {"saved": True}
-    assert (visit.lesson_id, visit.scroll_permille) == (lesson, 640)
-    assert 'data-scroll="640"' in again
+    assert (visit.lesson_id, visit.position_permille) == (lesson, 640)
+    assert 'data-position="640"' in again
 
 
 @pytest.mark.parametrize(
-    "payload", [{"scroll": 1001}, {"scroll": -1}, {"scroll": "10"}, {"scroll": True}, []]
+    "payload", [{"position": 1001}, {"position": -1}, {"position": "10"}, {"position": True}, []]
 )
-def test_scroll_position_rejects_bad_values(world, login, payload):
+def test_position_rejects_bad_values(world, login, payload):
     learner = login("counselor1")
     learner.post(f"/programmes/{world.programme}/enrol")
     url = f"/courses/{world.course1}/lessons/{world.lessons1[0]}/position"
@@ -432,25 +432,25 @@ def test_scroll_position_rejects_bad_values(world, login, payload):
     response = _post_json(learner, url, payload)
 
     assert response.status_code == 400
-    assert "scroll must be a whole number from 0 to 1000." in response.json["error"]
+    assert "position must be a whole number from 0 to 1000." in response.json["error"]
 
 
-def test_scroll_position_needs_csrf(world, login):
+def test_position_needs_csrf(world, login):
     learner = login("counselor1")
     learner.post(f"/programmes/{world.programme}/enrol")
     url = f"/courses/{world.course1}/lessons/{world.lessons1[0]}/position"
 
-    response = _post_json(learner, url, {"scroll": 10}, token="forged")
+    response = _post_json(learner, url, {"position": 10}, token="forged")
 
     assert response.status_code == 400
     assert db.session.scalar(sa.select(CourseVisit)) is None
 
 
-def test_scroll_position_of_other_learner_course(world, login):
+def test_position_of_unenrolled_learner(world, login):
     learner = login("counselor2")
     url = f"/courses/{world.course1}/lessons/{world.lessons1[0]}/position"
 
-    response = _post_json(learner, url, {"scroll": 10})
+    response = _post_json(learner, url, {"position": 10})
 
     assert response.status_code == 404
 
@@ -484,3 +484,21 @@ def test_published_lesson_form_is_read_only(world, trainer):
 
     assert "Save lesson" not in page
     assert "Create a new version of the course to edit them." in page
+
+
+def test_video_position_saved_and_restored(world, trainer, login, draft):
+    _lesson_post(trainer, draft, {"title": "视频课", "kind": "video"}, ("a.mp4", MP4))
+    lesson = _lessons(draft)[-1]
+    learner = _publish_and_enrol(world, trainer, login, draft)
+    lesson_url = f"/courses/{draft}/lessons/{lesson.id}"
+
+    learner.get(lesson_url)
+    saved = _post_json(learner, f"{lesson_url}/position", {"position": 250})
+    page = learner.get(lesson_url).get_data(as_text=True)
+
+    video_tag = page.split("<video", 1)[1].split(">", 1)[0]
+    assert saved.status_code == 200
+    assert f'data-position-url="{lesson_url}/position"' in video_tag
+    assert 'data-position="250"' in video_tag
+    assert "js/lesson-position.js" in page
+    assert 'data-position-url' not in page.split("<video", 1)[0]

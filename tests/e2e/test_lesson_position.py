@@ -57,7 +57,7 @@ def test_lesson_scroll_position_is_restored(app, live_server, browser_page):
 
     with app.app_context():
         visit = db.session.scalar(sa.select(CourseVisit))
-        permille = visit.scroll_permille
+        permille = visit.position_permille
     assert saved.value.status == 200
     assert 450 <= permille <= 550
     assert abs(page.evaluate("window.scrollY") - scrolled_to) <= 20
