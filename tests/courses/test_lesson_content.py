@@ -422,7 +422,14 @@ def test_reading_position_saved_and_restored(world, login):
 
 
 @pytest.mark.parametrize(
-    "payload", [{"position": 1001}, {"position": -1}, {"position": "10"}, {"position": True}, []]
+    "payload",
+    [
+        {"position": 1001},
+        {"position": -1},
+        {"position": "10"},
+        {"position": True},
+        [],
+    ],
 )
 def test_position_rejects_bad_values(world, login, payload):
     learner = login("counselor1")
