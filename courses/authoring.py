@@ -15,8 +15,10 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from courses import logger
+from courses import lesson_files
 from courses.models import (
     Course,
+    CourseModule,
     Enrolment,
     Lesson,
     LessonKind,
@@ -27,7 +29,7 @@ from courses.models import (
     TargetLevel,
 )
 from lms import audit
-from lms.accounts.models import User
+from lms.accounts.models import Post, User
 from lms.competencies.models import (
     CompetencyItem,
     Framework,
@@ -37,6 +39,7 @@ from lms.competencies.models import (
 )
 from lms.competencies.services import unassignable
 from lms.extensions import db
+from lms.labels import label
 from lms.organisations.models import Institution
 from lms.records.models import TrainingKind, TrainingTier
 from lms.seed import LESSON_TAGS
@@ -45,8 +48,13 @@ from lms.seed import LESSON_TAGS
 AUTHORING_TAGS = LESSON_TAGS | {"a", "h4"}
 #: Link schemes kept in lesson HTML; nh3 drops any other href, e.g. javascript:.
 LINK_SCHEMES = {"http", "https", "mailto"}
-#: Lesson kinds a trainer can create; file lessons need uploads, not built yet.
-AUTHORED_LESSON_KINDS = (LessonKind.TEXT, LessonKind.VIDEO, LessonKind.OFFLINE)
+#: Lesson kinds a trainer can create.
+AUTHORED_LESSON_KINDS = (
+    LessonKind.TEXT,
+    LessonKind.VIDEO,
+    LessonKind.FILE,
+    LessonKind.OFFLINE,
+)
 #: Largest value Numeric(5, 1) holds.
 MAX_CREDIT_HOURS = Decimal("9999.9")
 MAX_LESSON_MINUTES = 24 * 60
@@ -86,12 +94,12 @@ def programmes_of(institution_id: int) -> list[Programme]:
 
 
 def courses_of(institution_id: int) -> list[Course]:
-    """Return every course of the institution, in any status, by code."""
+    """Return every course version of the institution, by code, newest version first."""
     return list(
         db.session.scalars(
             sa.select(Course)
             .where(Course.institution_id == institution_id)
-            .order_by(Course.code)
+            .order_by(Course.code, Course.version.desc())
         )
     )
 
@@ -227,6 +235,22 @@ def save_programme(
     validity = optional_int(
         data, "certificate_validity_months", errors, minimum=1, maximum=600
     )
+    posts = _audience_posts(data.get("audience_posts") or [], errors)
+    min_elective = _hours(
+        data, "min_elective_hours", errors, allow_zero=True, required=False
+    )
+    if min_elective is None:
+        min_elective = Decimal(0)
+    if (
+        programme is not None
+        and "min_elective_hours" not in errors
+        and min_elective != programme.min_elective_hours
+        and has_enrolments(programme)
+    ):
+        errors["min_elective_hours"] = _(
+            "Learners are enrolled in this programme, so the minimum of elective"
+            " hours cannot change: it would change their completion rules."
+        )
     exclude_id = programme.id if programme is not None else None
     if (
         code
@@ -253,11 +277,21 @@ def save_programme(
     programme.kind = kind
     programme.level = level
     programme.certificate_validity_months = validity
+    programme.audience_posts = posts
+    programme.min_elective_hours = min_elective
     _flush_new_code(code)
     logger.info(
         "Programme %r %s by %r", programme, "created" if created else "updated", actor
     )
     return programme
+
+
+def _audience_posts(raw_values: list, errors: dict) -> list[str]:
+    known = [post.value for post in Post]
+    chosen = {str(raw) for raw in raw_values}
+    if chosen - set(known):
+        errors["audience_posts"] = _("Choose the audience from the listed posts.")
+    return [value for value in known if value in chosen]
 
 
 def has_enrolments(programme: Programme) -> bool:
@@ -272,10 +306,16 @@ def has_enrolments(programme: Programme) -> bool:
 def add_course(
     programme: Programme, course: Course, required: bool, actor: User
 ) -> ProgrammeCourse:
-    """Append ``course`` to the programme's course list."""
+    """Append ``course`` to the programme's course list.
+
+    Once learners are enrolled, only elective courses can be added, so their
+    completion rule never grows.
+    """
     if course.institution_id != programme.institution_id:
         raise reject(_("Choose a course of your institution."), "course_id")
-    if any(link.course_id == course.id for link in programme.courses):
+    if required:
+        _reject_if_enrolled(programme, _("add a required course"))
+    if any(link.course.code == course.code for link in programme.courses):
         raise reject(
             _("The course %(code)s is already in this programme.", code=course.code),
             "course_id",
@@ -320,6 +360,10 @@ def remove_course(programme: Programme, link: ProgrammeCourse, actor: User) -> N
     """Remove a course from a programme that has no enrolments, then renumber."""
     _reject_if_enrolled(programme, _("remove a course"))
     course = link.course
+    for other in programme.courses:
+        if link in other.prerequisites:
+            other.prerequisites.remove(link)
+    link.prerequisites = []
     programme.courses.remove(link)
     db.session.flush()
     renumber(programme.courses)
@@ -342,6 +386,68 @@ def set_required(
         programme,
         actor,
     )
+
+
+def set_prerequisites(
+    programme: Programme, link: ProgrammeCourse, raw_ids: list, actor: User
+) -> None:
+    """Set the courses of the programme that must be completed before ``link``.
+
+    ``raw_ids`` are ids of other course links of the same programme. A
+    choice that would make courses wait on each other in a circle is
+    rejected with the courses involved.
+    """
+    by_id = {str(each.id): each for each in programme.courses}
+    chosen = []
+    for raw in raw_ids:
+        other = by_id.get(str(raw))
+        if other is None or other is link:
+            raise reject(
+                _("Choose prerequisites among the other courses of this programme."),
+                "prerequisite_ids",
+            )
+        if other not in chosen:
+            chosen.append(other)
+    cycle = _prerequisite_cycle(programme, link, chosen)
+    if cycle:
+        raise reject(
+            _(
+                "These courses would wait for each other in a circle: %(codes)s."
+                " Remove one of the prerequisites.",
+                codes=" → ".join(each.course.code for each in cycle),
+            ),
+            "prerequisite_ids",
+        )
+    link.prerequisites = sorted(chosen, key=lambda each: each.position)
+    db.session.flush()
+    logger.info(
+        "Prerequisites of %r in %r set to %s by %r",
+        link.course,
+        programme,
+        [each.course.code for each in chosen],
+        actor,
+    )
+
+
+def _prerequisite_cycle(
+    programme: Programme, link: ProgrammeCourse, chosen: list[ProgrammeCourse]
+) -> list[ProgrammeCourse]:
+    """Return a path from ``link`` back to itself through prerequisites, or []."""
+    edges = {each.id: list(each.prerequisites) for each in programme.courses}
+    edges[link.id] = chosen
+
+    def walk(node: ProgrammeCourse, path: list[ProgrammeCourse]):
+        for following in edges.get(node.id, []):
+            if following is link:
+                return path + [following]
+            if following in path:
+                continue
+            found = walk(following, path + [following])
+            if found:
+                return found
+        return []
+
+    return walk(link, [link])
 
 
 def move(rows: list, row, direction: str, actor: User) -> bool:
@@ -408,6 +514,17 @@ def publish_programme(programme: Programme, actor: User) -> None:
                 codes=", ".join(unpublished),
             )
         )
+    offered = programme.elective_hours_offered
+    if programme.min_elective_hours > offered:
+        raise reject(
+            _(
+                "The programme asks for %(minimum)s elective hours but its elective"
+                " courses offer %(offered)s. Add elective courses or lower the"
+                " minimum.",
+                minimum=programme.min_elective_hours,
+                offered=offered,
+            )
+        )
     _set_status(programme, "programme", PublicationStatus.PUBLISHED, actor)
 
 
@@ -449,26 +566,60 @@ def _course_code_taken(institution_id: int, code: str, exclude_id: int | None) -
     return db.session.scalar(query) is not None
 
 
-def _credit_hours(data: dict, errors: dict) -> Decimal | None:
-    raw = (data.get("credit_hours") or "").strip()
+def _hours(
+    data: dict,
+    field: str,
+    errors: dict,
+    *,
+    allow_zero: bool = False,
+    required: bool = True,
+) -> Decimal | None:
+    """Parse a number of 学时 with at most one decimal place."""
+    raw = (data.get(field) or "").strip()
     if not raw:
-        errors["credit_hours"] = _("This field is required.")
+        if required:
+            errors[field] = _("This field is required.")
         return None
     try:
         value = Decimal(raw)
     except InvalidOperation:
-        errors["credit_hours"] = _("Credit hours must be a number, e.g. 1.5.")
+        errors[field] = (
+            _("Enter the hours as a number, e.g. 4 or 1.5.")
+            if allow_zero
+            else _("Credit hours must be a number, e.g. 1.5.")
+        )
         return None
-    if not value.is_finite() or value <= 0:
-        errors["credit_hours"] = _("Credit hours must be greater than 0.")
+    if not value.is_finite() or value < 0 or (value == 0 and not allow_zero):
+        errors[field] = (
+            _("Hours cannot be negative.")
+            if allow_zero
+            else _("Credit hours must be greater than 0.")
+        )
         return None
     if value > MAX_CREDIT_HOURS or value != value.quantize(Decimal("0.1")):
-        errors["credit_hours"] = _(
+        errors[field] = _(
             "Credit hours must be at most %(max)s with one decimal place.",
             max=MAX_CREDIT_HOURS,
         )
         return None
     return value
+
+
+def _credit_hours(data: dict, errors: dict) -> Decimal | None:
+    return _hours(data, "credit_hours", errors)
+
+
+def require_draft(course: Course) -> None:
+    """Reject a change to a course that learners may already see."""
+    if course.status is not PublicationStatus.DRAFT:
+        raise reject(
+            _(
+                "This course is not a draft (status: %(status)s), so its content"
+                " cannot change. Create a new version, edit it and publish it."
+                " Learners who started this version keep it.",
+                status=label(course.status),
+            )
+        )
 
 
 def _competencies(
@@ -501,19 +652,26 @@ def save_course(
 
     ``data["competency_ids"]`` is a list of competency item ids.
     """
+    if course is not None:
+        require_draft(course)
     errors: dict[str, str] = {}
     code = _code(data, errors)
     title = text_field(data, "title", errors, max_length=200)
     summary = text_field(data, "summary", errors, max_length=10000, required=False)
     hours = _credit_hours(data, errors)
     items = _competencies(data.get("competency_ids") or [], errors, course)
-    exclude_id = course.id if course is not None else None
-    if (
-        code
-        and "code" not in errors
-        and _course_code_taken(institution_id, code, exclude_id)
-    ):
-        errors["code"] = _("A course with the code %(code)s already exists.", code=code)
+    unchanged = course is not None and code == course.code
+    if code and "code" not in errors and not unchanged:
+        if course is not None and course.version > 1:
+            errors["code"] = _(
+                "Versions of a course share its code %(code)s. Copy the course to"
+                " start one with a new code.",
+                code=course.code,
+            )
+        elif _course_code_taken(institution_id, code, None):
+            errors["code"] = _(
+                "A course with the code %(code)s already exists.", code=code
+            )
     if errors:
         raise AuthoringError(errors)
 
@@ -541,10 +699,29 @@ def publish_course(course: Course, actor: User) -> None:
         raise reject(_("This course is already published."))
     if not course.lessons:
         raise reject(_("Add at least one lesson before publishing the course."))
+    newer = next_version(course)
+    if newer is not None:
+        raise reject(
+            _(
+                "Version %(version)d of this course exists, so this older version"
+                " cannot be published again.",
+                version=newer.version,
+            )
+        )
     problems = quiz_problems(course)
     if problems:
         raise reject(" ".join(problems))
     _set_status(course, "course", PublicationStatus.PUBLISHED, actor)
+    if course.previous_version is not None:
+        from courses.versions import replace_previous_version
+
+        replace_previous_version(course, actor)
+
+
+def next_version(course: Course) -> Course | None:
+    return db.session.scalar(
+        sa.select(Course).where(Course.previous_version_id == course.id)
+    )
 
 
 def archive_course(course: Course, actor: User) -> None:
@@ -630,28 +807,44 @@ def _institution_timezone(institution_id: int) -> str:
 
 
 def save_lesson(
-    course: Course, data: dict, actor: User, lesson: Lesson | None = None
+    course: Course,
+    data: dict,
+    actor: User,
+    lesson: Lesson | None = None,
+    upload=None,
 ) -> Lesson:
     """Create a lesson at the end of ``course``, or update ``lesson``, from form values.
 
     Text lessons keep their HTML after ``clean_html``. Video lessons keep an
-    https address and offline sessions a start time and place; the fields of
-    other kinds are cleared.
+    uploaded MP4 or WebM file or an https address, file lessons an uploaded
+    document, and offline sessions a start time and place. Fields of other
+    kinds are cleared. ``upload`` is a werkzeug ``FileStorage`` or None.
     """
+    require_draft(course)
     errors: dict[str, str] = {}
     title = text_field(data, "title", errors, max_length=200)
     kind = _enum(data, "kind", LessonKind, errors, allowed=AUTHORED_LESSON_KINDS)
     minutes = required_int(
         data, "duration_minutes", errors, minimum=1, maximum=MAX_LESSON_MINUTES
     )
+    module = _module_choice(course, data, errors)
     body_html = clean_html(data.get("body_html") or "")
     video_url = None
     starts_at = None
     place = None
+    has_upload = upload is not None and bool(getattr(upload, "filename", ""))
     if kind is LessonKind.TEXT and not nh3.clean(body_html, tags=set()).strip():
         errors["body_html"] = _("A reading lesson needs some text.")
-    if kind is LessonKind.VIDEO:
-        video_url = _video_url(data, errors)
+    if kind is LessonKind.VIDEO and not has_upload:
+        keeps_file = lesson_files.has_file_of(lesson, lesson_files.VIDEO_TYPES)
+        if (data.get("video_url") or "").strip() or not keeps_file:
+            video_url = _video_url(data, errors)
+    if kind is LessonKind.FILE and not has_upload:
+        if not lesson_files.has_file_of(lesson, lesson_files.ATTACHMENT_TYPES):
+            errors["upload"] = _(
+                "Choose a file to upload: %(types)s.",
+                types=", ".join(lesson_files.ATTACHMENT_TYPES),
+            )
     if kind is LessonKind.OFFLINE:
         starts_at = _session_start(
             data, errors, _institution_timezone(course.institution_id)
@@ -659,6 +852,9 @@ def save_lesson(
         place = text_field(data, "session_place", errors, max_length=200)
     if errors:
         raise AuthoringError(errors)
+    stored = None
+    if has_upload and kind in (LessonKind.VIDEO, LessonKind.FILE):
+        stored = lesson_files.store_upload(kind, upload)
 
     created = lesson is None
     if lesson is None:
@@ -672,7 +868,17 @@ def save_lesson(
     lesson.video_url = video_url
     lesson.session_starts_at = starts_at
     lesson.session_place = place
+    if stored is not None:
+        lesson_files.attach(lesson, stored)
+    elif kind not in (LessonKind.VIDEO, LessonKind.FILE) or video_url:
+        lesson_files.detach(lesson)
+    moved = lesson.module is not module
+    lesson.module = module
     db.session.flush()
+    if moved or created:
+        from courses.sections import order_lessons
+
+        order_lessons(course, last=lesson)
     logger.info(
         "Lesson %s of %r %s by %r",
         lesson.id,
@@ -681,6 +887,16 @@ def save_lesson(
         actor,
     )
     return lesson
+
+
+def _module_choice(course: Course, data: dict, errors: dict) -> CourseModule | None:
+    raw = (data.get("module_id") or "").strip()
+    if not raw:
+        return None
+    module = next((each for each in course.modules if str(each.id) == raw), None)
+    if module is None:
+        errors["module_id"] = _("Choose a module of this course.")
+    return module
 
 
 def lesson_completions(lesson: Lesson) -> int:
@@ -695,9 +911,9 @@ def delete_lesson(course: Course, lesson: Lesson, actor: User) -> None:
     """Delete a lesson that no learner has completed, then renumber the rest.
 
     A lesson with completions stays: deleting it would erase learners'
-    progress. Lessons are not versioned, so edits to a published course
-    apply to every learner at once.
+    progress. Only draft courses change. A published one gets a new version.
     """
+    require_draft(course)
     done = lesson_completions(lesson)
     if done:
         raise reject(
@@ -711,88 +927,3 @@ def delete_lesson(course: Course, lesson: Lesson, actor: User) -> None:
     db.session.flush()
     renumber(course.lessons)
     logger.info("Lesson %s of %r deleted by %r", lesson.id, course, actor)
-
-
-# Copies ----------------------------------------------------------------------
-
-
-def _new_code(data: dict, is_taken) -> str:
-    errors: dict[str, str] = {}
-    code = _code(data, errors)
-    if code and "code" not in errors and is_taken(code):
-        errors["code"] = _("The code %(code)s is already in use.", code=code)
-    if errors:
-        raise AuthoringError(errors)
-    return code
-
-
-def copy_course(course: Course, data: dict, actor: User) -> Course:
-    """Copy a course with its lessons, competencies and quizzes as a new draft.
-
-    ``data["code"]`` is the new course code.
-    """
-    from assessments.authoring import copy_quizzes
-
-    code = _new_code(
-        data, lambda code: _course_code_taken(course.institution_id, code, None)
-    )
-    copy = Course(
-        institution_id=course.institution_id,
-        code=code,
-        title=course.title,
-        summary=course.summary,
-        credit_hours=course.credit_hours,
-        status=PublicationStatus.DRAFT,
-    )
-    copy.competencies = list(course.competencies)
-    for lesson in course.lessons:
-        copy.lessons.append(
-            Lesson(
-                position=lesson.position,
-                title=lesson.title,
-                kind=lesson.kind,
-                body_html=lesson.body_html,
-                duration_minutes=lesson.duration_minutes,
-                video_url=lesson.video_url,
-                session_starts_at=lesson.session_starts_at,
-                session_place=lesson.session_place,
-            )
-        )
-    db.session.add(copy)
-    _flush_new_code(code)
-    copy_quizzes(course, copy)
-    logger.info("Course %r copied to %r by %r", course, copy, actor)
-    return copy
-
-
-def copy_programme(programme: Programme, data: dict, actor: User) -> Programme:
-    """Copy a programme as a new draft with the same course list and flags.
-
-    The copy links to the same courses, because a course is shared by the
-    programmes that use it. Copy a course separately to change its content.
-    """
-    code = _new_code(
-        data, lambda code: _programme_code_taken(programme.institution_id, code, None)
-    )
-    copy = Programme(
-        institution_id=programme.institution_id,
-        code=code,
-        title=programme.title,
-        summary=programme.summary,
-        tier=programme.tier,
-        kind=programme.kind,
-        level=programme.level,
-        audience=programme.audience,
-        certificate_validity_months=programme.certificate_validity_months,
-        status=PublicationStatus.DRAFT,
-    )
-    for link in programme.courses:
-        copy.courses.append(
-            ProgrammeCourse(
-                course_id=link.course_id, position=link.position, required=link.required
-            )
-        )
-    db.session.add(copy)
-    _flush_new_code(code)
-    logger.info("Programme %r copied to %r by %r", programme, copy, actor)
-    return copy

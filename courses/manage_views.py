@@ -11,9 +11,10 @@ from flask_login import current_user
 from assessments import authoring as quiz_authoring
 from assessments import services as assessment_services
 from assessments.models import Question, QuestionKind, Quiz
-from courses import authoring, logger
+from courses import authoring, lesson_files, logger, sections, versions
 from courses.models import (
     Course,
+    CourseModule,
     Lesson,
     Programme,
     ProgrammeCourse,
@@ -21,7 +22,7 @@ from courses.models import (
     TargetLevel,
 )
 from lms.accounts.access import roles_required
-from lms.accounts.models import Role
+from lms.accounts.models import Post, Role
 from lms.extensions import db
 from lms.records.models import TrainingKind, TrainingTier
 
@@ -77,7 +78,16 @@ def _question(quiz_id: int, question_id: int) -> tuple[Quiz, Question]:
 def _form_data() -> dict:
     data = request.form.to_dict()
     data["competency_ids"] = request.form.getlist("competency_ids")
+    data["audience_posts"] = request.form.getlist("audience_posts")
     return data
+
+
+def _module(course_id: int, module_id: int) -> tuple[Course, CourseModule]:
+    course = _own(Course, course_id)
+    module = db.session.get(CourseModule, module_id)
+    if module is None or module.course_id != course.id:
+        abort(404)
+    return course, module
 
 
 def _flash_errors(error: authoring.AuthoringError) -> None:
@@ -112,11 +122,11 @@ def _programme_form(programme, values: dict, errors: dict, status: int = 200):
     courses = []
     enrolled = False
     if programme is not None:
-        linked = {link.course_id for link in programme.courses}
+        linked = {link.course.code for link in programme.courses}
         courses = [
             course
             for course in authoring.courses_of(programme.institution_id)
-            if course.id not in linked
+            if course.code not in linked
             and course.status is not PublicationStatus.ARCHIVED
         ]
         enrolled = authoring.has_enrolments(programme)
@@ -129,6 +139,7 @@ def _programme_form(programme, values: dict, errors: dict, status: int = 200):
             tiers=list(TrainingTier),
             kinds=list(TrainingKind),
             levels=list(TargetLevel),
+            posts=list(Post),
             addable_courses=courses,
             enrolled=enrolled,
         ),
@@ -146,6 +157,8 @@ def _programme_values(programme: Programme) -> dict:
         "kind": programme.kind.value,
         "level": programme.level.value,
         "certificate_validity_months": programme.certificate_validity_months or "",
+        "audience_posts": list(programme.audience_posts or []),
+        "min_elective_hours": programme.min_elective_hours,
     }
 
 
@@ -252,6 +265,26 @@ def set_programme_course_required(programme_id: int, link_id: int):
 
 
 @bp.route(
+    "/programmes/<int:programme_id>/courses/<int:link_id>/prerequisites",
+    methods=["POST"],
+)
+@roles_required(*AUTHOR_ROLES)
+def set_programme_course_prerequisites(programme_id: int, link_id: int):
+    programme, link = _programme_link(programme_id, link_id)
+    target = url_for("manage.edit_programme", programme_id=programme_id)
+    try:
+        authoring.set_prerequisites(
+            programme, link, request.form.getlist("prerequisite_ids"), current_user
+        )
+    except authoring.AuthoringError as error:
+        _rejected(error, programme)
+        return redirect(target)
+    db.session.commit()
+    flash(_("Prerequisites of %(code)s saved.", code=link.course.code), "success")
+    return redirect(target)
+
+
+@bp.route(
     "/programmes/<int:programme_id>/courses/<int:link_id>/remove", methods=["POST"]
 )
 @roles_required(*AUTHOR_ROLES)
@@ -309,7 +342,7 @@ def archive_programme(programme_id: int):
 def copy_programme(programme_id: int):
     programme = _own(Programme, programme_id)
     try:
-        copy = authoring.copy_programme(programme, request.form.to_dict(), current_user)
+        copy = versions.copy_programme(programme, request.form.to_dict(), current_user)
     except authoring.AuthoringError as error:
         _rejected(error, programme)
         return redirect(url_for("manage.edit_programme", programme_id=programme_id))
@@ -341,9 +374,22 @@ def _course_form(course, values: dict, errors: dict, status: int = 200):
             selected_ids={str(each) for each in values.get("competency_ids", [])},
             quizzes=quizzes,
             completions=completions,
+            versions=versions.versions_of(course) if course is not None else [],
+            groups=_lesson_groups(course) if course is not None else [],
+            editable=course is None or course.status is PublicationStatus.DRAFT,
         ),
         status,
     )
+
+
+def _lesson_groups(course: Course) -> list:
+    """Return each module (None for lessons outside modules) with its lessons."""
+    groups = [(None, [each for each in course.lessons if each.module_id is None])]
+    for module in course.modules:
+        groups.append(
+            (module, [each for each in course.lessons if each.module_id == module.id])
+        )
+    return groups
 
 
 def _course_values(course: Course) -> dict:
@@ -413,12 +459,34 @@ def archive_course(course_id: int):
     )
 
 
+@bp.route("/courses/<int:course_id>/versions", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def new_course_version(course_id: int):
+    course = _own(Course, course_id)
+    try:
+        draft = versions.new_version(course, current_user)
+    except authoring.AuthoringError as error:
+        _rejected(error, course)
+        return redirect(url_for("manage.edit_course", course_id=course_id))
+    db.session.commit()
+    flash(
+        _(
+            "Version %(version)d is a draft: edit it, then publish it to replace"
+            " version %(previous)d for new enrolments.",
+            version=draft.version,
+            previous=course.version,
+        ),
+        "success",
+    )
+    return redirect(url_for("manage.edit_course", course_id=draft.id))
+
+
 @bp.route("/courses/<int:course_id>/copy", methods=["POST"])
 @roles_required(*AUTHOR_ROLES)
 def copy_course(course_id: int):
     course = _own(Course, course_id)
     try:
-        copy = authoring.copy_course(course, request.form.to_dict(), current_user)
+        copy = versions.copy_course(course, request.form.to_dict(), current_user)
     except authoring.AuthoringError as error:
         _rejected(error, course)
         return redirect(url_for("manage.edit_course", course_id=course_id))
@@ -439,6 +507,9 @@ def _lesson_form(course: Course, lesson, values: dict, errors: dict, status: int
             values=values,
             errors=errors,
             kinds=authoring.AUTHORED_LESSON_KINDS,
+            video_types=lesson_files.VIDEO_TYPES,
+            attachment_types=lesson_files.ATTACHMENT_TYPES,
+            editable=course.status is PublicationStatus.DRAFT,
         ),
         status,
     )
@@ -453,6 +524,7 @@ def _lesson_values(lesson: Lesson) -> dict:
         "video_url": lesson.video_url or "",
         "session_starts_at": authoring.session_start_input(lesson),
         "session_place": lesson.session_place or "",
+        "module_id": lesson.module_id or "",
     }
 
 
@@ -464,7 +536,9 @@ def new_lesson(course_id: int):
         return _lesson_form(course, None, {"kind": "text", "duration_minutes": 45}, {})
     data = _form_data()
     try:
-        authoring.save_lesson(course, data, current_user)
+        authoring.save_lesson(
+            course, data, current_user, upload=request.files.get("upload")
+        )
     except authoring.AuthoringError as error:
         db.session.rollback()
         return _lesson_form(_own(Course, course_id), None, data, error.errors, 400)
@@ -481,7 +555,9 @@ def edit_lesson(course_id: int, lesson_id: int):
         return _lesson_form(course, lesson, _lesson_values(lesson), {})
     data = _form_data()
     try:
-        authoring.save_lesson(course, data, current_user, lesson)
+        authoring.save_lesson(
+            course, data, current_user, lesson, upload=request.files.get("upload")
+        )
     except authoring.AuthoringError as error:
         db.session.rollback()
         course, lesson = _lesson(course_id, lesson_id)
@@ -496,11 +572,8 @@ def edit_lesson(course_id: int, lesson_id: int):
 def move_lesson(course_id: int, lesson_id: int):
     course, lesson = _lesson(course_id, lesson_id)
     try:
-        authoring.move(
-            list(course.lessons),
-            lesson,
-            request.form.get("direction", ""),
-            current_user,
+        sections.move_lesson(
+            course, lesson, request.form.get("direction", ""), current_user
         )
     except authoring.AuthoringError as error:
         _rejected(error, course)
@@ -521,6 +594,69 @@ def delete_lesson(course_id: int, lesson_id: int):
         return redirect(target)
     db.session.commit()
     flash(_("Lesson deleted."), "success")
+    return redirect(target)
+
+
+# Modules ----------------------------------------------------------------------
+
+
+@bp.route("/courses/<int:course_id>/modules", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def new_module(course_id: int):
+    course = _own(Course, course_id)
+    target = url_for("manage.edit_course", course_id=course_id)
+    try:
+        module = sections.save_module(course, request.form.to_dict(), current_user)
+    except authoring.AuthoringError as error:
+        _rejected(error, course)
+        return redirect(target)
+    db.session.commit()
+    flash(_("Module %(title)s added.", title=module.title), "success")
+    return redirect(target)
+
+
+@bp.route("/courses/<int:course_id>/modules/<int:module_id>", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def rename_module(course_id: int, module_id: int):
+    course, module = _module(course_id, module_id)
+    target = url_for("manage.edit_course", course_id=course_id)
+    try:
+        sections.save_module(course, request.form.to_dict(), current_user, module)
+    except authoring.AuthoringError as error:
+        _rejected(error, course)
+        return redirect(target)
+    db.session.commit()
+    flash(_("Module renamed."), "success")
+    return redirect(target)
+
+
+@bp.route("/courses/<int:course_id>/modules/<int:module_id>/move", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def move_module(course_id: int, module_id: int):
+    course, module = _module(course_id, module_id)
+    try:
+        sections.move_module(
+            course, module, request.form.get("direction", ""), current_user
+        )
+    except authoring.AuthoringError as error:
+        _rejected(error, course)
+    else:
+        db.session.commit()
+    return redirect(url_for("manage.edit_course", course_id=course_id))
+
+
+@bp.route("/courses/<int:course_id>/modules/<int:module_id>/delete", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def delete_module(course_id: int, module_id: int):
+    course, module = _module(course_id, module_id)
+    target = url_for("manage.edit_course", course_id=course_id)
+    try:
+        sections.delete_module(course, module, current_user)
+    except authoring.AuthoringError as error:
+        _rejected(error, course)
+        return redirect(target)
+    db.session.commit()
+    flash(_("Module deleted; its lessons stay in the course."), "success")
     return redirect(target)
 
 

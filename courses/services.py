@@ -11,7 +11,9 @@ from courses import logger
 from courses.models import (
     Course,
     CourseCompletion,
+    CourseVisit,
     Enrolment,
+    EnrolmentCourse,
     Lesson,
     LessonProgress,
     Programme,
@@ -49,6 +51,17 @@ class EnrolmentError(Exception):
     """The learner cannot enrol. The message gives the reason."""
 
 
+class CourseLocked(Exception):
+    """The learner has not completed the prerequisites of a course."""
+
+    def __init__(self, course: Course, prerequisites: list[Course]):
+        super().__init__(
+            f"{course!r} needs " + ", ".join(repr(each) for each in prerequisites)
+        )
+        self.course = course
+        self.prerequisites = prerequisites
+
+
 def enrol(user: User, programme: Programme) -> Enrolment:
     """Enrol ``user`` in a published programme of their institution; idempotent."""
     if programme.status is not PublicationStatus.PUBLISHED:
@@ -65,8 +78,43 @@ def enrol(user: User, programme: Programme) -> Enrolment:
             db.session.add(enrolment)
     except IntegrityError:
         return find_enrolment(user, programme)
+    pin_course_versions(enrolment)
     logger.info("User %r enrolled in %r", user, programme)
     return enrolment
+
+
+# Course versions per enrolment --------------------------------------------
+
+
+def pin_course_versions(enrolment: Enrolment) -> None:
+    """Pin the current version of each programme course that the enrolment lacks."""
+    pinned = {pin.programme_course_id for pin in enrolment.pins}
+    for link in enrolment.programme.courses:
+        if link.id not in pinned:
+            enrolment.pins.append(
+                EnrolmentCourse(programme_course_id=link.id, course_id=link.course_id)
+            )
+    db.session.flush()
+
+
+def enrolment_courses(enrolment: Enrolment) -> list[tuple[ProgrammeCourse, Course]]:
+    """Return the programme's course links, each with the enrolment's version."""
+    pins = {pin.programme_course_id: pin.course for pin in enrolment.pins}
+    links = enrolment.programme.courses
+    return [(link, pins.get(link.id, link.course)) for link in links]
+
+
+def learner_courses(
+    user: User, programme: Programme
+) -> list[tuple[ProgrammeCourse, Course]]:
+    """Return the programme's course links with the versions shown to ``user``.
+
+    An enrolled learner gets the pinned versions, anyone else the current ones.
+    """
+    enrolment = find_enrolment(user, programme)
+    if enrolment is None:
+        return [(link, link.course) for link in programme.courses]
+    return enrolment_courses(enrolment)
 
 
 def find_enrolment(user: User, programme: Programme) -> Optional[Enrolment]:
@@ -76,15 +124,74 @@ def find_enrolment(user: User, programme: Programme) -> Optional[Enrolment]:
 
 
 def enrolments_for_course(user: User, course: Course) -> list[Enrolment]:
-    """Return the user's enrolments in programmes that contain ``course``."""
+    """Return the user's enrolments that follow this version of ``course``.
+
+    An enrolment follows its pinned version of each programme course, and
+    the programme's current version where it has no pin.
+    """
+    pinned = sa.select(EnrolmentCourse.enrolment_id).where(
+        EnrolmentCourse.course_id == course.id
+    )
+    has_pin = (
+        sa.select(EnrolmentCourse.id)
+        .where(
+            EnrolmentCourse.enrolment_id == Enrolment.id,
+            EnrolmentCourse.programme_course_id == ProgrammeCourse.id,
+        )
+        .exists()
+    )
+    unpinned = (
+        sa.select(Enrolment.id)
+        .join(ProgrammeCourse, ProgrammeCourse.programme_id == Enrolment.programme_id)
+        .where(ProgrammeCourse.course_id == course.id, ~has_pin)
+    )
     return list(
         db.session.scalars(
             sa.select(Enrolment)
-            .join(ProgrammeCourse, ProgrammeCourse.programme_id == Enrolment.programme_id)
-            .where(Enrolment.user_id == user.id, ProgrammeCourse.course_id == course.id)
-            .order_by(Enrolment.enrolled_at)
+            .where(
+                Enrolment.user_id == user.id,
+                sa.or_(Enrolment.id.in_(pinned), Enrolment.id.in_(unpinned)),
+            )
+            .order_by(Enrolment.enrolled_at, Enrolment.id)
         )
     )
+
+
+# Prerequisites --------------------------------------------------------------
+
+
+def missing_prerequisites(user: User, course: Course) -> list[Course]:
+    """Return the prerequisite courses ``user`` must still complete before ``course``.
+
+    A course in several of the learner's programmes is open when one of them
+    has its prerequisites met. A course the learner already started stays
+    open, even when a prerequisite was added later. Non-learners and courses
+    outside any of the learner's enrolments have no prerequisites here.
+    """
+    if not user.role.is_learner or completed_lesson_ids(user, course):
+        return []
+    best: Optional[list[Course]] = None
+    for enrolment in enrolments_for_course(user, course):
+        versions = {link.id: version for link, version in enrolment_courses(enrolment)}
+        links = enrolment.programme.courses
+        link = next((each for each in links if versions[each.id] == course), None)
+        if link is None:
+            continue
+        needed = [versions[each.id] for each in link.prerequisites]
+        done = completed_course_ids(user, [each.id for each in needed])
+        missing = [each for each in needed if each.id not in done]
+        if not missing:
+            return []
+        if best is None or len(missing) < len(best):
+            best = missing
+    return best or []
+
+
+def ensure_unlocked(user: User, course: Course) -> None:
+    """Raise ``CourseLocked`` while ``user`` has prerequisites of ``course`` to do."""
+    missing = missing_prerequisites(user, course)
+    if missing:
+        raise CourseLocked(course, missing)
 
 
 def completed_lesson_ids(user: User, course: Course) -> set[int]:
@@ -98,7 +205,11 @@ def completed_lesson_ids(user: User, course: Course) -> set[int]:
 
 
 def complete_lesson(user: User, lesson: Lesson) -> None:
-    """Mark a lesson done (idempotent) and re-evaluate its course."""
+    """Mark a lesson done (idempotent) and re-evaluate its course.
+
+    Raises ``CourseLocked`` while the course's prerequisites are incomplete.
+    """
+    ensure_unlocked(user, lesson.course)
     exists = db.session.scalar(
         sa.select(LessonProgress.id).filter_by(user_id=user.id, lesson_id=lesson.id)
     )
@@ -177,20 +288,48 @@ def evaluate_course(user: User, course: Course) -> Optional[CourseCompletion]:
     return completion
 
 
-def evaluate_programme(enrolment: Enrolment) -> bool:
-    """Mark the enrolment complete once every required course is; idempotent."""
-    if enrolment.completed_at is not None:
-        return True
-    required = [pc.course_id for pc in enrolment.programme.courses if pc.required]
+def programme_standing(enrolment: Enrolment) -> dict:
+    """Return what the enrolment has completed and what it still owes.
+
+    The rule: every required course, and elective courses worth at least the
+    programme's minimum of elective hours, each in the version the enrolment
+    follows.
+    """
+    rows = enrolment_courses(enrolment)
     done = set(
         db.session.scalars(
             sa.select(CourseCompletion.course_id).where(
                 CourseCompletion.user_id == enrolment.user_id,
-                CourseCompletion.course_id.in_(required),
+                CourseCompletion.course_id.in_([course.id for _link, course in rows]),
             )
         )
     )
-    if set(required) - done:
+    missing_required = [
+        course for link, course in rows if link.required and course.id not in done
+    ]
+    elective_hours = sum(
+        (
+            course.credit_hours
+            for link, course in rows
+            if not link.required and course.id in done
+        ),
+        Decimal(0),
+    )
+    minimum = enrolment.programme.min_elective_hours or Decimal(0)
+    return {
+        "completed_course_ids": done,
+        "missing_required": missing_required,
+        "elective_hours_done": elective_hours,
+        "elective_hours_missing": max(minimum - elective_hours, Decimal(0)),
+    }
+
+
+def evaluate_programme(enrolment: Enrolment) -> bool:
+    """Mark the enrolment complete once its completion rule is met; idempotent."""
+    if enrolment.completed_at is not None:
+        return True
+    standing = programme_standing(enrolment)
+    if standing["missing_required"] or standing["elective_hours_missing"] > 0:
         return False
 
     completed_at = now_utc()
@@ -279,11 +418,24 @@ def started_course_ids(user: User, course_ids: list[int]) -> set[int]:
 
 
 def programme_progress(user: User, programme: Programme) -> dict:
-    """Summarise a learner's progress through a programme's courses and hours."""
-    course_ids = [pc.course_id for pc in programme.courses]
+    """Summarise a learner's progress through a programme's courses and hours.
+
+    Courses are counted in the versions the learner follows.
+    """
+    rows = learner_courses(user, programme)
+    course_ids = [course.id for _link, course in rows]
     done = completed_course_ids(user, course_ids)
     hours_done = sum(
-        (pc.course.credit_hours for pc in programme.courses if pc.course_id in done),
+        (course.credit_hours for _link, course in rows if course.id in done),
+        Decimal(0),
+    )
+    minimum = programme.min_elective_hours or Decimal(0)
+    elective_done = sum(
+        (
+            course.credit_hours
+            for link, course in rows
+            if not link.required and course.id in done
+        ),
         Decimal(0),
     )
     return {
@@ -293,6 +445,8 @@ def programme_progress(user: User, programme: Programme) -> dict:
         "courses_total": len(course_ids),
         "hours_done": hours_done,
         "hours_total": programme.total_hours,
+        "elective_hours_done": elective_done,
+        "elective_hours_missing": max(minimum - elective_done, Decimal(0)),
     }
 
 
@@ -306,11 +460,10 @@ def resume_point(
     that course is done and something else, such as a quiz, is outstanding.
     Returns None once every course of the programme is complete.
     """
-    course_ids = [pc.course_id for pc in programme.courses]
-    done = completed_course_ids(user, course_ids)
-    for programme_course in programme.courses:
-        course = programme_course.course
-        if course.id in done:
+    rows = learner_courses(user, programme)
+    done = completed_course_ids(user, [course.id for _link, course in rows])
+    for _link, course in rows:
+        if course.id in done or missing_prerequisites(user, course):
             continue
         finished = completed_lesson_ids(user, course)
         for lesson in course.lessons:
@@ -318,6 +471,56 @@ def resume_point(
                 return course, lesson
         return course, None
     return None
+
+
+# Where the learner left off ------------------------------------------------
+
+
+def record_visit(
+    user: User, lesson: Lesson, position_permille: int | None = None
+) -> None:
+    """Remember ``lesson`` as the learner's place in its course.
+
+    ``position_permille`` (0-1000) is kept only for the same lesson. A visit
+    to another lesson starts at its beginning.
+    """
+    visit = db.session.scalar(
+        sa.select(CourseVisit).filter_by(user_id=user.id, course_id=lesson.course_id)
+    )
+    if visit is None:
+        visit = CourseVisit(user_id=user.id, course_id=lesson.course_id)
+        try:
+            with db.session.begin_nested():
+                visit.lesson_id = lesson.id
+                db.session.add(visit)
+        except IntegrityError:
+            visit = db.session.scalar(
+                sa.select(CourseVisit).filter_by(
+                    user_id=user.id, course_id=lesson.course_id
+                )
+            )
+    if visit.lesson_id != lesson.id:
+        visit.lesson_id = lesson.id
+        visit.position_permille = 0
+    if position_permille is not None:
+        visit.position_permille = position_permille
+    visit.visited_at = now_utc()
+    db.session.flush()
+
+
+def find_visit(user: User, course: Course) -> Optional[CourseVisit]:
+    return db.session.scalar(
+        sa.select(CourseVisit).filter_by(user_id=user.id, course_id=course.id)
+    )
+
+
+def continue_lesson(user: User, course: Course) -> Optional[Lesson]:
+    """Return the lesson to continue with: last visited, else first unfinished."""
+    visit = find_visit(user, course)
+    if visit is not None:
+        return visit.lesson
+    finished = completed_lesson_ids(user, course)
+    return next((each for each in course.lessons if each.id not in finished), None)
 
 
 def completed_enrolments_for_course(user: User, course: Course) -> list[Enrolment]:
@@ -337,3 +540,14 @@ def can_view_course(user: User, course: Course) -> bool:
             return True
         return any(check(user, course) for check in _access_checks)
     return course.institution_id == user.institution_id
+
+
+def grouped_lessons(course: Course) -> list[tuple[Optional[object], list[Lesson]]]:
+    """Return the course's lessons in order, grouped by consecutive module."""
+    groups: list[tuple[Optional[object], list[Lesson]]] = []
+    for lesson in course.lessons:
+        if groups and groups[-1][0] is lesson.module:
+            groups[-1][1].append(lesson)
+        else:
+            groups.append((lesson.module, [lesson]))
+    return groups

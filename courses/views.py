@@ -2,14 +2,23 @@
 
 from typing import Optional
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from assessments import services as assessment_services
-from courses import classes, learning, logger, services
-from courses.models import Course, Lesson, Programme, PublicationStatus
+from courses import classes, learning, lesson_files, logger, services
+from courses.models import Course, Lesson, LessonKind, Programme, PublicationStatus
 from lms.accounts.access import LEARNER_ROLES, roles_required
 from lms.compliance.windows import local_today
 from lms.extensions import db
@@ -161,21 +170,37 @@ def programme(programme_id: int):
     programme = _load_programme(programme_id)
     enrolment = None
     progress = None
+    resume = None
     if current_user.role.is_learner:
         enrolment = services.find_enrolment(current_user, programme)
         if enrolment is not None:
             progress = services.programme_progress(current_user, programme)
+            resume = services.resume_point(current_user, programme)
     can_enrol = (
         current_user.role.is_learner
         and enrolment is None
         and programme.status is PublicationStatus.PUBLISHED
     )
+    rows = [
+        {
+            "link": link,
+            "course": course,
+            "locked": (
+                services.missing_prerequisites(current_user, course)
+                if enrolment is not None
+                else []
+            ),
+        }
+        for link, course in services.learner_courses(current_user, programme)
+    ]
     return render_template(
         "courses/programme.html",
         programme=programme,
         enrolment=enrolment,
         progress=progress,
         can_enrol=can_enrol,
+        rows=rows,
+        resume=resume,
     )
 
 
@@ -210,6 +235,8 @@ def course(course_id: int):
     progress = None
     missing: list[str] = []
     completed_enrolments = []
+    locked_by: list[Course] = []
+    resume = None
     if current_user.role.is_learner:
         progress = services.course_progress(current_user, course)
         if progress["completion"] is None:
@@ -219,24 +246,60 @@ def course(course_id: int):
         completed_enrolments = services.completed_enrolments_for_course(
             current_user, course
         )
+        locked_by = services.missing_prerequisites(current_user, course)
+        if not locked_by:
+            resume = services.continue_lesson(current_user, course)
     return render_template(
         "courses/course.html",
         course=course,
+        groups=services.grouped_lessons(course),
         progress=progress,
         missing=missing,
         quizzes=_quiz_rows(course),
         completed_enrolments=completed_enrolments,
+        locked_by=locked_by,
+        resume=resume,
     )
+
+
+def _refuse_if_locked(course: Course):
+    """Return a redirect to the course page while prerequisites are incomplete."""
+    locked_by = services.missing_prerequisites(current_user, course)
+    if not locked_by:
+        return None
+    logger.info(
+        "Lesson of %r rejected for %r: prerequisites %r missing",
+        course,
+        current_user,
+        locked_by,
+    )
+    flash(
+        _(
+            "Complete %(titles)s before starting this course.",
+            titles="、".join(each.title for each in locked_by),
+        ),
+        "error",
+    )
+    return redirect(url_for("courses.course", course_id=course.id))
 
 
 @bp.route("/courses/<int:course_id>/lessons/<int:lesson_id>")
 @login_required
 def lesson(course_id: int, lesson_id: int):
     course, lesson = _load_lesson(course_id, lesson_id)
+    refusal = _refuse_if_locked(course)
+    if refusal is not None:
+        return refusal
     previous, following = _neighbours(course, lesson)
     done = False
+    position_permille = 0
     if current_user.role.is_learner:
         done = lesson.id in services.completed_lesson_ids(current_user, course)
+        visit = services.find_visit(current_user, course)
+        if visit is not None and visit.lesson_id == lesson.id:
+            position_permille = visit.position_permille
+        services.record_visit(current_user, lesson)
+        db.session.commit()
     return render_template(
         "courses/lesson.html",
         course=course,
@@ -244,13 +307,58 @@ def lesson(course_id: int, lesson_id: int):
         previous=previous,
         following=following,
         done=done,
+        position_permille=position_permille,
     )
+
+
+@bp.route("/courses/<int:course_id>/lessons/<int:lesson_id>/file")
+@login_required
+def lesson_file(course_id: int, lesson_id: int):
+    course, lesson = _load_lesson(course_id, lesson_id)
+    if not lesson.file_name or lesson.kind not in (LessonKind.VIDEO, LessonKind.FILE):
+        abort(404)
+    if services.missing_prerequisites(current_user, course):
+        logger.info(
+            "File of lesson %s rejected for %r: prerequisites missing",
+            lesson.id,
+            current_user,
+        )
+        abort(403)
+    return lesson_files.send(lesson)
+
+
+@bp.route("/courses/<int:course_id>/lessons/<int:lesson_id>/position", methods=["POST"])
+@roles_required(*LEARNER_ROLES)
+def save_position(course_id: int, lesson_id: int):
+    """Store how far the learner has read or watched the lesson.
+
+    The JSON body is ``{"position": N}``, N in thousandths (0-1000) of the
+    page height for a text lesson or of the running time for a video.
+    """
+    course, lesson = _load_lesson(course_id, lesson_id)
+    if services.missing_prerequisites(current_user, course):
+        abort(403)
+    payload = request.get_json(silent=True)
+    position = payload.get("position") if isinstance(payload, dict) else None
+    valid = isinstance(position, int) and not isinstance(position, bool)
+    if not valid or not 0 <= position <= 1000:
+        logger.info("Invalid position %r for lesson %s", position, lesson.id)
+        return (
+            jsonify(error=_("position must be a whole number from 0 to 1000.")),
+            400,
+        )
+    services.record_visit(current_user, lesson, position)
+    db.session.commit()
+    return jsonify(saved=True)
 
 
 @bp.route("/courses/<int:course_id>/lessons/<int:lesson_id>/complete", methods=["POST"])
 @roles_required(*LEARNER_ROLES)
 def complete_lesson(course_id: int, lesson_id: int):
     course, lesson = _load_lesson(course_id, lesson_id)
+    refusal = _refuse_if_locked(course)
+    if refusal is not None:
+        return refusal
     was_complete = services.find_completion(current_user, course) is not None
     services.complete_lesson(current_user, lesson)
     db.session.commit()

@@ -1,6 +1,8 @@
 """Demo data: the 2014 counselor competency standard, the nine duties of the
 2017 regulation with the mapping between the two, a demo university with
-one account per role, and a published pre-job programme with real lessons.
+one account per role, a published pre-job programme with real lessons, an
+intermediate programme authored through the trainer authoring services, and
+an open training class.
 
 ``seed_demo`` looks every row up by its natural key and creates only the
 rows that are missing. Rows that already exist keep their current values, so
@@ -34,6 +36,7 @@ from lms.organisations.models import Department, Institution
 from lms.records.models import TrainingKind, TrainingTier
 from lms.seed_content.duties_2017 import DUTIES_2017, MAPPINGS_2014_TO_2017
 from lms.seed_content.framework import COUNSELOR_2014
+from lms.seed_content.intermediate import INTERMEDIATE_PROGRAMME
 from lms.seed_content.organisation import ACCOUNTS, DEMO_UNIVERSITY
 from lms.seed_content.programme import JUNIOR_PRE_JOB
 from lms.seed_content.specs import (
@@ -90,6 +93,7 @@ def seed_demo(password: str | None = None) -> dict[str, str]:
     institution = _seed_institution(seeder, DEMO_UNIVERSITY)
     created_accounts = _seed_accounts(seeder, institution, password)
     _seed_programme(seeder, institution, framework, JUNIOR_PRE_JOB)
+    seed_authored_programme(seeder, institution, framework, INTERMEDIATE_PROGRAMME)
     _seed_class(seeder, institution, JUNIOR_PRE_JOB.code)
     seed_rules()
     ensure_default_templates(institution)
@@ -307,8 +311,125 @@ def _seed_course(
             course.competencies.append(item)
             seeder.created["course_competency"] += 1
     db.session.flush()
-    _seed_quiz(seeder, course, spec.quiz)
+    if spec.quiz is not None:
+        _seed_quiz(seeder, course, spec.quiz)
     return course
+
+
+def seed_authored_programme(
+    seeder: _Seeder, institution: Institution, framework: Framework, spec: ProgrammeSpec
+) -> None:
+    """Author and publish a programme with the services behind the trainer pages.
+
+    Does nothing when the programme's code exists, so a second run and a
+    trainer's later edits are left alone. The demo ``trainer`` account is
+    the recorded author.
+    """
+    # courses sits above lms, so the seed imports it at call time like the app factory.
+    from courses import authoring, sections
+    from courses.models import Programme
+
+    exists = db.session.scalar(
+        sa.select(Programme.id).filter_by(institution_id=institution.id, code=spec.code)
+    )
+    if exists is not None:
+        return
+    author = db.session.scalar(
+        sa.select(User).filter_by(institution_id=institution.id, role=Role.TRAINER)
+    )
+    if author is None:
+        logger.warning("No trainer account to author %s; skipped", spec.code)
+        return
+    items = {
+        item.code: item.id
+        for item in db.session.scalars(
+            sa.select(CompetencyItem).filter_by(framework_id=framework.id)
+        )
+    }
+    courses = {}
+    for course_spec in spec.courses:
+        existing = _latest_published_course(institution.id, course_spec.code)
+        if existing is not None:
+            courses[course_spec.code] = existing
+            continue
+        course = authoring.save_course(
+            institution.id,
+            {
+                "code": course_spec.code,
+                "title": course_spec.title,
+                "summary": course_spec.summary,
+                "credit_hours": course_spec.credit_hours,
+                "competency_ids": [items[code] for code in course_spec.competencies],
+            },
+            author,
+        )
+        modules = {}
+        for lesson in course_spec.lessons:
+            if lesson.module and lesson.module not in modules:
+                modules[lesson.module] = sections.save_module(
+                    course, {"title": lesson.module}, author
+                )
+            authoring.save_lesson(
+                course,
+                {
+                    "title": lesson.title,
+                    "kind": lesson.kind,
+                    "duration_minutes": str(lesson.duration_minutes),
+                    "body_html": lesson.body_html,
+                    "session_starts_at": lesson.session_starts_at or "",
+                    "session_place": lesson.session_place or "",
+                    "module_id": (
+                        str(modules[lesson.module].id) if lesson.module else ""
+                    ),
+                },
+                author,
+            )
+        authoring.publish_course(course, author)
+        courses[course_spec.code] = course
+        seeder.created["course"] += 1
+
+    programme = authoring.save_programme(
+        institution.id,
+        {
+            "code": spec.code,
+            "title": spec.title,
+            "summary": spec.summary,
+            "tier": spec.tier,
+            "kind": spec.kind,
+            "level": spec.level,
+            "audience": spec.audience,
+            "audience_posts": list(spec.audience_posts),
+            "min_elective_hours": spec.min_elective_hours,
+            "certificate_validity_months": str(spec.certificate_validity_months or ""),
+        },
+        author,
+    )
+    links = {}
+    for code, course in courses.items():
+        links[code] = authoring.add_course(
+            programme, course, code not in spec.electives, author
+        )
+    for code, prerequisite in spec.prerequisites:
+        chosen = [each.id for each in links[code].prerequisites]
+        authoring.set_prerequisites(
+            programme, links[code], chosen + [links[prerequisite].id], author
+        )
+    authoring.publish_programme(programme, author)
+    seeder.created["programme"] += 1
+
+
+def _latest_published_course(institution_id: int, code: str) -> "Course | None":
+    from courses.models import Course, PublicationStatus
+
+    return db.session.scalar(
+        sa.select(Course)
+        .filter_by(
+            institution_id=institution_id,
+            code=code,
+            status=PublicationStatus.PUBLISHED,
+        )
+        .order_by(Course.version.desc())
+    )
 
 
 def _seed_quiz(seeder: _Seeder, course: "Course", spec: QuizSpec) -> None:

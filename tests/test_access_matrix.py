@@ -34,6 +34,7 @@ EXPECTED = {
     ("courses.programme", "GET"): (302, 200, 200, 200, 200, 404, 200),
     ("courses.course", "GET"): (302, 200, 404, 200, 200, 404, 200),
     ("courses.lesson", "GET"): (302, 200, 404, 200, 200, 404, 200),
+    ("courses.lesson_file", "GET"): (302, 200, 404, 200, 200, 404, 200),
     ("assessments.quiz", "GET"): (302, 200, 404, 200, 200, 404, 200),
     ("assessments.attempt", "GET"): (302, 302, 404, 404, 404, 404, 404),
     ("assessments.result", "GET"): (302, 200, 404, 404, 404, 404, 404),
@@ -121,6 +122,8 @@ EXPECTED = {
     # Writes come last, and the ones that would change the world for the
     # following roles are sent with data that fails validation.
     ("courses.complete_lesson", "POST"): (302, 302, 404, 403, 403, 403, 403),
+    # Sent without a JSON body, so the owner's request is rejected with 400.
+    ("courses.save_position", "POST"): (302, 400, 404, 403, 403, 403, 403),
     ("assessments.start", "POST"): (302, 302, 404, 403, 403, 403, 403),
     ("assessments.submit", "POST"): (302, 302, 404, 404, 404, 404, 404),
     ("certificates.revoke", "POST"): (302, 403, 404, 404, 400, 404, 400),
@@ -152,6 +155,9 @@ EXPECTED = {
     ("manage.move_programme_course", "POST"): (302, 403, 403, 302, 403, 403, 302),
     ("manage.set_programme_course_required", "POST"): (302, 403, 403, 302, 403, 403, 302),
     ("manage.remove_programme_course", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("manage.set_programme_course_prerequisites", "POST"): (
+        302, 403, 403, 302, 403, 403, 302,
+    ),
     ("manage.publish_programme", "POST"): (302, 403, 403, 302, 403, 403, 302),
     ("manage.archive_programme", "POST"): (302, 403, 403, 302, 403, 403, 302),
     ("manage.copy_programme", "POST"): (302, 403, 403, 302, 403, 403, 302),
@@ -160,6 +166,13 @@ EXPECTED = {
     ("manage.publish_course", "POST"): (302, 403, 403, 302, 403, 403, 302),
     ("manage.archive_course", "POST"): (302, 403, 403, 302, 403, 403, 302),
     ("manage.copy_course", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    # The trainer drafts version 2; the admin gets the same draft back.
+    ("manage.new_course_version", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    # The module belongs to a published course, so changes are rejected.
+    ("manage.new_module", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("manage.rename_module", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("manage.move_module", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("manage.delete_module", "POST"): (302, 403, 403, 302, 403, 403, 302),
     ("manage.new_lesson", "POST"): (302, 403, 403, 400, 403, 403, 400),
     ("manage.edit_lesson", "POST"): (302, 403, 403, 400, 403, 403, 400),
     ("manage.move_lesson", "POST"): (302, 403, 403, 302, 403, 403, 302),
@@ -295,6 +308,7 @@ def _build_world() -> dict:
     class_world = _add_class_world(owner, programme)
 
     course = programme.courses[0].course
+    file_lesson, module = _add_course_structure(course)
     certificate = db.session.scalar(sa.select(Certificate).filter_by(holder_id=owner.id))
     template = db.session.scalar(
         sa.select(CertificateTemplate).filter_by(
@@ -329,6 +343,8 @@ def _build_world() -> dict:
         "template_version": template.current_version.id,
         **_framework_world(),
         **class_world,
+        "file_lesson": file_lesson.id,
+        "module": module.id,
     }
 
 
@@ -404,6 +420,33 @@ def _add_class_world(owner: User, programme: Programme) -> dict:
     }
 
 
+def _add_course_structure(course):
+    """Give the course a module and a PDF lesson after the owner completed it."""
+    import io
+
+    from courses import lesson_files
+    from courses.models import CourseModule, Lesson, LessonKind
+
+    stored = lesson_files.uploads.store(
+        lesson_files.AREA,
+        "讲义.pdf",
+        io.BytesIO(b"%PDF-1.4\n%%EOF\n"),
+        allowed=lesson_files.ATTACHMENT_TYPES,
+    )
+    module = CourseModule(position=1, title="第一单元")
+    course.modules.append(module)
+    lesson = Lesson(
+        position=len(course.lessons) + 1,
+        title="讲义",
+        kind=LessonKind.FILE,
+        duration_minutes=10,
+    )
+    lesson_files.attach(lesson, stored)
+    course.lessons.append(lesson)
+    db.session.commit()
+    return lesson, module
+
+
 def _add_records_world(owner: User):
     """Add a pending external training of the owner and a rule of the owner's institution."""
     from datetime import date
@@ -455,6 +498,12 @@ def _url(endpoint: str, w: dict) -> str:
         "courses.course": f"/courses/{w['course']}",
         "courses.lesson": f"/courses/{w['course']}/lessons/{w['lesson']}",
         "courses.complete_lesson": f"/courses/{w['course']}/lessons/{w['lesson']}/complete",
+        "courses.lesson_file": (
+            f"/courses/{w['course']}/lessons/{w['file_lesson']}/file"
+        ),
+        "courses.save_position": (
+            f"/courses/{w['course']}/lessons/{w['lesson']}/position"
+        ),
         "assessments.quiz": f"/quizzes/{w['quiz']}",
         "assessments.start": f"/quizzes/{w['quiz']}/start",
         "assessments.attempt": f"/attempts/{w['attempt']}",
@@ -532,6 +581,9 @@ def _url(endpoint: str, w: dict) -> str:
         "manage.remove_programme_course": (
             f"/manage/programmes/{w['programme']}/courses/{w['link']}/remove"
         ),
+        "manage.set_programme_course_prerequisites": (
+            f"/manage/programmes/{w['programme']}/courses/{w['link']}/prerequisites"
+        ),
         "manage.publish_programme": f"/manage/programmes/{w['draft_programme']}/publish",
         "manage.archive_programme": f"/manage/programmes/{w['draft_programme']}/archive",
         "manage.copy_programme": f"/manage/programmes/{w['draft_programme']}/copy",
@@ -540,6 +592,15 @@ def _url(endpoint: str, w: dict) -> str:
         "manage.publish_course": f"/manage/courses/{w['course']}/publish",
         "manage.archive_course": f"/manage/courses/{w['course']}/archive",
         "manage.copy_course": f"/manage/courses/{w['course']}/copy",
+        "manage.new_course_version": f"/manage/courses/{w['course']}/versions",
+        "manage.new_module": f"/manage/courses/{w['course']}/modules",
+        "manage.rename_module": f"/manage/courses/{w['course']}/modules/{w['module']}",
+        "manage.move_module": (
+            f"/manage/courses/{w['course']}/modules/{w['module']}/move"
+        ),
+        "manage.delete_module": (
+            f"/manage/courses/{w['course']}/modules/{w['module']}/delete"
+        ),
         "manage.new_lesson": f"/manage/courses/{w['course']}/lessons/new",
         "manage.edit_lesson": f"/manage/courses/{w['course']}/lessons/{w['lesson']}",
         "manage.move_lesson": f"/manage/courses/{w['course']}/lessons/{w['lesson']}/move",

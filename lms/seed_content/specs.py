@@ -114,9 +114,17 @@ class QuizSpec:
 
 @dataclass(frozen=True)
 class LessonSpec:
+    """A lesson. ``kind`` is a ``LessonKind`` value; an offline session also has
+    a local start (``YYYY-MM-DDTHH:MM`` in the institution's zone) and a place."""
+
     title: str
     duration_minutes: int
     body_html: str
+    kind: str = "text"
+    session_starts_at: str | None = None
+    session_place: str | None = None
+    #: Title of the course module the lesson belongs to, if any.
+    module: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,7 +136,7 @@ class CourseSpec:
     #: Codes of the competency items the course trains, e.g. "1.5".
     competencies: tuple[str, ...]
     lessons: tuple[LessonSpec, ...]
-    quiz: QuizSpec
+    quiz: QuizSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -142,3 +150,10 @@ class ProgrammeSpec:
     audience: str
     certificate_validity_months: int | None
     courses: tuple[CourseSpec, ...]
+    #: ``Post`` values of the audience.
+    audience_posts: tuple[str, ...] = ()
+    #: Codes of the courses that are elective; the others are required.
+    electives: tuple[str, ...] = ()
+    min_elective_hours: str = "0"
+    #: Pairs of (course code, code of a course to complete first).
+    prerequisites: tuple[tuple[str, str], ...] = ()

