@@ -162,6 +162,17 @@ def new_quiz_values() -> dict:
     }
 
 
+def quiz_form_context(institution_id: int) -> dict:
+    """Return the choice lists the quiz form template needs."""
+    from assessments.banks import categories_of
+
+    return {
+        "grading_methods": list(GradingMethod),
+        "review_timings": list(ReviewTiming),
+        "categories": categories_of(institution_id),
+    }
+
+
 def question_form_context() -> dict:
     """Return the choice lists the question form template needs."""
     from assessments.models import ChoiceScoring, QuestionKind

@@ -541,6 +541,7 @@ def _quiz_form(course: Course, quiz, values: dict, errors: dict, status: int = 2
             values=values,
             errors=errors,
             answered=answered,
+            **quiz_authoring.quiz_form_context(current_user.institution_id),
         ),
         status,
     )

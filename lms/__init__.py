@@ -101,6 +101,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from assessments.manage_views import bp as banks_bp
     from assessments.views import bp as assessments_bp
     from certificates.views import bp as certificates_bp
     from courses.manage_views import bp as manage_bp
@@ -119,6 +120,7 @@ def _register_blueprints(app: Flask) -> None:
         assessments_bp,
         certificates_bp,
         manage_bp,
+        banks_bp,
     ):
         app.register_blueprint(blueprint)
 
