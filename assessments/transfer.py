@@ -144,8 +144,6 @@ def _choice_rows(data: dict, answers: list[ParsedAnswer]) -> Optional[dict]:
 
 
 def _map_multichoice(parsed: ParsedQuestion, data: dict) -> Optional[dict]:
-    if parsed.has_embedded_answers:
-        data["text"] = data["text"]
     answers = parsed.answers
     full = [a for a in answers if a.score >= HUNDRED]
     if parsed.single and len(full) == 1 and not any(0 < a.score < HUNDRED for a in answers):
@@ -172,7 +170,8 @@ def _map_truefalse(parsed: ParsedQuestion, data: dict) -> Optional[dict]:
 
 def _map_shortanswer(parsed: ParsedQuestion, data: dict) -> Optional[dict]:
     accepted = [a for a in parsed.answers if a.score > 0]
-    if parsed.has_embedded_answers:
+    # Moodle XML writes a missing-word blank as _____ in the stem and keeps no offset.
+    if parsed.has_embedded_answers or data["text"].count(BLANK) == 1:
         data["kind"] = QuestionKind.FILL_BLANK.value
         data["blanks"] = " | ".join(a.text for a in accepted if a.score >= HUNDRED)
         return None
