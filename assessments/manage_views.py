@@ -41,6 +41,7 @@ AUTHOR_ROLES = (Role.TRAINER, Role.ADMIN)
 IMPORT_AREA = "question_imports"
 IMPORT_MAX_BYTES = 5 * uploads.MB
 _IMPORT_SESSION_KEY = "question_import"
+EXPORT_EXTENSIONS = {"gift": "gift", "aiken": "txt", "moodle_xml": "xml"}
 
 
 def _bank(bank_id: int) -> QuestionBank:
@@ -238,6 +239,37 @@ def _read_stored(name: str, fmt: str):
     return transfer.read_file(fmt, path.read_bytes())
 
 
+def _store_upload(bank, data: dict, errors: dict):
+    """Check the import form and store its file; return the stored file and target."""
+    fmt = data.get("format")
+    if fmt not in transfer.FORMATS:
+        errors["format"] = _("Choose GIFT, Aiken or Moodle XML.")
+    target = banks.category_of(bank, data.get("category_id"))
+    if target is None:
+        errors["category_id"] = _("Choose a category of this bank.")
+    if errors:
+        return None, target
+
+    upload = request.files.get("file")
+    try:
+        stored = uploads.store(
+            IMPORT_AREA,
+            upload.filename if upload else "",
+            upload.stream if upload else None,
+            allowed=transfer.EXTENSIONS[fmt],
+            max_bytes=IMPORT_MAX_BYTES,
+        )
+    except uploads.UploadError as error:
+        logger.info("Import upload into bank %s rejected: %s", bank.id, error.code)
+        errors["file"] = _(
+            "Upload a %(format)s file ending in %(extensions)s, at most 5 MB.",
+            format=transfer.FORMAT_LABELS[fmt],
+            extensions=", ".join("." + e for e in error.allowed),
+        )
+        return None, target
+    return stored, target
+
+
 @bp.route("/banks/<int:bank_id>/import", methods=["GET", "POST"])
 @roles_required(*AUTHOR_ROLES)
 def import_questions(bank_id: int):
@@ -246,41 +278,20 @@ def import_questions(bank_id: int):
     if request.method == "GET":
         return _import_page(bank, {"format": "gift"}, {})
     data = request.form.to_dict()
-    fmt = data.get("format")
-    errors = {}
-    if fmt not in transfer.FORMATS:
-        errors["format"] = _("Choose GIFT, Aiken or Moodle XML.")
-    target = banks.category_of(bank, data.get("category_id"))
-    if target is None:
-        errors["category_id"] = _("Choose a category of this bank.")
-    upload = request.files.get("file")
-    stored = None
-    if not errors:
-        try:
-            stored = uploads.store(
-                IMPORT_AREA,
-                upload.filename if upload else "",
-                upload.stream if upload else None,
-                allowed=transfer.EXTENSIONS[fmt],
-                max_bytes=IMPORT_MAX_BYTES,
-            )
-        except uploads.UploadError as error:
-            errors["file"] = _(
-                "Upload a %(format)s file ending in %(extensions)s, at most 5 MB.",
-                format=transfer.FORMAT_LABELS[fmt],
-                extensions=", ".join("." + e for e in error.allowed),
-            )
+    errors: dict[str, str] = {}
+    stored, target = _store_upload(bank, data, errors)
     if errors:
         return _import_page(bank, data, errors, status=400)
+
     try:
-        preview = _read_stored(stored.name, fmt)
+        preview = _read_stored(stored.name, data["format"])
     except FormatError as error:
         uploads.remove(IMPORT_AREA, stored.name)
         logger.info("Import into bank %s rejected: %d problems", bank.id, len(error.problems))
         return _import_page(bank, data, {}, problems=error.problems, status=400)
     session[_IMPORT_SESSION_KEY] = {
         "name": stored.name,
-        "format": fmt,
+        "format": data["format"],
         "bank_id": bank.id,
         "category_id": target.id,
     }
@@ -322,7 +333,7 @@ def export_questions(bank_id: int):
     category = banks.category_of(bank, request.args.get("category"))
     questions = banks.bank_questions(bank, category)
     body, left_out = transfer.export(fmt, questions)
-    extension = "xml" if fmt == "moodle_xml" else "txt" if fmt == "aiken" else "gift"
+    extension = EXPORT_EXTENSIONS[fmt]
     response = Response(
         body,
         mimetype="application/xml" if fmt == "moodle_xml" else "text/plain",

@@ -1,4 +1,4 @@
-"""What a learner may see of a submitted attempt, and when."""
+"""Review visibility: which parts of a submitted attempt a learner sees, and from when."""
 
 from datetime import datetime
 from typing import Optional

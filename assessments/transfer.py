@@ -119,7 +119,8 @@ def _map(parsed: ParsedQuestion) -> tuple[dict, dict]:
     """Turn a parsed question into question form values and validate them."""
     data = {
         "text": _plain(parsed.stem, parsed.stem_format),
-        "points": "1",
+        # GIFT and Aiken carry no points, so their questions are worth 1.
+        "points": format(parsed.default_grade, "f") if parsed.default_grade else "1",
         "explanation": _plain(parsed.general_feedback, parsed.general_feedback_format),
         "tags_topic": ", ".join(parsed.tags),
     }
@@ -264,6 +265,7 @@ def to_parsed(question: Question, category_path: str) -> Optional[ParsedQuestion
         general_feedback=question.explanation,
         category=category_path,
         tags=[tag.value for tag in question.tags if tag.kind is TagKind.TOPIC],
+        default_grade=question.points,
     )
     kind = question.kind
     if kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):

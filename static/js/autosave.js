@@ -1,6 +1,6 @@
 // Saves the attempt form to the server whenever an answer changes, so a closed
-// tab or a lost connection loses nothing. The server decides what counts: it
-// rejects saves after the deadline and answers 409 with the result page's URL.
+// tab or a lost connection loses nothing. The server decides what counts. It
+// rejects saves after the deadline with status 409 and the result page's URL.
 (function () {
   "use strict";
   var form = document.getElementById("attempt-form");
