@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from assessments.models import Question, QuestionKind, Quiz
+from assessments.models import CHOICE_KINDS, Question, QuestionKind, Quiz
 from courses.models import Course, Programme, PublicationStatus
 from lms.accounts.models import Post, Role, User
 from lms.competencies.models import CompetencyItem, Framework
@@ -214,7 +214,7 @@ def test_quizzes_mix_question_kinds(app_ctx, seeded):
         assert quiz.time_limit_minutes == 20
         assert 5 <= len(quiz.questions) <= 6, course.code
         assert quiz.max_score == 100, course.code
-        assert {q.kind for q in quiz.questions} == set(QuestionKind), course.code
+        assert {q.kind for q in quiz.questions} == set(CHOICE_KINDS), course.code
         assert "满分100分" in quiz.instructions
 
 
