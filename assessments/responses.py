@@ -5,8 +5,10 @@ Field names, for question id ``Q``:
 * ``qQ``: chosen choice ids (single, true/false, multiple) or the text of a
   short answer or essay
 * ``qQ_N``: the text of blank N (1-based) of a fill-in-the-blank question
-* ``qQ_C``: for matching, the answer picked for item (choice) C; for
-  ordering, the place (1-based) given to item C
+* ``qQ_C``: for matching, the answer picked for item (choice) C
+* ``qQ_I``: for ordering, the place (1-based) given to the item shown I-th.
+  Items are named by their shown place, not their id, because ids follow
+  the correct order.
 * ``seen``: the ids of the questions the form showed, so a question whose
   checkboxes were all cleared is saved as unanswered
 
@@ -69,8 +71,9 @@ def clean_response(question: Question, raw: Any, match_options=()) -> Any:
     return text[:limit] or None
 
 
-def _raw_from_form(question: Question, form: MultiDict) -> tuple[bool, Any]:
-    """Return whether the form carries fields for ``question`` and their raw value."""
+def _raw_from_form(slot: AttemptQuestion, form: MultiDict) -> tuple[bool, Any]:
+    """Return whether the form carries fields for the question and their raw value."""
+    question = slot.question
     name = f"q{question.id}"
     kind = question.kind
     if kind in (QuestionKind.SINGLE, QuestionKind.TRUE_FALSE, QuestionKind.MULTIPLE):
@@ -81,17 +84,22 @@ def _raw_from_form(question: Question, form: MultiDict) -> tuple[bool, Any]:
         count = len(question.answer_key.get("blanks") or [])
         names = [f"{name}_{index}" for index in range(1, count + 1)]
         return any(n in form for n in names), [form.get(n, "") for n in names]
-    keyed = {
-        choice.id: form.get(f"{name}_{choice.id}")
-        for choice in question.choices
-        if f"{name}_{choice.id}" in form
-    }
     if kind is QuestionKind.MATCHING:
-        return bool(keyed), {str(key): value for key, value in keyed.items()}
-    places = {key: _int(value) for key, value in keyed.items()}
-    if len(places) != len(question.choices) or None in places.values():
-        return bool(keyed), None
-    return True, sorted(places, key=lambda key: (places[key], key))
+        keyed = {
+            str(choice.id): form.get(f"{name}_{choice.id}")
+            for choice in question.choices
+            if f"{name}_{choice.id}" in form
+        }
+        return bool(keyed), keyed
+    shown = list(slot.choice_order)
+    places = {
+        choice_id: _int(form.get(f"{name}_{index}"))
+        for index, choice_id in enumerate(shown, start=1)
+        if f"{name}_{index}" in form
+    }
+    if len(places) != len(shown) or None in places.values():
+        return bool(places), None
+    return True, sorted(places, key=lambda key: (places[key], shown.index(key)))
 
 
 def parse_form(
@@ -102,7 +110,7 @@ def parse_form(
     responses: dict[int, Any] = {}
     for slot in attempt_questions:
         question = slot.question
-        present, raw = _raw_from_form(question, form)
+        present, raw = _raw_from_form(slot, form)
         if not present and question.id not in seen:
             continue
         responses[question.id] = clean_response(question, raw, slot.match_options)

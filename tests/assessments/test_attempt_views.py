@@ -87,8 +87,11 @@ def _form_for(quiz: Quiz, attempt: Attempt) -> dict:
     data[f"q{by_kind[QuestionKind.FILL_BLANK].id}_1"] = "立德树人"
     for choice in by_kind[QuestionKind.MATCHING].choices:
         data[f"q{by_kind[QuestionKind.MATCHING].id}_{choice.id}"] = choice.match_text
-    for choice in by_kind[QuestionKind.ORDERING].choices:
-        data[f"q{by_kind[QuestionKind.ORDERING].id}_{choice.id}"] = str(choice.position)
+    ordering = by_kind[QuestionKind.ORDERING]
+    slot = next(s for s in attempt.questions if s.question_id == ordering.id)
+    positions = {choice.id: choice.position for choice in ordering.choices}
+    for index, choice_id in enumerate(slot.choice_order, start=1):
+        data[f"q{ordering.id}_{index}"] = str(positions[choice_id])
     data[f"q{by_kind[QuestionKind.SHORT_ANSWER].id}"] = "三全育人"
     data[f"q{by_kind[QuestionKind.ESSAY].id}"] = "我的论述"
     return data
@@ -107,6 +110,20 @@ def test_attempt_page_never_shows_the_key(world, login):
     assert "correct" not in page.lower()
     assert 'src="/static/js/autosave.js"' in page
     assert "<script>" not in page
+
+
+def test_ordering_fields_hide_item_ids(world, login):
+    quiz = _all_kinds_quiz(world)
+    ordering = next(q for q in quiz.questions if q.kind is QuestionKind.ORDERING)
+    counselor = _enrolled(login, world)
+    attempt_id = _start(counselor, quiz.id)
+
+    page = counselor.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+
+    names = re.findall(rf'name="q{ordering.id}_(\d+)"', page)
+    assert names == ["1", "2", "3"]
+    slot = next(s for s in _attempt(attempt_id).questions if s.question_id == ordering.id)
+    assert slot.choice_order != [c.id for c in ordering.choices]
 
 
 def test_form_submission_grades_every_kind(world, login):
