@@ -112,13 +112,15 @@ def bank(bank_id: int):
     bank = _bank(bank_id)
     category = banks.category_of(bank, request.args.get("category"))
     tag = (request.args.get("tag") or "").strip()[:100]
+    in_scope = banks.bank_questions(bank, category)
     return render_template(
         "assessments/manage/bank.html",
         bank=bank,
         category=category,
         tag=tag,
         categories=sorted(bank.categories, key=lambda c: c.path),
-        questions=banks.bank_questions(bank, category, tag),
+        questions=banks.bank_questions(bank, category, tag) if tag else in_scope,
+        left_out={fmt: transfer.unexportable_count(fmt, in_scope) for fmt in transfer.FORMATS},
         formats=transfer.FORMATS,
         format_labels=transfer.FORMAT_LABELS,
     )

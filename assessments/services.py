@@ -422,7 +422,12 @@ def regrade_attempt(attempt: Attempt, actor: User) -> None:
 
 
 def close_expired_attempts(now: Optional[datetime] = None) -> int:
-    """Close every open attempt whose deadline passed; return how many were closed."""
+    """Close every open attempt whose deadline passed; return how many were closed.
+
+    NOTE: no scheduled job calls this yet, because the scheduler's job table
+    lives in ``lms`` and must not import this package. Until one does, an
+    abandoned attempt closes when its learner next opens the quiz or attempt.
+    """
     now = now or now_utc()
     closed = 0
     for attempt in db.session.scalars(sa.select(Attempt).filter_by(submitted_at=None)):

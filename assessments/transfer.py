@@ -348,14 +348,26 @@ def _export_path(question: Question) -> str:
     return "/".join(reversed(names))
 
 
+def _exportable(fmt: str, question: Question) -> Optional[ParsedQuestion]:
+    parsed = to_parsed(question, _export_path(question))
+    if parsed is None:
+        return None
+    if fmt == "aiken" and (parsed.kind is not Kind.MULTICHOICE or not parsed.single):
+        return None
+    return parsed
+
+
+def unexportable_count(fmt: str, questions: list[Question]) -> int:
+    """Return how many of ``questions`` the format cannot hold."""
+    return sum(1 for question in questions if _exportable(fmt, question) is None)
+
+
 def export(fmt: str, questions: list[Question]) -> tuple[bytes, list[Question]]:
     """Write the questions the format can hold; return the file and the left-out ones."""
     writable, left_out = [], []
     for question in questions:
-        parsed = to_parsed(question, _export_path(question))
-        if parsed is None or (fmt == "aiken" and parsed.kind is not Kind.MULTICHOICE):
-            left_out.append(question)
-        elif fmt == "aiken" and not parsed.single:
+        parsed = _exportable(fmt, question)
+        if parsed is None:
             left_out.append(question)
         else:
             writable.append(parsed)
