@@ -224,6 +224,22 @@ def test_bad_line_is_reported_and_nothing_imported(bank, fmt, text, line):
     assert _count_questions() == before
 
 
+@pytest.mark.parametrize(
+    "fmt, raw, line",
+    [
+        ("gift", "第一行{=甲}\n".encode() + b"second \x81\x20 line\n", 2),
+        ("aiken", b"PK\x03\x04word/document.xml", 1),
+        ("moodle_xml", b'<?xml version="1.0"?>\n<quiz>\n<question type="multichoice">\n', 4),
+        ("moodle_xml", b'<quiz>\n<question type="cloze"><questiontext><text>x</text></questiontext></question>\n</quiz>', 2),
+    ],
+)
+def test_unreadable_file_is_rejected(bank, fmt, raw, line):
+    with pytest.raises(FormatError) as caught:
+        transfer.read_file(fmt, raw)
+
+    assert caught.value.problems[0].line == line
+
+
 def test_unmappable_question_is_a_problem(bank):
     text = "::数值::精确到0.1 {#3.14:0.1}\n"
 
