@@ -28,7 +28,14 @@ from courses.models import (
 )
 from lms import audit
 from lms.accounts.models import User
-from lms.competencies.models import CompetencyItem, FunctionalArea, Level
+from lms.competencies.models import (
+    CompetencyItem,
+    Framework,
+    FrameworkStatus,
+    FunctionalArea,
+    Level,
+)
+from lms.competencies.services import unassignable
 from lms.extensions import db
 from lms.organisations.models import Institution
 from lms.records.models import TrainingKind, TrainingTier
@@ -89,10 +96,22 @@ def courses_of(institution_id: int) -> list[Course]:
     )
 
 
-def competency_choices() -> list[tuple[Level, list[CompetencyItem]]]:
-    """Return competency items grouped by level, each group ordered by area."""
+def competency_choices(keep_ids=()) -> list[tuple[Level, list[CompetencyItem]]]:
+    """Return the items a course may take, grouped by level and ordered by area.
+
+    Those are the items of published frameworks plus ``keep_ids``, the items
+    the course already has, which stay listed after their framework retires.
+    """
+    keep = {int(each) for each in keep_ids if str(each).isdigit()}
     items = db.session.scalars(
         sa.select(CompetencyItem)
+        .join(Framework, Framework.id == CompetencyItem.framework_id)
+        .where(
+            sa.or_(
+                Framework.status == FrameworkStatus.PUBLISHED,
+                CompetencyItem.id.in_(keep),
+            )
+        )
         .join(Level, Level.id == CompetencyItem.level_id)
         .join(FunctionalArea, FunctionalArea.id == CompetencyItem.area_id)
         .order_by(Level.framework_id, Level.position, FunctionalArea.position)
@@ -452,7 +471,9 @@ def _credit_hours(data: dict, errors: dict) -> Decimal | None:
     return value
 
 
-def _competencies(raw_ids: list, errors: dict) -> list[CompetencyItem]:
+def _competencies(
+    raw_ids: list, errors: dict, course: Course | None = None
+) -> list[CompetencyItem]:
     try:
         ids = {int(raw) for raw in raw_ids}
     except (TypeError, ValueError):
@@ -465,6 +486,11 @@ def _competencies(raw_ids: list, errors: dict) -> list[CompetencyItem]:
     )
     if len(items) != len(ids):
         errors["competency_ids"] = _("Choose competency items from the list.")
+    elif unassignable(items, course.competencies if course is not None else []):
+        errors["competency_ids"] = _(
+            "Choose items of published frameworks; a draft or retired framework"
+            " cannot be added to a course."
+        )
     return items
 
 
@@ -480,7 +506,7 @@ def save_course(
     title = text_field(data, "title", errors, max_length=200)
     summary = text_field(data, "summary", errors, max_length=10000, required=False)
     hours = _credit_hours(data, errors)
-    items = _competencies(data.get("competency_ids") or [], errors)
+    items = _competencies(data.get("competency_ids") or [], errors, course)
     exclude_id = course.id if course is not None else None
     if (
         code

@@ -336,7 +336,9 @@ def _course_form(course, values: dict, errors: dict, status: int = 200):
             course=course,
             values=values,
             errors=errors,
-            competency_groups=authoring.competency_choices(),
+            competency_groups=authoring.competency_choices(
+                values.get("competency_ids", [])
+            ),
             selected_ids={str(each) for each in values.get("competency_ids", [])},
             quizzes=quizzes,
             completions=completions,

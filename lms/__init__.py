@@ -28,6 +28,7 @@ def create_app(config: Optional[dict] = None) -> Flask:
         app.config.update(config)
 
     _configure_logging(app)
+    _trust_proxies(app)
     _import_models()
     _init_extensions(app)
     routing.init_app(app)
@@ -46,6 +47,22 @@ def create_app(config: Optional[dict] = None) -> Flask:
     notification_cli.register(app)
     certificate_cli.register(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Take the client address and scheme from ``PROXY_COUNT`` trusted proxies.
+
+    Behind nginx every request comes from the proxy's address, so per-address
+    login limits, audit entries and the HTTPS check (HSTS, secure cookies)
+    need the X-Forwarded-For and X-Forwarded-Proto headers the proxy sets.
+    Headers are trusted only from that many hops, so a client cannot forge
+    its address when the app is reached directly.
+    """
+    count = int(app.config.get("PROXY_COUNT") or 0)
+    if count > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
 
 def _configure_logging(app: Flask) -> None:
@@ -107,6 +124,7 @@ def _register_blueprints(app: Flask) -> None:
     from courses.manage_views import bp as manage_bp
     from courses.views import bp as courses_bp
     from lms.accounts.views import bp as accounts_bp
+    from lms.competencies.views import bp as frameworks_bp
     from lms.compliance.views import bp as compliance_bp
     from lms.records.views import bp as records_bp
     from lms.views import bp as main_bp
@@ -121,6 +139,7 @@ def _register_blueprints(app: Flask) -> None:
         certificates_bp,
         manage_bp,
         banks_bp,
+        frameworks_bp,
     ):
         app.register_blueprint(blueprint)
 
@@ -149,3 +168,32 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+#: Request methods that only read; every other request may read, then write.
+_READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection) -> None:
+    """Start SQLite transactions of writing requests with BEGIN IMMEDIATE.
+
+    A deferred transaction that reads and then writes fails with "database
+    is locked" when another worker wrote in between, because SQLite cannot
+    upgrade its stale read snapshot. BEGIN IMMEDIATE takes the write lock
+    first, so concurrent writers wait their turn (up to busy_timeout)
+    instead. Reading requests, the CLI and jobs keep the driver's default,
+    which begins a deferred transaction at the first write, so that they
+    never block writers. A caller can ask for the write lock with the
+    execution option ``sqlite_immediate=True``. The driver emits no BEGIN
+    of its own once a transaction is open.
+    """
+    if connection.dialect.name != "sqlite":
+        return
+    from flask import has_request_context, request
+
+    immediate = connection.get_execution_options().get("sqlite_immediate", False)
+    if not immediate and has_request_context():
+        immediate = request.method not in _READ_ONLY_METHODS
+    if immediate:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -118,5 +118,68 @@ def serve_command(host: str, port: int) -> None:
     run_simple(host, port, app, use_reloader=False, threaded=True)
 
 
+@lms_cli.command(
+    "backup",
+    help=(
+        "Write a backup archive (.tar.gz) of the database and of every stored "
+        "file (uploads, evidence, certificates). SQLite is copied with its "
+        "online backup API, PostgreSQL with pg_dump, so the app may keep "
+        "running. Default OUTPUT: instance/backups/shuren-<UTC time>.tar.gz."
+    ),
+)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Archive to write.")
+def backup_command(output: str | None) -> None:
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from flask import current_app
+
+    from lms.backup import BackupError, create_backup
+
+    if output is None:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        output = Path(current_app.instance_path) / "backups" / f"shuren-{stamp}.tar.gz"
+    try:
+        summary = create_backup(current_app._get_current_object(), Path(output))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    logger.info("Backup written to %s", summary.path)
+    click.echo(
+        f"Backup of the {summary.dialect} database and {summary.files} file(s) "
+        f"written to {summary.path} ({summary.size} bytes)."
+    )
+
+
+@lms_cli.command(
+    "restore",
+    help=(
+        "Replace this instance's database and stored files with those of the "
+        "backup ARCHIVE made by `flask lms backup`. The archive is checked "
+        "first (manifest, checksums, no unsafe paths or links). Stop the app "
+        "and the scheduler before restoring. A database that already holds "
+        "accounts is replaced only with --force."
+    ),
+)
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace a database that already holds data.")
+def restore_command(archive: str, force: bool) -> None:
+    from pathlib import Path
+
+    from flask import current_app
+
+    from lms.backup import BackupError, restore_backup
+
+    try:
+        manifest = restore_backup(current_app._get_current_object(), Path(archive), force=force)
+    except BackupError as exc:
+        raise click.ClickException(f"{exc}. Nothing was changed.") from None
+    logger.warning("Instance restored from %s", archive)
+    click.echo(
+        f"Restored the backup of {manifest['created_at']} "
+        f"(schema revision {manifest['alembic_revision']}). "
+        "Run `flask db upgrade` if this release has newer migrations."
+    )
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(lms_cli)

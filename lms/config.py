@@ -41,6 +41,10 @@ def load_config(instance_path: str) -> dict:
             "LMS_RATELIMIT_STORAGE_URI", redis_url or "memory://"
         ),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Reverse proxies in front of the app whose X-Forwarded-* headers are
+        # trusted; 0 means the app is reached directly.
+        "PROXY_COUNT": int(os.environ.get("LMS_PROXY_COUNT", 0)),
+        "VERIFY_RATE_LIMIT": os.environ.get("LMS_VERIFY_RATE_LIMIT", "60 per minute"),
         "LOGIN_RATE_LIMIT": os.environ.get("LMS_LOGIN_RATE_LIMIT", "10 per minute"),
         # Failed logins per account from all addresses together.
         "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get(
@@ -63,6 +67,7 @@ def load_config(instance_path: str) -> dict:
         # Evidence files of trainings taken outside the platform; never under static/.
         "EVIDENCE_DIR": os.environ.get("LMS_EVIDENCE_DIR", str(instance / "evidence")),
         "UPLOAD_DIR": os.environ.get("LMS_UPLOAD_DIR", str(instance / "uploads")),
+        "BACKUP_MAX_BYTES": int(os.environ.get("LMS_BACKUP_MAX_BYTES", 20 * 1024**3)),
         "CERTIFICATE_FONT_FAMILY": os.environ.get(
             "LMS_CERTIFICATE_FONT_FAMILY",
             '"Noto Sans CJK SC", "Noto Serif CJK SC", "WenQuanYi Micro Hei", sans-serif',

@@ -83,6 +83,12 @@ LESSON_KIND = {
     "offline": _l("Offline session"),
 }
 
+FRAMEWORK_STATUS = {
+    "draft": _l("Draft"),
+    "published": _l("Published"),
+    "retired": _l("Retired"),
+}
+
 QUESTION_KIND = {
     "single": _l("Single choice"),
     "multiple": _l("Multiple choice"),
@@ -107,6 +113,7 @@ _TABLES = {
     "PublicationStatus": PUBLICATION_STATUS,
     "LessonKind": LESSON_KIND,
     "QuestionKind": QUESTION_KIND,
+    "FrameworkStatus": FRAMEWORK_STATUS,
     "tier": TRAINING_TIER,
     "kind": TRAINING_KIND,
     "level": TARGET_LEVEL,

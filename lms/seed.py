@@ -1,4 +1,5 @@
-"""Demo data: the 2014 counselor competency standard, a demo university with
+"""Demo data: the 2014 counselor competency standard, the nine duties of the
+2017 regulation with the mapping between the two, a demo university with
 one account per role, and a published pre-job programme with real lessons.
 
 ``seed_demo`` looks every row up by its natural key and creates only the
@@ -18,14 +19,25 @@ import sqlalchemy as sa
 
 from lms.accounts.models import Post, Role, User
 from lms.compliance.seed import seed_rules
-from lms.competencies.models import CompetencyItem, Framework, FunctionalArea, Level
+from lms.competencies.models import (
+    AreaMapping,
+    CompetencyItem,
+    Framework,
+    FrameworkStatus,
+    FunctionalArea,
+    Level,
+    MappingRelation,
+)
+from lms.db import now_utc
 from lms.extensions import db
 from lms.organisations.models import Department, Institution
 from lms.records.models import TrainingKind, TrainingTier
+from lms.seed_content.duties_2017 import DUTIES_2017, MAPPINGS_2014_TO_2017
 from lms.seed_content.framework import COUNSELOR_2014
 from lms.seed_content.organisation import ACCOUNTS, DEMO_UNIVERSITY
 from lms.seed_content.programme import JUNIOR_PRE_JOB
 from lms.seed_content.specs import (
+    AreaMappingSpec,
     CourseSpec,
     FrameworkSpec,
     InstitutionSpec,
@@ -71,6 +83,8 @@ def seed_demo(password: str | None = None) -> dict[str, str]:
     """
     seeder = _Seeder()
     framework = _seed_framework(seeder, COUNSELOR_2014)
+    _seed_framework(seeder, DUTIES_2017)
+    _seed_mappings(seeder, MAPPINGS_2014_TO_2017)
     institution = _seed_institution(seeder, DEMO_UNIVERSITY)
     created_accounts = _seed_accounts(seeder, institution, password)
     _seed_programme(seeder, institution, framework, JUNIOR_PRE_JOB)
@@ -86,13 +100,16 @@ def seed_demo(password: str | None = None) -> dict[str, str]:
 def _seed_framework(seeder: _Seeder, spec: FrameworkSpec) -> Framework:
     framework = seeder.get_or_create(
         Framework,
-        {"code": spec.code},
+        {"code": spec.code, "version_number": 1},
         {
             "title": spec.title,
             "issuer": spec.issuer,
+            "document_no": spec.document_no,
             "year": spec.year,
             "version": spec.version,
             "notes": spec.notes,
+            "status": FrameworkStatus.PUBLISHED,
+            "published_at": now_utc(),
         },
     )
     levels = {
@@ -124,7 +141,7 @@ def _seed_framework(seeder: _Seeder, spec: FrameworkSpec) -> Framework:
             {"level_id": level.id, "area_id": area.id},
             {
                 "framework_id": framework.id,
-                "code": f"{level.position}.{area.position}",
+                "code": item.code or f"{level.position}.{area.position}",
                 "summary": item.summary,
                 "work_content": "\n".join(item.work_content),
                 "ability_requirements": "\n".join(item.ability_requirements),
@@ -132,6 +149,29 @@ def _seed_framework(seeder: _Seeder, spec: FrameworkSpec) -> Framework:
             },
         )
     return framework
+
+
+def _seed_mappings(seeder: _Seeder, specs: tuple[AreaMappingSpec, ...]) -> None:
+    for spec in specs:
+        source = _first_version_area(spec.source_framework, spec.source_area)
+        target = _first_version_area(spec.target_framework, spec.target_area)
+        seeder.get_or_create(
+            AreaMapping,
+            {"source_area_id": source.id, "target_area_id": target.id},
+            {"relation": MappingRelation(spec.relation)},
+        )
+
+
+def _first_version_area(framework_code: str, area_code: str) -> FunctionalArea:
+    return db.session.scalar(
+        sa.select(FunctionalArea)
+        .join(Framework, Framework.id == FunctionalArea.framework_id)
+        .where(
+            Framework.code == framework_code,
+            Framework.version_number == 1,
+            FunctionalArea.code == area_code,
+        )
+    )
 
 
 def _seed_institution(seeder: _Seeder, spec: InstitutionSpec) -> Institution:

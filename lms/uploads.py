@@ -48,6 +48,7 @@ FILE_TYPES = {
         FileType("txt", "text/plain", ()),
         FileType("gift", "text/plain", ()),
         FileType("xml", "application/xml", ()),
+        FileType("json", "application/json", ()),
     )
 }
 

@@ -17,7 +17,14 @@ from courses.models import (
     TargetLevel,
 )
 from lms.accounts.models import Post, Role, User
-from lms.competencies.models import CompetencyItem, Framework, FunctionalArea, Level
+from lms.competencies.models import (
+    CompetencyItem,
+    Framework,
+    FrameworkStatus,
+    FunctionalArea,
+    Level,
+)
+from lms.db import now_utc
 from lms.extensions import db
 from lms.organisations.models import Department, Institution
 from lms.records.models import TrainingKind, TrainingTier
@@ -174,7 +181,12 @@ def make_competency(
     code: str = "1.5", summary: str = "识别并转介心理危机学生"
 ) -> CompetencyItem:
     """Add a one-cell framework (初级 x 心理健康教育) and return its item."""
-    framework = Framework(code=f"fw-{code}", title="辅导员职业能力标准")
+    framework = Framework(
+        code=f"fw-{code}",
+        title="辅导员职业能力标准",
+        status=FrameworkStatus.PUBLISHED,
+        published_at=now_utc(),
+    )
     db.session.add(framework)
     db.session.flush()
     level = Level(framework_id=framework.id, code="junior", name="初级", position=1)

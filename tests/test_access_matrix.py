@@ -78,6 +78,25 @@ EXPECTED = {
     ("banks.grants", "GET"): (302, 403, 403, 200, 403, 403, 200),
     ("banks.grading_queue", "GET"): (302, 403, 403, 200, 403, 403, 200),
     ("banks.grade_answer", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    # Frameworks are shared by every institution: any signed-in user reads a
+    # published one, trainers and administrators edit. The world's framework
+    # is the published 2014 standard.
+    ("frameworks.index", "GET"): (302, 200, 200, 200, 200, 200, 200),
+    ("frameworks.detail", "GET"): (302, 200, 200, 200, 200, 200, 200),
+    ("frameworks.case_uri", "GET"): (302, 302, 302, 302, 302, 302, 302),
+    ("frameworks.export_csv", "GET"): (302, 200, 200, 200, 200, 200, 200),
+    ("frameworks.export_case", "GET"): (302, 200, 200, 200, 200, 200, 200),
+    ("frameworks.new_framework", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("frameworks.edit_framework", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("frameworks.new_version", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("frameworks.new_level", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("frameworks.edit_level", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("frameworks.new_area", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("frameworks.edit_area", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("frameworks.new_item", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("frameworks.edit_item", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("frameworks.mappings", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("frameworks.import_framework", "GET"): (302, 403, 403, 200, 403, 403, 200),
     # Writes come last, and the ones that would change the world for the
     # following roles are sent with data that fails validation.
     ("courses.complete_lesson", "POST"): (302, 302, 404, 403, 403, 403, 403),
@@ -134,6 +153,32 @@ EXPECTED = {
     ("banks.pick_questions", "POST"): (302, 403, 403, 302, 403, 403, 302),
     ("banks.grants", "POST"): (302, 403, 403, 400, 403, 403, 400),
     ("banks.grade_answer", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    # Framework forms sent empty return 400 with field errors. Buttons on the
+    # published framework redirect with a message, because only a draft is
+    # changed or deleted. Confirming with no pending import redirects to the
+    # upload form.
+    ("frameworks.new_framework", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("frameworks.edit_framework", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("frameworks.new_version", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("frameworks.new_level", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("frameworks.edit_level", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("frameworks.delete_level", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("frameworks.new_area", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("frameworks.edit_area", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("frameworks.delete_area", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("frameworks.new_item", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("frameworks.edit_item", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("frameworks.delete_item", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("frameworks.publish", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("frameworks.delete_framework", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("frameworks.mappings", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("frameworks.import_framework", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("frameworks.confirm_import", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    # The trainer deletes the mapping, so the administrator then finds none.
+    ("frameworks.delete_mapping", "POST"): (302, 403, 403, 302, 403, 403, 404),
+    # Retiring comes after every other framework write; the administrator
+    # finds the framework already retired and gets a message.
+    ("frameworks.retire", "POST"): (302, 403, 403, 302, 403, 403, 302),
     # An empty change-password form re-renders with field errors. The admin
     # comes last, so ending, disabling and enabling the owner's account
     # changes nothing the other roles see.
@@ -209,18 +254,15 @@ def _build_world() -> dict:
         "link": programme.courses[0].id,
         "question": attempt.quiz.questions[0].id,
         **_add_bank_world(owner),
+        **_framework_world(),
     }
 
 
 def _add_bank_world(owner: User) -> dict:
     """Add a bank question drawn by a quiz, and a submitted essay waiting for a grade."""
-    from datetime import timedelta
-
-    from assessments import banks, question_forms
+    from assessments import banks
     from assessments.models import QuestionKind, QuizDraw
     from courses.models import Course
-    from lms.db import now_utc
-    from tests.factories import make_course
 
     trainer = db.session.scalar(sa.select(User).filter_by(username="trainer"))
     bank = banks.create_bank(owner.institution_id, {"name": "题库"}, trainer)
@@ -240,13 +282,28 @@ def _add_bank_world(owner: User) -> dict:
     quiz_services.submit_attempt(attempt, {question.id: "要点一：倾听。"})
     draw = quiz.draws[0]
     db.session.commit()
-    del make_course, question_forms, timedelta, now_utc
     return {
         "bank": bank.id,
         "bank_question": question.id,
         "draw_quiz": quiz.id,
         "draw": draw.id,
         "essay_answer": attempt.answers[0].id,
+    }
+
+
+def _framework_world() -> dict:
+    """Return ids of the published 2014 framework, its parts and its first mapping."""
+    from lms.competencies.models import Framework
+    from lms.competencies.services import mappings_of
+
+    framework = db.session.scalar(sa.select(Framework).filter_by(code="counselor-2014"))
+    return {
+        "framework": framework.id,
+        "framework_identifier": framework.identifier,
+        "level": framework.levels[0].id,
+        "area": framework.areas[0].id,
+        "item": framework.items[0].id,
+        "mapping": mappings_of(framework)[0].id,
     }
 
 
@@ -385,7 +442,38 @@ def _url(endpoint: str, w: dict) -> str:
         "banks.grants": f"/manage/quizzes/{w['quiz']}/grants",
         "banks.grading_queue": "/manage/grading",
         "banks.grade_answer": f"/manage/grading/{w['essay_answer']}",
+        **_framework_urls(w),
     }[endpoint]
+
+
+def _framework_urls(w: dict) -> dict:
+    base = f"/frameworks/{w['framework']}"
+    return {
+        "frameworks.index": "/frameworks",
+        "frameworks.new_framework": "/frameworks/new",
+        "frameworks.import_framework": "/frameworks/import",
+        "frameworks.confirm_import": "/frameworks/import/confirm",
+        "frameworks.case_uri": f"/frameworks/uri/{w['framework_identifier']}",
+        "frameworks.detail": base,
+        "frameworks.edit_framework": f"{base}/edit",
+        "frameworks.export_csv": f"{base}/export.csv",
+        "frameworks.export_case": f"{base}/export.json",
+        "frameworks.new_version": f"{base}/new-version",
+        "frameworks.publish": f"{base}/publish",
+        "frameworks.retire": f"{base}/retire",
+        "frameworks.delete_framework": f"{base}/delete",
+        "frameworks.new_level": f"{base}/levels/new",
+        "frameworks.edit_level": f"{base}/levels/{w['level']}",
+        "frameworks.delete_level": f"{base}/levels/{w['level']}/delete",
+        "frameworks.new_area": f"{base}/areas/new",
+        "frameworks.edit_area": f"{base}/areas/{w['area']}",
+        "frameworks.delete_area": f"{base}/areas/{w['area']}/delete",
+        "frameworks.new_item": f"{base}/items/new",
+        "frameworks.edit_item": f"{base}/items/{w['item']}",
+        "frameworks.delete_item": f"{base}/items/{w['item']}/delete",
+        "frameworks.mappings": f"{base}/mappings",
+        "frameworks.delete_mapping": f"{base}/mappings/{w['mapping']}/delete",
+    }
 
 
 class _Guest:

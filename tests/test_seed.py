@@ -55,7 +55,8 @@ def test_seed_twice_creates_nothing_new(app_ctx):
     assert second == {}
     assert table_counts() == counts
     assert counts["user"] == 6
-    assert counts["competency_item"] == 27
+    assert counts["competency_item"] == 27 + 9
+    assert counts["competency_area_mapping"] == 9
 
 
 def test_seed_random_passwords_log_in(app_ctx):

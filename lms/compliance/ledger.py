@@ -89,26 +89,36 @@ def shared_horizon_start(windows: dict[int, Window]) -> Optional[date]:
     return next(iter(windows.values())).horizon_start
 
 
-def _sum_hours(filters: list, horizon_start: Optional[date]) -> dict:
-    """Return {user_id: (hours, hours still counting at the horizon)}."""
+def _sum_hours_query(filters: list, horizon_start: Optional[date]) -> sa.Select:
+    """SELECT user_id, hours, hours still counting at the horizon."""
     still = HoursEntry.hours
     if horizon_start is not None:
         still = sa.case(
             (HoursEntry.occurred_on >= horizon_start, HoursEntry.hours), else_=0
         )
-    query = (
-        sa.select(HoursEntry.user_id, sa.func.sum(HoursEntry.hours), sa.func.sum(still))
+    return (
+        sa.select(
+            HoursEntry.user_id.label("user_id"),
+            sa.func.sum(HoursEntry.hours).label("achieved"),
+            sa.func.sum(still).label("still"),
+        )
         .where(*filters)
         .group_by(HoursEntry.user_id)
     )
+
+
+def _sum_hours(filters: list, horizon_start: Optional[date]) -> dict:
+    """Return {user_id: (hours, hours still counting at the horizon)}."""
     return {
         user_id: (_hours(total), _hours(later))
-        for user_id, total, later in db.session.execute(query)
+        for user_id, total, later in db.session.execute(
+            _sum_hours_query(filters, horizon_start)
+        )
     }
 
 
-def _count_trainings(filters: list, horizon_start: Optional[date]) -> dict:
-    """Return {user_id: (trainings, trainings still counting at the horizon)}.
+def _count_trainings_query(filters: list, horizon_start: Optional[date]) -> sa.Select:
+    """SELECT user_id, trainings, trainings still counting at the horizon.
 
     A training is one ledger source (source_type, source_id), or a single
     entry without a source. Corrections are netted against the entry named
@@ -151,17 +161,34 @@ def _count_trainings(filters: list, horizon_start: Optional[date]) -> dict:
             (per_training.c.last_on >= horizon_start, literal_one),
             else_=sa.literal_column("0"),
         )
-    query = sa.select(
-        per_training.c.user_id, sa.func.count(), sa.func.sum(still)
+    return sa.select(
+        per_training.c.user_id.label("user_id"),
+        sa.func.count().label("achieved"),
+        sa.func.sum(still).label("still"),
     ).group_by(per_training.c.user_id)
+
+
+def _count_trainings(filters: list, horizon_start: Optional[date]) -> dict:
+    """Return {user_id: (trainings, trainings still counting at the horizon)}."""
     return {
         user_id: (Decimal(total), Decimal(later or 0))
-        for user_id, total, later in db.session.execute(query)
+        for user_id, total, later in db.session.execute(
+            _count_trainings_query(filters, horizon_start)
+        )
     }
 
 
 def _hours(value) -> Decimal:
     return Decimal(str(value or 0)).quantize(Decimal("0.1"))
+
+
+def tally_query(
+    rule: ComplianceRule, filters: list, horizon_start: Optional[date]
+) -> sa.Select:
+    """The query behind ``tally``: columns user_id, achieved and still."""
+    if rule.counts_trainings:
+        return _count_trainings_query(filters, horizon_start)
+    return _sum_hours_query(filters, horizon_start)
 
 
 def tally(rule: ComplianceRule, filters: list, horizon_start: Optional[date]) -> dict:

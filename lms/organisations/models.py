@@ -15,6 +15,8 @@ class Institution(db.Model):
     code: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True)
     name: so.Mapped[str] = so.mapped_column(sa.String(200))
     name_en: so.Mapped[Optional[str]] = so.mapped_column(sa.String(200))
+    #: Province-level division (省, 自治区, 直辖市) for provincial reports.
+    province: so.Mapped[Optional[str]] = so.mapped_column(sa.String(32), index=True)
     #: IANA zone in which deadlines, yearly quotas and expiries are computed.
     timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="Asia/Shanghai")
     #: Prefix of certificate serial numbers, e.g. "SR" gives SR-2026-000123.

@@ -33,6 +33,8 @@ class ItemSpec:
     work_content: tuple[str, ...]
     ability_requirements: tuple[str, ...]
     knowledge_requirements: tuple[str, ...]
+    #: Item code; None gives "<level position>.<area position>".
+    code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,21 @@ class FrameworkSpec:
     levels: tuple[LevelSpec, ...]
     areas: tuple[AreaSpec, ...]
     items: tuple[ItemSpec, ...]
+    document_no: str | None = None
+
+
+@dataclass(frozen=True)
+class AreaMappingSpec:
+    """Area ``source_area`` of one framework corresponds to ``target_area`` of another.
+
+    ``relation`` is a MappingRelation value (exact_match, close_match, related).
+    """
+
+    source_framework: str
+    source_area: str
+    target_framework: str
+    target_area: str
+    relation: str
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,374 @@
+"""Scale-out rehearsal on 127.0.0.1: two app servers behind nginx, one scheduler.
+
+    python -m bench.scale_out [--duration 20]
+
+Stands for a production set-up of several machines (docs/deployment.md):
+two gunicorn instances on different ports, nginx balancing between them,
+one ``flask lms scheduler`` process, PostgreSQL and Redis. It creates its
+own PostgreSQL database and uses its own Redis database index, fills them
+with tier S data, then checks that the servers behave as one system:
+
+1. a login made through one server is valid on the other;
+2. the per-account login limit counts failures on both servers together;
+3. a file uploaded through one server is served by the other;
+4. under load through nginx, one server stopped gracefully (SIGTERM) and
+   later the other killed (SIGKILL) lose no GET, and every POST that was
+   answered is in the database.
+
+It prints one line per check and exits non-zero if any check fails.
+"""
+
+import argparse
+import io
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from bench.generate import BENCH_PASSWORD, generate
+from bench.run import Browser, free_port, learner_paths
+
+ROOT = Path(__file__).resolve().parent.parent
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log warn;
+events {{ worker_connections 2048; }}
+http {{
+  access_log {work}/nginx-access.log;
+  client_body_temp_path {work}/body;
+  proxy_temp_path {work}/proxy;
+  fastcgi_temp_path {work}/fastcgi;
+  uwsgi_temp_path {work}/uwsgi;
+  scgi_temp_path {work}/scgi;
+  upstream shuren {{
+    server 127.0.0.1:{port_a} max_fails=1 fail_timeout=3s;
+    server 127.0.0.1:{port_b} max_fails=1 fail_timeout=3s;
+    keepalive 32;
+  }}
+  server {{
+    listen 127.0.0.1:{port};
+    client_max_body_size 50m;
+    location / {{
+      proxy_pass http://shuren;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Host $http_host;
+      # GETs go to the other server when one is down; a POST is retried only
+      # if it never reached a server (connection refused).
+      proxy_next_upstream error timeout http_502 http_503;
+      add_header X-Upstream $upstream_addr always;
+    }}
+  }}
+}}
+"""
+
+
+class Process:
+    def __init__(self, name: str, command: list[str], env: dict, work: Path):
+        self.name = name
+        self.command = command
+        self.env = env
+        self.log_path = work / f"{name}.log"
+        self.process = None
+        self.start()
+
+    def start(self) -> None:
+        self.log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            self.command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+
+    def stop(self, sig=signal.SIGTERM) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def wait_for(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=3).close()
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not answer")
+            time.sleep(0.3)
+
+
+def gunicorn(name: str, port: int, env: dict, work: Path) -> Process:
+    return Process(
+        name,
+        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+         "--graceful-timeout", "20", "wsgi:app"],
+        env,
+        work,
+    )
+
+
+class Rehearsal:
+    def __init__(self, pg_url: str, redis_url: str, duration: int):
+        self.duration = duration
+        self.work = Path(tempfile.mkdtemp(prefix="shuren-scaleout-"))
+        for folder in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            (self.work / folder).mkdir()
+            os.chmod(self.work / folder, 0o777)
+        base = sa.engine.make_url(pg_url)
+        self.database = f"shuren_scaleout_{uuid.uuid4().hex[:8]}"
+        self.admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{self.database}"')
+        self.database_url = base.set(database=self.database).render_as_string(False)
+        self.redis_url = redis_url
+        self.results: list[tuple[str, bool, str]] = []
+        self.processes: list[Process] = []
+
+    # -- set-up ------------------------------------------------------------------
+
+    def start(self) -> None:
+        import redis
+
+        redis.Redis.from_url(self.redis_url).flushdb()
+        print(f"generating tier S into {self.database} ...", flush=True)
+        generate(self.database_url, "S")
+        self.env = dict(
+            os.environ,
+            LMS_DATABASE_URL=self.database_url,
+            LMS_REDIS_URL=self.redis_url,
+            LMS_SECRET_KEY="scale-out-rehearsal-secret",
+            LMS_PASSWORD_HASH_METHOD="pbkdf2:sha256:1000",
+            LMS_PROXY_COUNT="1",
+            LMS_LOGIN_RATE_LIMIT="1000 per minute",
+            LMS_LOGIN_ACCOUNT_RATE_LIMIT="5 per hour",
+            LMS_UPLOAD_DIR=str(self.work / "shared" / "uploads"),
+            LMS_EVIDENCE_DIR=str(self.work / "shared" / "evidence"),
+            LMS_CERTIFICATE_DIR=str(self.work / "shared" / "certificates"),
+        )
+        self.port_a, self.port_b, self.port = free_port(), free_port(), free_port()
+        self.app_a = gunicorn("app-a", self.port_a, self.env, self.work)
+        self.app_b = gunicorn("app-b", self.port_b, self.env, self.work)
+        self.scheduler = Process(
+            "scheduler", [sys.executable, "-m", "flask", "--app", "wsgi", "lms", "scheduler"],
+            self.env, self.work,
+        )
+        conf = self.work / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(work=self.work, port=self.port,
+                                          port_a=self.port_a, port_b=self.port_b))
+        self.nginx = Process("nginx", ["nginx", "-p", str(self.work), "-c", str(conf)],
+                             self.env, self.work)
+        self.processes = [self.app_a, self.app_b, self.scheduler, self.nginx]
+        self.a = f"http://127.0.0.1:{self.port_a}"
+        self.b = f"http://127.0.0.1:{self.port_b}"
+        self.front = f"http://127.0.0.1:{self.port}"
+        for url in (self.a, self.b, self.front):
+            wait_for(url + "/login")
+
+    def record(self, name: str, ok: bool, detail: str) -> None:
+        self.results.append((name, ok, detail))
+        print(f"[{'ok' if ok else 'FAIL'}] {name}: {detail}", flush=True)
+
+    # -- checks ------------------------------------------------------------------
+
+    def check_sessions(self) -> None:
+        browser = Browser(self.a)
+        browser.log_in("demo-u00001")
+        other = Browser(self.b)
+        other.jar = browser.jar
+        other.opener = browser.opener
+        other.base = self.b
+        status, page = other.get("/learning")
+        ok = status == 200 and "/login" not in page[:2000]
+        self.record("session shared", ok, f"login on server A, /learning on server B answered {status}")
+
+    def check_rate_limit(self) -> None:
+        statuses = []
+        for attempt in range(7):
+            base = self.a if attempt % 2 == 0 else self.b
+            browser = Browser(base)
+            _s, page = browser.get("/login")
+            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+            body = urllib.parse.urlencode(
+                {"username": "demo-u00999", "password": "wrong-password", "csrf_token": token}
+            ).encode()
+            try:
+                with browser.opener.open(base + "/login", body, timeout=30) as response:
+                    statuses.append(response.status)
+            except urllib.error.HTTPError as error:
+                statuses.append(error.code)
+        ok = statuses[:5] == [200] * 5 and all(s == 429 for s in statuses[5:])
+        self.record("login limit shared", ok,
+                    f"7 failed logins alternating A/B with a limit of 5 per hour: {statuses}")
+
+    def check_uploads(self) -> None:
+        browser = Browser(self.a)
+        browser.log_in("demo-u00003")
+        _s, page = browser.get("/records/external")
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        content = b"%PDF-1.7\n" + os.urandom(2048)
+        boundary = uuid.uuid4().hex
+        fields = {"csrf_token": token, "title": "省级辅导员骨干培训", "organiser": "省教育厅",
+                  "tier": "provincial", "kind": "backbone_camp", "start_date": "2026-05-10",
+                  "end_date": "2026-05-12", "hours": "24"}
+        body = io.BytesIO()
+        for key, value in fields.items():
+            body.write(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{key}\"\r\n\r\n"
+                       f"{value}\r\n".encode())
+        body.write(f"--{boundary}\r\nContent-Disposition: form-data; name=\"evidence\"; "
+                   f"filename=\"证书.pdf\"\r\nContent-Type: application/pdf\r\n\r\n".encode())
+        body.write(content + f"\r\n--{boundary}--\r\n".encode())
+        request = urllib.request.Request(
+            self.a + "/records/external", body.getvalue(),
+            {"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
+        with browser.opener.open(request, timeout=30) as response:
+            listing = response.read().decode()
+        match = re.search(r'href="(/records/external/\d+/evidence)"', listing)
+        if not match:
+            self.record("uploads shared", False, "the submission page lists no evidence link")
+            return
+        other = Browser(self.b)
+        other.jar, other.opener = browser.jar, browser.opener
+        with other.opener.open(self.b + match.group(1), timeout=30) as response:
+            served = response.read()
+        self.record("uploads shared", served == content,
+                    f"uploaded {len(content)} bytes on A, B served {len(served)} identical bytes"
+                    if served == content else "B served different bytes")
+
+    def check_failover(self) -> None:
+        engine = sa.create_engine(self.database_url)
+        pages = learner_paths(engine, "demo-univ", 20)
+        browsers = []
+        for username, paths in pages.items():
+            browser = Browser(self.front)
+            browser.log_in(username)
+            _s, page = browser.get("/account/password")
+            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+            lessons = [p for p in paths if "/lessons/" in p]
+            browsers.append((username, browser, token, paths, lessons))
+
+        stop = threading.Event()
+        tally = {"get_ok": 0, "get_failed": 0, "post_ok": 0, "post_failed": 0}
+        answered_posts: list[tuple[str, str]] = []
+        lock = threading.Lock()
+
+        def worker(seed: int) -> None:
+            rng = random.Random(seed)
+            while not stop.is_set():
+                username, browser, token, paths, lessons = rng.choice(browsers)
+                if lessons and rng.random() < 0.2:
+                    lesson = rng.choice(lessons)
+                    body = urllib.parse.urlencode({"csrf_token": token}).encode()
+                    try:
+                        with browser.opener.open(self.front + lesson + "/complete", body,
+                                                 timeout=30) as response:
+                            ok = response.status in (200, 302)
+                    except (urllib.error.URLError, OSError):
+                        ok = False
+                    with lock:
+                        tally["post_ok" if ok else "post_failed"] += 1
+                        if ok:
+                            answered_posts.append((username, lesson))
+                else:
+                    status, _ = browser.get(rng.choice(paths))
+                    with lock:
+                        tally["get_ok" if status == 200 else "get_failed"] += 1
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(16)]
+        for thread in threads:
+            thread.start()
+        step = self.duration / 4
+        time.sleep(step)
+        self.app_a.stop(signal.SIGTERM)
+        time.sleep(step)
+        self.app_a.start()
+        wait_for(self.a + "/login")
+        time.sleep(step)
+        self.app_b.stop(signal.SIGKILL)
+        time.sleep(step)
+        stop.set()
+        for thread in threads:
+            thread.join()
+
+        missing = 0
+        with engine.connect() as conn:
+            for username, lesson in set(answered_posts):
+                lesson_id = int(lesson.rsplit("/", 1)[1])
+                found = conn.scalar(sa.text(
+                    'SELECT COUNT(*) FROM lesson_progress p JOIN "user" u ON u.id = p.user_id '
+                    "WHERE u.username = :u AND p.lesson_id = :l"), {"u": username, "l": lesson_id})
+                missing += 0 if found else 1
+        engine.dispose()
+        self.record("failover GETs", tally["get_failed"] == 0,
+                    f"{tally['get_ok']} answered, {tally['get_failed']} failed while A was "
+                    "stopped gracefully and B was killed")
+        self.record("failover POSTs", missing == 0,
+                    f"{tally['post_ok']} answered and all stored ({missing} missing); "
+                    f"{tally['post_failed']} failed in flight when B was killed (never answered, "
+                    "so the client knows to retry)")
+
+    # -- tear-down ---------------------------------------------------------------
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+        self.admin.dispose()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+                        help="any database on the server; the rehearsal creates its own")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/7",
+                        help="a Redis database index the rehearsal may empty")
+    parser.add_argument("--duration", type=int, default=20, help="seconds of load")
+    parser.add_argument("--keep", action="store_true", help="leave the servers' logs in place")
+    args = parser.parse_args(argv)
+    rehearsal = Rehearsal(args.pg_url, args.redis_url, args.duration)
+    try:
+        rehearsal.start()
+        rehearsal.check_sessions()
+        rehearsal.check_rate_limit()
+        rehearsal.check_uploads()
+        rehearsal.check_failover()
+    finally:
+        if args.keep:
+            print(f"logs kept in {rehearsal.work}")
+            for process in reversed(rehearsal.processes):
+                process.stop()
+        else:
+            rehearsal.stop()
+    failed = [name for name, ok, _ in rehearsal.results if not ok]
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,380 @@
+"""Import of a whole framework, shared by the CSV and CASE readers.
+
+A reader turns a file into ``FrameworkData`` and collects every problem it
+finds, each with its location (a CSV row or a JSON path) and field.
+``validate`` adds the checks against the database, and ``write`` creates the
+draft framework only when no problem is left, inside the caller's
+transaction, so a rejected file writes nothing.
+"""
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Optional
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from lms.accounts.models import User
+from lms.audit import record
+from lms.competencies import logger
+from lms.competencies.models import (
+    AreaMapping,
+    CompetencyItem,
+    Framework,
+    FrameworkStatus,
+    FunctionalArea,
+    Level,
+    MappingRelation,
+)
+from lms.extensions import db
+
+#: Column lengths of the models, checked before anything is written.
+MAX_LENGTHS = {
+    "framework.code": 64,
+    "framework.title": 200,
+    "framework.issuer": 200,
+    "framework.document_no": 100,
+    "framework.version": 32,
+    "level.code": 32,
+    "level.name": 64,
+    "area.code": 32,
+    "area.name": 100,
+    "item.code": 32,
+}
+
+
+@dataclass
+class Problem:
+    """One reason a file is rejected: where (row or JSON path), which field, what."""
+
+    location: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}, {self.field}: {self.message}"
+
+
+class ImportRejected(ValueError):
+    """The file cannot be imported; ``problems`` lists every reason found."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(str(p) for p in problems[:5]))
+        self.problems = problems
+
+
+@dataclass
+class LevelData:
+    code: str
+    name: str
+    position: int
+    location: str
+    min_years: Optional[int] = None
+    max_years: Optional[int] = None
+    identifier: Optional[str] = None
+
+
+@dataclass
+class AreaData:
+    code: str
+    name: str
+    position: int
+    location: str
+    identifier: Optional[str] = None
+
+
+@dataclass
+class ItemData:
+    level_code: str
+    area_code: str
+    code: str
+    summary: str
+    location: str
+    work_content: str = ""
+    ability_requirements: str = ""
+    knowledge_requirements: str = ""
+    identifier: Optional[str] = None
+
+
+@dataclass
+class MappingData:
+    """A mapping between an imported area and an area already on the platform."""
+
+    source_identifier: str
+    target_identifier: str
+    relation: MappingRelation
+    location: str
+    note: Optional[str] = None
+    identifier: Optional[str] = None
+
+
+@dataclass
+class FrameworkData:
+    code: str
+    title: str
+    location: str
+    issuer: Optional[str] = None
+    document_no: Optional[str] = None
+    year: Optional[int] = None
+    version: str = "1"
+    notes: Optional[str] = None
+    identifier: Optional[str] = None
+    levels: list[LevelData] = field(default_factory=list)
+    areas: list[AreaData] = field(default_factory=list)
+    items: list[ItemData] = field(default_factory=list)
+    mappings: list[MappingData] = field(default_factory=list)
+    #: Mappings left out because their other area is not on the platform.
+    skipped_mappings: list[str] = field(default_factory=list)
+
+
+def is_uuid(value: object) -> bool:
+    """Return whether ``value`` is a UUID in canonical lower-case text form."""
+    if not isinstance(value, str):
+        return False
+    try:
+        return str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False
+
+
+def validate(data: FrameworkData) -> list[Problem]:
+    """Return every problem that would stop ``data`` from being written."""
+    problems: list[Problem] = []
+    _check_lengths(data, problems)
+    if not data.levels:
+        message = str(_l("The file has no levels."))
+        problems.append(Problem(data.location, "levels", message))
+    if not data.areas:
+        message = str(_l("The file has no areas."))
+        problems.append(Problem(data.location, "areas", message))
+    if data.code and db.session.scalar(
+        sa.select(Framework.id).filter_by(code=data.code, version_number=1)
+    ):
+        message = _l(
+            "A framework with the code %(code)s already exists; enter another code.",
+            code=data.code,
+        )
+        problems.append(Problem(data.location, "code", str(message)))
+    _check_identifiers(data, problems)
+    _check_mappings(data, problems)
+    return problems
+
+
+def _check_lengths(data: FrameworkData, problems: list[Problem]) -> None:
+    rows = [("framework", data)]
+    rows += [("level", level) for level in data.levels]
+    rows += [("area", area) for area in data.areas]
+    rows += [("item", item) for item in data.items]
+    for kind, row in rows:
+        for key, limit in MAX_LENGTHS.items():
+            prefix, name = key.split(".")
+            value = getattr(row, name, None)
+            if prefix == kind and value and len(value) > limit:
+                problems.append(
+                    Problem(
+                        row.location,
+                        name,
+                        str(_l("Longer than %(limit)d characters.", limit=limit)),
+                    )
+                )
+
+
+def _check_identifiers(data: FrameworkData, problems: list[Problem]) -> None:
+    checks = [(Framework, data)]
+    checks += [(Level, level) for level in data.levels]
+    checks += [(FunctionalArea, area) for area in data.areas]
+    checks += [(CompetencyItem, item) for item in data.items]
+    for model, row in checks:
+        if row.identifier and db.session.scalar(
+            sa.select(model.id).filter_by(identifier=row.identifier)
+        ):
+            message = _l(
+                "Identifier %(identifier)s is already on the platform;"
+                " this framework was imported before.",
+                identifier=row.identifier,
+            )
+            problems.append(Problem(row.location, "identifier", str(message)))
+
+
+def _check_mappings(data: FrameworkData, problems: list[Problem]) -> None:
+    own = {area.identifier for area in data.areas if area.identifier}
+    kept = []
+    for mapping in data.mappings:
+        ends = (mapping.source_identifier, mapping.target_identifier)
+        inside = [end for end in ends if end in own]
+        if not inside:
+            problems.append(
+                Problem(
+                    mapping.location,
+                    "originNodeURI",
+                    str(_l("Neither end of the mapping is an area of this framework.")),
+                )
+            )
+            continue
+        if len(inside) == 2:
+            problems.append(
+                Problem(
+                    mapping.location,
+                    "destinationNodeURI",
+                    str(_l("A mapping must join areas of two different frameworks.")),
+                )
+            )
+            continue
+        other = ends[1] if ends[0] in own else ends[0]
+        if _area_by_identifier(other) is None:
+            data.skipped_mappings.append(other)
+            continue
+        kept.append(mapping)
+    data.mappings = kept
+
+
+def _mapping_exists(identifier: str) -> bool:
+    query = sa.select(AreaMapping.id).filter_by(identifier=identifier)
+    return db.session.scalar(query) is not None
+
+
+def _area_by_identifier(identifier: str) -> Optional[FunctionalArea]:
+    return db.session.scalar(sa.select(FunctionalArea).filter_by(identifier=identifier))
+
+
+#: Default names of the fields that ``check_structure`` reports on.
+STRUCTURE_FIELDS = {
+    "level_code": "level_code",
+    "area_code": "area_code",
+    "item_code": "item_code",
+}
+
+
+def check_structure(
+    data: FrameworkData, problems: list[Problem], fields: Optional[dict] = None
+) -> None:
+    """Add problems for duplicate codes and items whose level or area is unknown.
+
+    ``fields`` maps level_code, area_code and item_code to the name the file
+    format uses for that field, so each problem names the column or key.
+    """
+    names = {**STRUCTURE_FIELDS, **(fields or {})}
+    levels = [(level.code, level.location) for level in data.levels]
+    areas = [(area.code, area.location) for area in data.areas]
+    items = [(item.code, item.location) for item in data.items]
+    _duplicates(levels, names["level_code"], problems)
+    _duplicates(areas, names["area_code"], problems)
+    _duplicates(items, names["item_code"], problems)
+
+    known_levels = {code for code, _location in levels}
+    known_areas = {code for code, _location in areas}
+    cells: dict[tuple[str, str], str] = {}
+    for item in data.items:
+        if item.level_code not in known_levels:
+            message = _l("Unknown level %(code)s.", code=item.level_code)
+            problems.append(Problem(item.location, names["level_code"], str(message)))
+        if item.area_code not in known_areas:
+            message = _l("Unknown area %(code)s.", code=item.area_code)
+            problems.append(Problem(item.location, names["area_code"], str(message)))
+        cell = (item.level_code, item.area_code)
+        if cell in cells:
+            message = _l(
+                "Level %(level)s and area %(area)s already have item %(code)s.",
+                level=item.level_code,
+                area=item.area_code,
+                code=cells[cell],
+            )
+            problems.append(Problem(item.location, names["area_code"], str(message)))
+        cells.setdefault(cell, item.code)
+
+
+def _duplicates(
+    values: list[tuple[str, str]], field_name: str, problems: list[Problem]
+) -> None:
+    seen: set[str] = set()
+    for value, location in values:
+        if value in seen:
+            message = _l("Duplicate code %(code)s.", code=value)
+            problems.append(Problem(location, field_name, str(message)))
+        seen.add(value)
+
+
+def write(data: FrameworkData, actor: User) -> Framework:
+    """Create ``data`` as a draft framework after checking it against the database.
+
+    Raises ImportRejected, and writes nothing, when any problem remains.
+    """
+    problems = validate(data)
+    if problems:
+        raise ImportRejected(problems)
+    framework = Framework(
+        code=data.code,
+        title=data.title,
+        issuer=data.issuer,
+        document_no=data.document_no,
+        year=data.year,
+        version=data.version or "1",
+        notes=data.notes,
+        status=FrameworkStatus.DRAFT,
+    )
+    if data.identifier:
+        framework.identifier = data.identifier
+    db.session.add(framework)
+    levels = {level.code: _level(level) for level in data.levels}
+    areas = {area.code: _area(area) for area in data.areas}
+    framework.levels = list(levels.values())
+    framework.areas = list(areas.values())
+    for item in data.items:
+        framework.items.append(_item(item, levels, areas))
+    db.session.flush()
+    for mapping in data.mappings:
+        row = AreaMapping(
+            source_area_id=_area_by_identifier(mapping.source_identifier).id,
+            target_area_id=_area_by_identifier(mapping.target_identifier).id,
+            relation=mapping.relation,
+            note=mapping.note,
+        )
+        if mapping.identifier and not _mapping_exists(mapping.identifier):
+            row.identifier = mapping.identifier
+        db.session.add(row)
+    db.session.flush()
+    record(
+        "framework.imported",
+        "framework",
+        framework.id,
+        f"{framework.title} ({framework.version})",
+        actor_id=actor.id,
+        data={"items": len(data.items)},
+    )
+    logger.info("Framework %r imported by %r", framework, actor)
+    return framework
+
+
+def _level(data: LevelData) -> Level:
+    level = Level(
+        code=data.code,
+        name=data.name,
+        position=data.position,
+        min_years=data.min_years,
+        max_years=data.max_years,
+    )
+    if data.identifier:
+        level.identifier = data.identifier
+    return level
+
+
+def _area(data: AreaData) -> FunctionalArea:
+    area = FunctionalArea(code=data.code, name=data.name, position=data.position)
+    if data.identifier:
+        area.identifier = data.identifier
+    return area
+
+
+def _item(data: ItemData, levels: dict, areas: dict) -> CompetencyItem:
+    item = CompetencyItem(
+        level=levels[data.level_code],
+        area=areas[data.area_code],
+        code=data.code,
+        summary=data.summary,
+        work_content=data.work_content or None,
+        ability_requirements=data.ability_requirements or None,
+        knowledge_requirements=data.knowledge_requirements or None,
+    )
+    if data.identifier:
+        item.identifier = data.identifier
+    return item

@@ -1,0 +1,155 @@
+"""SQL query budgets per page: a list page's query count must not grow with its rows.
+
+Each test renders a page with a small and a large data set and asserts that
+both stay under the page's budget and that the large one needs no more
+queries than the small one, so a query per row (an N+1) fails here long
+before it shows in a benchmark.
+"""
+
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import event
+
+from certificates.models import Certificate, CertificateStatus
+from courses import services as course_services
+from lms.accounts.models import Role
+from lms.extensions import db
+from lms.records.models import HoursEntry, TrainingKind, TrainingTier
+from tests.factories import (
+    make_course,
+    make_department,
+    make_institution,
+    make_programme,
+    make_user,
+)
+
+
+@contextmanager
+def counted_queries(app):
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def queries_for(app, client, path: str) -> int:
+    client.get(path)  # warm caches that a server keeps between requests
+    with counted_queries(app) as statements:
+        response = client.get(path)
+    assert response.status_code == 200, f"{path} answered {response.status_code}"
+    return len(statements)
+
+
+def _world(people: int, courses: int, lessons: int):
+    institution = make_institution()
+    department = make_department(institution, "edu", "教育学院")
+    hr = make_user(institution, "hr", Role.HR)
+    course_list = [make_course(institution, f"c{n}", lessons=lessons) for n in range(courses)]
+    programme = make_programme(institution, "p1", course_list)
+    counselors = []
+    for number in range(people):
+        user = make_user(institution, f"u{number}", department=department)
+        course_services.enrol(user, programme)
+        db.session.add(
+            HoursEntry(
+                user_id=user.id, source_type="manual", source_id=number, title="专题培训",
+                occurred_on=date(2026, 3, 1), year=2026, tier=TrainingTier.SCHOOL,
+                kind=TrainingKind.THEMATIC, hours=Decimal("8"),
+            )
+        )
+        db.session.add(
+            Certificate(
+                serial=f"SR-2026-{number + 1:06d}", verification_code=f"CODE{number:08d}",
+                achievement_key=f"test:{number}", holder_id=user.id,
+                institution_id=institution.id, programme_id=programme.id,
+                holder_name=user.full_name, title=programme.title, hours=Decimal("8"),
+                issued_on=date(2026, 3, 1), status=CertificateStatus.VALID,
+            )
+        )
+        counselors.append(user)
+    db.session.commit()
+    return hr, counselors[0], programme, course_list[0]
+
+
+SMALL = {"people": 3, "courses": 2, "lessons": 2}
+LARGE = {"people": 30, "courses": 6, "lessons": 12}
+
+#: Page -> maximum queries per request, login and session checks included.
+BUDGETS = {
+    "/people": 12,
+    "/people/*/record": 20,
+    "/compliance": 20,
+    "/certificates/issued": 10,
+    "/certificates": 10,
+    "/learning": 20,
+    "/programmes/*": 16,
+    "/courses/*": 16,
+    "/courses/*/lessons/*": 16,
+}
+
+
+def _pages(programme, course, lesson, counselor):
+    return [
+        ("hr", "/people"),
+        ("hr", f"/people/{counselor.id}/record"),
+        ("hr", "/compliance"),
+        ("hr", "/certificates/issued"),
+        (counselor.username, "/certificates"),
+        (counselor.username, "/learning"),
+        (counselor.username, f"/programmes/{programme.id}"),
+        (counselor.username, f"/courses/{course.id}"),
+        (counselor.username, f"/courses/{course.id}/lessons/{lesson.id}"),
+    ]
+
+
+def _budget_key(path: str) -> str:
+    parts = ["*" if part.isdigit() else part for part in path.split("/")]
+    return "/".join(parts)
+
+
+@pytest.mark.parametrize("size", [SMALL, LARGE], ids=["small", "large"])
+def test_pages_stay_within_budget(app, app_ctx, login, size):
+    hr, counselor, programme, course = _world(**size)
+    for username, path in _pages(programme, course, course.lessons[-1], counselor):
+        count = queries_for(app, login(username).client, path)
+        budget = BUDGETS[_budget_key(path)]
+        assert count <= budget, f"{path} ran {count} queries; budget {budget}"
+
+
+def test_query_count_does_not_grow_with_rows(app, login):
+    counts = {}
+    for name, size in (("small", SMALL), ("large", LARGE)):
+        with app.app_context():
+            hr, counselor, programme, course = _world(**size)
+            pages = _pages(programme, course, course.lessons[-1], counselor)
+            counts[name] = {
+                _budget_key(path): queries_for(app, login(username).client, path)
+                for username, path in pages
+            }
+        _empty_tables(app)
+    grown = {
+        page: (counts["small"][page], counts["large"][page])
+        for page in counts["small"]
+        if counts["large"][page] > counts["small"][page]
+    }
+    assert not grown, f"queries grow with rows (small, large): {grown}"
+
+
+def _empty_tables(app):
+    with app.app_context():
+        db.session.rollback()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+        db.session.remove()
