@@ -277,6 +277,20 @@ def save_answers(
     if close_if_expired(attempt, now):
         raise AttemptError("time_up")
     slots = {slot.question_id: slot for slot in attempt.questions}
+    try:
+        with db.session.begin_nested():
+            stored = _store_responses(attempt, slots, responses, now)
+    except IntegrityError:
+        # A parallel autosave inserted one of these answer rows first, so
+        # reload the rows and write over them, once.
+        logger.info("Parallel save of attempt %s; retrying over its rows", attempt.id)
+        db.session.expire(attempt, ["answers"])
+        with db.session.begin_nested():
+            stored = _store_responses(attempt, slots, responses, now)
+    return stored
+
+
+def _store_responses(attempt: Attempt, slots: dict, responses: dict, now: datetime) -> int:
     existing = _answers_by_question(attempt)
     stored = 0
     for question_id, raw in responses.items():

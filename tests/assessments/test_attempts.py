@@ -472,3 +472,30 @@ def test_essay_score_above_point_maximum_is_rejected(quiz, learner, trainer):
 
     assert "from 0 to 2" in caught.value.errors["point_1"]
     assert answer.awarded is None
+
+
+def test_parallel_autosave_writes_over_row(quiz, learner):
+    attempt = services.start_attempt(learner, quiz, now=T0)
+    db.session.commit()
+    question = quiz.questions[1]
+    assert attempt.answers == []
+    # Another request stores the same answer row between this one's read and write.
+    with db.engine.begin() as connection:
+        connection.execute(
+            sa.insert(AttemptAnswer).values(
+                attempt_id=attempt.id,
+                question_id=question.id,
+                response=[question.choices[0].id],
+                point_scores=[],
+                comment="",
+            )
+        )
+
+    stored = services.save_answers(attempt, _right(quiz), now=T0 + timedelta(minutes=1))
+    db.session.commit()
+
+    assert stored == 2
+    rows = db.session.scalars(sa.select(AttemptAnswer).filter_by(attempt_id=attempt.id)).all()
+    assert len(rows) == 2
+    saved = {row.question_id: row.response for row in rows}
+    assert saved[question.id] == sorted(_right(quiz)[question.id])
