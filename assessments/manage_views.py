@@ -423,7 +423,12 @@ def _grants_page(quiz, values, errors, status=200):
         sa.select(QuizGrant).filter_by(quiz_id=quiz.id).order_by(QuizGrant.id)
     ).all()
     page = render_template(
-        "assessments/manage/grants.html", quiz=quiz, grants=grants, values=values, errors=errors
+        "assessments/manage/grants.html",
+        quiz=quiz,
+        grants=grants,
+        standings=marking.learner_standings(quiz),
+        values=values,
+        errors=errors,
     )
     return page, status
 

@@ -93,6 +93,25 @@ def grade_essay(answer: AttemptAnswer, data: dict, grader: User) -> AttemptAnswe
     return answer
 
 
+def learner_standings(quiz: Quiz) -> list[dict]:
+    """Return each learner who attempted ``quiz`` with attempts used and allowed and grade."""
+    learners = db.session.scalars(
+        sa.select(User)
+        .where(User.id.in_(sa.select(Attempt.user_id).filter_by(quiz_id=quiz.id)))
+        .order_by(User.username)
+    )
+    return [
+        {
+            "user": learner,
+            "used": len(services.attempts_for(learner, quiz)),
+            "allowed": services.allowed_attempts(learner, quiz),
+            "grade": services.quiz_grade(learner, quiz),
+            "passed": services.has_passed(learner, quiz),
+        }
+        for learner in learners
+    ]
+
+
 def set_grant(quiz: Quiz, learner: User, data: dict, actor: User) -> QuizGrant:
     """Set a learner's extra minutes and extra attempts on ``quiz``, with a reason."""
     errors: dict[str, str] = {}

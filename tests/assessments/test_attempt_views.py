@@ -285,7 +285,7 @@ def test_trainer_grants_extra_attempt(world, login):
     db.session.commit()
     counselor = _enrolled(login, world)
     counselor.post(f"/attempts/{_start(counselor, world.quiz)}/submit", data={})
-    trainer = login("trainer")
+    trainer = _trainer(login)
 
     bad = trainer.post(f"/manage/quizzes/{world.quiz}/grants", data={"username": "hr"})
     good = trainer.post(
@@ -297,6 +297,8 @@ def test_trainer_grants_extra_attempt(world, login):
     assert "username of a learner" in bad.get_data(as_text=True)
     assert good.status_code == 302
     assert count(QuizGrant) == 1
+    page = trainer.get(f"/manage/quizzes/{world.quiz}/grants").get_data(as_text=True)
+    assert "1 of 2" in page
     assert _start(counselor, world.quiz) != 0
     assert count(Attempt) == 2
 
