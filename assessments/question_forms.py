@@ -37,7 +37,7 @@ SCORED_KINDS = (QuestionKind.MULTIPLE, QuestionKind.ORDERING)
 
 
 def parse_points(raw: str, errors: dict, field: str = "points") -> Decimal | None:
-    raw = (raw or "").strip() or "1"
+    raw = str(raw or "").strip() or "1"
     try:
         value = Decimal(raw)
     except InvalidOperation:
