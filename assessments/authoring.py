@@ -1,15 +1,25 @@
-"""Trainer authoring of quizzes and their questions: validation and writes.
+"""Trainer authoring of quizzes, their questions and random draws.
 
 Functions take plain dicts of form values and raise ``AuthoringError`` with
 one message per invalid field. They flush but never commit; views commit.
 """
 
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from assessments.models import AttemptAnswer, Choice, Question, QuestionKind, Quiz
+from assessments import question_forms
+from assessments.models import (
+    AttemptQuestion,
+    GradingMethod,
+    Question,
+    QuestionCategory,
+    Quiz,
+    QuizDraw,
+    ReviewTiming,
+)
 from courses import logger
 from courses.authoring import (
     AuthoringError,
@@ -22,10 +32,46 @@ from courses.authoring import (
 from courses.models import Course
 from lms.accounts.models import User
 from lms.extensions import db
+from lms.organisations.models import Institution
 
 #: Choice rows shown on the question form.
-CHOICE_SLOTS = 6
-MAX_POINTS = Decimal("9999.9")
+CHOICE_SLOTS = question_forms.CHOICE_SLOTS
+#: The browser's datetime-local format, read in the institution's time zone.
+LOCAL_TIME_FORMAT = "%Y-%m-%dT%H:%M"
+REVIEW_PARTS = ("score", "responses", "correct", "feedback")
+
+
+def institution_zone(institution_id: int) -> ZoneInfo:
+    institution = db.session.get(Institution, institution_id)
+    return ZoneInfo(institution.timezone if institution is not None else "Asia/Shanghai")
+
+
+def parse_local_time(
+    data: dict, field: str, zone: ZoneInfo, errors: dict
+) -> datetime | None:
+    """Read a datetime-local value entered in ``zone`` and return it in UTC."""
+    raw = (data.get(field) or "").strip()
+    if not raw:
+        return None
+    try:
+        local = datetime.strptime(raw, LOCAL_TIME_FORMAT)
+    except ValueError:
+        errors[field] = _("Enter a date and time such as 2026-09-01T14:00.")
+        return None
+    return local.replace(tzinfo=zone).astimezone(UTC)
+
+
+def local_time_input(moment: datetime | None, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime(LOCAL_TIME_FORMAT) if moment else ""
+
+
+def _choice(data: dict, field: str, enum_cls, default, errors: dict):
+    raw = (data.get(field) or default.value).strip()
+    for member in enum_cls:
+        if member.value == raw:
+            return member
+    errors[field] = _("Choose one of the listed values.")
+    return default
 
 
 def save_quiz(
@@ -34,7 +80,8 @@ def save_quiz(
     """Create a quiz on ``course``, or update ``quiz``, from form values.
 
     An empty ``max_attempts`` allows unlimited attempts and an empty
-    ``time_limit_minutes`` makes the quiz untimed.
+    ``time_limit_minutes`` makes the quiz untimed. ``opens_at`` and
+    ``closes_at`` are read in the institution's time zone.
     """
     errors: dict[str, str] = {}
     title = text_field(data, "title", errors, max_length=200)
@@ -46,6 +93,16 @@ def save_quiz(
     time_limit = optional_int(
         data, "time_limit_minutes", errors, minimum=1, maximum=24 * 60
     )
+    zone = institution_zone(course.institution_id)
+    opens_at = parse_local_time(data, "opens_at", zone, errors)
+    closes_at = parse_local_time(data, "closes_at", zone, errors)
+    if opens_at and closes_at and closes_at <= opens_at:
+        errors["closes_at"] = _("The closing time must be after the opening time.")
+    method = _choice(data, "grading_method", GradingMethod, GradingMethod.HIGHEST, errors)
+    timings = {
+        part: _choice(data, f"review_{part}", ReviewTiming, ReviewTiming.IMMEDIATELY, errors)
+        for part in REVIEW_PARTS
+    }
     if errors:
         raise AuthoringError(errors)
 
@@ -58,36 +115,91 @@ def save_quiz(
     quiz.pass_mark = pass_mark
     quiz.max_attempts = max_attempts
     quiz.time_limit_minutes = time_limit
+    quiz.opens_at = opens_at
+    quiz.closes_at = closes_at
+    quiz.grading_method = method
+    quiz.shuffle_questions = bool(data.get("shuffle_questions"))
+    quiz.shuffle_choices = bool(data.get("shuffle_choices"))
+    for part, timing in timings.items():
+        setattr(quiz, f"review_{part}", timing)
     db.session.flush()
     logger.info(
-        "Quiz %s of %r %s by %r",
-        quiz.id,
-        course,
-        "created" if created else "updated",
-        actor,
+        "Quiz %s of %r %s by %r", quiz.id, course, "created" if created else "updated", actor
     )
     return quiz
 
 
-def answer_count(question: Question) -> int:
-    """Return the number of submitted answers to ``question``.
+def quiz_form_values(quiz: Quiz) -> dict:
+    """Return the form values that show ``quiz``'s settings for editing."""
+    zone = institution_zone(quiz.course.institution_id)
+    values = {
+        "title": quiz.title,
+        "instructions": quiz.instructions,
+        "pass_mark": quiz.pass_mark,
+        "max_attempts": quiz.max_attempts or "",
+        "time_limit_minutes": quiz.time_limit_minutes or "",
+        "opens_at": local_time_input(quiz.opens_at, zone),
+        "closes_at": local_time_input(quiz.closes_at, zone),
+        "grading_method": quiz.grading_method.value,
+        "shuffle_questions": "1" if quiz.shuffle_questions else "",
+        "shuffle_choices": "1" if quiz.shuffle_choices else "",
+    }
+    for part in REVIEW_PARTS:
+        values[f"review_{part}"] = getattr(quiz, f"review_{part}").value
+    return values
 
-    An attempt stores its answers only when it is submitted, so open
-    attempts do not count.
-    """
+
+def new_quiz_values() -> dict:
+    """Return the defaults a new quiz form starts with."""
+    return {
+        "pass_mark": 60,
+        "max_attempts": 3,
+        "grading_method": GradingMethod.HIGHEST.value,
+        "review_score": ReviewTiming.IMMEDIATELY.value,
+        "review_responses": ReviewTiming.IMMEDIATELY.value,
+        "review_correct": ReviewTiming.AFTER_FINAL.value,
+        "review_feedback": ReviewTiming.AFTER_FINAL.value,
+    }
+
+
+def quiz_form_context(institution_id: int) -> dict:
+    """Return the choice lists the quiz form template needs."""
+    from assessments.banks import categories_of
+
+    return {
+        "grading_methods": list(GradingMethod),
+        "review_timings": list(ReviewTiming),
+        "categories": categories_of(institution_id),
+    }
+
+
+def question_form_context() -> dict:
+    """Return the choice lists the question form template needs."""
+    from assessments.models import ChoiceScoring, QuestionKind
+
+    return {
+        "kinds": list(QuestionKind),
+        "scorings": list(ChoiceScoring),
+        "slots": range(1, CHOICE_SLOTS + 1),
+        "blank": question_forms.BLANK,
+    }
+
+
+def answer_count(question: Question) -> int:
+    """Return the number of attempts that asked ``question``, open or submitted."""
     return db.session.scalar(
         sa.select(sa.func.count())
-        .select_from(AttemptAnswer)
+        .select_from(AttemptQuestion)
         .filter_by(question_id=question.id)
     )
 
 
-def _reject_if_answered(question: Question, action: str) -> None:
+def reject_if_answered(question: Question, action: str) -> None:
     answered = answer_count(question)
     if answered:
         raise reject(
             _(
-                "%(count)d submitted answers refer to this question, so you cannot"
+                "%(count)d attempts asked this question, so you cannot"
                 " %(action)s it: their scores would no longer match. Add a new question instead.",
                 count=answered,
                 action=action,
@@ -95,89 +207,16 @@ def _reject_if_answered(question: Question, action: str) -> None:
         )
 
 
-def _points(data: dict, errors: dict) -> Decimal | None:
-    raw = (data.get("points") or "").strip() or "1"
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        errors["points"] = _("Points must be a number, e.g. 1 or 2.5.")
-        return None
-    if not value.is_finite() or value <= 0 or value > MAX_POINTS:
-        errors["points"] = _(
-            "Points must be greater than 0 and at most %(max)s.", max=MAX_POINTS
-        )
-        return None
-    if value != value.quantize(Decimal("0.1")):
-        errors["points"] = _("Points can have one decimal place at most.")
-        return None
-    return value
-
-
-def _choices(
-    data: dict, kind: QuestionKind | None, errors: dict
-) -> list[tuple[str, bool]]:
-    """Read the filled choice rows and check the number of correct ones for ``kind``."""
-    choices = []
-    for slot in range(1, CHOICE_SLOTS + 1):
-        text = (data.get(f"choice_{slot}") or "").strip()
-        correct = bool(data.get(f"correct_{slot}"))
-        if not text:
-            if correct:
-                errors[f"choice_{slot}"] = _("A choice marked correct needs a text.")
-            continue
-        if len(text) > 500:
-            errors[f"choice_{slot}"] = _("Enter at most %(max)d characters.", max=500)
-        choices.append((text, correct))
-    if kind is None:
-        return choices
-
-    correct_count = sum(1 for _text_value, correct in choices if correct)
-    if kind is QuestionKind.TRUE_FALSE:
-        if len(choices) != 2:
-            errors["choices"] = _("A true/false question needs exactly two choices.")
-        elif correct_count != 1:
-            errors["choices"] = _(
-                "A true/false question needs exactly one correct choice."
-            )
-    elif len(choices) < 2:
-        errors["choices"] = _("Enter at least two choices.")
-    elif kind is QuestionKind.SINGLE and correct_count != 1:
-        errors["choices"] = _(
-            "A single-choice question needs exactly one correct choice; %(count)d are marked.",
-            count=correct_count,
-        )
-    elif kind is QuestionKind.MULTIPLE and correct_count < 1:
-        errors["choices"] = _(
-            "A multiple-choice question needs at least one correct choice."
-        )
-    return choices
-
-
 def save_question(
     quiz: Quiz, data: dict, actor: User, question: Question | None = None
 ) -> Question:
     """Create a question at the end of ``quiz``, or update ``question``.
 
-    Choices come from the fields ``choice_1`` .. ``choice_6`` with the
-    checkboxes ``correct_1`` .. ``correct_6``; empty rows are skipped. A
-    question that submitted attempts answered cannot change.
+    A question that an attempt asked cannot change.
     """
     if question is not None:
-        _reject_if_answered(question, _("change"))
-    errors: dict[str, str] = {}
-    kind = None
-    raw_kind = (data.get("kind") or "").strip()
-    for member in QuestionKind:
-        if member.value == raw_kind:
-            kind = member
-    if kind is None:
-        errors["kind"] = _("Choose one of the listed values.")
-    text = text_field(data, "text", errors, max_length=5000)
-    points = _points(data, errors)
-    explanation = text_field(
-        data, "explanation", errors, max_length=5000, required=False
-    )
-    choices = _choices(data, kind, errors)
+        reject_if_answered(question, _("change"))
+    fields, errors = question_forms.validate(data)
     if errors:
         raise AuthoringError(errors)
 
@@ -186,16 +225,7 @@ def save_question(
         position = max((each.position for each in quiz.questions), default=0) + 1
         question = Question(position=position)
         quiz.questions.append(question)
-    question.kind = kind
-    question.text = text
-    question.points = points
-    question.explanation = explanation
-    question.choices.clear()
-    db.session.flush()
-    for position, (choice_text, correct) in enumerate(choices, start=1):
-        question.choices.append(
-            Choice(position=position, text=choice_text, is_correct=correct)
-        )
+    question_forms.apply(question, fields)
     db.session.flush()
     logger.info(
         "Question %s of quiz %s %s by %r",
@@ -209,11 +239,66 @@ def save_question(
 
 def delete_question(quiz: Quiz, question: Question, actor: User) -> None:
     """Delete an unanswered question and renumber the rest."""
-    _reject_if_answered(question, _("delete"))
+    reject_if_answered(question, _("delete"))
     quiz.questions.remove(question)
     db.session.flush()
     renumber(quiz.questions)
     logger.info("Question %s of quiz %s deleted by %r", question.id, quiz.id, actor)
+
+
+def add_bank_question(quiz: Quiz, source: Question, actor: User) -> Question:
+    """Copy a bank question to the end of ``quiz`` as a fixed question."""
+    copy = question_forms.copy_question(source)
+    copy.position = max((each.position for each in quiz.questions), default=0) + 1
+    quiz.questions.append(copy)
+    db.session.flush()
+    logger.info("Bank question %s copied to quiz %s by %r", source.id, quiz.id, actor)
+    return copy
+
+
+def _pool_size(category: QuestionCategory, include_subcategories: bool) -> int:
+    ids = category.subtree_ids() if include_subcategories else [category.id]
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Question).where(Question.category_id.in_(ids))
+    )
+
+
+def save_draw(quiz: Quiz, category: QuestionCategory | None, data: dict, actor: User) -> QuizDraw:
+    """Add a draw of N random questions from ``category``, or change its count."""
+    errors: dict[str, str] = {}
+    count = required_int(data, "count", errors, minimum=1, maximum=500)
+    if category is None:
+        errors["category_id"] = _("Choose a category of one of your question banks.")
+    if errors:
+        raise AuthoringError(errors)
+    include = bool(data.get("include_subcategories"))
+    available = _pool_size(category, include)
+    if count > available:
+        raise reject(
+            _(
+                "The category %(name)s has %(available)d questions; draw at most that many.",
+                name=category.path,
+                available=available,
+            ),
+            "count",
+        )
+    draw = db.session.scalar(
+        sa.select(QuizDraw).filter_by(quiz_id=quiz.id, category_id=category.id)
+    )
+    if draw is None:
+        draw = QuizDraw(quiz_id=quiz.id, category_id=category.id)
+        quiz.draws.append(draw)
+    draw.count = count
+    draw.include_subcategories = include
+    db.session.flush()
+    logger.info("Draw of %s from category %s on quiz %s set by %r", count, category.id, quiz.id, actor)
+    return draw
+
+
+def delete_draw(quiz: Quiz, draw: QuizDraw, actor: User) -> None:
+    quiz.draws.remove(draw)
+    db.session.flush()
+    logger.info("Draw %s of quiz %s deleted by %r", draw.id, quiz.id, actor)
 
 
 def quiz_problems(course: Course) -> list[str]:
@@ -222,40 +307,57 @@ def quiz_problems(course: Course) -> list[str]:
     for quiz in db.session.scalars(
         sa.select(Quiz).filter_by(course_id=course.id).order_by(Quiz.id)
     ):
-        if not quiz.questions:
+        if not quiz.questions and not quiz.draws:
             problems.append(_("The quiz %(title)s has no questions.", title=quiz.title))
+        for draw in quiz.draws:
+            if _pool_size(draw.category, draw.include_subcategories) < draw.count:
+                problems.append(
+                    _(
+                        "The quiz %(title)s draws %(count)d questions from %(name)s,"
+                        " which has fewer.",
+                        title=quiz.title,
+                        count=draw.count,
+                        name=draw.category.path,
+                    )
+                )
     return problems
 
 
+_COPIED_QUIZ_FIELDS = (
+    "title",
+    "instructions",
+    "pass_mark",
+    "max_attempts",
+    "time_limit_minutes",
+    "opens_at",
+    "closes_at",
+    "grading_method",
+    "shuffle_questions",
+    "shuffle_choices",
+    "review_score",
+    "review_responses",
+    "review_correct",
+    "review_feedback",
+)
+
+
 def copy_quizzes(source: Course, target: Course) -> None:
-    """Copy every quiz of ``source``, with questions and choices, onto ``target``."""
+    """Copy every quiz of ``source``, with questions, choices and draws, onto ``target``."""
     for quiz in db.session.scalars(
         sa.select(Quiz).filter_by(course_id=source.id).order_by(Quiz.id)
     ):
-        copy = Quiz(
-            course_id=target.id,
-            title=quiz.title,
-            instructions=quiz.instructions,
-            pass_mark=quiz.pass_mark,
-            max_attempts=quiz.max_attempts,
-            time_limit_minutes=quiz.time_limit_minutes,
-        )
+        copy = Quiz(course_id=target.id)
+        for name in _COPIED_QUIZ_FIELDS:
+            setattr(copy, name, getattr(quiz, name))
         for question in quiz.questions:
-            question_copy = Question(
-                position=question.position,
-                kind=question.kind,
-                text=question.text,
-                points=question.points,
-                explanation=question.explanation,
-            )
-            for choice in question.choices:
-                question_copy.choices.append(
-                    Choice(
-                        position=choice.position,
-                        text=choice.text,
-                        is_correct=choice.is_correct,
-                    )
+            copy.questions.append(question_forms.copy_question(question))
+        for draw in quiz.draws:
+            copy.draws.append(
+                QuizDraw(
+                    category_id=draw.category_id,
+                    count=draw.count,
+                    include_subcategories=draw.include_subcategories,
                 )
-            copy.questions.append(question_copy)
+            )
         db.session.add(copy)
     db.session.flush()

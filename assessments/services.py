@@ -1,14 +1,33 @@
-"""Quiz attempts: start or resume, grade on the server, submit once."""
+"""Quiz attempts: start or resume, save answers as they come, submit once.
 
-from datetime import timedelta
+Every function that depends on the time takes ``now`` (an aware UTC
+datetime, default: the current time), so tests run on a fixed clock.
+"""
+
+import hashlib
+import hmac
+import random
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Optional
+from typing import Any, Optional
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from assessments import logger
-from assessments.models import Attempt, AttemptAnswer, Question, QuestionKind, Quiz
+from assessments import grading, logger
+from assessments.models import (
+    SCORE_PLACES,
+    Attempt,
+    AttemptAnswer,
+    AttemptQuestion,
+    GradingMethod,
+    Question,
+    QuestionKind,
+    Quiz,
+    QuizGrant,
+)
+from assessments.responses import clean_response
 from courses import services as course_services
 from courses.models import Course
 from lms import audit
@@ -16,12 +35,23 @@ from lms.accounts.models import User
 from lms.db import now_utc
 from lms.extensions import db
 
-#: Grace period for network latency between the deadline and the submission.
+#: Grace period for network latency between the deadline and a save.
 SUBMIT_GRACE = timedelta(seconds=30)
 
 
 class AttemptError(Exception):
-    """The attempt cannot be started or submitted. The message gives the reason."""
+    """The attempt cannot be started, saved or submitted; ``code`` gives the reason.
+
+    Codes: ``not_open``, ``closed``, ``no_attempts``, ``passed``,
+    ``not_enough_questions``, ``submitted``, ``time_up``.
+    """
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+# Queries ------------------------------------------------------------------
 
 
 def attempts_for(user: User, quiz: Quiz) -> list[Attempt]:
@@ -38,32 +68,115 @@ def open_attempt(user: User, quiz: Quiz) -> Optional[Attempt]:
     )
 
 
+def grant_for(user: User, quiz: Quiz) -> Optional[QuizGrant]:
+    return db.session.scalar(sa.select(QuizGrant).filter_by(user_id=user.id, quiz_id=quiz.id))
+
+
+def allowed_attempts(user: User, quiz: Quiz) -> Optional[int]:
+    """Return the quiz's attempt limit plus the learner's granted extra; None is unlimited."""
+    if quiz.max_attempts is None:
+        return None
+    grant = grant_for(user, quiz)
+    return quiz.max_attempts + (grant.extra_attempts if grant else 0)
+
+
+def attempts_left(user: User, quiz: Quiz) -> Optional[int]:
+    """Return how many attempts the learner may still start; None means unlimited."""
+    allowed = allowed_attempts(user, quiz)
+    if allowed is None:
+        return None
+    return max(allowed - len(attempts_for(user, quiz)), 0)
+
+
+def quiz_grade(user: User, quiz: Quiz) -> Optional[Decimal]:
+    """Return the learner's percentage by the quiz's grading method, or None yet.
+
+    Attempts still waiting for an essay grade do not count.
+    """
+    graded = [
+        attempt
+        for attempt in attempts_for(user, quiz)
+        if attempt.submitted_at is not None and not attempt.needs_grading and attempt.max_score
+    ]
+    if not graded:
+        return None
+    percents = [attempt.score * 100 / attempt.max_score for attempt in graded]
+    if quiz.grading_method is GradingMethod.LAST:
+        value = percents[-1]
+    elif quiz.grading_method is GradingMethod.AVERAGE:
+        value = sum(percents, Decimal(0)) / len(percents)
+    else:
+        value = max(percents)
+    return value.quantize(Decimal("0.01"))
+
+
 def has_passed(user: User, quiz: Quiz) -> bool:
-    return (
-        db.session.scalar(
-            sa.select(Attempt.id)
-            .filter_by(user_id=user.id, quiz_id=quiz.id, passed=True)
-            .limit(1)
-        )
-        is not None
-    )
+    grade = quiz_grade(user, quiz)
+    return grade is not None and grade >= quiz.pass_mark
 
 
-def start_attempt(user: User, quiz: Quiz) -> Attempt:
-    """Resume the open attempt, or start the next one within the attempt limit."""
+def window_error(quiz: Quiz, now: datetime) -> Optional[str]:
+    """Return ``not_open`` or ``closed`` when ``now`` is outside the quiz's window."""
+    if quiz.opens_at is not None and now < quiz.opens_at:
+        return "not_open"
+    if quiz.closes_at is not None and now >= quiz.closes_at:
+        return "closed"
+    return None
+
+
+def deadline(attempt: Attempt) -> Optional[datetime]:
+    """Return when the attempt ends: its time limit, extended time, or the quiz closing."""
+    quiz = attempt.quiz
+    limits = []
+    if quiz.time_limit_minutes is not None:
+        grant = grant_for(attempt.user, quiz)
+        minutes = quiz.time_limit_minutes + (grant.extra_minutes if grant else 0)
+        limits.append(attempt.started_at + timedelta(minutes=minutes))
+    if quiz.closes_at is not None:
+        limits.append(quiz.closes_at)
+    return min(limits) if limits else None
+
+
+def seconds_left(attempt: Attempt, now: Optional[datetime] = None) -> Optional[int]:
+    limit = deadline(attempt)
+    if limit is None:
+        return None
+    return max(int((limit - (now or now_utc())).total_seconds()), 0)
+
+
+def is_expired(attempt: Attempt, now: datetime) -> bool:
+    limit = deadline(attempt)
+    return limit is not None and now > limit + SUBMIT_GRACE
+
+
+# Starting ------------------------------------------------------------------
+
+
+def start_attempt(user: User, quiz: Quiz, now: Optional[datetime] = None) -> Attempt:
+    """Resume the open attempt, or start the next one within the window and limits."""
+    now = now or now_utc()
     current = open_attempt(user, quiz)
     if current is not None:
-        return current
+        if not close_if_expired(current, now):
+            return current
+    problem = window_error(quiz, now)
+    if problem:
+        raise AttemptError(problem)
     used = len(attempts_for(user, quiz))
-    if quiz.max_attempts is not None and used >= quiz.max_attempts:
-        raise AttemptError("no attempts left")
+    allowed = allowed_attempts(user, quiz)
+    if allowed is not None and used >= allowed:
+        raise AttemptError("no_attempts")
     if has_passed(user, quiz):
-        raise AttemptError("already passed")
+        raise AttemptError("passed")
 
-    attempt = Attempt(quiz_id=quiz.id, user_id=user.id, number=used + 1, max_score=quiz.max_score)
+    attempt = Attempt(
+        quiz_id=quiz.id, user_id=user.id, number=used + 1, started_at=now, max_score=0
+    )
     try:
         with db.session.begin_nested():
             db.session.add(attempt)
+            db.session.flush()
+            _lay_out(attempt, quiz, user)
     except IntegrityError:
         # A parallel request started the same attempt number first.
         return open_attempt(user, quiz) or attempts_for(user, quiz)[-1]
@@ -71,95 +184,281 @@ def start_attempt(user: User, quiz: Quiz) -> Attempt:
     return attempt
 
 
-def deadline(attempt: Attempt):
-    """Return when the attempt's time runs out, or None if the quiz is untimed."""
-    minutes = attempt.quiz.time_limit_minutes
-    if minutes is None:
-        return None
-    return attempt.started_at + timedelta(minutes=minutes)
+def layout_random(quiz: Quiz, user: User, number: int) -> random.Random:
+    """Return the random source for one attempt's draw and shuffle.
 
-
-def grade_question(question: Question, selected: set[int]) -> Decimal:
-    """Score one answer: full points for exactly the correct set, else zero."""
-    correct = {c.id for c in question.choices if c.is_correct}
-    if question.kind in (QuestionKind.SINGLE, QuestionKind.TRUE_FALSE) and len(selected) != 1:
-        return Decimal(0)
-    return question.points if selected == correct else Decimal(0)
-
-
-def submit_attempt(attempt: Attempt, answers: dict[int, set[int]]) -> Attempt:
-    """Grade and close the attempt; a second submission changes nothing.
-
-    ``answers`` maps question id to the selected choice ids. Choice ids that
-    do not belong to the question are ignored. A submission after the time
-    limit (plus a short grace) is graded with no answers counted.
+    It is seeded from the secret key, quiz, learner and attempt number, so the
+    same attempt always gets the same layout and learners cannot predict it.
     """
-    if attempt.submitted_at is not None:
-        return attempt
-    submitted_at = now_utc()
-    limit = deadline(attempt)
-    late = limit is not None and submitted_at > limit + SUBMIT_GRACE
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    message = f"{quiz.id}:{user.id}:{number}".encode()
+    return random.Random(hmac.new(key, message, hashlib.sha256).hexdigest())
 
-    score = Decimal(0)
-    rows = []
-    for question in attempt.quiz.questions:
-        valid_ids = {c.id for c in question.choices}
-        selected = set() if late else set(answers.get(question.id, set())) & valid_ids
-        awarded = grade_question(question, selected)
-        score += awarded
-        rows.append(
-            AttemptAnswer(
-                question_id=question.id, selected_choice_ids=sorted(selected), awarded=awarded
+
+def draw_questions(quiz: Quiz, rng: random.Random) -> list[Question]:
+    """Return the fixed questions and, per draw, ``count`` random ones of its category."""
+    chosen = list(quiz.questions)
+    taken = {question.id for question in chosen}
+    for draw in quiz.draws:
+        category_ids = (
+            draw.category.subtree_ids() if draw.include_subcategories else [draw.category_id]
+        )
+        pool = [
+            question
+            for question in db.session.scalars(
+                sa.select(Question)
+                .where(Question.category_id.in_(category_ids))
+                .order_by(Question.id)
+            )
+            if question.id not in taken
+        ]
+        if len(pool) < draw.count:
+            raise AttemptError("not_enough_questions")
+        picked = rng.sample(pool, draw.count)
+        chosen.extend(picked)
+        taken.update(question.id for question in picked)
+    return chosen
+
+
+def _choice_order(question: Question, shuffle: bool, rng: random.Random) -> list[int]:
+    ids = [choice.id for choice in question.choices]
+    if question.kind is QuestionKind.ORDERING:
+        rng.shuffle(ids)
+        if len(ids) > 1 and ids == [choice.id for choice in question.choices]:
+            ids = ids[1:] + ids[:1]
+    elif shuffle and question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
+        rng.shuffle(ids)
+    elif question.kind is QuestionKind.MATCHING:
+        ids = [choice.id for choice in question.choices if choice.text]
+    return ids
+
+
+def _lay_out(attempt: Attempt, quiz: Quiz, user: User) -> None:
+    rng = layout_random(quiz, user, attempt.number)
+    questions = draw_questions(quiz, rng)
+    if quiz.shuffle_questions:
+        rng.shuffle(questions)
+    for position, question in enumerate(questions, start=1):
+        options: list[str] = []
+        if question.kind is QuestionKind.MATCHING:
+            options = sorted({c.match_text for c in question.choices if c.match_text})
+            rng.shuffle(options)
+        attempt.questions.append(
+            AttemptQuestion(
+                position=position,
+                question_id=question.id,
+                choice_order=_choice_order(question, quiz.shuffle_choices, rng),
+                match_options=options,
             )
         )
-    max_score = attempt.quiz.max_score
-    passed = max_score > 0 and score * 100 >= max_score * attempt.quiz.pass_mark
+    attempt.max_score = sum((question.points for question in questions), Decimal(0))
+    db.session.flush()
+
+
+# Saving and submitting -----------------------------------------------------
+
+
+def _answers_by_question(attempt: Attempt) -> dict[int, AttemptAnswer]:
+    return {answer.question_id: answer for answer in attempt.answers}
+
+
+def save_answers(
+    attempt: Attempt, responses: dict[int, Any], now: Optional[datetime] = None
+) -> int:
+    """Store the given responses of an open attempt; return how many were stored.
+
+    Responses to questions the attempt does not ask are ignored. Raises
+    ``AttemptError("time_up")`` after the deadline (and closes the attempt)
+    and ``AttemptError("submitted")`` once the attempt is submitted.
+    """
+    now = now or now_utc()
+    if attempt.submitted_at is not None:
+        raise AttemptError("submitted")
+    if close_if_expired(attempt, now):
+        raise AttemptError("time_up")
+    slots = {slot.question_id: slot for slot in attempt.questions}
+    try:
+        with db.session.begin_nested():
+            stored = _store_responses(attempt, slots, responses, now)
+    except IntegrityError:
+        # A parallel autosave inserted one of these answer rows first, so
+        # reload the rows and write over them, once.
+        logger.info("Parallel save of attempt %s; retrying over its rows", attempt.id)
+        db.session.expire(attempt, ["answers"])
+        with db.session.begin_nested():
+            stored = _store_responses(attempt, slots, responses, now)
+    return stored
+
+
+def _store_responses(attempt: Attempt, slots: dict, responses: dict, now: datetime) -> int:
+    existing = _answers_by_question(attempt)
+    stored = 0
+    for question_id, raw in responses.items():
+        slot = slots.get(question_id)
+        if slot is None:
+            continue
+        response = clean_response(slot.question, _plain(raw), slot.match_options)
+        answer = existing.get(question_id)
+        if answer is None:
+            answer = AttemptAnswer(question_id=question_id)
+            attempt.answers.append(answer)
+        answer.response = response
+        answer.saved_at = now
+        stored += 1
+    db.session.flush()
+    return stored
+
+
+def _plain(raw: Any) -> Any:
+    if isinstance(raw, (set, frozenset)):
+        return sorted(raw)
+    return raw
+
+
+def close_if_expired(attempt: Attempt, now: datetime) -> bool:
+    """Close an open attempt whose deadline passed, at its deadline; return whether it did."""
+    if attempt.submitted_at is not None or not is_expired(attempt, now):
+        return False
+    _finalize(attempt, deadline(attempt), closed_at_deadline=True)
+    return True
+
+
+def submit_attempt(
+    attempt: Attempt,
+    responses: Optional[dict[int, Any]] = None,
+    now: Optional[datetime] = None,
+) -> Attempt:
+    """Save the last responses, then grade and close the attempt once.
+
+    A second submission, from a double click or another tab, changes nothing.
+    After the deadline the last responses are dropped and the attempt closes
+    at the deadline with the answers saved before it.
+    """
+    now = now or now_utc()
+    if attempt.submitted_at is not None:
+        return attempt
+    if close_if_expired(attempt, now):
+        return attempt
+    if responses:
+        save_answers(attempt, responses, now)
+    _finalize(attempt, now, closed_at_deadline=False)
+    return attempt
+
+
+def _finalize(attempt: Attempt, submitted_at: datetime, *, closed_at_deadline: bool) -> None:
+    limit = deadline(attempt)
+    answers = _answers_by_question(attempt)
+    awarded: dict[int, Optional[Decimal]] = {}
+    for slot in attempt.questions:
+        answer = answers.get(slot.question_id)
+        counted = answer is not None and (
+            limit is None or answer.saved_at is None or answer.saved_at <= limit + SUBMIT_GRACE
+        )
+        response = answer.response if counted else None
+        awarded[slot.question_id] = grading.grade(slot.question, response)
+
+    score = sum((value for value in awarded.values() if value is not None), Decimal(0))
+    needs_grading = any(value is None for value in awarded.values())
+    passed = not needs_grading and _passes(attempt, score)
 
     # Only the request whose update matches an open attempt records the result,
     # so a double click or a second tab cannot submit twice.
     result = db.session.execute(
         sa.update(Attempt)
         .where(Attempt.id == attempt.id, Attempt.submitted_at.is_(None))
-        .values(submitted_at=submitted_at, score=score, max_score=max_score, passed=passed)
+        .values(
+            submitted_at=submitted_at,
+            score=score,
+            passed=passed,
+            needs_grading=needs_grading,
+            closed_at_deadline=closed_at_deadline,
+        )
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         db.session.refresh(attempt)
-        return attempt
-    for row in rows:
-        row.attempt_id = attempt.id
-        db.session.add(row)
+        return
+    for question_id, value in awarded.items():
+        answer = answers.get(question_id)
+        if answer is None:
+            answer = AttemptAnswer(question_id=question_id, response=None)
+            attempt.answers.append(answer)
+        elif limit is not None and answer.saved_at and answer.saved_at > limit + SUBMIT_GRACE:
+            answer.response = None
+        answer.awarded = value
     db.session.flush()
     db.session.refresh(attempt)
+    _record_grade(attempt, "quiz.graded")
+    if passed:
+        course_services.evaluate_course(attempt.user, attempt.quiz.course)
 
+
+def _passes(attempt: Attempt, score: Decimal) -> bool:
+    max_score = attempt.max_score
+    return max_score > 0 and score * 100 >= max_score * attempt.quiz.pass_mark
+
+
+def _record_grade(attempt: Attempt, action: str, actor: Optional[User] = None) -> None:
     user = attempt.user
+    suffix = " (closed at the deadline)" if attempt.closed_at_deadline else ""
     audit.record(
-        "quiz.graded",
+        action,
         "attempt",
         attempt.id,
-        f"{attempt.quiz.title}: {score}/{max_score}{' late' if late else ''}",
-        actor_id=user.id,
+        f"{attempt.quiz.title}: {attempt.score}/{attempt.max_score}{suffix}",
+        actor_id=(actor or user).id,
         institution_id=user.institution_id,
-        data={"score": str(score), "max_score": str(max_score), "passed": passed, "late": late},
+        data={
+            "score": str(attempt.score),
+            "max_score": str(attempt.max_score),
+            "passed": attempt.passed,
+            "needs_grading": attempt.needs_grading,
+            "closed_at_deadline": attempt.closed_at_deadline,
+        },
     )
-    logger.info("Attempt %s graded %s/%s for %r", attempt.id, score, max_score, user)
-    if passed:
-        course_services.evaluate_course(user, attempt.quiz.course)
-    return attempt
+    logger.info(
+        "Attempt %s graded %s/%s for %r", attempt.id, attempt.score, attempt.max_score, user
+    )
+
+
+def regrade_attempt(attempt: Attempt, actor: User) -> None:
+    """Recompute a submitted attempt's score after a trainer graded an essay."""
+    values = [answer.awarded for answer in attempt.answers]
+    attempt.score = sum((v for v in values if v is not None), Decimal(0)).quantize(
+        SCORE_PLACES
+    )
+    attempt.needs_grading = any(v is None for v in values)
+    attempt.passed = not attempt.needs_grading and _passes(attempt, attempt.score)
+    db.session.flush()
+    _record_grade(attempt, "quiz.regraded", actor)
+    if attempt.passed:
+        course_services.evaluate_course(attempt.user, attempt.quiz.course)
+
+
+def close_expired_attempts(now: Optional[datetime] = None) -> int:
+    """Close every open attempt whose deadline passed; return how many were closed.
+
+    NOTE: no scheduled job calls this yet, because the scheduler's job table
+    lives in ``lms`` and must not import this package. Until one does, an
+    abandoned attempt closes when its learner next opens the quiz or attempt.
+    """
+    now = now or now_utc()
+    closed = 0
+    for attempt in db.session.scalars(sa.select(Attempt).filter_by(submitted_at=None)):
+        if close_if_expired(attempt, now):
+            closed += 1
+    return closed
+
+
+# Course completion ----------------------------------------------------------
 
 
 def quizzes_passed(user: User, course: Course) -> Optional[str]:
-    """Completion check: every quiz of the course has a passed attempt."""
-    quiz_ids = db.session.scalars(sa.select(Quiz.id).filter_by(course_id=course.id)).all()
-    if not quiz_ids:
+    """Completion check: every quiz of the course is passed by its grading method."""
+    quizzes = quizzes_for_course(course)
+    if not quizzes:
         return None
-    passed = set(
-        db.session.scalars(
-            sa.select(Attempt.quiz_id)
-            .where(Attempt.user_id == user.id, Attempt.quiz_id.in_(quiz_ids), Attempt.passed)
-        )
-    )
-    missing = len(set(quiz_ids) - passed)
+    missing = sum(1 for quiz in quizzes if not has_passed(user, quiz))
     return f"quizzes:{missing}" if missing else None
 
 
@@ -173,31 +472,3 @@ def quizzes_for_course(course: Course) -> list[Quiz]:
             sa.select(Quiz).filter_by(course_id=course.id).order_by(Quiz.id)
         )
     )
-
-
-def attempts_left(user: User, quiz: Quiz) -> Optional[int]:
-    """Return how many attempts the learner may still start; None means unlimited."""
-    if quiz.max_attempts is None:
-        return None
-    return max(quiz.max_attempts - len(attempts_for(user, quiz)), 0)
-
-
-def may_see_answers(user: User, quiz: Quiz) -> bool:
-    """Return whether the review may show correct choices and explanations.
-
-    The key is shown only after a pass or the last attempt, because earlier
-    a failed learner could copy it into the next attempt.
-    """
-    return has_passed(user, quiz) or attempts_left(user, quiz) == 0
-
-
-def was_late(attempt: Attempt) -> bool:
-    """Return whether a submitted attempt arrived after its deadline and grace.
-
-    This repeats the test ``submit_attempt`` applied, on the stored
-    ``submitted_at``, so a late attempt's answers were not counted.
-    """
-    limit = deadline(attempt)
-    if attempt.submitted_at is None or limit is None:
-        return False
-    return attempt.submitted_at > limit + SUBMIT_GRACE

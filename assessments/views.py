@@ -1,15 +1,14 @@
-"""Quiz pages: overview, the attempt form, submission and the graded result."""
+"""Quiz pages: overview, the attempt form with autosave, submission and review."""
 
-from datetime import datetime
 from decimal import Decimal
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from werkzeug.datastructures import MultiDict
 
-from assessments import logger, services
+from assessments import logger, review, services
 from assessments.models import Attempt, Quiz
+from assessments.responses import parse_form
 from courses import services as course_services
 from lms.accounts.access import LEARNER_ROLES, roles_required
 from lms.db import now_utc
@@ -34,74 +33,62 @@ def _load_own_attempt(attempt_id: int) -> Attempt:
     return attempt
 
 
-def parse_answers(form: MultiDict) -> dict[int, set[int]]:
-    """Read ``q<question id>`` fields into sets of selected choice ids.
-
-    Field names and values that are not integers are skipped, so a
-    tampered form is graded on what remains instead of failing.
-    """
-    answers: dict[int, set[int]] = {}
-    for name in form:
-        if not name.startswith("q"):
-            continue
-        try:
-            question_id = int(name[1:])
-        except ValueError:
-            continue
-        selected = answers.setdefault(question_id, set())
-        for value in form.getlist(name):
-            try:
-                selected.add(int(value))
-            except ValueError:
-                continue
-    return answers
-
-
-def _seconds_left(attempt: Attempt, now: datetime):
-    limit = services.deadline(attempt)
-    if limit is None:
-        return None
-    return max(int((limit - now).total_seconds()), 0)
-
-
-def _start_error_message(error: services.AttemptError, quiz: Quiz) -> str:
-    reason = str(error)
-    if reason == "no attempts left":
+def start_error_message(code: str, quiz: Quiz) -> str:
+    messages = {
+        "not_open": _("This quiz is not open yet."),
+        "closed": _("This quiz is closed."),
+        "passed": _("You have already passed this quiz."),
+        "not_enough_questions": _(
+            "This quiz cannot be started: a question category has fewer questions"
+            " than the quiz draws. Tell the trainer."
+        ),
+    }
+    if code == "no_attempts":
         return _(
             "You have used all %(count)d attempts at this quiz.",
-            count=quiz.max_attempts or 0,
+            count=services.allowed_attempts(current_user, quiz) or 0,
         )
-    if reason == "already passed":
-        return _("You have already passed this quiz.")
-    return _("The attempt could not be started. Reload the page and try again.")
+    return messages.get(
+        code, _("The attempt could not be started. Reload the page and try again.")
+    )
 
 
 @bp.route("/quizzes/<int:quiz_id>")
 @login_required
 def quiz(quiz_id: int):
     quiz = _load_quiz(quiz_id)
-    attempts = []
-    open_attempt = None
-    passed = False
-    attempts_left = None
+    now = now_utc()
+    attempts, open_attempt, passed, attempts_left, grade = [], None, False, None, None
     if current_user.role.is_learner:
-        attempts = services.attempts_for(current_user, quiz)
         open_attempt = services.open_attempt(current_user, quiz)
+        if open_attempt is not None and services.close_if_expired(open_attempt, now):
+            db.session.commit()
+            open_attempt = None
+        attempts = services.attempts_for(current_user, quiz)
         passed = services.has_passed(current_user, quiz)
         attempts_left = services.attempts_left(current_user, quiz)
-    can_start = (
-        current_user.role.is_learner
-        and not passed
-        and (open_attempt is not None or attempts_left is None or attempts_left > 0)
+        grade = services.quiz_grade(current_user, quiz)
+    window = services.window_error(quiz, now)
+    can_start = current_user.role.is_learner and (
+        open_attempt is not None
+        or (
+            not passed
+            and window is None
+            and (attempts_left is None or attempts_left > 0)
+        )
     )
     return render_template(
         "assessments/quiz.html",
         quiz=quiz,
         attempts=[a for a in attempts if a.submitted_at is not None],
         attempts_used=len(attempts),
+        allowed_attempts=services.allowed_attempts(current_user, quiz),
         open_attempt=open_attempt,
         passed=passed,
+        grade=grade,
+        window=window,
         can_start=can_start,
+        review_score={a.id: review.visible(a, "score", now) for a in attempts},
     )
 
 
@@ -113,7 +100,8 @@ def start(quiz_id: int):
         attempt = services.start_attempt(current_user, quiz)
     except services.AttemptError as error:
         logger.info("Start of quiz %s by %r rejected: %s", quiz.id, current_user, error)
-        flash(_start_error_message(error, quiz), "error")
+        db.session.commit()
+        flash(start_error_message(error.code, quiz), "error")
         return redirect(url_for("assessments.quiz", quiz_id=quiz.id))
     db.session.commit()
     return redirect(url_for("assessments.attempt", attempt_id=attempt.id))
@@ -123,13 +111,42 @@ def start(quiz_id: int):
 @login_required
 def attempt(attempt_id: int):
     attempt = _load_own_attempt(attempt_id)
+    now = now_utc()
+    if services.close_if_expired(attempt, now):
+        db.session.commit()
+        flash(_("The time ran out, so the attempt was closed."), "error")
     if attempt.submitted_at is not None:
         return redirect(url_for("assessments.result", attempt_id=attempt.id))
     return render_template(
         "assessments/attempt.html",
         attempt=attempt,
         quiz=attempt.quiz,
-        seconds_left=_seconds_left(attempt, now_utc()),
+        responses={a.question_id: a.response for a in attempt.answers},
+        seconds_left=services.seconds_left(attempt, now),
+    )
+
+
+@bp.route("/attempts/<int:attempt_id>/answers", methods=["POST"])
+@login_required
+def save_answers(attempt_id: int):
+    """Autosave: store the answers the form carries and report the time left as JSON."""
+    attempt = _load_own_attempt(attempt_id)
+    result_url = url_for("assessments.result", attempt_id=attempt.id)
+    try:
+        saved = services.save_answers(attempt, parse_form(attempt.questions, request.form))
+    except services.AttemptError as error:
+        db.session.commit()
+        message = (
+            _("The time ran out, so the attempt was closed.")
+            if error.code == "time_up"
+            else _("This attempt was already submitted.")
+        )
+        return jsonify(error=error.code, message=message, redirect=result_url), 409
+    db.session.commit()
+    return jsonify(
+        saved=saved,
+        saved_at=now_utc().isoformat(),
+        seconds_left=services.seconds_left(attempt),
     )
 
 
@@ -138,7 +155,7 @@ def attempt(attempt_id: int):
 def submit(attempt_id: int):
     attempt = _load_own_attempt(attempt_id)
     if attempt.submitted_at is None:
-        services.submit_attempt(attempt, parse_answers(request.form))
+        services.submit_attempt(attempt, parse_form(attempt.questions, request.form))
         db.session.commit()
     return redirect(url_for("assessments.result", attempt_id=attempt.id))
 
@@ -151,25 +168,19 @@ def result(attempt_id: int):
         return redirect(url_for("assessments.attempt", attempt_id=attempt.id))
     quiz = attempt.quiz
     course = quiz.course
-    selected_by_question = {
-        answer.question_id: set(answer.selected_choice_ids)
-        for answer in attempt.answers
-    }
-    awarded_by_question = {
-        answer.question_id: answer.awarded or Decimal(0) for answer in attempt.answers
-    }
+    answers = {answer.question_id: answer for answer in attempt.answers}
     return render_template(
         "assessments/result.html",
         attempt=attempt,
         quiz=quiz,
         course=course,
-        late=services.was_late(attempt),
-        selected_by_question=selected_by_question,
-        awarded_by_question=awarded_by_question,
+        answers=answers,
+        zero=Decimal(0),
+        show=review.options(attempt),
         course_completion=course_services.find_completion(current_user, course),
         completed_enrolments=course_services.completed_enrolments_for_course(
             current_user, course
         ),
         attempts_left=services.attempts_left(current_user, quiz),
-        show_answers=services.may_see_answers(current_user, quiz),
+        passed_quiz=services.has_passed(current_user, quiz),
     )

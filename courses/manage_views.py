@@ -10,7 +10,8 @@ from flask_login import current_user
 
 from assessments import authoring as quiz_authoring
 from assessments import services as assessment_services
-from assessments.models import Question, QuestionKind, Quiz
+from assessments import question_forms
+from assessments.models import Question, Quiz
 from courses import authoring, lesson_files, logger, sections, versions
 from courses.models import (
     Course,
@@ -678,19 +679,14 @@ def _quiz_form(course: Course, quiz, values: dict, errors: dict, status: int = 2
             values=values,
             errors=errors,
             answered=answered,
+            **quiz_authoring.quiz_form_context(current_user.institution_id),
         ),
         status,
     )
 
 
 def _quiz_values(quiz: Quiz) -> dict:
-    return {
-        "title": quiz.title,
-        "instructions": quiz.instructions,
-        "pass_mark": quiz.pass_mark,
-        "max_attempts": quiz.max_attempts or "",
-        "time_limit_minutes": quiz.time_limit_minutes or "",
-    }
+    return quiz_authoring.quiz_form_values(quiz)
 
 
 @bp.route("/courses/<int:course_id>/quizzes/new", methods=["GET", "POST"])
@@ -698,7 +694,7 @@ def _quiz_values(quiz: Quiz) -> dict:
 def new_quiz(course_id: int):
     course = _own(Course, course_id)
     if request.method == "GET":
-        return _quiz_form(course, None, {"pass_mark": 60, "max_attempts": 3}, {})
+        return _quiz_form(course, None, quiz_authoring.new_quiz_values(), {})
     data = _form_data()
     try:
         quiz = quiz_authoring.save_quiz(course, data, current_user)
@@ -737,26 +733,15 @@ def _question_form(quiz: Quiz, question, values: dict, errors: dict, status: int
             question=question,
             values=values,
             errors=errors,
-            kinds=list(QuestionKind),
-            slots=range(1, quiz_authoring.CHOICE_SLOTS + 1),
             answered=answered,
+            **quiz_authoring.question_form_context(),
         ),
         status,
     )
 
 
 def _question_values(question: Question) -> dict:
-    values = {
-        "kind": question.kind.value,
-        "text": question.text,
-        "points": question.points,
-        "explanation": question.explanation,
-    }
-    for slot, choice in enumerate(question.choices, start=1):
-        values[f"choice_{slot}"] = choice.text
-        if choice.is_correct:
-            values[f"correct_{slot}"] = "1"
-    return values
+    return question_forms.form_values(question)
 
 
 @bp.route("/quizzes/<int:quiz_id>/questions/new", methods=["GET", "POST"])

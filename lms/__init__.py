@@ -123,6 +123,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from assessments.manage_views import bp as banks_bp
     from assessments.views import bp as assessments_bp
     from certificates.batch_views import bp as certificate_batches_bp
     from certificates.template_views import bp as certificate_templates_bp
@@ -150,6 +151,7 @@ def _register_blueprints(app: Flask) -> None:
         certificates_bp,
         certificate_batches_bp,
         manage_bp,
+        banks_bp,
         frameworks_bp,
         jobs_bp,
         notifications_bp,

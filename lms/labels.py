@@ -93,6 +93,11 @@ QUESTION_KIND = {
     "single": _l("Single choice"),
     "multiple": _l("Multiple choice"),
     "true_false": _l("True or false"),
+    "fill_blank": _l("Fill in the blanks"),
+    "matching": _l("Matching"),
+    "ordering": _l("Ordering"),
+    "short_answer": _l("Short answer"),
+    "essay": _l("Essay"),
 }
 
 #: Label tables by enum class name, and by the short name templates pass

@@ -95,6 +95,7 @@ def seed_demo(password: str | None = None) -> dict[str, str]:
     _seed_programme(seeder, institution, framework, JUNIOR_PRE_JOB)
     seed_authored_programme(seeder, institution, framework, INTERMEDIATE_PROGRAMME)
     _seed_class(seeder, institution, JUNIOR_PRE_JOB.code)
+    _seed_question_bank(seeder, institution)
     seed_rules()
     ensure_default_templates(institution)
 
@@ -465,6 +466,17 @@ def _seed_quiz(seeder: _Seeder, course: "Course", spec: QuizSpec) -> None:
                 {"question_id": question.id, "position": choice_position},
                 {"text": text, "is_correct": is_correct},
             )
+
+
+def _seed_question_bank(seeder: _Seeder, institution: Institution) -> None:
+    # assessments sits above lms, so the seed imports it at call time like the app factory.
+    from assessments.demo import seed_demo_bank
+
+    trainer = db.session.scalar(
+        sa.select(User).filter_by(institution_id=institution.id, role=Role.TRAINER)
+    )
+    if trainer is not None and seed_demo_bank(institution.id, trainer):
+        seeder.created["question_bank"] += 1
 
 
 def clean_lesson_html(html: str) -> str:

@@ -46,6 +46,8 @@ FILE_TYPES = {
         FileType("zip", "application/zip", (b"PK\x03\x04",)),
         FileType("csv", "text/csv", ()),
         FileType("txt", "text/plain", ()),
+        FileType("gift", "text/plain", ()),
+        FileType("xml", "application/xml", ()),
         FileType("json", "application/json", ()),
     )
 }

@@ -90,6 +90,16 @@ EXPECTED = {
     ("manage.edit_quiz", "GET"): (302, 403, 403, 200, 403, 403, 200),
     ("manage.new_question", "GET"): (302, 403, 403, 200, 403, 403, 200),
     ("manage.edit_question", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("banks.index", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("banks.bank", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("banks.new_question", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("banks.edit_question", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("banks.import_questions", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("banks.export_questions", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("banks.pick_questions", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("banks.grants", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("banks.grading_queue", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("banks.grade_answer", "GET"): (302, 403, 403, 200, 403, 403, 200),
     # Frameworks are shared by every institution: any signed-in user reads a
     # published one, trainers and administrators edit. The world's framework
     # is the published 2014 standard.
@@ -126,6 +136,8 @@ EXPECTED = {
     ("courses.save_position", "POST"): (302, 400, 404, 403, 403, 403, 403),
     ("assessments.start", "POST"): (302, 302, 404, 403, 403, 403, 403),
     ("assessments.submit", "POST"): (302, 302, 404, 404, 404, 404, 404),
+    # The owner's attempt is submitted, so autosave answers 409 with a JSON reason.
+    ("assessments.save_answers", "POST"): (302, 409, 404, 404, 404, 404, 404),
     ("certificates.revoke", "POST"): (302, 403, 404, 404, 400, 404, 400),
     # HR writes on records are sent empty, so the forms reject them with 400.
     ("records.add_entry", "POST"): (302, 403, 404, 404, 400, 404, 400),
@@ -183,6 +195,20 @@ EXPECTED = {
     ("manage.edit_question", "POST"): (302, 403, 403, 400, 403, 403, 400),
     ("manage.move_question", "POST"): (302, 403, 403, 302, 403, 403, 302),
     ("manage.delete_question", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    # Bank writes with empty forms: invalid input answers 400 or redirects
+    # with a message; the bank question is in use, so deleting it is rejected.
+    ("banks.create_bank", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("banks.create_category", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("banks.new_question", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("banks.edit_question", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("banks.delete_question", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("banks.import_questions", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("banks.confirm_import", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("banks.add_draw", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("banks.delete_draw", "POST"): (302, 403, 403, 302, 403, 403, 404),
+    ("banks.pick_questions", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("banks.grants", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("banks.grade_answer", "POST"): (302, 403, 403, 400, 403, 403, 400),
     # Framework forms sent empty return 400 with field errors. Buttons on the
     # published framework redirect with a message, because only a draft is
     # changed or deleted. Confirming with no pending import redirects to the
@@ -341,10 +367,44 @@ def _build_world() -> dict:
         "batch": batch.id,
         "template": template.id,
         "template_version": template.current_version.id,
+        **_add_bank_world(owner),
         **_framework_world(),
         **class_world,
         "file_lesson": file_lesson.id,
         "module": module.id,
+    }
+
+
+def _add_bank_world(owner: User) -> dict:
+    """Add a bank question drawn by a quiz, and a submitted essay waiting for a grade."""
+    from assessments import banks
+    from assessments.models import QuestionKind, QuizDraw
+    from courses.models import Course
+
+    trainer = db.session.scalar(sa.select(User).filter_by(username="trainer"))
+    bank = banks.create_bank(owner.institution_id, {"name": "题库"}, trainer)
+    top = bank.categories[0]
+    question = banks.save_bank_question(
+        top,
+        {"kind": "essay", "text": "谈谈谈心谈话的要点。", "points": "5"},
+        trainer,
+    )
+    course = db.session.scalar(sa.select(Course).filter_by(institution_id=owner.institution_id))
+    quiz = Quiz(course_id=course.id, title="论述题测验", max_attempts=None)
+    quiz.draws.append(QuizDraw(category_id=top.id, count=1))
+    db.session.add(quiz)
+    db.session.flush()
+    attempt = quiz_services.start_attempt(owner, quiz)
+    assert attempt.questions[0].question.kind is QuestionKind.ESSAY
+    quiz_services.submit_attempt(attempt, {question.id: "要点一：倾听。"})
+    draw = quiz.draws[0]
+    db.session.commit()
+    return {
+        "bank": bank.id,
+        "bank_question": question.id,
+        "draw_quiz": quiz.id,
+        "draw": draw.id,
+        "essay_answer": attempt.answers[0].id,
     }
 
 
@@ -613,6 +673,25 @@ def _url(endpoint: str, w: dict) -> str:
         "manage.delete_question": (
             f"/manage/quizzes/{w['quiz']}/questions/{w['question']}/delete"
         ),
+        "assessments.save_answers": f"/attempts/{w['attempt']}/answers",
+        "banks.index": "/manage/banks",
+        "banks.create_bank": "/manage/banks",
+        "banks.bank": f"/manage/banks/{w['bank']}",
+        "banks.create_category": f"/manage/banks/{w['bank']}/categories",
+        "banks.new_question": f"/manage/banks/{w['bank']}/questions/new",
+        "banks.edit_question": f"/manage/banks/{w['bank']}/questions/{w['bank_question']}",
+        "banks.delete_question": (
+            f"/manage/banks/{w['bank']}/questions/{w['bank_question']}/delete"
+        ),
+        "banks.import_questions": f"/manage/banks/{w['bank']}/import",
+        "banks.confirm_import": f"/manage/banks/{w['bank']}/import/confirm",
+        "banks.export_questions": f"/manage/banks/{w['bank']}/export?format=gift",
+        "banks.add_draw": f"/manage/quizzes/{w['draw_quiz']}/draws",
+        "banks.delete_draw": f"/manage/quizzes/{w['draw_quiz']}/draws/{w['draw']}/delete",
+        "banks.pick_questions": f"/manage/quizzes/{w['quiz']}/bank-questions",
+        "banks.grants": f"/manage/quizzes/{w['quiz']}/grants",
+        "banks.grading_queue": "/manage/grading",
+        "banks.grade_answer": f"/manage/grading/{w['essay_answer']}",
         **_framework_urls(w),
         "classes.index": "/classes",
         "classes.new_class": "/classes/new",

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from assessments.models import Question, QuestionKind, Quiz
+from assessments.models import CHOICE_KINDS, Question, QuestionKind, Quiz
 from courses.models import Course, Programme, PublicationStatus
 from lms.accounts.models import Post, Role, User
 from lms.competencies.models import CompetencyItem, Framework
@@ -215,12 +215,14 @@ def test_quizzes_mix_question_kinds(app_ctx, seeded):
         assert quiz.time_limit_minutes == 20
         assert 5 <= len(quiz.questions) <= 6, course.code
         assert quiz.max_score == 100, course.code
-        assert {q.kind for q in quiz.questions} == set(QuestionKind), course.code
+        assert {q.kind for q in quiz.questions} == set(CHOICE_KINDS), course.code
         assert "满分100分" in quiz.instructions
 
 
 def test_quiz_questions_have_valid_answers(app_ctx, seeded):
-    questions = db.session.scalars(sa.select(Question)).all()
+    questions = db.session.scalars(
+        sa.select(Question).where(Question.quiz_id.is_not(None))
+    ).all()
     assert questions
 
     for question in questions:
@@ -234,6 +236,25 @@ def test_quiz_questions_have_valid_answers(app_ctx, seeded):
             assert [c.text for c in question.choices] == ["正确", "错误"]
         if question.kind is QuestionKind.MULTIPLE:
             assert len(correct) < len(question.choices), question.text
+
+
+def test_demo_bank_has_every_kind_once(app_ctx, seeded):
+    from assessments import demo, question_forms
+    from assessments.models import QuestionBank
+
+    [bank] = db.session.scalars(sa.select(QuestionBank)).all()
+    questions = db.session.scalars(
+        sa.select(Question).where(Question.category_id.is_not(None))
+    ).all()
+
+    assert bank.name == demo.BANK_NAME
+    assert sorted(q.kind.value for q in questions) == sorted(k.value for k in QuestionKind)
+    for question in questions:
+        assert question.explanation, question.text
+        values = question_forms.form_values(question)
+        assert question_forms.validate(values)[1] == {}, question.text
+    assert seed_demo() == {}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(QuestionBank)) == 1
 
 
 def test_seed_cli_prints_accounts_then_already_present(app):

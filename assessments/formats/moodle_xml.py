@@ -233,6 +233,7 @@ class _XmlReader:
             category=category,
             tags=[tag for tag in tags if tag],
             idnumber=(element.findtext("idnumber") or "").strip() or None,
+            default_grade=_default_grade(element),
             line=self.line(element),
         )
         if not question.stem and kind is not Kind.DESCRIPTION:
@@ -378,6 +379,15 @@ class _XmlReader:
             )
 
 
+def _default_grade(element: ET.Element) -> Decimal | None:
+    """Return a positive ``defaultgrade``, or None when it is missing or not a number."""
+    try:
+        grade = Decimal((element.findtext("defaultgrade") or "").strip())
+    except InvalidOperation:
+        return None
+    return grade if grade.is_finite() and grade > 0 else None
+
+
 def parse_moodle_xml(data: bytes) -> list[ParsedQuestion]:
     """Parse a Moodle XML export into questions, with CATEGORY records in place.
 
@@ -468,9 +478,13 @@ def _write_question(root: ET.Element, question: ParsedQuestion) -> None:
         question.general_feedback,
         question.general_feedback_format,
     )
-    _add_value(
-        element, "defaultgrade", "0" if question.kind is Kind.DESCRIPTION else "1"
-    )
+    if question.kind is Kind.DESCRIPTION:
+        grade = "0"
+    elif question.default_grade is not None:
+        grade = format_decimal(question.default_grade)
+    else:
+        grade = "1"
+    _add_value(element, "defaultgrade", grade)
     _add_value(
         element, "penalty", "1" if question.kind is Kind.TRUEFALSE else "0.3333333"
     )

@@ -125,6 +125,9 @@ class ParsedQuestion:
     #: Index in ``stem`` of the ``_____`` blank that stands for embedded answers (GIFT's
     #: missing-word form), or None when the answers follow the stem.
     blank_offset: int | None = None
+    #: Moodle XML's ``defaultgrade``, the question's points; None when the source has
+    #: none (GIFT and Aiken). Ignored by ``==``.
+    default_grade: Decimal | None = field(default=None, compare=False)
     #: 1-based line where the question starts in the source file. Ignored by ``==``.
     line: int | None = field(default=None, compare=False)
 

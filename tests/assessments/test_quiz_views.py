@@ -299,17 +299,32 @@ def test_late_submission_counts_no_answers(world, login):
     attempt.started_at = now_utc() - timedelta(minutes=30)
     db.session.commit()
 
-    page = counselor.get(f"/attempts/{attempt_id}").get_data(as_text=True)
-    assert "The time limit has passed" in page
-
     counselor.post(f"/attempts/{attempt_id}/submit", data=correct_answers(_quiz(world)))
 
     attempt = _attempt(attempt_id)
-    assert attempt.submitted_at is not None
+    assert attempt.submitted_at == attempt.started_at + timedelta(minutes=5)
+    assert attempt.closed_at_deadline is True
     assert attempt.score == 0
     assert attempt.passed is False
     result = counselor.get(f"/attempts/{attempt_id}/result").get_data(as_text=True)
-    assert "submitted after the time limit" in result
+    assert "the attempt was closed at the deadline" in result
+
+
+def test_expired_attempt_page_closes_it(world, login):
+    quiz = _quiz(world)
+    quiz.time_limit_minutes = 5
+    db.session.commit()
+    counselor = _enrolled(login, world)
+    attempt_id = _start(counselor, world.quiz)
+    attempt = _attempt(attempt_id)
+    attempt.started_at = now_utc() - timedelta(minutes=30)
+    db.session.commit()
+
+    response = counselor.get(f"/attempts/{attempt_id}")
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/attempts/{attempt_id}/result")
+    assert _attempt(attempt_id).closed_at_deadline is True
 
 
 def test_attempt_limit_blocks_further_starts(world, login):

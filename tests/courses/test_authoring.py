@@ -508,6 +508,6 @@ def test_answered_question_is_locked(world, trainer):
     with pytest.raises(AuthoringError) as deletion:
         quiz_authoring.delete_question(quiz, question, trainer)
 
-    assert "submitted answers" in change.value.errors["form"]
-    assert "submitted answers" in deletion.value.errors["form"]
+    assert "attempts asked this question" in change.value.errors["form"]
+    assert "attempts asked this question" in deletion.value.errors["form"]
     assert db.session.get(Question, question.id).kind is QuestionKind.MULTIPLE

@@ -608,8 +608,8 @@ def test_answered_question_is_locked(world, trainer, login):
 
     db.session.expire_all()
     assert edit.status_code == 400
-    assert "submitted answers refer to this question" in edit.get_data(as_text=True)
-    assert "submitted answers refer to this question" in delete.get_data(as_text=True)
+    assert "attempts asked this question" in edit.get_data(as_text=True)
+    assert "attempts asked this question" in delete.get_data(as_text=True)
     assert db.session.get(Question, question_id).text == "第1题"
 
 

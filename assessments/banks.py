@@ -1,0 +1,142 @@
+"""Question banks and categories of an institution: listing and writes."""
+
+from typing import Optional
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from assessments import logger, question_forms
+from assessments.models import Question, QuestionBank, QuestionCategory, QuestionTag
+from courses.authoring import AuthoringError, reject, text_field
+from lms.accounts.models import User
+from lms.extensions import db
+
+
+def banks_of(institution_id: int) -> list[QuestionBank]:
+    return list(
+        db.session.scalars(
+            sa.select(QuestionBank)
+            .filter_by(institution_id=institution_id)
+            .order_by(QuestionBank.name)
+        )
+    )
+
+
+def categories_of(institution_id: int) -> list[QuestionCategory]:
+    """Return every category of the institution's banks, ordered by bank and path."""
+    rows = db.session.scalars(
+        sa.select(QuestionCategory)
+        .join(QuestionBank, QuestionBank.id == QuestionCategory.bank_id)
+        .where(QuestionBank.institution_id == institution_id)
+    )
+    return sorted(rows, key=lambda c: (c.bank.name, c.path))
+
+
+def create_bank(institution_id: int, data: dict, actor: User) -> QuestionBank:
+    """Create a bank with one top category of the same name."""
+    errors: dict[str, str] = {}
+    name = text_field(data, "name", errors, max_length=200)
+    description = text_field(data, "description", errors, max_length=2000, required=False)
+    if errors:
+        raise AuthoringError(errors)
+    taken = db.session.scalar(
+        sa.select(QuestionBank.id).filter_by(institution_id=institution_id, name=name)
+    )
+    if taken:
+        raise reject(_("A bank named %(name)s already exists.", name=name), "name")
+    bank = QuestionBank(institution_id=institution_id, name=name, description=description)
+    bank.categories.append(QuestionCategory(name=name))
+    db.session.add(bank)
+    db.session.flush()
+    logger.info("Question bank %s created by %r", bank.id, actor)
+    return bank
+
+
+def create_category(
+    bank: QuestionBank, data: dict, actor: User
+) -> QuestionCategory:
+    """Add a category to ``bank``, below the category ``parent_id`` names."""
+    errors: dict[str, str] = {}
+    name = text_field(data, "name", errors, max_length=200)
+    parent = category_of(bank, data.get("parent_id"))
+    if parent is None:
+        errors["parent_id"] = _("Choose a parent category of this bank.")
+    if errors:
+        raise AuthoringError(errors)
+    if any(child.name == name for child in parent.children):
+        raise reject(
+            _("%(parent)s already has a category named %(name)s.", parent=parent.path, name=name),
+            "name",
+        )
+    category = QuestionCategory(bank_id=bank.id, parent=parent, name=name)
+    db.session.add(category)
+    db.session.flush()
+    logger.info("Category %s added to bank %s by %r", category.id, bank.id, actor)
+    return category
+
+
+def category_of(bank: QuestionBank, raw_id) -> Optional[QuestionCategory]:
+    """Return the category of ``bank`` with the given id, or None."""
+    try:
+        category_id = int(raw_id)
+    except (TypeError, ValueError):
+        return None
+    category = db.session.get(QuestionCategory, category_id)
+    if category is None or category.bank_id != bank.id:
+        return None
+    return category
+
+
+def bank_questions(
+    bank: QuestionBank,
+    category: Optional[QuestionCategory] = None,
+    tag: str = "",
+) -> list[Question]:
+    """Return the bank's questions, optionally under one category or with one tag."""
+    ids = (
+        category.subtree_ids()
+        if category is not None
+        else [c.id for c in bank.categories]
+    )
+    query = sa.select(Question).where(Question.category_id.in_(ids))
+    if tag:
+        query = query.where(
+            Question.id.in_(sa.select(QuestionTag.question_id).filter_by(value=tag))
+        )
+    return list(db.session.scalars(query.order_by(Question.category_id, Question.position)))
+
+
+def save_bank_question(
+    category: QuestionCategory,
+    data: dict,
+    actor: User,
+    question: Optional[Question] = None,
+) -> Question:
+    """Create a question in ``category``, or update ``question`` and move it there."""
+    from assessments.authoring import reject_if_answered
+
+    if question is not None:
+        reject_if_answered(question, _("change"))
+    fields, errors = question_forms.validate(data)
+    if errors:
+        raise AuthoringError(errors)
+    created = question is None
+    if question is None:
+        question = Question(position=len(category.questions) + 1)
+    question.category = category
+    db.session.add(question)
+    question_forms.apply(question, fields)
+    db.session.flush()
+    logger.info(
+        "Bank question %s %s by %r", question.id, "created" if created else "updated", actor
+    )
+    return question
+
+
+def delete_bank_question(question: Question, actor: User) -> None:
+    from assessments.authoring import reject_if_answered
+
+    reject_if_answered(question, _("delete"))
+    db.session.delete(question)
+    db.session.flush()
+    logger.info("Bank question %s deleted by %r", question.id, actor)

@@ -1,0 +1,512 @@
+"""Trainer pages for question banks, imports and exports, quiz draws, grants and grading.
+
+Trainers and administrators work on their own institution's banks and
+quizzes. Other roles get 403; objects of another institution give 404.
+"""
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from assessments import authoring, banks, logger, marking, transfer
+from assessments.formats import FormatError
+from assessments.models import (
+    AttemptAnswer,
+    Question,
+    QuestionBank,
+    Quiz,
+    QuizDraw,
+    QuizGrant,
+)
+from courses.authoring import AuthoringError
+from lms import uploads
+from lms.accounts.access import roles_required
+from lms.accounts.models import Role, User
+from lms.extensions import db
+
+bp = Blueprint("banks", __name__, url_prefix="/manage")
+
+AUTHOR_ROLES = (Role.TRAINER, Role.ADMIN)
+IMPORT_AREA = "question_imports"
+IMPORT_MAX_BYTES = 5 * uploads.MB
+_IMPORT_SESSION_KEY = "question_import"
+EXPORT_EXTENSIONS = {"gift": "gift", "aiken": "txt", "moodle_xml": "xml"}
+
+
+def _bank(bank_id: int) -> QuestionBank:
+    bank = db.session.get(QuestionBank, bank_id)
+    if bank is None or bank.institution_id != current_user.institution_id:
+        abort(404)
+    return bank
+
+
+def _bank_question(bank_id: int, question_id: int) -> tuple[QuestionBank, Question]:
+    bank = _bank(bank_id)
+    question = db.session.get(Question, question_id)
+    if question is None or question.category is None or question.category.bank_id != bank.id:
+        abort(404)
+    return bank, question
+
+
+def _quiz(quiz_id: int) -> Quiz:
+    quiz = db.session.get(Quiz, quiz_id)
+    if quiz is None or quiz.course.institution_id != current_user.institution_id:
+        abort(404)
+    return quiz
+
+
+def _flash_errors(error: AuthoringError) -> None:
+    db.session.rollback()
+    for message in error.errors.values():
+        flash(message, "error")
+
+
+# Banks and categories -----------------------------------------------------------
+
+
+@bp.route("/banks")
+@roles_required(*AUTHOR_ROLES)
+def index():
+    return render_template(
+        "assessments/manage/banks.html",
+        banks=banks.banks_of(current_user.institution_id),
+        values={},
+        errors={},
+    )
+
+
+@bp.route("/banks", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def create_bank():
+    data = request.form.to_dict()
+    try:
+        bank = banks.create_bank(current_user.institution_id, data, current_user)
+    except AuthoringError as error:
+        db.session.rollback()
+        page = render_template(
+            "assessments/manage/banks.html",
+            banks=banks.banks_of(current_user.institution_id),
+            values=data,
+            errors=error.errors,
+        )
+        return page, 400
+    db.session.commit()
+    flash(_("Question bank created."), "success")
+    return redirect(url_for("banks.bank", bank_id=bank.id))
+
+
+@bp.route("/banks/<int:bank_id>")
+@roles_required(*AUTHOR_ROLES)
+def bank(bank_id: int):
+    bank = _bank(bank_id)
+    category = banks.category_of(bank, request.args.get("category"))
+    tag = (request.args.get("tag") or "").strip()[:100]
+    in_scope = banks.bank_questions(bank, category)
+    return render_template(
+        "assessments/manage/bank.html",
+        bank=bank,
+        category=category,
+        tag=tag,
+        categories=sorted(bank.categories, key=lambda c: c.path),
+        questions=banks.bank_questions(bank, category, tag) if tag else in_scope,
+        left_out={fmt: transfer.unexportable_count(fmt, in_scope) for fmt in transfer.FORMATS},
+        formats=transfer.FORMATS,
+        format_labels=transfer.FORMAT_LABELS,
+    )
+
+
+@bp.route("/banks/<int:bank_id>/categories", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def create_category(bank_id: int):
+    bank = _bank(bank_id)
+    try:
+        category = banks.create_category(bank, request.form.to_dict(), current_user)
+    except AuthoringError as error:
+        _flash_errors(error)
+        return redirect(url_for("banks.bank", bank_id=bank_id))
+    db.session.commit()
+    flash(_("Category added."), "success")
+    return redirect(url_for("banks.bank", bank_id=bank_id, category=category.id))
+
+
+# Bank questions -------------------------------------------------------------------
+
+
+def _question_page(bank, question, values, errors, status=200):
+    answered = authoring.answer_count(question) if question is not None else 0
+    page = render_template(
+        "assessments/manage/bank_question.html",
+        bank=bank,
+        question=question,
+        values=values,
+        errors=errors,
+        answered=answered,
+        categories=sorted(bank.categories, key=lambda c: c.path),
+        **authoring.question_form_context(),
+    )
+    return page, status
+
+
+@bp.route("/banks/<int:bank_id>/questions/new", methods=["GET", "POST"])
+@roles_required(*AUTHOR_ROLES)
+def new_question(bank_id: int):
+    bank = _bank(bank_id)
+    if request.method == "GET":
+        values = {"kind": "single", "points": 1, "category_id": request.args.get("category", "")}
+        return _question_page(bank, None, values, {})
+    data = request.form.to_dict()
+    category = banks.category_of(bank, data.get("category_id"))
+    try:
+        if category is None:
+            raise AuthoringError({"category_id": _("Choose a category of this bank.")})
+        banks.save_bank_question(category, data, current_user)
+    except AuthoringError as error:
+        db.session.rollback()
+        return _question_page(_bank(bank_id), None, data, error.errors, 400)
+    db.session.commit()
+    flash(_("Question saved."), "success")
+    return redirect(url_for("banks.bank", bank_id=bank_id, category=category.id))
+
+
+@bp.route("/banks/<int:bank_id>/questions/<int:question_id>", methods=["GET", "POST"])
+@roles_required(*AUTHOR_ROLES)
+def edit_question(bank_id: int, question_id: int):
+    bank, question = _bank_question(bank_id, question_id)
+    if request.method == "GET":
+        values = authoring.question_forms.form_values(question)
+        values["category_id"] = question.category_id
+        return _question_page(bank, question, values, {})
+    data = request.form.to_dict()
+    category = banks.category_of(bank, data.get("category_id"))
+    try:
+        if category is None:
+            raise AuthoringError({"category_id": _("Choose a category of this bank.")})
+        banks.save_bank_question(category, data, current_user, question)
+    except AuthoringError as error:
+        db.session.rollback()
+        bank, question = _bank_question(bank_id, question_id)
+        return _question_page(bank, question, data, error.errors, 400)
+    db.session.commit()
+    flash(_("Question saved."), "success")
+    return redirect(url_for("banks.bank", bank_id=bank_id, category=category.id))
+
+
+@bp.route("/banks/<int:bank_id>/questions/<int:question_id>/delete", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def delete_question(bank_id: int, question_id: int):
+    _bank, question = _bank_question(bank_id, question_id)
+    try:
+        banks.delete_bank_question(question, current_user)
+    except AuthoringError as error:
+        _flash_errors(error)
+        return redirect(url_for("banks.bank", bank_id=bank_id))
+    db.session.commit()
+    flash(_("Question deleted."), "success")
+    return redirect(url_for("banks.bank", bank_id=bank_id))
+
+
+# Import and export ----------------------------------------------------------------
+
+
+def _import_page(bank, values, errors, problems=(), preview=None, status=200):
+    page = render_template(
+        "assessments/manage/import.html",
+        bank=bank,
+        values=values,
+        errors=errors,
+        problems=problems,
+        preview=preview,
+        categories=sorted(bank.categories, key=lambda c: c.path),
+        formats=transfer.FORMATS,
+        format_labels=transfer.FORMAT_LABELS,
+    )
+    return page, status
+
+
+def _read_stored(name: str, fmt: str):
+    path = uploads.path_of(IMPORT_AREA, name)
+    if path is None:
+        return None
+    return transfer.read_file(fmt, path.read_bytes())
+
+
+def _store_upload(bank, data: dict, errors: dict):
+    """Check the import form and store its file; return the stored file and target."""
+    fmt = data.get("format")
+    if fmt not in transfer.FORMATS:
+        errors["format"] = _("Choose GIFT, Aiken or Moodle XML.")
+    target = banks.category_of(bank, data.get("category_id"))
+    if target is None:
+        errors["category_id"] = _("Choose a category of this bank.")
+    if errors:
+        return None, target
+
+    upload = request.files.get("file")
+    try:
+        stored = uploads.store(
+            IMPORT_AREA,
+            upload.filename if upload else "",
+            upload.stream if upload else None,
+            allowed=transfer.EXTENSIONS[fmt],
+            max_bytes=IMPORT_MAX_BYTES,
+        )
+    except uploads.UploadError as error:
+        logger.info("Import upload into bank %s rejected: %s", bank.id, error.code)
+        errors["file"] = _(
+            "Upload a %(format)s file ending in %(extensions)s, at most 5 MB.",
+            format=transfer.FORMAT_LABELS[fmt],
+            extensions=", ".join("." + e for e in error.allowed),
+        )
+        return None, target
+    return stored, target
+
+
+@bp.route("/banks/<int:bank_id>/import", methods=["GET", "POST"])
+@roles_required(*AUTHOR_ROLES)
+def import_questions(bank_id: int):
+    """Upload a file and show what it would import, or every problem with its line."""
+    bank = _bank(bank_id)
+    if request.method == "GET":
+        return _import_page(bank, {"format": "gift"}, {})
+    data = request.form.to_dict()
+    errors: dict[str, str] = {}
+    stored, target = _store_upload(bank, data, errors)
+    if errors:
+        return _import_page(bank, data, errors, status=400)
+
+    try:
+        preview = _read_stored(stored.name, data["format"])
+    except FormatError as error:
+        uploads.remove(IMPORT_AREA, stored.name)
+        logger.info("Import into bank %s rejected: %d problems", bank.id, len(error.problems))
+        return _import_page(bank, data, {}, problems=error.problems, status=400)
+    session[_IMPORT_SESSION_KEY] = {
+        "name": stored.name,
+        "format": data["format"],
+        "bank_id": bank.id,
+        "category_id": target.id,
+    }
+    return _import_page(bank, data, {}, preview=preview)
+
+
+@bp.route("/banks/<int:bank_id>/import/confirm", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def confirm_import(bank_id: int):
+    bank = _bank(bank_id)
+    pending = session.get(_IMPORT_SESSION_KEY) or {}
+    target = banks.category_of(bank, pending.get("category_id"))
+    if pending.get("bank_id") != bank.id or target is None:
+        flash(_("No import is waiting for confirmation. Upload the file again."), "error")
+        return redirect(url_for("banks.import_questions", bank_id=bank_id))
+    try:
+        preview = _read_stored(pending["name"], pending["format"])
+    except FormatError:
+        preview = None
+    if preview is None:
+        session.pop(_IMPORT_SESSION_KEY, None)
+        flash(_("No import is waiting for confirmation. Upload the file again."), "error")
+        return redirect(url_for("banks.import_questions", bank_id=bank_id))
+    created = transfer.store(target, preview, current_user)
+    db.session.commit()
+    uploads.remove(IMPORT_AREA, pending["name"])
+    session.pop(_IMPORT_SESSION_KEY, None)
+    flash(_("%(count)d questions imported.", count=len(created)), "success")
+    return redirect(url_for("banks.bank", bank_id=bank_id, category=target.id))
+
+
+@bp.route("/banks/<int:bank_id>/export")
+@roles_required(*AUTHOR_ROLES)
+def export_questions(bank_id: int):
+    bank = _bank(bank_id)
+    fmt = request.args.get("format")
+    if fmt not in transfer.FORMATS:
+        abort(404)
+    category = banks.category_of(bank, request.args.get("category"))
+    questions = banks.bank_questions(bank, category)
+    body, left_out = transfer.export(fmt, questions)
+    extension = EXPORT_EXTENSIONS[fmt]
+    response = Response(
+        body,
+        mimetype="application/xml" if fmt == "moodle_xml" else "text/plain",
+        headers={
+            "Content-Disposition": f'attachment; filename="questions-{bank.id}.{extension}"',
+            "X-Content-Type-Options": "nosniff",
+            # The number of questions the format cannot hold, e.g. essays in Aiken.
+            "X-Questions-Left-Out": str(len(left_out)),
+        },
+    )
+    response.charset = "utf-8"
+    return response
+
+
+# Quiz draws, bank picks and grants ---------------------------------------------------
+
+
+@bp.route("/quizzes/<int:quiz_id>/draws", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def add_draw(quiz_id: int):
+    quiz = _quiz(quiz_id)
+    category = None
+    for candidate in banks.categories_of(current_user.institution_id):
+        if str(candidate.id) == request.form.get("category_id"):
+            category = candidate
+    try:
+        authoring.save_draw(quiz, category, request.form.to_dict(), current_user)
+    except AuthoringError as error:
+        _flash_errors(error)
+        return redirect(url_for("manage.edit_quiz", quiz_id=quiz_id))
+    db.session.commit()
+    flash(_("Random draw saved."), "success")
+    return redirect(url_for("manage.edit_quiz", quiz_id=quiz_id))
+
+
+@bp.route("/quizzes/<int:quiz_id>/draws/<int:draw_id>/delete", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def delete_draw(quiz_id: int, draw_id: int):
+    quiz = _quiz(quiz_id)
+    draw = db.session.get(QuizDraw, draw_id)
+    if draw is None or draw.quiz_id != quiz.id:
+        abort(404)
+    authoring.delete_draw(quiz, draw, current_user)
+    db.session.commit()
+    flash(_("Random draw removed."), "success")
+    return redirect(url_for("manage.edit_quiz", quiz_id=quiz_id))
+
+
+@bp.route("/quizzes/<int:quiz_id>/bank-questions", methods=["GET", "POST"])
+@roles_required(*AUTHOR_ROLES)
+def pick_questions(quiz_id: int):
+    """List bank questions and copy the ticked ones into the quiz as fixed questions."""
+    quiz = _quiz(quiz_id)
+    own_banks = banks.banks_of(current_user.institution_id)
+    if request.method == "GET":
+        chosen = next(
+            (b for b in own_banks if str(b.id) == request.args.get("bank")),
+            own_banks[0] if own_banks else None,
+        )
+        return render_template(
+            "assessments/manage/pick_questions.html",
+            quiz=quiz,
+            banks=own_banks,
+            chosen=chosen,
+            questions=banks.bank_questions(chosen) if chosen else [],
+        )
+    bank_ids = {b.id for b in own_banks}
+    added = 0
+    for raw in request.form.getlist("question_id"):
+        question = db.session.get(Question, int(raw)) if raw.isdigit() else None
+        if question is None or question.category is None or question.category.bank_id not in bank_ids:
+            continue
+        authoring.add_bank_question(quiz, question, current_user)
+        added += 1
+    if not added:
+        flash(_("Tick at least one question to add."), "error")
+        return redirect(url_for("banks.pick_questions", quiz_id=quiz_id))
+    db.session.commit()
+    flash(_("%(count)d questions added to the quiz.", count=added), "success")
+    return redirect(url_for("manage.edit_quiz", quiz_id=quiz_id))
+
+
+def _grants_page(quiz, values, errors, status=200):
+    grants = db.session.scalars(
+        sa.select(QuizGrant).filter_by(quiz_id=quiz.id).order_by(QuizGrant.id)
+    ).all()
+    page = render_template(
+        "assessments/manage/grants.html",
+        quiz=quiz,
+        grants=grants,
+        standings=marking.learner_standings(quiz),
+        values=values,
+        errors=errors,
+    )
+    return page, status
+
+
+@bp.route("/quizzes/<int:quiz_id>/grants", methods=["GET", "POST"])
+@roles_required(*AUTHOR_ROLES)
+def grants(quiz_id: int):
+    """Give one learner extended time or extra attempts on a quiz."""
+    quiz = _quiz(quiz_id)
+    if request.method == "GET":
+        return _grants_page(quiz, {}, {})
+    data = request.form.to_dict()
+    username = (data.get("username") or "").strip()
+    learner = db.session.scalar(
+        sa.select(User).filter_by(username=username, institution_id=current_user.institution_id)
+    )
+    try:
+        if learner is None or not learner.role.is_learner:
+            raise AuthoringError(
+                {"username": _("Enter the username of a learner of your institution.")}
+            )
+        marking.set_grant(quiz, learner, data, current_user)
+    except AuthoringError as error:
+        db.session.rollback()
+        return _grants_page(_quiz(quiz_id), data, error.errors, 400)
+    db.session.commit()
+    flash(_("Grant saved for %(name)s.", name=learner.full_name or learner.username), "success")
+    return redirect(url_for("banks.grants", quiz_id=quiz_id))
+
+
+# Manual grading ------------------------------------------------------------------------
+
+
+@bp.route("/grading")
+@roles_required(*AUTHOR_ROLES)
+def grading_queue():
+    return render_template(
+        "assessments/manage/grading_queue.html",
+        answers=marking.grading_queue(current_user.institution_id),
+    )
+
+
+def _answer(answer_id: int) -> AttemptAnswer:
+    answer = db.session.get(AttemptAnswer, answer_id)
+    if (
+        answer is None
+        or answer.attempt.submitted_at is None
+        or answer.attempt.quiz.course.institution_id != current_user.institution_id
+    ):
+        abort(404)
+    return answer
+
+
+def _grade_page(answer, values, errors, status=200):
+    page = render_template(
+        "assessments/manage/grade_answer.html",
+        answer=answer,
+        points=marking.scoring_points(answer.question),
+        values=values,
+        errors=errors,
+    )
+    return page, status
+
+
+@bp.route("/grading/<int:answer_id>", methods=["GET", "POST"])
+@roles_required(*AUTHOR_ROLES)
+def grade_answer(answer_id: int):
+    answer = _answer(answer_id)
+    if request.method == "GET":
+        values = {f"point_{i}": s for i, s in enumerate(answer.point_scores or [], start=1)}
+        values["comment"] = answer.comment
+        return _grade_page(answer, values, {})
+    data = request.form.to_dict()
+    try:
+        marking.grade_essay(answer, data, current_user)
+    except AuthoringError as error:
+        db.session.rollback()
+        return _grade_page(_answer(answer_id), data, error.errors, 400)
+    db.session.commit()
+    flash(_("Grade saved."), "success")
+    return redirect(url_for("banks.grading_queue"))

@@ -1,0 +1,149 @@
+"""Trainer actions on learners' attempts: essay grading and per-learner grants."""
+
+from decimal import Decimal, InvalidOperation
+from typing import Optional
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from assessments import grading, logger, services
+from assessments.models import Attempt, AttemptAnswer, Question, Quiz, QuizGrant
+from courses.authoring import AuthoringError, optional_int, text_field
+from courses.models import Course
+from lms import audit
+from lms.accounts.models import User
+from lms.db import now_utc
+from lms.extensions import db
+
+
+def grading_queue(institution_id: int) -> list[AttemptAnswer]:
+    """Return submitted essay answers of the institution's quizzes awaiting a grade."""
+    return list(
+        db.session.scalars(
+            sa.select(AttemptAnswer)
+            .join(Attempt, Attempt.id == AttemptAnswer.attempt_id)
+            .join(Quiz, Quiz.id == Attempt.quiz_id)
+            .join(Course, Course.id == Quiz.course_id)
+            .where(
+                Course.institution_id == institution_id,
+                Attempt.submitted_at.is_not(None),
+                AttemptAnswer.awarded.is_(None),
+            )
+            .order_by(Attempt.submitted_at, AttemptAnswer.id)
+        )
+    )
+
+
+def scoring_points(question: Question) -> list[dict]:
+    """Return the essay's scoring points, or one point worth the whole question."""
+    points = question.answer_key.get("points") or []
+    if points:
+        return points
+    return [{"text": _("Overall"), "max": str(question.points)}]
+
+
+def grade_essay(answer: AttemptAnswer, data: dict, grader: User) -> AttemptAnswer:
+    """Store a trainer's per-point scores and comment for an essay answer.
+
+    Fields ``point_1`` .. ``point_N`` hold the scores and ``comment`` the
+    comment. Regrading is allowed; every change is audited.
+    """
+    errors: dict[str, str] = {}
+    scores: list[Decimal] = []
+    for index, point in enumerate(scoring_points(answer.question), start=1):
+        field = f"point_{index}"
+        raw = (data.get(field) or "").strip()
+        maximum = Decimal(str(point["max"]))
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            errors[field] = _("Enter a number from 0 to %(max)s.", max=maximum)
+            continue
+        if not value.is_finite() or value < 0 or value > maximum:
+            errors[field] = _("Enter a number from 0 to %(max)s.", max=maximum)
+            continue
+        scores.append(value)
+    comment = text_field(data, "comment", errors, max_length=5000, required=False)
+    if errors:
+        raise AuthoringError(errors)
+
+    previous = answer.awarded
+    answer.awarded = grading.essay_total(answer.question, scores)
+    answer.point_scores = [str(score) for score in scores]
+    answer.comment = comment
+    answer.graded_by_id = grader.id
+    answer.graded_at = now_utc()
+    attempt = answer.attempt
+    audit.record(
+        "quiz.essay_graded",
+        "attempt_answer",
+        answer.id,
+        f"{attempt.quiz.title}: {answer.awarded}/{answer.question.points}",
+        actor_id=grader.id,
+        institution_id=attempt.user.institution_id,
+        data={
+            "attempt_id": attempt.id,
+            "previous": None if previous is None else str(previous),
+            "awarded": str(answer.awarded),
+            "point_scores": answer.point_scores,
+            "comment": comment,
+        },
+    )
+    services.regrade_attempt(attempt, grader)
+    return answer
+
+
+def learner_standings(quiz: Quiz) -> list[dict]:
+    """Return each learner who attempted ``quiz`` with attempts used and allowed and grade."""
+    learners = db.session.scalars(
+        sa.select(User)
+        .where(User.id.in_(sa.select(Attempt.user_id).filter_by(quiz_id=quiz.id)))
+        .order_by(User.username)
+    )
+    return [
+        {
+            "user": learner,
+            "used": len(services.attempts_for(learner, quiz)),
+            "allowed": services.allowed_attempts(learner, quiz),
+            "grade": services.quiz_grade(learner, quiz),
+            "passed": services.has_passed(learner, quiz),
+        }
+        for learner in learners
+    ]
+
+
+def set_grant(quiz: Quiz, learner: User, data: dict, actor: User) -> QuizGrant:
+    """Set a learner's extra minutes and extra attempts on ``quiz``, with a reason."""
+    errors: dict[str, str] = {}
+    minutes = optional_int(data, "extra_minutes", errors, minimum=0, maximum=24 * 60)
+    attempts = optional_int(data, "extra_attempts", errors, minimum=0, maximum=100)
+    reason = text_field(data, "reason", errors, max_length=500)
+    if errors:
+        raise AuthoringError(errors)
+
+    grant: Optional[QuizGrant] = services.grant_for(learner, quiz)
+    if grant is None:
+        grant = QuizGrant(quiz_id=quiz.id, user_id=learner.id)
+        db.session.add(grant)
+    grant.extra_minutes = minutes or 0
+    grant.extra_attempts = attempts or 0
+    grant.reason = reason
+    grant.granted_by_id = actor.id
+    grant.updated_at = now_utc()
+    db.session.flush()
+    audit.record(
+        "quiz.grant_set",
+        "quiz",
+        quiz.id,
+        f"{learner.username}: +{grant.extra_minutes} min, +{grant.extra_attempts} attempts",
+        actor_id=actor.id,
+        institution_id=learner.institution_id,
+        data={
+            "user_id": learner.id,
+            "extra_minutes": grant.extra_minutes,
+            "extra_attempts": grant.extra_attempts,
+            "reason": reason,
+        },
+    )
+    logger.info("Grant on quiz %s for %r set by %r", quiz.id, learner, actor)
+    return grant

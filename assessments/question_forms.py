@@ -1,0 +1,314 @@
+"""Validate question form values of every kind and write them onto a Question.
+
+The form sends ``kind``, ``text``, ``points``, ``scoring``, ``explanation``,
+choice rows ``choice_N`` / ``correct_N`` / ``match_N``, and per kind:
+
+* ``blanks``: one line per blank, accepted answers separated by ``|``
+* ``accepted``: one short answer per line, optionally ``answer | percent``
+* ``scoring_points``: one essay scoring point per line, ``points | description``
+* ``tags_functional_area``, ``tags_level``, ``tags_topic``: comma-separated tags
+"""
+
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import gettext as _
+
+from assessments.formats import BLANK
+from assessments.models import (
+    Choice,
+    ChoiceScoring,
+    Question,
+    QuestionKind,
+    QuestionTag,
+    TagKind,
+)
+from courses.authoring import text_field
+
+#: Choice rows shown on the question form.
+CHOICE_SLOTS = 8
+MAX_POINTS = Decimal("9999.9")
+TAG_FIELDS = {
+    TagKind.FUNCTIONAL_AREA: "tags_functional_area",
+    TagKind.LEVEL: "tags_level",
+    TagKind.TOPIC: "tags_topic",
+}
+#: Kinds whose scoring the trainer chooses; the others are all or nothing.
+SCORED_KINDS = (QuestionKind.MULTIPLE, QuestionKind.ORDERING)
+
+
+def parse_points(raw: str, errors: dict, field: str = "points") -> Decimal | None:
+    raw = str(raw or "").strip() or "1"
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        errors[field] = _("Points must be a number, e.g. 1 or 2.5.")
+        return None
+    if not value.is_finite() or value <= 0 or value > MAX_POINTS:
+        errors[field] = _("Points must be greater than 0 and at most %(max)s.", max=MAX_POINTS)
+        return None
+    if value != value.quantize(Decimal("0.1")):
+        errors[field] = _("Points can have one decimal place at most.")
+        return None
+    return value
+
+
+def _kind(data: dict, errors: dict) -> QuestionKind | None:
+    raw = (data.get("kind") or "").strip()
+    for member in QuestionKind:
+        if member.value == raw:
+            return member
+    errors["kind"] = _("Choose one of the listed values.")
+    return None
+
+
+def _scoring(data: dict, kind: QuestionKind | None, errors: dict) -> ChoiceScoring:
+    if kind not in SCORED_KINDS:
+        return ChoiceScoring.ALL_OR_NOTHING
+    raw = (data.get("scoring") or "all_or_nothing").strip()
+    for member in ChoiceScoring:
+        if member.value == raw:
+            if kind is QuestionKind.ORDERING and member is ChoiceScoring.PARTIAL_PENALTY:
+                return ChoiceScoring.PARTIAL
+            return member
+    errors["scoring"] = _("Choose one of the listed values.")
+    return ChoiceScoring.ALL_OR_NOTHING
+
+
+def _rows(data: dict, errors: dict) -> list[tuple[str, bool, str]]:
+    rows = []
+    for slot in range(1, CHOICE_SLOTS + 1):
+        text = (data.get(f"choice_{slot}") or "").strip()
+        correct = bool(data.get(f"correct_{slot}"))
+        match = (data.get(f"match_{slot}") or "").strip()
+        if not text and not match:
+            if correct:
+                errors[f"choice_{slot}"] = _("A choice marked correct needs a text.")
+            continue
+        if len(text) > 500 or len(match) > 500:
+            errors[f"choice_{slot}"] = _("Enter at most %(max)d characters.", max=500)
+        rows.append((text, correct, match))
+    return rows
+
+
+def _check_choices(kind: QuestionKind, rows: list, errors: dict) -> None:
+    if kind in (QuestionKind.MATCHING, QuestionKind.ORDERING):
+        return
+    if any(not text for text, _correct, _match in rows):
+        errors["choices"] = _("Every choice needs a text.")
+        return
+    correct_count = sum(1 for _text, correct, _match in rows if correct)
+    if kind is QuestionKind.TRUE_FALSE:
+        if len(rows) != 2:
+            errors["choices"] = _("A true/false question needs exactly two choices.")
+        elif correct_count != 1:
+            errors["choices"] = _("A true/false question needs exactly one correct choice.")
+    elif len(rows) < 2:
+        errors["choices"] = _("Enter at least two choices.")
+    elif kind is QuestionKind.SINGLE and correct_count != 1:
+        errors["choices"] = _(
+            "A single-choice question needs exactly one correct choice; %(count)d are marked.",
+            count=correct_count,
+        )
+    elif kind is QuestionKind.MULTIPLE and correct_count < 1:
+        errors["choices"] = _("A multiple-choice question needs at least one correct choice.")
+
+
+def _check_matching(rows: list, errors: dict) -> None:
+    pairs = [row for row in rows if row[0]]
+    if any(text and not match for text, _correct, match in rows):
+        errors["choices"] = _(
+            "Every matching item needs its answer in the Match column;"
+            " an answer without an item is kept as a distractor."
+        )
+    elif len(pairs) < 2:
+        errors["choices"] = _("A matching question needs at least two pairs.")
+
+
+def _check_ordering(rows: list, errors: dict) -> None:
+    if len(rows) < 2 or any(not text for text, _correct, _match in rows):
+        errors["choices"] = _("An ordering question needs at least two items, in their correct order.")
+
+
+def _blanks(data: dict, text: str, errors: dict) -> list[list[str]]:
+    lines = [line.strip() for line in (data.get("blanks") or "").splitlines() if line.strip()]
+    blanks = [[part.strip() for part in line.split("|") if part.strip()] for line in lines]
+    expected = text.count(BLANK)
+    if expected == 0:
+        errors["text"] = _("Mark each blank in the question text with %(blank)s.", blank=BLANK)
+    elif len(blanks) != expected:
+        errors["blanks"] = _(
+            "The text has %(expected)d blanks but %(count)d lines of answers; enter one line per blank.",
+            expected=expected,
+            count=len(blanks),
+        )
+    return blanks
+
+
+def _accepted(data: dict, errors: dict) -> list[dict]:
+    answers = []
+    for number, line in enumerate((data.get("accepted") or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        text, _sep, score = line.partition("|")
+        try:
+            percent = Decimal(score.strip() or "100")
+        except InvalidOperation:
+            percent = Decimal(-1)
+        if not text.strip() or not Decimal(0) < percent <= 100:
+            errors["accepted"] = _(
+                "Line %(line)d: write an answer, optionally followed by | and a percentage from 1 to 100.",
+                line=number,
+            )
+            continue
+        answers.append({"text": text.strip(), "score": str(percent)})
+    if not answers and "accepted" not in errors:
+        errors["accepted"] = _("Enter at least one accepted answer.")
+    elif answers and not any(Decimal(a["score"]) == 100 for a in answers):
+        errors["accepted"] = _("At least one accepted answer must be worth 100 percent.")
+    return answers
+
+
+def _scoring_points(data: dict, points: Decimal | None, errors: dict) -> list[dict]:
+    items = []
+    for number, line in enumerate((data.get("scoring_points") or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        raw, _sep, text = line.partition("|")
+        value = parse_points(raw, {}, "scoring_points") if raw.strip() else None
+        if value is None or not text.strip():
+            errors["scoring_points"] = _(
+                "Line %(line)d: write the points, then | and what earns them, e.g. 2 | names the policy.",
+                line=number,
+            )
+            continue
+        items.append({"text": text.strip(), "max": str(value)})
+    total = sum((Decimal(item["max"]) for item in items), Decimal(0))
+    if items and points is not None and total != points and "scoring_points" not in errors:
+        errors["scoring_points"] = _(
+            "The scoring points add up to %(total)s but the question is worth %(points)s.",
+            total=total,
+            points=points,
+        )
+    return items
+
+
+def _tags(data: dict, errors: dict) -> list[tuple[TagKind, str]]:
+    tags = []
+    for kind, field in TAG_FIELDS.items():
+        raw = (data.get(field) or "").replace("，", ",")
+        for value in raw.split(","):
+            value = value.strip()
+            if len(value) > 100:
+                errors[field] = _("Enter at most %(max)d characters.", max=100)
+            elif value and (kind, value) not in tags:
+                tags.append((kind, value))
+    return tags
+
+
+def validate(data: dict) -> tuple[dict, dict]:
+    """Return the cleaned question fields and the errors by field name."""
+    errors: dict[str, str] = {}
+    kind = _kind(data, errors)
+    text = text_field(data, "text", errors, max_length=5000)
+    points = parse_points(data.get("points"), errors)
+    explanation = text_field(data, "explanation", errors, max_length=5000, required=False)
+    rows = _rows(data, errors)
+    answer_key: dict = {}
+    if kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE, QuestionKind.TRUE_FALSE):
+        _check_choices(kind, rows, errors)
+    elif kind is QuestionKind.MATCHING:
+        _check_matching(rows, errors)
+    elif kind is QuestionKind.ORDERING:
+        _check_ordering(rows, errors)
+    else:
+        rows = []
+    if kind is QuestionKind.FILL_BLANK:
+        answer_key = {"blanks": _blanks(data, text, errors)}
+    elif kind is QuestionKind.SHORT_ANSWER:
+        answer_key = {"answers": _accepted(data, errors)}
+    elif kind is QuestionKind.ESSAY:
+        answer_key = {"points": _scoring_points(data, points, errors)}
+    fields = {
+        "kind": kind,
+        "text": text,
+        "points": points,
+        "explanation": explanation,
+        "scoring": _scoring(data, kind, errors),
+        "answer_key": answer_key,
+        "rows": rows,
+        "tags": _tags(data, errors),
+    }
+    return fields, errors
+
+
+def apply(question: Question, fields: dict) -> None:
+    """Write validated fields onto ``question``, replacing its choices and tags."""
+    question.kind = fields["kind"]
+    question.text = fields["text"]
+    question.points = fields["points"]
+    question.explanation = fields["explanation"]
+    question.scoring = fields["scoring"]
+    question.answer_key = fields["answer_key"]
+    question.choices.clear()
+    question.tags.clear()
+    from lms.extensions import db
+
+    db.session.flush()
+    for position, (text, correct, match) in enumerate(fields["rows"], start=1):
+        question.choices.append(
+            Choice(position=position, text=text, is_correct=correct, match_text=match or None)
+        )
+    for kind, value in fields["tags"]:
+        question.tags.append(QuestionTag(kind=kind, value=value))
+
+
+def form_values(question: Question) -> dict:
+    """Return the form values that show ``question`` for editing."""
+    values = {
+        "kind": question.kind.value,
+        "text": question.text,
+        "points": question.points,
+        "explanation": question.explanation,
+        "scoring": question.scoring.value,
+        "blanks": "\n".join(" | ".join(b) for b in question.answer_key.get("blanks") or []),
+        "accepted": "\n".join(
+            a["text"] if Decimal(a["score"]) == 100 else f"{a['text']} | {a['score']}"
+            for a in question.answer_key.get("answers") or []
+        ),
+        "scoring_points": "\n".join(
+            f"{p['max']} | {p['text']}" for p in question.answer_key.get("points") or []
+        ),
+    }
+    for kind, field in TAG_FIELDS.items():
+        values[field] = ", ".join(question.tags_of(kind))
+    for slot, choice in enumerate(question.choices, start=1):
+        values[f"choice_{slot}"] = choice.text
+        values[f"match_{slot}"] = choice.match_text or ""
+        if choice.is_correct:
+            values[f"correct_{slot}"] = "1"
+    return values
+
+
+def copy_question(question: Question) -> Question:
+    """Return an unsaved copy of ``question`` with its choices and tags, owned by no one."""
+    copy = Question(
+        position=question.position,
+        kind=question.kind,
+        text=question.text,
+        points=question.points,
+        explanation=question.explanation,
+        scoring=question.scoring,
+        answer_key=dict(question.answer_key or {}),
+    )
+    for choice in question.choices:
+        copy.choices.append(
+            Choice(
+                position=choice.position,
+                text=choice.text,
+                is_correct=choice.is_correct,
+                match_text=choice.match_text,
+            )
+        )
+    for tag in question.tags:
+        copy.tags.append(QuestionTag(kind=tag.kind, value=tag.value))
+    return copy

@@ -1,0 +1,377 @@
+"""Import questions into a bank from GIFT, Aiken or Moodle XML, and export them back.
+
+Import runs in two steps. :func:`read_file` parses a whole file and maps
+every question onto the product's kinds, collecting every problem with its
+line; nothing is stored while any problem remains. :func:`store` then writes
+the mapped questions, creating categories from the file's category paths
+under the chosen category.
+"""
+
+import html
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Optional
+
+import nh3
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from assessments import logger, question_forms
+from assessments.formats import (
+    BLANK,
+    FormatError,
+    FormatProblem,
+    Kind,
+    ParsedAnswer,
+    ParsedQuestion,
+    TextFormat,
+    decode_upload,
+    dump_aiken,
+    dump_gift,
+    dump_moodle_xml,
+    parse_aiken,
+    parse_gift,
+    parse_moodle_xml,
+)
+from assessments.models import (
+    ChoiceScoring,
+    Question,
+    QuestionCategory,
+    QuestionKind,
+    TagKind,
+)
+from lms.accounts.models import User
+from lms.extensions import db
+
+FORMATS = ("gift", "aiken", "moodle_xml")
+FORMAT_LABELS = {"gift": "GIFT", "aiken": "Aiken", "moodle_xml": "Moodle XML"}
+EXTENSIONS = {"gift": ("gift", "txt"), "aiken": ("txt",), "moodle_xml": ("xml",)}
+#: Category path parts that Moodle adds above the real categories.
+_MOODLE_ROOTS = {"$course$", "$system$", "$module$", "$cat1$", "top", "默认", "default"}
+HUNDRED = Decimal(100)
+
+
+@dataclass
+class ImportItem:
+    """One question ready to store: its category path under the target and its fields."""
+
+    line: Optional[int]
+    category: list[str]
+    fields: dict
+    source_kind: str = ""
+
+
+@dataclass
+class ImportPreview:
+    items: list[ImportItem] = field(default_factory=list)
+    #: Descriptions and other records that are not questions, with their lines.
+    skipped: list[tuple[Optional[int], str]] = field(default_factory=list)
+    encoding: str = ""
+
+
+def _plain(text: str, text_format: TextFormat) -> str:
+    """Return a stem or feedback as plain text; questions here show text, not HTML."""
+    if text_format in (TextFormat.PLAIN, TextFormat.MARKDOWN):
+        return text.strip()
+    return html.unescape(nh3.clean(text.replace("<br>", "\n"), tags=set())).strip()
+
+
+def _category_parts(path: Optional[str]) -> list[str]:
+    parts = [part.strip() for part in (path or "").split("/") if part.strip()]
+    while parts and parts[0].lower() in _MOODLE_ROOTS:
+        parts.pop(0)
+    return parts
+
+
+def parse(fmt: str, raw: bytes) -> list[ParsedQuestion]:
+    """Decode and parse an uploaded file; raise FormatError with every problem."""
+    if fmt == "moodle_xml":
+        return parse_moodle_xml(raw)
+    text = decode_upload(raw)
+    return parse_gift(text) if fmt == "gift" else parse_aiken(text)
+
+
+def read_file(fmt: str, raw: bytes) -> ImportPreview:
+    """Parse a file and map each question; raise FormatError listing every problem."""
+    preview = ImportPreview()
+    problems: list[FormatProblem] = []
+    for parsed in parse(fmt, raw):
+        if parsed.kind is Kind.CATEGORY:
+            continue
+        if parsed.kind is Kind.DESCRIPTION:
+            preview.skipped.append((parsed.line, _plain(parsed.stem, parsed.stem_format)))
+            continue
+        fields, errors = _map(parsed)
+        for name, message in errors.items():
+            problems.append(FormatProblem(parsed.line, name, message))
+        if not errors:
+            preview.items.append(
+                ImportItem(parsed.line, _category_parts(parsed.category), fields, parsed.kind.value)
+            )
+    if problems:
+        raise FormatError(problems)
+    if not preview.items:
+        raise FormatError.single(None, "file", _l("The file contains no questions."))
+    return preview
+
+
+def _map(parsed: ParsedQuestion) -> tuple[dict, dict]:
+    """Turn a parsed question into question form values and validate them."""
+    data = {
+        "text": _plain(parsed.stem, parsed.stem_format),
+        # GIFT and Aiken carry no points, so their questions are worth 1.
+        "points": format(parsed.default_grade, "f") if parsed.default_grade else "1",
+        "explanation": _plain(parsed.general_feedback, parsed.general_feedback_format),
+        "tags_topic": ", ".join(parsed.tags),
+    }
+    mapper = _MAPPERS.get(parsed.kind)
+    if mapper is None:
+        return {}, {"kind": _l("The question type %(kind)s has no equivalent here.", kind=parsed.kind.value)}
+    extra_errors = mapper(parsed, data)
+    if extra_errors:
+        return {}, extra_errors
+    fields, errors = question_forms.validate(data)
+    return fields, {name: str(message) for name, message in errors.items()}
+
+
+def _choice_rows(data: dict, answers: list[ParsedAnswer]) -> Optional[dict]:
+    if len(answers) > question_forms.CHOICE_SLOTS:
+        return {"answers": _l("A question can have at most %(max)d choices.", max=question_forms.CHOICE_SLOTS)}
+    for slot, answer in enumerate(answers, start=1):
+        data[f"choice_{slot}"] = _plain(answer.text, answer.text_format)
+        if answer.score > 0:
+            data[f"correct_{slot}"] = "1"
+    return None
+
+
+def _map_multichoice(parsed: ParsedQuestion, data: dict) -> Optional[dict]:
+    answers = parsed.answers
+    full = [a for a in answers if a.score >= HUNDRED]
+    if parsed.single and len(full) == 1 and not any(0 < a.score < HUNDRED for a in answers):
+        data["kind"] = QuestionKind.SINGLE.value
+        return _choice_rows(data, answers)
+    data["kind"] = QuestionKind.MULTIPLE.value
+    positive = [a for a in answers if a.score > 0]
+    if all(a.score >= HUNDRED for a in positive) and not any(a.score < 0 for a in answers):
+        data["scoring"] = ChoiceScoring.ALL_OR_NOTHING.value
+    elif any(a.score < 0 for a in answers):
+        data["scoring"] = ChoiceScoring.PARTIAL_PENALTY.value
+    else:
+        data["scoring"] = ChoiceScoring.PARTIAL.value
+    return _choice_rows(data, answers)
+
+
+def _map_truefalse(parsed: ParsedQuestion, data: dict) -> Optional[dict]:
+    data["kind"] = QuestionKind.TRUE_FALSE.value
+    truth = next((a.correct for a in parsed.answers if a.text == "true"), True)
+    data["choice_1"], data["choice_2"] = "正确", "错误"
+    data["correct_1" if truth else "correct_2"] = "1"
+    return None
+
+
+def _map_shortanswer(parsed: ParsedQuestion, data: dict) -> Optional[dict]:
+    accepted = [a for a in parsed.answers if a.score > 0]
+    # Moodle XML writes a missing-word blank as _____ in the stem and keeps no offset.
+    if parsed.has_embedded_answers or data["text"].count(BLANK) == 1:
+        data["kind"] = QuestionKind.FILL_BLANK.value
+        data["blanks"] = " | ".join(a.text for a in accepted if a.score >= HUNDRED)
+        return None
+    data["kind"] = QuestionKind.SHORT_ANSWER.value
+    data["accepted"] = "\n".join(
+        a.text if a.score >= HUNDRED else f"{a.text} | {a.score}" for a in accepted
+    )
+    return None
+
+
+def _map_numerical(parsed: ParsedQuestion, data: dict) -> Optional[dict]:
+    values = []
+    for answer in parsed.answers:
+        number = answer.numerical
+        if number is None or (number.tolerance or 0) != 0:
+            return {
+                "answers": _l(
+                    "Numerical answers with a tolerance or range have no equivalent here;"
+                    " give exact values."
+                )
+            }
+        values.append(format(number.value, "f"))
+    data["kind"] = QuestionKind.SHORT_ANSWER.value
+    data["accepted"] = "\n".join(values)
+    return None
+
+
+def _map_matching(parsed: ParsedQuestion, data: dict) -> Optional[dict]:
+    data["kind"] = QuestionKind.MATCHING.value
+    if len(parsed.answers) > question_forms.CHOICE_SLOTS:
+        return {"answers": _l("A question can have at most %(max)d choices.", max=question_forms.CHOICE_SLOTS)}
+    for slot, answer in enumerate(parsed.answers, start=1):
+        data[f"choice_{slot}"] = _plain(answer.text, answer.text_format)
+        data[f"match_{slot}"] = answer.match_to or ""
+    return None
+
+
+def _map_essay(parsed: ParsedQuestion, data: dict) -> Optional[dict]:
+    data["kind"] = QuestionKind.ESSAY.value
+    return None
+
+
+_MAPPERS = {
+    Kind.MULTICHOICE: _map_multichoice,
+    Kind.TRUEFALSE: _map_truefalse,
+    Kind.SHORTANSWER: _map_shortanswer,
+    Kind.NUMERICAL: _map_numerical,
+    Kind.MATCHING: _map_matching,
+    Kind.ESSAY: _map_essay,
+}
+
+
+def _category(target: QuestionCategory, parts: list[str]) -> QuestionCategory:
+    node = target
+    for name in parts:
+        child = next((c for c in node.children if c.name == name[:200]), None)
+        if child is None:
+            child = QuestionCategory(bank_id=node.bank_id, parent=node, name=name[:200])
+            db.session.add(child)
+            db.session.flush()
+        node = child
+    return node
+
+
+def store(target: QuestionCategory, preview: ImportPreview, actor: User) -> list[Question]:
+    """Create the previewed questions under ``target``; return them."""
+    created = []
+    for item in preview.items:
+        category = _category(target, item.category)
+        position = len(category.questions) + 1
+        question = Question(position=position)
+        category.questions.append(question)
+        question_forms.apply(question, item.fields)
+        created.append(question)
+    db.session.flush()
+    logger.info(
+        "%d questions imported into category %s by %r", len(created), target.id, actor
+    )
+    return created
+
+
+# Export ----------------------------------------------------------------------
+
+
+def to_parsed(question: Question, category_path: str) -> Optional[ParsedQuestion]:
+    """Describe ``question`` in the formats' terms, or None when no format has its kind."""
+    base = ParsedQuestion(
+        kind=Kind.MULTICHOICE,
+        stem=question.text,
+        general_feedback=question.explanation,
+        category=category_path,
+        tags=[tag.value for tag in question.tags if tag.kind is TagKind.TOPIC],
+        default_grade=question.points,
+    )
+    kind = question.kind
+    if kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
+        base.single = kind is QuestionKind.SINGLE
+        base.answers = _choice_answers(question)
+        return base
+    if kind is QuestionKind.TRUE_FALSE:
+        base.kind = Kind.TRUEFALSE
+        truth = question.choices[0].is_correct if question.choices else True
+        base.answers = [
+            ParsedAnswer("true", correct=truth),
+            ParsedAnswer("false", correct=not truth),
+        ]
+        return base
+    if kind is QuestionKind.SHORT_ANSWER:
+        base.kind = Kind.SHORTANSWER
+        base.answers = [
+            ParsedAnswer(a["text"], correct=Decimal(a["score"]) >= HUNDRED, weight=Decimal(a["score"]))
+            for a in question.answer_key.get("answers") or []
+        ]
+        return base
+    if kind is QuestionKind.FILL_BLANK:
+        blanks = question.answer_key.get("blanks") or []
+        if len(blanks) != 1:
+            return None
+        base.kind = Kind.SHORTANSWER
+        base.blank_offset = question.text.index(BLANK)
+        base.answers = [ParsedAnswer(text, correct=True) for text in blanks[0]]
+        return base
+    if kind is QuestionKind.MATCHING:
+        base.kind = Kind.MATCHING
+        base.answers = [
+            ParsedAnswer(c.text, correct=True, match_to=c.match_text) for c in question.choices
+        ]
+        return base
+    if kind is QuestionKind.ESSAY:
+        base.kind = Kind.ESSAY
+        return base
+    return None
+
+
+def _choice_answers(question: Question) -> list[ParsedAnswer]:
+    correct = [c for c in question.choices if c.is_correct]
+    wrong = [c for c in question.choices if not c.is_correct]
+    answers = []
+    for choice in question.choices:
+        weight = None
+        if question.kind is QuestionKind.MULTIPLE and question.scoring is not ChoiceScoring.ALL_OR_NOTHING:
+            if choice.is_correct:
+                weight = _share(len(correct))
+            elif question.scoring is ChoiceScoring.PARTIAL_PENALTY and wrong:
+                weight = -_share(len(wrong))
+            else:
+                weight = Decimal(0)
+        answers.append(ParsedAnswer(choice.text, correct=choice.is_correct, weight=weight))
+    return answers
+
+
+def _share(count: int) -> Decimal:
+    # Moodle XML and GIFT keep up to five decimals of a percentage weight.
+    return (HUNDRED / count).quantize(Decimal("0.00001"))
+
+
+def questions_under(category: QuestionCategory) -> list[Question]:
+    return list(
+        db.session.scalars(
+            sa.select(Question)
+            .where(Question.category_id.in_(category.subtree_ids()))
+            .order_by(Question.category_id, Question.position, Question.id)
+        )
+    )
+
+
+def _export_path(question: Question) -> str:
+    names = []
+    node = question.category
+    while node is not None:
+        names.append(node.name.replace("/", "-"))
+        node = node.parent
+    return "/".join(reversed(names))
+
+
+def _exportable(fmt: str, question: Question) -> Optional[ParsedQuestion]:
+    parsed = to_parsed(question, _export_path(question))
+    if parsed is None:
+        return None
+    if fmt == "aiken" and (parsed.kind is not Kind.MULTICHOICE or not parsed.single):
+        return None
+    return parsed
+
+
+def unexportable_count(fmt: str, questions: list[Question]) -> int:
+    """Return how many of ``questions`` the format cannot hold."""
+    return sum(1 for question in questions if _exportable(fmt, question) is None)
+
+
+def export(fmt: str, questions: list[Question]) -> tuple[bytes, list[Question]]:
+    """Write the questions the format can hold; return the file and the left-out ones."""
+    writable, left_out = [], []
+    for question in questions:
+        parsed = _exportable(fmt, question)
+        if parsed is None:
+            left_out.append(question)
+        else:
+            writable.append(parsed)
+    if fmt == "moodle_xml":
+        return dump_moodle_xml(writable), left_out
+    text = dump_gift(writable) if fmt == "gift" else dump_aiken(writable)
+    return text.encode("utf-8"), left_out

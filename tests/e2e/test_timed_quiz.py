@@ -1,0 +1,81 @@
+"""Browser test: a timed quiz autosaves, survives a reload with its time, and submits once."""
+
+import sqlalchemy as sa
+
+from assessments.models import Attempt, AttemptAnswer, Quiz
+from courses.models import Programme
+from lms.extensions import db
+from tests.conftest import TEST_PASSWORD
+
+
+def _check_correct(page, question) -> None:
+    for choice in question.choices:
+        if choice.is_correct:
+            page.check(f'input[name="q{question.id}"][value="{choice.id}"]')
+
+
+def test_timed_quiz_resumes_after_reload(app, live_server, browser_page):
+    page = browser_page
+    with app.app_context():
+        programme = db.session.scalar(
+            sa.select(Programme).filter_by(code="junior-prejob-2026")
+        )
+        course_id = programme.courses[0].course_id
+        quiz = db.session.scalar(sa.select(Quiz).filter_by(course_id=course_id))
+        quiz.time_limit_minutes = 10
+        db.session.commit()
+        quiz_id = quiz.id
+        questions = [
+            (q.id, [c.id for c in q.choices if c.is_correct]) for q in quiz.questions
+        ]
+        programme_id = programme.id
+
+    page.goto(f"{live_server}/login")
+    page.fill('input[name="username"]', "counselor1")
+    page.fill('input[name="password"]', TEST_PASSWORD)
+    page.click('main form button[type="submit"]')
+    page.wait_for_url(f"{live_server}/learning")
+    page.goto(f"{live_server}/programmes/{programme_id}")
+    page.click('form[action$="/enrol"] button[type="submit"]')
+
+    page.goto(f"{live_server}/quizzes/{quiz_id}")
+    page.click('form[action$="/start"] button[type="submit"]')
+    page.wait_for_url("**/attempts/*")
+    attempt_url = page.url
+    first_left = int(page.get_attribute("#countdown", "data-seconds-left"))
+    assert 590 <= first_left <= 600
+
+    first_id, first_choices = questions[0]
+    for choice_id in first_choices:
+        page.check(f'input[name="q{first_id}"][value="{choice_id}"]')
+    page.wait_for_selector("#attempt-form[data-saved-count]", state="attached")
+
+    page.reload()
+    assert page.url == attempt_url
+    for choice_id in first_choices:
+        assert page.is_checked(f'input[name="q{first_id}"][value="{choice_id}"]')
+    second_left = int(page.get_attribute("#countdown", "data-seconds-left"))
+    assert first_left - 60 <= second_left <= first_left
+    shown = page.text_content("#countdown")
+    assert shown.count(":") == 1
+
+    for question_id, choice_ids in questions[1:]:
+        for choice_id in choice_ids:
+            page.check(f'input[name="q{question_id}"][value="{choice_id}"]')
+    page.click('form[action$="/submit"] button[type="submit"]')
+    page.wait_for_url("**/result")
+
+    with app.app_context():
+        attempt = db.session.scalar(sa.select(Attempt).filter_by(quiz_id=quiz_id))
+        assert attempt.submitted_at is not None
+        assert attempt.closed_at_deadline is False
+        assert attempt.score == attempt.max_score
+        assert attempt.passed is True
+        saved = db.session.scalar(
+            sa.select(AttemptAnswer).filter_by(attempt_id=attempt.id, question_id=first_id)
+        )
+        assert saved.saved_at is not None
+        attempts = db.session.scalar(
+            sa.select(sa.func.count()).select_from(Attempt).filter_by(quiz_id=quiz_id)
+        )
+        assert attempts == 1
