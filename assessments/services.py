@@ -11,10 +11,11 @@ from assessments import logger
 from assessments.models import Attempt, AttemptAnswer, Question, QuestionKind, Quiz
 from courses import services as course_services
 from courses.models import Course
-from lms import audit
+from lms import audit, signals
 from lms.accounts.models import User
 from lms.db import now_utc
 from lms.extensions import db
+from lms.records.services import local_date
 
 #: Grace period for network latency between the deadline and the submission.
 SUBMIT_GRACE = timedelta(seconds=30)
@@ -144,6 +145,16 @@ def submit_attempt(attempt: Attempt, answers: dict[int, set[int]]) -> Attempt:
     )
     logger.info("Attempt %s graded %s/%s for %r", attempt.id, score, max_score, user)
     if passed:
+        signals.quiz_passed.send(
+            None,
+            user_id=user.id,
+            quiz_id=attempt.quiz_id,
+            attempt_id=attempt.id,
+            score=score,
+            max_score=max_score,
+            passed_on=local_date(user, submitted_at),
+            competency_item_ids=[item.id for item in attempt.quiz.course.competencies],
+        )
         course_services.evaluate_course(user, attempt.quiz.course)
     return attempt
 

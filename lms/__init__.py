@@ -69,6 +69,8 @@ MODEL_MODULES = (
     "lms.audit",
     "courses.models",
     "assessments.models",
+    "assessments.tasks_models",
+    "lms.competencies.evidence",
     "certificates.models",
     "certificates.keys",
     "lms.notifications.models",
@@ -101,6 +103,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from assessments.task_views import bp as tasks_bp
     from assessments.views import bp as assessments_bp
     from certificates.views import bp as certificates_bp
     from courses.manage_views import bp as manage_bp
@@ -117,6 +120,7 @@ def _register_blueprints(app: Flask) -> None:
         compliance_bp,
         courses_bp,
         assessments_bp,
+        tasks_bp,
         certificates_bp,
         manage_bp,
     ):
@@ -127,11 +131,13 @@ def _register_listeners() -> None:
     """Connect each package's signal listeners; connecting twice is a no-op."""
     import assessments.services
     import certificates.services
+    import lms.competencies.evidence
     import lms.records.services
 
     assessments.services.connect_listeners()
     certificates.services.connect_listeners()
     lms.records.services.connect_listeners()
+    lms.competencies.evidence.connect_listeners()
 
 
 

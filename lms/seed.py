@@ -74,6 +74,7 @@ def seed_demo(password: str | None = None) -> dict[str, str]:
     institution = _seed_institution(seeder, DEMO_UNIVERSITY)
     created_accounts = _seed_accounts(seeder, institution, password)
     _seed_programme(seeder, institution, framework, JUNIOR_PRE_JOB)
+    _seed_rubrics(seeder, institution)
     seed_rules()
 
     if seeder.created:
@@ -225,6 +226,15 @@ def _seed_programme(
             {"programme_id": programme.id, "course_id": course.id},
             {"position": position, "required": True},
         )
+
+
+def _seed_rubrics(seeder: _Seeder, institution: Institution) -> None:
+    # assessments sits above lms, so the seed imports it at call time like the app factory.
+    from assessments.rubrics import seed_rubrics
+
+    added = seed_rubrics(institution.id)
+    if added:
+        seeder.created["rubric"] += added
 
 
 def _seed_course(
