@@ -37,6 +37,7 @@ from lms.competencies import evidence
 from lms.competencies.models import CompetencyItem
 from lms.db import now_utc
 from lms.extensions import db
+from lms.organisations.models import Institution
 from lms.records.services import local_date
 
 #: Upload area of submission files under ``UPLOAD_DIR``.
@@ -79,11 +80,16 @@ def _parse_due(raw: str, timezone: str, errors: dict) -> Optional[datetime]:
     return local.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)
 
 
+def _timezone(institution_id: int) -> str:
+    institution = db.session.get(Institution, institution_id)
+    return institution.timezone if institution is not None else "Asia/Shanghai"
+
+
 def due_input(task: PerformanceTask) -> str:
     """Return the due date as a datetime-local value in the institution's zone."""
     if task.due_at is None:
         return ""
-    zone = ZoneInfo(task.course.institution.timezone)
+    zone = ZoneInfo(_timezone(task.institution_id))
     return task.due_at.astimezone(zone).strftime(DUE_FORMAT)
 
 
@@ -157,8 +163,7 @@ def save_task(
         Role.TRAINER, Role.ADMIN, Role.HR
     ):
         errors["moderator_id"] = _("Choose a trainer, HR officer or administrator of your institution.")
-    timezone = course.institution.timezone if course is not None else "Asia/Shanghai"
-    due_at = _parse_due(data.get("due_at"), timezone, errors)
+    due_at = _parse_due(data.get("due_at"), _timezone(institution_id), errors)
     items = _competencies(data.get("competency_ids") or [], errors)
     if errors:
         raise AuthoringError(errors)

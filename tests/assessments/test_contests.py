@@ -1,0 +1,124 @@
+"""Contest standings: weighted totals, competition ranking with ties, award tiers."""
+
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+
+from assessments import contests, services as quiz_services, tasks
+from assessments.contests import Standing
+from assessments.models import Quiz
+from assessments.tasks_models import AwardMode, Contest
+from courses.authoring import AuthoringError
+from lms.extensions import db
+from tests.assessments.task_builders import make_task, score, user
+
+
+def _standings(totals):
+    return [Standing(user=None, scores=[], total=None if t is None else Fraction(t)) for t in totals]
+
+
+def test_weighted_total_treats_a_missing_event_as_zero():
+    weights = [Decimal(30), Decimal(40), Decimal(30)]
+    assert contests.weighted_total(weights, [Fraction(80), Fraction(90), None]) == Fraction(60)
+    assert contests.weighted_total(weights, [None, None, None]) is None
+    assert contests.weighted_total([Decimal(1), Decimal(2)], [Fraction(100), Fraction(50)]) == Fraction(200, 3)
+
+
+def test_ties_share_a_rank_and_the_next_rank_is_skipped():
+    rows = _standings([90, 95, 90, 80, None])
+    contests.rank(rows)
+    assert [r.rank for r in rows] == [2, 1, 2, 4, None]
+
+
+def _contest(mode, first, second, third):
+    return Contest(
+        title="辅导员素质能力大赛",
+        award_mode=mode,
+        first_tier=Decimal(first),
+        second_tier=Decimal(second),
+        third_tier=Decimal(third),
+    )
+
+
+def test_awards_by_rank_share_with_ties():
+    # 10 ranked entrants: 10 % -> rank 1, 30 % -> ranks up to 3, 60 % -> up to 6.
+    rows = _standings([100, 95, 90, 90, 85, 80, 80, 70, 60, 50])
+    contests.rank(rows)
+    contests.assign_awards(_contest(AwardMode.RANK_SHARE, 10, 20, 30), rows)
+
+    assert [r.award for r in rows] == [0, 1, 1, 1, 2, 2, 2, None, None, None]
+    assert rows[0].award_label == "First prize"
+
+
+def test_awards_by_rank_share_round_half_up_and_skip_an_empty_tier():
+    rows = _standings([90, 80, 70, 60])
+    contests.rank(rows)
+    # 12.5 % of 4 = 0.5 rounds to 1; 0 % gives no second prize; 62.5 % -> 2.5 -> 3.
+    contests.assign_awards(_contest(AwardMode.RANK_SHARE, "12.5", 0, 50), rows)
+
+    assert [r.award for r in rows] == [0, 2, 2, None]
+
+
+def test_awards_by_threshold():
+    rows = _standings([95, 90, "89.99", 70, "69.5", None])
+    contests.rank(rows)
+    contests.assign_awards(_contest(AwardMode.THRESHOLD, 90, 80, 70), rows)
+
+    assert [r.award for r in rows] == [0, 0, 1, 2, None, None]
+
+
+def test_save_contest_checks_the_tiers(world):
+    with pytest.raises(AuthoringError) as raised:
+        contests.save_contest(
+            world.uni_a,
+            {"title": "大赛", "award_mode": "rank_share", "first_tier": "50", "second_tier": "40", "third_tier": "30"},
+            user("trainer"),
+        )
+    assert "third_tier" in raised.value.errors
+    with pytest.raises(AuthoringError) as raised:
+        contests.save_contest(
+            world.uni_a,
+            {"title": "大赛", "award_mode": "threshold", "first_tier": "80", "second_tier": "90", "third_tier": "x"},
+            user("trainer"),
+        )
+    assert set(raised.value.errors) == {"second_tier", "third_tier"}
+
+
+def test_standings_combine_a_task_and_a_quiz(world):
+    task = make_task(world, assessors=("trainer",))
+    for username, levels, final in (("counselor1", [1, 1, 1], None), ("counselor2", [2, 2, 2], None)):
+        submission = tasks.submit(task, user(username), text="分析")
+        score(submission, "trainer", levels)
+        tasks.moderate(submission, "", "合议", "", user("trainer"))
+        tasks.release(submission, user("trainer"))
+    quiz = db.session.get(Quiz, world.quiz)
+    attempt = quiz_services.start_attempt(user("counselor2"), quiz)
+    quiz_services.submit_attempt(
+        attempt, {q.id: {c.id for c in q.choices if c.is_correct} for q in quiz.questions}
+    )
+
+    contest = contests.save_contest(
+        world.uni_a,
+        {"title": "大赛", "award_mode": "rank_share", "first_tier": "50", "second_tier": "50", "third_tier": "0"},
+        user("trainer"),
+    )
+    contests.add_event(contest, f"task:{task.id}", "40")
+    contests.add_event(contest, f"quiz:{quiz.id}", "60")
+    for username in ("counselor1", "counselor2"):
+        assert contests.add_entrant(contest, user(username)) is True
+    assert contests.add_entrant(contest, user("counselor1")) is False
+    with pytest.raises(AuthoringError):
+        contests.add_entrant(contest, user("hr"))
+    with pytest.raises(AuthoringError):
+        contests.add_event(contest, "task:999999", "10")
+
+    rows = contests.standings(contest)
+
+    # counselor2: task 3 of 4 = 75 %, quiz 100 % -> (40*75 + 60*100) / 100 = 90.
+    # counselor1: task 100 %, no quiz -> 40.
+    assert [(r.user.username, r.total, r.rank, r.award) for r in rows] == [
+        ("counselor2", Fraction(90), 1, 0),
+        ("counselor1", Fraction(40), 2, 1),
+    ]
+    assert rows[0].scores == [Fraction(75), Fraction(100)]
