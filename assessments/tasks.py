@@ -163,6 +163,13 @@ def save_task(
         Role.TRAINER, Role.ADMIN, Role.HR
     ):
         errors["moderator_id"] = _("Choose a trainer, HR officer or administrator of your institution.")
+    if moderator is not None and task is not None and any(
+        member.user_id == moderator.id for member in task.assessors
+    ):
+        errors["moderator_id"] = _(
+            "%(name)s is on the assessor panel; choose a moderator who does not assess.",
+            name=moderator.full_name,
+        )
     due_at = _parse_due(data.get("due_at"), _timezone(institution_id), errors)
     items = _competencies(data.get("competency_ids") or [], errors)
     if errors:
@@ -204,6 +211,10 @@ def add_assessor(task: PerformanceTask, user: User, actor: User) -> TaskAssessor
     """Put ``user`` on the panel and assign them every submission still being scored."""
     if user.institution_id != task.institution_id or not user.active:
         raise TaskError(_("Choose an active person of your institution."))
+    if user.id == task.moderator_id:
+        raise TaskError(
+            _("%(name)s moderates this task and sees every score, so cannot also assess it.", name=user.full_name)
+        )
     member = db.session.scalar(sa.select(TaskAssessor).filter_by(task_id=task.id, user_id=user.id))
     if member is not None:
         raise TaskError(_("%(name)s is already on the panel.", name=user.full_name))
@@ -403,7 +414,7 @@ def _new_code() -> str:
 
 
 def candidate_label(submission: TaskSubmission, viewer: User) -> str:
-    """Return the candidate's name, or the anonymous code for an assessor of a blind task."""
+    """Return the candidate's name, or the anonymous code for anyone but the moderator of a blind task."""
     if submission.task.blind_candidates and not is_moderator(viewer, submission.task):
         return submission.anonymous_code
     return submission.user.full_name
@@ -487,10 +498,16 @@ def panel_summary(submission: TaskSubmission) -> PanelSummary:
 
 
 def is_moderator(user: User, task: PerformanceTask) -> bool:
-    """The task's moderator, or a trainer or administrator of its institution."""
+    """Return whether ``user`` may see every score of ``task`` and set final scores.
+
+    That is the task's moderator, and administrators of its institution who
+    are not on its panel, so that no assessor sees the other assessors' scores.
+    """
     if user.id == task.moderator_id:
         return True
-    return user.institution_id == task.institution_id and user.role in (Role.TRAINER, Role.ADMIN)
+    if user.role is not Role.ADMIN or user.institution_id != task.institution_id:
+        return False
+    return not any(member.user_id == user.id for member in task.assessors)
 
 
 def moderate(

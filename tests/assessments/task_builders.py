@@ -63,7 +63,8 @@ def make_task(
     margin: Optional[str] = "1",
     blind: bool = True,
     resubmission: bool = False,
-    assessors: tuple[str, ...] = ("trainer", "hr", "admin"),
+    assessors: tuple[str, ...] = ("trainer", "hr", "counselor2"),
+    moderator: str = "admin",
     due_at: str = "",
 ) -> PerformanceTask:
     rubric = rubric or make_rubric(world.uni_a)
@@ -77,7 +78,7 @@ def make_task(
         "aggregation": aggregation.value,
         "divergence_margin": margin or "",
         "pass_mark": "60",
-        "moderator_id": str(world.trainer),
+        "moderator_id": str(user(moderator).id),
         "blind_candidates": "y" if blind else "",
         "allow_resubmission": "y" if resubmission else "",
         "published": "y",

@@ -90,8 +90,8 @@ def test_standings_combine_a_task_and_a_quiz(world):
     for username, levels, final in (("counselor1", [1, 1, 1], None), ("counselor2", [2, 2, 2], None)):
         submission = tasks.submit(task, user(username), text="分析")
         score(submission, "trainer", levels)
-        tasks.moderate(submission, "", "合议", "", user("trainer"))
-        tasks.release(submission, user("trainer"))
+        tasks.moderate(submission, "", "合议", "", user("admin"))
+        tasks.release(submission, user("admin"))
     quiz = db.session.get(Quiz, world.quiz)
     attempt = quiz_services.start_attempt(user("counselor2"), quiz)
     quiz_services.submit_attempt(

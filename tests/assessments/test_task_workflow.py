@@ -54,7 +54,7 @@ def test_panel_aggregate_by_method(world, method, expected):
     submission = submit(task)
     score(submission, "trainer", [1, 2, 1])  # 3.75
     score(submission, "hr", [2, 1, 1])  # 1.5 + 1 + 1 = 3.5
-    score(submission, "admin", [2, 2, 2])  # 3 * 0.5 + 3 * 0.25 * 2 = 3
+    score(submission, "counselor2", [2, 2, 2])  # 3 * 0.5 + 3 * 0.25 * 2 = 3
 
     summary = tasks.panel_summary(submission)
 
@@ -133,7 +133,8 @@ def test_blind_task_shows_assessors_the_code_and_moderators_the_name(world):
     submission = submit(task)
 
     assert tasks.candidate_label(submission, user("hr")) == submission.anonymous_code
-    assert tasks.candidate_label(submission, user("trainer")) == "张老师"
+    assert tasks.candidate_label(submission, user("admin")) == "张老师"
+    assert tasks.is_moderator(user("trainer"), task) is False
 
     task.blind_candidates = False
     assert tasks.candidate_label(submission, user("hr")) == "张老师"
@@ -143,7 +144,7 @@ def test_moderation_needs_a_reason_and_is_audited(world):
     task = make_task(world)
     submission = submit(task)
     score(submission, "trainer", [1, 2, 1])
-    moderator = user("trainer")
+    moderator = user("admin")
 
     with pytest.raises(tasks.TaskError, match="Reason"):
         tasks.moderate(submission, "", "", "", moderator)
@@ -171,9 +172,9 @@ def test_moderated_score_must_be_within_the_rubric(world):
     submission = submit(task)
 
     with pytest.raises(tasks.TaskError, match="0 to 4"):
-        tasks.moderate(submission, "4.5", "理由", "", user("trainer"))
+        tasks.moderate(submission, "4.5", "理由", "", user("admin"))
     with pytest.raises(tasks.TaskError, match="no assessor"):
-        tasks.moderate(submission, "", "理由", "", user("trainer"))
+        tasks.moderate(submission, "", "理由", "", user("admin"))
 
 
 def test_rescoring_is_audited_with_before_and_after(world):
@@ -196,28 +197,28 @@ def test_release_needs_a_final_score_and_happens_once(world):
     submission = submit(task)
 
     with pytest.raises(tasks.TaskError):
-        tasks.release(submission, user("trainer"))
+        tasks.release(submission, user("admin"))
     assert tasks.passed(submission) is None
 
-    tasks.moderate(submission, "3", "合议", "", user("trainer"))
+    tasks.moderate(submission, "3", "合议", "", user("admin"))
     assert tasks.released_result(task, user("counselor1")) is None
-    assert tasks.release(submission, user("trainer")) is True
-    assert tasks.release(submission, user("trainer")) is False
+    assert tasks.release(submission, user("admin")) is True
+    assert tasks.release(submission, user("admin")) is False
 
     assert tasks.released_result(task, user("counselor1")) == submission
     assert tasks.passed(submission) is True  # 3 of 4 is 75 %, pass mark 60 %
     with pytest.raises(tasks.TaskError):
         score(submission, "hr", [1, 1, 1])
     with pytest.raises(tasks.TaskError):
-        tasks.moderate(submission, "4", "改分", "", user("trainer"))
+        tasks.moderate(submission, "4", "改分", "", user("admin"))
 
 
 def test_release_records_evidence_once(world):
     task = make_task(world)
     submission = submit(task)
-    tasks.moderate(submission, "3", "合议", "", user("trainer"))
-    tasks.release(submission, user("trainer"))
-    tasks.release(submission, user("trainer"))
+    tasks.moderate(submission, "3", "合议", "", user("admin"))
+    tasks.release(submission, user("admin"))
+    tasks.release(submission, user("admin"))
 
     rows = db.session.scalars(sa.select(CompetencyEvidence)).all()
     assert [(r.source_type, r.source_id, r.fraction) for r in rows] == [
@@ -238,12 +239,12 @@ def test_resubmission_only_when_allowed_and_after_release(world):
     with pytest.raises(tasks.TaskError, match="being assessed"):
         submit(task)
 
-    tasks.moderate(first, "1", "需要改进", "请补充对策", user("trainer"))
-    tasks.release(first, user("trainer"))
+    tasks.moderate(first, "1", "需要改进", "请补充对策", user("admin"))
+    tasks.release(first, user("admin"))
     second = submit(task, text="修改后的分析")
 
     assert second.number == 2
-    assert {s.assessor.username for s in second.sheets} == {"trainer", "hr", "admin"}
+    assert {s.assessor.username for s in second.sheets} == {"trainer", "hr", "counselor2"}
     assert second.anonymous_code != first.anonymous_code
 
 
@@ -312,7 +313,7 @@ def test_class_meeting_takes_a_video_link(world):
 def test_removing_an_assessor_keeps_their_scored_sheets(world):
     task = make_task(world)
     scored = submit(task)
-    unscored = submit(task, "counselor2")
+    unscored = submit(task, "organiser")
     score(scored, "hr", [1, 1, 1])
 
     tasks.remove_assessor(task, world.hr, user("trainer"))
