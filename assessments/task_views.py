@@ -490,6 +490,7 @@ def _task_page(task: PerformanceTask, error: str = "", values=None, status: int 
             submissions=mine,
             problem=tasks.submission_problem(task, current_user) if current_user.role.is_learner else None,
             pair_roles=list(PairRole),
+            video_mb=tasks.max_video_bytes() // uploads.MB,
             error=error,
             values=values or {},
             passed=tasks.passed,

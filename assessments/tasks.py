@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from assessments import logger, scoring
@@ -37,6 +39,7 @@ from lms.competencies import evidence
 from lms.competencies.models import CompetencyItem
 from lms.db import now_utc
 from lms.extensions import db
+from lms.notifications import services as notifications
 from lms.organisations.models import Institution
 from lms.records.services import local_date
 
@@ -45,7 +48,6 @@ UPLOAD_AREA = "task_evidence"
 DOCUMENT_TYPES = ("pdf", "docx", "pptx", "xlsx", "jpg", "jpeg", "png", "zip")
 VIDEO_TYPES = ("mp4", "webm")
 MAX_DOCUMENT_BYTES = 20 * uploads.MB
-MAX_VIDEO_BYTES = 300 * uploads.MB
 MAX_FILES = 10
 MAX_TEXT = 20000
 VIDEO_KINDS = (TaskKind.CLASS_MEETING, TaskKind.SPEECH, TaskKind.HEART_TALK)
@@ -297,6 +299,11 @@ def submission_problem(task: PerformanceTask, user: User, now: Optional[datetime
     return None
 
 
+def max_video_bytes() -> int:
+    """Return the largest video accepted: the request size limit (``LMS_MAX_UPLOAD_BYTES``)."""
+    return int(current_app.config.get("MAX_CONTENT_LENGTH") or 50 * uploads.MB)
+
+
 def _check_video_url(raw: str) -> Optional[str]:
     raw = (raw or "").strip()
     if not raw:
@@ -311,10 +318,11 @@ def _store_files(files: list[tuple[str, BinaryIO]], kind: TaskKind) -> list[uplo
     if len(files) > MAX_FILES:
         raise TaskError(_("Files: attach at most %(n)s files.", n=MAX_FILES))
     allowed = DOCUMENT_TYPES + (VIDEO_TYPES if kind in VIDEO_KINDS else ())
+    video_limit = max_video_bytes()
     stored = []
     try:
         for filename, stream in files:
-            limit = MAX_VIDEO_BYTES if uploads.extension_of(filename) in VIDEO_TYPES else MAX_DOCUMENT_BYTES
+            limit = video_limit if uploads.extension_of(filename) in VIDEO_TYPES else MAX_DOCUMENT_BYTES
             stored.append(uploads.store(UPLOAD_AREA, filename, stream, allowed=allowed, max_bytes=limit))
     except uploads.UploadError as error:
         for done in stored:
@@ -572,6 +580,7 @@ def release(submission: TaskSubmission, actor: User) -> bool:
         actor_id=actor.id, institution_id=task.institution_id,
         data={"final_score": str(submission.final_score), "user_id": submission.user_id},
     )
+    _notify_release(submission)
     if task.max_points > 0:
         evidence.record_evidence(
             submission.user_id,
@@ -582,6 +591,27 @@ def release(submission: TaskSubmission, actor: User) -> bool:
             local_date(submission.user, released_at),
         )
     return True
+
+
+def _notify_release(submission: TaskSubmission) -> None:
+    """Queue the learner's in-app and e-mail notice, worded in the learner's language."""
+    learner = submission.user
+    languages = current_app.config.get("LANGUAGES", ["zh_CN", "en"])
+    locale = learner.locale if learner.locale in languages else current_app.config.get(
+        "BABEL_DEFAULT_LOCALE", "zh_CN"
+    )
+    task = submission.task
+    with force_locale(locale):
+        title = _("Result released: %(task)s", task=task.title)
+        body = _(
+            "Your score is %(score)s of %(max)s. Open the task to read the feedback.",
+            score=scoring.display(submission.final_score),
+            max=scoring.display(task.max_points),
+        )
+    notifications.enqueue(
+        learner, "task_result", "task_submission", submission.id, title, body,
+        link=f"/tasks/{task.id}",
+    )
 
 
 def passed(submission: TaskSubmission) -> Optional[bool]:

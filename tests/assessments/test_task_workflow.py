@@ -14,6 +14,7 @@ from lms.audit import AuditEntry
 from lms.competencies.evidence import CompetencyEvidence
 from lms.db import now_utc
 from lms.extensions import db
+from lms.notifications.models import Notification
 from tests.assessments.task_builders import make_rubric, make_task, score, user
 
 
@@ -206,6 +207,9 @@ def test_release_needs_a_final_score_and_happens_once(world):
     assert tasks.release(submission, user("admin")) is False
 
     assert tasks.released_result(task, user("counselor1")) == submission
+    notices = db.session.scalars(sa.select(Notification).filter_by(kind="task_result")).all()
+    assert [(n.recipient_id, n.subject_id) for n in notices] == [(world.counselor, submission.id)]
+    assert "3" in notices[0].body and "4" in notices[0].body
     assert tasks.passed(submission) is True  # 3 of 4 is 75 %, pass mark 60 %
     with pytest.raises(tasks.TaskError):
         score(submission, "hr", [1, 1, 1])
