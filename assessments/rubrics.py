@@ -45,22 +45,17 @@ class CriterionSpec:
     levels: list[LevelSpec] = field(default_factory=list)
 
 
-def _number(raw: str, line_no: int, what: str) -> Decimal:
+def _number(raw: str, line_no: int, is_weight: bool) -> Decimal:
     try:
         value = Decimal(raw.strip())
     except InvalidOperation:
         value = None
     if value is None or not value.is_finite() or value < 0 or value > MAX_NUMBER:
-        raise AuthoringError(
-            {
-                "definition": _(
-                    "Line %(line)s: the %(what)s must be a number from 0 to 9999, "
-                    "e.g. 20 or 2.5.",
-                    line=line_no,
-                    what=what,
-                )
-            }
-        )
+        if is_weight:
+            message = _("Line %(line)s: the weight must be a number from 0 to 9999, e.g. 20 or 0.5.", line=line_no)
+        else:
+            message = _("Line %(line)s: the points must be a number from 0 to 9999, e.g. 20 or 2.5.", line=line_no)
+        raise AuthoringError({"definition": message})
     return value
 
 
@@ -82,13 +77,13 @@ def parse_definition(text: str) -> list[CriterionSpec]:
             if len(parts) < 2 or not parts[0]:
                 raise _line_error(line_no, _("write a level as “- title | points | descriptor”."))
             criteria[-1].levels.append(
-                LevelSpec(parts[0][:100], _number(parts[1], line_no, _("points")), parts[2] if len(parts) > 2 else "")
+                LevelSpec(parts[0][:100], _number(parts[1], line_no, is_weight=False), parts[2] if len(parts) > 2 else "")
             )
             continue
         parts = [part.strip() for part in line.split("|")]
         if len(parts) != 2 or not parts[0]:
             raise _line_error(line_no, _("write a criterion as “title | weight”."))
-        weight = _number(parts[1], line_no, _("weight"))
+        weight = _number(parts[1], line_no, is_weight=True)
         if weight == 0:
             raise _line_error(line_no, _("the weight must be greater than 0."))
         criteria.append(CriterionSpec(parts[0][:200], weight))
