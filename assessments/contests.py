@@ -173,10 +173,10 @@ def _count(share: Decimal, entrants: int) -> int:
 def assign_awards(contest: Contest, standings: list[Standing]) -> None:
     """Set each ranked entrant's award tier from the contest's rule.
 
-    By rank share, the first tier goes to ranks within the first share of
-    ranked entrants (rounded half up), the second to ranks within the first
-    two shares, and so on; tied entrants share a rank and therefore a prize.
-    By threshold, a total at or above a tier's minimum earns it.
+    By rank share, the first prize goes to ranks within the first share of
+    ranked entrants (rounded half up), and the second to ranks within the
+    first two shares combined. Tied entrants share a rank and so a prize.
+    By threshold, a total at or above a tier's minimum earns that tier.
     """
     ranked = [s for s in standings if s.rank is not None]
     tiers = (contest.first_tier, contest.second_tier, contest.third_tier)

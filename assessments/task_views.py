@@ -28,7 +28,7 @@ from assessments.tasks_models import (
 from courses import authoring
 from courses.authoring import AuthoringError
 from courses.models import Course
-from lms import labels, uploads
+from lms import exports, labels, uploads
 from lms.accounts.access import roles_required
 from lms.accounts.models import Role, User
 from lms.extensions import db
@@ -339,12 +339,16 @@ def task_submissions(task_id: int):
 
 def _moderation_page(submission: TaskSubmission, values: dict, error: str = "", status: int = 200):
     sheets = [(sheet, tasks.sheet_total(sheet)) for sheet in submission.sheets]
+    levels = {
+        (sheet.id, mark.criterion_id): mark.level for sheet in submission.sheets for mark in sheet.marks
+    }
     return (
         render_template(
             "tasks/moderate.html",
             submission=submission,
             task=submission.task,
             sheets=sheets,
+            levels=levels,
             summary=tasks.panel_summary(submission),
             values=values,
             error=error,
@@ -553,6 +557,25 @@ def submission_file(file_id: int):
     return uploads.send(tasks.UPLOAD_AREA, stored.stored_name, name)
 
 
+@bp.route("/results/tasks")
+@roles_required(*RESULT_ROLES)
+def result_index():
+    released = (
+        sa.select(sa.func.count())
+        .where(
+            TaskSubmission.task_id == PerformanceTask.id,
+            TaskSubmission.released_at.is_not(None),
+        )
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        sa.select(PerformanceTask, released)
+        .filter_by(institution_id=current_user.institution_id)
+        .order_by(PerformanceTask.created_at.desc())
+    ).all()
+    return render_template("tasks/result_index.html", rows=rows)
+
+
 @bp.route("/tasks/<int:task_id>/results")
 @roles_required(*RESULT_ROLES)
 def results(task_id: int):
@@ -601,6 +624,18 @@ def _contest_page(contest: Contest, errors=None, status: int = 200):
             sources=sources,
             learners=learners,
             can_edit=current_user.role in AUTHOR_ROLES,
+            modes=list(AwardMode),
+            values=(
+                {
+                    "title": contest.title,
+                    "award_mode": contest.award_mode.value,
+                    "first_tier": scoring.display(contest.first_tier),
+                    "second_tier": scoring.display(contest.second_tier),
+                    "third_tier": scoring.display(contest.third_tier),
+                }
+                if request.method == "GET" or request.endpoint != "tasks.edit_contest"
+                else request.form.to_dict()
+            ),
             errors=errors or {},
         ),
         status,
@@ -634,6 +669,38 @@ def new_contest():
         render_template("tasks/contest_form.html", values=values, errors=errors, modes=list(AwardMode)),
         status,
     )
+
+
+@bp.route("/manage/contests/<int:contest_id>", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def edit_contest(contest_id: int):
+    contest_row = _own(Contest, contest_id)
+    try:
+        contests.save_contest(
+            current_user.institution_id, request.form.to_dict(), current_user, contest_row
+        )
+    except AuthoringError as error:
+        db.session.rollback()
+        return _contest_page(_own(Contest, contest_id), error.errors, 400)
+    db.session.commit()
+    flash(_("Contest saved."), "success")
+    return redirect(url_for("tasks.contest", contest_id=contest_id))
+
+
+@bp.route("/contests/<int:contest_id>/standings.csv")
+@roles_required(*RESULT_ROLES)
+def export_standings(contest_id: int):
+    contest_row = _own(Contest, contest_id)
+    headers = [_("Rank"), _("Entrant"), _("Employee number")]
+    headers += [event.title for event in contest_row.events]
+    headers += [_("Total"), _("Award")]
+    rows = [
+        [row.rank or "", row.user.full_name, row.user.employee_no or ""]
+        + [scoring.display(value) if value is not None else "" for value in row.scores]
+        + [scoring.display(row.total) if row.total is not None else "", row.award_label]
+        for row in contests.standings(contest_row)
+    ]
+    return exports.csv_response(f"contest-{contest_row.id}-standings.csv", headers, rows)
 
 
 @bp.route("/manage/contests/<int:contest_id>/events", methods=["POST"])

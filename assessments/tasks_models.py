@@ -28,7 +28,7 @@ class TaskKind(enum.Enum):
 
 
 class Aggregation(enum.Enum):
-    """How the totals of a panel's score sheets become one score."""
+    """Method that combines the totals of a panel's score sheets into one score."""
 
     MEAN = "mean"
     TRIMMED_MEAN = "trimmed_mean"  # drop one highest and one lowest

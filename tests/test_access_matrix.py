@@ -84,7 +84,9 @@ EXPECTED = {
     ("tasks.task", "GET"): (302, 200, 200, 200, 200, 404, 200),
     ("tasks.submission_file", "GET"): (302, 200, 404, 200, 200, 404, 200),
     ("tasks.results", "GET"): (302, 403, 403, 200, 200, 404, 200),
+    ("tasks.result_index", "GET"): (302, 403, 403, 200, 200, 200, 200),
     ("tasks.contest_list", "GET"): (302, 403, 403, 200, 200, 200, 200),
+    ("tasks.export_standings", "GET"): (302, 403, 403, 200, 200, 404, 200),
     ("tasks.contest", "GET"): (302, 403, 403, 200, 200, 404, 200),
     ("tasks.new_contest", "GET"): (302, 403, 403, 200, 403, 403, 200),
     # Writes come last, and the ones that would change the world for the
@@ -142,6 +144,7 @@ EXPECTED = {
     # The owner has submitted already; the other counselor sends no analysis.
     ("tasks.submit", "POST"): (302, 400, 400, 403, 403, 403, 403),
     ("tasks.new_contest", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("tasks.edit_contest", "POST"): (302, 403, 403, 400, 403, 403, 400),
     ("tasks.add_contest_event", "POST"): (302, 403, 403, 400, 403, 403, 400),
     ("tasks.add_contest_entrant", "POST"): (302, 403, 403, 400, 403, 403, 400),
     # An empty change-password form re-renders with field errors. The admin
@@ -406,7 +409,10 @@ def _url(endpoint: str, w: dict) -> str:
         "tasks.submit": f"/tasks/{w['task']}/submit",
         "tasks.submission_file": f"/tasks/files/{w['file']}",
         "tasks.results": f"/tasks/{w['task']}/results",
+        "tasks.result_index": "/results/tasks",
         "tasks.contest_list": "/contests",
+        "tasks.export_standings": f"/contests/{w['contest']}/standings.csv",
+        "tasks.edit_contest": f"/manage/contests/{w['contest']}",
         "tasks.contest": f"/contests/{w['contest']}",
         "tasks.new_contest": "/manage/contests/new",
         "tasks.add_contest_event": f"/manage/contests/{w['contest']}/events",

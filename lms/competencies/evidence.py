@@ -145,9 +145,8 @@ def attainment_by_area(
 ) -> list[tuple[FunctionalArea, Decimal]]:
     """Return (area, attainment 0..1) in framework order for the user's framework.
 
-    An area's attainment is the mean over its items (of ``level`` only, when
-    given) of the best evidence fraction per item; items without evidence
-    count as 0.
+    An area's attainment is the mean of the best evidence fraction of each
+    of its items, of ``level`` only when given. Items without evidence count as 0.
     """
     framework = framework_for(user)
     if framework is None:

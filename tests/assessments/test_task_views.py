@@ -135,6 +135,8 @@ def test_blind_panel_scores_alone_and_learner_sees_only_the_released_result(worl
     trainer = login("trainer")
     overview = trainer.get(f"/manage/tasks/{task.id}/submissions").get_data(as_text=True)
     assert "张老师" in overview and "3.75" in overview
+    moderation = trainer.get(f"/manage/submissions/{submission.id}").get_data(as_text=True)
+    assert "钱人事" in moderation and "良好 · 0.75" in moderation
     no_reason = trainer.post(f"/manage/submissions/{submission.id}", data={"final_score": ""})
     assert no_reason.status_code == 400
     assert trainer.post(
@@ -205,6 +207,20 @@ def test_contest_pages(world, login):
 
     page = login("hr").get(contest_url).get_data(as_text=True)
     assert "张老师" in page and "案例分析任务" in page
+
+    manage_url = contest_url.replace("/contests/", "/manage/contests/")
+    bad = trainer.post(manage_url, data={"title": "大赛", "award_mode": "threshold", "first_tier": "70", "second_tier": "80", "third_tier": "60"})
+    assert bad.status_code == 400
+    assert "Thresholds must fall" in bad.get_data(as_text=True)
+    saved = trainer.post(manage_url, data={"title": "2026年大赛", "award_mode": "threshold", "first_tier": "90", "second_tier": "80", "third_tier": "70"})
+    assert saved.status_code == 302
+
+    export = login("hr").get(f"{contest_url}/standings.csv")
+    assert export.status_code == 200
+    text = export.data.decode("utf-8-sig")
+    header, first = text.splitlines()[:2]
+    assert header.split(",")[3] == "案例分析任务"
+    assert first.split(",")[1] == "张老师"
 
 
 def test_record_page_shows_the_radar_to_owner_and_hr(app, login):
