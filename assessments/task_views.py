@@ -573,7 +573,7 @@ def result_index():
         .filter_by(institution_id=current_user.institution_id)
         .order_by(PerformanceTask.created_at.desc())
     ).all()
-    return render_template("tasks/result_index.html", rows=rows)
+    return render_template("tasks/result_index.html", rows=rows, is_moderator=tasks.is_moderator)
 
 
 @bp.route("/tasks/<int:task_id>/results")

@@ -172,6 +172,14 @@ def save_task(
             "%(name)s is on the assessor panel; choose a moderator who does not assess.",
             name=moderator.full_name,
         )
+    if task is not None and has_scores(task) and (
+        kind is not task.kind
+        or (rubric and rubric.id != task.rubric_id)
+        or (student_rubric.id if student_rubric else None) != task.student_rubric_id
+    ):
+        errors["rubric_id"] = _(
+            "Assessors have already scored with this task's rubrics, so its kind and rubrics cannot change."
+        )
     due_at = _parse_due(data.get("due_at"), _timezone(institution_id), errors)
     items = _competencies(data.get("competency_ids") or [], errors)
     if errors:
@@ -199,6 +207,19 @@ def save_task(
     db.session.flush()
     logger.info("Task %r saved by %r", task, actor)
     return task
+
+
+def has_scores(task: PerformanceTask) -> bool:
+    """Return whether any sheet of the task has been scored."""
+    return (
+        db.session.scalar(
+            sa.select(ScoreSheet.id)
+            .join(TaskSubmission, TaskSubmission.id == ScoreSheet.submission_id)
+            .where(TaskSubmission.task_id == task.id, ScoreSheet.scored_at.is_not(None))
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _competencies(raw_ids: Iterable[str], errors: dict) -> list[CompetencyItem]:

@@ -327,6 +327,25 @@ def test_removing_an_assessor_keeps_their_scored_sheets(world):
     assert unscored.id not in {s.submission_id for s in sheets}
 
 
+def test_kind_and_rubric_are_locked_once_scored(world):
+    task = make_task(world)
+    score(submit(task), "trainer", [1, 1, 1])
+    other = make_rubric(world.uni_a, "other")
+    data = {
+        "course_id": str(world.course1), "kind": "speech", "title": task.title,
+        "rubric_id": str(other.id), "aggregation": "median", "pass_mark": "60",
+        "moderator_id": str(world.admin),
+    }
+
+    with pytest.raises(AuthoringError) as raised:
+        tasks.save_task(world.uni_a, data, user("trainer"), task)
+    assert "rubric_id" in raised.value.errors
+
+    data.update(kind="case_analysis", rubric_id=str(task.rubric_id))
+    tasks.save_task(world.uni_a, data, user("trainer"), task)
+    assert task.aggregation is Aggregation.MEDIAN
+
+
 def test_rubric_definition_errors_name_the_line(world):
     with pytest.raises(AuthoringError) as raised:
         make_rubric(world.uni_a, "bad", "内容 | 1\n- 好 | many\n- 差 | 1")
