@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from assessments import tasks
+from assessments import moderation
 from assessments.models import Attempt, Quiz
 from assessments.tasks_models import (
     AwardMode,
@@ -118,7 +118,7 @@ def add_entrant(contest: Contest, user: User) -> bool:
 def event_percent(event: ContestEvent, user: User) -> Optional[Fraction]:
     """Return the user's score in one event as an exact percentage, None without one."""
     if event.task is not None:
-        result = tasks.released_result(event.task, user)
+        result = moderation.released_result(event.task, user)
         if result is None or event.task.max_points == 0:
             return None
         return Fraction(result.final_score) * 100 / Fraction(event.task.max_points)

@@ -4,6 +4,9 @@ Trainers and administrators author rubrics, tasks and contests of their own
 institution. An assessor reaches only the score sheets assigned to them, a
 learner only their own submissions, and HR the released results of its
 institution. Objects of another institution give 404.
+
+This module defines the ``tasks`` blueprint with the task, learner and result
+pages; ``rubric_views``, ``moderation_views`` and ``contest_views`` add the rest.
 """
 
 import sqlalchemy as sa
@@ -12,15 +15,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from assessments import contests, rubrics, scoring, tasks
+from assessments import moderation, scoring, tasks
 from assessments.tasks_models import (
     Aggregation,
-    AwardMode,
-    Contest,
     PairRole,
     PerformanceTask,
     Rubric,
-    ScoreSheet,
     SubmissionFile,
     TaskKind,
     TaskSubmission,
@@ -28,7 +28,7 @@ from assessments.tasks_models import (
 from courses import authoring
 from courses.authoring import AuthoringError
 from courses.models import Course
-from lms import exports, labels, uploads
+from lms import labels, uploads
 from lms.accounts.access import roles_required
 from lms.accounts.models import Role, User
 from lms.extensions import db
@@ -87,7 +87,7 @@ def _submission(submission_id: int) -> TaskSubmission:
 
 def _moderated_task(task_id: int) -> PerformanceTask:
     task = _own(PerformanceTask, task_id)
-    if not tasks.is_moderator(current_user, task):
+    if not moderation.is_moderator(current_user, task):
         abort(403)
     return task
 
@@ -100,76 +100,6 @@ def _people_of_institution() -> list[User]:
             .order_by(User.full_name)
         )
     )
-
-
-# Rubrics --------------------------------------------------------------------------
-
-
-@bp.route("/manage/rubrics")
-@roles_required(*AUTHOR_ROLES)
-def rubric_list():
-    rows = db.session.scalars(
-        sa.select(Rubric).filter_by(institution_id=current_user.institution_id).order_by(Rubric.code)
-    )
-    return render_template("tasks/rubrics.html", rubrics=list(rows))
-
-
-def _rubric_form(rubric, values: dict, errors: dict, status: int = 200):
-    locked = rubric is not None and rubrics.is_in_use(rubric)
-    return (
-        render_template(
-            "tasks/rubric_form.html", rubric=rubric, values=values, errors=errors, locked=locked
-        ),
-        status,
-    )
-
-
-@bp.route("/manage/rubrics/new", methods=["GET", "POST"])
-@roles_required(*AUTHOR_ROLES)
-def new_rubric():
-    if request.method == "GET":
-        return _rubric_form(None, {}, {})
-    data = request.form.to_dict()
-    try:
-        rubric = rubrics.save_rubric(current_user.institution_id, data, current_user)
-    except AuthoringError as error:
-        db.session.rollback()
-        return _rubric_form(None, data, error.errors, 400)
-    db.session.commit()
-    flash(_("Rubric saved."), "success")
-    return redirect(url_for("tasks.edit_rubric", rubric_id=rubric.id))
-
-
-@bp.route("/manage/rubrics/<int:rubric_id>", methods=["GET", "POST"])
-@roles_required(*AUTHOR_ROLES)
-def edit_rubric(rubric_id: int):
-    rubric = _own(Rubric, rubric_id)
-    if request.method == "GET":
-        values = {
-            "code": rubric.code,
-            "title": rubric.title,
-            "description": rubric.description,
-            "definition": rubrics.format_definition(rubric),
-        }
-        return _rubric_form(rubric, values, {})
-    data = request.form.to_dict()
-    try:
-        rubrics.save_rubric(current_user.institution_id, data, current_user, rubric)
-    except AuthoringError as error:
-        db.session.rollback()
-        return _rubric_form(_own(Rubric, rubric_id), data, error.errors, 400)
-    db.session.commit()
-    flash(_("Rubric saved."), "success")
-    return redirect(url_for("tasks.edit_rubric", rubric_id=rubric_id))
-
-
-@bp.route("/manage/rubrics/<int:rubric_id>/copy", methods=["POST"])
-@roles_required(*AUTHOR_ROLES)
-def copy_rubric(rubric_id: int):
-    copy = rubrics.copy_rubric(_own(Rubric, rubric_id), current_user)
-    db.session.commit()
-    flash(_("Rubric copied; edit the copy below."), "success")
-    return redirect(url_for("tasks.edit_rubric", rubric_id=copy.id))
 
 
 # Tasks ----------------------------------------------------------------------------
@@ -321,148 +251,6 @@ def remove_assessor(task_id: int, user_id: int):
     return redirect(url_for("tasks.edit_task", task_id=task_id))
 
 
-# Moderation -----------------------------------------------------------------------
-
-
-@bp.route("/manage/tasks/<int:task_id>/submissions")
-@login_required
-def task_submissions(task_id: int):
-    task = _moderated_task(task_id)
-    rows = db.session.scalars(
-        sa.select(TaskSubmission)
-        .filter_by(task_id=task.id)
-        .order_by(TaskSubmission.submitted_at, TaskSubmission.id)
-    )
-    summaries = [(s, tasks.panel_summary(s)) for s in rows]
-    return render_template("tasks/submissions.html", task=task, summaries=summaries)
-
-
-def _moderation_page(submission: TaskSubmission, values: dict, error: str = "", status: int = 200):
-    sheets = [(sheet, tasks.sheet_total(sheet)) for sheet in submission.sheets]
-    levels = {
-        (sheet.id, mark.criterion_id): mark.level for sheet in submission.sheets for mark in sheet.marks
-    }
-    return (
-        render_template(
-            "tasks/moderate.html",
-            submission=submission,
-            task=submission.task,
-            sheets=sheets,
-            levels=levels,
-            summary=tasks.panel_summary(submission),
-            values=values,
-            error=error,
-        ),
-        status,
-    )
-
-
-@bp.route("/manage/submissions/<int:submission_id>", methods=["GET", "POST"])
-@login_required
-def moderate(submission_id: int):
-    submission = _submission(submission_id)
-    if not tasks.is_moderator(current_user, submission.task):
-        abort(403)
-    if request.method == "GET":
-        values = {
-            "final_score": "" if submission.final_score is None else scoring.display(submission.final_score),
-            "reason": submission.final_reason,
-            "feedback": submission.feedback,
-        }
-        return _moderation_page(submission, values)
-    values = request.form.to_dict()
-    try:
-        tasks.moderate(
-            submission, values.get("final_score", ""), values.get("reason", ""),
-            values.get("feedback", ""), current_user,
-        )
-    except tasks.TaskError as error:
-        db.session.rollback()
-        return _moderation_page(_submission(submission_id), values, str(error), 400)
-    db.session.commit()
-    flash(_("Final score saved. Release it when the learner may see it."), "success")
-    return redirect(url_for("tasks.moderate", submission_id=submission_id))
-
-
-@bp.route("/manage/submissions/<int:submission_id>/release", methods=["POST"])
-@login_required
-def release(submission_id: int):
-    submission = _submission(submission_id)
-    if not tasks.is_moderator(current_user, submission.task):
-        abort(403)
-    try:
-        done = tasks.release(submission, current_user)
-    except tasks.TaskError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return redirect(url_for("tasks.moderate", submission_id=submission_id))
-    db.session.commit()
-    flash(_("Result released to the learner.") if done else _("The result was already released."), "success")
-    return redirect(url_for("tasks.moderate", submission_id=submission_id))
-
-
-# Assessors ------------------------------------------------------------------------
-
-
-@bp.route("/assess")
-@login_required
-def assess_queue():
-    sheets = db.session.scalars(
-        sa.select(ScoreSheet)
-        .join(TaskSubmission, TaskSubmission.id == ScoreSheet.submission_id)
-        .where(ScoreSheet.assessor_id == current_user.id)
-        .order_by(ScoreSheet.scored_at.is_not(None), TaskSubmission.submitted_at)
-    )
-    return render_template("tasks/assess_queue.html", sheets=list(sheets))
-
-
-def _own_sheet(sheet_id: int) -> ScoreSheet:
-    sheet = db.session.get(ScoreSheet, sheet_id)
-    if sheet is None or sheet.assessor_id != current_user.id:
-        abort(404)
-    return sheet
-
-
-def _score_page(sheet: ScoreSheet, chosen: dict, comment: str, error: str = "", status: int = 200):
-    return (
-        render_template(
-            "tasks/score.html",
-            sheet=sheet,
-            submission=sheet.submission,
-            task=sheet.submission.task,
-            candidate=tasks.candidate_label(sheet.submission, current_user),
-            chosen=chosen,
-            comment=comment,
-            total=tasks.sheet_total(sheet),
-            error=error,
-        ),
-        status,
-    )
-
-
-@bp.route("/assess/<int:sheet_id>", methods=["GET", "POST"])
-@login_required
-def score(sheet_id: int):
-    sheet = _own_sheet(sheet_id)
-    if request.method == "GET":
-        chosen = {str(mark.criterion_id): str(mark.level_id) for mark in sheet.marks}
-        return _score_page(sheet, chosen, sheet.comment)
-    chosen = {
-        key[len("criterion-"):]: value
-        for key, value in request.form.items()
-        if key.startswith("criterion-")
-    }
-    by_id = {int(k): v for k, v in chosen.items() if k.isdigit() and len(k) < 10}
-    try:
-        total = tasks.save_sheet(sheet, by_id, request.form.get("comment", ""), current_user)
-    except tasks.TaskError as error:
-        db.session.rollback()
-        return _score_page(_own_sheet(sheet_id), chosen, request.form.get("comment", ""), str(error), 400)
-    db.session.commit()
-    flash(_("Score saved: %(total)s.", total=scoring.display(total)), "success")
-    return redirect(url_for("tasks.assess_queue"))
-
-
 # Learners -------------------------------------------------------------------------
 
 
@@ -497,7 +285,7 @@ def _task_page(task: PerformanceTask, error: str = "", values=None, status: int 
             video_mb=tasks.max_video_bytes() // uploads.MB,
             error=error,
             values=values or {},
-            passed=tasks.passed,
+            passed=moderation.passed,
         ),
         status,
     )
@@ -545,14 +333,14 @@ def submission_file(file_id: int):
         or any(sheet.assessor_id == current_user.id for sheet in submission.sheets)
         or (
             submission.task.institution_id == current_user.institution_id
-            and tasks.is_moderator(current_user, submission.task)
+            and moderation.is_moderator(current_user, submission.task)
         )
     )
     if not allowed:
         abort(404)
     # A blind assessor gets a name that does not carry the candidate's file name.
     name = stored.original_name
-    if submission.task.blind_candidates and submission.user_id != current_user.id and not tasks.is_moderator(current_user, submission.task):
+    if submission.task.blind_candidates and submission.user_id != current_user.id and not moderation.is_moderator(current_user, submission.task):
         name = f"{submission.anonymous_code}-{stored.id}.{uploads.extension_of(stored.stored_name)}"
     return uploads.send(tasks.UPLOAD_AREA, stored.stored_name, name)
 
@@ -573,7 +361,7 @@ def result_index():
         .filter_by(institution_id=current_user.institution_id)
         .order_by(PerformanceTask.created_at.desc())
     ).all()
-    return render_template("tasks/result_index.html", rows=rows, is_moderator=tasks.is_moderator)
+    return render_template("tasks/result_index.html", rows=rows, is_moderator=moderation.is_moderator)
 
 
 @bp.route("/tasks/<int:task_id>/results")
@@ -585,151 +373,9 @@ def results(task_id: int):
         .where(TaskSubmission.task_id == task.id, TaskSubmission.released_at.is_not(None))
         .order_by(TaskSubmission.final_score.desc(), TaskSubmission.id)
     )
-    return render_template("tasks/results.html", task=task, rows=list(rows), passed=tasks.passed)
+    return render_template("tasks/results.html", task=task, rows=list(rows), passed=moderation.passed)
 
 
-# Contests -------------------------------------------------------------------------
-
-
-@bp.route("/contests")
-@roles_required(*RESULT_ROLES)
-def contest_list():
-    rows = db.session.scalars(
-        sa.select(Contest)
-        .filter_by(institution_id=current_user.institution_id)
-        .order_by(Contest.created_at.desc())
-    )
-    return render_template("tasks/contests.html", contests=list(rows))
-
-
-def _contest_page(contest: Contest, errors=None, status: int = 200):
-    institution_id = current_user.institution_id
-    from assessments.models import Quiz
-
-    sources = [
-        (f"task:{t.id}", t.title)
-        for t in db.session.scalars(sa.select(PerformanceTask).filter_by(institution_id=institution_id))
-    ] + [
-        (f"quiz:{q.id}", q.title)
-        for q in db.session.scalars(
-            sa.select(Quiz).join(Course, Course.id == Quiz.course_id).where(Course.institution_id == institution_id)
-        )
-    ]
-    learners = [p for p in _people_of_institution() if p.role.is_learner]
-    return (
-        render_template(
-            "tasks/contest.html",
-            contest=contest,
-            standings=contests.standings(contest),
-            sources=sources,
-            learners=learners,
-            can_edit=current_user.role in AUTHOR_ROLES,
-            modes=list(AwardMode),
-            values=(
-                {
-                    "title": contest.title,
-                    "award_mode": contest.award_mode.value,
-                    "first_tier": scoring.display(contest.first_tier),
-                    "second_tier": scoring.display(contest.second_tier),
-                    "third_tier": scoring.display(contest.third_tier),
-                }
-                if request.method == "GET" or request.endpoint != "tasks.edit_contest"
-                else request.form.to_dict()
-            ),
-            errors=errors or {},
-        ),
-        status,
-    )
-
-
-@bp.route("/contests/<int:contest_id>")
-@roles_required(*RESULT_ROLES)
-def contest(contest_id: int):
-    return _contest_page(_own(Contest, contest_id))
-
-
-@bp.route("/manage/contests/new", methods=["GET", "POST"])
-@roles_required(*AUTHOR_ROLES)
-def new_contest():
-    values = {"award_mode": AwardMode.RANK_SHARE.value, "first_tier": "10", "second_tier": "20", "third_tier": "30"}
-    errors = {}
-    status = 200
-    if request.method == "POST":
-        values = request.form.to_dict()
-        try:
-            created = contests.save_contest(current_user.institution_id, values, current_user)
-        except AuthoringError as error:
-            db.session.rollback()
-            errors, status = error.errors, 400
-        else:
-            db.session.commit()
-            flash(_("Contest created. Add its events and entrants."), "success")
-            return redirect(url_for("tasks.contest", contest_id=created.id))
-    return (
-        render_template("tasks/contest_form.html", values=values, errors=errors, modes=list(AwardMode)),
-        status,
-    )
-
-
-@bp.route("/manage/contests/<int:contest_id>", methods=["POST"])
-@roles_required(*AUTHOR_ROLES)
-def edit_contest(contest_id: int):
-    contest_row = _own(Contest, contest_id)
-    try:
-        contests.save_contest(
-            current_user.institution_id, request.form.to_dict(), current_user, contest_row
-        )
-    except AuthoringError as error:
-        db.session.rollback()
-        return _contest_page(_own(Contest, contest_id), error.errors, 400)
-    db.session.commit()
-    flash(_("Contest saved."), "success")
-    return redirect(url_for("tasks.contest", contest_id=contest_id))
-
-
-@bp.route("/contests/<int:contest_id>/standings.csv")
-@roles_required(*RESULT_ROLES)
-def export_standings(contest_id: int):
-    contest_row = _own(Contest, contest_id)
-    headers = [_("Rank"), _("Entrant"), _("Employee number")]
-    headers += [event.title for event in contest_row.events]
-    headers += [_("Total"), _("Award")]
-    rows = [
-        [row.rank or "", row.user.full_name, row.user.employee_no or ""]
-        + [scoring.display(value) if value is not None else "" for value in row.scores]
-        + [scoring.display(row.total) if row.total is not None else "", row.award_label]
-        for row in contests.standings(contest_row)
-    ]
-    return exports.csv_response(f"contest-{contest_row.id}-standings.csv", headers, rows)
-
-
-@bp.route("/manage/contests/<int:contest_id>/events", methods=["POST"])
-@roles_required(*AUTHOR_ROLES)
-def add_contest_event(contest_id: int):
-    contest_row = _own(Contest, contest_id)
-    try:
-        contests.add_event(contest_row, request.form.get("source", ""), request.form.get("weight", ""))
-    except AuthoringError as error:
-        db.session.rollback()
-        return _contest_page(_own(Contest, contest_id), error.errors, 400)
-    db.session.commit()
-    flash(_("Event added."), "success")
-    return redirect(url_for("tasks.contest", contest_id=contest_id))
-
-
-@bp.route("/manage/contests/<int:contest_id>/entrants", methods=["POST"])
-@roles_required(*AUTHOR_ROLES)
-def add_contest_entrant(contest_id: int):
-    contest_row = _own(Contest, contest_id)
-    raw = request.form.get("user_id", "")
-    user = db.session.get(User, int(raw)) if raw.isdigit() and len(raw) < 10 else None
-    try:
-        if user is None:
-            raise AuthoringError({"user_id": _("Entrant: choose a person from the list.")})
-        added = contests.add_entrant(contest_row, user)
-    except AuthoringError as error:
-        db.session.rollback()
-        return _contest_page(_own(Contest, contest_id), error.errors, 400)
-    db.session.commit()
-    flash(_("Entrant added.") if added else _("That person is already entered."), "success")
-    return redirect(url_for("tasks.contest", contest_id=contest_id))
+# The route modules below add their views to ``bp``; importing them here
+# registers every route when the app factory imports this module.
+from assessments import contest_views, moderation_views, rubric_views  # noqa: E402,F401

@@ -5,7 +5,7 @@ from typing import Optional
 
 import sqlalchemy as sa
 
-from assessments import rubrics, tasks
+from assessments import moderation, rubrics, tasks
 from assessments.tasks_models import (
     Aggregation,
     PerformanceTask,
@@ -102,4 +102,4 @@ def levels_for(sheet: ScoreSheet, positions: list[int]) -> dict[int, str]:
 def score(submission: TaskSubmission, username: str, positions: list[int]) -> Decimal:
     """Score ``submission`` as ``username`` choosing the levels at ``positions`` (1 = top)."""
     sheet = next(s for s in submission.sheets if s.assessor.username == username)
-    return tasks.save_sheet(sheet, levels_for(sheet, positions), "", sheet.assessor)
+    return moderation.save_sheet(sheet, levels_for(sheet, positions), "", sheet.assessor)

@@ -5,7 +5,8 @@ from fractions import Fraction
 
 import pytest
 
-from assessments import contests, services as quiz_services, tasks
+from assessments import contests, moderation, tasks
+from assessments import services as quiz_services
 from assessments.contests import Standing
 from assessments.models import Quiz
 from assessments.tasks_models import AwardMode, Contest
@@ -90,8 +91,8 @@ def test_standings_combine_a_task_and_a_quiz(world):
     for username, levels, final in (("counselor1", [1, 1, 1], None), ("counselor2", [2, 2, 2], None)):
         submission = tasks.submit(task, user(username), text="分析")
         score(submission, "trainer", levels)
-        tasks.moderate(submission, "", "合议", "", user("admin"))
-        tasks.release(submission, user("admin"))
+        moderation.moderate(submission, "", "合议", "", user("admin"))
+        moderation.release(submission, user("admin"))
     quiz = db.session.get(Quiz, world.quiz)
     attempt = quiz_services.start_attempt(user("counselor2"), quiz)
     quiz_services.submit_attempt(

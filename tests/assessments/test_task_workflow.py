@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from assessments import rubrics, tasks
+from assessments import moderation, rubrics, tasks
 from assessments.tasks_models import Aggregation, ScoreSheet, TaskKind, TaskSubmission
 from courses.authoring import AuthoringError
 from lms.audit import AuditEntry
@@ -30,7 +30,7 @@ def test_weighted_total_is_exact(world):
     total = score(submission, "trainer", [1, 2, 1])
 
     assert total == Decimal("3.75")
-    assert tasks.panel_summary(submission).aggregate == Decimal("3.75")
+    assert moderation.panel_summary(submission).aggregate == Decimal("3.75")
 
 
 def test_submission_is_assigned_to_every_panel_member_but_the_candidate(world):
@@ -57,7 +57,7 @@ def test_panel_aggregate_by_method(world, method, expected):
     score(submission, "hr", [2, 1, 1])  # 1.5 + 1 + 1 = 3.5
     score(submission, "counselor2", [2, 2, 2])  # 3 * 0.5 + 3 * 0.25 * 2 = 3
 
-    summary = tasks.panel_summary(submission)
+    summary = moderation.panel_summary(submission)
 
     if method is Aggregation.MEAN:
         # 3.75 + 3.5 + 3 = 10.25, a third of which does not end.
@@ -73,10 +73,10 @@ def test_divergence_flag(world):
     score(submission, "trainer", [1, 1, 1])  # 4
     score(submission, "hr", [4, 4, 4])  # 1
 
-    assert tasks.panel_summary(submission).divergent is True
+    assert moderation.panel_summary(submission).divergent is True
 
     task.divergence_margin = Decimal(3)
-    assert tasks.panel_summary(submission).divergent is False
+    assert moderation.panel_summary(submission).divergent is False
 
 
 def test_heart_talk_sheet_is_mean_of_the_two_role_rubrics(world):
@@ -111,7 +111,7 @@ def test_sheet_needs_a_level_for_every_criterion(world):
     criterion = task.rubric.criteria[0]
 
     with pytest.raises(tasks.TaskError, match="表达"):
-        tasks.save_sheet(sheet, {criterion.id: str(criterion.levels[0].id)}, "", sheet.assessor)
+        moderation.save_sheet(sheet, {criterion.id: str(criterion.levels[0].id)}, "", sheet.assessor)
 
 
 def test_level_of_another_criterion_is_rejected(world):
@@ -126,19 +126,19 @@ def test_level_of_another_criterion_is_rejected(world):
     }
 
     with pytest.raises(tasks.TaskError, match="内容"):
-        tasks.save_sheet(sheet, chosen, "", sheet.assessor)
+        moderation.save_sheet(sheet, chosen, "", sheet.assessor)
 
 
 def test_blind_task_shows_assessors_the_code_and_moderators_the_name(world):
     task = make_task(world, blind=True, assessors=("hr",))
     submission = submit(task)
 
-    assert tasks.candidate_label(submission, user("hr")) == submission.anonymous_code
-    assert tasks.candidate_label(submission, user("admin")) == "张老师"
-    assert tasks.is_moderator(user("trainer"), task) is False
+    assert moderation.candidate_label(submission, user("hr")) == submission.anonymous_code
+    assert moderation.candidate_label(submission, user("admin")) == "张老师"
+    assert moderation.is_moderator(user("trainer"), task) is False
 
     task.blind_candidates = False
-    assert tasks.candidate_label(submission, user("hr")) == "张老师"
+    assert moderation.candidate_label(submission, user("hr")) == "张老师"
 
 
 def test_moderation_needs_a_reason_and_is_audited(world):
@@ -148,12 +148,12 @@ def test_moderation_needs_a_reason_and_is_audited(world):
     moderator = user("admin")
 
     with pytest.raises(tasks.TaskError, match="Reason"):
-        tasks.moderate(submission, "", "", "", moderator)
+        moderation.moderate(submission, "", "", "", moderator)
 
-    final = tasks.moderate(submission, "", "与评委意见一致", "分析到位", moderator)
+    final = moderation.moderate(submission, "", "与评委意见一致", "分析到位", moderator)
     assert final == Decimal("3.75")
 
-    final = tasks.moderate(submission, "3.5", "第二位评委复核后下调", "", moderator)
+    final = moderation.moderate(submission, "3.5", "第二位评委复核后下调", "", moderator)
     assert final == Decimal("3.5")
 
     entries = db.session.scalars(
@@ -173,9 +173,9 @@ def test_moderated_score_must_be_within_the_rubric(world):
     submission = submit(task)
 
     with pytest.raises(tasks.TaskError, match="0 to 4"):
-        tasks.moderate(submission, "4.5", "理由", "", user("admin"))
+        moderation.moderate(submission, "4.5", "理由", "", user("admin"))
     with pytest.raises(tasks.TaskError, match="no assessor"):
-        tasks.moderate(submission, "", "理由", "", user("admin"))
+        moderation.moderate(submission, "", "理由", "", user("admin"))
 
 
 def test_rescoring_is_audited_with_before_and_after(world):
@@ -198,31 +198,31 @@ def test_release_needs_a_final_score_and_happens_once(world):
     submission = submit(task)
 
     with pytest.raises(tasks.TaskError):
-        tasks.release(submission, user("admin"))
-    assert tasks.passed(submission) is None
+        moderation.release(submission, user("admin"))
+    assert moderation.passed(submission) is None
 
-    tasks.moderate(submission, "3", "合议", "", user("admin"))
-    assert tasks.released_result(task, user("counselor1")) is None
-    assert tasks.release(submission, user("admin")) is True
-    assert tasks.release(submission, user("admin")) is False
+    moderation.moderate(submission, "3", "合议", "", user("admin"))
+    assert moderation.released_result(task, user("counselor1")) is None
+    assert moderation.release(submission, user("admin")) is True
+    assert moderation.release(submission, user("admin")) is False
 
-    assert tasks.released_result(task, user("counselor1")) == submission
+    assert moderation.released_result(task, user("counselor1")) == submission
     notices = db.session.scalars(sa.select(Notification).filter_by(kind="task_result")).all()
     assert [(n.recipient_id, n.subject_id) for n in notices] == [(world.counselor, submission.id)]
     assert "3" in notices[0].body and "4" in notices[0].body
-    assert tasks.passed(submission) is True  # 3 of 4 is 75 %, pass mark 60 %
+    assert moderation.passed(submission) is True  # 3 of 4 is 75 %, pass mark 60 %
     with pytest.raises(tasks.TaskError):
         score(submission, "hr", [1, 1, 1])
     with pytest.raises(tasks.TaskError):
-        tasks.moderate(submission, "4", "改分", "", user("admin"))
+        moderation.moderate(submission, "4", "改分", "", user("admin"))
 
 
 def test_release_records_evidence_once(world):
     task = make_task(world)
     submission = submit(task)
-    tasks.moderate(submission, "3", "合议", "", user("admin"))
-    tasks.release(submission, user("admin"))
-    tasks.release(submission, user("admin"))
+    moderation.moderate(submission, "3", "合议", "", user("admin"))
+    moderation.release(submission, user("admin"))
+    moderation.release(submission, user("admin"))
 
     rows = db.session.scalars(sa.select(CompetencyEvidence)).all()
     assert [(r.source_type, r.source_id, r.fraction) for r in rows] == [
@@ -243,8 +243,8 @@ def test_resubmission_only_when_allowed_and_after_release(world):
     with pytest.raises(tasks.TaskError, match="being assessed"):
         submit(task)
 
-    tasks.moderate(first, "1", "需要改进", "请补充对策", user("admin"))
-    tasks.release(first, user("admin"))
+    moderation.moderate(first, "1", "需要改进", "请补充对策", user("admin"))
+    moderation.release(first, user("admin"))
     second = submit(task, text="修改后的分析")
 
     assert second.number == 2
