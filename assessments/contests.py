@@ -46,7 +46,7 @@ def _tier(raw: str, field: str, errors: dict) -> Decimal:
 def save_contest(
     institution_id: int, data: dict, actor: User, contest: Optional[Contest] = None
 ) -> Contest:
-    """Create or update a contest from form values; raise AuthoringError per bad field."""
+    """Create or update a contest from form values, or raise AuthoringError."""
     errors: dict[str, str] = {}
     title = (data.get("title") or "").strip()
     if not title or len(title) > 200:
@@ -56,7 +56,10 @@ def save_contest(
     except ValueError:
         errors["award_mode"] = _("Choose how awards are given.")
         mode = None
-    tiers = [_tier(data.get(name), name, errors) for name in ("first_tier", "second_tier", "third_tier")]
+    tiers = [
+        _tier(data.get(name), name, errors)
+        for name in ("first_tier", "second_tier", "third_tier")
+    ]
     if mode is AwardMode.RANK_SHARE and sum(tiers) > 100:
         errors["third_tier"] = _("The three shares add up to more than 100 percent.")
     if mode is AwardMode.THRESHOLD and not tiers[0] >= tiers[1] >= tiers[2]:
@@ -78,7 +81,7 @@ def save_contest(
 
 
 def add_event(contest: Contest, source: str, raw_weight: str) -> ContestEvent:
-    """Add a task (``task:<id>``) or quiz (``quiz:<id>``) of the institution as an event."""
+    """Add a task (``task:<id>``) or quiz (``quiz:<id>``) of the institution."""
     errors = {}
     weight = _tier(raw_weight, "weight", errors)
     if not errors and weight == 0:
@@ -107,7 +110,10 @@ def add_event(contest: Contest, source: str, raw_weight: str) -> ContestEvent:
 def add_entrant(contest: Contest, user: User) -> bool:
     """Enter a learner of the institution; return False when already entered."""
     if user.institution_id != contest.institution_id or not user.role.is_learner:
-        raise AuthoringError({"user_id": _("Choose a counselor or party-work staff member of your institution.")})
+        message = _(
+            "Choose a counselor or party-work staff member of your institution."
+        )
+        raise AuthoringError({"user_id": message})
     if any(e.user_id == user.id for e in contest.entrants):
         return False
     contest.entrants.append(ContestEntrant(user_id=user.id))
@@ -149,7 +155,9 @@ class Standing:
         return str(AWARDS[self.award]) if self.award is not None else ""
 
 
-def weighted_total(weights: list[Decimal], scores: list[Optional[Fraction]]) -> Optional[Fraction]:
+def weighted_total(
+    weights: list[Decimal], scores: list[Optional[Fraction]]
+) -> Optional[Fraction]:
     """Return the weighted mean of the event percentages, a missing event counting 0."""
     if all(score is None for score in scores) or not weights:
         return None
@@ -160,14 +168,15 @@ def weighted_total(weights: list[Decimal], scores: list[Optional[Fraction]]) -> 
 
 
 def rank(standings: list[Standing]) -> None:
-    """Give standard competition ranks (1, 2, 2, 4) by total; entrants without scores get none."""
+    """Set standard competition ranks (1, 2, 2, 4) by total; no score gives no rank."""
     ranked = [s for s in standings if s.total is not None]
     for standing in ranked:
         standing.rank = 1 + sum(1 for other in ranked if other.total > standing.total)
 
 
 def _count(share: Decimal, entrants: int) -> int:
-    return int((Decimal(entrants) * share / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    count = (Decimal(entrants) * share / 100).quantize(Decimal(1), ROUND_HALF_UP)
+    return int(count)
 
 
 def assign_awards(contest: Contest, standings: list[Standing]) -> None:
@@ -182,9 +191,12 @@ def assign_awards(contest: Contest, standings: list[Standing]) -> None:
     tiers = (contest.first_tier, contest.second_tier, contest.third_tier)
     if contest.award_mode is AwardMode.THRESHOLD:
         for standing in ranked:
-            standing.award = next(
-                (i for i, minimum in enumerate(tiers) if standing.total >= Fraction(minimum)), None
+            reached = (
+                i
+                for i, minimum in enumerate(tiers)
+                if standing.total >= Fraction(minimum)
             )
+            standing.award = next(reached, None)
         return
     cutoffs = []
     cumulative = Decimal(0)
@@ -192,14 +204,16 @@ def assign_awards(contest: Contest, standings: list[Standing]) -> None:
         cumulative += share
         cutoffs.append(_count(cumulative, len(ranked)) if share > 0 else None)
     for standing in ranked:
-        standing.award = next(
-            (i for i, cutoff in enumerate(cutoffs) if cutoff is not None and standing.rank <= cutoff),
-            None,
+        within = (
+            i
+            for i, cutoff in enumerate(cutoffs)
+            if cutoff is not None and standing.rank <= cutoff
         )
+        standing.award = next(within, None)
 
 
 def standings(contest: Contest) -> list[Standing]:
-    """Return every entrant's event scores, weighted total, rank and award, best first."""
+    """Return each entrant's scores, weighted total, rank and award, best first."""
     weights = [event.weight for event in contest.events]
     rows = []
     for entrant in contest.entrants:

@@ -1,4 +1,4 @@
-"""Scoring of performance tasks: score sheets, panel aggregation, moderation and release.
+"""Scoring of performance tasks: score sheets, aggregation, moderation and release.
 
 Every score change (a sheet saved, a final score set, a result released)
 writes an audit row. A released score notifies the learner and adds
@@ -33,7 +33,10 @@ from lms.records.services import local_date
 
 
 def candidate_label(submission: TaskSubmission, viewer: User) -> str:
-    """Return the candidate's name, or the anonymous code for anyone but the moderator of a blind task."""
+    """Return the candidate's name, or the anonymous code if the task is blind.
+
+    The moderator of a blind task still sees the name.
+    """
     if submission.task.blind_candidates and not is_moderator(viewer, submission.task):
         return submission.anonymous_code
     return submission.user.full_name
@@ -49,11 +52,14 @@ def sheet_total(sheet: ScoreSheet) -> Optional[Decimal]:
     by_rubric: dict[int, Decimal] = {}
     for mark in sheet.marks:
         points = mark.criterion.weight * mark.level.points
-        by_rubric[mark.criterion.rubric_id] = by_rubric.get(mark.criterion.rubric_id, Decimal(0)) + points
+        rubric_id = mark.criterion.rubric_id
+        by_rubric[rubric_id] = by_rubric.get(rubric_id, Decimal(0)) + points
     return scoring.role_mean(list(by_rubric.values()))
 
 
-def save_sheet(sheet: ScoreSheet, chosen: dict[int, str], comment: str, actor: User) -> Decimal:
+def save_sheet(
+    sheet: ScoreSheet, chosen: dict[int, str], comment: str, actor: User
+) -> Decimal:
     """Save one level per criterion of every task rubric; return the new exact total."""
     submission = sheet.submission
     if submission.released_at is not None:
@@ -63,13 +69,15 @@ def save_sheet(sheet: ScoreSheet, chosen: dict[int, str], comment: str, actor: U
     for rubric in submission.task.rubrics:
         for criterion in rubric.criteria:
             raw = chosen.get(criterion.id, "")
-            level = next((lv for lv in criterion.levels if str(lv.id) == str(raw)), None)
+            matching = (lv for lv in criterion.levels if str(lv.id) == str(raw))
+            level = next(matching, None)
             if level is None:
                 errors.append(criterion.title)
             else:
                 marks.append((criterion, level))
     if errors:
-        raise TaskError(_("Choose a level for: %(criteria)s.", criteria="、".join(errors)))
+        names = "、".join(errors)
+        raise TaskError(_("Choose a level for: %(criteria)s.", criteria=names))
     before = sheet_total(sheet)
     sheet.marks.clear()
     db.session.flush()
@@ -82,9 +90,14 @@ def save_sheet(sheet: ScoreSheet, chosen: dict[int, str], comment: str, actor: U
     total = sheet_total(sheet)
     audit.record(
         "task.scored", "score_sheet", sheet.id,
-        f"{submission.anonymous_code}: {scoring.display(before)} -> {scoring.display(total)}",
+        f"{submission.anonymous_code}: "
+        f"{scoring.display(before)} -> {scoring.display(total)}",
         actor_id=actor.id, institution_id=submission.task.institution_id,
-        data={"submission_id": submission.id, "before": None if before is None else str(before), "after": str(total)},
+        data={
+            "submission_id": submission.id,
+            "before": None if before is None else str(before),
+            "after": str(total),
+        },
     )
     return total
 
@@ -132,12 +145,16 @@ def is_moderator(user: User, task: PerformanceTask) -> bool:
 def moderate(
     submission: TaskSubmission, raw_score: str, reason: str, feedback: str, actor: User
 ) -> Decimal:
-    """Set the final score with a reason; an empty score takes the panel aggregate, rounded once."""
+    """Set the final score with a reason; an empty score takes the rounded aggregate."""
     if submission.released_at is not None:
-        raise TaskError(_("The result is released; the final score can no longer change."))
+        raise TaskError(
+            _("The result is released; the final score can no longer change.")
+        )
     reason = (reason or "").strip()
     if not reason:
-        raise TaskError(_("Reason: say why this is the final score, e.g. “panel agrees”."))
+        raise TaskError(
+            _("Reason: say why this is the final score, e.g. “panel agrees”.")
+        )
     raw_score = (raw_score or "").strip()
     maximum = submission.task.max_points
     if raw_score:
@@ -147,12 +164,17 @@ def moderate(
             final = None
         if final is None or not final.is_finite() or final < 0 or final > maximum:
             raise TaskError(
-                _("Final score: enter a number from 0 to %(max)s.", max=scoring.display(maximum))
+                _(
+                    "Final score: enter a number from 0 to %(max)s.",
+                    max=scoring.display(maximum),
+                )
             )
     else:
         aggregate = panel_summary(submission).aggregate
         if aggregate is None:
-            raise TaskError(_("Final score: no assessor has scored yet, so enter the score."))
+            raise TaskError(
+                _("Final score: no assessor has scored yet, so enter the score.")
+            )
         final = scoring.rounded(aggregate)
     before = submission.final_score
     submission.final_score = final
@@ -163,15 +185,20 @@ def moderate(
     db.session.flush()
     audit.record(
         "task.moderated", "task_submission", submission.id,
-        f"{submission.anonymous_code}: {scoring.display(before)} -> {scoring.display(final)}: {reason[:200]}",
+        f"{submission.anonymous_code}: "
+        f"{scoring.display(before)} -> {scoring.display(final)}: {reason[:200]}",
         actor_id=actor.id, institution_id=submission.task.institution_id,
-        data={"before": None if before is None else str(before), "after": str(final), "reason": reason},
+        data={
+            "before": None if before is None else str(before),
+            "after": str(final),
+            "reason": reason,
+        },
     )
     return final
 
 
 def release(submission: TaskSubmission, actor: User) -> bool:
-    """Publish the moderated result to the learner once; return whether this call did it."""
+    """Publish the moderated result to the learner once; return whether this did it."""
     if submission.final_score is None:
         raise TaskError(_("Set the final score before releasing the result."))
     released_at = now_utc()
@@ -189,7 +216,10 @@ def release(submission: TaskSubmission, actor: User) -> bool:
         "task.released", "task_submission", submission.id,
         f"{task.title}: {scoring.display(submission.final_score)}",
         actor_id=actor.id, institution_id=task.institution_id,
-        data={"final_score": str(submission.final_score), "user_id": submission.user_id},
+        data={
+            "final_score": str(submission.final_score),
+            "user_id": submission.user_id,
+        },
     )
     _notify_release(submission)
     if task.max_points > 0:
@@ -205,7 +235,7 @@ def release(submission: TaskSubmission, actor: User) -> bool:
 
 
 def _notify_release(submission: TaskSubmission) -> None:
-    """Queue the learner's in-app and e-mail notice, worded in the learner's language."""
+    """Queue the learner's in-app and e-mail notice in the learner's language."""
     learner = submission.user
     languages = current_app.config.get("LANGUAGES", ["zh_CN", "en"])
     locale = learner.locale if learner.locale in languages else current_app.config.get(
@@ -229,7 +259,8 @@ def passed(submission: TaskSubmission) -> Optional[bool]:
     """Return whether a released score reaches the pass mark; None before release."""
     if submission.released_at is None:
         return None
-    return submission.final_score * 100 >= submission.task.max_points * submission.task.pass_mark
+    task = submission.task
+    return submission.final_score * 100 >= task.max_points * task.pass_mark
 
 
 def released_result(task: PerformanceTask, user: User) -> Optional[TaskSubmission]:

@@ -52,15 +52,24 @@ def _number(raw: str, line_no: int, is_weight: bool) -> Decimal:
         value = None
     if value is None or not value.is_finite() or value < 0 or value > MAX_NUMBER:
         if is_weight:
-            message = _("Line %(line)s: the weight must be a number from 0 to 9999, e.g. 20 or 0.5.", line=line_no)
+            message = _(
+                "Line %(line)s: the weight must be a number from 0 to 9999, "
+                "e.g. 20 or 0.5.",
+                line=line_no,
+            )
         else:
-            message = _("Line %(line)s: the points must be a number from 0 to 9999, e.g. 20 or 2.5.", line=line_no)
+            message = _(
+                "Line %(line)s: the points must be a number from 0 to 9999, "
+                "e.g. 20 or 2.5.",
+                line=line_no,
+            )
         raise AuthoringError({"definition": message})
     return value
 
 
 def _line_error(line_no: int, message: str) -> AuthoringError:
-    return AuthoringError({"definition": _("Line %(line)s: %(message)s", line=line_no, message=message)})
+    text = _("Line %(line)s: %(message)s", line=line_no, message=message)
+    return AuthoringError({"definition": text})
 
 
 def parse_definition(text: str) -> list[CriterionSpec]:
@@ -72,13 +81,15 @@ def parse_definition(text: str) -> list[CriterionSpec]:
             continue
         if line.startswith("-"):
             if not criteria:
-                raise _line_error(line_no, _("a level needs a criterion line above it."))
+                message = _("a level needs a criterion line above it.")
+                raise _line_error(line_no, message)
             parts = [part.strip() for part in line[1:].split("|", 2)]
             if len(parts) < 2 or not parts[0]:
-                raise _line_error(line_no, _("write a level as “- title | points | descriptor”."))
-            criteria[-1].levels.append(
-                LevelSpec(parts[0][:100], _number(parts[1], line_no, is_weight=False), parts[2] if len(parts) > 2 else "")
-            )
+                message = _("write a level as “- title | points | descriptor”.")
+                raise _line_error(line_no, message)
+            points = _number(parts[1], line_no, is_weight=False)
+            descriptor = parts[2] if len(parts) > 2 else ""
+            criteria[-1].levels.append(LevelSpec(parts[0][:100], points, descriptor))
             continue
         parts = [part.strip() for part in line.split("|")]
         if len(parts) != 2 or not parts[0]:
@@ -93,9 +104,11 @@ def parse_definition(text: str) -> list[CriterionSpec]:
 
 def _check_shape(criteria: list[CriterionSpec]) -> None:
     if not criteria:
-        raise AuthoringError({"definition": _("Add at least one criterion with its levels.")})
+        message = _("Add at least one criterion with its levels.")
+        raise AuthoringError({"definition": message})
     if len(criteria) > MAX_CRITERIA:
-        raise AuthoringError({"definition": _("A rubric has at most %(n)s criteria.", n=MAX_CRITERIA)})
+        message = _("A rubric has at most %(n)s criteria.", n=MAX_CRITERIA)
+        raise AuthoringError({"definition": message})
     for criterion in criteria:
         if len(criterion.levels) < 2 or len(criterion.levels) > MAX_LEVELS:
             raise AuthoringError(
@@ -151,7 +164,9 @@ def _fill(rubric: Rubric, criteria: list[CriterionSpec]) -> None:
     rubric.criteria.clear()
     db.session.flush()
     for position, spec in enumerate(criteria, start=1):
-        criterion = RubricCriterion(position=position, title=spec.title, weight=spec.weight)
+        criterion = RubricCriterion(
+            position=position, title=spec.title, weight=spec.weight
+        )
         for level_position, level in enumerate(spec.levels, start=1):
             criterion.levels.append(
                 RubricLevel(
@@ -167,7 +182,7 @@ def _fill(rubric: Rubric, criteria: list[CriterionSpec]) -> None:
 def save_rubric(
     institution_id: int, data: dict, actor: User, rubric: Optional[Rubric] = None
 ) -> Rubric:
-    """Create or update a rubric from form values; a rubric already used to score is locked."""
+    """Create or update a rubric from form values, unless it has been used to score."""
     errors = {}
     code = (data.get("code") or "").strip()
     title = (data.get("title") or "").strip()
@@ -179,14 +194,18 @@ def save_rubric(
         sa.select(Rubric).filter_by(institution_id=institution_id, code=code)
     )
     if code and clash is not None and clash is not rubric:
-        errors["code"] = _("The code %(code)s is already used by another rubric.", code=code)
+        errors["code"] = _(
+            "The code %(code)s is already used by another rubric.", code=code
+        )
     try:
         criteria = parse_definition(data.get("definition") or "")
     except AuthoringError as error:
         errors.update(error.errors)
         criteria = []
     if rubric is not None and is_in_use(rubric):
-        errors["form"] = _("This rubric has been used to score; copy it to change its criteria.")
+        errors["form"] = _(
+            "This rubric has been used to score; copy it to change its criteria."
+        )
     if errors:
         raise AuthoringError(errors)
 
@@ -225,7 +244,10 @@ def copy_rubric(rubric: Rubric, actor: User) -> Rubric:
             CriterionSpec(
                 c.title,
                 c.weight,
-                [LevelSpec(level.title, level.points, level.descriptor) for level in c.levels],
+                [
+                    LevelSpec(level.title, level.points, level.descriptor)
+                    for level in c.levels
+                ],
             )
             for c in rubric.criteria
         ],
@@ -349,19 +371,22 @@ SEED_RUBRICS = (
 
 
 def seed_criteria(criteria: list[tuple[str, int]]) -> list[CriterionSpec]:
-    """Turn (criterion, points) pairs into criteria of weight 1 with four banded levels."""
+    """Turn (criterion, points) pairs into weight-1 criteria with four banded levels."""
     return [
         CriterionSpec(
             title,
             Decimal(1),
-            [LevelSpec(name, share * points, descriptor) for name, share, descriptor in _BANDS],
+            [
+                LevelSpec(name, share * points, descriptor)
+                for name, share, descriptor in _BANDS
+            ],
         )
         for title, points in criteria
     ]
 
 
 def seed_rubrics(institution_id: int) -> int:
-    """Add the competition rubrics the institution lacks (by code); return how many were added."""
+    """Add the competition rubrics the institution lacks (by code); return the count."""
     added = 0
     for code, title, description, criteria in SEED_RUBRICS:
         exists = db.session.scalar(
@@ -370,7 +395,10 @@ def seed_rubrics(institution_id: int) -> int:
         if exists is not None:
             continue
         rubric = Rubric(
-            institution_id=institution_id, code=code, title=title, description=description
+            institution_id=institution_id,
+            code=code,
+            title=title,
+            description=description,
         )
         db.session.add(rubric)
         _fill(rubric, seed_criteria(criteria))

@@ -15,7 +15,7 @@ Number = Union[Decimal, Fraction, int]
 
 
 def role_mean(totals: list[Decimal]) -> Decimal:
-    """Combine the totals of one sheet's role rubrics (one or two) into the sheet total."""
+    """Combine the totals of a sheet's role rubrics (one or two) into its total."""
     if not totals:
         return Decimal(0)
     return sum(totals, Decimal(0)) / len(totals)
@@ -59,7 +59,7 @@ def rounded(value: Number) -> Decimal:
 
 
 def display(value: Optional[Number]) -> str:
-    """Format a score for people: two places at most, no trailing zeros (3.75, 3.8, 85)."""
+    """Format a score with at most two places and no trailing zeros (3.75, 3.8, 85)."""
     if value is None:
         return "—"
     text = format(rounded(value), "f")

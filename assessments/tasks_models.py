@@ -1,4 +1,4 @@
-"""Tables of rubric-scored performance tasks: rubrics, tasks, submissions, score sheets."""
+"""Tables of rubric-scored performance tasks, their score sheets and contests."""
 
 import enum
 from datetime import datetime
@@ -130,10 +130,14 @@ task_competency = sa.Table(
     "task_competency",
     db.metadata,
     sa.Column(
-        "task_id", sa.ForeignKey("performance_task.id", ondelete="CASCADE"), primary_key=True
+        "task_id",
+        sa.ForeignKey("performance_task.id", ondelete="CASCADE"),
+        primary_key=True,
     ),
     sa.Column(
-        "item_id", sa.ForeignKey("competency_item.id", ondelete="CASCADE"), primary_key=True
+        "item_id",
+        sa.ForeignKey("competency_item.id", ondelete="CASCADE"),
+        primary_key=True,
     ),
 )
 
@@ -147,7 +151,9 @@ class PerformanceTask(db.Model):
             "divergence_margin IS NULL OR divergence_margin >= 0",
             name="divergence_margin_not_negative",
         ),
-        sa.CheckConstraint("pass_mark >= 0 AND pass_mark <= 100", name="pass_mark_range"),
+        sa.CheckConstraint(
+            "pass_mark >= 0 AND pass_mark <= 100", name="pass_mark_range"
+        ),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -258,7 +264,9 @@ class TaskSubmission(db.Model):
     final_score: so.Mapped[Optional[Decimal]] = so.mapped_column(sa.Numeric(10, 4))
     final_reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     feedback: so.Mapped[str] = so.mapped_column(sa.Text, default="")
-    moderated_by_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("user.id"))
+    moderated_by_id: so.Mapped[Optional[int]] = so.mapped_column(
+        sa.ForeignKey("user.id")
+    )
     moderated_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
     released_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
 
@@ -290,7 +298,7 @@ class SubmissionFile(db.Model):
 
 
 class ScoreSheet(db.Model):
-    """One assessor's scoring of one submission; the assignment exists before the score."""
+    """One assessor's scoring of one submission, created unscored on assignment."""
 
     __tablename__ = "score_sheet"
     __table_args__ = (sa.UniqueConstraint("submission_id", "assessor_id"),)
@@ -361,13 +369,21 @@ class Contest(db.Model):
     award_mode: so.Mapped[AwardMode] = so.mapped_column(
         enum_column(AwardMode), default=AwardMode.RANK_SHARE
     )
-    first_tier: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(6, 2), default=Decimal(10))
-    second_tier: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(6, 2), default=Decimal(20))
-    third_tier: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(6, 2), default=Decimal(30))
+    first_tier: so.Mapped[Decimal] = so.mapped_column(
+        sa.Numeric(6, 2), default=Decimal(10)
+    )
+    second_tier: so.Mapped[Decimal] = so.mapped_column(
+        sa.Numeric(6, 2), default=Decimal(20)
+    )
+    third_tier: so.Mapped[Decimal] = so.mapped_column(
+        sa.Numeric(6, 2), default=Decimal(30)
+    )
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
 
     events: so.Mapped[list["ContestEvent"]] = so.relationship(
-        back_populates="contest", order_by="ContestEvent.position", cascade="all, delete-orphan"
+        back_populates="contest",
+        order_by="ContestEvent.position",
+        cascade="all, delete-orphan",
     )
     entrants: so.Mapped[list["ContestEntrant"]] = so.relationship(
         back_populates="contest", cascade="all, delete-orphan"

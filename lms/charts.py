@@ -1,4 +1,4 @@
-"""Charts rendered on the server as inline SVG: no script, no style attribute, CSP-safe."""
+"""Charts rendered on the server as inline SVG, without script or style attributes."""
 
 import math
 from decimal import Decimal
@@ -27,7 +27,8 @@ def _point(index: int, count: int, fraction: float) -> tuple[float, float]:
 
 
 def _points(count: int, fractions: Sequence[float]) -> str:
-    return " ".join(f"{x},{y}" for x, y in (_point(i, count, f) for i, f in enumerate(fractions)))
+    points = (_point(i, count, fraction) for i, fraction in enumerate(fractions))
+    return " ".join(f"{x},{y}" for x, y in points)
 
 
 def _anchor(x: float) -> str:
@@ -36,8 +37,10 @@ def _anchor(x: float) -> str:
     return "start" if x > CENTRE_X else "end"
 
 
-def radar_svg(labels: Sequence[str], values: Sequence[Number], *, title: str = "") -> Markup:
-    """Return an SVG radar chart of ``values`` (each 0 to 1) on axes named by ``labels``.
+def radar_svg(
+    labels: Sequence[str], values: Sequence[Number], *, title: str = ""
+) -> Markup:
+    """Return an SVG radar chart of ``values`` (each 0 to 1) on axes ``labels``.
 
     Labels and the title are escaped. Values outside 0..1 are clamped. Each
     axis carries a ``<title>`` with its label and percentage, so screen
@@ -63,10 +66,12 @@ def radar_svg(labels: Sequence[str], values: Sequence[Number], *, title: str = "
     for index in range(count):
         x, y = _point(index, count, 1.0)
         parts.append(
-            f'<line x1="{CENTRE_X}" y1="{CENTRE_Y}" x2="{x}" y2="{y}" stroke="#c8ccd2" stroke-width="1"/>'
+            f'<line x1="{CENTRE_X}" y1="{CENTRE_Y}" x2="{x}" y2="{y}" '
+            'stroke="#c8ccd2" stroke-width="1"/>'
         )
     parts.append(
-        f'<polygon points="{_points(count, fractions)}" fill="#b3282d" fill-opacity="0.25" '
+        f'<polygon points="{_points(count, fractions)}" '
+        'fill="#b3282d" fill-opacity="0.25" '
         'stroke="#b3282d" stroke-width="2"/>'
     )
     for index, (label, fraction) in enumerate(zip(labels, fractions)):

@@ -61,7 +61,7 @@ def record_evidence(
     fraction: Decimal,
     evidenced_on: date,
 ) -> int:
-    """Add one evidence row per item unless the source already gave it; return rows added."""
+    """Add an evidence row per item the source has not yet given; return the count."""
     fraction = min(max(Decimal(fraction), Decimal(0)), Decimal(1)).quantize(
         Decimal("0.000001")
     )
@@ -84,7 +84,11 @@ def record_evidence(
         added += 1
     if added:
         logger.info(
-            "Evidence from %s %s for user %s: %s items", source_type, source_id, user_id, added
+            "Evidence from %s %s for user %s: %s items",
+            source_type,
+            source_id,
+            user_id,
+            added,
         )
     return added
 
@@ -94,13 +98,15 @@ def evidence_of(user: User) -> list[CompetencyEvidence]:
         db.session.scalars(
             sa.select(CompetencyEvidence)
             .filter_by(user_id=user.id)
-            .order_by(CompetencyEvidence.evidenced_on.desc(), CompetencyEvidence.id.desc())
+            .order_by(
+                CompetencyEvidence.evidenced_on.desc(), CompetencyEvidence.id.desc()
+            )
         )
     )
 
 
 def framework_for(user: User) -> Optional[Framework]:
-    """Return the framework most of the user's evidence belongs to, else the default one."""
+    """Return the framework of most of the user's evidence, else the default one."""
     framework_id = db.session.scalar(
         sa.select(CompetencyItem.framework_id)
         .join(CompetencyEvidence, CompetencyEvidence.item_id == CompetencyItem.id)
@@ -111,14 +117,18 @@ def framework_for(user: User) -> Optional[Framework]:
     )
     if framework_id is not None:
         return db.session.get(Framework, framework_id)
-    return db.session.scalar(sa.select(Framework).filter_by(code=DEFAULT_FRAMEWORK_CODE))
+    return db.session.scalar(
+        sa.select(Framework).filter_by(code=DEFAULT_FRAMEWORK_CODE)
+    )
 
 
 def attainment_by_item(user: User, framework: Framework) -> dict[int, Decimal]:
-    """Map every item of ``framework`` to the user's best evidence fraction, 0 without any."""
+    """Map each item of ``framework`` to the user's best evidence fraction, else 0."""
     best = dict(
         db.session.execute(
-            sa.select(CompetencyEvidence.item_id, sa.func.max(CompetencyEvidence.fraction))
+            sa.select(
+                CompetencyEvidence.item_id, sa.func.max(CompetencyEvidence.fraction)
+            )
             .join(CompetencyItem, CompetencyItem.id == CompetencyEvidence.item_id)
             .where(
                 CompetencyEvidence.user_id == user.id,
@@ -168,7 +178,11 @@ def attainment_by_level(user: User) -> list[tuple[Level, Decimal]]:
     if framework is None:
         return []
     by_item = attainment_by_item(user, framework)
-    items = list(db.session.scalars(sa.select(CompetencyItem).filter_by(framework_id=framework.id)))
+    items = list(
+        db.session.scalars(
+            sa.select(CompetencyItem).filter_by(framework_id=framework.id)
+        )
+    )
     return [
         (level, _mean([by_item[i.id] for i in items if i.level_id == level.id]))
         for level in framework.levels
@@ -196,7 +210,7 @@ def connect_listeners() -> None:
 
 
 def radar_for(user: User):
-    """Return the user's area attainment as (radar SVG, rows), or None without a framework."""
+    """Return the user's area attainment as (radar SVG, rows), or None without one."""
     from flask_babel import gettext as _
 
     from lms.charts import radar_svg
