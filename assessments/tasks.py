@@ -47,7 +47,7 @@ DUE_FORMAT = "%Y-%m-%dT%H:%M"
 
 
 class TaskError(Exception):
-    """A rejected submission, scoring or moderation; the message is shown to the user."""
+    """A rejected submission, scoring or moderation, with a message for the user."""
 
 
 # Authoring ----------------------------------------------------------------------
@@ -57,7 +57,9 @@ def _own_rubric(institution_id: int, raw: str) -> Optional[Rubric]:
     if not str(raw or "").isdigit():
         return None
     rubric = db.session.get(Rubric, int(raw))
-    return rubric if rubric is not None and rubric.institution_id == institution_id else None
+    if rubric is None or rubric.institution_id != institution_id:
+        return None
+    return rubric
 
 
 def _parse_due(raw: str, timezone: str, errors: dict) -> Optional[datetime]:
@@ -93,7 +95,9 @@ def _enum_value(enum_cls, raw: str, field: str, errors: dict, message: str):
         return None
 
 
-def _decimal_field(raw: str, field: str, errors: dict, message: str) -> Optional[Decimal]:
+def _decimal_field(
+    raw: str, field: str, errors: dict, message: str
+) -> Optional[Decimal]:
     raw = (raw or "").strip()
     if not raw:
         return None
@@ -110,66 +114,37 @@ def _decimal_field(raw: str, field: str, errors: dict, message: str) -> Optional
 def save_task(
     institution_id: int, data: dict, actor: User, task: Optional[PerformanceTask] = None
 ) -> PerformanceTask:
-    """Create or update a task from form values; raise AuthoringError per bad field."""
+    """Create or update a task from form values, or raise AuthoringError per field."""
     errors: dict[str, str] = {}
-    course = None
-    if str(data.get("course_id") or "").isdigit():
-        course = db.session.get(Course, int(data["course_id"]))
-    if course is None or course.institution_id != institution_id:
-        errors["course_id"] = _("Choose a course of your institution.")
+    course = _own_course(institution_id, data.get("course_id"), errors)
     title = (data.get("title") or "").strip()
     if not title or len(title) > 200:
         errors["title"] = _("Enter a title of 1 to 200 characters.")
-    kind = _enum_value(TaskKind, data.get("kind"), "kind", errors, _("Choose a task kind."))
-    aggregation = _enum_value(
-        Aggregation, data.get("aggregation"), "aggregation", errors, _("Choose how panel scores are combined.")
+    kind = _enum_value(
+        TaskKind, data.get("kind"), "kind", errors, _("Choose a task kind.")
     )
-    rubric = _own_rubric(institution_id, data.get("rubric_id"))
-    if rubric is None:
-        errors["rubric_id"] = _("Choose a rubric of your institution.")
-    student_rubric = _own_rubric(institution_id, data.get("student_rubric_id"))
-    if kind is TaskKind.HEART_TALK and student_rubric is None:
-        errors["student_rubric_id"] = _(
-            "A heart-to-heart talk is scored for both roles: choose the student-role rubric."
-        )
-    if kind is not TaskKind.HEART_TALK:
-        student_rubric = None
-    if rubric and student_rubric and rubric.max_points != student_rubric.max_points:
-        errors["student_rubric_id"] = _(
-            "Both role rubrics must have the same maximum (%(a)s and %(b)s), "
-            "because the score is the mean of the two roles.",
-            a=scoring.display(rubric.max_points),
-            b=scoring.display(student_rubric.max_points),
-        )
+    aggregation = _enum_value(
+        Aggregation,
+        data.get("aggregation"),
+        "aggregation",
+        errors,
+        _("Choose how panel scores are combined."),
+    )
+    rubric, student_rubric = _rubrics(institution_id, kind, data, errors)
     margin = _decimal_field(
-        data.get("divergence_margin"), "divergence_margin", errors,
+        data.get("divergence_margin"),
+        "divergence_margin",
+        errors,
         _("Enter the divergence margin as points, e.g. 10, or leave it empty."),
     )
     pass_mark = str(data.get("pass_mark") or "").strip()
     if not pass_mark.isdigit() or int(pass_mark) > 100:
-        errors["pass_mark"] = _("Enter the pass mark as a whole percentage from 0 to 100.")
-    moderator = None
-    if str(data.get("moderator_id") or "").isdigit():
-        moderator = db.session.get(User, int(data["moderator_id"]))
-    if moderator is None or moderator.institution_id != institution_id or moderator.role not in (
-        Role.TRAINER, Role.ADMIN, Role.HR
-    ):
-        errors["moderator_id"] = _("Choose a trainer, HR officer or administrator of your institution.")
-    if moderator is not None and task is not None and any(
-        member.user_id == moderator.id for member in task.assessors
-    ):
-        errors["moderator_id"] = _(
-            "%(name)s is on the assessor panel; choose a moderator who does not assess.",
-            name=moderator.full_name,
+        errors["pass_mark"] = _(
+            "Enter the pass mark as a whole percentage from 0 to 100."
         )
-    if task is not None and has_scores(task) and (
-        kind is not task.kind
-        or (rubric and rubric.id != task.rubric_id)
-        or (student_rubric.id if student_rubric else None) != task.student_rubric_id
-    ):
-        errors["rubric_id"] = _(
-            "Assessors have already scored with this task's rubrics, so its kind and rubrics cannot change."
-        )
+    moderator = _moderator(institution_id, data.get("moderator_id"), task, errors)
+    if task is not None and has_scores(task):
+        _check_scoring_unchanged(task, kind, rubric, student_rubric, errors)
     due_at = _parse_due(data.get("due_at"), _timezone(institution_id), errors)
     items = _competencies(data.get("competency_ids") or [], errors)
     if errors:
@@ -199,6 +174,82 @@ def save_task(
     return task
 
 
+def _own_course(institution_id: int, raw, errors: dict) -> Optional[Course]:
+    course = None
+    if str(raw or "").isdigit():
+        course = db.session.get(Course, int(raw))
+    if course is None or course.institution_id != institution_id:
+        errors["course_id"] = _("Choose a course of your institution.")
+        return None
+    return course
+
+
+def _rubrics(
+    institution_id: int, kind: Optional[TaskKind], data: dict, errors: dict
+) -> tuple[Optional[Rubric], Optional[Rubric]]:
+    """Return the task rubric and, for a heart-to-heart talk, the student-role one."""
+    rubric = _own_rubric(institution_id, data.get("rubric_id"))
+    if rubric is None:
+        errors["rubric_id"] = _("Choose a rubric of your institution.")
+    if kind is not TaskKind.HEART_TALK:
+        return rubric, None
+    student_rubric = _own_rubric(institution_id, data.get("student_rubric_id"))
+    if student_rubric is None:
+        errors["student_rubric_id"] = _(
+            "A heart-to-heart talk is scored for both roles: "
+            "choose the student-role rubric."
+        )
+    elif rubric is not None and rubric.max_points != student_rubric.max_points:
+        errors["student_rubric_id"] = _(
+            "Both role rubrics must have the same maximum (%(a)s and %(b)s), "
+            "because the score is the mean of the two roles.",
+            a=scoring.display(rubric.max_points),
+            b=scoring.display(student_rubric.max_points),
+        )
+    return rubric, student_rubric
+
+
+def _moderator(
+    institution_id: int, raw, task: Optional[PerformanceTask], errors: dict
+) -> Optional[User]:
+    moderator = None
+    if str(raw or "").isdigit():
+        moderator = db.session.get(User, int(raw))
+    if (
+        moderator is None
+        or not moderator.active
+        or moderator.institution_id != institution_id
+        or moderator.role not in (Role.TRAINER, Role.ADMIN, Role.HR)
+    ):
+        errors["moderator_id"] = _(
+            "Choose a trainer, HR officer or administrator of your institution."
+        )
+        return None
+    if task is not None and any(m.user_id == moderator.id for m in task.assessors):
+        errors["moderator_id"] = _(
+            "%(name)s is on the assessor panel; "
+            "choose a moderator who does not assess.",
+            name=moderator.full_name,
+        )
+    return moderator
+
+
+def _check_scoring_unchanged(
+    task: PerformanceTask, kind, rubric, student_rubric, errors: dict
+) -> None:
+    """Reject a new kind or rubric once sheets are scored, as marks refer to them."""
+    student_rubric_id = student_rubric.id if student_rubric else None
+    if (
+        kind is not task.kind
+        or (rubric is not None and rubric.id != task.rubric_id)
+        or student_rubric_id != task.student_rubric_id
+    ):
+        errors["rubric_id"] = _(
+            "Assessors have already scored with this task's rubrics, "
+            "so its kind and rubrics cannot change."
+        )
+
+
 def has_scores(task: PerformanceTask) -> bool:
     """Return whether any sheet of the task has been scored."""
     return (
@@ -214,7 +265,8 @@ def has_scores(task: PerformanceTask) -> bool:
 
 def _competencies(raw_ids: Iterable[str], errors: dict) -> list[CompetencyItem]:
     ids = {int(raw) for raw in raw_ids if str(raw).isdigit()}
-    items = list(db.session.scalars(sa.select(CompetencyItem).where(CompetencyItem.id.in_(ids))))
+    query = sa.select(CompetencyItem).where(CompetencyItem.id.in_(ids))
+    items = list(db.session.scalars(query))
     if len(items) != len(ids):
         errors["competency_ids"] = _("Choose competency items from the list.")
     return items
@@ -226,9 +278,13 @@ def add_assessor(task: PerformanceTask, user: User, actor: User) -> TaskAssessor
         raise TaskError(_("Choose an active person of your institution."))
     if user.id == task.moderator_id:
         raise TaskError(
-            _("%(name)s moderates this task and sees every score, so cannot also assess it.", name=user.full_name)
+            _(
+                "%(name)s moderates this task and sees every score, "
+                "so cannot also assess it.",
+                name=user.full_name,
+            )
         )
-    member = db.session.scalar(sa.select(TaskAssessor).filter_by(task_id=task.id, user_id=user.id))
+    member = _member(task, user.id)
     if member is not None:
         raise TaskError(_("%(name)s is already on the panel.", name=user.full_name))
     member = TaskAssessor(task_id=task.id, user_id=user.id)
@@ -238,14 +294,16 @@ def add_assessor(task: PerformanceTask, user: User, actor: User) -> TaskAssessor
     db.session.flush()
     audit.record(
         "task.assessor_added", "performance_task", task.id, user.full_name,
-        actor_id=actor.id, institution_id=task.institution_id, data={"assessor_id": user.id},
+        actor_id=actor.id,
+        institution_id=task.institution_id,
+        data={"assessor_id": user.id},
     )
     return member
 
 
 def remove_assessor(task: PerformanceTask, user_id: int, actor: User) -> None:
-    """Take an assessor off the panel; sheets they already scored stay and still count."""
-    member = db.session.scalar(sa.select(TaskAssessor).filter_by(task_id=task.id, user_id=user_id))
+    """Take an assessor off the panel; sheets they already scored stay and count."""
+    member = _member(task, user_id)
     if member is None:
         raise TaskError(_("That person is not on the panel."))
     db.session.delete(member)
@@ -256,7 +314,15 @@ def remove_assessor(task: PerformanceTask, user_id: int, actor: User) -> None:
     db.session.flush()
     audit.record(
         "task.assessor_removed", "performance_task", task.id, str(user_id),
-        actor_id=actor.id, institution_id=task.institution_id, data={"assessor_id": user_id},
+        actor_id=actor.id,
+        institution_id=task.institution_id,
+        data={"assessor_id": user_id},
+    )
+
+
+def _member(task: PerformanceTask, user_id: int) -> Optional[TaskAssessor]:
+    return db.session.scalar(
+        sa.select(TaskAssessor).filter_by(task_id=task.id, user_id=user_id)
     )
 
 
@@ -289,7 +355,9 @@ def submissions_of(task: PerformanceTask, user: User) -> list[TaskSubmission]:
     )
 
 
-def submission_problem(task: PerformanceTask, user: User, now: Optional[datetime] = None) -> Optional[str]:
+def submission_problem(
+    task: PerformanceTask, user: User, now: Optional[datetime] = None
+) -> Optional[str]:
     """Return why ``user`` cannot submit now, or None when they can.
 
     A first submission closes at the due date. A resubmission opens once the
@@ -306,12 +374,15 @@ def submission_problem(task: PerformanceTask, user: User, now: Optional[datetime
     if not task.allow_resubmission:
         return _("You have already submitted, and this task allows no resubmission.")
     if previous[0].released_at is None:
-        return _("Your submission is being assessed; you can resubmit once its result is released.")
+        return _(
+            "Your submission is being assessed; "
+            "you can resubmit once its result is released."
+        )
     return None
 
 
 def max_video_bytes() -> int:
-    """Return the largest video accepted: the request size limit (``LMS_MAX_UPLOAD_BYTES``)."""
+    """Return the largest video accepted, the request limit ``LMS_MAX_UPLOAD_BYTES``."""
     return int(current_app.config.get("MAX_CONTENT_LENGTH") or 50 * uploads.MB)
 
 
@@ -321,11 +392,18 @@ def _check_video_url(raw: str) -> Optional[str]:
         return None
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.netloc or len(raw) > 500:
-        raise TaskError(_("Video link: enter a full http or https address of at most 500 characters."))
+        raise TaskError(
+            _(
+                "Video link: enter a full http or https address "
+                "of at most 500 characters."
+            )
+        )
     return raw
 
 
-def _store_files(files: list[tuple[str, BinaryIO]], kind: TaskKind) -> list[uploads.StoredFile]:
+def _store_files(
+    files: list[tuple[str, BinaryIO]], kind: TaskKind
+) -> list[uploads.StoredFile]:
     if len(files) > MAX_FILES:
         raise TaskError(_("Files: attach at most %(n)s files.", n=MAX_FILES))
     allowed = DOCUMENT_TYPES + (VIDEO_TYPES if kind in VIDEO_KINDS else ())
@@ -333,8 +411,13 @@ def _store_files(files: list[tuple[str, BinaryIO]], kind: TaskKind) -> list[uplo
     stored = []
     try:
         for filename, stream in files:
-            limit = video_limit if uploads.extension_of(filename) in VIDEO_TYPES else MAX_DOCUMENT_BYTES
-            stored.append(uploads.store(UPLOAD_AREA, filename, stream, allowed=allowed, max_bytes=limit))
+            is_video = uploads.extension_of(filename) in VIDEO_TYPES
+            limit = video_limit if is_video else MAX_DOCUMENT_BYTES
+            stored.append(
+                uploads.store(
+                    UPLOAD_AREA, filename, stream, allowed=allowed, max_bytes=limit
+                )
+            )
     except uploads.UploadError as error:
         for done in stored:
             uploads.remove(UPLOAD_AREA, done.name)
@@ -356,19 +439,32 @@ def _upload_message(filename: str, error: uploads.UploadError) -> str:
     )
 
 
-def _check_content(task: PerformanceTask, text: str, video_url, files, pair_role) -> None:
+def _check_content(
+    task: PerformanceTask, text: str, video_url, files, pair_role
+) -> None:
     kind = task.kind
-    has_video = video_url or any(uploads.extension_of(name) in VIDEO_TYPES for name, _s in files)
+    has_video = video_url or any(
+        uploads.extension_of(name) in VIDEO_TYPES for name, _stream in files
+    )
     if kind is TaskKind.CASE_ANALYSIS and not (text or files):
         raise TaskError(_("Analysis: write your case analysis or attach it as a file."))
     if kind is TaskKind.CASE_DISCUSSION and pair_role is None:
         raise TaskError(_("Role: choose the A or B role you drew."))
     if kind is TaskKind.CLASS_MEETING and not has_video:
-        raise TaskError(_("Video: upload the class meeting video (MP4 or WebM) or give a link to it."))
+        raise TaskError(
+            _(
+                "Video: upload the class meeting video (MP4 or WebM) "
+                "or give a link to it."
+            )
+        )
     if kind in (TaskKind.SPEECH, TaskKind.HEART_TALK) and not (has_video or text):
-        raise TaskError(_("Recording: upload a video, give a link, or paste the transcript."))
+        raise TaskError(
+            _("Recording: upload a video, give a link, or paste the transcript.")
+        )
     if kind is TaskKind.PORTFOLIO and not files:
-        raise TaskError(_("Evidence: attach at least one file that documents your work."))
+        raise TaskError(
+            _("Evidence: attach at least one file that documents your work.")
+        )
 
 
 def submit(
@@ -428,5 +524,6 @@ def submit(
 def _new_code() -> str:
     while True:
         code = "C-" + secrets.token_hex(3).upper()
-        if db.session.scalar(sa.select(TaskSubmission.id).filter_by(anonymous_code=code)) is None:
+        query = sa.select(TaskSubmission.id).filter_by(anonymous_code=code)
+        if db.session.scalar(query) is None:
             return code
