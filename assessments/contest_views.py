@@ -7,7 +7,13 @@ from flask_login import current_user
 
 from assessments import contests, scoring
 from assessments.models import Quiz
-from assessments.task_views import AUTHOR_ROLES, RESULT_ROLES, _own, _people_of_institution, bp
+from assessments.task_views import (
+    AUTHOR_ROLES,
+    RESULT_ROLES,
+    _own,
+    _people_of_institution,
+    bp,
+)
 from assessments.tasks_models import AwardMode, Contest, PerformanceTask
 from courses.authoring import AuthoringError
 from courses.models import Course
@@ -33,15 +39,15 @@ def contest_list():
 
 def _contest_page(contest: Contest, errors=None, status: int = 200):
     institution_id = current_user.institution_id
+    own_tasks = sa.select(PerformanceTask).filter_by(institution_id=institution_id)
+    own_quizzes = (
+        sa.select(Quiz)
+        .join(Course, Course.id == Quiz.course_id)
+        .where(Course.institution_id == institution_id)
+    )
     sources = [
-        (f"task:{t.id}", t.title)
-        for t in db.session.scalars(sa.select(PerformanceTask).filter_by(institution_id=institution_id))
-    ] + [
-        (f"quiz:{q.id}", q.title)
-        for q in db.session.scalars(
-            sa.select(Quiz).join(Course, Course.id == Quiz.course_id).where(Course.institution_id == institution_id)
-        )
-    ]
+        (f"task:{task.id}", task.title) for task in db.session.scalars(own_tasks)
+    ] + [(f"quiz:{quiz.id}", quiz.title) for quiz in db.session.scalars(own_quizzes)]
     learners = [p for p in _people_of_institution() if p.role.is_learner]
     return (
         render_template(
@@ -78,13 +84,20 @@ def contest(contest_id: int):
 @bp.route("/manage/contests/new", methods=["GET", "POST"])
 @roles_required(*AUTHOR_ROLES)
 def new_contest():
-    values = {"award_mode": AwardMode.RANK_SHARE.value, "first_tier": "10", "second_tier": "20", "third_tier": "30"}
+    values = {
+        "award_mode": AwardMode.RANK_SHARE.value,
+        "first_tier": "10",
+        "second_tier": "20",
+        "third_tier": "30",
+    }
     errors = {}
     status = 200
     if request.method == "POST":
         values = request.form.to_dict()
         try:
-            created = contests.save_contest(current_user.institution_id, values, current_user)
+            created = contests.save_contest(
+                current_user.institution_id, values, current_user
+            )
         except AuthoringError as error:
             db.session.rollback()
             errors, status = error.errors, 400
@@ -93,7 +106,12 @@ def new_contest():
             flash(_("Contest created. Add its events and entrants."), "success")
             return redirect(url_for("tasks.contest", contest_id=created.id))
     return (
-        render_template("tasks/contest_form.html", values=values, errors=errors, modes=list(AwardMode)),
+        render_template(
+            "tasks/contest_form.html",
+            values=values,
+            errors=errors,
+            modes=list(AwardMode),
+        ),
         status,
     )
 
@@ -104,7 +122,10 @@ def edit_contest(contest_id: int):
     contest_row = _own(Contest, contest_id)
     try:
         contests.save_contest(
-            current_user.institution_id, request.form.to_dict(), current_user, contest_row
+            current_user.institution_id,
+            request.form.to_dict(),
+            current_user,
+            contest_row,
         )
     except AuthoringError as error:
         db.session.rollback()
@@ -127,7 +148,8 @@ def export_standings(contest_id: int):
         + [scoring.display(row.total) if row.total is not None else "", row.award_label]
         for row in contests.standings(contest_row)
     ]
-    return exports.csv_response(f"contest-{contest_row.id}-standings.csv", headers, rows)
+    filename = f"contest-{contest_row.id}-standings.csv"
+    return exports.csv_response(filename, headers, rows)
 
 
 @bp.route("/manage/contests/<int:contest_id>/events", methods=["POST"])
@@ -135,7 +157,9 @@ def export_standings(contest_id: int):
 def add_contest_event(contest_id: int):
     contest_row = _own(Contest, contest_id)
     try:
-        contests.add_event(contest_row, request.form.get("source", ""), request.form.get("weight", ""))
+        contests.add_event(
+            contest_row, request.form.get("source", ""), request.form.get("weight", "")
+        )
     except AuthoringError as error:
         db.session.rollback()
         return _contest_page(_own(Contest, contest_id), error.errors, 400)
@@ -152,11 +176,15 @@ def add_contest_entrant(contest_id: int):
     user = db.session.get(User, int(raw)) if raw.isdigit() and len(raw) < 10 else None
     try:
         if user is None:
-            raise AuthoringError({"user_id": _("Entrant: choose a person from the list.")})
+            message = _("Entrant: choose a person from the list.")
+            raise AuthoringError({"user_id": message})
         added = contests.add_entrant(contest_row, user)
     except AuthoringError as error:
         db.session.rollback()
         return _contest_page(_own(Contest, contest_id), error.errors, 400)
     db.session.commit()
-    flash(_("Entrant added.") if added else _("That person is already entered."), "success")
+    if added:
+        flash(_("Entrant added."), "success")
+    else:
+        flash(_("That person is already entered."), "success")
     return redirect(url_for("tasks.contest", contest_id=contest_id))

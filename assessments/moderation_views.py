@@ -27,10 +27,14 @@ def task_submissions(task_id: int):
     return render_template("tasks/submissions.html", task=task, summaries=summaries)
 
 
-def _moderation_page(submission: TaskSubmission, values: dict, error: str = "", status: int = 200):
+def _moderation_page(
+    submission: TaskSubmission, values: dict, error: str = "", status: int = 200
+):
     sheets = [(sheet, moderation.sheet_total(sheet)) for sheet in submission.sheets]
     levels = {
-        (sheet.id, mark.criterion_id): mark.level for sheet in submission.sheets for mark in sheet.marks
+        (sheet.id, mark.criterion_id): mark.level
+        for sheet in submission.sheets
+        for mark in sheet.marks
     }
     return (
         render_template(
@@ -55,7 +59,11 @@ def moderate(submission_id: int):
         abort(403)
     if request.method == "GET":
         values = {
-            "final_score": "" if submission.final_score is None else scoring.display(submission.final_score),
+            "final_score": (
+                ""
+                if submission.final_score is None
+                else scoring.display(submission.final_score)
+            ),
             "reason": submission.final_reason,
             "feedback": submission.feedback,
         }
@@ -87,7 +95,10 @@ def release(submission_id: int):
         flash(str(error), "error")
         return redirect(url_for("tasks.moderate", submission_id=submission_id))
     db.session.commit()
-    flash(_("Result released to the learner.") if done else _("The result was already released."), "success")
+    if done:
+        flash(_("Result released to the learner."), "success")
+    else:
+        flash(_("The result was already released."), "success")
     return redirect(url_for("tasks.moderate", submission_id=submission_id))
 
 
@@ -113,7 +124,9 @@ def _own_sheet(sheet_id: int) -> ScoreSheet:
     return sheet
 
 
-def _score_page(sheet: ScoreSheet, chosen: dict, comment: str, error: str = "", status: int = 200):
+def _score_page(
+    sheet: ScoreSheet, chosen: dict, comment: str, error: str = "", status: int = 200
+):
     return (
         render_template(
             "tasks/score.html",
@@ -135,19 +148,26 @@ def _score_page(sheet: ScoreSheet, chosen: dict, comment: str, error: str = "", 
 def score(sheet_id: int):
     sheet = _own_sheet(sheet_id)
     if request.method == "GET":
-        chosen = {str(mark.criterion_id): str(mark.level_id) for mark in sheet.marks}
+        chosen = {
+            str(mark.criterion_id): str(mark.level_id) for mark in sheet.marks
+        }
         return _score_page(sheet, chosen, sheet.comment)
     chosen = {
         key[len("criterion-"):]: value
         for key, value in request.form.items()
         if key.startswith("criterion-")
     }
-    by_id = {int(k): v for k, v in chosen.items() if k.isdigit() and len(k) < 10}
+    by_id = {
+        int(key): value
+        for key, value in chosen.items()
+        if key.isdigit() and len(key) < 10
+    }
+    comment = request.form.get("comment", "")
     try:
-        total = moderation.save_sheet(sheet, by_id, request.form.get("comment", ""), current_user)
+        total = moderation.save_sheet(sheet, by_id, comment, current_user)
     except tasks.TaskError as error:
         db.session.rollback()
-        return _score_page(_own_sheet(sheet_id), chosen, request.form.get("comment", ""), str(error), 400)
+        return _score_page(_own_sheet(sheet_id), chosen, comment, str(error), 400)
     db.session.commit()
     flash(_("Score saved: %(total)s.", total=scoring.display(total)), "success")
     return redirect(url_for("tasks.assess_queue"))

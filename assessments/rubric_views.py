@@ -20,7 +20,9 @@ from lms.extensions import db
 @roles_required(*AUTHOR_ROLES)
 def rubric_list():
     rows = db.session.scalars(
-        sa.select(Rubric).filter_by(institution_id=current_user.institution_id).order_by(Rubric.code)
+        sa.select(Rubric)
+        .filter_by(institution_id=current_user.institution_id)
+        .order_by(Rubric.code)
     )
     return render_template("tasks/rubrics.html", rubrics=list(rows))
 
@@ -29,7 +31,11 @@ def _rubric_form(rubric, values: dict, errors: dict, status: int = 200):
     locked = rubric is not None and rubrics.is_in_use(rubric)
     return (
         render_template(
-            "tasks/rubric_form.html", rubric=rubric, values=values, errors=errors, locked=locked
+            "tasks/rubric_form.html",
+            rubric=rubric,
+            values=values,
+            errors=errors,
+            locked=locked,
         ),
         status,
     )

@@ -80,7 +80,10 @@ def _own(model, object_id: int):
 
 def _submission(submission_id: int) -> TaskSubmission:
     submission = db.session.get(TaskSubmission, submission_id)
-    if submission is None or submission.task.institution_id != current_user.institution_id:
+    if (
+        submission is None
+        or submission.task.institution_id != current_user.institution_id
+    ):
         abort(404)
     return submission
 
@@ -129,17 +132,23 @@ def _task_form(task, values: dict, errors: dict, status: int = 200):
             course_options=[
                 (c.id, f"{c.code} {c.title}")
                 for c in db.session.scalars(
-                    sa.select(Course).filter_by(institution_id=institution_id).order_by(Course.code)
+                    sa.select(Course)
+                    .filter_by(institution_id=institution_id)
+                    .order_by(Course.code)
                 )
             ],
             rubric_options=[
                 (r.id, f"{r.title} ({scoring.display(r.max_points)})")
                 for r in db.session.scalars(
-                    sa.select(Rubric).filter_by(institution_id=institution_id).order_by(Rubric.code)
+                    sa.select(Rubric)
+                    .filter_by(institution_id=institution_id)
+                    .order_by(Rubric.code)
                 )
             ],
             moderator_options=[
-                (p.id, p.full_name) for p in _people_of_institution() if p.role in RESULT_ROLES
+                (person.id, person.full_name)
+                for person in _people_of_institution()
+                if person.role in RESULT_ROLES
             ],
             people=_people_of_institution(),
             competency_groups=authoring.competency_choices(),
@@ -192,7 +201,9 @@ def _task_values(task: PerformanceTask) -> dict:
         "allow_resubmission": "y" if task.allow_resubmission else "",
         "blind_candidates": "y" if task.blind_candidates else "",
         "aggregation": task.aggregation.value,
-        "divergence_margin": "" if task.divergence_margin is None else str(task.divergence_margin),
+        "divergence_margin": (
+            "" if task.divergence_margin is None else str(task.divergence_margin)
+        ),
         "pass_mark": str(task.pass_mark),
         "published": "y" if task.published else "",
         "moderator_id": str(task.moderator_id),
@@ -236,7 +247,9 @@ def add_assessor(task_id: int):
     return redirect(url_for("tasks.edit_task", task_id=task_id))
 
 
-@bp.route("/manage/tasks/<int:task_id>/assessors/<int:user_id>/remove", methods=["POST"])
+@bp.route(
+    "/manage/tasks/<int:task_id>/assessors/<int:user_id>/remove", methods=["POST"]
+)
 @roles_required(*AUTHOR_ROLES)
 def remove_assessor(task_id: int, user_id: int):
     task = _own(PerformanceTask, task_id)
@@ -274,13 +287,15 @@ def _visible_task(task_id: int) -> PerformanceTask:
 
 
 def _task_page(task: PerformanceTask, error: str = "", values=None, status: int = 200):
-    mine = tasks.submissions_of(task, current_user) if current_user.role.is_learner else []
+    is_learner = current_user.role.is_learner
+    mine = tasks.submissions_of(task, current_user) if is_learner else []
+    problem = tasks.submission_problem(task, current_user) if is_learner else None
     return (
         render_template(
             "tasks/task.html",
             task=task,
             submissions=mine,
-            problem=tasks.submission_problem(task, current_user) if current_user.role.is_learner else None,
+            problem=problem,
             pair_roles=list(PairRole),
             video_mb=tasks.max_video_bytes() // uploads.MB,
             error=error,
@@ -301,7 +316,11 @@ def task(task_id: int):
 @roles_required(Role.COUNSELOR, Role.PARTY_WORKER)
 def submit(task_id: int):
     task = _visible_task(task_id)
-    files = [(f.filename, f.stream) for f in request.files.getlist("files") if f and f.filename]
+    files = [
+        (upload.filename, upload.stream)
+        for upload in request.files.getlist("files")
+        if upload and upload.filename
+    ]
     try:
         tasks.submit(
             task,
@@ -314,9 +333,13 @@ def submit(task_id: int):
         )
     except tasks.TaskError as error:
         db.session.rollback()
-        return _task_page(_visible_task(task_id), str(error), request.form.to_dict(), 400)
+        values = request.form.to_dict()
+        return _task_page(_visible_task(task_id), str(error), values, 400)
     db.session.commit()
-    flash(_("Submission received. You will see the result once it is released."), "success")
+    flash(
+        _("Submission received. You will see the result once it is released."),
+        "success",
+    )
     return redirect(url_for("tasks.task", task_id=task_id))
 
 
@@ -340,8 +363,13 @@ def submission_file(file_id: int):
         abort(404)
     # A blind assessor gets a name that does not carry the candidate's file name.
     name = stored.original_name
-    if submission.task.blind_candidates and submission.user_id != current_user.id and not moderation.is_moderator(current_user, submission.task):
-        name = f"{submission.anonymous_code}-{stored.id}.{uploads.extension_of(stored.stored_name)}"
+    if (
+        submission.task.blind_candidates
+        and submission.user_id != current_user.id
+        and not moderation.is_moderator(current_user, submission.task)
+    ):
+        extension = uploads.extension_of(stored.stored_name)
+        name = f"{submission.anonymous_code}-{stored.id}.{extension}"
     return uploads.send(tasks.UPLOAD_AREA, stored.stored_name, name)
 
 
@@ -361,7 +389,9 @@ def result_index():
         .filter_by(institution_id=current_user.institution_id)
         .order_by(PerformanceTask.created_at.desc())
     ).all()
-    return render_template("tasks/result_index.html", rows=rows, is_moderator=moderation.is_moderator)
+    return render_template(
+        "tasks/result_index.html", rows=rows, is_moderator=moderation.is_moderator
+    )
 
 
 @bp.route("/tasks/<int:task_id>/results")
@@ -370,10 +400,15 @@ def results(task_id: int):
     task = _own(PerformanceTask, task_id)
     rows = db.session.scalars(
         sa.select(TaskSubmission)
-        .where(TaskSubmission.task_id == task.id, TaskSubmission.released_at.is_not(None))
+        .where(
+            TaskSubmission.task_id == task.id,
+            TaskSubmission.released_at.is_not(None),
+        )
         .order_by(TaskSubmission.final_score.desc(), TaskSubmission.id)
     )
-    return render_template("tasks/results.html", task=task, rows=list(rows), passed=moderation.passed)
+    return render_template(
+        "tasks/results.html", task=task, rows=list(rows), passed=moderation.passed
+    )
 
 
 # The route modules below add their views to ``bp``; importing them here
