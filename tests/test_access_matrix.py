@@ -227,7 +227,7 @@ def _build_world() -> dict:
 
 
 def _add_tasks_world(owner: User, course) -> dict:
-    """Add a published task moderated by the trainer and assessed by HR, the owner's submission and a contest."""
+    """Add a task moderated by the trainer and assessed by HR, a submission, a contest."""
     import io
 
     from assessments import contests, tasks
@@ -235,7 +235,9 @@ def _add_tasks_world(owner: User, course) -> dict:
 
     trainer = db.session.scalar(sa.select(User).filter_by(username="trainer"))
     rubric = db.session.scalar(
-        sa.select(Rubric).filter_by(institution_id=owner.institution_id, code="case-analysis-100")
+        sa.select(Rubric).filter_by(
+            institution_id=owner.institution_id, code="case-analysis-100"
+        )
     )
     task = tasks.save_task(
         owner.institution_id,
@@ -398,7 +400,9 @@ def _url(endpoint: str, w: dict) -> str:
         "tasks.new_task": "/manage/tasks/new",
         "tasks.edit_task": f"/manage/tasks/{w['task']}",
         "tasks.add_assessor": f"/manage/tasks/{w['task']}/assessors",
-        "tasks.remove_assessor": f"/manage/tasks/{w['task']}/assessors/{w['owner']}/remove",
+        "tasks.remove_assessor": (
+            f"/manage/tasks/{w['task']}/assessors/{w['owner']}/remove"
+        ),
         "tasks.task_submissions": f"/manage/tasks/{w['task']}/submissions",
         "tasks.moderate": f"/manage/submissions/{w['submission']}",
         "tasks.release": f"/manage/submissions/{w['submission']}/release",

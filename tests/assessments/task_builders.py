@@ -1,4 +1,4 @@
-"""Builders for rubrics, tasks and scored submissions used by the performance-task tests."""
+"""Builders of rubrics, tasks and scored submissions for the performance-task tests."""
 
 from decimal import Decimal
 from typing import Optional
@@ -42,7 +42,9 @@ def user(username: str) -> User:
     return db.session.scalar(sa.select(User).filter_by(username=username))
 
 
-def make_rubric(institution_id: int, code: str = "weighted", definition: str = WEIGHTED_DEFINITION) -> Rubric:
+def make_rubric(
+    institution_id: int, code: str = "weighted", definition: str = WEIGHTED_DEFINITION
+) -> Rubric:
     trainer = db.session.scalar(
         sa.select(User).filter_by(institution_id=institution_id, username="trainer")
     )
@@ -91,7 +93,7 @@ def make_task(
 
 
 def levels_for(sheet: ScoreSheet, positions: list[int]) -> dict[int, str]:
-    """Choose, for each criterion of every task rubric in order, the level at ``positions``."""
+    """Choose for each criterion of the task's rubrics the level at ``positions``."""
     criteria = [c for r in sheet.submission.task.rubrics for c in r.criteria]
     return {
         criterion.id: str(criterion.levels[position - 1].id)
@@ -100,6 +102,7 @@ def levels_for(sheet: ScoreSheet, positions: list[int]) -> dict[int, str]:
 
 
 def score(submission: TaskSubmission, username: str, positions: list[int]) -> Decimal:
-    """Score ``submission`` as ``username`` choosing the levels at ``positions`` (1 = top)."""
+    """Score ``submission`` as ``username`` with levels at ``positions`` (1 = top)."""
     sheet = next(s for s in submission.sheets if s.assessor.username == username)
-    return moderation.save_sheet(sheet, levels_for(sheet, positions), "", sheet.assessor)
+    chosen = levels_for(sheet, positions)
+    return moderation.save_sheet(sheet, chosen, "", sheet.assessor)

@@ -1,4 +1,4 @@
-"""Competency evidence from passed quizzes and released tasks, attainment, and the radar chart."""
+"""Competency evidence from quizzes and tasks, attainment, and the radar chart."""
 
 from datetime import date
 from decimal import Decimal
@@ -46,8 +46,17 @@ def test_record_evidence_is_idempotent_per_source_and_item(world):
     item = db.session.scalar(sa.select(CompetencyItem))
     counselor = user("counselor1")
 
-    first = evidence.record_evidence(counselor.id, "task_submission", 7, [item.id], Decimal("0.8"), date(2026, 5, 1))
-    again = evidence.record_evidence(counselor.id, "task_submission", 7, [item.id, item.id], Decimal("0.9"), date(2026, 5, 2))
+    first = evidence.record_evidence(
+        counselor.id, "task_submission", 7, [item.id], Decimal("0.8"), date(2026, 5, 1)
+    )
+    again = evidence.record_evidence(
+        counselor.id,
+        "task_submission",
+        7,
+        [item.id, item.id],
+        Decimal("0.9"),
+        date(2026, 5, 2),
+    )
 
     assert (first, again) == (1, 0)
     assert db.session.scalar(sa.select(CompetencyEvidence.fraction)) == Decimal("0.8")
@@ -59,10 +68,20 @@ def test_attainment_by_area_and_level(app_ctx):
     items = {i.code: i for i in db.session.scalars(sa.select(CompetencyItem))}
     # Area 5 at level 1 fully, area 5 at level 2 half, area 1 at level 1 from two
     # sources of which the better one counts.
-    evidence.record_evidence(counselor.id, "quiz_attempt", 1, [items["1.5"].id], Decimal(1), date(2026, 3, 1))
-    evidence.record_evidence(counselor.id, "task_submission", 2, [items["2.5"].id], Decimal("0.5"), date(2026, 3, 2))
-    evidence.record_evidence(counselor.id, "quiz_attempt", 3, [items["1.1"].id], Decimal("0.6"), date(2026, 3, 3))
-    evidence.record_evidence(counselor.id, "task_submission", 4, [items["1.1"].id], Decimal("0.9"), date(2026, 3, 4))
+    for source_type, source_id, code, fraction in (
+        ("quiz_attempt", 1, "1.5", "1"),
+        ("task_submission", 2, "2.5", "0.5"),
+        ("quiz_attempt", 3, "1.1", "0.6"),
+        ("task_submission", 4, "1.1", "0.9"),
+    ):
+        evidence.record_evidence(
+            counselor.id,
+            source_type,
+            source_id,
+            [items[code].id],
+            Decimal(fraction),
+            date(2026, 3, source_id),
+        )
 
     by_area = evidence.attainment_by_area(counselor)
 
@@ -73,10 +92,16 @@ def test_attainment_by_area_and_level(app_ctx):
     assert values[2] == Decimal(0)
 
     junior = db.session.scalar(sa.select(Level).filter_by(position=1))
-    junior_values = {a.position: v for a, v in evidence.attainment_by_area(counselor, junior)}
+    junior_values = {
+        area.position: value
+        for area, value in evidence.attainment_by_area(counselor, junior)
+    }
     assert (junior_values[5], junior_values[1]) == (Decimal(1), Decimal("0.9"))
 
-    by_level = dict((level.position, value) for level, value in evidence.attainment_by_level(counselor))
+    by_level = {
+        level.position: value
+        for level, value in evidence.attainment_by_level(counselor)
+    }
     assert by_level[1] == Decimal("0.211111")  # (1 + 0.9) / 9
     assert by_level[2] == Decimal("0.055556")  # 0.5 / 9
     assert by_level[3] == Decimal(0)
@@ -89,7 +114,9 @@ def test_attainment_follows_the_framework_of_the_evidence(world):
     counselor = user("counselor1")
     assert evidence.attainment_by_area(counselor) == []
 
-    evidence.record_evidence(counselor.id, "quiz_attempt", 1, [item.id], Decimal("0.75"), date(2026, 3, 1))
+    evidence.record_evidence(
+        counselor.id, "quiz_attempt", 1, [item.id], Decimal("0.75"), date(2026, 3, 1)
+    )
 
     assert [(a.code, v) for a, v in evidence.attainment_by_area(counselor)] == [
         ("mental", Decimal("0.75"))

@@ -16,17 +16,24 @@ from tests.assessments.task_builders import make_task, score, user
 
 
 def _standings(totals):
-    return [Standing(user=None, scores=[], total=None if t is None else Fraction(t)) for t in totals]
+    return [
+        Standing(user=None, scores=[], total=None if t is None else Fraction(t))
+        for t in totals
+    ]
 
 
-def test_weighted_total_treats_a_missing_event_as_zero():
+def test_weighted_total_missing_event_zero():
     weights = [Decimal(30), Decimal(40), Decimal(30)]
-    assert contests.weighted_total(weights, [Fraction(80), Fraction(90), None]) == Fraction(60)
+    scores = [Fraction(80), Fraction(90), None]
+    assert contests.weighted_total(weights, scores) == Fraction(60)
     assert contests.weighted_total(weights, [None, None, None]) is None
-    assert contests.weighted_total([Decimal(1), Decimal(2)], [Fraction(100), Fraction(50)]) == Fraction(200, 3)
+    uneven = contests.weighted_total(
+        [Decimal(1), Decimal(2)], [Fraction(100), Fraction(50)]
+    )
+    assert uneven == Fraction(200, 3)
 
 
-def test_ties_share_a_rank_and_the_next_rank_is_skipped():
+def test_ties_share_a_rank():
     rows = _standings([90, 95, 90, 80, None])
     contests.rank(rows)
     assert [r.rank for r in rows] == [2, 1, 2, 4, None]
@@ -52,7 +59,7 @@ def test_awards_by_rank_share_with_ties():
     assert rows[0].award_label == "First prize"
 
 
-def test_awards_by_rank_share_round_half_up_and_skip_an_empty_tier():
+def test_rank_share_rounding_and_empty_tier():
     rows = _standings([90, 80, 70, 60])
     contests.rank(rows)
     # 12.5 % of 4 = 0.5 rounds to 1; 0 % gives no second prize; 62.5 % -> 2.5 -> 3.
@@ -69,26 +76,36 @@ def test_awards_by_threshold():
     assert [r.award for r in rows] == [0, 0, 1, 2, None, None]
 
 
+def _form(mode, first, second, third):
+    return {
+        "title": "大赛",
+        "award_mode": mode,
+        "first_tier": first,
+        "second_tier": second,
+        "third_tier": third,
+    }
+
+
 def test_save_contest_checks_the_tiers(world):
     with pytest.raises(AuthoringError) as raised:
         contests.save_contest(
             world.uni_a,
-            {"title": "大赛", "award_mode": "rank_share", "first_tier": "50", "second_tier": "40", "third_tier": "30"},
+            _form("rank_share", "50", "40", "30"),
             user("trainer"),
         )
     assert "third_tier" in raised.value.errors
     with pytest.raises(AuthoringError) as raised:
         contests.save_contest(
             world.uni_a,
-            {"title": "大赛", "award_mode": "threshold", "first_tier": "80", "second_tier": "90", "third_tier": "x"},
+            _form("threshold", "80", "90", "x"),
             user("trainer"),
         )
     assert set(raised.value.errors) == {"second_tier", "third_tier"}
 
 
-def test_standings_combine_a_task_and_a_quiz(world):
+def test_standings_combine_task_and_quiz(world):
     task = make_task(world, assessors=("trainer",))
-    for username, levels, final in (("counselor1", [1, 1, 1], None), ("counselor2", [2, 2, 2], None)):
+    for username, levels in (("counselor1", [1, 1, 1]), ("counselor2", [2, 2, 2])):
         submission = tasks.submit(task, user(username), text="分析")
         score(submission, "trainer", levels)
         moderation.moderate(submission, "", "合议", "", user("admin"))
@@ -96,12 +113,13 @@ def test_standings_combine_a_task_and_a_quiz(world):
     quiz = db.session.get(Quiz, world.quiz)
     attempt = quiz_services.start_attempt(user("counselor2"), quiz)
     quiz_services.submit_attempt(
-        attempt, {q.id: {c.id for c in q.choices if c.is_correct} for q in quiz.questions}
+        attempt,
+        {q.id: {c.id for c in q.choices if c.is_correct} for q in quiz.questions},
     )
 
     contest = contests.save_contest(
         world.uni_a,
-        {"title": "大赛", "award_mode": "rank_share", "first_tier": "50", "second_tier": "50", "third_tier": "0"},
+        _form("rank_share", "50", "50", "0"),
         user("trainer"),
     )
     contests.add_event(contest, f"task:{task.id}", "40")

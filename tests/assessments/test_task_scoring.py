@@ -17,7 +17,11 @@ D = Decimal
         ([D(80), D(90), D(85)], Aggregation.MEAN, Fraction(85)),
         ([D(80), D(90), D(90)], Aggregation.MEAN, Fraction(260, 3)),
         ([D(60), D(80), D(90), D(100)], Aggregation.TRIMMED_MEAN, Fraction(85)),
-        ([D(60), D(80), D(81), D(90), D(100)], Aggregation.TRIMMED_MEAN, Fraction(251, 3)),
+        (
+            [D(60), D(80), D(81), D(90), D(100)],
+            Aggregation.TRIMMED_MEAN,
+            Fraction(251, 3),
+        ),
         ([D(70), D(90)], Aggregation.TRIMMED_MEAN, Fraction(80)),
         ([D(90), D(60), D(80)], Aggregation.MEDIAN, Fraction(80)),
         ([D(60), D(80), D(85), D(100)], Aggregation.MEDIAN, Fraction(165, 2)),

@@ -1,4 +1,4 @@
-"""Performance-task pages through real logins: authoring, submitting, blind scoring, release."""
+"""Performance-task pages with real logins: authoring, submitting, scoring, release."""
 
 import io
 from decimal import Decimal
@@ -32,7 +32,7 @@ def _task_form(world, rubric_id, **overrides):
     return data
 
 
-def test_trainer_builds_rubric_and_task_through_the_forms(world, login):
+def test_trainer_builds_rubric_and_task(world, login):
     trainer = login("trainer")
 
     bad = trainer.post(
@@ -50,7 +50,9 @@ def test_trainer_builds_rubric_and_task_through_the_forms(world, login):
     rubric = db.session.scalar(sa.select(Rubric).filter_by(code="w"))
     assert rubric.max_points == Decimal(4)
 
-    missing = trainer.post("/manage/tasks/new", data=_task_form(world, rubric.id, title=""))
+    missing = trainer.post(
+        "/manage/tasks/new", data=_task_form(world, rubric.id, title="")
+    )
     assert missing.status_code == 400
     assert "Enter a title" in missing.get_data(as_text=True)
 
@@ -61,7 +63,9 @@ def test_trainer_builds_rubric_and_task_through_the_forms(world, login):
     assert [item.code for item in task.competencies] == ["1.5"]
 
     for person in (world.hr, world.admin):
-        response = trainer.post(f"/manage/tasks/{task.id}/assessors", data={"user_id": str(person)})
+        response = trainer.post(
+            f"/manage/tasks/{task.id}/assessors", data={"user_id": str(person)}
+        )
         assert response.status_code == 302
     page = trainer.get(f"/manage/tasks/{task.id}").get_data(as_text=True)
     assert "钱人事" in page and "孙管理员" in page
@@ -97,11 +101,14 @@ def _submit_as_counselor(login, task_id, **data):
     )
 
 
-def test_blind_panel_scores_alone_and_learner_sees_only_the_released_result(world, login):
+def test_blind_scoring_and_release_gating(world, login):
     task = make_task(world, assessors=("hr", "counselor2"), moderator="trainer")
     db.session.commit()
     counselor, response = _submit_as_counselor(
-        login, task.id, text="这是我的分析", files=[(io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "张老师的分析.pdf")]
+        login,
+        task.id,
+        text="这是我的分析",
+        files=[(io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "张老师的分析.pdf")],
     )
     assert response.status_code == 302
     submission = db.session.scalar(sa.select(TaskSubmission))
@@ -111,7 +118,9 @@ def test_blind_panel_scores_alone_and_learner_sees_only_the_released_result(worl
     queue = hr.get("/assess").get_data(as_text=True)
     assert code in queue and "张老师" not in queue
     hr_sheet = db.session.scalar(sa.select(ScoreSheet).filter_by(assessor_id=world.hr))
-    second_sheet = db.session.scalar(sa.select(ScoreSheet).filter_by(assessor_id=world.counselor2))
+    second_sheet = db.session.scalar(
+        sa.select(ScoreSheet).filter_by(assessor_id=world.counselor2)
+    )
     form = _levels(task, [1, 2, 1])
     assert hr.post(f"/assess/{hr_sheet.id}", data=form).status_code == 302
 
@@ -127,17 +136,22 @@ def test_blind_panel_scores_alone_and_learner_sees_only_the_released_result(worl
     assert download.status_code == 200
     assert code in download.headers["Content-Disposition"]
     download.close()
-    assert second.post(f"/assess/{second_sheet.id}", data=_levels(task, [1, 2, 1])).status_code == 302
+    scored = second.post(f"/assess/{second_sheet.id}", data=_levels(task, [1, 2, 1]))
+    assert scored.status_code == 302
 
     before = counselor.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert "3.75" not in before and "Being assessed" in before
 
     trainer = login("trainer")
-    overview = trainer.get(f"/manage/tasks/{task.id}/submissions").get_data(as_text=True)
+    overview = trainer.get(f"/manage/tasks/{task.id}/submissions").get_data(
+        as_text=True
+    )
     assert "张老师" in overview and "3.75" in overview
-    moderation = trainer.get(f"/manage/submissions/{submission.id}").get_data(as_text=True)
-    assert "钱人事" in moderation and "良好 · 0.75" in moderation
-    no_reason = trainer.post(f"/manage/submissions/{submission.id}", data={"final_score": ""})
+    review = trainer.get(f"/manage/submissions/{submission.id}").get_data(as_text=True)
+    assert "钱人事" in review and "良好 · 0.75" in review
+    no_reason = trainer.post(
+        f"/manage/submissions/{submission.id}", data={"final_score": ""}
+    )
     assert no_reason.status_code == 400
     assert trainer.post(
         f"/manage/submissions/{submission.id}",
@@ -147,7 +161,8 @@ def test_blind_panel_scores_alone_and_learner_sees_only_the_released_result(worl
     still_hidden = counselor.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert "3.75" not in still_hidden and "对策具体可行" not in still_hidden
 
-    assert trainer.post(f"/manage/submissions/{submission.id}/release").status_code == 302
+    released = trainer.post(f"/manage/submissions/{submission.id}/release")
+    assert released.status_code == 302
     after = counselor.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert "3.75" in after and "对策具体可行" in after
 
@@ -163,7 +178,7 @@ def _levels(task, positions):
     }
 
 
-def test_other_counselor_cannot_reach_a_submission(world, login):
+def test_other_counselor_sees_no_submission(world, login):
     task = make_task(world, assessors=("hr",))
     submission = tasks.submit(
         task, user("counselor1"), files=[("a.pdf", io.BytesIO(b"%PDF-1.4\n"))]
@@ -176,7 +191,7 @@ def test_other_counselor_cannot_reach_a_submission(world, login):
     assert other.get(f"/manage/submissions/{submission.id}").status_code == 403
 
 
-def test_bad_upload_is_rejected_with_the_field_and_the_fix(world, login):
+def test_bad_upload_names_file_and_types(world, login):
     task = make_task(world)
     db.session.commit()
     _counselor, response = _submit_as_counselor(
@@ -186,7 +201,18 @@ def test_bad_upload_is_rejected_with_the_field_and_the_fix(world, login):
     assert response.status_code == 400
     text = response.get_data(as_text=True)
     assert "tool.exe" in text and "pdf" in text
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(TaskSubmission)) == 0
+    count = sa.select(sa.func.count()).select_from(TaskSubmission)
+    assert db.session.scalar(count) == 0
+
+
+def _contest_form(title, mode, first, second, third):
+    return {
+        "title": title,
+        "award_mode": mode,
+        "first_tier": first,
+        "second_tier": second,
+        "third_tier": third,
+    }
 
 
 def test_contest_pages(world, login):
@@ -196,23 +222,29 @@ def test_contest_pages(world, login):
 
     response = trainer.post(
         "/manage/contests/new",
-        data={"title": "辅导员素质能力大赛", "award_mode": "rank_share", "first_tier": "10", "second_tier": "20", "third_tier": "30"},
+        data=_contest_form("辅导员素质能力大赛", "rank_share", "10", "20", "30"),
     )
     assert response.status_code == 302
     contest_url = response.headers["Location"]
-    assert trainer.post(f"{contest_url.replace('/contests/', '/manage/contests/')}/events", data={"source": f"task:{task.id}", "weight": "40"}).status_code == 302
-    entrants = f"{contest_url.replace('/contests/', '/manage/contests/')}/entrants"
-    assert trainer.post(entrants, data={"user_id": str(world.counselor)}).status_code == 302
+    manage_url = contest_url.replace("/contests/", "/manage/contests/")
+    event = {"source": f"task:{task.id}", "weight": "40"}
+    assert trainer.post(f"{manage_url}/events", data=event).status_code == 302
+    entrants = f"{manage_url}/entrants"
+    added = trainer.post(entrants, data={"user_id": str(world.counselor)})
+    assert added.status_code == 302
     assert trainer.post(entrants, data={"user_id": str(world.hr)}).status_code == 400
 
     page = login("hr").get(contest_url).get_data(as_text=True)
     assert "张老师" in page and "案例分析任务" in page
 
-    manage_url = contest_url.replace("/contests/", "/manage/contests/")
-    bad = trainer.post(manage_url, data={"title": "大赛", "award_mode": "threshold", "first_tier": "70", "second_tier": "80", "third_tier": "60"})
+    bad = trainer.post(
+        manage_url, data=_contest_form("大赛", "threshold", "70", "80", "60")
+    )
     assert bad.status_code == 400
     assert "Thresholds must fall" in bad.get_data(as_text=True)
-    saved = trainer.post(manage_url, data={"title": "2026年大赛", "award_mode": "threshold", "first_tier": "90", "second_tier": "80", "third_tier": "70"})
+    saved = trainer.post(
+        manage_url, data=_contest_form("2026年大赛", "threshold", "90", "80", "70")
+    )
     assert saved.status_code == 302
 
     export = login("hr").get(f"{contest_url}/standings.csv")
@@ -223,7 +255,7 @@ def test_contest_pages(world, login):
     assert first.split(",")[1] == "张老师"
 
 
-def test_record_page_shows_the_radar_to_owner_and_hr(app, login):
+def test_record_radar_for_owner_and_hr(app, login):
     with app.app_context():
         seed_demo(password=TEST_PASSWORD)
         from lms.competencies import evidence
@@ -231,7 +263,9 @@ def test_record_page_shows_the_radar_to_owner_and_hr(app, login):
 
         owner = user("counselor1")
         item = db.session.scalar(sa.select(CompetencyItem).filter_by(code="1.5"))
-        evidence.record_evidence(owner.id, "quiz_attempt", 1, [item.id], Decimal(1), date(2026, 3, 1))
+        evidence.record_evidence(
+            owner.id, "quiz_attempt", 1, [item.id], Decimal(1), date(2026, 3, 1)
+        )
         db.session.commit()
         owner_id = owner.id
 

@@ -1,4 +1,4 @@
-"""Performance tasks through their services: scoring, blindness, moderation, release, resubmission."""
+"""Performance-task services: scoring, blindness, moderation, release, resubmission."""
 
 import io
 from datetime import timedelta
@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from assessments import moderation, rubrics, tasks
-from assessments.tasks_models import Aggregation, ScoreSheet, TaskKind, TaskSubmission
+from assessments.tasks_models import Aggregation, Rubric, ScoreSheet, TaskKind
 from courses.authoring import AuthoringError
 from lms.audit import AuditEntry
 from lms.competencies.evidence import CompetencyEvidence
@@ -33,7 +33,7 @@ def test_weighted_total_is_exact(world):
     assert moderation.panel_summary(submission).aggregate == Decimal("3.75")
 
 
-def test_submission_is_assigned_to_every_panel_member_but_the_candidate(world):
+def test_submission_assigned_to_panel_not_candidate(world):
     task = make_task(world, assessors=("trainer", "counselor2"))
     submission = submit(task)
     own = submit(task, "counselor2")
@@ -79,7 +79,7 @@ def test_divergence_flag(world):
     assert moderation.panel_summary(submission).divergent is False
 
 
-def test_heart_talk_sheet_is_mean_of_the_two_role_rubrics(world):
+def test_heart_talk_role_mean(world):
     counselor_role = rubrics.save_rubric(
         world.uni_a,
         {"code": "c", "title": "辅导员角色", "definition": "谈话 | 1\n- 好 | 100\n- 差 | 60"},
@@ -91,30 +91,34 @@ def test_heart_talk_sheet_is_mean_of_the_two_role_rubrics(world):
         user("trainer"),
     )
     task = make_task(
-        world, kind=TaskKind.HEART_TALK, rubric=counselor_role, student_rubric=student_role
+        world,
+        kind=TaskKind.HEART_TALK,
+        rubric=counselor_role,
+        student_rubric=student_role,
     )
     submission = submit(task)
 
     assert score(submission, "trainer", [2, 2]) == Decimal("67.5")
 
 
-def test_heart_talk_needs_the_student_role_rubric(world):
+def test_heart_talk_needs_student_rubric(world):
     with pytest.raises(AuthoringError) as raised:
         make_task(world, kind=TaskKind.HEART_TALK)
     assert "student_rubric_id" in raised.value.errors
 
 
-def test_sheet_needs_a_level_for_every_criterion(world):
+def test_sheet_needs_every_criterion(world):
     task = make_task(world)
     submission = submit(task)
     sheet = submission.sheets[0]
     criterion = task.rubric.criteria[0]
 
     with pytest.raises(tasks.TaskError, match="表达"):
-        moderation.save_sheet(sheet, {criterion.id: str(criterion.levels[0].id)}, "", sheet.assessor)
+        chosen = {criterion.id: str(criterion.levels[0].id)}
+        moderation.save_sheet(sheet, chosen, "", sheet.assessor)
 
 
-def test_level_of_another_criterion_is_rejected(world):
+def test_foreign_level_is_rejected(world):
     task = make_task(world)
     submission = submit(task)
     sheet = submission.sheets[0]
@@ -129,11 +133,12 @@ def test_level_of_another_criterion_is_rejected(world):
         moderation.save_sheet(sheet, chosen, "", sheet.assessor)
 
 
-def test_blind_task_shows_assessors_the_code_and_moderators_the_name(world):
+def test_blind_task_hides_candidate_name(world):
     task = make_task(world, blind=True, assessors=("hr",))
     submission = submit(task)
 
-    assert moderation.candidate_label(submission, user("hr")) == submission.anonymous_code
+    code = submission.anonymous_code
+    assert moderation.candidate_label(submission, user("hr")) == code
     assert moderation.candidate_label(submission, user("admin")) == "张老师"
     assert moderation.is_moderator(user("trainer"), task) is False
 
@@ -141,7 +146,7 @@ def test_blind_task_shows_assessors_the_code_and_moderators_the_name(world):
     assert moderation.candidate_label(submission, user("hr")) == "张老师"
 
 
-def test_moderation_needs_a_reason_and_is_audited(world):
+def test_moderation_reason_and_audit(world):
     task = make_task(world)
     submission = submit(task)
     score(submission, "trainer", [1, 2, 1])
@@ -164,11 +169,13 @@ def test_moderation_needs_a_reason_and_is_audited(world):
         ("3.75", "3.5"),
     ]
     assert entries[-1].data["reason"] == "第二位评委复核后下调"
-    scored = db.session.scalars(sa.select(AuditEntry).filter_by(action="task.scored")).all()
+    scored = db.session.scalars(
+        sa.select(AuditEntry).filter_by(action="task.scored")
+    ).all()
     assert [e.data["after"] for e in scored] == ["3.75"]
 
 
-def test_moderated_score_must_be_within_the_rubric(world):
+def test_moderated_score_within_rubric(world):
     task = make_task(world)
     submission = submit(task)
 
@@ -178,7 +185,7 @@ def test_moderated_score_must_be_within_the_rubric(world):
         moderation.moderate(submission, "", "理由", "", user("admin"))
 
 
-def test_rescoring_is_audited_with_before_and_after(world):
+def test_rescoring_is_audited(world):
     task = make_task(world)
     submission = submit(task)
     score(submission, "trainer", [1, 1, 1])
@@ -193,7 +200,7 @@ def test_rescoring_is_audited_with_before_and_after(world):
     ]
 
 
-def test_release_needs_a_final_score_and_happens_once(world):
+def test_release_gating_and_once(world):
     task = make_task(world)
     submission = submit(task)
 
@@ -207,8 +214,11 @@ def test_release_needs_a_final_score_and_happens_once(world):
     assert moderation.release(submission, user("admin")) is False
 
     assert moderation.released_result(task, user("counselor1")) == submission
-    notices = db.session.scalars(sa.select(Notification).filter_by(kind="task_result")).all()
-    assert [(n.recipient_id, n.subject_id) for n in notices] == [(world.counselor, submission.id)]
+    notices = db.session.scalars(
+        sa.select(Notification).filter_by(kind="task_result")
+    ).all()
+    recipients = [(n.recipient_id, n.subject_id) for n in notices]
+    assert recipients == [(world.counselor, submission.id)]
     assert "3" in notices[0].body and "4" in notices[0].body
     assert moderation.passed(submission) is True  # 3 of 4 is 75 %, pass mark 60 %
     with pytest.raises(tasks.TaskError):
@@ -231,7 +241,7 @@ def test_release_records_evidence_once(world):
     assert rows[0].item_id == task.competencies[0].id
 
 
-def test_resubmission_only_when_allowed_and_after_release(world):
+def test_resubmission_rules(world):
     rubric = make_rubric(world.uni_a)
     strict = make_task(world, rubric=rubric)
     submit(strict)
@@ -248,11 +258,12 @@ def test_resubmission_only_when_allowed_and_after_release(world):
     second = submit(task, text="修改后的分析")
 
     assert second.number == 2
-    assert {s.assessor.username for s in second.sheets} == {"trainer", "hr", "counselor2"}
+    assessors = {s.assessor.username for s in second.sheets}
+    assert assessors == {"trainer", "hr", "counselor2"}
     assert second.anonymous_code != first.anonymous_code
 
 
-def test_first_submission_closes_at_the_due_date(world):
+def test_due_date_closes_submission(world):
     task = make_task(world)
     task.due_at = now_utc() - timedelta(minutes=1)
 
@@ -260,7 +271,7 @@ def test_first_submission_closes_at_the_due_date(world):
         submit(task)
 
 
-def test_unpublished_task_takes_no_submission(world):
+def test_unpublished_task_rejects_submission(world):
     task = make_task(world)
     task.published = False
 
@@ -275,7 +286,11 @@ def test_unpublished_task_takes_no_submission(world):
         (TaskKind.PORTFOLIO, {"text": "只有说明"}, "Evidence"),
         (TaskKind.CASE_DISCUSSION, {"text": "笔记"}, "Role"),
         (TaskKind.CASE_ANALYSIS, {"text": ""}, "Analysis"),
-        (TaskKind.SPEECH, {"text": "", "video_url": "javascript:alert(1)"}, "Video link"),
+        (
+            TaskKind.SPEECH,
+            {"text": "", "video_url": "javascript:alert(1)"},
+            "Video link",
+        ),
     ],
 )
 def test_each_kind_checks_its_content(world, kind, kwargs, message):
@@ -285,13 +300,14 @@ def test_each_kind_checks_its_content(world, kind, kwargs, message):
         tasks.submit(task, user("counselor1"), **kwargs)
 
 
-def test_portfolio_files_are_checked_and_stored(world):
+def test_portfolio_files_checked_and_stored(world):
     task = make_task(world, kind=TaskKind.PORTFOLIO)
 
     with pytest.raises(tasks.TaskError, match="not an accepted type"):
         tasks.submit(task, user("counselor1"), files=[("run.exe", io.BytesIO(b"MZ"))])
     with pytest.raises(tasks.TaskError, match="not an accepted type"):
-        tasks.submit(task, user("counselor1"), files=[("fake.pdf", io.BytesIO(b"not a pdf"))])
+        fake = [("fake.pdf", io.BytesIO(b"not a pdf"))]
+        tasks.submit(task, user("counselor1"), files=fake)
 
     submission = tasks.submit(
         task,
@@ -314,7 +330,7 @@ def test_class_meeting_takes_a_video_link(world):
     assert submission.video_url == "https://video.example.edu.cn/meeting/1"
 
 
-def test_removing_an_assessor_keeps_their_scored_sheets(world):
+def test_removed_assessor_keeps_scored_sheets(world):
     task = make_task(world)
     scored = submit(task)
     unscored = submit(task, "organiser")
@@ -322,12 +338,14 @@ def test_removing_an_assessor_keeps_their_scored_sheets(world):
 
     tasks.remove_assessor(task, world.hr, user("trainer"))
 
-    sheets = db.session.scalars(sa.select(ScoreSheet).filter_by(assessor_id=world.hr)).all()
+    sheets = db.session.scalars(
+        sa.select(ScoreSheet).filter_by(assessor_id=world.hr)
+    ).all()
     assert [s.submission_id for s in sheets] == [scored.id]
     assert unscored.id not in {s.submission_id for s in sheets}
 
 
-def test_kind_and_rubric_are_locked_once_scored(world):
+def test_scored_task_locks_rubric(world):
     task = make_task(world)
     score(submit(task), "trainer", [1, 1, 1])
     other = make_rubric(world.uni_a, "other")
@@ -346,7 +364,7 @@ def test_kind_and_rubric_are_locked_once_scored(world):
     assert task.aggregation is Aggregation.MEDIAN
 
 
-def test_rubric_definition_errors_name_the_line(world):
+def test_rubric_errors_name_the_line(world):
     with pytest.raises(AuthoringError) as raised:
         make_rubric(world.uni_a, "bad", "内容 | 1\n- 好 | many\n- 差 | 1")
     assert "Line 2" in raised.value.errors["definition"]
@@ -377,12 +395,14 @@ def test_rubric_copy_and_lock(world):
     assert "form" in raised.value.errors
 
 
-def test_seeded_rubrics_have_100_points_and_are_idempotent(world):
+def test_seeded_rubrics_100_points_idempotent(world):
     assert rubrics.seed_rubrics(world.uni_a) == len(rubrics.SEED_RUBRICS)
     assert rubrics.seed_rubrics(world.uni_a) == 0
 
     seeded = db.session.scalars(
-        sa.select(tasks.Rubric).where(tasks.Rubric.code.in_([c for c, *_ in rubrics.SEED_RUBRICS]))
+        sa.select(Rubric).where(
+            Rubric.code.in_([code for code, *_rest in rubrics.SEED_RUBRICS])
+        )
     ).all()
     assert {r.code: r.max_points for r in seeded} == {
         code: Decimal(100) for code, *_ in rubrics.SEED_RUBRICS
