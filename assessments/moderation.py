@@ -64,20 +64,8 @@ def save_sheet(
     submission = sheet.submission
     if submission.released_at is not None:
         raise TaskError(_("The result is released; scores can no longer change."))
-    errors = []
-    marks = []
-    for rubric in submission.task.rubrics:
-        for criterion in rubric.criteria:
-            raw = chosen.get(criterion.id, "")
-            matching = (lv for lv in criterion.levels if str(lv.id) == str(raw))
-            level = next(matching, None)
-            if level is None:
-                errors.append(criterion.title)
-            else:
-                marks.append((criterion, level))
-    if errors:
-        names = "、".join(errors)
-        raise TaskError(_("Choose a level for: %(criteria)s.", criteria=names))
+    marks = _chosen_levels(submission, chosen)
+
     before = sheet_total(sheet)
     sheet.marks.clear()
     db.session.flush()
@@ -88,11 +76,15 @@ def save_sheet(
     db.session.flush()
     db.session.refresh(sheet)
     total = sheet_total(sheet)
+
     audit.record(
-        "task.scored", "score_sheet", sheet.id,
+        "task.scored",
+        "score_sheet",
+        sheet.id,
         f"{submission.anonymous_code}: "
         f"{scoring.display(before)} -> {scoring.display(total)}",
-        actor_id=actor.id, institution_id=submission.task.institution_id,
+        actor_id=actor.id,
+        institution_id=submission.task.institution_id,
         data={
             "submission_id": submission.id,
             "before": None if before is None else str(before),
@@ -100,6 +92,24 @@ def save_sheet(
         },
     )
     return total
+
+
+def _chosen_levels(submission: TaskSubmission, chosen: dict[int, str]) -> list:
+    """Return (criterion, level) for every criterion, or raise naming those unset."""
+    missing = []
+    marks = []
+    for rubric in submission.task.rubrics:
+        for criterion in rubric.criteria:
+            raw = str(chosen.get(criterion.id, ""))
+            level = next((lv for lv in criterion.levels if str(lv.id) == raw), None)
+            if level is None:
+                missing.append(criterion.title)
+            else:
+                marks.append((criterion, level))
+    if missing:
+        names = "、".join(missing)
+        raise TaskError(_("Choose a level for: %(criteria)s.", criteria=names))
+    return marks
 
 
 @dataclass(frozen=True)
@@ -155,27 +165,8 @@ def moderate(
         raise TaskError(
             _("Reason: say why this is the final score, e.g. “panel agrees”.")
         )
-    raw_score = (raw_score or "").strip()
-    maximum = submission.task.max_points
-    if raw_score:
-        try:
-            final = Decimal(raw_score)
-        except InvalidOperation:
-            final = None
-        if final is None or not final.is_finite() or final < 0 or final > maximum:
-            raise TaskError(
-                _(
-                    "Final score: enter a number from 0 to %(max)s.",
-                    max=scoring.display(maximum),
-                )
-            )
-    else:
-        aggregate = panel_summary(submission).aggregate
-        if aggregate is None:
-            raise TaskError(
-                _("Final score: no assessor has scored yet, so enter the score.")
-            )
-        final = scoring.rounded(aggregate)
+    final = _final_score(submission, (raw_score or "").strip())
+
     before = submission.final_score
     submission.final_score = final
     submission.final_reason = reason[:MAX_TEXT]
@@ -183,17 +174,52 @@ def moderate(
     submission.moderated_by_id = actor.id
     submission.moderated_at = now_utc()
     db.session.flush()
+
     audit.record(
-        "task.moderated", "task_submission", submission.id,
+        "task.moderated",
+        "task_submission",
+        submission.id,
         f"{submission.anonymous_code}: "
         f"{scoring.display(before)} -> {scoring.display(final)}: {reason[:200]}",
-        actor_id=actor.id, institution_id=submission.task.institution_id,
+        actor_id=actor.id,
+        institution_id=submission.task.institution_id,
         data={
             "before": None if before is None else str(before),
             "after": str(final),
             "reason": reason,
         },
     )
+    return final
+
+
+def _final_score(submission: TaskSubmission, raw_score: str) -> Decimal:
+    """Parse the moderator's score, or round the panel aggregate when it is empty."""
+    if not raw_score:
+        aggregate = panel_summary(submission).aggregate
+        if aggregate is None:
+            raise TaskError(
+                _("Final score: no assessor has scored yet, so enter the score.")
+            )
+        return scoring.rounded(aggregate)
+    maximum = submission.task.max_points
+    try:
+        final = Decimal(raw_score)
+    except InvalidOperation:
+        final = None
+    if (
+        final is None
+        or not final.is_finite()
+        or final < 0
+        or final > maximum
+        or final.as_tuple().exponent < -2
+    ):
+        raise TaskError(
+            _(
+                "Final score: enter a number from 0 to %(max)s "
+                "with at most two decimal places.",
+                max=scoring.display(maximum),
+            )
+        )
     return final
 
 

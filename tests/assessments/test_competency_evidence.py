@@ -128,14 +128,17 @@ def test_radar_svg_escapes_labels_and_places_values():
     labels = ["思想政治教育", "<script>alert(1)</script>", "学业指导 & 发展"]
     svg = str(radar_svg(labels, [Decimal(1), Decimal("0.5"), 0], title="能力 \"雷达\""))
 
-    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert svg.startswith("<svg")
+    assert svg.endswith("</svg>")
     assert "思想政治教育" in svg
     assert "<script>" not in svg
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in svg
     assert "学业指导 &amp; 发展" in svg
     assert 'aria-label="能力 &#34;雷达&#34;"' in svg
-    assert "思想政治教育: 100%" in svg and "50%" in svg
-    assert "style=" not in svg and "<script" not in svg
+    assert "思想政治教育: 100%" in svg
+    assert "50%" in svg
+    assert "style=" not in svg
+    assert "<script" not in svg
 
 
 def test_radar_svg_rejects_mismatched_input():

@@ -68,7 +68,8 @@ def test_trainer_builds_rubric_and_task(world, login):
         )
         assert response.status_code == 302
     page = trainer.get(f"/manage/tasks/{task.id}").get_data(as_text=True)
-    assert "钱人事" in page and "孙管理员" in page
+    assert "钱人事" in page
+    assert "孙管理员" in page
 
 
 def test_rubric_of_another_institution_is_not_found(world, login):
@@ -116,7 +117,8 @@ def test_blind_scoring_and_release_gating(world, login):
 
     hr = login("hr")
     queue = hr.get("/assess").get_data(as_text=True)
-    assert code in queue and "张老师" not in queue
+    assert code in queue
+    assert "张老师" not in queue
     hr_sheet = db.session.scalar(sa.select(ScoreSheet).filter_by(assessor_id=world.hr))
     second_sheet = db.session.scalar(
         sa.select(ScoreSheet).filter_by(assessor_id=world.counselor2)
@@ -128,7 +130,8 @@ def test_blind_scoring_and_release_gating(world, login):
     page = second.get(f"/assess/{second_sheet.id}").get_data(as_text=True)
     assert code in page
     assert "张老师" not in page  # neither the name nor the original file name
-    assert "3.75" not in page and "钱人事" not in page  # nor the other assessor's score
+    assert "3.75" not in page
+    assert "钱人事" not in page  # nor the other assessor's score
     assert second.get(f"/assess/{hr_sheet.id}").status_code == 404
     assert second.get(f"/manage/submissions/{submission.id}").status_code == 403
     assert second.post(f"/assess/{second_sheet.id}", data={}).status_code == 400
@@ -140,15 +143,18 @@ def test_blind_scoring_and_release_gating(world, login):
     assert scored.status_code == 302
 
     before = counselor.get(f"/tasks/{task.id}").get_data(as_text=True)
-    assert "3.75" not in before and "Being assessed" in before
+    assert "3.75" not in before
+    assert "Being assessed" in before
 
     trainer = login("trainer")
     overview = trainer.get(f"/manage/tasks/{task.id}/submissions").get_data(
         as_text=True
     )
-    assert "张老师" in overview and "3.75" in overview
+    assert "张老师" in overview
+    assert "3.75" in overview
     review = trainer.get(f"/manage/submissions/{submission.id}").get_data(as_text=True)
-    assert "钱人事" in review and "良好 · 0.75" in review
+    assert "钱人事" in review
+    assert "良好 · 0.75" in review
     no_reason = trainer.post(
         f"/manage/submissions/{submission.id}", data={"final_score": ""}
     )
@@ -159,15 +165,18 @@ def test_blind_scoring_and_release_gating(world, login):
     ).status_code == 302
 
     still_hidden = counselor.get(f"/tasks/{task.id}").get_data(as_text=True)
-    assert "3.75" not in still_hidden and "对策具体可行" not in still_hidden
+    assert "3.75" not in still_hidden
+    assert "对策具体可行" not in still_hidden
 
     released = trainer.post(f"/manage/submissions/{submission.id}/release")
     assert released.status_code == 302
     after = counselor.get(f"/tasks/{task.id}").get_data(as_text=True)
-    assert "3.75" in after and "对策具体可行" in after
+    assert "3.75" in after
+    assert "对策具体可行" in after
 
     results = login("hr").get(f"/tasks/{task.id}/results").get_data(as_text=True)
-    assert "张老师" in results and "3.75" in results
+    assert "张老师" in results
+    assert "3.75" in results
 
 
 def _levels(task, positions):
@@ -200,7 +209,8 @@ def test_bad_upload_names_file_and_types(world, login):
 
     assert response.status_code == 400
     text = response.get_data(as_text=True)
-    assert "tool.exe" in text and "pdf" in text
+    assert "tool.exe" in text
+    assert "pdf" in text
     count = sa.select(sa.func.count()).select_from(TaskSubmission)
     assert db.session.scalar(count) == 0
 
@@ -235,7 +245,8 @@ def test_contest_pages(world, login):
     assert trainer.post(entrants, data={"user_id": str(world.hr)}).status_code == 400
 
     page = login("hr").get(contest_url).get_data(as_text=True)
-    assert "张老师" in page and "案例分析任务" in page
+    assert "张老师" in page
+    assert "案例分析任务" in page
 
     bad = trainer.post(
         manage_url, data=_contest_form("大赛", "threshold", "70", "80", "60")
@@ -272,5 +283,6 @@ def test_record_radar_for_owner_and_hr(app, login):
     for username in ("counselor1", "hr"):
         page = login(username).get(f"/people/{owner_id}/record").get_data(as_text=True)
         assert "<svg" in page
-        assert "心理健康教育与咨询工作" in page and "职业规划与就业创业指导" in page
+        assert "心理健康教育与咨询工作" in page
+        assert "职业规划与就业创业指导" in page
         assert "33%" in page  # area 5: one of its three items fully attained

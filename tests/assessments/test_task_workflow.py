@@ -179,8 +179,10 @@ def test_moderated_score_within_rubric(world):
     task = make_task(world)
     submission = submit(task)
 
-    with pytest.raises(tasks.TaskError, match="0 to 4"):
+    with pytest.raises(tasks.TaskError, match="0 to 4 with at most two"):
         moderation.moderate(submission, "4.5", "理由", "", user("admin"))
+    with pytest.raises(tasks.TaskError, match="two decimal places"):
+        moderation.moderate(submission, "3.125", "理由", "", user("admin"))
     with pytest.raises(tasks.TaskError, match="no assessor"):
         moderation.moderate(submission, "", "理由", "", user("admin"))
 
@@ -219,7 +221,8 @@ def test_release_gating_and_once(world):
     ).all()
     recipients = [(n.recipient_id, n.subject_id) for n in notices]
     assert recipients == [(world.counselor, submission.id)]
-    assert "3" in notices[0].body and "4" in notices[0].body
+    assert "3" in notices[0].body
+    assert "4" in notices[0].body
     assert moderation.passed(submission) is True  # 3 of 4 is 75 %, pass mark 60 %
     with pytest.raises(tasks.TaskError):
         score(submission, "hr", [1, 1, 1])
