@@ -188,3 +188,30 @@ def add_contest_entrant(contest_id: int):
     else:
         flash(_("That person is already entered."), "success")
     return redirect(url_for("tasks.contest", contest_id=contest_id))
+
+
+@bp.route(
+    "/manage/contests/<int:contest_id>/events/<int:event_id>/remove", methods=["POST"]
+)
+@roles_required(*AUTHOR_ROLES)
+def remove_contest_event(contest_id: int, event_id: int):
+    if contests.remove_event(_own(Contest, contest_id), event_id, current_user):
+        db.session.commit()
+        flash(_("Event removed."), "success")
+    else:
+        flash(_("That event is not part of this contest."), "error")
+    return redirect(url_for("tasks.contest", contest_id=contest_id))
+
+
+@bp.route(
+    "/manage/contests/<int:contest_id>/entrants/<int:user_id>/remove",
+    methods=["POST"],
+)
+@roles_required(*AUTHOR_ROLES)
+def remove_contest_entrant(contest_id: int, user_id: int):
+    if contests.remove_entrant(_own(Contest, contest_id), user_id, current_user):
+        db.session.commit()
+        flash(_("Entrant withdrawn."), "success")
+    else:
+        flash(_("That person is not entered."), "error")
+    return redirect(url_for("tasks.contest", contest_id=contest_id))

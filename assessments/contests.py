@@ -121,6 +121,49 @@ def add_entrant(contest: Contest, user: User) -> bool:
     return True
 
 
+def remove_event(contest: Contest, event_id: int, actor: User) -> bool:
+    """Remove an event and renumber the rest; return False when it is not found."""
+    event = next((e for e in contest.events if e.id == event_id), None)
+    if event is None:
+        return False
+    contest.events.remove(event)
+    db.session.flush()
+    # Renumber in two passes so the unique (contest, position) never collides.
+    for offset, remaining in enumerate(contest.events, start=1):
+        remaining.position = -offset
+    db.session.flush()
+    for remaining in contest.events:
+        remaining.position = -remaining.position
+    db.session.flush()
+    audit.record(
+        "contest.event_removed",
+        "contest",
+        contest.id,
+        event.title,
+        actor_id=actor.id,
+        institution_id=contest.institution_id,
+    )
+    return True
+
+
+def remove_entrant(contest: Contest, user_id: int, actor: User) -> bool:
+    """Withdraw an entrant; return False when the person is not entered."""
+    entrant = next((e for e in contest.entrants if e.user_id == user_id), None)
+    if entrant is None:
+        return False
+    contest.entrants.remove(entrant)
+    db.session.flush()
+    audit.record(
+        "contest.entrant_removed",
+        "contest",
+        contest.id,
+        entrant.user.full_name,
+        actor_id=actor.id,
+        institution_id=contest.institution_id,
+    )
+    return True
+
+
 def event_percent(event: ContestEvent, user: User) -> Optional[Fraction]:
     """Return the user's score in one event as an exact percentage, None without one."""
     if event.task is not None:

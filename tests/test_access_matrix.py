@@ -147,6 +147,9 @@ EXPECTED = {
     ("tasks.edit_contest", "POST"): (302, 403, 403, 400, 403, 403, 400),
     ("tasks.add_contest_event", "POST"): (302, 403, 403, 400, 403, 403, 400),
     ("tasks.add_contest_entrant", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    # The world's contest has no events or entrants, so nothing is removed.
+    ("tasks.remove_contest_event", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("tasks.remove_contest_entrant", "POST"): (302, 403, 403, 302, 403, 403, 302),
     # An empty change-password form re-renders with field errors. The admin
     # comes last, so ending, disabling and enabling the owner's account
     # changes nothing the other roles see.
@@ -421,6 +424,12 @@ def _url(endpoint: str, w: dict) -> str:
         "tasks.new_contest": "/manage/contests/new",
         "tasks.add_contest_event": f"/manage/contests/{w['contest']}/events",
         "tasks.add_contest_entrant": f"/manage/contests/{w['contest']}/entrants",
+        "tasks.remove_contest_event": (
+            f"/manage/contests/{w['contest']}/events/{w['contest']}/remove"
+        ),
+        "tasks.remove_contest_entrant": (
+            f"/manage/contests/{w['contest']}/entrants/{w['owner']}/remove"
+        ),
     }[endpoint]
 
 

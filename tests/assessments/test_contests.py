@@ -141,3 +141,12 @@ def test_standings_combine_task_and_quiz(world):
         ("counselor1", Fraction(40), 2, 1),
     ]
     assert rows[0].scores == [Fraction(75), Fraction(100)]
+
+    task_event = contest.events[0]
+    assert contests.remove_event(contest, task_event.id, user("trainer")) is True
+    assert contests.remove_event(contest, task_event.id, user("trainer")) is False
+    assert [(e.position, e.quiz_id) for e in contest.events] == [(1, quiz.id)]
+    assert contests.remove_entrant(contest, world.counselor, user("trainer")) is True
+    assert contests.remove_entrant(contest, world.counselor, user("trainer")) is False
+    rows = contests.standings(contest)
+    assert [(r.user.username, r.total) for r in rows] == [("counselor2", Fraction(100))]
