@@ -104,7 +104,9 @@ def _render_record(person: User, entry_form=None, status: int = 200):
             verdicts=services.compliance_verdicts(person),
             is_self=person.id == current_user.id,
             can_record=can_record,
-            competency_radar=evidence.radar_for(person) if person.role.is_learner else None,
+            competency_radar=(
+                evidence.radar_for(person) if person.role.is_learner else None
+            ),
             entry_form=entry_form,
         ),
         status,
