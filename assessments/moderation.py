@@ -136,6 +136,23 @@ def panel_summary(submission: TaskSubmission) -> PanelSummary:
     )
 
 
+def criterion_means(submission: TaskSubmission) -> list[tuple]:
+    """Return (criterion, exact mean points over the scored sheets) per criterion."""
+    scored = [sheet for sheet in submission.sheets if sheet.scored_at is not None]
+    rows = []
+    for rubric in submission.task.rubrics:
+        for criterion in rubric.criteria:
+            points = [
+                Fraction(mark.criterion.weight * mark.level.points)
+                for sheet in scored
+                for mark in sheet.marks
+                if mark.criterion_id == criterion.id
+            ]
+            mean = sum(points, Fraction(0)) / len(points) if points else None
+            rows.append((criterion, mean))
+    return rows
+
+
 # Moderation and release --------------------------------------------------------------
 
 

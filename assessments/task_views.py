@@ -301,6 +301,7 @@ def _task_page(task: PerformanceTask, error: str = "", values=None, status: int 
             error=error,
             values=values or {},
             passed=moderation.passed,
+            criterion_means=moderation.criterion_means,
         ),
         status,
     )

@@ -166,12 +166,14 @@ def test_blind_scoring_and_release_gating(world, login):
 
     still_hidden = counselor.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert "3.75" not in still_hidden
+    assert "Panel mean" not in still_hidden
     assert "对策具体可行" not in still_hidden
 
     released = trainer.post(f"/manage/submissions/{submission.id}/release")
     assert released.status_code == 302
     after = counselor.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert "3.75" in after
+    assert "Panel mean" in after  # the criterion breakdown
     assert "对策具体可行" in after
 
     results = login("hr").get(f"/tasks/{task.id}/results").get_data(as_text=True)

@@ -67,6 +67,21 @@ def test_panel_aggregate_by_method(world, method, expected):
     assert summary.complete
 
 
+def test_criterion_means_are_exact(world):
+    task = make_task(world)
+    submission = submit(task)
+    score(submission, "trainer", [1, 2, 1])  # 2, 0.75, 1
+    score(submission, "hr", [2, 2, 4])  # 1.5, 0.75, 0.25
+
+    means = [(c.title, mean) for c, mean in moderation.criterion_means(submission)]
+
+    assert means == [
+        ("内容", Decimal("1.75")),
+        ("表达", Decimal("0.75")),
+        ("仪态", Decimal("0.625")),
+    ]
+
+
 def test_divergence_flag(world):
     task = make_task(world, margin="1")
     submission = submit(task)
