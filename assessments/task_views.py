@@ -116,7 +116,9 @@ def manage_tasks():
         .filter_by(institution_id=current_user.institution_id)
         .order_by(PerformanceTask.created_at.desc())
     )
-    return render_template("tasks/manage_tasks.html", tasks=list(rows))
+    return render_template(
+        "tasks/manage_tasks.html", tasks=list(rows), is_moderator=moderation.is_moderator
+    )
 
 
 def _task_form(task, values: dict, errors: dict, status: int = 200):
@@ -153,6 +155,7 @@ def _task_form(task, values: dict, errors: dict, status: int = 200):
             people=_people_of_institution(),
             competency_groups=authoring.competency_choices(),
             selected_ids={str(each) for each in values.get("competency_ids", [])},
+            is_moderator=moderation.is_moderator,
         ),
         status,
     )

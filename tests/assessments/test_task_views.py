@@ -288,3 +288,15 @@ def test_record_radar_for_owner_and_hr(app, login):
         assert "心理健康教育与咨询工作" in page
         assert "职业规划与就业创业指导" in page
         assert "33%" in page  # area 5: one of its three items fully attained
+
+
+def test_only_the_moderator_reaches_submissions(world, login):
+    task = make_task(world, assessors=("hr",), moderator="admin")
+    db.session.commit()
+    trainer = login("trainer")
+
+    listing = trainer.get("/manage/tasks").get_data(as_text=True)
+    assert "Moderated by 孙管理员" in listing
+    assert trainer.get(f"/manage/tasks/{task.id}/submissions").status_code == 403
+    admin = login("admin")
+    assert admin.get(f"/manage/tasks/{task.id}/submissions").status_code == 200
