@@ -493,6 +493,8 @@ def submit(
             raise TaskError(_("Role: choose the A or B role you drew.")) from None
     url = _check_video_url(video_url)
     _check_content(task, text, url, files, role)
+    # NOTE: files are written before the view commits, so a failed commit
+    # leaves them in the upload area with no row pointing at them.
     stored = _store_files(files, task.kind)
 
     previous = submissions_of(task, user)
