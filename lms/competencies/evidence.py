@@ -15,14 +15,14 @@ import sqlalchemy.orm as so
 from sqlalchemy.exc import IntegrityError
 
 from lms import signals
-from lms.accounts.models import User
+from lms.accounts.models import Role, User
 from lms.competencies.models import CompetencyItem, Framework, FunctionalArea, Level
 from lms.db import UTCDateTime, now_utc
 from lms.extensions import db
 
 logger = logging.getLogger("lms.competencies")
 
-#: Framework used for a person who has no evidence yet.
+#: Framework used for a counselor who has no evidence yet.
 DEFAULT_FRAMEWORK_CODE = "counselor-2014"
 
 
@@ -106,7 +106,10 @@ def evidence_of(user: User) -> list[CompetencyEvidence]:
 
 
 def framework_for(user: User) -> Optional[Framework]:
-    """Return the framework of most of the user's evidence, else the default one."""
+    """Return the framework of most of the user's evidence.
+
+    Without evidence, counselors get the counselor standard and others none.
+    """
     framework_id = db.session.scalar(
         sa.select(CompetencyItem.framework_id)
         .join(CompetencyEvidence, CompetencyEvidence.item_id == CompetencyItem.id)
@@ -117,6 +120,8 @@ def framework_for(user: User) -> Optional[Framework]:
     )
     if framework_id is not None:
         return db.session.get(Framework, framework_id)
+    if user.role is not Role.COUNSELOR:
+        return None
     return db.session.scalar(
         sa.select(Framework).filter_by(code=DEFAULT_FRAMEWORK_CODE)
     )

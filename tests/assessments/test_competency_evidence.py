@@ -107,6 +107,13 @@ def test_attainment_by_area_and_level(app_ctx):
     assert by_level[3] == Decimal(0)
 
 
+def test_default_framework_only_for_counselors(app_ctx):
+    seed_demo(password=TEST_PASSWORD)
+
+    assert len(evidence.attainment_by_area(user("counselor1"))) == 9
+    assert evidence.attainment_by_area(user("organiser")) == []
+
+
 def test_attainment_follows_the_framework_of_the_evidence(world):
     # The test world's only framework is not the default one, so a person
     # without evidence has no framework and no radar.
