@@ -9,6 +9,8 @@ This module defines the ``tasks`` blueprint with the task, learner and result
 pages; ``rubric_views``, ``moderation_views`` and ``contest_views`` add the rest.
 """
 
+from zoneinfo import ZoneInfo
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -28,7 +30,7 @@ from assessments.tasks_models import (
 from courses import authoring
 from courses.authoring import AuthoringError
 from courses.models import Course
-from lms import labels, uploads
+from lms import exports, labels, uploads
 from lms.accounts.access import roles_required
 from lms.accounts.models import Role, User
 from lms.extensions import db
@@ -413,6 +415,43 @@ def results(task_id: int):
     return render_template(
         "tasks/results.html", task=task, rows=list(rows), passed=moderation.passed
     )
+
+
+@bp.route("/tasks/<int:task_id>/results.csv")
+@roles_required(*RESULT_ROLES)
+def export_results(task_id: int):
+    task = _own(PerformanceTask, task_id)
+    rows = db.session.scalars(
+        sa.select(TaskSubmission)
+        .where(
+            TaskSubmission.task_id == task.id,
+            TaskSubmission.released_at.is_not(None),
+        )
+        .order_by(TaskSubmission.final_score.desc(), TaskSubmission.id)
+    )
+    headers = [
+        _("Person"),
+        _("Employee number"),
+        _("Attempt"),
+        _("Score"),
+        _("Maximum"),
+        _("Passed"),
+        _("Released"),
+    ]
+    zone = ZoneInfo(tasks.institution_timezone(task.institution_id))
+    table = [
+        [
+            submission.user.full_name,
+            submission.user.employee_no or "",
+            submission.number,
+            scoring.display(submission.final_score),
+            scoring.display(task.max_points),
+            _("Yes") if moderation.passed(submission) else _("No"),
+            submission.released_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        ]
+        for submission in rows
+    ]
+    return exports.csv_response(f"task-{task.id}-results.csv", headers, table)
 
 
 # The route modules below add their views to ``bp``; importing them here

@@ -74,7 +74,8 @@ def _parse_due(raw: str, timezone: str, errors: dict) -> Optional[datetime]:
     return local.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)
 
 
-def _timezone(institution_id: int) -> str:
+def institution_timezone(institution_id: int) -> str:
+    """Return the IANA zone name of the institution, Asia/Shanghai when unknown."""
     institution = db.session.get(Institution, institution_id)
     return institution.timezone if institution is not None else "Asia/Shanghai"
 
@@ -83,7 +84,7 @@ def due_input(task: PerformanceTask) -> str:
     """Return the due date as a datetime-local value in the institution's zone."""
     if task.due_at is None:
         return ""
-    zone = ZoneInfo(_timezone(task.institution_id))
+    zone = ZoneInfo(institution_timezone(task.institution_id))
     return task.due_at.astimezone(zone).strftime(DUE_FORMAT)
 
 
@@ -145,7 +146,8 @@ def save_task(
     moderator = _moderator(institution_id, data.get("moderator_id"), task, errors)
     if task is not None and has_scores(task):
         _check_scoring_unchanged(task, kind, rubric, student_rubric, errors)
-    due_at = _parse_due(data.get("due_at"), _timezone(institution_id), errors)
+    zone_name = institution_timezone(institution_id)
+    due_at = _parse_due(data.get("due_at"), zone_name, errors)
     items = _competencies(data.get("competency_ids") or [], errors)
     if errors:
         raise AuthoringError(errors)

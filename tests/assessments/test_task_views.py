@@ -176,6 +176,11 @@ def test_blind_scoring_and_release_gating(world, login):
     assert "Panel mean" in after  # the criterion breakdown
     assert "对策具体可行" in after
 
+    export = login("hr").get(f"/tasks/{task.id}/results.csv")
+    assert export.status_code == 200
+    first_row = export.data.decode("utf-8-sig").splitlines()[1].split(",")
+    assert first_row[0] == "张老师"
+    assert first_row[3:5] == ["3.75", "4"]
     results = login("hr").get(f"/tasks/{task.id}/results").get_data(as_text=True)
     assert "张老师" in results
     assert "3.75" in results
