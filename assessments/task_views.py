@@ -119,7 +119,9 @@ def manage_tasks():
         .order_by(PerformanceTask.created_at.desc())
     )
     return render_template(
-        "tasks/manage_tasks.html", tasks=list(rows), is_moderator=moderation.is_moderator
+        "tasks/manage_tasks.html",
+        tasks=list(rows),
+        is_moderator=moderation.is_moderator,
     )
 
 
