@@ -277,6 +277,20 @@ def release(submission: TaskSubmission, actor: User) -> bool:
     return True
 
 
+def release_moderated(task: PerformanceTask, actor: User) -> int:
+    """Release every moderated, unreleased result of the task; return how many."""
+    pending = db.session.scalars(
+        sa.select(TaskSubmission)
+        .where(
+            TaskSubmission.task_id == task.id,
+            TaskSubmission.final_score.is_not(None),
+            TaskSubmission.released_at.is_(None),
+        )
+        .order_by(TaskSubmission.id)
+    ).all()
+    return sum(1 for submission in pending if release(submission, actor))
+
+
 def _notify_release(submission: TaskSubmission) -> None:
     """Queue the learner's in-app and e-mail notice in the learner's language."""
     learner = submission.user

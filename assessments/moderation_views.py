@@ -82,6 +82,16 @@ def moderate(submission_id: int):
     return redirect(url_for("tasks.moderate", submission_id=submission_id))
 
 
+@bp.route("/manage/tasks/<int:task_id>/release", methods=["POST"])
+@login_required
+def release_all(task_id: int):
+    task = _moderated_task(task_id)
+    count = moderation.release_moderated(task, current_user)
+    db.session.commit()
+    flash(_("%(n)s results released.", n=count), "success")
+    return redirect(url_for("tasks.task_submissions", task_id=task_id))
+
+
 @bp.route("/manage/submissions/<int:submission_id>/release", methods=["POST"])
 @login_required
 def release(submission_id: int):

@@ -141,6 +141,8 @@ EXPECTED = {
     ("tasks.remove_assessor", "POST"): (302, 403, 403, 302, 403, 403, 302),
     ("tasks.moderate", "POST"): (302, 403, 403, 400, 403, 404, 400),
     ("tasks.release", "POST"): (302, 403, 403, 302, 403, 404, 302),
+    # The world's submission has no final score, so nothing is released.
+    ("tasks.release_all", "POST"): (302, 403, 403, 302, 403, 404, 302),
     ("tasks.score", "POST"): (302, 404, 404, 404, 400, 404, 404),
     # The owner has submitted already; the other counselor sends no analysis.
     ("tasks.submit", "POST"): (302, 400, 400, 403, 403, 403, 403),
@@ -410,6 +412,7 @@ def _url(endpoint: str, w: dict) -> str:
         "tasks.task_submissions": f"/manage/tasks/{w['task']}/submissions",
         "tasks.moderate": f"/manage/submissions/{w['submission']}",
         "tasks.release": f"/manage/submissions/{w['submission']}/release",
+        "tasks.release_all": f"/manage/tasks/{w['task']}/release",
         "tasks.assess_queue": "/assess",
         "tasks.score": f"/assess/{w['sheet']}",
         "tasks.my_tasks": "/tasks",

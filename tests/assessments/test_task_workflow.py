@@ -245,6 +245,18 @@ def test_release_gating_and_once(world):
         moderation.moderate(submission, "4", "改分", "", user("admin"))
 
 
+def test_release_moderated_skips_unmoderated(world):
+    task = make_task(world)
+    moderated = submit(task)
+    pending = submit(task, "organiser")
+    moderation.moderate(moderated, "2", "合议", "", user("admin"))
+
+    assert moderation.release_moderated(task, user("admin")) == 1
+    assert moderation.release_moderated(task, user("admin")) == 0
+    assert moderated.released_at is not None
+    assert pending.released_at is None
+
+
 def test_release_records_evidence_once(world):
     task = make_task(world)
     submission = submit(task)
