@@ -30,10 +30,11 @@ from assessments.models import (
 from assessments.responses import clean_response
 from courses import services as course_services
 from courses.models import Course
-from lms import audit
+from lms import audit, signals
 from lms.accounts.models import User
 from lms.db import now_utc
 from lms.extensions import db
+from lms.records.services import local_date
 
 #: Grace period for network latency between the deadline and a save.
 SUBMIT_GRACE = timedelta(seconds=30)
@@ -390,7 +391,23 @@ def _finalize(attempt: Attempt, submitted_at: datetime, *, closed_at_deadline: b
     db.session.refresh(attempt)
     _record_grade(attempt, "quiz.graded")
     if passed:
-        course_services.evaluate_course(attempt.user, attempt.quiz.course)
+        _on_pass(attempt)
+
+
+def _on_pass(attempt: Attempt) -> None:
+    """Announce a passed attempt (competency evidence listens) and re-evaluate its course."""
+    user = attempt.user
+    signals.quiz_passed.send(
+        None,
+        user_id=user.id,
+        quiz_id=attempt.quiz_id,
+        attempt_id=attempt.id,
+        score=attempt.score,
+        max_score=attempt.max_score,
+        passed_on=local_date(user, attempt.submitted_at),
+        competency_item_ids=[item.id for item in attempt.quiz.course.competencies],
+    )
+    course_services.evaluate_course(user, attempt.quiz.course)
 
 
 def _passes(attempt: Attempt, score: Decimal) -> bool:
@@ -432,7 +449,7 @@ def regrade_attempt(attempt: Attempt, actor: User) -> None:
     db.session.flush()
     _record_grade(attempt, "quiz.regraded", actor)
     if attempt.passed:
-        course_services.evaluate_course(attempt.user, attempt.quiz.course)
+        _on_pass(attempt)
 
 
 def close_expired_attempts(now: Optional[datetime] = None) -> int:

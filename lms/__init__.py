@@ -87,6 +87,8 @@ MODEL_MODULES = (
     "courses.models",
     "courses.class_models",
     "assessments.models",
+    "assessments.tasks_models",
+    "lms.competencies.evidence",
     "certificates.models",
     "certificates.keys",
     "certificates.batches",
@@ -124,6 +126,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from assessments.manage_views import bp as banks_bp
+    from assessments.task_views import bp as tasks_bp
     from assessments.views import bp as assessments_bp
     from certificates.batch_views import bp as certificate_batches_bp
     from certificates.template_views import bp as certificate_templates_bp
@@ -148,6 +151,7 @@ def _register_blueprints(app: Flask) -> None:
         courses_bp,
         assessments_bp,
         certificate_templates_bp,
+        tasks_bp,
         certificates_bp,
         certificate_batches_bp,
         manage_bp,
@@ -166,12 +170,14 @@ def _register_listeners() -> None:
     import assessments.services
     import certificates.services
     import courses.deadlines
+    import lms.competencies.evidence
     import lms.records.services
 
     assessments.services.connect_listeners()
     certificates.services.connect_listeners()
     lms.records.services.connect_listeners()
     courses.deadlines.register()
+    lms.competencies.evidence.connect_listeners()
 
 
 

@@ -96,6 +96,7 @@ def seed_demo(password: str | None = None) -> dict[str, str]:
     seed_authored_programme(seeder, institution, framework, INTERMEDIATE_PROGRAMME)
     _seed_class(seeder, institution, JUNIOR_PRE_JOB.code)
     _seed_question_bank(seeder, institution)
+    _seed_rubrics(seeder, institution)
     seed_rules()
     ensure_default_templates(institution)
 
@@ -274,6 +275,15 @@ def _seed_programme(
             {"programme_id": programme.id, "course_id": course.id},
             {"position": position, "required": True},
         )
+
+
+def _seed_rubrics(seeder: _Seeder, institution: Institution) -> None:
+    # assessments sits above lms, so the seed imports it at call time like the app factory.
+    from assessments.rubrics import seed_rubrics
+
+    added = seed_rubrics(institution.id)
+    if added:
+        seeder.created["rubric"] += added
 
 
 def _seed_course(

@@ -21,3 +21,8 @@ certificate_issued = _signals.signal("certificate-issued")
 
 #: A certificate was revoked. kwargs: certificate (the model instance).
 certificate_revoked = _signals.signal("certificate-revoked")
+
+#: A learner passed a quiz; sent once per passing attempt. kwargs: user_id,
+#: quiz_id, attempt_id, score and max_score (Decimal), passed_on (the date in
+#: the institution's zone), competency_item_ids (the course's items).
+quiz_passed = _signals.signal("quiz-passed")

@@ -129,6 +129,28 @@ EXPECTED = {
     ("classes.import_preview", "GET"): (302, 403, 403, 200, 403, 403, 200),
     ("classes.attendance", "GET"): (302, 403, 403, 200, 403, 403, 200),
     ("classes.edit_session", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("tasks.rubric_list", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("tasks.new_rubric", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("tasks.edit_rubric", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("tasks.manage_tasks", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("tasks.new_task", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("tasks.edit_task", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    # The task's moderator is the trainer; admins off the panel moderate too.
+    ("tasks.task_submissions", "GET"): (302, 403, 403, 200, 403, 404, 200),
+    ("tasks.moderate", "GET"): (302, 403, 403, 200, 403, 404, 200),
+    ("tasks.assess_queue", "GET"): (302, 200, 200, 200, 200, 200, 200),
+    # The score sheet is assigned to HR alone.
+    ("tasks.score", "GET"): (302, 404, 404, 404, 200, 404, 404),
+    ("tasks.my_tasks", "GET"): (302, 200, 200, 403, 403, 403, 403),
+    ("tasks.task", "GET"): (302, 200, 200, 200, 200, 404, 200),
+    ("tasks.submission_file", "GET"): (302, 200, 404, 200, 200, 404, 200),
+    ("tasks.results", "GET"): (302, 403, 403, 200, 200, 404, 200),
+    ("tasks.export_results", "GET"): (302, 403, 403, 200, 200, 404, 200),
+    ("tasks.result_index", "GET"): (302, 403, 403, 200, 200, 200, 200),
+    ("tasks.contest_list", "GET"): (302, 403, 403, 200, 200, 200, 200),
+    ("tasks.export_standings", "GET"): (302, 403, 403, 200, 200, 404, 200),
+    ("tasks.contest", "GET"): (302, 403, 403, 200, 200, 404, 200),
+    ("tasks.new_contest", "GET"): (302, 403, 403, 200, 403, 403, 200),
     # Writes come last, and the ones that would change the world for the
     # following roles are sent with data that fails validation.
     ("courses.complete_lesson", "POST"): (302, 302, 404, 403, 403, 403, 403),
@@ -252,6 +274,29 @@ EXPECTED = {
     ("classes.delete_session", "POST"): (302, 403, 403, 302, 403, 403, 302),
     ("classes.attendance", "POST"): (302, 403, 403, 302, 403, 403, 302),
     ("classes.edit_session", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    # Performance-task writes with empty forms. Copying a rubric always
+    # succeeds; panel changes and release redirect with a message.
+    ("tasks.new_rubric", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("tasks.edit_rubric", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("tasks.copy_rubric", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("tasks.new_task", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("tasks.edit_task", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("tasks.add_assessor", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("tasks.remove_assessor", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("tasks.moderate", "POST"): (302, 403, 403, 400, 403, 404, 400),
+    ("tasks.release", "POST"): (302, 403, 403, 302, 403, 404, 302),
+    # The world's submission has no final score, so nothing is released.
+    ("tasks.release_all", "POST"): (302, 403, 403, 302, 403, 404, 302),
+    ("tasks.score", "POST"): (302, 404, 404, 404, 400, 404, 404),
+    # The owner has submitted already; the other counselor sends no analysis.
+    ("tasks.submit", "POST"): (302, 400, 400, 403, 403, 403, 403),
+    ("tasks.new_contest", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("tasks.edit_contest", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("tasks.add_contest_event", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    ("tasks.add_contest_entrant", "POST"): (302, 403, 403, 400, 403, 403, 400),
+    # The world's contest has no events or entrants, so nothing is removed.
+    ("tasks.remove_contest_event", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("tasks.remove_contest_entrant", "POST"): (302, 403, 403, 302, 403, 403, 302),
     # An empty change-password form re-renders with field errors. The admin
     # comes last, so ending, disabling and enabling the owner's account
     # changes nothing the other roles see.
@@ -332,6 +377,7 @@ def _build_world() -> dict:
 
     external_training, rule = _add_records_world(owner)
     class_world = _add_class_world(owner, programme)
+    performance = _add_tasks_world(owner, programme.courses[0].course)
 
     course = programme.courses[0].course
     file_lesson, module = _add_course_structure(course)
@@ -372,6 +418,57 @@ def _build_world() -> dict:
         **class_world,
         "file_lesson": file_lesson.id,
         "module": module.id,
+        **performance,
+    }
+
+
+def _add_tasks_world(owner: User, course) -> dict:
+    """Add a task moderated by the trainer and assessed by HR, a submission, a contest."""
+    import io
+
+    from assessments import contests, tasks
+    from assessments.tasks_models import Rubric
+
+    trainer = db.session.scalar(sa.select(User).filter_by(username="trainer"))
+    rubric = db.session.scalar(
+        sa.select(Rubric).filter_by(
+            institution_id=owner.institution_id, code="case-analysis-100"
+        )
+    )
+    task = tasks.save_task(
+        owner.institution_id,
+        {
+            "course_id": str(course.id),
+            "kind": "case_analysis",
+            "title": "案例分析",
+            "rubric_id": str(rubric.id),
+            "aggregation": "mean",
+            "pass_mark": "60",
+            "moderator_id": str(trainer.id),
+            "published": "y",
+            "blind_candidates": "y",
+        },
+        trainer,
+    )
+    hr = db.session.scalar(sa.select(User).filter_by(username="hr"))
+    tasks.add_assessor(task, hr, trainer)
+    submission = tasks.submit(
+        task, owner, text="分析", files=[("分析.pdf", io.BytesIO(b"%PDF-1.4\n%%EOF\n"))]
+    )
+    contest = contests.save_contest(
+        owner.institution_id,
+        {"title": "素质能力大赛", "award_mode": "rank_share", "first_tier": "10",
+         "second_tier": "20", "third_tier": "30"},
+        trainer,
+    )
+    db.session.commit()
+    return {
+        "rubric": rubric.id,
+        "task": task.id,
+        "submission": submission.id,
+        "sheet": submission.sheets[0].id,
+        "file": submission.files[0].id,
+        "contest": contest.id,
     }
 
 
@@ -721,6 +818,43 @@ def _url(endpoint: str, w: dict) -> str:
         ),
         "classes.attendance": (
             f"/classes/{w['class']}/sessions/{w['class_session']}/attendance"
+        ),
+        "tasks.rubric_list": "/manage/rubrics",
+        "tasks.new_rubric": "/manage/rubrics/new",
+        "tasks.edit_rubric": f"/manage/rubrics/{w['rubric']}",
+        "tasks.copy_rubric": f"/manage/rubrics/{w['rubric']}/copy",
+        "tasks.manage_tasks": "/manage/tasks",
+        "tasks.new_task": "/manage/tasks/new",
+        "tasks.edit_task": f"/manage/tasks/{w['task']}",
+        "tasks.add_assessor": f"/manage/tasks/{w['task']}/assessors",
+        "tasks.remove_assessor": (
+            f"/manage/tasks/{w['task']}/assessors/{w['owner']}/remove"
+        ),
+        "tasks.task_submissions": f"/manage/tasks/{w['task']}/submissions",
+        "tasks.moderate": f"/manage/submissions/{w['submission']}",
+        "tasks.release": f"/manage/submissions/{w['submission']}/release",
+        "tasks.release_all": f"/manage/tasks/{w['task']}/release",
+        "tasks.assess_queue": "/assess",
+        "tasks.score": f"/assess/{w['sheet']}",
+        "tasks.my_tasks": "/tasks",
+        "tasks.task": f"/tasks/{w['task']}",
+        "tasks.submit": f"/tasks/{w['task']}/submit",
+        "tasks.submission_file": f"/tasks/files/{w['file']}",
+        "tasks.results": f"/tasks/{w['task']}/results",
+        "tasks.export_results": f"/tasks/{w['task']}/results.csv",
+        "tasks.result_index": "/results/tasks",
+        "tasks.contest_list": "/contests",
+        "tasks.export_standings": f"/contests/{w['contest']}/standings.csv",
+        "tasks.edit_contest": f"/manage/contests/{w['contest']}",
+        "tasks.contest": f"/contests/{w['contest']}",
+        "tasks.new_contest": "/manage/contests/new",
+        "tasks.add_contest_event": f"/manage/contests/{w['contest']}/events",
+        "tasks.add_contest_entrant": f"/manage/contests/{w['contest']}/entrants",
+        "tasks.remove_contest_event": (
+            f"/manage/contests/{w['contest']}/events/{w['contest']}/remove"
+        ),
+        "tasks.remove_contest_entrant": (
+            f"/manage/contests/{w['contest']}/entrants/{w['owner']}/remove"
         ),
     }[endpoint]
 

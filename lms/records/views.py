@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from lms.accounts.access import get_person_or_404, roles_required
 from lms.accounts.models import Role, User
+from lms.competencies import evidence
 from lms.compliance.models import CadreRank, PartyStatus
 from lms.extensions import db
 from lms.organisations.models import Department
@@ -103,6 +104,9 @@ def _render_record(person: User, entry_form=None, status: int = 200):
             verdicts=services.compliance_verdicts(person),
             is_self=person.id == current_user.id,
             can_record=can_record,
+            competency_radar=(
+                evidence.radar_for(person) if person.role.is_learner else None
+            ),
             entry_form=entry_form,
         ),
         status,

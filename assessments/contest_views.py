@@ -1,0 +1,217 @@
+"""Contest pages: standings with awards for staff, events and entrants for trainers."""
+
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from assessments import contests, scoring
+from assessments.models import Quiz
+from assessments.task_views import (
+    AUTHOR_ROLES,
+    RESULT_ROLES,
+    _own,
+    _people_of_institution,
+    bp,
+)
+from assessments.tasks_models import AwardMode, Contest, PerformanceTask
+from courses.authoring import AuthoringError
+from courses.models import Course
+from lms import exports
+from lms.accounts.access import roles_required
+from lms.accounts.models import User
+from lms.extensions import db
+
+
+# Contests -------------------------------------------------------------------------
+
+
+@bp.route("/contests")
+@roles_required(*RESULT_ROLES)
+def contest_list():
+    rows = db.session.scalars(
+        sa.select(Contest)
+        .filter_by(institution_id=current_user.institution_id)
+        .order_by(Contest.created_at.desc())
+    )
+    return render_template("tasks/contests.html", contests=list(rows))
+
+
+def _contest_page(contest: Contest, errors=None, status: int = 200):
+    institution_id = current_user.institution_id
+    own_tasks = sa.select(PerformanceTask).filter_by(institution_id=institution_id)
+    own_quizzes = (
+        sa.select(Quiz)
+        .join(Course, Course.id == Quiz.course_id)
+        .where(Course.institution_id == institution_id)
+    )
+    sources = [
+        (f"task:{task.id}", task.title) for task in db.session.scalars(own_tasks)
+    ] + [(f"quiz:{quiz.id}", quiz.title) for quiz in db.session.scalars(own_quizzes)]
+    learners = [p for p in _people_of_institution() if p.role.is_learner]
+    return (
+        render_template(
+            "tasks/contest.html",
+            contest=contest,
+            standings=contests.standings(contest),
+            sources=sources,
+            learners=learners,
+            can_edit=current_user.role in AUTHOR_ROLES,
+            modes=list(AwardMode),
+            values=(
+                {
+                    "title": contest.title,
+                    "award_mode": contest.award_mode.value,
+                    "first_tier": scoring.display(contest.first_tier),
+                    "second_tier": scoring.display(contest.second_tier),
+                    "third_tier": scoring.display(contest.third_tier),
+                }
+                if request.method == "GET" or request.endpoint != "tasks.edit_contest"
+                else request.form.to_dict()
+            ),
+            errors=errors or {},
+        ),
+        status,
+    )
+
+
+@bp.route("/contests/<int:contest_id>")
+@roles_required(*RESULT_ROLES)
+def contest(contest_id: int):
+    return _contest_page(_own(Contest, contest_id))
+
+
+@bp.route("/manage/contests/new", methods=["GET", "POST"])
+@roles_required(*AUTHOR_ROLES)
+def new_contest():
+    values = {
+        "award_mode": AwardMode.RANK_SHARE.value,
+        "first_tier": "10",
+        "second_tier": "20",
+        "third_tier": "30",
+    }
+    errors = {}
+    status = 200
+    if request.method == "POST":
+        values = request.form.to_dict()
+        try:
+            created = contests.save_contest(
+                current_user.institution_id, values, current_user
+            )
+        except AuthoringError as error:
+            db.session.rollback()
+            errors, status = error.errors, 400
+        else:
+            db.session.commit()
+            flash(_("Contest created. Add its events and entrants."), "success")
+            return redirect(url_for("tasks.contest", contest_id=created.id))
+    return (
+        render_template(
+            "tasks/contest_form.html",
+            values=values,
+            errors=errors,
+            modes=list(AwardMode),
+        ),
+        status,
+    )
+
+
+@bp.route("/manage/contests/<int:contest_id>", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def edit_contest(contest_id: int):
+    contest_row = _own(Contest, contest_id)
+    try:
+        contests.save_contest(
+            current_user.institution_id,
+            request.form.to_dict(),
+            current_user,
+            contest_row,
+        )
+    except AuthoringError as error:
+        db.session.rollback()
+        return _contest_page(_own(Contest, contest_id), error.errors, 400)
+    db.session.commit()
+    flash(_("Contest saved."), "success")
+    return redirect(url_for("tasks.contest", contest_id=contest_id))
+
+
+@bp.route("/contests/<int:contest_id>/standings.csv")
+@roles_required(*RESULT_ROLES)
+def export_standings(contest_id: int):
+    contest_row = _own(Contest, contest_id)
+    headers = [_("Rank"), _("Entrant"), _("Employee number")]
+    headers += [event.title for event in contest_row.events]
+    headers += [_("Total"), _("Award")]
+    rows = [
+        [row.rank or "", row.user.full_name, row.user.employee_no or ""]
+        + [scoring.display(value) if value is not None else "" for value in row.scores]
+        + [scoring.display(row.total) if row.total is not None else "", row.award_label]
+        for row in contests.standings(contest_row)
+    ]
+    filename = f"contest-{contest_row.id}-standings.csv"
+    return exports.csv_response(filename, headers, rows)
+
+
+@bp.route("/manage/contests/<int:contest_id>/events", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def add_contest_event(contest_id: int):
+    contest_row = _own(Contest, contest_id)
+    try:
+        contests.add_event(
+            contest_row, request.form.get("source", ""), request.form.get("weight", "")
+        )
+    except AuthoringError as error:
+        db.session.rollback()
+        return _contest_page(_own(Contest, contest_id), error.errors, 400)
+    db.session.commit()
+    flash(_("Event added."), "success")
+    return redirect(url_for("tasks.contest", contest_id=contest_id))
+
+
+@bp.route("/manage/contests/<int:contest_id>/entrants", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def add_contest_entrant(contest_id: int):
+    contest_row = _own(Contest, contest_id)
+    raw = request.form.get("user_id", "")
+    user = db.session.get(User, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    try:
+        if user is None:
+            message = _("Entrant: choose a person from the list.")
+            raise AuthoringError({"user_id": message})
+        added = contests.add_entrant(contest_row, user)
+    except AuthoringError as error:
+        db.session.rollback()
+        return _contest_page(_own(Contest, contest_id), error.errors, 400)
+    db.session.commit()
+    if added:
+        flash(_("Entrant added."), "success")
+    else:
+        flash(_("That person is already entered."), "success")
+    return redirect(url_for("tasks.contest", contest_id=contest_id))
+
+
+@bp.route(
+    "/manage/contests/<int:contest_id>/events/<int:event_id>/remove", methods=["POST"]
+)
+@roles_required(*AUTHOR_ROLES)
+def remove_contest_event(contest_id: int, event_id: int):
+    if contests.remove_event(_own(Contest, contest_id), event_id, current_user):
+        db.session.commit()
+        flash(_("Event removed."), "success")
+    else:
+        flash(_("That event is not part of this contest."), "error")
+    return redirect(url_for("tasks.contest", contest_id=contest_id))
+
+
+@bp.route(
+    "/manage/contests/<int:contest_id>/entrants/<int:user_id>/remove",
+    methods=["POST"],
+)
+@roles_required(*AUTHOR_ROLES)
+def remove_contest_entrant(contest_id: int, user_id: int):
+    if contests.remove_entrant(_own(Contest, contest_id), user_id, current_user):
+        db.session.commit()
+        flash(_("Entrant withdrawn."), "success")
+    else:
+        flash(_("That person is not entered."), "error")
+    return redirect(url_for("tasks.contest", contest_id=contest_id))

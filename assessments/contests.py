@@ -1,0 +1,268 @@
+"""Contests (素质能力大赛): weighted events, standings with ties, and award tiers.
+
+Each event score is a percentage of its maximum: the latest released task
+score, or the best submitted quiz attempt. The weighted total is
+``sum(weight * percent) / sum(weight)``, so it is out of 100 whatever the
+weights add up to.
+"""
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Optional
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from assessments import moderation
+from assessments.models import Attempt, Quiz
+from assessments.tasks_models import (
+    AwardMode,
+    Contest,
+    ContestEntrant,
+    ContestEvent,
+    PerformanceTask,
+)
+from courses.authoring import AuthoringError
+from lms import audit
+from lms.accounts.models import User
+from lms.extensions import db
+
+AWARDS = (_l("First prize"), _l("Second prize"), _l("Third prize"))
+
+
+def _tier(raw: str, field: str, errors: dict) -> Decimal:
+    try:
+        value = Decimal((raw or "").strip())
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or value < 0 or value > 1000:
+        errors[field] = _("Enter a number from 0 to 1000, e.g. 10.")
+        return Decimal(0)
+    return value
+
+
+def save_contest(
+    institution_id: int, data: dict, actor: User, contest: Optional[Contest] = None
+) -> Contest:
+    """Create or update a contest from form values, or raise AuthoringError."""
+    errors: dict[str, str] = {}
+    title = (data.get("title") or "").strip()
+    if not title or len(title) > 200:
+        errors["title"] = _("Enter a title of 1 to 200 characters.")
+    try:
+        mode = AwardMode(data.get("award_mode"))
+    except ValueError:
+        errors["award_mode"] = _("Choose how awards are given.")
+        mode = None
+    tiers = [
+        _tier(data.get(name), name, errors)
+        for name in ("first_tier", "second_tier", "third_tier")
+    ]
+    if mode is AwardMode.RANK_SHARE and sum(tiers) > 100:
+        errors["third_tier"] = _("The three shares add up to more than 100 percent.")
+    if mode is AwardMode.THRESHOLD and not tiers[0] >= tiers[1] >= tiers[2]:
+        errors["second_tier"] = _("Thresholds must fall from first to third prize.")
+    if errors:
+        raise AuthoringError(errors)
+    if contest is None:
+        contest = Contest(institution_id=institution_id)
+        db.session.add(contest)
+    contest.title = title
+    contest.award_mode = mode
+    contest.first_tier, contest.second_tier, contest.third_tier = tiers
+    db.session.flush()
+    audit.record(
+        "contest.saved", "contest", contest.id, title,
+        actor_id=actor.id, institution_id=institution_id,
+    )
+    return contest
+
+
+def add_event(contest: Contest, source: str, raw_weight: str) -> ContestEvent:
+    """Add a task (``task:<id>``) or quiz (``quiz:<id>``) of the institution."""
+    errors = {}
+    weight = _tier(raw_weight, "weight", errors)
+    if not errors and weight == 0:
+        errors["weight"] = _("The weight must be greater than 0.")
+    kind, _sep, raw_id = (source or "").partition(":")
+    task = quiz = None
+    if kind == "task" and raw_id.isdigit():
+        task = db.session.get(PerformanceTask, int(raw_id))
+        if task is not None and task.institution_id != contest.institution_id:
+            task = None
+    elif kind == "quiz" and raw_id.isdigit():
+        quiz = db.session.get(Quiz, int(raw_id))
+        if quiz is not None and quiz.course.institution_id != contest.institution_id:
+            quiz = None
+    if task is None and quiz is None:
+        errors["source"] = _("Choose a task or quiz of your institution.")
+    if errors:
+        raise AuthoringError(errors)
+    position = max((e.position for e in contest.events), default=0) + 1
+    event = ContestEvent(position=position, weight=weight, task=task, quiz=quiz)
+    contest.events.append(event)
+    db.session.flush()
+    return event
+
+
+def add_entrant(contest: Contest, user: User) -> bool:
+    """Enter a learner of the institution; return False when already entered."""
+    if user.institution_id != contest.institution_id or not user.role.is_learner:
+        message = _(
+            "Choose a counselor or party-work staff member of your institution."
+        )
+        raise AuthoringError({"user_id": message})
+    if any(e.user_id == user.id for e in contest.entrants):
+        return False
+    contest.entrants.append(ContestEntrant(user_id=user.id))
+    db.session.flush()
+    return True
+
+
+def remove_event(contest: Contest, event_id: int, actor: User) -> bool:
+    """Remove an event and renumber the rest; return False when it is not found."""
+    event = next((e for e in contest.events if e.id == event_id), None)
+    if event is None:
+        return False
+    contest.events.remove(event)
+    db.session.flush()
+    # Renumber in two passes so the unique (contest, position) never collides.
+    for offset, remaining in enumerate(contest.events, start=1):
+        remaining.position = -offset
+    db.session.flush()
+    for remaining in contest.events:
+        remaining.position = -remaining.position
+    db.session.flush()
+    audit.record(
+        "contest.event_removed",
+        "contest",
+        contest.id,
+        event.title,
+        actor_id=actor.id,
+        institution_id=contest.institution_id,
+    )
+    return True
+
+
+def remove_entrant(contest: Contest, user_id: int, actor: User) -> bool:
+    """Withdraw an entrant; return False when the person is not entered."""
+    entrant = next((e for e in contest.entrants if e.user_id == user_id), None)
+    if entrant is None:
+        return False
+    contest.entrants.remove(entrant)
+    db.session.flush()
+    audit.record(
+        "contest.entrant_removed",
+        "contest",
+        contest.id,
+        entrant.user.full_name,
+        actor_id=actor.id,
+        institution_id=contest.institution_id,
+    )
+    return True
+
+
+def event_percent(event: ContestEvent, user: User) -> Optional[Fraction]:
+    """Return the user's score in one event as an exact percentage, None without one."""
+    if event.task is not None:
+        result = moderation.released_result(event.task, user)
+        if result is None or event.task.max_points == 0:
+            return None
+        return Fraction(result.final_score) * 100 / Fraction(event.task.max_points)
+    best = db.session.execute(
+        sa.select(Attempt.score, Attempt.max_score)
+        .where(
+            Attempt.quiz_id == event.quiz_id,
+            Attempt.user_id == user.id,
+            Attempt.submitted_at.is_not(None),
+            Attempt.max_score > 0,
+        )
+    ).all()
+    if not best:
+        return None
+    return max(Fraction(score) * 100 / Fraction(maximum) for score, maximum in best)
+
+
+@dataclass
+class Standing:
+    user: User
+    scores: list[Optional[Fraction]]
+    total: Optional[Fraction]
+    rank: Optional[int] = None
+    award: Optional[int] = None  # 0, 1, 2 for first, second and third prize
+
+    @property
+    def award_label(self) -> str:
+        return str(AWARDS[self.award]) if self.award is not None else ""
+
+
+def weighted_total(
+    weights: list[Decimal], scores: list[Optional[Fraction]]
+) -> Optional[Fraction]:
+    """Return the weighted mean of the event percentages, a missing event counting 0."""
+    if all(score is None for score in scores) or not weights:
+        return None
+    weight_sum = sum((Fraction(w) for w in weights), Fraction(0))
+    return sum(
+        (Fraction(w) * (s or 0) for w, s in zip(weights, scores)), Fraction(0)
+    ) / weight_sum
+
+
+def rank(standings: list[Standing]) -> None:
+    """Set standard competition ranks (1, 2, 2, 4) by total; no score gives no rank."""
+    ranked = [s for s in standings if s.total is not None]
+    for standing in ranked:
+        standing.rank = 1 + sum(1 for other in ranked if other.total > standing.total)
+
+
+def _count(share: Decimal, entrants: int) -> int:
+    count = (Decimal(entrants) * share / 100).quantize(Decimal(1), ROUND_HALF_UP)
+    return int(count)
+
+
+def assign_awards(contest: Contest, standings: list[Standing]) -> None:
+    """Set each ranked entrant's award tier from the contest's rule.
+
+    By rank share, the first prize goes to ranks within the first share of
+    ranked entrants (rounded half up), and the second to ranks within the
+    first two shares combined. Tied entrants share a rank and so a prize.
+    By threshold, a total at or above a tier's minimum earns that tier.
+    """
+    ranked = [s for s in standings if s.rank is not None]
+    tiers = (contest.first_tier, contest.second_tier, contest.third_tier)
+    if contest.award_mode is AwardMode.THRESHOLD:
+        for standing in ranked:
+            reached = (
+                i
+                for i, minimum in enumerate(tiers)
+                if standing.total >= Fraction(minimum)
+            )
+            standing.award = next(reached, None)
+        return
+    cutoffs = []
+    cumulative = Decimal(0)
+    for share in tiers:
+        cumulative += share
+        cutoffs.append(_count(cumulative, len(ranked)) if share > 0 else None)
+    for standing in ranked:
+        within = (
+            i
+            for i, cutoff in enumerate(cutoffs)
+            if cutoff is not None and standing.rank <= cutoff
+        )
+        standing.award = next(within, None)
+
+
+def standings(contest: Contest) -> list[Standing]:
+    """Return each entrant's scores, weighted total, rank and award, best first."""
+    weights = [event.weight for event in contest.events]
+    rows = []
+    for entrant in contest.entrants:
+        scores = [event_percent(event, entrant.user) for event in contest.events]
+        rows.append(Standing(entrant.user, scores, weighted_total(weights, scores)))
+    rank(rows)
+    assign_awards(contest, rows)
+    rows.sort(key=lambda s: (s.rank is None, s.rank or 0, s.user.full_name))
+    return rows

@@ -1,0 +1,334 @@
+"""Scoring of performance tasks: score sheets, aggregation, moderation and release.
+
+Every score change (a sheet saved, a final score set, a result released)
+writes an audit row. A released score notifies the learner and adds
+competency evidence.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Optional
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from assessments import scoring
+from assessments.tasks import MAX_TEXT, TaskError
+from assessments.tasks_models import (
+    CriterionMark,
+    PerformanceTask,
+    ScoreSheet,
+    TaskSubmission,
+)
+from lms import audit
+from lms.accounts.models import Role, User
+from lms.competencies import evidence
+from lms.db import now_utc
+from lms.extensions import db
+from lms.notifications import services as notifications
+from lms.records.services import local_date
+
+
+def candidate_label(submission: TaskSubmission, viewer: User) -> str:
+    """Return the candidate's name, or the anonymous code if the task is blind.
+
+    The moderator of a blind task still sees the name.
+    """
+    if submission.task.blind_candidates and not is_moderator(viewer, submission.task):
+        return submission.anonymous_code
+    return submission.user.full_name
+
+
+# Scoring --------------------------------------------------------------------------
+
+
+def sheet_total(sheet: ScoreSheet) -> Optional[Decimal]:
+    """Return the exact total of a scored sheet: the mean of its role rubric totals."""
+    if sheet.scored_at is None:
+        return None
+    by_rubric: dict[int, Decimal] = {}
+    for mark in sheet.marks:
+        points = mark.criterion.weight * mark.level.points
+        rubric_id = mark.criterion.rubric_id
+        by_rubric[rubric_id] = by_rubric.get(rubric_id, Decimal(0)) + points
+    return scoring.role_mean(list(by_rubric.values()))
+
+
+def save_sheet(
+    sheet: ScoreSheet, chosen: dict[int, str], comment: str, actor: User
+) -> Decimal:
+    """Save one level per criterion of every task rubric; return the new exact total."""
+    submission = sheet.submission
+    if submission.released_at is not None:
+        raise TaskError(_("The result is released; scores can no longer change."))
+    marks = _chosen_levels(submission, chosen)
+
+    before = sheet_total(sheet)
+    sheet.marks.clear()
+    db.session.flush()
+    for criterion, level in marks:
+        sheet.marks.append(CriterionMark(criterion_id=criterion.id, level_id=level.id))
+    sheet.comment = (comment or "").strip()[:MAX_TEXT]
+    sheet.scored_at = now_utc()
+    db.session.flush()
+    db.session.refresh(sheet)
+    total = sheet_total(sheet)
+
+    audit.record(
+        "task.scored",
+        "score_sheet",
+        sheet.id,
+        f"{submission.anonymous_code}: "
+        f"{scoring.display(before)} -> {scoring.display(total)}",
+        actor_id=actor.id,
+        institution_id=submission.task.institution_id,
+        data={
+            "submission_id": submission.id,
+            "before": None if before is None else str(before),
+            "after": str(total),
+        },
+    )
+    return total
+
+
+def _chosen_levels(submission: TaskSubmission, chosen: dict[int, str]) -> list:
+    """Return (criterion, level) for every criterion, or raise naming those unset."""
+    missing = []
+    marks = []
+    for rubric in submission.task.rubrics:
+        for criterion in rubric.criteria:
+            raw = str(chosen.get(criterion.id, ""))
+            level = next((lv for lv in criterion.levels if str(lv.id) == raw), None)
+            if level is None:
+                missing.append(criterion.title)
+            else:
+                marks.append((criterion, level))
+    if missing:
+        names = "、".join(missing)
+        raise TaskError(_("Choose a level for: %(criteria)s.", criteria=names))
+    return marks
+
+
+@dataclass(frozen=True)
+class PanelSummary:
+    totals: list[Decimal]
+    assigned: int
+    aggregate: Optional[Fraction]
+    divergent: bool
+
+    @property
+    def complete(self) -> bool:
+        return self.assigned > 0 and len(self.totals) == self.assigned
+
+
+def panel_summary(submission: TaskSubmission) -> PanelSummary:
+    """Aggregate the scored sheets of a submission by the task's method."""
+    totals = [t for t in (sheet_total(s) for s in submission.sheets) if t is not None]
+    task = submission.task
+    return PanelSummary(
+        totals=totals,
+        assigned=len(submission.sheets),
+        aggregate=scoring.aggregate(totals, task.aggregation),
+        divergent=scoring.is_divergent(totals, task.divergence_margin),
+    )
+
+
+def criterion_means(submission: TaskSubmission) -> list[tuple]:
+    """Return (criterion, exact mean points over the scored sheets) per criterion."""
+    scored = [sheet for sheet in submission.sheets if sheet.scored_at is not None]
+    rows = []
+    for rubric in submission.task.rubrics:
+        for criterion in rubric.criteria:
+            points = [
+                Fraction(mark.criterion.weight * mark.level.points)
+                for sheet in scored
+                for mark in sheet.marks
+                if mark.criterion_id == criterion.id
+            ]
+            mean = sum(points, Fraction(0)) / len(points) if points else None
+            rows.append((criterion, mean))
+    return rows
+
+
+# Moderation and release --------------------------------------------------------------
+
+
+def is_moderator(user: User, task: PerformanceTask) -> bool:
+    """Return whether ``user`` may see every score of ``task`` and set final scores.
+
+    That is the task's moderator, and administrators of its institution who
+    are not on its panel, so that no assessor sees the other assessors' scores.
+    """
+    if user.id == task.moderator_id:
+        return True
+    if user.role is not Role.ADMIN or user.institution_id != task.institution_id:
+        return False
+    return not any(member.user_id == user.id for member in task.assessors)
+
+
+def moderate(
+    submission: TaskSubmission, raw_score: str, reason: str, feedback: str, actor: User
+) -> Decimal:
+    """Set the final score with a reason; an empty score takes the rounded aggregate."""
+    if submission.released_at is not None:
+        raise TaskError(
+            _("The result is released; the final score can no longer change.")
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise TaskError(
+            _("Reason: say why this is the final score, e.g. “panel agrees”.")
+        )
+    final = _final_score(submission, (raw_score or "").strip())
+
+    before = submission.final_score
+    submission.final_score = final
+    submission.final_reason = reason[:MAX_TEXT]
+    submission.feedback = (feedback or "").strip()[:MAX_TEXT]
+    submission.moderated_by_id = actor.id
+    submission.moderated_at = now_utc()
+    db.session.flush()
+
+    audit.record(
+        "task.moderated",
+        "task_submission",
+        submission.id,
+        f"{submission.anonymous_code}: "
+        f"{scoring.display(before)} -> {scoring.display(final)}: {reason[:200]}",
+        actor_id=actor.id,
+        institution_id=submission.task.institution_id,
+        data={
+            "before": None if before is None else str(before),
+            "after": str(final),
+            "reason": reason,
+        },
+    )
+    return final
+
+
+def _final_score(submission: TaskSubmission, raw_score: str) -> Decimal:
+    """Parse the moderator's score, or round the panel aggregate when it is empty."""
+    if not raw_score:
+        aggregate = panel_summary(submission).aggregate
+        if aggregate is None:
+            raise TaskError(
+                _("Final score: no assessor has scored yet, so enter the score.")
+            )
+        return scoring.rounded(aggregate)
+    maximum = submission.task.max_points
+    try:
+        final = Decimal(raw_score)
+    except InvalidOperation:
+        final = None
+    if (
+        final is None
+        or not final.is_finite()
+        or final < 0
+        or final > maximum
+        or final.as_tuple().exponent < -2
+    ):
+        raise TaskError(
+            _(
+                "Final score: enter a number from 0 to %(max)s "
+                "with at most two decimal places.",
+                max=scoring.display(maximum),
+            )
+        )
+    return final
+
+
+def release(submission: TaskSubmission, actor: User) -> bool:
+    """Publish the moderated result to the learner once; return whether this did it."""
+    if submission.final_score is None:
+        raise TaskError(_("Set the final score before releasing the result."))
+    released_at = now_utc()
+    result = db.session.execute(
+        sa.update(TaskSubmission)
+        .where(TaskSubmission.id == submission.id, TaskSubmission.released_at.is_(None))
+        .values(released_at=released_at)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    db.session.refresh(submission)
+    task = submission.task
+    audit.record(
+        "task.released", "task_submission", submission.id,
+        f"{task.title}: {scoring.display(submission.final_score)}",
+        actor_id=actor.id, institution_id=task.institution_id,
+        data={
+            "final_score": str(submission.final_score),
+            "user_id": submission.user_id,
+        },
+    )
+    _notify_release(submission)
+    if task.max_points > 0:
+        evidence.record_evidence(
+            submission.user_id,
+            "task_submission",
+            submission.id,
+            [item.id for item in task.competencies],
+            submission.final_score / task.max_points,
+            local_date(submission.user, released_at),
+        )
+    return True
+
+
+def release_moderated(task: PerformanceTask, actor: User) -> int:
+    """Release every moderated, unreleased result of the task; return how many."""
+    pending = db.session.scalars(
+        sa.select(TaskSubmission)
+        .where(
+            TaskSubmission.task_id == task.id,
+            TaskSubmission.final_score.is_not(None),
+            TaskSubmission.released_at.is_(None),
+        )
+        .order_by(TaskSubmission.id)
+    ).all()
+    return sum(1 for submission in pending if release(submission, actor))
+
+
+def _notify_release(submission: TaskSubmission) -> None:
+    """Queue the learner's in-app and e-mail notice in the learner's language."""
+    learner = submission.user
+    languages = current_app.config.get("LANGUAGES", ["zh_CN", "en"])
+    locale = learner.locale if learner.locale in languages else current_app.config.get(
+        "BABEL_DEFAULT_LOCALE", "zh_CN"
+    )
+    task = submission.task
+    with force_locale(locale):
+        title = _("Result released: %(task)s", task=task.title)
+        body = _(
+            "Your score is %(score)s of %(max)s. Open the task to read the feedback.",
+            score=scoring.display(submission.final_score),
+            max=scoring.display(task.max_points),
+        )
+    notifications.enqueue(
+        learner, "task_result", "task_submission", submission.id, title, body,
+        link=f"/tasks/{task.id}",
+    )
+
+
+def passed(submission: TaskSubmission) -> Optional[bool]:
+    """Return whether a released score reaches the pass mark; None before release."""
+    if submission.released_at is None:
+        return None
+    task = submission.task
+    return submission.final_score * 100 >= task.max_points * task.pass_mark
+
+
+def released_result(task: PerformanceTask, user: User) -> Optional[TaskSubmission]:
+    """Return the user's latest released submission of ``task``."""
+    return db.session.scalar(
+        sa.select(TaskSubmission)
+        .where(
+            TaskSubmission.task_id == task.id,
+            TaskSubmission.user_id == user.id,
+            TaskSubmission.released_at.is_not(None),
+        )
+        .order_by(TaskSubmission.number.desc())
+        .limit(1)
+    )

@@ -1,0 +1,183 @@
+"""Assessor score sheets and the moderator's review, final score and release."""
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from assessments import moderation, scoring, tasks
+from assessments.task_views import _moderated_task, _submission, bp
+from assessments.tasks_models import ScoreSheet, TaskSubmission
+from lms.extensions import db
+
+
+# Moderation -----------------------------------------------------------------------
+
+
+@bp.route("/manage/tasks/<int:task_id>/submissions")
+@login_required
+def task_submissions(task_id: int):
+    task = _moderated_task(task_id)
+    rows = db.session.scalars(
+        sa.select(TaskSubmission)
+        .filter_by(task_id=task.id)
+        .order_by(TaskSubmission.submitted_at, TaskSubmission.id)
+    )
+    summaries = [(s, moderation.panel_summary(s)) for s in rows]
+    return render_template("tasks/submissions.html", task=task, summaries=summaries)
+
+
+def _moderation_page(
+    submission: TaskSubmission, values: dict, error: str = "", status: int = 200
+):
+    sheets = [(sheet, moderation.sheet_total(sheet)) for sheet in submission.sheets]
+    levels = {
+        (sheet.id, mark.criterion_id): mark.level
+        for sheet in submission.sheets
+        for mark in sheet.marks
+    }
+    return (
+        render_template(
+            "tasks/moderate.html",
+            submission=submission,
+            task=submission.task,
+            sheets=sheets,
+            levels=levels,
+            summary=moderation.panel_summary(submission),
+            values=values,
+            error=error,
+        ),
+        status,
+    )
+
+
+@bp.route("/manage/submissions/<int:submission_id>", methods=["GET", "POST"])
+@login_required
+def moderate(submission_id: int):
+    submission = _submission(submission_id)
+    if not moderation.is_moderator(current_user, submission.task):
+        abort(403)
+    if request.method == "GET":
+        values = {
+            "final_score": (
+                ""
+                if submission.final_score is None
+                else scoring.display(submission.final_score)
+            ),
+            "reason": submission.final_reason,
+            "feedback": submission.feedback,
+        }
+        return _moderation_page(submission, values)
+    values = request.form.to_dict()
+    try:
+        moderation.moderate(
+            submission, values.get("final_score", ""), values.get("reason", ""),
+            values.get("feedback", ""), current_user,
+        )
+    except tasks.TaskError as error:
+        db.session.rollback()
+        return _moderation_page(_submission(submission_id), values, str(error), 400)
+    db.session.commit()
+    flash(_("Final score saved. Release it when the learner may see it."), "success")
+    return redirect(url_for("tasks.moderate", submission_id=submission_id))
+
+
+@bp.route("/manage/tasks/<int:task_id>/release", methods=["POST"])
+@login_required
+def release_all(task_id: int):
+    task = _moderated_task(task_id)
+    count = moderation.release_moderated(task, current_user)
+    db.session.commit()
+    flash(_("%(n)s results released.", n=count), "success")
+    return redirect(url_for("tasks.task_submissions", task_id=task_id))
+
+
+@bp.route("/manage/submissions/<int:submission_id>/release", methods=["POST"])
+@login_required
+def release(submission_id: int):
+    submission = _submission(submission_id)
+    if not moderation.is_moderator(current_user, submission.task):
+        abort(403)
+    try:
+        done = moderation.release(submission, current_user)
+    except tasks.TaskError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("tasks.moderate", submission_id=submission_id))
+    db.session.commit()
+    if done:
+        flash(_("Result released to the learner."), "success")
+    else:
+        flash(_("The result was already released."), "success")
+    return redirect(url_for("tasks.moderate", submission_id=submission_id))
+
+
+# Assessors ------------------------------------------------------------------------
+
+
+@bp.route("/assess")
+@login_required
+def assess_queue():
+    sheets = db.session.scalars(
+        sa.select(ScoreSheet)
+        .join(TaskSubmission, TaskSubmission.id == ScoreSheet.submission_id)
+        .where(ScoreSheet.assessor_id == current_user.id)
+        .order_by(ScoreSheet.scored_at.is_not(None), TaskSubmission.submitted_at)
+    )
+    return render_template("tasks/assess_queue.html", sheets=list(sheets))
+
+
+def _own_sheet(sheet_id: int) -> ScoreSheet:
+    sheet = db.session.get(ScoreSheet, sheet_id)
+    if sheet is None or sheet.assessor_id != current_user.id:
+        abort(404)
+    return sheet
+
+
+def _score_page(
+    sheet: ScoreSheet, chosen: dict, comment: str, error: str = "", status: int = 200
+):
+    return (
+        render_template(
+            "tasks/score.html",
+            sheet=sheet,
+            submission=sheet.submission,
+            task=sheet.submission.task,
+            candidate=moderation.candidate_label(sheet.submission, current_user),
+            chosen=chosen,
+            comment=comment,
+            total=moderation.sheet_total(sheet),
+            error=error,
+        ),
+        status,
+    )
+
+
+@bp.route("/assess/<int:sheet_id>", methods=["GET", "POST"])
+@login_required
+def score(sheet_id: int):
+    sheet = _own_sheet(sheet_id)
+    if request.method == "GET":
+        chosen = {
+            str(mark.criterion_id): str(mark.level_id) for mark in sheet.marks
+        }
+        return _score_page(sheet, chosen, sheet.comment)
+    chosen = {
+        key[len("criterion-"):]: value
+        for key, value in request.form.items()
+        if key.startswith("criterion-")
+    }
+    by_id = {
+        int(key): value
+        for key, value in chosen.items()
+        if key.isdigit() and len(key) < 10
+    }
+    comment = request.form.get("comment", "")
+    try:
+        total = moderation.save_sheet(sheet, by_id, comment, current_user)
+    except tasks.TaskError as error:
+        db.session.rollback()
+        return _score_page(_own_sheet(sheet_id), chosen, comment, str(error), 400)
+    db.session.commit()
+    flash(_("Score saved: %(total)s.", total=scoring.display(total)), "success")
+    return redirect(url_for("tasks.assess_queue"))

@@ -1,0 +1,461 @@
+"""Pages of performance tasks, rubrics, assessor panels, moderation and contests.
+
+Trainers and administrators author rubrics, tasks and contests of their own
+institution. An assessor reaches only the score sheets assigned to them, a
+learner only their own submissions, and HR the released results of its
+institution. Objects of another institution give 404.
+
+This module defines the ``tasks`` blueprint with the task, learner and result
+pages; ``rubric_views``, ``moderation_views`` and ``contest_views`` add the rest.
+"""
+
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from assessments import moderation, scoring, tasks
+from assessments.tasks_models import (
+    Aggregation,
+    PairRole,
+    PerformanceTask,
+    Rubric,
+    SubmissionFile,
+    TaskKind,
+    TaskSubmission,
+)
+from courses import authoring
+from courses.authoring import AuthoringError
+from courses.models import Course
+from lms import exports, labels, uploads
+from lms.accounts.access import roles_required
+from lms.accounts.models import Role, User
+from lms.extensions import db
+
+bp = Blueprint("tasks", __name__)
+
+labels.register(
+    "TaskKind",
+    {
+        "case_analysis": _l("Written case analysis"),
+        "case_discussion": _l("Paired case discussion"),
+        "heart_talk": _l("Heart-to-heart talk role-play"),
+        "class_meeting": _l("Themed class meeting (video)"),
+        "speech": _l("Speech"),
+        "portfolio": _l("Portfolio of work achievements"),
+    },
+)
+labels.register(
+    "Aggregation",
+    {
+        "mean": _l("mean"),
+        "trimmed_mean": _l("trimmed mean (highest and lowest dropped)"),
+        "median": _l("median"),
+    },
+)
+labels.register("PairRole", {"a": _l("Role A"), "b": _l("Role B")})
+labels.register(
+    "AwardMode", {"rank_share": _l("rank share"), "threshold": _l("score threshold")}
+)
+
+AUTHOR_ROLES = (Role.TRAINER, Role.ADMIN)
+RESULT_ROLES = (Role.TRAINER, Role.HR, Role.ADMIN)
+
+
+@bp.app_template_filter("score")
+def _score_filter(value) -> str:
+    return scoring.display(value)
+
+
+# Loading --------------------------------------------------------------------------
+
+
+def _own(model, object_id: int):
+    row = db.session.get(model, object_id)
+    if row is None or row.institution_id != current_user.institution_id:
+        abort(404)
+    return row
+
+
+def _submission(submission_id: int) -> TaskSubmission:
+    submission = db.session.get(TaskSubmission, submission_id)
+    if (
+        submission is None
+        or submission.task.institution_id != current_user.institution_id
+    ):
+        abort(404)
+    return submission
+
+
+def _moderated_task(task_id: int) -> PerformanceTask:
+    task = _own(PerformanceTask, task_id)
+    if not moderation.is_moderator(current_user, task):
+        abort(403)
+    return task
+
+
+def _people_of_institution() -> list[User]:
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .filter_by(institution_id=current_user.institution_id, active=True)
+            .order_by(User.full_name)
+        )
+    )
+
+
+# Tasks ----------------------------------------------------------------------------
+
+
+@bp.route("/manage/tasks")
+@roles_required(*AUTHOR_ROLES)
+def manage_tasks():
+    rows = db.session.scalars(
+        sa.select(PerformanceTask)
+        .filter_by(institution_id=current_user.institution_id)
+        .order_by(PerformanceTask.created_at.desc())
+    )
+    return render_template(
+        "tasks/manage_tasks.html",
+        tasks=list(rows),
+        is_moderator=moderation.is_moderator,
+    )
+
+
+def _task_form(task, values: dict, errors: dict, status: int = 200):
+    institution_id = current_user.institution_id
+    return (
+        render_template(
+            "tasks/task_form.html",
+            task=task,
+            values=values,
+            errors=errors,
+            kinds=list(TaskKind),
+            aggregations=list(Aggregation),
+            course_options=[
+                (c.id, f"{c.code} {c.title}")
+                for c in db.session.scalars(
+                    sa.select(Course)
+                    .filter_by(institution_id=institution_id)
+                    .order_by(Course.code)
+                )
+            ],
+            rubric_options=[
+                (r.id, f"{r.title} ({scoring.display(r.max_points)})")
+                for r in db.session.scalars(
+                    sa.select(Rubric)
+                    .filter_by(institution_id=institution_id)
+                    .order_by(Rubric.code)
+                )
+            ],
+            moderator_options=[
+                (person.id, person.full_name)
+                for person in _people_of_institution()
+                if person.role in RESULT_ROLES
+            ],
+            people=_people_of_institution(),
+            competency_groups=authoring.competency_choices(),
+            selected_ids={str(each) for each in values.get("competency_ids", [])},
+            is_moderator=moderation.is_moderator,
+        ),
+        status,
+    )
+
+
+def _task_data() -> dict:
+    data = request.form.to_dict()
+    data["competency_ids"] = request.form.getlist("competency_ids")
+    return data
+
+
+@bp.route("/manage/tasks/new", methods=["GET", "POST"])
+@roles_required(*AUTHOR_ROLES)
+def new_task():
+    if request.method == "GET":
+        defaults = {
+            "kind": TaskKind.CASE_ANALYSIS.value,
+            "aggregation": Aggregation.MEAN.value,
+            "divergence_margin": "10",
+            "pass_mark": "60",
+            "blind_candidates": "y",
+            "moderator_id": str(current_user.id),
+            "course_id": request.args.get("course_id", ""),
+        }
+        return _task_form(None, defaults, {})
+    data = _task_data()
+    try:
+        task = tasks.save_task(current_user.institution_id, data, current_user)
+    except AuthoringError as error:
+        db.session.rollback()
+        return _task_form(None, data, error.errors, 400)
+    db.session.commit()
+    flash(_("Task saved. Add the assessor panel next."), "success")
+    return redirect(url_for("tasks.edit_task", task_id=task.id))
+
+
+def _task_values(task: PerformanceTask) -> dict:
+    return {
+        "course_id": str(task.course_id),
+        "kind": task.kind.value,
+        "title": task.title,
+        "instructions": task.instructions,
+        "rubric_id": str(task.rubric_id),
+        "student_rubric_id": str(task.student_rubric_id or ""),
+        "due_at": tasks.due_input(task),
+        "allow_resubmission": "y" if task.allow_resubmission else "",
+        "blind_candidates": "y" if task.blind_candidates else "",
+        "aggregation": task.aggregation.value,
+        "divergence_margin": (
+            "" if task.divergence_margin is None else str(task.divergence_margin)
+        ),
+        "pass_mark": str(task.pass_mark),
+        "published": "y" if task.published else "",
+        "moderator_id": str(task.moderator_id),
+        "competency_ids": [item.id for item in task.competencies],
+    }
+
+
+@bp.route("/manage/tasks/<int:task_id>", methods=["GET", "POST"])
+@roles_required(*AUTHOR_ROLES)
+def edit_task(task_id: int):
+    task = _own(PerformanceTask, task_id)
+    if request.method == "GET":
+        return _task_form(task, _task_values(task), {})
+    data = _task_data()
+    try:
+        tasks.save_task(current_user.institution_id, data, current_user, task)
+    except AuthoringError as error:
+        db.session.rollback()
+        return _task_form(_own(PerformanceTask, task_id), data, error.errors, 400)
+    db.session.commit()
+    flash(_("Task saved."), "success")
+    return redirect(url_for("tasks.edit_task", task_id=task_id))
+
+
+@bp.route("/manage/tasks/<int:task_id>/assessors", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def add_assessor(task_id: int):
+    task = _own(PerformanceTask, task_id)
+    raw = request.form.get("user_id", "")
+    user = db.session.get(User, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    try:
+        if user is None:
+            raise tasks.TaskError(_("Assessor: choose a person from the list."))
+        tasks.add_assessor(task, user, current_user)
+    except tasks.TaskError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("tasks.edit_task", task_id=task_id))
+    db.session.commit()
+    flash(_("%(name)s added to the panel.", name=user.full_name), "success")
+    return redirect(url_for("tasks.edit_task", task_id=task_id))
+
+
+@bp.route(
+    "/manage/tasks/<int:task_id>/assessors/<int:user_id>/remove", methods=["POST"]
+)
+@roles_required(*AUTHOR_ROLES)
+def remove_assessor(task_id: int, user_id: int):
+    task = _own(PerformanceTask, task_id)
+    try:
+        tasks.remove_assessor(task, user_id, current_user)
+    except tasks.TaskError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("tasks.edit_task", task_id=task_id))
+    db.session.commit()
+    flash(_("Assessor removed from the panel."), "success")
+    return redirect(url_for("tasks.edit_task", task_id=task_id))
+
+
+# Learners -------------------------------------------------------------------------
+
+
+@bp.route("/tasks")
+@roles_required(Role.COUNSELOR, Role.PARTY_WORKER)
+def my_tasks():
+    rows = db.session.scalars(
+        sa.select(PerformanceTask)
+        .filter_by(institution_id=current_user.institution_id, published=True)
+        .order_by(PerformanceTask.due_at.is_(None), PerformanceTask.due_at)
+    )
+    listed = [(task, tasks.submissions_of(task, current_user)) for task in rows]
+    return render_template("tasks/my_tasks.html", listed=listed)
+
+
+def _visible_task(task_id: int) -> PerformanceTask:
+    task = _own(PerformanceTask, task_id)
+    if not task.published and current_user.role not in AUTHOR_ROLES:
+        abort(404)
+    return task
+
+
+def _task_page(task: PerformanceTask, error: str = "", values=None, status: int = 200):
+    is_learner = current_user.role.is_learner
+    mine = tasks.submissions_of(task, current_user) if is_learner else []
+    problem = tasks.submission_problem(task, current_user) if is_learner else None
+    return (
+        render_template(
+            "tasks/task.html",
+            task=task,
+            submissions=mine,
+            problem=problem,
+            pair_roles=list(PairRole),
+            video_mb=tasks.max_video_bytes() // uploads.MB,
+            error=error,
+            values=values or {},
+            passed=moderation.passed,
+            criterion_means=moderation.criterion_means,
+        ),
+        status,
+    )
+
+
+@bp.route("/tasks/<int:task_id>")
+@login_required
+def task(task_id: int):
+    return _task_page(_visible_task(task_id))
+
+
+@bp.route("/tasks/<int:task_id>/submit", methods=["POST"])
+@roles_required(Role.COUNSELOR, Role.PARTY_WORKER)
+def submit(task_id: int):
+    task = _visible_task(task_id)
+    files = [
+        (upload.filename, upload.stream)
+        for upload in request.files.getlist("files")
+        if upload and upload.filename
+    ]
+    try:
+        tasks.submit(
+            task,
+            current_user,
+            text=request.form.get("text", ""),
+            video_url=request.form.get("video_url", ""),
+            files=files,
+            pair_role=request.form.get("pair_role") or None,
+            pair_group=request.form.get("pair_group", ""),
+        )
+    except tasks.TaskError as error:
+        db.session.rollback()
+        values = request.form.to_dict()
+        return _task_page(_visible_task(task_id), str(error), values, 400)
+    db.session.commit()
+    flash(
+        _("Submission received. You will see the result once it is released."),
+        "success",
+    )
+    return redirect(url_for("tasks.task", task_id=task_id))
+
+
+@bp.route("/tasks/files/<int:file_id>")
+@login_required
+def submission_file(file_id: int):
+    """Serve a submission file to its learner, its assigned assessors and moderators."""
+    stored = db.session.get(SubmissionFile, file_id)
+    if stored is None:
+        abort(404)
+    submission = stored.submission
+    allowed = (
+        submission.user_id == current_user.id
+        or any(sheet.assessor_id == current_user.id for sheet in submission.sheets)
+        or (
+            submission.task.institution_id == current_user.institution_id
+            and moderation.is_moderator(current_user, submission.task)
+        )
+    )
+    if not allowed:
+        abort(404)
+    # A blind assessor gets a name that does not carry the candidate's file name.
+    name = stored.original_name
+    if (
+        submission.task.blind_candidates
+        and submission.user_id != current_user.id
+        and not moderation.is_moderator(current_user, submission.task)
+    ):
+        extension = uploads.extension_of(stored.stored_name)
+        name = f"{submission.anonymous_code}-{stored.id}.{extension}"
+    return uploads.send(tasks.UPLOAD_AREA, stored.stored_name, name)
+
+
+@bp.route("/results/tasks")
+@roles_required(*RESULT_ROLES)
+def result_index():
+    released = (
+        sa.select(sa.func.count())
+        .where(
+            TaskSubmission.task_id == PerformanceTask.id,
+            TaskSubmission.released_at.is_not(None),
+        )
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        sa.select(PerformanceTask, released)
+        .filter_by(institution_id=current_user.institution_id)
+        .order_by(PerformanceTask.created_at.desc())
+    ).all()
+    return render_template(
+        "tasks/result_index.html", rows=rows, is_moderator=moderation.is_moderator
+    )
+
+
+@bp.route("/tasks/<int:task_id>/results")
+@roles_required(*RESULT_ROLES)
+def results(task_id: int):
+    task = _own(PerformanceTask, task_id)
+    rows = db.session.scalars(
+        sa.select(TaskSubmission)
+        .where(
+            TaskSubmission.task_id == task.id,
+            TaskSubmission.released_at.is_not(None),
+        )
+        .order_by(TaskSubmission.final_score.desc(), TaskSubmission.id)
+    )
+    return render_template(
+        "tasks/results.html", task=task, rows=list(rows), passed=moderation.passed
+    )
+
+
+@bp.route("/tasks/<int:task_id>/results.csv")
+@roles_required(*RESULT_ROLES)
+def export_results(task_id: int):
+    task = _own(PerformanceTask, task_id)
+    rows = db.session.scalars(
+        sa.select(TaskSubmission)
+        .where(
+            TaskSubmission.task_id == task.id,
+            TaskSubmission.released_at.is_not(None),
+        )
+        .order_by(TaskSubmission.final_score.desc(), TaskSubmission.id)
+    )
+    headers = [
+        _("Person"),
+        _("Employee number"),
+        _("Attempt"),
+        _("Score"),
+        _("Maximum"),
+        _("Passed"),
+        _("Released"),
+    ]
+    zone = ZoneInfo(tasks.institution_timezone(task.institution_id))
+    table = [
+        [
+            submission.user.full_name,
+            submission.user.employee_no or "",
+            submission.number,
+            scoring.display(submission.final_score),
+            scoring.display(task.max_points),
+            _("Yes") if moderation.passed(submission) else _("No"),
+            submission.released_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        ]
+        for submission in rows
+    ]
+    return exports.csv_response(f"task-{task.id}-results.csv", headers, table)
+
+
+# The route modules below add their views to ``bp``; importing them here
+# registers every route when the app factory imports this module.
+from assessments import contest_views, moderation_views, rubric_views  # noqa: E402,F401

@@ -1,0 +1,307 @@
+"""Performance-task pages with real logins: authoring, submitting, scoring, release."""
+
+import io
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from assessments import tasks
+from assessments.tasks_models import PerformanceTask, Rubric, ScoreSheet, TaskSubmission
+from lms.competencies.models import CompetencyItem
+from lms.extensions import db
+from lms.seed import seed_demo
+from tests.assessments.task_builders import WEIGHTED_DEFINITION, make_task, user
+from tests.conftest import TEST_PASSWORD
+
+
+def _task_form(world, rubric_id, **overrides):
+    data = {
+        "course_id": str(world.course1),
+        "kind": "case_analysis",
+        "title": "学生矛盾案例分析",
+        "rubric_id": str(rubric_id),
+        "aggregation": "trimmed_mean",
+        "divergence_margin": "1",
+        "pass_mark": "60",
+        "moderator_id": str(world.trainer),
+        "blind_candidates": "y",
+        "published": "y",
+        "due_at": "2099-09-01T18:00",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_trainer_builds_rubric_and_task(world, login):
+    trainer = login("trainer")
+
+    bad = trainer.post(
+        "/manage/rubrics/new",
+        data={"code": "w", "title": "权重", "definition": "内容 | 1\n- 好 | lots"},
+    )
+    assert bad.status_code == 400
+    assert "Line 2" in bad.get_data(as_text=True)
+
+    created = trainer.post(
+        "/manage/rubrics/new",
+        data={"code": "w", "title": "权重", "definition": WEIGHTED_DEFINITION},
+    )
+    assert created.status_code == 302
+    rubric = db.session.scalar(sa.select(Rubric).filter_by(code="w"))
+    assert rubric.max_points == Decimal(4)
+
+    missing = trainer.post(
+        "/manage/tasks/new", data=_task_form(world, rubric.id, title="")
+    )
+    assert missing.status_code == 400
+    assert "Enter a title" in missing.get_data(as_text=True)
+
+    saved = trainer.post("/manage/tasks/new", data=_task_form(world, rubric.id))
+    assert saved.status_code == 302
+    task = db.session.scalar(sa.select(PerformanceTask))
+    assert task.due_at.isoformat() == "2099-09-01T10:00:00+00:00"  # 18:00 in Shanghai
+    assert [item.code for item in task.competencies] == ["1.5"]
+
+    for person in (world.hr, world.admin):
+        response = trainer.post(
+            f"/manage/tasks/{task.id}/assessors", data={"user_id": str(person)}
+        )
+        assert response.status_code == 302
+    page = trainer.get(f"/manage/tasks/{task.id}").get_data(as_text=True)
+    assert "钱人事" in page
+    assert "孙管理员" in page
+
+
+def test_rubric_of_another_institution_is_not_found(world, login):
+    task = make_task(world)
+    db.session.commit()
+    other = make_rubric_b(world)
+    trainer = login("trainer")
+
+    assert trainer.get(f"/manage/rubrics/{other}").status_code == 404
+    response = trainer.post(f"/manage/tasks/{task.id}", data=_task_form(world, other))
+    assert response.status_code == 400
+    assert "Choose a rubric of your institution" in response.get_data(as_text=True)
+
+
+def make_rubric_b(world) -> int:
+    rubric = Rubric(institution_id=world.uni_b, code="b", title="乙校标准")
+    db.session.add(rubric)
+    db.session.commit()
+    return rubric.id
+
+
+def _submit_as_counselor(login, task_id, **data):
+    counselor = login("counselor1")
+    files = data.pop("files", None)
+    payload = dict(data)
+    if files:
+        payload["files"] = files
+    return counselor, counselor.post(
+        f"/tasks/{task_id}/submit", data=payload, content_type="multipart/form-data"
+    )
+
+
+def test_blind_scoring_and_release_gating(world, login):
+    task = make_task(world, assessors=("hr", "counselor2"), moderator="trainer")
+    db.session.commit()
+    counselor, response = _submit_as_counselor(
+        login,
+        task.id,
+        text="这是我的分析",
+        files=[(io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "张老师的分析.pdf")],
+    )
+    assert response.status_code == 302
+    submission = db.session.scalar(sa.select(TaskSubmission))
+    code = submission.anonymous_code
+
+    hr = login("hr")
+    queue = hr.get("/assess").get_data(as_text=True)
+    assert code in queue
+    assert "张老师" not in queue
+    hr_sheet = db.session.scalar(sa.select(ScoreSheet).filter_by(assessor_id=world.hr))
+    second_sheet = db.session.scalar(
+        sa.select(ScoreSheet).filter_by(assessor_id=world.counselor2)
+    )
+    form = _levels(task, [1, 2, 1])
+    assert hr.post(f"/assess/{hr_sheet.id}", data=form).status_code == 302
+
+    second = login("counselor2")
+    page = second.get(f"/assess/{second_sheet.id}").get_data(as_text=True)
+    assert code in page
+    assert "张老师" not in page  # neither the name nor the original file name
+    assert "3.75" not in page
+    assert "钱人事" not in page  # nor the other assessor's score
+    assert second.get(f"/assess/{hr_sheet.id}").status_code == 404
+    assert second.get(f"/manage/submissions/{submission.id}").status_code == 403
+    assert second.post(f"/assess/{second_sheet.id}", data={}).status_code == 400
+    download = second.get(f"/tasks/files/{submission.files[0].id}")
+    assert download.status_code == 200
+    assert code in download.headers["Content-Disposition"]
+    download.close()
+    scored = second.post(f"/assess/{second_sheet.id}", data=_levels(task, [1, 2, 1]))
+    assert scored.status_code == 302
+
+    before = counselor.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "3.75" not in before
+    assert "Being assessed" in before
+
+    trainer = login("trainer")
+    overview = trainer.get(f"/manage/tasks/{task.id}/submissions").get_data(
+        as_text=True
+    )
+    assert "张老师" in overview
+    assert "3.75" in overview
+    review = trainer.get(f"/manage/submissions/{submission.id}").get_data(as_text=True)
+    assert "钱人事" in review
+    assert "良好 · 0.75" in review
+    no_reason = trainer.post(
+        f"/manage/submissions/{submission.id}", data={"final_score": ""}
+    )
+    assert no_reason.status_code == 400
+    assert trainer.post(
+        f"/manage/submissions/{submission.id}",
+        data={"final_score": "", "reason": "两位评委一致", "feedback": "对策具体可行"},
+    ).status_code == 302
+
+    still_hidden = counselor.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "3.75" not in still_hidden
+    assert "Panel mean" not in still_hidden
+    assert "对策具体可行" not in still_hidden
+
+    released = trainer.post(f"/manage/submissions/{submission.id}/release")
+    assert released.status_code == 302
+    after = counselor.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "3.75" in after
+    assert "Panel mean" in after  # the criterion breakdown
+    assert "对策具体可行" in after
+
+    export = login("hr").get(f"/tasks/{task.id}/results.csv")
+    assert export.status_code == 200
+    first_row = export.data.decode("utf-8-sig").splitlines()[1].split(",")
+    assert first_row[0] == "张老师"
+    assert first_row[3:5] == ["3.75", "4"]
+    results = login("hr").get(f"/tasks/{task.id}/results").get_data(as_text=True)
+    assert "张老师" in results
+    assert "3.75" in results
+
+
+def _levels(task, positions):
+    criteria = [c for r in task.rubrics for c in r.criteria]
+    return {
+        f"criterion-{criterion.id}": str(criterion.levels[p - 1].id)
+        for criterion, p in zip(criteria, positions)
+    }
+
+
+def test_other_counselor_sees_no_submission(world, login):
+    task = make_task(world, assessors=("hr",))
+    submission = tasks.submit(
+        task, user("counselor1"), files=[("a.pdf", io.BytesIO(b"%PDF-1.4\n"))]
+    )
+    db.session.commit()
+    other = login("counselor2")
+
+    assert other.get(f"/tasks/files/{submission.files[0].id}").status_code == 404
+    assert "counselor1" not in other.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert other.get(f"/manage/submissions/{submission.id}").status_code == 403
+
+
+def test_bad_upload_names_file_and_types(world, login):
+    task = make_task(world)
+    db.session.commit()
+    _counselor, response = _submit_as_counselor(
+        login, task.id, files=[(io.BytesIO(b"MZ\x90\x00"), "tool.exe")]
+    )
+
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert "tool.exe" in text
+    assert "pdf" in text
+    count = sa.select(sa.func.count()).select_from(TaskSubmission)
+    assert db.session.scalar(count) == 0
+
+
+def _contest_form(title, mode, first, second, third):
+    return {
+        "title": title,
+        "award_mode": mode,
+        "first_tier": first,
+        "second_tier": second,
+        "third_tier": third,
+    }
+
+
+def test_contest_pages(world, login):
+    task = make_task(world)
+    db.session.commit()
+    trainer = login("trainer")
+
+    response = trainer.post(
+        "/manage/contests/new",
+        data=_contest_form("辅导员素质能力大赛", "rank_share", "10", "20", "30"),
+    )
+    assert response.status_code == 302
+    contest_url = response.headers["Location"]
+    manage_url = contest_url.replace("/contests/", "/manage/contests/")
+    event = {"source": f"task:{task.id}", "weight": "40"}
+    assert trainer.post(f"{manage_url}/events", data=event).status_code == 302
+    entrants = f"{manage_url}/entrants"
+    added = trainer.post(entrants, data={"user_id": str(world.counselor)})
+    assert added.status_code == 302
+    assert trainer.post(entrants, data={"user_id": str(world.hr)}).status_code == 400
+
+    page = login("hr").get(contest_url).get_data(as_text=True)
+    assert "张老师" in page
+    assert "案例分析任务" in page
+
+    bad = trainer.post(
+        manage_url, data=_contest_form("大赛", "threshold", "70", "80", "60")
+    )
+    assert bad.status_code == 400
+    assert "Thresholds must fall" in bad.get_data(as_text=True)
+    saved = trainer.post(
+        manage_url, data=_contest_form("2026年大赛", "threshold", "90", "80", "70")
+    )
+    assert saved.status_code == 302
+
+    export = login("hr").get(f"{contest_url}/standings.csv")
+    assert export.status_code == 200
+    text = export.data.decode("utf-8-sig")
+    header, first = text.splitlines()[:2]
+    assert header.split(",")[3] == "案例分析任务"
+    assert first.split(",")[1] == "张老师"
+
+
+def test_record_radar_for_owner_and_hr(app, login):
+    with app.app_context():
+        seed_demo(password=TEST_PASSWORD)
+        from lms.competencies import evidence
+        from datetime import date
+
+        owner = user("counselor1")
+        item = db.session.scalar(sa.select(CompetencyItem).filter_by(code="1.5"))
+        evidence.record_evidence(
+            owner.id, "quiz_attempt", 1, [item.id], Decimal(1), date(2026, 3, 1)
+        )
+        db.session.commit()
+        owner_id = owner.id
+
+    for username in ("counselor1", "hr"):
+        page = login(username).get(f"/people/{owner_id}/record").get_data(as_text=True)
+        assert "<svg" in page
+        assert "心理健康教育与咨询工作" in page
+        assert "职业规划与就业创业指导" in page
+        assert "33%" in page  # area 5: one of its three items fully attained
+
+
+def test_only_the_moderator_reaches_submissions(world, login):
+    task = make_task(world, assessors=("hr",), moderator="admin")
+    db.session.commit()
+    trainer = login("trainer")
+
+    listing = trainer.get("/manage/tasks").get_data(as_text=True)
+    assert "Moderated by 孙管理员" in listing
+    assert trainer.get(f"/manage/tasks/{task.id}/submissions").status_code == 403
+    admin = login("admin")
+    assert admin.get(f"/manage/tasks/{task.id}/submissions").status_code == 200
