@@ -66,6 +66,7 @@ MODEL_MODULES = (
     "lms.competencies.models",
     "lms.records.models",
     "lms.compliance.models",
+    "lms.promotion.models",
     "lms.audit",
     "courses.models",
     "assessments.models",
@@ -107,6 +108,7 @@ def _register_blueprints(app: Flask) -> None:
     from courses.views import bp as courses_bp
     from lms.accounts.views import bp as accounts_bp
     from lms.compliance.views import bp as compliance_bp
+    from lms.promotion.views import bp as promotion_bp
     from lms.records.views import bp as records_bp
     from lms.views import bp as main_bp
 
@@ -115,6 +117,7 @@ def _register_blueprints(app: Flask) -> None:
         accounts_bp,
         records_bp,
         compliance_bp,
+        promotion_bp,
         courses_bp,
         assessments_bp,
         certificates_bp,
@@ -126,12 +129,17 @@ def _register_blueprints(app: Flask) -> None:
 def _register_listeners() -> None:
     """Connect each package's signal listeners; connecting twice is a no-op."""
     import assessments.services
+    import certificates.evidence
     import certificates.services
+    import lms.promotion.engine
     import lms.records.services
 
     assessments.services.connect_listeners()
     certificates.services.connect_listeners()
     lms.records.services.connect_listeners()
+    lms.promotion.engine.register_certificate_source(
+        certificates.evidence.held_certificates
+    )
 
 
 

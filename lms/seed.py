@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from lms.accounts.models import Post, Role, User
 from lms.compliance.seed import seed_rules
+from lms.promotion.seed import seed_rules as seed_promotion_rules
 from lms.competencies.models import CompetencyItem, Framework, FunctionalArea, Level
 from lms.extensions import db
 from lms.organisations.models import Department, Institution
@@ -73,8 +74,9 @@ def seed_demo(password: str | None = None) -> dict[str, str]:
     framework = _seed_framework(seeder, COUNSELOR_2014)
     institution = _seed_institution(seeder, DEMO_UNIVERSITY)
     created_accounts = _seed_accounts(seeder, institution, password)
-    _seed_programme(seeder, institution, framework, JUNIOR_PRE_JOB)
+    pre_job = _seed_programme(seeder, institution, framework, JUNIOR_PRE_JOB)
     seed_rules()
+    seed_promotion_rules(institution.id, pre_job.id)
 
     if seeder.created:
         logger.info("Demo seed created rows: %s", dict(sorted(seeder.created.items())))
@@ -189,7 +191,7 @@ def _seed_accounts(
 
 def _seed_programme(
     seeder: _Seeder, institution: Institution, framework: Framework, spec: ProgrammeSpec
-) -> None:
+):
     # courses sits above lms, so the seed imports it at call time like the app factory.
     from courses.models import (
         Programme,
@@ -225,6 +227,7 @@ def _seed_programme(
             {"programme_id": programme.id, "course_id": course.id},
             {"position": position, "required": True},
         )
+    return programme
 
 
 def _seed_course(
