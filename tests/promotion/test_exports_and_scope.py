@@ -1,0 +1,173 @@
+"""Dossier PDF, XLSX lists, department-scoped HR pages and the SVG charts."""
+
+import io
+from datetime import date
+from decimal import Decimal
+
+import openpyxl
+import sqlalchemy as sa
+from pypdf import PdfReader
+
+from lms import hr_charts
+from lms.accounts.models import Role
+from lms.compliance.models import ComplianceRule, WindowKind
+from lms.extensions import db
+from lms.promotion.models import PromotionApplication
+from lms.records.models import HoursEntry, ProgressionKind, TrainingTier
+from tests.promotion.conftest import add_entry, add_grade, make_rule
+
+
+def _yearly_rule(world):
+    db.session.add(
+        ComplianceRule(
+            institution_id=world.uni.id,
+            code="school-yearly",
+            name="每年校级培训不少于16学时",
+            roles=[Role.COUNSELOR],
+            window_kind=WindowKind.CALENDAR_YEAR,
+            min_hours=Decimal(16),
+            tiers=[TrainingTier.SCHOOL],
+        )
+    )
+
+
+def _hours(user, year, month, hours):
+    db.session.add(
+        HoursEntry(
+            user_id=user.id,
+            source_type="test",
+            source_id=year * 100 + month,
+            title=f"{year}年{month}月校级培训",
+            occurred_on=date(year, month, 10),
+            year=year,
+            tier=TrainingTier.SCHOOL,
+            hours=Decimal(hours),
+        )
+    )
+
+
+def test_dossier_pdf_has_the_chinese_name_and_record(world, frozen, login):
+    add_entry(world.counselor, ProgressionKind.TITLE_CHANGE, date(2022, 9, 1), {"title": "lecturer"})
+    add_grade(world.counselor, 2026, "excellent")
+    _hours(world.counselor, 2027, 3, "12")
+    db.session.commit()
+
+    response = login("hr").get(f"/people/{world.counselor.id}/dossier.pdf")
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    assert "林晓雯" in text
+    assert "马克思主义学院" in text
+    assert "2027" in text and "12" in text
+
+
+def test_dossier_access(world, frozen, login):
+    db.session.commit()
+    url = f"/people/{world.counselor.id}/dossier.pdf"
+    assert login("counselor1").get(url).status_code == 403
+    assert login("physics_hr").get(url).status_code == 404
+    assert login("hr_other").get(url).status_code == 404
+
+
+def _sheet(response):
+    assert response.status_code == 200
+    workbook = openpyxl.load_workbook(io.BytesIO(response.data))
+    return [list(row) for row in workbook.active.iter_rows(values_only=True)]
+
+
+def test_people_xlsx_has_compliance_status_and_honours_the_scope(world, frozen, login):
+    _yearly_rule(world)
+    _hours(world.counselor, 2027, 3, "16")
+    world.counselor2.full_name = "=HYPERLINK(\"x\")"
+    db.session.commit()
+
+    rows = _sheet(login("hr").get("/promotions/exports/people.xlsx"))
+    header, people = rows[0], {row[0]: row for row in rows[1:]}
+    assert header[:3] == ["Name", "Employee number", "Department"]
+    assert header[-1] == "每年校级培训不少于16学时"
+    assert people["林晓雯"][-1] == "Met"
+    assert people["'=HYPERLINK(\"x\")"][2] == "物理学院"
+
+    scoped = _sheet(login("dept_hr").get("/promotions/exports/people.xlsx"))
+    assert [row[0] for row in scoped[1:]] == ["林晓雯"]
+
+
+def test_applications_xlsx(world, frozen, login):
+    add_entry(world.counselor, ProgressionKind.TITLE_CHANGE, date(2022, 9, 1), {"title": "lecturer"})
+    rule = make_rule(world.uni.id)
+    db.session.commit()
+    login("counselor1").post(f"/promotions/apply/{rule.id}", {"statement": ""})
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PromotionApplication)) == 1
+
+    rows = _sheet(login("hr").get("/promotions/exports/applications.xlsx"))
+    assert rows[1][1:8] == [
+        "林晓雯",
+        None,
+        "马克思主义学院",
+        "Professional title",
+        "讲师",
+        "副教授",
+        "Waiting for the department review",
+    ]
+    assert len(_sheet(login("physics_hr").get("/promotions/exports/applications.xlsx"))) == 1
+    assert login("counselor1").get("/promotions/exports/applications.xlsx").status_code == 403
+
+
+def test_department_hr_sees_only_their_department(world, frozen, login):
+    _yearly_rule(world)
+    db.session.commit()
+    dept_hr = login("dept_hr")
+
+    people = dept_hr.get("/people").get_data(as_text=True)
+    assert "林晓雯" in people and "周子航" not in people
+    # Asking for another department still shows their own.
+    people = dept_hr.get(f"/people?department={world.physics.id}").get_data(as_text=True)
+    assert "林晓雯" in people and "周子航" not in people
+    assert dept_hr.get(f"/people/{world.counselor2.id}/record").status_code == 404
+    assert dept_hr.get(f"/people/{world.counselor.id}/record").status_code == 200
+
+    institution_people = login("hr").get("/people").get_data(as_text=True)
+    assert "林晓雯" in institution_people and "周子航" in institution_people
+
+
+def test_compliance_dashboard_counts_only_the_officer_department(world, frozen, login):
+    _yearly_rule(world)
+    _hours(world.counselor, 2027, 3, "16")
+    db.session.commit()
+    rule_id = db.session.scalar(sa.select(ComplianceRule.id))
+
+    overview = login("dept_hr").get("/compliance").get_data(as_text=True)
+    assert "物理学院" not in overview
+    assert "<svg" in overview and "Hours credited per month in 2027" in overview
+
+    drill = login("dept_hr").get(f"/compliance/rules/{rule_id}?department={world.physics.id}")
+    text = drill.get_data(as_text=True)
+    assert "林晓雯" in text and "周子航" not in text
+
+    full = login("hr").get("/compliance").get_data(as_text=True)
+    assert "物理学院" in full
+
+
+def test_bar_chart_scales_and_escapes():
+    svg = hr_charts.bar_chart("<b>title</b>", ["1月", "2月"], [Decimal("4"), Decimal("8.5")])
+
+    assert "&lt;b&gt;title&lt;/b&gt;" in svg and "<b>" not in svg
+    assert 'height="180.0"' in svg  # the largest bar fills the area
+    assert 'height="84.7"' in svg  # 4 of 8.5
+    assert ">8.5<" in svg and ">4<" in svg
+
+
+def test_stacked_chart_splits_each_row_by_share():
+    svg = hr_charts.stacked_bar_chart(
+        "compliance",
+        [
+            ("学院", [hr_charts.Segment("Met", 3), hr_charts.Segment("At risk", 1), hr_charts.Segment("Missed", 0)]),
+            ("空", [hr_charts.Segment("Met", 0), hr_charts.Segment("At risk", 0), hr_charts.Segment("Missed", 0)]),
+        ],
+    )
+
+    width = hr_charts.WIDTH - 150 - 2 * hr_charts.LEFT_PAD
+    assert f'width="{width * 3 / 4:.1f}"' in svg
+    assert f'width="{width / 4:.1f}"' in svg
+    assert "Missed: 0" not in svg
