@@ -16,108 +16,128 @@ from lms.extensions import db
 from tests.conftest import LoggedIn, csrf_from
 from tests.factories import make_institution, make_user
 
-ROLES = ("guest", "owner", "other", "trainer", "hr", "hr_other", "admin")
+ROLES = ("guest", "owner", "other", "trainer", "hr", "hr_other", "dept_hr", "admin")
 
 # Expected status per role, in the order of ROLES. The owner is counselor1, who
 # completed the demo programme; "other" is counselor2 of the same institution;
-# "hr_other" is HR of a second institution.
+# "hr_other" is HR of a second institution; "dept_hr" is HR limited to the
+# department of counselor2, so the owner is out of their reach.
 EXPECTED = {
-    ("main.health", "GET"): (200, 200, 200, 200, 200, 200, 200),
-    ("static", "GET"): (200, 200, 200, 200, 200, 200, 200),
-    ("main.dashboard", "GET"): (302, 302, 302, 302, 302, 302, 302),
-    ("accounts.login", "GET"): (200, 302, 302, 302, 302, 302, 302),
-    ("accounts.login", "POST"): (200, 302, 302, 302, 302, 302, 302),
-    ("courses.my_learning", "GET"): (302, 200, 200, 403, 403, 403, 403),
-    ("courses.catalogue", "GET"): (302, 200, 200, 200, 200, 200, 200),
-    ("courses.programme", "GET"): (302, 200, 200, 200, 200, 404, 200),
-    ("courses.course", "GET"): (302, 200, 404, 200, 200, 404, 200),
-    ("courses.lesson", "GET"): (302, 200, 404, 200, 200, 404, 200),
-    ("assessments.quiz", "GET"): (302, 200, 404, 200, 200, 404, 200),
-    ("assessments.attempt", "GET"): (302, 302, 404, 404, 404, 404, 404),
-    ("assessments.result", "GET"): (302, 200, 404, 404, 404, 404, 404),
-    ("certificates.mine", "GET"): (302, 200, 200, 200, 200, 200, 200),
-    ("certificates.issued", "GET"): (302, 403, 403, 403, 200, 200, 200),
-    ("certificates.detail", "GET"): (302, 200, 404, 404, 200, 404, 200),
-    ("certificates.download", "GET"): (302, 200, 404, 404, 200, 404, 200),
-    ("certificates.verify_lookup", "GET"): (200, 200, 200, 200, 200, 200, 200),
-    ("certificates.verify", "GET"): (200, 200, 200, 200, 200, 200, 200),
-    ("certificates.credential", "GET"): (200, 200, 200, 200, 200, 200, 200),
-    ("certificates.credential_download", "GET"): (302, 200, 404, 404, 200, 404, 200),
-    ("certificates.issuer", "GET"): (200, 200, 200, 200, 200, 200, 200),
-    ("certificates.verify_credential", "GET"): (200, 200, 200, 200, 200, 200, 200),
-    ("records.people", "GET"): (302, 403, 403, 403, 200, 200, 200),
-    ("records.person_record", "GET"): (302, 200, 404, 404, 200, 404, 200),
-    ("records.edit_profile", "GET"): (302, 403, 404, 404, 200, 404, 200),
-    ("records.external_trainings", "GET"): (302, 200, 200, 403, 403, 403, 403),
-    ("records.external_queue", "GET"): (302, 403, 403, 403, 200, 200, 200),
-    ("records.review_external", "GET"): (302, 403, 404, 404, 200, 404, 200),
-    ("records.external_evidence", "GET"): (302, 200, 404, 404, 200, 404, 200),
-    ("compliance.overview", "GET"): (302, 403, 403, 403, 200, 200, 200),
-    ("compliance.rule_people", "GET"): (302, 403, 403, 403, 200, 404, 200),
-    ("compliance.export_rule_people", "GET"): (302, 403, 403, 403, 200, 404, 200),
-    ("accounts.change_password", "GET"): (302, 200, 200, 200, 200, 200, 200),
-    ("accounts.manage_account", "GET"): (302, 403, 403, 403, 403, 403, 200),
-    ("manage.index", "GET"): (302, 403, 403, 200, 403, 403, 200),
-    ("manage.new_programme", "GET"): (302, 403, 403, 200, 403, 403, 200),
-    ("manage.edit_programme", "GET"): (302, 403, 403, 200, 403, 403, 200),
-    ("manage.new_course", "GET"): (302, 403, 403, 200, 403, 403, 200),
-    ("manage.edit_course", "GET"): (302, 403, 403, 200, 403, 403, 200),
-    ("manage.new_lesson", "GET"): (302, 403, 403, 200, 403, 403, 200),
-    ("manage.edit_lesson", "GET"): (302, 403, 403, 200, 403, 403, 200),
-    ("manage.new_quiz", "GET"): (302, 403, 403, 200, 403, 403, 200),
-    ("manage.edit_quiz", "GET"): (302, 403, 403, 200, 403, 403, 200),
-    ("manage.new_question", "GET"): (302, 403, 403, 200, 403, 403, 200),
-    ("manage.edit_question", "GET"): (302, 403, 403, 200, 403, 403, 200),
+    ("main.health", "GET"): (200, 200, 200, 200, 200, 200, 200, 200),
+    ("static", "GET"): (200, 200, 200, 200, 200, 200, 200, 200),
+    ("main.dashboard", "GET"): (302, 302, 302, 302, 302, 302, 302, 302),
+    ("accounts.login", "GET"): (200, 302, 302, 302, 302, 302, 302, 302),
+    ("accounts.login", "POST"): (200, 302, 302, 302, 302, 302, 302, 302),
+    ("courses.my_learning", "GET"): (302, 200, 200, 403, 403, 403, 403, 403),
+    ("courses.catalogue", "GET"): (302, 200, 200, 200, 200, 200, 200, 200),
+    ("courses.programme", "GET"): (302, 200, 200, 200, 200, 404, 200, 200),
+    ("courses.course", "GET"): (302, 200, 404, 200, 200, 404, 200, 200),
+    ("courses.lesson", "GET"): (302, 200, 404, 200, 200, 404, 200, 200),
+    ("assessments.quiz", "GET"): (302, 200, 404, 200, 200, 404, 200, 200),
+    ("assessments.attempt", "GET"): (302, 302, 404, 404, 404, 404, 404, 404),
+    ("assessments.result", "GET"): (302, 200, 404, 404, 404, 404, 404, 404),
+    ("certificates.mine", "GET"): (302, 200, 200, 200, 200, 200, 200, 200),
+    ("certificates.issued", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
+    ("certificates.detail", "GET"): (302, 200, 404, 404, 200, 404, 404, 200),
+    ("certificates.download", "GET"): (302, 200, 404, 404, 200, 404, 404, 200),
+    ("certificates.verify_lookup", "GET"): (200, 200, 200, 200, 200, 200, 200, 200),
+    ("certificates.verify", "GET"): (200, 200, 200, 200, 200, 200, 200, 200),
+    ("certificates.credential", "GET"): (200, 200, 200, 200, 200, 200, 200, 200),
+    ("certificates.credential_download", "GET"): (302, 200, 404, 404, 200, 404, 404, 200),
+    ("certificates.issuer", "GET"): (200, 200, 200, 200, 200, 200, 200, 200),
+    ("certificates.verify_credential", "GET"): (200, 200, 200, 200, 200, 200, 200, 200),
+    ("records.people", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
+    ("records.person_record", "GET"): (302, 200, 404, 404, 200, 404, 404, 200),
+    ("records.edit_profile", "GET"): (302, 403, 404, 404, 200, 404, 404, 200),
+    ("records.external_trainings", "GET"): (302, 200, 200, 403, 403, 403, 403, 403),
+    ("records.external_queue", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
+    ("records.review_external", "GET"): (302, 403, 404, 404, 200, 404, 404, 200),
+    ("records.external_evidence", "GET"): (302, 200, 404, 404, 200, 404, 404, 200),
+    ("compliance.overview", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
+    ("compliance.rule_people", "GET"): (302, 403, 403, 403, 200, 404, 200, 200),
+    ("compliance.export_rule_people", "GET"): (302, 403, 403, 403, 200, 404, 200, 200),
+    ("accounts.change_password", "GET"): (302, 200, 200, 200, 200, 200, 200, 200),
+    ("promotion.mine", "GET"): (302, 200, 200, 403, 403, 403, 403, 403),
+    ("promotion.apply", "GET"): (302, 200, 200, 403, 403, 403, 403, 403),
+    ("promotion.application", "GET"): (302, 200, 404, 404, 200, 404, 404, 200),
+    ("promotion.review", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
+    ("promotion.rules", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
+    ("promotion.new_rule", "GET"): (302, 403, 403, 403, 200, 200, 403, 200),
+    ("promotion.edit_rule", "GET"): (302, 403, 403, 403, 200, 404, 403, 200),
+    ("promotion.dossier_pdf", "GET"): (302, 403, 403, 403, 200, 404, 404, 200),
+    ("promotion.export_people", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
+    ("promotion.export_applications", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
+    ("accounts.manage_account", "GET"): (302, 403, 403, 403, 403, 403, 403, 200),
+    ("manage.index", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("manage.new_programme", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("manage.edit_programme", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("manage.new_course", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("manage.edit_course", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("manage.new_lesson", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("manage.edit_lesson", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("manage.new_quiz", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("manage.edit_quiz", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("manage.new_question", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("manage.edit_question", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     # Writes come last, and the ones that would change the world for the
     # following roles are sent with data that fails validation.
-    ("courses.complete_lesson", "POST"): (302, 302, 404, 403, 403, 403, 403),
-    ("assessments.start", "POST"): (302, 302, 404, 403, 403, 403, 403),
-    ("assessments.submit", "POST"): (302, 302, 404, 404, 404, 404, 404),
-    ("certificates.revoke", "POST"): (302, 403, 404, 404, 400, 404, 400),
+    ("courses.complete_lesson", "POST"): (302, 302, 404, 403, 403, 403, 403, 403),
+    ("assessments.start", "POST"): (302, 302, 404, 403, 403, 403, 403, 403),
+    ("assessments.submit", "POST"): (302, 302, 404, 404, 404, 404, 404, 404),
+    ("certificates.revoke", "POST"): (302, 403, 404, 404, 400, 404, 404, 400),
     # HR writes on records are sent empty, so the forms reject them with 400.
-    ("records.add_entry", "POST"): (302, 403, 404, 404, 400, 404, 400),
-    ("records.edit_profile", "POST"): (302, 403, 404, 404, 400, 404, 400),
-    ("records.external_trainings", "POST"): (302, 400, 400, 403, 403, 403, 403),
-    ("records.review_external", "POST"): (302, 403, 404, 404, 400, 404, 400),
+    ("records.add_entry", "POST"): (302, 403, 404, 404, 400, 404, 404, 400),
+    ("records.edit_profile", "POST"): (302, 403, 404, 404, 400, 404, 404, 400),
+    ("records.external_trainings", "POST"): (302, 400, 400, 403, 403, 403, 403, 403),
+    ("records.review_external", "POST"): (302, 403, 404, 404, 400, 404, 404, 400),
+    # The owner's application is open, so applying again answers 409 and
+    # resubmitting 400; counselor2 does not hold the rule's starting step.
+    # Decisions, withdrawal and rule forms are sent empty and answer 400.
+    ("promotion.apply", "POST"): (302, 409, 400, 403, 403, 403, 403, 403),
+    ("promotion.decide", "POST"): (302, 403, 403, 403, 400, 404, 404, 400),
+    ("promotion.resubmit", "POST"): (302, 400, 404, 403, 403, 403, 403, 403),
+    ("promotion.withdraw", "POST"): (302, 400, 404, 403, 403, 403, 403, 403),
+    ("promotion.new_rule", "POST"): (302, 403, 403, 403, 400, 400, 403, 400),
+    ("promotion.edit_rule", "POST"): (302, 403, 403, 403, 400, 404, 403, 400),
     # Sent without a file, so the upload form rejects it for everyone.
-    ("certificates.verify_credential", "POST"): (400, 400, 400, 400, 400, 400, 400),
+    ("certificates.verify_credential", "POST"): (400, 400, 400, 400, 400, 400, 400, 400),
     # Authoring writes with empty forms: form pages answer 400 with field
     # errors, and buttons redirect with a message. Publish, archive, remove
     # and delete target objects whose rules reject the change.
-    ("manage.new_programme", "POST"): (302, 403, 403, 400, 403, 403, 400),
-    ("manage.edit_programme", "POST"): (302, 403, 403, 400, 403, 403, 400),
-    ("manage.add_programme_course", "POST"): (302, 403, 403, 302, 403, 403, 302),
-    ("manage.move_programme_course", "POST"): (302, 403, 403, 302, 403, 403, 302),
-    ("manage.set_programme_course_required", "POST"): (302, 403, 403, 302, 403, 403, 302),
-    ("manage.remove_programme_course", "POST"): (302, 403, 403, 302, 403, 403, 302),
-    ("manage.publish_programme", "POST"): (302, 403, 403, 302, 403, 403, 302),
-    ("manage.archive_programme", "POST"): (302, 403, 403, 302, 403, 403, 302),
-    ("manage.copy_programme", "POST"): (302, 403, 403, 302, 403, 403, 302),
-    ("manage.new_course", "POST"): (302, 403, 403, 400, 403, 403, 400),
-    ("manage.edit_course", "POST"): (302, 403, 403, 400, 403, 403, 400),
-    ("manage.publish_course", "POST"): (302, 403, 403, 302, 403, 403, 302),
-    ("manage.archive_course", "POST"): (302, 403, 403, 302, 403, 403, 302),
-    ("manage.copy_course", "POST"): (302, 403, 403, 302, 403, 403, 302),
-    ("manage.new_lesson", "POST"): (302, 403, 403, 400, 403, 403, 400),
-    ("manage.edit_lesson", "POST"): (302, 403, 403, 400, 403, 403, 400),
-    ("manage.move_lesson", "POST"): (302, 403, 403, 302, 403, 403, 302),
-    ("manage.delete_lesson", "POST"): (302, 403, 403, 302, 403, 403, 302),
-    ("manage.new_quiz", "POST"): (302, 403, 403, 400, 403, 403, 400),
-    ("manage.edit_quiz", "POST"): (302, 403, 403, 400, 403, 403, 400),
-    ("manage.new_question", "POST"): (302, 403, 403, 400, 403, 403, 400),
-    ("manage.edit_question", "POST"): (302, 403, 403, 400, 403, 403, 400),
-    ("manage.move_question", "POST"): (302, 403, 403, 302, 403, 403, 302),
-    ("manage.delete_question", "POST"): (302, 403, 403, 302, 403, 403, 302),
+    ("manage.new_programme", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
+    ("manage.edit_programme", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
+    ("manage.add_programme_course", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
+    ("manage.move_programme_course", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
+    ("manage.set_programme_course_required", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
+    ("manage.remove_programme_course", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
+    ("manage.publish_programme", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
+    ("manage.archive_programme", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
+    ("manage.copy_programme", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
+    ("manage.new_course", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
+    ("manage.edit_course", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
+    ("manage.publish_course", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
+    ("manage.archive_course", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
+    ("manage.copy_course", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
+    ("manage.new_lesson", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
+    ("manage.edit_lesson", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
+    ("manage.move_lesson", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
+    ("manage.delete_lesson", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
+    ("manage.new_quiz", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
+    ("manage.edit_quiz", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
+    ("manage.new_question", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
+    ("manage.edit_question", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
+    ("manage.move_question", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
+    ("manage.delete_question", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
     # An empty change-password form re-renders with field errors. The admin
     # comes last, so ending, disabling and enabling the owner's account
     # changes nothing the other roles see.
-    ("accounts.change_password", "POST"): (302, 200, 200, 200, 200, 200, 200),
-    ("accounts.end_sessions", "POST"): (302, 403, 403, 403, 403, 403, 302),
-    ("accounts.disable_account", "POST"): (302, 403, 403, 403, 403, 403, 302),
-    ("accounts.enable_account", "POST"): (302, 403, 403, 403, 403, 403, 302),
-    ("courses.enrol", "POST"): (302, 302, 302, 403, 403, 403, 403),
-    ("main.set_language", "POST"): (302, 302, 302, 302, 302, 302, 302),
-    ("accounts.logout", "POST"): (302, 302, 302, 302, 302, 302, 302),
+    ("accounts.change_password", "POST"): (302, 200, 200, 200, 200, 200, 200, 200),
+    ("accounts.end_sessions", "POST"): (302, 403, 403, 403, 403, 403, 403, 302),
+    ("accounts.disable_account", "POST"): (302, 403, 403, 403, 403, 403, 403, 302),
+    ("accounts.enable_account", "POST"): (302, 403, 403, 403, 403, 403, 403, 302),
+    ("courses.enrol", "POST"): (302, 302, 302, 403, 403, 403, 403, 403),
+    ("main.set_language", "POST"): (302, 302, 302, 302, 302, 302, 302, 302),
+    ("accounts.logout", "POST"): (302, 302, 302, 302, 302, 302, 302, 302),
 }
 
 USERNAMES = {
@@ -126,6 +146,7 @@ USERNAMES = {
     "trainer": "trainer",
     "hr": "hr",
     "hr_other": "hr-b",
+    "dept_hr": "hr-cs",
     "admin": "admin",
 }
 
@@ -138,6 +159,9 @@ def _build_world() -> dict:
     seed_demo(password=TEST_PASSWORD)
     other = make_institution("uni-b", "另一所大学")
     make_user(other, "hr-b", Role.HR)
+    counselor2 = db.session.scalar(sa.select(User).filter_by(username="counselor2"))
+    dept_hr = make_user(counselor2.institution, "hr-cs", Role.HR)
+    dept_hr.hr_department_id = counselor2.department_id
 
     owner = db.session.scalar(sa.select(User).filter_by(username="counselor1"))
     programme = db.session.scalar(sa.select(Programme).filter_by(code="junior-prejob-2026"))
@@ -163,6 +187,7 @@ def _build_world() -> dict:
     db.session.commit()
 
     external_training, rule = _add_records_world(owner)
+    promotion_rule, application = _add_promotion_world(owner)
 
     course = programme.courses[0].course
     certificate = db.session.scalar(sa.select(Certificate).filter_by(holder_id=owner.id))
@@ -182,7 +207,41 @@ def _build_world() -> dict:
         "draft_programme": draft_programme.id,
         "link": programme.courses[0].id,
         "question": attempt.quiz.questions[0].id,
+        "promotion_rule": promotion_rule.id,
+        "application": application.id,
     }
+
+
+def _add_promotion_world(owner: User):
+    """Make the owner a lecturer with an open application for a rule without conditions."""
+    from datetime import date
+
+    from lms.promotion import services as promotion_services
+    from lms.promotion.models import PromotionRule, PromotionTrack
+    from lms.records.models import ProgressionEntry, ProgressionKind
+
+    db.session.add(
+        ProgressionEntry(
+            user_id=owner.id,
+            kind=ProgressionKind.TITLE_CHANGE,
+            occurred_on=date(2020, 9, 1),
+            title="专业技术职务：讲师",
+            detail={"title": "lecturer"},
+        )
+    )
+    rule = PromotionRule(
+        institution_id=owner.institution_id,
+        code="matrix-lecturer-associate",
+        name="讲师晋升副教授（无附加条件）",
+        track=PromotionTrack.PROFESSIONAL_TITLE,
+        from_value="lecturer",
+        to_value="associate_professor",
+    )
+    db.session.add(rule)
+    db.session.flush()
+    application = promotion_services.apply(owner, rule, "")
+    db.session.commit()
+    return rule, application
 
 
 def _add_records_world(owner: User):
@@ -264,6 +323,19 @@ def _url(endpoint: str, w: dict) -> str:
         "compliance.rule_people": f"/compliance/rules/{w['rule']}",
         "compliance.export_rule_people": f"/compliance/rules/{w['rule']}/export.csv",
         "accounts.change_password": "/account/password",
+        "promotion.mine": "/promotions",
+        "promotion.apply": f"/promotions/apply/{w['promotion_rule']}",
+        "promotion.application": f"/promotions/applications/{w['application']}",
+        "promotion.decide": f"/promotions/applications/{w['application']}/decide",
+        "promotion.resubmit": f"/promotions/applications/{w['application']}/resubmit",
+        "promotion.withdraw": f"/promotions/applications/{w['application']}/withdraw",
+        "promotion.review": "/promotions/review",
+        "promotion.rules": "/promotions/rules",
+        "promotion.new_rule": "/promotions/rules/new",
+        "promotion.edit_rule": f"/promotions/rules/{w['promotion_rule']}",
+        "promotion.dossier_pdf": f"/people/{w['owner']}/dossier.pdf",
+        "promotion.export_people": "/promotions/exports/people.xlsx",
+        "promotion.export_applications": "/promotions/exports/applications.xlsx",
         "accounts.manage_account": f"/people/{w['owner']}/account",
         "accounts.end_sessions": f"/people/{w['owner']}/sessions/end",
         "accounts.disable_account": f"/people/{w['owner']}/disable",

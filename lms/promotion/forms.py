@@ -231,5 +231,8 @@ class DecisionForm(FlaskForm):
             )
 
 
-class ConfirmForm(FlaskForm):
-    """Empty form: a button that carries only the CSRF token."""
+class WithdrawForm(FlaskForm):
+    confirm = BooleanField(
+        _l("I want to withdraw this application"),
+        validators=[DataRequired(message=_l("Tick the box to confirm the withdrawal."))],
+    )

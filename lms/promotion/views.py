@@ -29,9 +29,9 @@ from lms.promotion.forms import (
     OUTCOME_LABELS,
     TRACK_LABELS,
     ApplicationForm,
-    ConfirmForm,
     DecisionForm,
     RuleForm,
+    WithdrawForm,
 )
 from lms.promotion.models import (
     ApplicationStatus,
@@ -185,7 +185,9 @@ def apply(rule_id: int):
     )
 
 
-def _render_application(application, *, decision_form=None, resubmit_form=None, status=200):
+def _render_application(
+    application, *, decision_form=None, resubmit_form=None, withdraw_form=None, status=200
+):
     step = services.current_step(application)
     can_decide = services.can_review(current_user, application, step)
     is_applicant = application.applicant_id == current_user.id
@@ -207,7 +209,7 @@ def _render_application(application, *, decision_form=None, resubmit_form=None, 
             decision_form=decision_form if can_decide else None,
             resubmit_form=resubmit_form,
             is_applicant=is_applicant,
-            confirm_form=ConfirmForm(formdata=None),
+            withdraw_form=withdraw_form or WithdrawForm(formdata=None),
         ),
         status,
     )
@@ -272,9 +274,9 @@ def withdraw(application_id: int):
     application = _load_application(application_id)
     if application.applicant_id != current_user.id:
         abort(404)
-    form = ConfirmForm()
+    form = WithdrawForm()
     if not form.validate_on_submit():
-        abort(400)
+        return _render_application(application, withdraw_form=form, status=400)
     try:
         services.withdraw(application, current_user)
     except services.PromotionError as error:

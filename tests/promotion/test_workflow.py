@@ -225,9 +225,11 @@ def test_withdraw_closes_the_application(world, frozen, login):
     counselor = _apply(login, rule)
     application = _application()
 
-    response = counselor.post(f"/promotions/applications/{application.id}/withdraw")
+    url = f"/promotions/applications/{application.id}/withdraw"
+    assert counselor.post(url).status_code == 400
+    assert _application().status is ApplicationStatus.DEPARTMENT_REVIEW
 
-    assert response.status_code == 302
+    assert counselor.post(url, {"confirm": "y"}).status_code == 302
     assert _application().status is ApplicationStatus.WITHDRAWN
     assert _decide(login("dept_hr"), application.id, "approve").status_code == 403
     # A new application is possible once the first is closed.
