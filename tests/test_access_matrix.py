@@ -99,6 +99,7 @@ EXPECTED = {
     ("promotion.withdraw", "POST"): (302, 400, 404, 403, 403, 403, 403, 403),
     ("promotion.new_rule", "POST"): (302, 403, 403, 403, 400, 400, 403, 400),
     ("promotion.edit_rule", "POST"): (302, 403, 403, 403, 400, 404, 403, 400),
+    ("promotion.set_hr_scope", "POST"): (302, 403, 403, 403, 403, 403, 403, 400),
     # Sent without a file, so the upload form rejects it for everyone.
     ("certificates.verify_credential", "POST"): (400, 400, 400, 400, 400, 400, 400, 400),
     # Authoring writes with empty forms: form pages answer 400 with field
@@ -335,6 +336,7 @@ def _url(endpoint: str, w: dict) -> str:
         "promotion.edit_rule": f"/promotions/rules/{w['promotion_rule']}",
         "promotion.dossier_pdf": f"/people/{w['owner']}/dossier.pdf",
         "promotion.export_people": "/promotions/exports/people.xlsx",
+        "promotion.set_hr_scope": f"/people/{w['owner']}/hr-scope",
         "promotion.export_applications": "/promotions/exports/applications.xlsx",
         "accounts.manage_account": f"/people/{w['owner']}/account",
         "accounts.end_sessions": f"/people/{w['owner']}/sessions/end",

@@ -236,3 +236,18 @@ class WithdrawForm(FlaskForm):
         _l("I want to withdraw this application"),
         validators=[DataRequired(message=_l("Tick the box to confirm the withdrawal."))],
     )
+
+
+class HrScopeForm(FlaskForm):
+    """Limit an HR account to one department, or give it the whole institution."""
+
+    department = SelectField(
+        _l("Department HR scope"),
+        validators=[InputRequired(message=_l("Department HR scope: choose a department or the whole institution."))],
+    )
+
+    def __init__(self, *args, departments=(), **kw):
+        super().__init__(*args, **kw)
+        self.department.choices = [SelectChoice("all", _l("Whole institution"))] + [
+            SelectChoice(str(department.id), department.name) for department in departments
+        ]

@@ -26,6 +26,7 @@ from lms.compliance.windows import local_today
 from lms.db import now_utc
 from lms.extensions import db
 from lms.notifications import services as notifications
+from lms.organisations.models import Department
 from lms.promotion import engine, logger
 from lms.promotion.models import (
     OPEN_STATUSES,
@@ -100,6 +101,38 @@ def find_rule(institution_id: int, rule_id: int) -> Optional[PromotionRule]:
     if rule is None or rule.institution_id != institution_id:
         return None
     return rule
+
+
+# Department HR
+
+
+def set_hr_scope(person: User, department_id: Optional[int], actor: User) -> bool:
+    """Limit an HR account to a department (None: the whole institution); audit it.
+
+    Returns whether the scope changed. Raises PromotionError "not_hr" for
+    other roles and "other_institution" for a department of another institution.
+    """
+    if person.role is not Role.HR:
+        raise PromotionError("not_hr")
+    if department_id is not None:
+        department = db.session.get(Department, department_id)
+        if department is None or department.institution_id != person.institution_id:
+            raise PromotionError("other_institution")
+    if person.hr_department_id == department_id:
+        return False
+    before = person.hr_department_id
+    person.hr_department_id = department_id
+    db.session.flush()
+    audit.record(
+        "account.hr_scope_changed",
+        "user",
+        person.id,
+        f"{person.full_name}: HR scope {before} -> {department_id}",
+        actor_id=actor.id,
+        institution_id=person.institution_id,
+        data={"before": before, "after": department_id},
+    )
+    return True
 
 
 # Evidence

@@ -30,6 +30,7 @@ from lms.promotion.forms import (
     TRACK_LABELS,
     ApplicationForm,
     DecisionForm,
+    HrScopeForm,
     RuleForm,
     WithdrawForm,
 )
@@ -81,6 +82,7 @@ _ERRORS = {
     "comment_required": lambda: _(
         "Comment: say what to change, or why the application is rejected."
     ),
+    "not_hr": lambda: _("Only HR accounts can be limited to a department."),
     "already_decided": lambda: _(
         "Someone decided this step already. The page shows the current state."
     ),
@@ -351,6 +353,32 @@ def edit_rule(rule_id: int):
     if rule is None:
         abort(404)
     return _edit_rule(rule)
+
+
+@bp.route("/people/<int:person_id>/hr-scope", methods=["POST"])
+@roles_required(Role.ADMIN)
+def set_hr_scope(person_id: int):
+    """Limit an HR account to one department, or give it the whole institution."""
+    person = get_person_or_404(person_id)
+    form = HrScopeForm(departments=person.institution.departments)
+    if not form.validate_on_submit():
+        for error in form.department.errors:
+            flash(error, "error")
+        return redirect(url_for("accounts.manage_account", person_id=person.id)), 400
+    choice = form.department.data
+    try:
+        changed = services.set_hr_scope(
+            person, None if choice == "all" else int(choice), current_user
+        )
+    except services.PromotionError as error:
+        flash(_ERRORS[error.code](), "error")
+        return redirect(url_for("accounts.manage_account", person_id=person.id))
+    db.session.commit()
+    if changed:
+        flash(_("HR scope of %(name)s saved.", name=person.full_name), "success")
+    else:
+        flash(_("Nothing changed."), "info")
+    return redirect(url_for("accounts.manage_account", person_id=person.id))
 
 
 # Exports

@@ -278,3 +278,30 @@ def test_rules_are_edited_by_institution_hr_only(world, frozen, login):
     assert login("dept_hr").get("/promotions/rules").status_code == 200
     assert login("hr_other").get(f"/promotions/rules/{rule.id}").status_code == 404
     assert login("counselor1").get("/promotions/rules").status_code == 403
+
+
+def test_admin_limits_an_hr_account_to_a_department(world, frozen, login):
+    db.session.commit()
+    admin = login("admin")
+    url = f"/people/{world.hr.id}/hr-scope"
+
+    assert admin.post(url, {"department": str(world.physics.id)}).status_code == 302
+    db.session.expire_all()
+    assert world.hr.hr_department_id == world.physics.id
+    assert db.session.scalar(
+        sa.select(AuditEntry.id).where(AuditEntry.action == "account.hr_scope_changed")
+    )
+    people = login("hr").get("/people").get_data(as_text=True)
+    assert "周子航" in people and "林晓雯" not in people
+
+    assert admin.post(url, {"department": "all"}).status_code == 302
+    db.session.expire_all()
+    assert world.hr.hr_department_id is None
+
+    # Only HR accounts get a scope, and only departments of their institution.
+    counselor_url = f"/people/{world.counselor.id}/hr-scope"
+    admin.post(counselor_url, {"department": str(world.physics.id)})
+    db.session.expire_all()
+    assert world.counselor.hr_department_id is None
+    assert admin.post(url, {"department": "999"}).status_code == 400
+    assert login("hr").post(url, {"department": "all"}).status_code == 403
