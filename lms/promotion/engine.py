@@ -305,7 +305,8 @@ def compliance_condition(user: User, today: date) -> Condition:
         _(
             "Training-hour rules missed: %(details)s",
             details="; ".join(
-                f"{verdict.rule.name} ({verdict.message})" for verdict in failed
+                f"{verdict.rule.name} ({verdict.message.rstrip('.。')})"
+                for verdict in failed
             ),
         ),
     )
