@@ -1,5 +1,5 @@
-"""Promotion eligibility: where a person stands on each track, and which
-conditions of a rule they meet, each explained in words.
+"""Promotion eligibility: a person's step on each track, and which conditions
+of a rule they meet, each explained in words.
 
 Positions come from the progression record. An entry that a later entry
 corrects no longer counts. Dates are calendar dates in the institution's
@@ -45,7 +45,7 @@ _certificate_source: Optional[CertificateSource] = None
 
 
 def register_certificate_source(source: CertificateSource) -> None:
-    """Set where certificates come from; the app factory registers the certificates package."""
+    """Set the function that loads certificates (the app factory sets it)."""
     global _certificate_source
     _certificate_source = source
 
@@ -106,11 +106,13 @@ class Eligibility:
 
 
 def effective_entries(user: User, kinds) -> list[ProgressionEntry]:
-    """Return the user's entries of ``kinds`` that no later entry corrects, oldest first."""
+    """Return the user's entries of ``kinds`` that no entry corrects, oldest first."""
     entries = list(
         db.session.scalars(
             sa.select(ProgressionEntry)
-            .where(ProgressionEntry.user_id == user.id, ProgressionEntry.kind.in_(kinds))
+            .where(
+                ProgressionEntry.user_id == user.id, ProgressionEntry.kind.in_(kinds)
+            )
             .order_by(ProgressionEntry.occurred_on, ProgressionEntry.id)
         )
     )
@@ -211,7 +213,8 @@ def checked_years(rule: PromotionRule, today: date) -> list[int]:
     They are the ``assessment_years`` years before the current one, because
     the annual assessment of the current year is not finished yet.
     """
-    return [today.year - offset for offset in range(1, (rule.assessment_years or 0) + 1)]
+    count = rule.assessment_years or 0
+    return [today.year - offset for offset in range(1, count + 1)]
 
 
 def grade_conditions(
@@ -245,7 +248,9 @@ def _min_grade_condition(min_grade, years, grades, span) -> Condition:
     worst = GRADE_ORDER.index(min_grade)
     missing = [year for year in years if year not in grades]
     below = [
-        year for year in years if year in grades and GRADE_ORDER.index(grades[year]) > worst
+        year
+        for year in years
+        if year in grades and GRADE_ORDER.index(grades[year]) > worst
     ]
     threshold = label(min_grade, "grade")
     if missing:
@@ -399,13 +404,10 @@ def evaluate(
     if rule.compliance_required:
         result.conditions.append(compliance_condition(user, today))
     if rule.required_programme_id is not None:
-        titles = programme_titles or {}
+        programme_id = rule.required_programme_id
+        title = (programme_titles or {}).get(programme_id, f"#{programme_id}")
         result.conditions.append(
-            certificate_condition(
-                rule.required_programme_id,
-                titles.get(rule.required_programme_id, f"#{rule.required_programme_id}"),
-                certificates_of(user, today),
-            )
+            certificate_condition(programme_id, title, certificates_of(user, today))
         )
     if rule.required_level is not None:
         result.conditions.append(
@@ -418,7 +420,9 @@ def evaluate(
 
 def rules_of(institution_id: int, *, active_only: bool = True) -> list[PromotionRule]:
     """Return an institution's promotion rules by track, starting step and code."""
-    query = sa.select(PromotionRule).where(PromotionRule.institution_id == institution_id)
+    query = sa.select(PromotionRule).where(
+        PromotionRule.institution_id == institution_id
+    )
     if active_only:
         query = query.where(PromotionRule.active.is_(True))
     rules = list(db.session.scalars(query.order_by(PromotionRule.code)))

@@ -71,7 +71,9 @@ class RuleForm(FlaskForm):
             Length(max=64),
             Regexp(
                 r"^[a-z0-9][a-z0-9-]*$",
-                message=_l("Use lower-case letters, digits and hyphens, e.g. title-lecturer."),
+                message=_l(
+                    "Use lower-case letters, digits and hyphens, e.g. title-lecturer."
+                ),
             ),
         ],
     )
@@ -149,7 +151,10 @@ class RuleForm(FlaskForm):
             )
         if years and field.data and field.data > years:
             raise ValidationError(
-                _("Excellent grades: at most %(years)s, one per checked year.", years=years)
+                _(
+                    "Excellent grades: at most %(years)s, one per checked year.",
+                    years=years,
+                )
             )
 
     def validate_assessment_years(self, field) -> None:
@@ -157,8 +162,8 @@ class RuleForm(FlaskForm):
         if field.data and not asks:
             raise ValidationError(
                 _(
-                    "Annual assessments: choose a lowest grade or a number of excellent "
-                    "grades, or leave this empty."
+                    "Annual assessments: choose a lowest grade or a number of "
+                    "excellent grades, or leave this empty."
                 )
             )
         if self.min_grade.data and not field.data:
@@ -220,9 +225,13 @@ class DecisionForm(FlaskForm):
             SelectChoice(outcome.value, OUTCOME_LABELS[outcome.value])
             for outcome in ReviewOutcome
         ],
-        validators=[InputRequired(message=_l("Decision: choose approve, return or reject."))],
+        validators=[
+            InputRequired(message=_l("Decision: choose approve, return or reject."))
+        ],
     )
-    comment = TextAreaField(_l("Comment to the applicant"), validators=[Length(max=4000)])
+    comment = TextAreaField(
+        _l("Comment to the applicant"), validators=[Length(max=4000)]
+    )
 
     def validate_comment(self, field) -> None:
         if self.outcome.data in ("return", "reject") and not (field.data or "").strip():
@@ -234,7 +243,9 @@ class DecisionForm(FlaskForm):
 class WithdrawForm(FlaskForm):
     confirm = BooleanField(
         _l("I want to withdraw this application"),
-        validators=[DataRequired(message=_l("Tick the box to confirm the withdrawal."))],
+        validators=[
+            DataRequired(message=_l("Tick the box to confirm the withdrawal."))
+        ],
     )
 
 
@@ -243,11 +254,18 @@ class HrScopeForm(FlaskForm):
 
     department = SelectField(
         _l("Department HR scope"),
-        validators=[InputRequired(message=_l("Department HR scope: choose a department or the whole institution."))],
+        validators=[
+            InputRequired(
+                message=_l(
+                    "Department HR scope: choose a department or the whole institution."
+                )
+            )
+        ],
     )
 
     def __init__(self, *args, departments=(), **kw):
         super().__init__(*args, **kw)
         self.department.choices = [SelectChoice("all", _l("Whole institution"))] + [
-            SelectChoice(str(department.id), department.name) for department in departments
+            SelectChoice(str(department.id), department.name)
+            for department in departments
         ]

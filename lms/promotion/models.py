@@ -136,7 +136,9 @@ class PromotionRule(db.Model):
         return STEP_NAMES[self.track][self.to_value]
 
     def __repr__(self) -> str:
-        return f"<PromotionRule {self.id} {self.code} institution={self.institution_id}>"
+        return (
+            f"<PromotionRule {self.id} {self.code} institution={self.institution_id}>"
+        )
 
 
 class ApplicationStatus(enum.Enum):

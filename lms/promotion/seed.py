@@ -161,5 +161,7 @@ def seed_rules(institution_id: int, pre_job_programme_id: Optional[int]) -> int:
         added += 1
     db.session.flush()
     if added:
-        logger.info("Seeded %d promotion rules for institution %r", added, institution_id)
+        logger.info(
+            "Seeded %d promotion rules for institution %r", added, institution_id
+        )
     return added

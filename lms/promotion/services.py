@@ -541,7 +541,10 @@ def _promote(application: PromotionApplication, reviewer: User, today) -> None:
         profile.cadre_rank = CadreRank(application.to_value)
     db.session.flush()
     logger.info(
-        "Promotion %r of user %r approved by %r", application.id, applicant.id, reviewer.id
+        "Promotion %r of user %r approved by %r",
+        application.id,
+        applicant.id,
+        reviewer.id,
     )
 
 
@@ -649,7 +652,10 @@ def applications_of(user: User) -> list[PromotionApplication]:
 def visible_applications(
     viewer: User, statuses: Optional[tuple[ApplicationStatus, ...]] = None
 ) -> list[PromotionApplication]:
-    """Return the applications of the viewer's institution, or department, newest first."""
+    """Return the applications within the viewer's reach, newest first.
+
+    That is the viewer's institution, or their department for department HR.
+    """
     query = sa.select(PromotionApplication).where(
         PromotionApplication.institution_id == viewer.institution_id
     )
@@ -668,7 +674,10 @@ def visible_applications(
 
 
 def review_queue(viewer: User) -> list[PromotionApplication]:
-    """Return the applications whose current step ``viewer`` may decide, oldest first."""
+    """Return the applications whose current step ``viewer`` may decide.
+
+    The oldest submission comes first.
+    """
     waiting = visible_applications(
         viewer,
         (ApplicationStatus.DEPARTMENT_REVIEW, ApplicationStatus.INSTITUTION_REVIEW),

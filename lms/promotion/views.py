@@ -1,37 +1,24 @@
-"""Promotion pages: eligibility and applications for learners, the review
-queue and decisions for HR, rule editing, and the dossier and XLSX exports."""
-
-from datetime import datetime
-from typing import Optional
-from zoneinfo import ZoneInfo
+"""Promotion pages: eligibility and applications for learners, and the review
+queue and decisions for HR. Rule editing is in ``rule_views`` and the exports
+in ``export_views``; both register their routes on ``bp``."""
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from lms import exports, labels
-from lms.accounts.access import (
-    LEARNER_ROLES,
-    get_person_or_404,
-    hr_scope,
-    roles_required,
-)
+from lms import labels
+from lms.accounts.access import LEARNER_ROLES, roles_required
 from lms.accounts.models import Role
-from lms.compliance.engine import Status, evaluate_institution, rules_for
-from lms.compliance.explain import STATUS
 from lms.compliance.windows import local_today
 from lms.extensions import db
-from lms.labels import label
-from lms.promotion import dossier, engine, services
+from lms.promotion import engine, services
 from lms.promotion.forms import (
     OUTCOME_LABELS,
     TRACK_LABELS,
     ApplicationForm,
     DecisionForm,
-    HrScopeForm,
-    RuleForm,
     WithdrawForm,
 )
 from lms.promotion.models import (
@@ -40,7 +27,6 @@ from lms.promotion.models import (
     PromotionRule,
     ReviewOutcome,
 )
-from lms.records import services as records
 from lms.routing import MAX_ID
 
 bp = Blueprint("promotion", __name__)
@@ -57,48 +43,59 @@ labels.register("certificate_display_status", CERTIFICATE_DISPLAY_STATUS)
 HR_ROLES = (Role.HR, Role.ADMIN)
 
 APPLICATION_STATUS_LABELS = {
-    ApplicationStatus.DEPARTMENT_REVIEW: lambda: _("Waiting for the department review"),
-    ApplicationStatus.INSTITUTION_REVIEW: lambda: _("Waiting for the institution review"),
-    ApplicationStatus.RETURNED: lambda: _("Returned for changes"),
-    ApplicationStatus.APPROVED: lambda: _("Approved"),
-    ApplicationStatus.REJECTED: lambda: _("Rejected"),
-    ApplicationStatus.WITHDRAWN: lambda: _("Withdrawn"),
+    ApplicationStatus.DEPARTMENT_REVIEW: _l("Waiting for the department review"),
+    ApplicationStatus.INSTITUTION_REVIEW: _l("Waiting for the institution review"),
+    ApplicationStatus.RETURNED: _l("Returned for changes"),
+    ApplicationStatus.APPROVED: _l("Approved"),
+    ApplicationStatus.REJECTED: _l("Rejected"),
+    ApplicationStatus.WITHDRAWN: _l("Withdrawn"),
 }
 
-_ERRORS = {
-    "not_learner": lambda: _("Only counselors and party-work staff apply for promotions."),
-    "other_institution": lambda: _("This rule belongs to another institution."),
-    "inactive_rule": lambda: _("This rule is no longer active."),
-    "not_eligible": lambda: _(
-        "You do not meet every condition of this rule yet. The list below says what is missing."
+#: Message for each ``services.PromotionError`` code.
+ERRORS = {
+    "not_learner": _l("Only counselors and party-work staff apply for promotions."),
+    "other_institution": _l("This rule belongs to another institution."),
+    "inactive_rule": _l("This rule is no longer active."),
+    "not_eligible": _l(
+        "You do not meet every condition of this rule yet. "
+        "The list below says what is missing."
     ),
-    "already_open": lambda: _(
-        "You already have an open application for this promotion. Open it from your list."
+    "already_open": _l(
+        "You already have an open application for this promotion. "
+        "Open it from your list."
     ),
-    "not_applicant": lambda: _("Only the applicant can do this."),
-    "not_returned": lambda: _("Only an application returned for changes can be resubmitted."),
-    "not_open": lambda: _("This application is already closed."),
-    "not_reviewer": lambda: _("You cannot decide the current step of this application."),
-    "comment_required": lambda: _(
+    "not_applicant": _l("Only the applicant can do this."),
+    "not_returned": _l(
+        "Only an application returned for changes can be resubmitted."
+    ),
+    "not_open": _l("This application is already closed."),
+    "not_reviewer": _l("You cannot decide the current step of this application."),
+    "comment_required": _l(
         "Comment: say what to change, or why the application is rejected."
     ),
-    "not_hr": lambda: _("Only HR accounts can be limited to a department."),
-    "already_decided": lambda: _(
+    "not_hr": _l("Only HR accounts can be limited to a department."),
+    "already_decided": _l(
         "Someone decided this step already. The page shows the current state."
     ),
 }
 
 
+def flash_error(error: services.PromotionError) -> None:
+    flash(str(ERRORS[error.code]), "error")
+
+
 @bp.app_context_processor
 def _promotion_helpers():
     return {
-        "application_status_label": lambda status: APPLICATION_STATUS_LABELS[status](),
+        "application_status_label": lambda status: str(
+            APPLICATION_STATUS_LABELS[status]
+        ),
         "track_labels": TRACK_LABELS,
         "outcome_labels": OUTCOME_LABELS,
     }
 
 
-def _programmes(institution_id: int) -> list:
+def programmes_of(institution_id: int) -> list:
     """Return the institution's programmes for the rule form and the messages."""
     from courses.models import Programme
 
@@ -111,11 +108,12 @@ def _programmes(institution_id: int) -> list:
     )
 
 
-def _programme_titles(institution_id: int) -> dict[int, str]:
-    return {programme.id: programme.title for programme in _programmes(institution_id)}
+def programme_titles(institution_id: int) -> dict[int, str]:
+    programmes = programmes_of(institution_id)
+    return {programme.id: programme.title for programme in programmes}
 
 
-def _load_application(application_id: int) -> PromotionApplication:
+def load_application(application_id: int) -> PromotionApplication:
     """Load an application the current user may see; 404 otherwise."""
     application = None
     if application_id <= MAX_ID:
@@ -133,7 +131,7 @@ def _load_application(application_id: int) -> PromotionApplication:
 def mine():
     """List the promotions open to the user's current steps, and their applications."""
     today = local_today(current_user.institution)
-    titles = _programme_titles(current_user.institution_id)
+    titles = programme_titles(current_user.institution_id)
     applications = services.applications_of(current_user)
     open_rules = {a.rule_id: a for a in applications if a.is_open}
     return render_template(
@@ -150,7 +148,9 @@ def mine():
 
 
 def _load_rule_for_learner(rule_id: int) -> PromotionRule:
-    rule = services.find_rule(current_user.institution_id, rule_id) if rule_id <= MAX_ID else None
+    rule = None
+    if rule_id <= MAX_ID:
+        rule = services.find_rule(current_user.institution_id, rule_id)
     if rule is None or not rule.active:
         abort(404)
     return rule
@@ -160,7 +160,7 @@ def _load_rule_for_learner(rule_id: int) -> PromotionRule:
 @roles_required(*LEARNER_ROLES)
 def apply(rule_id: int):
     rule = _load_rule_for_learner(rule_id)
-    titles = _programme_titles(current_user.institution_id)
+    titles = programme_titles(current_user.institution_id)
     result = engine.evaluate(rule, current_user, programme_titles=titles)
     form = ApplicationForm()
     status = 200
@@ -173,11 +173,14 @@ def apply(rule_id: int):
                 programme_titles=titles,
             )
         except services.PromotionError as error:
-            flash(_ERRORS[error.code](), "error")
+            flash_error(error)
             status = 409 if error.code == "already_open" else 400
         else:
             db.session.commit()
-            flash(_("Application submitted. HR of your department reviews it first."), "success")
+            flash(
+                _("Application submitted. HR of your department reviews it first."),
+                "success",
+            )
             return redirect(url_for(".application", application_id=application.id))
     elif form.is_submitted():
         status = 400
@@ -188,7 +191,12 @@ def apply(rule_id: int):
 
 
 def _render_application(
-    application, *, decision_form=None, resubmit_form=None, withdraw_form=None, status=200
+    application,
+    *,
+    decision_form=None,
+    resubmit_form=None,
+    withdraw_form=None,
+    status=200,
 ):
     step = services.current_step(application)
     can_decide = services.can_review(current_user, application, step)
@@ -220,25 +228,29 @@ def _render_application(
 @bp.route("/promotions/applications/<int:application_id>")
 @login_required
 def application(application_id: int):
-    return _render_application(_load_application(application_id))
+    return _render_application(load_application(application_id))
 
 
 @bp.route("/promotions/applications/<int:application_id>/decide", methods=["POST"])
 @roles_required(*HR_ROLES)
 def decide(application_id: int):
-    application = _load_application(application_id)
-    if not services.can_review(current_user, application, services.current_step(application)):
+    application = load_application(application_id)
+    step = services.current_step(application)
+    if not services.can_review(current_user, application, step):
         abort(403)
     form = DecisionForm()
     if not form.validate_on_submit():
         return _render_application(application, decision_form=form, status=400)
     try:
         services.decide(
-            application, current_user, ReviewOutcome(form.outcome.data), form.comment.data or ""
+            application,
+            current_user,
+            ReviewOutcome(form.outcome.data),
+            form.comment.data or "",
         )
     except services.PromotionError as error:
         db.session.rollback()
-        flash(_ERRORS[error.code](), "error")
+        flash_error(error)
         return redirect(url_for(".application", application_id=application_id))
     db.session.commit()
     flash(_("Decision recorded and the applicant notified."), "success")
@@ -248,7 +260,7 @@ def decide(application_id: int):
 @bp.route("/promotions/applications/<int:application_id>/resubmit", methods=["POST"])
 @roles_required(*LEARNER_ROLES)
 def resubmit(application_id: int):
-    application = _load_application(application_id)
+    application = load_application(application_id)
     if application.applicant_id != current_user.id:
         abort(404)
     form = ApplicationForm()
@@ -259,12 +271,13 @@ def resubmit(application_id: int):
             application,
             current_user,
             (form.statement.data or "").strip(),
-            programme_titles=_programme_titles(current_user.institution_id),
+            programme_titles=programme_titles(current_user.institution_id),
         )
     except services.PromotionError as error:
         db.session.rollback()
-        flash(_ERRORS[error.code](), "error")
-        return _render_application(_load_application(application_id), resubmit_form=form, status=400)
+        flash_error(error)
+        application = load_application(application_id)
+        return _render_application(application, resubmit_form=form, status=400)
     db.session.commit()
     flash(_("Application resubmitted with fresh evidence."), "success")
     return redirect(url_for(".application", application_id=application_id))
@@ -273,7 +286,7 @@ def resubmit(application_id: int):
 @bp.route("/promotions/applications/<int:application_id>/withdraw", methods=["POST"])
 @roles_required(*LEARNER_ROLES)
 def withdraw(application_id: int):
-    application = _load_application(application_id)
+    application = load_application(application_id)
     if application.applicant_id != current_user.id:
         abort(404)
     form = WithdrawForm()
@@ -283,7 +296,7 @@ def withdraw(application_id: int):
         services.withdraw(application, current_user)
     except services.PromotionError as error:
         db.session.rollback()
-        flash(_ERRORS[error.code](), "error")
+        flash_error(error)
     else:
         db.session.commit()
         flash(_("Application withdrawn."), "success")
@@ -303,199 +316,4 @@ def review():
     )
 
 
-def _can_edit_rules() -> bool:
-    return current_user.role is Role.ADMIN or (
-        current_user.role is Role.HR and hr_scope(current_user) is None
-    )
-
-
-@bp.route("/promotions/rules")
-@roles_required(*HR_ROLES)
-def rules():
-    return render_template(
-        "promotion/rules.html",
-        rules=engine.rules_of(current_user.institution_id, active_only=False),
-        programmes=_programme_titles(current_user.institution_id),
-        can_edit=_can_edit_rules(),
-    )
-
-
-def _edit_rule(rule: Optional[PromotionRule]):
-    if not _can_edit_rules():
-        abort(403)
-    institution_id = current_user.institution_id
-    programmes = _programmes(institution_id)
-    form = RuleForm(institution_id=institution_id, rule=rule, programmes=programmes)
-    if rule is not None and not form.is_submitted():
-        form.fill(rule)
-    if form.validate_on_submit():
-        created = rule is None
-        target = rule or PromotionRule(institution_id=institution_id)
-        form.apply_to(target)
-        services.save_rule(target, current_user, created=created)
-        db.session.commit()
-        flash(_("Promotion rule saved: %(name)s", name=target.name), "success")
-        return redirect(url_for(".rules"))
-    status = 400 if form.is_submitted() else 200
-    return render_template("promotion/rule_form.html", form=form, rule=rule), status
-
-
-@bp.route("/promotions/rules/new", methods=["GET", "POST"])
-@roles_required(*HR_ROLES)
-def new_rule():
-    return _edit_rule(None)
-
-
-@bp.route("/promotions/rules/<int:rule_id>", methods=["GET", "POST"])
-@roles_required(*HR_ROLES)
-def edit_rule(rule_id: int):
-    rule = services.find_rule(current_user.institution_id, rule_id) if rule_id <= MAX_ID else None
-    if rule is None:
-        abort(404)
-    return _edit_rule(rule)
-
-
-@bp.route("/people/<int:person_id>/hr-scope", methods=["POST"])
-@roles_required(Role.ADMIN)
-def set_hr_scope(person_id: int):
-    """Limit an HR account to one department, or give it the whole institution."""
-    person = get_person_or_404(person_id)
-    form = HrScopeForm(departments=person.institution.departments)
-    if not form.validate_on_submit():
-        for error in form.department.errors:
-            flash(error, "error")
-        return redirect(url_for("accounts.manage_account", person_id=person.id)), 400
-    choice = form.department.data
-    try:
-        changed = services.set_hr_scope(
-            person, None if choice == "all" else int(choice), current_user
-        )
-    except services.PromotionError as error:
-        flash(_ERRORS[error.code](), "error")
-        return redirect(url_for("accounts.manage_account", person_id=person.id))
-    db.session.commit()
-    if changed:
-        flash(_("HR scope of %(name)s saved.", name=person.full_name), "success")
-    else:
-        flash(_("Nothing changed."), "info")
-    return redirect(url_for("accounts.manage_account", person_id=person.id))
-
-
-# Exports
-
-
-def _no_store(response):
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
-@bp.route("/people/<int:person_id>/dossier.pdf")
-@roles_required(*HR_ROLES)
-def dossier_pdf(person_id: int):
-    person = get_person_or_404(person_id)
-    today = local_today(person.institution)
-    response = make_response(dossier.render_pdf(person, today))
-    response.headers["Content-Type"] = "application/pdf"
-    response.headers["Content-Disposition"] = exports._disposition(
-        f"dossier-{person.employee_no or person.id}-{today.isoformat()}.pdf"
-    )
-    return _no_store(response)
-
-
-@bp.route("/promotions/exports/people.xlsx")
-@roles_required(*HR_ROLES)
-def export_people():
-    """People of the viewer's reach with the status of every training-hour rule."""
-    institution = current_user.institution
-    scope = hr_scope(current_user)
-    people = records.people_of(institution.id, scope)
-    compliance_rules = rules_for(institution.id)
-    statuses: dict[int, dict[int, Status]] = {person.id: {} for person in people}
-    for rule in compliance_rules:
-        for verdict in evaluate_institution(institution, rule):
-            if verdict.person.id in statuses:
-                statuses[verdict.person.id][rule.id] = verdict.status
-    headers = [
-        _("Name"),
-        _("Employee number"),
-        _("Department"),
-        _("Role"),
-        _("Post"),
-        _("Rules missed"),
-        _("Rules at risk"),
-    ] + [rule.name for rule in compliance_rules]
-    rows = []
-    for person in people:
-        by_rule = statuses[person.id]
-        rows.append(
-            [
-                person.full_name,
-                person.employee_no or "",
-                person.department.name if person.department else "",
-                label(person.role),
-                label(person.post),
-                sum(1 for s in by_rule.values() if s is Status.MISSED),
-                sum(1 for s in by_rule.values() if s is Status.AT_RISK),
-            ]
-            + [str(STATUS[by_rule[rule.id].value]) for rule in compliance_rules]
-        )
-    today = local_today(institution)
-    response = exports.xlsx_response(
-        f"people-compliance-{today.isoformat()}.xlsx", headers, rows, sheet_title=_("People")
-    )
-    return _no_store(response)
-
-
-def _local(moment: Optional[datetime], zone: str):
-    if moment is None:
-        return None
-    return moment.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
-
-
-@bp.route("/promotions/exports/applications.xlsx")
-@roles_required(*HR_ROLES)
-def export_applications():
-    zone = current_user.institution.timezone
-    headers = [
-        _("Application"),
-        _("Name"),
-        _("Employee number"),
-        _("Department"),
-        _("Track"),
-        _("From"),
-        _("To"),
-        _("Status"),
-        _("Submission"),
-        _("Submitted at"),
-        _("Closed at"),
-        _("Last decision"),
-        _("Comment"),
-    ]
-    rows = []
-    for application in services.visible_applications(current_user):
-        last = application.decisions[-1] if application.decisions else None
-        rows.append(
-            [
-                application.id,
-                application.applicant.full_name,
-                application.applicant.employee_no or "",
-                application.department.name if application.department else "",
-                str(TRACK_LABELS[application.track.value]),
-                application.from_name,
-                application.to_name,
-                APPLICATION_STATUS_LABELS[application.status](),
-                application.revision,
-                _local(application.submitted_at, zone),
-                _local(application.closed_at, zone),
-                str(OUTCOME_LABELS[last.outcome.value]) if last else "",
-                last.comment if last else "",
-            ]
-        )
-    today = local_today(current_user.institution)
-    response = exports.xlsx_response(
-        f"promotion-applications-{today.isoformat()}.xlsx",
-        headers,
-        rows,
-        sheet_title=_("Applications"),
-    )
-    return _no_store(response)
+from lms.promotion import export_views, rule_views  # noqa: E402, F401  (routes on bp)
