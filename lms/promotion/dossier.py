@@ -17,7 +17,7 @@ from weasyprint.urls import URLFetcher
 from lms.accounts.models import User
 from lms.compliance.engine import evaluate_all
 from lms.promotion import engine, logger
-from lms.promotion.services import hours_by_year_and_tier
+from lms.promotion.evidence import hours_by_year_and_tier
 from lms.records import services as records
 from lms.records.models import TrainingTier
 

@@ -14,6 +14,7 @@ from lms.accounts.models import Role
 from lms.compliance.windows import local_today
 from lms.extensions import db
 from lms.promotion import engine, services
+from lms.promotion import review as review_steps
 from lms.promotion.forms import (
     OUTCOME_LABELS,
     TRACK_LABELS,
@@ -118,7 +119,7 @@ def load_application(application_id: int) -> PromotionApplication:
     application = None
     if application_id <= MAX_ID:
         application = db.session.get(PromotionApplication, application_id)
-    if application is None or not services.can_see(current_user, application):
+    if application is None or not review_steps.can_see(current_user, application):
         abort(404)
     return application
 
@@ -198,8 +199,8 @@ def _render_application(
     withdraw_form=None,
     status=200,
 ):
-    step = services.current_step(application)
-    can_decide = services.can_review(current_user, application, step)
+    step = review_steps.current_step(application)
+    can_decide = review_steps.can_review(current_user, application, step)
     is_applicant = application.applicant_id == current_user.id
     if can_decide and decision_form is None:
         decision_form = DecisionForm(formdata=None)
@@ -235,14 +236,14 @@ def application(application_id: int):
 @roles_required(*HR_ROLES)
 def decide(application_id: int):
     application = load_application(application_id)
-    step = services.current_step(application)
-    if not services.can_review(current_user, application, step):
+    step = review_steps.current_step(application)
+    if not review_steps.can_review(current_user, application, step):
         abort(403)
     form = DecisionForm()
     if not form.validate_on_submit():
         return _render_application(application, decision_form=form, status=400)
     try:
-        services.decide(
+        review_steps.decide(
             application,
             current_user,
             ReviewOutcome(form.outcome.data),
@@ -311,7 +312,7 @@ def withdraw(application_id: int):
 def review():
     return render_template(
         "promotion/review.html",
-        queue=services.review_queue(current_user),
+        queue=review_steps.review_queue(current_user),
         applications=services.visible_applications(current_user),
     )
 
