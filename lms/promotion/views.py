@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from lms import labels
-from lms.accounts.access import LEARNER_ROLES, roles_required
+from lms.accounts.access import LEARNER_ROLES, get_person_or_404, roles_required
 from lms.accounts.models import Role
 from lms.compliance.windows import local_today
 from lms.extensions import db
@@ -127,25 +127,36 @@ def load_application(application_id: int) -> PromotionApplication:
 # Learners
 
 
+def _render_promotions(person):
+    """Render a person's steps, the promotions open to them and their applications."""
+    today = local_today(person.institution)
+    titles = programme_titles(person.institution_id)
+    applications = services.applications_of(person)
+    return render_template(
+        "promotion/mine.html",
+        person=person,
+        is_self=person.id == current_user.id,
+        positions={
+            track.value: position
+            for track, position in engine.positions(person).items()
+        },
+        results=engine.evaluate_for(person, today, titles),
+        applications=applications,
+        open_rules={a.rule_id: a for a in applications if a.is_open},
+        today=today,
+    )
+
+
 @bp.route("/promotions")
 @roles_required(*LEARNER_ROLES)
 def mine():
-    """List the promotions open to the user's current steps, and their applications."""
-    today = local_today(current_user.institution)
-    titles = programme_titles(current_user.institution_id)
-    applications = services.applications_of(current_user)
-    open_rules = {a.rule_id: a for a in applications if a.is_open}
-    return render_template(
-        "promotion/mine.html",
-        positions={
-            track.value: position
-            for track, position in engine.positions(current_user).items()
-        },
-        results=engine.evaluate_for(current_user, today, titles),
-        applications=applications,
-        open_rules=open_rules,
-        today=today,
-    )
+    return _render_promotions(current_user)
+
+
+@bp.route("/people/<int:person_id>/promotions")
+@roles_required(*HR_ROLES)
+def person_promotions(person_id: int):
+    return _render_promotions(get_person_or_404(person_id))
 
 
 def _load_rule_for_learner(rule_id: int) -> PromotionRule:

@@ -305,3 +305,41 @@ def test_admin_limits_an_hr_account_to_a_department(world, frozen, login):
     assert world.counselor.hr_department_id is None
     assert admin.post(url, {"department": "999"}).status_code == 400
     assert login("hr").post(url, {"department": "all"}).status_code == 403
+
+
+def test_hr_sees_a_person_eligibility(world, frozen, login):
+    _eligible_world(world)
+
+    page = login("dept_hr").get(f"/people/{world.counselor.id}/promotions")
+
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Promotions of 林晓雯" in text and "Eligible" in text
+    assert "/promotions/apply/" not in text
+    assert login("physics_hr").get(f"/people/{world.counselor.id}/promotions").status_code == 404
+
+
+def test_approved_rank_promotion_updates_the_profile(world, frozen, app_ctx):
+    from lms.compliance.models import CadreRank, PersonProfile
+    from lms.promotion import review, services
+    from lms.promotion.models import ReviewOutcome
+
+    add_entry(world.counselor, ProgressionKind.RANK_CHANGE, date(2021, 7, 1), {"rank": "clerk"})
+    rule = make_rule(
+        world.uni.id,
+        code="rank-clerk-deputy",
+        track=PromotionTrack.ADMINISTRATIVE_RANK,
+        from_value="clerk",
+        to_value="section_deputy",
+        min_years=3,
+    )
+    application = services.apply(world.counselor, rule, "")
+    review.decide(application, world.dept_hr, ReviewOutcome.APPROVE, "")
+    review.decide(application, world.hr, ReviewOutcome.APPROVE, "同意")
+
+    profile = db.session.get(PersonProfile, world.counselor.id)
+    assert profile.cadre_rank is CadreRank.SECTION_DEPUTY
+    entry = db.session.get(ProgressionEntry, application.progression_entry_id)
+    assert (entry.kind, entry.detail["rank"]) == (ProgressionKind.RANK_CHANGE, "section_deputy")
+    position = engine.positions(world.counselor)[PromotionTrack.ADMINISTRATIVE_RANK]
+    assert (position.value, position.since) == ("section_deputy", date(2027, 9, 1))
