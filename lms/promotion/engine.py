@@ -36,7 +36,7 @@ TRACK_ENTRIES = {
     PromotionTrack.ADMINISTRATIVE_RANK: (ProgressionKind.RANK_CHANGE, "rank"),
 }
 
-#: Returns the certificates a user holds as plain dicts with the keys
+#: Returns a user's certificates as plain dicts with the keys
 #: programme_id, title, serial, issued_on, expires_on (dates or None) and
 #: status ("valid", "expiring_soon", "expired", "revoked", "superseded").
 CertificateSource = Callable[[int, date], list[dict]]

@@ -39,19 +39,25 @@ def dossier_pdf(person_id: int):
     return _no_store(response)
 
 
-@bp.route("/promotions/exports/people.xlsx")
-@roles_required(*HR_ROLES)
-def export_people():
-    """People of the viewer's reach with the status of every training-hour rule."""
-    institution = current_user.institution
-    scope = hr_scope(current_user)
-    people = records.people_of(institution.id, scope)
-    compliance_rules = rules_for(institution.id)
+def _statuses(institution, compliance_rules, people) -> dict[int, dict[int, Status]]:
+    """Return each person's verdict status per rule id, two queries per rule."""
     statuses: dict[int, dict[int, Status]] = {person.id: {} for person in people}
     for rule in compliance_rules:
         for verdict in evaluate_institution(institution, rule):
             if verdict.person.id in statuses:
                 statuses[verdict.person.id][rule.id] = verdict.status
+    return statuses
+
+
+@bp.route("/promotions/exports/people.xlsx")
+@roles_required(*HR_ROLES)
+def export_people():
+    """Export the people in the viewer's reach with the status of every rule."""
+    institution = current_user.institution
+    people = records.people_of(institution.id, hr_scope(current_user))
+    compliance_rules = rules_for(institution.id)
+    statuses = _statuses(institution, compliance_rules, people)
+
     headers = [
         _("Name"),
         _("Employee number"),
@@ -61,6 +67,7 @@ def export_people():
         _("Rules missed"),
         _("Rules at risk"),
     ] + [rule.name for rule in compliance_rules]
+
     rows = []
     for person in people:
         by_rule = statuses[person.id]
@@ -76,6 +83,7 @@ def export_people():
             ]
             + [str(STATUS[by_rule[rule.id].value]) for rule in compliance_rules]
         )
+
     today = local_today(institution)
     response = exports.xlsx_response(
         f"people-compliance-{today.isoformat()}.xlsx",

@@ -53,8 +53,8 @@ class PromotionRule(db.Model):
 
     Every requirement is optional except the step itself. ``assessment_years``
     is the number of calendar years before the current one whose annual
-    assessment grades are checked; it is set exactly when ``min_grade`` or
-    ``min_excellent`` asks for something.
+    assessment grades are checked. It is set exactly when ``min_grade`` or
+    ``min_excellent`` sets a requirement.
     """
 
     __tablename__ = "promotion_rule"

@@ -34,16 +34,10 @@ from lms.promotion.models import (
     ReviewStep,
 )
 from lms.promotion.services import PromotionError, transition, visible_applications
-from lms.records.models import ProgressionEntry, ProgressionKind
+from lms.promotion.engine import TRACK_ENTRIES
+from lms.records.models import ProgressionEntry
 
 NOTIFICATION_KIND = "promotion_decision"
-
-#: Progression kind appended when a promotion on each track is approved.
-TRACK_KINDS = {
-    PromotionTrack.COMPETENCY_LEVEL: ProgressionKind.COMPETENCY_LEVEL,
-    PromotionTrack.PROFESSIONAL_TITLE: ProgressionKind.TITLE_CHANGE,
-    PromotionTrack.ADMINISTRATIVE_RANK: ProgressionKind.RANK_CHANGE,
-}
 
 
 def current_step(application: PromotionApplication) -> Optional[ReviewStep]:
@@ -89,7 +83,7 @@ def can_review(
     The department step belongs to HR of the applicant's department. When no
     HR officer is assigned to that department, institution HR and admins
     take it. The institution step belongs to institution HR and admins, and
-    never to whoever decided the department step of the same submission.
+    never to the reviewer who decided the department step of the same submission.
     Nobody reviews their own application.
     """
     if step is None or viewer.id == application.applicant_id:
@@ -192,17 +186,17 @@ def decide(
 
 
 def _promote(application: PromotionApplication, reviewer: User, today) -> None:
-    """Append the new step to the applicant's record."""
+    """Append the new step to the applicant's record.
+
+    An administrative rank also becomes the profile's cadre rank, which
+    decides the cadre training rules that apply.
+    """
     applicant = application.applicant
-    on = local_today(applicant.institution, today)
-    kind = TRACK_KINDS[application.track]
-    key = {"competency_level": "level", "title_change": "title", "rank_change": "rank"}[
-        kind.value
-    ]
+    kind, key = TRACK_ENTRIES[application.track]
     entry = ProgressionEntry(
         user_id=applicant.id,
         kind=kind,
-        occurred_on=on,
+        occurred_on=local_today(applicant.institution, today),
         title=_entry_title(application),
         detail={key: application.to_value, "application_id": application.id},
         source_type="promotion_application",
@@ -212,6 +206,7 @@ def _promote(application: PromotionApplication, reviewer: User, today) -> None:
     db.session.add(entry)
     db.session.flush()
     application.progression_entry_id = entry.id
+
     if application.track is PromotionTrack.ADMINISTRATIVE_RANK:
         profile = db.session.get(PersonProfile, applicant.id)
         if profile is None:
@@ -219,6 +214,7 @@ def _promote(application: PromotionApplication, reviewer: User, today) -> None:
             db.session.add(profile)
         profile.cadre_rank = CadreRank(application.to_value)
     db.session.flush()
+
     logger.info(
         "Promotion %r of user %r approved by %r",
         application.id,

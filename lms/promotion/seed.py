@@ -19,7 +19,7 @@ _SOURCE = (
     "任职年限与考核要求以本校正式文件为准，请核对后修改。"
 )
 
-#: Rules by code. ``needs_pre_job_certificate`` asks for the certificate of
+#: Rules by code. ``needs_pre_job_certificate`` requires the certificate of
 #: the demo pre-job programme, when it exists.
 RULES = [
     dict(

@@ -70,6 +70,7 @@ def build_world() -> SimpleNamespace:
     other_uni = make_institution("uni-b", "乙大学")
     marxism = make_department(uni, "marxism", "马克思主义学院")
     physics = make_department(uni, "phy", "物理学院")
+
     counselor = make_user(uni, "counselor1", full_name="林晓雯", department=marxism)
     counselor2 = make_user(uni, "counselor2", full_name="周子航", department=physics)
     dept_hr = make_user(uni, "dept_hr", Role.HR, full_name="马部门人事")
@@ -80,6 +81,7 @@ def build_world() -> SimpleNamespace:
     hr2 = make_user(uni, "hr2", Role.HR, full_name="钱人事")
     admin = make_user(uni, "admin", Role.ADMIN, full_name="刘建华")
     hr_other = make_user(other_uni, "hr_other", Role.HR, full_name="吴人事")
+
     for user in (counselor, counselor2, dept_hr, physics_hr, hr, hr2, admin, hr_other):
         user.locale = "en"
     db.session.flush()

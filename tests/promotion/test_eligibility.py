@@ -29,7 +29,7 @@ def _evaluate(rule, user, today):
 # Positions
 
 
-def test_position_is_the_latest_effective_value_since_it_was_first_reached(world):
+def test_position_since_first_reached(world):
     add_entry(world.counselor, ProgressionKind.TITLE_CHANGE, date(2020, 9, 1), {"title": "teaching_assistant"})
     first = _lecturer_since(world, date(2023, 9, 1))
     add_entry(world.counselor, ProgressionKind.TITLE_CHANGE, date(2024, 1, 5), {"title": "lecturer"})
@@ -138,7 +138,7 @@ def test_grades_count_the_years_before_the_current_one(world):
     assert _evaluate(rule, world.counselor, new_year).eligible
 
 
-def test_a_grade_below_the_minimum_is_named(world):
+def test_grades_below_minimum_named(world):
     _lecturer_since(world, date(2020, 9, 1))
     add_grade(world.counselor, 2024, "competent")
     low = add_grade(world.counselor, 2025, "basically_competent")
@@ -207,7 +207,7 @@ def _hours(world, year: int, hours: str):
     db.session.flush()
 
 
-def test_compliance_requires_last_year_met_but_not_this_year_yet(world):
+def test_compliance_checks_last_year(world):
     _lecturer_since(world, date(2020, 9, 1))
     _yearly_rule(world)
     _hours(world, 2026, "12")
@@ -223,7 +223,7 @@ def test_compliance_requires_last_year_met_but_not_this_year_yet(world):
     assert _evaluate(rule, world.counselor, date(2027, 6, 1)).eligible
 
 
-def test_compliance_missed_at_the_turn_of_the_year_in_shanghai(world):
+def test_compliance_year_turn_shanghai(world):
     _lecturer_since(world, date(2020, 9, 1))
     _yearly_rule(world)
     _hours(world, 2025, "16")
@@ -286,7 +286,7 @@ def test_competency_level_at_least_the_required_one(world):
     assert _evaluate(rule, world.counselor, date(2027, 1, 1)).eligible
 
 
-def test_rule_check_rejects_a_step_down_or_across_tracks(world):
+def test_rule_check_rejects_bad_steps(world):
     rule = make_rule(world.uni.id)
     rule.to_value = "teaching_assistant"
     with pytest.raises(ValueError):

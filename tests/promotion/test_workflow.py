@@ -203,7 +203,7 @@ def test_counselor_and_other_institution_cannot_review(world, frozen, login):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PromotionDecision)) == 0
 
 
-def test_institution_hr_takes_the_department_step_without_a_department_officer(
+def test_department_step_without_officer(
     world, frozen, login
 ):
     rule = _eligible_world(world)
@@ -292,7 +292,8 @@ def test_admin_limits_an_hr_account_to_a_department(world, frozen, login):
         sa.select(AuditEntry.id).where(AuditEntry.action == "account.hr_scope_changed")
     )
     people = login("hr").get("/people").get_data(as_text=True)
-    assert "周子航" in people and "林晓雯" not in people
+    assert "周子航" in people
+    assert "林晓雯" not in people
 
     assert admin.post(url, {"department": "all"}).status_code == 302
     db.session.expire_all()
@@ -314,7 +315,8 @@ def test_hr_sees_a_person_eligibility(world, frozen, login):
 
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert "Promotions of 林晓雯" in text and "Eligible" in text
+    assert "Promotions of 林晓雯" in text
+    assert "Eligible" in text
     assert "/promotions/apply/" not in text
     assert login("physics_hr").get(f"/people/{world.counselor.id}/promotions").status_code == 404
 
