@@ -47,19 +47,17 @@ def current_step(application: PromotionApplication) -> Optional[ReviewStep]:
     }.get(application.status)
 
 
-def department_has_hr(department_id: Optional[int]) -> bool:
-    """Return whether an active HR officer is limited to this department."""
-    if department_id is None:
-        return False
-    return (
-        db.session.scalar(
-            sa.select(User.id).where(
-                User.hr_department_id == department_id,
+def staffed_departments(institution_id: int) -> set[int]:
+    """Return the departments of an institution that have an active HR officer."""
+    return set(
+        db.session.scalars(
+            sa.select(User.hr_department_id).where(
+                User.institution_id == institution_id,
+                User.hr_department_id.is_not(None),
                 User.role == Role.HR,
                 User.active.is_(True),
             )
         )
-        is not None
     )
 
 
@@ -76,15 +74,20 @@ def can_see(viewer: User, application: PromotionApplication) -> bool:
 
 
 def can_review(
-    viewer: User, application: PromotionApplication, step: Optional[ReviewStep]
+    viewer: User,
+    application: PromotionApplication,
+    step: Optional[ReviewStep],
+    *,
+    staffed: Optional[set[int]] = None,
 ) -> bool:
     """Return whether ``viewer`` may decide ``step`` of the application.
 
     The department step belongs to HR of the applicant's department. When no
     HR officer is assigned to that department, institution HR and admins
     take it. The institution step belongs to institution HR and admins, and
-    never to the reviewer who decided the department step of the same submission.
-    Nobody reviews their own application.
+    never to the reviewer who decided the department step of the same
+    submission. Nobody reviews their own application. ``staffed`` is the
+    result of ``staffed_departments``, for callers that check many applications.
     """
     if step is None or viewer.id == application.applicant_id:
         return False
@@ -98,19 +101,24 @@ def can_review(
     if step is ReviewStep.DEPARTMENT:
         if scope is not None:
             return True
-        return not department_has_hr(application.department_id)
+        if staffed is None:
+            staffed = staffed_departments(application.institution_id)
+        return application.department_id not in staffed
     if scope is not None:
         return False
-    return viewer.id != _department_reviewer_id(application)
+    return viewer.id != department_reviewer_id(application)
 
 
-def _department_reviewer_id(application: PromotionApplication) -> Optional[int]:
-    return db.session.scalar(
-        sa.select(PromotionDecision.reviewer_id).where(
-            PromotionDecision.application_id == application.id,
-            PromotionDecision.revision == application.revision,
-            PromotionDecision.step == ReviewStep.DEPARTMENT,
-        )
+def department_reviewer_id(application: PromotionApplication) -> Optional[int]:
+    """Return who decided the department step of the current submission, if anyone."""
+    return next(
+        (
+            decision.reviewer_id
+            for decision in application.decisions
+            if decision.revision == application.revision
+            and decision.step is ReviewStep.DEPARTMENT
+        ),
+        None,
     )
 
 
@@ -178,6 +186,8 @@ def decide(
     except IntegrityError:
         raise PromotionError("already_decided") from None
 
+    # The decision was inserted apart from the collection, so reload it on access.
+    db.session.expire(application, ["decisions"])
     if effect.status is ApplicationStatus.APPROVED:
         _promote(application, reviewer, today)
     _audit_decision(application, decision, reviewer, effect.action)
@@ -320,7 +330,10 @@ def review_queue(viewer: User) -> list[PromotionApplication]:
         viewer,
         (ApplicationStatus.DEPARTMENT_REVIEW, ApplicationStatus.INSTITUTION_REVIEW),
     )
-    return sorted(
-        (a for a in waiting if can_review(viewer, a, current_step(a))),
-        key=lambda a: (a.submitted_at, a.id),
-    )
+    staffed = staffed_departments(viewer.institution_id)
+    decidable = [
+        application
+        for application in waiting
+        if can_review(viewer, application, current_step(application), staffed=staffed)
+    ]
+    return sorted(decidable, key=lambda a: (a.submitted_at, a.id))

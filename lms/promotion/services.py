@@ -9,6 +9,7 @@ the caller commits.
 from typing import Optional
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from sqlalchemy.exc import IntegrityError
 
 from lms import audit
@@ -277,6 +278,7 @@ def visible_applications(
     """Return the applications within the viewer's reach, newest first.
 
     That is the viewer's institution, or their department for department HR.
+    Applicants, departments and decisions are loaded with the list.
     """
     query = sa.select(PromotionApplication).where(
         PromotionApplication.institution_id == viewer.institution_id
@@ -286,10 +288,11 @@ def visible_applications(
         query = query.where(PromotionApplication.department_id == scope)
     if statuses:
         query = query.where(PromotionApplication.status.in_(statuses))
-    return list(
-        db.session.scalars(
-            query.order_by(
-                PromotionApplication.submitted_at.desc(), PromotionApplication.id.desc()
-            )
-        )
+    query = query.options(
+        so.selectinload(PromotionApplication.applicant),
+        so.selectinload(PromotionApplication.department),
+        so.selectinload(PromotionApplication.decisions),
+    ).order_by(
+        PromotionApplication.submitted_at.desc(), PromotionApplication.id.desc()
     )
+    return list(db.session.scalars(query))
