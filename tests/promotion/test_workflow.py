@@ -345,3 +345,39 @@ def test_approved_rank_promotion_updates_the_profile(world, frozen, app_ctx):
     assert (entry.kind, entry.detail["rank"]) == (ProgressionKind.RANK_CHANGE, "section_deputy")
     position = engine.positions(world.counselor)[PromotionTrack.ADMINISTRATIVE_RANK]
     assert (position.value, position.since) == ("section_deputy", date(2027, 9, 1))
+
+
+def _count_queries(client, url) -> int:
+    executed = []
+
+    def count(*args):
+        executed.append(1)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+    return len(executed)
+
+
+def test_review_queue_queries_do_not_grow(world, frozen, login):
+    from lms.promotion import services
+    from tests.factories import make_user
+
+    rule = _eligible_world(world)
+    services.apply(world.counselor, rule, "")
+    db.session.commit()
+    hr = login("hr")
+    one = _count_queries(hr.client, "/promotions/review")
+    assert one > 0
+
+    for index in range(4):
+        person = make_user(world.uni, f"extra{index}", department=world.physics)
+        add_entry(person, ProgressionKind.TITLE_CHANGE, date(2020, 9, 1), {"title": "lecturer"})
+        for year in (2024, 2025, 2026):
+            add_grade(person, year, "competent")
+        services.apply(person, rule, "")
+    db.session.commit()
+
+    assert _count_queries(hr.client, "/promotions/review") == one
