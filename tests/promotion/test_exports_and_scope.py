@@ -179,3 +179,51 @@ def test_stacked_chart_splits_each_row_by_share():
     assert f'width="{width * 3 / 4:.1f}"' in svg
     assert f'width="{width / 4:.1f}"' in svg
     assert "Missed: 0" not in svg
+
+
+def _certificate(world, programme_id=None, *, status=None):
+    from certificates.models import Certificate, CertificateStatus
+
+    certificate = Certificate(
+        serial="UNI-2026-000001",
+        verification_code="ABCDEFGHJKMN",
+        achievement_key=f"test:{world.counselor.id}",
+        holder_id=world.counselor.id,
+        institution_id=world.uni.id,
+        programme_id=programme_id,
+        holder_name=world.counselor.full_name,
+        title="初级辅导员岗前培训",
+        hours=Decimal(40),
+        issued_on=date(2026, 5, 1),
+        status=status or CertificateStatus.VALID,
+    )
+    db.session.add(certificate)
+    db.session.flush()
+    return certificate
+
+
+def test_certificate_source_feeds_the_certificate_condition(world, frozen):
+    from certificates.models import CertificateStatus
+    from lms.promotion import engine
+    from tests.factories import make_course, make_programme
+
+    programme = make_programme(world.uni, "p1", [make_course(world.uni, "c1")])
+    add_entry(world.counselor, ProgressionKind.TITLE_CHANGE, date(2020, 9, 1), {"title": "lecturer"})
+    rule = make_rule(world.uni.id, required_programme_id=programme.id)
+    assert not engine.evaluate(rule, world.counselor).eligible
+
+    certificate = _certificate(world, programme.id)
+    assert engine.evaluate(rule, world.counselor).eligible
+
+    certificate.status = CertificateStatus.SUPERSEDED
+    db.session.flush()
+    assert not engine.evaluate(rule, world.counselor).eligible
+
+
+def test_department_hr_lists_only_their_certificates(world, frozen, login):
+    _certificate(world)
+    db.session.commit()
+
+    assert "UNI-2026-000001" in login("dept_hr").get("/certificates/issued").get_data(as_text=True)
+    assert "UNI-2026-000001" not in login("physics_hr").get("/certificates/issued").get_data(as_text=True)
+    assert login("physics_hr").get("/certificates/UNI-2026-000001").status_code == 404
