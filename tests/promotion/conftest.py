@@ -38,6 +38,14 @@ def add_entry(
     return entry
 
 
+def set_title(user: User, title: str, day: date) -> ProgressionEntry:
+    return add_entry(user, ProgressionKind.TITLE_CHANGE, day, {"title": title})
+
+
+def set_level(user: User, level: str, day: date) -> ProgressionEntry:
+    return add_entry(user, ProgressionKind.COMPETENCY_LEVEL, day, {"level": level})
+
+
 def add_grade(user: User, year: int, grade: str) -> ProgressionEntry:
     return add_entry(
         user,

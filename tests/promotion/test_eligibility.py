@@ -12,7 +12,13 @@ from lms.extensions import db
 from lms.promotion import engine
 from lms.promotion.models import PromotionRule, PromotionTrack
 from lms.records.models import HoursEntry, ProgressionKind, TrainingTier
-from tests.promotion.conftest import add_entry, add_grade, make_rule
+from tests.promotion.conftest import (
+    add_entry,
+    add_grade,
+    make_rule,
+    set_level,
+    set_title,
+)
 
 
 def _lecturer_since(world, day: date):
@@ -30,9 +36,9 @@ def _evaluate(rule, user, today):
 
 
 def test_position_since_first_reached(world):
-    add_entry(world.counselor, ProgressionKind.TITLE_CHANGE, date(2020, 9, 1), {"title": "teaching_assistant"})
+    set_title(world.counselor, "teaching_assistant", date(2020, 9, 1))
     first = _lecturer_since(world, date(2023, 9, 1))
-    add_entry(world.counselor, ProgressionKind.TITLE_CHANGE, date(2024, 1, 5), {"title": "lecturer"})
+    set_title(world.counselor, "lecturer", date(2024, 1, 5))
     # A correction moves the date of the first lecturer entry.
     add_entry(
         world.counselor,
@@ -52,7 +58,7 @@ def test_rule_applies_only_from_its_starting_step(world):
     rule = make_rule(world.uni.id)
     assert not engine.evaluate(rule, world.counselor, date(2027, 1, 1)).applies
 
-    add_entry(world.counselor, ProgressionKind.TITLE_CHANGE, date(2020, 9, 1), {"title": "teaching_assistant"})
+    set_title(world.counselor, "teaching_assistant", date(2020, 9, 1))
     assert not engine.evaluate(rule, world.counselor, date(2027, 1, 1)).applies
 
     _lecturer_since(world, date(2024, 9, 1))
@@ -95,7 +101,8 @@ def test_years_boundary_follows_the_institution_zone(world, moment, eligible):
 def test_years_without_a_known_start_date_are_unmet(world):
     from lms.compliance.models import CadreRank, PersonProfile
 
-    db.session.add(PersonProfile(user_id=world.counselor.id, cadre_rank=CadreRank.CLERK))
+    profile = PersonProfile(user_id=world.counselor.id, cadre_rank=CadreRank.CLERK)
+    db.session.add(profile)
     rule = make_rule(
         world.uni.id,
         code="rank",
@@ -259,7 +266,9 @@ def test_certificate_of_the_programme_must_be_usable(world, monkeypatch):
         required_programme_id=7,
     )
 
-    result = engine.evaluate(rule, world.counselor, date(2027, 1, 1), programme_titles={7: "初级辅导员岗前培训"})
+    titles = {7: "初级辅导员岗前培训"}
+    today = date(2027, 1, 1)
+    result = engine.evaluate(rule, world.counselor, today, programme_titles=titles)
     assert not result.eligible
     assert "初级辅导员岗前培训" in result.unmet[0].message
 
@@ -267,7 +276,9 @@ def test_certificate_of_the_programme_must_be_usable(world, monkeypatch):
     assert not engine.evaluate(rule, world.counselor, date(2027, 1, 1)).eligible
     held.append({"programme_id": 8, "serial": "SR-2026-000002", "status": "valid"})
     assert not engine.evaluate(rule, world.counselor, date(2027, 1, 1)).eligible
-    held.append({"programme_id": 7, "serial": "SR-2026-000003", "status": "expiring_soon"})
+    held.append(
+        {"programme_id": 7, "serial": "SR-2026-000003", "status": "expiring_soon"}
+    )
     assert engine.evaluate(rule, world.counselor, date(2027, 1, 1)).eligible
 
 
@@ -278,11 +289,11 @@ def test_competency_level_at_least_the_required_one(world):
     result = _evaluate(rule, world.counselor, date(2027, 1, 1))
     assert "no level is on your record" in result.unmet[0].message
 
-    add_entry(world.counselor, ProgressionKind.COMPETENCY_LEVEL, date(2022, 1, 1), {"level": "junior"})
+    set_level(world.counselor, "junior", date(2022, 1, 1))
     result = _evaluate(rule, world.counselor, date(2027, 1, 1))
     assert result.unmet[0].message.endswith("your recorded level is 初级")
 
-    add_entry(world.counselor, ProgressionKind.COMPETENCY_LEVEL, date(2025, 1, 1), {"level": "senior"})
+    set_level(world.counselor, "senior", date(2025, 1, 1))
     assert _evaluate(rule, world.counselor, date(2027, 1, 1)).eligible
 
 

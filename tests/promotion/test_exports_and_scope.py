@@ -14,7 +14,8 @@ from lms.compliance.models import ComplianceRule, WindowKind
 from lms.extensions import db
 from lms.promotion.models import PromotionApplication
 from lms.records.models import HoursEntry, ProgressionKind, TrainingTier
-from tests.promotion.conftest import add_entry, add_grade, make_rule
+from tests.conftest import count
+from tests.promotion.conftest import add_entry, add_grade, make_rule, set_title
 
 
 def _yearly_rule(world):
@@ -47,7 +48,7 @@ def _hours(user, year, month, hours):
 
 
 def test_dossier_pdf_has_the_chinese_name_and_record(world, frozen, login):
-    add_entry(world.counselor, ProgressionKind.TITLE_CHANGE, date(2022, 9, 1), {"title": "lecturer"})
+    set_title(world.counselor, "lecturer", date(2022, 9, 1))
     add_grade(world.counselor, 2026, "excellent")
     _hours(world.counselor, 2027, 3, "12")
     db.session.commit()
@@ -56,7 +57,8 @@ def test_dossier_pdf_has_the_chinese_name_and_record(world, frozen, login):
 
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
-    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    reader = PdfReader(io.BytesIO(response.data))
+    text = "".join(page.extract_text() for page in reader.pages)
     assert "林晓雯" in text
     assert "马克思主义学院" in text
     assert "2027" in text
@@ -95,11 +97,11 @@ def test_people_xlsx_status_and_scope(world, frozen, login):
 
 
 def test_applications_xlsx(world, frozen, login):
-    add_entry(world.counselor, ProgressionKind.TITLE_CHANGE, date(2022, 9, 1), {"title": "lecturer"})
+    set_title(world.counselor, "lecturer", date(2022, 9, 1))
     rule = make_rule(world.uni.id)
     db.session.commit()
     login("counselor1").post(f"/promotions/apply/{rule.id}", {"statement": ""})
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(PromotionApplication)) == 1
+    assert count(PromotionApplication) == 1
 
     rows = _sheet(login("hr").get("/promotions/exports/applications.xlsx"))
     assert rows[1][1:8] == [
@@ -111,8 +113,9 @@ def test_applications_xlsx(world, frozen, login):
         "副教授",
         "Waiting for the department review",
     ]
-    assert len(_sheet(login("physics_hr").get("/promotions/exports/applications.xlsx"))) == 1
-    assert login("counselor1").get("/promotions/exports/applications.xlsx").status_code == 403
+    url = "/promotions/exports/applications.xlsx"
+    assert len(_sheet(login("physics_hr").get(url))) == 1
+    assert login("counselor1").get(url).status_code == 403
 
 
 def test_department_hr_sees_only_their_department(world, frozen, login):
@@ -124,7 +127,8 @@ def test_department_hr_sees_only_their_department(world, frozen, login):
     assert "林晓雯" in people
     assert "周子航" not in people
     # Asking for another department still shows their own.
-    people = dept_hr.get(f"/people?department={world.physics.id}").get_data(as_text=True)
+    other = dept_hr.get(f"/people?department={world.physics.id}")
+    people = other.get_data(as_text=True)
     assert "林晓雯" in people
     assert "周子航" not in people
     assert dept_hr.get(f"/people/{world.counselor2.id}/record").status_code == 404
@@ -146,7 +150,8 @@ def test_compliance_dashboard_counts_only_the_officer_department(world, frozen, 
     assert "<svg" in overview
     assert "Hours credited per month in 2027" in overview
 
-    drill = login("dept_hr").get(f"/compliance/rules/{rule_id}?department={world.physics.id}")
+    url = f"/compliance/rules/{rule_id}?department={world.physics.id}"
+    drill = login("dept_hr").get(url)
     text = drill.get_data(as_text=True)
     assert "林晓雯" in text
     assert "周子航" not in text
@@ -156,7 +161,8 @@ def test_compliance_dashboard_counts_only_the_officer_department(world, frozen, 
 
 
 def test_bar_chart_scales_and_escapes():
-    svg = hr_charts.bar_chart("<b>title</b>", ["1月", "2月"], [Decimal("4"), Decimal("8.5")])
+    values = [Decimal("4"), Decimal("8.5")]
+    svg = hr_charts.bar_chart("<b>title</b>", ["1月", "2月"], values)
 
     assert "&lt;b&gt;title&lt;/b&gt;" in svg
     assert "<b>" not in svg
@@ -167,12 +173,15 @@ def test_bar_chart_scales_and_escapes():
 
 
 def test_stacked_chart_splits_each_row_by_share():
+    def segments(met, at_risk, missed):
+        return [
+            hr_charts.Segment("Met", met),
+            hr_charts.Segment("At risk", at_risk),
+            hr_charts.Segment("Missed", missed),
+        ]
+
     svg = hr_charts.stacked_bar_chart(
-        "compliance",
-        [
-            ("学院", [hr_charts.Segment("Met", 3), hr_charts.Segment("At risk", 1), hr_charts.Segment("Missed", 0)]),
-            ("空", [hr_charts.Segment("Met", 0), hr_charts.Segment("At risk", 0), hr_charts.Segment("Missed", 0)]),
-        ],
+        "compliance", [("学院", segments(3, 1, 0)), ("空", segments(0, 0, 0))]
     )
 
     width = hr_charts.WIDTH - 150 - 2 * hr_charts.LEFT_PAD
@@ -208,7 +217,7 @@ def test_certificate_source_feeds_the_certificate_condition(world, frozen):
     from tests.factories import make_course, make_programme
 
     programme = make_programme(world.uni, "p1", [make_course(world.uni, "c1")])
-    add_entry(world.counselor, ProgressionKind.TITLE_CHANGE, date(2020, 9, 1), {"title": "lecturer"})
+    set_title(world.counselor, "lecturer", date(2020, 9, 1))
     rule = make_rule(world.uni.id, required_programme_id=programme.id)
     assert not engine.evaluate(rule, world.counselor).eligible
 
@@ -224,6 +233,8 @@ def test_department_hr_lists_only_their_certificates(world, frozen, login):
     _certificate(world)
     db.session.commit()
 
-    assert "UNI-2026-000001" in login("dept_hr").get("/certificates/issued").get_data(as_text=True)
-    assert "UNI-2026-000001" not in login("physics_hr").get("/certificates/issued").get_data(as_text=True)
+    own = login("dept_hr").get("/certificates/issued").get_data(as_text=True)
+    assert "UNI-2026-000001" in own
+    other = login("physics_hr").get("/certificates/issued").get_data(as_text=True)
+    assert "UNI-2026-000001" not in other
     assert login("physics_hr").get("/certificates/UNI-2026-000001").status_code == 404

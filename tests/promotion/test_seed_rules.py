@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from lms.extensions import db
 from lms.promotion.models import PromotionRule, PromotionTrack
 from lms.seed import seed_demo
+from tests.conftest import count
 
 
 def test_demo_rules_are_seeded_once_and_edits_survive(app_ctx):
@@ -21,5 +22,5 @@ def test_demo_rules_are_seeded_once_and_edits_survive(app_ctx):
     seed_demo(password="x-demo-pass-2026")
     db.session.expire_all()
 
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(PromotionRule)) == len(rules)
+    assert count(PromotionRule) == len(rules)
     assert db.session.get(PromotionRule, level_rule.id).min_years == 4

@@ -15,17 +15,18 @@ from lms.promotion.models import (
     PromotionTrack,
 )
 from lms.records.models import ProgressionEntry, ProgressionKind
-from tests.promotion.conftest import add_entry, add_grade, make_rule
+from tests.conftest import count
+from tests.promotion.conftest import add_entry, add_grade, make_rule, set_title
 
 
 def _eligible_world(world):
     """Make the counselor a lecturer since 2022 with three good grades."""
-    add_entry(
-        world.counselor, ProgressionKind.TITLE_CHANGE, date(2022, 9, 1), {"title": "lecturer"}
-    )
+    set_title(world.counselor, "lecturer", date(2022, 9, 1))
     for year in (2024, 2025, 2026):
         add_grade(world.counselor, year, "competent")
-    rule = make_rule(world.uni.id, min_years=5, assessment_years=3, min_grade="competent")
+    rule = make_rule(
+        world.uni.id, min_years=5, assessment_years=3, min_grade="competent"
+    )
     db.session.commit()
     return rule
 
@@ -51,9 +52,7 @@ def _decide(client, application_id, outcome, comment=""):
 
 def test_counselor_sees_why_not_yet_and_when(world, frozen, login):
     _eligible_world(world)
-    add_entry(
-        world.counselor2, ProgressionKind.TITLE_CHANGE, date(2024, 9, 1), {"title": "lecturer"}
-    )
+    set_title(world.counselor2, "lecturer", date(2024, 9, 1))
     db.session.commit()
 
     page = login("counselor2").get("/promotions").get_data(as_text=True)
@@ -66,15 +65,14 @@ def test_counselor_sees_why_not_yet_and_when(world, frozen, login):
 
 def test_ineligible_counselor_cannot_apply(world, frozen, login):
     rule = _eligible_world(world)
-    add_entry(
-        world.counselor2, ProgressionKind.TITLE_CHANGE, date(2024, 9, 1), {"title": "lecturer"}
-    )
+    set_title(world.counselor2, "lecturer", date(2024, 9, 1))
     db.session.commit()
 
-    response = login("counselor2").post(f"/promotions/apply/{rule.id}", {"statement": ""})
+    counselor2 = login("counselor2")
+    response = counselor2.post(f"/promotions/apply/{rule.id}", {"statement": ""})
 
     assert response.status_code == 400
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(PromotionApplication)) == 0
+    assert count(PromotionApplication) == 0
 
 
 def test_full_review_with_return_and_resubmit(world, frozen, login):
@@ -85,8 +83,15 @@ def test_full_review_with_return_and_resubmit(world, frozen, login):
     assert application.department_id == world.marxism.id
     evidence = application.evidence
     assert evidence["person"]["name"] == "林晓雯"
-    assert evidence["grades"] == {"2024": "competent", "2025": "competent", "2026": "competent"}
-    assert evidence["positions"]["professional_title"] == {"value": "lecturer", "since": "2022-09-01"}
+    assert evidence["grades"] == {
+        "2024": "competent",
+        "2025": "competent",
+        "2026": "competent",
+    }
+    assert evidence["positions"]["professional_title"] == {
+        "value": "lecturer",
+        "since": "2022-09-01",
+    }
     assert all(condition["met"] for condition in evidence["conditions"])
 
     # Applying twice for the same rule is refused while the first is open.
@@ -114,7 +119,8 @@ def test_full_review_with_return_and_resubmit(world, frozen, login):
     page = counselor.get(url).get_data(as_text=True)
     assert "请补充工作业绩材料" in page and "Edit and resubmit" in page
 
-    response = counselor.post(f"{url}/resubmit", {"statement": "主持校级课题一项，获省级辅导员素质能力大赛二等奖"})
+    statement = "主持校级课题一项，获省级辅导员素质能力大赛二等奖"
+    response = counselor.post(f"{url}/resubmit", {"statement": statement})
     assert response.status_code == 302
     application = _application()
     assert application.status is ApplicationStatus.DEPARTMENT_REVIEW
@@ -168,7 +174,9 @@ def test_reject_with_a_reason(world, frozen, login):
     application = _application()
 
     assert _decide(login("dept_hr"), application.id, "reject").status_code == 400
-    assert _decide(login("dept_hr"), application.id, "reject", "年度考核材料不实").status_code == 302
+    reason = "年度考核材料不实"
+    response = _decide(login("dept_hr"), application.id, "reject", reason)
+    assert response.status_code == 302
 
     application = _application()
     assert application.status is ApplicationStatus.REJECTED
@@ -197,10 +205,11 @@ def test_counselor_and_other_institution_cannot_review(world, frozen, login):
     assert hr_other.get(url).status_code == 404
     assert _decide(hr_other, application.id, "approve").status_code == 404
     assert login("physics_hr").get(url).status_code == 404
-    assert "/promotions/applications/" not in login("physics_hr").get("/promotions/review").get_data(as_text=True)
+    queue = login("physics_hr").get("/promotions/review").get_data(as_text=True)
+    assert "/promotions/applications/" not in queue
 
     assert _application().status is ApplicationStatus.DEPARTMENT_REVIEW
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(PromotionDecision)) == 0
+    assert count(PromotionDecision) == 0
 
 
 def test_department_step_without_officer(
@@ -233,7 +242,8 @@ def test_withdraw_closes_the_application(world, frozen, login):
     assert _application().status is ApplicationStatus.WITHDRAWN
     assert _decide(login("dept_hr"), application.id, "approve").status_code == 403
     # A new application is possible once the first is closed.
-    assert counselor.post(f"/promotions/apply/{rule.id}", {"statement": ""}).status_code == 302
+    again = counselor.post(f"/promotions/apply/{rule.id}", {"statement": ""})
+    assert again.status_code == 302
 
 
 def test_rules_are_edited_by_institution_hr_only(world, frozen, login):
@@ -265,7 +275,12 @@ def test_rules_are_edited_by_institution_hr_only(world, frozen, login):
         sa.select(AuditEntry.id).where(AuditEntry.action == "promotion_rule.created")
     )
 
-    downward = dict(data, code="bad", to_step="administrative_rank:clerk", from_step="administrative_rank:section_chief")
+    downward = dict(
+        data,
+        code="bad",
+        from_step="administrative_rank:section_chief",
+        to_step="administrative_rank:clerk",
+    )
     response = hr.post("/promotions/rules/new", downward)
     assert response.status_code == 400
     assert "choose a step above From" in response.get_data(as_text=True)
@@ -318,7 +333,8 @@ def test_hr_sees_a_person_eligibility(world, frozen, login):
     assert "Promotions of 林晓雯" in text
     assert "Eligible" in text
     assert "/promotions/apply/" not in text
-    assert login("physics_hr").get(f"/people/{world.counselor.id}/promotions").status_code == 404
+    url = f"/people/{world.counselor.id}/promotions"
+    assert login("physics_hr").get(url).status_code == 404
 
 
 def test_approved_rank_promotion_updates_the_profile(world, frozen, app_ctx):
@@ -326,7 +342,8 @@ def test_approved_rank_promotion_updates_the_profile(world, frozen, app_ctx):
     from lms.promotion import review, services
     from lms.promotion.models import ReviewOutcome
 
-    add_entry(world.counselor, ProgressionKind.RANK_CHANGE, date(2021, 7, 1), {"rank": "clerk"})
+    clerk = {"rank": "clerk"}
+    add_entry(world.counselor, ProgressionKind.RANK_CHANGE, date(2021, 7, 1), clerk)
     rule = make_rule(
         world.uni.id,
         code="rank-clerk-deputy",
@@ -342,7 +359,8 @@ def test_approved_rank_promotion_updates_the_profile(world, frozen, app_ctx):
     profile = db.session.get(PersonProfile, world.counselor.id)
     assert profile.cadre_rank is CadreRank.SECTION_DEPUTY
     entry = db.session.get(ProgressionEntry, application.progression_entry_id)
-    assert (entry.kind, entry.detail["rank"]) == (ProgressionKind.RANK_CHANGE, "section_deputy")
+    assert entry.kind is ProgressionKind.RANK_CHANGE
+    assert entry.detail["rank"] == "section_deputy"
     position = engine.positions(world.counselor)[PromotionTrack.ADMINISTRATIVE_RANK]
     assert (position.value, position.since) == ("section_deputy", date(2027, 9, 1))
 
@@ -350,14 +368,14 @@ def test_approved_rank_promotion_updates_the_profile(world, frozen, app_ctx):
 def _count_queries(client, url) -> int:
     executed = []
 
-    def count(*args):
+    def record(*args):
         executed.append(1)
 
-    sa.event.listen(db.engine, "before_cursor_execute", count)
+    sa.event.listen(db.engine, "before_cursor_execute", record)
     try:
         assert client.get(url).status_code == 200
     finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
+        sa.event.remove(db.engine, "before_cursor_execute", record)
     return len(executed)
 
 
@@ -374,7 +392,7 @@ def test_review_queue_queries_do_not_grow(world, frozen, login):
 
     for index in range(4):
         person = make_user(world.uni, f"extra{index}", department=world.physics)
-        add_entry(person, ProgressionKind.TITLE_CHANGE, date(2020, 9, 1), {"title": "lecturer"})
+        set_title(person, "lecturer", date(2020, 9, 1))
         for year in (2024, 2025, 2026):
             add_grade(person, year, "competent")
         services.apply(person, rule, "")
