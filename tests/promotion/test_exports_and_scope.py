@@ -13,9 +13,9 @@ from lms.accounts.models import Role
 from lms.compliance.models import ComplianceRule, WindowKind
 from lms.extensions import db
 from lms.promotion.models import PromotionApplication
-from lms.records.models import HoursEntry, ProgressionKind, TrainingTier
+from lms.records.models import HoursEntry, TrainingTier
 from tests.conftest import count
-from tests.promotion.conftest import add_entry, add_grade, make_rule, set_title
+from tests.promotion.conftest import add_grade, make_rule, set_title
 
 
 def _yearly_rule(world):
