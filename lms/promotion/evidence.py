@@ -5,18 +5,36 @@ from decimal import Decimal
 from typing import Optional
 
 import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
 
 from lms.accounts.models import User
 from lms.compliance.engine import evaluate_all
 from lms.extensions import db
 from lms.promotion import engine
+from lms.promotion.models import PromotionRule
 from lms.records.models import HoursEntry, ProgressionEntry
 
 
 def snapshot_evidence(
-    user: User, eligibility: engine.Eligibility, today: date
+    user: User,
+    rule: PromotionRule,
+    today: date,
+    programme_titles: Optional[dict[int, str]] = None,
 ) -> dict:
-    """Return the record, hours, certificates, grades and verdicts as plain JSON."""
+    """Return the record, hours, certificates, grades and verdicts as plain JSON.
+
+    Messages are written in the platform's default language, so every
+    reviewer reads the same text whatever language the applicant used.
+    """
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        eligibility = engine.evaluate(
+            rule, user, today, programme_titles=programme_titles
+        )
+        return _snapshot(user, eligibility, today)
+
+
+def _snapshot(user: User, eligibility: engine.Eligibility, today: date) -> dict:
     entries = db.session.scalars(
         sa.select(ProgressionEntry)
         .where(ProgressionEntry.user_id == user.id)

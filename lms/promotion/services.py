@@ -149,7 +149,7 @@ def apply(
         from_value=rule.from_value,
         to_value=rule.to_value,
         statement=statement,
-        evidence=snapshot_evidence(user, eligibility, today),
+        evidence=snapshot_evidence(user, rule, today, programme_titles),
     )
     try:
         with db.session.begin_nested():
@@ -217,7 +217,9 @@ def resubmit(
         {
             "status": ApplicationStatus.DEPARTMENT_REVIEW,
             "statement": statement,
-            "evidence": snapshot_evidence(user, eligibility, today),
+            "evidence": snapshot_evidence(
+                user, application.rule, today, programme_titles
+            ),
             "revision": application.revision + 1,
             "submitted_at": now_utc(),
             "department_id": user.department_id,
