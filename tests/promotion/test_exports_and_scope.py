@@ -238,3 +238,47 @@ def test_department_hr_lists_only_their_certificates(world, frozen, login):
     other = login("physics_hr").get("/certificates/issued").get_data(as_text=True)
     assert "UNI-2026-000001" not in other
     assert login("physics_hr").get("/certificates/UNI-2026-000001").status_code == 404
+
+
+def test_hours_by_month_counts_one_department(world, frozen):
+    from lms.compliance import dashboard
+
+    _hours(world.counselor, 2027, 3, "16")
+    _hours(world.counselor2, 2027, 5, "4.5")
+    _hours(world.counselor2, 2026, 5, "8")
+    db.session.flush()
+
+    whole = dashboard.hours_by_month(world.uni, 2027)
+    marxism = dashboard.hours_by_month(world.uni, 2027, world.marxism.id)
+
+    assert whole[2] == Decimal(16)
+    assert whole[4] == Decimal("4.5")
+    assert sum(whole) == Decimal("20.5")
+    assert marxism[2] == Decimal(16)
+    assert marxism[4] == Decimal(0)
+
+
+def test_department_hr_queue_lists_only_their_trainings(world, frozen, login):
+    from lms.records import external
+    from lms.records.models import TrainingKind
+
+    external.submit(
+        world.counselor2,
+        title="省级骨干培训",
+        organiser="省教育厅",
+        tier=TrainingTier.PROVINCIAL,
+        kind=TrainingKind.BACKBONE_CAMP,
+        start_date=date(2027, 3, 2),
+        end_date=date(2027, 3, 6),
+        hours=Decimal(40),
+        evidence_name="结业证明.pdf",
+        extension="pdf",
+        content=b"%PDF-1.4\n%%EOF\n",
+    )
+    db.session.commit()
+
+    own = login("physics_hr").get("/records/external/pending").get_data(as_text=True)
+    other = login("dept_hr").get("/records/external/pending").get_data(as_text=True)
+
+    assert "省级骨干培训" in own
+    assert "省级骨干培训" not in other
