@@ -385,30 +385,35 @@ def evaluate(
     *,
     found: Optional[dict[PromotionTrack, Position]] = None,
     programme_titles: Optional[dict[int, str]] = None,
+    cache: Optional[dict] = None,
 ) -> Eligibility:
     """Check every condition of ``rule`` for ``user`` as of ``today``.
 
     Conditions are checked only when the user holds the rule's starting step.
-    ``found`` and ``programme_titles`` let a caller that evaluates several
-    rules load the positions and programme titles once.
+    A caller that evaluates several rules of one user on one day passes
+    ``found``, ``programme_titles`` and an empty ``cache`` dict, so that
+    positions, grades, compliance and certificates are loaded once.
     """
     today = local_today(user.institution, today)
     found = positions(user) if found is None else found
+    cache = {} if cache is None else cache
     result = Eligibility(rule=rule, position=found.get(rule.track))
     if not result.applies:
         return result
     if rule.min_years:
         result.conditions.append(years_condition(rule, result.position, today))
     if rule.assessment_years:
-        result.conditions += grade_conditions(rule, assessment_grades(user), today)
+        grades = _cached(cache, "grades", lambda: assessment_grades(user))
+        result.conditions += grade_conditions(rule, grades, today)
     if rule.compliance_required:
-        result.conditions.append(compliance_condition(user, today))
+        result.conditions.append(
+            _cached(cache, "compliance", lambda: compliance_condition(user, today))
+        )
     if rule.required_programme_id is not None:
         programme_id = rule.required_programme_id
         title = (programme_titles or {}).get(programme_id, f"#{programme_id}")
-        result.conditions.append(
-            certificate_condition(programme_id, title, certificates_of(user, today))
-        )
+        held = _cached(cache, "certificates", lambda: certificates_of(user, today))
+        result.conditions.append(certificate_condition(programme_id, title, held))
     if rule.required_level is not None:
         result.conditions.append(
             level_condition(
@@ -416,6 +421,12 @@ def evaluate(
             )
         )
     return result
+
+
+def _cached(cache: dict, key: str, load):
+    if key not in cache:
+        cache[key] = load()
+    return cache[key]
 
 
 def rules_of(institution_id: int, *, active_only: bool = True) -> list[PromotionRule]:
@@ -442,8 +453,16 @@ def evaluate_for(
     """Evaluate the institution's active rules that start at one of the user's steps."""
     today = local_today(user.institution, today)
     found = positions(user)
+    cache: dict = {}
     results = [
-        evaluate(rule, user, today, found=found, programme_titles=programme_titles)
+        evaluate(
+            rule,
+            user,
+            today,
+            found=found,
+            programme_titles=programme_titles,
+            cache=cache,
+        )
         for rule in rules_of(user.institution_id)
     ]
     return [result for result in results if result.applies]

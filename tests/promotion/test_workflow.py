@@ -399,3 +399,18 @@ def test_review_queue_queries_do_not_grow(world, frozen, login):
     db.session.commit()
 
     assert _count_queries(hr.client, "/promotions/review") == one
+
+
+def test_eligibility_page_queries_do_not_grow_with_rules(world, frozen, login):
+    set_title(world.counselor, "lecturer", date(2020, 9, 1))
+    conditions = dict(assessment_years=3, min_grade="competent", compliance_required=True)
+    make_rule(world.uni.id, **conditions)
+    db.session.commit()
+    counselor = login("counselor1")
+    one = _count_queries(counselor.client, "/promotions")
+
+    for index in range(3):
+        make_rule(world.uni.id, code=f"extra-{index}", min_years=index, **conditions)
+    db.session.commit()
+
+    assert _count_queries(counselor.client, "/promotions") == one
