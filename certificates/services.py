@@ -37,6 +37,7 @@ from certificates.template_models import TemplateVersion
 from certificates.signing import VerificationResult
 from courses.models import Programme
 from lms import audit, signals
+from lms.accounts.access import can_view_person, hr_scope
 from lms.accounts.models import Role, User
 from lms.db import now_utc
 from lms.extensions import db
@@ -272,13 +273,21 @@ def certificates_of(user: User) -> list[Certificate]:
 
 
 def institution_certificates(
-    institution_id: int, search: str = "", limit: int = 200
+    institution_id: int,
+    search: str = "",
+    limit: int = 200,
+    department_id: Optional[int] = None,
 ) -> list:
     """Return up to ``limit`` certificates of an institution, newest first.
 
     ``search`` matches part of the holder name, the serial or the title.
+    ``department_id`` keeps the certificates of that department's people.
     """
     query = sa.select(Certificate).where(Certificate.institution_id == institution_id)
+    if department_id is not None:
+        query = query.join(User, User.id == Certificate.holder_id).where(
+            User.department_id == department_id
+        )
     search = search.strip()
     if search:
         pattern = f"%{search}%"
@@ -309,10 +318,14 @@ def can_view(viewer: User, cert: Certificate) -> bool:
 
 
 def can_manage(actor: User, cert: Certificate) -> bool:
-    """Return whether ``actor`` may revoke: HR or admin of the issuing institution."""
+    """Return whether ``actor`` may revoke: HR or admin of the issuing institution.
+
+    Department HR manages only the certificates of people of their department.
+    """
     return (
         actor.role in (Role.HR, Role.ADMIN)
         and actor.institution_id == cert.institution_id
+        and (hr_scope(actor) is None or can_view_person(actor, cert.holder))
     )
 
 

@@ -22,7 +22,7 @@ from certificates import keys, renewal, services
 from certificates.forms import CredentialUploadForm, RevokeForm, VerifyForm
 from certificates.models import Certificate
 from certificates.render import plain_hours
-from lms.accounts.access import roles_required
+from lms.accounts.access import hr_scope, roles_required
 from lms.accounts.models import Role
 from lms.extensions import db, limiter
 from lms.organisations.models import Institution
@@ -111,7 +111,7 @@ def issued():
     """List the institution's certificates for HR and admins, with a text search."""
     search = request.args.get("q", "")[:100]
     certificates = services.institution_certificates(
-        current_user.institution_id, search
+        current_user.institution_id, search, department_id=hr_scope(current_user)
     )
     rows = [(cert, services.status_of(cert)) for cert in certificates]
     return render_template("certificates/issued.html", rows=rows, search=search)

@@ -83,6 +83,7 @@ MODEL_MODULES = (
     "lms.competencies.models",
     "lms.records.models",
     "lms.compliance.models",
+    "lms.promotion.models",
     "lms.audit",
     "courses.models",
     "courses.class_models",
@@ -140,6 +141,7 @@ def _register_blueprints(app: Flask) -> None:
     from lms.compliance.views import bp as compliance_bp
     from lms.notifications.inbox import bp as notifications_bp
     from lms.notifications.views import bp as jobs_bp
+    from lms.promotion.views import bp as promotion_bp
     from lms.records.views import bp as records_bp
     from lms.views import bp as main_bp
 
@@ -148,6 +150,7 @@ def _register_blueprints(app: Flask) -> None:
         accounts_bp,
         records_bp,
         compliance_bp,
+        promotion_bp,
         courses_bp,
         assessments_bp,
         certificate_templates_bp,
@@ -168,9 +171,11 @@ def _register_blueprints(app: Flask) -> None:
 def _register_listeners() -> None:
     """Connect each package's signal listeners; connecting twice is a no-op."""
     import assessments.services
+    import certificates.evidence
     import certificates.services
     import courses.deadlines
     import lms.competencies.evidence
+    import lms.promotion.engine
     import lms.records.services
 
     assessments.services.connect_listeners()
@@ -178,6 +183,9 @@ def _register_listeners() -> None:
     lms.records.services.connect_listeners()
     courses.deadlines.register()
     lms.competencies.evidence.connect_listeners()
+    lms.promotion.engine.register_certificate_source(
+        certificates.evidence.held_certificates
+    )
 
 
 

@@ -31,6 +31,7 @@ from lms.competencies.models import (
     MappingRelation,
 )
 from lms.db import now_utc
+from lms.promotion.seed import seed_rules as seed_promotion_rules
 from lms.extensions import db
 from lms.organisations.models import Department, Institution
 from lms.records.models import TrainingKind, TrainingTier
@@ -92,12 +93,13 @@ def seed_demo(password: str | None = None) -> dict[str, str]:
     _seed_mappings(seeder, MAPPINGS_2014_TO_2017)
     institution = _seed_institution(seeder, DEMO_UNIVERSITY)
     created_accounts = _seed_accounts(seeder, institution, password)
-    _seed_programme(seeder, institution, framework, JUNIOR_PRE_JOB)
+    pre_job = _seed_programme(seeder, institution, framework, JUNIOR_PRE_JOB)
     seed_authored_programme(seeder, institution, framework, INTERMEDIATE_PROGRAMME)
     _seed_class(seeder, institution, JUNIOR_PRE_JOB.code)
     _seed_question_bank(seeder, institution)
     _seed_rubrics(seeder, institution)
     seed_rules()
+    seed_promotion_rules(institution.id, pre_job.id)
     ensure_default_templates(institution)
 
     if seeder.created:
@@ -239,7 +241,7 @@ def _seed_accounts(
 
 def _seed_programme(
     seeder: _Seeder, institution: Institution, framework: Framework, spec: ProgrammeSpec
-) -> None:
+):
     # courses sits above lms, so the seed imports it at call time like the app factory.
     from courses.models import (
         Programme,
@@ -275,6 +277,7 @@ def _seed_programme(
             {"programme_id": programme.id, "course_id": course.id},
             {"position": position, "required": True},
         )
+    return programme
 
 
 def _seed_rubrics(seeder: _Seeder, institution: Institution) -> None:

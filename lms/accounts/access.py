@@ -1,6 +1,7 @@
 """Role and ownership checks shared by every blueprint."""
 
 from functools import wraps
+from typing import Optional
 
 from flask import abort
 from flask_login import current_user, login_required
@@ -28,17 +29,32 @@ LEARNER_ROLES = (Role.COUNSELOR, Role.PARTY_WORKER)
 STAFF_ROLES = (Role.TRAINER, Role.HR, Role.ADMIN)
 
 
+def hr_scope(viewer: User) -> Optional[int]:
+    """Return the department a department HR officer is limited to, else None.
+
+    None means the viewer's reach is not limited to a department: institution
+    HR, admins, and users who see no one else's records at all.
+    """
+    if viewer.role is Role.HR:
+        return viewer.hr_department_id
+    return None
+
+
 def can_view_person(viewer: User, person: User) -> bool:
     """Return whether ``viewer`` may see ``person``'s records.
 
-    A person sees their own records; HR and admins see everyone of their
-    own institution. Nobody else does.
+    A person sees their own records. Institution HR and admins see everyone
+    of their own institution, and department HR only the people of their
+    department. Nobody else does.
     """
     if viewer.id == person.id:
         return True
-    if viewer.role in (Role.HR, Role.ADMIN):
-        return viewer.institution_id == person.institution_id
-    return False
+    if viewer.role not in (Role.HR, Role.ADMIN):
+        return False
+    if viewer.institution_id != person.institution_id:
+        return False
+    scope = hr_scope(viewer)
+    return scope is None or person.department_id == scope
 
 
 def get_person_or_404(person_id: int) -> User:

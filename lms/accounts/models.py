@@ -39,6 +39,11 @@ class Post(enum.Enum):
 
 class User(UserMixin, db.Model):
     __tablename__ = "user"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "hr_department_id IS NULL OR role = 'hr'", name="hr_scope_only_for_hr"
+        ),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     username: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
@@ -54,6 +59,10 @@ class User(UserMixin, db.Model):
     department_id: so.Mapped[Optional[int]] = so.mapped_column(
         sa.ForeignKey("department.id"), index=True
     )
+    #: Department an HR officer is limited to; None gives HR the whole institution.
+    hr_department_id: so.Mapped[Optional[int]] = so.mapped_column(
+        sa.ForeignKey("department.id"), index=True
+    )
     #: "zh_CN" or "en"; None follows the browser.
     locale: so.Mapped[Optional[str]] = so.mapped_column(sa.String(8))
     active: so.Mapped[bool] = so.mapped_column(default=True)
@@ -65,7 +74,12 @@ class User(UserMixin, db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
 
     institution: so.Mapped[Institution] = so.relationship()
-    department: so.Mapped[Optional[Department]] = so.relationship()
+    department: so.Mapped[Optional[Department]] = so.relationship(
+        foreign_keys=[department_id]
+    )
+    hr_department: so.Mapped[Optional[Department]] = so.relationship(
+        foreign_keys=[hr_department_id]
+    )
 
     def set_password(self, password: str) -> None:
         method = current_app.config["PASSWORD_HASH_METHOD"]

@@ -8,8 +8,12 @@ import csv
 import io
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Iterable, Optional
 
+import sqlalchemy as sa
+
+from lms.accounts.models import User
 from lms.compliance.engine import (
     Status,
     Today,
@@ -18,7 +22,9 @@ from lms.compliance.engine import (
     rules_for,
 )
 from lms.compliance.models import ComplianceRule
+from lms.extensions import db
 from lms.organisations.models import Institution
+from lms.records.models import HoursEntry
 
 #: Display order of the statuses, from done to not concerned.
 STATUS_ORDER = (
@@ -57,12 +63,60 @@ def count_verdicts(rule: ComplianceRule, verdicts: Iterable[Verdict]) -> RuleSum
     return summary
 
 
-def summarise(institution: Institution, today: Today = None) -> list[RuleSummary]:
-    """Count verdicts per status for every rule that applies in ``institution``."""
+def summarise(
+    institution: Institution,
+    today: Today = None,
+    *,
+    department_id: Optional[int] = None,
+) -> list[RuleSummary]:
+    """Count verdicts per status for every rule that applies in ``institution``.
+
+    With ``department_id`` only the people of that department are counted.
+    """
     return [
-        count_verdicts(rule, evaluate_institution(institution, rule, today))
+        count_verdicts(
+            rule,
+            filter_verdicts(
+                evaluate_institution(institution, rule, today),
+                department_id=department_id,
+            ),
+        )
         for rule in rules_for(institution.id)
     ]
+
+
+def department_totals(
+    summaries: list[RuleSummary],
+) -> dict[Optional[int], Counter]:
+    """Add up the verdicts of every rule per department, for the chart."""
+    totals: dict[Optional[int], Counter] = {}
+    for summary in summaries:
+        for department_id, counts in summary.by_department.items():
+            totals.setdefault(department_id, Counter()).update(counts)
+    return totals
+
+
+def hours_by_month(
+    institution: Institution, year: int, department_id: Optional[int] = None
+) -> list[Decimal]:
+    """Sum the 学时 credited in each month of ``year``, January first.
+
+    Entries count in the month of their ``occurred_on`` date. Corrections
+    are signed entries, so they lower the month they are dated in.
+    """
+    month = sa.extract("month", HoursEntry.occurred_on)
+    query = (
+        sa.select(month, sa.func.sum(HoursEntry.hours))
+        .join(User, User.id == HoursEntry.user_id)
+        .where(User.institution_id == institution.id, HoursEntry.year == year)
+        .group_by(month)
+    )
+    if department_id is not None:
+        query = query.where(User.department_id == department_id)
+    totals = [Decimal(0)] * 12
+    for number, total in db.session.execute(query):
+        totals[int(number) - 1] = Decimal(total or 0)
+    return totals
 
 
 def find_rule(institution: Institution, rule_id: int) -> Optional[ComplianceRule]:

@@ -1,22 +1,27 @@
 """HR compliance pages: counts per rule and department, the people behind a
 count, and the same list as CSV."""
 
+from datetime import date
 from typing import Optional
 
 from flask import Blueprint, abort, make_response, render_template, request
-from flask_babel import format_decimal
+from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from lms.accounts.access import roles_required
+from lms import hr_charts
+from lms.accounts.access import hr_scope, roles_required
 from lms.accounts.models import Role
 from lms.compliance import dashboard, snapshots
 from lms.compliance.engine import Status, evaluate_institution, local_today
 from lms.compliance.explain import STATUS
 from lms.labels import label
-from lms.records.views import department_filter
+from lms.records.views import department_filter, visible_departments
 
 bp = Blueprint("compliance", __name__)
+
+#: Statuses stacked in the compliance-by-department chart, in segment order.
+CHART_STATUSES = (Status.MET, Status.AT_RISK, Status.MISSED)
 
 #: CSS class of each status badge (static/css/app.css).
 STATUS_CLASSES = {
@@ -41,13 +46,59 @@ def _status_helpers():
 @roles_required(Role.HR, Role.ADMIN)
 def overview():
     institution = current_user.institution
+    scope = hr_scope(current_user)
     today = local_today(institution)
+    summaries = dashboard.summarise(institution, department_id=scope)
+    departments = visible_departments(current_user)
+    monthly = dashboard.hours_by_month(institution, today.year, scope)
     return render_template(
         "lms/compliance/overview.html",
-        summaries=dashboard.summarise(institution),
-        departments=institution.departments,
+        summaries=summaries,
+        departments=departments,
+        scope_department=next(iter(departments), None) if scope else None,
         today=today,
+        monthly_hours=monthly,
+        month_names=month_names(today.year),
+        hours_chart=_hours_chart(monthly, today.year),
+        department_chart=_department_chart(summaries, departments, scope),
         trends=snapshots.trend(institution, today),
+    )
+
+
+def month_names(year: int) -> list[str]:
+    """Return the abbreviated month names of the locale, January first."""
+    return [format_date(date(year, month, 1), "MMM") for month in range(1, 13)]
+
+
+def _hours_chart(monthly: list, year: int):
+    months = month_names(year)
+    return hr_charts.bar_chart(
+        _("Hours credited per month in %(year)s", year=year), months, monthly
+    )
+
+
+def _department_chart(summaries, departments, scope):
+    """Stack met, at risk and missed verdicts of every rule per department."""
+    totals = dashboard.department_totals(summaries)
+    names = [(department.id, department.name) for department in departments]
+    if scope is None:
+        names.append((None, _("No department")))
+    rows = []
+    for department_id, name in names:
+        counts = totals.get(department_id)
+        if counts is None:
+            continue
+        rows.append(
+            (
+                name,
+                [
+                    hr_charts.Segment(str(STATUS[status.value]), counts[status])
+                    for status in CHART_STATUSES
+                ],
+            )
+        )
+    return hr_charts.stacked_bar_chart(
+        _("Compliance by department: met, at risk and missed"), rows
     )
 
 

@@ -18,6 +18,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from lms import audit, labels
+from lms.accounts.access import can_view_person
 from lms.accounts.models import Role, User
 from lms.compliance.windows import split_hours_by_year
 from lms.db import now_utc
@@ -158,9 +159,10 @@ def can_view(viewer: User, training: ExternalTraining) -> bool:
 
 
 def can_review(viewer: User, training: ExternalTraining) -> bool:
+    """Return whether ``viewer`` is HR or admin with the submitter in reach."""
     return (
         viewer.role in (Role.HR, Role.ADMIN)
-        and viewer.institution_id == training.user.institution_id
+        and can_view_person(viewer, training.user)
     )
 
 
@@ -174,18 +176,28 @@ def submissions_of(user: User) -> list[ExternalTraining]:
     )
 
 
-def pending_for(institution_id: int) -> list[ExternalTraining]:
-    """Return an institution's pending submissions, oldest first, with submitters."""
+def pending_for(
+    institution_id: int, department_id: Optional[int] = None
+) -> list[ExternalTraining]:
+    """Return pending submissions of an institution, or of one of its departments.
+
+    Oldest first, with the submitters loaded.
+    """
+    query = (
+        sa.select(ExternalTraining)
+        .join(User, User.id == ExternalTraining.user_id)
+        .where(
+            User.institution_id == institution_id,
+            ExternalTraining.status == ExternalTrainingStatus.PENDING,
+        )
+    )
+    if department_id is not None:
+        query = query.where(User.department_id == department_id)
     return list(
         db.session.scalars(
-            sa.select(ExternalTraining)
-            .join(User, User.id == ExternalTraining.user_id)
-            .where(
-                User.institution_id == institution_id,
-                ExternalTraining.status == ExternalTrainingStatus.PENDING,
+            query.options(so.contains_eager(ExternalTraining.user)).order_by(
+                ExternalTraining.submitted_at, ExternalTraining.id
             )
-            .options(so.contains_eager(ExternalTraining.user))
-            .order_by(ExternalTraining.submitted_at, ExternalTraining.id)
         )
     )
 

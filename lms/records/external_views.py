@@ -7,7 +7,7 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms.accounts.access import LEARNER_ROLES, roles_required
+from lms.accounts.access import LEARNER_ROLES, hr_scope, roles_required
 from lms.accounts.models import Role
 from lms.compliance.windows import local_today
 from lms.extensions import db
@@ -109,7 +109,9 @@ def external_trainings():
 def external_queue():
     return render_template(
         "lms/records/external_queue.html",
-        pending=external.pending_for(current_user.institution_id),
+        pending=external.pending_for(
+            current_user.institution_id, hr_scope(current_user)
+        ),
     )
 
 

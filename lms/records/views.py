@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms.accounts.access import get_person_or_404, roles_required
+from lms.accounts.access import get_person_or_404, hr_scope, roles_required
 from lms.accounts.models import Role, User
 from lms.competencies import evidence
 from lms.compliance.models import CadreRank, PartyStatus
@@ -25,8 +25,13 @@ def department_filter(raw: str) -> tuple[Optional[Department], Optional[str]]:
     """Resolve the ``department`` query value to one of the viewer's departments.
 
     Returns the department (None for "all") and an error message when the
-    value is not the id of one of the viewer's departments.
+    value is not the id of one of the viewer's departments. A department HR
+    officer gets their own department whatever the value.
     """
+    scope = hr_scope(current_user)
+    if scope is not None:
+        # A department HR officer always sees their own department only.
+        return db.session.get(Department, scope), None
     raw = raw.strip()
     if not raw:
         return None, None
@@ -47,6 +52,15 @@ def department_filter(raw: str) -> tuple[Optional[Department], Optional[str]]:
     return department, None
 
 
+def visible_departments(viewer: User) -> list[Department]:
+    """Return the departments whose people ``viewer`` may list."""
+    scope = hr_scope(viewer)
+    departments = viewer.institution.departments
+    if scope is None:
+        return list(departments)
+    return [department for department in departments if department.id == scope]
+
+
 @bp.route("/people")
 @roles_required(Role.HR, Role.ADMIN)
 def people():
@@ -63,7 +77,7 @@ def people():
         hours=hours,
         year=year,
         tiers=list(TrainingTier),
-        departments=institution.departments,
+        departments=visible_departments(current_user),
         selected_department=department,
         filter_error=filter_error,
     )

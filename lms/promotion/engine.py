@@ -1,0 +1,468 @@
+"""Promotion eligibility: a person's step on each track, and which conditions
+of a rule they meet, each explained in words.
+
+Positions come from the progression record. An entry that a later entry
+corrects no longer counts. Dates are calendar dates in the institution's
+zone (see ``lms.compliance.windows.local_today``).
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Callable, Optional
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from lms.accounts.models import User
+from lms.compliance.engine import Status, Verdict, evaluate_all
+from lms.compliance.models import PersonProfile, WindowKind
+from lms.compliance.windows import Today, add_months, local_today
+from lms.extensions import db
+from lms.labels import label
+from lms.promotion.models import (
+    GRADE_ORDER,
+    PromotionRule,
+    PromotionTrack,
+    STEP_NAMES,
+    TRACK_STEPS,
+)
+from lms.records.events import ASSESSMENT_GRADES
+from lms.records.models import ProgressionEntry, ProgressionKind
+
+#: Progression kind and detail key that set each track's position.
+TRACK_ENTRIES = {
+    PromotionTrack.COMPETENCY_LEVEL: (ProgressionKind.COMPETENCY_LEVEL, "level"),
+    PromotionTrack.PROFESSIONAL_TITLE: (ProgressionKind.TITLE_CHANGE, "title"),
+    PromotionTrack.ADMINISTRATIVE_RANK: (ProgressionKind.RANK_CHANGE, "rank"),
+}
+
+#: Returns a user's certificates as plain dicts with the keys
+#: programme_id, title, serial, issued_on, expires_on (dates or None) and
+#: status ("valid", "expiring_soon", "expired", "revoked", "superseded").
+CertificateSource = Callable[[int, date], list[dict]]
+
+_certificate_source: Optional[CertificateSource] = None
+
+
+def register_certificate_source(source: CertificateSource) -> None:
+    """Set the function that loads certificates (the app factory sets it)."""
+    global _certificate_source
+    _certificate_source = source
+
+
+def certificates_of(user: User, today: date) -> list[dict]:
+    """Return the user's certificates from the registered source, or [] without one."""
+    if _certificate_source is None:
+        return []
+    return _certificate_source(user.id, today)
+
+
+#: Certificate statuses that satisfy a certificate requirement.
+USABLE_CERTIFICATE_STATUSES = ("valid", "expiring_soon")
+
+
+@dataclass(frozen=True)
+class Position:
+    """A person's step on one track and the day they reached it (None if unknown)."""
+
+    track: PromotionTrack
+    value: str
+    since: Optional[date]
+
+    @property
+    def name(self) -> str:
+        return STEP_NAMES[self.track].get(self.value, self.value)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One requirement of a rule, whether it is met and why, in words."""
+
+    kind: str
+    met: bool
+    message: str
+    #: Years condition: the first day it is met.
+    eligible_from: Optional[date] = None
+
+
+@dataclass
+class Eligibility:
+    rule: PromotionRule
+    position: Optional[Position]
+    conditions: list[Condition] = field(default_factory=list)
+
+    @property
+    def applies(self) -> bool:
+        """Whether the person holds the rule's starting step."""
+        return self.position is not None and self.position.value == self.rule.from_value
+
+    @property
+    def eligible(self) -> bool:
+        return self.applies and all(condition.met for condition in self.conditions)
+
+    @property
+    def unmet(self) -> list[Condition]:
+        return [condition for condition in self.conditions if not condition.met]
+
+
+def effective_entries(user: User, kinds) -> list[ProgressionEntry]:
+    """Return the user's entries of ``kinds`` that no entry corrects, oldest first."""
+    entries = list(
+        db.session.scalars(
+            sa.select(ProgressionEntry)
+            .where(
+                ProgressionEntry.user_id == user.id, ProgressionEntry.kind.in_(kinds)
+            )
+            .order_by(ProgressionEntry.occurred_on, ProgressionEntry.id)
+        )
+    )
+    corrected = {entry.corrects_id for entry in entries if entry.corrects_id}
+    return [entry for entry in entries if entry.id not in corrected]
+
+
+def positions(user: User) -> dict[PromotionTrack, Position]:
+    """Return the user's current step on every track that has one.
+
+    ``since`` is the date of the entry that first set the current value after
+    a different one. The administrative rank falls back to the profile's
+    cadre rank, with an unknown date, when no rank change is on the record.
+    """
+    kinds = [kind for kind, _key in TRACK_ENTRIES.values()]
+    entries = effective_entries(user, kinds)
+    found: dict[PromotionTrack, Position] = {}
+    for track, (kind, key) in TRACK_ENTRIES.items():
+        for entry in entries:
+            value = (entry.detail or {}).get(key)
+            if entry.kind is not kind or not value:
+                continue
+            current = found.get(track)
+            if current is None or current.value != value:
+                found[track] = Position(track, value, entry.occurred_on)
+    if PromotionTrack.ADMINISTRATIVE_RANK not in found:
+        profile = db.session.get(PersonProfile, user.id)
+        if profile is not None and profile.cadre_rank is not None:
+            found[PromotionTrack.ADMINISTRATIVE_RANK] = Position(
+                PromotionTrack.ADMINISTRATIVE_RANK, profile.cadre_rank.value, None
+            )
+    return found
+
+
+def assessment_grades(user: User) -> dict[int, str]:
+    """Return the effective annual assessment grade per year."""
+    grades: dict[int, str] = {}
+    for entry in effective_entries(user, [ProgressionKind.ASSESSMENT_GRADE]):
+        detail = entry.detail or {}
+        if detail.get("year") and detail.get("grade") in ASSESSMENT_GRADES:
+            grades[int(detail["year"])] = detail["grade"]
+    return grades
+
+
+# Conditions, one function per requirement of a rule
+
+
+def years_condition(rule: PromotionRule, position: Position, today: date) -> Condition:
+    if position.since is None:
+        return Condition(
+            "years",
+            False,
+            _(
+                "The date you became %(step)s is not on your record, so the years "
+                "cannot be counted. Ask HR to record it.",
+                step=position.name,
+            ),
+        )
+    eligible_from = add_months(position.since, 12 * rule.min_years)
+    completed = _whole_years(position.since, today)
+    if today >= eligible_from:
+        return Condition(
+            "years",
+            True,
+            _(
+                "%(done)s years as %(step)s (%(required)s required)",
+                done=completed,
+                step=position.name,
+                required=rule.min_years,
+            ),
+            eligible_from,
+        )
+    return Condition(
+        "years",
+        False,
+        _(
+            "%(done)s of %(required)s required years as %(step)s; "
+            "eligible from %(date)s",
+            done=completed,
+            required=rule.min_years,
+            step=position.name,
+            date=eligible_from.isoformat(),
+        ),
+        eligible_from,
+    )
+
+
+def _whole_years(since: date, today: date) -> int:
+    years = today.year - since.year
+    if add_months(since, 12 * years) > today:
+        years -= 1
+    return max(years, 0)
+
+
+def checked_years(rule: PromotionRule, today: date) -> list[int]:
+    """Return the calendar years whose grades count, most recent first.
+
+    They are the ``assessment_years`` years before the current one, because
+    the annual assessment of the current year is not finished yet.
+    """
+    count = rule.assessment_years or 0
+    return [today.year - offset for offset in range(1, count + 1)]
+
+
+def grade_conditions(
+    rule: PromotionRule, grades: dict[int, str], today: date
+) -> list[Condition]:
+    years = checked_years(rule, today)
+    span = f"{years[-1]}–{years[0]}" if len(years) > 1 else str(years[0])
+    conditions = []
+    if rule.min_grade is not None:
+        conditions.append(_min_grade_condition(rule.min_grade, years, grades, span))
+    if rule.min_excellent:
+        excellent = sum(1 for year in years if grades.get(year) == "excellent")
+        met = excellent >= rule.min_excellent
+        conditions.append(
+            Condition(
+                "excellent",
+                met,
+                _(
+                    "%(count)s of %(required)s required %(grade)s grades in %(span)s",
+                    count=excellent,
+                    required=rule.min_excellent,
+                    grade=label("excellent", "grade"),
+                    span=span,
+                ),
+            )
+        )
+    return conditions
+
+
+def _min_grade_condition(min_grade, years, grades, span) -> Condition:
+    worst = GRADE_ORDER.index(min_grade)
+    missing = [year for year in years if year not in grades]
+    below = [
+        year
+        for year in years
+        if year in grades and GRADE_ORDER.index(grades[year]) > worst
+    ]
+    threshold = label(min_grade, "grade")
+    if missing:
+        message = _(
+            "No annual assessment grade on record for %(years)s; %(grade)s or better "
+            "is required for every year of %(span)s",
+            years=", ".join(str(year) for year in sorted(missing)),
+            grade=threshold,
+            span=span,
+        )
+    elif below:
+        message = _(
+            "%(years)s graded below %(grade)s; %(grade)s or better is required "
+            "for every year of %(span)s",
+            years=", ".join(
+                f"{year}: {label(grades[year], 'grade')}" for year in sorted(below)
+            ),
+            grade=threshold,
+            span=span,
+        )
+    else:
+        message = _(
+            "%(grade)s or better in every year of %(span)s",
+            grade=threshold,
+            span=span,
+        )
+    return Condition("grades", not missing and not below, message)
+
+
+def compliance_condition(user: User, today: date) -> Condition:
+    """Check that no applicable training-hour rule is missed.
+
+    Checked are every rule as of today, and every calendar-year rule for
+    the previous year, whose deadline has passed. A shortfall in the current
+    year whose deadline is still ahead does not block a promotion.
+    """
+    failed: list[Verdict] = [
+        verdict
+        for verdict in evaluate_all(user, today)
+        if verdict.status is Status.MISSED
+    ]
+    failed += [
+        verdict
+        for verdict in evaluate_all(user, today, year=today.year - 1)
+        if verdict.rule.window_kind is WindowKind.CALENDAR_YEAR
+        and verdict.status is Status.MISSED
+    ]
+    if not failed:
+        return Condition(
+            "compliance",
+            True,
+            _("No applicable training-hour rule is missed"),
+        )
+    return Condition(
+        "compliance",
+        False,
+        _(
+            "Training-hour rules missed: %(details)s",
+            details="; ".join(
+                f"{verdict.rule.name} ({verdict.message.rstrip('.。')})"
+                for verdict in failed
+            ),
+        ),
+    )
+
+
+def certificate_condition(
+    programme_id: int, programme_title: str, certificates: list[dict]
+) -> Condition:
+    usable = [
+        cert
+        for cert in certificates
+        if cert["programme_id"] == programme_id
+        and cert["status"] in USABLE_CERTIFICATE_STATUSES
+    ]
+    if usable:
+        return Condition(
+            "certificate",
+            True,
+            _(
+                "Certificate %(serial)s of %(programme)s",
+                serial=usable[0]["serial"],
+                programme=programme_title,
+            ),
+        )
+    return Condition(
+        "certificate",
+        False,
+        _(
+            "A valid certificate of %(programme)s is required; none is on record",
+            programme=programme_title,
+        ),
+    )
+
+
+def level_condition(
+    required: str, position: Optional[Position]
+) -> Condition:
+    steps = TRACK_STEPS[PromotionTrack.COMPETENCY_LEVEL]
+    names = STEP_NAMES[PromotionTrack.COMPETENCY_LEVEL]
+    if position is None:
+        return Condition(
+            "level",
+            False,
+            _(
+                "Competency level %(level)s or higher is required; no level is on "
+                "your record",
+                level=names[required],
+            ),
+        )
+    met = steps.index(position.value) >= steps.index(required)
+    if met:
+        message = _(
+            "Competency level %(current)s (%(level)s or higher required)",
+            current=position.name,
+            level=names[required],
+        )
+    else:
+        message = _(
+            "Competency level %(level)s or higher is required; your recorded level "
+            "is %(current)s",
+            level=names[required],
+            current=position.name,
+        )
+    return Condition("level", met, message)
+
+
+def evaluate(
+    rule: PromotionRule,
+    user: User,
+    today: Today = None,
+    *,
+    found: Optional[dict[PromotionTrack, Position]] = None,
+    programme_titles: Optional[dict[int, str]] = None,
+    cache: Optional[dict] = None,
+) -> Eligibility:
+    """Check every condition of ``rule`` for ``user`` as of ``today``.
+
+    Conditions are checked only when the user holds the rule's starting step.
+    A caller that evaluates several rules of one user on one day passes
+    ``found``, ``programme_titles`` and an empty ``cache`` dict, so that
+    positions, grades, compliance and certificates are loaded once.
+    """
+    today = local_today(user.institution, today)
+    found = positions(user) if found is None else found
+    cache = {} if cache is None else cache
+    result = Eligibility(rule=rule, position=found.get(rule.track))
+    if not result.applies:
+        return result
+    if rule.min_years:
+        result.conditions.append(years_condition(rule, result.position, today))
+    if rule.assessment_years:
+        grades = _cached(cache, "grades", lambda: assessment_grades(user))
+        result.conditions += grade_conditions(rule, grades, today)
+    if rule.compliance_required:
+        result.conditions.append(
+            _cached(cache, "compliance", lambda: compliance_condition(user, today))
+        )
+    if rule.required_programme_id is not None:
+        programme_id = rule.required_programme_id
+        title = (programme_titles or {}).get(programme_id, f"#{programme_id}")
+        held = _cached(cache, "certificates", lambda: certificates_of(user, today))
+        result.conditions.append(certificate_condition(programme_id, title, held))
+    if rule.required_level is not None:
+        result.conditions.append(
+            level_condition(
+                rule.required_level, found.get(PromotionTrack.COMPETENCY_LEVEL)
+            )
+        )
+    return result
+
+
+def _cached(cache: dict, key: str, load):
+    if key not in cache:
+        cache[key] = load()
+    return cache[key]
+
+
+def rules_of(institution_id: int, *, active_only: bool = True) -> list[PromotionRule]:
+    """Return an institution's promotion rules by track, starting step and code."""
+    query = sa.select(PromotionRule).where(
+        PromotionRule.institution_id == institution_id
+    )
+    if active_only:
+        query = query.where(PromotionRule.active.is_(True))
+    rules = list(db.session.scalars(query.order_by(PromotionRule.code)))
+    return sorted(
+        rules,
+        key=lambda rule: (
+            rule.track.value,
+            TRACK_STEPS[rule.track].index(rule.from_value),
+            rule.code,
+        ),
+    )
+
+
+def evaluate_for(
+    user: User, today: Today = None, programme_titles: Optional[dict[int, str]] = None
+) -> list[Eligibility]:
+    """Evaluate the institution's active rules that start at one of the user's steps."""
+    today = local_today(user.institution, today)
+    found = positions(user)
+    cache: dict = {}
+    results = [
+        evaluate(
+            rule,
+            user,
+            today,
+            found=found,
+            programme_titles=programme_titles,
+            cache=cache,
+        )
+        for rule in rules_of(user.institution_id)
+    ]
+    return [result for result in results if result.applies]

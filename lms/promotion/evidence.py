@@ -1,0 +1,112 @@
+"""The evidence snapshot attached to each (re)submission of an application."""
+
+from datetime import date
+from decimal import Decimal
+from typing import Optional
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
+
+from lms.accounts.models import User
+from lms.compliance.engine import evaluate_all
+from lms.extensions import db
+from lms.promotion import engine
+from lms.promotion.models import PromotionRule
+from lms.records.models import HoursEntry, ProgressionEntry
+
+
+def snapshot_evidence(
+    user: User,
+    rule: PromotionRule,
+    today: date,
+    programme_titles: Optional[dict[int, str]] = None,
+) -> dict:
+    """Return the record, hours, certificates, grades and verdicts as plain JSON.
+
+    Messages are written in the platform's default language, so every
+    reviewer reads the same text whatever language the applicant used.
+    """
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        eligibility = engine.evaluate(
+            rule, user, today, programme_titles=programme_titles
+        )
+        return _snapshot(user, eligibility, today)
+
+
+def _snapshot(user: User, eligibility: engine.Eligibility, today: date) -> dict:
+    entries = db.session.scalars(
+        sa.select(ProgressionEntry)
+        .where(ProgressionEntry.user_id == user.id)
+        .order_by(ProgressionEntry.occurred_on, ProgressionEntry.id)
+    )
+    return {
+        "taken_on": today.isoformat(),
+        "person": {
+            "name": user.full_name,
+            "employee_no": user.employee_no,
+            "department": user.department.name if user.department else None,
+            "post": user.post.value if user.post else None,
+        },
+        "positions": {
+            track.value: {
+                "value": position.value,
+                "since": position.since.isoformat() if position.since else None,
+            }
+            for track, position in engine.positions(user).items()
+        },
+        "conditions": [
+            {"kind": c.kind, "met": c.met, "message": c.message}
+            for c in eligibility.conditions
+        ],
+        "record": [
+            {
+                "id": entry.id,
+                "kind": entry.kind.value,
+                "occurred_on": entry.occurred_on.isoformat(),
+                "title": entry.title,
+                "corrects_id": entry.corrects_id,
+            }
+            for entry in entries
+        ],
+        "hours": hours_by_year_and_tier(user),
+        "certificates": [
+            {
+                **cert,
+                "issued_on": _iso(cert.get("issued_on")),
+                "expires_on": _iso(cert.get("expires_on")),
+            }
+            for cert in engine.certificates_of(user, today)
+        ],
+        "grades": {
+            str(year): grade for year, grade in engine.assessment_grades(user).items()
+        },
+        "compliance": [
+            {
+                "code": verdict.rule.code,
+                "name": verdict.rule.name,
+                "status": verdict.status.value,
+                "message": verdict.message,
+            }
+            for verdict in evaluate_all(user, today)
+            if verdict.applies
+        ],
+    }
+
+
+def _iso(value) -> Optional[str]:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def hours_by_year_and_tier(user: User) -> dict[str, dict[str, str]]:
+    """Sum the whole ledger per calendar year and tier, as strings for JSON."""
+    rows = db.session.execute(
+        sa.select(HoursEntry.year, HoursEntry.tier, sa.func.sum(HoursEntry.hours))
+        .where(HoursEntry.user_id == user.id)
+        .group_by(HoursEntry.year, HoursEntry.tier)
+        .order_by(HoursEntry.year)
+    )
+    totals: dict[str, dict[str, str]] = {}
+    for year, tier, total in rows:
+        totals.setdefault(str(year), {})[tier.value] = str(Decimal(total or 0))
+    return totals

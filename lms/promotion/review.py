@@ -1,0 +1,339 @@
+"""The two review steps of a promotion application: who may decide them, and
+what each decision does.
+
+The department step belongs to HR of the applicant's department, the
+institution step to institution HR and admins. Every decision is audited
+and notifies the applicant, and approval at the institution step appends
+the new step to the applicant's progression record.
+"""
+
+from dataclasses import dataclass
+from typing import Optional
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+
+from lms import audit
+from lms.accounts.access import can_view_person, hr_scope
+from lms.accounts.models import Role, User
+from lms.compliance.models import CadreRank, PersonProfile
+from lms.compliance.windows import local_today
+from lms.db import now_utc
+from lms.extensions import db
+from lms.notifications import services as notifications
+from lms.promotion import logger
+from lms.promotion.models import (
+    ApplicationStatus,
+    PromotionApplication,
+    PromotionDecision,
+    PromotionTrack,
+    ReviewOutcome,
+    ReviewStep,
+)
+from lms.promotion.services import PromotionError, transition, visible_applications
+from lms.promotion.engine import TRACK_ENTRIES
+from lms.records.models import ProgressionEntry
+
+NOTIFICATION_KIND = "promotion_decision"
+
+
+def current_step(application: PromotionApplication) -> Optional[ReviewStep]:
+    return {
+        ApplicationStatus.DEPARTMENT_REVIEW: ReviewStep.DEPARTMENT,
+        ApplicationStatus.INSTITUTION_REVIEW: ReviewStep.INSTITUTION,
+    }.get(application.status)
+
+
+def staffed_departments(institution_id: int) -> set[int]:
+    """Return the departments of an institution that have an active HR officer."""
+    return set(
+        db.session.scalars(
+            sa.select(User.hr_department_id).where(
+                User.institution_id == institution_id,
+                User.hr_department_id.is_not(None),
+                User.role == Role.HR,
+                User.active.is_(True),
+            )
+        )
+    )
+
+
+def can_see(viewer: User, application: PromotionApplication) -> bool:
+    """Return whether ``viewer`` may open the application."""
+    if viewer.id == application.applicant_id:
+        return True
+    if viewer.role not in (Role.HR, Role.ADMIN):
+        return False
+    if viewer.institution_id != application.institution_id:
+        return False
+    scope = hr_scope(viewer)
+    return scope is None or scope == application.department_id
+
+
+def can_review(
+    viewer: User,
+    application: PromotionApplication,
+    step: Optional[ReviewStep],
+    *,
+    staffed: Optional[set[int]] = None,
+) -> bool:
+    """Return whether ``viewer`` may decide ``step`` of the application.
+
+    The department step belongs to HR of the applicant's department. When no
+    HR officer is assigned to that department, institution HR and admins
+    take it. The institution step belongs to institution HR and admins, and
+    never to the reviewer who decided the department step of the same
+    submission. Nobody reviews their own application. ``staffed`` is the
+    result of ``staffed_departments``, for callers that check many applications.
+    """
+    if step is None or viewer.id == application.applicant_id:
+        return False
+    if viewer.role not in (Role.HR, Role.ADMIN):
+        return False
+    if not can_see(viewer, application) or not can_view_person(
+        viewer, application.applicant
+    ):
+        return False
+    scope = hr_scope(viewer)
+    if step is ReviewStep.DEPARTMENT:
+        if scope is not None:
+            return True
+        if staffed is None:
+            staffed = staffed_departments(application.institution_id)
+        return application.department_id not in staffed
+    if scope is not None:
+        return False
+    return viewer.id != department_reviewer_id(application)
+
+
+def department_reviewer_id(application: PromotionApplication) -> Optional[int]:
+    """Return who decided the department step of the current submission, if anyone."""
+    return next(
+        (
+            decision.reviewer_id
+            for decision in application.decisions
+            if decision.revision == application.revision
+            and decision.step is ReviewStep.DEPARTMENT
+        ),
+        None,
+    )
+
+
+@dataclass(frozen=True)
+class _Effect:
+    status: ApplicationStatus
+    action: str
+    closes: bool
+
+
+def _effect(step: ReviewStep, outcome: ReviewOutcome) -> _Effect:
+    if outcome is ReviewOutcome.RETURN:
+        return _Effect(ApplicationStatus.RETURNED, "promotion.returned", False)
+    if outcome is ReviewOutcome.REJECT:
+        return _Effect(ApplicationStatus.REJECTED, "promotion.rejected", True)
+    if step is ReviewStep.DEPARTMENT:
+        return _Effect(
+            ApplicationStatus.INSTITUTION_REVIEW, "promotion.department_approved", False
+        )
+    return _Effect(ApplicationStatus.APPROVED, "promotion.approved", True)
+
+
+def decide(
+    application: PromotionApplication,
+    reviewer: User,
+    outcome: ReviewOutcome,
+    comment: str,
+    *,
+    today=None,
+) -> PromotionDecision:
+    """Record a reviewer's decision on the current step and apply its effect.
+
+    Returning and rejecting need a comment. Raises PromotionError
+    "not_reviewer", "comment_required" or "already_decided".
+    """
+    step = current_step(application)
+    if not can_review(reviewer, application, step):
+        raise PromotionError("not_reviewer")
+    comment = comment.strip()
+    if outcome is not ReviewOutcome.APPROVE and not comment:
+        raise PromotionError("comment_required")
+    effect = _effect(step, outcome)
+    decision = PromotionDecision(
+        application_id=application.id,
+        revision=application.revision,
+        step=step,
+        outcome=outcome,
+        comment=comment,
+        reviewer_id=reviewer.id,
+    )
+    expected = (
+        ApplicationStatus.DEPARTMENT_REVIEW
+        if step is ReviewStep.DEPARTMENT
+        else ApplicationStatus.INSTITUTION_REVIEW
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(decision)
+            db.session.flush()
+            values = {"status": effect.status}
+            if effect.closes:
+                values["closed_at"] = now_utc()
+            if not transition(application, (expected,), values):
+                raise PromotionError("already_decided")
+    except IntegrityError:
+        raise PromotionError("already_decided") from None
+
+    # The decision was inserted apart from the collection, so reload it on access.
+    db.session.expire(application, ["decisions"])
+    if effect.status is ApplicationStatus.APPROVED:
+        _promote(application, reviewer, today)
+    _audit_decision(application, decision, reviewer, effect.action)
+    _notify(application, decision)
+    return decision
+
+
+def _promote(application: PromotionApplication, reviewer: User, today) -> None:
+    """Append the new step to the applicant's record.
+
+    An administrative rank also becomes the profile's cadre rank, which
+    decides the cadre training rules that apply.
+    """
+    applicant = application.applicant
+    kind, key = TRACK_ENTRIES[application.track]
+    entry = ProgressionEntry(
+        user_id=applicant.id,
+        kind=kind,
+        occurred_on=local_today(applicant.institution, today),
+        title=_entry_title(application),
+        detail={key: application.to_value, "application_id": application.id},
+        source_type="promotion_application",
+        source_id=application.id,
+        created_by_id=reviewer.id,
+    )
+    db.session.add(entry)
+    db.session.flush()
+    application.progression_entry_id = entry.id
+
+    if application.track is PromotionTrack.ADMINISTRATIVE_RANK:
+        profile = db.session.get(PersonProfile, applicant.id)
+        if profile is None:
+            profile = PersonProfile(user_id=applicant.id)
+            db.session.add(profile)
+        profile.cadre_rank = CadreRank(application.to_value)
+    db.session.flush()
+
+    logger.info(
+        "Promotion %r of user %r approved by %r",
+        application.id,
+        applicant.id,
+        reviewer.id,
+    )
+
+
+def _entry_title(application: PromotionApplication) -> str:
+    """Return the stored Chinese headline, in the style of HR-recorded entries."""
+    prefix = {
+        PromotionTrack.COMPETENCY_LEVEL: "能力等级",
+        PromotionTrack.PROFESSIONAL_TITLE: "专业技术职务",
+        PromotionTrack.ADMINISTRATIVE_RANK: "职级",
+    }[application.track]
+    return f"{prefix}：{application.to_name}（晋升申请 #{application.id} 审核通过）"
+
+
+def _audit_decision(application, decision, reviewer, action: str) -> None:
+    applicant = application.applicant
+    audit.record(
+        action,
+        "promotion_application",
+        application.id,
+        f"{applicant.full_name}: {application.from_name} → {application.to_name}, "
+        f"{decision.step.value} {decision.outcome.value}",
+        actor_id=reviewer.id,
+        institution_id=application.institution_id,
+        data={
+            "decision_id": decision.id,
+            "step": decision.step.value,
+            "outcome": decision.outcome.value,
+            "revision": decision.revision,
+            "comment": decision.comment,
+            "applicant_id": applicant.id,
+        },
+    )
+
+
+def _user_locale(user: User) -> str:
+    languages = current_app.config.get("LANGUAGES", ["zh_CN", "en"])
+    if user.locale in languages:
+        return user.locale
+    return current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")
+
+
+def _notify(application: PromotionApplication, decision: PromotionDecision) -> None:
+    applicant = application.applicant
+    with force_locale(_user_locale(applicant)):
+        title, body = _message(application, decision)
+    notifications.enqueue(
+        applicant,
+        NOTIFICATION_KIND,
+        "promotion_decision",
+        decision.id,
+        title,
+        body,
+        link=f"/promotions/applications/{application.id}",
+    )
+
+
+def _message(application, decision) -> tuple[str, str]:
+    names = {"from": application.from_name, "to": application.to_name}
+    if decision.outcome is ReviewOutcome.RETURN:
+        title = _("Your promotion application was returned for changes")
+        body = _(
+            "Your application %(from)s → %(to)s was returned for changes: %(comment)s",
+            comment=decision.comment,
+            **names,
+        )
+    elif decision.outcome is ReviewOutcome.REJECT:
+        title = _("Your promotion application was rejected")
+        body = _(
+            "Your application %(from)s → %(to)s was rejected: %(comment)s",
+            comment=decision.comment,
+            **names,
+        )
+    elif decision.step is ReviewStep.DEPARTMENT:
+        title = _("Your promotion application passed the department review")
+        body = _(
+            "Your application %(from)s → %(to)s passed the department review and "
+            "now waits for the institution review.",
+            **names,
+        )
+    else:
+        title = _("Your promotion was approved")
+        body = _(
+            "Your application %(from)s → %(to)s was approved. The new step is on "
+            "your record.",
+            **names,
+        )
+    if decision.comment and decision.outcome is ReviewOutcome.APPROVE:
+        body += " " + _("Comment: %(comment)s", comment=decision.comment)
+    return title, body
+
+
+def review_queue(viewer: User) -> list[PromotionApplication]:
+    """Return the applications whose current step ``viewer`` may decide.
+
+    The oldest submission comes first.
+    """
+    waiting = visible_applications(
+        viewer,
+        (ApplicationStatus.DEPARTMENT_REVIEW, ApplicationStatus.INSTITUTION_REVIEW),
+    )
+    staffed = staffed_departments(viewer.institution_id)
+    decidable = [
+        application
+        for application in waiting
+        if can_review(viewer, application, current_step(application), staffed=staffed)
+    ]
+    return sorted(decidable, key=lambda a: (a.submitted_at, a.id))

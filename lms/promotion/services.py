@@ -1,0 +1,300 @@
+"""Promotion writes: rules, the department scope of HR, and applications.
+
+Every state change of an application is a conditional UPDATE on the expected
+status and revision (``transition``), so a double click or two reviewers at
+once change it once. The review steps are in ``review``. Services flush and
+the caller commits.
+"""
+
+from typing import Optional
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy.exc import IntegrityError
+
+from lms import audit
+from lms.accounts.access import hr_scope
+from lms.accounts.models import Role, User
+from lms.compliance.windows import local_today
+from lms.db import now_utc
+from lms.extensions import db
+from lms.organisations.models import Department
+from lms.promotion import engine
+from lms.promotion.evidence import snapshot_evidence
+from lms.promotion.models import (
+    OPEN_STATUSES,
+    ApplicationStatus,
+    PromotionApplication,
+    PromotionRule,
+)
+
+
+class PromotionError(Exception):
+    """A promotion action is not allowed; ``code`` names the reason for the view."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+# Rules
+
+
+def save_rule(rule: PromotionRule, actor: User, *, created: bool) -> PromotionRule:
+    """Check and store a new or edited rule, and audit it; flush only."""
+    rule.check()
+    if created:
+        db.session.add(rule)
+    db.session.flush()
+    audit.record(
+        "promotion_rule.created" if created else "promotion_rule.updated",
+        "promotion_rule",
+        rule.id,
+        f"{rule.code}: {rule.name}",
+        actor_id=actor.id,
+        institution_id=rule.institution_id,
+        data=rule_values(rule),
+    )
+    return rule
+
+
+def rule_values(rule: PromotionRule) -> dict:
+    return {
+        "code": rule.code,
+        "track": rule.track.value,
+        "from": rule.from_value,
+        "to": rule.to_value,
+        "min_years": rule.min_years,
+        "assessment_years": rule.assessment_years,
+        "min_grade": rule.min_grade,
+        "min_excellent": rule.min_excellent,
+        "compliance_required": rule.compliance_required,
+        "required_programme_id": rule.required_programme_id,
+        "required_level": rule.required_level,
+        "active": rule.active,
+    }
+
+
+def find_rule(institution_id: int, rule_id: int) -> Optional[PromotionRule]:
+    rule = db.session.get(PromotionRule, rule_id)
+    if rule is None or rule.institution_id != institution_id:
+        return None
+    return rule
+
+
+# Department HR
+
+
+def set_hr_scope(person: User, department_id: Optional[int], actor: User) -> bool:
+    """Limit an HR account to a department (None: the whole institution); audit it.
+
+    Returns whether the scope changed. Raises PromotionError "not_hr" for
+    other roles and "other_institution" for a department of another institution.
+    """
+    if person.role is not Role.HR:
+        raise PromotionError("not_hr")
+    if department_id is not None:
+        department = db.session.get(Department, department_id)
+        if department is None or department.institution_id != person.institution_id:
+            raise PromotionError("other_institution")
+    if person.hr_department_id == department_id:
+        return False
+    before = person.hr_department_id
+    person.hr_department_id = department_id
+    db.session.flush()
+    audit.record(
+        "account.hr_scope_changed",
+        "user",
+        person.id,
+        f"{person.full_name}: HR scope {before} -> {department_id}",
+        actor_id=actor.id,
+        institution_id=person.institution_id,
+        data={"before": before, "after": department_id},
+    )
+    return True
+
+
+# Applications
+
+
+def apply(
+    user: User,
+    rule: PromotionRule,
+    statement: str,
+    *,
+    today=None,
+    programme_titles: Optional[dict[int, str]] = None,
+) -> PromotionApplication:
+    """Open an application for ``rule`` if the user meets every condition today.
+
+    Raises PromotionError "not_learner", "other_institution", "inactive_rule",
+    "not_eligible" or "already_open".
+    """
+    if not user.role.is_learner:
+        raise PromotionError("not_learner")
+    if rule.institution_id != user.institution_id:
+        raise PromotionError("other_institution")
+    if not rule.active:
+        raise PromotionError("inactive_rule")
+    today = local_today(user.institution, today)
+    eligibility = engine.evaluate(rule, user, today, programme_titles=programme_titles)
+    if not eligibility.eligible:
+        raise PromotionError("not_eligible")
+    application = PromotionApplication(
+        rule_id=rule.id,
+        applicant_id=user.id,
+        institution_id=user.institution_id,
+        department_id=user.department_id,
+        track=rule.track,
+        from_value=rule.from_value,
+        to_value=rule.to_value,
+        statement=statement,
+        evidence=snapshot_evidence(user, rule, today, programme_titles),
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(application)
+    except IntegrityError:
+        raise PromotionError("already_open") from None
+    audit.record(
+        "promotion.applied",
+        "promotion_application",
+        application.id,
+        f"{user.full_name}: {rule.from_name} → {rule.to_name}",
+        actor_id=user.id,
+        institution_id=user.institution_id,
+        data={"rule_id": rule.id, "revision": 1},
+    )
+    return application
+
+
+def transition(
+    application: PromotionApplication,
+    expected: tuple[ApplicationStatus, ...],
+    values: dict,
+) -> bool:
+    """Update the application only if it is still in ``expected`` at this revision."""
+    result = db.session.execute(
+        sa.update(PromotionApplication)
+        .where(
+            PromotionApplication.id == application.id,
+            PromotionApplication.status.in_(expected),
+            PromotionApplication.revision == application.revision,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(application)
+    return result.rowcount == 1
+
+
+def resubmit(
+    application: PromotionApplication,
+    user: User,
+    statement: str,
+    *,
+    today=None,
+    programme_titles: Optional[dict[int, str]] = None,
+) -> PromotionApplication:
+    """Send a returned application back to the department step with fresh evidence.
+
+    The conditions are checked again, because the record may have changed.
+    Raises PromotionError "not_applicant", "not_returned" or "not_eligible".
+    """
+    if application.applicant_id != user.id:
+        raise PromotionError("not_applicant")
+    if application.status is not ApplicationStatus.RETURNED:
+        raise PromotionError("not_returned")
+    today = local_today(user.institution, today)
+    eligibility = engine.evaluate(
+        application.rule, user, today, programme_titles=programme_titles
+    )
+    if not eligibility.eligible:
+        raise PromotionError("not_eligible")
+    changed = transition(
+        application,
+        (ApplicationStatus.RETURNED,),
+        {
+            "status": ApplicationStatus.DEPARTMENT_REVIEW,
+            "statement": statement,
+            "evidence": snapshot_evidence(
+                user, application.rule, today, programme_titles
+            ),
+            "revision": application.revision + 1,
+            "submitted_at": now_utc(),
+            "department_id": user.department_id,
+        },
+    )
+    if not changed:
+        raise PromotionError("not_returned")
+    audit.record(
+        "promotion.resubmitted",
+        "promotion_application",
+        application.id,
+        f"{user.full_name}: {application.from_name} → {application.to_name}",
+        actor_id=user.id,
+        institution_id=application.institution_id,
+        data={"revision": application.revision},
+    )
+    return application
+
+
+def withdraw(application: PromotionApplication, user: User) -> PromotionApplication:
+    """Close an open application at the applicant's request."""
+    if application.applicant_id != user.id:
+        raise PromotionError("not_applicant")
+    changed = transition(
+        application,
+        OPEN_STATUSES,
+        {"status": ApplicationStatus.WITHDRAWN, "closed_at": now_utc()},
+    )
+    if not changed:
+        raise PromotionError("not_open")
+    audit.record(
+        "promotion.withdrawn",
+        "promotion_application",
+        application.id,
+        f"{user.full_name}: {application.from_name} → {application.to_name}",
+        actor_id=user.id,
+        institution_id=application.institution_id,
+    )
+    return application
+
+
+# Queries
+
+
+def applications_of(user: User) -> list[PromotionApplication]:
+    return list(
+        db.session.scalars(
+            sa.select(PromotionApplication)
+            .where(PromotionApplication.applicant_id == user.id)
+            .order_by(PromotionApplication.submitted_at.desc(), PromotionApplication.id)
+        )
+    )
+
+
+def visible_applications(
+    viewer: User, statuses: Optional[tuple[ApplicationStatus, ...]] = None
+) -> list[PromotionApplication]:
+    """Return the applications within the viewer's reach, newest first.
+
+    That is the viewer's institution, or their department for department HR.
+    Applicants, departments and decisions are loaded with the list.
+    """
+    query = sa.select(PromotionApplication).where(
+        PromotionApplication.institution_id == viewer.institution_id
+    )
+    scope = hr_scope(viewer)
+    if scope is not None:
+        query = query.where(PromotionApplication.department_id == scope)
+    if statuses:
+        query = query.where(PromotionApplication.status.in_(statuses))
+    query = query.options(
+        so.selectinload(PromotionApplication.applicant),
+        so.selectinload(PromotionApplication.department),
+        so.selectinload(PromotionApplication.decisions),
+    ).order_by(
+        PromotionApplication.submitted_at.desc(), PromotionApplication.id.desc()
+    )
+    return list(db.session.scalars(query))

@@ -1,0 +1,331 @@
+"""Promotion pages: eligibility and applications for learners, and the review
+queue and decisions for HR. Rule editing is in ``rule_views`` and the exports
+in ``export_views``; both register their routes on ``bp``."""
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from lms import labels
+from lms.accounts.access import LEARNER_ROLES, get_person_or_404, roles_required
+from lms.accounts.models import Role
+from lms.compliance.windows import local_today
+from lms.extensions import db
+from lms.promotion import engine, services
+from lms.promotion import review as review_steps
+from lms.promotion.forms import (
+    OUTCOME_LABELS,
+    TRACK_LABELS,
+    ApplicationForm,
+    DecisionForm,
+    WithdrawForm,
+)
+from lms.promotion.models import (
+    ApplicationStatus,
+    PromotionApplication,
+    PromotionRule,
+    ReviewOutcome,
+)
+from lms.routing import MAX_ID
+
+bp = Blueprint("promotion", __name__)
+
+CERTIFICATE_DISPLAY_STATUS = {
+    "valid": _l("Valid"),
+    "expiring_soon": _l("Expiring soon"),
+    "expired": _l("Expired"),
+    "revoked": _l("Revoked"),
+    "superseded": _l("Superseded"),
+}
+labels.register("certificate_display_status", CERTIFICATE_DISPLAY_STATUS)
+
+HR_ROLES = (Role.HR, Role.ADMIN)
+
+APPLICATION_STATUS_LABELS = {
+    ApplicationStatus.DEPARTMENT_REVIEW: _l("Waiting for the department review"),
+    ApplicationStatus.INSTITUTION_REVIEW: _l("Waiting for the institution review"),
+    ApplicationStatus.RETURNED: _l("Returned for changes"),
+    ApplicationStatus.APPROVED: _l("Approved"),
+    ApplicationStatus.REJECTED: _l("Rejected"),
+    ApplicationStatus.WITHDRAWN: _l("Withdrawn"),
+}
+
+#: Message for each ``services.PromotionError`` code.
+ERRORS = {
+    "not_learner": _l("Only counselors and party-work staff apply for promotions."),
+    "other_institution": _l("This rule belongs to another institution."),
+    "inactive_rule": _l("This rule is no longer active."),
+    "not_eligible": _l(
+        "You do not meet every condition of this rule yet. "
+        "The list below says what is missing."
+    ),
+    "already_open": _l(
+        "You already have an open application for this promotion. "
+        "Open it from your list."
+    ),
+    "not_applicant": _l("Only the applicant can do this."),
+    "not_returned": _l(
+        "Only an application returned for changes can be resubmitted."
+    ),
+    "not_open": _l("This application is already closed."),
+    "not_reviewer": _l("You cannot decide the current step of this application."),
+    "comment_required": _l(
+        "Comment: say what to change, or why the application is rejected."
+    ),
+    "not_hr": _l("Only HR accounts can be limited to a department."),
+    "already_decided": _l(
+        "Someone decided this step already. The page shows the current state."
+    ),
+}
+
+
+def flash_error(error: services.PromotionError) -> None:
+    flash(str(ERRORS[error.code]), "error")
+
+
+@bp.app_context_processor
+def _promotion_helpers():
+    return {
+        "application_status_label": lambda status: str(
+            APPLICATION_STATUS_LABELS[status]
+        ),
+        "track_labels": TRACK_LABELS,
+        "outcome_labels": OUTCOME_LABELS,
+    }
+
+
+def programmes_of(institution_id: int) -> list:
+    """Return the institution's programmes for the rule form and the messages."""
+    from courses.models import Programme
+
+    return list(
+        db.session.scalars(
+            sa.select(Programme)
+            .where(Programme.institution_id == institution_id)
+            .order_by(Programme.title)
+        )
+    )
+
+
+def programme_titles(institution_id: int) -> dict[int, str]:
+    programmes = programmes_of(institution_id)
+    return {programme.id: programme.title for programme in programmes}
+
+
+def load_application(application_id: int) -> PromotionApplication:
+    """Load an application the current user may see; 404 otherwise."""
+    application = None
+    if application_id <= MAX_ID:
+        application = db.session.get(PromotionApplication, application_id)
+    if application is None or not review_steps.can_see(current_user, application):
+        abort(404)
+    return application
+
+
+# Learners
+
+
+def _render_promotions(person):
+    """Render a person's steps, the promotions open to them and their applications."""
+    today = local_today(person.institution)
+    titles = programme_titles(person.institution_id)
+    applications = services.applications_of(person)
+    return render_template(
+        "promotion/mine.html",
+        person=person,
+        is_self=person.id == current_user.id,
+        positions={
+            track.value: position
+            for track, position in engine.positions(person).items()
+        },
+        results=engine.evaluate_for(person, today, titles),
+        applications=applications,
+        open_rules={a.rule_id: a for a in applications if a.is_open},
+        today=today,
+    )
+
+
+@bp.route("/promotions")
+@roles_required(*LEARNER_ROLES)
+def mine():
+    return _render_promotions(current_user)
+
+
+@bp.route("/people/<int:person_id>/promotions")
+@roles_required(*HR_ROLES)
+def person_promotions(person_id: int):
+    return _render_promotions(get_person_or_404(person_id))
+
+
+def _load_rule_for_learner(rule_id: int) -> PromotionRule:
+    rule = None
+    if rule_id <= MAX_ID:
+        rule = services.find_rule(current_user.institution_id, rule_id)
+    if rule is None or not rule.active:
+        abort(404)
+    return rule
+
+
+@bp.route("/promotions/apply/<int:rule_id>", methods=["GET", "POST"])
+@roles_required(*LEARNER_ROLES)
+def apply(rule_id: int):
+    rule = _load_rule_for_learner(rule_id)
+    titles = programme_titles(current_user.institution_id)
+    result = engine.evaluate(rule, current_user, programme_titles=titles)
+    form = ApplicationForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            application = services.apply(
+                current_user,
+                rule,
+                (form.statement.data or "").strip(),
+                programme_titles=titles,
+            )
+        except services.PromotionError as error:
+            flash_error(error)
+            status = 409 if error.code == "already_open" else 400
+        else:
+            db.session.commit()
+            flash(
+                _("Application submitted. HR of your department reviews it first."),
+                "success",
+            )
+            return redirect(url_for(".application", application_id=application.id))
+    elif form.is_submitted():
+        status = 400
+    return (
+        render_template("promotion/apply.html", rule=rule, result=result, form=form),
+        status,
+    )
+
+
+def _render_application(
+    application,
+    *,
+    decision_form=None,
+    resubmit_form=None,
+    withdraw_form=None,
+    status=200,
+):
+    step = review_steps.current_step(application)
+    can_decide = review_steps.can_review(current_user, application, step)
+    is_applicant = application.applicant_id == current_user.id
+    if can_decide and decision_form is None:
+        decision_form = DecisionForm(formdata=None)
+    if (
+        is_applicant
+        and application.status is ApplicationStatus.RETURNED
+        and resubmit_form is None
+    ):
+        resubmit_form = ApplicationForm(formdata=None, statement=application.statement)
+    return (
+        render_template(
+            "promotion/application.html",
+            application=application,
+            evidence=application.evidence or {},
+            step=step,
+            can_decide=can_decide,
+            decision_form=decision_form if can_decide else None,
+            resubmit_form=resubmit_form,
+            is_applicant=is_applicant,
+            withdraw_form=withdraw_form or WithdrawForm(formdata=None),
+        ),
+        status,
+    )
+
+
+@bp.route("/promotions/applications/<int:application_id>")
+@login_required
+def application(application_id: int):
+    return _render_application(load_application(application_id))
+
+
+@bp.route("/promotions/applications/<int:application_id>/decide", methods=["POST"])
+@roles_required(*HR_ROLES)
+def decide(application_id: int):
+    application = load_application(application_id)
+    step = review_steps.current_step(application)
+    if not review_steps.can_review(current_user, application, step):
+        abort(403)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        return _render_application(application, decision_form=form, status=400)
+    try:
+        review_steps.decide(
+            application,
+            current_user,
+            ReviewOutcome(form.outcome.data),
+            form.comment.data or "",
+        )
+    except services.PromotionError as error:
+        db.session.rollback()
+        flash_error(error)
+        return redirect(url_for(".application", application_id=application_id))
+    db.session.commit()
+    flash(_("Decision recorded and the applicant notified."), "success")
+    return redirect(url_for(".application", application_id=application_id))
+
+
+@bp.route("/promotions/applications/<int:application_id>/resubmit", methods=["POST"])
+@roles_required(*LEARNER_ROLES)
+def resubmit(application_id: int):
+    application = load_application(application_id)
+    if application.applicant_id != current_user.id:
+        abort(404)
+    form = ApplicationForm()
+    if not form.validate_on_submit():
+        return _render_application(application, resubmit_form=form, status=400)
+    try:
+        services.resubmit(
+            application,
+            current_user,
+            (form.statement.data or "").strip(),
+            programme_titles=programme_titles(current_user.institution_id),
+        )
+    except services.PromotionError as error:
+        db.session.rollback()
+        flash_error(error)
+        application = load_application(application_id)
+        return _render_application(application, resubmit_form=form, status=400)
+    db.session.commit()
+    flash(_("Application resubmitted with fresh evidence."), "success")
+    return redirect(url_for(".application", application_id=application_id))
+
+
+@bp.route("/promotions/applications/<int:application_id>/withdraw", methods=["POST"])
+@roles_required(*LEARNER_ROLES)
+def withdraw(application_id: int):
+    application = load_application(application_id)
+    if application.applicant_id != current_user.id:
+        abort(404)
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        return _render_application(application, withdraw_form=form, status=400)
+    try:
+        services.withdraw(application, current_user)
+    except services.PromotionError as error:
+        db.session.rollback()
+        flash_error(error)
+    else:
+        db.session.commit()
+        flash(_("Application withdrawn."), "success")
+    return redirect(url_for(".application", application_id=application_id))
+
+
+# HR
+
+
+@bp.route("/promotions/review")
+@roles_required(*HR_ROLES)
+def review():
+    return render_template(
+        "promotion/review.html",
+        queue=review_steps.review_queue(current_user),
+        applications=services.visible_applications(current_user),
+    )
+
+
+from lms.promotion import export_views, rule_views  # noqa: E402, F401  (routes on bp)

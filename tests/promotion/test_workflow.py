@@ -1,0 +1,416 @@
+"""Applying and the two review steps through the test client, for every role."""
+
+from datetime import date
+
+import sqlalchemy as sa
+
+from lms.audit import AuditEntry
+from lms.extensions import db
+from lms.notifications.models import Notification
+from lms.promotion import engine
+from lms.promotion.models import (
+    ApplicationStatus,
+    PromotionApplication,
+    PromotionDecision,
+    PromotionTrack,
+)
+from lms.records.models import ProgressionEntry, ProgressionKind
+from tests.conftest import count
+from tests.promotion.conftest import add_entry, add_grade, make_rule, set_title
+
+
+def _eligible_world(world):
+    """Make the counselor a lecturer since 2022 with three good grades."""
+    set_title(world.counselor, "lecturer", date(2022, 9, 1))
+    for year in (2024, 2025, 2026):
+        add_grade(world.counselor, year, "competent")
+    rule = make_rule(
+        world.uni.id, min_years=5, assessment_years=3, min_grade="competent"
+    )
+    db.session.commit()
+    return rule
+
+
+def _application() -> PromotionApplication:
+    db.session.expire_all()
+    return db.session.scalars(sa.select(PromotionApplication)).one()
+
+
+def _apply(login, rule, statement="主持校级课题一项"):
+    counselor = login("counselor1")
+    response = counselor.post(f"/promotions/apply/{rule.id}", {"statement": statement})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return counselor
+
+
+def _decide(client, application_id, outcome, comment=""):
+    return client.post(
+        f"/promotions/applications/{application_id}/decide",
+        {"outcome": outcome, "comment": comment},
+    )
+
+
+def test_counselor_sees_why_not_yet_and_when(world, frozen, login):
+    _eligible_world(world)
+    set_title(world.counselor2, "lecturer", date(2024, 9, 1))
+    db.session.commit()
+
+    page = login("counselor2").get("/promotions").get_data(as_text=True)
+
+    assert "讲师 → 副教授" in page
+    assert "3 of 5 required years as 讲师; eligible from 2029-09-01" in page
+    assert "No annual assessment grade on record for 2024, 2025, 2026" in page
+    assert "/promotions/apply/" not in page
+
+
+def test_ineligible_counselor_cannot_apply(world, frozen, login):
+    rule = _eligible_world(world)
+    set_title(world.counselor2, "lecturer", date(2024, 9, 1))
+    db.session.commit()
+
+    counselor2 = login("counselor2")
+    response = counselor2.post(f"/promotions/apply/{rule.id}", {"statement": ""})
+
+    assert response.status_code == 400
+    assert count(PromotionApplication) == 0
+
+
+def test_full_review_with_return_and_resubmit(world, frozen, login):
+    rule = _eligible_world(world)
+    counselor = _apply(login, rule)
+    application = _application()
+    assert application.status is ApplicationStatus.DEPARTMENT_REVIEW
+    assert application.department_id == world.marxism.id
+    evidence = application.evidence
+    assert evidence["person"]["name"] == "林晓雯"
+    assert evidence["grades"] == {
+        "2024": "competent",
+        "2025": "competent",
+        "2026": "competent",
+    }
+    assert evidence["positions"]["professional_title"] == {
+        "value": "lecturer",
+        "since": "2022-09-01",
+    }
+    assert all(condition["met"] for condition in evidence["conditions"])
+
+    # Applying twice for the same rule is refused while the first is open.
+    again = counselor.post(f"/promotions/apply/{rule.id}", {"statement": "再次申请"})
+    assert again.status_code == 409
+
+    dept_hr, hr, hr2 = login("dept_hr"), login("hr"), login("hr2")
+    url = f"/promotions/applications/{application.id}"
+
+    # Institution HR waits for the department step, which has its own HR officer.
+    assert hr.get(url).status_code == 200
+    assert _decide(hr, application.id, "approve").status_code == 403
+    assert _decide(login("physics_hr"), application.id, "approve").status_code == 404
+
+    assert _decide(dept_hr, application.id, "approve").status_code == 302
+    assert _application().status is ApplicationStatus.INSTITUTION_REVIEW
+    # The department officer does not decide the institution step.
+    assert _decide(dept_hr, application.id, "approve").status_code == 403
+
+    # Returning needs a comment.
+    assert _decide(hr, application.id, "return", "  ").status_code == 400
+    assert _decide(hr, application.id, "return", "请补充工作业绩材料").status_code == 302
+    application = _application()
+    assert application.status is ApplicationStatus.RETURNED
+    page = counselor.get(url).get_data(as_text=True)
+    assert "请补充工作业绩材料" in page and "Edit and resubmit" in page
+
+    statement = "主持校级课题一项，获省级辅导员素质能力大赛二等奖"
+    response = counselor.post(f"{url}/resubmit", {"statement": statement})
+    assert response.status_code == 302
+    application = _application()
+    assert application.status is ApplicationStatus.DEPARTMENT_REVIEW
+    assert application.revision == 2
+    assert "二等奖" in application.statement
+
+    assert _decide(dept_hr, application.id, "approve", "材料齐全").status_code == 302
+    assert _decide(hr2, application.id, "approve").status_code == 302
+
+    application = _application()
+    assert application.status is ApplicationStatus.APPROVED
+    assert application.closed_at is not None
+    entry = db.session.get(ProgressionEntry, application.progression_entry_id)
+    assert entry.kind is ProgressionKind.TITLE_CHANGE
+    assert entry.detail["title"] == "associate_professor"
+    assert "副教授" in entry.title
+    positions = engine.positions(application.applicant)
+    assert positions[PromotionTrack.PROFESSIONAL_TITLE].value == "associate_professor"
+
+    actions = db.session.scalars(
+        sa.select(AuditEntry.action)
+        .where(AuditEntry.subject_type == "promotion_application")
+        .order_by(AuditEntry.id)
+    ).all()
+    assert actions == [
+        "promotion.applied",
+        "promotion.department_approved",
+        "promotion.returned",
+        "promotion.resubmitted",
+        "promotion.department_approved",
+        "promotion.approved",
+    ]
+    notifications = db.session.scalars(
+        sa.select(Notification)
+        .where(Notification.recipient_id == world.counselor.id)
+        .order_by(Notification.id)
+    ).all()
+    assert [n.title for n in notifications] == [
+        "Your promotion application passed the department review",
+        "Your promotion application was returned for changes",
+        "Your promotion application passed the department review",
+        "Your promotion was approved",
+    ]
+    assert "请补充工作业绩材料" in notifications[1].body
+    assert all(n.link == url for n in notifications)
+
+
+def test_reject_with_a_reason(world, frozen, login):
+    rule = _eligible_world(world)
+    _apply(login, rule)
+    application = _application()
+
+    assert _decide(login("dept_hr"), application.id, "reject").status_code == 400
+    reason = "年度考核材料不实"
+    response = _decide(login("dept_hr"), application.id, "reject", reason)
+    assert response.status_code == 302
+
+    application = _application()
+    assert application.status is ApplicationStatus.REJECTED
+    assert application.progression_entry_id is None
+    [notification] = db.session.scalars(sa.select(Notification)).all()
+    assert notification.title == "Your promotion application was rejected"
+    assert "年度考核材料不实" in notification.body
+    audit = db.session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action == "promotion.rejected")
+    ).one()
+    assert audit.actor_id == world.dept_hr.id
+    assert audit.data["comment"] == "年度考核材料不实"
+
+
+def test_counselor_and_other_institution_cannot_review(world, frozen, login):
+    rule = _eligible_world(world)
+    counselor = _apply(login, rule)
+    application = _application()
+    url = f"/promotions/applications/{application.id}"
+
+    assert _decide(counselor, application.id, "approve").status_code == 403
+    assert _decide(login("counselor2"), application.id, "approve").status_code == 403
+    assert login("counselor2").get(url).status_code == 404
+
+    hr_other = login("hr_other")
+    assert hr_other.get(url).status_code == 404
+    assert _decide(hr_other, application.id, "approve").status_code == 404
+    assert login("physics_hr").get(url).status_code == 404
+    queue = login("physics_hr").get("/promotions/review").get_data(as_text=True)
+    assert "/promotions/applications/" not in queue
+
+    assert _application().status is ApplicationStatus.DEPARTMENT_REVIEW
+    assert count(PromotionDecision) == 0
+
+
+def test_department_step_without_officer(
+    world, frozen, login
+):
+    rule = _eligible_world(world)
+    world.dept_hr.hr_department_id = None
+    db.session.commit()
+    _apply(login, rule)
+    application = _application()
+
+    hr = login("hr")
+    assert _decide(hr, application.id, "approve").status_code == 302
+    # The same person may not also decide the institution step.
+    assert _decide(hr, application.id, "approve").status_code == 403
+    assert _decide(login("admin"), application.id, "approve").status_code == 302
+    assert _application().status is ApplicationStatus.APPROVED
+
+
+def test_withdraw_closes_the_application(world, frozen, login):
+    rule = _eligible_world(world)
+    counselor = _apply(login, rule)
+    application = _application()
+
+    url = f"/promotions/applications/{application.id}/withdraw"
+    assert counselor.post(url).status_code == 400
+    assert _application().status is ApplicationStatus.DEPARTMENT_REVIEW
+
+    assert counselor.post(url, {"confirm": "y"}).status_code == 302
+    assert _application().status is ApplicationStatus.WITHDRAWN
+    assert _decide(login("dept_hr"), application.id, "approve").status_code == 403
+    # A new application is possible once the first is closed.
+    again = counselor.post(f"/promotions/apply/{rule.id}", {"statement": ""})
+    assert again.status_code == 302
+
+
+def test_rules_are_edited_by_institution_hr_only(world, frozen, login):
+    db.session.commit()
+    hr = login("hr")
+    data = {
+        "code": "rank-clerk-deputy",
+        "name": "科员晋升副科级",
+        "from_step": "administrative_rank:clerk",
+        "to_step": "administrative_rank:section_deputy",
+        "min_years": "3",
+        "assessment_years": "3",
+        "min_grade": "competent",
+        "min_excellent": "0",
+        "compliance_required": "y",
+        "required_programme": "",
+        "required_level": "",
+        "source": "本校干部选拔任用办法",
+        "active": "y",
+    }
+    assert hr.post("/promotions/rules/new", data).status_code == 302
+    rule = engine.rules_of(world.uni.id)[0]
+    assert (rule.track, rule.min_years, rule.compliance_required) == (
+        PromotionTrack.ADMINISTRATIVE_RANK,
+        3,
+        True,
+    )
+    assert db.session.scalar(
+        sa.select(AuditEntry.id).where(AuditEntry.action == "promotion_rule.created")
+    )
+
+    downward = dict(
+        data,
+        code="bad",
+        from_step="administrative_rank:section_chief",
+        to_step="administrative_rank:clerk",
+    )
+    response = hr.post("/promotions/rules/new", downward)
+    assert response.status_code == 400
+    assert "choose a step above From" in response.get_data(as_text=True)
+    across = dict(data, code="bad", to_step="professional_title:lecturer")
+    assert hr.post("/promotions/rules/new", across).status_code == 400
+    duplicate = hr.post("/promotions/rules/new", data)
+    assert "rank-clerk-deputy is already used" in duplicate.get_data(as_text=True)
+
+    assert login("dept_hr").get(f"/promotions/rules/{rule.id}").status_code == 403
+    assert login("dept_hr").get("/promotions/rules").status_code == 200
+    assert login("hr_other").get(f"/promotions/rules/{rule.id}").status_code == 404
+    assert login("counselor1").get("/promotions/rules").status_code == 403
+
+
+def test_admin_limits_an_hr_account_to_a_department(world, frozen, login):
+    db.session.commit()
+    admin = login("admin")
+    url = f"/people/{world.hr.id}/hr-scope"
+
+    assert admin.post(url, {"department": str(world.physics.id)}).status_code == 302
+    db.session.expire_all()
+    assert world.hr.hr_department_id == world.physics.id
+    assert db.session.scalar(
+        sa.select(AuditEntry.id).where(AuditEntry.action == "account.hr_scope_changed")
+    )
+    people = login("hr").get("/people").get_data(as_text=True)
+    assert "周子航" in people
+    assert "林晓雯" not in people
+
+    assert admin.post(url, {"department": "all"}).status_code == 302
+    db.session.expire_all()
+    assert world.hr.hr_department_id is None
+
+    # Only HR accounts get a scope, and only departments of their institution.
+    counselor_url = f"/people/{world.counselor.id}/hr-scope"
+    admin.post(counselor_url, {"department": str(world.physics.id)})
+    db.session.expire_all()
+    assert world.counselor.hr_department_id is None
+    assert admin.post(url, {"department": "999"}).status_code == 400
+    assert login("hr").post(url, {"department": "all"}).status_code == 403
+
+
+def test_hr_sees_a_person_eligibility(world, frozen, login):
+    _eligible_world(world)
+
+    page = login("dept_hr").get(f"/people/{world.counselor.id}/promotions")
+
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Promotions of 林晓雯" in text
+    assert "Eligible" in text
+    assert "/promotions/apply/" not in text
+    url = f"/people/{world.counselor.id}/promotions"
+    assert login("physics_hr").get(url).status_code == 404
+
+
+def test_approved_rank_promotion_updates_the_profile(world, frozen, app_ctx):
+    from lms.compliance.models import CadreRank, PersonProfile
+    from lms.promotion import review, services
+    from lms.promotion.models import ReviewOutcome
+
+    clerk = {"rank": "clerk"}
+    add_entry(world.counselor, ProgressionKind.RANK_CHANGE, date(2021, 7, 1), clerk)
+    rule = make_rule(
+        world.uni.id,
+        code="rank-clerk-deputy",
+        track=PromotionTrack.ADMINISTRATIVE_RANK,
+        from_value="clerk",
+        to_value="section_deputy",
+        min_years=3,
+    )
+    application = services.apply(world.counselor, rule, "")
+    review.decide(application, world.dept_hr, ReviewOutcome.APPROVE, "")
+    review.decide(application, world.hr, ReviewOutcome.APPROVE, "同意")
+
+    profile = db.session.get(PersonProfile, world.counselor.id)
+    assert profile.cadre_rank is CadreRank.SECTION_DEPUTY
+    entry = db.session.get(ProgressionEntry, application.progression_entry_id)
+    assert entry.kind is ProgressionKind.RANK_CHANGE
+    assert entry.detail["rank"] == "section_deputy"
+    position = engine.positions(world.counselor)[PromotionTrack.ADMINISTRATIVE_RANK]
+    assert (position.value, position.since) == ("section_deputy", date(2027, 9, 1))
+
+
+def _count_queries(client, url) -> int:
+    executed = []
+
+    def record(*args):
+        executed.append(1)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    return len(executed)
+
+
+def test_review_queue_queries_do_not_grow(world, frozen, login):
+    from lms.promotion import services
+    from tests.factories import make_user
+
+    rule = _eligible_world(world)
+    services.apply(world.counselor, rule, "")
+    db.session.commit()
+    hr = login("hr")
+    one = _count_queries(hr.client, "/promotions/review")
+    assert one > 0
+
+    for index in range(4):
+        person = make_user(world.uni, f"extra{index}", department=world.physics)
+        set_title(person, "lecturer", date(2020, 9, 1))
+        for year in (2024, 2025, 2026):
+            add_grade(person, year, "competent")
+        services.apply(person, rule, "")
+    db.session.commit()
+
+    assert _count_queries(hr.client, "/promotions/review") == one
+
+
+def test_eligibility_page_queries_do_not_grow_with_rules(world, frozen, login):
+    set_title(world.counselor, "lecturer", date(2020, 9, 1))
+    conditions = dict(assessment_years=3, min_grade="competent", compliance_required=True)
+    make_rule(world.uni.id, **conditions)
+    db.session.commit()
+    counselor = login("counselor1")
+    one = _count_queries(counselor.client, "/promotions")
+
+    for index in range(3):
+        make_rule(world.uni.id, code=f"extra-{index}", min_years=index, **conditions)
+    db.session.commit()
+
+    assert _count_queries(counselor.client, "/promotions") == one
