@@ -67,6 +67,17 @@ EXPECTED = {
     ("compliance.rule_people", "GET"): (302, 403, 403, 403, 200, 404, 200, 200),
     ("compliance.export_rule_people", "GET"): (302, 403, 403, 403, 200, 404, 200, 200),
     ("accounts.change_password", "GET"): (302, 200, 200, 200, 200, 200, 200, 200),
+    ("promotion.mine", "GET"): (302, 200, 200, 403, 403, 403, 403, 403),
+    ("promotion.apply", "GET"): (302, 200, 200, 403, 403, 403, 403, 403),
+    ("promotion.application", "GET"): (302, 200, 404, 404, 200, 404, 404, 200),
+    ("promotion.review", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
+    ("promotion.rules", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
+    ("promotion.new_rule", "GET"): (302, 403, 403, 403, 200, 200, 403, 200),
+    ("promotion.edit_rule", "GET"): (302, 403, 403, 403, 200, 404, 403, 200),
+    ("promotion.dossier_pdf", "GET"): (302, 403, 403, 403, 200, 404, 404, 200),
+    ("promotion.person_promotions", "GET"): (302, 403, 403, 403, 200, 404, 404, 200),
+    ("promotion.export_people", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
+    ("promotion.export_applications", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
     ("accounts.manage_account", "GET"): (302, 403, 403, 403, 403, 403, 403, 200),
     # Without a password step behind it, the second login step sends everyone back.
     ("accounts.login_verify", "GET"): (302, 302, 302, 302, 302, 302, 302, 302),
@@ -137,10 +148,10 @@ EXPECTED = {
     ("tasks.moderate", "GET"): (302, 403, 403, 200, 403, 404, 403, 200),
     ("tasks.assess_queue", "GET"): (302, 200, 200, 200, 200, 200, 200, 200),
     # The score sheet is assigned to HR alone.
-    ("tasks.score", "GET"): (302, 404, 404, 404, 200, 404, 200, 404),
+    ("tasks.score", "GET"): (302, 404, 404, 404, 200, 404, 404, 404),
     ("tasks.my_tasks", "GET"): (302, 200, 200, 403, 403, 403, 403, 403),
     ("tasks.task", "GET"): (302, 200, 200, 200, 200, 404, 200, 200),
-    ("tasks.submission_file", "GET"): (302, 200, 404, 200, 200, 404, 200, 200),
+    ("tasks.submission_file", "GET"): (302, 200, 404, 200, 200, 404, 404, 200),
     ("tasks.results", "GET"): (302, 403, 403, 200, 200, 404, 200, 200),
     ("tasks.export_results", "GET"): (302, 403, 403, 200, 200, 404, 200, 200),
     ("tasks.result_index", "GET"): (302, 403, 403, 200, 200, 200, 200, 200),
@@ -278,7 +289,7 @@ EXPECTED = {
     ("tasks.release", "POST"): (302, 403, 403, 302, 403, 404, 403, 302),
     # The world's submission has no final score, so nothing is released.
     ("tasks.release_all", "POST"): (302, 403, 403, 302, 403, 404, 403, 302),
-    ("tasks.score", "POST"): (302, 404, 404, 404, 400, 404, 400, 404),
+    ("tasks.score", "POST"): (302, 404, 404, 404, 400, 404, 404, 404),
     # The owner has submitted already; the other counselor sends no analysis.
     ("tasks.submit", "POST"): (302, 400, 400, 403, 403, 403, 403, 403),
     ("tasks.new_contest", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
@@ -288,6 +299,16 @@ EXPECTED = {
     # The world's contest has no events or entrants, so nothing is removed.
     ("tasks.remove_contest_event", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
     ("tasks.remove_contest_entrant", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
+    # The owner's application is open, so applying again answers 409 and
+    # resubmitting 400; counselor2 does not hold the rule's starting step.
+    # Decisions, withdrawal and rule forms are sent empty and answer 400.
+    ("promotion.apply", "POST"): (302, 409, 400, 403, 403, 403, 403, 403),
+    ("promotion.decide", "POST"): (302, 403, 403, 403, 400, 404, 404, 400),
+    ("promotion.resubmit", "POST"): (302, 400, 404, 403, 403, 403, 403, 403),
+    ("promotion.withdraw", "POST"): (302, 400, 404, 403, 403, 403, 403, 403),
+    ("promotion.new_rule", "POST"): (302, 403, 403, 403, 400, 400, 403, 400),
+    ("promotion.edit_rule", "POST"): (302, 403, 403, 403, 400, 404, 403, 400),
+    ("promotion.set_hr_scope", "POST"): (302, 403, 403, 403, 403, 403, 403, 400),
     # An empty change-password form re-renders with field errors. The admin
     # comes last, so ending, disabling and enabling the owner's account
     # changes nothing the other roles see.
@@ -322,25 +343,6 @@ EXPECTED = {
     ("certificate_batches.resume", "POST"): (302, 403, 403, 302, 302, 404, 302, 302),
     ("main.set_language", "POST"): (302, 302, 302, 302, 302, 302, 302, 302),
     ("accounts.logout", "POST"): (302, 302, 302, 302, 302, 302, 302, 302),
-    # Promotions: department HR decides the first step for its department.
-    ("promotion.mine", "GET"): (302, 200, 200, 403, 403, 403, 403, 403),
-    ("promotion.apply", "GET"): (302, 200, 200, 403, 403, 403, 403, 403),
-    ("promotion.application", "GET"): (302, 200, 404, 404, 200, 404, 404, 200),
-    ("promotion.review", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
-    ("promotion.rules", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
-    ("promotion.new_rule", "GET"): (302, 403, 403, 403, 200, 200, 403, 200),
-    ("promotion.edit_rule", "GET"): (302, 403, 403, 403, 200, 404, 403, 200),
-    ("promotion.dossier_pdf", "GET"): (302, 403, 403, 403, 200, 404, 404, 200),
-    ("promotion.person_promotions", "GET"): (302, 403, 403, 403, 200, 404, 404, 200),
-    ("promotion.export_people", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
-    ("promotion.export_applications", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
-    ("promotion.apply", "POST"): (302, 409, 400, 403, 403, 403, 403, 403),
-    ("promotion.decide", "POST"): (302, 403, 403, 403, 400, 404, 404, 400),
-    ("promotion.resubmit", "POST"): (302, 400, 404, 403, 403, 403, 403, 403),
-    ("promotion.withdraw", "POST"): (302, 400, 404, 403, 403, 403, 403, 403),
-    ("promotion.new_rule", "POST"): (302, 403, 403, 403, 400, 400, 403, 400),
-    ("promotion.edit_rule", "POST"): (302, 403, 403, 403, 400, 404, 403, 400),
-    ("promotion.set_hr_scope", "POST"): (302, 403, 403, 403, 403, 403, 403, 400),
 }
 
 USERNAMES = {
