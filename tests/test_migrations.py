@@ -54,6 +54,23 @@ def test_upgrade_matches_models(fresh_app):
     assert differences == []
 
 
+def test_upgrade_has_every_check_constraint(fresh_app):
+    """Alembic does not compare CHECK constraints, so compare their names here."""
+    with fresh_app.app_context():
+        upgrade()
+        inspector = sa.inspect(db.engine)
+        missing = []
+        for table in db.metadata.sorted_tables:
+            declared = {
+                str(constraint.name)
+                for constraint in table.constraints
+                if isinstance(constraint, sa.CheckConstraint)
+            }
+            found = {c["name"] for c in inspector.get_check_constraints(table.name)}
+            missing += [f"{table.name}.{name}" for name in sorted(declared - found)]
+    assert missing == []
+
+
 def test_downgrade_to_base_and_back(fresh_app):
     with fresh_app.app_context():
         upgrade()
