@@ -146,3 +146,18 @@ def seeded(app):
 
 def count(model) -> int:
     return _db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+@pytest.fixture
+def english(app, monkeypatch):
+    """Produce messages in English, for tests that compare message text.
+
+    The UI defaults to Chinese; this replaces the locale selector, so pages,
+    flashes and service errors all come out in English.
+    """
+    from flask import has_app_context
+    from flask_babel import refresh
+
+    monkeypatch.setattr(app.extensions["babel"], "locale_selector", lambda: "en")
+    if has_app_context():
+        refresh()

@@ -20,6 +20,9 @@ from lms.accounts.models import User
 from lms.audit import AuditEntry
 from lms.extensions import db
 
+# These tests compare message text, which is written in English.
+pytestmark = pytest.mark.usefixtures("english")
+
 T0 = datetime(2026, 9, 1, 1, 0, tzinfo=UTC)
 
 

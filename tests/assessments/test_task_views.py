@@ -1,3 +1,4 @@
+import pytest
 """Performance-task pages with real logins: authoring, submitting, scoring, release."""
 
 import io
@@ -12,6 +13,9 @@ from lms.extensions import db
 from lms.seed import seed_demo
 from tests.assessments.task_builders import WEIGHTED_DEFINITION, make_task, user
 from tests.conftest import TEST_PASSWORD
+
+# These tests compare message text, which is written in English.
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def _task_form(world, rubric_id, **overrides):

@@ -17,6 +17,9 @@ from lms.extensions import db
 from lms.notifications.models import Notification
 from tests.assessments.task_builders import make_rubric, make_task, score, user
 
+# These tests compare message text, which is written in English.
+pytestmark = pytest.mark.usefixtures("english")
+
 
 def submit(task, username="counselor1", **kwargs):
     kwargs.setdefault("text", "案例分析正文")

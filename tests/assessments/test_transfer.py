@@ -11,6 +11,9 @@ from assessments.models import ChoiceScoring, Question, QuestionKind, TagKind
 from lms.accounts.models import User
 from lms.extensions import db
 
+# These tests compare message text, which is written in English.
+pytestmark = pytest.mark.usefixtures("english")
+
 GIFT = """\
 $CATEGORY: $course$/top/心理危机
 

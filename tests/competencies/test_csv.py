@@ -11,6 +11,9 @@ from lms.competencies.models import CompetencyItem, Framework
 from lms.extensions import db
 from tests.competencies.helpers import framework, make_draft, snapshot, user
 
+# These tests compare message text, which is written in English.
+pytestmark = pytest.mark.usefixtures("english")
+
 HEADER = "等级代码,等级,职业功能代码,职业功能,条目代码,概述,工作内容,能力要求,理论知识要求\n"
 GOOD_ROW = "junior,初级,mental,心理健康,1.1,识别心理危机,工作一,能力一,知识一\n"
 DETAILS = {"code": "imported", "title": "导入的框架", "version": "1"}

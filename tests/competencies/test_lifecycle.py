@@ -12,6 +12,9 @@ from lms.competencies.models import AreaMapping, FrameworkStatus
 from lms.extensions import db
 from tests.competencies.helpers import framework, make_draft, snapshot, user
 
+# These tests compare message text, which is written in English.
+pytestmark = pytest.mark.usefixtures("english")
+
 
 def _course_data(code: str, item_ids: list[int]) -> dict:
     return {
@@ -149,6 +152,11 @@ def test_existing_course_keeps_retired_items(app_ctx, seeded):
     services.retire(framework("counselor-2014"), trainer)
     db.session.flush()
 
+    # A published course changes through a new draft version, which keeps
+    # the retired framework's items it already had.
+    from courses.versions import new_version
+
+    course = new_version(course, trainer)
     data = _course_data(course.code, kept)
     data["title"] = "改名后的课程"
     authoring.save_course(course.institution_id, data, trainer, course)

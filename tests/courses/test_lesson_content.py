@@ -10,6 +10,9 @@ import sqlalchemy as sa
 from courses.models import Course, CourseModule, CourseVisit, Lesson, LessonKind
 from lms.extensions import db
 
+# These tests compare message text, which is written in English.
+pytestmark = pytest.mark.usefixtures("english")
+
 MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 64
 WEBM = b"\x1a\x45\xdf\xa3" + b"\x00" * 64
 PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n"
