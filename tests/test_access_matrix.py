@@ -57,6 +57,7 @@ EXPECTED = {
     ("certificate_templates.programme_settings", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("certificate_templates.institution_settings", "GET"): (302, 403, 403, 403, 403, 403, 403, 200),
     ("records.people", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
+    ("records.upload_records", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
     ("records.person_record", "GET"): (302, 200, 404, 404, 200, 404, 404, 200),
     ("records.edit_profile", "GET"): (302, 403, 404, 404, 200, 404, 404, 200),
     ("records.external_trainings", "GET"): (302, 200, 200, 403, 403, 403, 403, 403),
@@ -309,6 +310,10 @@ EXPECTED = {
     ("promotion.new_rule", "POST"): (302, 403, 403, 403, 400, 400, 403, 400),
     ("promotion.edit_rule", "POST"): (302, 403, 403, 403, 400, 404, 403, 400),
     ("promotion.set_hr_scope", "POST"): (302, 403, 403, 403, 403, 403, 403, 400),
+    # An upload without a file is an invalid form; confirming without a
+    # stored upload sends HR back to the upload page.
+    ("records.upload_records", "POST"): (302, 403, 403, 403, 400, 400, 400, 400),
+    ("records.confirm_records", "POST"): (302, 403, 403, 403, 302, 302, 302, 302),
     # An empty change-password form re-renders with field errors. The admin
     # comes last, so ending, disabling and enabling the owner's account
     # changes nothing the other roles see.
@@ -762,6 +767,8 @@ def _url(endpoint: str, w: dict) -> str:
         ),
         "certificate_templates.institution_settings": "/certificates/settings",
         "records.people": "/people",
+        "records.upload_records": "/people/records/upload",
+        "records.confirm_records": "/people/records/upload/confirm",
         "records.person_record": f"/people/{w['owner']}/record",
         "records.add_entry": f"/people/{w['owner']}/record/entries",
         "records.edit_profile": f"/people/{w['owner']}/profile",

@@ -251,3 +251,4 @@ def edit_profile(person_id: int):
 
 
 from lms.records import external_views  # noqa: F401  (registers routes on bp)
+from lms.records import bulk_views  # noqa: E402,F401  (registers routes on bp)

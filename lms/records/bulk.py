@@ -1,0 +1,202 @@
+"""Record many HR events from one spreadsheet: annual grades, titles, ranks, honours.
+
+HR systems export the year's assessment results or a batch of title changes
+as CSV or XLSX. Each row names a person by employee number (or username), the
+kind of event, its date and its value in the words HR uses (优秀, 讲师,
+正科级, 省级 ...). The whole file is checked first; a file with any problem
+writes nothing, and every problem names its row, its column and the fix.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Optional
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from lms import tabular
+from lms.accounts.models import User
+from lms.records import events
+from lms.records.models import ProgressionKind
+
+#: Column -> names HR exports use for it.
+COLUMNS = {
+    "person": ("工号", "职工号", "用户名", "employee number", "employee_no", "username"),
+    "kind": ("类型", "事项", "kind", "type"),
+    "date": ("日期", "时间", "date", "occurred on"),
+    "value": ("结果", "内容", "值", "value", "result"),
+    "year": ("年度", "年份", "year"),
+    "level": ("级别", "level"),
+    "note": ("备注", "说明", "note"),
+}
+REQUIRED = ("person", "kind", "date", "value")
+
+#: Words for each kind, in Chinese and English.
+KIND_WORDS = {
+    ProgressionKind.ASSESSMENT_GRADE: ("年度考核", "考核", "annual assessment", "assessment_grade"),
+    ProgressionKind.TITLE_CHANGE: ("职称", "专业技术职务", "title", "title_change"),
+    ProgressionKind.RANK_CHANGE: ("职级", "行政职级", "rank", "rank_change"),
+    ProgressionKind.HONOUR: ("荣誉", "表彰", "honour", "honor"),
+}
+
+MAX_ROWS = 5000
+
+
+@dataclass
+class Problem:
+    row: int
+    column: str
+    message: str
+
+
+@dataclass
+class Parsed:
+    rows: list[dict] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _lookup(words: dict, text: str) -> Optional[str]:
+    """Return the stored value whose Chinese or code matches ``text``."""
+    wanted = tabular.normalise(text).lower().replace(" ", "")
+    for value, chinese in words.items():
+        if wanted in (value.lower(), chinese.lower()):
+            return value
+    return None
+
+
+def _kind_of(text: str) -> Optional[ProgressionKind]:
+    wanted = tabular.normalise(text).lower()
+    for kind, words in KIND_WORDS.items():
+        if wanted in (w.lower() for w in words):
+            return kind
+    return None
+
+
+def _parse_date(text: str) -> Optional[date]:
+    cleaned = tabular.normalise(text).replace("/", "-").replace(".", "-")
+    cleaned = cleaned.replace("年", "-").replace("月", "-").replace("日", "")
+    try:
+        return date.fromisoformat("-".join(part.zfill(2) for part in cleaned.split("-")))
+    except ValueError:
+        return None
+
+
+def _values(kind: ProgressionKind, row: dict, on: date, add) -> Optional[dict]:
+    """Return the event's values for ``events.record_event`` or report what is wrong."""
+    value = row.get("value", "")
+    if kind is ProgressionKind.ASSESSMENT_GRADE:
+        grade = _lookup(events.ASSESSMENT_GRADES, value)
+        if grade is None:
+            add("value", _l("Write one of 优秀, 合格, 基本合格 or 不合格."))
+            return None
+        year = row.get("year") or str(on.year)
+        if not year.isdigit() or not 1990 <= int(year) <= on.year:
+            add("year", _l("Write the assessment year as four digits, not after the date."))
+            return None
+        return {"grade": grade, "year": int(year)}
+    if kind is ProgressionKind.TITLE_CHANGE:
+        title = _lookup(events.PROFESSIONAL_TITLES, value)
+        if title is None:
+            add("value", _l("Write one of 助教, 讲师, 副教授 or 教授."))
+            return None
+        return {"title": title}
+    if kind is ProgressionKind.RANK_CHANGE:
+        rank = _lookup(events.ADMINISTRATIVE_RANKS, value)
+        if rank is None:
+            add("value", _l("Write one of 科员, 副科级, 正科级, 副处级 or 正处级."))
+            return None
+        return {"rank": rank}
+    level = _lookup(events.HONOUR_LEVELS, row.get("level", ""))
+    if level is None:
+        add("level", _l("Write the honour's level: 校级, 省级 or 国家级."))
+        return None
+    name = value.strip()
+    if not name or len(name) > 200:
+        add("value", _l("Write the honour's name, at most 200 characters."))
+        return None
+    return {"name": name, "level": level, "year": on.year}
+
+
+def parse(filename: str, content: bytes, institution_id: int, department_id=None) -> Parsed:
+    """Read and check the whole file; people must belong to the HR officer's scope."""
+    result = Parsed()
+    try:
+        table = tabular.read_upload(filename, content, max_rows=MAX_ROWS)
+    except tabular.TableError as error:
+        messages = {
+            "empty": _l("The file is empty: put a header row and one row per event."),
+            "encoding": _l("The file's text encoding is not recognised: save it as UTF-8 or GBK CSV, or XLSX."),
+            "too_many_rows": _l("The file has more than %(max)d rows: split it.", max=MAX_ROWS),
+        }
+        result.problems.append(
+            Problem(1, "", str(messages.get(error.code, _l("This is not a CSV or XLSX table."))))
+        )
+        return result
+    headers = tabular.map_headers(table, COLUMNS)
+    missing = [name for name in REQUIRED if name not in headers]
+    if missing:
+        for name in missing:
+            result.problems.append(
+                Problem(1, COLUMNS[name][0], str(_l("This column is missing from the header row.")))
+            )
+        return result
+
+    keys = {row[headers["person"]] for _number, row in table.rows}
+    people = {}
+    scope = [User.institution_id == institution_id]
+    if department_id is not None:
+        scope.append(User.department_id == department_id)
+    for user in db_people(keys, scope):
+        people[user.employee_no] = user
+        people[user.username] = user
+
+    for number, raw in table.rows:
+        row = {name: raw.get(header, "") for name, header in headers.items()}
+
+        def add(column: str, message) -> None:
+            header = headers.get(column, COLUMNS[column][0])
+            result.problems.append(Problem(number, header, str(message)))
+
+        person = people.get(row["person"])
+        if person is None:
+            add("person", _l("No person of your institution has this employee number or username."))
+            continue
+        kind = _kind_of(row["kind"])
+        if kind is None:
+            add("kind", _l("Write 年度考核, 职称, 职级 or 荣誉."))
+            continue
+        on = _parse_date(row["date"])
+        if on is None or on > date.today():
+            add("date", _l("Write a date that is not in the future, such as 2026-09-01."))
+            continue
+        values = _values(kind, row, on, add)
+        if values is None:
+            continue
+        note = (row.get("note") or "")[:500]
+        result.rows.append(
+            {"row": number, "person": person, "kind": kind, "on": on, "values": values, "note": note}
+        )
+    return result
+
+
+def db_people(keys: set[str], scope: list) -> list[User]:
+    from lms.extensions import db
+
+    if not keys:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(User).where(
+                *scope, sa.or_(User.employee_no.in_(keys), User.username.in_(keys))
+            )
+        )
+    )
+
+
+def record_all(parsed: Parsed, actor: User) -> int:
+    """Append every parsed event; the caller commits. Return how many."""
+    for row in parsed.rows:
+        events.record_event(
+            row["person"], actor, row["kind"], row["on"], row["values"], row["note"]
+        )
+    return len(parsed.rows)

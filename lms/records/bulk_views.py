@@ -1,0 +1,122 @@
+"""HR uploads a spreadsheet of annual grades, title and rank changes and honours.
+
+The upload is checked and shown as a preview; nothing is written until HR
+confirms, and the confirmation checks the stored file again. Routes are
+registered on the records blueprint.
+"""
+
+import secrets
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import HiddenField
+
+from lms import uploads
+from lms.accounts.access import hr_scope, roles_required
+from lms.accounts.models import Role
+from lms.extensions import db
+from lms.records import bulk
+from lms.records.views import bp
+
+AREA = "imports"
+ALLOWED = ("csv", "txt", "xlsx")
+MAX_BYTES = 5 * uploads.MB
+
+
+class UploadForm(FlaskForm):
+    file = FileField()
+
+
+class ConfirmForm(FlaskForm):
+    token = HiddenField()
+
+
+def _stored_name(token: str, extension: str) -> str:
+    # The user id in the name ties a stored upload to the HR officer who made it.
+    return f"hr-records-{current_user.id}-{token}.{extension}"
+
+
+def _find_stored(token: str) -> tuple[str, bytes] | None:
+    if not token or not token.isalnum() or len(token) > 64:
+        return None
+    for extension in ALLOWED:
+        path = uploads.path_of(AREA, _stored_name(token, extension))
+        if path is not None:
+            return f"upload.{extension}", path.read_bytes()
+    return None
+
+
+def _parse(filename: str, content: bytes) -> bulk.Parsed:
+    return bulk.parse(filename, content, current_user.institution_id, hr_scope(current_user))
+
+
+@bp.route("/people/records/upload", methods=["GET", "POST"])
+@roles_required(Role.HR, Role.ADMIN)
+def upload_records():
+    """Check an uploaded file of HR events and show what would be recorded."""
+    form = UploadForm()
+    if request.method == "GET":
+        return render_template("lms/records/upload.html", form=form, parsed=None)
+    if not form.validate_on_submit():
+        abort(400)
+    upload = request.files.get("file")
+    try:
+        file_type, content = uploads.check(
+            upload.filename if upload else "",
+            upload.stream if upload else None,
+            allowed=ALLOWED,
+            max_bytes=MAX_BYTES,
+        )
+    except uploads.UploadError as error:
+        messages = {
+            "missing": _("Choose a CSV or XLSX file to upload."),
+            "extension": _("Upload a .csv or .xlsx file."),
+            "content": _("The file's content does not match its extension."),
+            "size": _("The file is larger than 5 MB; split it into several files."),
+        }
+        form.file.errors = [messages[error.code]]
+        return render_template("lms/records/upload.html", form=form, parsed=None), 400
+
+    parsed = _parse(upload.filename, content)
+    status = 200
+    confirm = None
+    if parsed.problems or not parsed.rows:
+        status = 400
+    else:
+        token = secrets.token_hex(16)
+        path = uploads.upload_root() / AREA / _stored_name(token, file_type.extension)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        confirm = ConfirmForm(token=token)
+    return (
+        render_template("lms/records/upload.html", form=form, parsed=parsed, confirm=confirm),
+        status,
+    )
+
+
+@bp.route("/people/records/upload/confirm", methods=["POST"])
+@roles_required(Role.HR, Role.ADMIN)
+def confirm_records():
+    """Record every event of a previewed upload, or none if it no longer checks out."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    stored = _find_stored(form.token.data or "")
+    if stored is None:
+        flash(_("This upload has expired or was already recorded; upload the file again."), "error")
+        return redirect(url_for(".upload_records"))
+    parsed = _parse(*stored)
+    if parsed.problems or not parsed.rows:
+        return (
+            render_template("lms/records/upload.html", form=UploadForm(), parsed=parsed),
+            400,
+        )
+    count = bulk.record_all(parsed, current_user)
+    db.session.commit()
+    for extension in ALLOWED:
+        uploads.remove(AREA, _stored_name(form.token.data, extension))
+    flash(_("%(count)d events were added to the records.", count=count), "success")
+    return redirect(url_for(".people"))

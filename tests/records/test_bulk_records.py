@@ -1,0 +1,157 @@
+"""HR uploads annual grades, titles, ranks and honours from a spreadsheet."""
+
+import io
+import re
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import Workbook
+
+from lms.accounts.models import Role, User
+from lms.extensions import db
+from lms.records.models import ProgressionEntry, ProgressionKind
+
+pytestmark = pytest.mark.usefixtures("english")
+
+GOOD = (
+    "工号,类型,日期,结果,年度,级别,备注\n"
+    "E001,年度考核,2026-01-10,优秀,2025,,\n"
+    "E001,职称,2025/9/1,讲师,,,评审通过\n"
+    "counselor2,职级,2024年7月1日,正科级,,,\n"
+    "E001,荣誉,2025-12-01,最美高校辅导员,,省级,\n"
+)
+
+
+@pytest.fixture
+def world(app_ctx, seeded):
+    counselor = db.session.scalar(sa.select(User).filter_by(username="counselor1"))
+    counselor.employee_no = "E001"
+    db.session.commit()
+    return counselor.id
+
+
+def _entries(kind=None):
+    query = sa.select(ProgressionEntry).where(ProgressionEntry.created_by_id.is_not(None))
+    if kind:
+        query = query.where(ProgressionEntry.kind == kind)
+    return db.session.scalars(query).all()
+
+
+def _upload(client, content: bytes, name="records.csv"):
+    return client.client.post(
+        "/people/records/upload",
+        data={"csrf_token": client.csrf, "file": (io.BytesIO(content), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def _confirm(client, page: str):
+    token = re.search(r'name="token" type="hidden" value="([0-9a-f]+)"', page)
+    token = token or re.search(r'id="token" name="token" type="hidden" value="([0-9a-f]+)"', page)
+    assert token, "the preview offers no confirmation"
+    return client.client.post(
+        "/people/records/upload/confirm",
+        data={"csrf_token": client.csrf, "token": token.group(1)},
+    )
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk"])
+def test_preview_then_confirm_records_every_row(world, login, encoding):
+    hr = login("hr")
+    response = _upload(hr, GOOD.encode(encoding))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "4 events to record" in page
+    assert _entries() == []
+
+    assert _confirm(hr, page).status_code == 302
+    db.session.expire_all()
+    grade = _entries(ProgressionKind.ASSESSMENT_GRADE)[0]
+    assert grade.title == "2025年度考核：优秀"
+    assert grade.user_id == world
+    assert _entries(ProgressionKind.TITLE_CHANGE)[0].detail["note"] == "评审通过"
+    assert _entries(ProgressionKind.RANK_CHANGE)[0].title == "职级：正科级"
+    assert _entries(ProgressionKind.HONOUR)[0].title == "2025年省级荣誉：最美高校辅导员"
+
+
+def test_xlsx_upload(world, login):
+    workbook = Workbook()
+    for line in GOOD.strip().split("\n"):
+        workbook.active.append(line.split(","))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    hr = login("hr")
+    response = _upload(hr, buffer.getvalue(), "records.xlsx")
+    assert response.status_code == 200
+    assert _confirm(hr, response.get_data(as_text=True)).status_code == 302
+    db.session.expire_all()
+    assert len(_entries()) == 4
+
+
+@pytest.mark.parametrize(
+    "line, column, words",
+    [
+        ("E999,年度考核,2026-01-10,优秀,2025,,", "工号", "No person"),
+        ("E001,请假,2026-01-10,优秀,2025,,", "类型", "年度考核"),
+        ("E001,年度考核,明天,优秀,2025,,", "日期", "date"),
+        ("E001,年度考核,2026-01-10,很好,2025,,", "结果", "优秀"),
+        ("E001,年度考核,2026-01-10,优秀,2030,,", "年度", "year"),
+        ("E001,职称,2026-01-10,研究员,,,", "结果", "讲师"),
+        ("E001,荣誉,2026-01-10,优秀辅导员,,市级,", "级别", "省级"),
+    ],
+)
+def test_bad_row_names_row_and_column_and_writes_nothing(world, login, line, column, words):
+    hr = login("hr")
+    content = (GOOD + line + "\n").encode("utf-8")
+    response = _upload(hr, content)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert f"<td>6</td><td>{column}</td>" in page
+    assert words in page
+    assert 'name="token"' not in page
+    assert _entries() == []
+
+
+def test_missing_column_and_wrong_file(world, login):
+    hr = login("hr")
+    response = _upload(hr, "工号,日期\nE001,2026-01-01\n".encode())
+    assert response.status_code == 400
+    assert "类型" in response.get_data(as_text=True)
+    response = _upload(hr, b"%PDF-1.7", "records.pdf")
+    assert response.status_code == 400
+    assert "Upload a .csv or .xlsx file." in response.get_data(as_text=True)
+
+
+def test_people_of_another_department_or_institution_are_not_found(world, login):
+    from tests.factories import make_institution, make_user
+
+    other = make_institution("uni-b", "乙大学")
+    stranger = make_user(other, "stranger")
+    stranger.employee_no = "B001"
+    counselor2 = db.session.scalar(sa.select(User).filter_by(username="counselor2"))
+    dept_hr = make_user(counselor2.institution, "hr-dept", Role.HR)
+    dept_hr.hr_department_id = counselor2.department_id
+    db.session.commit()
+
+    hr = login("hr")
+    response = _upload(hr, "工号,类型,日期,结果\nB001,职称,2025-09-01,讲师\n".encode())
+    assert response.status_code == 400
+    limited = login("hr-dept")
+    response = _upload(limited, "工号,类型,日期,结果\nE001,职称,2025-09-01,讲师\n".encode())
+    assert response.status_code == 400
+    assert "No person" in response.get_data(as_text=True)
+
+
+def test_confirmation_is_used_once(world, login):
+    hr = login("hr")
+    page = _upload(hr, GOOD.encode()).get_data(as_text=True)
+    assert _confirm(hr, page).status_code == 302
+    second = _confirm(hr, page)
+    assert second.status_code == 302
+    db.session.expire_all()
+    assert len(_entries()) == 4
+
+
+def test_counselor_cannot_upload(world, login):
+    counselor = login("counselor1")
+    assert _upload(counselor, GOOD.encode()).status_code == 403
