@@ -177,6 +177,54 @@ def attainment_by_area(
     ]
 
 
+def population_attainment(
+    people: sa.Select, framework: Framework
+) -> list[tuple[FunctionalArea, Decimal]]:
+    """Return (area, mean attainment 0..1 over ``people``) in framework order.
+
+    ``people`` selects user ids. The mean is over every selected person,
+    with the same rule as ``attainment_by_area`` for each of them, so people
+    without evidence pull the mean down. Computed in two grouped queries.
+    """
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(people.subquery()))
+    if not count:
+        return [(area, Decimal(0)) for area in framework.areas]
+    best = (
+        sa.select(
+            CompetencyEvidence.user_id,
+            CompetencyEvidence.item_id,
+            sa.func.max(CompetencyEvidence.fraction).label("best"),
+        )
+        .join(CompetencyItem, CompetencyItem.id == CompetencyEvidence.item_id)
+        .where(
+            CompetencyEvidence.user_id.in_(people),
+            CompetencyItem.framework_id == framework.id,
+        )
+        .group_by(CompetencyEvidence.user_id, CompetencyEvidence.item_id)
+        .subquery()
+    )
+    sums = dict(
+        db.session.execute(
+            sa.select(CompetencyItem.area_id, sa.func.sum(best.c.best))
+            .join(best, best.c.item_id == CompetencyItem.id)
+            .group_by(CompetencyItem.area_id)
+        ).all()
+    )
+    items = dict(
+        db.session.execute(
+            sa.select(CompetencyItem.area_id, sa.func.count())
+            .where(CompetencyItem.framework_id == framework.id)
+            .group_by(CompetencyItem.area_id)
+        ).all()
+    )
+    result = []
+    for area in framework.areas:
+        total = Decimal(str(sums.get(area.id) or 0))
+        slots = items.get(area.id, 0) * count
+        result.append((area, total / slots if slots else Decimal(0)))
+    return result
+
+
 def attainment_by_level(user: User) -> list[tuple[Level, Decimal]]:
     """Return (level, attainment 0..1): the mean over the level's items, like areas."""
     framework = framework_for(user)

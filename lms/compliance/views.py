@@ -9,12 +9,17 @@ from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from lms import hr_charts
+import sqlalchemy as sa
+
+from lms import charts, hr_charts
 from lms.accounts.access import hr_scope, roles_required
-from lms.accounts.models import Role
+from lms.accounts.models import Role, User
+from lms.competencies.evidence import DEFAULT_FRAMEWORK_CODE, population_attainment
+from lms.competencies.models import Framework, FrameworkStatus
 from lms.compliance import dashboard, snapshots
 from lms.compliance.engine import Status, evaluate_institution, local_today
 from lms.compliance.explain import STATUS
+from lms.extensions import db
 from lms.labels import label
 from lms.records.views import department_filter, visible_departments
 
@@ -62,6 +67,32 @@ def overview():
         hours_chart=_hours_chart(monthly, today.year),
         department_chart=_department_chart(summaries, departments, scope),
         trends=snapshots.trend(institution, today),
+        attainment_chart=_attainment_chart(institution, scope),
+    )
+
+
+def _attainment_chart(institution, department_id):
+    """Radar of the counselors' mean attainment per functional area, or None."""
+    framework = db.session.scalar(
+        sa.select(Framework)
+        .filter_by(code=DEFAULT_FRAMEWORK_CODE, status=FrameworkStatus.PUBLISHED)
+        .order_by(Framework.version_number.desc())
+        .limit(1)
+    )
+    if framework is None:
+        return None
+    people = sa.select(User.id).where(
+        User.institution_id == institution.id,
+        User.role == Role.COUNSELOR,
+        User.active.is_(True),
+    )
+    if department_id is not None:
+        people = people.where(User.department_id == department_id)
+    values = population_attainment(people, framework)
+    return charts.radar_svg(
+        [area.name for area, _value in values],
+        [value for _area, value in values],
+        title=_("Counselors' mean competency attainment by functional area"),
     )
 
 
