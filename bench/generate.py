@@ -78,9 +78,11 @@ class Counts:
 class Writer:
     """Buffers rows per table and writes them in bulk."""
 
-    def __init__(self, engine: sa.Engine, table_order: list[str], batch: int = 50_000):
+    def __init__(self, engine: sa.Engine, metadata: sa.MetaData, batch: int = 50_000):
         #: Parents before children, so that every flush satisfies foreign keys.
-        self.table_order = table_order
+        self.table_order = [table.name for table in metadata.sorted_tables]
+        self.metadata = metadata
+        self.defaults: dict[str, dict] = {}
         self.engine = engine
         self.dialect = engine.dialect.name
         self.batch = batch
@@ -97,7 +99,30 @@ class Writer:
         self.next_ids[table] = value + 1
         return value
 
+    def _defaults(self, table: str, given: dict) -> dict:
+        """Values of the NOT NULL columns a row leaves out, from the models' defaults.
+
+        ``create_all`` gives the tables no server defaults, so columns added to
+        the models after this generator was written still get a value.
+        """
+        if table not in self.defaults:
+            values = {}
+            for column in self.metadata.tables[table].columns:
+                if column.name in given or column.nullable or column.primary_key:
+                    continue
+                default = column.default
+                if default is None:
+                    continue
+                if default.is_callable:
+                    value = default.arg(None)
+                else:
+                    value = default.arg
+                values[column.name] = value
+            self.defaults[table] = values
+        return self.defaults[table]
+
     def add(self, table: str, row: dict) -> None:
+        row = {**self._defaults(table, row), **row}
         columns, rows = self.buffers.setdefault(table, (list(row), []))
         rows.append(tuple(row[c] for c in columns))
         if len(rows) >= self.batch:
@@ -199,10 +224,10 @@ def institution_sizes(tier: str, rng: random.Random) -> list[tuple[str, int]]:
 
 
 class Generator:
-    def __init__(self, engine: sa.Engine, tier: str, table_order: list[str]):
+    def __init__(self, engine: sa.Engine, tier: str, metadata: sa.MetaData):
         self.tier = tier
         self.rng = random.Random(SEED)
-        self.writer = Writer(engine, table_order)
+        self.writer = Writer(engine, metadata)
         self.password_hash = generate_password_hash(BENCH_PASSWORD, "pbkdf2:sha256:1000")
         self.now = datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)
         self.framework_items: list[int] = []
@@ -361,9 +386,15 @@ class Generator:
             })
             for position, (question_id, choices) in enumerate(course["questions"]):
                 chosen = choices[0] if position < correct else rng.choice(choices[1:])
+                w.add("attempt_question", {
+                    "id": w.next_id("attempt_question"), "attempt_id": attempt_id,
+                    "question_id": question_id, "position": position + 1,
+                    "choice_order": choices, "match_options": [],
+                })
                 w.add("attempt_answer", {
                     "id": w.next_id("attempt_answer"), "attempt_id": attempt_id,
-                    "question_id": question_id, "selected_choice_ids": [chosen],
+                    "question_id": question_id, "response": [chosen],
+                    "saved_at": finished_at - timedelta(minutes=25),
                     "awarded": Decimal(10) if position < correct else Decimal(0),
                 })
 
@@ -484,8 +515,7 @@ def generate(database_url: str, tier: str) -> dict:
         db.session.commit()
         demo_id = demo.id
         started = time.monotonic()
-        order = [table.name for table in db.metadata.sorted_tables]
-        result = Generator(db.engine, tier, order).run(demo_id)
+        result = Generator(db.engine, tier, db.metadata).run(demo_id)
         result["seconds"] = round(time.monotonic() - started, 1)
         db.engine.dispose()
     return result
