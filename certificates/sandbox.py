@@ -12,32 +12,33 @@ URL that is not a ``data:`` URI.
 import re
 
 import nh3
+from flask_babel import lazy_gettext as _l
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 #: Values a certificate body can use, with what each contains.
 PLACEHOLDERS = {
-    "holder_name": "holder's full name",
-    "holder_font_size": "font size in pt that fits the holder's name on one line",
-    "employee_no": "employee number, or empty",
-    "institution": "institution name",
-    "institution_en": "institution name in English, or empty",
-    "programme": "programme title",
-    "level": "level label, e.g. 初级 or Junior",
-    "hours": "credited hours, e.g. 40 or 12.5",
-    "grade": "result, e.g. 合格 or Pass",
-    "issue_date": "issue date, ISO (2026-05-01)",
-    "issue_date_text": "issue date written out (2026年5月1日 or 1 May 2026)",
-    "expiry_date": "last valid day, ISO, or empty",
-    "expiry_date_text": "last valid day written out, or empty",
-    "serial": "serial number",
-    "verification_code": "verification code, e.g. ABCD-EFGH-JKMN",
-    "verification_url": "public verification address",
-    "qr_code": "QR code of the verification address as a data: URI (use in img src)",
-    "logo": "logo image as a data: URI, or empty",
-    "signature": "signature image as a data: URI, or empty",
-    "seal": "seal image as a data: URI, or empty",
+    "holder_name": _l("holder's full name"),
+    "holder_font_size": _l("font size in pt that fits the holder's name on one line"),
+    "employee_no": _l("employee number, or empty"),
+    "institution": _l("institution name"),
+    "institution_en": _l("institution name in English, or empty"),
+    "programme": _l("programme title"),
+    "level": _l("level label, e.g. 初级 or Junior"),
+    "hours": _l("credited hours, e.g. 40 or 12.5"),
+    "grade": _l("result, e.g. 合格 or Pass"),
+    "issue_date": _l("issue date, ISO (2026-05-01)"),
+    "issue_date_text": _l("issue date written out (2026年5月1日 or 1 May 2026)"),
+    "expiry_date": _l("last valid day, ISO, or empty"),
+    "expiry_date_text": _l("last valid day written out, or empty"),
+    "serial": _l("serial number"),
+    "verification_code": _l("verification code, e.g. ABCD-EFGH-JKMN"),
+    "verification_url": _l("public verification address"),
+    "qr_code": _l("QR code of the verification address as a data: URI (use in img src)"),
+    "logo": _l("logo image as a data: URI, or empty"),
+    "signature": _l("signature image as a data: URI, or empty"),
+    "seal": _l("seal image as a data: URI, or empty"),
 }
 
 #: Filters a body may use; every other Jinja filter is removed.

@@ -185,8 +185,27 @@ def mark(session: ClassSession, user: User, status: AttendanceStatus, by: User) 
     return attendance
 
 
+class SessionNotHeldYet(ValueError):
+    """Attendance was marked for a session whose day has not come."""
+
+
+def check_session_held(session: ClassSession, today: date) -> None:
+    """Refuse marks before the session's day, because marks credit 学时 at once."""
+    if session.held_on > today:
+        raise SessionNotHeldYet(session.held_on.isoformat())
+
+
 def mark_sheet(session: ClassSession, marks: dict[int, AttendanceStatus], by: User) -> int:
-    """Apply marks keyed by user id to the people on the sheet and return the count."""
+    """Apply marks keyed by user id to the people on the sheet and return the count.
+
+    Raises SessionNotHeldYet, marking nobody, before the session's day in the
+    institution's zone.
+    """
+    from lms.compliance.windows import local_today
+    from lms.organisations.models import Institution
+
+    institution = db.session.get(Institution, session.training_class.institution_id)
+    check_session_held(session, local_today(institution))
     on_sheet = {user.id: user for user, _mark in sheet(session)}
     changed = 0
     for user_id, status in marks.items():

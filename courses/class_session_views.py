@@ -4,6 +4,7 @@ The routes register on the ``classes`` blueprint of ``courses.class_views``.
 """
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -65,7 +66,18 @@ def attendance(class_id: int, session_id: int):
                 flash(_("Choose present, late, excused or absent for each person."), "error")
                 return redirect(request.url)
             marks[int(key[5:])] = status
-        changed = class_attendance.mark_sheet(session, marks, current_user)
+        try:
+            changed = class_attendance.mark_sheet(session, marks, current_user)
+        except class_attendance.SessionNotHeldYet:
+            flash(
+                _(
+                    "Attendance can be recorded from the day of the session, %(day)s, "
+                    "because it credits 学时 at once.",
+                    day=format_date(session.held_on),
+                ),
+                "error",
+            )
+            return redirect(request.url)
         db.session.commit()
         flash(_("Attendance saved for %(count)d people.", count=changed), "success")
         return redirect(url_for("classes.attendance", class_id=class_id, session_id=session_id))

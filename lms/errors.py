@@ -4,6 +4,7 @@ import logging
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 
 from lms.extensions import db
 
@@ -30,6 +31,18 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return _render(400, "csrf")
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def out_of_range(error):
+        # A number or date typed into a URL or form that no column can hold
+        # (an id of 30 digits, the year 9999 plus a day) is bad input, not
+        # a server fault. Nothing was written: the transaction is rolled back.
+        db.session.rollback()
+        logger.info(
+            "Out-of-range value on %s %s: %s", request.method, request.path, error
+        )
+        return _render(400, "out_of_range")
 
     @app.errorhandler(500)
     def server_error(error):
