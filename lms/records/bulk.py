@@ -150,6 +150,7 @@ def parse(filename: str, content: bytes, institution_id: int, department_id=None
         people[user.employee_no] = user
         people[user.username] = user
 
+    grade_years: set = set()
     for number, raw in table.rows:
         row = {name: raw.get(header, "") for name, header in headers.items()}
 
@@ -166,12 +167,20 @@ def parse(filename: str, content: bytes, institution_id: int, department_id=None
             add("kind", _l("Write 年度考核, 职称, 职级 or 荣誉."))
             continue
         on = _parse_date(row["date"])
-        if on is None or on > date.today():
+        if on is None or on > date.today() or on.year < 1950:
             add("date", _l("Write a date that is not in the future, such as 2026-09-01."))
             continue
         values = _values(kind, row, on, add)
         if values is None:
             continue
+        seen = (person.id, values.get("year"))
+        if kind is ProgressionKind.ASSESSMENT_GRADE and (
+            seen in grade_years or events.grade_recorded_for(person, values["year"])
+        ):
+            add("year", _l("This person already has an annual grade for this year; correct it on their record."))
+            continue
+        if kind is ProgressionKind.ASSESSMENT_GRADE:
+            grade_years.add(seen)
         note = (row.get("note") or "")[:500]
         result.rows.append(
             {"row": number, "person": person, "kind": kind, "on": on, "values": values, "note": note}

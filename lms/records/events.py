@@ -139,6 +139,21 @@ def check_correction(
         raise CorrectionError("already_corrected")
 
 
+def grade_recorded_for(person: User, year: int) -> bool:
+    """Return whether ``person`` has an uncorrected annual grade for ``year``."""
+    corrected = sa.select(ProgressionEntry.corrects_id).where(
+        ProgressionEntry.corrects_id.is_not(None)
+    )
+    entries = db.session.scalars(
+        sa.select(ProgressionEntry).where(
+            ProgressionEntry.user_id == person.id,
+            ProgressionEntry.kind == ProgressionKind.ASSESSMENT_GRADE,
+            ProgressionEntry.id.not_in(corrected),
+        )
+    )
+    return any(entry.detail.get("year") == year for entry in entries)
+
+
 def record_event(
     person: User,
     actor: User,

@@ -1,6 +1,6 @@
 """Forms for HR-recorded events, the person profile and external trainings."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import gettext as _
@@ -36,7 +36,7 @@ from lms.records.events import (
     HR_KINDS,
     PROFESSIONAL_TITLE_LABELS,
 )
-from lms.records.models import TrainingKind, TrainingTier
+from lms.records.models import ProgressionKind, TrainingKind, TrainingTier
 
 _BLANK = SelectChoice("", _l("Choose…"))
 
@@ -51,6 +51,10 @@ REQUIRED_BY_KIND = {
 
 def _choices(labels: dict, values) -> list:
     return [_BLANK] + [SelectChoice(value, labels[value]) for value in values]
+
+
+#: Earliest date an HR-recorded event may carry.
+EARLIEST_EVENT = date(1950, 1, 1)
 
 
 class ProgressionEventForm(FlaskForm):
@@ -103,6 +107,24 @@ class ProgressionEventForm(FlaskForm):
                 valid = False
         if self.corrects.data and not self.corrects.data.isdigit():
             self.corrects.errors = [_("Not a valid entry number.")]
+            valid = False
+        on = self.occurred_on.data
+        # One day of slack: the institution's day may be ahead of the server's.
+        latest = date.today() + timedelta(days=1)
+        if on is not None and not (EARLIEST_EVENT <= on <= latest):
+            self.occurred_on.errors = list(self.occurred_on.errors) + [
+                _("Enter a date between 1950-01-01 and today.")
+            ]
+            valid = False
+        if (
+            self.kind.data == ProgressionKind.ASSESSMENT_GRADE.value
+            and on is not None
+            and self.year.data
+            and self.year.data > on.year
+        ):
+            self.year.errors = list(self.year.errors) + [
+                _("The assessment year cannot be later than the date it was recorded.")
+            ]
             valid = False
         return valid
 

@@ -189,6 +189,15 @@ def add_entry(person_id: int):
         return _render_record(person, form, 400)
 
     kind = ProgressionKind(form.kind.data)
+    if (
+        kind is ProgressionKind.ASSESSMENT_GRADE
+        and not form.corrects.data
+        and events.grade_recorded_for(person, form.year.data)
+    ):
+        form.year.errors = [
+            _("An annual grade for %(year)s is already on the record; correct that entry instead.", year=form.year.data)
+        ]
+        return _render_record(person, form, 400)
     try:
         corrected = None
         if form.corrects.data:

@@ -155,3 +155,33 @@ def test_confirmation_is_used_once(world, login):
 def test_counselor_cannot_upload(world, login):
     counselor = login("counselor1")
     assert _upload(counselor, GOOD.encode()).status_code == 403
+
+
+def test_second_grade_for_a_year_is_refused(world, login):
+    hr = login("hr")
+    page = _upload(hr, GOOD.encode()).get_data(as_text=True)
+    _confirm(hr, page)
+    response = _upload(hr, "工号,类型,日期,结果,年度\nE001,年度考核,2026-02-01,合格,2025\n".encode())
+    assert response.status_code == 400
+    assert "already has an annual grade" in response.get_data(as_text=True)
+
+    form = {
+        "csrf_token": hr.csrf, "kind": "assessment_grade", "occurred_on": "2026-02-01",
+        "grade": "competent", "year": "2025",
+    }
+    response = hr.client.post(f"/people/{world}/record/entries", data=form)
+    assert response.status_code == 400
+    assert "already on the record" in response.get_data(as_text=True)
+
+
+def test_record_form_refuses_absurd_dates(world, login):
+    hr = login("hr")
+    for day, year in (("0001-01-01", "2025"), ("2099-01-01", "2025"), ("2026-01-01", "2027")):
+        form = {
+            "csrf_token": hr.csrf, "kind": "assessment_grade", "occurred_on": day,
+            "grade": "competent", "year": year,
+        }
+        response = hr.client.post(f"/people/{world}/record/entries", data=form)
+        assert response.status_code == 400, day
+    db.session.expire_all()
+    assert _entries() == []
