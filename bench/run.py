@@ -114,13 +114,14 @@ def _latency_ms(text: str, percentile: str) -> float:
 
 
 def run_wrk(name: str, base: str, lines: list[str], *, duration: int, connections: int,
-            work_dir: Path) -> Result:
+            work_dir: Path, extra: list[str] | None = None) -> Result:
+    """Replay ``lines`` with wrk; ``extra`` goes to bench/requests.lua (a pause in ms)."""
     request_file = work_dir / f"{name}.tsv"
     request_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     output = subprocess.run(
         ["wrk", "--threads", "2", "--connections", str(connections),
          "--duration", f"{duration}s", "--timeout", "10s", "--latency",
-         "--script", str(LUA), base, "--", str(request_file)],
+         "--script", str(LUA), base, "--", str(request_file), *(extra or [])],
         capture_output=True, text=True, check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))

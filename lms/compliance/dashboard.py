@@ -1,7 +1,9 @@
 """Institution-wide compliance counts and the per-rule lists HR drills into.
 
-Each rule is evaluated with ``engine.evaluate_institution``, which issues two
-queries per rule whatever the number of people.
+The counts come from ``report.population_report``, which counts in the
+database with one grouped query per rule. The per-rule lists evaluate each
+person with ``engine.evaluate_institution``, which issues two queries per
+rule whatever the number of people.
 """
 
 import csv
@@ -14,10 +16,10 @@ from lms.compliance.engine import (
     Status,
     Today,
     Verdict,
-    evaluate_institution,
     rules_for,
 )
 from lms.compliance.models import ComplianceRule
+from lms.compliance.report import population_report
 from lms.organisations.models import Institution
 
 #: Display order of the statuses, from done to not concerned.
@@ -58,10 +60,21 @@ def count_verdicts(rule: ComplianceRule, verdicts: Iterable[Verdict]) -> RuleSum
 
 
 def summarise(institution: Institution, today: Today = None) -> list[RuleSummary]:
-    """Count verdicts per status for every rule that applies in ``institution``."""
+    """Count verdicts per status for every rule that applies in ``institution``.
+
+    The database counts, so the page costs the same for 50 people as for
+    5,000; building a verdict object per person took seconds at that size.
+    """
     return [
-        count_verdicts(rule, evaluate_institution(institution, rule, today))
-        for rule in rules_for(institution.id)
+        RuleSummary(
+            rule=report.rule,
+            total=Counter(dict(report.totals)),
+            by_department={
+                department_id: Counter(dict(counts))
+                for (_institution_id, department_id), counts in report.units.items()
+            },
+        )
+        for report in population_report([institution.id], today)
     ]
 
 
