@@ -100,6 +100,8 @@ class Sampler(threading.Thread):
                 "connections": self.connections(), "wal_mb": wal}
 
     def run(self) -> None:
+        # Times count from the start of the steady load.
+        self.started = time.monotonic()
         while not self.stop.is_set():
             self.samples.append(self.sample())
             self.stop.wait(self.interval)
