@@ -5,7 +5,7 @@
 
 The app has no autosave endpoint yet: the URL is a template filled with the
 attempt id, so the scenario can be pointed at the endpoint once it exists.
-With the default, an app without it answers 404 and the script stops after
+With the default, an app without it returns 404 and the script stops after
 the first request with that message.
 
 1. Serves the app and the hello baseline under gunicorn (same settings).
@@ -130,11 +130,13 @@ def main(argv=None) -> None:
                         {"csrf_token": attempt["token"], f"q{question_id}": answer})
                 lines.append(f"POST\t{path}\t{attempt['cookie']}\t{body}")
             if len(attempts) == 1:
+                # NOTE: on a 404 the script exits before --cleanup, leaving this
+                # one learner's attempt open in the benchmark database.
                 method_body = lines[-1].split("\t", 3)[3]
                 status, _l, _c, _t = _request(
                     app.port, "POST", path, attempt["cookie"], method_body)
                 if status == 404:
-                    raise SystemExit(f"{path} answered 404: the app has no autosave endpoint "
+                    raise SystemExit(f"{path} returned 404: the app has no autosave endpoint "
                                      "there; pass --url-template")
         result = run_wrk("quiz autosave", app.base, lines, duration=args.duration,
                          connections=args.connections, work_dir=work_dir)

@@ -104,7 +104,7 @@ def prepare(port: int, username: str, quiz_id: int) -> dict:
     cookie = new_cookie
     status, _location, new_cookie, page = _request(port, "GET", f"/quizzes/{quiz_id}", cookie)
     if status != 200:
-        raise RuntimeError(f"quiz page answered {status} for {username}")
+        raise RuntimeError(f"quiz page returned {status} for {username}")
     # The page's form token is kept in the session, which the response re-signs.
     cookie = new_cookie or cookie
     for action, body in START_FORM.findall(page):
@@ -288,7 +288,7 @@ def main(argv=None) -> None:
         print(f"| latency {label} p50 / p99 / max | {percentile(values, 50):.0f} / "
               f"{percentile(values, 99):.0f} / {max(values):.0f} ms |")
     print(f"| failed requests | {len(failures)} |")
-    print(f"| double clicks answered with two attempts | {len(split_clicks)} |")
+    print(f"| double clicks that got two attempts | {len(split_clicks)} |")
     print(f"| learners without exactly one open attempt | {len(wrong)} |")
     if connections:
         print(f"| database connections during the burst (max) | {max(connections)} |")

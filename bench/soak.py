@@ -44,7 +44,7 @@ def build_mix(base: str, engine: sa.Engine, learners: int) -> list[str]:
         for page in pages:
             status, html = browser.get(page)
             if status != 200:
-                raise RuntimeError(f"{page} answered {status} for {username}")
+                raise RuntimeError(f"{page} returned {status} for {username}")
             lines.append(f"GET\t{page}\t{browser.cookie}\t")
             form = COMPLETE_FORM.search(html)
             if form:
@@ -68,6 +68,11 @@ class Sampler(threading.Thread):
         self.started = time.monotonic()
 
     def connections(self) -> int:
+        """Count the app's database connections.
+
+        On SQLite each worker holds two: the request's session and the one
+        ``SqlSessionStore.touch`` commits on, so 2 per worker is the steady state.
+        """
         if self.engine.dialect.name == "postgresql":
             with self.engine.connect() as conn:
                 # Minus this sampler's own connection.

@@ -12,7 +12,7 @@ from lms.accounts.models import User
 from lms.extensions import db
 
 
-def test_database_rejects_a_second_open_attempt(world):
+def test_second_open_attempt_rejected(world):
     common = dict(quiz_id=world.quiz, user_id=world.counselor, max_score=Decimal(2))
     db.session.add(Attempt(number=1, **common))
     db.session.flush()
@@ -21,7 +21,7 @@ def test_database_rejects_a_second_open_attempt(world):
             db.session.add(Attempt(number=2, **common))
 
 
-def test_submitted_attempts_do_not_block_the_next_one(world):
+def test_submitted_attempt_allows_next(world):
     common = dict(quiz_id=world.quiz, user_id=world.counselor, max_score=Decimal(2))
     db.session.add(Attempt(number=1, submitted_at=sa.func.now(), score=Decimal(0), **common))
     db.session.add(Attempt(number=2, **common))
@@ -30,7 +30,7 @@ def test_submitted_attempts_do_not_block_the_next_one(world):
                                  db.session.get(Quiz, world.quiz)).number == 2
 
 
-def test_start_racing_a_committed_start_resumes_it(world, monkeypatch):
+def test_racing_start_resumes_first_attempt(world, monkeypatch):
     """The second of two simultaneous starts read "no open attempt" before the first committed.
 
     It then counts one attempt and inserts number 2; the key rejects it and

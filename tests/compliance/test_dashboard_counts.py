@@ -16,7 +16,7 @@ def _nonzero(counter: Counter) -> Counter:
     return Counter({status: n for status, n in counter.items() if n})
 
 
-def test_summarise_matches_engine_per_rule_and_department(app_ctx):
+def test_summarise_matches_engine_counts(app_ctx):
     today = datetime(2026, 11, 15, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     ids = _population(random.Random(3))
     for institution_id in ids:
