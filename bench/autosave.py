@@ -1,28 +1,29 @@
 """Quiz autosave under load, then a check that no answer was lost or duplicated.
 
     python -m bench.autosave --database-url sqlite:///bench/data/m.sqlite3 \
-        --url-template "/attempts/{attempt_id}/autosave"
+        --url-template "/attempts/{attempt_id}/answers"
 
-The app has no autosave endpoint yet: the URL is a template filled with the
-attempt id, so the scenario can be pointed at the endpoint once it exists.
-With the default, an app without it returns 404 and the script stops after
-the first request with that message.
+The URL is a template filled with the attempt id, so the scenario can be
+pointed at whichever autosave endpoint the app has. An app without one
+returns 404 and the script stops after the first request with that message.
 
 1. Serves the app and the hello baseline under gunicorn (same settings).
 2. Logs ``--learners`` learners in, starts an attempt at a quiz each may take
    (the start form is found on the quiz page, as in ``bench.exam_burst``)
    and reads the questions and choices from the attempt page (inputs named
    ``q<question id>``).
-3. Gives each learner a fixed answer per question (seeded random) and writes
-   one autosave request per question: a form post of ``csrf_token`` and
-   ``q<id>=<choice id>``, or with ``--json`` a JSON body
+3. Gives each learner a fixed answer per choice question (seeded random)
+   and writes one autosave request per learner carrying the whole form, as
+   the browser's autosave does: ``csrf_token``, ``seen=<question id>`` for
+   every question and ``q<id>=<choice id>``, or with ``--json`` a JSON body
    ``{"answers": {"<question id>": [<choice ids>]}}``. wrk replays them
-   round-robin for ``--duration`` seconds, so every answer is saved many
-   times, in any order.
+   round-robin for ``--duration`` seconds, so every attempt is saved many
+   times, from several connections at once.
 4. Prints req/s, the ratio to hello (target >= 0.20), p50/p99 and failures,
    then checks in the database that each attempt holds exactly one stored
    answer per question and that it equals the answer sent (no lost or
-   duplicated answer). Attempts stay open; ``--cleanup`` deletes them.
+   duplicated answer). The stored choice ids are read from
+   ``attempt_answer.response`` or, in older schemas, ``selected_choice_ids``. Attempts stay open; ``--cleanup`` deletes them.
 """
 
 import argparse
@@ -88,7 +89,7 @@ def open_attempt(port: int, username: str, quiz_id: int) -> dict:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True)
-    parser.add_argument("--url-template", default="/attempts/{attempt_id}/autosave")
+    parser.add_argument("--url-template", default="/attempts/{attempt_id}/answers")
     parser.add_argument("--json", action="store_true", help="send JSON instead of a form")
     parser.add_argument("--learners", type=int, default=100)
     parser.add_argument("--duration", type=int, default=15)
@@ -120,15 +121,18 @@ def main(argv=None) -> None:
             attempt = open_attempt(app.port, username, quiz_id)
             attempts.append(attempt["attempt_id"])
             path = args.url_template.format(attempt_id=attempt["attempt_id"])
+            answers = {}
             for question_id, choice_ids in attempt["choices"].items():
-                answer = rng.choice(choice_ids)
-                sent[(attempt["attempt_id"], question_id)] = [answer]
-                if args.json:
-                    body = json.dumps({"answers": {str(question_id): [answer]}})
-                else:
-                    body = urllib.parse.urlencode(
-                        {"csrf_token": attempt["token"], f"q{question_id}": answer})
-                lines.append(f"POST\t{path}\t{attempt['cookie']}\t{body}")
+                answers[question_id] = rng.choice(choice_ids)
+                sent[(attempt["attempt_id"], question_id)] = [answers[question_id]]
+            if args.json:
+                body = json.dumps({"answers": {str(q): [c] for q, c in answers.items()}})
+            else:
+                fields = [("csrf_token", attempt["token"])]
+                fields += [("seen", q) for q in answers]
+                fields += [(f"q{q}", c) for q, c in answers.items()]
+                body = urllib.parse.urlencode(fields)
+            lines.append(f"POST\t{path}\t{attempt['cookie']}\t{body}")
             if len(attempts) == 1:
                 # NOTE: on a 404 the script exits before --cleanup, leaving this
                 # one learner's attempt open in the benchmark database.
@@ -143,17 +147,19 @@ def main(argv=None) -> None:
     finally:
         app.stop()
 
+    columns = {column["name"] for column in sa.inspect(engine).get_columns("attempt_answer")}
+    stored_column = "response" if "response" in columns else "selected_choice_ids"
     with engine.connect() as conn:
         stored = {}
         duplicates = 0
         for attempt_id, question_id, selected in conn.execute(sa.text(
-            "SELECT attempt_id, question_id, selected_choice_ids FROM attempt_answer "
+            f"SELECT attempt_id, question_id, {stored_column} FROM attempt_answer "
             "WHERE attempt_id IN :ids"
         ).bindparams(sa.bindparam("ids", expanding=True)), {"ids": attempts}):
             if isinstance(selected, str):
                 selected = json.loads(selected)
             duplicates += (attempt_id, question_id) in stored
-            stored[(attempt_id, question_id)] = sorted(selected)
+            stored[(attempt_id, question_id)] = sorted(selected or [])
     lost = [key for key in sent if key not in stored]
     differ = [key for key in sent if key in stored and stored[key] != sent[key]]
     ratio = result.rps / baseline.rps if baseline.rps else float("nan")
