@@ -108,10 +108,12 @@ def main(argv=None) -> None:
     rng = random.Random(20261204)
 
     hello = Server("bench.hello:app", env, args.workers, work_dir)
-    hello.wait("/hello")
-    baseline = run_wrk("hello", hello.base, ["GET\t/hello\t\t"], duration=args.duration,
-                       connections=args.connections, work_dir=work_dir)
-    hello.stop()
+    try:
+        hello.wait("/hello")
+        baseline = run_wrk("hello", hello.base, ["GET\t/hello\t\t"], duration=args.duration,
+                           connections=args.connections, work_dir=work_dir)
+    finally:
+        hello.stop()
 
     app = Server("wsgi:app", env, args.workers, work_dir)
     app.wait("/login")

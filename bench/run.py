@@ -250,11 +250,14 @@ def main(argv=None) -> None:
     scenarios = args.scenarios.split(",")
 
     hello = Server("bench.hello:app", env, args.workers, work_dir)
-    hello.wait("/hello")
-    baseline = run_wrk("hello", hello.base, ["GET\t/hello\t\t"], duration=args.duration,
-                       connections=args.connections, work_dir=work_dir)
-    baseline.memory_mb = hello.worker_memory_mb()
-    hello.stop()
+    try:
+        hello.wait("/hello")
+        baseline = run_wrk("hello", hello.base, ["GET\t/hello\t\t"], duration=args.duration,
+                           connections=args.connections, work_dir=work_dir)
+        baseline.memory_mb = hello.worker_memory_mb()
+    finally:
+        # A failed wrk run must not leave the baseline server running.
+        hello.stop()
     baseline.ratio = 1.0
     results.append(baseline)
 
