@@ -382,6 +382,18 @@ class Attempt(db.Model):
         sa.CheckConstraint(
             "(submitted_at IS NULL) = (score IS NULL)", name="score_iff_submitted"
         ),
+        # At most one open attempt per learner and quiz. Two starts at once
+        # (a double click) could otherwise both count the attempts after the
+        # other committed and insert different numbers; with this key the
+        # second insert fails and start_attempt resumes the first attempt.
+        sa.Index(
+            "uq_attempt_open_quiz_id_user_id",
+            "quiz_id",
+            "user_id",
+            unique=True,
+            postgresql_where=sa.text("submitted_at IS NULL"),
+            sqlite_where=sa.text("submitted_at IS NULL"),
+        ),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

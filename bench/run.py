@@ -33,6 +33,7 @@ from bench.generate import BENCH_PASSWORD, absolute_sqlite_url
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = ROOT / "bench" / "requests.lua"
+USER_AGENT = "shuren-bench/1.0"
 
 
 @dataclass
@@ -113,20 +114,24 @@ def _latency_ms(text: str, percentile: str) -> float:
 
 
 def run_wrk(name: str, base: str, lines: list[str], *, duration: int, connections: int,
-            work_dir: Path) -> Result:
+            work_dir: Path, extra: list[str] | None = None) -> Result:
+    """Replay ``lines`` with wrk; ``extra`` goes to bench/requests.lua (a pause in ms)."""
     request_file = work_dir / f"{name}.tsv"
     request_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     output = subprocess.run(
         ["wrk", "--threads", "2", "--connections", str(connections),
          "--duration", f"{duration}s", "--timeout", "10s", "--latency",
-         "--script", str(LUA), base, "--", str(request_file)],
+         "--script", str(LUA), base, "--", str(request_file), *(extra or [])],
         capture_output=True, text=True, check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     requests = int(re.search(r"(\d+) requests in", output).group(1))
     failed_match = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     errors_match = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    unexpected_match = re.search(r"Unexpected status: (\d+)", output)
     failed = int(failed_match.group(1)) if failed_match else 0
+    # Redirects count as failures too: a logged-out learner gets a 302 to /login.
+    failed = max(failed, int(unexpected_match.group(1)) if unexpected_match else 0)
     if errors_match:
         failed += sum(int(g) for g in errors_match.groups())
     return Result(name, rps, _latency_ms(output, "50"), _latency_ms(output, "99"), requests, failed)
@@ -139,6 +144,9 @@ class Browser:
         self.base = base
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        # The agent wrk sends (bench/requests.lua): Flask-Login's strong session
+        # protection ends a session whose agent changes.
+        self.opener.addheaders = [("User-Agent", USER_AGENT)]
 
     def get(self, path: str) -> tuple[int, str]:
         try:
@@ -191,6 +199,15 @@ def learner_paths(engine: sa.Engine, institution_code: str, count: int) -> dict[
     return pages
 
 
+def page_kind(path: str) -> str:
+    """Name the learner page type of ``path``: dashboard, course outline or lesson."""
+    if "/lessons/" in path:
+        return "lesson"
+    if path.startswith("/courses/"):
+        return "course outline"
+    return "dashboard"
+
+
 def verification_codes(engine: sa.Engine, count: int) -> list[str]:
     with engine.connect() as conn:
         return list(conn.scalars(
@@ -204,10 +221,12 @@ def main(argv=None) -> None:
     parser.add_argument("--duration", type=int, default=15, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
-    parser.add_argument("--learners", type=int, default=200, help="logged-in learners replayed")
+    parser.add_argument("--learners", type=int, default=50, help="logged-in learners replayed")
     parser.add_argument("--redis-url", default=None,
                         help="shared store for sessions and rate limits, e.g. redis://127.0.0.1:6379/3")
-    parser.add_argument("--scenarios", default="learner,verify,hr")
+    parser.add_argument("--scenarios", default="learner,learner-split,verify,hr",
+                        help="comma-separated: learner (the mix), learner-split (each learner "
+                             "page type alone), verify, hr")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args(argv)
 
@@ -231,11 +250,14 @@ def main(argv=None) -> None:
     scenarios = args.scenarios.split(",")
 
     hello = Server("bench.hello:app", env, args.workers, work_dir)
-    hello.wait("/hello")
-    baseline = run_wrk("hello", hello.base, ["GET\t/hello\t\t"], duration=args.duration,
-                       connections=args.connections, work_dir=work_dir)
-    baseline.memory_mb = hello.worker_memory_mb()
-    hello.stop()
+    try:
+        hello.wait("/hello")
+        baseline = run_wrk("hello", hello.base, ["GET\t/hello\t\t"], duration=args.duration,
+                           connections=args.connections, work_dir=work_dir)
+        baseline.memory_mb = hello.worker_memory_mb()
+    finally:
+        # A failed wrk run must not leave the baseline server running.
+        hello.stop()
     baseline.ratio = 1.0
     results.append(baseline)
 
@@ -244,6 +266,7 @@ def main(argv=None) -> None:
     try:
         if "learner" in scenarios:
             lines = []
+            by_kind: dict[str, list[str]] = {}
             for username, pages in learner_paths(engine, "demo-univ", args.learners).items():
                 browser = Browser(app.base)
                 browser.log_in(username)
@@ -252,8 +275,14 @@ def main(argv=None) -> None:
                     if status != 200:
                         raise RuntimeError(f"{page} answered {status} for {username}")
                     lines.append(f"GET\t{page}\t{browser.cookie}\t")
+                    by_kind.setdefault(page_kind(page), []).append(lines[-1])
             results.append(run_wrk("learner pages", app.base, lines, duration=args.duration,
                                    connections=args.connections, work_dir=work_dir))
+            if "learner-split" in scenarios:
+                for kind, kind_lines in by_kind.items():
+                    results.append(run_wrk(f"learner: {kind}", app.base, kind_lines,
+                                           duration=args.duration, connections=args.connections,
+                                           work_dir=work_dir))
         if "verify" in scenarios:
             lines = [f"GET\t/verify/{code}\t\t" for code in verification_codes(engine, 2000)]
             results.append(run_wrk("verification lookups", app.base, lines,

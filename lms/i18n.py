@@ -1,5 +1,7 @@
 """Locale selection: the user's choice, then the browser, then zh_CN."""
 
+from functools import lru_cache
+
 from babel import Locale
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import get_locale
@@ -39,9 +41,15 @@ def current_language() -> str:
     """
     locale = get_locale()
     for code in current_app.config["LANGUAGES"]:
-        if locale == Locale.parse(code):
+        if locale == _parsed(code):
             return code
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+@lru_cache(maxsize=16)
+def _parsed(code: str) -> Locale:
+    """Parse a configured code once; base.html asks for the language several times a page."""
+    return Locale.parse(code)
 
 
 def init_app(app: Flask) -> None:

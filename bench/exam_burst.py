@@ -1,0 +1,314 @@
+"""Synchronised exam start: thousands of learners press "start" within seconds.
+
+    python -m bench.exam_burst \
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/h_bench_m \
+        --learners 5000 --window 10 --concurrency 128
+
+1. Picks the quiz with the most learners of the demo university who are
+   enrolled in a programme that contains its course and have no attempt at
+   it yet, and takes up to ``--learners`` of them.
+2. Serves the app under gunicorn and logs each learner in through the real
+   form, then opens the quiz page and takes the start form's action and
+   CSRF token from its HTML (the URL is never built here, so a rewritten
+   quiz engine with another start URL still works).
+3. A second process fires the starts open-loop: request i is due at
+   ``i * window / learners`` seconds, sent by one of ``--concurrency``
+   client threads, so the whole burst is due within the window. A fraction
+   of learners (``--double-click``) sends the same start twice at once.
+4. Checks every answer is a redirect to an attempt page, that both starts
+   of a double click name the same attempt, and, in the database, that each
+   learner has exactly one attempt at the quiz and it is open. Prints the
+   latency percentiles from the due time (includes waiting for a free
+   client connection) and from the send time, the sending and finishing
+   times, and the most database connections seen during the burst.
+5. Deletes the attempts it created (``--keep`` leaves them), so the next run
+   finds the same quiz again.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import queue
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from bench.generate import BENCH_PASSWORD, absolute_sqlite_url
+from bench.run import USER_AGENT, Server
+
+START_FORM = re.compile(r"<form[^>]*\baction=\"([^\"]*)\"[^>]*>(.*?)</form>", re.S | re.I)
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+ATTEMPT_LOCATION = re.compile(r"/attempts/(\d+)")
+
+
+def pick_quiz(engine: sa.Engine, count: int) -> tuple[int, list[str]]:
+    """Return the quiz with the most eligible learners and up to ``count`` of them."""
+    eligible = """
+        FROM quiz q
+        JOIN programme_course pc ON pc.course_id = q.course_id
+        JOIN enrolment e ON e.programme_id = pc.programme_id
+        JOIN "user" u ON u.id = e.user_id
+        JOIN institution i ON i.id = u.institution_id
+        WHERE i.code = 'demo-univ' AND u.active
+          AND u.role IN ('counselor', 'party_worker')
+          AND NOT EXISTS (SELECT 1 FROM attempt a WHERE a.quiz_id = q.id AND a.user_id = u.id)
+    """
+    with engine.connect() as conn:
+        quiz_id = conn.scalar(sa.text(
+            f"SELECT q.id {eligible} GROUP BY q.id ORDER BY count(DISTINCT u.id) DESC, q.id LIMIT 1"
+        ))
+        if quiz_id is None:
+            raise SystemExit("no quiz has learners without an attempt; regenerate the data")
+        usernames = list(conn.scalars(sa.text(
+            f"SELECT DISTINCT u.username {eligible} AND q.id = :quiz ORDER BY u.username LIMIT :n"
+        ), {"quiz": quiz_id, "n": count}))
+    return quiz_id, usernames
+
+
+def _request(port: int, method: str, path: str, cookie: str = "", body: str = ""):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    headers = {"User-Agent": USER_AGENT, "Cookie": cookie}
+    if body:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    conn.request(method, path, body or None, headers)
+    response = conn.getresponse()
+    text = response.read().decode()
+    conn.close()
+    # The app sets one cookie, the signed session.
+    set_cookie = response.getheader("Set-Cookie") or ""
+    return response.status, response.getheader("Location") or "", set_cookie.split(";")[0], text
+
+
+def prepare(port: int, username: str, quiz_id: int) -> dict:
+    """Log in, open the quiz page and return what the start request needs.
+
+    Redirects are not followed, so logging thousands of learners in does not
+    also render thousands of dashboards.
+    """
+    _status, _location, cookie, page = _request(port, "GET", "/login")
+    token = CSRF.search(page).group(1)
+    form = urllib.parse.urlencode(
+        {"username": username, "password": BENCH_PASSWORD, "csrf_token": token})
+    status, location, new_cookie, _ = _request(port, "POST", "/login", cookie, form)
+    if status != 302 or "/login" in location or not new_cookie:
+        raise RuntimeError(f"login of {username} failed")
+    cookie = new_cookie
+    status, _location, new_cookie, page = _request(port, "GET", f"/quizzes/{quiz_id}", cookie)
+    if status != 200:
+        raise RuntimeError(f"quiz page returned {status} for {username}")
+    # The page's form token is kept in the session, which the response re-signs.
+    cookie = new_cookie or cookie
+    for action, body in START_FORM.findall(page):
+        token = CSRF.search(body)
+        if token and "start" in action:
+            return {"username": username, "cookie": cookie, "action": action,
+                    "body": urllib.parse.urlencode({"csrf_token": token.group(1)})}
+    raise RuntimeError(f"no start form on the quiz page of {username}")
+
+
+def fire(plan_file: Path, port: int, window: float, concurrency: int, result_file: Path) -> None:
+    """The load process: send every planned start at its due time; write the outcomes."""
+    plan = json.loads(plan_file.read_text())
+    due = queue.Queue()
+    for item in plan:
+        due.put(item)
+    outcomes = []
+    lock = threading.Lock()
+    started = time.monotonic() + 0.5
+
+    def worker() -> None:
+        while True:
+            try:
+                item = due.get_nowait()
+            except queue.Empty:
+                return
+            at = started + item["due"]
+            delay = at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            sent = time.monotonic()
+            status, location, error = None, "", None
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+                conn.request("POST", item["action"], item["body"], {
+                    "Cookie": item["cookie"], "User-Agent": USER_AGENT,
+                    "Content-Type": "application/x-www-form-urlencoded",
+                })
+                response = conn.getresponse()
+                response.read()
+                status, location = response.status, response.getheader("Location") or ""
+                conn.close()
+            except OSError as exc:
+                error = repr(exc)
+            done = time.monotonic()
+            with lock:
+                outcomes.append({"username": item["username"], "due": at - started,
+                                 "sent": sent - started, "done": done - started,
+                                 "status": status, "location": location, "error": error})
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result_file.write_text(json.dumps(outcomes))
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--learners", type=int, default=5000)
+    parser.add_argument("--window", type=float, default=10.0, help="seconds the starts are due in")
+    parser.add_argument("--concurrency", type=int, default=128, help="client connections at once")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--double-click", type=float, default=0.05,
+                        help="fraction of learners that send their start twice at once")
+    parser.add_argument("--keep", action="store_true", help="keep the attempts created")
+    parser.add_argument("--fire", nargs=4, metavar=("PLAN", "PORT", "RESULT", "_"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.fire:
+        plan, port, result, _ = args.fire
+        fire(Path(plan), int(port), args.window, args.concurrency, Path(result))
+        return
+
+    database_url = absolute_sqlite_url(args.database_url)
+    engine = sa.create_engine(database_url)
+    work_dir = Path(tempfile.mkdtemp(prefix="shuren-burst-"))
+    quiz_id, usernames = pick_quiz(engine, args.learners)
+    print(f"quiz {quiz_id}: {len(usernames)} learners", flush=True)
+    env = dict(
+        os.environ,
+        LMS_DATABASE_URL=database_url,
+        LMS_SECRET_KEY="bench-secret-key",
+        LMS_PASSWORD_HASH_METHOD="pbkdf2:sha256:1000",
+        LMS_LOGIN_RATE_LIMIT="1000000 per minute",
+        LMS_LOGIN_ACCOUNT_RATE_LIMIT="1000000 per minute",
+        # Sessions must outlive the login phase of thousands of learners.
+        LMS_SESSION_IDLE_MINUTES="120",
+    )
+    app = Server("wsgi:app", env, args.workers, work_dir)
+    app.wait("/login")
+    burst_started_at = None
+    try:
+        began = time.monotonic()
+        with ThreadPoolExecutor(max_workers=args.workers * 2) as pool:
+            plans = list(pool.map(lambda name: prepare(app.port, name, quiz_id), usernames))
+        print(f"{len(plans)} learners logged in in {time.monotonic() - began:.0f} s", flush=True)
+        step = args.window / max(1, len(plans))
+        doubled = int(len(plans) * args.double_click)
+        schedule = []
+        for index, item in enumerate(plans):
+            schedule.append(dict(item, due=index * step))
+            # Spread the double clicks over the whole window.
+            if doubled and index % max(1, len(plans) // doubled) == 0:
+                schedule.append(dict(item, due=index * step))
+        schedule.sort(key=lambda item: item["due"])
+        plan_file, result_file = work_dir / "plan.json", work_dir / "result.json"
+        plan_file.write_text(json.dumps(schedule))
+
+        with engine.connect() as conn:
+            burst_started_at = conn.scalar(sa.text("SELECT CURRENT_TIMESTAMP"))
+        connections = []
+        stop = threading.Event()
+
+        def sample_connections() -> None:
+            if engine.dialect.name != "postgresql":
+                return
+            with engine.connect() as conn:
+                while not stop.is_set():
+                    connections.append(conn.scalar(sa.text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    )) - 1)
+                    stop.wait(0.2)
+
+        sampler = threading.Thread(target=sample_connections)
+        sampler.start()
+        subprocess.run(
+            [sys.executable, "-m", "bench.exam_burst", "--database-url", database_url,
+             "--window", str(args.window), "--concurrency", str(args.concurrency),
+             "--fire", str(plan_file), str(app.port), str(result_file), "-"],
+            check=True, cwd=Path(__file__).resolve().parent.parent,
+        )
+        stop.set()
+        sampler.join()
+        outcomes = json.loads(result_file.read_text())
+        memory = app.worker_memory_mb()
+    finally:
+        app.stop()
+
+    failures = [o for o in outcomes if o["error"] or o["status"] != 302
+                or not ATTEMPT_LOCATION.search(o["location"])]
+    attempt_of: dict[str, set[str]] = {}
+    for o in outcomes:
+        match = ATTEMPT_LOCATION.search(o["location"] or "")
+        if match:
+            attempt_of.setdefault(o["username"], set()).add(match.group(1))
+    split_clicks = [name for name, ids in attempt_of.items() if len(ids) > 1]
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            """
+            SELECT u.username, count(a.id) AS attempts,
+                   count(a.id) FILTER (WHERE a.submitted_at IS NULL) AS open
+            FROM "user" u LEFT JOIN attempt a ON a.user_id = u.id AND a.quiz_id = :quiz
+            WHERE u.username IN :names GROUP BY u.username
+            """
+        ).bindparams(sa.bindparam("names", expanding=True)),
+            {"quiz": quiz_id, "names": usernames}).all()
+    wrong = [(name, attempts, open_) for name, attempts, open_ in rows
+             if attempts != 1 or open_ != 1]
+
+    from_due = [(o["done"] - o["due"]) * 1000 for o in outcomes]
+    from_sent = [(o["done"] - o["sent"]) * 1000 for o in outcomes]
+    print(f"\nexam start burst: {len(usernames)} learners, {len(outcomes)} requests "
+          f"({len(outcomes) - len(usernames)} double clicks), due within {args.window:.0f} s, "
+          f"{args.concurrency} client connections, {args.workers} gunicorn workers, "
+          f"{engine.dialect.name}\n")
+    print("| measure | value |\n|---|---|")
+    print(f"| last request sent at | {max(o['sent'] for o in outcomes):.1f} s |")
+    print(f"| last answer at | {max(o['done'] for o in outcomes):.1f} s |")
+    print(f"| throughput | {len(outcomes) / max(o['done'] for o in outcomes):.0f} starts/s |")
+    for label, values in (("from due time", from_due), ("from send time", from_sent)):
+        print(f"| latency {label} p50 / p99 / max | {percentile(values, 50):.0f} / "
+              f"{percentile(values, 99):.0f} / {max(values):.0f} ms |")
+    print(f"| failed requests | {len(failures)} |")
+    print(f"| double clicks that got two attempts | {len(split_clicks)} |")
+    print(f"| learners without exactly one open attempt | {len(wrong)} |")
+    if connections:
+        print(f"| database connections during the burst (max) | {max(connections)} |")
+    print(f"| worker RSS after the burst | {max(memory) if memory else '-'} MB |")
+    for o in failures[:5]:
+        print("failure:", o)
+    for row in wrong[:5]:
+        print("wrong attempts:", row)
+
+    if not args.keep and burst_started_at is not None:
+        with engine.begin() as conn:
+            conn.execute(sa.text(
+                "DELETE FROM attempt WHERE quiz_id = :quiz AND started_at >= :since "
+                "AND user_id IN (SELECT id FROM \"user\" WHERE username IN :names)"
+            ).bindparams(sa.bindparam("names", expanding=True)),
+                {"quiz": quiz_id, "since": burst_started_at, "names": usernames})
+    engine.dispose()
+    if failures or split_clicks or wrong:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
