@@ -89,6 +89,8 @@ def _attainment_chart(institution, department_id):
     if department_id is not None:
         people = people.where(User.department_id == department_id)
     values = population_attainment(people, framework)
+    if len(values) < 3:
+        return None  # A radar needs three axes; the tables still show the numbers.
     return charts.radar_svg(
         [area.name for area, _value in values],
         [value for _area, value in values],

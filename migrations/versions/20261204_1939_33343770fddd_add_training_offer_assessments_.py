@@ -931,6 +931,12 @@ def upgrade():
     with op.batch_alter_table('quiz', schema=None) as batch_op:
         batch_op.create_check_constraint('closes_after_opens', 'opens_at IS NULL OR closes_at IS NULL OR closes_at > opens_at')
 
+    # One open attempt per learner and quiz, so two simultaneous starts
+    # cannot both create one. Existing data has at most one: the first
+    # release resumed an open attempt before starting another.
+    with op.batch_alter_table('attempt', schema=None) as batch_op:
+        batch_op.create_index('uq_attempt_open_quiz_id_user_id', ['quiz_id', 'user_id'], unique=True, sqlite_where=sa.text('submitted_at IS NULL'), postgresql_where=sa.text('submitted_at IS NULL'))
+
     # ### end Alembic commands ###
 
 
@@ -1010,6 +1016,9 @@ def _lay_out_existing_attempts() -> None:
 
 
 def downgrade():
+    with op.batch_alter_table('attempt', schema=None) as batch_op:
+        batch_op.drop_index('uq_attempt_open_quiz_id_user_id')
+
     # CHECK constraints added by hand in upgrade(), dropped before their columns.
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_user_hr_scope_only_for_hr'), type_='check')
