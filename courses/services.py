@@ -157,6 +157,44 @@ def enrolments_for_course(user: User, course: Course) -> list[Enrolment]:
     )
 
 
+def open_enrolment_learners(course_ids: list[int]) -> set[tuple[int, int]]:
+    """Return (course id, user id) for open enrolments that follow those course versions.
+
+    An enrolment follows its pinned version of each programme course, and
+    the programme's current version where it has no pin. Completed
+    enrolments are left out.
+    """
+    if not course_ids:
+        return set()
+    pinned = (
+        sa.select(EnrolmentCourse.course_id, Enrolment.user_id)
+        .join(Enrolment, Enrolment.id == EnrolmentCourse.enrolment_id)
+        .where(
+            EnrolmentCourse.course_id.in_(course_ids),
+            Enrolment.completed_at.is_(None),
+        )
+    )
+    has_pin = (
+        sa.select(EnrolmentCourse.id)
+        .where(
+            EnrolmentCourse.enrolment_id == Enrolment.id,
+            EnrolmentCourse.programme_course_id == ProgrammeCourse.id,
+        )
+        .exists()
+    )
+    unpinned = (
+        sa.select(ProgrammeCourse.course_id, Enrolment.user_id)
+        .join(Enrolment, Enrolment.programme_id == ProgrammeCourse.programme_id)
+        .where(
+            ProgrammeCourse.course_id.in_(course_ids),
+            Enrolment.completed_at.is_(None),
+            ~has_pin,
+        )
+    )
+    rows = db.session.execute(sa.union(pinned, unpinned)).all()
+    return {(course_id, user_id) for course_id, user_id in rows}
+
+
 # Prerequisites --------------------------------------------------------------
 
 
