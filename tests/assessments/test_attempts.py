@@ -19,6 +19,7 @@ from courses.models import Course
 from lms.accounts.models import User
 from lms.audit import AuditEntry
 from lms.extensions import db
+from lms.scheduler import run_job_once
 
 T0 = datetime(2026, 9, 1, 1, 0, tzinfo=UTC)
 
@@ -184,6 +185,37 @@ def test_close_expired_attempts_job(quiz, learner):
     assert services.close_expired_attempts(T0 + timedelta(minutes=4)) == 0
     assert services.close_expired_attempts(T0 + timedelta(minutes=6)) == 1
     assert attempt.submitted_at == T0 + timedelta(minutes=5)
+
+
+def test_scheduled_job_closes_abandoned_attempt(quiz, learner):
+    quiz.time_limit_minutes = 5
+    timed = services.start_attempt(learner, quiz, now=T0)
+    services.save_answers(timed, _right(quiz), now=T0 + timedelta(minutes=1))
+    attempt_id = timed.id
+    db.session.commit()
+
+    early = run_job_once("close_expired_attempts", now=T0 + timedelta(minutes=4))
+    late = run_job_once("close_expired_attempts", now=T0 + timedelta(minutes=6))
+
+    assert early.ok, early.error
+    assert early.result == {"closed": 0}
+    assert late.ok, late.error
+    assert late.result == {"closed": 1}
+    db.session.expire_all()
+    attempt = db.session.get(Attempt, attempt_id)
+    assert attempt.submitted_at == T0 + timedelta(minutes=5)
+    assert attempt.closed_at_deadline is True
+    assert attempt.passed is True
+
+
+def test_job_skips_attempts_without_deadline(quiz, learner):
+    services.start_attempt(learner, quiz, now=T0)
+    db.session.commit()
+
+    run = run_job_once("close_expired_attempts", now=T0 + timedelta(days=400))
+
+    assert run.result == {"closed": 0}
+    assert services.open_attempt(learner, quiz) is not None
 
 
 # Submission --------------------------------------------------------------------------
