@@ -44,7 +44,8 @@ class AttemptError(Exception):
     """The attempt cannot be started, saved or submitted; ``code`` gives the reason.
 
     Codes: ``not_open``, ``closed``, ``no_attempts``, ``passed``,
-    ``not_enough_questions``, ``submitted``, ``time_up``.
+    ``locked`` (prerequisite courses incomplete), ``not_enough_questions``,
+    ``submitted``, ``time_up``.
     """
 
     def __init__(self, code: str):
@@ -154,12 +155,17 @@ def is_expired(attempt: Attempt, now: datetime) -> bool:
 
 
 def start_attempt(user: User, quiz: Quiz, now: Optional[datetime] = None) -> Attempt:
-    """Resume the open attempt, or start the next one within the window and limits."""
+    """Resume the open attempt, or start the next one within the window and limits.
+
+    A new attempt also needs the prerequisite courses of the quiz's course.
+    """
     now = now or now_utc()
     current = open_attempt(user, quiz)
     if current is not None:
         if not close_if_expired(current, now):
             return current
+    if course_services.missing_prerequisites(user, quiz.course):
+        raise AttemptError("locked")
     problem = window_error(quiz, now)
     if problem:
         raise AttemptError(problem)

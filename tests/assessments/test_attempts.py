@@ -20,6 +20,7 @@ from lms.accounts.models import User
 from lms.audit import AuditEntry
 from lms.extensions import db
 from lms.scheduler import run_job_once
+from tests.factories import as_draft
 
 T0 = datetime(2026, 9, 1, 1, 0, tzinfo=UTC)
 
@@ -58,8 +59,7 @@ def _audits(action):
 
 def test_window_is_entered_in_shanghai_time(quiz, trainer):
     data = {
-        "title": quiz.title,
-        "pass_mark": "60",
+        **{name: str(value) for name, value in authoring.quiz_form_values(quiz).items()},
         "opens_at": "2026-09-01T09:00",
         "closes_at": "2026-09-01T10:00",
     }
@@ -456,16 +456,17 @@ def test_draw_larger_than_category_is_rejected(drawn_quiz, learner, trainer):
 
 
 def test_essay_is_graded_by_hand_per_point(world, quiz, learner, trainer):
-    essay = authoring.save_question(
-        quiz,
-        {
-            "kind": "essay",
-            "text": "如何开展谈心谈话？",
-            "points": "5",
-            "scoring_points": "2 | 倾听\n3 | 引导",
-        },
-        trainer,
-    )
+    with as_draft(quiz.course):
+        essay = authoring.save_question(
+            quiz,
+            {
+                "kind": "essay",
+                "text": "如何开展谈心谈话？",
+                "points": "5",
+                "scoring_points": "2 | 倾听\n3 | 引导",
+            },
+            trainer,
+        )
     attempt = services.start_attempt(learner, quiz, now=T0)
     answers = _right(quiz)
     answers[essay.id] = "先倾听，再引导。"
@@ -490,11 +491,12 @@ def test_essay_is_graded_by_hand_per_point(world, quiz, learner, trainer):
 
 
 def test_essay_score_above_point_maximum_is_rejected(quiz, learner, trainer):
-    essay = authoring.save_question(
-        quiz,
-        {"kind": "essay", "text": "论述", "points": "2", "scoring_points": "2 | 要点"},
-        trainer,
-    )
+    with as_draft(quiz.course):
+        essay = authoring.save_question(
+            quiz,
+            {"kind": "essay", "text": "论述", "points": "2", "scoring_points": "2 | 要点"},
+            trainer,
+        )
     attempt = services.start_attempt(learner, quiz, now=T0)
     services.submit_attempt(attempt, {essay.id: "回答"}, now=T0)
     answer = db.session.scalar(sa.select(AttemptAnswer).filter_by(question_id=essay.id))
