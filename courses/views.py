@@ -181,17 +181,13 @@ def programme(programme_id: int):
         and enrolment is None
         and programme.status is PublicationStatus.PUBLISHED
     )
+    courses = services.learner_courses(current_user, programme)
+    locked = {}
+    if enrolment is not None:
+        locked = services.locked_courses(current_user, [course for _l, course in courses])
     rows = [
-        {
-            "link": link,
-            "course": course,
-            "locked": (
-                services.missing_prerequisites(current_user, course)
-                if enrolment is not None
-                else []
-            ),
-        }
-        for link, course in services.learner_courses(current_user, programme)
+        {"link": link, "course": course, "locked": locked.get(course.id, [])}
+        for link, course in courses
     ]
     return render_template(
         "courses/programme.html",
