@@ -164,6 +164,14 @@ def learner_courses(
     return enrolment_courses(enrolment)
 
 
+def _rows_for(
+    user: User, programme: Programme, enrolment: Optional[Enrolment]
+) -> list[tuple[ProgrammeCourse, Course]]:
+    if enrolment is not None and enrolment.programme_id == programme.id:
+        return enrolment_courses(enrolment)
+    return learner_courses(user, programme)
+
+
 def find_enrolment(user: User, programme: Programme) -> Optional[Enrolment]:
     return db.session.scalar(
         sa.select(Enrolment)
@@ -518,12 +526,15 @@ def started_course_ids(user: User, course_ids: list[int]) -> set[int]:
     )
 
 
-def programme_progress(user: User, programme: Programme) -> dict:
+def programme_progress(
+    user: User, programme: Programme, enrolment: Optional[Enrolment] = None
+) -> dict:
     """Summarise a learner's progress through a programme's courses and hours.
 
-    Courses are counted in the versions the learner follows.
+    Courses are counted in the versions the learner follows. A caller that
+    already holds the learner's ``enrolment`` passes it to save a query.
     """
-    rows = learner_courses(user, programme)
+    rows = _rows_for(user, programme, enrolment)
     course_ids = [course.id for _link, course in rows]
     done = completed_course_ids(user, course_ids)
     hours_done = sum(
@@ -552,7 +563,7 @@ def programme_progress(user: User, programme: Programme) -> dict:
 
 
 def resume_point(
-    user: User, programme: Programme
+    user: User, programme: Programme, enrolment: Optional[Enrolment] = None
 ) -> Optional[tuple[Course, Optional[Lesson]]]:
     """Return where the learner should continue in a programme.
 
@@ -561,7 +572,7 @@ def resume_point(
     that course is done and something else, such as a quiz, is outstanding.
     Returns None once every course of the programme is complete.
     """
-    rows = learner_courses(user, programme)
+    rows = _rows_for(user, programme, enrolment)
     done = completed_course_ids(user, [course.id for _link, course in rows])
     locked = locked_courses(user, [course for _link, course in rows if course.id not in done])
     for _link, course in rows:
