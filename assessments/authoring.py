@@ -23,15 +23,17 @@ from assessments.models import (
 from courses import logger
 from courses.authoring import (
     AuthoringError,
+    move,
     optional_int,
     reject,
     renumber,
     required_int,
     text_field,
 )
-from courses.models import Course
+from courses.models import Course, PublicationStatus
 from lms.accounts.models import User
 from lms.extensions import db
+from lms.labels import label
 from lms.organisations.models import Institution
 
 #: Choice rows shown on the question form.
@@ -39,6 +41,33 @@ CHOICE_SLOTS = question_forms.CHOICE_SLOTS
 #: The browser's datetime-local format, read in the institution's time zone.
 LOCAL_TIME_FORMAT = "%Y-%m-%dT%H:%M"
 REVIEW_PARTS = ("score", "responses", "correct", "feedback")
+#: Quiz settings that stay editable once the course is published: the
+#: schedule only, so a trainer can move or extend the window of a live quiz.
+SCHEDULE_FIELDS = ("opens_at", "closes_at")
+
+
+def is_locked(quiz_or_course: Quiz | Course) -> bool:
+    """Return whether the quiz's course is published or archived, so learners may see it."""
+    course = quiz_or_course.course if isinstance(quiz_or_course, Quiz) else quiz_or_course
+    return course.status is not PublicationStatus.DRAFT
+
+
+def _published_message(course: Course) -> str:
+    return _(
+        "The course of this quiz is not a draft (status: %(status)s), so its"
+        " questions and grading cannot change. Create a new version of the course,"
+        " edit the quiz there and publish it. Learners who started this version keep it.",
+        status=label(course.status),
+    )
+
+
+def require_draft_quiz(quiz_or_course: Quiz | Course) -> None:
+    """Reject a change to the questions or grading of a quiz learners may see."""
+    if is_locked(quiz_or_course):
+        course = (
+            quiz_or_course.course if isinstance(quiz_or_course, Quiz) else quiz_or_course
+        )
+        raise reject(_published_message(course))
 
 
 def institution_zone(institution_id: int) -> ZoneInfo:
@@ -105,6 +134,23 @@ def save_quiz(
     }
     if errors:
         raise AuthoringError(errors)
+    if quiz is None:
+        require_draft_quiz(course)
+    elif is_locked(quiz):
+        _reject_locked_changes(
+            quiz,
+            {
+                "title": title,
+                "instructions": instructions,
+                "pass_mark": pass_mark,
+                "max_attempts": max_attempts,
+                "time_limit_minutes": time_limit,
+                "grading_method": method,
+                "shuffle_questions": bool(data.get("shuffle_questions")),
+                "shuffle_choices": bool(data.get("shuffle_choices")),
+                **{f"review_{part}": timing for part, timing in timings.items()},
+            },
+        )
 
     created = quiz is None
     if quiz is None:
@@ -127,6 +173,20 @@ def save_quiz(
         "Quiz %s of %r %s by %r", quiz.id, course, "created" if created else "updated", actor
     )
     return quiz
+
+
+def _reject_locked_changes(quiz: Quiz, values: dict) -> None:
+    """Reject changes other than the schedule to a quiz of a published course."""
+    changed = [name for name, value in values.items() if getattr(quiz, name) != value]
+    if not changed:
+        return
+    message = _(
+        "The course of this quiz is not a draft (status: %(status)s), so only the"
+        " opening and closing times can change. Create a new version of the course"
+        " to change anything else.",
+        status=label(quiz.course.status),
+    )
+    raise AuthoringError({name: message for name in changed})
 
 
 def quiz_form_values(quiz: Quiz) -> dict:
@@ -214,6 +274,7 @@ def save_question(
 
     A question that an attempt asked cannot change.
     """
+    require_draft_quiz(quiz)
     if question is not None:
         reject_if_answered(question, _("change"))
     fields, errors = question_forms.validate(data)
@@ -239,6 +300,7 @@ def save_question(
 
 def delete_question(quiz: Quiz, question: Question, actor: User) -> None:
     """Delete an unanswered question and renumber the rest."""
+    require_draft_quiz(quiz)
     reject_if_answered(question, _("delete"))
     quiz.questions.remove(question)
     db.session.flush()
@@ -248,12 +310,19 @@ def delete_question(quiz: Quiz, question: Question, actor: User) -> None:
 
 def add_bank_question(quiz: Quiz, source: Question, actor: User) -> Question:
     """Copy a bank question to the end of ``quiz`` as a fixed question."""
+    require_draft_quiz(quiz)
     copy = question_forms.copy_question(source)
     copy.position = max((each.position for each in quiz.questions), default=0) + 1
     quiz.questions.append(copy)
     db.session.flush()
     logger.info("Bank question %s copied to quiz %s by %r", source.id, quiz.id, actor)
     return copy
+
+
+def move_question(quiz: Quiz, question: Question, direction: str, actor: User) -> None:
+    """Move a question up or down in a quiz of a draft course."""
+    require_draft_quiz(quiz)
+    move(list(quiz.questions), question, direction, actor)
 
 
 def _pool_size(category: QuestionCategory, include_subcategories: bool) -> int:
@@ -265,6 +334,7 @@ def _pool_size(category: QuestionCategory, include_subcategories: bool) -> int:
 
 def save_draw(quiz: Quiz, category: QuestionCategory | None, data: dict, actor: User) -> QuizDraw:
     """Add a draw of N random questions from ``category``, or change its count."""
+    require_draft_quiz(quiz)
     errors: dict[str, str] = {}
     count = required_int(data, "count", errors, minimum=1, maximum=500)
     if category is None:
@@ -296,6 +366,7 @@ def save_draw(quiz: Quiz, category: QuestionCategory | None, data: dict, actor: 
 
 
 def delete_draw(quiz: Quiz, draw: QuizDraw, actor: User) -> None:
+    require_draft_quiz(quiz)
     quiz.draws.remove(draw)
     db.session.flush()
     logger.info("Draw %s of quiz %s deleted by %r", draw.id, quiz.id, actor)

@@ -378,7 +378,11 @@ def delete_draw(quiz_id: int, draw_id: int):
     draw = db.session.get(QuizDraw, draw_id)
     if draw is None or draw.quiz_id != quiz.id:
         abort(404)
-    authoring.delete_draw(quiz, draw, current_user)
+    try:
+        authoring.delete_draw(quiz, draw, current_user)
+    except AuthoringError as error:
+        _flash_errors(error)
+        return redirect(url_for("manage.edit_quiz", quiz_id=quiz_id))
     db.session.commit()
     flash(_("Random draw removed."), "success")
     return redirect(url_for("manage.edit_quiz", quiz_id=quiz_id))
@@ -402,6 +406,11 @@ def pick_questions(quiz_id: int):
             chosen=chosen,
             questions=banks.bank_questions(chosen) if chosen else [],
         )
+    try:
+        authoring.require_draft_quiz(quiz)
+    except AuthoringError as error:
+        _flash_errors(error)
+        return redirect(url_for("manage.edit_quiz", quiz_id=quiz_id))
     bank_ids = {b.id for b in own_banks}
     added = 0
     for raw in request.form.getlist("question_id"):

@@ -44,7 +44,8 @@ class AttemptError(Exception):
     """The attempt cannot be started, saved or submitted; ``code`` gives the reason.
 
     Codes: ``not_open``, ``closed``, ``no_attempts``, ``passed``,
-    ``not_enough_questions``, ``submitted``, ``time_up``.
+    ``locked`` (prerequisite courses incomplete), ``not_enough_questions``,
+    ``submitted``, ``time_up``.
     """
 
     def __init__(self, code: str):
@@ -154,12 +155,17 @@ def is_expired(attempt: Attempt, now: datetime) -> bool:
 
 
 def start_attempt(user: User, quiz: Quiz, now: Optional[datetime] = None) -> Attempt:
-    """Resume the open attempt, or start the next one within the window and limits."""
+    """Resume the open attempt, or start the next one within the window and limits.
+
+    A new attempt also needs the prerequisite courses of the quiz's course.
+    """
     now = now or now_utc()
     current = open_attempt(user, quiz)
     if current is not None:
         if not close_if_expired(current, now):
             return current
+    if course_services.missing_prerequisites(user, quiz.course):
+        raise AttemptError("locked")
     problem = window_error(quiz, now)
     if problem:
         raise AttemptError(problem)
@@ -455,16 +461,34 @@ def regrade_attempt(attempt: Attempt, actor: User) -> None:
 def close_expired_attempts(now: Optional[datetime] = None) -> int:
     """Close every open attempt whose deadline passed; return how many were closed.
 
-    NOTE: no scheduled job calls this yet, because the scheduler's job table
-    lives in ``lms`` and must not import this package. Until one does, an
-    abandoned attempt closes when its learner next opens the quiz or attempt.
+    The ``close_expired_attempts`` scheduled job calls this, so abandoned
+    attempts are graded without their learner coming back. An attempt that
+    fails to close is logged and left open for the next run.
     """
     now = now or now_utc()
     closed = 0
-    for attempt in db.session.scalars(sa.select(Attempt).filter_by(submitted_at=None)):
-        if close_if_expired(attempt, now):
-            closed += 1
+    query = (
+        sa.select(Attempt)
+        .join(Quiz, Quiz.id == Attempt.quiz_id)
+        .where(
+            Attempt.submitted_at.is_(None),
+            sa.or_(Quiz.time_limit_minutes.is_not(None), Quiz.closes_at.is_not(None)),
+        )
+        .order_by(Attempt.id)
+    )
+    for attempt in db.session.scalars(query).all():
+        try:
+            with db.session.begin_nested():
+                if close_if_expired(attempt, now):
+                    closed += 1
+        except Exception:
+            logger.exception("Closing expired attempt %s failed", attempt.id)
     return closed
+
+
+def close_expired_attempts_job(now: Optional[datetime] = None) -> dict:
+    """Scheduled job: close expired attempts and return the count for the run history."""
+    return {"closed": close_expired_attempts(now)}
 
 
 # Course completion ----------------------------------------------------------

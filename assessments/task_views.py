@@ -28,6 +28,7 @@ from assessments.tasks_models import (
     TaskSubmission,
 )
 from courses import authoring
+from courses import services as course_services
 from courses.authoring import AuthoringError
 from courses.models import Course
 from lms import exports, labels, uploads
@@ -282,7 +283,13 @@ def my_tasks():
         .filter_by(institution_id=current_user.institution_id, published=True)
         .order_by(PerformanceTask.due_at.is_(None), PerformanceTask.due_at)
     )
-    listed = [(task, tasks.submissions_of(task, current_user)) for task in rows]
+    listed = []
+    for task in rows:
+        mine = tasks.submissions_of(task, current_user)
+        # Tasks of courses the learner does not take are left out, unless
+        # they submitted to it before (e.g. through a class they left).
+        if mine or course_services.can_view_course(current_user, task.course):
+            listed.append((task, mine))
     return render_template("tasks/my_tasks.html", listed=listed)
 
 

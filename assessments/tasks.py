@@ -26,6 +26,7 @@ from assessments.tasks_models import (
     TaskKind,
     TaskSubmission,
 )
+from courses import services as course_services
 from courses.authoring import AuthoringError
 from courses.models import Course
 from lms import audit, uploads
@@ -362,12 +363,21 @@ def submission_problem(
 ) -> Optional[str]:
     """Return why ``user`` cannot submit now, or None when they can.
 
+    Only a learner who reaches the task's course (a programme enrolment that
+    contains it, or a class that offers it) may submit.
+
     A first submission closes at the due date. A resubmission opens once the
     previous result is released, if the task allows it, whatever the date.
     """
     now = now or now_utc()
     if not task.published:
         return _("This task is not open for submissions.")
+    if not course_services.can_view_course(user, task.course):
+        return _(
+            "This task belongs to the course %(course)s, in which you are not enrolled."
+            " Enrol in a programme or training class that offers it first.",
+            course=task.course.title,
+        )
     previous = submissions_of(task, user)
     if not previous:
         if task.due_at is not None and now > task.due_at:

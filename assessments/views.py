@@ -43,6 +43,12 @@ def start_error_message(code: str, quiz: Quiz) -> str:
             " than the quiz draws. Tell the trainer."
         ),
     }
+    if code == "locked":
+        missing = course_services.missing_prerequisites(current_user, quiz.course)
+        return _(
+            "Complete %(titles)s before taking this quiz.",
+            titles="、".join(each.title for each in missing),
+        )
     if code == "no_attempts":
         return _(
             "You have used all %(count)d attempts at this quiz.",
@@ -59,7 +65,9 @@ def quiz(quiz_id: int):
     quiz = _load_quiz(quiz_id)
     now = now_utc()
     attempts, open_attempt, passed, attempts_left, grade = [], None, False, None, None
+    locked_by = []
     if current_user.role.is_learner:
+        locked_by = course_services.missing_prerequisites(current_user, quiz.course)
         open_attempt = services.open_attempt(current_user, quiz)
         if open_attempt is not None and services.close_if_expired(open_attempt, now):
             db.session.commit()
@@ -73,6 +81,7 @@ def quiz(quiz_id: int):
         open_attempt is not None
         or (
             not passed
+            and not locked_by
             and window is None
             and (attempts_left is None or attempts_left > 0)
         )
@@ -88,6 +97,7 @@ def quiz(quiz_id: int):
         grade=grade,
         window=window,
         can_start=can_start,
+        locked_by=locked_by,
         review_score={a.id: review.visible(a, "score", now) for a in attempts},
     )
 

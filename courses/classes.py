@@ -180,6 +180,22 @@ def is_course_of_member_class(user: User, course: Course) -> bool:
     )
 
 
+def course_class_learners(course_ids: list[int]) -> set[tuple[int, int]]:
+    """Return (course id, user id) for members enrolled in classes offering those courses alone."""
+    if not course_ids:
+        return set()
+    rows = db.session.execute(
+        sa.select(TrainingClass.course_id, ClassMember.user_id)
+        .join(ClassMember, ClassMember.class_id == TrainingClass.id)
+        .where(
+            TrainingClass.course_id.in_(course_ids),
+            TrainingClass.status != ClassStatus.CANCELLED,
+            ClassMember.status == MemberStatus.ENROLLED,
+        )
+    ).all()
+    return {(course_id, user_id) for course_id, user_id in rows}
+
+
 # Membership -------------------------------------------------------------------
 
 

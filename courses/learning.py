@@ -14,7 +14,8 @@ from lms.competencies.models import Level
 from lms.compliance.models import PersonProfile
 from lms.extensions import db
 
-#: Words a programme's free-text audience uses for each post.
+#: Words a programme's free-text audience uses for each post, used for
+#: programmes without ``audience_posts``.
 POST_AUDIENCE_WORDS = {
     Post.FULL_TIME_COUNSELOR: ("专职辅导员",),
     Post.PART_TIME_COUNSELOR: ("兼职辅导员",),
@@ -59,18 +60,24 @@ def person_level(user: User, today: Optional[date] = None) -> Optional[TargetLev
 
 
 def audience_includes(programme: Programme, post: Optional[Post]) -> bool:
+    """Return whether the programme is meant for ``post``.
+
+    The structured ``audience_posts`` decides when it is set. Programmes
+    without it fall back to the free-text audience naming the post.
+    """
     if post is None:
         return False
-    return any(word in programme.audience for word in POST_AUDIENCE_WORDS[post])
+    if programme.audience_posts:
+        return post.value in programme.audience_posts
+    # NOTE: the fallback matches the post's Chinese name in the free text.
+    return any(word in (programme.audience or "") for word in POST_AUDIENCE_WORDS[post])
 
 
 def required_programmes(user: User) -> list[Programme]:
     """Return published programmes meant for the user's post and level, not yet taken.
 
-    A programme is meant for a post when its audience text names the post.
     When the person's level is unknown, programmes of every level count.
     """
-    # NOTE: the audience is free text, so matching is by the post's Chinese name.
     level = person_level(user)
     enrolled = {enrolment.programme_id for enrolment in services.enrolments_of(user)}
     return [

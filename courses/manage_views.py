@@ -679,6 +679,7 @@ def _quiz_form(course: Course, quiz, values: dict, errors: dict, status: int = 2
             values=values,
             errors=errors,
             answered=answered,
+            locked=quiz_authoring.is_locked(course),
             **quiz_authoring.quiz_form_context(current_user.institution_id),
         ),
         status,
@@ -734,6 +735,7 @@ def _question_form(quiz: Quiz, question, values: dict, errors: dict, status: int
             values=values,
             errors=errors,
             answered=answered,
+            locked=quiz_authoring.is_locked(quiz),
             **quiz_authoring.question_form_context(),
         ),
         status,
@@ -784,11 +786,8 @@ def edit_question(quiz_id: int, question_id: int):
 def move_question(quiz_id: int, question_id: int):
     quiz, question = _question(quiz_id, question_id)
     try:
-        authoring.move(
-            list(quiz.questions),
-            question,
-            request.form.get("direction", ""),
-            current_user,
+        quiz_authoring.move_question(
+            quiz, question, request.form.get("direction", ""), current_user
         )
     except authoring.AuthoringError as error:
         _rejected(error, quiz)

@@ -6,6 +6,7 @@ from typing import Optional
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from courses import logger
 from courses.models import (
@@ -19,6 +20,7 @@ from courses.models import (
     Programme,
     ProgrammeCourse,
     PublicationStatus,
+    programme_course_prerequisite,
 )
 from lms import signals
 from lms.accounts.models import User
@@ -45,6 +47,50 @@ _access_checks: list[CourseAccessCheck] = []
 def register_course_access(check: CourseAccessCheck) -> None:
     if check not in _access_checks:
         _access_checks.append(check)
+
+
+def _attach_courses(rows: list) -> None:
+    """Set ``row.course`` on each row (link or pin) that lacks it, from one query.
+
+    The session holds loaded objects only weakly, so the courses are
+    attached to their rows rather than only loaded.
+    """
+    unloaded = [row for row in rows if "course" not in sa.inspect(row).dict]
+    if not unloaded:
+        return
+    ids = {row.course_id for row in unloaded}
+    courses = {
+        course.id: course
+        for course in db.session.scalars(sa.select(Course).where(Course.id.in_(ids)))
+    }
+    for row in unloaded:
+        set_committed_value(row, "course", courses[row.course_id])
+
+
+def load_programme_courses(programme: Programme) -> list[ProgrammeCourse]:
+    """Return the programme's course links with their courses and prerequisites loaded.
+
+    Pages that walk every course of a programme call this first, so that
+    the number of queries does not grow with the number of courses.
+    """
+    links = programme.courses
+    _attach_courses(links)
+    unloaded = [link for link in links if "prerequisites" not in sa.inspect(link).dict]
+    if unloaded:
+        table = programme_course_prerequisite
+        rows = db.session.execute(
+            sa.select(table.c.link_id, table.c.prerequisite_id).where(
+                table.c.link_id.in_([link.id for link in unloaded])
+            )
+        ).all()
+        by_id = {link.id: link for link in links}
+        needed: dict[int, list[ProgrammeCourse]] = {link.id: [] for link in unloaded}
+        for link_id, prerequisite_id in rows:
+            needed[link_id].append(by_id[prerequisite_id])
+        for link in unloaded:
+            prerequisites = sorted(needed[link.id], key=lambda each: each.position)
+            set_committed_value(link, "prerequisites", prerequisites)
+    return links
 
 
 class EnrolmentError(Exception):
@@ -99,9 +145,10 @@ def pin_course_versions(enrolment: Enrolment) -> None:
 
 def enrolment_courses(enrolment: Enrolment) -> list[tuple[ProgrammeCourse, Course]]:
     """Return the programme's course links, each with the enrolment's version."""
+    links = load_programme_courses(enrolment.programme)
+    _attach_courses(enrolment.pins)
     pins = {pin.programme_course_id: pin.course for pin in enrolment.pins}
-    links = enrolment.programme.courses
-    return [(link, pins.get(link.id, link.course)) for link in links]
+    return [(link, pins.get(link.id) or link.course) for link in links]
 
 
 def learner_courses(
@@ -113,13 +160,22 @@ def learner_courses(
     """
     enrolment = find_enrolment(user, programme)
     if enrolment is None:
-        return [(link, link.course) for link in programme.courses]
+        return [(link, link.course) for link in load_programme_courses(programme)]
     return enrolment_courses(enrolment)
+
+
+def _rows_for(
+    user: User, programme: Programme, enrolment: Optional[Enrolment]
+) -> list[tuple[ProgrammeCourse, Course]]:
+    if enrolment is not None and enrolment.programme_id == programme.id:
+        return enrolment_courses(enrolment)
+    return learner_courses(user, programme)
 
 
 def find_enrolment(user: User, programme: Programme) -> Optional[Enrolment]:
     return db.session.scalar(
-        sa.select(Enrolment).filter_by(user_id=user.id, programme_id=programme.id)
+        sa.select(Enrolment)
+        .filter_by(user_id=user.id, programme_id=programme.id)
     )
 
 
@@ -157,6 +213,44 @@ def enrolments_for_course(user: User, course: Course) -> list[Enrolment]:
     )
 
 
+def open_enrolment_learners(course_ids: list[int]) -> set[tuple[int, int]]:
+    """Return (course id, user id) for open enrolments that follow those course versions.
+
+    An enrolment follows its pinned version of each programme course, and
+    the programme's current version where it has no pin. Completed
+    enrolments are left out.
+    """
+    if not course_ids:
+        return set()
+    pinned = (
+        sa.select(EnrolmentCourse.course_id, Enrolment.user_id)
+        .join(Enrolment, Enrolment.id == EnrolmentCourse.enrolment_id)
+        .where(
+            EnrolmentCourse.course_id.in_(course_ids),
+            Enrolment.completed_at.is_(None),
+        )
+    )
+    has_pin = (
+        sa.select(EnrolmentCourse.id)
+        .where(
+            EnrolmentCourse.enrolment_id == Enrolment.id,
+            EnrolmentCourse.programme_course_id == ProgrammeCourse.id,
+        )
+        .exists()
+    )
+    unpinned = (
+        sa.select(ProgrammeCourse.course_id, Enrolment.user_id)
+        .join(Enrolment, Enrolment.programme_id == ProgrammeCourse.programme_id)
+        .where(
+            ProgrammeCourse.course_id.in_(course_ids),
+            Enrolment.completed_at.is_(None),
+            ~has_pin,
+        )
+    )
+    rows = db.session.execute(sa.union(pinned, unpinned)).all()
+    return {(course_id, user_id) for course_id, user_id in rows}
+
+
 # Prerequisites --------------------------------------------------------------
 
 
@@ -168,23 +262,38 @@ def missing_prerequisites(user: User, course: Course) -> list[Course]:
     open, even when a prerequisite was added later. Non-learners and courses
     outside any of the learner's enrolments have no prerequisites here.
     """
-    if not user.role.is_learner or completed_lesson_ids(user, course):
-        return []
-    best: Optional[list[Course]] = None
-    for enrolment in enrolments_for_course(user, course):
+    return locked_courses(user, [course]).get(course.id, [])
+
+
+def locked_courses(user: User, courses: list[Course]) -> dict[int, list[Course]]:
+    """Map each of ``courses`` that is locked for ``user`` to its missing prerequisites.
+
+    The rules are those of ``missing_prerequisites``. Open courses are left
+    out. The number of queries does not depend on the number of courses.
+    """
+    if not user.role.is_learner or not courses:
+        return {}
+    started = started_course_ids(user, [course.id for course in courses])
+    candidates = {course.id for course in courses} - started
+    if not candidates:
+        return {}
+    options: dict[int, list[list[Course]]] = {}
+    for enrolment in enrolments_of(user):
         versions = {link.id: version for link, version in enrolment_courses(enrolment)}
-        links = enrolment.programme.courses
-        link = next((each for each in links if versions[each.id] == course), None)
-        if link is None:
-            continue
-        needed = [versions[each.id] for each in link.prerequisites]
-        done = completed_course_ids(user, [each.id for each in needed])
-        missing = [each for each in needed if each.id not in done]
-        if not missing:
-            return []
-        if best is None or len(missing) < len(best):
-            best = missing
-    return best or []
+        for link in enrolment.programme.courses:
+            version = versions[link.id]
+            if version.id in candidates:
+                needed = [versions[each.id] for each in link.prerequisites]
+                options.setdefault(version.id, []).append(needed)
+    needed_ids = {each.id for lists in options.values() for need in lists for each in need}
+    done = completed_course_ids(user, list(needed_ids))
+    locked = {}
+    for course_id, needs in options.items():
+        missing = [[each for each in need if each.id not in done] for need in needs]
+        fewest = min(missing, key=len)
+        if fewest:
+            locked[course_id] = fewest
+    return locked
 
 
 def ensure_unlocked(user: User, course: Course) -> None:
@@ -417,12 +526,15 @@ def started_course_ids(user: User, course_ids: list[int]) -> set[int]:
     )
 
 
-def programme_progress(user: User, programme: Programme) -> dict:
+def programme_progress(
+    user: User, programme: Programme, enrolment: Optional[Enrolment] = None
+) -> dict:
     """Summarise a learner's progress through a programme's courses and hours.
 
-    Courses are counted in the versions the learner follows.
+    Courses are counted in the versions the learner follows. A caller that
+    already holds the learner's ``enrolment`` passes it to save a query.
     """
-    rows = learner_courses(user, programme)
+    rows = _rows_for(user, programme, enrolment)
     course_ids = [course.id for _link, course in rows]
     done = completed_course_ids(user, course_ids)
     hours_done = sum(
@@ -451,7 +563,7 @@ def programme_progress(user: User, programme: Programme) -> dict:
 
 
 def resume_point(
-    user: User, programme: Programme
+    user: User, programme: Programme, enrolment: Optional[Enrolment] = None
 ) -> Optional[tuple[Course, Optional[Lesson]]]:
     """Return where the learner should continue in a programme.
 
@@ -460,10 +572,11 @@ def resume_point(
     that course is done and something else, such as a quiz, is outstanding.
     Returns None once every course of the programme is complete.
     """
-    rows = learner_courses(user, programme)
+    rows = _rows_for(user, programme, enrolment)
     done = completed_course_ids(user, [course.id for _link, course in rows])
+    locked = locked_courses(user, [course for _link, course in rows if course.id not in done])
     for _link, course in rows:
-        if course.id in done or missing_prerequisites(user, course):
+        if course.id in done or course.id in locked:
             continue
         finished = completed_lesson_ids(user, course)
         for lesson in course.lessons:

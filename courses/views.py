@@ -132,8 +132,10 @@ def my_learning():
             {
                 "enrolment": enrolment,
                 "programme": programme,
-                "progress": services.programme_progress(current_user, programme),
-                "resume": services.resume_point(current_user, programme),
+                "progress": services.programme_progress(
+                    current_user, programme, enrolment
+                ),
+                "resume": services.resume_point(current_user, programme, enrolment),
             }
         )
     year = record_services.current_year(current_user)
@@ -174,24 +176,23 @@ def programme(programme_id: int):
     if current_user.role.is_learner:
         enrolment = services.find_enrolment(current_user, programme)
         if enrolment is not None:
-            progress = services.programme_progress(current_user, programme)
-            resume = services.resume_point(current_user, programme)
+            progress = services.programme_progress(current_user, programme, enrolment)
+            resume = services.resume_point(current_user, programme, enrolment)
     can_enrol = (
         current_user.role.is_learner
         and enrolment is None
         and programme.status is PublicationStatus.PUBLISHED
     )
+    if enrolment is not None:
+        courses = services.enrolment_courses(enrolment)
+    else:
+        courses = services.learner_courses(current_user, programme)
+    locked = {}
+    if enrolment is not None:
+        locked = services.locked_courses(current_user, [course for _l, course in courses])
     rows = [
-        {
-            "link": link,
-            "course": course,
-            "locked": (
-                services.missing_prerequisites(current_user, course)
-                if enrolment is not None
-                else []
-            ),
-        }
-        for link, course in services.learner_courses(current_user, programme)
+        {"link": link, "course": course, "locked": locked.get(course.id, [])}
+        for link, course in courses
     ]
     return render_template(
         "courses/programme.html",

@@ -170,6 +170,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_listeners() -> None:
     """Connect each package's signal listeners; connecting twice is a no-op."""
+    import assessments.deadlines
     import assessments.services
     import certificates.evidence
     import certificates.services
@@ -182,6 +183,7 @@ def _register_listeners() -> None:
     certificates.services.connect_listeners()
     lms.records.services.connect_listeners()
     courses.deadlines.register()
+    assessments.deadlines.register()
     lms.competencies.evidence.connect_listeners()
     lms.promotion.engine.register_certificate_source(
         certificates.evidence.held_certificates

@@ -153,6 +153,13 @@ DEFAULT_JOBS: tuple[JobSpec, ...] = (
         "Run queued certificate batches and resume those whose runner stopped.",
         misfire_grace_seconds=50,
     ),
+    JobSpec(
+        "close_expired_attempts",
+        "assessments.services:close_expired_attempts_job",
+        "*/5 * * * *",
+        "Close and grade quiz attempts left open after their time limit or the quiz closing.",
+        misfire_grace_seconds=240,
+    ),
 )
 
 

@@ -4,6 +4,7 @@ Every account gets ``TEST_PASSWORD`` so tests can log in through the real
 login form. Callers commit when the data must be visible to requests.
 """
 
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Optional
 
@@ -130,6 +131,17 @@ def make_programme(
     db.session.add(programme)
     db.session.flush()
     return programme
+
+
+@contextmanager
+def as_draft(course: Course):
+    """Set ``course`` to draft for the block, so test setup can author its quizzes."""
+    status = course.status
+    course.status = PublicationStatus.DRAFT
+    try:
+        yield course
+    finally:
+        course.status = status
 
 
 def make_quiz(

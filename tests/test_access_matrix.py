@@ -500,7 +500,7 @@ def _add_bank_world(owner: User) -> dict:
     """Add a bank question drawn by a quiz, and a submitted essay waiting for a grade."""
     from assessments import banks
     from assessments.models import QuestionKind, QuizDraw
-    from courses.models import Course
+    from courses.models import Course, PublicationStatus
 
     trainer = db.session.scalar(sa.select(User).filter_by(username="trainer"))
     bank = banks.create_bank(owner.institution_id, {"name": "题库"}, trainer)
@@ -518,12 +518,26 @@ def _add_bank_world(owner: User) -> dict:
     attempt = quiz_services.start_attempt(owner, quiz)
     assert attempt.questions[0].question.kind is QuestionKind.ESSAY
     quiz_services.submit_attempt(attempt, {question.id: "要点一：倾听。"})
-    draw = quiz.draws[0]
+    # Draws change only on quizzes of draft courses, so the draw routes get one.
+    draft = Course(
+        institution_id=owner.institution_id,
+        code="draw-draft",
+        title="抽题草稿课程",
+        credit_hours=1,
+        status=PublicationStatus.DRAFT,
+    )
+    db.session.add(draft)
+    db.session.flush()
+    draw_quiz = Quiz(course_id=draft.id, title="抽题测验", max_attempts=None)
+    draw_quiz.draws.append(QuizDraw(category_id=top.id, count=1))
+    db.session.add(draw_quiz)
+    db.session.flush()
+    draw = draw_quiz.draws[0]
     db.session.commit()
     return {
         "bank": bank.id,
         "bank_question": question.id,
-        "draw_quiz": quiz.id,
+        "draw_quiz": draw_quiz.id,
         "draw": draw.id,
         "essay_answer": attempt.answers[0].id,
     }

@@ -1,9 +1,10 @@
 """A person's dossier as a PDF: record timeline, hours by year and tier,
-certificates and annual assessment grades.
+certificates, annual assessment grades and the competency radar.
 
 The document is rendered by WeasyPrint from ``promotion/dossier_pdf.html``
 with the CJK fonts configured for certificates (``CERTIFICATE_FONT_FAMILY``).
-It loads no external resource: every URL fetch is rejected.
+It loads no external resource: every URL fetch is rejected, and the radar
+chart is inline SVG.
 """
 
 import threading
@@ -15,6 +16,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from lms.accounts.models import User
+from lms.competencies import evidence
 from lms.compliance.engine import evaluate_all
 from lms.promotion import engine, logger
 from lms.promotion.evidence import hours_by_year_and_tier
@@ -59,6 +61,7 @@ def context(person: User, today: date) -> dict:
         "certificates": engine.certificates_of(person, today),
         "grades": sorted(engine.assessment_grades(person).items()),
         "verdicts": [v for v in evaluate_all(person, today) if v.applies],
+        "competency_radar": evidence.radar_for(person) if person.role.is_learner else None,
     }
 
 

@@ -14,6 +14,8 @@ from assessments.tasks_models import (
     TaskKind,
     TaskSubmission,
 )
+from courses import services as course_services
+from courses.models import Programme
 from lms.accounts.models import User
 from lms.extensions import db
 
@@ -68,7 +70,12 @@ def make_task(
     assessors: tuple[str, ...] = ("trainer", "hr", "counselor2"),
     moderator: str = "admin",
     due_at: str = "",
+    candidates: tuple[str, ...] = ("counselor1", "counselor2", "organiser"),
 ) -> PerformanceTask:
+    """Add a published task on course 1 and enrol ``candidates`` in its programme."""
+    programme = db.session.get(Programme, world.programme)
+    for username in candidates:
+        course_services.enrol(user(username), programme)
     rubric = rubric or make_rubric(world.uni_a)
     trainer = db.session.get(User, world.trainer)
     data = {

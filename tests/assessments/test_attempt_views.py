@@ -20,6 +20,7 @@ from assessments.models import (
 from lms.accounts.models import User
 from lms.db import now_utc
 from lms.extensions import db
+from tests.factories import as_draft
 from tests.conftest import count
 
 
@@ -70,8 +71,9 @@ def _all_kinds_quiz(world) -> Quiz:
         {"kind": "short_answer", "text": "简答", "accepted": "三全育人"},
         {"kind": "essay", "text": "论述", "points": "4", "explanation": "论述题解析"},
     ]
-    for spec in specs:
-        authoring.save_question(quiz, {"points": "1", **spec}, trainer)
+    with as_draft(quiz.course):
+        for spec in specs:
+            authoring.save_question(quiz, {"points": "1", **spec}, trainer)
     quiz.shuffle_choices = True
     db.session.commit()
     return quiz

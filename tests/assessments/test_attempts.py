@@ -19,6 +19,8 @@ from courses.models import Course
 from lms.accounts.models import User
 from lms.audit import AuditEntry
 from lms.extensions import db
+from lms.scheduler import run_job_once
+from tests.factories import as_draft
 
 # These tests compare message text, which is written in English.
 pytestmark = pytest.mark.usefixtures("english")
@@ -60,8 +62,7 @@ def _audits(action):
 
 def test_window_is_entered_in_shanghai_time(quiz, trainer):
     data = {
-        "title": quiz.title,
-        "pass_mark": "60",
+        **{name: str(value) for name, value in authoring.quiz_form_values(quiz).items()},
         "opens_at": "2026-09-01T09:00",
         "closes_at": "2026-09-01T10:00",
     }
@@ -187,6 +188,37 @@ def test_close_expired_attempts_job(quiz, learner):
     assert services.close_expired_attempts(T0 + timedelta(minutes=4)) == 0
     assert services.close_expired_attempts(T0 + timedelta(minutes=6)) == 1
     assert attempt.submitted_at == T0 + timedelta(minutes=5)
+
+
+def test_scheduled_job_closes_abandoned_attempt(quiz, learner):
+    quiz.time_limit_minutes = 5
+    timed = services.start_attempt(learner, quiz, now=T0)
+    services.save_answers(timed, _right(quiz), now=T0 + timedelta(minutes=1))
+    attempt_id = timed.id
+    db.session.commit()
+
+    early = run_job_once("close_expired_attempts", now=T0 + timedelta(minutes=4))
+    late = run_job_once("close_expired_attempts", now=T0 + timedelta(minutes=6))
+
+    assert early.ok, early.error
+    assert early.result == {"closed": 0}
+    assert late.ok, late.error
+    assert late.result == {"closed": 1}
+    db.session.expire_all()
+    attempt = db.session.get(Attempt, attempt_id)
+    assert attempt.submitted_at == T0 + timedelta(minutes=5)
+    assert attempt.closed_at_deadline is True
+    assert attempt.passed is True
+
+
+def test_job_skips_attempts_without_deadline(quiz, learner):
+    services.start_attempt(learner, quiz, now=T0)
+    db.session.commit()
+
+    run = run_job_once("close_expired_attempts", now=T0 + timedelta(days=400))
+
+    assert run.result == {"closed": 0}
+    assert services.open_attempt(learner, quiz) is not None
 
 
 # Submission --------------------------------------------------------------------------
@@ -427,16 +459,17 @@ def test_draw_larger_than_category_is_rejected(drawn_quiz, learner, trainer):
 
 
 def test_essay_is_graded_by_hand_per_point(world, quiz, learner, trainer):
-    essay = authoring.save_question(
-        quiz,
-        {
-            "kind": "essay",
-            "text": "如何开展谈心谈话？",
-            "points": "5",
-            "scoring_points": "2 | 倾听\n3 | 引导",
-        },
-        trainer,
-    )
+    with as_draft(quiz.course):
+        essay = authoring.save_question(
+            quiz,
+            {
+                "kind": "essay",
+                "text": "如何开展谈心谈话？",
+                "points": "5",
+                "scoring_points": "2 | 倾听\n3 | 引导",
+            },
+            trainer,
+        )
     attempt = services.start_attempt(learner, quiz, now=T0)
     answers = _right(quiz)
     answers[essay.id] = "先倾听，再引导。"
@@ -461,11 +494,12 @@ def test_essay_is_graded_by_hand_per_point(world, quiz, learner, trainer):
 
 
 def test_essay_score_above_point_maximum_is_rejected(quiz, learner, trainer):
-    essay = authoring.save_question(
-        quiz,
-        {"kind": "essay", "text": "论述", "points": "2", "scoring_points": "2 | 要点"},
-        trainer,
-    )
+    with as_draft(quiz.course):
+        essay = authoring.save_question(
+            quiz,
+            {"kind": "essay", "text": "论述", "points": "2", "scoring_points": "2 | 要点"},
+            trainer,
+        )
     attempt = services.start_attempt(learner, quiz, now=T0)
     services.submit_attempt(attempt, {essay.id: "回答"}, now=T0)
     answer = db.session.scalar(sa.select(AttemptAnswer).filter_by(question_id=essay.id))

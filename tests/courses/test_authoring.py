@@ -452,8 +452,8 @@ def test_copy_programme_keeps_course_list(world, trainer):
         ("single", [("甲", True)]),
     ],
 )
-def test_save_question_checks_correct_choices(world, trainer, kind, choices):
-    quiz = db.session.get(Quiz, world.quiz)
+def test_save_question_checks_correct_choices(world, draft_quiz, trainer, kind, choices):
+    quiz = db.session.get(Quiz, draft_quiz)
 
     with pytest.raises(AuthoringError) as raised:
         quiz_authoring.save_question(quiz, _question_data(kind, choices), trainer)
@@ -461,8 +461,8 @@ def test_save_question_checks_correct_choices(world, trainer, kind, choices):
     assert "choices" in raised.value.errors
 
 
-def test_save_question_accepts_valid_kinds(world, trainer):
-    quiz = db.session.get(Quiz, world.quiz)
+def test_save_question_accepts_valid_kinds(world, draft_quiz, trainer):
+    quiz = db.session.get(Quiz, draft_quiz)
     cases = [
         ("single", [("甲", False), ("乙", True)]),
         ("multiple", [("甲", True), ("乙", False), ("丙", True)]),
@@ -503,11 +503,18 @@ def test_answered_question_is_locked(world, trainer):
     question = quiz.questions[0]
     data = _question_data("single", [("甲", True), ("乙", False)])
 
-    with pytest.raises(AuthoringError) as change:
+    with force_locale("en"), pytest.raises(AuthoringError) as change:
         quiz_authoring.save_question(quiz, data, trainer, question)
-    with pytest.raises(AuthoringError) as deletion:
+    with force_locale("en"), pytest.raises(AuthoringError) as deletion:
         quiz_authoring.delete_question(quiz, question, trainer)
 
-    assert "attempts asked this question" in change.value.errors["form"]
-    assert "attempts asked this question" in deletion.value.errors["form"]
+    assert "course of this quiz is not a draft" in change.value.errors["form"]
+    assert "course of this quiz is not a draft" in deletion.value.errors["form"]
+    assert db.session.get(Question, question.id).kind is QuestionKind.MULTIPLE
+
+    # The attempt lock also holds where the course is a draft again.
+    quiz.course.status = PublicationStatus.DRAFT
+    with force_locale("en"), pytest.raises(AuthoringError) as answered:
+        quiz_authoring.save_question(quiz, data, trainer, question)
+    assert "attempts asked this question" in answered.value.errors["form"]
     assert db.session.get(Question, question.id).kind is QuestionKind.MULTIPLE

@@ -5,7 +5,9 @@ import re
 import sqlalchemy as sa
 from flask import url_for
 
-from courses.models import CourseCompletion, Enrolment, LessonProgress
+from courses import learning
+from courses.models import CourseCompletion, Enrolment, LessonProgress, Programme
+from lms.accounts.models import Post
 from lms.extensions import db
 from tests.conftest import count
 from tests.factories import correct_answers
@@ -169,7 +171,7 @@ def _seed_rules():
 
 
 def _this_year() -> int:
-    from lms.accounts.models import User
+    from lms.accounts.models import Post, User
     from lms.records.services import current_year
 
     return current_year(db.session.scalar(sa.select(User).filter_by(username="counselor1")))
@@ -384,3 +386,42 @@ def test_page_language_follows_choice(world, login):
     assert 'action="/language/en"' in default_page
     assert '<html lang="en">' in english_page
     assert 'action="/language/zh_CN"' in english_page
+
+
+# Programmes for the learner's post ----------------------------------------------
+
+
+def _programme(world) -> Programme:
+    return db.session.get(Programme, world.programme)
+
+
+def test_audience_posts_decide_over_free_text(world):
+    programme = _programme(world)
+    programme.audience = "专职辅导员"
+    programme.audience_posts = [Post.PARTY_ORGANISER.value]
+
+    assert learning.audience_includes(programme, Post.PARTY_ORGANISER)
+    assert not learning.audience_includes(programme, Post.FULL_TIME_COUNSELOR)
+    assert not learning.audience_includes(programme, None)
+
+
+def test_free_text_audience_when_no_posts(world):
+    programme = _programme(world)
+    programme.audience = "入职三年以上的专职辅导员"
+    programme.audience_posts = []
+
+    assert learning.audience_includes(programme, Post.FULL_TIME_COUNSELOR)
+    assert not learning.audience_includes(programme, Post.PART_TIME_COUNSELOR)
+
+
+def test_my_learning_lists_programme_by_posts(world, login):
+    programme = _programme(world)
+    programme.audience = ""
+    programme.audience_posts = [Post.FULL_TIME_COUNSELOR.value]
+    db.session.commit()
+
+    counselor = login("counselor1").get("/learning").get_data(as_text=True)
+    organiser = login("organiser").get("/learning").get_data(as_text=True)
+
+    assert f"/programmes/{world.programme}/enrol" in counselor
+    assert f"/programmes/{world.programme}/enrol" not in organiser

@@ -6,6 +6,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from assessments import authoring as quiz_authoring
 from assessments.models import Question, Quiz
 from courses.models import Course, Lesson, Programme, PublicationStatus
 from lms.accounts.models import Role
@@ -352,9 +353,9 @@ def test_invalid_credit_hours_message(world, trainer, hours, message):
         ("single", [("甲", True)], "Enter at least two choices."),
     ],
 )
-def test_question_validation_messages(world, trainer, kind, choices, message):
+def test_question_validation_messages(world, draft_quiz, trainer, kind, choices, message):
     response = trainer.post(
-        f"/manage/quizzes/{world.quiz}/questions/new",
+        f"/manage/quizzes/{draft_quiz}/questions/new",
         data=_question_form(kind, choices),
     )
 
@@ -362,7 +363,7 @@ def test_question_validation_messages(world, trainer, kind, choices, message):
     assert response.status_code == 400
     assert message in page
     assert 'id="choices-error"' in page
-    assert len(db.session.get(Quiz, world.quiz).questions) == 2
+    assert len(db.session.get(Quiz, draft_quiz).questions) == 2
 
 
 def test_pass_mark_out_of_range_message(world, trainer):
@@ -608,23 +609,62 @@ def test_answered_question_is_locked(world, trainer, login):
 
     db.session.expire_all()
     assert edit.status_code == 400
-    assert "attempts asked this question" in edit.get_data(as_text=True)
-    assert "attempts asked this question" in delete.get_data(as_text=True)
+    assert "The course of this quiz is not a draft" in edit.get_data(as_text=True)
+    assert "The course of this quiz is not a draft" in delete.get_data(as_text=True)
     assert db.session.get(Question, question_id).text == "第1题"
 
 
-def test_unanswered_question_edit_and_delete(world, trainer):
+def test_published_quiz_settings_locked_except_schedule(world, trainer):
+    page = trainer.get(f"/manage/quizzes/{world.quiz}").get_data(as_text=True)
+    assert "only the opening and closing times can change" in page
+    assert f"/manage/quizzes/{world.quiz}/questions/new" not in page
+
+    values = {
+        name: str(value)
+        for name, value in quiz_authoring.quiz_form_values(
+            db.session.get(Quiz, world.quiz)
+        ).items()
+    }
+    changed = trainer.post(
+        f"/manage/quizzes/{world.quiz}", data={**values, "pass_mark": "80"}
+    )
+    rescheduled = trainer.post(
+        f"/manage/quizzes/{world.quiz}", data={**values, "closes_at": "2026-12-31T18:00"}
+    )
+
+    db.session.expire_all()
     quiz = db.session.get(Quiz, world.quiz)
+    assert changed.status_code == 400
+    assert "only the opening and closing times can change" in changed.get_data(as_text=True)
+    assert quiz.pass_mark == 60
+    assert rescheduled.status_code == 302
+    assert quiz.closes_at is not None
+
+
+def test_published_quiz_rejects_new_question_and_draw(world, trainer):
+    new = trainer.post(
+        f"/manage/quizzes/{world.quiz}/questions/new",
+        data=_question_form("single", [("甲", True), ("乙", False)]),
+    )
+
+    db.session.expire_all()
+    assert new.status_code == 400
+    assert "The course of this quiz is not a draft" in new.get_data(as_text=True)
+    assert len(db.session.get(Quiz, world.quiz).questions) == 2
+
+
+def test_unanswered_question_edit_and_delete(world, draft_quiz, trainer):
+    quiz = db.session.get(Quiz, draft_quiz)
     first_id, second_id = (question.id for question in quiz.questions)
 
     edit = trainer.post(
-        f"/manage/quizzes/{world.quiz}/questions/{second_id}",
+        f"/manage/quizzes/{draft_quiz}/questions/{second_id}",
         data=_question_form("true_false", [("正确", True), ("错误", False)]),
     )
-    delete = trainer.post(f"/manage/quizzes/{world.quiz}/questions/{first_id}/delete")
+    delete = trainer.post(f"/manage/quizzes/{draft_quiz}/questions/{first_id}/delete")
 
     db.session.expire_all()
-    questions = db.session.get(Quiz, world.quiz).questions
+    questions = db.session.get(Quiz, draft_quiz).questions
     assert edit.status_code == 302
     assert delete.status_code == 302
     assert [(question.id, question.position) for question in questions] == [

@@ -102,6 +102,9 @@ def test_settings_turn_email_off_per_group(world, login):
         "certificate_expired",
         "compliance_at_risk",
         "compliance_year_reminder",
+        "quiz_closes",
+        "class_starts",
+        "class_session_held",
     }
     later = services.enqueue(counselor, "certificate_expiring_7", "certificate", 9, "t", "b")
     assert later.email_status is EmailStatus.SKIPPED

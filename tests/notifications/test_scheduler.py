@@ -44,6 +44,7 @@ def test_jobs_have_stable_ids_and_single_instance(app):
         "cleanup_sessions",
         "cleanup_temp_uploads",
         "certificate_batches",
+        "close_expired_attempts",
     }
     for job in jobs.values():
         assert job.coalesce is True

@@ -6,12 +6,23 @@ from decimal import Decimal
 
 import openpyxl
 import sqlalchemy as sa
+from flask import render_template
 from pypdf import PdfReader
 
 from lms import hr_charts
 from lms.accounts.models import Role
+from lms.competencies import evidence
+from lms.competencies.models import (
+    CompetencyItem,
+    Framework,
+    FrameworkStatus,
+    FunctionalArea,
+    Level,
+)
 from lms.compliance.models import ComplianceRule, WindowKind
+from lms.db import now_utc
 from lms.extensions import db
+from lms.promotion import dossier
 from lms.promotion.models import PromotionApplication
 from lms.records.models import HoursEntry, TrainingTier
 from tests.conftest import count
@@ -63,6 +74,68 @@ def test_dossier_pdf_has_the_chinese_name_and_record(world, frozen, login):
     assert "马克思主义学院" in text
     assert "2027" in text
     assert "12" in text
+
+
+def _three_area_framework():
+    framework = Framework(
+        code="fw-radar",
+        title="辅导员职业能力标准",
+        status=FrameworkStatus.PUBLISHED,
+        published_at=now_utc(),
+    )
+    db.session.add(framework)
+    db.session.flush()
+    level = Level(framework_id=framework.id, code="junior", name="初级", position=1)
+    db.session.add(level)
+    items = []
+    for position, name in enumerate(["思想政治教育", "党团和班级建设", "学风建设"], 1):
+        area = FunctionalArea(
+            framework_id=framework.id, code=f"a{position}", name=name, position=position
+        )
+        db.session.add(area)
+        db.session.flush()
+        item = CompetencyItem(
+            framework_id=framework.id,
+            level_id=level.id,
+            area_id=area.id,
+            code=f"1.{position}",
+            summary=f"{name}要点",
+        )
+        db.session.add(item)
+        items.append(item)
+    db.session.flush()
+    return items
+
+
+def test_dossier_pdf_shows_competency_radar(world, frozen, login):
+    items = _three_area_framework()
+    evidence.record_evidence(
+        world.counselor.id, "test", 1, [items[0].id], Decimal("0.75"), date(2026, 5, 1)
+    )
+    db.session.commit()
+    html = render_template(
+        "promotion/dossier_pdf.html", **dossier.context(world.counselor, date(2027, 6, 1))
+    )
+
+    response = login("hr").get(f"/people/{world.counselor.id}/dossier.pdf")
+
+    assert '<svg xmlns="http://www.w3.org/2000/svg"' in html
+    assert "<polygon" in html
+    assert response.status_code == 200
+    reader = PdfReader(io.BytesIO(response.data))
+    text = "".join(page.extract_text() for page in reader.pages)
+    for name in ("思想政治教育", "党团和班级建设", "学风建设"):
+        assert name in text
+    assert "75%" in text
+
+
+def test_dossier_pdf_without_framework_has_no_radar(world, frozen, login):
+    db.session.commit()
+    html = render_template(
+        "promotion/dossier_pdf.html", **dossier.context(world.counselor, date(2027, 6, 1))
+    )
+
+    assert "<svg" not in html
 
 
 def test_dossier_access(world, frozen, login):
