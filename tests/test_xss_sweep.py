@@ -1,0 +1,275 @@
+"""Stored XSS sweep: script and event-handler payloads saved through the real forms.
+
+Each case logs in as the role that writes the field, submits the payload
+through the page's own form (every other field keeps the value the page
+shows), and then reads every page that displays the field. A page passes
+when the marker text of the payload is shown but no element of the response
+can run script: no ``<script>`` other than the site's own files, no ``on*``
+event-handler attribute and no ``javascript:`` URL.
+"""
+
+import re
+from html.parser import HTMLParser
+from typing import Optional
+
+import pytest
+import sqlalchemy as sa
+
+from assessments.models import Question, QuestionCategory
+from courses.models import Lesson, Programme
+from lms.accounts.models import User
+from lms.extensions import db
+
+MARKER = "XSSMARK"
+
+#: One payload per technique. Titles and other short fields get the short one.
+PAYLOADS = (
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    '<a href="javascript:alert(1)">link</a>',
+    "<svg onload=alert(1)>",
+    '"><script>alert(1)</script>',
+    "'><img src=x onerror=alert(1)>",
+)
+
+
+def long_payload(field: str) -> str:
+    """Every payload after a marker naming the field, for text areas."""
+    return f"{MARKER}{field} " + " ".join(PAYLOADS)
+
+
+def short_payload(field: str) -> str:
+    """A payload that fits a title of 60 characters or more."""
+    return f'{MARKER}{field}"><script>alert(1)</script><svg onload=alert(1)>'
+
+_URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "data"}
+
+
+class _ExecutableMarkup(HTMLParser):
+    """Collect every element of a page that would run script in a browser."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.findings: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self._check(tag, attrs)
+
+    def handle_startendtag(self, tag, attrs):
+        self._check(tag, attrs)
+
+    def _check(self, tag: str, attrs: list[tuple[str, Optional[str]]]) -> None:
+        values = dict(attrs)
+        if tag == "script" and not (values.get("src") or "").startswith("/static/"):
+            self.findings.append(f"<script> without a /static/ source: {attrs}")
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.findings.append(f"<{tag} {name}={value!r}>")
+            compact = re.sub(r"[\s\x00-\x1f]", "", value or "").lower()
+            if name in _URL_ATTRIBUTES and compact.startswith(("javascript:", "vbscript:")):
+                self.findings.append(f"<{tag} {name}={value!r}>")
+
+
+def assert_inert(response, where: str, *fields: str) -> None:
+    """Assert the page shows each field's marker and contains no executable markup."""
+    assert response.status_code == 200, f"{where}: status {response.status_code}"
+    html = response.get_data(as_text=True)
+    for field in fields:
+        assert f"{MARKER}{field}" in html, f"{where}: {field} is not shown"
+    parser = _ExecutableMarkup()
+    parser.feed(html)
+    assert parser.findings == [], f"{where}: {parser.findings}"
+
+
+class _FormReader(HTMLParser):
+    """Read the fields of one form (found by its action) as a browser would submit them."""
+
+    def __init__(self, page_url: str, action: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.page_url = page_url
+        self.action = action
+        self.inside = False
+        self.found = False
+        self.fields: list[tuple[str, str]] = []
+        self._textarea: Optional[str] = None
+        self._select: Optional[str] = None
+        self._select_first: Optional[str] = None
+        self._select_chosen = False
+        self._option_value: Optional[str] = None
+
+    def handle_starttag(self, tag, attrs):
+        values = dict(attrs)
+        if tag == "form":
+            action = values.get("action") or self.page_url
+            self.inside = not self.found and action == self.action
+            self.found = self.found or self.inside
+            return
+        if not self.inside or "name" in values and "disabled" in values:
+            return
+        name = values.get("name")
+        if tag == "input" and name:
+            kind = values.get("type", "text")
+            if kind in ("checkbox", "radio") and "checked" not in values:
+                return
+            if kind in ("submit", "button", "file", "image", "reset"):
+                return
+            default = "on" if kind in ("checkbox", "radio") else ""
+            self.fields.append((name, values.get("value", default) or default))
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self.fields.append((name, ""))
+        elif tag == "select" and name:
+            self._select, self._select_first, self._select_chosen = name, None, False
+        elif tag == "option" and self._select:
+            value = values.get("value", "")
+            if self._select_first is None:
+                self._select_first = value
+            if "selected" in values:
+                self.fields.append((self._select, value))
+                self._select_chosen = True
+
+    def handle_data(self, data):
+        if self._textarea is not None:
+            name, text = self.fields[-1]
+            self.fields[-1] = (name, text + data)
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "textarea":
+            self._textarea = None
+        elif tag == "select" and self._select:
+            if not self._select_chosen and self._select_first is not None:
+                self.fields.append((self._select, self._select_first))
+            self._select = None
+
+
+def submit_form(client, page_url: str, action: str, changes: dict, files=None):
+    """Post the form at ``action`` on ``page_url`` with ``changes`` over its shown values."""
+    page = client.get(page_url)
+    assert page.status_code == 200, f"{page_url}: status {page.status_code}"
+    reader = _FormReader(page_url, action)
+    reader.feed(page.get_data(as_text=True))
+    assert reader.found, f"{page_url} has no form posting to {action}"
+    data: dict[str, list[str]] = {}
+    for name, value in reader.fields:
+        if name not in changes:
+            data.setdefault(name, []).append(value)
+    data.update({name: value for name, value in changes.items()})
+    if files:
+        data.update(files)
+    return client.client.post(
+        action,
+        data=data,
+        content_type="multipart/form-data" if files else None,
+    )
+
+
+def assert_saved(response, where: str) -> None:
+    """Assert the form was accepted, which every form here shows by redirecting."""
+    if response.status_code != 302:
+        html = response.get_data(as_text=True)
+        errors = re.findall(r'class="[^"]*error[^"]*"[^>]*>([^<]+)', html)
+        raise AssertionError(f"{where}: status {response.status_code}, errors {errors}")
+
+
+def _user(username: str) -> User:
+    return db.session.scalar(sa.select(User).filter_by(username=username))
+
+
+def _programme(code: str) -> Programme:
+    return db.session.scalar(sa.select(Programme).filter_by(code=code))
+
+
+def _redirect_id(response) -> int:
+    return int(re.search(r"/(\d+)(?:/[a-z-]*)?$", response.headers["Location"]).group(1))
+
+
+def test_checker_finds_each_payload():
+    for payload in PAYLOADS:
+        parser = _ExecutableMarkup()
+        parser.feed(payload)
+        assert parser.findings, payload
+
+
+def test_programme_summary_and_title(seeded, app_ctx, login):
+    trainer = login("trainer")
+    programme = _programme("junior-prejob-2026")
+    url = f"/manage/programmes/{programme.id}"
+    changes = {"title": short_payload("ptitle"), "summary": long_payload("psummary")}
+    assert_saved(submit_form(trainer, url, url, changes), url)
+
+    counselor = login("counselor1")
+    assert_inert(counselor.get("/programmes"), "/programmes", "ptitle")
+    page = f"/programmes/{programme.id}"
+    assert_inert(counselor.get(page), page, "ptitle", "psummary")
+    assert_inert(trainer.get(url), url, "ptitle", "psummary")
+    assert_inert(trainer.get("/manage/programmes"), "/manage/programmes", "ptitle")
+
+
+def test_course_title_summary_and_lesson_body(seeded, app_ctx, login):
+    trainer = login("trainer")
+    changes = {
+        "code": "xss-course",
+        "title": short_payload("ctitle"),
+        "summary": long_payload("csummary"),
+        "credit_hours": "2",
+    }
+    created = submit_form(trainer, "/manage/courses/new", "/manage/courses/new", changes)
+    assert_saved(created, "new course")
+    course_id = _redirect_id(created)
+    lesson_page = f"/manage/courses/{course_id}/lessons/new"
+    changes = {
+        "title": short_payload("ltitle"),
+        "kind": "text",
+        "duration_minutes": "10",
+        "body_html": long_payload("lbody"),
+    }
+    assert_saved(submit_form(trainer, lesson_page, lesson_page, changes), "new lesson")
+    lesson = db.session.scalar(sa.select(Lesson).filter_by(course_id=course_id))
+    assert "<script" not in lesson.body_html
+    assert "onerror" not in lesson.body_html
+
+    shown = {
+        f"/manage/courses/{course_id}": ("ctitle", "csummary", "ltitle"),
+        f"/manage/courses/{course_id}/lessons/{lesson.id}": ("ltitle", "lbody"),
+        f"/courses/{course_id}": ("ctitle", "ltitle"),
+        f"/courses/{course_id}/lessons/{lesson.id}": ("ctitle", "ltitle", "lbody"),
+        "/manage/programmes": ("ctitle",),
+    }
+    for page, fields in shown.items():
+        assert_inert(trainer.get(page), page, *fields)
+
+
+def test_question_bank_texts(seeded, app_ctx, login):
+    trainer = login("trainer")
+    changes = {"name": short_payload("bname"), "description": long_payload("bdesc")}
+    created = submit_form(trainer, "/manage/banks", "/manage/banks", changes)
+    assert_saved(created, "new bank")
+    bank_id = _redirect_id(created)
+    bank_page = f"/manage/banks/{bank_id}"
+    changes = {"name": short_payload("category")}
+    category = submit_form(trainer, bank_page, f"{bank_page}/categories", changes)
+    assert_saved(category, "new category")
+    new_question = f"{bank_page}/questions/new"
+    changes = {
+        "kind": "single",
+        "text": long_payload("qtext"),
+        "points": "1",
+        "choice_1": short_payload("choice"),
+        "correct_1": "on",
+        "choice_2": "<img src=x onerror=alert(2)>",
+        "tags_topic": short_payload("tag"),
+        "explanation": long_payload("explanation"),
+    }
+    assert_saved(submit_form(trainer, new_question, new_question, changes), "question")
+    question_id = db.session.scalar(
+        sa.select(sa.func.max(Question.id))
+        .join(QuestionCategory, Question.category_id == QuestionCategory.id)
+        .where(QuestionCategory.bank_id == bank_id)
+    )
+
+    assert_inert(trainer.get("/manage/banks"), "/manage/banks", "bname")
+    assert_inert(trainer.get(bank_page), bank_page, "bname", "category", "qtext")
+    page = f"{bank_page}/questions/{question_id}"
+    assert_inert(trainer.get(page), page, "qtext", "choice", "explanation")
