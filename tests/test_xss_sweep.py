@@ -16,7 +16,8 @@ import pytest
 import sqlalchemy as sa
 
 from assessments.models import Question, QuestionCategory
-from courses.models import Lesson, Programme
+from assessments.tasks_models import PerformanceTask, TaskSubmission
+from courses.models import Course, Lesson, Programme, PublicationStatus
 from lms.accounts.models import User
 from lms.extensions import db
 
@@ -181,6 +182,12 @@ def _programme(code: str) -> Programme:
     return db.session.scalar(sa.select(Programme).filter_by(code=code))
 
 
+def _published_course() -> Course:
+    return db.session.scalar(
+        sa.select(Course).filter_by(status=PublicationStatus.PUBLISHED).order_by(Course.id)
+    )
+
+
 def _redirect_id(response) -> int:
     return int(re.search(r"/(\d+)(?:/[a-z-]*)?$", response.headers["Location"]).group(1))
 
@@ -273,3 +280,111 @@ def test_question_bank_texts(seeded, app_ctx, login):
     assert_inert(trainer.get(bank_page), bank_page, "bname", "category", "qtext")
     page = f"{bank_page}/questions/{question_id}"
     assert_inert(trainer.get(page), page, "qtext", "choice", "explanation")
+
+
+def test_rubric_task_and_submission(seeded, app_ctx, login):
+    trainer = login("trainer")
+    definition = (
+        f"{short_payload('criterion')} | 1\n"
+        f"- 优秀 | 10 | {long_payload('descriptor')}\n"
+        f"- 不足 | 0 | {short_payload('descriptor2')}"
+    )
+    changes = {
+        "code": "xss-rubric",
+        "title": short_payload("rtitle"),
+        "description": long_payload("rdesc"),
+        "definition": definition,
+    }
+    created = submit_form(trainer, "/manage/rubrics/new", "/manage/rubrics/new", changes)
+    assert_saved(created, "new rubric")
+    rubric_id = _redirect_id(created)
+    changes = {
+        "kind": "case_analysis",
+        "title": short_payload("ttitle"),
+        "instructions": long_payload("instructions"),
+        "rubric_id": str(rubric_id),
+        "course_id": str(_published_course().id),
+        "pass_mark": "60",
+        "published": "y",
+    }
+    created = submit_form(trainer, "/manage/tasks/new", "/manage/tasks/new", changes)
+    assert_saved(created, "new task")
+    task = db.session.scalar(sa.select(PerformanceTask).filter_by(rubric_id=rubric_id))
+
+    counselor = login("counselor1")
+    page = f"/tasks/{task.id}"
+    assert_inert(counselor.get(page), page, "ttitle", "instructions", "criterion")
+    submitted = counselor.post(f"/tasks/{task.id}/submit", data={"text": long_payload("answer")})
+    assert_saved(submitted, "submission")
+    submission = db.session.scalar(sa.select(TaskSubmission).filter_by(task_id=task.id))
+
+    assert_inert(counselor.get(page), page, "answer")
+    assert_inert(counselor.get("/tasks"), "/tasks", "ttitle")
+    shown = {
+        "/manage/rubrics": ("rtitle",),
+        f"/manage/rubrics/{rubric_id}": ("rtitle", "rdesc", "criterion", "descriptor"),
+        "/manage/tasks": ("ttitle",),
+        f"/manage/tasks/{task.id}": ("ttitle", "instructions"),
+        f"/manage/tasks/{task.id}/submissions": ("ttitle",),
+        f"/manage/submissions/{submission.id}": ("answer", "criterion"),
+    }
+    for url, fields in shown.items():
+        assert_inert(trainer.get(url), url, *fields)
+
+
+def test_framework_texts(seeded, app_ctx, login):
+    trainer = login("trainer")
+    changes = {
+        "code": "xss-framework",
+        "title": short_payload("ftitle"),
+        "issuer": short_payload("issuer"),
+        "year": "2026",
+        "version": "1",
+        "notes": long_payload("fnotes"),
+    }
+    created = submit_form(trainer, "/frameworks/new", "/frameworks/new", changes)
+    assert_saved(created, "new framework")
+    detail = created.headers["Location"]
+    for kind, changes in (
+        ("levels", {"code": "L1", "name": short_payload("level"), "position": "1"}),
+        ("areas", {"code": "A1", "name": short_payload("area"), "position": "1"}),
+    ):
+        url = f"{detail}/{kind}/new"
+        assert_saved(submit_form(trainer, url, url, changes), url)
+    url = f"{detail}/items/new"
+    changes = {
+        "code": "1.1",
+        "summary": short_payload("isummary"),
+        "work_content": long_payload("work"),
+        "ability_requirements": long_payload("ability"),
+        "knowledge_requirements": long_payload("knowledge"),
+    }
+    assert_saved(submit_form(trainer, url, url, changes), url)
+
+    assert_inert(trainer.get("/frameworks"), "/frameworks", "ftitle")
+    fields = ("ftitle", "level", "area", "work", "ability", "knowledge")
+    assert_inert(trainer.get(detail), detail, *fields)
+
+
+def test_class_title_and_summary(seeded, app_ctx, login):
+    trainer = login("trainer")
+    changes = {
+        "code": "xss-class",
+        "title": short_payload("klass"),
+        "summary": long_payload("ksummary"),
+        "starts_on": "2026-09-01",
+        "ends_on": "2099-09-30",
+        "enrolment_mode": "self",
+    }
+    created = submit_form(trainer, "/classes/new", "/classes/new", changes)
+    assert_saved(created, "new class")
+    class_id = _redirect_id(created)
+    page = f"/classes/{class_id}"
+    opened = trainer.post(f"{page}/status", data={"status": "open"})
+    assert_saved(opened, "open class")
+
+    assert_inert(trainer.get("/classes"), "/classes", "klass")
+    assert_inert(trainer.get(page), page, "klass", "ksummary")
+    counselor = login("counselor1")
+    assert_inert(counselor.get("/classes"), "/classes", "klass")
+    assert_inert(counselor.get(page), page, "klass", "ksummary")
