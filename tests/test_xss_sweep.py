@@ -8,6 +8,7 @@ can run script: no ``<script>`` other than the site's own files, no ``on*``
 event-handler attribute and no ``javascript:`` URL.
 """
 
+import io
 import re
 from html.parser import HTMLParser
 from typing import Optional
@@ -17,9 +18,12 @@ import sqlalchemy as sa
 
 from assessments.models import Question, QuestionCategory
 from assessments.tasks_models import PerformanceTask, TaskSubmission
+from certificates import sandbox
+from certificates.template_models import CertificateTemplate
 from courses.models import Course, Lesson, Programme, PublicationStatus
 from lms.accounts.models import User
 from lms.extensions import db
+from lms.records.models import ExternalTraining
 
 MARKER = "XSSMARK"
 
@@ -388,3 +392,67 @@ def test_class_title_and_summary(seeded, app_ctx, login):
     counselor = login("counselor1")
     assert_inert(counselor.get("/classes"), "/classes", "klass")
     assert_inert(counselor.get(page), page, "klass", "ksummary")
+
+
+def test_external_training_review_and_notification(seeded, app_ctx, login):
+    counselor = login("counselor1")
+    changes = {
+        "title": short_payload("etitle"),
+        "organiser": short_payload("organiser"),
+        "start_date": "2026-03-02",
+        "end_date": "2026-03-03",
+        "hours": "8",
+    }
+    evidence = {"evidence": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "<svg onload=alert(1)>.pdf")}
+    submitted = submit_form(
+        counselor, "/records/external", "/records/external", changes, files=evidence
+    )
+    assert_saved(submitted, "external training")
+    training = db.session.scalar(sa.select(ExternalTraining))
+    assert training is not None
+
+    hr = login("hr")
+    assert_inert(hr.get("/records/external/pending"), "pending", "etitle")
+    review = f"/records/external/{training.id}/review"
+    assert_inert(hr.get(review), review, "etitle", "organiser")
+    changes = {"decision": "reject", "reason": long_payload("reason")}
+    assert_saved(submit_form(hr, review, review, changes), "review")
+
+    assert_inert(counselor.get("/records/external"), "/records/external", "etitle", "reason")
+    download = counselor.get(f"/records/external/{training.id}/evidence")
+    assert download.status_code == 200
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    download.close()
+
+
+def test_certificate_template_body(seeded, app_ctx, login):
+    trainer = login("trainer")
+    new = "/certificates/templates/new"
+    for payload in PAYLOADS:
+        changes = {"name": "xss", "body_html": f"<p>{{{{ holder_name }}}}</p>{payload}"}
+        rejected = submit_form(trainer, new, new, changes)
+        assert rejected.status_code == 400, payload
+    assert db.session.scalar(sa.select(CertificateTemplate).filter_by(name="xss")) is None
+
+    body = (
+        f"<h1>{{{{ holder_name }}}}</h1><p>{MARKER}cbody</p>"
+        '<iframe src="https://example.org/"></iframe>'
+        '<img src="https://example.org/tracker.png">'
+    )
+    changes = {"name": short_payload("cname"), "body_html": body}
+    created = submit_form(trainer, new, new, changes)
+    assert_saved(created, "new certificate template")
+    edit = created.headers["Location"]
+    assert_inert(trainer.get("/certificates/templates"), "templates", "cname")
+    assert_inert(trainer.get(edit), edit, "cname", "cbody")
+
+    values = {key: "" for key in sandbox.PLACEHOLDERS}
+    values["holder_name"] = long_payload("holder")
+    rendered = sandbox.render_body(body, values)
+    assert f"{MARKER}holder" in rendered
+    parser = _ExecutableMarkup()
+    parser.feed(rendered)
+    assert parser.findings == []
+    assert "<iframe" not in rendered
+    assert "example.org" not in rendered
