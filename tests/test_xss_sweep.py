@@ -9,6 +9,7 @@ event-handler attribute and no ``javascript:`` URL.
 """
 
 import io
+from datetime import date
 import re
 from html.parser import HTMLParser
 from typing import Optional
@@ -22,8 +23,12 @@ from certificates import sandbox
 from certificates.template_models import CertificateTemplate
 from courses.models import Course, Lesson, Programme, PublicationStatus
 from lms.accounts.models import User
+from lms.charts import radar_svg
 from lms.extensions import db
+from lms.hr_charts import Segment, bar_chart, stacked_bar_chart
+from lms.promotion.models import PromotionApplication
 from lms.records.models import ExternalTraining
+from tests.promotion import conftest as promotion_fixtures
 
 MARKER = "XSSMARK"
 
@@ -456,3 +461,57 @@ def test_certificate_template_body(seeded, app_ctx, login):
     assert parser.findings == []
     assert "<iframe" not in rendered
     assert "example.org" not in rendered
+
+
+def test_promotion_statement_comment_and_notification(app_ctx, login, monkeypatch):
+    monkeypatch.setattr("lms.compliance.windows.now_utc", lambda: promotion_fixtures.NOW)
+    monkeypatch.setattr("lms.records.services.now_utc", lambda: promotion_fixtures.NOW)
+    world = promotion_fixtures.build_world()
+    promotion_fixtures.set_title(world.counselor, "lecturer", date(2022, 9, 1))
+    for year in (2024, 2025, 2026):
+        promotion_fixtures.add_grade(world.counselor, year, "competent")
+    rule = promotion_fixtures.make_rule(
+        world.uni.id,
+        name=short_payload("rule"),
+        min_years=5,
+        assessment_years=3,
+        min_grade="competent",
+    )
+    db.session.commit()
+
+    counselor = login("counselor1")
+    applied = counselor.post(
+        f"/promotions/apply/{rule.id}", {"statement": long_payload("statement")}
+    )
+    assert_saved(applied, "application")
+    application = db.session.scalars(sa.select(PromotionApplication)).one()
+    page = f"/promotions/applications/{application.id}"
+    reviewer = login("dept_hr")
+    assert_inert(reviewer.get("/promotions/review"), "review queue")
+    assert_inert(reviewer.get(page), page, "rule", "statement")
+    decided = reviewer.post(
+        f"{page}/decide", {"outcome": "reject", "comment": long_payload("comment")}
+    )
+    assert_saved(decided, "decision")
+
+    assert_inert(counselor.get(page), page, "statement", "comment")
+    assert_inert(counselor.get("/promotions"), "/promotions", "rule")
+    assert_inert(counselor.get("/notifications"), "/notifications", "comment")
+    assert_inert(login("admin").get("/admin/audit"), "/admin/audit")
+
+
+def test_svg_charts_escape_labels():
+    labels = [short_payload("area1"), long_payload("area2"), "<svg onload=alert(1)>"]
+    rendered = [
+        radar_svg(labels, [0.2, 0.5, 1.0], title=short_payload("radar")),
+        bar_chart(short_payload("bars"), labels, [1, 2, 3]),
+        stacked_bar_chart(
+            short_payload("stacked"),
+            [(label, [Segment(short_payload("segment"), 1)]) for label in labels],
+        ),
+    ]
+    for svg in rendered:
+        parser = _ExecutableMarkup()
+        parser.feed(str(svg))
+        assert parser.findings == []
+        assert f"{MARKER}area1" in svg
