@@ -1,0 +1,108 @@
+"""Security headers, cookie flags, inline-script-free templates and safe redirects."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_PASSWORD, csrf_from
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def _directives(response) -> dict[str, str]:
+    policy = response.headers["Content-Security-Policy"]
+    pairs = (part.strip().split(" ", 1) for part in policy.split(";"))
+    return {name: value for name, value in pairs}
+
+
+@pytest.mark.parametrize("who", [None, "counselor1", "admin"])
+def test_pages_send_security_headers(seeded, login, client, who):
+    browser = login(who) if who else client
+    response = browser.get("/account/password" if who else "/login")
+    directives = _directives(response)
+
+    assert response.status_code == 200
+    assert directives["script-src"] == "'self'"
+    assert directives["object-src"] == "'none'"
+    assert directives["base-uri"] == "'none'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_error_pages_send_security_headers(seeded, client):
+    response = client.get("/no-such-page")
+
+    assert response.status_code == 404
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_templates_have_no_inline_script():
+    """CSP blocks inline code, so a template with it would break: keep it out."""
+    offenders = []
+    for path in TEMPLATES.rglob("*.html"):
+        if path.name.endswith("_pdf.html"):
+            continue  # Rendered to PDF by WeasyPrint, never served as a page.
+        text = path.read_text(encoding="utf-8")
+        if re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text):
+            offenders.append(f"{path.name}: inline <script>")
+        if re.search(r"\son[a-z]+\s*=", text):
+            offenders.append(f"{path.name}: event-handler attribute")
+        if re.search(r"<style|\sstyle\s*=", text):
+            offenders.append(f"{path.name}: inline style")
+        if "javascript:" in text:
+            offenders.append(f"{path.name}: javascript: URL")
+    assert offenders == []
+
+
+def _login(client, next_url: str):
+    page = client.get("/login")
+    token = csrf_from(page.get_data(as_text=True))
+    return client.post(
+        "/login",
+        data={
+            "username": "counselor1",
+            "password": TEST_PASSWORD,
+            "next": next_url,
+            "csrf_token": token,
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example/",
+        "javascript:alert(1)",
+        "evil.example",
+    ],
+)
+def test_login_never_redirects_off_site(seeded, app, next_url):
+    response = _login(app.test_client(), next_url)
+
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location == "/"
+
+
+def test_login_follows_local_next(seeded, app):
+    response = _login(app.test_client(), "/learning")
+
+    assert response.headers["Location"] == "/learning"
+
+
+def test_session_cookie_flags(seeded, app, monkeypatch):
+    monkeypatch.setitem(app.config, "SESSION_COOKIE_SECURE", True)
+    response = _login(app.test_client(), "")
+    cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
+
+    assert cookies, "login sets no session cookie"
+    flags = cookies[-1].lower()
+    assert "httponly" in flags
+    assert "secure" in flags
+    assert "samesite=lax" in flags
