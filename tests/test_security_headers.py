@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from lms.config import load_config
 from tests.conftest import TEST_PASSWORD, csrf_from
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -98,11 +99,33 @@ def test_login_follows_local_next(seeded, app):
 
 def test_session_cookie_flags(seeded, app, monkeypatch):
     monkeypatch.setitem(app.config, "SESSION_COOKIE_SECURE", True)
+    monkeypatch.setitem(app.config, "SESSION_COOKIE_NAME", "__Host-session")
     response = _login(app.test_client(), "")
-    cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
+    cookies = [
+        c for c in response.headers.getlist("Set-Cookie") if c.startswith("__Host-session=")
+    ]
 
     assert cookies, "login sets no session cookie"
     flags = cookies[-1].lower()
     assert "httponly" in flags
     assert "secure" in flags
     assert "samesite=lax" in flags
+    assert "path=/" in flags
+    assert "domain=" not in flags
+
+
+def test_secure_cookies_use_host_prefix(monkeypatch, tmp_path):
+    monkeypatch.setenv("LMS_SECURE_COOKIES", "1")
+    config = load_config(str(tmp_path))
+
+    assert config["SESSION_COOKIE_SECURE"] is True
+    assert config["SESSION_COOKIE_NAME"] == "__Host-session"
+    assert "SESSION_COOKIE_DOMAIN" not in config
+
+
+def test_plain_http_keeps_unprefixed_cookie(monkeypatch, tmp_path):
+    monkeypatch.delenv("LMS_SECURE_COOKIES", raising=False)
+    config = load_config(str(tmp_path))
+
+    assert config["SESSION_COOKIE_SECURE"] is False
+    assert config["SESSION_COOKIE_NAME"] == "session"
