@@ -1,6 +1,6 @@
 """View-level fuzzing of every upload form with random bytes and CSV-like text.
 
-Each upload must answer 200 or 400 (a preview or a page with a message) or a
+Each upload must return 200 or 400 (a preview or a page with a message) or a
 redirect to a preview that itself renders, never a 500, and must write no
 rows. Preview pages may store the parsed upload for the confirm step, so the
 counts cover the rows a confirmed import or an accepted upload would write.
@@ -62,7 +62,7 @@ FRAMEWORK_HEADER = [
 ]
 
 
-def assert_clean_answer(client, response, where: str) -> None:
+def assert_clean_response(client, response, where: str) -> None:
     """Assert a 200 or 400 page, or a redirect to a page that renders."""
     assert response.status_code in (200, 302, 400), f"{where}: {response.status_code}"
     if response.status_code == 302:
@@ -94,7 +94,7 @@ def test_roster_upload_survives_fuzz(seeded, app_ctx, login):
     )
     def upload(content, name):
         response = _post_file(trainer, url, {}, "file", content, name)
-        assert_clean_answer(trainer, response, url)
+        assert_clean_response(trainer, response, url)
 
     upload()
     assert (count(User), count(ClassMember)) == before
@@ -127,7 +127,7 @@ def test_bank_import_survives_fuzz(seeded, app_ctx, login):
     def upload(content, file_format):
         data = {"format": file_format, "category_id": str(category_id)}
         response = _post_file(trainer, url, data, "file", content, "bank.txt")
-        assert_clean_answer(trainer, response, url)
+        assert_clean_response(trainer, response, url)
 
     upload()
     assert count(Question) == before
@@ -151,7 +151,7 @@ def test_framework_import_survives_fuzz(seeded, app_ctx, login):
         name = "framework.csv" if file_format == "csv" else "framework.json"
         data = {"file_format": file_format, "code": "fuzz", "title": "模糊测试", "version": "1"}
         response = _post_file(trainer, url, data, "upload", content, name)
-        assert_clean_answer(trainer, response, url)
+        assert_clean_response(trainer, response, url)
 
     upload()
     assert (count(Framework), count(FunctionalArea), count(CompetencyItem)) == before

@@ -1,5 +1,6 @@
 """Security headers, cookie flags, inline-script-free templates and safe redirects."""
 
+import logging
 import re
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def test_error_pages_send_security_headers(seeded, client):
 
 
 def test_templates_have_no_inline_script():
-    """CSP blocks inline code, so a template with it would break: keep it out."""
+    """Check that no template contains inline code, which the CSP would block."""
     offenders = []
     for path in TEMPLATES.rglob("*.html"):
         if path.name.endswith("_pdf.html"):
@@ -129,3 +130,15 @@ def test_plain_http_keeps_unprefixed_cookie(monkeypatch, tmp_path):
 
     assert config["SESSION_COOKIE_SECURE"] is False
     assert config["SESSION_COOKIE_NAME"] == "session"
+
+
+def test_forbidden_request_is_logged(seeded, login, caplog):
+    counselor = login("counselor1")
+
+    with caplog.at_level(logging.WARNING, logger="lms.errors"):
+        response = counselor.get("/admin/audit")
+
+    assert response.status_code == 403
+    [record] = [r for r in caplog.records if r.name == "lms.errors"]
+    assert "Forbidden GET /admin/audit" in record.getMessage()
+    assert "127.0.0.1" in record.getMessage()

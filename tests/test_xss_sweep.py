@@ -9,12 +9,11 @@ event-handler attribute and no ``javascript:`` URL.
 """
 
 import io
-from datetime import date
 import re
+from datetime import date
 from html.parser import HTMLParser
 from typing import Optional
 
-import pytest
 import sqlalchemy as sa
 
 from assessments.models import Question, QuestionCategory
@@ -22,7 +21,6 @@ from assessments.tasks_models import PerformanceTask, TaskSubmission
 from certificates import sandbox
 from certificates.template_models import CertificateTemplate
 from courses.models import Course, Lesson, Programme, PublicationStatus
-from lms.accounts.models import User
 from lms.charts import radar_svg
 from lms.extensions import db
 from lms.hr_charts import Segment, bar_chart, stacked_bar_chart
@@ -105,7 +103,6 @@ class _FormReader(HTMLParser):
         self._select: Optional[str] = None
         self._select_first: Optional[str] = None
         self._select_chosen = False
-        self._option_value: Optional[str] = None
 
     def handle_starttag(self, tag, attrs):
         values = dict(attrs)
@@ -181,10 +178,6 @@ def assert_saved(response, where: str) -> None:
         html = response.get_data(as_text=True)
         errors = re.findall(r'class="[^"]*error[^"]*"[^>]*>([^<]+)', html)
         raise AssertionError(f"{where}: status {response.status_code}, errors {errors}")
-
-
-def _user(username: str) -> User:
-    return db.session.scalar(sa.select(User).filter_by(username=username))
 
 
 def _programme(code: str) -> Programme:
