@@ -16,7 +16,7 @@ from typing import Optional
 
 import sqlalchemy as sa
 
-from assessments.models import Question, QuestionCategory
+from assessments.models import Question, QuestionCategory, Quiz
 from assessments.tasks_models import PerformanceTask, TaskSubmission
 from certificates import sandbox
 from certificates.template_models import CertificateTemplate
@@ -508,3 +508,44 @@ def test_svg_charts_escape_labels():
         parser.feed(str(svg))
         assert parser.findings == []
         assert f"{MARKER}area1" in svg
+
+
+def test_quiz_question_texts_reach_learner_inert(seeded, app_ctx, login):
+    trainer = login("trainer")
+    programme = _programme("junior-prejob-2026")
+    course_id = programme.courses[0].course_id
+    draft = trainer.post(f"/manage/courses/{course_id}/versions")
+    assert_saved(draft, "new course version")
+    draft_id = _redirect_id(draft)
+    quiz = db.session.scalar(sa.select(Quiz).filter_by(course_id=draft_id))
+    quiz_page = f"/manage/quizzes/{quiz.id}"
+    changes = {
+        "title": short_payload("quiz"),
+        "instructions": long_payload("instructions"),
+        "review_responses": "immediately",
+        "review_correct": "immediately",
+        "review_feedback": "immediately",
+    }
+    assert_saved(submit_form(trainer, quiz_page, quiz_page, changes), quiz_page)
+    question = quiz.questions[0]
+    page = f"{quiz_page}/questions/{question.id}"
+    changes = {
+        "text": long_payload("qtext"),
+        "choice_1": short_payload("choice"),
+        "explanation": long_payload("explanation"),
+    }
+    assert_saved(submit_form(trainer, page, page, changes), page)
+    published = trainer.post(f"/manage/courses/{draft_id}/publish")
+    assert_saved(published, "publish")
+
+    counselor = login("counselor1")
+    assert_saved(counselor.post(f"/programmes/{programme.id}/enrol"), "enrol")
+    assert_inert(counselor.get(f"/quizzes/{quiz.id}"), "quiz page", "quiz", "instructions")
+    started = counselor.post(f"/quizzes/{quiz.id}/start")
+    assert_saved(started, "start attempt")
+    attempt = started.headers["Location"]
+    assert_inert(counselor.get(attempt), attempt, "qtext", "choice")
+    submitted = counselor.post(f"{attempt}/submit", {})
+    assert_saved(submitted, "submit attempt")
+    result = submitted.headers["Location"]
+    assert_inert(counselor.get(result), result, "qtext", "explanation")
