@@ -21,6 +21,7 @@ from assessments.tasks_models import PerformanceTask, TaskSubmission
 from certificates import sandbox
 from certificates.template_models import CertificateTemplate
 from courses.models import Course, Lesson, Programme, PublicationStatus
+from lms.accounts.models import User
 from lms.charts import radar_svg
 from lms.extensions import db
 from lms.hr_charts import Segment, bar_chart, stacked_bar_chart
@@ -549,3 +550,22 @@ def test_quiz_question_texts_reach_learner_inert(seeded, app_ctx, login):
     assert_saved(submitted, "submit attempt")
     result = submitted.headers["Location"]
     assert_inert(counselor.get(result), result, "qtext", "explanation")
+
+
+def test_record_honour_and_note(seeded, app_ctx, login):
+    person_id = db.session.scalar(sa.select(User.id).filter_by(username="counselor1"))
+    hr = login("hr")
+    record = f"/people/{person_id}/record"
+    changes = {
+        "kind": "honour",
+        "occurred_on": "2026-05-04",
+        "year": "2026",
+        "honour_name": short_payload("honour"),
+        "honour_level": "school",
+        "note": long_payload("note"),
+    }
+    assert_saved(submit_form(hr, record, f"{record}/entries", changes), "record entry")
+
+    assert_inert(hr.get(record), record, "honour", "note")
+    counselor = login("counselor1")
+    assert_inert(counselor.get(record), record, "honour")
