@@ -142,3 +142,16 @@ def test_forbidden_request_is_logged(seeded, login, caplog):
     [record] = [r for r in caplog.records if r.name == "lms.errors"]
     assert "Forbidden GET /admin/audit" in record.getMessage()
     assert "127.0.0.1" in record.getMessage()
+
+
+def test_trace_method_is_rejected(seeded, client):
+    response = client.open("/login", method="TRACE")
+
+    assert response.status_code == 405
+
+
+def test_health_check_reveals_nothing(client):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
