@@ -155,3 +155,25 @@ def test_health_check_reveals_nothing(client):
 
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok"}
+
+
+def test_pages_behind_login_are_not_stored(seeded, login, client):
+    counselor = login("counselor1")
+
+    page = counselor.get("/account/password")
+    public = client.get("/login")
+    static = counselor.get("/static/css/app.css")
+
+    assert page.headers["Cache-Control"] == "private, no-store"
+    assert "no-store" not in public.headers.get("Cache-Control", "")
+    assert "no-store" not in static.headers.get("Cache-Control", "")
+    static.close()
+
+
+def test_logout_clears_site_data(seeded, login):
+    counselor = login("counselor1")
+
+    response = counselor.post("/logout")
+
+    assert response.status_code == 302
+    assert response.headers["Clear-Site-Data"] == '"cache", "storage"'

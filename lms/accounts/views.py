@@ -205,10 +205,14 @@ def login_verify():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    if EmptyForm().validate_on_submit():
-        sessions.end()
-        db.session.commit()
-    return redirect(url_for("accounts.login"))
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("accounts.login"))
+    sessions.end()
+    db.session.commit()
+    response = redirect(url_for("accounts.login"))
+    # Browsers that honour it drop cached pages and site storage of the login.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
