@@ -177,3 +177,23 @@ def test_logout_clears_site_data(seeded, login):
 
     assert response.status_code == 302
     assert response.headers["Clear-Site-Data"] == '"cache", "storage"'
+
+
+def test_password_fields_are_masked(seeded, login, client):
+    pages = [client.get("/login"), login("counselor1").get("/account/password")]
+
+    for page in pages:
+        html = page.get_data(as_text=True)
+        fields = re.findall(r'<input[^>]*name="[a-z_]*password"[^>]*>', html)
+        assert fields, "page has no password field"
+        for field in fields:
+            assert 'type="password"' in field
+            assert 'autocomplete="off"' not in field
+
+
+def test_logout_on_every_page_behind_login(seeded, login):
+    counselor = login("counselor1")
+
+    for url in ("/learning", "/certificates", "/account/password", "/notifications"):
+        html = counselor.get(url).get_data(as_text=True)
+        assert 'action="/logout"' in html, url
