@@ -1,12 +1,15 @@
 """Certificate templates: defaults, versions, images, and programme settings."""
 
 import hashlib
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Optional
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
+from PIL import Image, UnidentifiedImageError
 from sqlalchemy.exc import IntegrityError
 
 from certificates import logger
@@ -31,6 +34,9 @@ ASSET_AREA = "certificate_assets"
 ASSET_KINDS = ("background", "logo", "signature", "seal")
 ASSET_EXTENSIONS = ("png", "jpg", "jpeg")
 MAX_ASSET_BYTES = 5 * uploads.MB
+#: An A4 page at 600 dpi is about 35 million pixels, so larger images only
+#: cost memory when WeasyPrint decodes them.
+MAX_ASSET_PIXELS = 40_000_000
 DEFAULTS_DIR = Path(__file__).parent / "default_templates"
 #: Seeded templates: code, name and language.
 DEFAULT_TEMPLATES = (
@@ -85,7 +91,41 @@ def _store_image(kind: str, image: NewImage) -> tuple[str, str]:
     except uploads.UploadError as exc:
         raise TemplateError(_upload_message(exc), field=kind) from None
     content = uploads.path_of(ASSET_AREA, stored.name).read_bytes()
+    try:
+        _check_image(kind, content)
+    except TemplateError:
+        uploads.remove(ASSET_AREA, stored.name)
+        raise
     return stored.name, hashlib.sha256(content).hexdigest()
+
+
+def _check_image(kind: str, content: bytes) -> None:
+    """Raise TemplateError unless ``content`` decodes as an image of sane size.
+
+    The magic bytes alone admit a truncated or corrupt file, which WeasyPrint
+    would then fail to draw on every certificate.
+    """
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            width, height = image.size
+            image.verify()
+    except Image.DecompressionBombError:
+        width, height = MAX_ASSET_PIXELS + 1, 1
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        logger.info("Certificate %s image rejected: %s", kind, exc)
+        raise TemplateError(
+            _("the image is damaged or incomplete: export it again as PNG or JPEG"),
+            field=kind,
+        ) from None
+    if width * height > MAX_ASSET_PIXELS:
+        raise TemplateError(
+            _(
+                "the image has more than %(max)s million pixels: "
+                "scale it down and upload it again",
+                max=MAX_ASSET_PIXELS // 1_000_000,
+            ),
+            field=kind,
+        )
 
 
 def _upload_message(exc: uploads.UploadError) -> str:
@@ -337,6 +377,7 @@ def _uploaded_uri(kind: str, image: NewImage) -> str:
         )
     except uploads.UploadError as exc:
         raise TemplateError(_upload_message(exc), field=kind) from None
+    _check_image(kind, content)
     return data_uri(content, file_type.media_type)
 
 

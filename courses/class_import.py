@@ -483,6 +483,12 @@ def table_error_message(error: tabular.TableError) -> str:
         return _("The file is not text in a known encoding. Save it as CSV (UTF-8 or GBK) or as XLSX.")
     if error.code == "too_many_rows":
         return _("The file has more than %(max)s rows. Split it into smaller files.", max=MAX_ROWS)
+    if error.code == "too_large":
+        return _(
+            "The spreadsheet unpacks to more than %(max)s MB. Copy the roster sheet "
+            "into a new XLSX file, or save it as CSV, and upload that.",
+            max=tabular.MAX_XLSX_UNPACKED // (1024 * 1024),
+        )
     if error.code == "empty":
         return _("The file is empty. Export the roster with a header row such as 工号, 姓名, 院系.")
     return _("The file cannot be read as a table. Upload a CSV or XLSX file exported from a spreadsheet.")

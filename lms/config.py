@@ -25,6 +25,7 @@ def load_config(instance_path: str) -> dict:
         "LMS_DATABASE_URL", f"sqlite:///{instance / 'shuren.sqlite3'}"
     )
     redis_url = os.environ.get("LMS_REDIS_URL")
+    secure_cookies = _env_bool("LMS_SECURE_COOKIES", False)
 
     return {
         "SECRET_KEY": os.environ.get("LMS_SECRET_KEY") or _instance_secret(instance),
@@ -57,7 +58,10 @@ def load_config(instance_path: str) -> dict:
         "SESSION_MAX_HOURS": int(os.environ.get("LMS_SESSION_MAX_HOURS", 12)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _env_bool("LMS_SECURE_COOKIES", False),
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        # Browsers keep a "__Host-" cookie only if it is Secure, has Path=/ and
+        # no Domain, so it cannot be set or read by another subdomain.
+        "SESSION_COOKIE_NAME": "__Host-session" if secure_cookies else "session",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": int(os.environ.get("LMS_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)),

@@ -3,6 +3,7 @@
 import logging
 
 from flask import Flask, jsonify, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 
@@ -10,7 +11,7 @@ from lms.extensions import db
 
 logger = logging.getLogger("lms.errors")
 
-_HANDLED = (400, 403, 404, 405, 413, 429)
+_HANDLED = (400, 404, 405, 413, 429)
 
 
 def _wants_json() -> bool:
@@ -27,6 +28,18 @@ def _render(status: int, description: str = ""):
 def init_app(app: Flask) -> None:
     for status in _HANDLED:
         app.register_error_handler(status, lambda e, s=status: _render(s))
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        user_id = current_user.get_id() if current_user.is_authenticated else None
+        logger.warning(
+            "Forbidden %s %s for user %s from %s",
+            request.method,
+            request.path,
+            user_id,
+            request.remote_addr,
+        )
+        return _render(403)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

@@ -1,6 +1,7 @@
 """Response headers that every page carries."""
 
 from flask import Flask, request
+from flask_login import current_user
 
 #: No inline script or style anywhere: templates use static files only.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -24,6 +25,10 @@ def set_security_headers(response):
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")
+    if request.endpoint != "static" and current_user.is_authenticated:
+        # Pages behind login carry personal data: no browser or proxy may store
+        # them. A view that sets its own Cache-Control keeps it.
+        headers.setdefault("Cache-Control", "private, no-store")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response

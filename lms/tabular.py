@@ -9,6 +9,7 @@ so a problem can be reported as "row 7, column 工号".
 import csv
 import io
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -16,7 +17,8 @@ from typing import Optional
 class TableError(ValueError):
     """The file cannot be read as a table at all.
 
-    ``code`` is "empty", "encoding", "format" or "too_many_rows".
+    ``code`` is "empty", "encoding", "format", "too_many_rows" or
+    "too_large" (an XLSX archive that unpacks past ``MAX_XLSX_UNPACKED``).
     """
 
     def __init__(self, code: str, detail: str = ""):
@@ -95,11 +97,38 @@ def read_csv(content: bytes, *, max_rows: int = 20000) -> Table:
     return table
 
 
-def read_xlsx(content: bytes, *, max_rows: int = 20000) -> Table:
-    import zipfile
+#: Limits on an XLSX archive, checked before openpyxl inflates any member.
+#: A sheet of 20,000 rows of roster data unpacks to a few MB, so 100 MB leaves
+#: room for styles and a second sheet while a zip bomb (kilobytes that
+#: inflate to gigabytes of sharedStrings.xml) is rejected.
+MAX_XLSX_UNPACKED = 100 * 1024 * 1024
+MAX_XLSX_MEMBERS = 1000
 
+
+def check_archive_size(content: bytes) -> None:
+    """Raise ``TableError("too_large")`` if an XLSX archive unpacks past the limits.
+
+    The sizes come from the central directory. CPython's ``zipfile`` never
+    returns more bytes for a member than its declared ``file_size`` (and fails
+    the CRC check if the data is longer), so a member that lies about its size
+    cannot inflate past the sum checked here.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+        raise TableError("format", str(exc)) from None
+    if len(members) > MAX_XLSX_MEMBERS:
+        raise TableError("too_large", f"{len(members)} members")
+    unpacked = sum(member.file_size for member in members)
+    if unpacked > MAX_XLSX_UNPACKED:
+        raise TableError("too_large", f"{unpacked} bytes unpacked")
+
+
+def read_xlsx(content: bytes, *, max_rows: int = 20000) -> Table:
     from openpyxl import load_workbook
 
+    check_archive_size(content)
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:

@@ -68,6 +68,7 @@ EXPECTED = {
     ("compliance.rule_people", "GET"): (302, 403, 403, 403, 200, 404, 200, 200),
     ("compliance.export_rule_people", "GET"): (302, 403, 403, 403, 200, 404, 200, 200),
     ("accounts.change_password", "GET"): (302, 200, 200, 200, 200, 200, 200, 200),
+    ("accounts.own_sessions", "GET"): (302, 200, 200, 200, 200, 200, 200, 200),
     ("promotion.mine", "GET"): (302, 200, 200, 403, 403, 403, 403, 403),
     ("promotion.apply", "GET"): (302, 200, 200, 403, 403, 403, 403, 403),
     ("promotion.application", "GET"): (302, 200, 404, 404, 200, 404, 404, 200),
@@ -318,6 +319,8 @@ EXPECTED = {
     # comes last, so ending, disabling and enabling the owner's account
     # changes nothing the other roles see.
     ("accounts.change_password", "POST"): (302, 200, 200, 200, 200, 200, 200, 200),
+    # Without the current password the form is shown again.
+    ("accounts.own_sessions", "POST"): (302, 200, 200, 200, 200, 200, 200, 200),
     # Two-factor writes: an empty confirmation code is rejected, and disable or
     # new recovery codes redirect because two-factor login is off.
     ("accounts.login_verify", "POST"): (302, 302, 302, 302, 302, 302, 302, 302),
@@ -794,6 +797,7 @@ def _url(endpoint: str, w: dict) -> str:
         "compliance.rule_people": f"/compliance/rules/{w['rule']}",
         "compliance.export_rule_people": f"/compliance/rules/{w['rule']}/export.csv",
         "accounts.change_password": "/account/password",
+        "accounts.own_sessions": "/account/sessions",
         "accounts.manage_account": f"/people/{w['owner']}/account",
         "accounts.login_verify": "/login/verify",
         "accounts.two_factor_setup": "/account/two-factor",

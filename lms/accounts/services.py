@@ -46,6 +46,21 @@ def end_sessions(actor: User, person: User) -> int:
     return ended
 
 
+def end_other_sessions(user: User, keep: Optional[str]) -> int:
+    """End every session of ``user`` except ``keep``; return how many ended."""
+    ended = sessions.revoke_user_sessions(user, keep=keep)
+    audit.record(
+        "account.sessions_ended",
+        "user",
+        user.id,
+        f"{user.username} ended their other sessions ({ended})",
+        actor_id=user.id,
+        institution_id=user.institution_id,
+        data={"sessions_ended": ended, "own": True},
+    )
+    return ended
+
+
 def set_active(actor: User, person: User, active: bool) -> int:
     """Enable or disable ``person``'s account; disabling ends all their sessions.
 

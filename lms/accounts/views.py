@@ -25,6 +25,7 @@ from lms.accounts.forms import (
     ChangePasswordForm,
     EmptyForm,
     LoginForm,
+    PasswordConfirmForm,
     RoleForm,
     TwoFactorCodeForm,
 )
@@ -204,10 +205,14 @@ def login_verify():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    if EmptyForm().validate_on_submit():
-        sessions.end()
-        db.session.commit()
-    return redirect(url_for("accounts.login"))
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("accounts.login"))
+    sessions.end()
+    db.session.commit()
+    response = redirect(url_for("accounts.login"))
+    # Browsers that honour it drop cached pages and site storage of the login.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -227,6 +232,27 @@ def change_password():
         )
         return redirect(url_for("main.dashboard"))
     return render_template("lms/account_password.html", form=form)
+
+
+@bp.route("/account/sessions", methods=["GET", "POST"])
+@login_required
+@limiter.limit("10 per hour", key_func=user_rate_key, methods=["POST"], deduct_when=_form_rejected)
+def own_sessions():
+    """List the user's active sessions; end the others once the password is re-entered."""
+    user = current_user._get_current_object()
+    form = PasswordConfirmForm(user)
+    current_id = sessions.current_session_id()
+    if form.validate_on_submit():
+        ended = services.end_other_sessions(user, keep=current_id)
+        db.session.commit()
+        flash(_("Other sessions ended: %(count)s.", count=ended), "success")
+        return redirect(url_for("accounts.own_sessions"))
+    return render_template(
+        "lms/account_sessions.html",
+        form=form,
+        active_sessions=sessions.active_sessions(user),
+        current_id=current_id,
+    )
 
 
 def _managed_person_or_404(person_id: int) -> User:
