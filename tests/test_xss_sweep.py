@@ -313,6 +313,21 @@ def test_rubric_task_and_submission(seeded, app_ctx, login):
     created = submit_form(trainer, "/manage/tasks/new", "/manage/tasks/new", changes)
     assert_saved(created, "new task")
     task = db.session.scalar(sa.select(PerformanceTask).filter_by(rubric_id=rubric_id))
+    # Only learners of the task's course may submit: enrol counselor1 in a
+    # programme that contains it.
+    from courses import services as course_services
+    from courses.models import Programme, ProgrammeCourse
+    from lms.accounts.models import User
+
+    programme = db.session.scalar(
+        sa.select(Programme)
+        .join(ProgrammeCourse, ProgrammeCourse.programme_id == Programme.id)
+        .where(ProgrammeCourse.course_id == task.course_id)
+    )
+    course_services.enrol(
+        db.session.scalar(sa.select(User).filter_by(username="counselor1")), programme
+    )
+    db.session.commit()
 
     counselor = login("counselor1")
     page = f"/tasks/{task.id}"
