@@ -32,6 +32,21 @@ from lms.notifications import services as notifications
 from lms.records.services import local_date
 
 
+def _exact(value):
+    """The score as exact text with at least two decimals: 4.00, 3.75, 3.3333.
+
+    A score read back from its NUMERIC column carries the column's scale
+    (3.75000000), and an audit entry should read the same whichever way the
+    value arrived.
+    """
+    if value is None:
+        return None
+    exact = Decimal(value).normalize()
+    if exact.as_tuple().exponent > -2:
+        exact = exact.quantize(Decimal("0.01"))
+    return format(exact, "f")
+
+
 def candidate_label(submission: TaskSubmission, viewer: User) -> str:
     """Return the candidate's name, or the anonymous code if the task is blind.
 
@@ -87,8 +102,8 @@ def save_sheet(
         institution_id=submission.task.institution_id,
         data={
             "submission_id": submission.id,
-            "before": None if before is None else str(before),
-            "after": str(total),
+            "before": _exact(before),
+            "after": _exact(total),
         },
     )
     return total
@@ -201,8 +216,8 @@ def moderate(
         actor_id=actor.id,
         institution_id=submission.task.institution_id,
         data={
-            "before": None if before is None else str(before),
-            "after": str(final),
+            "before": _exact(before),
+            "after": _exact(final),
             "reason": reason,
         },
     )

@@ -450,7 +450,7 @@ def test_next_attempt_gets_new_layout(drawn_quiz, learner):
 
 def test_draw_larger_than_category_is_rejected(drawn_quiz, learner, trainer):
     category = drawn_quiz.draws[0].category
-    with pytest.raises(Exception) as caught:
+    with as_draft(drawn_quiz.course), pytest.raises(Exception) as caught:
         authoring.save_draw(drawn_quiz, category, {"count": "11"}, trainer)
     assert "has 10 questions" in caught.value.errors["count"]
 

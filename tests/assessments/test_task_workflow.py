@@ -184,7 +184,8 @@ def test_moderation_reason_and_audit(world):
     ).all()
     assert [(e.data["before"], e.data["after"]) for e in entries] == [
         (None, "3.75"),
-        ("3.75", "3.5"),
+        # Audit entries write scores with at least two decimals.
+        ("3.75", "3.50"),
     ]
     assert entries[-1].data["reason"] == "第二位评委复核后下调"
     scored = db.session.scalars(
