@@ -361,43 +361,60 @@ def issue_programme_certificate(
     issued_on = local_date(user, completed_at)
     version = template_services.version_for_programme(programme)
     renewed = renewal.renewable_certificate(user, programme, issued_on)
+
+    def build(serial: str) -> Certificate:
+        cert = _new_certificate(
+            user, programme, key, serial=serial, issued_on=issued_on, version=version
+        )
+        db.session.add(cert)
+        db.session.flush()
+        if renewed is not None:
+            renewal.supersede(renewed, cert)
+        return cert
+
+    cert, inserted = insert_with_serial(key, institution, issued_on.year, build)
+    if not inserted:
+        return cert
+    after_issue(cert)
+    return cert
+
+
+def insert_with_serial(
+    key: str, institution: Institution, year: int, build
+) -> tuple[Certificate, bool]:
+    """Insert the certificate ``build(serial)`` adds with the next serial of ``year``.
+
+    Returns (certificate, True) for the inserted one, or (certificate,
+    False) when a concurrent request issued ``key`` first. The counter
+    increment shares the savepoint with the insert, so a rejected insert
+    leaves no gap in the serial sequence. Raises CertificateError after
+    repeated verification code collisions.
+    """
     code_collisions = taken_serials = 0
     while True:
         serial = None
         try:
-            # The counter increment shares the savepoint with the insert, so a
-            # rejected insert leaves no gap in the serial sequence.
             with db.session.begin_nested():
-                value = next_serial_value(institution.id, issued_on.year)
-                serial = format_serial(institution, issued_on.year, value)
-                cert = _new_certificate(
-                    user, programme, key, serial=serial, issued_on=issued_on,
-                    version=version,
-                )
-                db.session.add(cert)
-                db.session.flush()
-                if renewed is not None:
-                    renewal.supersede(renewed, cert)
-            break
+                value = next_serial_value(institution.id, year)
+                serial = format_serial(institution, year, value)
+                cert = build(serial)
+            return cert, True
         except IntegrityError:
             existing = find_by_achievement(key)
             if existing is not None:
                 logger.info("Certificate %s was issued by a concurrent request", key)
-                return existing
+                return existing, False
             if serial and find_by_serial(serial) and taken_serials < _MAX_TAKEN_SERIALS:
                 # A changed serial pattern can repeat an older serial: use up
                 # its number outside the savepoint and try the next one.
                 taken_serials += 1
-                next_serial_value(institution.id, issued_on.year)
+                next_serial_value(institution.id, year)
                 logger.warning("Serial %s is taken; skipping it for %s", serial, key)
                 continue
             code_collisions += 1
             if code_collisions >= _ISSUE_ATTEMPTS:
                 raise CertificateError(f"could not issue the certificate {key}")
             logger.warning("Verification code collision issuing %s; retrying", key)
-
-    _after_issue(cert)
-    return cert
 
 
 def validity_months(
@@ -455,12 +472,14 @@ def _new_certificate(
     )
 
 
-def _after_issue(cert: Certificate) -> None:
+def after_issue(cert: Certificate, actor: Optional[User] = None) -> None:
+    """Audit a newly inserted certificate, sign its credential, store its PDF, signal it."""
     audit.record(
         "certificate.issued",
         "certificate",
         cert.id,
         f"{cert.serial} {cert.title} for {cert.holder_name}",
+        actor_id=actor.id if actor is not None else None,
         institution_id=cert.institution_id,
         data={
             "serial": cert.serial,
