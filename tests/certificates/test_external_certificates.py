@@ -79,6 +79,15 @@ def test_hr_issues_once_with_title_organiser_hours_and_dates(world, login):
     ).all()
     assert len(issued) == 1 and issued[0].actor_id == world.hr
 
+    detail = hr.get(f"/certificates/{cert.serial}")
+    assert detail.status_code == 200
+    assert TITLE in detail.get_data(as_text=True)
+    holder_view = login("counselor1").get(f"/certificates/{cert.serial}")
+    assert holder_view.status_code == 200
+    verify = hr.get(f"/verify/{cert.verification_code}")
+    assert verify.status_code == 200
+    assert TITLE in verify.get_data(as_text=True)
+
     pdf = hr.get(f"/certificates/{cert.serial}.pdf")
     assert pdf.status_code == 200
     reader = PdfReader(io.BytesIO(pdf.data))
