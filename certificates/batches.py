@@ -338,7 +338,7 @@ def _store_item_pdf(item_id: int, specs: dict) -> None:
     error = None
     try:
         pdf = services.render_stored(cert, specs)
-    except Exception as exc:  # noqa: BLE001 - the certificate stands without its file
+    except Exception as exc:  # noqa: BLE001 - the certificate is kept without its file
         logger.exception("Rendering the PDF of certificate %s failed", cert.serial)
         pdf, error = None, f"PDF not stored: {type(exc).__name__}: {exc}"[:500]
     # End the read snapshot before taking the write lock.
@@ -383,7 +383,8 @@ def issue_items(
         if item.certificate_id is None:
             _issue_item(item, db.session.get(Programme, programme_id))
             _heartbeat(batch_id, runner)
-            db.session.commit()
+        # Release the write lock before rendering.
+        db.session.commit()
         item = db.session.get(CertificateBatchItem, item_id)
         if item.status is ItemStatus.PENDING:
             _store_item_pdf(item_id, specs)
