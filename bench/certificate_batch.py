@@ -160,7 +160,7 @@ def main(argv=None) -> None:
 
     from lms import create_app
 
-    tmpdir = tempfile.mkdtemp(prefix="shuren-bench-")
+    tmpdir = tempfile.mkdtemp(prefix="shuren-certificate-batch-")
     url = args.database_url or f"sqlite:///{tmpdir}/bench.sqlite3"
     app = create_app(
         {
