@@ -265,6 +265,93 @@ def _heartbeat(batch_id: int, runner: str) -> None:
     )
 
 
+def _begin_write() -> None:
+    """Begin the session's next transaction with SQLite's write lock taken first.
+
+    A deferred SQLite transaction that reads and then writes fails at once
+    with "database is locked" when the other worker committed in between;
+    BEGIN IMMEDIATE waits for the lock instead. Other databases ignore it.
+    """
+    db.session.connection(execution_options={"sqlite_immediate": True})
+
+
+def _next_item(batch_id: int, worker: int, workers: int) -> Optional[CertificateBatchItem]:
+    return db.session.scalar(
+        sa.select(CertificateBatchItem)
+        .where(
+            CertificateBatchItem.batch_id == batch_id,
+            CertificateBatchItem.status == ItemStatus.PENDING,
+            CertificateBatchItem.id % workers == worker,
+        )
+        .order_by(CertificateBatchItem.id)
+        .limit(1)
+    )
+
+
+def _issue_item(item: CertificateBatchItem, programme: Programme) -> None:
+    """Issue the item's certificate without its PDF, or finish the item as held or failed.
+
+    A certificate this batch issued leaves the item pending with its
+    ``certificate_id`` set until ``_store_item_pdf`` has stored the PDF.
+    """
+    from certificates import services
+
+    user = db.session.get(User, item.user_id)
+    existing = services.find_by_achievement(
+        services.programme_achievement_key(user, programme)
+    )
+    if existing is not None:
+        item.certificate_id = existing.id
+        item.status = ItemStatus.EXISTING
+        item.error = None
+        item.finished_at = now_utc()
+        return
+    try:
+        with services.pdf_after_commit():
+            certificate = services.issue_programme_certificate(
+                user, programme, item.completed_at
+            )
+        item.certificate_id = certificate.id
+        item.error = None
+    except Exception as exc:  # noqa: BLE001 - recorded on the item, batch goes on
+        item_id, batch_id, user_id = item.id, item.batch_id, item.user_id
+        db.session.rollback()
+        logger.exception("Batch %s: issuing to user %s failed", batch_id, user_id)
+        _begin_write()
+        item = db.session.get(CertificateBatchItem, item_id)
+        item.status = ItemStatus.FAILED
+        item.error = f"{type(exc).__name__}: {exc}"[:500]
+        item.finished_at = now_utc()
+
+
+def _store_item_pdf(item_id: int, specs: dict) -> None:
+    """Render the PDF of the item's new certificate outside any write lock, then store it.
+
+    A render that fails leaves the certificate without its file, as issuing
+    on completion does: ``services.pdf_bytes`` renders it on the first download.
+    """
+    from certificates import services
+    from certificates.models import Certificate
+
+    item = db.session.get(CertificateBatchItem, item_id)
+    cert = db.session.get(Certificate, item.certificate_id)
+    error = None
+    try:
+        pdf = services.render_stored(cert, specs)
+    except Exception as exc:  # noqa: BLE001 - the certificate is kept without its file
+        logger.exception("Rendering the PDF of certificate %s failed", cert.serial)
+        pdf, error = None, f"PDF not stored: {type(exc).__name__}: {exc}"[:500]
+    # End the read snapshot before taking the write lock.
+    db.session.commit()
+    _begin_write()
+    item = db.session.get(CertificateBatchItem, item_id)
+    if pdf is not None:
+        services.save_pdf(db.session.get(Certificate, item.certificate_id), pdf)
+    item.status = ItemStatus.ISSUED
+    item.error = error
+    item.finished_at = now_utc()
+
+
 def issue_items(
     batch_id: int,
     runner: str,
@@ -275,47 +362,36 @@ def issue_items(
 ) -> int:
     """Issue this worker's share of the pending items; return how many were done.
 
-    ``limit`` stops after that many items, as a crash would.
+    Each item takes two short transactions: one issues the certificate (the
+    serial counter is locked only for it), one stores the PDF rendered in
+    between, so workers render at the same time. An item whose certificate
+    was issued before a crash gets only its PDF. ``limit`` stops after that
+    many items, as a crash would.
     """
-    from certificates import services
-
     batch = db.session.get(CertificateBatch, batch_id)
-    programme = batch.programme
+    programme_id = batch.programme_id
+    #: Template specs by version id, built once per worker.
+    specs: dict = {}
     done = 0
     while limit is None or done < limit:
-        item = db.session.scalar(
-            sa.select(CertificateBatchItem)
-            .where(
-                CertificateBatchItem.batch_id == batch_id,
-                CertificateBatchItem.status == ItemStatus.PENDING,
-                CertificateBatchItem.id % workers == worker,
-            )
-            .order_by(CertificateBatchItem.id)
-            .limit(1)
-        )
+        db.session.commit()
+        _begin_write()
+        item = _next_item(batch_id, worker, workers)
         if item is None:
             break
-        user = db.session.get(User, item.user_id)
-        existing = services.find_by_achievement(
-            services.programme_achievement_key(user, programme)
-        )
-        try:
-            certificate = existing or services.issue_programme_certificate(
-                user, programme, item.completed_at
-            )
-            item.certificate_id = certificate.id
-            item.status = ItemStatus.EXISTING if existing else ItemStatus.ISSUED
-            item.error = None
-        except Exception as exc:  # noqa: BLE001 - recorded on the item, batch goes on
-            db.session.rollback()
-            logger.exception("Batch %s: issuing to user %s failed", batch_id, item.user_id)
-            item = db.session.get(CertificateBatchItem, item.id)
-            item.status = ItemStatus.FAILED
-            item.error = f"{type(exc).__name__}: {exc}"[:500]
-        item.finished_at = now_utc()
-        _heartbeat(batch_id, runner)
+        item_id = item.id
+        if item.certificate_id is None:
+            _issue_item(item, db.session.get(Programme, programme_id))
+            _heartbeat(batch_id, runner)
+        # Release the write lock before rendering.
         db.session.commit()
+        item = db.session.get(CertificateBatchItem, item_id)
+        if item.status is ItemStatus.PENDING:
+            _store_item_pdf(item_id, specs)
+            _heartbeat(batch_id, runner)
+            db.session.commit()
         done += 1
+    db.session.commit()
     return done
 
 

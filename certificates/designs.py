@@ -105,6 +105,18 @@ def english_date(iso: Optional[str]) -> str:
     return f"{day.day} {ENGLISH_MONTHS[day.month - 1]} {day.year}"
 
 
+def training_dates(spec_language: str, data: dict) -> str:
+    """Write out the dates of a training taken elsewhere; "" for other certificates."""
+    start, end = data.get("training_start"), data.get("training_end")
+    if not start or not end:
+        return ""
+    date_text = chinese_date if spec_language == "zh" else english_date
+    if start == end:
+        return date_text(start)
+    separator = "至" if spec_language == "zh" else " – "
+    return f"{date_text(start)}{separator}{date_text(end)}"
+
+
 def holder_font_size(name: str, page_width_mm: float) -> float:
     """Choose the name's size in pt so it fits on one line, within the limits."""
     scale = page_width_mm / 297.0
@@ -125,6 +137,8 @@ def placeholder_values(spec: TemplateSpec, data: dict) -> dict:
         "institution": data["institution_name"],
         "institution_en": data.get("institution_name_en") or "",
         "programme": data["programme_title"],
+        "organiser": data.get("organiser") or "",
+        "training_dates": training_dates(language, data),
         "level": LEVEL_LABELS[language].get(data.get("level") or "", ""),
         "hours": plain_hours(data["hours"]),
         "grade": GRADE_LABELS[language].get(grade, grade),

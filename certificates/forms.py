@@ -100,3 +100,7 @@ class CredentialUploadForm(FlaskForm):
                 )
             )
         self.credential = credential
+
+
+class IssueExternalForm(FlaskForm):
+    """Issue the certificate of an approved training taken elsewhere (CSRF only)."""

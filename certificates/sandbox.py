@@ -9,11 +9,12 @@ layout tags and inline styles and drops scripts, event handlers and every
 URL that is not a ``data:`` URI.
 """
 
+import functools
 import re
 
 import nh3
 from flask_babel import lazy_gettext as _l
-from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -24,7 +25,9 @@ PLACEHOLDERS = {
     "employee_no": _l("employee number, or empty"),
     "institution": _l("institution name"),
     "institution_en": _l("institution name in English, or empty"),
-    "programme": _l("programme title"),
+    "programme": _l("programme title, or the title of a training taken elsewhere"),
+    "organiser": _l("organiser of a training taken elsewhere, or empty"),
+    "training_dates": _l("dates of a training taken elsewhere written out, or empty"),
     "level": _l("level label, e.g. 初级 or Junior"),
     "hours": _l("credited hours, e.g. 40 or 12.5"),
     "grade": _l("result, e.g. 合格 or Pass"),
@@ -210,6 +213,17 @@ def clean_css(css: str) -> str:
     return _CSS_FORBIDDEN_RE.sub("", css)
 
 
+@functools.lru_cache(maxsize=32)
+def _compiled(body_html: str) -> Template:
+    """Check ``body_html`` and compile it, once per process for each body.
+
+    A batch renders the same body for every certificate. A body that fails
+    the check raises each time, because lru_cache keeps only results.
+    """
+    check_source(body_html)
+    return _environment.from_string(body_html)
+
+
 # NOTE: render time is not limited. Nested loops over long literals can keep a
 # worker busy for a while, but only trainers and admins can save a body.
 def render_body(body_html: str, values: dict) -> str:
@@ -218,13 +232,13 @@ def render_body(body_html: str, values: dict) -> str:
     Raises TemplateSourceError when the body breaks a sandbox rule or names
     a placeholder that ``values`` lacks.
     """
-    check_source(body_html)
+    template = _compiled(body_html)
     plain = {key: value for key, value in values.items() if key in PLACEHOLDERS}
     for key, value in plain.items():
         if value is not None and not isinstance(value, (str, int, float)):
             raise TypeError(f"placeholder {key!r} must be plain, got {type(value)}")
     try:
-        html = _environment.from_string(body_html).render(plain)
+        html = template.render(plain)
     except SecurityError as exc:
         raise TemplateSourceError(f"the template broke a sandbox rule: {exc}") from None
     except UndefinedError as exc:

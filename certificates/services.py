@@ -1,6 +1,8 @@
 """Certificates: issuance, serials, codes, status, revocation, PDFs and credentials."""
 
 import calendar
+import contextlib
+import contextvars
 import enum
 import hashlib
 import os
@@ -69,6 +71,10 @@ _SERIAL_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 _ISSUE_ATTEMPTS = 3
 #: Serials skipped at most in one issue because an older certificate has them.
 _MAX_TAKEN_SERIALS = 1000
+#: Set by ``pdf_after_commit``: issuing leaves the PDF to the caller.
+_PDF_AFTER_COMMIT: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "certificate_pdf_after_commit", default=False
+)
 
 
 class DisplayStatus(enum.Enum):
@@ -355,43 +361,60 @@ def issue_programme_certificate(
     issued_on = local_date(user, completed_at)
     version = template_services.version_for_programme(programme)
     renewed = renewal.renewable_certificate(user, programme, issued_on)
+
+    def build(serial: str) -> Certificate:
+        cert = _new_certificate(
+            user, programme, key, serial=serial, issued_on=issued_on, version=version
+        )
+        db.session.add(cert)
+        db.session.flush()
+        if renewed is not None:
+            renewal.supersede(renewed, cert)
+        return cert
+
+    cert, inserted = insert_with_serial(key, institution, issued_on.year, build)
+    if not inserted:
+        return cert
+    after_issue(cert)
+    return cert
+
+
+def insert_with_serial(
+    key: str, institution: Institution, year: int, build
+) -> tuple[Certificate, bool]:
+    """Insert the certificate ``build(serial)`` adds with the next serial of ``year``.
+
+    Returns (certificate, True) for the inserted one, or (certificate,
+    False) when a concurrent request issued ``key`` first. The counter
+    increment shares the savepoint with the insert, so a rejected insert
+    leaves no gap in the serial sequence. Raises CertificateError after
+    repeated verification code collisions.
+    """
     code_collisions = taken_serials = 0
     while True:
         serial = None
         try:
-            # The counter increment shares the savepoint with the insert, so a
-            # rejected insert leaves no gap in the serial sequence.
             with db.session.begin_nested():
-                value = next_serial_value(institution.id, issued_on.year)
-                serial = format_serial(institution, issued_on.year, value)
-                cert = _new_certificate(
-                    user, programme, key, serial=serial, issued_on=issued_on,
-                    version=version,
-                )
-                db.session.add(cert)
-                db.session.flush()
-                if renewed is not None:
-                    renewal.supersede(renewed, cert)
-            break
+                value = next_serial_value(institution.id, year)
+                serial = format_serial(institution, year, value)
+                cert = build(serial)
+            return cert, True
         except IntegrityError:
             existing = find_by_achievement(key)
             if existing is not None:
                 logger.info("Certificate %s was issued by a concurrent request", key)
-                return existing
+                return existing, False
             if serial and find_by_serial(serial) and taken_serials < _MAX_TAKEN_SERIALS:
                 # A changed serial pattern can repeat an older serial: use up
                 # its number outside the savepoint and try the next one.
                 taken_serials += 1
-                next_serial_value(institution.id, issued_on.year)
+                next_serial_value(institution.id, year)
                 logger.warning("Serial %s is taken; skipping it for %s", serial, key)
                 continue
             code_collisions += 1
             if code_collisions >= _ISSUE_ATTEMPTS:
                 raise CertificateError(f"could not issue the certificate {key}")
             logger.warning("Verification code collision issuing %s; retrying", key)
-
-    _after_issue(cert)
-    return cert
 
 
 def validity_months(
@@ -449,12 +472,14 @@ def _new_certificate(
     )
 
 
-def _after_issue(cert: Certificate) -> None:
+def after_issue(cert: Certificate, actor: Optional[User] = None) -> None:
+    """Audit a newly inserted certificate, sign its credential, store its PDF, signal it."""
     audit.record(
         "certificate.issued",
         "certificate",
         cert.id,
         f"{cert.serial} {cert.title} for {cert.holder_name}",
+        actor_id=actor.id if actor is not None else None,
         institution_id=cert.institution_id,
         data={
             "serial": cert.serial,
@@ -471,13 +496,32 @@ def _after_issue(cert: Certificate) -> None:
     )
     # The credential comes first because the PDF embeds it as an attachment.
     try_ensure_credential(cert)
-    try:
-        store_pdf(cert)
-    except Exception:
-        # The certificate is kept without its file, and pdf_bytes renders it
-        # from render_data on the first download.
-        logger.exception("Rendering the PDF of certificate %s failed", cert.serial)
+    if not _PDF_AFTER_COMMIT.get():
+        try:
+            store_pdf(cert)
+        except Exception:
+            # The certificate is kept without its file, and pdf_bytes renders it
+            # from render_data on the first download.
+            logger.exception("Rendering the PDF of certificate %s failed", cert.serial)
     signals.certificate_issued.send(cert, certificate=cert)
+
+
+@contextlib.contextmanager
+def pdf_after_commit():
+    """Issue certificates without rendering their PDFs, for the caller to store later.
+
+    The serial counter row stays locked until the issuing transaction ends,
+    so rendering inside it would make every other issuer of the institution
+    wait for the render. A caller that commits first and then calls
+    ``render_stored`` and ``save_pdf`` holds the lock for milliseconds. A
+    certificate left without its PDF is rendered by ``pdf_bytes`` on the
+    first download.
+    """
+    token = _PDF_AFTER_COMMIT.set(True)
+    try:
+        yield
+    finally:
+        _PDF_AFTER_COMMIT.reset(token)
 
 
 # --- signed credentials ---------------------------------------------------
@@ -556,11 +600,12 @@ def pdf_path(cert: Certificate) -> Path:
     return Path(current_app.config["CERTIFICATE_DIR"]) / f"{cert.serial}.pdf"
 
 
-def render_stored(cert: Certificate) -> bytes:
+def render_stored(cert: Certificate, specs: Optional[dict] = None) -> bytes:
     """Render the certificate from its template version and frozen ``render_data``.
 
     Certificates issued before templates existed have no version and use
-    the built-in layout.
+    the built-in layout. ``specs``, a dict by version id, keeps each
+    version's spec (its images read, checked and encoded) for later calls.
     """
     if cert.template_version_id is None:
         return render_certificate_pdf(
@@ -568,9 +613,14 @@ def render_stored(cert: Certificate) -> bytes:
             credential_json=cert.credential_json,
             credential_filename=credential_filename(cert),
         )
-    version = db.session.get(TemplateVersion, cert.template_version_id)
+    spec = specs.get(cert.template_version_id) if specs is not None else None
+    if spec is None:
+        version = db.session.get(TemplateVersion, cert.template_version_id)
+        spec = template_services.spec_of(version)
+        if specs is not None:
+            specs[cert.template_version_id] = spec
     return render_pdf(
-        template_services.spec_of(version),
+        spec,
         cert.render_data,
         credential_json=cert.credential_json,
         credential_filename=credential_filename(cert),
@@ -580,6 +630,12 @@ def render_stored(cert: Certificate) -> bytes:
 def store_pdf(cert: Certificate) -> bytes:
     """Render the PDF from ``render_data``, write it atomically and record its hash."""
     pdf = render_stored(cert)
+    save_pdf(cert, pdf)
+    return pdf
+
+
+def save_pdf(cert: Certificate, pdf: bytes) -> None:
+    """Write a rendered PDF of ``cert`` atomically and record its hash. Flushes."""
     path = pdf_path(cert)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp_name = tempfile.mkstemp(
@@ -603,7 +659,6 @@ def store_pdf(cert: Certificate) -> bytes:
         )
     cert.pdf_sha256 = digest
     db.session.flush()
-    return pdf
 
 
 def pdf_bytes(cert: Certificate) -> bytes:

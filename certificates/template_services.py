@@ -45,6 +45,10 @@ DEFAULT_TEMPLATES = (
 )
 
 
+#: Seeded on first use for certificates of trainings taken elsewhere.
+EXTERNAL_TEMPLATE = ("external-zh", "校外培训认定证书", TemplateLanguage.ZH)
+
+
 class TemplateError(ValueError):
     """A template change was rejected; the message names the field and the fix."""
 
@@ -384,9 +388,11 @@ def _uploaded_uri(kind: str, image: NewImage) -> str:
 # --- defaults and programme choice --------------------------------------------------
 
 
-def default_source(language: TemplateLanguage) -> tuple[str, str]:
-    """Return the body and CSS of the built-in template in ``language``."""
-    body = (DEFAULTS_DIR / f"{language.value}.html").read_text(encoding="utf-8")
+def default_source(
+    language: TemplateLanguage, name: Optional[str] = None
+) -> tuple[str, str]:
+    """Return the body and CSS of the built-in template ``name`` (default: ``language``)."""
+    body = (DEFAULTS_DIR / f"{name or language.value}.html").read_text(encoding="utf-8")
     css = (DEFAULTS_DIR / "common.css").read_text(encoding="utf-8")
     return body, css
 
@@ -416,8 +422,10 @@ def _template_by_code(institution_id: int, code: str) -> Optional[CertificateTem
     )
 
 
-def _insert_default(institution, code, name, language) -> CertificateTemplate:
-    body, css = default_source(language)
+def _insert_default(
+    institution, code, name, language, source: Optional[str] = None
+) -> CertificateTemplate:
+    body, css = default_source(language, source)
     try:
         with db.session.begin_nested():
             template = CertificateTemplate(
@@ -439,6 +447,25 @@ def _insert_default(institution, code, name, language) -> CertificateTemplate:
         return template
     except IntegrityError:
         return _template_by_code(institution.id, code)
+
+
+def version_for_external(institution: Institution) -> TemplateVersion:
+    """Return the current version of the template for trainings taken elsewhere.
+
+    The template is created on first use from the built-in layout; trainers
+    and admins edit it like any other template.
+    """
+    code, name, language = EXTERNAL_TEMPLATE
+    template = _template_by_code(institution.id, code)
+    if template is None:
+        template = _insert_default(institution, code, name, language, source=code)
+        if template is None:
+            # An author's template already has the name.
+            template = _insert_default(
+                institution, code, f"{name} ({code})", language, source=code
+            )
+        db.session.refresh(template, attribute_names=["versions"])
+    return template.current_version
 
 
 def programme_settings(programme_id: int) -> Optional[ProgrammeCertificateSettings]:

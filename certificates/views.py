@@ -18,14 +18,21 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from certificates import external as external_certificates
 from certificates import keys, renewal, services
-from certificates.forms import CredentialUploadForm, RevokeForm, VerifyForm
+from certificates.forms import (
+    CredentialUploadForm,
+    IssueExternalForm,
+    RevokeForm,
+    VerifyForm,
+)
 from certificates.models import Certificate
 from certificates.render import plain_hours
 from lms.accounts.access import hr_scope, roles_required
 from lms.accounts.models import Role
 from lms.extensions import db, limiter
 from lms.organisations.models import Institution
+from lms.records import external
 
 bp = Blueprint("certificates", __name__)
 
@@ -180,6 +187,44 @@ def revoke(serial: str):
     db.session.commit()
     flash(_("Certificate %(serial)s is revoked.", serial=cert.serial), "success")
     return redirect(url_for(".detail", serial=cert.serial))
+
+
+@bp.route("/records/external/<int:training_id>/certificate", methods=["POST"])
+@login_required
+def issue_external(training_id: int):
+    """HR issues the certificate of an approved training taken elsewhere; idempotent."""
+    training = external.find(training_id)
+    if training is None or not external.can_view(current_user, training):
+        abort(404)
+    if not external_certificates.can_issue(current_user, training):
+        abort(403)
+    if not IssueExternalForm().validate_on_submit():
+        abort(400)
+    try:
+        cert, issued = external_certificates.issue_for_training(training, current_user)
+    except services.CertificateError:
+        flash(_("Only an approved training gets a certificate."), "error")
+        return redirect(url_for("records.review_external", training_id=training.id))
+    db.session.commit()
+    if issued:
+        flash(_("Certificate %(serial)s is issued.", serial=cert.serial), "success")
+    else:
+        flash(
+            _("Certificate %(serial)s was already issued; nothing changed.", serial=cert.serial),
+            "info",
+        )
+    return redirect(url_for(".detail", serial=cert.serial))
+
+
+@bp.app_template_global()
+def external_training_certificate(training):
+    """Return the certificate issued for an external training, or None."""
+    return external_certificates.certificate_of(training)
+
+
+@bp.app_template_global()
+def issue_external_form():
+    return IssueExternalForm()
 
 
 def _public(response):

@@ -64,6 +64,7 @@ EXPECTED = {
     ("records.external_queue", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
     ("records.review_external", "GET"): (302, 403, 404, 404, 200, 404, 404, 200),
     ("records.external_evidence", "GET"): (302, 200, 404, 404, 200, 404, 404, 200),
+    ("records.enter_external", "GET"): (302, 403, 404, 404, 200, 404, 404, 200),
     ("compliance.overview", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
     ("compliance.rule_people", "GET"): (302, 403, 403, 403, 200, 404, 200, 200),
     ("compliance.export_rule_people", "GET"): (302, 403, 403, 403, 200, 404, 200, 200),
@@ -176,6 +177,9 @@ EXPECTED = {
     ("records.edit_profile", "POST"): (302, 403, 404, 404, 400, 404, 404, 400),
     ("records.external_trainings", "POST"): (302, 400, 400, 403, 403, 403, 403, 403),
     ("records.review_external", "POST"): (302, 403, 404, 404, 400, 404, 404, 400),
+    ("records.enter_external", "POST"): (302, 403, 404, 404, 400, 404, 404, 400),
+    # The world's training is pending: HR is sent back to its review page.
+    ("certificates.issue_external", "POST"): (302, 403, 404, 404, 302, 404, 404, 302),
     # Certificate template forms are sent empty and rejected with 400. The
     # programme settings form falls back to its defaults (default template,
     # renews nothing), which is what the world already has, and redirects.
@@ -789,6 +793,8 @@ def _url(endpoint: str, w: dict) -> str:
         "records.person_record": f"/people/{w['owner']}/record",
         "records.add_entry": f"/people/{w['owner']}/record/entries",
         "records.edit_profile": f"/people/{w['owner']}/profile",
+        "records.enter_external": f"/people/{w['owner']}/external/new",
+        "certificates.issue_external": f"/records/external/{w['external']}/certificate",
         "records.external_trainings": "/records/external",
         "records.external_queue": "/records/external/pending",
         "records.review_external": f"/records/external/{w['external']}/review",

@@ -144,6 +144,46 @@ def submit(
     return training
 
 
+def enter_for(
+    person: User,
+    hr: User,
+    *,
+    evidence_name: str,
+    extension: str,
+    content: bytes,
+    note: str = "",
+    **fields,
+) -> ExternalTraining:
+    """Record a training ``person`` took elsewhere, entered by HR with evidence; flush only.
+
+    HR's entry is its own review: the training is approved and its hours
+    credited at once, and the audit log names HR as the one who entered it.
+    ``fields`` are the training fields of ``submit``. Raises PermissionError
+    unless ``hr`` is HR or admin with ``person`` in reach.
+    """
+    if hr.role not in (Role.HR, Role.ADMIN) or not can_view_person(hr, person):
+        raise PermissionError("only HR of the person's institution may enter trainings")
+    training = submit(
+        person,
+        evidence_name=evidence_name,
+        extension=extension,
+        content=content,
+        **fields,
+    )
+    audit.record(
+        "external_training.entered",
+        "external_training",
+        training.id,
+        f"{person.full_name}: {training.title} ({training.hours}) entered by HR",
+        actor_id=hr.id,
+        institution_id=person.institution_id,
+        data={"user_id": person.id, "hours": str(training.hours), "note": note},
+    )
+    approve(training, hr, note)
+    logger.info("External training %s of user %s entered by %s", training.id, person.id, hr.id)
+    return training
+
+
 def evidence_file(training: ExternalTraining) -> Path:
     return evidence_dir() / training.evidence_path
 

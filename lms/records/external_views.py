@@ -2,24 +2,25 @@
 and the evidence download. Routes are registered on the records blueprint."""
 
 import logging
+from typing import Optional
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms.accounts.access import LEARNER_ROLES, hr_scope, roles_required
+from lms.accounts.access import LEARNER_ROLES, get_person_or_404, hr_scope, roles_required
 from lms.accounts.models import Role
 from lms.compliance.windows import local_today
 from lms.extensions import db
 from lms.records import external
-from lms.records.forms import ExternalTrainingForm, ReviewForm
+from lms.records.forms import EnteredTrainingForm, ExternalTrainingForm, ReviewForm
 from lms.records.models import (
     ExternalTraining,
     ExternalTrainingStatus,
     TrainingKind,
     TrainingTier,
 )
-from lms.records.views import bp
+from lms.records.views import _require_hr_of, bp
 
 logger = logging.getLogger("lms.records")
 
@@ -102,6 +103,69 @@ def external_trainings():
         "success",
     )
     return redirect(url_for(".external_trainings"))
+
+
+def _read_upload(form) -> Optional[tuple[str, bytes]]:
+    """Return (extension, content) of the form's evidence, or None with the error set."""
+    upload = form.evidence.data
+    try:
+        return external.read_evidence(upload.filename or "", upload.stream)
+    except external.EvidenceError as error:
+        logger.info(
+            "Evidence %r from user %s rejected: %s",
+            (upload.filename or "")[:100],
+            current_user.id,
+            error.code,
+        )
+        form.evidence.errors = list(form.evidence.errors) + [
+            _EVIDENCE_ERRORS[error.code]()
+        ]
+        return None
+
+
+@bp.route("/people/<int:person_id>/external/new", methods=["GET", "POST"])
+@login_required
+def enter_external(person_id: int):
+    """HR enters a training the person took elsewhere, with evidence; approved on entry."""
+    person = get_person_or_404(person_id)
+    _require_hr_of(person)
+    form = EnteredTrainingForm()
+    form.today = local_today(person.institution)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        upload = _read_upload(form) if form.validate_on_submit() else None
+        if upload is not None:
+            extension, content = upload
+            training = external.enter_for(
+                person,
+                current_user,
+                title=form.title.data.strip(),
+                organiser=form.organiser.data.strip(),
+                tier=TrainingTier(form.tier.data),
+                kind=TrainingKind(form.kind.data),
+                start_date=form.start_date.data,
+                end_date=form.end_date.data,
+                hours=form.hours.data,
+                evidence_name=form.evidence.data.filename or "",
+                extension=extension,
+                content=content,
+                note=(form.note.data or "").strip(),
+            )
+            db.session.commit()
+            flash(
+                _(
+                    "Entered %(title)s for %(name)s; its hours are credited.",
+                    title=training.title,
+                    name=person.full_name,
+                ),
+                "success",
+            )
+            return redirect(url_for(".review_external", training_id=training.id))
+    return (
+        render_template("lms/records/external_enter.html", person=person, form=form),
+        status,
+    )
 
 
 @bp.route("/records/external/pending")

@@ -247,6 +247,12 @@ class ExternalTrainingForm(FlaskForm):
         return valid
 
 
+class EnteredTrainingForm(ExternalTrainingForm):
+    """HR's entry of a training a person took elsewhere; approved on entry."""
+
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)])
+
+
 class ReviewForm(FlaskForm):
     decision = RadioField(
         _l("Decision"),

@@ -224,3 +224,36 @@ def test_class_batch_covers_only_its_members(app, app_ctx):
         )
     )
     assert holders == expected
+
+
+def test_crash_before_pdf_resumes_with_pdf_only(app, app_ctx, monkeypatch):
+    programme_id, hr_id = _cohort(3)
+    batch_id = _batch(programme_id, hr_id)
+    assert batches.claim(batch_id, "crashed-runner")
+
+    def crash(item_id, specs):
+        raise RuntimeError("worker killed")
+
+    # The first certificate is committed, then the worker dies before its PDF.
+    monkeypatch.setattr(batches, "_store_item_pdf", crash)
+    with pytest.raises(RuntimeError):
+        batches.issue_items(batch_id, "crashed-runner")
+    monkeypatch.undo()
+    db.session.rollback()
+    [half_done] = db.session.scalars(
+        sa.select(CertificateBatchItem).where(CertificateBatchItem.certificate_id.is_not(None))
+    ).all()
+    assert half_done.status is ItemStatus.PENDING
+    assert db.session.get(Certificate, half_done.certificate_id).pdf_sha256 is None
+
+    batch = db.session.get(CertificateBatch, batch_id)
+    batch.heartbeat_at = datetime.now(timezone.utc) - timedelta(seconds=batches.LEASE_SECONDS + 5)
+    db.session.commit()
+    assert batches.run_batch(app, batch_id, processes=1) is True
+
+    db.session.expire_all()
+    counts = batches.progress(db.session.get(CertificateBatch, batch_id))
+    assert counts["issued"] == 3
+    assert counts["existing"] == 0
+    assert _serial_numbers() == [1, 2, 3]
+    assert all(cert.pdf_sha256 for cert in db.session.scalars(sa.select(Certificate)))

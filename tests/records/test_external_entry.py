@@ -1,0 +1,92 @@
+"""HR enters a training a person took elsewhere: approved on entry, audited, scoped."""
+
+import io
+
+import sqlalchemy as sa
+
+from lms.audit import AuditEntry
+from lms.extensions import db
+from lms.records.models import ExternalTraining, ExternalTrainingStatus, HoursEntry
+
+PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _form(**overrides) -> dict:
+    form = {
+        "title": "全国高校辅导员示范培训",
+        "organiser": "教育部思想政治工作司",
+        "tier": "national",
+        "kind": "demonstration",
+        "start_date": "2025-12-29",
+        "end_date": "2026-01-02",
+        "hours": "10",
+        "evidence": (io.BytesIO(PDF), "结业证书.pdf"),
+        "note": "原件已核验",
+    }
+    form.update(overrides)
+    return form
+
+
+def _enter(session, person_id: int, **overrides):
+    return session.post(
+        f"/people/{person_id}/external/new",
+        data=_form(**overrides),
+        content_type="multipart/form-data",
+    )
+
+
+def test_hr_entry_is_approved_credited_and_audited(world, login, app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "EVIDENCE_DIR", str(tmp_path / "evidence"))
+    hr = login("hr")
+    assert hr.get(f"/people/{world.counselor}/external/new").status_code == 200
+
+    response = _enter(hr, world.counselor)
+
+    assert response.status_code == 302
+    db.session.expire_all()
+    [training] = db.session.scalars(sa.select(ExternalTraining)).all()
+    assert response.headers["Location"].endswith(f"/records/external/{training.id}/review")
+    assert training.user_id == world.counselor
+    assert training.status is ExternalTrainingStatus.APPROVED
+    assert training.reviewed_by_id == world.hr
+    assert training.review_reason == "原件已核验"
+    assert (tmp_path / "evidence" / training.evidence_path).read_bytes() == PDF
+    # The training spans New Year: one ledger row per year, 10 hours in all.
+    rows = db.session.scalars(sa.select(HoursEntry).order_by(HoursEntry.year)).all()
+    assert [row.year for row in rows] == [2025, 2026]
+    assert sum(row.hours for row in rows) == 10
+    actions = set(db.session.scalars(sa.select(AuditEntry.action)))
+    assert {"external_training.entered", "external_training.approved"} <= actions
+    entered = db.session.scalar(
+        sa.select(AuditEntry).filter_by(action="external_training.entered")
+    )
+    assert entered.actor_id == world.hr
+    page = hr.get(f"/records/external/{training.id}/review").get_data(as_text=True)
+    assert "certificate" in page.lower() or "证书" in page
+
+
+def test_counselor_and_other_institution_hr_cannot_enter(world, login):
+    counselor = login("counselor1")
+    assert counselor.get(f"/people/{world.counselor}/external/new").status_code == 403
+    assert _enter(counselor, world.counselor).status_code == 403
+    outsider = login("hr_b")
+    assert outsider.get(f"/people/{world.counselor}/external/new").status_code == 404
+    assert _enter(outsider, world.counselor).status_code == 404
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count(ExternalTraining.id))) == 0
+
+
+def test_entry_with_bad_evidence_or_dates_names_the_field(world, login, app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "EVIDENCE_DIR", str(tmp_path / "evidence"))
+    hr = login("hr")
+    hr.post("/language/en")
+
+    fake = _enter(hr, world.counselor, evidence=(io.BytesIO(b"MZ not a pdf"), "x.pdf"))
+    assert fake.status_code == 400
+    assert "not a PDF, JPEG or PNG" in fake.get_data(as_text=True)
+
+    backwards = _enter(hr, world.counselor, start_date="2026-01-05", end_date="2026-01-02")
+    assert backwards.status_code == 400
+    assert "The end date is before the start date." in backwards.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count(ExternalTraining.id))) == 0
