@@ -21,6 +21,7 @@ whose heartbeat is older than ``LEASE_SECONDS`` is taken over.
 import enum
 import logging
 import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 import os
 import socket
 import threading
@@ -456,15 +457,16 @@ def run_batch(app: Flask, batch_id: int, *, processes: Optional[int] = None) -> 
             else:
                 config = _plain_config(app)
                 context = multiprocessing.get_context("spawn")
-                with context.Pool(processes) as pool:
-                    results = [
-                        pool.apply_async(
-                            _worker_main, (config, batch_id, runner, index, processes)
-                        )
+                # A worker that dies (killed, out of memory) breaks the pool,
+                # which raises BrokenProcessPool here instead of waiting for
+                # ever; its unfinished items stay pending for the next run.
+                with ProcessPoolExecutor(processes, mp_context=context) as pool:
+                    futures = [
+                        pool.submit(_worker_main, config, batch_id, runner, index, processes)
                         for index in range(processes)
                     ]
-                    for result in results:
-                        result.get()
+                    for future in futures:
+                        future.result()
             finish(batch_id, runner)
         except Exception as exc:
             db.session.rollback()

@@ -257,3 +257,25 @@ def test_crash_before_pdf_resumes_with_pdf_only(app, app_ctx, monkeypatch):
     assert counts["existing"] == 0
     assert _serial_numbers() == [1, 2, 3]
     assert all(cert.pdf_sha256 for cert in db.session.scalars(sa.select(Certificate)))
+
+
+def _die(*args):
+    import os
+
+    os._exit(1)
+
+
+def test_dead_worker_stops_the_run_instead_of_hanging(app, app_ctx, monkeypatch):
+    programme_id, hr_id = _cohort(2)
+    batch_id = _batch(programme_id, hr_id)
+    monkeypatch.setattr(batches, "_worker_main", _die)
+
+    with pytest.raises(Exception) as stopped:
+        batches.run_batch(app, batch_id, processes=2)
+
+    assert "BrokenProcessPool" in type(stopped.value).__name__ or "terminated" in str(stopped.value)
+    db.session.expire_all()
+    batch = db.session.get(CertificateBatch, batch_id)
+    assert batch.runner is None
+    assert batch.last_error
+    assert batches.progress(batch)["pending"] == 2
