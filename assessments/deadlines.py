@@ -1,6 +1,6 @@
-"""Deadline reminders for quizzes that close.
+"""Deadline reminders for quizzes that close and performance tasks that fall due.
 
-Registers the ``quiz_closes`` source with ``lms.notifications.deadlines``.
+Registers the ``quiz_closes`` and ``task_due`` sources with ``lms.notifications.deadlines``.
 The learners of a quiz's course are those with an open programme enrolment
 that follows that course version, and the members of a class that offers
 the course alone. Each of them is reminded before the quiz closes, unless
@@ -83,4 +83,56 @@ def register() -> None:
             "because no attempt can start after it closes."
         ),
         label=_l("Quiz closing reminders"),
+    )
+    register_tasks()
+
+
+TASK_KIND = "task_due"
+
+
+def task_deadlines(start: datetime, end: datetime) -> Iterator[Deadline]:
+    """Yield one deadline per learner of a task due in (start, end] who has not submitted."""
+    from assessments.tasks import submissions_of
+    from assessments.tasks_models import PerformanceTask
+
+    tasks = list(
+        db.session.scalars(
+            sa.select(PerformanceTask)
+            .where(
+                PerformanceTask.published.is_(True),
+                PerformanceTask.due_at > start,
+                PerformanceTask.due_at <= end,
+            )
+            .order_by(PerformanceTask.due_at, PerformanceTask.id)
+        )
+    )
+    course_ids = sorted({task.course_id for task in tasks})
+    learners = course_services.open_enrolment_learners(course_ids)
+    learners |= classes.course_class_learners(course_ids)
+    for task in tasks:
+        for user_id in sorted(u for course_id, u in learners if course_id == task.course_id):
+            user = db.session.get(User, user_id)
+            if user is None or not user.role.is_learner or submissions_of(task, user):
+                continue
+            yield Deadline(
+                user_id=user_id,
+                subject_type="performance_task",
+                subject_id=task.id,
+                due_at=task.due_at,
+                args={"title": task.title},
+                link=f"/tasks/{task.id}",
+            )
+
+
+def register_tasks() -> None:
+    """Add the performance-task due date source to the deadline reminder registry."""
+    register_deadline_source(
+        TASK_KIND,
+        task_deadlines,
+        title=_l('Task "%(title)s" is due %(when)s'),
+        body=_l(
+            'Your submission to "%(title)s" is due at %(due)s. After that, the task '
+            "no longer accepts a first submission."
+        ),
+        label=_l("Task due date reminders"),
     )

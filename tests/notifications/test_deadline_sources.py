@@ -217,3 +217,48 @@ def test_class_day_starts_in_institution_zone(app_ctx):
     deadlines.deadline_reminders(_at_local(2026, 8, 29, 0))
     db.session.commit()
     assert [row.dedupe_key[-2:] for row in _reminders("class_starts")] == ["3d"]
+
+
+def test_task_due_reminds_learners_without_submission(app_ctx):
+    import io
+
+    from assessments import tasks
+    from assessments.rubrics import seed_rubrics
+    from assessments.tasks_models import Rubric
+
+    world = build_learning_world()
+    trainer = db.session.get(User, world.trainer)
+    seed_rubrics(world.uni_a)
+    rubric = db.session.scalar(sa.select(Rubric).filter_by(institution_id=world.uni_a))
+    task = tasks.save_task(
+        world.uni_a,
+        {
+            "course_id": str(world.course1),
+            "kind": "case_analysis",
+            "title": "案例分析作业",
+            "rubric_id": str(rubric.id),
+            "aggregation": "mean",
+            "pass_mark": "60",
+            "moderator_id": str(world.trainer),
+            "published": "y",
+        },
+        trainer,
+    )
+    db.session.add_all(
+        [
+            Enrolment(user_id=world.counselor, programme_id=world.programme),
+            Enrolment(user_id=world.counselor2, programme_id=world.programme),
+        ]
+    )
+    db.session.flush()
+    counselor2 = db.session.get(User, world.counselor2)
+    tasks.submit(task, counselor2, text="已提交", files=[])
+    task.due_at = _at_local(2026, 3, 10, 18)
+    db.session.commit()
+
+    deadlines.deadline_reminders(_at_local(2026, 3, 9))
+
+    rows = _reminders("task_due")
+    assert [row.recipient_id for row in rows] == [world.counselor]
+    assert rows[0].link == f"/tasks/{task.id}"
+    assert "案例分析作业" in rows[0].title

@@ -103,6 +103,7 @@ def test_settings_turn_email_off_per_group(world, login):
         "compliance_at_risk",
         "compliance_year_reminder",
         "quiz_closes",
+        "task_due",
         "class_starts",
         "class_session_held",
     }
