@@ -45,6 +45,8 @@ def load_config(instance_path: str) -> dict:
         # Reverse proxies in front of the app whose X-Forwarded-* headers are
         # trusted; 0 means the app is reached directly.
         "PROXY_COUNT": int(os.environ.get("LMS_PROXY_COUNT", 0)),
+        # Days a first password issued by a roster import stays valid.
+        "FIRST_PASSWORD_DAYS": int(os.environ.get("LMS_FIRST_PASSWORD_DAYS", 14)),
         "VERIFY_RATE_LIMIT": os.environ.get("LMS_VERIFY_RATE_LIMIT", "60 per minute"),
         "LOGIN_RATE_LIMIT": os.environ.get("LMS_LOGIN_RATE_LIMIT", "10 per minute"),
         # Failed logins per account from all addresses together.

@@ -87,3 +87,24 @@ def describe(problem: PasswordProblem, password: str) -> str:
         ),
     }
     return messages[problem]
+
+
+def first_password_expired(user, now=None) -> bool:
+    """Return whether ``user`` still has the first password they were given, and it expired.
+
+    Accounts created by a roster import get a random first password that
+    must be changed at the first login; it is good for
+    ``FIRST_PASSWORD_DAYS`` days after the account was created. The
+    ``password_must_change`` flag is set only when an account is created
+    that way, so the creation time is when the first password was issued.
+    """
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from lms.db import now_utc
+
+    if not user.password_must_change:
+        return False
+    days = int(current_app.config.get("FIRST_PASSWORD_DAYS", 14))
+    return (now or now_utc()) > user.created_at + timedelta(days=days)

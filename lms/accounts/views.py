@@ -21,6 +21,7 @@ from flask_login import current_user, login_required
 from lms import audit
 from lms.accounts import services, sessions, two_factor
 from lms.accounts.access import roles_required
+from lms.accounts.passwords import first_password_expired
 from lms.accounts.forms import (
     ChangePasswordForm,
     EmptyForm,
@@ -85,6 +86,18 @@ def login():
             _audit_failed_login(user, username)
             db.session.commit()
             flash(_("Invalid username or password."), "error")
+            return render_template("lms/login.html", form=form), 200
+        if first_password_expired(user):
+            logger.info("Expired first password for %r from %s", user, request.remote_addr)
+            _audit_failed_login(user, username)
+            db.session.commit()
+            flash(
+                _(
+                    "Your first password has expired. Ask your HR office or an "
+                    "administrator to set a new one."
+                ),
+                "error",
+            )
             return render_template("lms/login.html", form=form), 200
         if two_factor.is_enabled(user):
             session[PENDING_KEY] = {
