@@ -27,7 +27,7 @@ IMAGE_LABELS = {
 class TemplateForm(FlaskForm):
     """Name, page, language, validity, body, CSS and images of a template."""
 
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    name = StringField(_l("Template name"), validators=[DataRequired(), Length(max=100)])
     page_size = SelectField(
         _l("Page size"),
         choices=[SelectChoice(size, size) for size in ("A4", "A5", "Letter")],

@@ -121,8 +121,8 @@ class AuditFilterForm(FlaskForm):
     action = StringField(_l("Action"), validators=[Optional(), Length(max=64)])
     subject_type = StringField(_l("Object type"), validators=[Optional(), Length(max=32)])
     subject_id = IntegerField(_l("Object id"), validators=[Optional(), NumberRange(min=0)])
-    date_from = DateField(_l("From"), validators=[Optional()])
-    date_to = DateField(_l("To"), validators=[Optional()])
+    date_from = DateField(_l("From date"), validators=[Optional()])
+    date_to = DateField(_l("To date"), validators=[Optional()])
 
     def validate_date_to(self, field) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:

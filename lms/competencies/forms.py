@@ -98,7 +98,7 @@ def _years(label) -> IntegerField:
 
 class LevelForm(FlaskForm):
     code = _code(32)
-    name = _text(_l("Name"), 64, required=True)
+    name = _text(_l("Level name"), 64, required=True)
     position = _position()
     min_years = _years(_l("Minimum years of service"))
     max_years = _years(_l("Maximum years of service"))
@@ -111,7 +111,7 @@ class LevelForm(FlaskForm):
 
 class AreaForm(FlaskForm):
     code = _code(32)
-    name = _text(_l("Name"), 100, required=True)
+    name = _text(_l("Area name"), 100, required=True)
     position = _position()
 
     FIELDS = ("code", "name", "position")

@@ -77,7 +77,7 @@ class RuleForm(FlaskForm):
             ),
         ],
     )
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Rule name"), validators=[DataRequired(), Length(max=200)])
     from_step = SelectField(_l("From"), validators=[InputRequired()])
     to_step = SelectField(_l("To"), validators=[InputRequired()])
     min_years = IntegerField(
