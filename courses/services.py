@@ -144,11 +144,31 @@ def pin_course_versions(enrolment: Enrolment) -> None:
 
 
 def enrolment_courses(enrolment: Enrolment) -> list[tuple[ProgrammeCourse, Course]]:
-    """Return the programme's course links, each with the enrolment's version."""
+    """Return the programme's course links, each with the enrolment's version.
+
+    Within one GET request the answer is kept per enrolment, because the
+    learner pages ask for it once per course shown; a GET changes no pins.
+    """
+    cache = _request_cache("enrolment_courses")
+    if cache is not None and enrolment.id in cache:
+        return cache[enrolment.id]
     links = load_programme_courses(enrolment.programme)
     _attach_courses(enrolment.pins)
     pins = {pin.programme_course_id: pin.course for pin in enrolment.pins}
-    return [(link, pins.get(link.id) or link.course) for link in links]
+    result = [(link, pins.get(link.id) or link.course) for link in links]
+    if cache is not None and enrolment.id is not None:
+        cache[enrolment.id] = result
+    return result
+
+
+def _request_cache(name: str) -> Optional[dict]:
+    """Return a dict kept for the current GET request, or None outside one."""
+    from flask import g, has_request_context, request
+
+    if not has_request_context() or request.method != "GET":
+        return None
+    caches = g.setdefault("_course_caches", {})
+    return caches.setdefault(name, {})
 
 
 def learner_courses(
@@ -196,10 +216,17 @@ def enrolments_for_course(user: User, course: Course) -> list[Enrolment]:
         )
         .exists()
     )
+    # The user filter inside the subquery keeps it to this person's few
+    # enrolments; without it the database scans every enrolment of every
+    # programme that contains the course.
     unpinned = (
         sa.select(Enrolment.id)
         .join(ProgrammeCourse, ProgrammeCourse.programme_id == Enrolment.programme_id)
-        .where(ProgrammeCourse.course_id == course.id, ~has_pin)
+        .where(
+            ProgrammeCourse.course_id == course.id,
+            Enrolment.user_id == user.id,
+            ~has_pin,
+        )
     )
     return list(
         db.session.scalars(
