@@ -25,7 +25,7 @@ from courses.class_views import (
 )
 from courses.models import CourseCompletion, LessonProgress, TargetLevel
 from lms import exports, tabular, uploads
-from lms.accounts.access import roles_required
+from lms.accounts.access import hr_scope, roles_required
 from lms.accounts.models import Post, Role, User
 from lms.extensions import db
 from lms.labels import label
@@ -116,7 +116,7 @@ def roster(class_id: int):
     return render_template(
         "classes/roster.html",
         training_class=training_class,
-        rows=roster_rows(training_class),
+        rows=_visible_rows(training_class),
         can_manage=can_manage,
         candidates=candidates,
         departments=_departments(),
@@ -124,6 +124,19 @@ def roster(class_id: int):
         posts=list(Post),
         levels=list(TargetLevel),
     )
+
+
+def _visible_rows(training_class: TrainingClass) -> list[dict]:
+    """Return the roster rows the current user may read.
+
+    An HR officer limited to one department sees only that department's
+    members; managers and institution HR see everyone.
+    """
+    rows = roster_rows(training_class)
+    scope = hr_scope(current_user)
+    if scope is None or classes.can_manage(current_user, training_class):
+        return rows
+    return [row for row in rows if row["user"].department_id == scope]
 
 
 def _departments() -> list[Department]:
@@ -146,7 +159,7 @@ def export_roster(class_id: int):
         _("Course hours"), _("Session hours"), _("Total hours"),
     ]
     body = []
-    for row in roster_rows(training_class):
+    for row in _visible_rows(training_class):
         user = row["user"]
         body.append([
             user.employee_no or "",
