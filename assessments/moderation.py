@@ -33,7 +33,7 @@ from lms.records.services import local_date
 
 
 def _exact(value):
-    """The score as exact text with at least two decimals: 4.00, 3.75, 3.3333.
+    """Return the score as exact text with at least two decimals: 4.00, 3.75, 3.3333.
 
     A score read back from its NUMERIC column carries the column's scale
     (3.75000000), and an audit entry should read the same whichever way the

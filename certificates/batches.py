@@ -135,7 +135,7 @@ class CertificateBatchItem(db.Model):
 
 
 class BatchError(ValueError):
-    """A batch cannot be created or run; the message says why."""
+    """Error raised when a batch cannot be created or run; the message gives the cause."""
 
 
 def completers(
@@ -410,7 +410,7 @@ def _worker_main(config: dict, batch_id: int, runner: str, worker: int, workers:
 
 
 def _plain_config(app: Flask) -> dict:
-    """The app's settings that a worker process needs, as picklable values."""
+    """Return the app's settings that a worker process needs, as picklable values."""
     simple = (str, int, float, bool, type(None))
     return {
         key: value
@@ -457,9 +457,9 @@ def run_batch(app: Flask, batch_id: int, *, processes: Optional[int] = None) -> 
             else:
                 config = _plain_config(app)
                 context = multiprocessing.get_context("spawn")
-                # A worker that dies (killed, out of memory) breaks the pool,
-                # which raises BrokenProcessPool here instead of waiting for
-                # ever; its unfinished items stay pending for the next run.
+                # A worker that dies (killed, out of memory) breaks the pool, so
+                # BrokenProcessPool is raised here instead of a wait for ever.
+                # Its unfinished items stay pending for the next run.
                 with ProcessPoolExecutor(processes, mp_context=context) as pool:
                     futures = [
                         pool.submit(_worker_main, config, batch_id, runner, index, processes)

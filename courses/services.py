@@ -146,8 +146,8 @@ def pin_course_versions(enrolment: Enrolment) -> None:
 def enrolment_courses(enrolment: Enrolment) -> list[tuple[ProgrammeCourse, Course]]:
     """Return the programme's course links, each with the enrolment's version.
 
-    Within one GET request the answer is kept per enrolment, because the
-    learner pages ask for it once per course shown; a GET changes no pins.
+    Within one GET request the result is kept per enrolment, because the
+    learner pages request it once per course shown and a GET changes no pins.
     """
     cache = _request_cache("enrolment_courses")
     if cache is not None and enrolment.id in cache:
@@ -217,7 +217,7 @@ def enrolments_for_course(user: User, course: Course) -> list[Enrolment]:
         .exists()
     )
     # The user filter inside the subquery keeps it to this person's few
-    # enrolments; without it the database scans every enrolment of every
+    # enrolments. Without it the database scans every enrolment of every
     # programme that contains the course.
     unpinned = (
         sa.select(Enrolment.id)

@@ -45,7 +45,7 @@ MAX_MEMBERS = 1_000_000
 
 
 class BackupError(RuntimeError):
-    """A backup or restore could not be done; the message says why and what to do."""
+    """Error of a backup or restore; the message gives the cause and the next step."""
 
 
 @dataclass
@@ -258,7 +258,7 @@ def _restore_postgresql(url: sa.URL, dump: Path) -> None:
 def restore_backup(app: Flask, archive_path: Path, *, force: bool = False) -> dict:
     """Replace ``app``'s database and stored files with those of a backup archive.
 
-    Refuses a database that already holds users unless ``force`` is set.
+    Raises BackupError for a database that already contains users, unless ``force`` is set.
     Returns the archive's manifest.
     """
     url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
@@ -277,7 +277,7 @@ def restore_backup(app: Flask, archive_path: Path, *, force: bool = False) -> di
             )
         if not force and not _database_is_empty():
             raise BackupError(
-                "the target database already holds data; pass --force to replace it"
+                "the target database already contains accounts; pass --force to replace it"
             )
         archive.extractall(staging, filter="data")
         _verify_checksums(staging, manifest)

@@ -28,9 +28,11 @@ lms_cli = AppGroup("lms", help="Shuren administration commands.")
     "seed",
     short_help="Load the demo data and print the new accounts' passwords.",
     help=(
-        "Load the demo data: the 2014 counselor competency framework, a demo "
-        "university with one account per role, and a published pre-job programme "
-        "with lessons and quizzes. Rows that already exist are left unchanged, so "
+        "Load the demo data: the 2014 counselor competency framework and the 2017 "
+        "duties mapped to it, a demo university with one account per role, a "
+        "pre-job and an intermediate programme with lessons and quizzes, a "
+        "question bank, rubrics, a training class, promotion rules and "
+        "certificate templates. Rows that already exist are left unchanged, so "
         "running it again is safe. Prints the password of each new account."
     ),
 )

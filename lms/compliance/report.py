@@ -272,11 +272,14 @@ def population_report(
         _shared_window_counts(report, rule, members, local)
         _own_window_counts(report, rule, members, local)
 
+    # Institutions under each rule: those whose resolved rules include it.
+    covering: dict[int, set[int]] = defaultdict(set)
+    for (rule_id, _local), members in groups.items():
+        covering[rule_id].update(members)
+
     for report in reports.values():
-        covering = {m for (rule_id, _), m_list in groups.items()
-                    if rule_id == report.rule.id for m in m_list}
         for institution_id, department_id, count in population:
-            if institution_id not in covering:
+            if institution_id not in covering[report.rule.id]:
                 continue
             unit = (institution_id, department_id)
             covered = sum(
