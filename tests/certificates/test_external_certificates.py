@@ -57,7 +57,7 @@ def _issue(session, training_id: int):
     return session.post(f"/records/external/{training_id}/certificate")
 
 
-def test_hr_issues_once_with_title_organiser_hours_and_dates(world, login):
+def test_hr_issues_certificate_once(world, login):
     training_id = _training(world)
     hr = login("hr")
 
@@ -77,7 +77,8 @@ def test_hr_issues_once_with_title_organiser_hours_and_dates(world, login):
     issued = db.session.scalars(
         sa.select(AuditEntry).filter_by(action="certificate.issued")
     ).all()
-    assert len(issued) == 1 and issued[0].actor_id == world.hr
+    assert len(issued) == 1
+    assert issued[0].actor_id == world.hr
 
     detail = hr.get(f"/certificates/{cert.serial}")
     assert detail.status_code == 200
@@ -135,7 +136,9 @@ def test_service_is_idempotent_and_checks_the_actor(world):
     hr = db.session.get(User, world.hr)
     first, inserted = external_certificates.issue_for_training(training, hr)
     again, inserted_again = external_certificates.issue_for_training(training, hr)
-    assert inserted and not inserted_again and first.id == again.id
+    assert inserted
+    assert not inserted_again
+    assert first.id == again.id
     with pytest.raises(services.CertificatePermissionError):
         external_certificates.issue_for_training(
             training, db.session.get(User, world.counselor)
