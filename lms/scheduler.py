@@ -11,6 +11,13 @@ job fires it. Two guards keep each scheduled time (slot) to one run:
   before the job body starts. A process that takes the lock after another
   one finished the slot finds the row and skips.
 
+The schedule itself is stored in the app database (``scheduled_job``,
+through APScheduler's SQLAlchemy job store), so each job's next run time
+survives a restart. A run that fell due while no scheduler was up starts
+late, within its grace time, instead of being lost, and a job paused on the
+admin page stays paused. Every scheduler may share that table, because the
+guards above decide who runs a slot.
+
 Jobs and their times come from ``DEFAULT_JOBS``, then the ``LMS_JOBS`` JSON
 object, then per-job variables, for example::
 
@@ -32,6 +39,7 @@ import importlib
 import json
 import logging
 import os
+import pickle
 import socket
 import time
 import traceback
@@ -42,10 +50,13 @@ from datetime import datetime, timedelta
 from typing import Callable, Iterator, Optional, Union
 
 import sqlalchemy as sa
+from apscheduler.jobstores.base import BaseJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.util import datetime_to_utc_timestamp, utc_timestamp_to_datetime
 from flask import Flask
 from sqlalchemy.exc import IntegrityError
 
@@ -264,6 +275,36 @@ def latest_fire_time(
     return latest
 
 
+class AppJobStore(SQLAlchemyJobStore):
+    """APScheduler's SQLAlchemy job store on the app's engine and ``scheduled_job``.
+
+    The table belongs to the app's migrations, so the store never creates
+    it, and the engine belongs to the app, so a scheduler's shutdown leaves
+    it open.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        from lms.notifications.models import ScheduledJob
+
+        BaseJobStore.__init__(self)
+        self.pickle_protocol = pickle.HIGHEST_PROTOCOL
+        self.engine = engine
+        self.jobs_t = ScheduledJob.__table__
+
+    def start(self, scheduler, alias) -> None:
+        BaseJobStore.start(self, scheduler, alias)
+
+    def shutdown(self) -> None:
+        pass
+
+
+#: The app, spec and trigger of each job id in this process. The job store
+#: keeps only the job id as the argument, because the app and a spec's
+#: function cannot be pickled. Each process fills this table when it builds
+#: its scheduler.
+_registered: dict[str, tuple[Flask, JobSpec, CronTrigger]] = {}
+
+
 def build_scheduler(
     app: Flask,
     *,
@@ -272,34 +313,64 @@ def build_scheduler(
 ) -> BaseScheduler:
     """Build a scheduler with every enabled job; the caller starts it.
 
-    Jobs use the in-memory job store, because the job list comes from the
-    config at each start. Each job has a stable id, ``coalesce=True`` and
-    ``max_instances=1``, and runs through ``run_job_once`` in an app
-    context.
+    Jobs go to the ``scheduled_job`` table. A job whose schedule is
+    unchanged keeps its stored next run time, so a slot missed while no
+    scheduler ran still starts (late, within its grace time). A paused job
+    stays paused, a changed schedule starts afresh, and a job that is no
+    longer enabled is removed from the table. Each job has a stable id,
+    ``coalesce=True`` and ``max_instances=1``, and runs through
+    ``run_job_once`` in an app context.
     """
     timezone = app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
     scheduler_class = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = scheduler_class(timezone=timezone)
+    with app.app_context():
+        store = AppJobStore(db.engine)
+        stored = {job.id: job for job in store.get_all_jobs()}
+    scheduler.add_jobstore(store, "default")
+    scheduled = set()
     for settings in job_settings(app.config, specs):
+        job_id = settings.spec.id
         if not settings.enabled:
-            logger.info("job %s is disabled", settings.spec.id)
+            logger.info("job %s is disabled", job_id)
             continue
-        trigger = make_trigger(settings.spec.id, settings.cron, timezone)
+        trigger = make_trigger(job_id, settings.cron, timezone)
+        _registered[job_id] = (app, settings.spec, trigger)
+        scheduled.add(job_id)
+        options = {}
+        previous = stored.get(job_id)
+        if previous is not None and previous.next_run_time is None:
+            options["next_run_time"] = None
+        elif previous is not None and repr(previous.trigger) == repr(trigger):
+            options["next_run_time"] = previous.next_run_time
         scheduler.add_job(
             _scheduled_call,
             trigger=trigger,
-            args=(app, settings.spec, trigger),
-            id=settings.spec.id,
-            name=settings.spec.description or settings.spec.id,
+            args=(job_id,),
+            id=job_id,
+            name=settings.spec.description or job_id,
             coalesce=True,
             max_instances=1,
             misfire_grace_time=settings.spec.misfire_grace_seconds,
             replace_existing=True,
+            **options,
         )
+    unscheduled = set(stored) - scheduled
+    if unscheduled and specs is None:
+        # Only the full job list may prune: a scheduler built for a few
+        # specs (a test, a one-off tool) must not unschedule the others.
+        with app.app_context(), db.engine.begin() as connection:
+            connection.execute(store.jobs_t.delete().where(store.jobs_t.c.id.in_(unscheduled)))
+        logger.info("removed jobs no longer enabled: %s", ", ".join(sorted(unscheduled)))
     return scheduler
 
 
-def _scheduled_call(app: Flask, spec: JobSpec, trigger: CronTrigger) -> None:
+def _scheduled_call(job_id: str) -> None:
+    try:
+        app, spec, trigger = _registered[job_id]
+    except KeyError:
+        logger.warning("job %s skipped: this process has no configuration for it", job_id)
+        return
     now = now_utc()
     # A few seconds beyond the grace time cover the delay between APScheduler's
     # misfire check and this call.
@@ -311,6 +382,43 @@ def _scheduled_call(app: Flask, spec: JobSpec, trigger: CronTrigger) -> None:
         return
     with app.app_context():
         run_job_once(spec.id, scheduled_for=slot, specs=(spec,))
+
+
+def stored_schedule() -> dict[str, Optional[datetime]]:
+    """Return the next run time of each stored job (None while paused), by job id.
+
+    Needs an app context. A job that no scheduler has stored yet is absent.
+    """
+    from lms.notifications.models import ScheduledJob
+
+    rows = db.session.execute(sa.select(ScheduledJob.id, ScheduledJob.next_run_time)).all()
+    return {row.id: utc_timestamp_to_datetime(row.next_run_time) for row in rows}
+
+
+def set_paused(job_id: str, paused: bool, *, now: Optional[datetime] = None) -> Optional[datetime]:
+    """Pause or resume a stored job and return its next run time (None when paused).
+
+    Works from any process. A running scheduler reads the stored time when
+    it next wakes (within a minute while ``deliver_notifications`` runs
+    every minute) and skips a paused job. A resumed job's next run is the
+    trigger's next time after ``now``; missed slots are not made up. Raises
+    LookupError when no scheduler has stored the job yet. The change is
+    made in the current database session, and the caller commits it.
+    """
+    from lms.notifications.models import ScheduledJob
+
+    row = db.session.get(ScheduledJob, job_id, with_for_update=True)
+    if row is None:
+        raise LookupError(job_id)
+    state = pickle.loads(row.job_state)
+    if paused:
+        next_run = None
+    else:
+        next_run = state["trigger"].get_next_fire_time(None, now or now_utc())
+    state["next_run_time"] = next_run
+    row.job_state = pickle.dumps(state, pickle.HIGHEST_PROTOCOL)
+    row.next_run_time = datetime_to_utc_timestamp(next_run)
+    return next_run
 
 
 _in_process_scheduler: Optional[BackgroundScheduler] = None

@@ -337,6 +337,7 @@ EXPECTED = {
     # The admin runs the cleanup job, which touches nothing the matrix reads,
     # and saves the security settings unchanged (two-factor login optional).
     ("jobs.run_now", "POST"): (302, 403, 403, 403, 403, 403, 403, 302),
+    ("jobs.pause", "POST"): (302, 403, 403, 403, 403, 403, 403, 302),
     ("admin.security", "POST"): (302, 403, 403, 403, 403, 403, 403, 302),
     # The notification belongs to the owner; others get 404.
     ("notifications.mark_read", "POST"): (302, 302, 404, 404, 404, 404, 404, 404),
@@ -813,6 +814,7 @@ def _url(endpoint: str, w: dict) -> str:
         "accounts.reset_two_factor": f"/people/{w['owner']}/two-factor/reset",
         "jobs.index": "/admin/jobs",
         "jobs.run_now": "/admin/jobs/cleanup_expired/run",
+        "jobs.pause": "/admin/jobs/cleanup_expired/pause",
         "admin.security": "/admin/security",
         "admin.audit_log": "/admin/audit",
         "notifications.inbox": "/notifications",

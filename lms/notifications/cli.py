@@ -81,7 +81,7 @@ def run_job_command(job_id: str, now_text: str | None) -> None:
 def jobs_command() -> None:
     """List the jobs, their schedules and their last runs."""
     from lms.notifications.models import JobRun
-    from lms.scheduler import JobConfigError, job_settings, make_trigger
+    from lms.scheduler import JobConfigError, job_settings, make_trigger, stored_schedule
 
     zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
     now = datetime.now(timezone.utc)
@@ -92,8 +92,19 @@ def jobs_command() -> None:
         ]
     except JobConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    schedule = stored_schedule()
     for settings, trigger in rows:
-        next_fire = trigger.get_next_fire_time(None, now) if settings.enabled else None
+        next_fire = None
+        if settings.enabled and settings.spec.id in schedule:
+            next_fire = schedule[settings.spec.id]
+        elif settings.enabled:
+            next_fire = trigger.get_next_fire_time(None, now)
+        if not settings.enabled:
+            status = "disabled"
+        elif settings.spec.id in schedule and next_fire is None:
+            status = "paused"
+        else:
+            status = "enabled"
         last = db.session.scalars(
             sa.select(JobRun)
             .where(JobRun.job_id == settings.spec.id)
@@ -106,7 +117,7 @@ def jobs_command() -> None:
             state = {True: "ok", False: "failed", None: "running"}[last.ok]
             last_text = f"last run {last.started_at.isoformat()} {state}"
         click.echo(
-            f"{settings.spec.id}\t{'enabled' if settings.enabled else 'disabled'}\t"
+            f"{settings.spec.id}\t{status}\t"
             f"cron={settings.cron!r}\tnext={next_fire.isoformat() if next_fire else '-'}"
             f"\t{last_text}"
         )

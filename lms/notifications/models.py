@@ -138,3 +138,21 @@ class JobLease(db.Model):
     job_id: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)
     owner: so.Mapped[str] = so.mapped_column(sa.String(100))
     expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+
+
+class ScheduledJob(db.Model):
+    """A job as the scheduler stores it: its next run time and pickled state.
+
+    APScheduler's SQLAlchemy job store reads and writes this table (see
+    ``lms.scheduler.AppJobStore``), so the columns are the ones that store
+    expects. ``next_run_time`` is a UTC Unix timestamp, NULL while the job
+    is paused. The schedule survives a restart: a run missed while no
+    scheduler was up starts late (within the job's grace time), and a
+    paused job stays paused.
+    """
+
+    __tablename__ = "scheduled_job"
+
+    id: so.Mapped[str] = so.mapped_column(sa.Unicode(191), primary_key=True)
+    next_run_time: so.Mapped[Optional[float]] = so.mapped_column(sa.Float(25), index=True)
+    job_state: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)

@@ -1,4 +1,4 @@
-"""Admin page of the scheduled jobs: schedule, last run, and a "run now" button.
+"""Admin page of the scheduled jobs: schedule, next and last run, run now, pause.
 
 NOTE: jobs are shared by every institution on the platform, so any admin
 sees and can run all of them. A run by hand is audited under the admin's
@@ -22,7 +22,14 @@ from lms.accounts.models import Role
 from lms.db import now_utc
 from lms.extensions import db
 from lms.notifications.models import JobRun
-from lms.scheduler import JobConfigError, JobSettings, job_settings, make_trigger
+from lms.scheduler import (
+    JobConfigError,
+    JobSettings,
+    job_settings,
+    make_trigger,
+    set_paused,
+    stored_schedule,
+)
 
 logger = logging.getLogger("lms.scheduler")
 
@@ -35,6 +42,9 @@ class JobRow:
 
     settings: JobSettings
     next_run: Optional[datetime]
+    #: Whether a scheduler has stored the job (only a stored job can be paused).
+    stored: bool
+    paused: bool
     last_run: Optional[JobRun]
     #: The latest run that failed, shown even when a later run succeeded.
     last_failure: Optional[JobRun]
@@ -50,19 +60,30 @@ def _last_run(job_id: str, *conditions) -> Optional[JobRun]:
 
 
 def job_rows(now: datetime) -> list[JobRow]:
-    """Return every job with its next scheduled time and its latest run."""
+    """Return every job with its next run and its latest run.
+
+    The next run is the scheduler's stored time; for a job no scheduler
+    has stored yet, it is the schedule's next time after ``now``.
+    """
     zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
+    schedule = stored_schedule()
     rows = []
     for settings in job_settings(current_app.config):
-        next_run = None
-        if settings.enabled:
-            trigger = make_trigger(settings.spec.id, settings.cron, zone)
-            next_run = trigger.get_next_fire_time(None, now)
         job_id = settings.spec.id
+        stored = settings.enabled and job_id in schedule
+        paused = stored and schedule[job_id] is None
+        next_run = None
+        if stored:
+            next_run = schedule[job_id]
+        elif settings.enabled:
+            trigger = make_trigger(job_id, settings.cron, zone)
+            next_run = trigger.get_next_fire_time(None, now)
         rows.append(
             JobRow(
                 settings,
                 next_run,
+                stored,
+                paused,
                 _last_run(job_id),
                 _last_run(job_id, JobRun.ok.is_(False)),
             )
@@ -151,4 +172,46 @@ def run_now(job_id: str):
         flash(_("Job %(job)s finished.", job=job_id), "success")
     else:
         flash(_("Job %(job)s failed; the error is shown below.", job=job_id), "error")
+    return redirect(url_for("jobs.index"))
+
+
+@bp.route("/admin/jobs/<job_id>/pause", methods=["POST"], defaults={"paused": True})
+@bp.route("/admin/jobs/<job_id>/resume", methods=["POST"], defaults={"paused": False})
+@roles_required(Role.ADMIN)
+def pause(job_id: str, paused: bool):
+    from lms.scheduler import find_job
+
+    try:
+        find_job(job_id)
+    except KeyError:
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        next_run = set_paused(job_id, paused)
+    except LookupError:
+        flash(
+            _(
+                "Job %(job)s has not been scheduled yet: start the scheduler"
+                " (flask lms scheduler) first.",
+                job=job_id,
+            ),
+            "error",
+        )
+        return redirect(url_for("jobs.index"))
+    actor = current_user._get_current_object()
+    audit.record(
+        "job.pause" if paused else "job.resume",
+        "job",
+        0,
+        f"{actor.username} {'paused' if paused else 'resumed'} job {job_id}",
+        actor_id=actor.id,
+        institution_id=actor.institution_id,
+        data={"job_id": job_id, "next_run": next_run.isoformat() if next_run else None},
+    )
+    db.session.commit()
+    if paused:
+        flash(_("Job %(job)s is paused; it will not run until it is resumed.", job=job_id), "success")
+    else:
+        flash(_("Job %(job)s is resumed.", job=job_id), "success")
     return redirect(url_for("jobs.index"))
