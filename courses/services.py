@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Optional
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -74,23 +75,33 @@ def load_programme_courses(programme: Programme) -> list[ProgrammeCourse]:
     the number of queries does not grow with the number of courses.
     """
     links = programme.courses
+    _attach_links(links)
+    return links
+
+
+def _attach_links(links: list[ProgrammeCourse]) -> None:
+    """Load the course and the prerequisites of each link, in two queries at most.
+
+    Every prerequisite of a link is a link of the same programme, so the
+    links of whole programmes must be passed together.
+    """
     _attach_courses(links)
     unloaded = [link for link in links if "prerequisites" not in sa.inspect(link).dict]
-    if unloaded:
-        table = programme_course_prerequisite
-        rows = db.session.execute(
-            sa.select(table.c.link_id, table.c.prerequisite_id).where(
-                table.c.link_id.in_([link.id for link in unloaded])
-            )
-        ).all()
-        by_id = {link.id: link for link in links}
-        needed: dict[int, list[ProgrammeCourse]] = {link.id: [] for link in unloaded}
-        for link_id, prerequisite_id in rows:
-            needed[link_id].append(by_id[prerequisite_id])
-        for link in unloaded:
-            prerequisites = sorted(needed[link.id], key=lambda each: each.position)
-            set_committed_value(link, "prerequisites", prerequisites)
-    return links
+    if not unloaded:
+        return
+    table = programme_course_prerequisite
+    rows = db.session.execute(
+        sa.select(table.c.link_id, table.c.prerequisite_id).where(
+            table.c.link_id.in_([link.id for link in unloaded])
+        )
+    ).all()
+    by_id = {link.id: link for link in links}
+    needed: dict[int, list[ProgrammeCourse]] = {link.id: [] for link in unloaded}
+    for link_id, prerequisite_id in rows:
+        needed[link_id].append(by_id[prerequisite_id])
+    for link in unloaded:
+        prerequisites = sorted(needed[link.id], key=lambda each: each.position)
+        set_committed_value(link, "prerequisites", prerequisites)
 
 
 class EnrolmentError(Exception):
@@ -331,13 +342,20 @@ def ensure_unlocked(user: User, course: Course) -> None:
 
 
 def completed_lesson_ids(user: User, course: Course) -> set[int]:
-    return set(
+    """Return the ids of the lessons of ``course`` that ``user`` finished."""
+    cache = _request_cache("completed_lessons")
+    if cache is not None and course.id in cache.get(user.id, {}):
+        return set(cache[user.id][course.id])
+    finished = set(
         db.session.scalars(
             sa.select(LessonProgress.lesson_id)
             .join(Lesson, Lesson.id == LessonProgress.lesson_id)
             .where(LessonProgress.user_id == user.id, Lesson.course_id == course.id)
         )
     )
+    if cache is not None:
+        cache.setdefault(user.id, {})[course.id] = set(finished)
+    return finished
 
 
 def complete_lesson(user: User, lesson: Lesson) -> None:
@@ -516,41 +534,126 @@ def published_programmes(institution_id: int) -> list[Programme]:
 
 
 def enrolments_of(user: User) -> list[Enrolment]:
-    """Return the user's enrolments, open ones first, then by enrolment time."""
-    return list(
+    """Return the user's enrolments, open ones first, then by enrolment time.
+
+    Each enrolment comes with its programme, the programme's course links
+    (with courses and prerequisites) and its pinned versions, in a fixed
+    number of queries. Within one GET request the list is kept, because
+    the learner pages ask for it once per course they show.
+    """
+    cache = _request_cache("enrolments_of")
+    if cache is not None and user.id in cache:
+        return cache[user.id]
+    enrolments = list(
         db.session.scalars(
             sa.select(Enrolment)
             .where(Enrolment.user_id == user.id)
             .order_by(Enrolment.completed_at.is_not(None), Enrolment.enrolled_at)
+            .options(
+                so.selectinload(Enrolment.programme).selectinload(Programme.courses),
+                so.selectinload(Enrolment.pins),
+            )
         )
     )
+    _attach_links([link for each in enrolments for link in each.programme.courses])
+    _attach_courses([pin for each in enrolments for pin in each.pins])
+    if cache is not None:
+        cache[user.id] = enrolments
+    return enrolments
+
+
+def _known_ids(name: str, user: User, ids: list[int], load) -> set[int]:
+    """Return the subset of ``ids`` that ``load`` finds, calling it only for unseen ids.
+
+    Within one GET request the results are kept per user, because a GET
+    completes no course and finishes no lesson. Outside one, ``load`` runs
+    every time.
+    """
+    cache = _request_cache(name)
+    if cache is None:
+        return load(ids)
+    known = cache.setdefault(user.id, {})
+    unseen = [each for each in ids if each not in known]
+    if unseen:
+        found = load(unseen)
+        for each in unseen:
+            known[each] = each in found
+    return {each for each in ids if known[each]}
 
 
 def completed_course_ids(user: User, course_ids: list[int]) -> set[int]:
     if not course_ids:
         return set()
-    return set(
-        db.session.scalars(
-            sa.select(CourseCompletion.course_id).where(
-                CourseCompletion.user_id == user.id,
-                CourseCompletion.course_id.in_(course_ids),
+
+    def load(ids: list[int]) -> set[int]:
+        return set(
+            db.session.scalars(
+                sa.select(CourseCompletion.course_id).where(
+                    CourseCompletion.user_id == user.id,
+                    CourseCompletion.course_id.in_(ids),
+                )
             )
         )
-    )
+
+    return _known_ids("completed_course_ids", user, course_ids, load)
 
 
 def started_course_ids(user: User, course_ids: list[int]) -> set[int]:
     """Return the courses among ``course_ids`` with at least one finished lesson."""
     if not course_ids:
         return set()
-    return set(
-        db.session.scalars(
-            sa.select(Lesson.course_id)
-            .join(LessonProgress, LessonProgress.lesson_id == Lesson.id)
-            .where(LessonProgress.user_id == user.id, Lesson.course_id.in_(course_ids))
-            .distinct()
+
+    def load(ids: list[int]) -> set[int]:
+        return set(
+            db.session.scalars(
+                sa.select(Lesson.course_id)
+                .join(LessonProgress, LessonProgress.lesson_id == Lesson.id)
+                .where(LessonProgress.user_id == user.id, Lesson.course_id.in_(ids))
+                .distinct()
+            )
         )
+
+    return _known_ids("started_course_ids", user, course_ids, load)
+
+
+def prefetch_learner_state(user: User, enrolments: list[Enrolment]) -> None:
+    """Load, for every course of ``enrolments``, what the learner pages ask per course.
+
+    That is completion, whether the course is started, its lessons and the
+    learner's finished lessons, in four queries. Only a GET request keeps
+    the results, so elsewhere this does nothing.
+    """
+    if _request_cache("completed_lessons") is None:
+        return
+    courses = {}
+    for enrolment in enrolments:
+        for link, course in enrolment_courses(enrolment):
+            courses[course.id] = course
+    if not courses:
+        return
+    ids = list(courses)
+    completed_course_ids(user, ids)
+    started_course_ids(user, ids)
+    unloaded = [course.id for course in courses.values()
+                if "lessons" not in sa.inspect(course).dict]
+    if unloaded:
+        # Loads each course's lessons into the session's copy of that course.
+        db.session.scalars(
+            sa.select(Course)
+            .where(Course.id.in_(unloaded))
+            .options(so.selectinload(Course.lessons))
+        ).all()
+    finished = _request_cache("completed_lessons").setdefault(user.id, {})
+    missing = [each for each in ids if each not in finished]
+    for each in missing:
+        finished[each] = set()
+    rows = db.session.execute(
+        sa.select(Lesson.course_id, LessonProgress.lesson_id)
+        .join(Lesson, Lesson.id == LessonProgress.lesson_id)
+        .where(LessonProgress.user_id == user.id, Lesson.course_id.in_(missing))
     )
+    for course_id, lesson_id in rows:
+        finished[course_id].add(lesson_id)
 
 
 def programme_progress(

@@ -126,7 +126,9 @@ def _quiz_rows(course: Course) -> list[dict]:
 @roles_required(*LEARNER_ROLES)
 def my_learning():
     rows = []
-    for enrolment in services.enrolments_of(current_user):
+    enrolments = services.enrolments_of(current_user)
+    services.prefetch_learner_state(current_user, enrolments)
+    for enrolment in enrolments:
         programme = enrolment.programme
         rows.append(
             {

@@ -155,3 +155,27 @@ def _empty_tables(app):
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
         db.session.remove()
+
+
+def _learner_with_programmes(programmes: int):
+    institution = make_institution()
+    learner = make_user(institution, "many")
+    for number in range(programmes):
+        courses = [make_course(institution, f"p{number}c{n}", lessons=3) for n in range(3)]
+        programme = make_programme(institution, f"p{number}", courses)
+        course_services.enrol(learner, programme)
+        course_services.complete_lesson(learner, courses[0].lessons[0])
+    db.session.commit()
+    return learner
+
+
+def test_learning_queries_do_not_grow_with_enrolments(app, login):
+    counts = {}
+    for programmes in (1, 6):
+        with app.app_context():
+            learner = _learner_with_programmes(programmes)
+            counts[programmes] = queries_for(app, login(learner.username).client, "/learning")
+        _empty_tables(app)
+
+    assert counts[6] <= BUDGETS["/learning"]
+    assert counts[6] == counts[1], f"queries per enrolment count: {counts}"
