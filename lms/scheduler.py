@@ -58,6 +58,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.util import datetime_to_utc_timestamp, utc_timestamp_to_datetime
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from lms.db import now_utc
@@ -81,7 +82,8 @@ class JobSpec:
     id: str
     func: Union[JobFunction, str]
     cron: Union[str, dict]
-    description: str = ""
+    #: Shown on the admin jobs page; a lazy string is translated there.
+    description: object = ""
     #: Seconds after its time that a delayed run still starts (APScheduler's
     #: ``misfire_grace_time``); later than that the slot is skipped.
     misfire_grace_seconds: int = 300
@@ -98,77 +100,77 @@ DEFAULT_JOBS: tuple[JobSpec, ...] = (
         "deliver_notifications",
         "lms.notifications.tasks:deliver_notifications",
         "* * * * *",
-        "Send the e-mail copies of notifications that are due.",
+        _l("Send the e-mail copies of notifications that are due."),
         misfire_grace_seconds=50,
     ),
     JobSpec(
         "certificate_expiry_reminders",
         "lms.notifications.tasks:certificate_expiry_reminders",
         "0 8 * * *",
-        "Remind holders 90, 30 and 7 days before a certificate expires, and on expiry.",
+        _l("Remind holders 90, 30 and 7 days before a certificate expires, and on expiry."),
         misfire_grace_seconds=3600,
     ),
     JobSpec(
         "cleanup_expired",
         "lms.notifications.tasks:cleanup_expired",
         "30 3 * * *",
-        "Delete old job history and old read notifications.",
+        _l("Delete old job history and old read notifications."),
         misfire_grace_seconds=3600,
     ),
     JobSpec(
         "deadline_reminders",
         "lms.notifications.deadlines:deadline_reminders",
         "0 8 * * *",
-        "Remind people of deadlines (offline sessions and other registered sources).",
+        _l("Remind people of deadlines (offline sessions and other registered sources)."),
         misfire_grace_seconds=3600,
     ),
     JobSpec(
         "compliance_reminders_monthly",
         "lms.compliance.tasks:compliance_reminders_monthly",
         "0 8 1 * *",
-        "Remind learners at risk on a training rule; send HR the monthly summary.",
+        _l("Remind learners at risk on a training rule; send HR the monthly summary."),
         misfire_grace_seconds=6 * 3600,
     ),
     JobSpec(
         "compliance_reminders_yearly",
         "lms.compliance.tasks:compliance_reminders_yearly",
         "0 8 1 11 *",
-        "Remind learners still short of this year's training; send HR a summary.",
+        _l("Remind learners still short of this year's training; send HR a summary."),
         misfire_grace_seconds=6 * 3600,
     ),
     JobSpec(
         "compliance_snapshot",
         "lms.compliance.tasks:compliance_snapshot",
         "50 23 * * *",
-        "Store the day's compliance counts per department and rule for trend charts.",
+        _l("Store the day's compliance counts per department and rule for trend charts."),
         misfire_grace_seconds=600,
     ),
     JobSpec(
         "cleanup_sessions",
         "lms.notifications.tasks:cleanup_sessions",
         "45 3 * * *",
-        "Delete login session records that ended more than 30 days ago.",
+        _l("Delete login session records that ended more than 30 days ago."),
         misfire_grace_seconds=3600,
     ),
     JobSpec(
         "cleanup_temp_uploads",
         "lms.notifications.tasks:cleanup_temp_uploads",
         "15 * * * *",
-        "Delete temporary uploads and import files older than the configured age.",
+        _l("Delete temporary uploads and import files older than the configured age."),
         misfire_grace_seconds=1800,
     ),
     JobSpec(
         "certificate_batches",
         "certificates.batches:resume_batches",
         "* * * * *",
-        "Run queued certificate batches and resume those whose runner stopped.",
+        _l("Run queued certificate batches and resume those whose runner stopped."),
         misfire_grace_seconds=50,
     ),
     JobSpec(
         "close_expired_attempts",
         "assessments.services:close_expired_attempts_job",
         "*/5 * * * *",
-        "Close and grade quiz attempts left open after their time limit or the quiz closing.",
+        _l("Close and grade quiz attempts left open after their time limit or the quiz closing."),
         misfire_grace_seconds=240,
     ),
 )
@@ -348,7 +350,7 @@ def build_scheduler(
             trigger=trigger,
             args=(job_id,),
             id=job_id,
-            name=settings.spec.description or job_id,
+            name=job_id,
             coalesce=True,
             max_instances=1,
             misfire_grace_time=settings.spec.misfire_grace_seconds,

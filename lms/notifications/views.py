@@ -13,6 +13,7 @@ from typing import Optional
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from lms import audit
@@ -91,6 +92,30 @@ def job_rows(now: datetime) -> list[JobRow]:
     return rows
 
 
+#: Labels of the counts that jobs return for the run history.
+RESULT_LABELS = {
+    "claimed": _l("claimed"),
+    "sent": _l("sent"),
+    "retried": _l("to retry"),
+    "failed": _l("failed"),
+    "skipped": _l("skipped"),
+    "checked": _l("checked"),
+    "queued": _l("queued"),
+    "failed_sources": _l("failed sources"),
+    "reminders": _l("reminders"),
+    "summaries": _l("HR summaries"),
+    "institutions": _l("institutions"),
+    "rows": _l("rows"),
+    "closed": _l("attempts closed"),
+    "batches": _l("batches run"),
+    "job_runs_deleted": _l("job runs deleted"),
+    "notifications_deleted": _l("notifications deleted"),
+    "sessions_deleted": _l("sessions deleted"),
+    "files_deleted": _l("files deleted"),
+    "folders_deleted": _l("folders deleted"),
+}
+
+
 #: Without a scheduled run for this long, the page warns that no scheduler
 #: is running. ``deliver_notifications`` runs every minute by default.
 HEARTBEAT_LIMIT = timedelta(minutes=10)
@@ -132,6 +157,7 @@ def index():
         config_error=config_error,
         silent=scheduler_silent(rows, now),
         last_scheduled=last_scheduled_run(),
+        result_labels=RESULT_LABELS,
         form=EmptyForm(),
     )
 

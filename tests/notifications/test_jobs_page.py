@@ -124,3 +124,16 @@ def test_jobs_page_warns_when_scheduler_silent(world, login):
     db.session.execute(sa.update(JobRun).values(started_at=old))
     db.session.commit()
     assert "No scheduler has started a job since" in session.get("/admin/jobs").get_data(as_text=True)
+
+
+def test_jobs_page_is_chinese_by_default(world, login):
+    run_job_once("cleanup_expired", now=datetime(2026, 5, 1, tzinfo=UTC))
+    admin = login("admin")
+
+    page = admin.get("/admin/jobs").get_data(as_text=True)
+    row = page.split('id="job-cleanup_expired"')[1].split("</tr>")[0]
+
+    assert "删除旧的任务记录和已读的旧通知。" in row
+    assert "Delete old job history" not in row
+    assert "已删除运行记录：0" in row
+    assert "job_runs_deleted" not in row
