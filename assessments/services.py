@@ -14,6 +14,7 @@ from typing import Any, Optional
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from assessments import grading, logger
 from assessments.models import (
@@ -21,6 +22,7 @@ from assessments.models import (
     Attempt,
     AttemptAnswer,
     AttemptQuestion,
+    Choice,
     GradingMethod,
     Question,
     QuestionKind,
@@ -90,14 +92,19 @@ def attempts_left(user: User, quiz: Quiz) -> Optional[int]:
     return max(allowed - len(attempts_for(user, quiz)), 0)
 
 
-def quiz_grade(user: User, quiz: Quiz) -> Optional[Decimal]:
+def quiz_grade(
+    user: User, quiz: Quiz, attempts: Optional[list[Attempt]] = None
+) -> Optional[Decimal]:
     """Return the learner's percentage by the quiz's grading method, or None yet.
 
-    Attempts still waiting for an essay grade do not count.
+    Attempts still waiting for an essay grade do not count. A caller that
+    already holds the learner's ``attempts`` at the quiz passes them.
     """
+    if attempts is None:
+        attempts = attempts_for(user, quiz)
     graded = [
         attempt
-        for attempt in attempts_for(user, quiz)
+        for attempt in attempts
         if attempt.submitted_at is not None and not attempt.needs_grading and attempt.max_score
     ]
     if not graded:
@@ -112,8 +119,8 @@ def quiz_grade(user: User, quiz: Quiz) -> Optional[Decimal]:
     return value.quantize(Decimal("0.01"))
 
 
-def has_passed(user: User, quiz: Quiz) -> bool:
-    grade = quiz_grade(user, quiz)
+def has_passed(user: User, quiz: Quiz, attempts: Optional[list[Attempt]] = None) -> bool:
+    grade = quiz_grade(user, quiz, attempts)
     return grade is not None and grade >= quiz.pass_mark
 
 
@@ -160,7 +167,8 @@ def start_attempt(user: User, quiz: Quiz, now: Optional[datetime] = None) -> Att
     A new attempt also needs the prerequisite courses of the quiz's course.
     """
     now = now or now_utc()
-    current = open_attempt(user, quiz)
+    attempts = attempts_for(user, quiz)
+    current = next((each for each in attempts if each.submitted_at is None), None)
     if current is not None:
         if not close_if_expired(current, now):
             return current
@@ -169,21 +177,24 @@ def start_attempt(user: User, quiz: Quiz, now: Optional[datetime] = None) -> Att
     problem = window_error(quiz, now)
     if problem:
         raise AttemptError(problem)
-    used = len(attempts_for(user, quiz))
+    used = len(attempts)
     allowed = allowed_attempts(user, quiz)
     if allowed is not None and used >= allowed:
         raise AttemptError("no_attempts")
-    if has_passed(user, quiz):
+    if has_passed(user, quiz, attempts):
         raise AttemptError("passed")
 
-    attempt = Attempt(
-        quiz_id=quiz.id, user_id=user.id, number=used + 1, started_at=now, max_score=0
-    )
+    attempt = Attempt(quiz_id=quiz.id, user_id=user.id, number=used + 1, started_at=now)
+    rows = _lay_out(attempt, quiz, user)
     try:
         with db.session.begin_nested():
             db.session.add(attempt)
             db.session.flush()
-            _lay_out(attempt, quiz, user)
+            # One executemany, not an INSERT per question: the ORM would
+            # insert row by row on SQLite to read back each new id.
+            db.session.execute(
+                sa.insert(AttemptQuestion), [dict(row, attempt_id=attempt.id) for row in rows]
+            )
     except IntegrityError:
         # A parallel request started the same attempt number first.
         return open_attempt(user, quiz) or attempts_for(user, quiz)[-1]
@@ -240,26 +251,48 @@ def _choice_order(question: Question, shuffle: bool, rng: random.Random) -> list
     return ids
 
 
-def _lay_out(attempt: Attempt, quiz: Quiz, user: User) -> None:
+def _load_choices(questions: list[Question]) -> None:
+    """Load the choices of every question that lacks them, in one query."""
+    unloaded = {q.id: q for q in questions if "choices" not in sa.inspect(q).dict}
+    if not unloaded:
+        return
+    choices: dict[int, list[Choice]] = {question_id: [] for question_id in unloaded}
+    for choice in db.session.scalars(
+        sa.select(Choice)
+        .where(Choice.question_id.in_(list(unloaded)))
+        .order_by(Choice.question_id, Choice.position)
+    ):
+        choices[choice.question_id].append(choice)
+    for question_id, question in unloaded.items():
+        set_committed_value(question, "choices", choices[question_id])
+
+
+def _lay_out(attempt: Attempt, quiz: Quiz, user: User) -> list[dict]:
+    """Draw and order the attempt's questions; set its maximum score.
+
+    Returns the ``attempt_question`` rows to insert, without the attempt id.
+    """
     rng = layout_random(quiz, user, attempt.number)
     questions = draw_questions(quiz, rng)
+    _load_choices(questions)
     if quiz.shuffle_questions:
         rng.shuffle(questions)
+    rows = []
     for position, question in enumerate(questions, start=1):
         options: list[str] = []
         if question.kind is QuestionKind.MATCHING:
             options = sorted({c.match_text for c in question.choices if c.match_text})
             rng.shuffle(options)
-        attempt.questions.append(
-            AttemptQuestion(
-                position=position,
-                question_id=question.id,
-                choice_order=_choice_order(question, quiz.shuffle_choices, rng),
-                match_options=options,
-            )
+        rows.append(
+            {
+                "position": position,
+                "question_id": question.id,
+                "choice_order": _choice_order(question, quiz.shuffle_choices, rng),
+                "match_options": options,
+            }
         )
     attempt.max_score = sum((question.points for question in questions), Decimal(0))
-    db.session.flush()
+    return rows
 
 
 # Saving and submitting -----------------------------------------------------

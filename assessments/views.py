@@ -113,8 +113,10 @@ def start(quiz_id: int):
         db.session.commit()
         flash(start_error_message(error.code, quiz), "error")
         return redirect(url_for("assessments.quiz", quiz_id=quiz.id))
+    # Read before the commit expires the attempt, which would cost a query.
+    attempt_id = attempt.id
     db.session.commit()
-    return redirect(url_for("assessments.attempt", attempt_id=attempt.id))
+    return redirect(url_for("assessments.attempt", attempt_id=attempt_id))
 
 
 @bp.route("/attempts/<int:attempt_id>")

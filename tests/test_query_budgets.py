@@ -179,3 +179,31 @@ def test_learning_queries_do_not_grow_with_enrolments(app, login):
 
     assert counts[6] <= BUDGETS["/learning"]
     assert counts[6] == counts[1], f"queries per enrolment count: {counts}"
+
+
+def _start_queries(app, login, questions: int) -> int:
+    from tests.factories import make_quiz
+
+    with app.app_context():
+        institution = make_institution()
+        learner = make_user(institution, "taker")
+        course = make_course(institution, "qc", lessons=1)
+        quiz = make_quiz(course, questions=questions)
+        course_services.enrol(learner, make_programme(institution, "qp", [course]))
+        db.session.commit()
+        quiz_id = quiz.id
+    session = login("taker")
+    with counted_queries(app) as statements:
+        response = session.post(f"/quizzes/{quiz_id}/start")
+    assert response.status_code == 302
+    assert "/attempts/" in response.headers["Location"]
+    _empty_tables(app)
+    return len(statements)
+
+
+def test_quiz_start_queries_do_not_grow_with_questions(app, login):
+    few = _start_queries(app, login, questions=2)
+    many = _start_queries(app, login, questions=20)
+
+    assert many <= 26
+    assert many == few, f"queries per question: {few} with 2, {many} with 20"
