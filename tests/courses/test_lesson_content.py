@@ -424,6 +424,17 @@ def test_reading_position_saved_and_restored(world, login):
     assert 'data-position="640"' in again
 
 
+def test_lesson_title_is_plain_text(world, login):
+    learner = login("counselor1")
+    learner.post(f"/programmes/{world.programme}/enrol")
+
+    page = learner.get(f"/courses/{world.course1}/lessons/{world.lessons1[0]}")
+    title = page.get_data(as_text=True).split("<title>")[1].split("</title>")[0]
+
+    assert "<script" not in title
+    assert page.get_data(as_text=True).count("js/lesson-position.js") == 1
+
+
 @pytest.mark.parametrize(
     "payload",
     [
