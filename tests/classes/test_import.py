@@ -301,3 +301,12 @@ def test_roster_in_foreign_encoding_is_rejected(world, login, english, content, 
     assert f"looks like {likely} text" in page
     assert "UTF-8 or GBK" in page
 
+
+def test_header_only_file_says_no_data_rows(world, login, english):
+    trainer = login("trainer")
+    pending_id = _pending_id(_upload(trainer, world, _csv([], "utf-8"), "empty.csv"))
+
+    page = trainer.get(f"/classes/{world.klass}/import/{pending_id}").get_data(as_text=True)
+
+    assert "The file has no data rows, only a header row." in page
+    assert "1 problems" not in page
