@@ -52,7 +52,11 @@ def _hours_field(data: dict, field: str, errors: dict) -> Optional[Decimal]:
     if not raw:
         return None
     try:
-        value = Decimal(raw).quantize(Decimal("0.1"))
+        value = Decimal(raw)
+        # NaN and infinity parse, but no comparison or quantize accepts them.
+        if not value.is_finite():
+            raise InvalidOperation(raw)
+        value = value.quantize(Decimal("0.1"))
     except InvalidOperation:
         errors[field] = _("Enter a number of hours, e.g. 8 or 3.5.")
         return None

@@ -349,3 +349,30 @@ def test_full_class_offers_waiting_list(world, login):
 
     assert "Join the waiting list" in page or "加入候补名单" in page
     assert f'action="/classes/{klass.id}/join"' in page
+
+
+def _edit_data(world, klass, **overrides) -> dict:
+    data = {
+        "code": klass.code, "title": klass.title, "starts_on": "2026-09-01",
+        "ends_on": klass.ends_on.isoformat(), "enrolment_mode": "assigned", "tier": "school",
+        "offering": f"p:{world.programme}", "trainer_ids": [str(world.trainer)],
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.parametrize("value", ["NaN", "inf", "-Infinity", "sNaN", "abc", "1e40"])
+@pytest.mark.parametrize("field", ["full_day_hours", "half_day_hours"])
+def test_class_hours_not_a_number_named(world, login, english, field, value):
+    klass = make_class(world)
+    db.session.commit()
+
+    response = login("trainer").post(
+        f"/classes/{klass.id}/edit", data=_edit_data(world, klass, **{field: value})
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert f'id="{field}-error"' in page
+    assert "Enter a number of hours, e.g. 8 or 3.5." in page
+
