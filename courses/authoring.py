@@ -582,6 +582,9 @@ def _hours(
         return None
     try:
         value = Decimal(raw)
+        # NaN and infinity parse, but they are no number of hours.
+        if not value.is_finite():
+            raise InvalidOperation(raw)
     except InvalidOperation:
         errors[field] = (
             _("Enter the hours as a number, e.g. 4 or 1.5.")
@@ -589,7 +592,7 @@ def _hours(
             else _("Credit hours must be a number, e.g. 1.5.")
         )
         return None
-    if not value.is_finite() or value < 0 or (value == 0 and not allow_zero):
+    if value < 0 or (value == 0 and not allow_zero):
         errors[field] = (
             _("Hours cannot be negative.")
             if allow_zero

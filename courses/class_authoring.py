@@ -9,12 +9,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Optional
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 
 from courses import logger
 from courses.authoring import AuthoringError, optional_int, text_field
 from courses.class_models import ClassStatus, EnrolmentMode, TrainingClass
-from courses.classes import ClassError, promote_waiting
+from courses.classes import ClassError, enrolled_count, promote_waiting
 from courses.models import Course, Programme, PublicationStatus
 from lms.accounts.models import Role, User
 from lms.extensions import db
@@ -52,7 +53,11 @@ def _hours_field(data: dict, field: str, errors: dict) -> Optional[Decimal]:
     if not raw:
         return None
     try:
-        value = Decimal(raw).quantize(Decimal("0.1"))
+        value = Decimal(raw)
+        # NaN and infinity parse, but no comparison or quantize accepts them.
+        if not value.is_finite():
+            raise InvalidOperation(raw)
+        value = value.quantize(Decimal("0.1"))
     except InvalidOperation:
         errors[field] = _("Enter a number of hours, e.g. 8 or 3.5.")
         return None
@@ -60,6 +65,38 @@ def _hours_field(data: dict, field: str, errors: dict) -> Optional[Decimal]:
         errors[field] = _("Enter a number of hours above 0 and at most 999.9.")
         return None
     return value
+
+
+def _check_capacity(capacity: Optional[int], current: Optional[TrainingClass], errors: dict) -> None:
+    """Reject a capacity below the number of people the class already enrols."""
+    if capacity is None or current is None or "capacity" in errors:
+        return
+    enrolled = enrolled_count(current)
+    if capacity < enrolled:
+        errors["capacity"] = _(
+            "%(count)d people are enrolled already. Set the capacity to at least "
+            "%(count)d, or remove people from the roster first.",
+            count=enrolled,
+        )
+
+
+def _check_session_hours(values: dict, errors: dict) -> None:
+    """Reject half-day hours above full-day hours, counting a blank as the default."""
+    if "full_day_hours" in errors or "half_day_hours" in errors:
+        return
+    full = values["full_day_hours"]
+    half = values["half_day_hours"]
+    if full is None:
+        full = Decimal(str(current_app.config["CLASS_FULL_DAY_HOURS"]))
+    if half is None:
+        half = Decimal(str(current_app.config["CLASS_HALF_DAY_HOURS"]))
+    if half > full:
+        errors["half_day_hours"] = _(
+            "A half day cannot earn more hours (%(half)s) than a full day (%(full)s). "
+            "Lower the half-day hours or raise the full-day hours.",
+            half=half,
+            full=full,
+        )
 
 
 def _offering(data: dict, institution_id: int, errors: dict):
@@ -110,6 +147,8 @@ def _validate(data: dict, institution_id: int, current: Optional[TrainingClass])
         "full_day_hours": _hours_field(data, "full_day_hours", errors),
         "half_day_hours": _hours_field(data, "half_day_hours", errors),
     }
+    _check_capacity(values["capacity"], current, errors)
+    _check_session_hours(values, errors)
     if " " in values["code"]:
         errors["code"] = _("Use a code without spaces, e.g. 2026-03-organiser.")
     starts, ends = values["starts_on"], values["ends_on"]

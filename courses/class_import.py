@@ -480,7 +480,7 @@ def problem_message(problem: dict) -> str:
 
 def table_error_message(error: tabular.TableError) -> str:
     if error.code == "encoding":
-        return _("The file is not text in a known encoding. Save it as CSV (UTF-8 or GBK) or as XLSX.")
+        return tabular.encoding_error_message(error)
     if error.code == "too_many_rows":
         return _("The file has more than %(max)s rows. Split it into smaller files.", max=MAX_ROWS)
     if error.code == "too_large":

@@ -13,6 +13,8 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Optional
 
+from flask_babel import gettext as _
+
 
 class TableError(ValueError):
     """The file cannot be read as a table at all.
@@ -45,18 +47,124 @@ def normalise(text: object) -> str:
     return " ".join(value.split())
 
 
+#: Share of NUL bytes at one parity above which BOM-less bytes are UTF-16.
+#: Commas, digits and line breaks of a roster are ASCII, so each one puts a
+#: NUL in the high byte of its UTF-16 code unit.
+UTF16_NUL_SHARE = 0.2
+#: Encodings of other regions that GBK decoding turns into garbled names.
+FOREIGN_ENCODINGS = (("big5", "Big5"), ("shift_jis", "Shift-JIS"))
+#: Above this share of non-ASCII characters outside GB2312, GB18030-decoded
+#: text is taken for another encoding. A roster in GBK uses GB2312 characters
+#: almost only (rare name characters such as 喆 or 堃 are the exception).
+#: NOTE: the share is an estimate, so a GBK file written mostly in traditional
+#: characters is rejected as well.
+MAX_UNCOMMON_SHARE = 0.25
+#: Minimum number of characters outside GB2312 before the share above is
+#: checked, so a short file with one rare name character is not rejected.
+MIN_UNCOMMON_CHARS = 3
+
+
 def decode(content: bytes) -> tuple[str, str]:
-    """Return (text, encoding) for CSV bytes, trying the encodings in real use."""
+    """Return (text, encoding) for CSV bytes, trying the encodings in real use.
+
+    Raises ``TableError("encoding", detail)``. ``detail`` is the likely
+    encoding ("Big5", "Shift-JIS" or "Big5/Shift-JIS") for bytes that
+    decode as GB18030 only into garbled text, and "" when it is unknown.
+    """
     if content.startswith(b"\xef\xbb\xbf"):
         return content[3:].decode("utf-8"), "utf-8-sig"
     if content.startswith((b"\xff\xfe", b"\xfe\xff")):
         return content.decode("utf-16"), "utf-16"
-    for encoding in ("utf-8", "gb18030"):
+    utf16 = _utf16_without_bom(content)
+    if utf16 is not None:
         try:
-            return content.decode(encoding), encoding
+            return content.decode(utf16), utf16
+        except UnicodeDecodeError:
+            raise TableError("encoding") from None
+    try:
+        return content.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = content.decode("gb18030")
+    except UnicodeDecodeError:
+        raise TableError("encoding", _foreign_encoding(content)) from None
+    if not _is_plausible_gbk(content, text):
+        raise TableError("encoding", _foreign_encoding(content) or "Big5/Shift-JIS")
+    return text, "gb18030"
+
+
+def _utf16_without_bom(content: bytes) -> Optional[str]:
+    """Return "utf-16-le" or "utf-16-be" when NULs fill one byte of many pairs, else None."""
+    pairs = len(content) // 2
+    if pairs < 2 or len(content) % 2:
+        return None
+    nul_even = content[0::2].count(0)
+    nul_odd = content[1::2].count(0)
+    if nul_odd >= UTF16_NUL_SHARE * pairs and nul_even * 10 <= nul_odd:
+        return "utf-16-le"
+    if nul_even >= UTF16_NUL_SHARE * pairs and nul_odd * 10 <= nul_even:
+        return "utf-16-be"
+    return None
+
+
+def _is_plausible_gbk(content: bytes, text: str) -> bool:
+    """Check whether GB18030-decoded text reads as a Chinese mainland file.
+
+    Many Big5 characters land in GBK's user-defined area, which the GBK
+    codec does not map, so bytes that decode as Big5 or Shift-JIS but not as
+    GBK are not GBK. GB18030's four-byte sequences have a digit as second byte, which
+    neither Big5 nor Shift-JIS allows, so real GB18030 text passes that test.
+    Shift-JIS kanji and kana decode as rare GBK characters, which the share
+    of characters outside GB2312 catches.
+    """
+    try:
+        content.decode("gbk")
+    except UnicodeDecodeError:
+        if _foreign_encoding(content):
+            return False
+    wide = [char for char in text if ord(char) > 127]
+    uncommon = sum(1 for char in wide if not _in_gb2312(char))
+    if uncommon < MIN_UNCOMMON_CHARS:
+        return True
+    return uncommon <= MAX_UNCOMMON_SHARE * len(wide)
+
+
+def _in_gb2312(char: str) -> bool:
+    try:
+        char.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _foreign_encoding(content: bytes) -> str:
+    """Name the encodings of ``FOREIGN_ENCODINGS`` that decode ``content``.
+
+    Japanese text with kana is named Shift-JIS alone, because kana make
+    Shift-JIS certain even when the bytes also happen to decode as Big5.
+    """
+    names = []
+    for codec, name in FOREIGN_ENCODINGS:
+        try:
+            text = content.decode(codec)
         except UnicodeDecodeError:
             continue
-    raise TableError("encoding")
+        if codec == "shift_jis" and any("\u3040" <= char <= "\u30ff" for char in text):
+            return name
+        names.append(name)
+    return "/".join(names)
+
+
+def encoding_error_message(error: TableError) -> str:
+    """Return the sentence for an encoding error, naming the likely encoding."""
+    if error.detail:
+        return _(
+            "The file looks like %(encoding)s text, which would show garbled names. "
+            "Save it as CSV in UTF-8 or GBK, or as XLSX, and upload it again.",
+            encoding=error.detail,
+        )
+    return _("The file is not text in a known encoding. Save it as CSV (UTF-8 or GBK) or as XLSX.")
 
 
 def _sniff_delimiter(text: str) -> str:

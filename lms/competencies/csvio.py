@@ -146,8 +146,10 @@ def _file_problem(field_name: str, message: str) -> ImportRejected:
 def _records(content: bytes) -> list[list[str]]:
     try:
         text, _encoding = tabular.decode(content)
-    except tabular.TableError:
+    except tabular.TableError as error:
         message = _("The file is not UTF-8 or GBK text.")
+        if error.detail:
+            message = tabular.encoding_error_message(error)
         raise _file_problem(_("encoding"), message) from None
 
     first_line = text.split("\n", 1)[0]

@@ -27,6 +27,7 @@ from lms.extensions import db
 from lms.promotion.models import (
     COMPETENCY_LEVELS,
     GRADE_ORDER,
+    STEP_NAMES,
     TRACK_STEPS,
     PromotionRule,
     PromotionTrack,
@@ -50,8 +51,6 @@ _BLANK = SelectChoice("", _l("None"))
 
 def _step_choices() -> dict:
     """Group every step under its track, so one select serves all tracks."""
-    from lms.promotion.models import STEP_NAMES
-
     return {
         str(TRACK_LABELS[track.value]): [
             SelectChoice(f"{track.value}:{value}", STEP_NAMES[track][value])
@@ -142,6 +141,15 @@ class RuleForm(FlaskForm):
             raise ValidationError(_("To: choose a step from the list."))
         if steps.index(to_value) <= steps.index(from_value):
             raise ValidationError(_("To: choose a step above From."))
+        next_value = steps[steps.index(from_value) + 1]
+        if to_value != next_value:
+            raise ValidationError(
+                _(
+                    "To: a rule moves a person up one step, so choose %(next)s, "
+                    "the step right after From.",
+                    next=STEP_NAMES[PromotionTrack(to_track)][next_value],
+                )
+            )
 
     def validate_min_excellent(self, field) -> None:
         years = self.assessment_years.data

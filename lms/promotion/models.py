@@ -118,8 +118,10 @@ class PromotionRule(db.Model):
                 f"{self.track.value}: steps must be among {list(steps)}, "
                 f"got {self.from_value!r} -> {self.to_value!r}"
             )
-        if steps.index(self.to_value) <= steps.index(self.from_value):
-            raise ValueError(f"{self.to_value!r} is not above {self.from_value!r}")
+        if steps.index(self.to_value) != steps.index(self.from_value) + 1:
+            raise ValueError(
+                f"{self.to_value!r} is not the step right after {self.from_value!r}"
+            )
         if self.min_grade is not None and self.min_grade not in GRADE_ORDER:
             raise ValueError(f"unknown grade {self.min_grade!r}")
         if self.required_level is not None and self.required_level not in (

@@ -128,9 +128,10 @@ def parse(filename: str, content: bytes, institution_id: int, department_id=None
             "encoding": _l("The file's text encoding is not recognised: save it as UTF-8 or GBK CSV, or XLSX."),
             "too_many_rows": _l("The file has more than %(max)d rows: split it.", max=MAX_ROWS),
         }
-        result.problems.append(
-            Problem(1, "", str(messages.get(error.code, _l("This is not a CSV or XLSX table."))))
-        )
+        message = messages.get(error.code, _l("This is not a CSV or XLSX table."))
+        if error.code == "encoding" and error.detail:
+            message = tabular.encoding_error_message(error)
+        result.problems.append(Problem(1, "", str(message)))
         return result
     headers = tabular.map_headers(table, COLUMNS)
     missing = [name for name in REQUIRED if name not in headers]

@@ -1,7 +1,7 @@
 """Forms for HR-recorded events, the person profile and external trainings."""
 
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -25,6 +25,7 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    StopValidation,
 )
 
 from lms.compliance.explain import CADRE_RANK, PARTY_STATUS
@@ -175,6 +176,34 @@ class PersonProfileForm(FlaskForm):
 MAX_HOURS_PER_DAY = 24
 
 
+class HoursField(DecimalField):
+    """Decimal field for hours that rejects text, NaN and infinity with one message.
+
+    WTForms' ``DecimalField`` accepts "NaN" and "Infinity". A NaN makes every
+    comparison raise ``decimal.InvalidOperation``, and infinity makes
+    ``quantize`` raise it.
+    """
+
+    def process_formdata(self, valuelist) -> None:
+        raw = valuelist[0].strip() if valuelist else ""
+        if not raw:
+            self.data = None
+            return
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            value = None
+        if value is None or not value.is_finite():
+            self.data = None
+            raise ValueError(_("Enter a number of hours, e.g. 8 or 3.5."))
+        self.data = value
+
+    def pre_validate(self, form) -> None:
+        # Skip the range check, whose message would repeat the parse error.
+        if self.process_errors:
+            raise StopValidation()
+
+
 class ExternalTrainingForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     organiser = StringField(
@@ -196,7 +225,7 @@ class ExternalTrainingForm(FlaskForm):
     )
     start_date = DateField(_l("Start date"), validators=[InputRequired()])
     end_date = DateField(_l("End date"), validators=[InputRequired()])
-    hours = DecimalField(
+    hours = HoursField(
         _l("Hours"),
         places=1,
         validators=[
@@ -227,7 +256,8 @@ class ExternalTrainingForm(FlaskForm):
                 _("Submit a training once it has ended.")
             ]
             valid = False
-        hours = self.hours.data
+        # A value the field already rejected may be too large to quantize.
+        hours = None if self.hours.errors else self.hours.data
         if start and end and hours is not None and end >= start:
             days = (end - start).days + 1
             if hours > MAX_HOURS_PER_DAY * days:

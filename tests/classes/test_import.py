@@ -280,3 +280,33 @@ def test_confirm_is_all_or_nothing(world, login):
     assert count(User) == users_before
     assert _member_ids(world) == set()
     assert any(p["code"] == "not_learner" for p in _problems(pending_id))
+
+
+@pytest.mark.parametrize(
+    "content, likely",
+    [
+        ("工號,姓名,院系\r\nT1,陳大文,教育學院\r\n".encode("big5"), "Big5"),
+        ("工号,氏名,部署\r\nT1,すずき花子,教育学院\r\n".encode("shift_jis"), "Shift-JIS"),
+    ],
+    ids=["big5", "shift-jis"],
+)
+def test_roster_in_foreign_encoding_is_rejected(world, login, english, content, likely):
+    trainer = login("trainer")
+
+    response = _upload(trainer, world, content, "roster.csv")
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 400
+    assert count(PendingImport) == 0
+    assert f"looks like {likely} text" in page
+    assert "UTF-8 or GBK" in page
+
+
+def test_header_only_file_says_no_data_rows(world, login, english):
+    trainer = login("trainer")
+    pending_id = _pending_id(_upload(trainer, world, _csv([], "utf-8"), "empty.csv"))
+
+    page = trainer.get(f"/classes/{world.klass}/import/{pending_id}").get_data(as_text=True)
+
+    assert "The file has no data rows, only a header row." in page
+    assert "1 problems" not in page

@@ -349,3 +349,96 @@ def test_full_class_offers_waiting_list(world, login):
 
     assert "Join the waiting list" in page or "加入候补名单" in page
     assert f'action="/classes/{klass.id}/join"' in page
+
+
+def _edit_data(world, klass, **overrides) -> dict:
+    data = {
+        "code": klass.code, "title": klass.title, "starts_on": "2026-09-01",
+        "ends_on": klass.ends_on.isoformat(), "enrolment_mode": "assigned", "tier": "school",
+        "offering": f"p:{world.programme}", "trainer_ids": [str(world.trainer)],
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.parametrize("value", ["NaN", "inf", "-Infinity", "sNaN", "abc", "1e40"])
+@pytest.mark.parametrize("field", ["full_day_hours", "half_day_hours"])
+def test_class_hours_not_a_number_named(world, login, english, field, value):
+    klass = make_class(world)
+    db.session.commit()
+
+    response = login("trainer").post(
+        f"/classes/{klass.id}/edit", data=_edit_data(world, klass, **{field: value})
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert f'id="{field}-error"' in page
+    assert "Enter a number of hours, e.g. 8 or 3.5." in page
+
+
+def test_capacity_below_enrolment_rejected(world, login, english):
+    klass = make_class(world, capacity=5)
+    trainer_user = user(world.trainer)
+    classes.add_member(klass, user(world.counselor), by=trainer_user)
+    classes.add_member(klass, user(world.counselor2), by=trainer_user)
+    db.session.commit()
+
+    response = login("trainer").post(
+        f"/classes/{klass.id}/edit", data=_edit_data(world, klass, capacity="1")
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'id="capacity-error"' in page
+    assert "2 people are enrolled already." in page
+    db.session.expire_all()
+    assert db.session.get(TrainingClass, klass.id).capacity == 5
+
+
+def test_capacity_equal_to_enrolment_accepted(world, login):
+    klass = make_class(world, capacity=5)
+    classes.add_member(klass, user(world.counselor), by=user(world.trainer))
+    db.session.commit()
+
+    response = login("trainer").post(
+        f"/classes/{klass.id}/edit", data=_edit_data(world, klass, capacity="1")
+    )
+
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(TrainingClass, klass.id).capacity == 1
+
+
+@pytest.mark.parametrize(
+    "full, half",
+    [("6", "6.5"), ("", "9"), ("3", "")],
+    ids=["both set", "full default 8", "half default 4"],
+)
+def test_half_day_above_full_day_rejected(world, login, english, full, half):
+    klass = make_class(world)
+    db.session.commit()
+
+    response = login("trainer").post(
+        f"/classes/{klass.id}/edit",
+        data=_edit_data(world, klass, full_day_hours=full, half_day_hours=half),
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'id="half_day_hours-error"' in page
+    assert "A half day cannot earn more hours" in page
+    db.session.expire_all()
+    assert db.session.get(TrainingClass, klass.id).half_day_hours is None
+
+
+def test_half_day_equal_to_full_day_accepted(world, login):
+    klass = make_class(world)
+    db.session.commit()
+
+    response = login("trainer").post(
+        f"/classes/{klass.id}/edit",
+        data=_edit_data(world, klass, full_day_hours="4", half_day_hours="4"),
+    )
+
+    assert response.status_code == 302

@@ -311,6 +311,8 @@ def test_duplicate_course_code_message(world, trainer):
         ("0", "Credit hours must be greater than 0."),
         ("-1", "Credit hours must be greater than 0."),
         ("two", "Credit hours must be a number, e.g. 1.5."),
+        ("NaN", "Credit hours must be a number, e.g. 1.5."),
+        ("-inf", "Credit hours must be a number, e.g. 1.5."),
         ("", "This field is required."),
     ],
 )

@@ -278,6 +278,8 @@ def test_save_programme_stores_audience_in_order(world, trainer):
     [
         ("min_elective_hours", "-1", "Hours cannot be negative."),
         ("min_elective_hours", "abc", "Enter the hours as a number, e.g. 4 or 1.5."),
+        ("min_elective_hours", "NaN", "Enter the hours as a number, e.g. 4 or 1.5."),
+        ("min_elective_hours", "-Infinity", "Enter the hours as a number, e.g. 4 or 1.5."),
         ("min_elective_hours", "1.25", "one decimal place"),
         ("audience_posts", ["dean"], "Choose the audience from the listed posts."),
     ],

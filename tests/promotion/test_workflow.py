@@ -2,6 +2,7 @@
 
 from datetime import date
 
+import pytest
 import sqlalchemy as sa
 
 from lms.audit import AuditEntry
@@ -12,6 +13,7 @@ from lms.promotion.models import (
     ApplicationStatus,
     PromotionApplication,
     PromotionDecision,
+    PromotionRule,
     PromotionTrack,
 )
 from lms.records.models import ProgressionEntry, ProgressionKind
@@ -414,3 +416,70 @@ def test_eligibility_page_queries_do_not_grow_with_rules(world, frozen, login):
     db.session.commit()
 
     assert _count_queries(counselor.client, "/promotions") == one
+
+
+def _rule_data(**overrides) -> dict:
+    data = {
+        "code": "rank-clerk-chief",
+        "name": "科员晋升正科级",
+        "from_step": "administrative_rank:clerk",
+        "to_step": "administrative_rank:section_chief",
+        "min_years": "3",
+        "assessment_years": "",
+        "min_grade": "",
+        "min_excellent": "0",
+        "required_programme": "",
+        "required_level": "",
+        "source": "",
+        "active": "y",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_rule_skipping_a_step_rejected(world, frozen, login, english):
+    db.session.commit()
+    hr = login("hr")
+
+    response = hr.post("/promotions/rules/new", _rule_data())
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "To: a rule moves a person up one step, so choose 副科级" in page
+    assert engine.rules_of(world.uni.id, active_only=False) == []
+
+    titles = _rule_data(
+        code="title-assistant-associate",
+        from_step="professional_title:teaching_assistant",
+        to_step="professional_title:associate_professor",
+    )
+    response = hr.post("/promotions/rules/new", titles)
+    assert response.status_code == 400
+    assert "so choose 讲师" in response.get_data(as_text=True)
+
+
+def test_rule_one_step_up_accepted(world, frozen, login):
+    db.session.commit()
+    hr = login("hr")
+
+    data = _rule_data(code="rank-deputy-chief", from_step="administrative_rank:section_deputy")
+    response = hr.post("/promotions/rules/new", data)
+
+    assert response.status_code == 302
+    [rule] = engine.rules_of(world.uni.id, active_only=False)
+    assert (rule.from_value, rule.to_value) == ("section_deputy", "section_chief")
+
+
+def test_rule_check_rejects_skipped_step(world):
+    rule = PromotionRule(
+        institution_id=world.uni.id,
+        code="skip",
+        name="助教晋升教授",
+        track=PromotionTrack.PROFESSIONAL_TITLE,
+        from_value="teaching_assistant",
+        to_value="professor",
+        min_years=0,
+    )
+
+    with pytest.raises(ValueError, match="not the step right after"):
+        rule.check()

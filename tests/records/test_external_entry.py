@@ -90,3 +90,18 @@ def test_entry_with_bad_evidence_or_dates_names_the_field(world, login, app, tmp
     assert "The end date is before the start date." in backwards.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count(ExternalTraining.id))) == 0
+
+
+def test_entry_hours_not_a_number_named(world, login, app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "EVIDENCE_DIR", str(tmp_path / "evidence"))
+    hr = login("hr")
+    hr.post("/language/en")
+
+    for value in ("NaN", "Infinity", "abc"):
+        response = _enter(hr, world.counselor, hours=value)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400, value
+        assert "Hours: Enter a number of hours, e.g. 8 or 3.5." in page, value
+
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count(ExternalTraining.id))) == 0

@@ -170,7 +170,7 @@ def test_invalid_fields_are_named(world, login):
         ),
         ({"end_date": "2999-01-01"}, "End date: Submit a training once it has ended."),
         ({"hours": "0"}, "Hours: Number must be between"),
-        ({"hours": "abc"}, "Hours: Not a valid decimal value"),
+        ({"hours": "abc"}, "Hours: Enter a number of hours, e.g. 8 or 3.5."),
         ({"hours": "121"}, "Hours: At most 120 hours fit in 5 days."),
         ({"hours": "2.25"}, "Hours: Use at most one decimal place."),
         ({"tier": "county"}, "Tier: Not a valid choice"),
@@ -184,6 +184,23 @@ def test_invalid_fields_are_named(world, login):
     assert f"{EVIDENCE_LABEL}: This field is required." in response.get_data(
         as_text=True
     )
+    assert count(ExternalTraining) == 0
+
+
+@pytest.mark.parametrize("value", ["abc", "NaN", "inf", "-Infinity", "sNaN", "1e400"])
+def test_hours_not_a_number_named(world, login, value):
+    counselor = _english(login("counselor1"))
+
+    response = _submit(counselor, hours=value)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    if value == "1e400":
+        assert "Hours: Number must be between" in page
+    else:
+        assert "Hours: Enter a number of hours, e.g. 8 or 3.5." in page
+        assert "Number must be between" not in page
+    assert "Not a valid decimal value" not in page
     assert count(ExternalTraining) == 0
 
 

@@ -110,3 +110,44 @@ def test_stored_files_are_served_as_attachments_never_sniffed(app):
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Content-Disposition"].startswith("attachment")
         response.close()
+
+
+TRADITIONAL = "工號,姓名,院系\r\nT1,陳大文,資訊工程學系\r\nT2,林美玲,會計學系\r\n"
+JAPANESE = "社員番号,氏名,部署\r\n1001,山田太郎,総務部\r\n1002,すずき花子,営業部\r\n"
+
+
+@pytest.mark.parametrize(
+    "content, likely",
+    [
+        (TRADITIONAL.encode("big5"), "Big5"),
+        (JAPANESE.encode("shift_jis"), "Shift-JIS"),
+        ("氏名\r\n山田太郎\r\n".encode("shift_jis"), "Shift-JIS"),
+    ],
+    ids=["big5", "shift-jis", "shift-jis kanji only"],
+)
+def test_csv_in_foreign_encoding_is_rejected(content, likely):
+    with pytest.raises(tabular.TableError) as error:
+        tabular.read_csv(content)
+    assert error.value.code == "encoding"
+    assert likely in error.value.detail
+
+
+def test_gbk_with_a_few_rare_characters_is_read():
+    text = "工号,姓名,院系\r\nT1,张喆,化学学院\r\nT2,劉芳,物理學院\r\nT3,王小明,教育学院\r\n"
+    table = tabular.read_csv(text.encode("gbk"))
+    assert table.encoding == "gb18030"
+    assert table.rows[0][1]["姓名"] == "张喆"
+
+
+def test_gb18030_four_byte_character_is_read():
+    table = tabular.read_csv("工号,姓名\r\nT1,王𠀀\r\n".encode("gb18030"))
+    assert table.encoding == "gb18030"
+    assert table.rows[0][1]["姓名"] == "王𠀀"
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_read(codec):
+    table = tabular.read_csv(_csv(codec))
+    assert table.encoding == codec
+    assert table.headers == ["工号", "姓名", "院系"]
+    assert table.rows[1][1]["姓名"] == "李四"
