@@ -224,9 +224,10 @@ def main(argv=None) -> None:
     parser.add_argument("--learners", type=int, default=50, help="logged-in learners replayed")
     parser.add_argument("--redis-url", default=None,
                         help="shared store for sessions and rate limits, e.g. redis://127.0.0.1:6379/3")
-    parser.add_argument("--scenarios", default="learner,learner-split,verify,hr",
+    parser.add_argument("--scenarios", default="learner,learner-split,floor,verify,hr",
                         help="comma-separated: learner (the mix), learner-split (each learner "
-                             "page type alone), verify, hr")
+                             "page type alone), floor (the app's /healthz with the learners' "
+                             "cookies: session check and hooks, no page), verify, hr")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args(argv)
 
@@ -278,6 +279,12 @@ def main(argv=None) -> None:
                     by_kind.setdefault(page_kind(page), []).append(lines[-1])
             results.append(run_wrk("learner pages", app.base, lines, duration=args.duration,
                                    connections=args.connections, work_dir=work_dir))
+            if "floor" in scenarios:
+                cookies = sorted({line.split("\t")[2] for line in lines})
+                floor = [f"GET\t/healthz\t{cookie}\t" for cookie in cookies]
+                results.append(run_wrk("app floor: /healthz logged in", app.base, floor,
+                                       duration=args.duration, connections=args.connections,
+                                       work_dir=work_dir))
             if "learner-split" in scenarios:
                 for kind, kind_lines in by_kind.items():
                     results.append(run_wrk(f"learner: {kind}", app.base, kind_lines,
