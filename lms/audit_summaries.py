@@ -77,6 +77,9 @@ TEMPLATES = {
     "quiz.graded": _l("Quiz attempt graded: %(score)s/%(max_score)s, %(result)s"),
     "quiz.regraded": _l("Quiz attempt regraded: %(score)s/%(max_score)s, %(result)s"),
     "quiz.essay_graded": _l("Essay answer graded: %(awarded)s points (before: %(previous)s)"),
+    "quiz.deleted": _l(
+        "Quiz %(title)s deleted from course %(course_code)s (%(questions)s questions)"
+    ),
     "task.released": _l("Task score released: %(final_score)s"),
     "certificate.issued": _l("Certificate %(serial)s issued (%(hours)s hours)"),
     "certificate.revoked": _l("Certificate %(serial)s revoked: %(reason)s"),
