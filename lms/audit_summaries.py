@@ -74,12 +74,22 @@ TEMPLATES = {
     "account.two_factor_disabled": _l(
         "%(actor)s turned off two-factor login of user %(subject_id)s"
     ),
+    "account.two_factor_failed": _l("Wrong second-factor code for user %(subject_id)s"),
+    "account.recovery_codes_replaced": _l("%(actor)s replaced the two-factor recovery codes"),
+    "security.two_factor_required": _l(
+        "%(actor)s made two-factor login required for HR and administrator accounts"
+    ),
+    "security.two_factor_optional": _l(
+        "%(actor)s made two-factor login optional for HR and administrator accounts"
+    ),
     "quiz.graded": _l("Quiz attempt graded: %(score)s/%(max_score)s, %(result)s"),
     "quiz.regraded": _l("Quiz attempt regraded: %(score)s/%(max_score)s, %(result)s"),
     "quiz.essay_graded": _l("Essay answer graded: %(awarded)s points (before: %(previous)s)"),
     "quiz.deleted": _l(
         "Quiz %(title)s deleted from course %(course_code)s (%(questions)s questions)"
     ),
+    "task.scored": _l("Score sheet saved: %(before)s → %(after)s"),
+    "task.moderated": _l("Moderated score: %(before)s → %(after)s (%(reason)s)"),
     "task.released": _l("Task score released: %(final_score)s"),
     "certificate.issued": _l("Certificate %(serial)s issued (%(hours)s hours)"),
     "certificate.revoked": _l("Certificate %(serial)s revoked: %(reason)s"),
@@ -91,6 +101,7 @@ TEMPLATES = {
     "promotion.approved": _l("%(step_label)s: %(outcome_label)s"),
     "promotion.returned": _l("%(step_label)s: %(outcome_label)s"),
     "promotion.rejected": _l("%(step_label)s: %(outcome_label)s"),
+    "external_training.entered": _l("External training entered by HR: %(hours)s hours"),
     "external_training.approved": _l("External training approved: %(hours)s hours"),
     "external_training.rejected": _l("External training rejected: %(reason)s"),
     "job.run_now": _l("%(actor)s ran job %(job_id)s by hand: %(run_outcome)s"),
@@ -107,7 +118,7 @@ class _Values(dict):
     """Format arguments that compute a ``_DERIVED`` value when a template asks for it."""
 
     def __init__(self, data: dict, **extra):
-        super().__init__({key: "" if value is None else value for key, value in data.items()})
+        super().__init__({key: "—" if value is None else value for key, value in data.items()})
         self.update(extra)
         self.data = data
 

@@ -36,6 +36,9 @@ def entries(world):
     _add(world, "job.run_now", {"job_id": "nightly", "ok": True}, "admin ran job nightly by hand: ok")
     _add(world, "job.pause", {"job_id": "nightly"}, "admin paused job nightly")
     _add(world, "job.resume", {"job_id": "nightly"}, "admin resumed job nightly")
+    _add(world, "task.scored", {"before": None, "after": "8.50"}, "A1B2: — -> 8.5")
+    _add(world, "account.two_factor_failed", {}, "wrong second-factor code for hr",
+         subject_id=world.hr, actor="hr")
     _add(world, "account.login_failed", {"username": "x", "ip": "127.0.0.1"},
          "failed login as 'x' from 127.0.0.1", actor=None)
     db.session.commit()
@@ -43,7 +46,8 @@ def entries(world):
 
 
 ENGLISH_WORDS = ["issued", "revoked", "ran job", "by hand", "paused", "resumed",
-                 "logged in", "failed login", "Failed login", "approve", "graded"]
+                 "logged in", "failed login", "Failed login", "approve", "graded",
+                 "Score sheet", "second-factor"]
 
 
 def test_audit_page_in_chinese(entries, login):
@@ -60,6 +64,8 @@ def test_audit_page_in_chinese(entries, login):
         "admin 恢复了任务 nightly",
         "从 127.0.0.1 以“x”登录失败",
         "admin 从 127.0.0.1 登录（密码）",
+        "评分表已保存：— → 8.50",
+        f"用户 {entries.hr} 输入的第二步验证码错误",
     ]:
         assert text in page
     summaries = page.split("<tbody>")[1].split("</tbody>")[0]
