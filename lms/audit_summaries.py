@@ -115,7 +115,7 @@ labels.register("audit_review_outcome", REVIEW_OUTCOME)
 
 
 class _Values(dict):
-    """Format arguments that compute a ``_DERIVED`` value when a template asks for it."""
+    """Format arguments that compute a ``_DERIVED`` value when a template uses its name."""
 
     def __init__(self, data: dict, **extra):
         super().__init__({key: "—" if value is None else value for key, value in data.items()})
