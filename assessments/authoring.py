@@ -9,9 +9,11 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from assessments import question_forms
 from assessments.models import (
+    Attempt,
     AttemptQuestion,
     GradingMethod,
     Question,
@@ -20,6 +22,7 @@ from assessments.models import (
     QuizDraw,
     ReviewTiming,
 )
+from assessments.tasks_models import Contest, ContestEvent
 from courses import logger
 from courses.authoring import (
     AuthoringError,
@@ -31,6 +34,7 @@ from courses.authoring import (
     text_field,
 )
 from courses.models import Course, PublicationStatus
+from lms import audit
 from lms.accounts.models import User
 from lms.extensions import db
 from lms.labels import label
@@ -432,3 +436,83 @@ def copy_quizzes(source: Course, target: Course) -> None:
             )
         db.session.add(copy)
     db.session.flush()
+
+
+# Deleting a quiz ---------------------------------------------------------------
+
+
+def attempt_count(quiz: Quiz) -> int:
+    """Return the number of attempts at ``quiz``, open or submitted."""
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Attempt).where(Attempt.quiz_id == quiz.id)
+    )
+
+
+def _contest_titles(quiz: Quiz) -> list[str]:
+    return list(
+        db.session.scalars(
+            sa.select(Contest.title)
+            .join(ContestEvent, ContestEvent.contest_id == Contest.id)
+            .where(ContestEvent.quiz_id == quiz.id)
+            .order_by(Contest.title)
+        )
+    )
+
+
+def delete_problem(quiz: Quiz) -> str | None:
+    """Return why ``quiz`` cannot be deleted, or None when it can."""
+    attempts = attempt_count(quiz)
+    if attempts:
+        return ngettext(
+            "%(num)d attempt was made at this quiz, so it cannot be deleted: its"
+            " score and the learner's record depend on it. Close the quiz instead by"
+            " setting its closing time.",
+            "%(num)d attempts were made at this quiz, so it cannot be deleted: their"
+            " scores and the learners' records depend on it. Close the quiz instead by"
+            " setting its closing time.",
+            attempts,
+        )
+    contests = _contest_titles(quiz)
+    if contests:
+        return _(
+            "The quiz is an event of the contest %(titles)s. Remove it from the contest"
+            " first, then delete the quiz.",
+            titles="、".join(contests),
+        )
+    if is_locked(quiz):
+        return _(
+            "The course of this quiz is not a draft (status: %(status)s), so learners may"
+            " see the quiz and it cannot be deleted. Close the quiz instead by setting its"
+            " closing time, or create a new version of the course without it.",
+            status=label(quiz.course.status),
+        )
+    return None
+
+
+def delete_quiz(quiz: Quiz, actor: User) -> None:
+    """Delete a quiz without attempts, with its questions and draws; audited.
+
+    Raises AuthoringError with the reason from ``delete_problem`` otherwise.
+    """
+    problem = delete_problem(quiz)
+    if problem is not None:
+        raise reject(problem)
+    course = quiz.course
+    questions = len(quiz.questions)
+    audit.record(
+        "quiz.deleted",
+        "quiz",
+        quiz.id,
+        f"{course.code} {course.title}: quiz {quiz.title} deleted",
+        actor_id=actor.id,
+        institution_id=course.institution_id,
+        data={
+            "title": quiz.title,
+            "course_id": course.id,
+            "course_code": course.code,
+            "questions": questions,
+        },
+    )
+    db.session.delete(quiz)
+    db.session.flush()
+    logger.info("Quiz %s of course %s deleted by %r", quiz.id, course.id, actor)

@@ -318,7 +318,11 @@ def check_open_badge(
     types = credential.get("type")
     if not isinstance(types, list) or "OpenBadgeCredential" not in types:
         return VerificationResult(
-            False, "wrong_type", "credential is not an OpenBadgeCredential", method
+            False,
+            "wrong_type",
+            "credential is not an OpenBadgeCredential",
+            method,
+            detail="wrong_type",
         )
     purpose = credential["proof"].get("proofPurpose")
     if purpose != "assertionMethod":
@@ -327,6 +331,8 @@ def check_open_badge(
             "wrong_purpose",
             f"proof purpose is {purpose!r}, expected 'assertionMethod'",
             method,
+            detail="wrong_purpose",
+            detail_values={"purpose": str(purpose)},
         )
     issuer_id = _issuer_id_of(credential)
     if issuer_id is None or method.partition("#")[0] != issuer_id:
@@ -335,6 +341,8 @@ def check_open_badge(
             "issuer_mismatch",
             f"key {method} does not belong to the issuer {issuer_id!r}",
             method,
+            detail="issuer_mismatch",
+            detail_values={"method": method, "issuer": str(issuer_id)},
         )
     return result
 
@@ -395,17 +403,31 @@ def dumps_credential(credential: dict) -> str:
     return json.dumps(credential, ensure_ascii=False, indent=2)
 
 
+class CredentialJSONError(ValueError):
+    """Credential JSON that parses but is rejected for verification.
+
+    ``detail`` is a stable key (``duplicate_key``, ``constant`` or
+    ``not_object``) and ``value`` the offending key or constant, for views to
+    show a translated message. ``str()`` is an English sentence for logs.
+    """
+
+    def __init__(self, message: str, detail: str, value: str = ""):
+        super().__init__(message)
+        self.detail = detail
+        self.value = value
+
+
 def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:
     result = {}
     for key, value in pairs:
         if key in result:
-            raise ValueError(f"duplicate JSON key: {key!r}")
+            raise CredentialJSONError(f"duplicate JSON key: {key!r}", "duplicate_key", key)
         result[key] = value
     return result
 
 
 def _reject_constant(name: str) -> None:
-    raise ValueError(f"invalid JSON number: {name}")
+    raise CredentialJSONError(f"invalid JSON number: {name}", "constant", name)
 
 
 def loads_credential(text: str | bytes) -> dict:
@@ -422,5 +444,5 @@ def loads_credential(text: str | bytes) -> dict:
         parse_constant=_reject_constant,
     )
     if not isinstance(value, dict):
-        raise ValueError("credential JSON is not an object")
+        raise CredentialJSONError("credential JSON is not an object", "not_object")
     return value

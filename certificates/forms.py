@@ -6,6 +6,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from certificates.credential_messages import credential_json_error, json_error
 from certificates.credentials import loads_credential
 from certificates.services import MAX_REASON_LENGTH
 
@@ -77,14 +78,14 @@ class CredentialUploadForm(FlaskForm):
                 _l(
                     "The file is not valid JSON: %(error)s at line %(line)d, "
                     "column %(column)d.",
-                    error=exc.msg,
+                    error=json_error(exc),
                     line=exc.lineno,
                     column=exc.colno,
                 )
             ) from None
         except ValueError as exc:
             raise ValidationError(
-                _l("The file is not a credential: %(error)s.", error=str(exc))
+                _l("The file is not a credential: %(error)s.", error=credential_json_error(exc))
             ) from None
         except RecursionError:
             raise ValidationError(

@@ -822,7 +822,10 @@ def check_credential(credential: dict, employee_no: str = "") -> CredentialCheck
         result = verify_open_badge(credential)
     except RecursionError:
         result = VerificationResult(
-            False, "malformed", "credential nests JSON too deeply to verify"
+            False,
+            "malformed",
+            "credential nests JSON too deeply to verify",
+            detail="too_deep",
         )
     institution = issuer_institution(
         read_facts(credential).issuer_id if isinstance(credential, dict) else None

@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Optional, Union
 
@@ -72,7 +72,9 @@ class VerificationResult:
     ``"unknown_key"``, ``"context_mismatch"``, ``"invalid_signature"``, or
     ``"issuer_mismatch"``, ``"wrong_type"`` and ``"wrong_purpose"`` (set by the
     Open Badge checks in ``certificates.credentials``). ``reason`` is an
-    English sentence for logs.
+    English sentence for logs. ``detail`` is a stable key of the check that
+    failed, or ``"valid"``, and ``detail_values`` contains its parameters, for
+    views to show a translated technical detail.
     ``document`` is the verified document without its proof, set only when
     ``ok`` is true.
     """
@@ -82,13 +84,24 @@ class VerificationResult:
     reason: str
     verification_method: Optional[str] = None
     document: Optional[dict] = None
+    detail: str = ""
+    detail_values: dict = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return self.ok
 
 
-def _fail(code: str, reason: str, verification_method: Optional[str] = None):
-    return VerificationResult(False, code, reason, verification_method)
+def _fail(
+    code: str,
+    reason: str,
+    verification_method: Optional[str] = None,
+    *,
+    detail: str,
+    **detail_values: str,
+) -> VerificationResult:
+    return VerificationResult(
+        False, code, reason, verification_method, detail=detail, detail_values=detail_values
+    )
 
 
 # --- multibase and Multikey -------------------------------------------------
@@ -271,40 +284,53 @@ def verify_credential(
     hash then covers the proof's list, so ``result.document`` carries that list.
     """
     if not isinstance(signed, dict):
-        return _fail("malformed", "credential is not a JSON object")
+        return _fail("malformed", "credential is not a JSON object", detail="not_object")
     proof = signed.get("proof")
     if proof is None:
-        return _fail("malformed", "credential has no proof")
+        return _fail("malformed", "credential has no proof", detail="no_proof")
     if isinstance(proof, list):
-        return _fail("unsupported", "proof sets (a list of proofs) are not supported")
+        return _fail(
+            "unsupported", "proof sets (a list of proofs) are not supported", detail="proof_set"
+        )
     if not isinstance(proof, dict):
-        return _fail("malformed", "proof is not a JSON object")
+        return _fail("malformed", "proof is not a JSON object", detail="proof_not_object")
 
     method = proof.get("verificationMethod")
     if not isinstance(method, str) or not method:
-        return _fail("malformed", "proof verificationMethod is missing")
+        return _fail("malformed", "proof verificationMethod is missing", detail="no_method")
     if proof.get("type") != PROOF_TYPE or proof.get("cryptosuite") != CRYPTOSUITE:
         return _fail(
             "unsupported",
             f"proof is not a {PROOF_TYPE} with cryptosuite {CRYPTOSUITE}: "
             f"type={proof.get('type')!r}, cryptosuite={proof.get('cryptosuite')!r}",
             method,
+            detail="wrong_suite",
+            type=str(proof.get("type")),
+            cryptosuite=str(proof.get("cryptosuite")),
         )
     if "created" in proof and not is_date_time_stamp(proof["created"]):
         return _fail(
-            "malformed", f"proof created is invalid: {proof['created']!r}", method
+            "malformed",
+            f"proof created is invalid: {proof['created']!r}",
+            method,
+            detail="bad_created",
+            created=str(proof["created"]),
         )
 
     try:
         signature = multibase_decode(proof.get("proofValue"))
     except MultibaseError as exc:
-        return _fail("malformed", f"proofValue is invalid: {exc}", method)
+        return _fail(
+            "malformed", f"proofValue is invalid: {exc}", method, detail="bad_proof_value"
+        )
     if len(signature) != 64:
         return _fail(
             "malformed",
             f"proofValue decodes to {len(signature)} bytes, "
             "but an Ed25519 signature has 64",
             method,
+            detail="signature_length",
+            length=str(len(signature)),
         )
 
     document = {key: value for key, value in signed.items() if key != "proof"}
@@ -317,6 +343,7 @@ def verify_credential(
                 "context_mismatch",
                 "document @context does not start with the proof @context",
                 method,
+                detail="context_mismatch",
             )
         document["@context"] = proof_options["@context"]
 
@@ -324,15 +351,30 @@ def verify_credential(
         public_key = _load_public_key(resolve_public_key(method))
     except MultibaseError as exc:
         return _fail(
-            "unknown_key", f"key for {method} is not an Ed25519 Multikey: {exc}", method
+            "unknown_key",
+            f"key for {method} is not an Ed25519 Multikey: {exc}",
+            method,
+            detail="bad_key",
+            method=method,
         )
     if public_key is None:
-        return _fail("unknown_key", f"verification method not found: {method}", method)
+        return _fail(
+            "unknown_key",
+            f"verification method not found: {method}",
+            method,
+            detail="key_not_found",
+            method=method,
+        )
 
     try:
         message = hash_data(document, proof_options)
     except rfc8785.CanonicalizationError as exc:
-        return _fail("malformed", f"credential cannot be canonicalised: {exc}", method)
+        return _fail(
+            "malformed",
+            f"credential cannot be canonicalised: {exc}",
+            method,
+            detail="not_canonical",
+        )
     try:
         public_key.verify(signature, message)
     except InvalidSignature:
@@ -341,7 +383,8 @@ def verify_credential(
             "signature does not match the credential: it was changed after "
             "signing or signed with another key",
             method,
+            detail="signature_mismatch",
         )
     return VerificationResult(
-        True, "ok", "signature is valid", method, copy.deepcopy(document)
+        True, "ok", "signature is valid", method, copy.deepcopy(document), detail="valid"
     )

@@ -15,6 +15,7 @@ from wtforms.validators import (
 
 from certificates.sandbox import MAX_BODY_LENGTH, MAX_CSS_LENGTH
 from certificates.serials import MAX_PATTERN_LENGTH
+from lms import labels
 
 IMAGE_LABELS = {
     "background": _l("Background image"),
@@ -22,6 +23,14 @@ IMAGE_LABELS = {
     "signature": _l("Signature image"),
     "seal": _l("Seal image"),
 }
+
+#: Labels of the ``Orientation`` and ``TemplateLanguage`` values, for the form
+#: and for the ``label`` filter in template lists.
+ORIENTATION_LABELS = {"landscape": _l("Landscape"), "portrait": _l("Portrait")}
+LANGUAGE_LABELS = {"zh": _l("Chinese"), "en": _l("English")}
+
+labels.register("Orientation", ORIENTATION_LABELS)
+labels.register("TemplateLanguage", LANGUAGE_LABELS)
 
 
 class TemplateForm(FlaskForm):
@@ -34,14 +43,11 @@ class TemplateForm(FlaskForm):
     )
     orientation = SelectField(
         _l("Orientation"),
-        choices=[
-            SelectChoice("landscape", _l("Landscape")),
-            SelectChoice("portrait", _l("Portrait")),
-        ],
+        choices=[SelectChoice(value, text) for value, text in ORIENTATION_LABELS.items()],
     )
     language = SelectField(
         _l("Language"),
-        choices=[SelectChoice("zh", _l("Chinese")), SelectChoice("en", _l("English"))],
+        choices=[SelectChoice(value, text) for value, text in LANGUAGE_LABELS.items()],
     )
     validity_months = IntegerField(
         _l("Validity (months)"),

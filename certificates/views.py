@@ -20,6 +20,7 @@ from flask_login import current_user, login_required
 
 from certificates import external as external_certificates
 from certificates import keys, renewal, services
+from certificates.credential_messages import verification_detail
 from certificates.forms import (
     CredentialUploadForm,
     IssueExternalForm,
@@ -93,6 +94,7 @@ def _certificate_helpers():
         "status_classes": STATUS_CLASSES,
         "plain_hours": plain_hours,
         "format_code": services.format_code,
+        "verification_detail": verification_detail,
     }
 
 

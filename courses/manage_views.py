@@ -725,6 +725,25 @@ def edit_quiz(quiz_id: int):
     return redirect(url_for("manage.edit_quiz", quiz_id=quiz_id))
 
 
+@bp.route("/quizzes/<int:quiz_id>/delete", methods=["GET", "POST"])
+@roles_required(*AUTHOR_ROLES)
+def delete_quiz(quiz_id: int):
+    """Confirm and delete a quiz without attempts, or explain why it cannot be deleted."""
+    quiz = _quiz(quiz_id)
+    if request.method == "GET":
+        problem = quiz_authoring.delete_problem(quiz)
+        return render_template("courses/manage/quiz_delete.html", quiz=quiz, problem=problem)
+    course_id = quiz.course_id
+    try:
+        quiz_authoring.delete_quiz(quiz, current_user)
+    except authoring.AuthoringError as error:
+        _rejected(error, quiz)
+        return redirect(url_for("manage.edit_quiz", quiz_id=quiz_id))
+    db.session.commit()
+    flash(_("Quiz deleted."), "success")
+    return redirect(url_for("manage.edit_course", course_id=course_id))
+
+
 def _question_form(quiz: Quiz, question, values: dict, errors: dict, status: int = 200):
     answered = quiz_authoring.answer_count(question) if question is not None else 0
     return (

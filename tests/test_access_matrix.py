@@ -101,6 +101,8 @@ EXPECTED = {
     ("manage.edit_quiz", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("manage.new_question", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("manage.edit_question", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    # The world's quiz has attempts: the page explains why it cannot be deleted.
+    ("manage.delete_quiz", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.index", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.bank", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.new_question", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
@@ -225,6 +227,8 @@ EXPECTED = {
     ("manage.edit_question", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     ("manage.move_question", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
     ("manage.delete_question", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
+    # The world's quiz has attempts, so deleting it is rejected with a message.
+    ("manage.delete_quiz", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
     # Bank writes with empty forms: invalid input answers 400 or redirects
     # with a message; the bank question is in use, so deleting it is rejected.
     ("banks.create_bank", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
@@ -869,6 +873,7 @@ def _url(endpoint: str, w: dict) -> str:
         "manage.delete_question": (
             f"/manage/quizzes/{w['quiz']}/questions/{w['question']}/delete"
         ),
+        "manage.delete_quiz": f"/manage/quizzes/{w['quiz']}/delete",
         "assessments.save_answers": f"/attempts/{w['attempt']}/answers",
         "banks.index": "/manage/banks",
         "banks.create_bank": "/manage/banks",

@@ -200,7 +200,7 @@ class _XmlReader:
                 "type",
                 _l(
                     "Question type %(type)s is not supported.",
-                    type=type_name or "(none)",
+                    type=type_name or _l("(none)"),
                 ),
             )
             return None

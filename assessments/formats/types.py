@@ -148,6 +148,38 @@ def format_decimal(value: Decimal) -> str:
     return text if text not in ("", "-0") else "0"
 
 
+#: Display names of the question parts that ``FormatProblem.field`` names. The
+#: parsers use the file formats' own terms, and the mapping onto product
+#: questions uses the question form's field names.
+FIELD_LABELS = {
+    "file": _l("File"),
+    "category": _l("Category"),
+    "title": _l("Question title"),
+    "stem": _l("Question text"),
+    "text": _l("Question text"),
+    "type": _l("Question type"),
+    "kind": _l("Question type"),
+    "format": _l("Text format"),
+    "answers": _l("Answers"),
+    "answer": _l("Correct answer"),
+    "option": _l("Options"),
+    "weight": _l("Answer weight"),
+    "fraction": _l("Answer weight"),
+    "numerical": _l("Numeric answer"),
+    "tolerance": _l("Tolerance"),
+    "points": _l("Points"),
+    "explanation": _l("Explanation"),
+    "choices": _l("Choices"),
+    "accepted": _l("Accepted answers"),
+    "blanks": _l("Blanks"),
+    "scoring": _l("Scoring"),
+    "scoring_points": _l("Scoring points"),
+    "tags_topic": _l("Topic tags"),
+    "tags_level": _l("Level tags"),
+    "tags_functional_area": _l("Functional area tags"),
+}
+
+
 @dataclass(frozen=True)
 class FormatProblem:
     """One problem found in a file: where it is, which part of a question, what is wrong.
@@ -161,11 +193,26 @@ class FormatProblem:
     field: str
     message: str | LazyString
 
+    @property
+    def field_label(self) -> str:
+        """Translated name of the question part, or the bare name when it has no label."""
+        if self.field.startswith("choice_") and self.field[len("choice_"):].isdigit():
+            return str(_l("Choice %(number)s", number=self.field[len("choice_"):]))
+        found = FIELD_LABELS.get(self.field)
+        return str(found) if found is not None else self.field
+
     def __str__(self) -> str:
         if self.line is None:
-            return f"{self.field}: {self.message}"
-        return (
-            str(_l("line %(line)s", line=self.line)) + f": {self.field}: {self.message}"
+            return str(
+                _l("%(field)s: %(message)s", field=self.field_label, message=self.message)
+            )
+        return str(
+            _l(
+                "Line %(line)s, %(field)s: %(message)s",
+                line=self.line,
+                field=self.field_label,
+                message=self.message,
+            )
         )
 
 

@@ -14,6 +14,7 @@ from lms.accounts.access import roles_required
 from lms.accounts.forms import AuditFilterForm, SecuritySettingsForm
 from lms.accounts.models import Role, User
 from lms.audit import AuditEntry
+from lms.audit_summaries import describe
 from lms.extensions import db
 
 bp = Blueprint("admin", __name__)
@@ -84,7 +85,10 @@ def audit_log():
             query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
         ).all()
         has_next = len(rows) > PAGE_SIZE
-        entries = rows[:PAGE_SIZE]
+        entries = [
+            (entry, actor, describe(entry, actor.username if actor else None))
+            for entry, actor in rows[:PAGE_SIZE]
+        ]
     actions = db.session.scalars(
         sa.select(AuditEntry.action)
         .where(AuditEntry.institution_id == current_user.institution_id)

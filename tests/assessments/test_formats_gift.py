@@ -442,7 +442,7 @@ def test_every_problem_is_listed_with_its_line():
         (10, "numerical"),
     ]
     message = str(caught.value)
-    assert "line 4: answers:" in message
+    assert "Line 4, Answers:" in message
     assert "x:1" in message
 
 

@@ -1,0 +1,63 @@
+"""Import problems name the line and the question part in the reader's language."""
+
+import io
+
+import pytest
+
+from assessments import banks
+from lms.accounts.models import User
+from lms.extensions import db
+
+
+@pytest.fixture
+def bank(world):
+    trainer = db.session.get(User, world.trainer)
+    bank = banks.create_bank(world.uni_a, {"name": "导入题库"}, trainer)
+    db.session.commit()
+    return bank.id, bank.categories[0].id
+
+
+def _upload(login, bank, raw: bytes, filename: str, fmt: str):
+    bank_id, category_id = bank
+    response = login("trainer").post(
+        f"/manage/banks/{bank_id}/import",
+        data={
+            "format": fmt,
+            "category_id": str(category_id),
+            "file": (io.BytesIO(raw), filename),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    return page.split('<ul id="import-problems">')[1].split("</ul>")[0]
+
+
+def test_gift_problem_in_chinese(bank, login):
+    problems = _upload(login, bank, "::单选::题干{=甲 ~乙\n".encode(), "q.gift", "gift")
+
+    assert "第 1 行，答案：" in problems
+    assert "answers:" not in problems
+    assert "line 1" not in problems
+
+
+def test_file_problem_in_chinese(bank, login):
+    problems = _upload(login, bank, b"// only a comment\n", "q.gift", "gift")
+
+    assert "文件：" in problems
+    assert "file:" not in problems
+
+
+def test_moodle_type_problem_in_chinese(bank, login):
+    raw = '<?xml version="1.0"?><quiz><question type="cloze"></question></quiz>'.encode()
+
+    problems = _upload(login, bank, raw, "q.xml", "moodle_xml")
+
+    assert "题型：" in problems
+    assert "type:" not in problems
+
+
+def test_problem_labels_in_english(bank, login, english):
+    problems = _upload(login, bank, "::单选::题干{=甲 ~乙\n".encode(), "q.gift", "gift")
+
+    assert "Line 1, Answers: " in problems
