@@ -44,6 +44,19 @@ def test_every_message_translated_to_chinese():
     assert missing == [], "run scripts/update-translations and translate these"
 
 
+def test_chinese_addresses_the_reader_politely():
+    """The UI addresses people with 您 throughout, never the familiar 你."""
+    with CATALOGUE.open("rb") as handle:
+        catalogue = read_po(handle)
+    familiar = []
+    for message in catalogue:
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if any("你" in (text or "") for text in strings):
+            familiar.append(message.id)
+
+    assert not familiar, f"messages using 你: {familiar}"
+
+
 def test_pages_default_to_chinese(client):
     page = client.get("/login").get_data(as_text=True)
 
