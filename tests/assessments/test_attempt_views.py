@@ -389,7 +389,7 @@ def test_bank_import_rejects_bad_file_with_lines(world, login):
 
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "line 3" in page
+    assert "Line 3, Answers:" in page
     assert "Import these questions" not in page
     db.session.expire_all()
     assert db.session.get(QuestionBank, bank.id).categories[0].questions == []
