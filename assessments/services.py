@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any, Optional
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
@@ -300,6 +301,24 @@ def _lay_out(attempt: Attempt, quiz: Quiz, user: User) -> list[dict]:
 
 def _answers_by_question(attempt: Attempt) -> dict[int, AttemptAnswer]:
     return {answer.question_id: answer for answer in attempt.answers}
+
+
+def load_slots(attempt: Attempt) -> list[AttemptQuestion]:
+    """Load the attempt's questions with each question and its choices, in three queries.
+
+    Saving and grading read every slot's question and choices; loading
+    them lazily would cost two queries per question.
+    """
+    slots = list(
+        db.session.scalars(
+            sa.select(AttemptQuestion)
+            .where(AttemptQuestion.attempt_id == attempt.id)
+            .order_by(AttemptQuestion.position)
+            .options(so.selectinload(AttemptQuestion.question).selectinload(Question.choices))
+        )
+    )
+    set_committed_value(attempt, "questions", slots)
+    return slots
 
 
 def save_answers(

@@ -145,7 +145,8 @@ def save_answers(attempt_id: int):
     attempt = _load_own_attempt(attempt_id)
     result_url = url_for("assessments.result", attempt_id=attempt.id)
     try:
-        saved = services.save_answers(attempt, parse_form(attempt.questions, request.form))
+        slots = services.load_slots(attempt)
+        saved = services.save_answers(attempt, parse_form(slots, request.form))
     except services.AttemptError as error:
         db.session.commit()
         message = (
@@ -154,12 +155,11 @@ def save_answers(attempt_id: int):
             else _("This attempt was already submitted.")
         )
         return jsonify(error=error.code, message=message, redirect=result_url), 409
+    now = now_utc()
+    # Computed before the commit expires the attempt and its quiz.
+    seconds_left = services.seconds_left(attempt, now)
     db.session.commit()
-    return jsonify(
-        saved=saved,
-        saved_at=now_utc().isoformat(),
-        seconds_left=services.seconds_left(attempt),
-    )
+    return jsonify(saved=saved, saved_at=now.isoformat(), seconds_left=seconds_left)
 
 
 @bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])
@@ -167,7 +167,7 @@ def save_answers(attempt_id: int):
 def submit(attempt_id: int):
     attempt = _load_own_attempt(attempt_id)
     if attempt.submitted_at is None:
-        services.submit_attempt(attempt, parse_form(attempt.questions, request.form))
+        services.submit_attempt(attempt, parse_form(services.load_slots(attempt), request.form))
         db.session.commit()
     return redirect(url_for("assessments.result", attempt_id=attempt.id))
 

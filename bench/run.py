@@ -282,7 +282,7 @@ def main(argv=None) -> None:
             if "floor" in scenarios:
                 cookies = sorted({line.split("\t")[2] for line in lines})
                 floor = [f"GET\t/healthz\t{cookie}\t" for cookie in cookies]
-                results.append(run_wrk("app floor: /healthz logged in", app.base, floor,
+                results.append(run_wrk("app floor: healthz, logged in", app.base, floor,
                                        duration=args.duration, connections=args.connections,
                                        work_dir=work_dir))
             if "learner-split" in scenarios:

@@ -1,7 +1,7 @@
 """Response headers that every page carries."""
 
-from flask import Flask, request
-from flask_login import current_user
+from flask import Flask, g, request
+from flask_login import AnonymousUserMixin, current_user
 
 #: No inline script or style anywhere: templates use static files only.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -19,13 +19,26 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+def _logged_in() -> bool:
+    """Return whether the request has a logged-in user.
+
+    The user the request already loaded counts as it is: reading one of its
+    attributes after the view's commit expired them would reload the row,
+    and on SQLite a POST would open a second write transaction for it.
+    """
+    user = g.get("_login_user")
+    if user is None:
+        return current_user.is_authenticated
+    return not isinstance(user, AnonymousUserMixin)
+
+
 def set_security_headers(response):
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")
-    if request.endpoint != "static" and current_user.is_authenticated:
+    if request.endpoint != "static" and _logged_in():
         # Pages behind login carry personal data: no browser or proxy may store
         # them. A view that sets its own Cache-Control keeps it.
         headers.setdefault("Cache-Control", "private, no-store")

@@ -207,3 +207,36 @@ def test_quiz_start_queries_do_not_grow_with_questions(app, login):
 
     assert many <= 26
     assert many == few, f"queries per question: {few} with 2, {many} with 20"
+
+
+def _autosave_queries(app, login, questions: int) -> list[str]:
+    from tests.factories import correct_answers, make_quiz
+
+    with app.app_context():
+        institution = make_institution()
+        learner = make_user(institution, "saver")
+        course = make_course(institution, "ac", lessons=1)
+        quiz = make_quiz(course, questions=questions)
+        course_services.enrol(learner, make_programme(institution, "ap", [course]))
+        db.session.commit()
+        quiz_id, answers = quiz.id, correct_answers(quiz)
+    session = login("saver")
+    url = session.post(f"/quizzes/{quiz_id}/start").headers["Location"] + "/answers"
+    session.post(url, data=answers)
+    with counted_queries(app) as statements:
+        response = session.post(url, data=answers)
+    assert response.status_code == 200
+    assert response.json["saved"] == questions
+    _empty_tables(app)
+    return statements
+
+
+def test_autosave_queries_do_not_grow_with_questions(app, login):
+    few = _autosave_queries(app, login, questions=2)
+    many = _autosave_queries(app, login, questions=20)
+
+    assert len(many) <= 14
+    assert len(many) == len(few), f"queries per question: {len(few)} with 2, {len(many)} with 20"
+    # One transaction per request: after the commit nothing reloads the user.
+    assert sum(s.replace('"', "").startswith("SELECT user.id") for s in many) <= 1
+    assert sum(statement == "BEGIN IMMEDIATE" for statement in many) <= 1
