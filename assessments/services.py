@@ -197,8 +197,12 @@ def start_attempt(user: User, quiz: Quiz, now: Optional[datetime] = None) -> Att
                 sa.insert(AttemptQuestion), [dict(row, attempt_id=attempt.id) for row in rows]
             )
     except IntegrityError:
-        # A parallel request started the same attempt number first.
-        return open_attempt(user, quiz) or attempts_for(user, quiz)[-1]
+        # A parallel request started the same attempt number first, so its
+        # attempt is the one to use. Without one, the error has another cause.
+        existing = open_attempt(user, quiz) or next(iter(attempts_for(user, quiz)[-1:]), None)
+        if existing is None:
+            raise
+        return existing
     logger.info("Attempt %s at quiz %s started by %r", attempt.number, quiz.id, user)
     return attempt
 

@@ -173,11 +173,13 @@ def main(argv=None) -> None:
     print(f"\n{len(sent)} answers sent to {len(attempts)} attempts: {len(lost)} lost, "
           f"{len(differ)} stored differently, {duplicates} duplicated")
     if args.cleanup:
+        # Children first: this engine does not turn SQLite's foreign keys
+        # on, so no cascade would delete them, and SQLite reuses the ids.
         with engine.begin() as conn:
-            conn.execute(sa.text("DELETE FROM attempt_answer WHERE attempt_id IN :ids")
-                         .bindparams(sa.bindparam("ids", expanding=True)), {"ids": attempts})
-            conn.execute(sa.text("DELETE FROM attempt WHERE id IN :ids")
-                         .bindparams(sa.bindparam("ids", expanding=True)), {"ids": attempts})
+            for table, column in (("attempt_answer", "attempt_id"),
+                                  ("attempt_question", "attempt_id"), ("attempt", "id")):
+                conn.execute(sa.text(f"DELETE FROM {table} WHERE {column} IN :ids")
+                             .bindparams(sa.bindparam("ids", expanding=True)), {"ids": attempts})
     engine.dispose()
     if lost or differ or duplicates or result.failed:
         raise SystemExit(1)

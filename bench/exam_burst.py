@@ -299,12 +299,18 @@ def main(argv=None) -> None:
         print("wrong attempts:", row)
 
     if not args.keep and burst_started_at is not None:
+        burst_attempts = (
+            "SELECT id FROM attempt WHERE quiz_id = :quiz AND started_at >= :since "
+            "AND user_id IN (SELECT id FROM \"user\" WHERE username IN :names)"
+        )
+        # Children first: on SQLite this engine has no foreign keys, so no cascade.
         with engine.begin() as conn:
-            conn.execute(sa.text(
-                "DELETE FROM attempt WHERE quiz_id = :quiz AND started_at >= :since "
-                "AND user_id IN (SELECT id FROM \"user\" WHERE username IN :names)"
-            ).bindparams(sa.bindparam("names", expanding=True)),
-                {"quiz": quiz_id, "since": burst_started_at, "names": usernames})
+            for table, column in (("attempt_answer", "attempt_id"),
+                                  ("attempt_question", "attempt_id"), ("attempt", "id")):
+                conn.execute(sa.text(
+                    f"DELETE FROM {table} WHERE {column} IN ({burst_attempts})"
+                ).bindparams(sa.bindparam("names", expanding=True)),
+                    {"quiz": quiz_id, "since": burst_started_at, "names": usernames})
     engine.dispose()
     if failures or split_clicks or wrong:
         raise SystemExit(1)
