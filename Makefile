@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := wsgi
+# Certificates print this address for verification, so it follows HOST and
+# PORT unless LMS_PUBLIC_URL is set in the environment.
+LMS_PUBLIC_URL ?= http://$(HOST):$(PORT)
+export LMS_PUBLIC_URL
 
 # WeasyPrint needs Pango, HarfBuzz's subsetter (without it every CJK
 # certificate takes seconds, not milliseconds) and a CJK font.

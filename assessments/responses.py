@@ -103,9 +103,16 @@ def _raw_from_form(slot: AttemptQuestion, form: MultiDict) -> tuple[bool, Any]:
 
 
 def parse_form(
-    attempt_questions: list[AttemptQuestion], form: MultiDict
+    attempt_questions: list[AttemptQuestion],
+    form: MultiDict,
+    ignored: Optional[list[int]] = None,
 ) -> dict[int, Any]:
-    """Return cleaned responses for the questions the form answered or showed."""
+    """Return cleaned responses for the questions the form answered or showed.
+
+    A question whose fields carry input that it cannot accept (a choice of
+    another question, say) is left out, so the answer saved before stays,
+    and its id is appended to ``ignored`` when a list is given.
+    """
     seen = {_int(value) for value in form.getlist("seen")}
     responses: dict[int, Any] = {}
     for slot in attempt_questions:
@@ -113,5 +120,21 @@ def parse_form(
         present, raw = _raw_from_form(slot, form)
         if not present and question.id not in seen:
             continue
-        responses[question.id] = clean_response(question, raw, slot.match_options)
+        response = clean_response(question, raw, slot.match_options)
+        if response is None and present and has_input(raw):
+            if ignored is not None:
+                ignored.append(question.id)
+            continue
+        responses[question.id] = response
     return responses
+
+
+def has_input(raw: Any) -> bool:
+    """Return whether a raw response carries anything beyond blanks."""
+    if isinstance(raw, str):
+        return bool(raw.strip())
+    if isinstance(raw, dict):
+        return any(has_input(value) for value in raw.values())
+    if isinstance(raw, (list, tuple, set, frozenset)):
+        return any(has_input(value) for value in raw)
+    return raw is not None

@@ -30,7 +30,7 @@ from assessments.models import (
     Quiz,
     QuizGrant,
 )
-from assessments.responses import clean_response
+from assessments.responses import clean_response, has_input
 from courses import services as course_services
 from courses.models import Course
 from lms import audit, signals
@@ -326,13 +326,19 @@ def load_slots(attempt: Attempt) -> list[AttemptQuestion]:
 
 
 def save_answers(
-    attempt: Attempt, responses: dict[int, Any], now: Optional[datetime] = None
+    attempt: Attempt,
+    responses: dict[int, Any],
+    now: Optional[datetime] = None,
+    ignored: Optional[list[int]] = None,
 ) -> int:
     """Store the given responses of an open attempt; return how many were stored.
 
-    Responses to questions the attempt does not ask are ignored. Raises
-    ``AttemptError("time_up")`` after the deadline (and closes the attempt)
-    and ``AttemptError("submitted")`` once the attempt is submitted.
+    Responses to questions the attempt does not ask are skipped. A response
+    that carries input but nothing the question accepts (a choice of
+    another question, say) is skipped too, so the answer saved before it
+    stays; its question id is appended to ``ignored`` when a list is given.
+    Raises ``AttemptError("time_up")`` after the deadline (and closes the
+    attempt) and ``AttemptError("submitted")`` once the attempt is submitted.
     """
     now = now or now_utc()
     if attempt.submitted_at is not None:
@@ -340,20 +346,28 @@ def save_answers(
     if close_if_expired(attempt, now):
         raise AttemptError("time_up")
     slots = {slot.question_id: slot for slot in attempt.questions}
+    skipped: list[int] = []
     try:
         with db.session.begin_nested():
-            stored = _store_responses(attempt, slots, responses, now)
+            stored = _store_responses(attempt, slots, responses, now, skipped)
     except IntegrityError:
         # A parallel autosave inserted one of these answer rows first, so
         # reload the rows and write over them, once.
         logger.info("Parallel save of attempt %s; retrying over its rows", attempt.id)
         db.session.expire(attempt, ["answers"])
+        skipped.clear()
         with db.session.begin_nested():
-            stored = _store_responses(attempt, slots, responses, now)
+            stored = _store_responses(attempt, slots, responses, now, skipped)
+    if skipped:
+        logger.info("Attempt %s: ignored invalid answers to questions %s", attempt.id, skipped)
+    if ignored is not None:
+        ignored.extend(skipped)
     return stored
 
 
-def _store_responses(attempt: Attempt, slots: dict, responses: dict, now: datetime) -> int:
+def _store_responses(
+    attempt: Attempt, slots: dict, responses: dict, now: datetime, skipped: list[int]
+) -> int:
     existing = _answers_by_question(attempt)
     stored = 0
     for question_id, raw in responses.items():
@@ -361,6 +375,9 @@ def _store_responses(attempt: Attempt, slots: dict, responses: dict, now: dateti
         if slot is None:
             continue
         response = clean_response(slot.question, _plain(raw), slot.match_options)
+        if response is None and has_input(raw):
+            skipped.append(question_id)
+            continue
         answer = existing.get(question_id)
         if answer is None:
             answer = AttemptAnswer(question_id=question_id)

@@ -146,7 +146,9 @@ def save_answers(attempt_id: int):
     result_url = url_for("assessments.result", attempt_id=attempt.id)
     try:
         slots = services.load_slots(attempt)
-        saved = services.save_answers(attempt, parse_form(slots, request.form))
+        ignored: list[int] = []
+        responses = parse_form(slots, request.form, ignored)
+        saved = services.save_answers(attempt, responses, ignored=ignored)
     except services.AttemptError as error:
         db.session.commit()
         message = (
@@ -159,7 +161,9 @@ def save_answers(attempt_id: int):
     # Computed before the commit expires the attempt and its quiz.
     seconds_left = services.seconds_left(attempt, now)
     db.session.commit()
-    return jsonify(saved=saved, saved_at=now.isoformat(), seconds_left=seconds_left)
+    return jsonify(
+        saved=saved, ignored=ignored, saved_at=now.isoformat(), seconds_left=seconds_left
+    )
 
 
 @bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])

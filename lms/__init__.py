@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Optional
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -116,6 +117,7 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please log in to open this page.")
     login_manager.session_protection = "strong"
 
     from lms.accounts import sessions

@@ -69,3 +69,10 @@ def test_browser_language_english(client):
 
     assert 'lang="en"' in page.get_data(as_text=True)
     assert "Log in" in page.get_data(as_text=True)
+
+
+def test_login_prompt_is_chinese(client):
+    page = client.get("/learning", follow_redirects=True).get_data(as_text=True)
+
+    assert "请先登录" in page
+    assert "Please log in" not in page

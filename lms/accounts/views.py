@@ -66,7 +66,10 @@ def _form_rejected(response) -> bool:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(
-    lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=login_rate_key, methods=["POST"]
+    lambda: current_app.config["LOGIN_RATE_LIMIT"],
+    key_func=login_rate_key,
+    methods=["POST"],
+    deduct_when=_form_rejected,
 )
 @limiter.limit(
     lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"],

@@ -55,3 +55,14 @@ def test_address_limit_still_applies(app, seeded, monkeypatch):
         assert _attempt(app, "counselor1", "wrong-password", "10.0.4.1").status_code == 200
 
     assert _attempt(app, "counselor1", "wrong-password", "10.0.4.1").status_code == 429
+
+
+def test_address_limit_skips_successful_logins(app, seeded, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "3 per minute")
+    for attempt in range(5):
+        response = _attempt(app, "counselor1", TEST_PASSWORD, "10.0.5.1")
+        assert response.status_code == 302, attempt
+
+    for _ in range(3):
+        assert _attempt(app, "counselor1", "wrong-password", "10.0.5.1").status_code == 200
+    assert _attempt(app, "counselor1", "wrong-password", "10.0.5.1").status_code == 429

@@ -128,6 +128,42 @@ def test_ordering_fields_hide_item_ids(world, login):
     assert slot.choice_order != [c.id for c in ordering.choices]
 
 
+def test_autosave_keeps_saved_answer_over_invalid_choice(world, login):
+    quiz = db.session.get(Quiz, world.quiz)
+    first, second = quiz.questions[0], quiz.questions[1]
+    right = next(c for c in second.choices if c.is_correct)
+    foreign = first.choices[0]
+    counselor = _enrolled(login, world)
+    attempt_id = _start(counselor, world.quiz)
+    url = f"/attempts/{attempt_id}/answers"
+    counselor.post(url, data={"seen": str(second.id), f"q{second.id}": str(right.id)})
+
+    response = counselor.post(url, data={"seen": str(second.id), f"q{second.id}": str(foreign.id)})
+
+    assert response.status_code == 200
+    assert response.json["saved"] == 0
+    assert response.json["ignored"] == [second.id]
+    page = counselor.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+    assert f'value="{right.id}" checked' in page
+
+
+def test_autosave_clears_an_unticked_answer(world, login):
+    quiz = db.session.get(Quiz, world.quiz)
+    second = quiz.questions[1]
+    right = next(c for c in second.choices if c.is_correct)
+    counselor = _enrolled(login, world)
+    attempt_id = _start(counselor, world.quiz)
+    url = f"/attempts/{attempt_id}/answers"
+    counselor.post(url, data={"seen": str(second.id), f"q{second.id}": str(right.id)})
+
+    response = counselor.post(url, data={"seen": str(second.id)})
+
+    assert response.json["saved"] == 1
+    assert response.json["ignored"] == []
+    page = counselor.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+    assert f'value="{right.id}" checked' not in page
+
+
 def test_form_submission_grades_every_kind(world, login):
     quiz = _all_kinds_quiz(world)
     counselor = _enrolled(login, world)

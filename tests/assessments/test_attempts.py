@@ -115,6 +115,22 @@ def test_quiz_page_shows_times_in_shanghai(world, login, quiz):
 # Time limit and resume ---------------------------------------------------------------
 
 
+def test_invalid_answer_keeps_the_saved_one(quiz, learner):
+    attempt = services.start_attempt(learner, quiz, now=T0)
+    first, second = quiz.questions
+    services.save_answers(attempt, {second.id: _right(quiz)[second.id]}, now=T0)
+    ignored = []
+
+    stored = services.save_answers(
+        attempt, {second.id: {first.choices[0].id}}, now=T0, ignored=ignored
+    )
+
+    assert stored == 0
+    assert ignored == [second.id]
+    answer = next(a for a in attempt.answers if a.question_id == second.id)
+    assert answer.response == sorted(_right(quiz)[second.id])
+
+
 def test_answers_after_deadline_are_not_counted(quiz, learner):
     quiz.time_limit_minutes = 10
     attempt = services.start_attempt(learner, quiz, now=T0)
