@@ -47,6 +47,12 @@ def kind_groups() -> list[KindGroup]:
             (compliance_tasks.HR_SUMMARY_KIND,),
             (Role.HR,),
         ),
+        KindGroup(
+            "reviews_due",
+            _l("Applications and outside trainings waiting for your review"),
+            ("promotion_review_due", "external_training_review_due"),
+            (Role.HR, Role.ADMIN),
+        ),
     ]
     for source in registered_sources():
         groups.append(KindGroup(source.kind, source.label, (source.kind,)))

@@ -192,6 +192,7 @@ def decide(
         _promote(application, reviewer, today)
     _audit_decision(application, decision, reviewer, effect.action)
     _notify(application, decision)
+    notify_reviewers(application)
     return decision
 
 
@@ -262,6 +263,73 @@ def _audit_decision(application, decision, reviewer, action: str) -> None:
             "applicant_id": applicant.id,
         },
     )
+
+
+#: Notification kind of "an application waits for your review".
+REVIEW_DUE_KIND = "promotion_review_due"
+
+
+def reviewers(application: PromotionApplication) -> list[User]:
+    """Return who may decide the application's current step: HR first, else admins.
+
+    Admins are returned only when no HR officer of the institution may
+    decide the step, so that they are not notified of every application.
+    """
+    step = current_step(application)
+    if step is None:
+        return []
+    candidates = db.session.scalars(
+        sa.select(User)
+        .where(
+            User.institution_id == application.institution_id,
+            User.role.in_([Role.HR, Role.ADMIN]),
+            User.active.is_(True),
+        )
+        .order_by(User.id)
+    ).all()
+    staffed = staffed_departments(application.institution_id)
+    allowed = [
+        user for user in candidates if can_review(user, application, step, staffed=staffed)
+    ]
+    hr = [user for user in allowed if user.role is Role.HR]
+    return hr or allowed
+
+
+def notify_reviewers(application: PromotionApplication) -> int:
+    """Notify each reviewer of the current step that the application waits for them.
+
+    Stores one notification per reviewer, submission and step, however
+    often this runs. Returns the number of reviewers notified.
+    """
+    step = current_step(application)
+    if step is None:
+        return 0
+    people = reviewers(application)
+    for reviewer in people:
+        with force_locale(_user_locale(reviewer)):
+            title = _("A promotion application waits for your review")
+            body = _(
+                "%(name)s applied for %(from)s → %(to)s. Review it on the promotions page.",
+                name=application.applicant.full_name,
+                **{"from": application.from_name, "to": application.to_name},
+            )
+        notifications.enqueue(
+            reviewer,
+            REVIEW_DUE_KIND,
+            "promotion_application",
+            application.id,
+            title,
+            body,
+            link=f"/promotions/applications/{application.id}",
+            key_suffix=f"{application.revision}-{step.value}",
+        )
+    if not people:
+        logger.warning(
+            "Promotion application %s waits at the %s step; no reviewer to notify",
+            application.id,
+            step.value,
+        )
+    return len(people)
 
 
 def _user_locale(user: User) -> str:

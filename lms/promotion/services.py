@@ -165,6 +165,9 @@ def apply(
         institution_id=user.institution_id,
         data={"rule_id": rule.id, "revision": 1},
     )
+    from lms.promotion.review import notify_reviewers
+
+    notify_reviewers(application)
     return application
 
 
@@ -236,6 +239,9 @@ def resubmit(
         institution_id=application.institution_id,
         data={"revision": application.revision},
     )
+    from lms.promotion.review import notify_reviewers
+
+    notify_reviewers(application)
     return application
 
 

@@ -141,7 +141,61 @@ def submit(
         user.id,
         len(content),
     )
+    notify_reviewers(training)
     return training
+
+
+#: Notification kind of "an outside training waits for your review".
+REVIEW_DUE_KIND = "external_training_review_due"
+
+
+def reviewers(training: ExternalTraining) -> list[User]:
+    """Return the HR officers who may review the submission, else its admins."""
+    candidates = db.session.scalars(
+        sa.select(User)
+        .where(
+            User.institution_id == training.user.institution_id,
+            User.role.in_([Role.HR, Role.ADMIN]),
+            User.active.is_(True),
+        )
+        .order_by(User.id)
+    ).all()
+    allowed = [user for user in candidates if can_review(user, training)]
+    hr = [user for user in allowed if user.role is Role.HR]
+    return hr or allowed
+
+
+def notify_reviewers(training: ExternalTraining) -> int:
+    """Notify each reviewer that the submission waits; return the number notified."""
+    from flask_babel import force_locale
+    from flask_babel import gettext as _
+
+    from lms.notifications import services as notifications
+    from lms.notifications.tasks import user_locale
+
+    people = reviewers(training)
+    for reviewer in people:
+        with force_locale(user_locale(reviewer)):
+            title = _("An outside training waits for your review")
+            body = _(
+                "%(name)s submitted %(title)s (%(hours)s hours) with evidence."
+                " Review it under trainings to review.",
+                name=training.user.full_name,
+                title=training.title,
+                hours=format(training.hours.normalize(), "f"),
+            )
+        notifications.enqueue(
+            reviewer,
+            REVIEW_DUE_KIND,
+            "external_training",
+            training.id,
+            title,
+            body,
+            link=f"/records/external/{training.id}/review",
+        )
+    if not people:
+        logger.warning("External training %s submitted; no reviewer to notify", training.id)
+    return len(people)
 
 
 def enter_for(

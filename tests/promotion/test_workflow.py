@@ -183,7 +183,9 @@ def test_reject_with_a_reason(world, frozen, login):
     application = _application()
     assert application.status is ApplicationStatus.REJECTED
     assert application.progression_entry_id is None
-    [notification] = db.session.scalars(sa.select(Notification)).all()
+    [notification] = db.session.scalars(
+        sa.select(Notification).where(Notification.recipient_id == application.applicant_id)
+    ).all()
     assert notification.title == "Your promotion application was rejected"
     assert "年度考核材料不实" in notification.body
     audit = db.session.scalars(
@@ -483,3 +485,33 @@ def test_rule_check_rejects_skipped_step(world):
 
     with pytest.raises(ValueError, match="not the step right after"):
         rule.check()
+
+
+def _review_notes(user) -> list[Notification]:
+    return db.session.scalars(
+        sa.select(Notification)
+        .where(Notification.recipient_id == user.id, Notification.kind == "promotion_review_due")
+        .order_by(Notification.id)
+    ).all()
+
+
+def test_reviewers_are_told_at_each_step(world, frozen, login):
+    rule = _eligible_world(world)
+    _apply(login, rule)
+    application = _application()
+
+    [note] = _review_notes(world.dept_hr)
+    assert note.title == "A promotion application waits for your review"
+    assert "林晓雯" in note.body
+    assert note.link == f"/promotions/applications/{application.id}"
+    assert _review_notes(world.hr) == []
+    assert _review_notes(world.physics_hr) == []
+    assert _review_notes(world.admin) == []
+
+    assert _decide(login("dept_hr"), application.id, "approve").status_code == 302
+
+    assert len(_review_notes(world.hr)) == 1
+    assert len(_review_notes(world.hr2)) == 1
+    assert len(_review_notes(world.dept_hr)) == 1
+    assert _review_notes(world.admin) == []
+    assert _review_notes(world.hr_other) == []

@@ -335,3 +335,15 @@ def test_evidence_hidden_from_others(world, login, submitted):
     for username in ["counselor2", "trainer", "hr_b", "counselor_b"]:
         response = login(username).get(f"/records/external/{submitted}/evidence")
         assert response.status_code == 404, username
+
+
+def test_reviewers_are_told_of_a_submission(world, login, submitted):
+    from lms.notifications.models import Notification
+
+    notes = db.session.scalars(
+        sa.select(Notification).where(Notification.kind == "external_training_review_due")
+    ).all()
+
+    assert [note.recipient_id for note in notes] == [world.hr]
+    assert notes[0].link == f"/records/external/{submitted}/review"
+    assert "张老师" in notes[0].body
