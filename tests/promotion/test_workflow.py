@@ -483,3 +483,30 @@ def test_rule_check_rejects_skipped_step(world):
 
     with pytest.raises(ValueError, match="not the step right after"):
         rule.check()
+
+
+@pytest.mark.usefixtures("english")
+def test_promotions_without_steps_say_none_recorded(world, frozen, login):
+    make_rule(world.uni.id)
+    db.session.commit()
+
+    own = login("counselor1").get("/promotions").get_data(as_text=True)
+    hr_view = login("hr").get(f"/people/{world.counselor.id}/promotions")
+
+    assert "HR has not recorded your title, rank or competency level yet" in own
+    assert "starts at a current step" not in own
+    assert "HR has not recorded a title, rank or competency level for this person" in (
+        hr_view.get_data(as_text=True)
+    )
+
+
+@pytest.mark.usefixtures("english")
+def test_promotions_step_without_rule_says_no_rule(world, frozen, login):
+    make_rule(world.uni.id)
+    set_title(world.counselor, "professor", date(2020, 9, 1))
+    db.session.commit()
+
+    page = login("counselor1").get("/promotions").get_data(as_text=True)
+
+    assert "No promotion rule of the institution starts at a current step" in page
+    assert "HR has not recorded" not in page
