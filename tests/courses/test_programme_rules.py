@@ -139,6 +139,22 @@ def test_locked_course_cannot_be_started(world, electives):
     assert services.find_completion(user, lesson.course) is not None
 
 
+@pytest.mark.usefixtures("english")
+def test_locked_course_page_shows_locked_not_progress(world, electives, login):
+    _enrol(world, electives)
+    counselor = login("counselor1")
+
+    locked = counselor.get(f"/courses/{electives['e2']}").get_data(as_text=True)
+    open_page = counselor.get(f"/courses/{electives['r']}").get_data(as_text=True)
+
+    assert "Locked until the prerequisite courses are completed" in locked
+    assert "0 of 1 finished" not in locked
+    assert "Finish 1 lesson" not in locked
+    assert "0 of 1 finished" in open_page
+    assert "Finish 1 lesson" in open_page
+    assert "Locked until" not in open_page
+
+
 def test_other_programme_without_prerequisite_opens(world, electives):
     from courses.models import Course
 
