@@ -341,6 +341,21 @@ def test_prerequisites_route_saves(world, electives, login):
     assert [each.id for each in link.prerequisites] == [electives["link_r"]]
 
 
+@pytest.mark.usefixtures("english")
+def test_prerequisites_saved_flash_names_title(world, electives, login):
+    trainer = login("trainer")
+
+    response = trainer.post(
+        f"/manage/programmes/{electives['programme']}/courses/"
+        f"{electives['link_e1']}/prerequisites",
+        data={"prerequisite_ids": [str(electives["link_r"])]},
+        follow_redirects=True,
+    )
+
+    page = response.get_data(as_text=True)
+    assert "Prerequisites of “选修一” saved." in page
+
+
 @pytest.mark.parametrize("username", ["counselor1", "hr"])
 def test_prerequisites_route_refused(world, electives, login, username):
     response = login(username).post(
