@@ -1,6 +1,7 @@
 """Applying and the two review steps through the test client, for every role."""
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +17,12 @@ from lms.promotion.models import (
     PromotionRule,
     PromotionTrack,
 )
-from lms.records.models import ProgressionEntry, ProgressionKind
+from lms.records.models import (
+    HoursEntry,
+    ProgressionEntry,
+    ProgressionKind,
+    TrainingTier,
+)
 from tests.conftest import count
 from tests.promotion.conftest import add_entry, add_grade, make_rule, set_title
 
@@ -510,3 +516,30 @@ def test_promotions_step_without_rule_says_no_rule(world, frozen, login):
 
     assert "No promotion rule of the institution starts at a current step" in page
     assert "HR has not recorded" not in page
+
+
+def test_application_snapshot_hours_without_trailing_zero(world, frozen, login):
+    rule = _eligible_world(world)
+    for source_id, (year, hours) in enumerate([(2026, "28"), (2025, "12.5")], 1):
+        db.session.add(
+            HoursEntry(
+                user_id=world.counselor.id,
+                source_type="test",
+                source_id=source_id,
+                title=f"{year}年校级培训",
+                occurred_on=date(year, 5, 10),
+                year=year,
+                tier=TrainingTier.SCHOOL,
+                hours=Decimal(hours),
+            )
+        )
+    db.session.commit()
+    counselor = _apply(login, rule)
+
+    page = counselor.get(
+        f"/promotions/applications/{_application().id}"
+    ).get_data(as_text=True)
+
+    assert "<td>28</td>" in page
+    assert "<td>12.5</td>" in page
+    assert "28.0" not in page
