@@ -543,3 +543,24 @@ def test_application_snapshot_hours_without_trailing_zero(world, frozen, login):
     assert "<td>28</td>" in page
     assert "<td>12.5</td>" in page
     assert "28.0" not in page
+
+
+@pytest.mark.usefixtures("english")
+def test_decision_errors_name_each_field_once(world, frozen, login):
+    rule = _eligible_world(world)
+    _apply(login, rule)
+    dept_hr = login("dept_hr")
+    url = f"/promotions/applications/{_application().id}/decide"
+
+    no_comment = dept_hr.post(url, {"outcome": "reject", "comment": ""})
+    no_outcome = dept_hr.post(url, {"comment": "请补充材料"})
+
+    page = no_comment.get_data(as_text=True)
+    assert no_comment.status_code == 400
+    assert "Comment to the applicant: Say what to change" in page
+    assert "Comment to the applicant: Comment:" not in page
+    assert "Reject the application" in page
+    outcome_page = no_outcome.get_data(as_text=True)
+    assert no_outcome.status_code == 400
+    assert "Decision: Choose approve, return for changes or reject" in outcome_page
+    assert "Decision: Decision:" not in outcome_page
