@@ -570,31 +570,32 @@ def _seed_class(seeder: _Seeder, institution: Institution, programme_code: str) 
 
 
 #: Demo counselor whose record makes the 助教 → 讲师 promotion rule apply.
-CAREER_USERNAME = "counselor1"
+#: counselor1 is left without a career record for the main walk-through.
+CAREER_USERNAME = "counselor2"
 
 
 def _seed_career(seeder: _Seeder, institution: Institution) -> None:
-    """Record a title, annual grades and last year's hours for the demo counselor.
+    """Add a title, annual grades and last year's hours to the demo counselor.
 
     The title 助教 dates from 1 September three years before the day the seed
     first runs, the three previous years are graded 合格, and last year has a
     provincial training and 16 school-level 学时. So the counselor meets every
-    condition of the example 助教 → 讲师 rule and may apply for it.
+    condition of the example 助教 → 讲师 rule and may apply for it. The rows
+    have no recording HR account, like other seeded rows, and are not audited.
     Nothing is added when a title is already on the counselor's record.
     """
     from datetime import date
 
     from lms.compliance.windows import local_today
-    from lms.records.events import record_event
+    from lms.records.events import ASSESSMENT_GRADES, PROFESSIONAL_TITLES
     from lms.records.models import HoursEntry, ProgressionEntry, ProgressionKind
 
-    person = db.session.scalar(sa.select(User).filter_by(username=CAREER_USERNAME))
-    recorder = db.session.scalar(
-        sa.select(User).where(
-            User.institution_id == institution.id, User.role == Role.HR
+    person = db.session.scalar(
+        sa.select(User).filter_by(
+            username=CAREER_USERNAME, institution_id=institution.id
         )
     )
-    if person is None or recorder is None:
+    if person is None:
         return
     has_title = db.session.scalar(
         sa.select(ProgressionEntry.id).where(
@@ -605,22 +606,25 @@ def _seed_career(seeder: _Seeder, institution: Institution) -> None:
     if has_title is not None:
         return
     today = local_today(institution)
-    record_event(
-        person,
-        recorder,
-        ProgressionKind.TITLE_CHANGE,
-        date(today.year - 3, 9, 1),
-        {"title": "teaching_assistant"},
-    )
-    for year in range(today.year - 3, today.year):
-        record_event(
-            person,
-            recorder,
-            ProgressionKind.ASSESSMENT_GRADE,
-            date(year, 12, 31),
-            {"grade": "competent", "year": year},
+    entries = [
+        ProgressionEntry(
+            user_id=person.id,
+            kind=ProgressionKind.TITLE_CHANGE,
+            occurred_on=date(today.year - 3, 9, 1),
+            title=f"专业技术职务：{PROFESSIONAL_TITLES['teaching_assistant']}",
+            detail={"title": "teaching_assistant", "note": ""},
         )
-    seeder.created[ProgressionEntry.__tablename__] += 4
+    ]
+    for year in range(today.year - 3, today.year):
+        entries.append(
+            ProgressionEntry(
+                user_id=person.id,
+                kind=ProgressionKind.ASSESSMENT_GRADE,
+                occurred_on=date(year, 12, 31),
+                title=f"{year}年度考核：{ASSESSMENT_GRADES['competent']}",
+                detail={"grade": "competent", "year": year, "note": ""},
+            )
+        )
     last_year = today.year - 1
     for title, occurred_on, tier, kind, hours in (
         (
@@ -638,7 +642,7 @@ def _seed_career(seeder: _Seeder, institution: Institution) -> None:
             Decimal(16),
         ),
     ):
-        db.session.add(
+        entries.append(
             HoursEntry(
                 user_id=person.id,
                 title=title,
@@ -649,5 +653,7 @@ def _seed_career(seeder: _Seeder, institution: Institution) -> None:
                 hours=hours,
             )
         )
-        seeder.created[HoursEntry.__tablename__] += 1
+    for entry in entries:
+        db.session.add(entry)
+        seeder.created[entry.__tablename__] += 1
     db.session.flush()

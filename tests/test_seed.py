@@ -334,7 +334,7 @@ def test_cli_help_describes_command(app, command):
 
 
 def test_demo_counselor_may_apply_for_promotion(app, seeded, login, english):
-    page = login("counselor1").get("/promotions").get_data(as_text=True)
+    page = login("counselor2").get("/promotions").get_data(as_text=True)
 
     assert "助教" in page
     assert "Eligible" in page
