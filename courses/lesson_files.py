@@ -112,4 +112,5 @@ def send(lesson: Lesson):
         lesson.file_name or "",
         lesson.file_original_name or lesson.file_name or "",
         inline=lesson.kind is LessonKind.VIDEO,
+        fallback_stem=f"lesson-{lesson.id}",
     )

@@ -281,7 +281,9 @@ def set_programme_course_prerequisites(programme_id: int, link_id: int):
         _rejected(error, programme)
         return redirect(target)
     db.session.commit()
-    flash(_("Prerequisites of %(code)s saved.", code=link.course.code), "success")
+    flash(
+        _("Prerequisites of “%(title)s” saved.", title=link.course.title), "success"
+    )
     return redirect(target)
 
 

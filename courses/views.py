@@ -81,13 +81,15 @@ def describe_missing(codes: list[str]) -> list[str]:
         except ValueError:
             messages.append(code)
             continue
+        # Each item completes the heading "Still to do for completion", so it
+        # is a bare task ("Finish 2 lessons") without a "still" of its own.
         if name == "lessons":
             messages.append(
-                ngettext("%(num)d lesson to finish", "%(num)d lessons to finish", count)
+                ngettext("Finish %(num)d lesson", "Finish %(num)d lessons", count)
             )
         elif name == "quizzes":
             messages.append(
-                ngettext("%(num)d quiz to pass", "%(num)d quizzes to pass", count)
+                ngettext("Pass %(num)d quiz", "Pass %(num)d quizzes", count)
             )
         else:
             messages.append(code)
@@ -242,16 +244,16 @@ def course(course_id: int):
     resume = None
     if current_user.role.is_learner:
         progress = services.course_progress(current_user, course)
-        if progress["completion"] is None:
-            missing = describe_missing(
-                services.missing_requirements(current_user, course)
-            )
         completed_enrolments = services.completed_enrolments_for_course(
             current_user, course
         )
         locked_by = services.missing_prerequisites(current_user, course)
         if not locked_by:
             resume = services.continue_lesson(current_user, course)
+            if progress["completion"] is None:
+                missing = describe_missing(
+                    services.missing_requirements(current_user, course)
+                )
     return render_template(
         "courses/course.html",
         course=course,

@@ -100,6 +100,7 @@ def seed_demo(password: str | None = None) -> dict[str, str]:
     _seed_rubrics(seeder, institution)
     seed_rules()
     seed_promotion_rules(institution.id, pre_job.id)
+    _seed_career(seeder, institution)
     ensure_default_templates(institution)
 
     if seeder.created:
@@ -566,3 +567,93 @@ def _seed_class(seeder: _Seeder, institution: Institution, programme_code: str) 
         },
     )
 
+
+
+#: Demo counselor whose record makes the 助教 → 讲师 promotion rule apply.
+#: counselor1 is left without a career record for the main walk-through.
+CAREER_USERNAME = "counselor2"
+
+
+def _seed_career(seeder: _Seeder, institution: Institution) -> None:
+    """Add a title, annual grades and last year's hours to the demo counselor.
+
+    The title 助教 dates from 1 September three years before the day the seed
+    first runs, the three previous years are graded 合格, and last year has a
+    provincial training and 16 school-level 学时. So the counselor meets every
+    condition of the example 助教 → 讲师 rule and may apply for it. The rows
+    have no recording HR account, like other seeded rows, and are not audited.
+    Nothing is added when a title is already on the counselor's record.
+    """
+    from datetime import date
+
+    from lms.compliance.windows import local_today
+    from lms.records.events import ASSESSMENT_GRADES, PROFESSIONAL_TITLES
+    from lms.records.models import HoursEntry, ProgressionEntry, ProgressionKind
+
+    person = db.session.scalar(
+        sa.select(User).filter_by(
+            username=CAREER_USERNAME, institution_id=institution.id
+        )
+    )
+    if person is None:
+        return
+    has_title = db.session.scalar(
+        sa.select(ProgressionEntry.id).where(
+            ProgressionEntry.user_id == person.id,
+            ProgressionEntry.kind == ProgressionKind.TITLE_CHANGE,
+        )
+    )
+    if has_title is not None:
+        return
+    today = local_today(institution)
+    entries = [
+        ProgressionEntry(
+            user_id=person.id,
+            kind=ProgressionKind.TITLE_CHANGE,
+            occurred_on=date(today.year - 3, 9, 1),
+            title=f"专业技术职务：{PROFESSIONAL_TITLES['teaching_assistant']}",
+            detail={"title": "teaching_assistant", "note": ""},
+        )
+    ]
+    for year in range(today.year - 3, today.year):
+        entries.append(
+            ProgressionEntry(
+                user_id=person.id,
+                kind=ProgressionKind.ASSESSMENT_GRADE,
+                occurred_on=date(year, 12, 31),
+                title=f"{year}年度考核：{ASSESSMENT_GRADES['competent']}",
+                detail={"grade": "competent", "year": year, "note": ""},
+            )
+        )
+    last_year = today.year - 1
+    for title, occurred_on, tier, kind, hours in (
+        (
+            f"{last_year}年全省高校辅导员骨干培训班",
+            date(last_year, 7, 10),
+            TrainingTier.PROVINCIAL,
+            TrainingKind.BACKBONE_CAMP,
+            Decimal(24),
+        ),
+        (
+            f"{last_year}年校级辅导员业务培训",
+            date(last_year, 10, 20),
+            TrainingTier.SCHOOL,
+            TrainingKind.THEMATIC,
+            Decimal(16),
+        ),
+    ):
+        entries.append(
+            HoursEntry(
+                user_id=person.id,
+                title=title,
+                occurred_on=occurred_on,
+                year=last_year,
+                tier=tier,
+                kind=kind,
+                hours=hours,
+            )
+        )
+    for entry in entries:
+        db.session.add(entry)
+        seeder.created[entry.__tablename__] += 1
+    db.session.flush()

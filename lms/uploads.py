@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterable, Optional
+from urllib.parse import quote
 
 from flask import Response, current_app, send_file
 
@@ -164,8 +165,21 @@ def remove(area: str, name: str) -> None:
         path.unlink(missing_ok=True)
 
 
-def send(area: str, name: str, download_name: str, *, inline: bool = False) -> Response:
-    """Serve a stored file; attachment by default, never sniffed."""
+def send(
+    area: str,
+    name: str,
+    download_name: str,
+    *,
+    inline: bool = False,
+    fallback_stem: str = "download",
+) -> Response:
+    """Serve a stored file; attachment by default, never sniffed.
+
+    A non-ASCII ``download_name`` goes out as the RFC 6266 ``filename*``
+    parameter. The plain ``filename`` parameter, which older clients use,
+    is then ``fallback_stem`` plus the stored file's extension, because
+    dropping the non-ASCII letters could leave only ".pdf".
+    """
     path = path_of(area, name)
     if path is None:
         from flask import abort
@@ -179,5 +193,13 @@ def send(area: str, name: str, download_name: str, *, inline: bool = False) -> R
         download_name=download_name or name,
         conditional=True,
     )
+    if download_name and not download_name.isascii():
+        extension = extension_of(name)
+        response.headers.set(
+            "Content-Disposition",
+            "inline" if inline else "attachment",
+            filename=f"{fallback_stem}.{extension}" if extension else fallback_stem,
+            **{"filename*": "UTF-8''" + quote(download_name, safe="")},
+        )
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -331,3 +331,11 @@ def test_cli_help_describes_command(app, command):
         if command == "seed"
         else ("at least 8" in result.output)
     )
+
+
+def test_demo_counselor_may_apply_for_promotion(app, seeded, login, english):
+    page = login("counselor2").get("/promotions").get_data(as_text=True)
+
+    assert "助教" in page
+    assert "Eligible" in page
+    assert "/promotions/apply/" in page

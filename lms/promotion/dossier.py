@@ -9,6 +9,7 @@ chart is inline SVG.
 
 import threading
 from datetime import date
+from decimal import Decimal
 
 from flask import current_app, render_template
 from weasyprint import HTML
@@ -55,7 +56,7 @@ def context(person: User, today: date) -> dict:
         "hours": hours,
         "tiers": [tier.value for tier in TrainingTier],
         "year_totals": {
-            year: sum(float(value) for value in by_tier.values())
+            year: sum((Decimal(value) for value in by_tier.values()), Decimal(0))
             for year, by_tier in hours.items()
         },
         "certificates": engine.certificates_of(person, today),

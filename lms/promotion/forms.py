@@ -43,7 +43,7 @@ TRACK_LABELS = {
 OUTCOME_LABELS = {
     "approve": _l("Approve"),
     "return": _l("Return for changes"),
-    "reject": _l("Reject"),
+    "reject": _l("Reject the application"),
 }
 
 _BLANK = SelectChoice("", _l("None"))
@@ -234,7 +234,11 @@ class DecisionForm(FlaskForm):
             for outcome in ReviewOutcome
         ],
         validators=[
-            InputRequired(message=_l("Decision: choose approve, return or reject."))
+            InputRequired(
+                message=_l(
+                    "Choose approve, return for changes or reject the application."
+                )
+            )
         ],
     )
     comment = TextAreaField(
@@ -244,7 +248,7 @@ class DecisionForm(FlaskForm):
     def validate_comment(self, field) -> None:
         if self.outcome.data in ("return", "reject") and not (field.data or "").strip():
             raise ValidationError(
-                _("Comment: say what to change, or why the application is rejected.")
+                _("Say what to change, or why the application is rejected.")
             )
 
 

@@ -168,8 +168,21 @@ def parse(filename: str, content: bytes, institution_id: int, department_id=None
             add("kind", _l("Write 年度考核, 职称, 职级 or 荣誉."))
             continue
         on = _parse_date(row["date"])
-        if on is None or on > date.today() or on.year < 1950:
+        if on is None:
+            add(
+                "date",
+                _l(
+                    "“%(value)s” is not a valid date: write it as YYYY-MM-DD, "
+                    "such as 2026-09-01.",
+                    value=row["date"],
+                ),
+            )
+            continue
+        if on > date.today():
             add("date", _l("Write a date that is not in the future, such as 2026-09-01."))
+            continue
+        if on.year < 1950:
+            add("date", _l("Write a date in 1950 or later, such as 2026-09-01."))
             continue
         values = _values(kind, row, on, add)
         if values is None:

@@ -242,8 +242,8 @@ def test_course_outline_lists_lessons_quiz_and_competencies(world, login):
     assert "心理健康教育与咨询工作" in page
     assert "初级" in page
     assert "识别并转介心理危机学生" in page
-    assert "2 lessons to finish" in page
-    assert "1 quiz to pass" in page
+    assert "Finish 2 lessons" in page
+    assert "Pass 1 quiz" in page
 
 
 def test_course_missing_list_shrinks_as_lessons_finish(world, login):
@@ -253,8 +253,8 @@ def test_course_missing_list_shrinks_as_lessons_finish(world, login):
 
     page = counselor.get(f"/courses/{world.course1}").get_data(as_text=True)
 
-    assert "1 lesson to finish" in page
-    assert "1 quiz to pass" in page
+    assert "Finish 1 lesson" in page
+    assert "Pass 1 quiz" in page
     assert "1 of 2 finished" in page
 
 

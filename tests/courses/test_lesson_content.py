@@ -149,6 +149,21 @@ def test_uploaded_file_is_an_attachment(world, trainer, login, draft):
     assert lesson.file_original_name == "讲义.pdf"
 
 
+def test_chinese_file_name_keeps_ascii_fallback(world, trainer, login, draft):
+    _lesson_post(trainer, draft, {"title": "证书", "kind": "file"}, ("证书.pdf", PDF))
+    lesson = _lessons(draft)[-1]
+    learner = _publish_and_enrol(world, trainer, login, draft)
+
+    served = learner.get(f"/courses/{draft}/lessons/{lesson.id}/file")
+    served.close()
+
+    disposition = served.headers["Content-Disposition"]
+    assert served.status_code == 200
+    assert f"filename=lesson-{lesson.id}.pdf;" in disposition
+    assert "filename*=UTF-8''%E8%AF%81%E4%B9%A6.pdf" in disposition
+    assert "filename=.pdf" not in disposition
+
+
 def _status(session, url: str) -> int:
     response = session.get(url)
     response.close()

@@ -741,3 +741,23 @@ def test_copy_with_taken_code_is_rejected(world, trainer):
     )
 
     assert "The code p-draft is already in use." in response.get_data(as_text=True)
+
+
+def test_draw_categories_name_bank_once(world, draft_quiz, trainer):
+    from assessments import banks
+    from lms.accounts.models import User
+
+    author = db.session.get(User, world.trainer)
+    bank = banks.create_bank(world.uni_a, {"name": "规定题库"}, author)
+    top = bank.categories[0]
+    banks.create_category(bank, {"name": "第一章", "parent_id": str(top.id)}, author)
+    renamed = banks.create_bank(world.uni_a, {"name": "旧题库"}, author)
+    renamed.name = "新题库"
+    db.session.commit()
+
+    page = trainer.get(f"/manage/quizzes/{draft_quiz}").get_data(as_text=True)
+
+    assert "规定题库: 规定题库" not in page
+    assert ">规定题库 (0)</option>" in page
+    assert ">规定题库 / 第一章 (0)</option>" in page
+    assert ">新题库: 旧题库 (0)</option>" in page

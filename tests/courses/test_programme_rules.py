@@ -139,6 +139,22 @@ def test_locked_course_cannot_be_started(world, electives):
     assert services.find_completion(user, lesson.course) is not None
 
 
+@pytest.mark.usefixtures("english")
+def test_locked_course_page_shows_locked_not_progress(world, electives, login):
+    _enrol(world, electives)
+    counselor = login("counselor1")
+
+    locked = counselor.get(f"/courses/{electives['e2']}").get_data(as_text=True)
+    open_page = counselor.get(f"/courses/{electives['r']}").get_data(as_text=True)
+
+    assert "Locked until the prerequisite courses are completed" in locked
+    assert "0 of 1 finished" not in locked
+    assert "Finish 1 lesson" not in locked
+    assert "0 of 1 finished" in open_page
+    assert "Finish 1 lesson" in open_page
+    assert "Locked until" not in open_page
+
+
 def test_other_programme_without_prerequisite_opens(world, electives):
     from courses.models import Course
 
@@ -323,6 +339,21 @@ def test_prerequisites_route_saves(world, electives, login):
     link = db.session.get(ProgrammeCourse, electives["link_e1"])
     assert response.status_code == 302
     assert [each.id for each in link.prerequisites] == [electives["link_r"]]
+
+
+@pytest.mark.usefixtures("english")
+def test_prerequisites_saved_flash_names_title(world, electives, login):
+    trainer = login("trainer")
+
+    response = trainer.post(
+        f"/manage/programmes/{electives['programme']}/courses/"
+        f"{electives['link_e1']}/prerequisites",
+        data={"prerequisite_ids": [str(electives["link_r"])]},
+        follow_redirects=True,
+    )
+
+    page = response.get_data(as_text=True)
+    assert "Prerequisites of “选修一” saved." in page
 
 
 @pytest.mark.parametrize("username", ["counselor1", "hr"])

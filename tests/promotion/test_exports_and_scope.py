@@ -76,6 +76,21 @@ def test_dossier_pdf_has_the_chinese_name_and_record(world, frozen, login):
     assert "12" in text
 
 
+def test_dossier_pdf_hours_without_trailing_zero(world, frozen, login):
+    _hours(world.counselor, 2027, 3, "28")
+    _hours(world.counselor, 2026, 4, "12.5")
+    db.session.commit()
+
+    response = login("hr").get(f"/people/{world.counselor.id}/dossier.pdf")
+
+    reader = PdfReader(io.BytesIO(response.data))
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert "28" in text
+    assert "12.5" in text
+    assert "28.0" not in text
+    assert "12.50" not in text
+
+
 def _three_area_framework():
     framework = Framework(
         code="fw-radar",

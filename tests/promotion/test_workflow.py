@@ -1,6 +1,7 @@
 """Applying and the two review steps through the test client, for every role."""
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +17,12 @@ from lms.promotion.models import (
     PromotionRule,
     PromotionTrack,
 )
-from lms.records.models import ProgressionEntry, ProgressionKind
+from lms.records.models import (
+    HoursEntry,
+    ProgressionEntry,
+    ProgressionKind,
+    TrainingTier,
+)
 from tests.conftest import count
 from tests.promotion.conftest import add_entry, add_grade, make_rule, set_title
 
@@ -515,3 +521,78 @@ def test_reviewers_are_told_at_each_step(world, frozen, login):
     assert len(_review_notes(world.dept_hr)) == 1
     assert _review_notes(world.admin) == []
     assert _review_notes(world.hr_other) == []
+
+
+@pytest.mark.usefixtures("english")
+def test_promotions_without_steps_say_none_recorded(world, frozen, login):
+    make_rule(world.uni.id)
+    db.session.commit()
+
+    own = login("counselor1").get("/promotions").get_data(as_text=True)
+    hr_view = login("hr").get(f"/people/{world.counselor.id}/promotions")
+
+    assert "HR has not recorded your title, rank or competency level yet" in own
+    assert "starts at a current step" not in own
+    assert "HR has not recorded a title, rank or competency level for this person" in (
+        hr_view.get_data(as_text=True)
+    )
+
+
+@pytest.mark.usefixtures("english")
+def test_promotions_step_without_rule_says_no_rule(world, frozen, login):
+    make_rule(world.uni.id)
+    set_title(world.counselor, "professor", date(2020, 9, 1))
+    db.session.commit()
+
+    page = login("counselor1").get("/promotions").get_data(as_text=True)
+
+    assert "No promotion rule of the institution starts at a current step" in page
+    assert "HR has not recorded" not in page
+
+
+def test_application_snapshot_hours_without_trailing_zero(world, frozen, login):
+    rule = _eligible_world(world)
+    for source_id, (year, hours) in enumerate([(2026, "28"), (2025, "12.5")], 1):
+        db.session.add(
+            HoursEntry(
+                user_id=world.counselor.id,
+                source_type="test",
+                source_id=source_id,
+                title=f"{year}年校级培训",
+                occurred_on=date(year, 5, 10),
+                year=year,
+                tier=TrainingTier.SCHOOL,
+                hours=Decimal(hours),
+            )
+        )
+    db.session.commit()
+    counselor = _apply(login, rule)
+
+    page = counselor.get(
+        f"/promotions/applications/{_application().id}"
+    ).get_data(as_text=True)
+
+    assert "<td>28</td>" in page
+    assert "<td>12.5</td>" in page
+    assert "28.0" not in page
+
+
+@pytest.mark.usefixtures("english")
+def test_decision_errors_name_each_field_once(world, frozen, login):
+    rule = _eligible_world(world)
+    _apply(login, rule)
+    dept_hr = login("dept_hr")
+    url = f"/promotions/applications/{_application().id}/decide"
+
+    no_comment = dept_hr.post(url, {"outcome": "reject", "comment": ""})
+    no_outcome = dept_hr.post(url, {"comment": "请补充材料"})
+
+    page = no_comment.get_data(as_text=True)
+    assert no_comment.status_code == 400
+    assert "Comment to the applicant: Say what to change" in page
+    assert "Comment to the applicant: Comment:" not in page
+    assert "Reject the application" in page
+    outcome_page = no_outcome.get_data(as_text=True)
+    assert no_outcome.status_code == 400
+    assert "Decision: Choose approve, return for changes or reject" in outcome_page
+    assert "Decision: Decision:" not in outcome_page

@@ -112,6 +112,20 @@ def test_stored_files_are_served_as_attachments_never_sniffed(app):
         response.close()
 
 
+def test_non_ascii_download_name_gets_named_fallback(app):
+    with app.test_request_context():
+        stored = uploads.store("tests", "x.png", io.BytesIO(b"\x89PNG\r\n\x1a\nrest"), allowed=["png"])
+        chinese = uploads.send("tests", stored.name, "图.png")
+        ascii_name = uploads.send("tests", stored.name, "plan.png")
+        chinese.close()
+        ascii_name.close()
+
+    assert chinese.headers["Content-Disposition"] == (
+        "attachment; filename=download.png; filename*=UTF-8''%E5%9B%BE.png"
+    )
+    assert ascii_name.headers["Content-Disposition"] == "attachment; filename=plan.png"
+
+
 TRADITIONAL = "工號,姓名,院系\r\nT1,陳大文,資訊工程學系\r\nT2,林美玲,會計學系\r\n"
 JAPANESE = "社員番号,氏名,部署\r\n1001,山田太郎,総務部\r\n1002,すずき花子,営業部\r\n"
 
