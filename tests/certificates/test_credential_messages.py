@@ -90,3 +90,54 @@ def test_unknown_detail_shows_reason():
     result = VerificationResult(False, "malformed", "some English reason", detail="new_check")
 
     assert verification_detail(result) == "some English reason"
+
+
+def _verify_form(client) -> str:
+    from tests.conftest import csrf_from
+
+    return csrf_from(client.get("/verify/credential").get_data(as_text=True))
+
+
+def test_employee_no_sent_as_file(credential_json, client, english):
+    response = client.post(
+        "/verify/credential",
+        data={
+            "csrf_token": _verify_form(client),
+            "credential_file": (io.BytesIO(credential_json.encode("utf-8")), "c.json"),
+            "employee_no": (io.BytesIO(b"c1"), "employee.txt"),
+        },
+        content_type="multipart/form-data",
+    )
+    text = response.get_data(as_text=True)
+
+    assert response.status_code == 400
+    assert "Employee number (optional): This field takes text, but a file was sent." in text
+
+
+def test_credential_file_sent_as_text(credential_json, client, english):
+    response = client.post(
+        "/verify/credential",
+        data={
+            "csrf_token": _verify_form(client),
+            "credential_file": credential_json,
+            "employee_no": "c1",
+        },
+        content_type="multipart/form-data",
+    )
+
+    assert response.status_code == 400
+    assert "Credential file (JSON): Choose the credential" in response.get_data(as_text=True)
+
+
+def test_csrf_token_sent_as_file(client, english):
+    response = client.post(
+        "/verify/credential",
+        data={
+            "csrf_token": (io.BytesIO(_verify_form(client).encode()), "token.txt"),
+            "credential_file": (io.BytesIO(b"{}"), "c.json"),
+        },
+        content_type="multipart/form-data",
+    )
+
+    assert response.status_code == 400
+    assert "The form expired" in response.get_data(as_text=True)
