@@ -44,6 +44,19 @@ DETAIL_MESSAGES = {
     "too_deep": _l("The credential nests JSON too deeply to verify."),
 }
 
+#: Short label per ``VerificationResult.code``, shown in place of the code.
+RESULT_LABELS = {
+    "ok": _l("signature valid"),
+    "invalid_signature": _l("signature mismatch"),
+    "unknown_key": _l("unknown signing key"),
+    "malformed": _l("malformed credential"),
+    "unsupported": _l("unsupported signature format"),
+    "context_mismatch": _l("@context mismatch"),
+    "issuer_mismatch": _l("issuer mismatch"),
+    "wrong_type": _l("not an Open Badges credential"),
+    "wrong_purpose": _l("wrong proof purpose"),
+}
+
 #: Messages of Python's JSON decoder (``json.JSONDecodeError.msg``), which are
 #: English; any other message is shown as it is.
 JSON_DECODER_MESSAGES = {
@@ -78,6 +91,12 @@ def verification_detail(result: VerificationResult) -> str:
         return str(template) % result.detail_values
     except (KeyError, TypeError, ValueError):
         return result.reason
+
+
+def result_label(result: VerificationResult) -> str:
+    """Return the translated label of a result's code, or the code when it has none."""
+    label = RESULT_LABELS.get(result.code)
+    return str(label) if label is not None else result.code
 
 
 def json_error(error: json.JSONDecodeError) -> str:
