@@ -7,9 +7,10 @@ from werkzeug.datastructures import FileStorage
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from certificates.credential_messages import credential_json_error, json_error
+from certificates.credential_messages import credential_json_error
 from certificates.credentials import loads_credential
 from certificates.services import MAX_REASON_LENGTH
+from lms.parser_messages import json_error
 
 
 class VerifyForm(FlaskForm):

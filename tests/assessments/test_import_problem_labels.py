@@ -61,3 +61,22 @@ def test_problem_labels_in_english(bank, login, english):
     problems = _upload(login, bank, "::单选::题干{=甲 ~乙\n".encode(), "q.gift", "gift")
 
     assert "Line 1, Answers: " in problems
+
+
+TRUNCATED_XML = b'<?xml version="1.0"?>\n<quiz><question type="truefalse"><name>'
+
+
+def test_truncated_xml_in_chinese(bank, login):
+    problems = _upload(login, bank, TRUNCATED_XML, "q.xml", "moodle_xml")
+
+    assert "第 2 行" in problems
+    assert "no element found" not in problems
+
+
+def test_truncated_xml_in_english(bank, login, english):
+    problems = _upload(login, bank, TRUNCATED_XML, "q.xml", "moodle_xml")
+
+    assert (
+        "The file is not well-formed XML: the file ends before the root element "
+        "is closed at line 2, column 40."
+    ) in problems
