@@ -98,7 +98,7 @@ def test_saving_adds_a_version(school):
     assert len(saved) == 2
 
 
-def test_save_rejects_sandbox_violation(school):
+def test_save_rejects_sandbox_violation(school, english):
     template = template_services.create_template(
         school["institution"], school["trainer"], "简洁证书", **fields()
     )
@@ -298,7 +298,7 @@ def jpeg_bytes() -> bytes:
         ("logo.png", b"not an image", "not a PNG or JPEG"),
     ],
 )
-def test_bad_image_rejected(school, filename, content, message):
+def test_bad_image_rejected(school, filename, content, message, english):
     with pytest.raises(TemplateError) as error:
         template_services.create_template(
             school["institution"],
@@ -381,3 +381,37 @@ def test_seed_command_is_idempotent(app, school):
     assert "uni-a: default-en, default-zh" in first.output
     db.session.expire_all()
     assert count(CertificateTemplate) == 2
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 101])
+def test_name_error_is_translatable(school, marked_gettext, name):
+    with pytest.raises(TemplateError) as error:
+        template_services.create_template(
+            school["institution"], school["trainer"], name, **fields()
+        )
+
+    assert error.value.field == "name"
+    assert str(error.value) == "⟦the name must have 1 to 100 characters.⟧"
+
+
+def test_taken_name_error_is_translatable(school, marked_gettext):
+    template_services.create_template(
+        school["institution"], school["trainer"], "简洁证书", **fields()
+    )
+
+    with pytest.raises(TemplateError) as error:
+        template_services.create_template(
+            school["institution"], school["trainer"], "简洁证书", **fields()
+        )
+
+    assert str(error.value) == "⟦a template named '简洁证书' exists. Choose another name.⟧"
+
+
+def test_page_size_error_is_translatable(school, marked_gettext):
+    with pytest.raises(TemplateError) as error:
+        template_services.create_template(
+            school["institution"], school["trainer"], "简洁证书", **fields(page_size="B5")
+        )
+
+    assert error.value.field == "page_size"
+    assert str(error.value) == "⟦choose A4, A5 or Letter.⟧"
