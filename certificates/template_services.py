@@ -251,7 +251,18 @@ def check_renders(spec: TemplateSpec) -> None:
     except TemplateSourceError as exc:
         raise TemplateError(str(exc), field="body_html") from None
     except CertificateRenderError as exc:
-        raise TemplateError(str(exc), field="css") from None
+        raise TemplateError(render_error_message(exc), field="css") from None
+
+
+def render_error_message(exc: CertificateRenderError) -> str:
+    """Return why a template could not be laid out, in the reader's language."""
+    if exc.pages is None:
+        return str(exc)
+    return _(
+        "with the sample data the certificate needs %(pages)d pages, but it must "
+        "fit on one. Shorten the text or reduce sizes in the template.",
+        pages=exc.pages,
+    )
 
 
 def create_template(

@@ -132,7 +132,7 @@ def test_save_rejects_bad_fields(school, override, field):
     assert error.value.field == field
 
 
-def test_duplicate_name_rejected(school):
+def test_duplicate_name_rejected(school, english):
     template_services.create_template(
         school["institution"], school["trainer"], "简洁证书", **fields()
     )
@@ -360,13 +360,18 @@ def test_long_name_shrinks_to_one_page(school, page_size, orientation, caplog):
         assert any("retrying with the name" in r.getMessage() for r in caplog.records)
 
 
-def test_template_that_never_fits_rejected_at_save(school):
+def test_template_that_never_fits_rejected_at_save(school, marked_gettext):
     body = '<div style="height: 900mm"></div><p>{{ holder_name }}</p>'
 
-    with pytest.raises(TemplateError, match="expected 1"):
+    with pytest.raises(TemplateError) as error:
         template_services.create_template(
             school["institution"], school["trainer"], "太长", **fields(body_html=body)
         )
+
+    message = str(error.value)
+    assert error.value.field == "css"
+    assert message.startswith("⟦with the sample data the certificate needs ")
+    assert message.endswith("but it must fit on one. Shorten the text or reduce sizes in the template.⟧")
 
 
 def test_seed_command_is_idempotent(app, school):
