@@ -42,7 +42,7 @@ class TextField(StringField):
     """Text input that rejects a value sent as a file part of a multipart body.
 
     Flask-WTF merges uploaded files into the form data, so a client can send
-    any field as a file; StringField would then hand validators a FileStorage.
+    any field as a file, and StringField would hand validators a FileStorage.
     """
 
     def process_formdata(self, valuelist):
