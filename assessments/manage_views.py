@@ -263,13 +263,36 @@ def _store_upload(bank, data: dict, errors: dict):
         )
     except uploads.UploadError as error:
         logger.info("Import upload into bank %s rejected: %s", bank.id, error.code)
-        errors["file"] = _(
-            "Upload a %(format)s file ending in %(extensions)s, at most 5 MB.",
-            format=transfer.FORMAT_LABELS[fmt],
-            extensions=", ".join("." + e for e in error.allowed),
-        )
+        errors["file"] = _upload_message(error, fmt, upload.filename if upload else "")
         return None, target
     return stored, target
+
+
+def _upload_message(error: uploads.UploadError, fmt: str, filename: str) -> str:
+    """Return why the import file was rejected, in the words of ``error.code``."""
+    if error.code == "missing" and filename:
+        return _(
+            "The file %(name)s is empty. Choose the file that contains the questions.",
+            name=filename,
+        )
+    if error.code == "content":
+        return _(
+            "The file %(name)s is not text: it contains binary data. Save the "
+            "questions as plain text in UTF-8 or GBK and upload that file.",
+            name=filename,
+        )
+    if error.code == "size":
+        return _(
+            "The file %(name)s is larger than %(size)d MB. Split the questions "
+            "into smaller files.",
+            name=filename,
+            size=IMPORT_MAX_BYTES // uploads.MB,
+        )
+    return _(
+        "Upload a %(format)s file ending in %(extensions)s, at most 5 MB.",
+        format=transfer.FORMAT_LABELS[fmt],
+        extensions=", ".join("." + e for e in error.allowed),
+    )
 
 
 @bp.route("/banks/<int:bank_id>/import", methods=["GET", "POST"])

@@ -5,8 +5,6 @@ English log sentences. This module turns the keys into messages in the
 reader's language.
 """
 
-import json
-
 from flask_babel import lazy_gettext as _l
 
 from certificates.credentials import CredentialJSONError
@@ -44,22 +42,17 @@ DETAIL_MESSAGES = {
     "too_deep": _l("The credential nests JSON too deeply to verify."),
 }
 
-#: Messages of Python's JSON decoder (``json.JSONDecodeError.msg``), which are
-#: English; any other message is shown as it is.
-JSON_DECODER_MESSAGES = {
-    "Expecting value": _l("a value is expected"),
-    "Expecting property name enclosed in double quotes": _l(
-        "a property name in double quotes is expected"
-    ),
-    "Expecting ':' delimiter": _l("a colon is expected"),
-    "Expecting ',' delimiter": _l("a comma is expected"),
-    "Unterminated string starting at": _l("a string has no closing quote"),
-    "Invalid control character at": _l("a string contains a control character"),
-    "Invalid \\escape": _l("a string contains an invalid backslash escape"),
-    "Invalid \\uXXXX escape": _l("a string contains an invalid \\u escape"),
-    "Extra data": _l("text follows the end of the JSON value"),
-    "Illegal trailing comma before end of object": _l("a comma precedes the closing }"),
-    "Illegal trailing comma before end of array": _l("a comma precedes the closing ]"),
+#: Short label per ``VerificationResult.code``, shown in place of the code.
+RESULT_LABELS = {
+    "ok": _l("signature valid"),
+    "invalid_signature": _l("signature mismatch"),
+    "unknown_key": _l("unknown signing key"),
+    "malformed": _l("malformed credential"),
+    "unsupported": _l("unsupported signature format"),
+    "context_mismatch": _l("@context mismatch"),
+    "issuer_mismatch": _l("issuer mismatch"),
+    "wrong_type": _l("not an Open Badges credential"),
+    "wrong_purpose": _l("wrong proof purpose"),
 }
 
 CREDENTIAL_JSON_MESSAGES = {
@@ -80,10 +73,10 @@ def verification_detail(result: VerificationResult) -> str:
         return result.reason
 
 
-def json_error(error: json.JSONDecodeError) -> str:
-    """Return the decoder's message for ``error`` in the reader's language."""
-    found = JSON_DECODER_MESSAGES.get(error.msg)
-    return str(found) if found is not None else error.msg
+def result_label(result: VerificationResult) -> str:
+    """Return the translated label of a result's code, or the code when it has none."""
+    label = RESULT_LABELS.get(result.code)
+    return str(label) if label is not None else result.code
 
 
 def credential_json_error(error: ValueError) -> str:

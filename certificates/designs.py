@@ -218,7 +218,8 @@ def _layout(spec: TemplateSpec, data: dict):
         values["holder_font_size"] = smaller
     raise CertificateRenderError(
         f"certificate {data['serial']} needs {len(document.pages)} pages with this "
-        "template, expected 1: shorten the text or reduce sizes in the template"
+        "template, expected 1: shorten the text or reduce sizes in the template",
+        pages=len(document.pages),
     )
 
 

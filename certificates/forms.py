@@ -3,12 +3,14 @@ import json
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from werkzeug.datastructures import FileStorage
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from certificates.credential_messages import credential_json_error, json_error
+from certificates.credential_messages import credential_json_error
 from certificates.credentials import loads_credential
 from certificates.services import MAX_REASON_LENGTH
+from lms.parser_messages import json_error
 
 
 class VerifyForm(FlaskForm):
@@ -36,6 +38,20 @@ class RevokeForm(FlaskForm):
 MAX_CREDENTIAL_BYTES = 256 * 1024
 
 
+class TextField(StringField):
+    """Text input that rejects a value sent as a file part of a multipart body.
+
+    Flask-WTF merges uploaded files into the form data, so a client can send
+    any field as a file, and StringField would hand validators a FileStorage.
+    """
+
+    def process_formdata(self, valuelist):
+        if valuelist and isinstance(valuelist[0], FileStorage):
+            self.data = ""
+            raise ValueError(_l("This field takes text, but a file was sent. Type the value."))
+        super().process_formdata(valuelist)
+
+
 class CredentialUploadForm(FlaskForm):
     """Upload of a credential JSON file on the public verification page.
 
@@ -47,7 +63,7 @@ class CredentialUploadForm(FlaskForm):
         _l("Credential file (JSON)"),
         validators=[FileRequired(_l("Choose the credential's JSON file."))],
     )
-    employee_no = StringField(
+    employee_no = TextField(
         _l("Employee number (optional)"), validators=[Length(max=64)]
     )
 

@@ -48,7 +48,14 @@ _missing_subset_logged = False
 
 
 class CertificateRenderError(Exception):
-    """The certificate could not be laid out on exactly one page."""
+    """The certificate could not be laid out on exactly one page.
+
+    ``pages`` is the number of pages the layout took, when that is the cause.
+    """
+
+    def __init__(self, message: str, pages: int | None = None):
+        super().__init__(message)
+        self.pages = pages
 
 
 class DataURIOnlyFetcher(URLFetcher):
@@ -231,7 +238,8 @@ def render_certificate_pdf(
         )
         raise CertificateRenderError(
             f"certificate {data['serial']} needs {len(document.pages)} pages, "
-            "expected 1"
+            "expected 1",
+            pages=len(document.pages),
         )
     attachments = []
     if credential_json:

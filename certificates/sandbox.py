@@ -90,7 +90,15 @@ _CSS_FORBIDDEN_RE = re.compile(r"</|<!--|@import", re.IGNORECASE)
 
 
 class TemplateSourceError(ValueError):
-    """A template body or style sheet was rejected; the message names the problem."""
+    """A template body or style sheet was rejected.
+
+    The message names the problem in the reader's language, and ``field`` is
+    the form field at fault: "body_html" or "css".
+    """
+
+    def __init__(self, message, field: str = "body_html"):
+        super().__init__(message)
+        self.field = field
 
 
 class _CertificateSandbox(ImmutableSandboxedEnvironment):
@@ -114,46 +122,68 @@ def _make_environment() -> _CertificateSandbox:
 _environment = _make_environment()
 
 
-def _node_line(node: nodes.Node) -> str:
-    return f"line {node.lineno}" if getattr(node, "lineno", None) else "the template"
-
-
 def _check_node(node: nodes.Node, assigned: set[str]) -> None:
+    # The parser gives every node the line it starts on.
+    line = getattr(node, "lineno", None) or 1
     if isinstance(node, (nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
         raise TemplateSourceError(
-            f"{_node_line(node)}: extends, include and import are not allowed; "
-            "write the whole certificate in this template"
+            _l(
+                "line %(line)d: extends, include and import are not allowed. "
+                "Write the whole certificate in this template.",
+                line=line,
+            )
         )
     if isinstance(node, (nodes.Getattr, nodes.Getitem)):
         raise TemplateSourceError(
-            f"{_node_line(node)}: attribute and item access (x.y, x['y']) is not "
-            "allowed; use the placeholders as they are"
+            _l(
+                "line %(line)d: attribute and item access (x.y, x['y']) is not "
+                "allowed. Use the placeholders as they are.",
+                line=line,
+            )
         )
     if isinstance(node, nodes.Call):
         raise TemplateSourceError(
-            f"{_node_line(node)}: calls are not allowed; use placeholders and filters"
+            _l(
+                "line %(line)d: calls are not allowed. Use placeholders and filters.",
+                line=line,
+            )
         )
     if isinstance(node, nodes.Filter) and node.name not in ALLOWED_FILTERS:
         raise TemplateSourceError(
-            f"{_node_line(node)}: the filter {node.name!r} is not available; "
-            f"use one of: {', '.join(ALLOWED_FILTERS)}"
+            _l(
+                "line %(line)d: the filter '%(name)s' is not available. "
+                "Use one of: %(filters)s.",
+                line=line,
+                name=node.name,
+                filters=", ".join(ALLOWED_FILTERS),
+            )
         )
     if isinstance(node, (nodes.Mul, nodes.Pow)):
         # "x" * 10 ** 9 would build a gigabyte string inside the web process.
         raise TemplateSourceError(
-            f"{_node_line(node)}: * and ** are not allowed in certificate templates"
+            _l(
+                "line %(line)d: * and ** are not allowed in certificate templates.",
+                line=line,
+            )
         )
     if isinstance(node, nodes.Test):
         raise TemplateSourceError(
-            f"{_node_line(node)}: tests (is ...) are not allowed; "
-            "compare with == or use {% if placeholder %}"
+            _l(
+                "line %(line)d: tests (is ...) are not allowed. "
+                "Compare with == or use {%% if placeholder %%}.",
+                line=line,
+            )
         )
     if isinstance(node, nodes.Name) and node.ctx == "load":
         if node.name not in PLACEHOLDERS and node.name not in assigned:
             raise TemplateSourceError(
-                f"{_node_line(node)}: {node.name!r} is not available in certificate "
-                "templates, which see only the placeholder values: "
-                f"{', '.join(PLACEHOLDERS)}"
+                _l(
+                    "line %(line)d: '%(name)s' is not available in certificate "
+                    "templates, which see only the placeholder values: %(names)s.",
+                    line=line,
+                    name=node.name,
+                    names=", ".join(PLACEHOLDERS),
+                )
             )
 
 
@@ -167,25 +197,42 @@ def check_source(body_html: str, css: str = "") -> None:
     """
     if len(body_html) > MAX_BODY_LENGTH:
         raise TemplateSourceError(
-            f"the body is longer than {MAX_BODY_LENGTH} characters"
+            _l("the body is longer than %(max)d characters.", max=MAX_BODY_LENGTH)
         )
     if len(css) > MAX_CSS_LENGTH:
-        raise TemplateSourceError(f"the CSS is longer than {MAX_CSS_LENGTH} characters")
+        raise TemplateSourceError(
+            _l("the CSS is longer than %(max)d characters.", max=MAX_CSS_LENGTH),
+            field="css",
+        )
     if _SCRIPT_RE.search(body_html):
         raise TemplateSourceError(
-            "scripts, javascript: URLs and event handler attributes (onclick=...) "
-            "are not allowed in a certificate"
+            _l(
+                "scripts, javascript: URLs and event handler attributes (onclick=...) "
+                "are not allowed in a certificate."
+            )
         )
     match = _CSS_FORBIDDEN_RE.search(css)
     if match:
         raise TemplateSourceError(
-            f"the CSS contains {match.group(0)!r}, which is not allowed; "
-            "write plain rules and embed images by uploading them"
+            _l(
+                "the CSS contains '%(text)s', which is not allowed. "
+                "Write plain rules and embed images by uploading them.",
+                text=match.group(0),
+            ),
+            field="css",
         )
     try:
         tree = _environment.parse(body_html)
     except TemplateSyntaxError as exc:
-        raise TemplateSourceError(f"line {exc.lineno}: {exc.message}") from None
+        # Jinja's reason stays in English, quoted, inside a translated sentence.
+        raise TemplateSourceError(
+            _l(
+                "line %(line)d: the template syntax is invalid. "
+                "Jinja reports: \"%(detail)s\"",
+                line=exc.lineno or 1,
+                detail=exc.message or "",
+            )
+        ) from None
 
     assigned = {
         name.name
@@ -240,7 +287,11 @@ def render_body(body_html: str, values: dict) -> str:
     try:
         html = template.render(plain)
     except SecurityError as exc:
-        raise TemplateSourceError(f"the template broke a sandbox rule: {exc}") from None
+        raise TemplateSourceError(
+            _l("the template broke a sandbox rule: %(detail)s", detail=str(exc))
+        ) from None
     except UndefinedError as exc:
-        raise TemplateSourceError(f"the template uses a missing value: {exc}") from None
+        raise TemplateSourceError(
+            _l("the template uses a missing value: %(detail)s", detail=str(exc))
+        ) from None
     return clean_html(html)

@@ -134,12 +134,12 @@ def _check_image(kind: str, content: bytes) -> None:
 
 def _upload_message(exc: uploads.UploadError) -> str:
     if exc.code == "size":
-        return f"the image is larger than {exc.limit // uploads.MB} MB"
+        return _("the image is larger than %(size)d MB.", size=exc.limit // uploads.MB)
     if exc.code == "content":
-        return "the file is not a PNG or JPEG image although its name says so"
+        return _("the file is not a PNG or JPEG image although its name says so.")
     if exc.code == "extension":
-        return "upload a PNG or JPEG image (.png, .jpg)"
-    return "the file is empty"
+        return _("upload a PNG or JPEG image (.png, .jpg).")
+    return _("the file is empty.")
 
 
 def save_version(
@@ -165,7 +165,7 @@ def save_version(
     fields = _checked_fields(page_size, orientation, language, body_html, css)
     if validity_months is not None and not 1 <= validity_months <= 600:
         raise TemplateError(
-            "the validity must be 1 to 600 months, or empty for no expiry",
+            _("the validity must be 1 to 600 months, or empty for no expiry."),
             field="validity_months",
         )
     previous = template.current_version
@@ -214,26 +214,25 @@ def _checked_fields(page_size, orientation, language, body_html, css) -> dict:
     try:
         size = PageSize(page_size)
     except ValueError:
-        raise TemplateError("choose A4, A5 or Letter", field="page_size") from None
+        raise TemplateError(_("choose A4, A5 or Letter."), field="page_size") from None
     try:
         turn = Orientation(orientation)
     except ValueError:
         raise TemplateError(
-            "choose landscape or portrait", field="orientation"
+            _("choose landscape or portrait."), field="orientation"
         ) from None
     try:
         lang = TemplateLanguage(language)
     except ValueError:
-        raise TemplateError("choose zh or en", field="language") from None
+        raise TemplateError(_("choose zh or en."), field="language") from None
     if not (body_html or "").strip():
         raise TemplateError(
-            "the body is empty; write the certificate's HTML", "body_html"
+            _("the body is empty. Write the certificate's HTML."), "body_html"
         )
     try:
         check_source(body_html, css or "")
     except TemplateSourceError as exc:
-        field = "css" if "CSS" in str(exc) else "body_html"
-        raise TemplateError(str(exc), field=field) from None
+        raise TemplateError(str(exc), field=exc.field) from None
     return {
         "page_size": size,
         "orientation": turn,
@@ -252,7 +251,18 @@ def check_renders(spec: TemplateSpec) -> None:
     except TemplateSourceError as exc:
         raise TemplateError(str(exc), field="body_html") from None
     except CertificateRenderError as exc:
-        raise TemplateError(str(exc), field="css") from None
+        raise TemplateError(render_error_message(exc), field="css") from None
+
+
+def render_error_message(exc: CertificateRenderError) -> str:
+    """Return why a template could not be laid out, in the reader's language."""
+    if exc.pages is None:
+        return str(exc)
+    return _(
+        "with the sample data the certificate needs %(pages)d pages, but it must "
+        "fit on one. Shorten the text or reduce sizes in the template.",
+        pages=exc.pages,
+    )
 
 
 def create_template(
@@ -261,10 +271,11 @@ def create_template(
     """Create a template with its first version. Raises TemplateError."""
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise TemplateError("the name must have 1 to 100 characters", field="name")
+        raise TemplateError(_("the name must have 1 to 100 characters."), field="name")
     if _name_taken(institution.id, name):
         raise TemplateError(
-            f"a template named {name!r} exists; choose another name", field="name"
+            _("a template named '%(name)s' exists. Choose another name.", name=name),
+            field="name",
         )
     template = CertificateTemplate(institution_id=institution.id, name=name)
     db.session.add(template)
@@ -276,10 +287,11 @@ def create_template(
 def rename_template(template: CertificateTemplate, name: str) -> None:
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise TemplateError("the name must have 1 to 100 characters", field="name")
+        raise TemplateError(_("the name must have 1 to 100 characters."), field="name")
     if name != template.name and _name_taken(template.institution_id, name):
         raise TemplateError(
-            f"a template named {name!r} exists; choose another name", field="name"
+            _("a template named '%(name)s' exists. Choose another name.", name=name),
+            field="name",
         )
     template.name = name
 
@@ -498,16 +510,16 @@ def update_programme_settings(
     if template_id is not None:
         template = db.session.get(CertificateTemplate, template_id)
         if template is None or template.institution_id != programme.institution_id:
-            raise TemplateError("choose a template of your institution", "template_id")
+            raise TemplateError(_("choose a template of your institution."), "template_id")
     if renews_programme_id is not None:
         renewed = db.session.get(Programme, renews_programme_id)
         if renewed is None or renewed.institution_id != programme.institution_id:
             raise TemplateError(
-                "choose a programme of your institution", "renews_programme_id"
+                _("choose a programme of your institution."), "renews_programme_id"
             )
         if renewed.id == programme.id:
             raise TemplateError(
-                "a programme cannot renew its own certificates", "renews_programme_id"
+                _("a programme cannot renew its own certificates."), "renews_programme_id"
             )
     row = programme_settings(programme.id)
     if row is None:

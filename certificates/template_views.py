@@ -256,8 +256,10 @@ def _preview_error(error: str):
 def _preview_response(spec, output_format: str):
     try:
         pdf = render_pdf(spec, sample_data())
-    except (TemplateSourceError, CertificateRenderError) as exc:
+    except TemplateSourceError as exc:
         return _preview_error(str(exc))
+    except CertificateRenderError as exc:
+        return _preview_error(template_services.render_error_message(exc))
     if output_format != "png":
         return _pdf_response(pdf, "preview.pdf")
     try:

@@ -20,7 +20,7 @@ from flask_login import current_user, login_required
 
 from certificates import external as external_certificates
 from certificates import keys, renewal, services
-from certificates.credential_messages import verification_detail
+from certificates.credential_messages import result_label, verification_detail
 from certificates.forms import (
     CredentialUploadForm,
     IssueExternalForm,
@@ -95,6 +95,7 @@ def _certificate_helpers():
         "plain_hours": plain_hours,
         "format_code": services.format_code,
         "verification_detail": verification_detail,
+        "result_label": result_label,
     }
 
 

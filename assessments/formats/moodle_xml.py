@@ -30,6 +30,7 @@ from assessments.formats.types import (
     TextFormat,
     format_decimal,
 )
+from lms.parser_messages import xml_error, xml_error_position
 
 _FORMAT_NAMES = {
     "html": TextFormat.HTML,
@@ -121,10 +122,17 @@ def _parse_tree(data: bytes) -> tuple[ET.Element, dict[int, int]]:
             ),
         ) from error
     except ET.ParseError as error:
+        line, column = xml_error_position(error)
         raise FormatError.single(
-            error.position[0],
+            line,
             "file",
-            _l("The file is not well-formed XML: %(error)s.", error=str(error)),
+            _l(
+                "The file is not well-formed XML: %(error)s at line %(line)d, "
+                "column %(column)d.",
+                error=xml_error(error),
+                line=line,
+                column=column,
+            ),
         ) from error
     return root, builder.lines
 

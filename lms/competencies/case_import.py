@@ -24,6 +24,7 @@ from lms.competencies.transfer import (
     check_structure,
     is_uuid,
 )
+from lms.parser_messages import json_error
 
 MAPPING_TYPES = ("exactMatchOf", "isRelatedTo")
 STRUCTURE_TYPES = ("isChildOf", "hasSkillLevel")
@@ -108,19 +109,15 @@ def _load(content: bytes) -> Any:
         message = _("The file is not UTF-8 text.")
         raise ImportRejected([Problem("$", _("encoding"), message)]) from None
     except json.JSONDecodeError as exc:
-        position = f"line {exc.lineno}, column {exc.colno}"
         message = _(
-            "The file is not valid JSON (%(error)s %(position)s).",
-            error=exc.msg,
-            position=position,
+            "The file is not valid JSON: %(error)s at line %(line)d, column %(column)d.",
+            error=json_error(exc),
+            line=exc.lineno,
+            column=exc.colno,
         )
         raise ImportRejected([Problem("$", "JSON", message)]) from None
     except RecursionError:
-        message = _(
-            "The file is not valid JSON (%(error)s %(position)s).",
-            error="nesting too deep",
-            position="",
-        )
+        message = _("The file nests JSON too deeply to be read.")
         raise ImportRejected([Problem("$", "JSON", message)]) from None
 
 

@@ -130,7 +130,7 @@ def test_viewer_filters(entries, login, query, expected):
     session = login("admin")
     page = session.get(f"/admin/audit?{query}").get_data(as_text=True)
 
-    actions = [row.split("<code>")[1].split("</code>")[0] for row in _rows(page)]
+    actions = [row.split('data-action="')[1].split('"')[0] for row in _rows(page)]
     assert actions == expected
 
 
@@ -170,3 +170,27 @@ def test_viewer_is_admin_only_and_read_only(entries, login, app):
     }
     assert methods == {"GET", "HEAD", "OPTIONS"}
     assert login("admin").post("/admin/audit").status_code == 405
+
+
+def test_viewer_labels_action_and_object(entries, login, english):
+    _add("job.pause", "job", 0, datetime(2026, 3, 5, tzinfo=SHANGHAI),
+         actor=entries.admin, institution=entries.uni_a)
+    db.session.commit()
+
+    page = login("admin").get("/admin/audit?date_to=2026-03-05").get_data(as_text=True)
+    cells = [row.split("<td")[3:5] for row in _rows(page)]
+
+    assert ">Job paused</td>" in cells[0][0]
+    assert ">Scheduled job</td>" in cells[0][1]
+    assert ">Login</td>" in cells[1][0]
+    assert f">User {entries.admin}</td>" in cells[1][1]
+    assert ">Certificate issued</td>" in cells[-1][0]
+    assert ">Certificate 1</td>" in cells[-1][1]
+
+
+def test_viewer_hides_raw_action_codes(entries, login):
+    page = login("admin").get("/admin/audit").get_data(as_text=True)
+
+    assert ">account.login<" not in page
+    assert "<code>account.login</code>" not in page
+    assert ">user " not in page

@@ -61,3 +61,64 @@ def test_problem_labels_in_english(bank, login, english):
     problems = _upload(login, bank, "::单选::题干{=甲 ~乙\n".encode(), "q.gift", "gift")
 
     assert "Line 1, Answers: " in problems
+
+
+TRUNCATED_XML = b'<?xml version="1.0"?>\n<quiz><question type="truefalse"><name>'
+
+
+def test_truncated_xml_in_chinese(bank, login):
+    problems = _upload(login, bank, TRUNCATED_XML, "q.xml", "moodle_xml")
+
+    assert "第 2 行" in problems
+    assert "no element found" not in problems
+
+
+def test_truncated_xml_in_english(bank, login, english):
+    problems = _upload(login, bank, TRUNCATED_XML, "q.xml", "moodle_xml")
+
+    assert (
+        "The file is not well-formed XML: the file ends before the root element "
+        "is closed at line 2, column 40."
+    ) in problems
+
+
+def _file_error(login, bank, raw: bytes, filename: str) -> str:
+    bank_id, category_id = bank
+    response = login("trainer").post(
+        f"/manage/banks/{bank_id}/import",
+        data={
+            "format": "gift",
+            "category_id": str(category_id),
+            "file": (io.BytesIO(raw), filename),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    return response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (b"", "The file q.gift is empty."),
+        (b"::Q1:: 1+1? {=2}\x00\x01\x02", "The file q.gift is not text: it contains binary data."),
+    ],
+)
+def test_gift_file_rejection_reason(bank, login, english, raw, expected):
+    page = _file_error(login, bank, raw, "q.gift")
+
+    assert expected in page
+    assert "Upload a GIFT file ending in" not in page
+
+
+def test_gift_wrong_extension_reason(bank, login, english):
+    page = _file_error(login, bank, b"::Q1:: 1+1? {=2}", "q.docx")
+
+    assert "Upload a GIFT file ending in .gift, .txt, at most 5 MB." in page
+
+
+@pytest.mark.parametrize("raw", [b"", b"\x00\x01\x02binary"])
+def test_gift_rejection_not_extension_in_chinese(bank, login, raw):
+    page = _file_error(login, bank, raw, "q.gift")
+
+    assert "请上传扩展名为" not in page

@@ -90,3 +90,70 @@ def test_unknown_detail_shows_reason():
     result = VerificationResult(False, "malformed", "some English reason", detail="new_check")
 
     assert verification_detail(result) == "some English reason"
+
+
+def _csrf_token(client) -> str:
+    from tests.conftest import csrf_from
+
+    return csrf_from(client.get("/verify/credential").get_data(as_text=True))
+
+
+def test_employee_no_sent_as_file(credential_json, client, english):
+    response = client.post(
+        "/verify/credential",
+        data={
+            "csrf_token": _csrf_token(client),
+            "credential_file": (io.BytesIO(credential_json.encode("utf-8")), "c.json"),
+            "employee_no": (io.BytesIO(b"c1"), "employee.txt"),
+        },
+        content_type="multipart/form-data",
+    )
+    text = response.get_data(as_text=True)
+
+    assert response.status_code == 400
+    assert "Employee number (optional): This field takes text, but a file was sent." in text
+
+
+def test_credential_file_sent_as_text(credential_json, client, english):
+    response = client.post(
+        "/verify/credential",
+        data={
+            "csrf_token": _csrf_token(client),
+            "credential_file": credential_json,
+            "employee_no": "c1",
+        },
+        content_type="multipart/form-data",
+    )
+
+    assert response.status_code == 400
+    assert "Credential file (JSON): Choose the credential" in response.get_data(as_text=True)
+
+
+def test_csrf_token_sent_as_file(client, english):
+    response = client.post(
+        "/verify/credential",
+        data={
+            "csrf_token": (io.BytesIO(_csrf_token(client).encode()), "token.txt"),
+            "credential_file": (io.BytesIO(b"{}"), "c.json"),
+        },
+        content_type="multipart/form-data",
+    )
+
+    assert response.status_code == 400
+    assert "The form expired" in response.get_data(as_text=True)
+
+
+def test_result_code_shown_as_label(credential_json, login, english):
+    text = _upload(login("c1"), credential_json.encode("utf-8")).get_data(as_text=True)
+
+    assert "Technical detail: signature valid. The signature is valid." in text
+    assert "<code>ok</code>" not in text
+
+
+def test_mismatch_code_not_shown_raw(credential_json, login):
+    tampered = credential_json.replace("欧阳明辉", "欧阳明晖", 1).encode("utf-8")
+
+    text = _upload(login("c1"), tampered).get_data(as_text=True)
+
+    assert "<code>invalid_signature</code>" not in text
+    assert 'data-result-code="invalid_signature"' in text

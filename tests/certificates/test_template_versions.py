@@ -98,7 +98,7 @@ def test_saving_adds_a_version(school):
     assert len(saved) == 2
 
 
-def test_save_rejects_sandbox_violation(school):
+def test_save_rejects_sandbox_violation(school, english):
     template = template_services.create_template(
         school["institution"], school["trainer"], "简洁证书", **fields()
     )
@@ -132,7 +132,7 @@ def test_save_rejects_bad_fields(school, override, field):
     assert error.value.field == field
 
 
-def test_duplicate_name_rejected(school):
+def test_duplicate_name_rejected(school, english):
     template_services.create_template(
         school["institution"], school["trainer"], "简洁证书", **fields()
     )
@@ -298,7 +298,7 @@ def jpeg_bytes() -> bytes:
         ("logo.png", b"not an image", "not a PNG or JPEG"),
     ],
 )
-def test_bad_image_rejected(school, filename, content, message):
+def test_bad_image_rejected(school, filename, content, message, english):
     with pytest.raises(TemplateError) as error:
         template_services.create_template(
             school["institution"],
@@ -360,13 +360,18 @@ def test_long_name_shrinks_to_one_page(school, page_size, orientation, caplog):
         assert any("retrying with the name" in r.getMessage() for r in caplog.records)
 
 
-def test_template_that_never_fits_rejected_at_save(school):
+def test_template_that_never_fits_rejected_at_save(school, marked_gettext):
     body = '<div style="height: 900mm"></div><p>{{ holder_name }}</p>'
 
-    with pytest.raises(TemplateError, match="expected 1"):
+    with pytest.raises(TemplateError) as error:
         template_services.create_template(
             school["institution"], school["trainer"], "太长", **fields(body_html=body)
         )
+
+    message = str(error.value)
+    assert error.value.field == "css"
+    assert message.startswith("⟦with the sample data the certificate needs ")
+    assert message.endswith("but it must fit on one. Shorten the text or reduce sizes in the template.⟧")
 
 
 def test_seed_command_is_idempotent(app, school):
@@ -381,3 +386,37 @@ def test_seed_command_is_idempotent(app, school):
     assert "uni-a: default-en, default-zh" in first.output
     db.session.expire_all()
     assert count(CertificateTemplate) == 2
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 101])
+def test_name_error_is_translatable(school, marked_gettext, name):
+    with pytest.raises(TemplateError) as error:
+        template_services.create_template(
+            school["institution"], school["trainer"], name, **fields()
+        )
+
+    assert error.value.field == "name"
+    assert str(error.value) == "⟦the name must have 1 to 100 characters.⟧"
+
+
+def test_taken_name_error_is_translatable(school, marked_gettext):
+    template_services.create_template(
+        school["institution"], school["trainer"], "简洁证书", **fields()
+    )
+
+    with pytest.raises(TemplateError) as error:
+        template_services.create_template(
+            school["institution"], school["trainer"], "简洁证书", **fields()
+        )
+
+    assert str(error.value) == "⟦a template named '简洁证书' exists. Choose another name.⟧"
+
+
+def test_page_size_error_is_translatable(school, marked_gettext):
+    with pytest.raises(TemplateError) as error:
+        template_services.create_template(
+            school["institution"], school["trainer"], "简洁证书", **fields(page_size="B5")
+        )
+
+    assert error.value.field == "page_size"
+    assert str(error.value) == "⟦choose A4, A5 or Letter.⟧"

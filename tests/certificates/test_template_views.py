@@ -101,7 +101,7 @@ def test_new_form_prefilled_with_default(world, login):
     assert "holder_font_size" in page
 
 
-def test_save_with_config_shows_clear_error(world, login):
+def test_save_with_config_shows_clear_error(world, login, english):
     trainer = login("trainer1")
 
     response = create(trainer, body_html="<p>{{ config.SECRET_KEY }}</p>")
@@ -112,21 +112,21 @@ def test_save_with_config_shows_clear_error(world, login):
     assert count(CertificateTemplate) == 1
 
 
-def test_save_with_unknown_name_shows_clear_error(world, login):
+def test_save_with_unknown_name_shows_clear_error(world, login, english):
     response = create(login("trainer1"), body_html="<p>{{ request }}</p>")
 
     assert response.status_code == 400
     assert "&#39;request&#39; is not available" in response.get_data(as_text=True)
 
 
-def test_save_with_script_rejected(world, login):
+def test_save_with_script_rejected(world, login, english):
     response = create(login("trainer1"), body_html="<script>alert(1)</script>")
 
     assert response.status_code == 400
     assert "scripts" in response.get_data(as_text=True)
 
 
-def test_bad_logo_rejected_with_field(world, login):
+def test_bad_logo_rejected_with_field(world, login, english):
     response = create(login("trainer1"), logo=(io.BytesIO(b"GIF89a"), "logo.gif"))
 
     assert response.status_code == 400
@@ -223,7 +223,7 @@ def test_live_preview_renders_unsaved_form(world, login):
     assert count(TemplateVersion) == 1
 
 
-def test_live_preview_reports_sandbox_error(world, login):
+def test_live_preview_reports_sandbox_error(world, login, english):
     response = login("trainer1").post(
         "/certificates/templates/preview",
         data=form_data(body_html="<p>{{ self }}</p>", format="png"),
@@ -294,3 +294,29 @@ def test_edit_removes_image(world, login):
     template = only_template()
     assert template.current_version.logo_file is None
     assert template.versions[1].logo_file is not None
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("<p>{{ config.SECRET_KEY }}</p>", "⟦line 1: attribute and item access"),
+        ("<p>\n{{ request }}</p>", "⟦line 2: &#39;request&#39; is not available"),
+        ("<p>{{ holder_name.upper() }}</p>", "⟦line 1: calls are not allowed."),
+        ("<p>{{ holder_name ", "⟦line 1: the template syntax is invalid. Jinja reports:"),
+        ("<p>{% if holder_name is defined %}x{% endif %}</p>", "⟦line 1: tests (is ...)"),
+    ],
+)
+def test_sandbox_errors_are_translatable(world, login, marked_gettext, body, message):
+    response = create(login("trainer1"), body_html=body)
+
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+
+
+def test_css_error_is_translatable_on_css(world, login, marked_gettext):
+    response = create(login("trainer1"), css="@import url(x.css);")
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 400
+    assert "⟦the CSS contains &#39;%(text)s&#39;" not in page
+    assert "⟦the CSS contains &#39;@import&#39;, which is not allowed." in page

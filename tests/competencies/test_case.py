@@ -320,3 +320,35 @@ def test_upper_case_identifiers_accepted(good_package):
         item["identifier"] for item in good_package["CFItems"]
     }
     assert len(data.items) == 3
+
+
+def _import_page(login, content: bytes) -> str:
+    response = login("trainer").post(
+        "/frameworks/import",
+        data={"file_format": "case", "upload": (io.BytesIO(content), "x.json")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    return response.get_data(as_text=True)
+
+
+def test_bad_json_reason_in_chinese(app, seeded, login):
+    page = _import_page(login, b"{bad")
+
+    assert "此处应为带双引号的属性名" in page
+    assert "Expecting property name" not in page
+
+
+def test_bad_json_reason_in_english(app, seeded, login, english):
+    page = _import_page(login, b"{bad")
+
+    assert (
+        "The file is not valid JSON: a property name in double quotes is expected "
+        "at line 1, column 2."
+    ) in page
+
+
+def test_deep_json_reason_in_english(app, seeded, login, english):
+    page = _import_page(login, b"[" * 100000)
+
+    assert "The file nests JSON too deeply to be read." in page

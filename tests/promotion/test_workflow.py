@@ -596,3 +596,36 @@ def test_decision_errors_name_each_field_once(world, frozen, login):
     assert no_outcome.status_code == 400
     assert "Decision: Choose approve, return for changes or reject" in outcome_page
     assert "Decision: Decision:" not in outcome_page
+
+
+def _with_certificate_evidence(status: str) -> PromotionApplication:
+    application = _application()
+    certificate = {
+        "title": "辅导员岗前培训",
+        "serial": "SR-2027-0001",
+        "issued_on": "2027-06-01",
+        "expires_on": None,
+        "status": status,
+    }
+    application.evidence = {**application.evidence, "certificates": [certificate]}
+    db.session.commit()
+    return application
+
+
+def test_application_labels_certificate_status(world, frozen, login, english):
+    counselor = _apply(login, _eligible_world(world))
+    application = _with_certificate_evidence("expiring_soon")
+
+    page = counselor.get(f"/promotions/applications/{application.id}").get_data(as_text=True)
+
+    assert "SR-2027-0001 · June 1, 2027 · Expiring soon</li>" in page
+
+
+def test_application_hides_raw_certificate_status(world, frozen, login):
+    counselor = _apply(login, _eligible_world(world))
+    application = _with_certificate_evidence("valid")
+
+    page = counselor.get(f"/promotions/applications/{application.id}").get_data(as_text=True)
+
+    assert "SR-2027-0001" in page
+    assert " · valid</li>" not in page
