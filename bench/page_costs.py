@@ -23,7 +23,7 @@ import time
 
 import sqlalchemy as sa
 
-from bench.generate import BENCH_PASSWORD, absolute_sqlite_url
+from bench.generate import BENCH_PASSWORD
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -43,16 +43,10 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     from bench.hello import app as hello_app
-    from lms import create_app
+    from bench.profile_pages import in_process_app
     from lms.extensions import db
 
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": absolute_sqlite_url(args.database_url),
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        "LOGIN_RATE_LIMIT": "100000 per minute",
-        "LOGIN_ACCOUNT_RATE_LIMIT": "100000 per minute",
-        "RATELIMIT_STORAGE_URI": "memory://",
-    })
+    app = in_process_app(args.database_url)
     statements: list[str] = []
     with app.app_context():
         sa.event.listen(db.engine, "before_cursor_execute",

@@ -21,6 +21,20 @@ import sqlalchemy as sa
 from bench.generate import BENCH_PASSWORD, absolute_sqlite_url
 
 
+def in_process_app(database_url: str):
+    """Return the app on a generated database, with limits that a profiling run never hits."""
+    from lms import create_app
+
+    return create_app({
+        "SQLALCHEMY_DATABASE_URI": absolute_sqlite_url(database_url),
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "LOGIN_RATE_LIMIT": "100000 per minute",
+        "LOGIN_ACCOUNT_RATE_LIMIT": "100000 per minute",
+        "VERIFY_RATE_LIMIT": "1000000 per minute",
+        "RATELIMIT_STORAGE_URI": "memory://",
+    })
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True)
@@ -31,16 +45,9 @@ def main(argv=None) -> None:
     parser.add_argument("--sort", default="cumulative")
     args = parser.parse_args(argv)
 
-    from lms import create_app
     from lms.extensions import db
 
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": absolute_sqlite_url(args.database_url),
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        "LOGIN_RATE_LIMIT": "100000 per minute",
-        "LOGIN_ACCOUNT_RATE_LIMIT": "100000 per minute",
-        "VERIFY_RATE_LIMIT": "1000000 per minute",
-    })
+    app = in_process_app(args.database_url)
     statements = []
     with app.app_context():
         sa.event.listen(db.engine, "before_cursor_execute",

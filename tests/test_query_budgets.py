@@ -181,8 +181,9 @@ def test_learning_queries_do_not_grow_with_enrolments(app, login):
     assert counts[6] == counts[1], f"queries per enrolment count: {counts}"
 
 
-def _start_queries(app, login, questions: int) -> int:
-    from tests.factories import make_quiz
+def _quiz_taker(app, questions: int) -> tuple[int, dict]:
+    """Enrol a learner "taker" in a course with a quiz; return its id and right answers."""
+    from tests.factories import correct_answers, make_quiz
 
     with app.app_context():
         institution = make_institution()
@@ -191,7 +192,11 @@ def _start_queries(app, login, questions: int) -> int:
         quiz = make_quiz(course, questions=questions)
         course_services.enrol(learner, make_programme(institution, "qp", [course]))
         db.session.commit()
-        quiz_id = quiz.id
+        return quiz.id, correct_answers(quiz)
+
+
+def _start_queries(app, login, questions: int) -> int:
+    quiz_id, _answers = _quiz_taker(app, questions)
     session = login("taker")
     with counted_queries(app) as statements:
         response = session.post(f"/quizzes/{quiz_id}/start")
@@ -210,17 +215,8 @@ def test_quiz_start_queries_do_not_grow_with_questions(app, login):
 
 
 def _autosave_queries(app, login, questions: int) -> list[str]:
-    from tests.factories import correct_answers, make_quiz
-
-    with app.app_context():
-        institution = make_institution()
-        learner = make_user(institution, "saver")
-        course = make_course(institution, "ac", lessons=1)
-        quiz = make_quiz(course, questions=questions)
-        course_services.enrol(learner, make_programme(institution, "ap", [course]))
-        db.session.commit()
-        quiz_id, answers = quiz.id, correct_answers(quiz)
-    session = login("saver")
+    quiz_id, answers = _quiz_taker(app, questions)
+    session = login("taker")
     url = session.post(f"/quizzes/{quiz_id}/start").headers["Location"] + "/answers"
     session.post(url, data=answers)
     with counted_queries(app) as statements:
