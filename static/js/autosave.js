@@ -36,7 +36,13 @@
           throw new Error("save failed");
         }
         form.setAttribute("data-saved-count", String(data.saved));
-        show(form.getAttribute("data-saved-text"));
+        if (data.ignored && data.ignored.length) {
+          // The page offered an answer the server does not accept for its
+          // question, so the saved answer was kept.
+          show(form.getAttribute("data-ignored-text"));
+        } else {
+          show(form.getAttribute("data-saved-text"));
+        }
       });
     }).catch(function () {
       show(form.getAttribute("data-failed-text"));

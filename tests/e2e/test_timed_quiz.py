@@ -14,8 +14,8 @@ def _check_correct(page, question) -> None:
             page.check(f'input[name="q{question.id}"][value="{choice.id}"]')
 
 
-def test_timed_quiz_resumes_after_reload(app, live_server, browser_page):
-    page = browser_page
+def _start_timed_quiz(app, page, live_server):
+    """Log counselor1 in, enrol, start the first course's quiz with 10 minutes; return its questions."""
     with app.app_context():
         programme = db.session.scalar(
             sa.select(Programme).filter_by(code="junior-prejob-2026")
@@ -41,6 +41,12 @@ def test_timed_quiz_resumes_after_reload(app, live_server, browser_page):
     page.goto(f"{live_server}/quizzes/{quiz_id}")
     page.click('form[action$="/start"] button[type="submit"]')
     page.wait_for_url("**/attempts/*")
+    return quiz_id, questions
+
+
+def test_timed_quiz_resumes_after_reload(app, live_server, browser_page):
+    page = browser_page
+    quiz_id, questions = _start_timed_quiz(app, page, live_server)
     attempt_url = page.url
     first_left = int(page.get_attribute("#countdown", "data-seconds-left"))
     assert 590 <= first_left <= 600
@@ -79,3 +85,33 @@ def test_timed_quiz_resumes_after_reload(app, live_server, browser_page):
             sa.select(sa.func.count()).select_from(Attempt).filter_by(quiz_id=quiz_id)
         )
         assert attempts == 1
+
+
+def test_autosave_warns_when_an_answer_is_not_accepted(app, live_server, browser_page):
+    page = browser_page
+    _quiz_id, questions = _start_timed_quiz(app, page, live_server)
+    (first_id, first_choices), (second_id, _second) = questions[0], questions[1]
+    page.check(f'input[name="q{first_id}"][value="{first_choices[0]}"]')
+    page.wait_for_selector("#attempt-form[data-saved-count]", state="attached")
+    page.wait_for_function(
+        "document.getElementById('autosave-status').textContent.length > 0"
+    )
+    saved_text = page.text_content("#autosave-status")
+
+    # A stale page offers the first question's choice under the second question.
+    page.evaluate(
+        """([second, foreign]) => {
+            const input = document.querySelector(`input[name="q${second}"]`);
+            input.value = String(foreign);
+            input.click();
+        }""",
+        [second_id, first_choices[0]],
+    )
+    page.wait_for_function(
+        "text => document.getElementById('autosave-status').textContent !== text",
+        arg=saved_text,
+    )
+
+    warning = page.get_attribute("#attempt-form", "data-ignored-text")
+    assert page.text_content("#autosave-status") == warning
+    assert page.text_content("#autosave-status") != saved_text
