@@ -99,7 +99,7 @@ def quiz_grade(
     """Return the learner's percentage by the quiz's grading method, or None yet.
 
     Attempts still waiting for an essay grade do not count. A caller that
-    already holds the learner's ``attempts`` at the quiz passes them.
+    has already loaded the learner's ``attempts`` at the quiz passes them.
     """
     if attempts is None:
         attempts = attempts_for(user, quiz)
@@ -273,7 +273,7 @@ def _load_choices(questions: list[Question]) -> None:
 
 
 def _lay_out(attempt: Attempt, quiz: Quiz, user: User) -> list[dict]:
-    """Draw and order the attempt's questions; set its maximum score.
+    """Draw and order the attempt's questions and set its maximum score.
 
     Returns the ``attempt_question`` rows to insert, without the attempt id.
     """
@@ -336,7 +336,7 @@ def save_answers(
     Responses to questions the attempt does not ask are skipped. A response
     that carries input but nothing the question accepts (a choice of
     another question, say) is skipped too, so the answer saved before it
-    stays; its question id is appended to ``ignored`` when a list is given.
+    stays. Its question id is appended to ``ignored`` when a list is given.
     Raises ``AttemptError("time_up")`` after the deadline (and closes the
     attempt) and ``AttemptError("submitted")`` once the attempt is submitted.
     """

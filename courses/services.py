@@ -573,12 +573,12 @@ def _known_ids(name: str, user: User, ids: list[int], load) -> set[int]:
     if cache is None:
         return load(ids)
     known = cache.setdefault(user.id, {})
-    unseen = [each for each in ids if each not in known]
+    unseen = [item_id for item_id in ids if item_id not in known]
     if unseen:
         found = load(unseen)
-        for each in unseen:
-            known[each] = each in found
-    return {each for each in ids if known[each]}
+        for item_id in unseen:
+            known[item_id] = item_id in found
+    return {item_id for item_id in ids if known[item_id]}
 
 
 def completed_course_ids(user: User, course_ids: list[int]) -> set[int]:
@@ -623,11 +623,12 @@ def prefetch_learner_state(user: User, enrolments: list[Enrolment]) -> None:
     learner's finished lessons, in four queries. Only a GET request keeps
     the results, so elsewhere this does nothing.
     """
-    if _request_cache("completed_lessons") is None:
+    finished_cache = _request_cache("completed_lessons")
+    if finished_cache is None:
         return
     courses = {}
     for enrolment in enrolments:
-        for link, course in enrolment_courses(enrolment):
+        for _link, course in enrolment_courses(enrolment):
             courses[course.id] = course
     if not courses:
         return
@@ -643,10 +644,12 @@ def prefetch_learner_state(user: User, enrolments: list[Enrolment]) -> None:
             .where(Course.id.in_(unloaded))
             .options(so.selectinload(Course.lessons))
         ).all()
-    finished = _request_cache("completed_lessons").setdefault(user.id, {})
-    missing = [each for each in ids if each not in finished]
-    for each in missing:
-        finished[each] = set()
+    finished = finished_cache.setdefault(user.id, {})
+    missing = [course_id for course_id in ids if course_id not in finished]
+    if not missing:
+        return
+    for course_id in missing:
+        finished[course_id] = set()
     rows = db.session.execute(
         sa.select(Lesson.course_id, LessonProgress.lesson_id)
         .join(Lesson, Lesson.id == LessonProgress.lesson_id)

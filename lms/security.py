@@ -22,9 +22,10 @@ CONTENT_SECURITY_POLICY = "; ".join(
 def _logged_in() -> bool:
     """Return whether the request has a logged-in user.
 
-    The user the request already loaded counts as it is: reading one of its
-    attributes after the view's commit expired them would reload the row,
-    and on SQLite a POST would open a second write transaction for it.
+    Flask-Login keeps the request's user in ``g._login_user``, and a user it
+    loaded is active. Reading one of its attributes after the view's commit
+    expired them would reload the row, and on SQLite a POST would open a
+    second write transaction for it.
     """
     user = g.get("_login_user")
     if user is None:

@@ -1,12 +1,14 @@
 """Role and ownership checks shared by every blueprint."""
 
 from functools import wraps
-from typing import Optional
+from typing import Callable, Optional
 
+import sqlalchemy as sa
 from flask import abort
 from flask_login import current_user, login_required
 
 from lms.accounts.models import Role, User
+from lms.extensions import db
 
 
 def roles_required(*roles: Role):
@@ -65,3 +67,23 @@ def get_person_or_404(person_id: int) -> User:
     if person is None or not can_view_person(current_user, person):
         abort(404)
     return person
+
+
+def reviewers_among(institution_id: int, may_review: Callable[[User], bool]) -> list[User]:
+    """Return the active HR officers of an institution for whom ``may_review`` is true.
+
+    When no HR officer qualifies, the qualifying admins are returned instead,
+    so that admins are not notified of everything HR already handles.
+    """
+    candidates = db.session.scalars(
+        sa.select(User)
+        .where(
+            User.institution_id == institution_id,
+            User.role.in_([Role.HR, Role.ADMIN]),
+            User.active.is_(True),
+        )
+        .order_by(User.id)
+    ).all()
+    allowed = [user for user in candidates if may_review(user)]
+    hr = [user for user in allowed if user.role is Role.HR]
+    return hr or allowed

@@ -20,8 +20,9 @@ logger = logging.getLogger("lms.scheduler")
 def scheduler_command() -> None:
     """Run the job scheduler in the foreground until interrupted.
 
-    Run one per deployment next to the web workers. A second instance is
-    harmless: each scheduled time still runs once.
+    Run one per deployment next to the web workers. The schedule is stored
+    in the database, so a restart runs a slot missed while it was down. A
+    second instance is harmless: each scheduled time still runs once.
     """
     from lms.scheduler import JobConfigError, build_scheduler
 
@@ -79,7 +80,7 @@ def run_job_command(job_id: str, now_text: str | None) -> None:
 @click.command("jobs")
 @with_appcontext
 def jobs_command() -> None:
-    """List the jobs, their schedules and their last runs."""
+    """List the jobs, their schedules, stored next runs (or pause) and last runs."""
     from lms.notifications.models import JobRun
     from lms.scheduler import JobConfigError, job_settings, make_trigger, stored_schedule
 

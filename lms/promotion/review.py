@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from lms import audit
-from lms.accounts.access import can_view_person, hr_scope
+from lms.accounts.access import can_view_person, hr_scope, reviewers_among
 from lms.accounts.models import Role, User
 from lms.compliance.models import CadreRank, PersonProfile
 from lms.compliance.windows import local_today
@@ -270,29 +270,15 @@ REVIEW_DUE_KIND = "promotion_review_due"
 
 
 def reviewers(application: PromotionApplication) -> list[User]:
-    """Return who may decide the application's current step: HR first, else admins.
-
-    Admins are returned only when no HR officer of the institution may
-    decide the step, so that they are not notified of every application.
-    """
+    """Return who may decide the application's current step: HR first, else admins."""
     step = current_step(application)
     if step is None:
         return []
-    candidates = db.session.scalars(
-        sa.select(User)
-        .where(
-            User.institution_id == application.institution_id,
-            User.role.in_([Role.HR, Role.ADMIN]),
-            User.active.is_(True),
-        )
-        .order_by(User.id)
-    ).all()
     staffed = staffed_departments(application.institution_id)
-    allowed = [
-        user for user in candidates if can_review(user, application, step, staffed=staffed)
-    ]
-    hr = [user for user in allowed if user.role is Role.HR]
-    return hr or allowed
+    return reviewers_among(
+        application.institution_id,
+        lambda user: can_review(user, application, step, staffed=staffed),
+    )
 
 
 def notify_reviewers(application: PromotionApplication) -> int:

@@ -18,7 +18,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from lms import audit, labels
-from lms.accounts.access import can_view_person
+from lms.accounts.access import can_view_person, reviewers_among
 from lms.accounts.models import Role, User
 from lms.compliance.windows import split_hours_by_year
 from lms.db import now_utc
@@ -151,18 +151,9 @@ REVIEW_DUE_KIND = "external_training_review_due"
 
 def reviewers(training: ExternalTraining) -> list[User]:
     """Return the HR officers who may review the submission, else its admins."""
-    candidates = db.session.scalars(
-        sa.select(User)
-        .where(
-            User.institution_id == training.user.institution_id,
-            User.role.in_([Role.HR, Role.ADMIN]),
-            User.active.is_(True),
-        )
-        .order_by(User.id)
-    ).all()
-    allowed = [user for user in candidates if can_review(user, training)]
-    hr = [user for user in allowed if user.role is Role.HR]
-    return hr or allowed
+    return reviewers_among(
+        training.user.institution_id, lambda user: can_review(user, training)
+    )
 
 
 def notify_reviewers(training: ExternalTraining) -> int:

@@ -25,7 +25,7 @@ def _start_and_stop(app, **kwargs):
     return jobs
 
 
-def test_every_enabled_job_is_stored_with_its_next_run(app, app_ctx):
+def test_enabled_jobs_stored_with_next_run(app, app_ctx):
     jobs = _start_and_stop(app)
 
     rows = {row.id: row for row in db.session.scalars(sa.select(ScheduledJob))}
@@ -39,7 +39,7 @@ def test_every_enabled_job_is_stored_with_its_next_run(app, app_ctx):
     assert daily > datetime.now(UTC)
 
 
-def test_restart_runs_a_slot_missed_while_down_once(app, app_ctx):
+def test_restart_runs_missed_slot_once(app, app_ctx):
     calls = []
 
     def probe(now):
@@ -80,20 +80,20 @@ def test_restart_runs_a_slot_missed_while_down_once(app, app_ctx):
     )
 
 
-def test_unchanged_schedule_keeps_its_stored_next_run(app, app_ctx):
+def test_unchanged_schedule_keeps_next_run(app, app_ctx):
     _start_and_stop(app)
     store = AppJobStore(db.engine)
     job = store.lookup_job("cleanup_expired")
-    kept = job.trigger.get_next_fire_time(None, datetime.now(UTC) + timedelta(days=3))
-    job.next_run_time = kept
+    stored_time = job.trigger.get_next_fire_time(None, datetime.now(UTC) + timedelta(days=3))
+    job.next_run_time = stored_time
     store.update_job(job)
 
     jobs = _start_and_stop(app)
 
-    assert jobs["cleanup_expired"].next_run_time == kept
+    assert jobs["cleanup_expired"].next_run_time == stored_time
 
 
-def test_paused_job_stays_paused_after_restart(app, app_ctx):
+def test_pause_survives_restart(app, app_ctx):
     _start_and_stop(app)
 
     assert set_paused("cleanup_expired", True) is None
@@ -108,7 +108,7 @@ def test_paused_job_stays_paused_after_restart(app, app_ctx):
     assert stored_schedule()["cleanup_expired"] == resumed
 
 
-def test_changed_schedule_starts_afresh_and_disabled_job_is_removed(app, app_ctx, monkeypatch):
+def test_changed_and_disabled_jobs_rescheduled(app, app_ctx, monkeypatch):
     _start_and_stop(app)
     before = stored_schedule()["cleanup_expired"]
     monkeypatch.setitem(
@@ -126,7 +126,7 @@ def test_changed_schedule_starts_afresh_and_disabled_job_is_removed(app, app_ctx
     assert schedule["cleanup_expired"] != before
 
 
-def test_scheduler_for_some_specs_leaves_other_jobs_stored(app, app_ctx):
+def test_partial_scheduler_keeps_other_jobs(app, app_ctx):
     _start_and_stop(app)
     spec = JobSpec("side_probe", lambda now: None, "0 9 * * *")
 
@@ -159,7 +159,8 @@ def test_admin_pauses_and_resumes_a_job(app, world, login):
     row = text.split('id="job-cleanup_expired"')[1].split("</tr>")[0]
 
     assert "is paused" in text
-    assert "Paused" in row and ">Resume<" in row
+    assert "Paused" in row
+    assert ">Resume<" in row
     assert stored_schedule()["cleanup_expired"] is None
     entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "job.pause")).one()
     assert entry.data["job_id"] == "cleanup_expired"
@@ -175,7 +176,7 @@ def test_admin_pauses_and_resumes_a_job(app, world, login):
 
 
 @pytest.mark.usefixtures("english")
-def test_pausing_a_job_no_scheduler_stored_explains(world, login):
+def test_pause_unstored_job_explains(world, login):
     admin = login("admin")
 
     page = admin.post("/admin/jobs/cleanup_expired/pause", follow_redirects=True)
@@ -188,14 +189,14 @@ def test_pausing_a_job_no_scheduler_stored_explains(world, login):
     ) == 0
 
 
-def test_pausing_needs_csrf_and_a_known_job(world, login):
+def test_pause_needs_csrf_and_known_job(world, login):
     admin = login("admin")
 
     assert admin.client.post("/admin/jobs/cleanup_expired/pause").status_code == 400
     assert admin.post("/admin/jobs/no_such_job/pause").status_code == 404
 
 
-def test_jobs_command_shows_stored_schedule(app, app_ctx):
+def test_jobs_command_shows_schedule(app, app_ctx):
     _start_and_stop(app)
     set_paused("cleanup_expired", True)
     db.session.commit()
