@@ -1,6 +1,7 @@
 """Enrolment, lesson progress and course/programme completion rules."""
 
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from typing import Optional
 
@@ -216,6 +217,10 @@ def enrolments_for_course(user: User, course: Course) -> list[Enrolment]:
     An enrolment follows its pinned version of each programme course, and
     the programme's current version where it has no pin.
     """
+    cache = _request_cache("enrolments_for_course")
+    key = (user.id, course.id)
+    if cache is not None and key in cache:
+        return list(cache[key])
     pinned = sa.select(EnrolmentCourse.enrolment_id).where(
         EnrolmentCourse.course_id == course.id
     )
@@ -239,7 +244,7 @@ def enrolments_for_course(user: User, course: Course) -> list[Enrolment]:
             ~has_pin,
         )
     )
-    return list(
+    found = list(
         db.session.scalars(
             sa.select(Enrolment)
             .where(
@@ -249,6 +254,9 @@ def enrolments_for_course(user: User, course: Course) -> list[Enrolment]:
             .order_by(Enrolment.enrolled_at, Enrolment.id)
         )
     )
+    if cache is not None:
+        cache[key] = list(found)
+    return found
 
 
 def open_enrolment_learners(course_ids: list[int]) -> set[tuple[int, int]]:
@@ -722,17 +730,33 @@ def resume_point(
 # Where the learner left off ------------------------------------------------
 
 
+#: A repeated visit to the same lesson within this time does not rewrite the
+#: visit time, so reloading a page is a read, not a write.
+VISIT_REFRESH = timedelta(seconds=60)
+
+_LOOK_UP = object()
+
+
 def record_visit(
-    user: User, lesson: Lesson, position_permille: int | None = None
-) -> None:
+    user: User,
+    lesson: Lesson,
+    position_permille: int | None = None,
+    *,
+    visit: Optional[CourseVisit] | object = _LOOK_UP,
+) -> bool:
     """Remember ``lesson`` as the learner's place in its course.
 
     ``position_permille`` (0-1000) is kept only for the same lesson. A visit
-    to another lesson starts at its beginning.
+    to another lesson starts at its beginning. ``visit`` is the learner's
+    visit record of the course when the caller has already loaded it (None
+    when there is none). Returns True when the record changed and the caller
+    has to commit.
     """
-    visit = db.session.scalar(
-        sa.select(CourseVisit).filter_by(user_id=user.id, course_id=lesson.course_id)
-    )
+    if visit is _LOOK_UP:
+        visit = db.session.scalar(
+            sa.select(CourseVisit).filter_by(user_id=user.id, course_id=lesson.course_id)
+        )
+    now = now_utc()
     if visit is None:
         visit = CourseVisit(user_id=user.id, course_id=lesson.course_id)
         try:
@@ -745,13 +769,21 @@ def record_visit(
                     user_id=user.id, course_id=lesson.course_id
                 )
             )
+    elif (
+        visit.lesson_id == lesson.id
+        and position_permille in (None, visit.position_permille)
+        and visit.visited_at is not None
+        and now - visit.visited_at < VISIT_REFRESH
+    ):
+        return False
     if visit.lesson_id != lesson.id:
         visit.lesson_id = lesson.id
         visit.position_permille = 0
     if position_permille is not None:
         visit.position_permille = position_permille
-    visit.visited_at = now_utc()
+    visit.visited_at = now
     db.session.flush()
+    return True
 
 
 def find_visit(user: User, course: Course) -> Optional[CourseVisit]:

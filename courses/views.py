@@ -112,11 +112,12 @@ def _quiz_rows(course: Course) -> list[dict]:
     for quiz in assessment_services.quizzes_for_course(course):
         row = {"quiz": quiz, "passed": False, "attempts_used": 0, "open": None}
         if current_user.role.is_learner:
-            row["passed"] = assessment_services.has_passed(current_user, quiz)
-            row["attempts_used"] = len(
-                assessment_services.attempts_for(current_user, quiz)
+            attempts = assessment_services.attempts_for(current_user, quiz)
+            row["passed"] = assessment_services.has_passed(current_user, quiz, attempts)
+            row["attempts_used"] = len(attempts)
+            row["open"] = next(
+                (each for each in attempts if each.submitted_at is None), None
             )
-            row["open"] = assessment_services.open_attempt(current_user, quiz)
         rows.append(row)
     return rows
 
@@ -145,12 +146,13 @@ def my_learning():
     year = record_services.current_year(current_user)
     memberships = classes.memberships_of(current_user)
     today = local_today(current_user.institution)
+    level = learning.person_level(current_user, today)
     return render_template(
         "courses/my_learning.html",
         rows=rows,
         verdicts=record_services.compliance_verdicts(current_user),
-        required=learning.required_programmes(current_user),
-        level=learning.person_level(current_user),
+        required=learning.required_programmes(current_user, level),
+        level=level,
         memberships=memberships,
         next_deadline=learning.next_deadline(memberships, today),
         year=year,
@@ -291,21 +293,24 @@ def _refuse_if_locked(course: Course):
 @bp.route("/courses/<int:course_id>/lessons/<int:lesson_id>")
 @login_required
 def lesson(course_id: int, lesson_id: int):
-    course, lesson = _load_lesson(course_id, lesson_id)
+    course = load_course_or_404(course_id)
+    # The page lists the course's lessons anyway, so take this one from them.
+    lesson = next((each for each in course.lessons if each.id == lesson_id), None)
+    if lesson is None:
+        abort(404)
     refusal = _refuse_if_locked(course)
     if refusal is not None:
         return refusal
     previous, following = _neighbours(course, lesson)
     done = False
     position_permille = 0
+    visit = None
     if current_user.role.is_learner:
         done = lesson.id in services.completed_lesson_ids(current_user, course)
         visit = services.find_visit(current_user, course)
         if visit is not None and visit.lesson_id == lesson.id:
             position_permille = visit.position_permille
-        services.record_visit(current_user, lesson)
-        db.session.commit()
-    return render_template(
+    page = render_template(
         "courses/lesson.html",
         course=course,
         lesson=lesson,
@@ -314,6 +319,13 @@ def lesson(course_id: int, lesson_id: int):
         done=done,
         position_permille=position_permille,
     )
+    # The visit is written after rendering: a commit expires every loaded
+    # object, and the page would load them all again.
+    if current_user.role.is_learner and services.record_visit(
+        current_user, lesson, visit=visit
+    ):
+        db.session.commit()
+    return page
 
 
 @bp.route("/courses/<int:course_id>/lessons/<int:lesson_id>/file")
@@ -352,8 +364,8 @@ def save_position(course_id: int, lesson_id: int):
             jsonify(error=_("position must be a whole number from 0 to 1000.")),
             400,
         )
-    services.record_visit(current_user, lesson, position)
-    db.session.commit()
+    if services.record_visit(current_user, lesson, position):
+        db.session.commit()
     return jsonify(saved=True)
 
 

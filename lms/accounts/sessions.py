@@ -12,6 +12,7 @@ signed cookie persistent (it outlives the browser), but the record still
 decides whether the login is valid.
 """
 
+import functools
 import hashlib
 import logging
 import secrets
@@ -105,6 +106,16 @@ class SessionStore(Protocol):
         ...
 
 
+@functools.cache
+def _session_with_user() -> sa.Select:
+    """Build the query of ``SqlSessionStore.get_with_user`` once per process."""
+    return (
+        sa.select(User, *UserSession.__table__.c)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(UserSession.id == sa.bindparam("session_id"))
+    )
+
+
 class SqlSessionStore:
     """Records in the ``user_session`` table.
 
@@ -123,6 +134,14 @@ class SqlSessionStore:
             sa.select(UserSession.__table__).where(UserSession.id == session_id)
         ).mappings().first()
         return SessionRecord(**row) if row is not None else None
+
+    def get_with_user(self, session_id: str) -> tuple[Optional[SessionRecord], Optional[User]]:
+        """Return the record and its user in one query (every request runs this)."""
+        row = db.session.execute(_session_with_user(), {"session_id": session_id}).first()
+        if row is None:
+            return None, None
+        user, *values = row
+        return SessionRecord(**dict(zip(UserSession.__table__.c.keys(), values))), user
 
     def touch(self, session_id: str, now: datetime) -> None:
         table = UserSession.__table__
@@ -273,14 +292,21 @@ def load_user(user_id: str) -> Optional[User]:
     if not token:
         return None
     store = get_store()
-    record = store.get(hash_token(token))
+    session_id = hash_token(token)
+    joined = getattr(store, "get_with_user", None)
+    if joined is not None:
+        record, user = joined(session_id)
+    else:
+        record = store.get(session_id)
+        user = None
     now = clock()
     if record is None or str(record.user_id) != user_id:
         return None
     if not record.is_valid(now, _idle_timeout()):
         logger.info("Rejected expired or revoked session of user %s", record.user_id)
         return None
-    user = db.session.get(User, record.user_id)
+    if user is None:
+        user = db.session.get(User, record.user_id)
     if user is None or not user.active:
         return None
     if now - record.last_seen_at >= TOUCH_INTERVAL:

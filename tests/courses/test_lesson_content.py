@@ -7,6 +7,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from courses import services as course_services
 from courses.models import Course, CourseModule, CourseVisit, Lesson, LessonKind
 from lms.extensions import db
 
@@ -437,6 +438,57 @@ def test_reading_position_saved_and_restored(world, login):
     assert saved.json == {"saved": True}
     assert (visit.lesson_id, visit.position_permille) == (lesson, 640)
     assert 'data-position="640"' in again
+
+
+def _visit() -> CourseVisit:
+    db.session.expire_all()
+    return db.session.scalar(sa.select(CourseVisit))
+
+
+def test_reopening_a_lesson_within_a_minute_writes_nothing(world, login):
+    learner = login("counselor1")
+    learner.post(f"/programmes/{world.programme}/enrol")
+    first, second = world.lessons1
+    lesson_url = f"/courses/{world.course1}/lessons/{{}}"
+
+    learner.get(lesson_url.format(first))
+    opened = _visit().visited_at
+    learner.get(lesson_url.format(first))
+    reopened = _visit().visited_at
+    learner.get(lesson_url.format(second))
+    moved = _visit()
+
+    assert reopened == opened
+    assert moved.lesson_id == second and moved.visited_at >= opened
+
+
+def test_reopening_a_lesson_later_refreshes_the_visit(world, login):
+    learner = login("counselor1")
+    learner.post(f"/programmes/{world.programme}/enrol")
+    lesson_url = f"/courses/{world.course1}/lessons/{world.lessons1[0]}"
+    learner.get(lesson_url)
+    visit = _visit()
+    stale = visit.visited_at - course_services.VISIT_REFRESH
+    visit.visited_at = stale
+    db.session.commit()
+
+    learner.get(lesson_url)
+
+    assert _visit().visited_at > stale + course_services.VISIT_REFRESH / 2
+
+
+def test_a_new_position_is_saved_at_once(world, login):
+    learner = login("counselor1")
+    learner.post(f"/programmes/{world.programme}/enrol")
+    lesson = world.lessons1[0]
+    url = f"/courses/{world.course1}/lessons/{lesson}/position"
+    learner.get(f"/courses/{world.course1}/lessons/{lesson}")
+
+    first = _post_json(learner, url, {"position": 200})
+    second = _post_json(learner, url, {"position": 300})
+
+    assert first.status_code == second.status_code == 200
+    assert _visit().position_permille == 300
 
 
 def test_lesson_title_is_plain_text(world, login):
