@@ -175,11 +175,16 @@ def enrolment_courses(enrolment: Enrolment) -> list[tuple[ProgrammeCourse, Cours
 
 def _request_cache(name: str) -> Optional[dict]:
     """Return a dict kept for the current GET request, or None outside one."""
-    from flask import g, has_request_context, request
+    from flask import has_request_context
+    from flask.globals import app_ctx, request_ctx
 
-    if not has_request_context() or request.method != "GET":
+    if not has_request_context():
         return None
-    caches = g.setdefault("_course_caches", {})
+    # The learner pages call this a hundred times per request, so each
+    # context-local proxy is resolved once per call.
+    if request_ctx._get_current_object().request.method != "GET":
+        return None
+    caches = vars(app_ctx._get_current_object().g).setdefault("_course_caches", {})
     return caches.setdefault(name, {})
 
 

@@ -128,35 +128,36 @@ def _quiz_rows(course: Course) -> list[dict]:
 @bp.route("/learning")
 @roles_required(*LEARNER_ROLES)
 def my_learning():
+    # The services read the user hundreds of times; the proxy would resolve
+    # it on every read.
+    learner = current_user._get_current_object()
     rows = []
-    enrolments = services.enrolments_of(current_user)
-    services.prefetch_learner_state(current_user, enrolments)
+    enrolments = services.enrolments_of(learner)
+    services.prefetch_learner_state(learner, enrolments)
     for enrolment in enrolments:
         programme = enrolment.programme
         rows.append(
             {
                 "enrolment": enrolment,
                 "programme": programme,
-                "progress": services.programme_progress(
-                    current_user, programme, enrolment
-                ),
-                "resume": services.resume_point(current_user, programme, enrolment),
+                "progress": services.programme_progress(learner, programme, enrolment),
+                "resume": services.resume_point(learner, programme, enrolment),
             }
         )
-    year = record_services.current_year(current_user)
-    memberships = classes.memberships_of(current_user)
-    today = local_today(current_user.institution)
-    level = learning.person_level(current_user, today)
+    year = record_services.current_year(learner)
+    memberships = classes.memberships_of(learner)
+    today = local_today(learner.institution)
+    level = learning.person_level(learner, today)
     return render_template(
         "courses/my_learning.html",
         rows=rows,
-        verdicts=record_services.compliance_verdicts(current_user),
-        required=learning.required_programmes(current_user, level),
+        verdicts=record_services.compliance_verdicts(learner),
+        required=learning.required_programmes(learner, level),
         level=level,
         memberships=memberships,
         next_deadline=learning.next_deadline(memberships, today),
         year=year,
-        hours=record_services.yearly_summary(current_user, year),
+        hours=record_services.yearly_summary(learner, year),
     )
 
 
