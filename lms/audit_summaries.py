@@ -8,6 +8,8 @@ without a template or for a row whose ``data`` lacks a key the template needs.
 
 from typing import Callable, Optional
 
+from babel.lists import format_list
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from lms import labels
@@ -29,6 +31,21 @@ REVIEW_OUTCOME = {
     "reject": _l("rejected"),
 }
 
+#: Label per ``reason`` that ``framework.retired`` stores in ``data``.
+FRAMEWORK_RETIRE_REASON = {
+    "superseded": _l("a newer version was published"),
+    "retired": _l("retired by hand"),
+}
+
+#: Person profile fields that ``profile.updated`` lists under ``changes``.
+PROFILE_FIELD = {
+    "party_status": _l("Party status"),
+    "party_committee_member": _l("Party committee member"),
+    "cadre_rank": _l("Cadre rank"),
+    "full_time": _l("Full-time"),
+    "post_started_on": _l("Post start date"),
+}
+
 
 def _job_run_outcome(data: dict) -> str:
     ok = data.get("ok")
@@ -43,6 +60,24 @@ def _attempt_result(data: dict) -> str:
     return str(_l("passed")) if data.get("passed") else str(_l("not passed"))
 
 
+def _hr_scope(department_id: Optional[int]) -> str:
+    if department_id is None:
+        return str(_l("the whole institution"))
+    return str(_l("department %(id)s", id=department_id))
+
+
+def _changed_fields(data: dict) -> str:
+    names = [
+        labels.label(name, "audit_profile_field") for name in sorted(data["changes"])
+    ]
+    return format_list(names, locale=get_locale())
+
+
+def _attendance_before(data: dict) -> str:
+    previous = data["previous"]
+    return "—" if previous is None else labels.label(previous, "AttendanceStatus")
+
+
 #: Values computed from ``data`` before formatting, by placeholder name.
 _DERIVED: dict[str, Callable[[dict], str]] = {
     "method_label": lambda data: labels.label(data["method"], "audit_login_method"),
@@ -52,10 +87,24 @@ _DERIVED: dict[str, Callable[[dict], str]] = {
     "to_label": lambda data: labels.label(data["to"], "role"),
     "run_outcome": _job_run_outcome,
     "result": _attempt_result,
+    "retire_reason_label": lambda data: labels.label(
+        data["reason"], "audit_framework_retire_reason"
+    ),
+    "occurred_on_label": lambda data: labels.format_iso_date(data["occurred_on"]),
+    "changed_fields": _changed_fields,
+    "scope_before": lambda data: _hr_scope(data["before"]),
+    "scope_after": lambda data: _hr_scope(data["after"]),
+    "attendance_label": lambda data: labels.label(data["status"], "AttendanceStatus"),
+    "attendance_before_label": _attendance_before,
+    "member_status_label": lambda data: labels.label(data["status"], "member_status"),
+    "track_label": lambda data: labels.label(data["track"], "promotion_track"),
 }
 
 #: Summary template per action. Placeholders are keys of the entry's ``data``,
-#: ``actor`` (the username), ``subject_id`` and the names in ``_DERIVED``.
+#: ``actor`` (the username), ``subject_id``, ``summary`` and the names in
+#: ``_DERIVED``. A template uses ``summary`` (the stored one) only for actions
+#: whose recording call builds it from names, codes and titles alone, so it
+#: contains no English words.
 TEMPLATES = {
     "account.login": _l("%(actor)s logged in from %(ip)s (%(method_label)s)"),
     "account.login_failed": _l("Failed login as %(username)s from %(ip)s"),
@@ -75,6 +124,10 @@ TEMPLATES = {
         "%(actor)s turned off two-factor login of user %(subject_id)s"
     ),
     "account.two_factor_failed": _l("Wrong second-factor code for user %(subject_id)s"),
+    "account.hr_scope_changed": _l(
+        "%(actor)s changed the HR scope of user %(subject_id)s"
+        " from %(scope_before)s to %(scope_after)s"
+    ),
     "account.recovery_codes_replaced": _l("%(actor)s replaced the two-factor recovery codes"),
     "security.two_factor_required": _l(
         "%(actor)s made two-factor login required for HR and administrator accounts"
@@ -82,18 +135,69 @@ TEMPLATES = {
     "security.two_factor_optional": _l(
         "%(actor)s made two-factor login optional for HR and administrator accounts"
     ),
+    "profile.updated": _l("Profile of user %(subject_id)s updated: %(changed_fields)s"),
+    "progression.recorded": _l("%(summary)s, dated %(occurred_on_label)s"),
+    "progression.corrected": _l(
+        "%(summary)s, dated %(occurred_on_label)s (corrects entry %(corrects_id)s)"
+    ),
+    # NOTE: framework entries are recorded without an institution, so the
+    # audit page, which lists one institution's entries, does not show them.
+    "framework.retired": _l("%(summary)s retired: %(retire_reason_label)s"),
+    "framework.versioned": _l(
+        "New draft %(summary)s copied from framework %(predecessor_id)s"
+    ),
+    "framework.imported": _l("%(summary)s imported with %(items)s competency items"),
+    "course.version_published": _l(
+        "%(summary)s published; it replaces course %(previous_id)s"
+        " in %(programme_links)s programmes"
+    ),
+    "class.attendance_marked": _l(
+        "Attendance at session %(session_id)s marked %(attendance_label)s"
+        " (before: %(attendance_before_label)s)"
+    ),
+    "class.request_approved": _l("%(summary)s: %(member_status_label)s"),
+    "class.roster_imported": _l(
+        "Roster imported: %(created)s accounts created, %(enrolled)s enrolled,"
+        " %(waiting)s on the waiting list"
+    ),
     "quiz.graded": _l("Quiz attempt graded: %(score)s/%(max_score)s, %(result)s"),
     "quiz.regraded": _l("Quiz attempt regraded: %(score)s/%(max_score)s, %(result)s"),
     "quiz.essay_graded": _l("Essay answer graded: %(awarded)s points (before: %(previous)s)"),
     "quiz.deleted": _l(
         "Quiz %(title)s deleted from course %(course_code)s (%(questions)s questions)"
     ),
+    "quiz.grant_set": _l(
+        "User %(user_id)s given %(extra_minutes)s extra minutes and"
+        " %(extra_attempts)s extra attempts: %(reason)s"
+    ),
     "task.scored": _l("Score sheet saved: %(before)s → %(after)s"),
     "task.moderated": _l("Moderated score: %(before)s → %(after)s (%(reason)s)"),
     "task.released": _l("Task score released: %(final_score)s"),
+    "task.assessor_added": _l(
+        "%(summary)s (user %(assessor_id)s) added as an assessor"
+    ),
+    "task.assessor_removed": _l("User %(assessor_id)s removed from the assessors"),
     "certificate.issued": _l("Certificate %(serial)s issued (%(hours)s hours)"),
     "certificate.revoked": _l("Certificate %(serial)s revoked: %(reason)s"),
     "certificate.superseded": _l("Certificate %(serial)s replaced by %(superseded_by)s"),
+    "certificate.batch_created": _l(
+        "Batch of %(people)s certificates created for programme %(programme_id)s"
+    ),
+    "certificate.batch_finished": _l(
+        "Certificate batch finished: %(issued)s issued, %(existing)s already held,"
+        " %(failed)s failed"
+    ),
+    "certificate_template.saved": _l(
+        "Certificate template saved as version %(number)s"
+    ),
+    "certificate_settings.saved": _l(
+        "Certificate settings saved: serial pattern %(pattern)s, prefix %(prefix)s,"
+        " renewal window %(renewal_window_days)s days"
+    ),
+    "certificate_programme_settings.saved": _l(
+        "Programme certificate settings saved: template %(template_id)s,"
+        " renews programme %(renews_programme_id)s"
+    ),
     "promotion.applied": _l("Promotion application submitted"),
     "promotion.resubmitted": _l("Promotion application resubmitted (revision %(revision)s)"),
     "promotion.withdrawn": _l("Promotion application withdrawn"),
@@ -101,6 +205,12 @@ TEMPLATES = {
     "promotion.approved": _l("%(step_label)s: %(outcome_label)s"),
     "promotion.returned": _l("%(step_label)s: %(outcome_label)s"),
     "promotion.rejected": _l("%(step_label)s: %(outcome_label)s"),
+    "promotion_rule.created": _l(
+        "Promotion rule %(summary)s created (%(track_label)s)"
+    ),
+    "promotion_rule.updated": _l(
+        "Promotion rule %(summary)s updated (%(track_label)s)"
+    ),
     "external_training.entered": _l("External training entered by HR: %(hours)s hours"),
     "external_training.approved": _l("External training approved: %(hours)s hours"),
     "external_training.rejected": _l("External training rejected: %(reason)s"),
@@ -127,6 +237,12 @@ ACTION_LABELS = {
     "security.two_factor_required": _l("Two-factor login required"),
     "security.two_factor_optional": _l("Two-factor login optional"),
     "profile.updated": _l("Profile updated"),
+    "progression.recorded": _l("Career record added"),
+    "progression.corrected": _l("Career record corrected"),
+    "framework.published": _l("Competency framework published"),
+    "framework.retired": _l("Competency framework retired"),
+    "framework.versioned": _l("Competency framework version drafted"),
+    "framework.imported": _l("Competency framework imported"),
     "quiz.graded": _l("Quiz graded"),
     "quiz.regraded": _l("Quiz regraded"),
     "quiz.essay_graded": _l("Essay graded"),
@@ -146,7 +262,11 @@ ACTION_LABELS = {
     "certificate_template.saved": _l("Certificate template saved"),
     "certificate_settings.saved": _l("Certificate settings saved"),
     "certificate_programme_settings.saved": _l("Programme certificate settings saved"),
+    "course.published": _l("Course published"),
+    "course.archived": _l("Course archived"),
     "course.version_published": _l("Course version published"),
+    "programme.published": _l("Programme published"),
+    "programme.archived": _l("Programme archived"),
     "class.attendance_marked": _l("Attendance marked"),
     "class.request_approved": _l("Class request approved"),
     "class.request_rejected": _l("Class request rejected"),
@@ -177,11 +297,16 @@ SUBJECT_TYPE_LABELS = {
     "institution": _l("Institution"),
     "person_profile": _l("Profile"),
     "progression_entry": _l("Career record"),
+    "framework": _l("Competency framework"),
     "course": _l("Course"),
     "programme": _l("Programme"),
+    "training_class": _l("Training class"),
+    "class_member": _l("Class member"),
+    "class_attendance": _l("Attendance record"),
     "quiz": _l("Quiz"),
     "attempt": _l("Quiz attempt"),
     "attempt_answer": _l("Quiz answer"),
+    "performance_task": _l("Performance task"),
     "task_submission": _l("Task submission"),
     "score_sheet": _l("Score sheet"),
     "rubric": _l("Rubric"),
@@ -201,6 +326,8 @@ labels.register("audit_subject_type", SUBJECT_TYPE_LABELS)
 labels.register("audit_login_method", LOGIN_METHOD)
 labels.register("audit_review_step", REVIEW_STEP)
 labels.register("audit_review_outcome", REVIEW_OUTCOME)
+labels.register("audit_framework_retire_reason", FRAMEWORK_RETIRE_REASON)
+labels.register("audit_profile_field", PROFILE_FIELD)
 
 
 class _Values(dict):
@@ -223,7 +350,12 @@ def describe(entry, actor_username: Optional[str]) -> str:
     template = TEMPLATES.get(entry.action)
     if template is None or not isinstance(entry.data, dict):
         return entry.summary
-    values = _Values(entry.data, actor=actor_username or "—", subject_id=entry.subject_id)
+    values = _Values(
+        entry.data,
+        actor=actor_username or "—",
+        subject_id=entry.subject_id,
+        summary=entry.summary,
+    )
     try:
         return str(template) % values
     except (KeyError, TypeError, ValueError):

@@ -23,6 +23,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from lms import labels
 from lms.extensions import db
 from lms.promotion.models import (
     COMPETENCY_LEVELS,
@@ -39,6 +40,7 @@ TRACK_LABELS = {
     "professional_title": _l("Professional title"),
     "administrative_rank": _l("Administrative rank"),
 }
+labels.register("promotion_track", TRACK_LABELS)
 
 OUTCOME_LABELS = {
     "approve": _l("Approve"),
