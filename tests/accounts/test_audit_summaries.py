@@ -1,10 +1,51 @@
 """Audit summaries rendered from action and data in the reader's language."""
 
+import ast
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Optional
+
 import pytest
 
 from lms import audit
+from lms.audit_summaries import _DERIVED, ACTION_LABELS, SUBJECT_TYPE_LABELS, TEMPLATES
 from lms.extensions import db
 from tests.factories import build_learning_world
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+SOURCE_PACKAGES = ("lms", "courses", "assessments", "certificates")
+
+#: Record calls whose action is computed, by (file, function): the actions
+#: each can record. A new call of this kind must be added here.
+COMPUTED_ACTIONS = {
+    ("courses/authoring.py", "_set_status"): {
+        "course.published",
+        "course.archived",
+        "programme.published",
+        "programme.archived",
+    },
+    ("lms/records/events.py", "record_event"): {
+        "progression.recorded",
+        "progression.corrected",
+    },
+    ("lms/promotion/review.py", "_audit_decision"): {
+        "promotion.department_approved",
+        "promotion.approved",
+        "promotion.returned",
+        "promotion.rejected",
+    },
+    ("assessments/services.py", "_record_grade"): {"quiz.graded", "quiz.regraded"},
+}
+
+#: Record calls whose subject type is computed, by (file, function).
+COMPUTED_SUBJECT_TYPES = {
+    ("courses/authoring.py", "_set_status"): {"course", "programme"},
+}
+
+#: Placeholders every template may use besides the entry's data keys.
+ENTRY_PLACEHOLDERS = {"actor", "subject_id", "summary"} | set(_DERIVED)
 
 
 @pytest.fixture
@@ -98,3 +139,308 @@ def test_missing_data_key_shows_stored_summary(world, login):
     page = login("admin").get("/admin/audit?action=certificate.").get_data(as_text=True)
 
     assert "SR-9 revoked: stored reason" in page
+
+
+# Every recorded action is labelled ----------------------------------------
+
+
+@dataclass
+class RecordCall:
+    """One ``audit.record(...)`` call found in the source."""
+
+    site: tuple[str, str]  # (file relative to the repository, enclosing function)
+    line: int
+    actions: Optional[set[str]]  # None when the action is computed
+    subject_types: Optional[set[str]]  # None when the subject type is computed
+    data_keys: Optional[set[str]]  # None when ``data`` is not a dict literal
+
+
+def _literal_strings(node: ast.expr) -> Optional[set[str]]:
+    """Return the strings a literal or ``"a" if x else "b"`` evaluates to, else None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return {node.value}
+    if isinstance(node, ast.IfExp):
+        body = _literal_strings(node.body)
+        orelse = _literal_strings(node.orelse)
+        if body is not None and orelse is not None:
+            return body | orelse
+    return None
+
+
+def _data_keys(call: ast.Call) -> Optional[set[str]]:
+    data = next((kw.value for kw in call.keywords if kw.arg == "data"), None)
+    if data is None:
+        return set()
+    if isinstance(data, ast.Dict) and all(
+        isinstance(key, ast.Constant) and isinstance(key.value, str)
+        for key in data.keys
+    ):
+        return {key.value for key in data.keys}
+    return None
+
+
+def _imports_audit(tree: ast.Module) -> bool:
+    """Return whether the module imports ``lms.audit`` or its ``record`` function."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        names = {alias.name for alias in node.names}
+        if node.module == "lms" and "audit" in names:
+            return True
+        if node.module == "lms.audit" and "record" in names:
+            return True
+    return False
+
+
+def _is_record_call(node: ast.AST) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    if isinstance(func, ast.Attribute):
+        return (
+            func.attr == "record"
+            and isinstance(func.value, ast.Name)
+            and func.value.id == "audit"
+        )
+    return isinstance(func, ast.Name) and func.id == "record"
+
+
+class _RecordCallFinder(ast.NodeVisitor):
+    """Collect a module's record calls, each with its innermost enclosing function."""
+
+    def __init__(self, relative_path: str):
+        self.relative_path = relative_path
+        self.function = "<module>"
+        self.calls: list[RecordCall] = []
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        outer, self.function = self.function, node.name
+        self.generic_visit(node)
+        self.function = outer
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if _is_record_call(node):
+            self.calls.append(RecordCall(
+                site=(self.relative_path, self.function),
+                line=node.lineno,
+                actions=_literal_strings(node.args[0]),
+                subject_types=_literal_strings(node.args[1]),
+                data_keys=_data_keys(node),
+            ))
+        self.generic_visit(node)
+
+
+def _record_calls() -> list[RecordCall]:
+    """Parse the application packages and return every audit record call."""
+    calls = []
+    for package in SOURCE_PACKAGES:
+        for path in sorted((REPOSITORY / package).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            if not _imports_audit(tree):
+                continue
+            finder = _RecordCallFinder(path.relative_to(REPOSITORY).as_posix())
+            finder.visit(tree)
+            calls.extend(finder.calls)
+    return calls
+
+
+def _actions_of(call: RecordCall) -> set[str]:
+    if call.actions is not None:
+        return call.actions
+    return COMPUTED_ACTIONS.get(call.site, set())
+
+
+def _recorded_actions(calls: list[RecordCall]) -> set[str]:
+    return set().union(*(_actions_of(call) for call in calls))
+
+
+def test_source_scan_finds_record_calls():
+    calls = _record_calls()
+    actions = _recorded_actions(calls)
+
+    assert len(calls) > 40
+    assert "certificate.issued" in actions
+    assert "framework.published" in actions  # called as ``record(...)``
+    assert "account.enabled" in actions
+    assert "account.disabled" in actions
+
+
+def test_computed_actions_are_listed():
+    calls = _record_calls()
+    unlisted = [
+        f"{call.site[0]}:{call.line} in {call.site[1]}"
+        for call in calls
+        if call.actions is None and call.site not in COMPUTED_ACTIONS
+    ]
+    computed_sites = {call.site for call in calls if call.actions is None}
+
+    assert unlisted == [], "add the actions these calls record to COMPUTED_ACTIONS"
+    stale = set(COMPUTED_ACTIONS) - computed_sites
+    assert stale == set(), "COMPUTED_ACTIONS lists calls that are gone"
+
+
+def test_recorded_actions_have_labels():
+    actions = _recorded_actions(_record_calls())
+
+    assert sorted(actions - ACTION_LABELS.keys()) == []
+
+
+def test_recorded_subject_types_have_labels():
+    subject_types = set()
+    unlisted = []
+    for call in _record_calls():
+        if call.subject_types is not None:
+            subject_types |= call.subject_types
+        elif call.site in COMPUTED_SUBJECT_TYPES:
+            subject_types |= COMPUTED_SUBJECT_TYPES[call.site]
+        else:
+            unlisted.append(f"{call.site[0]}:{call.line}")
+
+    assert unlisted == [], "add these calls' subject types to COMPUTED_SUBJECT_TYPES"
+    assert sorted(subject_types - SUBJECT_TYPE_LABELS.keys()) == []
+
+
+def test_templates_use_keys_every_call_passes(app_ctx, english):
+    """A template may name only data keys that every call of its action passes.
+
+    Calls whose ``data`` is not a dict literal are not checked.
+    """
+    problems = []
+    for call in _record_calls():
+        if call.data_keys is None:
+            continue
+        for action in _actions_of(call):
+            template = TEMPLATES.get(action)
+            if template is None:
+                continue
+            placeholders = set(re.findall(r"%\((\w+)\)s", str(template)))
+            unknown = placeholders - call.data_keys - ENTRY_PLACEHOLDERS
+            if unknown:
+                where = f"{call.site[0]}:{call.line}"
+                problems.append(f"{action} at {where}: {sorted(unknown)}")
+
+    assert problems == []
+
+
+# New templates on the audit page --------------------------------------------
+
+
+@pytest.fixture
+def recorded(world):
+    """Record entries through the services that write them, plus two by hand."""
+    from assessments.marking import set_grant
+    from assessments.models import Quiz
+    from certificates import serials
+    from courses.authoring import archive_programme
+    from courses.models import Programme
+    from lms.accounts.models import User
+    from lms.compliance.models import CadreRank, PartyStatus
+    from lms.organisations.models import Institution
+    from lms.promotion.services import set_hr_scope
+    from lms.records.events import record_event, update_profile
+    from lms.records.models import ProgressionKind
+
+    admin = db.session.get(User, world.admin)
+    counselor = db.session.get(User, world.counselor)
+    set_hr_scope(db.session.get(User, world.hr), world.school, admin)
+    update_profile(
+        counselor,
+        admin,
+        party_status=PartyStatus.MEMBER,
+        party_committee_member=False,
+        cadre_rank=CadreRank.CLERK,
+        full_time=None,
+        post_started_on=None,
+    )
+    record_event(
+        counselor,
+        admin,
+        ProgressionKind.ASSESSMENT_GRADE,
+        date(2026, 1, 5),
+        {"grade": "excellent", "year": 2025},
+    )
+    set_grant(
+        db.session.get(Quiz, world.quiz),
+        counselor,
+        {"extra_minutes": "10", "extra_attempts": "1", "reason": "病假补考"},
+        admin,
+    )
+    serials.update_settings(
+        db.session.get(Institution, world.uni_a),
+        prefix="JA",
+        pattern="{prefix}-{year}-{seq:06d}",
+        renewal_window_days=90,
+        actor=admin,
+    )
+    archive_programme(db.session.get(Programme, world.programme), admin)
+    _add(world, "class.attendance_marked",
+         {"session_id": 7, "status": "late", "previous": None},
+         "张老师, 2026-03-02 第一讲: late")
+    _add(world, "certificate.batch_finished",
+         {"pending": 0, "issued": 3, "existing": 1, "failed": 0, "total": 4},
+         "3 issued, 1 already held, 0 failed", actor=None)
+    db.session.commit()
+    return world
+
+
+def _summary_cells(page: str) -> dict[str, str]:
+    """Return (action label, summary) by action code; the oldest row of a code wins."""
+    body = page.split("<tbody>")[1].split("</tbody>")[0]
+    cells = {}
+    for row in body.split("<tr>")[1:]:
+        action = row.split('data-action="')[1].split('"')[0]
+        columns = [cell.split("</td>")[0] for cell in row.split("<td")[1:]]
+        cells[action] = (columns[2].split(">", 1)[1], columns[4].split(">", 1)[1])
+    return cells
+
+
+def test_new_templates_in_chinese(recorded, login):
+    page = login("admin").get("/admin/audit").get_data(as_text=True)
+    cells = _summary_cells(page)
+
+    assert cells["account.hr_scope_changed"] == (
+        "变更人事管理范围",
+        f"admin 将用户 {recorded.hr} 的人事管理范围由“全单位”改为“院系 {recorded.school}”",
+    )
+    assert cells["profile.updated"] == (
+        "更新个人信息",
+        f"用户 {recorded.counselor} 的个人信息已更新：干部职级和政治面貌",
+    )
+    assert cells["progression.recorded"] == (
+        "添加履历记录",
+        "张老师: 2025年度考核：优秀，日期：2026年1月5日",
+    )
+    assert cells["quiz.grant_set"] == (
+        "设置测验额外作答次数",
+        f"用户 {recorded.counselor} 获得延长 10 分钟、增加 1 次作答：病假补考",
+    )
+    assert cells["certificate_settings.saved"] == (
+        "保存证书设置",
+        "证书设置已保存：编号格式 {prefix}-{year}-{seq:06d}，前缀 JA，续期窗口 90 天",
+    )
+    assert cells["programme.archived"][0] == "归档培训项目"
+    assert cells["class.attendance_marked"] == (
+        "登记考勤",
+        "场次 7 的考勤登记为“迟到”（原为：—）",
+    )
+    assert cells["certificate.batch_finished"] == (
+        "批量发证完成",
+        "批量发证完成：颁发 3 份，1 份已持有，0 份失败",
+    )
+
+
+def test_new_templates_in_english(recorded, login, english):
+    page = login("admin").get("/admin/audit").get_data(as_text=True)
+    cells = _summary_cells(page)
+
+    assert cells["account.hr_scope_changed"][1] == (
+        f"admin changed the HR scope of user {recorded.hr}"
+        f" from the whole institution to department {recorded.school}"
+    )
+    assert cells["profile.updated"][1] == (
+        f"Profile of user {recorded.counselor} updated: Cadre rank and Party status"
+    )
+    assert cells["progression.recorded"][1] == "张老师: 2025年度考核：优秀, dated January 5, 2026"
+    assert cells["programme.archived"][0] == "Programme archived"
