@@ -50,7 +50,7 @@ from datetime import datetime, timedelta
 from typing import Callable, Iterator, Optional, Union
 
 import sqlalchemy as sa
-from apscheduler.jobstores.base import BaseJobStore
+from apscheduler.jobstores.base import BaseJobStore, JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -298,6 +298,34 @@ class AppJobStore(SQLAlchemyJobStore):
 
     def shutdown(self) -> None:
         pass
+
+    def update_job(self, job) -> None:
+        """Store the job's new state, unless it was paused since the scheduler read it.
+
+        A scheduler writes a job back after running it. An admin may pause
+        the job in between (``set_paused`` writes the row directly), and a
+        plain update would resume it. So an update that carries a next run
+        time changes only a row that is not paused.
+        """
+        table = self.jobs_t
+        next_run = datetime_to_utc_timestamp(job.next_run_time)
+        update = (
+            table.update()
+            .values(
+                next_run_time=next_run,
+                job_state=pickle.dumps(job.__getstate__(), self.pickle_protocol),
+            )
+            .where(table.c.id == job.id)
+        )
+        if next_run is not None:
+            update = update.where(table.c.next_run_time.is_not(None))
+        with self.engine.begin() as connection:
+            if connection.execute(update).rowcount:
+                return
+            exists = connection.scalar(sa.select(table.c.id).where(table.c.id == job.id))
+        if exists is None:
+            raise JobLookupError(job.id)
+        logger.info("job %s was paused while it ran; it stays paused", job.id)
 
 
 #: The app, spec and trigger of each job id in this process. The job store

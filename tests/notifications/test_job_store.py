@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+from apscheduler.jobstores.base import JobLookupError
 
 from lms import scheduler
 from lms.audit import AuditEntry
@@ -106,6 +107,31 @@ def test_pause_survives_restart(app, app_ctx):
     db.session.commit()
     assert resumed > datetime.now(UTC)
     assert stored_schedule()["cleanup_expired"] == resumed
+
+
+def test_pause_during_a_run_is_kept(app, app_ctx):
+    _start_and_stop(app)
+    store = AppJobStore(db.engine)
+    # The scheduler read the job before running it ...
+    job = store.lookup_job("cleanup_expired")
+    # ... an admin paused it while it ran ...
+    set_paused("cleanup_expired", True)
+    db.session.commit()
+    # ... and the scheduler writes back the next run time.
+    job.next_run_time = datetime.now(UTC) + timedelta(hours=1)
+    store.update_job(job)
+
+    assert stored_schedule()["cleanup_expired"] is None
+
+
+def test_update_of_removed_job_raises(app, app_ctx):
+    _start_and_stop(app)
+    store = AppJobStore(db.engine)
+    job = store.lookup_job("cleanup_expired")
+    store.remove_job("cleanup_expired")
+
+    with pytest.raises(JobLookupError):
+        store.update_job(job)
 
 
 def test_changed_and_disabled_jobs_rescheduled(app, app_ctx, monkeypatch):
