@@ -122,9 +122,19 @@ def name_font_size(name: str) -> float:
     return fit_font_size(name, NAME_BOX_MM, max_pt=36, min_pt=11)
 
 
+#: QR mask pattern of every certificate. Readers decode a code with any of
+#: the eight masks. segno's automatic choice scores all eight by the ISO/IEC
+#: 18004 penalty rules, about 2.5 ms per code (segno 1.6 on a 2-core EPYC VM).
+#: Over 600 sample verification URLs, mask 6 had the lowest mean penalty of
+#: the eight, about 3% above that of segno's choice for each URL.
+QR_MASK = 6
+
+
 def qr_data_uri(url: str) -> str:
     """Return an SVG QR code for ``url`` as a ``data:`` URI."""
-    return segno.make(url, error="m", micro=False).svg_data_uri(scale=4, border=2)
+    return segno.make(url, error="m", micro=False, mask=QR_MASK).svg_data_uri(
+        scale=4, border=2
+    )
 
 
 def chinese_date(iso: str | None) -> str:
