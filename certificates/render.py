@@ -5,6 +5,7 @@ and never reads the database, so a later re-render of a stored certificate
 produces the same document.
 """
 
+import atexit
 import functools
 import logging
 import threading
@@ -85,6 +86,21 @@ def font_configuration() -> FontConfiguration:
         if _font_config is None:
             _font_config = FontConfiguration()
         return _font_config
+
+
+@atexit.register
+def _release_font_configuration() -> None:
+    """Free the process-wide FontConfiguration before the interpreter shuts down.
+
+    Freed during module teardown instead, after a certificate was rendered,
+    it crashed the interpreter at exit with a segmentation fault (WeasyPrint
+    70, Pango 1.50, Debian 12). The fork server of batch workers exits this
+    way. Processes that exit through ``os._exit``, such as multiprocessing
+    workers, skip this and do not crash either.
+    """
+    global _font_config
+    with _font_config_lock:
+        _font_config = None
 
 
 def harfbuzz_subset_available() -> bool:
