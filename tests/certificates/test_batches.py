@@ -1,6 +1,9 @@
 """Batch issuance: everyone who completed a programme, in the background, resumable."""
 
+import os
 import re
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -257,6 +260,30 @@ def test_crash_before_pdf_resumes_with_pdf_only(app, app_ctx, monkeypatch):
     assert counts["existing"] == 0
     assert _serial_numbers() == [1, 2, 3]
     assert all(cert.pdf_sha256 for cert in db.session.scalars(sa.select(Certificate)))
+
+
+def test_worker_warmup_single_threaded_without_error():
+    from lms import PROJECT_ROOT
+
+    code = (
+        "import threading\n"
+        "import certificates.worker_warmup\n"
+        "print(threading.active_count())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    # The fork server forks workers from this state, which is safe only
+    # with a single thread.
+    assert result.stdout.strip() == "1"
+    assert "Warm-up of the batch worker fork server failed" not in result.stderr
 
 
 def _die(*args):
