@@ -18,8 +18,9 @@ certificate, so a resumed batch yields neither duplicates nor gaps in the
 serial sequence.
 
 Only one runner works on a batch at a time: it holds a lease on the batch
-row (``runner`` and ``heartbeat_at``), renewed as items finish. A lease
-whose heartbeat is older than ``LEASE_SECONDS`` is taken over.
+row (``runner`` and ``heartbeat_at``), renewed every ``HEARTBEAT_SECONDS``
+while items finish. A lease whose heartbeat is older than ``LEASE_SECONDS``
+is taken over.
 """
 
 import enum
@@ -29,6 +30,7 @@ import os
 import socket
 import sys
 import threading
+import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timedelta
@@ -49,6 +51,9 @@ from lms.extensions import db
 logger = logging.getLogger("certificates.batches")
 
 LEASE_SECONDS = 120
+#: A worker renews the lease at most this often, well within LEASE_SECONDS.
+#: Renewing after every item cost two UPDATEs per certificate.
+HEARTBEAT_SECONDS = 10
 #: Top-level packages of this project. The worker fork server imports those
 #: of their modules that the process starting it has loaded.
 APP_PACKAGES = ("lms", "certificates", "courses", "assessments")
@@ -266,12 +271,26 @@ def claim(batch_id: int, runner: str, now: Optional[datetime] = None) -> bool:
 
 
 def _heartbeat(batch_id: int, runner: str) -> None:
+    """Renew the batch's lease in the current transaction."""
     db.session.execute(
         sa.update(CertificateBatch)
         .where(CertificateBatch.id == batch_id, CertificateBatch.runner == runner)
         .values(heartbeat_at=now_utc())
         .execution_options(synchronize_session=False)
     )
+
+
+def _renew_lease(batch_id: int, runner: str, renewed_at: Optional[float]) -> float:
+    """Renew the lease unless it was renewed less than HEARTBEAT_SECONDS ago.
+
+    ``renewed_at`` and the returned time of the last renewal are
+    ``time.monotonic()`` values; None renews at once.
+    """
+    now = time.monotonic()
+    if renewed_at is not None and now - renewed_at < HEARTBEAT_SECONDS:
+        return renewed_at
+    _heartbeat(batch_id, runner)
+    return now
 
 
 def _begin_write() -> None:
@@ -382,6 +401,7 @@ def issue_items(
     #: Template specs by version id, built once per worker.
     specs: dict = {}
     done = 0
+    renewed_at: Optional[float] = None
     while limit is None or done < limit:
         db.session.commit()
         _begin_write()
@@ -391,13 +411,13 @@ def issue_items(
         item_id = item.id
         if item.certificate_id is None:
             _issue_item(item, db.session.get(Programme, programme_id))
-            _heartbeat(batch_id, runner)
+        renewed_at = _renew_lease(batch_id, runner, renewed_at)
         # Release the write lock before rendering.
         db.session.commit()
         item = db.session.get(CertificateBatchItem, item_id)
         if item.status is ItemStatus.PENDING:
             _store_item_pdf(item_id, specs)
-            _heartbeat(batch_id, runner)
+            renewed_at = _renew_lease(batch_id, runner, renewed_at)
             db.session.commit()
         done += 1
     db.session.commit()

@@ -262,6 +262,40 @@ def test_crash_before_pdf_resumes_with_pdf_only(app, app_ctx, monkeypatch):
     assert all(cert.pdf_sha256 for cert in db.session.scalars(sa.select(Certificate)))
 
 
+def test_lease_renewed_once_per_interval(app_ctx, monkeypatch):
+    programme_id, hr_id = _cohort(3)
+    batch_id = _batch(programme_id, hr_id)
+    assert batches.claim(batch_id, "runner")
+    claimed_at = db.session.get(CertificateBatch, batch_id).heartbeat_at
+    renewals = []
+    renew = batches._heartbeat
+    monkeypatch.setattr(batches, "HEARTBEAT_SECONDS", 3600)
+    monkeypatch.setattr(
+        batches, "_heartbeat", lambda *args: (renewals.append(args), renew(*args))
+    )
+
+    assert batches.issue_items(batch_id, "runner") == 3
+
+    # All three items fall in one interval: only the first renews the lease.
+    assert renewals == [(batch_id, "runner")]
+    db.session.expire_all()
+    assert db.session.get(CertificateBatch, batch_id).heartbeat_at >= claimed_at
+
+
+def test_lease_renewed_each_step_when_due(app_ctx, monkeypatch):
+    programme_id, hr_id = _cohort(2)
+    batch_id = _batch(programme_id, hr_id)
+    assert batches.claim(batch_id, "runner")
+    renewals = []
+    monkeypatch.setattr(batches, "HEARTBEAT_SECONDS", 0)
+    monkeypatch.setattr(batches, "_heartbeat", lambda *args: renewals.append(args))
+
+    assert batches.issue_items(batch_id, "runner") == 2
+
+    # Issuing and storing the PDF each renew it.
+    assert len(renewals) == 4
+
+
 def test_worker_warmup_single_threaded_without_error():
     from lms import PROJECT_ROOT
 
