@@ -7,25 +7,32 @@ together with the item's new status, so an item is either untouched or
 finished, never half-done.
 
 Rendering PDFs is CPU-bound, so a batch runs in ``CERTIFICATE_BATCH_PROCESSES``
-worker processes, each taking the pending items whose id falls to it. A
-crash leaves unfinished items pending; the next run (the scheduler job or a
-"resume" click) picks them up. Issuing is idempotent per achievement and a
-serial is allocated in the same savepoint as its certificate, so a resumed
-batch yields neither duplicates nor gaps in the serial sequence.
+worker processes, each taking the pending items whose id falls to it. The
+workers are forked from a multiprocessing fork server that has imported the
+app's modules and run ``certificates.worker_warmup``, so a worker starts in
+about 0.1 s of CPU instead of about 1.5 s for a fresh interpreter (measured
+on a 2-core VM). A crash leaves unfinished items pending; the next run (the
+scheduler job or a "resume" click) picks them up. Issuing is idempotent per
+achievement and a serial is allocated in the same savepoint as its
+certificate, so a resumed batch yields neither duplicates nor gaps in the
+serial sequence.
 
 Only one runner works on a batch at a time: it holds a lease on the batch
-row (``runner`` and ``heartbeat_at``), renewed as items finish. A lease
-whose heartbeat is older than ``LEASE_SECONDS`` is taken over.
+row (``runner`` and ``heartbeat_at``), renewed every ``HEARTBEAT_SECONDS``
+while items finish. A lease whose heartbeat is older than ``LEASE_SECONDS``
+is taken over.
 """
 
 import enum
 import logging
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 import os
 import socket
+import sys
 import threading
+import time
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timedelta
 from typing import Optional
 
@@ -44,6 +51,12 @@ from lms.extensions import db
 logger = logging.getLogger("certificates.batches")
 
 LEASE_SECONDS = 120
+#: A worker renews the lease at most this often, well within LEASE_SECONDS.
+#: Renewing after every item cost two UPDATEs per certificate.
+HEARTBEAT_SECONDS = 10
+#: Top-level packages of this project. The worker fork server imports those
+#: of their modules that the process starting it has loaded.
+APP_PACKAGES = ("lms", "certificates", "courses", "assessments")
 
 
 class BatchStatus(enum.Enum):
@@ -258,12 +271,26 @@ def claim(batch_id: int, runner: str, now: Optional[datetime] = None) -> bool:
 
 
 def _heartbeat(batch_id: int, runner: str) -> None:
+    """Renew the batch's lease in the current transaction."""
     db.session.execute(
         sa.update(CertificateBatch)
         .where(CertificateBatch.id == batch_id, CertificateBatch.runner == runner)
         .values(heartbeat_at=now_utc())
         .execution_options(synchronize_session=False)
     )
+
+
+def _renew_lease(batch_id: int, runner: str, renewed_at: Optional[float]) -> float:
+    """Renew the lease unless it was renewed less than HEARTBEAT_SECONDS ago.
+
+    ``renewed_at`` and the returned time of the last renewal are
+    ``time.monotonic()`` values; None renews at once.
+    """
+    now = time.monotonic()
+    if renewed_at is not None and now - renewed_at < HEARTBEAT_SECONDS:
+        return renewed_at
+    _heartbeat(batch_id, runner)
+    return now
 
 
 def _begin_write() -> None:
@@ -374,6 +401,7 @@ def issue_items(
     #: Template specs by version id, built once per worker.
     specs: dict = {}
     done = 0
+    renewed_at: Optional[float] = None
     while limit is None or done < limit:
         db.session.commit()
         _begin_write()
@@ -383,13 +411,13 @@ def issue_items(
         item_id = item.id
         if item.certificate_id is None:
             _issue_item(item, db.session.get(Programme, programme_id))
-            _heartbeat(batch_id, runner)
+        renewed_at = _renew_lease(batch_id, runner, renewed_at)
         # Release the write lock before rendering.
         db.session.commit()
         item = db.session.get(CertificateBatchItem, item_id)
         if item.status is ItemStatus.PENDING:
             _store_item_pdf(item_id, specs)
-            _heartbeat(batch_id, runner)
+            renewed_at = _renew_lease(batch_id, runner, renewed_at)
             db.session.commit()
         done += 1
     db.session.commit()
@@ -420,6 +448,32 @@ def _plain_config(app: Flask) -> dict:
             and all(isinstance(v, simple) for v in (value.values() if isinstance(value, dict) else value))
         )
     }
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """Return the multiprocessing context that starts batch workers.
+
+    A worker is forked from the fork server, a single-threaded process of
+    its own that has imported the app's modules and run
+    ``certificates.worker_warmup``, so the worker repeats neither. Forking
+    this process instead would be unsafe, because the web server and the
+    scheduler call ``run_batch`` on a thread. A child forked while another
+    thread holds a lock (the database pool's, a font library's) can wait on
+    that lock for ever. Workers share no database connection with any
+    process: the fork server never opens one, and each worker creates its
+    own app.
+
+    The fork server is started on first use and then serves every later
+    batch of this process until this process exits. Its module list is
+    fixed when it starts. It keeps about 120 MB of private memory.
+    """
+    context = multiprocessing.get_context("forkserver")
+    # sys.modules is in the order the imports began, an order that works.
+    loaded = [
+        name for name in list(sys.modules) if name.partition(".")[0] in APP_PACKAGES
+    ]
+    context.set_forkserver_preload([*loaded, "certificates.worker_warmup"])
+    return context
 
 
 def finish(batch_id: int, runner: str) -> None:
@@ -456,7 +510,7 @@ def run_batch(app: Flask, batch_id: int, *, processes: Optional[int] = None) -> 
                 issue_items(batch_id, runner)
             else:
                 config = _plain_config(app)
-                context = multiprocessing.get_context("spawn")
+                context = _worker_context()
                 # A worker that dies (killed, out of memory) breaks the pool, so
                 # BrokenProcessPool is raised here instead of a wait for ever.
                 # Its unfinished items stay pending for the next run.

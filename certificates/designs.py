@@ -19,6 +19,7 @@ from certificates.render import (
     CertificateRenderError,
     DataURIOnlyFetcher,
     chinese_date,
+    compress_streams_once,
     credential_attachment,
     display_width,
     font_configuration,
@@ -248,6 +249,7 @@ def render_pdf(
     return document.write_pdf(
         pdf_identifier=data["serial"].encode("ascii", "replace"),
         attachments=attachments,
+        finisher=compress_streams_once,
     )
 
 

@@ -82,11 +82,19 @@ def load_config(instance_path: str) -> dict:
         # unless the class sets its own conversion.
         "CLASS_FULL_DAY_HOURS": os.environ.get("LMS_CLASS_FULL_DAY_HOURS", "8"),
         "CLASS_HALF_DAY_HOURS": os.environ.get("LMS_CLASS_HALF_DAY_HOURS", "4"),
-        "CERTIFICATE_FONT_FAMILY": os.environ.get(
-            "LMS_CERTIFICATE_FONT_FAMILY",
-            '"Noto Sans CJK SC", "Noto Serif CJK SC", "WenQuanYi Micro Hei", sans-serif',
-        ),
+        "CERTIFICATE_FONT_FAMILY": certificate_font_family(),
     }
+
+
+def certificate_font_family() -> str:
+    """Return the CSS font-family list of certificate PDFs.
+
+    ``LMS_CERTIFICATE_FONT_FAMILY`` overrides the default.
+    """
+    return os.environ.get(
+        "LMS_CERTIFICATE_FONT_FAMILY",
+        '"Noto Sans CJK SC", "Noto Serif CJK SC", "WenQuanYi Micro Hei", sans-serif',
+    )
 
 
 def _instance_secret(instance: Path) -> str:

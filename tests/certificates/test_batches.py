@@ -1,6 +1,9 @@
 """Batch issuance: everyone who completed a programme, in the background, resumable."""
 
+import os
 import re
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -257,6 +260,64 @@ def test_crash_before_pdf_resumes_with_pdf_only(app, app_ctx, monkeypatch):
     assert counts["existing"] == 0
     assert _serial_numbers() == [1, 2, 3]
     assert all(cert.pdf_sha256 for cert in db.session.scalars(sa.select(Certificate)))
+
+
+def test_lease_renewed_once_per_interval(app_ctx, monkeypatch):
+    programme_id, hr_id = _cohort(3)
+    batch_id = _batch(programme_id, hr_id)
+    assert batches.claim(batch_id, "runner")
+    claimed_at = db.session.get(CertificateBatch, batch_id).heartbeat_at
+    renewals = []
+    renew = batches._heartbeat
+    monkeypatch.setattr(batches, "HEARTBEAT_SECONDS", 3600)
+    monkeypatch.setattr(
+        batches, "_heartbeat", lambda *args: (renewals.append(args), renew(*args))
+    )
+
+    assert batches.issue_items(batch_id, "runner") == 3
+
+    # All three items fall in one interval: only the first renews the lease.
+    assert renewals == [(batch_id, "runner")]
+    db.session.expire_all()
+    assert db.session.get(CertificateBatch, batch_id).heartbeat_at >= claimed_at
+
+
+def test_lease_renewed_each_step_when_due(app_ctx, monkeypatch):
+    programme_id, hr_id = _cohort(2)
+    batch_id = _batch(programme_id, hr_id)
+    assert batches.claim(batch_id, "runner")
+    renewals = []
+    monkeypatch.setattr(batches, "HEARTBEAT_SECONDS", 0)
+    monkeypatch.setattr(batches, "_heartbeat", lambda *args: renewals.append(args))
+
+    assert batches.issue_items(batch_id, "runner") == 2
+
+    # Issuing and storing the PDF each renew it.
+    assert len(renewals) == 4
+
+
+def test_worker_warmup_single_threaded_without_error():
+    from lms import PROJECT_ROOT
+
+    code = (
+        "import threading\n"
+        "import certificates.worker_warmup\n"
+        "print(threading.active_count())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    # The fork server forks workers from this state, which is safe only
+    # with a single thread.
+    assert result.stdout.strip() == "1"
+    assert "Warm-up of the batch worker fork server failed" not in result.stderr
 
 
 def _die(*args):

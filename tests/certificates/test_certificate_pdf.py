@@ -116,6 +116,19 @@ def test_pdf_without_expiry_omits_valid_until(app_ctx):
     assert "SR-2026-000123" in text
 
 
+def test_streams_compressed_once_keep_pdf_bytes(app_ctx):
+    html = HTML(string="<p>证书编号 SR-2026-000123</p>")
+    fonts = render.font_configuration()
+
+    plain = html.render(font_config=fonts).write_pdf(pdf_identifier=b"SR-2026-000123")
+    once = html.render(font_config=fonts).write_pdf(
+        pdf_identifier=b"SR-2026-000123", finisher=render.compress_streams_once
+    )
+
+    assert once == plain
+    assert b"/ID [(SR-2026-000123)" in once
+
+
 def test_pdf_embeds_qr_image(app_ctx):
     reader = PdfReader(io.BytesIO(render_certificate_pdf(certificate_data())))
     contents = reader.pages[0].get_contents().get_data()
