@@ -208,6 +208,12 @@ def template_context(data: dict) -> dict:
     }
 
 
+#: Whether this pydyf computes a stream's compressed bytes in a ``data``
+#: property, which ``compress_streams_once`` relies on. Other versions keep
+#: compressing twice rather than fail.
+_STREAM_DATA_IS_PROPERTY = isinstance(getattr(pydyf.Stream, "data", None), property)
+
+
 class _CompressedOnceStream(pydyf.Stream):
     """A PDF stream that compresses its content once, however often it is serialised."""
 
@@ -226,6 +232,8 @@ def compress_streams_once(document, pdf: pydyf.PDF) -> None:
     85 ms. The bytes written stay the same. WeasyPrint calls finishers after
     drawing the pages, when no stream changes any more.
     """
+    if not _STREAM_DATA_IS_PROPERTY:
+        return
     for pdf_object in pdf.objects:
         if type(pdf_object) is pydyf.Stream:
             pdf_object.__class__ = _CompressedOnceStream
