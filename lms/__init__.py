@@ -207,10 +207,6 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     cursor.close()
 
 
-#: Request methods that only read; every other request may read, then write.
-_READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(connection) -> None:
     """Start SQLite transactions of writing requests with BEGIN IMMEDIATE.
@@ -229,8 +225,10 @@ def _sqlite_begin(connection) -> None:
         return
     from flask import has_request_context, request
 
+    from lms.db import READ_ONLY_METHODS
+
     immediate = connection.get_execution_options().get("sqlite_immediate", False)
     if not immediate and has_request_context():
-        immediate = request.method not in _READ_ONLY_METHODS
+        immediate = request.method not in READ_ONLY_METHODS
     if immediate:
         connection.exec_driver_sql("BEGIN IMMEDIATE")

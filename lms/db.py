@@ -6,6 +6,9 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
+#: Request methods that only read; every other request may read, then write.
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 def now_utc() -> datetime:
     """Return the current time as an aware UTC datetime."""

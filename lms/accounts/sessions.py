@@ -21,11 +21,20 @@ from datetime import datetime, timedelta
 from typing import Optional, Protocol
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g, redirect, request, session, url_for
+from flask import (
+    Flask,
+    current_app,
+    g,
+    has_request_context,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 
 from lms.accounts.models import User, UserSession
-from lms.db import now_utc
+from lms.db import READ_ONLY_METHODS, now_utc
 from lms.extensions import db
 
 logger = logging.getLogger("lms.accounts.sessions")
@@ -119,10 +128,11 @@ def _session_with_user() -> sa.Select:
 class SqlSessionStore:
     """Records in the ``user_session`` table.
 
-    Writes other than ``touch`` go through ``db.session``, so they commit
-    with the request that made them (a logout or a revocation together with
-    its audit entry). ``touch`` commits on its own connection at once,
-    because most requests that refresh ``last_seen_at`` commit nothing.
+    Writes go through ``db.session``, so they commit with the request that
+    made them (a logout or a revocation together with its audit entry).
+    The exception is ``touch`` in a reading request (GET, HEAD, OPTIONS),
+    which commits on its own connection at once, because such requests
+    commit nothing.
     """
 
     def create(self, record: SessionRecord) -> None:
@@ -145,10 +155,17 @@ class SqlSessionStore:
 
     def touch(self, session_id: str, now: datetime) -> None:
         table = UserSession.__table__
+        statement = sa.update(table).where(table.c.id == session_id).values(last_seen_at=now)
+        if has_request_context() and request.method not in READ_ONLY_METHODS:
+            # A writing request already holds a transaction, and on SQLite
+            # its write lock, which a second connection would wait for until
+            # busy_timeout and then fail. The touch commits with the request.
+            # NOTE: a writing request that ends without a commit drops the
+            # touch, so the idle timeout counts from the touch before it.
+            db.session.execute(statement)
+            return
         with db.engine.begin() as connection:
-            connection.execute(
-                sa.update(table).where(table.c.id == session_id).values(last_seen_at=now)
-            )
+            connection.execute(statement)
 
     def revoke(self, session_id: str, now: datetime) -> None:
         db.session.execute(

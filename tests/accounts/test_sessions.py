@@ -238,6 +238,25 @@ def test_idle_timeout_ends_session(app, seeded, login, monkeypatch):
     assert not _is_logged_in(session)
 
 
+def test_writing_request_touches_session_in_its_transaction(app, seeded, login, monkeypatch):
+    """A POST after the touch interval stores last_seen_at with its own commit.
+
+    On SQLite a touch on a second connection would wait for the request's
+    write lock until busy_timeout and fail the request.
+    """
+    clock = FrozenClock(monkeypatch)
+    session = login("counselor1")
+    clock.advance(minutes=5)
+
+    response = session.post("/language/en")
+
+    assert response.status_code == 302
+    with app.app_context():
+        record = db.session.scalar(sa.select(UserSession))
+        assert record.last_seen_at == clock.now
+        assert db.session.get(User, record.user_id).locale == "en"
+
+
 def test_idle_timeout_follows_config(app, seeded, login, monkeypatch):
     monkeypatch.setitem(app.config, "SESSION_IDLE_MINUTES", 5)
     clock = FrozenClock(monkeypatch)
