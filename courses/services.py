@@ -1,6 +1,8 @@
 """Enrolment, lesson progress and course/programme completion rules."""
 
+import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Optional
@@ -226,8 +228,25 @@ def enrolments_for_course(user: User, course: Course) -> list[Enrolment]:
     key = (user.id, course.id)
     if cache is not None and key in cache:
         return list(cache[key])
+    found = list(
+        db.session.scalars(
+            sa.select(Enrolment)
+            .where(_follows_course(user.id, course.id))
+            .order_by(Enrolment.enrolled_at, Enrolment.id)
+        )
+    )
+    if cache is not None:
+        cache[key] = list(found)
+    return found
+
+
+def _follows_course(user_id, course_id) -> sa.ColumnElement[bool]:
+    """Return the condition on ``Enrolment`` of ``enrolments_for_course``.
+
+    The ids are values or bound parameters.
+    """
     pinned = sa.select(EnrolmentCourse.enrolment_id).where(
-        EnrolmentCourse.course_id == course.id
+        EnrolmentCourse.course_id == course_id
     )
     has_pin = (
         sa.select(EnrolmentCourse.id)
@@ -244,24 +263,80 @@ def enrolments_for_course(user: User, course: Course) -> list[Enrolment]:
         sa.select(Enrolment.id)
         .join(ProgrammeCourse, ProgrammeCourse.programme_id == Enrolment.programme_id)
         .where(
-            ProgrammeCourse.course_id == course.id,
-            Enrolment.user_id == user.id,
+            ProgrammeCourse.course_id == course_id,
+            Enrolment.user_id == user_id,
             ~has_pin,
         )
     )
-    found = list(
-        db.session.scalars(
-            sa.select(Enrolment)
-            .where(
-                Enrolment.user_id == user.id,
-                sa.or_(Enrolment.id.in_(pinned), Enrolment.id.in_(unpinned)),
-            )
-            .order_by(Enrolment.enrolled_at, Enrolment.id)
-        )
+    return sa.and_(
+        Enrolment.user_id == user_id,
+        sa.or_(Enrolment.id.in_(pinned), Enrolment.id.in_(unpinned)),
     )
-    if cache is not None:
-        cache[key] = list(found)
-    return found
+
+
+@dataclass(frozen=True)
+class CourseStanding:
+    """A learner's relation to one course version, read by ``course_standing``."""
+
+    #: An enrolment of the learner follows this version (``enrolments_for_course``).
+    enrolled: bool
+    #: The learner finished at least one lesson of the course.
+    started: bool
+    #: A programme link that may lead the learner to this version has
+    #: prerequisites. False means ``missing_prerequisites`` is empty.
+    may_need_prerequisites: bool
+
+
+def course_standing(user: User, course: Course) -> CourseStanding:
+    """Return whether ``user`` follows and has started ``course``, in one query.
+
+    A caller that checks both access and prerequisites passes the result to
+    ``can_view_course`` and ``missing_prerequisites``, which then skip their
+    own queries where these facts decide.
+    """
+    row = db.session.execute(
+        _course_standing_query(), {"user_id": user.id, "course_id": course.id}
+    ).one()
+    return CourseStanding(
+        enrolled=bool(row[0]), started=bool(row[1]), may_need_prerequisites=bool(row[2])
+    )
+
+
+@functools.cache
+def _course_standing_query() -> sa.Select:
+    """Build the query of ``course_standing`` once per process."""
+    user_id, course_id = sa.bindparam("user_id"), sa.bindparam("course_id")
+    enrolled = sa.select(Enrolment.id).where(_follows_course(user_id, course_id)).exists()
+    started = (
+        sa.select(LessonProgress.id)
+        .join(Lesson, Lesson.id == LessonProgress.lesson_id)
+        .where(LessonProgress.user_id == user_id, Lesson.course_id == course_id)
+        .exists()
+    )
+    # Links of the learner's programmes that hold this version, or that an
+    # enrolment pins to it. Some of them may not lead to this version (a pin
+    # to another version), which only costs the full check.
+    pinned_here = (
+        sa.select(EnrolmentCourse.id)
+        .where(
+            EnrolmentCourse.enrolment_id == Enrolment.id,
+            EnrolmentCourse.programme_course_id == ProgrammeCourse.id,
+            EnrolmentCourse.course_id == course_id,
+        )
+        .exists()
+    )
+    prerequisites = programme_course_prerequisite.c
+    may_need = (
+        sa.select(prerequisites.link_id)
+        .join(ProgrammeCourse, ProgrammeCourse.id == prerequisites.link_id)
+        .join(Enrolment, Enrolment.programme_id == ProgrammeCourse.programme_id)
+        .where(
+            Enrolment.user_id == user_id,
+            sa.or_(ProgrammeCourse.course_id == course_id, pinned_here),
+        )
+        .exists()
+    )
+    return sa.select(enrolled, started, may_need)
 
 
 def open_enrolment_learners(course_ids: list[int]) -> set[tuple[int, int]]:
@@ -305,26 +380,38 @@ def open_enrolment_learners(course_ids: list[int]) -> set[tuple[int, int]]:
 # Prerequisites --------------------------------------------------------------
 
 
-def missing_prerequisites(user: User, course: Course) -> list[Course]:
+def missing_prerequisites(
+    user: User, course: Course, standing: Optional[CourseStanding] = None
+) -> list[Course]:
     """Return the prerequisite courses ``user`` must still complete before ``course``.
 
     A course in several of the learner's programmes is open when one of them
     has its prerequisites met. A course the learner already started stays
     open, even when a prerequisite was added later. Non-learners and courses
     outside any of the learner's enrolments have no prerequisites here.
+    ``standing`` is the result of ``course_standing`` when the caller has it.
     """
-    return locked_courses(user, [course]).get(course.id, [])
+    if standing is None:
+        return locked_courses(user, [course]).get(course.id, [])
+    if standing.started or not standing.may_need_prerequisites:
+        return []
+    return locked_courses(user, [course], started=set()).get(course.id, [])
 
 
-def locked_courses(user: User, courses: list[Course]) -> dict[int, list[Course]]:
+def locked_courses(
+    user: User, courses: list[Course], started: Optional[set[int]] = None
+) -> dict[int, list[Course]]:
     """Map each of ``courses`` that is locked for ``user`` to its missing prerequisites.
 
     The rules are those of ``missing_prerequisites``. Open courses are left
     out. The number of queries does not depend on the number of courses.
+    ``started`` is ``started_course_ids`` of these courses when the caller
+    has it.
     """
     if not user.role.is_learner or not courses:
         return {}
-    started = started_course_ids(user, [course.id for course in courses])
+    if started is None:
+        started = started_course_ids(user, [course.id for course in courses])
     candidates = {course.id for course in courses} - started
     if not candidates:
         return {}
@@ -812,14 +899,21 @@ def completed_enrolments_for_course(user: User, course: Course) -> list[Enrolmen
     return [enrolment for enrolment in enrolments if enrolment.completed_at is not None]
 
 
-def can_view_course(user: User, course: Course) -> bool:
+def can_view_course(
+    user: User, course: Course, standing: Optional[CourseStanding] = None
+) -> bool:
     """Return whether ``user`` may open ``course`` and its lessons and quizzes.
 
     A learner must be enrolled in a programme that contains the course.
     Trainers, HR and admins may open the courses of their own institution.
+    ``standing`` is the result of ``course_standing`` when the caller has it.
     """
     if user.role.is_learner:
-        if enrolments_for_course(user, course):
+        enrolled = (
+            standing.enrolled if standing is not None
+            else bool(enrolments_for_course(user, course))
+        )
+        if enrolled:
             return True
         return any(check(user, course) for check in _access_checks)
     return course.institution_id == user.institution_id

@@ -249,6 +249,41 @@ def test_programme_completes_on_pinned_version(world, trainer):
     assert enrolment.completed_at is not None
 
 
+def test_course_standing_agrees_with_full_checks(world, trainer):
+    """Access and prerequisites read from ``course_standing`` match the full checks.
+
+    Course 2 needs course 1. The early learner is pinned to version 1 of
+    course 2 when version 2 is published, so only the pin leads to it.
+    """
+    programme = db.session.get(Programme, world.programme)
+    first, second = programme.courses
+    second.prerequisites.append(first)
+    early = _user(world, "counselor")
+    services.enrol(early, programme)
+    db.session.commit()
+    v2 = _publish_v2_of_course2(world, trainer)
+    late = _user(world, "counselor2")
+    services.enrol(late, programme)
+    db.session.commit()
+    v1 = db.session.get(Course, world.course2)
+    course1 = db.session.get(Course, world.course1)
+
+    for learner in (early, late):
+        for course in (course1, v1, v2):
+            standing = services.course_standing(learner, course)
+            assert standing.enrolled == bool(services.enrolments_for_course(learner, course))
+            assert services.can_view_course(learner, course, standing) == (
+                services.can_view_course(learner, course)
+            )
+            assert services.missing_prerequisites(learner, course, standing) == (
+                services.missing_prerequisites(learner, course)
+            )
+    pinned = services.course_standing(early, v1)
+    assert pinned.may_need_prerequisites
+    assert services.missing_prerequisites(early, v1, pinned) == [course1]
+    assert not services.course_standing(early, course1).may_need_prerequisites
+
+
 def test_manage_published_course_edit_is_refused(world, login):
     trainer = login("trainer")
     trainer.post("/language/en")
