@@ -4,9 +4,11 @@ Every function that depends on the time takes ``now`` (an aware UTC
 datetime, default: the current time), so tests run on a fixed clock.
 """
 
+import functools
 import hashlib
 import hmac
 import random
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Optional
@@ -14,6 +16,7 @@ from typing import Any, Optional
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -28,6 +31,7 @@ from assessments.models import (
     Question,
     QuestionKind,
     Quiz,
+    QuizDraw,
     QuizGrant,
 )
 from assessments.responses import clean_response, has_input
@@ -48,6 +52,7 @@ class AttemptError(Exception):
 
     Codes: ``not_open``, ``closed``, ``no_attempts``, ``passed``,
     ``locked`` (prerequisite courses incomplete), ``not_enough_questions``,
+    ``conflict`` (a parallel start conflicted and its attempt is gone),
     ``submitted``, ``time_up``.
     """
 
@@ -81,7 +86,12 @@ def allowed_attempts(user: User, quiz: Quiz) -> Optional[int]:
     """Return the quiz's attempt limit plus the learner's granted extra; None is unlimited."""
     if quiz.max_attempts is None:
         return None
-    grant = grant_for(user, quiz)
+    return _attempt_limit(quiz, grant_for(user, quiz))
+
+
+def _attempt_limit(quiz: Quiz, grant: Optional[QuizGrant]) -> Optional[int]:
+    if quiz.max_attempts is None:
+        return None
     return quiz.max_attempts + (grant.extra_attempts if grant else 0)
 
 
@@ -162,48 +172,149 @@ def is_expired(attempt: Attempt, now: datetime) -> bool:
 # Starting ------------------------------------------------------------------
 
 
-def start_attempt(user: User, quiz: Quiz, now: Optional[datetime] = None) -> Attempt:
+@dataclass
+class StartContext:
+    """What starting an attempt reads about one learner and quiz, from two queries."""
+
+    quiz: Quiz
+    #: The learner's attempts at the quiz, by number.
+    attempts: list[Attempt]
+    grant: Optional[QuizGrant]
+    standing: course_services.CourseStanding
+
+
+def load_start_context(user: User, quiz_id: int) -> Optional[StartContext]:
+    """Load a quiz for ``user`` to start, or return None when there is no such quiz.
+
+    One query reads the quiz with its course, the learner's attempts and
+    grant, and whether the quiz draws from banks. A second one reads the
+    learner's standing in the course, for the access and prerequisite
+    checks.
+    """
+    rows = db.session.execute(
+        _start_context_query(), {"user_id": user.id, "quiz_id": quiz_id}
+    ).all()
+    if not rows:
+        return None
+    quiz, grant, _attempt, draws_from_banks = rows[0]
+    if not draws_from_banks:
+        set_committed_value(quiz, "draws", [])
+    return StartContext(
+        quiz=quiz,
+        attempts=[row[2] for row in rows if row[2] is not None],
+        grant=grant,
+        standing=course_services.course_standing(user, quiz.course),
+    )
+
+
+@functools.cache
+def _start_context_query() -> sa.Select:
+    """Build the query of ``load_start_context`` once per process."""
+    user_id = sa.bindparam("user_id")
+    has_draws = sa.select(QuizDraw.id).where(QuizDraw.quiz_id == Quiz.id).exists()
+    return (
+        sa.select(Quiz, QuizGrant, Attempt, has_draws)
+        .join(Quiz.course)
+        .outerjoin(QuizGrant, sa.and_(QuizGrant.quiz_id == Quiz.id, QuizGrant.user_id == user_id))
+        .outerjoin(Attempt, sa.and_(Attempt.quiz_id == Quiz.id, Attempt.user_id == user_id))
+        .where(Quiz.id == sa.bindparam("quiz_id"))
+        .order_by(Attempt.number)
+        .options(so.contains_eager(Quiz.course))
+    )
+
+
+def start_attempt(
+    user: User,
+    quiz: Quiz,
+    now: Optional[datetime] = None,
+    context: Optional[StartContext] = None,
+) -> Attempt:
     """Resume the open attempt, or start the next one within the window and limits.
 
     A new attempt also needs the prerequisite courses of the quiz's course.
+    ``context`` is what ``load_start_context`` returned for this learner and
+    quiz in the same transaction; without it the context is loaded here.
     """
     now = now or now_utc()
-    attempts = attempts_for(user, quiz)
+    if context is None:
+        context = load_start_context(user, quiz.id)
+    attempts = context.attempts
     current = next((each for each in attempts if each.submitted_at is None), None)
     if current is not None:
         if not close_if_expired(current, now):
             return current
-    if course_services.missing_prerequisites(user, quiz.course):
+    if course_services.missing_prerequisites(user, quiz.course, context.standing):
         raise AttemptError("locked")
     problem = window_error(quiz, now)
     if problem:
         raise AttemptError(problem)
     used = len(attempts)
-    allowed = allowed_attempts(user, quiz)
+    allowed = _attempt_limit(quiz, context.grant)
     if allowed is not None and used >= allowed:
         raise AttemptError("no_attempts")
     if has_passed(user, quiz, attempts):
         raise AttemptError("passed")
 
-    attempt = Attempt(quiz_id=quiz.id, user_id=user.id, number=used + 1, started_at=now)
-    rows = _lay_out(attempt, quiz, user)
-    try:
-        with db.session.begin_nested():
-            db.session.add(attempt)
-            db.session.flush()
-            # One executemany, not an INSERT per question: the ORM would
-            # insert row by row on SQLite to read back each new id.
-            db.session.execute(
-                sa.insert(AttemptQuestion), [dict(row, attempt_id=attempt.id) for row in rows]
-            )
-    except IntegrityError:
-        # A parallel request started the same attempt number first, so its
-        # attempt is the one to use. Without one, the error has another cause.
+    number = used + 1
+    rows, max_score = _lay_out(quiz, user, number)
+    values = {
+        "quiz_id": quiz.id,
+        "user_id": user.id,
+        "number": number,
+        "started_at": now,
+        "submitted_at": None,
+        "score": None,
+        "max_score": max_score,
+        "passed": False,
+        "needs_grading": False,
+        "closed_at_deadline": False,
+    }
+    attempt_id = _insert_attempt(values)
+    if attempt_id is None:
+        # A parallel request (a double click) took this attempt number or
+        # opened an attempt first, so its attempt is the one to use.
         existing = open_attempt(user, quiz) or next(iter(attempts_for(user, quiz)[-1:]), None)
         if existing is None:
-            raise
+            raise AttemptError("conflict")
         return existing
-    logger.info("Attempt %s at quiz %s started by %r", attempt.number, quiz.id, user)
+    # One executemany, not an INSERT per question, through Core because the
+    # rows need nothing from the ORM.
+    db.session.execute(
+        sa.insert(AttemptQuestion.__table__), [dict(row, attempt_id=attempt_id) for row in rows]
+    )
+    attempt = _persistent_attempt(attempt_id, values)
+    logger.info("Attempt %s at quiz %s started by %r", number, quiz.id, user)
+    return attempt
+
+
+def _insert_attempt(values: dict) -> Optional[int]:
+    """Insert an attempt row and return its id, or None when a unique key rejects it.
+
+    ON CONFLICT DO NOTHING leaves the transaction usable, so no savepoint is
+    needed around the insert. On PostgreSQL a conflicting row that another
+    transaction has not committed yet makes this insert wait for that
+    transaction's end.
+    """
+    dialect = db.session.get_bind().dialect.name
+    return db.session.execute(_attempt_insert(dialect), values).scalar()
+
+
+@functools.cache
+def _attempt_insert(dialect: str) -> sa.Insert:
+    inserts = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+    if dialect not in inserts:
+        raise NotImplementedError(f"starting an attempt is not supported on {dialect}")
+    table = Attempt.__table__
+    return inserts[dialect](table).on_conflict_do_nothing().returning(table.c.id)
+
+
+def _persistent_attempt(attempt_id: int, values: dict) -> Attempt:
+    """Return the inserted attempt as a session object without reading it back."""
+    attempt = Attempt(id=attempt_id, **values)
+    so.make_transient_to_detached(attempt)
+    db.session.add(attempt)
+    # A new attempt has no answers yet; saving them appends to this list.
+    set_committed_value(attempt, "answers", [])
     return attempt
 
 
@@ -218,75 +329,124 @@ def layout_random(quiz: Quiz, user: User, number: int) -> random.Random:
     return random.Random(hmac.new(key, message, hashlib.sha256).hexdigest())
 
 
-def draw_questions(quiz: Quiz, rng: random.Random) -> list[Question]:
-    """Return the fixed questions and, per draw, ``count`` random ones of its category."""
-    chosen = list(quiz.questions)
+@dataclass
+class LayoutQuestion:
+    """The columns of a question and its choices that laying out an attempt reads."""
+
+    id: int
+    kind: QuestionKind
+    points: Decimal
+    #: (id, text, match_text) of each choice, by position.
+    choices: list[tuple[int, str, Optional[str]]] = field(default_factory=list)
+
+
+def draw_questions(quiz: Quiz, rng: random.Random) -> list[LayoutQuestion]:
+    """Return the fixed questions and, per draw, ``count`` random ones of its category.
+
+    Each comes with its choices: the fixed ones from one query, the drawn
+    ones from one query per draw and one for all their choices.
+    """
+    chosen = _fixed_questions(quiz)
     taken = {question.id for question in chosen}
+    drawn: list[LayoutQuestion] = []
+    table = Question.__table__
     for draw in quiz.draws:
         category_ids = (
             draw.category.subtree_ids() if draw.include_subcategories else [draw.category_id]
         )
         pool = [
-            question
-            for question in db.session.scalars(
-                sa.select(Question)
-                .where(Question.category_id.in_(category_ids))
-                .order_by(Question.id)
+            LayoutQuestion(row.id, row.kind, row.points)
+            for row in db.session.execute(
+                sa.select(table.c.id, table.c.kind, table.c.points)
+                .where(table.c.category_id.in_(category_ids))
+                .order_by(table.c.id)
             )
-            if question.id not in taken
+            if row.id not in taken
         ]
         if len(pool) < draw.count:
             raise AttemptError("not_enough_questions")
         picked = rng.sample(pool, draw.count)
-        chosen.extend(picked)
+        drawn.extend(picked)
         taken.update(question.id for question in picked)
-    return chosen
+    _load_choices(drawn)
+    return chosen + drawn
 
 
-def _choice_order(question: Question, shuffle: bool, rng: random.Random) -> list[int]:
-    ids = [choice.id for choice in question.choices]
+def _fixed_questions(quiz: Quiz) -> list[LayoutQuestion]:
+    questions: dict[int, LayoutQuestion] = {}
+    for row in db.session.execute(_fixed_questions_query(), {"quiz_id": quiz.id}):
+        item = questions.get(row.id)
+        if item is None:
+            item = questions[row.id] = LayoutQuestion(row.id, row.kind, row.points)
+        if row.choice_id is not None:
+            item.choices.append((row.choice_id, row.text, row.match_text))
+    return list(questions.values())
+
+
+@functools.cache
+def _fixed_questions_query() -> sa.Select:
+    """Build the query of the quiz's own questions with their choices once per process."""
+    question, choice = Question.__table__.c, Choice.__table__.c
+    return (
+        sa.select(
+            question.id,
+            question.kind,
+            question.points,
+            choice.id.label("choice_id"),
+            choice.text,
+            choice.match_text,
+        )
+        .select_from(
+            Question.__table__.outerjoin(Choice.__table__, choice.question_id == question.id)
+        )
+        .where(question.quiz_id == sa.bindparam("quiz_id"))
+        .order_by(question.position, choice.position)
+    )
+
+
+def _load_choices(questions: list[LayoutQuestion]) -> None:
+    """Fill in the choices of ``questions``, in one query."""
+    if not questions:
+        return
+    by_id = {question.id: question for question in questions}
+    choice = Choice.__table__.c
+    for row in db.session.execute(
+        sa.select(choice.question_id, choice.id, choice.text, choice.match_text)
+        .where(choice.question_id.in_(list(by_id)))
+        .order_by(choice.question_id, choice.position)
+    ):
+        by_id[row.question_id].choices.append((row.id, row.text, row.match_text))
+
+
+def _choice_order(question: LayoutQuestion, shuffle: bool, rng: random.Random) -> list[int]:
+    in_place = [choice_id for choice_id, _text, _match in question.choices]
+    ids = list(in_place)
     if question.kind is QuestionKind.ORDERING:
         rng.shuffle(ids)
-        if len(ids) > 1 and ids == [choice.id for choice in question.choices]:
+        if len(ids) > 1 and ids == in_place:
             ids = ids[1:] + ids[:1]
     elif shuffle and question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
         rng.shuffle(ids)
     elif question.kind is QuestionKind.MATCHING:
-        ids = [choice.id for choice in question.choices if choice.text]
+        ids = [choice_id for choice_id, text, _match in question.choices if text]
     return ids
 
 
-def _load_choices(questions: list[Question]) -> None:
-    """Load the choices of every question that lacks them, in one query."""
-    unloaded = {q.id: q for q in questions if "choices" not in sa.inspect(q).dict}
-    if not unloaded:
-        return
-    choices: dict[int, list[Choice]] = {question_id: [] for question_id in unloaded}
-    for choice in db.session.scalars(
-        sa.select(Choice)
-        .where(Choice.question_id.in_(list(unloaded)))
-        .order_by(Choice.question_id, Choice.position)
-    ):
-        choices[choice.question_id].append(choice)
-    for question_id, question in unloaded.items():
-        set_committed_value(question, "choices", choices[question_id])
+def _lay_out(quiz: Quiz, user: User, number: int) -> tuple[list[dict], Decimal]:
+    """Draw and order the questions of the learner's attempt ``number``.
 
-
-def _lay_out(attempt: Attempt, quiz: Quiz, user: User) -> list[dict]:
-    """Draw and order the attempt's questions and set its maximum score.
-
-    Returns the ``attempt_question`` rows to insert, without the attempt id.
+    Returns the ``attempt_question`` rows to insert, without the attempt id,
+    and the attempt's maximum score.
     """
-    rng = layout_random(quiz, user, attempt.number)
+    rng = layout_random(quiz, user, number)
     questions = draw_questions(quiz, rng)
-    _load_choices(questions)
     if quiz.shuffle_questions:
         rng.shuffle(questions)
     rows = []
     for position, question in enumerate(questions, start=1):
         options: list[str] = []
         if question.kind is QuestionKind.MATCHING:
-            options = sorted({c.match_text for c in question.choices if c.match_text})
+            options = sorted({match for _id, _text, match in question.choices if match})
             rng.shuffle(options)
         rows.append(
             {
@@ -296,8 +456,7 @@ def _lay_out(attempt: Attempt, quiz: Quiz, user: User) -> list[dict]:
                 "match_options": options,
             }
         )
-    attempt.max_score = sum((question.points for question in questions), Decimal(0))
-    return rows
+    return rows, sum((question.points for question in questions), Decimal(0))
 
 
 # Saving and submitting -----------------------------------------------------

@@ -105,11 +105,17 @@ def quiz(quiz_id: int):
 @bp.route("/quizzes/<int:quiz_id>/start", methods=["POST"])
 @roles_required(*LEARNER_ROLES)
 def start(quiz_id: int):
-    quiz = _load_quiz(quiz_id)
+    user = current_user._get_current_object()
+    context = services.load_start_context(user, quiz_id)
+    if context is None or not course_services.can_view_course(
+        user, context.quiz.course, context.standing
+    ):
+        abort(404)
+    quiz = context.quiz
     try:
-        attempt = services.start_attempt(current_user, quiz)
+        attempt = services.start_attempt(user, quiz, context=context)
     except services.AttemptError as error:
-        logger.info("Start of quiz %s by %r rejected: %s", quiz.id, current_user, error)
+        logger.info("Start of quiz %s by %r rejected: %s", quiz.id, user, error)
         db.session.commit()
         flash(start_error_message(error.code, quiz), "error")
         return redirect(url_for("assessments.quiz", quiz_id=quiz.id))

@@ -30,28 +30,38 @@ def test_submitted_attempt_allows_next(world):
                                  db.session.get(Quiz, world.quiz)).number == 2
 
 
-def test_racing_start_resumes_first_attempt(world, monkeypatch):
-    """The second of two simultaneous starts read "no open attempt" before the first committed.
+def test_racing_start_resumes_first_attempt(world):
+    """The second of two simultaneous starts read "no attempt" before the first committed.
 
-    It then counts one attempt and inserts number 2; the key rejects it and
-    the learner gets the first attempt back, not a second open one.
+    It then inserts attempt number 1 again; the keys reject the row, the
+    transaction stays usable and the learner gets the first attempt back.
     """
     user = db.session.get(User, world.counselor)
     quiz = db.session.get(Quiz, world.quiz)
+    stale = services.load_start_context(user, quiz.id)
     first = services.start_attempt(user, quiz)
     db.session.commit()
 
-    real_open_attempt = services.open_attempt
-    calls = []
-
-    def stale_then_real(*args):
-        calls.append(args)
-        return None if len(calls) == 1 else real_open_attempt(*args)
-
-    monkeypatch.setattr(services, "open_attempt", stale_then_real)
-    second = services.start_attempt(user, quiz)
+    second = services.start_attempt(user, quiz, context=stale)
     db.session.commit()
+
+    assert stale.attempts == []
     assert second.id == first.id
     assert db.session.scalar(
         sa.select(sa.func.count()).select_from(Attempt).filter_by(user_id=user.id, quiz_id=quiz.id)
     ) == 1
+
+
+def test_racing_start_after_submit_gets_submitted_attempt(world):
+    """A start that read no attempts conflicts with a first attempt already submitted."""
+    user = db.session.get(User, world.counselor)
+    quiz = db.session.get(Quiz, world.quiz)
+    stale = services.load_start_context(user, quiz.id)
+    first = services.start_attempt(user, quiz)
+    services.submit_attempt(first, {})
+    db.session.commit()
+
+    second = services.start_attempt(user, quiz, context=stale)
+
+    assert second.id == first.id
+    assert second.submitted_at is not None
