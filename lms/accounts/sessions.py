@@ -161,7 +161,9 @@ class SqlSessionStore:
             # its write lock, which a second connection would wait for until
             # busy_timeout and then fail. The touch commits with the request.
             # NOTE: a writing request that ends without a commit drops the
-            # touch, so the idle timeout counts from the touch before it.
+            # touch, so the idle timeout counts from the touch before it. On
+            # PostgreSQL the row stays locked until the request ends, so a
+            # touch by another request of the same session waits for it.
             db.session.execute(statement)
             return
         with db.engine.begin() as connection:
