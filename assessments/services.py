@@ -174,7 +174,7 @@ def is_expired(attempt: Attempt, now: datetime) -> bool:
 
 @dataclass
 class StartContext:
-    """What starting an attempt reads about one learner and quiz, from two queries."""
+    """A learner's attempts, grant and course standing at one quiz, read in one query."""
 
     quiz: Quiz
     #: The learner's attempts at the quiz, by number.
@@ -187,37 +187,48 @@ def load_start_context(user: User, quiz_id: int) -> Optional[StartContext]:
     """Load a quiz for ``user`` to start, or return None when there is no such quiz.
 
     One query reads the quiz with its course, the learner's attempts and
-    grant, and whether the quiz draws from banks. A second one reads the
-    learner's standing in the course, for the access and prerequisite
-    checks.
+    grant, whether the quiz draws from banks, and the learner's standing in
+    the course for the access and prerequisite checks.
     """
     rows = db.session.execute(
         _start_context_query(), {"user_id": user.id, "quiz_id": quiz_id}
     ).all()
     if not rows:
         return None
-    quiz, grant, _attempt, draws_from_banks = rows[0]
+    quiz, grant, _attempt, draws_from_banks, *standing = rows[0]
     if not draws_from_banks:
         set_committed_value(quiz, "draws", [])
     return StartContext(
         quiz=quiz,
         attempts=[row[2] for row in rows if row[2] is not None],
         grant=grant,
-        standing=course_services.course_standing(user, quiz.course),
+        standing=course_services.standing_from_values(standing),
     )
 
 
 @functools.cache
 def _start_context_query() -> sa.Select:
     """Build the query of ``load_start_context`` once per process."""
-    user_id = sa.bindparam("user_id")
+    user_id, quiz_id = sa.bindparam("user_id"), sa.bindparam("quiz_id")
     has_draws = sa.select(QuizDraw.id).where(QuizDraw.quiz_id == Quiz.id).exists()
+    # The course id comes from a subquery of its own, because the standing's
+    # nested subqueries cannot refer to the outer quiz row.
+    quiz_table = Quiz.__table__.alias("quiz_of_course")
+    course_id = (
+        sa.select(quiz_table.c.course_id).where(quiz_table.c.id == quiz_id).scalar_subquery()
+    )
     return (
-        sa.select(Quiz, QuizGrant, Attempt, has_draws)
+        sa.select(
+            Quiz,
+            QuizGrant,
+            Attempt,
+            has_draws,
+            *course_services.standing_columns(user_id, course_id),
+        )
         .join(Quiz.course)
         .outerjoin(QuizGrant, sa.and_(QuizGrant.quiz_id == Quiz.id, QuizGrant.user_id == user_id))
         .outerjoin(Attempt, sa.and_(Attempt.quiz_id == Quiz.id, Attempt.user_id == user_id))
-        .where(Quiz.id == sa.bindparam("quiz_id"))
+        .where(Quiz.id == quiz_id)
         .order_by(Attempt.number)
         .options(so.contains_eager(Quiz.course))
     )
@@ -303,7 +314,9 @@ def _insert_attempt(values: dict) -> Optional[int]:
 def _attempt_insert(dialect: str) -> sa.Insert:
     inserts = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
     if dialect not in inserts:
-        raise NotImplementedError(f"starting an attempt is not supported on {dialect}")
+        raise NotImplementedError(
+            f"starting an attempt is not supported on {dialect}; use PostgreSQL or SQLite"
+        )
     table = Attempt.__table__
     return inserts[dialect](table).on_conflict_do_nothing().returning(table.c.id)
 

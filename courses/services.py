@@ -297,15 +297,25 @@ def course_standing(user: User, course: Course) -> CourseStanding:
     row = db.session.execute(
         _course_standing_query(), {"user_id": user.id, "course_id": course.id}
     ).one()
-    return CourseStanding(
-        enrolled=bool(row[0]), started=bool(row[1]), may_need_prerequisites=bool(row[2])
-    )
+    return standing_from_values(row)
 
 
 @functools.cache
 def _course_standing_query() -> sa.Select:
     """Build the query of ``course_standing`` once per process."""
-    user_id, course_id = sa.bindparam("user_id"), sa.bindparam("course_id")
+    return sa.select(*standing_columns(sa.bindparam("user_id"), sa.bindparam("course_id")))
+
+
+def standing_columns(user_id, course_id) -> tuple[sa.ColumnElement[bool], ...]:
+    """Return the three EXISTS columns that ``course_standing`` selects.
+
+    A caller that loads other rows about the course selects them along, so
+    the standing costs no query of its own, and reads them back with
+    ``standing_from_values``. The ids are values, bound parameters or
+    scalar subqueries that do not refer to the enclosing query, because a
+    column of the enclosing query would not be correlated into the nested
+    subqueries.
+    """
     enrolled = sa.select(Enrolment.id).where(_follows_course(user_id, course_id)).exists()
     started = (
         sa.select(LessonProgress.id)
@@ -336,7 +346,15 @@ def _course_standing_query() -> sa.Select:
         )
         .exists()
     )
-    return sa.select(enrolled, started, may_need)
+    return enrolled, started, may_need
+
+
+def standing_from_values(values) -> CourseStanding:
+    """Return the standing from the values of the ``standing_columns``, in their order."""
+    enrolled, started, may_need = values
+    return CourseStanding(
+        enrolled=bool(enrolled), started=bool(started), may_need_prerequisites=bool(may_need)
+    )
 
 
 def open_enrolment_learners(course_ids: list[int]) -> set[tuple[int, int]]:

@@ -280,6 +280,12 @@ def test_course_standing_agrees_with_full_checks(world, trainer):
             )
     pinned = services.course_standing(early, v1)
     assert pinned.may_need_prerequisites
+    quiz = Quiz(course_id=v1.id, title="第一版测验")
+    db.session.add(quiz)
+    db.session.flush()
+    for learner in (early, late):
+        context = quiz_services.load_start_context(learner, quiz.id)
+        assert context.standing == services.course_standing(learner, v1)
     assert services.missing_prerequisites(early, v1, pinned) == [course1]
     assert not services.course_standing(early, course1).may_need_prerequisites
 
