@@ -6,28 +6,33 @@
 Takes the quiz and learners that ``bench.exam_burst`` would take. Each
 learner logs in through the real login form with the Flask test client and
 opens the quiz page, and the start form's action and CSRF token are taken
-from its HTML. Then every learner posts the start form once (each must be
-redirected to an attempt page) while a listener counts SQL statements: the
-first half of the learners without a profiler, for the wall-clock and CPU
-time of this process per start, the second half under cProfile. Prints the
-statements of the first start, statements and ms per start, and the hottest
-functions. The wall-clock time includes waiting for the database, the CPU
-time does not. The attempts created are deleted again
-unless ``--keep`` is given, so a run leaves the data as it found it.
+from its HTML. Then every learner posts the start form once, and each must
+be redirected to an attempt page. A listener counts the SQL statements. The
+first half of the learners starts without a profiler, which gives the
+wall-clock and CPU time of this process per start. The second half starts
+under cProfile. Prints the statements of the first start, statements and ms
+per start, and the hottest functions. The wall-clock time includes waiting
+for the database, the CPU time does not.
+
+``--idle`` ages the learners' session records first, as if they had waited
+on the quiz page, so that every start also refreshes its session's
+``last_seen_at``. The attempts created are deleted again unless ``--keep``
+is given, so a run leaves the data as it found it.
 """
 
 import argparse
 import cProfile
 import io
 import pstats
-import re
 import time
+from datetime import timedelta
 
 import sqlalchemy as sa
 
 from bench.exam_burst import ATTEMPT_LOCATION, CSRF, START_FORM, pick_quiz
 from bench.generate import BENCH_PASSWORD
 from bench.profile_pages import in_process_app
+from lms.db import now_utc
 
 
 def prepare(app, username: str, quiz_id: int):
@@ -62,6 +67,24 @@ def delete_attempts(engine: sa.Engine, attempt_ids: list[int]) -> None:
             )
 
 
+def age_sessions(engine: sa.Engine, usernames: list[str], idle: timedelta) -> None:
+    """Move the last activity of the users' unrevoked sessions ``idle`` into the past."""
+    from lms.accounts.models import User, UserSession
+
+    sessions, users = UserSession.__table__, User.__table__
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(sessions)
+            .where(
+                sessions.c.revoked_at.is_(None),
+                sessions.c.user_id.in_(
+                    sa.select(users.c.id).where(users.c.username.in_(usernames))
+                ),
+            )
+            .values(last_seen_at=now_utc() - idle)
+        )
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True)
@@ -69,6 +92,9 @@ def main(argv=None) -> None:
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--keep", action="store_true", help="keep the attempts created")
+    parser.add_argument("--idle", type=int, default=0,
+                        help="seconds to age the learners' sessions by before the starts; "
+                        "keep it below the idle timeout (LMS_SESSION_IDLE_MINUTES)")
     args = parser.parse_args(argv)
 
     from lms.extensions import db
@@ -83,6 +109,8 @@ def main(argv=None) -> None:
     began = time.perf_counter()
     plans = [prepare(app, username, quiz_id) for username in usernames]
     print(f"logged in and opened the quiz page in {time.perf_counter() - began:.0f} s")
+    if args.idle:
+        age_sessions(engine, usernames, timedelta(seconds=args.idle))
 
     statements: list[str] = []
     sa.event.listen(engine, "before_cursor_execute", lambda *a, **k: statements.append(a[2]))
@@ -96,7 +124,7 @@ def main(argv=None) -> None:
         match = ATTEMPT_LOCATION.search(response.headers.get("Location", ""))
         if response.status_code != 302 or match is None:
             raise SystemExit(
-                f"start answered {response.status_code} {response.headers.get('Location')}"
+                f"start returned {response.status_code} {response.headers.get('Location')}"
             )
         attempt_ids.append(int(match.group(1)))
 
