@@ -243,7 +243,7 @@ def enrolments_for_course(user: User, course: Course) -> list[Enrolment]:
 def _follows_course(user_id, course_id) -> sa.ColumnElement[bool]:
     """Return the condition on ``Enrolment`` of ``enrolments_for_course``.
 
-    The ids are values or bound parameters.
+    The ids are values or SQL expressions such as bound parameters.
     """
     pinned = sa.select(EnrolmentCourse.enrolment_id).where(
         EnrolmentCourse.course_id == course_id
@@ -288,7 +288,7 @@ class CourseStanding:
 
 
 def course_standing(user: User, course: Course) -> CourseStanding:
-    """Return whether ``user`` follows and has started ``course``, in one query.
+    """Return the standing of ``user`` in ``course``, in one query.
 
     A caller that checks both access and prerequisites passes the result to
     ``can_view_course`` and ``missing_prerequisites``, which then skip their
