@@ -519,6 +519,12 @@ def save_answers(
         raise AttemptError("time_up")
     slots = {slot.question_id: slot for slot in attempt.questions}
     skipped: list[int] = []
+    existing = _answers_by_question(attempt)
+    if all(question_id in existing for question_id in responses if question_id in slots):
+        # Only updates of rows that exist: no parallel save can make them
+        # conflict, so the savepoint and its two statements are not needed.
+        stored = _store_responses(attempt, slots, responses, now, skipped)
+        return _report_skipped(attempt, stored, skipped, ignored)
     try:
         with db.session.begin_nested():
             stored = _store_responses(attempt, slots, responses, now, skipped)
@@ -530,6 +536,13 @@ def save_answers(
         skipped.clear()
         with db.session.begin_nested():
             stored = _store_responses(attempt, slots, responses, now, skipped)
+    return _report_skipped(attempt, stored, skipped, ignored)
+
+
+def _report_skipped(
+    attempt: Attempt, stored: int, skipped: list[int], ignored: Optional[list[int]]
+) -> int:
+    """Log the answers ``save_answers`` skipped, add them to ``ignored`` and return ``stored``."""
     if skipped:
         logger.info("Attempt %s: ignored invalid answers to questions %s", attempt.id, skipped)
     if ignored is not None:
