@@ -542,7 +542,7 @@ def save_answers(
 def _report_skipped(
     attempt: Attempt, stored: int, skipped: list[int], ignored: Optional[list[int]]
 ) -> int:
-    """Log the answers ``save_answers`` skipped, add them to ``ignored`` and return ``stored``."""
+    """Log the skipped answers, add them to ``ignored`` and return ``stored``."""
     if skipped:
         logger.info("Attempt %s: ignored invalid answers to questions %s", attempt.id, skipped)
     if ignored is not None:
