@@ -37,6 +37,11 @@ class Post(enum.Enum):
     DEPARTMENT_PARTY_SECRETARY = "department_party_secretary"  # 院系党组织书记
 
 
+class Gender(enum.Enum):
+    MALE = "male"  # 男
+    FEMALE = "female"  # 女
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "user"
     __table_args__ = (
@@ -51,6 +56,11 @@ class User(UserMixin, db.Model):
     full_name: so.Mapped[str] = so.mapped_column(sa.String(100))
     employee_no: so.Mapped[Optional[str]] = so.mapped_column(sa.String(32))
     email: so.Mapped[Optional[str]] = so.mapped_column(sa.String(254))
+    # Contact data: shown only to the person, HR and admins of the institution,
+    # and trainers on the roster of a class the person belongs to.
+    gender: so.Mapped[Optional[Gender]] = so.mapped_column(enum_column(Gender))
+    #: Mainland mobile number, 11 digits without a country prefix.
+    phone: so.Mapped[Optional[str]] = so.mapped_column(sa.String(11))
     role: so.Mapped[Role] = so.mapped_column(enum_column(Role))
     post: so.Mapped[Optional[Post]] = so.mapped_column(enum_column(Post))
     institution_id: so.Mapped[int] = so.mapped_column(
