@@ -21,7 +21,8 @@ from courses import logger
 from courses.class_models import PendingImport, TrainingClass
 from courses.classes import add_member
 from lms import audit, tabular
-from lms.accounts.models import Post, Role, User
+from lms.accounts import contact
+from lms.accounts.models import Gender, Post, Role, User
 from lms.db import now_utc
 from lms.extensions import db
 from lms.organisations.models import Department
@@ -64,9 +65,13 @@ GENDERS = {
     "男": "男", "男性": "男", "m": "男", "male": "男",
     "女": "女", "女性": "女", "f": "女", "female": "女",
 }
+#: Stored gender of each value in ``GENDERS``.
+GENDER_VALUES = {"男": Gender.MALE, "女": Gender.FEMALE}
+#: Value shown in the preview for each stored gender.
+GENDER_NAMES = {gender: name for name, gender in GENDER_VALUES.items()}
 DEPARTMENT_SUFFIXES = ("学院", "系", "院")
 EMPLOYEE_NO = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
-MOBILE = re.compile(r"^1\d{10}$")
+MOBILE = contact.MOBILE
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SCIENTIFIC = re.compile(r"\d+(\.\d+)?[eE][+-]?\d+")
 CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\u00b7]) (?=[\u3400-\u9fff\u00b7])")
@@ -185,7 +190,8 @@ def check_rows(training_class: TrainingClass, rows: list[dict]) -> Preview:
     """Check normalised rows against each other and the institution's data.
 
     Fills in ``department_id``, ``post`` value, the matched ``user_id`` and
-    ``action`` ("new" or "existing") on each row.
+    ``action`` ("new" or "existing") on each row, and on an existing
+    person's row the ``notes`` about roster values that will not be applied.
     """
     preview = Preview()
     departments = _department_index(training_class.institution_id)
@@ -276,7 +282,24 @@ def _match_person(training_class: TrainingClass, row: dict) -> list[dict]:
         return [_problem(number, "employee_no", "not_learner", value=row["employee_no"])]
     row["action"] = "existing"
     row["user_id"] = user.id
+    row["notes"] = _kept_values(user, row)
     return []
+
+
+def _kept_values(user: User, row: dict) -> list[dict]:
+    """Return a note per roster value that differs from the person's stored one.
+
+    Confirming fills only empty fields, so these values are not applied.
+    The note leaves out the stored value, because whoever uploads the roster
+    may not be allowed to see the person's contact data yet.
+    """
+    notes = []
+    stored_gender = GENDER_NAMES.get(user.gender) if user.gender else None
+    if row["gender"] and stored_gender and row["gender"] != stored_gender:
+        notes.append({"column": HEADER_NAMES["gender"], "code": "gender_kept"})
+    if row["phone"] and user.phone and row["phone"] != user.phone:
+        notes.append({"column": HEADER_NAMES["phone"], "code": "phone_kept"})
+    return notes
 
 
 def preview(training_class: TrainingClass, filename: str, content: bytes, by: User) -> PendingImport:
@@ -348,6 +371,8 @@ def _create_person(training_class: TrainingClass, row: dict, taken: set[str]) ->
         post=post,
         institution_id=training_class.institution_id,
         department_id=row.get("department_id"),
+        gender=GENDER_VALUES.get(row["gender"]),
+        phone=row["phone"] or None,
         password_must_change=True,
     )
     user.set_password(password)
@@ -401,6 +426,7 @@ def confirm(pending: PendingImport, by: User) -> dict:
             user = db.session.get(User, row["user_id"])
             if not user.employee_no:
                 user.employee_no = row["employee_no"]
+            _fill_contact(user, row, by)
         _enrol_row(training_class, user, by, result)
     audit.record(
         "class.roster_imported", "training_class", training_class.id,
@@ -411,6 +437,13 @@ def confirm(pending: PendingImport, by: User) -> dict:
     )
     logger.info("Roster upload %s confirmed by %r", pending.id, by)
     return result
+
+
+def _fill_contact(user: User, row: dict, by: User) -> None:
+    """Copy the roster's gender and phone into the fields the person left empty."""
+    gender = user.gender or GENDER_VALUES.get(row["gender"])
+    phone = user.phone or row["phone"] or None
+    contact.update_contact(user, by, gender=gender, phone=phone)
 
 
 def _stored_values(row: dict) -> dict:
@@ -476,6 +509,15 @@ def problem_message(problem: dict) -> str:
     if code == "not_learner":
         return _("Employee number %(value)s belongs to a staff account, which cannot join a class. Remove the row.", value=value)
     return code
+
+
+def note_message(note: dict) -> str:
+    """Return the sentence that explains why a roster value will not be applied."""
+    if note["code"] == "gender_kept":
+        return _("The gender differs from the one on the account, which is kept. Ask HR to correct the account if the roster is right.")
+    if note["code"] == "phone_kept":
+        return _("The mobile number differs from the one on the account, which is kept. Ask HR or the person to correct the account if the roster is right.")
+    return note["code"]
 
 
 def table_error_message(error: tabular.TableError) -> str:

@@ -157,6 +157,8 @@ def export_roster(class_id: int):
         _("Employee number"), _("Name"), _("Department"), _("Status"),
         _("Lessons done"), _("Quizzes passed"), _("Courses completed"),
         _("Course hours"), _("Session hours"), _("Total hours"),
+        # Appended last, so the earlier columns keep their positions.
+        _("Gender"), _("Mobile phone"),
     ]
     body = []
     for row in _visible_rows(training_class):
@@ -172,6 +174,8 @@ def export_roster(class_id: int):
             row["course_hours"],
             row["session_hours"],
             row["course_hours"] + row["session_hours"],
+            label(user.gender),
+            user.phone or "",
         ])
     return exports.xlsx_response(
         f"{training_class.code}-roster.xlsx", headers, body, sheet_title=training_class.code
@@ -330,6 +334,7 @@ def _render_preview(training_class, pending, status: int = 200):
         pending=pending,
         problems_by_row=problems_by_row,
         message=class_import.problem_message,
+        note_message=class_import.note_message,
     ), status
 
 

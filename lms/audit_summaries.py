@@ -44,6 +44,8 @@ PROFILE_FIELD = {
     "cadre_rank": _l("Cadre rank"),
     "full_time": _l("Full-time"),
     "post_started_on": _l("Post start date"),
+    "gender": _l("Gender"),
+    "phone": _l("Mobile phone"),
 }
 
 

@@ -100,6 +100,11 @@ QUESTION_KIND = {
     "essay": _l("Essay"),
 }
 
+GENDER = {
+    "male": _l("Male"),
+    "female": _l("Female"),
+}
+
 #: Label tables by enum class name, and by the short name templates pass
 #: with a bare string value, e.g. ``detail.tier|label("tier")``.
 _TABLES = {
@@ -108,6 +113,7 @@ _TABLES = {
     "TargetLevel": TARGET_LEVEL,
     "Role": ROLE,
     "Post": POST,
+    "Gender": GENDER,
     "ProgressionKind": PROGRESSION_KIND,
     "CertificateStatus": CERTIFICATE_STATUS,
     "PublicationStatus": PUBLICATION_STATUS,

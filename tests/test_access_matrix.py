@@ -329,6 +329,8 @@ EXPECTED = {
     ("accounts.change_password", "POST"): (302, 200, 200, 200, 200, 200, 200, 200),
     # Without the current password the form is shown again.
     ("accounts.own_sessions", "POST"): (302, 200, 200, 200, 200, 200, 200, 200),
+    # An empty number is valid: it clears the signed-in user's own phone.
+    ("records.edit_own_phone", "POST"): (302, 302, 302, 302, 302, 302, 302, 302),
     # Two-factor writes: an empty confirmation code is rejected, and disable or
     # new recovery codes redirect because two-factor login is off.
     ("accounts.login_verify", "POST"): (302, 302, 302, 302, 302, 302, 302, 302),
@@ -809,6 +811,7 @@ def _url(endpoint: str, w: dict) -> str:
         "compliance.export_rule_people": f"/compliance/rules/{w['rule']}/export.csv",
         "accounts.change_password": "/account/password",
         "accounts.own_sessions": "/account/sessions",
+        "records.edit_own_phone": "/account/phone",
         "accounts.manage_account": f"/people/{w['owner']}/account",
         "accounts.login_verify": "/login/verify",
         "accounts.two_factor_setup": "/account/two-factor",
@@ -1031,3 +1034,39 @@ def test_access_matrix(app, app_ctx):
             if status != expected[index]:
                 mismatches.append(f"{role} {method} {url}: {status}, expected {expected[index]}")
     assert not mismatches, "\n".join(mismatches)
+
+
+OWNER_PHONE = "13912345678"
+
+
+def test_learner_sees_no_other_phone(app, app_ctx):
+    """A classmate opens every page of the matrix and never sees the owner's number."""
+    from courses import classes
+    from courses.class_models import TrainingClass
+
+    world = _build_world()
+    owner = db.session.get(User, world["owner"])
+    owner.phone = OWNER_PHONE
+    other = db.session.scalar(sa.select(User).filter_by(username=USERNAMES["other"]))
+    trainer = db.session.scalar(sa.select(User).filter_by(username="trainer"))
+    training_class = db.session.get(TrainingClass, world["class"])
+    classes.add_member(training_class, other, by=trainer)
+    db.session.commit()
+
+    session = LoggedIn(app.test_client(), USERNAMES["other"])
+    leaks = []
+    for endpoint, method in EXPECTED:
+        if method != "GET":
+            continue
+        url = _url(endpoint, world)
+        response = session.get(url)
+        if OWNER_PHONE.encode() in response.get_data():
+            leaks.append(url)
+        response.close()
+    assert leaks == []
+
+    # The same number does reach the trainer of the class and HR.
+    roster_url = f"/classes/{world['class']}/roster"
+    assert OWNER_PHONE in LoggedIn(app.test_client(), "trainer").get(roster_url).get_data(as_text=True)
+    record_url = f"/people/{world['owner']}/record"
+    assert OWNER_PHONE in LoggedIn(app.test_client(), "hr").get(record_url).get_data(as_text=True)

@@ -1,3 +1,4 @@
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -18,6 +19,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from lms.accounts import contact
 from lms.accounts.passwords import describe, password_problem
 
 
@@ -127,3 +129,31 @@ class AuditFilterForm(FlaskForm):
     def validate_date_to(self, field) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
             raise ValidationError(_l("The end date is before the start date; swap them."))
+
+
+class MobilePhoneField(StringField):
+    """Optional mainland mobile number, stored as 11 digits; empty gives None.
+
+    Spaces, hyphens and a +86 or 0086 prefix are removed before the check.
+    """
+
+    def process_formdata(self, valuelist) -> None:
+        raw = valuelist[0].strip() if valuelist else ""
+        self.raw_text = raw
+        self.data = contact.normalise_mobile(raw) or None
+
+    def pre_validate(self, form) -> None:
+        if self.data is not None and not contact.is_mobile(self.data):
+            raise ValidationError(
+                _(
+                    "%(value)s is not a mobile number. Enter 11 digits starting "
+                    "with 1, e.g. 13800138000, or leave the field empty.",
+                    value=getattr(self, "raw_text", self.data)[:32],
+                )
+            )
+
+
+class OwnPhoneForm(FlaskForm):
+    """The mobile phone number a person keeps on their own account."""
+
+    phone = MobilePhoneField(_l("Mobile phone"), render_kw={"autocomplete": "tel", "inputmode": "tel"})

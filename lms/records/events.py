@@ -238,11 +238,14 @@ def update_profile(
     cadre_rank: Optional[CadreRank],
     full_time: Optional[bool],
     post_started_on: Optional[date],
+    other_changes: Optional[dict] = None,
 ) -> dict:
     """Set the attributes the compliance rules filter on; flush only.
 
-    Returns the changed fields as {name: [old, new]}. An audit row is added
-    only when something changed.
+    Returns the changed fields as {name: [old, new]}, including
+    ``other_changes`` made to the person in the same edit, such as those
+    ``contact.update_contact`` returns. An audit row is added only when
+    something changed.
     """
     profile = profile_of(person)
     before = _profile_values(profile)
@@ -260,6 +263,7 @@ def update_profile(
     changes = {
         key: [before[key], after[key]] for key in after if before[key] != after[key]
     }
+    changes.update(other_changes or {})
     if changes:
         audit.record(
             "profile.updated",

@@ -28,9 +28,11 @@ from wtforms.validators import (
     StopValidation,
 )
 
+from lms.accounts.forms import MobilePhoneField
+from lms.accounts.models import Gender
 from lms.compliance.explain import CADRE_RANK, PARTY_STATUS
 from lms.compliance.models import CadreRank, PartyStatus
-from lms.labels import PROGRESSION_KIND, TRAINING_KIND, TRAINING_TIER
+from lms.labels import GENDER, PROGRESSION_KIND, TRAINING_KIND, TRAINING_TIER
 from lms.records.events import (
     ADMINISTRATIVE_RANKS,
     ASSESSMENT_GRADE_LABELS,
@@ -170,6 +172,13 @@ class PersonProfileForm(FlaskForm):
         _l("Full-time"), choices=_FULL_TIME_CHOICES, validators=[Optional()]
     )
     post_started_on = DateField(_l("Post start date"), validators=[Optional()])
+    gender = SelectField(
+        _l("Gender"),
+        choices=[SelectChoice("", _l("Not recorded"))]
+        + [SelectChoice(gender.value, GENDER[gender.value]) for gender in Gender],
+        validators=[Optional()],
+    )
+    phone = MobilePhoneField(_l("Mobile phone"))
 
 
 #: Hours per day above which a submission is rejected as a typing error.

@@ -7,8 +7,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from lms.accounts import contact
 from lms.accounts.access import get_person_or_404, hr_scope, roles_required
-from lms.accounts.models import Role, User
+from lms.accounts.forms import OwnPhoneForm
+from lms.accounts.models import Gender, Role, User
 from lms.competencies import evidence
 from lms.compliance.models import CadreRank, PartyStatus
 from lms.extensions import db
@@ -95,7 +97,7 @@ def _require_hr_of(person: User) -> None:
         abort(404)
 
 
-def _render_record(person: User, entry_form=None, status: int = 200):
+def _render_record(person: User, entry_form=None, status: int = 200, phone_form=None):
     entries = services.timeline(person)
     year = services.current_year(person)
     can_record = (
@@ -104,6 +106,9 @@ def _render_record(person: User, entry_form=None, status: int = 200):
     )
     if can_record and entry_form is None:
         entry_form = _entry_form_for(person, entries)
+    is_self = person.id == current_user.id
+    if is_self and phone_form is None:
+        phone_form = OwnPhoneForm(formdata=None, phone=person.phone)
     return (
         render_template(
             "lms/records/person_record.html",
@@ -116,12 +121,13 @@ def _render_record(person: User, entry_form=None, status: int = 200):
             ledger=services.ledger(person),
             summary=services.yearly_summary(person, year),
             verdicts=services.compliance_verdicts(person),
-            is_self=person.id == current_user.id,
+            is_self=is_self,
             can_record=can_record,
             competency_radar=(
                 evidence.radar_for(person) if person.role.is_learner else None
             ),
             entry_form=entry_form,
+            phone_form=phone_form,
         ),
         status,
     )
@@ -155,6 +161,25 @@ def _entry_form_for(person: User, entries: list[ProgressionEntry]):
 def person_record(person_id: int):
     person = get_person_or_404(person_id)
     return _render_record(person)
+
+
+@bp.route("/account/phone", methods=["POST"])
+@login_required
+def edit_own_phone():
+    """Change the signed-in person's own mobile number from their record page."""
+    person = current_user._get_current_object()
+    form = OwnPhoneForm()
+    if not form.validate_on_submit():
+        return _render_record(person, status=400, phone_form=form)
+    changed = contact.update_contact(
+        person, person, gender=person.gender, phone=form.phone.data
+    )
+    db.session.commit()
+    if changed:
+        flash(_("Your mobile number was saved."), "success")
+    else:
+        flash(_("Nothing changed."), "info")
+    return redirect(url_for(".person_record", person_id=person.id, _anchor="contact"))
 
 
 _CORRECTION_ERRORS = {
@@ -236,7 +261,17 @@ def edit_profile(person_id: int):
         form.cadre_rank.data = profile.cadre_rank.value if profile.cadre_rank else ""
         form.full_time.data = {True: "yes", False: "no"}.get(profile.full_time, "")
         form.post_started_on.data = profile.post_started_on
+    if request.method == "GET":
+        form.gender.data = person.gender.value if person.gender else ""
+        form.phone.data = person.phone
     if form.validate_on_submit():
+        contact_changes = contact.update_contact(
+            person,
+            current_user,
+            gender=Gender(form.gender.data) if form.gender.data else None,
+            phone=form.phone.data,
+            record=False,
+        )
         changes = events.update_profile(
             person,
             current_user,
@@ -245,6 +280,7 @@ def edit_profile(person_id: int):
             cadre_rank=CadreRank(form.cadre_rank.data) if form.cadre_rank.data else None,
             full_time={"yes": True, "no": False}.get(form.full_time.data),
             post_started_on=form.post_started_on.data,
+            other_changes=contact_changes,
         )
         db.session.commit()
         if changes:
