@@ -6,6 +6,7 @@ reader's language, and falls back to the stored summary for an action
 without a template or for a row whose ``data`` lacks a key the template needs.
 """
 
+from decimal import Decimal, InvalidOperation
 from typing import Callable, Optional
 
 from babel.lists import format_list
@@ -332,11 +333,37 @@ labels.register("audit_framework_retire_reason", FRAMEWORK_RETIRE_REASON)
 labels.register("audit_profile_field", PROFILE_FIELD)
 
 
+#: Data keys that hold scores or hours. Their stored form carries the column's
+#: scale ("100.0000", "28.0"), which a reader should see as 100 and 28.
+NUMBER_KEYS = frozenset(
+    {"score", "max_score", "hours", "awarded", "previous", "before", "after", "final_score"}
+)
+
+
+def plain_number(value):
+    """Return ``value`` without trailing zeros when it is a number, else unchanged."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        return value
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return value
+    if not number.is_finite():
+        return value
+    return format(number.normalize(), "f")
+
+
+def _shown(key: str, value):
+    if value is None:
+        return "—"
+    return plain_number(value) if key in NUMBER_KEYS else value
+
+
 class _Values(dict):
     """Format arguments that compute a ``_DERIVED`` value when a template uses its name."""
 
     def __init__(self, data: dict, **extra):
-        super().__init__({key: "—" if value is None else value for key, value in data.items()})
+        super().__init__({key: _shown(key, value) for key, value in data.items()})
         self.update(extra)
         self.data = data
 

@@ -67,9 +67,9 @@ def _add(world, action, data, summary, *, subject_id=1, actor="admin"):
 
 @pytest.fixture
 def entries(world):
-    _add(world, "certificate.issued", {"serial": "SR-0001", "hours": "8"}, "SR-0001 issued for someone")
+    _add(world, "certificate.issued", {"serial": "SR-0001", "hours": "8.0"}, "SR-0001 issued for someone")
     _add(world, "certificate.revoked", {"serial": "SR-0002", "reason": "重复"}, "SR-0002 revoked: dup")
-    _add(world, "quiz.graded", {"score": "4", "max_score": "5", "passed": True,
+    _add(world, "quiz.graded", {"score": "4.0000", "max_score": "5.0000", "passed": True,
                                 "needs_grading": False}, "Quiz: 4/5")
     _add(world, "promotion.approved", {"step": "institution", "outcome": "approve"},
          "Someone: A → B, institution approve")
@@ -105,7 +105,7 @@ def test_audit_page_in_chinese(entries, login):
         "admin 恢复了任务 nightly",
         "从 127.0.0.1 以“x”登录失败",
         "admin 从 127.0.0.1 登录（密码）",
-        "评分表已保存：— → 8.50",
+        "评分表已保存：— → 8.5",
         f"用户 {entries.hr} 输入的第二步验证码错误",
     ]:
         assert text in page
