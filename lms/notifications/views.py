@@ -213,6 +213,14 @@ def pause(job_id: str, paused: bool):
         abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
+    stored = stored_schedule()
+    if job_id in stored and (stored[job_id] is None) == paused:
+        # A second click or a stale page: nothing changes, so nothing is audited.
+        if paused:
+            flash(_("Job %(job)s is already paused.", job=job_id), "success")
+        else:
+            flash(_("Job %(job)s is not paused.", job=job_id), "success")
+        return redirect(url_for("jobs.index"))
     try:
         next_run = set_paused(job_id, paused)
     except LookupError:

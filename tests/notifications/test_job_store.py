@@ -202,6 +202,24 @@ def test_admin_pauses_and_resumes_a_job(app, world, login):
 
 
 @pytest.mark.usefixtures("english")
+def test_second_pause_changes_nothing(app, world, login):
+    _start_and_stop(app)
+    admin = login("admin")
+    admin.post("/admin/jobs/cleanup_expired/pause")
+
+    again = admin.post("/admin/jobs/cleanup_expired/pause", follow_redirects=True)
+    resumed = stored_schedule()["deliver_notifications"]
+    not_paused = admin.post("/admin/jobs/deliver_notifications/resume", follow_redirects=True)
+
+    assert "is already paused" in again.get_data(as_text=True)
+    assert "is not paused" in not_paused.get_data(as_text=True)
+    assert stored_schedule()["deliver_notifications"] == resumed
+    actions = db.session.scalars(sa.select(AuditEntry.action).where(
+        AuditEntry.action.in_(["job.pause", "job.resume"]))).all()
+    assert actions == ["job.pause"]
+
+
+@pytest.mark.usefixtures("english")
 def test_pause_unstored_job_explains(world, login):
     admin = login("admin")
 
