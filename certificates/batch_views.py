@@ -93,6 +93,12 @@ def index():
             batch = batches.create_batch(
                 current_user, programme, training_class=training_class
             )
+        except batches.NothingToIssue:
+            form.target.errors = [
+                _("Everyone in this selection who completed the programme already "
+                  "holds its certificate, so there is nothing to issue.")
+            ]
+            status = 400
         except batches.BatchError:
             form.target.errors = [
                 _("Nobody in this selection has completed the programme yet, "
