@@ -222,8 +222,13 @@ def create_batch(
         "certificate_batch",
         batch.id,
         f"{len(people)} certificates of {programme.title}",
+        actor_id=actor.id,
         institution_id=batch.institution_id,
-        data={"programme_id": programme.id, "people": len(people)},
+        data={
+            "programme_id": programme.id,
+            "programme_title": programme.title,
+            "people": len(people),
+        },
     )
     return batch
 
