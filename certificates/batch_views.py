@@ -136,7 +136,7 @@ def detail(batch_id: int):
         counts=batches.progress(batch),
         problems=problems,
         form=ActionForm(),
-        stalled=batch.status in (BatchStatus.QUEUED, BatchStatus.RUNNING),
+        stalled=batches.runner_is_gone(batch),
     )
 
 

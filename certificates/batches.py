@@ -601,6 +601,19 @@ def resume_batches(now: Optional[datetime] = None) -> dict:
     return {"batches": len(ran)}
 
 
+def runner_is_gone(batch: CertificateBatch, now: Optional[datetime] = None) -> bool:
+    """Return whether a queued or running batch has no live runner.
+
+    True when nobody holds the lease or its heartbeat is older than
+    LEASE_SECONDS, so a resume would claim it; False for a finished batch.
+    """
+    if batch.status not in (BatchStatus.QUEUED, BatchStatus.RUNNING):
+        return False
+    if batch.runner is None or batch.heartbeat_at is None:
+        return True
+    return batch.heartbeat_at < (now or now_utc()) - timedelta(seconds=LEASE_SECONDS)
+
+
 def retry_failed(batch: CertificateBatch) -> int:
     """Put failed items back to pending and re-queue the batch; return how many."""
     count = db.session.execute(

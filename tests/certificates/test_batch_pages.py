@@ -1,16 +1,20 @@
-"""Batch page and audit entry of certificate batches."""
+"""Batch page: the resume button and the audit entry."""
 
 import re
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from certificates.batches import CertificateBatch
+from certificates import batches, services
+from certificates.batches import BatchStatus, CertificateBatch, CertificateBatchItem
+from certificates.models import Certificate
 from lms import audit
 from lms.accounts.models import Role, User
 from lms.extensions import db
 from tests.certificates.test_batches import _cohort
 from tests.factories import make_user
 
+RESUME_BUTTON = re.compile(r'action="/certificates/batches/\d+/resume"')
 
 def _user(username: str) -> User:
     return db.session.scalar(sa.select(User).filter_by(username=username))
@@ -68,3 +72,62 @@ def test_old_batch_created_entry_names_programme_id(app_ctx, login, english):
                      "certificate.batch_created")
 
     assert row[4] == f"Batch of 1 certificates created for programme {programme_id}"
+
+
+# Resume button ---------------------------------------------------------------
+
+
+def _set_batch(batch_id: int, **values) -> None:
+    db.session.execute(sa.update(CertificateBatch).filter_by(id=batch_id).values(**values))
+    db.session.commit()
+
+
+def test_resume_hidden_while_runner_alive(app_ctx, login):
+    programme_id, _hr_id = _cohort(2)
+    hr = login("hr")
+    batch_id = _start_batch(hr, programme_id)
+    now = datetime.now(timezone.utc)
+
+    _set_batch(batch_id, status=BatchStatus.RUNNING, runner="web:1", heartbeat_at=now)
+    running = hr.get(f"/certificates/batches/{batch_id}").get_data(as_text=True)
+    _set_batch(batch_id, status=BatchStatus.QUEUED, runner="web:1", heartbeat_at=now)
+    queued = hr.get(f"/certificates/batches/{batch_id}").get_data(as_text=True)
+
+    assert not RESUME_BUTTON.search(running)
+    assert not RESUME_BUTTON.search(queued)
+
+
+def test_resume_shown_for_stale_or_unclaimed_batch(app_ctx, login):
+    programme_id, _hr_id = _cohort(2)
+    hr = login("hr")
+    batch_id = _start_batch(hr, programme_id)
+    unclaimed = hr.get(f"/certificates/batches/{batch_id}").get_data(as_text=True)
+    stale_at = datetime.now(timezone.utc) - timedelta(seconds=batches.LEASE_SECONDS + 5)
+
+    _set_batch(batch_id, status=BatchStatus.RUNNING, runner="web:1", heartbeat_at=stale_at)
+    stale = hr.get(f"/certificates/batches/{batch_id}").get_data(as_text=True)
+
+    assert RESUME_BUTTON.search(unclaimed)
+    assert RESUME_BUTTON.search(stale)
+
+
+def test_resume_only_with_failures_once_done(app, app_ctx, login, monkeypatch):
+    programme_id, _hr_id = _cohort(2)
+    hr = login("hr")
+    clean_id = _start_batch(hr, programme_id)
+    batches.run_batch(app, clean_id, processes=1)
+    clean = hr.get(f"/certificates/batches/{clean_id}").get_data(as_text=True)
+    db.session.execute(sa.delete(CertificateBatchItem))
+    db.session.execute(sa.delete(Certificate))
+    db.session.commit()
+
+    def failing(user, programme, completed_at, **options):
+        raise RuntimeError("font missing")
+
+    monkeypatch.setattr(services, "issue_programme_certificate", failing)
+    failed_id = _start_batch(hr, programme_id)
+    batches.run_batch(app, failed_id, processes=1)
+    failed = hr.get(f"/certificates/batches/{failed_id}").get_data(as_text=True)
+
+    assert not RESUME_BUTTON.search(clean)
+    assert RESUME_BUTTON.search(failed)
