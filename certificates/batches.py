@@ -41,7 +41,7 @@ import sqlalchemy.orm as so
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
-from certificates.models import CertificateStatus
+from certificates.models import Certificate, CertificateStatus
 from courses.class_models import ClassMember, MemberStatus, TrainingClass
 from courses.models import Enrolment, Programme
 from lms import audit, labels
@@ -146,6 +146,7 @@ class CertificateBatchItem(db.Model):
     finished_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
 
     user: so.Mapped[User] = so.relationship()
+    certificate: so.Mapped[Optional[Certificate]] = so.relationship()
 
 
 class BatchError(ValueError):

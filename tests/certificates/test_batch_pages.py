@@ -1,20 +1,23 @@
-"""Batch page: the resume button and the audit entry."""
+"""Batch page: the per-person list, the resume button and the audit entry."""
 
 import re
 from datetime import datetime, timedelta, timezone
 
+import pytest
 import sqlalchemy as sa
 
 from certificates import batches, services
 from certificates.batches import BatchStatus, CertificateBatch, CertificateBatchItem
 from certificates.models import Certificate
+from courses.models import Programme
 from lms import audit
 from lms.accounts.models import Role, User
 from lms.extensions import db
 from tests.certificates.test_batches import _cohort
-from tests.factories import make_user
+from tests.factories import make_department, make_user
 
 RESUME_BUTTON = re.compile(r'action="/certificates/batches/\d+/resume"')
+
 
 def _user(username: str) -> User:
     return db.session.scalar(sa.select(User).filter_by(username=username))
@@ -24,6 +27,11 @@ def _start_batch(hr, programme_id: int) -> int:
     response = hr.post("/certificates/batches", data={"target": f"programme:{programme_id}"})
     assert response.status_code == 302
     return int(re.search(r"/batches/(\d+)", response.headers["Location"]).group(1))
+
+
+def _item_rows(page: str) -> list[str]:
+    body = page.split('<table id="batch-items">')[1].split("</table>")[0]
+    return body.split("<tbody>")[1].split("<tr")[1:]
 
 
 # Audit entry -----------------------------------------------------------------
@@ -131,3 +139,90 @@ def test_resume_only_with_failures_once_done(app, app_ctx, login, monkeypatch):
 
     assert not RESUME_BUTTON.search(clean)
     assert RESUME_BUTTON.search(failed)
+
+
+# Per-person list -------------------------------------------------------------
+
+
+@pytest.fixture
+def finished_batch(app, app_ctx, monkeypatch):
+    """A finished batch of three: learner0 failed, learner1 held, learner2 issued."""
+    programme_id, hr_id = _cohort(3)
+    for number, employee_no in enumerate(["E1000", "E1001", None]):
+        _user(f"learner{number}").employee_no = employee_no
+    db.session.commit()
+    programme = db.session.get(Programme, programme_id)
+    held = services.issue_programme_certificate(
+        _user("learner1"), programme, datetime(2026, 6, 30, 2, 0, tzinfo=timezone.utc)
+    )
+    db.session.commit()
+    original = services.issue_programme_certificate
+    broken = _user("learner0").id
+
+    def failing(user, programme, completed_at, **options):
+        if user.id == broken:
+            raise RuntimeError("font missing")
+        return original(user, programme, completed_at, **options)
+
+    monkeypatch.setattr(services, "issue_programme_certificate", failing)
+    batch = batches.create_batch(db.session.get(User, hr_id), programme)
+    db.session.commit()
+    batch_id = batch.id
+    batches.run_batch(app, batch_id, processes=1)
+    db.session.expire_all()
+    issued = db.session.scalar(
+        sa.select(Certificate).filter_by(holder_id=_user("learner2").id)
+    )
+    return {"batch_id": batch_id, "held": held.serial, "issued": issued.serial}
+
+
+def test_hr_sees_people_with_pdf_links(finished_batch, login):
+    hr = login("hr")
+    page = hr.get(f"/certificates/batches/{finished_batch['batch_id']}").get_data(as_text=True)
+    rows = _item_rows(page)
+
+    assert len(rows) == 3
+    assert 'data-status="failed"' in rows[0]
+    assert "学员0" in rows[0]
+    assert "E1000" in rows[0]
+    assert "font missing" in rows[0]
+    by_status = {re.search(r'data-status="(\w+)"', row).group(1): row for row in rows}
+    assert "学员1" in by_status["existing"]
+    assert f'href="/certificates/{finished_batch["held"]}.pdf"' in by_status["existing"]
+    assert "学员2" in by_status["issued"]
+    assert f'href="/certificates/{finished_batch["issued"]}.pdf"' in by_status["issued"]
+    pdf = hr.get(f"/certificates/{finished_batch['issued']}.pdf")
+    assert pdf.status_code == 200
+    assert pdf.data.startswith(b"%PDF")
+
+
+def test_trainer_sees_people_without_links(finished_batch, login):
+    trainer = login("trainer")
+    page = trainer.get(f"/certificates/batches/{finished_batch['batch_id']}").get_data(as_text=True)
+    rows = _item_rows(page)
+
+    assert len(rows) == 3
+    assert all("href=" not in row for row in rows)
+    assert any(finished_batch["issued"] in row for row in rows)
+    assert trainer.get(f"/certificates/{finished_batch['issued']}.pdf").status_code == 404
+
+
+def test_trainer_told_why_serials_have_no_links(finished_batch, login, english):
+    page = login("trainer").get(f"/certificates/batches/{finished_batch['batch_id']}")
+
+    assert "shown without links" in page.get_data(as_text=True)
+
+
+def test_department_hr_links_only_own_department(finished_batch, login):
+    institution = _user("hr").institution
+    department = make_department(institution, "d1", "学生工作部")
+    make_user(institution, "dept-hr", Role.HR, department=department).hr_department_id = department.id
+    _user("learner2").department_id = department.id
+    db.session.commit()
+
+    page = login("dept-hr").get(f"/certificates/batches/{finished_batch['batch_id']}")
+    rows = _item_rows(page.get_data(as_text=True))
+    by_status = {re.search(r'data-status="(\w+)"', row).group(1): row for row in rows}
+
+    assert f'href="/certificates/{finished_batch["issued"]}.pdf"' in by_status["issued"]
+    assert "href=" not in by_status["existing"]
