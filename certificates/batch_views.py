@@ -7,7 +7,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SelectField
 
-from certificates import batches
+from certificates import batches, services
 from certificates.batches import (
     BatchStatus,
     CertificateBatch,
@@ -23,6 +23,8 @@ from lms.extensions import db
 bp = Blueprint("certificate_batches", __name__)
 
 BATCH_ROLES = (Role.HR, Role.ADMIN, Role.TRAINER)
+#: Maximum number of people listed on a batch page. The counts cover every item.
+ITEM_LIST_LIMIT = 1000
 
 
 class BatchForm(FlaskForm):
@@ -93,6 +95,12 @@ def index():
             batch = batches.create_batch(
                 current_user, programme, training_class=training_class
             )
+        except batches.NothingToIssue:
+            form.target.errors = [
+                _("Everyone in this selection who completed the programme already "
+                  "holds its certificate, so there is nothing to issue.")
+            ]
+            status = 400
         except batches.BatchError:
             form.target.errors = [
                 _("Nobody in this selection has completed the programme yet, "
@@ -114,23 +122,36 @@ def index():
 @roles_required(*BATCH_ROLES)
 def detail(batch_id: int):
     batch = _batch_or_404(batch_id)
-    problems = db.session.scalars(
+    counts = batches.progress(batch)
+    # Failed items first, so they are not cut off by the limit.
+    items = db.session.scalars(
         sa.select(CertificateBatchItem)
-        .where(
-            CertificateBatchItem.batch_id == batch.id,
-            CertificateBatchItem.status == ItemStatus.FAILED,
+        .where(CertificateBatchItem.batch_id == batch.id)
+        .options(
+            sa.orm.joinedload(CertificateBatchItem.user),
+            sa.orm.joinedload(CertificateBatchItem.certificate),
         )
-        .options(sa.orm.joinedload(CertificateBatchItem.user))
-        .order_by(CertificateBatchItem.id)
-        .limit(200)
+        .order_by(
+            (CertificateBatchItem.status != ItemStatus.FAILED),
+            CertificateBatchItem.id,
+        )
+        .limit(ITEM_LIST_LIMIT)
     ).all()
+    # Trainers may run batches, but certificates are open only to their
+    # holders and to HR and admins in scope (services.can_view).
+    viewable = {
+        item.certificate_id
+        for item in items
+        if item.certificate is not None and services.can_view(current_user, item.certificate)
+    }
     return render_template(
         "certificates/batch.html",
         batch=batch,
-        counts=batches.progress(batch),
-        problems=problems,
+        counts=counts,
+        items=items,
+        viewable=viewable,
         form=ActionForm(),
-        stalled=batch.status in (BatchStatus.QUEUED, BatchStatus.RUNNING),
+        stalled=batches.runner_is_gone(batch),
     )
 
 

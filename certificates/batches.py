@@ -41,6 +41,7 @@ import sqlalchemy.orm as so
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
+from certificates.models import Certificate, CertificateStatus
 from courses.class_models import ClassMember, MemberStatus, TrainingClass
 from courses.models import Enrolment, Programme
 from lms import audit, labels
@@ -145,10 +146,15 @@ class CertificateBatchItem(db.Model):
     finished_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
 
     user: so.Mapped[User] = so.relationship()
+    certificate: so.Mapped[Optional[Certificate]] = so.relationship()
 
 
 class BatchError(ValueError):
     """Error raised when a batch cannot be created or run; the message gives the cause."""
+
+
+class NothingToIssue(BatchError):
+    """Error raised when everyone selected already holds a certificate that is not revoked."""
 
 
 def completers(
@@ -194,6 +200,8 @@ def create_batch(
     people = completers(programme, training_class)
     if not people:
         raise BatchError("nobody has completed this programme yet")
+    if not _needing_certificate(programme, [user_id for user_id, _completed in people]):
+        raise NothingToIssue("everyone selected already holds this programme's certificate")
     batch = CertificateBatch(
         institution_id=programme.institution_id,
         programme_id=programme.id,
@@ -215,10 +223,27 @@ def create_batch(
         "certificate_batch",
         batch.id,
         f"{len(people)} certificates of {programme.title}",
+        actor_id=actor.id,
         institution_id=batch.institution_id,
-        data={"programme_id": programme.id, "people": len(people)},
+        data={
+            "programme_id": programme.id,
+            "programme_title": programme.title,
+            "people": len(people),
+        },
     )
     return batch
+
+
+def _needing_certificate(programme: Programme, user_ids: list[int]) -> list[int]:
+    """Return the ids of the people without a certificate of ``programme`` that is not revoked."""
+    from certificates import services
+
+    held = services.held_programme_certificates(programme.id, user_ids)
+    return [
+        user_id
+        for user_id in user_ids
+        if user_id not in held or held[user_id].status is CertificateStatus.REVOKED
+    ]
 
 
 def progress(batch: CertificateBatch) -> dict[str, int]:
@@ -325,10 +350,10 @@ def _issue_item(item: CertificateBatchItem, programme: Programme) -> None:
     from certificates import services
 
     user = db.session.get(User, item.user_id)
-    existing = services.find_by_achievement(
+    existing = services.held_certificate(
         services.programme_achievement_key(user, programme)
     )
-    if existing is not None:
+    if existing is not None and existing.status is not CertificateStatus.REVOKED:
         item.certificate_id = existing.id
         item.status = ItemStatus.EXISTING
         item.error = None
@@ -337,7 +362,7 @@ def _issue_item(item: CertificateBatchItem, programme: Programme) -> None:
     try:
         with services.pdf_after_commit():
             certificate = services.issue_programme_certificate(
-                user, programme, item.completed_at
+                user, programme, item.completed_at, replace_revoked=True
             )
         item.certificate_id = certificate.id
         item.error = None
@@ -575,6 +600,19 @@ def resume_batches(now: Optional[datetime] = None) -> dict:
         db.session.remove()
     ran = [batch_id for batch_id in ids if run_batch(app, batch_id)]
     return {"batches": len(ran)}
+
+
+def runner_is_gone(batch: CertificateBatch, now: Optional[datetime] = None) -> bool:
+    """Return whether a queued or running batch has no live runner.
+
+    True when nobody holds the lease or its heartbeat is older than
+    LEASE_SECONDS, so a resume would claim it; False for a finished batch.
+    """
+    if batch.status not in (BatchStatus.QUEUED, BatchStatus.RUNNING):
+        return False
+    if batch.runner is None or batch.heartbeat_at is None:
+        return True
+    return batch.heartbeat_at < (now or now_utc()) - timedelta(seconds=LEASE_SECONDS)
 
 
 def retry_failed(batch: CertificateBatch) -> int:

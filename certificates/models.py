@@ -37,7 +37,8 @@ class Certificate(db.Model):
     Holder name, programme title and hours are copied at issue time, so the
     document and the verification page keep showing what was certified even
     if the account or the programme changes later. ``achievement_key`` is
-    unique: the same achievement never yields two certificates.
+    unique, so the same achievement yields one certificate, plus one reissue
+    per revoked certificate under the key ``<key>:reissue:<revoked id>``.
     """
 
     __tablename__ = "certificate"

@@ -1,4 +1,8 @@
-"""Renewal: a refresher programme's certificate supersedes an expiring one."""
+"""Renewal and replacement: a new certificate supersedes an older one.
+
+A refresher programme's certificate supersedes an expiring one, and a
+reissued certificate replaces a revoked one.
+"""
 
 from datetime import date, timedelta
 from typing import Optional
@@ -96,6 +100,42 @@ def supersede(old: Certificate, new: Certificate) -> bool:
         data={"serial": old.serial, "superseded_by": new.serial},
     )
     logger.info("Certificate %s superseded by %s", old.serial, new.serial)
+    return True
+
+
+def replace_revoked(old: Certificate, new: Certificate) -> bool:
+    """Link the revoked ``old`` to ``new``, its reissue; return whether it changed.
+
+    ``old`` stays revoked and keeps its reason, so its verification page
+    still shows it revoked, now with a link to ``new``. A revoked
+    certificate that a renewal had already superseded keeps that link and
+    is not linked again. Flushes.
+    """
+    changed = db.session.execute(
+        sa.update(Certificate)
+        .where(
+            Certificate.id == old.id,
+            Certificate.status == CertificateStatus.REVOKED,
+            Certificate.superseded_by_id.is_(None),
+        )
+        .values(superseded_by_id=new.id, superseded_at=now_utc())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed:
+        logger.info("Certificate %s is already linked; not linking %s", old.serial, new.serial)
+        return False
+    db.session.refresh(old)
+    new.supersedes_id = old.id
+    db.session.flush()
+    audit.record(
+        "certificate.superseded",
+        "certificate",
+        old.id,
+        f"{old.serial} (revoked) replaced by {new.serial}",
+        institution_id=old.institution_id,
+        data={"serial": old.serial, "superseded_by": new.serial, "reissue": True},
+    )
+    logger.info("Revoked certificate %s replaced by %s", old.serial, new.serial)
     return True
 
 

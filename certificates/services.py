@@ -267,6 +267,73 @@ def find_by_achievement(achievement_key: str) -> Optional[Certificate]:
     )
 
 
+def reissue_key(achievement_key: str, revoked: Certificate) -> str:
+    """Return the achievement key of the certificate that replaces ``revoked``.
+
+    The key is unique per revoked certificate, so the unique
+    ``achievement_key`` keeps a revoked certificate from being replaced twice.
+    """
+    return f"{achievement_key}:reissue:{revoked.id}"
+
+
+def _pick_held(certificates, achievement_keys) -> dict[str, Certificate]:
+    """Return the held certificate of each achievement key among ``certificates``.
+
+    An achievement's certificates are the one issued under its key and the
+    reissues of revoked ones (keys ``<key>:reissue:<id>``). The held one is
+    the newest that is not revoked. When all are revoked, it is the newest
+    revoked one. Keys without any certificate are missing from the result.
+    """
+    wanted = set(achievement_keys)
+    held: dict[str, Certificate] = {}
+    for cert in sorted(certificates, key=lambda cert: cert.id):
+        key = cert.achievement_key.partition(":reissue:")[0]
+        if key not in wanted:
+            continue
+        current = held.get(key)
+        if (
+            current is None
+            or cert.status is not CertificateStatus.REVOKED
+            or current.status is CertificateStatus.REVOKED
+        ):
+            held[key] = cert
+    return held
+
+
+def held_certificate(achievement_key: str) -> Optional[Certificate]:
+    """Return the certificate held for an achievement: the newest one not revoked.
+
+    Returns the newest revoked one when every certificate of the achievement
+    is revoked, and None when it has none.
+    """
+    certificates = db.session.scalars(
+        sa.select(Certificate).where(
+            sa.or_(
+                Certificate.achievement_key == achievement_key,
+                Certificate.achievement_key.startswith(f"{achievement_key}:reissue:"),
+            )
+        )
+    )
+    return _pick_held(certificates, [achievement_key]).get(achievement_key)
+
+
+def held_programme_certificates(
+    programme_id: int, user_ids: list[int]
+) -> dict[int, Certificate]:
+    """Return the programme certificate each of ``user_ids`` holds, by user id.
+
+    The choice is the one ``held_certificate`` makes. People without any
+    certificate of the programme are missing from the result.
+    """
+    keys = {
+        programme_achievement_key_for(user_id, programme_id): user_id for user_id in user_ids
+    }
+    certificates = db.session.scalars(
+        sa.select(Certificate).where(Certificate.programme_id == programme_id)
+    )
+    return {keys[key]: cert for key, cert in _pick_held(certificates, keys).items()}
+
+
 def certificates_of(user: User) -> list[Certificate]:
     """Return the user's certificates, newest first."""
     return list(
@@ -339,23 +406,43 @@ def can_manage(actor: User, cert: Certificate) -> bool:
 
 
 def programme_achievement_key(user: User, programme: Programme) -> str:
-    return f"programme:{programme.id}:user:{user.id}"
+    return programme_achievement_key_for(user.id, programme.id)
+
+
+def programme_achievement_key_for(user_id: int, programme_id: int) -> str:
+    return f"programme:{programme_id}:user:{user_id}"
 
 
 def issue_programme_certificate(
-    user: User, programme: Programme, completed_at: datetime
+    user: User,
+    programme: Programme,
+    completed_at: datetime,
+    *,
+    replace_revoked: bool = False,
 ) -> Certificate:
-    """Issue the certificate for a completed programme, or return the existing one.
+    """Issue the certificate for a completed programme, or return the held one.
 
     Idempotent: the unique ``achievement_key`` makes a double click, a
     replayed request or a second tab yield the same certificate. Only the
     call that inserts the row audits it, stores the PDF and sends
     ``certificate_issued``.
+
+    When the held certificate is revoked, it is returned unless
+    ``replace_revoked`` is set. With it, a new certificate with a new serial
+    is issued under ``reissue_key``, and the revoked one stays revoked.
     """
     key = programme_achievement_key(user, programme)
     existing = find_by_achievement(key)
-    if existing is not None:
+    if existing is not None and existing.status is CertificateStatus.REVOKED:
+        # Reissues exist only for a revoked first certificate.
+        existing = held_certificate(key)
+    if existing is not None and not (
+        replace_revoked and existing.status is CertificateStatus.REVOKED
+    ):
         return existing
+    replaced = existing
+    if replaced is not None:
+        key = reissue_key(key, replaced)
 
     institution = user.institution
     issued_on = local_date(user, completed_at)
@@ -370,6 +457,8 @@ def issue_programme_certificate(
         db.session.flush()
         if renewed is not None:
             renewal.supersede(renewed, cert)
+        elif replaced is not None:
+            renewal.replace_revoked(replaced, cert)
         return cert
 
     cert, inserted = insert_with_serial(key, institution, issued_on.year, build)

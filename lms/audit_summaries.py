@@ -101,6 +101,8 @@ _DERIVED: dict[str, Callable[[dict], str]] = {
     "attendance_before_label": _attendance_before,
     "member_status_label": lambda data: labels.label(data["status"], "member_status"),
     "track_label": lambda data: labels.label(data["track"], "promotion_track"),
+    # Entries recorded before the title was stored name the programme by id.
+    "programme_name": lambda data: data.get("programme_title") or str(data["programme_id"]),
 }
 
 #: Summary template per action. Placeholders are keys of the entry's ``data``,
@@ -184,7 +186,7 @@ TEMPLATES = {
     "certificate.revoked": _l("Certificate %(serial)s revoked: %(reason)s"),
     "certificate.superseded": _l("Certificate %(serial)s replaced by %(superseded_by)s"),
     "certificate.batch_created": _l(
-        "Batch of %(people)s certificates created for programme %(programme_id)s"
+        "Batch of %(people)s certificates created for programme %(programme_name)s"
     ),
     "certificate.batch_finished": _l(
         "Certificate batch finished: %(issued)s issued, %(existing)s already held,"

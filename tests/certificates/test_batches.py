@@ -113,10 +113,10 @@ def test_failed_item_is_reported_and_retried(app, app_ctx, monkeypatch):
     original = services.issue_programme_certificate
     broken = db.session.scalar(sa.select(User.id).filter_by(username="learner1"))
 
-    def failing(user, programme, completed_at):
+    def failing(user, programme, completed_at, **options):
         if user.id == broken:
             raise RuntimeError("font missing")
-        return original(user, programme, completed_at)
+        return original(user, programme, completed_at, **options)
 
     monkeypatch.setattr(services, "issue_programme_certificate", failing)
     batches.run_batch(app, batch_id, processes=1)
