@@ -362,7 +362,7 @@ def save_position(course_id: int, lesson_id: int):
     if not valid or not 0 <= position <= 1000:
         logger.info("Invalid position %r for lesson %s", position, lesson.id)
         return (
-            jsonify(error=_("position must be a whole number from 0 to 1000.")),
+            jsonify(error=_("The reading position must be a whole number from 0 to 1000.")),
             400,
         )
     if services.record_visit(current_user, lesson, position):

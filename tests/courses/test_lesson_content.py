@@ -520,7 +520,9 @@ def test_position_rejects_bad_values(world, login, payload):
     response = _post_json(learner, url, payload)
 
     assert response.status_code == 400
-    assert "position must be a whole number from 0 to 1000." in response.json["error"]
+    assert response.json["error"] == (
+        "The reading position must be a whole number from 0 to 1000."
+    )
 
 
 def test_position_needs_csrf(world, login):
@@ -531,7 +533,26 @@ def test_position_needs_csrf(world, login):
     response = _post_json(learner, url, {"position": 10}, token="forged")
 
     assert response.status_code == 400
+    assert response.is_json
+    assert response.json["error"] == "csrf"
     assert db.session.scalar(sa.select(CourseVisit)) is None
+
+
+def test_position_without_csrf_header_returns_json(world, login):
+    learner = login("counselor1")
+    learner.post(f"/programmes/{world.programme}/enrol")
+    url = f"/courses/{world.course1}/lessons/{world.lessons1[0]}/position"
+
+    response = learner.client.post(
+        url,
+        data=json.dumps({"position": 10}),
+        content_type="application/json",
+        headers={"Accept": "application/json"},
+    )
+
+    assert response.status_code == 400
+    assert response.is_json
+    assert response.json["error"] == "csrf"
 
 
 def test_position_of_unenrolled_learner(world, login):
