@@ -410,6 +410,38 @@ def test_continue_link_follows_last_visit(world, login):
     assert "c1 第2课" in later.split('class="button primary"', 1)[1].split("</a>")[0]
 
 
+def _primary_buttons(page: str) -> list[str]:
+    return [part.split("</a>")[0] for part in page.split('class="button primary"')[1:]]
+
+
+def test_continue_link_leads_to_quiz_after_lessons(world, login):
+    learner = login("counselor1")
+    learner.post(f"/programmes/{world.programme}/enrol")
+    for lesson in world.lessons1:
+        learner.get(f"/courses/{world.course1}/lessons/{lesson}")
+        learner.post(f"/courses/{world.course1}/lessons/{lesson}/complete")
+
+    page = learner.get(f"/courses/{world.course1}").get_data(as_text=True)
+
+    buttons = _primary_buttons(page)
+    assert len(buttons) == 1
+    assert f'href="/quizzes/{world.quiz}"' in buttons[0]
+    assert "/lessons/" not in buttons[0]
+
+
+def test_continue_link_absent_once_course_complete(world, login):
+    learner = login("counselor1")
+    learner.post(f"/programmes/{world.programme}/enrol")
+    lesson = world.lessons2[0]
+    learner.get(f"/courses/{world.course2}/lessons/{lesson}")
+    learner.post(f"/courses/{world.course2}/lessons/{lesson}/complete")
+
+    page = learner.get(f"/courses/{world.course2}").get_data(as_text=True)
+
+    assert "You completed this course" in page
+    assert _primary_buttons(page) == []
+
+
 def _post_json(session, url, payload, token=None):
     return session.client.post(
         url,
