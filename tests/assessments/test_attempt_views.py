@@ -279,6 +279,18 @@ def test_attempt_page_carries_refusal_texts(world, login):
     assert 'data-rejected-text="The server did not save' in page
 
 
+def test_question_header_punctuation(world, login):
+    counselor = _enrolled(login, world)
+    attempt_id = _start(counselor, world.quiz)
+
+    english = counselor.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+    counselor.post("/language/zh_CN")
+    chinese = counselor.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+
+    assert re.search(r'<span class="muted">\([^()<]+, [\d.]+ points?\)</span>', english)
+    assert re.search(r'<span class="muted">（[^（）<]+，[\d.]+分）</span>', chinese)
+
+
 def test_autosave_after_deadline_is_refused(world, login):
     quiz = db.session.get(Quiz, world.quiz)
     quiz.time_limit_minutes = 5
