@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
@@ -833,7 +833,7 @@ def notify_revoked(cert: Certificate) -> None:
             "Reason: %(reason)s",
             serial=cert.serial,
             title=cert.title,
-            date=revoked_on(cert).isoformat(),
+            date=format_date(revoked_on(cert), "long"),
             reason=cert.revoked_reason,
         )
     notifications.enqueue(

@@ -903,12 +903,21 @@ def find_visit(user: User, course: Course) -> Optional[CourseVisit]:
 
 
 def continue_lesson(user: User, course: Course) -> Optional[Lesson]:
-    """Return the lesson to continue with: last visited, else first unfinished."""
+    """Return the lesson to continue with: last visited, else first unfinished.
+
+    Returns None once every lesson is finished, because what is left then,
+    if anything, is a quiz or another requirement and not a lesson.
+    """
+    finished = completed_lesson_ids(user, course)
+    first_unfinished = next(
+        (each for each in course.lessons if each.id not in finished), None
+    )
+    if first_unfinished is None:
+        return None
     visit = find_visit(user, course)
     if visit is not None:
         return visit.lesson
-    finished = completed_lesson_ids(user, course)
-    return next((each for each in course.lessons if each.id not in finished), None)
+    return first_unfinished
 
 
 def completed_enrolments_for_course(user: User, course: Course) -> list[Enrolment]:

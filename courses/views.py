@@ -245,6 +245,8 @@ def course(course_id: int):
     completed_enrolments = []
     locked_by: list[Course] = []
     resume = None
+    quizzes = _quiz_rows(course)
+    next_quiz = None
     if current_user.role.is_learner:
         progress = services.course_progress(current_user, course)
         completed_enrolments = services.completed_enrolments_for_course(
@@ -257,16 +259,21 @@ def course(course_id: int):
                 missing = describe_missing(
                     services.missing_requirements(current_user, course)
                 )
+                if resume is None:
+                    next_quiz = next(
+                        (row["quiz"] for row in quizzes if not row["passed"]), None
+                    )
     return render_template(
         "courses/course.html",
         course=course,
         groups=services.grouped_lessons(course),
         progress=progress,
         missing=missing,
-        quizzes=_quiz_rows(course),
+        quizzes=quizzes,
         completed_enrolments=completed_enrolments,
         locked_by=locked_by,
         resume=resume,
+        next_quiz=next_quiz,
     )
 
 
@@ -362,7 +369,7 @@ def save_position(course_id: int, lesson_id: int):
     if not valid or not 0 <= position <= 1000:
         logger.info("Invalid position %r for lesson %s", position, lesson.id)
         return (
-            jsonify(error=_("position must be a whole number from 0 to 1000.")),
+            jsonify(error=_("The reading position must be a whole number from 0 to 1000.")),
             400,
         )
     if services.record_visit(current_user, lesson, position):

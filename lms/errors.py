@@ -2,12 +2,13 @@
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
-from flask_login import current_user
+from flask import Flask, flash, jsonify, redirect, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user, login_url
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 
-from lms.extensions import db
+from lms.extensions import db, login_manager
 
 logger = logging.getLogger("lms.errors")
 
@@ -15,8 +16,19 @@ _HANDLED = (400, 404, 405, 413, 429)
 
 
 def _wants_json() -> bool:
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return best == "application/json" and not request.accept_mimetypes.accept_html
+    """Return True when the client reads JSON rather than an HTML page.
+
+    True when the Accept header prefers JSON over HTML, or when a script
+    sent the request (an X-Requested-With header or a JSON body) without
+    naming text/html in its Accept header.
+    """
+    accept = request.accept_mimetypes
+    best = accept.best_match(["application/json", "text/html"])
+    if best == "application/json" and not accept.accept_html:
+        return True
+    scripted = bool(request.headers.get("X-Requested-With")) or request.is_json
+    names_html = any(value == "text/html" for value in accept.values())
+    return scripted and not names_html
 
 
 def _render(status: int, description: str = ""):
@@ -43,7 +55,29 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        if _wants_json():
+            message = _(
+                "The form expired or was sent from another site. "
+                "Reload the page and try again."
+            )
+            return jsonify(error="csrf", message=message), 400
         return _render(400, "csrf")
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        # A script gets a 401 that it can tell apart from a network failure.
+        # A browser is redirected to the login page, as Flask-Login does.
+        if _wants_json():
+            return (
+                jsonify(
+                    error="login_required",
+                    message=str(login_manager.login_message),
+                    login=login_url(login_manager.login_view),
+                ),
+                401,
+            )
+        flash(str(login_manager.login_message), login_manager.login_message_category)
+        return redirect(login_url(login_manager.login_view, next_url=request.url))
 
     @app.errorhandler(OverflowError)
     @app.errorhandler(DataError)

@@ -161,6 +161,17 @@ def label(value, table: Optional[str] = None) -> str:
     return str(found) if found is not None else key
 
 
+def level_label(level) -> str:
+    """Return the translated name of a competency framework level.
+
+    A level whose code is a target level (junior, intermediate, senior) gets
+    the same translated label as a programme's level. Any other level shows
+    the name its framework gives it, which is not translated.
+    """
+    found = TARGET_LEVEL.get(level.code)
+    return str(found) if found is not None else level.name
+
+
 def format_iso_date(value: str | None) -> str:
     """Format a date stored as an ISO string (e.g. in JSON details) for the locale."""
     if not value:
@@ -174,4 +185,5 @@ def format_iso_date(value: str | None) -> str:
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(label, "label")
+    app.add_template_filter(level_label, "level_label")
     app.add_template_filter(format_iso_date, "isodate_format")

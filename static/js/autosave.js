@@ -1,6 +1,8 @@
 // Saves the attempt form to the server whenever an answer changes, so a closed
 // tab or a lost connection loses nothing. The server decides what counts. It
 // rejects saves after the deadline with status 409 and the result page's URL.
+// The status line tells a lost connection apart from a save the server
+// refused, so the learner knows whether to wait, reload or log in again.
 (function () {
   "use strict";
   var form = document.getElementById("attempt-form");
@@ -18,6 +20,19 @@
     }
   }
 
+  // Picks the status text for a save the server did not accept. The server
+  // answers JSON: 400 with error "csrf" when the page's CSRF token expired and
+  // 401 when the login expired. A redirect can only lead to the login page.
+  function refusalText(response, data) {
+    if (response.status === 401 || response.redirected) {
+      return form.getAttribute("data-logged-out-text");
+    }
+    if (response.status === 400 && data && data.error === "csrf") {
+      return form.getAttribute("data-expired-text");
+    }
+    return form.getAttribute("data-rejected-text");
+  }
+
   function save() {
     timer = null;
     var body = new FormData(form);
@@ -25,15 +40,18 @@
       method: "POST",
       body: body,
       credentials: "same-origin",
-      headers: { "X-Requested-With": "fetch" }
+      headers: { "Accept": "application/json", "X-Requested-With": "fetch" }
     }).then(function (response) {
-      return response.json().then(function (data) {
-        if (response.status === 409 && data.redirect) {
+      return response.json().catch(function () {
+        return null;
+      }).then(function (data) {
+        if (response.status === 409 && data && data.redirect) {
           window.location.assign(data.redirect);
           return;
         }
-        if (!response.ok) {
-          throw new Error("save failed");
+        if (!response.ok || response.redirected || !data) {
+          show(refusalText(response, data));
+          return;
         }
         form.setAttribute("data-saved-count", String(data.saved));
         if (data.ignored && data.ignored.length) {
@@ -44,7 +62,8 @@
           show(form.getAttribute("data-saved-text"));
         }
       });
-    }).catch(function () {
+    }, function () {
+      // fetch rejects only when no response arrived.
       show(form.getAttribute("data-failed-text"));
     });
   }

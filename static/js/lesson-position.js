@@ -41,7 +41,11 @@
       method: "POST",
       credentials: "same-origin",
       keepalive: true,
-      headers: { "Content-Type": "application/json", "X-CSRFToken": token },
+      headers: {
+        "Accept": "application/json",
+        "Content-Type": "application/json",
+        "X-CSRFToken": token
+      },
       body: JSON.stringify({ position: value })
     }).catch(function () {
       // A lost update only means the next visit starts a little earlier.

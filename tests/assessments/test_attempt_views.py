@@ -17,7 +17,7 @@ from assessments.models import (
     QuizGrant,
     ReviewTiming,
 )
-from lms.accounts.models import User
+from lms.accounts.models import User, UserSession
 from lms.db import now_utc
 from lms.extensions import db
 from tests.factories import as_draft
@@ -212,6 +212,83 @@ def test_autosave_requires_csrf(world, login):
 
     assert response.status_code == 400
     assert count(AttemptAnswer) == 0
+
+
+SCRIPT_HEADERS = {"Accept": "application/json", "X-Requested-With": "fetch"}
+
+
+def test_autosave_csrf_failure_returns_json(world, login):
+    counselor = _enrolled(login, world)
+    attempt_id = _start(counselor, world.quiz)
+
+    response = counselor.client.post(
+        f"/attempts/{attempt_id}/answers",
+        data={"seen": "1", "csrf_token": "expired"},
+        headers=SCRIPT_HEADERS,
+    )
+
+    assert response.status_code == 400
+    assert response.is_json
+    assert response.json["error"] == "csrf"
+    assert "Reload the page" in response.json["message"]
+    assert count(AttemptAnswer) == 0
+
+
+def test_autosave_after_login_expired_returns_401(world, login):
+    counselor = _enrolled(login, world)
+    attempt_id = _start(counselor, world.quiz)
+    for record in db.session.scalars(sa.select(UserSession)):
+        record.revoked_at = now_utc()
+    db.session.commit()
+    question = db.session.get(Quiz, world.quiz).questions[0]
+
+    response = counselor.post(
+        f"/attempts/{attempt_id}/answers",
+        data={"seen": str(question.id), f"q{question.id}": str(question.choices[0].id)},
+        headers=SCRIPT_HEADERS,
+    )
+
+    assert response.status_code == 401
+    assert response.is_json
+    assert response.json["error"] == "login_required"
+    assert response.json["login"].startswith("/login")
+    assert count(AttemptAnswer) == 0
+
+
+def test_page_request_after_login_expired_redirects(world, login):
+    counselor = _enrolled(login, world)
+    attempt_id = _start(counselor, world.quiz)
+    for record in db.session.scalars(sa.select(UserSession)):
+        record.revoked_at = now_utc()
+    db.session.commit()
+
+    response = counselor.get(f"/attempts/{attempt_id}")
+
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_attempt_page_carries_refusal_texts(world, login):
+    counselor = _enrolled(login, world)
+    attempt_id = _start(counselor, world.quiz)
+
+    page = counselor.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+
+    assert 'data-expired-text="This page has expired' in page
+    assert 'data-logged-out-text="Your login has expired' in page
+    assert 'data-rejected-text="The server did not save' in page
+
+
+def test_question_header_punctuation(world, login):
+    counselor = _enrolled(login, world)
+    attempt_id = _start(counselor, world.quiz)
+
+    english = counselor.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+    counselor.post("/language/zh_CN")
+    chinese = counselor.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+
+    assert re.search(r'<span class="muted">\([^()<]+, [\d.]+ points?\)</span>', english)
+    assert re.search(r'<span class="muted">（[^（）<]+，[\d.]+分）</span>', chinese)
 
 
 def test_autosave_after_deadline_is_refused(world, login):

@@ -179,6 +179,47 @@ def test_batch_pages_run_and_show_progress(app, app_ctx, login):
     assert 'id="batch-progress"' in page
 
 
+BATCH_COUNTS_HTML = (
+    '<span data-field="done">0</span> / <span data-field="total">1</span>{colon}'
+    '{issued} <span data-field="issued">0</span>{comma}'
+    '{existing} <span data-field="existing">0</span>{comma}'
+    '{failed} <span data-field="failed">0</span>'
+)
+
+
+@pytest.mark.parametrize(
+    ("language", "heading", "status", "counts"),
+    [
+        (
+            "en",
+            "Certificate batch: ",
+            "Status: <strong",
+            BATCH_COUNTS_HTML.format(
+                colon=": ", issued="issued", existing="already held", failed="failed", comma=", "
+            ),
+        ),
+        (
+            "zh_CN",
+            "证书批量颁发：",
+            "状态：<strong",
+            BATCH_COUNTS_HTML.format(
+                colon="：", issued="已颁发", existing="已持有", failed="失败", comma="，"
+            ),
+        ),
+    ],
+)
+def test_batch_page_punctuation(app_ctx, login, language, heading, status, counts):
+    batch_id = _batch(*_cohort(1))
+    hr = login("hr")
+    hr.post(f"/language/{language}")
+
+    page = hr.get(f"/certificates/batches/{batch_id}").get_data(as_text=True)
+
+    assert heading in page
+    assert status in page
+    assert counts in page
+
+
 def test_other_institution_cannot_see_batch(app_ctx, login):
     programme_id, hr_id = _cohort(1)
     batch_id = _batch(programme_id, hr_id)

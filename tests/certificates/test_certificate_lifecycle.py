@@ -252,6 +252,23 @@ def test_revoke_notification_in_english(school):
     assert "Reason: wrong record" in note.body
 
 
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_revoke_notification_date_in_locale(school, locale):
+    school["counselor"].locale = locale
+    cert = issue(school["counselor"], school["base"])
+
+    services.revoke(cert, "培训记录有误", school["hr"])
+
+    note = db.session.scalar(sa.select(Notification).filter_by(kind="certificate_revoked"))
+    day = services.revoked_on(cert)
+    expected = {
+        "zh_CN": f"{day.year}年{day.month}月{day.day}日",
+        "en": f"{day:%B} {day.day}, {day.year}",
+    }[locale]
+    assert expected in note.body
+    assert day.isoformat() not in note.body
+
+
 def test_revoke_notification_respects_email_opt_out(school):
     notifications.set_email_preference(school["counselor"], "certificate_revoked", False)
     cert = issue(school["counselor"], school["base"])

@@ -171,6 +171,17 @@ def test_revoke_requires_reason(world, login, reason):
     assert reload(world).status is CertificateStatus.VALID
 
 
+def test_revoke_error_uses_chinese_colon(world, login):
+    response = login("hr1").post(
+        f"/certificates/{world['serial']}/revoke", data={"reason": ""}
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "撤销原因：" in page
+    assert "撤销原因:" not in page
+
+
 def test_revoke_rejects_long_reason(world, login):
     response = login("hr1").post(
         f"/certificates/{world['serial']}/revoke",
@@ -309,6 +320,20 @@ def test_verify_revoked_shows_date_and_reason(world, login, client):
     assert "Revoked" in text
     assert "培训记录有误" in text
     assert f"{today:%b} {today.day}, {today.year}" in text
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [(EN, "<strong>Reason for revocation:</strong> 培训记录有误"), ({}, "<strong>撤销原因：</strong> 培训记录有误")],
+)
+def test_verify_revoked_reason_punctuation(world, login, client, headers, expected):
+    login("hr1").post(
+        f"/certificates/{world['serial']}/revoke", data={"reason": "培训记录有误"}
+    )
+
+    text = client.get(f"/verify/{world['code']}", headers=headers).get_data(as_text=True)
+
+    assert expected in text
 
 
 def test_verify_superseded(world, client):

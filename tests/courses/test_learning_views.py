@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import url_for
 
 from courses import learning
-from courses.models import CourseCompletion, Enrolment, LessonProgress, Programme
+from courses.models import Course, CourseCompletion, Enrolment, LessonProgress, Programme
 from lms.accounts.models import Post
 from lms.extensions import db
 from tests.conftest import count
@@ -240,10 +240,34 @@ def test_course_outline_lists_lessons_quiz_and_competencies(world, login):
     assert f'href="/quizzes/{world.quiz}"' in page
     assert "Not attempted" in page
     assert "心理健康教育与咨询工作" in page
-    assert "初级" in page
+    assert "<td>Junior</td>" in page
+    assert "<td>初级</td>" not in page
     assert "识别并转介心理危机学生" in page
     assert "Finish 2 lessons" in page
     assert "Pass 1 quiz" in page
+
+
+def test_course_competency_level_in_chinese(world, login):
+    counselor = login("counselor1")
+    _enrol(counselor, world)
+
+    page = counselor.get(f"/courses/{world.course1}").get_data(as_text=True)
+
+    assert "<td>初级</td>" in page
+
+
+def test_course_competency_level_without_label(world, login):
+    course = db.session.get(Course, world.course1)
+    level = course.competencies[0].level
+    level.code = "expert"
+    level.name = "专家级"
+    db.session.commit()
+    counselor = _english(login("counselor1"))
+    _enrol(counselor, world)
+
+    page = counselor.get(f"/courses/{world.course1}").get_data(as_text=True)
+
+    assert "<td>专家级</td>" in page
 
 
 def test_course_missing_list_shrinks_as_lessons_finish(world, login):

@@ -410,6 +410,38 @@ def test_continue_link_follows_last_visit(world, login):
     assert "c1 第2课" in later.split('class="button primary"', 1)[1].split("</a>")[0]
 
 
+def _primary_buttons(page: str) -> list[str]:
+    return [part.split("</a>")[0] for part in page.split('class="button primary"')[1:]]
+
+
+def test_continue_link_leads_to_quiz_after_lessons(world, login):
+    learner = login("counselor1")
+    learner.post(f"/programmes/{world.programme}/enrol")
+    for lesson in world.lessons1:
+        learner.get(f"/courses/{world.course1}/lessons/{lesson}")
+        learner.post(f"/courses/{world.course1}/lessons/{lesson}/complete")
+
+    page = learner.get(f"/courses/{world.course1}").get_data(as_text=True)
+
+    buttons = _primary_buttons(page)
+    assert len(buttons) == 1
+    assert f'href="/quizzes/{world.quiz}"' in buttons[0]
+    assert "/lessons/" not in buttons[0]
+
+
+def test_continue_link_absent_once_course_complete(world, login):
+    learner = login("counselor1")
+    learner.post(f"/programmes/{world.programme}/enrol")
+    lesson = world.lessons2[0]
+    learner.get(f"/courses/{world.course2}/lessons/{lesson}")
+    learner.post(f"/courses/{world.course2}/lessons/{lesson}/complete")
+
+    page = learner.get(f"/courses/{world.course2}").get_data(as_text=True)
+
+    assert "You completed this course" in page
+    assert _primary_buttons(page) == []
+
+
 def _post_json(session, url, payload, token=None):
     return session.client.post(
         url,
@@ -520,7 +552,9 @@ def test_position_rejects_bad_values(world, login, payload):
     response = _post_json(learner, url, payload)
 
     assert response.status_code == 400
-    assert "position must be a whole number from 0 to 1000." in response.json["error"]
+    assert response.json["error"] == (
+        "The reading position must be a whole number from 0 to 1000."
+    )
 
 
 def test_position_needs_csrf(world, login):
@@ -531,7 +565,26 @@ def test_position_needs_csrf(world, login):
     response = _post_json(learner, url, {"position": 10}, token="forged")
 
     assert response.status_code == 400
+    assert response.is_json
+    assert response.json["error"] == "csrf"
     assert db.session.scalar(sa.select(CourseVisit)) is None
+
+
+def test_position_without_csrf_header_returns_json(world, login):
+    learner = login("counselor1")
+    learner.post(f"/programmes/{world.programme}/enrol")
+    url = f"/courses/{world.course1}/lessons/{world.lessons1[0]}/position"
+
+    response = learner.client.post(
+        url,
+        data=json.dumps({"position": 10}),
+        content_type="application/json",
+        headers={"Accept": "application/json"},
+    )
+
+    assert response.status_code == 400
+    assert response.is_json
+    assert response.json["error"] == "csrf"
 
 
 def test_position_of_unenrolled_learner(world, login):

@@ -4,6 +4,8 @@ import sqlalchemy as sa
 
 from assessments.models import Attempt, AttemptAnswer, Quiz
 from courses.models import Programme
+from lms.accounts.models import UserSession
+from lms.db import now_utc
 from lms.extensions import db
 from tests.conftest import TEST_PASSWORD
 
@@ -115,3 +117,56 @@ def test_autosave_warns_when_an_answer_is_not_accepted(app, live_server, browser
     warning = page.get_attribute("#attempt-form", "data-ignored-text")
     assert page.text_content("#autosave-status") == warning
     assert page.text_content("#autosave-status") != saved_text
+
+
+def _answer_and_wait_for_status(page, question_id, choice_id) -> str:
+    """Tick an answer, wait until the autosave status line changes, return its text."""
+    before = page.text_content("#autosave-status")
+    page.check(f'input[name="q{question_id}"][value="{choice_id}"]')
+    page.wait_for_function(
+        "text => document.getElementById('autosave-status').textContent !== text",
+        arg=before,
+    )
+    return page.text_content("#autosave-status")
+
+
+def test_autosave_names_an_expired_page(app, live_server, browser_page):
+    page = browser_page
+    _quiz_id, questions = _start_timed_quiz(app, page, live_server)
+    first_id, first_choices = questions[0]
+    page.evaluate(
+        "document.querySelector('#attempt-form input[name=csrf_token]').value = 'expired'"
+    )
+
+    shown = _answer_and_wait_for_status(page, first_id, first_choices[0])
+
+    assert shown == page.get_attribute("#attempt-form", "data-expired-text")
+    assert page.is_checked(f'input[name="q{first_id}"][value="{first_choices[0]}"]')
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AttemptAnswer)) == 0
+
+
+def test_autosave_names_an_expired_login(app, live_server, browser_page):
+    page = browser_page
+    _quiz_id, questions = _start_timed_quiz(app, page, live_server)
+    first_id, first_choices = questions[0]
+    with app.app_context():
+        for record in db.session.scalars(sa.select(UserSession)):
+            record.revoked_at = now_utc()
+        db.session.commit()
+
+    shown = _answer_and_wait_for_status(page, first_id, first_choices[0])
+
+    assert shown == page.get_attribute("#attempt-form", "data-logged-out-text")
+    assert page.is_checked(f'input[name="q{first_id}"][value="{first_choices[0]}"]')
+
+
+def test_autosave_names_a_lost_connection(app, live_server, browser_page):
+    page = browser_page
+    _quiz_id, questions = _start_timed_quiz(app, page, live_server)
+    first_id, first_choices = questions[0]
+    page.route("**/answers", lambda route: route.abort("internetdisconnected"))
+
+    shown = _answer_and_wait_for_status(page, first_id, first_choices[0])
+
+    assert shown == page.get_attribute("#attempt-form", "data-failed-text")

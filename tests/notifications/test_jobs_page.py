@@ -137,3 +137,23 @@ def test_jobs_page_is_chinese_by_default(world, login):
     assert "Delete old job history" not in row
     assert "已删除运行记录：0" in row
     assert "job_runs_deleted" not in row
+
+
+def _delivery_result(now):
+    return {"claimed": 2, "sent": 1}
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("en", "claimed: 2, sent: 1"), ("zh_CN", "已领取：2，已发送：1")],
+)
+def test_jobs_page_result_punctuation(world, login, language, expected):
+    spec = JobSpec("cleanup_sessions", _delivery_result, "45 3 * * *")
+    run_job_once("cleanup_sessions", specs=(spec,))
+    session = login("admin")
+    session.post(f"/language/{language}")
+
+    page = session.get("/admin/jobs").get_data(as_text=True)
+
+    row = page.split('id="job-cleanup_sessions"')[1].split("</tr>")[0]
+    assert expected in row
