@@ -68,13 +68,18 @@ def update_contact(
         name: [before[name], after[name]] for name in old if old[name] != new[name]
     }
     if changes and record and actor.id != person.id:
-        audit.record(
-            "profile.updated",
-            "person_profile",
-            person.id,
-            f"{person.full_name}: {', '.join(sorted(changes))}",
-            actor_id=actor.id,
-            institution_id=person.institution_id,
-            data={"changes": changes},
-        )
+        record_profile_change(person, actor, changes)
     return changes
+
+
+def record_profile_change(person: User, actor: User, changes: dict) -> None:
+    """Audit a change of ``person``'s profile; ``changes`` maps field to [before, after]."""
+    audit.record(
+        "profile.updated",
+        "person_profile",
+        person.id,
+        f"{person.full_name}: {', '.join(sorted(changes))}",
+        actor_id=actor.id,
+        institution_id=person.institution_id,
+        data={"changes": changes},
+    )

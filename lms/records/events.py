@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from lms import audit, labels
+from lms.accounts import contact
 from lms.accounts.models import User
 from lms.compliance.explain import CADRE_RANK, PARTY_STATUS
 from lms.compliance.models import CadreRank, PartyStatus, PersonProfile
@@ -265,13 +266,5 @@ def update_profile(
     }
     changes.update(other_changes or {})
     if changes:
-        audit.record(
-            "profile.updated",
-            "person_profile",
-            person.id,
-            f"{person.full_name}: {', '.join(sorted(changes))}",
-            actor_id=actor.id,
-            institution_id=person.institution_id,
-            data={"changes": changes},
-        )
+        contact.record_profile_change(person, actor, changes)
     return changes
