@@ -16,8 +16,8 @@ from certificates.batches import (
 )
 from courses.class_models import TrainingClass
 from courses.models import Programme, PublicationStatus
-from lms.accounts.access import roles_required
-from lms.accounts.models import Role
+from lms.accounts.access import hr_scope, roles_required
+from lms.accounts.models import Role, User
 from lms.extensions import db
 
 bp = Blueprint("certificate_batches", __name__)
@@ -123,10 +123,17 @@ def index():
 def detail(batch_id: int):
     batch = _batch_or_404(batch_id)
     counts = batches.progress(batch)
+    # Department HR sees the names of its own department only; the counts
+    # above stay those of the whole batch.
+    department = hr_scope(current_user)
+    listed = sa.select(CertificateBatchItem).where(CertificateBatchItem.batch_id == batch.id)
+    if department is not None:
+        listed = listed.join(User, User.id == CertificateBatchItem.user_id).where(
+            User.department_id == department
+        )
     # Failed items first, so they are not cut off by the limit.
     items = db.session.scalars(
-        sa.select(CertificateBatchItem)
-        .where(CertificateBatchItem.batch_id == batch.id)
+        listed
         .options(
             sa.orm.joinedload(CertificateBatchItem.user),
             sa.orm.joinedload(CertificateBatchItem.certificate),
@@ -149,6 +156,7 @@ def detail(batch_id: int):
         batch=batch,
         counts=counts,
         items=items,
+        department_only=department is not None,
         viewable=viewable,
         form=ActionForm(),
         stalled=batches.runner_is_gone(batch),
