@@ -121,3 +121,7 @@ class CredentialUploadForm(FlaskForm):
 
 class IssueExternalForm(FlaskForm):
     """Issue the certificate of an approved training taken elsewhere (CSRF only)."""
+
+
+class ReissueForm(FlaskForm):
+    """Reissue a revoked certificate with a new serial (CSRF only)."""

@@ -103,7 +103,9 @@ def supersede(old: Certificate, new: Certificate) -> bool:
     return True
 
 
-def replace_revoked(old: Certificate, new: Certificate) -> bool:
+def replace_revoked(
+    old: Certificate, new: Certificate, *, actor: Optional[User] = None
+) -> bool:
     """Link the revoked ``old`` to ``new``, its reissue; return whether it changed.
 
     ``old`` stays revoked and keeps its reason, so its verification page
@@ -132,6 +134,7 @@ def replace_revoked(old: Certificate, new: Certificate) -> bool:
         "certificate",
         old.id,
         f"{old.serial} (revoked) replaced by {new.serial}",
+        actor_id=actor.id if actor is not None else None,
         institution_id=old.institution_id,
         data={"serial": old.serial, "superseded_by": new.serial, "reissue": True},
     )

@@ -419,6 +419,7 @@ def issue_programme_certificate(
     completed_at: datetime,
     *,
     replace_revoked: bool = False,
+    actor: Optional[User] = None,
 ) -> Certificate:
     """Issue the certificate for a completed programme, or return the held one.
 
@@ -430,6 +431,8 @@ def issue_programme_certificate(
     When the held certificate is revoked, it is returned unless
     ``replace_revoked`` is set. With it, a new certificate with a new serial
     is issued under ``reissue_key``, and the revoked one stays revoked.
+    ``actor`` is recorded in the audit entries of a certificate issued by a
+    person rather than by completion or a batch.
     """
     key = programme_achievement_key(user, programme)
     existing = find_by_achievement(key)
@@ -458,13 +461,13 @@ def issue_programme_certificate(
         if renewed is not None:
             renewal.supersede(renewed, cert)
         elif replaced is not None:
-            renewal.replace_revoked(replaced, cert)
+            renewal.replace_revoked(replaced, cert, actor=actor)
         return cert
 
     cert, inserted = insert_with_serial(key, institution, issued_on.year, build)
     if not inserted:
         return cert
-    after_issue(cert)
+    after_issue(cert, actor)
     return cert
 
 

@@ -19,11 +19,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from certificates import external as external_certificates
-from certificates import keys, renewal, services
+from certificates import keys, reissue as reissues, renewal, services
 from certificates.credential_messages import result_label, verification_detail
 from certificates.forms import (
     CredentialUploadForm,
     IssueExternalForm,
+    ReissueForm,
     RevokeForm,
     VerifyForm,
 )
@@ -139,14 +140,29 @@ def _render_detail(cert: Certificate, form: RevokeForm, status: int = 200):
     refreshers = []
     if display_status in (services.DisplayStatus.VALID, services.DisplayStatus.EXPIRING_SOON):
         refreshers = renewal.refresher_programmes(cert.programme_id)
+    can_manage = services.can_manage(current_user, cert)
+    # A revoked certificate that is not replaced yet shows its managers the
+    # reissue form, or the reason it cannot be reissued.
+    offer_reissue = (
+        can_manage
+        and display_status is services.DisplayStatus.REVOKED
+        and cert.superseded_by_id is None
+    )
+    reissue_problem = None
+    if offer_reissue:
+        error = reissues.check(cert)
+        reissue_problem = _reissue_message(cert, error) if error is not None else None
     return (
         render_template(
             "certificates/detail.html",
             cert=cert,
             status=display_status,
             revoked_on=services.revoked_on(cert),
-            can_manage=services.can_manage(current_user, cert),
+            can_manage=can_manage,
             form=form,
+            offer_reissue=offer_reissue,
+            reissue_problem=reissue_problem,
+            reissue_form=ReissueForm(),
             renewal_opens=renewal.window_opens_on(cert) if refreshers else None,
             refreshers=refreshers,
         ),
@@ -190,6 +206,94 @@ def revoke(serial: str):
     db.session.commit()
     flash(_("Certificate %(serial)s is revoked.", serial=cert.serial), "success")
     return redirect(url_for(".detail", serial=cert.serial))
+
+
+def _reissue_message(cert: Certificate, error: reissues.ReissueError) -> str:
+    """Return the translated reason why ``cert`` cannot be reissued."""
+    problem = error.problem
+    name = cert.holder_name
+    if problem is reissues.Problem.NOT_REVOKED:
+        return _(
+            "Certificate %(serial)s is not revoked. Only a revoked certificate can be reissued.",
+            serial=cert.serial,
+        )
+    if problem is reissues.Problem.EXTERNAL:
+        return _(
+            "Certificate %(serial)s is for a training taken elsewhere. Only programme "
+            "certificates can be reissued, not external-training certificates.",
+            serial=cert.serial,
+        )
+    if problem is reissues.Problem.OTHER_INSTITUTION:
+        return _(
+            "%(name)s no longer belongs to this institution, so certificate %(serial)s "
+            "cannot be reissued.",
+            name=name,
+            serial=cert.serial,
+        )
+    if problem is reissues.Problem.NOT_COMPLETED:
+        return _(
+            "%(name)s has no completion of the programme on record any more, so "
+            "certificate %(serial)s cannot be reissued.",
+            name=name,
+            serial=cert.serial,
+        )
+    if problem is reissues.Problem.NEWER_HELD:
+        return _(
+            "%(name)s already holds certificate %(current)s of this programme, so "
+            "certificate %(serial)s cannot be reissued.",
+            name=name,
+            current=error.current.serial,
+            serial=cert.serial,
+        )
+    if problem is reissues.Problem.NOT_LATEST:
+        return _(
+            "Certificate %(current)s is the latest certificate of this programme for "
+            "%(name)s. Reissue that one instead of %(serial)s.",
+            name=name,
+            current=error.current.serial,
+            serial=cert.serial,
+        )
+    return _("Certificate %(serial)s could not be reissued.", serial=cert.serial)
+
+
+@bp.route("/certificates/<serial>/reissue", methods=["POST"])
+@login_required
+def reissue(serial: str):
+    """HR reissues a revoked programme certificate with a new serial; idempotent."""
+    cert = _viewable_or_404(serial)
+    if not services.can_manage(current_user, cert):
+        abort(403)
+    if not ReissueForm().validate_on_submit():
+        abort(400)
+    try:
+        new, issued = reissues.reissue(cert, current_user)
+    except services.CertificatePermissionError:
+        abort(403)
+    except reissues.ReissueError as exc:
+        db.session.rollback()
+        flash(_reissue_message(cert, exc), "error")
+        return _render_detail(cert, RevokeForm(), 409)
+    db.session.commit()
+    if issued:
+        flash(
+            _(
+                "Certificate %(serial)s is reissued as %(new_serial)s.",
+                serial=cert.serial,
+                new_serial=new.serial,
+            ),
+            "success",
+        )
+    else:
+        flash(
+            _(
+                "Certificate %(serial)s was already replaced by %(new_serial)s; "
+                "nothing changed.",
+                serial=cert.serial,
+                new_serial=new.serial,
+            ),
+            "info",
+        )
+    return redirect(url_for(".detail", serial=new.serial))
 
 
 @bp.route("/records/external/<int:training_id>/certificate", methods=["POST"])

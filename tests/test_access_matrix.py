@@ -174,6 +174,8 @@ EXPECTED = {
     # The owner's attempt is submitted, so autosave answers 409 with a JSON reason.
     ("assessments.save_answers", "POST"): (302, 409, 404, 404, 404, 404, 404, 404),
     ("certificates.revoke", "POST"): (302, 403, 404, 404, 400, 404, 404, 400),
+    # The owner's certificate is valid, so HR and the admin get 409 (not revoked).
+    ("certificates.reissue", "POST"): (302, 403, 404, 404, 409, 404, 404, 409),
     # HR writes on records are sent empty, so the forms reject them with 400.
     ("records.add_entry", "POST"): (302, 403, 404, 404, 400, 404, 404, 400),
     ("records.edit_profile", "POST"): (302, 403, 404, 404, 400, 404, 404, 400),
@@ -785,6 +787,7 @@ def _url(endpoint: str, w: dict) -> str:
         "certificates.detail": f"/certificates/{w['serial']}",
         "certificates.download": f"/certificates/{w['serial']}.pdf",
         "certificates.revoke": f"/certificates/{w['serial']}/revoke",
+        "certificates.reissue": f"/certificates/{w['serial']}/reissue",
         "certificates.verify_lookup": "/verify",
         "certificates.verify": f"/verify/{w['code']}",
         "certificates.credential": f"/credentials/{w['code']}",

@@ -150,6 +150,14 @@ def test_result_code_shown_as_label(credential_json, login, english):
     assert "<code>ok</code>" not in text
 
 
+def test_technical_detail_punctuation_in_chinese(credential_json, login):
+    text = _upload(login("c1"), credential_json.encode("utf-8")).get_data(as_text=True)
+
+    assert "技术细节：签名有效。签名有效。" in text
+    assert "Technical detail" not in text
+    assert "技术细节:" not in text
+
+
 def test_mismatch_code_not_shown_raw(credential_json, login):
     tampered = credential_json.replace("欧阳明辉", "欧阳明晖", 1).encode("utf-8")
 

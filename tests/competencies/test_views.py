@@ -334,3 +334,16 @@ def test_trainer_edits_framework_details(app, seeded, login):
         fw = db.session.get(Framework, draft_id)
         assert fw.title == "改名的框架"
         assert fw.year == 2025
+
+
+def test_level_years_punctuation_in_chinese(app, seeded, login):
+    with app.app_context():
+        draft = make_draft(user("trainer"))
+        db.session.commit()
+        url = f"/frameworks/{draft.id}"
+
+    page = login("trainer").get(url).get_data(as_text=True)
+
+    assert "（junior；工作年限：1–3）" in page
+    assert "（senior；工作年限：8–）" in page
+    assert "(junior;" not in page

@@ -761,3 +761,23 @@ def test_draw_categories_name_bank_once(world, draft_quiz, trainer):
     assert ">规定题库 (0)</option>" in page
     assert ">规定题库 / 第一章 (0)</option>" in page
     assert ">新题库: 旧题库 (0)</option>" in page
+
+
+def test_bank_question_kind_punctuation_in_chinese(world, draft_quiz, login):
+    from assessments import banks
+    from lms.accounts.models import User
+
+    author = db.session.get(User, world.trainer)
+    bank = banks.create_bank(world.uni_a, {"name": "规定题库"}, author)
+    question = banks.save_bank_question(
+        bank.categories[0], {"kind": "essay", "text": "谈谈谈心谈话的要点。", "points": "5"}, author
+    )
+    db.session.commit()
+    path = question.category.path
+
+    page = login("trainer").get(f"/manage/quizzes/{draft_quiz}/bank-questions")
+
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert f"（论述题，{path}）" in text
+    assert f", {path})" not in text
