@@ -123,7 +123,7 @@ def index():
 def detail(batch_id: int):
     batch = _batch_or_404(batch_id)
     counts = batches.progress(batch)
-    # Department HR sees the names of its own department only; the counts
+    # Department HR gets the names of its own department only. The counts
     # above stay those of the whole batch.
     department = hr_scope(current_user)
     listed = sa.select(CertificateBatchItem).where(CertificateBatchItem.batch_id == batch.id)

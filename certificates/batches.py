@@ -154,7 +154,7 @@ class BatchError(ValueError):
 
 
 class NothingToIssue(BatchError):
-    """Error raised when everyone selected already holds a certificate that is not revoked."""
+    """Error raised when everyone selected already has a certificate that is not revoked."""
 
 
 def completers(
@@ -201,7 +201,7 @@ def create_batch(
     if not people:
         raise BatchError("nobody has completed this programme yet")
     if not _needing_certificate(programme, [user_id for user_id, _completed in people]):
-        raise NothingToIssue("everyone selected already holds this programme's certificate")
+        raise NothingToIssue("everyone selected already has a valid certificate of this programme")
     batch = CertificateBatch(
         institution_id=programme.institution_id,
         programme_id=programme.id,
@@ -605,8 +605,8 @@ def resume_batches(now: Optional[datetime] = None) -> dict:
 def runner_is_gone(batch: CertificateBatch, now: Optional[datetime] = None) -> bool:
     """Return whether a queued or running batch has no live runner.
 
-    True when nobody holds the lease or its heartbeat is older than
-    LEASE_SECONDS, so a resume would claim it; False for a finished batch.
+    True when no runner has the lease or its heartbeat is older than
+    LEASE_SECONDS, so a resume would claim it. False for a finished batch.
     """
     if batch.status not in (BatchStatus.QUEUED, BatchStatus.RUNNING):
         return False

@@ -25,7 +25,7 @@ class Problem(enum.Enum):
     EXTERNAL = "external"
     OTHER_INSTITUTION = "other_institution"
     NOT_COMPLETED = "not_completed"
-    #: The holder holds a newer certificate of the programme that is not revoked.
+    #: The holder has a newer certificate of the programme that is not revoked.
     NEWER_HELD = "newer_held"
     #: A newer revoked certificate of the programme is the one to reissue.
     NOT_LATEST = "not_latest"

@@ -73,19 +73,12 @@ def audience_includes(programme: Programme, post: Optional[Post]) -> bool:
     return any(word in (programme.audience or "") for word in POST_AUDIENCE_WORDS[post])
 
 
-_UNKNOWN = object()
-
-
-def required_programmes(
-    user: User, level: Optional[TargetLevel] | object = _UNKNOWN
-) -> list[Programme]:
+def required_programmes(user: User, level: Optional[TargetLevel]) -> list[Programme]:
     """Return published programmes meant for the user's post and level, not yet taken.
 
-    ``level`` is the person's level when the caller already has it. When the
-    level is unknown, programmes of every level count.
+    ``level`` is ``person_level(user)``. When it is None (unknown),
+    programmes of every level count.
     """
-    if level is _UNKNOWN:
-        level = person_level(user)
     enrolled = {enrolment.programme_id for enrolment in services.enrolments_of(user)}
     return [
         programme

@@ -429,7 +429,7 @@ def _build_world() -> dict:
     notification = enqueue(owner, "certificate_expiring_30", "certificate", certificate.id, "t", "b")
     from certificates.batches import CertificateBatch, CertificateBatchItem, ItemStatus
 
-    # The owner already holds the certificate, so a new batch would have
+    # The owner already has the certificate, so a new batch would have
     # nothing to issue: the matrix uses a batch that ran before it was issued.
     admin = db.session.scalar(sa.select(User).filter_by(username="admin"))
     batch = CertificateBatch(

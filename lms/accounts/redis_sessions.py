@@ -11,7 +11,9 @@ from typing import Optional
 
 import redis
 
+from lms.accounts.models import User
 from lms.accounts.sessions import RETENTION, SessionRecord
+from lms.extensions import db
 
 _FIELDS = ("user_id", "created_at", "last_seen_at", "expires_at", "ip", "user_agent", "revoked_at")
 _TIMES = ("created_at", "last_seen_at", "expires_at", "revoked_at")
@@ -57,6 +59,13 @@ class RedisSessionStore:
         if not fields:
             return None
         return _record(session_id, fields)
+
+    def get_with_user(self, session_id: str) -> tuple[Optional[SessionRecord], Optional[User]]:
+        """Return the record and its user row, which lives in the database."""
+        record = self.get(session_id)
+        if record is None:
+            return None, None
+        return record, db.session.get(User, record.user_id)
 
     def touch(self, session_id: str, now: datetime) -> None:
         key = self._session_key(session_id)

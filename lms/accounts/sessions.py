@@ -96,6 +96,10 @@ class SessionStore(Protocol):
 
     def get(self, session_id: str) -> Optional[SessionRecord]: ...
 
+    def get_with_user(self, session_id: str) -> tuple[Optional[SessionRecord], Optional[User]]:
+        """Return the record and the user it belongs to; (None, None) when not found."""
+        ...
+
     def touch(self, session_id: str, now: datetime) -> None: ...
 
     def revoke(self, session_id: str, now: datetime) -> None: ...
@@ -311,21 +315,13 @@ def load_user(user_id: str) -> Optional[User]:
     if not token:
         return None
     store = get_store()
-    session_id = hash_token(token)
-    joined = getattr(store, "get_with_user", None)
-    if joined is not None:
-        record, user = joined(session_id)
-    else:
-        record = store.get(session_id)
-        user = None
+    record, user = store.get_with_user(hash_token(token))
     now = clock()
     if record is None or str(record.user_id) != user_id:
         return None
     if not record.is_valid(now, _idle_timeout()):
         logger.info("Rejected expired or revoked session of user %s", record.user_id)
         return None
-    if user is None:
-        user = db.session.get(User, record.user_id)
     if user is None or not user.active:
         return None
     if now - record.last_seen_at >= TOUCH_INTERVAL:

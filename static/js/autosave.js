@@ -1,7 +1,7 @@
 // Saves the attempt form to the server whenever an answer changes, so a closed
 // tab or a lost connection loses nothing. The server decides what counts. It
 // rejects saves after the deadline with status 409 and the result page's URL.
-// The status line tells a lost connection apart from a save the server
+// The status line distinguishes a lost connection from a save the server
 // refused, so the learner knows whether to wait, reload or log in again.
 (function () {
   "use strict";
@@ -21,7 +21,7 @@
   }
 
   // Picks the status text for a save the server did not accept. The server
-  // answers JSON: 400 with error "csrf" when the page's CSRF token expired and
+  // returns JSON: 400 with error "csrf" when the page's CSRF token expired and
   // 401 when the login expired. A redirect can only lead to the login page.
   function refusalText(response, data) {
     if (response.status === 401 || response.redirected) {
