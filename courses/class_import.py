@@ -290,8 +290,8 @@ def _kept_values(user: User, row: dict) -> list[dict]:
     """Return a note per roster value that differs from the person's stored one.
 
     Confirming fills only empty fields, so these values are not applied.
-    The note leaves out the stored value, because whoever uploads the roster
-    may not be allowed to see the person's contact data yet.
+    The note leaves out the stored value, because the trainer uploading the
+    roster may not be allowed to see the person's contact data yet.
     """
     notes = []
     stored_gender = GENDER_NAMES.get(user.gender) if user.gender else None
