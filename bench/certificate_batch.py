@@ -11,15 +11,19 @@ In one run:
     HTML is then written to PDF ``-n`` times in a loop of this process with
     bare ``weasyprint.HTML(string=...).write_pdf(font_config=...)``, reusing
     one ``FontConfiguration`` for every page as the product's renderer does
-    (the page's stylesheet is inline, so both parse it for every page);
+    (the page's stylesheet is inline, so both parse it for every page).
+    That loop runs WeasyPrint as released, which is the baseline. A second
+    loop adds Shuren's font embedding (``certificates.font_embedding``),
+    which the product installs in every process, to show how much of the
+    batch's lead comes from it;
 (b) a fresh database (SQLite in a temporary folder unless ``--database-url``
     names an empty PostgreSQL database, whose tables are dropped and created
     again) gets ``-n`` people who completed one programme, and
     ``certificates.batches.run_batch`` issues their certificates with
     ``--processes`` worker processes (2 by default).
 
-Prints certificates per second for both and their ratio, batch over bare,
-and the ratio that their CPU time per certificate predicts when the batch
+Prints certificates per second for each and the ratios of the batch to
+both loops, and the ratio that their CPU time per certificate predicts when the batch
 has as many free cores as processes.
 """
 
@@ -86,18 +90,31 @@ def _running_children_cpu_seconds() -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def bare_render(html: str, count: int) -> tuple[float, float]:
-    """Write ``html`` to PDF ``count`` times; return the seconds and CPU seconds taken."""
+def bare_render(html: str, count: int, embedding: bool = False) -> tuple[float, float]:
+    """Write ``html`` to PDF ``count`` times; return the seconds and CPU seconds taken.
+
+    WeasyPrint runs as released unless ``embedding`` is true, which adds
+    Shuren's font embedding (``certificates.font_embedding``) and nothing else.
+    """
     from weasyprint import HTML
     from weasyprint.text.fonts import FontConfiguration
 
-    fonts = FontConfiguration()
-    HTML(string=html).write_pdf(font_config=fonts)  # warm up: font discovery, imports
-    cpu = _cpu_seconds()
-    started = time.perf_counter()
-    for _ in range(count):
-        HTML(string=html).write_pdf(font_config=fonts)
-    return time.perf_counter() - started, _cpu_seconds() - cpu
+    from certificates import font_embedding
+
+    if embedding:
+        font_embedding.install()
+    else:
+        font_embedding.uninstall()
+    try:
+        fonts = FontConfiguration()
+        HTML(string=html).write_pdf(font_config=fonts)  # warm up: font discovery, imports
+        cpu = _cpu_seconds()
+        started = time.perf_counter()
+        for _ in range(count):
+            HTML(string=html).write_pdf(font_config=fonts)
+        return time.perf_counter() - started, _cpu_seconds() - cpu
+    finally:
+        font_embedding.install()
 
 
 def fill(count: int) -> tuple[int, int]:
@@ -206,6 +223,7 @@ def main(argv=None) -> None:
     load_before = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     html = bare_html(app)
     bare_s, bare_cpu = bare_render(html, args.count)
+    embedding_s, embedding_cpu = bare_render(html, args.count, embedding=True)
     batch_s, batch_cpu, counts = batch_run(app, args.count, args.processes)
     if counts["issued"] != args.count:
         raise SystemExit(f"the batch issued {counts['issued']} of {args.count}: {counts}")
@@ -219,9 +237,13 @@ def main(argv=None) -> None:
     print("|---|---|---|---|")
     print(f"| bare WeasyPrint, 1 process | {bare_s:.2f} | {bare_rate:.2f} "
           f"| {bare_cpu / args.count:.3f} |")
+    print(f"| bare loop with Shuren's font embedding, 1 process | {embedding_s:.2f} "
+          f"| {args.count / embedding_s:.2f} | {embedding_cpu / args.count:.3f} |")
     print(f"| batch, {args.processes} processes | {batch_s:.2f} | {batch_rate:.2f} "
           f"| {batch_cpu / args.count:.3f} |")
     print(f"ratio batch / bare: {batch_rate / bare_rate:.2f}")
+    print(f"ratio batch / bare loop with the same font embedding: "
+          f"{args.count / batch_s / (args.count / embedding_s):.2f}")
     # On a machine shared with other work the wall-clock ratio depends on
     # the share of the cores each run got; CPU time per certificate does not.
     cores = min(args.processes, os.cpu_count() or 1)
