@@ -30,7 +30,9 @@ def load_config(instance_path: str) -> dict:
     return {
         "SECRET_KEY": os.environ.get("LMS_SECRET_KEY") or _instance_secret(instance),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Connections idle for a few seconds are pinged before use; see
+        # PING_AFTER_IDLE_SECONDS in lms/__init__.py.
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
         "PUBLIC_URL": os.environ.get("LMS_PUBLIC_URL", "http://127.0.0.1:5000"),
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("LMS_TIMEZONE", "Asia/Shanghai"),
