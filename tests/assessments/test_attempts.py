@@ -552,3 +552,27 @@ def test_parallel_autosave_writes_over_row(quiz, learner):
     assert len(rows) == 2
     saved = {row.question_id: row.response for row in rows}
     assert saved[question.id] == sorted(_right(quiz)[question.id])
+
+
+def test_attempt_questions_inserted_in_chunks(drawn_quiz, learner, monkeypatch):
+    monkeypatch.setattr(services, "ATTEMPT_QUESTIONS_PER_INSERT", 2)
+    inserts = []
+
+    def record(conn, cursor, statement, *rest):
+        if statement.startswith("INSERT INTO attempt_question"):
+            inserts.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        attempt = services.start_attempt(learner, drawn_quiz, now=T0)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    layout = _layout(attempt)
+    db.session.commit()
+    db.session.expire_all()
+
+    stored = db.session.get(Attempt, attempt.id)
+    assert len(inserts) == 3
+    assert [slot.position for slot in stored.questions] == [1, 2, 3, 4, 5]
+    assert _layout(stored) == layout
+    assert all(len(order) == 3 for _question, order in layout)
