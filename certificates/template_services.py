@@ -466,6 +466,9 @@ def version_for_external(institution: Institution) -> TemplateVersion:
 
     The template is created on first use from the built-in layout; trainers
     and admins edit it like any other template.
+
+    NOTE: a later change to the built-in layout (``external-zh.html``) does
+    not reach a template created before it, which keeps its stored versions.
     """
     code, name, language = EXTERNAL_TEMPLATE
     template = _template_by_code(institution.id, code)

@@ -161,15 +161,42 @@ def label(value, table: Optional[str] = None) -> str:
     return str(found) if found is not None else key
 
 
+#: Target level of each standard competency level name, in Chinese and English.
+STANDARD_LEVEL_NAMES = {
+    "初级": "junior",
+    "中级": "intermediate",
+    "高级": "senior",
+    "junior": "junior",
+    "intermediate": "intermediate",
+    "senior": "senior",
+}
+
+
 def level_label(level) -> str:
     """Return the translated name of a competency framework level.
 
-    A level whose code is a target level (junior, intermediate, senior) gets
-    the same translated label as a programme's level. Any other level shows
-    the name its framework gives it, which is not translated.
+    A level whose code is a target level (junior, intermediate, senior), or
+    whose name is a standard level name (初级, 中级, 高级 or the English
+    words), gets the same translated label as a programme's level. Any other
+    level shows the name its framework gives it, which is not translated.
     """
     found = TARGET_LEVEL.get(level.code)
+    if found is None:
+        found = TARGET_LEVEL.get(STANDARD_LEVEL_NAMES.get(_normalised(level.name)))
     return str(found) if found is not None else level.name
+
+
+def level_name_hidden(level) -> bool:
+    """Return whether ``level_label`` shows a standard label in place of a custom name.
+
+    That is the case for a level with a target level code and a name of its
+    own, e.g. code senior and name 高级辅导员.
+    """
+    return level.code in TARGET_LEVEL and _normalised(level.name) not in STANDARD_LEVEL_NAMES
+
+
+def _normalised(name: str) -> str:
+    return name.strip().lower()
 
 
 def format_iso_date(value: str | None) -> str:
@@ -186,4 +213,5 @@ def format_iso_date(value: str | None) -> str:
 def init_app(app: Flask) -> None:
     app.add_template_filter(label, "label")
     app.add_template_filter(level_label, "level_label")
+    app.add_template_filter(level_name_hidden, "level_name_hidden")
     app.add_template_filter(format_iso_date, "isodate_format")

@@ -15,6 +15,7 @@ from wtforms.validators import (
 )
 
 from lms.competencies.models import MappingRelation
+from lms.labels import level_label
 
 CODE_RULE = Regexp(
     r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
@@ -146,7 +147,7 @@ class ItemForm(FlaskForm):
     def __init__(self, framework, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.level_id.choices = [
-            SelectChoice(level.id, level.name) for level in framework.levels
+            SelectChoice(level.id, level_label(level)) for level in framework.levels
         ]
         self.area_id.choices = [
             SelectChoice(area.id, area.name) for area in framework.areas

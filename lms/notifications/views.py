@@ -12,6 +12,7 @@ from typing import Optional
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -20,6 +21,7 @@ from lms import audit
 from lms.accounts.access import roles_required
 from lms.accounts.forms import EmptyForm
 from lms.accounts.models import Role
+from lms.cron_description import describe_cron
 from lms.db import now_utc
 from lms.extensions import db
 from lms.notifications.models import JobRun
@@ -49,6 +51,11 @@ class JobRow:
     last_run: Optional[JobRun]
     #: The latest run that failed, shown even when a later run succeeded.
     last_failure: Optional[JobRun]
+
+    @property
+    def schedule_words(self) -> Optional[str]:
+        """The schedule in the reader's language, or None to show the cron expression."""
+        return describe_cron(self.settings.cron)
 
 
 def _last_run(job_id: str, *conditions) -> Optional[JobRun]:
@@ -151,10 +158,13 @@ def index():
         config_error = None
     except JobConfigError as exc:
         rows, config_error = [], str(exc)
+    # Schedules fire in the scheduler's zone, which need not be the reader's.
+    schedule_zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
     return render_template(
         "lms/jobs.html",
         rows=rows,
         config_error=config_error,
+        schedule_zone=schedule_zone if schedule_zone != str(get_timezone()) else None,
         silent=scheduler_silent(rows, now),
         last_scheduled=last_scheduled_run(),
         result_labels=RESULT_LABELS,

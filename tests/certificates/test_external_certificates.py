@@ -2,6 +2,8 @@
 
 import io
 import json
+import shutil
+import subprocess
 from datetime import date
 from decimal import Decimal
 
@@ -143,3 +145,38 @@ def test_service_is_idempotent_and_checks_the_actor(world):
         external_certificates.issue_for_training(
             training, db.session.get(User, world.counselor)
         )
+
+
+@pytest.mark.skipif(
+    shutil.which("pdftotext") is None, reason="poppler-utils not installed"
+)
+def test_pdf_labels_in_chinese_and_english(world, login, tmp_path):
+    training_id = _training(world)
+    hr = login("hr")
+    _issue(hr, training_id)
+    db.session.expire_all()
+    [cert] = db.session.scalars(sa.select(Certificate)).all()
+
+    pdf = hr.get(f"/certificates/{cert.serial}.pdf")
+    path = tmp_path / "certificate.pdf"
+    path.write_bytes(pdf.data)
+    text = subprocess.run(
+        ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+    assert len(PdfReader(io.BytesIO(pdf.data)).pages) == 1
+    for chinese, english in (
+        ("培训认定证书", "Certificate of Recognised Training"),
+        ("兹证明", "This is to certify that"),
+        ("培训", "has attended the training"),
+        ("举办单位", "Organiser"),
+        ("培训日期", "Training dates"),
+        ("认定学时", "Recognised hours"),
+        ("发证日期", "Issued on"),
+        ("证书编号", "Serial No."),
+        ("验证码", "Verification code"),
+        ("扫码或访问以下网址核验", "Scan or visit to verify"),
+    ):
+        assert chinese in text
+        assert english in text
+    assert f"({cert.issued_on.isoformat()})" in text

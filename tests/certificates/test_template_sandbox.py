@@ -107,6 +107,12 @@ def test_default_templates_pass_the_check():
         check_source(body, css)
 
 
+def test_external_template_passes_the_check():
+    body, css = default_source(TemplateLanguage.ZH, "external-zh")
+
+    check_source(body, css)
+
+
 def test_render_rejects_config_at_render_time():
     # A body stored before a rule existed is checked again when it renders.
     with pytest.raises(TemplateSourceError, match="'config' is not available"):

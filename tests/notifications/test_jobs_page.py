@@ -157,3 +157,59 @@ def test_jobs_page_result_punctuation(world, login, language, expected):
 
     row = page.split('id="job-cleanup_sessions"')[1].split("</tr>")[0]
     assert expected in row
+
+
+def _schedule_cell(page: str, job_id: str) -> str:
+    row = page.split(f'id="job-{job_id}"')[1].split("</tr>")[0]
+    return row.split("<td>")[1].split("</td>")[0]
+
+
+def test_jobs_page_schedule_in_chinese_words(world, login):
+    page = login("admin").get("/admin/jobs").get_data(as_text=True)
+
+    delivery = _schedule_cell(page, "deliver_notifications")
+    assert "每分钟" in delivery
+    assert '<code title="配置中的 Cron 表达式">* * * * *</code>' in delivery
+    assert "每天 08:00" in _schedule_cell(page, "deadline_reminders")
+    assert "每小时第 15 分钟" in _schedule_cell(page, "cleanup_temp_uploads")
+    assert "每 5 分钟" in _schedule_cell(page, "close_expired_attempts")
+    assert "每月 1 日 08:00" in _schedule_cell(page, "compliance_reminders_monthly")
+    assert "每年 11月1日 08:00" in _schedule_cell(page, "compliance_reminders_yearly")
+    assert "Every" not in page
+    row = page.split('id="job-cleanup_expired"')[1].split("</tr>")[0]
+    assert "<code" in row.split("</th>")[0]
+    assert "cleanup_expired</code>" in row.split("</th>")[0]
+
+
+def test_jobs_page_schedule_in_english_words(world, login, english):
+    page = login("admin").get("/admin/jobs").get_data(as_text=True)
+
+    assert "Every minute" in _schedule_cell(page, "deliver_notifications")
+    assert "Every day at 03:30" in _schedule_cell(page, "cleanup_expired")
+    assert "Every year on November 1 at 08:00" in _schedule_cell(
+        page, "compliance_reminders_yearly"
+    )
+
+
+def test_jobs_page_unworded_schedule_shows_cron(world, login, app, monkeypatch):
+    monkeypatch.setitem(
+        app.config, "LMS_JOBS", '{"compliance_snapshot": {"cron": "0,30 8 * * mon,wed"}}'
+    )
+
+    page = login("admin").get("/admin/jobs").get_data(as_text=True)
+
+    cell = _schedule_cell(page, "compliance_snapshot").strip()
+    assert cell == '<code title="配置中的 Cron 表达式">0,30 8 * * mon,wed</code>'
+
+
+def test_jobs_page_names_scheduler_zone(world, login):
+    from lms.organisations.models import Institution
+
+    admin = login("admin")
+    assert "调度程序的时区" not in admin.get("/admin/jobs").get_data(as_text=True)
+
+    db.session.get(Institution, world.uni_a).timezone = "Europe/Berlin"
+    db.session.commit()
+    page = admin.get("/admin/jobs").get_data(as_text=True)
+
+    assert "计划时间按调度程序的时区（Asia/Shanghai）计算。" in page
