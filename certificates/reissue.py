@@ -86,9 +86,11 @@ def reissue(cert: Certificate, actor: User) -> tuple[Certificate, bool]:
     A certificate already replaced returns its replacement with False, so a
     double click or a second tab issues nothing. The certificate row is
     locked first with FOR UPDATE, which SQLite ignores, and the unique
-    reissue key stops a concurrent second replacement in any case.
-    NOTE: without the row lock, two simultaneous requests can both return
-    True for the one replacement that was inserted.
+    reissue key stops a concurrent second replacement in any case. On
+    SQLite a POST request holds the write lock from its first statement
+    (BEGIN IMMEDIATE), so a second request waits and finds the replacement.
+    NOTE: two simultaneous calls outside a request on SQLite (a script)
+    can both return True for the one replacement that was inserted.
     Raises CertificatePermissionError unless ``actor`` manages ``cert``, and
     ReissueError when it cannot be reissued. Flushes; the caller commits.
     """

@@ -311,3 +311,39 @@ def test_parallel_reissues_issue_once(app, revoked, postgres_only):
     assert sorted(issued for _new_id, issued in results) == [False, True]
     db.session.expire_all()
     assert len(_certificates_of("learner0")) == 2
+
+
+def test_parallel_reissue_posts_issue_once(app, revoked, login):
+    """Two HR tabs posting the reissue at the same instant get one new certificate.
+
+    Through real requests, so on SQLite the POSTs' BEGIN IMMEDIATE
+    serialises them and the second one finds the replacement.
+    """
+    import threading
+
+    tabs = [login("hr"), login("hr")]
+    barrier = threading.Barrier(2, timeout=30)
+    pages, errors = [], []
+
+    def post(tab):
+        try:
+            barrier.wait()
+            response = _reissue(tab, revoked)
+            pages.append(tab.get(response.headers["Location"], headers=EN).get_data(as_text=True))
+        except Exception as exc:  # reported by the assert below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=post, args=(tab,)) for tab in tabs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    db.session.expire_all()
+    _old, new = _certificates_of("learner0")
+    assert _certificate_count() == 3
+    reissued = [page for page in pages if f"is reissued as {new.serial}" in page]
+    replaced = [page for page in pages if f"was already replaced by {new.serial}" in page]
+    assert len(reissued) == 1
+    assert len(replaced) == 1
