@@ -115,6 +115,10 @@ def serve_command(host: str, port: int) -> None:
     app = current_app._get_current_object()
     start_in_process(app)
     click.echo(f"Shuren is serving on http://{host}:{port}/ (Ctrl-C stops it)")
+    click.echo(
+        "Sign in with a demo account printed when the demo was seeded; "
+        "`flask lms set-password USERNAME` sets a new password."
+    )
     # Flask's app.run() refuses to start inside a flask CLI command, so the
     # Werkzeug server is started directly.
     run_simple(host, port, app, use_reloader=False, threaded=True)

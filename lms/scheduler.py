@@ -67,6 +67,20 @@ from lms.notifications import setting
 
 logger = logging.getLogger("lms.scheduler")
 
+
+class _TentativeJobFilter(logging.Filter):
+    """Drop APScheduler's "Adding job tentatively" line, logged once per job before start.
+
+    Every scheduler start printed one such INFO line per job; the jobs are
+    listed by ``flask lms jobs`` and the admin jobs page instead.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Adding job tentatively")
+
+
+logging.getLogger("apscheduler.scheduler").addFilter(_TentativeJobFilter())
+
 JobFunction = Callable[..., Optional[dict]]
 
 
