@@ -44,3 +44,9 @@ def set_language(code: str):
 @bp.route("/healthz")
 def health():
     return {"status": "ok"}
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """Send browsers that ask for /favicon.ico to the SVG icon the pages link to."""
+    return redirect(url_for("static", filename="img/favicon.svg"), code=301)

@@ -26,6 +26,7 @@ ROLES = ("guest", "owner", "other", "trainer", "hr", "hr_other", "dept_hr", "adm
 # department of counselor2, so the owner is out of their reach.
 EXPECTED = {
     ("main.health", "GET"): (200, 200, 200, 200, 200, 200, 200, 200),
+    ("main.favicon", "GET"): (301, 301, 301, 301, 301, 301, 301, 301),
     ("static", "GET"): (200, 200, 200, 200, 200, 200, 200, 200),
     ("main.dashboard", "GET"): (302, 302, 302, 302, 302, 302, 302, 302),
     ("accounts.login", "GET"): (200, 302, 302, 302, 302, 302, 302, 302),
@@ -740,6 +741,7 @@ def _add_records_world(owner: User):
 def _url(endpoint: str, w: dict) -> str:
     return {
         "main.health": "/healthz",
+        "main.favicon": "/favicon.ico",
         "static": "/static/css/app.css",
         "main.dashboard": "/",
         "accounts.login": "/login",

@@ -1,0 +1,19 @@
+"""Browsers get an icon at /favicon.ico and from the link in every page."""
+
+
+def test_favicon_redirects_to_svg(app):
+    client = app.test_client()
+
+    response = client.get("/favicon.ico")
+    icon = client.get(response.headers["Location"])
+
+    assert response.status_code == 301
+    assert icon.status_code == 200
+    assert icon.mimetype == "image/svg+xml"
+
+
+def test_login_page_links_icon(app):
+    page = app.test_client().get("/login").get_data(as_text=True)
+
+    assert 'rel="icon"' in page
+    assert "img/favicon.svg" in page
