@@ -5,11 +5,12 @@ def test_favicon_redirects_to_svg(app):
     client = app.test_client()
 
     response = client.get("/favicon.ico")
-    icon = client.get(response.headers["Location"])
+    with client.get(response.headers["Location"]) as icon:
+        status, mimetype = icon.status_code, icon.mimetype
 
     assert response.status_code == 301
-    assert icon.status_code == 200
-    assert icon.mimetype == "image/svg+xml"
+    assert status == 200
+    assert mimetype == "image/svg+xml"
 
 
 def test_login_page_links_icon(app):
