@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from assessments import authoring, banks, logger, marking, transfer
+from assessments import authoring, banks, logger, marking, services, transfer
 from assessments.formats import FormatError
 from assessments.models import (
     AttemptAnswer,
@@ -471,7 +471,7 @@ def grants(quiz_id: int):
     """Give one learner extended time or extra attempts on a quiz."""
     quiz = _quiz(quiz_id)
     if request.method == "GET":
-        return _grants_page(quiz, {}, {})
+        return _grants_page(quiz, _grant_values(quiz, request.args.get("username", "")), {})
     data = request.form.to_dict()
     username = (data.get("username") or "").strip()
     learner = db.session.scalar(
@@ -487,8 +487,48 @@ def grants(quiz_id: int):
         db.session.rollback()
         return _grants_page(_quiz(quiz_id), data, error.errors, 400)
     db.session.commit()
-    flash(_("Grant saved for %(name)s.", name=learner.full_name or learner.username), "success")
+    flash(_grant_saved_message(quiz, learner), "success")
     return redirect(url_for("banks.grants", quiz_id=quiz_id))
+
+
+def _grant_values(quiz, username: str) -> dict:
+    """Return the form values of a learner's stored grant, so an edit starts from the totals."""
+    username = username.strip()
+    if not username:
+        return {}
+    learner = db.session.scalar(
+        sa.select(User).filter_by(username=username, institution_id=current_user.institution_id)
+    )
+    grant = services.grant_for(learner, quiz) if learner is not None else None
+    if grant is None:
+        return {"username": username}
+    return {
+        "username": username,
+        "extra_minutes": grant.extra_minutes,
+        "extra_attempts": grant.extra_attempts,
+        "reason": grant.reason,
+    }
+
+
+def _grant_saved_message(quiz, learner) -> str:
+    name = learner.full_name or learner.username
+    grant = services.grant_for(learner, quiz)
+    allowed = services.allowed_attempts(learner, quiz)
+    if allowed is None:
+        return _(
+            "Grant saved for %(name)s: %(minutes)d extra minutes in total; "
+            "this quiz has no attempt limit.",
+            name=name,
+            minutes=grant.extra_minutes,
+        )
+    return _(
+        "Grant saved for %(name)s: %(minutes)d extra minutes and %(extra)d extra "
+        "attempts in total, so %(allowed)d attempts are allowed.",
+        name=name,
+        minutes=grant.extra_minutes,
+        extra=grant.extra_attempts,
+        allowed=allowed,
+    )
 
 
 # Manual grading ------------------------------------------------------------------------

@@ -184,20 +184,45 @@ def is_moderator(user: User, task: PerformanceTask) -> bool:
     return not any(member.user_id == user.id for member in task.assessors)
 
 
+class ModerationErrors(TaskError):
+    """Every invalid field of a final-score form, as {field name: message}."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(" ".join(errors.values()))
+        self.errors = errors
+
+
 def moderate(
     submission: TaskSubmission, raw_score: str, reason: str, feedback: str, actor: User
 ) -> Decimal:
-    """Set the final score with a reason; an empty score takes the rounded aggregate."""
+    """Set the final score; an empty score takes the rounded panel score.
+
+    A reason is required when the final score overrides the panel score,
+    that is when it differs from the rounded panel aggregate or when no
+    assessor has scored. Raises ``ModerationErrors`` with every invalid
+    field at once.
+    """
     if submission.released_at is not None:
         raise TaskError(
             _("The result is released; the final score can no longer change.")
         )
     reason = (reason or "").strip()
-    if not reason:
-        raise TaskError(
-            _("Reason: say why this is the final score, e.g. “panel agrees”.")
+    errors: dict[str, str] = {}
+    final = None
+    try:
+        final = _final_score(submission, (raw_score or "").strip())
+    except TaskError as error:
+        errors["final_score"] = str(error)
+    aggregate = panel_summary(submission).aggregate
+    panel = scoring.rounded(aggregate) if aggregate is not None else None
+    overrides = final is None or panel is None or final != panel
+    if not reason and overrides:
+        errors["reason"] = _(
+            "Reason: required when the final score differs from the panel score. "
+            "Say why, e.g. “assessor 2 misread criterion 3”."
         )
-    final = _final_score(submission, (raw_score or "").strip())
+    if errors:
+        raise ModerationErrors(errors)
 
     before = submission.final_score
     submission.final_score = final
@@ -218,6 +243,7 @@ def moderate(
         data={
             "before": _exact(before),
             "after": _exact(final),
+            "panel": _exact(panel),
             "reason": reason,
         },
     )

@@ -1,5 +1,7 @@
 """Assessor score sheets and the moderator's review, final score and release."""
 
+from typing import Optional
+
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -28,7 +30,11 @@ def task_submissions(task_id: int):
 
 
 def _moderation_page(
-    submission: TaskSubmission, values: dict, error: str = "", status: int = 200
+    submission: TaskSubmission,
+    values: dict,
+    error: str = "",
+    status: int = 200,
+    field_errors: Optional[dict] = None,
 ):
     sheets = [(sheet, moderation.sheet_total(sheet)) for sheet in submission.sheets]
     levels = {
@@ -46,6 +52,7 @@ def _moderation_page(
             summary=moderation.panel_summary(submission),
             values=values,
             error=error,
+            errors=field_errors or {},
         ),
         status,
     )
@@ -73,6 +80,11 @@ def moderate(submission_id: int):
         moderation.moderate(
             submission, values.get("final_score", ""), values.get("reason", ""),
             values.get("feedback", ""), current_user,
+        )
+    except moderation.ModerationErrors as error:
+        db.session.rollback()
+        return _moderation_page(
+            _submission(submission_id), values, status=400, field_errors=error.errors
         )
     except tasks.TaskError as error:
         db.session.rollback()

@@ -12,7 +12,8 @@ nobody twice.
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Optional
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -36,6 +37,7 @@ COLUMNS = {
     "phone": ("手机", "手机号", "手机号码", "联系电话", "电话", "phone", "mobile"),
     "email": ("邮箱", "电子邮箱", "电子邮件", "e-mail", "email"),
     "post": ("岗位", "岗位类别", "post"),
+    "post_started_on": ("上岗日期", "上岗时间", "任职日期", "post start date", "start date"),
 }
 REQUIRED = ("employee_no", "full_name", "department")
 #: Header shown in messages for each field.
@@ -47,6 +49,7 @@ HEADER_NAMES = {
     "phone": "手机",
     "email": "邮箱",
     "post": "岗位",
+    "post_started_on": "上岗日期",
 }
 POST_NAMES = {
     "专职辅导员": Post.FULL_TIME_COUNSELOR,
@@ -75,6 +78,14 @@ MOBILE = contact.MOBILE
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SCIENTIFIC = re.compile(r"\d+(\.\d+)?[eE][+-]?\d+")
 CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\u00b7]) (?=[\u3400-\u9fff\u00b7])")
+#: Dates as HR exports write them: 2025-09-01, 2025/9/1, 2025.9.1,
+#: 2025年9月1日 or 20250901. A time after the date (from an XLSX date cell) is
+#: ignored.
+DATE = re.compile(
+    r"(\d{4})(?:[-/.年](\d{1,2})[-/.月](\d{1,2})日?|(\d{2})(\d{2}))(?:[T ][\d:.]*)?"
+)
+#: Years accepted in a post start date; a year outside them is reported as invalid.
+POST_START_YEARS = range(1950, 2100)
 MAX_ROWS = 5000
 #: A preview older than this must be uploaded again.
 PENDING_LIFETIME = timedelta(hours=24)
@@ -132,6 +143,19 @@ def phone(value: str) -> str:
     return digits
 
 
+def post_start_date(value: str) -> Optional[date]:
+    """Parse a roster's post start date, or return None if it is not a valid date."""
+    match = DATE.fullmatch(value.replace(" ", ""))
+    if match is None:
+        return None
+    year, month, day, compact_month, compact_day = match.groups()
+    try:
+        parsed = date(int(year), int(month or compact_month), int(day or compact_day))
+    except ValueError:
+        return None
+    return parsed if parsed.year in POST_START_YEARS else None
+
+
 def department_key(name: str) -> str:
     key = tabular.normalise(name).replace(" ", "").lower()
     for suffix in DEPARTMENT_SUFFIXES:
@@ -183,6 +207,7 @@ def _row_values(number: int, cells: dict, found: dict[str, str]) -> dict:
         "phone": phone(raw.get("phone", "")) if raw.get("phone") else "",
         "email": tabular.normalise(raw.get("email", "")).replace(" ", "").lower(),
         "post": tabular.normalise(raw.get("post", "")).replace(" ", ""),
+        "post_started_on": tabular.normalise(raw.get("post_started_on", "")),
     }
 
 
@@ -249,6 +274,15 @@ def _check_row(row: dict, departments: dict, seen: dict[str, int]) -> list[dict]
             problems.append(_problem(number, "post", "post_unknown", value=row["post"]))
         else:
             row["post"] = post.value
+    if row.get("post_started_on"):
+        started = post_start_date(row["post_started_on"])
+        if started is None:
+            problems.append(
+                _problem(number, "post_started_on", "post_start_invalid",
+                         value=row["post_started_on"])
+            )
+        else:
+            row["post_started_on"] = started.isoformat()
     return problems
 
 
@@ -299,7 +333,21 @@ def _kept_values(user: User, row: dict) -> list[dict]:
         notes.append({"column": HEADER_NAMES["gender"], "code": "gender_kept"})
     if row["phone"] and user.phone and row["phone"] != user.phone:
         notes.append({"column": HEADER_NAMES["phone"], "code": "phone_kept"})
+    stored_start = _stored_post_start(user)
+    if (
+        row.get("post_started_on")
+        and stored_start is not None
+        and row["post_started_on"] != stored_start.isoformat()
+    ):
+        notes.append({"column": HEADER_NAMES["post_started_on"], "code": "post_start_kept"})
     return notes
+
+
+def _stored_post_start(user: User) -> Optional[date]:
+    from lms.compliance.models import PersonProfile
+
+    profile = db.session.get(PersonProfile, user.id)
+    return profile.post_started_on if profile else None
 
 
 def preview(training_class: TrainingClass, filename: str, content: bytes, by: User) -> PendingImport:
@@ -427,6 +475,7 @@ def confirm(pending: PendingImport, by: User) -> dict:
             if not user.employee_no:
                 user.employee_no = row["employee_no"]
             _fill_contact(user, row, by)
+        _fill_post_start(user, row, by)
         _enrol_row(training_class, user, by, result)
     audit.record(
         "class.roster_imported", "training_class", training_class.id,
@@ -446,12 +495,36 @@ def _fill_contact(user: User, row: dict, by: User) -> None:
     contact.update_contact(user, by, gender=gender, phone=phone)
 
 
+def _fill_post_start(user: User, row: dict, by: User) -> None:
+    """Record the roster's post start date when the person has none; keep a stored one."""
+    from lms.compliance.models import PartyStatus
+    from lms.records.events import profile_of, update_profile
+
+    if not row.get("post_started_on"):
+        return
+    profile = profile_of(user)
+    if profile is not None and profile.post_started_on is not None:
+        return
+    update_profile(
+        user,
+        by,
+        party_status=profile.party_status if profile else PartyStatus.NONE,
+        party_committee_member=profile.party_committee_member if profile else False,
+        cadre_rank=profile.cadre_rank if profile else None,
+        full_time=profile.full_time if profile else None,
+        post_started_on=date.fromisoformat(row["post_started_on"]),
+    )
+
+
 def _stored_values(row: dict) -> dict:
     """Return the normalised cells of a stored row, without the results of checking.
 
     Checking stores a post as its enum value, which ``POST_NAMES`` also reads.
     """
-    keys = ("row", "employee_no", "full_name", "department", "gender", "phone", "email", "post")
+    keys = (
+        "row", "employee_no", "full_name", "department", "gender", "phone", "email", "post",
+        "post_started_on",
+    )
     return {key: row.get(key) or "" for key in keys}
 
 
@@ -501,6 +574,8 @@ def problem_message(problem: dict) -> str:
     if code == "post_unknown":
         return _("There is no post %(value)s. Use one of: %(choices)s.",
                  value=value, choices="、".join(list(POST_NAMES)[:5]))
+    if code == "post_start_invalid":
+        return _("%(value)s is not a valid post start date. Write it as YYYY-MM-DD, for example 2025-09-01, or leave the cell empty.", value=value)
     if code == "email_elsewhere":
         return _("The e-mail address %(value)s belongs to an account of another institution. Leave the cell empty or correct it.", value=value)
     if code == "email_conflict":
@@ -517,6 +592,8 @@ def note_message(note: dict) -> str:
         return _("The gender differs from the one on the account, which is kept. Ask HR to correct the account if the roster is right.")
     if note["code"] == "phone_kept":
         return _("The mobile number differs from the one on the account, which is kept. Ask HR or the person to correct the account if the roster is right.")
+    if note["code"] == "post_start_kept":
+        return _("The post start date differs from the one on the person's profile, which is kept. Ask HR to correct the profile if the roster is right.")
     return note["code"]
 
 

@@ -34,6 +34,7 @@ STATUS_ORDER = (
     Status.IN_PROGRESS,
     Status.AT_RISK,
     Status.MISSED,
+    Status.START_DATE_MISSING,
     Status.NOT_APPLICABLE,
 )
 

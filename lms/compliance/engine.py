@@ -39,6 +39,7 @@ __all__ = [
     "evaluate_all",
     "evaluate_institution",
     "local_today",
+    "needs_post_start",
     "rules_for",
     "split_hours_by_year",
     "uncovered_reason",
@@ -66,6 +67,9 @@ class Status(enum.Enum):
     #: windows) met today but falling short within ``at_risk_days``.
     AT_RISK = "at_risk"
     MISSED = "missed"
+    #: The rule needs the day the person took up the post to set a deadline
+    #: or to decide whether they are new to it, and no day is recorded.
+    START_DATE_MISSING = "start_date_missing"
     NOT_APPLICABLE = "not_applicable"
 
 
@@ -82,7 +86,6 @@ class Uncovered(enum.Enum):
     PARTY_COMMITTEE = "party_committee"
     CADRE_RANK = "cadre_rank"
     NOT_NEW_TO_POST = "not_new_to_post"
-    NO_POST_START = "no_post_start"
 
 
 @dataclass(frozen=True)
@@ -161,13 +164,22 @@ def _is_party_officer(person: User, profile: Optional[PersonProfile]) -> bool:
     return profile is not None and profile.party_committee_member
 
 
+def needs_post_start(rule: ComplianceRule) -> bool:
+    """Return whether ``rule`` cannot be evaluated without a post start date."""
+    return rule.new_to_post or rule.window_kind is WindowKind.BEFORE_POST
+
+
 def uncovered_reason(
     rule: ComplianceRule,
     person: User,
     profile: Optional[PersonProfile],
     today: date,
 ) -> Optional[Uncovered]:
-    """Return why ``rule`` does not cover ``person``, or None if it does."""
+    """Return why ``rule`` does not cover ``person``, or None if it does.
+
+    A missing post start date is not a reason: the verdict is then
+    ``Status.START_DATE_MISSING`` (see ``needs_post_start``).
+    """
     post_started_on = profile.post_started_on if profile else None
     cadre_rank = profile.cadre_rank.value if profile and profile.cadre_rank else None
     checks = (
@@ -201,11 +213,6 @@ def uncovered_reason(
             Uncovered.CADRE_RANK,
         ),
         (
-            (rule.new_to_post or rule.window_kind is WindowKind.BEFORE_POST)
-            and post_started_on is None,
-            Uncovered.NO_POST_START,
-        ),
-        (
             rule.new_to_post
             and post_started_on is not None
             and post_started_on < add_months(today, -rule.new_to_post_months),
@@ -222,13 +229,22 @@ def uncovered_reason(
 
 
 def _status(
-    rule: ComplianceRule, window: Window, today: date, achieved, still
+    rule: ComplianceRule,
+    window: Window,
+    today: date,
+    achieved,
+    still,
+    post_started_on: Optional[date],
 ) -> Status:
     required = rule.required
     if rule.window_kind is WindowKind.ROLLING_YEARS and achieved >= required:
         return Status.MET if still >= required else Status.AT_RISK
     if achieved >= required:
         return Status.MET
+    if rule.window_kind is WindowKind.ROLLING_YEARS and post_started_on is None:
+        # Someone short of a rolling minimum has a deadline only if the post
+        # started inside the window, which is unknown without the date.
+        return Status.START_DATE_MISSING
     if window.deadline is None or today > window.deadline:
         return Status.MISSED
     if (window.deadline - today).days <= rule.at_risk_days:
@@ -236,13 +252,13 @@ def _status(
     return Status.IN_PROGRESS
 
 
-def _verdict(rule, person, today, window, tally) -> Verdict:
+def _verdict(rule, person, today, window, tally, post_started_on) -> Verdict:
     achieved, still = tally.get(person.id, (Decimal(0), Decimal(0)))
     rolling = rule.window_kind is WindowKind.ROLLING_YEARS
     return Verdict(
         rule=rule,
         person=person,
-        status=_status(rule, window, today, achieved, still),
+        status=_status(rule, window, today, achieved, still, post_started_on),
         today=today,
         required=rule.required,
         achieved=achieved,
@@ -263,6 +279,16 @@ def _not_applicable(rule, person, today, reason: Uncovered) -> Verdict:
     )
 
 
+def _start_date_missing(rule, person, today) -> Verdict:
+    return Verdict(
+        rule=rule,
+        person=person,
+        status=Status.START_DATE_MISSING,
+        today=today,
+        required=rule.required,
+    )
+
+
 def _evaluate_loaded(
     rule, person, profile, today: date, year: Optional[int]
 ) -> Verdict:
@@ -271,10 +297,12 @@ def _evaluate_loaded(
         return _not_applicable(rule, person, today, reason)
 
     post_started_on = profile.post_started_on if profile else None
+    if post_started_on is None and needs_post_start(rule):
+        return _start_date_missing(rule, person, today)
     window = window_for(rule, today, year=year, post_started_on=post_started_on)
     filters = ledger.person_filters(rule, person.id, window)
     tally = ledger.tally(rule, filters, window.horizon_start)
-    return _verdict(rule, person, today, window, tally)
+    return _verdict(rule, person, today, window, tally, post_started_on)
 
 
 def evaluate(
@@ -360,6 +388,9 @@ def evaluate_institution(
             verdicts[person.id] = _not_applicable(rule, person, today, reason)
             continue
         post_started_on = profile.post_started_on if profile else None
+        if post_started_on is None and needs_post_start(rule):
+            verdicts[person.id] = _start_date_missing(rule, person, today)
+            continue
         windows[person.id] = window_for(
             rule, today, year=year, post_started_on=post_started_on
         )
@@ -370,9 +401,14 @@ def evaluate_institution(
             ledger.institution_filters(rule, institution, windows),
             ledger.shared_horizon_start(windows),
         )
-        for person, _profile in rows:
+        for person, profile in rows:
             if person.id in windows:
                 verdicts[person.id] = _verdict(
-                    rule, person, today, windows[person.id], tally
+                    rule,
+                    person,
+                    today,
+                    windows[person.id],
+                    tally,
+                    profile.post_started_on if profile else None,
                 )
     return [verdicts[person.id] for person, _profile in rows]

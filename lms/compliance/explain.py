@@ -23,6 +23,7 @@ STATUS = {
     "in_progress": _l("In progress"),
     "at_risk": _l("At risk"),
     "missed": _l("Missed"),
+    "start_date_missing": _l("Start date missing"),
     "not_applicable": _l("Not applicable"),
 }
 
@@ -67,6 +68,8 @@ def explain(verdict: Verdict) -> str:
 def _explain(verdict: Verdict) -> str:
     if verdict.reason is not None:
         return _uncovered(verdict)
+    if verdict.status is Status.START_DATE_MISSING:
+        return _start_date_missing(verdict)
     kind = verdict.rule.window_kind
     if kind is WindowKind.CALENDAR_YEAR:
         return _calendar_year(verdict)
@@ -138,6 +141,28 @@ def _rolling(verdict: Verdict) -> str:
     )
 
 
+def _start_date_missing(verdict: Verdict) -> str:
+    action = _(
+        "HR should record the post start date on the person's profile page."
+    )
+    if verdict.window is None:
+        return _(
+            "This rule cannot be checked because the post start date is not "
+            "recorded. %(action)s",
+            action=action,
+        )
+    values = _numbers(verdict)
+    values["years"] = str(verdict.rule.window_years)
+    values["end"] = _date(verdict.window_end)
+    return _(
+        "%(achieved)s of %(required)s %(what)s in the %(years)s years to %(end)s. "
+        "The deadline depends on the post start date, which is not recorded. "
+        "%(action)s",
+        action=action,
+        **values,
+    )
+
+
 def _before_post(verdict: Verdict) -> str:
     values = _numbers(verdict)
     values["deadline"] = _date(verdict.deadline)
@@ -170,9 +195,6 @@ _PLAIN_REASONS = {
     Uncovered.PARTY_COMMITTEE: _l(
         "Applies only to secretaries and committee members of grassroots "
         "Party organisations."
-    ),
-    Uncovered.NO_POST_START: _l(
-        "The date this person took up the post is not recorded."
     ),
 }
 

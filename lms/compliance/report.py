@@ -12,7 +12,9 @@ evaluating everyone with the engine (a test compares the two).
 Two groups of people have a window of their own and are evaluated row by
 row instead: everyone under a ``before_post`` rule, and people whose post
 started inside a rolling rule's window (their deadline is the anniversary
-of the post). Both groups are small: staff new to their post.
+of the post). Both groups are small: staff new to their post. People
+without a post start date under a rule that needs one are counted as
+``Status.START_DATE_MISSING`` by one more grouped query.
 """
 
 from collections import Counter, defaultdict
@@ -31,6 +33,7 @@ from lms.compliance.engine import (
     Status,
     Today,
     _status,
+    needs_post_start,
 )
 from lms.compliance.models import (
     CadreRank,
@@ -61,10 +64,14 @@ class RuleReport:
         self.units[unit][status] += count
 
 
-def coverage_filters(rule: ComplianceRule, today: date) -> list:
+def coverage_filters(
+    rule: ComplianceRule, today: date, *, post_start_missing: bool = False
+) -> list:
     """WHERE clauses on User outer-joined to PersonProfile: whom ``rule`` covers.
 
-    Mirrors ``engine.uncovered_reason`` for an active rule.
+    Mirrors ``engine.uncovered_reason`` for an active rule. A rule that needs
+    a post start date (``engine.needs_post_start``) selects only people with
+    one, or with ``post_start_missing`` only people without one.
     """
     clauses = [
         User.active.is_(True),
@@ -98,7 +105,10 @@ def coverage_filters(rule: ComplianceRule, today: date) -> list:
         clauses.append(
             PersonProfile.cadre_rank.in_([CadreRank(value) for value in rule.cadre_ranks])
         )
-    if rule.new_to_post or rule.window_kind is WindowKind.BEFORE_POST:
+    if needs_post_start(rule):
+        if post_start_missing:
+            clauses.append(PersonProfile.post_started_on.is_(None))
+            return clauses
         clauses.append(PersonProfile.post_started_on.is_not(None))
     if rule.new_to_post:
         clauses.append(
@@ -108,11 +118,17 @@ def coverage_filters(rule: ComplianceRule, today: date) -> list:
 
 
 def _not_met_status(rule: ComplianceRule, window: Window, today: date) -> Status:
-    """The status of someone below the minimum, when the window is shared."""
-    return _status(rule, window, today, Decimal(-1), Decimal(-1))
+    """The status of someone below the minimum, when the window is shared.
+
+    The post start date passed is any recorded one: a rolling window is shared
+    only by people whose post started before it.
+    """
+    return _status(rule, window, today, Decimal(-1), Decimal(-1), window.start)
 
 
-def _status_case(rule: ComplianceRule, window: Window, today: date, tally) -> sa.Case:
+def _status_case(
+    rule: ComplianceRule, window: Window, today: date, tally, post_started_on
+) -> sa.Case:
     achieved = sa.func.coalesce(tally.c.achieved, 0)
     still = sa.func.coalesce(tally.c.still, 0)
     if not rule.counts_trainings:
@@ -123,8 +139,13 @@ def _status_case(rule: ComplianceRule, window: Window, today: date, tally) -> sa
     met = sa.literal(Status.MET.value)
     if rule.window_kind is WindowKind.ROLLING_YEARS:
         met = sa.case((still >= required, met), else_=sa.literal(Status.AT_RISK.value))
+    whens = [(achieved >= required, met)]
+    if rule.window_kind is WindowKind.ROLLING_YEARS:
+        whens.append(
+            (post_started_on.is_(None), sa.literal(Status.START_DATE_MISSING.value))
+        )
     return sa.case(
-        (achieved >= required, met),
+        *whens,
         else_=sa.literal(_not_met_status(rule, window, today).value),
     )
 
@@ -145,7 +166,12 @@ def _shared_window_counts(
             )
         )
     covered = (
-        sa.select(User.id, User.institution_id, User.department_id)
+        sa.select(
+            User.id,
+            User.institution_id,
+            User.department_id,
+            PersonProfile.post_started_on,
+        )
         .outerjoin(PersonProfile, PersonProfile.user_id == User.id)
         .where(*clauses)
         .subquery()
@@ -159,7 +185,7 @@ def _shared_window_counts(
         ],
         window.horizon_start,
     ).subquery()
-    status = _status_case(rule, window, today, tally)
+    status = _status_case(rule, window, today, tally, covered.c.post_started_on)
     query = (
         sa.select(covered.c.institution_id, covered.c.department_id, status, sa.func.count())
         .select_from(covered)
@@ -204,8 +230,30 @@ def _own_window_counts(
     zero = (Decimal(0), Decimal(0))
     for row in rows:
         achieved, still = tally.get(row.id, zero)
-        status = _status(rule, windows[row.id], today, achieved, still)
+        status = _status(
+            rule, windows[row.id], today, achieved, still, row.post_started_on
+        )
         report.add((row.institution_id, row.department_id), status, 1)
+
+
+def _missing_start_counts(
+    report: RuleReport, rule: ComplianceRule, institution_ids: list[int], today: date
+) -> None:
+    """Count the people a rule needing a post start date covers but who have none."""
+    if not needs_post_start(rule):
+        return
+    clauses = [
+        User.institution_id.in_(institution_ids),
+        *coverage_filters(rule, today, post_start_missing=True),
+    ]
+    query = (
+        sa.select(User.institution_id, User.department_id, sa.func.count())
+        .outerjoin(PersonProfile, PersonProfile.user_id == User.id)
+        .where(*clauses)
+        .group_by(User.institution_id, User.department_id)
+    )
+    for institution_id, department_id, count in db.session.execute(query):
+        report.add((institution_id, department_id), Status.START_DATE_MISSING, count)
 
 
 def _rules_by_institution(institution_ids: list[int]) -> dict[int, list[ComplianceRule]]:
@@ -271,6 +319,7 @@ def population_report(
         report = reports.setdefault(rule_id, RuleReport(rule))
         _shared_window_counts(report, rule, members, local)
         _own_window_counts(report, rule, members, local)
+        _missing_start_counts(report, rule, members, local)
 
     # Institutions under each rule: those whose resolved rules include it.
     covering: dict[int, set[int]] = defaultdict(set)

@@ -172,8 +172,8 @@ def render_hr_summary(
     """Return the HR summary's title and body in the recipient's language.
 
     The body has one line per rule with the counts of met, in progress, at
-    risk and missed, then the dashboard's address (appended by the e-mail
-    copy from the notification's link).
+    risk, missed and start date missing, then the dashboard's address
+    (appended by the e-mail copy from the notification's link).
     """
     with force_locale(user_locale(recipient)):
         title = gettext(
@@ -185,7 +185,13 @@ def render_hr_summary(
         for summary in summaries:
             counts = ", ".join(
                 f"{STATUS[status.value]} {summary.total[status]}"
-                for status in (Status.MET, Status.IN_PROGRESS, Status.AT_RISK, Status.MISSED)
+                for status in (
+                    Status.MET,
+                    Status.IN_PROGRESS,
+                    Status.AT_RISK,
+                    Status.MISSED,
+                    Status.START_DATE_MISSING,
+                )
             )
             lines.append(f"{summary.rule.name}: {counts}")
         lines.append(gettext("Open the compliance dashboard for the people behind each count."))

@@ -34,6 +34,7 @@ STATUS_CLASSES = {
     Status.IN_PROGRESS: "",
     Status.AT_RISK: "badge-warn",
     Status.MISSED: "badge-bad",
+    Status.START_DATE_MISSING: "badge-warn",
     Status.NOT_APPLICABLE: "muted",
 }
 

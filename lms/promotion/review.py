@@ -281,6 +281,54 @@ def reviewers(application: PromotionApplication) -> list[User]:
     )
 
 
+def review_note(viewer: User, application: PromotionApplication) -> Optional[str]:
+    """Describe the current review step and who decides it, for a viewer who cannot.
+
+    Returns None when the application awaits no review or ``viewer`` may
+    decide the step.
+    """
+    step = current_step(application)
+    if step is None or can_review(viewer, application, step):
+        return None
+    staffed = staffed_departments(application.institution_id)
+    if step is ReviewStep.DEPARTMENT:
+        if application.department_id in staffed:
+            note = _(
+                "Next step: department review, decided by HR of the applicant's "
+                "department."
+            )
+        else:
+            note = _(
+                "Next step: department review. The applicant's department has no HR "
+                "officer, so institution-wide HR or an administrator decides it."
+            )
+    else:
+        note = _(
+            "Next step: institution review, decided by institution-wide HR or an "
+            "administrator who did not decide the department review."
+        )
+        if viewer.id == department_reviewer_id(application):
+            note += " " + _(
+                "You decided the department review of this submission, so another "
+                "reviewer decides the institution review."
+            )
+    names = [
+        user.full_name or user.username
+        for user in reviewers_among(
+            application.institution_id,
+            lambda user: can_review(user, application, step, staffed=staffed),
+        )
+    ]
+    if names:
+        note += " " + _("Reviewers: %(names)s.", names="、".join(names))
+    else:
+        note += " " + _(
+            "Nobody can decide this step yet. Ask an administrator to assign an HR "
+            "officer."
+        )
+    return note
+
+
 def notify_reviewers(application: PromotionApplication) -> int:
     """Notify each reviewer of the current step that the application waits for them.
 

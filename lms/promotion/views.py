@@ -212,6 +212,7 @@ def _render_application(
 ):
     step = review_steps.current_step(application)
     can_decide = review_steps.can_review(current_user, application, step)
+    review_note = None if can_decide else review_steps.review_note(current_user, application)
     is_applicant = application.applicant_id == current_user.id
     if can_decide and decision_form is None:
         decision_form = DecisionForm(formdata=None)
@@ -228,6 +229,7 @@ def _render_application(
             evidence=application.evidence or {},
             step=step,
             can_decide=can_decide,
+            review_note=review_note,
             decision_form=decision_form if can_decide else None,
             resubmit_form=resubmit_form,
             is_applicant=is_applicant,
@@ -249,7 +251,8 @@ def decide(application_id: int):
     application = load_application(application_id)
     step = review_steps.current_step(application)
     if not review_steps.can_review(current_user, application, step):
-        abort(403)
+        # The page names the step and its reviewers instead of a bare 403.
+        return _render_application(application, status=403)
     form = DecisionForm()
     if not form.validate_on_submit():
         return _render_application(application, decision_form=form, status=400)

@@ -18,6 +18,7 @@ from assessments.models import (
     ReviewTiming,
 )
 from lms.accounts.models import User, UserSession
+from lms.audit import AuditEntry
 from lms.db import now_utc
 from lms.extensions import db
 from tests.factories import as_draft
@@ -416,6 +417,53 @@ def test_trainer_grants_extra_attempt(world, login):
     assert "1 of 2" in page
     assert _start(counselor, world.quiz) != 0
     assert count(Attempt) == 2
+
+
+def test_grant_form_shows_totals(world, login, english):
+    quiz = db.session.get(Quiz, world.quiz)
+    quiz.max_attempts = 2
+    db.session.commit()
+    trainer = _trainer(login)
+    url = f"/manage/quizzes/{world.quiz}/grants"
+    form = {"username": "counselor1", "extra_minutes": "15", "extra_attempts": "1", "reason": "系统故障"}
+
+    first = trainer.post(url, data=form, follow_redirects=True).get_data(as_text=True)
+    second = trainer.post(url, data=form, follow_redirects=True).get_data(as_text=True)
+    edit = trainer.get(url, query_string={"username": "counselor1"}).get_data(as_text=True)
+
+    expected = (
+        "Grant saved for 张老师: 15 extra minutes and 1 extra attempts in total, "
+        "so 3 attempts are allowed."
+    )
+    assert expected in first
+    assert expected in second  # the same total again, not a second increase
+    assert count(QuizGrant) == 1
+    assert "Extra attempts (total)" in edit
+    assert 'name="extra_attempts" value="1"' in edit
+    assert 'name="extra_minutes" value="15"' in edit
+    assert 'name="reason" value="系统故障"' in edit
+    assert f"{url}?username=counselor1#set-grant" in edit
+    events = db.session.scalars(
+        sa.select(AuditEntry).filter_by(action="quiz.grant_set")
+    ).all()
+    assert len(events) == 2
+
+
+def test_grant_message_without_attempt_limit(world, login, english):
+    quiz = db.session.get(Quiz, world.quiz)
+    quiz.max_attempts = None
+    db.session.commit()
+    trainer = _trainer(login)
+
+    page = trainer.post(
+        f"/manage/quizzes/{world.quiz}/grants",
+        data={"username": "counselor1", "extra_minutes": "10", "reason": "视力障碍"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+
+    assert (
+        "Grant saved for 张老师: 10 extra minutes in total; this quiz has no attempt limit."
+    ) in page
 
 
 def test_trainer_grades_essay_in_queue(world, login):

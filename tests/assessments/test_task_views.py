@@ -160,9 +160,12 @@ def test_blind_scoring_and_release_gating(world, login):
     assert "钱人事" in review
     assert "良好 · 0.75" in review
     no_reason = trainer.post(
-        f"/manage/submissions/{submission.id}", data={"final_score": ""}
+        f"/manage/submissions/{submission.id}", data={"final_score": "150"}
     )
     assert no_reason.status_code == 400
+    rejected = no_reason.get_data(as_text=True)
+    assert "Final score: enter a number from 0 to 4" in rejected
+    assert "Reason: required when the final score differs from the panel score." in rejected
     assert trainer.post(
         f"/manage/submissions/{submission.id}",
         data={"final_score": "", "reason": "两位评委一致", "feedback": "对策具体可行"},

@@ -170,8 +170,9 @@ def test_moderation_reason_and_audit(world):
     score(submission, "trainer", [1, 2, 1])
     moderator = user("admin")
 
-    with pytest.raises(tasks.TaskError, match="Reason"):
-        moderation.moderate(submission, "", "", "", moderator)
+    with pytest.raises(moderation.ModerationErrors, match="Reason") as raised:
+        moderation.moderate(submission, "3.5", "", "", moderator)
+    assert set(raised.value.errors) == {"reason"}
 
     final = moderation.moderate(submission, "", "与评委意见一致", "分析到位", moderator)
     assert final == Decimal("3.75")
@@ -188,10 +189,46 @@ def test_moderation_reason_and_audit(world):
         ("3.75", "3.50"),
     ]
     assert entries[-1].data["reason"] == "第二位评委复核后下调"
+    assert entries[-1].data["panel"] == "3.75"
     scored = db.session.scalars(
         sa.select(AuditEntry).filter_by(action="task.scored")
     ).all()
     assert [e.data["after"] for e in scored] == ["3.75"]
+
+
+def test_panel_score_needs_no_reason(world):
+    task = make_task(world)
+    submission = submit(task)
+    score(submission, "trainer", [1, 2, 1])
+    moderator = user("admin")
+
+    blank = moderation.moderate(submission, "", "", "", moderator)
+    typed = moderation.moderate(submission, "3.75", "", "", moderator)
+
+    assert blank == Decimal("3.75")
+    assert typed == Decimal("3.75")
+    entries = db.session.scalars(
+        sa.select(AuditEntry).filter_by(action="task.moderated").order_by(AuditEntry.id)
+    ).all()
+    assert [(e.data["after"], e.data["reason"]) for e in entries] == [
+        ("3.75", ""),
+        ("3.75", ""),
+    ]
+
+
+def test_moderation_reports_every_error(world):
+    task = make_task(world)
+    submission = submit(task)
+    score(submission, "trainer", [1, 2, 1])
+
+    for raw in ("150", "abc"):
+        with pytest.raises(moderation.ModerationErrors) as raised:
+            moderation.moderate(submission, raw, "", "", user("admin"))
+        assert set(raised.value.errors) == {"final_score", "reason"}, raw
+    unscored = submit(task, "counselor2")
+    with pytest.raises(moderation.ModerationErrors) as raised:
+        moderation.moderate(unscored, "", "", "", user("admin"))
+    assert set(raised.value.errors) == {"final_score", "reason"}
 
 
 def test_moderated_score_within_rubric(world):

@@ -310,3 +310,100 @@ def test_header_only_file_says_no_data_rows(world, login, english):
 
     assert "The file has no data rows, only a header row." in page
     assert "1 problems" not in page
+
+
+# Post start date (上岗日期) ---------------------------------------------------------
+
+START_HEADER = [*HEADER[:3], "上岗日期"]
+
+
+def test_post_start_fills_empty_profiles_only(world, login):
+    from datetime import date, datetime
+
+    from lms.compliance.models import PersonProfile
+
+    db.session.add(PersonProfile(user_id=world.counselor2, post_started_on=date(2019, 9, 1)))
+    db.session.get(User, world.counselor2).employee_no = "E1002"
+    db.session.commit()
+    trainer = login("trainer")
+    rows = [
+        ["T2026001", "王小明", "教育学院", datetime(2026, 9, 1)],  # new account
+        ["E1001", "张老师", "教育学院", "2024/3/5"],  # existing, no profile
+        ["E1002", "李老师", "物理学院", "2024年3月5日"],  # existing, date recorded
+    ]
+
+    pending_id = _pending_id(_upload(trainer, world, _xlsx(rows, START_HEADER), "r.xlsx"))
+    preview = trainer.get(f"/classes/{world.klass}/import/{pending_id}")
+    page = preview.get_data(as_text=True)
+    done = trainer.post(f"/classes/{world.klass}/import/{pending_id}/confirm")
+
+    assert _problems(pending_id) == []
+    assert "2024-03-05" in page
+    assert done.status_code == 200
+    db.session.expire_all()
+    created = db.session.scalar(sa.select(User).filter_by(employee_no="T2026001"))
+    assert db.session.get(PersonProfile, created.id).post_started_on == date(2026, 9, 1)
+    filled = db.session.get(PersonProfile, world.counselor)
+    assert filled.post_started_on == date(2024, 3, 5)
+    kept = db.session.get(PersonProfile, world.counselor2)
+    assert kept.post_started_on == date(2019, 9, 1)
+
+
+def test_post_start_kept_note(world, login, english):
+    from datetime import date
+
+    from lms.compliance.models import PersonProfile
+
+    db.session.add(PersonProfile(user_id=world.counselor, post_started_on=date(2019, 9, 1)))
+    db.session.commit()
+    trainer = login("trainer")
+    rows = [["E1001", "张老师", "教育学院", "2024-03-05"]]
+
+    pending_id = _pending_id(_upload(trainer, world, _csv(rows, "utf-8", START_HEADER), "r.csv"))
+    page = trainer.get(f"/classes/{world.klass}/import/{pending_id}").get_data(as_text=True)
+
+    assert "The post start date differs from the one on the person&#39;s profile" in page
+
+
+@pytest.mark.parametrize("value", ["2025-13-01", "2025-02-30", "下周一", "1899-01-01", "9/1/2025"])
+def test_invalid_post_start_is_reported(world, login, english, value):
+    trainer = login("trainer")
+    users_before = count(User)
+    rows = [["T2026020", "王十", "教育学院", value]]
+
+    pending_id = _pending_id(_upload(trainer, world, _csv(rows, "utf-8", START_HEADER), "r.csv"))
+    page = trainer.get(f"/classes/{world.klass}/import/{pending_id}").get_data(as_text=True)
+    refused = trainer.post(f"/classes/{world.klass}/import/{pending_id}/confirm")
+
+    problems = _problems(pending_id)
+    assert [(p["row"], p["column"], p["code"]) for p in problems] == [
+        (2, "上岗日期", "post_start_invalid")
+    ]
+    assert (
+        f"{value} is not a valid post start date. Write it as YYYY-MM-DD, "
+        "for example 2025-09-01, or leave the cell empty."
+    ) in page
+    assert refused.status_code == 400
+    assert count(User) == users_before
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2025-09-01", "2025-09-01"),
+        ("2025/9/1", "2025-09-01"),
+        ("2025.9.1", "2025-09-01"),
+        ("2025年9月1日", "2025-09-01"),
+        ("20250901", "2025-09-01"),
+        ("2025-09-01T00:00:00", "2025-09-01"),
+        ("2025-9-31", None),
+        ("2025", None),
+        ("", None),
+    ],
+)
+def test_post_start_date_formats(value, expected):
+    from courses.class_import import post_start_date
+
+    parsed = post_start_date(value)
+
+    assert (parsed.isoformat() if parsed else None) == expected

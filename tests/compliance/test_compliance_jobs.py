@@ -77,12 +77,12 @@ def test_hr_summary_counts_and_link(ledger):  # noqa: F811
     summary = summaries["hr"]
     assert summary.title == "Training compliance of 甲大学 on 2026-11-15"
     lines = summary.body.splitlines()
-    assert "规则pre-job: Met 1, In progress 0, At risk 0, Missed 1" in lines
-    assert "规则yearly: Met 2, In progress 0, At risk 2, Missed 0" in lines
+    assert "规则pre-job: Met 1, In progress 0, At risk 0, Missed 1, Start date missing 2" in lines
+    assert "规则yearly: Met 2, In progress 0, At risk 2, Missed 0, Start date missing 0" in lines
     assert not any("规则foreign" in line for line in lines)
     assert summary.link == "/compliance"
     assert summary.dedupe_key.endswith(":monthly-2026-11")
-    assert "规则foreign: 合规 0, 进行中 0, 存在风险 1, 未达标 0" in summaries["hr_b"].body
+    assert "规则foreign: 合规 0, 进行中 0, 存在风险 1, 未达标 0, " in summaries["hr_b"].body
 
 
 def test_snapshot_is_idempotent_per_date(ledger):  # noqa: F811

@@ -73,7 +73,8 @@ def ledger(app_ctx):
     before 31 December): counselor1 and counselor4 met, counselor2 and
     counselor3 at risk, the other four accounts not applicable.
     Rule ``pre-job`` (40 pre-job hours before the post starts): counselor3
-    missed, counselor4 met, the rest not applicable (no post start).
+    missed, counselor4 met, counselor1 and counselor2 start date missing,
+    the other four accounts not applicable.
     """
     world = build_learning_world()
     uni_a = db.session.get(Institution, world.uni_a)
@@ -155,14 +156,15 @@ def _queries():
 def test_dashboard_counts_match_ledger(ledger, login):
     page = _english(login("hr")).get("/compliance").get_data(as_text=True)
 
-    # Columns: met, in progress, at risk, missed, not applicable.
-    assert _counts(page, ledger.yearly, "Whole institution") == [2, 0, 2, 0, 4]
-    assert _counts(page, ledger.yearly, "教育学院") == [1, 0, 1, 0, 0]
-    assert _counts(page, ledger.yearly, "物理学院") == [1, 0, 1, 0, 0]
-    assert _counts(page, ledger.yearly, "No department") == [0, 0, 0, 0, 4]
-    assert _counts(page, ledger.pre_job, "Whole institution") == [1, 0, 0, 1, 6]
-    assert _counts(page, ledger.pre_job, "教育学院") == [0, 0, 0, 1, 1]
-    assert _counts(page, ledger.pre_job, "物理学院") == [1, 0, 0, 0, 1]
+    # Columns: met, in progress, at risk, missed, start date missing, not
+    # applicable.
+    assert _counts(page, ledger.yearly, "Whole institution") == [2, 0, 2, 0, 0, 4]
+    assert _counts(page, ledger.yearly, "教育学院") == [1, 0, 1, 0, 0, 0]
+    assert _counts(page, ledger.yearly, "物理学院") == [1, 0, 1, 0, 0, 0]
+    assert _counts(page, ledger.yearly, "No department") == [0, 0, 0, 0, 0, 4]
+    assert _counts(page, ledger.pre_job, "Whole institution") == [1, 0, 0, 1, 2, 4]
+    assert _counts(page, ledger.pre_job, "教育学院") == [0, 0, 0, 1, 1, 0]
+    assert _counts(page, ledger.pre_job, "物理学院") == [1, 0, 0, 0, 1, 0]
     assert "规则inactive" not in page
     assert "规则foreign" not in page
 
@@ -376,7 +378,12 @@ def test_my_learning_shows_verdicts_with_bounded_queries(ledger, login):
 
     assert "16 of 16 school-level hours in 2026; requirement met." in text
     assert '<span class="badge badge-ok">Met</span>' in text
-    assert "规则pre-job" not in text  # not applicable: no post start date
+    assert "规则pre-job" in text
+    assert '<span class="badge badge-warn">Start date missing</span>' in text
+    assert (
+        "This rule cannot be checked because the post start date is not recorded. "
+        "HR should record the post start date on the person&#39;s profile page."
+    ) in text
 
     user = db.session.get(User, ledger.counselor)
     for day in range(1, 25):

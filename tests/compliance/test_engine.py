@@ -391,7 +391,7 @@ def _five_year_count_rule(**overrides) -> ComplianceRule:
 
 
 def test_rolling_window_bounds(institution):
-    person = make_person(institution, "c1")
+    person = make_person(institution, "c1", post_started_on=date(2015, 9, 1))
     rule = _five_year_count_rule()
 
     verdict = evaluate(person, rule, date(2026, 3, 15))
@@ -400,6 +400,50 @@ def test_rolling_window_bounds(institution):
     assert verdict.window_end == date(2026, 3, 15)
     assert verdict.deadline is None
     assert verdict.status is Status.MISSED
+
+
+def test_rolling_short_without_start_date(institution, english):
+    person = make_person(institution, "c1")
+    rule = _five_year_count_rule()
+
+    verdict = evaluate(person, rule, date(2026, 3, 15))
+
+    assert verdict.status is Status.START_DATE_MISSING
+    assert verdict.applies
+    assert verdict.deadline is None
+    assert verdict.message == (
+        "0 of 1 national or provincial trainings in the 5 years to March 15, 2026. "
+        "The deadline depends on the post start date, which is not recorded. "
+        "HR should record the post start date on the person's profile page."
+    )
+
+
+def test_rolling_met_without_start_date(institution):
+    person = make_person(institution, "c1")
+    rule = _five_year_count_rule()
+    add_hours(person, 24, date(2025, 6, 1), tier=TrainingTier.NATIONAL)
+
+    verdict = evaluate(person, rule, date(2026, 3, 15))
+
+    assert verdict.status is Status.MET
+
+
+def test_rolling_start_date_recorded_later(institution):
+    person = make_person(institution, "c1")
+    rule = _five_year_count_rule()
+    today = date(2026, 3, 15)
+    assert evaluate(person, rule, today).status is Status.START_DATE_MISSING
+
+    profile = db.session.get(PersonProfile, person.id)
+    if profile is None:
+        profile = PersonProfile(user_id=person.id)
+        db.session.add(profile)
+    profile.post_started_on = date(2025, 9, 1)
+    db.session.flush()
+
+    verdict = evaluate(person, rule, today)
+    assert verdict.status is Status.IN_PROGRESS
+    assert verdict.deadline == date(2030, 8, 31)
 
 
 @pytest.mark.parametrize(
@@ -472,7 +516,12 @@ def test_rolling_new_post_gets_deadline(institution):
 
 
 def test_rolling_hours_rule(institution):
-    person = make_person(institution, "c1", cadre_rank=CadreRank.DIVISION_CHIEF)
+    person = make_person(
+        institution,
+        "c1",
+        cadre_rank=CadreRank.DIVISION_CHIEF,
+        post_started_on=date(2018, 7, 1),
+    )
     rule = make_rule(
         window_kind=WindowKind.ROLLING_YEARS,
         window_years=5,
@@ -573,12 +622,14 @@ def test_new_to_post_ends_after_months(institution, english):
 
     assert evaluate(recent, rule, today).status is Status.MISSED
     assert evaluate(old, rule, today).reason is Uncovered.NOT_NEW_TO_POST
-    assert evaluate(unknown, rule, today).reason is Uncovered.NO_POST_START
+    assert evaluate(unknown, rule, today).status is Status.START_DATE_MISSING
+    assert evaluate(unknown, rule, today).reason is None
     assert evaluate(old, rule, today).message == (
         "Applies only in the first 12 months after taking up a post."
     )
     assert evaluate(unknown, rule, today).message == (
-        "The date this person took up the post is not recorded."
+        "This rule cannot be checked because the post start date is not recorded. "
+        "HR should record the post start date on the person's profile page."
     )
 
 
@@ -746,9 +797,30 @@ def test_seeded_rules_for_one_person(institution):
     assert verdicts["party-member-yearly"].achieved == Decimal(36)
     assert verdicts["cadre-section-yearly"].status is Status.IN_PROGRESS
     assert verdicts["cadre-section-yearly"].missing == Decimal(54)
-    assert verdicts["counselor-pre-job"].reason is Uncovered.NO_POST_START
+    assert verdicts["counselor-pre-job"].status is Status.START_DATE_MISSING
     assert verdicts["party-officer-yearly-hours"].reason is Uncovered.PARTY_COMMITTEE
     assert verdicts["cadre-division-5y"].reason is Uncovered.CADRE_RANK
+
+
+def test_seeded_rules_without_start_date(institution):
+    seed_rules()
+    counselor = make_person(institution, "new-hire")
+    cadre = make_person(
+        institution,
+        "cadre",
+        role=Role.PARTY_WORKER,
+        post=Post.PARTY_ORGANISER,
+        cadre_rank=CadreRank.DIVISION_DEPUTY,
+    )
+    today = date(2026, 6, 1)
+
+    counselor_verdicts = {v.rule.code: v for v in evaluate_all(counselor, today)}
+    cadre_verdicts = {v.rule.code: v for v in evaluate_all(cadre, today)}
+
+    for code in ("counselor-national-provincial-5y", "counselor-pre-job"):
+        assert counselor_verdicts[code].status is Status.START_DATE_MISSING, code
+    assert counselor_verdicts["counselor-school-yearly"].status is Status.IN_PROGRESS
+    assert cadre_verdicts["cadre-division-5y"].status is Status.START_DATE_MISSING
 
 
 def test_seeded_centralised_count_skips_online(institution):

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from lms.accounts.models import Post, Role, User
-from lms.compliance.engine import evaluate_institution, rules_for
+from lms.compliance.engine import Status, evaluate_institution, rules_for
 from lms.compliance.models import CadreRank, PartyStatus, PersonProfile
 from lms.compliance.report import population_report, province_institution_ids
 from lms.compliance.seed import seed_rules
@@ -119,6 +119,11 @@ def test_report_matches_engine(app_ctx, today):
         assert units == {u: c for u, c in expected[report.rule.code].items()}, report.rule.code
         total = sum((c for c in expected[report.rule.code].values()), Counter())
         assert Counter(dict(report.totals)) == total, report.rule.code
+    # The population exercises the missing post start date on every rule
+    # that reads the date.
+    by_code = {report.rule.code: report.totals for report in reports}
+    for code in ("counselor-pre-job", "counselor-national-provincial-5y"):
+        assert by_code[code][Status.START_DATE_MISSING] > 0, code
 
 
 def test_report_queries_do_not_grow_with_people(app, app_ctx):

@@ -629,3 +629,51 @@ def test_application_hides_raw_certificate_status(world, frozen, login):
 
     assert "SR-2027-0001" in page
     assert " · valid</li>" not in page
+
+
+def test_review_note_names_next_step(world, frozen, login, english):
+    rule = _eligible_world(world)
+    _apply(login, rule)
+    application = _application()
+    url = f"/promotions/applications/{application.id}"
+    hr, dept_hr = login("hr"), login("dept_hr")
+
+    waiting = hr.get(url).get_data(as_text=True)
+    assert (
+        "Next step: department review, decided by HR of the applicant&#39;s department."
+    ) in waiting
+    assert "Reviewers: 马部门人事." in waiting
+    assert 'id="review-note"' not in dept_hr.get(url).get_data(as_text=True)
+
+    assert _decide(dept_hr, application.id, "approve").status_code == 302
+    refused = _decide(dept_hr, application.id, "approve")
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 403
+    assert "Next step: institution review" in page
+    assert "You decided the department review of this submission" in page
+    assert "赵静" in page and "钱人事" in page
+
+
+def test_institution_hr_after_unstaffed_department_step(world, frozen, login, english):
+    world.dept_hr.hr_department_id = world.physics.id
+    db.session.commit()
+    rule = _eligible_world(world)
+    _apply(login, rule)
+    application = _application()
+    url = f"/promotions/applications/{application.id}"
+    hr, hr2 = login("hr"), login("hr2")
+
+    note = hr2.get(url).get_data(as_text=True)
+    assert "The applicant&#39;s department has no HR officer" not in note  # hr2 may decide
+    assert _decide(hr, application.id, "approve").status_code == 302
+    assert _application().status is ApplicationStatus.INSTITUTION_REVIEW
+
+    page = hr.get(url).get_data(as_text=True)
+    assert 'id="review-note"' in page
+    assert "You decided the department review of this submission" in page
+    assert "钱人事" in page
+    assert _decide(hr, application.id, "approve").status_code == 403
+    # Department-limited HR never decides the institution step.
+    assert _decide(login("physics_hr"), application.id, "approve").status_code == 404
+    assert _decide(hr2, application.id, "approve").status_code == 302
+    assert _application().status is ApplicationStatus.APPROVED
