@@ -26,9 +26,10 @@ def date_range_problem(value: date | datetime) -> str | None:
     if isinstance(value, datetime):
         return _(
             "%(value)s is out of range. Enter a date and time from %(min)s to %(max)s.",
-            value=value.strftime("%Y-%m-%dT%H:%M"),
-            min=datetime.combine(MIN_DATE, time.min).strftime("%Y-%m-%dT%H:%M"),
-            max=datetime.combine(MAX_DATE, time(23, 59)).strftime("%Y-%m-%dT%H:%M"),
+            # isoformat pads the year to four digits, and glibc's strftime does not.
+            value=value.isoformat(timespec="minutes"),
+            min=datetime.combine(MIN_DATE, time.min).isoformat(timespec="minutes"),
+            max=datetime.combine(MAX_DATE, time(23, 59)).isoformat(timespec="minutes"),
         )
     return _(
         "%(value)s is out of range. Enter a date from %(min)s to %(max)s.",

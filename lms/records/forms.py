@@ -32,6 +32,7 @@ from lms.accounts.forms import MobilePhoneField
 from lms.accounts.models import Gender
 from lms.compliance.explain import CADRE_RANK, PARTY_STATUS
 from lms.compliance.models import CadreRank, PartyStatus
+from lms.input_ranges import DateInRange
 from lms.labels import GENDER, PROGRESSION_KIND, TRAINING_KIND, TRAINING_TIER
 from lms.records.events import (
     ADMINISTRATIVE_RANKS,
@@ -171,7 +172,9 @@ class PersonProfileForm(FlaskForm):
     full_time = SelectField(
         _l("Full-time"), choices=_FULL_TIME_CHOICES, validators=[Optional()]
     )
-    post_started_on = DateField(_l("Post start date"), validators=[Optional()])
+    post_started_on = DateField(
+        _l("Post start date"), validators=[Optional(), DateInRange()]
+    )
     gender = SelectField(
         _l("Gender"),
         choices=[SelectChoice("", _l("Not recorded"))]
