@@ -184,6 +184,10 @@ class PersonProfileForm(FlaskForm):
     phone = MobilePhoneField(_l("Mobile phone"))
 
 
+#: Earliest start or end date of a training taken elsewhere. An earlier
+#: date is taken as a typing error in the year.
+EARLIEST_TRAINING = date(1990, 1, 1)
+
 #: Hours per day above which a submission is rejected as a typing error.
 MAX_HOURS_PER_DAY = 24
 
@@ -263,6 +267,17 @@ class ExternalTrainingForm(FlaskForm):
                 _("The end date is before the start date.")
             ]
             valid = False
+        for field in (self.start_date, self.end_date):
+            if field.data and field.data < EARLIEST_TRAINING:
+                field.errors = list(field.errors) + [
+                    _(
+                        "%(value)s is before %(earliest)s, the earliest date accepted"
+                        " for a training. Check the year.",
+                        value=field.data.isoformat(),
+                        earliest=EARLIEST_TRAINING.isoformat(),
+                    )
+                ]
+                valid = False
         if end and today and end > today:
             self.end_date.errors = list(self.end_date.errors) + [
                 _("Submit a training once it has ended.")
