@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from lms import uploads
 from lms.accounts.access import LEARNER_ROLES, get_person_or_404, hr_scope, roles_required
 from lms.accounts.models import Role
 from lms.compliance.windows import local_today
@@ -284,6 +285,10 @@ def external_evidence(training_id: int):
         as_attachment=True,
         download_name=training.evidence_name,
         max_age=0,
+    )
+    extension = uploads.extension_of(training.evidence_path)
+    uploads.set_disposition(
+        response, training.evidence_name, f"evidence-{training.id}.{extension}"
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"

@@ -446,3 +446,25 @@ def test_other_person_same_training_is_not_duplicate(world, login, submitted):
 
     assert response.status_code == 302
     assert count(ExternalTraining) == 2
+
+
+def test_evidence_download_keeps_chinese_name(world, login, submitted):
+    response = login("counselor1").get(f"/records/external/{submitted}/evidence")
+
+    disposition = response.headers["Content-Disposition"]
+    response.close()
+    assert disposition.startswith("attachment;")
+    assert f"filename=evidence-{submitted}.pdf" in disposition
+    assert "filename*=UTF-8''%E7%BB%93%E4%B8%9A%E8%AF%81%E4%B9%A6.pdf" in disposition
+    assert "filename=.pdf" not in disposition
+
+
+def test_evidence_download_ascii_name(world, login):
+    assert _submit(login("counselor1"), filename="certificate 2026.pdf").status_code == 302
+    training = _only_training()
+
+    response = login("hr").get(f"/records/external/{training.id}/evidence")
+
+    disposition = response.headers["Content-Disposition"]
+    response.close()
+    assert disposition == 'attachment; filename="certificate 2026.pdf"'
