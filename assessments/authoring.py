@@ -37,6 +37,7 @@ from courses.models import Course, PublicationStatus
 from lms import audit
 from lms.accounts.models import User
 from lms.extensions import db
+from lms.input_ranges import date_range_problem
 from lms.labels import label
 from lms.organisations.models import Institution
 
@@ -90,6 +91,10 @@ def parse_local_time(
         local = datetime.strptime(raw, LOCAL_TIME_FORMAT)
     except ValueError:
         errors[field] = _("Enter a date and time such as 2026-09-01T14:00.")
+        return None
+    problem = date_range_problem(local)
+    if problem:
+        errors[field] = problem
         return None
     return local.replace(tzinfo=zone).astimezone(UTC)
 

@@ -34,6 +34,7 @@ from lms.accounts.models import Role, User
 from lms.competencies.models import CompetencyItem
 from lms.db import now_utc
 from lms.extensions import db
+from lms.input_ranges import date_range_problem
 from lms.organisations.models import Institution
 
 #: Upload area of submission files under ``UPLOAD_DIR``.
@@ -71,6 +72,10 @@ def _parse_due(raw: str, timezone: str, errors: dict) -> Optional[datetime]:
         local = datetime.strptime(raw, DUE_FORMAT)
     except ValueError:
         errors["due_at"] = _("Enter the due date and time such as 2026-09-01T18:00.")
+        return None
+    problem = date_range_problem(local)
+    if problem:
+        errors["due_at"] = problem
         return None
     return local.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)
 

@@ -310,7 +310,9 @@ def held_certificate(achievement_key: str) -> Optional[Certificate]:
         sa.select(Certificate).where(
             sa.or_(
                 Certificate.achievement_key == achievement_key,
-                Certificate.achievement_key.startswith(f"{achievement_key}:reissue:"),
+                Certificate.achievement_key.startswith(
+                    f"{achievement_key}:reissue:", autoescape=True
+                ),
             )
         )
     )
@@ -363,12 +365,12 @@ def institution_certificates(
         )
     search = search.strip()
     if search:
-        pattern = f"%{search}%"
+        # autoescape makes "%", "_" and "/" in the search match themselves.
         query = query.where(
             sa.or_(
-                Certificate.holder_name.ilike(pattern),
-                Certificate.serial.ilike(pattern),
-                Certificate.title.ilike(pattern),
+                Certificate.holder_name.icontains(search, autoescape=True),
+                Certificate.serial.icontains(search, autoescape=True),
+                Certificate.title.icontains(search, autoescape=True),
             )
         )
     query = query.order_by(Certificate.issued_on.desc(), Certificate.id.desc()).limit(

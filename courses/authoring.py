@@ -39,6 +39,7 @@ from lms.competencies.models import (
 )
 from lms.competencies.services import unassignable
 from lms.extensions import db
+from lms.input_ranges import date_range_problem
 from lms.labels import label
 from lms.organisations.models import Institution
 from lms.records.models import TrainingKind, TrainingTier
@@ -792,6 +793,10 @@ def _session_start(data: dict, errors: dict, timezone: str) -> datetime | None:
         errors["session_starts_at"] = _(
             "Enter a date and time such as 2026-09-01T14:00."
         )
+        return None
+    problem = date_range_problem(local)
+    if problem:
+        errors["session_starts_at"] = problem
         return None
     return local.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)
 

@@ -19,6 +19,7 @@ from courses.classes import ClassError, enrolled_count, promote_waiting
 from courses.models import Course, Programme, PublicationStatus
 from lms.accounts.models import Role, User
 from lms.extensions import db
+from lms.input_ranges import date_range_problem
 from lms.records.models import TrainingKind, TrainingTier
 
 #: Largest value Numeric(4, 1) holds.
@@ -31,10 +32,15 @@ def date_field(data: dict, field: str, errors: dict) -> Optional[date]:
         errors[field] = _("This field is required.")
         return None
     try:
-        return date.fromisoformat(raw)
+        value = date.fromisoformat(raw)
     except ValueError:
         errors[field] = _("Enter a date as YYYY-MM-DD, e.g. 2026-09-01.")
         return None
+    problem = date_range_problem(value)
+    if problem:
+        errors[field] = problem
+        return None
+    return value
 
 
 def enum_field(data: dict, field: str, enum_cls, errors: dict, *, required=True):

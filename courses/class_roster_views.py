@@ -288,7 +288,7 @@ def upload_roster(class_id: int):
         )
         pending = class_import.preview(training_class, upload.filename, content, current_user)
     except uploads.UploadError as error:
-        message = _upload_error_message(error)
+        message = _upload_error_message(error, upload.filename if upload else "")
     except tabular.TableError as error:
         message = class_import.table_error_message(error)
     else:
@@ -300,10 +300,16 @@ def upload_roster(class_id: int):
     ), 400
 
 
-def _upload_error_message(error: uploads.UploadError) -> str:
+def _upload_error_message(error: uploads.UploadError, filename: str) -> str:
     if error.code == "size":
         return _("The file is larger than %(mb)d MB. Split the roster into smaller files.",
                  mb=IMPORT_MAX_BYTES // uploads.MB)
+    # check() raises "missing" for an empty file too, which then has a file name.
+    if error.code == "missing" and filename:
+        return _(
+            "The file %(name)s is empty. Choose the CSV or XLSX file that contains the roster.",
+            name=filename,
+        )
     if error.code == "missing":
         return _("Choose a CSV or XLSX file to upload.")
     return _("Upload a CSV, TXT or XLSX file; this file is of another type.")

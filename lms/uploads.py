@@ -193,13 +193,35 @@ def send(
         download_name=download_name or name,
         conditional=True,
     )
-    if download_name and not download_name.isascii():
+    if download_name:
         extension = extension_of(name)
-        response.headers.set(
-            "Content-Disposition",
-            "inline" if inline else "attachment",
-            filename=f"{fallback_stem}.{extension}" if extension else fallback_stem,
-            **{"filename*": "UTF-8''" + quote(download_name, safe="")},
+        set_disposition(
+            response,
+            download_name,
+            f"{fallback_stem}.{extension}" if extension else fallback_stem,
+            inline=inline,
         )
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def set_disposition(
+    response: Response, download_name: str, fallback: str, *, inline: bool = False
+) -> None:
+    """Set Content-Disposition so that a non-ASCII ``download_name`` survives.
+
+    An ASCII name goes out as the plain ``filename`` parameter. Any other
+    name goes out as the RFC 6266 ``filename*`` parameter, with the ASCII
+    ``fallback`` as ``filename`` for older clients, because dropping the
+    non-ASCII letters could leave only ".pdf".
+    """
+    disposition = "inline" if inline else "attachment"
+    if download_name.isascii():
+        response.headers.set("Content-Disposition", disposition, filename=download_name)
+        return
+    response.headers.set(
+        "Content-Disposition",
+        disposition,
+        filename=fallback,
+        **{"filename*": "UTF-8''" + quote(download_name, safe="")},
+    )

@@ -14,13 +14,13 @@ from wtforms.validators import (
     DataRequired,
     EqualTo,
     Length,
-    NumberRange,
     Optional,
     ValidationError,
 )
 
 from lms.accounts import contact
 from lms.accounts.passwords import describe, password_problem
+from lms.input_ranges import DateInRange, IdInRange
 
 
 class LoginForm(FlaskForm):
@@ -122,9 +122,9 @@ class AuditFilterForm(FlaskForm):
     actor = StringField(_l("Actor (username)"), validators=[Optional(), Length(max=64)])
     action = StringField(_l("Action"), validators=[Optional(), Length(max=64)])
     subject_type = StringField(_l("Object type"), validators=[Optional(), Length(max=32)])
-    subject_id = IntegerField(_l("Object id"), validators=[Optional(), NumberRange(min=0)])
-    date_from = DateField(_l("From date"), validators=[Optional()])
-    date_to = DateField(_l("To date"), validators=[Optional()])
+    subject_id = IntegerField(_l("Object id"), validators=[Optional(), IdInRange()])
+    date_from = DateField(_l("From date"), validators=[Optional(), DateInRange()])
+    date_to = DateField(_l("To date"), validators=[Optional(), DateInRange()])
 
     def validate_date_to(self, field) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:

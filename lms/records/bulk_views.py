@@ -77,6 +77,13 @@ def upload_records():
             "content": _("The file's content does not match its extension."),
             "size": _("The file is larger than 5 MB; split it into several files."),
         }
+        if error.code == "missing" and upload and upload.filename:
+            # check() reports an empty file as "missing" too.
+            messages["missing"] = _(
+                "The file %(name)s is empty. Choose the CSV or XLSX file"
+                " that contains the records.",
+                name=upload.filename,
+            )
         form.file.errors = [messages[error.code]]
         return render_template("lms/records/upload.html", form=form, parsed=None), 400
 

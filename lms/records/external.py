@@ -229,6 +229,32 @@ def enter_for(
     return training
 
 
+def find_overlapping(
+    user_id: int, title: str, organiser: str, start_date: date, end_date: date
+) -> Optional[ExternalTraining]:
+    """Return the person's pending or approved training that the entry likely repeats.
+
+    A training matches when its title and organiser equal the given ones,
+    ignoring surrounding spaces and letter case (ASCII letters only on
+    SQLite, whose lower() folds nothing else), and its dates overlap
+    ``start_date``..``end_date``. A rejected training never matches, so a
+    person can submit it again with corrected evidence.
+    """
+    return db.session.scalar(
+        sa.select(ExternalTraining)
+        .where(
+            ExternalTraining.user_id == user_id,
+            ExternalTraining.status != ExternalTrainingStatus.REJECTED,
+            sa.func.lower(ExternalTraining.title) == title.strip().lower(),
+            sa.func.lower(ExternalTraining.organiser) == organiser.strip().lower(),
+            ExternalTraining.start_date <= end_date,
+            ExternalTraining.end_date >= start_date,
+        )
+        .order_by(ExternalTraining.id)
+        .limit(1)
+    )
+
+
 def evidence_file(training: ExternalTraining) -> Path:
     return evidence_dir() / training.evidence_path
 

@@ -8,10 +8,12 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from lms import uploads
 from lms.accounts.access import LEARNER_ROLES, get_person_or_404, hr_scope, roles_required
 from lms.accounts.models import Role
 from lms.compliance.windows import local_today
 from lms.extensions import db
+from lms.labels import label
 from lms.records import external
 from lms.records.forms import EnteredTrainingForm, ExternalTrainingForm, ReviewForm
 from lms.records.models import (
@@ -42,6 +44,49 @@ def _load_visible(training_id: int) -> ExternalTraining:
     return training
 
 
+def _flag_duplicate(form: ExternalTrainingForm, person, *, entered_by_hr: bool) -> bool:
+    """Add an error to the title when ``person`` already has this training; return True then."""
+    existing = external.find_overlapping(
+        person.id,
+        form.title.data,
+        form.organiser.data,
+        form.start_date.data,
+        form.end_date.data,
+    )
+    if existing is None:
+        return False
+    details = {
+        "title": existing.title,
+        "organiser": existing.organiser,
+        "start": existing.start_date.isoformat(),
+        "end": existing.end_date.isoformat(),
+        "status": label(existing.status),
+    }
+    if entered_by_hr:
+        message = _(
+            "%(name)s already has %(title)s by %(organiser)s from %(start)s to %(end)s"
+            " (%(status)s), shown at %(url)s. Change the title, organiser or dates"
+            " if this is a different training.",
+            name=person.full_name,
+            url=url_for(".review_external", training_id=existing.id),
+            **details,
+        )
+    else:
+        message = _(
+            "You already submitted %(title)s by %(organiser)s from %(start)s to"
+            " %(end)s (%(status)s). It is listed under My submissions. Change the"
+            " title, organiser or dates if this is a different training.",
+            **details,
+        )
+    form.title.errors = list(form.title.errors) + [message]
+    logger.info(
+        "External training of user %s rejected as a duplicate of %s",
+        person.id,
+        existing.id,
+    )
+    return True
+
+
 def _render_submit(form: ExternalTrainingForm, status: int = 200):
     return (
         render_template(
@@ -62,6 +107,8 @@ def external_trainings():
     if request.method == "GET":
         return _render_submit(form)
     if not form.validate_on_submit():
+        return _render_submit(form, 400)
+    if _flag_duplicate(form, current_user, entered_by_hr=False):
         return _render_submit(form, 400)
 
     upload = form.evidence.data
@@ -134,7 +181,10 @@ def enter_external(person_id: int):
     status = 200
     if request.method == "POST":
         status = 400
-        upload = _read_upload(form) if form.validate_on_submit() else None
+        valid = form.validate_on_submit() and not _flag_duplicate(
+            form, person, entered_by_hr=True
+        )
+        upload = _read_upload(form) if valid else None
         if upload is not None:
             extension, content = upload
             training = external.enter_for(
@@ -235,6 +285,10 @@ def external_evidence(training_id: int):
         as_attachment=True,
         download_name=training.evidence_name,
         max_age=0,
+    )
+    extension = uploads.extension_of(training.evidence_path)
+    uploads.set_disposition(
+        response, training.evidence_name, f"evidence-{training.id}.{extension}"
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"

@@ -32,6 +32,7 @@ from lms.accounts.forms import MobilePhoneField
 from lms.accounts.models import Gender
 from lms.compliance.explain import CADRE_RANK, PARTY_STATUS
 from lms.compliance.models import CadreRank, PartyStatus
+from lms.input_ranges import DateInRange
 from lms.labels import GENDER, PROGRESSION_KIND, TRAINING_KIND, TRAINING_TIER
 from lms.records.events import (
     ADMINISTRATIVE_RANKS,
@@ -171,7 +172,9 @@ class PersonProfileForm(FlaskForm):
     full_time = SelectField(
         _l("Full-time"), choices=_FULL_TIME_CHOICES, validators=[Optional()]
     )
-    post_started_on = DateField(_l("Post start date"), validators=[Optional()])
+    post_started_on = DateField(
+        _l("Post start date"), validators=[Optional(), DateInRange()]
+    )
     gender = SelectField(
         _l("Gender"),
         choices=[SelectChoice("", _l("Not recorded"))]
@@ -180,6 +183,10 @@ class PersonProfileForm(FlaskForm):
     )
     phone = MobilePhoneField(_l("Mobile phone"))
 
+
+#: Earliest start or end date of a training taken elsewhere. An earlier
+#: date is taken as a typing error in the year.
+EARLIEST_TRAINING = date(1990, 1, 1)
 
 #: Hours per day above which a submission is rejected as a typing error.
 MAX_HOURS_PER_DAY = 24
@@ -260,6 +267,17 @@ class ExternalTrainingForm(FlaskForm):
                 _("The end date is before the start date.")
             ]
             valid = False
+        for field in (self.start_date, self.end_date):
+            if field.data and field.data < EARLIEST_TRAINING:
+                field.errors = list(field.errors) + [
+                    _(
+                        "%(value)s is before %(earliest)s, the earliest date accepted"
+                        " for a training. Check the year.",
+                        value=field.data.isoformat(),
+                        earliest=EARLIEST_TRAINING.isoformat(),
+                    )
+                ]
+                valid = False
         if end and today and end > today:
             self.end_date.errors = list(self.end_date.errors) + [
                 _("Submit a training once it has ended.")

@@ -194,3 +194,34 @@ def test_viewer_hides_raw_action_codes(entries, login):
     assert ">account.login<" not in page
     assert "<code>account.login</code>" not in page
     assert ">user " not in page
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("date_from=0001-01-01", "From date", "0001-01-01 is out of range"),
+        ("date_to=9999-12-31", "To date", "9999-12-31 is out of range"),
+        (f"subject_id={'9' * 23}", "Object id", "Enter a whole number from 0 to 2147483647."),
+    ],
+)
+def test_viewer_names_out_of_range_filter(entries, login, english, query, field, message):
+    session = login("admin")
+
+    response = session.get(f"/admin/audit?actor=hr&{query}")
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 400
+    errors = page.split('class="field-error">')[1:]
+    assert len(errors) == 1
+    assert errors[0].startswith(f"{field}: ")
+    assert message in errors[0]
+    assert 'name="actor" type="text" value="hr"' in page
+
+
+def test_viewer_accepts_window_edges(entries, login):
+    session = login("admin")
+
+    response = session.get("/admin/audit?date_from=1900-01-01&date_to=9999-12-30")
+
+    assert response.status_code == 200
+    assert len(_rows(response.get_data(as_text=True))) == 5

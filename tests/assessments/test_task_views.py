@@ -312,3 +312,19 @@ def test_only_the_moderator_reaches_submissions(world, login):
     assert trainer.get(f"/manage/tasks/{task.id}/submissions").status_code == 403
     admin = login("admin")
     assert admin.get(f"/manage/tasks/{task.id}/submissions").status_code == 200
+
+
+def test_task_due_out_of_range_message(world, login, english):
+    task = make_task(world)
+    db.session.commit()
+    trainer = login("trainer")
+
+    response = trainer.post(
+        f"/manage/tasks/{task.id}",
+        data=_task_form(world, task.rubric_id, due_at="0001-01-01T00:00"),
+    )
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 400
+    assert "0001-01-01T00:00 is out of range." in page
+    assert 'value="0001-01-01T00:00"' in page

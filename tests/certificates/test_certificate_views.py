@@ -239,6 +239,29 @@ def test_issued_list_for_hr(world, login):
     )
 
 
+@pytest.mark.parametrize(
+    ("title", "search", "found"),
+    [
+        ("初级辅导员岗位培训", "%", False),
+        ("初级辅导员岗位培训", "_", False),
+        ("初级辅导员岗位培训", "辅导员%培训", False),
+        ("初级辅导员岗位培训", "\\", False),
+        ("心理危_机干预 100% 达标", "100%", True),
+        ("心理危_机干预 100% 达标", "危_机", True),
+        ("心理危_机干预 100% 达标", "100_", False),
+        ("心理危_机干预 100% 达标", "危%机", False),
+    ],
+)
+def test_issued_search_treats_wildcards_literally(world, login, title, search, found):
+    reload(world).title = title
+    db.session.commit()
+
+    page = login("hr1").get("/certificates/issued", query_string={"q": search})
+
+    assert page.status_code == 200
+    assert (world["serial"] in page.get_data(as_text=True)) is found
+
+
 def test_issued_list_scoped_to_institution(world, login):
     text = login("hr-b").get("/certificates/issued").get_data(as_text=True)
 

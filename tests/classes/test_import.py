@@ -312,6 +312,29 @@ def test_header_only_file_says_no_data_rows(world, login, english):
     assert "1 problems" not in page
 
 
+def test_empty_file_is_named_empty(world, login, english):
+    trainer = login("trainer")
+
+    response = _upload(trainer, world, b"", "roster.csv")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The file roster.csv is empty." in page
+    assert "Choose a CSV or XLSX file to upload." not in page
+    assert count(PendingImport) == 0
+
+
+def test_no_file_asks_for_one(world, login, english):
+    trainer = login("trainer")
+
+    response = trainer.post(
+        f"/classes/{world.klass}/import", content_type="multipart/form-data"
+    )
+
+    assert response.status_code == 400
+    assert "Choose a CSV or XLSX file to upload." in response.get_data(as_text=True)
+
+
 # Post start date (上岗日期) ---------------------------------------------------------
 
 START_HEADER = [*HEADER[:3], "上岗日期"]

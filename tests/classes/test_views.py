@@ -442,3 +442,26 @@ def test_half_day_equal_to_full_day_accepted(world, login):
     )
 
     assert response.status_code == 302
+
+
+def test_class_form_rejects_out_of_range_dates(world, login, english):
+    trainer = login("trainer")
+
+    response = trainer.post("/classes/new", data={
+        "code": "2026-04-range",
+        "title": "日期范围",
+        "offering": f"p:{world.programme}",
+        "starts_on": "0001-01-01",
+        "ends_on": "9999-12-31",
+        "enrolment_mode": "approval",
+        "tier": "school",
+        "kind": "demonstration",
+        "half_day_hours": "3.5",
+        "trainer_ids": [str(world.trainer)],
+    })
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 400
+    assert 'id="starts_on-error">0001-01-01 is out of range.' in page
+    assert 'id="ends_on-error">9999-12-31 is out of range.' in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(TrainingClass)) == 0

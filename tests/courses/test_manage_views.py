@@ -781,3 +781,46 @@ def test_bank_question_kind_punctuation_in_chinese(world, draft_quiz, login):
     text = page.get_data(as_text=True)
     assert f"（论述题，{path}）" in text
     assert f", {path})" not in text
+
+
+@pytest.mark.parametrize("field", ["opens_at", "closes_at"])
+def test_quiz_schedule_out_of_range_message(world, trainer, field):
+    values = {
+        name: str(value)
+        for name, value in quiz_authoring.quiz_form_values(
+            db.session.get(Quiz, world.quiz)
+        ).items()
+    }
+
+    response = trainer.post(
+        f"/manage/quizzes/{world.quiz}", data={**values, field: "0001-01-01T00:00"}
+    )
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 400
+    assert f'<p class="field-error" id="{field}-error">0001-01-01T00:00 is out of range.' in page
+    assert "Enter a date and time from 1900-01-01T00:00 to 9999-12-30T23:59." in page
+    assert f'id="{field}" name="{field}" value="0001-01-01T00:00"' in page
+    assert f'value="{values["title"]}"' in page
+    db.session.expire_all()
+    assert getattr(db.session.get(Quiz, world.quiz), field) is None
+
+
+def test_lesson_start_out_of_range_message(world, trainer):
+    course_id = _create_course(trainer)
+
+    response = trainer.post(
+        f"/manage/courses/{course_id}/lessons/new",
+        data={
+            "title": "面授研讨",
+            "kind": "offline",
+            "duration_minutes": "120",
+            "session_starts_at": "9999-12-31T23:59",
+            "session_place": "学生活动中心201",
+        },
+    )
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 400
+    assert 'id="session_starts_at-error">9999-12-31T23:59 is out of range.' in page
+    assert _course_lessons(course_id) == []

@@ -188,3 +188,14 @@ def test_record_form_refuses_absurd_dates(world, login):
         assert response.status_code == 400, day
     db.session.expire_all()
     assert _entries() == []
+
+
+def test_empty_records_file_is_named_empty(world, login, english):
+    hr = login("hr")
+
+    response = _upload(hr, b"", "records.csv")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The file records.csv is empty." in page
+    assert "Choose a CSV or XLSX file to upload." not in page

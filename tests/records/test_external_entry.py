@@ -105,3 +105,32 @@ def test_entry_hours_not_a_number_named(world, login, app, tmp_path, monkeypatch
 
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count(ExternalTraining.id))) == 0
+
+
+def test_entry_duplicate_points_at_existing(world, login, app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "EVIDENCE_DIR", str(tmp_path / "evidence"))
+    hr = login("hr")
+    hr.post("/language/en")
+    assert _enter(hr, world.counselor).status_code == 302
+    [existing] = db.session.scalars(sa.select(ExternalTraining)).all()
+
+    response = _enter(hr, world.counselor, start_date="2025-12-31", end_date="2025-12-31")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "already has 全国高校辅导员示范培训 by 教育部思想政治工作司" in page
+    assert "from 2025-12-29 to 2026-01-02 (Approved)" in page
+    assert f"/records/external/{existing.id}/review" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ExternalTraining)) == 1
+
+
+def test_entry_rejects_implausible_start(world, login, app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "EVIDENCE_DIR", str(tmp_path / "evidence"))
+    hr = login("hr")
+    hr.post("/language/en")
+
+    response = _enter(hr, world.counselor, start_date="0001-01-01", end_date="0001-01-02")
+
+    assert response.status_code == 400
+    assert "Start date: 0001-01-01 is before 1990-01-01" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ExternalTraining)) == 0

@@ -347,3 +347,124 @@ def test_reviewers_are_told_of_a_submission(world, login, submitted):
     assert [note.recipient_id for note in notes] == [world.hr]
     assert notes[0].link == f"/records/external/{submitted}/review"
     assert "张老师" in notes[0].body
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"start_date": "0001-01-01", "end_date": "0001-01-02"},
+            "Start date: 0001-01-01 is before 1990-01-01, the earliest date accepted"
+            " for a training. Check the year.",
+        ),
+        (
+            {"start_date": "0001-01-01", "end_date": "0001-01-02"},
+            "End date: 0001-01-02 is before 1990-01-01",
+        ),
+        (
+            {"start_date": "1989-12-31"},
+            "Start date: 1989-12-31 is before 1990-01-01",
+        ),
+        (
+            {"start_date": "2999-01-01", "end_date": "2999-01-02"},
+            "End date: Submit a training once it has ended.",
+        ),
+    ],
+)
+def test_implausible_dates_are_named(world, login, overrides, message):
+    counselor = _english(login("counselor1"))
+
+    response = _submit(counselor, **overrides)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert message in page
+    assert 'value="全国高校辅导员示范培训"' in page
+    assert count(ExternalTraining) == 0
+
+
+def test_earliest_training_date_is_accepted(world, login):
+    response = _submit(login("counselor1"), start_date="1990-01-01", end_date="1990-01-02")
+
+    assert response.status_code == 302
+    assert _only_training().start_date == date(1990, 1, 1)
+
+
+def test_overlapping_duplicate_is_rejected(world, login, submitted):
+    counselor = _english(login("counselor1"))
+
+    response = _submit(
+        counselor,
+        title=" 全国高校辅导员示范培训 ",
+        start_date="2026-01-01",
+        end_date="2026-01-05",
+        hours="8",
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert (
+        "Title: You already submitted 全国高校辅导员示范培训 by 教育部思想政治工作司"
+        " from 2025-12-29 to 2026-01-02 (Awaiting review)." in page
+    )
+    assert "It is listed under My submissions." in page
+    assert 'value="2026-01-05"' in page
+    assert count(ExternalTraining) == 1
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"start_date": "2026-01-03", "end_date": "2026-01-04"},
+        {"organiser": "省教育厅"},
+        {"title": "心理健康教育专题培训"},
+    ],
+)
+def test_distinct_training_is_not_duplicate(world, login, submitted, overrides):
+    response = _submit(login("counselor1"), **overrides)
+
+    assert response.status_code == 302
+    assert count(ExternalTraining) == 2
+
+
+def test_rejected_training_may_be_resubmitted(world, login, submitted):
+    hr = login("hr")
+    decided = hr.post(
+        f"/records/external/{submitted}/review",
+        data={"decision": "reject", "reason": "证明不清晰"},
+    )
+    assert decided.status_code == 302
+
+    response = _submit(login("counselor1"))
+
+    assert response.status_code == 302
+    assert count(ExternalTraining) == 2
+
+
+def test_other_person_same_training_is_not_duplicate(world, login, submitted):
+    response = _submit(login("counselor2"))
+
+    assert response.status_code == 302
+    assert count(ExternalTraining) == 2
+
+
+def test_evidence_download_keeps_chinese_name(world, login, submitted):
+    response = login("counselor1").get(f"/records/external/{submitted}/evidence")
+
+    disposition = response.headers["Content-Disposition"]
+    response.close()
+    assert disposition.startswith("attachment;")
+    assert f"filename=evidence-{submitted}.pdf" in disposition
+    assert "filename*=UTF-8''%E7%BB%93%E4%B8%9A%E8%AF%81%E4%B9%A6.pdf" in disposition
+    assert "filename=.pdf" not in disposition
+
+
+def test_evidence_download_ascii_name(world, login):
+    assert _submit(login("counselor1"), filename="certificate 2026.pdf").status_code == 302
+    training = _only_training()
+
+    response = login("hr").get(f"/records/external/{training.id}/evidence")
+
+    disposition = response.headers["Content-Disposition"]
+    response.close()
+    assert disposition == 'attachment; filename="certificate 2026.pdf"'

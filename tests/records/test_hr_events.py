@@ -349,3 +349,17 @@ def test_profile_access(world, login):
         assert login(username).post(url, data=data).status_code == 404, username
     assert login("admin").get(url).status_code == 200
     assert db.session.get(PersonProfile, world.counselor) is None
+
+
+def test_profile_rejects_out_of_range_date(world, login):
+    hr = _english(login("hr"))
+
+    response = hr.post(
+        f"/people/{world.counselor}/profile",
+        data={"party_status": "member", "post_started_on": "0001-01-01"},
+    )
+
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Post start date: 0001-01-01 is out of range." in page
+    assert db.session.get(PersonProfile, world.counselor) is None

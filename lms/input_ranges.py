@@ -1,0 +1,65 @@
+"""Ranges of dates and ids that forms accept, so every stored value fits its column.
+
+A date far in the past or future parses, but converting it between the
+institution's time zone and UTC, or adding a day to it, can leave the range
+of Python's ``datetime`` (years 1 to 9999) and raise ``OverflowError``. The
+window below keeps a margin of a day at both ends, which covers every UTC
+offset (at most 14 hours) plus one day added to an end date.
+"""
+
+from datetime import date, datetime, time
+
+from flask_babel import gettext as _
+from wtforms.validators import ValidationError
+
+MIN_DATE = date(1900, 1, 1)
+MAX_DATE = date(9999, 12, 30)
+#: Largest value of a signed 32-bit INTEGER column (PostgreSQL ``integer``).
+MAX_DB_INTEGER = 2**31 - 1
+
+
+def date_range_problem(value: date | datetime) -> str | None:
+    """Return the message for a date or naive local datetime outside the window, else None."""
+    day = value.date() if isinstance(value, datetime) else value
+    if MIN_DATE <= day <= MAX_DATE:
+        return None
+    if isinstance(value, datetime):
+        return _(
+            "%(value)s is out of range. Enter a date and time from %(min)s to %(max)s.",
+            # isoformat pads the year to four digits, and glibc's strftime does not.
+            value=value.isoformat(timespec="minutes"),
+            min=datetime.combine(MIN_DATE, time.min).isoformat(timespec="minutes"),
+            max=datetime.combine(MAX_DATE, time(23, 59)).isoformat(timespec="minutes"),
+        )
+    return _(
+        "%(value)s is out of range. Enter a date from %(min)s to %(max)s.",
+        value=day.isoformat(),
+        min=MIN_DATE.isoformat(),
+        max=MAX_DATE.isoformat(),
+    )
+
+
+class DateInRange:
+    """WTForms validator that rejects a date or datetime outside MIN_DATE..MAX_DATE."""
+
+    def __call__(self, form, field) -> None:
+        if field.data is None:
+            return
+        problem = date_range_problem(field.data)
+        if problem:
+            raise ValidationError(problem)
+
+
+class IdInRange:
+    """WTForms validator for an id typed by the user: 0 up to MAX_DB_INTEGER."""
+
+    def __call__(self, form, field) -> None:
+        if field.data is None or 0 <= field.data <= MAX_DB_INTEGER:
+            return
+        raise ValidationError(
+            _(
+                "%(value)s is out of range. Enter a whole number from 0 to %(max)s.",
+                value=field.data,
+                max=MAX_DB_INTEGER,
+            )
+        )
