@@ -629,3 +629,49 @@ def test_application_hides_raw_certificate_status(world, frozen, login):
 
     assert "SR-2027-0001" in page
     assert " · valid</li>" not in page
+
+
+def test_decision_error_shown_once_in_chinese(world, frozen, login):
+    rule = _eligible_world(world)
+    world.dept_hr.locale = "zh_CN"
+    db.session.commit()
+    _apply(login, rule)
+    url = f"/promotions/applications/{_application().id}/decide"
+
+    response = login("dept_hr").post(url, {"outcome": "reject", "comment": ""})
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert page.count("请说明需要修改的内容或不予通过的理由。") == 1, page
+    assert "给申请人的意见：请说明需要修改的内容" in page
+    assert "给申请人的意见: " not in page
+    assert 'href="#comment"' in page
+
+
+def test_missing_outcome_shown_once_in_fieldset(world, frozen, login, english):
+    rule = _eligible_world(world)
+    _apply(login, rule)
+    url = f"/promotions/applications/{_application().id}/decide"
+
+    response = login("dept_hr").post(url, {"comment": "请补充材料"})
+
+    page = response.get_data(as_text=True)
+    message = "Choose approve, return for changes or reject the application."
+    assert response.status_code == 400
+    assert page.count(message) == 1
+    fieldset = page[page.index('<fieldset id="outcome">') :]
+    assert message in fieldset[: fieldset.index("</fieldset>")]
+
+
+def test_apply_error_shown_once(world, frozen, login, english):
+    rule = _eligible_world(world)
+
+    response = login("counselor1").post(
+        f"/promotions/apply/{rule.id}", {"statement": "长" * 4001}
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert page.count("Field cannot be longer than 4000 characters.") == 1
+    assert "Correct the fields marked below:" in page
+    assert count(PromotionApplication) == 0

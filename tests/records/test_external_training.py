@@ -347,3 +347,14 @@ def test_reviewers_are_told_of_a_submission(world, login, submitted):
     assert [note.recipient_id for note in notes] == [world.hr]
     assert notes[0].link == f"/records/external/{submitted}/review"
     assert "张老师" in notes[0].body
+
+
+def test_field_error_shown_once_in_chinese(world, login):
+    response = _submit(login("counselor1"), title="")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert page.count("该字段是必填字段。") == 1, page
+    assert "名称：该字段是必填字段。" in page
+    assert "名称: 该字段是必填字段。" not in page
+    assert 'href="#title"' in page
