@@ -675,3 +675,23 @@ def test_apply_error_shown_once(world, frozen, login, english):
     assert page.count("Field cannot be longer than 4000 characters.") == 1
     assert "Correct the fields marked below:" in page
     assert count(PromotionApplication) == 0
+
+
+def test_application_punctuation_in_chinese(world, frozen, login):
+    rule = _eligible_world(world)
+    rule.source = "人社部发〔2017〕号"
+    world.counselor.locale = "zh_CN"
+    world.dept_hr.locale = "zh_CN"
+    db.session.commit()
+    counselor = _apply(login, rule)
+    _decide(login("dept_hr"), _application().id, "approve")
+
+    apply_page = counselor.get(f"/promotions/apply/{rule.id}").get_data(as_text=True)
+    application_page = counselor.get(
+        f"/promotions/applications/{_application().id}"
+    ).get_data(as_text=True)
+
+    assert "依据：人社部发〔2017〕号" in apply_page
+    assert "依据: " not in apply_page
+    assert "（第1次提交）" in application_page
+    assert "(第1次提交)" not in application_page
