@@ -693,5 +693,7 @@ def test_application_punctuation_in_chinese(world, frozen, login):
 
     assert "依据：人社部发〔2017〕号" in apply_page
     assert "依据: " not in apply_page
+    assert '<span class="badge badge-ok">达标</span>' in apply_page
+    assert "合规" not in apply_page
     assert "（第1次提交）" in application_page
     assert "(第1次提交)" not in application_page
