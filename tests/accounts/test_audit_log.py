@@ -194,3 +194,16 @@ def test_viewer_hides_raw_action_codes(entries, login):
     assert ">account.login<" not in page
     assert "<code>account.login</code>" not in page
     assert ">user " not in page
+
+
+def test_role_change_flash_has_no_stray_space(world, login):
+    admin = login("admin")
+
+    page = admin.post(
+        f"/people/{world.counselor2}/role",
+        data={"role": "trainer"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+
+    assert "李老师的角色已改为" in page
+    assert "李老师 的" not in page

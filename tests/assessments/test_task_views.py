@@ -309,3 +309,9 @@ def test_only_the_moderator_reaches_submissions(world, login):
     assert trainer.get(f"/manage/tasks/{task.id}/submissions").status_code == 403
     admin = login("admin")
     assert admin.get(f"/manage/tasks/{task.id}/submissions").status_code == 200
+
+
+def test_task_form_labels_task_instructions(world, login):
+    page = login("trainer").get("/manage/tasks/new").get_data(as_text=True)
+
+    assert "Task instructions" in page

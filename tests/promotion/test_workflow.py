@@ -697,3 +697,14 @@ def test_application_punctuation_in_chinese(world, frozen, login):
     assert "合规" not in apply_page
     assert "（第1次提交）" in application_page
     assert "(第1次提交)" not in application_page
+
+
+def test_promotions_say_what_the_record_lacks(world, frozen, login):
+    make_rule(world.uni.id)
+    world.counselor.locale = "zh_CN"
+    db.session.commit()
+
+    page = login("counselor1").get("/promotions").get_data(as_text=True)
+
+    assert "档案中未记录" in page
+    assert "记录中没有" not in page
