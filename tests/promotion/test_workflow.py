@@ -708,3 +708,26 @@ def test_promotions_say_what_the_record_lacks(world, frozen, login):
 
     assert "档案中未记录" in page
     assert "记录中没有" not in page
+
+
+def test_rule_editor_steps_in_english(world, frozen, login, english):
+    rule = make_rule(world.uni.id)
+    db.session.commit()
+
+    page = login("hr").get(f"/promotions/rules/{rule.id}").get_data(as_text=True)
+
+    for label in ("Junior", "Teaching assistant", "Clerk", "Deputy section level"):
+        assert f">{label}</option>" in page, label
+    for name in ("初级", "助教", "科员", "副科级"):
+        assert name not in page, name
+
+
+def test_rule_editor_steps_in_chinese(world, frozen, login):
+    rule = make_rule(world.uni.id)
+    world.hr.locale = "zh_CN"
+    db.session.commit()
+
+    page = login("hr").get(f"/promotions/rules/{rule.id}").get_data(as_text=True)
+
+    for name in ("初级", "助教", "科员", "副科级"):
+        assert f">{name}</option>" in page, name
