@@ -104,6 +104,24 @@ def _as_expat_input(data: bytes) -> bytes:
     return _DECLARATION_TEXT.sub(r"\1UTF-8", text, count=1).encode("utf-8")
 
 
+def _forbidden_xml_message(error: defusedxml.DefusedXmlException):
+    """Describe the construct defusedxml rejected, without its exception class name."""
+    if isinstance(error, defusedxml.DTDForbidden):
+        return _l(
+            "The XML contains a document type declaration (DTD). Moodle never writes "
+            "one, so the file is rejected."
+        )
+    if isinstance(error, defusedxml.EntitiesForbidden):
+        return _l(
+            "The XML declares an entity. Moodle never writes entity declarations, "
+            "so the file is rejected."
+        )
+    return _l(
+        "The XML refers to an external file or address. Moodle never writes such "
+        "references, so the file is rejected."
+    )
+
+
 def _parse_tree(data: bytes) -> tuple[ET.Element, dict[int, int]]:
     builder = _LineTrackingBuilder()
     parser = DefusedET.DefusedXMLParser(target=builder, forbid_dtd=True)
@@ -112,15 +130,7 @@ def _parse_tree(data: bytes) -> tuple[ET.Element, dict[int, int]]:
         parser.feed(_as_expat_input(data))
         root = parser.close()
     except defusedxml.DefusedXmlException as error:
-        raise FormatError.single(
-            None,
-            "file",
-            _l(
-                "The XML contains a DTD, entity declaration or external reference (%(error)s). "
-                "Moodle never writes these, so the file is rejected.",
-                error=type(error).__name__,
-            ),
-        ) from error
+        raise FormatError.single(None, "file", _forbidden_xml_message(error)) from error
     except ET.ParseError as error:
         line, column = xml_error_position(error)
         raise FormatError.single(

@@ -16,7 +16,6 @@ from lms.accounts.models import Role, User
 from lms.compliance import snapshots
 from lms.compliance.dashboard import RuleSummary, count_verdicts, summarise
 from lms.compliance.engine import Status, Verdict, evaluate_institution, rules_for
-from lms.compliance.explain import STATUS
 from lms.compliance.windows import local_today
 from lms.db import now_utc
 from lms.extensions import db
@@ -183,17 +182,19 @@ def render_hr_summary(
         )
         lines = []
         for summary in summaries:
-            counts = ", ".join(
-                f"{STATUS[status.value]} {summary.total[status]}"
-                for status in (
-                    Status.MET,
-                    Status.IN_PROGRESS,
-                    Status.AT_RISK,
-                    Status.MISSED,
-                    Status.START_DATE_MISSING,
+            lines.append(
+                gettext(
+                    "%(rule)s: Met %(met)d, In progress %(in_progress)d, "
+                    "At risk %(at_risk)d, Missed %(missed)d, "
+                    "Start date missing %(start_missing)d",
+                    rule=summary.rule.name,
+                    met=summary.total[Status.MET],
+                    in_progress=summary.total[Status.IN_PROGRESS],
+                    at_risk=summary.total[Status.AT_RISK],
+                    missed=summary.total[Status.MISSED],
+                    start_missing=summary.total[Status.START_DATE_MISSING],
                 )
             )
-            lines.append(f"{summary.rule.name}: {counts}")
         lines.append(gettext("Open the compliance dashboard for the people behind each count."))
         body = "\n".join(lines)
     return str(title), body

@@ -178,9 +178,11 @@ def run_now(job_id: str):
     from lms.scheduler import find_job, run_job_once
 
     try:
-        find_job(job_id)
+        spec = find_job(job_id)
     except KeyError:
         abort(404)
+    # Flashes name the job by its translated description because the id is a config key.
+    job_name = str(spec.description) if spec.description else job_id
     if not EmptyForm().validate_on_submit():
         abort(400)
     actor = current_user._get_current_object()
@@ -203,11 +205,14 @@ def run_now(job_id: str):
     )
     db.session.commit()
     if run is None:
-        flash(_("Job %(job)s is running in another process; try again later.", job=job_id), "error")
+        flash(
+            _("Job running in another process, try again later: %(job)s", job=job_name),
+            "error",
+        )
     elif run.ok:
-        flash(_("Job %(job)s finished.", job=job_id), "success")
+        flash(_("Job finished: %(job)s", job=job_name), "success")
     else:
-        flash(_("Job %(job)s failed; the error is shown below.", job=job_id), "error")
+        flash(_("Job failed, the error is shown below: %(job)s", job=job_name), "error")
     return redirect(url_for("jobs.index"))
 
 

@@ -51,11 +51,29 @@ OUTCOME_LABELS = {
 _BLANK = SelectChoice("", _l("None"))
 
 
+#: Label table (a ``lms.labels.label`` table name) of each track's steps.
+#: STEP_NAMES contains the stored Chinese names, which are not translated.
+_STEP_LABEL_TABLES = {
+    PromotionTrack.COMPETENCY_LEVEL: "level",
+    PromotionTrack.PROFESSIONAL_TITLE: "professional_title",
+    PromotionTrack.ADMINISTRATIVE_RANK: "cadre_rank",
+}
+
+
+def _step_label(track: PromotionTrack, value: str) -> str:
+    """Return a step's label in the reader's language, or its stored name."""
+    # Registers the professional_title and cadre_rank tables.
+    import lms.records.events  # noqa: F401
+
+    translated = labels.label(value, _STEP_LABEL_TABLES[track])
+    return translated if translated != value else STEP_NAMES[track][value]
+
+
 def _step_choices() -> dict:
     """Group every step under its track, so one select serves all tracks."""
     return {
         str(TRACK_LABELS[track.value]): [
-            SelectChoice(f"{track.value}:{value}", STEP_NAMES[track][value])
+            SelectChoice(f"{track.value}:{value}", _step_label(track, value))
             for value in TRACK_STEPS[track]
         ]
         for track in PromotionTrack
@@ -118,7 +136,8 @@ class RuleForm(FlaskForm):
             SelectChoice(str(programme.id), programme.title) for programme in programmes
         ]
         self.required_level.choices = [_BLANK] + [
-            SelectChoice(value, name) for value, name in COMPETENCY_LEVELS.items()
+            SelectChoice(value, _step_label(PromotionTrack.COMPETENCY_LEVEL, value))
+            for value in COMPETENCY_LEVELS
         ]
 
     def validate_code(self, field) -> None:

@@ -225,3 +225,16 @@ def test_viewer_accepts_window_edges(entries, login):
 
     assert response.status_code == 200
     assert len(_rows(response.get_data(as_text=True))) == 5
+
+
+def test_role_change_flash_has_no_stray_space(world, login):
+    admin = login("admin")
+
+    page = admin.post(
+        f"/people/{world.counselor2}/role",
+        data={"role": "trainer"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+
+    assert "李老师的角色已改为" in page
+    assert "李老师 的" not in page

@@ -268,6 +268,15 @@ def test_billion_laughs_is_rejected():
     [problem] = caught.value.problems
     assert problem.field == "file"
     assert "DTD" in str(problem.message)
+    assert "DTDForbidden" not in str(problem.message)
+
+
+def test_dtd_rejection_in_chinese(app_ctx):
+    with pytest.raises(FormatError) as caught:
+        parse_moodle_xml(BILLION_LAUGHS)
+
+    message = str(caught.value.problems[0].message)
+    assert message == "XML 中含有文档类型声明（DTD）。Moodle 不会写入此类声明，因此拒绝该文件。"
 
 
 def test_external_entity_is_rejected():

@@ -328,3 +328,9 @@ def test_task_due_out_of_range_message(world, login, english):
     assert response.status_code == 400
     assert "0001-01-01T00:00 is out of range." in page
     assert 'value="0001-01-01T00:00"' in page
+
+
+def test_task_form_labels_task_instructions(world, login):
+    page = login("trainer").get("/manage/tasks/new").get_data(as_text=True)
+
+    assert "Task instructions" in page

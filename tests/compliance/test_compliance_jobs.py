@@ -82,7 +82,7 @@ def test_hr_summary_counts_and_link(ledger):  # noqa: F811
     assert not any("规则foreign" in line for line in lines)
     assert summary.link == "/compliance"
     assert summary.dedupe_key.endswith(":monthly-2026-11")
-    assert "规则foreign: 合规 0, 进行中 0, 存在风险 1, 未达标 0, " in summaries["hr_b"].body
+    assert "规则foreign：达标 0，进行中 0，有风险 1，未达标 0，缺少上岗日期 0" in summaries["hr_b"].body
 
 
 def test_snapshot_is_idempotent_per_date(ledger):  # noqa: F811

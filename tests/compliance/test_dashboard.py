@@ -394,3 +394,14 @@ def test_my_learning_shows_verdicts_with_bounded_queries(ledger, login):
 
     assert "40 of 16 school-level hours in 2026; requirement met." in text
     assert len(after) == len(before)
+
+
+def test_dashboard_status_terms_in_chinese(ledger, login):
+    page = login("hr").get("/compliance").get_data(as_text=True)
+
+    assert "各院系达标情况：达标、有风险、未达标" in page
+    assert ">达标<" in page
+    assert ">有风险<" in page
+    assert ">未达标<" in page
+    assert "合规" not in page
+    assert "存在风险" not in page

@@ -213,3 +213,24 @@ def test_jobs_page_names_scheduler_zone(world, login):
     page = admin.get("/admin/jobs").get_data(as_text=True)
 
     assert "计划时间按调度程序的时区（Asia/Shanghai）计算。" in page
+
+
+def test_run_now_flash_names_job_description(world, login):
+    session = login("admin")
+
+    page = session.post(
+        "/admin/jobs/compliance_snapshot/run", follow_redirects=True
+    ).get_data(as_text=True)
+
+    assert "任务已完成：按院系和规则保存当日达标统计，用于趋势图。" in page
+    assert "任务 compliance_snapshot 已完成" not in page
+
+
+def test_run_now_flash_in_english(world, login, english):
+    session = login("admin")
+
+    page = session.post(
+        "/admin/jobs/compliance_snapshot/run", follow_redirects=True
+    ).get_data(as_text=True)
+
+    assert "Job finished: Store the day&#39;s compliance counts" in page

@@ -677,3 +677,105 @@ def test_institution_hr_after_unstaffed_department_step(world, frozen, login, en
     assert _decide(login("physics_hr"), application.id, "approve").status_code == 404
     assert _decide(hr2, application.id, "approve").status_code == 302
     assert _application().status is ApplicationStatus.APPROVED
+
+
+def test_decision_error_shown_once_in_chinese(world, frozen, login):
+    rule = _eligible_world(world)
+    world.dept_hr.locale = "zh_CN"
+    db.session.commit()
+    _apply(login, rule)
+    url = f"/promotions/applications/{_application().id}/decide"
+
+    response = login("dept_hr").post(url, {"outcome": "reject", "comment": ""})
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert page.count("请说明需要修改的内容或不予通过的理由。") == 1, page
+    assert "给申请人的意见：请说明需要修改的内容" in page
+    assert "给申请人的意见: " not in page
+    assert 'href="#comment"' in page
+
+
+def test_missing_outcome_shown_once_in_fieldset(world, frozen, login, english):
+    rule = _eligible_world(world)
+    _apply(login, rule)
+    url = f"/promotions/applications/{_application().id}/decide"
+
+    response = login("dept_hr").post(url, {"comment": "请补充材料"})
+
+    page = response.get_data(as_text=True)
+    message = "Choose approve, return for changes or reject the application."
+    assert response.status_code == 400
+    assert page.count(message) == 1
+    fieldset = page[page.index('<fieldset id="outcome">') :]
+    assert message in fieldset[: fieldset.index("</fieldset>")]
+
+
+def test_apply_error_shown_once(world, frozen, login, english):
+    rule = _eligible_world(world)
+
+    response = login("counselor1").post(
+        f"/promotions/apply/{rule.id}", {"statement": "长" * 4001}
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert page.count("Field cannot be longer than 4000 characters.") == 1
+    assert "Correct the fields marked below:" in page
+    assert count(PromotionApplication) == 0
+
+
+def test_application_punctuation_in_chinese(world, frozen, login):
+    rule = _eligible_world(world)
+    rule.source = "人社部发〔2017〕号"
+    world.counselor.locale = "zh_CN"
+    world.dept_hr.locale = "zh_CN"
+    db.session.commit()
+    counselor = _apply(login, rule)
+    _decide(login("dept_hr"), _application().id, "approve")
+
+    apply_page = counselor.get(f"/promotions/apply/{rule.id}").get_data(as_text=True)
+    application_page = counselor.get(
+        f"/promotions/applications/{_application().id}"
+    ).get_data(as_text=True)
+
+    assert "依据：人社部发〔2017〕号" in apply_page
+    assert "依据: " not in apply_page
+    assert '<span class="badge badge-ok">达标</span>' in apply_page
+    assert "合规" not in apply_page
+    assert "（第1次提交）" in application_page
+    assert "(第1次提交)" not in application_page
+
+
+def test_promotions_say_what_the_record_lacks(world, frozen, login):
+    make_rule(world.uni.id)
+    world.counselor.locale = "zh_CN"
+    db.session.commit()
+
+    page = login("counselor1").get("/promotions").get_data(as_text=True)
+
+    assert "档案中未记录" in page
+    assert "记录中没有" not in page
+
+
+def test_rule_editor_steps_in_english(world, frozen, login, english):
+    rule = make_rule(world.uni.id)
+    db.session.commit()
+
+    page = login("hr").get(f"/promotions/rules/{rule.id}").get_data(as_text=True)
+
+    for label in ("Junior", "Teaching assistant", "Clerk", "Deputy section level"):
+        assert f">{label}</option>" in page, label
+    for name in ("初级", "助教", "科员", "副科级"):
+        assert name not in page, name
+
+
+def test_rule_editor_steps_in_chinese(world, frozen, login):
+    rule = make_rule(world.uni.id)
+    world.hr.locale = "zh_CN"
+    db.session.commit()
+
+    page = login("hr").get(f"/promotions/rules/{rule.id}").get_data(as_text=True)
+
+    for name in ("初级", "助教", "科员", "副科级"):
+        assert f">{name}</option>" in page, name

@@ -468,3 +468,14 @@ def test_evidence_download_ascii_name(world, login):
     disposition = response.headers["Content-Disposition"]
     response.close()
     assert disposition == 'attachment; filename="certificate 2026.pdf"'
+
+
+def test_field_error_shown_once_in_chinese(world, login):
+    response = _submit(login("counselor1"), title="")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert page.count("该字段是必填字段。") == 1, page
+    assert "名称：该字段是必填字段。" in page
+    assert "名称: 该字段是必填字段。" not in page
+    assert 'href="#title"' in page

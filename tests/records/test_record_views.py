@@ -225,3 +225,25 @@ def test_certificate_links_on_record(world, login):
     assert verify_link in own
     # HR lands on the certificate page, where it can also revoke.
     assert detail_link in hr_page
+
+
+def test_page_titles_use_full_width_colon(world, login):
+    admin = login("admin")
+
+    record = admin.get(f"/people/{world.counselor}/record").get_data(as_text=True)
+    account = admin.get(f"/people/{world.counselor}/account").get_data(as_text=True)
+
+    assert "<h1>培训档案：张老师</h1>" in record
+    assert "培训档案: " not in record
+    assert "<h1>账号：张老师</h1>" in account
+    assert "账号: " not in account
+
+
+def test_page_titles_keep_ascii_colon_in_english(world, login, english):
+    admin = login("admin")
+
+    record = admin.get(f"/people/{world.counselor}/record").get_data(as_text=True)
+    account = admin.get(f"/people/{world.counselor}/account").get_data(as_text=True)
+
+    assert "<h1>Training record: 张老师</h1>" in record
+    assert "<h1>Account: 张老师</h1>" in account
