@@ -80,7 +80,18 @@ def xlsx_bytes(
 
 
 def _disposition(filename: str) -> str:
-    ascii_name = filename.encode("ascii", "ignore").decode() or "export"
+    """Return an attachment header with an ASCII fallback name and the UTF-8 name.
+
+    Non-ASCII characters are dropped from the fallback, with the separators
+    they leave at its ends. A stem with nothing left becomes ``export``, so
+    the fallback is never a bare ``.csv``.
+    """
+    ascii_name = filename.encode("ascii", "ignore").decode()
+    stem, dot, extension = ascii_name.rpartition(".")
+    if not dot:
+        stem, extension = ascii_name, ""
+    stem = stem.strip(" ._-") or "export"
+    ascii_name = f"{stem}.{extension}" if extension else stem
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
