@@ -16,5 +16,4 @@ def test_favicon_redirects_to_svg(app):
 def test_login_page_links_icon(app):
     page = app.test_client().get("/login").get_data(as_text=True)
 
-    assert 'rel="icon"' in page
-    assert "img/favicon.svg" in page
+    assert 'rel="icon" type="image/svg+xml" href="data:image/svg+xml,' in page
