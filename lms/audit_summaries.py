@@ -7,13 +7,14 @@ without a template or for a row whose ``data`` lacks a key the template needs.
 """
 
 from decimal import Decimal, InvalidOperation
-from typing import Callable, Optional
+from typing import Callable, Mapping, Optional
 
 from babel.lists import format_list
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
 
 from lms import labels
+from lms.audit_subjects import SubjectKey
 
 LOGIN_METHOD = {
     "password": _l("password"),
@@ -63,9 +64,12 @@ def _attempt_result(data: dict) -> str:
     return str(_l("passed")) if data.get("passed") else str(_l("not passed"))
 
 
-def _hr_scope(department_id: Optional[int]) -> str:
+def _hr_scope(department_id: Optional[int], names: Mapping[SubjectKey, str]) -> str:
     if department_id is None:
         return str(_l("the whole institution"))
+    name = names.get(("department", department_id))
+    if name is not None:
+        return name
     return str(_l("department %(id)s", id=department_id))
 
 
@@ -95,14 +99,33 @@ _DERIVED: dict[str, Callable[[dict], str]] = {
     ),
     "occurred_on_label": lambda data: labels.format_iso_date(data["occurred_on"]),
     "changed_fields": _changed_fields,
-    "scope_before": lambda data: _hr_scope(data["before"]),
-    "scope_after": lambda data: _hr_scope(data["after"]),
     "attendance_label": lambda data: labels.label(data["status"], "AttendanceStatus"),
     "attendance_before_label": _attendance_before,
     "member_status_label": lambda data: labels.label(data["status"], "member_status"),
     "track_label": lambda data: labels.label(data["track"], "promotion_track"),
     # Entries recorded before the title was stored name the programme by id.
     "programme_name": lambda data: data.get("programme_title") or str(data["programme_id"]),
+}
+
+#: Values computed from ``data`` and the names of referenced subjects.
+_NAMED_DERIVED: dict[str, Callable[[dict, Mapping[SubjectKey, str]], str]] = {
+    "scope_before": lambda data, names: _hr_scope(data["before"], names),
+    "scope_after": lambda data, names: _hr_scope(data["after"], names),
+}
+
+#: Subject type of the ids that an action stores in ``data``, by data key.
+#: ``describe`` shows such an id as the subject's name when it is given one.
+#: ``task.assessor_added`` is left out because its summary names the assessor.
+DATA_REFERENCES: dict[str, dict[str, str]] = {
+    "account.hr_scope_changed": {"before": "department", "after": "department"},
+    "quiz.grant_set": {"user_id": "user"},
+    "task.assessor_removed": {"assessor_id": "user"},
+    "framework.versioned": {"predecessor_id": "framework"},
+    "course.version_published": {"previous_id": "course"},
+    "certificate_programme_settings.saved": {
+        "template_id": "certificate_template",
+        "renews_programme_id": "programme",
+    },
 }
 
 #: Summary template per action. Placeholders are keys of the entry's ``data``,
@@ -326,6 +349,24 @@ SUBJECT_TYPE_LABELS = {
     "job_run": _l("Job run"),
 }
 
+def actions_labelled(text: str) -> list[str]:
+    """Return the actions whose label contains ``text``, ignoring case.
+
+    A label matches in the current locale or in English, so an administrator
+    can search by the label the page shows as well as by the English one.
+    """
+    needle = text.casefold()
+    if not needle:
+        return []
+    with force_locale("en"):
+        english = {action: str(label) for action, label in ACTION_LABELS.items()}
+    return [
+        action
+        for action, label in ACTION_LABELS.items()
+        if needle in str(label).casefold() or needle in english[action].casefold()
+    ]
+
+
 labels.register("audit_action", ACTION_LABELS)
 labels.register("audit_subject_type", SUBJECT_TYPE_LABELS)
 labels.register("audit_login_method", LOGIN_METHOD)
@@ -362,31 +403,76 @@ def _shown(key: str, value):
 
 
 class _Values(dict):
-    """Format arguments that compute a ``_DERIVED`` value when a template uses its name."""
+    """Format arguments that compute a derived value when a template uses its name."""
 
-    def __init__(self, data: dict, **extra):
+    def __init__(self, data: dict, names: Mapping[SubjectKey, str], **extra):
         super().__init__({key: _shown(key, value) for key, value in data.items()})
         self.update(extra)
         self.data = data
+        self.names = names
 
     def __missing__(self, name: str):
         derive = _DERIVED.get(name)
-        if derive is None:
-            raise KeyError(name)
-        return derive(self.data)
+        if derive is not None:
+            return derive(self.data)
+        derive_named = _NAMED_DERIVED.get(name)
+        if derive_named is not None:
+            return derive_named(self.data, self.names)
+        raise KeyError(name)
 
 
-def describe(entry, actor_username: Optional[str]) -> str:
-    """Return the entry's summary in the current locale, or the stored one."""
+def _is_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def referenced_subjects(entry) -> list[SubjectKey]:
+    """Return the entry's subject and the subjects its ``data`` refers to by id."""
+    keys = [(entry.subject_type, entry.subject_id)] if _is_id(entry.subject_id) else []
+    if isinstance(entry.data, dict):
+        for key, subject_type in DATA_REFERENCES.get(entry.action, {}).items():
+            value = entry.data.get(key)
+            if _is_id(value):
+                keys.append((subject_type, value))
+    return keys
+
+
+def _named_references(entry, names: Mapping[SubjectKey, str]) -> dict:
+    """Map ``subject_id`` and the entry's reference keys to the names that are known."""
+    found = {}
+    subject_name = names.get((entry.subject_type, entry.subject_id))
+    if subject_name is not None:
+        found["subject_id"] = subject_name
+    for key, subject_type in DATA_REFERENCES.get(entry.action, {}).items():
+        value = entry.data.get(key)
+        name = names.get((subject_type, value)) if _is_id(value) else None
+        if name is not None:
+            found[key] = name
+    return found
+
+
+def describe(
+    entry,
+    actor_username: Optional[str],
+    names: Optional[Mapping[SubjectKey, str]] = None,
+) -> str:
+    """Return the entry's summary in the current locale, or the stored one.
+
+    ``names`` maps ``(subject_type, id)`` to a readable name. The summary shows
+    the entry's subject and the ids listed in ``DATA_REFERENCES`` by that name
+    where one is given, and by id otherwise.
+    """
     template = TEMPLATES.get(entry.action)
     if template is None or not isinstance(entry.data, dict):
         return entry.summary
+    names = names or {}
     values = _Values(
         entry.data,
+        names,
         actor=actor_username or "—",
         subject_id=entry.subject_id,
         summary=entry.summary,
     )
+    values.update(_named_references(entry, names))
     try:
         return str(template) % values
     except (KeyError, TypeError, ValueError):

@@ -15,6 +15,7 @@ from sqlalchemy import event
 
 from certificates.models import Certificate, CertificateStatus
 from courses import services as course_services
+from lms import audit
 from lms.accounts.models import Role
 from lms.extensions import db
 from lms.records.models import HoursEntry, TrainingKind, TrainingTier
@@ -23,6 +24,7 @@ from tests.factories import (
     make_department,
     make_institution,
     make_programme,
+    make_quiz,
     make_user,
 )
 
@@ -98,6 +100,7 @@ BUDGETS = {
     "/programmes/*": 20,
     "/courses/*": 20,
     "/courses/*/lessons/*": 16,
+    "/admin/audit": 14,
 }
 
 
@@ -248,3 +251,63 @@ def test_autosave_queries_do_not_grow_with_questions(app, login):
     # One transaction per request: after the commit nothing reloads the user.
     assert sum(s.replace('"', "").startswith("SELECT user.id") for s in many) <= 1
     assert sum(statement == "BEGIN IMMEDIATE" for statement in many) <= 1
+
+
+def _audit_world(rounds: int) -> None:
+    """Add an admin "auditor" and ten audit entries of varied subjects per round.
+
+    Each round adds its own users, departments, course, programme, quiz and
+    certificate, so more rounds give the page more subjects to name. Each
+    round also has two entries without a subject and one of a missing user.
+    """
+    institution = make_institution()
+    admin = make_user(institution, "auditor", Role.ADMIN)
+    for number in range(rounds):
+        person = make_user(institution, f"a{number}", full_name=f"审计对象{number}")
+        hr = make_user(institution, f"hr{number}", Role.HR)
+        before = make_department(institution, f"d{number}a", f"院系甲{number}")
+        after = make_department(institution, f"d{number}b", f"院系乙{number}")
+        course = make_course(institution, f"ac{number}", lessons=1)
+        programme = make_programme(institution, f"ap{number}", [course])
+        quiz = make_quiz(course)
+        certificate = Certificate(
+            serial=f"AU-2026-{number + 1:06d}", verification_code=f"AUDIT{number:08d}",
+            achievement_key=f"audit:{number}", holder_id=person.id,
+            institution_id=institution.id, programme_id=programme.id,
+            holder_name=person.full_name, title=programme.title, hours=Decimal("8"),
+            issued_on=date(2026, 3, 1), status=CertificateStatus.VALID,
+        )
+        db.session.add(certificate)
+        db.session.flush()
+        role = {"from": "counselor", "to": "hr"}
+        scope = {"before": before.id, "after": after.id}
+        grant = {"user_id": person.id, "extra_minutes": 5, "extra_attempts": 1, "reason": "病假"}
+        entries = [
+            ("account.role_changed", "user", person.id, role),
+            ("profile.updated", "person_profile", person.id, {"changes": {"phone": [None, "1"]}}),
+            ("account.hr_scope_changed", "user", hr.id, scope),
+            ("certificate.issued", "certificate", certificate.id,
+             {"serial": certificate.serial, "hours": "8"}),
+            ("course.published", "course", course.id, {}),
+            ("programme.published", "programme", programme.id, {}),
+            ("quiz.grant_set", "quiz", quiz.id, grant),
+            ("job.pause", "job", 0, {"job_id": "nightly"}),
+            ("account.login_failed", "user", 0, {"username": "nobody", "ip": "127.0.0.1"}),
+            ("account.disabled", "user", 900000 + number, {}),
+        ]
+        for action, subject_type, subject_id, data in entries:
+            audit.record(action, subject_type, subject_id, action, actor_id=admin.id,
+                         institution_id=institution.id, data=data)
+    db.session.commit()
+
+
+def test_audit_log_queries_do_not_grow_with_rows(app, login):
+    counts = {}
+    for rounds in (1, 3):
+        with app.app_context():
+            _audit_world(rounds)
+        counts[rounds] = queries_for(app, login("auditor").client, "/admin/audit")
+        _empty_tables(app)
+
+    assert counts[3] <= BUDGETS["/admin/audit"]
+    assert counts[3] == counts[1], f"queries per audit row: {counts}"

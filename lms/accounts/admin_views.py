@@ -1,6 +1,7 @@
 """Admin pages: the institution's security settings and the read-only audit log."""
 
 from datetime import datetime, time, timedelta
+from typing import NamedTuple, Optional
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -9,12 +10,14 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from lms import labels
 from lms.accounts import two_factor
 from lms.accounts.access import roles_required
 from lms.accounts.forms import AuditFilterForm, SecuritySettingsForm
 from lms.accounts.models import Role, User
 from lms.audit import AuditEntry
-from lms.audit_summaries import describe
+from lms.audit_subjects import load_names
+from lms.audit_summaries import actions_labelled, describe, referenced_subjects
 from lms.extensions import db
 
 bp = Blueprint("admin", __name__)
@@ -53,10 +56,21 @@ def audit_query(form: AuditFilterForm, institution_id: int) -> sa.Select:
         .where(AuditEntry.institution_id == institution_id)
         .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
     )
-    if form.actor.data:
-        query = query.where(sa.func.lower(actor.username) == form.actor.data.strip().lower())
-    if form.action.data:
-        query = query.where(AuditEntry.action.startswith(form.action.data.strip(), autoescape=True))
+    actor_text = (form.actor.data or "").strip().lower()
+    if actor_text:
+        query = query.where(
+            sa.or_(
+                sa.func.lower(actor.username) == actor_text,
+                sa.func.lower(actor.full_name).contains(actor_text, autoescape=True),
+            )
+        )
+    action_text = (form.action.data or "").strip()
+    if action_text:
+        matches = AuditEntry.action.startswith(action_text, autoescape=True)
+        labelled = actions_labelled(action_text)
+        if labelled:
+            matches = sa.or_(matches, AuditEntry.action.in_(labelled))
+        query = query.where(matches)
     if form.subject_type.data:
         query = query.where(AuditEntry.subject_type == form.subject_type.data.strip())
     if form.subject_id.data is not None:
@@ -69,6 +83,44 @@ def audit_query(form: AuditFilterForm, institution_id: int) -> sa.Select:
         end = datetime.combine(form.date_to.data + timedelta(days=1), time.min, tzinfo=zone)
         query = query.where(AuditEntry.created_at < end)
     return query
+
+
+class AuditRow(NamedTuple):
+    """One row of the audit page. The ``*_with_ids`` texts name subjects by id."""
+
+    entry: AuditEntry
+    actor: Optional[User]
+    subject: str
+    subject_with_ids: str
+    summary: str
+    summary_with_ids: str
+
+
+def _audit_rows(rows, institution_id: int) -> list[AuditRow]:
+    """Build the page rows, loading the names of referenced subjects in one batch."""
+    keys = [key for entry, _actor in rows for key in referenced_subjects(entry)]
+    names = load_names(keys, institution_id)
+    result = []
+    for entry, actor in rows:
+        username = actor.username if actor else None
+        subject_type = labels.label(entry.subject_type, "audit_subject_type")
+        # Events without one object (a job, a login) are stored with subject id 0.
+        subject_with_ids = (
+            f"{subject_type} {entry.subject_id}" if entry.subject_id else subject_type
+        )
+        subject_name = names.get((entry.subject_type, entry.subject_id))
+        subject = f"{subject_type} {subject_name}" if subject_name else subject_with_ids
+        result.append(
+            AuditRow(
+                entry=entry,
+                actor=actor,
+                subject=subject,
+                subject_with_ids=subject_with_ids,
+                summary=describe(entry, username, names),
+                summary_with_ids=describe(entry, username),
+            )
+        )
+    return result
 
 
 @bp.route("/admin/audit")
@@ -85,10 +137,7 @@ def audit_log():
             query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
         ).all()
         has_next = len(rows) > PAGE_SIZE
-        entries = [
-            (entry, actor, describe(entry, actor.username if actor else None))
-            for entry, actor in rows[:PAGE_SIZE]
-        ]
+        entries = _audit_rows(rows[:PAGE_SIZE], current_user.institution_id)
     actions = db.session.scalars(
         sa.select(AuditEntry.action)
         .where(AuditEntry.institution_id == current_user.institution_id)

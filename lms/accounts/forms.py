@@ -119,7 +119,9 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    actor = StringField(_l("Actor (username)"), validators=[Optional(), Length(max=64)])
+    actor = StringField(
+        _l("Actor (username or full name)"), validators=[Optional(), Length(max=64)]
+    )
     action = StringField(_l("Action"), validators=[Optional(), Length(max=64)])
     subject_type = StringField(_l("Object type"), validators=[Optional(), Length(max=32)])
     subject_id = IntegerField(_l("Object id"), validators=[Optional(), IdInRange()])

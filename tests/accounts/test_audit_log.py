@@ -1,6 +1,7 @@
 """Audit entries for logins and role changes, and the admin's read-only audit viewer."""
 
 from datetime import datetime, timezone
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -183,9 +184,10 @@ def test_viewer_labels_action_and_object(entries, login, english):
     assert ">Job paused</td>" in cells[0][0]
     assert ">Scheduled job</td>" in cells[0][1]
     assert ">Login</td>" in cells[1][0]
-    assert f">User {entries.admin}</td>" in cells[1][1]
+    assert f' title="User {entries.admin}">User 孙管理员 (admin)</td>' in cells[1][1]
     assert ">Certificate issued</td>" in cells[-1][0]
-    assert ">Certificate 1</td>" in cells[-1][1]
+    # No certificate 1 exists, so the cell keeps the id and has no title.
+    assert cells[-1][1].startswith(">Certificate 1</td>")
 
 
 def test_viewer_hides_raw_action_codes(entries, login):
@@ -238,3 +240,190 @@ def test_role_change_flash_has_no_stray_space(world, login):
 
     assert "李老师的角色已改为" in page
     assert "李老师 的" not in page
+
+
+# Names of subjects, and filters by label and by full name ---------------------
+
+
+def person_forms(full_name: str, username: str) -> list[str]:
+    """Return a person's name with half-width and with full-width brackets.
+
+    The Chinese form uses full-width brackets once its catalogue entry is
+    compiled; until then the English pattern with half-width ones is shown.
+    """
+    return [f"{full_name} ({username})", f"{full_name}（{username}）"]
+
+
+def _cells(page: str) -> dict[str, list[str]]:
+    """Return the object and summary cells (with their attributes) by action code."""
+    cells = {}
+    for row in _rows(page):
+        action = row.split('data-action="')[1].split('"')[0]
+        columns = [cell.split("</td>")[0] for cell in row.split("<td")[1:]]
+        cells[action] = columns[3:5]
+    return cells
+
+
+def _certificate(world, serial: str):
+    from decimal import Decimal
+
+    from certificates.models import Certificate, CertificateStatus
+
+    certificate = Certificate(
+        serial=serial, verification_code=f"V{serial}", achievement_key=f"test:{serial}",
+        holder_id=world.counselor, institution_id=world.uni_a,
+        programme_id=world.programme,
+        holder_name="张老师", title="初级辅导员岗前培训", hours=Decimal("8"),
+        issued_on=datetime(2026, 3, 1).date(), status=CertificateStatus.VALID,
+    )
+    db.session.add(certificate)
+    db.session.flush()
+    return certificate.id
+
+
+@pytest.fixture
+def named(world):
+    """Entries whose subjects exist, are deleted, or belong to institution B."""
+    at = lambda day: datetime(2026, 3, day, 10, tzinfo=SHANGHAI)  # noqa: E731
+    certificate = _certificate(world, "JA-2026-000042")
+    for day, (action, subject_type, subject_id) in enumerate(
+        [
+            ("certificate.issued", "certificate", certificate),
+            ("account.disabled", "user", world.counselor2),
+            ("profile.updated", "person_profile", world.counselor),
+            ("course.published", "course", world.course1),
+            ("programme.published", "programme", world.programme),
+            ("quiz.deleted", "quiz", world.quiz),
+            ("account.enabled", "user", 987654),
+            ("course.archived", "course", world.course_b),
+        ],
+        start=1,
+    ):
+        _add(action, subject_type, subject_id, at(day),
+             actor=world.admin, institution=world.uni_a)
+    db.session.commit()
+    return SimpleNamespace(world=world, certificate=certificate)
+
+
+def test_viewer_names_subjects(named, login):
+    world = named.world
+    page = login("admin").get("/admin/audit?date_to=2026-03-31").get_data(as_text=True)
+    cells = _cells(page)
+
+    assert cells["certificate.issued"][0] == (
+        f' title="证书 {named.certificate}">证书 JA-2026-000042'
+    )
+    assert cells["account.disabled"][0] in [
+        f' title="用户 {world.counselor2}">用户 {person}'
+        for person in person_forms("李老师", "counselor2")
+    ]
+    assert cells["profile.updated"][0] in [
+        f' title="个人信息 {world.counselor}">个人信息 {person}'
+        for person in person_forms("张老师", "counselor1")
+    ]
+    assert cells["course.published"][0] == f' title="课程 {world.course1}">课程 心理危机识别'
+    assert cells["programme.published"][0].endswith(">培训项目 初级辅导员岗前培训")
+    assert f' title="测验 {world.quiz}">测验 ' in cells["quiz.deleted"][0]
+
+
+def test_viewer_keeps_ids_of_missing_subjects(named, login):
+    world = named.world
+    page = login("admin").get("/admin/audit?date_to=2026-03-31").get_data(as_text=True)
+    cells = _cells(page)
+
+    assert cells["account.enabled"][0] == ">用户 987654"
+    # Institution B's course is not looked up for institution A's log.
+    assert cells["course.archived"][0] == f">课程 {world.course_b}"
+    assert "乙校课程" not in page
+
+
+def test_viewer_names_users_in_summaries(named, login, english):
+    page = login("admin").get("/admin/audit?date_to=2026-03-31").get_data(as_text=True)
+    summary = _cells(page)["account.disabled"][1]
+
+    assert summary == (
+        f' title="admin disabled the account of user {named.world.counselor2}">'
+        "admin disabled the account of user 李老师 (counselor2)"
+    )
+
+
+def test_viewer_names_departments_in_hr_scope(world, login):
+    at = datetime(2026, 3, 5, 10, tzinfo=SHANGHAI)
+    scope_change = _add("account.hr_scope_changed", "user", world.hr, at,
+                        actor=world.admin, institution=world.uni_a)
+    scope_change.data = {"before": world.school, "after": world.physics}
+    deleted_department = _add("account.hr_scope_changed", "user", world.hr, at,
+                              actor=world.admin, institution=world.uni_a)
+    deleted_department.data = {"before": 99999, "after": None}
+    db.session.commit()
+
+    page = login("admin").get("/admin/audit?date_to=2026-03-05").get_data(as_text=True)
+    summaries = [row.split("<td")[5].split("</td>")[0] for row in _rows(page)]
+
+    assert summaries[0] in [
+        f' title="admin 将用户 {world.hr} 的人事管理范围由“院系 99999”改为“全单位”">'
+        f"admin 将用户 {person} 的人事管理范围由“院系 99999”改为“全单位”"
+        for person in person_forms("钱人事", "hr")
+    ]
+    assert summaries[1] in [
+        f' title="admin 将用户 {world.hr} 的人事管理范围由“院系 {world.school}”'
+        f"改为“院系 {world.physics}”\">"
+        f"admin 将用户 {person} 的人事管理范围由“教育学院”改为“物理学院”"
+        for person in person_forms("钱人事", "hr")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("action=撤销证书", ["certificate.revoked"]),
+        ("action=证书", ["certificate.revoked", "certificate.issued"]),
+        ("action=登录", ["account.login", "account.login", "account.login"]),
+        # English labels match in the Chinese page too, ignoring case.
+        ("action=certificate REVOKED", ["certificate.revoked"]),
+        ("action=%25", []),
+        ("action=_", []),
+    ],
+)
+def test_action_filter_matches_labels(entries, login, query, expected):
+    page = login("admin").get(f"/admin/audit?{query}").get_data(as_text=True)
+
+    actions = [row.split('data-action="')[1].split('"')[0] for row in _rows(page)]
+    assert actions == expected
+
+
+def test_action_filter_matches_english_labels(entries, login, english):
+    page = login("admin").get("/admin/audit?action=Revoked").get_data(as_text=True)
+
+    actions = [row.split('data-action="')[1].split('"')[0] for row in _rows(page)]
+    assert actions == ["certificate.revoked"]
+
+
+def test_action_list_offers_labels(entries, login):
+    page = login("admin").get("/admin/audit").get_data(as_text=True)
+
+    assert '<option value="certificate.revoked">撤销证书</option>' in page
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("actor=钱人事", ["account.login", "certificate.issued"]),
+        ("actor=人事", ["account.login", "certificate.issued"]),
+        ("actor=孙管理员", ["account.login", "account.login", "certificate.revoked"]),
+        ("actor=hr", ["account.login", "certificate.issued"]),
+        ("actor=%25", []),
+        ("actor=_", []),
+    ],
+)
+def test_actor_filter_matches_full_name(entries, login, query, expected):
+    page = login("admin").get(f"/admin/audit?{query}").get_data(as_text=True)
+
+    actions = [row.split('data-action="')[1].split('"')[0] for row in _rows(page)]
+    assert actions == expected
+
+
+def test_actor_filter_label_names_full_name(entries, login):
+    page = login("admin").get("/admin/audit").get_data(as_text=True)
+
+    assert "Actor (username or full name)" in page or "操作人（用户名或姓名）" in page
