@@ -4,7 +4,7 @@ Functions take plain dicts of form values and raise ``AuthoringError`` with
 one message per invalid field. They flush but never commit; views commit.
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -37,7 +37,7 @@ from courses.models import Course, PublicationStatus
 from lms import audit
 from lms.accounts.models import User
 from lms.extensions import db
-from lms.input_ranges import date_range_problem
+from lms.input_ranges import local_to_utc
 from lms.labels import label
 from lms.organisations.models import Institution
 
@@ -92,11 +92,7 @@ def parse_local_time(
     except ValueError:
         errors[field] = _("Enter a date and time such as 2026-09-01T14:00.")
         return None
-    problem = date_range_problem(local)
-    if problem:
-        errors[field] = problem
-        return None
-    return local.replace(tzinfo=zone).astimezone(UTC)
+    return local_to_utc(local, zone, field, errors)
 
 
 def local_time_input(moment: datetime | None, zone: ZoneInfo) -> str:

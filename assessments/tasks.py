@@ -4,7 +4,7 @@ Scoring, moderation and release live in ``assessments.moderation``.
 """
 
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import BinaryIO, Iterable, Optional
 from urllib.parse import urlsplit
@@ -34,7 +34,7 @@ from lms.accounts.models import Role, User
 from lms.competencies.models import CompetencyItem
 from lms.db import now_utc
 from lms.extensions import db
-from lms.input_ranges import date_range_problem
+from lms.input_ranges import local_to_utc
 from lms.organisations.models import Institution
 
 #: Upload area of submission files under ``UPLOAD_DIR``.
@@ -73,11 +73,7 @@ def _parse_due(raw: str, timezone: str, errors: dict) -> Optional[datetime]:
     except ValueError:
         errors["due_at"] = _("Enter the due date and time such as 2026-09-01T18:00.")
         return None
-    problem = date_range_problem(local)
-    if problem:
-        errors["due_at"] = problem
-        return None
-    return local.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+    return local_to_utc(local, ZoneInfo(timezone), "due_at", errors)
 
 
 def institution_timezone(institution_id: int) -> str:

@@ -4,7 +4,7 @@ Functions take plain dicts of form values and raise ``AuthoringError`` with
 one message per invalid field. They flush but never commit; views commit.
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -39,7 +39,7 @@ from lms.competencies.models import (
 )
 from lms.competencies.services import unassignable
 from lms.extensions import db
-from lms.input_ranges import date_range_problem
+from lms.input_ranges import local_to_utc
 from lms.labels import label
 from lms.organisations.models import Institution
 from lms.records.models import TrainingKind, TrainingTier
@@ -794,11 +794,7 @@ def _session_start(data: dict, errors: dict, timezone: str) -> datetime | None:
             "Enter a date and time such as 2026-09-01T14:00."
         )
         return None
-    problem = date_range_problem(local)
-    if problem:
-        errors["session_starts_at"] = problem
-        return None
-    return local.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+    return local_to_utc(local, ZoneInfo(timezone), "session_starts_at", errors)
 
 
 def session_start_input(lesson: Lesson) -> str:

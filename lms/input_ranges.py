@@ -7,7 +7,8 @@ window below keeps a margin of a day at both ends, which covers every UTC
 offset (at most 14 hours) plus one day added to an end date.
 """
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from wtforms.validators import ValidationError
@@ -37,6 +38,19 @@ def date_range_problem(value: date | datetime) -> str | None:
         min=MIN_DATE.isoformat(),
         max=MAX_DATE.isoformat(),
     )
+
+
+def local_to_utc(local: datetime, zone: ZoneInfo, field: str, errors: dict) -> datetime | None:
+    """Return a naive local datetime typed into ``field`` in UTC, or None after noting a range error.
+
+    A value outside the window gets its message in ``errors[field]``,
+    because converting it to UTC could overflow.
+    """
+    problem = date_range_problem(local)
+    if problem:
+        errors[field] = problem
+        return None
+    return local.replace(tzinfo=zone).astimezone(UTC)
 
 
 class DateInRange:
