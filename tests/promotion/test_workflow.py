@@ -651,7 +651,8 @@ def test_review_note_names_next_step(world, frozen, login, english):
     assert refused.status_code == 403
     assert "Next step: institution review" in page
     assert "You decided the department review of this submission" in page
-    assert "赵静" in page and "钱人事" in page
+    assert "赵静" in page
+    assert "钱人事" in page
 
 
 def test_institution_hr_after_unstaffed_department_step(world, frozen, login, english):
