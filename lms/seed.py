@@ -1,8 +1,9 @@
 """Demo data: the 2014 counselor competency standard, the nine duties of the
 2017 regulation with the mapping between the two, a demo university with
 one account per role, a published pre-job programme with real lessons, an
-intermediate programme authored through the trainer authoring services, and
-an open training class.
+intermediate programme authored through the trainer authoring services, an
+open training class, and a second institution whose HR officer and counselor
+show that each institution's HR sees only its own people.
 
 ``seed_demo`` looks every row up by its natural key and creates only the
 rows that are missing. Rows that already exist keep their current values, so
@@ -38,9 +39,15 @@ from lms.records.models import TrainingKind, TrainingTier
 from lms.seed_content.duties_2017 import DUTIES_2017, MAPPINGS_2014_TO_2017
 from lms.seed_content.framework import COUNSELOR_2014
 from lms.seed_content.intermediate import INTERMEDIATE_PROGRAMME
-from lms.seed_content.organisation import ACCOUNTS, DEMO_UNIVERSITY
+from lms.seed_content.organisation import (
+    ACCOUNTS,
+    DEMO_UNIVERSITY,
+    SECOND_ACCOUNTS,
+    SECOND_INSTITUTION,
+)
 from lms.seed_content.programme import JUNIOR_PRE_JOB
 from lms.seed_content.specs import (
+    AccountSpec,
     AreaMappingSpec,
     CourseSpec,
     FrameworkSpec,
@@ -92,7 +99,7 @@ def seed_demo(password: str | None = None) -> dict[str, str]:
     _seed_framework(seeder, DUTIES_2017)
     _seed_mappings(seeder, MAPPINGS_2014_TO_2017)
     institution = _seed_institution(seeder, DEMO_UNIVERSITY)
-    created_accounts = _seed_accounts(seeder, institution, password)
+    created_accounts = _seed_accounts(seeder, institution, ACCOUNTS, password)
     pre_job = _seed_programme(seeder, institution, framework, JUNIOR_PRE_JOB)
     seed_authored_programme(seeder, institution, framework, INTERMEDIATE_PROGRAMME)
     _seed_class(seeder, institution, JUNIOR_PRE_JOB.code)
@@ -102,6 +109,10 @@ def seed_demo(password: str | None = None) -> dict[str, str]:
     seed_promotion_rules(institution.id, pre_job.id)
     _seed_career(seeder, institution)
     ensure_default_templates(institution)
+
+    second = _seed_institution(seeder, SECOND_INSTITUTION)
+    created_accounts |= _seed_accounts(seeder, second, SECOND_ACCOUNTS, password)
+    ensure_default_templates(second)
 
     if seeder.created:
         logger.info("Demo seed created rows: %s", dict(sorted(seeder.created.items())))
@@ -208,7 +219,10 @@ def _seed_institution(seeder: _Seeder, spec: InstitutionSpec) -> Institution:
 
 
 def _seed_accounts(
-    seeder: _Seeder, institution: Institution, password: str | None
+    seeder: _Seeder,
+    institution: Institution,
+    accounts: tuple[AccountSpec, ...],
+    password: str | None,
 ) -> dict[str, str]:
     departments = {
         department.code: department
@@ -217,7 +231,7 @@ def _seed_accounts(
         )
     }
     created: dict[str, str] = {}
-    for spec in ACCOUNTS:
+    for spec in accounts:
         exists = db.session.scalar(sa.select(User.id).filter_by(username=spec.username))
         if exists is not None:
             continue

@@ -14,7 +14,9 @@ from lms.extensions import db
 from lms.seed import clean_lesson_html, seed_demo
 from lms.seed_content.programme import JUNIOR_PRE_JOB
 
-DEMO_USERNAMES = {"counselor1", "counselor2", "organiser", "trainer", "hr", "admin"}
+FIRST_USERNAMES = {"counselor1", "counselor2", "organiser", "trainer", "hr", "admin"}
+SECOND_USERNAMES = {"counselor3", "hr2"}
+DEMO_USERNAMES = FIRST_USERNAMES | SECOND_USERNAMES
 
 
 def table_counts() -> dict[str, int]:
@@ -54,7 +56,7 @@ def test_seed_twice_creates_nothing_new(app_ctx):
     assert set(first) == DEMO_USERNAMES
     assert second == {}
     assert table_counts() == counts
-    assert counts["user"] == 6
+    assert counts["user"] == len(DEMO_USERNAMES)
     assert counts["competency_item"] == 27 + 9
     assert counts["competency_area_mapping"] == 9
 
@@ -107,10 +109,14 @@ def test_demo_accounts_roles_and_posts(app, seeded, login):
         assert users["trainer"].role is Role.TRAINER
         assert users["hr"].role is Role.HR
         assert users["admin"].role is Role.ADMIN
+        assert users["counselor3"].role is Role.COUNSELOR
+        assert users["hr2"].role is Role.HR
         for user in users.values():
-            assert user.institution.code == "demo-univ"
+            expected = "demo-univ" if user.username in FIRST_USERNAMES else "demo-normal"
+            assert user.institution.code == expected, user.username
             assert user.institution.timezone == "Asia/Shanghai"
             assert user.employee_no
+        assert users["counselor3"].department.institution_id == users["hr2"].institution_id
 
     for username in DEMO_USERNAMES:
         assert home_location(login(username)) != "/login", username
@@ -339,3 +345,23 @@ def test_demo_counselor_may_apply_for_promotion(app, seeded, login, english):
     assert "助教" in page
     assert "Eligible" in page
     assert "/promotions/apply/" in page
+
+
+def test_each_institutions_hr_sees_only_its_own_people(app, seeded, login):
+    with app.app_context():
+        ids = {
+            u.username: u.id
+            for u in db.session.scalars(
+                sa.select(User).where(User.username.in_(["counselor1", "counselor3"]))
+            )
+        }
+    first, second = login("hr"), login("hr2")
+
+    first_list = first.get("/people").get_data(as_text=True)
+    second_list = second.get("/people").get_data(as_text=True)
+
+    assert "林晓雯" in first_list and "何雨桐" not in first_list
+    assert "何雨桐" in second_list and "林晓雯" not in second_list
+    assert second.get(f"/people/{ids['counselor3']}/record").status_code == 200
+    assert second.get(f"/people/{ids['counselor1']}/record").status_code == 404
+    assert first.get(f"/people/{ids['counselor3']}/record").status_code == 404

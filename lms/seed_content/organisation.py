@@ -1,4 +1,5 @@
-"""The demo university, its 院系 and one account per platform role."""
+"""The demo university, its 院系 and one account per platform role, and a second
+institution with its own HR officer and counselor, which the first one's HR never sees."""
 
 from lms.seed_content.specs import AccountSpec, DepartmentSpec, InstitutionSpec
 
@@ -67,6 +68,39 @@ ACCOUNTS = (
         employee_no="20180611",
         email="admin@shuren.example",
         role="admin",
+        post=None,
+        department=None,
+    ),
+)
+
+SECOND_INSTITUTION = InstitutionSpec(
+    code="demo-normal",
+    name="明德示范师范学院",
+    name_en="Mingde Demonstration Normal College",
+    timezone="Asia/Shanghai",
+    serial_prefix="MD",
+    departments=(
+        DepartmentSpec("education", "教育学院"),
+        DepartmentSpec("foreign-languages", "外国语学院"),
+    ),
+)
+
+SECOND_ACCOUNTS = (
+    AccountSpec(
+        username="counselor3",
+        full_name="何雨桐",
+        employee_no="MD20220913",
+        email="counselor3@mingde.example",
+        role="counselor",
+        post="full_time_counselor",
+        department="education",
+    ),
+    AccountSpec(
+        username="hr2",
+        full_name="孙伟",
+        employee_no="MD20090301",
+        email="hr2@mingde.example",
+        role="hr",
         post=None,
         department=None,
     ),
