@@ -12,8 +12,9 @@
    CSRF token from its HTML (the URL is never built here, so a rewritten
    quiz engine with another start URL still works).
 3. A second process fires the starts open-loop: request i is due at
-   ``i * window / learners`` seconds, sent by one of ``--concurrency``
-   client threads, so the whole burst is due within the window. A fraction
+   ``i * window / learners`` seconds and sent on one of at most
+   ``--concurrency`` connections open at once, so the whole burst is due
+   within the window. A fraction
    of learners (``--double-click``) sends the same start twice at once.
 4. Checks every answer is a redirect to an attempt page, that both starts
    of a double click name the same attempt, and, in the database, that each
@@ -26,11 +27,13 @@
 """
 
 import argparse
+import collections
 import http.client
 import json
 import os
-import queue
 import re
+import selectors
+import socket
 import subprocess
 import sys
 import tempfile
@@ -115,52 +118,112 @@ def prepare(port: int, username: str, quiz_id: int) -> dict:
     raise RuntimeError(f"no start form on the quiz page of {username}")
 
 
+def _start_request(item: dict, port: int) -> bytes:
+    body = item["body"].encode()
+    return (
+        f"POST {item['action']} HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{port}\r\n"
+        f"User-Agent: {USER_AGENT}\r\n"
+        f"Cookie: {item['cookie']}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode() + body
+
+
+STATUS_LINE = re.compile(rb"^HTTP/1\.[01] (\d{3})")
+LOCATION_HEADER = re.compile(rb"\r\nLocation: *([^\r\n]*)", re.I)
+
+
 def fire(plan_file: Path, port: int, window: float, concurrency: int, result_file: Path) -> None:
-    """The load process: send every planned start at its due time; write the outcomes."""
-    plan = json.loads(plan_file.read_text())
-    due = queue.Queue()
-    for item in plan:
-        due.put(item)
+    """The load process: send every planned start at its due time; write the outcomes.
+
+    One thread drives at most ``concurrency`` non-blocking sockets, each
+    carrying one prepared request, so the client spends little of the CPU
+    it shares with the server: a real burst comes from thousands of
+    browsers on other machines.
+    """
+    plan = collections.deque(json.loads(plan_file.read_text()))
+    selector = selectors.DefaultSelector()
     outcomes = []
-    lock = threading.Lock()
     started = time.monotonic() + 0.5
+    cpu_started = time.process_time()
 
-    def worker() -> None:
-        while True:
+    def finish(sock, state, error=None) -> None:
+        selector.unregister(sock)
+        sock.close()
+        status = location = None
+        head = bytes(state["received"]).split(b"\r\n\r\n", 1)[0]
+        match = STATUS_LINE.match(head)
+        if match and error is None:
+            status = int(match.group(1))
+            found = LOCATION_HEADER.search(head)
+            location = found.group(1).decode() if found else ""
+        elif error is None:
+            error = f"no HTTP response: {head[:80]!r}"
+        item = state["item"]
+        outcomes.append({"username": item["username"], "due": item["due"],
+                         "sent": state["sent"] - started, "done": time.monotonic() - started,
+                         "status": status, "location": location or "", "error": error})
+
+    while plan or selector.get_map():
+        now = time.monotonic()
+        while plan and len(selector.get_map()) < concurrency and started + plan[0]["due"] <= now:
+            item = plan.popleft()
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            sock.connect_ex(("127.0.0.1", port))
+            state = {"item": item, "request": _start_request(item, port), "sent": now,
+                     "received": bytearray()}
+            selector.register(sock, selectors.EVENT_WRITE, state)
+        if plan and len(selector.get_map()) < concurrency:
+            timeout = max(0.0, started + plan[0]["due"] - time.monotonic())
+        else:
+            timeout = 1.0
+        for key, events in selector.select(timeout):
+            sock, state = key.fileobj, key.data
             try:
-                item = due.get_nowait()
-            except queue.Empty:
-                return
-            at = started + item["due"]
-            delay = at - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            sent = time.monotonic()
-            status, location, error = None, "", None
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-                conn.request("POST", item["action"], item["body"], {
-                    "Cookie": item["cookie"], "User-Agent": USER_AGENT,
-                    "Content-Type": "application/x-www-form-urlencoded",
-                })
-                response = conn.getresponse()
-                response.read()
-                status, location = response.status, response.getheader("Location") or ""
-                conn.close()
+                if events & selectors.EVENT_WRITE:
+                    sent = sock.send(state["request"])
+                    state["request"] = state["request"][sent:]
+                    if not state["request"]:
+                        selector.modify(sock, selectors.EVENT_READ, state)
+                    continue
+                chunk = sock.recv(65536)
             except OSError as exc:
-                error = repr(exc)
-            done = time.monotonic()
-            with lock:
-                outcomes.append({"username": item["username"], "due": at - started,
-                                 "sent": sent - started, "done": done - started,
-                                 "status": status, "location": location, "error": error})
+                finish(sock, state, repr(exc))
+                continue
+            if chunk:
+                state["received"] += chunk
+            else:
+                # gunicorn's sync workers close the connection after each response.
+                finish(sock, state)
+    result_file.write_text(json.dumps({"outcomes": outcomes,
+                                       "cpu_seconds": time.process_time() - cpu_started}))
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    result_file.write_text(json.dumps(outcomes))
+
+def cpu_seconds(pids) -> float:
+    """Return the user plus system CPU time of the live processes ``pids``, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def database_backends(engine: sa.Engine) -> list[int]:
+    """Return the PostgreSQL server processes of the app's connections (none on SQLite)."""
+    if engine.dialect.name != "postgresql":
+        return []
+    with engine.connect() as conn:
+        return list(conn.scalars(sa.text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )))
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -238,17 +301,22 @@ def main(argv=None) -> None:
                     )) - 1)
                     stop.wait(0.2)
 
+        workers = app.worker_pids()
+        backends = database_backends(engine)
         sampler = threading.Thread(target=sample_connections)
         sampler.start()
+        cpu_before = (cpu_seconds(workers), cpu_seconds(backends))
         subprocess.run(
             [sys.executable, "-m", "bench.exam_burst", "--database-url", database_url,
              "--window", str(args.window), "--concurrency", str(args.concurrency),
              "--fire", str(plan_file), str(app.port), str(result_file), "-"],
             check=True, cwd=Path(__file__).resolve().parent.parent,
         )
+        cpu_after = (cpu_seconds(workers), cpu_seconds(backends))
         stop.set()
         sampler.join()
-        outcomes = json.loads(result_file.read_text())
+        result = json.loads(result_file.read_text())
+        outcomes = result["outcomes"]
         memory = app.worker_memory_mb()
     finally:
         app.stop()
@@ -292,6 +360,11 @@ def main(argv=None) -> None:
     print(f"| learners without exactly one open attempt | {len(wrong)} |")
     if connections:
         print(f"| database connections during the burst (max) | {max(connections)} |")
+    starts = len(outcomes)
+    spent = [result["cpu_seconds"]] + [after - before for before, after in zip(cpu_before, cpu_after)]
+    print(f"| CPU per request: load client / gunicorn workers / database | "
+          f"{spent[0] / starts * 1000:.2f} / {spent[1] / starts * 1000:.2f} / "
+          + (f"{spent[2] / starts * 1000:.2f} ms |" if backends else "- |"))
     print(f"| worker RSS after the burst | {max(memory) if memory else '-'} MB |")
     for o in failures[:5]:
         print("failure:", o)

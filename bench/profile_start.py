@@ -91,6 +91,7 @@ def main(argv=None) -> None:
     parser.add_argument("--learners", type=int, default=200)
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sort", default="cumulative")
+    parser.add_argument("--save", metavar="FILE", help="also write the profile for pstats")
     parser.add_argument("--keep", action="store_true", help="keep the attempts created")
     parser.add_argument("--idle", type=int, default=0,
                         help="seconds to age the learners' sessions by before the starts; "
@@ -154,6 +155,8 @@ def main(argv=None) -> None:
         print(f"{len(timed)} starts without the profiler: {wall:.2f} ms wall-clock, "
               f"{cpu:.2f} ms CPU of this process per start")
         print(f"{len(profiled)} starts under cProfile: {elapsed:.2f} ms per start")
+        if args.save:
+            profile.dump_stats(args.save)
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats(args.sort).print_stats(args.top)
         print(out.getvalue())

@@ -81,12 +81,14 @@ class Server:
                     raise RuntimeError(f"gunicorn did not start; see {self.log.name}")
                 time.sleep(0.3)
 
-    def worker_memory_mb(self) -> list[float]:
-        children = subprocess.run(
+    def worker_pids(self) -> list[str]:
+        return subprocess.run(
             ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True
         ).stdout.split()
+
+    def worker_memory_mb(self) -> list[float]:
         sizes = []
-        for pid in children:
+        for pid in self.worker_pids():
             try:
                 status = Path(f"/proc/{pid}/status").read_text()
             except OSError:
