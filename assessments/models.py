@@ -112,7 +112,7 @@ class QuestionBank(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     institution_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("institution.id"), index=True
+        sa.ForeignKey("institution.id")
     )
     name: so.Mapped[str] = so.mapped_column(sa.String(200))
     description: so.Mapped[str] = so.mapped_column(sa.Text, default="")
@@ -133,7 +133,7 @@ class QuestionCategory(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     bank_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("question_bank.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("question_bank.id", ondelete="CASCADE")
     )
     parent_id: so.Mapped[Optional[int]] = so.mapped_column(
         sa.ForeignKey("question_category.id", ondelete="CASCADE"), index=True
@@ -259,7 +259,7 @@ class Question(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     quiz_id: so.Mapped[Optional[int]] = so.mapped_column(
-        sa.ForeignKey("quiz.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("quiz.id", ondelete="CASCADE")
     )
     category_id: so.Mapped[Optional[int]] = so.mapped_column(
         sa.ForeignKey("question_category.id", ondelete="CASCADE"), index=True
@@ -298,7 +298,7 @@ class QuestionTag(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     question_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("question.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("question.id", ondelete="CASCADE")
     )
     kind: so.Mapped[TagKind] = so.mapped_column(enum_column(TagKind))
     value: so.Mapped[str] = so.mapped_column(sa.String(100), index=True)
@@ -314,7 +314,7 @@ class Choice(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     question_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("question.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("question.id", ondelete="CASCADE")
     )
     #: For ordering questions, the item's place in the correct order.
     position: so.Mapped[int]
@@ -337,7 +337,7 @@ class QuizDraw(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     quiz_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("quiz.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("quiz.id", ondelete="CASCADE")
     )
     category_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("question_category.id", ondelete="CASCADE"), index=True
@@ -361,7 +361,7 @@ class QuizGrant(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     quiz_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("quiz.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("quiz.id", ondelete="CASCADE")
     )
     user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
     extra_minutes: so.Mapped[int] = so.mapped_column(default=0)
@@ -398,7 +398,7 @@ class Attempt(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     quiz_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("quiz.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("quiz.id", ondelete="CASCADE")
     )
     user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
     number: so.Mapped[int]
@@ -445,7 +445,7 @@ class AttemptQuestion(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     attempt_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("attempt.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("attempt.id", ondelete="CASCADE")
     )
     question_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("question.id"), index=True
@@ -468,7 +468,7 @@ class AttemptAnswer(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     attempt_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("attempt.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("attempt.id", ondelete="CASCADE")
     )
     question_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("question.id"))
     #: The answer in the shape its question kind reads; None when unanswered.

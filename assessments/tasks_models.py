@@ -50,7 +50,7 @@ class Rubric(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     institution_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("institution.id"), index=True
+        sa.ForeignKey("institution.id")
     )
     code: so.Mapped[str] = so.mapped_column(sa.String(64))
     title: so.Mapped[str] = so.mapped_column(sa.String(200))
@@ -86,7 +86,7 @@ class RubricCriterion(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     rubric_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("rubric.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("rubric.id", ondelete="CASCADE")
     )
     position: so.Mapped[int]
     title: so.Mapped[str] = so.mapped_column(sa.String(200))
@@ -116,7 +116,7 @@ class RubricLevel(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     criterion_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("rubric_criterion.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("rubric_criterion.id", ondelete="CASCADE")
     )
     position: so.Mapped[int]
     title: so.Mapped[str] = so.mapped_column(sa.String(100))
@@ -223,7 +223,7 @@ class TaskAssessor(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     task_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("performance_task.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("performance_task.id", ondelete="CASCADE")
     )
     user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
 
@@ -249,7 +249,7 @@ class TaskSubmission(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     task_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("performance_task.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("performance_task.id", ondelete="CASCADE")
     )
     user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
     number: so.Mapped[int] = so.mapped_column(default=1)
@@ -305,7 +305,7 @@ class ScoreSheet(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     submission_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("task_submission.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("task_submission.id", ondelete="CASCADE")
     )
     assessor_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
     comment: so.Mapped[str] = so.mapped_column(sa.Text, default="")
@@ -327,7 +327,7 @@ class CriterionMark(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     sheet_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("score_sheet.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("score_sheet.id", ondelete="CASCADE")
     )
     criterion_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("rubric_criterion.id"), index=True
@@ -404,7 +404,7 @@ class ContestEvent(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     contest_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("contest.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("contest.id", ondelete="CASCADE")
     )
     position: so.Mapped[int]
     weight: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(6, 2))
@@ -430,7 +430,7 @@ class ContestEntrant(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     contest_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("contest.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("contest.id", ondelete="CASCADE")
     )
     user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
 

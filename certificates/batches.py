@@ -131,7 +131,7 @@ class CertificateBatchItem(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     batch_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("certificate_batch.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("certificate_batch.id", ondelete="CASCADE")
     )
     user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
     #: When the person completed the programme; the certificate's issue date.

@@ -49,7 +49,7 @@ class CertificateTemplate(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     institution_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("institution.id"), index=True
+        sa.ForeignKey("institution.id")
     )
     name: so.Mapped[str] = so.mapped_column(sa.String(100))
     code: so.Mapped[Optional[str]] = so.mapped_column(sa.String(32))
@@ -90,7 +90,7 @@ class TemplateVersion(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     template_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("certificate_template.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("certificate_template.id", ondelete="CASCADE")
     )
     number: so.Mapped[int]
     page_size: so.Mapped[PageSize] = so.mapped_column(enum_column(PageSize))

@@ -87,7 +87,7 @@ class TrainingClass(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     institution_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("institution.id"), index=True
+        sa.ForeignKey("institution.id")
     )
     code: so.Mapped[str] = so.mapped_column(sa.String(64))
     title: so.Mapped[str] = so.mapped_column(sa.String(200))
@@ -151,7 +151,7 @@ class ClassMember(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     class_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("training_class.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("training_class.id", ondelete="CASCADE")
     )
     user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
     status: so.Mapped[MemberStatus] = so.mapped_column(enum_column(MemberStatus))
@@ -208,7 +208,7 @@ class Attendance(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     session_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("class_session.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("class_session.id", ondelete="CASCADE")
     )
     user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
     status: so.Mapped[AttendanceStatus] = so.mapped_column(enum_column(AttendanceStatus))

@@ -70,7 +70,7 @@ class Programme(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     institution_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("institution.id"), index=True
+        sa.ForeignKey("institution.id")
     )
     code: so.Mapped[str] = so.mapped_column(sa.String(64))
     title: so.Mapped[str] = so.mapped_column(sa.String(200))
@@ -160,7 +160,7 @@ class Course(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     institution_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("institution.id"), index=True
+        sa.ForeignKey("institution.id")
     )
     code: so.Mapped[str] = so.mapped_column(sa.String(64))
     title: so.Mapped[str] = so.mapped_column(sa.String(200))
@@ -202,7 +202,7 @@ class CourseModule(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     course_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("course.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("course.id", ondelete="CASCADE")
     )
     position: so.Mapped[int]
     title: so.Mapped[str] = so.mapped_column(sa.String(200))
@@ -226,7 +226,7 @@ class Lesson(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     course_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("course.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("course.id", ondelete="CASCADE")
     )
     position: so.Mapped[int]
     module_id: so.Mapped[Optional[int]] = so.mapped_column(
@@ -264,7 +264,7 @@ class Enrolment(db.Model):
     __table_args__ = (sa.UniqueConstraint("user_id", "programme_id"),)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
     programme_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("programme.id"), index=True
     )
@@ -291,7 +291,7 @@ class EnrolmentCourse(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     enrolment_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("enrolment.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("enrolment.id", ondelete="CASCADE")
     )
     programme_course_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("programme_course.id", ondelete="CASCADE"), index=True
@@ -316,7 +316,7 @@ class CourseVisit(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     user_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("user.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("user.id", ondelete="CASCADE")
     )
     course_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("course.id", ondelete="CASCADE"), index=True
@@ -337,7 +337,7 @@ class LessonProgress(db.Model):
     __table_args__ = (sa.UniqueConstraint("user_id", "lesson_id"),)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
     lesson_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("lesson.id", ondelete="CASCADE"), index=True
     )
@@ -351,7 +351,7 @@ class CourseCompletion(db.Model):
     __table_args__ = (sa.UniqueConstraint("user_id", "course_id"),)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
     course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("course.id"), index=True)
     #: The enrolment through which the course was taken; gives tier and kind.
     enrolment_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("enrolment.id"))

@@ -37,7 +37,7 @@ class CompetencyEvidence(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     user_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("user.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("user.id", ondelete="CASCADE")
     )
     item_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("competency_item.id", ondelete="CASCADE"), index=True

@@ -65,7 +65,7 @@ class Framework(db.Model):
         sa.String(36), unique=True, default=new_identifier
     )
     #: Short name shared by every version of the framework.
-    code: so.Mapped[str] = so.mapped_column(sa.String(64), index=True)
+    code: so.Mapped[str] = so.mapped_column(sa.String(64))
     title: so.Mapped[str] = so.mapped_column(sa.String(200))
     issuer: so.Mapped[Optional[str]] = so.mapped_column(sa.String(200))
     document_no: so.Mapped[Optional[str]] = so.mapped_column(sa.String(100))
@@ -225,7 +225,7 @@ class AreaMapping(db.Model):
         sa.String(36), unique=True, default=new_identifier
     )
     source_area_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("competency_area.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("competency_area.id", ondelete="CASCADE")
     )
     target_area_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("competency_area.id", ondelete="CASCADE"), index=True

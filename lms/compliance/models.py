@@ -148,7 +148,7 @@ class ComplianceRule(db.Model):
     #: None makes the rule apply in every institution. An institution's rule
     #: with the same code replaces the shared one there.
     institution_id: so.Mapped[Optional[int]] = so.mapped_column(
-        sa.ForeignKey("institution.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("institution.id", ondelete="CASCADE")
     )
     code: so.Mapped[str] = so.mapped_column(sa.String(64))
     name: so.Mapped[str] = so.mapped_column(sa.String(200))

@@ -48,7 +48,7 @@ class ComplianceSnapshot(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     #: Date in the institution's zone that the counts describe.
-    snapshot_date: so.Mapped[date] = so.mapped_column(index=True)
+    snapshot_date: so.Mapped[date]
     institution_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("institution.id", ondelete="CASCADE")
     )

@@ -38,7 +38,7 @@ class Department(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     institution_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("institution.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("institution.id", ondelete="CASCADE")
     )
     code: so.Mapped[str] = so.mapped_column(sa.String(32))
     name: so.Mapped[str] = so.mapped_column(sa.String(200))

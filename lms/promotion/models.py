@@ -78,7 +78,7 @@ class PromotionRule(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     institution_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("institution.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("institution.id", ondelete="CASCADE")
     )
     code: so.Mapped[str] = so.mapped_column(sa.String(64))
     name: so.Mapped[str] = so.mapped_column(sa.String(200))
@@ -275,7 +275,7 @@ class PromotionDecision(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     application_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("promotion_application.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("promotion_application.id", ondelete="CASCADE")
     )
     revision: so.Mapped[int]
     step: so.Mapped[ReviewStep] = so.mapped_column(enum_column(ReviewStep))

@@ -45,7 +45,7 @@ class HoursEntry(db.Model):
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
     source_type: so.Mapped[Optional[str]] = so.mapped_column(sa.String(32))
     source_id: so.Mapped[Optional[int]]
     title: so.Mapped[str] = so.mapped_column(sa.String(200))
@@ -86,7 +86,7 @@ class ProgressionEntry(db.Model):
     __table_args__ = (sa.UniqueConstraint("user_id", "kind", "source_type", "source_id"),)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
     kind: so.Mapped[ProgressionKind] = so.mapped_column(enum_column(ProgressionKind))
     occurred_on: so.Mapped[date]
     title: so.Mapped[str] = so.mapped_column(sa.String(300))
