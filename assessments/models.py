@@ -473,6 +473,8 @@ class AttemptAnswer(db.Model):
     question_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("question.id"))
     #: The answer in the shape its question kind reads; None when unanswered.
     response: so.Mapped[Optional[object]] = so.mapped_column(sa.JSON)
+    #: When the response last changed. A response changed after the
+    #: deadline and its grace does not count.
     saved_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
     #: None until graded; essays stay None until a trainer grades them.
     awarded: so.Mapped[Optional[Decimal]] = so.mapped_column(sa.Numeric(12, 4))

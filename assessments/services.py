@@ -157,15 +157,24 @@ def deadline(attempt: Attempt) -> Optional[datetime]:
     return min(limits) if limits else None
 
 
-def seconds_left(attempt: Attempt, now: Optional[datetime] = None) -> Optional[int]:
-    limit = deadline(attempt)
+#: Default of the ``limit`` arguments below: the deadline is looked up.
+#: Passing the deadline read earlier in the request saves a query.
+UNKNOWN_DEADLINE: Any = object()
+
+
+def seconds_left(
+    attempt: Attempt, now: Optional[datetime] = None, limit: Any = UNKNOWN_DEADLINE
+) -> Optional[int]:
+    if limit is UNKNOWN_DEADLINE:
+        limit = deadline(attempt)
     if limit is None:
         return None
     return max(int((limit - (now or now_utc())).total_seconds()), 0)
 
 
-def is_expired(attempt: Attempt, now: datetime) -> bool:
-    limit = deadline(attempt)
+def is_expired(attempt: Attempt, now: datetime, limit: Any = UNKNOWN_DEADLINE) -> bool:
+    if limit is UNKNOWN_DEADLINE:
+        limit = deadline(attempt)
     return limit is not None and now > limit + SUBMIT_GRACE
 
 
@@ -546,6 +555,7 @@ def save_answers(
     responses: dict[int, Any],
     now: Optional[datetime] = None,
     ignored: Optional[list[int]] = None,
+    limit: Any = UNKNOWN_DEADLINE,
 ) -> int:
     """Store the given responses of an open attempt; return how many were stored.
 
@@ -559,7 +569,7 @@ def save_answers(
     now = now or now_utc()
     if attempt.submitted_at is not None:
         raise AttemptError("submitted")
-    if close_if_expired(attempt, now):
+    if close_if_expired(attempt, now, limit):
         raise AttemptError("time_up")
     slots = {slot.question_id: slot for slot in attempt.questions}
     skipped: list[int] = []
@@ -608,12 +618,17 @@ def _store_responses(
             skipped.append(question_id)
             continue
         answer = existing.get(question_id)
+        stored += 1
+        if answer is not None and answer.response == response:
+            # Autosave sends the whole form, so most answers arrive as
+            # stored. They keep the time they were given: writing the row
+            # again would change nothing the grading reads.
+            continue
         if answer is None:
             answer = AttemptAnswer(question_id=question_id)
             attempt.answers.append(answer)
         answer.response = response
         answer.saved_at = now
-        stored += 1
     db.session.flush()
     return stored
 
@@ -624,9 +639,9 @@ def _plain(raw: Any) -> Any:
     return raw
 
 
-def close_if_expired(attempt: Attempt, now: datetime) -> bool:
+def close_if_expired(attempt: Attempt, now: datetime, limit: Any = UNKNOWN_DEADLINE) -> bool:
     """Close an open attempt whose deadline passed, at its deadline; return whether it did."""
-    if attempt.submitted_at is not None or not is_expired(attempt, now):
+    if attempt.submitted_at is not None or not is_expired(attempt, now, limit):
         return False
     _finalize(attempt, deadline(attempt), closed_at_deadline=True)
     return True

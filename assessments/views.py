@@ -130,7 +130,8 @@ def start(quiz_id: int):
 def attempt(attempt_id: int):
     attempt = _load_own_attempt(attempt_id)
     now = now_utc()
-    if services.close_if_expired(attempt, now):
+    limit = services.deadline(attempt)
+    if services.close_if_expired(attempt, now, limit):
         db.session.commit()
         flash(_("The time ran out, so the attempt was closed."), "error")
     if attempt.submitted_at is not None:
@@ -140,7 +141,7 @@ def attempt(attempt_id: int):
         attempt=attempt,
         quiz=attempt.quiz,
         responses={a.question_id: a.response for a in attempt.answers},
-        seconds_left=services.seconds_left(attempt, now),
+        seconds_left=services.seconds_left(attempt, now, limit),
     )
 
 
@@ -154,7 +155,8 @@ def save_answers(attempt_id: int):
         slots = services.load_slots(attempt)
         ignored: list[int] = []
         responses = parse_form(slots, request.form, ignored)
-        saved = services.save_answers(attempt, responses, ignored=ignored)
+        limit = services.deadline(attempt)
+        saved = services.save_answers(attempt, responses, ignored=ignored, limit=limit)
     except services.AttemptError as error:
         db.session.commit()
         message = (
@@ -165,7 +167,7 @@ def save_answers(attempt_id: int):
         return jsonify(error=error.code, message=message, redirect=result_url), 409
     now = now_utc()
     # Computed before the commit expires the attempt and its quiz.
-    seconds_left = services.seconds_left(attempt, now)
+    seconds_left = services.seconds_left(attempt, now, limit)
     db.session.commit()
     return jsonify(
         saved=saved, ignored=ignored, saved_at=now.isoformat(), seconds_left=seconds_left
