@@ -27,8 +27,8 @@ def _column(name: str) -> Callable[[sa.Row], str]:
 
 
 #: Per subject type: the table, the columns to load and how a row becomes a
-#: name. Subject types missing here have no obvious name column, so the
-#: audit page shows them by id.
+#: name. Subject types missing here and from ``JOINED_SOURCES`` (scheduled
+#: jobs and their runs, attendance records) are shown by id.
 NAME_SOURCES: dict[str, tuple[str, tuple[str, ...], Callable[[sa.Row], str]]] = {
     "user": ("user", ("full_name", "username"), _user_name),
     # A profile entry's subject id is the id of the person's user account.
@@ -50,20 +50,176 @@ NAME_SOURCES: dict[str, tuple[str, tuple[str, ...], Callable[[sa.Row], str]]] = 
 }
 
 
+def _table(name: str) -> sa.Table:
+    return db.metadata.tables[name]
+
+
+def _attempts() -> tuple[sa.Select, sa.ColumnElement]:
+    attempt, quiz, user = _table("attempt"), _table("quiz"), _table("user")
+    query = (
+        sa.select(attempt.c.id, attempt.c.number, quiz.c.title, user.c.full_name)
+        .join(quiz, quiz.c.id == attempt.c.quiz_id)
+        .join(user, user.c.id == attempt.c.user_id)
+    )
+    return query, user.c.institution_id
+
+
+def _attempt_answers() -> tuple[sa.Select, sa.ColumnElement]:
+    answer, attempt, quiz, user = (
+        _table("attempt_answer"), _table("attempt"), _table("quiz"), _table("user")
+    )
+    query = (
+        sa.select(answer.c.id, attempt.c.number, quiz.c.title, user.c.full_name)
+        .join(attempt, attempt.c.id == answer.c.attempt_id)
+        .join(quiz, quiz.c.id == attempt.c.quiz_id)
+        .join(user, user.c.id == attempt.c.user_id)
+    )
+    return query, user.c.institution_id
+
+
+def _attempt_name(row) -> str:
+    return _(
+        "%(person)s, %(quiz)s, attempt %(number)s",
+        person=row.full_name, quiz=row.title, number=row.number,
+    )
+
+
+def _submissions() -> tuple[sa.Select, sa.ColumnElement]:
+    submission, task, user = (
+        _table("task_submission"), _table("performance_task"), _table("user")
+    )
+    query = (
+        sa.select(submission.c.id, submission.c.number, task.c.title, user.c.full_name)
+        .join(task, task.c.id == submission.c.task_id)
+        .join(user, user.c.id == submission.c.user_id)
+    )
+    return query, user.c.institution_id
+
+
+def _submission_name(row) -> str:
+    return _(
+        "%(person)s, %(task)s, submission %(number)s",
+        person=row.full_name, task=row.title, number=row.number,
+    )
+
+
+def _score_sheets() -> tuple[sa.Select, sa.ColumnElement]:
+    sheet, submission, task = (
+        _table("score_sheet"), _table("task_submission"), _table("performance_task")
+    )
+    learner, assessor = _table("user").alias("learner"), _table("user").alias("assessor")
+    query = (
+        sa.select(
+            sheet.c.id,
+            task.c.title,
+            learner.c.full_name,
+            assessor.c.full_name.label("assessor"),
+        )
+        .join(submission, submission.c.id == sheet.c.submission_id)
+        .join(task, task.c.id == submission.c.task_id)
+        .join(learner, learner.c.id == submission.c.user_id)
+        .join(assessor, assessor.c.id == sheet.c.assessor_id)
+    )
+    return query, learner.c.institution_id
+
+
+def _score_sheet_name(row) -> str:
+    return _(
+        "%(assessor)s on %(person)s, %(task)s",
+        assessor=row.assessor, person=row.full_name, task=row.title,
+    )
+
+
+def _applications() -> tuple[sa.Select, sa.ColumnElement]:
+    application, rule, user = (
+        _table("promotion_application"), _table("promotion_rule"), _table("user")
+    )
+    query = (
+        sa.select(application.c.id, rule.c.name.label("title"), user.c.full_name)
+        .join(rule, rule.c.id == application.c.rule_id)
+        .join(user, user.c.id == application.c.applicant_id)
+    )
+    return query, application.c.institution_id
+
+
+def _career_entries() -> tuple[sa.Select, sa.ColumnElement]:
+    entry, user = _table("progression_entry"), _table("user")
+    query = sa.select(entry.c.id, entry.c.title, user.c.full_name).join(
+        user, user.c.id == entry.c.user_id
+    )
+    return query, user.c.institution_id
+
+
+def _class_members() -> tuple[sa.Select, sa.ColumnElement]:
+    member, training_class, user = (
+        _table("class_member"), _table("training_class"), _table("user")
+    )
+    query = (
+        sa.select(member.c.id, training_class.c.title, user.c.full_name)
+        .join(training_class, training_class.c.id == member.c.class_id)
+        .join(user, user.c.id == member.c.user_id)
+    )
+    return query, training_class.c.institution_id
+
+
+def _person_and_title(row) -> str:
+    return _("%(person)s: %(title)s", person=row.full_name, title=row.title)
+
+
+def _certificate_batches() -> tuple[sa.Select, sa.ColumnElement]:
+    batch, programme, training_class = (
+        _table("certificate_batch"), _table("programme"), _table("training_class")
+    )
+    query = (
+        sa.select(
+            batch.c.id,
+            sa.func.coalesce(training_class.c.title, programme.c.title).label("title"),
+        )
+        .outerjoin(programme, programme.c.id == batch.c.programme_id)
+        .outerjoin(training_class, training_class.c.id == batch.c.class_id)
+    )
+    return query, batch.c.institution_id
+
+
+#: Subject types whose name comes from other tables: a function that returns
+#: the query (the subject's id first, as ``id``) and the column holding the
+#: institution the row belongs to, and how a row becomes a name.
+JOINED_SOURCES: dict[
+    str, tuple[Callable[[], tuple[sa.Select, sa.ColumnElement]], Callable[[sa.Row], str]]
+] = {
+    "attempt": (_attempts, _attempt_name),
+    "attempt_answer": (_attempt_answers, _attempt_name),
+    "task_submission": (_submissions, _submission_name),
+    "score_sheet": (_score_sheets, _score_sheet_name),
+    "promotion_application": (_applications, _person_and_title),
+    "progression_entry": (_career_entries, _person_and_title),
+    "class_member": (_class_members, _person_and_title),
+    "certificate_batch": (_certificate_batches, _column("title")),
+}
+
+
 def load_names(
     keys: Iterable[SubjectKey], institution_id: Optional[int]
 ) -> dict[SubjectKey, str]:
-    """Load the names of ``keys`` with one query per table.
+    """Load the names of ``keys`` with one query per table or joined subject type.
 
-    Rows of a table with an ``institution_id`` column are read only when they
-    belong to ``institution_id``. A key whose row is missing (deleted, another
-    institution's, or id 0) or whose name is empty is left out of the result.
+    Rows of a table with an ``institution_id`` column, and subjects whose
+    person, class or batch belongs to an institution, are read only when they
+    belong to ``institution_id``. A key whose row is missing (deleted,
+    another institution's, or id 0) or whose name is empty is left out of
+    the result.
     """
     ids_by_table: dict[str, set[int]] = defaultdict(set)
     types_by_table: dict[str, set[str]] = defaultdict(set)
+    joined_ids: dict[str, set[int]] = defaultdict(set)
     for subject_type, subject_id in keys:
+        if not subject_id:
+            continue
+        if subject_type in JOINED_SOURCES:
+            joined_ids[subject_type].add(subject_id)
+            continue
         source = NAME_SOURCES.get(subject_type)
-        if source is None or not subject_id:
+        if source is None:
             continue
         ids_by_table[source[0]].add(subject_id)
         types_by_table[source[0]].add(subject_type)
@@ -83,4 +239,13 @@ def load_names(
                 name = NAME_SOURCES[subject_type][2](row)
                 if name:
                     names[(subject_type, row.id)] = name
+    for subject_type, ids in joined_ids.items():
+        build, name_of = JOINED_SOURCES[subject_type]
+        query, institution_column = build()
+        subject_id = query.selected_columns[0]
+        query = query.where(subject_id.in_(sorted(ids)), institution_column == institution_id)
+        for row in db.session.execute(query):
+            name = name_of(row)
+            if name:
+                names[(subject_type, row.id)] = name
     return names

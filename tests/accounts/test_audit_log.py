@@ -427,3 +427,76 @@ def test_actor_filter_label_names_full_name(entries, login):
     page = login("admin").get("/admin/audit").get_data(as_text=True)
 
     assert "Actor (username or full name)" in page or "操作人（用户名或姓名）" in page
+
+
+@pytest.fixture
+def joined(world):
+    """Entries of subjects whose names come from other tables, and one of institution B."""
+    from datetime import date
+
+    from assessments.models import Attempt
+    from certificates.batches import BatchStatus, CertificateBatch
+    from lms.records.models import ProgressionEntry, ProgressionKind
+
+    started = datetime(2026, 3, 1, 2, tzinfo=timezone.utc)
+    attempt = Attempt(quiz_id=world.quiz, user_id=world.counselor, number=2,
+                      started_at=started, max_score=2)
+    other = Attempt(quiz_id=world.quiz, user_id=world.counselor_b, number=1,
+                    started_at=started, max_score=2)
+    entry = ProgressionEntry(
+        user_id=world.counselor, kind=ProgressionKind.TRAINING,
+        occurred_on=date(2026, 3, 1), title="心理危机干预专题培训",
+    )
+    batch = CertificateBatch(
+        institution_id=world.uni_a, programme_id=world.programme,
+        status=BatchStatus.DONE,
+        created_by_id=world.admin,
+    )
+    db.session.add_all([attempt, other, entry, batch])
+    db.session.flush()
+    at = lambda day: datetime(2026, 3, day, 10, tzinfo=SHANGHAI)  # noqa: E731
+    for day, (action, subject_type, subject_id) in enumerate(
+        [
+            ("quiz.graded", "attempt", attempt.id),
+            ("quiz.regraded", "attempt", other.id),
+            ("progression.added", "progression_entry", entry.id),
+            ("certificate_batch.started", "certificate_batch", batch.id),
+        ],
+        start=1,
+    ):
+        _add(action, subject_type, subject_id, at(day), actor=world.admin,
+             institution=world.uni_a)
+    db.session.commit()
+    quiz_title = db.session.scalar(sa.text("SELECT title FROM quiz WHERE id = :id"),
+                                   {"id": world.quiz})
+    return SimpleNamespace(attempt=attempt.id, other=other.id, entry=entry.id,
+                           batch=batch.id, quiz_title=quiz_title)
+
+
+def test_viewer_names_subjects_from_their_people_and_titles(joined, login, english):
+    page = login("admin").get("/admin/audit?date_to=2026-03-31").get_data(as_text=True)
+    cells = _cells(page)
+
+    assert cells["quiz.graded"][0] == (
+        f' title="Quiz attempt {joined.attempt}">'
+        f"Quiz attempt 张老师, {joined.quiz_title}, attempt 2"
+    )
+    assert cells["progression.added"][0].endswith(">Career record 张老师: 心理危机干预专题培训")
+    assert cells["certificate_batch.started"][0].endswith(">Certificate batch 初级辅导员岗前培训")
+    # Institution B's learner is not looked up for institution A's log.
+    assert cells["quiz.regraded"][0] == f">Quiz attempt {joined.other}"
+
+
+def test_viewer_names_attempts_in_chinese(joined, login):
+    page = login("admin").get("/admin/audit?date_to=2026-03-31").get_data(as_text=True)
+
+    assert f"张老师《{joined.quiz_title}》第2次作答" in _cells(page)["quiz.graded"][0]
+    assert "张老师：心理危机干预专题培训" in _cells(page)["progression.added"][0]
+
+
+def test_every_joined_subject_type_loads(world):
+    from lms.audit_subjects import JOINED_SOURCES, load_names
+
+    keys = [(subject_type, 424242) for subject_type in JOINED_SOURCES]
+
+    assert load_names(keys, world.uni_a) == {}
