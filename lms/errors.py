@@ -1,6 +1,8 @@
 """Error pages that name the failure without leaking internals."""
 
 import logging
+from typing import Optional
+from urllib.parse import urlsplit
 
 from flask import Flask, flash, jsonify, redirect, render_template, request
 from flask_babel import gettext as _
@@ -37,6 +39,27 @@ def _render(status: int, description: str = ""):
     return render_template("errors/error.html", status=status, description=description), status
 
 
+def _login_required_json():
+    """Return a 401 that a script can tell apart from a network failure."""
+    return (
+        jsonify(
+            error="login_required",
+            message=str(login_manager.login_message),
+            login=login_url(login_manager.login_view),
+        ),
+        401,
+    )
+
+
+def _same_site_referrer() -> Optional[str]:
+    """Return the Referer when it is a page of this site, else None."""
+    referrer = request.referrer or ""
+    parts = urlsplit(referrer)
+    if parts.scheme not in ("http", "https") or parts.netloc != request.host:
+        return None
+    return referrer
+
+
 def init_app(app: Flask) -> None:
     for status in _HANDLED:
         app.register_error_handler(status, lambda e, s=status: _render(s))
@@ -55,6 +78,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        if _wants_json() and not current_user.is_authenticated:
+            # Logging out drops the form's token with the session, so a
+            # script posting from a page of the old session is told to log
+            # in again rather than to reload a page it cannot use.
+            return _login_required_json()
         if _wants_json():
             message = _(
                 "The form expired or was sent from another site. "
@@ -65,19 +93,21 @@ def init_app(app: Flask) -> None:
 
     @login_manager.unauthorized_handler
     def unauthorized():
-        # A script gets a 401 that it can tell apart from a network failure.
-        # A browser is redirected to the login page, as Flask-Login does.
+        # A script gets a 401; a browser is redirected to the login page.
         if _wants_json():
-            return (
-                jsonify(
-                    error="login_required",
-                    message=str(login_manager.login_message),
-                    login=login_url(login_manager.login_view),
-                ),
-                401,
-            )
-        flash(str(login_manager.login_message), login_manager.login_message_category)
-        return redirect(login_url(login_manager.login_view, next_url=request.url))
+            return _login_required_json()
+        if request.method in ("GET", "HEAD"):
+            flash(str(login_manager.login_message), login_manager.login_message_category)
+            return redirect(login_url(login_manager.login_view, next_url=request.url))
+        # A form posted after the session ended: the login cannot send the
+        # browser back to a POST-only address, so it returns to the page
+        # the form was on, and says that what was sent is not saved.
+        flash(_("You were logged out, so what you sent was not saved. "
+                "Log in and send it again."), "error")
+        back = _same_site_referrer()
+        if back is None:
+            return redirect(login_url(login_manager.login_view))
+        return redirect(login_url(login_manager.login_view, next_url=back))
 
     @app.errorhandler(OverflowError)
     @app.errorhandler(DataError)

@@ -142,9 +142,12 @@ def _rolling(verdict: Verdict) -> str:
 
 
 def _start_date_missing(verdict: Verdict) -> str:
-    action = _(
-        "HR should record the post start date on the person's profile page."
-    )
+    if _is_viewer(verdict.person):
+        action = _("Ask your HR office to record the date you took up your post.")
+    else:
+        action = _(
+            "HR should record the post start date on the person's profile page."
+        )
     if verdict.window is None:
         return _(
             "This rule cannot be checked because the post start date is not "
@@ -161,6 +164,15 @@ def _start_date_missing(verdict: Verdict) -> str:
         action=action,
         **values,
     )
+
+
+def _is_viewer(person) -> bool:
+    """Return whether the request's logged-in user is ``person``."""
+    if not has_request_context():
+        return False
+    from flask_login import current_user
+
+    return current_user.is_authenticated and current_user.get_id() == str(person.id)
 
 
 def _before_post(verdict: Verdict) -> str:

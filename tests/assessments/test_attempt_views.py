@@ -22,7 +22,7 @@ from lms.audit import AuditEntry
 from lms.db import now_utc
 from lms.extensions import db
 from tests.factories import as_draft
-from tests.conftest import count
+from tests.conftest import count, csrf_from
 
 
 def _enrolled(login, world, username="counselor1"):
@@ -254,6 +254,66 @@ def test_autosave_after_login_expired_returns_401(world, login):
     assert response.json["error"] == "login_required"
     assert response.json["login"].startswith("/login")
     assert count(AttemptAnswer) == 0
+
+
+def test_autosave_after_logout_returns_401(world, login):
+    counselor = _enrolled(login, world)
+    attempt_id = _start(counselor, world.quiz)
+    page = counselor.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+    token = csrf_from(page)
+    counselor.post("/logout", data={"csrf_token": token})
+    question = db.session.get(Quiz, world.quiz).questions[0]
+
+    response = counselor.post(
+        f"/attempts/{attempt_id}/answers",
+        data={"csrf_token": token, "seen": str(question.id),
+              f"q{question.id}": str(question.choices[0].id)},
+        headers=SCRIPT_HEADERS,
+    )
+
+    assert response.status_code == 401
+    assert response.json["error"] == "login_required"
+    assert count(AttemptAnswer) == 0
+
+
+def test_submit_after_login_expired_returns_to_the_attempt(world, login, english):
+    counselor = _enrolled(login, world)
+    attempt_id = _start(counselor, world.quiz)
+    page_url = f"/attempts/{attempt_id}"
+    token = csrf_from(counselor.get(page_url).get_data(as_text=True))
+    for record in db.session.scalars(sa.select(UserSession)):
+        record.revoked_at = now_utc()
+    db.session.commit()
+
+    response = counselor.post(
+        f"{page_url}/submit",
+        data={"csrf_token": token},
+        headers={"Referer": f"http://localhost{page_url}"},
+    )
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=%2Fattempts%2F" + str(attempt_id)
+    login_page = counselor.get(response.headers["Location"]).get_data(as_text=True)
+    assert "You were logged out, so what you sent was not saved." in login_page
+    assert db.session.get(Attempt, attempt_id).submitted_at is None
+
+
+def test_post_after_login_expired_ignores_another_sites_referrer(world, login):
+    counselor = _enrolled(login, world)
+    attempt_id = _start(counselor, world.quiz)
+    token = csrf_from(counselor.get(f"/attempts/{attempt_id}").get_data(as_text=True))
+    for record in db.session.scalars(sa.select(UserSession)):
+        record.revoked_at = now_utc()
+    db.session.commit()
+
+    response = counselor.post(
+        f"/attempts/{attempt_id}/submit",
+        data={"csrf_token": token},
+        headers={"Referer": "https://evil.example/attempts/1"},
+    )
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login"
 
 
 def test_page_request_after_login_expired_redirects(world, login):

@@ -382,8 +382,9 @@ def test_my_learning_shows_verdicts_with_bounded_queries(ledger, login):
     assert '<span class="badge badge-warn">Start date missing</span>' in text
     assert (
         "This rule cannot be checked because the post start date is not recorded. "
-        "HR should record the post start date on the person&#39;s profile page."
+        "Ask your HR office to record the date you took up your post."
     ) in text
+    assert "the person&#39;s profile page" not in text
 
     user = db.session.get(User, ledger.counselor)
     for day in range(1, 25):
