@@ -14,6 +14,7 @@ their passwords. The caller commits.
 import logging
 import secrets
 from collections import Counter
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypeVar
 
@@ -21,6 +22,7 @@ import nh3
 import sqlalchemy as sa
 
 from lms.accounts.models import Post, Role, User
+from lms.compliance.models import PersonProfile
 from lms.compliance.seed import seed_rules
 from lms.competencies.models import (
     AreaMapping,
@@ -249,9 +251,25 @@ def _seed_accounts(
         user.set_password(account_password)
         db.session.add(user)
         db.session.flush()
+        if spec.years_in_post is not None:
+            db.session.add(
+                PersonProfile(
+                    user_id=user.id,
+                    post_started_on=_post_start(institution, spec.years_in_post),
+                )
+            )
         seeder.created[User.__tablename__] += 1
         created[spec.username] = account_password
     return created
+
+
+def _post_start(institution: Institution, years: int) -> date:
+    """Return 1 September ``years`` academic years before the institution's today."""
+    from lms.compliance.windows import local_today
+
+    today = local_today(institution)
+    start_year = today.year - years - (1 if (today.month, today.day) < (9, 1) else 0)
+    return date(start_year, 9, 1)
 
 
 def _seed_programme(
@@ -531,7 +549,7 @@ def _seed_class(seeder: _Seeder, institution: Institution, programme_code: str) 
 
     The class starts two weeks after the day the seed first runs.
     """
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from courses.class_models import (
         ClassSession,
@@ -598,7 +616,6 @@ def _seed_career(seeder: _Seeder, institution: Institution) -> None:
     have no recording HR account, like other seeded rows, and are not audited.
     Nothing is added when a title is already on the counselor's record.
     """
-    from datetime import date
 
     from lms.compliance.windows import local_today
     from lms.records.events import ASSESSMENT_GRADES, PROFESSIONAL_TITLES

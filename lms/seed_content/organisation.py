@@ -25,6 +25,7 @@ ACCOUNTS = (
         role="counselor",
         post="full_time_counselor",
         department="marxism",
+        years_in_post=0,
     ),
     AccountSpec(
         username="counselor2",
@@ -34,6 +35,7 @@ ACCOUNTS = (
         role="counselor",
         post="full_time_counselor",
         department="cs",
+        years_in_post=3,
     ),
     AccountSpec(
         username="organiser",
@@ -43,6 +45,7 @@ ACCOUNTS = (
         role="party_worker",
         post="party_organiser",
         department="cs",
+        years_in_post=10,
     ),
     AccountSpec(
         username="trainer",
@@ -94,6 +97,7 @@ SECOND_ACCOUNTS = (
         role="counselor",
         post="full_time_counselor",
         department="education",
+        years_in_post=1,
     ),
     AccountSpec(
         username="hr2",

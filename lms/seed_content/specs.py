@@ -90,6 +90,10 @@ class AccountSpec:
     role: str
     post: str | None
     department: str | None
+    #: Full years in the current post, counted to the last 1 September, for
+    #: the post start date that the compliance rules and levels read. None
+    #: records no date.
+    years_in_post: int | None = None
 
 
 @dataclass(frozen=True)
