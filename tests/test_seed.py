@@ -365,3 +365,24 @@ def test_each_institutions_hr_sees_only_its_own_people(app, seeded, login):
     assert second.get(f"/people/{ids['counselor3']}/record").status_code == 200
     assert second.get(f"/people/{ids['counselor1']}/record").status_code == 404
     assert first.get(f"/people/{ids['counselor3']}/record").status_code == 404
+
+
+def test_demo_counselors_have_post_start_dates_and_levels(app, seeded, login):
+    from courses.learning import person_level
+    from lms.compliance.models import PersonProfile
+
+    with app.app_context():
+        users = {u.username: u for u in db.session.scalars(sa.select(User))}
+        starts = {
+            name: db.session.get(PersonProfile, users[name].id).post_started_on
+            for name in ("counselor1", "counselor2", "organiser", "counselor3")
+        }
+        levels = {name: person_level(users[name]) for name in ("counselor1", "counselor2")}
+        assert db.session.get(PersonProfile, users["hr"].id) is None
+
+    assert all(start.month == 9 and start.day == 1 for start in starts.values())
+    assert starts["counselor1"].year - starts["counselor2"].year == 3
+    assert levels["counselor1"].value == "junior"
+    assert levels["counselor2"].value == "intermediate"
+    page = login("counselor1").get("/learning").get_data(as_text=True)
+    assert "初级辅导员岗位培训" in page and "中级辅导员能力提升培训" not in page
