@@ -114,6 +114,9 @@ def seed_demo(password: str | None = None) -> dict[str, str]:
 
     second = _seed_institution(seeder, SECOND_INSTITUTION)
     created_accounts |= _seed_accounts(seeder, second, SECOND_ACCOUNTS, password)
+    # Its own copy of the pre-job programme, so its counselor has something
+    # to take and its HR officer progress to review.
+    _seed_programme(seeder, second, framework, JUNIOR_PRE_JOB)
     ensure_default_templates(second)
 
     if seeder.created:

@@ -144,6 +144,22 @@ def seeded(app):
     return TEST_PASSWORD
 
 
+def demo_row(model, **values):
+    """Return the demo university's row of ``model`` with these column values.
+
+    The seed gives the second demo institution its own copy of the pre-job
+    programme and its courses, with the same codes.
+    """
+    from lms.organisations.models import Institution
+
+    return _db.session.scalar(
+        sa.select(model)
+        .join(Institution, Institution.id == model.institution_id)
+        .where(Institution.code == "demo-univ")
+        .where(*(getattr(model, name) == value for name, value in values.items()))
+    )
+
+
 def count(model) -> int:
     return _db.session.scalar(sa.select(sa.func.count()).select_from(model))
 

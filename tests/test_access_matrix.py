@@ -15,7 +15,7 @@ from courses.models import Programme
 from lms.accounts.models import Role, User
 from lms.extensions import db
 from lms.notifications.services import enqueue
-from tests.conftest import LoggedIn, csrf_from
+from tests.conftest import LoggedIn, csrf_from, demo_row
 from tests.factories import make_institution, make_user
 
 ROLES = ("guest", "owner", "other", "trainer", "hr", "hr_other", "dept_hr", "admin")
@@ -391,7 +391,7 @@ def _build_world() -> dict:
     dept_hr.hr_department_id = counselor2.department_id
 
     owner = db.session.scalar(sa.select(User).filter_by(username="counselor1"))
-    programme = db.session.scalar(sa.select(Programme).filter_by(code="junior-prejob-2026"))
+    programme = demo_row(Programme, code="junior-prejob-2026")
     course_services.enrol(owner, programme)
     for link in programme.courses:
         for lesson in link.course.lessons:

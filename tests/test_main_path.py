@@ -12,6 +12,7 @@ from courses.models import Programme
 from lms.accounts.models import User
 from lms.extensions import db
 from lms.records.models import HoursEntry, ProgressionEntry, ProgressionKind
+from tests.conftest import demo_row
 
 PROGRAMME_CODE = "junior-prejob-2026"
 
@@ -35,10 +36,10 @@ def _wrong_answers(quiz: Quiz) -> dict:
     return form
 
 
-def _take_quiz(counselor, quiz: Quiz, answers: dict) -> Attempt:
+def _take_quiz(counselor, quiz: Quiz, answers: dict, username: str = "counselor1") -> Attempt:
     response = counselor.post(f"/quizzes/{quiz.id}/start")
     assert response.status_code == 302
-    user = _user("counselor1")
+    user = _user(username)
     attempt = db.session.scalar(
         sa.select(Attempt).filter_by(quiz_id=quiz.id, user_id=user.id, submitted_at=None)
     )
@@ -51,7 +52,7 @@ def _take_quiz(counselor, quiz: Quiz, answers: dict) -> Attempt:
     return db.session.get(Attempt, attempt.id)
 
 
-def _work_through(counselor, programme: Programme) -> None:
+def _work_through(counselor, programme: Programme, username: str = "counselor1") -> None:
     for link in programme.courses:
         course = link.course
         assert counselor.get(f"/courses/{course.id}").status_code == 200
@@ -60,13 +61,13 @@ def _work_through(counselor, programme: Programme) -> None:
             assert counselor.get(url).status_code == 200
             assert counselor.post(f"{url}/complete").status_code == 302
         quiz = db.session.scalar(sa.select(Quiz).filter_by(course_id=course.id))
-        attempt = _take_quiz(counselor, quiz, _correct_answers(quiz))
+        attempt = _take_quiz(counselor, quiz, _correct_answers(quiz), username)
         assert attempt.passed
 
 
 def test_counselor_completes_programme_and_gets_certificate(app_ctx, seeded, login, client):
     counselor = login("counselor1")
-    programme = db.session.scalar(sa.select(Programme).filter_by(code=PROGRAMME_CODE))
+    programme = demo_row(Programme, code=PROGRAMME_CODE)
 
     assert programme.title in counselor.get("/programmes").get_data(as_text=True)
     assert counselor.post(f"/programmes/{programme.id}/enrol").status_code == 302
@@ -101,9 +102,35 @@ def test_counselor_completes_programme_and_gets_certificate(app_ctx, seeded, log
     assert certificate.serial in page
 
 
+def test_second_institution_has_its_own_programme_and_certificates(app_ctx, seeded, login):
+    counselor = login("counselor3")
+    holder = _user("counselor3")
+    programme = db.session.scalar(
+        sa.select(Programme).filter_by(code=PROGRAMME_CODE, institution_id=holder.institution_id)
+    )
+    first = db.session.scalar(
+        sa.select(Programme).filter_by(code=PROGRAMME_CODE).where(
+            Programme.institution_id != holder.institution_id
+        )
+    )
+
+    listing = counselor.get("/programmes").get_data(as_text=True)
+    assert f"/programmes/{programme.id}" in listing
+    assert f"/programmes/{first.id}" not in listing
+    assert counselor.post(f"/programmes/{first.id}/enrol").status_code == 404
+    assert counselor.post(f"/programmes/{programme.id}/enrol").status_code == 302
+
+    _work_through(counselor, programme, "counselor3")
+
+    certificate = db.session.scalar(sa.select(Certificate).filter_by(holder_id=holder.id))
+    assert certificate.serial.startswith("MD-")
+    people = login("hr2").get("/people").get_data(as_text=True)
+    assert holder.full_name in people
+
+
 def test_completion_reaches_progression_record(app_ctx, seeded, login):
     counselor = login("counselor1")
-    programme = db.session.scalar(sa.select(Programme).filter_by(code=PROGRAMME_CODE))
+    programme = demo_row(Programme, code=PROGRAMME_CODE)
     counselor.post(f"/programmes/{programme.id}/enrol")
     _work_through(counselor, programme)
     holder = _user("counselor1")
@@ -139,7 +166,7 @@ def test_completion_reaches_progression_record(app_ctx, seeded, login):
 
 def test_revocation_appears_on_record(app_ctx, seeded, login):
     counselor = login("counselor1")
-    programme = db.session.scalar(sa.select(Programme).filter_by(code=PROGRAMME_CODE))
+    programme = demo_row(Programme, code=PROGRAMME_CODE)
     counselor.post(f"/programmes/{programme.id}/enrol")
     _work_through(counselor, programme)
     holder = _user("counselor1")
@@ -163,7 +190,7 @@ def test_revocation_appears_on_record(app_ctx, seeded, login):
 
 def test_failed_quiz_does_not_complete_course(app_ctx, seeded, login):
     counselor = login("counselor1")
-    programme = db.session.scalar(sa.select(Programme).filter_by(code=PROGRAMME_CODE))
+    programme = demo_row(Programme, code=PROGRAMME_CODE)
     counselor.post(f"/programmes/{programme.id}/enrol")
     course = programme.courses[0].course
     for lesson in course.lessons:
@@ -179,7 +206,7 @@ def test_failed_quiz_does_not_complete_course(app_ctx, seeded, login):
 
 def test_replayed_requests_issue_one_certificate(app_ctx, seeded, login):
     counselor = login("counselor1")
-    programme = db.session.scalar(sa.select(Programme).filter_by(code=PROGRAMME_CODE))
+    programme = demo_row(Programme, code=PROGRAMME_CODE)
     counselor.post(f"/programmes/{programme.id}/enrol")
     _work_through(counselor, programme)
 

@@ -13,6 +13,7 @@ from lms.competencies.models import CompetencyItem, Framework
 from lms.extensions import db
 from lms.seed import clean_lesson_html, seed_demo
 from lms.seed_content.programme import JUNIOR_PRE_JOB
+from tests.conftest import demo_row
 
 FIRST_USERNAMES = {"counselor1", "counselor2", "organiser", "trainer", "hr", "admin"}
 SECOND_USERNAMES = {"counselor3", "hr2"}
@@ -27,7 +28,7 @@ def table_counts() -> dict[str, int]:
 
 
 def demo_programme() -> Programme:
-    return db.session.scalar(sa.select(Programme).filter_by(code="junior-prejob-2026"))
+    return demo_row(Programme, code="junior-prejob-2026")
 
 
 def programme_courses() -> list[Course]:
@@ -84,9 +85,7 @@ def test_seed_keeps_existing_password(app_ctx, seeded):
 def test_seed_keeps_edited_values(app_ctx):
     seed_demo()
     db.session.commit()
-    course = db.session.scalar(
-        sa.select(Course).filter_by(code="mental-health-practice")
-    )
+    course = demo_row(Course, code="mental-health-practice")
     course.credit_hours = Decimal(10)
     db.session.commit()
 

@@ -28,6 +28,7 @@ from lms.hr_charts import Segment, bar_chart, stacked_bar_chart
 from lms.promotion.models import PromotionApplication
 from lms.records.models import ExternalTraining
 from tests.promotion import conftest as promotion_fixtures
+from tests.conftest import demo_row
 
 MARKER = "XSSMARK"
 
@@ -182,7 +183,7 @@ def assert_saved(response, where: str) -> None:
 
 
 def _programme(code: str) -> Programme:
-    return db.session.scalar(sa.select(Programme).filter_by(code=code))
+    return demo_row(Programme, code=code)
 
 
 def _published_course() -> Course:

@@ -11,6 +11,7 @@ from lms.competencies import services
 from lms.competencies.models import AreaMapping, FrameworkStatus
 from lms.extensions import db
 from tests.competencies.helpers import framework, make_draft, snapshot, user
+from tests.conftest import demo_row
 
 # These tests compare message text, which is written in English.
 pytestmark = pytest.mark.usefixtures("english")
@@ -147,7 +148,7 @@ def test_draft_item_rejected_for_new_course(app_ctx, seeded):
 
 def test_existing_course_keeps_retired_items(app_ctx, seeded):
     trainer = user("trainer")
-    course = db.session.scalar(sa.select(Course).filter_by(code="mental-health-practice"))
+    course = demo_row(Course, code="mental-health-practice")
     kept = [item.id for item in course.competencies]
     services.retire(framework("counselor-2014"), trainer)
     db.session.flush()
@@ -171,7 +172,7 @@ def test_existing_course_page_works_after_retire(app, seeded, login):
     with app.app_context():
         services.retire(framework("counselor-2014"), user("trainer"))
         db.session.commit()
-        course = db.session.scalar(sa.select(Course).filter_by(code="mental-health-practice"))
+        course = demo_row(Course, code="mental-health-practice")
         course_id = course.id
 
     assert login("trainer").get(f"/manage/courses/{course_id}").status_code == 200

@@ -6,7 +6,7 @@ from assessments.models import Quiz
 from certificates.models import Certificate
 from courses.models import Programme
 from lms.extensions import db
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, demo_row
 
 
 def _answer_quiz(page, quiz: Quiz) -> None:
@@ -22,9 +22,7 @@ def test_counselor_finishes_course_and_downloads_certificate(
 ):
     page = browser_page
     with app.app_context():
-        programme = db.session.scalar(
-            sa.select(Programme).filter_by(code="junior-prejob-2026")
-        )
+        programme = demo_row(Programme, code="junior-prejob-2026")
         courses = [
             (link.course.id, [lesson.id for lesson in link.course.lessons])
             for link in programme.courses

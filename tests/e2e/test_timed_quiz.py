@@ -7,7 +7,7 @@ from courses.models import Programme
 from lms.accounts.models import UserSession
 from lms.db import now_utc
 from lms.extensions import db
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, demo_row
 
 
 def _check_correct(page, question) -> None:
@@ -19,9 +19,7 @@ def _check_correct(page, question) -> None:
 def _start_timed_quiz(app, page, live_server):
     """Log counselor1 in, enrol, start the first course's quiz with 10 minutes; return its questions."""
     with app.app_context():
-        programme = db.session.scalar(
-            sa.select(Programme).filter_by(code="junior-prejob-2026")
-        )
+        programme = demo_row(Programme, code="junior-prejob-2026")
         course_id = programme.courses[0].course_id
         quiz = db.session.scalar(sa.select(Quiz).filter_by(course_id=course_id))
         quiz.time_limit_minutes = 10
