@@ -135,12 +135,12 @@ STATUS_LINE = re.compile(rb"^HTTP/1\.[01] (\d{3})")
 LOCATION_HEADER = re.compile(rb"\r\nLocation: *([^\r\n]*)", re.I)
 
 
-def fire(plan_file: Path, port: int, window: float, concurrency: int, result_file: Path) -> None:
-    """The load process: send every planned start at its due time; write the outcomes.
+def fire(plan_file: Path, port: int, concurrency: int, result_file: Path) -> None:
+    """Send every planned start at its due time, then write the outcomes to ``result_file``.
 
     One thread drives at most ``concurrency`` non-blocking sockets, each
-    carrying one prepared request, so the client spends little of the CPU
-    it shares with the server: a real burst comes from thousands of
+    carrying one prepared request, so the client takes little of the CPU
+    it shares with the server. A real burst comes from thousands of
     browsers on other machines.
     """
     plan = collections.deque(json.loads(plan_file.read_text()))
@@ -248,7 +248,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.fire:
         plan, port, result, _ = args.fire
-        fire(Path(plan), int(port), args.window, args.concurrency, Path(result))
+        fire(Path(plan), int(port), args.concurrency, Path(result))
         return
 
     database_url = absolute_sqlite_url(args.database_url)

@@ -36,7 +36,7 @@ def main(argv=None) -> None:
     parser.add_argument("--saves", type=int, default=300)
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--sort", default="tottime")
-    parser.add_argument("--keep", action="store_true", help="keep the attempt")
+    parser.add_argument("--keep", action="store_true", help="keep the attempt after profiling")
     args = parser.parse_args(argv)
 
     from lms.extensions import db

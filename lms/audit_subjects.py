@@ -181,9 +181,9 @@ def _certificate_batches() -> tuple[sa.Select, sa.ColumnElement]:
     return query, batch.c.institution_id
 
 
-#: Subject types whose name comes from other tables: a function that returns
-#: the query (the subject's id first, as ``id``) and the column holding the
-#: institution the row belongs to, and how a row becomes a name.
+#: Subject types named from joined tables. Each entry pairs a builder of the
+#: query (the subject's id first, as ``id``) and of the column with the
+#: owning institution's id, with the function that turns a row into a name.
 JOINED_SOURCES: dict[
     str, tuple[Callable[[], tuple[sa.Select, sa.ColumnElement]], Callable[[sa.Row], str]]
 ] = {

@@ -79,9 +79,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         if _wants_json() and not current_user.is_authenticated:
-            # Logging out drops the form's token with the session, so a
-            # script posting from a page of the old session is told to log
-            # in again rather than to reload a page it cannot use.
+            # Logging out drops the form's token with the session. A script
+            # posting from a page of the old session gets the login-required
+            # response, because reloading that page would not help.
             return _login_required_json()
         if _wants_json():
             message = _(
@@ -99,9 +99,9 @@ def init_app(app: Flask) -> None:
         if request.method in ("GET", "HEAD"):
             flash(str(login_manager.login_message), login_manager.login_message_category)
             return redirect(login_url(login_manager.login_view, next_url=request.url))
-        # A form posted after the session ended: the login cannot send the
-        # browser back to a POST-only address, so it returns to the page
-        # the form was on, and says that what was sent is not saved.
+        # A form posted after the session ended. The login cannot send the
+        # browser back to a POST-only address, so it returns to the page the
+        # form was on, with a message that the form's data was not saved.
         flash(_("You were logged out, so what you sent was not saved. "
                 "Log in and send it again."), "error")
         back = _same_site_referrer()

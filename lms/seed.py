@@ -3,7 +3,7 @@
 one account per role, a published pre-job programme with real lessons, an
 intermediate programme authored through the trainer authoring services, an
 open training class, and a second institution whose HR officer and counselor
-show that each institution's HR sees only its own people.
+show that each institution's HR lists only its own people.
 
 ``seed_demo`` looks every row up by its natural key and creates only the
 rows that are missing. Rows that already exist keep their current values, so

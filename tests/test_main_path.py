@@ -102,7 +102,7 @@ def test_counselor_completes_programme_and_gets_certificate(app_ctx, seeded, log
     assert certificate.serial in page
 
 
-def test_second_institution_has_its_own_programme_and_certificates(app_ctx, seeded, login):
+def test_second_institution_completes_programme(app_ctx, seeded, login):
     counselor = login("counselor3")
     holder = _user("counselor3")
     programme = db.session.scalar(

@@ -288,7 +288,8 @@ def test_autosave_writes_only_the_changed_answer(app, login):
     assert response.status_code == 200
     assert response.json["saved"] == 5
     writes = [s for s in statements if s.startswith(("UPDATE", "INSERT"))]
-    assert len(writes) == 1 and writes[0].startswith("UPDATE attempt_answer"), writes
+    assert len(writes) == 1, writes
+    assert writes[0].startswith("UPDATE attempt_answer"), writes
     with app.app_context():
         rows = {a.question_id: a for a in db.session.scalars(sa.select(AttemptAnswer))}
     assert rows[question_id].response == [other]

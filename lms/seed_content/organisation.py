@@ -1,5 +1,5 @@
 """The demo university, its 院系 and one account per platform role, and a second
-institution with its own HR officer and counselor, which the first one's HR never sees."""
+institution with its own HR officer and counselor, whose people the first one's HR cannot list."""
 
 from lms.seed_content.specs import AccountSpec, DepartmentSpec, InstitutionSpec
 

@@ -434,7 +434,7 @@ def joined(world):
     """Entries of subjects whose names come from other tables, and one of institution B."""
     from datetime import date
 
-    from assessments.models import Attempt
+    from assessments.models import Attempt, Quiz
     from certificates.batches import BatchStatus, CertificateBatch
     from lms.records.models import ProgressionEntry, ProgressionKind
 
@@ -467,13 +467,12 @@ def joined(world):
         _add(action, subject_type, subject_id, at(day), actor=world.admin,
              institution=world.uni_a)
     db.session.commit()
-    quiz_title = db.session.scalar(sa.text("SELECT title FROM quiz WHERE id = :id"),
-                                   {"id": world.quiz})
+    quiz_title = db.session.get(Quiz, world.quiz).title
     return SimpleNamespace(attempt=attempt.id, other=other.id, entry=entry.id,
                            batch=batch.id, quiz_title=quiz_title)
 
 
-def test_viewer_names_subjects_from_their_people_and_titles(joined, login, english):
+def test_viewer_names_joined_subjects(joined, login, english):
     page = login("admin").get("/admin/audit?date_to=2026-03-31").get_data(as_text=True)
     cells = _cells(page)
 

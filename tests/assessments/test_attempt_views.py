@@ -276,7 +276,7 @@ def test_autosave_after_logout_returns_401(world, login):
     assert count(AttemptAnswer) == 0
 
 
-def test_submit_after_login_expired_returns_to_the_attempt(world, login, english):
+def test_expired_submit_returns_to_attempt(world, login, english):
     counselor = _enrolled(login, world)
     attempt_id = _start(counselor, world.quiz)
     page_url = f"/attempts/{attempt_id}"
@@ -298,7 +298,7 @@ def test_submit_after_login_expired_returns_to_the_attempt(world, login, english
     assert db.session.get(Attempt, attempt_id).submitted_at is None
 
 
-def test_post_after_login_expired_ignores_another_sites_referrer(world, login):
+def test_expired_post_ignores_foreign_referrer(world, login):
     counselor = _enrolled(login, world)
     attempt_id = _start(counselor, world.quiz)
     token = csrf_from(counselor.get(f"/attempts/{attempt_id}").get_data(as_text=True))
