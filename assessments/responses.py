@@ -39,7 +39,12 @@ def clean_response(question: Question, raw: Any, match_options=()) -> Any:
     choice_ids = [choice.id for choice in question.choices]
     if kind in (QuestionKind.SINGLE, QuestionKind.TRUE_FALSE, QuestionKind.MULTIPLE):
         values = raw if isinstance(raw, (list, set, tuple)) else [raw]
-        ids = sorted({_int(value) for value in values} & set(choice_ids))
+        wanted = {_int(value) for value in values if has_input(value)}
+        if not wanted <= set(choice_ids):
+            # A choice of another question means the page is out of date:
+            # storing the rest would record an answer the learner did not give.
+            return None
+        ids = sorted(wanted)
         if kind is not QuestionKind.MULTIPLE:
             ids = ids[:1] if len(ids) == 1 else []
         return ids or None
@@ -50,6 +55,8 @@ def clean_response(question: Question, raw: Any, match_options=()) -> Any:
         if not isinstance(raw, dict):
             return None
         allowed = set(match_options) or {c.match_text for c in question.choices}
+        if any(has_input(value) and value not in allowed for value in raw.values()):
+            return None
         cleaned = {
             str(choice_id): raw[str(choice_id)]
             for choice_id in choice_ids

@@ -179,7 +179,22 @@ def save_answers(attempt_id: int):
 def submit(attempt_id: int):
     attempt = _load_own_attempt(attempt_id)
     if attempt.submitted_at is None:
-        services.submit_attempt(attempt, parse_form(services.load_slots(attempt), request.form))
+        ignored: list[int] = []
+        responses = parse_form(services.load_slots(attempt), request.form, ignored)
+        if ignored and not services.is_expired(attempt, now_utc()):
+            # Grading now would count the earlier saved answer, not the one
+            # the learner chose: save the rest and send them back to check.
+            services.save_answers(attempt, responses)
+            db.session.commit()
+            flash(
+                _(
+                    "Some answers could not be saved because the page is out of date, "
+                    "so the attempt was not submitted. Check the answers below and submit again."
+                ),
+                "error",
+            )
+            return redirect(url_for("assessments.attempt", attempt_id=attempt.id))
+        services.submit_attempt(attempt, responses)
         db.session.commit()
     return redirect(url_for("assessments.result", attempt_id=attempt.id))
 

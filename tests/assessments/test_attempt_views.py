@@ -148,6 +148,74 @@ def test_autosave_keeps_saved_answer_over_invalid_choice(world, login):
     assert f'value="{right.id}" checked' in page
 
 
+def test_autosave_refuses_a_valid_choice_mixed_with_a_foreign_one(world, login):
+    quiz = _all_kinds_quiz(world)
+    multiple = next(q for q in quiz.questions if q.kind is QuestionKind.MULTIPLE)
+    single = next(q for q in quiz.questions if q.kind is QuestionKind.SINGLE)
+    first, second = multiple.choices[0], multiple.choices[1]
+    counselor = _enrolled(login, world)
+    attempt_id = _start(counselor, quiz.id)
+    url = f"/attempts/{attempt_id}/answers"
+    counselor.post(url, data={"seen": str(multiple.id), f"q{multiple.id}": [str(first.id)]})
+
+    response = counselor.post(
+        url,
+        data={
+            "seen": str(multiple.id),
+            f"q{multiple.id}": [str(second.id), str(single.choices[0].id)],
+        },
+    )
+
+    assert response.json["ignored"] == [multiple.id]
+    stored = db.session.scalars(
+        sa.select(AttemptAnswer.response).where(
+            AttemptAnswer.attempt_id == attempt_id, AttemptAnswer.question_id == multiple.id
+        )
+    ).one()
+    assert stored == [first.id]
+
+
+def test_autosave_refuses_a_match_that_is_not_offered(world, login):
+    quiz = _all_kinds_quiz(world)
+    matching = next(q for q in quiz.questions if q.kind is QuestionKind.MATCHING)
+    first, second = matching.choices
+    counselor = _enrolled(login, world)
+    attempt_id = _start(counselor, quiz.id)
+
+    response = counselor.post(
+        f"/attempts/{attempt_id}/answers",
+        data={f"q{matching.id}_{first.id}": first.match_text, f"q{matching.id}_{second.id}": "9年"},
+    )
+
+    assert response.json["ignored"] == [matching.id]
+    assert _attempt(attempt_id).answers == []
+
+
+def test_submit_with_a_foreign_choice_keeps_the_attempt_open(world, login, english):
+    quiz = _all_kinds_quiz(world)
+    multiple = next(q for q in quiz.questions if q.kind is QuestionKind.MULTIPLE)
+    single = next(q for q in quiz.questions if q.kind is QuestionKind.SINGLE)
+    counselor = _enrolled(login, world)
+    attempt_id = _start(counselor, quiz.id)
+    data = _form_for(quiz, _attempt(attempt_id))
+    data[f"q{multiple.id}"] = data[f"q{multiple.id}"] + [str(single.choices[0].id)]
+
+    response = counselor.post(f"/attempts/{attempt_id}/submit", data=data)
+
+    assert response.headers["Location"] == f"/attempts/{attempt_id}"
+    attempt = _attempt(attempt_id)
+    assert attempt.submitted_at is None
+    stored = {answer.question_id for answer in attempt.answers}
+    assert single.id in stored and multiple.id not in stored
+    page = counselor.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+    assert "the attempt was not submitted" in page
+
+    data[f"q{multiple.id}"] = [str(c.id) for c in multiple.choices if c.is_correct]
+    response = counselor.post(f"/attempts/{attempt_id}/submit", data=data)
+    assert response.headers["Location"] == f"/attempts/{attempt_id}/result"
+    assert _attempt(attempt_id).submitted_at is not None
+
+
 def test_autosave_clears_an_unticked_answer(world, login):
     quiz = db.session.get(Quiz, world.quiz)
     second = quiz.questions[1]
