@@ -11,6 +11,7 @@ from collections import defaultdict
 from typing import Callable, Iterable, Optional
 
 import sqlalchemy as sa
+from flask_babel import format_date
 from flask_babel import gettext as _
 
 from lms.extensions import db
@@ -27,8 +28,9 @@ def _column(name: str) -> Callable[[sa.Row], str]:
 
 
 #: Per subject type: the table, the columns to load and how a row becomes a
-#: name. Subject types missing here and from ``JOINED_SOURCES`` (scheduled
-#: jobs and their runs, attendance records) are shown by id.
+#: name. Subject types missing here and from ``JOINED_SOURCES`` are shown by
+#: id. Entries about a scheduled job as a whole have subject id 0 and name
+#: the job in their data (see ``audit_summaries.job_label``).
 NAME_SOURCES: dict[str, tuple[str, tuple[str, ...], Callable[[sa.Row], str]]] = {
     "user": ("user", ("full_name", "username"), _user_name),
     # A profile entry's subject id is the id of the person's user account.
@@ -166,6 +168,48 @@ def _person_and_title(row) -> str:
     return _("%(person)s: %(title)s", person=row.full_name, title=row.title)
 
 
+def _class_sessions() -> tuple[sa.Select, sa.ColumnElement]:
+    session, training_class = _table("class_session"), _table("training_class")
+    query = sa.select(session.c.id, session.c.title, session.c.held_on).join(
+        training_class, training_class.c.id == session.c.class_id
+    )
+    return query, training_class.c.institution_id
+
+
+def _session_name(row) -> str:
+    return _("%(date)s %(title)s", date=format_date(row.held_on, "long"), title=row.title)
+
+
+def _attendance() -> tuple[sa.Select, sa.ColumnElement]:
+    attendance, session, training_class, user = (
+        _table("class_attendance"), _table("class_session"), _table("training_class"),
+        _table("user"),
+    )
+    query = (
+        sa.select(attendance.c.id, session.c.title, session.c.held_on, user.c.full_name)
+        .join(session, session.c.id == attendance.c.session_id)
+        .join(training_class, training_class.c.id == session.c.class_id)
+        .join(user, user.c.id == attendance.c.user_id)
+    )
+    return query, training_class.c.institution_id
+
+
+def _attendance_name(row) -> str:
+    return _("%(person)s: %(session)s", person=row.full_name, session=_session_name(row))
+
+
+def _job_runs() -> tuple[sa.Select, None]:
+    run = _table("job_run")
+    # Jobs run for every institution and a run row names no person.
+    return sa.select(run.c.id, run.c.job_id), None
+
+
+def _job_run_name(row) -> str:
+    from lms.audit_summaries import job_label
+
+    return job_label(row.job_id)
+
+
 def _certificate_batches() -> tuple[sa.Select, sa.ColumnElement]:
     batch, programme, training_class = (
         _table("certificate_batch"), _table("programme"), _table("training_class")
@@ -183,9 +227,13 @@ def _certificate_batches() -> tuple[sa.Select, sa.ColumnElement]:
 
 #: Subject types named from joined tables. Each entry pairs a builder of the
 #: query (the subject's id first, as ``id``) and of the column with the
-#: owning institution's id, with the function that turns a row into a name.
+#: owning institution's id (None for subjects no institution owns), with the
+#: function that turns a row into a name.
 JOINED_SOURCES: dict[
-    str, tuple[Callable[[], tuple[sa.Select, sa.ColumnElement]], Callable[[sa.Row], str]]
+    str,
+    tuple[
+        Callable[[], tuple[sa.Select, Optional[sa.ColumnElement]]], Callable[[sa.Row], str]
+    ],
 ] = {
     "attempt": (_attempts, _attempt_name),
     "attempt_answer": (_attempt_answers, _attempt_name),
@@ -195,6 +243,9 @@ JOINED_SOURCES: dict[
     "progression_entry": (_career_entries, _person_and_title),
     "class_member": (_class_members, _person_and_title),
     "certificate_batch": (_certificate_batches, _column("title")),
+    "class_session": (_class_sessions, _session_name),
+    "class_attendance": (_attendance, _attendance_name),
+    "job_run": (_job_runs, _job_run_name),
 }
 
 
@@ -243,7 +294,9 @@ def load_names(
         build, name_of = JOINED_SOURCES[subject_type]
         query, institution_column = build()
         subject_id = query.selected_columns[0]
-        query = query.where(subject_id.in_(sorted(ids)), institution_column == institution_id)
+        query = query.where(subject_id.in_(sorted(ids)))
+        if institution_column is not None:
+            query = query.where(institution_column == institution_id)
         for row in db.session.execute(query):
             name = name_of(row)
             if name:

@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Callable, Mapping, Optional
 
 from babel.lists import format_list
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 
 from lms import labels
@@ -58,6 +58,20 @@ def _job_run_outcome(data: dict) -> str:
     return str(_l("succeeded")) if ok else str(_l("failed"))
 
 
+def job_label(job_id: str) -> str:
+    """Return a scheduled job's id with what it does, or the id of a job no longer known."""
+    from lms.scheduler import find_job
+
+    try:
+        description = str(find_job(job_id).description or "")
+    except KeyError:
+        return job_id
+    description = description.rstrip("。.")
+    if not description:
+        return job_id
+    return gettext("%(id)s (%(description)s)", id=job_id, description=description)
+
+
 def _attempt_result(data: dict) -> str:
     if data.get("needs_grading"):
         return str(_l("waiting for manual grading"))
@@ -93,6 +107,7 @@ _DERIVED: dict[str, Callable[[dict], str]] = {
     "from_label": lambda data: labels.label(data["from"], "role"),
     "to_label": lambda data: labels.label(data["to"], "role"),
     "run_outcome": _job_run_outcome,
+    "job_label": lambda data: job_label(data["job_id"]),
     "result": _attempt_result,
     "retire_reason_label": lambda data: labels.label(
         data["reason"], "audit_framework_retire_reason"
@@ -118,6 +133,7 @@ _NAMED_DERIVED: dict[str, Callable[[dict, Mapping[SubjectKey, str]], str]] = {
 #: ``task.assessor_added`` is left out because its summary names the assessor.
 DATA_REFERENCES: dict[str, dict[str, str]] = {
     "account.hr_scope_changed": {"before": "department", "after": "department"},
+    "class.attendance_marked": {"session_id": "class_session"},
     "quiz.grant_set": {"user_id": "user"},
     "task.assessor_removed": {"assessor_id": "user"},
     "framework.versioned": {"predecessor_id": "framework"},
@@ -242,9 +258,9 @@ TEMPLATES = {
     "external_training.entered": _l("External training entered by HR: %(hours)s hours"),
     "external_training.approved": _l("External training approved: %(hours)s hours"),
     "external_training.rejected": _l("External training rejected: %(reason)s"),
-    "job.run_now": _l("%(actor)s ran job %(job_id)s by hand: %(run_outcome)s"),
-    "job.pause": _l("%(actor)s paused job %(job_id)s"),
-    "job.resume": _l("%(actor)s resumed job %(job_id)s"),
+    "job.run_now": _l("%(actor)s ran job %(job_label)s by hand: %(run_outcome)s"),
+    "job.pause": _l("%(actor)s paused job %(job_label)s"),
+    "job.resume": _l("%(actor)s resumed job %(job_label)s"),
 }
 
 #: Short label per action, shown in the audit page's action column. An action
@@ -434,6 +450,19 @@ def referenced_subjects(entry) -> list[SubjectKey]:
             if _is_id(value):
                 keys.append((subject_type, value))
     return keys
+
+
+def name_from_data(entry) -> Optional[str]:
+    """Return the name of an entry's subject kept in its data, for subjects without an id.
+
+    An entry about a scheduled job as a whole stores subject id 0 and the
+    job's id under ``job_id``.
+    """
+    if entry.subject_type == "job" and isinstance(entry.data, dict):
+        job_id = entry.data.get("job_id")
+        if isinstance(job_id, str) and job_id:
+            return job_label(job_id)
+    return None
 
 
 def _named_references(entry, names: Mapping[SubjectKey, str]) -> dict:

@@ -17,7 +17,7 @@ from lms.accounts.forms import AuditFilterForm, SecuritySettingsForm
 from lms.accounts.models import Role, User
 from lms.audit import AuditEntry
 from lms.audit_subjects import load_names
-from lms.audit_summaries import actions_labelled, describe, referenced_subjects
+from lms.audit_summaries import actions_labelled, describe, name_from_data, referenced_subjects
 from lms.extensions import db
 
 bp = Blueprint("admin", __name__)
@@ -108,7 +108,7 @@ def _audit_rows(rows, institution_id: int) -> list[AuditRow]:
         subject_with_ids = (
             f"{subject_type} {entry.subject_id}" if entry.subject_id else subject_type
         )
-        subject_name = names.get((entry.subject_type, entry.subject_id))
+        subject_name = names.get((entry.subject_type, entry.subject_id)) or name_from_data(entry)
         subject = f"{subject_type} {subject_name}" if subject_name else subject_with_ids
         result.append(
             AuditRow(

@@ -499,3 +499,58 @@ def test_every_joined_subject_type_loads(world):
     keys = [(subject_type, 424242) for subject_type in JOINED_SOURCES]
 
     assert load_names(keys, world.uni_a) == {}
+
+
+def test_viewer_names_jobs_and_attendance(world, login, english):
+    from courses import class_attendance
+    from courses.class_models import AttendanceStatus
+    from lms.notifications.models import JobRun
+    from tests.classes.helpers import make_class, make_session, user
+
+    session = make_session(make_class(world))
+    class_attendance.mark(session, user(world.counselor), AttendanceStatus.LATE, user(world.trainer))
+    run = JobRun(job_id="cleanup_expired", host="app-1", pid=1, ok=True)
+    db.session.add(run)
+    db.session.flush()
+    ran = _add("job.run_now", "job_run", run.id, datetime(2026, 3, 1, tzinfo=SHANGHAI),
+               actor=world.admin, institution=world.uni_a)
+    ran.data = {"job_id": "cleanup_expired", "ok": True}
+    paused = _add("job.pause", "job", 0, datetime(2026, 3, 2, tzinfo=SHANGHAI),
+                  actor=world.admin, institution=world.uni_a)
+    paused.data = {"job_id": "cleanup_expired", "next_run": None}
+    gone = _add("job.resume", "job", 0, datetime(2026, 3, 3, tzinfo=SHANGHAI),
+                actor=world.admin, institution=world.uni_a)
+    gone.data = {"job_id": "retired_job", "next_run": None}
+    db.session.commit()
+
+    cells = _cells(login("admin").get("/admin/audit").get_data(as_text=True))
+
+    job = "cleanup_expired (Delete old job history and old read notifications)"
+    assert cells["job.run_now"][0].endswith(f">Job run {job}")
+    assert cells["job.run_now"][1].endswith(f">admin ran job {job} by hand: succeeded")
+    assert cells["job.pause"][0].endswith(f">Scheduled job {job}")
+    assert cells["job.pause"][1].endswith(f">admin paused job {job}")
+    # A job removed from the code keeps its id.
+    assert cells["job.resume"][1].endswith(">admin resumed job retired_job")
+    assert cells["class.attendance_marked"][0].endswith(
+        ">Attendance record 张老师: September 2, 2026 开班式与专题讲座"
+    )
+    assert cells["class.attendance_marked"][1].endswith(
+        ">Attendance at session September 2, 2026 开班式与专题讲座 marked Late (before: —)"
+    )
+
+
+def test_viewer_names_attendance_in_chinese(world, login):
+    from courses import class_attendance
+    from courses.class_models import AttendanceStatus
+    from tests.classes.helpers import make_class, make_session, user
+
+    session = make_session(make_class(world))
+    class_attendance.mark(session, user(world.counselor), AttendanceStatus.LATE, user(world.trainer))
+    db.session.commit()
+
+    cells = _cells(login("admin").get("/admin/audit").get_data(as_text=True))
+
+    assert cells["class.attendance_marked"][1].endswith(
+        ">场次 2026年9月2日 开班式与专题讲座 的考勤登记为“迟到”（原为：—）"
+    )
