@@ -106,6 +106,8 @@ _DERIVED: dict[str, Callable[[dict], str]] = {
     "outcome_label": lambda data: labels.label(data["outcome"], "audit_review_outcome"),
     "from_label": lambda data: labels.label(data["from"], "role"),
     "to_label": lambda data: labels.label(data["to"], "role"),
+    "from_status": lambda data: labels.label(data["from"], "PublicationStatus"),
+    "to_status": lambda data: labels.label(data["to"], "PublicationStatus"),
     "run_outcome": _job_run_outcome,
     "job_label": lambda data: job_label(data["job_id"]),
     "result": _attempt_result,
@@ -191,6 +193,12 @@ TEMPLATES = {
         "New draft %(summary)s copied from framework %(predecessor_id)s"
     ),
     "framework.imported": _l("%(summary)s imported with %(items)s competency items"),
+    # The subject column names the course or programme; its stored summary
+    # repeats that name after the code.
+    "course.published": _l("Status: %(from_status)s → %(to_status)s"),
+    "course.archived": _l("Status: %(from_status)s → %(to_status)s"),
+    "programme.published": _l("Status: %(from_status)s → %(to_status)s"),
+    "programme.archived": _l("Status: %(from_status)s → %(to_status)s"),
     "course.version_published": _l(
         "%(summary)s published; it replaces course %(previous_id)s"
         " in %(programme_links)s programmes"

@@ -435,7 +435,7 @@ def test_new_templates_in_chinese(recorded, login):
         "保存证书设置",
         "证书设置已保存：编号格式 {prefix}-{year}-{seq:06d}，前缀 JA，续期窗口 90 天",
     )
-    assert cells["programme.archived"][0] == "归档培训项目"
+    assert cells["programme.archived"] == ("归档培训项目", "状态：已发布 → 已归档")
     assert cells["class.attendance_marked"] == (
         "登记考勤",
         "场次 7 的考勤登记为“迟到”（原为：—）",
@@ -457,4 +457,4 @@ def test_new_templates_in_english(recorded, login, english):
         "Profile of user 张老师 (counselor1) updated: Cadre rank and Party status"
     )
     assert cells["progression.recorded"][1] == "张老师: 2025年度考核：优秀, dated January 5, 2026"
-    assert cells["programme.archived"][0] == "Programme archived"
+    assert cells["programme.archived"] == ("Programme archived", "Status: Published → Archived")
