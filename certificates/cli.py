@@ -220,19 +220,27 @@ def verify_credential_command(
 @click.command("seed-certificate-templates")
 @with_appcontext
 def seed_templates_command() -> None:
-    """Create the Chinese and English default certificate templates where missing.
+    """Create the default certificate templates where missing, and update unedited ones.
 
-    Runs for every institution and can be repeated: existing defaults are
-    left unchanged.
+    Runs for every institution and can be repeated. A built-in template that
+    no one has edited gets a new version with the current built-in layout;
+    templates an author has saved are left unchanged.
     """
-    from certificates.template_services import ensure_default_templates
+    from certificates.template_services import (
+        ensure_default_templates,
+        refresh_builtin_layouts,
+    )
     from lms.extensions import db
     from lms.organisations.models import Institution
 
     institutions = db.session.scalars(sa.select(Institution).order_by(Institution.code))
     for institution in institutions:
         found = ensure_default_templates(institution)
-        click.echo(f"{institution.code}: {', '.join(sorted(found))}")
+        refreshed = refresh_builtin_layouts(institution)
+        line = f"{institution.code}: {', '.join(sorted(found))}"
+        if refreshed:
+            line += f"; updated to the current layout: {', '.join(t.code for t in refreshed)}"
+        click.echo(line)
     db.session.commit()
 
 

@@ -461,14 +461,56 @@ def _insert_default(
         return _template_by_code(institution.id, code)
 
 
+def refresh_builtin_layouts(institution: Institution) -> list[CertificateTemplate]:
+    """Add a version with the current built-in layout to each unedited built-in template.
+
+    A template counts as unedited while no person has saved a version of it
+    and it has no images; its new version keeps the page settings and
+    validity of the one before. Templates an author has saved are left as
+    they are. Returns the templates that got a new version. Flushes.
+    """
+    refreshed = []
+    for code, _name, language in (*DEFAULT_TEMPLATES, EXTERNAL_TEMPLATE):
+        template = _template_by_code(institution.id, code)
+        current = template.current_version if template is not None else None
+        if current is None or any(v.created_by_id is not None for v in template.versions):
+            continue
+        if any(getattr(current, f"{kind}_file") for kind in ASSET_KINDS):
+            continue
+        body, css = default_source(language, code if code == EXTERNAL_TEMPLATE[0] else None)
+        if (current.body_html, current.css) == (body, css):
+            continue
+        version = save_version(
+            template,
+            None,
+            page_size=current.page_size.value,
+            orientation=current.orientation.value,
+            language=current.language.value,
+            body_html=body,
+            css=css,
+            validity_months=current.validity_months,
+        )
+        audit.record(
+            "certificate_template.saved",
+            "certificate_template",
+            template.id,
+            f"{template.name} version {version.number}",
+            institution_id=institution.id,
+            data={"version_id": version.id, "number": version.number},
+        )
+        refreshed.append(template)
+    return refreshed
+
+
 def version_for_external(institution: Institution) -> TemplateVersion:
     """Return the current version of the template for trainings taken elsewhere.
 
     The template is created on first use from the built-in layout; trainers
     and admins edit it like any other template.
 
-    NOTE: a later change to the built-in layout (``external-zh.html``) does
-    not reach a template created before it, which keeps its stored versions.
+    A later change to the built-in layout (``external-zh.html``) reaches a
+    template created before it through ``refresh_builtin_layouts``, unless
+    an author has saved a version of it.
     """
     code, name, language = EXTERNAL_TEMPLATE
     template = _template_by_code(institution.id, code)

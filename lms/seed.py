@@ -94,7 +94,7 @@ def seed_demo(password: str | None = None) -> dict[str, str]:
     given, else a fresh random one per account. Accounts that already exist
     are not in the result and their passwords are not changed.
     """
-    from certificates.template_services import ensure_default_templates
+    from certificates.template_services import ensure_default_templates, refresh_builtin_layouts
 
     seeder = _Seeder()
     framework = _seed_framework(seeder, COUNSELOR_2014)
@@ -111,6 +111,7 @@ def seed_demo(password: str | None = None) -> dict[str, str]:
     seed_promotion_rules(institution.id, pre_job.id)
     _seed_career(seeder, institution)
     ensure_default_templates(institution)
+    refresh_builtin_layouts(institution)
 
     second = _seed_institution(seeder, SECOND_INSTITUTION)
     created_accounts |= _seed_accounts(seeder, second, SECOND_ACCOUNTS, password)
@@ -118,6 +119,7 @@ def seed_demo(password: str | None = None) -> dict[str, str]:
     # to take and its HR officer progress to review.
     _seed_programme(seeder, second, framework, JUNIOR_PRE_JOB)
     ensure_default_templates(second)
+    refresh_builtin_layouts(second)
 
     if seeder.created:
         logger.info("Demo seed created rows: %s", dict(sorted(seeder.created.items())))

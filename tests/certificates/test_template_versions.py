@@ -420,3 +420,67 @@ def test_page_size_error_is_translatable(school, marked_gettext):
 
     assert error.value.field == "page_size"
     assert str(error.value) == "⟦choose A4, A5 or Letter.⟧"
+
+
+def _age_builtin(template: CertificateTemplate) -> TemplateVersion:
+    """Make the template's stored layout an older built-in one, as after an upgrade."""
+    version = template.current_version
+    version.css = version.css + "\nfooter .ids .code { letter-spacing: 1pt; }"
+    db.session.flush()
+    return version
+
+
+def test_refresh_brings_unedited_builtins_to_the_current_layout(school):
+    institution = school["institution"]
+    found = template_services.ensure_default_templates(institution)
+    external = template_services.version_for_external(institution).template
+    for template in (*found.values(), external):
+        old = _age_builtin(template)
+    old.validity_months = 36
+
+    refreshed = template_services.refresh_builtin_layouts(institution)
+    again = template_services.refresh_builtin_layouts(institution)
+
+    assert sorted(t.code for t in refreshed) == ["default-en", "default-zh", "external-zh"]
+    assert again == []
+    for template in refreshed:
+        db.session.refresh(template, attribute_names=["versions"])
+        current = template.current_version
+        assert current.number == 2 and current.created_by_id is None
+        assert "letter-spacing: 1pt; }\n" not in current.css
+        source = "external-zh" if template.code == "external-zh" else None
+        assert (current.body_html, current.css) == template_services.default_source(
+            current.language, source
+        )
+    assert external.current_version.validity_months == 36
+    entries = db.session.scalars(
+        sa.select(AuditEntry).filter_by(action="certificate_template.saved")
+    ).all()
+    assert len(entries) == 3 and all(e.actor_id is None for e in entries)
+
+
+def test_refresh_leaves_edited_templates_and_images_alone(school):
+    institution = school["institution"]
+    found = template_services.ensure_default_templates(institution)
+    edited, with_logo = found["default-zh"], found["default-en"]
+    body, css = template_services.default_source(edited.current_version.language)
+    template_services.save_version(
+        edited, school["trainer"], **fields(body_html=body, css=css + "\n.x { color: red; }")
+    )
+    _age_builtin(with_logo).logo_file = "logo.png"
+    db.session.flush()
+
+    assert template_services.refresh_builtin_layouts(institution) == []
+    db.session.refresh(with_logo, attribute_names=["versions"])
+    assert with_logo.current_version.number == 1
+
+
+def test_seed_command_reports_refreshed_templates(app, school):
+    found = template_services.ensure_default_templates(school["institution"])
+    _age_builtin(found["default-zh"])
+    db.session.commit()
+
+    result = app.test_cli_runner().invoke(args=["lms", "seed-certificate-templates"])
+
+    assert result.exit_code == 0, result.output
+    assert "updated to the current layout: default-zh" in result.output
