@@ -251,6 +251,9 @@ def _seed_accounts(
             post=Post(spec.post) if spec.post else None,
             institution_id=institution.id,
             department_id=departments[spec.department].id if spec.department else None,
+            hr_department_id=(
+                departments[spec.hr_department].id if spec.hr_department else None
+            ),
         )
         account_password = password or secrets.token_urlsafe(9)
         user.set_password(account_password)

@@ -231,7 +231,7 @@ def test_replayed_requests_issue_one_certificate(app_ctx, seeded, login):
     assert entries == len(programme.courses)
 
 
-@pytest.mark.parametrize("username", ["trainer", "hr", "admin", "organiser"])
+@pytest.mark.parametrize("username", ["trainer", "hr", "hr_cs", "admin", "organiser"])
 def test_other_roles_log_in(seeded, login, username):
     session = login(username)
     assert session.get("/", follow_redirects=True).status_code == 200

@@ -15,7 +15,7 @@ from lms.seed import clean_lesson_html, seed_demo
 from lms.seed_content.programme import JUNIOR_PRE_JOB
 from tests.conftest import demo_row
 
-FIRST_USERNAMES = {"counselor1", "counselor2", "organiser", "trainer", "hr", "admin"}
+FIRST_USERNAMES = {"counselor1", "counselor2", "organiser", "trainer", "hr", "hr_cs", "admin"}
 SECOND_USERNAMES = {"counselor3", "hr2"}
 DEMO_USERNAMES = FIRST_USERNAMES | SECOND_USERNAMES
 
@@ -344,6 +344,38 @@ def test_demo_counselor_may_apply_for_promotion(app, seeded, login, english):
     assert "助教" in page
     assert "Eligible" in page
     assert "/promotions/apply/" in page
+
+
+def test_demo_promotion_goes_through_both_review_steps(app, seeded, login):
+    from lms.promotion.models import ApplicationStatus, PromotionApplication
+
+    counselor = login("counselor2")
+    page = counselor.get("/promotions").get_data(as_text=True)
+    rule_id = re.search(r"/promotions/apply/(\d+)", page).group(1)
+    assert counselor.post(
+        f"/promotions/apply/{rule_id}", {"statement": "主持院级课题一项"}
+    ).status_code == 302
+    with app.app_context():
+        application_id = db.session.scalars(sa.select(PromotionApplication.id)).one()
+    decide = f"/promotions/applications/{application_id}/decide"
+    institution_hr, department_hr = login("hr"), login("hr_cs")
+
+    # 计算机科学与技术学院 has its own HR officer, who takes the first step.
+    assert institution_hr.post(decide, {"outcome": "approve"}).status_code == 403
+    assert department_hr.post(decide, {"outcome": "approve"}).status_code == 302
+    assert department_hr.post(decide, {"outcome": "approve"}).status_code == 403
+    assert institution_hr.post(decide, {"outcome": "approve"}).status_code == 302
+
+    with app.app_context():
+        application = db.session.get(PromotionApplication, application_id)
+        assert application.status is ApplicationStatus.APPROVED
+
+
+def test_department_hr_sees_only_its_department(app, seeded, login):
+    listed = login("hr_cs").get("/people").get_data(as_text=True)
+
+    assert "周子航" in listed and "陈立新" in listed
+    assert "林晓雯" not in listed
 
 
 def test_each_institutions_hr_sees_only_its_own_people(app, seeded, login):

@@ -65,6 +65,18 @@ ACCOUNTS = (
         post=None,
         department=None,
     ),
+    # HR of one department: with it, the department and institution steps
+    # of a 计算机科学与技术学院 applicant's promotion go to two people.
+    AccountSpec(
+        username="hr_cs",
+        full_name="吴敏",
+        employee_no="20140707",
+        email="hr_cs@shuren.example",
+        role="hr",
+        post=None,
+        department="cs",
+        hr_department="cs",
+    ),
     AccountSpec(
         username="admin",
         full_name="刘建华",

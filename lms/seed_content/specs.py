@@ -94,6 +94,8 @@ class AccountSpec:
     #: the post start date that the compliance rules and levels read. None
     #: records no date.
     years_in_post: int | None = None
+    #: For an HR account: the code of the one department it is limited to.
+    hr_department: str | None = None
 
 
 @dataclass(frozen=True)
