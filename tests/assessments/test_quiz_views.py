@@ -3,6 +3,8 @@
 import re
 from datetime import timedelta
 
+import pytest
+
 import sqlalchemy as sa
 
 from assessments.models import Attempt, AttemptAnswer, Quiz
@@ -269,17 +271,17 @@ def test_double_submit_records_one_submission(world, login):
     assert graded == 1
 
 
-def test_malformed_answer_fields_are_ignored(world, login):
+def test_malformed_field_names_are_ignored(world, login):
     counselor = _enrolled(login, world)
     attempt_id = _start(counselor, world.quiz)
     quiz = _quiz(world)
     data = correct_answers(quiz)
     first, second = quiz.questions
-    data[f"q{first.id}"] = data[f"q{first.id}"] + ["abc", "", "1.5", "-7"]
+    data[f"q{first.id}"] = data[f"q{first.id}"] + [""]
     data["qxyz"] = "1"
     data["q"] = "2"
     data["q99999999999999999999999"] = "3"
-    data[f"q{second.id}"] = ["not-a-number"]
+    del data[f"q{second.id}"]
 
     response = counselor.post(f"/attempts/{attempt_id}/submit", data=data)
 
@@ -287,6 +289,23 @@ def test_malformed_answer_fields_are_ignored(world, login):
     attempt = _attempt(attempt_id)
     assert attempt.submitted_at is not None
     assert attempt.score == first.points
+
+
+@pytest.mark.parametrize("junk", ["abc", "1.5", "-7", "99999999999999999999999"])
+def test_malformed_choice_values_hold_the_submission(world, login, junk):
+    counselor = _enrolled(login, world)
+    attempt_id = _start(counselor, world.quiz)
+    quiz = _quiz(world)
+    data = correct_answers(quiz)
+    first, second = quiz.questions
+    data[f"q{second.id}"] = data[f"q{second.id}"] + [junk]
+
+    response = counselor.post(f"/attempts/{attempt_id}/submit", data=data)
+
+    assert response.headers["Location"] == f"/attempts/{attempt_id}"
+    attempt = _attempt(attempt_id)
+    assert attempt.submitted_at is None
+    assert [answer.question_id for answer in attempt.answers] == [first.id]
 
 
 def test_late_submission_counts_no_answers(world, login):
