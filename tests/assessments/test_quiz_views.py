@@ -4,7 +4,6 @@ import re
 from datetime import timedelta
 
 import pytest
-
 import sqlalchemy as sa
 
 from assessments.models import Attempt, AttemptAnswer, Quiz
