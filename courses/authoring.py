@@ -6,6 +6,7 @@ one message per invalid field. They flush but never commit; views commit.
 
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from html.parser import HTMLParser
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -46,7 +47,19 @@ from lms.records.models import TrainingKind, TrainingTier
 from lms.seed import LESSON_TAGS
 
 #: Tags a trainer may use in a text lesson: the seed's tags plus links.
-AUTHORING_TAGS = LESSON_TAGS | {"a", "h4"}
+AUTHORING_TAGS = LESSON_TAGS | {
+    "a", "h4", "b", "i", "u", "s", "sub", "sup", "hr", "code", "pre",
+    "table", "caption", "thead", "tbody", "tfoot", "tr", "th", "td",
+}
+#: Attributes kept in lesson HTML, by tag; nh3 removes every other one.
+AUTHORING_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "th": {"colspan", "rowspan"},
+    "td": {"colspan", "rowspan"},
+}
+#: Tags that wrap a document and carry no content of their own, so removing
+#: them is not worth telling the author.
+_DOCUMENT_TAGS = {"html", "head", "body", "meta", "title", "o:p"}
 #: Link schemes kept in lesson HTML; nh3 drops any other href, e.g. javascript:.
 LINK_SCHEMES = {"http", "https", "mailto"}
 #: Lesson kinds a trainer can create.
@@ -758,17 +771,38 @@ def archive_course(course: Course, actor: User) -> None:
 def clean_html(html: str) -> str:
     """Return lesson HTML without scripts, event handlers or unsafe links.
 
-    nh3 keeps only ``AUTHORING_TAGS``, only ``href`` and ``title`` on links,
-    and only ``LINK_SCHEMES`` in ``href``. Every other attribute (``onerror``,
+    nh3 keeps only ``AUTHORING_TAGS``, only ``AUTHORING_ATTRIBUTES``, and only
+    ``LINK_SCHEMES`` in ``href``. Every other attribute (``onerror``,
     ``style`` ...) and tag is removed.
     """
     return nh3.clean(
         html.strip(),
         tags=AUTHORING_TAGS,
-        attributes={"a": {"href", "title"}},
+        attributes=AUTHORING_ATTRIBUTES,
         url_schemes=LINK_SCHEMES,
         link_rel="noopener noreferrer",
     )
+
+
+class _TagNames(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.names: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        self.names.add(tag)
+
+
+def removed_tags(html: str) -> list[str]:
+    """Return the names of the tags in ``html`` that ``clean_html`` removes.
+
+    Text pasted from Word or WPS brings images, spans and fonts; the author
+    is told which kinds of element the saved lesson no longer has.
+    """
+    parser = _TagNames()
+    parser.feed(html or "")
+    parser.close()
+    return sorted(parser.names - AUTHORING_TAGS - _DOCUMENT_TAGS)
 
 
 def _video_url(data: dict, errors: dict) -> str:

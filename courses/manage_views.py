@@ -547,6 +547,7 @@ def new_lesson(course_id: int):
         return _lesson_form(_own(Course, course_id), None, data, error.errors, 400)
     db.session.commit()
     flash(_("Lesson added."), "success")
+    _report_removed_markup(data)
     return redirect(url_for("manage.edit_course", course_id=course_id))
 
 
@@ -567,7 +568,22 @@ def edit_lesson(course_id: int, lesson_id: int):
         return _lesson_form(course, lesson, data, error.errors, 400)
     db.session.commit()
     flash(_("Lesson saved."), "success")
+    _report_removed_markup(data)
     return redirect(url_for("manage.edit_course", course_id=course_id))
+
+
+def _report_removed_markup(data: dict) -> None:
+    removed = authoring.removed_tags(data.get("body_html") or "")
+    if removed:
+        flash(
+            _(
+                "The lesson text was saved without these elements, which lessons do not"
+                " keep: %(tags)s. To show images, put them in a PDF, Word or PowerPoint"
+                " file and add it as a file lesson.",
+                tags=", ".join(f"<{name}>" for name in removed),
+            ),
+            "warning",
+        )
 
 
 @bp.route("/courses/<int:course_id>/lessons/<int:lesson_id>/move", methods=["POST"])

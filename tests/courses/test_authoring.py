@@ -92,6 +92,32 @@ def test_clean_html_removes_script_and_handlers():
     assert 'href="https://example.org/a"' in cleaned
 
 
+def test_clean_html_keeps_word_formatting_and_tables():
+    pasted = (
+        '<p><b>重点</b>、<i>提示</i>、<u>下划线</u>、H<sub>2</sub>O</p>'
+        '<table style="width:100%"><tr><th colspan="2" class="x">学时</th></tr>'
+        '<tr><td rowspan="1" onclick="x()">校级</td><td>16</td></tr></table>'
+        '<p><span style="color:red"><font face="宋体">正文</font></span></p>'
+    )
+
+    cleaned = authoring.clean_html(pasted)
+
+    assert "<b>重点</b>" in cleaned and "<i>提示</i>" in cleaned and "<u>下划线</u>" in cleaned
+    assert "<sub>2</sub>" in cleaned
+    assert '<th colspan="2">学时</th>' in cleaned
+    assert '<td rowspan="1">校级</td>' in cleaned
+    assert "style" not in cleaned and "onclick" not in cleaned and "<font" not in cleaned
+    assert "<p>正文</p>" in cleaned
+    assert authoring.removed_tags(pasted) == ["font", "span"]
+
+
+def test_removed_tags_ignores_document_wrappers():
+    html = "<html><body><p>正文<o:p></o:p></p><img src=x></body></html>"
+
+    assert authoring.removed_tags(html) == ["img"]
+    assert authoring.removed_tags("<p><b>已支持</b></p>") == []
+
+
 # Programmes -------------------------------------------------------------------
 
 

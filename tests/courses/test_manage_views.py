@@ -235,6 +235,29 @@ def test_lesson_html_is_sanitised_on_save(world, trainer, login):
     assert "第二段" in page
 
 
+def test_saving_pasted_markup_lists_what_was_removed(world, trainer, english):
+    draft_id = _new_version(trainer, world.course2)
+    _add_text_lesson(
+        trainer, draft_id, title="粘贴",
+        body='<p><b>要点</b><span style="color:red">红字</span></p><img src="data:,x">',
+    )
+
+    page = trainer.get(f"/manage/courses/{draft_id}").get_data(as_text=True)
+
+    assert "saved without these elements, which lessons do not keep: &lt;img&gt;, &lt;span&gt;" in page
+    assert 'class="flash flash-warning"' in page
+    assert _course_lessons(draft_id)[-1].body_html == "<p><b>要点</b>红字</p>"
+
+
+def test_saving_supported_markup_warns_of_nothing(world, trainer, english):
+    draft_id = _new_version(trainer, world.course2)
+    _add_text_lesson(trainer, draft_id, body="<p><b>要点</b></p><table><tr><td>1</td></tr></table>")
+
+    page = trainer.get(f"/manage/courses/{draft_id}").get_data(as_text=True)
+
+    assert "flash-warning" not in page
+
+
 def test_edit_lesson_sanitises_again(world, trainer):
     draft_id = _new_version(trainer, world.course2)
     lesson_id = _course_lessons(draft_id)[0].id
