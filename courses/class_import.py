@@ -314,6 +314,13 @@ def _match_person(training_class: TrainingClass, row: dict) -> list[dict]:
         return []
     if not user.role.is_learner:
         return [_problem(number, "employee_no", "not_learner", value=row["employee_no"])]
+    if row["full_name"] and full_name(user.full_name) != row["full_name"]:
+        # A mistyped employee number matches somebody else: enrolling that
+        # person would put the wrong name on the class and its certificates.
+        return [
+            _problem(number, "full_name", "name_mismatch", value=row["full_name"],
+                     other=user.full_name, employee_no=user.employee_no or row["email"])
+        ]
     row["action"] = "existing"
     row["user_id"] = user.id
     row["notes"] = _kept_values(user, row)
@@ -328,6 +335,8 @@ def _kept_values(user: User, row: dict) -> list[dict]:
     roster may not be allowed to see the person's contact data yet.
     """
     notes = []
+    if row.get("department_id") and user.department_id and row["department_id"] != user.department_id:
+        notes.append({"column": HEADER_NAMES["department"], "code": "department_kept"})
     stored_gender = GENDER_NAMES.get(user.gender) if user.gender else None
     if row["gender"] and stored_gender and row["gender"] != stored_gender:
         notes.append({"column": HEADER_NAMES["gender"], "code": "gender_kept"})
@@ -557,6 +566,9 @@ def problem_message(problem: dict) -> str:
         return _("The cell is empty. Fill in %(column)s.", column=problem["column"])
     if code == "scientific":
         return _("%(value)s is in scientific notation, so the spreadsheet dropped digits. Format the column as text and export the file again.", value=value)
+    if code == "name_mismatch":
+        return _("This row matches the account of %(other)s (%(number)s), not %(value)s. Check the employee number, e-mail and name in this row.",
+                 number=problem.get("employee_no", ""), other=problem.get("other", ""), value=value)
     if code == "employee_no_malformed":
         return _("%(value)s is not an employee number. Use 3 to 32 letters, digits or hyphens.", value=value)
     if code == "duplicate":
@@ -588,6 +600,8 @@ def problem_message(problem: dict) -> str:
 
 def note_message(note: dict) -> str:
     """Return the sentence that explains why a roster value will not be applied."""
+    if note["code"] == "department_kept":
+        return _("The 院系 differs from the one on the account, which is kept. Ask HR to move the person if the roster is right.")
     if note["code"] == "gender_kept":
         return _("The gender differs from the one on the account, which is kept. Ask HR to correct the account if the roster is right.")
     if note["code"] == "phone_kept":

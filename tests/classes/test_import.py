@@ -388,6 +388,42 @@ def test_post_start_kept_note(world, login, english):
     assert "The post start date differs from the one on the person&#39;s profile" in page
 
 
+def test_name_that_differs_from_the_matched_account_stops_the_row(world, login, english):
+    trainer = login("trainer")
+    rows = [["E1001", "张三", "教育学院", "", "", ""]]
+
+    pending_id = _pending_id(_upload(trainer, world, _csv(rows, "utf-8"), "r.csv"))
+    page = trainer.get(f"/classes/{world.klass}/import/{pending_id}").get_data(as_text=True)
+    refused = trainer.post(f"/classes/{world.klass}/import/{pending_id}/confirm")
+
+    assert [(p["row"], p["column"], p["code"]) for p in _problems(pending_id)] == [
+        (2, "姓名", "name_mismatch")
+    ]
+    assert "This row matches the account of 张老师 (E1001), not 张三." in page
+    assert refused.status_code == 400
+    assert world.counselor not in _member_ids(world)
+
+
+def test_spaces_in_a_matching_name_are_not_a_difference(world, login):
+    trainer = login("trainer")
+    rows = [["E1001", "张 老师", "教育学院", "", "", ""]]
+
+    pending_id = _pending_id(_upload(trainer, world, _csv(rows, "utf-8"), "r.csv"))
+
+    assert _problems(pending_id) == []
+
+
+def test_department_kept_note(world, login, english):
+    trainer = login("trainer")
+    rows = [["E1001", "张老师", "物理学院", "", "", ""]]
+
+    pending_id = _pending_id(_upload(trainer, world, _csv(rows, "utf-8"), "r.csv"))
+    page = trainer.get(f"/classes/{world.klass}/import/{pending_id}").get_data(as_text=True)
+
+    assert _problems(pending_id) == []
+    assert "The 院系 differs from the one on the account, which is kept." in page
+
+
 @pytest.mark.parametrize("value", ["2025-13-01", "2025-02-30", "下周一", "1899-01-01", "9/1/2025"])
 def test_invalid_post_start_is_reported(world, login, english, value):
     trainer = login("trainer")
