@@ -14,6 +14,9 @@ from lms.competencies.models import Level
 from lms.compliance.models import PersonProfile
 from lms.extensions import db
 
+#: Posts the counselor competency standard's levels apply to.
+COUNSELOR_POSTS = frozenset({Post.FULL_TIME_COUNSELOR, Post.PART_TIME_COUNSELOR})
+
 #: Words a programme's free-text audience uses for each post, used for
 #: programmes without ``audience_posts``.
 POST_AUDIENCE_WORDS = {
@@ -39,10 +42,14 @@ def person_level(user: User, today: Optional[date] = None) -> Optional[TargetLev
     """Return the competency level the person's years of service fall in.
 
     The bounds are the ``min_years``/``max_years`` of the framework levels
-    coded junior, intermediate and senior. Returns None without a recorded
-    post start date or without levels that carry bounds.
+    coded junior, intermediate and senior. Returns None for posts the
+    counselor competency standard does not cover (Party work), without a
+    recorded post start date or without levels that carry bounds.
     """
     from lms.compliance.windows import local_today
+
+    if user.post not in COUNSELOR_POSTS:
+        return None
 
     years = years_of_service(user, today or local_today(user.institution))
     if years is None:

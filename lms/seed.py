@@ -22,7 +22,7 @@ import nh3
 import sqlalchemy as sa
 
 from lms.accounts.models import Post, Role, User
-from lms.compliance.models import PersonProfile
+from lms.compliance.models import PartyStatus, PersonProfile
 from lms.compliance.seed import seed_rules
 from lms.competencies.models import (
     AreaMapping,
@@ -259,13 +259,16 @@ def _seed_accounts(
         user.set_password(account_password)
         db.session.add(user)
         db.session.flush()
-        if spec.years_in_post is not None:
-            db.session.add(
-                PersonProfile(
-                    user_id=user.id,
-                    post_started_on=_post_start(institution, spec.years_in_post),
-                )
+        if spec.years_in_post is not None or spec.party_status is not None:
+            profile = PersonProfile(
+                user_id=user.id,
+                party_committee_member=spec.party_committee_member,
             )
+            if spec.years_in_post is not None:
+                profile.post_started_on = _post_start(institution, spec.years_in_post)
+            if spec.party_status is not None:
+                profile.party_status = PartyStatus(spec.party_status)
+            db.session.add(profile)
         seeder.created[User.__tablename__] += 1
         created[spec.username] = account_password
     return created

@@ -420,3 +420,22 @@ def test_demo_counselors_have_post_start_dates_and_levels(app, seeded, login):
     page = login("counselor1").get("/learning").get_data(as_text=True)
     assert "初级辅导员岗位培训" in page
     assert "中级辅导员能力提升培训" not in page
+
+
+def test_demo_organiser_owes_party_training_and_has_no_counselor_level(app, seeded, login):
+    from courses.learning import person_level
+    from lms.compliance.models import PartyStatus, PersonProfile
+
+    with app.app_context():
+        organiser = db.session.scalar(sa.select(User).filter_by(username="organiser"))
+        profile = db.session.get(PersonProfile, organiser.id)
+        assert profile.party_status is PartyStatus.MEMBER
+        assert profile.party_committee_member
+        assert profile.post_started_on is not None
+        assert person_level(organiser) is None
+
+    page = login("organiser").get("/learning").get_data(as_text=True)
+
+    assert "党员每年集中学习培训不少于32学时" in page
+    assert "基层党组织书记和委员每年集中学习培训不少于56学时" in page
+    assert "目前没有适用的学时规则" not in page

@@ -46,6 +46,10 @@ ACCOUNTS = (
         post="party_organiser",
         department="cs",
         years_in_post=10,
+        # A 组织员 is a Party member and here sits on the 院系 Party committee,
+        # so the Party members' and committee members' training rules apply.
+        party_status="member",
+        party_committee_member=True,
     ),
     AccountSpec(
         username="trainer",

@@ -96,6 +96,9 @@ class AccountSpec:
     years_in_post: int | None = None
     #: For an HR account: the code of the one department it is limited to.
     hr_department: str | None = None
+    #: ``PartyStatus`` value recorded on the profile; None records the default.
+    party_status: str | None = None
+    party_committee_member: bool = False
 
 
 @dataclass(frozen=True)
