@@ -159,6 +159,45 @@ def mark_read(notification: Notification, now: Optional[datetime] = None) -> boo
     return True
 
 
+def settle(kind: str, subject_type: str, subject_id: int, now: Optional[datetime] = None) -> int:
+    """Mark the unread notifications of ``kind`` about one subject as read.
+
+    For requests to act that someone has dealt with, such as a review another
+    reviewer decided: they no longer show as new, and e-mail copies not yet
+    claimed by a delivery worker are skipped. Returns the number of
+    notifications marked read.
+    """
+    now = now or now_utc()
+    about = (
+        Notification.kind == kind,
+        Notification.subject_type == subject_type,
+        Notification.subject_id == subject_id,
+    )
+    db.session.execute(
+        sa.update(Notification)
+        .where(
+            *about,
+            Notification.email_status == EmailStatus.PENDING,
+            sa.or_(Notification.claimed_until.is_(None), Notification.claimed_until < now),
+        )
+        .values(
+            email_status=EmailStatus.SKIPPED,
+            last_error="no longer needed: already dealt with",
+            next_attempt_at=None,
+            claimed_by=None,
+            claimed_until=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    result = db.session.execute(
+        sa.update(Notification)
+        .where(*about, Notification.read_at.is_(None))
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Return the wait after the ``attempts``-th failed attempt: exponential, capped."""
     base = int(setting("LMS_MAIL_RETRY_BASE_SECONDS"))

@@ -256,6 +256,10 @@ def withdraw(application: PromotionApplication, user: User) -> PromotionApplicat
     )
     if not changed:
         raise PromotionError("not_open")
+    from lms.notifications import services as notifications
+    from lms.promotion.review import REVIEW_DUE_KIND
+
+    notifications.settle(REVIEW_DUE_KIND, "promotion_application", application.id)
     audit.record(
         "promotion.withdrawn",
         "promotion_application",

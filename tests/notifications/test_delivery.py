@@ -291,3 +291,29 @@ def test_claim_skips_rows_locked_elsewhere(institution, smtp_server, mail_settin
     assert _reload(free_id).email_status is EmailStatus.SENT
     assert _reload(locked_id).email_status is EmailStatus.PENDING
     assert len(handler.messages) == 1
+
+
+def test_settled_requests_are_read_and_not_mailed(institution, smtp_server, mail_settings):
+    handler, port = smtp_server
+    mail_settings(port)
+    waiting = _queue(make_person(institution, "settled"), subject_id=7)
+    claimed = _queue(make_person(institution, "inflight"), subject_id=7)
+    other = _queue(make_person(institution, "othersubject"), subject_id=8)
+    db.session.execute(
+        sa.update(Notification)
+        .where(Notification.id == claimed)
+        .values(claimed_by="other-worker", claimed_until=NOW + timedelta(minutes=5))
+    )
+    db.session.commit()
+
+    marked = services.settle("certificate_expiring_30", "certificate", 7, now=NOW)
+    db.session.commit()
+    report = services.deliver_pending(NOW)
+
+    assert marked == 2
+    assert _reload(waiting).read_at == NOW
+    assert _reload(waiting).email_status is EmailStatus.SKIPPED
+    # A copy a worker is sending is left to it.
+    assert _reload(claimed).email_status is EmailStatus.PENDING
+    assert _reload(other).read_at is None
+    assert report.sent == 1 and len(handler.messages) == 1

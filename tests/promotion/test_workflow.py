@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from lms.audit import AuditEntry
 from lms.extensions import db
-from lms.notifications.models import Notification
+from lms.notifications.models import EmailStatus, Notification
 from lms.promotion import engine
 from lms.promotion.models import (
     ApplicationStatus,
@@ -521,6 +521,34 @@ def test_reviewers_are_told_at_each_step(world, frozen, login):
     assert len(_review_notes(world.dept_hr)) == 1
     assert _review_notes(world.admin) == []
     assert _review_notes(world.hr_other) == []
+    # The department request is done; the institution requests are new.
+    db.session.expire_all()
+    assert _review_notes(world.dept_hr)[0].read_at is not None
+    assert _review_notes(world.hr)[0].read_at is None
+
+    assert _decide(login("hr"), application.id, "approve").status_code == 302
+
+    db.session.expire_all()
+    # hr2 did not decide, but nothing waits for them any more.
+    [note] = _review_notes(world.hr2)
+    assert note.read_at is not None
+    assert note.email_status is not EmailStatus.PENDING
+
+
+def test_withdrawal_settles_the_review_requests(world, frozen, login):
+    rule = _eligible_world(world)
+    counselor = _apply(login, rule)
+    application = _application()
+
+    response = counselor.post(
+        f"/promotions/applications/{application.id}/withdraw", {"confirm": "y"}
+    )
+
+    assert response.status_code == 302
+    db.session.expire_all()
+    [note] = _review_notes(world.dept_hr)
+    assert note.read_at is not None
+    assert note.email_status is EmailStatus.SKIPPED
 
 
 @pytest.mark.usefixtures("english")
