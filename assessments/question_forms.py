@@ -96,6 +96,13 @@ def _check_choices(kind: QuestionKind, rows: list, errors: dict) -> None:
     if any(not text for text, _correct, _match in rows):
         errors["choices"] = _("Every choice needs a text.")
         return
+    repeated = _repeated([text for text, _correct, _match in rows])
+    if repeated:
+        errors["choices"] = _(
+            "The choice %(text)s appears more than once. Make each choice different.",
+            text=repeated,
+        )
+        return
     correct_count = sum(1 for _text, correct, _match in rows if correct)
     if kind is QuestionKind.TRUE_FALSE:
         if len(rows) != 2:
@@ -127,6 +134,25 @@ def _check_matching(rows: list, errors: dict) -> None:
 def _check_ordering(rows: list, errors: dict) -> None:
     if len(rows) < 2 or any(not text for text, _correct, _match in rows):
         errors["choices"] = _("An ordering question needs at least two items, in their correct order.")
+        return
+    repeated = _repeated([text for text, _correct, _match in rows])
+    if repeated:
+        # Two equal items look the same to the learner, so either order is right.
+        errors["choices"] = _(
+            "The item %(text)s appears more than once. Make each item different.",
+            text=repeated,
+        )
+
+
+def _repeated(texts: list[str]) -> str:
+    """Return the first text that appears again, ignoring case and spacing, or ''."""
+    seen: dict[str, str] = {}
+    for text in texts:
+        key = " ".join(text.split()).casefold()
+        if key in seen:
+            return seen[key]
+        seen[key] = text
+    return ""
 
 
 def _blanks(data: dict, text: str, errors: dict) -> list[list[str]]:

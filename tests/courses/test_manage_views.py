@@ -376,6 +376,16 @@ def test_invalid_credit_hours_message(world, trainer, hours, message):
             "A true/false question needs exactly one correct choice.",
         ),
         ("single", [("甲", True)], "Enter at least two choices."),
+        (
+            "single",
+            [("A", True), ("a ", False)],
+            "The choice A appears more than once. Make each choice different.",
+        ),
+        (
+            "ordering",
+            [("倾听", False), ("共情", False), ("倾听", False)],
+            "The item 倾听 appears more than once. Make each item different.",
+        ),
     ],
 )
 def test_question_validation_messages(world, draft_quiz, trainer, kind, choices, message):
