@@ -253,9 +253,21 @@ def _preview_error(error: str):
     return response
 
 
+def _preview_data() -> dict:
+    """Return the sample certificate with the viewer's institution and address."""
+    from certificates.services import verification_url
+
+    institution = current_user.institution
+    data = sample_data()
+    data["institution_name"] = institution.name
+    data["institution_name_en"] = institution.name_en or ""
+    data["verification_url"] = verification_url(data["verification_code"])
+    return data
+
+
 def _preview_response(spec, output_format: str):
     try:
-        pdf = render_pdf(spec, sample_data())
+        pdf = render_pdf(spec, _preview_data())
     except TemplateSourceError as exc:
         return _preview_error(str(exc))
     except CertificateRenderError as exc:

@@ -223,6 +223,25 @@ def test_live_preview_renders_unsaved_form(world, login):
     assert count(TemplateVersion) == 1
 
 
+def test_preview_shows_own_institution_and_public_address(world, login, app):
+    from pypdf import PdfReader
+
+    app.config["PUBLIC_URL"] = "https://peixun.example.edu.cn/"
+    trainer = login("trainer-b")
+
+    response = trainer.post(
+        "/certificates/templates/preview",
+        data=form_data(
+            body_html="<p>{{ institution }}|{{ verification_url }}</p>", format="pdf"
+        ),
+        content_type="multipart/form-data",
+    )
+
+    text = PdfReader(io.BytesIO(response.data)).pages[0].extract_text()
+    assert "另一所大学|https://peixun.example.edu.cn/verify/" in text
+    assert "树人示范大学" not in text and "127.0.0.1" not in text
+
+
 def test_live_preview_reports_sandbox_error(world, login, english):
     response = login("trainer1").post(
         "/certificates/templates/preview",
