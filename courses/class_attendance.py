@@ -6,10 +6,17 @@ edits a ledger row: it appends a correction row (``corrects_id`` set) with
 the signed difference, so the ledger keeps its history and the net equals
 what the current mark earns.
 
+A session that delivers an offline lesson (``lesson_id`` set) works
+differently: a present or late mark completes the lesson for the person, and
+the session earns no 学时 of its own. The lesson's time is part of its
+course's credit hours, which the ledger receives when the course is
+completed, so crediting the session as well would count that time twice.
+
 NOTE: each session is its own ledger source, so a compliance rule that
 counts trainings (not hours) counts every attended session of a class.
 """
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Optional
@@ -17,19 +24,21 @@ from typing import Optional
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from courses import logger
+from courses import logger, services
 from courses.authoring import AuthoringError, text_field
 from courses.class_models import (
     Attendance,
     AttendanceStatus,
+    ClassMember,
     ClassSession,
+    ClassStatus,
     MemberStatus,
     SessionLength,
     TrainingClass,
 )
 from courses.class_authoring import date_field, enum_field
-from courses.classes import hours_for, members_in
-from courses.models import Lesson, LessonKind
+from courses.classes import hours_for, members_in, memberships_of
+from courses.models import Lesson, LessonKind, LessonProgress
 from lms import audit
 from lms.accounts.models import User
 from lms.db import now_utc
@@ -113,6 +122,9 @@ def update_session(session: ClassSession, data: dict, by: User) -> None:
     db.session.flush()
     for attendance in session.attendance:
         sync_hours(attendance)
+        # NOTE: when the session changes to another lesson, completions of
+        # the previous lesson that its marks made stay.
+        sync_lesson(attendance)
     logger.info("Session %s changed by %r", session.id, by)
 
 
@@ -143,7 +155,12 @@ def sheet(session: ClassSession) -> list[tuple[User, Optional[Attendance]]]:
 
 
 def hours_earned(session: ClassSession, status: AttendanceStatus) -> Decimal:
-    if not status.earns_hours:
+    """Return the 学时 a mark of ``status`` earns at ``session``.
+
+    A session that delivers an offline lesson earns none, because its time
+    is credited with the course of the lesson.
+    """
+    if not status.earns_hours or session.lesson_id is not None:
         return Decimal(0)
     return hours_for(session.training_class, session.length)
 
@@ -182,6 +199,7 @@ def mark(session: ClassSession, user: User, status: AttendanceStatus, by: User) 
                   "previous": previous.value if previous else None},
         )
     sync_hours(attendance)
+    sync_lesson(attendance)
     return attendance
 
 
@@ -242,6 +260,70 @@ def sync_hours(attendance: Attendance) -> None:
     _write_difference(session, attendance.user, target - previous)
 
 
+def sync_lesson(attendance: Attendance) -> None:
+    """Bring the person's completion of the session's offline lesson in line with the mark.
+
+    Present or late completes the lesson through ``services.complete_lesson``,
+    so course and programme completion, their 学时 and certificates follow as
+    for any lesson. Excused or absent removes the person's completion of the
+    lesson, even one the learner recorded before offline lessons required
+    attendance, unless another present or late mark covers the lesson or
+    the course is already complete. A completed course keeps its completion,
+    ledger rows, programme completion and certificate, because they may
+    already be reported or printed.
+    """
+    session = attendance.session
+    if session.lesson_id is None:
+        return
+    lesson = db.session.get(Lesson, session.lesson_id)
+    user = attendance.user
+    if attendance.status.earns_hours:
+        if not services.can_view_course(user, lesson.course):
+            # NOTE: a person who follows another version of the course is not
+            # matched, because the session names one version's lesson.
+            logger.warning(
+                "Lesson %s not completed for user %s, who does not follow course %s",
+                lesson.id, user.id, lesson.course_id,
+            )
+            return
+        services.complete_lesson(user, lesson, attended=True)
+        return
+    _withdraw_lesson(attendance, lesson)
+
+
+def _withdraw_lesson(attendance: Attendance, lesson: Lesson) -> None:
+    user = attendance.user
+    if services.find_completion(user, lesson.course) is not None:
+        logger.info(
+            "Lesson %s kept for user %s after a %s mark: course %s is already complete",
+            lesson.id, user.id, attendance.status.value, lesson.course_id,
+        )
+        return
+    attended_elsewhere = db.session.scalar(
+        sa.select(Attendance.id)
+        .join(ClassSession, ClassSession.id == Attendance.session_id)
+        .where(
+            ClassSession.lesson_id == lesson.id,
+            Attendance.user_id == user.id,
+            Attendance.id != attendance.id,
+            Attendance.status.in_([AttendanceStatus.PRESENT, AttendanceStatus.LATE]),
+        )
+        .limit(1)
+    )
+    if attended_elsewhere is not None:
+        return
+    removed = db.session.execute(
+        sa.delete(LessonProgress).where(
+            LessonProgress.user_id == user.id, LessonProgress.lesson_id == lesson.id
+        )
+    )
+    if removed.rowcount:
+        logger.info(
+            "Completion of lesson %s removed for user %s after a %s mark at session %s",
+            lesson.id, user.id, attendance.status.value, attendance.session_id,
+        )
+
+
 def _write_difference(session: ClassSession, user: User, difference: Decimal) -> None:
     training_class = session.training_class
     year = session.held_on.year
@@ -299,6 +381,45 @@ def credited_hours_by_user(training_class: TrainingClass) -> dict[int, Decimal]:
         .group_by(Attendance.user_id)
     )
     return {user_id: Decimal(total or 0) for user_id, total in rows}
+
+
+@dataclass
+class LessonDelivery:
+    """Sessions and classes through which a person attends an offline lesson."""
+
+    #: Sessions of the person's classes that deliver the lesson, by day.
+    sessions: list[ClassSession]
+    #: The person's classes that offer the lesson's course, in any version.
+    classes: list[TrainingClass]
+
+
+def lesson_delivery(user: User, lesson: Lesson) -> LessonDelivery:
+    """Return the sessions and classes of ``user`` that concern an offline lesson.
+
+    Cancelled classes and places that are withdrawn or rejected are left out.
+    """
+    sessions = list(
+        db.session.scalars(
+            sa.select(ClassSession)
+            .join(TrainingClass, TrainingClass.id == ClassSession.class_id)
+            .join(ClassMember, ClassMember.class_id == TrainingClass.id)
+            .where(
+                ClassSession.lesson_id == lesson.id,
+                ClassMember.user_id == user.id,
+                ClassMember.status == MemberStatus.ENROLLED,
+                TrainingClass.status != ClassStatus.CANCELLED,
+            )
+            .order_by(ClassSession.held_on, ClassSession.id)
+        )
+    )
+    code = lesson.course.code
+    offering = [
+        member.training_class
+        for member in memberships_of(user)
+        if member.training_class.status is not ClassStatus.CANCELLED
+        and any(course.code == code for course in member.training_class.offered_courses)
+    ]
+    return LessonDelivery(sessions=sessions, classes=offering)
 
 
 def next_session(training_class: TrainingClass, today: date) -> Optional[ClassSession]:

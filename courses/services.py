@@ -20,6 +20,7 @@ from courses.models import (
     Enrolment,
     EnrolmentCourse,
     Lesson,
+    LessonKind,
     LessonProgress,
     Programme,
     ProgrammeCourse,
@@ -476,12 +477,27 @@ def completed_lesson_ids(user: User, course: Course) -> set[int]:
     return finished
 
 
-def complete_lesson(user: User, lesson: Lesson) -> None:
+class AttendanceRequired(Exception):
+    """An offline lesson is completed by a trainer's attendance mark, not by the learner."""
+
+    def __init__(self, lesson: Lesson):
+        super().__init__(f"lesson {lesson.id} is offline")
+        self.lesson = lesson
+
+
+def complete_lesson(user: User, lesson: Lesson, *, attended: bool = False) -> None:
     """Mark a lesson done (idempotent) and re-evaluate its course.
 
-    Raises ``CourseLocked`` while the course's prerequisites are incomplete.
+    ``attended`` is set only by a present or late attendance mark at a class
+    session that delivers the lesson. An offline lesson without it raises
+    ``AttendanceRequired``. Other lessons raise ``CourseLocked`` while the
+    course's prerequisites are incomplete. An attended lesson skips that
+    check, because the mark records a session that took place.
     """
-    ensure_unlocked(user, lesson.course)
+    if lesson.kind is LessonKind.OFFLINE and not attended:
+        raise AttendanceRequired(lesson)
+    if not attended:
+        ensure_unlocked(user, lesson.course)
     exists = db.session.scalar(
         sa.select(LessonProgress.id).filter_by(user_id=user.id, lesson_id=lesson.id)
     )

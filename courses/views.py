@@ -17,7 +17,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from assessments import services as assessment_services
-from courses import classes, learning, lesson_files, logger, services
+from courses import class_attendance, classes, learning, lesson_files, logger, services
 from courses.models import Course, Lesson, LessonKind, Programme, PublicationStatus
 from lms.accounts.access import LEARNER_ROLES, roles_required
 from lms.compliance.windows import local_today
@@ -313,11 +313,14 @@ def lesson(course_id: int, lesson_id: int):
     done = False
     position_permille = 0
     visit = None
+    delivery = None
     if current_user.role.is_learner:
         done = lesson.id in services.completed_lesson_ids(current_user, course)
         visit = services.find_visit(current_user, course)
         if visit is not None and visit.lesson_id == lesson.id:
             position_permille = visit.position_permille
+        if lesson.kind is LessonKind.OFFLINE and not done:
+            delivery = class_attendance.lesson_delivery(current_user, lesson)
     page = render_template(
         "courses/lesson.html",
         course=course,
@@ -326,6 +329,7 @@ def lesson(course_id: int, lesson_id: int):
         following=following,
         done=done,
         position_permille=position_permille,
+        delivery=delivery,
     )
     # The visit is written after rendering: a commit expires every loaded
     # object, and the page would load them all again.
@@ -381,6 +385,18 @@ def save_position(course_id: int, lesson_id: int):
 @roles_required(*LEARNER_ROLES)
 def complete_lesson(course_id: int, lesson_id: int):
     course, lesson = _load_lesson(course_id, lesson_id)
+    if lesson.kind is LessonKind.OFFLINE:
+        logger.info(
+            "Completion of offline lesson %s rejected for %r", lesson.id, current_user
+        )
+        flash(
+            _(
+                "An offline lesson is completed when a trainer records your "
+                "attendance at its session, so it cannot be marked as complete here."
+            ),
+            "error",
+        )
+        return redirect(url_for("courses.lesson", course_id=course.id, lesson_id=lesson.id))
     refusal = _refuse_if_locked(course)
     if refusal is not None:
         return refusal
