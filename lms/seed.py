@@ -14,7 +14,7 @@ their passwords. The caller commits.
 import logging
 import secrets
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypeVar
 
@@ -105,6 +105,7 @@ def seed_demo(password: str | None = None) -> dict[str, str]:
     pre_job = _seed_programme(seeder, institution, framework, JUNIOR_PRE_JOB)
     seed_authored_programme(seeder, institution, framework, INTERMEDIATE_PROGRAMME)
     _seed_class(seeder, institution, JUNIOR_PRE_JOB.code)
+    _seed_workshop_class(seeder, institution, INTERMEDIATE_PROGRAMME.code)
     _seed_question_bank(seeder, institution)
     _seed_rubrics(seeder, institution)
     seed_rules()
@@ -610,6 +611,86 @@ def _seed_class(seeder: _Seeder, institution: Institution, programme_code: str) 
         },
     )
 
+
+
+def _seed_workshop_class(seeder: _Seeder, institution: Institution, programme_code: str) -> None:
+    """Add a class that delivers the offline lessons of a programme, with counselor2 in it.
+
+    An offline lesson is completed only by a trainer's attendance mark at a
+    class session that delivers it, so without such a class nobody could
+    finish the programme. Each session takes the lesson's date and place;
+    no attendance is recorded, which the demo ``trainer`` does.
+    """
+    from zoneinfo import ZoneInfo
+
+    from courses import classes
+    from courses.class_models import (
+        ClassSession,
+        ClassStatus,
+        EnrolmentMode,
+        SessionLength,
+        TrainingClass,
+    )
+    from courses.models import Lesson, LessonKind, Programme
+
+    code = "demo-intermediate-class"
+    exists = db.session.scalar(
+        sa.select(TrainingClass.id).filter_by(institution_id=institution.id, code=code)
+    )
+    programme = db.session.scalar(
+        sa.select(Programme).filter_by(institution_id=institution.id, code=programme_code)
+    )
+    if exists is not None or programme is None:
+        return
+    zone = ZoneInfo(institution.timezone)
+    lessons = [
+        lesson
+        for link in programme.courses
+        for lesson in link.course.lessons
+        if lesson.kind is LessonKind.OFFLINE and lesson.session_starts_at is not None
+    ]
+    if not lessons:
+        return
+    days = [lesson.session_starts_at.astimezone(zone).date() for lesson in lessons]
+    trainer = db.session.scalar(
+        sa.select(User).filter_by(institution_id=institution.id, role=Role.TRAINER)
+    )
+    learner = db.session.scalar(sa.select(User).filter_by(username=CAREER_USERNAME))
+    if trainer is None:
+        return
+    starts = min(days)
+    training_class = TrainingClass(
+        institution_id=institution.id,
+        code=code,
+        title=f"{starts.year}年中级辅导员能力提升培训班",
+        summary="省级示范培训的面授部分。培训师登记出勤后，学员的面授课节即为完成。",
+        programme_id=programme.id,
+        starts_on=starts,
+        ends_on=max(date.today() + timedelta(days=60), starts + timedelta(days=30)),
+        capacity=40,
+        enrolment_mode=EnrolmentMode.ASSIGNED,
+        status=ClassStatus.OPEN,
+        tier=TrainingTier.PROVINCIAL,
+        kind=TrainingKind.DEMONSTRATION,
+    )
+    training_class.trainers = [trainer]
+    db.session.add(training_class)
+    db.session.flush()
+    seeder.created[TrainingClass.__tablename__] += 1
+    for lesson, day in zip(lessons, days):
+        db.session.add(
+            ClassSession(
+                class_id=training_class.id,
+                title=lesson.title,
+                held_on=day,
+                length=SessionLength.HALF_DAY,
+                place=lesson.session_place or "",
+                lesson_id=lesson.id,
+            )
+        )
+    db.session.flush()
+    if learner is not None and learner.institution_id == institution.id:
+        classes.add_member(training_class, learner, by=trainer)
 
 
 #: Demo counselor whose record makes the 助教 → 讲师 promotion rule apply.

@@ -439,3 +439,38 @@ def test_demo_organiser_owes_party_training_and_has_no_counselor_level(app, seed
     assert "党员每年集中学习培训不少于32学时" in page
     assert "基层党组织书记和委员每年集中学习培训不少于56学时" in page
     assert "目前没有适用的学时规则" not in page
+
+
+def test_demo_workshop_is_completed_by_the_trainers_attendance_mark(app, seeded, login, english):
+    from courses.class_models import ClassSession, TrainingClass
+    from courses.models import Lesson, LessonProgress
+
+    with app.app_context():
+        training_class = db.session.scalar(
+            sa.select(TrainingClass).filter_by(code="demo-intermediate-class")
+        )
+        session = db.session.scalar(
+            sa.select(ClassSession).filter_by(class_id=training_class.id)
+        )
+        lesson = db.session.get(Lesson, session.lesson_id)
+        counselor = db.session.scalar(sa.select(User).filter_by(username="counselor2"))
+        ids = (training_class.id, session.id, lesson.id, lesson.course_id, counselor.id)
+        assert session.title == "团体辅导工作坊（面授）"
+        assert session.place == "学生发展中心团体辅导室"
+    class_id, session_id, lesson_id, course_id, counselor_id = ids
+
+    learner = login("counselor2")
+    page = learner.get(f"/courses/{course_id}/lessons/{lesson_id}").get_data(as_text=True)
+    assert "团体辅导工作坊（面授）" in page and "学生发展中心团体辅导室" in page
+    assert learner.post(f"/courses/{course_id}/lessons/{lesson_id}/complete").status_code == 302
+
+    trainer = login("trainer")
+    sheet = f"/classes/{class_id}/sessions/{session_id}/attendance"
+    assert trainer.get(sheet).status_code == 200
+    response = trainer.post(sheet, data={f"mark-{counselor_id}": "present"})
+    assert response.status_code == 302
+
+    with app.app_context():
+        assert db.session.scalar(
+            sa.select(LessonProgress.id).filter_by(user_id=counselor_id, lesson_id=lesson_id)
+        ) is not None
