@@ -6,8 +6,10 @@ edits a ledger row: it appends a correction row (``corrects_id`` set) with
 the signed difference, so the ledger keeps its history and the net equals
 what the current mark earns.
 
-NOTE: each session is its own ledger source, so a compliance rule that
-counts trainings (not hours) counts every attended session of a class.
+Each session is its own ledger source, but every row names the training it
+belongs to (``HoursEntry.training_type``), so a compliance rule that counts
+trainings counts a class once. A class that offers a programme is the same
+training as that programme, whose course completions credit hours too.
 """
 
 from datetime import date
@@ -242,6 +244,17 @@ def sync_hours(attendance: Attendance) -> None:
     _write_difference(session, attendance.user, target - previous)
 
 
+def training_of(training_class: TrainingClass) -> tuple[str, int]:
+    """Return the (training_type, training_id) that the class's ledger rows carry.
+
+    Members of a class that offers a programme are enrolled in it, and their
+    course completions carry ("programme", id), so the class carries the same.
+    """
+    if training_class.programme_id is not None:
+        return "programme", training_class.programme_id
+    return "training_class", training_class.id
+
+
 def _write_difference(session: ClassSession, user: User, difference: Decimal) -> None:
     training_class = session.training_class
     year = session.held_on.year
@@ -250,8 +263,11 @@ def _write_difference(session: ClassSession, user: User, difference: Decimal) ->
             user_id=user.id, source_type=SOURCE_TYPE, source_id=session.id, year=year
         )
     )
+    training_type, training_id = training_of(training_class)
     entry = HoursEntry(
         user_id=user.id,
+        training_type=training_type,
+        training_id=training_id,
         title=f"{training_class.title}：{session.title}",
         occurred_on=session.held_on,
         year=year,

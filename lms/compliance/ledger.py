@@ -120,9 +120,11 @@ def _sum_hours(filters: list, horizon_start: Optional[date]) -> dict:
 def _count_trainings_query(filters: list, horizon_start: Optional[date]) -> sa.Select:
     """SELECT user_id, trainings, trainings still counting at the horizon.
 
-    A training is one ledger source (source_type, source_id), or a single
+    A training is what the entry's (training_type, training_id) names, such
+    as a programme whose courses each credited their own entry. Without it,
+    a training is one ledger source (source_type, source_id), or a single
     entry without a source. Corrections are netted against the entry named
-    in ``corrects_id``, and a training whose net hours are not positive does
+    in ``corrects_id``, and an entry whose net hours are not positive does
     not count.
     """
     # NOTE: a correction is netted only against the entry it names directly,
@@ -137,6 +139,9 @@ def _count_trainings_query(filters: list, horizon_start: Optional[date]) -> sa.S
     )
 
     root = so.aliased(HoursEntry)
+    has_training = sa.and_(
+        root.training_type.is_not(None), root.training_id.is_not(None)
+    )
     has_source = sa.and_(root.source_type.is_not(None), root.source_id.is_not(None))
     per_training = (
         sa.select(
@@ -146,8 +151,16 @@ def _count_trainings_query(filters: list, horizon_start: Optional[date]) -> sa.S
         .join(root, root.id == per_entry.c.root_id)
         .group_by(
             per_entry.c.user_id,
-            sa.case((has_source, root.source_type), else_=None),
-            sa.case((has_source, root.source_id), else_=root.id),
+            sa.case(
+                (has_training, root.training_type),
+                (has_source, root.source_type),
+                else_=None,
+            ),
+            sa.case(
+                (has_training, root.training_id),
+                (has_source, root.source_id),
+                else_=root.id,
+            ),
         )
         .subquery()
     )

@@ -176,7 +176,8 @@ class ComplianceRule(db.Model):
     window_months: so.Mapped[Optional[int]]
 
     min_hours: so.Mapped[Optional[Decimal]] = so.mapped_column(sa.Numeric(7, 1))
-    #: Minimum number of distinct trainings (ledger sources) in the window.
+    #: Minimum number of distinct trainings in the window, such as programmes
+    #: or external trainings, each counted once (see ``HoursEntry.training_type``).
     min_count: so.Mapped[Optional[int]]
     tiers: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
     kinds: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
