@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from lms.accounts.models import User
-from lms.compliance.models import ComplianceRule, WindowKind
+from lms.compliance.models import ComplianceRule
 from lms.compliance.windows import Window
 from lms.extensions import db
 from lms.organisations.models import Institution
@@ -54,7 +54,7 @@ def window_filters(window: Window) -> list:
 
 
 def per_person_filters(windows: dict[int, Window]) -> list:
-    """WHERE clauses for windows that differ by person (``before_post``).
+    """WHERE clauses for windows counted from each person's post start date.
 
     Each row is compared with its own person's bounds through a CASE on
     ``user_id``. Rows of people not in ``windows`` get NULL bounds and drop out.
@@ -77,7 +77,7 @@ def institution_filters(
     deadline, so one WHERE clause serves them all.
     """
     restrictions = restriction_filters(rule)
-    if rule.window_kind is WindowKind.BEFORE_POST:
+    if rule.counts_from_post_start:
         return [*restrictions, *per_person_filters(windows)]
     window = next(iter(windows.values()))
     people = sa.select(User.id).where(User.institution_id == institution.id)
