@@ -35,7 +35,6 @@ def main(argv=None) -> None:
     from lms import create_app
     from lms.accounts.models import User
     from lms.compliance import ledger
-    from lms.compliance.models import WindowKind
     from lms.compliance.report import _rules_by_institution, population_report
     from lms.compliance.windows import local_today, window_for
     from lms.extensions import db
@@ -57,7 +56,7 @@ def main(argv=None) -> None:
             def plain():
                 for rule in rules:
                     filters = [HoursEntry.user_id.in_(people), *ledger.restriction_filters(rule)]
-                    if rule.window_kind is not WindowKind.BEFORE_POST:
+                    if not rule.counts_from_post_start:
                         filters += ledger.window_filters(window_for(rule, today))
                     db.session.execute(
                         sa.select(HoursEntry.user_id, sa.func.sum(HoursEntry.hours))

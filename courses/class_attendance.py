@@ -12,8 +12,10 @@ the session earns no 学时 of its own. The lesson's time is part of its
 course's credit hours, which the ledger receives when the course is
 completed, so crediting the session as well would count that time twice.
 
-NOTE: each session is its own ledger source, so a compliance rule that
-counts trainings (not hours) counts every attended session of a class.
+Each session is its own ledger source, but every row names the training it
+belongs to (``HoursEntry.training_type``), so a compliance rule that counts
+trainings counts a class once. A class that offers a programme is the same
+training as that programme, whose course completions credit hours too.
 """
 
 from dataclasses import dataclass
@@ -324,6 +326,17 @@ def _withdraw_lesson(attendance: Attendance, lesson: Lesson) -> None:
         )
 
 
+def training_of(training_class: TrainingClass) -> tuple[str, int]:
+    """Return the (training_type, training_id) that the class's ledger rows carry.
+
+    Members of a class that offers a programme are enrolled in it, and their
+    course completions carry ("programme", id), so the class carries the same.
+    """
+    if training_class.programme_id is not None:
+        return "programme", training_class.programme_id
+    return "training_class", training_class.id
+
+
 def _write_difference(session: ClassSession, user: User, difference: Decimal) -> None:
     training_class = session.training_class
     year = session.held_on.year
@@ -332,8 +345,11 @@ def _write_difference(session: ClassSession, user: User, difference: Decimal) ->
             user_id=user.id, source_type=SOURCE_TYPE, source_id=session.id, year=year
         )
     )
+    training_type, training_id = training_of(training_class)
     entry = HoursEntry(
         user_id=user.id,
+        training_type=training_type,
+        training_id=training_id,
         title=f"{training_class.title}：{session.title}",
         occurred_on=session.held_on,
         year=year,

@@ -166,7 +166,7 @@ def _is_party_officer(person: User, profile: Optional[PersonProfile]) -> bool:
 
 def needs_post_start(rule: ComplianceRule) -> bool:
     """Return whether ``rule`` cannot be evaluated without a post start date."""
-    return rule.new_to_post or rule.window_kind is WindowKind.BEFORE_POST
+    return rule.new_to_post or rule.counts_from_post_start
 
 
 def uncovered_reason(

@@ -31,6 +31,7 @@ WINDOW_KIND = {
     "calendar_year": _l("Per calendar year"),
     "rolling_years": _l("Rolling years"),
     "before_post": _l("Before taking up the post"),
+    "around_post_start": _l("Before and in the first months after taking up the post"),
 }
 
 PARTY_STATUS = {
@@ -75,6 +76,8 @@ def _explain(verdict: Verdict) -> str:
         return _calendar_year(verdict)
     if kind is WindowKind.ROLLING_YEARS:
         return _rolling(verdict)
+    if kind is WindowKind.AROUND_POST_START:
+        return _around_post_start(verdict)
     return _before_post(verdict)
 
 
@@ -193,6 +196,39 @@ def _before_post(verdict: Verdict) -> str:
     return _(
         "%(achieved)s of %(required)s %(what)s so far; %(missing)s missing by "
         "%(deadline)s, the day the post starts.",
+        **values,
+    )
+
+
+def _around_post_start(verdict: Verdict) -> str:
+    post_started_on = verdict.window.post_started_on
+    values = _numbers(verdict)
+    values["deadline"] = _date(verdict.deadline)
+    values["months"] = str(verdict.rule.new_to_post_months)
+    values["start"] = _date(post_started_on)
+    if verdict.status is Status.MET:
+        return _(
+            "%(achieved)s of %(required)s %(what)s before and in the first "
+            "%(months)s months after taking up the post on %(start)s; "
+            "requirement met.",
+            **values,
+        )
+    if verdict.status is Status.MISSED:
+        return _(
+            "%(achieved)s of %(required)s %(what)s by %(deadline)s, the end of "
+            "the first %(months)s months in the post; %(missing)s missing.",
+            **values,
+        )
+    if verdict.today < post_started_on:
+        return _(
+            "%(achieved)s of %(required)s %(what)s so far; the post starts on "
+            "%(start)s, and %(missing)s are missing by %(deadline)s, the end of "
+            "the first %(months)s months in the post.",
+            **values,
+        )
+    return _(
+        "%(achieved)s of %(required)s %(what)s so far; %(missing)s missing by "
+        "%(deadline)s, the end of the first %(months)s months in the post.",
         **values,
     )
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from lms.accounts.models import User
-from lms.compliance.models import ComplianceRule, WindowKind
+from lms.compliance.models import ComplianceRule
 from lms.compliance.windows import Window
 from lms.extensions import db
 from lms.organisations.models import Institution
@@ -54,7 +54,7 @@ def window_filters(window: Window) -> list:
 
 
 def per_person_filters(windows: dict[int, Window]) -> list:
-    """WHERE clauses for windows that differ by person (``before_post``).
+    """WHERE clauses for windows counted from each person's post start date.
 
     Each row is compared with its own person's bounds through a CASE on
     ``user_id``. Rows of people not in ``windows`` get NULL bounds and drop out.
@@ -77,7 +77,7 @@ def institution_filters(
     deadline, so one WHERE clause serves them all.
     """
     restrictions = restriction_filters(rule)
-    if rule.window_kind is WindowKind.BEFORE_POST:
+    if rule.counts_from_post_start:
         return [*restrictions, *per_person_filters(windows)]
     window = next(iter(windows.values()))
     people = sa.select(User.id).where(User.institution_id == institution.id)
@@ -120,9 +120,11 @@ def _sum_hours(filters: list, horizon_start: Optional[date]) -> dict:
 def _count_trainings_query(filters: list, horizon_start: Optional[date]) -> sa.Select:
     """SELECT user_id, trainings, trainings still counting at the horizon.
 
-    A training is one ledger source (source_type, source_id), or a single
+    A training is what the entry's (training_type, training_id) names, such
+    as a programme whose courses each credited their own entry. Without it,
+    a training is one ledger source (source_type, source_id), or a single
     entry without a source. Corrections are netted against the entry named
-    in ``corrects_id``, and a training whose net hours are not positive does
+    in ``corrects_id``, and an entry whose net hours are not positive does
     not count.
     """
     # NOTE: a correction is netted only against the entry it names directly,
@@ -137,6 +139,9 @@ def _count_trainings_query(filters: list, horizon_start: Optional[date]) -> sa.S
     )
 
     root = so.aliased(HoursEntry)
+    has_training = sa.and_(
+        root.training_type.is_not(None), root.training_id.is_not(None)
+    )
     has_source = sa.and_(root.source_type.is_not(None), root.source_id.is_not(None))
     per_training = (
         sa.select(
@@ -146,8 +151,16 @@ def _count_trainings_query(filters: list, horizon_start: Optional[date]) -> sa.S
         .join(root, root.id == per_entry.c.root_id)
         .group_by(
             per_entry.c.user_id,
-            sa.case((has_source, root.source_type), else_=None),
-            sa.case((has_source, root.source_id), else_=root.id),
+            sa.case(
+                (has_training, root.training_type),
+                (has_source, root.source_type),
+                else_=None,
+            ),
+            sa.case(
+                (has_training, root.training_id),
+                (has_source, root.source_id),
+                else_=root.id,
+            ),
         )
         .subquery()
     )

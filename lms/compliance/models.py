@@ -23,6 +23,14 @@ class WindowKind(enum.Enum):
     #: The ``window_months`` months before the person took up the post, due
     #: on the day the post starts.
     BEFORE_POST = "before_post"
+    #: The ``window_months`` months before the person took up the post and
+    #: their first ``new_to_post_months`` months in it, due on the last day
+    #: of those first months.
+    AROUND_POST_START = "around_post_start"
+
+
+#: Window kinds counted from each person's post start date.
+POST_START_WINDOWS = frozenset({WindowKind.BEFORE_POST, WindowKind.AROUND_POST_START})
 
 
 class PartyStatus(enum.Enum):
@@ -134,9 +142,10 @@ class ComplianceRule(db.Model):
             name="window_years_iff_rolling",
         ),
         sa.CheckConstraint(
-            "(window_kind = 'before_post') = (window_months IS NOT NULL)"
+            "(window_kind IN ('before_post', 'around_post_start'))"
+            " = (window_months IS NOT NULL)"
             " AND (window_months IS NULL OR window_months > 0)",
-            name="window_months_iff_before_post",
+            name="window_months_iff_post_start_window",
         ),
         sa.CheckConstraint("at_risk_days >= 0", name="at_risk_days_not_negative"),
         sa.CheckConstraint(
@@ -176,7 +185,8 @@ class ComplianceRule(db.Model):
     window_months: so.Mapped[Optional[int]]
 
     min_hours: so.Mapped[Optional[Decimal]] = so.mapped_column(sa.Numeric(7, 1))
-    #: Minimum number of distinct trainings (ledger sources) in the window.
+    #: Minimum number of distinct trainings in the window, such as programmes
+    #: or external trainings, each counted once (see ``HoursEntry.training_type``).
     min_count: so.Mapped[Optional[int]]
     tiers: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
     kinds: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
@@ -207,6 +217,11 @@ class ComplianceRule(db.Model):
         if key == "roles" and not cleaned:
             raise ValueError("roles: a rule must name at least one role")
         return cleaned
+
+    @property
+    def counts_from_post_start(self) -> bool:
+        """Whether each person's window is counted from their post start date."""
+        return self.window_kind in POST_START_WINDOWS
 
     @property
     def counts_trainings(self) -> bool:

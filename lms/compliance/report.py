@@ -10,7 +10,8 @@ and the status is a CASE over the sum. It gives the same counts as
 evaluating everyone with the engine (a test compares the two).
 
 Two groups of people have a window of their own and are evaluated row by
-row instead: everyone under a ``before_post`` rule, and people whose post
+row instead: everyone under a rule whose window is counted from the post
+start date (``before_post``, ``around_post_start``), and people whose post
 started inside a rolling rule's window (their deadline is the anniversary
 of the post). Both groups are small: staff new to their post. People
 without a post start date under a rule that needs one are counted as
@@ -154,7 +155,7 @@ def _shared_window_counts(
     report: RuleReport, rule: ComplianceRule, institution_ids: list[int], today: date
 ) -> None:
     """Count everyone whose window and deadline are the rule's shared ones, in SQL."""
-    if rule.window_kind is WindowKind.BEFORE_POST:
+    if rule.counts_from_post_start:
         return
     window = window_for(rule, today)
     clauses = [User.institution_id.in_(institution_ids), *coverage_filters(rule, today)]
@@ -204,7 +205,7 @@ def _own_window_counts(
     if rule.window_kind is WindowKind.ROLLING_YEARS:
         shared_start = window_for(rule, today).start
         clauses.append(PersonProfile.post_started_on > shared_start)
-    elif rule.window_kind is not WindowKind.BEFORE_POST:
+    elif not rule.counts_from_post_start:
         return
     rows = db.session.execute(
         sa.select(
@@ -218,7 +219,7 @@ def _own_window_counts(
     windows = {
         row.id: window_for(rule, today, post_started_on=row.post_started_on) for row in rows
     }
-    if rule.window_kind is WindowKind.BEFORE_POST:
+    if rule.counts_from_post_start:
         filters = [*ledger.restriction_filters(rule), *ledger.per_person_filters(windows)]
     else:
         filters = [

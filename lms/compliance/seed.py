@@ -44,7 +44,10 @@ RULES = [
         full_time_only=True,
         new_to_post=True,
         new_to_post_months=12,
-        window_kind=WindowKind.BEFORE_POST,
+        # Universities commonly run the pre-job training in a new counselor's
+        # first months in post, so training up to the end of the first year
+        # counts too.
+        window_kind=WindowKind.AROUND_POST_START,
         window_months=12,
         min_hours=Decimal(40),
         kinds=[TrainingKind.PRE_JOB],
@@ -140,19 +143,34 @@ RULES = [
 ]
 
 
+#: Pairs of (values that earlier versions seeded, values that replace them),
+#: by rule code.
+SUPERSEDED = {
+    "counselor-pre-job": (
+        dict(
+            window_kind=WindowKind.BEFORE_POST,
+            window_months=12,
+            new_to_post_months=12,
+        ),
+        dict(window_kind=WindowKind.AROUND_POST_START),
+    ),
+}
+
+
 def seed_rules() -> list[ComplianceRule]:
     """Add the shared rules whose code is not in the database yet; flush only.
 
-    Existing rules are left as they are, so an administrator's edits survive
-    a second run. Returns the rules added.
+    Existing rules keep their values, so an administrator's edits survive a
+    second run. The one exception is a shared rule that still has every old
+    value listed in ``SUPERSEDED``, which gets the replacing values.
+    Returns the rules added.
     """
-    existing = set(
-        db.session.scalars(
-            sa.select(ComplianceRule.code).where(
-                ComplianceRule.institution_id.is_(None)
-            )
+    existing = {
+        rule.code: rule
+        for rule in db.session.scalars(
+            sa.select(ComplianceRule).where(ComplianceRule.institution_id.is_(None))
         )
-    )
+    }
     added = []
     for values in RULES:
         if values["code"] in existing:
@@ -160,9 +178,23 @@ def seed_rules() -> list[ComplianceRule]:
         rule = ComplianceRule(institution_id=None, active=True, **values)
         db.session.add(rule)
         added.append(rule)
+    _replace_superseded(existing)
     db.session.flush()
     if added:
         logger.info(
             "Seeded %d compliance rules: %s", len(added), [r.code for r in added]
         )
     return added
+
+
+def _replace_superseded(existing: dict[str, ComplianceRule]) -> None:
+    """Apply ``SUPERSEDED`` to the stored shared rules that still have the old values."""
+    for code, (old, new) in SUPERSEDED.items():
+        rule = existing.get(code)
+        if rule is None:
+            continue
+        if any(getattr(rule, name) != value for name, value in old.items()):
+            continue
+        for name, value in new.items():
+            setattr(rule, name, value)
+        logger.info("Updated seeded compliance rule %s: %s", code, new)

@@ -36,6 +36,9 @@ class Window:
     #: will still be inside the window then.
     horizon: Optional[date] = None
     horizon_start: Optional[date] = None
+    #: The post start date that a ``before_post`` or ``around_post_start``
+    #: window is counted from.
+    post_started_on: Optional[date] = None
 
 
 def add_months(day: date, months: int) -> date:
@@ -79,9 +82,10 @@ def window_for(
     """Compute the window of ``rule`` as seen on ``today``.
 
     ``year`` picks a calendar-year rule's year (default: today's year) and is
-    ignored by the other window kinds. A ``before_post`` rule needs
-    ``post_started_on``. For a rolling rule, a post that started inside the
-    window gives a deadline: the day before the post's N-year anniversary.
+    ignored by the other window kinds. A ``before_post`` or
+    ``around_post_start`` rule needs ``post_started_on``. For a rolling rule,
+    a post that started inside the window gives a deadline: the day before
+    the post's N-year anniversary.
     """
     if rule.window_kind is WindowKind.CALENDAR_YEAR:
         if year is None:
@@ -111,12 +115,16 @@ def window_for(
     if post_started_on is None:
         raise ValueError(
             f"rule {rule.code!r}: post_started_on is missing,"
-            " and a before_post window is counted back from it"
+            f" and a {rule.window_kind.value} window is counted from it"
         )
+    start = add_months(post_started_on, -rule.window_months)
+    if rule.window_kind is WindowKind.BEFORE_POST:
+        end = post_started_on
+    else:
+        # The day before the anniversary closes the first new_to_post_months.
+        end = add_months(post_started_on, rule.new_to_post_months) - timedelta(days=1)
     return Window(
-        start=add_months(post_started_on, -rule.window_months),
-        end=post_started_on,
-        deadline=post_started_on,
+        start=start, end=end, deadline=end, post_started_on=post_started_on
     )
 
 

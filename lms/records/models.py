@@ -48,6 +48,13 @@ class HoursEntry(db.Model):
     user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
     source_type: so.Mapped[Optional[str]] = so.mapped_column(sa.String(32))
     source_id: so.Mapped[Optional[int]]
+    #: The training that the source is part of, which rules that count
+    #: trainings count once. It is ("programme", id) for a course completed
+    #: through a programme and for a session of a class that offers one.
+    #: It is ("training_class", id) for a session of a single-course class.
+    #: None means the source itself is the training.
+    training_type: so.Mapped[Optional[str]] = so.mapped_column(sa.String(32))
+    training_id: so.Mapped[Optional[int]]
     title: so.Mapped[str] = so.mapped_column(sa.String(200))
     occurred_on: so.Mapped[date]
     #: Calendar year in the institution's zone that the hours count toward.

@@ -48,6 +48,8 @@ def credit_course_hours(sender, **kw) -> None:
             user_id=user.id,
             source_type="course_completion",
             source_id=sender.id,
+            training_type="programme" if kw.get("programme_id") else None,
+            training_id=kw.get("programme_id"),
             title=kw["course_title"],
             occurred_on=on,
             year=on.year,

@@ -54,6 +54,25 @@ def test_present_full_day_credits_default_eight(world, enrolled):
     assert entry.kind is TrainingKind.DEMONSTRATION
 
 
+def test_sessions_carry_class_training(world, enrolled):
+    course_class = make_class(world, code="2026-04", course_only=True)
+    classes.add_member(course_class, user(world.counselor), by=user(world.trainer))
+    trainer = user(world.trainer)
+    for held_on in (date(2026, 9, 2), date(2026, 9, 3)):
+        session = make_session(enrolled, held_on=held_on)
+        class_attendance.mark(session, user(world.counselor), AttendanceStatus.PRESENT, trainer)
+    course_session = make_session(course_class)
+    class_attendance.mark(course_session, user(world.counselor), AttendanceStatus.PRESENT, trainer)
+
+    trainings = [(entry.training_type, entry.training_id) for entry in _entries(world.counselor)]
+
+    assert trainings == [
+        ("programme", world.programme),
+        ("programme", world.programme),
+        ("training_class", course_class.id),
+    ]
+
+
 def test_late_half_day_credits_four(world, enrolled):
     session = make_session(enrolled, length=SessionLength.HALF_DAY)
 
