@@ -159,7 +159,12 @@ def test_upgrade_from_release_keeps_data(fresh_app):
             name: db.session.scalar(sa.text(f'SELECT COUNT(*) FROM "{name}"'))
             for name, _ in RELEASE_ROWS
         }
+        # The course completion's hours belong to the programme it completed.
+        training = db.session.execute(
+            sa.text("SELECT training_type, training_id FROM hours_entry WHERE id = 1")
+        ).one()
         db.session.remove()
+    assert tuple(training) == ("programme", 1)
     assert counts["user"] == 2
     assert all(counts[name] >= 1 for name, _ in RELEASE_ROWS)
 
