@@ -476,6 +476,14 @@ def _upload_message(filename: str, error: uploads.UploadError) -> str:
         )
     if error.code == "missing":
         return _("File %(name)s is empty; attach the file again.", name=filename)
+    if error.code == "content":
+        extension = uploads.extension_of(filename)
+        return _(
+            "File %(name)s is not a real %(type)s file: its name ends in .%(extension)s "
+            "but its content is of another kind. Save or export the file again as "
+            "%(type)s, or rename it to its real type, and attach it again.",
+            name=filename, type=extension.upper(), extension=extension,
+        )
     return _(
         "File %(name)s is not an accepted type; attach one of: %(types)s.",
         name=filename, types=", ".join(error.allowed),

@@ -629,4 +629,9 @@ def table_error_message(error: tabular.TableError) -> str:
         )
     if error.code == "empty":
         return _("The file is empty. Export the roster with a header row such as 工号, 姓名, 院系.")
+    if error.code == "binary":
+        return _(
+            "The file is not text: it contains binary data. Save the roster as CSV "
+            "(UTF-8 or GBK) or XLSX and upload that file."
+        )
     return _("The file cannot be read as a table. Upload a CSV or XLSX file exported from a spreadsheet.")

@@ -2,14 +2,17 @@
 
 Every upload goes into ``UPLOAD_DIR/<area>/`` under a generated name; the
 original name is kept only as data by the caller. A file is accepted when its
-extension is one the area allows, its leading bytes match that type, and its
-size is within the area's limit. Files are served back with
+extension is one the area allows, its content matches that type, and its
+size is within the area's limit. The content check reads leading bytes, and
+for ZIP-based types the archive's central directory as well. Files are served back with
 ``Content-Disposition: attachment`` and ``X-Content-Type-Options: nosniff``
 so a browser never runs an uploaded page.
 """
 
+import io
 import os
 import secrets
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterable, Optional
@@ -54,6 +57,18 @@ FILE_TYPES = {
 }
 
 
+#: Main part of an Office Open XML package of each type. Every package
+#: also contains ``[Content_Types].xml``.
+#: NOTE: the package's relationships may name the main part differently.
+#: Microsoft Office, LibreOffice and openpyxl write these names, so a
+#: package with another name is rejected as not matching its type.
+OOXML_MAIN_PARTS = {
+    "docx": "word/document.xml",
+    "xlsx": "xl/workbook.xml",
+    "pptx": "ppt/presentation.xml",
+}
+
+
 class UploadError(ValueError):
     """An upload was refused. ``code`` is "missing", "extension", "content" or "size".
 
@@ -85,6 +100,30 @@ def _mp4_signature(content: bytes) -> bool:
     return content[4:8] == b"ftyp"
 
 
+def _zip_members(content: bytes) -> set[str] | None:
+    """Return the member names of a ZIP archive, or None if it is not readable.
+
+    ``ZipFile`` reads only the central directory here and inflates no
+    member, so a zip bomb costs no more than its own size.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            return set(archive.namelist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
+        return None
+
+
+def _zip_content_matches(extension: str, content: bytes) -> bool:
+    """Return whether ``content`` is a readable ZIP with the parts ``extension`` needs."""
+    members = _zip_members(content)
+    if members is None:
+        return False
+    main_part = OOXML_MAIN_PARTS.get(extension)
+    if main_part is None:
+        return True
+    return "[Content_Types].xml" in members and main_part in members
+
+
 def check(
     filename: str, stream: BinaryIO, *, allowed: Iterable[str], max_bytes: int
 ) -> tuple[FileType, bytes]:
@@ -103,6 +142,10 @@ def check(
     file_type = FILE_TYPES[extension]
     if extension == "mp4":
         matches = _mp4_signature(content)
+    elif file_type.magic == (b"PK\x03\x04",):
+        matches = content.startswith(b"PK\x03\x04") and _zip_content_matches(
+            extension, content
+        )
     elif file_type.magic:
         matches = any(content.startswith(m) for m in file_type.magic)
     elif content.startswith((b"\xff\xfe", b"\xfe\xff")):

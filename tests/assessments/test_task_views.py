@@ -380,3 +380,22 @@ def test_overdue_task_saves_unchanged_due(world, login):
     saved = db.session.get(PerformanceTask, task.id)
     assert saved.title == "改名"
     assert saved.due_at == datetime(2020, 1, 1, 2, 0, tzinfo=UTC)
+
+
+def test_fake_pdf_attachment_names_content(world, login):
+    task = make_task(world)
+    db.session.commit()
+
+    _counselor, response = _submit_as_counselor(
+        login,
+        task.id,
+        text="这是我的分析",
+        files=[(io.BytesIO(b"just some text, not a PDF"), "a.pdf")],
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "File a.pdf is not a real PDF file" in page
+    assert "Save or export the file again as PDF" in page
+    assert "not an accepted type" not in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(TaskSubmission)) == 0

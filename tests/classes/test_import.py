@@ -449,3 +449,15 @@ def test_future_post_start_is_reported(world, login, english, value):
     assert f"{value} is not a plausible post start date. Write a date from 1950-01-01 to " in page
     assert refused.status_code == 400
     assert count(User) == users_before
+
+
+def test_broken_xlsx_names_content(world, login, english):
+    trainer = login("trainer")
+
+    response = _upload(trainer, world, b"PK\x03\x04 this is not a workbook", "roster.xlsx")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The content of roster.xlsx does not match its extension" in page
+    assert "this file is of another type" not in page
+    assert count(PendingImport) == 0
