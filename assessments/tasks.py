@@ -429,6 +429,12 @@ def max_video_bytes() -> int:
     return int(current_app.config.get("MAX_CONTENT_LENGTH") or 50 * uploads.MB)
 
 
+uploads.register_field(
+    "task_files",
+    lambda: {"*": MAX_DOCUMENT_BYTES, **{ext: max_video_bytes() for ext in VIDEO_TYPES}},
+)
+
+
 def _check_video_url(raw: str) -> Optional[str]:
     raw = (raw or "").strip()
     if not raw:

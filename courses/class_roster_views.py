@@ -33,6 +33,7 @@ from lms.organisations.models import Department
 
 IMPORT_TYPES = ("csv", "txt", "xlsx")
 IMPORT_MAX_BYTES = 5 * uploads.MB
+uploads.register_field("class_roster", lambda: {"*": IMPORT_MAX_BYTES})
 
 # Roster -------------------------------------------------------------------------
 

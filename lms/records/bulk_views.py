@@ -24,6 +24,7 @@ from lms.records.views import bp
 AREA = "imports"
 ALLOWED = ("csv", "txt", "xlsx")
 MAX_BYTES = 5 * uploads.MB
+uploads.register_field("hr_records", lambda: {"*": MAX_BYTES})
 
 
 class UploadForm(FlaskForm):
