@@ -36,6 +36,7 @@ from courses.authoring import (
 from courses.models import Course, PublicationStatus
 from lms import audit
 from lms.accounts.models import User
+from lms.db import now_utc
 from lms.extensions import db
 from lms.input_ranges import local_to_utc
 from lms.labels import label
@@ -95,6 +96,19 @@ def parse_local_time(
     return local_to_utc(local, zone, field, errors)
 
 
+def _closing_moved_into_past(closes_at: datetime, quiz: Quiz | None) -> bool:
+    """Return whether a new or changed closing time has already passed.
+
+    An unchanged closing time is kept even when it has passed, so a closed
+    quiz can still be edited. The form has minute precision.
+    """
+    if closes_at > now_utc():
+        return False
+    if quiz is None or quiz.closes_at is None:
+        return True
+    return quiz.closes_at.replace(second=0, microsecond=0) != closes_at
+
+
 def local_time_input(moment: datetime | None, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime(LOCAL_TIME_FORMAT) if moment else ""
 
@@ -132,6 +146,13 @@ def save_quiz(
     closes_at = parse_local_time(data, "closes_at", zone, errors)
     if opens_at and closes_at and closes_at <= opens_at:
         errors["closes_at"] = _("The closing time must be after the opening time.")
+    elif closes_at and _closing_moved_into_past(closes_at, quiz):
+        errors["closes_at"] = _(
+            "%(value)s has already passed. Enter a closing time after now "
+            "(%(now)s), or leave it empty so the quiz stays open.",
+            value=local_time_input(closes_at, zone),
+            now=local_time_input(now_utc(), zone),
+        )
     method = _choice(data, "grading_method", GradingMethod, GradingMethod.HIGHEST, errors)
     timings = {
         part: _choice(data, f"review_{part}", ReviewTiming, ReviewTiming.IMMEDIATELY, errors)

@@ -40,6 +40,7 @@ bp = Blueprint("banks", __name__, url_prefix="/manage")
 AUTHOR_ROLES = (Role.TRAINER, Role.ADMIN)
 IMPORT_AREA = "question_imports"
 IMPORT_MAX_BYTES = 5 * uploads.MB
+uploads.register_field("question_import", lambda: {"*": IMPORT_MAX_BYTES})
 _IMPORT_SESSION_KEY = "question_import"
 EXPORT_EXTENSIONS = {"gift": "gift", "aiken": "txt", "moodle_xml": "xml"}
 

@@ -76,6 +76,35 @@ def _parse_due(raw: str, timezone: str, errors: dict) -> Optional[datetime]:
     return local_to_utc(local, ZoneInfo(timezone), "due_at", errors)
 
 
+def _check_due_not_past(
+    due_at: Optional[datetime],
+    task: Optional[PerformanceTask],
+    timezone: str,
+    errors: dict,
+) -> None:
+    """Reject a new or moved due date that has already passed.
+
+    An unchanged due date is kept even when it has passed, so the other
+    fields of an overdue task can still be edited. The form has minute
+    precision, so the stored value is compared to the minute.
+    """
+    if due_at is None:
+        return
+    if task is not None and task.due_at is not None:
+        stored = task.due_at.replace(second=0, microsecond=0)
+        if stored == due_at:
+            return
+    now = now_utc()
+    if due_at > now:
+        return
+    errors["due_at"] = _(
+        "%(value)s has already passed. Enter a due date and time after now "
+        "(%(now)s), or leave it empty for no due date.",
+        value=due_at.astimezone(ZoneInfo(timezone)).strftime(DUE_FORMAT),
+        now=now.astimezone(ZoneInfo(timezone)).strftime(DUE_FORMAT),
+    )
+
+
 def institution_timezone(institution_id: int) -> str:
     """Return the IANA zone name of the institution, Asia/Shanghai when unknown."""
     institution = db.session.get(Institution, institution_id)
@@ -150,6 +179,7 @@ def save_task(
         _check_scoring_unchanged(task, kind, rubric, student_rubric, errors)
     zone_name = institution_timezone(institution_id)
     due_at = _parse_due(data.get("due_at"), zone_name, errors)
+    _check_due_not_past(due_at, task, zone_name, errors)
     items = _competencies(data.get("competency_ids") or [], errors)
     if errors:
         raise AuthoringError(errors)
@@ -399,6 +429,12 @@ def max_video_bytes() -> int:
     return int(current_app.config.get("MAX_CONTENT_LENGTH") or 50 * uploads.MB)
 
 
+uploads.register_field(
+    "task_files",
+    lambda: {"*": MAX_DOCUMENT_BYTES, **{ext: max_video_bytes() for ext in VIDEO_TYPES}},
+)
+
+
 def _check_video_url(raw: str) -> Optional[str]:
     raw = (raw or "").strip()
     if not raw:
@@ -446,6 +482,14 @@ def _upload_message(filename: str, error: uploads.UploadError) -> str:
         )
     if error.code == "missing":
         return _("File %(name)s is empty; attach the file again.", name=filename)
+    if error.code == "content":
+        extension = uploads.extension_of(filename)
+        return _(
+            "File %(name)s is not a real %(type)s file: its name ends in .%(extension)s "
+            "but its content is of another kind. Save or export the file again as "
+            "%(type)s, or rename it to its real type, and attach it again.",
+            name=filename, type=extension.upper(), extension=extension,
+        )
     return _(
         "File %(name)s is not an accepted type; attach one of: %(types)s.",
         name=filename, types=", ".join(error.allowed),

@@ -34,6 +34,7 @@ ASSET_AREA = "certificate_assets"
 ASSET_KINDS = ("background", "logo", "signature", "seal")
 ASSET_EXTENSIONS = ("png", "jpg", "jpeg")
 MAX_ASSET_BYTES = 5 * uploads.MB
+uploads.register_field("certificate_image", lambda: {"*": MAX_ASSET_BYTES})
 #: An A4 page at 600 dpi is about 35 million pixels, so larger images only
 #: cost memory when WeasyPrint decodes them.
 MAX_ASSET_PIXELS = 40_000_000

@@ -19,7 +19,9 @@ from courses.classes import ClassError, enrolled_count, promote_waiting
 from courses.models import Course, Programme, PublicationStatus
 from lms.accounts.models import Role, User
 from lms.extensions import db
-from lms.input_ranges import date_range_problem
+from lms.compliance.windows import local_today
+from lms.input_ranges import class_date_problem, date_range_problem
+from lms.organisations.models import Institution
 from lms.records.models import TrainingKind, TrainingTier
 
 #: Largest value Numeric(4, 1) holds.
@@ -71,6 +73,24 @@ def _hours_field(data: dict, field: str, errors: dict) -> Optional[Decimal]:
         errors[field] = _("Enter a number of hours above 0 and at most 999.9.")
         return None
     return value
+
+
+def _check_plausible_dates(
+    values: dict, institution_id: int, current: Optional[TrainingClass], errors: dict
+) -> None:
+    """Reject a new or changed start or end date far in the past or future.
+
+    A stored date that is sent back unchanged is kept, so an old class can
+    still be edited.
+    """
+    today = local_today(db.session.get(Institution, institution_id))
+    for field in ("starts_on", "ends_on"):
+        value = values[field]
+        if value is None or (current is not None and getattr(current, field) == value):
+            continue
+        problem = class_date_problem(value, today)
+        if problem:
+            errors[field] = problem
 
 
 def _check_capacity(capacity: Optional[int], current: Optional[TrainingClass], errors: dict) -> None:
@@ -153,6 +173,7 @@ def _validate(data: dict, institution_id: int, current: Optional[TrainingClass])
         "full_day_hours": _hours_field(data, "full_day_hours", errors),
         "half_day_hours": _hours_field(data, "half_day_hours", errors),
     }
+    _check_plausible_dates(values, institution_id, current, errors)
     _check_capacity(values["capacity"], current, errors)
     _check_session_hours(values, errors)
     if " " in values["code"]:

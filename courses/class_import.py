@@ -25,8 +25,10 @@ from lms import audit, tabular
 from lms.accounts import contact
 from lms.accounts.models import Gender, Post, Role, User
 from lms.db import now_utc
+from lms.compliance.windows import local_today
 from lms.extensions import db
-from lms.organisations.models import Department
+from lms.input_ranges import EARLIEST_POST_START, latest_post_start
+from lms.organisations.models import Department, Institution
 
 #: Field -> headers people use for it in HR exports.
 COLUMNS = {
@@ -84,7 +86,8 @@ CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\u00b7]) (?=[\u3400-\u9fff\u00b7])")
 DATE = re.compile(
     r"(\d{4})(?:[-/.年](\d{1,2})[-/.月](\d{1,2})日?|(\d{2})(\d{2}))(?:[T ][\d:.]*)?"
 )
-#: Years accepted in a post start date; a year outside them is reported as invalid.
+#: Years a post start date is parsed in; a year outside them is reported as
+#: invalid. ``_check_row`` then rejects a date outside the plausible range.
 POST_START_YEARS = range(1950, 2100)
 MAX_ROWS = 5000
 #: A preview older than this must be uploaded again.
@@ -220,10 +223,11 @@ def check_rows(training_class: TrainingClass, rows: list[dict]) -> Preview:
     """
     preview = Preview()
     departments = _department_index(training_class.institution_id)
+    today = local_today(db.session.get(Institution, training_class.institution_id))
     seen: dict[str, int] = {}
     for values in rows:
         row = dict(values)
-        problems = _check_row(row, departments, seen)
+        problems = _check_row(row, departments, seen, today)
         if not problems:
             problems = _match_person(training_class, row)
         preview.rows.append(row)
@@ -231,7 +235,9 @@ def check_rows(training_class: TrainingClass, rows: list[dict]) -> Preview:
     return preview
 
 
-def _check_row(row: dict, departments: dict, seen: dict[str, int]) -> list[dict]:
+def _check_row(
+    row: dict, departments: dict, seen: dict[str, int], today: date
+) -> list[dict]:
     number = row["row"]
     problems = [
         _problem(number, name, "required") for name in REQUIRED if not row.get(name)
@@ -280,6 +286,13 @@ def _check_row(row: dict, departments: dict, seen: dict[str, int]) -> list[dict]
             problems.append(
                 _problem(number, "post_started_on", "post_start_invalid",
                          value=row["post_started_on"])
+            )
+        elif not EARLIEST_POST_START <= started <= latest_post_start(today):
+            problems.append(
+                _problem(number, "post_started_on", "post_start_implausible",
+                         value=row["post_started_on"],
+                         min=EARLIEST_POST_START.isoformat(),
+                         max=latest_post_start(today).isoformat())
             )
         else:
             row["post_started_on"] = started.isoformat()
@@ -588,6 +601,12 @@ def problem_message(problem: dict) -> str:
                  value=value, choices="、".join(list(POST_NAMES)[:5]))
     if code == "post_start_invalid":
         return _("%(value)s is not a valid post start date. Write it as YYYY-MM-DD, for example 2025-09-01, or leave the cell empty.", value=value)
+    if code == "post_start_implausible":
+        return _(
+            "%(value)s is not a plausible post start date. Write a date from "
+            "%(min)s to %(max)s (one year after today), or leave the cell empty.",
+            value=value, min=problem.get("min"), max=problem.get("max"),
+        )
     if code == "email_elsewhere":
         return _("The e-mail address %(value)s belongs to an account of another institution. Leave the cell empty or correct it.", value=value)
     if code == "email_conflict":
@@ -624,4 +643,9 @@ def table_error_message(error: tabular.TableError) -> str:
         )
     if error.code == "empty":
         return _("The file is empty. Export the roster with a header row such as 工号, 姓名, 院系.")
+    if error.code == "binary":
+        return _(
+            "The file is not text: it contains binary data. Save the roster as CSV "
+            "(UTF-8 or GBK) or XLSX and upload that file."
+        )
     return _("The file cannot be read as a table. Upload a CSV or XLSX file exported from a spreadsheet.")

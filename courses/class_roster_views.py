@@ -33,6 +33,7 @@ from lms.organisations.models import Department
 
 IMPORT_TYPES = ("csv", "txt", "xlsx")
 IMPORT_MAX_BYTES = 5 * uploads.MB
+uploads.register_field("class_roster", lambda: {"*": IMPORT_MAX_BYTES})
 
 # Roster -------------------------------------------------------------------------
 
@@ -312,6 +313,13 @@ def _upload_error_message(error: uploads.UploadError, filename: str) -> str:
         )
     if error.code == "missing":
         return _("Choose a CSV or XLSX file to upload.")
+    if error.code == "content":
+        return _(
+            "The content of %(name)s does not match its extension: it is not a "
+            "text (CSV, TXT) file or an XLSX workbook. Save the roster from the "
+            "spreadsheet as CSV or XLSX and upload that file.",
+            name=filename,
+        )
     return _("Upload a CSV, TXT or XLSX file; this file is of another type.")
 
 

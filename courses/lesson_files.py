@@ -33,6 +33,15 @@ def max_bytes(kind: LessonKind) -> int:
     return current_app.config.get("LESSON_FILE_MAX_BYTES", DEFAULT_FILE_MAX_BYTES)
 
 
+uploads.register_field(
+    "lesson_file",
+    lambda: {
+        "*": max_bytes(LessonKind.FILE),
+        **{ext: max_bytes(LessonKind.VIDEO) for ext in VIDEO_TYPES},
+    },
+)
+
+
 def has_file_of(lesson: Lesson | None, extensions: tuple[str, ...]) -> bool:
     """Return whether ``lesson`` already has a stored file of one of ``extensions``."""
     if lesson is None or not lesson.file_name:

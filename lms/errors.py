@@ -10,11 +10,12 @@ from flask_login import current_user, login_url
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 
+from lms import uploads
 from lms.extensions import db, login_manager
 
 logger = logging.getLogger("lms.errors")
 
-_HANDLED = (400, 404, 405, 413, 429)
+_HANDLED = (400, 404, 405, 429)
 
 
 def _wants_json() -> bool:
@@ -108,6 +109,35 @@ def init_app(app: Flask) -> None:
         if back is None:
             return redirect(login_url(login_manager.login_view))
         return redirect(login_url(login_manager.login_view, next_url=back))
+
+    @app.errorhandler(413)
+    def too_large(error):
+        # Werkzeug raises this when the form is first read and the body is
+        # larger than MAX_CONTENT_LENGTH. The form's data is lost, so the page
+        # names the limit and links back to the form.
+        limit = uploads.megabytes(uploads.request_limit())
+        logger.info(
+            "Request of %s bytes over the %s MB limit on %s %s",
+            request.content_length,
+            limit,
+            request.method,
+            request.path,
+        )
+        message = _(
+            "The upload is larger than %(limit)s MB, the most one form can send, "
+            "so nothing was saved. Go back, choose a smaller file and send the "
+            "form again.",
+            limit=limit,
+        )
+        if _wants_json():
+            return jsonify(error=413, message=message), 413
+        page = render_template(
+            "errors/error.html",
+            status=413,
+            description=message,
+            back=_same_site_referrer(),
+        )
+        return page, 413
 
     @app.errorhandler(OverflowError)
     @app.errorhandler(DataError)

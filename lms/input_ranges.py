@@ -7,7 +7,7 @@ window below keeps a margin of a day at both ends, which covers every UTC
 offset (at most 14 hours) plus one day added to an end date.
 """
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
@@ -17,6 +17,21 @@ MIN_DATE = date(1900, 1, 1)
 MAX_DATE = date(9999, 12, 30)
 #: Largest value of a signed 32-bit INTEGER column (PostgreSQL ``integer``).
 MAX_DB_INTEGER = 2**31 - 1
+
+#: Earliest post start date accepted. A counselor who took up the post
+#: before 1950 would be over 90 now, so an earlier year is a typing error.
+EARLIEST_POST_START = date(1950, 1, 1)
+#: How far after today a post start date may lie. HR may record an
+#: appointment up to a year before it begins.
+POST_START_MAX_AHEAD = timedelta(days=365)
+#: How far after today a training class may start or end. A class is
+#: planned at most a few academic years ahead, so a later date is taken as
+#: a typing error in the year.
+CLASS_MAX_AHEAD = timedelta(days=5 * 365)
+#: Earliest start or end date of a training taken elsewhere. Such a
+#: training is credited as hours in its own year, and a year before 2000
+#: is taken as a typing error (1990 for 2019, say), not as a real course.
+EARLIEST_TRAINING = date(2000, 1, 1)
 
 
 def date_range_problem(value: date | datetime) -> str | None:
@@ -51,6 +66,52 @@ def local_to_utc(local: datetime, zone: ZoneInfo, field: str, errors: dict) -> d
         errors[field] = problem
         return None
     return local.replace(tzinfo=zone).astimezone(UTC)
+
+
+def latest_post_start(today: date) -> date:
+    """Return the latest post start date accepted on ``today`` (the institution's date)."""
+    return today + POST_START_MAX_AHEAD
+
+
+def post_start_problem(value: date, today: date) -> str | None:
+    """Return the message for an implausible post start date, else None."""
+    latest = latest_post_start(today)
+    if EARLIEST_POST_START <= value <= latest:
+        return None
+    return _(
+        "%(value)s is not a plausible post start date. Enter a date from "
+        "%(min)s to %(max)s (one year after today).",
+        value=value.isoformat(),
+        min=EARLIEST_POST_START.isoformat(),
+        max=latest.isoformat(),
+    )
+
+
+def training_date_problem(value: date, today: date) -> str | None:
+    """Return the message for a training date before EARLIEST_TRAINING or after ``today``."""
+    if EARLIEST_TRAINING <= value <= today:
+        return None
+    return _(
+        "%(value)s is not a plausible training date. Enter a date from "
+        "%(min)s to today (%(max)s).",
+        value=value.isoformat(),
+        min=EARLIEST_TRAINING.isoformat(),
+        max=today.isoformat(),
+    )
+
+
+def class_date_problem(value: date, today: date) -> str | None:
+    """Return the message for a class date before EARLIEST_TRAINING or too far ahead."""
+    latest = today + CLASS_MAX_AHEAD
+    if EARLIEST_TRAINING <= value <= latest:
+        return None
+    return _(
+        "%(value)s is not a plausible class date. Enter a date from "
+        "%(min)s to %(max)s (five years after today).",
+        value=value.isoformat(),
+        min=EARLIEST_TRAINING.isoformat(),
+        max=latest.isoformat(),
+    )
 
 
 class DateInRange:

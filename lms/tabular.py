@@ -8,6 +8,7 @@ so a problem can be reported as "row 7, column 工号".
 
 import csv
 import io
+import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
@@ -19,8 +20,10 @@ from flask_babel import gettext as _
 class TableError(ValueError):
     """The file cannot be read as a table at all.
 
-    ``code`` is "empty", "encoding", "format", "too_many_rows" or
-    "too_large" (an XLSX archive that unpacks past ``MAX_XLSX_UNPACKED``).
+    ``code`` is "empty", "encoding", "binary" (CSV bytes that decode but
+    contain control characters, so the file is not text), "format",
+    "too_many_rows" or "too_large" (an XLSX archive that unpacks past
+    ``MAX_XLSX_UNPACKED``).
     """
 
     def __init__(self, code: str, detail: str = ""):
@@ -191,10 +194,18 @@ def _build(header_cells: list, body: list[tuple[int, list]], max_rows: int) -> T
     return table
 
 
+#: Control characters that a text file does not contain. Tab, line feed,
+#: carriage return and form feed are text.
+BINARY_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
+
+
 def read_csv(content: bytes, *, max_rows: int = 20000) -> Table:
     text, encoding = decode(content)
     if not text.strip():
         raise TableError("empty")
+    control = BINARY_CONTROLS.search(text)
+    if control is not None:
+        raise TableError("binary", f"U+{ord(control.group()):04X}")
     try:
         reader = csv.reader(io.StringIO(text), delimiter=_sniff_delimiter(text))
         lines = list(reader)

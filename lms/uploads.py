@@ -2,20 +2,27 @@
 
 Every upload goes into ``UPLOAD_DIR/<area>/`` under a generated name; the
 original name is kept only as data by the caller. A file is accepted when its
-extension is one the area allows, its leading bytes match that type, and its
-size is within the area's limit. Files are served back with
+extension is one the area allows, its content matches that type, and its
+size is within the area's limit. The content check reads leading bytes, and
+for ZIP-based types the archive's central directory as well. Files are served back with
 ``Content-Disposition: attachment`` and ``X-Content-Type-Options: nosniff``
 so a browser never runs an uploaded page.
 """
 
+import io
+import json
+import math
 import os
 import secrets
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterable, Optional
+from typing import BinaryIO, Callable, Iterable, Optional
 from urllib.parse import quote
 
-from flask import Response, current_app, send_file
+from flask import Flask, Response, current_app, send_file
+from flask_babel import gettext as _
+from markupsafe import Markup
 
 MB = 1024 * 1024
 
@@ -54,6 +61,18 @@ FILE_TYPES = {
 }
 
 
+#: Main part of an Office Open XML package of each type. Every package
+#: also contains ``[Content_Types].xml``.
+#: NOTE: the package's relationships may name the main part differently.
+#: Microsoft Office, LibreOffice and openpyxl write these names, so a
+#: package with another name is rejected as not matching its type.
+OOXML_MAIN_PARTS = {
+    "docx": "word/document.xml",
+    "xlsx": "xl/workbook.xml",
+    "pptx": "ppt/presentation.xml",
+}
+
+
 class UploadError(ValueError):
     """An upload was refused. ``code`` is "missing", "extension", "content" or "size".
 
@@ -85,6 +104,30 @@ def _mp4_signature(content: bytes) -> bool:
     return content[4:8] == b"ftyp"
 
 
+def _zip_members(content: bytes) -> set[str] | None:
+    """Return the member names of a ZIP archive, or None if it is not readable.
+
+    ``ZipFile`` reads only the central directory here and inflates no
+    member, so a zip bomb costs no more than its own size.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            return set(archive.namelist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
+        return None
+
+
+def _zip_content_matches(extension: str, content: bytes) -> bool:
+    """Return whether ``content`` is a readable ZIP with the parts ``extension`` needs."""
+    members = _zip_members(content)
+    if members is None:
+        return False
+    main_part = OOXML_MAIN_PARTS.get(extension)
+    if main_part is None:
+        return True
+    return "[Content_Types].xml" in members and main_part in members
+
+
 def check(
     filename: str, stream: BinaryIO, *, allowed: Iterable[str], max_bytes: int
 ) -> tuple[FileType, bytes]:
@@ -103,6 +146,10 @@ def check(
     file_type = FILE_TYPES[extension]
     if extension == "mp4":
         matches = _mp4_signature(content)
+    elif file_type.magic == (b"PK\x03\x04",):
+        matches = content.startswith(b"PK\x03\x04") and _zip_content_matches(
+            extension, content
+        )
     elif file_type.magic:
         matches = any(content.startswith(m) for m in file_type.magic)
     elif content.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -113,6 +160,76 @@ def check(
     if not matches:
         raise UploadError("content", allowed, max_bytes)
     return file_type, content
+
+
+def request_limit() -> int:
+    """Return the largest request body accepted, ``MAX_CONTENT_LENGTH`` (``LMS_MAX_UPLOAD_BYTES``)."""
+    return int(current_app.config.get("MAX_CONTENT_LENGTH") or 50 * MB)
+
+
+def megabytes(size: int) -> str:
+    """Return a byte count in MB, rounded down to one decimal place: "50", "9.5"."""
+    tenths = math.floor(size * 10 / MB) / 10
+    return f"{tenths:g}"
+
+
+#: Size limits of each upload field, by the name its template passes to
+#: ``size_limit_data`` or ``size_limit_attributes``. Each value returns extension -> bytes, with
+#: "*" for every other extension. It is called per page, because some limits
+#: come from the app config.
+FIELD_LIMITS: dict[str, Callable[[], dict[str, int]]] = {}
+
+
+def register_field(name: str, limits: Callable[[], dict[str, int]]) -> None:
+    """Name an upload field's size limits, so its template can pass them to the page."""
+    FIELD_LIMITS[name] = limits
+
+
+def size_limit_data(field: str) -> dict[str, str]:
+    """Return the data attributes with which ``static/js/file-size.js`` checks a file input.
+
+    ``field`` is a name given to ``register_field``. Each limit is capped at
+    ``request_limit()``, because a larger file cannot reach the server. The
+    messages carry ``{name}``, ``{size}`` and ``{limit}``, which the script
+    fills in.
+    """
+    request_bytes = request_limit()
+    limits = {
+        extension: min(limit, request_bytes)
+        for extension, limit in FIELD_LIMITS[field]().items()
+    }
+    file_message = _(
+        "%(name)s is %(size)s MB, more than the %(limit)s MB this field accepts. "
+        "Choose a smaller file. The other fields keep what was typed.",
+        name="{name}",
+        size="{size}",
+        limit="{limit}",
+    )
+    total_message = _(
+        "The chosen files add up to %(size)s MB, more than the %(limit)s MB one "
+        "form can send. Choose fewer or smaller files.",
+        size="{size}",
+        limit="{limit}",
+    )
+    return {
+        "data-max-bytes": json.dumps(limits),
+        "data-max-request-bytes": str(request_bytes),
+        "data-too-large": file_message,
+        "data-request-too-large": total_message,
+    }
+
+
+def size_limit_attributes(field: str) -> Markup:
+    """Return ``size_limit_data(field)`` as escaped HTML attributes."""
+    return Markup(" ").join(
+        Markup('{}="{}"').format(Markup(name), value)
+        for name, value in size_limit_data(field).items()
+    )
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_global(size_limit_data)
+    app.add_template_global(size_limit_attributes)
 
 
 def upload_root() -> Path:

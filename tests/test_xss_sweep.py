@@ -10,7 +10,7 @@ event-handler attribute and no ``javascript:`` URL.
 
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 from html.parser import HTMLParser
 from typing import Optional
 
@@ -392,7 +392,7 @@ def test_class_title_and_summary(seeded, app_ctx, login):
         "title": short_payload("klass"),
         "summary": long_payload("ksummary"),
         "starts_on": "2026-09-01",
-        "ends_on": "2099-09-30",
+        "ends_on": (date.today() + timedelta(days=365)).isoformat(),
         "enrolment_mode": "self",
     }
     created = submit_form(trainer, "/classes/new", "/classes/new", changes)

@@ -21,6 +21,7 @@ from lms.extensions import db
 IMPORT_AREA = "framework_imports"
 IMPORT_KEY = "framework_import"
 IMPORT_MAX_BYTES = 5 * uploads.MB
+uploads.register_field("framework_import", lambda: {"*": IMPORT_MAX_BYTES})
 
 
 def _import_details(form: ImportForm) -> dict:

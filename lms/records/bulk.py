@@ -127,6 +127,11 @@ def parse(filename: str, content: bytes, institution_id: int, department_id=None
             "empty": _l("The file is empty: put a header row and one row per event."),
             "encoding": _l("The file's text encoding is not recognised: save it as UTF-8 or GBK CSV, or XLSX."),
             "too_many_rows": _l("The file has more than %(max)d rows: split it.", max=MAX_ROWS),
+            "binary": _l(
+                "The file %(name)s is not text: it contains binary data. Save the "
+                "records as CSV (UTF-8 or GBK) or XLSX and upload that file.",
+                name=filename,
+            ),
         }
         message = messages.get(error.code, _l("This is not a CSV or XLSX table."))
         if error.code == "encoding" and error.detail:

@@ -24,6 +24,7 @@ from lms.records.views import bp
 AREA = "imports"
 ALLOWED = ("csv", "txt", "xlsx")
 MAX_BYTES = 5 * uploads.MB
+uploads.register_field("hr_records", lambda: {"*": MAX_BYTES})
 
 
 class UploadForm(FlaskForm):
@@ -74,7 +75,12 @@ def upload_records():
         messages = {
             "missing": _("Choose a CSV or XLSX file to upload."),
             "extension": _("Upload a .csv or .xlsx file."),
-            "content": _("The file's content does not match its extension."),
+            "content": _(
+                "The content of %(name)s does not match its extension: it is not "
+                "CSV text or an XLSX workbook. Save the records as CSV (UTF-8 or "
+                "GBK) or XLSX and upload that file.",
+                name=upload.filename if upload else "",
+            ),
             "size": _("The file is larger than 5 MB; split it into several files."),
         }
         if error.code == "missing" and upload and upload.filename:

@@ -17,7 +17,7 @@ import sqlalchemy.orm as so
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from lms import audit, labels
+from lms import audit, labels, uploads
 from lms.accounts.access import can_view_person, reviewers_among
 from lms.accounts.models import Role, User
 from lms.compliance.windows import split_hours_by_year
@@ -39,6 +39,7 @@ logger = logging.getLogger("lms.records")
 SOURCE_TYPE = "external_training"
 
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
+uploads.register_field("training_evidence", lambda: {"*": MAX_EVIDENCE_BYTES})
 
 #: Accepted evidence types: extension -> (media type, leading magic bytes).
 EVIDENCE_TYPES = {

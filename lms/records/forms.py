@@ -32,7 +32,12 @@ from lms.accounts.forms import MobilePhoneField
 from lms.accounts.models import Gender
 from lms.compliance.explain import CADRE_RANK, PARTY_STATUS
 from lms.compliance.models import CadreRank, PartyStatus
-from lms.input_ranges import DateInRange
+from lms.input_ranges import (
+    EARLIEST_TRAINING,
+    DateInRange,
+    post_start_problem,
+    training_date_problem,
+)
 from lms.labels import GENDER, PROGRESSION_KIND, TRAINING_KIND, TRAINING_TIER
 from lms.records.events import (
     ADMINISTRATIVE_RANKS,
@@ -183,10 +188,20 @@ class PersonProfileForm(FlaskForm):
     )
     phone = MobilePhoneField(_l("Mobile phone"))
 
+    #: The person's local date, which the view sets so that an implausible
+    #: post start date is rejected.
+    today: date | None = None
 
-#: Earliest start or end date of a training taken elsewhere. An earlier
-#: date is taken as a typing error in the year.
-EARLIEST_TRAINING = date(1990, 1, 1)
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        started = self.post_started_on.data
+        if started is None or self.post_started_on.errors or self.today is None:
+            return valid
+        problem = post_start_problem(started, self.today)
+        if problem:
+            self.post_started_on.errors = list(self.post_started_on.errors) + [problem]
+            valid = False
+        return valid
 
 #: Hours per day above which a submission is rejected as a typing error.
 MAX_HOURS_PER_DAY = 24
@@ -270,12 +285,7 @@ class ExternalTrainingForm(FlaskForm):
         for field in (self.start_date, self.end_date):
             if field.data and field.data < EARLIEST_TRAINING:
                 field.errors = list(field.errors) + [
-                    _(
-                        "%(value)s is before %(earliest)s, the earliest date accepted"
-                        " for a training. Check the year.",
-                        value=field.data.isoformat(),
-                        earliest=EARLIEST_TRAINING.isoformat(),
-                    )
+                    training_date_problem(field.data, today or date.today())
                 ]
                 valid = False
         if end and today and end > today:

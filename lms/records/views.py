@@ -13,6 +13,7 @@ from lms.accounts.forms import OwnPhoneForm
 from lms.accounts.models import Gender, Role, User
 from lms.competencies import evidence
 from lms.compliance.models import CadreRank, PartyStatus
+from lms.compliance.windows import local_today
 from lms.extensions import db
 from lms.organisations.models import Department
 from lms.records import events, services
@@ -255,6 +256,7 @@ def edit_profile(person_id: int):
     _require_hr_of(person)
     profile = events.profile_of(person)
     form = PersonProfileForm()
+    form.today = local_today(person.institution)
     if request.method == "GET" and profile is not None:
         form.party_status.data = profile.party_status.value
         form.party_committee_member.data = profile.party_committee_member

@@ -2,6 +2,7 @@ import pytest
 """Performance-task pages with real logins: authoring, submitting, scoring, release."""
 
 import io
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -334,3 +335,67 @@ def test_task_form_labels_task_instructions(world, login):
     page = login("trainer").get("/manage/tasks/new").get_data(as_text=True)
 
     assert "Task instructions" in page
+
+
+def test_new_task_rejects_past_due(world, login):
+    rubric = make_task(world).rubric_id
+    db.session.commit()
+    trainer = login("trainer")
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(PerformanceTask))
+
+    response = trainer.post(
+        "/manage/tasks/new",
+        data=_task_form(world, rubric, due_at="2020-01-01T10:00"),
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "2020-01-01T10:00 has already passed." in page
+    assert "or leave it empty for no due date" in page
+    after = db.session.scalar(sa.select(sa.func.count()).select_from(PerformanceTask))
+    assert after == before
+
+
+def test_overdue_task_saves_unchanged_due(world, login):
+    task = make_task(world)
+    task.due_at = datetime(2020, 1, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+    db.session.commit()
+    trainer = login("trainer")
+    # The trainer assesses this task, so another person moderates it.
+    admin = {"moderator_id": str(world.admin)}
+
+    unchanged = trainer.post(
+        f"/manage/tasks/{task.id}",
+        data=_task_form(world, task.rubric_id, title="改名", due_at="2020-01-01T10:00", **admin),
+    )
+    moved = trainer.post(
+        f"/manage/tasks/{task.id}",
+        data=_task_form(world, task.rubric_id, due_at="2020-01-02T10:00", **admin),
+    )
+
+    assert unchanged.status_code == 302
+    assert moved.status_code == 400
+    assert "2020-01-02T10:00 has already passed." in moved.get_data(as_text=True)
+    db.session.expire_all()
+    saved = db.session.get(PerformanceTask, task.id)
+    assert saved.title == "改名"
+    assert saved.due_at == datetime(2020, 1, 1, 2, 0, tzinfo=UTC)
+
+
+def test_fake_pdf_attachment_names_content(world, login):
+    task = make_task(world)
+    db.session.commit()
+
+    _counselor, response = _submit_as_counselor(
+        login,
+        task.id,
+        text="这是我的分析",
+        files=[(io.BytesIO(b"just some text, not a PDF"), "a.pdf")],
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "File a.pdf is not a real PDF file" in page
+    assert "Save or export the file again as PDF" in page
+    assert "not an accepted type" not in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(TaskSubmission)) == 0

@@ -376,7 +376,7 @@ def test_portfolio_files_checked_and_stored(world):
 
     with pytest.raises(tasks.TaskError, match="not an accepted type"):
         tasks.submit(task, user("counselor1"), files=[("run.exe", io.BytesIO(b"MZ"))])
-    with pytest.raises(tasks.TaskError, match="not an accepted type"):
+    with pytest.raises(tasks.TaskError, match="fake.pdf is not a real PDF file"):
         fake = [("fake.pdf", io.BytesIO(b"not a pdf"))]
         tasks.submit(task, user("counselor1"), files=fake)
 

@@ -466,3 +466,34 @@ def test_post_start_date_formats(value, expected):
     parsed = post_start_date(value)
 
     assert (parsed.isoformat() if parsed else None) == expected
+
+
+@pytest.mark.parametrize("value", ["2099-01-01", "2098/9/1"])
+def test_future_post_start_is_reported(world, login, english, value):
+    trainer = login("trainer")
+    users_before = count(User)
+    rows = [["T2026020", "王十", "教育学院", value]]
+
+    pending_id = _pending_id(_upload(trainer, world, _csv(rows, "utf-8", START_HEADER), "r.csv"))
+    page = trainer.get(f"/classes/{world.klass}/import/{pending_id}").get_data(as_text=True)
+    refused = trainer.post(f"/classes/{world.klass}/import/{pending_id}/confirm")
+
+    problems = _problems(pending_id)
+    assert [(p["row"], p["column"], p["code"]) for p in problems] == [
+        (2, "上岗日期", "post_start_implausible")
+    ]
+    assert f"{value} is not a plausible post start date. Write a date from 1950-01-01 to " in page
+    assert refused.status_code == 400
+    assert count(User) == users_before
+
+
+def test_broken_xlsx_names_content(world, login, english):
+    trainer = login("trainer")
+
+    response = _upload(trainer, world, b"PK\x03\x04 this is not a workbook", "roster.xlsx")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The content of roster.xlsx does not match its extension" in page
+    assert "this file is of another type" not in page
+    assert count(PendingImport) == 0

@@ -465,3 +465,45 @@ def test_class_form_rejects_out_of_range_dates(world, login, english):
     assert 'id="starts_on-error">0001-01-01 is out of range.' in page
     assert 'id="ends_on-error">9999-12-31 is out of range.' in page
     assert db.session.scalar(sa.select(sa.func.count()).select_from(TrainingClass)) == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("starts_on", "1999-12-31"), ("ends_on", "2099-09-30")]
+)
+def test_class_form_rejects_implausible_dates(world, login, english, field, value):
+    trainer = login("trainer")
+    data = {
+        "code": "2026-04-plausible",
+        "title": "日期合理性",
+        "offering": f"p:{world.programme}",
+        "starts_on": "2026-09-01",
+        "ends_on": "2026-09-20",
+        "enrolment_mode": "approval",
+        "tier": "school",
+        "kind": "demonstration",
+        "half_day_hours": "3.5",
+        "trainer_ids": [str(world.trainer)],
+    }
+
+    response = trainer.post("/classes/new", data={**data, field: value})
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert f'id="{field}-error">{value} is not a plausible class date.' in page
+    assert "Enter a date from 2000-01-01 to " in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(TrainingClass)) == 0
+
+
+def test_class_edit_keeps_old_start_date(world, login):
+    klass = make_class(world)
+    klass.starts_on = date(1999, 9, 1)
+    db.session.commit()
+
+    response = login("trainer").post(
+        f"/classes/{klass.id}/edit",
+        data=_edit_data(world, klass, starts_on="1999-09-01", title="改名的培训班"),
+    )
+
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(TrainingClass, klass.id).title == "改名的培训班"

@@ -3,6 +3,7 @@
 import io
 import json
 import re
+import zipfile
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +18,18 @@ pytestmark = pytest.mark.usefixtures("english")
 MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 64
 WEBM = b"\x1a\x45\xdf\xa3" + b"\x00" * 64
 PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n"
-DOCX = b"PK\x03\x04" + b"\x00" * 64
+
+
+def _package(*names: str) -> bytes:
+    """Return a ZIP archive with an empty member for each of ``names``."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in names:
+            archive.writestr(name, "")
+    return buffer.getvalue()
+
+
+DOCX = _package("[Content_Types].xml", "word/document.xml")
 
 XSS_PAYLOADS = (
     "<p>安全的第一段</p>"
@@ -200,6 +212,11 @@ MISMATCH = "does not match its extension"
         ("video", ("clip.mp4", PDF), MISMATCH + ". Upload a real mp4, webm file."),
         ("file", ("fake.pdf", b"<script>alert(1)</script>"), MISMATCH),
         ("file", ("fake.docx", PDF), MISMATCH),
+        ("file", ("a.docx", b"PK\x03\x04garbage"), MISMATCH),
+        ("file", ("a.docx", _package("[Content_Types].xml")), MISMATCH),
+        ("file", ("a.docx", _package("word/document.xml")), MISMATCH),
+        ("file", ("a.xlsx", _package("[Content_Types].xml", "word/document.xml")), MISMATCH),
+        ("file", ("a.pptx", _package("[Content_Types].xml", "xl/workbook.xml")), MISMATCH),
         ("file", ("empty.pdf", b""), "Choose a non-empty file to upload: pdf"),
     ],
 )
@@ -213,6 +230,25 @@ def test_bad_upload_rejected_with_message(world, trainer, draft, kind, upload, m
     assert message in page
     assert 'id="upload-error"' in page
     assert len(_lessons(draft)) == before
+
+
+@pytest.mark.parametrize(
+    ("filename", "main_part"),
+    [
+        ("a.docx", "word/document.xml"),
+        ("a.xlsx", "xl/workbook.xml"),
+        ("a.pptx", "ppt/presentation.xml"),
+    ],
+)
+def test_office_package_accepted(world, trainer, draft, filename, main_part):
+    content = _package("[Content_Types].xml", main_part)
+
+    response = _lesson_post(trainer, draft, {"title": "讲义", "kind": "file"}, (filename, content))
+
+    assert response.status_code == 302
+    lesson = _lessons(draft)[-1]
+    assert lesson.file_original_name == filename
+    assert lesson.file_media_type.startswith("application/vnd.openxmlformats-officedocument.")
 
 
 def test_oversized_upload_rejected(app, world, trainer, draft, monkeypatch):

@@ -2,6 +2,7 @@
 
 import logging
 import re
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -664,7 +665,7 @@ def test_published_quiz_settings_locked_except_schedule(world, trainer):
         f"/manage/quizzes/{world.quiz}", data={**values, "pass_mark": "80"}
     )
     rescheduled = trainer.post(
-        f"/manage/quizzes/{world.quiz}", data={**values, "closes_at": "2026-12-31T18:00"}
+        f"/manage/quizzes/{world.quiz}", data={**values, "closes_at": "2099-12-31T18:00"}
     )
 
     db.session.expire_all()
@@ -857,3 +858,39 @@ def test_lesson_start_out_of_range_message(world, trainer):
     assert response.status_code == 400
     assert 'id="session_starts_at-error">9999-12-31T23:59 is out of range.' in page
     assert _course_lessons(course_id) == []
+
+
+def test_quiz_closing_time_in_past_rejected(world, trainer):
+    quiz = db.session.get(Quiz, world.quiz)
+    values = {
+        name: str(value)
+        for name, value in quiz_authoring.quiz_form_values(quiz).items()
+    }
+
+    moved = trainer.post(
+        f"/manage/quizzes/{world.quiz}", data={**values, "closes_at": "2020-01-01T10:00"}
+    )
+
+    page = moved.get_data(as_text=True)
+    assert moved.status_code == 400
+    assert "2020-01-01T10:00 has already passed." in page
+    assert "or leave it empty so the quiz stays open" in page
+    db.session.expire_all()
+    assert db.session.get(Quiz, world.quiz).closes_at is None
+
+
+def test_closed_quiz_saves_unchanged_closing(world, trainer):
+    quiz = db.session.get(Quiz, world.quiz)
+    quiz.closes_at = datetime(2020, 1, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+    db.session.commit()
+    values = {
+        name: str(value)
+        for name, value in quiz_authoring.quiz_form_values(quiz).items()
+    }
+
+    saved = trainer.post(f"/manage/quizzes/{world.quiz}", data={**values})
+
+    assert values["closes_at"] == "2020-01-01T10:00"
+    assert saved.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Quiz, world.quiz).closes_at == datetime(2020, 1, 1, 2, 0, tzinfo=UTC)

@@ -199,3 +199,31 @@ def test_empty_records_file_is_named_empty(world, login, english):
     assert response.status_code == 400
     assert "The file records.csv is empty." in page
     assert "Choose a CSV or XLSX file to upload." not in page
+
+
+# Control bytes without a NUL pass the upload's content check and decode as
+# text, so only the CSV reader can tell that the file is not text.
+BINARY_WITHOUT_NUL = bytes(range(1, 32)) * 20 + b"\x7fELF\x02\x01\x01" * 50
+
+
+def test_binary_csv_named_not_text(world, login):
+    hr = login("hr")
+
+    response = _upload(hr, BINARY_WITHOUT_NUL, "records.csv")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The file records.csv is not text: it contains binary data." in page
+    assert "This column is missing from the header row." not in page
+    assert _entries() == []
+
+
+def test_binary_with_nul_named_mismatch(world, login):
+    hr = login("hr")
+
+    response = _upload(hr, b"\x00\x01\x02binary" * 10, "records.csv")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The content of records.csv does not match its extension" in page
+    assert "This column is missing from the header row." not in page

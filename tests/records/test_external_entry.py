@@ -132,5 +132,22 @@ def test_entry_rejects_implausible_start(world, login, app, tmp_path, monkeypatc
     response = _enter(hr, world.counselor, start_date="0001-01-01", end_date="0001-01-02")
 
     assert response.status_code == 400
-    assert "Start date: 0001-01-01 is before 1990-01-01" in response.get_data(as_text=True)
+    assert "Start date: 0001-01-01 is not a plausible training date." in response.get_data(
+        as_text=True
+    )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ExternalTraining)) == 0
+
+
+def test_entry_rejects_training_before_2000(world, login, app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "EVIDENCE_DIR", str(tmp_path / "evidence"))
+    hr = login("hr")
+    hr.post("/language/en")
+
+    response = _enter(hr, world.counselor, start_date="1990-01-01", end_date="1990-01-02")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Start date: 1990-01-01 is not a plausible training date." in page
+    assert "End date: 1990-01-02 is not a plausible training date." in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ExternalTraining)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(HoursEntry)) == 0

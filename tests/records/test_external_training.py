@@ -354,20 +354,24 @@ def test_reviewers_are_told_of_a_submission(world, login, submitted):
     [
         (
             {"start_date": "0001-01-01", "end_date": "0001-01-02"},
-            "Start date: 0001-01-01 is before 1990-01-01, the earliest date accepted"
-            " for a training. Check the year.",
+            "Start date: 0001-01-01 is not a plausible training date. Enter a date"
+            " from 2000-01-01 to today",
         ),
         (
             {"start_date": "0001-01-01", "end_date": "0001-01-02"},
-            "End date: 0001-01-02 is before 1990-01-01",
+            "End date: 0001-01-02 is not a plausible training date.",
         ),
         (
-            {"start_date": "1989-12-31"},
-            "Start date: 1989-12-31 is before 1990-01-01",
+            {"start_date": "1999-12-31"},
+            "Start date: 1999-12-31 is not a plausible training date.",
         ),
         (
             {"start_date": "2999-01-01", "end_date": "2999-01-02"},
             "End date: Submit a training once it has ended.",
+        ),
+        (
+            {"start_date": "1990-01-01", "end_date": "1990-01-02"},
+            "Start date: 1990-01-01 is not a plausible training date.",
         ),
     ],
 )
@@ -384,10 +388,10 @@ def test_implausible_dates_are_named(world, login, overrides, message):
 
 
 def test_earliest_training_date_is_accepted(world, login):
-    response = _submit(login("counselor1"), start_date="1990-01-01", end_date="1990-01-02")
+    response = _submit(login("counselor1"), start_date="2000-01-01", end_date="2000-01-02")
 
     assert response.status_code == 302
-    assert _only_training().start_date == date(1990, 1, 1)
+    assert _only_training().start_date == date(2000, 1, 1)
 
 
 def test_overlapping_duplicate_is_rejected(world, login, submitted):

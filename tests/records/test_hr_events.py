@@ -1,11 +1,14 @@
 """HR-recorded progression events, corrections and the person profile, through real logins."""
 
-from datetime import date
+from datetime import date, timedelta
 
+import pytest
 import sqlalchemy as sa
 
+from lms.accounts.models import User
 from lms.audit import AuditEntry
 from lms.compliance.models import CadreRank, PartyStatus, PersonProfile
+from lms.compliance.windows import local_today
 from lms.extensions import db
 from lms.records.models import ProgressionEntry, ProgressionKind
 from tests.conftest import count
@@ -363,3 +366,36 @@ def test_profile_rejects_out_of_range_date(world, login):
     page = response.get_data(as_text=True)
     assert "Post start date: 0001-01-01 is out of range." in page
     assert db.session.get(PersonProfile, world.counselor) is None
+
+
+@pytest.mark.parametrize("value", ["1900-01-01", "1949-12-31", "2099-01-01"])
+def test_profile_rejects_implausible_post_start(world, login, value):
+    hr = _english(login("hr"))
+
+    response = hr.post(
+        f"/people/{world.counselor}/profile",
+        data={"party_status": "member", "post_started_on": value},
+    )
+
+    page = response.get_data(as_text=True)
+    institution = db.session.get(User, world.counselor).institution
+    latest = (local_today(institution) + timedelta(days=365)).isoformat()
+    assert response.status_code == 400
+    assert f"Post start date: {value} is not a plausible post start date." in page
+    assert f"Enter a date from 1950-01-01 to {latest} (one year after today)." in page
+    assert db.session.get(PersonProfile, world.counselor) is None
+
+
+def test_profile_accepts_post_start_bounds(world, login):
+    hr = _english(login("hr"))
+    url = f"/people/{world.counselor}/profile"
+
+    earliest = hr.post(url, data={"party_status": "member", "post_started_on": "1950-01-01"})
+    assert earliest.status_code == 302
+    assert db.session.get(PersonProfile, world.counselor).post_started_on == date(1950, 1, 1)
+
+    ahead = date.today() + timedelta(days=200)
+    planned = hr.post(url, data={"party_status": "member", "post_started_on": ahead.isoformat()})
+    assert planned.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(PersonProfile, world.counselor).post_started_on == ahead
