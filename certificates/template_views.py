@@ -261,7 +261,8 @@ def _preview_data() -> dict:
     data = sample_data()
     data["institution_name"] = institution.name
     data["institution_name_en"] = institution.name_en or ""
-    data["verification_url"] = verification_url(data["verification_code"])
+    # The sample code is stored grouped, as printed; the address groups it again.
+    data["verification_url"] = verification_url(data["verification_code"].replace("-", ""))
     return data
 
 

@@ -239,6 +239,9 @@ def test_preview_shows_own_institution_and_public_address(world, login, app):
 
     text = PdfReader(io.BytesIO(response.data)).pages[0].extract_text()
     assert "另一所大学|https://peixun.example.edu.cn/verify/" in text
+    # The address is wrapped over two lines in the PDF; its code has two dashes.
+    address = text.split("/verify/", 1)[1].replace("\n", "")
+    assert address.startswith("ABCD-EFGH-JKMN"), address
     assert "树人示范大学" not in text and "127.0.0.1" not in text
 
 
