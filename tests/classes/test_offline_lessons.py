@@ -370,3 +370,32 @@ def test_lesson_linked_after_marks_completes(world):
 
     assert _progress(world.counselor, world.offline) is not None
     assert _ledger_total(world.counselor) == 0
+
+
+def test_class_pages_say_the_session_hours_come_with_the_course(world, login):
+    session = _delivering_session(world)
+    _mark(world, session, AttendanceStatus.PRESENT)
+    counselor, trainer = login("counselor1"), login("trainer")
+    counselor.post("/language/en")
+    trainer.post("/language/en")
+
+    detail = counselor.get(f"/classes/{world.klass}").get_data(as_text=True)
+    sheet = trainer.get(
+        f"/classes/{world.klass}/sessions/{session.id}/attendance"
+    ).get_data(as_text=True)
+
+    assert "Present · 学时 credited with the course" in detail
+    assert "Present · 0 学时" not in detail
+    assert "earns no 学时 of its own: they are credited when the course is completed" in detail
+    assert '团体辅导工作坊 <span class="muted">(c1 第2课)</span>' in detail
+    assert "<td>with the course</td>" in sheet
+
+
+def test_session_named_like_its_lesson_is_named_once(world, login):
+    session = _delivering_session(world)
+    session.title = db.session.get(Lesson, world.offline).title
+    db.session.commit()
+
+    detail = login("counselor1").get(f"/classes/{world.klass}").get_data(as_text=True)
+
+    assert f"<td>{session.title}</td>" in detail
