@@ -372,10 +372,25 @@ def test_demo_promotion_goes_through_both_review_steps(app, seeded, login):
 
 
 def test_department_hr_sees_only_its_department(app, seeded, login):
-    listed = login("hr_cs").get("/people").get_data(as_text=True)
+    from lms.compliance.models import ComplianceRule
+    from lms.organisations.models import Department
+
+    officer = login("hr_cs")
+    listed = officer.get("/people").get_data(as_text=True)
+    overview = officer.get("/compliance").get_data(as_text=True)
+    with app.app_context():
+        other = demo_row(Department, code="marxism").id
+        rule = db.session.scalar(sa.select(ComplianceRule.id).filter_by(code="counselor-school-yearly"))
+    asked = officer.get(f"/compliance/rules/{rule}?department={other}").get_data(as_text=True)
 
     assert "周子航" in listed and "陈立新" in listed
     assert "林晓雯" not in listed
+    # Each rule's table has one row, for the officer's department.
+    section = overview.split('id="rule-', 1)[1].split("</table>", 1)[0]
+    assert section.count("计算机科学与技术学院") == 1
+    assert "马克思主义学院" not in asked
+    assert "院系筛选：只能查看计算机科学与技术学院的人员" in asked
+    assert "林晓雯" not in asked
 
 
 def test_each_institutions_hr_sees_only_its_own_people(app, seeded, login):

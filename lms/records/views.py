@@ -32,10 +32,17 @@ def department_filter(raw: str) -> tuple[Optional[Department], Optional[str]]:
     officer gets their own department whatever the value.
     """
     scope = hr_scope(current_user)
+    raw = raw.strip()
     if scope is not None:
         # A department HR officer always sees their own department only.
-        return db.session.get(Department, scope), None
-    raw = raw.strip()
+        own = db.session.get(Department, scope)
+        if raw and raw != str(scope):
+            return own, _(
+                "Department filter: you see the people of %(department)s only, "
+                "so they are shown.",
+                department=own.name,
+            )
+        return own, None
     if not raw:
         return None, None
     try:
