@@ -148,7 +148,7 @@ def save_quiz(
         errors["closes_at"] = _("The closing time must be after the opening time.")
     elif closes_at and _closing_moved_into_past(closes_at, quiz):
         errors["closes_at"] = _(
-            "%(value)s has already passed. Enter a closing time after now "
+            "The closing time %(value)s has already passed. Enter a closing time after now "
             "(%(now)s), or leave it empty so the quiz stays open.",
             value=local_time_input(closes_at, zone),
             now=local_time_input(now_utc(), zone),

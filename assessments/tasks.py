@@ -98,7 +98,7 @@ def _check_due_not_past(
     if due_at > now:
         return
     errors["due_at"] = _(
-        "%(value)s has already passed. Enter a due date and time after now "
+        "The due date %(value)s has already passed. Enter a due date and time after now "
         "(%(now)s), or leave it empty for no due date.",
         value=due_at.astimezone(ZoneInfo(timezone)).strftime(DUE_FORMAT),
         now=now.astimezone(ZoneInfo(timezone)).strftime(DUE_FORMAT),

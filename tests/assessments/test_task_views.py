@@ -350,7 +350,7 @@ def test_new_task_rejects_past_due(world, login):
 
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "2020-01-01T10:00 has already passed." in page
+    assert "The due date 2020-01-01T10:00 has already passed." in page
     assert "or leave it empty for no due date" in page
     after = db.session.scalar(sa.select(sa.func.count()).select_from(PerformanceTask))
     assert after == before
@@ -375,7 +375,7 @@ def test_overdue_task_saves_unchanged_due(world, login):
 
     assert unchanged.status_code == 302
     assert moved.status_code == 400
-    assert "2020-01-02T10:00 has already passed." in moved.get_data(as_text=True)
+    assert "The due date 2020-01-02T10:00 has already passed." in moved.get_data(as_text=True)
     db.session.expire_all()
     saved = db.session.get(PerformanceTask, task.id)
     assert saved.title == "改名"

@@ -873,7 +873,7 @@ def test_quiz_closing_time_in_past_rejected(world, trainer):
 
     page = moved.get_data(as_text=True)
     assert moved.status_code == 400
-    assert "2020-01-01T10:00 has already passed." in page
+    assert "The closing time 2020-01-01T10:00 has already passed." in page
     assert "or leave it empty so the quiz stays open" in page
     db.session.expire_all()
     assert db.session.get(Quiz, world.quiz).closes_at is None
