@@ -180,16 +180,24 @@ def submit(attempt_id: int):
     attempt = _load_own_attempt(attempt_id)
     if attempt.submitted_at is None:
         ignored: list[int] = []
-        responses = parse_form(services.load_slots(attempt), request.form, ignored)
+        slots = services.load_slots(attempt)
+        responses = parse_form(slots, request.form, ignored)
         if ignored and not services.is_expired(attempt, now_utc()):
             # Grading now would count the earlier saved answer, not the one
             # the learner chose: save the rest and send them back to check.
             services.save_answers(attempt, responses)
             db.session.commit()
+            numbers = [
+                str(number)
+                for number, slot in enumerate(slots, start=1)
+                if slot.question_id in ignored
+            ]
             flash(
                 _(
-                    "Some answers could not be saved because the page is out of date, "
-                    "so the attempt was not submitted. Check the answers below and submit again."
+                    "The answers to questions %(numbers)s are not among their options, "
+                    "so the attempt was not submitted. The page may be out of date: "
+                    "reload it, check those answers and submit again.",
+                    numbers=", ".join(numbers),
                 ),
                 "error",
             )

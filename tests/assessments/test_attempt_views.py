@@ -208,7 +208,8 @@ def test_submit_with_a_foreign_choice_keeps_the_attempt_open(world, login, engli
     stored = {answer.question_id for answer in attempt.answers}
     assert single.id in stored and multiple.id not in stored
     page = counselor.get(f"/attempts/{attempt_id}").get_data(as_text=True)
-    assert "the attempt was not submitted" in page
+    number = 1 + [slot.question_id for slot in _attempt(attempt_id).questions].index(multiple.id)
+    assert f"The answers to questions {number} are not among their options" in page
 
     data[f"q{multiple.id}"] = [str(c.id) for c in multiple.choices if c.is_correct]
     response = counselor.post(f"/attempts/{attempt_id}/submit", data=data)
