@@ -788,9 +788,20 @@ class _TagNames(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.names: set[str] = set()
+        self.attributes: set[str] = set()
 
     def handle_starttag(self, tag: str, attrs) -> None:
         self.names.add(tag)
+        if tag in AUTHORING_TAGS:
+            kept = AUTHORING_ATTRIBUTES.get(tag, set())
+            self.attributes.update(name for name, _value in attrs if name not in kept)
+
+
+def _parsed(html: str) -> _TagNames:
+    parser = _TagNames()
+    parser.feed(html or "")
+    parser.close()
+    return parser
 
 
 def removed_tags(html: str) -> list[str]:
@@ -799,10 +810,12 @@ def removed_tags(html: str) -> list[str]:
     Text pasted from Word or WPS brings images, spans and fonts; the author
     is told which kinds of element the saved lesson no longer has.
     """
-    parser = _TagNames()
-    parser.feed(html or "")
-    parser.close()
-    return sorted(parser.names - AUTHORING_TAGS - _DOCUMENT_TAGS)
+    return sorted(_parsed(html).names - AUTHORING_TAGS - _DOCUMENT_TAGS)
+
+
+def removed_attributes(html: str) -> list[str]:
+    """Return the names of the attributes that ``clean_html`` removes from kept tags."""
+    return sorted(_parsed(html).attributes)
 
 
 def _video_url(data: dict, errors: dict) -> str:

@@ -573,14 +573,26 @@ def edit_lesson(course_id: int, lesson_id: int):
 
 
 def _report_removed_markup(data: dict) -> None:
-    removed = authoring.removed_tags(data.get("body_html") or "")
+    html = data.get("body_html") or ""
+    removed = authoring.removed_tags(html)
     if removed:
         flash(
             _(
-                "The lesson text was saved without these elements, which lessons do not"
-                " keep: %(tags)s. To show images, put them in a PDF, Word or PowerPoint"
+                "The lesson text was saved without these tags, which lessons do not"
+                " keep: %(tags)s. The text inside them stays, except in scripts and"
+                " styles. To show images, put them in a PDF, Word or PowerPoint"
                 " file and add it as a file lesson.",
                 tags=", ".join(f"<{name}>" for name in removed),
+            ),
+            "warning",
+        )
+    attributes = authoring.removed_attributes(html)
+    if attributes:
+        flash(
+            _(
+                "These attributes were removed from the lesson text, which keeps"
+                " no styles or scripts: %(attributes)s.",
+                attributes=", ".join(attributes),
             ),
             "warning",
         )

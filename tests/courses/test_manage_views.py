@@ -245,9 +245,22 @@ def test_saving_pasted_markup_lists_what_was_removed(world, trainer, english):
 
     page = trainer.get(f"/manage/courses/{draft_id}").get_data(as_text=True)
 
-    assert "saved without these elements, which lessons do not keep: &lt;img&gt;, &lt;span&gt;" in page
+    assert "saved without these tags, which lessons do not keep: &lt;img&gt;, &lt;span&gt;" in page
+    assert "These attributes were removed from the lesson text" not in page
     assert 'class="flash flash-warning"' in page
     assert _course_lessons(draft_id)[-1].body_html == "<p><b>要点</b>红字</p>"
+
+
+def test_saving_lists_removed_attributes(world, trainer, english):
+    draft_id = _new_version(trainer, world.course2)
+    _add_text_lesson(
+        trainer, draft_id, body='<p class="MsoNormal" style="color:red" onclick="x()">要点</p>'
+    )
+
+    page = trainer.get(f"/manage/courses/{draft_id}").get_data(as_text=True)
+
+    assert "which keeps no styles or scripts: class, onclick, style." in page
+    assert "saved without these tags" not in page
 
 
 def test_saving_supported_markup_warns_of_nothing(world, trainer, english):
