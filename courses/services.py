@@ -817,11 +817,15 @@ def programme_progress(
         ),
         Decimal(0),
     )
+    required = [course.id for link, course in rows if link.required]
     return {
         "completed_course_ids": done,
         "started_course_ids": started_course_ids(user, course_ids) - done,
         "courses_done": len(done),
         "courses_total": len(course_ids),
+        "required_done": sum(1 for course_id in required if course_id in done),
+        "required_total": len(required),
+        "elective_hours_minimum": minimum,
         "hours_done": hours_done,
         "hours_total": programme.total_hours,
         "elective_hours_done": elective_done,

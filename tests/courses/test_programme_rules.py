@@ -94,6 +94,22 @@ def test_enough_elective_hours_completes(world, electives):
     assert enrolment.completed_at is not None
 
 
+def test_dashboard_explains_a_programme_completed_without_every_elective(
+    world, electives, login
+):
+    user, _enrolment = _enrol(world, electives)
+    _finish(user, electives["r"])
+    _finish(user, electives["e2"])
+    db.session.commit()
+    learner = login("counselor1")
+    learner.post("/language/en")
+
+    page = learner.get("/learning").get_data(as_text=True)
+
+    assert "2 of 3 completed" in page
+    assert "Required: 1 of 1. Electives: 3 of the 3 学时 needed." in page
+
+
 def test_electives_without_required_not_complete(world, electives):
     user, enrolment = _enrol(world, electives)
     _finish(user, electives["r"])
