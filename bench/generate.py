@@ -345,11 +345,15 @@ class Generator:
                     })
                 if done and course["id"] not in courses_done:
                     courses_done.add(course["id"])
-                    self.course_completion(user_id, enrolment_id, course, finished_at, index == 0)
+                    self.course_completion(
+                        user_id, enrolment_id, programme["id"], course, finished_at, index == 0
+                    )
             if done and index == 0:
                 self.certificate(user_id, institution, programme, finished_at)
 
-    def course_completion(self, user_id, enrolment_id, course, finished_at, with_attempts):
+    def course_completion(
+        self, user_id, enrolment_id, programme_id, course, finished_at, with_attempts
+    ):
         w, rng = self.writer, self.rng
         completion_id = w.next_id("course_completion")
         w.add("course_completion", {
@@ -360,6 +364,7 @@ class Generator:
         w.add("hours_entry", {
             "id": w.next_id("hours_entry"), "user_id": user_id,
             "source_type": "course_completion", "source_id": completion_id,
+            "training_type": "programme", "training_id": programme_id,
             "title": course["title"], "occurred_on": on, "year": on.year, "tier": "school",
             "kind": "thematic", "hours": course["hours"], "corrects_id": None,
             "created_at": finished_at,
