@@ -25,6 +25,7 @@ from lms.promotion.models import (
     PromotionTrack,
     STEP_NAMES,
     TRACK_STEPS,
+    step_label,
 )
 from lms.records.events import ASSESSMENT_GRADES
 from lms.records.models import ProgressionEntry, ProgressionKind
@@ -72,6 +73,11 @@ class Position:
     @property
     def name(self) -> str:
         return STEP_NAMES[self.track].get(self.value, self.value)
+
+    @property
+    def label(self) -> str:
+        """The step's name in the current language."""
+        return step_label(self.track, self.value)
 
 
 @dataclass(frozen=True)
@@ -168,7 +174,7 @@ def years_condition(rule: PromotionRule, position: Position, today: date) -> Con
             _(
                 "The date you became %(step)s is not on your record, so the years "
                 "cannot be counted. Ask HR to record it.",
-                step=position.name,
+                step=position.label,
             ),
         )
     eligible_from = add_months(position.since, 12 * rule.min_years)
@@ -180,7 +186,7 @@ def years_condition(rule: PromotionRule, position: Position, today: date) -> Con
             _(
                 "%(done)s years as %(step)s (%(required)s required)",
                 done=completed,
-                step=position.name,
+                step=position.label,
                 required=rule.min_years,
             ),
             eligible_from,
@@ -193,7 +199,7 @@ def years_condition(rule: PromotionRule, position: Position, today: date) -> Con
             "eligible from %(date)s",
             done=completed,
             required=rule.min_years,
-            step=position.name,
+            step=position.label,
             date=eligible_from.isoformat(),
         ),
         eligible_from,
@@ -350,7 +356,7 @@ def level_condition(
     required: str, position: Optional[Position]
 ) -> Condition:
     steps = TRACK_STEPS[PromotionTrack.COMPETENCY_LEVEL]
-    names = STEP_NAMES[PromotionTrack.COMPETENCY_LEVEL]
+    required_label = step_label(PromotionTrack.COMPETENCY_LEVEL, required)
     if position is None:
         return Condition(
             "level",
@@ -358,22 +364,22 @@ def level_condition(
             _(
                 "Competency level %(level)s or higher is required; no level is on "
                 "your record",
-                level=names[required],
+                level=required_label,
             ),
         )
     met = steps.index(position.value) >= steps.index(required)
     if met:
         message = _(
             "Competency level %(current)s (%(level)s or higher required)",
-            current=position.name,
-            level=names[required],
+            current=position.label,
+            level=required_label,
         )
     else:
         message = _(
             "Competency level %(level)s or higher is required; your recorded level "
             "is %(current)s",
-            level=names[required],
-            current=position.name,
+            level=required_label,
+            current=position.label,
         )
     return Condition("level", met, message)
 

@@ -37,12 +37,26 @@ TRACK_STEPS: dict[PromotionTrack, tuple[str, ...]] = {
     PromotionTrack.ADMINISTRATIVE_RANK: tuple(ADMINISTRATIVE_RANKS),
 }
 
-#: Chinese name of each step, by track.
+#: Chinese name of each step, by track, as stored in records and audit summaries.
 STEP_NAMES: dict[PromotionTrack, dict[str, str]] = {
     PromotionTrack.COMPETENCY_LEVEL: COMPETENCY_LEVELS,
     PromotionTrack.PROFESSIONAL_TITLE: PROFESSIONAL_TITLES,
     PromotionTrack.ADMINISTRATIVE_RANK: ADMINISTRATIVE_RANKS,
 }
+
+#: Label table (``lms.labels``) of each track's steps, in the reader's language.
+_STEP_LABELS = {
+    PromotionTrack.COMPETENCY_LEVEL: "level",
+    PromotionTrack.PROFESSIONAL_TITLE: "professional_title",
+    PromotionTrack.ADMINISTRATIVE_RANK: "cadre_rank",
+}
+
+
+def step_label(track: PromotionTrack, value: str) -> str:
+    """Return a step's name in the current language; the Chinese labels equal ``STEP_NAMES``."""
+    from lms.labels import label
+
+    return label(value, _STEP_LABELS[track])
 
 #: Annual assessment grades, best first (index 0 is the best).
 GRADE_ORDER = tuple(ASSESSMENT_GRADES)
@@ -136,6 +150,14 @@ class PromotionRule(db.Model):
     @property
     def to_name(self) -> str:
         return STEP_NAMES[self.track][self.to_value]
+
+    @property
+    def from_label(self) -> str:
+        return step_label(self.track, self.from_value)
+
+    @property
+    def to_label(self) -> str:
+        return step_label(self.track, self.to_value)
 
     def __repr__(self) -> str:
         return (
@@ -249,6 +271,14 @@ class PromotionApplication(db.Model):
     @property
     def to_name(self) -> str:
         return STEP_NAMES[self.track][self.to_value]
+
+    @property
+    def from_label(self) -> str:
+        return step_label(self.track, self.from_value)
+
+    @property
+    def to_label(self) -> str:
+        return step_label(self.track, self.to_value)
 
     @property
     def is_open(self) -> bool:

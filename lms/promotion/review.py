@@ -347,7 +347,7 @@ def notify_reviewers(application: PromotionApplication) -> int:
             body = _(
                 "%(name)s applied for %(from)s → %(to)s. Review it on the promotions page.",
                 name=application.applicant.full_name,
-                **{"from": application.from_name, "to": application.to_name},
+                **{"from": application.from_label, "to": application.to_label},
             )
         notifications.enqueue(
             reviewer,
@@ -391,7 +391,7 @@ def _notify(application: PromotionApplication, decision: PromotionDecision) -> N
 
 
 def _message(application, decision) -> tuple[str, str]:
-    names = {"from": application.from_name, "to": application.to_name}
+    names = {"from": application.from_label, "to": application.to_label}
     if decision.outcome is ReviewOutcome.RETURN:
         title = _("Your promotion application was returned for changes")
         body = _(

@@ -77,7 +77,7 @@ def test_years_short_names_the_day_it_is_met(world):
 
     assert not result.eligible
     [condition] = result.unmet
-    assert condition.message == "2 of 3 required years as 讲师; eligible from 2027-09-01"
+    assert condition.message == "2 of 3 required years as Lecturer; eligible from 2027-09-01"
     assert condition.eligible_from == date(2027, 9, 1)
 
 
@@ -115,7 +115,7 @@ def test_years_without_a_known_start_date_are_unmet(world):
     result = _evaluate(rule, world.counselor, date(2027, 1, 1))
 
     assert result.applies and not result.eligible
-    assert "科员" in result.unmet[0].message
+    assert "Clerk" in result.unmet[0].message
     assert "not on your record" in result.unmet[0].message
 
 
@@ -291,7 +291,7 @@ def test_competency_level_at_least_the_required_one(world):
 
     set_level(world.counselor, "junior", date(2022, 1, 1))
     result = _evaluate(rule, world.counselor, date(2027, 1, 1))
-    assert result.unmet[0].message.endswith("your recorded level is 初级")
+    assert result.unmet[0].message.endswith("your recorded level is Junior")
 
     set_level(world.counselor, "senior", date(2025, 1, 1))
     assert _evaluate(rule, world.counselor, date(2027, 1, 1)).eligible

@@ -197,8 +197,8 @@ def test_applications_xlsx(world, frozen, login):
         None,
         "马克思主义学院",
         "Professional title",
-        "讲师",
-        "副教授",
+        "Lecturer",
+        "Associate professor",
         "Waiting for the department review",
     ]
     url = "/promotions/exports/applications.xlsx"

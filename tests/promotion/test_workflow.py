@@ -65,8 +65,8 @@ def test_counselor_sees_why_not_yet_and_when(world, frozen, login):
 
     page = login("counselor2").get("/promotions").get_data(as_text=True)
 
-    assert "讲师 → 副教授" in page
-    assert "3 of 5 required years as 讲师; eligible from 2029-09-01" in page
+    assert "Lecturer → Associate professor" in page
+    assert "3 of 5 required years as Lecturer; eligible from 2029-09-01" in page
     assert "No annual assessment grade on record for 2024, 2025, 2026" in page
     assert "/promotions/apply/" not in page
 
