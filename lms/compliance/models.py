@@ -5,6 +5,7 @@ from typing import Optional
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask_babel import lazy_gettext as _l
 
 from lms.accounts.models import Post, Role, User
 from lms.db import UTCDateTime, enum_column, now_utc
@@ -98,6 +99,54 @@ _LIST_VALUES = {
     "cadre_ranks": _values_of(CadreRank),
     "tiers": _values_of(TrainingTier),
     "kinds": _values_of(TrainingKind),
+}
+
+
+#: Shared rules that the seed creates, by code: the stored Chinese name and the
+#: English one. The Chinese translation of each English name is the stored
+#: name, so a Chinese page reads what is stored.
+SHARED_RULE_NAMES = {
+    "counselor-pre-job": (
+        "新任专职辅导员岗前培训不少于40学时",
+        _l("Pre-job training of new full-time counselors: at least 40 学时"),
+    ),
+    "counselor-school-yearly": (
+        "专职辅导员每年参加校级培训不少于16学时",
+        _l("Full-time counselors: at least 16 学时 of school-level training a year"),
+    ),
+    "counselor-national-provincial-5y": (
+        "专职辅导员每5年至少参加1次国家级或省级培训",
+        _l("Full-time counselors: a national or provincial training at least every 5 years"),
+    ),
+    "party-member-yearly": (
+        "党员每年集中学习培训不少于32学时",
+        _l("Party members: at least 32 学时 of centralised study a year"),
+    ),
+    "party-officer-yearly-hours": (
+        "基层党组织书记和委员每年集中学习培训不少于56学时",
+        _l(
+            "Secretaries and committee members of primary Party organisations:"
+            " at least 56 学时 of centralised study a year"
+        ),
+    ),
+    "party-officer-yearly-centralised": (
+        "基层党组织书记和委员每年至少参加1次集中培训",
+        _l(
+            "Secretaries and committee members of primary Party organisations:"
+            " a centralised training at least once a year"
+        ),
+    ),
+    "cadre-section-yearly": (
+        "乡科级领导干部每年参加教育培训不少于90学时",
+        _l("Leading cadres at section level: at least 90 学时 of training a year"),
+    ),
+    "cadre-division-5y": (
+        "县处级以上领导干部每5年参加脱产培训不少于550学时",
+        _l(
+            "Leading cadres at division level and above: at least 550 学时 of"
+            " full-time training every 5 years"
+        ),
+    ),
 }
 
 
@@ -217,6 +266,17 @@ class ComplianceRule(db.Model):
         if key == "roles" and not cleaned:
             raise ValueError("roles: a rule must name at least one role")
         return cleaned
+
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language for a shared seeded rule, else the stored name.
+
+        A shared rule whose stored name was changed keeps the changed name.
+        """
+        known = SHARED_RULE_NAMES.get(self.code) if self.institution_id is None else None
+        if known is None or known[0] != self.name:
+            return self.name
+        return str(known[1])
 
     @property
     def counts_from_post_start(self) -> bool:

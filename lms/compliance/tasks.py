@@ -113,9 +113,9 @@ def _send_reminder(verdict: Verdict, kind: str, key: str, now: datetime) -> bool
         return False
     with force_locale(user_locale(person)):
         if kind == MONTHLY_KIND:
-            title = gettext("Training requirement at risk: %(rule)s", rule=rule.name)
+            title = gettext("Training requirement at risk: %(rule)s", rule=rule.display_name)
         else:
-            title = gettext("Training still due this year: %(rule)s", rule=rule.name)
+            title = gettext("Training still due this year: %(rule)s", rule=rule.display_name)
         body = verdict.message
     services.enqueue(
         person,
@@ -187,7 +187,7 @@ def render_hr_summary(
                     "%(rule)s: Met %(met)d, In progress %(in_progress)d, "
                     "At risk %(at_risk)d, Missed %(missed)d, "
                     "Start date missing %(start_missing)d",
-                    rule=summary.rule.name,
+                    rule=summary.rule.display_name,
                     met=summary.total[Status.MET],
                     in_progress=summary.total[Status.IN_PROGRESS],
                     at_risk=summary.total[Status.AT_RISK],

@@ -316,7 +316,7 @@ def compliance_condition(user: User, today: date) -> Condition:
         _(
             "Training-hour rules missed: %(details)s",
             details="; ".join(
-                f"{verdict.rule.name} ({verdict.message.rstrip('.。')})"
+                f"{verdict.rule.display_name} ({verdict.message.rstrip('.。')})"
                 for verdict in failed
             ),
         ),

@@ -66,7 +66,7 @@ def export_people():
         _("Post"),
         _("Rules missed"),
         _("Rules at risk"),
-    ] + [rule.name for rule in compliance_rules]
+    ] + [rule.display_name for rule in compliance_rules]
 
     rows = []
     for person in people:
