@@ -74,10 +74,15 @@ def decode(content: bytes) -> tuple[str, str]:
     encoding ("Big5", "Shift-JIS" or "Big5/Shift-JIS") for bytes that
     decode as GB18030 only into garbled text, and "" when it is unknown.
     """
-    if content.startswith(b"\xef\xbb\xbf"):
-        return content[3:].decode("utf-8"), "utf-8-sig"
-    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return content.decode("utf-16"), "utf-16"
+    try:
+        if content.startswith(b"\xef\xbb\xbf"):
+            return content[3:].decode("utf-8"), "utf-8-sig"
+        if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return content.decode("utf-16"), "utf-16"
+    except UnicodeDecodeError:
+        # A byte order mark followed by bytes of another encoding, or an
+        # odd number of UTF-16 bytes.
+        raise TableError("encoding") from None
     utf16 = _utf16_without_bom(content)
     if utf16 is not None:
         try:

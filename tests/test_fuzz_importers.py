@@ -8,6 +8,7 @@ the importer's documented error type.
 import io
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -99,6 +100,21 @@ def test_csv_any_bytes(data):
     for number, row in table.rows:
         assert number >= 2
         assert set(row) == set(table.headers)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xfe\xff" + b"\x00" * 15,  # a UTF-16 mark with an odd number of bytes
+        b"\xff\xfe\x00\xd8",  # a UTF-16 mark with a lone surrogate
+        b"\xef\xbb\xbf\xff\xfe",  # a UTF-8 mark with bytes that are not UTF-8
+    ],
+)
+def test_csv_with_a_false_byte_order_mark(data):
+    with pytest.raises(tabular.TableError) as error:
+        tabular.read_csv(data)
+
+    assert error.value.code == "encoding"
 
 
 @FUZZ
