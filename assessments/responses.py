@@ -39,12 +39,12 @@ def clean_response(question: Question, raw: Any, match_options=()) -> Any:
     choice_ids = [choice.id for choice in question.choices]
     if kind in (QuestionKind.SINGLE, QuestionKind.TRUE_FALSE, QuestionKind.MULTIPLE):
         values = raw if isinstance(raw, (list, set, tuple)) else [raw]
-        wanted = {_int(value) for value in values if has_input(value)}
-        if not wanted <= set(choice_ids):
+        chosen = {_int(value) for value in values if has_input(value)}
+        if not chosen <= set(choice_ids):
             # A choice of another question means the page is out of date:
             # storing the rest would record an answer the learner did not give.
             return None
-        ids = sorted(wanted)
+        ids = sorted(chosen)
         if kind is not QuestionKind.MULTIPLE:
             ids = ids[:1] if len(ids) == 1 else []
         return ids or None

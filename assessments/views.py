@@ -183,8 +183,8 @@ def submit(attempt_id: int):
         slots = services.load_slots(attempt)
         responses = parse_form(slots, request.form, ignored)
         if ignored and not services.is_expired(attempt, now_utc()):
-            # Grading now would count the earlier saved answer, not the one
-            # the learner chose: save the rest and send them back to check.
+            # Grading now would count the response saved earlier, not the one the
+            # learner chose, so only the valid responses are saved for a recheck.
             services.save_answers(attempt, responses)
             db.session.commit()
             numbers = [

@@ -466,9 +466,9 @@ def refresh_builtin_layouts(institution: Institution) -> list[CertificateTemplat
     """Add a version with the current built-in layout to each unedited built-in template.
 
     A template counts as unedited while no person has saved a version of it
-    and it has no images; its new version keeps the page settings and
-    validity of the one before. Templates an author has saved are left as
-    they are. Returns the templates that got a new version. Flushes.
+    and it has no images. Its new version keeps the page settings and
+    validity of the one before, and templates an author has saved are left
+    as they are. Returns the templates that got a new version. Flushes.
     """
     refreshed = []
     for code, _name, language in (*DEFAULT_TEMPLATES, EXTERNAL_TEMPLATE):

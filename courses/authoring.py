@@ -804,18 +804,19 @@ def _parsed(html: str) -> _TagNames:
     return parser
 
 
+def removed_markup(html: str) -> tuple[list[str], list[str]]:
+    """Return the tags and the attributes of kept tags that ``clean_html`` removes."""
+    parser = _parsed(html)
+    return sorted(parser.names - AUTHORING_TAGS - _DOCUMENT_TAGS), sorted(parser.attributes)
+
+
 def removed_tags(html: str) -> list[str]:
     """Return the names of the tags in ``html`` that ``clean_html`` removes.
 
-    Text pasted from Word or WPS brings images, spans and fonts; the author
-    is told which kinds of element the saved lesson no longer has.
+    Text pasted from Word or WPS contains images, spans and fonts, so the
+    lesson form lists the kinds of element that the saved lesson lacks.
     """
-    return sorted(_parsed(html).names - AUTHORING_TAGS - _DOCUMENT_TAGS)
-
-
-def removed_attributes(html: str) -> list[str]:
-    """Return the names of the attributes that ``clean_html`` removes from kept tags."""
-    return sorted(_parsed(html).attributes)
+    return removed_markup(html)[0]
 
 
 def _video_url(data: dict, errors: dict) -> str:

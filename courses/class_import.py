@@ -328,7 +328,7 @@ def _match_person(training_class: TrainingClass, row: dict) -> list[dict]:
     if not user.role.is_learner:
         return [_problem(number, "employee_no", "not_learner", value=row["employee_no"])]
     if row["full_name"] and full_name(user.full_name) != row["full_name"]:
-        # A mistyped employee number matches somebody else: enrolling that
+        # A mistyped employee number matches another person, and enrolling that
         # person would put the wrong name on the class and its certificates.
         return [
             _problem(number, "full_name", "name_mismatch", value=row["full_name"],

@@ -573,8 +573,7 @@ def edit_lesson(course_id: int, lesson_id: int):
 
 
 def _report_removed_markup(data: dict) -> None:
-    html = data.get("body_html") or ""
-    removed = authoring.removed_tags(html)
+    removed, attributes = authoring.removed_markup(data.get("body_html") or "")
     if removed:
         flash(
             _(
@@ -586,7 +585,6 @@ def _report_removed_markup(data: dict) -> None:
             ),
             "warning",
         )
-    attributes = authoring.removed_attributes(html)
     if attributes:
         flash(
             _(

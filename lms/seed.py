@@ -617,7 +617,7 @@ def _seed_workshop_class(seeder: _Seeder, institution: Institution, programme_co
     """Add a class that delivers the offline lessons of a programme, with counselor2 in it.
 
     An offline lesson is completed only by a trainer's attendance mark at a
-    class session that delivers it, so without such a class nobody could
+    class session that delivers it, so without such a class no learner could
     finish the programme. Each session takes the lesson's date and place;
     no attendance is recorded, which the demo ``trainer`` does.
     """

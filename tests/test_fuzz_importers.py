@@ -110,7 +110,7 @@ def test_csv_any_bytes(data):
         b"\xef\xbb\xbf\xff\xfe",  # a UTF-8 mark with bytes that are not UTF-8
     ],
 )
-def test_csv_with_a_false_byte_order_mark(data):
+def test_csv_false_byte_order_mark(data):
     with pytest.raises(tabular.TableError) as error:
         tabular.read_csv(data)
 

@@ -346,7 +346,7 @@ def test_demo_counselor_may_apply_for_promotion(app, seeded, login, english):
     assert "/promotions/apply/" in page
 
 
-def test_demo_promotion_goes_through_both_review_steps(app, seeded, login):
+def test_demo_promotion_two_review_steps(app, seeded, login):
     from lms.promotion.models import ApplicationStatus, PromotionApplication
 
     counselor = login("counselor2")
@@ -383,7 +383,8 @@ def test_department_hr_sees_only_its_department(app, seeded, login):
         rule = db.session.scalar(sa.select(ComplianceRule.id).filter_by(code="counselor-school-yearly"))
     asked = officer.get(f"/compliance/rules/{rule}?department={other}").get_data(as_text=True)
 
-    assert "周子航" in listed and "陈立新" in listed
+    assert "周子航" in listed
+    assert "陈立新" in listed
     assert "林晓雯" not in listed
     # Each rule's table has one row, for the officer's department.
     section = overview.split('id="rule-', 1)[1].split("</table>", 1)[0]
@@ -437,7 +438,7 @@ def test_demo_counselors_have_post_start_dates_and_levels(app, seeded, login):
     assert "中级辅导员能力提升培训" not in page
 
 
-def test_demo_organiser_owes_party_training_and_has_no_counselor_level(app, seeded, login):
+def test_demo_organiser_party_rules_apply(app, seeded, login):
     from courses.learning import person_level
     from lms.compliance.models import PartyStatus, PersonProfile
 
@@ -456,7 +457,7 @@ def test_demo_organiser_owes_party_training_and_has_no_counselor_level(app, seed
     assert "目前没有适用的学时规则" not in page
 
 
-def test_demo_workshop_is_completed_by_the_trainers_attendance_mark(app, seeded, login, english):
+def test_demo_workshop_completed_by_attendance(app, seeded, login, english):
     from courses.class_models import ClassSession, TrainingClass
     from courses.models import Lesson, LessonProgress
 
@@ -476,7 +477,8 @@ def test_demo_workshop_is_completed_by_the_trainers_attendance_mark(app, seeded,
 
     learner = login("counselor2")
     page = learner.get(f"/courses/{course_id}/lessons/{lesson_id}").get_data(as_text=True)
-    assert "团体辅导工作坊（面授）" in page and "学生发展中心团体辅导室" in page
+    assert "团体辅导工作坊（面授）" in page
+    assert "学生发展中心团体辅导室" in page
     assert learner.post(f"/courses/{course_id}/lessons/{lesson_id}/complete").status_code == 302
 
     trainer = login("trainer")

@@ -192,7 +192,7 @@ def decide(
         _promote(application, reviewer, today)
     _audit_decision(application, decision, reviewer, effect.action)
     _notify(application, decision)
-    # The step is decided: the other reviewers' requests for it are done.
+    # The step is decided, so the other reviewers' requests for it are settled.
     notifications.settle(REVIEW_DUE_KIND, "promotion_application", application.id)
     notify_reviewers(application)
     return decision

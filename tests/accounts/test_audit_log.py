@@ -518,9 +518,9 @@ def test_viewer_names_jobs_and_attendance(world, login, english):
     paused = _add("job.pause", "job", 0, datetime(2026, 3, 2, tzinfo=SHANGHAI),
                   actor=world.admin, institution=world.uni_a)
     paused.data = {"job_id": "cleanup_expired", "next_run": None}
-    gone = _add("job.resume", "job", 0, datetime(2026, 3, 3, tzinfo=SHANGHAI),
+    retired = _add("job.resume", "job", 0, datetime(2026, 3, 3, tzinfo=SHANGHAI),
                 actor=world.admin, institution=world.uni_a)
-    gone.data = {"job_id": "retired_job", "next_run": None}
+    retired.data = {"job_id": "retired_job", "next_run": None}
     db.session.commit()
 
     cells = _cells(login("admin").get("/admin/audit").get_data(as_text=True))
@@ -540,7 +540,7 @@ def test_viewer_names_jobs_and_attendance(world, login, english):
     )
 
 
-def test_viewer_names_attendance_in_chinese(world, login):
+def test_viewer_names_attendance_chinese(world, login):
     from courses import class_attendance
     from courses.class_models import AttendanceStatus
     from tests.classes.helpers import make_class, make_session, user

@@ -430,7 +430,7 @@ def _age_builtin(template: CertificateTemplate) -> TemplateVersion:
     return version
 
 
-def test_refresh_brings_unedited_builtins_to_the_current_layout(school):
+def test_refresh_updates_unedited_builtins(school):
     institution = school["institution"]
     found = template_services.ensure_default_templates(institution)
     external = template_services.version_for_external(institution).template
@@ -446,7 +446,8 @@ def test_refresh_brings_unedited_builtins_to_the_current_layout(school):
     for template in refreshed:
         db.session.refresh(template, attribute_names=["versions"])
         current = template.current_version
-        assert current.number == 2 and current.created_by_id is None
+        assert current.number == 2
+        assert current.created_by_id is None
         assert "letter-spacing: 1pt; }\n" not in current.css
         source = "external-zh" if template.code == "external-zh" else None
         assert (current.body_html, current.css) == template_services.default_source(
@@ -456,10 +457,11 @@ def test_refresh_brings_unedited_builtins_to_the_current_layout(school):
     entries = db.session.scalars(
         sa.select(AuditEntry).filter_by(action="certificate_template.saved")
     ).all()
-    assert len(entries) == 3 and all(e.actor_id is None for e in entries)
+    assert len(entries) == 3
+    assert all(e.actor_id is None for e in entries)
 
 
-def test_refresh_leaves_edited_templates_and_images_alone(school):
+def test_refresh_keeps_edited_templates(school):
     institution = school["institution"]
     found = template_services.ensure_default_templates(institution)
     edited, with_logo = found["default-zh"], found["default-en"]

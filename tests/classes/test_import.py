@@ -388,7 +388,7 @@ def test_post_start_kept_note(world, login, english):
     assert "The post start date differs from the one on the person&#39;s profile" in page
 
 
-def test_name_that_differs_from_the_matched_account_stops_the_row(world, login, english):
+def test_roster_name_mismatch_stops_row(world, login, english):
     trainer = login("trainer")
     rows = [["E1001", "张三", "教育学院", "", "", ""]]
 
@@ -404,7 +404,7 @@ def test_name_that_differs_from_the_matched_account_stops_the_row(world, login, 
     assert world.counselor not in _member_ids(world)
 
 
-def test_spaces_in_a_matching_name_are_not_a_difference(world, login):
+def test_roster_name_spaces_ignored(world, login):
     trainer = login("trainer")
     rows = [["E1001", "张 老师", "教育学院", "", "", ""]]
 

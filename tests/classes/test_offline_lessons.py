@@ -372,7 +372,7 @@ def test_lesson_linked_after_marks_completes(world):
     assert _ledger_total(world.counselor) == 0
 
 
-def test_class_pages_say_the_session_hours_come_with_the_course(world, login):
+def test_lesson_session_hours_come_with_course(world, login):
     session = _delivering_session(world)
     _mark(world, session, AttendanceStatus.PRESENT)
     counselor, trainer = login("counselor1"), login("trainer")
@@ -391,7 +391,7 @@ def test_class_pages_say_the_session_hours_come_with_the_course(world, login):
     assert "<td>with the course</td>" in sheet
 
 
-def test_session_named_like_its_lesson_is_named_once(world, login):
+def test_session_named_like_lesson_once(world, login):
     session = _delivering_session(world)
     session.title = db.session.get(Lesson, world.offline).title
     db.session.commit()

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from lms.extensions import db
 
 
-def test_shared_rule_names_follow_the_reader_language(app_ctx, seeded, login, english):
+def test_shared_rule_names_in_english(app_ctx, seeded, login, english):
     from lms.compliance.models import SHARED_RULE_NAMES, ComplianceRule
     from lms.compliance.seed import RULES
 
@@ -22,7 +22,7 @@ def test_shared_rule_names_follow_the_reader_language(app_ctx, seeded, login, en
     assert "本校专职辅导员年度培训" in edited
 
 
-def test_shared_rule_names_in_chinese_are_the_stored_ones(app_ctx, seeded, login):
+def test_shared_rule_names_in_chinese(app_ctx, seeded, login):
     page = login("counselor2").get("/learning").get_data(as_text=True)
 
     assert "专职辅导员每年参加校级培训不少于16学时" in page

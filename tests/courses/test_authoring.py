@@ -102,11 +102,15 @@ def test_clean_html_keeps_word_formatting_and_tables():
 
     cleaned = authoring.clean_html(pasted)
 
-    assert "<b>重点</b>" in cleaned and "<i>提示</i>" in cleaned and "<u>下划线</u>" in cleaned
+    assert "<b>重点</b>" in cleaned
+    assert "<i>提示</i>" in cleaned
+    assert "<u>下划线</u>" in cleaned
     assert "<sub>2</sub>" in cleaned
     assert '<th colspan="2">学时</th>' in cleaned
     assert '<td rowspan="1">校级</td>' in cleaned
-    assert "style" not in cleaned and "onclick" not in cleaned and "<font" not in cleaned
+    assert "style" not in cleaned
+    assert "onclick" not in cleaned
+    assert "<font" not in cleaned
     assert "<p>正文</p>" in cleaned
     assert authoring.removed_tags(pasted) == ["font", "span"]
 

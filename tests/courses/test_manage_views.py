@@ -263,7 +263,7 @@ def test_saving_lists_removed_attributes(world, trainer, english):
     assert "saved without these tags" not in page
 
 
-def test_saving_supported_markup_warns_of_nothing(world, trainer, english):
+def test_supported_markup_has_no_warning(world, trainer, english):
     draft_id = _new_version(trainer, world.course2)
     _add_text_lesson(trainer, draft_id, body="<p><b>要点</b></p><table><tr><td>1</td></tr></table>")
 

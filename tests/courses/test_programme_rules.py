@@ -94,7 +94,7 @@ def test_enough_elective_hours_completes(world, electives):
     assert enrolment.completed_at is not None
 
 
-def test_dashboard_explains_a_programme_completed_without_every_elective(
+def test_dashboard_explains_elective_progress(
     world, electives, login
 ):
     user, _enrolment = _enrol(world, electives)

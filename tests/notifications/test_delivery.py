@@ -293,7 +293,7 @@ def test_claim_skips_rows_locked_elsewhere(institution, smtp_server, mail_settin
     assert len(handler.messages) == 1
 
 
-def test_settled_requests_are_read_and_not_mailed(institution, smtp_server, mail_settings):
+def test_settle_marks_read_skips_mail(institution, smtp_server, mail_settings):
     handler, port = smtp_server
     mail_settings(port)
     waiting = _queue(make_person(institution, "settled"), subject_id=7)
@@ -316,4 +316,5 @@ def test_settled_requests_are_read_and_not_mailed(institution, smtp_server, mail
     # A copy a worker is sending is left to it.
     assert _reload(claimed).email_status is EmailStatus.PENDING
     assert _reload(other).read_at is None
-    assert report.sent == 1 and len(handler.messages) == 1
+    assert report.sent == 1
+    assert len(handler.messages) == 1

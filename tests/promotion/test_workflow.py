@@ -535,7 +535,7 @@ def test_reviewers_are_told_at_each_step(world, frozen, login):
     assert note.email_status is not EmailStatus.PENDING
 
 
-def test_withdrawal_settles_the_review_requests(world, frozen, login):
+def test_withdrawal_settles_review_requests(world, frozen, login):
     rule = _eligible_world(world)
     counselor = _apply(login, rule)
     application = _application()
