@@ -18,9 +18,11 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from assessments import authoring, banks, logger, marking, services, transfer
 from assessments.formats import FormatError
+from certificates import services as certificate_services
 from assessments.models import (
     AttemptAnswer,
     Question,
@@ -576,10 +578,43 @@ def grade_answer(answer_id: int):
         return _grade_page(answer, values, {})
     data = request.form.to_dict()
     try:
-        marking.grade_essay(answer, data, current_user)
+        kept = marking.grade_essay(answer, data, current_user)
     except AuthoringError as error:
         db.session.rollback()
         return _grade_page(_answer(answer_id), data, error.errors, 400)
     db.session.commit()
     flash(_("Grade saved."), "success")
+    if kept:
+        flash(_kept_message(kept), "warning")
     return redirect(url_for("banks.grading_queue"))
+
+
+def _certificate_link(cert) -> Markup:
+    """Link a certificate to its page for those who may revoke it, else to its check."""
+    if certificate_services.can_manage(current_user, cert):
+        url = url_for("certificates.detail", serial=cert.serial)
+    else:
+        url = url_for("certificates.verify", code=cert.verification_code)
+    return Markup('<a href="{}">{}</a>').format(url, cert.serial)
+
+
+def _kept_message(kept: marking.KeptAchievements) -> Markup:
+    """Say that a pass turned into a fail kept the completion and certificates."""
+    if not kept.certificates:
+        return escape(
+            _(
+                "The attempt is no longer passed, but the course completion is kept. "
+                "A course completion is not withdrawn by a grade."
+            )
+        )
+    links = Markup("、").join(_certificate_link(cert) for cert in kept.certificates)
+    # Without arguments gettext leaves the placeholder in place, so the escaped
+    # text receives the links as markup.
+    text = escape(
+        _(
+            "The attempt is no longer passed, but the certificates %(serials)s stay "
+            "valid. Only HR staff or an administrator of the issuing institution can "
+            "revoke them, on the certificate’s page."
+        )
+    )
+    return text % {"serials": links}

@@ -1,5 +1,6 @@
 """Trainer actions on learners' attempts: essay grading and per-learner grants."""
 
+import dataclasses
 from decimal import Decimal, InvalidOperation
 from typing import Optional
 
@@ -8,8 +9,10 @@ from flask_babel import gettext as _
 
 from assessments import grading, logger, services
 from assessments.models import Attempt, AttemptAnswer, Question, Quiz, QuizGrant
+from certificates import services as certificate_services
+from certificates.models import Certificate
 from courses.authoring import AuthoringError, optional_int, text_field
-from courses.models import Course
+from courses.models import Course, CourseCompletion
 from lms import audit
 from lms.accounts.models import User
 from lms.db import now_utc
@@ -42,11 +45,90 @@ def scoring_points(question: Question) -> list[dict]:
     return [{"text": _("Overall"), "max": str(question.points)}]
 
 
-def grade_essay(answer: AttemptAnswer, data: dict, grader: User) -> AttemptAnswer:
+@dataclasses.dataclass(frozen=True)
+class KeptAchievements:
+    """A learner's course completion and valid certificates that rest on a quiz's course.
+
+    A grade that turns a passed attempt into a not-passed one withdraws
+    neither: revoking a certificate is a separate, audited act of HR.
+    """
+
+    completion: Optional[CourseCompletion] = None
+    certificates: list[Certificate] = dataclasses.field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return self.completion is not None or bool(self.certificates)
+
+    @property
+    def serials(self) -> list[str]:
+        return [cert.serial for cert in self.certificates]
+
+
+def kept_achievements(attempt: Attempt) -> KeptAchievements:
+    """Return the completion and valid certificates of the attempt's learner and course."""
+    course = attempt.quiz.course
+    completion = db.session.scalar(
+        sa.select(CourseCompletion).filter_by(user_id=attempt.user_id, course_id=course.id)
+    )
+    certificates = certificate_services.valid_certificates_on_course(
+        attempt.user_id, course.id
+    )
+    return KeptAchievements(completion, certificates)
+
+
+def _passes_with(answer: AttemptAnswer, awarded: Decimal) -> bool:
+    """Return whether the attempt passes once ``answer`` is worth ``awarded``."""
+    values = [
+        awarded if other.id == answer.id else other.awarded
+        for other in answer.attempt.answers
+    ]
+    if any(value is None for value in values):
+        return False
+    return services.passes_mark(answer.attempt, sum(values, Decimal(0)))
+
+
+def _kept_warning(kept: KeptAchievements, course: Course) -> str:
+    """Return the message that asks the grader to confirm a pass turned into a fail."""
+    if kept.certificates:
+        return _(
+            "This grade turns a passed attempt into a not-passed one. The course "
+            "completion of %(course)s and the certificates %(serials)s rest on it "
+            "and are not withdrawn by this grade. Tick the box to save it anyway.",
+            course=course.title,
+            serials="、".join(kept.serials),
+        )
+    return _(
+        "This grade turns a passed attempt into a not-passed one. The course "
+        "completion of %(course)s rests on it and is not withdrawn by this grade. "
+        "Tick the box to save it anyway.",
+        course=course.title,
+    )
+
+
+def _check_pass_reversal(
+    answer: AttemptAnswer, awarded: Decimal, data: dict
+) -> KeptAchievements:
+    """Return what a pass-to-fail grade keeps, or raise AuthoringError if unconfirmed.
+
+    The form field ``confirm_kept`` carries the confirmation.
+    """
+    attempt = answer.attempt
+    if not attempt.passed or _passes_with(answer, awarded):
+        return KeptAchievements()
+    kept = kept_achievements(attempt)
+    if kept and not data.get("confirm_kept"):
+        raise AuthoringError({"confirm_kept": _kept_warning(kept, attempt.quiz.course)})
+    return kept
+
+
+def grade_essay(answer: AttemptAnswer, data: dict, grader: User) -> KeptAchievements:
     """Store a trainer's per-point scores and comment for an essay answer.
 
     Fields ``point_1`` .. ``point_N`` hold the scores and ``comment`` the
-    comment. Regrading is allowed; every change is audited.
+    comment. Regrading is allowed; every change is audited. A grade that
+    turns a passed attempt into a not-passed one while a course completion
+    or certificate rests on the quiz's course needs ``confirm_kept``. The
+    return value lists what such a grade kept, and is empty otherwise.
     """
     errors: dict[str, str] = {}
     scores: list[Decimal] = []
@@ -66,9 +148,12 @@ def grade_essay(answer: AttemptAnswer, data: dict, grader: User) -> AttemptAnswe
     comment = text_field(data, "comment", errors, max_length=5000, required=False)
     if errors:
         raise AuthoringError(errors)
+    awarded = grading.essay_total(answer.question, scores)
+    kept = _check_pass_reversal(answer, awarded, data)
 
     previous = answer.awarded
-    answer.awarded = grading.essay_total(answer.question, scores)
+    pass_to_fail = bool(answer.attempt.passed) and not _passes_with(answer, awarded)
+    answer.awarded = awarded
     answer.point_scores = [str(score) for score in scores]
     answer.comment = comment
     answer.graded_by_id = grader.id
@@ -78,7 +163,8 @@ def grade_essay(answer: AttemptAnswer, data: dict, grader: User) -> AttemptAnswe
         "quiz.essay_graded",
         "attempt_answer",
         answer.id,
-        f"{attempt.quiz.title}: {answer.awarded}/{answer.question.points}",
+        f"{attempt.quiz.title}: {answer.awarded}/{answer.question.points}"
+        + (" (pass turned into fail)" if pass_to_fail else ""),
         actor_id=grader.id,
         institution_id=attempt.user.institution_id,
         data={
@@ -87,10 +173,13 @@ def grade_essay(answer: AttemptAnswer, data: dict, grader: User) -> AttemptAnswe
             "awarded": str(answer.awarded),
             "point_scores": answer.point_scores,
             "comment": comment,
+            "pass_to_fail": pass_to_fail,
+            "kept_completion": kept.completion is not None,
+            "kept_certificates": kept.serials,
         },
     )
     services.regrade_attempt(attempt, grader)
-    return answer
+    return kept
 
 
 def learner_standings(quiz: Quiz) -> list[dict]:

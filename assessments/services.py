@@ -683,7 +683,7 @@ def _finalize(attempt: Attempt, submitted_at: datetime, *, closed_at_deadline: b
 
     score = sum((value for value in awarded.values() if value is not None), Decimal(0))
     needs_grading = any(value is None for value in awarded.values())
-    passed = not needs_grading and _passes(attempt, score)
+    passed = not needs_grading and passes_mark(attempt, score)
 
     # Only the request whose update matches an open attempt records the result,
     # so a double click or a second tab cannot submit twice.
@@ -733,12 +733,18 @@ def _on_pass(attempt: Attempt) -> None:
     course_services.evaluate_course(user, attempt.quiz.course)
 
 
-def _passes(attempt: Attempt, score: Decimal) -> bool:
+def passes_mark(attempt: Attempt, score: Decimal) -> bool:
+    """Return whether ``score`` reaches the quiz's pass mark on this attempt."""
     max_score = attempt.max_score
     return max_score > 0 and score * 100 >= max_score * attempt.quiz.pass_mark
 
 
-def _record_grade(attempt: Attempt, action: str, actor: Optional[User] = None) -> None:
+def _record_grade(
+    attempt: Attempt,
+    action: str,
+    actor: Optional[User] = None,
+    pass_to_fail: bool = False,
+) -> None:
     user = attempt.user
     suffix = " (closed at the deadline)" if attempt.closed_at_deadline else ""
     audit.record(
@@ -754,6 +760,7 @@ def _record_grade(attempt: Attempt, action: str, actor: Optional[User] = None) -
             "passed": attempt.passed,
             "needs_grading": attempt.needs_grading,
             "closed_at_deadline": attempt.closed_at_deadline,
+            "pass_to_fail": pass_to_fail,
         },
     )
     logger.info(
@@ -763,14 +770,16 @@ def _record_grade(attempt: Attempt, action: str, actor: Optional[User] = None) -
 
 def regrade_attempt(attempt: Attempt, actor: User) -> None:
     """Recompute a submitted attempt's score after a trainer graded an essay."""
+    was_passed = attempt.passed
     values = [answer.awarded for answer in attempt.answers]
     attempt.score = sum((v for v in values if v is not None), Decimal(0)).quantize(
         SCORE_PLACES
     )
     attempt.needs_grading = any(v is None for v in values)
-    attempt.passed = not attempt.needs_grading and _passes(attempt, attempt.score)
+    attempt.passed = not attempt.needs_grading and passes_mark(attempt, attempt.score)
     db.session.flush()
-    _record_grade(attempt, "quiz.regraded", actor)
+    pass_to_fail = was_passed and not attempt.passed
+    _record_grade(attempt, "quiz.regraded", actor, pass_to_fail)
     if attempt.passed:
         _on_pass(attempt)
 

@@ -37,7 +37,7 @@ from certificates.models import Certificate, CertificateStatus, SerialCounter
 from certificates.render import render_certificate_pdf
 from certificates.template_models import TemplateVersion
 from certificates.signing import VerificationResult
-from courses.models import Programme
+from courses.models import Programme, ProgrammeCourse
 from lms import audit, signals
 from lms.accounts.access import can_view_person, hr_scope
 from lms.accounts.models import Role, User
@@ -334,6 +334,25 @@ def held_programme_certificates(
         sa.select(Certificate).where(Certificate.programme_id == programme_id)
     )
     return {keys[key]: cert for key, cert in _pick_held(certificates, keys).items()}
+
+
+def valid_certificates_on_course(user_id: int, course_id: int) -> list[Certificate]:
+    """Return the user's valid certificates of programmes that include the course."""
+    return list(
+        db.session.scalars(
+            sa.select(Certificate)
+            .join(
+                ProgrammeCourse,
+                ProgrammeCourse.programme_id == Certificate.programme_id,
+            )
+            .where(
+                Certificate.holder_id == user_id,
+                Certificate.status == CertificateStatus.VALID,
+                ProgrammeCourse.course_id == course_id,
+            )
+            .order_by(Certificate.id)
+        )
+    )
 
 
 def certificates_of(user: User) -> list[Certificate]:

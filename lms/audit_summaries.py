@@ -78,6 +78,12 @@ def _attempt_result(data: dict) -> str:
     return str(_l("passed")) if data.get("passed") else str(_l("not passed"))
 
 
+def _pass_change(data: dict) -> str:
+    if not data.get("pass_to_fail"):
+        return ""
+    return str(_l("; this turned a passed attempt into a not-passed one"))
+
+
 def _hr_scope(department_id: Optional[int], names: Mapping[SubjectKey, str]) -> str:
     if department_id is None:
         return str(_l("the whole institution"))
@@ -111,6 +117,7 @@ _DERIVED: dict[str, Callable[[dict], str]] = {
     "run_outcome": _job_run_outcome,
     "job_label": lambda data: job_label(data["job_id"]),
     "result": _attempt_result,
+    "pass_change": _pass_change,
     "retire_reason_label": lambda data: labels.label(
         data["reason"], "audit_framework_retire_reason"
     ),
@@ -213,8 +220,12 @@ TEMPLATES = {
         " %(waiting)s on the waiting list"
     ),
     "quiz.graded": _l("Quiz attempt graded: %(score)s/%(max_score)s, %(result)s"),
-    "quiz.regraded": _l("Quiz attempt regraded: %(score)s/%(max_score)s, %(result)s"),
-    "quiz.essay_graded": _l("Essay answer graded: %(awarded)s points (before: %(previous)s)"),
+    "quiz.regraded": _l(
+        "Quiz attempt regraded: %(score)s/%(max_score)s, %(result)s%(pass_change)s"
+    ),
+    "quiz.essay_graded": _l(
+        "Essay answer graded: %(awarded)s points (before: %(previous)s)%(pass_change)s"
+    ),
     "quiz.deleted": _l(
         "Quiz %(title)s deleted from course %(course_code)s (%(questions)s questions)"
     ),

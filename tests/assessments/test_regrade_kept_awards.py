@@ -1,0 +1,153 @@
+"""Essay regrades that turn a passed attempt into a not-passed one after awards."""
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from assessments import authoring
+from assessments.models import Attempt, AttemptAnswer, Quiz
+from certificates import services as certificate_services
+from certificates.models import Certificate, CertificateStatus
+from courses.models import CourseCompletion, Programme
+from lms.accounts.models import User
+from lms.audit import AuditEntry
+from lms.db import now_utc
+from lms.extensions import db
+from tests.factories import as_draft
+
+
+def _essay_quiz(world) -> Quiz:
+    """Make the world quiz a single 10-point essay with a pass mark of 60 %."""
+    quiz = db.session.get(Quiz, world.quiz)
+    trainer = db.session.get(User, world.trainer)
+    quiz.questions.clear()
+    db.session.flush()
+    with as_draft(quiz.course):
+        authoring.save_question(
+            quiz, {"kind": "essay", "text": "论述", "points": "10"}, trainer
+        )
+    db.session.commit()
+    return quiz
+
+
+def _submitted_essay(world, login) -> AttemptAnswer:
+    quiz = _essay_quiz(world)
+    counselor = login("counselor1")
+    assert counselor.post(f"/programmes/{world.programme}/enrol").status_code == 302
+    started = counselor.post(f"/quizzes/{quiz.id}/start")
+    attempt_id = int(started.headers["Location"].rsplit("/", 1)[1])
+    question = quiz.questions[0]
+    counselor.post(
+        f"/attempts/{attempt_id}/submit",
+        data={"seen": [str(question.id)], f"q{question.id}": "我的论述"},
+    )
+    db.session.expire_all()
+    return db.session.scalar(sa.select(AttemptAnswer).filter_by(attempt_id=attempt_id))
+
+
+def _award_course_and_certificate(world) -> Certificate:
+    """Record the course completion and issue the programme certificate."""
+    db.session.add(
+        CourseCompletion(
+            user_id=world.counselor, course_id=world.course1, hours=Decimal(2)
+        )
+    )
+    learner = db.session.get(User, world.counselor)
+    programme = db.session.get(Programme, world.programme)
+    with certificate_services.pdf_after_commit():
+        cert = certificate_services.issue_programme_certificate(
+            learner, programme, now_utc()
+        )
+    db.session.commit()
+    return cert
+
+
+def test_pass_to_fail_needs_confirmation(world, login, english):
+    """A lower grade is saved only once the grader confirms the kept awards."""
+    answer = _submitted_essay(world, login)
+    trainer = login("trainer")
+    url = f"/manage/grading/{answer.id}"
+    assert trainer.post(url, data={"point_1": "8"}).status_code == 302
+    cert = _award_course_and_certificate(world)
+
+    refused = trainer.post(url, data={"point_1": "0", "comment": "离题"})
+
+    assert refused.status_code == 400
+    page = refused.get_data(as_text=True)
+    assert "turns a passed attempt into a not-passed one" in page
+    assert cert.serial in page
+    assert 'name="confirm_kept"' in page
+    assert 'value="0"' in page
+    assert "离题" in page
+    db.session.expire_all()
+    assert db.session.get(AttemptAnswer, answer.id).awarded == Decimal(8)
+    assert db.session.get(Attempt, answer.attempt_id).passed is True
+
+    saved = trainer.post(
+        url,
+        data={"point_1": "0", "comment": "离题", "confirm_kept": "y"},
+        follow_redirects=True,
+    )
+
+    assert saved.status_code == 200
+    flashed = saved.get_data(as_text=True)
+    assert "Grade saved." in flashed
+    assert f'/verify/{cert.verification_code}">{cert.serial}</a>' in flashed
+    assert "Only HR staff or an administrator" in flashed
+    db.session.expire_all()
+    assert db.session.get(Attempt, answer.attempt_id).passed is False
+    assert db.session.get(Certificate, cert.id).status is CertificateStatus.VALID
+    graded = db.session.scalars(
+        sa.select(AuditEntry)
+        .filter_by(action="quiz.essay_graded")
+        .order_by(AuditEntry.id)
+    ).all()
+    assert graded[-1].data["pass_to_fail"] is True
+    assert graded[-1].data["kept_certificates"] == [cert.serial]
+    assert graded[-1].data["kept_completion"] is True
+    assert graded[0].data["pass_to_fail"] is False
+    regraded = db.session.scalars(
+        sa.select(AuditEntry).filter_by(action="quiz.regraded").order_by(AuditEntry.id)
+    ).all()
+    assert regraded[-1].data["pass_to_fail"] is True
+
+
+def test_admin_grader_gets_certificate_page(world, login, english):
+    """A grader who may revoke the certificate is linked to its page."""
+    answer = _submitted_essay(world, login)
+    admin = login("admin")
+    url = f"/manage/grading/{answer.id}"
+    assert admin.post(url, data={"point_1": "8"}).status_code == 302
+    cert = _award_course_and_certificate(world)
+
+    saved = admin.post(
+        url, data={"point_1": "1", "confirm_kept": "y"}, follow_redirects=True
+    )
+
+    assert f'/certificates/{cert.serial}">{cert.serial}</a>' in saved.get_data(
+        as_text=True
+    )
+
+
+def test_pass_to_fail_without_awards_saves(world, login, english):
+    """Without a completion or certificate a lower grade needs no confirmation."""
+    answer = _submitted_essay(world, login)
+    trainer = login("trainer")
+    url = f"/manage/grading/{answer.id}"
+    assert trainer.post(url, data={"point_1": "8"}).status_code == 302
+
+    assert trainer.post(url, data={"point_1": "0"}).status_code == 302
+
+    db.session.expire_all()
+    assert db.session.get(Attempt, answer.attempt_id).passed is False
+
+
+def test_higher_grade_needs_no_confirmation(world, login, english):
+    """A regrade that keeps the pass saves without the confirmation box."""
+    answer = _submitted_essay(world, login)
+    trainer = login("trainer")
+    url = f"/manage/grading/{answer.id}"
+    assert trainer.post(url, data={"point_1": "7"}).status_code == 302
+    _award_course_and_certificate(world)
+
+    assert trainer.post(url, data={"point_1": "9"}).status_code == 302
