@@ -226,6 +226,12 @@ def _rubrics(
     if rubric is None:
         errors["rubric_id"] = _("Choose a rubric of your institution.")
     if kind is not TaskKind.HEART_TALK:
+        if str(data.get("student_rubric_id") or "").strip():
+            errors["student_rubric_id"] = _(
+                "Student-role rubric: only a heart-to-heart talk role-play is scored "
+                "for two roles. Choose “None”, or change the kind to heart-to-heart "
+                "talk role-play."
+            )
         return rubric, None
     student_rubric = _own_rubric(institution_id, data.get("student_rubric_id"))
     if student_rubric is None:

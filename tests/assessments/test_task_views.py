@@ -356,6 +356,27 @@ def test_new_task_rejects_past_due(world, login):
     assert after == before
 
 
+def test_case_analysis_rejects_student_rubric(world, login):
+    """A student-role rubric on a written case analysis is rejected, not dropped."""
+    task = make_task(world)
+    db.session.commit()
+    trainer = login("trainer")
+    form = _task_form(world, task.rubric_id, student_rubric_id=str(task.rubric_id))
+
+    created = trainer.post("/manage/tasks/new", data=form)
+    edited = trainer.post(f"/manage/tasks/{task.id}", data=form)
+
+    for response in (created, edited):
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400
+        assert "Student-role rubric: only a heart-to-heart talk role-play" in page
+        assert "Task saved." not in page
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(PerformanceTask))
+    assert count == 1
+    db.session.expire_all()
+    assert db.session.get(PerformanceTask, task.id).student_rubric_id is None
+
+
 def test_overdue_task_saves_unchanged_due(world, login):
     task = make_task(world)
     task.due_at = datetime(2020, 1, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
