@@ -26,7 +26,12 @@ def task_submissions(task_id: int):
         .order_by(TaskSubmission.submitted_at, TaskSubmission.id)
     )
     summaries = [(s, moderation.panel_summary(s)) for s in rows]
-    return render_template("tasks/submissions.html", task=task, summaries=summaries)
+    return render_template(
+        "tasks/submissions.html",
+        task=task,
+        summaries=summaries,
+        unscorable_reason=tasks.unscorable_reason,
+    )
 
 
 def _moderation_page(
@@ -50,6 +55,7 @@ def _moderation_page(
             sheets=sheets,
             levels=levels,
             summary=moderation.panel_summary(submission),
+            unscorable=tasks.unscorable_reason(submission),
             values=values,
             error=error,
             errors=field_errors or {},

@@ -159,6 +159,13 @@ def _task_form(task, values: dict, errors: dict, status: int = 200):
             ],
             people=_people_of_institution(),
             competency_groups=authoring.competency_choices(),
+            candidate_assessors=(
+                {m.user_id for m in task.assessors if tasks.is_candidate(task, m.user)}
+                if task is not None
+                else set()
+            ),
+            unscorable=tasks.unscorable_submissions(task) if task is not None else [],
+            candidate_label=moderation.candidate_label,
             selected_ids={str(each) for each in values.get("competency_ids", [])},
             is_moderator=moderation.is_moderator,
         ),
@@ -252,6 +259,15 @@ def add_assessor(task_id: int):
         return redirect(url_for("tasks.edit_task", task_id=task_id))
     db.session.commit()
     flash(_("%(name)s added to the panel.", name=user.full_name), "success")
+    if tasks.is_candidate(task, user):
+        flash(
+            _(
+                "%(name)s is also a learner of this task and will not score their "
+                "own submission. Keep at least one other assessor on the panel.",
+                name=user.full_name,
+            ),
+            "warning",
+        )
     return redirect(url_for("tasks.edit_task", task_id=task_id))
 
 

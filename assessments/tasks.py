@@ -360,6 +360,47 @@ def remove_assessor(task: PerformanceTask, user_id: int, actor: User) -> None:
     )
 
 
+def is_candidate(task: PerformanceTask, user: User) -> bool:
+    """Return whether ``user`` has submitted to the task or is a learner who may."""
+    if submissions_of(task, user):
+        return True
+    return user.role.is_learner and course_services.can_view_course(user, task.course)
+
+
+def unscorable_reason(submission: TaskSubmission) -> Optional[str]:
+    """Return why no assessor can score an unreleased submission, or None if one can.
+
+    An assessor never gets a sheet for their own submission, and every other
+    member gets one, so a submission without sheets has an empty panel or a
+    panel whose only member is its candidate.
+    """
+    if submission.released_at is not None or submission.sheets:
+        return None
+    members = submission.task.assessors
+    if not members:
+        return _(
+            "No assessor can score this submission: the assessor panel is empty. "
+            "Add assessors to the panel, or enter the final score yourself with "
+            "a reason."
+        )
+    return _(
+        "No assessor can score this submission: %(name)s, the only assessor, "
+        "is its candidate and does not score their own work. Add another "
+        "assessor to the panel, or enter the final score yourself with a reason.",
+        name=members[0].user.full_name,
+    )
+
+
+def unscorable_submissions(task: PerformanceTask) -> list[tuple[TaskSubmission, str]]:
+    """Return each unreleased submission of the task that no assessor can score."""
+    pairs = []
+    for submission in _open_submissions(task):
+        reason = unscorable_reason(submission)
+        if reason is not None:
+            pairs.append((submission, reason))
+    return pairs
+
+
 def _member(task: PerformanceTask, user_id: int) -> Optional[TaskAssessor]:
     return db.session.scalar(
         sa.select(TaskAssessor).filter_by(task_id=task.id, user_id=user_id)

@@ -420,3 +420,56 @@ def test_fake_pdf_attachment_names_content(world, login):
     assert "Save or export the file again as PDF" in page
     assert "not an accepted type" not in page
     assert db.session.scalar(sa.select(sa.func.count()).select_from(TaskSubmission)) == 0
+
+
+def test_sole_assessor_own_submission_warns(world, login):
+    """A panel whose only assessor is the candidate warns the trainer everywhere."""
+    task = make_task(world, assessors=(), moderator="trainer")
+    db.session.commit()
+    trainer = login("trainer")
+
+    added = trainer.post(
+        f"/manage/tasks/{task.id}/assessors",
+        data={"user_id": str(world.counselor)},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    _counselor, submitted = _submit_as_counselor(login, task.id, text="我的分析")
+
+    assert "张老师 is also a learner of this task and will not score" in added
+    assert submitted.status_code == 302
+    submission = db.session.scalar(sa.select(TaskSubmission))
+    assert submission.sheets == []
+    warning = (
+        "No assessor can score this submission: 张老师, the only assessor, "
+        "is its candidate and does not score their own work."
+    )
+    panel = trainer.get(f"/manage/tasks/{task.id}").get_data(as_text=True)
+    assert warning in panel
+    assert "also a learner of this task: will not score their own submission" in panel
+    review = trainer.get(f"/manage/submissions/{submission.id}").get_data(as_text=True)
+    assert warning in review
+    assert "enter the final score yourself with a reason" in review
+    overview = trainer.get(f"/manage/tasks/{task.id}/submissions").get_data(
+        as_text=True
+    )
+    assert warning in overview
+
+
+def test_other_assessor_clears_warning(world, login):
+    """A second assessor gets the submission, so no warning is shown."""
+    task = make_task(world, assessors=("counselor1",), moderator="trainer")
+    db.session.commit()
+    _counselor, submitted = _submit_as_counselor(login, task.id, text="我的分析")
+    assert submitted.status_code == 302
+    trainer = login("trainer")
+
+    added = trainer.post(
+        f"/manage/tasks/{task.id}/assessors",
+        data={"user_id": str(world.hr)},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+
+    assert "钱人事 is also a learner" not in added
+    submission = db.session.scalar(sa.select(TaskSubmission))
+    review = trainer.get(f"/manage/submissions/{submission.id}").get_data(as_text=True)
+    assert "No assessor can score this submission" not in review
