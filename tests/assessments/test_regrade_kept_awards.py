@@ -150,4 +150,8 @@ def test_higher_grade_needs_no_confirmation(world, login, english):
     assert trainer.post(url, data={"point_1": "7"}).status_code == 302
     _award_course_and_certificate(world)
 
-    assert trainer.post(url, data={"point_1": "9"}).status_code == 302
+    assert trainer.post(url, data={"point_1": "9", "comment": "论证充分"}).status_code == 302
+
+    page = trainer.get(url).get_data(as_text=True)
+    assert 'name="point_1" value="9"' in page
+    assert "论证充分</textarea>" in page

@@ -473,3 +473,30 @@ def test_other_assessor_clears_warning(world, login):
     submission = db.session.scalar(sa.select(TaskSubmission))
     review = trainer.get(f"/manage/submissions/{submission.id}").get_data(as_text=True)
     assert "No assessor can score this submission" not in review
+
+
+def test_grading_forms_reload_saved_text(world, login):
+    """The final-score and score-sheet forms show the saved feedback and comment."""
+    task = make_task(world, assessors=("hr",), moderator="trainer")
+    db.session.commit()
+    _counselor, submitted = _submit_as_counselor(login, task.id, text="我的分析")
+    assert submitted.status_code == 302
+    submission = db.session.scalar(sa.select(TaskSubmission))
+    sheet = submission.sheets[0]
+    hr = login("hr")
+    form = {**_levels(task, [1, 2, 1]), "comment": "结构清晰"}
+    assert hr.post(f"/assess/{sheet.id}", data=form).status_code == 302
+    trainer = login("trainer")
+    url = f"/manage/submissions/{submission.id}"
+
+    saved = trainer.post(
+        url, data={"final_score": "3", "reason": "复核后下调", "feedback": "对策可再具体"}
+    )
+
+    assert saved.status_code == 302
+    page = trainer.get(url).get_data(as_text=True)
+    assert 'name="final_score" value="3"' in page
+    assert ">复核后下调</textarea>" in page
+    assert ">对策可再具体</textarea>" in page
+    sheet_page = hr.get(f"/assess/{sheet.id}").get_data(as_text=True)
+    assert "结构清晰</textarea>" in sheet_page
