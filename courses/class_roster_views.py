@@ -349,6 +349,7 @@ def _render_preview(training_class, pending, status: int = 200):
         problems_by_row=problems_by_row,
         message=class_import.problem_message,
         note_message=class_import.note_message,
+        encoding_name=tabular.encoding_name,
     ), status
 
 
