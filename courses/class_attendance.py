@@ -227,8 +227,20 @@ def check_session_held(session: ClassSession, today: date) -> None:
         raise SessionNotHeldYet(session.held_on.isoformat())
 
 
-def mark_sheet(session: ClassSession, marks: dict[int, AttendanceStatus], by: User) -> int:
-    """Apply marks keyed by user id to the people on the sheet and return the count.
+@dataclass
+class SheetResult:
+    """What ``mark_sheet`` did with the marks it received."""
+
+    #: Number of marks recorded for people on the sheet.
+    saved: int
+    #: Ids of the people whose marks were ignored because they are not on the sheet.
+    not_on_sheet: list[int]
+
+
+def mark_sheet(
+    session: ClassSession, marks: dict[int, AttendanceStatus], by: User
+) -> SheetResult:
+    """Apply marks keyed by user id to the people on the sheet and ignore the rest.
 
     Raises SessionNotHeldYet, marking nobody, before the session's day in the
     institution's zone.
@@ -239,15 +251,19 @@ def mark_sheet(session: ClassSession, marks: dict[int, AttendanceStatus], by: Us
     institution = db.session.get(Institution, session.training_class.institution_id)
     check_session_held(session, local_today(institution))
     on_sheet = {user.id: user for user, _mark in sheet(session)}
-    changed = 0
+    result = SheetResult(saved=0, not_on_sheet=[])
     for user_id, status in marks.items():
         user = on_sheet.get(user_id)
         if user is None:
+            result.not_on_sheet.append(user_id)
             continue
         mark(session, user, status, by)
-        changed += 1
-    logger.info("Attendance of session %s: %d marks by %r", session.id, changed, by)
-    return changed
+        result.saved += 1
+    logger.info(
+        "Attendance of session %s: %d marks by %r, %d ignored for people off the sheet",
+        session.id, result.saved, by, len(result.not_on_sheet),
+    )
+    return result
 
 
 def sync_hours(attendance: Attendance) -> None:

@@ -512,3 +512,13 @@ def test_preview_names_encoding(world, login, english, encoding, name):
     page = trainer.get(f"/classes/{world.klass}/import/{pending_id}").get_data(as_text=True)
 
     assert f"3 rows, read as {name}." in page
+
+
+def test_single_problem_uses_singular(world, login, english):
+    trainer = login("trainer")
+    rows = [*GOOD_ROWS, ["T2026009", "", "教育学院", "", "", ""]]
+    pending_id = _pending_id(_upload(trainer, world, _csv(rows, "utf-8"), "roster.csv"))
+
+    page = trainer.get(f"/classes/{world.klass}/import/{pending_id}").get_data(as_text=True)
+
+    assert "1 problem. Fix it in the file and upload it again; nothing was saved." in page

@@ -237,3 +237,16 @@ def test_unclosed_quote_names_its_line(world, login):
     assert "Line 3: a quote (&#34;) opens a cell but is not closed" in page
     assert "This field is required" not in page
     assert _entries() == []
+
+
+def test_single_event_uses_singular(world, login):
+    hr = login("hr")
+    content = "工号,类型,日期,结果,年度,级别,备注\nE001,年度考核,2026-01-10,优秀,2025,,\n"
+    page = _upload(hr, content.encode()).get_data(as_text=True)
+    assert "1 event to record" in page
+
+    response = _confirm(hr, page)
+
+    assert response.status_code == 302
+    flashed = hr.client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "1 event was added to the records." in flashed
