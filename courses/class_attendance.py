@@ -12,6 +12,9 @@ the session earns no 学时 of its own. The lesson's time is part of its
 course's credit hours, which the ledger receives when the course is
 completed, so crediting the session as well would count that time twice.
 
+A person is credited at most one full day of 学时 per class and date, as
+``courses.class_days`` describes.
+
 Each session is its own ledger source, but every row names the training it
 belongs to (``HoursEntry.training_type``), so a compliance rule that counts
 trainings counts a class once. A class that offers a programme is the same
@@ -26,7 +29,7 @@ from typing import Optional
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from courses import logger, services
+from courses import class_days, logger, services
 from courses.authoring import AuthoringError, text_field
 from courses.class_models import (
     Attendance,
@@ -63,8 +66,13 @@ def offline_lessons(training_class: TrainingClass) -> list[Lesson]:
     ]
 
 
-def _session_values(training_class: TrainingClass, data: dict) -> dict:
-    """Validate session form values; raise ``AuthoringError`` naming each bad field."""
+def _session_values(
+    training_class: TrainingClass, data: dict, session: Optional[ClassSession] = None
+) -> dict:
+    """Validate session form values; raise ``AuthoringError`` naming each bad field.
+
+    ``session`` is the session being edited, if any.
+    """
     errors: dict[str, str] = {}
     values = {
         "title": text_field(data, "title", errors, max_length=200),
@@ -93,6 +101,10 @@ def _session_values(training_class: TrainingClass, data: dict) -> dict:
             start=training_class.starts_on.isoformat(),
             end=training_class.ends_on.isoformat(),
         )
+    if "held_on" not in errors:
+        problem = class_days.day_limit_problem(training_class, values, session)
+        if problem:
+            errors["held_on"] = problem
     if errors:
         raise AuthoringError(errors)
     return values
@@ -114,7 +126,7 @@ def update_session(session: ClassSession, data: dict, by: User) -> None:
     The day is fixed once attendance is recorded, because the ledger rows
     carry it.
     """
-    values = _session_values(session.training_class, data)
+    values = _session_values(session.training_class, data, session)
     if session.attendance and values["held_on"] != session.held_on:
         raise AuthoringError(
             {"held_on": _("Attendance is recorded for this session, so its day cannot change.")}
@@ -123,7 +135,7 @@ def update_session(session: ClassSession, data: dict, by: User) -> None:
         setattr(session, field, value)
     db.session.flush()
     for attendance in session.attendance:
-        sync_hours(attendance)
+        sync_day(attendance)
         # NOTE: when the session changes to another lesson, completions of
         # the previous lesson that its marks made stay.
         sync_lesson(attendance)
@@ -200,7 +212,7 @@ def mark(session: ClassSession, user: User, status: AttendanceStatus, by: User) 
             data={"session_id": session.id, "status": status.value,
                   "previous": previous.value if previous else None},
         )
-    sync_hours(attendance)
+    sync_day(attendance)
     sync_lesson(attendance)
     return attendance
 
@@ -215,8 +227,20 @@ def check_session_held(session: ClassSession, today: date) -> None:
         raise SessionNotHeldYet(session.held_on.isoformat())
 
 
-def mark_sheet(session: ClassSession, marks: dict[int, AttendanceStatus], by: User) -> int:
-    """Apply marks keyed by user id to the people on the sheet and return the count.
+@dataclass
+class SheetResult:
+    """What ``mark_sheet`` did with the marks it received."""
+
+    #: Number of marks recorded for people on the sheet.
+    saved: int
+    #: Ids of the people whose marks were ignored because they are not on the sheet.
+    not_on_sheet: list[int]
+
+
+def mark_sheet(
+    session: ClassSession, marks: dict[int, AttendanceStatus], by: User
+) -> SheetResult:
+    """Apply marks keyed by user id to the people on the sheet and ignore the rest.
 
     Raises SessionNotHeldYet, marking nobody, before the session's day in the
     institution's zone.
@@ -227,15 +251,19 @@ def mark_sheet(session: ClassSession, marks: dict[int, AttendanceStatus], by: Us
     institution = db.session.get(Institution, session.training_class.institution_id)
     check_session_held(session, local_today(institution))
     on_sheet = {user.id: user for user, _mark in sheet(session)}
-    changed = 0
+    result = SheetResult(saved=0, not_on_sheet=[])
     for user_id, status in marks.items():
         user = on_sheet.get(user_id)
         if user is None:
+            result.not_on_sheet.append(user_id)
             continue
         mark(session, user, status, by)
-        changed += 1
-    logger.info("Attendance of session %s: %d marks by %r", session.id, changed, by)
-    return changed
+        result.saved += 1
+    logger.info(
+        "Attendance of session %s: %d marks by %r, %d ignored for people off the sheet",
+        session.id, result.saved, by, len(result.not_on_sheet),
+    )
+    return result
 
 
 def sync_hours(attendance: Attendance) -> None:
@@ -243,10 +271,17 @@ def sync_hours(attendance: Attendance) -> None:
 
     A conditional update of ``credited_hours`` lets one request only write
     each difference, so a replayed or concurrent submission credits once.
+    The mark earns at most what the person's other marks of the class on the
+    same date leave of one full day.
     """
+    # NOTE: two requests that mark the same person at two sessions of one
+    # date at the same moment can each miss the other's credit, because the
+    # conditional update guards a single mark.
     session = attendance.session
     db.session.refresh(attendance)
-    target = hours_earned(session, attendance.status)
+    target = min(
+        hours_earned(session, attendance.status), class_days.day_allowance(attendance)
+    )
     previous = Decimal(attendance.credited_hours)
     if target == previous:
         return
@@ -260,6 +295,17 @@ def sync_hours(attendance: Attendance) -> None:
     if result.rowcount != 1:
         return
     _write_difference(session, attendance.user, target - previous)
+
+
+def sync_day(attendance: Attendance) -> None:
+    """Sync the mark's ledger rows, then those of the person's other marks that date.
+
+    A mark that credits less frees room under the daily limit of one full
+    day, which another mark of the same class and date may then take.
+    """
+    sync_hours(attendance)
+    for other in class_days.marks_on_same_day(attendance):
+        sync_hours(other)
 
 
 def sync_lesson(attendance: Attendance) -> None:

@@ -11,6 +11,7 @@ from typing import Optional
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from courses import logger
 from courses.authoring import AuthoringError, optional_int, text_field
@@ -99,10 +100,12 @@ def _check_capacity(capacity: Optional[int], current: Optional[TrainingClass], e
         return
     enrolled = enrolled_count(current)
     if capacity < enrolled:
-        errors["capacity"] = _(
-            "%(count)d people are enrolled already. Set the capacity to at least "
-            "%(count)d, or remove people from the roster first.",
-            count=enrolled,
+        errors["capacity"] = ngettext(
+            "%(num)d person is enrolled already. Set the capacity to at least "
+            "%(num)d, or remove people from the roster first.",
+            "%(num)d people are enrolled already. Set the capacity to at least "
+            "%(num)d, or remove people from the roster first.",
+            enrolled,
         )
 
 

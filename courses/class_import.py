@@ -633,6 +633,8 @@ def note_message(note: dict) -> str:
 def table_error_message(error: tabular.TableError) -> str:
     if error.code == "encoding":
         return tabular.encoding_error_message(error)
+    if error.code == "quote":
+        return tabular.quote_error_message(error)
     if error.code == "too_many_rows":
         return _("The file has more than %(max)s rows. Split it into smaller files.", max=MAX_ROWS)
     if error.code == "too_large":

@@ -188,14 +188,43 @@ def export_roster(class_id: int):
 def add_members(class_id: int):
     training_class = _managed(class_id)
     ids = [int(raw) for raw in request.form.getlist("user_ids") if raw.isdigit()]
+    if not ids:
+        flash(_("Choose at least one person to add."), "error")
+        return redirect(url_for("classes.roster", class_id=class_id))
     people = [
         person for person in classes.people_matching(training_class.institution_id)
         if person.id in ids
     ]
+    found = {person.id for person in people}
+    for user_id in ids:
+        if user_id not in found:
+            flash(_not_addable_message(training_class, user_id), "error")
     if not people:
-        flash(_("Choose at least one person to add."), "error")
         return redirect(url_for("classes.roster", class_id=class_id))
     return _enrol_people(training_class, people)
+
+
+def _not_addable_message(training_class: TrainingClass, user_id: int) -> str:
+    """Return why the person with ``user_id`` is not among the class's candidates."""
+    person = db.session.get(User, user_id)
+    if person is None:
+        return _("No person has the ID %(id)d, so nobody was added for it.", id=user_id)
+    if person.institution_id != training_class.institution_id:
+        return _(
+            "The person with the ID %(id)d belongs to another institution, so they "
+            "cannot join this class.",
+            id=user_id,
+        )
+    if not person.active:
+        return _(
+            "%(name)s was not added: the account is disabled. Ask an administrator "
+            "to enable it.",
+            name=person.full_name,
+        )
+    return _(
+        "%(name)s was not added: only counselors and party workers can join a class.",
+        name=person.full_name,
+    )
 
 
 def _enrol_people(training_class: TrainingClass, people: list[User]):
@@ -349,6 +378,7 @@ def _render_preview(training_class, pending, status: int = 200):
         problems_by_row=problems_by_row,
         message=class_import.problem_message,
         note_message=class_import.note_message,
+        encoding_name=tabular.encoding_name,
     ), status
 
 

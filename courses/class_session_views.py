@@ -6,6 +6,7 @@ The routes register on the ``classes`` blueprint of ``courses.class_views``.
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from courses import class_attendance, classes
@@ -13,6 +14,7 @@ from courses.authoring import AuthoringError
 from courses.class_models import AttendanceStatus, SessionLength
 from courses.class_views import MANAGER_ROLES, _managed, _session, bp
 from lms.accounts.access import roles_required
+from lms.accounts.models import User
 from lms.extensions import db
 
 # Sessions and attendance ------------------------------------------------------------
@@ -66,8 +68,13 @@ def attendance(class_id: int, session_id: int):
                 flash(_("Choose present, late, excused or absent for each person."), "error")
                 return redirect(request.url)
             marks[int(key[5:])] = status
+        if not marks:
+            flash(
+                _("Choose a mark for at least one person; nothing was saved."), "error"
+            )
+            return redirect(request.url)
         try:
-            changed = class_attendance.mark_sheet(session, marks, current_user)
+            result = class_attendance.mark_sheet(session, marks, current_user)
         except class_attendance.SessionNotHeldYet:
             flash(
                 _(
@@ -79,7 +86,7 @@ def attendance(class_id: int, session_id: int):
             )
             return redirect(request.url)
         db.session.commit()
-        flash(_("Attendance saved for %(count)d people.", count=changed), "success")
+        _flash_sheet_result(result)
         return redirect(url_for("classes.attendance", class_id=class_id, session_id=session_id))
     return render_template(
         "classes/attendance.html",
@@ -89,6 +96,42 @@ def attendance(class_id: int, session_id: int):
         statuses=list(AttendanceStatus),
         hours=classes.hours_for(training_class, session.length),
     )
+
+
+def _flash_sheet_result(result: class_attendance.SheetResult) -> None:
+    if result.not_on_sheet:
+        flash(
+            ngettext(
+                "The mark for %(people)s was ignored: this person is not a member of "
+                "the class.",
+                "The marks for %(people)s were ignored: these people are not members "
+                "of the class.",
+                len(result.not_on_sheet),
+                people=_people_named(result.not_on_sheet),
+            ),
+            "error",
+        )
+    if result.saved:
+        flash(
+            ngettext(
+                "Attendance saved for %(num)d person.",
+                "Attendance saved for %(num)d people.",
+                result.saved,
+            ),
+            "success",
+        )
+
+
+def _people_named(user_ids: list[int]) -> str:
+    """Join people's names, naming people of other institutions by ID only."""
+    names = []
+    for user_id in user_ids:
+        person = db.session.get(User, user_id)
+        if person is not None and person.institution_id == current_user.institution_id:
+            names.append(person.full_name)
+        else:
+            names.append(_("unknown person (ID %(id)d)", id=user_id))
+    return ", ".join(names)
 
 
 @bp.route("/<int:class_id>/sessions/<int:session_id>/edit", methods=["GET", "POST"])

@@ -15,13 +15,15 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 
 class TableError(ValueError):
     """The file cannot be read as a table at all.
 
     ``code`` is "empty", "encoding", "binary" (CSV bytes that decode but
-    contain control characters, so the file is not text), "format",
+    contain control characters, so the file is not text), "quote" (a quoted
+    CSV cell that the file never closes, whose line is ``detail``), "format",
     "too_many_rows" or "too_large" (an XLSX archive that unpacks past
     ``MAX_XLSX_UNPACKED``).
     """
@@ -175,6 +177,59 @@ def encoding_error_message(error: TableError) -> str:
     return _("The file is not text in a known encoding. Save it as CSV (UTF-8 or GBK) or as XLSX.")
 
 
+#: Names people know for the codecs ``decode`` returns, and for XLSX.
+ENCODING_NAMES = {
+    "utf-8": _l("UTF-8"),
+    "utf-8-sig": _l("UTF-8 with a byte order mark"),
+    "gb18030": _l("GBK (GB 18030)"),
+    "utf-16": _l("UTF-16 with a byte order mark"),
+    "utf-16-le": _l("UTF-16 (little-endian)"),
+    "utf-16-be": _l("UTF-16 (big-endian)"),
+    "xlsx": _l("XLSX workbook"),
+}
+
+
+def encoding_name(codec: Optional[str]) -> str:
+    """Return the translated name of a codec from ``decode``, or the codec itself."""
+    name = ENCODING_NAMES.get(codec or "")
+    return str(name) if name is not None else (codec or "")
+
+
+def quote_error_message(error: TableError) -> str:
+    """Return the sentence for a quoted cell that is never closed, naming its line."""
+    return _(
+        'Line %(line)s: a quote (") opens a cell but is not closed, so the rest of '
+        "the file would be read as one cell. Add the closing quote at the end of "
+        "the cell, or delete the opening quote, and upload the file again.",
+        line=error.detail,
+    )
+
+
+def unclosed_quote_line(text: str, delimiter: str) -> Optional[int]:
+    """Return the line on which a quoted cell opens that the text never closes, or None.
+
+    Without ``strict`` the csv module reads such a cell to the end of the
+    file and swallows the rows after it, so the last record is parsed again
+    with ``strict``, which reports the missing quote.
+    """
+    # NOTE: a stray quote that a later quote closes is not detected, because
+    # a quoted cell may contain line breaks.
+    lines = io.StringIO(text).readlines()
+    reader = csv.reader(lines, delimiter=delimiter)
+    record_start = next_start = 1
+    for _cells in reader:
+        record_start, next_start = next_start, reader.line_num + 1
+    last_record = lines[record_start - 1:]
+    try:
+        for _cells in csv.reader(last_record, delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        # CPython's csv module words the end of text inside quotes this way.
+        if "unexpected end of data" in str(exc):
+            return record_start
+    return None
+
+
 def _sniff_delimiter(text: str) -> str:
     first_line = text.split("\n", 1)[0]
     counts = {d: first_line.count(d) for d in (",", "\t", ";")}
@@ -211,11 +266,14 @@ def read_csv(content: bytes, *, max_rows: int = 20000) -> Table:
     control = BINARY_CONTROLS.search(text)
     if control is not None:
         raise TableError("binary", f"U+{ord(control.group()):04X}")
+    delimiter = _sniff_delimiter(text)
     try:
-        reader = csv.reader(io.StringIO(text), delimiter=_sniff_delimiter(text))
-        lines = list(reader)
+        lines = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+        unclosed = unclosed_quote_line(text, delimiter)
     except csv.Error as exc:
         raise TableError("format", str(exc)) from None
+    if unclosed is not None:
+        raise TableError("quote", str(unclosed))
     table = _build(lines[0], [(i + 2, r) for i, r in enumerate(lines[1:])], max_rows)
     table.encoding = encoding
     return table

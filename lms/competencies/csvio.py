@@ -155,10 +155,15 @@ def _records(content: bytes) -> list[list[str]]:
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
     try:
-        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        unclosed = tabular.unclosed_quote_line(text, delimiter)
     except csv.Error as exc:
         message = _("The file is not valid CSV: %(error)s", error=str(exc))
         raise _file_problem(_("format"), message) from None
+    if unclosed is not None:
+        error = tabular.TableError("quote", str(unclosed))
+        raise _file_problem(_("format"), tabular.quote_error_message(error))
+    return records
 
 
 def _header_columns(records: list[list[str]]) -> dict[str, int]:

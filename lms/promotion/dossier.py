@@ -46,7 +46,7 @@ def _fonts() -> FontConfiguration:
 
 def context(person: User, today: date) -> dict:
     """Collect the values the dossier shows, as of ``today``."""
-    hours = hours_by_year_and_tier(person)
+    hours = hours_by_year_and_tier(person, today)
     return {
         "person": person,
         "today": today,

@@ -69,7 +69,7 @@ def _snapshot(user: User, eligibility: engine.Eligibility, today: date) -> dict:
             }
             for entry in entries
         ],
-        "hours": hours_by_year_and_tier(user),
+        "hours": hours_by_year_and_tier(user, today),
         "certificates": [
             {
                 **cert,
@@ -98,8 +98,14 @@ def _iso(value) -> Optional[str]:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def hours_by_year_and_tier(user: User) -> dict[str, dict[str, str]]:
-    """Sum the whole ledger per calendar year and tier, as strings for JSON."""
+def hours_by_year_and_tier(user: User, today: date) -> dict[str, dict[str, str]]:
+    """Sum the whole ledger per calendar year and tier, as strings for JSON.
+
+    Every year from the first on the ledger through the year of ``today`` is
+    included, and a year without hours maps to an empty dict, because HR
+    needs to see a year without training. A person with an empty ledger gets
+    the year of ``today`` alone.
+    """
     rows = db.session.execute(
         sa.select(HoursEntry.year, HoursEntry.tier, sa.func.sum(HoursEntry.hours))
         .where(HoursEntry.user_id == user.id)
@@ -109,4 +115,28 @@ def hours_by_year_and_tier(user: User) -> dict[str, dict[str, str]]:
     totals: dict[str, dict[str, str]] = {}
     for year, tier, total in rows:
         totals.setdefault(str(year), {})[tier.value] = str(Decimal(total or 0))
-    return totals
+    return with_empty_years(totals, today.year)
+
+
+def with_empty_years(hours: dict[str, dict[str, str]], last_year: int) -> dict:
+    """Add an empty dict for each year missing from ``hours`` up to ``last_year``.
+
+    Keys are years as strings, in ascending order in the result.
+    """
+    years = [int(year) for year in hours]
+    first_year = min(years, default=last_year)
+    filled = {str(year): {} for year in range(first_year, last_year + 1)}
+    filled.update(hours)
+    return dict(sorted(filled.items(), key=lambda item: int(item[0])))
+
+
+def for_display(stored: dict) -> dict:
+    """Return stored evidence with every year up to the snapshot's year in its hours.
+
+    Snapshots taken before empty years were recorded lack them.
+    """
+    try:
+        taken_year = date.fromisoformat(stored["taken_on"]).year
+    except (KeyError, TypeError, ValueError):
+        return stored
+    return {**stored, "hours": with_empty_years(stored.get("hours") or {}, taken_year)}

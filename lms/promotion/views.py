@@ -13,7 +13,7 @@ from lms.accounts.access import LEARNER_ROLES, get_person_or_404, roles_required
 from lms.accounts.models import Role
 from lms.compliance.windows import local_today
 from lms.extensions import db
-from lms.promotion import engine, services
+from lms.promotion import engine, evidence, services
 from lms.promotion import review as review_steps
 from lms.promotion.forms import (
     OUTCOME_LABELS,
@@ -226,7 +226,7 @@ def _render_application(
         render_template(
             "promotion/application.html",
             application=application,
-            evidence=application.evidence or {},
+            evidence=evidence.for_display(application.evidence or {}),
             step=step,
             can_decide=can_decide,
             review_note=review_note,

@@ -136,6 +136,8 @@ def parse(filename: str, content: bytes, institution_id: int, department_id=None
         message = messages.get(error.code, _l("This is not a CSV or XLSX table."))
         if error.code == "encoding" and error.detail:
             message = tabular.encoding_error_message(error)
+        if error.code == "quote":
+            message = tabular.quote_error_message(error)
         result.problems.append(Problem(1, "", str(message)))
         return result
     headers = tabular.map_headers(table, COLUMNS)

@@ -154,9 +154,10 @@ def test_sheet_marks_only_people_on_sheet(world, enrolled):
         world.counselor_b: AttendanceStatus.PRESENT,
     }
 
-    changed = class_attendance.mark_sheet(session, marks, user(world.trainer))
+    result = class_attendance.mark_sheet(session, marks, user(world.trainer))
 
-    assert changed == 2
+    assert result.saved == 2
+    assert result.not_on_sheet == [world.counselor_b]
     assert _net(world.counselor) == Decimal(8)
     assert _entries(world.counselor2) == []
     assert _entries(world.counselor_b) == []

@@ -487,3 +487,38 @@ def test_broken_xlsx_names_content(world, login, english):
     assert "The content of roster.xlsx does not match its extension" in page
     assert "this file is of another type" not in page
     assert count(PendingImport) == 0
+
+
+def test_unclosed_quote_names_line_not_cell(world, login, english):
+    rows = [*GOOD_ROWS[:1], ["T3006", '"未闭合', "马克思主义学院", "", "", ""], *GOOD_ROWS[1:]]
+
+    response = _upload(login("trainer"), world, _csv(rows, "utf-8"), "roster.csv")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Line 3: a quote (&#34;) opens a cell but is not closed" in page
+    assert "The cell is empty" not in page
+    assert count(PendingImport) == 0
+
+
+@pytest.mark.parametrize(
+    "encoding, name",
+    [("gbk", "GBK (GB 18030)"), ("utf-8-sig", "UTF-8 with a byte order mark"), ("utf-8", "UTF-8")],
+)
+def test_preview_names_encoding(world, login, english, encoding, name):
+    trainer = login("trainer")
+    pending_id = _pending_id(_upload(trainer, world, _csv(GOOD_ROWS, encoding), "roster.csv"))
+
+    page = trainer.get(f"/classes/{world.klass}/import/{pending_id}").get_data(as_text=True)
+
+    assert f"3 rows, read as {name}." in page
+
+
+def test_single_problem_uses_singular(world, login, english):
+    trainer = login("trainer")
+    rows = [*GOOD_ROWS, ["T2026009", "", "教育学院", "", "", ""]]
+    pending_id = _pending_id(_upload(trainer, world, _csv(rows, "utf-8"), "roster.csv"))
+
+    page = trainer.get(f"/classes/{world.klass}/import/{pending_id}").get_data(as_text=True)
+
+    assert "1 problem. Fix it in the file and upload it again; nothing was saved." in page

@@ -272,3 +272,11 @@ def test_confirm_rejects_when_code_taken_meanwhile(app, seeded, login):
     with app.app_context():
         assert _count_frameworks() == 3
         assert db.session.scalar(sa.select(sa.func.count()).select_from(CompetencyItem)) == items_before
+
+
+def test_unclosed_quote_names_its_line(app_ctx):
+    bad = 'junior,初级,mental,心理健康,1.2,"未闭合,工作,能力,知识\n'
+    problems = _problems((HEADER + GOOD_ROW + bad + GOOD_ROW).encode("utf-8"))
+
+    assert len(problems) == 1
+    assert problems[0].message.startswith('Line 3: a quote (") opens a cell but is not closed')

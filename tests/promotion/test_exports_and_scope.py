@@ -370,3 +370,35 @@ def test_department_hr_queue_lists_only_their_trainings(world, frozen, login):
 
     assert "省级骨干培训" in own
     assert "省级骨干培训" not in other
+
+
+def test_dossier_lists_years_without_hours(world, frozen, login):
+    _hours(world.counselor, 2025, 3, "20")
+    db.session.commit()
+
+    context = dossier.context(world.counselor, date(2027, 9, 1))
+    html = render_template("promotion/dossier_pdf.html", **context)
+
+    assert list(context["hours"]) == ["2025", "2026", "2027"]
+    assert context["year_totals"]["2027"] == 0
+    assert '<tr><td>2027</td><td class="number">0</td>' in html
+    assert '<tr><td>2026</td><td class="number">0</td>' in html
+
+
+def test_dossier_without_hours_shows_current_year(world, frozen, login):
+    context = dossier.context(world.counselor, date(2027, 9, 1))
+
+    assert context["hours"] == {"2027": {}}
+    assert context["year_totals"] == {"2027": 0}
+
+
+def test_dossier_pdf_shows_current_year_row(world, frozen, login):
+    _hours(world.counselor, 2025, 3, "20")
+    db.session.commit()
+
+    response = login("hr").get(f"/people/{world.counselor.id}/dossier.pdf")
+
+    text = "".join(
+        page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages
+    )
+    assert "2026 0 0 0 0" in text

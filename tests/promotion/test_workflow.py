@@ -808,3 +808,45 @@ def test_rule_editor_steps_in_chinese(world, frozen, login):
 
     for name in ("初级", "助教", "科员", "副科级"):
         assert f">{name}</option>" in page, name
+
+
+def test_evidence_lists_current_year_without_hours(world, frozen, login):
+    rule = _eligible_world(world)
+    db.session.add(
+        HoursEntry(
+            user_id=world.counselor.id,
+            source_type="test",
+            source_id=1,
+            title="2025年校级培训",
+            occurred_on=date(2025, 5, 10),
+            year=2025,
+            tier=TrainingTier.SCHOOL,
+            hours=Decimal(20),
+        )
+    )
+    db.session.commit()
+    _apply(login, rule)
+    application = _application()
+
+    page = login("hr").get(f"/promotions/applications/{application.id}")
+
+    assert application.evidence["hours"] == {
+        "2025": {"school": "20.0"},
+        "2026": {},
+        "2027": {},
+    }
+    assert "<tr><td>2027</td><td>0</td><td>0</td><td>0</td></tr>" in page.get_data(as_text=True)
+
+
+def test_old_evidence_shows_missing_years(world, frozen, login):
+    rule = _eligible_world(world)
+    _apply(login, rule)
+    application = _application()
+    application.evidence = {**application.evidence, "hours": {"2025": {"school": "20.0"}}}
+    db.session.commit()
+
+    page = login("hr").get(f"/promotions/applications/{application.id}")
+
+    html = page.get_data(as_text=True)
+    assert "<tr><td>2026</td><td>0</td><td>0</td><td>0</td></tr>" in html
+    assert "<tr><td>2027</td><td>0</td><td>0</td><td>0</td></tr>" in html

@@ -227,3 +227,26 @@ def test_binary_with_nul_named_mismatch(world, login):
     assert response.status_code == 400
     assert "The content of records.csv does not match its extension" in page
     assert "This column is missing from the header row." not in page
+
+
+def test_unclosed_quote_names_its_line(world, login):
+    content = GOOD.replace("E001,职称,2025/9/1,讲师", 'E001,职称,2025/9/1,"讲师').encode()
+
+    page = _upload(login("hr"), content).get_data(as_text=True)
+
+    assert "Line 3: a quote (&#34;) opens a cell but is not closed" in page
+    assert "This field is required" not in page
+    assert _entries() == []
+
+
+def test_single_event_uses_singular(world, login):
+    hr = login("hr")
+    content = "工号,类型,日期,结果,年度,级别,备注\nE001,年度考核,2026-01-10,优秀,2025,,\n"
+    page = _upload(hr, content.encode()).get_data(as_text=True)
+    assert "1 event to record" in page
+
+    response = _confirm(hr, page)
+
+    assert response.status_code == 302
+    flashed = hr.client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "1 event was added to the records." in flashed

@@ -165,3 +165,33 @@ def test_utf16_without_bom_is_read(codec):
     assert table.encoding == codec
     assert table.headers == ["工号", "姓名", "院系"]
     assert table.rows[1][1]["姓名"] == "李四"
+
+
+def test_unclosed_quote_is_a_quote_error():
+    content = 'a,b\n1,2\n3,"open\n5,6\n'.encode()
+
+    with pytest.raises(tabular.TableError) as error:
+        tabular.read_csv(content)
+
+    assert error.value.code == "quote"
+    assert error.value.detail == "3"
+
+
+def test_quoted_line_break_is_accepted():
+    table = tabular.read_csv('a,b\n1,"two\nlines"\n3,4\n'.encode())
+
+    assert [cells["a"] for _number, cells in table.rows] == ["1", "3"]
+
+
+@pytest.mark.parametrize(
+    "codec, name",
+    [
+        ("gb18030", "GBK (GB 18030)"),
+        ("utf-8-sig", "UTF-8 with a byte order mark"),
+        ("utf-8", "UTF-8"),
+        ("xlsx", "XLSX workbook"),
+        ("unknown-codec", "unknown-codec"),
+    ],
+)
+def test_encoding_names_are_human(app_ctx, english, codec, name):
+    assert tabular.encoding_name(codec) == name
