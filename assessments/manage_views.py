@@ -13,13 +13,21 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
+from flask_babel import ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from assessments import authoring, banks, logger, marking, services, transfer
+from assessments import (
+    authoring,
+    banks,
+    logger,
+    marking,
+    pending_imports,
+    services,
+    transfer,
+)
 from assessments.formats import FormatError
 from assessments.models import (
     AttemptAnswer,
@@ -33,15 +41,15 @@ from courses.authoring import AuthoringError
 from lms import uploads
 from lms.accounts.access import roles_required
 from lms.accounts.models import Role, User
+from lms.i18n import format_datetime
 from lms.extensions import db
 
 bp = Blueprint("banks", __name__, url_prefix="/manage")
 
 AUTHOR_ROLES = (Role.TRAINER, Role.ADMIN)
-IMPORT_AREA = "question_imports"
+IMPORT_AREA = pending_imports.AREA
 IMPORT_MAX_BYTES = 5 * uploads.MB
 uploads.register_field("question_import", lambda: {"*": IMPORT_MAX_BYTES})
-_IMPORT_SESSION_KEY = "question_import"
 EXPORT_EXTENSIONS = {"gift": "gift", "aiken": "txt", "moodle_xml": "xml"}
 
 
@@ -220,7 +228,7 @@ def delete_question(bank_id: int, question_id: int):
 # Import and export ----------------------------------------------------------------
 
 
-def _import_page(bank, values, errors, problems=(), preview=None, status=200):
+def _import_page(bank, values, errors, problems=(), preview=None, pending=None, status=200):
     page = render_template(
         "assessments/manage/import.html",
         bank=bank,
@@ -228,6 +236,7 @@ def _import_page(bank, values, errors, problems=(), preview=None, status=200):
         errors=errors,
         problems=problems,
         preview=preview,
+        pending=pending,
         categories=sorted(bank.categories, key=lambda c: c.path),
         formats=transfer.FORMATS,
         format_labels=transfer.FORMAT_LABELS,
@@ -315,38 +324,63 @@ def import_questions(bank_id: int):
         uploads.remove(IMPORT_AREA, stored.name)
         logger.info("Import into bank %s rejected: %d problems", bank.id, len(error.problems))
         return _import_page(bank, data, {}, problems=error.problems, status=400)
-    session[_IMPORT_SESSION_KEY] = {
-        "name": stored.name,
-        "format": data["format"],
-        "bank_id": bank.id,
-        "category_id": target.id,
-    }
-    return _import_page(bank, data, {}, preview=preview)
+    pending = pending_imports.keep(target, data["format"], stored, current_user)
+    db.session.commit()
+    return _import_page(bank, data, {}, preview=preview, pending=pending)
 
 
-@bp.route("/banks/<int:bank_id>/import/confirm", methods=["POST"])
+@bp.route("/banks/<int:bank_id>/import/<int:import_id>/confirm", methods=["POST"])
 @roles_required(*AUTHOR_ROLES)
-def confirm_import(bank_id: int):
+def confirm_import(bank_id: int, import_id: int):
+    """Import the questions of the preview ``import_id``, once."""
     bank = _bank(bank_id)
-    pending = session.get(_IMPORT_SESSION_KEY) or {}
-    target = banks.category_of(bank, pending.get("category_id"))
-    if pending.get("bank_id") != bank.id or target is None:
-        flash(_("No import is waiting for confirmation. Upload the file again."), "error")
-        return redirect(url_for("banks.import_questions", bank_id=bank_id))
     try:
-        preview = _read_stored(pending["name"], pending["format"])
-    except FormatError:
-        preview = None
-    if preview is None:
-        session.pop(_IMPORT_SESSION_KEY, None)
-        flash(_("No import is waiting for confirmation. Upload the file again."), "error")
+        pending = pending_imports.find(import_id, bank, current_user)
+        pending_imports.claim(pending)
+        target = banks.category_of(bank, pending.category_id)
+        preview = _read_stored(pending.stored_name, pending.format)
+        if target is None or preview is None:
+            raise pending_imports.ImportRejected("unknown")
+    except (pending_imports.ImportRejected, FormatError) as error:
+        db.session.rollback()
+        flash(_import_rejected_message(error), "error")
         return redirect(url_for("banks.import_questions", bank_id=bank_id))
+
     created = transfer.store(target, preview, current_user)
     db.session.commit()
-    uploads.remove(IMPORT_AREA, pending["name"])
-    session.pop(_IMPORT_SESSION_KEY, None)
-    flash(_("%(count)d questions imported.", count=len(created)), "success")
+    uploads.remove(IMPORT_AREA, pending.stored_name)
+    logger.info(
+        "Question import %s into bank %s confirmed by %r", import_id, bank_id, current_user
+    )
+    flash(
+        ngettext(
+            "%(num)d question imported.", "%(num)d questions imported.", len(created)
+        ),
+        "success",
+    )
     return redirect(url_for("banks.bank", bank_id=bank_id, category=target.id))
+
+
+def _import_rejected_message(error: Exception) -> str:
+    """Return why a confirmation imported nothing, and what to do next."""
+    code = getattr(error, "code", "unknown")
+    if code == "imported":
+        return _(
+            "The questions of %(name)s were imported already, at %(when)s. Nothing "
+            "was imported again. Upload the file again to import a second copy.",
+            name=error.pending.filename,
+            when=format_datetime(error.pending.imported_at, "short"),
+        )
+    if code == "expired":
+        return _(
+            "The preview of %(name)s is older than a day and was not imported. "
+            "Upload the file again.",
+            name=error.pending.filename,
+        )
+    return _(
+        "This import preview was not found: it has expired, or it was made by "
+        "another user or for another bank. Nothing was imported. Upload the file again."
+    )
 
 
 @bp.route("/banks/<int:bank_id>/export")

@@ -904,7 +904,7 @@ def _url(endpoint: str, w: dict) -> str:
             f"/manage/banks/{w['bank']}/questions/{w['bank_question']}/delete"
         ),
         "banks.import_questions": f"/manage/banks/{w['bank']}/import",
-        "banks.confirm_import": f"/manage/banks/{w['bank']}/import/confirm",
+        "banks.confirm_import": f"/manage/banks/{w['bank']}/import/999/confirm",
         "banks.export_questions": f"/manage/banks/{w['bank']}/export?format=gift",
         "banks.add_draw": f"/manage/quizzes/{w['draw_quiz']}/draws",
         "banks.delete_draw": f"/manage/quizzes/{w['draw_quiz']}/draws/{w['draw']}/delete",
