@@ -38,6 +38,7 @@ from assessments.models import (
     QuizGrant,
 )
 from courses.authoring import AuthoringError
+from courses.manage_views import quiz_page_with_draw
 from lms import uploads
 from lms.accounts.access import roles_required
 from lms.accounts.models import Role, User
@@ -75,10 +76,13 @@ def _quiz(quiz_id: int) -> Quiz:
     return quiz
 
 
-def _flash_errors(error: AuthoringError) -> None:
+def _flash_errors(error: AuthoringError, labels: dict[str, str] | None = None) -> dict:
+    """Roll back, flash each message with its field's label, and return the messages."""
     db.session.rollback()
-    for message in error.errors.values():
+    errors = error.labelled(labels or {})
+    for message in errors.values():
         flash(message, "error")
+    return errors
 
 
 # Banks and categories -----------------------------------------------------------
@@ -120,30 +124,42 @@ def create_bank():
 def bank(bank_id: int):
     bank = _bank(bank_id)
     category = banks.category_of(bank, request.args.get("category"))
+    return _bank_page(bank, category)
+
+
+def _bank_page(bank, category, new_values=None, new_errors=None, status=200):
+    """Render a bank page, with ``new_values`` and ``new_errors`` in the new-category form."""
     tag = (request.args.get("tag") or "").strip()[:100]
     in_scope = banks.bank_questions(bank, category)
-    return render_template(
+    page = render_template(
         "assessments/manage/bank.html",
         bank=bank,
         category=category,
         tag=tag,
+        new_values=new_values or {},
+        new_errors=new_errors or {},
         categories=sorted(bank.categories, key=lambda c: c.path),
         questions=banks.bank_questions(bank, category, tag) if tag else in_scope,
         left_out={fmt: transfer.unexportable_count(fmt, in_scope) for fmt in transfer.FORMATS},
         formats=transfer.FORMATS,
         format_labels=transfer.FORMAT_LABELS,
     )
+    return page, status
 
 
 @bp.route("/banks/<int:bank_id>/categories", methods=["POST"])
 @roles_required(*AUTHOR_ROLES)
 def create_category(bank_id: int):
     bank = _bank(bank_id)
+    data = request.form.to_dict()
     try:
-        category = banks.create_category(bank, request.form.to_dict(), current_user)
+        category = banks.create_category(bank, data, current_user)
     except AuthoringError as error:
-        _flash_errors(error)
-        return redirect(url_for("banks.bank", bank_id=bank_id))
+        labels = {"name": _("New category name"), "parent_id": _("Parent category")}
+        errors = _flash_errors(error, labels)
+        bank = _bank(bank_id)
+        parent = banks.category_of(bank, data.get("parent_id"))
+        return _bank_page(bank, parent, data, errors, status=400)
     db.session.commit()
     flash(_("Category added."), "success")
     return redirect(url_for("banks.bank", bank_id=bank_id, category=category.id))
@@ -343,6 +359,7 @@ def confirm_import(bank_id: int, import_id: int):
             raise pending_imports.ImportRejected("unknown")
     except (pending_imports.ImportRejected, FormatError) as error:
         db.session.rollback()
+        logger.info("Question import %s into bank %s rejected: %s", import_id, bank_id, error)
         flash(_import_rejected_message(error), "error")
         return redirect(url_for("banks.import_questions", bank_id=bank_id))
 
@@ -419,11 +436,13 @@ def add_draw(quiz_id: int):
     for candidate in banks.categories_of(current_user.institution_id):
         if str(candidate.id) == request.form.get("category_id"):
             category = candidate
+    data = request.form.to_dict()
     try:
-        authoring.save_draw(quiz, category, request.form.to_dict(), current_user)
+        authoring.save_draw(quiz, category, data, current_user)
     except AuthoringError as error:
-        _flash_errors(error)
-        return redirect(url_for("manage.edit_quiz", quiz_id=quiz_id))
+        labels = {"category_id": _("Category"), "count": _("Number of questions")}
+        errors = _flash_errors(error, labels)
+        return quiz_page_with_draw(_quiz(quiz_id), data, errors)
     db.session.commit()
     flash(_("Random draw saved."), "success")
     return redirect(url_for("manage.edit_quiz", quiz_id=quiz_id))

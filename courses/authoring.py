@@ -88,6 +88,19 @@ class AuthoringError(Exception):
         )
         self.errors = errors
 
+    def labelled(self, labels: dict[str, str]) -> dict[str, str]:
+        """Return the messages with their field's label in front, as "Title: ...".
+
+        ``labels`` maps field names to labels in the reader's language. A
+        message of a field without a label, such as ``"form"``, is unchanged.
+        """
+        return {
+            field: _("%(field)s: %(message)s", field=labels[field], message=message)
+            if field in labels
+            else message
+            for field, message in self.errors.items()
+        }
+
 
 def reject(message: str, field: str = "form") -> AuthoringError:
     return AuthoringError({field: message})
