@@ -315,7 +315,7 @@ def _upload_message(error: uploads.UploadError, fmt: str, filename: str) -> str:
             size=IMPORT_MAX_BYTES // uploads.MB,
         )
     return _(
-        "Upload a %(format)s file ending in %(extensions)s, at most 5 MB.",
+        "Upload a file in the %(format)s format, ending in %(extensions)s, at most 5 MB.",
         format=transfer.FORMAT_LABELS[fmt],
         extensions=", ".join("." + e for e in error.allowed),
     )
@@ -500,7 +500,12 @@ def pick_questions(quiz_id: int):
         flash(_("Tick at least one question to add."), "error")
         return redirect(url_for("banks.pick_questions", quiz_id=quiz_id))
     db.session.commit()
-    flash(_("%(count)d questions added to the quiz.", count=added), "success")
+    flash(
+        ngettext(
+            "%(num)d question added to the quiz.", "%(num)d questions added to the quiz.", added
+        ),
+        "success",
+    )
     return redirect(url_for("manage.edit_quiz", quiz_id=quiz_id))
 
 
@@ -568,20 +573,26 @@ def _grant_saved_message(quiz, learner) -> str:
     name = learner.full_name or learner.username
     grant = services.grant_for(learner, quiz)
     allowed = services.allowed_attempts(learner, quiz)
+    minutes = ngettext(
+        "%(num)d extra minute", "%(num)d extra minutes", grant.extra_minutes
+    )
     if allowed is None:
         return _(
-            "Grant saved for %(name)s: %(minutes)d extra minutes in total; "
-            "this quiz has no attempt limit.",
+            "Grant saved for %(name)s: %(minutes)s in total. "
+            "This quiz has no attempt limit.",
             name=name,
-            minutes=grant.extra_minutes,
+            minutes=minutes,
         )
     return _(
-        "Grant saved for %(name)s: %(minutes)d extra minutes and %(extra)d extra "
-        "attempts in total, so %(allowed)d attempts are allowed.",
+        "Grant saved for %(name)s: %(minutes)s and %(attempts)s in total, so %(allowed)s.",
         name=name,
-        minutes=grant.extra_minutes,
-        extra=grant.extra_attempts,
-        allowed=allowed,
+        minutes=minutes,
+        attempts=ngettext(
+            "%(num)d extra attempt", "%(num)d extra attempts", grant.extra_attempts
+        ),
+        allowed=ngettext(
+            "%(num)d attempt is allowed", "%(num)d attempts are allowed", allowed
+        ),
     )
 
 

@@ -2,6 +2,7 @@
 
 import re
 from datetime import date, datetime
+from decimal import Decimal
 from functools import lru_cache
 
 import flask_babel
@@ -81,10 +82,27 @@ def format_datetime(value: datetime | None = None, format: str = "medium") -> st
     return flask_babel.format_datetime(value, format)
 
 
+def plural_count(value: Decimal | int | str | None) -> int:
+    """Return the integer that picks the plural form of ``value``, a decimal count.
+
+    Python's gettext needs an integer. A fraction, or a value that is not a
+    number, maps to 2, because English and Chinese, the UI's languages, use
+    the "other" form for it. ``value`` may be a decimal stored as text.
+    """
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        return 2
+    if not number.is_finite() or number != number.to_integral_value():
+        return 2
+    return int(number)
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.filters["dateformat"] = format_date
     app.jinja_env.filters["datetimeformat"] = format_datetime
+    app.jinja_env.filters["plural_count"] = plural_count
     # Flask-Babel 4 does not put get_locale into Jinja. base.html calls
     # get_locale() for <html lang> and the language switch and compares the
     # result with "zh_CN", so templates get the configured code.

@@ -9,6 +9,7 @@ import secrets
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -131,5 +132,12 @@ def confirm_records():
     db.session.commit()
     for extension in ALLOWED:
         uploads.remove(AREA, _stored_name(form.token.data, extension))
-    flash(_("%(count)d events were added to the records.", count=count), "success")
+    flash(
+        ngettext(
+            "%(num)d event was added to the records.",
+            "%(num)d events were added to the records.",
+            count,
+        ),
+        "success",
+    )
     return redirect(url_for(".people"))

@@ -562,7 +562,7 @@ def test_grant_form_shows_totals(world, login, english):
     edit = trainer.get(url, query_string={"username": "counselor1"}).get_data(as_text=True)
 
     expected = (
-        "Grant saved for 张老师: 15 extra minutes and 1 extra attempts in total, "
+        "Grant saved for 张老师: 15 extra minutes and 1 extra attempt in total, "
         "so 3 attempts are allowed."
     )
     assert expected in first
@@ -592,7 +592,7 @@ def test_grant_message_without_attempt_limit(world, login, english):
     ).get_data(as_text=True)
 
     assert (
-        "Grant saved for 张老师: 10 extra minutes in total; this quiz has no attempt limit."
+        "Grant saved for 张老师: 10 extra minutes in total. This quiz has no attempt limit."
     ) in page
 
 
