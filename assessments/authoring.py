@@ -38,7 +38,7 @@ from lms import audit
 from lms.accounts.models import User
 from lms.db import now_utc
 from lms.extensions import db
-from lms.input_ranges import local_to_utc
+from lms.input_ranges import scheduled_to_utc
 from lms.labels import label
 from lms.organisations.models import Institution
 
@@ -82,9 +82,18 @@ def institution_zone(institution_id: int) -> ZoneInfo:
 
 
 def parse_local_time(
-    data: dict, field: str, zone: ZoneInfo, errors: dict
+    data: dict,
+    field: str,
+    zone: ZoneInfo,
+    errors: dict,
+    label: str,
+    stored: datetime | None = None,
 ) -> datetime | None:
-    """Read a datetime-local value entered in ``zone`` and return it in UTC."""
+    """Read a datetime-local value entered in ``zone`` and return it in UTC.
+
+    ``label`` names the field in messages; ``stored`` is the saved value,
+    which is kept even when it lies outside the plausible window.
+    """
     raw = (data.get(field) or "").strip()
     if not raw:
         return None
@@ -93,7 +102,7 @@ def parse_local_time(
     except ValueError:
         errors[field] = _("Enter a date and time such as 2026-09-01T14:00.")
         return None
-    return local_to_utc(local, zone, field, errors)
+    return scheduled_to_utc(local, zone, field, label, errors, stored)
 
 
 def _closing_moved_into_past(closes_at: datetime, quiz: Quiz | None) -> bool:
@@ -142,8 +151,12 @@ def save_quiz(
         data, "time_limit_minutes", errors, minimum=1, maximum=24 * 60
     )
     zone = institution_zone(course.institution_id)
-    opens_at = parse_local_time(data, "opens_at", zone, errors)
-    closes_at = parse_local_time(data, "closes_at", zone, errors)
+    opens_at = parse_local_time(
+        data, "opens_at", zone, errors, _("Opens at"), quiz.opens_at if quiz else None
+    )
+    closes_at = parse_local_time(
+        data, "closes_at", zone, errors, _("Closes at"), quiz.closes_at if quiz else None
+    )
     if opens_at and closes_at and closes_at <= opens_at:
         errors["closes_at"] = _("The closing time must be after the opening time.")
     elif closes_at and _closing_moved_into_past(closes_at, quiz):

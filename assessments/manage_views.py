@@ -13,14 +13,22 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
+from flask_babel import ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
 
-from assessments import authoring, banks, logger, marking, services, transfer
+from assessments import (
+    authoring,
+    banks,
+    logger,
+    marking,
+    pending_imports,
+    services,
+    transfer,
+)
 from assessments.formats import FormatError
 from certificates import services as certificate_services
 from assessments.models import (
@@ -32,18 +40,19 @@ from assessments.models import (
     QuizGrant,
 )
 from courses.authoring import AuthoringError
+from courses.manage_views import quiz_page_with_draw
 from lms import uploads
 from lms.accounts.access import roles_required
 from lms.accounts.models import Role, User
+from lms.i18n import format_datetime
 from lms.extensions import db
 
 bp = Blueprint("banks", __name__, url_prefix="/manage")
 
 AUTHOR_ROLES = (Role.TRAINER, Role.ADMIN)
-IMPORT_AREA = "question_imports"
+IMPORT_AREA = pending_imports.AREA
 IMPORT_MAX_BYTES = 5 * uploads.MB
 uploads.register_field("question_import", lambda: {"*": IMPORT_MAX_BYTES})
-_IMPORT_SESSION_KEY = "question_import"
 EXPORT_EXTENSIONS = {"gift": "gift", "aiken": "txt", "moodle_xml": "xml"}
 
 
@@ -69,10 +78,13 @@ def _quiz(quiz_id: int) -> Quiz:
     return quiz
 
 
-def _flash_errors(error: AuthoringError) -> None:
+def _flash_errors(error: AuthoringError, labels: dict[str, str] | None = None) -> dict:
+    """Roll back, flash each message with its field's label, and return the messages."""
     db.session.rollback()
-    for message in error.errors.values():
+    errors = error.labelled(labels or {})
+    for message in errors.values():
         flash(message, "error")
+    return errors
 
 
 # Banks and categories -----------------------------------------------------------
@@ -114,30 +126,42 @@ def create_bank():
 def bank(bank_id: int):
     bank = _bank(bank_id)
     category = banks.category_of(bank, request.args.get("category"))
+    return _bank_page(bank, category)
+
+
+def _bank_page(bank, category, new_values=None, new_errors=None, status=200):
+    """Render a bank page, with ``new_values`` and ``new_errors`` in the new-category form."""
     tag = (request.args.get("tag") or "").strip()[:100]
     in_scope = banks.bank_questions(bank, category)
-    return render_template(
+    page = render_template(
         "assessments/manage/bank.html",
         bank=bank,
         category=category,
         tag=tag,
+        new_values=new_values or {},
+        new_errors=new_errors or {},
         categories=sorted(bank.categories, key=lambda c: c.path),
         questions=banks.bank_questions(bank, category, tag) if tag else in_scope,
         left_out={fmt: transfer.unexportable_count(fmt, in_scope) for fmt in transfer.FORMATS},
         formats=transfer.FORMATS,
         format_labels=transfer.FORMAT_LABELS,
     )
+    return page, status
 
 
 @bp.route("/banks/<int:bank_id>/categories", methods=["POST"])
 @roles_required(*AUTHOR_ROLES)
 def create_category(bank_id: int):
     bank = _bank(bank_id)
+    data = request.form.to_dict()
     try:
-        category = banks.create_category(bank, request.form.to_dict(), current_user)
+        category = banks.create_category(bank, data, current_user)
     except AuthoringError as error:
-        _flash_errors(error)
-        return redirect(url_for("banks.bank", bank_id=bank_id))
+        labels = {"name": _("New category name"), "parent_id": _("Parent category")}
+        errors = _flash_errors(error, labels)
+        bank = _bank(bank_id)
+        parent = banks.category_of(bank, data.get("parent_id"))
+        return _bank_page(bank, parent, data, errors, status=400)
     db.session.commit()
     flash(_("Category added."), "success")
     return redirect(url_for("banks.bank", bank_id=bank_id, category=category.id))
@@ -222,7 +246,7 @@ def delete_question(bank_id: int, question_id: int):
 # Import and export ----------------------------------------------------------------
 
 
-def _import_page(bank, values, errors, problems=(), preview=None, status=200):
+def _import_page(bank, values, errors, problems=(), preview=None, pending=None, status=200):
     page = render_template(
         "assessments/manage/import.html",
         bank=bank,
@@ -230,6 +254,7 @@ def _import_page(bank, values, errors, problems=(), preview=None, status=200):
         errors=errors,
         problems=problems,
         preview=preview,
+        pending=pending,
         categories=sorted(bank.categories, key=lambda c: c.path),
         formats=transfer.FORMATS,
         format_labels=transfer.FORMAT_LABELS,
@@ -292,7 +317,7 @@ def _upload_message(error: uploads.UploadError, fmt: str, filename: str) -> str:
             size=IMPORT_MAX_BYTES // uploads.MB,
         )
     return _(
-        "Upload a %(format)s file ending in %(extensions)s, at most 5 MB.",
+        "Upload a file in the %(format)s format, ending in %(extensions)s, at most 5 MB.",
         format=transfer.FORMAT_LABELS[fmt],
         extensions=", ".join("." + e for e in error.allowed),
     )
@@ -317,38 +342,64 @@ def import_questions(bank_id: int):
         uploads.remove(IMPORT_AREA, stored.name)
         logger.info("Import into bank %s rejected: %d problems", bank.id, len(error.problems))
         return _import_page(bank, data, {}, problems=error.problems, status=400)
-    session[_IMPORT_SESSION_KEY] = {
-        "name": stored.name,
-        "format": data["format"],
-        "bank_id": bank.id,
-        "category_id": target.id,
-    }
-    return _import_page(bank, data, {}, preview=preview)
+    pending = pending_imports.keep(target, data["format"], stored, current_user)
+    db.session.commit()
+    return _import_page(bank, data, {}, preview=preview, pending=pending)
 
 
-@bp.route("/banks/<int:bank_id>/import/confirm", methods=["POST"])
+@bp.route("/banks/<int:bank_id>/import/<int:import_id>/confirm", methods=["POST"])
 @roles_required(*AUTHOR_ROLES)
-def confirm_import(bank_id: int):
+def confirm_import(bank_id: int, import_id: int):
+    """Import the questions of the preview ``import_id``, once."""
     bank = _bank(bank_id)
-    pending = session.get(_IMPORT_SESSION_KEY) or {}
-    target = banks.category_of(bank, pending.get("category_id"))
-    if pending.get("bank_id") != bank.id or target is None:
-        flash(_("No import is waiting for confirmation. Upload the file again."), "error")
-        return redirect(url_for("banks.import_questions", bank_id=bank_id))
     try:
-        preview = _read_stored(pending["name"], pending["format"])
-    except FormatError:
-        preview = None
-    if preview is None:
-        session.pop(_IMPORT_SESSION_KEY, None)
-        flash(_("No import is waiting for confirmation. Upload the file again."), "error")
+        pending = pending_imports.find(import_id, bank, current_user)
+        pending_imports.claim(pending)
+        target = banks.category_of(bank, pending.category_id)
+        preview = _read_stored(pending.stored_name, pending.format)
+        if target is None or preview is None:
+            raise pending_imports.ImportRejected("unknown")
+    except (pending_imports.ImportRejected, FormatError) as error:
+        db.session.rollback()
+        logger.info("Question import %s into bank %s rejected: %s", import_id, bank_id, error)
+        flash(_import_rejected_message(error), "error")
         return redirect(url_for("banks.import_questions", bank_id=bank_id))
+
     created = transfer.store(target, preview, current_user)
     db.session.commit()
-    uploads.remove(IMPORT_AREA, pending["name"])
-    session.pop(_IMPORT_SESSION_KEY, None)
-    flash(_("%(count)d questions imported.", count=len(created)), "success")
+    uploads.remove(IMPORT_AREA, pending.stored_name)
+    logger.info(
+        "Question import %s into bank %s confirmed by %r", import_id, bank_id, current_user
+    )
+    flash(
+        ngettext(
+            "%(num)d question imported.", "%(num)d questions imported.", len(created)
+        ),
+        "success",
+    )
     return redirect(url_for("banks.bank", bank_id=bank_id, category=target.id))
+
+
+def _import_rejected_message(error: Exception) -> str:
+    """Return why a confirmation imported nothing, and what to do next."""
+    code = getattr(error, "code", "unknown")
+    if code == "imported":
+        return _(
+            "The questions of %(name)s were imported already, at %(when)s. Nothing "
+            "was imported again. Upload the file again to import a second copy.",
+            name=error.pending.filename,
+            when=format_datetime(error.pending.imported_at, "short"),
+        )
+    if code == "expired":
+        return _(
+            "The preview of %(name)s is older than a day and was not imported. "
+            "Upload the file again.",
+            name=error.pending.filename,
+        )
+    return _(
+        "This import preview was not found: it has expired, or it was made by "
+        "another user or for another bank. Nothing was imported. Upload the file again."
+    )
 
 
 @bp.route("/banks/<int:bank_id>/export")
@@ -387,11 +438,13 @@ def add_draw(quiz_id: int):
     for candidate in banks.categories_of(current_user.institution_id):
         if str(candidate.id) == request.form.get("category_id"):
             category = candidate
+    data = request.form.to_dict()
     try:
-        authoring.save_draw(quiz, category, request.form.to_dict(), current_user)
+        authoring.save_draw(quiz, category, data, current_user)
     except AuthoringError as error:
-        _flash_errors(error)
-        return redirect(url_for("manage.edit_quiz", quiz_id=quiz_id))
+        labels = {"category_id": _("Category"), "count": _("Number of questions")}
+        errors = _flash_errors(error, labels)
+        return quiz_page_with_draw(_quiz(quiz_id), data, errors)
     db.session.commit()
     flash(_("Random draw saved."), "success")
     return redirect(url_for("manage.edit_quiz", quiz_id=quiz_id))
@@ -449,7 +502,12 @@ def pick_questions(quiz_id: int):
         flash(_("Tick at least one question to add."), "error")
         return redirect(url_for("banks.pick_questions", quiz_id=quiz_id))
     db.session.commit()
-    flash(_("%(count)d questions added to the quiz.", count=added), "success")
+    flash(
+        ngettext(
+            "%(num)d question added to the quiz.", "%(num)d questions added to the quiz.", added
+        ),
+        "success",
+    )
     return redirect(url_for("manage.edit_quiz", quiz_id=quiz_id))
 
 
@@ -517,20 +575,26 @@ def _grant_saved_message(quiz, learner) -> str:
     name = learner.full_name or learner.username
     grant = services.grant_for(learner, quiz)
     allowed = services.allowed_attempts(learner, quiz)
+    minutes = ngettext(
+        "%(num)d extra minute", "%(num)d extra minutes", grant.extra_minutes
+    )
     if allowed is None:
         return _(
-            "Grant saved for %(name)s: %(minutes)d extra minutes in total; "
-            "this quiz has no attempt limit.",
+            "Grant saved for %(name)s: %(minutes)s in total. "
+            "This quiz has no attempt limit.",
             name=name,
-            minutes=grant.extra_minutes,
+            minutes=minutes,
         )
     return _(
-        "Grant saved for %(name)s: %(minutes)d extra minutes and %(extra)d extra "
-        "attempts in total, so %(allowed)d attempts are allowed.",
+        "Grant saved for %(name)s: %(minutes)s and %(attempts)s in total, so %(allowed)s.",
         name=name,
-        minutes=grant.extra_minutes,
-        extra=grant.extra_attempts,
-        allowed=allowed,
+        minutes=minutes,
+        attempts=ngettext(
+            "%(num)d extra attempt", "%(num)d extra attempts", grant.extra_attempts
+        ),
+        allowed=ngettext(
+            "%(num)d attempt is allowed", "%(num)d attempts are allowed", allowed
+        ),
     )
 
 

@@ -486,3 +486,26 @@ class AttemptAnswer(db.Model):
 
     attempt: so.Mapped[Attempt] = so.relationship(back_populates="answers")
     question: so.Mapped[Question] = so.relationship()
+
+
+class PendingQuestionImport(db.Model):
+    """An uploaded question file kept between its preview and its confirmation."""
+
+    __tablename__ = "question_pending_import"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    bank_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("question_bank.id", ondelete="CASCADE"), index=True
+    )
+    category_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("question_category.id", ondelete="CASCADE")
+    )
+    created_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+    #: One of ``transfer.FORMATS``.
+    format: so.Mapped[str] = so.mapped_column(sa.String(16))
+    #: Name of the file in the ``question_imports`` upload area.
+    stored_name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    #: The name the file had on the trainer's computer, shown in messages.
+    filename: so.Mapped[str] = so.mapped_column(sa.String(200))
+    imported_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)

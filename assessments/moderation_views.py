@@ -5,6 +5,7 @@ from typing import Optional
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from assessments import moderation, scoring, tasks
@@ -106,7 +107,7 @@ def release_all(task_id: int):
     task = _moderated_task(task_id)
     count = moderation.release_moderated(task, current_user)
     db.session.commit()
-    flash(_("%(n)s results released.", n=count), "success")
+    flash(ngettext("%(num)d result released.", "%(num)d results released.", count), "success")
     return redirect(url_for("tasks.task_submissions", task_id=task_id))
 
 

@@ -57,6 +57,15 @@ labels.register(
         "median": _l("median"),
     },
 )
+#: The same methods as choices in a list, where they start with a capital.
+labels.register(
+    "AggregationChoice",
+    {
+        "mean": _l("Mean"),
+        "trimmed_mean": _l("Trimmed mean (highest and lowest dropped)"),
+        "median": _l("Median"),
+    },
+)
 labels.register("PairRole", {"a": _l("Role A"), "b": _l("Role B")})
 labels.register(
     "AwardMode", {"rank_share": _l("rank share"), "threshold": _l("score threshold")}

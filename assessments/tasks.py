@@ -34,7 +34,7 @@ from lms.accounts.models import Role, User
 from lms.competencies.models import CompetencyItem
 from lms.db import now_utc
 from lms.extensions import db
-from lms.input_ranges import local_to_utc
+from lms.input_ranges import scheduled_to_utc
 from lms.organisations.models import Institution
 
 #: Upload area of submission files under ``UPLOAD_DIR``.
@@ -64,7 +64,9 @@ def _own_rubric(institution_id: int, raw: str) -> Optional[Rubric]:
     return rubric
 
 
-def _parse_due(raw: str, timezone: str, errors: dict) -> Optional[datetime]:
+def _parse_due(
+    raw: str, timezone: str, errors: dict, stored: Optional[datetime]
+) -> Optional[datetime]:
     raw = (raw or "").strip()
     if not raw:
         return None
@@ -73,7 +75,7 @@ def _parse_due(raw: str, timezone: str, errors: dict) -> Optional[datetime]:
     except ValueError:
         errors["due_at"] = _("Enter the due date and time such as 2026-09-01T18:00.")
         return None
-    return local_to_utc(local, ZoneInfo(timezone), "due_at", errors)
+    return scheduled_to_utc(local, ZoneInfo(timezone), "due_at", _("Due"), errors, stored)
 
 
 def _check_due_not_past(
@@ -178,7 +180,8 @@ def save_task(
     if task is not None and has_scores(task):
         _check_scoring_unchanged(task, kind, rubric, student_rubric, errors)
     zone_name = institution_timezone(institution_id)
-    due_at = _parse_due(data.get("due_at"), zone_name, errors)
+    stored_due = task.due_at if task is not None else None
+    due_at = _parse_due(data.get("due_at"), zone_name, errors, stored_due)
     _check_due_not_past(due_at, task, zone_name, errors)
     items = _competencies(data.get("competency_ids") or [], errors)
     if errors:

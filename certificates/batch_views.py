@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SelectField
@@ -180,7 +181,14 @@ def resume(batch_id: int):
     db.session.commit()
     if batch.status in (BatchStatus.QUEUED, BatchStatus.RUNNING):
         batches.start_in_background(batch.id)
-        flash(_("The batch continues; %(count)d failed items are retried.", count=retried), "success")
+        flash(
+            ngettext(
+                "The batch continues, and %(num)d failed item is retried.",
+                "The batch continues, and %(num)d failed items are retried.",
+                retried,
+            ),
+            "success",
+        )
     else:
         flash(_("Nothing is left to issue in this batch."), "info")
     return redirect(url_for(".detail", batch_id=batch.id))

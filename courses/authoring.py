@@ -40,7 +40,7 @@ from lms.competencies.models import (
 )
 from lms.competencies.services import unassignable
 from lms.extensions import db
-from lms.input_ranges import local_to_utc
+from lms.input_ranges import scheduled_to_utc
 from lms.labels import label
 from lms.organisations.models import Institution
 from lms.records.models import TrainingKind, TrainingTier
@@ -87,6 +87,19 @@ class AuthoringError(Exception):
             "; ".join(f"{field}: {message}" for field, message in errors.items())
         )
         self.errors = errors
+
+    def labelled(self, labels: dict[str, str]) -> dict[str, str]:
+        """Return the messages with their field's label in front, as "Title: ...".
+
+        ``labels`` maps field names to labels in the reader's language. A
+        message of a field without a label, such as ``"form"``, is unchanged.
+        """
+        return {
+            field: _("%(field)s: %(message)s", field=labels[field], message=message)
+            if field in labels
+            else message
+            for field, message in self.errors.items()
+        }
 
 
 def reject(message: str, field: str = "form") -> AuthoringError:
@@ -830,7 +843,9 @@ def _video_url(data: dict, errors: dict) -> str:
     return url
 
 
-def _session_start(data: dict, errors: dict, timezone: str) -> datetime | None:
+def _session_start(
+    data: dict, errors: dict, timezone: str, stored: datetime | None
+) -> datetime | None:
     raw = (data.get("session_starts_at") or "").strip()
     if not raw:
         errors["session_starts_at"] = _("This field is required.")
@@ -842,7 +857,9 @@ def _session_start(data: dict, errors: dict, timezone: str) -> datetime | None:
             "Enter a date and time such as 2026-09-01T14:00."
         )
         return None
-    return local_to_utc(local, ZoneInfo(timezone), "session_starts_at", errors)
+    return scheduled_to_utc(
+        local, ZoneInfo(timezone), "session_starts_at", _("Date and time"), errors, stored
+    )
 
 
 def session_start_input(lesson: Lesson) -> str:
@@ -899,7 +916,10 @@ def save_lesson(
             )
     if kind is LessonKind.OFFLINE:
         starts_at = _session_start(
-            data, errors, _institution_timezone(course.institution_id)
+            data,
+            errors,
+            _institution_timezone(course.institution_id),
+            lesson.session_starts_at if lesson is not None else None,
         )
         place = text_field(data, "session_place", errors, max_length=200)
     if errors:

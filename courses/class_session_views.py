@@ -12,12 +12,23 @@ from flask_login import current_user
 from courses import class_attendance, classes
 from courses.authoring import AuthoringError
 from courses.class_models import AttendanceStatus, SessionLength
-from courses.class_views import MANAGER_ROLES, _managed, _session, bp
+from courses.class_views import MANAGER_ROLES, _managed, _session, bp, detail_page
 from lms.accounts.access import roles_required
 from lms.accounts.models import User
 from lms.extensions import db
 
 # Sessions and attendance ------------------------------------------------------------
+
+
+def _session_labels() -> dict[str, str]:
+    """Return the labels of the "Add a session" form's fields."""
+    return {
+        "title": _("Title"),
+        "held_on": _("Date"),
+        "length": _("Length"),
+        "place": _("Place"),
+        "lesson_id": _("Offline lesson"),
+    }
 
 
 @bp.route("/<int:class_id>/sessions", methods=["POST"])
@@ -28,9 +39,15 @@ def new_session(class_id: int):
         class_attendance.add_session(training_class, request.form.to_dict(), current_user)
     except AuthoringError as error:
         db.session.rollback()
-        for message in error.errors.values():
+        errors = error.labelled(_session_labels())
+        for message in errors.values():
             flash(message, "error")
-        return redirect(url_for("classes.detail", class_id=class_id))
+        return detail_page(
+            _managed(class_id),
+            session_values=request.form.to_dict(),
+            session_errors=errors,
+            status=400,
+        )
     db.session.commit()
     flash(_("Session added."), "success")
     return redirect(url_for("classes.detail", class_id=class_id))

@@ -153,11 +153,23 @@ def detail(class_id: int):
             abort(404)
         member = classes.find_member(training_class, current_user)
         my_marks = class_attendance.marks_of(current_user, training_class)
-    return render_template(
+    return detail_page(training_class, member, my_marks)
+
+
+def detail_page(
+    training_class: TrainingClass,
+    member=None,
+    my_marks=None,
+    session_values: dict | None = None,
+    session_errors: dict | None = None,
+    status: int = 200,
+):
+    """Render the class page, with the session arguments in the "Add a session" form."""
+    page = render_template(
         "classes/detail.html",
         training_class=training_class,
         member=member,
-        my_marks=my_marks,
+        my_marks=my_marks or {},
         waiting_position=classes.waiting_position(member) if member else None,
         seats_left=classes.seats_left(training_class),
         enrolled=classes.enrolled_count(training_class),
@@ -168,7 +180,10 @@ def detail(class_id: int):
         lessons=class_attendance.offline_lessons(training_class),
         lengths=list(SessionLength),
         statuses=list(ClassStatus),
+        session_values=session_values or {},
+        session_errors=session_errors or {},
     )
+    return page, status
 
 
 # Creating and editing -------------------------------------------------------------

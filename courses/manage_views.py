@@ -102,6 +102,18 @@ def _rejected(error: authoring.AuthoringError, subject) -> None:
     _flash_errors(error)
 
 
+def _copy_rejected(error: authoring.AuthoringError, subject) -> dict:
+    """Roll back a rejected copy, flash its messages with their labels and return them."""
+    logger.info("Copy of %r by %r rejected: %s", subject, current_user, error)
+    db.session.rollback()
+    errors = error.labelled(
+        {"code": _("Code of the copy"), "course_suffix": _("Course code suffix")}
+    )
+    for message in errors.values():
+        flash(message, "error")
+    return errors
+
+
 # Overview ---------------------------------------------------------------------
 
 
@@ -119,7 +131,14 @@ def index():
 # Programmes -------------------------------------------------------------------
 
 
-def _programme_form(programme, values: dict, errors: dict, status: int = 200):
+def _programme_form(
+    programme,
+    values: dict,
+    errors: dict,
+    status: int = 200,
+    copy_values=None,
+    copy_errors=None,
+):
     courses = []
     enrolled = False
     if programme is not None:
@@ -143,6 +162,8 @@ def _programme_form(programme, values: dict, errors: dict, status: int = 200):
             posts=list(Post),
             addable_courses=courses,
             enrolled=enrolled,
+            copy_values=copy_values or {},
+            copy_errors=copy_errors or {},
         ),
         status,
     )
@@ -347,8 +368,16 @@ def copy_programme(programme_id: int):
     try:
         copy = versions.copy_programme(programme, request.form.to_dict(), current_user)
     except authoring.AuthoringError as error:
-        _rejected(error, programme)
-        return redirect(url_for("manage.edit_programme", programme_id=programme_id))
+        errors = _copy_rejected(error, programme)
+        programme = _own(Programme, programme_id)
+        return _programme_form(
+            programme,
+            _programme_values(programme),
+            {},
+            400,
+            copy_values=request.form.to_dict(),
+            copy_errors=errors,
+        )
     db.session.commit()
     flash(_("Programme copied as the draft %(code)s.", code=copy.code), "success")
     return redirect(url_for("manage.edit_programme", programme_id=copy.id))
@@ -357,7 +386,14 @@ def copy_programme(programme_id: int):
 # Courses ----------------------------------------------------------------------
 
 
-def _course_form(course, values: dict, errors: dict, status: int = 200):
+def _course_form(
+    course,
+    values: dict,
+    errors: dict,
+    status: int = 200,
+    copy_values=None,
+    copy_errors=None,
+):
     quizzes = []
     completions = {}
     if course is not None:
@@ -380,6 +416,8 @@ def _course_form(course, values: dict, errors: dict, status: int = 200):
             versions=versions.versions_of(course) if course is not None else [],
             groups=_lesson_groups(course) if course is not None else [],
             editable=course is None or course.status is PublicationStatus.DRAFT,
+            copy_values=copy_values or {},
+            copy_errors=copy_errors or {},
         ),
         status,
     )
@@ -491,8 +529,16 @@ def copy_course(course_id: int):
     try:
         copy = versions.copy_course(course, request.form.to_dict(), current_user)
     except authoring.AuthoringError as error:
-        _rejected(error, course)
-        return redirect(url_for("manage.edit_course", course_id=course_id))
+        errors = _copy_rejected(error, course)
+        course = _own(Course, course_id)
+        return _course_form(
+            course,
+            _course_values(course),
+            {},
+            400,
+            copy_values=request.form.to_dict(),
+            copy_errors=errors,
+        )
     db.session.commit()
     flash(_("Course copied as the draft %(code)s.", code=copy.code), "success")
     return redirect(url_for("manage.edit_course", course_id=copy.id))
@@ -692,7 +738,9 @@ def delete_module(course_id: int, module_id: int):
 # Quizzes ----------------------------------------------------------------------
 
 
-def _quiz_form(course: Course, quiz, values: dict, errors: dict, status: int = 200):
+def _quiz_form(
+    course: Course, quiz, values: dict, errors: dict, status: int = 200, **extra
+):
     answered = {}
     if quiz is not None:
         answered = {
@@ -708,9 +756,24 @@ def _quiz_form(course: Course, quiz, values: dict, errors: dict, status: int = 2
             errors=errors,
             answered=answered,
             locked=quiz_authoring.is_locked(course),
+            draw_values=extra.get("draw_values", {}),
+            draw_errors=extra.get("draw_errors", {}),
             **quiz_authoring.quiz_form_context(current_user.institution_id),
         ),
         status,
+    )
+
+
+def quiz_page_with_draw(quiz: Quiz, draw_values: dict, draw_errors: dict):
+    """Render a quiz's page with the "Add draw" form refilled and its errors, as 400."""
+    return _quiz_form(
+        quiz.course,
+        quiz,
+        _quiz_values(quiz),
+        {},
+        400,
+        draw_values=draw_values,
+        draw_errors=draw_errors,
     )
 
 

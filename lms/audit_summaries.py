@@ -10,10 +10,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Callable, Mapping, Optional
 
 from babel.lists import format_list
-from flask_babel import force_locale, get_locale, gettext
+from flask_babel import force_locale, get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
 from lms import labels
+from lms.i18n import plural_count
 from lms.audit_subjects import SubjectKey
 
 LOGIN_METHOD = {
@@ -105,6 +106,20 @@ def _attendance_before(data: dict) -> str:
     return "—" if previous is None else labels.label(previous, "AttendanceStatus")
 
 
+def _counted(key: str, phrase: Callable[[int, str], str]) -> Callable[[dict], str]:
+    """Return a deriver that passes ``data[key]`` to ``phrase``, an ``ngettext`` call.
+
+    ``phrase`` gets the integer that picks the plural form and the value as
+    shown, because stored counts may be decimals kept as text, e.g. hours "2.5".
+    """
+
+    def derive(data: dict) -> str:
+        value = data[key]
+        return phrase(plural_count(value), _shown(key, value))
+
+    return derive
+
+
 #: Values computed from ``data`` before formatting, by placeholder name.
 _DERIVED: dict[str, Callable[[dict], str]] = {
     "method_label": lambda data: labels.label(data["method"], "audit_login_method"),
@@ -127,6 +142,31 @@ _DERIVED: dict[str, Callable[[dict], str]] = {
     "attendance_before_label": _attendance_before,
     "member_status_label": lambda data: labels.label(data["status"], "member_status"),
     "track_label": lambda data: labels.label(data["track"], "promotion_track"),
+    "hours_text": _counted(
+        "hours", lambda n, count: ngettext("%(count)s hour", "%(count)s hours", n, count=count)
+    ),
+    "awarded_text": _counted(
+        "awarded",
+        lambda n, count: ngettext("%(count)s point", "%(count)s points", n, count=count),
+    ),
+    "questions_text": _counted(
+        "questions",
+        lambda n, count: ngettext(
+            "%(count)s question", "%(count)s questions", n, count=count
+        ),
+    ),
+    "extra_minutes_text": _counted(
+        "extra_minutes",
+        lambda n, count: ngettext(
+            "%(count)s extra minute", "%(count)s extra minutes", n, count=count
+        ),
+    ),
+    "extra_attempts_text": _counted(
+        "extra_attempts",
+        lambda n, count: ngettext(
+            "%(count)s extra attempt", "%(count)s extra attempts", n, count=count
+        ),
+    ),
     # Entries recorded before the title was stored name the programme by id.
     "programme_name": lambda data: data.get("programme_title") or str(data["programme_id"]),
 }
@@ -224,14 +264,14 @@ TEMPLATES = {
         "Quiz attempt regraded: %(score)s/%(max_score)s, %(result)s%(pass_change)s"
     ),
     "quiz.essay_graded": _l(
-        "Essay answer graded: %(awarded)s points (before: %(previous)s)%(pass_change)s"
+        "Essay answer graded: %(awarded_text)s (before: %(previous)s)%(pass_change)s"
     ),
     "quiz.deleted": _l(
-        "Quiz %(title)s deleted from course %(course_code)s (%(questions)s questions)"
+        "Quiz %(title)s deleted from course %(course_code)s (%(questions_text)s)"
     ),
     "quiz.grant_set": _l(
-        "User %(user_id)s given %(extra_minutes)s extra minutes and"
-        " %(extra_attempts)s extra attempts: %(reason)s"
+        "User %(user_id)s given %(extra_minutes_text)s and"
+        " %(extra_attempts_text)s: %(reason)s"
     ),
     "task.scored": _l("Score sheet saved: %(before)s → %(after)s"),
     "task.moderated": _l("Moderated score: %(before)s → %(after)s (%(reason)s)"),
@@ -240,7 +280,7 @@ TEMPLATES = {
         "%(summary)s (user %(assessor_id)s) added as an assessor"
     ),
     "task.assessor_removed": _l("User %(assessor_id)s removed from the assessors"),
-    "certificate.issued": _l("Certificate %(serial)s issued (%(hours)s hours)"),
+    "certificate.issued": _l("Certificate %(serial)s issued (%(hours_text)s)"),
     "certificate.revoked": _l("Certificate %(serial)s revoked: %(reason)s"),
     "certificate.superseded": _l("Certificate %(serial)s replaced by %(superseded_by)s"),
     "certificate.batch_created": _l(
@@ -274,8 +314,8 @@ TEMPLATES = {
     "promotion_rule.updated": _l(
         "Promotion rule %(summary)s updated (%(track_label)s)"
     ),
-    "external_training.entered": _l("External training entered by HR: %(hours)s hours"),
-    "external_training.approved": _l("External training approved: %(hours)s hours"),
+    "external_training.entered": _l("External training entered by HR: %(hours_text)s"),
+    "external_training.approved": _l("External training approved: %(hours_text)s"),
     "external_training.rejected": _l("External training rejected: %(reason)s"),
     "job.run_now": _l("%(actor)s ran job %(job_label)s by hand: %(run_outcome)s"),
     "job.pause": _l("%(actor)s paused job %(job_label)s"),

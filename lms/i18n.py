@@ -1,7 +1,11 @@
 """Locale selection: the user's choice, then the browser, then zh_CN."""
 
+import re
+from datetime import date, datetime
+from decimal import Decimal
 from functools import lru_cache
 
+import flask_babel
 from babel import Locale
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import get_locale
@@ -52,8 +56,53 @@ def _parsed(code: str) -> Locale:
     return Locale.parse(code)
 
 
+def four_digit_year(pattern: str) -> str:
+    """Return a CLDR date pattern with a two-digit year ("yy") widened to the full year."""
+    return re.sub(r"(?<!y)yy(?!y)", "y", pattern)
+
+
+def format_date(value: date | None = None, format: str = "medium") -> str:
+    """Format a date like Flask-Babel, but with a four-digit year in the short format.
+
+    English's short date is "M/d/yy", which shows 2999 as "1/1/99".
+    """
+    if format == "short":
+        format = four_digit_year(get_locale().date_formats["short"].pattern)
+    return flask_babel.format_date(value, format)
+
+
+def format_datetime(value: datetime | None = None, format: str = "medium") -> str:
+    """Format a datetime in the user's time zone, with a four-digit year in the short format."""
+    if format == "short":
+        locale = get_locale()
+        format = locale.datetime_formats["short"].format(
+            locale.time_formats["short"].pattern,
+            four_digit_year(locale.date_formats["short"].pattern),
+        )
+    return flask_babel.format_datetime(value, format)
+
+
+def plural_count(value: Decimal | int | str | None) -> int:
+    """Return the integer that picks the plural form of ``value``, a decimal count.
+
+    Python's gettext needs an integer. A fraction, or a value that is not a
+    number, maps to 2, because English and Chinese, the UI's languages, use
+    the "other" form for it. ``value`` may be a decimal stored as text.
+    """
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        return 2
+    if not number.is_finite() or number != number.to_integral_value():
+        return 2
+    return int(number)
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.jinja_env.filters["dateformat"] = format_date
+    app.jinja_env.filters["datetimeformat"] = format_datetime
+    app.jinja_env.filters["plural_count"] = plural_count
     # Flask-Babel 4 does not put get_locale into Jinja. base.html calls
     # get_locale() for <html lang> and the language switch and compares the
     # result with "zh_CN", so templates get the configured code.

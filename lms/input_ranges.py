@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from wtforms.validators import ValidationError
 
+from lms.db import now_utc
+
 MIN_DATE = date(1900, 1, 1)
 MAX_DATE = date(9999, 12, 30)
 #: Largest value of a signed 32-bit INTEGER column (PostgreSQL ``integer``).
@@ -28,6 +30,10 @@ POST_START_MAX_AHEAD = timedelta(days=365)
 #: planned at most a few academic years ahead, so a later date is taken as
 #: a typing error in the year.
 CLASS_MAX_AHEAD = timedelta(days=5 * 365)
+#: How far after today a lesson session, quiz window or task due date may
+#: lie. It is the horizon of a class, because such activities are planned
+#: together with the classes they belong to.
+SCHEDULE_MAX_AHEAD = CLASS_MAX_AHEAD
 #: Earliest start or end date of a training taken elsewhere. Such a
 #: training is credited as hours in its own year, and a year before 2000
 #: is taken as a typing error (1990 for 2019, say), not as a real course.
@@ -112,6 +118,49 @@ def class_date_problem(value: date, today: date) -> str | None:
         min=EARLIEST_TRAINING.isoformat(),
         max=latest.isoformat(),
     )
+
+
+def scheduled_time_problem(value: datetime, today: date, label: str) -> str | None:
+    """Return the message for a naive local datetime of field ``label`` outside the plan window.
+
+    The window runs from EARLIEST_TRAINING to SCHEDULE_MAX_AHEAD after ``today``.
+    """
+    latest = today + SCHEDULE_MAX_AHEAD
+    if EARLIEST_TRAINING <= value.date() <= latest:
+        return None
+    return _(
+        "%(field)s: %(value)s is not a plausible date. Enter a date and time from "
+        "%(min)s to %(max)s (five years after today).",
+        field=label,
+        value=value.isoformat(timespec="minutes"),
+        min=datetime.combine(EARLIEST_TRAINING, time.min).isoformat(timespec="minutes"),
+        max=datetime.combine(latest, time(23, 59)).isoformat(timespec="minutes"),
+    )
+
+
+def scheduled_to_utc(
+    local: datetime,
+    zone: ZoneInfo,
+    field: str,
+    label: str,
+    errors: dict,
+    stored: datetime | None = None,
+) -> datetime | None:
+    """Return a planned local datetime in UTC, or None after noting why it is not plausible.
+
+    A value equal to ``stored`` (the saved UTC value, to the minute) is kept
+    even outside the window, so an older record can still be edited.
+    """
+    converted = local_to_utc(local, zone, field, errors)
+    if converted is None:
+        return None
+    if stored is not None and stored.replace(second=0, microsecond=0) == converted:
+        return converted
+    problem = scheduled_time_problem(local, now_utc().astimezone(zone).date(), label)
+    if problem:
+        errors[field] = problem
+        return None
+    return converted
 
 
 class DateInRange:

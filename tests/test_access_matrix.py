@@ -207,12 +207,12 @@ EXPECTED = {
     ("manage.set_programme_course_prerequisites", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
     ("manage.publish_programme", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
     ("manage.archive_programme", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
-    ("manage.copy_programme", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
+    ("manage.copy_programme", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     ("manage.new_course", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     ("manage.edit_course", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     ("manage.publish_course", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
     ("manage.archive_course", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
-    ("manage.copy_course", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
+    ("manage.copy_course", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     # The trainer drafts version 2; the admin gets the same draft back.
     ("manage.new_course_version", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
     # The module belongs to a published course, so changes are rejected.
@@ -235,13 +235,13 @@ EXPECTED = {
     # Bank writes with empty forms: invalid input answers 400 or redirects
     # with a message; the bank question is in use, so deleting it is rejected.
     ("banks.create_bank", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
-    ("banks.create_category", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
+    ("banks.create_category", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     ("banks.new_question", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     ("banks.edit_question", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     ("banks.delete_question", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
     ("banks.import_questions", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     ("banks.confirm_import", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
-    ("banks.add_draw", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
+    ("banks.add_draw", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     ("banks.delete_draw", "POST"): (302, 403, 403, 302, 403, 403, 403, 404),
     ("banks.pick_questions", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
     ("banks.grants", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
@@ -285,7 +285,7 @@ EXPECTED = {
     ("classes.member_action", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
     ("classes.upload_roster", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     ("classes.confirm_import", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
-    ("classes.new_session", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
+    ("classes.new_session", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     ("classes.delete_session", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
     ("classes.attendance", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
     ("classes.edit_session", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
@@ -904,7 +904,7 @@ def _url(endpoint: str, w: dict) -> str:
             f"/manage/banks/{w['bank']}/questions/{w['bank_question']}/delete"
         ),
         "banks.import_questions": f"/manage/banks/{w['bank']}/import",
-        "banks.confirm_import": f"/manage/banks/{w['bank']}/import/confirm",
+        "banks.confirm_import": f"/manage/banks/{w['bank']}/import/999/confirm",
         "banks.export_questions": f"/manage/banks/{w['bank']}/export?format=gift",
         "banks.add_draw": f"/manage/quizzes/{w['draw_quiz']}/draws",
         "banks.delete_draw": f"/manage/quizzes/{w['draw_quiz']}/draws/{w['draw']}/delete",

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
@@ -248,6 +249,10 @@ class ApplicationForm(FlaskForm):
 
 
 class DecisionForm(FlaskForm):
+    #: The step and submission the page showed, so a decision sent after
+    #: someone else decided that step is recognised as stale.
+    step = HiddenField()
+    revision = HiddenField()
     outcome = RadioField(
         _l("Decision"),
         choices=[

@@ -3,7 +3,7 @@ queue and decisions for HR. Rule editing is in ``rule_views`` and the exports
 in ``export_views``; both register their routes on ``bp``."""
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -13,7 +13,8 @@ from lms.accounts.access import LEARNER_ROLES, get_person_or_404, roles_required
 from lms.accounts.models import Role
 from lms.compliance.windows import local_today
 from lms.extensions import db
-from lms.promotion import engine, evidence, services
+from lms.i18n import format_datetime
+from lms.promotion import engine, evidence, logger, services
 from lms.promotion import review as review_steps
 from lms.promotion.forms import (
     OUTCOME_LABELS,
@@ -215,7 +216,9 @@ def _render_application(
     review_note = None if can_decide else review_steps.review_note(current_user, application)
     is_applicant = application.applicant_id == current_user.id
     if can_decide and decision_form is None:
-        decision_form = DecisionForm(formdata=None)
+        decision_form = DecisionForm(
+            formdata=None, step=step.value, revision=str(application.revision)
+        )
     if (
         is_applicant
         and application.status is ApplicationStatus.RETURNED
@@ -249,6 +252,8 @@ def application(application_id: int):
 @roles_required(*HR_ROLES)
 def decide(application_id: int):
     application = load_application(application_id)
+    if _reject_if_decided(application):
+        return redirect(url_for(".application", application_id=application_id))
     step = review_steps.current_step(application)
     if not review_steps.can_review(current_user, application, step):
         # The page names the step and its reviewers instead of a bare 403.
@@ -265,11 +270,51 @@ def decide(application_id: int):
         )
     except services.PromotionError as error:
         db.session.rollback()
-        flash_error(error)
+        if error.code != "already_decided" or not _reject_if_decided(
+            load_application(application_id)
+        ):
+            flash_error(error)
         return redirect(url_for(".application", application_id=application_id))
     db.session.commit()
     flash(_("Decision recorded and the applicant notified."), "success")
     return redirect(url_for(".application", application_id=application_id))
+
+
+def _decision_on_posted_step(application: PromotionApplication):
+    """Return the decision already recorded on the step the posted form was shown for."""
+    step = request.form.get("step")
+    revision = request.form.get("revision")
+    return next(
+        (
+            decision
+            for decision in application.decisions
+            if decision.step.value == step and str(decision.revision) == revision
+        ),
+        None,
+    )
+
+
+def _reject_if_decided(application: PromotionApplication) -> bool:
+    """Flash who decided the posted step and when, and return True, if it was decided."""
+    decision = _decision_on_posted_step(application)
+    if decision is None:
+        return False
+    logger.info(
+        "Decision by %r on %s of application %s rejected: decided by user %s",
+        current_user, decision.step.value, application.id, decision.reviewer_id,
+    )
+    flash(
+        _(
+            "%(step)s: already decided by %(name)s on %(when)s (%(outcome)s). "
+            "Your decision was not saved. The page shows the current state.",
+            step=labels.label(decision.step.value, "audit_review_step"),
+            name=decision.reviewer.full_name,
+            when=format_datetime(decision.decided_at, "short"),
+            outcome=labels.label(decision.outcome.value, "audit_review_outcome"),
+        ),
+        "error",
+    )
+    return True
 
 
 @bp.route("/promotions/applications/<int:application_id>/resubmit", methods=["POST"])

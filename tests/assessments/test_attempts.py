@@ -61,17 +61,18 @@ def _audits(action):
 
 
 def test_window_is_entered_in_shanghai_time(quiz, trainer):
+    year = datetime.now(UTC).year + 1
     data = {
         **{name: str(value) for name, value in authoring.quiz_form_values(quiz).items()},
-        "opens_at": "2099-09-01T09:00",
-        "closes_at": "2099-09-01T10:00",
+        "opens_at": f"{year}-09-01T09:00",
+        "closes_at": f"{year}-09-01T10:00",
     }
     authoring.save_quiz(quiz.course, data, trainer, quiz)
 
-    assert quiz.opens_at == datetime(2099, 9, 1, 1, 0, tzinfo=UTC)
-    assert quiz.closes_at == datetime(2099, 9, 1, 2, 0, tzinfo=UTC)
+    assert quiz.opens_at == datetime(year, 9, 1, 1, 0, tzinfo=UTC)
+    assert quiz.closes_at == datetime(year, 9, 1, 2, 0, tzinfo=UTC)
     values = authoring.quiz_form_values(quiz)
-    assert values["opens_at"] == "2099-09-01T09:00"
+    assert values["opens_at"] == f"{year}-09-01T09:00"
 
 
 def test_start_at_window_boundaries(quiz, learner):

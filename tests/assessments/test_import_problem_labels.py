@@ -108,13 +108,30 @@ def test_gift_file_rejection_reason(bank, login, english, raw, expected):
     page = _file_error(login, bank, raw, "q.gift")
 
     assert expected in page
-    assert "Upload a GIFT file ending in" not in page
+    assert "Upload a file in the GIFT format" not in page
 
 
 def test_gift_wrong_extension_reason(bank, login, english):
     page = _file_error(login, bank, b"::Q1:: 1+1? {=2}", "q.docx")
 
-    assert "Upload a GIFT file ending in .gift, .txt, at most 5 MB." in page
+    assert "Upload a file in the GIFT format, ending in .gift, .txt, at most 5 MB." in page
+
+
+def test_aiken_wrong_extension_reason(bank, login, english):
+    bank_id, category_id = bank
+    response = login("trainer").post(
+        f"/manage/banks/{bank_id}/import",
+        data={
+            "format": "aiken",
+            "category_id": str(category_id),
+            "file": (io.BytesIO(b"Q?\nA. x\nB. y\nANSWER: A\n"), "q.docx"),
+        },
+        content_type="multipart/form-data",
+    )
+    page = response.get_data(as_text=True)
+
+    assert "Upload a file in the Aiken format, ending in .txt, at most 5 MB." in page
+    assert "a Aiken" not in page
 
 
 @pytest.mark.parametrize("raw", [b"", b"\x00\x01\x02binary"])

@@ -17,6 +17,8 @@ from tests.conftest import TEST_PASSWORD
 
 # These tests compare message text, which is written in English.
 pytestmark = pytest.mark.usefixtures("english")
+#: A due date year that lies ahead and within the plausible window.
+NEXT_YEAR = datetime.now(UTC).year + 1
 
 
 def _task_form(world, rubric_id, **overrides):
@@ -31,7 +33,7 @@ def _task_form(world, rubric_id, **overrides):
         "moderator_id": str(world.trainer),
         "blind_candidates": "y",
         "published": "y",
-        "due_at": "2099-09-01T18:00",
+        "due_at": f"{NEXT_YEAR}-09-01T18:00",
     }
     data.update(overrides)
     return data
@@ -64,7 +66,8 @@ def test_trainer_builds_rubric_and_task(world, login):
     saved = trainer.post("/manage/tasks/new", data=_task_form(world, rubric.id))
     assert saved.status_code == 302
     task = db.session.scalar(sa.select(PerformanceTask))
-    assert task.due_at.isoformat() == "2099-09-01T10:00:00+00:00"  # 18:00 in Shanghai
+    # 18:00 in Shanghai
+    assert task.due_at.isoformat() == f"{NEXT_YEAR}-09-01T10:00:00+00:00"
     assert [item.code for item in task.competencies] == ["1.5"]
 
     for person in (world.hr, world.admin):
@@ -329,6 +332,24 @@ def test_task_due_out_of_range_message(world, login, english):
     assert response.status_code == 400
     assert "0001-01-01T00:00 is out of range." in page
     assert 'value="0001-01-01T00:00"' in page
+
+
+def test_task_due_far_ahead_rejected(world, login, english):
+    task = make_task(world)
+    db.session.commit()
+    trainer = login("trainer")
+
+    response = trainer.post(
+        f"/manage/tasks/{task.id}",
+        data=_task_form(world, task.rubric_id, due_at="2999-01-01T00:00"),
+    )
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 400
+    assert "Due: 2999-01-01T00:00 is not a plausible date." in page
+    assert "Enter a date and time from 2000-01-01T00:00 to " in page
+    db.session.expire_all()
+    assert db.session.get(PerformanceTask, task.id).due_at is None
 
 
 def test_task_form_labels_task_instructions(world, login):

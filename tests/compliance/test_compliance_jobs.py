@@ -127,7 +127,7 @@ def test_dashboard_shows_trend(ledger, login):  # noqa: F811
     ).group(1)
     assert "Trend over the last 30 days" in section
     assert section.count("<polyline") == 3
-    assert len(re.findall(r"<tr>\s*<th scope=\"row\">11/1[345]/26</th>", section)) == 3
+    assert len(re.findall(r"<tr>\s*<th scope=\"row\">11/1[345]/2026</th>", section)) == 3
 
 
 def test_dashboard_hides_other_institution_trend(ledger, login):  # noqa: F811

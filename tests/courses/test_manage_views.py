@@ -678,7 +678,7 @@ def test_published_quiz_settings_locked_except_schedule(world, trainer):
         f"/manage/quizzes/{world.quiz}", data={**values, "pass_mark": "80"}
     )
     rescheduled = trainer.post(
-        f"/manage/quizzes/{world.quiz}", data={**values, "closes_at": "2099-12-31T18:00"}
+        f"/manage/quizzes/{world.quiz}", data={**values, "closes_at": f"{datetime.now(UTC).year + 1}-12-31T18:00"}
     )
 
     db.session.expire_all()
@@ -870,6 +870,54 @@ def test_lesson_start_out_of_range_message(world, trainer):
 
     assert response.status_code == 400
     assert 'id="session_starts_at-error">9999-12-31T23:59 is out of range.' in page
+    assert _course_lessons(course_id) == []
+
+
+@pytest.mark.parametrize(("field", "label"), [("opens_at", "Opens at"), ("closes_at", "Closes at")])
+def test_quiz_schedule_far_ahead_rejected(world, trainer, field, label):
+    values = {
+        name: str(value)
+        for name, value in quiz_authoring.quiz_form_values(
+            db.session.get(Quiz, world.quiz)
+        ).items()
+    }
+
+    response = trainer.post(
+        f"/manage/quizzes/{world.quiz}", data={**values, field: "2999-01-01T09:00"}
+    )
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 400
+    assert (
+        f'id="{field}-error">{label}: 2999-01-01T09:00 is not a plausible date. '
+        "Enter a date and time from 2000-01-01T00:00 to "
+    ) in page
+    db.session.expire_all()
+    assert getattr(db.session.get(Quiz, world.quiz), field) is None
+
+
+def test_lesson_start_far_ahead_rejected(world, trainer):
+    course_id = _create_course(trainer)
+
+    response = trainer.post(
+        f"/manage/courses/{course_id}/lessons/new",
+        data={
+            "title": "面授研讨",
+            "kind": "offline",
+            "duration_minutes": "120",
+            "session_starts_at": "2999-01-01T09:00",
+            "session_place": "学生活动中心201",
+        },
+    )
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 400
+    assert (
+        'id="session_starts_at-error">Date and time: 2999-01-01T09:00 is not a '
+        "plausible date."
+    ) in page
+    assert "(five years after today)" in page
+    assert 'value="2999-01-01T09:00"' in page
     assert _course_lessons(course_id) == []
 
 

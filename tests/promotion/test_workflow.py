@@ -1,5 +1,6 @@
 """Applying and the two review steps through the test client, for every role."""
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -850,3 +851,50 @@ def test_old_evidence_shows_missing_years(world, frozen, login):
     html = page.get_data(as_text=True)
     assert "<tr><td>2026</td><td>0</td><td>0</td><td>0</td></tr>" in html
     assert "<tr><td>2027</td><td>0</td><td>0</td><td>0</td></tr>" in html
+
+
+def _decision_form(page: str) -> dict:
+    """Return the hidden step and revision of the decision form on ``page``."""
+    return {
+        name: re.search(rf'name="{name}" type="hidden" value="([^"]*)"', page).group(1)
+        for name in ("step", "revision")
+    }
+
+
+def test_second_decision_on_step_redirects(world, frozen, login, english):
+    rule = _eligible_world(world)
+    _apply(login, rule)
+    application = _application()
+    url = f"/promotions/applications/{application.id}"
+    dept_hr = login("dept_hr")
+    shown = _decision_form(dept_hr.get(url).get_data(as_text=True))
+    posted = {"outcome": "approve", "comment": "", **shown}
+    assert dept_hr.post(f"{url}/decide", posted).status_code == 302
+
+    again = dept_hr.post(f"{url}/decide", posted)
+
+    assert again.status_code == 302
+    assert again.headers["Location"].endswith(url)
+    page = dept_hr.get(url).get_data(as_text=True)
+    assert "Department review: already decided by" in page
+    assert "(approved). Your decision was not saved." in page
+    assert count(PromotionDecision) == 1
+
+
+def test_stale_form_does_not_decide_next_step(world, frozen, login, english):
+    world.dept_hr.hr_department_id = world.physics.id
+    db.session.commit()
+    rule = _eligible_world(world)
+    _apply(login, rule)
+    application = _application()
+    url = f"/promotions/applications/{application.id}"
+    hr, hr2 = login("hr"), login("hr2")
+    stale = _decision_form(hr2.get(url).get_data(as_text=True))
+    assert _decide(hr, application.id, "approve").status_code == 302
+
+    response = hr2.post(f"{url}/decide", {"outcome": "approve", **stale})
+
+    assert response.status_code == 302
+    assert _application().status is ApplicationStatus.INSTITUTION_REVIEW
+    page = hr2.get(url).get_data(as_text=True)
+    assert "Department review: already decided by 赵静" in page

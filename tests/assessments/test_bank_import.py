@@ -1,0 +1,139 @@
+"""The question-bank import confirms exactly the preview its page showed, once."""
+
+import io
+import re
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from assessments import pending_imports
+from assessments.models import PendingQuestionImport, Question, QuestionBank
+from lms.extensions import db
+
+FIRST = "::甲::辅导员的首要职责是{=思想政治教育 ~宿舍维修}\n".encode()
+SECOND = (
+    "::乙::谈心谈话应当{=尊重学生 ~公开批评}\n\n::丙::危机干预首先{=确保安全 ~追究责任}\n"
+).encode()
+
+
+def _english(session):
+    session.post("/language/en")
+    return session
+
+
+def _bank(trainer) -> QuestionBank:
+    trainer.post("/manage/banks", data={"name": "思政题库"})
+    return db.session.scalar(sa.select(QuestionBank))
+
+
+def _preview(trainer, bank: QuestionBank, content: bytes, name: str):
+    return trainer.post(
+        f"/manage/banks/{bank.id}/import",
+        data={
+            "format": "gift",
+            "category_id": str(bank.categories[0].id),
+            "file": (io.BytesIO(content), name),
+        },
+        content_type="multipart/form-data",
+    )
+
+
+def _confirm_url(page) -> str:
+    return re.search(r'action="([^"]*/confirm)"', page.get_data(as_text=True)).group(1)
+
+
+def _question_texts() -> list[str]:
+    db.session.expire_all()
+    in_banks = sa.select(Question.text).where(Question.category_id.is_not(None))
+    return sorted(db.session.scalars(in_banks))
+
+
+def test_confirm_imports_its_own_preview(world, login):
+    trainer = _english(login("trainer"))
+    bank = _bank(trainer)
+    first_url = _confirm_url(_preview(trainer, bank, FIRST, "a.gift"))
+    _preview(trainer, bank, SECOND, "c.gift")
+
+    response = trainer.post(first_url, follow_redirects=True)
+
+    assert "1 question imported." in response.get_data(as_text=True)
+    assert _question_texts() == ["辅导员的首要职责是"]
+
+
+def test_confirm_after_failed_preview(world, login):
+    trainer = _english(login("trainer"))
+    bank = _bank(trainer)
+    first_url = _confirm_url(_preview(trainer, bank, FIRST, "a.gift"))
+    failed = _preview(trainer, bank, b"::bad::{=a ~b\n", "b.gift")
+
+    response = trainer.post(first_url)
+
+    assert failed.status_code == 400
+    assert response.status_code == 302
+    assert _question_texts() == ["辅导员的首要职责是"]
+
+
+def test_second_confirm_imports_nothing(world, login):
+    trainer = _english(login("trainer"))
+    bank = _bank(trainer)
+    url = _confirm_url(_preview(trainer, bank, SECOND, "c.gift"))
+    trainer.post(url)
+
+    again = trainer.post(url, follow_redirects=True)
+
+    page = again.get_data(as_text=True)
+    assert "The questions of c.gift were imported already" in page
+    assert 'action="/manage/banks/%d/import"' % bank.id in page
+    assert len(_question_texts()) == 2
+
+
+def test_confirm_of_unknown_preview(world, login):
+    trainer = _english(login("trainer"))
+    bank = _bank(trainer)
+
+    response = trainer.post(f"/manage/banks/{bank.id}/import/999/confirm")
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/manage/banks/{bank.id}/import")
+    page = trainer.get(response.headers["Location"]).get_data(as_text=True)
+    assert "This import preview was not found" in page
+
+
+def test_confirm_of_another_users_preview(world, login):
+    trainer = _english(login("trainer"))
+    bank = _bank(trainer)
+    url = _confirm_url(_preview(trainer, bank, FIRST, "a.gift"))
+
+    response = _english(login("admin")).post(url, follow_redirects=True)
+
+    assert "This import preview was not found" in response.get_data(as_text=True)
+    assert _question_texts() == []
+
+
+def test_confirm_in_another_bank(world, login):
+    trainer = _english(login("trainer"))
+    bank = _bank(trainer)
+    url = _confirm_url(_preview(trainer, bank, FIRST, "a.gift"))
+    trainer.post("/manage/banks", data={"name": "心理题库"})
+    other = db.session.scalar(sa.select(QuestionBank).filter_by(name="心理题库"))
+
+    response = trainer.post(
+        url.replace(f"/banks/{bank.id}/", f"/banks/{other.id}/"), follow_redirects=True
+    )
+
+    assert "This import preview was not found" in response.get_data(as_text=True)
+    assert _question_texts() == []
+
+
+def test_confirm_of_expired_preview(world, login):
+    trainer = _english(login("trainer"))
+    bank = _bank(trainer)
+    url = _confirm_url(_preview(trainer, bank, FIRST, "a.gift"))
+    pending = db.session.scalar(sa.select(PendingQuestionImport))
+    pending.created_at -= pending_imports.LIFETIME + timedelta(minutes=1)
+    db.session.commit()
+
+    response = trainer.post(url, follow_redirects=True)
+
+    assert "The preview of a.gift is older than a day" in response.get_data(as_text=True)
+    assert _question_texts() == []
