@@ -167,7 +167,7 @@ def _task_form(task, values: dict, errors: dict, status: int = 200):
                 if person.role in RESULT_ROLES
             ],
             people=_people_of_institution(),
-            competency_groups=authoring.competency_choices(),
+            competency_groups=authoring.competency_choices(institution_id),
             candidate_assessors=(
                 {m.user_id for m in task.assessors if tasks.is_candidate(task, m.user)}
                 if task is not None

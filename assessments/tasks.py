@@ -32,6 +32,7 @@ from courses.models import Course
 from lms import audit, uploads
 from lms.accounts.models import Role, User
 from lms.competencies.models import CompetencyItem
+from lms.competencies.services import unassignable
 from lms.db import now_utc
 from lms.extensions import db
 from lms.input_ranges import scheduled_to_utc
@@ -183,7 +184,7 @@ def save_task(
     stored_due = task.due_at if task is not None else None
     due_at = _parse_due(data.get("due_at"), zone_name, errors, stored_due)
     _check_due_not_past(due_at, task, zone_name, errors)
-    items = _competencies(data.get("competency_ids") or [], errors)
+    items = _competencies(data.get("competency_ids") or [], errors, institution_id, task)
     if errors:
         raise AuthoringError(errors)
 
@@ -306,11 +307,17 @@ def has_scores(task: PerformanceTask) -> bool:
     )
 
 
-def _competencies(raw_ids: Iterable[str], errors: dict) -> list[CompetencyItem]:
+def _competencies(
+    raw_ids: Iterable[str],
+    errors: dict,
+    institution_id: int,
+    task: Optional[PerformanceTask],
+) -> list[CompetencyItem]:
     ids = {int(raw) for raw in raw_ids if str(raw).isdigit()}
     query = sa.select(CompetencyItem).where(CompetencyItem.id.in_(ids))
     items = list(db.session.scalars(query))
-    if len(items) != len(ids):
+    kept = task.competencies if task is not None else []
+    if len(items) != len(ids) or unassignable(items, kept, institution_id):
         errors["competency_ids"] = _("Choose competency items from the list.")
     return items
 

@@ -131,22 +131,24 @@ def courses_of(institution_id: int) -> list[Course]:
     )
 
 
-def competency_choices(keep_ids=()) -> list[tuple[Level, list[CompetencyItem]]]:
+def competency_choices(
+    institution_id: int, keep_ids=()
+) -> list[tuple[Level, list[CompetencyItem]]]:
     """Return the items a course may take, grouped by level and ordered by area.
 
-    Those are the items of published frameworks plus ``keep_ids``, the items
-    the course already has, which stay listed after their framework retires.
+    Those are the items of the published national standards and published
+    frameworks of ``institution_id``, plus ``keep_ids``, the items the course
+    already has, which stay listed after their framework retires.
     """
     keep = {int(each) for each in keep_ids if str(each).isdigit()}
+    offered = sa.and_(
+        Framework.status == FrameworkStatus.PUBLISHED,
+        sa.or_(Framework.institution_id.is_(None), Framework.institution_id == institution_id),
+    )
     items = db.session.scalars(
         sa.select(CompetencyItem)
         .join(Framework, Framework.id == CompetencyItem.framework_id)
-        .where(
-            sa.or_(
-                Framework.status == FrameworkStatus.PUBLISHED,
-                CompetencyItem.id.in_(keep),
-            )
-        )
+        .where(sa.or_(offered, CompetencyItem.id.in_(keep)))
         .join(Level, Level.id == CompetencyItem.level_id)
         .join(FunctionalArea, FunctionalArea.id == CompetencyItem.area_id)
         .order_by(Level.framework_id, Level.position, FunctionalArea.position)
@@ -653,7 +655,7 @@ def require_draft(course: Course) -> None:
 
 
 def _competencies(
-    raw_ids: list, errors: dict, course: Course | None = None
+    raw_ids: list, errors: dict, institution_id: int, course: Course | None = None
 ) -> list[CompetencyItem]:
     try:
         ids = {int(raw) for raw in raw_ids}
@@ -667,7 +669,9 @@ def _competencies(
     )
     if len(items) != len(ids):
         errors["competency_ids"] = _("Choose competency items from the list.")
-    elif unassignable(items, course.competencies if course is not None else []):
+    elif unassignable(
+        items, course.competencies if course is not None else [], institution_id
+    ):
         errors["competency_ids"] = _(
             "Choose items of published frameworks; a draft or retired framework"
             " cannot be added to a course."
@@ -689,7 +693,7 @@ def save_course(
     title = text_field(data, "title", errors, max_length=200)
     summary = text_field(data, "summary", errors, max_length=10000, required=False)
     hours = _credit_hours(data, errors)
-    items = _competencies(data.get("competency_ids") or [], errors, course)
+    items = _competencies(data.get("competency_ids") or [], errors, institution_id, course)
     unchanged = course is not None and code == course.code
     if code and "code" not in errors and not unchanged:
         if course is not None and course.version > 1:

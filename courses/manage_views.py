@@ -408,7 +408,8 @@ def _course_form(
             values=values,
             errors=errors,
             competency_groups=authoring.competency_choices(
-                values.get("competency_ids", [])
+                course.institution_id if course is not None else current_user.institution_id,
+                values.get("competency_ids", []),
             ),
             selected_ids={str(each) for each in values.get("competency_ids", [])},
             quizzes=quizzes,

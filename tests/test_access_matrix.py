@@ -114,14 +114,16 @@ EXPECTED = {
     ("banks.grants", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.grading_queue", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.grade_answer", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
-    # Frameworks are shared by every institution: any signed-in user reads a
-    # published one, trainers and administrators edit. The world's framework
-    # is the published 2014 standard.
+    # Any signed-in user reads a published framework of their institution or
+    # a national standard; trainers and administrators change their own
+    # institution's. The world's framework is the published 2014 standard,
+    # made the demo institution's own (national ones are read-only: see
+    # tests/competencies/test_ownership.py).
     ("frameworks.index", "GET"): (302, 200, 200, 200, 200, 200, 200, 200),
-    ("frameworks.detail", "GET"): (302, 200, 200, 200, 200, 200, 200, 200),
-    ("frameworks.case_uri", "GET"): (302, 302, 302, 302, 302, 302, 302, 302),
-    ("frameworks.export_csv", "GET"): (302, 200, 200, 200, 200, 200, 200, 200),
-    ("frameworks.export_case", "GET"): (302, 200, 200, 200, 200, 200, 200, 200),
+    ("frameworks.detail", "GET"): (302, 200, 200, 200, 200, 404, 200, 200),
+    ("frameworks.case_uri", "GET"): (302, 302, 302, 302, 302, 404, 302, 302),
+    ("frameworks.export_csv", "GET"): (302, 200, 200, 200, 200, 404, 200, 200),
+    ("frameworks.export_case", "GET"): (302, 200, 200, 200, 200, 404, 200, 200),
     ("frameworks.new_framework", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("frameworks.edit_framework", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("frameworks.new_version", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
@@ -464,7 +466,7 @@ def _build_world() -> dict:
         "template": template.id,
         "template_version": template.current_version.id,
         **_add_bank_world(owner),
-        **_framework_world(),
+        **_framework_world(owner),
         **class_world,
         "file_lesson": file_lesson.id,
         "module": module.id,
@@ -571,12 +573,18 @@ def _add_bank_world(owner: User) -> dict:
     }
 
 
-def _framework_world() -> dict:
-    """Return ids of the published 2014 framework, its parts and its first mapping."""
+def _framework_world(owner: User) -> dict:
+    """Return ids of the 2014 framework, its parts and its first mapping.
+
+    The framework is made a framework of the owner's institution, so that
+    the institution's trainers and administrators may change it.
+    """
     from lms.competencies.models import Framework
     from lms.competencies.services import mappings_of
 
     framework = db.session.scalar(sa.select(Framework).filter_by(code="counselor-2014"))
+    framework.institution_id = owner.institution_id
+    db.session.commit()
     return {
         "framework": framework.id,
         "framework_identifier": framework.identifier,

@@ -104,6 +104,16 @@ RELEASE_ROWS = [
     ("competency_item", {"id": 1, "identifier": "6f1c7a2e-0000-4000-8000-000000000002",
                          "framework_id": 1, "level_id": 1, "area_id": 1, "code": "1.1",
                          "summary": "开展思想理论教育"}),
+    # A framework a trainer made and published through the app.
+    ("user", {"id": 3, "username": "trainer", "full_name": "孙培训", "role": "trainer",
+              "institution_id": 1, "active": True,
+              "created_at": "2026-01-05 08:00:00.000000"}),
+    ("competency_framework", {"id": 2, "identifier": "6f1c7a2e-0000-4000-8000-000000000003",
+                              "code": "uni-a-own", "title": "甲大学辅导员能力框架",
+                              "version": "1"}),
+    ("audit_entry", {"id": 1, "created_at": "2026-02-01 08:00:00.000000", "actor_id": 3,
+                     "action": "framework.published", "subject_type": "framework",
+                     "subject_id": 2, "summary": "甲大学辅导员能力框架 (1)", "data": "{}"}),
     ("course", {"id": 1, "institution_id": 1, "code": "c1", "title": "心理危机识别",
                 "summary": "", "credit_hours": 2, "status": "published"}),
     ("course_competency", {"course_id": 1, "item_id": 1}),
@@ -159,13 +169,18 @@ def test_upgrade_from_release_keeps_data(fresh_app):
             name: db.session.scalar(sa.text(f'SELECT COUNT(*) FROM "{name}"'))
             for name, _ in RELEASE_ROWS
         }
+        owners = dict(db.session.execute(
+            sa.text("SELECT id, institution_id FROM competency_framework")
+        ).all())
         # The course completion's hours belong to the programme it completed.
         training = db.session.execute(
             sa.text("SELECT training_type, training_id FROM hours_entry WHERE id = 1")
         ).one()
         db.session.remove()
     assert tuple(training) == ("programme", 1)
-    assert counts["user"] == 2
+    assert counts["user"] == 3
+    # The seeded standard stays national; the published one is its institution's.
+    assert owners == {1: None, 2: 1}
     assert all(counts[name] >= 1 for name, _ in RELEASE_ROWS)
 
     counselor = LoggedIn(fresh_app.test_client(), "counselor1")

@@ -86,6 +86,13 @@ class Framework(db.Model):
         UTCDateTime, default=now_utc, onupdate=now_utc
     )
     notes: so.Mapped[Optional[str]] = so.mapped_column(sa.Text)
+    #: The institution whose trainers and administrators maintain the
+    #: framework. None for a national standard shared by every institution,
+    #: which the platform's operators load (seed and CLI) and no
+    #: institution changes.
+    institution_id: so.Mapped[Optional[int]] = so.mapped_column(
+        sa.ForeignKey("institution.id"), index=True
+    )
 
     levels: so.Mapped[list["Level"]] = so.relationship(
         back_populates="framework",

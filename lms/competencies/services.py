@@ -1,6 +1,8 @@
 """Editing, versioning, publishing and mapping competency frameworks.
 
-Only a draft framework is edited. Publishing a version retires the published
+A framework of an institution is read and changed by that institution
+alone; a national standard (no institution) is read by everyone and changed
+by no one through the app. Only a draft framework is edited. Publishing a version retires the published
 version it was copied from, so a lineage has at most one published version.
 Courses may take items only from published frameworks; items a course already
 has stay on it after their framework is retired.
@@ -11,7 +13,7 @@ from typing import Iterable, Optional
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from lms.accounts.models import User
+from lms.accounts.models import Role, User
 from lms.audit import record
 from lms.competencies import logger
 from lms.competencies.models import (
@@ -34,6 +36,39 @@ class FrameworkError(ValueError):
         super().__init__(str(message))
         self.message = message
         self.field = field
+
+
+#: Roles that create and change their institution's frameworks.
+EDITOR_ROLES = (Role.TRAINER, Role.ADMIN)
+
+
+def may_read(user: User, framework: Framework) -> bool:
+    """Return whether ``user`` may see ``framework``.
+
+    National standards and the frameworks of the user's institution are
+    visible; drafts only to those who may change them.
+    """
+    if framework.institution_id not in (None, user.institution_id):
+        return False
+    return not framework.is_draft or may_manage(user, framework)
+
+
+def may_manage(user: User, framework: Framework) -> bool:
+    """Return whether ``user`` may change ``framework`` (its own institution's only)."""
+    return (
+        user.role in EDITOR_ROLES
+        and framework.institution_id is not None
+        and framework.institution_id == user.institution_id
+    )
+
+
+def visible_to(user: User) -> sa.ColumnElement[bool]:
+    """Return the filter of frameworks that ``user`` may see, for a SELECT."""
+    own = Framework.institution_id == user.institution_id
+    visible = sa.or_(Framework.institution_id.is_(None), own)
+    if user.role in EDITOR_ROLES:
+        return sa.and_(visible, sa.or_(Framework.status != FrameworkStatus.DRAFT, own))
+    return sa.and_(visible, Framework.status != FrameworkStatus.DRAFT)
 
 
 def normalise_lines(text: Optional[str]) -> str:
@@ -89,7 +124,9 @@ def save_framework(
         )
     created = framework is None
     if created:
-        framework = Framework(status=FrameworkStatus.DRAFT)
+        framework = Framework(
+            status=FrameworkStatus.DRAFT, institution_id=actor.institution_id
+        )
         db.session.add(framework)
     for name in FRAMEWORK_FIELDS:
         setattr(framework, name, data.get(name))
@@ -173,6 +210,7 @@ def new_version(framework: Framework, actor: User, version_label: str) -> Framew
         predecessor=framework,
         status=FrameworkStatus.DRAFT,
         notes=framework.notes,
+        institution_id=framework.institution_id,
     )
     db.session.add(copy)
     levels = {lv.id: _copy(lv, Level, LEVEL_FIELDS) for lv in framework.levels}
@@ -438,17 +476,24 @@ def delete_mapping(mapping: AreaMapping, actor: User) -> None:
 
 
 def unassignable(
-    items: Iterable[CompetencyItem], already_linked: Iterable[CompetencyItem]
+    items: Iterable[CompetencyItem],
+    already_linked: Iterable[CompetencyItem],
+    institution_id: Optional[int] = None,
 ) -> list[CompetencyItem]:
-    """Return the items of ``items`` that a course may not newly take.
+    """Return the items of ``items`` that a course or task may not newly take.
 
-    An item the course already has stays allowed, so retiring a framework
-    never breaks a course that uses it.
+    New items must come from a published national standard or a published
+    framework of ``institution_id``. An item the course already has stays
+    allowed, so retiring a framework never breaks a course that uses it.
     """
     kept = {item.id for item in already_linked}
     published = FrameworkStatus.PUBLISHED
     return [
         item
         for item in items
-        if item.id not in kept and item.framework.status is not published
+        if item.id not in kept
+        and (
+            item.framework.status is not published
+            or item.framework.institution_id not in (None, institution_id)
+        )
     ]

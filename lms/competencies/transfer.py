@@ -311,6 +311,7 @@ def write(data: FrameworkData, actor: User) -> Framework:
         version=data.version or "1",
         notes=data.notes,
         status=FrameworkStatus.DRAFT,
+        institution_id=actor.institution_id,
     )
     if data.identifier:
         framework.identifier = data.identifier

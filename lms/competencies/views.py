@@ -1,9 +1,12 @@
 """Competency framework pages under /frameworks.
 
-Trainers and administrators create, edit, version, publish, retire, map,
-import and export frameworks. Every signed-in user may read published and
-retired frameworks; drafts are shown only to trainers and administrators.
-Frameworks are national standards shared by every institution.
+Trainers and administrators create, edit, version, publish, retire, map and
+import the frameworks of their own institution. Every signed-in user reads
+and exports the published and retired national standards and those of their
+own institution; drafts are shown only to those who may change them. A
+national standard is shared by every institution, so no one changes it here:
+an institution that needs a variant imports an export of it under a code of
+its own.
 """
 
 import io
@@ -50,7 +53,7 @@ from lms.extensions import db
 
 bp = Blueprint("frameworks", __name__, url_prefix="/frameworks")
 
-EDITOR_ROLES = (Role.TRAINER, Role.ADMIN)
+EDITOR_ROLES = services.EDITOR_ROLES
 
 
 def _is_editor() -> bool:
@@ -58,11 +61,29 @@ def _is_editor() -> bool:
 
 
 def _framework(framework_id: int) -> Framework:
-    """Load a framework the current user may read; drafts are 404 for non-editors."""
+    """Load a framework the current user may read; 404 for others' and hidden drafts."""
     framework = db.session.get(Framework, framework_id)
-    if framework is None or (framework.is_draft and not _is_editor()):
+    if framework is None or not services.may_read(current_user, framework):
         abort(404)
     return framework
+
+
+def _managed(framework_id: int) -> Framework:
+    """Load a framework the current user may change; 403 for a national standard."""
+    framework = _framework(framework_id)
+    if not services.may_manage(current_user, framework):
+        abort(403)
+    return framework
+
+
+def _visible_mappings(framework: Framework) -> list[AreaMapping]:
+    """Return the framework's mappings whose other end the current user may read."""
+    return [
+        mapping
+        for mapping in services.mappings_of(framework)
+        if services.may_read(current_user, mapping.source.framework)
+        and services.may_read(current_user, mapping.target.framework)
+    ]
 
 
 def _part(model, framework: Framework, row_id: int):
@@ -101,9 +122,11 @@ def _render_form(form, heading: str, framework=None, status: int = 200, **extra)
 @bp.route("")
 @login_required
 def index():
-    query = db.select(Framework).order_by(Framework.code, Framework.version_number)
-    if not _is_editor():
-        query = query.where(Framework.status != FrameworkStatus.DRAFT)
+    query = (
+        db.select(Framework)
+        .where(services.visible_to(current_user))
+        .order_by(Framework.code, Framework.version_number)
+    )
     return render_template(
         "competencies/index.html",
         frameworks=db.session.scalars(query).all(),
@@ -121,9 +144,11 @@ def detail(framework_id: int):
         "competencies/detail.html",
         framework=framework,
         cells=cells,
-        mappings=services.mappings_of(framework),
+        mappings=_visible_mappings(framework),
         relation_labels=RELATION_LABELS,
-        editor=_is_editor(),
+        editor=services.may_manage(current_user, framework),
+        shared=framework.institution_id is None,
+        can_adapt=_is_editor(),
         button=ConfirmForm(),
     )
 
@@ -194,7 +219,7 @@ def new_framework():
 @bp.route("/<int:framework_id>/edit", methods=["GET", "POST"])
 @roles_required(*EDITOR_ROLES)
 def edit_framework(framework_id: int):
-    framework = _framework(framework_id)
+    framework = _managed(framework_id)
     form = FrameworkForm(obj=framework)
     if form.validate_on_submit():
         try:
@@ -211,7 +236,7 @@ def edit_framework(framework_id: int):
 
 def _button(framework_id: int, action, success: str) -> Response:
     """Run a POST-only lifecycle action and return to the framework page."""
-    framework = _framework(framework_id)
+    framework = _managed(framework_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
@@ -239,7 +264,7 @@ def retire(framework_id: int):
 @bp.route("/<int:framework_id>/delete", methods=["POST"])
 @roles_required(*EDITOR_ROLES)
 def delete_framework(framework_id: int):
-    framework = _framework(framework_id)
+    framework = _managed(framework_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
@@ -255,7 +280,7 @@ def delete_framework(framework_id: int):
 @bp.route("/<int:framework_id>/new-version", methods=["GET", "POST"])
 @roles_required(*EDITOR_ROLES)
 def new_version(framework_id: int):
-    framework = _framework(framework_id)
+    framework = _managed(framework_id)
     form = VersionForm()
     if request.method == "GET":
         form.version.data = str(framework.version_number + 1)
@@ -276,7 +301,7 @@ def new_version(framework_id: int):
 
 
 def _edit_part(framework_id: int, model, form_class, save, heading: str, row_id=None):
-    framework = _framework(framework_id)
+    framework = _managed(framework_id)
     row = _part(model, framework, row_id) if row_id is not None else None
     if form_class is ItemForm:
         form = ItemForm(framework, obj=row)
@@ -296,7 +321,7 @@ def _edit_part(framework_id: int, model, form_class, save, heading: str, row_id=
 
 
 def _delete_part(framework_id: int, model, row_id: int, delete) -> Response:
-    framework = _framework(framework_id)
+    framework = _managed(framework_id)
     row = _part(model, framework, row_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -388,6 +413,7 @@ def _other_frameworks(framework: Framework) -> list[Framework]:
         db.select(Framework)
         .where(Framework.id != framework.id)
         .where(Framework.status != FrameworkStatus.RETIRED)
+        .where(services.visible_to(current_user))
         .order_by(Framework.code, Framework.version_number)
     )
     return db.session.scalars(query).all()
@@ -396,7 +422,7 @@ def _other_frameworks(framework: Framework) -> list[Framework]:
 @bp.route("/<int:framework_id>/mappings", methods=["GET", "POST"])
 @roles_required(*EDITOR_ROLES)
 def mappings(framework_id: int):
-    framework = _framework(framework_id)
+    framework = _managed(framework_id)
     form = MappingForm(framework, _other_frameworks(framework))
     if form.validate_on_submit():
         source = _part(FunctionalArea, framework, form.source_area_id.data)
@@ -417,7 +443,7 @@ def mappings(framework_id: int):
             "competencies/mappings.html",
             framework=framework,
             form=form,
-            mappings=services.mappings_of(framework),
+            mappings=_visible_mappings(framework),
             relation_labels=RELATION_LABELS,
             button=ConfirmForm(),
         ),
@@ -428,7 +454,7 @@ def mappings(framework_id: int):
 @bp.route("/<int:framework_id>/mappings/<int:mapping_id>/delete", methods=["POST"])
 @roles_required(*EDITOR_ROLES)
 def delete_mapping(framework_id: int, mapping_id: int):
-    framework = _framework(framework_id)
+    framework = _managed(framework_id)
     mapping = db.session.get(AreaMapping, mapping_id)
     area_ids = {area.id for area in framework.areas}
     ends = {mapping.source_area_id, mapping.target_area_id} if mapping else set()

@@ -77,6 +77,7 @@ def _attainment_chart(institution, department_id):
     framework = db.session.scalar(
         sa.select(Framework)
         .filter_by(code=DEFAULT_FRAMEWORK_CODE, status=FrameworkStatus.PUBLISHED)
+        .where(Framework.institution_id.is_(None))
         .order_by(Framework.version_number.desc())
         .limit(1)
     )

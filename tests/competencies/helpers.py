@@ -18,6 +18,14 @@ def framework(code: str, version_number: int = 1) -> Framework:
     )
 
 
+def adopt(code: str, username: str = "trainer") -> Framework:
+    """Make the framework ``code`` one of ``username``'s institution, as if it had made it."""
+    row = framework(code)
+    row.institution_id = user(username).institution_id
+    db.session.commit()
+    return row
+
+
 def area(framework_code: str, area_code: str) -> FunctionalArea:
     return next(a for a in framework(framework_code).areas if a.code == area_code)
 

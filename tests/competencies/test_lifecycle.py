@@ -120,10 +120,11 @@ def test_retired_items_not_offered_to_new_course(app_ctx, seeded):
     original = framework("counselor-2014")
     services.retire(original, user("trainer"))
 
-    offered = {item.id for _level, items in authoring.competency_choices() for item in items}
+    institution_id = user("trainer").institution_id
+    offered = {item.id for _level, items in authoring.competency_choices(institution_id) for item in items}
 
     assert offered.isdisjoint({item.id for item in original.items})
-    assert {item.framework.code for _l, items in authoring.competency_choices() for item in items} == {"counselor-duties-2017"}
+    assert {item.framework.code for _l, items in authoring.competency_choices(institution_id) for item in items} == {"counselor-duties-2017"}
 
 
 def test_retired_item_rejected_for_new_course(app_ctx, seeded):
@@ -161,7 +162,9 @@ def test_existing_course_keeps_retired_items(app_ctx, seeded):
     data = _course_data(course.code, kept)
     data["title"] = "改名后的课程"
     authoring.save_course(course.institution_id, data, trainer, course)
-    offered = {item.id for _l, items in authoring.competency_choices(kept) for item in items}
+    offered = {
+        item.id for _l, items in authoring.competency_choices(trainer.institution_id, kept) for item in items
+    }
 
     assert sorted(item.id for item in course.competencies) == sorted(kept)
     assert set(kept) <= offered

@@ -11,7 +11,7 @@ from lms.competencies.models import (
     MappingRelation,
 )
 from lms.extensions import db
-from tests.competencies.helpers import area, framework, make_draft, user
+from tests.competencies.helpers import adopt, area, framework, make_draft, user
 from tests.conftest import csrf_from
 
 
@@ -149,7 +149,7 @@ def test_years_order_checked(app, seeded, login):
 
 def test_published_framework_not_editable(app, seeded, login):
     with app.app_context():
-        fw = framework("counselor-2014")
+        fw = adopt("counselor-2014")
         fw_id, item = fw.id, fw.items[0]
         data = {"level_id": item.level_id, "area_id": item.area_id, "code": item.code, "summary": "不应保存"}
         item_id, summary = item.id, item.summary
@@ -190,7 +190,7 @@ def test_delete_draft(app, seeded, login):
 
 def test_new_version_through_view(app, seeded, login):
     with app.app_context():
-        fw_id = framework("counselor-2014").id
+        fw_id = adopt("counselor-2014").id
     trainer = login("trainer")
 
     form = trainer.get(f"/frameworks/{fw_id}/new-version")
@@ -203,6 +203,7 @@ def test_new_version_through_view(app, seeded, login):
         assert copy.version == "2026 修订"
         assert copy.status is FrameworkStatus.DRAFT
         assert copy.predecessor_id == fw_id
+        assert copy.institution_id == user("trainer").institution_id
 
 
 def test_add_mapping_through_view(app, seeded, login):
@@ -249,7 +250,7 @@ def test_mapping_within_framework_rejected(app, seeded, login):
 
 def test_delete_mapping(app, seeded, login):
     with app.app_context():
-        fw = framework("counselor-2014")
+        fw = adopt("counselor-2014")
         mapping = db.session.scalar(sa.select(AreaMapping).filter_by(source_area_id=fw.areas[0].id))
         url = f"/frameworks/{fw.id}/mappings/{mapping.id}/delete"
         mapping_id = mapping.id
