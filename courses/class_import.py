@@ -486,7 +486,7 @@ def confirm(pending: PendingImport, by: User) -> dict:
     if claimed.rowcount != 1:
         raise ImportRejected("confirmed")
 
-    result = {"created": [], "enrolled": 0, "waiting": 0, "already": 0}
+    result = {"created": [], "enrolled": 0, "waiting": 0, "already": 0, "people": []}
     taken: set[str] = set()
     for row in checked.rows:
         if row["action"] == "new":
@@ -561,6 +561,7 @@ def _enrol_row(training_class: TrainingClass, user: User, by: User, result: dict
     member = add_member(training_class, user, by=by, source="import")
     key = "enrolled" if member.status is MemberStatus.ENROLLED else "waiting"
     result[key] += 1
+    result["people"].append(user)
 
 
 # Messages -------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from assessments import services as assessment_services
@@ -240,7 +241,44 @@ def _enrol_people(training_class: TrainingClass, people: list[User]):
           **counts),
         "success",
     )
+    _warn_outside_audience(training_class, people)
     return redirect(url_for("classes.roster", class_id=training_class.id))
+
+
+#: People named one by one in the audience warning; the rest are counted.
+AUDIENCE_NAMES_SHOWN = 10
+
+
+def _warn_outside_audience(training_class: TrainingClass, people: list[User]) -> None:
+    """Warn about people added to the class whom its programme is not meant for."""
+    outside = classes.outside_audience(training_class, people)
+    if not outside:
+        return
+    names = "、".join(person.full_name for person in outside[:AUDIENCE_NAMES_SHOWN])
+    if len(outside) > AUDIENCE_NAMES_SHOWN:
+        names = _("%(names)s and %(count)d more", names=names,
+                  count=len(outside) - AUDIENCE_NAMES_SHOWN)
+    programme = training_class.programme
+    flash(
+        ngettext(
+            "%(names)s is not in the audience of the programme %(programme)s (%(audience)s)."
+            " The person was added: remove them from the roster if that was a mistake.",
+            "%(names)s are not in the audience of the programme %(programme)s (%(audience)s)."
+            " They were added: remove from the roster those who should not take it.",
+            len(outside),
+            names=names,
+            programme=programme.title,
+            audience=_audience_text(programme),
+        ),
+        "warning",
+    )
+
+
+def _audience_text(programme) -> str:
+    """Name the posts a programme is meant for, or quote its audience note."""
+    if programme.audience_posts:
+        return "、".join(label(Post(value)) for value in programme.audience_posts)
+    return programme.audience
 
 
 @bp.route("/<int:class_id>/members/rule", methods=["POST"])
@@ -411,6 +449,7 @@ def confirm_import(class_id: int, import_id: int):
                for user, password in result["created"]]
     db.session.commit()
     logger.info("Roster import %s confirmed for class %s", import_id, class_id)
+    _warn_outside_audience(training_class, result["people"])
     response = render_template(
         "classes/import_done.html", training_class=training_class, result=result, created=created
     )

@@ -12,7 +12,7 @@ from typing import Optional
 import sqlalchemy as sa
 from flask import current_app
 
-from courses import class_notices, logger, services
+from courses import class_notices, learning, logger, services
 from courses.class_models import (
     ClassMember,
     ClassStatus,
@@ -45,6 +45,23 @@ class ClassError(Exception):
 
 def is_trainer_of(user: User, training_class: TrainingClass) -> bool:
     return any(trainer.id == user.id for trainer in training_class.trainers)
+
+
+def outside_audience(training_class: TrainingClass, people: list[User]) -> list[User]:
+    """Return the people whose post the class's programme is not meant for.
+
+    A class of a single course, or of a programme that names no posts,
+    has no audience to check, and a person without a recorded post is not
+    counted as outside it.
+    """
+    programme = training_class.programme
+    if programme is None or not learning.names_an_audience(programme):
+        return []
+    return [
+        person
+        for person in people
+        if person.post is not None and not learning.audience_includes(programme, person.post)
+    ]
 
 
 def can_manage(user: User, training_class: TrainingClass) -> bool:

@@ -80,6 +80,14 @@ def audience_includes(programme: Programme, post: Optional[Post]) -> bool:
     return any(word in (programme.audience or "") for word in POST_AUDIENCE_WORDS[post])
 
 
+def names_an_audience(programme: Programme) -> bool:
+    """Return whether the programme says which posts it is meant for."""
+    if programme.audience_posts:
+        return True
+    text = programme.audience or ""
+    return any(word in text for words in POST_AUDIENCE_WORDS.values() for word in words)
+
+
 def required_programmes(user: User, level: Optional[TargetLevel]) -> list[Programme]:
     """Return published programmes meant for the user's post and level, not yet taken.
 
