@@ -172,10 +172,12 @@ def criterion_means(submission: TaskSubmission) -> list[tuple]:
 
 
 def is_moderator(user: User, task: PerformanceTask) -> bool:
-    """Return whether ``user`` may see every score of ``task`` and set final scores.
+    """Return whether ``user`` manages ``task``.
 
-    That is the task's moderator, and administrators of its institution who
-    are not on its panel, so that no assessor sees the other assessors' scores.
+    A manager edits the task, chooses its assessor panel, sees every score and
+    sets final scores. That is the task's moderator, and administrators of its
+    institution who are not on its panel, so that no assessor sees the other
+    assessors' scores or chooses who scores with them.
     """
     if user.id == task.moderator_id:
         return True

@@ -9,7 +9,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from assessments import moderation, scoring, tasks
-from assessments.task_views import _moderated_task, _submission, bp
+from assessments.task_views import _managed_task, _submission, bp
 from assessments.tasks_models import ScoreSheet, TaskSubmission
 from lms.extensions import db
 
@@ -20,7 +20,7 @@ from lms.extensions import db
 @bp.route("/manage/tasks/<int:task_id>/submissions")
 @login_required
 def task_submissions(task_id: int):
-    task = _moderated_task(task_id)
+    task = _managed_task(task_id)
     rows = db.session.scalars(
         sa.select(TaskSubmission)
         .filter_by(task_id=task.id)
@@ -104,7 +104,7 @@ def moderate(submission_id: int):
 @bp.route("/manage/tasks/<int:task_id>/release", methods=["POST"])
 @login_required
 def release_all(task_id: int):
-    task = _moderated_task(task_id)
+    task = _managed_task(task_id)
     count = moderation.release_moderated(task, current_user)
     db.session.commit()
     flash(ngettext("%(num)d result released.", "%(num)d results released.", count), "success")

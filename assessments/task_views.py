@@ -1,9 +1,14 @@
 """Pages of performance tasks, rubrics, assessor panels, moderation and contests.
 
 Trainers and administrators author rubrics, tasks and contests of their own
-institution. An assessor reaches only the score sheets assigned to them, a
-learner only their own submissions, and HR the released results of its
-institution. Objects of another institution give 404.
+institution. Only the managers of a task, which ``moderation.is_moderator``
+defines as its moderator and the administrators of its institution who are not
+on its panel, edit it, change its assessor panel and moderate its submissions.
+Other staff of the institution get 403. An HR officer who moderates a task
+moderates its submissions but does not edit it, because editing needs the
+trainer or administrator role. An assessor reaches only the score
+sheets assigned to them, a learner only their own submissions, and HR the
+released results of its institution. Objects of another institution give 404.
 
 This module defines the ``tasks`` blueprint with the task, learner and result
 pages; ``rubric_views``, ``moderation_views`` and ``contest_views`` add the rest.
@@ -100,7 +105,8 @@ def _submission(submission_id: int) -> TaskSubmission:
     return submission
 
 
-def _moderated_task(task_id: int) -> PerformanceTask:
+def _managed_task(task_id: int) -> PerformanceTask:
+    """Load a task of the current user's institution that they manage, or abort."""
     task = _own(PerformanceTask, task_id)
     if not moderation.is_moderator(current_user, task):
         abort(403)
@@ -209,8 +215,23 @@ def new_task():
         db.session.rollback()
         return _task_form(None, data, error.errors, 400)
     db.session.commit()
+    if not moderation.is_moderator(current_user, task):
+        return _redirect_former_manager(task)
     flash(_("Task saved. Add the assessor panel next."), "success")
     return redirect(url_for("tasks.edit_task", task_id=task.id))
+
+
+def _redirect_former_manager(task: PerformanceTask):
+    """Redirect to the task list a user who saved a task that they no longer manage."""
+    flash(
+        _(
+            "Task saved. Only its moderator, %(name)s, and administrators can "
+            "now edit it, change its assessor panel or see its submissions.",
+            name=task.moderator.full_name,
+        ),
+        "success",
+    )
+    return redirect(url_for("tasks.manage_tasks"))
 
 
 def _task_values(task: PerformanceTask) -> dict:
@@ -238,7 +259,7 @@ def _task_values(task: PerformanceTask) -> dict:
 @bp.route("/manage/tasks/<int:task_id>", methods=["GET", "POST"])
 @roles_required(*AUTHOR_ROLES)
 def edit_task(task_id: int):
-    task = _own(PerformanceTask, task_id)
+    task = _managed_task(task_id)
     if request.method == "GET":
         return _task_form(task, _task_values(task), {})
     data = _task_data()
@@ -246,8 +267,10 @@ def edit_task(task_id: int):
         tasks.save_task(current_user.institution_id, data, current_user, task)
     except AuthoringError as error:
         db.session.rollback()
-        return _task_form(_own(PerformanceTask, task_id), data, error.errors, 400)
+        return _task_form(_managed_task(task_id), data, error.errors, 400)
     db.session.commit()
+    if not moderation.is_moderator(current_user, task):
+        return _redirect_former_manager(task)
     flash(_("Task saved."), "success")
     return redirect(url_for("tasks.edit_task", task_id=task_id))
 
@@ -255,7 +278,7 @@ def edit_task(task_id: int):
 @bp.route("/manage/tasks/<int:task_id>/assessors", methods=["POST"])
 @roles_required(*AUTHOR_ROLES)
 def add_assessor(task_id: int):
-    task = _own(PerformanceTask, task_id)
+    task = _managed_task(task_id)
     raw = request.form.get("user_id", "")
     user = db.session.get(User, int(raw)) if raw.isdigit() and len(raw) < 10 else None
     try:
@@ -285,7 +308,7 @@ def add_assessor(task_id: int):
 )
 @roles_required(*AUTHOR_ROLES)
 def remove_assessor(task_id: int, user_id: int):
-    task = _own(PerformanceTask, task_id)
+    task = _managed_task(task_id)
     try:
         tasks.remove_assessor(task, user_id, current_user)
     except tasks.TaskError as error:

@@ -150,8 +150,9 @@ EXPECTED = {
     ("tasks.edit_rubric", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("tasks.manage_tasks", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("tasks.new_task", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    # The task's moderator is the trainer, and admins off the panel manage it
+    # too. TASK_MANAGEMENT below checks a trainer who does not moderate it.
     ("tasks.edit_task", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
-    # The task's moderator is the trainer; admins off the panel moderate too.
     ("tasks.task_submissions", "GET"): (302, 403, 403, 200, 403, 404, 403, 200),
     ("tasks.moderate", "GET"): (302, 403, 403, 200, 403, 404, 403, 200),
     ("tasks.assess_queue", "GET"): (302, 200, 200, 200, 200, 200, 200, 200),
@@ -1058,6 +1059,40 @@ def test_access_matrix(app, app_ctx):
             if status != expected[index]:
                 mismatches.append(f"{role} {method} {url}: {status}, expected {expected[index]}")
     assert not mismatches, "\n".join(mismatches)
+
+
+#: Routes that only the managers of a task reach, which are its moderator and
+#: the administrators of its institution who are not on its panel.
+TASK_MANAGEMENT = (
+    ("tasks.edit_task", "GET"),
+    ("tasks.edit_task", "POST"),
+    ("tasks.add_assessor", "POST"),
+    ("tasks.remove_assessor", "POST"),
+    ("tasks.task_submissions", "GET"),
+    ("tasks.moderate", "GET"),
+    ("tasks.moderate", "POST"),
+    ("tasks.release", "POST"),
+    ("tasks.release_all", "POST"),
+)
+
+
+def test_task_management_forbids_other_trainer(app, app_ctx):
+    """A trainer of the institution who does not moderate the task gets 403."""
+    world = _build_world()
+    trainer = db.session.scalar(sa.select(User).filter_by(username="trainer"))
+    make_user(trainer.institution, "trainer-2", Role.TRAINER)
+    db.session.commit()
+    session = LoggedIn(app.test_client(), "trainer-2")
+
+    statuses = {}
+    for endpoint, method in TASK_MANAGEMENT:
+        url = _url(endpoint, world)
+        response = session.get(url) if method == "GET" else session.post(url)
+        statuses[(endpoint, method)] = response.status_code
+        response.close()
+
+    assert statuses == {key: 403 for key in TASK_MANAGEMENT}
+    assert set(TASK_MANAGEMENT) <= set(EXPECTED)
 
 
 OWNER_PHONE = "13912345678"

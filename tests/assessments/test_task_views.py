@@ -81,7 +81,7 @@ def test_trainer_builds_rubric_and_task(world, login):
 
 
 def test_rubric_of_another_institution_is_not_found(world, login):
-    task = make_task(world)
+    task = make_task(world, assessors=("hr",), moderator="trainer")
     db.session.commit()
     other = make_rubric_b(world)
     trainer = login("trainer")
@@ -319,7 +319,7 @@ def test_only_the_moderator_reaches_submissions(world, login):
 
 
 def test_task_due_out_of_range_message(world, login, english):
-    task = make_task(world)
+    task = make_task(world, assessors=("hr",), moderator="trainer")
     db.session.commit()
     trainer = login("trainer")
 
@@ -379,7 +379,7 @@ def test_new_task_rejects_past_due(world, login):
 
 def test_case_analysis_rejects_student_rubric(world, login):
     """A student-role rubric on a written case analysis is rejected, not dropped."""
-    task = make_task(world)
+    task = make_task(world, assessors=("hr",), moderator="trainer")
     db.session.commit()
     trainer = login("trainer")
     form = _task_form(world, task.rubric_id, student_rubric_id=str(task.rubric_id))
@@ -399,20 +399,18 @@ def test_case_analysis_rejects_student_rubric(world, login):
 
 
 def test_overdue_task_saves_unchanged_due(world, login):
-    task = make_task(world)
+    task = make_task(world, assessors=("hr",), moderator="trainer")
     task.due_at = datetime(2020, 1, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
     db.session.commit()
     trainer = login("trainer")
-    # The trainer assesses this task, so another person moderates it.
-    admin = {"moderator_id": str(world.admin)}
 
     unchanged = trainer.post(
         f"/manage/tasks/{task.id}",
-        data=_task_form(world, task.rubric_id, title="改名", due_at="2020-01-01T10:00", **admin),
+        data=_task_form(world, task.rubric_id, title="改名", due_at="2020-01-01T10:00"),
     )
     moved = trainer.post(
         f"/manage/tasks/{task.id}",
-        data=_task_form(world, task.rubric_id, due_at="2020-01-02T10:00", **admin),
+        data=_task_form(world, task.rubric_id, due_at="2020-01-02T10:00"),
     )
 
     assert unchanged.status_code == 302
