@@ -86,6 +86,24 @@ def test_hr_summary_counts_and_link(ledger):  # noqa: F811
     assert "规则foreign：达标 0，进行中 0，有风险 1，未达标 0，缺少上岗日期 0" in summaries["hr_b"].body
 
 
+def test_hr_summary_department_hr(ledger):  # noqa: F811
+    hr = db.session.scalar(sa.select(User).filter_by(username="hr"))
+    officer = make_user(hr.institution, "hr_school", Role.HR)
+    officer.hr_department_id = ledger.school
+    officer.locale = "en"
+    db.session.commit()
+
+    tasks.compliance_reminders_monthly(MID_NOVEMBER)
+    db.session.commit()
+
+    summaries = {row.recipient.username: row for row in _rows(tasks.HR_SUMMARY_KIND)}
+    summary = summaries["hr_school"]
+    assert summary.title == "Training compliance of 教育学院, 甲大学 on 2026-11-15"
+    lines = summary.body.splitlines()
+    assert "规则pre-job: Met 0, In progress 0, At risk 0, Missed 1, Start date missing 1" in lines
+    assert "规则yearly: Met 1, In progress 0, At risk 1, Missed 0, Start date missing 0" in lines
+
+
 def test_snapshot_is_idempotent_per_date(ledger):  # noqa: F811
     first = run_job_once("compliance_snapshot", now=MID_NOVEMBER)
     assert first.ok, first.error
