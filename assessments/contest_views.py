@@ -18,7 +18,7 @@ from assessments.tasks_models import AwardMode, Contest, PerformanceTask
 from courses.authoring import AuthoringError
 from courses.models import Course
 from lms import exports
-from lms.accounts.access import roles_required
+from lms.accounts.access import in_hr_scope, roles_required
 from lms.accounts.models import User
 from lms.extensions import db
 
@@ -37,6 +37,16 @@ def contest_list():
     return render_template("tasks/contests.html", contests=list(rows))
 
 
+def _visible_standings(contest: Contest) -> list[contests.Standing]:
+    """Return the contest standings that the current user may see.
+
+    Ranks and awards are those of the whole contest. A department HR officer
+    gets only the rows of people in their department.
+    """
+    rows = contests.standings(contest)
+    return [row for row in rows if in_hr_scope(current_user, row.user)]
+
+
 def _contest_page(contest: Contest, errors=None, status: int = 200):
     institution_id = current_user.institution_id
     own_tasks = sa.select(PerformanceTask).filter_by(institution_id=institution_id)
@@ -53,7 +63,7 @@ def _contest_page(contest: Contest, errors=None, status: int = 200):
         render_template(
             "tasks/contest.html",
             contest=contest,
-            standings=contests.standings(contest),
+            standings=_visible_standings(contest),
             sources=sources,
             learners=learners,
             can_edit=current_user.role in AUTHOR_ROLES,
@@ -146,7 +156,7 @@ def export_standings(contest_id: int):
         [row.rank or "", row.user.full_name, row.user.employee_no or ""]
         + [scoring.display(value) if value is not None else "" for value in row.scores]
         + [scoring.display(row.total) if row.total is not None else "", row.award_label]
-        for row in contests.standings(contest_row)
+        for row in _visible_standings(contest_row)
     ]
     filename = f"contest-{contest_row.id}-standings.csv"
     return exports.csv_response(filename, headers, rows)

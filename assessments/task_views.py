@@ -37,7 +37,7 @@ from courses import services as course_services
 from courses.authoring import AuthoringError
 from courses.models import Course
 from lms import exports, labels, uploads
-from lms.accounts.access import roles_required
+from lms.accounts.access import hr_scope_clause, roles_required
 from lms.accounts.models import Role, User
 from lms.extensions import db
 
@@ -436,6 +436,24 @@ def submission_file(file_id: int):
     return uploads.send(tasks.UPLOAD_AREA, stored.stored_name, name)
 
 
+def _released_submissions(task: PerformanceTask) -> list[TaskSubmission]:
+    """Return the released submissions of ``task`` that the current user may see.
+
+    A department HR officer gets only those of people in their department.
+    """
+    return list(
+        db.session.scalars(
+            sa.select(TaskSubmission)
+            .where(
+                TaskSubmission.task_id == task.id,
+                TaskSubmission.released_at.is_not(None),
+                hr_scope_clause(current_user, TaskSubmission.user_id),
+            )
+            .order_by(TaskSubmission.final_score.desc(), TaskSubmission.id)
+        )
+    )
+
+
 @bp.route("/results/tasks")
 @roles_required(*RESULT_ROLES)
 def result_index():
@@ -444,6 +462,7 @@ def result_index():
         .where(
             TaskSubmission.task_id == PerformanceTask.id,
             TaskSubmission.released_at.is_not(None),
+            hr_scope_clause(current_user, TaskSubmission.user_id),
         )
         .scalar_subquery()
     )
@@ -461,16 +480,9 @@ def result_index():
 @roles_required(*RESULT_ROLES)
 def results(task_id: int):
     task = _own(PerformanceTask, task_id)
-    rows = db.session.scalars(
-        sa.select(TaskSubmission)
-        .where(
-            TaskSubmission.task_id == task.id,
-            TaskSubmission.released_at.is_not(None),
-        )
-        .order_by(TaskSubmission.final_score.desc(), TaskSubmission.id)
-    )
+    rows = _released_submissions(task)
     return render_template(
-        "tasks/results.html", task=task, rows=list(rows), passed=moderation.passed
+        "tasks/results.html", task=task, rows=rows, passed=moderation.passed
     )
 
 
@@ -478,14 +490,7 @@ def results(task_id: int):
 @roles_required(*RESULT_ROLES)
 def export_results(task_id: int):
     task = _own(PerformanceTask, task_id)
-    rows = db.session.scalars(
-        sa.select(TaskSubmission)
-        .where(
-            TaskSubmission.task_id == task.id,
-            TaskSubmission.released_at.is_not(None),
-        )
-        .order_by(TaskSubmission.final_score.desc(), TaskSubmission.id)
-    )
+    rows = _released_submissions(task)
     headers = [
         _("Person"),
         _("Employee number"),

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from courses import logger
 from courses.class_models import PendingImport, TrainingClass
 from courses.classes import add_member
-from lms import audit, tabular
+from lms import audit, tabular, uploads
 from lms.accounts import contact
 from lms.accounts.models import Gender, Post, Role, User
 from lms.db import now_utc
@@ -387,7 +387,7 @@ def preview(training_class: TrainingClass, filename: str, content: bytes, by: Us
     pending = PendingImport(
         class_id=training_class.id,
         created_by_id=by.id,
-        filename=filename[:200],
+        filename=uploads.client_filename(filename, 200),
         encoding=table.encoding or "xlsx",
         rows=checked.rows,
         problems=problems + checked.problems,

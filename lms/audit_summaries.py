@@ -94,6 +94,18 @@ def _hr_scope(department_id: Optional[int], names: Mapping[SubjectKey, str]) -> 
     return str(_l("department %(id)s", id=department_id))
 
 
+def _scope_removal(data: dict, names: Mapping[SubjectKey, str]) -> str:
+    department_id = data.get("hr_department_id")
+    if department_id is None:
+        return ""
+    return str(
+        _l(
+            " and removed their HR scope of %(department)s",
+            department=_hr_scope(department_id, names),
+        )
+    )
+
+
 def _changed_fields(data: dict) -> str:
     names = [
         labels.label(name, "audit_profile_field") for name in sorted(data["changes"])
@@ -175,6 +187,7 @@ _DERIVED: dict[str, Callable[[dict], str]] = {
 _NAMED_DERIVED: dict[str, Callable[[dict, Mapping[SubjectKey, str]], str]] = {
     "scope_before": lambda data, names: _hr_scope(data["before"], names),
     "scope_after": lambda data, names: _hr_scope(data["after"], names),
+    "scope_removal": _scope_removal,
 }
 
 #: Subject type of the ids that an action stores in ``data``, by data key.
@@ -182,6 +195,7 @@ _NAMED_DERIVED: dict[str, Callable[[dict, Mapping[SubjectKey, str]], str]] = {
 #: ``task.assessor_added`` is left out because its summary names the assessor.
 DATA_REFERENCES: dict[str, dict[str, str]] = {
     "account.hr_scope_changed": {"before": "department", "after": "department"},
+    "account.role_changed": {"hr_department_id": "department"},
     "class.attendance_marked": {"session_id": "class_session"},
     "quiz.grant_set": {"user_id": "user"},
     "task.assessor_removed": {"assessor_id": "user"},
@@ -210,7 +224,8 @@ TEMPLATES = {
     "account.enabled": _l("%(actor)s enabled the account of user %(subject_id)s"),
     "account.disabled": _l("%(actor)s disabled the account of user %(subject_id)s"),
     "account.role_changed": _l(
-        "%(actor)s changed the role of user %(subject_id)s from %(from_label)s to %(to_label)s"
+        "%(actor)s changed the role of user %(subject_id)s"
+        " from %(from_label)s to %(to_label)s%(scope_removal)s"
     ),
     "account.two_factor_enabled": _l("%(actor)s turned on two-factor login"),
     "account.two_factor_disabled": _l(

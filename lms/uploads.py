@@ -13,6 +13,7 @@ import io
 import json
 import math
 import os
+import re
 import secrets
 import zipfile
 from dataclasses import dataclass
@@ -93,6 +94,32 @@ class StoredFile:
     original_name: str
     media_type: str
     size: int
+
+
+#: Characters removed from client file names: ASCII and C1 control
+#: characters, which may not appear in an HTTP header value.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def client_filename(filename: str, max_length: int = 255) -> str:
+    """Return the last path component of a file name sent by a client.
+
+    Old browsers on Windows send a full path such as ``C:\\Users\\a\\x.pdf``
+    and crafted requests may send ``../../x.pdf``, so both ``/`` and ``\\``
+    count as separators. Control characters are dropped, and a name longer
+    than ``max_length`` is shortened before its extension. Returns "" when no
+    usable name is left, for the caller to put a generated name in its place.
+    """
+    name = _CONTROL_CHARACTERS.sub("", filename or "")
+    name = re.split(r"[/\\]", name)[-1].strip()
+    if name in ("", ".", ".."):
+        return ""
+    if len(name) <= max_length:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    if not dot or len(extension) >= max_length // 2:
+        return name[:max_length]
+    return stem[: max_length - len(extension) - 1] + "." + extension
 
 
 def extension_of(filename: str) -> str:
@@ -262,7 +289,7 @@ def store(
     return StoredFile(
         area=area,
         name=name,
-        original_name=os.path.basename(filename)[:255],
+        original_name=client_filename(filename) or name,
         media_type=file_type.media_type,
         size=len(content),
     )
@@ -295,8 +322,11 @@ def send(
     A non-ASCII ``download_name`` goes out as the RFC 6266 ``filename*``
     parameter. The plain ``filename`` parameter, which older clients use,
     is then ``fallback_stem`` plus the stored file's extension, because
-    dropping the non-ASCII letters could leave only ".pdf".
+    dropping the non-ASCII letters could leave only ".pdf". Only the last
+    path component of ``download_name`` is sent, because rows stored before
+    names were cut to it may still hold a path.
     """
+    download_name = client_filename(download_name)
     path = path_of(area, name)
     if path is None:
         from flask import abort

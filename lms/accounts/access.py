@@ -42,6 +42,27 @@ def hr_scope(viewer: User) -> Optional[int]:
     return None
 
 
+def in_hr_scope(viewer: User, person: User) -> bool:
+    """Return whether ``person`` is inside the department ``viewer`` is limited to.
+
+    True for every person when the viewer is not a department HR officer.
+    Institution checks are left to the caller.
+    """
+    scope = hr_scope(viewer)
+    return scope is None or person.department_id == scope
+
+
+def hr_scope_clause(viewer: User, user_id: sa.ColumnElement) -> sa.ColumnElement[bool]:
+    """Return an SQL condition that keeps ``user_id`` inside the viewer's department.
+
+    The condition is always true when the viewer is not a department HR officer.
+    """
+    scope = hr_scope(viewer)
+    if scope is None:
+        return sa.true()
+    return user_id.in_(sa.select(User.id).where(User.department_id == scope))
+
+
 def can_view_person(viewer: User, person: User) -> bool:
     """Return whether ``viewer`` may see ``person``'s records.
 
@@ -55,8 +76,7 @@ def can_view_person(viewer: User, person: User) -> bool:
         return False
     if viewer.institution_id != person.institution_id:
         return False
-    scope = hr_scope(viewer)
-    return scope is None or person.department_id == scope
+    return in_hr_scope(viewer, person)
 
 
 def get_person_or_404(person_id: int) -> User:

@@ -104,7 +104,20 @@ class PasswordConfirmForm(FlaskForm):
 class RoleForm(FlaskForm):
     """The role an admin gives to an account."""
 
-    role = SelectField(_l("Role"), validators=[DataRequired()])
+    role = SelectField(
+        _l("Role"),
+        validate_choice=False,
+        validators=[DataRequired(_l("Role: choose one of the listed roles."))],
+    )
+
+    def validate_role(self, field):
+        if field.data not in {value for value, _label in field.choices}:
+            raise ValidationError(
+                _(
+                    "Role: %(value)s is not a role. Choose one of the listed roles.",
+                    value=field.data[:40],
+                )
+            )
 
 
 class SecuritySettingsForm(FlaskForm):

@@ -86,24 +86,35 @@ def set_active(actor: User, person: User, active: bool) -> int:
 def set_role(actor: User, person: User, role: Role) -> bool:
     """Give ``person`` a new role; return False when it is already theirs.
 
-    The change is audited with the old and new role. Raises ValueError when
-    an admin tries to change their own role, which could lock every admin
-    out. The person's sessions stay; each request reads the role afresh.
+    The change is audited with the old and new role. A department HR scope
+    only applies to HR, so it is removed when the role changes away from HR,
+    and the audit entry stores the removed department as ``hr_department_id``.
+    Raises ValueError when an admin tries to change their own role, which
+    could lock every admin out. The person's sessions stay because each
+    request reads the role afresh.
     """
     if actor.id == person.id:
         raise ValueError("an admin cannot change their own role")
     old = person.role
     if old is role:
         return False
+    summary = (
+        f"{actor.username} changed the role of {person.username} "
+        f"from {old.value} to {role.value}"
+    )
+    data = {"from": old.value, "to": role.value}
+    if role is not Role.HR and person.hr_department_id is not None:
+        summary += f" and removed the HR scope of department {person.hr_department_id}"
+        data["hr_department_id"] = person.hr_department_id
+        person.hr_department_id = None
     person.role = role
     audit.record(
         "account.role_changed",
         "user",
         person.id,
-        f"{actor.username} changed the role of {person.username} "
-        f"from {old.value} to {role.value}",
+        summary,
         actor_id=actor.id,
         institution_id=person.institution_id,
-        data={"from": old.value, "to": role.value},
+        data=data,
     )
     return True

@@ -285,13 +285,20 @@ def manage_account(person_id: int):
     person = _managed_person_or_404(person_id)
     role_form = RoleForm(role=person.role.value)
     role_form.role.choices = _role_choices()
-    return render_template(
-        "lms/account_manage.html",
-        person=person,
-        active_sessions=sessions.active_sessions(person),
-        form=EmptyForm(),
-        role_form=role_form,
-        two_factor_enabled=two_factor.is_enabled(person),
+    return _render_manage(person, role_form)
+
+
+def _render_manage(person: User, role_form: RoleForm, status: int = 200):
+    return (
+        render_template(
+            "lms/account_manage.html",
+            person=person,
+            active_sessions=sessions.active_sessions(person),
+            form=EmptyForm(),
+            role_form=role_form,
+            two_factor_enabled=two_factor.is_enabled(person),
+        ),
+        status,
     )
 
 
@@ -308,7 +315,8 @@ def change_role(person_id: int):
     form = RoleForm()
     form.role.choices = _role_choices()
     if not form.validate_on_submit():
-        abort(400)
+        return _render_manage(person, form, 400)
+    scope = person.hr_department
     try:
         services.set_role(current_user, person, Role(form.role.data))
     except ValueError:
@@ -316,6 +324,16 @@ def change_role(person_id: int):
         return redirect(url_for("accounts.manage_account", person_id=person.id))
     db.session.commit()
     flash(_("The role of %(name)s is now %(role)s.", name=person.full_name, role=_role_label(person.role)), "success")
+    if scope is not None and person.hr_department_id is None:
+        flash(
+            _(
+                "%(name)s is no longer HR, so the department HR scope "
+                "(%(department)s) was removed.",
+                name=person.full_name,
+                department=scope.name,
+            ),
+            "info",
+        )
     return redirect(url_for("accounts.manage_account", person_id=person.id))
 
 

@@ -134,20 +134,29 @@ class RuleTrend:
         return " ".join(f"{x},{y}" for x, y in self.coordinates(status, width, height))
 
 
-def trend(institution: Institution, today: date, days: int = 30) -> dict[int, RuleTrend]:
-    """Return each rule's totals for the snapshots of the last ``days`` days, by rule id."""
+def trend(
+    institution: Institution,
+    today: date,
+    days: int = 30,
+    department_id: Optional[int] = None,
+) -> dict[int, RuleTrend]:
+    """Return each rule's totals for the snapshots of the last ``days`` days, by rule id.
+
+    With ``department_id``, only that department's snapshots are counted.
+    """
+    query = sa.select(
+        ComplianceSnapshot.rule_id,
+        ComplianceSnapshot.snapshot_date,
+        *(sa.func.sum(getattr(ComplianceSnapshot, name)) for name in COUNTED),
+    ).where(
+        ComplianceSnapshot.institution_id == institution.id,
+        ComplianceSnapshot.snapshot_date > today - timedelta(days=days),
+        ComplianceSnapshot.snapshot_date <= today,
+    )
+    if department_id is not None:
+        query = query.where(ComplianceSnapshot.department_id == department_id)
     rows = db.session.execute(
-        sa.select(
-            ComplianceSnapshot.rule_id,
-            ComplianceSnapshot.snapshot_date,
-            *(sa.func.sum(getattr(ComplianceSnapshot, name)) for name in COUNTED),
-        )
-        .where(
-            ComplianceSnapshot.institution_id == institution.id,
-            ComplianceSnapshot.snapshot_date > today - timedelta(days=days),
-            ComplianceSnapshot.snapshot_date <= today,
-        )
-        .group_by(ComplianceSnapshot.rule_id, ComplianceSnapshot.snapshot_date)
+        query.group_by(ComplianceSnapshot.rule_id, ComplianceSnapshot.snapshot_date)
         .order_by(ComplianceSnapshot.rule_id, ComplianceSnapshot.snapshot_date)
     ).all()
     trends: dict[int, RuleTrend] = {}

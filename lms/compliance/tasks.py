@@ -6,6 +6,7 @@ reminder per rule and period however often a job runs.
 """
 
 import logging
+from collections import Counter
 from datetime import date, datetime
 from typing import Iterable, Optional
 
@@ -22,7 +23,7 @@ from lms.extensions import db
 from lms.notifications import services
 from lms.notifications.models import Notification
 from lms.notifications.tasks import user_locale
-from lms.organisations.models import Institution
+from lms.organisations.models import Department, Institution
 
 logger = logging.getLogger("lms.compliance")
 
@@ -165,6 +166,13 @@ def _send_hr_summaries(institution, summaries, period, key, today, now) -> int:
     return sent
 
 
+def _counts_in_scope(summary: RuleSummary, department: Optional[Department]) -> Counter:
+    """Return the rule's verdict counts of the whole institution or of ``department``."""
+    if department is None:
+        return summary.total
+    return summary.by_department.get(department.id, Counter())
+
+
 def render_hr_summary(
     recipient: User, institution: Institution, summaries: list[RuleSummary], today: date
 ) -> tuple[str, str]:
@@ -172,27 +180,38 @@ def render_hr_summary(
 
     The body has one line per rule with the counts of met, in progress, at
     risk, missed and start date missing, then the dashboard's address
-    (appended by the e-mail copy from the notification's link).
+    (appended by the e-mail copy from the notification's link). An HR officer
+    limited to one department gets the counts of that department only.
     """
+    department = recipient.hr_department if recipient.role is Role.HR else None
     with force_locale(user_locale(recipient)):
-        title = gettext(
-            "Training compliance of %(institution)s on %(date)s",
-            institution=institution.name,
-            date=today.isoformat(),
-        )
+        if department is None:
+            title = gettext(
+                "Training compliance of %(institution)s on %(date)s",
+                institution=institution.name,
+                date=today.isoformat(),
+            )
+        else:
+            title = gettext(
+                "Training compliance of %(department)s, %(institution)s on %(date)s",
+                department=department.name,
+                institution=institution.name,
+                date=today.isoformat(),
+            )
         lines = []
         for summary in summaries:
+            counts = _counts_in_scope(summary, department)
             lines.append(
                 gettext(
                     "%(rule)s: Met %(met)d, In progress %(in_progress)d, "
                     "At risk %(at_risk)d, Missed %(missed)d, "
                     "Start date missing %(start_missing)d",
                     rule=summary.rule.display_name,
-                    met=summary.total[Status.MET],
-                    in_progress=summary.total[Status.IN_PROGRESS],
-                    at_risk=summary.total[Status.AT_RISK],
-                    missed=summary.total[Status.MISSED],
-                    start_missing=summary.total[Status.START_DATE_MISSING],
+                    met=counts[Status.MET],
+                    in_progress=counts[Status.IN_PROGRESS],
+                    at_risk=counts[Status.AT_RISK],
+                    missed=counts[Status.MISSED],
+                    start_missing=counts[Status.START_DATE_MISSING],
                 )
             )
         lines.append(gettext("Open the compliance dashboard for the people behind each count."))

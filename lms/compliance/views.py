@@ -67,7 +67,7 @@ def overview():
         month_names=month_names(today.year),
         hours_chart=_hours_chart(monthly, today.year),
         department_chart=_department_chart(summaries, departments, scope),
-        trends=snapshots.trend(institution, today),
+        trends=snapshots.trend(institution, today, department_id=scope),
         attainment_chart=_attainment_chart(institution, scope),
     )
 

@@ -130,7 +130,7 @@ def submit(
         end_date=end_date,
         hours=hours,
         evidence_path=stored_name,
-        evidence_name=evidence_name[-200:] or stored_name,
+        evidence_name=uploads.client_filename(evidence_name, 200) or stored_name,
         evidence_type=EVIDENCE_TYPES[extension][0],
         status=ExternalTrainingStatus.PENDING,
     )

@@ -279,17 +279,18 @@ def external_evidence(training_id: int):
             training.id,
         )
         abort(404)
+    extension = uploads.extension_of(training.evidence_path)
+    fallback = f"evidence-{training.id}.{extension}"
+    # Rows stored before names were cut to their last component may hold a path.
+    name = uploads.client_filename(training.evidence_name) or fallback
     response = send_file(
         path,
         mimetype=training.evidence_type,
         as_attachment=True,
-        download_name=training.evidence_name,
+        download_name=name,
         max_age=0,
     )
-    extension = uploads.extension_of(training.evidence_path)
-    uploads.set_disposition(
-        response, training.evidence_name, f"evidence-{training.id}.{extension}"
-    )
+    uploads.set_disposition(response, name, fallback)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response

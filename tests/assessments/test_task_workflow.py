@@ -391,6 +391,18 @@ def test_portfolio_files_checked_and_stored(world):
     ]
 
 
+def test_submitted_file_keeps_last_path_component(world):
+    task = make_task(world, kind=TaskKind.PORTFOLIO)
+
+    submission = tasks.submit(
+        task,
+        user("counselor1"),
+        files=[("..\\..\\获奖证书.pdf", io.BytesIO(b"%PDF-1.4\n%%EOF\n"))],
+    )
+
+    assert [f.original_name for f in submission.files] == ["获奖证书.pdf"]
+
+
 def test_class_meeting_takes_a_video_link(world):
     task = make_task(world, kind=TaskKind.CLASS_MEETING)
 

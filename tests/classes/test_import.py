@@ -122,6 +122,16 @@ def test_import_each_encoding(world, login, encoding):
     assert done.headers["Cache-Control"] == "no-store"
 
 
+def test_import_keeps_last_path_component(world, login):
+    trainer = login("trainer")
+    rows = [["E1001", "张老师", "教育学院", "", "", ""]]
+
+    response = _upload(trainer, world, _csv(rows, "utf-8"), "../../名单<b>.csv")
+
+    pending = db.session.get(PendingImport, _pending_id(response))
+    assert pending.filename == "名单<b>.csv"
+
+
 def test_reimport_creates_nobody_twice(world, login):
     trainer = login("trainer")
     content, filename = ENCODED["utf-8"](GOOD_ROWS)

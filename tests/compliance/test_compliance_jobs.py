@@ -6,13 +6,14 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from lms.accounts.models import User
+from lms.accounts.models import Role, User
 from lms.compliance import tasks
 from lms.compliance.snapshots import ComplianceSnapshot
 from lms.extensions import db
 from lms.notifications.models import Notification
 from lms.scheduler import run_job_once
 from tests.compliance.test_dashboard import frozen_today, ledger  # noqa: F401
+from tests.factories import make_user
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 #: 08:00 on 15 November 2026: the yearly rule is at risk (46 days left).
@@ -85,6 +86,24 @@ def test_hr_summary_counts_and_link(ledger):  # noqa: F811
     assert "规则foreign：达标 0，进行中 0，有风险 1，未达标 0，缺少上岗日期 0" in summaries["hr_b"].body
 
 
+def test_hr_summary_department_hr(ledger):  # noqa: F811
+    hr = db.session.scalar(sa.select(User).filter_by(username="hr"))
+    officer = make_user(hr.institution, "hr_school", Role.HR)
+    officer.hr_department_id = ledger.school
+    officer.locale = "en"
+    db.session.commit()
+
+    tasks.compliance_reminders_monthly(MID_NOVEMBER)
+    db.session.commit()
+
+    summaries = {row.recipient.username: row for row in _rows(tasks.HR_SUMMARY_KIND)}
+    summary = summaries["hr_school"]
+    assert summary.title == "Training compliance of 教育学院, 甲大学 on 2026-11-15"
+    lines = summary.body.splitlines()
+    assert "规则pre-job: Met 0, In progress 0, At risk 0, Missed 1, Start date missing 1" in lines
+    assert "规则yearly: Met 1, In progress 0, At risk 1, Missed 0, Start date missing 0" in lines
+
+
 def test_snapshot_is_idempotent_per_date(ledger):  # noqa: F811
     first = run_job_once("compliance_snapshot", now=MID_NOVEMBER)
     assert first.ok, first.error
@@ -128,6 +147,27 @@ def test_dashboard_shows_trend(ledger, login):  # noqa: F811
     assert "Trend over the last 30 days" in section
     assert section.count("<polyline") == 3
     assert len(re.findall(r"<tr>\s*<th scope=\"row\">11/1[345]/2026</th>", section)) == 3
+
+
+def test_dashboard_trend_department_hr(ledger, login):  # noqa: F811
+    run_job_once("compliance_snapshot", now=MID_NOVEMBER)
+    hr = db.session.scalar(sa.select(User).filter_by(username="hr"))
+    officer = make_user(hr.institution, "hr_school", Role.HR)
+    officer.hr_department_id = ledger.school
+    db.session.commit()
+    session = login("hr_school")
+    session.post("/language/en")
+
+    page = session.get("/compliance").get_data(as_text=True)
+
+    section = re.search(
+        rf'aria-labelledby="rule-{ledger.yearly}">(.*?)</section>', page, re.S
+    ).group(1)
+    trend_row = re.search(
+        r'<th scope="row">11/15/26</th>(.*?)</tr>', section, re.S
+    ).group(1)
+    # The 教育学院 has one met and one at risk, while the institution has two each.
+    assert re.findall(r"<td>(\d+)</td>", trend_row) == ["1", "0", "1", "0"]
 
 
 def test_dashboard_hides_other_institution_trend(ledger, login):  # noqa: F811

@@ -162,6 +162,32 @@ def test_uploaded_file_is_an_attachment(world, trainer, login, draft):
     assert lesson.file_original_name == "讲义.pdf"
 
 
+def test_file_name_keeps_last_path_component(world, trainer, draft):
+    # The multipart header is a quoted string, in which a doubled backslash is one.
+    upload = ("..\\\\..\\\\讲义<svg>.pdf", PDF)
+
+    _lesson_post(trainer, draft, {"title": "讲义", "kind": "file"}, upload)
+
+    assert _lessons(draft)[-1].file_original_name == "讲义<svg>.pdf"
+
+
+def test_stored_file_path_not_served(world, trainer, login, draft):
+    _lesson_post(trainer, draft, {"title": "讲义", "kind": "file"}, ("讲义.pdf", PDF))
+    lesson = _lessons(draft)[-1]
+    lesson.file_original_name = "../../讲义.pdf"
+    db.session.commit()
+    learner = _publish_and_enrol(world, trainer, login, draft)
+
+    served = learner.get(f"/courses/{draft}/lessons/{lesson.id}/file")
+    served.close()
+
+    disposition = served.headers["Content-Disposition"]
+    assert disposition == (
+        f"attachment; filename=lesson-{lesson.id}.pdf; "
+        "filename*=UTF-8''%E8%AE%B2%E4%B9%89.pdf"
+    )
+
+
 def test_chinese_file_name_keeps_ascii_fallback(world, trainer, login, draft):
     _lesson_post(trainer, draft, {"title": "证书", "kind": "file"}, ("证书.pdf", PDF))
     lesson = _lessons(draft)[-1]

@@ -474,6 +474,56 @@ def test_evidence_download_ascii_name(world, login):
     assert disposition == 'attachment; filename="certificate 2026.pdf"'
 
 
+def test_evidence_name_keeps_last_path_component(world, login):
+    name = "../../secret<svg onload=alert(1)>.pdf"
+    assert _submit(login("counselor1"), filename=name).status_code == 302
+    training = _only_training()
+
+    response = login("hr").get(f"/records/external/{training.id}/evidence")
+
+    disposition = response.headers["Content-Disposition"]
+    response.close()
+    assert training.evidence_name == "secret<svg onload=alert(1)>.pdf"
+    assert disposition == 'attachment; filename="secret<svg onload=alert(1)>.pdf"'
+
+
+def test_evidence_name_windows_path(world, login):
+    # The multipart header is a quoted string, in which a doubled backslash is one.
+    name = "C:\\\\Users\\\\吴敏\\\\结业证书.pdf"
+    assert _submit(login("counselor1"), filename=name).status_code == 302
+
+    assert _only_training().evidence_name == "结业证书.pdf"
+
+
+def test_evidence_download_strips_stored_path(world, login, submitted):
+    training = db.session.get(ExternalTraining, submitted)
+    training.evidence_name = "..\\..\\证书\r\nSet-Cookie: a=b.pdf"
+    db.session.commit()
+
+    response = login("counselor1").get(f"/records/external/{submitted}/evidence")
+
+    disposition = response.headers["Content-Disposition"]
+    response.close()
+    assert response.status_code == 200
+    assert disposition == (
+        f"attachment; filename=evidence-{submitted}.pdf; "
+        "filename*=UTF-8''%E8%AF%81%E4%B9%A6Set-Cookie%3A%20a%3Db.pdf"
+    )
+    assert "Set-Cookie" not in response.headers
+
+
+def test_evidence_download_path_only_name(world, login, submitted):
+    training = db.session.get(ExternalTraining, submitted)
+    training.evidence_name = "../"
+    db.session.commit()
+
+    response = login("counselor1").get(f"/records/external/{submitted}/evidence")
+
+    disposition = response.headers["Content-Disposition"]
+    response.close()
+    assert disposition == f"attachment; filename=evidence-{submitted}.pdf"
+
+
 def test_field_error_shown_once_in_chinese(world, login):
     response = _submit(login("counselor1"), title="")
 

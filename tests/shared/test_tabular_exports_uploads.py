@@ -103,6 +103,46 @@ def test_upload_must_match_extension_content_and_size(app):
             assert error.value.code == code
 
 
+@pytest.mark.parametrize(
+    "sent, kept",
+    [
+        ("证明.pdf", "证明.pdf"),
+        ("../../secret<svg onload=alert(1)>.pdf", "secret<svg onload=alert(1)>.pdf"),
+        ("C:\\Users\\a\\证明.pdf", "证明.pdf"),
+        ("..\\../x.pdf", "x.pdf"),
+        ("a\r\nb.pdf", "ab.pdf"),
+        ("  名单.xlsx ", "名单.xlsx"),
+        ("../", ""),
+        ("dir/..", ""),
+        ("", ""),
+        ("x" * 300 + ".pdf", "x" * 251 + ".pdf"),
+        ("x" * 300, "x" * 255),
+    ],
+)
+def test_client_filename_keeps_last_component(sent, kept):
+    assert uploads.client_filename(sent) == kept
+
+
+def test_store_keeps_last_path_component(app):
+    with app.app_context():
+        for sent in ("../../证明.pdf", "C:\\fakepath\\证明.pdf"):
+            stored = uploads.store(
+                "tests", sent, io.BytesIO(b"%PDF-1.7 body"), allowed=["pdf"]
+            )
+            assert stored.original_name == "证明.pdf"
+
+
+def test_send_strips_path_from_download_name(app):
+    with app.test_request_context():
+        stored = uploads.store(
+            "tests", "x.png", io.BytesIO(b"\x89PNG\r\n\x1a\nrest"), allowed=["png"]
+        )
+        response = uploads.send("tests", stored.name, "../../plan.png")
+        response.close()
+
+    assert response.headers["Content-Disposition"] == "attachment; filename=plan.png"
+
+
 def test_stored_files_are_served_as_attachments_never_sniffed(app):
     with app.test_request_context():
         stored = uploads.store("tests", "x.png", io.BytesIO(b"\x89PNG\r\n\x1a\nrest"), allowed=["png"])
