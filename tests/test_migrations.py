@@ -104,14 +104,15 @@ RELEASE_ROWS = [
     ("competency_item", {"id": 1, "identifier": "6f1c7a2e-0000-4000-8000-000000000002",
                          "framework_id": 1, "level_id": 1, "area_id": 1, "code": "1.1",
                          "summary": "开展思想理论教育"}),
-    # A framework a trainer made and published through the app.
+    # A framework a trainer made and published through the app. The audit
+    # entry takes its id from the sequence, which later logins use too.
     ("user", {"id": 3, "username": "trainer", "full_name": "孙培训", "role": "trainer",
               "institution_id": 1, "active": True,
               "created_at": "2026-01-05 08:00:00.000000"}),
     ("competency_framework", {"id": 2, "identifier": "6f1c7a2e-0000-4000-8000-000000000003",
                               "code": "uni-a-own", "title": "甲大学辅导员能力框架",
                               "version": "1"}),
-    ("audit_entry", {"id": 1, "created_at": "2026-02-01 08:00:00.000000", "actor_id": 3,
+    ("audit_entry", {"created_at": "2026-02-01 08:00:00.000000", "actor_id": 3,
                      "action": "framework.published", "subject_type": "framework",
                      "subject_id": 2, "summary": "甲大学辅导员能力框架 (1)", "data": "{}"}),
     ("course", {"id": 1, "institution_id": 1, "code": "c1", "title": "心理危机识别",

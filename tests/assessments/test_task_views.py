@@ -335,7 +335,7 @@ def test_task_due_out_of_range_message(world, login, english):
 
 
 def test_task_due_far_ahead_rejected(world, login, english):
-    task = make_task(world)
+    task = make_task(world, assessors=("hr",), moderator="trainer")
     db.session.commit()
     trainer = login("trainer")
 
