@@ -26,6 +26,8 @@ from assessments import (
     logger,
     marking,
     pending_imports,
+    question_sheet,
+    question_sheet_export,
     services,
     transfer,
 )
@@ -53,7 +55,18 @@ AUTHOR_ROLES = (Role.TRAINER, Role.ADMIN)
 IMPORT_AREA = pending_imports.AREA
 IMPORT_MAX_BYTES = 5 * uploads.MB
 uploads.register_field("question_import", lambda: {"*": IMPORT_MAX_BYTES})
-EXPORT_EXTENSIONS = {"gift": "gift", "aiken": "txt", "moodle_xml": "xml"}
+EXPORT_EXTENSIONS = {
+    "gift": "gift",
+    "aiken": "txt",
+    "moodle_xml": "xml",
+    "xlsx": "xlsx",
+    "csv": "csv",
+}
+EXPORT_MIMETYPES = {
+    "moodle_xml": "application/xml",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv",
+}
 
 
 def _bank(bank_id: int) -> QuestionBank:
@@ -142,8 +155,10 @@ def _bank_page(bank, category, new_values=None, new_errors=None, status=200):
         new_errors=new_errors or {},
         categories=sorted(bank.categories, key=lambda c: c.path),
         questions=banks.bank_questions(bank, category, tag) if tag else in_scope,
-        left_out={fmt: transfer.unexportable_count(fmt, in_scope) for fmt in transfer.FORMATS},
-        formats=transfer.FORMATS,
+        left_out={
+            fmt: _unexportable_count(fmt, in_scope) for fmt in transfer.EXPORT_FORMATS
+        },
+        formats=transfer.EXPORT_FORMATS,
         format_labels=transfer.FORMAT_LABELS,
     )
     return page, status
@@ -256,7 +271,7 @@ def _import_page(bank, values, errors, problems=(), preview=None, pending=None, 
         preview=preview,
         pending=pending,
         categories=sorted(bank.categories, key=lambda c: c.path),
-        formats=transfer.FORMATS,
+        formats=transfer.IMPORT_FORMATS,
         format_labels=transfer.FORMAT_LABELS,
     )
     return page, status
@@ -266,14 +281,16 @@ def _read_stored(name: str, fmt: str):
     path = uploads.path_of(IMPORT_AREA, name)
     if path is None:
         return None
+    if fmt == "spreadsheet":
+        return question_sheet.read_sheet(path.read_bytes())
     return transfer.read_file(fmt, path.read_bytes())
 
 
 def _store_upload(bank, data: dict, errors: dict):
     """Check the import form and store its file; return the stored file and target."""
     fmt = data.get("format")
-    if fmt not in transfer.FORMATS:
-        errors["format"] = _("Choose GIFT, Aiken or Moodle XML.")
+    if fmt not in transfer.IMPORT_FORMATS:
+        errors["format"] = _("Choose GIFT, Aiken, Moodle XML or a spreadsheet.")
     target = banks.category_of(bank, data.get("category_id"))
     if target is None:
         errors["category_id"] = _("Choose a category of this bank.")
@@ -303,6 +320,19 @@ def _upload_message(error: uploads.UploadError, fmt: str, filename: str) -> str:
             "The file %(name)s is empty. Choose the file that contains the questions.",
             name=filename,
         )
+    if error.code == "content" and fmt == "spreadsheet":
+        return _(
+            "The file %(name)s is not a spreadsheet. Save the questions as XLSX, or "
+            "as CSV in UTF-8 or GBK, and upload that file.",
+            name=filename,
+        )
+    old_excel = filename.lower().endswith(".xls")
+    if error.code == "extension" and fmt == "spreadsheet" and old_excel:
+        return _(
+            "The file %(name)s is an old Excel 97-2003 workbook (.xls). Save it as "
+            "an Excel workbook (.xlsx) or as CSV and upload that file.",
+            name=filename,
+        )
     if error.code == "content":
         return _(
             "The file %(name)s is not text: it contains binary data. Save the "
@@ -318,7 +348,7 @@ def _upload_message(error: uploads.UploadError, fmt: str, filename: str) -> str:
         )
     return _(
         "Upload a file in the %(format)s format, ending in %(extensions)s, at most 5 MB.",
-        format=transfer.FORMAT_LABELS[fmt],
+        format=str(transfer.FORMAT_LABELS[fmt]),
         extensions=", ".join("." + e for e in error.allowed),
     )
 
@@ -402,20 +432,51 @@ def _import_rejected_message(error: Exception) -> str:
     )
 
 
+@bp.route("/banks/import-template.<extension>")
+@roles_required(*AUTHOR_ROLES)
+def import_template(extension: str):
+    """Download the question sheet template with one example row per question kind."""
+    if extension not in question_sheet_export.EXTENSIONS:
+        abort(404)
+    response = Response(
+        question_sheet_export.template_bytes(extension),
+        mimetype=EXPORT_MIMETYPES[extension],
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="question-template.{extension}"'
+            ),
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+    return response
+
+
+def _unexportable_count(fmt: str, questions: list[Question]) -> int:
+    if fmt in question_sheet_export.EXTENSIONS:
+        return question_sheet_export.unexportable_count(questions)
+    return transfer.unexportable_count(fmt, questions)
+
+
+def _export(fmt: str, questions: list[Question]) -> tuple[bytes, list[Question]]:
+    if fmt in question_sheet_export.EXTENSIONS:
+        return question_sheet_export.export_bytes(fmt, questions)
+    return transfer.export(fmt, questions)
+
+
 @bp.route("/banks/<int:bank_id>/export")
 @roles_required(*AUTHOR_ROLES)
 def export_questions(bank_id: int):
     bank = _bank(bank_id)
     fmt = request.args.get("format")
-    if fmt not in transfer.FORMATS:
+    if fmt not in transfer.EXPORT_FORMATS:
         abort(404)
     category = banks.category_of(bank, request.args.get("category"))
     questions = banks.bank_questions(bank, category)
-    body, left_out = transfer.export(fmt, questions)
+    body, left_out = _export(fmt, questions)
     extension = EXPORT_EXTENSIONS[fmt]
     response = Response(
         body,
-        mimetype="application/xml" if fmt == "moodle_xml" else "text/plain",
+        mimetype=EXPORT_MIMETYPES.get(fmt, "text/plain"),
         headers={
             "Content-Disposition": f'attachment; filename="questions-{bank.id}.{extension}"',
             "X-Content-Type-Options": "nosniff",

@@ -502,7 +502,7 @@ class PendingQuestionImport(db.Model):
     )
     created_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
-    #: One of ``transfer.FORMATS``.
+    #: One of ``transfer.IMPORT_FORMATS``.
     format: so.Mapped[str] = so.mapped_column(sa.String(16))
     #: Name of the file in the ``question_imports`` upload area.
     stored_name: so.Mapped[str] = so.mapped_column(sa.String(200))

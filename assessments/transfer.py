@@ -44,8 +44,25 @@ from lms.accounts.models import User
 from lms.extensions import db
 
 FORMATS = ("gift", "aiken", "moodle_xml")
-FORMAT_LABELS = {"gift": "GIFT", "aiken": "Aiken", "moodle_xml": "Moodle XML"}
-EXTENSIONS = {"gift": ("gift", "txt"), "aiken": ("txt",), "moodle_xml": ("xml",)}
+#: Formats a file can be imported from: ``FORMATS`` and the question sheet of
+#: ``assessments.question_sheet``, as XLSX or CSV.
+IMPORT_FORMATS = (*FORMATS, "spreadsheet")
+#: Formats a bank can be exported to; "xlsx" and "csv" write the question sheet.
+EXPORT_FORMATS = (*FORMATS, "xlsx", "csv")
+FORMAT_LABELS = {
+    "gift": "GIFT",
+    "aiken": "Aiken",
+    "moodle_xml": "Moodle XML",
+    "spreadsheet": _l("Spreadsheet (XLSX or CSV)"),
+    "xlsx": _l("Spreadsheet (XLSX)"),
+    "csv": _l("Spreadsheet (CSV)"),
+}
+EXTENSIONS = {
+    "gift": ("gift", "txt"),
+    "aiken": ("txt",),
+    "moodle_xml": ("xml",),
+    "spreadsheet": ("xlsx", "csv"),
+}
 #: Category path parts that Moodle adds above the real categories.
 _MOODLE_ROOTS = {"$course$", "$system$", "$module$", "$cat1$", "top", "默认", "default"}
 HUNDRED = Decimal(100)

@@ -236,7 +236,21 @@ def _sniff_delimiter(text: str) -> str:
     return max(counts, key=counts.get) if any(counts.values()) else ","
 
 
-def _build(header_cells: list, body: list[tuple[int, list]], max_rows: int) -> Table:
+def keep_text(text: object) -> str:
+    """Cell text as written, with Unix line breaks and no surrounding whitespace.
+
+    Used for cells such as question stems, whose line breaks and full-width
+    punctuation belong to the content.
+    """
+    if text is None:
+        return ""
+    value = str(text).replace("\r\n", "\n").replace("\r", "\n")
+    return value.replace("\ufeff", "").strip()
+
+
+def _build(
+    header_cells: list, body: list[tuple[int, list]], max_rows: int, clean=normalise
+) -> Table:
     headers = [normalise(h) for h in header_cells]
     while headers and not headers[-1]:
         headers.pop()
@@ -244,8 +258,8 @@ def _build(header_cells: list, body: list[tuple[int, list]], max_rows: int) -> T
         raise TableError("empty")
     table = Table(headers=headers)
     for number, cells in body:
-        values = [normalise(c) for c in cells]
-        if not any(values):
+        values = [clean(c) for c in cells]
+        if not any(value.strip() for value in values):
             continue
         if len(table.rows) >= max_rows:
             raise TableError("too_many_rows", str(max_rows))
@@ -259,7 +273,8 @@ def _build(header_cells: list, body: list[tuple[int, list]], max_rows: int) -> T
 BINARY_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
 
 
-def read_csv(content: bytes, *, max_rows: int = 20000) -> Table:
+def read_csv(content: bytes, *, max_rows: int = 20000, clean=normalise) -> Table:
+    """Read CSV bytes; ``clean`` (``normalise`` or ``keep_text``) turns cells into text."""
     text, encoding = decode(content)
     if not text.strip():
         raise TableError("empty")
@@ -274,7 +289,8 @@ def read_csv(content: bytes, *, max_rows: int = 20000) -> Table:
         raise TableError("format", str(exc)) from None
     if unclosed is not None:
         raise TableError("quote", str(unclosed))
-    table = _build(lines[0], [(i + 2, r) for i, r in enumerate(lines[1:])], max_rows)
+    body = [(i + 2, r) for i, r in enumerate(lines[1:])]
+    table = _build(lines[0], body, max_rows, clean)
     table.encoding = encoding
     return table
 
@@ -307,7 +323,8 @@ def check_archive_size(content: bytes) -> None:
         raise TableError("too_large", f"{unpacked} bytes unpacked")
 
 
-def read_xlsx(content: bytes, *, max_rows: int = 20000) -> Table:
+def read_xlsx(content: bytes, *, max_rows: int = 20000, clean=normalise) -> Table:
+    """Read the first sheet of an XLSX workbook; ``clean`` is as for ``read_csv``."""
     from openpyxl import load_workbook
 
     check_archive_size(content)
@@ -326,7 +343,7 @@ def read_xlsx(content: bytes, *, max_rows: int = 20000) -> Table:
             body.append((number, [_cell_text(c) for c in cells]))
             if len(body) > max_rows * 2:
                 raise TableError("too_many_rows", str(max_rows))
-        return _build([_cell_text(c) for c in header], body, max_rows)
+        return _build([_cell_text(c) for c in header], body, max_rows, clean)
     finally:
         workbook.close()
 

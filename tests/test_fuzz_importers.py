@@ -17,6 +17,7 @@ from assessments.formats.encoding import decode_upload
 from assessments.formats.gift import parse_gift
 from assessments.formats.moodle_xml import parse_moodle_xml
 from assessments.formats.types import FormatError
+from assessments.question_sheet import read_sheet
 from certificates.credentials import check_open_badge, loads_credential
 from lms import tabular
 
@@ -51,6 +52,19 @@ XML_TEXT = st.lists(
     ),
     max_size=25,
 ).map("".join)
+#: CSV text of question sheets: headers, kind names, answers and separators.
+SHEET_CELLS = st.sampled_from(
+    [
+        "题型", "题干", "选项A", "选项B", "选项I", "答案", "分值", "分类", "计分方式",
+        "单选题", "多选题", "判断题", "填空题", "简答题", "问答题", "排序题", "配对题",
+        "A", "ACD", "E", "对", "题___", "甲|乙", "4 | 要点", "思政/理论", "2.5", "0",
+        "'=1", '"', "\n", "", "，", "按比例得分",
+    ]
+)
+SHEET_TEXT = st.lists(
+    st.lists(st.one_of(SHEET_CELLS, st.text(max_size=10)), max_size=10).map(",".join),
+    max_size=8,
+).map("\n".join)
 
 
 @FUZZ
@@ -85,6 +99,15 @@ def test_aiken_any_text(text):
 def test_moodle_xml_any_bytes(data):
     try:
         parse_moodle_xml(data)
+    except FormatError as error:
+        assert str(error)
+
+
+@FUZZ
+@given(st.one_of(SHEET_TEXT.map(str.encode), st.binary(max_size=300)))
+def test_question_sheet_any_bytes(app_ctx, data):
+    try:
+        read_sheet(data)
     except FormatError as error:
         assert str(error)
 

@@ -129,11 +129,12 @@ def test_bank_import_survives_fuzz(seeded, app_ctx, login):
     @FUZZ
     @given(
         content=st.one_of(UPLOADS, st.text(max_size=400).map(str.encode)),
-        file_format=st.sampled_from(["gift", "aiken", "moodle_xml"]),
+        file_format=st.sampled_from(["gift", "aiken", "moodle_xml", "spreadsheet"]),
     )
     def upload(content, file_format):
         data = {"format": file_format, "category_id": str(category_id)}
-        response = _post_file(trainer, url, data, "file", content, "bank.txt")
+        name = "bank.csv" if file_format == "spreadsheet" else "bank.txt"
+        response = _post_file(trainer, url, data, "file", content, name)
         assert_clean_response(trainer, response, url)
 
     upload()

@@ -44,6 +44,20 @@ def test_blank_rows_are_skipped_but_numbers_stay_those_of_the_sheet():
     assert [n for n, _ in table.rows] == [2, 4]
 
 
+def test_keep_text_cells_as_written():
+    content = '题干,答案\r\n"第一行\r\n第二行，（全角）  ", 对 \r\n'.encode("gbk")
+
+    table = tabular.read_csv(content, clean=tabular.keep_text)
+
+    assert table.rows == [(2, {"题干": "第一行\n第二行，（全角）", "答案": "对"})]
+
+
+def test_keep_text_skips_blank_rows():
+    table = tabular.read_csv("a,b\n1,2\n , \n".encode(), clean=tabular.keep_text)
+
+    assert [n for n, _ in table.rows] == [2]
+
+
 def test_xlsx_numbers_typed_as_numbers_come_back_as_plain_text():
     workbook = Workbook()
     sheet = workbook.active
