@@ -668,12 +668,7 @@ def test_published_quiz_settings_locked_except_schedule(world, trainer):
     assert "only the opening and closing times can change" in page
     assert f"/manage/quizzes/{world.quiz}/questions/new" not in page
 
-    values = {
-        name: str(value)
-        for name, value in quiz_authoring.quiz_form_values(
-            db.session.get(Quiz, world.quiz)
-        ).items()
-    }
+    values = _quiz_values(world)
     changed = trainer.post(
         f"/manage/quizzes/{world.quiz}", data={**values, "pass_mark": "80"}
     )
@@ -830,14 +825,19 @@ def test_bank_question_kind_punctuation_in_chinese(world, draft_quiz, login):
     assert f", {path})" not in text
 
 
-@pytest.mark.parametrize("field", ["opens_at", "closes_at"])
-def test_quiz_schedule_out_of_range_message(world, trainer, field):
-    values = {
+def _quiz_values(world) -> dict:
+    """Return the quiz form of the world's quiz as the edit page fills it in."""
+    return {
         name: str(value)
         for name, value in quiz_authoring.quiz_form_values(
             db.session.get(Quiz, world.quiz)
         ).items()
     }
+
+
+@pytest.mark.parametrize("field", ["opens_at", "closes_at"])
+def test_quiz_schedule_out_of_range_message(world, trainer, field):
+    values = _quiz_values(world)
 
     response = trainer.post(
         f"/manage/quizzes/{world.quiz}", data={**values, field: "0001-01-01T00:00"}
@@ -875,12 +875,7 @@ def test_lesson_start_out_of_range_message(world, trainer):
 
 @pytest.mark.parametrize(("field", "label"), [("opens_at", "Opens at"), ("closes_at", "Closes at")])
 def test_quiz_schedule_far_ahead_rejected(world, trainer, field, label):
-    values = {
-        name: str(value)
-        for name, value in quiz_authoring.quiz_form_values(
-            db.session.get(Quiz, world.quiz)
-        ).items()
-    }
+    values = _quiz_values(world)
 
     response = trainer.post(
         f"/manage/quizzes/{world.quiz}", data={**values, field: "2999-01-01T09:00"}
