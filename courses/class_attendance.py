@@ -277,11 +277,17 @@ def sync_hours(attendance: Attendance) -> None:
     # NOTE: two requests that mark the same person at two sessions of one
     # date at the same moment can each miss the other's credit, because the
     # conditional update guards a single mark.
-    session = attendance.session
     db.session.refresh(attendance)
     target = min(
-        hours_earned(session, attendance.status), class_days.day_allowance(attendance)
+        hours_earned(attendance.session, attendance.status),
+        class_days.day_allowance(attendance),
     )
+    _credit(attendance, target)
+
+
+def _credit(attendance: Attendance, target: Decimal) -> None:
+    """Set the mark's credited 学时 to ``target`` and append the difference to the ledger."""
+    session = attendance.session
     previous = Decimal(attendance.credited_hours)
     if target == previous:
         return
@@ -407,7 +413,11 @@ def _write_difference(session: ClassSession, user: User, difference: Decimal) ->
         entry.source_type = SOURCE_TYPE
         entry.source_id = session.id
     else:
+        # A correction nets against its root only within the root's tier,
+        # kind and training, so it carries them even if the class changed.
         entry.corrects_id = root.id
+        entry.tier, entry.kind = root.tier, root.kind
+        entry.training_type, entry.training_id = root.training_type, root.training_id
     db.session.add(entry)
     db.session.flush()
     logger.info(
@@ -416,10 +426,30 @@ def _write_difference(session: ClassSession, user: User, difference: Decimal) ->
 
 
 def resync_class(training_class: TrainingClass) -> None:
-    """Bring every mark of the class in line after its hour conversion changed."""
-    for session in training_class.sessions:
-        for attendance in session.attendance:
-            sync_hours(attendance)
+    """Bring every mark of the class in line after its hour conversion changed.
+
+    Marks that now earn less are lowered first, so that the room they free
+    under a person's daily limit is there when the other marks are raised.
+    Otherwise a date with two half-day sessions could end below a full day
+    after the hours went down.
+    """
+    marks = [
+        attendance
+        for session in training_class.sessions
+        for attendance in session.attendance
+    ]
+    for attendance in marks:
+        _lower_to_earned(attendance)
+    for attendance in marks:
+        sync_hours(attendance)
+
+
+def _lower_to_earned(attendance: Attendance) -> None:
+    """Lower the mark's credit to what its status earns at the session, if above."""
+    db.session.refresh(attendance)
+    earned = hours_earned(attendance.session, attendance.status)
+    if earned < attendance.credited_hours:
+        _credit(attendance, earned)
 
 
 def marks_of(user: User, training_class: TrainingClass) -> dict[int, Attendance]:

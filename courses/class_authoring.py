@@ -15,9 +15,16 @@ from flask_babel import ngettext
 
 from courses import logger
 from courses.authoring import AuthoringError, optional_int, text_field
-from courses.class_models import ClassStatus, EnrolmentMode, TrainingClass
+from courses.class_models import (
+    Attendance,
+    ClassSession,
+    ClassStatus,
+    EnrolmentMode,
+    TrainingClass,
+)
 from courses.classes import ClassError, enrolled_count, promote_waiting
 from courses.models import Course, Programme, PublicationStatus
+from lms import labels
 from lms.accounts.models import Role, User
 from lms.extensions import db
 from lms.compliance.windows import local_today
@@ -128,6 +135,53 @@ def _check_session_hours(values: dict, errors: dict) -> None:
         )
 
 
+def has_attendance(training_class: TrainingClass) -> bool:
+    """Return whether any session of the class has an attendance mark."""
+    marked = db.session.scalar(
+        sa.select(Attendance.id)
+        .join(ClassSession, ClassSession.id == Attendance.session_id)
+        .where(ClassSession.class_id == training_class.id)
+        .limit(1)
+    )
+    return marked is not None
+
+
+def _check_ledger_fields(values: dict, current: Optional[TrainingClass], errors: dict) -> None:
+    """Reject a new tier or kind once attendance is recorded.
+
+    Marks have credited ledger rows that carry the class's tier and kind,
+    and corrections of those rows must carry the same, so that rules for
+    one tier never net rows of another.
+    """
+    if current is None or not has_attendance(current):
+        return
+    tier, kind = values["tier"], values["kind"]
+    if tier is not None and tier is not current.tier:
+        errors["tier"] = _(
+            "Attendance is already recorded in this class, and its 学时 are credited "
+            "as %(tier)s training, so the tier cannot change. Keep %(tier)s, or "
+            "create a new class for training at another tier.",
+            tier=labels.label(current.tier),
+        )
+    if "kind" not in errors and kind is not current.kind:
+        errors["kind"] = _kind_fixed_message(current.kind)
+
+
+def _kind_fixed_message(kind: Optional[TrainingKind]) -> str:
+    if kind is None:
+        return _(
+            "Attendance is already recorded in this class, and its 学时 are credited "
+            "without a kind, so the kind cannot change. Leave it empty, or create a "
+            "new class for training of another kind."
+        )
+    return _(
+        "Attendance is already recorded in this class, and its 学时 are credited "
+        "as %(kind)s, so the kind cannot change. Keep %(kind)s, or create a new "
+        "class for training of another kind.",
+        kind=labels.label(kind),
+    )
+
+
 def _offering(data: dict, institution_id: int, errors: dict):
     """Return (programme, course) named by the "offering" field, "p:<id>" or "c:<id>"."""
     raw = (data.get("offering") or "").strip()
@@ -179,6 +233,7 @@ def _validate(data: dict, institution_id: int, current: Optional[TrainingClass])
     _check_plausible_dates(values, institution_id, current, errors)
     _check_capacity(values["capacity"], current, errors)
     _check_session_hours(values, errors)
+    _check_ledger_fields(values, current, errors)
     if " " in values["code"]:
         errors["code"] = _("Use a code without spaces, e.g. 2026-03-organiser.")
     starts, ends = values["starts_on"], values["ends_on"]
