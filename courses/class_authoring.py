@@ -215,7 +215,26 @@ def _trainers(data: dict, institution_id: int, errors: dict) -> list[User]:
     return trainers
 
 
-def _validate(data: dict, institution_id: int, current: Optional[TrainingClass]) -> dict:
+def _check_editor_stays(trainers: list[User], editor: User, errors: dict) -> None:
+    """Reject a trainer's save that leaves them off the class's trainers.
+
+    A trainer manages only the classes they train, so the save would take
+    away their access to the class. An administrator may hand a class over.
+    """
+    if "trainer_ids" in errors or editor.role is not Role.TRAINER:
+        return
+    if any(trainer.id == editor.id for trainer in trainers):
+        return
+    errors["trainer_ids"] = _(
+        "Tick yourself as well. Only the class's trainers and administrators manage "
+        "a class, so without you on this list you could no longer edit it or record "
+        "its attendance. To hand the class over, ask an administrator."
+    )
+
+
+def _validate(
+    data: dict, institution_id: int, current: Optional[TrainingClass], editor: User
+) -> dict:
     errors: dict[str, str] = {}
     values = {
         "code": text_field(data, "code", errors, max_length=64),
@@ -258,6 +277,7 @@ def _validate(data: dict, institution_id: int, current: Optional[TrainingClass])
     if current is None or not current.members:
         values["programme"], values["course"] = _offering(data, institution_id, errors)
     values["trainers"] = _trainers(data, institution_id, errors)
+    _check_editor_stays(values["trainers"], editor, errors)
     if errors:
         raise AuthoringError(errors)
     return values
@@ -265,7 +285,7 @@ def _validate(data: dict, institution_id: int, current: Optional[TrainingClass])
 
 def create_class(data: dict, author: User) -> TrainingClass:
     """Create a draft class of the author's institution from form values."""
-    values = _validate(data, author.institution_id, None)
+    values = _validate(data, author.institution_id, None, author)
     training_class = TrainingClass(institution_id=author.institution_id)
     _apply(training_class, values)
     db.session.add(training_class)
@@ -279,7 +299,7 @@ def update_class(training_class: TrainingClass, data: dict, editor: User) -> Non
 
     The offered programme or course is fixed once the class has members.
     """
-    values = _validate(data, training_class.institution_id, training_class)
+    values = _validate(data, training_class.institution_id, training_class, editor)
     _apply(training_class, values)
     db.session.flush()
     promote_waiting(training_class)

@@ -80,7 +80,10 @@ def _load(class_id: int) -> TrainingClass:
 def _managed(class_id: int) -> TrainingClass:
     training_class = _load(class_id)
     if not classes.can_manage(current_user, training_class):
-        abort(403)
+        abort(403, description=_(
+            "Only the class's trainers and administrators manage this class. "
+            "Ask an administrator to add you as one of its trainers."
+        ))
     return training_class
 
 
