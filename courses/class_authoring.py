@@ -199,6 +199,57 @@ def _offering(data: dict, institution_id: int, errors: dict):
     return (row, None) if model is Programme else (None, row)
 
 
+def offering_value(training_class: TrainingClass) -> str:
+    """Return the "offering" field value naming what the class offers."""
+    if training_class.programme_id is not None:
+        return f"p:{training_class.programme_id}"
+    return f"c:{training_class.course_id}"
+
+
+def _offered_title(training_class: TrainingClass) -> str:
+    offered = training_class.programme or training_class.course
+    return offered.title
+
+
+def _check_offering_kept(data: dict, current: TrainingClass, errors: dict) -> None:
+    """Reject another offering for a class that has people on its roster.
+
+    Members are enrolled in what the class offers, and their progress and
+    any attendance belong to it. A form without the field keeps the offering.
+    """
+    raw = (data.get("offering") or "").strip()
+    if not raw or raw == offering_value(current):
+        return
+    errors["offering"] = _(
+        "People are already on the roster of this class, so what it offers cannot "
+        "change. Keep %(title)s, or create a new class for the other programme or "
+        "course.",
+        title=_offered_title(current),
+    )
+
+
+def _check_lesson_sessions(
+    values: dict, current: Optional[TrainingClass], errors: dict
+) -> None:
+    """Reject an offering without the offline lessons that sessions deliver."""
+    if current is None or "offering" in errors:
+        return
+    programme = values["programme"]
+    offered = [link.course for link in programme.courses] if programme else [values["course"]]
+    lesson_ids = {lesson.id for course in offered for lesson in course.lessons}
+    stranded = [
+        session for session in current.sessions
+        if session.lesson_id is not None and session.lesson_id not in lesson_ids
+    ]
+    if stranded:
+        errors["offering"] = _(
+            "The session %(session)s on %(day)s delivers an offline lesson of what "
+            "the class offers now. Change or delete that session first.",
+            session=stranded[0].title,
+            day=stranded[0].held_on.isoformat(),
+        )
+
+
 def _trainers(data: dict, institution_id: int, errors: dict) -> list[User]:
     ids = [int(raw) for raw in data.get("trainer_ids", []) if str(raw).isdigit()]
     trainers = list(
@@ -276,6 +327,9 @@ def _validate(
         errors["code"] = _("The code %(code)s is already used by another class.", code=values["code"])
     if current is None or not current.members:
         values["programme"], values["course"] = _offering(data, institution_id, errors)
+        _check_lesson_sessions(values, current, errors)
+    else:
+        _check_offering_kept(data, current, errors)
     values["trainers"] = _trainers(data, institution_id, errors)
     _check_editor_stays(values["trainers"], editor, errors)
     if errors:

@@ -199,10 +199,7 @@ def _form_values(training_class=None) -> dict:
             "tier": TrainingTier.SCHOOL.value,
             "trainer_ids": [str(current_user.id)],
         }
-    offering = (
-        f"p:{training_class.programme_id}" if training_class.programme_id
-        else f"c:{training_class.course_id}"
-    )
+    offering = class_authoring.offering_value(training_class)
     values = {
         field: getattr(training_class, field)
         for field in ("code", "title", "summary", "capacity", "full_day_hours", "half_day_hours")
