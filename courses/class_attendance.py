@@ -217,6 +217,20 @@ def mark(session: ClassSession, user: User, status: AttendanceStatus, by: User) 
     return attendance
 
 
+#: Statuses of a class whose sessions take place, so that marks may credit 学时.
+RUNNING_STATUSES = (ClassStatus.OPEN, ClassStatus.CLOSED)
+
+
+class ClassNotRunning(ValueError):
+    """Attendance was marked in a draft or cancelled class."""
+
+
+def check_class_running(training_class: TrainingClass) -> None:
+    """Reject marks in a draft or cancelled class, because marks credit 学时 at once."""
+    if training_class.status not in RUNNING_STATUSES:
+        raise ClassNotRunning(training_class.status.value)
+
+
 class SessionNotHeldYet(ValueError):
     """Attendance was marked for a session whose day has not come."""
 
@@ -242,12 +256,14 @@ def mark_sheet(
 ) -> SheetResult:
     """Apply marks keyed by user id to the people on the sheet and ignore the rest.
 
-    Raises SessionNotHeldYet, marking nobody, before the session's day in the
+    Raises ClassNotRunning, marking nobody, unless the class is open or
+    closed, and SessionNotHeldYet before the session's day in the
     institution's zone.
     """
     from lms.compliance.windows import local_today
     from lms.organisations.models import Institution
 
+    check_class_running(session.training_class)
     institution = db.session.get(Institution, session.training_class.institution_id)
     check_session_held(session, local_today(institution))
     on_sheet = {user.id: user for user, _mark in sheet(session)}
