@@ -168,7 +168,7 @@ def _task_form(task, values: dict, errors: dict, status: int = 200):
                 )
             ],
             moderator_options=[
-                (person.id, person.full_name)
+                (person.id, labels.person_label(person))
                 for person in _people_of_institution()
                 if person.role in RESULT_ROLES
             ],

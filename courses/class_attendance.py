@@ -217,6 +217,20 @@ def mark(session: ClassSession, user: User, status: AttendanceStatus, by: User) 
     return attendance
 
 
+#: Statuses of a class whose sessions take place, so that marks may credit 学时.
+RUNNING_STATUSES = (ClassStatus.OPEN, ClassStatus.CLOSED)
+
+
+class ClassNotRunning(ValueError):
+    """Attendance was marked in a draft or cancelled class."""
+
+
+def check_class_running(training_class: TrainingClass) -> None:
+    """Reject marks in a draft or cancelled class, because marks credit 学时 at once."""
+    if training_class.status not in RUNNING_STATUSES:
+        raise ClassNotRunning(training_class.status.value)
+
+
 class SessionNotHeldYet(ValueError):
     """Attendance was marked for a session whose day has not come."""
 
@@ -242,12 +256,14 @@ def mark_sheet(
 ) -> SheetResult:
     """Apply marks keyed by user id to the people on the sheet and ignore the rest.
 
-    Raises SessionNotHeldYet, marking nobody, before the session's day in the
+    Raises ClassNotRunning, marking nobody, unless the class is open or
+    closed, and SessionNotHeldYet before the session's day in the
     institution's zone.
     """
     from lms.compliance.windows import local_today
     from lms.organisations.models import Institution
 
+    check_class_running(session.training_class)
     institution = db.session.get(Institution, session.training_class.institution_id)
     check_session_held(session, local_today(institution))
     on_sheet = {user.id: user for user, _mark in sheet(session)}
@@ -277,11 +293,17 @@ def sync_hours(attendance: Attendance) -> None:
     # NOTE: two requests that mark the same person at two sessions of one
     # date at the same moment can each miss the other's credit, because the
     # conditional update guards a single mark.
-    session = attendance.session
     db.session.refresh(attendance)
     target = min(
-        hours_earned(session, attendance.status), class_days.day_allowance(attendance)
+        hours_earned(attendance.session, attendance.status),
+        class_days.day_allowance(attendance),
     )
+    _credit(attendance, target)
+
+
+def _credit(attendance: Attendance, target: Decimal) -> None:
+    """Set the mark's credited 学时 to ``target`` and append the difference to the ledger."""
+    session = attendance.session
     previous = Decimal(attendance.credited_hours)
     if target == previous:
         return
@@ -407,7 +429,11 @@ def _write_difference(session: ClassSession, user: User, difference: Decimal) ->
         entry.source_type = SOURCE_TYPE
         entry.source_id = session.id
     else:
+        # A correction nets against its root only within the root's tier,
+        # kind and training, so it carries them even if the class changed.
         entry.corrects_id = root.id
+        entry.tier, entry.kind = root.tier, root.kind
+        entry.training_type, entry.training_id = root.training_type, root.training_id
     db.session.add(entry)
     db.session.flush()
     logger.info(
@@ -416,10 +442,30 @@ def _write_difference(session: ClassSession, user: User, difference: Decimal) ->
 
 
 def resync_class(training_class: TrainingClass) -> None:
-    """Bring every mark of the class in line after its hour conversion changed."""
-    for session in training_class.sessions:
-        for attendance in session.attendance:
-            sync_hours(attendance)
+    """Bring every mark of the class in line after its hour conversion changed.
+
+    Marks that now earn less are lowered first, so that the room they free
+    under a person's daily limit is there when the other marks are raised.
+    Otherwise a date with two half-day sessions could end below a full day
+    after the hours went down.
+    """
+    marks = [
+        attendance
+        for session in training_class.sessions
+        for attendance in session.attendance
+    ]
+    for attendance in marks:
+        _lower_to_earned(attendance)
+    for attendance in marks:
+        sync_hours(attendance)
+
+
+def _lower_to_earned(attendance: Attendance) -> None:
+    """Lower the mark's credit to what its status earns at the session, if above."""
+    db.session.refresh(attendance)
+    earned = hours_earned(attendance.session, attendance.status)
+    if earned < attendance.credited_hours:
+        _credit(attendance, earned)
 
 
 def marks_of(user: User, training_class: TrainingClass) -> dict[int, Attendance]:

@@ -15,9 +15,16 @@ from flask_babel import ngettext
 
 from courses import logger
 from courses.authoring import AuthoringError, optional_int, text_field
-from courses.class_models import ClassStatus, EnrolmentMode, TrainingClass
+from courses.class_models import (
+    Attendance,
+    ClassSession,
+    ClassStatus,
+    EnrolmentMode,
+    TrainingClass,
+)
 from courses.classes import ClassError, enrolled_count, promote_waiting
 from courses.models import Course, Programme, PublicationStatus
+from lms import labels
 from lms.accounts.models import Role, User
 from lms.extensions import db
 from lms.compliance.windows import local_today
@@ -128,6 +135,53 @@ def _check_session_hours(values: dict, errors: dict) -> None:
         )
 
 
+def has_attendance(training_class: TrainingClass) -> bool:
+    """Return whether any session of the class has an attendance mark."""
+    marked = db.session.scalar(
+        sa.select(Attendance.id)
+        .join(ClassSession, ClassSession.id == Attendance.session_id)
+        .where(ClassSession.class_id == training_class.id)
+        .limit(1)
+    )
+    return marked is not None
+
+
+def _check_ledger_fields(values: dict, current: Optional[TrainingClass], errors: dict) -> None:
+    """Reject a new tier or kind once attendance is recorded.
+
+    Marks have credited ledger rows that carry the class's tier and kind,
+    and corrections of those rows must carry the same, so that rules for
+    one tier never net rows of another.
+    """
+    if current is None or not has_attendance(current):
+        return
+    tier, kind = values["tier"], values["kind"]
+    if tier is not None and tier is not current.tier:
+        errors["tier"] = _(
+            "Attendance is already recorded in this class, and its 学时 are credited "
+            "as %(tier)s training, so the tier cannot change. Keep %(tier)s, or "
+            "create a new class for training at another tier.",
+            tier=labels.label(current.tier),
+        )
+    if "kind" not in errors and kind is not current.kind:
+        errors["kind"] = _kind_fixed_message(current.kind)
+
+
+def _kind_fixed_message(kind: Optional[TrainingKind]) -> str:
+    if kind is None:
+        return _(
+            "Attendance is already recorded in this class, and its 学时 are credited "
+            "without a kind, so the kind cannot change. Leave it empty, or create a "
+            "new class for training of another kind."
+        )
+    return _(
+        "Attendance is already recorded in this class, and its 学时 are credited "
+        "as %(kind)s, so the kind cannot change. Keep %(kind)s, or create a new "
+        "class for training of another kind.",
+        kind=labels.label(kind),
+    )
+
+
 def _offering(data: dict, institution_id: int, errors: dict):
     """Return (programme, course) named by the "offering" field, "p:<id>" or "c:<id>"."""
     raw = (data.get("offering") or "").strip()
@@ -143,6 +197,57 @@ def _offering(data: dict, institution_id: int, errors: dict):
         errors["offering"] = _("Publish the programme or course before offering it.")
         return None, None
     return (row, None) if model is Programme else (None, row)
+
+
+def offering_value(training_class: TrainingClass) -> str:
+    """Return the "offering" field value naming what the class offers."""
+    if training_class.programme_id is not None:
+        return f"p:{training_class.programme_id}"
+    return f"c:{training_class.course_id}"
+
+
+def _offered_title(training_class: TrainingClass) -> str:
+    offered = training_class.programme or training_class.course
+    return offered.title
+
+
+def _check_offering_kept(data: dict, current: TrainingClass, errors: dict) -> None:
+    """Reject another offering for a class that has people on its roster.
+
+    Members are enrolled in what the class offers, and their progress and
+    any attendance belong to it. A form without the field keeps the offering.
+    """
+    raw = (data.get("offering") or "").strip()
+    if not raw or raw == offering_value(current):
+        return
+    errors["offering"] = _(
+        "People are already on the roster of this class, so what it offers cannot "
+        "change. Keep %(title)s, or create a new class for the other programme or "
+        "course.",
+        title=_offered_title(current),
+    )
+
+
+def _check_lesson_sessions(
+    values: dict, current: Optional[TrainingClass], errors: dict
+) -> None:
+    """Reject an offering without the offline lessons that sessions deliver."""
+    if current is None or "offering" in errors:
+        return
+    programme = values["programme"]
+    offered = [link.course for link in programme.courses] if programme else [values["course"]]
+    lesson_ids = {lesson.id for course in offered for lesson in course.lessons}
+    stranded = [
+        session for session in current.sessions
+        if session.lesson_id is not None and session.lesson_id not in lesson_ids
+    ]
+    if stranded:
+        errors["offering"] = _(
+            "The session %(session)s on %(day)s delivers an offline lesson of what "
+            "the class offers now. Change or delete that session first.",
+            session=stranded[0].title,
+            day=stranded[0].held_on.isoformat(),
+        )
 
 
 def _trainers(data: dict, institution_id: int, errors: dict) -> list[User]:
@@ -161,7 +266,26 @@ def _trainers(data: dict, institution_id: int, errors: dict) -> list[User]:
     return trainers
 
 
-def _validate(data: dict, institution_id: int, current: Optional[TrainingClass]) -> dict:
+def _check_editor_stays(trainers: list[User], editor: User, errors: dict) -> None:
+    """Reject a trainer's save that leaves them off the class's trainers.
+
+    A trainer manages only the classes they train, so the save would take
+    away their access to the class. An administrator may hand a class over.
+    """
+    if "trainer_ids" in errors or editor.role is not Role.TRAINER:
+        return
+    if any(trainer.id == editor.id for trainer in trainers):
+        return
+    errors["trainer_ids"] = _(
+        "Tick yourself as well. Only the class's trainers and administrators manage "
+        "a class, so without you on this list you could no longer edit it or record "
+        "its attendance. To hand the class over, ask an administrator."
+    )
+
+
+def _validate(
+    data: dict, institution_id: int, current: Optional[TrainingClass], editor: User
+) -> dict:
     errors: dict[str, str] = {}
     values = {
         "code": text_field(data, "code", errors, max_length=64),
@@ -179,6 +303,7 @@ def _validate(data: dict, institution_id: int, current: Optional[TrainingClass])
     _check_plausible_dates(values, institution_id, current, errors)
     _check_capacity(values["capacity"], current, errors)
     _check_session_hours(values, errors)
+    _check_ledger_fields(values, current, errors)
     if " " in values["code"]:
         errors["code"] = _("Use a code without spaces, e.g. 2026-03-organiser.")
     starts, ends = values["starts_on"], values["ends_on"]
@@ -202,7 +327,11 @@ def _validate(data: dict, institution_id: int, current: Optional[TrainingClass])
         errors["code"] = _("The code %(code)s is already used by another class.", code=values["code"])
     if current is None or not current.members:
         values["programme"], values["course"] = _offering(data, institution_id, errors)
+        _check_lesson_sessions(values, current, errors)
+    else:
+        _check_offering_kept(data, current, errors)
     values["trainers"] = _trainers(data, institution_id, errors)
+    _check_editor_stays(values["trainers"], editor, errors)
     if errors:
         raise AuthoringError(errors)
     return values
@@ -210,7 +339,7 @@ def _validate(data: dict, institution_id: int, current: Optional[TrainingClass])
 
 def create_class(data: dict, author: User) -> TrainingClass:
     """Create a draft class of the author's institution from form values."""
-    values = _validate(data, author.institution_id, None)
+    values = _validate(data, author.institution_id, None, author)
     training_class = TrainingClass(institution_id=author.institution_id)
     _apply(training_class, values)
     db.session.add(training_class)
@@ -224,7 +353,7 @@ def update_class(training_class: TrainingClass, data: dict, editor: User) -> Non
 
     The offered programme or course is fixed once the class has members.
     """
-    values = _validate(data, training_class.institution_id, training_class)
+    values = _validate(data, training_class.institution_id, training_class, editor)
     _apply(training_class, values)
     db.session.flush()
     promote_waiting(training_class)

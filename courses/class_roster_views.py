@@ -29,7 +29,7 @@ from lms import exports, tabular, uploads
 from lms.accounts.access import hr_scope, roles_required
 from lms.accounts.models import Post, Role, User
 from lms.extensions import db
-from lms.labels import label
+from lms.labels import label, person_label
 from lms.organisations.models import Department
 
 IMPORT_TYPES = ("csv", "txt", "xlsx")
@@ -242,6 +242,7 @@ def _enrol_people(training_class: TrainingClass, people: list[User]):
         "success",
     )
     _warn_outside_audience(training_class, people)
+    _warn_outside_level(training_class, people)
     return redirect(url_for("classes.roster", class_id=training_class.id))
 
 
@@ -269,6 +270,36 @@ def _warn_outside_audience(training_class: TrainingClass, people: list[User]) ->
             names=names,
             programme=programme.title,
             audience=_audience_text(programme),
+        ),
+        "warning",
+    )
+
+
+def _warn_outside_level(training_class: TrainingClass, people: list[User]) -> None:
+    """Warn about people added to the class whose level differs from its programme's."""
+    outside = classes.outside_level(training_class, people)
+    if not outside:
+        return
+    names = "、".join(
+        _("%(name)s (%(level)s)", name=person_label(person), level=label(level))
+        for person, level in outside[:AUDIENCE_NAMES_SHOWN]
+    )
+    if len(outside) > AUDIENCE_NAMES_SHOWN:
+        names = _("%(names)s and %(count)d more", names=names,
+                  count=len(outside) - AUDIENCE_NAMES_SHOWN)
+    programme = training_class.programme
+    flash(
+        ngettext(
+            "By years in post, %(names)s is not at the level of the programme "
+            "%(programme)s (%(level)s). The person was added: remove them from the "
+            "roster if that was a mistake.",
+            "By years in post, %(names)s are not at the level of the programme "
+            "%(programme)s (%(level)s). They were added: remove from the roster "
+            "those who should not take it.",
+            len(outside),
+            names=names,
+            programme=programme.title,
+            level=label(programme.level),
         ),
         "warning",
     )
@@ -450,6 +481,7 @@ def confirm_import(class_id: int, import_id: int):
     db.session.commit()
     logger.info("Roster import %s confirmed for class %s", import_id, class_id)
     _warn_outside_audience(training_class, result["people"])
+    _warn_outside_level(training_class, result["people"])
     response = render_template(
         "classes/import_done.html", training_class=training_class, result=result, created=created
     )

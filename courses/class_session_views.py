@@ -11,8 +11,9 @@ from flask_login import current_user
 
 from courses import class_attendance, classes
 from courses.authoring import AuthoringError
-from courses.class_models import AttendanceStatus, SessionLength
+from courses.class_models import AttendanceStatus, ClassStatus, SessionLength
 from courses.class_views import MANAGER_ROLES, _managed, _session, bp, detail_page
+from lms import labels
 from lms.accounts.access import roles_required
 from lms.accounts.models import User
 from lms.extensions import db
@@ -92,6 +93,9 @@ def attendance(class_id: int, session_id: int):
             return redirect(request.url)
         try:
             result = class_attendance.mark_sheet(session, marks, current_user)
+        except class_attendance.ClassNotRunning:
+            flash(_not_running_message(training_class), "error")
+            return redirect(request.url)
         except class_attendance.SessionNotHeldYet:
             flash(
                 _(
@@ -112,6 +116,21 @@ def attendance(class_id: int, session_id: int):
         sheet=class_attendance.sheet(session),
         statuses=list(AttendanceStatus),
         hours=classes.hours_for(training_class, session.length),
+        not_running=(
+            None if training_class.status in class_attendance.RUNNING_STATUSES
+            else _not_running_message(training_class)
+        ),
+    )
+
+
+def _not_running_message(training_class) -> str:
+    if training_class.status is ClassStatus.CANCELLED:
+        return _("The class is cancelled, so it takes no attendance.")
+    return _(
+        "The class is still a draft, and attendance credits 学时 at once. On the "
+        "class's page, set it to %(open)s or %(closed)s before recording attendance.",
+        open=labels.label(ClassStatus.OPEN),
+        closed=labels.label(ClassStatus.CLOSED),
     )
 
 

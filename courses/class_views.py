@@ -80,7 +80,10 @@ def _load(class_id: int) -> TrainingClass:
 def _managed(class_id: int) -> TrainingClass:
     training_class = _load(class_id)
     if not classes.can_manage(current_user, training_class):
-        abort(403)
+        abort(403, description=_(
+            "Only the class's trainers and administrators manage this class. "
+            "Ask an administrator to add you as one of its trainers."
+        ))
     return training_class
 
 
@@ -196,10 +199,7 @@ def _form_values(training_class=None) -> dict:
             "tier": TrainingTier.SCHOOL.value,
             "trainer_ids": [str(current_user.id)],
         }
-    offering = (
-        f"p:{training_class.programme_id}" if training_class.programme_id
-        else f"c:{training_class.course_id}"
-    )
+    offering = class_authoring.offering_value(training_class)
     values = {
         field: getattr(training_class, field)
         for field in ("code", "title", "summary", "capacity", "full_day_hours", "half_day_hours")

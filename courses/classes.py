@@ -21,7 +21,7 @@ from courses.class_models import (
     SessionLength,
     TrainingClass,
 )
-from courses.models import Course
+from courses.models import Course, TargetLevel
 from lms import audit
 from lms.accounts.models import Post, Role, User
 from lms.compliance.windows import local_today
@@ -62,6 +62,26 @@ def outside_audience(training_class: TrainingClass, people: list[User]) -> list[
         for person in people
         if person.post is not None and not learning.audience_includes(programme, person.post)
     ]
+
+
+def outside_level(
+    training_class: TrainingClass, people: list[User]
+) -> list[tuple[User, TargetLevel]]:
+    """Return the people whose level differs from the class's programme, with their level.
+
+    A person's level follows from their years of service
+    (``learning.person_level``). People whose level is unknown, and every
+    person in a class of a single course, are left out.
+    """
+    programme = training_class.programme
+    if programme is None:
+        return []
+    outside = []
+    for person in people:
+        level = learning.person_level(person)
+        if level is not None and level is not programme.level:
+            outside.append((person, level))
+    return outside
 
 
 def can_manage(user: User, training_class: TrainingClass) -> bool:

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_url
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
+from werkzeug.exceptions import HTTPException
 
 from lms import uploads
 from lms.extensions import db, login_manager
@@ -38,6 +39,13 @@ def _render(status: int, description: str = ""):
     if _wants_json():
         return jsonify(error=status, message=description), status
     return render_template("errors/error.html", status=status, description=description), status
+
+
+def _described(error: HTTPException) -> str:
+    """Return the message a view passed to ``abort``, or "" for the default text."""
+    if error.description == type(error).description:
+        return ""
+    return str(error.description)
 
 
 def _login_required_json():
@@ -75,7 +83,7 @@ def init_app(app: Flask) -> None:
             user_id,
             request.remote_addr,
         )
-        return _render(403)
+        return _render(403, _described(error))
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

@@ -13,6 +13,7 @@ from typing import Optional
 
 from flask import Flask
 from flask_babel import format_date
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 TRAINING_TIER = {
@@ -210,8 +211,20 @@ def format_iso_date(value: str | None) -> str:
     return format_date(parsed, "long")
 
 
+def person_label(user) -> str:
+    """Return the person's name followed by their employee number (工号), if any.
+
+    Lists where people are picked or marked use it, so that people of the same
+    name can be distinguished.
+    """
+    if not user.employee_no:
+        return user.full_name
+    return _("%(name)s (%(employee_no)s)", name=user.full_name, employee_no=user.employee_no)
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(label, "label")
     app.add_template_filter(level_label, "level_label")
     app.add_template_filter(level_name_hidden, "level_name_hidden")
     app.add_template_filter(format_iso_date, "isodate_format")
+    app.add_template_filter(person_label, "person")

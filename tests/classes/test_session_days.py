@@ -58,7 +58,36 @@ def test_same_session_posted_twice_is_rejected(world, enrolled, login, english):
     assert len(_sessions_on(enrolled.id, DAY)) == 1
     assert "Session added." not in page
     assert "Date: 2026-09-05 already has 开班式 (Full day) in this class" in page
+    assert "Date: Date:" not in page
     assert "Choose another date." in page
+
+
+def test_day_limit_labels_date_once(world, enrolled, login):
+    db.session.commit()
+    trainer = login("trainer")
+    url = f"/classes/{enrolled.id}/sessions"
+
+    trainer.post(url, data=_form(), follow_redirects=True)
+    response = trainer.post(url, data=_form(), follow_redirects=True)
+
+    page = response.get_data(as_text=True)
+    assert "日期：本班 2026-09-05 已有" in page
+    assert "日期：日期：" not in page
+
+
+def test_edit_session_names_day(world, enrolled, login, english):
+    make_session(enrolled, held_on=DAY, title="开班式")
+    other = make_session(enrolled, held_on=date(2026, 9, 6), title="讲座")
+    db.session.commit()
+
+    response = login("trainer").post(
+        f"/classes/{enrolled.id}/sessions/{other.id}/edit",
+        data=_form(title="讲座"),
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "2026-09-05 already has 开班式 (Full day) in this class" in page
 
 
 def test_second_half_day_is_accepted(world, enrolled):
