@@ -45,6 +45,7 @@ from certificates.models import Certificate, CertificateStatus
 from courses.class_models import ClassMember, MemberStatus, TrainingClass
 from courses.models import Enrolment, Programme
 from lms import audit, labels
+from lms.accounts.access import hr_scope
 from lms.accounts.models import User
 from lms.db import UTCDateTime, enum_column, now_utc
 from lms.extensions import db
@@ -197,6 +198,8 @@ def create_batch(
         programme = training_class.programme
     if programme is None or programme.institution_id != actor.institution_id:
         raise BatchError("programme belongs to another institution")
+    if hr_scope(actor) is not None:
+        raise BatchError("HR limited to a department may not run batches")
     people = completers(programme, training_class)
     if not people:
         raise BatchError("nobody has completed this programme yet")
