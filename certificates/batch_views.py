@@ -119,7 +119,8 @@ def index():
         except batches.NothingToIssue:
             form.target.errors = [
                 _("Everyone in this selection who completed the programme already "
-                  "holds its certificate, so there is nothing to issue.")
+                  "holds its certificate or had it revoked, so there is nothing to "
+                  "issue. Reissue a revoked certificate from its own page.")
             ]
             status = 400
         except batches.BatchError:
