@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from certificates import external as external_certificates
-from certificates import keys, reissue as reissues, renewal, services
+from certificates import basis, keys, reissue as reissues, renewal, services
 from certificates.credential_messages import result_label, verification_detail
 from certificates.forms import (
     CredentialUploadForm,
@@ -165,6 +165,7 @@ def _render_detail(cert: Certificate, form: RevokeForm, status: int = 200):
             reissue_form=ReissueForm(),
             renewal_opens=renewal.window_opens_on(cert) if refreshers else None,
             refreshers=refreshers,
+            failed_basis=basis.failed_basis(cert) if can_manage else [],
         ),
         status,
     )
