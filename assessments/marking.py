@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 
 from assessments import grading, logger, services
 from assessments.models import Attempt, AttemptAnswer, Question, Quiz, QuizGrant
+from certificates import basis as certificate_basis
 from certificates import services as certificate_services
 from certificates.models import Certificate
 from courses.authoring import AuthoringError, optional_int, text_field
@@ -178,6 +179,10 @@ def grade_essay(answer: AttemptAnswer, data: dict, grader: User) -> KeptAchievem
             "kept_certificates": kept.serials,
         },
     )
+    if pass_to_fail and kept.certificates:
+        certificate_basis.record_failed_basis(
+            kept.certificates, attempt.quiz.title, attempt.id, grader
+        )
     services.regrade_attempt(attempt, grader)
     return kept
 

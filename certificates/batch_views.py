@@ -1,5 +1,7 @@
 """Pages to issue certificates to a cohort at once and follow the progress."""
 
+from functools import wraps
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -18,7 +20,7 @@ from certificates.batches import (
 from courses.class_models import TrainingClass
 from courses.models import Programme, PublicationStatus
 from lms.accounts.access import hr_scope, roles_required
-from lms.accounts.models import Role, User
+from lms.accounts.models import Role
 from lms.extensions import db
 
 bp = Blueprint("certificate_batches", __name__)
@@ -76,6 +78,24 @@ def _selected(value: str):
     return None, None
 
 
+def batch_access_required(view):
+    """Require a batch role whose reach is the whole institution; others get 403.
+
+    A batch issues to everyone of the institution who completed a programme,
+    and its pages count and list all of them, so HR limited to a department
+    may not run or open batches.
+    """
+
+    @wraps(view)
+    @roles_required(*BATCH_ROLES)
+    def wrapped(*args, **kwargs):
+        if hr_scope(current_user) is not None:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
 def _batch_or_404(batch_id: int) -> CertificateBatch:
     batch = db.session.get(CertificateBatch, batch_id)
     if batch is None or batch.institution_id != current_user.institution_id:
@@ -84,7 +104,7 @@ def _batch_or_404(batch_id: int) -> CertificateBatch:
 
 
 @bp.route("/certificates/batches", methods=["GET", "POST"])
-@roles_required(*BATCH_ROLES)
+@batch_access_required
 def index():
     form = BatchForm()
     form.target.choices = _target_choices()
@@ -99,7 +119,8 @@ def index():
         except batches.NothingToIssue:
             form.target.errors = [
                 _("Everyone in this selection who completed the programme already "
-                  "holds its certificate, so there is nothing to issue.")
+                  "holds its certificate or had it revoked, so there is nothing to "
+                  "issue. Reissue a revoked certificate from its own page.")
             ]
             status = 400
         except batches.BatchError:
@@ -120,18 +141,11 @@ def index():
 
 
 @bp.route("/certificates/batches/<int:batch_id>")
-@roles_required(*BATCH_ROLES)
+@batch_access_required
 def detail(batch_id: int):
     batch = _batch_or_404(batch_id)
     counts = batches.progress(batch)
-    # Department HR gets the names of its own department only. The counts
-    # above stay those of the whole batch.
-    department = hr_scope(current_user)
     listed = sa.select(CertificateBatchItem).where(CertificateBatchItem.batch_id == batch.id)
-    if department is not None:
-        listed = listed.join(User, User.id == CertificateBatchItem.user_id).where(
-            User.department_id == department
-        )
     # Failed items first, so they are not cut off by the limit.
     items = db.session.scalars(
         listed
@@ -157,7 +171,6 @@ def detail(batch_id: int):
         batch=batch,
         counts=counts,
         items=items,
-        department_only=department is not None,
         viewable=viewable,
         form=ActionForm(),
         stalled=batches.runner_is_gone(batch),
@@ -165,14 +178,14 @@ def detail(batch_id: int):
 
 
 @bp.route("/certificates/batches/<int:batch_id>/progress.json")
-@roles_required(*BATCH_ROLES)
+@batch_access_required
 def progress(batch_id: int):
     batch = _batch_or_404(batch_id)
     return jsonify(status=batch.status.value, **batches.progress(batch))
 
 
 @bp.route("/certificates/batches/<int:batch_id>/resume", methods=["POST"])
-@roles_required(*BATCH_ROLES)
+@batch_access_required
 def resume(batch_id: int):
     batch = _batch_or_404(batch_id)
     if not ActionForm().validate_on_submit():

@@ -45,6 +45,7 @@ from certificates.models import Certificate, CertificateStatus
 from courses.class_models import ClassMember, MemberStatus, TrainingClass
 from courses.models import Enrolment, Programme
 from lms import audit, labels
+from lms.accounts.access import hr_scope
 from lms.accounts.models import User
 from lms.db import UTCDateTime, enum_column, now_utc
 from lms.extensions import db
@@ -71,6 +72,9 @@ class ItemStatus(enum.Enum):
     PENDING = "pending"
     ISSUED = "issued"  # issued by this batch
     EXISTING = "existing"  # the person already held the certificate
+    #: Skipped because the person's certificate was revoked. A revoked
+    #: certificate is reissued only from its own page.
+    REVOKED = "revoked"
     FAILED = "failed"
 
 
@@ -89,6 +93,7 @@ labels.register(
         "pending": _l("Pending"),
         "issued": _l("Issued"),
         "existing": _l("Already held"),
+        "revoked": _l("Skipped: revoked"),
         "failed": _l("Failed"),
     },
 )
@@ -154,7 +159,7 @@ class BatchError(ValueError):
 
 
 class NothingToIssue(BatchError):
-    """Error raised when everyone selected already has a certificate that is not revoked."""
+    """Error raised when everyone selected already has a certificate, valid or revoked."""
 
 
 def completers(
@@ -197,11 +202,13 @@ def create_batch(
         programme = training_class.programme
     if programme is None or programme.institution_id != actor.institution_id:
         raise BatchError("programme belongs to another institution")
+    if hr_scope(actor) is not None:
+        raise BatchError("HR limited to a department may not run batches")
     people = completers(programme, training_class)
     if not people:
         raise BatchError("nobody has completed this programme yet")
     if not _needing_certificate(programme, [user_id for user_id, _completed in people]):
-        raise NothingToIssue("everyone selected already has a valid certificate of this programme")
+        raise NothingToIssue("everyone selected already has a certificate of this programme")
     batch = CertificateBatch(
         institution_id=programme.institution_id,
         programme_id=programme.id,
@@ -235,15 +242,15 @@ def create_batch(
 
 
 def _needing_certificate(programme: Programme, user_ids: list[int]) -> list[int]:
-    """Return the ids of the people without a certificate of ``programme`` that is not revoked."""
+    """Return the ids of the people without any certificate of ``programme``.
+
+    People whose certificate was revoked are left out, because batches
+    never reissue a revoked certificate.
+    """
     from certificates import services
 
     held = services.held_programme_certificates(programme.id, user_ids)
-    return [
-        user_id
-        for user_id in user_ids
-        if user_id not in held or held[user_id].status is CertificateStatus.REVOKED
-    ]
+    return [user_id for user_id in user_ids if user_id not in held]
 
 
 def progress(batch: CertificateBatch) -> dict[str, int]:
@@ -344,6 +351,10 @@ def _next_item(batch_id: int, worker: int, workers: int) -> Optional[Certificate
 def _issue_item(item: CertificateBatchItem, programme: Programme) -> None:
     """Issue the item's certificate without its PDF, or finish the item as held or failed.
 
+    A person whose certificate of the programme was revoked is skipped, and
+    the item points at the revoked certificate: a replacement is issued
+    only from that certificate's page.
+
     A certificate this batch issued leaves the item pending with its
     ``certificate_id`` set until ``_store_item_pdf`` has stored the PDF.
     """
@@ -353,16 +364,19 @@ def _issue_item(item: CertificateBatchItem, programme: Programme) -> None:
     existing = services.held_certificate(
         services.programme_achievement_key(user, programme)
     )
-    if existing is not None and existing.status is not CertificateStatus.REVOKED:
+    if existing is not None:
         item.certificate_id = existing.id
-        item.status = ItemStatus.EXISTING
+        if existing.status is CertificateStatus.REVOKED:
+            item.status = ItemStatus.REVOKED
+        else:
+            item.status = ItemStatus.EXISTING
         item.error = None
         item.finished_at = now_utc()
         return
     try:
         with services.pdf_after_commit():
             certificate = services.issue_programme_certificate(
-                user, programme, item.completed_at, replace_revoked=True
+                user, programme, item.completed_at
             )
         item.certificate_id = certificate.id
         item.error = None
@@ -513,7 +527,7 @@ def finish(batch_id: int, runner: str) -> None:
             "certificate_batch",
             batch.id,
             f"{counts['issued']} issued, {counts['existing']} already held, "
-            f"{counts['failed']} failed",
+            f"{counts['revoked']} skipped as revoked, {counts['failed']} failed",
             institution_id=batch.institution_id,
             data=counts,
         )

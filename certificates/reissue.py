@@ -1,9 +1,10 @@
 """Reissue one revoked programme certificate from its page.
 
 The new certificate goes through ``services.issue_programme_certificate``
-with ``replace_revoked``, the path certificate batches use, so it gets a new
-serial and verification code, the completion date of the original, its PDF
-and credential, and the ``certificate.superseded`` audit entry.
+with ``replace_revoked``, so it gets a new serial and verification code,
+the completion date of the original, its PDF and credential, and the
+``certificate.superseded`` audit entry. This page is the only way a revoked
+certificate is replaced: batches and completions skip it.
 """
 
 import enum

@@ -243,6 +243,21 @@ def revoked_on(cert: Certificate) -> Optional[date]:
     return cert.revoked_at.astimezone(ZoneInfo(cert.institution.timezone)).date()
 
 
+def revoked_by(cert: Certificate) -> Optional[User]:
+    """Return who revoked the certificate, from its audit entry, or None if unknown."""
+    actor_id = db.session.scalar(
+        sa.select(audit.AuditEntry.actor_id)
+        .where(
+            audit.AuditEntry.action == "certificate.revoked",
+            audit.AuditEntry.subject_type == "certificate",
+            audit.AuditEntry.subject_id == cert.id,
+        )
+        .order_by(audit.AuditEntry.id.desc())
+        .limit(1)
+    )
+    return db.session.get(User, actor_id) if actor_id is not None else None
+
+
 # --- queries --------------------------------------------------------------
 
 

@@ -14,12 +14,13 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from certificates import external as external_certificates
-from certificates import keys, reissue as reissues, renewal, services
+from certificates import basis, keys, reissue as reissues, renewal, services
 from certificates.credential_messages import result_label, verification_detail
 from certificates.forms import (
     CredentialUploadForm,
@@ -28,7 +29,7 @@ from certificates.forms import (
     RevokeForm,
     VerifyForm,
 )
-from certificates.models import Certificate
+from certificates.models import Certificate, CertificateStatus
 from certificates.render import plain_hours
 from lms.accounts.access import hr_scope, roles_required
 from lms.accounts.models import Role
@@ -165,6 +166,7 @@ def _render_detail(cert: Certificate, form: RevokeForm, status: int = 200):
             reissue_form=ReissueForm(),
             renewal_opens=renewal.window_opens_on(cert) if refreshers else None,
             refreshers=refreshers,
+            failed_basis=basis.failed_basis(cert) if can_manage else [],
         ),
         status,
     )
@@ -193,6 +195,9 @@ def revoke(serial: str):
     cert = _viewable_or_404(serial)
     if not services.can_manage(current_user, cert):
         abort(403)
+    if cert.status is CertificateStatus.REVOKED:
+        flash(_already_revoked_message(cert), "info")
+        return redirect(url_for(".detail", serial=cert.serial))
     form = RevokeForm()
     if not form.validate_on_submit():
         return _render_detail(cert, form, 400)
@@ -206,6 +211,24 @@ def revoke(serial: str):
     db.session.commit()
     flash(_("Certificate %(serial)s is revoked.", serial=cert.serial), "success")
     return redirect(url_for(".detail", serial=cert.serial))
+
+
+def _already_revoked_message(cert: Certificate) -> str:
+    """Return the message that ``cert`` was revoked before, naming when and by whom."""
+    actor = services.revoked_by(cert)
+    if actor is None:
+        return _(
+            "Certificate %(serial)s was already revoked on %(date)s. Nothing was changed.",
+            serial=cert.serial,
+            date=format_date(services.revoked_on(cert)),
+        )
+    return _(
+        "Certificate %(serial)s was already revoked on %(date)s by %(name)s. "
+        "Nothing was changed.",
+        serial=cert.serial,
+        date=format_date(services.revoked_on(cert)),
+        name=actor.full_name or actor.username,
+    )
 
 
 def _reissue_message(cert: Certificate, error: reissues.ReissueError) -> str:

@@ -280,6 +280,13 @@ def save_programme(
             "Learners are enrolled in this programme, so the minimum of elective"
             " hours cannot change: it would change their completion rules."
         )
+    if (
+        programme is not None
+        and programme.status is PublicationStatus.PUBLISHED
+        and "min_elective_hours" not in errors
+        and requires_nothing(programme, min_elective)
+    ):
+        errors["min_elective_hours"] = _requires_nothing_message()
     exclude_id = programme.id if programme is not None else None
     if (
         code
@@ -313,6 +320,32 @@ def save_programme(
         "Programme %r %s by %r", programme, "created" if created else "updated", actor
     )
     return programme
+
+
+def requires_nothing(
+    programme: Programme,
+    min_elective: Decimal | None = None,
+    links: list[ProgrammeCourse] | None = None,
+) -> bool:
+    """Return whether completing the programme would require no course at all.
+
+    ``min_elective`` and ``links`` stand for the programme's minimum of
+    elective hours and course links as they would be after a change.
+    """
+    if min_elective is None:
+        min_elective = programme.min_elective_hours or Decimal(0)
+    if links is None:
+        links = list(programme.courses)
+    return min_elective <= 0 and not any(link.required for link in links)
+
+
+def _requires_nothing_message() -> str:
+    return _(
+        "The programme would require nothing to complete: it has no required course"
+        " and its minimum elective hours is 0, so learners would complete it at once"
+        " with 0 hours. Mark at least one course as required for completion, or set"
+        " the minimum elective hours above 0."
+    )
 
 
 def _audience_posts(raw_values: list, errors: dict) -> list[str]:
@@ -385,9 +418,22 @@ def _reject_if_enrolled(programme: Programme, action: str) -> None:
         )
 
 
+def _reject_if_published_would_require_nothing(
+    programme: Programme, links: list[ProgrammeCourse]
+) -> None:
+    """Reject a change that leaves a published programme ``links`` and nothing required."""
+    if programme.status is PublicationStatus.PUBLISHED and requires_nothing(
+        programme, links=links
+    ):
+        raise reject(_requires_nothing_message())
+
+
 def remove_course(programme: Programme, link: ProgrammeCourse, actor: User) -> None:
     """Remove a course from a programme that has no enrolments, then renumber."""
     _reject_if_enrolled(programme, _("remove a course"))
+    _reject_if_published_would_require_nothing(
+        programme, [other for other in programme.courses if other is not link]
+    )
     course = link.course
     for other in programme.courses:
         if link in other.prerequisites:
@@ -406,6 +452,10 @@ def set_required(
     if link.required == required:
         return
     _reject_if_enrolled(programme, _("change whether a course is required"))
+    if not required:
+        _reject_if_published_would_require_nothing(
+            programme, [other for other in programme.courses if other is not link]
+        )
     link.required = required
     db.session.flush()
     logger.info(
@@ -543,6 +593,8 @@ def publish_programme(programme: Programme, actor: User) -> None:
                 codes=", ".join(unpublished),
             )
         )
+    if requires_nothing(programme):
+        raise reject(_requires_nothing_message())
     offered = programme.elective_hours_offered
     if programme.min_elective_hours > offered:
         raise reject(

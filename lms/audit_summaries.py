@@ -298,6 +298,9 @@ TEMPLATES = {
     "certificate.issued": _l("Certificate %(serial)s issued (%(hours_text)s)"),
     "certificate.revoked": _l("Certificate %(serial)s revoked: %(reason)s"),
     "certificate.superseded": _l("Certificate %(serial)s replaced by %(superseded_by)s"),
+    "certificate.basis_failed": _l(
+        "Certificate %(serial)s rests on an attempt on %(quiz)s regraded to a fail"
+    ),
     "certificate.batch_created": _l(
         "Batch of %(people)s certificates created for programme %(programme_name)s"
     ),
@@ -375,6 +378,7 @@ ACTION_LABELS = {
     "certificate.issued": _l("Certificate issued"),
     "certificate.revoked": _l("Certificate revoked"),
     "certificate.superseded": _l("Certificate replaced"),
+    "certificate.basis_failed": _l("Certificate's attempt regraded to a fail"),
     "certificate.batch_created": _l("Certificate batch created"),
     "certificate.batch_finished": _l("Certificate batch finished"),
     "certificate_template.saved": _l("Certificate template saved"),

@@ -360,13 +360,14 @@ EXPECTED = {
     ("accounts.disable_account", "POST"): (302, 403, 403, 403, 403, 403, 403, 302),
     ("accounts.enable_account", "POST"): (302, 403, 403, 403, 403, 403, 403, 302),
     ("courses.enrol", "POST"): (302, 302, 302, 403, 403, 403, 403, 403),
-    # Certificate batches: trainers, HR and admins of the batch's institution.
-    # A POST without a programme is an invalid form (400).
-    ("certificate_batches.index", "GET"): (302, 403, 403, 200, 200, 200, 200, 200),
-    ("certificate_batches.index", "POST"): (302, 403, 403, 400, 400, 400, 400, 400),
-    ("certificate_batches.detail", "GET"): (302, 403, 403, 200, 200, 404, 200, 200),
-    ("certificate_batches.progress", "GET"): (302, 403, 403, 200, 200, 404, 200, 200),
-    ("certificate_batches.resume", "POST"): (302, 403, 403, 302, 302, 404, 302, 302),
+    # Certificate batches: trainers, HR and admins of the batch's institution,
+    # except HR limited to a department. A POST without a programme is an
+    # invalid form (400).
+    ("certificate_batches.index", "GET"): (302, 403, 403, 200, 200, 200, 403, 200),
+    ("certificate_batches.index", "POST"): (302, 403, 403, 400, 400, 400, 403, 400),
+    ("certificate_batches.detail", "GET"): (302, 403, 403, 200, 200, 404, 403, 200),
+    ("certificate_batches.progress", "GET"): (302, 403, 403, 200, 200, 404, 403, 200),
+    ("certificate_batches.resume", "POST"): (302, 403, 403, 302, 302, 404, 403, 302),
     ("main.set_language", "POST"): (302, 302, 302, 302, 302, 302, 302, 302),
     ("accounts.logout", "POST"): (302, 302, 302, 302, 302, 302, 302, 302),
 }

@@ -12,7 +12,7 @@
   var bar = box.querySelector("progress");
 
   function update(data) {
-    ["done", "total", "issued", "existing", "failed"].forEach(function (name) {
+    ["done", "total", "issued", "existing", "revoked", "failed"].forEach(function (name) {
       var field = box.querySelector('[data-field="' + name + '"]');
       if (field) {
         field.textContent = data[name];

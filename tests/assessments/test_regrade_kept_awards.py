@@ -9,11 +9,12 @@ from assessments.models import Attempt, AttemptAnswer, Quiz
 from certificates import services as certificate_services
 from certificates.models import Certificate, CertificateStatus
 from courses.models import CourseCompletion, Programme
-from lms.accounts.models import User
+from lms.accounts.models import Role, User
 from lms.audit import AuditEntry
 from lms.db import now_utc
 from lms.extensions import db
-from tests.factories import as_draft
+from lms.notifications.models import Notification
+from tests.factories import as_draft, make_user
 
 
 def _essay_quiz(world) -> Quiz:
@@ -155,3 +156,76 @@ def test_higher_grade_needs_no_confirmation(world, login, english):
     page = trainer.get(url).get_data(as_text=True)
     assert 'name="point_1" value="9"' in page
     assert "论证充分</textarea>" in page
+
+
+def _regrade_to_fail(world, login) -> Certificate:
+    """Pass the essay, award the certificate, then confirm a failing regrade."""
+    answer = _submitted_essay(world, login)
+    trainer = login("trainer")
+    url = f"/manage/grading/{answer.id}"
+    assert trainer.post(url, data={"point_1": "8"}).status_code == 302
+    cert = _award_course_and_certificate(world)
+    saved = trainer.post(url, data={"point_1": "0", "confirm_kept": "y"})
+    assert saved.status_code == 302
+    db.session.expire_all()
+    return db.session.get(Certificate, cert.id)
+
+
+def _notifications(kind: str) -> list[Notification]:
+    return list(
+        db.session.scalars(sa.select(Notification).filter_by(kind=kind).order_by(Notification.id))
+    )
+
+
+def test_failing_regrade_notifies_hr(world, login):
+    """Institution HR and HR of the holder's department hear of it in their language."""
+    institution = db.session.get(User, world.hr).institution
+    school = db.session.get(User, world.counselor).department
+    db.session.get(User, world.hr).locale = "en"
+    same = make_user(institution, "hr_edu", Role.HR, department=school)
+    same.hr_department_id = school.id
+    physics = db.session.get(User, world.counselor2).department
+    other = make_user(institution, "hr_phy", Role.HR, department=physics)
+    other.hr_department_id = physics.id
+    db.session.commit()
+
+    cert = _regrade_to_fail(world, login)
+
+    sent = _notifications("certificate_basis_failed")
+    by_recipient = {note.recipient_id: note for note in sent}
+    assert sorted(by_recipient) == sorted([world.hr, same.id])
+    english = by_recipient[world.hr]
+    assert cert.serial in english.title
+    assert "regraded to a fail" in english.title
+    assert "张老师" in english.body
+    assert "赵培训师" in english.body
+    assert english.link == f"/certificates/{cert.serial}"
+    chinese = by_recipient[same.id]
+    assert cert.serial in chinese.title
+    assert "张老师" in chinese.body
+    assert "regraded" not in chinese.body
+    assert cert.status is CertificateStatus.VALID
+
+
+def test_certificate_page_shows_failed_basis(world, login, english):
+    """HR sees the regrade on the certificate page, and the holder does not."""
+    cert = _regrade_to_fail(world, login)
+
+    page = login("hr").get(f"/certificates/{cert.serial}").get_data(as_text=True)
+    own = login("counselor1").get(f"/certificates/{cert.serial}").get_data(as_text=True)
+
+    assert 'id="failed-basis"' in page
+    assert "赵培训师 regraded the attempt" in page
+    assert "to a fail" in page
+    assert 'id="failed-basis"' not in own
+
+
+def test_failing_regrade_without_certificate_notifies_nobody(world, login):
+    answer = _submitted_essay(world, login)
+    trainer = login("trainer")
+    url = f"/manage/grading/{answer.id}"
+    assert trainer.post(url, data={"point_1": "8"}).status_code == 302
+
+    trainer.post(url, data={"point_1": "0", "confirm_kept": "y"})
+
+    assert _notifications("certificate_basis_failed") == []

@@ -213,20 +213,40 @@ def test_trainer_told_why_serials_have_no_links(finished_batch, login, english):
     assert "shown without links" in page.get_data(as_text=True)
 
 
-def test_department_hr_lists_only_own_department(finished_batch, login, english):
+def _department_hr():
     institution = _user("hr").institution
     department = make_department(institution, "d1", "学生工作部")
     make_user(institution, "dept-hr", Role.HR, department=department).hr_department_id = department.id
-    _user("learner2").department_id = department.id
     db.session.commit()
 
-    page = login("dept-hr").get(f"/certificates/batches/{finished_batch['batch_id']}")
-    text = page.get_data(as_text=True)
-    rows = _item_rows(text)
 
-    assert len(rows) == 1
-    assert "学员2" in rows[0]
-    assert f'href="/certificates/{finished_batch["issued"]}.pdf"' in rows[0]
-    assert "学员0" not in text
-    assert "学员1" not in text
-    assert "people of your department" in text
+def test_department_hr_cannot_open_batches(finished_batch, login):
+    _department_hr()
+    dept_hr = login("dept-hr")
+    batch_id = finished_batch["batch_id"]
+
+    assert dept_hr.get("/certificates/batches").status_code == 403
+    assert dept_hr.get(f"/certificates/batches/{batch_id}").status_code == 403
+    assert dept_hr.get(f"/certificates/batches/{batch_id}/progress.json").status_code == 403
+    assert "/certificates/batches" not in dept_hr.get("/certificates/issued").get_data(as_text=True)
+
+
+def test_department_hr_cannot_start_batch(app, app_ctx, login):
+    programme_id, _hr_id = _cohort(2)
+    _department_hr()
+
+    response = login("dept-hr").post(
+        "/certificates/batches", data={"target": f"programme:{programme_id}"}
+    )
+
+    assert response.status_code == 403
+    assert db.session.scalar(sa.select(sa.func.count(CertificateBatch.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(Certificate.id))) == 0
+
+
+def test_department_hr_batch_service_rejected(app_ctx):
+    programme_id, _hr_id = _cohort(1)
+    _department_hr()
+
+    with pytest.raises(batches.BatchError):
+        batches.create_batch(_user("dept-hr"), db.session.get(Programme, programme_id))

@@ -1,10 +1,10 @@
-"""Batches replace revoked certificates and do not count them as held."""
+"""Batches skip revoked certificates, which are reissued only from their own page."""
 
 import re
 
 import sqlalchemy as sa
 
-from certificates import batches, services
+from certificates import batches, reissue, services
 from certificates.batches import CertificateBatch, CertificateBatchItem, ItemStatus
 from certificates.models import Certificate, CertificateStatus
 from lms.audit import AuditEntry
@@ -25,6 +25,12 @@ def _certify_everyone(app, hr, programme_id: int) -> int:
     return batch_id
 
 
+def hr_user():
+    from lms.accounts.models import User
+
+    return db.session.scalar(sa.select(User).filter_by(username="hr"))
+
+
 def _certificates_of(username: str) -> list[Certificate]:
     from lms.accounts.models import User
 
@@ -36,10 +42,9 @@ def _certificates_of(username: str) -> list[Certificate]:
     )
 
 
-def test_batch_reissues_revoked_certificate(app, app_ctx, login):
-    programme_id, _hr_id = _cohort(2)
+def test_batch_skips_revoked_certificate(app, app_ctx, login):
+    programme_id, _hr_id = _cohort(3, already_certified=2)
     hr = login("hr")
-    _certify_everyone(app, hr, programme_id)
     old = _certificates_of("learner0")[0]
     response = hr.post(f"/certificates/{old.serial}/revoke", data={"reason": REASON})
     assert response.status_code == 302
@@ -49,26 +54,48 @@ def test_batch_reissues_revoked_certificate(app, app_ctx, login):
     counts = batches.progress(db.session.get(CertificateBatch, batch_id))
     assert counts["issued"] == 1
     assert counts["existing"] == 1
-    assert counts["failed"] == 0
-    revoked, new = _certificates_of("learner0")
-    assert revoked.serial == old.serial
-    assert revoked.status is CertificateStatus.REVOKED
-    assert revoked.revoked_reason == REASON
-    assert revoked.superseded_by_id == new.id
-    assert new.status is CertificateStatus.VALID
-    assert new.serial != old.serial
-    assert new.supersedes_id == revoked.id
-    assert new.issued_on == revoked.issued_on
+    assert counts["revoked"] == 1
+    assert _certificates_of("learner0") == [old]
+    assert old.status is CertificateStatus.REVOKED
+    assert old.superseded_by_id is None
     item = db.session.scalar(
-        sa.select(CertificateBatchItem).filter_by(batch_id=batch_id, user_id=new.holder_id)
+        sa.select(CertificateBatchItem).filter_by(batch_id=batch_id, user_id=old.holder_id)
     )
-    assert item.status is ItemStatus.ISSUED
-    assert item.certificate_id == new.id
-    assert len(_certificates_of("learner1")) == 1
-    replaced = db.session.scalars(
-        sa.select(AuditEntry.data).filter_by(action="certificate.superseded")
-    ).all()
-    assert replaced == [{"serial": old.serial, "superseded_by": new.serial, "reissue": True}]
+    assert item.status is ItemStatus.REVOKED
+    assert item.certificate_id == old.id
+    assert db.session.scalar(
+        sa.select(sa.func.count(AuditEntry.id)).filter_by(action="certificate.superseded")
+    ) == 0
+
+
+def test_batch_page_points_to_revoked_certificate(app, app_ctx, login, english):
+    programme_id, _hr_id = _cohort(2, already_certified=1)
+    hr = login("hr")
+    old = _certificates_of("learner0")[0]
+    hr.post(f"/certificates/{old.serial}/revoke", data={"reason": REASON})
+    batch_id = _certify_everyone(app, hr, programme_id)
+
+    page = hr.get(f"/certificates/batches/{batch_id}").get_data(as_text=True)
+
+    assert "Skipped because the certificate was revoked" in page
+    row = [row for row in page.split("<tr") if 'data-status="revoked"' in row]
+    assert len(row) == 1
+    assert f'href="/certificates/{old.serial}"' in row[0]
+    assert "Skipped: revoked" in row[0]
+
+
+def test_batch_of_revoked_only_is_refused(app, app_ctx, login, english):
+    programme_id, _hr_id = _cohort(1)
+    hr = login("hr")
+    _certify_everyone(app, hr, programme_id)
+    old = _certificates_of("learner0")[0]
+    hr.post(f"/certificates/{old.serial}/revoke", data={"reason": REASON})
+
+    response = hr.post("/certificates/batches", data={"target": f"programme:{programme_id}"})
+
+    assert response.status_code == 400
+    assert "had it revoked" in response.get_data(as_text=True)
+    assert _certificates_of("learner0") == [old]
 
 
 def test_revoked_certificate_stays_verifiable(app, app_ctx, login, client):
@@ -77,7 +104,8 @@ def test_revoked_certificate_stays_verifiable(app, app_ctx, login, client):
     _certify_everyone(app, hr, programme_id)
     old = _certificates_of("learner0")[0]
     hr.post(f"/certificates/{old.serial}/revoke", data={"reason": REASON})
-    _certify_everyone(app, hr, programme_id)
+    reissue.reissue(old, hr_user())
+    db.session.commit()
     revoked, new = _certificates_of("learner0")
 
     old_page = client.get(f"/verify/{services.format_code(revoked.verification_code)}", headers=EN)
@@ -97,7 +125,8 @@ def test_reissue_happens_once(app, app_ctx, login):
     _certify_everyone(app, hr, programme_id)
     old = _certificates_of("learner0")[0]
     hr.post(f"/certificates/{old.serial}/revoke", data={"reason": REASON})
-    _certify_everyone(app, hr, programme_id)
+    reissue.reissue(old, hr_user())
+    db.session.commit()
     learner = old.holder
     programme = old.programme
 
@@ -122,6 +151,25 @@ def test_completion_does_not_replace_revoked(app, app_ctx, login):
 
     assert held.id == old.id
     assert len(_certificates_of("learner0")) == 1
+
+
+def test_completing_again_does_not_replace_revoked(app, app_ctx, login):
+    """A programme completed a second time, as after a regrade back to a pass."""
+    from lms import signals
+
+    programme_id, _hr_id = _cohort(1, already_certified=1)
+    hr = login("hr")
+    old = _certificates_of("learner0")[0]
+    hr.post(f"/certificates/{old.serial}/revoke", data={"reason": REASON})
+    db.session.expire_all()
+
+    signals.programme_completed.send(
+        None, user_id=old.holder_id, programme_id=programme_id, completed_at=COMPLETED
+    )
+    db.session.commit()
+
+    assert _certificates_of("learner0") == [old]
+    assert old.status is CertificateStatus.REVOKED
 
 
 def test_batch_when_everyone_holds_is_refused(app, app_ctx, login):

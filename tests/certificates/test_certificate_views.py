@@ -432,3 +432,50 @@ def test_verify_unknown_code_is_escaped(app_ctx, client):
     assert response.status_code == 404
     assert "&lt;script&gt;alert(1)" in text
     assert "<script>alert(1)" not in text
+
+
+# --- revoking twice and the public page of a revoked certificate --------------
+
+
+def test_second_revoke_says_already_revoked(world, login, english):
+    hr = login("hr1")
+    hr.post(f"/certificates/{world['serial']}/revoke", data={"reason": "信息有误"})
+
+    again = hr.post(
+        f"/certificates/{world['serial']}/revoke",
+        data={"reason": "再次撤销"},
+        follow_redirects=True,
+    )
+
+    text = again.get_data(as_text=True)
+    assert again.status_code == 200
+    assert f"Certificate {world['serial']} was already revoked on" in text
+    assert "by 测试hr1" in text
+    assert reload(world).revoked_reason == "信息有误"
+    revoked = db.session.scalars(
+        sa.select(AuditEntry).filter_by(action="certificate.revoked")
+    ).all()
+    assert len(revoked) == 1
+
+
+def test_second_revoke_by_another_names_first(world, login, english):
+    login("hr1").post(f"/certificates/{world['serial']}/revoke", data={"reason": "信息有误"})
+
+    text = login("admin1").post(
+        f"/certificates/{world['serial']}/revoke", data={"reason": "x"}, follow_redirects=True
+    ).get_data(as_text=True)
+
+    assert "already revoked on" in text
+    assert "by 测试hr1" in text
+    assert reload(world).revoked_reason == "信息有误"
+
+
+def test_verify_revoked_shows_revocation_not_validity(world, login, client, english):
+    login("hr1").post(f"/certificates/{world['serial']}/revoke", data={"reason": "信息有误"})
+
+    text = client.get(f"/verify/{world['code']}").get_data(as_text=True)
+
+    assert "Revoked on" in text
+    assert "Valid until" not in text
+    assert "No expiry" not in text
+    assert "信息有误" in text

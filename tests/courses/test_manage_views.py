@@ -950,3 +950,98 @@ def test_closed_quiz_saves_unchanged_closing(world, trainer):
     assert saved.status_code == 302
     db.session.expire_all()
     assert db.session.get(Quiz, world.quiz).closes_at == datetime(2020, 1, 1, 2, 0, tzinfo=UTC)
+
+
+def _elective_only_programme(trainer, world) -> int:
+    """Create a draft programme whose one course is elective; return its id."""
+    programme_id = _id_from(
+        trainer.post(
+            "/manage/programmes/new",
+            data={
+                "code": "t-nothing",
+                "title": "无要求项目",
+                "tier": "school",
+                "kind": "online",
+                "level": "junior",
+            },
+        ),
+        r"/manage/programmes/(\d+)",
+    )
+    added = trainer.post(
+        f"/manage/programmes/{programme_id}/courses",
+        data={"course_id": str(world.course1)},
+    )
+    assert added.status_code == 302
+    return programme_id
+
+
+PROGRAMME_FIELDS = {
+    "code": "t-nothing",
+    "title": "无要求项目",
+    "tier": "school",
+    "kind": "online",
+    "level": "junior",
+}
+
+
+def test_publish_programme_requiring_nothing_is_rejected(world, trainer):
+    programme_id = _elective_only_programme(trainer, world)
+
+    response = trainer.post(
+        f"/manage/programmes/{programme_id}/publish", follow_redirects=True
+    )
+
+    text = response.get_data(as_text=True)
+    db.session.expire_all()
+    assert "would require nothing to complete" in text
+    assert "required for completion" in text
+    assert "minimum elective hours above 0" in text
+    assert db.session.get(Programme, programme_id).status is PublicationStatus.DRAFT
+
+
+def test_publish_programme_with_elective_minimum(world, trainer):
+    programme_id = _elective_only_programme(trainer, world)
+    saved = trainer.post(
+        f"/manage/programmes/{programme_id}",
+        data={**PROGRAMME_FIELDS, "min_elective_hours": "2"},
+    )
+    assert saved.status_code == 302
+
+    published = trainer.post(f"/manage/programmes/{programme_id}/publish")
+
+    db.session.expire_all()
+    assert published.status_code == 302
+    assert db.session.get(Programme, programme_id).status is PublicationStatus.PUBLISHED
+
+
+def test_published_programme_cannot_drop_its_only_rule(world, trainer):
+    programme_id = _elective_only_programme(trainer, world)
+    trainer.post(
+        f"/manage/programmes/{programme_id}",
+        data={**PROGRAMME_FIELDS, "min_elective_hours": "2"},
+    )
+    trainer.post(f"/manage/programmes/{programme_id}/publish")
+
+    response = trainer.post(
+        f"/manage/programmes/{programme_id}",
+        data={**PROGRAMME_FIELDS, "min_elective_hours": "0"},
+    )
+
+    db.session.expire_all()
+    assert response.status_code == 400
+    assert "would require nothing to complete" in response.get_data(as_text=True)
+    assert db.session.get(Programme, programme_id).min_elective_hours == 2
+
+
+def test_existing_programme_requiring_nothing_still_renders(world, trainer, login):
+    programme = db.session.get(Programme, world.programme)
+    for link in programme.courses:
+        link.required = False
+    programme.min_elective_hours = 0
+    db.session.commit()
+
+    manage = trainer.get(f"/manage/programmes/{world.programme}")
+    catalogue = login("counselor1").get(f"/programmes/{world.programme}")
+
+    assert manage.status_code == 200
+    assert catalogue.status_code == 200
