@@ -28,7 +28,7 @@ from lms import labels
 from lms.accounts.models import Role, User
 from lms.extensions import db
 from lms.compliance.windows import local_today
-from lms.input_ranges import class_date_problem, date_range_problem
+from lms.input_ranges import class_date_problem
 from lms.organisations.models import Institution
 from lms.records.models import TrainingKind, TrainingTier
 
@@ -37,6 +37,7 @@ MAX_SESSION_HOURS = Decimal("999.9")
 
 
 def date_field(data: dict, field: str, errors: dict) -> Optional[date]:
+    """Read a YYYY-MM-DD value; the caller checks the window of dates it accepts."""
     raw = (data.get(field) or "").strip()
     if not raw:
         errors[field] = _("This field is required.")
@@ -45,10 +46,6 @@ def date_field(data: dict, field: str, errors: dict) -> Optional[date]:
         value = date.fromisoformat(raw)
     except ValueError:
         errors[field] = _("Enter a date as YYYY-MM-DD, e.g. 2026-09-01.")
-        return None
-    problem = date_range_problem(value)
-    if problem:
-        errors[field] = problem
         return None
     return value
 
@@ -92,11 +89,12 @@ def _check_plausible_dates(
     still be edited.
     """
     today = local_today(db.session.get(Institution, institution_id))
-    for field in ("starts_on", "ends_on"):
+    labels = {"starts_on": _("Start date"), "ends_on": _("End date")}
+    for field, label in labels.items():
         value = values[field]
         if value is None or (current is not None and getattr(current, field) == value):
             continue
-        problem = class_date_problem(value, today)
+        problem = class_date_problem(value, today, label)
         if problem:
             errors[field] = problem
 

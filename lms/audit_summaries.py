@@ -218,6 +218,10 @@ TEMPLATES = {
     "account.password_changed": _l(
         "%(actor)s changed the password; %(sessions_ended)s other sessions ended"
     ),
+    "account.password_set": _l(
+        "Password of user %(subject_id)s set from the command line;"
+        " it must be changed at the next login"
+    ),
     "account.sessions_ended": _l(
         "%(actor)s ended %(sessions_ended)s sessions of user %(subject_id)s"
     ),
@@ -346,6 +350,7 @@ ACTION_LABELS = {
     "account.login": _l("Login"),
     "account.login_failed": _l("Failed login"),
     "account.password_changed": _l("Password changed"),
+    "account.password_set": _l("Password set"),
     "account.sessions_ended": _l("Sessions ended"),
     "account.enabled": _l("Account enabled"),
     "account.disabled": _l("Account disabled"),

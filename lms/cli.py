@@ -16,6 +16,7 @@ from flask_babel import force_locale
 from lms.accounts.models import User
 from lms.accounts.passwords import MIN_LENGTH, describe, password_problem
 from lms.accounts.sessions import revoke_user_sessions
+from lms.audit import record
 from lms.extensions import db
 from lms.seed import seed_demo
 
@@ -71,7 +72,8 @@ def seed_command() -> None:
         "Set a new password for the account USERNAME. Prompts twice for the "
         f"password without echoing it. It must be at least {MIN_LENGTH} characters "
         "long, not a common password, and must not contain the username or the "
-        "employee number. The account's other sessions are ended."
+        "employee number. The account's sessions are ended, and its owner must "
+        "change the password at the next login."
     ),
 )
 @click.argument("username")
@@ -90,10 +92,22 @@ def set_password_command(username: str) -> None:
         raise click.ClickException(f"{reason} The password was not changed.")
 
     user.set_password(password)
+    user.password_must_change = True
     ended = revoke_user_sessions(user)
+    # first_password_expired counts the days from this entry.
+    record(
+        "account.password_set",
+        "user",
+        user.id,
+        f"Password of {user.username} set from the command line",
+        institution_id=user.institution_id,
+    )
     db.session.commit()
     logger.info("Password set for %r from the command line", user)
-    click.echo(f"Password updated for {username}; {ended} session(s) ended.")
+    click.echo(
+        f"Password updated for {username}; {ended} session(s) ended. "
+        "The password must be changed at the next login."
+    )
 
 
 @lms_cli.command(

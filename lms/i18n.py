@@ -61,19 +61,40 @@ def four_digit_year(pattern: str) -> str:
     return re.sub(r"(?<!y)yy(?!y)", "y", pattern)
 
 
-def format_date(value: date | None = None, format: str = "medium") -> str:
-    """Format a date like Flask-Babel, but with a four-digit year in the short format.
+#: CLDR's named formats, which the English UI replaces with its own patterns.
+NAMED_FORMATS = ("short", "medium", "long", "full")
+#: English dates and date-times in ISO order with a four-digit year, the
+#: form the class pages and the data exports show, so every English page
+#: writes a date one way.
+ENGLISH_DATE = "yyyy-MM-dd"
+ENGLISH_DATETIME = "yyyy-MM-dd HH:mm"
 
-    English's short date is "M/d/yy", which shows 2999 as "1/1/99".
+
+def _english() -> bool:
+    return get_locale().language == "en"
+
+
+def format_date(value: date | None = None, format: str = "medium") -> str:
+    """Format a date like Flask-Babel, with ENGLISH_DATE for a named English format.
+
+    Other locales keep their CLDR format, widened to a four-digit year in
+    the short one (English's "M/d/yy" shows 2999 as "1/1/99").
     """
-    if format == "short":
+    if format in NAMED_FORMATS and _english():
+        format = ENGLISH_DATE
+    elif format == "short":
         format = four_digit_year(get_locale().date_formats["short"].pattern)
     return flask_babel.format_date(value, format)
 
 
 def format_datetime(value: datetime | None = None, format: str = "medium") -> str:
-    """Format a datetime in the user's time zone, with a four-digit year in the short format."""
-    if format == "short":
+    """Format a datetime in the user's time zone, with ENGLISH_DATETIME in English.
+
+    Other locales keep their CLDR format, with a four-digit year in the short one.
+    """
+    if format in NAMED_FORMATS and _english():
+        format = ENGLISH_DATETIME
+    elif format == "short":
         locale = get_locale()
         format = locale.datetime_formats["short"].format(
             locale.time_formats["short"].pattern,

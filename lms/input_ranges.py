@@ -40,10 +40,19 @@ SCHEDULE_MAX_AHEAD = CLASS_MAX_AHEAD
 EARLIEST_TRAINING = date(2000, 1, 1)
 
 
-def date_range_problem(value: date | datetime) -> str | None:
-    """Return the message for a date or naive local datetime outside the window, else None."""
+def in_date_range(value: date | datetime) -> bool:
+    """Return whether a date or naive local datetime lies in MIN_DATE..MAX_DATE."""
     day = value.date() if isinstance(value, datetime) else value
-    if MIN_DATE <= day <= MAX_DATE:
+    return MIN_DATE <= day <= MAX_DATE
+
+
+def date_range_problem(value: date | datetime) -> str | None:
+    """Return the message for a date or naive local datetime outside the window, else None.
+
+    The message does not name the field, because WTForms templates put the
+    field's label before each of its errors.
+    """
+    if in_date_range(value):
         return None
     if isinstance(value, datetime):
         return _(
@@ -55,23 +64,10 @@ def date_range_problem(value: date | datetime) -> str | None:
         )
     return _(
         "%(value)s is out of range. Enter a date from %(min)s to %(max)s.",
-        value=day.isoformat(),
+        value=value.isoformat(),
         min=MIN_DATE.isoformat(),
         max=MAX_DATE.isoformat(),
     )
-
-
-def local_to_utc(local: datetime, zone: ZoneInfo, field: str, errors: dict) -> datetime | None:
-    """Return a naive local datetime typed into ``field`` in UTC, or None after noting a range error.
-
-    A value outside the window gets its message in ``errors[field]``,
-    because converting it to UTC could overflow.
-    """
-    problem = date_range_problem(local)
-    if problem:
-        errors[field] = problem
-        return None
-    return local.replace(tzinfo=zone).astimezone(UTC)
 
 
 def latest_post_start(today: date) -> date:
@@ -106,14 +102,15 @@ def training_date_problem(value: date, today: date) -> str | None:
     )
 
 
-def class_date_problem(value: date, today: date) -> str | None:
-    """Return the message for a class date before EARLIEST_TRAINING or too far ahead."""
+def class_date_problem(value: date, today: date, label: str) -> str | None:
+    """Return the message for a class date of field ``label`` outside the plan window."""
     latest = today + CLASS_MAX_AHEAD
     if EARLIEST_TRAINING <= value <= latest:
         return None
     return _(
-        "%(value)s is not a plausible class date. Enter a date from "
+        "%(field)s: %(value)s is not a plausible class date. Enter a date from "
         "%(min)s to %(max)s (five years after today).",
+        field=label,
         value=value.isoformat(),
         min=EARLIEST_TRAINING.isoformat(),
         max=latest.isoformat(),
@@ -151,12 +148,16 @@ def scheduled_to_utc(
     A value equal to ``stored`` (the saved UTC value, to the minute) is kept
     even outside the window, so an older record can still be edited.
     """
-    converted = local_to_utc(local, zone, field, errors)
-    if converted is None:
+    today = now_utc().astimezone(zone).date()
+    if not in_date_range(local):
+        # No stored value lies outside MIN_DATE..MAX_DATE, and the plan window
+        # is narrower, so its message gives the range to enter.
+        errors[field] = scheduled_time_problem(local, today, label)
         return None
+    converted = local.replace(tzinfo=zone).astimezone(UTC)
     if stored is not None and stored.replace(second=0, microsecond=0) == converted:
         return converted
-    problem = scheduled_time_problem(local, now_utc().astimezone(zone).date(), label)
+    problem = scheduled_time_problem(local, today, label)
     if problem:
         errors[field] = problem
         return None
@@ -164,7 +165,11 @@ def scheduled_to_utc(
 
 
 class DateInRange:
-    """WTForms validator that rejects a date or datetime outside MIN_DATE..MAX_DATE."""
+    """WTForms validator that rejects a date or datetime outside MIN_DATE..MAX_DATE.
+
+    A form whose field has a narrower plausible window replaces this message
+    with the one that gives that window.
+    """
 
     def __call__(self, form, field) -> None:
         if field.data is None:

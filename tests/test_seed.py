@@ -300,7 +300,7 @@ def test_set_password_changes_password(app, seeded, login):
     assert result.exit_code == 0, result.output
     assert "Password updated for counselor1" in result.output
     assert "new-secret-99" not in result.output
-    assert home_location(login("counselor1", "new-secret-99")) == "/learning"
+    assert home_location(login("counselor1", "new-secret-99")) == "/account/password"
 
 
 def test_set_password_rejects_short_password(app, seeded, login):

@@ -89,14 +89,17 @@ def describe(problem: PasswordProblem, password: str) -> str:
     return messages[problem]
 
 
-def first_password_expired(user, now=None) -> bool:
-    """Return whether ``user`` still has the first password they were given, and it expired.
+#: Audit action of a password set with ``flask lms set-password``.
+PASSWORD_SET_ACTION = "account.password_set"
 
-    Accounts created by a roster import get a random first password that
-    must be changed at the first login; it is good for
-    ``FIRST_PASSWORD_DAYS`` days after the account was created. The
-    ``password_must_change`` flag is set only when an account is created
-    that way, so the creation time is when the first password was issued.
+
+def first_password_expired(user, now=None) -> bool:
+    """Return whether ``user`` still has a password someone else chose, and it expired.
+
+    Accounts created by a roster import get a random first password, and
+    ``flask lms set-password`` sets one for an existing account. Either must
+    be changed at the next login and is good for ``FIRST_PASSWORD_DAYS``
+    days after it was issued.
     """
     from datetime import timedelta
 
@@ -107,4 +110,23 @@ def first_password_expired(user, now=None) -> bool:
     if not user.password_must_change:
         return False
     days = int(current_app.config.get("FIRST_PASSWORD_DAYS", 14))
-    return (now or now_utc()) > user.created_at + timedelta(days=days)
+    return (now or now_utc()) > _password_issued_at(user) + timedelta(days=days)
+
+
+def _password_issued_at(user):
+    """Return when the password was last set from the command line, else account creation."""
+    import sqlalchemy as sa
+
+    from lms.audit import AuditEntry
+    from lms.extensions import db
+
+    last_set = db.session.scalar(
+        sa.select(sa.func.max(AuditEntry.created_at)).where(
+            AuditEntry.action == PASSWORD_SET_ACTION,
+            AuditEntry.subject_type == "user",
+            AuditEntry.subject_id == user.id,
+        )
+    )
+    if last_set is None:
+        return user.created_at
+    return max(user.created_at, last_set)

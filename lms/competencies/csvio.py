@@ -1,14 +1,15 @@
 """A framework as CSV: one row per competency item.
 
 Columns: level code and name, area code and name, item code, summary, work
-content, ability and knowledge requirements. A requirement cell contains one
-requirement per line. Levels and areas take the order in which the rows
+content, ability and knowledge requirements, and the minimum and maximum
+years of service of the level. A requirement cell contains one requirement
+per line, and the years columns may be absent or blank. Levels and areas take the order in which the rows
 first name them, so an export (sorted by level, then area) reads back in the
 same order. The file carries no framework details (title, issuer, version),
 so the import form supplies them.
 
-NOTE: levels and areas without any item, and the years of service of a
-level, are not representable in this format; CASE JSON carries them.
+NOTE: levels and areas without any item are not representable in this
+format; CASE JSON carries them.
 """
 
 import csv
@@ -48,7 +49,11 @@ COLUMNS = {
         "理论知识要求",
         ("知识要求", "knowledge", "knowledge requirements", "knowledge_requirements"),
     ),
+    "min_years": ("最短工作年限", ("min years", "minimum years", "min_years")),
+    "max_years": ("最长工作年限", ("max years", "maximum years", "max_years")),
 }
+#: Largest number of years of service a level may give, as in the level form.
+MAX_YEARS = 60
 REQUIRED = (
     "level_code",
     "level_name",
@@ -79,9 +84,15 @@ def export_rows(framework: Framework) -> list[list[str]]:
             item.work_content or "",
             item.ability_requirements or "",
             item.knowledge_requirements or "",
+            _years_cell(item.level.min_years),
+            _years_cell(item.level.max_years),
         ]
         for item in items
     ]
+
+
+def _years_cell(years: Optional[int]) -> str:
+    return "" if years is None else str(years)
 
 
 def headers() -> list[str]:
@@ -134,7 +145,7 @@ def _cell(cells: list[str], index: Optional[int], kind: str) -> str:
 
 
 def _kind(name: str) -> str:
-    if name.endswith("code"):
+    if name.endswith(("code", "years")):
         return "code"
     return "lines" if name.endswith(("content", "requirements")) else "text"
 
@@ -208,6 +219,7 @@ def parse_csv(content: bytes, details: dict) -> FrameworkData:
         if blank:
             continue
         _collect(levels, LevelData, values, "level", location, problems)
+        _collect_years(levels[values["level_code"]], values, location, problems)
         _collect(areas, AreaData, values, "area", location, problems)
         data.items.append(_item(values, location))
 
@@ -252,3 +264,41 @@ def _collect(
             name=known.name,
         )
         problems.append(Problem(location, COLUMNS[f"{prefix}_name"][0], message))
+
+
+def _read_years(
+    values: dict, name: str, location: str, problems: list
+) -> Optional[int]:
+    text = values[name]
+    if not text:
+        return None
+    if not text.isdigit() or int(text) > MAX_YEARS:
+        message = _(
+            "Enter a whole number of years from 0 to %(max)d, or leave the cell blank.",
+            max=MAX_YEARS,
+        )
+        problems.append(Problem(location, COLUMNS[name][0], message))
+        return None
+    return int(text)
+
+
+def _collect_years(
+    level: LevelData, values: dict, location: str, problems: list
+) -> None:
+    """Take a level's years from its first row; later rows must agree or be blank."""
+    first = level.location == location
+    for name in ("min_years", "max_years"):
+        years = _read_years(values, name, location, problems)
+        if first:
+            setattr(level, name, years)
+        elif years is not None and years != getattr(level, name):
+            message = _(
+                "Level %(code)s has %(years)s here but another value in an earlier row.",
+                code=level.code,
+                years=years,
+            )
+            problems.append(Problem(location, COLUMNS[name][0], message))
+    if first and level.min_years is not None and level.max_years is not None:
+        if level.max_years < level.min_years:
+            message = _("The maximum years must not be less than the minimum years.")
+            problems.append(Problem(location, COLUMNS["max_years"][0], message))

@@ -139,7 +139,10 @@ def confirm_import():
         return redirect(url_for(".import_framework"))
     db.session.commit()
     _forget_import()
-    flash(_("Framework imported as a draft."), "success")
+    if data.is_copy:
+        flash(_("Framework imported as a draft copy with new identifiers."), "success")
+    else:
+        flash(_("Framework imported as a draft."), "success")
     if data.skipped_mappings:
         message = _(
             "%(count)d mappings were left out because their other area"

@@ -125,6 +125,9 @@ class FrameworkData:
     mappings: list[MappingData] = field(default_factory=list)
     #: Mappings left out because their other area is not on the platform.
     skipped_mappings: list[str] = field(default_factory=list)
+    #: Whether the file's identifiers were already on the platform, so it is
+    #: imported as a copy under fresh identifiers.
+    is_copy: bool = False
 
 
 def is_uuid(value: object) -> bool:
@@ -147,15 +150,14 @@ def validate(data: FrameworkData) -> list[Problem]:
     if not data.areas:
         message = str(_l("The file has no areas."))
         problems.append(Problem(data.location, "areas", message))
-    if data.code and db.session.scalar(
-        sa.select(Framework.id).filter_by(code=data.code, version_number=1)
-    ):
+    code_taken = bool(data.code) and _code_exists(data.code)
+    if code_taken:
         message = _l(
             "A framework with the code %(code)s already exists; enter another code.",
             code=data.code,
         )
         problems.append(Problem(data.location, "code", str(message)))
-    _check_identifiers(data, problems)
+    _check_identifiers(data, problems, code_taken)
     _check_mappings(data, problems)
     return problems
 
@@ -179,21 +181,69 @@ def _check_lengths(data: FrameworkData, problems: list[Problem]) -> None:
                 )
 
 
-def _check_identifiers(data: FrameworkData, problems: list[Problem]) -> None:
-    checks = [(Framework, data)]
-    checks += [(Level, level) for level in data.levels]
-    checks += [(FunctionalArea, area) for area in data.areas]
-    checks += [(CompetencyItem, item) for item in data.items]
-    for model, row in checks:
+def _code_exists(code: str) -> bool:
+    query = sa.select(Framework.id).filter_by(code=code, version_number=1)
+    return db.session.scalar(query) is not None
+
+
+def _identified_rows(data: FrameworkData) -> list[tuple[type, object]]:
+    """Return (model, row) for the framework and each of its levels, areas and items."""
+    rows: list[tuple[type, object]] = [(Framework, data)]
+    rows += [(Level, level) for level in data.levels]
+    rows += [(FunctionalArea, area) for area in data.areas]
+    rows += [(CompetencyItem, item) for item in data.items]
+    return rows
+
+
+def _identifiers_taken(data: FrameworkData) -> bool:
+    for model, row in _identified_rows(data):
         if row.identifier and db.session.scalar(
             sa.select(model.id).filter_by(identifier=row.identifier)
         ):
-            message = _l(
-                "Identifier %(identifier)s is already on the platform;"
-                " this framework was imported before.",
-                identifier=row.identifier,
-            )
-            problems.append(Problem(row.location, "identifier", str(message)))
+            return True
+    return False
+
+
+def _check_identifiers(
+    data: FrameworkData, problems: list[Problem], code_taken: bool
+) -> None:
+    """Turn a file imported before into a copy, unless its code is taken too.
+
+    A file whose identifiers are already on the platform is imported as a
+    copy under fresh identifiers when it comes with a code of its own. With
+    a code that is taken as well, it is the same framework imported again.
+    """
+    if not _identifiers_taken(data):
+        return
+    if code_taken:
+        message = _l(
+            "This framework was imported before: its identifiers are already on"
+            " the platform. To import a copy with new identifiers, enter a code"
+            " that no framework uses."
+        )
+        problems.append(Problem(data.location, "identifier", str(message)))
+        return
+    renew_identifiers(data)
+
+
+def renew_identifiers(data: FrameworkData) -> None:
+    """Give the framework and every level, area and item a fresh identifier.
+
+    Mappings follow their areas to the new identifiers and get fresh
+    identifiers of their own when written.
+    """
+    renamed = {}
+    for _model, row in _identified_rows(data):
+        fresh = str(uuid.uuid4())
+        if row.identifier:
+            renamed[row.identifier] = fresh
+        row.identifier = fresh
+    for mapping in data.mappings:
+        source, target = mapping.source_identifier, mapping.target_identifier
+        mapping.source_identifier = renamed.get(source, source)
+        mapping.target_identifier = renamed.get(target, target)
+        mapping.identifier = None
+    data.is_copy = True
 
 
 def _check_mappings(data: FrameworkData, problems: list[Problem]) -> None:
@@ -340,7 +390,7 @@ def write(data: FrameworkData, actor: User) -> Framework:
         framework.id,
         f"{framework.title} ({framework.version})",
         actor_id=actor.id,
-        data={"items": len(data.items)},
+        data={"items": len(data.items), "copy": data.is_copy},
     )
     logger.info("Framework %r imported by %r", framework, actor)
     return framework

@@ -195,11 +195,13 @@ class PersonProfileForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         started = self.post_started_on.data
-        if started is None or self.post_started_on.errors or self.today is None:
+        if started is None or self.today is None:
             return valid
         problem = post_start_problem(started, self.today)
         if problem:
-            self.post_started_on.errors = list(self.post_started_on.errors) + [problem]
+            # The plausible window is narrower than DateInRange's, so its
+            # message replaces that one.
+            self.post_started_on.errors = [problem]
             valid = False
         return valid
 

@@ -1,12 +1,20 @@
 """Password policy in the change-password page and in ``flask lms set-password``."""
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
 from lms.accounts.models import User
-from lms.accounts.passwords import PasswordProblem, common_passwords, password_problem
+from lms.accounts.passwords import (
+    PasswordProblem,
+    common_passwords,
+    first_password_expired,
+    password_problem,
+)
+from lms.db import now_utc
 from lms.extensions import db
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, csrf_from
 
 
 @pytest.mark.parametrize(
@@ -134,3 +142,44 @@ def test_cli_password_change_ends_sessions(app, seeded, login):
     assert "1 session(s) ended" in result.output
     response = session.get("/learning")
     assert response.headers["Location"].startswith("/login")
+
+
+def test_cli_password_must_change_at_login(app, seeded, login):
+    result = app.test_cli_runner().invoke(
+        args=["lms", "set-password", "counselor1"],
+        input="harbour-lantern-47\nharbour-lantern-47\n",
+    )
+    client = app.test_client()
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    response = client.post(
+        "/login",
+        data={"csrf_token": token, "username": "counselor1", "password": "harbour-lantern-47"},
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "must be changed at the next login" in result.output
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/account/password")
+
+
+def test_cli_password_of_old_account_not_expired(app, seeded, app_ctx):
+    user = db.session.scalar(sa.select(User).filter_by(username="counselor1"))
+    user.created_at = user.created_at - timedelta(days=400)
+    db.session.commit()
+
+    app.test_cli_runner().invoke(
+        args=["lms", "set-password", "counselor1"],
+        input="harbour-lantern-47\nharbour-lantern-47\n",
+    )
+    db.session.expire_all()
+    user = db.session.scalar(sa.select(User).filter_by(username="counselor1"))
+
+    assert user.password_must_change
+    assert not first_password_expired(user)
+    assert first_password_expired(user, now=now_utc() + timedelta(days=15))
+
+
+def test_cli_help_says_password_must_change(app):
+    result = app.test_cli_runner().invoke(args=["lms", "set-password", "--help"])
+
+    assert "must change the password at the next login" in " ".join(result.output.split())

@@ -10,7 +10,7 @@ def test_task_due_date_shows_four_digit_year(world, login, english):
 
     page = login("counselor1").get("/tasks").get_data(as_text=True)
 
-    assert "6/1/2030, 6:00" in page
+    assert "2030-06-01 18:00" in page
     assert "6/1/30," not in page
 
 

@@ -330,7 +330,8 @@ def test_task_due_out_of_range_message(world, login, english):
     page = response.get_data(as_text=True)
 
     assert response.status_code == 400
-    assert "0001-01-01T00:00 is out of range." in page
+    assert "Due: 0001-01-01T00:00 is not a plausible date." in page
+    assert "Enter a date and time from 2000-01-01T00:00 to " in page
     assert 'value="0001-01-01T00:00"' in page
 
 

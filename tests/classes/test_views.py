@@ -462,15 +462,18 @@ def test_class_form_rejects_out_of_range_dates(world, login, english):
     page = response.get_data(as_text=True)
 
     assert response.status_code == 400
-    assert 'id="starts_on-error">0001-01-01 is out of range.' in page
-    assert 'id="ends_on-error">9999-12-31 is out of range.' in page
+    assert 'id="starts_on-error">Start date: 0001-01-01 is not a plausible class date.' in page
+    assert 'id="ends_on-error">End date: 9999-12-31 is not a plausible class date.' in page
+    assert "Enter a date from 2000-01-01 to " in page
+    assert "1900-01-01" not in page
     assert db.session.scalar(sa.select(sa.func.count()).select_from(TrainingClass)) == 0
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("starts_on", "1999-12-31"), ("ends_on", "2099-09-30")]
+    ("field", "label", "value"),
+    [("starts_on", "Start date", "1999-12-31"), ("ends_on", "End date", "2099-09-30")],
 )
-def test_class_form_rejects_implausible_dates(world, login, english, field, value):
+def test_class_form_rejects_implausible_dates(world, login, english, field, label, value):
     trainer = login("trainer")
     data = {
         "code": "2026-04-plausible",
@@ -489,7 +492,7 @@ def test_class_form_rejects_implausible_dates(world, login, english, field, valu
 
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert f'id="{field}-error">{value} is not a plausible class date.' in page
+    assert f'id="{field}-error">{label}: {value} is not a plausible class date.' in page
     assert "Enter a date from 2000-01-01 to " in page
     assert db.session.scalar(sa.select(sa.func.count()).select_from(TrainingClass)) == 0
 

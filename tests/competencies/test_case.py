@@ -124,13 +124,85 @@ def test_case_round_trip_through_views(app, seeded, login):
         assert snapshot(framework("demo-fw")) == before
 
 
-def test_reimport_of_existing_framework_rejected(app_ctx, seeded):
+def test_reimport_of_existing_framework_rejected(app_ctx, seeded, english):
     package = _package(framework("counselor-2014"))
 
     problems = _problems(package)
 
-    assert ("$.CFDocument", "identifier") in {(p.location, p.field) for p in problems}
-    assert ("$.CFDocument", "code") in {(p.location, p.field) for p in problems}
+    assert {(p.location, p.field) for p in problems} == {
+        ("$.CFDocument", "identifier"),
+        ("$.CFDocument", "code"),
+    }
+    assert len(problems) == 2
+    assert "enter a code that no framework uses" in str(problems[1])
+
+
+def test_import_under_new_code_is_copy(app_ctx, seeded):
+    original = framework("counselor-2014")
+    exported = case.export_json(original, BASE)
+    before = snapshot(original)
+    years = [(lv.min_years, lv.max_years) for lv in original.levels]
+    old_ids = {original.identifier}
+    old_ids |= {row.identifier for row in (*original.levels, *original.areas, *original.items)}
+    mapped = {(m.target.identifier, m.relation) for m in services.mappings_of(original)}
+
+    data = case_import.parse_package(exported, {"code": "my-2014"})
+    problems = transfer.validate(data)
+    copy_ = transfer.write(data, user("trainer"))
+
+    assert problems == []
+    assert data.is_copy
+    assert copy_.code == "my-2014"
+    assert copy_.institution_id == user("trainer").institution_id
+    assert snapshot(copy_) == before
+    assert [(lv.min_years, lv.max_years) for lv in copy_.levels] == years
+    new_ids = {copy_.identifier}
+    new_ids |= {row.identifier for row in (*copy_.levels, *copy_.areas, *copy_.items)}
+    assert len(new_ids) == 1 + 3 + 9 + 27
+    assert not new_ids & old_ids
+    assert {(m.target.identifier, m.relation) for m in services.mappings_of(copy_)} == mapped
+    assert all(m.source.framework_id == copy_.id for m in services.mappings_of(copy_))
+
+
+def test_copy_imported_twice_rejected(app_ctx, seeded):
+    exported = case.export_json(framework("counselor-2014"), BASE)
+    transfer.write(case_import.parse_package(exported, {"code": "my-2014"}), user("trainer"))
+
+    data = case_import.parse_package(exported, {"code": "my-2014"})
+    problems = transfer.validate(data)
+
+    assert {p.field for p in problems} == {"code", "identifier"}
+    assert not data.is_copy
+
+
+def test_copy_of_national_framework_through_views(app, seeded, login):
+    with app.app_context():
+        national_id = framework("counselor-2014").id
+    trainer = login("trainer")
+    exported = trainer.get(f"/frameworks/{national_id}/export.json")
+
+    preview = trainer.post(
+        "/frameworks/import",
+        data={
+            "file_format": "case",
+            "code": "my-2014",
+            "upload": (io.BytesIO(exported.get_data()), "national.case.json"),
+        },
+        content_type="multipart/form-data",
+    )
+    # The test client spools a body over 500 KB to a temporary file that it
+    # does not close.
+    preview.request.environ["wsgi.input"].close()
+    confirm = trainer.post("/frameworks/import/confirm")
+
+    assert preview.status_code == 200, preview.get_data(as_text=True)
+    assert 'id="import-copy"' in preview.get_data(as_text=True)
+    assert confirm.status_code == 302
+    with app.app_context():
+        copy_ = framework("my-2014")
+        assert copy_ is not None
+        assert copy_.identifier != framework("counselor-2014").identifier
+        assert len(copy_.items) == 27
 
 
 def test_mapping_to_unknown_area_skipped(app_ctx, seeded):
@@ -274,6 +346,7 @@ def test_bad_package_writes_nothing(app, seeded, login):
         count = db.session.scalar(sa.select(sa.func.count()).select_from(Framework))
         mappings = db.session.scalar(sa.select(sa.func.count()).select_from(AreaMapping))
     package["CFDocument"]["extensions"]["code"] = "fresh-code"
+    del package["CFItems"][0]["fullStatement"]
 
     response = login("trainer").post(
         "/frameworks/import",

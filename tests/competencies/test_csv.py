@@ -54,6 +54,37 @@ def test_csv_round_trip_seeded(app_ctx, seeded):
     assert snapshot(copy) == snapshot(original)
 
 
+def test_csv_round_trip_keeps_years_of_service(app_ctx, seeded):
+    original = framework("counselor-2014")
+    years = [(lv.code, lv.min_years, lv.max_years) for lv in original.levels]
+
+    data = csvio.parse_csv(csvio.export_csv(original), dict(DETAILS))
+    copy = transfer.write(data, user("trainer"))
+
+    assert [(lv.code, lv.min_years, lv.max_years) for lv in copy.levels] == years
+    assert years[0][1:] == (1, 3)
+    assert years[2][1:] == (8, None)
+
+
+def test_csv_years_columns_are_optional(app_ctx):
+    data = csvio.parse_csv((HEADER + GOOD_ROW).encode(), dict(DETAILS))
+
+    assert (data.levels[0].min_years, data.levels[0].max_years) == (None, None)
+
+
+def test_csv_bad_years_named(app_ctx):
+    header = HEADER.rstrip("\n") + ",最短工作年限,最长工作年限\n"
+    rows = GOOD_ROW.rstrip("\n") + ",8,3\n"
+    rows += "junior,初级,online,网络思政,1.2,概述,工作,能力,知识,x,\n"
+
+    problems = _problems((header + rows).encode())
+
+    assert [(p.location, p.field) for p in problems] == [
+        ("Row 2", "最长工作年限"),
+        ("Row 3", "最短工作年限"),
+    ]
+
+
 def test_csv_round_trip_keeps_formula_like_text(app_ctx, seeded):
     draft = make_draft(user("trainer"))
     exported = csvio.export_csv(draft)

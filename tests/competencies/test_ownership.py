@@ -140,3 +140,16 @@ def test_course_form_rejects_foreign_item(app, seeded, login):
     with app.app_context():
         assert db.session.scalar(sa.select(CompetencyItem).filter_by(id=item_id)) is not None
         assert "c-foreign" not in db.session.scalars(sa.text("SELECT code FROM course")).all()
+
+
+def test_national_notes_match_read_only(app, seeded, login):
+    with app.app_context():
+        national_id = framework("counselor-2014").id
+
+    page = login("admin").get(f"/frameworks/{national_id}").get_data(as_text=True)
+    edit = login("admin").get(f"/frameworks/{national_id}/edit")
+
+    assert edit.status_code == 403
+    assert "管理员可以修改" not in page
+    assert "按标准对三个等级的划分录入" in page
+    assert "以本院校的代码导入副本后修改" in page

@@ -146,7 +146,7 @@ def test_dashboard_shows_trend(ledger, login):  # noqa: F811
     ).group(1)
     assert "Trend over the last 30 days" in section
     assert section.count("<polyline") == 3
-    assert len(re.findall(r"<tr>\s*<th scope=\"row\">11/1[345]/2026</th>", section)) == 3
+    assert len(re.findall(r"<tr>\s*<th scope=\"row\">2026-11-1[345]</th>", section)) == 3
 
 
 def test_dashboard_trend_department_hr(ledger, login):  # noqa: F811
@@ -164,7 +164,7 @@ def test_dashboard_trend_department_hr(ledger, login):  # noqa: F811
         rf'aria-labelledby="rule-{ledger.yearly}">(.*?)</section>', page, re.S
     ).group(1)
     trend_row = re.search(
-        r'<th scope="row">11/15/26</th>(.*?)</tr>', section, re.S
+        r'<th scope="row">2026-11-15</th>(.*?)</tr>', section, re.S
     ).group(1)
     # The 教育学院 has one met and one at risk, while the institution has two each.
     assert re.findall(r"<td>(\d+)</td>", trend_row) == ["1", "0", "1", "0"]

@@ -364,7 +364,8 @@ def test_profile_rejects_out_of_range_date(world, login):
 
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert "Post start date: 0001-01-01 is out of range." in page
+    assert "Post start date: 0001-01-01 is not a plausible post start date." in page
+    assert "1900-01-01" not in page
     assert db.session.get(PersonProfile, world.counselor) is None
 
 
