@@ -158,6 +158,16 @@ def test_revoke_by_hr_or_admin(world, login, username):
     assert actions.count("certificate.revoked") == 1
 
 
+def test_revoked_detail_has_no_validity(world, login, english):
+    hr = login("hr1")
+    hr.post(f"/certificates/{world['serial']}/revoke", data={"reason": "培训记录有误"})
+
+    page = hr.get(f"/certificates/{world['serial']}").get_data(as_text=True)
+
+    assert "Revoked on" in page
+    assert "Valid until" not in page
+
+
 @pytest.mark.parametrize("reason", ["", "   "])
 def test_revoke_requires_reason(world, login, reason):
     response = login("hr1").post(
