@@ -703,14 +703,14 @@ def grade_answer(answer_id: int):
         return _grade_page(answer, values, {})
     data = request.form.to_dict()
     try:
-        kept = marking.grade_essay(answer, data, current_user)
+        kept_awards = marking.grade_essay(answer, data, current_user)
     except AuthoringError as error:
         db.session.rollback()
         return _grade_page(_answer(answer_id), data, error.errors, 400)
     db.session.commit()
     flash(_("Grade saved."), "success")
-    if kept:
-        flash(_kept_message(kept), "warning")
+    if kept_awards:
+        flash(_kept_message(kept_awards), "warning")
     return redirect(url_for("banks.grading_queue"))
 
 
@@ -723,16 +723,16 @@ def _certificate_link(cert) -> Markup:
     return Markup('<a href="{}">{}</a>').format(url, cert.serial)
 
 
-def _kept_message(kept: marking.KeptAchievements) -> Markup:
-    """Say that a pass turned into a fail kept the completion and certificates."""
-    if not kept.certificates:
+def _kept_message(kept_awards: marking.KeptAchievements) -> Markup:
+    """Return the notice that a pass turned into a fail kept the completion and certificates."""
+    if not kept_awards.certificates:
         return escape(
             _(
                 "The attempt is no longer passed, but the course completion is kept. "
                 "A course completion is not withdrawn by a grade."
             )
         )
-    links = Markup("、").join(_certificate_link(cert) for cert in kept.certificates)
+    links = Markup("、").join(_certificate_link(cert) for cert in kept_awards.certificates)
     # Without arguments gettext leaves the placeholder in place, so the escaped
     # text receives the links as markup.
     text = escape(

@@ -89,7 +89,7 @@ def _passes_with(answer: AttemptAnswer, awarded: Decimal) -> bool:
 
 
 def _kept_warning(kept: KeptAchievements, course: Course) -> str:
-    """Return the message that asks the grader to confirm a pass turned into a fail."""
+    """Return the message requesting the grader's confirmation of a pass turned into a fail."""
     if kept.certificates:
         return _(
             "This grade turns a passed attempt into a not-passed one. The course "

@@ -1,8 +1,8 @@
 """Question files kept between their import preview and its confirmation.
 
 Each preview is a ``PendingQuestionImport`` row that names its stored file,
-so a confirmation imports exactly the file its page showed. A row is
-imported at most once and expires after ``LIFETIME``.
+so a confirmation imports exactly the file its page showed. ``claim``
+lets a row be imported at most once and rejects it after ``LIFETIME``.
 """
 
 from datetime import timedelta

@@ -316,8 +316,8 @@ def _competencies(
     ids = {int(raw) for raw in raw_ids if str(raw).isdigit()}
     query = sa.select(CompetencyItem).where(CompetencyItem.id.in_(ids))
     items = list(db.session.scalars(query))
-    kept = task.competencies if task is not None else []
-    if len(items) != len(ids) or unassignable(items, kept, institution_id):
+    linked = task.competencies if task is not None else []
+    if len(items) != len(ids) or unassignable(items, linked, institution_id):
         errors["competency_ids"] = _("Choose competency items from the list.")
     return items
 

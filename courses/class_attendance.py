@@ -243,7 +243,7 @@ def check_session_held(session: ClassSession, today: date) -> None:
 
 @dataclass
 class SheetResult:
-    """What ``mark_sheet`` did with the marks it received."""
+    """Outcome of ``mark_sheet``: the marks saved and the people ignored."""
 
     #: Number of marks recorded for people on the sheet.
     saved: int
@@ -256,8 +256,8 @@ def mark_sheet(
 ) -> SheetResult:
     """Apply marks keyed by user id to the people on the sheet and ignore the rest.
 
-    Raises ClassNotRunning, marking nobody, unless the class is open or
-    closed, and SessionNotHeldYet before the session's day in the
+    Raises ClassNotRunning, and saves no mark, unless the class is open or
+    closed. Raises SessionNotHeldYet before the session's day in the
     institution's zone.
     """
     from lms.compliance.windows import local_today

@@ -81,7 +81,7 @@ def audience_includes(programme: Programme, post: Optional[Post]) -> bool:
 
 
 def names_an_audience(programme: Programme) -> bool:
-    """Return whether the programme says which posts it is meant for."""
+    """Return whether the programme names the posts it is meant for."""
     if programme.audience_posts:
         return True
     text = programme.audience or ""

@@ -78,11 +78,13 @@ def _managed(framework_id: int) -> Framework:
 
 def _visible_mappings(framework: Framework) -> list[AreaMapping]:
     """Return the framework's mappings whose other end the current user may read."""
+    visible = set(
+        db.session.scalars(db.select(Framework.id).where(services.visible_to(current_user)))
+    )
     return [
         mapping
         for mapping in services.mappings_of(framework)
-        if services.may_read(current_user, mapping.source.framework)
-        and services.may_read(current_user, mapping.target.framework)
+        if mapping.source.framework_id in visible and mapping.target.framework_id in visible
     ]
 
 
