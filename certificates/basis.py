@@ -12,7 +12,7 @@ from typing import Optional
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale, format_date
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from certificates import logger, services
@@ -22,6 +22,7 @@ from lms.accounts.access import in_hr_scope, reviewers_among
 from lms.accounts.models import User
 from lms.audit import AuditEntry
 from lms.extensions import db
+from lms.i18n import format_date
 from lms.notifications import services as notifications
 
 #: Notification kind of "a certificate's passed attempt was regraded to a fail".

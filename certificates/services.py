@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale, format_date
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
@@ -43,6 +43,7 @@ from lms.accounts.access import can_view_person, hr_scope
 from lms.accounts.models import Role, User
 from lms.db import now_utc
 from lms.extensions import db
+from lms.i18n import format_date
 from lms.notifications import services as notifications
 from lms.organisations.models import Institution
 from lms.records.services import local_date

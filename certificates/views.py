@@ -14,7 +14,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -34,6 +33,7 @@ from certificates.render import plain_hours
 from lms.accounts.access import hr_scope, roles_required
 from lms.accounts.models import Role
 from lms.extensions import db, limiter
+from lms.i18n import format_date
 from lms.organisations.models import Institution
 from lms.records import external
 

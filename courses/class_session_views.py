@@ -4,7 +4,6 @@ The routes register on the ``classes`` blueprint of ``courses.class_views``.
 """
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -17,6 +16,7 @@ from lms import labels
 from lms.accounts.access import roles_required
 from lms.accounts.models import User
 from lms.extensions import db
+from lms.i18n import format_date
 
 # Sessions and attendance ------------------------------------------------------------
 

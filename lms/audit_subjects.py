@@ -11,10 +11,10 @@ from collections import defaultdict
 from typing import Callable, Iterable, Optional
 
 import sqlalchemy as sa
-from flask_babel import format_date
 from flask_babel import gettext as _
 
 from lms.extensions import db
+from lms.i18n import format_date
 
 SubjectKey = tuple[str, int]
 

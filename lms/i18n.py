@@ -70,37 +70,50 @@ ENGLISH_DATE = "yyyy-MM-dd"
 ENGLISH_DATETIME = "yyyy-MM-dd HH:mm"
 
 
-def _english() -> bool:
-    return get_locale().language == "en"
+def date_pattern(format: str = "medium", locale: Locale | str | None = None) -> str:
+    """Return the pattern this UI formats a date with, for ``locale`` or the current one.
 
-
-def format_date(value: date | None = None, format: str = "medium") -> str:
-    """Format a date like Flask-Babel, with ENGLISH_DATE for a named English format.
-
-    Other locales keep their CLDR format, widened to a four-digit year in
-    the short one (English's "M/d/yy" shows 2999 as "1/1/99").
+    A named English format becomes ENGLISH_DATE. Other locales keep their
+    CLDR format, widened to a four-digit year in the short one (English's
+    "M/d/yy" shows 2999 as "1/1/99"). Any other value is a pattern already.
     """
-    if format in NAMED_FORMATS and _english():
-        format = ENGLISH_DATE
-    elif format == "short":
-        format = four_digit_year(get_locale().date_formats["short"].pattern)
-    return flask_babel.format_date(value, format)
+    locale = _locale(locale)
+    if format in NAMED_FORMATS and locale.language == "en":
+        return ENGLISH_DATE
+    if format == "short":
+        return four_digit_year(locale.date_formats["short"].pattern)
+    return format
 
 
-def format_datetime(value: datetime | None = None, format: str = "medium") -> str:
-    """Format a datetime in the user's time zone, with ENGLISH_DATETIME in English.
-
-    Other locales keep their CLDR format, with a four-digit year in the short one.
-    """
-    if format in NAMED_FORMATS and _english():
-        format = ENGLISH_DATETIME
-    elif format == "short":
-        locale = get_locale()
-        format = locale.datetime_formats["short"].format(
+def datetime_pattern(format: str = "medium", locale: Locale | str | None = None) -> str:
+    """Return the pattern this UI formats a date-time with; see date_pattern."""
+    locale = _locale(locale)
+    if format in NAMED_FORMATS and locale.language == "en":
+        return ENGLISH_DATETIME
+    if format == "short":
+        return locale.datetime_formats["short"].format(
             locale.time_formats["short"].pattern,
             four_digit_year(locale.date_formats["short"].pattern),
         )
-    return flask_babel.format_datetime(value, format)
+    return format
+
+
+def _locale(locale: Locale | str | None) -> Locale:
+    if locale is None:
+        return get_locale()
+    if isinstance(locale, str):
+        return _parsed(locale)
+    return locale
+
+
+def format_date(value: date | None = None, format: str = "medium") -> str:
+    """Format a date like Flask-Babel, in the pattern date_pattern picks."""
+    return flask_babel.format_date(value, date_pattern(format))
+
+
+def format_datetime(value: datetime | None = None, format: str = "medium") -> str:
+    """Format a datetime in the user's time zone, in the pattern datetime_pattern picks."""
+    return flask_babel.format_datetime(value, datetime_pattern(format))
 
 
 def plural_count(value: Decimal | int | str | None) -> int:

@@ -12,9 +12,10 @@ from datetime import date
 from typing import Optional
 
 from flask import Flask
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+
+from lms.i18n import format_date
 
 TRAINING_TIER = {
     "school": _l("School level"),

@@ -10,12 +10,13 @@ from decimal import Decimal
 
 from babel.lists import format_list
 from flask import current_app, has_request_context
-from flask_babel import force_locale, format_date, format_decimal, get_locale
+from flask_babel import force_locale, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from lms.compliance.engine import Status, Uncovered, Verdict
 from lms.compliance.models import ComplianceRule, WindowKind
+from lms.i18n import format_date
 from lms.labels import POST, ROLE, TRAINING_KIND
 
 STATUS = {

@@ -56,6 +56,7 @@ from flask_babel import force_locale, gettext, ngettext
 from lms.accounts.models import User
 from lms.db import now_utc
 from lms.extensions import db
+from lms.i18n import datetime_pattern
 from lms.notifications import services, setting
 from lms.notifications.models import Notification
 from lms.notifications.tasks import local_date, user_locale
@@ -227,7 +228,7 @@ def _render(source: DeadlineSource, deadline: Deadline, user: User, days_left: i
         values = dict(deadline.args)
         values["when"] = when
         values["due"] = format_datetime(
-            deadline.due_at, format="medium", tzinfo=zone, locale=locale
+            deadline.due_at, format=datetime_pattern("medium", locale), tzinfo=zone, locale=locale
         )
         title = str(source.title) % values
         body = str(source.body) % values

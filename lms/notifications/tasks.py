@@ -18,6 +18,7 @@ from flask_babel import force_locale, gettext, ngettext
 
 from lms.db import now_utc
 from lms.extensions import db
+from lms.i18n import date_pattern
 from lms.notifications import services, setting
 from lms.notifications.models import JobRun, Notification
 
@@ -201,7 +202,9 @@ def _render_expiry(certificate, holder, days_left: int) -> tuple[str, str]:
     """Return the reminder's title and body in the holder's language."""
     locale = user_locale(holder)
     with force_locale(locale):
-        expires = format_date(certificate.expires_on, format="long", locale=locale)
+        expires = format_date(
+            certificate.expires_on, format=date_pattern("long", locale), locale=locale
+        )
         if days_left <= 0:
             title = gettext("Your certificate has expired")
             body = gettext(

@@ -533,10 +533,10 @@ def test_viewer_names_jobs_and_attendance(world, login, english):
     # A job removed from the code keeps its id.
     assert cells["job.resume"][1].endswith(">admin resumed job retired_job")
     assert cells["class.attendance_marked"][0].endswith(
-        ">Attendance record 张老师: September 2, 2026 开班式与专题讲座"
+        ">Attendance record 张老师: 2026-09-02 开班式与专题讲座"
     )
     assert cells["class.attendance_marked"][1].endswith(
-        ">Attendance at session September 2, 2026 开班式与专题讲座 marked Late (before: —)"
+        ">Attendance at session 2026-09-02 开班式与专题讲座 marked Late (before: —)"
     )
 
 

@@ -456,5 +456,5 @@ def test_new_templates_in_english(recorded, login, english):
     assert cells["profile.updated"][1] == (
         "Profile of user 张老师 (counselor1) updated: Cadre rank and Party status"
     )
-    assert cells["progression.recorded"][1] == "张老师: 2025年度考核：优秀, dated January 5, 2026"
+    assert cells["progression.recorded"][1] == "张老师: 2025年度考核：优秀, dated 2026-01-05"
     assert cells["programme.archived"] == ("Programme archived", "Status: Published → Archived")

@@ -218,7 +218,7 @@ def test_drill_down_filters_by_department_and_status(ledger, login):
     assert "张老师" not in text
     assert "李老师" not in text
     assert (
-        "0 of 16 school-level hours in 2026; 16 missing by December 31, 2026." in text
+        "0 of 16 school-level hours in 2026; 16 missing by 2026-12-31." in text
     )
 
 
@@ -234,7 +234,7 @@ def test_drill_down_lists_verdicts_and_messages(ledger, login):
     assert "周老师" not in text
     assert "16 of 16 school-level hours in 2026; requirement met." in text
     assert (
-        "4 of 16 school-level hours in 2026; 12 missing by December 31, 2026." in text
+        "4 of 16 school-level hours in 2026; 12 missing by 2026-12-31." in text
     )
 
 
@@ -367,7 +367,7 @@ def test_record_page_shows_verdicts(ledger, login):
     assert "规则yearly" in text
     assert "At risk" in text
     assert (
-        "4 of 16 school-level hours in 2026; 12 missing by December 31, 2026." in text
+        "4 of 16 school-level hours in 2026; 12 missing by 2026-12-31." in text
     )
 
 

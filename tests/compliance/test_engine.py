@@ -214,7 +214,7 @@ def test_last_local_evening_is_same_year(institution, english):
     assert verdict.window.year == 2026
     assert verdict.status is Status.AT_RISK
     assert verdict.message == (
-        "12 of 16 school-level hours in 2026; 4 missing by December 31, 2026."
+        "12 of 16 school-level hours in 2026; 4 missing by 2026-12-31."
     )
 
 
@@ -412,7 +412,7 @@ def test_rolling_short_without_start_date(institution, english):
     assert verdict.applies
     assert verdict.deadline is None
     assert verdict.message == (
-        "0 of 1 national or provincial trainings in the 5 years to March 15, 2026. "
+        "0 of 1 national or provincial trainings in the 5 years to 2026-03-15. "
         "The deadline depends on the post start date, which is not recorded. "
         "HR should record the post start date on the person's profile page."
     )
@@ -486,8 +486,8 @@ def test_rolling_at_risk_before_lapse(institution, english):
     assert verdict.window.horizon == date(2026, 9, 11)
     assert verdict.status is Status.AT_RISK
     assert verdict.message == (
-        "1 of 1 national or provincial trainings in the 5 years to March 15, 2026; "
-        "only 0 will still count on September 11, 2026."
+        "1 of 1 national or provincial trainings in the 5 years to 2026-03-15; "
+        "only 0 will still count on 2026-09-11."
     )
 
 
@@ -500,7 +500,7 @@ def test_rolling_met_beyond_horizon(institution, english):
 
     assert verdict.status is Status.MET
     assert verdict.message == (
-        "1 of 1 national or provincial trainings in the 5 years to March 15, 2026; "
+        "1 of 1 national or provincial trainings in the 5 years to 2026-03-15; "
         "requirement met."
     )
 
@@ -603,12 +603,12 @@ def test_before_post_messages(institution, english):
     late = evaluate(person, rule, date(2026, 9, 2))
 
     assert early.message == (
-        "16 of 40 hours of pre-job training so far; 24 missing by September 1, 2026, "
+        "16 of 40 hours of pre-job training so far; 24 missing by 2026-09-01, "
         "the day the post starts."
     )
     assert late.message == (
         "16 of 40 hours of pre-job training before taking up the post on "
-        "September 1, 2026; 24 missing."
+        "2026-09-01; 24 missing."
     )
 
 

@@ -149,20 +149,20 @@ def test_messages_in_english(person, in_english):
 
     assert before == (
         "16 of 40 hours of pre-job training so far; the post starts on "
-        "September 1, 2026, and 24 are missing by August 31, 2027, the end of "
+        "2026-09-01, and 24 are missing by 2027-08-31, the end of "
         "the first 12 months in the post."
     )
     assert during == (
-        "16 of 40 hours of pre-job training so far; 24 missing by August 31, 2027, "
+        "16 of 40 hours of pre-job training so far; 24 missing by 2027-08-31, "
         "the end of the first 12 months in the post."
     )
     assert after == (
-        "16 of 40 hours of pre-job training by August 31, 2027, the end of the "
+        "16 of 40 hours of pre-job training by 2027-08-31, the end of the "
         "first 12 months in the post; 24 missing."
     )
     assert met == (
         "40 of 40 hours of pre-job training before and in the first 12 months "
-        "after taking up the post on September 1, 2026; requirement met."
+        "after taking up the post on 2026-09-01; requirement met."
     )
 
 

@@ -94,7 +94,7 @@ def test_30_day_reminder_on_local_date_once(institution):
     assert reminder.title == "Your certificate expires in 30 days"
     assert "辅导员岗前培训合格证书" in reminder.body
     assert "SR-2025-000001" in reminder.body
-    assert "April 30, 2026" in reminder.body
+    assert "2026-04-30" in reminder.body
 
 
 def test_reminder_uses_holder_language(institution):

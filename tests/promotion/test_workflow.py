@@ -647,7 +647,7 @@ def test_application_labels_certificate_status(world, frozen, login, english):
 
     page = counselor.get(f"/promotions/applications/{application.id}").get_data(as_text=True)
 
-    assert "SR-2027-0001 · June 1, 2027 · Expiring soon</li>" in page
+    assert "SR-2027-0001 · 2027-06-01 · Expiring soon</li>" in page
 
 
 def test_application_hides_raw_certificate_status(world, frozen, login):
