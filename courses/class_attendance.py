@@ -21,6 +21,7 @@ trainings counts a class once. A class that offers a programme is the same
 training as that programme, whose course completions credit hours too.
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -185,6 +186,7 @@ def mark(session: ClassSession, user: User, status: AttendanceStatus, by: User) 
     A new or changed mark is written to the audit log, because it decides
     the 学时 a person is credited.
     """
+    lock_person_day(session, user)
     attendance = db.session.scalar(
         sa.select(Attendance).filter_by(session_id=session.id, user_id=user.id)
     )
@@ -215,6 +217,22 @@ def mark(session: ClassSession, user: User, status: AttendanceStatus, by: User) 
     sync_day(attendance)
     sync_lesson(attendance)
     return attendance
+
+
+def lock_person_day(session: ClassSession, user: User) -> None:
+    """Wait for other transactions that mark ``user`` in the class on the session's date.
+
+    Each mark's credit depends on what the person's other marks of that date
+    credited, so two marks saved at once would each miss the other's credit.
+    On PostgreSQL a transaction-level advisory lock makes them take turns
+    until commit. SQLite needs none, because its writing requests start with
+    BEGIN IMMEDIATE. Session edits and hour changes take no such lock.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    name = f"shuren.attendance:{session.class_id}:{user.id}:{session.held_on.isoformat()}"
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
 
 
 #: Statuses of a class whose sessions take place, so that marks may credit 学时.
@@ -290,9 +308,6 @@ def sync_hours(attendance: Attendance) -> None:
     The mark earns at most what the person's other marks of the class on the
     same date leave of one full day.
     """
-    # NOTE: two requests that mark the same person at two sessions of one
-    # date at the same moment can each miss the other's credit, because the
-    # conditional update guards a single mark.
     db.session.refresh(attendance)
     target = min(
         hours_earned(attendance.session, attendance.status),
