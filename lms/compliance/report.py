@@ -30,6 +30,7 @@ from lms.accounts.models import Post, Role, User
 from lms.compliance import ledger
 from lms.compliance.engine import (
     FULL_TIME_POSTS,
+    PARTY_MEMBER_POSTS,
     PARTY_SECRETARY_POSTS,
     Status,
     Today,
@@ -93,7 +94,12 @@ def coverage_filters(
         )
     if rule.party_member_only:
         clauses.append(
-            PersonProfile.party_status.in_([PartyStatus.PROBATIONARY, PartyStatus.MEMBER])
+            sa.or_(
+                User.post.in_(PARTY_MEMBER_POSTS),
+                PersonProfile.party_status.in_(
+                    [PartyStatus.PROBATIONARY, PartyStatus.MEMBER]
+                ),
+            )
         )
     if rule.party_committee_only:
         clauses.append(
