@@ -169,7 +169,7 @@ def _shared_window_counts(
         clauses.append(
             sa.or_(
                 PersonProfile.post_started_on.is_(None),
-                PersonProfile.post_started_on <= window.start,
+                PersonProfile.post_started_on < window.start,
             )
         )
     covered = (
@@ -210,7 +210,7 @@ def _own_window_counts(
     clauses = [User.institution_id.in_(institution_ids), *coverage_filters(rule, today)]
     if rule.window_kind is WindowKind.ROLLING_YEARS:
         shared_start = window_for(rule, today).start
-        clauses.append(PersonProfile.post_started_on > shared_start)
+        clauses.append(PersonProfile.post_started_on >= shared_start)
     elif not rule.counts_from_post_start:
         return
     rows = db.session.execute(
