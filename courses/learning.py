@@ -10,7 +10,7 @@ from courses import services
 from courses.class_models import ClassMember, MemberStatus
 from courses.models import Programme, TargetLevel
 from lms.accounts.models import Post, User
-from lms.competencies.models import Level
+from lms.competencies.models import Framework, FrameworkStatus, Level
 from lms.compliance.models import PersonProfile
 from lms.extensions import db
 
@@ -41,10 +41,11 @@ def years_of_service(user: User, today: date) -> Optional[int]:
 def person_level(user: User, today: Optional[date] = None) -> Optional[TargetLevel]:
     """Return the competency level the person's years of service fall in.
 
-    The bounds are the ``min_years``/``max_years`` of the framework levels
-    coded junior, intermediate and senior. Returns None for posts the
-    counselor competency standard does not cover (Party work), without a
-    recorded post start date or without levels that carry bounds.
+    The bounds are the ``min_years``/``max_years`` of the levels coded
+    junior, intermediate and senior in one framework (see
+    ``_bounded_levels``). Returns None for posts the counselor competency
+    standard does not cover (Party work), without a recorded post start date
+    or without levels that carry bounds.
     """
     from lms.compliance.windows import local_today
 
@@ -54,16 +55,44 @@ def person_level(user: User, today: Optional[date] = None) -> Optional[TargetLev
     years = years_of_service(user, today or local_today(user.institution))
     if years is None:
         return None
-    levels = db.session.scalars(
-        sa.select(Level)
-        .where(Level.code.in_([level.value for level in TargetLevel]))
-        .where(Level.min_years.is_not(None))
-        .order_by(Level.framework_id.desc(), Level.position)
-    )
-    for level in levels:
+    for level in _bounded_levels(user.institution_id):
         if level.min_years <= years and (level.max_years is None or years <= level.max_years):
             return TargetLevel(level.code)
     return None
+
+
+def _bounded_levels(institution_id: Optional[int]) -> list[Level]:
+    """Return the bounded levels of the framework that sets an institution's levels.
+
+    That framework is the newest published one of the institution with
+    such levels, else the newest published national one. Drafts, retired
+    versions and other institutions' frameworks never count, and levels of
+    two frameworks are never mixed.
+    """
+    levels = list(
+        db.session.scalars(
+            sa.select(Level)
+            .join(Framework, Framework.id == Level.framework_id)
+            .where(
+                Level.code.in_([level.value for level in TargetLevel]),
+                Level.min_years.is_not(None),
+                Framework.status == FrameworkStatus.PUBLISHED,
+                sa.or_(
+                    Framework.institution_id.is_(None),
+                    Framework.institution_id == institution_id,
+                ),
+            )
+            .order_by(
+                Framework.institution_id.is_(None),
+                Framework.id.desc(),
+                Level.position,
+            )
+        )
+    )
+    if not levels:
+        return []
+    chosen = levels[0].framework_id
+    return [level for level in levels if level.framework_id == chosen]
 
 
 def audience_includes(programme: Programme, post: Optional[Post]) -> bool:

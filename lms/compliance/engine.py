@@ -56,6 +56,10 @@ PARTY_SECRETARY_POSTS = frozenset(
     {Post.TEACHER_BRANCH_SECRETARY, Post.DEPARTMENT_PARTY_SECRETARY}
 )
 
+#: Posts that only Party members hold, so the Party member rules cover
+#: their holders even when the profile records no Party status.
+PARTY_MEMBER_POSTS = PARTY_SECRETARY_POSTS | {Post.PARTY_ORGANISER}
+
 
 class Status(enum.Enum):
     """Outcome of a rule for one person on a given day."""
@@ -151,7 +155,9 @@ def is_full_time(person: User, profile: Optional[PersonProfile]) -> bool:
     return person.post in FULL_TIME_POSTS
 
 
-def _is_party_member(profile: Optional[PersonProfile]) -> bool:
+def _is_party_member(person: User, profile: Optional[PersonProfile]) -> bool:
+    if person.post in PARTY_MEMBER_POSTS:
+        return True
     return profile is not None and profile.party_status in (
         PartyStatus.PROBATIONARY,
         PartyStatus.MEMBER,
@@ -201,7 +207,7 @@ def uncovered_reason(
             Uncovered.FULL_TIME,
         ),
         (
-            rule.party_member_only and not _is_party_member(profile),
+            rule.party_member_only and not _is_party_member(person, profile),
             Uncovered.PARTY_MEMBER,
         ),
         (

@@ -56,8 +56,9 @@ class PersonProfile(db.Model):
     """Attributes of a person that decide which training rules cover them.
 
     One row per user at most. A user without a row is treated as a non-member
-    of the Party, without cadre rank, with no recorded post start date, and
-    full-time or not according to their post.
+    of the Party (unless their post is one only Party members hold), without
+    cadre rank, with no recorded post start date, and full-time or not
+    according to their post.
     """
 
     __tablename__ = "person_profile"

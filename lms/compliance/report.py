@@ -30,6 +30,7 @@ from lms.accounts.models import Post, Role, User
 from lms.compliance import ledger
 from lms.compliance.engine import (
     FULL_TIME_POSTS,
+    PARTY_MEMBER_POSTS,
     PARTY_SECRETARY_POSTS,
     Status,
     Today,
@@ -93,7 +94,12 @@ def coverage_filters(
         )
     if rule.party_member_only:
         clauses.append(
-            PersonProfile.party_status.in_([PartyStatus.PROBATIONARY, PartyStatus.MEMBER])
+            sa.or_(
+                User.post.in_(PARTY_MEMBER_POSTS),
+                PersonProfile.party_status.in_(
+                    [PartyStatus.PROBATIONARY, PartyStatus.MEMBER]
+                ),
+            )
         )
     if rule.party_committee_only:
         clauses.append(
@@ -163,7 +169,7 @@ def _shared_window_counts(
         clauses.append(
             sa.or_(
                 PersonProfile.post_started_on.is_(None),
-                PersonProfile.post_started_on <= window.start,
+                PersonProfile.post_started_on < window.start,
             )
         )
     covered = (
@@ -204,7 +210,7 @@ def _own_window_counts(
     clauses = [User.institution_id.in_(institution_ids), *coverage_filters(rule, today)]
     if rule.window_kind is WindowKind.ROLLING_YEARS:
         shared_start = window_for(rule, today).start
-        clauses.append(PersonProfile.post_started_on > shared_start)
+        clauses.append(PersonProfile.post_started_on >= shared_start)
     elif not rule.counts_from_post_start:
         return
     rows = db.session.execute(

@@ -49,6 +49,19 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def anniversary(day: date, months: int) -> date:
+    """Return the day ``months`` months after ``day``.
+
+    When that month lacks the day, as 29 February does in most years, the
+    anniversary is the first day of the next month, so a period that starts
+    on ``day`` still lasts until the last day of the shorter month.
+    """
+    shifted = add_months(day, months)
+    if shifted.day < day.day:
+        return shifted + timedelta(days=1)
+    return shifted
+
+
 def local_today(institution: Optional[Institution], today: Today = None) -> date:
     """Return the calendar date in the institution's zone.
 
@@ -84,8 +97,9 @@ def window_for(
     ``year`` picks a calendar-year rule's year (default: today's year) and is
     ignored by the other window kinds. A ``before_post`` or
     ``around_post_start`` rule needs ``post_started_on``. For a rolling rule,
-    a post that started inside the window gives a deadline: the day before
-    the post's N-year anniversary.
+    a post that started on the window's first day or later gives a deadline:
+    the day before the post's N-year anniversary, which is the last day of
+    the first window that covers the whole time in post.
     """
     if rule.window_kind is WindowKind.CALENDAR_YEAR:
         if year is None:
@@ -102,8 +116,8 @@ def window_for(
         start = _rolling_start(today, years)
         horizon = today + timedelta(days=rule.at_risk_days)
         deadline = None
-        if post_started_on is not None and post_started_on > start:
-            deadline = add_months(post_started_on, 12 * years) - timedelta(days=1)
+        if post_started_on is not None and post_started_on >= start:
+            deadline = anniversary(post_started_on, 12 * years) - timedelta(days=1)
         return Window(
             start=start,
             end=today,
@@ -122,7 +136,7 @@ def window_for(
         end = post_started_on
     else:
         # The day before the anniversary closes the first new_to_post_months.
-        end = add_months(post_started_on, rule.new_to_post_months) - timedelta(days=1)
+        end = anniversary(post_started_on, rule.new_to_post_months) - timedelta(days=1)
     return Window(
         start=start, end=end, deadline=end, post_started_on=post_started_on
     )

@@ -167,7 +167,8 @@ def record_event(
     """Append an HR-recorded event to ``person``'s timeline and audit it; flush only.
 
     ``values`` contains the kind's fields: grade and year, name, level and year,
-    title, or rank, as the stored values of the tables above.
+    title, or rank, as the stored values of the tables above. A rank change
+    also sets the profile's cadre rank (see ``sync_cadre_rank``).
     """
     if kind not in HR_KINDS:
         raise ValueError(f"{kind} is not recorded by hand")
@@ -200,7 +201,47 @@ def record_event(
             "corrects_id": entry.corrects_id,
         },
     )
+    if kind is ProgressionKind.RANK_CHANGE:
+        sync_cadre_rank(person, actor)
     return entry
+
+
+def sync_cadre_rank(person: User, actor: User) -> None:
+    """Set the profile's cadre rank to the latest rank on ``person``'s record; flush only.
+
+    The cadre training rules read the rank from the profile, while the
+    administrative-rank promotion track reads the record, so a rank change
+    recorded by hand must reach both. The latest rank is that of the
+    uncorrected rank change with the latest date. A changed profile is
+    audited like an edit of the profile form.
+    """
+    corrected = sa.select(ProgressionEntry.corrects_id).where(
+        ProgressionEntry.corrects_id.is_not(None)
+    )
+    latest = db.session.scalar(
+        sa.select(ProgressionEntry)
+        .where(
+            ProgressionEntry.user_id == person.id,
+            ProgressionEntry.kind == ProgressionKind.RANK_CHANGE,
+            ProgressionEntry.id.not_in(corrected),
+        )
+        .order_by(ProgressionEntry.occurred_on.desc(), ProgressionEntry.id.desc())
+        .limit(1)
+    )
+    rank = (latest.detail or {}).get("rank") if latest is not None else None
+    if rank not in ADMINISTRATIVE_RANKS:
+        return
+    profile = profile_of(person)
+    before = _profile_values(profile)
+    if profile is None:
+        profile = PersonProfile(user_id=person.id)
+        db.session.add(profile)
+    profile.cadre_rank = CadreRank(rank)
+    db.session.flush()
+    if before["cadre_rank"] != rank:
+        contact.record_profile_change(
+            person, actor, {"cadre_rank": [before["cadre_rank"], rank]}
+        )
 
 
 # Person profile

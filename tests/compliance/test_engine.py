@@ -694,6 +694,14 @@ def test_rule_not_applicable(institution, rule_values, person_values, reason):
             {"post": Post.PART_TIME_COUNSELOR, "full_time": True},
         ),
         ({"party_member_only": True}, {"party_status": PartyStatus.PROBATIONARY}),
+        # Only Party members hold these posts, so no recorded status is needed.
+        ({"party_member_only": True}, {"post": Post.TEACHER_BRANCH_SECRETARY}),
+        ({"party_member_only": True}, {"post": Post.DEPARTMENT_PARTY_SECRETARY}),
+        ({"party_member_only": True}, {"post": Post.PARTY_ORGANISER}),
+        (
+            {"party_member_only": True},
+            {"post": Post.PARTY_ORGANISER, "party_status": PartyStatus.NONE},
+        ),
         (
             {"party_committee_only": True},
             {"post": Post.TEACHER_BRANCH_SECRETARY},
@@ -713,6 +721,22 @@ def test_rule_applies(institution, rule_values, person_values):
     rule = make_rule(**rule_values)
 
     assert evaluate(person, rule, date(2026, 6, 1)).applies
+
+
+def test_secretary_post_gets_party_officer_rules(institution):
+    seed_rules()
+    person = make_person(
+        institution, "s1", role=Role.PARTY_WORKER, post=Post.TEACHER_BRANCH_SECRETARY
+    )
+    add_hours(person, 20, date(2026, 3, 1), kind=TrainingKind.ONLINE)
+
+    verdicts = {v.rule.code: v for v in evaluate_all(person, date(2026, 6, 1))}
+
+    assert verdicts["party-member-yearly"].applies
+    assert verdicts["party-officer-yearly-hours"].applies
+    assert verdicts["party-officer-yearly-hours"].missing == Decimal(36)
+    assert verdicts["party-officer-yearly-centralised"].applies
+    assert verdicts["party-officer-yearly-centralised"].status is Status.IN_PROGRESS
 
 
 def test_rule_of_other_institution_not_applicable(institution):

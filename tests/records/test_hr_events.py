@@ -7,7 +7,9 @@ import sqlalchemy as sa
 
 from lms.accounts.models import User
 from lms.audit import AuditEntry
-from lms.compliance.models import CadreRank, PartyStatus, PersonProfile
+from lms.compliance.engine import evaluate
+from lms.compliance.models import CadreRank, ComplianceRule, PartyStatus, PersonProfile
+from lms.compliance.seed import seed_rules
 from lms.compliance.windows import local_today
 from lms.extensions import db
 from lms.records.models import ProgressionEntry, ProgressionKind
@@ -400,3 +402,86 @@ def test_profile_accepts_post_start_bounds(world, login):
     assert planned.status_code == 302
     db.session.expire_all()
     assert db.session.get(PersonProfile, world.counselor).post_started_on == ahead
+
+
+# Rank changes and the cadre training rules ----------------------------------
+
+
+def _rank_form(rank: str, occurred_on: str, **extra) -> dict:
+    return {"kind": "rank_change", "occurred_on": occurred_on, "rank": rank, **extra}
+
+
+def _cadre_rank(user_id: int):
+    db.session.expire_all()
+    profile = db.session.get(PersonProfile, user_id)
+    return profile.cadre_rank if profile else None
+
+
+def test_rank_change_sets_cadre_rank(world, login):
+    seed_rules()
+    db.session.commit()
+    hr = login("hr")
+
+    response = hr.post(
+        f"/people/{world.counselor}/record/entries",
+        data=_rank_form("section_deputy", "2025-08-01"),
+    )
+
+    assert response.status_code == 302
+    assert _cadre_rank(world.counselor) is CadreRank.SECTION_DEPUTY
+    [row] = _audit("profile.updated")
+    assert row.actor_id == world.hr
+    assert row.data["changes"] == {"cadre_rank": [None, "section_deputy"]}
+    cadre_rule = db.session.scalar(
+        sa.select(ComplianceRule).filter_by(code="cadre-section-yearly")
+    )
+    person = db.session.get(User, world.counselor)
+    assert evaluate(person, cadre_rule, date(2026, 12, 5)).applies
+
+
+def test_older_rank_change_keeps_latest(world, login):
+    hr = login("hr")
+    url = f"/people/{world.counselor}/record/entries"
+    hr.post(url, data=_rank_form("section_chief", "2025-08-01"))
+
+    hr.post(url, data=_rank_form("clerk", "2019-08-01"))
+
+    assert _cadre_rank(world.counselor) is CadreRank.SECTION_CHIEF
+    assert len(_audit("profile.updated")) == 1
+
+
+def test_rank_correction_updates_cadre_rank(world, login):
+    hr = login("hr")
+    url = f"/people/{world.counselor}/record/entries"
+    hr.post(url, data=_rank_form("division_deputy", "2025-08-01"))
+    [original] = _entries(world.counselor)
+
+    hr.post(url, data=_rank_form("section_chief", "2025-08-01", corrects=str(original.id)))
+
+    assert _cadre_rank(world.counselor) is CadreRank.SECTION_CHIEF
+
+
+def test_rank_change_keeps_other_profile_fields(world, login):
+    hr = login("hr")
+    hr.post(
+        f"/people/{world.counselor}/profile",
+        data={
+            "party_status": "member",
+            "party_committee_member": "y",
+            "cadre_rank": "",
+            "full_time": "",
+            "post_started_on": "2020-09-01",
+        },
+    )
+
+    hr.post(
+        f"/people/{world.counselor}/record/entries",
+        data=_rank_form("clerk", "2021-08-01"),
+    )
+
+    db.session.expire_all()
+    profile = db.session.get(PersonProfile, world.counselor)
+    assert profile.cadre_rank is CadreRank.CLERK
+    assert profile.party_status is PartyStatus.MEMBER
+    assert profile.party_committee_member is True
+    assert profile.post_started_on == date(2020, 9, 1)
