@@ -3,7 +3,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -20,7 +19,7 @@ from wtforms.validators import (
 
 from lms.accounts import contact
 from lms.accounts.passwords import describe, password_problem
-from lms.input_ranges import DateInRange, IdInRange
+from lms.input_ranges import DateInRange, IdInRange, IsoDateField
 
 
 class LoginForm(FlaskForm):
@@ -138,8 +137,8 @@ class AuditFilterForm(FlaskForm):
     action = StringField(_l("Action"), validators=[Optional(), Length(max=64)])
     subject_type = StringField(_l("Object type"), validators=[Optional(), Length(max=32)])
     subject_id = IntegerField(_l("Object id"), validators=[Optional(), IdInRange()])
-    date_from = DateField(_l("From date"), validators=[Optional(), DateInRange()])
-    date_to = DateField(_l("To date"), validators=[Optional(), DateInRange()])
+    date_from = IsoDateField(_l("From date"), validators=[Optional(), DateInRange()])
+    date_to = IsoDateField(_l("To date"), validators=[Optional(), DateInRange()])
 
     def validate_date_to(self, field) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
