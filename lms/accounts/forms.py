@@ -156,6 +156,13 @@ class MobilePhoneField(StringField):
         self.raw_text = raw
         self.data = contact.normalise_mobile(raw) or None
 
+    def _value(self) -> str:
+        # After a rejected value, show what was typed, not its normalised
+        # form, so "010-12345678" does not come back as "01012345678".
+        if self.errors and hasattr(self, "raw_text"):
+            return self.raw_text
+        return super()._value()
+
     def pre_validate(self, form) -> None:
         if self.data is not None and not contact.is_mobile(self.data):
             raise ValidationError(
