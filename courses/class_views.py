@@ -341,6 +341,11 @@ def leave(class_id: int):
     member = classes.find_member(training_class, current_user)
     if member is None:
         abort(404)
+    if member.status not in classes.ACTIVE_STATES:
+        # A second click or a resubmit from the browser history: the person
+        # has already left, so say that instead of the trainers' roster error.
+        flash(_("You have already left this class."), "info")
+        return redirect(url_for("classes.detail", class_id=class_id))
     if (
         training_class.enrolment_mode is EnrolmentMode.ASSIGNED
         and member.status is MemberStatus.ENROLLED

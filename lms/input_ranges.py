@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from wtforms import DateField
 from wtforms.validators import ValidationError
 
 from lms.db import now_utc
@@ -162,6 +164,21 @@ def scheduled_to_utc(
         errors[field] = problem
         return None
     return converted
+
+
+class IsoDateField(DateField):
+    """WTForms ``DateField`` whose parse error gives the expected format.
+
+    WTForms' own message ("Not a valid date value.") does not say what to
+    type, which matters for a client without a date picker and for dates
+    such as 2026-02-30 or 0000-00-00.
+    """
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault(
+            "invalid_value_message", _l("Enter a date as YYYY-MM-DD, e.g. 2026-09-01.")
+        )
+        super().__init__(label, validators, **kwargs)
 
 
 class DateInRange:

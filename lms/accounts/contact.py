@@ -8,16 +8,22 @@ to. Pages that other learners can open never show it.
 import re
 from typing import Optional
 
-from lms import audit
+from lms import audit, tabular
 from lms.accounts.models import Gender, User
 
-#: A mainland mobile number: 11 digits starting with 1.
-MOBILE = re.compile(r"^1\d{10}$")
+#: A mainland mobile number: 11 ASCII digits starting with 1. ``\d`` would
+#: also match full-width and other scripts' digits, which SMS gateways and
+#: spreadsheets do not read as a number.
+MOBILE = re.compile(r"^1[0-9]{10}$")
 
 
 def normalise_mobile(value: str) -> str:
-    """Remove spaces, hyphens, brackets and a +86 or 0086 country prefix from a typed number."""
-    digits = re.sub(r"[\s\-()]", "", value)
+    """Remove spaces, hyphens, brackets and a +86 or 0086 country prefix from a typed number.
+
+    NFKC first turns the full-width digits, plus sign, hyphen and brackets
+    that a Chinese input method types into their ASCII forms.
+    """
+    digits = re.sub(r"[\s\-()]", "", tabular.normalise(value))
     for prefix in ("+86", "0086"):
         if digits.startswith(prefix):
             return digits[len(prefix):]

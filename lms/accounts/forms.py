@@ -3,7 +3,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -20,7 +19,7 @@ from wtforms.validators import (
 
 from lms.accounts import contact
 from lms.accounts.passwords import describe, password_problem
-from lms.input_ranges import DateInRange, IdInRange
+from lms.input_ranges import DateInRange, IdInRange, IsoDateField
 
 
 class LoginForm(FlaskForm):
@@ -138,8 +137,8 @@ class AuditFilterForm(FlaskForm):
     action = StringField(_l("Action"), validators=[Optional(), Length(max=64)])
     subject_type = StringField(_l("Object type"), validators=[Optional(), Length(max=32)])
     subject_id = IntegerField(_l("Object id"), validators=[Optional(), IdInRange()])
-    date_from = DateField(_l("From date"), validators=[Optional(), DateInRange()])
-    date_to = DateField(_l("To date"), validators=[Optional(), DateInRange()])
+    date_from = IsoDateField(_l("From date"), validators=[Optional(), DateInRange()])
+    date_to = IsoDateField(_l("To date"), validators=[Optional(), DateInRange()])
 
     def validate_date_to(self, field) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
@@ -156,6 +155,13 @@ class MobilePhoneField(StringField):
         raw = valuelist[0].strip() if valuelist else ""
         self.raw_text = raw
         self.data = contact.normalise_mobile(raw) or None
+
+    def _value(self) -> str:
+        # After a rejected value, show what was typed, not its normalised
+        # form, so "010-12345678" does not come back as "01012345678".
+        if self.errors and hasattr(self, "raw_text"):
+            return self.raw_text
+        return super()._value()
 
     def pre_validate(self, form) -> None:
         if self.data is not None and not contact.is_mobile(self.data):

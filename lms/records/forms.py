@@ -9,7 +9,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
-    DateField,
     DecimalField,
     HiddenField,
     IntegerField,
@@ -35,6 +34,7 @@ from lms.compliance.models import CadreRank, PartyStatus
 from lms.input_ranges import (
     EARLIEST_TRAINING,
     DateInRange,
+    IsoDateField,
     post_start_problem,
     training_date_problem,
 )
@@ -76,7 +76,7 @@ class ProgressionEventForm(FlaskForm):
         ],
         validators=[InputRequired()],
     )
-    occurred_on = DateField(_l("Date"), validators=[InputRequired()])
+    occurred_on = IsoDateField(_l("Date"), validators=[InputRequired()])
     grade = SelectField(
         _l("Assessment grade"),
         choices=_choices(ASSESSMENT_GRADE_LABELS, ASSESSMENT_GRADE_LABELS),
@@ -177,7 +177,7 @@ class PersonProfileForm(FlaskForm):
     full_time = SelectField(
         _l("Full-time"), choices=_FULL_TIME_CHOICES, validators=[Optional()]
     )
-    post_started_on = DateField(
+    post_started_on = IsoDateField(
         _l("Post start date"), validators=[Optional(), DateInRange()]
     )
     gender = SelectField(
@@ -256,8 +256,8 @@ class ExternalTrainingForm(FlaskForm):
         ],
         validators=[InputRequired()],
     )
-    start_date = DateField(_l("Start date"), validators=[InputRequired()])
-    end_date = DateField(_l("End date"), validators=[InputRequired()])
+    start_date = IsoDateField(_l("Start date"), validators=[InputRequired()])
+    end_date = IsoDateField(_l("End date"), validators=[InputRequired()])
     hours = HoursField(
         _l("Hours"),
         places=1,

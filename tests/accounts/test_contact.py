@@ -46,6 +46,39 @@ def test_own_phone_invalid_gives_field_error(world, login, english):
     assert db.session.get(User, world.counselor).phone is None
 
 
+def test_own_phone_full_width_digits(world, login):
+    counselor = login("counselor1")
+
+    response = counselor.post("/account/phone", data={"phone": "１３９－１２３４－５６７８"})
+
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, world.counselor).phone == "13912345678"
+
+
+@pytest.mark.parametrize("typed", ["1٣٩١٢٣٤٥٦٧٨", "139١٢٣٤٥٦٧٨", "१३९१२३४५६७८"])
+def test_own_phone_foreign_digits_rejected(world, login, english, typed):
+    counselor = login("counselor1")
+
+    response = counselor.post("/account/phone", data={"phone": typed})
+
+    assert response.status_code == 400
+    assert "is not a mobile number" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, world.counselor).phone is None
+
+
+def test_own_phone_error_keeps_typed_text(world, login):
+    counselor = login("counselor1")
+
+    response = counselor.post("/account/phone", data={"phone": "010-12345678"})
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'value="010-12345678"' in page
+    assert 'value="01012345678"' not in page
+
+
 def test_own_phone_empty_clears_it(world, login):
     db.session.get(User, world.counselor).phone = "13912345678"
     db.session.commit()

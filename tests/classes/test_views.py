@@ -99,6 +99,22 @@ def test_counselor_self_enrols_and_leaves_with_promotion(world, login):
     assert _member(klass.id, world.counselor2).status is MemberStatus.ENROLLED
 
 
+def test_second_leave_says_already_left(world, login, english):
+    klass = make_class(world, mode=EnrolmentMode.SELF)
+    db.session.commit()
+    counselor = login("counselor1")
+    counselor.post(f"/classes/{klass.id}/join")
+    counselor.post(f"/classes/{klass.id}/leave")
+
+    response = counselor.post(f"/classes/{klass.id}/leave", follow_redirects=True)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "You have already left this class." in page
+    assert "This person holds no place in the class." not in page
+    assert _member(klass.id, world.counselor).status is MemberStatus.WITHDRAWN
+
+
 def test_approval_through_roster(world, login):
     klass = make_class(world, mode=EnrolmentMode.APPROVAL)
     db.session.commit()

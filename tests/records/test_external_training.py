@@ -387,6 +387,36 @@ def test_implausible_dates_are_named(world, login, overrides, message):
     assert count(ExternalTraining) == 0
 
 
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"start_date": "0000-00-00"},
+            "Start date: Enter a date as YYYY-MM-DD, e.g. 2026-09-01.",
+        ),
+        (
+            {"end_date": "2026-02-30"},
+            "End date: Enter a date as YYYY-MM-DD, e.g. 2026-09-01.",
+        ),
+        (
+            {"start_date": "2025/12/29"},
+            "Start date: Enter a date as YYYY-MM-DD, e.g. 2026-09-01.",
+        ),
+    ],
+)
+def test_unparseable_date_gives_format(world, login, overrides, message):
+    counselor = _english(login("counselor1"))
+
+    response = _submit(counselor, **overrides)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert message in page
+    assert "Not a valid date value" not in page
+    assert 'value="全国高校辅导员示范培训"' in page
+    assert count(ExternalTraining) == 0
+
+
 def test_earliest_training_date_is_accepted(world, login):
     response = _submit(login("counselor1"), start_date="2000-01-01", end_date="2000-01-02")
 

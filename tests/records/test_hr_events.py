@@ -130,7 +130,7 @@ def test_invalid_values_are_rejected_by_field(world, login):
     cases = [
         (_grade_form(grade="perfect"), "Assessment grade: Not a valid choice"),
         (_grade_form(year="abc"), "Year: Not a valid integer value"),
-        (_grade_form(occurred_on="2026-13-40"), "Date: Not a valid date value"),
+        (_grade_form(occurred_on="2026-13-40"), "Date: Enter a date as YYYY-MM-DD, e.g. 2026-09-01."),
         (_grade_form(kind="appointment"), "Kind of event: Not a valid choice"),
         (_grade_form(corrects="x1"), "Not a valid entry number."),
         (
@@ -339,7 +339,7 @@ def test_profile_rejects_bad_values(world, login):
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "Party status: Not a valid choice" in page
-    assert "Post start date: Not a valid date value" in page
+    assert "Post start date: Enter a date as YYYY-MM-DD, e.g. 2026-09-01." in page
     assert db.session.get(PersonProfile, world.counselor) is None
 
 
