@@ -139,7 +139,7 @@ def read_sheet(raw: bytes) -> ImportPreview:
     _check_headers(table, headers)
     preview = ImportPreview(encoding=table.encoding or "xlsx")
     problems: list[FormatProblem] = []
-    stems: dict[str, int] = {}
+    stems: dict[tuple[str, str], int] = {}
     for number, cells in table.rows:
         row = SheetRow(number, _cells_by_field(cells, headers), headers)
         item = _read_row(row)
@@ -233,16 +233,23 @@ def _cells_by_field(cells: dict[str, str], headers: dict[str, str]) -> dict[str,
     }
 
 
-def _check_repeated_stem(row: SheetRow, stems: dict[str, int]) -> None:
-    key = " ".join(row.cell("stem").split()).casefold()
-    if not key:
+def _check_repeated_stem(row: SheetRow, stems: dict[tuple[str, str], int]) -> None:
+    """Reject a stem that an earlier row has in the same category.
+
+    The same stem in two categories is allowed, as in a bank that keeps one
+    question at two levels, so a bank's own export reads back.
+    """
+    stem = " ".join(row.cell("stem").split()).casefold()
+    if not stem:
         return
+    names = re.split(r"[/／]", row.cell("category"))
+    key = ("/".join(name.strip() for name in names if name.strip()), stem)
     if key in stems:
         row.reject(
             "stem",
             _l(
-                "The same stem as row %(row)d. Delete one of the two rows, or make the "
-                "stems different.",
+                "The same stem as row %(row)d in the same category. Delete one of "
+                "the two rows, or make the stems different.",
                 row=stems[key],
             ),
         )

@@ -152,11 +152,13 @@ def _task_form(task, values: dict, errors: dict, status: int = 200):
             kinds=list(TaskKind),
             aggregations=list(Aggregation),
             course_options=[
-                (c.id, f"{c.code} {c.title}")
+                # Versions of a course share code and title, so the label
+                # names the version and its status to tell them apart.
+                (c.id, f"{c.code} v{c.version} {c.title} ({labels.label(c.status)})")
                 for c in db.session.scalars(
                     sa.select(Course)
                     .filter_by(institution_id=institution_id)
-                    .order_by(Course.code)
+                    .order_by(Course.code, Course.version.desc())
                 )
             ],
             rubric_options=[

@@ -76,6 +76,11 @@ def quiz(quiz_id: int):
         passed = services.has_passed(current_user, quiz)
         attempts_left = services.attempts_left(current_user, quiz)
         grade = services.quiz_grade(current_user, quiz)
+    review_score = {a.id: review.visible(a, "score", now) for a in attempts}
+    if not all(review_score[a.id] for a in attempts if a.submitted_at is not None):
+        # The grade combines every attempt, so it would reveal a score that
+        # the quiz's review options still hide.
+        grade = None
     window = services.window_error(quiz, now)
     can_start = current_user.role.is_learner and (
         open_attempt is not None
@@ -98,7 +103,7 @@ def quiz(quiz_id: int):
         window=window,
         can_start=can_start,
         locked_by=locked_by,
-        review_score={a.id: review.visible(a, "score", now) for a in attempts},
+        review_score=review_score,
     )
 
 

@@ -44,7 +44,7 @@ from courses.class_models import (
 )
 from courses.class_authoring import date_field, enum_field
 from courses.classes import hours_for, members_in, memberships_of
-from courses.models import Lesson, LessonKind, LessonProgress
+from courses.models import Course, Lesson, LessonKind, LessonProgress
 from lms import audit
 from lms.accounts.models import User
 from lms.db import now_utc
@@ -350,30 +350,78 @@ def sync_lesson(attendance: Attendance) -> None:
 
     Present or late completes the lesson through ``services.complete_lesson``,
     so course and programme completion, their 学时 and certificates follow as
-    for any lesson. Excused or absent removes the person's completion of the
-    lesson, even one the learner recorded before offline lessons required
-    attendance, unless another present or late mark covers the lesson or
-    the course is already complete. A completed course keeps its completion,
-    ledger rows, programme completion and certificate, because they may
-    already be reported or printed.
+    for any lesson. A person who follows another version of the lesson's
+    course has the matching lesson of that version completed instead
+    (``followed_lesson``). Excused or absent removes the person's completion
+    of the lesson, even one the learner recorded before offline lessons
+    required attendance, unless another present or late mark covers the
+    lesson or the course is already complete. A completed course keeps its
+    completion, ledger rows, programme completion and certificate, because
+    they may already be reported or printed.
     """
     session = attendance.session
     if session.lesson_id is None:
         return
-    lesson = db.session.get(Lesson, session.lesson_id)
+    delivered = db.session.get(Lesson, session.lesson_id)
     user = attendance.user
+    lesson = followed_lesson(user, delivered)
     if attendance.status.earns_hours:
-        if not services.can_view_course(user, lesson.course):
-            # NOTE: a person who follows another version of the course is not
-            # matched, because the session names one version's lesson.
+        if lesson is None:
             logger.warning(
-                "Lesson %s not completed for user %s, who does not follow course %s",
-                lesson.id, user.id, lesson.course_id,
+                "Lesson %s not completed for user %s, who follows no version of "
+                "course %s with a matching offline lesson",
+                delivered.id, user.id, delivered.course_id,
             )
             return
         services.complete_lesson(user, lesson, attended=True)
         return
-    _withdraw_lesson(attendance, lesson)
+    _withdraw_lesson(attendance, lesson or delivered)
+
+
+def matching_lesson(lesson: Lesson, course: Course) -> Optional[Lesson]:
+    """Return the offline lesson of ``course`` that corresponds to ``lesson``.
+
+    ``course`` is another version of the lesson's course. A new version
+    copies each lesson with its title, so the offline lesson with the same
+    title matches. If no title matches but each version has exactly one
+    offline lesson, those two match. Otherwise there is no match.
+    """
+    if course.id == lesson.course_id:
+        return lesson
+    candidates = [each for each in course.lessons if each.kind is LessonKind.OFFLINE]
+    same_title = [each for each in candidates if each.title == lesson.title]
+    if same_title:
+        return same_title[0]
+    offline_here = [each for each in lesson.course.lessons if each.kind is LessonKind.OFFLINE]
+    if len(candidates) == 1 and len(offline_here) == 1:
+        return candidates[0]
+    return None
+
+
+def followed_lesson(user: User, lesson: Lesson) -> Optional[Lesson]:
+    """Return the offline lesson that ``user`` follows in place of ``lesson``.
+
+    That is ``lesson`` itself when the person may open its course. Otherwise
+    it is the matching lesson of the version that the person follows, such as
+    the version that an enrolment kept when a trainer published a new one.
+    None if the person follows no version with a matching lesson.
+    """
+    course = lesson.course
+    if services.can_view_course(user, course):
+        return lesson
+    versions = db.session.scalars(
+        sa.select(Course)
+        .where(
+            Course.institution_id == course.institution_id,
+            Course.code == course.code,
+            Course.id != course.id,
+        )
+        .order_by(Course.version.desc())
+    )
+    for version in versions:
+        if services.can_view_course(user, version):
+            return matching_lesson(lesson, version)
+    return None
 
 
 def _withdraw_lesson(attendance: Attendance, lesson: Lesson) -> None:
@@ -384,19 +432,20 @@ def _withdraw_lesson(attendance: Attendance, lesson: Lesson) -> None:
             lesson.id, user.id, attendance.status.value, lesson.course_id,
         )
         return
-    attended_elsewhere = db.session.scalar(
-        sa.select(Attendance.id)
+    other_marks = db.session.scalars(
+        sa.select(Attendance)
         .join(ClassSession, ClassSession.id == Attendance.session_id)
         .where(
-            ClassSession.lesson_id == lesson.id,
+            ClassSession.lesson_id.is_not(None),
             Attendance.user_id == user.id,
             Attendance.id != attendance.id,
             Attendance.status.in_([AttendanceStatus.PRESENT, AttendanceStatus.LATE]),
         )
-        .limit(1)
     )
-    if attended_elsewhere is not None:
-        return
+    for other in other_marks:
+        delivered = db.session.get(Lesson, other.session.lesson_id)
+        if delivered.id == lesson.id or followed_lesson(user, delivered) is lesson:
+            return
     removed = db.session.execute(
         sa.delete(LessonProgress).where(
             LessonProgress.user_id == user.id, LessonProgress.lesson_id == lesson.id
@@ -519,23 +568,31 @@ class LessonDelivery:
 def lesson_delivery(user: User, lesson: Lesson) -> LessonDelivery:
     """Return the sessions and classes of ``user`` that concern an offline lesson.
 
-    Cancelled classes and places that are withdrawn or rejected are left out.
+    A session counts if it delivers ``lesson`` or the matching lesson of
+    another version of its course (``matching_lesson``). Cancelled classes
+    and places that are withdrawn or rejected are left out.
     """
-    sessions = list(
-        db.session.scalars(
-            sa.select(ClassSession)
-            .join(TrainingClass, TrainingClass.id == ClassSession.class_id)
-            .join(ClassMember, ClassMember.class_id == TrainingClass.id)
-            .where(
-                ClassSession.lesson_id == lesson.id,
-                ClassMember.user_id == user.id,
-                ClassMember.status == MemberStatus.ENROLLED,
-                TrainingClass.status != ClassStatus.CANCELLED,
-            )
-            .order_by(ClassSession.held_on, ClassSession.id)
-        )
-    )
     code = lesson.course.code
+    candidates = db.session.scalars(
+        sa.select(ClassSession)
+        .join(TrainingClass, TrainingClass.id == ClassSession.class_id)
+        .join(ClassMember, ClassMember.class_id == TrainingClass.id)
+        .join(Lesson, Lesson.id == ClassSession.lesson_id)
+        .join(Course, Course.id == Lesson.course_id)
+        .where(
+            Course.institution_id == lesson.course.institution_id,
+            Course.code == code,
+            ClassMember.user_id == user.id,
+            ClassMember.status == MemberStatus.ENROLLED,
+            TrainingClass.status != ClassStatus.CANCELLED,
+        )
+        .order_by(ClassSession.held_on, ClassSession.id)
+    )
+    sessions = [
+        session
+        for session in candidates
+        if matching_lesson(session.lesson, lesson.course) is lesson
+    ]
     offering = [
         member.training_class
         for member in memberships_of(user)

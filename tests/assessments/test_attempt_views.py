@@ -481,6 +481,30 @@ def test_review_options_hide_answers_and_score(world, login):
     assert "The score is released later." in page
 
 
+def test_quiz_page_hides_grade_with_score(world, login):
+    quiz = db.session.get(Quiz, world.quiz)
+    quiz.review_score = ReviewTiming.NEVER
+    db.session.commit()
+    counselor = _enrolled(login, world)
+    attempt_id = _start(counselor, world.quiz)
+    counselor.post(f"/attempts/{attempt_id}/submit", data={})
+
+    page = counselor.get(f"/quizzes/{world.quiz}").get_data(as_text=True)
+
+    assert "Your grade" not in page
+    assert "Not released yet" in page
+
+
+def test_quiz_page_shows_released_grade(world, login):
+    counselor = _enrolled(login, world)
+    attempt_id = _start(counselor, world.quiz)
+    counselor.post(f"/attempts/{attempt_id}/submit", data={})
+
+    page = counselor.get(f"/quizzes/{world.quiz}").get_data(as_text=True)
+
+    assert "Your grade" in page
+
+
 def test_review_immediately_shows_key(world, login):
     quiz = db.session.get(Quiz, world.quiz)
     quiz.review_correct = ReviewTiming.IMMEDIATELY

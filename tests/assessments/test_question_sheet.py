@@ -237,8 +237,34 @@ def test_every_bad_row_reported():
 
     assert problems == [
         "Row 3, 答案: 'C' is not one of the options A–B.",
-        "Row 4, 题干: The same stem as row 2. Delete one of the two rows, or make the stems different.",
+        "Row 4, 题干: The same stem as row 2 in the same category. Delete one of the "
+        "two rows, or make the stems different.",
         "Row 5, 答案: '?' is neither true nor false. Write 对 or 错 (also 正确/错误, √/×, T/F, true/false).",
+    ]
+
+
+def test_same_stem_in_other_category_accepted():
+    preview = question_sheet.read_sheet(
+        _csv(
+            _row("单选题", "好题？", ["甲", "乙"], "A", category="初级"),
+            _row("单选题", "好题？", ["甲", "乙"], "A", category="中级"),
+        )
+    )
+
+    assert len(preview.items) == 2
+
+
+def test_same_stem_in_same_category_rejected():
+    problems = _problems(
+        _csv(
+            _row("单选题", "好题？", ["甲", "乙"], "A", category="初级 / 心理"),
+            _row("单选题", "好题？", ["甲", "乙"], "B", category="初级/心理"),
+        )
+    )
+
+    assert problems == [
+        "Row 3, 题干: The same stem as row 2 in the same category. Delete one of the "
+        "two rows, or make the stems different."
     ]
 
 

@@ -104,7 +104,7 @@ def test_bad_rows_import_nothing(world, login, english):
     bank = _bank(trainer)
     rows = ROWS + [
         ["单选题", "坏题？", "甲", "乙", "", "E", "", ""],
-        ["单选题", "辅导员的首要职责是？", "甲", "乙", "", "A", "", ""],
+        ["单选题", "辅导员的首要职责是？", "甲", "乙", "", "A", "", "思政/理论"],
     ]
 
     response = _upload(trainer, bank, _csv(rows, "utf-8-sig"), "题库.csv")
@@ -112,7 +112,7 @@ def test_bad_rows_import_nothing(world, login, english):
 
     assert response.status_code == 400
     assert "Row 5, 答案: &#39;E&#39; is not one of the options A–B." in page
-    assert "Row 6, 题干: The same stem as row 2." in page
+    assert "Row 6, 题干: The same stem as row 2 in the same category." in page
     assert "/confirm" not in page
     assert _bank_questions(bank) == []
 

@@ -9,6 +9,9 @@ import sqlalchemy as sa
 
 from assessments import tasks
 from assessments.tasks_models import PerformanceTask, Rubric, ScoreSheet, TaskSubmission
+from courses import authoring, versions
+from courses.models import Course
+from lms.accounts.models import User
 from lms.competencies.models import CompetencyItem
 from lms.extensions import db
 from lms.seed import seed_demo
@@ -520,3 +523,16 @@ def test_grading_forms_reload_saved_text(world, login):
     assert ">对策可再具体</textarea>" in page
     sheet_page = hr.get(f"/assess/{sheet.id}").get_data(as_text=True)
     assert "结构清晰</textarea>" in sheet_page
+
+
+def test_task_form_names_course_versions(world, login):
+    trainer_user = db.session.get(User, world.trainer)
+    version1 = db.session.get(Course, world.course1)
+    version2 = versions.new_version(version1, trainer_user)
+    authoring.publish_course(version2, trainer_user)
+    db.session.commit()
+
+    page = login("trainer").get("/manage/tasks/new").get_data(as_text=True)
+
+    assert f"{version1.code} v1 {version1.title} (Archived)" in page
+    assert f"{version1.code} v2 {version1.title} (Published)" in page

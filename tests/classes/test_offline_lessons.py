@@ -9,9 +9,10 @@ import sqlalchemy as sa
 
 from assessments.models import Quiz
 from certificates.models import Certificate
-from courses import class_attendance, classes, services
+from courses import authoring, class_attendance, classes, services, versions
 from courses.class_models import Attendance, AttendanceStatus, TrainingClass
 from courses.models import (
+    Course,
     CourseCompletion,
     Enrolment,
     Lesson,
@@ -399,3 +400,74 @@ def test_session_named_like_lesson_once(world, login):
     detail = login("counselor1").get(f"/classes/{world.klass}").get_data(as_text=True)
 
     assert f"<td>{session.title}</td>" in detail
+
+
+# Learners who keep an earlier version of the course ---------------------------
+
+
+def _publish_new_version(world) -> Lesson:
+    """Publish version 2 of course 1 and return its copy of the offline lesson.
+
+    The counselor, already enrolled, keeps version 1.
+    """
+    trainer = user(world.trainer)
+    version2 = versions.new_version(db.session.get(Course, world.course1), trainer)
+    authoring.publish_course(version2, trainer)
+    db.session.commit()
+    return next(each for each in version2.lessons if each.kind is LessonKind.OFFLINE)
+
+
+def _session_of_lesson(world, lesson: Lesson):
+    training_class = db.session.get(TrainingClass, world.klass)
+    session = make_session(training_class, title="团体辅导工作坊")
+    session.lesson_id = lesson.id
+    db.session.commit()
+    return session
+
+
+def test_new_version_session_completes_old_lesson(world, login):
+    _finish_all_but_offline(login("counselor1"), world)
+    session = _session_of_lesson(world, _publish_new_version(world))
+    trainer = login("trainer")
+
+    response = trainer.post(
+        f"/classes/{world.klass}/sessions/{session.id}/attendance",
+        data={f"mark-{world.counselor}": "present"},
+    )
+
+    assert response.status_code == 302
+    assert _progress(world.counselor, world.offline) is not None
+    assert _completion(world.counselor, world.course1) is not None
+    assert _enrolment(world).completed_at is not None
+
+
+def test_new_version_session_shown_on_old_lesson(world, login):
+    _session_of_lesson(world, _publish_new_version(world))
+    counselor = login("counselor1")
+
+    page = counselor.get(f"/courses/{world.course1}/lessons/{world.offline}").get_data(
+        as_text=True
+    )
+
+    assert "团体辅导工作坊" in page
+    assert "您所在培训班尚未安排讲授本课节的面授场次" not in page
+
+
+def test_new_version_absent_removes_old_lesson(world):
+    session = _session_of_lesson(world, _publish_new_version(world))
+    _mark(world, session, AttendanceStatus.PRESENT)
+    assert _progress(world.counselor, world.offline) is not None
+
+    _mark(world, session, AttendanceStatus.ABSENT)
+
+    assert _progress(world.counselor, world.offline) is None
+
+
+def test_renamed_lesson_matches_only_offline_lesson(world):
+    new_lesson = _publish_new_version(world)
+    new_lesson.title = "团体辅导工作坊（修订）"
+    session = _session_of_lesson(world, new_lesson)
+
+    _mark(world, session, AttendanceStatus.PRESENT)
+
+    assert _progress(world.counselor, world.offline) is not None
