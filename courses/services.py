@@ -733,19 +733,24 @@ def completed_course_ids(user: User, course_ids: list[int]) -> set[int]:
 
 
 def started_course_ids(user: User, course_ids: list[int]) -> set[int]:
-    """Return the courses among ``course_ids`` with at least one finished lesson."""
+    """Return the courses among ``course_ids`` with a finished lesson or a quiz attempt."""
+    from assessments.models import Attempt, Quiz
+
     if not course_ids:
         return set()
 
     def load(ids: list[int]) -> set[int]:
-        return set(
-            db.session.scalars(
-                sa.select(Lesson.course_id)
-                .join(LessonProgress, LessonProgress.lesson_id == Lesson.id)
-                .where(LessonProgress.user_id == user.id, Lesson.course_id.in_(ids))
-                .distinct()
-            )
+        lessons = (
+            sa.select(Lesson.course_id)
+            .join(LessonProgress, LessonProgress.lesson_id == Lesson.id)
+            .where(LessonProgress.user_id == user.id, Lesson.course_id.in_(ids))
         )
+        attempts = (
+            sa.select(Quiz.course_id)
+            .join(Attempt, Attempt.quiz_id == Quiz.id)
+            .where(Attempt.user_id == user.id, Quiz.course_id.in_(ids))
+        )
+        return set(db.session.scalars(sa.union(lessons, attempts)))
 
     return _known_ids("started_course_ids", user, course_ids, load)
 

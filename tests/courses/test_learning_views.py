@@ -100,6 +100,21 @@ def test_staff_see_no_enrol_button(world, login):
     assert "/enrol" not in page
 
 
+def test_programme_course_started_by_quiz(world, login):
+    counselor = _english(login("counselor1"))
+    _enrol(counselor, world)
+    response = counselor.post(f"/quizzes/{world.quiz}/start")
+    assert response.status_code == 302
+
+    page = counselor.get(f"/programmes/{world.programme}").get_data(as_text=True)
+
+    rows = page.split("<h2>Courses</h2>")[1].split("<tr>")
+    course1_row = next(row for row in rows if "心理危机识别" in row)
+    course2_row = next(row for row in rows if "学生资助政策" in row)
+    assert "In progress" in course1_row
+    assert "Not started" in course2_row
+
+
 def test_unknown_programme_is_404(world, login):
     counselor = login("counselor1")
 
