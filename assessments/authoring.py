@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from assessments import question_forms
@@ -47,6 +48,13 @@ CHOICE_SLOTS = question_forms.CHOICE_SLOTS
 #: The browser's datetime-local format, read in the institution's time zone.
 LOCAL_TIME_FORMAT = "%Y-%m-%dT%H:%M"
 REVIEW_PARTS = ("score", "responses", "correct", "feedback")
+#: The quiz form's label of each review part, for messages about it.
+REVIEW_PART_LABELS = {
+    "score": _l("Score"),
+    "responses": _l("Their answers"),
+    "correct": _l("Correct answers"),
+    "feedback": _l("Feedback and explanations"),
+}
 #: Quiz settings that stay editable once the course is published: the
 #: schedule only, so a trainer can move or extend the window of a live quiz.
 SCHEDULE_FIELDS = ("opens_at", "closes_at")
@@ -171,6 +179,13 @@ def save_quiz(
         part: _choice(data, f"review_{part}", ReviewTiming, ReviewTiming.IMMEDIATELY, errors)
         for part in REVIEW_PARTS
     }
+    for part, timing in timings.items():
+        if timing is ReviewTiming.AFTER_CLOSE and closes_at is None and not errors.get("closes_at"):
+            errors[f"review_{part}"] = _(
+                "%(part)s: the quiz has no closing time, so “Only after the quiz closes” "
+                "would never show it. Set a closing time, or choose another option.",
+                part=REVIEW_PART_LABELS[part],
+            )
     if errors:
         raise AuthoringError(errors)
     if quiz is None:

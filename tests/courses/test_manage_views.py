@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from assessments import authoring as quiz_authoring
-from assessments.models import Question, Quiz
+from assessments.models import Question, Quiz, ReviewTiming
 from courses.models import Course, Lesson, Programme, PublicationStatus
 from lms.accounts.models import Role
 from lms.audit import AuditEntry
@@ -1052,3 +1052,41 @@ def test_existing_programme_requiring_nothing_still_renders(world, trainer, logi
 
     assert manage.status_code == 200
     assert catalogue.status_code == 200
+
+
+def test_review_after_close_needs_closing_time(world, trainer):
+    values = _quiz_values(world)
+
+    response = trainer.post(
+        f"/manage/quizzes/{world.quiz}",
+        data={**values, "closes_at": "", "review_correct": "after_close"},
+    )
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 400
+    assert (
+        'id="review_correct-error">Correct answers: the quiz has no closing time, so '
+        "“Only after the quiz closes” would never show it."
+    ) in page
+    db.session.expire_all()
+    assert db.session.get(Quiz, world.quiz).review_correct.value == values["review_correct"]
+
+
+def test_closing_time_kept_for_review_after_close(world, trainer):
+    quiz = db.session.get(Quiz, world.quiz)
+    quiz.review_correct = ReviewTiming.AFTER_CLOSE
+    db.session.commit()
+    values = _quiz_values(world)
+
+    cleared = trainer.post(f"/manage/quizzes/{world.quiz}", data={**values, "closes_at": ""})
+    closing = trainer.post(
+        f"/manage/quizzes/{world.quiz}", data={**values, "closes_at": "2030-01-01T09:00"}
+    )
+
+    assert cleared.status_code == 400
+    assert 'id="review_correct-error">Correct answers: the quiz has no closing time' in (
+        cleared.get_data(as_text=True)
+    )
+    assert closing.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Quiz, world.quiz).closes_at is not None
