@@ -200,7 +200,49 @@ def record_event(
             "corrects_id": entry.corrects_id,
         },
     )
+    if kind is ProgressionKind.RANK_CHANGE:
+        _sync_cadre_rank(person, actor)
     return entry
+
+
+def rank_on_record(person: User) -> Optional[str]:
+    """Return the rank of ``person``'s latest uncorrected rank change, or None."""
+    entries = db.session.scalars(
+        sa.select(ProgressionEntry)
+        .where(
+            ProgressionEntry.user_id == person.id,
+            ProgressionEntry.kind == ProgressionKind.RANK_CHANGE,
+        )
+        .order_by(ProgressionEntry.occurred_on, ProgressionEntry.id)
+    ).all()
+    corrected = {entry.corrects_id for entry in entries if entry.corrects_id}
+    ranks = [
+        entry.detail["rank"]
+        for entry in entries
+        if entry.id not in corrected and (entry.detail or {}).get("rank")
+    ]
+    return ranks[-1] if ranks else None
+
+
+def _sync_cadre_rank(person: User, actor: User) -> None:
+    """Set the profile's cadre rank to the rank on the record; flush only.
+
+    The training rules for cadres read the profile, and the promotion pages
+    read the record, so both must name the same rank.
+    """
+    rank = rank_on_record(person)
+    if rank is None:
+        return
+    profile = profile_of(person)
+    before = _profile_values(profile)["cadre_rank"]
+    if before == rank:
+        return
+    if profile is None:
+        profile = PersonProfile(user_id=person.id)
+        db.session.add(profile)
+    profile.cadre_rank = CadreRank(rank)
+    db.session.flush()
+    contact.record_profile_change(person, actor, {"cadre_rank": [before, rank]})
 
 
 # Person profile
