@@ -90,6 +90,8 @@ class Uncovered(enum.Enum):
     PARTY_COMMITTEE = "party_committee"
     CADRE_RANK = "cadre_rank"
     NOT_NEW_TO_POST = "not_new_to_post"
+    #: A calendar year that ended before the person took up the post.
+    NOT_YET_IN_POST = "not_yet_in_post"
 
 
 @dataclass(frozen=True)
@@ -231,6 +233,17 @@ def uncovered_reason(
     return None
 
 
+def _year_before_post(
+    rule: ComplianceRule, window: Window, post_started_on: Optional[date]
+) -> bool:
+    """Return whether ``window`` is a calendar year that ended before the post started."""
+    return (
+        rule.window_kind is WindowKind.CALENDAR_YEAR
+        and post_started_on is not None
+        and post_started_on > window.end
+    )
+
+
 # Verdicts
 
 
@@ -306,6 +319,8 @@ def _evaluate_loaded(
     if post_started_on is None and needs_post_start(rule):
         return _start_date_missing(rule, person, today)
     window = window_for(rule, today, year=year, post_started_on=post_started_on)
+    if _year_before_post(rule, window, post_started_on):
+        return _not_applicable(rule, person, today, Uncovered.NOT_YET_IN_POST)
     filters = ledger.person_filters(rule, person.id, window)
     tally = ledger.tally(rule, filters, window.horizon_start)
     return _verdict(rule, person, today, window, tally, post_started_on)
@@ -397,9 +412,13 @@ def evaluate_institution(
         if post_started_on is None and needs_post_start(rule):
             verdicts[person.id] = _start_date_missing(rule, person, today)
             continue
-        windows[person.id] = window_for(
-            rule, today, year=year, post_started_on=post_started_on
-        )
+        window = window_for(rule, today, year=year, post_started_on=post_started_on)
+        if _year_before_post(rule, window, post_started_on):
+            verdicts[person.id] = _not_applicable(
+                rule, person, today, Uncovered.NOT_YET_IN_POST
+            )
+            continue
+        windows[person.id] = window
 
     if windows:
         tally = ledger.tally(

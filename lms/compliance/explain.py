@@ -241,6 +241,9 @@ _PLAIN_REASONS = {
     Uncovered.INACTIVE_ACCOUNT: _l("The account is deactivated."),
     Uncovered.FULL_TIME: _l("Applies only to full-time staff."),
     Uncovered.PARTY_MEMBER: _l("Applies only to Party members."),
+    Uncovered.NOT_YET_IN_POST: _l(
+        "Does not apply to a year that ended before the person took up the post."
+    ),
     Uncovered.PARTY_COMMITTEE: _l(
         "Applies only to secretaries and committee members of grassroots "
         "Party organisations."

@@ -5,12 +5,12 @@ from datetime import datetime
 from typing import Optional
 from zoneinfo import ZoneInfo
 
-from flask import make_response
+from flask import make_response, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from lms import exports
-from lms.accounts.access import get_person_or_404, hr_scope, roles_required
+from lms.accounts.access import get_person_or_404, roles_required
 from lms.compliance.engine import Status, evaluate_institution, rules_for
 from lms.compliance.explain import STATUS
 from lms.compliance.windows import local_today
@@ -19,6 +19,8 @@ from lms.promotion import dossier, services
 from lms.promotion.forms import OUTCOME_LABELS, TRACK_LABELS
 from lms.promotion.views import APPLICATION_STATUS_LABELS, HR_ROLES, bp
 from lms.records import services as records
+from lms.records.models import TrainingTier
+from lms.records.views import department_filter
 
 
 def _no_store(response):
@@ -52,25 +54,38 @@ def _statuses(institution, compliance_rules, people) -> dict[int, dict[int, Stat
 @bp.route("/promotions/exports/people.xlsx")
 @roles_required(*HR_ROLES)
 def export_people():
-    """Export the people in the viewer's reach with the status of every rule."""
+    """Export the people in the viewer's reach with this year's hours by tier
+    and the status of every rule.
+
+    ``?department=`` narrows the list as on the people page, and a value
+    outside the viewer's reach is ignored the same way.
+    """
     institution = current_user.institution
-    people = records.people_of(institution.id, hr_scope(current_user))
+    department, _filter_error = department_filter(request.args.get("department", ""))
+    people = records.people_of(
+        institution.id, department.id if department is not None else None
+    )
     compliance_rules = rules_for(institution.id)
     statuses = _statuses(institution, compliance_rules, people)
+    year = records.current_year(current_user)
+    hours = records.hours_by_tier_for([person.id for person in people], year)
+    tiers = list(TrainingTier)
 
-    headers = [
-        _("Name"),
-        _("Employee number"),
-        _("Department"),
-        _("Role"),
-        _("Post"),
-        _("Rules missed"),
-        _("Rules at risk"),
-    ] + [rule.display_name for rule in compliance_rules]
+    headers = (
+        [_("Name"), _("Employee number"), _("Department"), _("Role"), _("Post")]
+        + [
+            _("%(tier)s hours in %(year)d", tier=label(tier), year=year)
+            for tier in tiers
+        ]
+        + [_("Total hours in %(year)d", year=year)]
+        + [_("Rules missed"), _("Rules at risk")]
+        + [rule.display_name for rule in compliance_rules]
+    )
 
     rows = []
     for person in people:
         by_rule = statuses[person.id]
+        by_tier = hours[person.id]
         rows.append(
             [
                 person.full_name,
@@ -78,6 +93,10 @@ def export_people():
                 person.department.name if person.department else "",
                 label(person.role),
                 label(person.post),
+            ]
+            + [by_tier[tier] for tier in tiers]
+            + [sum(by_tier.values())]
+            + [
                 sum(1 for s in by_rule.values() if s is Status.MISSED),
                 sum(1 for s in by_rule.values() if s is Status.AT_RISK),
             ]

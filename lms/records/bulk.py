@@ -40,6 +40,8 @@ KIND_WORDS = {
 }
 
 MAX_ROWS = 5000
+#: Longest note, the same as on the record's entry form.
+MAX_NOTE_LENGTH = 1000
 
 
 @dataclass
@@ -166,7 +168,13 @@ def parse(filename: str, content: bytes, institution_id: int, department_id=None
             header = headers.get(column, COLUMNS[column][0])
             result.problems.append(Problem(number, header, str(message)))
 
+        if not row["person"]:
+            add("person", _l("The employee number is missing: write the person's employee number or username."))
+            continue
         person = people.get(row["person"])
+        if person is None and department_id is not None:
+            add("person", _l("No person of your department has this employee number or username."))
+            continue
         if person is None:
             add("person", _l("No person of your institution has this employee number or username."))
             continue
@@ -202,7 +210,17 @@ def parse(filename: str, content: bytes, institution_id: int, department_id=None
             continue
         if kind is ProgressionKind.ASSESSMENT_GRADE:
             grade_years.add(seen)
-        note = (row.get("note") or "")[:500]
+        note = row.get("note") or ""
+        if len(note) > MAX_NOTE_LENGTH:
+            add(
+                "note",
+                _l(
+                    "The note has %(length)d characters: shorten it to at most %(max)d.",
+                    length=len(note),
+                    max=MAX_NOTE_LENGTH,
+                ),
+            )
+            continue
         result.rows.append(
             {"row": number, "person": person, "kind": kind, "on": on, "values": values, "note": note}
         )

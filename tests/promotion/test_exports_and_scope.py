@@ -184,6 +184,39 @@ def test_people_xlsx_status_and_scope(world, frozen, login):
     assert [row[0] for row in scoped[1:]] == ["林晓雯"]
 
 
+def test_people_xlsx_hours_match_list(world, frozen, login):
+    _hours(world.counselor, 2027, 3, "12.5")
+    _hours(world.counselor, 2026, 3, "40")
+    db.session.commit()
+    hr = login("hr")
+
+    rows = _sheet(hr.get("/promotions/exports/people.xlsx"))
+
+    header, people = rows[0], {row[0]: row for row in rows[1:]}
+    assert header[5:9] == [
+        "School level hours in 2027",
+        "Provincial level hours in 2027",
+        "National level hours in 2027",
+        "Total hours in 2027",
+    ]
+    assert people["林晓雯"][5:9] == [12.5, 0, 0, 12.5]
+    page = hr.get("/people").get_data(as_text=True)
+    assert "12.5" in page
+
+
+def test_people_xlsx_follows_department_filter(world, frozen, login):
+    db.session.commit()
+    hr = login("hr")
+    page = hr.get(f"/people?department={world.physics.id}").get_data(as_text=True)
+    assert f"/promotions/exports/people.xlsx?department={world.physics.id}" in page
+
+    rows = _sheet(
+        hr.get(f"/promotions/exports/people.xlsx?department={world.physics.id}")
+    )
+
+    assert [row[0] for row in rows[1:]] == ["周子航"]
+
+
 def test_applications_xlsx(world, frozen, login):
     set_title(world.counselor, "lecturer", date(2022, 9, 1))
     rule = make_rule(world.uni.id)

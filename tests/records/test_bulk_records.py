@@ -92,6 +92,8 @@ def test_xlsx_upload(world, login):
     "line, column, words",
     [
         ("E999,年度考核,2026-01-10,优秀,2025,,", "工号", "No person"),
+        (",年度考核,2026-01-10,优秀,2025,,", "工号", "The employee number is missing"),
+        ("E001,荣誉,2026-01-10,优秀辅导员,,省级," + "备" * 1001, "备注", "has 1001 characters"),
         ("E001,请假,2026-01-10,优秀,2025,,", "类型", "年度考核"),
         ("E001,年度考核,明天,优秀,2025,,", "日期", "“明天” is not a valid date"),
         ("E001,年度考核,2026-13-45,优秀,2025,,", "日期", "write it as YYYY-MM-DD"),
@@ -142,7 +144,7 @@ def test_people_of_another_department_or_institution_are_not_found(world, login)
     limited = login("hr-dept")
     response = _upload(limited, "工号,类型,日期,结果\nE001,职称,2025-09-01,讲师\n".encode())
     assert response.status_code == 400
-    assert "No person" in response.get_data(as_text=True)
+    assert "No person of your department" in response.get_data(as_text=True)
 
 
 def test_confirmation_is_used_once(world, login):
