@@ -1,5 +1,7 @@
 """Browser test: a timed quiz autosaves, survives a reload with its time, and submits once."""
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 
 from assessments.models import Attempt, AttemptAnswer, Quiz
@@ -168,3 +170,24 @@ def test_autosave_names_a_lost_connection(app, live_server, browser_page):
     shown = _answer_and_wait_for_status(page, first_id, first_choices[0])
 
     assert shown == page.get_attribute("#attempt-form", "data-failed-text")
+
+
+def test_timed_quiz_submits_when_time_is_up(app, live_server, browser_page):
+    page = browser_page
+    quiz_id, questions = _start_timed_quiz(app, page, live_server)
+    with app.app_context():
+        attempt = db.session.scalar(sa.select(Attempt).filter_by(quiz_id=quiz_id))
+        # Four seconds of the ten minutes are left.
+        attempt.started_at = now_utc() - timedelta(minutes=10) + timedelta(seconds=4)
+        db.session.commit()
+    page.reload()
+
+    for question_id, choice_ids in questions:
+        for choice_id in choice_ids:
+            page.check(f'input[name="q{question_id}"][value="{choice_id}"]')
+    page.wait_for_url("**/result", timeout=20000)
+
+    with app.app_context():
+        attempt = db.session.scalar(sa.select(Attempt).filter_by(quiz_id=quiz_id))
+        assert attempt.submitted_at is not None
+        assert attempt.score == attempt.max_score
