@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from assessments import tasks
 from assessments.tasks_models import PerformanceTask, Rubric, ScoreSheet, TaskSubmission
+from lms.audit import AuditEntry
 from lms.competencies.models import CompetencyItem
 from lms.extensions import db
 from lms.seed import seed_demo
@@ -283,6 +284,32 @@ def test_contest_pages(world, login):
     assert header.split(",")[3] == "案例分析任务"
     assert first.split(",")[1] == "张老师"
 
+
+
+def test_contest_additions_are_audited(world, login):
+    task = make_task(world)
+    db.session.commit()
+    trainer = login("trainer")
+    response = trainer.post(
+        "/manage/contests/new",
+        data=_contest_form("辅导员素质能力大赛", "rank_share", "10", "20", "30"),
+    )
+    manage_url = response.headers["Location"].replace("/contests/", "/manage/contests/")
+
+    event = {"source": f"task:{task.id}", "weight": "40"}
+    assert trainer.post(f"{manage_url}/events", data=event).status_code == 302
+    entrant = {"user_id": str(world.counselor)}
+    assert trainer.post(f"{manage_url}/entrants", data=entrant).status_code == 302
+
+    rows = db.session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action.like("contest.%_added"))
+    ).all()
+    by_action = {row.action: row for row in rows}
+    assert set(by_action) == {"contest.event_added", "contest.entrant_added"}
+    assert by_action["contest.event_added"].actor_id == world.trainer
+    assert by_action["contest.event_added"].data["weight"] == "40"
+    assert by_action["contest.entrant_added"].actor_id == world.trainer
+    assert by_action["contest.entrant_added"].data["user_id"] == world.counselor
 
 def test_record_radar_for_owner_and_hr(app, login):
     with app.app_context():
