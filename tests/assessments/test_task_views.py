@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from assessments import tasks
+from assessments import moderation, tasks
 from assessments.tasks_models import PerformanceTask, Rubric, ScoreSheet, TaskSubmission
 from lms.audit import AuditEntry
 from lms.competencies.models import CompetencyItem
@@ -233,6 +233,34 @@ def test_bad_upload_names_file_and_types(world, login):
     count = sa.select(sa.func.count()).select_from(TaskSubmission)
     assert db.session.scalar(count) == 0
 
+
+
+def test_removed_assessor_cannot_rescore(world, login):
+    task = make_task(world, assessors=("hr", "counselor2"), moderator="trainer")
+    db.session.commit()
+    _counselor, response = _submit_as_counselor(
+        login,
+        task.id,
+        text="这是我的分析",
+        files=[(io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "分析.pdf")],
+    )
+    assert response.status_code == 302
+    submission = db.session.scalar(sa.select(TaskSubmission))
+    file_url = f"/tasks/files/{submission.files[0].id}"
+    hr_sheet = db.session.scalar(sa.select(ScoreSheet).filter_by(assessor_id=world.hr))
+    hr = login("hr")
+    assert hr.post(f"/assess/{hr_sheet.id}", data=_levels(task, [1, 1, 1])).status_code == 302
+    removed = login("trainer").post(f"/manage/tasks/{task.id}/assessors/{world.hr}/remove")
+    assert removed.status_code == 302
+
+    rescored = hr.post(f"/assess/{hr_sheet.id}", data=_levels(task, [4, 4, 4]))
+
+    assert rescored.status_code == 400
+    assert "no longer on the assessor panel" in rescored.get_data(as_text=True)
+    db.session.expire_all()
+    sheet = db.session.get(ScoreSheet, hr_sheet.id)
+    assert moderation.sheet_total(sheet) == Decimal(4)
+    assert hr.get(file_url).status_code == 404
 
 def _contest_form(title, mode, first, second, third):
     return {
