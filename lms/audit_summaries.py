@@ -397,6 +397,7 @@ ACTION_LABELS = {
     "class.attendance_marked": _l("Attendance marked"),
     "class.request_approved": _l("Class request approved"),
     "class.request_rejected": _l("Class request rejected"),
+    "class.member_withdrawn": _l("Class member withdrawn"),
     "class.roster_imported": _l("Class roster imported"),
     "contest.saved": _l("Contest saved"),
     "contest.entrant_added": _l("Contest entrant added"),
