@@ -168,7 +168,10 @@ def add_contest_event(contest_id: int):
     contest_row = _own(Contest, contest_id)
     try:
         contests.add_event(
-            contest_row, request.form.get("source", ""), request.form.get("weight", "")
+            contest_row,
+            request.form.get("source", ""),
+            request.form.get("weight", ""),
+            current_user,
         )
     except AuthoringError as error:
         db.session.rollback()
@@ -188,7 +191,7 @@ def add_contest_entrant(contest_id: int):
         if user is None:
             message = _("Entrant: choose a person from the list.")
             raise AuthoringError({"user_id": message})
-        added = contests.add_entrant(contest_row, user)
+        added = contests.add_entrant(contest_row, user, current_user)
     except AuthoringError as error:
         db.session.rollback()
         return _contest_page(_own(Contest, contest_id), error.errors, 400)

@@ -80,8 +80,8 @@ def save_contest(
     return contest
 
 
-def add_event(contest: Contest, source: str, raw_weight: str) -> ContestEvent:
-    """Add a task (``task:<id>``) or quiz (``quiz:<id>``) of the institution."""
+def add_event(contest: Contest, source: str, raw_weight: str, actor: User) -> ContestEvent:
+    """Add a task (``task:<id>``) or quiz (``quiz:<id>``) of the institution; audit it."""
     errors = {}
     weight = _tier(raw_weight, "weight", errors)
     if not errors and weight == 0:
@@ -104,11 +104,21 @@ def add_event(contest: Contest, source: str, raw_weight: str) -> ContestEvent:
     event = ContestEvent(position=position, weight=weight, task=task, quiz=quiz)
     contest.events.append(event)
     db.session.flush()
+    # The weight decides every entrant's total and award, like a grade does.
+    audit.record(
+        "contest.event_added",
+        "contest",
+        contest.id,
+        f"{event.title} ({weight})",
+        actor_id=actor.id,
+        institution_id=contest.institution_id,
+        data={"event_id": event.id, "weight": str(weight)},
+    )
     return event
 
 
-def add_entrant(contest: Contest, user: User) -> bool:
-    """Enter a learner of the institution; return False when already entered."""
+def add_entrant(contest: Contest, user: User, actor: User) -> bool:
+    """Enter a learner of the institution and audit it; return False if already entered."""
     if user.institution_id != contest.institution_id or not user.role.is_learner:
         message = _(
             "Choose a counselor or party-work staff member of your institution."
@@ -118,6 +128,15 @@ def add_entrant(contest: Contest, user: User) -> bool:
         return False
     contest.entrants.append(ContestEntrant(user_id=user.id))
     db.session.flush()
+    audit.record(
+        "contest.entrant_added",
+        "contest",
+        contest.id,
+        user.full_name,
+        actor_id=actor.id,
+        institution_id=contest.institution_id,
+        data={"user_id": user.id},
+    )
     return True
 
 

@@ -75,10 +75,22 @@ def sheet_total(sheet: ScoreSheet) -> Optional[Decimal]:
 def save_sheet(
     sheet: ScoreSheet, chosen: dict[int, str], comment: str, actor: User
 ) -> Decimal:
-    """Save one level per criterion of every task rubric; return the new exact total."""
+    """Save one level per criterion of every task rubric; return the new exact total.
+
+    Raises TaskError once the result is released, and when ``actor`` is no
+    longer on the task's panel, because a removed assessor's scored sheet
+    still counts but may not change.
+    """
     submission = sheet.submission
     if submission.released_at is not None:
         raise TaskError(_("The result is released; scores can no longer change."))
+    if not on_panel(submission.task, actor):
+        raise TaskError(
+            _(
+                "You are no longer on the assessor panel of this task, so your "
+                "score can no longer change. Ask the task's moderator to add you again."
+            )
+        )
     marks = _chosen_levels(submission, chosen)
 
     before = sheet_total(sheet)
@@ -169,6 +181,11 @@ def criterion_means(submission: TaskSubmission) -> list[tuple]:
 
 
 # Moderation and release --------------------------------------------------------------
+
+
+def on_panel(task: PerformanceTask, user: User) -> bool:
+    """Return whether ``user`` is a member of the task's assessor panel."""
+    return any(member.user_id == user.id for member in task.assessors)
 
 
 def is_moderator(user: User, task: PerformanceTask) -> bool:

@@ -411,14 +411,17 @@ def submit(task_id: int):
 @bp.route("/tasks/files/<int:file_id>")
 @login_required
 def submission_file(file_id: int):
-    """Serve a submission file to its learner, its assigned assessors and moderators."""
+    """Serve a submission file to its learner, its panel's assessors and moderators."""
     stored = db.session.get(SubmissionFile, file_id)
     if stored is None:
         abort(404)
     submission = stored.submission
     allowed = (
         submission.user_id == current_user.id
-        or any(sheet.assessor_id == current_user.id for sheet in submission.sheets)
+        or (
+            any(sheet.assessor_id == current_user.id for sheet in submission.sheets)
+            and moderation.on_panel(submission.task, current_user)
+        )
         or (
             submission.task.institution_id == current_user.institution_id
             and moderation.is_moderator(current_user, submission.task)

@@ -385,16 +385,25 @@ def reject(member: ClassMember, by: User) -> ClassMember:
 def withdraw(member: ClassMember, by: User) -> ClassMember:
     """Take a person out of the class and give a freed seat to the first waiting person.
 
-    The programme enrolment stays, so progress already made is kept.
+    The programme enrolment stays, so progress already made is kept. A
+    withdrawal by someone other than the member is audited like an approval.
     """
     if member.status not in ACTIVE_STATES:
         raise ClassError("not_member")
     held_seat = member.status is MemberStatus.ENROLLED
+    before = member.status
     member.status = MemberStatus.WITHDRAWN
     member.decided_at = now_utc()
     member.decided_by_id = by.id
     db.session.flush()
     logger.info("User %r withdrawn from class %r by %r", member.user, member.training_class, by)
+    if by.id != member.user_id:
+        audit.record(
+            "class.member_withdrawn", "class_member", member.id,
+            f"{member.user.full_name} → {member.training_class.title}",
+            actor_id=by.id, institution_id=member.training_class.institution_id,
+            data={"before": before.value},
+        )
     if held_seat:
         promote_waiting(member.training_class)
     return member

@@ -1,4 +1,6 @@
 import enum
+import functools
+import secrets
 from datetime import datetime
 from typing import Optional
 
@@ -107,6 +109,23 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.username}>"
+
+
+@functools.lru_cache(maxsize=4)
+def _placeholder_hash(method: str) -> str:
+    return generate_password_hash(secrets.token_urlsafe(32), method=method)
+
+
+def check_password_of_unknown_user(password: str) -> bool:
+    """Hash ``password`` as a login check would, and return False.
+
+    A login as a username that does not exist takes as long as one with a
+    wrong password, so the response time does not tell whether the account
+    exists.
+    """
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    check_password_hash(_placeholder_hash(method), password)
+    return False
 
 
 class UserSession(db.Model):

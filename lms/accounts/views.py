@@ -30,7 +30,7 @@ from lms.accounts.forms import (
     RoleForm,
     TwoFactorCodeForm,
 )
-from lms.accounts.models import Role, User
+from lms.accounts.models import Role, User, check_password_of_unknown_user
 from lms.extensions import (
     account_rate_key,
     db,
@@ -84,7 +84,11 @@ def login():
     if form.validate_on_submit():
         username = form.username.data.strip()
         user = db.session.scalar(sa.select(User).where(User.username == username))
-        if user is None or not user.check_password(form.password.data) or not user.active:
+        if user is None:
+            password_ok = check_password_of_unknown_user(form.password.data)
+        else:
+            password_ok = user.check_password(form.password.data)
+        if not password_ok or not user.active:
             logger.info("Failed login for %r from %s", form.username.data, request.remote_addr)
             _audit_failed_login(user, username)
             db.session.commit()

@@ -122,15 +122,15 @@ def test_standings_combine_task_and_quiz(world):
         _form("rank_share", "50", "50", "0"),
         user("trainer"),
     )
-    contests.add_event(contest, f"task:{task.id}", "40")
-    contests.add_event(contest, f"quiz:{quiz.id}", "60")
+    contests.add_event(contest, f"task:{task.id}", "40", user("trainer"))
+    contests.add_event(contest, f"quiz:{quiz.id}", "60", user("trainer"))
     for username in ("counselor1", "counselor2"):
-        assert contests.add_entrant(contest, user(username)) is True
-    assert contests.add_entrant(contest, user("counselor1")) is False
+        assert contests.add_entrant(contest, user(username), user("trainer")) is True
+    assert contests.add_entrant(contest, user("counselor1"), user("trainer")) is False
     with pytest.raises(AuthoringError):
-        contests.add_entrant(contest, user("hr"))
+        contests.add_entrant(contest, user("hr"), user("trainer"))
     with pytest.raises(AuthoringError):
-        contests.add_event(contest, "task:999999", "10")
+        contests.add_event(contest, "task:999999", "10", user("trainer"))
 
     rows = contests.standings(contest)
 

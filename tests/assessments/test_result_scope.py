@@ -33,9 +33,9 @@ def released(world):
         },
         user("trainer"),
     )
-    contests.add_event(contest, f"task:{task.id}", "100")
+    contests.add_event(contest, f"task:{task.id}", "100", user("trainer"))
     for username in ("counselor1", "counselor2"):
-        contests.add_entrant(contest, user(username))
+        contests.add_entrant(contest, user(username), user("trainer"))
     officer = make_user(user("hr").institution, "hr_phy", Role.HR, full_name="物理人事")
     officer.hr_department_id = world.physics
     db.session.commit()

@@ -7,11 +7,12 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from assessments import tasks
+from assessments import moderation, tasks
 from assessments.tasks_models import PerformanceTask, Rubric, ScoreSheet, TaskSubmission
 from courses import authoring, versions
 from courses.models import Course
 from lms.accounts.models import User
+from lms.audit import AuditEntry
 from lms.competencies.models import CompetencyItem
 from lms.extensions import db
 from lms.seed import seed_demo
@@ -236,6 +237,34 @@ def test_bad_upload_names_file_and_types(world, login):
     assert db.session.scalar(count) == 0
 
 
+
+def test_removed_assessor_cannot_rescore(world, login):
+    task = make_task(world, assessors=("hr", "counselor2"), moderator="trainer")
+    db.session.commit()
+    _counselor, response = _submit_as_counselor(
+        login,
+        task.id,
+        text="这是我的分析",
+        files=[(io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "分析.pdf")],
+    )
+    assert response.status_code == 302
+    submission = db.session.scalar(sa.select(TaskSubmission))
+    file_url = f"/tasks/files/{submission.files[0].id}"
+    hr_sheet = db.session.scalar(sa.select(ScoreSheet).filter_by(assessor_id=world.hr))
+    hr = login("hr")
+    assert hr.post(f"/assess/{hr_sheet.id}", data=_levels(task, [1, 1, 1])).status_code == 302
+    removed = login("trainer").post(f"/manage/tasks/{task.id}/assessors/{world.hr}/remove")
+    assert removed.status_code == 302
+
+    rescored = hr.post(f"/assess/{hr_sheet.id}", data=_levels(task, [4, 4, 4]))
+
+    assert rescored.status_code == 400
+    assert "no longer on the assessor panel" in rescored.get_data(as_text=True)
+    db.session.expire_all()
+    sheet = db.session.get(ScoreSheet, hr_sheet.id)
+    assert moderation.sheet_total(sheet) == Decimal(4)
+    assert hr.get(file_url).status_code == 404
+
 def _contest_form(title, mode, first, second, third):
     return {
         "title": title,
@@ -286,6 +315,32 @@ def test_contest_pages(world, login):
     assert header.split(",")[3] == "案例分析任务"
     assert first.split(",")[1] == "张老师"
 
+
+
+def test_contest_additions_are_audited(world, login):
+    task = make_task(world)
+    db.session.commit()
+    trainer = login("trainer")
+    response = trainer.post(
+        "/manage/contests/new",
+        data=_contest_form("辅导员素质能力大赛", "rank_share", "10", "20", "30"),
+    )
+    manage_url = response.headers["Location"].replace("/contests/", "/manage/contests/")
+
+    event = {"source": f"task:{task.id}", "weight": "40"}
+    assert trainer.post(f"{manage_url}/events", data=event).status_code == 302
+    entrant = {"user_id": str(world.counselor)}
+    assert trainer.post(f"{manage_url}/entrants", data=entrant).status_code == 302
+
+    rows = db.session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action.like("contest.%_added"))
+    ).all()
+    by_action = {row.action: row for row in rows}
+    assert set(by_action) == {"contest.event_added", "contest.entrant_added"}
+    assert by_action["contest.event_added"].actor_id == world.trainer
+    assert by_action["contest.event_added"].data["weight"] == "40"
+    assert by_action["contest.entrant_added"].actor_id == world.trainer
+    assert by_action["contest.entrant_added"].data["user_id"] == world.counselor
 
 def test_record_radar_for_owner_and_hr(app, login):
     with app.app_context():

@@ -19,6 +19,7 @@ from courses.class_models import (
 )
 from courses.models import Programme
 from lms.accounts.models import Role, User
+from lms.audit import AuditEntry
 from lms.compliance.models import ComplianceRule, WindowKind
 from lms.extensions import db
 from lms.records.models import HoursEntry, TrainingTier
@@ -129,6 +130,41 @@ def test_approval_through_roster(world, login):
 
     assert _member(klass.id, world.counselor).status is MemberStatus.ENROLLED
 
+
+
+def _withdrawal_audits() -> list[AuditEntry]:
+    return db.session.scalars(
+        sa.select(AuditEntry).filter_by(action="class.member_withdrawn")
+    ).all()
+
+
+def test_trainer_withdrawal_is_audited(world, login):
+    klass = make_class(world, mode=EnrolmentMode.SELF)
+    db.session.commit()
+    login("counselor1").post(f"/classes/{klass.id}/join")
+    member = _member(klass.id, world.counselor)
+
+    withdrawn = login("trainer").post(f"/classes/{klass.id}/members/{member.id}/withdraw")
+
+    assert withdrawn.status_code == 302
+    assert _member(klass.id, world.counselor).status is MemberStatus.WITHDRAWN
+    audits = _withdrawal_audits()
+    assert len(audits) == 1
+    assert audits[0].actor_id == world.trainer
+    assert audits[0].subject_id == member.id
+    assert audits[0].data == {"before": "enrolled"}
+
+
+def test_own_leaving_is_not_audited(world, login):
+    klass = make_class(world, mode=EnrolmentMode.SELF)
+    db.session.commit()
+    counselor = login("counselor1")
+    counselor.post(f"/classes/{klass.id}/join")
+
+    counselor.post(f"/classes/{klass.id}/leave")
+
+    assert _member(klass.id, world.counselor).status is MemberStatus.WITHDRAWN
+    assert _withdrawal_audits() == []
 
 def test_hand_and_rule_enrolment_views(world, login):
     klass = make_class(world)
