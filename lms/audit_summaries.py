@@ -225,6 +225,12 @@ TEMPLATES = {
     "account.sessions_ended": _l(
         "%(actor)s ended %(sessions_ended)s sessions of user %(subject_id)s"
     ),
+    "account.operator_granted": _l(
+        "User %(subject_id)s made a platform operator from the command line"
+    ),
+    "account.operator_revoked": _l(
+        "User %(subject_id)s no longer a platform operator, changed from the command line"
+    ),
     "account.enabled": _l("%(actor)s enabled the account of user %(subject_id)s"),
     "account.disabled": _l("%(actor)s disabled the account of user %(subject_id)s"),
     "account.role_changed": _l(
@@ -351,6 +357,8 @@ ACTION_LABELS = {
     "account.login_failed": _l("Failed login"),
     "account.password_changed": _l("Password changed"),
     "account.password_set": _l("Password set"),
+    "account.operator_granted": _l("Platform operator granted"),
+    "account.operator_revoked": _l("Platform operator revoked"),
     "account.sessions_ended": _l("Sessions ended"),
     "account.enabled": _l("Account enabled"),
     "account.disabled": _l("Account disabled"),

@@ -13,7 +13,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from flask_babel import force_locale
 
-from lms.accounts.models import User
+from lms.accounts.models import Role, User
 from lms.accounts.passwords import MIN_LENGTH, describe, password_problem
 from lms.accounts.sessions import revoke_user_sessions
 from lms.audit import record
@@ -108,6 +108,48 @@ def set_password_command(username: str) -> None:
         f"Password updated for {username}; {ended} session(s) ended. "
         "The password must be changed at the next login."
     )
+
+
+@lms_cli.command(
+    "operator",
+    short_help="Grant or revoke the platform operator right of an admin.",
+    help=(
+        "Make the admin USERNAME a platform operator, who sees and runs "
+        "the scheduled jobs that every institution shares on the Jobs page. "
+        "With --revoke, the account stops being one. The change is audited."
+    ),
+)
+@click.argument("username")
+@click.option("--revoke", is_flag=True, help="Revoke the right instead of granting it.")
+def operator_command(username: str, revoke: bool) -> None:
+    user = db.session.scalar(sa.select(User).filter_by(username=username))
+    if user is None:
+        raise click.ClickException(
+            f"No account with username {username!r}. Usernames are case-sensitive."
+        )
+    if user.role is not Role.ADMIN and not revoke:
+        raise click.ClickException(
+            f"{username} has the role {user.role.value}; only an admin can be a "
+            "platform operator. Change the role first."
+        )
+    granting = not revoke
+    if user.platform_operator == granting:
+        state = "is already" if granting else "is not"
+        click.echo(f"{username} {state} a platform operator; nothing changed.")
+        return
+    user.platform_operator = granting
+    record(
+        "account.operator_granted" if granting else "account.operator_revoked",
+        "user",
+        user.id,
+        f"{user.username} {'made' if granting else 'no longer'} a platform operator "
+        "from the command line",
+        institution_id=user.institution_id,
+    )
+    db.session.commit()
+    logger.info("Platform operator %s for %r from the command line",
+                "granted" if granting else "revoked", user)
+    click.echo(f"{username} {'is now' if granting else 'is no longer'} a platform operator.")
 
 
 @lms_cli.command(

@@ -255,6 +255,7 @@ def _seed_accounts(
             hr_department_id=(
                 departments[spec.hr_department].id if spec.hr_department else None
             ),
+            platform_operator=spec.platform_operator,
         )
         account_password = password or secrets.token_urlsafe(9)
         user.set_password(account_password)

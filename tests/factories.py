@@ -54,6 +54,7 @@ def make_user(
     full_name: Optional[str] = None,
     post: Optional[Post] = None,
     department: Optional[Department] = None,
+    platform_operator: bool = False,
 ) -> User:
     if post is None and role is Role.COUNSELOR:
         post = Post.FULL_TIME_COUNSELOR
@@ -64,6 +65,7 @@ def make_user(
         post=post,
         institution_id=institution.id,
         department_id=department.id if department else None,
+        platform_operator=platform_operator,
     )
     user.set_password(TEST_PASSWORD)
     db.session.add(user)
@@ -269,7 +271,7 @@ def build_learning_world(
     )
     trainer = make_user(uni_a, "trainer", Role.TRAINER, full_name="赵培训师")
     hr = make_user(uni_a, "hr", Role.HR, full_name="钱人事")
-    admin = make_user(uni_a, "admin", Role.ADMIN, full_name="孙管理员")
+    admin = make_user(uni_a, "admin", Role.ADMIN, full_name="孙管理员", platform_operator=True)
     counselor_b = make_user(
         uni_b, "counselor_b", full_name="周老师", department=other_school
     )

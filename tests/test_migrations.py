@@ -109,6 +109,10 @@ RELEASE_ROWS = [
     ("user", {"id": 3, "username": "trainer", "full_name": "孙培训", "role": "trainer",
               "institution_id": 1, "active": True,
               "created_at": "2026-01-05 08:00:00.000000"}),
+    # The only institution's administrator runs the shared jobs after the upgrade.
+    ("user", {"id": 4, "username": "admin", "full_name": "刘管理", "role": "admin",
+              "institution_id": 1, "active": True,
+              "created_at": "2026-01-05 08:00:00.000000"}),
     ("competency_framework", {"id": 2, "identifier": "6f1c7a2e-0000-4000-8000-000000000003",
                               "code": "uni-a-own", "title": "甲大学辅导员能力框架",
                               "version": "1"}),
@@ -177,9 +181,13 @@ def test_upgrade_from_release_keeps_data(fresh_app):
         training = db.session.execute(
             sa.text("SELECT training_type, training_id FROM hours_entry WHERE id = 1")
         ).one()
+        operators = db.session.scalars(
+            sa.text('SELECT username FROM "user" WHERE platform_operator')
+        ).all()
         db.session.remove()
     assert tuple(training) == ("programme", 1)
-    assert counts["user"] == 3
+    assert counts["user"] == 4
+    assert operators == ["admin"]
     # The seeded standard stays national; the published one is its institution's.
     assert owners == {1: None, 2: 1}
     assert all(counts[name] >= 1 for name, _ in RELEASE_ROWS)

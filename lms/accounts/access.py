@@ -27,6 +27,24 @@ def roles_required(*roles: Role):
     return decorator
 
 
+def operator_required(view):
+    """Require login as an administrator who is a platform operator; others get 403."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not is_platform_operator(current_user):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def is_platform_operator(user: User) -> bool:
+    """Return whether ``user`` is an admin with the platform operator right."""
+    return user.is_authenticated and user.role is Role.ADMIN and user.platform_operator
+
+
 LEARNER_ROLES = (Role.COUNSELOR, Role.PARTY_WORKER)
 STAFF_ROLES = (Role.TRAINER, Role.HR, Role.ADMIN)
 

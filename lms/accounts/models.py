@@ -83,6 +83,11 @@ class User(UserMixin, db.Model):
     password_must_change: so.Mapped[bool] = so.mapped_column(
         default=False, server_default=sa.false()
     )
+    #: An administrator who also runs the platform's shared scheduled jobs,
+    #: which work for every institution. Set with ``flask lms operator``.
+    platform_operator: so.Mapped[bool] = so.mapped_column(
+        default=False, server_default=sa.false()
+    )
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
 
     institution: so.Mapped[Institution] = so.relationship()

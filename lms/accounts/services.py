@@ -89,6 +89,7 @@ def set_role(actor: User, person: User, role: Role) -> bool:
     The change is audited with the old and new role. A department HR scope
     only applies to HR, so it is removed when the role changes away from HR,
     and the audit entry stores the removed department as ``hr_department_id``.
+    The platform operator right goes with the admin role in the same way.
     Raises ValueError when an admin tries to change their own role, which
     could lock every admin out. The person's sessions stay because each
     request reads the role afresh.
@@ -107,6 +108,12 @@ def set_role(actor: User, person: User, role: Role) -> bool:
         summary += f" and removed the HR scope of department {person.hr_department_id}"
         data["hr_department_id"] = person.hr_department_id
         person.hr_department_id = None
+    if role is not Role.ADMIN and person.platform_operator:
+        # The right is granted from the command line only, so a later change
+        # back to admin does not bring it back.
+        summary += " and revoked the platform operator right"
+        data["platform_operator_revoked"] = True
+        person.platform_operator = False
     person.role = role
     audit.record(
         "account.role_changed",

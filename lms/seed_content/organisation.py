@@ -89,6 +89,7 @@ ACCOUNTS = (
         role="admin",
         post=None,
         department=None,
+        platform_operator=True,
     ),
 )
 

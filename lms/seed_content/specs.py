@@ -99,6 +99,8 @@ class AccountSpec:
     #: ``PartyStatus`` value recorded on the profile; None records the default.
     party_status: str | None = None
     party_committee_member: bool = False
+    #: For an admin account: whether it also runs the shared scheduled jobs.
+    platform_operator: bool = False
 
 
 @dataclass(frozen=True)

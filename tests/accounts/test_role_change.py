@@ -113,3 +113,22 @@ def test_role_change_rejects_invalid_role(seeded, app_ctx, login, value, message
         sa.select(Department.id).filter_by(name="计算机科学与技术学院")
     )
     assert _role_entries() == []
+
+
+def test_role_change_revokes_platform_operator(seeded, app_ctx, login):
+    other = _user("hr")
+    other.role = Role.ADMIN
+    other.platform_operator = True
+    db.session.commit()
+    other_id = other.id
+
+    response = login("admin").post(f"/people/{other_id}/role", data={"role": "trainer"})
+    login("admin").post(f"/people/{other_id}/role", data={"role": "admin"})
+
+    assert response.status_code == 302
+    db.session.expire_all()
+    changed = db.session.get(User, other_id)
+    assert changed.role is Role.ADMIN
+    assert changed.platform_operator is False
+    first, _second = _role_entries()
+    assert first.data == {"from": "admin", "to": "trainer", "platform_operator_revoked": True}

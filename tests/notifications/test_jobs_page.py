@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from lms.accounts.models import User
 from lms.audit import AuditEntry
 from lms.extensions import db
 from lms.notifications.models import JobRun
@@ -234,3 +235,50 @@ def test_run_now_flash_in_english(world, login, english):
     ).get_data(as_text=True)
 
     assert "Job finished: Store the day&#39;s compliance counts" in page
+
+
+def test_jobs_refused_to_admin_not_operator(world, login):
+    admin = db.session.get(User, world.admin)
+    admin.platform_operator = False
+    db.session.commit()
+    session = login("admin")
+
+    assert session.get("/admin/jobs").status_code == 403
+    assert session.post("/admin/jobs/compliance_snapshot/run").status_code == 403
+    assert session.post("/admin/jobs/compliance_snapshot/pause").status_code == 403
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(JobRun)) == 0
+    assert 'href="/admin/jobs"' not in session.get("/admin/audit").get_data(as_text=True)
+
+
+def test_operator_command_grants_and_revokes(app, world):
+    runner = app.test_cli_runner()
+    admin = db.session.get(User, world.admin)
+    admin.platform_operator = False
+    db.session.commit()
+
+    granted = runner.invoke(args=["lms", "operator", "admin"])
+    again = runner.invoke(args=["lms", "operator", "admin"])
+    db.session.expire_all()
+    after_grant = db.session.get(User, world.admin).platform_operator
+    revoked = runner.invoke(args=["lms", "operator", "admin", "--revoke"])
+    db.session.expire_all()
+
+    assert granted.exit_code == 0, granted.output
+    assert "admin is now a platform operator." in granted.output
+    assert "nothing changed" in again.output
+    assert after_grant is True
+    assert revoked.exit_code == 0, revoked.output
+    assert db.session.get(User, world.admin).platform_operator is False
+    actions = db.session.scalars(
+        sa.select(AuditEntry.action).where(AuditEntry.action.like("account.operator_%"))
+        .order_by(AuditEntry.id)
+    ).all()
+    assert actions == ["account.operator_granted", "account.operator_revoked"]
+
+
+def test_operator_command_rejects_non_admin(app, world):
+    result = app.test_cli_runner().invoke(args=["lms", "operator", "hr"])
+
+    assert result.exit_code != 0
+    assert "only an admin can be a platform operator" in result.output
+    assert db.session.get(User, world.hr).platform_operator is False
