@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from lms.compliance.engine import Status, Uncovered, Verdict
 from lms.compliance.models import ComplianceRule, WindowKind
+from lms.records.models import TrainingKind
 from lms.i18n import format_date
 from lms.labels import POST, ROLE, TRAINING_KIND
 
@@ -70,6 +71,36 @@ def explain(verdict: Verdict) -> str:
 def _explain(verdict: Verdict) -> str:
     if verdict.reason is not None:
         return _uncovered(verdict)
+    sentences = [_progress(verdict), *_rule_notes(verdict.rule)]
+    # Chinese sentences end in a full-width stop and take no space after it.
+    separator = "" if get_locale().language == "zh" else " "
+    return separator.join(sentences)
+
+
+def _rule_notes(rule: ComplianceRule) -> list[str]:
+    """Sentences about what the rule accepts beyond the numbers in the verdict."""
+    notes = []
+    if rule.days_in_hours is not None:
+        notes.append(
+            _(
+                "Either %(hours)s 学时 or %(days)s days of training, at %(per_day)s"
+                " 学时 a day, meet this rule.",
+                hours=_number(rule.min_hours),
+                days=_number(rule.min_days),
+                per_day=_number(rule.hours_per_day),
+            )
+        )
+    if TrainingKind.PRE_JOB.value in rule.kinds:
+        notes.append(
+            _(
+                "The pre-job exam is also required, but its result is not checked"
+                " here: HR confirms it separately."
+            )
+        )
+    return notes
+
+
+def _progress(verdict: Verdict) -> str:
     if verdict.status is Status.START_DATE_MISSING:
         return _start_date_missing(verdict)
     kind = verdict.rule.window_kind
@@ -273,6 +304,14 @@ def _uncovered(verdict: Verdict) -> str:
 
 def _what(rule: ComplianceRule) -> str:
     """Name what the rule counts, e.g. "school-level hours"."""
+    what = _counted(rule)
+    if not rule.excluded_kinds:
+        return what
+    excluded = _labels(TRAINING_KIND, rule.excluded_kinds, lower=True)
+    return _("%(what)s (not counting %(excluded)s)", what=what, excluded=excluded)
+
+
+def _counted(rule: ComplianceRule) -> str:
     tiers = _labels(_TIER_ADJECTIVE, rule.tiers)
     kinds = _labels(TRAINING_KIND, rule.kinds, lower=True)
     if rule.counts_trainings:

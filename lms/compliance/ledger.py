@@ -30,12 +30,20 @@ def person_filters(rule: ComplianceRule, person_id: int, window: Window) -> list
 
 
 def restriction_filters(rule: ComplianceRule) -> list:
-    """WHERE clauses on HoursEntry for the rule's tiers and kinds."""
+    """WHERE clauses on HoursEntry for the rule's tiers, kinds and excluded kinds.
+
+    An entry without a kind never matches ``kinds`` but is never excluded.
+    """
     clauses = []
     if rule.tiers:
         clauses.append(HoursEntry.tier.in_([TrainingTier(v) for v in rule.tiers]))
     if rule.kinds:
         clauses.append(HoursEntry.kind.in_([TrainingKind(v) for v in rule.kinds]))
+    if rule.excluded_kinds:
+        excluded = [TrainingKind(v) for v in rule.excluded_kinds]
+        clauses.append(
+            sa.or_(HoursEntry.kind.is_(None), HoursEntry.kind.not_in(excluded))
+        )
     return clauses
 
 

@@ -100,6 +100,7 @@ _LIST_VALUES = {
     "cadre_ranks": _values_of(CadreRank),
     "tiers": _values_of(TrainingTier),
     "kinds": _values_of(TrainingKind),
+    "excluded_kinds": _values_of(TrainingKind),
 }
 
 
@@ -138,8 +139,18 @@ SHARED_RULE_NAMES = {
         ),
     ),
     "cadre-section-yearly": (
-        "乡科级领导干部每年参加教育培训不少于90学时",
-        _l("Leading cadres at section level: at least 90 学时 of training a year"),
+        "乡科级和一级主任科员以下干部每年参加集中培训不少于12天或90学时",
+        _l(
+            "Cadres at section level and below: at least 12 days or 90 学时 of"
+            " centralised training a year"
+        ),
+    ),
+    "party-secretary-new-post": (
+        "新任院系党组织书记和党支部书记任职后6个月内参加任职培训",
+        _l(
+            "Newly appointed department Party secretaries and branch secretaries:"
+            " job training within 6 months of taking up the post"
+        ),
     ),
     "cadre-division-5y": (
         "县处级以上领导干部每5年参加脱产培训不少于550学时",
@@ -155,10 +166,12 @@ class ComplianceRule(db.Model):
     """A training requirement: who it covers, over which window, how much.
 
     A rule requires either a minimum of 学时 (``min_hours``) or a minimum
-    number of distinct trainings (``min_count``), never both. Either minimum
-    can be limited to some tiers and kinds of training. The list columns
-    store enum values as JSON strings, and an empty list means no filter,
-    except ``roles``, which must name at least one role.
+    number of distinct trainings (``min_count``), never both. An hours rule
+    may also accept a number of training days (``min_days``), converted at
+    ``hours_per_day``, whichever minimum is lower. Either minimum can be
+    limited to some tiers and kinds of training. The list columns store enum
+    values as JSON strings, and an empty list means no filter, except
+    ``roles``, which must name at least one role.
     """
 
     __tablename__ = "compliance_rule"
@@ -185,6 +198,12 @@ class ComplianceRule(db.Model):
         ),
         sa.CheckConstraint(
             "min_count IS NULL OR min_count > 0", name="min_count_positive"
+        ),
+        sa.CheckConstraint(
+            "(min_days IS NULL) = (hours_per_day IS NULL)"
+            " AND (min_days IS NULL OR (min_hours IS NOT NULL"
+            " AND min_days > 0 AND hours_per_day > 0))",
+            name="min_days_with_hours_per_day",
         ),
         sa.CheckConstraint(
             "(window_kind = 'rolling_years') = (window_years IS NOT NULL)"
@@ -240,6 +259,15 @@ class ComplianceRule(db.Model):
     min_count: so.Mapped[Optional[int]]
     tiers: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
     kinds: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
+    #: Kinds whose hours never count. Entries recorded without a kind, such
+    #: as standalone courses, still count.
+    excluded_kinds: so.Mapped[list[str]] = so.mapped_column(
+        sa.JSON, default=list, server_default="[]"
+    )
+    #: Training days that meet the rule as well as ``min_hours`` does, each
+    #: worth ``hours_per_day`` 学时. Only for hours rules.
+    min_days: so.Mapped[Optional[Decimal]] = so.mapped_column(sa.Numeric(5, 1))
+    hours_per_day: so.Mapped[Optional[Decimal]] = so.mapped_column(sa.Numeric(4, 1))
     #: Days before the deadline from which a shortfall is reported as at risk.
     #: For rolling windows: how far ahead to look for hours that will drop out.
     at_risk_days: so.Mapped[int] = so.mapped_column(default=60)
@@ -247,7 +275,7 @@ class ComplianceRule(db.Model):
 
     institution: so.Mapped[Optional[Institution]] = so.relationship()
 
-    @so.validates("roles", "posts", "cadre_ranks", "tiers", "kinds")
+    @so.validates("roles", "posts", "cadre_ranks", "tiers", "kinds", "excluded_kinds")
     def _validate_list(self, key: str, values) -> list[str]:
         """Store enum members or their values as a list of unique known values."""
         if values is None:
@@ -290,11 +318,26 @@ class ComplianceRule(db.Model):
         return self.min_count is not None
 
     @property
+    def days_in_hours(self) -> Optional[Decimal]:
+        """``min_days`` converted to 学时, or None without a days minimum."""
+        if self.min_days is None or self.hours_per_day is None:
+            return None
+        return Decimal(self.min_days) * Decimal(self.hours_per_day)
+
+    @property
     def required(self) -> Decimal:
-        """The minimum, in 学时 or in trainings."""
+        """The minimum, in 学时 or in trainings.
+
+        With a days minimum, the lower of ``min_hours`` and the days in 学时,
+        because either one meets the rule.
+        """
         if self.min_count is not None:
             return Decimal(self.min_count)
-        return Decimal(self.min_hours)
+        hours = Decimal(self.min_hours)
+        days = self.days_in_hours
+        if days is not None and days < hours:
+            return days
+        return hours
 
     def __repr__(self) -> str:
         return (

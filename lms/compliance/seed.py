@@ -32,6 +32,32 @@ _PARTY_MEMBER_SOURCE = (
     "数值据二手资料转述，尚未对照原文条款。"
 )
 _CADRE_SOURCE = "《干部教育培训工作条例》（2023年修订）第十四条。"
+_PARTY_ORGANISATION_SOURCE = (
+    "《中国共产党党员教育管理工作条例》（2019年）：新任基层党组织书记一般在"
+    "任职后6个月内参加任职培训。数值据二手资料转述，尚未对照原文条款。"
+)
+_SCHOOL_YEARLY_NOTE = "岗前培训学时不计入；未标培训类型的学时（如单门课程）计入。"
+
+#: 学时 of a full day of training, the same as a training class credits for a
+#: full-day session by default (CLASS_FULL_DAY_HOURS).
+_FULL_DAY_HOURS = Decimal(8)
+
+_SECTION_CADRE_RANKS = [
+    CadreRank.CLERK,
+    CadreRank.SECTION_DEPUTY,
+    CadreRank.SECTION_CHIEF,
+]
+
+_OLD_SECTION_CADRE_NAME = "乡科级领导干部每年参加教育培训不少于90学时"
+_OLD_SECTION_CADRE_SOURCE = (
+    _CADRE_SOURCE + "原文为每年累计不少于12天或90学时，本规则按学时核对；"
+    "原文还覆盖一级主任科员以下公务员，需要时可加入科员职级。"
+)
+SECTION_CADRE_NAME = "乡科级和一级主任科员以下干部每年参加集中培训不少于12天或90学时"
+SECTION_CADRE_SOURCE = (
+    _CADRE_SOURCE + "原文为每年累计不少于12天或90学时，达到其一即可；"
+    "1天按8学时折算，可在本规则中修改。科员职级计入一级主任科员以下。"
+)
 
 RULES = [
     dict(
@@ -55,7 +81,7 @@ RULES = [
     dict(
         code="counselor-school-yearly",
         name="专职辅导员每年参加校级培训不少于16学时",
-        source=_COUNSELOR_SOURCE,
+        source=_COUNSELOR_SOURCE + _SCHOOL_YEARLY_NOTE,
         verified=False,
         roles=[Role.COUNSELOR],
         posts=[Post.FULL_TIME_COUNSELOR],
@@ -63,6 +89,9 @@ RULES = [
         window_kind=WindowKind.CALENDAR_YEAR,
         min_hours=Decimal(16),
         tiers=[TrainingTier.SCHOOL],
+        # Pre-job training has a rule of its own and is not in-service
+        # training. Hours recorded without a kind still count.
+        excluded_kinds=[TrainingKind.PRE_JOB],
     ),
     dict(
         code="counselor-national-provincial-5y",
@@ -112,15 +141,30 @@ RULES = [
         kinds=_CENTRALISED_KINDS,
     ),
     dict(
+        code="party-secretary-new-post",
+        name="新任院系党组织书记和党支部书记任职后6个月内参加任职培训",
+        source=_PARTY_ORGANISATION_SOURCE
+        + "任职培训没有单独的培训类型，任一培训计入；任职前1个月内参加的培训也计入。",
+        verified=False,
+        roles=_LEARNERS,
+        posts=[Post.TEACHER_BRANCH_SECRETARY, Post.DEPARTMENT_PARTY_SECRETARY],
+        new_to_post=True,
+        new_to_post_months=6,
+        window_kind=WindowKind.AROUND_POST_START,
+        window_months=1,
+        min_count=1,
+    ),
+    dict(
         code="cadre-section-yearly",
-        name="乡科级领导干部每年参加教育培训不少于90学时",
-        source=_CADRE_SOURCE + "原文为每年累计不少于12天或90学时，本规则按学时核对；"
-        "原文还覆盖一级主任科员以下公务员，需要时可加入科员职级。",
+        name=SECTION_CADRE_NAME,
+        source=SECTION_CADRE_SOURCE,
         verified=True,
         roles=_LEARNERS,
-        cadre_ranks=[CadreRank.SECTION_DEPUTY, CadreRank.SECTION_CHIEF],
+        cadre_ranks=_SECTION_CADRE_RANKS,
         window_kind=WindowKind.CALENDAR_YEAR,
         min_hours=Decimal(90),
+        min_days=Decimal(12),
+        hours_per_day=_FULL_DAY_HOURS,
     ),
     dict(
         code="cadre-division-5y",
@@ -153,6 +197,29 @@ SUPERSEDED = {
             new_to_post_months=12,
         ),
         dict(window_kind=WindowKind.AROUND_POST_START),
+    ),
+    "counselor-school-yearly": (
+        dict(source=_COUNSELOR_SOURCE, excluded_kinds=[]),
+        dict(
+            source=_COUNSELOR_SOURCE + _SCHOOL_YEARLY_NOTE,
+            excluded_kinds=[TrainingKind.PRE_JOB.value],
+        ),
+    ),
+    "cadre-section-yearly": (
+        dict(
+            name=_OLD_SECTION_CADRE_NAME,
+            source=_OLD_SECTION_CADRE_SOURCE,
+            cadre_ranks=[CadreRank.SECTION_DEPUTY.value, CadreRank.SECTION_CHIEF.value],
+            min_days=None,
+            hours_per_day=None,
+        ),
+        dict(
+            name=SECTION_CADRE_NAME,
+            source=SECTION_CADRE_SOURCE,
+            cadre_ranks=[rank.value for rank in _SECTION_CADRE_RANKS],
+            min_days=Decimal(12),
+            hours_per_day=_FULL_DAY_HOURS,
+        ),
     ),
 }
 

@@ -106,6 +106,13 @@ def add_hours(
     return entry
 
 
+#: The sentence that every explanation of a pre-job rule ends with.
+PRE_JOB_EXAM_NOTE = (
+    "The pre-job exam is also required, but its result is not checked here: "
+    "HR confirms it separately."
+)
+
+
 def make_rule(**overrides) -> ComplianceRule:
     """Add a rule; by default 16 school-level hours per year for counselors."""
     values = dict(
@@ -604,11 +611,11 @@ def test_before_post_messages(institution, english):
 
     assert early.message == (
         "16 of 40 hours of pre-job training so far; 24 missing by 2026-09-01, "
-        "the day the post starts."
+        "the day the post starts. " + PRE_JOB_EXAM_NOTE
     )
     assert late.message == (
         "16 of 40 hours of pre-job training before taking up the post on "
-        "2026-09-01; 24 missing."
+        "2026-09-01; 24 missing. " + PRE_JOB_EXAM_NOTE
     )
 
 
@@ -629,7 +636,8 @@ def test_new_to_post_ends_after_months(institution, english):
     )
     assert evaluate(unknown, rule, today).message == (
         "This rule cannot be checked because the post start date is not recorded. "
-        "HR should record the post start date on the person's profile page."
+        "HR should record the post start date on the person's profile page. "
+        + PRE_JOB_EXAM_NOTE
     )
 
 

@@ -17,7 +17,7 @@ from lms.compliance.report import population_report
 from lms.compliance.windows import add_months
 from lms.extensions import db
 from lms.records.models import TrainingKind
-from tests.compliance.test_engine import add_hours, make_institution, make_person, make_rule
+from tests.compliance.test_engine import PRE_JOB_EXAM_NOTE, add_hours, make_institution, make_person, make_rule
 from tests.conftest import demo_row
 from tests.test_main_path import PROGRAMME_CODE, _work_through
 
@@ -53,6 +53,11 @@ def person(institution):
 def in_english(app):
     with app.test_request_context(headers={"Accept-Language": "en"}):
         yield
+
+
+def _first_sentence(message: str) -> str:
+    """The progress sentence of a Chinese explanation, without the rule notes."""
+    return message.split("。")[0] + "。"
 
 
 def _chinese(verdict) -> str:
@@ -150,19 +155,19 @@ def test_messages_in_english(person, in_english):
     assert before == (
         "16 of 40 hours of pre-job training so far; the post starts on "
         "2026-09-01, and 24 are missing by 2027-08-31, the end of "
-        "the first 12 months in the post."
+        "the first 12 months in the post. " + PRE_JOB_EXAM_NOTE
     )
     assert during == (
         "16 of 40 hours of pre-job training so far; 24 missing by 2027-08-31, "
-        "the end of the first 12 months in the post."
+        "the end of the first 12 months in the post. " + PRE_JOB_EXAM_NOTE
     )
     assert after == (
         "16 of 40 hours of pre-job training by 2027-08-31, the end of the "
-        "first 12 months in the post; 24 missing."
+        "first 12 months in the post; 24 missing. " + PRE_JOB_EXAM_NOTE
     )
     assert met == (
         "40 of 40 hours of pre-job training before and in the first 12 months "
-        "after taking up the post on 2026-09-01; requirement met."
+        "after taking up the post on 2026-09-01; requirement met. " + PRE_JOB_EXAM_NOTE
     )
 
 
@@ -170,11 +175,11 @@ def test_messages_in_chinese(person):
     rule = _rule()
     add_hours(person, 16, date(2026, 6, 1), kind=PRE_JOB)
 
-    before = _chinese(evaluate(person, rule, date(2026, 8, 1)))
-    during = _chinese(evaluate(person, rule, date(2026, 12, 5)))
-    after = _chinese(evaluate(person, rule, date(2027, 9, 1)))
+    before = _first_sentence(_chinese(evaluate(person, rule, date(2026, 8, 1))))
+    during = _first_sentence(_chinese(evaluate(person, rule, date(2026, 12, 5))))
+    after = _first_sentence(_chinese(evaluate(person, rule, date(2027, 9, 1))))
     add_hours(person, 24, date(2026, 12, 1), kind=PRE_JOB)
-    met = _chinese(evaluate(person, rule, date(2026, 12, 5)))
+    met = _first_sentence(_chinese(evaluate(person, rule, date(2026, 12, 5))))
 
     assert before == (
         "目前岗前培训学时为16（要求40）；2026年9月1日上岗，"

@@ -67,7 +67,7 @@ def _population(rng: random.Random) -> list[int]:
                 entry = HoursEntry(
                     user_id=user.id, source_type="test", source_id=source, title="培训",
                     occurred_on=on, year=on.year, tier=rng.choice(list(TrainingTier)),
-                    kind=rng.choice(list(TrainingKind)),
+                    kind=rng.choice([None, *TrainingKind]),
                     hours=Decimal(rng.choice(["0.5", "2", "4", "7.5", "8", "16", "24", "40"])),
                 )
                 db.session.add(entry)

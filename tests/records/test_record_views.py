@@ -82,7 +82,11 @@ def test_record_shows_ledger_and_training_entry(world, login):
     assert "Pre-job training" in page
     year = current_year(db.session.get(User, world.counselor))
     assert f"<td>{year}</td>" in page
-    assert f"2 of 16 school-level hours in {year}; 14 missing by {year}-12-31." in page
+    # The course is pre-job training, which the in-service rule leaves out.
+    assert (
+        f"0 of 16 school-level hours (not counting pre-job training) in {year};"
+        f" 16 missing by {year}-12-31."
+    ) in page
 
 
 def test_record_links_certificate_serial_to_verify_page(world, login):
