@@ -7,7 +7,7 @@ day (``min_days``, ``hours_per_day``). Existing rules get no exclusions and
 no days minimum; ``flask lms seed`` updates the shared rules it seeded.
 
 Revision ID: a16497ef67c5
-Revises: 7d3c52e1a9f4
+Revises: 9ab941078223
 Create Date: 2026-12-05 11:26:08.763770
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a16497ef67c5'
-down_revision = '7d3c52e1a9f4'
+down_revision = '9ab941078223'
 branch_labels = None
 depends_on = None
 

@@ -16,7 +16,7 @@ def institution(app_ctx):
     return make_institution()
 
 
-def test_year_before_post_not_applicable(institution):
+def test_year_before_post_not_applicable(institution, english):
     person = make_person(institution, "c1", post_started_on=date(2026, 9, 1))
     rule = make_rule()
 
