@@ -16,7 +16,13 @@ def institution(app_ctx):
     return make_institution()
 
 
-def test_year_before_post_not_applicable(institution, english):
+@pytest.fixture
+def in_english(app):
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        yield
+
+
+def test_year_before_post_not_applicable(institution, in_english):
     person = make_person(institution, "c1", post_started_on=date(2026, 9, 1))
     rule = make_rule()
 
