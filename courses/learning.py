@@ -1,7 +1,7 @@
 """Required programmes, level and next date for a learner's "My learning" page."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Optional
 
 import sqlalchemy as sa
@@ -13,6 +13,7 @@ from lms.accounts.models import Post, User
 from lms.competencies.models import Framework, FrameworkStatus, Level
 from lms.compliance.models import PersonProfile
 from lms.extensions import db
+from lms.records.models import ProgressionEntry, ProgressionKind
 
 #: Posts the counselor competency standard's levels apply to.
 COUNSELOR_POSTS = frozenset({Post.FULL_TIME_COUNSELOR, Post.PART_TIME_COUNSELOR})
@@ -28,14 +29,124 @@ POST_AUDIENCE_WORDS = {
 }
 
 
-def years_of_service(user: User, today: date) -> Optional[int]:
-    """Return the year of service the person is in (1 in the first year), if known."""
+@dataclass(frozen=True)
+class PostPeriod:
+    """One counselor post a person held, first and last day inclusive."""
+
+    post: Post
+    start: date
+    end: date
+    #: "profile" for the current post, "record" for an appointment entry.
+    source: str
+
+
+@dataclass(frozen=True)
+class CounselorService:
+    """Counselor service counted over every counselor post a person held."""
+
+    periods: list[PostPeriod]
+    #: The periods merged, so days in two overlapping posts count once.
+    spans: list[tuple[date, date]]
+    days: int
+    #: The year of service the person is in (1 in the first year).
+    year: int
+
+
+def counselor_posts(user: User, today: date) -> list[PostPeriod]:
+    """Return the counselor posts of the person, oldest first.
+
+    They are the current post from the profile, when it is a counselor post
+    with a start date, and each appointment on the progression record whose
+    ``detail["post"]`` is a counselor post. An appointment ends on
+    ``detail["ended_on"]`` when set, else the day before the next
+    appointment or the current post starts, else today. Appointments that
+    a later entry corrects do not count.
+    """
     profile = db.session.get(PersonProfile, user.id)
-    if profile is None or profile.post_started_on is None:
+    current_start = profile.post_started_on if profile is not None else None
+    entries = list(
+        db.session.scalars(
+            sa.select(ProgressionEntry)
+            .where(
+                ProgressionEntry.user_id == user.id,
+                ProgressionEntry.kind == ProgressionKind.APPOINTMENT,
+            )
+            .order_by(ProgressionEntry.occurred_on, ProgressionEntry.id)
+        )
+    )
+    corrected = {entry.corrects_id for entry in entries if entry.corrects_id}
+    entries = [entry for entry in entries if entry.id not in corrected]
+
+    periods = []
+    for index, entry in enumerate(entries):
+        post = _post_of(entry.detail or {})
+        start = entry.occurred_on
+        if post not in COUNSELOR_POSTS or start > today:
+            continue
+        end = _appointment_end(entry, entries[index + 1 :], current_start, today)
+        if end >= start:
+            periods.append(PostPeriod(post, start, end, "record"))
+    if user.post in COUNSELOR_POSTS and current_start is not None:
+        if current_start <= today:
+            periods.append(PostPeriod(user.post, current_start, today, "profile"))
+    return sorted(periods, key=lambda period: (period.start, period.end))
+
+
+def _post_of(detail: dict) -> Optional[Post]:
+    try:
+        return Post(detail.get("post"))
+    except ValueError:
         return None
-    started = profile.post_started_on
-    completed = today.year - started.year - ((today.month, today.day) < (started.month, started.day))
-    return max(completed, 0) + 1
+
+
+def _appointment_end(entry, later_entries, current_start, today: date) -> date:
+    ended_on = (entry.detail or {}).get("ended_on")
+    if ended_on:
+        try:
+            return min(date.fromisoformat(ended_on), today)
+        except (TypeError, ValueError):
+            pass
+    starts = [later.occurred_on for later in later_entries if later.occurred_on > entry.occurred_on]
+    if current_start is not None and current_start > entry.occurred_on:
+        starts.append(current_start)
+    if starts:
+        return min(min(starts) - timedelta(days=1), today)
+    return today
+
+
+def counselor_service(user: User, today: date) -> Optional[CounselorService]:
+    """Count counselor service over all counselor posts, each day once.
+
+    Returns None when no counselor post with a known start is on the
+    profile or the record.
+    """
+    periods = counselor_posts(user, today)
+    if not periods:
+        return None
+    spans: list[tuple[date, date]] = []
+    for period in periods:
+        if spans and period.start <= spans[-1][1] + timedelta(days=1):
+            spans[-1] = (spans[-1][0], max(spans[-1][1], period.end))
+        else:
+            spans.append((period.start, period.end))
+    days = sum((end - start).days + 1 for start, end in spans)
+    # Whole years are counted as if the days were served in one stretch
+    # ending today, so one uninterrupted post counts as before.
+    started = today - timedelta(days=days - 1)
+    completed = today.year - started.year - (
+        (today.month, today.day) < (started.month, started.day)
+    )
+    return CounselorService(periods, spans, days, max(completed, 0) + 1)
+
+
+def years_of_service(user: User, today: date) -> Optional[int]:
+    """Return the year of counselor service the person is in (1 in the first year).
+
+    Service counts over every counselor post (see ``counselor_service``).
+    Returns None when no counselor post with a known start is recorded.
+    """
+    service = counselor_service(user, today)
+    return service.year if service is not None else None
 
 
 def person_level(user: User, today: Optional[date] = None) -> Optional[TargetLevel]:
@@ -43,9 +154,10 @@ def person_level(user: User, today: Optional[date] = None) -> Optional[TargetLev
 
     The bounds are the ``min_years``/``max_years`` of the levels coded
     junior, intermediate and senior in one framework (see
-    ``_bounded_levels``). Returns None for posts the counselor competency
-    standard does not cover (Party work), without a recorded post start date
-    or without levels that carry bounds.
+    ``_bounded_levels``). Years of service count over every counselor post
+    (see ``counselor_service``). Returns None for posts the counselor
+    competency standard does not cover (Party work), without a counselor post
+    with a known start or without levels that carry bounds.
     """
     from lms.compliance.windows import local_today
 

@@ -336,6 +336,9 @@ TEMPLATES = {
     "promotion.approved": _l("%(step_label)s: %(outcome_label)s"),
     "promotion.returned": _l("%(step_label)s: %(outcome_label)s"),
     "promotion.rejected": _l("%(step_label)s: %(outcome_label)s"),
+    "promotion.override": _l(
+        "%(step_label)s: approved despite a failed check. Reason: %(reason)s"
+    ),
     "promotion_rule.created": _l(
         "Promotion rule %(summary)s created (%(track_label)s)"
     ),
@@ -419,6 +422,7 @@ ACTION_LABELS = {
     "promotion.approved": _l("Promotion approved"),
     "promotion.returned": _l("Promotion application returned"),
     "promotion.rejected": _l("Promotion application rejected"),
+    "promotion.override": _l("Promotion approved with an override"),
     "promotion_rule.created": _l("Promotion rule created"),
     "promotion_rule.updated": _l("Promotion rule updated"),
     "external_training.entered": _l("External training entered"),

@@ -8,7 +8,7 @@ zone (see ``lms.compliance.windows.local_today``).
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Callable, Optional
+from typing import Callable, Hashable, Optional
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -286,38 +286,60 @@ def _min_grade_condition(min_grade, years, grades, span) -> Condition:
     return Condition("grades", not missing and not below, message)
 
 
-def compliance_condition(user: User, today: date) -> Condition:
+def compliance_condition(
+    user: User,
+    today: date,
+    years: Optional[list[int]] = None,
+    cache: Optional[dict] = None,
+) -> Condition:
     """Check that no applicable training-hour rule is missed.
 
     Checked are every rule as of today, and every calendar-year rule for
-    the previous year, whose deadline has passed. A shortfall in the current
-    year whose deadline is still ahead does not block a promotion.
+    each of ``years``, whose deadline has passed. ``years`` defaults to the
+    previous year. A shortfall in the current year whose deadline is still
+    ahead does not block a promotion. The message names each rule with each
+    year that fell short and its hours. ``cache`` keeps the verdicts of
+    each year for the other rules of the same evaluation.
     """
+    cache = {} if cache is None else cache
     failed: list[Verdict] = [
         verdict
-        for verdict in evaluate_all(user, today)
+        for verdict in _cached(cache, "verdicts", lambda: evaluate_all(user, today))
         if verdict.status is Status.MISSED
     ]
-    failed += [
-        verdict
-        for verdict in evaluate_all(user, today, year=today.year - 1)
-        if verdict.rule.window_kind is WindowKind.CALENDAR_YEAR
-        and verdict.status is Status.MISSED
-    ]
+    for year in sorted(years or [today.year - 1]):
+        verdicts = _cached(
+            cache,
+            ("verdicts", year),
+            lambda year=year: evaluate_all(user, today, year=year),
+        )
+        failed += [
+            verdict
+            for verdict in verdicts
+            if verdict.rule.window_kind is WindowKind.CALENDAR_YEAR
+            and verdict.status is Status.MISSED
+        ]
     if not failed:
         return Condition(
             "compliance",
             True,
             _("No applicable training-hour rule is missed"),
         )
+    # One entry per rule, listing its missed years in order.
+    by_rule: dict[int, list[Verdict]] = {}
+    for verdict in failed:
+        by_rule.setdefault(verdict.rule.id, []).append(verdict)
     return Condition(
         "compliance",
         False,
         _(
             "Training-hour rules missed: %(details)s",
             details="; ".join(
-                f"{verdict.rule.display_name} ({verdict.message.rstrip('.。')})"
-                for verdict in failed
+                "{} ({})".format(
+                    verdicts[0].rule.display_name,
+                    "; ".join(verdict.message.rstrip(".。") for verdict in verdicts),
+                )
+                for verdicts in by_rule.values()
             ),
         ),
     )
@@ -412,8 +434,15 @@ def evaluate(
         grades = _cached(cache, "grades", lambda: assessment_grades(user))
         result.conditions += grade_conditions(rule, grades, today)
     if rule.compliance_required:
+        # A rule that checks grades over several years checks training hours
+        # over the same years; one without that window checks the last year.
+        years = checked_years(rule, today) if rule.assessment_years else None
         result.conditions.append(
-            _cached(cache, "compliance", lambda: compliance_condition(user, today))
+            _cached(
+                cache,
+                ("compliance", tuple(years or ())),
+                lambda: compliance_condition(user, today, years, cache),
+            )
         )
     if rule.required_programme_id is not None:
         programme_id = rule.required_programme_id
@@ -429,7 +458,7 @@ def evaluate(
     return result
 
 
-def _cached(cache: dict, key: str, load):
+def _cached(cache: dict, key: Hashable, load):
     if key not in cache:
         cache[key] = load()
     return cache[key]

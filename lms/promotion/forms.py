@@ -270,6 +270,11 @@ class DecisionForm(FlaskForm):
     comment = TextAreaField(
         _l("Comment to the applicant"), validators=[Length(max=4000)]
     )
+    #: Needed only to approve when the check at decision time fails.
+    override_reason = TextAreaField(
+        _l("Reason to approve despite the failed check"),
+        validators=[Length(max=4000)],
+    )
 
     def validate_comment(self, field) -> None:
         if self.outcome.data in ("return", "reject") and not (field.data or "").strip():

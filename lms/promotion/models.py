@@ -312,6 +312,16 @@ class PromotionDecision(db.Model):
     outcome: so.Mapped[ReviewOutcome] = so.mapped_column(enum_column(ReviewOutcome))
     comment: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     reviewer_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
+    #: Why the reviewer approved although the check at decision time failed.
+    #: Empty when no override was needed.
+    override_reason: so.Mapped[str] = so.mapped_column(
+        sa.Text, default="", server_default=""
+    )
+    #: The failed checks the override set aside, as messages in the
+    #: platform's default language.
+    overridden_problems: so.Mapped[list] = so.mapped_column(
+        sa.JSON, default=list, server_default="[]"
+    )
     decided_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
 
     application: so.Mapped[PromotionApplication] = so.relationship(

@@ -7,7 +7,8 @@ and notifies the applicant, and approval at the institution step appends
 the new step to the applicant's progression record.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Optional
 
 import sqlalchemy as sa
@@ -16,7 +17,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
-from lms import audit
+from lms import audit, labels
 from lms.accounts.access import can_view_person, hr_scope, reviewers_among
 from lms.accounts.models import Role, User
 from lms.compliance.models import CadreRank, PersonProfile
@@ -24,7 +25,7 @@ from lms.compliance.windows import local_today
 from lms.db import now_utc
 from lms.extensions import db
 from lms.notifications import services as notifications
-from lms.promotion import logger
+from lms.promotion import engine, logger
 from lms.promotion.models import (
     ApplicationStatus,
     PromotionApplication,
@@ -34,7 +35,6 @@ from lms.promotion.models import (
     ReviewStep,
 )
 from lms.promotion.services import PromotionError, transition, visible_applications
-from lms.promotion.engine import TRACK_ENTRIES
 from lms.records.models import ProgressionEntry
 
 NOTIFICATION_KIND = "promotion_decision"
@@ -141,18 +141,93 @@ def _effect(step: ReviewStep, outcome: ReviewOutcome) -> _Effect:
     return _Effect(ApplicationStatus.APPROVED, "promotion.approved", True)
 
 
+@dataclass
+class DecisionCheck:
+    """The application's rule evaluated again on the day a reviewer decides."""
+
+    eligibility: engine.Eligibility
+    today: date
+    #: Why approving needs an override, in the current language; empty if
+    #: the applicant still holds the starting step and meets every condition.
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+def check_at_decision(
+    application: PromotionApplication,
+    today=None,
+    programme_titles: Optional[dict[int, str]] = None,
+) -> DecisionCheck:
+    """Evaluate the application's rule for the applicant as of ``today``.
+
+    The applicant's step is read from the record now, so a title or rank
+    change HR recorded after the application was filed shows up here.
+    """
+    applicant = application.applicant
+    today = local_today(applicant.institution, today)
+    eligibility = engine.evaluate(
+        application.rule, applicant, today, programme_titles=programme_titles
+    )
+    check = DecisionCheck(eligibility, today)
+    position = eligibility.position
+    track = labels.label(application.track.value, "promotion_track")
+    if position is None:
+        check.problems.append(
+            _(
+                "%(track)s: none is on the applicant's record, so the step this "
+                "application starts from (%(step)s) cannot be confirmed.",
+                track=track,
+                step=application.from_label,
+            )
+        )
+    elif position.value != application.from_value:
+        check.problems.append(
+            _(
+                "%(track)s: the applicant's record now shows %(current)s, not "
+                "%(step)s, the step this application starts from.",
+                track=track,
+                current=position.label,
+                step=application.from_label,
+            )
+        )
+    elif application.rule.from_value != application.from_value:
+        check.problems.append(
+            _(
+                "The rule now starts from %(rule_step)s, not from %(step)s as when "
+                "the application was filed.",
+                rule_step=application.rule.from_label,
+                step=application.from_label,
+            )
+        )
+    else:
+        check.problems += [condition.message for condition in eligibility.unmet]
+    return check
+
+
+def _default_locale() -> str:
+    return current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")
+
+
 def decide(
     application: PromotionApplication,
     reviewer: User,
     outcome: ReviewOutcome,
     comment: str,
     *,
+    override_reason: str = "",
     today=None,
+    programme_titles: Optional[dict[int, str]] = None,
 ) -> PromotionDecision:
     """Record a reviewer's decision on the current step and apply its effect.
 
-    Returning and rejecting need a comment. Raises PromotionError
-    "not_reviewer", "comment_required" or "already_decided".
+    Returning and rejecting need a comment. Approving checks the rule again
+    (``check_at_decision``). When that check fails, approval needs an
+    ``override_reason``, which is stored with the failed checks and audited.
+    Raises PromotionError "not_reviewer", "comment_required",
+    "override_required" or "already_decided".
     """
     step = current_step(application)
     if not can_review(reviewer, application, step):
@@ -160,6 +235,20 @@ def decide(
     comment = comment.strip()
     if outcome is not ReviewOutcome.APPROVE and not comment:
         raise PromotionError("comment_required")
+    override_reason = override_reason.strip()
+    overridden: list[str] = []
+    if outcome is ReviewOutcome.APPROVE:
+        # Stored messages use the default language, like the evidence snapshot.
+        with force_locale(_default_locale()):
+            check = check_at_decision(application, today, programme_titles)
+        if check.passed:
+            override_reason = ""
+        elif not override_reason:
+            raise PromotionError("override_required")
+        else:
+            overridden = check.problems
+    else:
+        override_reason = ""
     effect = _effect(step, outcome)
     decision = PromotionDecision(
         application_id=application.id,
@@ -167,6 +256,8 @@ def decide(
         step=step,
         outcome=outcome,
         comment=comment,
+        override_reason=override_reason,
+        overridden_problems=overridden,
         reviewer_id=reviewer.id,
     )
     expected = (
@@ -191,6 +282,8 @@ def decide(
     if effect.status is ApplicationStatus.APPROVED:
         _promote(application, reviewer, today)
     _audit_decision(application, decision, reviewer, effect.action)
+    if decision.override_reason:
+        _audit_override(application, decision, reviewer)
     _notify(application, decision)
     # The step is decided, so the other reviewers' requests for it are settled.
     notifications.settle(REVIEW_DUE_KIND, "promotion_application", application.id)
@@ -205,7 +298,7 @@ def _promote(application: PromotionApplication, reviewer: User, today) -> None:
     decides the cadre training rules that apply.
     """
     applicant = application.applicant
-    kind, key = TRACK_ENTRIES[application.track]
+    kind, key = engine.TRACK_ENTRIES[application.track]
     entry = ProgressionEntry(
         user_id=applicant.id,
         kind=kind,
@@ -262,6 +355,28 @@ def _audit_decision(application, decision, reviewer, action: str) -> None:
             "outcome": decision.outcome.value,
             "revision": decision.revision,
             "comment": decision.comment,
+            "override_reason": decision.override_reason,
+            "applicant_id": applicant.id,
+        },
+    )
+
+
+def _audit_override(application, decision, reviewer) -> None:
+    applicant = application.applicant
+    audit.record(
+        "promotion.override",
+        "promotion_application",
+        application.id,
+        f"{applicant.full_name}: {application.from_name} → {application.to_name}, "
+        f"{decision.step.value} approved despite a failed check",
+        actor_id=reviewer.id,
+        institution_id=application.institution_id,
+        data={
+            "decision_id": decision.id,
+            "step": decision.step.value,
+            "revision": decision.revision,
+            "reason": decision.override_reason,
+            "problems": decision.overridden_problems,
             "applicant_id": applicant.id,
         },
     )
@@ -372,7 +487,7 @@ def _user_locale(user: User) -> str:
     languages = current_app.config.get("LANGUAGES", ["zh_CN", "en"])
     if user.locale in languages:
         return user.locale
-    return current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")
+    return _default_locale()
 
 
 def _notify(application: PromotionApplication, decision: PromotionDecision) -> None:

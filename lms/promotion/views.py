@@ -75,6 +75,11 @@ ERRORS = {
     "comment_required": _l(
         "Comment: say what to change, or why the application is rejected."
     ),
+    "override_required": _l(
+        "The applicant no longer meets this rule, as the check at decision time "
+        "shows. To approve anyway, write the reason here. Otherwise return or "
+        "reject the application."
+    ),
     "not_hr": _l("Only HR accounts can be limited to a department."),
     "already_decided": _l(
         "Someone decided this step already. The page shows the current state."
@@ -219,6 +224,12 @@ def _render_application(
         decision_form = DecisionForm(
             formdata=None, step=step.value, revision=str(application.revision)
         )
+    decision_check = None
+    if can_decide:
+        decision_check = review_steps.check_at_decision(
+            application,
+            programme_titles=programme_titles(application.institution_id),
+        )
     if (
         is_applicant
         and application.status is ApplicationStatus.RETURNED
@@ -234,6 +245,7 @@ def _render_application(
             can_decide=can_decide,
             review_note=review_note,
             decision_form=decision_form if can_decide else None,
+            decision_check=decision_check,
             resubmit_form=resubmit_form,
             is_applicant=is_applicant,
             withdraw_form=withdraw_form or WithdrawForm(formdata=None),
@@ -267,9 +279,15 @@ def decide(application_id: int):
             current_user,
             ReviewOutcome(form.outcome.data),
             form.comment.data or "",
+            override_reason=form.override_reason.data or "",
+            programme_titles=programme_titles(application.institution_id),
         )
     except services.PromotionError as error:
         db.session.rollback()
+        if error.code == "override_required":
+            form.override_reason.errors = [str(ERRORS[error.code])]
+            application = load_application(application_id)
+            return _render_application(application, decision_form=form, status=400)
         if error.code != "already_decided" or not _reject_if_decided(
             load_application(application_id)
         ):

@@ -115,6 +115,7 @@ def _render_record(person: User, entry_form=None, status: int = 200, phone_form=
     if can_record and entry_form is None:
         entry_form = _entry_form_for(person, entries)
     is_self = person.id == current_user.id
+    service, level = _counselor_service(person)
     if is_self and phone_form is None:
         phone_form = OwnPhoneForm(formdata=None, phone=person.phone)
     return (
@@ -136,9 +137,21 @@ def _render_record(person: User, entry_form=None, status: int = 200, phone_form=
             ),
             entry_form=entry_form,
             phone_form=phone_form,
+            service=service,
+            service_level=level,
         ),
         status,
     )
+
+
+def _counselor_service(person: User):
+    """Return the person's counselor service and the level it gives, or (None, None)."""
+    from courses.learning import COUNSELOR_POSTS, counselor_service, person_level
+
+    if person.post not in COUNSELOR_POSTS:
+        return None, None
+    today = local_today(person.institution)
+    return counselor_service(person, today), person_level(person, today)
 
 
 def _entry_form_for(person: User, entries: list[ProgressionEntry]):

@@ -230,6 +230,65 @@ def test_compliance_checks_last_year(world):
     assert _evaluate(rule, world.counselor, date(2027, 6, 1)).eligible
 
 
+def _hours_rule(world, **values):
+    for year in (2024, 2025, 2026):
+        add_grade(world.counselor, year, "competent")
+    return make_rule(
+        world.uni.id,
+        compliance_required=True,
+        assessment_years=3,
+        min_grade="competent",
+        **values,
+    )
+
+
+def test_compliance_checks_every_year_of_the_window(world):
+    _lecturer_since(world, date(2020, 9, 1))
+    _yearly_rule(world)
+    _hours(world, 2024, "10")
+    _hours(world, 2025, "16")
+    _hours(world, 2026, "16")
+    rule = _hours_rule(world)
+
+    result = _evaluate(rule, world.counselor, date(2027, 6, 1))
+
+    assert not result.eligible
+    message = result.unmet[0].message
+    assert message.startswith("Training-hour rules missed: 每年校级培训不少于16学时 (")
+    # Verdicts outside a request are explained in the default language.
+    assert "2024年校级学时为10（要求16）" in message
+    assert "2025" not in message
+    assert "2026" not in message
+
+
+def test_compliance_names_each_short_year(world):
+    _lecturer_since(world, date(2020, 9, 1))
+    _yearly_rule(world)
+    _hours(world, 2024, "10")
+    _hours(world, 2025, "16")
+    _hours(world, 2026, "4.5")
+    rule = _hours_rule(world)
+
+    message = _evaluate(rule, world.counselor, date(2027, 6, 1)).unmet[0].message
+
+    assert message.count("每年校级培训不少于16学时") == 1
+    assert "2024年校级学时为10（要求16）" in message
+    assert "2026年校级学时为4.5（要求16）" in message
+    assert message.index("2024") < message.index("2026")
+
+
+def test_compliance_window_ends_before_current_year(world):
+    _lecturer_since(world, date(2020, 9, 1))
+    _yearly_rule(world)
+    for year in (2023, 2024, 2025, 2026):
+        _hours(world, year, "16")
+    rule = _hours_rule(world)
+
+    # 2027 has no hours yet, and 2023 is outside the three checked years.
+    db.session.query(HoursEntry).filter_by(year=2023).update({"hours": Decimal(0)})
+    assert _evaluate(rule, world.counselor, date(2027, 6, 1)).eligible
+
+
 def test_compliance_year_turn_shanghai(world):
     _lecturer_since(world, date(2020, 9, 1))
     _yearly_rule(world)
