@@ -4,7 +4,7 @@ A reviewer who approves an application that fails the check at decision
 time writes a reason, stored with the checks that failed.
 
 Revision ID: 08a0f321080f
-Revises: 7d3c52e1a9f4
+Revises: a16497ef67c5
 Create Date: 2026-12-05 11:26:18.850755
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '08a0f321080f'
-down_revision = '7d3c52e1a9f4'
+down_revision = 'a16497ef67c5'
 branch_labels = None
 depends_on = None
 

@@ -9,8 +9,9 @@ from courses import classes, services
 from courses.class_models import ClassStatus, EnrolmentMode, MemberStatus
 from courses.models import Course, Enrolment
 from lms.accounts.models import Post, Role
-from lms.competencies.models import Framework, Level
+from lms.competencies.models import Framework, FrameworkStatus, Level
 from lms.compliance.models import PersonProfile
+from lms.db import now_utc
 from lms.extensions import db
 from lms.records.models import HoursEntry
 from tests.classes.helpers import make_class, user
@@ -239,7 +240,12 @@ def test_rule_by_role_and_post(world):
 
 
 def test_rule_by_level_uses_years_of_service(world):
-    framework = Framework(code="fw-levels", title="辅导员职业能力标准")
+    framework = Framework(
+        code="fw-levels",
+        title="辅导员职业能力标准",
+        status=FrameworkStatus.PUBLISHED,
+        published_at=now_utc(),
+    )
     db.session.add(framework)
     db.session.flush()
     db.session.add_all([
