@@ -63,10 +63,14 @@ def round_half_up(value: Decimal) -> Decimal:
     return Decimal(value).quantize(ONE_PLACE, rounding=ROUND_HALF_UP)
 
 
+def plain_number(value: Decimal) -> str:
+    """Format a number without exponent or trailing zeros: 100.0 -> "100", 92.50 -> "92.5"."""
+    return f"{Decimal(value).normalize():f}"
+
+
 def percent(share: Decimal) -> str:
     """Format a fraction such as 0.300 as "30" or 0.125 as "12.5"."""
-    value = (Decimal(share) * HUNDRED).normalize()
-    return f"{value:f}"
+    return plain_number(Decimal(share) * HUNDRED)
 
 
 def check_components(components: Sequence[ComponentSpec]) -> list[Problem]:
@@ -122,7 +126,7 @@ def check_components(components: Sequence[ComponentSpec]) -> list[Problem]:
                 _(
                     "Weights: the weights of the scored components add up to %(sum)s; "
                     "change them so that they add up to 100.",
-                    sum=f"{weights.normalize():f}",
+                    sum=plain_number(weights),
                 ),
             )
         )
@@ -145,7 +149,7 @@ def check_bands(bands: Sequence[BandSpec]) -> list[Problem]:
         problems.append(
             Problem(
                 "bands",
-                _("Lower bounds: %(bound)s is used twice; each band needs its own lower bound.", bound=f"{bound:f}"),
+                _("Lower bounds: %(bound)s is used twice; each band needs its own lower bound.", bound=plain_number(bound)),
             )
         )
     for band in bands:
@@ -170,7 +174,7 @@ def check_bands(bands: Sequence[BandSpec]) -> list[Problem]:
                 _(
                     "Lower bounds: the lowest band starts at %(bound)s, so totals below it "
                     "have no grade; set the lowest band's lower bound to 0.",
-                    bound=f"{min(bounds):f}",
+                    bound=plain_number(min(bounds)),
                 ),
             )
         )

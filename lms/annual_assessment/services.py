@@ -5,7 +5,6 @@ breaks raises ``AssessmentError`` with the form field it concerns and a
 message that names the fix.
 """
 
-import logging
 from datetime import date
 from decimal import Decimal
 from typing import Optional
@@ -32,8 +31,6 @@ from lms.annual_assessment.models import (
 from lms.db import now_utc
 from lms.extensions import db
 from lms.records.models import ProgressionEntry, ProgressionKind
-
-logger = logging.getLogger("lms.annual_assessment")
 
 #: Upload area of achievement evidence, and what it accepts.
 EVIDENCE_AREA = "achievements"
@@ -136,7 +133,7 @@ def save_scheme(
 ) -> tuple[Optional[AssessmentScheme], list[scoring.Problem]]:
     """Create or replace a scheme's settings; return it, or the problems found.
 
-    Components and bands are replaced as a whole, which is refused once any
+    Components and bands are replaced as a whole, which is rejected once any
     score was entered under the scheme.
     """
     problems = scoring.check_components(components) + scoring.check_bands(bands)
@@ -442,7 +439,7 @@ def check_score(
             _(
                 "Score of “%(name)s”: enter a score from 0 to %(max)s.",
                 name=component.name,
-                max=f"{Decimal(top).normalize():f}",
+                max=scoring.plain_number(top),
             ),
         )
     if component.kind is not ComponentKind.STUDENTS:

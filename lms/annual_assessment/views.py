@@ -2,7 +2,7 @@
 
 Institution HR and admins edit schemes and finalise. Department HR reads
 and scores the counselors of their own department. A counselor files their
-own achievements and sees their own result once it is finalised.
+own achievements and reads their own result once it is finalised.
 """
 
 from decimal import Decimal
@@ -312,6 +312,19 @@ def sheet_export(scheme_id: int, extension: str):
     return exports.xlsx_response(name, headers, lines, sheet_title=str(scheme.year))
 
 
+def _import_upload_message(error: uploads.UploadError) -> str:
+    messages = {
+        "missing": _("Choose a CSV or XLSX file to upload."),
+        "extension": _("Upload a .csv or .xlsx file."),
+        "content": _(
+            "The content of the file does not match its extension. Save the scores "
+            "as CSV (UTF-8 or GBK) or XLSX and upload that file."
+        ),
+        "size": _("The file is larger than 5 MB; split it into several files."),
+    }
+    return messages[error.code]
+
+
 @bp.route("/schemes/<int:scheme_id>/sheet/import", methods=["POST"])
 @roles_required(*HR_ROLES)
 def import_scores(scheme_id: int):
@@ -329,20 +342,13 @@ def import_scores(scheme_id: int):
             max_bytes=IMPORT_MAX_BYTES,
         )
     except uploads.UploadError as error:
-        messages = {
-            "missing": _("Choose a CSV or XLSX file to upload."),
-            "extension": _("Upload a .csv or .xlsx file."),
-            "content": _(
-                "The content of the file does not match its extension. Save the scores "
-                "as CSV (UTF-8 or GBK) or XLSX and upload that file."
-            ),
-            "size": _("The file is larger than 5 MB; split it into several files."),
-        }
-        form.file.errors = [messages[error.code]]
+        form.file.errors = [_import_upload_message(error)]
         return _render_sheet(scheme, department, form, status=400)
+
     parsed = importing.parse(
         upload.filename, content, scheme, current_user, department.id if department else None
     )
+
     if parsed.problems or not parsed.rows:
         if not parsed.problems:
             form.file.errors = [_("The file contains no scores; fill in at least one score cell.")]
@@ -358,7 +364,7 @@ def import_scores(scheme_id: int):
     )
 
 
-# One counselor, as HR sees them
+# One counselor's assessment, for HR
 
 
 def _render_person(
@@ -550,6 +556,20 @@ def _own_scheme_from_form() -> AssessmentScheme:
     return _scheme_or_404(int(raw))
 
 
+def _evidence_message(error: uploads.UploadError, filename: str) -> str:
+    messages = {
+        "missing": _("Evidence: the file %(name)s is empty.", name=filename),
+        "extension": _("Evidence: upload a PDF, JPG, PNG or DOCX file."),
+        "content": _(
+            "Evidence: the content of %(name)s does not match its extension; "
+            "save it as PDF, JPG, PNG or DOCX again.",
+            name=filename,
+        ),
+        "size": _("Evidence: the file is larger than 10 MB; upload a smaller file."),
+    }
+    return messages[error.code]
+
+
 @bp.route("/mine/achievements", methods=["POST"])
 @login_required
 def add_achievement():
@@ -559,6 +579,7 @@ def add_achievement():
     if not form.validate_on_submit():
         return _render_mine(scheme, achievement_form=form, status=400)
     assessment = services.assessment_for(scheme, current_user)
+
     stored = None
     upload = request.files.get("evidence")
     if upload is not None and upload.filename:
@@ -571,18 +592,9 @@ def add_achievement():
                 max_bytes=services.EVIDENCE_MAX_BYTES,
             )
         except uploads.UploadError as error:
-            messages = {
-                "missing": _("Evidence: the file %(name)s is empty.", name=upload.filename),
-                "extension": _("Evidence: upload a PDF, JPG, PNG or DOCX file."),
-                "content": _(
-                    "Evidence: the content of %(name)s does not match its extension; "
-                    "save it as PDF, JPG, PNG or DOCX again.",
-                    name=upload.filename,
-                ),
-                "size": _("Evidence: the file is larger than 10 MB; upload a smaller file."),
-            }
-            form.evidence.errors = [messages[error.code]]
+            form.evidence.errors = [_evidence_message(error, upload.filename)]
             return _render_mine(scheme, achievement_form=form, status=400)
+
     try:
         services.add_achievement(
             assessment,
