@@ -103,7 +103,8 @@ def index():
 
 
 def _fill_scheme_form(form: SchemeForm, scheme: AssessmentScheme) -> None:
-    form.year.data = scheme.year
+    if "year" in form:
+        form.year.data = scheme.year
     form.title.data = scheme.title
     form.min_sample_percent.data = Decimal(scheme.min_sample_share) * 100
     for row, component in zip(form.components, scheme.components):
@@ -179,7 +180,7 @@ def _save_scheme_from(form: SchemeForm, scheme: Optional[AssessmentScheme]):
         return _scheme_page(form, scheme, row_problems, 400)
     saved, problems = services.save_scheme(
         current_user.institution_id,
-        form.year.data if scheme is None else scheme.year,
+        scheme.year if scheme is not None else form.year.data,
         current_user,
         title=form.title.data.strip(),
         min_sample_share=(form.min_sample_percent.data / 100).quantize(Decimal("0.001")),
@@ -201,6 +202,8 @@ def new_scheme():
     form = SchemeForm()
     if request.method == "GET":
         year = current_year(current_user)
+        if services.scheme_of(current_user.institution_id, year) is not None:
+            year += 1
         previous = services.scheme_of(current_user.institution_id, year - 1)
         if previous is not None:
             _fill_scheme_form(form, previous)
@@ -233,10 +236,11 @@ def edit_scheme(scheme_id: int):
     _require_institution_reviewer()
     scheme = _scheme_or_404(scheme_id)
     form = SchemeForm()
+    # The year of an existing scheme does not change.
+    del form.year
     if request.method == "GET":
         _fill_scheme_form(form, scheme)
         return _scheme_page(form, scheme)
-    form.year.data = scheme.year
     if not form.validate_on_submit():
         return _scheme_page(form, scheme, status=400)
     return _save_scheme_from(form, scheme)

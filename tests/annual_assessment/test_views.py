@@ -417,3 +417,35 @@ def test_scheme_locked_after_scores(world, login, english):
     response = hr.post(f"/annual-assessment/schemes/{world.scheme}/edit", scheme_form(world.year))
     assert response.status_code == 400
     assert "can no longer change" in response.get_data(as_text=True)
+
+
+def test_scheme_edit_keeps_year(app, world, login):
+    hr = login("hr")
+    data = scheme_form(world.year + 5, weights=("20", "30", "50"))
+    response = hr.post(f"/annual-assessment/schemes/{world.scheme}/edit", data)
+    assert response.status_code == 302
+    with app.app_context():
+        from lms.annual_assessment.models import AssessmentScheme
+
+        scheme = db.session.get(AssessmentScheme, world.scheme)
+        assert scheme.year == world.year
+        assert [str(c.weight) for c in scheme.components] == ["20.0", "30.0", "50.0", "0.0"]
+
+
+def test_new_scheme_offers_next_year(world, login):
+    page = login("hr").get("/annual-assessment/schemes/new").get_data(as_text=True)
+    assert f'value="{world.year + 1}"' in page
+
+
+def test_bulk_upload_rejects_assessed_year(app, world, login, english):
+    hr = login("hr")
+    enter_all(hr, world, world.alice)
+    hr.post(f"{person_url(world, world.alice)}/finalise")
+    with app.app_context():
+        from lms.records import bulk
+
+        text = f"工号,类型,日期,结果,年度\nE001,年度考核,{date.today().isoformat()},优秀,{world.year}\n"
+        parsed = bulk.parse("grades.csv", text.encode("gbk"), world.uni)
+        assert parsed.rows == []
+        assert [problem.column for problem in parsed.problems] == ["年度"]
+        assert "finalised annual assessment" in parsed.problems[0].message
