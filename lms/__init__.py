@@ -102,6 +102,7 @@ MODEL_MODULES = (
     "lms.notifications.models",
     "lms.compliance.snapshots",
     "lms.accounts.two_factor",
+    "lms.annual_assessment.models",
 )
 
 
@@ -142,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
     from courses.manage_views import bp as manage_bp
     from courses.views import bp as courses_bp
     from lms.accounts.views import bp as accounts_bp
+    from lms.annual_assessment.views import bp as annual_assessment_bp
     from lms.competencies.views import bp as frameworks_bp
     from lms.accounts.admin_views import bp as admin_bp
     from lms.compliance.views import bp as compliance_bp
@@ -157,6 +159,7 @@ def _register_blueprints(app: Flask) -> None:
         records_bp,
         compliance_bp,
         promotion_bp,
+        annual_assessment_bp,
         courses_bp,
         assessments_bp,
         certificate_templates_bp,

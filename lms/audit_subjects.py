@@ -36,6 +36,7 @@ NAME_SOURCES: dict[str, tuple[str, tuple[str, ...], Callable[[sa.Row], str]]] = 
     # A profile entry's subject id is the id of the person's user account.
     "person_profile": ("user", ("full_name", "username"), _user_name),
     "department": ("department", ("name",), _column("name")),
+    "annual_assessment_scheme": ("annual_assessment_scheme", ("title",), _column("title")),
     "institution": ("institution", ("name",), _column("name")),
     "certificate": ("certificate", ("serial",), _column("serial")),
     "certificate_template": ("certificate_template", ("name",), _column("name")),

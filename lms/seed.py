@@ -111,6 +111,7 @@ def seed_demo(password: str | None = None) -> dict[str, str]:
     seed_rules()
     seed_promotion_rules(institution.id, pre_job.id)
     _seed_career(seeder, institution)
+    _seed_assessment_scheme(seeder, institution)
     ensure_default_templates(institution)
     refresh_builtin_layouts(institution)
 
@@ -697,6 +698,15 @@ def _seed_workshop_class(seeder: _Seeder, institution: Institution, programme_co
 #: Demo counselor whose record makes the 助教 → 讲师 promotion rule apply.
 #: counselor1 is left without a career record for the main walk-through.
 CAREER_USERNAME = "counselor2"
+
+
+def _seed_assessment_scheme(seeder: _Seeder, institution: Institution) -> None:
+    """Add the default annual assessment scheme for the current year, if missing."""
+    from lms.annual_assessment.services import seed_default_scheme
+    from lms.compliance.windows import local_today
+
+    if seed_default_scheme(institution.id, local_today(institution).year) is not None:
+        seeder.created["annual_assessment_scheme"] += 1
 
 
 def _seed_career(seeder: _Seeder, institution: Institution) -> None:

@@ -368,6 +368,24 @@ EXPECTED = {
     ("certificate_batches.detail", "GET"): (302, 403, 403, 200, 200, 404, 403, 200),
     ("certificate_batches.progress", "GET"): (302, 403, 403, 200, 200, 404, 403, 200),
     ("certificate_batches.resume", "POST"): (302, 403, 403, 302, 302, 404, 403, 302),
+    ("annual_assessment.index", "GET"): (302, 302, 302, 403, 200, 200, 200, 200),
+    ("annual_assessment.new_scheme", "GET"): (302, 403, 403, 403, 200, 200, 403, 200),
+    ("annual_assessment.new_scheme", "POST"): (302, 403, 403, 403, 400, 400, 403, 400),
+    ("annual_assessment.edit_scheme", "GET"): (302, 403, 403, 403, 200, 404, 403, 200),
+    ("annual_assessment.edit_scheme", "POST"): (302, 403, 403, 403, 400, 404, 403, 400),
+    ("annual_assessment.sheet", "GET"): (302, 403, 403, 403, 200, 404, 200, 200),
+    ("annual_assessment.sheet_export", "GET"): (302, 403, 403, 403, 200, 404, 200, 200),
+    ("annual_assessment.import_scores", "POST"): (302, 403, 403, 403, 400, 404, 400, 400),
+    ("annual_assessment.person", "GET"): (302, 403, 403, 403, 200, 404, 404, 200),
+    ("annual_assessment.score", "POST"): (302, 403, 403, 403, 400, 404, 404, 400),
+    ("annual_assessment.finalise", "POST"): (302, 403, 403, 403, 400, 404, 404, 400),
+    ("annual_assessment.reopen", "POST"): (302, 403, 403, 403, 400, 404, 404, 400),
+    ("annual_assessment.mine", "GET"): (302, 200, 200, 403, 403, 403, 403, 403),
+    ("annual_assessment.add_achievement", "POST"): (302, 400, 400, 403, 403, 403, 403, 403),
+    ("annual_assessment.delete_achievement", "POST"): (302, 400, 404, 403, 403, 403, 403, 403),
+    ("annual_assessment.save_self_report", "POST"): (302, 400, 302, 403, 403, 403, 403, 403),
+    ("annual_assessment.submit", "POST"): (302, 400, 302, 403, 403, 403, 403, 403),
+    ("annual_assessment.evidence", "GET"): (302, 200, 404, 404, 200, 404, 404, 200),
     ("main.set_language", "POST"): (302, 302, 302, 302, 302, 302, 302, 302),
     ("accounts.logout", "POST"): (302, 302, 302, 302, 302, 302, 302, 302),
 }
@@ -422,6 +440,7 @@ def _build_world() -> dict:
     class_world = _add_class_world(owner, programme)
     performance = _add_tasks_world(owner, programme.courses[0].course)
     promotion_rule, application = _add_promotion_world(owner)
+    assessment_world = _add_assessment_world(owner)
 
     course = programme.courses[0].course
     file_lesson, module = _add_course_structure(course)
@@ -476,6 +495,7 @@ def _build_world() -> dict:
         "promotion_rule": promotion_rule.id,
         "application": application.id,
         **performance,
+        **assessment_world,
     }
 
 
@@ -713,6 +733,40 @@ def _add_promotion_world(owner: User):
     return rule, application
 
 
+def _add_assessment_world(owner: User) -> dict:
+    """Give the owner a submitted annual assessment with one achievement and evidence."""
+    import io
+    from datetime import date
+
+    from lms import uploads
+    from lms.annual_assessment import services as assessment_services
+    from lms.records.services import current_year
+
+    scheme = assessment_services.scheme_of(owner.institution_id, current_year(owner))
+    assessment = assessment_services.assessment_for(scheme, owner)
+    stored = uploads.store(
+        assessment_services.EVIDENCE_AREA,
+        "证明.pdf",
+        io.BytesIO(b"%PDF-1.4\n%%EOF\n"),
+        allowed=assessment_services.EVIDENCE_TYPES,
+    )
+    achievement = assessment_services.add_achievement(
+        assessment,
+        owner,
+        occurred_on=date(scheme.year, 1, 10),
+        duty="crisis",
+        description="处置一起学生心理危机事件",
+        evidence=stored,
+    )
+    assessment_services.submit(assessment, owner)
+    db.session.commit()
+    return {
+        "assessment_scheme": scheme.id,
+        "assessment_component": scheme.components[1].id,
+        "achievement": achievement.id,
+    }
+
+
 def _add_records_world(owner: User):
     """Add a pending external training of the owner and a rule of the owner's institution."""
     from datetime import date
@@ -777,6 +831,7 @@ def _url(endpoint: str, w: dict) -> str:
         "assessments.result": f"/attempts/{w['attempt']}/result",
         "assessments.submit": f"/attempts/{w['attempt']}/submit",
         "certificates.mine": "/certificates",
+        **_assessment_urls(w),
         "promotion.mine": "/promotions",
         "promotion.apply": f"/promotions/apply/{w['promotion_rule']}",
         "promotion.application": f"/promotions/applications/{w['application']}",
@@ -1021,6 +1076,31 @@ def _framework_urls(w: dict) -> dict:
         "frameworks.delete_item": f"{base}/items/{w['item']}/delete",
         "frameworks.mappings": f"{base}/mappings",
         "frameworks.delete_mapping": f"{base}/mappings/{w['mapping']}/delete",
+    }
+
+
+def _assessment_urls(w: dict) -> dict:
+    base = "/annual-assessment"
+    scheme = f"{base}/schemes/{w['assessment_scheme']}"
+    person = f"{scheme}/people/{w['owner']}"
+    mine = f"{base}/mine"
+    return {
+        "annual_assessment.index": f"{base}/",
+        "annual_assessment.new_scheme": f"{base}/schemes/new",
+        "annual_assessment.edit_scheme": f"{scheme}/edit",
+        "annual_assessment.sheet": f"{scheme}/sheet",
+        "annual_assessment.sheet_export": f"{scheme}/sheet.csv",
+        "annual_assessment.import_scores": f"{scheme}/sheet/import",
+        "annual_assessment.person": person,
+        "annual_assessment.score": f"{person}/components/{w['assessment_component']}",
+        "annual_assessment.finalise": f"{person}/finalise",
+        "annual_assessment.reopen": f"{person}/reopen",
+        "annual_assessment.mine": mine,
+        "annual_assessment.add_achievement": f"{mine}/achievements?scheme={w['assessment_scheme']}",
+        "annual_assessment.delete_achievement": f"{mine}/achievements/{w['achievement']}/delete",
+        "annual_assessment.save_self_report": f"{mine}/self-report?scheme={w['assessment_scheme']}",
+        "annual_assessment.submit": f"{mine}/submit?scheme={w['assessment_scheme']}",
+        "annual_assessment.evidence": f"{base}/achievements/{w['achievement']}/evidence",
     }
 
 

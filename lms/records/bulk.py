@@ -202,6 +202,15 @@ def parse(filename: str, content: bytes, institution_id: int, department_id=None
         values = _values(kind, row, on, add)
         if values is None:
             continue
+        if kind is ProgressionKind.ASSESSMENT_GRADE and events.assessed_year(person, values["year"]):
+            add(
+                "year",
+                _l(
+                    "The grade for this year comes from the person's finalised annual "
+                    "assessment; reopen the assessment to change it."
+                ),
+            )
+            continue
         seen = (person.id, values.get("year"))
         if kind is ProgressionKind.ASSESSMENT_GRADE and (
             seen in grade_years or events.grade_recorded_for(person, values["year"])

@@ -155,6 +155,18 @@ def grade_recorded_for(person: User, year: int) -> bool:
     return any(entry.detail.get("year") == year for entry in entries)
 
 
+def assessed_year(person: User, year) -> bool:
+    """Return whether ``person``'s annual assessment of ``year`` is finalised.
+
+    Its grade then comes from the assessment and is not entered by hand.
+    """
+    from lms.annual_assessment.services import finalised_for_year
+
+    if not isinstance(year, int):
+        return False
+    return finalised_for_year(person, year) is not None
+
+
 def record_event(
     person: User,
     actor: User,

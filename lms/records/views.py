@@ -224,6 +224,22 @@ def _load_entry(raw_id: str) -> Optional[ProgressionEntry]:
     return db.session.get(ProgressionEntry, entry_id)
 
 
+def _assessed_year_of(person: User, form: ProgressionEventForm) -> Optional[int]:
+    """Return the year a grade entry would change whose assessment is finalised.
+
+    That is the form's year, or the year of the grade entry it corrects.
+    """
+    years = [form.year.data]
+    if form.corrects.data and form.corrects.data.isdigit():
+        corrected = _load_entry(form.corrects.data)
+        if corrected is not None and corrected.user_id == person.id:
+            years.append((corrected.detail or {}).get("year"))
+    for year in years:
+        if events.assessed_year(person, year):
+            return year
+    return None
+
+
 @bp.route("/people/<int:person_id>/record/entries", methods=["POST"])
 @login_required
 def add_entry(person_id: int):
@@ -235,6 +251,17 @@ def add_entry(person_id: int):
         return _render_record(person, form, 400)
 
     kind = ProgressionKind(form.kind.data)
+    if kind is ProgressionKind.ASSESSMENT_GRADE:
+        blocked_year = _assessed_year_of(person, form)
+        if blocked_year is not None:
+            form.year.errors = [
+                _(
+                    "The %(year)s grade comes from the finalised annual assessment. "
+                    "Reopen the assessment to change it.",
+                    year=blocked_year,
+                )
+            ]
+            return _render_record(person, form, 400)
     if (
         kind is ProgressionKind.ASSESSMENT_GRADE
         and not form.corrects.data

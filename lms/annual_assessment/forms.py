@@ -1,0 +1,96 @@
+"""Forms of the yearly assessment: scheme, achievements, self-report, scores."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    DateField,
+    DecimalField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from lms.annual_assessment.labels import COMPONENT_KIND, DUTY_LABELS
+from lms.annual_assessment.models import ComponentKind
+from lms.input_ranges import DateInRange
+from lms.records.events import ASSESSMENT_GRADE_LABELS
+
+#: Blank rows offered for components and bands; blank rows are ignored.
+COMPONENT_ROWS = 6
+BAND_ROWS = 6
+
+
+class ComponentRow(Form):
+    name = StringField(_l("Component"), validators=[Optional(), Length(max=100)])
+    kind = SelectField(
+        _l("Scored by"),
+        validate_choice=False,
+        choices=[SelectChoice(kind.value, COMPONENT_KIND[kind.value]) for kind in ComponentKind],
+    )
+    weight = DecimalField(_l("Weight"), places=1, validators=[Optional()])
+    bonus_cap = DecimalField(_l("Bonus cap"), places=1, validators=[Optional()])
+
+
+class BandRow(Form):
+    name = StringField(_l("Band name"), validators=[Optional(), Length(max=32)])
+    min_score = DecimalField(_l("Lower bound"), places=1, validators=[Optional()])
+    grade = SelectField(
+        _l("Record grade"),
+        validate_choice=False,
+        choices=[SelectChoice(value, label) for value, label in ASSESSMENT_GRADE_LABELS.items()],
+    )
+
+
+class SchemeForm(FlaskForm):
+    year = IntegerField(
+        _l("Year"), validators=[InputRequired(), NumberRange(min=2000, max=2100)]
+    )
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    min_sample_percent = DecimalField(
+        _l("Minimum student sample (% of the counselor's students)"),
+        places=1,
+        validators=[InputRequired(), NumberRange(min=1, max=100)],
+    )
+    components = FieldList(FormField(ComponentRow), min_entries=COMPONENT_ROWS)
+    bands = FieldList(FormField(BandRow), min_entries=BAND_ROWS)
+
+
+class AchievementForm(FlaskForm):
+    occurred_on = DateField(_l("Date"), validators=[InputRequired(), DateInRange()])
+    duty = SelectField(
+        _l("Duty"),
+        choices=[SelectChoice(value, label) for value, label in DUTY_LABELS.items()],
+    )
+    description = TextAreaField(
+        _l("Description"), validators=[DataRequired(), Length(max=2000)]
+    )
+    evidence = FileField(_l("Evidence (optional: PDF, image or Word file)"))
+
+
+class SelfReportForm(FlaskForm):
+    self_report = TextAreaField(_l("Self-report"), validators=[Length(max=10000)])
+
+
+class ActionForm(FlaskForm):
+    """A button that posts with a CSRF token and nothing else."""
+
+
+class ScoreForm(FlaskForm):
+    score = StringField(_l("Score"))
+    sample_size = StringField(_l("Sampled students"))
+    student_count = StringField(_l("Number of students"))
+
+
+class ReopenForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("File"))

@@ -1,0 +1,187 @@
+"""Import component scores of one department's counselors from CSV or XLSX.
+
+The sheet has one row per counselor: 工号 (or 用户名), then one column per
+component, headed with the component's name as the scheme spells it, and
+for the student evaluation the columns 抽样人数 and 学生人数. A blank cell
+leaves that score as it is. The whole file is checked first, and a file
+with any problem saves nothing; each problem names its row and column.
+"""
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from flask_babel import gettext as _
+
+from lms import tabular
+from lms.accounts.models import User
+from lms.annual_assessment import services
+from lms.annual_assessment.models import AssessmentComponent, AssessmentScheme, ComponentKind
+
+PERSON_COLUMNS = ("工号", "职工号", "用户名", "employee number", "employee_no", "username")
+SAMPLE_COLUMNS = ("抽样人数", "评议人数", "sampled students", "sample size")
+STUDENT_COLUMNS = ("学生人数", "所带学生数", "number of students", "students")
+NAME_COLUMN = "姓名"
+MAX_ROWS = 2000
+
+
+@dataclass
+class Problem:
+    row: int
+    column: str
+    message: str
+
+
+@dataclass
+class ScoreRow:
+    row: int
+    person: User
+    component: AssessmentComponent
+    score: object
+    sample_size: Optional[int] = None
+    student_count: Optional[int] = None
+
+
+@dataclass
+class Parsed:
+    rows: list[ScoreRow] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _table_problem(error: tabular.TableError, filename: str) -> str:
+    if error.code == "encoding":
+        return tabular.encoding_error_message(error)
+    if error.code == "quote":
+        return tabular.quote_error_message(error)
+    messages = {
+        "empty": _("The file is empty: put a header row and one row per counselor."),
+        "too_many_rows": _("The file has more than %(max)d rows: split it.", max=MAX_ROWS),
+        "binary": _(
+            "The file %(name)s is not text: save the scores as CSV (UTF-8 or GBK) or XLSX.",
+            name=filename,
+        ),
+    }
+    return messages.get(error.code, _("This is not a CSV or XLSX table."))
+
+
+def parse(
+    filename: str,
+    content: bytes,
+    scheme: AssessmentScheme,
+    viewer: User,
+    department_id: Optional[int],
+) -> Parsed:
+    """Read and check a score sheet; rows name counselors the sheet lists."""
+    result = Parsed()
+    try:
+        table = tabular.read_upload(filename, content, max_rows=MAX_ROWS)
+    except tabular.TableError as error:
+        result.problems.append(Problem(1, "", _table_problem(error, filename)))
+        return result
+
+    aliases = {"person": PERSON_COLUMNS, "sample": SAMPLE_COLUMNS, "students": STUDENT_COLUMNS}
+    for component in scheme.components:
+        aliases[f"component-{component.id}"] = (component.name,)
+    headers = tabular.map_headers(table, aliases)
+    if "person" not in headers:
+        result.problems.append(
+            Problem(1, PERSON_COLUMNS[0], _("This column is missing from the header row."))
+        )
+        return result
+    components = [c for c in scheme.components if f"component-{c.id}" in headers]
+    if not components:
+        result.problems.append(
+            Problem(
+                1,
+                "",
+                _(
+                    "No column is headed with a component name of the scheme; "
+                    "use the names %(names)s.",
+                    names=", ".join(c.name for c in scheme.components),
+                ),
+            )
+        )
+        return result
+
+    counselors = services.counselors_of(scheme.institution_id, department_id)
+    people = {}
+    for person in counselors:
+        if person.employee_no:
+            people[person.employee_no] = person
+        people[person.username] = person
+    seen: dict[int, int] = {}
+
+    for number, raw in table.rows:
+        def add(column: str, message: str) -> None:
+            result.problems.append(Problem(number, column, message))
+
+        key = raw.get(headers["person"], "")
+        person = people.get(key)
+        if person is None:
+            add(
+                headers["person"],
+                _(
+                    "“%(value)s” is not the employee number or username of a counselor "
+                    "on this score sheet.",
+                    value=key[:40],
+                ),
+            )
+            continue
+        if person.id in seen:
+            add(
+                headers["person"],
+                _("This counselor is already on row %(row)s; keep one row per counselor.", row=seen[person.id]),
+            )
+            continue
+        seen[person.id] = number
+        assessment = services.find_assessment(scheme, person)
+        if assessment is not None and assessment.is_finalised:
+            add(
+                headers["person"],
+                _("The assessment of %(name)s is finalised; reopen it before importing scores.", name=person.full_name),
+            )
+            continue
+        for component in components:
+            column = headers[f"component-{component.id}"]
+            cell = raw.get(column, "")
+            if not cell:
+                continue
+            if not services.may_score(viewer, component, person):
+                add(column, _("You do not enter “%(name)s”; leave this column empty.", name=component.name))
+                continue
+            sample = students = None
+            if component.kind is ComponentKind.STUDENTS:
+                sample = raw.get(headers.get("sample", ""), "")
+                students = raw.get(headers.get("students", ""), "")
+            try:
+                value, sample, students = services.check_score(
+                    scheme, component, cell, sample, students
+                )
+            except services.AssessmentError as error:
+                target = {
+                    "sample_size": headers.get("sample", SAMPLE_COLUMNS[0]),
+                    "student_count": headers.get("students", STUDENT_COLUMNS[0]),
+                }.get(error.field, column)
+                add(target, error.message)
+                continue
+            result.rows.append(ScoreRow(number, person, component, value, sample, students))
+    return result
+
+
+def save_all(parsed: Parsed, scheme: AssessmentScheme, actor: User) -> int:
+    """Record every parsed score; the caller commits. Return how many."""
+    for row in parsed.rows:
+        assessment = services.assessment_for(scheme, row.person)
+        services.record_score(
+            assessment, row.component, actor, row.score, row.sample_size, row.student_count
+        )
+    return len(parsed.rows)
+
+
+def sheet_headers(scheme: AssessmentScheme) -> list[str]:
+    """Return the header row of a score sheet that ``parse`` reads back."""
+    headers = [PERSON_COLUMNS[0], NAME_COLUMN]
+    for component in scheme.components:
+        headers.append(component.name)
+        if component.kind is ComponentKind.STUDENTS:
+            headers += [SAMPLE_COLUMNS[0], STUDENT_COLUMNS[0]]
+    return headers

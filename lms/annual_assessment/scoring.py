@@ -1,0 +1,264 @@
+"""The arithmetic of the yearly assessment: weights, totals, grade bands, samples.
+
+Everything here is plain Decimal arithmetic on values passed in, so the
+rules can be tested without a database. Totals are rounded half-up to one
+decimal place (92.45 becomes 92.5), as score sheets are read by people.
+"""
+
+import math
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Iterable, Optional, Sequence
+
+from flask_babel import gettext as _
+
+from lms.annual_assessment.labels import DUTY_LABELS  # noqa: F401  (registers the tables)
+from lms.annual_assessment.models import ComponentKind
+from lms.labels import label
+from lms.records.events import ASSESSMENT_GRADES
+
+ONE_PLACE = Decimal("0.1")
+HUNDRED = Decimal(100)
+
+#: Record grades from best to worst, the order bands must follow.
+GRADE_ORDER = tuple(ASSESSMENT_GRADES)
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    name: str
+    kind: ComponentKind
+    weight: Decimal
+    bonus_cap: Optional[Decimal] = None
+
+
+@dataclass(frozen=True)
+class BandSpec:
+    name: str
+    min_score: Decimal
+    grade: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An invalid value: ``field`` names the form field, ``message`` the fix."""
+
+    field: str
+    message: str
+
+
+class SampleTooSmall(ValueError):
+    """A student evaluation drew fewer students than the scheme's minimum share."""
+
+    def __init__(self, sample: int, students: int, needed: int, share: Decimal):
+        super().__init__(f"sample {sample} of {students} students, {needed} needed")
+        self.sample = sample
+        self.students = students
+        self.needed = needed
+        self.share = share
+
+
+def round_half_up(value: Decimal) -> Decimal:
+    """Round to one decimal place, halves away from zero (92.45 -> 92.5)."""
+    return Decimal(value).quantize(ONE_PLACE, rounding=ROUND_HALF_UP)
+
+
+def plain_number(value: Decimal) -> str:
+    """Format a number without exponent or trailing zeros: 100.0 -> "100", 92.50 -> "92.5"."""
+    return f"{Decimal(value).normalize():f}"
+
+
+def percent(share: Decimal) -> str:
+    """Format a fraction such as 0.300 as "30" or 0.125 as "12.5"."""
+    return plain_number(Decimal(share) * HUNDRED)
+
+
+def check_components(components: Sequence[ComponentSpec]) -> list[Problem]:
+    """Return what is wrong with a scheme's components; empty when valid.
+
+    The weights of the scored components must add up to exactly 100. A scheme
+    has at most one student evaluation and at most one bonus, because the
+    score import has one set of columns for each.
+    """
+    problems = []
+    if not components:
+        return [Problem("components", _("Add at least one component."))]
+    names = [component.name for component in components]
+    for name in sorted({name for name in names if names.count(name) > 1}):
+        problems.append(
+            Problem(
+                "components",
+                _("Component names: “%(name)s” is used twice; give each component its own name.", name=name),
+            )
+        )
+    for kind in (ComponentKind.STUDENTS, ComponentKind.BONUS):
+        if sum(1 for component in components if component.kind is kind) > 1:
+            problems.append(
+                Problem(
+                    "components",
+                    _("Scored by: a scheme may have only one %(kind)s component.", kind=kind_label(kind)),
+                )
+            )
+    for component in components:
+        if component.kind is ComponentKind.BONUS:
+            cap = component.bonus_cap
+            if cap is None or not Decimal(0) < cap <= HUNDRED:
+                problems.append(
+                    Problem(
+                        "components",
+                        _("Bonus cap of “%(name)s”: enter the most points the bonus adds, from 0.1 to 100.", name=component.name),
+                    )
+                )
+        elif not Decimal(0) < component.weight <= HUNDRED:
+            problems.append(
+                Problem(
+                    "components",
+                    _("Weight of “%(name)s”: enter a weight from 0.1 to 100.", name=component.name),
+                )
+            )
+    weights = sum(
+        (c.weight for c in components if c.kind is not ComponentKind.BONUS), Decimal(0)
+    )
+    if weights != HUNDRED:
+        problems.append(
+            Problem(
+                "components",
+                _(
+                    "Weights: the weights of the scored components add up to %(sum)s; "
+                    "change them so that they add up to 100.",
+                    sum=plain_number(weights),
+                ),
+            )
+        )
+    return problems
+
+
+def check_bands(bands: Sequence[BandSpec]) -> list[Problem]:
+    """Return what is wrong with a scheme's grade bands; empty when valid.
+
+    Each band runs from its lower bound up to the next band's bound, so
+    bands cover 0 to 100 without gaps exactly when the lowest bound is 0 and
+    no two bounds are equal. A band with a higher bound must not map to a
+    worse record grade than a band below it.
+    """
+    if not bands:
+        return [Problem("bands", _("Grade bands: add at least one band, starting at 0."))]
+    problems = []
+    bounds = [band.min_score for band in bands]
+    for bound in sorted({b for b in bounds if bounds.count(b) > 1}):
+        problems.append(
+            Problem(
+                "bands",
+                _("Lower bounds: %(bound)s is used twice; each band needs its own lower bound.", bound=plain_number(bound)),
+            )
+        )
+    for band in bands:
+        if not Decimal(0) <= band.min_score <= HUNDRED:
+            problems.append(
+                Problem(
+                    "bands",
+                    _("Lower bound of “%(name)s”: enter a bound from 0 to 100.", name=band.name),
+                )
+            )
+        if band.grade not in GRADE_ORDER:
+            problems.append(
+                Problem(
+                    "bands",
+                    _("Record grade of “%(name)s”: choose one of the listed grades.", name=band.name),
+                )
+            )
+    if min(bounds) != 0:
+        problems.append(
+            Problem(
+                "bands",
+                _(
+                    "Lower bounds: the lowest band starts at %(bound)s, so totals below it "
+                    "have no grade; set the lowest band's lower bound to 0.",
+                    bound=plain_number(min(bounds)),
+                ),
+            )
+        )
+    names = [band.name for band in bands]
+    for name in sorted({name for name in names if names.count(name) > 1}):
+        problems.append(
+            Problem(
+                "bands",
+                _("Band names: “%(name)s” is used twice; give each band its own name.", name=name),
+            )
+        )
+    if not problems:
+        ordered = sorted(bands, key=lambda band: band.min_score)
+        for lower, higher in zip(ordered, ordered[1:]):
+            if GRADE_ORDER.index(higher.grade) > GRADE_ORDER.index(lower.grade):
+                problems.append(
+                    Problem(
+                        "bands",
+                        _(
+                            "Record grades: “%(higher)s” starts higher than “%(lower)s” "
+                            "but records a worse grade; swap their record grades.",
+                            higher=higher.name,
+                            lower=lower.name,
+                        ),
+                    )
+                )
+    return problems
+
+
+def weighted_total(
+    components: Iterable[ComponentSpec], scores: dict[str, Decimal]
+) -> Decimal:
+    """Return the rounded total of ``scores``, keyed by component name.
+
+    A scored component adds score × weight / 100; a bonus adds its points,
+    cut to its cap. Rounding happens once, on the sum.
+    """
+    total = Decimal(0)
+    for component in components:
+        score = Decimal(scores[component.name])
+        if component.kind is ComponentKind.BONUS:
+            total += min(score, component.bonus_cap)
+        else:
+            total += score * component.weight / HUNDRED
+    return round_half_up(total)
+
+
+def band_for(bands: Iterable[BandSpec], total: Decimal) -> BandSpec:
+    """Return the band with the highest lower bound not above ``total``.
+
+    A total above 100, which a bonus can give, falls in the top band.
+    """
+    fitting = [band for band in bands if band.min_score <= total]
+    if not fitting:
+        raise ValueError(f"no band covers {total}")
+    return max(fitting, key=lambda band: band.min_score)
+
+
+def min_sample(student_count: int, share: Decimal) -> int:
+    """Return how many of ``student_count`` students the evaluation must draw.
+
+    The share is rounded up to a whole student (30 % of 41 is 12.3, so 13)
+    and at least one student takes part.
+    """
+    return max(1, math.ceil(Decimal(student_count) * Decimal(share)))
+
+
+def check_sample(sample_size: int, student_count: int, share: Decimal) -> None:
+    """Raise SampleTooSmall unless the sample meets the scheme's minimum share."""
+    needed = min_sample(student_count, share)
+    if sample_size < needed:
+        raise SampleTooSmall(sample_size, student_count, needed, share)
+
+
+def sample_message(error: SampleTooSmall) -> str:
+    return _(
+        "Sampled students: %(sample)s of %(students)s students is below the minimum "
+        "share of %(share)s%%; at least %(needed)s students must take part.",
+        sample=error.sample,
+        students=error.students,
+        share=percent(error.share),
+        needed=error.needed,
+    )
+
+
+def kind_label(kind: ComponentKind) -> str:
+    return label(kind)

@@ -1,0 +1,123 @@
+"""Importing component scores from CSV (UTF-8 with BOM, GBK) and XLSX."""
+
+import io
+
+import sqlalchemy as sa
+from openpyxl import Workbook
+
+from lms.annual_assessment.models import ComponentScore
+from lms.extensions import db
+
+HEADER = "工号,姓名,院系考核,学工部考核,学生评议,抽样人数,学生人数,加分\n"
+
+
+def import_url(world, department=None):
+    url = f"/annual-assessment/schemes/{world.scheme}/sheet/import"
+    return f"{url}?department={department}" if department else url
+
+
+def upload(client, url, content: bytes, name="scores.csv"):
+    return client.post(
+        url, {"file": (io.BytesIO(content), name)}, content_type="multipart/form-data"
+    )
+
+
+def stored_scores(app):
+    with app.app_context():
+        return {
+            (row.assessment.user.username, row.component.name): str(row.score)
+            for row in db.session.scalars(sa.select(ComponentScore))
+        }
+
+
+def test_import_gbk_csv(app, world, login):
+    text = HEADER + "E001,王老师,80,90,84,12,40,3\nC001,李老师,70,,,,,\n"
+    response = upload(login("hr"), import_url(world), text.encode("gbk"))
+    assert response.status_code == 302
+    scores = stored_scores(app)
+    assert scores[("alice", "学生评议")] == "84.0"
+    assert scores[("alice", "加分")] == "3.0"
+    assert scores[("bob", "院系考核")] == "70.0"
+    assert ("bob", "学工部考核") not in scores
+
+
+def test_import_utf8_bom_csv(app, world, login):
+    text = HEADER + "alice,王老师,85.55,,,,,\n"
+    response = upload(login("hr"), import_url(world), b"\xef\xbb\xbf" + text.encode("utf-8"))
+    assert response.status_code == 302
+    assert stored_scores(app) == {("alice", "院系考核"): "85.6"}
+
+
+def test_import_xlsx(app, world, login):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["工号", "学工部考核"])
+    sheet.append(["E001", 91])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    response = upload(login("hr"), import_url(world), buffer.getvalue(), "scores.xlsx")
+    assert response.status_code == 302
+    assert stored_scores(app) == {("alice", "学工部考核"): "91.0"}
+
+
+def test_import_bad_rows_save_nothing(app, world, login, english):
+    text = (
+        HEADER
+        + "E001,王老师,80,90,84,11,40,3\n"  # sample below 30 % of 40
+        + "X999,无名,70,,,,,\n"  # nobody
+        + "C001,李老师,abc,,,,,\n"  # not a number
+        + "C001,李老师,60,,,,,\n"  # second row of one counselor
+    )
+    response = upload(login("hr"), import_url(world), text.encode("utf-8"))
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "nothing was saved" in page
+    assert "<td>2</td><td>抽样人数</td>" in page
+    assert "at least 12 students must take part" in page
+    assert "<td>3</td><td>工号</td>" in page
+    assert "<td>4</td><td>院系考核</td>" in page
+    assert "“abc” is not a number" in page
+    assert "<td>5</td><td>工号</td>" in page
+    assert stored_scores(app) == {}
+
+
+def test_department_hr_import_scope(app, world, login, english):
+    hr_cs = login("hr_cs")
+    other_department = upload(
+        hr_cs, import_url(world), ("工号,院系考核\nE001,80\n").encode("gbk")
+    )
+    assert other_department.status_code == 400
+    assert "not the employee number or username of a counselor" in other_department.get_data(as_text=True)
+    institution_column = upload(
+        hr_cs, import_url(world), ("工号,学工部考核\nC001,80\n").encode("gbk")
+    )
+    assert institution_column.status_code == 400
+    assert "You do not enter “学工部考核”" in institution_column.get_data(as_text=True)
+    own = upload(hr_cs, import_url(world), ("工号,院系考核\nC001,77\n").encode("gbk"))
+    assert own.status_code == 302
+    assert stored_scores(app) == {("bob", "院系考核"): "77.0"}
+
+
+def test_import_without_component_column(world, login, english):
+    response = upload(login("hr"), import_url(world), "工号,备注\nE001,x\n".encode("utf-8"))
+    assert response.status_code == 400
+    assert "No column is headed with a component name" in response.get_data(as_text=True)
+
+
+def test_import_rejects_other_file_type(world, login, english):
+    response = upload(login("hr"), import_url(world), b"%PDF-1.7", "scores.pdf")
+    assert response.status_code == 400
+    assert "Upload a .csv or .xlsx file." in response.get_data(as_text=True)
+
+
+def test_export_round_trips(app, world, login):
+    hr = login("hr")
+    upload(hr, import_url(world), (HEADER + "E001,王老师,80,90,84,12,40,3\n").encode("gbk"))
+    exported = hr.get(f"/annual-assessment/schemes/{world.scheme}/sheet.csv?department={world.edu}")
+    assert exported.status_code == 200
+    assert exported.data.startswith(b"\xef\xbb\xbf")
+    text = exported.data.decode("utf-8-sig")
+    assert text.splitlines()[0] == HEADER.strip()
+    assert "E001,王老师,80.0,90.0,84.0,12,40,3.0" in text
+    again = upload(hr, import_url(world), exported.data)
+    assert again.status_code == 302

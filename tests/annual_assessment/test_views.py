@@ -1,0 +1,451 @@
+"""The yearly assessment through the test client, with real logins per role."""
+
+import io
+from datetime import date
+
+import sqlalchemy as sa
+
+from lms.annual_assessment.models import AnnualAssessment, AssessmentStatus, WorkAchievement
+from lms.audit import AuditEntry
+from lms.extensions import db
+from lms.promotion.engine import assessment_grades
+from lms.records.models import ProgressionEntry, ProgressionKind
+from lms.accounts.models import User
+
+PDF = b"%PDF-1.7 evidence"
+
+
+def person_url(world, person_id):
+    return f"/annual-assessment/schemes/{world.scheme}/people/{person_id}"
+
+
+def score_url(world, person_id, component):
+    return f"{person_url(world, person_id)}/components/{world.components[component]}"
+
+
+def enter_all(hr, world, person_id, department="80", institution="90", students="84", bonus="3"):
+    for name, value in (("院系考核", department), ("学工部考核", institution), ("加分", bonus)):
+        response = hr.post(score_url(world, person_id, name), {"score": value})
+        assert response.status_code == 302, response.get_data(as_text=True)
+    response = hr.post(
+        score_url(world, person_id, "学生评议"),
+        {"score": students, "sample_size": "12", "student_count": "40"},
+    )
+    assert response.status_code == 302
+
+
+def grade_entries(person_id):
+    return list(
+        db.session.scalars(
+            sa.select(ProgressionEntry)
+            .where(
+                ProgressionEntry.user_id == person_id,
+                ProgressionEntry.kind == ProgressionKind.ASSESSMENT_GRADE,
+            )
+            .order_by(ProgressionEntry.id)
+        )
+    )
+
+
+# Counselor filing
+
+
+def test_counselor_files_and_submits(app, world, login, english):
+    alice = login("alice")
+    page = alice.get("/annual-assessment/mine")
+    assert page.status_code == 200
+    on = date(world.year, 3, 15).isoformat()
+    response = alice.post(
+        f"/annual-assessment/mine/achievements?scheme={world.scheme}",
+        {
+            "occurred_on": on,
+            "duty": "online",
+            "description": "建设班级网络思政阵地",
+            "evidence": (io.BytesIO(PDF), "证明.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    response = alice.post(
+        f"/annual-assessment/mine/self-report?scheme={world.scheme}",
+        {"self_report": "本年度工作总结"},
+    )
+    assert response.status_code == 302
+    response = alice.post(f"/annual-assessment/mine/submit?scheme={world.scheme}")
+    assert response.status_code == 302
+
+    with app.app_context():
+        assessment = db.session.scalar(sa.select(AnnualAssessment))
+        assert assessment.status is AssessmentStatus.SUBMITTED
+        assert assessment.self_report == "本年度工作总结"
+        achievement = db.session.scalar(sa.select(WorkAchievement))
+        assert achievement.duty == "online"
+        assert achievement.evidence_name == "证明.pdf"
+        achievement_id = achievement.id
+
+    late = alice.post(
+        f"/annual-assessment/mine/achievements?scheme={world.scheme}",
+        {"occurred_on": on, "duty": "crisis", "description": "晚到的"},
+        content_type="multipart/form-data",
+    )
+    assert late.status_code == 400
+    assert "was submitted" in late.get_data(as_text=True)
+    evidence = alice.get(f"/annual-assessment/achievements/{achievement_id}/evidence")
+    assert evidence.status_code == 200
+    assert evidence.data == PDF
+    evidence.close()
+
+
+def test_achievement_outside_year_rejected(world, login, english):
+    alice = login("alice")
+    response = alice.post(
+        f"/annual-assessment/mine/achievements?scheme={world.scheme}",
+        {"occurred_on": f"{world.year - 1}-12-31", "duty": "crisis", "description": "去年的"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert f"enter a date in {world.year}" in response.get_data(as_text=True)
+
+
+def test_achievement_bad_evidence_type(world, login, english):
+    alice = login("alice")
+    response = alice.post(
+        f"/annual-assessment/mine/achievements?scheme={world.scheme}",
+        {
+            "occurred_on": f"{world.year}-02-01",
+            "duty": "crisis",
+            "description": "处置危机",
+            "evidence": (io.BytesIO(b"MZ\x90\x00"), "tool.exe"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert "upload a PDF, JPG, PNG or DOCX file" in response.get_data(as_text=True)
+
+
+def test_counselor_cannot_read_another(app, world, login):
+    alice = login("alice")
+    alice.post(
+        f"/annual-assessment/mine/achievements?scheme={world.scheme}",
+        {
+            "occurred_on": f"{world.year}-02-01",
+            "duty": "crisis",
+            "description": "处置危机",
+            "evidence": (io.BytesIO(PDF), "a.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
+    with app.app_context():
+        achievement_id = db.session.scalar(sa.select(WorkAchievement.id))
+    bob = login("bob")
+    assert bob.get(f"/annual-assessment/achievements/{achievement_id}/evidence").status_code == 404
+    assert bob.get(person_url(world, world.alice)).status_code == 403
+    assert bob.post(f"/annual-assessment/mine/achievements/{achievement_id}/delete").status_code == 404
+    assert bob.get(f"/annual-assessment/schemes/{world.scheme}/sheet").status_code == 403
+
+
+def test_hr_reads_achievements(app, world, login):
+    alice = login("alice")
+    alice.post(
+        f"/annual-assessment/mine/achievements?scheme={world.scheme}",
+        {"occurred_on": f"{world.year}-02-01", "duty": "crisis", "description": "处置危机",
+         "evidence": (io.BytesIO(PDF), "a.pdf")},
+        content_type="multipart/form-data",
+    )
+    with app.app_context():
+        achievement_id = db.session.scalar(sa.select(WorkAchievement.id))
+    hr = login("hr")
+    page = hr.get(person_url(world, world.alice))
+    assert page.status_code == 200
+    assert "处置危机" in page.get_data(as_text=True)
+    download = hr.get(f"/annual-assessment/achievements/{achievement_id}/evidence")
+    assert download.status_code == 200
+    download.close()
+    hr_cs = login("hr_cs")
+    assert hr_cs.get(person_url(world, world.alice)).status_code == 404
+    assert hr_cs.get(f"/annual-assessment/achievements/{achievement_id}/evidence").status_code == 404
+
+
+# Scope of scoring
+
+
+def test_department_hr_scores_own_department(app, world, login, english):
+    hr_cs = login("hr_cs")
+    response = hr_cs.post(score_url(world, world.bob, "院系考核"), {"score": "88"})
+    assert response.status_code == 302
+    assert hr_cs.post(score_url(world, world.alice, "院系考核"), {"score": "88"}).status_code == 404
+    assert hr_cs.post(score_url(world, world.bob, "学工部考核"), {"score": "88"}).status_code == 403
+    assert hr_cs.post(f"{person_url(world, world.bob)}/finalise").status_code == 403
+    assert hr_cs.get(f"/annual-assessment/schemes/{world.scheme}/edit").status_code == 403
+    sheet = hr_cs.get(f"/annual-assessment/schemes/{world.scheme}/sheet?department={world.edu}")
+    text = sheet.get_data(as_text=True)
+    assert "李老师" in text
+    assert "王老师" not in text
+
+
+def test_other_institution_sees_nothing(world, login):
+    hr2 = login("hr2")
+    assert hr2.get(f"/annual-assessment/schemes/{world.scheme}/sheet").status_code == 404
+    assert hr2.get(f"/annual-assessment/schemes/{world.scheme}/edit").status_code == 404
+    assert hr2.get(person_url(world, world.alice)).status_code == 404
+    assert hr2.post(score_url(world, world.alice, "学工部考核"), {"score": "1"}).status_code == 404
+    index = hr2.get("/annual-assessment/").get_data(as_text=True)
+    assert f"/schemes/{world.scheme}/" not in index
+    carol = login("carol")
+    assert carol.get(f"/annual-assessment/mine?year={world.year}").status_code == 200
+    assert carol.post(f"/annual-assessment/mine/submit?scheme={world.scheme}").status_code == 404
+
+
+def test_trainer_forbidden(world, login):
+    trainer = login("trainer")
+    assert trainer.get("/annual-assessment/").status_code == 403
+    assert trainer.get("/annual-assessment/mine").status_code == 403
+
+
+def test_score_without_csrf_rejected(app, world, login):
+    hr = login("hr")
+    response = hr.client.post(score_url(world, world.alice, "学工部考核"), data={"score": "80"})
+    assert response.status_code == 400
+
+
+# Scores, finalising and the record
+
+
+def test_sample_below_share_rejected(world, login, english):
+    hr = login("hr")
+    response = hr.post(
+        score_url(world, world.alice, "学生评议"),
+        {"score": "90", "sample_size": "11", "student_count": "40"},
+    )
+    assert response.status_code == 400
+    assert "at least 12 students must take part" in response.get_data(as_text=True)
+
+
+def test_score_out_of_range_rejected(world, login, english):
+    hr = login("hr")
+    response = hr.post(score_url(world, world.alice, "加分"), {"score": "12"})
+    assert response.status_code == 400
+    assert "enter a score from 0 to 10" in response.get_data(as_text=True)
+    response = hr.post(score_url(world, world.alice, "学工部考核"), {"score": "abc"})
+    assert response.status_code == 400
+    assert "is not a number" in response.get_data(as_text=True)
+
+
+def test_finalise_needs_every_component(world, login, english):
+    hr = login("hr")
+    hr.post(score_url(world, world.alice, "学工部考核"), {"score": "80"})
+    response = hr.post(f"{person_url(world, world.alice)}/finalise")
+    assert response.status_code == 400
+    assert "missing: 院系考核, 学生评议, 加分" in response.get_data(as_text=True)
+
+
+def test_finalise_writes_grade(app, world, login, english):
+    hr = login("hr")
+    enter_all(hr, world, world.alice, department="95", institution="92", students="94", bonus="2")
+    response = hr.post(f"{person_url(world, world.alice)}/finalise")
+    assert response.status_code == 302
+    with app.app_context():
+        assessment = db.session.scalar(sa.select(AnnualAssessment))
+        # 95 × .25 + 92 × .25 + 94 × .5 + 2 = 23.75 + 23 + 47 + 2 = 95.75 -> 95.8
+        assert str(assessment.total) == "95.8"
+        assert assessment.band_name == "优秀"
+        entries = grade_entries(world.alice)
+        assert len(entries) == 1
+        assert entries[0].detail["grade"] == "excellent"
+        assert entries[0].detail["year"] == world.year
+        alice = db.session.get(User, world.alice)
+        assert assessment_grades(alice)[world.year] == "excellent"
+        actions = set(db.session.scalars(sa.select(AuditEntry.action)))
+        assert "annual_assessment.finalised" in actions
+        assert "annual_assessment.scored" in actions
+
+
+def test_counselor_sees_result_once_finalised(world, login, english):
+    hr = login("hr")
+    enter_all(hr, world, world.alice)
+    alice = login("alice")
+    before = alice.get("/annual-assessment/mine").get_data(as_text=True)
+    assert "Total:" not in before
+    hr.post(f"{person_url(world, world.alice)}/finalise")
+    after = alice.get("/annual-assessment/mine").get_data(as_text=True)
+    assert "Total: 87.5" in after
+    assert "学生评议" in after
+    # Only the mean counts; the sample and student numbers stay with HR.
+    assert "students sampled" not in after
+
+
+def test_manual_grade_blocked_after_finalise(app, world, login, english):
+    hr = login("hr")
+    enter_all(hr, world, world.alice)
+    hr.post(f"{person_url(world, world.alice)}/finalise")
+    response = hr.post(
+        f"/people/{world.alice}/record/entries",
+        {
+            "kind": "assessment_grade",
+            "occurred_on": date.today().isoformat(),
+            "grade": "excellent",
+            "year": str(world.year),
+        },
+    )
+    assert response.status_code == 400
+    assert "comes from the finalised annual assessment" in response.get_data(as_text=True)
+    with app.app_context():
+        entry_id = grade_entries(world.alice)[0].id
+    correction = hr.post(
+        f"/people/{world.alice}/record/entries",
+        {
+            "kind": "assessment_grade",
+            "occurred_on": date.today().isoformat(),
+            "grade": "excellent",
+            "year": str(world.year - 1),
+            "corrects": str(entry_id),
+        },
+    )
+    assert correction.status_code == 400
+    assert "Reopen the assessment" in correction.get_data(as_text=True)
+    past = hr.post(
+        f"/people/{world.alice}/record/entries",
+        {
+            "kind": "assessment_grade",
+            "occurred_on": date.today().isoformat(),
+            "grade": "competent",
+            "year": str(world.year - 1),
+        },
+    )
+    assert past.status_code == 302
+
+
+def test_finalise_corrects_manual_grade(app, world, login):
+    hr = login("hr")
+    manual = hr.post(
+        f"/people/{world.alice}/record/entries",
+        {
+            "kind": "assessment_grade",
+            "occurred_on": date.today().isoformat(),
+            "grade": "competent",
+            "year": str(world.year),
+        },
+    )
+    assert manual.status_code == 302
+    enter_all(hr, world, world.alice, department="95", institution="95", students="95", bonus="5")
+    hr.post(f"{person_url(world, world.alice)}/finalise")
+    with app.app_context():
+        first, second = grade_entries(world.alice)
+        assert second.corrects_id == first.id
+        alice = db.session.get(User, world.alice)
+        assert assessment_grades(alice)[world.year] == "excellent"
+
+
+def test_reopen_needs_reason_and_refinalise(app, world, login, english):
+    hr = login("hr")
+    enter_all(hr, world, world.alice)
+    hr.post(f"{person_url(world, world.alice)}/finalise")
+    blocked = hr.post(score_url(world, world.alice, "学工部考核"), {"score": "50"})
+    assert blocked.status_code == 400
+    assert "reopen it before changing a score" in blocked.get_data(as_text=True)
+    no_reason = hr.post(f"{person_url(world, world.alice)}/reopen", {"reason": ""})
+    assert no_reason.status_code == 400
+    assert hr.post(f"{person_url(world, world.alice)}/reopen", {"reason": "学生评议录入有误"}).status_code == 302
+    hr.post(score_url(world, world.alice, "学生评议"), {"score": "40", "sample_size": "12", "student_count": "40"})
+    assert hr.post(f"{person_url(world, world.alice)}/finalise").status_code == 302
+    with app.app_context():
+        reopened = db.session.scalar(
+            sa.select(AuditEntry).where(AuditEntry.action == "annual_assessment.reopened")
+        )
+        assert reopened.data["reason"] == "学生评议录入有误"
+        first, second = grade_entries(world.alice)
+        assert second.corrects_id == first.id
+        # 80 × .25 + 90 × .25 + 40 × .5 + 3 = 65.5
+        assert second.detail["total"] == "65.5"
+        assert second.detail["grade"] == "basically_competent"
+
+
+# Schemes
+
+
+def scheme_form(year, weights=("25", "25", "50"), bands=(("优秀", "90"), ("合格", "60"), ("不合格", "0"))):
+    data = {"year": str(year), "title": "考核方案", "min_sample_percent": "30"}
+    kinds = ("department", "institution", "students")
+    for index, (kind, weight) in enumerate(zip(kinds, weights)):
+        data[f"components-{index}-name"] = f"组成{index}"
+        data[f"components-{index}-kind"] = kind
+        data[f"components-{index}-weight"] = weight
+    data["components-3-name"] = "加分"
+    data["components-3-kind"] = "bonus"
+    data["components-3-bonus_cap"] = "10"
+    grades = ("excellent", "competent", "incompetent")
+    for index, ((name, bound), grade) in enumerate(zip(bands, grades)):
+        data[f"bands-{index}-name"] = name
+        data[f"bands-{index}-min_score"] = bound
+        data[f"bands-{index}-grade"] = grade
+    return data
+
+
+def test_new_scheme_saved(app, world, login):
+    hr = login("hr")
+    assert hr.get("/annual-assessment/schemes/new").status_code == 200
+    response = hr.post("/annual-assessment/schemes/new", scheme_form(world.year + 1))
+    assert response.status_code == 302
+    with app.app_context():
+        from lms.annual_assessment.services import scheme_of
+
+        scheme = scheme_of(world.uni, world.year + 1)
+        assert [c.name for c in scheme.components] == ["组成0", "组成1", "组成2", "加分"]
+        assert [b.name for b in scheme.bands] == ["优秀", "合格", "不合格"]
+
+
+def test_scheme_weights_must_total_100(world, login, english):
+    hr = login("hr")
+    response = hr.post("/annual-assessment/schemes/new", scheme_form(world.year + 1, ("30", "25", "50")))
+    assert response.status_code == 400
+    assert "add up to 105" in response.get_data(as_text=True)
+
+
+def test_scheme_bands_need_zero(world, login, english):
+    hr = login("hr")
+    response = hr.post(
+        "/annual-assessment/schemes/new",
+        scheme_form(world.year + 1, bands=(("优秀", "90"), ("合格", "60"), ("不合格", "10"))),
+    )
+    assert response.status_code == 400
+    assert "set the lowest band" in response.get_data(as_text=True)
+
+
+def test_scheme_locked_after_scores(world, login, english):
+    hr = login("hr")
+    hr.post(score_url(world, world.alice, "学工部考核"), {"score": "80"})
+    response = hr.post(f"/annual-assessment/schemes/{world.scheme}/edit", scheme_form(world.year))
+    assert response.status_code == 400
+    assert "can no longer change" in response.get_data(as_text=True)
+
+
+def test_scheme_edit_keeps_year(app, world, login):
+    hr = login("hr")
+    data = scheme_form(world.year + 5, weights=("20", "30", "50"))
+    response = hr.post(f"/annual-assessment/schemes/{world.scheme}/edit", data)
+    assert response.status_code == 302
+    with app.app_context():
+        from lms.annual_assessment.models import AssessmentScheme
+
+        scheme = db.session.get(AssessmentScheme, world.scheme)
+        assert scheme.year == world.year
+        assert [str(c.weight) for c in scheme.components] == ["20.0", "30.0", "50.0", "0.0"]
+
+
+def test_new_scheme_offers_next_year(world, login):
+    page = login("hr").get("/annual-assessment/schemes/new").get_data(as_text=True)
+    assert f'value="{world.year + 1}"' in page
+
+
+def test_bulk_upload_rejects_assessed_year(app, world, login, english):
+    hr = login("hr")
+    enter_all(hr, world, world.alice)
+    hr.post(f"{person_url(world, world.alice)}/finalise")
+    with app.app_context():
+        from lms.records import bulk
+
+        text = f"工号,类型,日期,结果,年度\nE001,年度考核,{date.today().isoformat()},优秀,{world.year}\n"
+        parsed = bulk.parse("grades.csv", text.encode("gbk"), world.uni)
+        assert parsed.rows == []
+        assert [problem.column for problem in parsed.problems] == ["年度"]
+        assert "finalised annual assessment" in parsed.problems[0].message
