@@ -710,12 +710,13 @@ def _seed_assessment_scheme(seeder: _Seeder, institution: Institution) -> None:
 
 
 def _seed_career(seeder: _Seeder, institution: Institution) -> None:
-    """Add a title, annual grades and last year's hours to the demo counselor.
+    """Add a title, annual grades and the hours of past years to the demo counselor.
 
     The title 助教 dates from 1 September three years before the day the seed
-    first runs, the three previous years are graded 合格, and last year has a
-    provincial training and 16 school-level 学时. So the counselor meets every
-    condition of the example 助教 → 讲师 rule and may apply for it. The rows
+    first runs, the three previous years are graded 合格 and have 16
+    school-level 学时 each, and last year also has a provincial training. So
+    the counselor meets every condition of the example 助教 → 讲师 rule and
+    may apply for it. The rows
     have no recording HR account, like other seeded rows, and are not audited.
     Nothing is added when a title is already on the counselor's record.
     """
@@ -760,28 +761,32 @@ def _seed_career(seeder: _Seeder, institution: Institution) -> None:
             )
         )
     last_year = today.year - 1
-    for title, occurred_on, tier, kind, hours in (
+    trainings = [
         (
             f"{last_year}年全省高校辅导员骨干培训班",
             date(last_year, 7, 10),
             TrainingTier.PROVINCIAL,
             TrainingKind.BACKBONE_CAMP,
             Decimal(24),
-        ),
-        (
-            f"{last_year}年校级辅导员业务培训",
-            date(last_year, 10, 20),
-            TrainingTier.SCHOOL,
-            TrainingKind.THEMATIC,
-            Decimal(16),
-        ),
-    ):
+        )
+    ]
+    for year in range(today.year - 3, today.year):
+        trainings.append(
+            (
+                f"{year}年校级辅导员业务培训",
+                date(year, 10, 20),
+                TrainingTier.SCHOOL,
+                TrainingKind.THEMATIC,
+                Decimal(16),
+            )
+        )
+    for title, occurred_on, tier, kind, hours in trainings:
         entries.append(
             HoursEntry(
                 user_id=person.id,
                 title=title,
                 occurred_on=occurred_on,
-                year=last_year,
+                year=occurred_on.year,
                 tier=tier,
                 kind=kind,
                 hours=hours,

@@ -54,7 +54,7 @@ class SchemeForm(FlaskForm):
     )
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     min_sample_percent = DecimalField(
-        _l("Minimum student sample (% of the counselor's students)"),
+        _l("Minimum student sample (percent of the counselor's students)"),
         places=1,
         validators=[InputRequired(), NumberRange(min=1, max=100)],
     )

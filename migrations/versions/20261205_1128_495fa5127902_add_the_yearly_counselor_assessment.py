@@ -5,7 +5,7 @@ each counselor's assessment with their work achievements, and the
 component scores reviewers enter.
 
 Revision ID: 495fa5127902
-Revises: 7d3c52e1a9f4
+Revises: 08a0f321080f
 Create Date: 2026-12-05 11:28:47.152826
 
 """
@@ -17,7 +17,7 @@ import lms.db
 
 # revision identifiers, used by Alembic.
 revision = '495fa5127902'
-down_revision = '7d3c52e1a9f4'
+down_revision = '08a0f321080f'
 branch_labels = None
 depends_on = None
 
