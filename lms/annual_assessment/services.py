@@ -274,6 +274,7 @@ def assessment_for(scheme: AssessmentScheme, person: User) -> AnnualAssessment:
 def _check_owner_may_edit(assessment: AnnualAssessment, actor: User) -> None:
     if actor.id != assessment.user_id:
         raise AssessmentError("", _("Only the counselor whose assessment this is can change its filing."))
+    lock(assessment)
     if assessment.status is not AssessmentStatus.OPEN:
         raise AssessmentError(
             "",
@@ -467,6 +468,16 @@ def check_score(
     return value, sample, students
 
 
+def lock(assessment: AnnualAssessment) -> None:
+    """Reload ``assessment`` and hold its row until commit, so status checks see the latest.
+
+    On PostgreSQL this is SELECT ... FOR UPDATE, so two requests that score,
+    finalise or reopen one assessment take turns. SQLite ignores it, because
+    its writing requests already start with BEGIN IMMEDIATE.
+    """
+    db.session.refresh(assessment, with_for_update=True)
+
+
 def record_score(
     assessment: AnnualAssessment,
     component: AssessmentComponent,
@@ -478,6 +489,7 @@ def record_score(
     """Enter or replace one component's score (see ``check_score``) and audit it."""
     if component.scheme_id != assessment.scheme_id:
         raise ValueError("component of another scheme")
+    lock(assessment)
     if assessment.is_finalised:
         raise AssessmentError(
             "score", _("This assessment is finalised; reopen it before changing a score.")
@@ -563,6 +575,7 @@ def finalise(assessment: AnnualAssessment, actor: User, today: date) -> Progress
     person = assessment.user
     if not is_institution_reviewer(actor, person.institution_id):
         raise AssessmentError("", _("Only HR of the whole institution can finalise an assessment."))
+    lock(assessment)
     if assessment.is_finalised:
         raise AssessmentError("", _("This assessment is already finalised."))
     missing = missing_components(assessment)
@@ -638,6 +651,7 @@ def reopen(assessment: AnnualAssessment, actor: User, reason: str) -> None:
     """
     if not is_institution_reviewer(actor, assessment.user.institution_id):
         raise AssessmentError("", _("Only HR of the whole institution can reopen an assessment."))
+    lock(assessment)
     if not assessment.is_finalised:
         raise AssessmentError("", _("Only a finalised assessment can be reopened."))
     reason = reason.strip()
