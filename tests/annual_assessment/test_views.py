@@ -231,6 +231,23 @@ def test_score_out_of_range_rejected(world, login, english):
     assert "is not a number" in response.get_data(as_text=True)
 
 
+def test_score_huge_exponent_rejected(world, login, english):
+    hr = login("hr")
+    response = hr.post(score_url(world, world.alice, "学工部考核"), {"score": "9e30"})
+    assert response.status_code == 400
+    assert "enter a score from 0 to 100" in response.get_data(as_text=True)
+
+
+def test_sample_superscript_digit_rejected(world, login, english):
+    hr = login("hr")
+    response = hr.post(
+        score_url(world, world.alice, "学生评议"),
+        {"score": "90", "sample_size": "²", "student_count": "40"},
+    )
+    assert response.status_code == 400
+    assert "Sampled students: enter a whole number" in response.get_data(as_text=True)
+
+
 def test_finalise_needs_every_component(world, login, english):
     hr = login("hr")
     hr.post(score_url(world, world.alice, "学工部考核"), {"score": "80"})
