@@ -418,6 +418,34 @@ def test_scheme_weights_must_total_100(world, login, english):
     assert "add up to 105" in response.get_data(as_text=True)
 
 
+def test_scheme_two_decimal_places_rejected(app, world, login, english):
+    hr = login("hr")
+    cases = (
+        (scheme_form(world.year + 1, ("33.33", "33.33", "33.34")), "Weight of “组成0”: enter at most one decimal place"),
+        (scheme_form(world.year + 1, bands=(("优秀", "89.95"), ("合格", "60"), ("不合格", "0"))), "Lower bound of “优秀”: enter at most one decimal place"),
+        ({**scheme_form(world.year + 1), "components-3-bonus_cap": "7.25"}, "Bonus cap of “加分”: enter at most one decimal place"),
+        ({**scheme_form(world.year + 1), "min_sample_percent": "33.33"}, "Enter at most one decimal place"),
+    )
+    for data, message in cases:
+        response = hr.post("/annual-assessment/schemes/new", data)
+        assert response.status_code == 400, message
+        assert message in response.get_data(as_text=True)
+    with app.app_context():
+        from lms.annual_assessment.services import scheme_of
+
+        assert scheme_of(world.uni, world.year + 1) is None
+
+
+def test_scheme_nan_numbers_rejected(world, login, english):
+    hr = login("hr")
+    for field in ("components-0-weight", "components-3-bonus_cap", "bands-1-min_score", "min_sample_percent"):
+        for value in ("NaN", "sNaN"):
+            data = {**scheme_form(world.year + 1), field: value}
+            response = hr.post("/annual-assessment/schemes/new", data)
+            assert response.status_code == 400, (field, value)
+            assert "Enter a number such as 25 or 33.3." in response.get_data(as_text=True)
+
+
 def test_scheme_bands_need_zero(world, login, english):
     hr = login("hr")
     response = hr.post(
