@@ -1,6 +1,7 @@
 """Importing component scores from CSV (UTF-8 with BOM, GBK) and XLSX."""
 
 import io
+import zipfile
 
 import sqlalchemy as sa
 from openpyxl import Workbook
@@ -104,6 +105,17 @@ def test_import_huge_exponent_rejected(app, world, login, english):
     assert response.status_code == 400
     assert "enter a score from 0 to 100" in response.get_data(as_text=True)
     assert stored_scores(app) == {}
+
+
+def test_import_oversized_workbook_rejected(world, login, english):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", b"<Types/>")
+        archive.writestr("xl/workbook.xml", b"<workbook/>")
+        archive.writestr("xl/sharedStrings.xml", b"0" * (101 * 1024 * 1024))
+    response = upload(login("hr"), import_url(world), buffer.getvalue(), "scores.xlsx")
+    assert response.status_code == 400
+    assert "The workbook unpacks to more than 100 MB" in response.get_data(as_text=True)
 
 
 def test_import_without_component_column(world, login, english):
