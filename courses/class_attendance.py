@@ -286,7 +286,9 @@ def mark_sheet(
     check_session_held(session, local_today(institution))
     on_sheet = {user.id: user for user, _mark in sheet(session)}
     result = SheetResult(saved=0, not_on_sheet=[])
-    for user_id, status in marks.items():
+    # Marks take their per-person locks in ascending user id, so two sheets
+    # of the same date cannot each hold one person's lock and wait for the other's.
+    for user_id, status in sorted(marks.items()):
         user = on_sheet.get(user_id)
         if user is None:
             result.not_on_sheet.append(user_id)

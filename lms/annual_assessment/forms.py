@@ -15,12 +15,36 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+)
 
 from lms.annual_assessment.labels import COMPONENT_KIND, DUTY_LABELS
 from lms.annual_assessment.models import ComponentKind
 from lms.input_ranges import DateInRange
 from lms.records.events import ASSESSMENT_GRADE_LABELS
+
+
+def finite_number(form, field) -> None:
+    """Reject NaN and infinity in a DecimalField before any range check.
+
+    Comparing a NaN Decimal raises InvalidOperation, so this validator stops
+    the chain instead of letting NumberRange or the scheme rules compare it.
+    """
+    if field.data is not None and not field.data.is_finite():
+        raise StopValidation(_l("Enter a number such as 25 or 33.3."))
+
+
+def one_decimal_place(form, field) -> None:
+    """Reject more than one decimal place, which storage would round away."""
+    if field.data is not None and field.data.normalize().as_tuple().exponent < -1:
+        raise StopValidation(_l("Enter at most one decimal place, such as 33.3."))
+
 
 #: Blank rows offered for components and bands; blank rows are ignored.
 COMPONENT_ROWS = 6
@@ -34,13 +58,17 @@ class ComponentRow(Form):
         validate_choice=False,
         choices=[SelectChoice(kind.value, COMPONENT_KIND[kind.value]) for kind in ComponentKind],
     )
-    weight = DecimalField(_l("Weight"), places=1, validators=[Optional()])
-    bonus_cap = DecimalField(_l("Bonus cap"), places=1, validators=[Optional()])
+    weight = DecimalField(_l("Weight"), places=1, validators=[Optional(), finite_number])
+    bonus_cap = DecimalField(
+        _l("Bonus cap"), places=1, validators=[Optional(), finite_number]
+    )
 
 
 class BandRow(Form):
     name = StringField(_l("Band name"), validators=[Optional(), Length(max=32)])
-    min_score = DecimalField(_l("Lower bound"), places=1, validators=[Optional()])
+    min_score = DecimalField(
+        _l("Lower bound"), places=1, validators=[Optional(), finite_number]
+    )
     grade = SelectField(
         _l("Record grade"),
         validate_choice=False,
@@ -56,7 +84,7 @@ class SchemeForm(FlaskForm):
     min_sample_percent = DecimalField(
         _l("Minimum student sample (percent of the counselor's students)"),
         places=1,
-        validators=[InputRequired(), NumberRange(min=1, max=100)],
+        validators=[InputRequired(), finite_number, one_decimal_place, NumberRange(min=1, max=100)],
     )
     components = FieldList(FormField(ComponentRow), min_entries=COMPONENT_ROWS)
     bands = FieldList(FormField(BandRow), min_entries=BAND_ROWS)

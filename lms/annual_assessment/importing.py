@@ -52,6 +52,12 @@ def _table_problem(error: tabular.TableError, filename: str) -> str:
         return tabular.encoding_error_message(error)
     if error.code == "quote":
         return tabular.quote_error_message(error)
+    if error.code == "too_large":
+        return _(
+            "The workbook unpacks to more than %(max)d MB. Copy the score sheet "
+            "into a new XLSX file, or save it as CSV, and upload that.",
+            max=tabular.MAX_XLSX_UNPACKED // (1024 * 1024),
+        )
     messages = {
         "empty": _("The file is empty: put a header row and one row per counselor."),
         "too_many_rows": _("The file has more than %(max)d rows: split it.", max=MAX_ROWS),

@@ -63,6 +63,15 @@ def round_half_up(value: Decimal) -> Decimal:
     return Decimal(value).quantize(ONE_PLACE, rounding=ROUND_HALF_UP)
 
 
+def has_one_place(value: Decimal) -> bool:
+    """Return whether ``value`` has at most one decimal place, as stored.
+
+    Weights, bonus caps and band bounds are stored with one decimal place,
+    so 33.33 would be read back as 33.3 and change totals without a word.
+    """
+    return Decimal(value) == round_half_up(value)
+
+
 def plain_number(value: Decimal) -> str:
     """Format a number without exponent or trailing zeros: 100.0 -> "100", 92.50 -> "92.5"."""
     return f"{Decimal(value).normalize():f}"
@@ -109,11 +118,25 @@ def check_components(components: Sequence[ComponentSpec]) -> list[Problem]:
                         _("Bonus cap of “%(name)s”: enter the most points the bonus adds, from 0.1 to 100.", name=component.name),
                     )
                 )
+            elif not has_one_place(cap):
+                problems.append(
+                    Problem(
+                        "components",
+                        _("Bonus cap of “%(name)s”: enter at most one decimal place, such as 7.5.", name=component.name),
+                    )
+                )
         elif not Decimal(0) < component.weight <= HUNDRED:
             problems.append(
                 Problem(
                     "components",
                     _("Weight of “%(name)s”: enter a weight from 0.1 to 100.", name=component.name),
+                )
+            )
+        elif not has_one_place(component.weight):
+            problems.append(
+                Problem(
+                    "components",
+                    _("Weight of “%(name)s”: enter at most one decimal place, such as 33.3.", name=component.name),
                 )
             )
     weights = sum(
@@ -158,6 +181,13 @@ def check_bands(bands: Sequence[BandSpec]) -> list[Problem]:
                 Problem(
                     "bands",
                     _("Lower bound of “%(name)s”: enter a bound from 0 to 100.", name=band.name),
+                )
+            )
+        elif not has_one_place(band.min_score):
+            problems.append(
+                Problem(
+                    "bands",
+                    _("Lower bound of “%(name)s”: enter at most one decimal place, such as 89.5.", name=band.name),
                 )
             )
         if band.grade not in GRADE_ORDER:

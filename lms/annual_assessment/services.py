@@ -396,6 +396,13 @@ def may_score(viewer: User, component: AssessmentComponent, person: User) -> boo
 # Scoring
 
 
+#: Bound on the magnitude of a typed score before it is rounded. Rounding
+#: 9e30 to one decimal place needs more digits than Decimal's default
+#: precision of 28 and raises InvalidOperation, so larger values are
+#: reported as out of range before rounding.
+MAX_SCORE_MAGNITUDE = Decimal(10) ** 6
+
+
 def _decimal(raw, field: str, label: str) -> Decimal:
     try:
         value = Decimal(str(raw).strip())
@@ -410,12 +417,17 @@ def _count(raw, field: str, label: str) -> int:
     text = str(raw if raw is not None else "").strip()
     if text.endswith(".0"):
         text = text[:-2]
-    if not text.isdigit() or int(text) > 100000:
+    # str.isdigit() accepts characters such as "²" that int() rejects.
+    try:
+        count = int(text) if text.isdigit() else None
+    except ValueError:
+        count = None
+    if count is None or count > 100000:
         raise AssessmentError(
             field,
             _("%(label)s: enter a whole number of students, such as 40.", label=label),
         )
-    return int(text)
+    return count
 
 
 def check_score(
@@ -432,8 +444,10 @@ def check_score(
     sample size and the number of the counselor's students, and the sample
     must reach the scheme's minimum share. Other components store no counts.
     """
-    value = scoring.round_half_up(_decimal(score, "score", _("Score")))
+    value = _decimal(score, "score", _("Score"))
     top = component.bonus_cap if component.kind is ComponentKind.BONUS else scoring.HUNDRED
+    if abs(value) <= MAX_SCORE_MAGNITUDE:
+        value = scoring.round_half_up(value)
     if not Decimal(0) <= value <= top:
         raise AssessmentError(
             "score",

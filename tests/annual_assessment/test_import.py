@@ -1,6 +1,7 @@
 """Importing component scores from CSV (UTF-8 with BOM, GBK) and XLSX."""
 
 import io
+import zipfile
 
 import sqlalchemy as sa
 from openpyxl import Workbook
@@ -96,6 +97,25 @@ def test_department_hr_import_scope(app, world, login, english):
     own = upload(hr_cs, import_url(world), ("工号,院系考核\nC001,77\n").encode("gbk"))
     assert own.status_code == 302
     assert stored_scores(app) == {("bob", "院系考核"): "77.0"}
+
+
+def test_import_huge_exponent_rejected(app, world, login, english):
+    content = (HEADER + "E001,王老师,80,9e30,,,,\n").encode("utf-8")
+    response = upload(login("hr"), import_url(world), content)
+    assert response.status_code == 400
+    assert "enter a score from 0 to 100" in response.get_data(as_text=True)
+    assert stored_scores(app) == {}
+
+
+def test_import_oversized_workbook_rejected(world, login, english):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", b"<Types/>")
+        archive.writestr("xl/workbook.xml", b"<workbook/>")
+        archive.writestr("xl/sharedStrings.xml", b"0" * (101 * 1024 * 1024))
+    response = upload(login("hr"), import_url(world), buffer.getvalue(), "scores.xlsx")
+    assert response.status_code == 400
+    assert "The workbook unpacks to more than 100 MB" in response.get_data(as_text=True)
 
 
 def test_import_without_component_column(world, login, english):

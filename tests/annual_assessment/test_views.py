@@ -231,6 +231,23 @@ def test_score_out_of_range_rejected(world, login, english):
     assert "is not a number" in response.get_data(as_text=True)
 
 
+def test_score_huge_exponent_rejected(world, login, english):
+    hr = login("hr")
+    response = hr.post(score_url(world, world.alice, "学工部考核"), {"score": "9e30"})
+    assert response.status_code == 400
+    assert "enter a score from 0 to 100" in response.get_data(as_text=True)
+
+
+def test_sample_superscript_digit_rejected(world, login, english):
+    hr = login("hr")
+    response = hr.post(
+        score_url(world, world.alice, "学生评议"),
+        {"score": "90", "sample_size": "²", "student_count": "40"},
+    )
+    assert response.status_code == 400
+    assert "Sampled students: enter a whole number" in response.get_data(as_text=True)
+
+
 def test_finalise_needs_every_component(world, login, english):
     hr = login("hr")
     hr.post(score_url(world, world.alice, "学工部考核"), {"score": "80"})
@@ -399,6 +416,34 @@ def test_scheme_weights_must_total_100(world, login, english):
     response = hr.post("/annual-assessment/schemes/new", scheme_form(world.year + 1, ("30", "25", "50")))
     assert response.status_code == 400
     assert "add up to 105" in response.get_data(as_text=True)
+
+
+def test_scheme_two_decimal_places_rejected(app, world, login, english):
+    hr = login("hr")
+    cases = (
+        (scheme_form(world.year + 1, ("33.33", "33.33", "33.34")), "Weight of “组成0”: enter at most one decimal place"),
+        (scheme_form(world.year + 1, bands=(("优秀", "89.95"), ("合格", "60"), ("不合格", "0"))), "Lower bound of “优秀”: enter at most one decimal place"),
+        ({**scheme_form(world.year + 1), "components-3-bonus_cap": "7.25"}, "Bonus cap of “加分”: enter at most one decimal place"),
+        ({**scheme_form(world.year + 1), "min_sample_percent": "33.33"}, "Enter at most one decimal place"),
+    )
+    for data, message in cases:
+        response = hr.post("/annual-assessment/schemes/new", data)
+        assert response.status_code == 400, message
+        assert message in response.get_data(as_text=True)
+    with app.app_context():
+        from lms.annual_assessment.services import scheme_of
+
+        assert scheme_of(world.uni, world.year + 1) is None
+
+
+def test_scheme_nan_numbers_rejected(world, login, english):
+    hr = login("hr")
+    for field in ("components-0-weight", "components-3-bonus_cap", "bands-1-min_score", "min_sample_percent"):
+        for value in ("NaN", "sNaN"):
+            data = {**scheme_form(world.year + 1), field: value}
+            response = hr.post("/annual-assessment/schemes/new", data)
+            assert response.status_code == 400, (field, value)
+            assert "Enter a number such as 25 or 33.3." in response.get_data(as_text=True)
 
 
 def test_scheme_bands_need_zero(world, login, english):

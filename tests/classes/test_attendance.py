@@ -163,6 +163,20 @@ def test_sheet_marks_only_people_on_sheet(world, enrolled):
     assert _entries(world.counselor_b) == []
 
 
+def test_sheet_locks_people_in_id_order(world, enrolled, monkeypatch):
+    session = make_session(enrolled)
+    locked = []
+    monkeypatch.setattr(
+        class_attendance, "lock_person_day", lambda _session, person: locked.append(person.id)
+    )
+    first, second = sorted((world.counselor, world.counselor2))
+    marks = {second: AttendanceStatus.PRESENT, first: AttendanceStatus.PRESENT}
+
+    class_attendance.mark_sheet(session, marks, user(world.trainer))
+
+    assert locked == [first, second]
+
+
 def test_session_outside_period_rejected(world, enrolled):
     with pytest.raises(AuthoringError) as error:
         class_attendance.add_session(
