@@ -59,8 +59,12 @@ class SampleTooSmall(ValueError):
 
 
 def round_half_up(value: Decimal) -> Decimal:
-    """Round to one decimal place, halves away from zero (92.45 -> 92.5)."""
-    return Decimal(value).quantize(ONE_PLACE, rounding=ROUND_HALF_UP)
+    """Round to one decimal place, halves away from zero (92.45 -> 92.5).
+
+    A negative zero ("-0", "-0.04") becomes 0.0, so it is never shown as -0.0.
+    """
+    rounded = Decimal(value).quantize(ONE_PLACE, rounding=ROUND_HALF_UP)
+    return rounded.copy_abs() if rounded.is_zero() else rounded
 
 
 def has_one_place(value: Decimal) -> bool:

@@ -48,6 +48,14 @@ def test_round_half_up_not_bankers():
     assert scoring.round_half_up(D("92.44")) == D("92.4")
 
 
+@pytest.mark.parametrize("value", ["-0", "-0.0", "-0.04"])
+def test_round_half_up_drops_negative_zero(value):
+    rounded = scoring.round_half_up(D(value))
+
+    assert rounded == 0
+    assert str(rounded) == "0.0"
+
+
 @pytest.mark.parametrize(
     "total, band",
     [
