@@ -431,8 +431,12 @@ def check_score(
     sample size and the number of the counselor's students, and the sample
     must reach the scheme's minimum share. Other components store no counts.
     """
-    value = scoring.round_half_up(_decimal(score, "score", _("Score")))
+    value = _decimal(score, "score", _("Score"))
     top = component.bonus_cap if component.kind is ComponentKind.BONUS else scoring.HUNDRED
+    # Rounding a value such as 1e400 to one place raises InvalidOperation,
+    # so only values near the range are rounded; the rest fail the range check.
+    if -1 < value < top + 1:
+        value = scoring.round_half_up(value)
     if not Decimal(0) <= value <= top:
         raise AssessmentError(
             "score",

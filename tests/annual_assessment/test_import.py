@@ -121,3 +121,10 @@ def test_export_round_trips(app, world, login):
     assert "E001,王老师,80.0,90.0,84.0,12,40,3.0" in text
     again = upload(hr, import_url(world), exported.data)
     assert again.status_code == 302
+
+
+def test_import_huge_exponent_rejected(app, world, login, english):
+    response = upload(login("hr"), import_url(world), "工号,学工部考核\nE001,1e400\n".encode("utf-8"))
+    assert response.status_code == 400
+    assert "enter a score from 0 to 100" in response.get_data(as_text=True)
+    assert stored_scores(app) == {}

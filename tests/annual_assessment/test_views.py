@@ -449,3 +449,10 @@ def test_bulk_upload_rejects_assessed_year(app, world, login, english):
         assert parsed.rows == []
         assert [problem.column for problem in parsed.problems] == ["年度"]
         assert "finalised annual assessment" in parsed.problems[0].message
+
+
+def test_score_with_huge_exponent_rejected(world, login, english):
+    hr = login("hr")
+    response = hr.post(score_url(world, world.alice, "学工部考核"), {"score": "1e400"})
+    assert response.status_code == 400
+    assert "enter a score from 0 to 100" in response.get_data(as_text=True)
