@@ -479,3 +479,8 @@ def test_scheme_row_errors_translated(world, login):
     page = response.get_data(as_text=True)
     assert "Field cannot be longer than" not in page
     assert "字段长度" in page
+
+
+def test_achievement_button_not_file_label(world, login, english):
+    page = login("alice").get("/annual-assessment/mine").get_data(as_text=True)
+    assert ">Add achievement</button>" in page
