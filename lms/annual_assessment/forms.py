@@ -1,5 +1,8 @@
 """Forms of the yearly assessment: scheme, achievements, self-report, scores."""
 
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -7,7 +10,6 @@ from wtforms import (
     DateField,
     DecimalField,
     FieldList,
-    Form,
     FormField,
     IntegerField,
     SelectField,
@@ -51,24 +53,50 @@ COMPONENT_ROWS = 6
 BAND_ROWS = 6
 
 
-class ComponentRow(Form):
+class SchemeNumberField(DecimalField):
+    """Decimal field of a scheme row that rejects text, NaN and infinity with one message.
+
+    WTForms' ``DecimalField`` accepts "NaN" and "Infinity", and a NaN makes
+    the range checks of ``scoring`` raise ``decimal.InvalidOperation``.
+    """
+
+    def process_formdata(self, valuelist) -> None:
+        raw = valuelist[0].strip() if valuelist else ""
+        if not raw:
+            self.data = None
+            return
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            value = None
+        if value is None or not value.is_finite():
+            self.data = None
+            raise ValueError(_("Enter a number such as 25 or 33.3."))
+        self.data = value
+
+
+class SchemeRow(FlaskForm):
+    """A row of the scheme form; a FlaskForm so that WTForms' messages are translated."""
+
+    class Meta:
+        # The scheme form around the rows carries the CSRF token.
+        csrf = False
+
+
+class ComponentRow(SchemeRow):
     name = StringField(_l("Component"), validators=[Optional(), Length(max=100)])
     kind = SelectField(
         _l("Scored by"),
         validate_choice=False,
         choices=[SelectChoice(kind.value, COMPONENT_KIND[kind.value]) for kind in ComponentKind],
     )
-    weight = DecimalField(_l("Weight"), places=1, validators=[Optional(), finite_number])
-    bonus_cap = DecimalField(
-        _l("Bonus cap"), places=1, validators=[Optional(), finite_number]
-    )
+    weight = SchemeNumberField(_l("Weight"), places=1, validators=[Optional()])
+    bonus_cap = SchemeNumberField(_l("Bonus cap"), places=1, validators=[Optional()])
 
 
-class BandRow(Form):
+class BandRow(SchemeRow):
     name = StringField(_l("Band name"), validators=[Optional(), Length(max=32)])
-    min_score = DecimalField(
-        _l("Lower bound"), places=1, validators=[Optional(), finite_number]
-    )
+    min_score = SchemeNumberField(_l("Lower bound"), places=1, validators=[Optional()])
     grade = SelectField(
         _l("Record grade"),
         validate_choice=False,

@@ -3,11 +3,14 @@
 The sheet has one row per counselor: 工号 (or 用户名), then one column per
 component, headed with the component's name as the scheme spells it, and
 for the student evaluation the columns 抽样人数 and 学生人数. A blank cell
-leaves that score as it is. The whole file is checked first, and a file
-with any problem saves nothing; each problem names its row and column.
+leaves that score as it is. A cell of a component that the importer does
+not enter must be blank or repeat the stored score, as a downloaded sheet
+does. The whole file is checked first, and a file with any problem saves
+nothing. Each problem names its row and column.
 """
 
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Optional
 
 from flask_babel import gettext as _
@@ -15,7 +18,12 @@ from flask_babel import gettext as _
 from lms import tabular
 from lms.accounts.models import User
 from lms.annual_assessment import services
-from lms.annual_assessment.models import AssessmentComponent, AssessmentScheme, ComponentKind
+from lms.annual_assessment.models import (
+    AssessmentComponent,
+    AssessmentScheme,
+    ComponentKind,
+    ComponentScore,
+)
 
 PERSON_COLUMNS = ("工号", "职工号", "用户名", "employee number", "employee_no", "username")
 SAMPLE_COLUMNS = ("抽样人数", "评议人数", "sampled students", "sample size")
@@ -146,18 +154,22 @@ def parse(
                 _("The assessment of %(name)s is finalised; reopen it before importing scores.", name=person.full_name),
             )
             continue
+        stored = services.scores_by_component(assessment) if assessment is not None else {}
         for component in components:
             column = headers[f"component-{component.id}"]
             cell = raw.get(column, "")
             if not cell:
                 continue
-            if not services.may_score(viewer, component, person):
-                add(column, _("You do not enter “%(name)s”; leave this column empty.", name=component.name))
-                continue
             sample = students = None
             if component.kind is ComponentKind.STUDENTS:
                 sample = raw.get(headers.get("sample", ""), "")
                 students = raw.get(headers.get("students", ""), "")
+            if not services.may_score(viewer, component, person):
+                # A downloaded sheet carries the scores others entered, so
+                # department HR may upload it again with those cells as they were.
+                if not _is_stored(stored.get(component.id), cell, sample, students):
+                    add(column, _("You do not enter “%(name)s”; leave this column empty.", name=component.name))
+                continue
             try:
                 value, sample, students = services.check_score(
                     scheme, component, cell, sample, students
@@ -171,6 +183,24 @@ def parse(
                 continue
             result.rows.append(ScoreRow(number, person, component, value, sample, students))
     return result
+
+
+def _same_number(cell, stored) -> bool:
+    if stored is None:
+        return not str(cell or "").strip()
+    try:
+        return Decimal(str(cell).strip()) == Decimal(stored)
+    except InvalidOperation:
+        return False
+
+
+def _is_stored(score: Optional[ComponentScore], cell: str, sample, students) -> bool:
+    """Return whether a score cell, with its counts, repeats the stored score."""
+    if score is None or not _same_number(cell, score.score):
+        return False
+    if sample is None:
+        return True
+    return _same_number(sample, score.sample_size) and _same_number(students, score.student_count)
 
 
 def save_all(parsed: Parsed, scheme: AssessmentScheme, actor: User) -> int:

@@ -141,3 +141,36 @@ def test_export_round_trips(app, world, login):
     assert "E001,王老师,80.0,90.0,84.0,12,40,3.0" in text
     again = upload(hr, import_url(world), exported.data)
     assert again.status_code == 302
+
+
+def test_department_hr_reimports_download(app, world, login):
+    hr = login("hr")
+    filled = upload(hr, import_url(world), (HEADER + "C001,李老师,70,90,84,12,40,3\n").encode("gbk"))
+    assert filled.status_code == 302
+    hr_cs = login("hr_cs")
+    exported = hr_cs.get(f"/annual-assessment/schemes/{world.scheme}/sheet.csv")
+    assert exported.status_code == 200
+    text = exported.data.decode("utf-8-sig").replace("C001,李老师,70.0,", "C001,李老师,88,")
+    response = upload(hr_cs, import_url(world), text.encode("utf-8"))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    scores = stored_scores(app)
+    assert scores[("bob", "院系考核")] == "88.0"
+    assert scores[("bob", "学工部考核")] == "90.0"
+
+
+def test_department_hr_cannot_change_other_columns(app, world, login, english):
+    hr = login("hr")
+    upload(hr, import_url(world), (HEADER + "C001,李老师,70,90,84,12,40,3\n").encode("gbk"))
+    response = upload(
+        login("hr_cs"), import_url(world), (HEADER + "C001,李老师,70,95,84,12,40,3\n").encode("gbk")
+    )
+    assert response.status_code == 400
+    assert "You do not enter “学工部考核”" in response.get_data(as_text=True)
+    assert stored_scores(app)[("bob", "学工部考核")] == "90.0"
+
+
+def test_import_huge_exponent_rejected(app, world, login, english):
+    response = upload(login("hr"), import_url(world), "工号,学工部考核\nE001,1e400\n".encode("utf-8"))
+    assert response.status_code == 400
+    assert "enter a score from 0 to 100" in response.get_data(as_text=True)
+    assert stored_scores(app) == {}

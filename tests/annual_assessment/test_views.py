@@ -494,3 +494,38 @@ def test_bulk_upload_rejects_assessed_year(app, world, login, english):
         assert parsed.rows == []
         assert [problem.column for problem in parsed.problems] == ["年度"]
         assert "finalised annual assessment" in parsed.problems[0].message
+
+
+def test_score_with_huge_exponent_rejected(world, login, english):
+    hr = login("hr")
+    response = hr.post(score_url(world, world.alice, "学工部考核"), {"score": "1e400"})
+    assert response.status_code == 400
+    assert "enter a score from 0 to 100" in response.get_data(as_text=True)
+
+
+def test_scheme_not_a_number_rejected(world, login, english):
+    hr = login("hr")
+    for field in ("components-0-weight", "components-3-bonus_cap", "bands-1-min_score"):
+        for value in ("NaN", "Infinity", "abc"):
+            data = scheme_form(world.year + 1)
+            data[field] = value
+            response = hr.post("/annual-assessment/schemes/new", data)
+            assert response.status_code == 400, (field, value)
+            page = response.get_data(as_text=True)
+            assert "Enter a number such as 25 or 33.3." in page, (field, value)
+
+
+def test_scheme_row_errors_translated(world, login):
+    hr = login("hr")
+    data = scheme_form(world.year + 1)
+    data["components-0-name"] = "组" * 101
+    response = hr.post("/annual-assessment/schemes/new", data)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Field cannot be longer than" not in page
+    assert "字段长度" in page
+
+
+def test_achievement_button_not_file_label(world, login, english):
+    page = login("alice").get("/annual-assessment/mine").get_data(as_text=True)
+    assert ">Add achievement</button>" in page
