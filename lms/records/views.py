@@ -117,6 +117,7 @@ def _render_record(person: User, entry_form=None, status: int = 200, phone_form=
         entry_form = _entry_form_for(person, entries)
     is_self = person.id == current_user.id
     service, level = _counselor_service(person)
+    assessment_scheme = _assessment_scheme_for(person) if can_record else None
     if is_self and phone_form is None:
         phone_form = OwnPhoneForm(formdata=None, phone=person.phone)
     return (
@@ -141,6 +142,7 @@ def _render_record(person: User, entry_form=None, status: int = 200, phone_form=
             service=service,
             service_level=level,
             uncounted_posts=_uncounted_posts(person, entries, service),
+            assessment_scheme=assessment_scheme,
         ),
         status,
     )
@@ -180,6 +182,25 @@ def _uncounted_posts(person: User, entries: list[ProgressionEntry], service) -> 
             reason = _("ends before its first day, or the next post starts on the same day")
         result.append((entry, reason))
     return result
+
+
+def _assessment_scheme_for(person: User):
+    """Return the annual assessment scheme to link from a counselor's record, if any.
+
+    That is the scheme of the current year, else the newest one. Only
+    counselors are assessed, so other people get None.
+    """
+    from lms.annual_assessment import services as assessment_services
+
+    if person.role is not Role.COUNSELOR:
+        return None
+    scheme = assessment_services.scheme_of(
+        person.institution_id, services.current_year(person)
+    )
+    if scheme is not None:
+        return scheme
+    schemes = assessment_services.schemes_of(person.institution_id)
+    return schemes[0] if schemes else None
 
 
 def _entry_form_for(person: User, entries: list[ProgressionEntry]):

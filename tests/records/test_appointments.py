@@ -393,3 +393,46 @@ def test_left_post_already_on_record_is_skipped(counselor, hr):
     assert first is not None
     assert second is None
     assert len(_appointments(counselor.id)) == 1
+
+
+# Link to the annual assessment ----------------------------------------------
+
+
+def test_record_links_to_annual_assessment(world, login):
+    from lms.annual_assessment.services import seed_default_scheme
+    from lms.records.services import current_year
+
+    person = db.session.get(User, world.counselor)
+    scheme = seed_default_scheme(world.uni_a, current_year(person))
+    db.session.commit()
+    link = f'href="/annual-assessment/schemes/{scheme.id}/people/{world.counselor}"'
+
+    hr_page = login("hr").get(f"/people/{world.counselor}/record").get_data(as_text=True)
+    own_page = login("counselor1").get(f"/people/{world.counselor}/record").get_data(
+        as_text=True
+    )
+    trainer_record = login("hr").get(f"/people/{world.trainer}/record").get_data(
+        as_text=True
+    )
+
+    assert link in hr_page
+    assert link not in own_page
+    assert "/annual-assessment/schemes/" not in trainer_record
+    assert login("hr").get(link[6:-1]).status_code == 200
+
+
+def test_department_hr_sees_assessment_link(world, login):
+    from lms.annual_assessment.services import seed_default_scheme
+    from lms.records.services import current_year
+
+    _department_hr(world)
+    person = db.session.get(User, world.counselor2)
+    scheme = seed_default_scheme(world.uni_a, current_year(person))
+    db.session.commit()
+    link = f"/annual-assessment/schemes/{scheme.id}/people/{world.counselor2}"
+
+    officer = login("hr_phy")
+    page = officer.get(f"/people/{world.counselor2}/record").get_data(as_text=True)
+
+    assert f'href="{link}"' in page
+    assert officer.get(link).status_code == 200
