@@ -38,6 +38,13 @@ class PostPeriod:
     end: date
     #: "profile" for the current post, "record" for an appointment entry.
     source: str
+    #: Id of the appointment entry; None for the current post.
+    entry_id: Optional[int] = None
+
+    @property
+    def days(self) -> int:
+        """Days in the post, both ends included, before overlaps are merged."""
+        return (self.end - self.start).days + 1
 
 
 @dataclass(frozen=True)
@@ -85,7 +92,7 @@ def counselor_posts(user: User, today: date) -> list[PostPeriod]:
             continue
         end = _appointment_end(entry, entries[index + 1 :], current_start, today)
         if end >= start:
-            periods.append(PostPeriod(post, start, end, "record"))
+            periods.append(PostPeriod(post, start, end, "record", entry.id))
     if user.post in COUNSELOR_POSTS and current_start is not None:
         if current_start <= today:
             periods.append(PostPeriod(user.post, current_start, today, "profile"))

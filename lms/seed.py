@@ -716,7 +716,10 @@ def _seed_career(seeder: _Seeder, institution: Institution) -> None:
     first runs, the three previous years are graded 合格 and have 16
     school-level 学时 each, and last year also has a provincial training. So
     the counselor meets every condition of the example 助教 → 讲师 rule and
-    may apply for it. The rows
+    may apply for it. Before the current post the counselor was a part-time
+    counselor for two academic years, which the record shows as an earlier
+    post: years of service count both posts, and the level stays 中级
+    (year 6 of service). The rows
     have no recording HR account, like other seeded rows, and are not audited.
     Nothing is added when a title is already on the counselor's record.
     """
@@ -750,6 +753,9 @@ def _seed_career(seeder: _Seeder, institution: Institution) -> None:
             detail={"title": "teaching_assistant", "note": ""},
         )
     ]
+    earlier_post = _earlier_post_entry(person, institution)
+    if earlier_post is not None:
+        entries.append(earlier_post)
     for year in range(today.year - 3, today.year):
         entries.append(
             ProgressionEntry(
@@ -796,3 +802,30 @@ def _seed_career(seeder: _Seeder, institution: Institution) -> None:
         db.session.add(entry)
         seeder.created[entry.__tablename__] += 1
     db.session.flush()
+
+
+def _earlier_post_entry(person: User, institution: Institution):
+    """Return a part-time counselor post held in the two academic years before the current post.
+
+    Returns None when the person's profile has no post start date.
+    """
+    from lms.records.events import POST_NAMES
+    from lms.records.models import ProgressionEntry, ProgressionKind
+
+    profile = db.session.get(PersonProfile, person.id)
+    if profile is None or profile.post_started_on is None:
+        return None
+    current_start = profile.post_started_on
+    post = Post.PART_TIME_COUNSELOR
+    return ProgressionEntry(
+        user_id=person.id,
+        kind=ProgressionKind.APPOINTMENT,
+        occurred_on=date(current_start.year - 2, 9, 1),
+        title=f"任职：{POST_NAMES[post.value]}",
+        detail={
+            "post": post.value,
+            "ended_on": (current_start - timedelta(days=1)).isoformat(),
+            "unit": "计算机科学与技术学院",
+            "note": "",
+        },
+    )

@@ -438,6 +438,60 @@ def test_demo_counselors_have_post_start_dates_and_levels(app, seeded, login):
     assert "中级辅导员能力提升培训" not in page
 
 
+def test_demo_counselor2_has_earlier_part_time_post(app, seeded, login):
+    from courses.learning import counselor_service, person_level
+    from lms.compliance.models import PersonProfile
+    from lms.compliance.windows import local_today
+    from lms.records.models import ProgressionEntry, ProgressionKind
+
+    with app.app_context():
+        person = db.session.scalar(sa.select(User).filter_by(username="counselor2"))
+        start = db.session.get(PersonProfile, person.id).post_started_on
+        [entry] = db.session.scalars(
+            sa.select(ProgressionEntry).filter_by(
+                user_id=person.id, kind=ProgressionKind.APPOINTMENT
+            )
+        ).all()
+        service = counselor_service(person, local_today(person.institution))
+        level = person_level(person)
+        person_id = person.id
+
+    assert entry.detail["post"] == "part_time_counselor"
+    assert entry.occurred_on.year == start.year - 2
+    assert entry.detail["ended_on"] == f"{start.year}-08-31"
+    assert [period.source for period in service.periods] == ["record", "profile"]
+    assert service.year == 6
+    assert level.value == "intermediate"
+    page = login("hr").get(f"/people/{person_id}/record").get_data(as_text=True)
+    assert 'id="counselor-service"' in page
+    assert "兼职辅导员" in page
+    assert "中级辅导员能力提升培训" in login("counselor2").get("/learning").get_data(
+        as_text=True
+    )
+
+
+def test_seed_adds_no_earlier_post_to_existing_career(app_ctx):
+    from lms.records.models import ProgressionEntry, ProgressionKind
+
+    seed_demo()
+    db.session.commit()
+    appointments = sa.select(sa.func.count()).where(
+        ProgressionEntry.kind == ProgressionKind.APPOINTMENT
+    )
+    # An existing demo database has the career rows but no earlier post.
+    db.session.execute(
+        sa.delete(ProgressionEntry).where(
+            ProgressionEntry.kind == ProgressionKind.APPOINTMENT
+        )
+    )
+    db.session.commit()
+
+    seed_demo()
+    db.session.commit()
+
+    assert db.session.scalar(appointments) == 0
+
+
 def test_demo_organiser_party_rules_apply(app, seeded, login):
     from courses.learning import person_level
     from lms.compliance.models import PartyStatus, PersonProfile

@@ -1,4 +1,4 @@
-"""Record many HR events from one spreadsheet: annual grades, titles, ranks, honours.
+"""Record many HR events from one spreadsheet: annual grades, titles, ranks, honours, posts.
 
 HR systems export the year's assessment results or a batch of title changes
 as CSV or XLSX. Each row names a person by employee number (or username), the
@@ -27,6 +27,8 @@ COLUMNS = {
     "value": ("结果", "内容", "值", "value", "result"),
     "year": ("年度", "年份", "year"),
     "level": ("级别", "level"),
+    "ended_on": ("结束日期", "离任日期", "end date", "ended on", "ended_on"),
+    "unit": ("单位", "任职单位", "unit", "institution"),
     "note": ("备注", "说明", "note"),
 }
 REQUIRED = ("person", "kind", "date", "value")
@@ -37,7 +39,11 @@ KIND_WORDS = {
     ProgressionKind.TITLE_CHANGE: ("职称", "专业技术职务", "title", "title_change"),
     ProgressionKind.RANK_CHANGE: ("职级", "行政职级", "rank", "rank_change"),
     ProgressionKind.HONOUR: ("荣誉", "表彰", "honour", "honor"),
+    ProgressionKind.APPOINTMENT: ("任职", "任职经历", "岗位", "appointment", "post"),
 }
+
+#: Maximum length of a post's institution or unit, the same as on the record's entry form.
+MAX_UNIT_LENGTH = 200
 
 MAX_ROWS = 5000
 #: Longest note, the same as on the record's entry form.
@@ -108,6 +114,8 @@ def _values(kind: ProgressionKind, row: dict, on: date, add) -> Optional[dict]:
             add("value", _l("Write one of 科员, 副科级, 正科级, 副处级 or 正处级."))
             return None
         return {"rank": rank}
+    if kind is ProgressionKind.APPOINTMENT:
+        return _appointment_values(row, on, add)
     level = _lookup(events.HONOUR_LEVELS, row.get("level", ""))
     if level is None:
         add("level", _l("Write the honour's level: 校级, 省级 or 国家级."))
@@ -117,6 +125,55 @@ def _values(kind: ProgressionKind, row: dict, on: date, add) -> Optional[dict]:
         add("value", _l("Write the honour's name, at most 200 characters."))
         return None
     return {"name": name, "level": level, "year": on.year}
+
+
+def _appointment_values(row: dict, on: date, add) -> Optional[dict]:
+    """Return a post held from ``on``, with its optional last day and unit."""
+    post = _lookup(events.POST_NAMES, row.get("value", ""))
+    if post is None:
+        add("value", _l("Write one of 专职辅导员, 兼职辅导员, 组织员, 教师党支部书记 or 院系党组织书记."))
+        return None
+    ended_on = None
+    raw_end = (row.get("ended_on") or "").strip()
+    if raw_end:
+        ended_on = _parse_date(raw_end)
+        if ended_on is None:
+            add(
+                "ended_on",
+                _l(
+                    "“%(value)s” is not a valid date: write the last day in the post "
+                    "as YYYY-MM-DD, such as 2026-08-31, or leave it empty.",
+                    value=raw_end,
+                ),
+            )
+            return None
+        if ended_on < on:
+            add(
+                "ended_on",
+                _l(
+                    "The last day in the post is before its start date %(start)s: "
+                    "write a date on or after it.",
+                    start=on.isoformat(),
+                ),
+            )
+            return None
+        if ended_on > date.today():
+            add(
+                "ended_on",
+                _l(
+                    "The last day in the post is in the future: leave it empty "
+                    "while the person holds the post."
+                ),
+            )
+            return None
+    unit = (row.get("unit") or "").strip()
+    if len(unit) > MAX_UNIT_LENGTH:
+        add(
+            "unit",
+            _l("Shorten the institution or unit to at most %(max)d characters.", max=MAX_UNIT_LENGTH),
+        )
+        return None
+    return {"post": post, "ended_on": ended_on, "unit": unit}
 
 
 def parse(filename: str, content: bytes, institution_id: int, department_id=None) -> Parsed:
@@ -180,7 +237,7 @@ def parse(filename: str, content: bytes, institution_id: int, department_id=None
             continue
         kind = _kind_of(row["kind"])
         if kind is None:
-            add("kind", _l("Write 年度考核, 职称, 职级 or 荣誉."))
+            add("kind", _l("Write 年度考核, 职称, 职级, 荣誉 or 任职."))
             continue
         on = _parse_date(row["date"])
         if on is None:

@@ -5,7 +5,7 @@ names the entry it replaces. Every write adds an audit row.
 """
 
 import logging
-from datetime import date
+from datetime import date, timedelta
 from typing import Optional
 
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 from lms import audit, labels
 from lms.accounts import contact
-from lms.accounts.models import User
+from lms.accounts.models import Post, User
 from lms.compliance.explain import CADRE_RANK, PARTY_STATUS
 from lms.compliance.models import CadreRank, PartyStatus, PersonProfile
 from lms.extensions import db
@@ -27,6 +27,7 @@ HR_KINDS = (
     ProgressionKind.HONOUR,
     ProgressionKind.TITLE_CHANGE,
     ProgressionKind.RANK_CHANGE,
+    ProgressionKind.APPOINTMENT,
 )
 
 #: Annual assessment (年度考核) grades, best first, with the stored Chinese name.
@@ -52,6 +53,15 @@ ADMINISTRATIVE_RANKS = {
     CadreRank.SECTION_CHIEF.value: "正科级",
     CadreRank.DIVISION_DEPUTY.value: "副处级",
     CadreRank.DIVISION_CHIEF.value: "正处级",
+}
+
+#: Posts with the stored Chinese name, as HR and the roster import write them.
+POST_NAMES = {
+    Post.FULL_TIME_COUNSELOR.value: "专职辅导员",
+    Post.PART_TIME_COUNSELOR.value: "兼职辅导员",
+    Post.PARTY_ORGANISER.value: "组织员",
+    Post.TEACHER_BRANCH_SECRETARY.value: "教师党支部书记",
+    Post.DEPARTMENT_PARTY_SECRETARY.value: "院系党组织书记",
 }
 
 HONOUR_LEVELS = {
@@ -103,6 +113,8 @@ def _title(kind: ProgressionKind, values: dict) -> str:
         return f"{values['year']}年{level}荣誉：{values['name']}"
     if kind is ProgressionKind.TITLE_CHANGE:
         return f"专业技术职务：{PROFESSIONAL_TITLES[values['title']]}"
+    if kind is ProgressionKind.APPOINTMENT:
+        return f"任职：{POST_NAMES[values['post']]}"
     return f"职级：{ADMINISTRATIVE_RANKS[values['rank']]}"
 
 
@@ -112,8 +124,13 @@ def _detail(kind: ProgressionKind, values: dict, note: str) -> dict:
         ProgressionKind.HONOUR: ("name", "level", "year"),
         ProgressionKind.TITLE_CHANGE: ("title",),
         ProgressionKind.RANK_CHANGE: ("rank",),
+        ProgressionKind.APPOINTMENT: ("post", "ended_on", "unit"),
     }[kind]
     detail = {key: values[key] for key in keys}
+    if kind is ProgressionKind.APPOINTMENT:
+        ended_on = detail["ended_on"]
+        detail["ended_on"] = ended_on.isoformat() if ended_on else None
+        detail["unit"] = (detail["unit"] or "").strip()
     detail["note"] = note
     return detail
 
@@ -179,8 +196,10 @@ def record_event(
     """Append an HR-recorded event to ``person``'s timeline and audit it; flush only.
 
     ``values`` contains the kind's fields: grade and year, name, level and year,
-    title, or rank, as the stored values of the tables above. A rank change
-    also sets the profile's cadre rank (see ``sync_cadre_rank``).
+    title, rank, or post, ``ended_on`` (a date or None) and unit, as the
+    stored values of the tables above. An appointment's ``occurred_on`` is
+    the first day in the post. A rank change also sets the profile's cadre
+    rank (see ``sync_cadre_rank``).
     """
     if kind not in HR_KINDS:
         raise ValueError(f"{kind} is not recorded by hand")
@@ -292,9 +311,13 @@ def update_profile(
     cadre_rank: Optional[CadreRank],
     full_time: Optional[bool],
     post_started_on: Optional[date],
+    post: Optional[Post] = None,
     other_changes: Optional[dict] = None,
 ) -> dict:
     """Set the attributes the compliance rules filter on; flush only.
+
+    ``post`` replaces the person's post unless it is None. Call
+    ``record_left_post`` first to keep the post being left on the record.
 
     Returns the changed fields as {name: [old, new]}, including
     ``other_changes`` made to the person in the same edit, such as those
@@ -303,6 +326,8 @@ def update_profile(
     """
     profile = profile_of(person)
     before = _profile_values(profile)
+    old_post = person.post
+    new_post = post if post is not None else old_post
     if profile is None:
         profile = PersonProfile(user_id=person.id)
         db.session.add(profile)
@@ -311,13 +336,78 @@ def update_profile(
     profile.cadre_rank = cadre_rank
     profile.full_time = full_time
     profile.post_started_on = post_started_on
+    person.post = new_post
     db.session.flush()
 
     after = _profile_values(profile)
     changes = {
         key: [before[key], after[key]] for key in after if before[key] != after[key]
     }
+    if old_post is not new_post:
+        changes["post"] = [
+            old_post.value if old_post else None,
+            new_post.value if new_post else None,
+        ]
     changes.update(other_changes or {})
     if changes:
         contact.record_profile_change(person, actor, changes)
     return changes
+
+
+def appointment_on_record(person: User, post: Post, started_on: date) -> bool:
+    """Return whether an uncorrected appointment to ``post`` from ``started_on`` is recorded."""
+    corrected = sa.select(ProgressionEntry.corrects_id).where(
+        ProgressionEntry.corrects_id.is_not(None)
+    )
+    entries = db.session.scalars(
+        sa.select(ProgressionEntry).where(
+            ProgressionEntry.user_id == person.id,
+            ProgressionEntry.kind == ProgressionKind.APPOINTMENT,
+            ProgressionEntry.occurred_on == started_on,
+            ProgressionEntry.id.not_in(corrected),
+        )
+    )
+    return any((entry.detail or {}).get("post") == post.value for entry in entries)
+
+
+def record_left_post(
+    person: User,
+    actor: User,
+    *,
+    left_post: Optional[Post],
+    left_started_on: Optional[date],
+    new_started_on: Optional[date],
+) -> Optional[ProgressionEntry]:
+    """Record the post a profile edit replaces as an appointment; flush only.
+
+    Years of service then keep counting the post after the profile names
+    another post or a later start date.
+
+    The appointment runs from the old start date to the day before the new
+    one and is audited like an entry HR records by hand. Nothing is recorded
+    when the old post or either start date is unknown, or when the same
+    appointment is already on the record. Nothing is recorded either when
+    the new start is not after the old one, because the old post would then
+    end before it starts, as when only the post is corrected. Returns the
+    new entry, if any.
+    """
+    if left_post is None or left_started_on is None or new_started_on is None:
+        return None
+    ended_on = new_started_on - timedelta(days=1)
+    if ended_on < left_started_on:
+        return None
+    if appointment_on_record(person, left_post, left_started_on):
+        return None
+    values = {"post": left_post.value, "ended_on": ended_on, "unit": ""}
+    entry = record_event(
+        person, actor, ProgressionKind.APPOINTMENT, left_started_on, values
+    )
+    logger.info(
+        "Recorded post %s of user %s (%s to %s) left in a profile edit by user %s",
+        left_post.value,
+        person.id,
+        left_started_on,
+        ended_on,
+        actor.id,
+    )
+    return entry

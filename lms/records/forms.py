@@ -28,7 +28,7 @@ from wtforms.validators import (
 )
 
 from lms.accounts.forms import MobilePhoneField
-from lms.accounts.models import Gender
+from lms.accounts.models import Gender, Post
 from lms.compliance.explain import CADRE_RANK, PARTY_STATUS
 from lms.compliance.models import CadreRank, PartyStatus
 from lms.input_ranges import (
@@ -38,7 +38,7 @@ from lms.input_ranges import (
     post_start_problem,
     training_date_problem,
 )
-from lms.labels import GENDER, PROGRESSION_KIND, TRAINING_KIND, TRAINING_TIER
+from lms.labels import GENDER, POST, PROGRESSION_KIND, TRAINING_KIND, TRAINING_TIER
 from lms.records.events import (
     ADMINISTRATIVE_RANKS,
     ASSESSMENT_GRADE_LABELS,
@@ -55,6 +55,7 @@ REQUIRED_BY_KIND = {
     "honour": ("honour_name", "honour_level", "year"),
     "title_change": ("professional_title",),
     "rank_change": ("rank",),
+    "appointment": ("post",),
 }
 
 
@@ -101,9 +102,22 @@ class ProgressionEventForm(FlaskForm):
         choices=_choices(CADRE_RANK, ADMINISTRATIVE_RANKS),
         validators=[Optional()],
     )
+    post = SelectField(
+        _l("Post"),
+        choices=_choices(POST, [post.value for post in Post]),
+        validators=[Optional()],
+    )
+    ended_on = IsoDateField(_l("Last day in the post"), validators=[Optional()])
+    unit = StringField(
+        _l("Institution or unit"), validators=[Optional(), Length(max=200)]
+    )
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)])
     #: Id of the entry this one corrects; empty for a new event.
     corrects = HiddenField()
+
+    #: The person's local date, which the view sets so that an appointment
+    #: cannot end in the future. Without it the server's date is used.
+    today: date | None = None
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
@@ -135,7 +149,36 @@ class ProgressionEventForm(FlaskForm):
                 _("The assessment year cannot be later than the date it was recorded.")
             ]
             valid = False
+        if self.kind.data == ProgressionKind.APPOINTMENT.value:
+            valid = self._validate_appointment_end() and valid
         return valid
+
+    def _validate_appointment_end(self) -> bool:
+        """Check that an appointment's last day is neither before its start nor in the future."""
+        ended_on = self.ended_on.data
+        if ended_on is None:
+            return True
+        started_on = self.occurred_on.data
+        today = self.today or date.today()
+        problem = None
+        if ended_on < EARLIEST_EVENT:
+            problem = _("Enter a date between 1950-01-01 and today.")
+        elif started_on is not None and ended_on < started_on:
+            problem = _(
+                "The last day in the post is before its start date %(start)s. "
+                "Enter a date on or after the start date.",
+                start=started_on.isoformat(),
+            )
+        elif ended_on > today:
+            problem = _(
+                "The last day in the post is after today (%(today)s). Leave it "
+                "empty while the person holds the post.",
+                today=today.isoformat(),
+            )
+        if problem is None:
+            return True
+        self.ended_on.errors = list(self.ended_on.errors) + [problem]
+        return False
 
     def values(self) -> dict:
         """Return the kind's fields under the keys ``events.record_event`` expects."""
@@ -146,7 +189,29 @@ class ProgressionEventForm(FlaskForm):
             "level": self.honour_level.data,
             "title": self.professional_title.data,
             "rank": self.rank.data,
+            "post": self.post.data,
+            "ended_on": self.ended_on.data,
+            "unit": (self.unit.data or "").strip(),
         }
+
+
+#: Posts a learner of each role may hold, as the roster import assigns them.
+POSTS_BY_ROLE = {
+    "counselor": (Post.FULL_TIME_COUNSELOR, Post.PART_TIME_COUNSELOR),
+    "party_worker": (
+        Post.PARTY_ORGANISER,
+        Post.TEACHER_BRANCH_SECRETARY,
+        Post.DEPARTMENT_PARTY_SECRETARY,
+    ),
+}
+
+
+def post_choices(role_value: str, current: Post | None) -> list:
+    """Return the post choices for a person of this role, keeping ``current``."""
+    posts = list(POSTS_BY_ROLE.get(role_value, ()))
+    if current is not None and current not in posts:
+        posts.append(current)
+    return [SelectChoice(post.value, POST[post.value]) for post in posts]
 
 
 _FULL_TIME_CHOICES = [
@@ -177,8 +242,20 @@ class PersonProfileForm(FlaskForm):
     full_time = SelectField(
         _l("Full-time"), choices=_FULL_TIME_CHOICES, validators=[Optional()]
     )
+    #: Removed by the view for people who are not learners. Its choices are
+    #: the posts of the person's role (see ``post_choices``). Left out of a
+    #: submission, it keeps the current post.
+    post = SelectField(_l("Post"), validators=[Optional()])
     post_started_on = IsoDateField(
         _l("Post start date"), validators=[Optional(), DateInRange()]
+    )
+    keep_left_post = BooleanField(
+        _l(
+            "When the post or its start date changes, add the post being left "
+            "to the record as an earlier post, so that its years of service "
+            "still count. Untick to correct a mistyped post or date."
+        ),
+        default=True,
     )
     gender = SelectField(
         _l("Gender"),

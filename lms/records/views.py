@@ -1,6 +1,7 @@
 """HR pages: the people list, each person's training record, HR-recorded
 events and the person profile."""
 
+from datetime import date
 from typing import Optional
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -10,14 +11,14 @@ from flask_login import current_user, login_required
 from lms.accounts import contact
 from lms.accounts.access import get_person_or_404, hr_scope, roles_required
 from lms.accounts.forms import OwnPhoneForm
-from lms.accounts.models import Gender, Role, User
+from lms.accounts.models import Gender, Post, Role, User
 from lms.competencies import evidence
 from lms.compliance.models import CadreRank, PartyStatus
 from lms.compliance.windows import local_today
 from lms.extensions import db
 from lms.organisations.models import Department
 from lms.records import events, services
-from lms.records.forms import PersonProfileForm, ProgressionEventForm
+from lms.records.forms import PersonProfileForm, ProgressionEventForm, post_choices
 from lms.records.models import ProgressionEntry, ProgressionKind, TrainingTier
 from lms.routing import MAX_ID
 
@@ -116,6 +117,7 @@ def _render_record(person: User, entry_form=None, status: int = 200, phone_form=
         entry_form = _entry_form_for(person, entries)
     is_self = person.id == current_user.id
     service, level = _counselor_service(person)
+    assessment_scheme = _assessment_scheme_for(person) if can_record else None
     if is_self and phone_form is None:
         phone_form = OwnPhoneForm(formdata=None, phone=person.phone)
     return (
@@ -139,6 +141,8 @@ def _render_record(person: User, entry_form=None, status: int = 200, phone_form=
             phone_form=phone_form,
             service=service,
             service_level=level,
+            uncounted_posts=_uncounted_posts(person, entries, service),
+            assessment_scheme=assessment_scheme,
         ),
         status,
     )
@@ -152,6 +156,51 @@ def _counselor_service(person: User):
         return None, None
     today = local_today(person.institution)
     return counselor_service(person, today), person_level(person, today)
+
+
+def _uncounted_posts(person: User, entries: list[ProgressionEntry], service) -> list:
+    """Return (entry, reason) for each uncorrected appointment that adds no service."""
+    from courses.learning import COUNSELOR_POSTS
+
+    if service is None:
+        return []
+    counted = {period.entry_id for period in service.periods}
+    corrected = {entry.corrects_id for entry in entries if entry.corrects_id}
+    today = local_today(person.institution)
+    result = []
+    for entry in entries:
+        if entry.kind is not ProgressionKind.APPOINTMENT:
+            continue
+        if entry.id in counted or entry.id in corrected:
+            continue
+        post = (entry.detail or {}).get("post")
+        if post not in {counselor_post.value for counselor_post in COUNSELOR_POSTS}:
+            reason = _("not a counselor post")
+        elif entry.occurred_on > today:
+            reason = _("starts after today")
+        else:
+            reason = _("ends before its first day, or the next post starts on the same day")
+        result.append((entry, reason))
+    return result
+
+
+def _assessment_scheme_for(person: User):
+    """Return the annual assessment scheme to link from a counselor's record, if any.
+
+    That is the scheme of the current year, else the newest one. Only
+    counselors are assessed, so other people get None.
+    """
+    from lms.annual_assessment import services as assessment_services
+
+    if person.role is not Role.COUNSELOR:
+        return None
+    scheme = assessment_services.scheme_of(
+        person.institution_id, services.current_year(person)
+    )
+    if scheme is not None:
+        return scheme
+    schemes = assessment_services.schemes_of(person.institution_id)
+    return schemes[0] if schemes else None
 
 
 def _entry_form_for(person: User, entries: list[ProgressionEntry]):
@@ -172,9 +221,19 @@ def _entry_form_for(person: User, entries: list[ProgressionEntry]):
     form.honour_level.data = detail.get("level") or ""
     form.professional_title.data = detail.get("title") or ""
     form.rank.data = detail.get("rank") or ""
+    form.post.data = detail.get("post") or ""
+    form.ended_on.data = _iso_date(detail.get("ended_on"))
+    form.unit.data = detail.get("unit") or ""
     form.note.data = detail.get("note") or ""
     form.corrects.data = str(corrected.id)
     return form
+
+
+def _iso_date(value) -> Optional[date]:
+    try:
+        return date.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
 
 
 @bp.route("/people/<int:person_id>/record")
@@ -206,7 +265,8 @@ def edit_own_phone():
 _CORRECTION_ERRORS = {
     "not_found": lambda: _("The entry to correct is not on this record."),
     "not_correctable": lambda: _(
-        "Only assessment grades, honours, title and rank changes can be corrected here."
+        "Only assessment grades, honours, title and rank changes and posts "
+        "held can be corrected here."
     ),
     "kind_mismatch": lambda: _(
         "A correction must be of the same kind as the entry it corrects."
@@ -243,10 +303,11 @@ def _assessed_year_of(person: User, form: ProgressionEventForm) -> Optional[int]
 @bp.route("/people/<int:person_id>/record/entries", methods=["POST"])
 @login_required
 def add_entry(person_id: int):
-    """Append an assessment grade, honour, title or rank change, or a correction."""
+    """Append an assessment grade, honour, title or rank change, post held, or a correction."""
     person = get_person_or_404(person_id)
     _require_hr_of(person)
     form = ProgressionEventForm()
+    form.today = local_today(person.institution)
     if not form.validate_on_submit():
         return _render_record(person, form, 400)
 
@@ -304,6 +365,10 @@ def edit_profile(person_id: int):
     profile = events.profile_of(person)
     form = PersonProfileForm()
     form.today = local_today(person.institution)
+    if person.role.is_learner:
+        form.post.choices = post_choices(person.role.value, person.post)
+    else:
+        del form.post
     if request.method == "GET" and profile is not None:
         form.party_status.data = profile.party_status.value
         form.party_committee_member.data = profile.party_committee_member
@@ -311,9 +376,21 @@ def edit_profile(person_id: int):
         form.full_time.data = {True: "yes", False: "no"}.get(profile.full_time, "")
         form.post_started_on.data = profile.post_started_on
     if request.method == "GET":
+        if "post" in form and person.post is not None:
+            form.post.data = person.post.value
         form.gender.data = person.gender.value if person.gender else ""
         form.phone.data = person.phone
     if form.validate_on_submit():
+        new_post = Post(form.post.data) if "post" in form and form.post.data else None
+        left_entry = None
+        if form.keep_left_post.data:
+            left_entry = events.record_left_post(
+                person,
+                current_user,
+                left_post=person.post,
+                left_started_on=profile.post_started_on if profile else None,
+                new_started_on=form.post_started_on.data,
+            )
         contact_changes = contact.update_contact(
             person,
             current_user,
@@ -329,11 +406,22 @@ def edit_profile(person_id: int):
             cadre_rank=CadreRank(form.cadre_rank.data) if form.cadre_rank.data else None,
             full_time={"yes": True, "no": False}.get(form.full_time.data),
             post_started_on=form.post_started_on.data,
+            post=new_post,
             other_changes=contact_changes,
         )
         db.session.commit()
         if changes:
             flash(_("Profile of %(name)s saved.", name=person.full_name), "success")
+        if left_entry is not None:
+            flash(
+                _(
+                    "The post held until %(date)s was added to the record as an "
+                    "earlier post: %(title)s",
+                    date=left_entry.detail["ended_on"],
+                    title=left_entry.title,
+                ),
+                "info",
+            )
         else:
             flash(_("Nothing changed."), "info")
         return redirect(url_for(".person_record", person_id=person.id))

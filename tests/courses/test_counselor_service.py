@@ -132,6 +132,7 @@ def test_record_page_shows_how_years_were_counted(app_ctx, login, english):
 
     assert "Counselor service" in page
     assert "in the counselor posts below. Days in two overlapping posts count once." in page
-    assert "Part-time counselor · 2019-09-01 to 2022-06-30 · earlier post" in page
+    assert "Part-time counselor · 2019-09-01 to 2022-06-30 · 1034 days · " in page
+    assert "earlier post, from the progression record</a>" in page
     assert "Full-time counselor · 2024-09-01 to" in page
     assert "current post, from the profile" in page

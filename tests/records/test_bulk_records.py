@@ -252,3 +252,54 @@ def test_single_event_uses_singular(world, login):
     assert response.status_code == 302
     flashed = hr.client.get(response.headers["Location"]).get_data(as_text=True)
     assert "1 event was added to the records." in flashed
+
+
+POSTS = (
+    "工号,类型,日期,结果,结束日期,单位,备注\n"
+    "E001,任职,2018-09-01,兼职辅导员,2021-08-31,物理学院,\n"
+    "counselor2,岗位,2019/9/1,专职辅导员,,,外校调入\n"
+)
+
+
+def test_posts_held_are_recorded(world, login):
+    hr = login("hr")
+
+    page = _upload(hr, POSTS.encode()).get_data(as_text=True)
+    assert "2 events to record" in page
+    assert _confirm(hr, page).status_code == 302
+
+    db.session.expire_all()
+    first, second = sorted(_entries(ProgressionKind.APPOINTMENT), key=lambda e: e.id)
+    assert first.user_id == world
+    assert first.title == "任职：兼职辅导员"
+    assert first.detail == {
+        "post": "part_time_counselor",
+        "ended_on": "2021-08-31",
+        "unit": "物理学院",
+        "note": "",
+    }
+    assert second.detail["post"] == "full_time_counselor"
+    assert second.detail["ended_on"] is None
+    assert second.detail["note"] == "外校调入"
+
+
+@pytest.mark.parametrize(
+    "line, column, words",
+    [
+        ("E001,任职,2018-09-01,辅导员,,,", "结果", "兼职辅导员"),
+        ("E001,任职,2018-09-01,兼职辅导员,明年,,", "结束日期", "“明年” is not a valid date"),
+        ("E001,任职,2018-09-01,兼职辅导员,2018-08-31,,", "结束日期", "before its start date 2018-09-01"),
+        ("E001,任职,2018-09-01,兼职辅导员,2099-08-31,,", "结束日期", "in the future"),
+        ("E001,任职,2018-09-01,兼职辅导员,,"  + "院" * 201 + ",", "单位", "at most 200"),
+    ],
+)
+def test_bad_post_row_names_column(world, login, line, column, words):
+    hr = login("hr")
+
+    response = _upload(hr, (POSTS + line + "\n").encode("utf-8"))
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert f"<td>4</td><td>{column}</td>" in page
+    assert words in page
+    assert _entries() == []

@@ -131,7 +131,8 @@ def test_invalid_values_are_rejected_by_field(world, login):
         (_grade_form(grade="perfect"), "Assessment grade: Not a valid choice"),
         (_grade_form(year="abc"), "Year: Not a valid integer value"),
         (_grade_form(occurred_on="2026-13-40"), "Date: Enter a date as YYYY-MM-DD, e.g. 2026-09-01."),
-        (_grade_form(kind="appointment"), "Kind of event: Not a valid choice"),
+        (_grade_form(kind="training"), "Kind of event: Not a valid choice"),
+            (_grade_form(kind="appointment"), "Post: Required for this kind of event."),
         (_grade_form(corrects="x1"), "Not a valid entry number."),
         (
             {
