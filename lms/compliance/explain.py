@@ -90,7 +90,7 @@ def _rule_notes(rule: ComplianceRule) -> list[str]:
                 per_day=_number(rule.hours_per_day),
             )
         )
-    if TrainingKind.PRE_JOB.value in rule.kinds:
+    if list(rule.kinds or []) == [TrainingKind.PRE_JOB.value]:
         notes.append(
             _(
                 "The pre-job exam is also required, but its result is not checked"

@@ -1154,3 +1154,19 @@ def test_rule_lists_store_enum_values(app_ctx):
 
     assert rule.roles == ["counselor", "party_worker"]
     assert rule.tiers == ["national"]
+
+
+def test_exam_note_only_on_pre_job_rules(institution, english):
+    person = make_person(institution, "c1", post_started_on=date(2020, 9, 1))
+    pre_job = make_rule(kinds=[TrainingKind.PRE_JOB.value])
+    centralised = make_rule(
+        min_hours=None,
+        min_count=1,
+        kinds=[TrainingKind.PRE_JOB.value, TrainingKind.THEMATIC.value],
+    )
+
+    pre_job_message = evaluate(person, pre_job, date(2026, 12, 5)).message
+    centralised_message = evaluate(person, centralised, date(2026, 12, 5)).message
+
+    assert PRE_JOB_EXAM_NOTE in pre_job_message
+    assert PRE_JOB_EXAM_NOTE not in centralised_message
