@@ -28,6 +28,7 @@ from lms.annual_assessment.models import (
     GradeBand,
     WorkAchievement,
 )
+from lms.compliance.windows import local_today
 from lms.db import now_utc
 from lms.extensions import db
 from lms.records.models import ProgressionEntry, ProgressionKind
@@ -299,6 +300,17 @@ def add_achievement(
             "occurred_on",
             _("Date: enter a date in %(year)s, the year being assessed.", year=year),
         )
+    today = local_today(assessment.user.institution)
+    if occurred_on > today:
+        raise AssessmentError(
+            "occurred_on",
+            _(
+                "Date: %(date)s has not come yet. File an achievement once it has taken "
+                "place, on or before %(today)s.",
+                date=occurred_on.isoformat(),
+                today=today.isoformat(),
+            ),
+        )
     if duty not in DUTIES:
         raise AssessmentError("duty", _("Duty: choose one of the nine duties."))
     description = description.strip()
@@ -404,6 +416,8 @@ MAX_SCORE_MAGNITUDE = Decimal(10) ** 6
 
 
 def _decimal(raw, field: str, label: str) -> Decimal:
+    if raw is None or not str(raw).strip():
+        raise AssessmentError(field, _("%(label)s: enter a number, such as 85.5.", label=label))
     try:
         value = Decimal(str(raw).strip())
     except ArithmeticError:

@@ -3,6 +3,7 @@
 import io
 from datetime import date
 
+import pytest
 import sqlalchemy as sa
 
 from lms.annual_assessment.models import AnnualAssessment, AssessmentStatus, WorkAchievement
@@ -54,7 +55,7 @@ def test_counselor_files_and_submits(app, world, login, english):
     alice = login("alice")
     page = alice.get("/annual-assessment/mine")
     assert page.status_code == 200
-    on = date(world.year, 3, 15).isoformat()
+    on = date(world.year, 1, 1).isoformat()
     response = alice.post(
         f"/annual-assessment/mine/achievements?scheme={world.scheme}",
         {
@@ -112,7 +113,7 @@ def test_achievement_bad_evidence_type(world, login, english):
     response = alice.post(
         f"/annual-assessment/mine/achievements?scheme={world.scheme}",
         {
-            "occurred_on": f"{world.year}-02-01",
+            "occurred_on": f"{world.year}-01-01",
             "duty": "crisis",
             "description": "处置危机",
             "evidence": (io.BytesIO(b"MZ\x90\x00"), "tool.exe"),
@@ -128,7 +129,7 @@ def test_counselor_cannot_read_another(app, world, login):
     alice.post(
         f"/annual-assessment/mine/achievements?scheme={world.scheme}",
         {
-            "occurred_on": f"{world.year}-02-01",
+            "occurred_on": f"{world.year}-01-01",
             "duty": "crisis",
             "description": "处置危机",
             "evidence": (io.BytesIO(PDF), "a.pdf"),
@@ -148,7 +149,7 @@ def test_hr_reads_achievements(app, world, login):
     alice = login("alice")
     alice.post(
         f"/annual-assessment/mine/achievements?scheme={world.scheme}",
-        {"occurred_on": f"{world.year}-02-01", "duty": "crisis", "description": "处置危机",
+        {"occurred_on": f"{world.year}-01-01", "duty": "crisis", "description": "处置危机",
          "evidence": (io.BytesIO(PDF), "a.pdf")},
         content_type="multipart/form-data",
     )
@@ -529,3 +530,32 @@ def test_scheme_row_errors_translated(world, login):
 def test_achievement_button_not_file_label(world, login, english):
     page = login("alice").get("/annual-assessment/mine").get_data(as_text=True)
     assert ">Add achievement</button>" in page
+
+
+def test_achievement_date_not_ahead(app, world, login, english):
+    from lms.compliance.windows import local_today
+    from lms.organisations.models import Institution
+
+    with app.app_context():
+        today = local_today(db.session.get(Institution, world.uni))
+    alice = login("alice")
+    response = alice.post(
+        f"/annual-assessment/mine/achievements?scheme={world.scheme}",
+        {"occurred_on": f"{world.year}-12-31", "duty": "crisis", "description": "尚未发生"},
+    )
+
+    if today.isoformat() == f"{world.year}-12-31":
+        pytest.skip("today is the last day of the year, so no date of the year is ahead")
+    assert response.status_code == 400
+    assert f"Date: {world.year}-12-31 has not come yet." in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(WorkAchievement)) == 0
+
+
+def test_empty_score_asks_for_number(app, world, login, english):
+    hr = login("hr")
+
+    response = hr.post(score_url(world, world.alice, "学工部考核"), {"score": ""})
+
+    assert response.status_code == 400
+    assert "Score: enter a number, such as 85.5." in response.get_data(as_text=True)
