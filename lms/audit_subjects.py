@@ -50,6 +50,7 @@ NAME_SOURCES: dict[str, tuple[str, tuple[str, ...], Callable[[sa.Row], str]]] = 
     "contest": ("contest", ("title",), _column("title")),
     "external_training": ("external_training", ("title",), _column("title")),
     "promotion_rule": ("promotion_rule", ("name",), _column("name")),
+    "compliance_rule": ("compliance_rule", ("name",), _column("name")),
 }
 
 

@@ -348,6 +348,15 @@ TEMPLATES = {
     "promotion_rule.updated": _l(
         "Promotion rule %(summary)s updated (%(track_label)s)"
     ),
+    "compliance_rule.created": _l("Training-hour rule %(summary)s created"),
+    "compliance_rule.adapted": _l(
+        "National training-hour rule adapted for the institution as %(summary)s"
+    ),
+    "compliance_rule.updated": _l("Training-hour rule %(summary)s updated"),
+    "compliance_rule.retired": _l(
+        "Training-hour rule %(summary)s retired. Reason: %(reason)s"
+    ),
+    "compliance_rule.restored": _l("Training-hour rule %(summary)s restored"),
     "external_training.entered": _l("External training entered by HR: %(hours_text)s"),
     "external_training.approved": _l("External training approved: %(hours_text)s"),
     "external_training.rejected": _l("External training rejected: %(reason)s"),
@@ -434,6 +443,11 @@ ACTION_LABELS = {
     "promotion.override": _l("Promotion approved with an override"),
     "promotion_rule.created": _l("Promotion rule created"),
     "promotion_rule.updated": _l("Promotion rule updated"),
+    "compliance_rule.created": _l("Training-hour rule created"),
+    "compliance_rule.adapted": _l("National training-hour rule adapted"),
+    "compliance_rule.updated": _l("Training-hour rule updated"),
+    "compliance_rule.retired": _l("Training-hour rule retired"),
+    "compliance_rule.restored": _l("Training-hour rule restored"),
     "external_training.entered": _l("External training entered"),
     "external_training.approved": _l("External training approved"),
     "external_training.rejected": _l("External training rejected"),
@@ -470,6 +484,7 @@ SUBJECT_TYPE_LABELS = {
     "external_training": _l("External training"),
     "promotion_application": _l("Promotion application"),
     "promotion_rule": _l("Promotion rule"),
+    "compliance_rule": _l("Training-hour rule"),
     "job": _l("Scheduled job"),
     "job_run": _l("Job run"),
 }

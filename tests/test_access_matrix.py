@@ -13,6 +13,7 @@ from certificates.template_models import CertificateTemplate
 from courses import services as course_services
 from courses.models import Programme
 from lms.accounts.models import Role, User
+from lms.compliance.models import ComplianceRule
 from lms.extensions import db
 from lms.notifications.services import enqueue
 from tests.conftest import LoggedIn, csrf_from, demo_row
@@ -69,6 +70,20 @@ EXPECTED = {
     ("compliance.overview", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
     ("compliance.rule_people", "GET"): (302, 403, 403, 403, 200, 404, 200, 200),
     ("compliance.export_rule_people", "GET"): (302, 403, 403, 403, 200, 404, 200, 200),
+    # Compliance rules: HR and admins read them; admins and HR of the whole
+    # institution change their own institution's rules and adapt national ones.
+    ("compliance.rules", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
+    ("compliance.new_rule", "GET"): (302, 403, 403, 403, 200, 200, 403, 200),
+    ("compliance.new_rule", "POST"): (302, 403, 403, 403, 400, 400, 403, 400),
+    ("compliance.edit_rule", "GET"): (302, 403, 403, 403, 200, 404, 403, 200),
+    ("compliance.edit_rule", "POST"): (302, 403, 403, 403, 400, 404, 403, 400),
+    ("compliance.adapt_rule", "GET"): (302, 403, 403, 403, 200, 200, 403, 200),
+    ("compliance.adapt_rule", "POST"): (302, 403, 403, 403, 400, 400, 403, 400),
+    # Retiring needs a reason, so an empty form is rejected and the rule stays.
+    ("compliance.retire_rule", "GET"): (302, 403, 403, 403, 200, 404, 403, 200),
+    ("compliance.retire_rule", "POST"): (302, 403, 403, 403, 400, 404, 403, 400),
+    # The rule is active, so there is nothing to restore.
+    ("compliance.restore_rule", "POST"): (302, 403, 403, 403, 409, 404, 403, 409),
     ("accounts.change_password", "GET"): (302, 200, 200, 200, 200, 200, 200, 200),
     ("accounts.own_sessions", "GET"): (302, 200, 200, 200, 200, 200, 200, 200),
     ("promotion.mine", "GET"): (302, 200, 200, 403, 403, 403, 403, 403),
@@ -479,6 +494,11 @@ def _build_world() -> dict:
         "owner": owner.id,
         "external": external_training.id,
         "rule": rule.id,
+        "national_rule": db.session.scalar(
+            sa.select(ComplianceRule.id).filter_by(
+                code="counselor-school-yearly", institution_id=None
+            )
+        ),
         "institution_code": owner.institution.code,
         "draft_programme": draft_programme.id,
         "link": programme.courses[0].id,
@@ -891,6 +911,12 @@ def _url(endpoint: str, w: dict) -> str:
         "compliance.overview": "/compliance",
         "compliance.rule_people": f"/compliance/rules/{w['rule']}",
         "compliance.export_rule_people": f"/compliance/rules/{w['rule']}/export.csv",
+        "compliance.rules": "/compliance/rules",
+        "compliance.new_rule": "/compliance/rules/new",
+        "compliance.edit_rule": f"/compliance/rules/{w['rule']}/edit",
+        "compliance.adapt_rule": f"/compliance/rules/{w['national_rule']}/adapt",
+        "compliance.retire_rule": f"/compliance/rules/{w['rule']}/retire",
+        "compliance.restore_rule": f"/compliance/rules/{w['rule']}/restore",
         "accounts.change_password": "/account/password",
         "accounts.own_sessions": "/account/sessions",
         "records.edit_own_phone": "/account/phone",

@@ -3,7 +3,8 @@
 The values come from the counselor regulation (教育部令第43号), the Party
 member education regulation (2019) and the cadre training regulation (2023).
 Only the cadre rules were read in the official text, so the others are
-seeded with ``verified=False`` for an administrator to confirm or edit.
+seeded with ``verified=False``. The app shows national rules read-only; an
+institution changes a value by adapting the rule (see ``rule_admin``).
 """
 
 import logging
@@ -54,9 +55,15 @@ _OLD_SECTION_CADRE_SOURCE = (
     "原文还覆盖一级主任科员以下公务员，需要时可加入科员职级。"
 )
 SECTION_CADRE_NAME = "乡科级和一级主任科员以下干部每年参加集中培训不少于12天或90学时"
+_SECTION_CADRE_DAYS_NOTE = _CADRE_SOURCE + "原文为每年累计不少于12天或90学时，达到其一即可；"
+#: The previous source text. It stated that the conversion could be changed on
+#: this rule, though national rules are read-only.
+_EDITABLE_SECTION_CADRE_SOURCE = (
+    _SECTION_CADRE_DAYS_NOTE + "1天按8学时折算，可在本规则中修改。科员职级计入一级主任科员以下。"
+)
 SECTION_CADRE_SOURCE = (
-    _CADRE_SOURCE + "原文为每年累计不少于12天或90学时，达到其一即可；"
-    "1天按8学时折算，可在本规则中修改。科员职级计入一级主任科员以下。"
+    _SECTION_CADRE_DAYS_NOTE + "1天按8学时折算；全国规则只读，院校可改编本规则后修改折算学时。"
+    "科员职级计入一级主任科员以下。"
 )
 
 RULES = [
@@ -187,10 +194,12 @@ RULES = [
 ]
 
 
-#: Pairs of (values that earlier versions seeded, values that replace them),
-#: by rule code.
-SUPERSEDED = {
-    "counselor-pre-job": (
+#: Steps of (rule code, values that an earlier version seeded, values that
+#: replace them), applied in order, so a rule seeded by any earlier version
+#: reaches the current values.
+SUPERSEDED = [
+    (
+        "counselor-pre-job",
         dict(
             window_kind=WindowKind.BEFORE_POST,
             window_months=12,
@@ -198,14 +207,16 @@ SUPERSEDED = {
         ),
         dict(window_kind=WindowKind.AROUND_POST_START),
     ),
-    "counselor-school-yearly": (
+    (
+        "counselor-school-yearly",
         dict(source=_COUNSELOR_SOURCE, excluded_kinds=[]),
         dict(
             source=_COUNSELOR_SOURCE + _SCHOOL_YEARLY_NOTE,
             excluded_kinds=[TrainingKind.PRE_JOB.value],
         ),
     ),
-    "cadre-section-yearly": (
+    (
+        "cadre-section-yearly",
         dict(
             name=_OLD_SECTION_CADRE_NAME,
             source=_OLD_SECTION_CADRE_SOURCE,
@@ -221,7 +232,12 @@ SUPERSEDED = {
             hours_per_day=_FULL_DAY_HOURS,
         ),
     ),
-}
+    (
+        "cadre-section-yearly",
+        dict(source=_EDITABLE_SECTION_CADRE_SOURCE),
+        dict(source=SECTION_CADRE_SOURCE),
+    ),
+]
 
 
 def seed_rules() -> list[ComplianceRule]:
@@ -256,7 +272,7 @@ def seed_rules() -> list[ComplianceRule]:
 
 def _replace_superseded(existing: dict[str, ComplianceRule]) -> None:
     """Apply ``SUPERSEDED`` to the stored shared rules that still have the old values."""
-    for code, (old, new) in SUPERSEDED.items():
+    for code, old, new in SUPERSEDED:
         rule = existing.get(code)
         if rule is None:
             continue

@@ -240,3 +240,4 @@ def export_rule_people(rule_id: int):
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response
+from lms.compliance import rule_views  # noqa: E402, F401  (routes on bp)

@@ -374,6 +374,40 @@ def test_seed_keeps_edited_rules(app_ctx):
     assert section.min_days is None
 
 
+def _store_section_rule(source: str) -> ComplianceRule:
+    values = next(v for v in seed.RULES if v["code"] == "cadre-section-yearly")
+    rule = ComplianceRule(institution_id=None, active=True, **{**values, "source": source})
+    db.session.add(rule)
+    db.session.flush()
+    return rule
+
+
+def test_seed_drops_promise_to_edit_national_rule(app_ctx):
+    section = _store_section_rule(seed._EDITABLE_SECTION_CADRE_SOURCE)
+
+    seed.seed_rules()
+
+    assert section.source == seed.SECTION_CADRE_SOURCE
+    assert "可在本规则中修改" not in section.source
+    assert "改编" in section.source
+
+
+def test_seed_takes_oldest_rule_to_current_source(app_ctx):
+    _store_old_rules()
+
+    seed.seed_rules()
+
+    assert _seeded("cadre-section-yearly").source == seed.SECTION_CADRE_SOURCE
+
+
+def test_seed_keeps_edited_source(app_ctx):
+    section = _store_section_rule("本校核对后的出处")
+
+    seed.seed_rules()
+
+    assert section.source == "本校核对后的出处"
+
+
 # Person record page
 
 
