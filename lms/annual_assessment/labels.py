@@ -13,7 +13,9 @@ COMPONENT_KIND = {
 
 ASSESSMENT_STATUS = {
     "open": _l("Open for filing"),
-    "submitted": _l("Submitted"),
+    # Not plain "Submitted": that msgid is also a column header of submission
+    # times and is translated as one (提交时间).
+    "submitted": _l("Filing submitted"),
     "finalised": _l("Finalised"),
 }
 

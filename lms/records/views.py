@@ -422,7 +422,7 @@ def edit_profile(person_id: int):
                 ),
                 "info",
             )
-        else:
+        if not changes and left_entry is None:
             flash(_("Nothing changed."), "info")
         return redirect(url_for(".person_record", person_id=person.id))
     status = 400 if request.method == "POST" else 200

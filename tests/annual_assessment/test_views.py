@@ -559,3 +559,24 @@ def test_empty_score_asks_for_number(app, world, login, english):
 
     assert response.status_code == 400
     assert "Score: enter a number, such as 85.5." in response.get_data(as_text=True)
+
+
+def test_sheet_status_not_submission_time(world, login):
+    alice = login("alice")
+    alice.post(f"/annual-assessment/mine/submit?scheme={world.scheme}")
+    hr = login("hr")
+
+    sheet = hr.get(f"/annual-assessment/schemes/{world.scheme}/sheet")
+
+    assert sheet.status_code == 200
+    assert "提交时间" not in sheet.get_data(as_text=True)
+
+
+def test_sheet_status_submitted_in_english(world, login, english):
+    alice = login("alice")
+    alice.post(f"/annual-assessment/mine/submit?scheme={world.scheme}")
+    hr = login("hr")
+
+    sheet = hr.get(f"/annual-assessment/schemes/{world.scheme}/sheet")
+
+    assert "Filing submitted" in sheet.get_data(as_text=True)

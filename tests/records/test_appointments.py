@@ -300,6 +300,36 @@ def test_profile_edit_without_tick_keeps_nothing(world, login):
     assert profile.post_started_on == date(2024, 9, 1)
 
 
+def test_profile_edit_without_tick_flashes_saved_only(world, login):
+    _start_post(world.counselor, date(2020, 9, 1))
+    hr = login("hr")
+
+    response = hr.post(
+        f"/people/{world.counselor}/profile",
+        data=_profile_form(keep_left_post=None),
+        follow_redirects=True,
+    )
+
+    page = response.get_data(as_text=True)
+    assert "saved." in page
+    assert "Nothing changed." not in page
+
+
+def test_profile_unchanged_flashes_nothing_changed(world, login):
+    _start_post(world.counselor, date(2024, 9, 1))
+    hr = login("hr")
+
+    response = hr.post(
+        f"/people/{world.counselor}/profile",
+        data=_profile_form(),
+        follow_redirects=True,
+    )
+
+    page = response.get_data(as_text=True)
+    assert "Nothing changed." in page
+    assert "saved." not in page
+
+
 def test_profile_post_choices_follow_role(world, login):
     hr = login("hr")
 
