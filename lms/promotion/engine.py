@@ -213,20 +213,25 @@ def _whole_years(since: date, today: date) -> int:
     return max(years, 0)
 
 
-def checked_years(rule: PromotionRule, today: date) -> list[int]:
+def checked_years(
+    rule: PromotionRule, today: date, grades: Optional[dict[int, str]] = None
+) -> list[int]:
     """Return the calendar years whose grades count, most recent first.
 
     They are the ``assessment_years`` years before the current one, because
-    the annual assessment of the current year is not finished yet.
+    the current year's assessment is usually not finished. Once ``grades``
+    holds a grade for the current year (a finalised yearly assessment, or
+    one HR recorded), the years end with the current one instead.
     """
     count = rule.assessment_years or 0
-    return [today.year - offset for offset in range(1, count + 1)]
+    latest = today.year if grades and today.year in grades else today.year - 1
+    return [latest - offset for offset in range(count)]
 
 
 def grade_conditions(
     rule: PromotionRule, grades: dict[int, str], today: date
 ) -> list[Condition]:
-    years = checked_years(rule, today)
+    years = checked_years(rule, today, grades)
     span = f"{years[-1]}–{years[0]}" if len(years) > 1 else str(years[0])
     conditions = []
     if rule.min_grade is not None:
@@ -435,7 +440,8 @@ def evaluate(
         result.conditions += grade_conditions(rule, grades, today)
     if rule.compliance_required:
         # A rule that checks grades over several years checks training hours
-        # over the same years; one without that window checks the last year.
+        # over as many years before the current one, whose hours are final;
+        # one without that window checks the last year.
         years = checked_years(rule, today) if rule.assessment_years else None
         result.conditions.append(
             _cached(

@@ -128,7 +128,7 @@ def _grade_rule(world, **values):
 
 def test_grades_count_the_years_before_the_current_one(world):
     _lecturer_since(world, date(2020, 9, 1))
-    for year in (2024, 2025, 2026):
+    for year in (2024, 2025):
         add_grade(world.counselor, year, "competent")
     rule = _grade_rule(world)
 
@@ -142,7 +142,23 @@ def test_grades_count_the_years_before_the_current_one(world):
 
     # From midnight on 1 January 2027 in Shanghai, 2024 to 2026 count.
     new_year = datetime(2026, 12, 31, 16, 0, tzinfo=timezone.utc)
-    assert _evaluate(rule, world.counselor, new_year).eligible
+    result = _evaluate(rule, world.counselor, new_year)
+    assert result.unmet[0].message.startswith(
+        "No annual assessment grade on record for 2026"
+    )
+
+
+def test_graded_current_year_counts(world):
+    _lecturer_since(world, date(2020, 9, 1))
+    add_grade(world.counselor, 2024, "competent")
+    add_grade(world.counselor, 2025, "competent")
+    add_grade(world.counselor, 2026, "basically_competent")
+    rule = make_rule(world.uni.id, assessment_years=2, min_grade="competent")
+
+    result = _evaluate(rule, world.counselor, date(2026, 12, 20))
+
+    assert not result.eligible
+    assert result.unmet[0].message.startswith("2026: Basically competent graded below")
 
 
 def test_grades_below_minimum_named(world):
@@ -177,7 +193,9 @@ def test_excellent_grades_are_counted_in_the_checked_years(world):
     assert [c.kind for c in result.unmet] == ["excellent"]
     assert result.unmet[0].message == "0 of 1 required Excellent grades in 2024–2026"
 
-    assert _evaluate(rule, world.counselor, date(2026, 3, 1)).eligible
+    # 2026 is graded already, so on 2026-03-01 the years end with 2026 too.
+    early = _evaluate(rule, world.counselor, date(2026, 3, 1))
+    assert early.unmet[0].message == "0 of 1 required Excellent grades in 2024–2026"
 
 
 # Training-hour compliance
