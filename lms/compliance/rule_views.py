@@ -170,7 +170,7 @@ def restore_rule(rule_id: int):
     rule = _own_rule_or_404(rule_id)
     if rule.active:
         flash(_("This rule is not retired."), "info")
-        return redirect(url_for(".rules")), 409
+        return redirect(url_for(".rules"))
     rule_admin.restore_rule(rule, current_user)
     db.session.commit()
     flash(_("Compliance rule restored: %(name)s", name=rule.name), "success")

@@ -393,7 +393,10 @@ def test_restore_applies_rule_again(world, login):
     db.session.refresh(rule)
     assert rule.active
     assert len(_audit("compliance_rule.restored")) == 1
-    assert admin.post(f"/compliance/rules/{rule.id}/restore").status_code == 409
+    again = admin.post(f"/compliance/rules/{rule.id}/restore", follow_redirects=True)
+    assert again.status_code == 200
+    assert "此规则未停用。" in again.get_data(as_text=True)
+    assert len(_audit("compliance_rule.restored")) == 1
 
 
 # Adapt
