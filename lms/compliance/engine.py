@@ -343,10 +343,13 @@ def evaluate(
     return _evaluate_loaded(rule, person, profile, today, year)
 
 
-def rules_for(institution_id: int) -> list[ComplianceRule]:
+def rules_for(institution_id: int, year: Optional[int] = None) -> list[ComplianceRule]:
     """Return the active rules of an institution, shared ones included, by code.
 
-    An institution's own rule replaces a shared rule with the same code.
+    An institution's own rule replaces a shared rule with the same code. For
+    a past ``year`` that ended before the institution's rule came into force,
+    the shared rule applies instead, or no rule of that code when there is
+    none.
     """
     rules = db.session.scalars(
         sa.select(ComplianceRule)
@@ -361,8 +364,14 @@ def rules_for(institution_id: int) -> list[ComplianceRule]:
     )
     by_code: dict[str, ComplianceRule] = {}
     for rule in rules:
+        if year is not None and not _in_force_in(rule, year):
+            continue
         by_code.setdefault(rule.code, rule)
     return list(by_code.values())
+
+
+def _in_force_in(rule: ComplianceRule, year: int) -> bool:
+    return rule.in_force_from is None or rule.in_force_from <= date(year, 12, 31)
 
 
 def evaluate_all(
@@ -377,7 +386,7 @@ def evaluate_all(
     profile = db.session.get(PersonProfile, person.id)
     return [
         _evaluate_loaded(rule, person, profile, today, year)
-        for rule in rules_for(person.institution_id)
+        for rule in rules_for(person.institution_id, year)
     ]
 
 

@@ -5,9 +5,11 @@ from typing import Optional as OptionalType
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     Field,
     IntegerField,
     SelectField,
@@ -24,14 +26,17 @@ from wtforms.validators import (
     Optional,
     Regexp,
     StopValidation,
+    ValidationError,
 )
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from lms import labels
 from lms.accounts.models import Post, Role
 from lms.compliance.models import POST_START_WINDOWS, CadreRank, WindowKind
+from lms.compliance.windows import local_today
 from lms.compliance import rule_admin
 from lms.compliance.rule_admin import EDITABLE_FIELDS
+from lms.input_ranges import DateInRange
 from lms.records.models import TrainingKind, TrainingTier
 
 WINDOW_KIND_LABELS = {
@@ -231,6 +236,15 @@ class RuleForm(FlaskForm):
         default=60,
         validators=[InputRequired(), NumberRange(min=0, max=MAX_AT_RISK_DAYS)],
     )
+    in_force_from = DateField(
+        _l("In force from"),
+        validators=[Optional(), DateInRange()],
+        description=_l(
+            "Calendar years that ended before this day are judged by the national"
+            " rule of the same code, or by no rule when there is none. Leave it"
+            " empty to judge every year by this rule."
+        ),
+    )
 
     def __init__(self, *args, institution_id: OptionalType[int] = None, **kwargs):
         """With ``institution_id``, the form requests the code of a new rule of that institution."""
@@ -270,6 +284,17 @@ class RuleForm(FlaskForm):
                 field.errors = [*field.errors, message]
                 valid = False
         return valid
+
+    def validate_in_force_from(self, field) -> None:
+        today = local_today(current_user.institution)
+        if field.data is not None and field.data > today:
+            raise ValidationError(
+                _(
+                    "%(date)s is after today (%(today)s). Enter today or an earlier day.",
+                    date=field.data.isoformat(),
+                    today=today.isoformat(),
+                )
+            )
 
     def _cross_field_problems(self):
         """Yield (field, message) for each value that contradicts another one."""

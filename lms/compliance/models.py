@@ -235,6 +235,11 @@ class ComplianceRule(db.Model):
     #: True once someone has read the value in the official text.
     verified: so.Mapped[bool] = so.mapped_column(default=False)
     active: so.Mapped[bool] = so.mapped_column(default=True)
+    #: First day an institution's rule applies. A calendar year that ended
+    #: before it is judged by the national rule of the same code, if any, so
+    #: a rule made today does not fail people for years before it existed.
+    #: None (national rules) applies to every year.
+    in_force_from: so.Mapped[Optional[date]]
 
     # Who the rule covers: every condition below must hold.
     roles: so.Mapped[list[str]] = so.mapped_column(sa.JSON)

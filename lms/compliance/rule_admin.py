@@ -13,6 +13,7 @@ institution's rules. Department HR reads them only, as with promotion rules.
 """
 
 import enum
+from datetime import date
 from decimal import Decimal
 from typing import Optional
 
@@ -51,6 +52,7 @@ EDITABLE_FIELDS = (
     "kinds",
     "excluded_kinds",
     "at_risk_days",
+    "in_force_from",
 )
 
 
@@ -133,6 +135,8 @@ def _stored(value):
         return value.value
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
+    if isinstance(value, date):
+        return value.isoformat()
     return value
 
 

@@ -13,6 +13,7 @@ from lms.compliance import rule_admin
 from lms.compliance.forms import RetireForm, RuleForm
 from lms.compliance.models import ComplianceRule
 from lms.compliance.views import bp
+from lms.compliance.windows import local_today
 from lms.extensions import db
 
 
@@ -61,6 +62,8 @@ def _form_page(form: RuleForm, *, rule=None, national=None, status: int = 200):
 def new_rule():
     _require_manager()
     form = RuleForm(institution_id=current_user.institution_id)
+    if not form.is_submitted():
+        form.in_force_from.data = local_today(current_user.institution)
     if not form.validate_on_submit():
         return _form_page(form, status=400 if form.is_submitted() else 200)
     rule = rule_admin.create_rule(
@@ -120,6 +123,7 @@ def adapt_rule(rule_id: int):
     if not form.is_submitted():
         form.fill(national)
         form.name.data = national.display_name
+        form.in_force_from.data = local_today(current_user.institution)
     if not form.validate_on_submit():
         return _form_page(
             form, national=national, status=400 if form.is_submitted() else 200

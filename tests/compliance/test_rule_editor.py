@@ -537,3 +537,110 @@ def test_adapted_rule_engine_and_report_agree(world, login):
     codes = [verdict.rule.id for verdict in evaluate_all(counselor, today)]
     assert copy.id in codes
     assert national.id not in codes
+
+
+# In force from
+
+
+def _adapted(world, in_force_from) -> ComplianceRule:
+    national = db.session.get(ComplianceRule, world.national)
+    rule = ComplianceRule(
+        institution_id=world.uni,
+        code=national.code,
+        name="本校每年校级培训不少于24学时",
+        roles=[Role.COUNSELOR],
+        window_kind=WindowKind.CALENDAR_YEAR,
+        min_hours=Decimal(24),
+        tiers=[TrainingTier.SCHOOL],
+        in_force_from=in_force_from,
+    )
+    db.session.add(rule)
+    db.session.flush()
+    return rule
+
+
+def test_past_year_judged_by_national_rule(world):
+    adapted = _adapted(world, date(2026, 12, 1))
+
+    by_code_2025 = {rule.code: rule.id for rule in rules_for(world.uni, 2025)}
+    by_code_2026 = {rule.code: rule.id for rule in rules_for(world.uni, 2026)}
+    by_code_now = {rule.code: rule.id for rule in rules_for(world.uni)}
+
+    assert by_code_2025["counselor-school-yearly"] == world.national
+    assert by_code_2026["counselor-school-yearly"] == adapted.id
+    assert by_code_now["counselor-school-yearly"] == adapted.id
+
+
+def test_new_rule_skips_years_before_it(world):
+    rule = ComplianceRule(
+        institution_id=world.uni,
+        code="school-yearly-20",
+        name="本校辅导员每年校级培训不少于20学时",
+        roles=[Role.COUNSELOR],
+        window_kind=WindowKind.CALENDAR_YEAR,
+        min_hours=Decimal(20),
+        in_force_from=date(2026, 12, 1),
+    )
+    db.session.add(rule)
+    db.session.flush()
+
+    assert "school-yearly-20" not in {r.code for r in rules_for(world.uni, 2025)}
+    assert "school-yearly-20" in {r.code for r in rules_for(world.uni, 2026)}
+
+
+def test_rule_without_date_judges_every_year(world):
+    adapted = _adapted(world, None)
+
+    by_code = {rule.code: rule.id for rule in rules_for(world.uni, 2020)}
+
+    assert by_code["counselor-school-yearly"] == adapted.id
+
+
+def test_new_rule_form_starts_today(world, login):
+    from lms.compliance.windows import local_today
+    from lms.organisations.models import Institution
+
+    today = local_today(db.session.get(Institution, world.uni))
+
+    page = login("admin-a").get("/compliance/rules/new").get_data(as_text=True)
+
+    assert f'name="in_force_from" type="date" value="{today.isoformat()}"' in page
+
+
+def test_in_force_from_ahead_rejected(world, login, english):
+    from datetime import timedelta
+
+    from lms.compliance.windows import local_today
+    from lms.organisations.models import Institution
+
+    ahead = local_today(db.session.get(Institution, world.uni)) + timedelta(days=3)
+    before = _count_rules()
+
+    response = login("admin-a").post(
+        "/compliance/rules/new", data=_form(in_force_from=ahead.isoformat())
+    )
+
+    assert response.status_code == 400
+    assert f"{ahead.isoformat()} is after today" in response.get_data(as_text=True)
+    assert _count_rules() == before
+
+
+def test_in_force_from_saved_and_audited(world, login):
+    response = login("admin-a").post(
+        "/compliance/rules/new", data=_form(in_force_from="2025-09-01")
+    )
+
+    assert response.status_code == 302
+    rule = _rule("school-yearly-20", world.uni)
+    assert rule.in_force_from == date(2025, 9, 1)
+    (entry,) = _audit("compliance_rule.created")
+    assert entry.data["in_force_from"] == "2025-09-01"
+
+
+def test_rules_page_shows_in_force_date(world, login, english):
+    _adapted(world, date(2026, 12, 1))
+    db.session.commit()
+
+    page = login("hr-a").get("/compliance/rules").get_data(as_text=True)
+
+    assert "In force from 2026-12-01" in page

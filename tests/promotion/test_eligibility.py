@@ -248,6 +248,18 @@ def test_compliance_checks_last_year(world):
     assert _evaluate(rule, world.counselor, date(2027, 6, 1)).eligible
 
 
+def test_compliance_skips_years_before_rule_in_force(world):
+    _lecturer_since(world, date(2020, 9, 1))
+    yearly = _yearly_rule(world)
+    yearly.in_force_from = date(2027, 3, 1)
+    _hours(world, 2026, "12")
+    rule = make_rule(world.uni.id, compliance_required=True)
+
+    result = _evaluate(rule, world.counselor, date(2027, 6, 1))
+
+    assert result.eligible
+
+
 def _hours_rule(world, **values):
     for year in (2024, 2025, 2026):
         add_grade(world.counselor, year, "competent")
