@@ -135,6 +135,8 @@ def load_application(application_id: int) -> PromotionApplication:
 
 def _render_promotions(person):
     """Render a person's steps, the promotions open to them and their applications."""
+    from courses.learning import person_level
+
     today = local_today(person.institution)
     titles = programme_titles(person.institution_id)
     applications = services.applications_of(person)
@@ -150,6 +152,7 @@ def _render_promotions(person):
         applications=applications,
         open_rules={a.rule_id: a for a in applications if a.is_open},
         today=today,
+        service_level=person_level(person, today),
     )
 
 

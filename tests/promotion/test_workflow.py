@@ -898,3 +898,10 @@ def test_stale_form_does_not_decide_next_step(world, frozen, login, english):
     assert _application().status is ApplicationStatus.INSTITUTION_REVIEW
     page = hr2.get(url).get_data(as_text=True)
     assert "Department review: already decided by 赵静" in page
+
+
+def test_promotions_page_names_level_by_service(app, seeded, login, english):
+    page = login("counselor2").get("/promotions").get_data(as_text=True)
+
+    assert "Not on the record" in page
+    assert "Intermediate by years of service, which decides the programmes offered" in page
