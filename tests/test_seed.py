@@ -545,3 +545,19 @@ def test_demo_workshop_completed_by_attendance(app, seeded, login, english):
         assert db.session.scalar(
             sa.select(LessonProgress.id).filter_by(user_id=counselor_id, lesson_id=lesson_id)
         ) is not None
+
+
+def test_programme_audience_punctuation(app, seeded, login):
+    from courses.models import Programme
+
+    with app.app_context():
+        programme_id = db.session.scalar(
+            sa.select(Programme.id).where(Programme.audience.like("%四年以上%"))
+        )
+    chinese = login("counselor2").get(f"/programmes/{programme_id}").get_data(as_text=True)
+    english_session = login("counselor1")
+    english_session.post("/language/en")
+    english = english_session.get(f"/programmes/{programme_id}").get_data(as_text=True)
+
+    assert "<dd>专职辅导员（工作四年以上的专职辅导员）</dd>" in chinese
+    assert "<dd>Full-time counselor (工作四年以上的专职辅导员)</dd>" in english
