@@ -343,7 +343,7 @@ def leave(class_id: int):
         abort(404)
     if member.status not in classes.ACTIVE_STATES:
         # A second click or a resubmit from the browser history: the person
-        # has already left, so say that instead of the trainers' roster error.
+        # has already left, so show that instead of the trainers' roster error.
         flash(_("You have already left this class."), "info")
         return redirect(url_for("classes.detail", class_id=class_id))
     if (

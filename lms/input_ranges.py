@@ -8,6 +8,7 @@ offset (at most 14 hours) plus one day added to an end date.
 """
 
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
@@ -164,6 +165,24 @@ def scheduled_to_utc(
         errors[field] = problem
         return None
     return converted
+
+
+def finite_decimal(valuelist, message: str) -> Decimal | None:
+    """Parse a form field's typed decimal, or return None when it is empty.
+
+    Raises ValueError with ``message`` for text, NaN and infinity, which
+    WTForms' ``DecimalField`` would accept.
+    """
+    raw = valuelist[0].strip() if valuelist else ""
+    if not raw:
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite():
+        raise ValueError(message)
+    return value
 
 
 class IsoDateField(DateField):

@@ -82,7 +82,7 @@ EXPECTED = {
     # Retiring needs a reason, so an empty form is rejected and the rule stays.
     ("compliance.retire_rule", "GET"): (302, 403, 403, 403, 200, 404, 403, 200),
     ("compliance.retire_rule", "POST"): (302, 403, 403, 403, 400, 404, 403, 400),
-    # The rule is active, so restoring it changes nothing and says so.
+    # The rule is active, so restoring it changes nothing and flashes a notice.
     ("compliance.restore_rule", "POST"): (302, 403, 403, 403, 302, 404, 403, 302),
     ("accounts.change_password", "GET"): (302, 200, 200, 200, 200, 200, 200, 200),
     ("accounts.own_sessions", "GET"): (302, 200, 200, 200, 200, 200, 200, 200),

@@ -18,8 +18,11 @@ from certificates.models import Certificate, CertificateStatus
 from courses import services as course_services
 from lms import audit
 from lms.accounts.models import Role
+from lms.annual_assessment import services as assessment_services
+from lms.annual_assessment.services import seed_default_scheme
 from lms.extensions import db
 from lms.records.models import HoursEntry, TrainingKind, TrainingTier
+from lms.records.services import current_year
 from tests.factories import (
     make_course,
     make_department,
@@ -58,6 +61,8 @@ def _world(people: int, courses: int, lessons: int):
     institution = make_institution()
     department = make_department(institution, "edu", "教育学院")
     hr = make_user(institution, "hr", Role.HR)
+    scheme = seed_default_scheme(institution.id, current_year(hr))
+    component = scheme.components[0]
     course_list = [make_course(institution, f"c{n}", lessons=lessons) for n in range(courses)]
     programme = make_programme(institution, "p1", course_list)
     counselors = []
@@ -80,6 +85,8 @@ def _world(people: int, courses: int, lessons: int):
                 issued_on=date(2026, 3, 1), status=CertificateStatus.VALID,
             )
         )
+        assessment = assessment_services.assessment_for(scheme, user)
+        assessment_services.record_score(assessment, component, hr, "80")
         counselors.append(user)
     db.session.commit()
     return hr, counselors[0], programme, course_list[0]
@@ -102,12 +109,17 @@ BUDGETS = {
     "/courses/*": 20,
     "/courses/*/lessons/*": 16,
     "/admin/audit": 14,
+    "/annual-assessment/schemes/*/sheet": 12,
+    "/compliance/rules": 7,
 }
 
 
 def _pages(programme, course, lesson, counselor):
+    scheme = assessment_services.scheme_of(counselor.institution_id, current_year(counselor))
     return [
         ("hr", "/people"),
+        ("hr", f"/annual-assessment/schemes/{scheme.id}/sheet"),
+        ("hr", "/compliance/rules"),
         ("hr", f"/people/{counselor.id}/record"),
         ("hr", "/compliance"),
         ("hr", "/certificates/issued"),

@@ -1,6 +1,5 @@
 """Forms of the yearly assessment: scheme, achievements, self-report, scores."""
 
-from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -28,7 +27,7 @@ from wtforms.validators import (
 
 from lms.annual_assessment.labels import COMPONENT_KIND, DUTY_LABELS
 from lms.annual_assessment.models import ComponentKind
-from lms.input_ranges import DateInRange
+from lms.input_ranges import DateInRange, finite_decimal
 from lms.records.events import ASSESSMENT_GRADE_LABELS
 
 
@@ -61,18 +60,8 @@ class SchemeNumberField(DecimalField):
     """
 
     def process_formdata(self, valuelist) -> None:
-        raw = valuelist[0].strip() if valuelist else ""
-        if not raw:
-            self.data = None
-            return
-        try:
-            value = Decimal(raw)
-        except InvalidOperation:
-            value = None
-        if value is None or not value.is_finite():
-            self.data = None
-            raise ValueError(_("Enter a number such as 25 or 33.3."))
-        self.data = value
+        self.data = None
+        self.data = finite_decimal(valuelist, _("Enter a number such as 25 or 33.3."))
 
 
 class SchemeRow(FlaskForm):

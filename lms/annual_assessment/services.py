@@ -294,6 +294,7 @@ def add_achievement(
 ) -> WorkAchievement:
     """File a work achievement; the caller stores the evidence file first."""
     _check_owner_may_edit(assessment, actor)
+
     year = assessment.scheme.year
     if occurred_on.year != year:
         raise AssessmentError(
@@ -311,6 +312,7 @@ def add_achievement(
                 today=today.isoformat(),
             ),
         )
+
     if duty not in DUTIES:
         raise AssessmentError("duty", _("Duty: choose one of the nine duties."))
     description = description.strip()
@@ -319,6 +321,7 @@ def add_achievement(
             "description",
             _("Description: describe the work in 1 to %(max)s characters.", max=MAX_DESCRIPTION),
         )
+
     achievement = WorkAchievement(
         assessment_id=assessment.id,
         occurred_on=occurred_on,

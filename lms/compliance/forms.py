@@ -1,6 +1,6 @@
 """Forms that create, edit, adapt and retire compliance rules."""
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Optional as OptionalType
 
 from flask_babel import gettext as _
@@ -36,7 +36,7 @@ from lms.compliance.models import POST_START_WINDOWS, CadreRank, WindowKind
 from lms.compliance.windows import local_today
 from lms.compliance import rule_admin
 from lms.compliance.rule_admin import EDITABLE_FIELDS
-from lms.input_ranges import DateInRange
+from lms.input_ranges import DateInRange, finite_decimal
 from lms.records.models import TrainingKind, TrainingTier
 
 WINDOW_KIND_LABELS = {
@@ -83,19 +83,11 @@ class DecimalInputField(Field):
         return format(self.data.normalize(), "f") if self.data else "0"
 
     def process_formdata(self, valuelist) -> None:
-        raw = valuelist[0].strip() if valuelist else ""
-        if not raw:
-            self.data = None
+        self.data = None
+        value = finite_decimal(valuelist, _("Enter a number, e.g. 16 or 7.5."))
+        if value is None:
             return
-        try:
-            value = Decimal(raw)
-        except InvalidOperation:
-            value = None
-        if value is None or not value.is_finite():
-            self.data = None
-            raise ValueError(_("Enter a number, e.g. 16 or 7.5."))
         if value != value.quantize(Decimal("0.1")):
-            self.data = None
             raise ValueError(_("Use at most one decimal place, e.g. 7.5."))
         self.data = value
 

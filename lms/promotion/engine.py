@@ -439,9 +439,9 @@ def evaluate(
         grades = _cached(cache, "grades", lambda: assessment_grades(user))
         result.conditions += grade_conditions(rule, grades, today)
     if rule.compliance_required:
-        # A rule that checks grades over several years checks training hours
-        # over as many years before the current one, whose hours are final;
-        # one without that window checks the last year.
+        # A rule with a grade window checks training hours over as many years
+        # before the current one, because only their hours are final. A rule
+        # without that window checks the last year.
         years = checked_years(rule, today) if rule.assessment_years else None
         result.conditions.append(
             _cached(

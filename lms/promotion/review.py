@@ -147,8 +147,9 @@ class DecisionCheck:
 
     eligibility: engine.Eligibility
     today: date
-    #: Why approving needs an override, in the current language; empty if
-    #: the applicant still holds the starting step and meets every condition.
+    #: Reasons why approving needs an override, in the current language. The
+    #: list is empty while the applicant is at the starting step and meets
+    #: every condition.
     problems: list[str] = field(default_factory=list)
 
     @property

@@ -46,7 +46,7 @@ KIND_WORDS = {
 MAX_UNIT_LENGTH = 200
 
 MAX_ROWS = 5000
-#: Longest note, the same as on the record's entry form.
+#: Maximum length of a note, the same as on the record's entry form.
 MAX_NOTE_LENGTH = 1000
 
 

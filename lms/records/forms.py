@@ -1,7 +1,7 @@
 """Forms for HR-recorded events, the person profile and external trainings."""
 
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -35,6 +35,7 @@ from lms.input_ranges import (
     EARLIEST_TRAINING,
     DateInRange,
     IsoDateField,
+    finite_decimal,
     post_start_problem,
     training_date_problem,
 )
@@ -295,18 +296,8 @@ class HoursField(DecimalField):
     """
 
     def process_formdata(self, valuelist) -> None:
-        raw = valuelist[0].strip() if valuelist else ""
-        if not raw:
-            self.data = None
-            return
-        try:
-            value = Decimal(raw)
-        except InvalidOperation:
-            value = None
-        if value is None or not value.is_finite():
-            self.data = None
-            raise ValueError(_("Enter a number of hours, e.g. 8 or 3.5."))
-        self.data = value
+        self.data = None
+        self.data = finite_decimal(valuelist, _("Enter a number of hours, e.g. 8 or 3.5."))
 
     def pre_validate(self, form) -> None:
         # Skip the range check, whose message would repeat the parse error.

@@ -99,7 +99,7 @@ def test_department_hr_import_scope(app, world, login, english):
     assert stored_scores(app) == {("bob", "院系考核"): "77.0"}
 
 
-def test_import_huge_exponent_rejected(app, world, login, english):
+def test_import_huge_score_rejected(app, world, login, english):
     content = (HEADER + "E001,王老师,80,9e30,,,,\n").encode("utf-8")
     response = upload(login("hr"), import_url(world), content)
     assert response.status_code == 400
@@ -169,7 +169,7 @@ def test_department_hr_cannot_change_other_columns(app, world, login, english):
     assert stored_scores(app)[("bob", "学工部考核")] == "90.0"
 
 
-def test_import_huge_exponent_rejected(app, world, login, english):
+def test_import_exponent_beyond_precision_rejected(app, world, login, english):
     response = upload(login("hr"), import_url(world), "工号,学工部考核\nE001,1e400\n".encode("utf-8"))
     assert response.status_code == 400
     assert "enter a score from 0 to 100" in response.get_data(as_text=True)

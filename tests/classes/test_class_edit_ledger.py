@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from courses import class_attendance, classes
-from courses.class_models import AttendanceStatus, SessionLength, TrainingClass
+from courses.class_models import SessionLength, TrainingClass
 from lms.compliance import ledger
 from lms.compliance.models import ComplianceRule
 from lms.extensions import db

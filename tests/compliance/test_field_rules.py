@@ -17,13 +17,12 @@ import sqlalchemy as sa
 from lms.accounts.models import Post, Role, User
 from lms.compliance import seed
 from lms.compliance.engine import Status, Uncovered, evaluate, evaluate_institution
-from lms.compliance.models import CadreRank, ComplianceRule, PersonProfile, WindowKind
+from lms.compliance.models import CadreRank, ComplianceRule
 from lms.compliance.report import population_report
 from lms.compliance.windows import local_today
 from lms.extensions import db
 from lms.records.models import TrainingKind, TrainingTier
 from tests.compliance.test_engine import add_hours, make_institution, make_person, make_rule
-from tests.conftest import demo_row
 
 PRE_JOB = TrainingKind.PRE_JOB
 SECRETARY_START = date(2026, 3, 1)
