@@ -143,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
     from courses.manage_views import bp as manage_bp
     from courses.views import bp as courses_bp
     from lms.accounts.views import bp as accounts_bp
+    from lms.annual_assessment.evaluation_views import bp as student_evaluation_bp
     from lms.annual_assessment.views import bp as annual_assessment_bp
     from lms.competencies.views import bp as frameworks_bp
     from lms.accounts.admin_views import bp as admin_bp
@@ -160,6 +161,7 @@ def _register_blueprints(app: Flask) -> None:
         compliance_bp,
         promotion_bp,
         annual_assessment_bp,
+        student_evaluation_bp,
         courses_bp,
         assessments_bp,
         certificate_templates_bp,

@@ -51,6 +51,8 @@ def load_config(instance_path: str) -> dict:
         "FIRST_PASSWORD_DAYS": int(os.environ.get("LMS_FIRST_PASSWORD_DAYS", 14)),
         "VERIFY_RATE_LIMIT": os.environ.get("LMS_VERIFY_RATE_LIMIT", "60 per minute"),
         "LOGIN_RATE_LIMIT": os.environ.get("LMS_LOGIN_RATE_LIMIT", "10 per minute"),
+        # Rejected access codes per address on the public student evaluation page.
+        "EVALUATION_RATE_LIMIT": os.environ.get("LMS_EVALUATION_RATE_LIMIT", "20 per minute"),
         # Failed logins per account from all addresses together.
         "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get(
             "LMS_LOGIN_ACCOUNT_RATE_LIMIT", "20 per hour"

@@ -401,6 +401,17 @@ EXPECTED = {
     ("annual_assessment.save_self_report", "POST"): (302, 400, 302, 403, 403, 403, 403, 403),
     ("annual_assessment.submit", "POST"): (302, 400, 302, 403, 403, 403, 403, 403),
     ("annual_assessment.evidence", "GET"): (302, 200, 404, 404, 200, 404, 404, 200),
+    # The online student evaluation: HR who enter the student component manage
+    # it. The matrix world opens none, so the actions on one find nothing.
+    # Students use the public page without an account.
+    ("student_evaluation.open_evaluation", "POST"): (302, 403, 403, 403, 400, 404, 404, 400),
+    ("student_evaluation.add_codes", "POST"): (302, 403, 403, 403, 404, 404, 404, 404),
+    ("student_evaluation.close", "POST"): (302, 403, 403, 403, 404, 404, 404, 404),
+    ("student_evaluation.reopen", "POST"): (302, 403, 403, 403, 404, 404, 404, 404),
+    ("student_evaluation.apply", "POST"): (302, 403, 403, 403, 404, 404, 404, 404),
+    ("student_evaluation.evaluate", "GET"): (200, 200, 200, 200, 200, 200, 200, 200),
+    ("student_evaluation.submit", "POST"): (404, 404, 404, 404, 404, 404, 404, 404),
+    ("student_evaluation.thanks", "GET"): (200, 200, 200, 200, 200, 200, 200, 200),
     ("main.set_language", "POST"): (302, 302, 302, 302, 302, 302, 302, 302),
     ("accounts.logout", "POST"): (302, 302, 302, 302, 302, 302, 302, 302),
 }
@@ -1127,6 +1138,14 @@ def _assessment_urls(w: dict) -> dict:
         "annual_assessment.save_self_report": f"{mine}/self-report?scheme={w['assessment_scheme']}",
         "annual_assessment.submit": f"{mine}/submit?scheme={w['assessment_scheme']}",
         "annual_assessment.evidence": f"{base}/achievements/{w['achievement']}/evidence",
+        "student_evaluation.open_evaluation": f"{person}/evaluation/open",
+        "student_evaluation.add_codes": f"{person}/evaluation/codes",
+        "student_evaluation.close": f"{person}/evaluation/close",
+        "student_evaluation.reopen": f"{person}/evaluation/reopen",
+        "student_evaluation.apply": f"{person}/evaluation/apply",
+        "student_evaluation.evaluate": "/evaluate",
+        "student_evaluation.submit": "/evaluate",
+        "student_evaluation.thanks": "/evaluate/thanks",
     }
 
 

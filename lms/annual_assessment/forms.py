@@ -1,4 +1,5 @@
-"""Forms of the yearly assessment: scheme, achievements, self-report, scores."""
+"""Forms of the yearly assessment: scheme, achievements, self-report, scores,
+and the online student evaluation."""
 
 
 from flask_babel import gettext as _
@@ -10,6 +11,7 @@ from wtforms import (
     DecimalField,
     FieldList,
     FormField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -50,6 +52,8 @@ def one_decimal_place(form, field) -> None:
 #: Blank rows offered for components and bands; blank rows are ignored.
 COMPONENT_ROWS = 6
 BAND_ROWS = 6
+#: Enough rows for the nine duties and one more.
+DIMENSION_ROWS = 10
 
 
 class SchemeNumberField(DecimalField):
@@ -93,6 +97,12 @@ class BandRow(SchemeRow):
     )
 
 
+class DimensionRow(SchemeRow):
+    name = StringField(_l("Dimension"), validators=[Optional(), Length(max=100)])
+    min_score = IntegerField(_l("Lowest score"), validators=[Optional()])
+    max_score = IntegerField(_l("Highest score"), validators=[Optional()])
+
+
 class SchemeForm(FlaskForm):
     year = IntegerField(
         _l("Year"), validators=[InputRequired(), NumberRange(min=2000, max=2100)]
@@ -105,6 +115,7 @@ class SchemeForm(FlaskForm):
     )
     components = FieldList(FormField(ComponentRow), min_entries=COMPONENT_ROWS)
     bands = FieldList(FormField(BandRow), min_entries=BAND_ROWS)
+    dimensions = FieldList(FormField(DimensionRow), min_entries=DIMENSION_ROWS)
 
 
 class AchievementForm(FlaskForm):
@@ -139,3 +150,52 @@ class ReopenForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     file = FileField(_l("File"))
+
+
+class OpenEvaluationForm(FlaskForm):
+    # Text fields: the evaluation service checks the numbers and names the fix.
+    student_count = StringField(_l("Number of students the counselor serves"))
+    code_count = StringField(_l("Number of codes (empty for the minimum sample)"))
+
+
+class AddCodesForm(FlaskForm):
+    code_count = StringField(_l("Number of codes"))
+
+
+class CodeLookupForm(FlaskForm):
+    """The public form where a student types a code; a GET form without CSRF."""
+
+    class Meta:
+        csrf = False
+
+    code = StringField(_l("Access code"), validators=[DataRequired(), Length(max=64)])
+
+
+class StudentEvaluationForm(FlaskForm):
+    """A student's scores; ``for_dimensions`` adds one field per dimension."""
+
+    code = HiddenField()
+    comment = TextAreaField(_l("Comment (optional)"), validators=[Length(max=1000)])
+
+    @classmethod
+    def for_dimensions(cls, dimensions) -> type["StudentEvaluationForm"]:
+        """Return a form class with a required whole-number field per dimension."""
+
+        class Scores(cls):
+            pass
+
+        for dimension in dimensions:
+            message = _l(
+                "Choose a score from %(low)s to %(high)s.",
+                low=dimension.min_score,
+                high=dimension.max_score,
+            )
+            field = IntegerField(
+                dimension.name,
+                validators=[
+                    InputRequired(message=message),
+                    NumberRange(dimension.min_score, dimension.max_score, message=message),
+                ],
+            )
+            setattr(Scores, f"dimension_{dimension.id}", field)
+        return Scores

@@ -155,6 +155,7 @@ def parse(
             )
             continue
         stored = services.scores_by_component(assessment) if assessment is not None else {}
+        online = services.evaluation_of(assessment) if assessment is not None else None
         for component in components:
             column = headers[f"component-{component.id}"]
             cell = raw.get(column, "")
@@ -169,6 +170,12 @@ def parse(
                 # department HR may upload it again with those cells as they were.
                 if not _is_stored(stored.get(component.id), cell, sample, students):
                     add(column, _("You do not enter “%(name)s”; leave this column empty.", name=component.name))
+                continue
+            if component.kind is ComponentKind.STUDENTS and online is not None:
+                # The score of an online evaluation comes back in a downloaded
+                # sheet, so only a changed cell is a problem.
+                if not _is_stored(stored.get(component.id), cell, sample, students):
+                    add(column, services.online_evaluation_message(person))
                 continue
             try:
                 value, sample, students = services.check_score(

@@ -6,6 +6,10 @@ minimum share of a counselor's students who must take part in the student
 evaluation. Each counselor has one assessment per scheme, holding the work
 achievements (工作实绩) they file, their self-report (reference only), the
 component scores reviewers enter and, once finalised, the total and grade.
+
+The online student evaluation gives sampled students single-use access
+codes. A response is stored apart from the code that allowed it, so no
+stored row links a student's scores to a code.
 """
 
 import enum
@@ -76,6 +80,11 @@ class AssessmentScheme(db.Model):
     bands: so.Mapped[list["GradeBand"]] = so.relationship(
         back_populates="scheme",
         order_by="GradeBand.min_score.desc()",
+        cascade="all, delete-orphan",
+    )
+    dimensions: so.Mapped[list["EvaluationDimension"]] = so.relationship(
+        back_populates="scheme",
+        order_by="EvaluationDimension.position",
         cascade="all, delete-orphan",
     )
 
@@ -232,3 +241,131 @@ class WorkAchievement(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
 
     assessment: so.Mapped[AnnualAssessment] = so.relationship(back_populates="achievements")
+
+
+class EvaluationDimension(db.Model):
+    """A dimension students score in the online evaluation, such as 德 or a duty.
+
+    Students enter a whole number from ``min_score`` to ``max_score``, which
+    is scaled to 0 to 100 for the evaluation's mean score.
+    """
+
+    __tablename__ = "student_evaluation_dimension"
+    __table_args__ = (
+        sa.UniqueConstraint("scheme_id", "position"),
+        sa.CheckConstraint(
+            "min_score >= 0 AND min_score < max_score AND max_score <= 100",
+            name="range_valid",
+        ),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    scheme_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("annual_assessment_scheme.id", ondelete="CASCADE")
+    )
+    position: so.Mapped[int]
+    name: so.Mapped[str] = so.mapped_column(sa.String(100))
+    min_score: so.Mapped[int]
+    max_score: so.Mapped[int]
+
+    scheme: so.Mapped[AssessmentScheme] = so.relationship(back_populates="dimensions")
+
+
+class StudentEvaluation(db.Model):
+    """The online anonymous student evaluation of one counselor's assessment."""
+
+    __tablename__ = "student_evaluation"
+    __table_args__ = (
+        sa.UniqueConstraint("assessment_id"),
+        sa.CheckConstraint("student_count > 0", name="students_positive"),
+        sa.CheckConstraint(
+            "(closed_at IS NULL) = (closed_by_id IS NULL)", name="closed_with_actor"
+        ),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    assessment_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("annual_assessment.id", ondelete="CASCADE")
+    )
+    #: Number of students the counselor serves, from which the sample is sized.
+    student_count: so.Mapped[int]
+    opened_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
+    opened_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+    closed_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    closed_by_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("user.id"))
+
+    assessment: so.Mapped[AnnualAssessment] = so.relationship()
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class EvaluationCode(db.Model):
+    """A single-use access code of an evaluation; only its SHA-256 digest is stored.
+
+    No time of use is stored, so the order in which codes were used cannot
+    be matched with the order of the responses.
+    """
+
+    __tablename__ = "student_evaluation_code"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    evaluation_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("student_evaluation.id", ondelete="CASCADE"), index=True
+    )
+    #: Hex SHA-256 digest of the normalised code.
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    used: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+
+    evaluation: so.Mapped[StudentEvaluation] = so.relationship()
+
+
+class EvaluationResponse(db.Model):
+    """One student's scores, stored without the code that allowed them.
+
+    Only the calendar day of the submission is kept, never a finer time.
+    """
+
+    __tablename__ = "student_evaluation_response"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    evaluation_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("student_evaluation.id", ondelete="CASCADE"), index=True
+    )
+    submitted_on: so.Mapped[date]
+
+    answers: so.Mapped[list["EvaluationAnswer"]] = so.relationship(
+        back_populates="response", cascade="all, delete-orphan"
+    )
+
+
+class EvaluationAnswer(db.Model):
+    """The score one response gives one dimension."""
+
+    __tablename__ = "student_evaluation_answer"
+    __table_args__ = (sa.UniqueConstraint("response_id", "dimension_id"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    response_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("student_evaluation_response.id", ondelete="CASCADE")
+    )
+    dimension_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("student_evaluation_dimension.id"), index=True
+    )
+    score: so.Mapped[int]
+
+    response: so.Mapped[EvaluationResponse] = so.relationship(back_populates="answers")
+
+
+class EvaluationComment(db.Model):
+    """A student's optional comment, stored apart from both the code and the scores."""
+
+    __tablename__ = "student_evaluation_comment"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    evaluation_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("student_evaluation.id", ondelete="CASCADE"), index=True
+    )
+    body: so.Mapped[str] = so.mapped_column(sa.Text)

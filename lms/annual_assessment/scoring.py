@@ -40,6 +40,15 @@ class BandSpec:
 
 
 @dataclass(frozen=True)
+class DimensionSpec:
+    """A dimension of the student evaluation with its whole-number score range."""
+
+    name: str
+    min_score: int
+    max_score: int
+
+
+@dataclass(frozen=True)
 class Problem:
     """An invalid value: ``field`` names the form field, ``message`` the fix."""
 
@@ -296,3 +305,76 @@ def sample_message(error: SampleTooSmall) -> str:
 
 def kind_label(kind: ComponentKind) -> str:
     return label(kind)
+
+
+#: Maximum number of dimensions in a scheme's student evaluation.
+MAX_DIMENSIONS = 12
+
+#: Minimum number of responses before HR can read the aggregates and before
+#: their mean can become the student evaluation score. Fewer would come
+#: close to showing one student's answers.
+MIN_REPORTED_RESPONSES = 3
+
+
+def check_dimensions(dimensions: Sequence[DimensionSpec]) -> list[Problem]:
+    """Return what is wrong with a scheme's evaluation dimensions; empty when valid."""
+    if not dimensions:
+        return [Problem("dimensions", _("Evaluation dimensions: add at least one dimension, such as 德."))]
+    problems = []
+    if len(dimensions) > MAX_DIMENSIONS:
+        problems.append(
+            Problem(
+                "dimensions",
+                _("Evaluation dimensions: use at most %(max)s dimensions.", max=MAX_DIMENSIONS),
+            )
+        )
+    names = [dimension.name for dimension in dimensions]
+    for name in sorted({name for name in names if names.count(name) > 1}):
+        problems.append(
+            Problem(
+                "dimensions",
+                _("Dimension names: “%(name)s” is used twice; give each dimension its own name.", name=name),
+            )
+        )
+    for dimension in dimensions:
+        if not 0 <= dimension.min_score < dimension.max_score <= 100:
+            problems.append(
+                Problem(
+                    "dimensions",
+                    _(
+                        "Score range of “%(name)s”: enter whole numbers from 0 to 100, "
+                        "the lowest score below the highest, such as 1 to 5.",
+                        name=dimension.name,
+                    ),
+                )
+            )
+    return problems
+
+
+def scale_to_hundred(mean: Decimal, dimension: DimensionSpec) -> Decimal:
+    """Return a dimension's mean score scaled to 0-100, unrounded (3 of 1-5 is 50)."""
+    span = Decimal(dimension.max_score - dimension.min_score)
+    return (Decimal(mean) - dimension.min_score) * HUNDRED / span
+
+
+def dimension_mean(total: int, responses: int) -> Decimal:
+    """Return the mean of ``responses`` scores adding up to ``total``, unrounded."""
+    return Decimal(total) / Decimal(responses)
+
+
+def evaluation_score(
+    totals: Sequence[tuple[DimensionSpec, int]], responses: int
+) -> Decimal:
+    """Return the evaluation's score from 0 to 100, rounded half-up to one place.
+
+    ``totals`` pairs each dimension with the sum of its scores over all
+    ``responses``. Every dimension counts equally: the score is the mean of
+    the dimensions' means, each scaled to 0-100 first.
+    """
+    if responses < 1 or not totals:
+        raise ValueError("an evaluation score needs responses and dimensions")
+    scaled = [
+        scale_to_hundred(dimension_mean(total, responses), dimension)
+        for dimension, total in totals
+    ]
+    return round_half_up(sum(scaled, Decimal(0)) / len(scaled))

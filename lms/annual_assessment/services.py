@@ -25,7 +25,9 @@ from lms.annual_assessment.models import (
     AssessmentStatus,
     ComponentKind,
     ComponentScore,
+    EvaluationDimension,
     GradeBand,
+    StudentEvaluation,
     WorkAchievement,
 )
 from lms.compliance.windows import local_today
@@ -62,6 +64,11 @@ DEFAULT_BANDS = (
     scoring.BandSpec("不合格", Decimal(0), "incompetent"),
 )
 DEFAULT_SAMPLE_SHARE = Decimal("0.300")
+#: The dimensions students score by default: 德 (political and moral
+#: conduct), 能 (ability), 勤 (diligence), 绩 (results), 廉 (integrity).
+DEFAULT_DIMENSIONS = tuple(
+    scoring.DimensionSpec(name, 0, 100) for name in ("德", "能", "勤", "绩", "廉")
+)
 
 
 class AssessmentError(ValueError):
@@ -106,6 +113,27 @@ def band_specs(scheme: AssessmentScheme) -> list[scoring.BandSpec]:
     return [scoring.BandSpec(b.name, Decimal(b.min_score), b.grade) for b in scheme.bands]
 
 
+def dimension_specs(scheme: AssessmentScheme) -> list[scoring.DimensionSpec]:
+    return [
+        scoring.DimensionSpec(d.name, d.min_score, d.max_score) for d in scheme.dimensions
+    ]
+
+
+def has_evaluations(scheme: AssessmentScheme) -> bool:
+    """Return whether an online student evaluation was opened under ``scheme``."""
+    if scheme.id is None:
+        return False
+    return (
+        db.session.scalar(
+            sa.select(StudentEvaluation.id)
+            .join(AnnualAssessment, AnnualAssessment.id == StudentEvaluation.assessment_id)
+            .where(AnnualAssessment.scheme_id == scheme.id)
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def is_locked(scheme: AssessmentScheme) -> bool:
     """Return whether scores exist, after which components and bands stay fixed."""
     if scheme.id is None:
@@ -130,14 +158,33 @@ def save_scheme(
     min_sample_share: Decimal,
     components: list[scoring.ComponentSpec],
     bands: list[scoring.BandSpec],
+    dimensions: Optional[list[scoring.DimensionSpec]] = None,
     scheme: Optional[AssessmentScheme] = None,
 ) -> tuple[Optional[AssessmentScheme], list[scoring.Problem]]:
     """Create or replace a scheme's settings; return it, or the problems found.
 
     Components and bands are replaced as a whole, which is rejected once any
-    score was entered under the scheme.
+    score was entered under the scheme. Evaluation dimensions are replaced
+    as a whole too, which is rejected once a student evaluation was opened
+    under the scheme; None keeps them, or gives a new scheme the defaults.
     """
     problems = scoring.check_components(components) + scoring.check_bands(bands)
+    if dimensions is None:
+        dimensions = (
+            dimension_specs(scheme) if scheme is not None else list(DEFAULT_DIMENSIONS)
+        )
+    dimensions_changed = scheme is None or dimension_specs(scheme) != list(dimensions)
+    problems += scoring.check_dimensions(dimensions)
+    if dimensions_changed and scheme is not None and has_evaluations(scheme):
+        problems.append(
+            scoring.Problem(
+                "dimensions",
+                _(
+                    "Online student evaluations were already opened under this scheme, "
+                    "so its evaluation dimensions can no longer change."
+                ),
+            )
+        )
     if not Decimal(0) < min_sample_share <= 1:
         problems.append(
             scoring.Problem(
@@ -188,6 +235,8 @@ def save_scheme(
         scheme.bands.append(
             GradeBand(name=spec.name, min_score=spec.min_score, grade=spec.grade)
         )
+    if dimensions_changed:
+        _replace_dimensions(scheme, dimensions)
     db.session.flush()
     audit.record(
         "annual_assessment_scheme.created" if created else "annual_assessment_scheme.updated",
@@ -202,10 +251,27 @@ def save_scheme(
                 for c in components
             ],
             "bands": [[b.name, str(b.min_score), b.grade] for b in bands],
+            "dimensions": [[d.name, d.min_score, d.max_score] for d in dimensions],
             "min_sample_share": str(min_sample_share),
         },
     )
     return scheme, []
+
+
+def _replace_dimensions(
+    scheme: AssessmentScheme, dimensions: list[scoring.DimensionSpec]
+) -> None:
+    scheme.dimensions.clear()
+    db.session.flush()
+    for position, spec in enumerate(dimensions, start=1):
+        scheme.dimensions.append(
+            EvaluationDimension(
+                position=position,
+                name=spec.name,
+                min_score=spec.min_score,
+                max_score=spec.max_score,
+            )
+        )
 
 
 def seed_default_scheme(institution_id: int, year: int) -> Optional[AssessmentScheme]:
@@ -230,6 +296,15 @@ def seed_default_scheme(institution_id: int, year: int) -> Optional[AssessmentSc
         )
     for spec in DEFAULT_BANDS:
         scheme.bands.append(GradeBand(name=spec.name, min_score=spec.min_score, grade=spec.grade))
+    for position, spec in enumerate(DEFAULT_DIMENSIONS, start=1):
+        scheme.dimensions.append(
+            EvaluationDimension(
+                position=position,
+                name=spec.name,
+                min_score=spec.min_score,
+                max_score=spec.max_score,
+            )
+        )
     db.session.add(scheme)
     db.session.flush()
     return scheme
@@ -516,8 +591,14 @@ def record_score(
     score,
     sample_size=None,
     student_count=None,
+    *,
+    evaluation: Optional[StudentEvaluation] = None,
 ) -> ComponentScore:
-    """Enter or replace one component's score (see ``check_score``) and audit it."""
+    """Enter or replace one component's score (see ``check_score``) and audit it.
+
+    Once an online student evaluation exists for the assessment, the student
+    component takes its score only from that ``evaluation``.
+    """
     if component.scheme_id != assessment.scheme_id:
         raise ValueError("component of another scheme")
     lock(assessment)
@@ -525,6 +606,12 @@ def record_score(
         raise AssessmentError(
             "score", _("This assessment is finalised; reopen it before changing a score.")
         )
+    if (
+        component.kind is ComponentKind.STUDENTS
+        and evaluation is None
+        and evaluation_of(assessment) is not None
+    ):
+        raise AssessmentError("", online_evaluation_message(assessment.user))
     value, sample, students = check_score(
         assessment.scheme, component, score, sample_size, student_count
     )
@@ -557,9 +644,26 @@ def record_score(
             "score": [before, str(value)],
             "sample_size": sample,
             "student_count": students,
+            "source": "online_evaluation" if evaluation is not None else "entered",
+            "evaluation_id": evaluation.id if evaluation is not None else None,
         },
     )
     return row
+
+
+def evaluation_of(assessment: AnnualAssessment) -> Optional[StudentEvaluation]:
+    """Return the online student evaluation of ``assessment``, if one was opened."""
+    return db.session.scalar(
+        sa.select(StudentEvaluation).where(StudentEvaluation.assessment_id == assessment.id)
+    )
+
+
+def online_evaluation_message(person: User) -> str:
+    return _(
+        "The student evaluation of %(name)s runs online on this platform, so its "
+        "score comes from that evaluation and cannot be entered by hand.",
+        name=person.full_name,
+    )
 
 
 def scores_by_component(assessment: AnnualAssessment) -> dict[int, ComponentScore]:

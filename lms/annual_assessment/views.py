@@ -16,11 +16,14 @@ from flask_login import current_user, login_required
 from lms import exports, uploads
 from lms.accounts.access import get_person_or_404, hr_scope, roles_required
 from lms.accounts.models import Role, User
+from lms.annual_assessment import evaluation as student_evaluation
 from lms.annual_assessment import importing, scoring, services
 from lms.annual_assessment.forms import (
     AchievementForm,
     ActionForm,
+    AddCodesForm,
     ImportForm,
+    OpenEvaluationForm,
     ReopenForm,
     SchemeForm,
     ScoreForm,
@@ -116,10 +119,18 @@ def _fill_scheme_form(form: SchemeForm, scheme: AssessmentScheme) -> None:
         row.form.name.data = band.name
         row.form.min_score.data = band.min_score
         row.form.grade.data = band.grade
+    _fill_dimensions(form, services.dimension_specs(scheme) or services.DEFAULT_DIMENSIONS)
+
+
+def _fill_dimensions(form: SchemeForm, dimensions) -> None:
+    for row, spec in zip(form.dimensions, dimensions):
+        row.form.name.data = spec.name
+        row.form.min_score.data = spec.min_score
+        row.form.max_score.data = spec.max_score
 
 
 def _specs_from(form: SchemeForm):
-    """Return the named component and band rows, and the rows with an unknown choice.
+    """Return the named component, band and dimension rows, and the incomplete rows.
 
     Rows without a name are blank and skipped. Choices are checked here,
     not by the select fields, so that blank rows need no choice.
@@ -158,7 +169,26 @@ def _specs_from(form: SchemeForm):
             )
             continue
         bands.append(scoring.BandSpec(name, bound, row.form.grade.data or ""))
-    return components, bands, problems
+    dimensions = []
+    for row in form.dimensions:
+        name = (row.form.name.data or "").strip()
+        if not name:
+            continue
+        low, high = row.form.min_score.data, row.form.max_score.data
+        if low is None or high is None:
+            problems.append(
+                scoring.Problem(
+                    "dimensions",
+                    _("Score range of “%(name)s”: enter the lowest and the highest score.", name=name),
+                )
+            )
+            continue
+        dimensions.append(scoring.DimensionSpec(name, low, high))
+    return components, bands, dimensions, problems
+
+
+def _has_dimension_rows() -> bool:
+    return any(key.startswith("dimensions-") for key in request.form)
 
 
 def _scheme_page(form: SchemeForm, scheme: Optional[AssessmentScheme], problems=(), status=200):
@@ -169,13 +199,14 @@ def _scheme_page(form: SchemeForm, scheme: Optional[AssessmentScheme], problems=
             scheme=scheme,
             problems=problems,
             locked=scheme is not None and services.is_locked(scheme),
+            dimensions_locked=scheme is not None and services.has_evaluations(scheme),
         ),
         status,
     )
 
 
 def _save_scheme_from(form: SchemeForm, scheme: Optional[AssessmentScheme]):
-    components, bands, row_problems = _specs_from(form)
+    components, bands, dimensions, row_problems = _specs_from(form)
     if row_problems:
         return _scheme_page(form, scheme, row_problems, 400)
     saved, problems = services.save_scheme(
@@ -186,6 +217,8 @@ def _save_scheme_from(form: SchemeForm, scheme: Optional[AssessmentScheme]):
         min_sample_share=(form.min_sample_percent.data / 100).quantize(Decimal("0.001")),
         components=components,
         bands=bands,
+        # A post without dimension rows keeps the scheme's dimensions.
+        dimensions=dimensions if _has_dimension_rows() else None,
         scheme=scheme,
     )
     if problems:
@@ -228,6 +261,7 @@ def _fill_defaults(form: SchemeForm) -> None:
         row.form.name.data = spec.name
         row.form.min_score.data = spec.min_score
         row.form.grade.data = spec.grade
+    _fill_dimensions(form, services.DEFAULT_DIMENSIONS)
 
 
 @bp.route("/schemes/<int:scheme_id>/edit", methods=["GET", "POST"])
@@ -379,13 +413,18 @@ def _render_person(
     reopen_form=None,
     finalise_error=None,
     error=None,
+    open_form=None,
+    codes_form=None,
     status=200,
 ):
     assessment = services.find_assessment(scheme, person)
     scores = services.scores_by_component(assessment) if assessment else {}
+    evaluation = services.evaluation_of(assessment) if assessment else None
     score_forms = {}
     for component in scheme.components:
         if not services.may_score(current_user, component, person):
+            continue
+        if evaluation is not None and component.kind is ComponentKind.STUDENTS:
             continue
         existing = scores.get(component.id)
         form = ScoreForm(
@@ -413,9 +452,23 @@ def _render_person(
             finalise_error=finalise_error,
             error=error,
             min_sample=scoring.percent(scheme.min_sample_share),
+            evaluation=evaluation,
+            evaluation_summary=student_evaluation.summarise(evaluation) if evaluation else None,
+            may_manage_evaluation=_may_manage_evaluation(scheme, person),
+            open_form=open_form or OpenEvaluationForm(formdata=None),
+            codes_form=codes_form or AddCodesForm(formdata=None),
+            min_responses=scoring.MIN_REPORTED_RESPONSES,
         ),
         status,
     )
+
+
+def _may_manage_evaluation(scheme: AssessmentScheme, person: User) -> bool:
+    """Return whether the viewer opens and closes ``person``'s online student evaluation."""
+    component = next(
+        (c for c in scheme.components if c.kind is ComponentKind.STUDENTS), None
+    )
+    return component is not None and services.may_score(current_user, component, person)
 
 
 @bp.route("/schemes/<int:scheme_id>/people/<int:person_id>")
@@ -452,7 +505,7 @@ def score(scheme_id: int, person_id: int, component_id: int):
             form.student_count.data,
         )
     except services.AssessmentError as error:
-        if assessment.is_finalised:
+        if assessment.is_finalised or not error.field:
             return _render_person(scheme, person, error=error.message, status=400)
         getattr(form, error.field if error.field in form else "score").errors = [error.message]
         return _render_person(scheme, person, score_errors={component.id: form}, status=400)

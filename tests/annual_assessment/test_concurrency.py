@@ -1,4 +1,4 @@
-"""Two HR requests finalising one assessment at once, on PostgreSQL where they overlap.
+"""Parallel requests on one assessment or one access code, on PostgreSQL where they overlap.
 
 SQLite starts writing requests with BEGIN IMMEDIATE, so its transactions
 never overlap and this test runs only when LMS_TEST_DATABASE_URL points at
@@ -93,3 +93,59 @@ def test_parallel_finalise_writes_one_grade(app, world, postgres_only):
             )
         )
         assert grades == 1
+
+
+def test_parallel_submit_of_one_code_stores_one_response(app, world, postgres_only):
+    """Two students' requests with one code: the second waits, then finds it used."""
+    from lms.annual_assessment import evaluation
+    from lms.annual_assessment.models import EvaluationResponse
+
+    with app.app_context():
+        scheme = db.session.get(AssessmentScheme, world.scheme)
+        assessment = services.assessment_for(scheme, db.session.get(User, world.alice))
+        opened, codes = evaluation.open_evaluation(
+            assessment, db.session.get(User, world.hr), "10"
+        )
+        scores = {d.id: 90 for d in scheme.dimensions}
+        db.session.commit()
+
+    first_done = threading.Event()
+    second_done = threading.Event()
+    errors = []
+
+    def submit(before_commit=None):
+        with app.app_context():
+            try:
+                evaluation.submit_response(codes[0], scores, "", date(world.year, 6, 1))
+                if before_commit is not None:
+                    before_commit()
+                db.session.commit()
+            except Exception as exc:  # reported by the asserts below
+                errors.append(exc)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    def hold_open():
+        first_done.set()
+        second_done.wait(timeout=3)
+
+    def second():
+        first_done.wait(timeout=30)
+        submit()
+        second_done.set()
+
+    threads = [threading.Thread(target=submit, args=(hold_open,)), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert len(errors) == 1
+    assert isinstance(errors[0], evaluation.CodeRejected)
+    assert errors[0].reason == "used"
+    with app.app_context():
+        responses = db.session.scalar(
+            sa.select(sa.func.count()).select_from(EvaluationResponse)
+        )
+        assert responses == 1
