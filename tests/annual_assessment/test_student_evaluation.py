@@ -514,3 +514,84 @@ def test_evaluation_row_per_assessment(app, world, login):
         assert db.session.scalar(sa.select(sa.func.count(StudentEvaluation.id))) == 1
         assessment = db.session.scalar(sa.select(AnnualAssessment))
         assert assessment.user_id == world.alice
+
+
+def test_import_rejects_student_score_once_online(app, world, login, english):
+    hr = login("hr")
+    hr.post(f"{_open_url(world)}/open", {"student_count": "40"})
+    text = "工号,学工部考核,学生评议,抽样人数,学生人数\nE001,90,84,12,40\n"
+    response = hr.post(
+        f"/annual-assessment/schemes/{world.scheme}/sheet/import",
+        {"file": (io.BytesIO(text.encode("utf-8")), "scores.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert "runs online" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(ComponentScore)) is None
+
+
+def test_scheme_form_saves_dimensions(app, world, login):
+    hr = login("hr")
+    page = hr.get(f"/annual-assessment/schemes/{world.scheme}/edit").get_data(as_text=True)
+    assert 'value="廉"' in page
+    data = {"title": "考核方案", "min_sample_percent": "30"}
+    with app.app_context():
+        scheme = db.session.get(AssessmentScheme, world.scheme)
+        for index, component in enumerate(scheme.components):
+            data[f"components-{index}-name"] = component.name
+            data[f"components-{index}-kind"] = component.kind.value
+            data[f"components-{index}-weight"] = str(component.weight)
+            data[f"components-{index}-bonus_cap"] = str(component.bonus_cap or "")
+        for index, band in enumerate(scheme.bands):
+            data[f"bands-{index}-name"] = band.name
+            data[f"bands-{index}-min_score"] = str(band.min_score)
+            data[f"bands-{index}-grade"] = band.grade
+    for index, name in enumerate(("思想引领", "学风建设")):
+        data[f"dimensions-{index}-name"] = name
+        data[f"dimensions-{index}-min_score"] = "1"
+        data[f"dimensions-{index}-max_score"] = "5"
+    response = hr.post(f"/annual-assessment/schemes/{world.scheme}/edit", data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with app.app_context():
+        scheme = db.session.get(AssessmentScheme, world.scheme)
+        assert [(d.name, d.min_score, d.max_score) for d in scheme.dimensions] == [
+            ("思想引领", 1, 5),
+            ("学风建设", 1, 5),
+        ]
+
+
+def test_hr_page_hides_small_counts(app, world, login, english):
+    hr = login("hr")
+    codes = _codes_from(hr.post(f"{_open_url(world)}/open", {"student_count": "10"}))
+    for code in codes[:2]:
+        assert _student_submit(app, world, code, "60", comment="只有两人").status_code == 303
+    page = hr.get(f"/annual-assessment/schemes/{world.scheme}/people/{world.alice}")
+    text = page.get_data(as_text=True)
+    assert "Results are shown once at least 3 students have responded." in text
+    assert "只有两人" not in text
+    assert "Mean score" not in text
+
+
+def test_apply_while_open_records_score(app, world, login, english):
+    hr = login("hr")
+    codes = _codes_from(hr.post(f"{_open_url(world)}/open", {"student_count": "10"}))
+    for code in codes:
+        assert _student_submit(app, world, code, "75").status_code == 303
+    response = hr.post(f"{_open_url(world)}/apply", follow_redirects=True)
+    assert "Student evaluation score 75.0 recorded from 3 responses." in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(StudentEvaluation)).is_open
+
+
+def test_public_score_form_lists_dimensions(app, world, login):
+    hr = login("hr")
+    codes = _codes_from(hr.post(f"{_open_url(world)}/open", {"student_count": "10"}))
+    page = app.test_client().get(f"/evaluate?code={codes[0]}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    for name in ("德", "能", "勤", "绩", "廉"):
+        assert name in text
+    assert text.count('type="number"') == 5
+    assert 'min="0"' in text
+    assert 'max="100"' in text
