@@ -84,7 +84,7 @@ def _created() -> TrainingClass:
 # Class form ----------------------------------------------------------------------
 
 
-def test_off_the_job_class_defaults_to_one_seventh(world, login):
+def test_off_the_job_default_one_seventh(world, login):
     response = login("trainer").post(
         "/classes/new", data=_form(world, off_the_job="y", leave_limit="")
     )
@@ -95,7 +95,7 @@ def test_off_the_job_class_defaults_to_one_seventh(world, login):
     )
 
 
-def test_on_the_job_class_has_no_limit_by_default(world, login):
+def test_on_the_job_class_unlimited(world, login):
     login("trainer").post("/classes/new", data=_form(world, leave_limit=""))
 
     assert _created().off_the_job is False
@@ -343,4 +343,34 @@ def test_learner_withdrawn_for_leave_cannot_rejoin(world, login, english):
 
     assert f"/classes/{world.klass}/join" not in page
     assert "cannot join it again yourself" in response.get_data(as_text=True)
+    assert _member(world, world.counselor).status is MemberStatus.WITHDRAWN
+
+
+def test_deleting_a_session_can_withdraw(world, login, english):
+    trainer = login("trainer")
+    trainer.post(_sheet_url(world, 0), data={f"mark-{world.counselor}": "absent"})
+    last = world.sessions[-1]
+
+    response = trainer.post(
+        f"/classes/{world.klass}/sessions/{last}/delete", follow_redirects=True
+    )
+
+    # 8 of the 48 学时 left is beyond 1/7.
+    assert "Session deleted." in response.get_data(as_text=True)
+    assert "张老师 missed more of the class&#39;s time" in response.get_data(as_text=True)
+    assert _member(world, world.counselor).status is MemberStatus.WITHDRAWN
+
+
+def test_shorter_session_can_withdraw(world, login, english):
+    trainer = login("trainer")
+    trainer.post(_sheet_url(world, 0), data={f"mark-{world.counselor}": "absent"})
+    last = world.sessions[-1]
+
+    response = trainer.post(f"/classes/{world.klass}/sessions/{last}/edit", data={
+        "title": "结业式", "held_on": "2026-09-07", "length": "half_day", "place": "",
+    }, follow_redirects=True)
+
+    # 8 of 52 学时 is beyond 1/7, which allows 7.4.
+    assert "Session saved." in response.get_data(as_text=True)
+    assert "张老师 missed more of the class&#39;s time" in response.get_data(as_text=True)
     assert _member(world, world.counselor).status is MemberStatus.WITHDRAWN
