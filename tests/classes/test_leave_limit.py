@@ -144,7 +144,7 @@ def test_no_sessions_has_no_share(world, klass):
     assert not standing.near_limit
 
 
-def test_late_counts_as_attended_and_unmarked_as_not_missed(world, klass):
+def test_late_and_unmarked_not_missed(world, klass):
     sessions = _sessions(klass, *[FULL] * 7)
 
     _mark(world, sessions[:6], *[LATE] * 6)
@@ -155,7 +155,7 @@ def test_late_counts_as_attended_and_unmarked_as_not_missed(world, klass):
     assert _member(world, klass).status is MemberStatus.ENROLLED
 
 
-def test_near_limit_when_one_more_full_day_would_exceed(world, klass):
+def test_near_limit_one_day_before(world, klass):
     sessions = _sessions(klass, *[FULL] * 14)
 
     _mark(world, sessions, ABSENT)
