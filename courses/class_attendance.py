@@ -22,6 +22,7 @@ training as that programme, whose course completions credit hours too.
 """
 
 import hashlib
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -30,7 +31,7 @@ from typing import Optional
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from courses import class_days, logger, services
+from courses import class_days, class_leave, classes, logger, services
 from courses.authoring import AuthoringError, text_field
 from courses.class_models import (
     Attendance,
@@ -219,6 +220,24 @@ def mark(session: ClassSession, user: User, status: AttendanceStatus, by: User) 
     return attendance
 
 
+def _advisory_lock(name: str) -> None:
+    """Take a transaction-level advisory lock named ``name`` on PostgreSQL."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+
+
+def lock_person_class(training_class: TrainingClass, user: User) -> None:
+    """Wait for other transactions that mark ``user`` in the class, until they commit.
+
+    Whether a member is beyond the leave limit depends on all their marks
+    in the class, so two sheets saved at once would each miss the other's
+    absence. Taken before ``lock_person_day``, in ascending user id, like it.
+    """
+    _advisory_lock(f"shuren.leave:{training_class.id}:{user.id}")
+
+
 def lock_person_day(session: ClassSession, user: User) -> None:
     """Wait for other transactions that mark ``user`` in the class on the session's date.
 
@@ -228,11 +247,9 @@ def lock_person_day(session: ClassSession, user: User) -> None:
     until commit. SQLite needs none, because its writing requests start with
     BEGIN IMMEDIATE. Session edits and hour changes take no such lock.
     """
-    if db.session.get_bind().dialect.name != "postgresql":
-        return
-    name = f"shuren.attendance:{session.class_id}:{user.id}:{session.held_on.isoformat()}"
-    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
-    db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+    _advisory_lock(
+        f"shuren.attendance:{session.class_id}:{user.id}:{session.held_on.isoformat()}"
+    )
 
 
 #: Statuses of a class whose sessions take place, so that marks may credit 学时.
@@ -267,6 +284,10 @@ class SheetResult:
     saved: int
     #: Ids of the people whose marks were ignored because they are not on the sheet.
     not_on_sheet: list[int]
+    #: Members withdrawn because the marks took them beyond the leave limit.
+    withdrawn: list[ClassMember] = dataclasses.field(default_factory=list)
+    #: Members withdrawn for leave whom the marks brought within the limit again.
+    reinstatable: list[ClassMember] = dataclasses.field(default_factory=list)
 
 
 def mark_sheet(
@@ -293,13 +314,27 @@ def mark_sheet(
         if user is None:
             result.not_on_sheet.append(user_id)
             continue
+        lock_person_class(session.training_class, user)
         mark(session, user, status, by)
         result.saved += 1
+    marked = [user_id for user_id in marks if user_id in on_sheet]
+    result.withdrawn = class_leave.enforce(session.training_class, by, marked)
+    result.reinstatable = _now_within_limit(session.training_class, marked)
     logger.info(
         "Attendance of session %s: %d marks by %r, %d ignored for people off the sheet",
         session.id, result.saved, by, len(result.not_on_sheet),
     )
     return result
+
+
+def _now_within_limit(training_class: TrainingClass, user_ids: list[int]) -> list[ClassMember]:
+    """Return the people among ``user_ids`` withdrawn for leave but within the limit now."""
+    members = [
+        member for member in classes.members_in(training_class, MemberStatus.WITHDRAWN)
+        if member.user_id in user_ids and class_leave.can_reinstate(member)
+    ]
+    by_user = class_leave.standings(training_class, [member.user_id for member in members])
+    return [member for member in members if not by_user[member.user_id].over_limit]
 
 
 def sync_hours(attendance: Attendance) -> None:

@@ -13,7 +13,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from courses import logger
+from courses import class_leave, logger
 from courses.authoring import AuthoringError, optional_int, text_field
 from courses.class_models import (
     Attendance,
@@ -298,6 +298,13 @@ def _validate(
         "full_day_hours": _hours_field(data, "full_day_hours", errors),
         "half_day_hours": _hours_field(data, "half_day_hours", errors),
     }
+    values["off_the_job"] = bool(data.get("off_the_job"))
+    try:
+        values["leave_limit"] = class_leave.parse_limit(
+            data.get("leave_limit", ""), values["off_the_job"]
+        )
+    except class_leave.LimitError as error:
+        errors["leave_limit"] = str(error)
     _check_plausible_dates(values, institution_id, current, errors)
     _check_capacity(values["capacity"], current, errors)
     _check_session_hours(values, errors)
@@ -364,6 +371,10 @@ def _apply(training_class: TrainingClass, values: dict) -> None:
         "enrolment_mode", "tier", "kind", "full_day_hours", "half_day_hours",
     ):
         setattr(training_class, field, values[field])
+    training_class.off_the_job = values["off_the_job"]
+    limit = values["leave_limit"]
+    training_class.leave_limit_num = limit.numerator if limit is not None else None
+    training_class.leave_limit_den = limit.denominator if limit is not None else None
     if "programme" in values:
         training_class.programme = values["programme"]
         training_class.course = values["course"]

@@ -3,6 +3,7 @@
 import enum
 from datetime import date, datetime
 from decimal import Decimal
+from fractions import Fraction
 from typing import Optional
 
 import sqlalchemy as sa
@@ -38,6 +39,17 @@ class MemberStatus(enum.Enum):
     ENROLLED = "enrolled"
     WITHDRAWN = "withdrawn"
     REJECTED = "rejected"
+
+
+class WithdrawalReason(enum.Enum):
+    """Reason a member was withdrawn from a class."""
+
+    #: The member left the class themselves.
+    SELF = "self"
+    #: A trainer or administrator took the member off the roster.
+    TRAINER = "trainer"
+    #: The member missed more of the class's time than its leave limit allows.
+    LEAVE_LIMIT = "leave_limit"
 
 
 class SessionLength(enum.Enum):
@@ -83,6 +95,11 @@ class TrainingClass(db.Model):
         sa.CheckConstraint(
             "half_day_hours IS NULL OR half_day_hours > 0", name="half_day_hours_positive"
         ),
+        sa.CheckConstraint(
+            "(leave_limit_num IS NULL AND leave_limit_den IS NULL)"
+            " OR (leave_limit_num > 0 AND leave_limit_den > leave_limit_num)",
+            name="leave_limit_fraction",
+        ),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -117,6 +134,14 @@ class TrainingClass(db.Model):
     #: institution-wide default (CLASS_FULL_DAY_HOURS, CLASS_HALF_DAY_HOURS).
     full_day_hours: so.Mapped[Optional[Decimal]] = so.mapped_column(sa.Numeric(4, 1))
     half_day_hours: so.Mapped[Optional[Decimal]] = so.mapped_column(sa.Numeric(4, 1))
+    #: Off-the-job training (脱产培训): the members leave their posts for the
+    #: class, so the cadre-training rule on leave applies to it.
+    off_the_job: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    #: Largest share of the scheduled session time a member may miss
+    #: (excused or absent), as the fraction num/den below 1. None means no
+    #: limit. Beyond it the member is withdrawn (``courses.class_leave``).
+    leave_limit_num: so.Mapped[Optional[int]]
+    leave_limit_den: so.Mapped[Optional[int]]
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
 
     programme: so.Mapped[Optional[Programme]] = so.relationship()
@@ -132,6 +157,13 @@ class TrainingClass(db.Model):
         order_by="(ClassSession.held_on, ClassSession.id)",
         cascade="all, delete-orphan",
     )
+
+    @property
+    def leave_limit(self) -> Optional[Fraction]:
+        """Return the share of scheduled time a member may miss, or None for no limit."""
+        if self.leave_limit_num is None or self.leave_limit_den is None:
+            return None
+        return Fraction(self.leave_limit_num, self.leave_limit_den)
 
     @property
     def offered_courses(self) -> list[Course]:
@@ -164,6 +196,11 @@ class ClassMember(db.Model):
     source: so.Mapped[str] = so.mapped_column(sa.String(16), default="hand")
     #: The programme enrolment made for a class that offers a programme.
     enrolment_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("enrolment.id"))
+    #: Reason the member was withdrawn. None for other states and for
+    #: withdrawals recorded before reasons were kept.
+    withdrawal_reason: so.Mapped[Optional[WithdrawalReason]] = so.mapped_column(
+        enum_column(WithdrawalReason)
+    )
 
     training_class: so.Mapped[TrainingClass] = so.relationship(back_populates="members")
     user: so.Mapped[User] = so.relationship(foreign_keys=[user_id])

@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from assessments import services as assessment_services
 from assessments.models import Attempt
-from courses import class_attendance, class_import, classes, logger
+from courses import class_attendance, class_import, class_leave, classes, logger
 from courses.class_models import MemberStatus, PendingImport, TrainingClass
 from courses.class_views import (
     MANAGER_ROLES,
@@ -80,6 +80,7 @@ def roster_rows(training_class: TrainingClass) -> list[dict]:
         )
     }
     session_hours = class_attendance.credited_hours_by_user(training_class)
+    leave = class_leave.standings(training_class, user_ids)
 
     rows = []
     for member in training_class.members:
@@ -95,6 +96,7 @@ def roster_rows(training_class: TrainingClass) -> list[dict]:
                 "courses_done": courses_done,
                 "course_hours": course_hours,
                 "session_hours": session_hours.get(member.user_id, Decimal(0)),
+                "leave": leave[member.user_id],
             }
         )
     return rows
@@ -125,6 +127,11 @@ def roster(class_id: int):
         roles=[Role.COUNSELOR, Role.PARTY_WORKER],
         posts=list(Post),
         levels=list(TargetLevel),
+        scheduled_hours=class_leave.scheduled_hours(training_class),
+        floor_hours=class_leave.floor_hours,
+        percent_text=class_leave.percent_text,
+        limit_text=class_leave.limit_text,
+        can_reinstate=class_leave.can_reinstate,
     )
 
 
@@ -160,7 +167,7 @@ def export_roster(class_id: int):
         _("Lessons done"), _("Quizzes passed"), _("Courses completed"),
         _("Course hours"), _("Session hours"), _("Total hours"),
         # Appended last, so the earlier columns keep their positions.
-        _("Gender"), _("Mobile phone"),
+        _("Gender"), _("Mobile phone"), _("Missed hours"), _("Share missed"),
     ]
     body = []
     for row in _visible_rows(training_class):
@@ -178,6 +185,8 @@ def export_roster(class_id: int):
             row["course_hours"] + row["session_hours"],
             label(user.gender),
             user.phone or "",
+            row["leave"].missed_hours,
+            class_leave.percent_text(row["leave"].share) if row["leave"].share is not None else "",
         ])
     return exports.xlsx_response(
         f"{training_class.code}-roster.xlsx", headers, body, sheet_title=training_class.code
@@ -348,6 +357,7 @@ def member_action(class_id: int, member_id: int, action: str):
         "approve": classes.approve,
         "reject": classes.reject,
         "withdraw": classes.withdraw,
+        "reinstate": class_leave.reinstate,
     }
     handler = handlers.get(action)
     if handler is None:

@@ -8,10 +8,17 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from courses import class_attendance, classes
+from courses import class_attendance, class_leave, classes
 from courses.authoring import AuthoringError
 from courses.class_models import AttendanceStatus, ClassStatus, SessionLength
-from courses.class_views import MANAGER_ROLES, _managed, _session, bp, detail_page
+from courses.class_views import (
+    MANAGER_ROLES,
+    _managed,
+    _session,
+    bp,
+    detail_page,
+    flash_leave_withdrawals,
+)
 from lms import labels
 from lms.accounts.access import roles_required
 from lms.accounts.models import User
@@ -61,6 +68,7 @@ def delete_session(class_id: int, session_id: int):
     session = _session(training_class, session_id)
     try:
         class_attendance.delete_session(session, current_user)
+        withdrawn = class_leave.enforce(training_class, current_user)
     except AuthoringError as error:
         db.session.rollback()
         for message in error.errors.values():
@@ -68,6 +76,7 @@ def delete_session(class_id: int, session_id: int):
         return redirect(url_for("classes.detail", class_id=class_id))
     db.session.commit()
     flash(_("Session deleted."), "success")
+    flash_leave_withdrawals(training_class, withdrawn)
     return redirect(url_for("classes.detail", class_id=class_id))
 
 
@@ -108,12 +117,19 @@ def attendance(class_id: int, session_id: int):
             return redirect(request.url)
         db.session.commit()
         _flash_sheet_result(result)
+        flash_leave_withdrawals(training_class, result.withdrawn)
+        _flash_reinstatable(result.reinstatable)
         return redirect(url_for("classes.attendance", class_id=class_id, session_id=session_id))
+    sheet = class_attendance.sheet(session)
     return render_template(
         "classes/attendance.html",
         training_class=training_class,
         session=session,
-        sheet=class_attendance.sheet(session),
+        sheet=sheet,
+        leave=class_leave.standings(training_class, [person.id for person, _mark in sheet]),
+        floor_hours=class_leave.floor_hours,
+        percent_text=class_leave.percent_text,
+        limit_text=class_leave.limit_text,
         statuses=list(AttendanceStatus),
         hours=classes.hours_for(training_class, session.length),
         not_running=(
@@ -158,6 +174,23 @@ def _flash_sheet_result(result: class_attendance.SheetResult) -> None:
         )
 
 
+def _flash_reinstatable(members) -> None:
+    """Point the trainer to people withdrawn for leave whom the marks brought back within it."""
+    if not members:
+        return
+    flash(
+        ngettext(
+            "%(names)s was withdrawn for leave beyond the class's limit and is within "
+            "it now. To end the withdrawal, reinstate the person from the roster.",
+            "%(names)s were withdrawn for leave beyond the class's limit and are within "
+            "it now. To end the withdrawals, reinstate them from the roster.",
+            len(members),
+            names="、".join(member.user.full_name for member in members),
+        ),
+        "info",
+    )
+
+
 def _people_named(user_ids: list[int]) -> str:
     """Join people's names, naming people of other institutions by ID only."""
     names = []
@@ -188,12 +221,14 @@ def edit_session(class_id: int, session_id: int):
         values = request.form.to_dict()
         try:
             class_attendance.update_session(session, values, current_user)
+            withdrawn = class_leave.enforce(training_class, current_user)
         except AuthoringError as error:
             db.session.rollback()
             errors, status = error.errors, 400
         else:
             db.session.commit()
             flash(_("Session saved."), "success")
+            flash_leave_withdrawals(training_class, withdrawn)
             return redirect(url_for("classes.detail", class_id=class_id))
     return render_template(
         "classes/session_form.html",

@@ -10,9 +10,10 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from courses import class_attendance, class_authoring, classes
+from courses import class_attendance, class_authoring, class_leave, classes
 from courses.authoring import AuthoringError, courses_of, programmes_of
 from courses.class_models import (
     ClassMember,
@@ -51,6 +52,11 @@ labels.register("EnrolmentMode", {
     "assigned": _l("Assigned by trainers"),
     "self": _l("Self-enrolment"),
     "approval": _l("Self-enrolment with approval"),
+})
+labels.register("WithdrawalReason", {
+    "self": _l("Left the class"),
+    "trainer": _l("Withdrawn by a trainer"),
+    "leave_limit": _l("Leave beyond the class's limit"),
 })
 labels.register("SessionLength", {
     "half_day": _l("Half day"),
@@ -120,8 +126,45 @@ def _class_error_message(error: classes.ClassError) -> str:
         "programme_closed": _("The class's programme is not open for enrolment. Publish it first."),
         "not_pending": _("This request was already decided."),
         "not_member": _("This person holds no place in the class."),
+        "not_leave_withdrawal": _(
+            "Only a member withdrawn for leave beyond the class's limit can be reinstated. "
+            "Add other people again with the roster's forms."
+        ),
+        "still_over_limit": _(
+            "The person's missed time is still beyond the class's leave limit. Correct "
+            "their attendance marks or raise the leave limit on the class form first."
+        ),
+        "withdrawn_for_leave": _(
+            "You were withdrawn from this class for leave beyond its limit, so you "
+            "cannot join it again yourself. If a mark is wrong, ask the trainers of "
+            "the class to correct it and reinstate you."
+        ),
+        "full": _(
+            "The class is full. Raise its capacity on the class form, then reinstate "
+            "the person."
+        ),
     }
     return messages.get(error.code, error.code)
+
+
+def flash_leave_withdrawals(training_class: TrainingClass, members: list[ClassMember]) -> None:
+    """Tell the trainer who was withdrawn for leave beyond the class's limit."""
+    if not members:
+        return
+    flash(
+        ngettext(
+            "%(names)s missed more of the class's time than its leave limit of "
+            "%(limit)s allows and was withdrawn. If a mark is wrong, correct it and "
+            "reinstate the person from the roster.",
+            "%(names)s missed more of the class's time than its leave limit of "
+            "%(limit)s allows and were withdrawn. If a mark is wrong, correct it and "
+            "reinstate the people from the roster.",
+            len(members),
+            names="、".join(member.user.full_name for member in members),
+            limit=class_leave.limit_text(training_class.leave_limit),
+        ),
+        "warning",
+    )
 
 
 # Lists and detail ---------------------------------------------------------------
@@ -159,6 +202,13 @@ def detail(class_id: int):
     return detail_page(training_class, member, my_marks)
 
 
+def _my_leave(training_class: TrainingClass, member) -> class_leave.LeaveStanding | None:
+    """Return the learner's own leave standing while they are or were enrolled."""
+    if member is None or member.status not in (MemberStatus.ENROLLED, MemberStatus.WITHDRAWN):
+        return None
+    return class_leave.standing_of(training_class, member.user)
+
+
 def detail_page(
     training_class: TrainingClass,
     member=None,
@@ -173,6 +223,12 @@ def detail_page(
         training_class=training_class,
         member=member,
         my_marks=my_marks or {},
+        my_leave=_my_leave(training_class, member),
+        leave_withdrawn=member is not None and class_leave.can_reinstate(member),
+        leave_allowed=class_leave.class_allowance(training_class),
+        floor_hours=class_leave.floor_hours,
+        percent_text=class_leave.percent_text,
+        limit_text=class_leave.limit_text,
         waiting_position=classes.waiting_position(member) if member else None,
         seats_left=classes.seats_left(training_class),
         enrolled=classes.enrolled_count(training_class),
@@ -213,8 +269,22 @@ def _form_values(training_class=None) -> dict:
         kind=training_class.kind.value if training_class.kind else "",
         offering=offering,
         trainer_ids=[str(trainer.id) for trainer in training_class.trainers],
+        off_the_job="y" if training_class.off_the_job else "",
+        leave_limit=_limit_value(training_class),
     )
     return values
+
+
+def _limit_value(training_class: TrainingClass) -> str:
+    """Return the leave limit field: the fraction, "none", or blank for the default.
+
+    An off-the-job class without a limit shows "none", because a blank
+    field would save the default of 1/7.
+    """
+    limit = training_class.leave_limit
+    if limit is None:
+        return "none" if training_class.off_the_job else ""
+    return class_leave.limit_text(limit)
 
 
 def _render_form(training_class, values: dict, errors: dict, status: int = 200):
@@ -275,6 +345,7 @@ def edit_class(class_id: int):
     try:
         class_authoring.update_class(training_class, data, current_user)
         class_attendance.resync_class(training_class)
+        withdrawn = class_leave.enforce(training_class, current_user)
     except AuthoringError as error:
         db.session.rollback()
         return _render_form(training_class, data, error.errors, 400)
@@ -284,6 +355,7 @@ def edit_class(class_id: int):
         return redirect(url_for("classes.detail", class_id=class_id))
     db.session.commit()
     flash(_("Class saved."), "success")
+    flash_leave_withdrawals(training_class, withdrawn)
     return redirect(url_for("classes.detail", class_id=class_id))
 
 

@@ -20,6 +20,7 @@ from courses.class_models import (
     MemberStatus,
     SessionLength,
     TrainingClass,
+    WithdrawalReason,
 )
 from courses.models import Course, TargetLevel
 from lms import audit
@@ -236,7 +237,7 @@ def course_class_learners(course_ids: list[int]) -> set[tuple[int, int]]:
 # Membership -------------------------------------------------------------------
 
 
-def _lock(training_class: TrainingClass) -> None:
+def lock_seats(training_class: TrainingClass) -> None:
     """Serialise seat counting per class with a row lock (SQLite locks every write anyway)."""
     db.session.execute(
         sa.select(TrainingClass.id)
@@ -291,6 +292,7 @@ def _place(training_class: TrainingClass, user: User, status: MemberStatus, sour
         member.requested_at = now_utc()
         member.decided_at = None
         member.decided_by_id = None
+        member.withdrawal_reason = None
     db.session.flush()
     if status is MemberStatus.WAITING:
         class_notices.announce(member)
@@ -305,7 +307,7 @@ def add_member(
     member = find_member(training_class, user)
     if member is not None and member.status in (MemberStatus.ENROLLED, MemberStatus.WAITING):
         return member
-    _lock(training_class)
+    lock_seats(training_class)
     if _has_seat(training_class):
         member = _place(training_class, user, MemberStatus.ENROLLED, source)
         _enrol(member)
@@ -332,9 +334,12 @@ def request_place(training_class: TrainingClass, user: User) -> ClassMember:
     member = find_member(training_class, user)
     if member is not None and member.status in ACTIVE_STATES:
         return member
+    if member is not None and member.withdrawal_reason is WithdrawalReason.LEAVE_LIMIT:
+        # Only the class's trainers end a withdrawal for leave, by reinstating.
+        raise ClassError("withdrawn_for_leave")
     if training_class.enrolment_mode is EnrolmentMode.APPROVAL:
         return _place(training_class, user, MemberStatus.PENDING, "self")
-    _lock(training_class)
+    lock_seats(training_class)
     if _has_seat(training_class):
         member = _place(training_class, user, MemberStatus.ENROLLED, "self")
         _enrol(member)
@@ -347,7 +352,7 @@ def approve(member: ClassMember, by: User) -> ClassMember:
     if member.status is not MemberStatus.PENDING:
         raise ClassError("not_pending")
     training_class = member.training_class
-    _lock(training_class)
+    lock_seats(training_class)
     if _has_seat(training_class):
         _enrol(member)
     else:
@@ -393,6 +398,9 @@ def withdraw(member: ClassMember, by: User) -> ClassMember:
     held_seat = member.status is MemberStatus.ENROLLED
     before = member.status
     member.status = MemberStatus.WITHDRAWN
+    member.withdrawal_reason = (
+        WithdrawalReason.SELF if by.id == member.user_id else WithdrawalReason.TRAINER
+    )
     member.decided_at = now_utc()
     member.decided_by_id = by.id
     db.session.flush()
@@ -412,7 +420,7 @@ def withdraw(member: ClassMember, by: User) -> ClassMember:
 def promote_waiting(training_class: TrainingClass) -> list[ClassMember]:
     """Give free seats to the waiting list, first come first served."""
     promoted = []
-    _lock(training_class)
+    lock_seats(training_class)
     for member in members_in(training_class, MemberStatus.WAITING):
         if not _has_seat(training_class):
             break

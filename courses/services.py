@@ -54,6 +54,26 @@ def register_course_access(check: CourseAccessCheck) -> None:
         _access_checks.append(check)
 
 
+#: Conditions that hold back a programme's completion although its courses
+#: are done, e.g. a withdrawal from the programme's training class. Each
+#: returns None when the enrolment may complete, else the reason.
+ProgrammeHold = Callable[[Enrolment], Optional[str]]
+_programme_holds: list[ProgrammeHold] = []
+
+
+def register_programme_hold(check: ProgrammeHold) -> None:
+    if check not in _programme_holds:
+        _programme_holds.append(check)
+
+
+def programme_hold(enrolment: Enrolment) -> Optional[str]:
+    """Return why the enrolment may not complete yet although its courses are done, or None."""
+    return next(
+        (reason for check in _programme_holds if (reason := check(enrolment)) is not None),
+        None,
+    )
+
+
 def _attach_courses(rows: list) -> None:
     """Set ``row.course`` on each row (link or pin) that lacks it, from one query.
 
@@ -618,6 +638,13 @@ def evaluate_programme(enrolment: Enrolment) -> bool:
         return True
     standing = programme_standing(enrolment)
     if standing["missing_required"] or standing["elective_hours_missing"] > 0:
+        return False
+    reason = programme_hold(enrolment)
+    if reason is not None:
+        logger.info(
+            "Completion of programme %s held for user %s: %s",
+            enrolment.programme_id, enrolment.user_id, reason,
+        )
         return False
 
     completed_at = now_utc()

@@ -283,6 +283,14 @@ TEMPLATES = {
         " (before: %(attendance_before_label)s)"
     ),
     "class.request_approved": _l("%(summary)s: %(member_status_label)s"),
+    "class.member_withdrawn_leave": _l(
+        "%(summary)s: withdrawn for leave, %(missed_hours)s of %(scheduled_hours)s"
+        " 学时 missed, limit %(limit)s"
+    ),
+    "class.member_reinstated": _l(
+        "%(summary)s: reinstated, %(missed_hours)s of %(scheduled_hours)s"
+        " 学时 missed, limit %(limit)s"
+    ),
     "class.roster_imported": _l(
         "Roster imported: %(created)s accounts created, %(enrolled)s enrolled,"
         " %(waiting)s on the waiting list"
@@ -427,6 +435,8 @@ ACTION_LABELS = {
     "class.request_approved": _l("Class request approved"),
     "class.request_rejected": _l("Class request rejected"),
     "class.member_withdrawn": _l("Class member withdrawn"),
+    "class.member_withdrawn_leave": _l("Class member withdrawn for leave"),
+    "class.member_reinstated": _l("Class member reinstated"),
     "class.roster_imported": _l("Class roster imported"),
     "contest.saved": _l("Contest saved"),
     "contest.entrant_added": _l("Contest entrant added"),

@@ -94,3 +94,66 @@ def _class_with_member(world):
     training_class = make_class(world)
     classes.add_member(training_class, user(world.counselor), by=user(world.trainer))
     return training_class
+
+
+def test_overlapping_absences_withdraw_beyond_leave_limit(app, postgres_only):
+    # Seven full days allow one day of leave. Two sheets of different days,
+    # each with one absence, are saved at once: together they exceed it.
+    from courses.class_models import ClassMember, MemberStatus, WithdrawalReason
+
+    with app.app_context():
+        world = build_learning_world()
+        training_class = _class_with_member(world)
+        training_class.leave_limit_num, training_class.leave_limit_den = 1, 7
+        session_ids = [
+            make_session(training_class, held_on=date(2026, 9, 1 + day)).id for day in range(7)
+        ]
+        class_id, counselor_id, trainer_id = training_class.id, world.counselor, world.trainer
+        db.session.commit()
+
+    first_marked = threading.Event()
+    second_done = threading.Event()
+    errors = []
+
+    def save_sheet(session_id, before_commit=None):
+        with app.app_context():
+            try:
+                session = db.session.get(ClassSession, session_id)
+                class_attendance.mark_sheet(
+                    session, {counselor_id: AttendanceStatus.ABSENT},
+                    db.session.get(User, trainer_id),
+                )
+                if before_commit is not None:
+                    before_commit()
+                db.session.commit()
+            except Exception as exc:  # reported by the assert below
+                errors.append(exc)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    def hold_open():
+        first_marked.set()
+        second_done.wait(timeout=3)
+
+    def second():
+        first_marked.wait(timeout=30)
+        save_sheet(session_ids[1])
+        second_done.set()
+
+    threads = [
+        threading.Thread(target=save_sheet, args=(session_ids[0], hold_open)),
+        threading.Thread(target=second),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    with app.app_context():
+        member = db.session.scalar(
+            sa.select(ClassMember).filter_by(class_id=class_id, user_id=counselor_id)
+        )
+        assert member.status is MemberStatus.WITHDRAWN
+        assert member.withdrawal_reason is WithdrawalReason.LEAVE_LIMIT

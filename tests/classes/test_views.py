@@ -342,9 +342,10 @@ def test_learner_sees_own_attendance(world, login):
     mine = login("counselor1").get(f"/classes/{klass.id}").get_data(as_text=True)
     other = login("counselor2").get(f"/classes/{klass.id}").get_data(as_text=True)
 
-    assert "8 学时" in mine
-    assert "0 学时" in other
-    assert "8 学时" not in other
+    # The attendance column shows each session's credit after the mark.
+    assert "· 8 学时" in mine
+    assert "· 0 学时" in other
+    assert "· 8 学时" not in other
 
 
 def test_roster_counts_lessons_and_quizzes(world, login):
