@@ -7,7 +7,7 @@ can be told apart from one by a trainer. Existing classes are on-the-job
 without a limit, so no existing member is withdrawn by the change.
 
 Revision ID: f248431004db
-Revises: 0e343745cf7d
+Revises: 5e23dc16ebdb
 Create Date: 2026-12-05 14:13:12.193857
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f248431004db'
-down_revision = '0e343745cf7d'
+down_revision = '5e23dc16ebdb'
 branch_labels = None
 depends_on = None
 
