@@ -179,7 +179,7 @@ INVALID = [
     ({"window_kind": "rolling_years"}, "window_years", "number of years"),
     ({"window_years": "5"}, "window_years", "Only a rolling window"),
     ({"window_kind": "before_post"}, "window_months", "how many months before"),
-    ({"window_months": "6"}, "window_months", "Only a window counted from the post"),
+    ({"window_months": "6"}, "window_months", "Only a window counted from the post start date, or rolling"),
     ({"window_kind": "weekly"}, "window_kind", "Not a valid choice"),
     ({"roles": None}, "roles", "Tick at least one role"),
     ({"roles": ["pilot"]}, "roles", "not a valid choice"),
