@@ -330,9 +330,9 @@ def _probation(verdict: Verdict) -> str:
     if window.probation_extended:
         return _(
             "%(achieved)s of %(required)s %(what)s so far in the probation that "
-            "began on %(start)s; %(missing)s missing by %(deadline)s, the end of "
-            "the probation if it was extended by the longest extension, one "
-            "year, because no full-member date is recorded.",
+            "began on %(start)s; %(missing)s missing by %(deadline)s. No "
+            "full-member date is recorded after the first year, so the probation "
+            "counts as extended, by at most one year.",
             **values,
         )
     return _(

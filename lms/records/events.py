@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Optional
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from lms import audit, labels
@@ -16,6 +17,7 @@ from lms.accounts import contact
 from lms.accounts.models import Post, User
 from lms.compliance.explain import CADRE_RANK, PARTY_STATUS
 from lms.compliance.models import CadreRank, PartyStatus, PersonProfile
+from lms.compliance.windows import PROBATION_MONTHS, add_months
 from lms.extensions import db
 from lms.records.models import ProgressionEntry, ProgressionKind, TrainingTier
 
@@ -320,6 +322,62 @@ def _profile_values(profile: Optional[PersonProfile]) -> dict:
         value = getattr(profile, name)
         values[name] = value.isoformat() if value else None
     return values
+
+
+def full_member_date_problem(probation: date, full_member_on: date) -> Optional[str]:
+    """Return the message for a full-member date that cannot follow ``probation``, else None."""
+    if full_member_on <= probation:
+        return _(
+            "The full-member date %(full)s is not after the probation start"
+            " %(probation)s. Enter the day of admission to full membership,"
+            " which follows a probation of at least one year.",
+            full=full_member_on.isoformat(),
+            probation=probation.isoformat(),
+        )
+    earliest = add_months(probation, PROBATION_MONTHS)
+    if full_member_on < earliest:
+        return _(
+            "A probation lasts at least one year, so a probation that began"
+            " on %(probation)s ends on %(earliest)s at the earliest. Check"
+            " both dates.",
+            probation=probation.isoformat(),
+            earliest=earliest.isoformat(),
+        )
+    return None
+
+
+def probation_over(probation: date, today: date) -> bool:
+    """Return whether a probation from ``probation`` has ended even if extended."""
+    return add_months(probation, 2 * PROBATION_MONTHS) < today
+
+
+def record_party_date(person: User, actor: User, full_member: bool, on: date) -> dict:
+    """Record the day ``person`` became a probationary or a full Party member; flush only.
+
+    A probation start makes a person without Party status a probationary
+    member, and a full-member date makes them a full member. Audited like an
+    edit of the profile form. Returns the changed fields as {name: [old, new]}.
+    """
+    profile = profile_of(person)
+    before = _profile_values(profile)
+    if profile is None:
+        profile = PersonProfile(user_id=person.id)
+        db.session.add(profile)
+    if full_member:
+        profile.full_member_on = on
+        profile.party_status = PartyStatus.MEMBER
+    else:
+        profile.probation_started_on = on
+        if profile.party_status is not PartyStatus.MEMBER:
+            profile.party_status = PartyStatus.PROBATIONARY
+    db.session.flush()
+    after = _profile_values(profile)
+    changes = {
+        key: [before[key], after[key]] for key in after if before[key] != after[key]
+    }
+    if changes:
+        contact.record_profile_change(person, actor, changes)
+    return changes
 
 
 def profile_of(person: User) -> Optional[PersonProfile]:

@@ -31,7 +31,6 @@ from lms.accounts.forms import MobilePhoneField
 from lms.accounts.models import Gender, Post
 from lms.compliance.explain import CADRE_RANK, PARTY_STATUS
 from lms.compliance.models import CadreRank, PartyStatus
-from lms.compliance.windows import PROBATION_MONTHS, add_months
 from lms.input_ranges import (
     EARLIEST_POST_START,
     EARLIEST_TRAINING,
@@ -47,6 +46,8 @@ from lms.records.events import (
     ASSESSMENT_GRADE_LABELS,
     HR_KINDS,
     PROFESSIONAL_TITLE_LABELS,
+    full_member_date_problem,
+    probation_over,
 )
 from lms.records.models import ProgressionKind, TrainingKind, TrainingTier
 
@@ -352,7 +353,7 @@ class PersonProfileForm(FlaskForm):
         if (
             status == PartyStatus.PROBATIONARY.value
             and probation is not None
-            and add_months(probation, 2 * PROBATION_MONTHS) < self.today
+            and probation_over(probation, self.today)
         ):
             yield self.probation_started_on, _(
                 "A probation lasts one year, or two when extended, so a"
@@ -364,22 +365,9 @@ class PersonProfileForm(FlaskForm):
             return
         if probation is None or full is None:
             return
-        if full <= probation:
-            yield self.full_member_on, _(
-                "The full-member date %(full)s is not after the probation start"
-                " %(probation)s. Enter the day of admission to full membership,"
-                " which follows a probation of at least one year.",
-                full=full.isoformat(),
-                probation=probation.isoformat(),
-            )
-        elif full < add_months(probation, PROBATION_MONTHS):
-            yield self.full_member_on, _(
-                "A probation lasts at least one year, so a probation that began"
-                " on %(probation)s ends on %(earliest)s at the earliest. Check"
-                " both dates.",
-                probation=probation.isoformat(),
-                earliest=add_months(probation, PROBATION_MONTHS).isoformat(),
-            )
+        problem = full_member_date_problem(probation, full)
+        if problem:
+            yield self.full_member_on, problem
 
     def _rank_date_problems(self):
         """Yield (field, message) for a rank date that is implausible or contradicts the rank."""
