@@ -263,7 +263,7 @@ def _party_window_over(deadline: date, today: date) -> bool:
 def party_dates_outcome(
     rule: ComplianceRule, profile: Optional[PersonProfile], today: date
 ) -> tuple[Optional[Uncovered], Optional[str]]:
-    """Return why a probation or first-member-year rule does not cover, or which date is missing.
+    """Return why a probation or first-member-year rule does not cover the person, or which date is missing.
 
     Returns (reason, missing date column), with both None when the window
     can be computed. Only the recorded Party status counts here, because a

@@ -284,6 +284,7 @@ def _rolling_after_rank(verdict: Verdict) -> str:
     values["years"] = str(verdict.rule.window_years)
     values["end"] = _date(verdict.window_end)
     values["months"] = str(verdict.rule.window_months)
+
     if window.deadline is None:
         return _(
             "%(achieved)s of %(required)s %(what)s in the %(years)s years to "
@@ -294,6 +295,7 @@ def _rolling_after_rank(verdict: Verdict) -> str:
         )
     values["deadline"] = _date(window.deadline)
     values["rank_date"] = _date(window.counted_from)
+
     if verdict.status is Status.MISSED:
         return _(
             "%(achieved)s of %(required)s %(what)s in the %(years)s years to "

@@ -132,7 +132,7 @@ def first_member_year(full_member_on: date) -> Window:
 def _rolling_window(
     rule: ComplianceRule, today: date, anchor: Optional[date], anchor_months: int
 ) -> Window:
-    """The last ``window_years`` years to ``today``, due ``anchor_months`` after ``anchor``.
+    """Compute the last ``window_years`` years to ``today``, due ``anchor_months`` after ``anchor``.
 
     An ``anchor`` before the window's first day gives no deadline.
     """

@@ -356,10 +356,12 @@ def _party_dates_problem(rows: dict) -> tuple[Optional[dict], Optional[str]]:
         full = full_row["on"]
     elif profile is not None and profile.party_status is PartyStatus.MEMBER:
         full = profile.full_member_on
+
     if probation is not None and full is not None:
         message = events.full_member_date_problem(probation, full)
         if message:
             return full_row or probation_row, message
+
     probationary = full_row is None and (
         profile is None or profile.party_status is not PartyStatus.MEMBER
     )

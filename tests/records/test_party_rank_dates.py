@@ -1,4 +1,4 @@
-"""HR records Party and cadre rank dates on the profile; the person sees them."""
+"""HR records Party and cadre rank dates on the profile, and the person reads them."""
 
 from datetime import date, timedelta
 
