@@ -299,12 +299,31 @@ class _Row:
 def _party_date_counts(
     report: RuleReport, rule: ComplianceRule, institution_ids: list[int], today: date
 ) -> None:
-    """Count everyone under a probation or first-member-year rule, row by row."""
+    """Count everyone under a probation or first-member-year rule.
+
+    Full members without a full-member date, the bulk of the members until
+    HR records the dates, are counted by one grouped query, because
+    ``engine.party_dates_outcome`` gives them ``Status.START_DATE_MISSING``
+    under both rules. Everyone else is evaluated row by row.
+    """
     clauses = [User.institution_id.in_(institution_ids), *coverage_filters(rule, today)]
+    undated = sa.and_(
+        PersonProfile.party_status == PartyStatus.MEMBER,
+        PersonProfile.full_member_on.is_(None),
+    )
+    missing = db.session.execute(
+        sa.select(User.institution_id, User.department_id, sa.func.count())
+        .outerjoin(PersonProfile, PersonProfile.user_id == User.id)
+        .where(*clauses, undated)
+        .group_by(User.institution_id, User.department_id)
+    )
+    for institution_id, department_id, count in missing:
+        report.add((institution_id, department_id), Status.START_DATE_MISSING, count)
+
     people = db.session.execute(
         sa.select(User, PersonProfile)
         .outerjoin(PersonProfile, PersonProfile.user_id == User.id)
-        .where(*clauses)
+        .where(*clauses, sa.not_(undated))
     ).all()
     rows, windows = [], {}
     for person, profile in people:
