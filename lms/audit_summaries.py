@@ -47,6 +47,9 @@ PROFILE_FIELD = {
     "cadre_rank": _l("Cadre rank"),
     "full_time": _l("Full-time"),
     "post_started_on": _l("Post start date"),
+    "probation_started_on": _l("Became a probationary Party member on"),
+    "full_member_on": _l("Became a full Party member on"),
+    "rank_since": _l("Cadre rank held since"),
     "gender": _l("Gender"),
     "phone": _l("Mobile phone"),
 }

@@ -271,6 +271,12 @@ def _seed_accounts(
                 profile.post_started_on = _post_start(institution, spec.years_in_post)
             if spec.party_status is not None:
                 profile.party_status = PartyStatus(spec.party_status)
+            if spec.years_as_member is not None:
+                full_member_on = _post_start(institution, spec.years_as_member)
+                profile.full_member_on = full_member_on
+                profile.probation_started_on = full_member_on.replace(
+                    year=full_member_on.year - 1
+                )
             db.session.add(profile)
         seeder.created[User.__tablename__] += 1
         created[spec.username] = account_password

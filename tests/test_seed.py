@@ -511,6 +511,21 @@ def test_demo_organiser_party_rules_apply(app, seeded, login):
     assert "目前没有适用的学时规则" not in page
 
 
+def test_demo_organiser_not_new_party_member(app, seeded):
+    from lms.compliance.engine import Status, Uncovered, evaluate_all
+    from lms.compliance.models import PersonProfile
+
+    with app.app_context():
+        organiser = db.session.scalar(sa.select(User).filter_by(username="organiser"))
+        profile = db.session.get(PersonProfile, organiser.id)
+        verdicts = {verdict.rule.code: verdict for verdict in evaluate_all(organiser)}
+
+        assert profile.probation_started_on < profile.full_member_on
+        for code in ("party-probationary-training", "party-new-member-training"):
+            assert verdicts[code].status is Status.NOT_APPLICABLE, code
+            assert verdicts[code].reason is Uncovered.NOT_NEW_PARTY_MEMBER, code
+
+
 def test_demo_workshop_completed_by_attendance(app, seeded, login, english):
     from courses.class_models import ClassSession, TrainingClass
     from courses.models import Lesson, LessonProgress

@@ -9,19 +9,26 @@ HR overview of one rule, and read ``Verdict.message`` for the explanation.
 
 import enum
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
-from typing import Optional
+from typing import Optional, Union
 
 import sqlalchemy as sa
 
 from lms.accounts.models import Post, User
 from lms.compliance import ledger
-from lms.compliance.models import ComplianceRule, PartyStatus, PersonProfile, WindowKind
+from lms.compliance.models import (
+    PARTY_DATE_WINDOWS,
+    ComplianceRule,
+    PartyStatus,
+    PersonProfile,
+    WindowKind,
+)
 from lms.compliance.windows import (
     Today,
     Window,
     add_months,
+    first_member_year,
     local_today,
     split_hours_by_year,
     window_for,
@@ -40,6 +47,7 @@ __all__ = [
     "evaluate_institution",
     "local_today",
     "needs_post_start",
+    "party_dates_outcome",
     "rules_for",
     "split_hours_by_year",
     "uncovered_reason",
@@ -60,6 +68,11 @@ PARTY_SECRETARY_POSTS = frozenset(
 #: their holders even when the profile records no Party status.
 PARTY_MEMBER_POSTS = PARTY_SECRETARY_POSTS | {Post.PARTY_ORGANISER}
 
+#: Months after the end of a probation or of a first year as a full member
+#: during which a rule counted from it still covers the person, so that a
+#: missed training stays on show for HR to follow up.
+PARTY_WINDOW_SHOWN_MONTHS = 12
+
 
 class Status(enum.Enum):
     """Outcome of a rule for one person on a given day."""
@@ -71,8 +84,9 @@ class Status(enum.Enum):
     #: windows) met today but falling short within ``at_risk_days``.
     AT_RISK = "at_risk"
     MISSED = "missed"
-    #: The rule needs the day the person took up the post to set a deadline
-    #: or to decide whether they are new to it, and no day is recorded.
+    #: The rule needs a date from the person's profile to set a window or a
+    #: deadline, or to decide whether they are new to the post, and the date
+    #: is not recorded. ``Verdict.missing_date`` names it.
     START_DATE_MISSING = "start_date_missing"
     NOT_APPLICABLE = "not_applicable"
 
@@ -92,6 +106,12 @@ class Uncovered(enum.Enum):
     NOT_NEW_TO_POST = "not_new_to_post"
     #: A calendar year that ended before the person took up the post.
     NOT_YET_IN_POST = "not_yet_in_post"
+    #: A probation or first-member-year rule, for someone whose window ended
+    #: over ``PARTY_WINDOW_SHOWN_MONTHS`` ago, or whose profile records no
+    #: Party status.
+    NOT_NEW_PARTY_MEMBER = "not_new_party_member"
+    #: A first-member-year rule, for a probationary member.
+    NOT_YET_FULL_MEMBER = "not_yet_full_member"
 
 
 @dataclass(frozen=True)
@@ -112,6 +132,9 @@ class Verdict:
     #: Rolling windows: what will still count on ``window.horizon``.
     still_counting: Optional[Decimal] = None
     reason: Optional[Uncovered] = None
+    #: With ``Status.START_DATE_MISSING``: the missing ``PersonProfile``
+    #: column, such as "post_started_on" or "rank_since".
+    missing_date: Optional[str] = None
 
     @property
     def applies(self) -> bool:
@@ -233,6 +256,106 @@ def uncovered_reason(
     return None
 
 
+def _party_window_over(deadline: date, today: date) -> bool:
+    return add_months(deadline, PARTY_WINDOW_SHOWN_MONTHS) < today
+
+
+def party_dates_outcome(
+    rule: ComplianceRule, profile: Optional[PersonProfile], today: date
+) -> tuple[Optional[Uncovered], Optional[str]]:
+    """Return why a probation or first-member-year rule does not cover the person, or which date is missing.
+
+    Returns (reason, missing date column), with both None when the window
+    can be computed. Only the recorded Party status counts here, because a
+    post only Party members hold does not tell a probationary member from a
+    full one.
+    """
+    status = profile.party_status if profile else PartyStatus.NONE
+    probation = profile.probation_started_on if profile else None
+    full_member_on = profile.full_member_on if profile else None
+    if status is PartyStatus.PROBATIONARY:
+        if rule.window_kind is WindowKind.FIRST_MEMBER_YEAR:
+            return Uncovered.NOT_YET_FULL_MEMBER, None
+        return None, None if probation else "probation_started_on"
+    if status is not PartyStatus.MEMBER:
+        return Uncovered.NOT_NEW_PARTY_MEMBER, None
+    if full_member_on is None:
+        return None, "full_member_on"
+    if rule.window_kind is WindowKind.FIRST_MEMBER_YEAR:
+        deadline = first_member_year(full_member_on).deadline
+        if _party_window_over(deadline, today):
+            return Uncovered.NOT_NEW_PARTY_MEMBER, None
+        return None, None
+    if _party_window_over(full_member_on - timedelta(days=1), today):
+        return Uncovered.NOT_NEW_PARTY_MEMBER, None
+    return None, None if probation else "probation_started_on"
+
+
+def person_window(
+    rule: ComplianceRule,
+    person: User,
+    profile: Optional[PersonProfile],
+    today: date,
+    year: Optional[int] = None,
+) -> Union["Verdict", Window]:
+    """Return the person's window under ``rule``, or the verdict that needs no ledger.
+
+    The verdict is not applicable (with the reason) or, when the window
+    needs a profile date that is not recorded, ``Status.START_DATE_MISSING``.
+    """
+    reason = uncovered_reason(rule, person, profile, today)
+    if reason is not None:
+        return _not_applicable(rule, person, today, reason)
+
+    post_started_on = profile.post_started_on if profile else None
+    if rule.window_kind in PARTY_DATE_WINDOWS:
+        reason, missing = party_dates_outcome(rule, profile, today)
+        if reason is not None:
+            return _not_applicable(rule, person, today, reason)
+        if missing is not None:
+            return _start_date_missing(rule, person, today, missing)
+    elif post_started_on is None and needs_post_start(rule):
+        return _start_date_missing(rule, person, today, "post_started_on")
+
+    window = window_for(rule, today, year=year, **window_dates(profile))
+    if _year_before_post(rule, window, post_started_on):
+        return _not_applicable(rule, person, today, Uncovered.NOT_YET_IN_POST)
+    return window
+
+
+def window_dates(profile: Optional[PersonProfile]) -> dict:
+    """Return the profile dates that ``window_for`` counts windows from.
+
+    The full-member date counts only for a full member, so that a stale date
+    left on a probationary member does not end the probation.
+    """
+    if profile is None:
+        return {}
+    full_member = profile.party_status is PartyStatus.MEMBER
+    return {
+        "post_started_on": profile.post_started_on,
+        "probation_started_on": profile.probation_started_on,
+        "full_member_on": profile.full_member_on if full_member else None,
+        "rank_since": profile.rank_since,
+    }
+
+
+def deadline_anchor(rule: ComplianceRule, profile: Optional[PersonProfile]) -> Optional[date]:
+    """Return the profile date a rolling rule's deadline is counted from, if recorded."""
+    if profile is None:
+        return None
+    if rule.window_kind is WindowKind.ROLLING_YEARS_AFTER_RANK:
+        return profile.rank_since
+    return profile.post_started_on
+
+
+def anchor_column(rule: ComplianceRule) -> str:
+    """Return the ``PersonProfile`` column a rolling rule's deadline is counted from."""
+    if rule.window_kind is WindowKind.ROLLING_YEARS_AFTER_RANK:
+        return "rank_since"
+    return "post_started_on"
+
+
 def _year_before_post(
     rule: ComplianceRule, window: Window, post_started_on: Optional[date]
 ) -> bool:
@@ -253,16 +376,22 @@ def _status(
     today: date,
     achieved,
     still,
-    post_started_on: Optional[date],
+    anchor: Optional[date],
 ) -> Status:
+    """Return the status of ``achieved`` in ``window``.
+
+    ``anchor`` is the date a rolling rule's deadline is counted from (see
+    ``deadline_anchor``); the other kinds ignore it.
+    """
     required = rule.required
-    if rule.window_kind is WindowKind.ROLLING_YEARS and achieved >= required:
+    if rule.is_rolling and achieved >= required:
         return Status.MET if still >= required else Status.AT_RISK
     if achieved >= required:
         return Status.MET
-    if rule.window_kind is WindowKind.ROLLING_YEARS and post_started_on is None:
+    if rule.is_rolling and anchor is None:
         # Someone short of a rolling minimum has a deadline only if the post
-        # started inside the window, which is unknown without the date.
+        # started (or the rank was reached) inside the window, which is
+        # unknown without the date.
         return Status.START_DATE_MISSING
     if window.deadline is None or today > window.deadline:
         return Status.MISSED
@@ -271,19 +400,21 @@ def _status(
     return Status.IN_PROGRESS
 
 
-def _verdict(rule, person, today, window, tally, post_started_on) -> Verdict:
+def _verdict(rule, person, today, window, tally, anchor) -> Verdict:
     achieved, still = tally.get(person.id, (Decimal(0), Decimal(0)))
-    rolling = rule.window_kind is WindowKind.ROLLING_YEARS
+    status = _status(rule, window, today, achieved, still, anchor)
+    missing = anchor_column(rule) if status is Status.START_DATE_MISSING else None
     return Verdict(
         rule=rule,
         person=person,
-        status=_status(rule, window, today, achieved, still, post_started_on),
+        status=status,
         today=today,
         required=rule.required,
         achieved=achieved,
         window=window,
-        still_counting=still if rolling else None,
+        still_counting=still if rule.is_rolling else None,
         reason=None,
+        missing_date=missing,
     )
 
 
@@ -298,32 +429,26 @@ def _not_applicable(rule, person, today, reason: Uncovered) -> Verdict:
     )
 
 
-def _start_date_missing(rule, person, today) -> Verdict:
+def _start_date_missing(rule, person, today, missing_date: str) -> Verdict:
     return Verdict(
         rule=rule,
         person=person,
         status=Status.START_DATE_MISSING,
         today=today,
         required=rule.required,
+        missing_date=missing_date,
     )
 
 
 def _evaluate_loaded(
     rule, person, profile, today: date, year: Optional[int]
 ) -> Verdict:
-    reason = uncovered_reason(rule, person, profile, today)
-    if reason is not None:
-        return _not_applicable(rule, person, today, reason)
-
-    post_started_on = profile.post_started_on if profile else None
-    if post_started_on is None and needs_post_start(rule):
-        return _start_date_missing(rule, person, today)
-    window = window_for(rule, today, year=year, post_started_on=post_started_on)
-    if _year_before_post(rule, window, post_started_on):
-        return _not_applicable(rule, person, today, Uncovered.NOT_YET_IN_POST)
+    window = person_window(rule, person, profile, today, year)
+    if isinstance(window, Verdict):
+        return window
     filters = ledger.person_filters(rule, person.id, window)
     tally = ledger.tally(rule, filters, window.horizon_start)
-    return _verdict(rule, person, today, window, tally, post_started_on)
+    return _verdict(rule, person, today, window, tally, deadline_anchor(rule, profile))
 
 
 def evaluate(
@@ -413,21 +538,11 @@ def evaluate_institution(
     verdicts: dict[int, Verdict] = {}
     windows: dict[int, Window] = {}
     for person, profile in rows:
-        reason = uncovered_reason(rule, person, profile, today)
-        if reason is not None:
-            verdicts[person.id] = _not_applicable(rule, person, today, reason)
-            continue
-        post_started_on = profile.post_started_on if profile else None
-        if post_started_on is None and needs_post_start(rule):
-            verdicts[person.id] = _start_date_missing(rule, person, today)
-            continue
-        window = window_for(rule, today, year=year, post_started_on=post_started_on)
-        if _year_before_post(rule, window, post_started_on):
-            verdicts[person.id] = _not_applicable(
-                rule, person, today, Uncovered.NOT_YET_IN_POST
-            )
-            continue
-        windows[person.id] = window
+        window = person_window(rule, person, profile, today, year)
+        if isinstance(window, Verdict):
+            verdicts[person.id] = window
+        else:
+            windows[person.id] = window
 
     if windows:
         tally = ledger.tally(
@@ -443,6 +558,6 @@ def evaluate_institution(
                     today,
                     windows[person.id],
                     tally,
-                    profile.post_started_on if profile else None,
+                    deadline_anchor(rule, profile),
                 )
     return [verdicts[person.id] for person, _profile in rows]

@@ -14,7 +14,7 @@ from flask_babel import force_locale, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from lms.compliance.engine import Status, Uncovered, Verdict
+from lms.compliance.engine import PARTY_WINDOW_SHOWN_MONTHS, Status, Uncovered, Verdict
 from lms.compliance.models import ComplianceRule, WindowKind
 from lms.records.models import TrainingKind
 from lms.i18n import format_date
@@ -34,6 +34,9 @@ WINDOW_KIND = {
     "rolling_years": _l("Rolling years"),
     "before_post": _l("Before taking up the post"),
     "around_post_start": _l("Before and in the first months after taking up the post"),
+    "probation": _l("During the probation as a Party member"),
+    "first_member_year": _l("In the first year as a full Party member"),
+    "rolling_years_after_rank": _l("Rolling years, or within months of reaching the rank"),
 }
 
 PARTY_STATUS = {
@@ -71,10 +74,7 @@ def explain(verdict: Verdict) -> str:
 def _explain(verdict: Verdict) -> str:
     if verdict.reason is not None:
         return _uncovered(verdict)
-    sentences = [_progress(verdict), *_rule_notes(verdict.rule)]
-    # Chinese sentences end in a full-width stop and take no space after it.
-    separator = "" if get_locale().language == "zh" else " "
-    return separator.join(sentences)
+    return _join([_progress(verdict), *_rule_notes(verdict.rule)])
 
 
 def _rule_notes(rule: ComplianceRule) -> list[str]:
@@ -108,6 +108,12 @@ def _progress(verdict: Verdict) -> str:
         return _calendar_year(verdict)
     if kind is WindowKind.ROLLING_YEARS:
         return _rolling(verdict)
+    if kind is WindowKind.ROLLING_YEARS_AFTER_RANK:
+        return _rolling_after_rank(verdict)
+    if kind is WindowKind.PROBATION:
+        return _probation(verdict)
+    if kind is WindowKind.FIRST_MEMBER_YEAR:
+        return _first_member_year(verdict)
     if kind is WindowKind.AROUND_POST_START:
         return _around_post_start(verdict)
     return _before_post(verdict)
@@ -177,6 +183,11 @@ def _rolling(verdict: Verdict) -> str:
 
 
 def _start_date_missing(verdict: Verdict) -> str:
+    missing = verdict.missing_date or "post_started_on"
+    if missing in ("probation_started_on", "full_member_on"):
+        return _party_date_missing(verdict, missing)
+    if missing == "rank_since":
+        return _rank_date_missing(verdict)
     if _is_viewer(verdict.person):
         action = _("Ask your HR office to record the date you took up your post.")
     else:
@@ -197,6 +208,163 @@ def _start_date_missing(verdict: Verdict) -> str:
         "The deadline depends on the post start date, which is not recorded. "
         "%(action)s",
         action=action,
+        **values,
+    )
+
+
+def _party_date_missing(verdict: Verdict, missing: str) -> str:
+    viewer = _is_viewer(verdict.person)
+    if missing == "probation_started_on":
+        sentence = _(
+            "This rule cannot be checked because the date of becoming a "
+            "probationary Party member, which starts the probation, is not "
+            "recorded."
+        )
+        if viewer:
+            action = _(
+                "Ask your HR office to record the date you became a "
+                "probationary Party member."
+            )
+        else:
+            action = _(
+                "HR should record the date of becoming a probationary Party "
+                "member on the person's profile page."
+            )
+    else:
+        sentence = _(
+            "This rule cannot be checked because the date of becoming a full "
+            "Party member is not recorded."
+        )
+        if viewer:
+            action = _(
+                "Ask your HR office to record the date you became a full Party "
+                "member."
+            )
+        else:
+            action = _(
+                "HR should record the date of becoming a full Party member on "
+                "the person's profile page."
+            )
+    return _join([sentence, action])
+
+
+def _rank_date_missing(verdict: Verdict) -> str:
+    if _is_viewer(verdict.person):
+        action = _("Ask your HR office to record the date you reached your current rank.")
+    else:
+        action = _(
+            "HR should record the date of reaching the current rank on the "
+            "person's profile page, or record the rank change on the record."
+        )
+    values = _numbers(verdict)
+    values["years"] = str(verdict.rule.window_years)
+    values["end"] = _date(verdict.window_end)
+    values["months"] = str(verdict.rule.window_months)
+    return _(
+        "%(achieved)s of %(required)s %(what)s in the %(years)s years to %(end)s. "
+        "A cadre promoted short of the minimum has %(months)s months from the "
+        "rank date to make it up, and that date is not recorded. %(action)s",
+        action=action,
+        **values,
+    )
+
+
+def _join(sentences: list[str]) -> str:
+    # Chinese sentences end in a full-width stop and take no space after it.
+    separator = "" if get_locale().language == "zh" else " "
+    return separator.join(sentences)
+
+
+def _rolling_after_rank(verdict: Verdict) -> str:
+    """Explain a rolling rule whose deadline is counted from the rank date."""
+    window = verdict.window
+    if verdict.status is Status.MET or verdict.achieved >= verdict.required:
+        return _rolling(verdict)
+    values = _numbers(verdict)
+    values["years"] = str(verdict.rule.window_years)
+    values["end"] = _date(verdict.window_end)
+    values["months"] = str(verdict.rule.window_months)
+
+    if window.deadline is None:
+        return _(
+            "%(achieved)s of %(required)s %(what)s in the %(years)s years to "
+            "%(end)s; %(missing)s missing. The rank was reached on %(rank_date)s, "
+            "before these years, so no time to make up a shortfall remains.",
+            rank_date=_date(window.counted_from),
+            **values,
+        )
+    values["deadline"] = _date(window.deadline)
+    values["rank_date"] = _date(window.counted_from)
+
+    if verdict.status is Status.MISSED:
+        return _(
+            "%(achieved)s of %(required)s %(what)s in the %(years)s years to "
+            "%(end)s; %(missing)s missing. The %(months)s months after reaching "
+            "the rank on %(rank_date)s to make up the shortfall ended on "
+            "%(deadline)s.",
+            **values,
+        )
+    return _(
+        "%(achieved)s of %(required)s %(what)s in the %(years)s years to "
+        "%(end)s; %(missing)s missing by %(deadline)s, %(months)s months after "
+        "reaching the rank on %(rank_date)s.",
+        **values,
+    )
+
+
+def _probation(verdict: Verdict) -> str:
+    window = verdict.window
+    values = _numbers(verdict)
+    values["start"] = _date(window.start)
+    values["deadline"] = _date(window.deadline)
+    if verdict.status is Status.MET:
+        return _(
+            "%(achieved)s of %(required)s %(what)s in the probation from "
+            "%(start)s to %(deadline)s; requirement met.",
+            **values,
+        )
+    if verdict.status is Status.MISSED:
+        return _(
+            "%(achieved)s of %(required)s %(what)s in the probation from "
+            "%(start)s to %(deadline)s; %(missing)s missing.",
+            **values,
+        )
+    if window.probation_extended:
+        return _(
+            "%(achieved)s of %(required)s %(what)s so far in the probation that "
+            "began on %(start)s; %(missing)s missing by %(deadline)s. No "
+            "full-member date is recorded after the first year, so the probation "
+            "counts as extended, by at most one year.",
+            **values,
+        )
+    return _(
+        "%(achieved)s of %(required)s %(what)s so far in the probation that "
+        "began on %(start)s; %(missing)s missing by %(deadline)s, the end of "
+        "the one-year probation.",
+        **values,
+    )
+
+
+def _first_member_year(verdict: Verdict) -> str:
+    values = _numbers(verdict)
+    values["start"] = _date(verdict.window.start)
+    values["deadline"] = _date(verdict.deadline)
+    if verdict.status is Status.MET:
+        return _(
+            "%(achieved)s of %(required)s %(what)s in the first year as a full "
+            "Party member, from %(start)s to %(deadline)s; requirement met.",
+            **values,
+        )
+    if verdict.status is Status.MISSED:
+        return _(
+            "%(achieved)s of %(required)s %(what)s in the first year as a full "
+            "Party member, from %(start)s to %(deadline)s; %(missing)s missing.",
+            **values,
+        )
+    return _(
+        "%(achieved)s of %(required)s %(what)s so far in the first year as a "
+        "full Party member, which began on %(start)s; %(missing)s missing by "
+        "%(deadline)s.",
         **values,
     )
 
@@ -279,6 +447,9 @@ _PLAIN_REASONS = {
         "Applies only to secretaries and committee members of grassroots "
         "Party organisations."
     ),
+    Uncovered.NOT_YET_FULL_MEMBER: _l(
+        "Applies from the day the person becomes a full Party member."
+    ),
 }
 
 
@@ -296,9 +467,28 @@ def _uncovered(verdict: Verdict) -> str:
     if reason is Uncovered.CADRE_RANK:
         ranks = _labels(CADRE_RANK, rule.cadre_ranks)
         return _("Applies only to cadres of these ranks: %(ranks)s.", ranks=ranks)
+    if reason is Uncovered.NOT_NEW_PARTY_MEMBER:
+        return _not_new_party_member(rule)
     return _(
         "Applies only in the first %(months)s months after taking up a post.",
         months=rule.new_to_post_months,
+    )
+
+
+def _not_new_party_member(rule: ComplianceRule) -> str:
+    months = PARTY_WINDOW_SHOWN_MONTHS
+    if rule.window_kind is WindowKind.PROBATION:
+        return _(
+            "Applies to probationary Party members, and to full members for "
+            "%(months)s months after the probation, by the Party status and "
+            "dates on the profile.",
+            months=months,
+        )
+    return _(
+        "Applies to full Party members in their first year of full membership "
+        "and for %(months)s months after it, by the Party status and dates on "
+        "the profile.",
+        months=months,
     )
 
 

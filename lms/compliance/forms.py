@@ -32,7 +32,13 @@ from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from lms import labels
 from lms.accounts.models import Post, Role
-from lms.compliance.models import POST_START_WINDOWS, CadreRank, WindowKind
+from lms.compliance.models import (
+    MONTHS_WINDOWS,
+    POST_START_WINDOWS,
+    ROLLING_WINDOWS,
+    CadreRank,
+    WindowKind,
+)
 from lms.compliance.windows import local_today
 from lms.compliance import rule_admin
 from lms.compliance.rule_admin import EDITABLE_FIELDS
@@ -45,6 +51,12 @@ WINDOW_KIND_LABELS = {
     WindowKind.BEFORE_POST.value: _l("Months before taking up the post"),
     WindowKind.AROUND_POST_START.value: _l(
         "Months before taking up the post and the first months in it"
+    ),
+    WindowKind.PROBATION.value: _l("Probation of a probationary Party member"),
+    WindowKind.FIRST_MEMBER_YEAR.value: _l("First year as a full Party member"),
+    WindowKind.ROLLING_YEARS_AFTER_RANK.value: _l(
+        "Rolling years ending today, with months after reaching the rank to"
+        " make up a shortfall"
     ),
 }
 labels.register("window_kind", WINDOW_KIND_LABELS)
@@ -182,9 +194,14 @@ class RuleForm(FlaskForm):
         description=_l("Only for a rolling window."),
     )
     window_months = IntegerField(
-        _l("Months before taking up the post"),
+        _l("Months before taking up the post, or after reaching the rank"),
         validators=[Optional(), NumberRange(min=1, max=MAX_WINDOW_MONTHS)],
-        description=_l("Only for a window counted from the post start date."),
+        description=_l(
+            "Only for a window counted from the post start date (months before"
+            " taking up the post that count), or for rolling years with months"
+            " after reaching the rank (months a cadre promoted short of the"
+            " minimum has to make it up)."
+        ),
     )
 
     min_hours = DecimalInputField(
@@ -324,8 +341,9 @@ class RuleForm(FlaskForm):
 
     def _window_problems(self):
         kind = self.window_kind.data
-        rolling = kind == WindowKind.ROLLING_YEARS.value
+        rolling = kind in {window.value for window in ROLLING_WINDOWS}
         from_post = kind in {window.value for window in POST_START_WINDOWS}
+        with_months = kind in {window.value for window in MONTHS_WINDOWS}
         if not self.window_years.errors:
             if rolling and self.window_years.data is None:
                 yield self.window_years, _(
@@ -340,9 +358,18 @@ class RuleForm(FlaskForm):
                 yield self.window_months, _(
                     "Enter how many months before taking up the post count."
                 )
-            if not from_post and self.window_months.data is not None:
+            if (
+                kind == WindowKind.ROLLING_YEARS_AFTER_RANK.value
+                and self.window_months.data is None
+            ):
                 yield self.window_months, _(
-                    "Only a window counted from the post start date uses these"
+                    "Enter how many months after reaching the rank a cadre has"
+                    " to make up a shortfall, e.g. 12."
+                )
+            if not with_months and self.window_months.data is not None:
+                yield self.window_months, _(
+                    "Only a window counted from the post start date, or rolling"
+                    " years with months after reaching the rank, uses these"
                     " months. Clear this field."
                 )
 

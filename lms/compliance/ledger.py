@@ -62,7 +62,7 @@ def window_filters(window: Window) -> list:
 
 
 def per_person_filters(windows: dict[int, Window]) -> list:
-    """WHERE clauses for windows counted from each person's post start date.
+    """WHERE clauses for windows counted from a date on each person's profile.
 
     Each row is compared with its own person's bounds through a CASE on
     ``user_id``. Rows of people not in ``windows`` get NULL bounds and drop out.
@@ -85,7 +85,7 @@ def institution_filters(
     deadline, so one WHERE clause serves them all.
     """
     restrictions = restriction_filters(rule)
-    if rule.counts_from_post_start:
+    if rule.counts_from_person_dates:
         return [*restrictions, *per_person_filters(windows)]
     window = next(iter(windows.values()))
     people = sa.select(User.id).where(User.institution_id == institution.id)

@@ -28,10 +28,35 @@ class WindowKind(enum.Enum):
     #: their first ``new_to_post_months`` months in it, due on the last day
     #: of those first months.
     AROUND_POST_START = "around_post_start"
+    #: A probationary Party member's probation (预备期): from the day they
+    #: became a probationary member to the day before they became a full
+    #: member. Without a full-member date, the probation lasts one year, or
+    #: two once the first year has passed, because a probation is extended
+    #: by at most one year.
+    PROBATION = "probation"
+    #: The first year as a full Party member, from the full-member date.
+    FIRST_MEMBER_YEAR = "first_member_year"
+    #: The last ``window_years`` years ending today, like ``ROLLING_YEARS``,
+    #: but a person who reached their cadre rank inside the window and is
+    #: short of the minimum has until ``window_months`` months after the
+    #: rank date to make it up.
+    ROLLING_YEARS_AFTER_RANK = "rolling_years_after_rank"
 
 
 #: Window kinds counted from each person's post start date.
 POST_START_WINDOWS = frozenset({WindowKind.BEFORE_POST, WindowKind.AROUND_POST_START})
+
+#: Window kinds counted from the dates of each person's Party membership.
+PARTY_DATE_WINDOWS = frozenset({WindowKind.PROBATION, WindowKind.FIRST_MEMBER_YEAR})
+
+#: Window kinds whose window, not only its deadline, differs per person.
+PERSONAL_WINDOWS = POST_START_WINDOWS | PARTY_DATE_WINDOWS
+
+#: Window kinds over the last ``window_years`` years.
+ROLLING_WINDOWS = frozenset({WindowKind.ROLLING_YEARS, WindowKind.ROLLING_YEARS_AFTER_RANK})
+
+#: Window kinds that use ``window_months``.
+MONTHS_WINDOWS = POST_START_WINDOWS | {WindowKind.ROLLING_YEARS_AFTER_RANK}
 
 
 class PartyStatus(enum.Enum):
@@ -57,11 +82,18 @@ class PersonProfile(db.Model):
 
     One row per user at most. A user without a row is treated as a non-member
     of the Party (unless their post is one only Party members hold), without
-    cadre rank, with no recorded post start date, and full-time or not
-    according to their post.
+    cadre rank, with no recorded post start date or Party dates, and
+    full-time or not according to their post.
     """
 
     __tablename__ = "person_profile"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "full_member_on IS NULL OR probation_started_on IS NULL"
+            " OR full_member_on > probation_started_on",
+            name="full_member_after_probation",
+        ),
+    )
 
     user_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
@@ -79,6 +111,13 @@ class PersonProfile(db.Model):
     full_time: so.Mapped[Optional[bool]]
     #: Day the person took up their current post, in the institution's zone.
     post_started_on: so.Mapped[Optional[date]]
+    #: Day the person became a probationary Party member (入党日期), which
+    #: starts the probation.
+    probation_started_on: so.Mapped[Optional[date]]
+    #: Day the person became a full Party member (转正日期).
+    full_member_on: so.Mapped[Optional[date]]
+    #: Day the person reached their current cadre rank, in the institution's zone.
+    rank_since: so.Mapped[Optional[date]]
     updated_at: so.Mapped[datetime] = so.mapped_column(
         UTCDateTime, default=now_utc, onupdate=now_utc
     )
@@ -152,6 +191,17 @@ SHARED_RULE_NAMES = {
             " job training within 6 months of taking up the post"
         ),
     ),
+    "party-probationary-training": (
+        "预备党员在预备期内至少参加1次集中培训",
+        _l("Probationary Party members: a centralised training during the probation"),
+    ),
+    "party-new-member-training": (
+        "党员转正后第一年内至少参加1次集中培训",
+        _l(
+            "New full Party members: a centralised training in the first year"
+            " after admission to full membership"
+        ),
+    ),
     "cadre-division-5y": (
         "县处级以上领导干部每5年参加脱产培训不少于550学时",
         _l(
@@ -206,15 +256,17 @@ class ComplianceRule(db.Model):
             name="min_days_with_hours_per_day",
         ),
         sa.CheckConstraint(
-            "(window_kind = 'rolling_years') = (window_years IS NOT NULL)"
+            "(window_kind IN ('rolling_years', 'rolling_years_after_rank'))"
+            " = (window_years IS NOT NULL)"
             " AND (window_years IS NULL OR window_years > 0)",
             name="window_years_iff_rolling",
         ),
         sa.CheckConstraint(
-            "(window_kind IN ('before_post', 'around_post_start'))"
+            "(window_kind IN ('before_post', 'around_post_start',"
+            " 'rolling_years_after_rank'))"
             " = (window_months IS NOT NULL)"
             " AND (window_months IS NULL OR window_months > 0)",
-            name="window_months_iff_post_start_window",
+            name="window_months_iff_months_window",
         ),
         sa.CheckConstraint("at_risk_days >= 0", name="at_risk_days_not_negative"),
         sa.CheckConstraint(
@@ -316,6 +368,16 @@ class ComplianceRule(db.Model):
     def counts_from_post_start(self) -> bool:
         """Whether each person's window is counted from their post start date."""
         return self.window_kind in POST_START_WINDOWS
+
+    @property
+    def counts_from_person_dates(self) -> bool:
+        """Whether each person's window is counted from a date on their profile."""
+        return self.window_kind in PERSONAL_WINDOWS
+
+    @property
+    def is_rolling(self) -> bool:
+        """Whether the window is the last ``window_years`` years ending today."""
+        return self.window_kind in ROLLING_WINDOWS
 
     @property
     def counts_trainings(self) -> bool:

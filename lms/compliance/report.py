@@ -10,12 +10,17 @@ and the status is a CASE over the sum. It gives the same counts as
 evaluating everyone with the engine (a test compares the two).
 
 Two groups of people have a window of their own and are evaluated row by
-row instead: everyone under a rule whose window is counted from the post
-start date (``before_post``, ``around_post_start``), and people whose post
-started inside a rolling rule's window (their deadline is the anniversary
-of the post). Both groups are small: staff new to their post. People
-without a post start date under a rule that needs one are counted as
-``Status.START_DATE_MISSING`` by one more grouped query.
+row instead: everyone under a rule whose window is counted from a profile
+date (``before_post``, ``around_post_start``, ``probation``,
+``first_member_year``), and people whose post started, or who reached their
+rank, inside a rolling rule's window (their deadline is counted from that
+date). Both groups are small: staff new to their post, rank or Party
+membership. People without a post start date under a rule that needs one
+are counted as ``Status.START_DATE_MISSING`` by one more grouped query.
+Under a probation or first-member-year rule, the row-by-row pass decides
+coverage and missing dates with the engine's own functions
+(``engine.person_window``), on the rows that a WHERE clause narrows to
+probationary members and recent or undated full members.
 """
 
 from collections import Counter, defaultdict
@@ -32,17 +37,22 @@ from lms.compliance.engine import (
     FULL_TIME_POSTS,
     PARTY_MEMBER_POSTS,
     PARTY_SECRETARY_POSTS,
+    PARTY_WINDOW_SHOWN_MONTHS,
     Status,
     Today,
+    Verdict,
     _status,
+    anchor_column,
+    deadline_anchor,
     needs_post_start,
+    person_window,
 )
 from lms.compliance.models import (
+    PARTY_DATE_WINDOWS,
     CadreRank,
     ComplianceRule,
     PartyStatus,
     PersonProfile,
-    WindowKind,
 )
 from lms.compliance.windows import Window, add_months, local_today, window_for
 from lms.extensions import db
@@ -121,7 +131,29 @@ def coverage_filters(
         clauses.append(
             PersonProfile.post_started_on >= add_months(today, -rule.new_to_post_months)
         )
+    if rule.window_kind in PARTY_DATE_WINDOWS:
+        clauses.append(_recent_party_members(today))
     return clauses
+
+
+def _recent_party_members(today: date) -> sa.ColumnElement[bool]:
+    """Probationary members and full members who may still be under a Party-date rule.
+
+    A superset: ``engine.party_dates_outcome`` decides each row. A full
+    member is covered until ``PARTY_WINDOW_SHOWN_MONTHS`` after their first
+    full year, so an earlier full-member date never is.
+    """
+    cutoff = add_months(today, -(12 + PARTY_WINDOW_SHOWN_MONTHS + 1))
+    return sa.or_(
+        PersonProfile.party_status == PartyStatus.PROBATIONARY,
+        sa.and_(
+            PersonProfile.party_status == PartyStatus.MEMBER,
+            sa.or_(
+                PersonProfile.full_member_on.is_(None),
+                PersonProfile.full_member_on >= cutoff,
+            ),
+        ),
+    )
 
 
 def _not_met_status(rule: ComplianceRule, window: Window, today: date) -> Status:
@@ -134,8 +166,9 @@ def _not_met_status(rule: ComplianceRule, window: Window, today: date) -> Status
 
 
 def _status_case(
-    rule: ComplianceRule, window: Window, today: date, tally, post_started_on
+    rule: ComplianceRule, window: Window, today: date, tally, anchor
 ) -> sa.Case:
+    """CASE giving each row's status; ``anchor`` is the rolling deadline's date column."""
     achieved = sa.func.coalesce(tally.c.achieved, 0)
     still = sa.func.coalesce(tally.c.still, 0)
     if not rule.counts_trainings:
@@ -144,13 +177,11 @@ def _status_case(
         still = sa.func.round(still, 1)
     required = sa.literal(rule.required, sa.Numeric(9, 1))
     met = sa.literal(Status.MET.value)
-    if rule.window_kind is WindowKind.ROLLING_YEARS:
+    if rule.is_rolling:
         met = sa.case((still >= required, met), else_=sa.literal(Status.AT_RISK.value))
     whens = [(achieved >= required, met)]
-    if rule.window_kind is WindowKind.ROLLING_YEARS:
-        whens.append(
-            (post_started_on.is_(None), sa.literal(Status.START_DATE_MISSING.value))
-        )
+    if rule.is_rolling:
+        whens.append((anchor.is_(None), sa.literal(Status.START_DATE_MISSING.value)))
     return sa.case(
         *whens,
         else_=sa.literal(_not_met_status(rule, window, today).value),
@@ -161,23 +192,19 @@ def _shared_window_counts(
     report: RuleReport, rule: ComplianceRule, institution_ids: list[int], today: date
 ) -> None:
     """Count everyone whose window and deadline are the rule's shared ones, in SQL."""
-    if rule.counts_from_post_start:
+    if rule.counts_from_person_dates:
         return
     window = window_for(rule, today)
+    anchor = getattr(PersonProfile, anchor_column(rule))
     clauses = [User.institution_id.in_(institution_ids), *coverage_filters(rule, today)]
-    if rule.window_kind is WindowKind.ROLLING_YEARS:
-        clauses.append(
-            sa.or_(
-                PersonProfile.post_started_on.is_(None),
-                PersonProfile.post_started_on < window.start,
-            )
-        )
+    if rule.is_rolling:
+        clauses.append(sa.or_(anchor.is_(None), anchor < window.start))
     covered = (
         sa.select(
             User.id,
             User.institution_id,
             User.department_id,
-            PersonProfile.post_started_on,
+            anchor.label("anchor"),
         )
         .outerjoin(PersonProfile, PersonProfile.user_id == User.id)
         .where(*clauses)
@@ -192,7 +219,7 @@ def _shared_window_counts(
         ],
         window.horizon_start,
     ).subquery()
-    status = _status_case(rule, window, today, tally, covered.c.post_started_on)
+    status = _status_case(rule, window, today, tally, covered.c.anchor)
     query = (
         sa.select(covered.c.institution_id, covered.c.department_id, status, sa.func.count())
         .select_from(covered)
@@ -207,15 +234,23 @@ def _own_window_counts(
     report: RuleReport, rule: ComplianceRule, institution_ids: list[int], today: date
 ) -> None:
     """Count people with a window or deadline of their own, row by row."""
+    if rule.window_kind in PARTY_DATE_WINDOWS:
+        _party_date_counts(report, rule, institution_ids, today)
+        return
     clauses = [User.institution_id.in_(institution_ids), *coverage_filters(rule, today)]
-    if rule.window_kind is WindowKind.ROLLING_YEARS:
+    anchor = getattr(PersonProfile, anchor_column(rule))
+    if rule.is_rolling:
         shared_start = window_for(rule, today).start
-        clauses.append(PersonProfile.post_started_on >= shared_start)
+        clauses.append(anchor >= shared_start)
     elif not rule.counts_from_post_start:
         return
     rows = db.session.execute(
         sa.select(
-            User.id, User.institution_id, User.department_id, PersonProfile.post_started_on
+            User.id,
+            User.institution_id,
+            User.department_id,
+            PersonProfile.post_started_on,
+            anchor.label("anchor"),
         )
         .outerjoin(PersonProfile, PersonProfile.user_id == User.id)
         .where(*clauses)
@@ -223,9 +258,21 @@ def _own_window_counts(
     if not rows:
         return
     windows = {
-        row.id: window_for(rule, today, post_started_on=row.post_started_on) for row in rows
+        row.id: window_for(
+            rule, today, post_started_on=row.post_started_on, rank_since=row.anchor
+        )
+        for row in rows
     }
-    if rule.counts_from_post_start:
+    _add_tallied(report, rule, today, rows, windows)
+
+
+def _add_tallied(report: RuleReport, rule, today: date, rows, windows) -> None:
+    """Add up the ledger for each row's window and count the statuses.
+
+    Each row has ``id``, ``institution_id``, ``department_id`` and
+    ``anchor`` (see ``engine.deadline_anchor``).
+    """
+    if rule.counts_from_person_dates:
         filters = [*ledger.restriction_filters(rule), *ledger.per_person_filters(windows)]
     else:
         filters = [
@@ -237,10 +284,59 @@ def _own_window_counts(
     zero = (Decimal(0), Decimal(0))
     for row in rows:
         achieved, still = tally.get(row.id, zero)
-        status = _status(
-            rule, windows[row.id], today, achieved, still, row.post_started_on
-        )
+        status = _status(rule, windows[row.id], today, achieved, still, row.anchor)
         report.add((row.institution_id, row.department_id), status, 1)
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: int
+    institution_id: int
+    department_id: Optional[int]
+    anchor: Optional[date]
+
+
+def _party_date_counts(
+    report: RuleReport, rule: ComplianceRule, institution_ids: list[int], today: date
+) -> None:
+    """Count everyone under a probation or first-member-year rule.
+
+    Full members without a full-member date, the bulk of the members until
+    HR records the dates, are counted by one grouped query, because
+    ``engine.party_dates_outcome`` gives them ``Status.START_DATE_MISSING``
+    under both rules. Everyone else is evaluated row by row.
+    """
+    clauses = [User.institution_id.in_(institution_ids), *coverage_filters(rule, today)]
+    undated = sa.and_(
+        PersonProfile.party_status == PartyStatus.MEMBER,
+        PersonProfile.full_member_on.is_(None),
+    )
+    missing = db.session.execute(
+        sa.select(User.institution_id, User.department_id, sa.func.count())
+        .outerjoin(PersonProfile, PersonProfile.user_id == User.id)
+        .where(*clauses, undated)
+        .group_by(User.institution_id, User.department_id)
+    )
+    for institution_id, department_id, count in missing:
+        report.add((institution_id, department_id), Status.START_DATE_MISSING, count)
+
+    people = db.session.execute(
+        sa.select(User, PersonProfile)
+        .outerjoin(PersonProfile, PersonProfile.user_id == User.id)
+        .where(*clauses, sa.not_(undated))
+    ).all()
+    rows, windows = [], {}
+    for person, profile in people:
+        window = person_window(rule, person, profile, today)
+        unit = (person.institution_id, person.department_id)
+        if isinstance(window, Verdict):
+            if window.applies:
+                report.add(unit, window.status, 1)
+            continue
+        windows[person.id] = window
+        rows.append(_Row(person.id, *unit, deadline_anchor(rule, profile)))
+    if rows:
+        _add_tallied(report, rule, today, rows, windows)
 
 
 def _missing_start_counts(

@@ -66,6 +66,26 @@ SECTION_CADRE_SOURCE = (
     "科员职级计入一级主任科员以下。"
 )
 
+_CENTRALISED_NOTE = "集中培训按网络培训以外的培训类型计。"
+_PROBATION_NOTE = (
+    "预备期内至少参加1次集中培训。" + _CENTRALISED_NOTE
+    + "预备期自入党之日起计算，至转正之日前一天止；未记录转正日期的，按1年计，"
+    "满1年仍为预备党员的按延长预备期计，最长2年。"
+)
+_NEW_MEMBER_NOTE = (
+    "转正后第一年内至少参加1次集中培训。" + _CENTRALISED_NOTE + "第一年自转正之日起计算。"
+)
+
+_OLD_DIVISION_CADRE_SOURCE = (
+    _CADRE_SOURCE + "原文为每5年累计不少于3个月或550学时，本规则按学时核对；"
+    "任职前未达到的，应在任职后1年内完成，本规则未单独处理。"
+)
+DIVISION_CADRE_SOURCE = (
+    _CADRE_SOURCE + "原文为每5年累计不少于3个月或550学时，本规则按学时核对；"
+    "任职前未达到的，应在任职后1年内完成：5年内晋升到现职级且未达到的，"
+    "期限为任现职级之日起1年。"
+)
+
 RULES = [
     dict(
         code="counselor-pre-job",
@@ -174,10 +194,31 @@ RULES = [
         hours_per_day=_FULL_DAY_HOURS,
     ),
     dict(
+        code="party-probationary-training",
+        name="预备党员在预备期内至少参加1次集中培训",
+        source=_PARTY_MEMBER_SOURCE + _PROBATION_NOTE,
+        verified=False,
+        roles=_LEARNERS,
+        party_member_only=True,
+        window_kind=WindowKind.PROBATION,
+        min_count=1,
+        kinds=_CENTRALISED_KINDS,
+    ),
+    dict(
+        code="party-new-member-training",
+        name="党员转正后第一年内至少参加1次集中培训",
+        source=_PARTY_MEMBER_SOURCE + _NEW_MEMBER_NOTE,
+        verified=False,
+        roles=_LEARNERS,
+        party_member_only=True,
+        window_kind=WindowKind.FIRST_MEMBER_YEAR,
+        min_count=1,
+        kinds=_CENTRALISED_KINDS,
+    ),
+    dict(
         code="cadre-division-5y",
         name="县处级以上领导干部每5年参加脱产培训不少于550学时",
-        source=_CADRE_SOURCE + "原文为每5年累计不少于3个月或550学时，本规则按学时核对；"
-        "任职前未达到的，应在任职后1年内完成，本规则未单独处理。",
+        source=DIVISION_CADRE_SOURCE,
         verified=True,
         roles=_LEARNERS,
         cadre_ranks=[
@@ -186,8 +227,9 @@ RULES = [
             CadreRank.BUREAU_DEPUTY,
             CadreRank.BUREAU_CHIEF,
         ],
-        window_kind=WindowKind.ROLLING_YEARS,
+        window_kind=WindowKind.ROLLING_YEARS_AFTER_RANK,
         window_years=5,
+        window_months=12,
         min_hours=Decimal(550),
         at_risk_days=180,
     ),
@@ -236,6 +278,19 @@ SUPERSEDED = [
         "cadre-section-yearly",
         dict(source=_EDITABLE_SECTION_CADRE_SOURCE),
         dict(source=SECTION_CADRE_SOURCE),
+    ),
+    (
+        "cadre-division-5y",
+        dict(
+            source=_OLD_DIVISION_CADRE_SOURCE,
+            window_kind=WindowKind.ROLLING_YEARS,
+            window_months=None,
+        ),
+        dict(
+            source=DIVISION_CADRE_SOURCE,
+            window_kind=WindowKind.ROLLING_YEARS_AFTER_RANK,
+            window_months=12,
+        ),
     ),
 ]
 

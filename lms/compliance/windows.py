@@ -5,7 +5,7 @@ so every window is computed from the local date, never from UTC.
 """
 
 import calendar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Optional, Union
@@ -39,6 +39,13 @@ class Window:
     #: The post start date that a ``before_post`` or ``around_post_start``
     #: window is counted from.
     post_started_on: Optional[date] = None
+    #: The profile date that a ``probation`` or ``first_member_year`` window
+    #: starts on, or that a ``rolling_years_after_rank`` deadline is counted
+    #: from: the probation start, the full-member date or the rank date.
+    counted_from: Optional[date] = None
+    #: Probation windows: whether the probation has lasted over a year with
+    #: no full-member date, so it counts as extended.
+    probation_extended: bool = False
 
 
 def add_months(day: date, months: int) -> date:
@@ -85,21 +92,88 @@ def _rolling_start(end: date, years: int) -> date:
     return add_months(end, -12 * years) + timedelta(days=1)
 
 
+#: Length of a probation (预备期) in months, and the longest extension.
+PROBATION_MONTHS = 12
+
+
+def probation_window(
+    started_on: date, full_member_on: Optional[date], today: date
+) -> Window:
+    """Compute the probation that began on ``started_on``, as seen on ``today``.
+
+    The probation ends the day before ``full_member_on``. Without that date
+    it ends the day before its first anniversary, and once that day has
+    passed, the day before its second anniversary, because a probation is
+    extended by at most one year.
+    """
+    extended = False
+    if full_member_on is not None:
+        end = full_member_on - timedelta(days=1)
+    else:
+        end = anniversary(started_on, PROBATION_MONTHS) - timedelta(days=1)
+        if today > end:
+            extended = True
+            end = anniversary(started_on, 2 * PROBATION_MONTHS) - timedelta(days=1)
+    return Window(
+        start=started_on,
+        end=end,
+        deadline=end,
+        counted_from=started_on,
+        probation_extended=extended,
+    )
+
+
+def first_member_year(full_member_on: date) -> Window:
+    """Compute the first year as a full Party member, from ``full_member_on``."""
+    end = anniversary(full_member_on, 12) - timedelta(days=1)
+    return Window(start=full_member_on, end=end, deadline=end, counted_from=full_member_on)
+
+
+def _rolling_window(
+    rule: ComplianceRule, today: date, anchor: Optional[date], anchor_months: int
+) -> Window:
+    """Compute the last ``window_years`` years to ``today``, due ``anchor_months`` after ``anchor``.
+
+    An ``anchor`` before the window's first day gives no deadline.
+    """
+    years = rule.window_years
+    start = _rolling_start(today, years)
+    horizon = today + timedelta(days=rule.at_risk_days)
+    deadline = None
+    if anchor is not None and anchor >= start:
+        deadline = anniversary(anchor, anchor_months) - timedelta(days=1)
+    return Window(
+        start=start,
+        end=today,
+        deadline=deadline,
+        horizon=horizon,
+        horizon_start=_rolling_start(horizon, years),
+    )
+
+
 def window_for(
     rule: ComplianceRule,
     today: date,
     *,
     year: Optional[int] = None,
     post_started_on: Optional[date] = None,
+    probation_started_on: Optional[date] = None,
+    full_member_on: Optional[date] = None,
+    rank_since: Optional[date] = None,
 ) -> Window:
     """Compute the window of ``rule`` as seen on ``today``.
 
     ``year`` picks a calendar-year rule's year (default: today's year) and is
     ignored by the other window kinds. A ``before_post`` or
-    ``around_post_start`` rule needs ``post_started_on``. For a rolling rule,
-    a post that started on the window's first day or later gives a deadline:
-    the day before the post's N-year anniversary, which is the last day of
-    the first window that covers the whole time in post.
+    ``around_post_start`` rule needs ``post_started_on``, a ``probation``
+    rule ``probation_started_on`` (and ``full_member_on`` once recorded),
+    and a ``first_member_year`` rule ``full_member_on``.
+
+    For a rolling rule, a post that started on the window's first day or
+    later gives a deadline: the day before the post's N-year anniversary,
+    which is the last day of the first window that covers the whole time in
+    post. A ``rolling_years_after_rank`` rule takes its deadline the same
+    way from ``rank_since``, ``window_months`` after the rank date.
     """
     if rule.window_kind is WindowKind.CALENDAR_YEAR:
         if year is None:
@@ -112,19 +186,27 @@ def window_for(
         )
 
     if rule.window_kind is WindowKind.ROLLING_YEARS:
-        years = rule.window_years
-        start = _rolling_start(today, years)
-        horizon = today + timedelta(days=rule.at_risk_days)
-        deadline = None
-        if post_started_on is not None and post_started_on >= start:
-            deadline = anniversary(post_started_on, 12 * years) - timedelta(days=1)
-        return Window(
-            start=start,
-            end=today,
-            deadline=deadline,
-            horizon=horizon,
-            horizon_start=_rolling_start(horizon, years),
-        )
+        return _rolling_window(rule, today, post_started_on, 12 * rule.window_years)
+
+    if rule.window_kind is WindowKind.ROLLING_YEARS_AFTER_RANK:
+        window = _rolling_window(rule, today, rank_since, rule.window_months)
+        return replace(window, counted_from=rank_since)
+
+    if rule.window_kind is WindowKind.PROBATION:
+        if probation_started_on is None:
+            raise ValueError(
+                f"rule {rule.code!r}: probation_started_on is missing,"
+                " and a probation window is counted from it"
+            )
+        return probation_window(probation_started_on, full_member_on, today)
+
+    if rule.window_kind is WindowKind.FIRST_MEMBER_YEAR:
+        if full_member_on is None:
+            raise ValueError(
+                f"rule {rule.code!r}: full_member_on is missing,"
+                " and a first_member_year window is counted from it"
+            )
+        return first_member_year(full_member_on)
 
     if post_started_on is None:
         raise ValueError(

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from lms import audit, labels
 from lms.accounts.access import can_view_person, hr_scope, reviewers_among
 from lms.accounts.models import Role, User
-from lms.compliance.models import CadreRank, PersonProfile
+from lms.compliance.models import CadreRank
 from lms.compliance.windows import local_today
 from lms.db import now_utc
 from lms.extensions import db
@@ -35,6 +35,7 @@ from lms.promotion.models import (
     ReviewStep,
 )
 from lms.promotion.services import PromotionError, transition, visible_applications
+from lms.records import events
 from lms.records.models import ProgressionEntry
 
 NOTIFICATION_KIND = "promotion_decision"
@@ -315,11 +316,11 @@ def _promote(application: PromotionApplication, reviewer: User, today) -> None:
     application.progression_entry_id = entry.id
 
     if application.track is PromotionTrack.ADMINISTRATIVE_RANK:
-        profile = db.session.get(PersonProfile, applicant.id)
-        if profile is None:
-            profile = PersonProfile(user_id=applicant.id)
-            db.session.add(profile)
-        profile.cadre_rank = CadreRank(application.to_value)
+        # The rank takes effect on the day of the approval, the date of the
+        # rank change on the record.
+        events.set_cadre_rank(
+            applicant, reviewer, CadreRank(application.to_value), entry.occurred_on
+        )
     db.session.flush()
 
     logger.info(

@@ -5,8 +5,14 @@ as CSV or XLSX. Each row names a person by employee number (or username), the
 kind of event, its date and its value in the words HR uses (优秀, 讲师,
 正科级, 省级 ...). The whole file is checked first; a file with any problem
 writes nothing, and every problem names its row, its column and the fix.
+
+Rows of kind 入党 and 转正 set the Party dates on the person's profile
+(the probation start and the full-member date) instead of adding an entry
+to the record, because the Party training rules read them there.
 """
 
+import enum
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Optional
@@ -14,10 +20,27 @@ from typing import Optional
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from lms import tabular
+from lms import labels, tabular
 from lms.accounts.models import User
+from lms.compliance.models import PartyStatus
 from lms.records import events
 from lms.records.models import ProgressionKind
+
+
+class PartyEvent(enum.Enum):
+    """A Party date that a row sets on the profile."""
+
+    PROBATION = "party_probation"  # 入党: the probation starts
+    FULL_MEMBER = "party_full_member"  # 转正: admission to full membership
+
+
+labels.register(
+    "PartyEvent",
+    {
+        PartyEvent.PROBATION.value: _l("Became a probationary Party member"),
+        PartyEvent.FULL_MEMBER.value: _l("Became a full Party member"),
+    },
+)
 
 #: Column -> names HR exports use for it.
 COLUMNS = {
@@ -40,6 +63,8 @@ KIND_WORDS = {
     ProgressionKind.RANK_CHANGE: ("职级", "行政职级", "rank", "rank_change"),
     ProgressionKind.HONOUR: ("荣誉", "表彰", "honour", "honor"),
     ProgressionKind.APPOINTMENT: ("任职", "任职经历", "岗位", "appointment", "post"),
+    PartyEvent.PROBATION: ("入党", "预备党员", "probationary member", "party_probation"),
+    PartyEvent.FULL_MEMBER: ("转正", "正式党员", "full member", "party_full_member"),
 }
 
 #: Maximum length of a post's institution or unit, the same as on the record's entry form.
@@ -72,7 +97,7 @@ def _lookup(words: dict, text: str) -> Optional[str]:
     return None
 
 
-def _kind_of(text: str) -> Optional[ProgressionKind]:
+def _kind_of(text: str) -> ProgressionKind | PartyEvent | None:
     wanted = tabular.normalise(text).lower()
     for kind, words in KIND_WORDS.items():
         if wanted in (w.lower() for w in words):
@@ -237,7 +262,7 @@ def parse(filename: str, content: bytes, institution_id: int, department_id=None
             continue
         kind = _kind_of(row["kind"])
         if kind is None:
-            add("kind", _l("Write 年度考核, 职称, 职级, 荣誉 or 任职."))
+            add("kind", _l("Write 年度考核, 职称, 职级, 荣誉, 任职, 入党 or 转正."))
             continue
         on = _parse_date(row["date"])
         if on is None:
@@ -256,7 +281,7 @@ def parse(filename: str, content: bytes, institution_id: int, department_id=None
         if on.year < 1950:
             add("date", _l("Write a date in 1950 or later, such as 2026-09-01."))
             continue
-        values = _values(kind, row, on, add)
+        values = {} if isinstance(kind, PartyEvent) else _values(kind, row, on, add)
         if values is None:
             continue
         if kind is ProgressionKind.ASSESSMENT_GRADE and events.assessed_year(person, values["year"]):
@@ -290,7 +315,66 @@ def parse(filename: str, content: bytes, institution_id: int, department_id=None
         result.rows.append(
             {"row": number, "person": person, "kind": kind, "on": on, "values": values, "note": note}
         )
+    _check_party_dates(result, headers)
     return result
+
+
+def _check_party_dates(result: Parsed, headers: dict) -> None:
+    """Add a problem for each person whose Party dates, stored and uploaded, contradict each other."""
+    rows_of = defaultdict(dict)
+    for row in result.rows:
+        if not isinstance(row["kind"], PartyEvent):
+            continue
+        seen = rows_of[row["person"].id]
+        if row["kind"] in seen:
+            result.problems.append(
+                Problem(
+                    row["row"],
+                    headers["kind"],
+                    str(_l("The file has two rows of this kind for this person: keep one.")),
+                )
+            )
+            continue
+        seen[row["kind"]] = row
+    for rows in rows_of.values():
+        problem_row, message = _party_dates_problem(rows)
+        if message:
+            result.problems.append(Problem(problem_row["row"], headers["date"], message))
+
+
+def _party_dates_problem(rows: dict) -> tuple[Optional[dict], Optional[str]]:
+    """Return (row, message) when one person's Party rows cannot stand with their profile."""
+    any_row = next(iter(rows.values()))
+    profile = events.profile_of(any_row["person"])
+    probation_row = rows.get(PartyEvent.PROBATION)
+    full_row = rows.get(PartyEvent.FULL_MEMBER)
+    probation = probation_row["on"] if probation_row else (
+        profile.probation_started_on if profile else None
+    )
+    full = None
+    if full_row:
+        full = full_row["on"]
+    elif profile is not None and profile.party_status is PartyStatus.MEMBER:
+        full = profile.full_member_on
+
+    if probation is not None and full is not None:
+        message = events.full_member_date_problem(probation, full)
+        if message:
+            return full_row or probation_row, message
+
+    probationary = full_row is None and (
+        profile is None or profile.party_status is not PartyStatus.MEMBER
+    )
+    if probationary and events.probation_over(probation_row["on"], date.today()):
+        return probation_row, str(
+            _l(
+                "A probation lasts one year, or two when extended, so a probation"
+                " that began on %(date)s has ended. Add a 转正 row with the"
+                " full-member date.",
+                date=probation_row["on"].isoformat(),
+            )
+        )
+    return None, None
 
 
 def db_people(keys: set[str], scope: list) -> list[User]:
@@ -310,6 +394,10 @@ def db_people(keys: set[str], scope: list) -> list[User]:
 def record_all(parsed: Parsed, actor: User) -> int:
     """Append every parsed event; the caller commits. Return how many."""
     for row in parsed.rows:
+        if isinstance(row["kind"], PartyEvent):
+            full_member = row["kind"] is PartyEvent.FULL_MEMBER
+            events.record_party_date(row["person"], actor, full_member, row["on"])
+            continue
         events.record_event(
             row["person"], actor, row["kind"], row["on"], row["values"], row["note"]
         )

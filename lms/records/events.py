@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Optional
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from lms import audit, labels
@@ -16,6 +17,7 @@ from lms.accounts import contact
 from lms.accounts.models import Post, User
 from lms.compliance.explain import CADRE_RANK, PARTY_STATUS
 from lms.compliance.models import CadreRank, PartyStatus, PersonProfile
+from lms.compliance.windows import PROBATION_MONTHS, add_months
 from lms.extensions import db
 from lms.records.models import ProgressionEntry, ProgressionKind, TrainingTier
 
@@ -238,18 +240,20 @@ def record_event(
 
 
 def sync_cadre_rank(person: User, actor: User) -> None:
-    """Set the profile's cadre rank to the latest rank on ``person``'s record; flush only.
+    """Set the profile's cadre rank and rank date from ``person``'s record; flush only.
 
     The cadre training rules read the rank from the profile, while the
     administrative-rank promotion track reads the record, so a rank change
     recorded by hand must reach both. The latest rank is that of the
-    uncorrected rank change with the latest date. A changed profile is
-    audited like an edit of the profile form.
+    uncorrected rank change with the latest date. The rank date is the date
+    of the earliest change in the unbroken run of changes to that rank at
+    the end of the record, so recording the same rank again does not move
+    it. A changed profile is audited like an edit of the profile form.
     """
     corrected = sa.select(ProgressionEntry.corrects_id).where(
         ProgressionEntry.corrects_id.is_not(None)
     )
-    latest = db.session.scalar(
+    changes = db.session.scalars(
         sa.select(ProgressionEntry)
         .where(
             ProgressionEntry.user_id == person.id,
@@ -257,25 +261,46 @@ def sync_cadre_rank(person: User, actor: User) -> None:
             ProgressionEntry.id.not_in(corrected),
         )
         .order_by(ProgressionEntry.occurred_on.desc(), ProgressionEntry.id.desc())
-        .limit(1)
-    )
-    rank = (latest.detail or {}).get("rank") if latest is not None else None
+    ).all()
+    rank = (changes[0].detail or {}).get("rank") if changes else None
     if rank not in ADMINISTRATIVE_RANKS:
         return
+    since = changes[0].occurred_on
+    for change in changes[1:]:
+        if (change.detail or {}).get("rank") != rank:
+            break
+        since = change.occurred_on
+    set_cadre_rank(person, actor, CadreRank(rank), since)
+
+
+def set_cadre_rank(person: User, actor: User, rank: CadreRank, since: date) -> None:
+    """Set the profile's cadre rank and the day it took effect; flush only.
+
+    Audited like an edit of the profile form when either value changes.
+    """
     profile = profile_of(person)
     before = _profile_values(profile)
     if profile is None:
         profile = PersonProfile(user_id=person.id)
         db.session.add(profile)
-    profile.cadre_rank = CadreRank(rank)
+    profile.cadre_rank = rank
+    profile.rank_since = since
     db.session.flush()
-    if before["cadre_rank"] != rank:
-        contact.record_profile_change(
-            person, actor, {"cadre_rank": [before["cadre_rank"], rank]}
-        )
+    after = _profile_values(profile)
+    changes = {
+        key: [before[key], after[key]]
+        for key in ("cadre_rank", "rank_since")
+        if before[key] != after[key]
+    }
+    if changes:
+        contact.record_profile_change(person, actor, changes)
 
 
 # Person profile
+
+
+#: Profile columns that hold a date, stored in the audit log as ISO dates.
+_PROFILE_DATES = ("post_started_on", "probation_started_on", "full_member_on", "rank_since")
 
 
 def _profile_values(profile: Optional[PersonProfile]) -> dict:
@@ -285,17 +310,74 @@ def _profile_values(profile: Optional[PersonProfile]) -> dict:
             "party_committee_member": False,
             "cadre_rank": None,
             "full_time": None,
-            "post_started_on": None,
+            **{name: None for name in _PROFILE_DATES},
         }
-    return {
+    values = {
         "party_status": profile.party_status.value,
         "party_committee_member": profile.party_committee_member,
         "cadre_rank": profile.cadre_rank.value if profile.cadre_rank else None,
         "full_time": profile.full_time,
-        "post_started_on": profile.post_started_on.isoformat()
-        if profile.post_started_on
-        else None,
     }
+    for name in _PROFILE_DATES:
+        value = getattr(profile, name)
+        values[name] = value.isoformat() if value else None
+    return values
+
+
+def full_member_date_problem(probation: date, full_member_on: date) -> Optional[str]:
+    """Return the message for a full-member date that cannot follow ``probation``, else None."""
+    if full_member_on <= probation:
+        return _(
+            "The full-member date %(full)s is not after the probation start"
+            " %(probation)s. Enter the day of admission to full membership,"
+            " which follows a probation of at least one year.",
+            full=full_member_on.isoformat(),
+            probation=probation.isoformat(),
+        )
+    earliest = add_months(probation, PROBATION_MONTHS)
+    if full_member_on < earliest:
+        return _(
+            "A probation lasts at least one year, so a probation that began"
+            " on %(probation)s ends on %(earliest)s at the earliest. Check"
+            " both dates.",
+            probation=probation.isoformat(),
+            earliest=earliest.isoformat(),
+        )
+    return None
+
+
+def probation_over(probation: date, today: date) -> bool:
+    """Return whether a probation from ``probation`` has ended even if extended."""
+    return add_months(probation, 2 * PROBATION_MONTHS) < today
+
+
+def record_party_date(person: User, actor: User, full_member: bool, on: date) -> dict:
+    """Record the day ``person`` became a probationary or a full Party member; flush only.
+
+    A probation start makes a person without Party status a probationary
+    member, and a full-member date makes them a full member. Audited like an
+    edit of the profile form. Returns the changed fields as {name: [old, new]}.
+    """
+    profile = profile_of(person)
+    before = _profile_values(profile)
+    if profile is None:
+        profile = PersonProfile(user_id=person.id)
+        db.session.add(profile)
+    if full_member:
+        profile.full_member_on = on
+        profile.party_status = PartyStatus.MEMBER
+    else:
+        profile.probation_started_on = on
+        if profile.party_status is not PartyStatus.MEMBER:
+            profile.party_status = PartyStatus.PROBATIONARY
+    db.session.flush()
+    after = _profile_values(profile)
+    changes = {
+        key: [before[key], after[key]] for key in after if before[key] != after[key]
+    }
+    if changes:
+        contact.record_profile_change(person, actor, changes)
+    return changes
 
 
 def profile_of(person: User) -> Optional[PersonProfile]:
@@ -313,11 +395,14 @@ def update_profile(
     post_started_on: Optional[date],
     post: Optional[Post] = None,
     other_changes: Optional[dict] = None,
+    dates: Optional[dict] = None,
 ) -> dict:
     """Set the attributes the compliance rules filter on; flush only.
 
     ``post`` replaces the person's post unless it is None. Call
     ``record_left_post`` first to keep the post being left on the record.
+    ``dates`` sets ``probation_started_on``, ``full_member_on`` and
+    ``rank_since`` (a date or None each); left out, they keep their values.
 
     Returns the changed fields as {name: [old, new]}, including
     ``other_changes`` made to the person in the same edit, such as those
@@ -336,6 +421,10 @@ def update_profile(
     profile.cadre_rank = cadre_rank
     profile.full_time = full_time
     profile.post_started_on = post_started_on
+    for name, value in (dates or {}).items():
+        if name not in _PROFILE_DATES:
+            raise ValueError(f"{name} is not a profile date")
+        setattr(profile, name, value)
     person.post = new_post
     db.session.flush()
 

@@ -32,6 +32,7 @@ from lms.accounts.models import Gender, Post
 from lms.compliance.explain import CADRE_RANK, PARTY_STATUS
 from lms.compliance.models import CadreRank, PartyStatus
 from lms.input_ranges import (
+    EARLIEST_POST_START,
     EARLIEST_TRAINING,
     DateInRange,
     IsoDateField,
@@ -45,6 +46,8 @@ from lms.records.events import (
     ASSESSMENT_GRADE_LABELS,
     HR_KINDS,
     PROFESSIONAL_TITLE_LABELS,
+    full_member_date_problem,
+    probation_over,
 )
 from lms.records.models import ProgressionKind, TrainingKind, TrainingTier
 
@@ -250,6 +253,24 @@ class PersonProfileForm(FlaskForm):
     post_started_on = IsoDateField(
         _l("Post start date"), validators=[Optional(), DateInRange()]
     )
+    probation_started_on = IsoDateField(
+        _l("Became a probationary Party member on"),
+        validators=[Optional(), DateInRange()],
+        description=_l("The day the probation began (入党日期)."),
+    )
+    full_member_on = IsoDateField(
+        _l("Became a full Party member on"),
+        validators=[Optional(), DateInRange()],
+        description=_l("The day of admission to full membership (转正日期)."),
+    )
+    rank_since = IsoDateField(
+        _l("Cadre rank held since"),
+        validators=[Optional(), DateInRange()],
+        description=_l(
+            "The day the current rank took effect. Recording a rank change on"
+            " the record sets it too."
+        ),
+    )
     keep_left_post = BooleanField(
         _l(
             "When the post or its start date changes, add the post being left "
@@ -269,19 +290,106 @@ class PersonProfileForm(FlaskForm):
     #: The person's local date, which the view sets so that an implausible
     #: post start date is rejected.
     today: date | None = None
+    #: The stored cadre rank value ("" for none) and rank date, which the
+    #: view sets so that a new rank cannot keep the old rank's date.
+    stored_rank: str = ""
+    stored_rank_since: date | None = None
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
-        started = self.post_started_on.data
-        if started is None or self.today is None:
+        if self.today is None:
             return valid
-        problem = post_start_problem(started, self.today)
+        started = self.post_started_on.data
+        problem = post_start_problem(started, self.today) if started else None
         if problem:
             # The plausible window is narrower than DateInRange's, so its
             # message replaces that one.
             self.post_started_on.errors = [problem]
             valid = False
+        for field, message in [*self._party_date_problems(), *self._rank_date_problems()]:
+            # Each message replaces DateInRange's, which is the wider window.
+            field.errors = [message]
+            valid = False
         return valid
+
+    def _past_date_problem(self, value: date) -> str | None:
+        """Return the message for a date before EARLIEST_POST_START or after today."""
+        if EARLIEST_POST_START <= value <= self.today:
+            return None
+        return _(
+            "%(value)s is not a plausible date. Enter a date from %(min)s to"
+            " today (%(max)s).",
+            value=value.isoformat(),
+            min=EARLIEST_POST_START.isoformat(),
+            max=self.today.isoformat(),
+        )
+
+    def _party_date_problems(self):
+        """Yield (field, message) for each Party date that is implausible or contradicts another value."""
+        probation, full = self.probation_started_on.data, self.full_member_on.data
+        implausible = [
+            (field, self._past_date_problem(field.data))
+            for field in (self.probation_started_on, self.full_member_on)
+            if field.data is not None and self._past_date_problem(field.data)
+        ]
+        if implausible:
+            yield from implausible
+            return
+        status = self.party_status.data
+        if status == PartyStatus.NONE.value:
+            for field in (self.probation_started_on, self.full_member_on):
+                if field.data is not None:
+                    yield field, _(
+                        "A person who is not a Party member has no Party dates."
+                        " Clear this date, or choose the Party status."
+                    )
+            return
+        if status == PartyStatus.PROBATIONARY.value and full is not None:
+            yield self.full_member_on, _(
+                "A probationary Party member has no full-member date yet. Clear"
+                " this date, or choose Party member as the Party status."
+            )
+            return
+        if (
+            status == PartyStatus.PROBATIONARY.value
+            and probation is not None
+            and probation_over(probation, self.today)
+        ):
+            yield self.probation_started_on, _(
+                "A probation lasts one year, or two when extended, so a"
+                " probation that began on %(date)s has ended. Check the date,"
+                " or choose Party member as the Party status and enter the"
+                " full-member date.",
+                date=probation.isoformat(),
+            )
+            return
+        if probation is None or full is None:
+            return
+        problem = full_member_date_problem(probation, full)
+        if problem:
+            yield self.full_member_on, problem
+
+    def _rank_date_problems(self):
+        """Yield (field, message) for a rank date that is implausible or contradicts the rank."""
+        since = self.rank_since.data
+        if since is None:
+            return
+        problem = self._past_date_problem(since)
+        if problem:
+            yield self.rank_since, problem
+            return
+        rank = self.cadre_rank.data or ""
+        if not rank:
+            yield self.rank_since, _(
+                "A person without a cadre rank has no rank date. Clear this"
+                " date, or choose the cadre rank."
+            )
+        elif rank != self.stored_rank and since == self.stored_rank_since:
+            yield self.rank_since, _(
+                "The cadre rank changed, but this is the date of the previous"
+                " rank. Enter the day the new rank took effect, or clear the"
+                " date if it is not known."
+            )
 
 #: Hours per day above which a submission is rejected as a typing error.
 MAX_HOURS_PER_DAY = 24

@@ -143,6 +143,7 @@ def _render_record(person: User, entry_form=None, status: int = 200, phone_form=
             service_level=level,
             uncounted_posts=_uncounted_posts(person, entries, service),
             assessment_scheme=assessment_scheme,
+            profile=events.profile_of(person) if is_self or can_record else None,
         ),
         status,
     )
@@ -365,6 +366,9 @@ def edit_profile(person_id: int):
     profile = events.profile_of(person)
     form = PersonProfileForm()
     form.today = local_today(person.institution)
+    if profile is not None:
+        form.stored_rank = profile.cadre_rank.value if profile.cadre_rank else ""
+        form.stored_rank_since = profile.rank_since
     if person.role.is_learner:
         form.post.choices = post_choices(person.role.value, person.post)
     else:
@@ -375,6 +379,9 @@ def edit_profile(person_id: int):
         form.cadre_rank.data = profile.cadre_rank.value if profile.cadre_rank else ""
         form.full_time.data = {True: "yes", False: "no"}.get(profile.full_time, "")
         form.post_started_on.data = profile.post_started_on
+        form.probation_started_on.data = profile.probation_started_on
+        form.full_member_on.data = profile.full_member_on
+        form.rank_since.data = profile.rank_since
     if request.method == "GET":
         if "post" in form and person.post is not None:
             form.post.data = person.post.value
@@ -408,6 +415,11 @@ def edit_profile(person_id: int):
             post_started_on=form.post_started_on.data,
             post=new_post,
             other_changes=contact_changes,
+            dates={
+                "probation_started_on": form.probation_started_on.data,
+                "full_member_on": form.full_member_on.data,
+                "rank_since": form.rank_since.data,
+            },
         )
         db.session.commit()
         if changes:

@@ -49,6 +49,9 @@ ACCOUNTS = (
         # A 组织员 is a Party member and here sits on the 院系 Party committee,
         # so the Party members' and committee members' training rules apply.
         party_status="member",
+        # A full member for years, so the rules for probationary and new
+        # members no longer cover them.
+        years_as_member=12,
         party_committee_member=True,
     ),
     AccountSpec(

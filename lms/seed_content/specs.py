@@ -98,6 +98,10 @@ class AccountSpec:
     hr_department: str | None = None
     #: ``PartyStatus`` value recorded on the profile; None records the default.
     party_status: str | None = None
+    #: Full years as a full Party member, counted to the last 1 September,
+    #: for the probation start (one year earlier) and the full-member date
+    #: that the Party training rules read. None records no dates.
+    years_as_member: int | None = None
     party_committee_member: bool = False
     #: For an admin account: whether it also runs the shared scheduled jobs.
     platform_operator: bool = False

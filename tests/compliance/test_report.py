@@ -51,16 +51,18 @@ def _population(rng: random.Random) -> list[int]:
                 started = None
                 if rng.random() < 0.6:
                     started = date(2026, 12, 31) - timedelta(days=rng.randint(0, 2500))
-                db.session.add(
-                    PersonProfile(
-                        user_id=user.id,
-                        party_status=rng.choice(list(PartyStatus)),
-                        party_committee_member=rng.random() < 0.2,
-                        cadre_rank=rng.choice([None, *CadreRank]),
-                        full_time=rng.choice([None, None, True, False]),
-                        post_started_on=started,
-                    )
+                profile = PersonProfile(
+                    user_id=user.id,
+                    party_status=rng.choice(list(PartyStatus)),
+                    party_committee_member=rng.random() < 0.2,
+                    cadre_rank=rng.choice([None, *CadreRank]),
+                    full_time=rng.choice([None, None, True, False]),
+                    post_started_on=started,
                 )
+                # A generator of its own keeps the draws above, and so the
+                # rest of the population, as they were before these dates.
+                _add_party_and_rank_dates(profile, random.Random(f"{code}{number}"))
+                db.session.add(profile)
             for _ in range(rng.randint(0, 6)):
                 source += 1
                 on = date(2026, 12, 31) - timedelta(days=rng.randint(0, 2200))
@@ -84,6 +86,21 @@ def _population(rng: random.Random) -> list[int]:
     seed_rules()
     db.session.commit()
     return [institution.id for institution in institutions]
+
+
+def _add_party_and_rank_dates(profile: PersonProfile, rng: random.Random) -> None:
+    """Set Party and rank dates around 2026, some missing, some years old."""
+    if rng.random() < 0.8:
+        probation = date(2026, 12, 31) - timedelta(days=rng.randint(0, 1800))
+        profile.probation_started_on = probation
+        if rng.random() < 0.6:
+            profile.full_member_on = probation + timedelta(days=rng.randint(365, 760))
+    if rng.random() < 0.2:
+        profile.full_member_on = date(2026, 12, 31) - timedelta(days=rng.randint(0, 1500))
+        if profile.probation_started_on and profile.probation_started_on >= profile.full_member_on:
+            profile.probation_started_on = None
+    if rng.random() < 0.7:
+        profile.rank_since = date(2026, 12, 31) - timedelta(days=rng.randint(0, 2500))
 
 
 def _engine_counts(institution_ids, today):
@@ -122,8 +139,19 @@ def test_report_matches_engine(app_ctx, today):
     # The population exercises the missing post start date on every rule
     # that reads the date.
     by_code = {report.rule.code: report.totals for report in reports}
-    for code in ("counselor-pre-job", "counselor-national-provincial-5y"):
+    for code in (
+        "counselor-pre-job",
+        "counselor-national-provincial-5y",
+        "party-probationary-training",
+        "party-new-member-training",
+        "cadre-division-5y",
+    ):
         assert by_code[code][Status.START_DATE_MISSING] > 0, code
+    # ... and the Party-date rules both cover people and leave some out.
+    for code in ("party-probationary-training", "party-new-member-training"):
+        covered = sum(n for status, n in by_code[code].items() if status is not Status.NOT_APPLICABLE and status is not Status.START_DATE_MISSING)
+        assert covered > 0, code
+        assert by_code[code][Status.NOT_APPLICABLE] > 0, code
 
 
 def test_report_queries_do_not_grow_with_people(app, app_ctx):

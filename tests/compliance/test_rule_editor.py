@@ -179,8 +179,24 @@ INVALID = [
     ({"window_kind": "rolling_years"}, "window_years", "number of years"),
     ({"window_years": "5"}, "window_years", "Only a rolling window"),
     ({"window_kind": "before_post"}, "window_months", "how many months before"),
-    ({"window_months": "6"}, "window_months", "Only a window counted from the post"),
+    ({"window_months": "6"}, "window_months", "Only a window counted from the post start date, or rolling"),
     ({"window_kind": "weekly"}, "window_kind", "Not a valid choice"),
+    (
+        {"window_kind": "rolling_years_after_rank", "window_years": "5"},
+        "window_months",
+        "how many months after reaching the rank",
+    ),
+    (
+        {"window_kind": "rolling_years_after_rank", "window_months": "12"},
+        "window_years",
+        "number of years",
+    ),
+    (
+        {"window_kind": "probation", "window_months": "12"},
+        "window_months",
+        "Only a window counted from the post start date, or rolling",
+    ),
+    ({"window_kind": "first_member_year", "window_years": "1"}, "window_years", "Only a rolling window"),
     ({"roles": None}, "roles", "Tick at least one role"),
     ({"roles": ["pilot"]}, "roles", "not a valid choice"),
     (
@@ -644,3 +660,50 @@ def test_rules_page_shows_in_force_date(world, login, english):
     page = login("hr-a").get("/compliance/rules").get_data(as_text=True)
 
     assert "In force from 2026-12-01" in page
+
+
+# Windows counted from Party and rank dates
+
+
+@pytest.mark.parametrize(
+    ("overrides", "kind"),
+    [
+        ({"window_kind": "probation"}, WindowKind.PROBATION),
+        ({"window_kind": "first_member_year"}, WindowKind.FIRST_MEMBER_YEAR),
+        (
+            {
+                "window_kind": "rolling_years_after_rank",
+                "window_years": "5",
+                "window_months": "12",
+            },
+            WindowKind.ROLLING_YEARS_AFTER_RANK,
+        ),
+    ],
+)
+def test_creates_rule_with_date_window(world, login, overrides, kind):
+    response = login("hr-a").post("/compliance/rules/new", _form(**overrides))
+
+    assert response.status_code == 302
+    rule = _rule("school-yearly-20", world.uni)
+    assert rule.window_kind is kind
+    [entry] = _audit("compliance_rule.created")
+    assert entry.data["window_kind"] == kind.value
+
+
+def test_rules_page_describes_date_windows(world, login, english):
+    html = login("hr-a").get("/compliance/rules").get_data(as_text=True)
+
+    assert 'data-code="party-probationary-training"' in html
+    assert 'data-code="party-new-member-training"' in html
+    assert "The first year as a full Party member" in html
+    assert "a cadre who reached the rank in them and is short has 12 months" in html
+
+
+def test_adapt_division_rule_keeps_rank_months(world, login):
+    national = _rule("cadre-division-5y")
+    page = login("hr-a").get(f"/compliance/rules/{national.id}/adapt")
+
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert '<option selected value="rolling_years_after_rank">' in html
+    assert 'name="window_months" type="number" value="12"' in html

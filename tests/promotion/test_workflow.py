@@ -370,6 +370,7 @@ def test_approved_rank_promotion_updates_the_profile(world, frozen, app_ctx):
     profile = db.session.get(PersonProfile, world.counselor.id)
     assert profile.cadre_rank is CadreRank.SECTION_DEPUTY
     entry = db.session.get(ProgressionEntry, application.progression_entry_id)
+    assert profile.rank_since == entry.occurred_on
     assert entry.kind is ProgressionKind.RANK_CHANGE
     assert entry.detail["rank"] == "section_deputy"
     position = engine.positions(world.counselor)[PromotionTrack.ADMINISTRATIVE_RANK]

@@ -432,7 +432,10 @@ def test_rank_change_sets_cadre_rank(world, login):
     assert _cadre_rank(world.counselor) is CadreRank.SECTION_DEPUTY
     [row] = _audit("profile.updated")
     assert row.actor_id == world.hr
-    assert row.data["changes"] == {"cadre_rank": [None, "section_deputy"]}
+    assert row.data["changes"] == {
+        "cadre_rank": [None, "section_deputy"],
+        "rank_since": [None, "2025-08-01"],
+    }
     cadre_rule = db.session.scalar(
         sa.select(ComplianceRule).filter_by(code="cadre-section-yearly")
     )
