@@ -9,7 +9,7 @@ member and the day they reached their cadre rank, and the window kinds of
 compliance rules accept the windows counted from them.
 
 Revision ID: 7b3e9c2d41f0
-Revises: 0e343745cf7d
+Revises: f248431004db
 Create Date: 2026-12-05 14:30:00
 
 """
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '7b3e9c2d41f0'
-down_revision = '0e343745cf7d'
+down_revision = 'f248431004db'
 branch_labels = None
 depends_on = None
 
