@@ -12,6 +12,7 @@ from typing import Optional
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from lms import audit, uploads
 from lms.accounts.access import hr_scope, in_hr_scope
@@ -267,8 +268,13 @@ def assessment_for(scheme: AssessmentScheme, person: User) -> AnnualAssessment:
     if found is not None:
         return found
     assessment = AnnualAssessment(scheme_id=scheme.id, user_id=person.id, self_report="")
-    db.session.add(assessment)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(assessment)
+    except IntegrityError:
+        # Another request added the assessment after the lookup above and
+        # committed it, so the unique key on scheme and user rejected this one.
+        return find_assessment(scheme, person)
     return assessment
 
 

@@ -1,4 +1,4 @@
-"""Two HR requests finalising one assessment at once, on PostgreSQL where they overlap.
+"""Two requests writing one assessment at once, on PostgreSQL where they overlap.
 
 SQLite starts writing requests with BEGIN IMMEDIATE, so its transactions
 never overlap and this test runs only when LMS_TEST_DATABASE_URL points at
@@ -93,3 +93,49 @@ def test_parallel_finalise_writes_one_grade(app, world, postgres_only):
             )
         )
         assert grades == 1
+
+
+def test_parallel_first_writes_share_assessment(app, world, postgres_only):
+    """Two first writes to one counselor's assessment, such as two HR officers scoring."""
+    first_done = threading.Event()
+    second_done = threading.Event()
+    errors = []
+    ids = []
+
+    def open_assessment(before_commit=None):
+        with app.app_context():
+            try:
+                scheme = db.session.get(AssessmentScheme, world.scheme)
+                assessment = services.assessment_for(scheme, db.session.get(User, world.bob))
+                ids.append(assessment.id)
+                if before_commit is not None:
+                    before_commit()
+                db.session.commit()
+            except Exception as exc:  # reported by the asserts below
+                errors.append(exc)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    def hold_open():
+        # The second insert waits on the unique key until this transaction ends.
+        first_done.set()
+        second_done.wait(timeout=3)
+
+    def second():
+        first_done.wait(timeout=30)
+        open_assessment()
+        second_done.set()
+
+    threads = [
+        threading.Thread(target=open_assessment, args=(hold_open,)),
+        threading.Thread(target=second),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert len(ids) == 2
+    assert ids[0] == ids[1]
