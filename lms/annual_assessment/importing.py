@@ -204,12 +204,20 @@ def _is_stored(score: Optional[ComponentScore], cell: str, sample, students) -> 
 
 
 def save_all(parsed: Parsed, scheme: AssessmentScheme, actor: User) -> int:
-    """Record every parsed score; the caller commits. Return how many."""
+    """Record every parsed score and return how many; the caller commits.
+
+    A score that ``record_score`` rejects, because its assessment was
+    finalised after ``parse`` checked it, is added to ``parsed.problems``
+    instead, and the caller then rolls back.
+    """
     for row in parsed.rows:
         assessment = services.assessment_for(scheme, row.person)
-        services.record_score(
-            assessment, row.component, actor, row.score, row.sample_size, row.student_count
-        )
+        try:
+            services.record_score(
+                assessment, row.component, actor, row.score, row.sample_size, row.student_count
+            )
+        except services.AssessmentError as error:
+            parsed.problems.append(Problem(row.row, row.component.name, error.message))
     return len(parsed.rows)
 
 

@@ -358,6 +358,9 @@ def import_scores(scheme_id: int):
             form.file.errors = [_("The file contains no scores; fill in at least one score cell.")]
         return _render_sheet(scheme, department, form, parsed, status=400)
     count = importing.save_all(parsed, scheme, current_user)
+    if parsed.problems:
+        db.session.rollback()
+        return _render_sheet(scheme, department, form, parsed, status=400)
     db.session.commit()
     flash(
         ngettext("%(num)d score was saved.", "%(num)d scores were saved.", count),
