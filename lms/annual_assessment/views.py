@@ -71,7 +71,9 @@ def _sheet_department(raw: str) -> Optional[Department]:
     scope = hr_scope(current_user)
     if scope is not None:
         return db.session.get(Department, scope)
-    if not raw.strip().isdigit() or int(raw) > MAX_ID:
+    raw = raw.strip()
+    # str.isdigit() accepts characters such as "²" that int() rejects.
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_ID:
         return None
     department = db.session.get(Department, int(raw))
     if department is None or department.institution_id != current_user.institution_id:
@@ -517,7 +519,8 @@ def reopen(scheme_id: int, person_id: int):
 
 def _own_scheme() -> Optional[AssessmentScheme]:
     raw = request.args.get("year", "")
-    year = int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else current_year(current_user)
+    valid = raw.isascii() and raw.isdigit() and 2000 <= int(raw) <= 2100
+    year = int(raw) if valid else current_year(current_user)
     return services.scheme_of(current_user.institution_id, year)
 
 
@@ -558,7 +561,7 @@ def mine():
 
 def _own_scheme_from_form() -> AssessmentScheme:
     raw = request.args.get("scheme", "")
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         abort(404)
     return _scheme_or_404(int(raw))
 
