@@ -60,6 +60,8 @@ def _table_problem(error: tabular.TableError, filename: str) -> str:
         return tabular.encoding_error_message(error)
     if error.code == "quote":
         return tabular.quote_error_message(error)
+    if error.code == "too_many_columns":
+        return tabular.columns_error_message()
     if error.code == "too_large":
         return _(
             "The workbook unpacks to more than %(max)d MB. Copy the score sheet "

@@ -211,3 +211,11 @@ def test_import_after_parallel_finalise(app, world, login, english, monkeypatch)
     assert response.status_code == 400
     assert "reopen it before" in response.get_data(as_text=True)
     assert stored_scores(app)[("alice", "院系考核")] == "80.0"
+
+
+def test_import_too_many_columns_rejected(world, login, english):
+    extra = ",".join(f"备注{i}" for i in range(200))
+    content = f"工号,院系考核,{extra}\nE001,80\n".encode()
+    response = upload(login("hr"), import_url(world), content)
+    assert response.status_code == 400
+    assert "The header row has more than 200 columns." in response.get_data(as_text=True)

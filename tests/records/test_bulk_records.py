@@ -328,3 +328,11 @@ def test_overlapping_confirms_record_once(world, login, monkeypatch):
     assert second[0].headers["Location"].endswith("/people/records/upload")
     db.session.expire_all()
     assert len(_entries()) == 4
+
+
+def test_too_many_columns_rejected(world, login):
+    extra = ",".join(f"备注{i}" for i in range(200))
+    content = f"工号,类型,日期,结果,{extra}\nE001,荣誉,2025-12-01,优秀辅导员\n".encode()
+    response = _upload(login("hr"), content)
+    assert response.status_code == 400
+    assert "The header row has more than 200 columns." in response.get_data(as_text=True)
