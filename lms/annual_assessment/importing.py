@@ -211,8 +211,11 @@ def save_all(parsed: Parsed, scheme: AssessmentScheme, actor: User) -> int:
     A score that ``record_score`` rejects, because its assessment was
     finalised after ``parse`` checked it, is added to ``parsed.problems``
     instead, and the caller then rolls back.
+
+    Rows are saved by counselor id, so two imports lock the assessments
+    they share in the same order and never deadlock on PostgreSQL.
     """
-    for row in parsed.rows:
+    for row in sorted(parsed.rows, key=lambda score_row: score_row.person.id):
         assessment = services.assessment_for(scheme, row.person)
         try:
             services.record_score(

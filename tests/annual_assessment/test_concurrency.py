@@ -139,3 +139,64 @@ def test_parallel_first_writes_share_assessment(app, world, postgres_only):
     assert errors == []
     assert len(ids) == 2
     assert ids[0] == ids[1]
+
+
+def test_parallel_imports_in_other_orders(app, world, postgres_only, monkeypatch):
+    """Two score files that list the same counselors in opposite orders."""
+    from lms.annual_assessment import importing
+
+    with app.app_context():
+        scheme = db.session.get(AssessmentScheme, world.scheme)
+        people = [db.session.get(User, world.alice), db.session.get(User, world.bob)]
+        for person in people:
+            services.assessment_for(scheme, person)
+        db.session.commit()
+
+    first_scored = threading.Event()
+    second_done = threading.Event()
+    record_score = services.record_score
+
+    def record_and_hold(*args, **kwargs):
+        row = record_score(*args, **kwargs)
+        if threading.current_thread().name == "first" and not first_scored.is_set():
+            # Hold the first lock while the second file starts.
+            first_scored.set()
+            second_done.wait(timeout=3)
+        return row
+
+    monkeypatch.setattr(services, "record_score", record_and_hold)
+    errors = []
+
+    def save(order):
+        with app.app_context():
+            try:
+                scheme = db.session.get(AssessmentScheme, world.scheme)
+                component = next(c for c in scheme.components if c.name == "学工部考核")
+                hr = db.session.get(User, world.hr)
+                parsed = importing.Parsed()
+                for number, person_id in enumerate(order, start=2):
+                    person = db.session.get(User, person_id)
+                    parsed.rows.append(importing.ScoreRow(number, person, component, "80"))
+                importing.save_all(parsed, scheme, hr)
+                db.session.commit()
+            except Exception as exc:  # reported by the asserts below
+                errors.append(exc)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    def second():
+        first_scored.wait(timeout=30)
+        save([world.bob, world.alice])
+        second_done.set()
+
+    threads = [
+        threading.Thread(target=save, args=([world.alice, world.bob],), name="first"),
+        threading.Thread(target=second, name="second"),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
