@@ -147,12 +147,7 @@ def save_scheme(
             )
         )
     if scheme is None and scheme_of(institution_id, year) is not None:
-        problems.append(
-            scoring.Problem(
-                "year",
-                _("Year: %(year)s already has a scheme; edit that scheme instead.", year=year),
-            )
-        )
+        problems.append(_year_taken(year))
     if scheme is not None and is_locked(scheme):
         problems.append(
             scoring.Problem(
@@ -168,8 +163,19 @@ def save_scheme(
 
     created = scheme is None
     if created:
-        scheme = AssessmentScheme(institution_id=institution_id, year=year)
-        db.session.add(scheme)
+        scheme = AssessmentScheme(
+            institution_id=institution_id,
+            year=year,
+            title=title,
+            min_sample_share=min_sample_share,
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(scheme)
+        except IntegrityError:
+            # Another request added the year's scheme after the check above,
+            # as when the form is sent twice, and committed it.
+            return None, [_year_taken(year)]
     scheme.title = title
     scheme.min_sample_share = min_sample_share
     scheme.components.clear()
@@ -207,6 +213,13 @@ def save_scheme(
         },
     )
     return scheme, []
+
+
+def _year_taken(year: int) -> scoring.Problem:
+    return scoring.Problem(
+        "year",
+        _("Year: %(year)s already has a scheme; edit that scheme instead.", year=year),
+    )
 
 
 def seed_default_scheme(institution_id: int, year: int) -> Optional[AssessmentScheme]:

@@ -200,3 +200,53 @@ def test_parallel_imports_in_other_orders(app, world, postgres_only, monkeypatch
         thread.join(timeout=60)
 
     assert errors == []
+
+
+def test_parallel_new_schemes_one_saved(app, world, postgres_only):
+    """The new-scheme form sent twice at once, as by a double click."""
+    first_done = threading.Event()
+    second_done = threading.Event()
+    errors = []
+    problems = []
+
+    def create(before_commit=None):
+        with app.app_context():
+            try:
+                scheme = db.session.get(AssessmentScheme, world.scheme)
+                saved, found = services.save_scheme(
+                    world.uni,
+                    world.year + 1,
+                    db.session.get(User, world.hr),
+                    title="next year",
+                    min_sample_share=scheme.min_sample_share,
+                    components=services.component_specs(scheme),
+                    bands=services.band_specs(scheme),
+                )
+                problems.append(found)
+                if before_commit is not None:
+                    before_commit()
+                db.session.commit()
+            except Exception as exc:  # reported by the asserts below
+                errors.append(exc)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    def hold_open():
+        first_done.set()
+        second_done.wait(timeout=3)
+
+    def second():
+        first_done.wait(timeout=30)
+        create()
+        second_done.set()
+
+    threads = [threading.Thread(target=create, args=(hold_open,)), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert problems[0] == []
+    assert [problem.field for problem in problems[1]] == ["year"]
