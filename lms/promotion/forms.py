@@ -86,6 +86,8 @@ class RuleForm(FlaskForm):
 
     code = StringField(
         _l("Code"),
+        # Stripped before the checks, because the rule stores the stripped code.
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
         validators=[
             DataRequired(),
             Length(max=64),

@@ -905,3 +905,16 @@ def test_promotions_page_names_level_by_service(app, seeded, login, english):
 
     assert "Not on the record" in page
     assert "Intermediate by years of service, which decides the programmes offered" in page
+
+
+def test_rule_code_line_break_duplicate(world, frozen, login, english):
+    db.session.commit()
+    hr = login("hr")
+    data = _rule_data(code="rank-deputy-chief", from_step="administrative_rank:section_deputy")
+    assert hr.post("/promotions/rules/new", data).status_code == 302
+
+    response = hr.post("/promotions/rules/new", dict(data, code="rank-deputy-chief\n"))
+
+    assert response.status_code == 400
+    assert "rank-deputy-chief is already used" in response.get_data(as_text=True)
+
