@@ -148,6 +148,10 @@ def save_scheme(
         )
     if scheme is None and scheme_of(institution_id, year) is not None:
         problems.append(_year_taken(year))
+    if scheme is not None:
+        # Held until commit, so no score is entered between the check below
+        # and the replacement of the components (see ``record_score``).
+        db.session.refresh(scheme, with_for_update=True)
     if scheme is not None and is_locked(scheme):
         problems.append(
             scoring.Problem(
@@ -539,6 +543,24 @@ def record_score(
     """Enter or replace one component's score (see ``check_score``) and audit it."""
     if component.scheme_id != assessment.scheme_id:
         raise ValueError("component of another scheme")
+    # A shared lock on the scheme makes a scheme edit wait for this score,
+    # and this score wait for an edit that already holds the scheme.
+    db.session.execute(
+        sa.select(AssessmentScheme.id)
+        .where(AssessmentScheme.id == assessment.scheme_id)
+        .with_for_update(read=True)
+    )
+    component_exists = db.session.scalar(
+        sa.select(AssessmentComponent.id).where(AssessmentComponent.id == component.id)
+    )
+    if component_exists is None:
+        raise AssessmentError(
+            "score",
+            _(
+                "The assessment scheme changed while this score was entered. "
+                "Reload the page and enter the score again."
+            ),
+        )
     lock(assessment)
     if assessment.is_finalised:
         raise AssessmentError(

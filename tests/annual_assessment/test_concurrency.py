@@ -250,3 +250,76 @@ def test_parallel_new_schemes_one_saved(app, world, postgres_only):
     assert errors == []
     assert problems[0] == []
     assert [problem.field for problem in problems[1]] == ["year"]
+
+
+def test_scheme_edit_during_first_score(app, world, postgres_only, monkeypatch):
+    """Institution HR saves the scheme while the year's first score is entered."""
+    from lms.audit import AuditEntry
+    from lms.annual_assessment.models import ComponentScore
+
+    checked = threading.Event()
+    second_done = threading.Event()
+    is_locked = services.is_locked
+
+    def check_and_hold(scheme):
+        found = is_locked(scheme)
+        if threading.current_thread().name == "edit":
+            checked.set()
+            second_done.wait(timeout=3)
+        return found
+
+    monkeypatch.setattr(services, "is_locked", check_and_hold)
+    errors = []
+
+    def edit():
+        with app.app_context():
+            try:
+                scheme = db.session.get(AssessmentScheme, world.scheme)
+                saved, problems = services.save_scheme(
+                    world.uni,
+                    world.year,
+                    db.session.get(User, world.hr),
+                    title="edited",
+                    min_sample_share=scheme.min_sample_share,
+                    components=services.component_specs(scheme),
+                    bands=services.band_specs(scheme),
+                    scheme=scheme,
+                )
+                db.session.commit()
+            except Exception as exc:  # reported by the asserts below
+                errors.append(exc)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    def score():
+        checked.wait(timeout=30)
+        with app.app_context():
+            try:
+                scheme = db.session.get(AssessmentScheme, world.scheme)
+                component = next(c for c in scheme.components if c.name == "学工部考核")
+                assessment = services.assessment_for(scheme, db.session.get(User, world.bob))
+                services.record_score(assessment, component, db.session.get(User, world.hr), "80")
+                db.session.commit()
+            except Exception as exc:  # reported by the asserts below
+                errors.append(exc)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+        second_done.set()
+
+    threads = [threading.Thread(target=edit, name="edit"), threading.Thread(target=score)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    with app.app_context():
+        scored = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "annual_assessment.scored")
+        )
+        stored = db.session.scalar(sa.select(sa.func.count()).select_from(ComponentScore))
+    assert scored == stored
+    assert [type(error) for error in errors] == [services.AssessmentError]
