@@ -555,7 +555,7 @@ def record_score(
     )
     if component_exists is None:
         raise AssessmentError(
-            "score",
+            "",
             _(
                 "The assessment scheme changed while this score was entered. "
                 "Reload the page and enter the score again."

@@ -457,6 +457,10 @@ def score(scheme_id: int, person_id: int, component_id: int):
             form.student_count.data,
         )
     except services.AssessmentError as error:
+        if not error.field:
+            # The scheme's components changed, so the page loads them afresh.
+            db.session.rollback()
+            return _render_person(scheme, person, error=error.message, status=400)
         if assessment.is_finalised:
             return _render_person(scheme, person, error=error.message, status=400)
         getattr(form, error.field if error.field in form else "score").errors = [error.message]

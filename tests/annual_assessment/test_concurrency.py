@@ -323,3 +323,50 @@ def test_scheme_edit_during_first_score(app, world, postgres_only, monkeypatch):
         stored = db.session.scalar(sa.select(sa.func.count()).select_from(ComponentScore))
     assert scored == stored
     assert [type(error) for error in errors] == [services.AssessmentError]
+
+
+def test_score_page_after_scheme_edit(app, world, postgres_only, monkeypatch, login, english):
+    """The score form posted while institution HR saves the scheme."""
+    checked = threading.Event()
+    posted = threading.Event()
+    is_locked = services.is_locked
+
+    def check_and_hold(scheme):
+        found = is_locked(scheme)
+        if threading.current_thread().name == "edit":
+            checked.set()
+            posted.wait(timeout=3)
+        return found
+
+    monkeypatch.setattr(services, "is_locked", check_and_hold)
+
+    def edit():
+        with app.app_context():
+            scheme = db.session.get(AssessmentScheme, world.scheme)
+            services.save_scheme(
+                world.uni,
+                world.year,
+                db.session.get(User, world.hr),
+                title="edited",
+                min_sample_share=scheme.min_sample_share,
+                components=services.component_specs(scheme),
+                bands=services.band_specs(scheme),
+                scheme=scheme,
+            )
+            db.session.commit()
+            db.session.remove()
+
+    hr = login("hr")
+    component = world.components["学工部考核"]
+    url = f"/annual-assessment/schemes/{world.scheme}/people/{world.bob}/components/{component}"
+    thread = threading.Thread(target=edit, name="edit")
+    thread.start()
+    checked.wait(timeout=30)
+    response = hr.post(url, {"score": "80"})
+    posted.set()
+    thread.join(timeout=60)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The assessment scheme changed while this score was entered." in page
+    assert f"/components/{component}\"" not in page
