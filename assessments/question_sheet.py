@@ -175,6 +175,8 @@ def _table_error_message(error: tabular.TableError):
         return tabular.encoding_error_message(error)
     if error.code == "quote":
         return tabular.quote_error_message(error)
+    if error.code == "too_many_columns":
+        return tabular.columns_error_message()
     if error.code == "too_many_rows":
         return _l(
             "The file has more than %(max)d question rows. Split it into smaller "

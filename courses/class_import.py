@@ -636,6 +636,8 @@ def table_error_message(error: tabular.TableError) -> str:
         return tabular.encoding_error_message(error)
     if error.code == "quote":
         return tabular.quote_error_message(error)
+    if error.code == "too_many_columns":
+        return tabular.columns_error_message()
     if error.code == "too_many_rows":
         return _("The file has more than %(max)s rows. Split it into smaller files.", max=MAX_ROWS)
     if error.code == "too_large":

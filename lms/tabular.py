@@ -24,7 +24,8 @@ class TableError(ValueError):
     ``code`` is "empty", "encoding", "binary" (CSV bytes that decode but
     contain control characters, so the file is not text), "quote" (a quoted
     CSV cell that the file never closes, whose line is ``detail``), "format",
-    "too_many_rows" or "too_large" (an XLSX archive that unpacks past
+    "too_many_rows", "too_many_columns" (a header row wider than
+    ``MAX_COLUMNS``) or "too_large" (an XLSX archive that unpacks past
     ``MAX_XLSX_UNPACKED``).
     """
 
@@ -195,6 +196,15 @@ def encoding_name(codec: Optional[str]) -> str:
     return str(name) if name is not None else (codec or "")
 
 
+def columns_error_message() -> str:
+    """Return the sentence for a header row wider than ``MAX_COLUMNS``."""
+    return _(
+        "The header row has more than %(max)s columns. Keep the columns this "
+        "import reads, delete the others, and upload the file again.",
+        max=MAX_COLUMNS,
+    )
+
+
 def quote_error_message(error: TableError) -> str:
     """Return the sentence for a quoted cell that is never closed, naming its line."""
     return _(
@@ -248,6 +258,13 @@ def keep_text(text: object) -> str:
     return value.replace("\ufeff", "").strip()
 
 
+#: Most columns a header row may have. Each row becomes a dict over the
+#: headers, so rows times headers bounds the work and memory of a read.
+#: NOTE: an estimate. The widest template of the importers, the question
+#: sheet, has fewer than 20 columns.
+MAX_COLUMNS = 200
+
+
 def _build(
     header_cells: list, body: list[tuple[int, list]], max_rows: int, clean=normalise
 ) -> Table:
@@ -256,9 +273,12 @@ def _build(
         headers.pop()
     if not any(headers):
         raise TableError("empty")
+    if len(headers) > MAX_COLUMNS:
+        raise TableError("too_many_columns", str(MAX_COLUMNS))
     table = Table(headers=headers)
     for number, cells in body:
-        values = [clean(c) for c in cells]
+        # Cells right of the last header belong to no column, so they are not read.
+        values = [clean(c) for c in cells[: len(headers)]]
         if not any(value.strip() for value in values):
             continue
         if len(table.rows) >= max_rows:
@@ -334,7 +354,9 @@ def read_xlsx(content: bytes, *, max_rows: int = 20000, clean=normalise) -> Tabl
         raise TableError("format", str(exc)) from None
     try:
         sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
+        # openpyxl pads every row to the width the sheet declares, which may
+        # be 16,384 columns, so one column past the limit is read at most.
+        rows = sheet.iter_rows(max_col=MAX_COLUMNS + 1, values_only=True)
         header = next(rows, None)
         if header is None:
             raise TableError("empty")

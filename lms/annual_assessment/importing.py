@@ -60,6 +60,8 @@ def _table_problem(error: tabular.TableError, filename: str) -> str:
         return tabular.encoding_error_message(error)
     if error.code == "quote":
         return tabular.quote_error_message(error)
+    if error.code == "too_many_columns":
+        return tabular.columns_error_message()
     if error.code == "too_large":
         return _(
             "The workbook unpacks to more than %(max)d MB. Copy the score sheet "
@@ -211,12 +213,23 @@ def _is_stored(score: Optional[ComponentScore], cell: str, sample, students) -> 
 
 
 def save_all(parsed: Parsed, scheme: AssessmentScheme, actor: User) -> int:
-    """Record every parsed score; the caller commits. Return how many."""
-    for row in parsed.rows:
+    """Record every parsed score and return how many; the caller commits.
+
+    A score that ``record_score`` rejects, because its assessment was
+    finalised after ``parse`` checked it, is added to ``parsed.problems``
+    instead, and the caller then rolls back.
+
+    Rows are saved by counselor id, so two imports lock the assessments
+    they share in the same order and never deadlock on PostgreSQL.
+    """
+    for row in sorted(parsed.rows, key=lambda score_row: score_row.person.id):
         assessment = services.assessment_for(scheme, row.person)
-        services.record_score(
-            assessment, row.component, actor, row.score, row.sample_size, row.student_count
-        )
+        try:
+            services.record_score(
+                assessment, row.component, actor, row.score, row.sample_size, row.student_count
+            )
+        except services.AssessmentError as error:
+            parsed.problems.append(Problem(row.row, row.component.name, error.message))
     return len(parsed.rows)
 
 

@@ -12,6 +12,7 @@ from typing import Optional
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from lms import audit, uploads
 from lms.accounts.access import hr_scope, in_hr_scope
@@ -193,12 +194,11 @@ def save_scheme(
             )
         )
     if scheme is None and scheme_of(institution_id, year) is not None:
-        problems.append(
-            scoring.Problem(
-                "year",
-                _("Year: %(year)s already has a scheme; edit that scheme instead.", year=year),
-            )
-        )
+        problems.append(_year_taken(year))
+    if scheme is not None:
+        # Held until commit, so no score is entered between the check below
+        # and the replacement of the components (see ``record_score``).
+        db.session.refresh(scheme, with_for_update=True)
     if scheme is not None and is_locked(scheme):
         problems.append(
             scoring.Problem(
@@ -214,8 +214,19 @@ def save_scheme(
 
     created = scheme is None
     if created:
-        scheme = AssessmentScheme(institution_id=institution_id, year=year)
-        db.session.add(scheme)
+        scheme = AssessmentScheme(
+            institution_id=institution_id,
+            year=year,
+            title=title,
+            min_sample_share=min_sample_share,
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(scheme)
+        except IntegrityError:
+            # Another request added the year's scheme after the check above,
+            # as when the form is sent twice, and committed it.
+            return None, [_year_taken(year)]
     scheme.title = title
     scheme.min_sample_share = min_sample_share
     scheme.components.clear()
@@ -272,6 +283,13 @@ def _replace_dimensions(
                 max_score=spec.max_score,
             )
         )
+
+
+def _year_taken(year: int) -> scoring.Problem:
+    return scoring.Problem(
+        "year",
+        _("Year: %(year)s already has a scheme; edit that scheme instead.", year=year),
+    )
 
 
 def seed_default_scheme(institution_id: int, year: int) -> Optional[AssessmentScheme]:
@@ -342,8 +360,13 @@ def assessment_for(scheme: AssessmentScheme, person: User) -> AnnualAssessment:
     if found is not None:
         return found
     assessment = AnnualAssessment(scheme_id=scheme.id, user_id=person.id, self_report="")
-    db.session.add(assessment)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(assessment)
+    except IntegrityError:
+        # Another request added the assessment after the lookup above and
+        # committed it, so the unique key on scheme and user rejected this one.
+        return find_assessment(scheme, person)
     return assessment
 
 
@@ -601,6 +624,24 @@ def record_score(
     """
     if component.scheme_id != assessment.scheme_id:
         raise ValueError("component of another scheme")
+    # A shared lock on the scheme makes a scheme edit wait for this score,
+    # and this score wait for an edit that already holds the scheme.
+    db.session.execute(
+        sa.select(AssessmentScheme.id)
+        .where(AssessmentScheme.id == assessment.scheme_id)
+        .with_for_update(read=True)
+    )
+    component_exists = db.session.scalar(
+        sa.select(AssessmentComponent.id).where(AssessmentComponent.id == component.id)
+    )
+    if component_exists is None:
+        raise AssessmentError(
+            "",
+            _(
+                "The assessment scheme changed while this score was entered. "
+                "Reload the page and enter the score again."
+            ),
+        )
     lock(assessment)
     if assessment.is_finalised:
         raise AssessmentError(

@@ -74,7 +74,9 @@ def _sheet_department(raw: str) -> Optional[Department]:
     scope = hr_scope(current_user)
     if scope is not None:
         return db.session.get(Department, scope)
-    if not raw.strip().isdigit() or int(raw) > MAX_ID:
+    raw = raw.strip()
+    # str.isdigit() accepts characters such as "²" that int() rejects.
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_ID:
         return None
     department = db.session.get(Department, int(raw))
     if department is None or department.institution_id != current_user.institution_id:
@@ -392,6 +394,9 @@ def import_scores(scheme_id: int):
             form.file.errors = [_("The file contains no scores; fill in at least one score cell.")]
         return _render_sheet(scheme, department, form, parsed, status=400)
     count = importing.save_all(parsed, scheme, current_user)
+    if parsed.problems:
+        db.session.rollback()
+        return _render_sheet(scheme, department, form, parsed, status=400)
     db.session.commit()
     flash(
         ngettext("%(num)d score was saved.", "%(num)d scores were saved.", count),
@@ -505,7 +510,11 @@ def score(scheme_id: int, person_id: int, component_id: int):
             form.student_count.data,
         )
     except services.AssessmentError as error:
-        if assessment.is_finalised or not error.field:
+        if not error.field:
+            # The scheme's components changed, so the page loads them afresh.
+            db.session.rollback()
+            return _render_person(scheme, person, error=error.message, status=400)
+        if assessment.is_finalised:
             return _render_person(scheme, person, error=error.message, status=400)
         getattr(form, error.field if error.field in form else "score").errors = [error.message]
         return _render_person(scheme, person, score_errors={component.id: form}, status=400)
@@ -567,7 +576,8 @@ def reopen(scheme_id: int, person_id: int):
 
 def _own_scheme() -> Optional[AssessmentScheme]:
     raw = request.args.get("year", "")
-    year = int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else current_year(current_user)
+    valid = raw.isascii() and raw.isdigit() and 2000 <= int(raw) <= 2100
+    year = int(raw) if valid else current_year(current_user)
     return services.scheme_of(current_user.institution_id, year)
 
 
@@ -608,7 +618,7 @@ def mine():
 
 def _own_scheme_from_form() -> AssessmentScheme:
     raw = request.args.get("scheme", "")
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         abort(404)
     return _scheme_or_404(int(raw))
 

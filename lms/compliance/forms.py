@@ -333,11 +333,7 @@ class RuleForm(FlaskForm):
                 code=code,
             )
         elif rule_admin.own_rule_with_code(self.institution_id, code) is not None:
-            yield self.code, _(
-                "%(code)s is already used by another rule of the institution,"
-                " retired rules included. Choose another code.",
-                code=code,
-            )
+            yield self.code, code_taken_message(code)
 
     def _window_problems(self):
         kind = self.window_kind.data
@@ -408,4 +404,13 @@ class RetireForm(FlaskForm):
         _l("Reason for retiring"),
         validators=[DataRequired(), Length(max=500)],
         description=_l("Recorded in the audit log."),
+    )
+
+
+def code_taken_message(code: str) -> str:
+    """Return the message for a code that another rule of the institution has."""
+    return _(
+        "%(code)s is already used by another rule of the institution,"
+        " retired rules included. Choose another code.",
+        code=code,
     )

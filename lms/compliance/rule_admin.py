@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Optional
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.access import hr_scope
 from lms.accounts.models import Role, User
@@ -58,6 +59,23 @@ EDITABLE_FIELDS = (
 
 class RuleChangeError(ValueError):
     """A change that the rule's state forbids, with a message for the user."""
+
+
+class CodeTaken(RuleChangeError):
+    """Another request stored a rule of the institution with the same code first."""
+
+
+def _insert(rule: ComplianceRule) -> None:
+    """Add a new rule, or raise CodeTaken when the institution's code is taken.
+
+    The forms check the code before saving, but a form sent twice at once
+    passes that check twice, and the unique key rejects the later insert.
+    """
+    try:
+        with db.session.begin_nested():
+            db.session.add(rule)
+    except IntegrityError:
+        raise CodeTaken(rule.code) from None
 
 
 def may_manage_rules(user: User) -> bool:
@@ -159,8 +177,7 @@ def create_rule(
     """Add a rule of the institution from checked form values; flush only."""
     rule = ComplianceRule(institution_id=institution_id, code=code, active=True)
     _apply(rule, values)
-    db.session.add(rule)
-    db.session.flush()
+    _insert(rule)
     record(
         "compliance_rule.created",
         "compliance_rule",
@@ -181,8 +198,7 @@ def adapt_rule(
         raise RuleChangeError("only a national rule can be adapted")
     rule = ComplianceRule(institution_id=institution_id, code=national.code, active=True)
     _apply(rule, values)
-    db.session.add(rule)
-    db.session.flush()
+    _insert(rule)
     record(
         "compliance_rule.adapted",
         "compliance_rule",

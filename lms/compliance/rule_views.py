@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from lms.accounts.access import roles_required
 from lms.compliance import rule_admin
-from lms.compliance.forms import RetireForm, RuleForm
+from lms.compliance.forms import RetireForm, RuleForm, code_taken_message
 from lms.compliance.models import ComplianceRule
 from lms.compliance.views import bp
 from lms.compliance.windows import local_today
@@ -66,9 +66,13 @@ def new_rule():
         form.in_force_from.data = local_today(current_user.institution)
     if not form.validate_on_submit():
         return _form_page(form, status=400 if form.is_submitted() else 200)
-    rule = rule_admin.create_rule(
-        current_user.institution_id, form.code.data, form.values(), current_user
-    )
+    try:
+        rule = rule_admin.create_rule(
+            current_user.institution_id, form.code.data, form.values(), current_user
+        )
+    except rule_admin.CodeTaken:
+        form.code.errors = [code_taken_message(form.code.data)]
+        return _form_page(form, status=400)
     db.session.commit()
     flash(_("Compliance rule created: %(name)s", name=rule.name), "success")
     return redirect(url_for(".rules"))
@@ -128,9 +132,13 @@ def adapt_rule(rule_id: int):
         return _form_page(
             form, national=national, status=400 if form.is_submitted() else 200
         )
-    rule = rule_admin.adapt_rule(
-        national, current_user.institution_id, form.values(), current_user
-    )
+    try:
+        rule = rule_admin.adapt_rule(
+            national, current_user.institution_id, form.values(), current_user
+        )
+    except rule_admin.CodeTaken:
+        # The same form, sent twice at once, saved the adaptation first.
+        return redirect(url_for(".adapt_rule", rule_id=national.id))
     db.session.commit()
     flash(
         _(

@@ -86,6 +86,8 @@ class RuleForm(FlaskForm):
 
     code = StringField(
         _l("Code"),
+        # Stripped before the checks, because the rule stores the stripped code.
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
         validators=[
             DataRequired(),
             Length(max=64),
@@ -149,9 +151,7 @@ class RuleForm(FlaskForm):
             )
         )
         if clash is not None and (self.rule is None or clash != self.rule.id):
-            raise ValidationError(
-                _("Code: %(code)s is already used by another rule.", code=field.data)
-            )
+            raise ValidationError(code_taken_message(field.data))
 
     def validate_to_step(self, field) -> None:
         from_track, _sep, from_value = (self.from_step.data or "").partition(":")
@@ -312,3 +312,8 @@ class HrScopeForm(FlaskForm):
             SelectChoice(str(department.id), department.name)
             for department in departments
         ]
+
+
+def code_taken_message(code: str) -> str:
+    """Return the message for a code that another rule of the institution has."""
+    return _("Code: %(code)s is already used by another rule.", code=code)

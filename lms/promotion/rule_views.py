@@ -11,7 +11,7 @@ from lms.accounts.access import get_person_or_404, hr_scope, roles_required
 from lms.accounts.models import Role
 from lms.extensions import db
 from lms.promotion import engine, services
-from lms.promotion.forms import HrScopeForm, RuleForm
+from lms.promotion.forms import HrScopeForm, RuleForm, code_taken_message
 from lms.promotion.models import PromotionRule
 from lms.promotion.views import (
     HR_ROLES,
@@ -52,7 +52,14 @@ def _edit_rule(rule: Optional[PromotionRule]):
         created = rule is None
         target = rule or PromotionRule(institution_id=institution_id)
         form.apply_to(target)
-        services.save_rule(target, current_user, created=created)
+        try:
+            services.save_rule(target, current_user, created=created)
+        except services.PromotionError:
+            # The same form, sent twice at once, stored the code first.
+            db.session.rollback()
+            form.code.errors = [code_taken_message(form.code.data)]
+            page = render_template("promotion/rule_form.html", form=form, rule=rule)
+            return page, 400
         db.session.commit()
         flash(_("Promotion rule saved: %(name)s", name=target.name), "success")
         return redirect(url_for(".rules"))

@@ -41,11 +41,18 @@ class PromotionError(Exception):
 
 
 def save_rule(rule: PromotionRule, actor: User, *, created: bool) -> PromotionRule:
-    """Check and store a new or edited rule, and audit it; flush only."""
+    """Check and store a new or edited rule, and audit it; flush only.
+
+    Raises PromotionError "code_taken" when another request stored a rule
+    of the code after the form checked it. The session then needs a rollback.
+    """
     rule.check()
     if created:
         db.session.add(rule)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise PromotionError("code_taken") from None
     audit.record(
         "promotion_rule.created" if created else "promotion_rule.updated",
         "promotion_rule",

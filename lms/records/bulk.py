@@ -222,6 +222,8 @@ def parse(filename: str, content: bytes, institution_id: int, department_id=None
             message = tabular.encoding_error_message(error)
         if error.code == "quote":
             message = tabular.quote_error_message(error)
+        if error.code == "too_many_columns":
+            message = tabular.columns_error_message()
         result.problems.append(Problem(1, "", str(message)))
         return result
     headers = tabular.map_headers(table, COLUMNS)

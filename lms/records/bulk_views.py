@@ -41,13 +41,24 @@ def _stored_name(token: str, extension: str) -> str:
     return f"hr-records-{current_user.id}-{token}.{extension}"
 
 
-def _find_stored(token: str) -> tuple[str, bytes] | None:
+def _claim_stored(token: str) -> tuple[str, bytes] | None:
+    """Read and delete the stored upload of ``token``; None when it is gone.
+
+    Deleting the file claims the upload: when two confirmations of one
+    preview overlap, only the request whose delete succeeds records it.
+    """
     if not token or not token.isalnum() or len(token) > 64:
         return None
     for extension in ALLOWED:
         path = uploads.path_of(AREA, _stored_name(token, extension))
-        if path is not None:
-            return f"upload.{extension}", path.read_bytes()
+        if path is None:
+            continue
+        try:
+            content = path.read_bytes()
+            path.unlink()
+        except FileNotFoundError:
+            return None
+        return f"upload.{extension}", content
     return None
 
 
@@ -118,7 +129,7 @@ def confirm_records():
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    stored = _find_stored(form.token.data or "")
+    stored = _claim_stored(form.token.data or "")
     if stored is None:
         flash(_("This upload has expired or was already recorded; upload the file again."), "error")
         return redirect(url_for(".upload_records"))
@@ -130,8 +141,6 @@ def confirm_records():
         )
     count = bulk.record_all(parsed, current_user)
     db.session.commit()
-    for extension in ALLOWED:
-        uploads.remove(AREA, _stored_name(form.token.data, extension))
     flash(
         ngettext(
             "%(num)d event was added to the records.",

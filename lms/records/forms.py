@@ -132,7 +132,9 @@ class ProgressionEventForm(FlaskForm):
                     _("Required for this kind of event.")
                 ]
                 valid = False
-        if self.corrects.data and not self.corrects.data.isdigit():
+        corrects = self.corrects.data
+        # str.isdigit() accepts characters such as "²" that int() rejects.
+        if corrects and not (corrects.isascii() and corrects.isdigit()):
             self.corrects.errors = [_("Not a valid entry number.")]
             valid = False
         on = self.occurred_on.data

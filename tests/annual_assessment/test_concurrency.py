@@ -95,6 +95,283 @@ def test_parallel_finalise_writes_one_grade(app, world, postgres_only):
         assert grades == 1
 
 
+def test_parallel_first_writes_share_assessment(app, world, postgres_only):
+    """Two first writes to one counselor's assessment, such as two HR officers scoring."""
+    first_done = threading.Event()
+    second_done = threading.Event()
+    errors = []
+    ids = []
+
+    def open_assessment(before_commit=None):
+        with app.app_context():
+            try:
+                scheme = db.session.get(AssessmentScheme, world.scheme)
+                assessment = services.assessment_for(scheme, db.session.get(User, world.bob))
+                ids.append(assessment.id)
+                if before_commit is not None:
+                    before_commit()
+                db.session.commit()
+            except Exception as exc:  # reported by the asserts below
+                errors.append(exc)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    def hold_open():
+        # The second insert waits on the unique key until this transaction ends.
+        first_done.set()
+        second_done.wait(timeout=3)
+
+    def second():
+        first_done.wait(timeout=30)
+        open_assessment()
+        second_done.set()
+
+    threads = [
+        threading.Thread(target=open_assessment, args=(hold_open,)),
+        threading.Thread(target=second),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert len(ids) == 2
+    assert ids[0] == ids[1]
+
+
+def test_parallel_imports_in_other_orders(app, world, postgres_only, monkeypatch):
+    """Two score files that list the same counselors in opposite orders."""
+    from lms.annual_assessment import importing
+
+    with app.app_context():
+        scheme = db.session.get(AssessmentScheme, world.scheme)
+        people = [db.session.get(User, world.alice), db.session.get(User, world.bob)]
+        for person in people:
+            services.assessment_for(scheme, person)
+        db.session.commit()
+
+    first_scored = threading.Event()
+    second_done = threading.Event()
+    record_score = services.record_score
+
+    def record_and_hold(*args, **kwargs):
+        row = record_score(*args, **kwargs)
+        if threading.current_thread().name == "first" and not first_scored.is_set():
+            # Hold the first lock while the second file starts.
+            first_scored.set()
+            second_done.wait(timeout=3)
+        return row
+
+    monkeypatch.setattr(services, "record_score", record_and_hold)
+    errors = []
+
+    def save(order):
+        with app.app_context():
+            try:
+                scheme = db.session.get(AssessmentScheme, world.scheme)
+                component = next(c for c in scheme.components if c.name == "学工部考核")
+                hr = db.session.get(User, world.hr)
+                parsed = importing.Parsed()
+                for number, person_id in enumerate(order, start=2):
+                    person = db.session.get(User, person_id)
+                    parsed.rows.append(importing.ScoreRow(number, person, component, "80"))
+                importing.save_all(parsed, scheme, hr)
+                db.session.commit()
+            except Exception as exc:  # reported by the asserts below
+                errors.append(exc)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    def second():
+        first_scored.wait(timeout=30)
+        save([world.bob, world.alice])
+        second_done.set()
+
+    threads = [
+        threading.Thread(target=save, args=([world.alice, world.bob],), name="first"),
+        threading.Thread(target=second, name="second"),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+
+
+def test_parallel_new_schemes_one_saved(app, world, postgres_only):
+    """The new-scheme form sent twice at once, as by a double click."""
+    first_done = threading.Event()
+    second_done = threading.Event()
+    errors = []
+    problems = []
+
+    def create(before_commit=None):
+        with app.app_context():
+            try:
+                scheme = db.session.get(AssessmentScheme, world.scheme)
+                saved, found = services.save_scheme(
+                    world.uni,
+                    world.year + 1,
+                    db.session.get(User, world.hr),
+                    title="next year",
+                    min_sample_share=scheme.min_sample_share,
+                    components=services.component_specs(scheme),
+                    bands=services.band_specs(scheme),
+                )
+                problems.append(found)
+                if before_commit is not None:
+                    before_commit()
+                db.session.commit()
+            except Exception as exc:  # reported by the asserts below
+                errors.append(exc)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    def hold_open():
+        first_done.set()
+        second_done.wait(timeout=3)
+
+    def second():
+        first_done.wait(timeout=30)
+        create()
+        second_done.set()
+
+    threads = [threading.Thread(target=create, args=(hold_open,)), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert problems[0] == []
+    assert [problem.field for problem in problems[1]] == ["year"]
+
+
+def test_scheme_edit_during_first_score(app, world, postgres_only, monkeypatch):
+    """Institution HR saves the scheme while the year's first score is entered."""
+    from lms.audit import AuditEntry
+    from lms.annual_assessment.models import ComponentScore
+
+    checked = threading.Event()
+    second_done = threading.Event()
+    is_locked = services.is_locked
+
+    def check_and_hold(scheme):
+        found = is_locked(scheme)
+        if threading.current_thread().name == "edit":
+            checked.set()
+            second_done.wait(timeout=3)
+        return found
+
+    monkeypatch.setattr(services, "is_locked", check_and_hold)
+    errors = []
+
+    def edit():
+        with app.app_context():
+            try:
+                scheme = db.session.get(AssessmentScheme, world.scheme)
+                saved, problems = services.save_scheme(
+                    world.uni,
+                    world.year,
+                    db.session.get(User, world.hr),
+                    title="edited",
+                    min_sample_share=scheme.min_sample_share,
+                    components=services.component_specs(scheme),
+                    bands=services.band_specs(scheme),
+                    scheme=scheme,
+                )
+                db.session.commit()
+            except Exception as exc:  # reported by the asserts below
+                errors.append(exc)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    def score():
+        checked.wait(timeout=30)
+        with app.app_context():
+            try:
+                scheme = db.session.get(AssessmentScheme, world.scheme)
+                component = next(c for c in scheme.components if c.name == "学工部考核")
+                assessment = services.assessment_for(scheme, db.session.get(User, world.bob))
+                services.record_score(assessment, component, db.session.get(User, world.hr), "80")
+                db.session.commit()
+            except Exception as exc:  # reported by the asserts below
+                errors.append(exc)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+        second_done.set()
+
+    threads = [threading.Thread(target=edit, name="edit"), threading.Thread(target=score)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    with app.app_context():
+        scored = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "annual_assessment.scored")
+        )
+        stored = db.session.scalar(sa.select(sa.func.count()).select_from(ComponentScore))
+    assert scored == stored
+    assert [type(error) for error in errors] == [services.AssessmentError]
+
+
+def test_score_page_after_scheme_edit(app, world, postgres_only, monkeypatch, login, english):
+    """The score form posted while institution HR saves the scheme."""
+    checked = threading.Event()
+    posted = threading.Event()
+    is_locked = services.is_locked
+
+    def check_and_hold(scheme):
+        found = is_locked(scheme)
+        if threading.current_thread().name == "edit":
+            checked.set()
+            posted.wait(timeout=3)
+        return found
+
+    monkeypatch.setattr(services, "is_locked", check_and_hold)
+
+    def edit():
+        with app.app_context():
+            scheme = db.session.get(AssessmentScheme, world.scheme)
+            services.save_scheme(
+                world.uni,
+                world.year,
+                db.session.get(User, world.hr),
+                title="edited",
+                min_sample_share=scheme.min_sample_share,
+                components=services.component_specs(scheme),
+                bands=services.band_specs(scheme),
+                scheme=scheme,
+            )
+            db.session.commit()
+            db.session.remove()
+
+    hr = login("hr")
+    component = world.components["学工部考核"]
+    url = f"/annual-assessment/schemes/{world.scheme}/people/{world.bob}/components/{component}"
+    thread = threading.Thread(target=edit, name="edit")
+    thread.start()
+    checked.wait(timeout=30)
+    response = hr.post(url, {"score": "80"})
+    posted.set()
+    thread.join(timeout=60)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The assessment scheme changed while this score was entered." in page
+    assert f"/components/{component}\"" not in page
+
+
 def test_parallel_submit_of_one_code_stores_one_response(app, world, postgres_only):
     """Two students' requests with one code: the second waits, then finds it used."""
     from lms.annual_assessment import evaluation

@@ -3,6 +3,8 @@
 import io
 import zipfile
 
+import pytest
+
 import sqlalchemy as sa
 from openpyxl import Workbook
 
@@ -174,3 +176,46 @@ def test_import_exponent_beyond_precision_rejected(app, world, login, english):
     assert response.status_code == 400
     assert "enter a score from 0 to 100" in response.get_data(as_text=True)
     assert stored_scores(app) == {}
+
+
+def test_import_after_parallel_finalise(app, world, login, english, monkeypatch):
+    """An assessment finalised between the check of a file and its saving."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            # SQLite makes the finalising request wait for the import's write lock.
+            pytest.skip("needs PostgreSQL: set LMS_TEST_DATABASE_URL")
+    from datetime import date
+
+    from lms.accounts.models import User
+    from lms.annual_assessment import importing, services
+    from lms.annual_assessment.models import AssessmentScheme
+
+    hr = login("hr")
+    text = HEADER + "E001,王老师,80,90,84,12,40,3\n"
+    assert upload(hr, import_url(world), text.encode("gbk")).status_code == 302
+    save_all = importing.save_all
+
+    def finalise_then_save(parsed, scheme, actor):
+        with app.app_context():
+            person = db.session.get(User, world.alice)
+            assessment = services.assessment_for(
+                db.session.get(AssessmentScheme, world.scheme), person
+            )
+            services.finalise(assessment, db.session.get(User, world.hr), date(world.year, 12, 20))
+            db.session.commit()
+        return save_all(parsed, scheme, actor)
+
+    monkeypatch.setattr(importing, "save_all", finalise_then_save)
+    text = HEADER + "E001,王老师,70,,,,,\n"
+    response = upload(hr, import_url(world), text.encode("gbk"))
+    assert response.status_code == 400
+    assert "reopen it before" in response.get_data(as_text=True)
+    assert stored_scores(app)[("alice", "院系考核")] == "80.0"
+
+
+def test_import_too_many_columns_rejected(world, login, english):
+    extra = ",".join(f"备注{i}" for i in range(200))
+    content = f"工号,院系考核,{extra}\nE001,80\n".encode()
+    response = upload(login("hr"), import_url(world), content)
+    assert response.status_code == 400
+    assert "The header row has more than 200 columns." in response.get_data(as_text=True)

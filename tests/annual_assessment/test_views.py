@@ -580,3 +580,14 @@ def test_sheet_status_submitted_in_english(world, login, english):
     sheet = hr.get(f"/annual-assessment/schemes/{world.scheme}/sheet")
 
     assert "Filing submitted" in sheet.get_data(as_text=True)
+
+
+def test_superscript_digit_ids_not_errors(world, login):
+    hr = login("hr")
+    alice = login("alice")
+    sheet = f"/annual-assessment/schemes/{world.scheme}/sheet"
+    assert hr.get(f"{sheet}?department=²").status_code == 200
+    assert hr.get(f"{sheet}.csv?department=²").status_code == 200
+    assert alice.get("/annual-assessment/mine?year=²").status_code == 200
+    report = alice.post("/annual-assessment/mine/self-report?scheme=²", {"self_report": "x"})
+    assert report.status_code == 404

@@ -707,3 +707,62 @@ def test_adapt_division_rule_keeps_rank_months(world, login):
     html = page.get_data(as_text=True)
     assert '<option selected value="rolling_years_after_rank">' in html
     assert 'name="window_months" type="number" value="12"' in html
+
+
+def _postgres_only():
+    if db.engine.dialect.name != "postgresql":
+        # SQLite makes the other request wait for this one's write lock.
+        pytest.skip("needs PostgreSQL: set LMS_TEST_DATABASE_URL")
+
+
+def _commit_elsewhere(app, institution_id: int, code: str) -> None:
+    """Commit a rule of ``code`` from another session, as a parallel request would."""
+    with app.app_context():
+        db.session.add(
+            ComplianceRule(
+                institution_id=institution_id,
+                code=code,
+                name="并行请求保存的规则",
+                roles=[Role.COUNSELOR],
+                window_kind=WindowKind.CALENDAR_YEAR,
+                min_hours=Decimal(20),
+            )
+        )
+        db.session.commit()
+
+
+def test_create_sent_twice_at_once(app, world, login, english, monkeypatch):
+    _postgres_only()
+    from lms.compliance import rule_admin
+
+    create_rule = rule_admin.create_rule
+
+    def create_after_other(institution_id, code, values, actor):
+        _commit_elsewhere(app, institution_id, code)
+        return create_rule(institution_id, code, values, actor)
+
+    monkeypatch.setattr(rule_admin, "create_rule", create_after_other)
+    response = login("admin-a").post("/compliance/rules/new", _form())
+
+    assert response.status_code == 400
+    assert "already used by another rule" in response.get_data(as_text=True)
+
+
+def test_adapt_sent_twice_at_once(app, world, login, monkeypatch):
+    _postgres_only()
+    from lms.compliance import rule_admin
+
+    adapt_rule = rule_admin.adapt_rule
+
+    def adapt_after_other(national, institution_id, values, actor):
+        _commit_elsewhere(app, institution_id, national.code)
+        return adapt_rule(national, institution_id, values, actor)
+
+    monkeypatch.setattr(rule_admin, "adapt_rule", adapt_after_other)
+    national, response = _adapt(login)
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/compliance/rules/{national.id}/adapt")
+    copy = _rule("counselor-school-yearly", world.uni)
+    again = login("admin-a").get(response.headers["Location"])
+    assert again.headers["Location"].endswith(f"/compliance/rules/{copy.id}/edit")

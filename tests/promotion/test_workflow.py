@@ -906,3 +906,42 @@ def test_promotions_page_names_level_by_service(app, seeded, login, english):
 
     assert "Not on the record" in page
     assert "Intermediate by years of service, which decides the programmes offered" in page
+
+
+def test_rule_code_line_break_duplicate(world, frozen, login, english):
+    db.session.commit()
+    hr = login("hr")
+    data = _rule_data(code="rank-deputy-chief", from_step="administrative_rank:section_deputy")
+    assert hr.post("/promotions/rules/new", data).status_code == 302
+
+    response = hr.post("/promotions/rules/new", dict(data, code="rank-deputy-chief\n"))
+
+    assert response.status_code == 400
+    assert "rank-deputy-chief is already used" in response.get_data(as_text=True)
+
+
+def test_rule_sent_twice_at_once(app, world, frozen, login, english, monkeypatch):
+    if db.engine.dialect.name != "postgresql":
+        # SQLite makes the other request wait for this one's write lock.
+        pytest.skip("needs PostgreSQL: set LMS_TEST_DATABASE_URL")
+    from lms.promotion import services
+    from lms.promotion.models import PromotionRule
+
+    db.session.commit()
+    save_rule = services.save_rule
+
+    def save_after_other(rule, actor, *, created):
+        with app.app_context():
+            other = PromotionRule(institution_id=rule.institution_id)
+            for name in ("code", "name", "track", "from_value", "to_value", "min_years"):
+                setattr(other, name, getattr(rule, name))
+            db.session.add(other)
+            db.session.commit()
+        return save_rule(rule, actor, created=created)
+
+    monkeypatch.setattr(services, "save_rule", save_after_other)
+    data = _rule_data(code="rank-deputy-chief", from_step="administrative_rank:section_deputy")
+    response = login("hr").post("/promotions/rules/new", data)
+
+    assert response.status_code == 400
+    assert "rank-deputy-chief is already used" in response.get_data(as_text=True)

@@ -303,3 +303,36 @@ def test_bad_post_row_names_column(world, login, line, column, words):
     assert f"<td>4</td><td>{column}</td>" in page
     assert words in page
     assert _entries() == []
+
+
+def test_overlapping_confirms_record_once(world, login, monkeypatch):
+    """Two confirmations of one preview, the second sent while the first is recording."""
+    if db.engine.dialect.name != "postgresql":
+        # SQLite makes the second request wait for the first one's write lock.
+        pytest.skip("needs PostgreSQL: set LMS_TEST_DATABASE_URL")
+    from lms.records import bulk
+
+    hr = login("hr")
+    page = _upload(hr, GOOD.encode()).get_data(as_text=True)
+    record_all = bulk.record_all
+    second = []
+
+    def record_and_confirm_again(parsed, actor):
+        if not second:
+            second.append(None)
+            second[0] = _confirm(hr, page)
+        return record_all(parsed, actor)
+
+    monkeypatch.setattr(bulk, "record_all", record_and_confirm_again)
+    assert _confirm(hr, page).status_code == 302
+    assert second[0].headers["Location"].endswith("/people/records/upload")
+    db.session.expire_all()
+    assert len(_entries()) == 4
+
+
+def test_too_many_columns_rejected(world, login):
+    extra = ",".join(f"备注{i}" for i in range(200))
+    content = f"工号,类型,日期,结果,{extra}\nE001,荣誉,2025-12-01,优秀辅导员\n".encode()
+    response = _upload(login("hr"), content)
+    assert response.status_code == 400
+    assert "The header row has more than 200 columns." in response.get_data(as_text=True)

@@ -134,6 +134,7 @@ def test_invalid_values_are_rejected_by_field(world, login):
         (_grade_form(kind="training"), "Kind of event: Not a valid choice"),
             (_grade_form(kind="appointment"), "Post: Required for this kind of event."),
         (_grade_form(corrects="x1"), "Not a valid entry number."),
+        (_grade_form(corrects="²"), "Not a valid entry number."),
         (
             {
                 "kind": "rank_change",

@@ -249,3 +249,42 @@ def test_quoted_line_break_is_accepted():
 )
 def test_encoding_names_are_human(app_ctx, english, codec, name):
     assert tabular.encoding_name(codec) == name
+
+
+def test_header_wider_than_limit_rejected():
+    widest = ",".join(f"c{i}" for i in range(tabular.MAX_COLUMNS))
+    assert len(tabular.read_csv(f"{widest}\n1\n".encode()).headers) == tabular.MAX_COLUMNS
+    with pytest.raises(tabular.TableError) as error:
+        tabular.read_csv(f"{widest},extra\n1\n".encode())
+    assert error.value.code == "too_many_columns"
+
+
+def _counting_clean(calls: list):
+    def clean(text):
+        calls.append(text)
+        return tabular.normalise(text)
+
+    return clean
+
+
+def test_csv_cells_past_headers_not_read():
+    calls = []
+    content = ("工号,姓名\n" + "E001,王" + "," * 5000 + "x\n").encode()
+    table = tabular.read_csv(content, clean=_counting_clean(calls))
+    assert table.rows == [(2, {"工号": "E001", "姓名": "王"})]
+    assert len(calls) == 2
+
+
+def test_xlsx_declared_width_not_read():
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["工号", "姓名"])
+    sheet.append(["E001", "王"])
+    # The cell makes the sheet declare all 16,384 columns of a worksheet.
+    sheet.cell(row=40, column=16384, value="x")
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    calls = []
+    table = tabular.read_xlsx(buffer.getvalue(), clean=_counting_clean(calls))
+    assert table.rows == [(2, {"工号": "E001", "姓名": "王"})]
+    assert len(calls) <= 2 * 40
