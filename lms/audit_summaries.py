@@ -118,6 +118,12 @@ def _attendance_before(data: dict) -> str:
     return "—" if previous is None else labels.label(previous, "AttendanceStatus")
 
 
+def _score_change(data: dict) -> str:
+    """Return "old → new" of a stored score, with "—" where there was none."""
+    before, after = data["score"]
+    return f"{_shown('score', before)} → {_shown('score', after)}"
+
+
 def _counted(key: str, phrase: Callable[[int, str], str]) -> Callable[[dict], str]:
     """Return a deriver that passes ``data[key]`` to ``phrase``, an ``ngettext`` call.
 
@@ -150,6 +156,7 @@ _DERIVED: dict[str, Callable[[dict], str]] = {
     ),
     "occurred_on_label": lambda data: labels.format_iso_date(data["occurred_on"]),
     "changed_fields": _changed_fields,
+    "score_change": _score_change,
     "attendance_label": lambda data: labels.label(data["status"], "AttendanceStatus"),
     "attendance_before_label": _attendance_before,
     "member_status_label": lambda data: labels.label(data["status"], "member_status"),
@@ -255,9 +262,14 @@ TEMPLATES = {
     ),
     "profile.updated": _l("Profile of user %(subject_id)s updated: %(changed_fields)s"),
     "progression.recorded": _l("%(summary)s, dated %(occurred_on_label)s"),
-    "annual_assessment.scored": _l("%(actor)s entered the score of %(component)s"),
+    "annual_assessment.scored": _l(
+        "%(actor)s entered the score of %(component)s: %(score_change)s"
+    ),
     "annual_assessment.finalised": _l("Annual assessment finalised: %(total)s, %(band)s"),
     "annual_assessment.reopened": _l("Annual assessment reopened: %(reason)s"),
+    "annual_assessment_scheme.corrected": _l(
+        "Assessment scheme corrected after scores were entered: %(reason)s"
+    ),
     "progression.corrected": _l(
         "%(summary)s, dated %(occurred_on_label)s (corrects entry %(corrects_id)s)"
     ),
@@ -389,6 +401,7 @@ ACTION_LABELS = {
     "progression.recorded": _l("Career record added"),
     "annual_assessment_scheme.created": _l("Assessment scheme created"),
     "annual_assessment_scheme.updated": _l("Assessment scheme changed"),
+    "annual_assessment_scheme.corrected": _l("Assessment scheme corrected"),
     "annual_assessment.submitted": _l("Assessment filing submitted"),
     "annual_assessment.scored": _l("Assessment score entered"),
     "annual_assessment.finalised": _l("Assessment finalised"),

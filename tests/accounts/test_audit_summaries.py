@@ -44,6 +44,11 @@ COMPUTED_ACTIONS = {
         "promotion.rejected",
     },
     ("assessments/services.py", "_record_grade"): {"quiz.graded", "quiz.regraded"},
+    ("lms/annual_assessment/services.py", "save_scheme"): {
+        "annual_assessment_scheme.created",
+        "annual_assessment_scheme.updated",
+        "annual_assessment_scheme.corrected",
+    },
 }
 
 #: Record calls whose subject type is computed, by (file, function).
