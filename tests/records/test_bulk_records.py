@@ -303,3 +303,19 @@ def test_bad_post_row_names_column(world, login, line, column, words):
     assert f"<td>4</td><td>{column}</td>" in page
     assert words in page
     assert _entries() == []
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "工号,类型,日期,结果,年度,级别,结束日期,单位,备注\n",
+        "工号,类型,日期,结果,年度,级别,结束日期,单位,备注\n\n\n",
+    ],
+)
+def test_header_only_file_explained(world, login, english, content):
+    response = _upload(login("hr"), content.encode("utf-8"))
+
+    assert response.status_code == 400
+    assert "records.csv has no records below its header row" in response.get_data(as_text=True)
+    assert _entries() == []
+
