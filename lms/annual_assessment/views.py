@@ -480,8 +480,7 @@ def import_scores(scheme_id: int):
     department = _sheet_department(request.args.get("department", ""))
     form = ImportForm()
     if not form.validate_on_submit():
-        form.file.errors = [_("The form expired; choose the file and upload it again.")]
-        return _render_sheet(scheme, department, form, status=400)
+        abort(400)
     upload = request.files.get("file")
     try:
         file_type, content = uploads.check(
@@ -672,13 +671,8 @@ def finalise(scheme_id: int, person_id: int):
     _require_institution_reviewer()
     form = FinaliseForm()
     if not form.validate_on_submit():
-        return _render_person(
-            scheme,
-            person,
-            finalise_form=form,
-            finalise_error=_("The form expired or the reason is too long; try again."),
-            status=400,
-        )
+        # CSRF failures are answered before the view, so this is the reason's length.
+        return _render_person(scheme, person, finalise_form=form, status=400)
     assessment = services.assessment_for(scheme, person)
     try:
         services.finalise(

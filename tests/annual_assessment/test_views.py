@@ -783,3 +783,19 @@ def test_finalise_twice_explains(world, login, english):
     response = finalise(hr, world, world.alice)
     assert response.status_code == 409
     assert "This assessment is already finalised, with the total 87.5" in response.get_data(as_text=True)
+
+
+def test_self_report_after_submit_keeps_text(app, world, login, english):
+    alice = login("alice")
+    alice.post(f"/annual-assessment/mine/self-report?scheme={world.scheme}", {"self_report": "初稿"})
+    alice.post(f"/annual-assessment/mine/submit?scheme={world.scheme}")
+    response = alice.post(
+        f"/annual-assessment/mine/self-report?scheme={world.scheme}",
+        {"self_report": "第二个标签页里写的新内容"},
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "This assessment was submitted, so its achievements and self-report can no longer change." in page
+    assert "第二个标签页里写的新内容</textarea>" in page
+    with app.app_context():
+        assert db.session.scalar(sa.select(AnnualAssessment)).self_report == "初稿"
