@@ -170,7 +170,14 @@ def check_components(components: Sequence[ComponentSpec]) -> list[Problem]:
     weights = sum(
         (c.weight for c in components if c.kind is not ComponentKind.BONUS), Decimal(0)
     )
-    if weights != HUNDRED:
+    # A weight out of range already has its message, and a sum such as 1e308
+    # would print hundreds of digits.
+    in_range = all(
+        Decimal(0) < c.weight <= HUNDRED
+        for c in components
+        if c.kind is not ComponentKind.BONUS
+    )
+    if weights != HUNDRED and in_range:
         problems.append(
             Problem(
                 "components",

@@ -213,3 +213,12 @@ def test_check_sample_rejects_below_share():
 
 def test_check_sample_accepts_exact_share():
     scoring.check_sample(12, 40, D("0.300"))
+
+
+def test_huge_weight_message_stays_short():
+    components = [
+        scoring.ComponentSpec("院系考核", ComponentKind.DEPARTMENT, D("1e308")),
+        scoring.ComponentSpec("学工部考核", ComponentKind.INSTITUTION, D(50)),
+    ]
+    messages = [problem.message for problem in scoring.check_components(components)]
+    assert messages == ["Weight of “院系考核”: enter a weight from 0.1 to 100."]

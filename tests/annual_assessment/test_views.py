@@ -799,3 +799,12 @@ def test_self_report_after_submit_keeps_text(app, world, login, english):
     assert "第二个标签页里写的新内容</textarea>" in page
     with app.app_context():
         assert db.session.scalar(sa.select(AnnualAssessment)).self_report == "初稿"
+
+
+def test_scheme_huge_weight_message_short(world, login, english):
+    data = default_scheme_form(**{"components-0-weight": "1e308"})
+    response = login("hr").post(edit_url(world), data)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Weight of “院系考核”: enter a weight from 0.1 to 100." in page
+    assert "0" * 30 not in page
