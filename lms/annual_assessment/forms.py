@@ -13,7 +13,6 @@ from wtforms import (
     FormField,
     HiddenField,
     IntegerField,
-    SelectField,
     StringField,
     TextAreaField,
 )
@@ -29,6 +28,7 @@ from wtforms.validators import (
 
 from lms.annual_assessment.labels import COMPONENT_KIND, DUTY_LABELS
 from lms.annual_assessment.models import ComponentKind
+from lms.choice_fields import SelectField
 from lms.input_ranges import DateInRange, finite_decimal
 from lms.records.events import ASSESSMENT_GRADE_LABELS
 

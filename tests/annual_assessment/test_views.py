@@ -808,3 +808,15 @@ def test_scheme_huge_weight_message_short(world, login, english):
     page = response.get_data(as_text=True)
     assert "Weight of “院系考核”: enter a weight from 0.1 to 100." in page
     assert "0" * 30 not in page
+
+
+def test_tampered_duty_names_field(world, login, english):
+    response = login("alice").post(
+        f"/annual-assessment/mine/achievements?scheme={world.scheme}",
+        {"occurred_on": date(world.year, 1, 1).isoformat(), "duty": "martian", "description": "工作"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Duty: “martian” is not one of the listed options; choose one from the list." in page
+    assert "Not a valid choice" not in page
