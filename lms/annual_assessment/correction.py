@@ -1,9 +1,9 @@
 """Correcting a scheme's components, bands and sample share after scores exist.
 
 Scores entered under a scheme are kept when it is corrected, so components
-are changed in place: a stored component matches the row of the same name,
-or else the row at its position when that row has a new name (a rename).
-A component
+are changed in place. A stored component matches the row of the same name.
+Failing that, it matches the row at its position when that row has a new
+name, which is a rename. A component
 with scores keeps its kind, because a bonus score and a 0-100 score are not
 interchangeable, and it cannot be removed. Totals, bands and record grades
 are computed when an assessment is finalised, so a correction is allowed

@@ -23,7 +23,7 @@ HUNDRED = Decimal(100)
 #: Record grades from best to worst, the order bands must follow.
 GRADE_ORDER = tuple(ASSESSMENT_GRADES)
 
-#: Band names that say which record grade they are, lower-case and without
+#: Band names that name a record grade, lower-case and without
 #: spaces: the stored Chinese grades, the civil-service wording 称职 (competent),
 #: and the English labels. Other names, such as 良好, may record any grade.
 NAMED_GRADES = {

@@ -496,9 +496,9 @@ def import_scores(scheme_id: int):
     parsed = importing.parse(
         upload.filename, content, scheme, current_user, department.id if department else None
     )
-    refused = _checked_import(form, scheme, department, parsed)
-    if refused is not None:
-        return refused
+    rejected_page = _checked_import(form, scheme, department, parsed)
+    if rejected_page is not None:
+        return rejected_page
     token = _store_import(scheme, content, file_type.extension)
     confirm = ImportConfirmForm(formdata=None, token=token, digest=parsed.digest())
     return _render_sheet(scheme, department, form, parsed, confirm=confirm)
@@ -521,10 +521,10 @@ def confirm_import(scheme_id: int):
         *stored, scheme, current_user, department.id if department else None
     )
     import_form = ImportForm(formdata=None)
-    refused = _checked_import(import_form, scheme, department, parsed, status=409)
-    if refused is not None:
+    rejected_page = _checked_import(import_form, scheme, department, parsed, status=409)
+    if rejected_page is not None:
         _remove_import(scheme, form.token.data)
-        return refused
+        return rejected_page
     if parsed.digest() != form.digest.data:
         # Someone changed a score or the scheme after the preview was shown.
         confirm = ImportConfirmForm(formdata=None, token=form.token.data, digest=parsed.digest())
