@@ -503,9 +503,10 @@ def add_draw(quiz_id: int):
     try:
         authoring.save_draw(quiz, category, data, current_user)
     except AuthoringError as error:
+        # The page shows each message next to its field, so nothing is flashed.
+        db.session.rollback()
         labels = {"category_id": _("Category"), "count": _("Number of questions")}
-        errors = _flash_errors(error, labels)
-        return quiz_page_with_draw(_quiz(quiz_id), data, errors)
+        return quiz_page_with_draw(_quiz(quiz_id), data, error.labelled(labels))
     db.session.commit()
     flash(_("Random draw saved."), "success")
     return redirect(url_for("manage.edit_quiz", quiz_id=quiz_id))

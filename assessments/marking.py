@@ -140,10 +140,22 @@ def grade_essay(answer: AttemptAnswer, data: dict, grader: User) -> KeptAchievem
         try:
             value = Decimal(raw)
         except InvalidOperation:
-            errors[field] = _("Enter a number from 0 to %(max)s.", max=maximum)
-            continue
-        if not value.is_finite() or value < 0 or value > maximum:
-            errors[field] = _("Enter a number from 0 to %(max)s.", max=maximum)
+            value = None
+        # Scores keep two decimal places, as moderated and rubric scores do.
+        valid = (
+            value is not None
+            and value.is_finite()
+            and 0 <= value <= maximum
+            and value.as_tuple().exponent >= -2
+        )
+        if not valid:
+            errors[field] = _(
+                "Scoring point %(number)d (%(point)s): enter a score from 0 to %(max)s "
+                "with at most two decimal places, e.g. 1.5.",
+                number=index,
+                point=point["text"][:40],
+                max=maximum,
+            )
             continue
         scores.append(value)
     comment = text_field(data, "comment", errors, max_length=5000, required=False)

@@ -12,6 +12,7 @@ choice rows ``choice_N`` / ``correct_N`` / ``match_N``, and per kind:
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from assessments.formats import BLANK
 from assessments.models import (
@@ -196,18 +197,23 @@ def _accepted(data: dict, errors: dict) -> list[dict]:
 
 def _scoring_points(data: dict, points: Decimal | None, errors: dict) -> list[dict]:
     items = []
+    bad_lines = []
     for number, line in enumerate((data.get("scoring_points") or "").splitlines(), start=1):
         if not line.strip():
             continue
         raw, _sep, text = line.partition("|")
         value = parse_points(raw, {}, "scoring_points") if raw.strip() else None
         if value is None or not text.strip():
-            errors["scoring_points"] = _(
-                "Line %(line)d: write the points, then | and what earns them, e.g. 2 | names the policy.",
-                line=number,
-            )
+            bad_lines.append(str(number))
             continue
         items.append({"text": text.strip(), "max": str(value)})
+    if bad_lines:
+        errors["scoring_points"] = ngettext(
+            "Line %(lines)s: write the points, then | and what earns them, e.g. 2 | names the policy.",
+            "Lines %(lines)s: write the points, then | and what earns them, e.g. 2 | names the policy.",
+            len(bad_lines),
+            lines=", ".join(bad_lines),
+        )
     total = sum((Decimal(item["max"]) for item in items), Decimal(0))
     if items and points is not None and total != points and "scoring_points" not in errors:
         errors["scoring_points"] = _(

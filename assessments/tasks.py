@@ -36,6 +36,7 @@ from lms.competencies.services import unassignable
 from lms.db import now_utc
 from lms.extensions import db
 from lms.input_ranges import scheduled_to_utc
+from lms.routing import parse_id
 from lms.organisations.models import Institution
 
 #: Upload area of submission files under ``UPLOAD_DIR``.
@@ -57,9 +58,10 @@ class TaskError(Exception):
 
 
 def _own_rubric(institution_id: int, raw: str) -> Optional[Rubric]:
-    if not str(raw or "").isdigit():
+    rubric_id = parse_id(raw)
+    if rubric_id is None:
         return None
-    rubric = db.session.get(Rubric, int(raw))
+    rubric = db.session.get(Rubric, rubric_id)
     if rubric is None or rubric.institution_id != institution_id:
         return None
     return rubric
@@ -213,9 +215,8 @@ def save_task(
 
 
 def _own_course(institution_id: int, raw, errors: dict) -> Optional[Course]:
-    course = None
-    if str(raw or "").isdigit():
-        course = db.session.get(Course, int(raw))
+    course_id = parse_id(raw)
+    course = db.session.get(Course, course_id) if course_id is not None else None
     if course is None or course.institution_id != institution_id:
         errors["course_id"] = _("Choose a course of your institution.")
         return None
@@ -256,9 +257,8 @@ def _rubrics(
 def _moderator(
     institution_id: int, raw, task: Optional[PerformanceTask], errors: dict
 ) -> Optional[User]:
-    moderator = None
-    if str(raw or "").isdigit():
-        moderator = db.session.get(User, int(raw))
+    moderator_id = parse_id(raw)
+    moderator = db.session.get(User, moderator_id) if moderator_id is not None else None
     if (
         moderator is None
         or not moderator.active
@@ -313,11 +313,15 @@ def _competencies(
     institution_id: int,
     task: Optional[PerformanceTask],
 ) -> list[CompetencyItem]:
-    ids = {int(raw) for raw in raw_ids if str(raw).isdigit()}
+    raw_ids = [str(raw).strip() for raw in raw_ids]
+    ids = {parse_id(raw) for raw in raw_ids} - {None}
     query = sa.select(CompetencyItem).where(CompetencyItem.id.in_(ids))
     items = list(db.session.scalars(query))
     linked = task.competencies if task is not None else []
-    if len(items) != len(ids) or unassignable(items, linked, institution_id):
+    # An id no row can have counts as unknown instead of reaching the database.
+    out_of_range = any(raw.isdigit() and parse_id(raw) is None for raw in raw_ids)
+    unknown = out_of_range or len(items) != len(ids)
+    if unknown or unassignable(items, linked, institution_id):
         errors["competency_ids"] = _("Choose competency items from the list.")
     return items
 

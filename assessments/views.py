@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from assessments import logger, review, services
@@ -50,9 +51,11 @@ def start_error_message(code: str, quiz: Quiz) -> str:
             titles="、".join(each.title for each in missing),
         )
     if code == "no_attempts":
-        return _(
-            "You have used all %(count)d attempts at this quiz.",
-            count=services.allowed_attempts(current_user, quiz) or 0,
+        allowed = services.allowed_attempts(current_user, quiz) or 0
+        return ngettext(
+            "You have used your only attempt at this quiz.",
+            "You have used all %(num)d attempts at this quiz.",
+            allowed,
         )
     return messages.get(
         code, _("The attempt could not be started. Reload the page and try again.")

@@ -8,7 +8,6 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import SelectField
 
 from certificates import batches, services
 from certificates.batches import (
@@ -21,6 +20,7 @@ from courses.class_models import TrainingClass
 from courses.models import Programme, PublicationStatus
 from lms.accounts.access import hr_scope, roles_required
 from lms.accounts.models import Role
+from lms.choice_fields import SelectField
 from lms.extensions import db
 
 bp = Blueprint("certificate_batches", __name__)

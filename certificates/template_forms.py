@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
@@ -16,6 +16,7 @@ from wtforms.validators import (
 from certificates.sandbox import MAX_BODY_LENGTH, MAX_CSS_LENGTH
 from certificates.serials import MAX_PATTERN_LENGTH
 from lms import labels
+from lms.choice_fields import SelectField
 
 IMAGE_LABELS = {
     "background": _l("Background image"),

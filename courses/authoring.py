@@ -680,10 +680,17 @@ def _hours(
             else _("Credit hours must be greater than 0.")
         )
         return None
-    if value > MAX_CREDIT_HOURS or value != value.quantize(Decimal("0.1")):
+    if value > MAX_CREDIT_HOURS:
         errors[field] = _(
             "Credit hours must be at most %(max)s with one decimal place.",
             max=MAX_CREDIT_HOURS,
+        )
+        return None
+    if value != value.quantize(Decimal("0.1")):
+        errors[field] = (
+            _("Enter the hours with at most one decimal place, e.g. 1.5; %(value)s has more.", value=raw[:20])
+            if allow_zero
+            else _("Credit hours take at most one decimal place, e.g. 1.5; %(value)s has more.", value=raw[:20])
         )
         return None
     return value

@@ -121,6 +121,12 @@ def _attendance_before(data: dict) -> str:
     return "—" if previous is None else labels.label(previous, "AttendanceStatus")
 
 
+def _score_change(data: dict) -> str:
+    """Return "old → new" of a stored score, with "—" where there was none."""
+    before, after = data["score"]
+    return f"{_shown('score', before)} → {_shown('score', after)}"
+
+
 def _counted(key: str, phrase: Callable[[int, str], str]) -> Callable[[dict], str]:
     """Return a deriver that passes ``data[key]`` to ``phrase``, an ``ngettext`` call.
 
@@ -153,6 +159,7 @@ _DERIVED: dict[str, Callable[[dict], str]] = {
     ),
     "occurred_on_label": lambda data: labels.format_iso_date(data["occurred_on"]),
     "changed_fields": _changed_fields,
+    "score_change": _score_change,
     "attendance_label": lambda data: labels.label(data["status"], "AttendanceStatus"),
     "attendance_before_label": _attendance_before,
     "member_status_label": lambda data: labels.label(data["status"], "member_status"),
@@ -258,9 +265,25 @@ TEMPLATES = {
     ),
     "profile.updated": _l("Profile of user %(subject_id)s updated: %(changed_fields)s"),
     "progression.recorded": _l("%(summary)s, dated %(occurred_on_label)s"),
-    "annual_assessment.scored": _l("%(actor)s entered the score of %(component)s"),
+    "annual_assessment.scored": _l(
+        "%(actor)s entered the score of %(component)s: %(score_change)s"
+    ),
     "annual_assessment.finalised": _l("Annual assessment finalised: %(total)s, %(band)s"),
     "annual_assessment.reopened": _l("Annual assessment reopened: %(reason)s"),
+    "annual_assessment_scheme.corrected": _l(
+        "Assessment scheme corrected after scores were entered: %(reason)s"
+    ),
+    "student_evaluation.opened": _l(
+        "%(summary)s: student evaluation opened for %(student_count)s students "
+        "with %(codes)s codes (at least %(minimum)s)"
+    ),
+    "student_evaluation.codes_added": _l(
+        "%(summary)s: %(codes)s evaluation codes added, %(issued)s in all"
+    ),
+    "student_evaluation.closed": _l(
+        "%(summary)s: student evaluation closed with %(responses)s responses"
+    ),
+    "student_evaluation.reopened": _l("%(summary)s: student evaluation reopened"),
     "progression.corrected": _l(
         "%(summary)s, dated %(occurred_on_label)s (corrects entry %(corrects_id)s)"
     ),
@@ -400,10 +423,15 @@ ACTION_LABELS = {
     "progression.recorded": _l("Career record added"),
     "annual_assessment_scheme.created": _l("Assessment scheme created"),
     "annual_assessment_scheme.updated": _l("Assessment scheme changed"),
+    "annual_assessment_scheme.corrected": _l("Assessment scheme corrected"),
     "annual_assessment.submitted": _l("Assessment filing submitted"),
     "annual_assessment.scored": _l("Assessment score entered"),
     "annual_assessment.finalised": _l("Assessment finalised"),
     "annual_assessment.reopened": _l("Assessment reopened"),
+    "student_evaluation.opened": _l("Student evaluation opened"),
+    "student_evaluation.codes_added": _l("Student evaluation codes added"),
+    "student_evaluation.closed": _l("Student evaluation closed"),
+    "student_evaluation.reopened": _l("Student evaluation reopened"),
     "progression.corrected": _l("Career record corrected"),
     "framework.published": _l("Competency framework published"),
     "framework.retired": _l("Competency framework retired"),

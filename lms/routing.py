@@ -7,6 +7,18 @@ from werkzeug.routing import IntegerConverter
 MAX_ID = 2**63 - 1
 
 
+def parse_id(raw) -> int | None:
+    """Return a form or query value as a primary key, or None if no row can have it.
+
+    Digits beyond ``MAX_ID`` would make the database driver raise OverflowError.
+    """
+    text = str(raw if raw is not None else "").strip()
+    if not text.isascii() or not text.isdigit():
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
+
+
 class BoundedIntegerConverter(IntegerConverter):
     """The ``int`` converter, limited to values a primary key can hold.
 

@@ -391,6 +391,8 @@ EXPECTED = {
     ("annual_assessment.sheet", "GET"): (302, 403, 403, 403, 200, 404, 200, 200),
     ("annual_assessment.sheet_export", "GET"): (302, 403, 403, 403, 200, 404, 200, 200),
     ("annual_assessment.import_scores", "POST"): (302, 403, 403, 403, 400, 404, 400, 400),
+    # A confirmation without a stored upload goes back to the sheet.
+    ("annual_assessment.confirm_import", "POST"): (302, 403, 403, 403, 302, 404, 302, 302),
     ("annual_assessment.person", "GET"): (302, 403, 403, 403, 200, 404, 404, 200),
     ("annual_assessment.score", "POST"): (302, 403, 403, 403, 400, 404, 404, 400),
     ("annual_assessment.finalise", "POST"): (302, 403, 403, 403, 400, 404, 404, 400),
@@ -1128,6 +1130,7 @@ def _assessment_urls(w: dict) -> dict:
         "annual_assessment.sheet": f"{scheme}/sheet",
         "annual_assessment.sheet_export": f"{scheme}/sheet.csv",
         "annual_assessment.import_scores": f"{scheme}/sheet/import",
+        "annual_assessment.confirm_import": f"{scheme}/sheet/import/confirm",
         "annual_assessment.person": person,
         "annual_assessment.score": f"{person}/components/{w['assessment_component']}",
         "annual_assessment.finalise": f"{person}/finalise",

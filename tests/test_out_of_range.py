@@ -16,7 +16,8 @@ HUGE = "9" * 23
 )
 def test_huge_query_values_are_rejected(seeded, login, username, path):
     response = login(username).get(path)
-    assert response.status_code in (200, 400)
+    # The notification list redirects a page that does not exist to one that does.
+    assert response.status_code in (200, 302, 400)
     if response.status_code == 400:
         assert "out of range" in response.get_data(as_text=True) or "超出范围" in response.get_data(as_text=True)
 

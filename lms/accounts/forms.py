@@ -6,7 +6,6 @@ from wtforms import (
     HiddenField,
     IntegerField,
     PasswordField,
-    SelectField,
     StringField,
 )
 from wtforms.validators import (
@@ -19,6 +18,7 @@ from wtforms.validators import (
 
 from lms.accounts import contact
 from lms.accounts.passwords import describe, password_problem
+from lms.choice_fields import SelectField
 from lms.input_ranges import DateInRange, IdInRange, IsoDateField
 
 

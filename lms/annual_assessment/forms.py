@@ -13,7 +13,6 @@ from wtforms import (
     FormField,
     HiddenField,
     IntegerField,
-    SelectField,
     StringField,
     TextAreaField,
 )
@@ -29,6 +28,7 @@ from wtforms.validators import (
 
 from lms.annual_assessment.labels import COMPONENT_KIND, DUTY_LABELS
 from lms.annual_assessment.models import ComponentKind
+from lms.choice_fields import SelectField
 from lms.input_ranges import DateInRange, finite_decimal
 from lms.records.events import ASSESSMENT_GRADE_LABELS
 
@@ -113,6 +113,9 @@ class SchemeForm(FlaskForm):
         places=1,
         validators=[InputRequired(), finite_number, one_decimal_place, NumberRange(min=1, max=100)],
     )
+    correction_reason = TextAreaField(
+        _l("Reason for the correction"), validators=[Length(max=500)]
+    )
     components = FieldList(FormField(ComponentRow), min_entries=COMPONENT_ROWS)
     bands = FieldList(FormField(BandRow), min_entries=BAND_ROWS)
     dimensions = FieldList(FormField(DimensionRow), min_entries=DIMENSION_ROWS)
@@ -144,12 +147,28 @@ class ScoreForm(FlaskForm):
     student_count = StringField(_l("Number of students"))
 
 
+class FinaliseForm(FlaskForm):
+    """Finalises an assessment; a filing the counselor never submitted needs a reason."""
+
+    unsubmitted_reason = TextAreaField(
+        _l("Reason to finalise without the counselor's submitted filing"),
+        validators=[Length(max=500)],
+    )
+
+
 class ReopenForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
 
 
 class ImportForm(FlaskForm):
     file = FileField(_l("File"))
+
+
+class ImportConfirmForm(FlaskForm):
+    """Confirms a previewed score sheet; ``digest`` fingerprints the changes shown."""
+
+    token = HiddenField()
+    digest = HiddenField()
 
 
 class OpenEvaluationForm(FlaskForm):

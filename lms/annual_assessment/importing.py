@@ -5,10 +5,15 @@ component, headed with the component's name as the scheme spells it, and
 for the student evaluation the columns 抽样人数 and 学生人数. A blank cell
 leaves that score as it is. A cell of a component that the importer does
 not enter must be blank or repeat the stored score, as a downloaded sheet
-does. The whole file is checked first, and a file with any problem saves
-nothing. Each problem names its row and column.
+does. A 姓名 cell, when filled, must be the name of the counselor the
+工号 finds, so a mistyped 工号 does not score someone else. The whole file
+is checked first, and a file with any problem saves nothing. Each problem
+names its row and column. A cell that repeats the stored score is left
+out, so it is neither saved again nor audited.
 """
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Optional
@@ -28,7 +33,8 @@ from lms.annual_assessment.models import (
 PERSON_COLUMNS = ("工号", "职工号", "用户名", "employee number", "employee_no", "username")
 SAMPLE_COLUMNS = ("抽样人数", "评议人数", "sampled students", "sample size")
 STUDENT_COLUMNS = ("学生人数", "所带学生数", "number of students", "students")
-NAME_COLUMN = "姓名"
+NAME_COLUMNS = ("姓名", "name", "full name")
+NAME_COLUMN = NAME_COLUMNS[0]
 MAX_ROWS = 2000
 
 
@@ -47,12 +53,44 @@ class ScoreRow:
     score: object
     sample_size: Optional[int] = None
     student_count: Optional[int] = None
+    #: The stored values this row replaces; None where nothing is stored.
+    old_score: Optional[Decimal] = None
+    old_sample_size: Optional[int] = None
+    old_student_count: Optional[int] = None
 
 
 @dataclass
 class Parsed:
     rows: list[ScoreRow] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    #: Number of filled cells that repeat the stored score.
+    unchanged: int = 0
+
+    def digest(self) -> str:
+        """Return a fingerprint of the changes, to tell whether a confirmation saves what the preview showed."""
+        changes = [
+            [
+                row.person.id,
+                row.component.id,
+                _text(row.old_score),
+                _text(row.old_sample_size),
+                _text(row.old_student_count),
+                _text(row.score),
+                _text(row.sample_size),
+                _text(row.student_count),
+            ]
+            for row in self.rows
+        ]
+        return hashlib.sha256(json.dumps(changes).encode()).hexdigest()
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _name_key(name: str) -> str:
+    """Return a name without the spaces people type between its characters."""
+    return "".join(tabular.normalise(name or "").split()).casefold()
 
 
 def _table_problem(error: tabular.TableError, filename: str) -> str:
@@ -94,7 +132,12 @@ def parse(
         result.problems.append(Problem(1, "", _table_problem(error, filename)))
         return result
 
-    aliases = {"person": PERSON_COLUMNS, "sample": SAMPLE_COLUMNS, "students": STUDENT_COLUMNS}
+    aliases = {
+        "person": PERSON_COLUMNS,
+        "name": NAME_COLUMNS,
+        "sample": SAMPLE_COLUMNS,
+        "students": STUDENT_COLUMNS,
+    }
     for component in scheme.components:
         aliases[f"component-{component.id}"] = (component.name,)
     headers = tabular.map_headers(table, aliases)
@@ -149,6 +192,19 @@ def parse(
             )
             continue
         seen[person.id] = number
+        name = raw.get(headers.get("name", ""), "") if "name" in headers else ""
+        if name and _name_key(name) != _name_key(person.full_name):
+            add(
+                headers["name"],
+                _(
+                    "“%(value)s” is not the name of %(number)s, who is %(name)s. "
+                    "Check the employee number and the name in this row.",
+                    value=name[:40],
+                    number=key[:40],
+                    name=person.full_name,
+                ),
+            )
+            continue
         assessment = services.find_assessment(scheme, person)
         if assessment is not None and assessment.is_finalised:
             add(
@@ -190,7 +246,28 @@ def parse(
                 }.get(error.field, column)
                 add(target, error.message)
                 continue
-            result.rows.append(ScoreRow(number, person, component, value, sample, students))
+            before = stored.get(component.id)
+            if (
+                before is not None
+                and Decimal(before.score) == value
+                and before.sample_size == sample
+                and before.student_count == students
+            ):
+                result.unchanged += 1
+                continue
+            result.rows.append(
+                ScoreRow(
+                    number,
+                    person,
+                    component,
+                    value,
+                    sample,
+                    students,
+                    old_score=Decimal(before.score) if before is not None else None,
+                    old_sample_size=before.sample_size if before is not None else None,
+                    old_student_count=before.student_count if before is not None else None,
+                )
+            )
     return result
 
 

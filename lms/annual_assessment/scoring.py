@@ -23,6 +23,21 @@ HUNDRED = Decimal(100)
 #: Record grades from best to worst, the order bands must follow.
 GRADE_ORDER = tuple(ASSESSMENT_GRADES)
 
+#: Band names that name a record grade, lower-case and without
+#: spaces: the stored Chinese grades, the civil-service wording 称职 (competent),
+#: and the English labels. Other names, such as 良好, may record any grade.
+NAMED_GRADES = {
+    **{name: grade for grade, name in ASSESSMENT_GRADES.items()},
+    "优": "excellent",
+    "称职": "competent",
+    "基本称职": "basically_competent",
+    "不称职": "incompetent",
+    "excellent": "excellent",
+    "competent": "competent",
+    "basicallycompetent": "basically_competent",
+    "incompetent": "incompetent",
+}
+
 
 @dataclass(frozen=True)
 class ComponentSpec:
@@ -155,7 +170,14 @@ def check_components(components: Sequence[ComponentSpec]) -> list[Problem]:
     weights = sum(
         (c.weight for c in components if c.kind is not ComponentKind.BONUS), Decimal(0)
     )
-    if weights != HUNDRED:
+    # A weight out of range already has its message, and a sum such as 1e308
+    # would print hundreds of digits.
+    in_range = all(
+        Decimal(0) < c.weight <= HUNDRED
+        for c in components
+        if c.kind is not ComponentKind.BONUS
+    )
+    if weights != HUNDRED and in_range:
         problems.append(
             Problem(
                 "components",
@@ -203,11 +225,25 @@ def check_bands(bands: Sequence[BandSpec]) -> list[Problem]:
                     _("Lower bound of “%(name)s”: enter at most one decimal place, such as 89.5.", name=band.name),
                 )
             )
+        named = NAMED_GRADES.get("".join(band.name.split()).casefold())
         if band.grade not in GRADE_ORDER:
             problems.append(
                 Problem(
                     "bands",
                     _("Record grade of “%(name)s”: choose one of the listed grades.", name=band.name),
+                )
+            )
+        elif named is not None and band.grade != named:
+            problems.append(
+                Problem(
+                    "bands",
+                    _(
+                        "Record grade of “%(name)s”: the band's name says %(named)s, but it "
+                        "records %(grade)s. Choose %(named)s, or rename the band.",
+                        name=band.name,
+                        named=label(named, "grade"),
+                        grade=label(band.grade, "grade"),
+                    ),
                 )
             )
     if min(bounds) != 0:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from lms import audit, uploads
 from lms.accounts.access import hr_scope, in_hr_scope
 from lms.accounts.models import Role, User
-from lms.annual_assessment import scoring
+from lms.annual_assessment import correction, scoring
 from lms.annual_assessment.models import (
     DUTIES,
     AnnualAssessment,
@@ -150,6 +150,20 @@ def is_locked(scheme: AssessmentScheme) -> bool:
     )
 
 
+def changes_scoring(
+    scheme: AssessmentScheme,
+    components: list[scoring.ComponentSpec],
+    bands: list[scoring.BandSpec],
+    min_sample_share: Decimal,
+) -> bool:
+    """Return whether the settings differ from the scheme's in what totals and grades depend on."""
+    return (
+        component_specs(scheme) != list(components)
+        or band_specs(scheme) != list(bands)
+        or Decimal(scheme.min_sample_share) != min_sample_share
+    )
+
+
 def save_scheme(
     institution_id: int,
     year: int,
@@ -161,13 +175,16 @@ def save_scheme(
     bands: list[scoring.BandSpec],
     dimensions: Optional[list[scoring.DimensionSpec]] = None,
     scheme: Optional[AssessmentScheme] = None,
+    correction_reason: str = "",
 ) -> tuple[Optional[AssessmentScheme], list[scoring.Problem]]:
     """Create or replace a scheme's settings; return it, or the problems found.
 
-    Components and bands are replaced as a whole, which is rejected once any
-    score was entered under the scheme. Evaluation dimensions are replaced
-    as a whole too, which is rejected once a student evaluation was opened
-    under the scheme; None keeps them, or gives a new scheme the defaults.
+    Components and bands are replaced as a whole. Once any score was entered
+    under the scheme, only an admin may change them or the sample share, with
+    ``correction_reason``, and only while no assessment under it is finalised
+    (see ``correction``). Evaluation dimensions are replaced as a whole too,
+    which is rejected once a student evaluation was opened under the scheme;
+    None keeps them, or gives a new scheme the defaults.
     """
     problems = scoring.check_components(components) + scoring.check_bands(bands)
     if dimensions is None:
@@ -197,20 +214,20 @@ def save_scheme(
         problems.append(_year_taken(year))
     if scheme is not None:
         # Held until commit, so no score is entered between the check below
-        # and the replacement of the components (see ``record_score``).
+        # and the change of the components (see ``record_score``).
         db.session.refresh(scheme, with_for_update=True)
-    if scheme is not None and is_locked(scheme):
-        problems.append(
-            scoring.Problem(
-                "components",
-                _(
-                    "Scores were already entered under this scheme, so its components, "
-                    "bands and sample share can no longer change."
-                ),
-            )
+    corrected = (
+        scheme is not None
+        and changes_scoring(scheme, components, bands, min_sample_share)
+        and is_locked(scheme)
+    )
+    if corrected and not problems:
+        problems += correction.check(
+            scheme, actor, correction_reason, components, min_sample_share
         )
     if problems:
         return None, problems
+    before = _scheme_data(scheme) if corrected else None
 
     created = scheme is None
     if created:
@@ -229,19 +246,9 @@ def save_scheme(
             return None, [_year_taken(year)]
     scheme.title = title
     scheme.min_sample_share = min_sample_share
-    scheme.components.clear()
+    correction.apply_components(scheme, components)
     scheme.bands.clear()
     db.session.flush()
-    for position, spec in enumerate(components, start=1):
-        scheme.components.append(
-            AssessmentComponent(
-                position=position,
-                name=spec.name,
-                kind=spec.kind,
-                weight=Decimal(0) if spec.kind is ComponentKind.BONUS else spec.weight,
-                bonus_cap=spec.bonus_cap if spec.kind is ComponentKind.BONUS else None,
-            )
-        )
     for spec in bands:
         scheme.bands.append(
             GradeBand(name=spec.name, min_score=spec.min_score, grade=spec.grade)
@@ -249,24 +256,39 @@ def save_scheme(
     if dimensions_changed:
         _replace_dimensions(scheme, dimensions)
     db.session.flush()
+    data = _scheme_data(scheme)
+    action = "annual_assessment_scheme.created" if created else "annual_assessment_scheme.updated"
+    if corrected:
+        action = "annual_assessment_scheme.corrected"
+        data.update(reason=correction_reason.strip(), before=before)
     audit.record(
-        "annual_assessment_scheme.created" if created else "annual_assessment_scheme.updated",
+        action,
         "annual_assessment_scheme",
         scheme.id,
         f"{year} {title}",
         actor_id=actor.id,
         institution_id=institution_id,
-        data={
-            "components": [
-                [c.name, c.kind.value, str(c.weight), str(c.bonus_cap or "")]
-                for c in components
-            ],
-            "bands": [[b.name, str(b.min_score), b.grade] for b in bands],
-            "dimensions": [[d.name, d.min_score, d.max_score] for d in dimensions],
-            "min_sample_share": str(min_sample_share),
-        },
+        data=data,
     )
     return scheme, []
+
+
+def _scheme_data(scheme: AssessmentScheme) -> dict:
+    """Return a scheme's settings as the audit log stores them."""
+    return {
+        "components": [
+            [
+                c.name,
+                c.kind.value,
+                scoring.plain_number(c.weight),
+                scoring.plain_number(c.bonus_cap) if c.bonus_cap is not None else "",
+            ]
+            for c in scheme.components
+        ],
+        "bands": [[b.name, scoring.plain_number(b.min_score), b.grade] for b in scheme.bands],
+        "dimensions": [[d.name, d.min_score, d.max_score] for d in scheme.dimensions],
+        "min_sample_share": str(scheme.min_sample_share),
+    }
 
 
 def _replace_dimensions(
@@ -664,6 +686,8 @@ def record_score(
         )
     )
     before = str(row.score) if row is not None else None
+    sample_before = row.sample_size if row is not None else None
+    students_before = row.student_count if row is not None else None
     if row is None:
         row = ComponentScore(assessment_id=assessment.id, component_id=component.id)
         db.session.add(row)
@@ -685,6 +709,8 @@ def record_score(
             "score": [before, str(value)],
             "sample_size": sample,
             "student_count": students,
+            "sample_size_before": sample_before,
+            "student_count_before": students_before,
             "source": "online_evaluation" if evaluation is not None else "entered",
             "evaluation_id": evaluation.id if evaluation is not None else None,
         },
@@ -740,20 +766,32 @@ def _effective_grade_entry(person: User, year: int) -> Optional[ProgressionEntry
     return found[-1] if found else None
 
 
-def finalise(assessment: AnnualAssessment, actor: User, today: date) -> ProgressionEntry:
+def finalise(
+    assessment: AnnualAssessment, actor: User, today: date, unsubmitted_reason: str = ""
+) -> ProgressionEntry:
     """Compute and store the total and grade, and put the grade on the record.
 
     The progression entry is the year's annual grade, which promotion rules
     read. When the record already has a grade for the year (typed by hand,
     or from an earlier finalisation before a reopen), the new entry corrects
-    it, so the record keeps one effective grade per year.
+    it, so the record keeps one effective grade per year. An assessment whose
+    filing the counselor never submitted needs ``unsubmitted_reason``, which
+    is audited.
     """
     person = assessment.user
     if not is_institution_reviewer(actor, person.institution_id):
         raise AssessmentError("", _("Only HR of the whole institution can finalise an assessment."))
     lock(assessment)
     if assessment.is_finalised:
-        raise AssessmentError("", _("This assessment is already finalised."))
+        raise AssessmentError(
+            "",
+            _(
+                "This assessment is already finalised, with the total %(total)s "
+                "(%(band)s). To change it, reopen it with a reason.",
+                total=assessment.total,
+                band=assessment.band_name,
+            ),
+        )
     missing = missing_components(assessment)
     if missing:
         raise AssessmentError(
@@ -761,6 +799,17 @@ def finalise(assessment: AnnualAssessment, actor: User, today: date) -> Progress
             _(
                 "Enter every component before finalising; missing: %(names)s.",
                 names=", ".join(component.name for component in missing),
+            ),
+        )
+    unsubmitted_reason = unsubmitted_reason.strip()
+    if assessment.status is AssessmentStatus.OPEN and not 1 <= len(unsubmitted_reason) <= 500:
+        raise AssessmentError(
+            "unsubmitted_reason",
+            _(
+                "%(name)s has not submitted the filing, so achievements and the "
+                "self-report may be missing. To finalise anyway, say in 1 to 500 "
+                "characters why.",
+                name=person.full_name,
             ),
         )
     scheme = assessment.scheme
@@ -814,6 +863,8 @@ def finalise(assessment: AnnualAssessment, actor: User, today: date) -> Progress
             "scores": {c.name: str(scored[c.id].score) for c in scheme.components},
             "progression_entry_id": entry.id,
             "corrects_id": entry.corrects_id,
+            "submitted": assessment.submitted_at is not None,
+            "unsubmitted_reason": unsubmitted_reason or None,
         },
     )
     return entry

@@ -5,6 +5,7 @@ and scores the counselors of their own department. A counselor files their
 own achievements and reads their own result once it is finalised.
 """
 
+import secrets
 from decimal import Decimal
 from typing import Optional
 
@@ -17,11 +18,13 @@ from lms import exports, uploads
 from lms.accounts.access import get_person_or_404, hr_scope, roles_required
 from lms.accounts.models import Role, User
 from lms.annual_assessment import evaluation as student_evaluation
-from lms.annual_assessment import importing, scoring, services
+from lms.annual_assessment import correction, importing, scoring, services
 from lms.annual_assessment.forms import (
     AchievementForm,
     ActionForm,
     AddCodesForm,
+    FinaliseForm,
+    ImportConfirmForm,
     ImportForm,
     OpenEvaluationForm,
     ReopenForm,
@@ -43,6 +46,8 @@ from lms.routing import MAX_ID
 bp = Blueprint("annual_assessment", __name__, url_prefix="/annual-assessment")
 
 IMPORT_TYPES = ("csv", "txt", "xlsx")
+#: Upload area where a checked score sheet waits for its confirmation.
+IMPORT_AREA = "imports"
 IMPORT_MAX_BYTES = 5 * uploads.MB
 uploads.register_field("assessment_scores", lambda: {"*": IMPORT_MAX_BYTES})
 
@@ -153,9 +158,36 @@ def _specs_from(form: SchemeForm):
             )
             continue
         weight = row.form.weight.data
+        if kind is ComponentKind.BONUS and weight:
+            problems.append(
+                scoring.Problem(
+                    "components",
+                    _(
+                        "Weight of “%(name)s”: a bonus has no weight, because it adds "
+                        "its points up to its cap. Clear the weight and set the bonus cap.",
+                        name=name,
+                    ),
+                )
+            )
+            continue
+        if kind is not ComponentKind.BONUS and row.form.bonus_cap.data:
+            problems.append(
+                scoring.Problem(
+                    "components",
+                    _(
+                        "Bonus cap of “%(name)s”: only a bonus component has a cap. "
+                        "Clear the cap, or choose the bonus under Scored by.",
+                        name=name,
+                    ),
+                )
+            )
+            continue
         components.append(
             scoring.ComponentSpec(
-                name, kind, weight if weight is not None else Decimal(0), row.form.bonus_cap.data
+                name,
+                kind,
+                weight if weight is not None else Decimal(0),
+                row.form.bonus_cap.data if kind is ComponentKind.BONUS else None,
             )
         )
     for row in form.bands:
@@ -194,13 +226,17 @@ def _has_dimension_rows() -> bool:
 
 
 def _scheme_page(form: SchemeForm, scheme: Optional[AssessmentScheme], problems=(), status=200):
+    locked = scheme is not None and services.is_locked(scheme)
     return (
         render_template(
             "lms/annual_assessment/scheme_form.html",
             form=form,
             scheme=scheme,
+            # The lock is explained once: by the problem list when it rejected the save.
             problems=problems,
-            locked=scheme is not None and services.is_locked(scheme),
+            locked=locked and not any(p.field == "locked" for p in problems),
+            may_correct=locked and current_user.role is Role.ADMIN,
+            locked_message=correction.locked_message(),
             dimensions_locked=scheme is not None and services.has_evaluations(scheme),
         ),
         status,
@@ -211,21 +247,39 @@ def _save_scheme_from(form: SchemeForm, scheme: Optional[AssessmentScheme]):
     components, bands, dimensions, row_problems = _specs_from(form)
     if row_problems:
         return _scheme_page(form, scheme, row_problems, 400)
+    share = (form.min_sample_percent.data / 100).quantize(Decimal("0.001"))
+    corrected = (
+        scheme is not None
+        and services.changes_scoring(scheme, components, bands, share)
+        and services.is_locked(scheme)
+    )
     saved, problems = services.save_scheme(
         current_user.institution_id,
         scheme.year if scheme is not None else form.year.data,
         current_user,
         title=form.title.data.strip(),
-        min_sample_share=(form.min_sample_percent.data / 100).quantize(Decimal("0.001")),
+        min_sample_share=share,
         components=components,
         bands=bands,
         # A post without dimension rows keeps the scheme's dimensions.
         dimensions=dimensions if _has_dimension_rows() else None,
         scheme=scheme,
+        correction_reason=form.correction_reason.data or "",
     )
     if problems:
         return _scheme_page(form, scheme, problems, 400)
     db.session.commit()
+    if corrected:
+        flash(
+            _(
+                "Assessment scheme for %(year)s corrected. Totals and grades are "
+                "computed when an assessment is finalised, so finalise the reopened "
+                "assessments again.",
+                year=saved.year,
+            ),
+            "success",
+        )
+        return redirect(url_for(".index"))
     flash(_("Assessment scheme for %(year)s saved.", year=saved.year), "success")
     return redirect(url_for(".index"))
 
@@ -307,7 +361,9 @@ def _sheet_rows(scheme: AssessmentScheme, department: Optional[Department]):
     return rows
 
 
-def _render_sheet(scheme, department, import_form=None, parsed=None, status=200):
+def _render_sheet(
+    scheme, department, import_form=None, parsed=None, *, confirm=None, changed=False, status=200
+):
     return (
         render_template(
             "lms/annual_assessment/sheet.html",
@@ -316,6 +372,8 @@ def _render_sheet(scheme, department, import_form=None, parsed=None, status=200)
             rows=_sheet_rows(scheme, department),
             import_form=import_form or ImportForm(),
             parsed=parsed,
+            confirm=confirm,
+            changed=changed,
         ),
         status,
     )
@@ -365,9 +423,61 @@ def _import_upload_message(error: uploads.UploadError) -> str:
     return messages[error.code]
 
 
+def _stored_import_name(scheme: AssessmentScheme, token: str, extension: str) -> str:
+    # The user id in the name ties a stored upload to the HR officer who made it.
+    return f"assessment-scores-{current_user.id}-{scheme.id}-{token}.{extension}"
+
+
+def _store_import(scheme: AssessmentScheme, content: bytes, extension: str) -> str:
+    """Keep an upload until it is confirmed, in place of the viewer's earlier one."""
+    directory = uploads.upload_root() / IMPORT_AREA
+    directory.mkdir(parents=True, exist_ok=True)
+    for earlier in directory.glob(f"assessment-scores-{current_user.id}-{scheme.id}-*"):
+        earlier.unlink(missing_ok=True)
+    token = secrets.token_hex(16)
+    (directory / _stored_import_name(scheme, token, extension)).write_bytes(content)
+    return token
+
+
+def _find_import(scheme: AssessmentScheme, token: str) -> Optional[tuple[str, bytes]]:
+    if not token or not token.isalnum() or len(token) > 64:
+        return None
+    for extension in IMPORT_TYPES:
+        path = uploads.path_of(IMPORT_AREA, _stored_import_name(scheme, token, extension))
+        if path is not None:
+            return f"upload.{extension}", path.read_bytes()
+    return None
+
+
+def _remove_import(scheme: AssessmentScheme, token: str) -> None:
+    for extension in IMPORT_TYPES:
+        uploads.remove(IMPORT_AREA, _stored_import_name(scheme, token, extension))
+
+
+def _checked_import(form, scheme, department, parsed, status=400):
+    """Render the problems of a parsed sheet, or its lack of changes; None when it has changes."""
+    if parsed.problems:
+        return _render_sheet(scheme, department, form, parsed, status=status)
+    if not parsed.rows:
+        if parsed.unchanged:
+            form.file.errors = [
+                _(
+                    "Every score in the file is the one already stored, so nothing "
+                    "changes. Fill in the scores that change and upload the file again."
+                )
+            ]
+        else:
+            form.file.errors = [
+                _("The file contains no scores; fill in at least one score cell.")
+            ]
+        return _render_sheet(scheme, department, form, status=status)
+    return None
+
+
 @bp.route("/schemes/<int:scheme_id>/sheet/import", methods=["POST"])
 @roles_required(*HR_ROLES)
 def import_scores(scheme_id: int):
+    """Check an uploaded score sheet and show the scores it would change."""
     scheme = _scheme_or_404(scheme_id)
     department = _sheet_department(request.args.get("department", ""))
     form = ImportForm()
@@ -375,7 +485,7 @@ def import_scores(scheme_id: int):
         abort(400)
     upload = request.files.get("file")
     try:
-        _file_type, content = uploads.check(
+        file_type, content = uploads.check(
             upload.filename if upload else "",
             upload.stream if upload else None,
             allowed=IMPORT_TYPES,
@@ -388,16 +498,53 @@ def import_scores(scheme_id: int):
     parsed = importing.parse(
         upload.filename, content, scheme, current_user, department.id if department else None
     )
+    rejected_page = _checked_import(form, scheme, department, parsed)
+    if rejected_page is not None:
+        return rejected_page
+    token = _store_import(scheme, content, file_type.extension)
+    confirm = ImportConfirmForm(formdata=None, token=token, digest=parsed.digest())
+    return _render_sheet(scheme, department, form, parsed, confirm=confirm)
 
-    if parsed.problems or not parsed.rows:
-        if not parsed.problems:
-            form.file.errors = [_("The file contains no scores; fill in at least one score cell.")]
-        return _render_sheet(scheme, department, form, parsed, status=400)
+
+@bp.route("/schemes/<int:scheme_id>/sheet/import/confirm", methods=["POST"])
+@roles_required(*HR_ROLES)
+def confirm_import(scheme_id: int):
+    """Save the scores of a previewed sheet if they still change what the preview showed."""
+    scheme = _scheme_or_404(scheme_id)
+    department = _sheet_department(request.args.get("department", ""))
+    form = ImportConfirmForm()
+    stored = _find_import(scheme, form.token.data or "") if form.validate_on_submit() else None
+    if stored is None:
+        flash(_("This upload has expired or was already saved; upload the file again."), "error")
+        return redirect(
+            url_for(".sheet", scheme_id=scheme.id, department=department.id if department else None)
+        )
+    parsed = importing.parse(
+        *stored, scheme, current_user, department.id if department else None
+    )
+    import_form = ImportForm(formdata=None)
+    rejected_page = _checked_import(import_form, scheme, department, parsed, status=409)
+    if rejected_page is not None:
+        _remove_import(scheme, form.token.data)
+        return rejected_page
+    if parsed.digest() != form.digest.data:
+        # Someone changed a score or the scheme after the preview was shown.
+        confirm = ImportConfirmForm(formdata=None, token=form.token.data, digest=parsed.digest())
+        return _render_sheet(
+            scheme,
+            department,
+            import_form,
+            parsed,
+            confirm=confirm,
+            changed=True,
+            status=409,
+        )
     count = importing.save_all(parsed, scheme, current_user)
     if parsed.problems:
         db.session.rollback()
         return _render_sheet(scheme, department, form, parsed, status=400)
     db.session.commit()
+    _remove_import(scheme, form.token.data)
     flash(
         ngettext("%(num)d score was saved.", "%(num)d scores were saved.", count),
         "success",
@@ -416,6 +563,7 @@ def _render_person(
     *,
     score_errors=None,
     reopen_form=None,
+    finalise_form=None,
     finalise_error=None,
     error=None,
     open_form=None,
@@ -454,6 +602,7 @@ def _render_person(
             missing=services.missing_components(assessment) if assessment else scheme.components,
             action_form=ActionForm(),
             reopen_form=reopen_form or ReopenForm(formdata=None),
+            finalise_form=finalise_form or FinaliseForm(formdata=None),
             finalise_error=finalise_error,
             error=error,
             min_sample=scoring.percent(scheme.min_sample_share),
@@ -529,13 +678,28 @@ def finalise(scheme_id: int, person_id: int):
     scheme = _scheme_or_404(scheme_id)
     person = _counselor_or_404(scheme, person_id)
     _require_institution_reviewer()
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    form = FinaliseForm()
+    if not form.validate_on_submit():
+        # CSRF failures are answered before the view, so this is the reason's length.
+        return _render_person(scheme, person, finalise_form=form, status=400)
     assessment = services.assessment_for(scheme, person)
     try:
-        services.finalise(assessment, current_user, local_today(person.institution))
+        services.finalise(
+            assessment,
+            current_user,
+            local_today(person.institution),
+            form.unsubmitted_reason.data or "",
+        )
     except services.AssessmentError as error:
-        return _render_person(scheme, person, finalise_error=error.message, status=400)
+        if assessment.is_finalised:
+            # The finalise form is gone from the page once finalised.
+            return _render_person(scheme, person, error=error.message, status=409)
+        if error.field == "unsubmitted_reason":
+            form.unsubmitted_reason.errors = [error.message]
+            return _render_person(scheme, person, finalise_form=form, status=400)
+        return _render_person(
+            scheme, person, finalise_form=form, finalise_error=error.message, status=400
+        )
     db.session.commit()
     flash(
         _(

@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
@@ -14,6 +14,7 @@ from wtforms.validators import (
     Regexp,
 )
 
+from lms.choice_fields import RadioField, SelectField
 from lms.competencies.models import MappingRelation
 from lms.labels import level_label
 

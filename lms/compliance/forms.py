@@ -12,8 +12,6 @@ from wtforms import (
     DateField,
     Field,
     IntegerField,
-    SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -32,6 +30,7 @@ from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from lms import labels
 from lms.accounts.models import Post, Role
+from lms.choice_fields import SelectField, SelectMultipleField
 from lms.compliance.models import (
     MONTHS_WINDOWS,
     POST_START_WINDOWS,

@@ -48,7 +48,28 @@ def _unread_notifications():
 @bp.route("/notifications")
 @login_required
 def inbox():
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    total = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Notification)
+        .where(Notification.recipient_id == current_user.id)
+    )
+    last_page = max(1, -(-total // PAGE_SIZE))
+    raw = request.args.get("page", "1").strip()
+    # A page number too long to be a page is out of range like any other.
+    page = int(raw) if raw.isdigit() and len(raw) <= 12 else None
+    if page is None or not 1 <= page <= last_page:
+        shown = last_page if page is not None and page > last_page else 1
+        flash(
+            _(
+                "Page %(page)s does not exist: the notifications fill pages 1 to "
+                "%(last)s, and this is page %(shown)s.",
+                page=raw[:30],
+                last=last_page,
+                shown=shown,
+            ),
+            "info",
+        )
+        return redirect(url_for(".inbox", page=shown if shown > 1 else None))
     rows = db.session.scalars(
         sa.select(Notification)
         .where(Notification.recipient_id == current_user.id)

@@ -8,8 +8,6 @@ from wtforms import (
     BooleanField,
     HiddenField,
     IntegerField,
-    RadioField,
-    SelectField,
     StringField,
     TextAreaField,
 )
@@ -25,6 +23,7 @@ from wtforms.validators import (
 )
 
 from lms import labels
+from lms.choice_fields import RadioField, SelectField
 from lms.extensions import db
 from lms.promotion.models import (
     COMPETENCY_LEVELS,

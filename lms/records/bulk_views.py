@@ -66,6 +66,14 @@ def _parse(filename: str, content: bytes) -> bulk.Parsed:
     return bulk.parse(filename, content, current_user.institution_id, hr_scope(current_user))
 
 
+def _no_rows_message(filename: str) -> str:
+    return _(
+        "%(name)s has no records below its header row. Add one row per event, "
+        "such as 20230117,年度考核,2025-12-20,合格,2025, and upload it again.",
+        name=uploads.client_filename(filename, 100),
+    )
+
+
 @bp.route("/people/records/upload", methods=["GET", "POST"])
 @roles_required(Role.HR, Role.ADMIN)
 def upload_records():
@@ -110,6 +118,8 @@ def upload_records():
     confirm = None
     if parsed.problems or not parsed.rows:
         status = 400
+        if not parsed.problems:
+            form.file.errors = [_no_rows_message(upload.filename)]
     else:
         token = secrets.token_hex(16)
         path = uploads.upload_root() / AREA / _stored_name(token, file_type.extension)

@@ -12,8 +12,6 @@ from wtforms import (
     DecimalField,
     HiddenField,
     IntegerField,
-    RadioField,
-    SelectField,
     StringField,
     TextAreaField,
 )
@@ -29,6 +27,7 @@ from wtforms.validators import (
 
 from lms.accounts.forms import MobilePhoneField
 from lms.accounts.models import Gender, Post
+from lms.choice_fields import RadioField, SelectField
 from lms.compliance.explain import CADRE_RANK, PARTY_STATUS
 from lms.compliance.models import CadreRank, PartyStatus
 from lms.input_ranges import (

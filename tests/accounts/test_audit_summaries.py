@@ -44,6 +44,17 @@ COMPUTED_ACTIONS = {
         "promotion.rejected",
     },
     ("assessments/services.py", "_record_grade"): {"quiz.graded", "quiz.regraded"},
+    ("lms/annual_assessment/services.py", "save_scheme"): {
+        "annual_assessment_scheme.created",
+        "annual_assessment_scheme.updated",
+        "annual_assessment_scheme.corrected",
+    },
+    ("lms/annual_assessment/evaluation.py", "_audit"): {
+        "student_evaluation.opened",
+        "student_evaluation.codes_added",
+        "student_evaluation.closed",
+        "student_evaluation.reopened",
+    },
 }
 
 #: Record calls whose subject type is computed, by (file, function).

@@ -55,7 +55,10 @@ def test_parallel_finalise_writes_one_grade(app, world, postgres_only):
             try:
                 assessment = db.session.get(AnnualAssessment, assessment_id)
                 services.finalise(
-                    assessment, db.session.get(User, world.hr), date(world.year, 12, 20)
+                    assessment,
+                    db.session.get(User, world.hr),
+                    date(world.year, 12, 20),
+                    "未提交，按规定定档",
                 )
                 if before_commit is not None:
                     before_commit()

@@ -1,6 +1,7 @@
 """Importing component scores from CSV (UTF-8 with BOM, GBK) and XLSX."""
 
 import io
+import re
 import zipfile
 
 import pytest
@@ -19,10 +20,29 @@ def import_url(world, department=None):
     return f"{url}?department={department}" if department else url
 
 
-def upload(client, url, content: bytes, name="scores.csv"):
+def preview(client, url, content: bytes, name="scores.csv"):
     return client.post(
         url, {"file": (io.BytesIO(content), name)}, content_type="multipart/form-data"
     )
+
+
+def confirm_fields(page: str) -> dict:
+    return {
+        key: re.search(rf'name="{key}"[^>]*value="([^"]*)"', page).group(1)
+        for key in ("token", "digest")
+    }
+
+
+def confirm_url(url: str) -> str:
+    return url.replace("/sheet/import", "/sheet/import/confirm")
+
+
+def upload(client, url, content: bytes, name="scores.csv"):
+    """Upload a sheet and confirm its preview; return the preview when it has problems."""
+    checked = preview(client, url, content, name)
+    if checked.status_code != 200:
+        return checked
+    return client.post(confirm_url(url), confirm_fields(checked.get_data(as_text=True)))
 
 
 def stored_scores(app):
@@ -132,7 +152,7 @@ def test_import_rejects_other_file_type(world, login, english):
     assert "Upload a .csv or .xlsx file." in response.get_data(as_text=True)
 
 
-def test_export_round_trips(app, world, login):
+def test_export_round_trips(app, world, login, english):
     hr = login("hr")
     upload(hr, import_url(world), (HEADER + "E001,王老师,80,90,84,12,40,3\n").encode("gbk"))
     exported = hr.get(f"/annual-assessment/schemes/{world.scheme}/sheet.csv?department={world.edu}")
@@ -142,7 +162,8 @@ def test_export_round_trips(app, world, login):
     assert text.splitlines()[0] == HEADER.strip()
     assert "E001,王老师,80.0,90.0,84.0,12,40,3.0" in text
     again = upload(hr, import_url(world), exported.data)
-    assert again.status_code == 302
+    assert again.status_code == 400
+    assert "Every score in the file is the one already stored" in again.get_data(as_text=True)
 
 
 def test_department_hr_reimports_download(app, world, login):
@@ -219,3 +240,116 @@ def test_import_too_many_columns_rejected(world, login, english):
     response = upload(login("hr"), import_url(world), content)
     assert response.status_code == 400
     assert "The header row has more than 200 columns." in response.get_data(as_text=True)
+
+
+def test_preview_saves_nothing(app, world, login, english):
+    response = preview(login("hr"), import_url(world), (HEADER + "E001,王老师,80,,,,,\n").encode())
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "1 score to change" in page
+    assert "Save these scores" in page
+    assert stored_scores(app) == {}
+
+
+def test_name_not_matching_number_rejected(app, world, login, english):
+    text = HEADER + "E001,张三,88,,,,,\n"
+    response = preview(login("hr"), import_url(world), text.encode())
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "<td>2</td><td>姓名</td>" in page
+    assert "“张三” is not the name of E001, who is 王老师" in page
+    assert stored_scores(app) == {}
+
+
+def test_name_with_spaces_matches(app, world, login):
+    response = upload(login("hr"), import_url(world), (HEADER + "E001,王 老师,88,,,,,\n").encode())
+    assert response.status_code == 302
+    assert stored_scores(app) == {("alice", "院系考核"): "88.0"}
+
+
+def test_preview_shows_old_and_new(app, world, login, english):
+    hr = login("hr")
+    upload(hr, import_url(world), (HEADER + "E001,王老师,80,90,84,12,40,3\n").encode())
+    response = preview(hr, import_url(world), (HEADER + "E001,王老师,80,91,84,13,40,3\n").encode())
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "2 scores to change" in page
+    assert "2 filled cells repeat the stored score" in page
+    assert "<td>学工部考核</td>\n      <td>90.0</td>\n      <td>91.0</td>" in page
+    assert "84.0 (12 of 40 students)" in page
+    assert "84.0 (13 of 40 students)" in page
+
+
+def test_unchanged_cells_not_saved_or_audited(app, world, login):
+    from lms.audit import AuditEntry
+
+    hr = login("hr")
+    upload(hr, import_url(world), (HEADER + "E001,王老师,80,90,84,12,40,3\n").encode())
+    upload(hr, import_url(world), (HEADER + "E001,王老师,85,90,84,12,40,3\n").encode())
+    with app.app_context():
+        entries = list(
+            db.session.scalars(
+                sa.select(AuditEntry)
+                .where(AuditEntry.action == "annual_assessment.scored")
+                .order_by(AuditEntry.id)
+            )
+        )
+    assert len(entries) == 5
+    assert entries[-1].data["component"] == "院系考核"
+    assert entries[-1].data["score"] == ["80.0", "85.0"]
+
+
+def test_audit_keeps_old_and_new_counts(app, world, login):
+    from lms.audit import AuditEntry
+
+    hr = login("hr")
+    upload(hr, import_url(world), (HEADER + "E001,王老师,,,84,12,40,\n").encode())
+    upload(hr, import_url(world), (HEADER + "E001,王老师,,,84,15,50,\n").encode())
+    with app.app_context():
+        entry = db.session.scalars(
+            sa.select(AuditEntry)
+            .where(AuditEntry.action == "annual_assessment.scored")
+            .order_by(AuditEntry.id.desc())
+        ).first()
+    assert entry.data["score"] == ["84.0", "84.0"]
+    assert entry.data["sample_size_before"] == 12
+    assert entry.data["sample_size"] == 15
+    assert entry.data["student_count_before"] == 40
+    assert entry.data["student_count"] == 50
+
+
+def test_confirm_after_scores_changed_shows_preview_again(app, world, login, english):
+    hr = login("hr")
+    checked = preview(hr, import_url(world), (HEADER + "E001,王老师,80,,,,,\n").encode())
+    fields = confirm_fields(checked.get_data(as_text=True))
+    hr.post(
+        f"/annual-assessment/schemes/{world.scheme}/people/{world.alice}"
+        f"/components/{world.components['院系考核']}",
+        {"score": "70"},
+    )
+    response = hr.post(confirm_url(import_url(world)), fields)
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "Scores changed since the preview was shown" in page
+    assert "<td>70.0</td>" in page
+    assert stored_scores(app) == {("alice", "院系考核"): "70.0"}
+    again = hr.post(confirm_url(import_url(world)), confirm_fields(page))
+    assert again.status_code == 302
+    assert stored_scores(app) == {("alice", "院系考核"): "80.0"}
+
+
+def test_confirm_twice_saves_once(app, world, login, english):
+    hr = login("hr")
+    checked = preview(hr, import_url(world), (HEADER + "E001,王老师,80,,,,,\n").encode())
+    fields = confirm_fields(checked.get_data(as_text=True))
+    assert hr.post(confirm_url(import_url(world)), fields).status_code == 302
+    second = hr.post(confirm_url(import_url(world)), fields, follow_redirects=True)
+    assert "This upload has expired or was already saved" in second.get_data(as_text=True)
+
+
+def test_other_officer_cannot_confirm_upload(app, world, login, english):
+    checked = preview(login("hr"), import_url(world), (HEADER + "E001,王老师,80,,,,,\n").encode())
+    fields = confirm_fields(checked.get_data(as_text=True))
+    response = login("admin").post(confirm_url(import_url(world)), fields, follow_redirects=True)
+    assert "This upload has expired or was already saved" in response.get_data(as_text=True)
+    assert stored_scores(app) == {}

@@ -161,6 +161,40 @@ def test_school_band_names_map_to_record_grades():
     assert scoring.band_for(bands, D("75")).grade == "competent"
 
 
+def test_bands_all_competent_rejected():
+    bands = [
+        scoring.BandSpec(name, D(bound), "competent")
+        for name, bound in (("优秀", 90), ("合格", 70), ("基本合格", 60), ("不合格", 0))
+    ]
+    messages = [problem.message for problem in scoring.check_bands(bands)]
+    assert len(messages) == 3
+    assert any(
+        "Record grade of “优秀”: the band's name says Excellent, but it records Competent"
+        in message
+        for message in messages
+    )
+    assert any("Record grade of “基本合格”" in message for message in messages)
+    assert any("Record grade of “不合格”" in message for message in messages)
+
+
+@pytest.mark.parametrize(
+    "name, grade",
+    [("优", "competent"), ("不称职", "basically_competent"), ("Excellent", "competent"), ("基本 合格", "competent")],
+)
+def test_band_name_contradicting_grade_rejected(name, grade):
+    bands = [scoring.BandSpec(name, D(50), grade), scoring.BandSpec("其他", D(0), "incompetent")]
+    messages = [problem.message for problem in scoring.check_bands(bands)]
+    assert any(f"Record grade of “{name}”" in message for message in messages)
+
+
+def test_unnamed_grade_bands_accept_any_grade():
+    bands = [
+        scoring.BandSpec("良好", D(80), "excellent"),
+        scoring.BandSpec("一般", D(0), "competent"),
+    ]
+    assert scoring.check_bands(bands) == []
+
+
 @pytest.mark.parametrize(
     "students, needed", [(40, 12), (41, 13), (10, 3), (1, 1), (3, 1), (100, 30)]
 )
@@ -179,3 +213,12 @@ def test_check_sample_rejects_below_share():
 
 def test_check_sample_accepts_exact_share():
     scoring.check_sample(12, 40, D("0.300"))
+
+
+def test_huge_weight_message_stays_short():
+    components = [
+        scoring.ComponentSpec("院系考核", ComponentKind.DEPARTMENT, D("1e308")),
+        scoring.ComponentSpec("学工部考核", ComponentKind.INSTITUTION, D(50)),
+    ]
+    messages = [problem.message for problem in scoring.check_components(components)]
+    assert messages == ["Weight of “院系考核”: enter a weight from 0.1 to 100."]

@@ -35,6 +35,13 @@ def enter_all(hr, world, person_id, department="80", institution="90", students=
     assert response.status_code == 302
 
 
+def finalise(client, world, person_id):
+    """Finalise with the reason that an unsubmitted filing asks for."""
+    return client.post(
+        f"{person_url(world, person_id)}/finalise", {"unsubmitted_reason": "逾期未提交"}
+    )
+
+
 def grade_entries(person_id):
     return list(
         db.session.scalars(
@@ -252,7 +259,7 @@ def test_sample_superscript_digit_rejected(world, login, english):
 def test_finalise_needs_every_component(world, login, english):
     hr = login("hr")
     hr.post(score_url(world, world.alice, "学工部考核"), {"score": "80"})
-    response = hr.post(f"{person_url(world, world.alice)}/finalise")
+    response = finalise(hr, world, world.alice)
     assert response.status_code == 400
     assert "missing: 院系考核, 学生评议, 加分" in response.get_data(as_text=True)
 
@@ -260,7 +267,7 @@ def test_finalise_needs_every_component(world, login, english):
 def test_finalise_writes_grade(app, world, login, english):
     hr = login("hr")
     enter_all(hr, world, world.alice, department="95", institution="92", students="94", bonus="2")
-    response = hr.post(f"{person_url(world, world.alice)}/finalise")
+    response = finalise(hr, world, world.alice)
     assert response.status_code == 302
     with app.app_context():
         assessment = db.session.scalar(sa.select(AnnualAssessment))
@@ -284,7 +291,7 @@ def test_counselor_sees_result_once_finalised(world, login, english):
     alice = login("alice")
     before = alice.get("/annual-assessment/mine").get_data(as_text=True)
     assert "Total:" not in before
-    hr.post(f"{person_url(world, world.alice)}/finalise")
+    finalise(hr, world, world.alice)
     after = alice.get("/annual-assessment/mine").get_data(as_text=True)
     assert "Total: 87.5" in after
     assert "学生评议" in after
@@ -295,7 +302,7 @@ def test_counselor_sees_result_once_finalised(world, login, english):
 def test_manual_grade_blocked_after_finalise(app, world, login, english):
     hr = login("hr")
     enter_all(hr, world, world.alice)
-    hr.post(f"{person_url(world, world.alice)}/finalise")
+    finalise(hr, world, world.alice)
     response = hr.post(
         f"/people/{world.alice}/record/entries",
         {
@@ -346,7 +353,7 @@ def test_finalise_corrects_manual_grade(app, world, login):
     )
     assert manual.status_code == 302
     enter_all(hr, world, world.alice, department="95", institution="95", students="95", bonus="5")
-    hr.post(f"{person_url(world, world.alice)}/finalise")
+    finalise(hr, world, world.alice)
     with app.app_context():
         first, second = grade_entries(world.alice)
         assert second.corrects_id == first.id
@@ -357,7 +364,7 @@ def test_finalise_corrects_manual_grade(app, world, login):
 def test_reopen_needs_reason_and_refinalise(app, world, login, english):
     hr = login("hr")
     enter_all(hr, world, world.alice)
-    hr.post(f"{person_url(world, world.alice)}/finalise")
+    finalise(hr, world, world.alice)
     blocked = hr.post(score_url(world, world.alice, "学工部考核"), {"score": "50"})
     assert blocked.status_code == 400
     assert "reopen it before changing a score" in blocked.get_data(as_text=True)
@@ -365,7 +372,7 @@ def test_reopen_needs_reason_and_refinalise(app, world, login, english):
     assert no_reason.status_code == 400
     assert hr.post(f"{person_url(world, world.alice)}/reopen", {"reason": "学生评议录入有误"}).status_code == 302
     hr.post(score_url(world, world.alice, "学生评议"), {"score": "40", "sample_size": "12", "student_count": "40"})
-    assert hr.post(f"{person_url(world, world.alice)}/finalise").status_code == 302
+    assert finalise(hr, world, world.alice).status_code == 302
     with app.app_context():
         reopened = db.session.scalar(
             sa.select(AuditEntry).where(AuditEntry.action == "annual_assessment.reopened")
@@ -462,7 +469,7 @@ def test_scheme_locked_after_scores(world, login, english):
     hr.post(score_url(world, world.alice, "学工部考核"), {"score": "80"})
     response = hr.post(f"/annual-assessment/schemes/{world.scheme}/edit", scheme_form(world.year))
     assert response.status_code == 400
-    assert "can no longer change" in response.get_data(as_text=True)
+    assert "only an administrator can change its components" in response.get_data(as_text=True)
 
 
 def test_scheme_edit_keeps_year(app, world, login):
@@ -486,7 +493,7 @@ def test_new_scheme_offers_next_year(world, login):
 def test_bulk_upload_rejects_assessed_year(app, world, login, english):
     hr = login("hr")
     enter_all(hr, world, world.alice)
-    hr.post(f"{person_url(world, world.alice)}/finalise")
+    finalise(hr, world, world.alice)
     with app.app_context():
         from lms.records import bulk
 
@@ -591,3 +598,236 @@ def test_superscript_digit_ids_not_errors(world, login):
     assert alice.get("/annual-assessment/mine?year=²").status_code == 200
     report = alice.post("/annual-assessment/mine/self-report?scheme=²", {"self_report": "x"})
     assert report.status_code == 404
+
+
+def default_scheme_form(bands=None, **changes):
+    """Return the edit form of the seeded default scheme, with ``changes`` applied."""
+    data = {"title": "考核方案", "min_sample_percent": "30"}
+    components = (
+        ("院系考核", "department", "25", ""),
+        ("学工部考核", "institution", "25", ""),
+        ("学生评议", "students", "50", ""),
+        ("加分", "bonus", "", "10"),
+    )
+    for index, (name, kind, weight, cap) in enumerate(components):
+        data[f"components-{index}-name"] = name
+        data[f"components-{index}-kind"] = kind
+        data[f"components-{index}-weight"] = weight
+        data[f"components-{index}-bonus_cap"] = cap
+    bands = bands or (
+        ("优秀", "90", "excellent"),
+        ("合格", "70", "competent"),
+        ("基本合格", "60", "basically_competent"),
+        ("不合格", "0", "incompetent"),
+    )
+    for index, (name, bound, grade) in enumerate(bands):
+        data[f"bands-{index}-name"] = name
+        data[f"bands-{index}-min_score"] = bound
+        data[f"bands-{index}-grade"] = grade
+    data.update(changes)
+    return data
+
+
+def edit_url(world):
+    return f"/annual-assessment/schemes/{world.scheme}/edit"
+
+
+def test_scheme_bands_all_one_grade_rejected(world, login, english):
+    bands = tuple(
+        (name, bound, "competent")
+        for name, bound in (("优秀", "90"), ("合格", "70"), ("基本合格", "60"), ("不合格", "0"))
+    )
+    response = login("admin").post(edit_url(world), default_scheme_form(bands))
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Record grade of “优秀”: the band&#39;s name says Excellent, but it records Competent" in page
+
+
+def test_scheme_bonus_weight_rejected(app, world, login, english):
+    data = default_scheme_form(**{"components-3-weight": "10"})
+    response = login("hr").post(edit_url(world), data)
+    assert response.status_code == 400
+    assert "Weight of “加分”: a bonus has no weight" in response.get_data(as_text=True)
+
+
+def test_scheme_cap_on_scored_row_rejected(world, login, english):
+    data = default_scheme_form(**{"components-0-bonus_cap": "5"})
+    response = login("hr").post(edit_url(world), data)
+    assert response.status_code == 400
+    assert "Bonus cap of “院系考核”: only a bonus component has a cap" in response.get_data(as_text=True)
+
+
+def test_scheme_lock_message_shown_once(world, login, english):
+    hr = login("hr")
+    hr.post(score_url(world, world.alice, "学工部考核"), {"score": "80"})
+    page = hr.get(edit_url(world)).get_data(as_text=True)
+    assert page.count("only an administrator can change its components") == 1
+    data = default_scheme_form(**{"bands-1-min_score": "80"})
+    response = hr.post(edit_url(world), data)
+    assert response.status_code == 400
+    assert response.get_data(as_text=True).count("only an administrator can change its components") == 1
+
+
+def test_locked_scheme_title_still_editable(app, world, login):
+    hr = login("hr")
+    hr.post(score_url(world, world.alice, "学工部考核"), {"score": "80"})
+    response = hr.post(edit_url(world), default_scheme_form(title="新标题"))
+    assert response.status_code == 302
+    with app.app_context():
+        from lms.annual_assessment.models import AssessmentScheme
+
+        assert db.session.get(AssessmentScheme, world.scheme).title == "新标题"
+
+
+def test_admin_corrects_scheme_after_reopen(app, world, login, english):
+    hr = login("hr")
+    enter_all(hr, world, world.alice)
+    finalise(hr, world, world.alice)
+    admin = login("admin")
+    corrected = default_scheme_form(**{"bands-1-min_score": "90", "bands-0-min_score": "95"})
+    corrected["correction_reason"] = "合格线录入错误"
+    blocked = admin.post(edit_url(world), corrected)
+    assert blocked.status_code == 400
+    assert "1 assessment under this scheme is finalised. Reopen it first" in blocked.get_data(as_text=True)
+
+    admin.post(f"{person_url(world, world.alice)}/reopen", {"reason": "方案更正"})
+    no_reason = admin.post(edit_url(world), {**corrected, "correction_reason": ""})
+    assert no_reason.status_code == 400
+    assert "Reason for the correction" in no_reason.get_data(as_text=True)
+
+    response = admin.post(edit_url(world), corrected)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    # 80 × .25 + 90 × .25 + 84 × .5 + 3 = 87.5, now below 合格 at 90.
+    assert finalise(hr, world, world.alice).status_code == 302
+    with app.app_context():
+        entry = db.session.scalar(
+            sa.select(AuditEntry).where(AuditEntry.action == "annual_assessment_scheme.corrected")
+        )
+        assert entry.data["reason"] == "合格线录入错误"
+        assert entry.data["before"]["bands"][1] == ["合格", "70", "competent"]
+        assert entry.data["bands"][1] == ["合格", "90", "competent"]
+        assessment = db.session.scalar(sa.select(AnnualAssessment))
+        assert len(assessment.scores) == 4
+        assert assessment.band_name == "基本合格"
+        first, second = grade_entries(world.alice)
+        assert second.corrects_id == first.id
+        assert second.detail["grade"] == "basically_competent"
+
+
+def test_hr_cannot_correct_scheme_with_scores(world, login, english):
+    hr = login("hr")
+    hr.post(score_url(world, world.alice, "学工部考核"), {"score": "80"})
+    data = default_scheme_form(**{"bands-1-min_score": "80", "correction_reason": "x"})
+    response = hr.post(edit_url(world), data)
+    assert response.status_code == 400
+    assert "only an administrator can change" in response.get_data(as_text=True)
+
+
+def test_correction_keeps_scored_components(world, login, english):
+    hr = login("hr")
+    hr.post(score_url(world, world.alice, "学工部考核"), {"score": "80"})
+    admin = login("admin")
+    kind = default_scheme_form(
+        **{"components-1-kind": "department", "correction_reason": "调整"}
+    )
+    response = admin.post(edit_url(world), kind)
+    assert response.status_code == 400
+    assert "Scored by of “学工部考核”: the component has scores" in response.get_data(as_text=True)
+    removed = default_scheme_form(
+        **{
+            "components-1-name": "",
+            "components-0-weight": "50",
+            "correction_reason": "调整",
+        }
+    )
+    response = admin.post(edit_url(world), removed)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Component “学工部考核” has scores, so it cannot be removed" in page
+
+
+def test_correction_rechecks_stored_samples(world, login, english):
+    hr = login("hr")
+    hr.post(
+        score_url(world, world.alice, "学生评议"),
+        {"score": "84", "sample_size": "12", "student_count": "40"},
+    )
+    data = default_scheme_form(min_sample_percent="50", correction_reason="抽样比例调整")
+    response = login("admin").post(edit_url(world), data)
+    assert response.status_code == 400
+    assert "the stored student evaluations of 王老师 drew fewer students than 50%" in response.get_data(as_text=True)
+
+
+def test_finalise_unsubmitted_needs_reason(app, world, login, english):
+    hr = login("hr")
+    enter_all(hr, world, world.alice)
+    page = hr.get(person_url(world, world.alice)).get_data(as_text=True)
+    assert "王老师 has not submitted the filing yet" in page
+    response = hr.post(f"{person_url(world, world.alice)}/finalise")
+    assert response.status_code == 400
+    assert "王老师 has not submitted the filing" in response.get_data(as_text=True)
+    with app.app_context():
+        assert grade_entries(world.alice) == []
+    assert finalise(hr, world, world.alice).status_code == 302
+    with app.app_context():
+        entry = db.session.scalar(
+            sa.select(AuditEntry).where(AuditEntry.action == "annual_assessment.finalised")
+        )
+        assert entry.data["submitted"] is False
+        assert entry.data["unsubmitted_reason"] == "逾期未提交"
+
+
+def test_finalise_submitted_needs_no_reason(app, world, login):
+    alice = login("alice")
+    assert alice.post(f"/annual-assessment/mine/submit?scheme={world.scheme}").status_code == 302
+    hr = login("hr")
+    enter_all(hr, world, world.alice)
+    page = hr.get(person_url(world, world.alice)).get_data(as_text=True)
+    assert "unsubmitted_reason" not in page
+    assert hr.post(f"{person_url(world, world.alice)}/finalise").status_code == 302
+
+
+def test_finalise_twice_explains(world, login, english):
+    hr = login("hr")
+    enter_all(hr, world, world.alice)
+    finalise(hr, world, world.alice)
+    response = finalise(hr, world, world.alice)
+    assert response.status_code == 409
+    assert "This assessment is already finalised, with the total 87.5" in response.get_data(as_text=True)
+
+
+def test_self_report_after_submit_keeps_text(app, world, login, english):
+    alice = login("alice")
+    alice.post(f"/annual-assessment/mine/self-report?scheme={world.scheme}", {"self_report": "初稿"})
+    alice.post(f"/annual-assessment/mine/submit?scheme={world.scheme}")
+    response = alice.post(
+        f"/annual-assessment/mine/self-report?scheme={world.scheme}",
+        {"self_report": "第二个标签页里写的新内容"},
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "This assessment was submitted, so its achievements and self-report can no longer change." in page
+    assert "第二个标签页里写的新内容</textarea>" in page
+    with app.app_context():
+        assert db.session.scalar(sa.select(AnnualAssessment)).self_report == "初稿"
+
+
+def test_scheme_huge_weight_message_short(world, login, english):
+    data = default_scheme_form(**{"components-0-weight": "1e308"})
+    response = login("hr").post(edit_url(world), data)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Weight of “院系考核”: enter a weight from 0.1 to 100." in page
+    assert "0" * 30 not in page
+
+
+def test_tampered_duty_names_field(world, login, english):
+    response = login("alice").post(
+        f"/annual-assessment/mine/achievements?scheme={world.scheme}",
+        {"occurred_on": date(world.year, 1, 1).isoformat(), "duty": "martian", "description": "工作"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Duty: “martian” is not one of the listed options; choose one from the list." in page
+    assert "Not a valid choice" not in page

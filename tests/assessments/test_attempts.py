@@ -577,3 +577,49 @@ def test_attempt_questions_inserted_in_chunks(drawn_quiz, learner, monkeypatch):
     assert [slot.position for slot in stored.questions] == [1, 2, 3, 4, 5]
     assert _layout(stored) == layout
     assert all(len(order) == 3 for _question, order in layout)
+
+
+def _essay_answer(quiz, learner, trainer, scoring_points="2 | 职责边界\n3 | 转介流程"):
+    with as_draft(quiz.course):
+        essay = authoring.save_question(
+            quiz,
+            {"kind": "essay", "text": "论述", "points": "5", "scoring_points": scoring_points},
+            trainer,
+        )
+    attempt = services.start_attempt(learner, quiz, now=T0)
+    services.submit_attempt(attempt, {essay.id: "回答"}, now=T0)
+    return db.session.scalar(sa.select(AttemptAnswer).filter_by(question_id=essay.id))
+
+
+def test_essay_grade_error_names_scoring_point(quiz, learner, trainer, english):
+    answer = _essay_answer(quiz, learner, trainer)
+
+    with pytest.raises(Exception) as caught:
+        marking.grade_essay(answer, {"point_1": "abc", "point_2": ""}, trainer)
+
+    errors = caught.value.errors
+    assert errors["point_1"].startswith("Scoring point 1 (职责边界): enter a score from 0 to 2")
+    assert errors["point_2"].startswith("Scoring point 2 (转介流程): enter a score from 0 to 3")
+    assert answer.awarded is None
+
+
+def test_essay_grade_rejects_three_decimals(quiz, learner, trainer, english):
+    answer = _essay_answer(quiz, learner, trainer)
+
+    with pytest.raises(Exception) as caught:
+        marking.grade_essay(answer, {"point_1": "1.555", "point_2": "2.25"}, trainer)
+
+    assert "at most two decimal places" in caught.value.errors["point_1"]
+    assert "point_2" not in caught.value.errors
+    assert answer.awarded is None
+
+
+def test_scoring_points_name_every_bad_line(quiz, trainer, english):
+    with as_draft(quiz.course), pytest.raises(Exception) as caught:
+        authoring.save_question(
+            quiz,
+            {"kind": "essay", "text": "论述", "points": "5", "scoring_points": "职责边界\n转介流程"},
+            trainer,
+        )
+
+    assert caught.value.errors["scoring_points"].startswith("Lines 1, 2: write the points")

@@ -392,3 +392,18 @@ def test_passing_quiz_after_lessons_completes_course(world, login):
     assert count(CourseCompletion) == 1
     page = counselor.get(f"/attempts/{attempt_id}/result").get_data(as_text=True)
     assert "You completed the course 心理危机识别." in page
+
+
+def test_single_attempt_limit_uses_singular(world, login):
+    quiz = _quiz(world)
+    quiz.max_attempts = 1
+    db.session.commit()
+    counselor = _enrolled(login, world)
+    attempt_id = _start(counselor, world.quiz)
+    counselor.post(f"/attempts/{attempt_id}/submit", data=wrong_answers(_quiz(world)))
+
+    counselor.post(f"/quizzes/{world.quiz}/start")
+
+    page = counselor.get(f"/quizzes/{world.quiz}").get_data(as_text=True)
+    assert "You have used your only attempt at this quiz." in page
+    assert "all 1 attempts" not in page

@@ -591,3 +591,27 @@ def test_task_form_names_course_versions(world, login):
 
     assert f"{version1.code} v1 {version1.title} (Archived)" in page
     assert f"{version1.code} v2 {version1.title} (Published)" in page
+
+
+@pytest.mark.parametrize(
+    "field, message",
+    [
+        ("course_id", "Choose a course of your institution."),
+        ("rubric_id", "Choose a rubric of your institution."),
+        ("moderator_id", "Choose a trainer, HR officer or administrator of your institution."),
+        ("competency_ids", "Choose competency items from the list."),
+    ],
+)
+def test_new_task_huge_id_keeps_typed_fields(world, login, field, message):
+    rubric = make_task(world).rubric_id
+    db.session.commit()
+    form = _task_form(world, rubric, title="我的任务标题", instructions="已经写好的说明")
+    form[field] = "99999999999999999999999"
+
+    response = login("trainer").post("/manage/tasks/new", data=form)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert message in page
+    assert "我的任务标题" in page
+    assert "已经写好的说明" in page

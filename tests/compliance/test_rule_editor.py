@@ -180,7 +180,7 @@ INVALID = [
     ({"window_years": "5"}, "window_years", "Only a rolling window"),
     ({"window_kind": "before_post"}, "window_months", "how many months before"),
     ({"window_months": "6"}, "window_months", "Only a window counted from the post start date, or rolling"),
-    ({"window_kind": "weekly"}, "window_kind", "Not a valid choice"),
+    ({"window_kind": "weekly"}, "window_kind", "“weekly” is not one of the listed options"),
     (
         {"window_kind": "rolling_years_after_rank", "window_years": "5"},
         "window_months",
@@ -198,7 +198,7 @@ INVALID = [
     ),
     ({"window_kind": "first_member_year", "window_years": "1"}, "window_years", "Only a rolling window"),
     ({"roles": None}, "roles", "Tick at least one role"),
-    ({"roles": ["pilot"]}, "roles", "not a valid choice"),
+    ({"roles": ["pilot"]}, "roles", "Roles: “pilot” is not among the listed options"),
     (
         {"kinds": ["thematic", "online"], "excluded_kinds": ["online"]},
         "excluded_kinds",

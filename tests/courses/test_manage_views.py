@@ -351,6 +351,9 @@ def test_duplicate_course_code_message(world, trainer):
         ("NaN", "Credit hours must be a number, e.g. 1.5."),
         ("-inf", "Credit hours must be a number, e.g. 1.5."),
         ("", "This field is required."),
+        ("0.0001", "Credit hours take at most one decimal place, e.g. 1.5; 0.0001 has more."),
+        ("1.25", "Credit hours take at most one decimal place, e.g. 1.5; 1.25 has more."),
+        ("10000", "Credit hours must be at most 9999.9 with one decimal place."),
     ],
 )
 def test_invalid_credit_hours_message(world, trainer, hours, message):

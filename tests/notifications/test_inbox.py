@@ -125,3 +125,24 @@ def test_settings_post_needs_csrf(world, login):
 
     assert session.client.post("/notifications/settings", data={}).status_code == 400
     assert session.client.post("/notifications/read-all", data={}).status_code == 400
+
+
+@pytest.mark.parametrize("page", ["999999999999999999999", "99999", "0", "-1", "abc"])
+def test_inbox_page_out_of_range_redirects(world, login, english, page):
+    session = login("counselor1")
+    response = session.get(f"/notifications?page={page}")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/notifications"
+    shown = session.get("/notifications").get_data(as_text=True)
+    assert f"Page {page} does not exist: the notifications fill pages 1 to 1" in shown
+    assert "证书将到期" in shown
+
+
+def test_inbox_second_page_kept(world, login):
+    counselor = db.session.get(User, world.counselor)
+    for number in range(31):
+        services.enqueue(counselor, "certificate_expiring_30", "certificate", 100 + number, f"第{number}条", "x")
+    db.session.commit()
+    response = login("counselor1").get("/notifications?page=2")
+    assert response.status_code == 200
+    assert "第0条" in response.get_data(as_text=True)

@@ -125,7 +125,7 @@ def test_post_without_last_day_is_recorded(world, login):
     ("overrides", "message"),
     [
         ({"post": ""}, "Post: Required for this kind of event."),
-        ({"post": "dean"}, "Post: Not a valid choice"),
+        ({"post": "dean"}, "Post: “dean” is not one of the listed options"),
         (
             {"ended_on": "2019-08-31"},
             "Last day in the post: The last day in the post is before its start "
@@ -343,7 +343,7 @@ def test_profile_post_choices_follow_role(world, login):
     assert 'value="part_time_counselor"' in counselor_page
     assert 'value="party_organiser"' not in counselor_page
     assert response.status_code == 400
-    assert "Post: Not a valid choice" in response.get_data(as_text=True)
+    assert "Post: “party_organiser” is not one of the listed options" in response.get_data(as_text=True)
     assert 'name="post"' not in trainer_page
 
 

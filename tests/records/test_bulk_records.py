@@ -336,3 +336,19 @@ def test_too_many_columns_rejected(world, login):
     response = _upload(login("hr"), content)
     assert response.status_code == 400
     assert "The header row has more than 200 columns." in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "工号,类型,日期,结果,年度,级别,结束日期,单位,备注\n",
+        "工号,类型,日期,结果,年度,级别,结束日期,单位,备注\n\n\n",
+    ],
+)
+def test_header_only_file_explained(world, login, english, content):
+    response = _upload(login("hr"), content.encode("utf-8"))
+
+    assert response.status_code == 400
+    assert "records.csv has no records below its header row" in response.get_data(as_text=True)
+    assert _entries() == []
+

@@ -173,7 +173,7 @@ def test_invalid_fields_are_named(world, login):
         ({"hours": "abc"}, "Hours: Enter a number of hours, e.g. 8 or 3.5."),
         ({"hours": "121"}, "Hours: At most 120 hours fit in 5 days."),
         ({"hours": "2.25"}, "Hours: Use at most one decimal place."),
-        ({"tier": "county"}, "Tier: Not a valid choice"),
+        ({"tier": "county"}, "Tier: “county” is not one of the listed options"),
     ]
     for overrides, message in cases:
         response = _submit(counselor, **overrides)

@@ -128,10 +128,10 @@ def test_invalid_values_are_rejected_by_field(world, login):
     hr = _english(login("hr"))
     url = f"/people/{world.counselor}/record/entries"
     cases = [
-        (_grade_form(grade="perfect"), "Assessment grade: Not a valid choice"),
+        (_grade_form(grade="perfect"), "Assessment grade: “perfect” is not one of the listed options"),
         (_grade_form(year="abc"), "Year: Not a valid integer value"),
         (_grade_form(occurred_on="2026-13-40"), "Date: Enter a date as YYYY-MM-DD, e.g. 2026-09-01."),
-        (_grade_form(kind="training"), "Kind of event: Not a valid choice"),
+        (_grade_form(kind="training"), "Kind of event: “training” is not one of the listed options"),
             (_grade_form(kind="appointment"), "Post: Required for this kind of event."),
         (_grade_form(corrects="x1"), "Not a valid entry number."),
         (_grade_form(corrects="²"), "Not a valid entry number."),
@@ -141,7 +141,7 @@ def test_invalid_values_are_rejected_by_field(world, login):
                 "occurred_on": "2026-01-01",
                 "rank": "bureau_chief",
             },
-            "Administrative rank: Not a valid choice",
+            "Administrative rank: “bureau_chief” is not one of the listed options",
         ),
     ]
     for form, message in cases:
@@ -340,7 +340,7 @@ def test_profile_rejects_bad_values(world, login):
 
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert "Party status: Not a valid choice" in page
+    assert "Party status: “leader” is not one of the listed options" in page
     assert "Post start date: Enter a date as YYYY-MM-DD, e.g. 2026-09-01." in page
     assert db.session.get(PersonProfile, world.counselor) is None
 

@@ -1,0 +1,59 @@
+"""WTForms choice fields whose invalid-choice message is translated and names the fix.
+
+WTForms' own messages ("Not a valid choice.", "'x' is not a valid choice for
+this field.") come out in English with Python quoting. A value outside the
+choices only arrives from a tampered or stale form, so the message names the
+value and asks for a listed option. Templates put the field's label in front.
+"""
+
+import wtforms
+from flask_babel import gettext as _
+from wtforms.validators import ValidationError
+
+MAX_SHOWN = 40
+
+
+def _shown(values) -> str:
+    return "、".join(str(value) for value in values)[:MAX_SHOWN]
+
+
+class _ChoiceMessage:
+    """Replace WTForms' invalid-choice message of a single-value field."""
+
+    def pre_validate(self, form) -> None:
+        try:
+            super().pre_validate(form)
+        except ValidationError:
+            if self.data is None or str(self.data) == "":
+                raise ValidationError(_("Choose one of the listed options.")) from None
+            raise ValidationError(
+                _(
+                    "“%(value)s” is not one of the listed options; choose one from the list.",
+                    value=_shown([self.data]),
+                )
+            ) from None
+
+
+class SelectField(_ChoiceMessage, wtforms.SelectField):
+    pass
+
+
+class RadioField(_ChoiceMessage, wtforms.RadioField):
+    pass
+
+
+class SelectMultipleField(wtforms.SelectMultipleField):
+    def pre_validate(self, form) -> None:
+        try:
+            super().pre_validate(form)
+        except ValidationError:
+            acceptable = {
+                self.coerce(choice.value) for choice in self._iter_choices_normalized()
+            }
+            unknown = [value for value in self.data if value not in acceptable]
+            raise ValidationError(
+                _(
+                    "“%(values)s” is not among the listed options; choose from the list.",
+                    values=_shown(unknown),
+                )
+            ) from None
