@@ -5,7 +5,7 @@ the course and grade its learners' work. Courses that exist already have
 no recorded author, so only class trainers and administrators grade them.
 
 Revision ID: 0eb94100bede
-Revises: 0e343745cf7d
+Revises: 7b3e9c2d41f0
 Create Date: 2026-12-05 14:13:45.639915
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0eb94100bede'
-down_revision = '0e343745cf7d'
+down_revision = '7b3e9c2d41f0'
 branch_labels = None
 depends_on = None
 
