@@ -41,6 +41,7 @@ from assessments.models import (
     QuizDraw,
     QuizGrant,
 )
+from courses import teaching
 from courses.authoring import AuthoringError
 from courses.manage_views import quiz_page_with_draw
 from lms import uploads
@@ -668,11 +669,16 @@ def _grant_saved_message(quiz, learner) -> str:
 def grading_queue():
     return render_template(
         "assessments/manage/grading_queue.html",
-        answers=marking.grading_queue(current_user.institution_id),
+        answers=marking.grading_queue(current_user),
     )
 
 
 def _answer(answer_id: int) -> AttemptAnswer:
+    """Load a submitted answer the current user may grade.
+
+    Another institution's answer gives 404. A trainer who does not teach
+    the quiz's course gets 403 (see ``courses.teaching``).
+    """
     answer = db.session.get(AttemptAnswer, answer_id)
     if (
         answer is None
@@ -680,6 +686,8 @@ def _answer(answer_id: int) -> AttemptAnswer:
         or answer.attempt.quiz.course.institution_id != current_user.institution_id
     ):
         abort(404)
+    if not teaching.may_grade(current_user, answer.attempt.quiz.course):
+        abort(403)
     return answer
 
 

@@ -12,6 +12,7 @@ from assessments.models import Attempt, AttemptAnswer, Question, Quiz, QuizGrant
 from certificates import basis as certificate_basis
 from certificates import services as certificate_services
 from certificates.models import Certificate
+from courses import teaching
 from courses.authoring import AuthoringError, optional_int, text_field
 from courses.models import Course, CourseCompletion
 from lms import audit
@@ -20,8 +21,12 @@ from lms.db import now_utc
 from lms.extensions import db
 
 
-def grading_queue(institution_id: int) -> list[AttemptAnswer]:
-    """Return submitted essay answers of the institution's quizzes awaiting a grade."""
+def grading_queue(grader: User) -> list[AttemptAnswer]:
+    """Return submitted essay answers awaiting a grade on courses ``grader`` may grade.
+
+    Those are the courses the grader teaches, or every course of the
+    institution for an administrator (see ``courses.teaching``).
+    """
     return list(
         db.session.scalars(
             sa.select(AttemptAnswer)
@@ -29,7 +34,7 @@ def grading_queue(institution_id: int) -> list[AttemptAnswer]:
             .join(Quiz, Quiz.id == Attempt.quiz_id)
             .join(Course, Course.id == Quiz.course_id)
             .where(
-                Course.institution_id == institution_id,
+                teaching.gradable_clause(grader, Course.id),
                 Attempt.submitted_at.is_not(None),
                 AttemptAnswer.awarded.is_(None),
             )
@@ -126,11 +131,15 @@ def grade_essay(answer: AttemptAnswer, data: dict, grader: User) -> KeptAchievem
     """Store a trainer's per-point scores and comment for an essay answer.
 
     Fields ``point_1`` .. ``point_N`` hold the scores and ``comment`` the
-    comment. Regrading is allowed; every change is audited. A grade that
+    comment. Regrading is allowed; every change is audited. Raises
+    PermissionError, before anything is stored, when the grader may not
+    grade the quiz's course (see ``courses.teaching``). A grade that
     turns a passed attempt into a not-passed one while a course completion
     or certificate rests on the quiz's course needs ``confirm_kept``. The
     return value lists what such a grade kept, and is empty otherwise.
     """
+    if not teaching.may_grade(grader, answer.attempt.quiz.course):
+        raise PermissionError(f"{grader!r} does not teach the quiz's course")
     errors: dict[str, str] = {}
     scores: list[Decimal] = []
     for index, point in enumerate(scoring_points(answer.question), start=1):

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 
 from assessments import scoring
 from assessments.tasks import MAX_TEXT, TaskError
+from courses import teaching
 from assessments.tasks_models import (
     CriterionMark,
     PerformanceTask,
@@ -77,13 +78,21 @@ def save_sheet(
 ) -> Decimal:
     """Save one level per criterion of every task rubric; return the new exact total.
 
-    Raises TaskError once the result is released, and when ``actor`` is no
-    longer on the task's panel, because a removed assessor's scored sheet
-    still counts but may not change.
+    Raises TaskError once the result is released, and when ``actor`` is a
+    trainer who does not teach the task's course. It also raises when
+    ``actor`` is no longer on the task's panel, because a removed
+    assessor's scored sheet still counts but may not change.
     """
     submission = sheet.submission
     if submission.released_at is not None:
         raise TaskError(_("The result is released; scores can no longer change."))
+    if not grades_course(actor, submission.task):
+        raise TaskError(
+            _(
+                "You do not teach the course of this task, so you cannot score it. "
+                "Ask an administrator to add you as a trainer of a class that offers it."
+            )
+        )
     if not on_panel(submission.task, actor):
         raise TaskError(
             _(
@@ -188,16 +197,27 @@ def on_panel(task: PerformanceTask, user: User) -> bool:
     return any(member.user_id == user.id for member in task.assessors)
 
 
+def grades_course(user: User, task: PerformanceTask) -> bool:
+    """Return whether the course teaching rule lets ``user`` grade ``task``.
+
+    A trainer grades only tasks of courses they teach (``courses.teaching``).
+    Administrators, and the HR officers and other people whom a task's
+    managers name as its moderator or assessors, are not limited by it.
+    """
+    return user.role is not Role.TRAINER or teaching.teaches(user, task.course)
+
+
 def is_moderator(user: User, task: PerformanceTask) -> bool:
     """Return whether ``user`` manages ``task``.
 
     A manager edits the task, chooses its assessor panel, sees every score and
-    sets final scores. That is the task's moderator, and administrators of its
+    sets final scores. That is the task's moderator, as long as a trainer
+    moderator teaches the task's course, and administrators of its
     institution who are not on its panel, so that no assessor sees the other
     assessors' scores or chooses who scores with them.
     """
     if user.id == task.moderator_id:
-        return True
+        return grades_course(user, task)
     if user.role is not Role.ADMIN or user.institution_id != task.institution_id:
         return False
     return not any(member.user_id == user.id for member in task.assessors)

@@ -143,13 +143,21 @@ def assess_queue():
         .where(ScoreSheet.assessor_id == current_user.id)
         .order_by(ScoreSheet.scored_at.is_not(None), TaskSubmission.submitted_at)
     )
-    return render_template("tasks/assess_queue.html", sheets=list(sheets))
+    allowed = [
+        sheet
+        for sheet in sheets
+        if moderation.grades_course(current_user, sheet.submission.task)
+    ]
+    return render_template("tasks/assess_queue.html", sheets=allowed)
 
 
 def _own_sheet(sheet_id: int) -> ScoreSheet:
+    """Load the current user's sheet; 403 for a trainer who does not teach its course."""
     sheet = db.session.get(ScoreSheet, sheet_id)
     if sheet is None or sheet.assessor_id != current_user.id:
         abort(404)
+    if not moderation.grades_course(current_user, sheet.submission.task):
+        abort(403)
     return sheet
 
 

@@ -829,8 +829,14 @@ def quizzes_passed(user: User, course: Course) -> Optional[str]:
     return f"quizzes:{missing}" if missing else None
 
 
+def has_quiz(course: Course) -> bool:
+    """Exam check: a course with a quiz completes only once the quiz is passed."""
+    return bool(quizzes_for_course(course))
+
+
 def connect_listeners() -> None:
     course_services.register_completion_check(quizzes_passed)
+    course_services.register_exam_check(has_quiz)
 
 
 def quizzes_for_course(course: Course) -> list[Quiz]:

@@ -32,7 +32,7 @@ from assessments.tasks_models import (
     TaskKind,
     TaskSubmission,
 )
-from courses import authoring
+from courses import authoring, teaching
 from courses import services as course_services
 from courses.authoring import AuthoringError
 from courses.models import Course
@@ -421,6 +421,7 @@ def submission_file(file_id: int):
         or (
             any(sheet.assessor_id == current_user.id for sheet in submission.sheets)
             and moderation.on_panel(submission.task, current_user)
+            and moderation.grades_course(current_user, submission.task)
         )
         or (
             submission.task.institution_id == current_user.institution_id
@@ -459,6 +460,17 @@ def _released_submissions(task: PerformanceTask) -> list[TaskSubmission]:
     )
 
 
+def _result_task(task_id: int) -> PerformanceTask:
+    """Load a task whose results the current user may read, or abort.
+
+    A trainer who does not teach the task's course gets 403.
+    """
+    task = _own(PerformanceTask, task_id)
+    if not moderation.grades_course(current_user, task):
+        abort(403)
+    return task
+
+
 @bp.route("/results/tasks")
 @roles_required(*RESULT_ROLES)
 def result_index():
@@ -471,10 +483,15 @@ def result_index():
         )
         .scalar_subquery()
     )
+    query = sa.select(PerformanceTask, released).filter_by(
+        institution_id=current_user.institution_id
+    )
+    if current_user.role is Role.TRAINER:
+        query = query.where(
+            teaching.gradable_clause(current_user, PerformanceTask.course_id)
+        )
     rows = db.session.execute(
-        sa.select(PerformanceTask, released)
-        .filter_by(institution_id=current_user.institution_id)
-        .order_by(PerformanceTask.created_at.desc())
+        query.order_by(PerformanceTask.created_at.desc())
     ).all()
     return render_template(
         "tasks/result_index.html", rows=rows, is_moderator=moderation.is_moderator
@@ -484,7 +501,7 @@ def result_index():
 @bp.route("/tasks/<int:task_id>/results")
 @roles_required(*RESULT_ROLES)
 def results(task_id: int):
-    task = _own(PerformanceTask, task_id)
+    task = _result_task(task_id)
     rows = _released_submissions(task)
     return render_template(
         "tasks/results.html", task=task, rows=rows, passed=moderation.passed
@@ -494,7 +511,7 @@ def results(task_id: int):
 @bp.route("/tasks/<int:task_id>/results.csv")
 @roles_required(*RESULT_ROLES)
 def export_results(task_id: int):
-    task = _own(PerformanceTask, task_id)
+    task = _result_task(task_id)
     rows = _released_submissions(task)
     headers = [
         _("Person"),

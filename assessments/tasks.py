@@ -27,6 +27,7 @@ from assessments.tasks_models import (
     TaskSubmission,
 )
 from courses import services as course_services
+from courses import teaching
 from courses.authoring import AuthoringError
 from courses.models import Course
 from lms import audit, uploads
@@ -154,6 +155,12 @@ def save_task(
     """Create or update a task from form values, or raise AuthoringError per field."""
     errors: dict[str, str] = {}
     course = _own_course(institution_id, data.get("course_id"), errors)
+    if course is not None and not _may_set_tasks(actor, course):
+        errors["course_id"] = _(
+            "Course: you do not teach %(course)s. Choose a course that you "
+            "author or that a class you train offers.",
+            course=course.title,
+        )
     title = (data.get("title") or "").strip()
     if not title or len(title) > 200:
         errors["title"] = _("Enter a title of 1 to 200 characters.")
@@ -179,7 +186,9 @@ def save_task(
         errors["pass_mark"] = _(
             "Enter the pass mark as a whole percentage from 0 to 100."
         )
-    moderator = _moderator(institution_id, data.get("moderator_id"), task, errors)
+    moderator = _moderator(
+        institution_id, data.get("moderator_id"), task, course, errors
+    )
     if task is not None and has_scores(task):
         _check_scoring_unchanged(task, kind, rubric, student_rubric, errors)
     zone_name = institution_timezone(institution_id)
@@ -254,8 +263,20 @@ def _rubrics(
     return rubric, student_rubric
 
 
+def _may_set_tasks(user: User, course: Course) -> bool:
+    """Return whether ``user`` may grade, and so set tasks on, ``course``.
+
+    Trainers set tasks only on courses they teach (see ``courses.teaching``).
+    """
+    return user.role is not Role.TRAINER or teaching.teaches(user, course)
+
+
 def _moderator(
-    institution_id: int, raw, task: Optional[PerformanceTask], errors: dict
+    institution_id: int,
+    raw,
+    task: Optional[PerformanceTask],
+    course: Optional[Course],
+    errors: dict,
 ) -> Optional[User]:
     moderator_id = parse_id(raw)
     moderator = db.session.get(User, moderator_id) if moderator_id is not None else None
@@ -267,6 +288,15 @@ def _moderator(
     ):
         errors["moderator_id"] = _(
             "Choose a trainer, HR officer or administrator of your institution."
+        )
+        return None
+    if course is not None and not _may_set_tasks(moderator, course):
+        errors["moderator_id"] = _(
+            "Moderator: %(name)s does not teach %(course)s. Choose a trainer who "
+            "authors the course or trains a class that offers it, an HR officer "
+            "or an administrator.",
+            name=moderator.full_name,
+            course=course.title,
         )
         return None
     if task is not None and any(m.user_id == moderator.id for m in task.assessors):
@@ -330,6 +360,16 @@ def add_assessor(task: PerformanceTask, user: User, actor: User) -> TaskAssessor
     """Put ``user`` on the panel and assign them every submission still being scored."""
     if user.institution_id != task.institution_id or not user.active:
         raise TaskError(_("Choose an active person of your institution."))
+    if not _may_set_tasks(user, task.course):
+        raise TaskError(
+            _(
+                "Assessor: %(name)s is a trainer who does not teach %(course)s, "
+                "so cannot score its task. Choose a trainer who authors the course "
+                "or trains a class that offers it.",
+                name=user.full_name,
+                course=task.course.title,
+            )
+        )
     if user.id == task.moderator_id:
         raise TaskError(
             _(

@@ -770,7 +770,11 @@ def save_course(
 
     created = course is None
     if course is None:
-        course = Course(institution_id=institution_id, status=PublicationStatus.DRAFT)
+        course = Course(
+            institution_id=institution_id,
+            status=PublicationStatus.DRAFT,
+            author_id=actor.id,
+        )
         db.session.add(course)
     course.code = code
     course.title = title

@@ -174,6 +174,12 @@ class Course(db.Model):
     previous_version_id: so.Mapped[Optional[int]] = so.mapped_column(
         sa.ForeignKey("course.id"), index=True
     )
+    #: The user who created this version: the course's first author, the
+    #: drafter of a new version, or the user who copied another course.
+    #: Authors of any version teach the course (see ``courses.teaching``).
+    author_id: so.Mapped[Optional[int]] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL"), index=True
+    )
 
     lessons: so.Mapped[list["Lesson"]] = so.relationship(
         back_populates="course", order_by="Lesson.position", cascade="all, delete-orphan"

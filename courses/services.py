@@ -43,6 +43,22 @@ def register_completion_check(check: CompletionCheck) -> None:
         _completion_checks.append(check)
 
 
+#: Tests of whether a course has an exam that its completion requires
+#: passing, e.g. a quiz. A completed course with one records a passed exam.
+ExamCheck = Callable[[Course], bool]
+_exam_checks: list[ExamCheck] = []
+
+
+def register_exam_check(check: ExamCheck) -> None:
+    if check not in _exam_checks:
+        _exam_checks.append(check)
+
+
+def has_exam(course: Course) -> bool:
+    """Return whether completing ``course`` requires passing an exam."""
+    return any(check(course) for check in _exam_checks)
+
+
 #: Other ways than a programme enrolment for a learner to reach a course,
 #: e.g. a place in a training class that offers the course alone.
 CourseAccessCheck = Callable[[User, Course], bool]
@@ -590,6 +606,7 @@ def evaluate_course(user: User, course: Course) -> Optional[CourseCompletion]:
         kind=programme.kind if programme else None,
         completed_at=completion.completed_at,
         programme_id=programme.id if programme else None,
+        exam_passed=True if has_exam(course) else None,
     )
     for course_enrolment in enrolments:
         evaluate_programme(course_enrolment)

@@ -81,6 +81,7 @@ def new_version(course: Course, actor: User) -> Course:
         status=PublicationStatus.DRAFT,
         version=course.version + 1,
         previous_version_id=course.id,
+        author_id=actor.id,
     )
     db.session.add(draft)
     db.session.flush()
@@ -171,6 +172,7 @@ def copy_course(course: Course, data: dict, actor: User) -> Course:
         summary=course.summary,
         credit_hours=course.credit_hours,
         status=PublicationStatus.DRAFT,
+        author_id=actor.id,
     )
     db.session.add(copy)
     _flush_new_code(code)

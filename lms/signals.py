@@ -9,7 +9,8 @@ from blinker import Namespace
 _signals = Namespace()
 
 #: A learner completed a course. kwargs: user_id, course_id, course_title,
-#: hours (Decimal), tier, kind, completed_at, programme_id.
+#: hours (Decimal), tier, kind, completed_at, programme_id, exam_passed (True
+#: when the completion required passing an exam, else None).
 course_completed = _signals.signal("course-completed")
 
 #: A learner completed a whole programme. kwargs: user_id, programme_id,

@@ -80,10 +80,12 @@ def make_course(
     title: Optional[str] = None,
     hours: str = "2",
     lessons: int = 2,
+    author: Optional[User] = None,
 ) -> Course:
     """Add a published course with ``lessons`` short text lessons."""
     course = Course(
         institution_id=institution.id,
+        author_id=author.id if author is not None else None,
         code=code,
         title=title or f"课程{code}",
         summary=f"{code} 的简介",
@@ -277,16 +279,21 @@ def build_learning_world(
     )
     hr_b = make_user(uni_b, "hr_b", Role.HR, full_name="吴人事")
 
-    course1 = make_course(uni_a, "c1", title="心理危机识别", hours="2", lessons=2)
+    # The trainer authors institution A's courses, so teaches them and grades their work.
+    course1 = make_course(
+        uni_a, "c1", title="心理危机识别", hours="2", lessons=2, author=trainer
+    )
     course1.competencies.append(make_competency())
-    course2 = make_course(uni_a, "c2", title="学生资助政策", hours="1.5", lessons=1)
+    course2 = make_course(
+        uni_a, "c2", title="学生资助政策", hours="1.5", lessons=1, author=trainer
+    )
     quiz = make_quiz(
         course1, time_limit_minutes=time_limit_minutes, max_attempts=max_attempts
     )
     programme = make_programme(
         uni_a, "p1", [course1, course2], title="初级辅导员岗前培训"
     )
-    draft_course = make_course(uni_a, "c3", title="草稿课程", lessons=1)
+    draft_course = make_course(uni_a, "c3", title="草稿课程", lessons=1, author=trainer)
     draft = make_programme(
         uni_a,
         "p-draft",

@@ -135,6 +135,9 @@ class Verdict:
     #: With ``Status.START_DATE_MISSING``: the missing ``PersonProfile``
     #: column, such as "post_started_on" or "rank_since".
     missing_date: Optional[str] = None
+    #: Exam result when the rule requires a passed exam (``rule.exam_required``):
+    #: True passed, False only failed exams recorded, None no result recorded.
+    exam: Optional[bool] = None
 
     @property
     def applies(self) -> bool:
@@ -377,16 +380,20 @@ def _status(
     achieved,
     still,
     anchor: Optional[date],
+    exam: Optional[bool] = None,
 ) -> Status:
     """Return the status of ``achieved`` in ``window``.
 
     ``anchor`` is the date a rolling rule's deadline is counted from (see
-    ``deadline_anchor``); the other kinds ignore it.
+    ``deadline_anchor``); the other kinds ignore it. ``exam`` is the exam
+    result (see ``Verdict.exam``), which only a rule that requires an exam
+    reads: it is met only once a passed exam is recorded.
     """
     required = rule.required
-    if rule.is_rolling and achieved >= required:
+    reached = achieved >= required and (exam is True or not rule.exam_required)
+    if rule.is_rolling and reached:
         return Status.MET if still >= required else Status.AT_RISK
-    if achieved >= required:
+    if reached:
         return Status.MET
     if rule.is_rolling and anchor is None:
         # Someone short of a rolling minimum has a deadline only if the post
@@ -400,9 +407,10 @@ def _status(
     return Status.IN_PROGRESS
 
 
-def _verdict(rule, person, today, window, tally, anchor) -> Verdict:
+def _verdict(rule, person, today, window, tally, anchor, exams) -> Verdict:
     achieved, still = tally.get(person.id, (Decimal(0), Decimal(0)))
-    status = _status(rule, window, today, achieved, still, anchor)
+    exam = exams.get(person.id) if rule.exam_required else None
+    status = _status(rule, window, today, achieved, still, anchor, exam)
     missing = anchor_column(rule) if status is Status.START_DATE_MISSING else None
     return Verdict(
         rule=rule,
@@ -415,6 +423,7 @@ def _verdict(rule, person, today, window, tally, anchor) -> Verdict:
         still_counting=still if rule.is_rolling else None,
         reason=None,
         missing_date=missing,
+        exam=exam,
     )
 
 
@@ -448,7 +457,9 @@ def _evaluate_loaded(
         return window
     filters = ledger.person_filters(rule, person.id, window)
     tally = ledger.tally(rule, filters, window.horizon_start)
-    return _verdict(rule, person, today, window, tally, deadline_anchor(rule, profile))
+    exams = ledger.exam_results(filters) if rule.exam_required else {}
+    anchor = deadline_anchor(rule, profile)
+    return _verdict(rule, person, today, window, tally, anchor, exams)
 
 
 def evaluate(
@@ -525,7 +536,8 @@ def evaluate_institution(
     """Evaluate one rule for every account of an institution, ordered by name.
 
     Issues two queries whatever the number of people: one for the accounts
-    and their profiles, one that adds up the ledger per person.
+    and their profiles, one that adds up the ledger per person. A rule that
+    requires an exam adds a third, for the exam results.
     """
     today = local_today(institution, today)
     rows = db.session.execute(
@@ -545,11 +557,9 @@ def evaluate_institution(
             windows[person.id] = window
 
     if windows:
-        tally = ledger.tally(
-            rule,
-            ledger.institution_filters(rule, institution, windows),
-            ledger.shared_horizon_start(windows),
-        )
+        filters = ledger.institution_filters(rule, institution, windows)
+        tally = ledger.tally(rule, filters, ledger.shared_horizon_start(windows))
+        exams = ledger.exam_results(filters) if rule.exam_required else {}
         for person, profile in rows:
             if person.id in windows:
                 verdicts[person.id] = _verdict(
@@ -559,5 +569,6 @@ def evaluate_institution(
                     windows[person.id],
                     tally,
                     deadline_anchor(rule, profile),
+                    exams,
                 )
     return [verdicts[person.id] for person, _profile in rows]

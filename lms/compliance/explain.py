@@ -16,7 +16,6 @@ from flask_babel import lazy_gettext as _l
 
 from lms.compliance.engine import PARTY_WINDOW_SHOWN_MONTHS, Status, Uncovered, Verdict
 from lms.compliance.models import ComplianceRule, WindowKind
-from lms.records.models import TrainingKind
 from lms.i18n import format_date
 from lms.labels import POST, ROLE, TRAINING_KIND
 
@@ -74,7 +73,11 @@ def explain(verdict: Verdict) -> str:
 def _explain(verdict: Verdict) -> str:
     if verdict.reason is not None:
         return _uncovered(verdict)
-    return _join([_progress(verdict), *_rule_notes(verdict.rule)])
+    sentences = [_progress(verdict), *_rule_notes(verdict.rule)]
+    exam = _exam_note(verdict)
+    if exam:
+        sentences.append(exam)
+    return _join(sentences)
 
 
 def _rule_notes(rule: ComplianceRule) -> list[str]:
@@ -90,19 +93,57 @@ def _rule_notes(rule: ComplianceRule) -> list[str]:
                 per_day=_number(rule.hours_per_day),
             )
         )
-    if list(rule.kinds or []) == [TrainingKind.PRE_JOB.value]:
-        notes.append(
-            _(
-                "The pre-job exam is also required, but its result is not checked"
-                " here: HR confirms it separately."
-            )
-        )
     return notes
+
+
+def _exam_note(verdict: Verdict) -> str:
+    """Return the sentence on the exam of a rule that requires a passed one, else ""."""
+    if not verdict.rule.exam_required:
+        return ""
+    if verdict.status is Status.START_DATE_MISSING:
+        return _("The rule also requires a passed pre-job exam.")
+    if verdict.exam is True:
+        return _("The pre-job exam is passed.")
+    if verdict.exam is False:
+        return _(
+            "The pre-job exam is recorded as failed, and the rule requires a passed one."
+        )
+    return _("No pre-job exam result is recorded, and the rule requires a passed exam.")
+
+
+def _exam_outstanding(verdict: Verdict) -> str:
+    """Describe a verdict whose minimum is reached but whose exam is not passed."""
+    values = _numbers(verdict)
+    if verdict.status is Status.MISSED:
+        return _(
+            "%(achieved)s of %(required)s %(what)s, but no passed pre-job exam was "
+            "recorded by %(deadline)s; requirement missed.",
+            deadline=_date(verdict.deadline),
+            **values,
+        )
+    if verdict.deadline is None:
+        return _(
+            "%(achieved)s of %(required)s %(what)s; a passed pre-job exam is "
+            "still required.",
+            **values,
+        )
+    return _(
+        "%(achieved)s of %(required)s %(what)s; a passed pre-job exam is still "
+        "required by %(deadline)s.",
+        deadline=_date(verdict.deadline),
+        **values,
+    )
 
 
 def _progress(verdict: Verdict) -> str:
     if verdict.status is Status.START_DATE_MISSING:
         return _start_date_missing(verdict)
+    if (
+        verdict.rule.exam_required
+        and verdict.status is not Status.MET
+        and verdict.achieved >= verdict.required
+    ):
+        return _exam_outstanding(verdict)
     kind = verdict.rule.window_kind
     if kind is WindowKind.CALENDAR_YEAR:
         return _calendar_year(verdict)

@@ -221,3 +221,38 @@ def tally(rule: ComplianceRule, filters: list, horizon_start: Optional[date]) ->
     if rule.counts_trainings:
         return _count_trainings(filters, horizon_start)
     return _sum_hours(filters, horizon_start)
+
+
+def exam_query(filters: list) -> sa.Select:
+    """SELECT user_id, passed, failed: whether the rows include a passed or failed exam.
+
+    ``passed`` and ``failed`` are 1 or 0. Rows without an exam result count
+    as neither.
+    """
+    one = sa.literal_column("1")
+    zero = sa.literal_column("0")
+    passed = sa.case((HoursEntry.exam_passed.is_(True), one), else_=zero)
+    failed = sa.case((HoursEntry.exam_passed.is_(False), one), else_=zero)
+    return (
+        sa.select(
+            HoursEntry.user_id.label("user_id"),
+            sa.func.max(passed).label("passed"),
+            sa.func.max(failed).label("failed"),
+        )
+        .where(*filters)
+        .group_by(HoursEntry.user_id)
+    )
+
+
+def exam_results(filters: list) -> dict[int, bool]:
+    """Return {user_id: True if a passed exam is among the rows, else False if a failed one}.
+
+    People whose rows record no exam result are left out.
+    """
+    results = {}
+    for user_id, passed, failed in db.session.execute(exam_query(filters)):
+        if passed:
+            results[user_id] = True
+        elif failed:
+            results[user_id] = False
+    return results

@@ -380,6 +380,15 @@ class ComplianceRule(db.Model):
         return self.window_kind in ROLLING_WINDOWS
 
     @property
+    def exam_required(self) -> bool:
+        """Whether a passed exam is required on top of the minimum.
+
+        Rules that count only pre-job training (岗前培训) require one,
+        because counselors must pass the pre-job exam before taking the post.
+        """
+        return list(self.kinds or []) == ["pre_job"]
+
+    @property
     def counts_trainings(self) -> bool:
         """Whether the minimum is a number of trainings rather than of 学时."""
         return self.min_count is not None

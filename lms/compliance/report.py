@@ -166,9 +166,13 @@ def _not_met_status(rule: ComplianceRule, window: Window, today: date) -> Status
 
 
 def _status_case(
-    rule: ComplianceRule, window: Window, today: date, tally, anchor
+    rule: ComplianceRule, window: Window, today: date, tally, anchor, exam
 ) -> sa.Case:
-    """CASE giving each row's status; ``anchor`` is the rolling deadline's date column."""
+    """CASE giving each row's status; ``anchor`` is the rolling deadline's date column.
+
+    ``exam`` is the subquery of ``ledger.exam_query``, or None when the rule
+    requires no exam.
+    """
     achieved = sa.func.coalesce(tally.c.achieved, 0)
     still = sa.func.coalesce(tally.c.still, 0)
     if not rule.counts_trainings:
@@ -179,7 +183,10 @@ def _status_case(
     met = sa.literal(Status.MET.value)
     if rule.is_rolling:
         met = sa.case((still >= required, met), else_=sa.literal(Status.AT_RISK.value))
-    whens = [(achieved >= required, met)]
+    reached = achieved >= required
+    if exam is not None:
+        reached = sa.and_(reached, sa.func.coalesce(exam.c.passed, 0) == 1)
+    whens = [(reached, met)]
     if rule.is_rolling:
         whens.append((anchor.is_(None), sa.literal(Status.START_DATE_MISSING.value)))
     return sa.case(
@@ -210,22 +217,22 @@ def _shared_window_counts(
         .where(*clauses)
         .subquery()
     )
-    tally = ledger.tally_query(
-        rule,
-        [
-            HoursEntry.user_id.in_(sa.select(covered.c.id)),
-            *ledger.restriction_filters(rule),
-            *ledger.window_filters(window),
-        ],
-        window.horizon_start,
-    ).subquery()
-    status = _status_case(rule, window, today, tally, covered.c.anchor)
+    filters = [
+        HoursEntry.user_id.in_(sa.select(covered.c.id)),
+        *ledger.restriction_filters(rule),
+        *ledger.window_filters(window),
+    ]
+    tally = ledger.tally_query(rule, filters, window.horizon_start).subquery()
+    exam = ledger.exam_query(filters).subquery() if rule.exam_required else None
+    status = _status_case(rule, window, today, tally, covered.c.anchor, exam)
     query = (
         sa.select(covered.c.institution_id, covered.c.department_id, status, sa.func.count())
         .select_from(covered)
         .outerjoin(tally, tally.c.user_id == covered.c.id)
-        .group_by(covered.c.institution_id, covered.c.department_id, status)
     )
+    if exam is not None:
+        query = query.outerjoin(exam, exam.c.user_id == covered.c.id)
+    query = query.group_by(covered.c.institution_id, covered.c.department_id, status)
     for institution_id, department_id, value, count in db.session.execute(query):
         report.add((institution_id, department_id), Status(value), count)
 
@@ -281,10 +288,13 @@ def _add_tallied(report: RuleReport, rule, today: date, rows, windows) -> None:
             *ledger.window_filters(next(iter(windows.values()))),
         ]
     tally = ledger.tally(rule, filters, ledger.shared_horizon_start(windows))
+    exams = ledger.exam_results(filters) if rule.exam_required else {}
     zero = (Decimal(0), Decimal(0))
     for row in rows:
         achieved, still = tally.get(row.id, zero)
-        status = _status(rule, windows[row.id], today, achieved, still, row.anchor)
+        status = _status(
+            rule, windows[row.id], today, achieved, still, row.anchor, exams.get(row.id)
+        )
         report.add((row.institution_id, row.department_id), status, 1)
 
 

@@ -90,7 +90,7 @@ RULES = [
     dict(
         code="counselor-pre-job",
         name="新任专职辅导员岗前培训不少于40学时",
-        source=_COUNSELOR_SOURCE + "另须考核合格，考核结果不在本规则内核对。",
+        source=_COUNSELOR_SOURCE + "另须考核合格。",
         verified=False,
         roles=[Role.COUNSELOR],
         posts=[Post.FULL_TIME_COUNSELOR],

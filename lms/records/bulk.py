@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 from lms import labels, tabular
 from lms.accounts.models import User
 from lms.compliance.models import PartyStatus
-from lms.records import events
+from lms.records import appointments, events
 from lms.records.models import ProgressionKind
 
 
@@ -245,6 +245,8 @@ def parse(filename: str, content: bytes, institution_id: int, department_id=None
         people[user.username] = user
 
     grade_years: set = set()
+    #: Earlier posts of each person in the rows checked so far.
+    posts_in_file: dict[int, list[appointments.HeldPost]] = {}
     for number, raw in table.rows:
         row = {name: raw.get(header, "") for name, header in headers.items()}
 
@@ -314,6 +316,15 @@ def parse(filename: str, content: bytes, institution_id: int, department_id=None
                 ),
             )
             continue
+        if kind is ProgressionKind.APPOINTMENT:
+            row_post = appointments.HeldPost(values["post"], on, values["ended_on"], number)
+            conflict = appointments.find_conflict(
+                person, on, row_post.ended_on, upload_rows=posts_in_file.get(person.id, [])
+            )
+            if conflict is not None:
+                add("date" if conflict.field == "occurred_on" else "ended_on", conflict.message)
+                continue
+            posts_in_file.setdefault(person.id, []).append(row_post)
         result.rows.append(
             {"row": number, "person": person, "kind": kind, "on": on, "values": values, "note": note}
         )

@@ -109,6 +109,7 @@ def submit(
     evidence_name: str,
     extension: str,
     content: bytes,
+    exam_passed: Optional[bool] = None,
 ) -> ExternalTraining:
     """Store the evidence file and add a pending submission; flush only.
 
@@ -129,6 +130,7 @@ def submit(
         start_date=start_date,
         end_date=end_date,
         hours=hours,
+        exam_passed=exam_passed,
         evidence_path=stored_name,
         evidence_name=uploads.client_filename(evidence_name, 200) or stored_name,
         evidence_type=EVIDENCE_TYPES[extension][0],
@@ -360,6 +362,7 @@ def _credit(training: ExternalTraining, reviewer: User) -> list[HoursEntry]:
             tier=training.tier,
             kind=training.kind,
             hours=hours,
+            exam_passed=training.exam_passed,
         )
         if _add_once(row):
             rows.append(row)

@@ -140,6 +140,7 @@ def external_trainings():
         evidence_name=upload.filename or "",
         extension=extension,
         content=content,
+        exam_passed=form.exam_passed(),
     )
     db.session.commit()
     flash(
@@ -197,6 +198,7 @@ def enter_external(person_id: int):
                 start_date=form.start_date.data,
                 end_date=form.end_date.data,
                 hours=form.hours.data,
+                exam_passed=form.exam_passed(),
                 evidence_name=form.evidence.data.filename or "",
                 extension=extension,
                 content=content,

@@ -443,6 +443,15 @@ class ExternalTrainingForm(FlaskForm):
             NumberRange(min=Decimal("0.5"), max=Decimal(9999)),
         ],
     )
+    exam = SelectField(
+        _l("Exam result"),
+        choices=[
+            SelectChoice("", _l("No exam, or no result stated")),
+            SelectChoice("passed", _l("Passed")),
+            SelectChoice("failed", _l("Failed")),
+        ],
+        validators=[Optional()],
+    )
     evidence = FileField(
         _l("Evidence (PDF, JPEG or PNG, at most 10 MB)"),
         validators=[FileRequired()],
@@ -451,6 +460,10 @@ class ExternalTrainingForm(FlaskForm):
     #: The submitter's local date; set by the view, so an end date after it
     #: is rejected.
     today: date | None = None
+
+    def exam_passed(self) -> bool | None:
+        """Return the exam result as stored: True passed, False failed, None none."""
+        return {"passed": True, "failed": False}.get(self.exam.data or "")
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

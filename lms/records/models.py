@@ -62,6 +62,10 @@ class HoursEntry(db.Model):
     tier: so.Mapped[TrainingTier] = so.mapped_column(enum_column(TrainingTier))
     kind: so.Mapped[Optional[TrainingKind]] = so.mapped_column(enum_column(TrainingKind))
     hours: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(7, 1))
+    #: Result of the training's exam: True passed, False failed, None when
+    #: no exam result is recorded. A course completed through its quizzes
+    #: records a pass.
+    exam_passed: so.Mapped[Optional[bool]]
     corrects_id: so.Mapped[Optional[int]] = so.mapped_column(
         sa.ForeignKey("hours_entry.id")
     )
@@ -139,6 +143,9 @@ class ExternalTraining(db.Model):
     start_date: so.Mapped[date]
     end_date: so.Mapped[date]
     hours: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(7, 1))
+    #: Result of the training's exam as submitted with the evidence: True
+    #: passed, False failed, None when there was no exam or it is not stated.
+    exam_passed: so.Mapped[Optional[bool]]
     #: Generated name of the evidence file inside the evidence folder.
     evidence_path: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     #: File name as uploaded, offered again as the download name.

@@ -56,6 +56,7 @@ def credit_course_hours(sender, **kw) -> None:
             tier=tier,
             kind=kw.get("kind"),
             hours=kw["hours"],
+            exam_passed=kw.get("exam_passed"),
         )
     )
     _add_once(

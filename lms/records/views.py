@@ -17,7 +17,7 @@ from lms.compliance.models import CadreRank, PartyStatus
 from lms.compliance.windows import local_today
 from lms.extensions import db
 from lms.organisations.models import Department
-from lms.records import events, services
+from lms.records import appointments, events, services
 from lms.records.forms import PersonProfileForm, ProgressionEventForm, post_choices
 from lms.records.models import ProgressionEntry, ProgressionKind, TrainingTier
 from lms.routing import MAX_ID
@@ -338,6 +338,16 @@ def add_entry(person_id: int):
         if form.corrects.data:
             corrected = _load_entry(form.corrects.data)
             events.check_correction(person, kind, corrected)
+        if kind is ProgressionKind.APPOINTMENT:
+            conflict = appointments.find_conflict(
+                person,
+                form.occurred_on.data,
+                form.ended_on.data,
+                replaced_id=corrected.id if corrected is not None else None,
+            )
+            if conflict is not None:
+                form[conflict.field].errors = [conflict.message]
+                return _render_record(person, form, 400)
         entry = events.record_event(
             person,
             current_user,

@@ -495,7 +495,7 @@ def test_essay_is_graded_by_hand_per_point(world, quiz, learner, trainer):
     assert attempt.needs_grading is True
     assert attempt.passed is False
     assert attempt.score == Decimal("2")
-    [queued] = marking.grading_queue(world.uni_a)
+    [queued] = marking.grading_queue(db.session.get(User, world.admin))
     assert queued.question_id == essay.id
 
     marking.grade_essay(queued, {"point_1": "2", "point_2": "1.5", "comment": "引导不足"}, trainer)
@@ -505,7 +505,7 @@ def test_essay_is_graded_by_hand_per_point(world, quiz, learner, trainer):
     assert attempt.needs_grading is False
     assert attempt.score == Decimal("5.5")
     assert attempt.passed is True
-    assert marking.grading_queue(world.uni_a) == []
+    assert marking.grading_queue(db.session.get(User, world.admin)) == []
     assert _audits("quiz.essay_graded") == 1
     assert _audits("quiz.regraded") == 1
 

@@ -19,6 +19,7 @@ from lms.accounts.models import Role
 from lms.extensions import db
 from lms.organisations.models import Institution
 from tests.assessments.task_builders import make_task, user
+from tests.classes.helpers import make_class
 from tests.factories import make_user
 
 # These tests compare message text, which is written in English.
@@ -29,15 +30,18 @@ pytestmark = pytest.mark.usefixtures("english")
 def managed(world):
     """Add a task moderated by the trainer and assessed by HR, with one submission.
 
-    Also adds ``trainer2``, a trainer of the same institution who neither
-    moderates nor assesses the task.
+    Also adds ``trainer2``, a trainer of the same institution who teaches
+    the task's course through a class but neither moderates nor assesses
+    the task.
     """
-    make_user(
+    trainer2 = make_user(
         db.session.get(Institution, world.uni_a),
         "trainer2",
         Role.TRAINER,
         full_name="郑培训师",
     )
+    training_class = make_class(world)
+    training_class.trainers.append(trainer2)
     task = make_task(world, assessors=("hr",), moderator="trainer")
     submission = tasks.submit(task, user("counselor1"), text="我的分析")
     db.session.commit()

@@ -25,7 +25,9 @@ TODAY = datetime(2026, 11, 15, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 _source = counter(1)
 
 
-def _hours(user: User, hours, on: date, kind=TrainingKind.THEMATIC) -> None:
+def _hours(
+    user: User, hours, on: date, kind=TrainingKind.THEMATIC, exam_passed=None
+) -> None:
     db.session.add(
         HoursEntry(
             user_id=user.id,
@@ -37,6 +39,7 @@ def _hours(user: User, hours, on: date, kind=TrainingKind.THEMATIC) -> None:
             tier=TrainingTier.SCHOOL,
             kind=kind,
             hours=Decimal(str(hours)),
+            exam_passed=exam_passed,
         )
     )
 
@@ -92,7 +95,9 @@ def ledger(app_ctx):
     _hours(counselor1, 6, date(2026, 5, 1))
     _hours(counselor1, 30, date(2025, 5, 1))  # another year: does not count
     _hours(counselor2, 4, date(2026, 3, 1))
-    _hours(counselor4, 40, date(2026, 9, 15), kind=TrainingKind.PRE_JOB)
+    _hours(
+        counselor4, 40, date(2026, 9, 15), kind=TrainingKind.PRE_JOB, exam_passed=True
+    )
     db.session.add_all(
         [
             PersonProfile(user_id=counselor3.id, post_started_on=date(2026, 9, 1)),

@@ -87,6 +87,7 @@ def add_hours(
     year: Optional[int] = None,
     sourced: bool = True,
     corrects: Optional[HoursEntry] = None,
+    exam_passed: Optional[bool] = None,
 ) -> HoursEntry:
     """Write a ledger row; each sourced row gets a new course-completion source."""
     entry = HoursEntry(
@@ -99,6 +100,7 @@ def add_hours(
         tier=tier,
         kind=kind,
         hours=Decimal(str(hours)),
+        exam_passed=exam_passed,
         corrects_id=corrects.id if corrects else None,
     )
     db.session.add(entry)
@@ -106,10 +108,9 @@ def add_hours(
     return entry
 
 
-#: The sentence that every explanation of a pre-job rule ends with.
+#: The sentence that ends the explanation of a pre-job rule without an exam result.
 PRE_JOB_EXAM_NOTE = (
-    "The pre-job exam is also required, but its result is not checked here: "
-    "HR confirms it separately."
+    "No pre-job exam result is recorded, and the rule requires a passed exam."
 )
 
 
@@ -637,7 +638,7 @@ def test_new_to_post_ends_after_months(institution, english):
     assert evaluate(unknown, rule, today).message == (
         "This rule cannot be checked because the post start date is not recorded. "
         "HR should record the post start date on the person's profile page. "
-        + PRE_JOB_EXAM_NOTE
+        "The rule also requires a passed pre-job exam."
     )
 
 
@@ -969,7 +970,9 @@ def test_bulk_issues_two_queries(app, institution, staff):
         for rule in rules:
             statements.clear()
             evaluate_institution(institution, rule, date(2026, 6, 1))
-            assert len(statements) == 2, (rule.window_kind, statements)
+            # A rule that requires an exam reads the exam results too.
+            expected = 3 if rule.exam_required else 2
+            assert len(statements) == expected, (rule.window_kind, statements)
     finally:
         event.remove(db.engine, "before_cursor_execute", count_statement)
 

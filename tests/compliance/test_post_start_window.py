@@ -115,7 +115,7 @@ def test_rule_ends_after_first_year(person):
 
 
 def test_met_by_training_in_first_year(person):
-    add_hours(person, 40, date(2027, 3, 1), kind=PRE_JOB)
+    add_hours(person, 40, date(2027, 3, 1), kind=PRE_JOB, exam_passed=True)
 
     assert evaluate(person, _rule(), date(2027, 3, 2)).status is Status.MET
 
@@ -123,7 +123,7 @@ def test_met_by_training_in_first_year(person):
 def test_institution_and_report_match_engine(institution, person):
     rule = _rule()
     other = make_person(institution, "c2", post_started_on=date(2026, 3, 1))
-    add_hours(person, 40, date(2026, 11, 1), kind=PRE_JOB)
+    add_hours(person, 40, date(2026, 11, 1), kind=PRE_JOB, exam_passed=True)
     add_hours(other, 10, date(2026, 11, 1), kind=PRE_JOB)
     today = date(2026, 12, 5)
 
@@ -149,7 +149,7 @@ def test_messages_in_english(person, in_english):
     before = evaluate(person, rule, date(2026, 8, 1)).message
     during = evaluate(person, rule, date(2026, 12, 5)).message
     after = evaluate(person, rule, date(2027, 9, 1)).message
-    add_hours(person, 24, date(2026, 12, 1), kind=PRE_JOB)
+    add_hours(person, 24, date(2026, 12, 1), kind=PRE_JOB, exam_passed=True)
     met = evaluate(person, rule, date(2026, 12, 5)).message
 
     assert before == (
@@ -167,7 +167,8 @@ def test_messages_in_english(person, in_english):
     )
     assert met == (
         "40 of 40 hours of pre-job training before and in the first 12 months "
-        "after taking up the post on 2026-09-01; requirement met. " + PRE_JOB_EXAM_NOTE
+        "after taking up the post on 2026-09-01; requirement met. "
+        "The pre-job exam is passed."
     )
 
 
@@ -178,7 +179,7 @@ def test_messages_in_chinese(person):
     before = _first_sentence(_chinese(evaluate(person, rule, date(2026, 8, 1))))
     during = _first_sentence(_chinese(evaluate(person, rule, date(2026, 12, 5))))
     after = _first_sentence(_chinese(evaluate(person, rule, date(2027, 9, 1))))
-    add_hours(person, 24, date(2026, 12, 1), kind=PRE_JOB)
+    add_hours(person, 24, date(2026, 12, 1), kind=PRE_JOB, exam_passed=True)
     met = _first_sentence(_chinese(evaluate(person, rule, date(2026, 12, 5))))
 
     assert before == (

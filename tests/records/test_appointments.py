@@ -466,3 +466,97 @@ def test_department_hr_sees_assessment_link(world, login):
 
     assert f'href="{link}"' in page
     assert officer.get(link).status_code == 200
+
+
+# Overlapping posts ---------------------------------------------------------------
+
+
+@pytest.fixture
+def held(world, login):
+    """Start counselor1's current post on 2023-09-01 after a recorded 2019-2021 post."""
+    _start_post(world.counselor, date(2023, 9, 1))
+    db.session.get(User, world.counselor).post = Post.FULL_TIME_COUNSELOR
+    db.session.commit()
+    hr = login("hr")
+    recorded = hr.post(
+        f"/people/{world.counselor}/record/entries",
+        data=_appointment_form(occurred_on="2019-09-01", ended_on="2021-06-30"),
+    )
+    assert recorded.status_code == 302
+    return hr
+
+
+@pytest.mark.parametrize(
+    "start, end, words",
+    [
+        (
+            "2020-09-01",
+            "2022-06-30",
+            "First day in the post: 2020-09-01 falls within another post: "
+            "Part-time counselor from 2019-09-01 to 2021-06-30.",
+        ),
+        (
+            "2019-09-01",
+            "",
+            "First day in the post: 2019-09-01 falls within another post: "
+            "Part-time counselor from 2019-09-01 to 2021-06-30.",
+        ),
+        (
+            "2018-09-01",
+            "2019-10-31",
+            "Last day in the post: 2019-10-31 overlaps another post: Part-time "
+            "counselor from 2019-09-01 to 2021-06-30. Enter a last day before "
+            "2019-09-01",
+        ),
+        (
+            "2021-09-01",
+            "2023-09-30",
+            "Last day in the post: 2023-09-30 is on or after 2023-09-01, when the "
+            "current post (Full-time counselor) started.",
+        ),
+        (
+            "2023-10-01",
+            "",
+            "First day in the post: 2023-10-01 is on or after 2023-09-01, when the "
+            "current post (Full-time counselor) started.",
+        ),
+    ],
+)
+def test_overlapping_post_is_rejected(world, held, start, end, words):
+    response = held.post(
+        f"/people/{world.counselor}/record/entries",
+        data=_appointment_form(occurred_on=start, ended_on=end),
+    )
+
+    assert response.status_code == 400
+    assert words in response.get_data(as_text=True)
+    assert len(_appointments(world.counselor)) == 1
+    assert len(_audit("progression.recorded")) == 1
+
+
+@pytest.mark.parametrize(
+    "start, end",
+    [("2021-07-01", "2023-08-31"), ("2015-09-01", ""), ("2015-09-01", "2019-08-31")],
+)
+def test_adjacent_post_is_recorded(world, held, start, end):
+    response = held.post(
+        f"/people/{world.counselor}/record/entries",
+        data=_appointment_form(occurred_on=start, ended_on=end),
+    )
+
+    assert response.status_code == 302
+    assert len(_appointments(world.counselor)) == 2
+
+
+def test_correction_may_move_its_own_post(world, held):
+    [entry] = _appointments(world.counselor)
+
+    response = held.post(
+        f"/people/{world.counselor}/record/entries",
+        data=_appointment_form(
+            occurred_on="2019-10-01", ended_on="2021-07-31", corrects=str(entry.id)
+        ),
+    )
+
+    assert response.status_code == 302
+    assert len(_appointments(world.counselor)) == 2

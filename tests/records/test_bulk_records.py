@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from openpyxl import Workbook
 
 from lms.accounts.models import Role, User
+from lms.records.events import profile_of as person_profile
 from lms.extensions import db
 from lms.records.models import ProgressionEntry, ProgressionKind
 
@@ -352,3 +353,31 @@ def test_header_only_file_explained(world, login, english, content):
     assert "records.csv has no records below its header row" in response.get_data(as_text=True)
     assert _entries() == []
 
+
+
+def test_overlapping_post_rows_are_rejected(world, login):
+    """Each row is checked against the record, the current post and earlier rows."""
+    content = (
+        "工号,类型,日期,结果,结束日期,单位,备注\n"
+        "E001,任职,2010-09-01,兼职辅导员,2012-08-31,物理学院,\n"
+        "E001,任职,2012-03-01,组织员,2013-08-31,,\n"
+        "E001,任职,2015-09-01,兼职辅导员,,,\n"
+    )
+    person = db.session.get(User, world)
+    current = person_profile(person).post_started_on
+    content += f"E001,任职,2016-09-01,组织员,{current.isoformat()},,\n"
+    hr = login("hr")
+
+    response = _upload(hr, content.encode())
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert (
+        "<td>3</td><td>日期</td><td>First day in the post: 2012-03-01 falls within "
+        "another post: Part-time counselor in row 2, from 2010-09-01 to 2012-08-31."
+    ) in page
+    assert "<td>5</td><td>结束日期</td><td>Last day in the post: " in page
+    assert f"is on or after {current.isoformat()}, when the current post" in page
+    assert "<td>2</td>" not in page
+    assert "<td>4</td>" not in page
+    assert _entries() == []
