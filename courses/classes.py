@@ -256,6 +256,22 @@ def _check_eligible(training_class: TrainingClass, user: User) -> None:
         raise ClassError("cancelled")
 
 
+def _check_audience(training_class: TrainingClass, user: User) -> None:
+    """Reject a learner's own request when the class's programme is not meant for them.
+
+    Trainers may still add such a person (``add_member``), with a warning.
+    """
+    from courses import eligibility
+
+    if training_class.programme is None:
+        return
+    refusal, _level = eligibility.audience_refusal(
+        user, training_class.programme, local_today(user.institution)
+    )
+    if refusal is not None:
+        raise ClassError(f"outside_{refusal.value}")
+
+
 def _has_seat(training_class: TrainingClass) -> bool:
     left = seats_left(training_class)
     return left is None or left > 0
@@ -320,7 +336,8 @@ def request_place(training_class: TrainingClass, user: User) -> ClassMember:
     """Let a learner join an open class as its enrolment mode allows.
 
     Self-enrolment takes a seat or a place on the waiting list; a class
-    that needs approval records a pending request.
+    that needs approval records a pending request. A learner outside the
+    audience or level of the class's programme is rejected.
     """
     _check_eligible(training_class, user)
     if training_class.status is not ClassStatus.OPEN:
@@ -332,6 +349,7 @@ def request_place(training_class: TrainingClass, user: User) -> ClassMember:
     member = find_member(training_class, user)
     if member is not None and member.status in ACTIVE_STATES:
         return member
+    _check_audience(training_class, user)
     if training_class.enrolment_mode is EnrolmentMode.APPROVAL:
         return _place(training_class, user, MemberStatus.PENDING, "self")
     _lock(training_class)
