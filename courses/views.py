@@ -1,5 +1,7 @@
 """Learner pages: my learning, catalogue, programmes, course outlines, lessons."""
 
+import math
+from datetime import timedelta
 from typing import Optional
 
 from flask import (
@@ -23,6 +25,7 @@ from courses import (
     eligibility,
     learning,
     lesson_files,
+    lesson_time,
     logger,
     services,
 )
@@ -429,6 +432,8 @@ def lesson(course_id: int, lesson_id: int):
     position_permille = 0
     visit = None
     delivery = None
+    seen = None
+    wait_minutes = 0
     if current_user.role.is_learner:
         done = lesson.id in services.completed_lesson_ids(current_user, course)
         visit = services.find_visit(current_user, course)
@@ -436,6 +441,9 @@ def lesson(course_id: int, lesson_id: int):
             position_permille = visit.position_permille
         if lesson.kind is LessonKind.OFFLINE and not done:
             delivery = class_attendance.lesson_delivery(current_user, lesson)
+        seen = lesson_time.first_viewed_at(current_user, lesson)
+        if not done and lesson.kind is not LessonKind.OFFLINE:
+            wait_minutes = _minutes_up(lesson_time.remaining_time(lesson, seen))
     page = render_template(
         "courses/lesson.html",
         course=course,
@@ -445,14 +453,21 @@ def lesson(course_id: int, lesson_id: int):
         done=done,
         position_permille=position_permille,
         delivery=delivery,
+        wait_minutes=wait_minutes,
     )
-    # The visit is written after rendering: a commit expires every loaded
+    # The visits are written after rendering: a commit expires every loaded
     # object, and the page would load them all again.
-    if current_user.role.is_learner and services.record_visit(
-        current_user, lesson, visit=visit
-    ):
-        db.session.commit()
+    if current_user.role.is_learner:
+        first_view = lesson_time.record_first_view(current_user, lesson, seen)
+        moved = services.record_visit(current_user, lesson, visit=visit)
+        if first_view or moved:
+            db.session.commit()
     return page
+
+
+def _minutes_up(span: timedelta) -> int:
+    """Return ``span`` in whole minutes, rounded up."""
+    return math.ceil(span.total_seconds() / 60)
 
 
 @bp.route("/courses/<int:course_id>/lessons/<int:lesson_id>/file")
@@ -516,7 +531,13 @@ def complete_lesson(course_id: int, lesson_id: int):
     if refusal is not None:
         return refusal
     was_complete = services.find_completion(current_user, course) is not None
-    services.complete_lesson(current_user, lesson)
+    try:
+        services.complete_lesson(current_user, lesson)
+    except (lesson_time.LessonNotOpened, lesson_time.LessonTooEarly) as error:
+        db.session.rollback()
+        logger.info("Completion of lesson %s rejected for %r: %s", lesson.id, current_user, error)
+        flash(_too_early_message(error), "error")
+        return redirect(url_for("courses.lesson", course_id=course.id, lesson_id=lesson.id))
     db.session.commit()
 
     if not was_complete and services.find_completion(current_user, course) is not None:
@@ -529,3 +550,18 @@ def complete_lesson(course_id: int, lesson_id: int):
             url_for("courses.lesson", course_id=course.id, lesson_id=following.id)
         )
     return redirect(url_for("courses.course", course_id=course.id))
+
+
+def _too_early_message(error: Exception) -> str:
+    """Explain why a lesson cannot be marked complete yet, and for how long."""
+    if isinstance(error, lesson_time.LessonNotOpened):
+        return _("Open the lesson and study it before marking it as complete.")
+    return ngettext(
+        "This lesson is planned for %(duration)s minutes. You can mark it as complete "
+        "%(minimum)s minutes after you first opened it, so in %(num)d more minute.",
+        "This lesson is planned for %(duration)s minutes. You can mark it as complete "
+        "%(minimum)s minutes after you first opened it, so in %(num)d more minutes.",
+        error.remaining_minutes,
+        duration=error.lesson.duration_minutes,
+        minimum=_minutes_up(error.minimum),
+    )

@@ -24,7 +24,7 @@ from lms.compliance.models import ComplianceRule, WindowKind
 from lms.extensions import db
 from lms.records.models import HoursEntry, TrainingTier
 from tests.classes.helpers import make_class, make_session, user
-from tests.factories import build_learning_world, make_user
+from tests.factories import build_learning_world, make_user, finish_lesson
 
 
 @pytest.fixture
@@ -218,11 +218,10 @@ def test_roster_export_xlsx(world, login):
     counselor.employee_no = "E1001"
     classes.add_member(klass, counselor, by=user(world.trainer))
     classes.add_member(klass, user(world.counselor2), by=user(world.trainer))
-    from courses import services
     from courses.models import Course
 
     for lesson in db.session.get(Course, world.course2).lessons:
-        services.complete_lesson(counselor, lesson)
+        finish_lesson(counselor, lesson)
     session = make_session(klass)
     class_attendance.mark(session, counselor, AttendanceStatus.PRESENT, user(world.trainer))
     db.session.commit()
@@ -350,14 +349,13 @@ def test_learner_sees_own_attendance(world, login):
 def test_roster_counts_lessons_and_quizzes(world, login):
     from assessments import services as quiz_services
     from assessments.models import Quiz
-    from courses import services
     from courses.models import Lesson
 
     klass = make_class(world)
     counselor = user(world.counselor)
     classes.add_member(klass, counselor, by=user(world.trainer))
     classes.add_member(klass, user(world.counselor2), by=user(world.trainer))
-    services.complete_lesson(counselor, db.session.get(Lesson, world.lessons1[0]))
+    finish_lesson(counselor, db.session.get(Lesson, world.lessons1[0]))
     quiz = db.session.get(Quiz, world.quiz)
     attempt = quiz_services.start_attempt(counselor, quiz)
     answers = {q.id: {c.id for c in q.choices if c.is_correct} for q in quiz.questions}

@@ -17,6 +17,7 @@ from lms.extensions import db
 from lms.records import external
 from lms.records.models import ExternalTraining, HoursEntry, TrainingKind, TrainingTier
 from tests.compliance.test_engine import make_institution, make_person, make_rule
+from tests.factories import open_lesson
 
 TODAY = date(2026, 12, 5)
 _source_ids = itertools.count(1)
@@ -182,6 +183,7 @@ def test_demo_programme_counts_one_training(app_ctx, seeded, login):
     for link in enrolment.programme.courses[:3]:
         for lesson in link.course.lessons:
             # The workshop is offline, which a trainer's attendance mark completes.
+            open_lesson(person, lesson)
             services.complete_lesson(person, lesson, attended=lesson.kind is LessonKind.OFFLINE)
     db.session.commit()
     completions = db.session.scalar(
