@@ -447,6 +447,7 @@ def _render_preview(training_class, pending, status: int = 200):
         problems_by_row=problems_by_row,
         message=class_import.problem_message,
         note_message=class_import.note_message,
+        filled_rows=class_import.filled_rows(pending.rows),
         encoding_name=tabular.encoding_name,
     ), status
 
