@@ -136,6 +136,20 @@ def class_error_message(error: classes.ClassError) -> str:
     return messages.get(error.code, error.code)
 
 
+def draft_notice() -> str:
+    """Explain what adding people to a draft class does and does not do yet."""
+    return _(
+        "This class is a draft. People added to it hold their places without being "
+        "notified: when the class opens, they are enrolled in what it offers, notified "
+        "and shown the class."
+    )
+
+
+@bp.app_context_processor
+def _class_helpers() -> dict:
+    return {"draft_notice": draft_notice}
+
+
 # Lists and detail ---------------------------------------------------------------
 
 

@@ -271,7 +271,7 @@ def test_class_access(world, login, username, url_suffix, status):
     assert response.status_code == status
 
 
-def test_learner_sees_draft_class_only_as_member(world, login):
+def test_learner_sees_draft_class_once_open(world, login):
     klass = make_class(world, status=ClassStatus.DRAFT)
     db.session.commit()
     counselor = login("counselor1")
@@ -279,6 +279,8 @@ def test_learner_sees_draft_class_only_as_member(world, login):
     assert counselor.get(f"/classes/{klass.id}").status_code == 404
     classes.add_member(db.session.get(TrainingClass, klass.id), user(world.counselor), by=user(world.trainer))
     db.session.commit()
+    assert counselor.get(f"/classes/{klass.id}").status_code == 404
+    login("trainer").post(f"/classes/{klass.id}/status", data={"status": "closed"})
     assert counselor.get(f"/classes/{klass.id}").status_code == 200
 
 
