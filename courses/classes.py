@@ -326,8 +326,8 @@ def _start(member: ClassMember) -> None:
 def start_held_places(training_class: TrainingClass) -> int:
     """Enrol and notify the people placed while the class was a draft; return how many.
 
-    Notices are kept once per member and status, so members told before are
-    not told again.
+    Notices are kept once per member and status, so a member notified
+    before gets no second notice.
     """
     started = 0
     for member in members_in(training_class, MemberStatus.ENROLLED, MemberStatus.WAITING):

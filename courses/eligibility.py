@@ -4,9 +4,9 @@ Self-enrolment follows the programme's own fields:
 
 - audience: a programme that names the posts it is meant for takes only
   people in those posts (``learning.audience_includes``);
-- level: a counselor whose years of service put them at another level of
-  the competency standard than the programme's cannot enrol themselves
-  (``learning.person_level``; an unknown level does not block);
+- level: a counselor whose years of service (``learning.person_level``)
+  put them at another level of the competency standard than the
+  programme's cannot enrol themselves. An unknown level does not block;
 - classes: a programme offered by a training class that is not cancelled is
   taken through a class, so the class's enrolment mode and capacity apply;
 - tier: places in a provincial or national programme without a class are
@@ -32,7 +32,7 @@ from lms.records.models import TrainingTier
 
 
 class Refusal(enum.Enum):
-    """Why a learner cannot enrol themselves in a programme."""
+    """Reason a learner cannot enrol themselves in a programme."""
 
     #: The programme names posts, and the learner's post is not one of them.
     AUDIENCE = "audience"
@@ -44,7 +44,7 @@ class Refusal(enum.Enum):
     NOMINATION = "nomination"
     #: The programme is taught through classes, and none takes requests now.
     NO_OPEN_CLASS = "no_open_class"
-    #: The programme is taught through several open classes; one must be chosen.
+    #: The programme is taught through several open classes, so one must be chosen.
     CHOOSE_CLASS = "choose_class"
 
 

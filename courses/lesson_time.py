@@ -60,10 +60,11 @@ def first_viewed_at(user: User, lesson: Lesson) -> Optional[datetime]:
 
 
 def record_first_view(user: User, lesson: Lesson, seen: Optional[datetime]) -> bool:
-    """Store when ``user`` first opened ``lesson``, unless ``seen`` says it is stored.
+    """Store when ``user`` first opened ``lesson``, unless it is stored already.
 
-    ``seen`` is the result of ``first_viewed_at``. Returns True when a row
-    was added and the caller has to commit.
+    ``seen`` is the result of ``first_viewed_at``, so a stored time is not
+    looked up twice. Returns True when a row was added and the caller has
+    to commit.
     """
     if seen is not None:
         return False

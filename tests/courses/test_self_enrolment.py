@@ -218,7 +218,7 @@ def test_class_join_rejects_outside_audience(world, login, english):
     assert classes.find_member(training_class, _user("organiser")) is None
 
 
-def test_learner_without_post_is_told(world, login, english):
+def test_learner_without_post_rejected(world, login, english):
     _user("counselor1").post = None
     db.session.commit()
 
