@@ -29,6 +29,7 @@ from courses import (
     logger,
     services,
 )
+from courses.class_views import class_error_message, member_status_message
 from courses.eligibility import Refusal
 from courses.models import Course, Lesson, LessonKind, Programme, PublicationStatus
 from lms.accounts.access import LEARNER_ROLES, roles_required
@@ -330,8 +331,6 @@ def enrol(programme_id: int):
 
 def _enrol_through_class(programme: Programme, training_class, target: str):
     """Ask for a place in the one open class of the programme, as its mode allows."""
-    from courses.class_views import class_error_message, member_status_message
-
     try:
         member = classes.request_place(training_class, current_user)
     except classes.ClassError as error:
