@@ -18,7 +18,8 @@ A person is credited at most one full day of 学时 per class and date, as
 Each session is its own ledger source, but every row names the training it
 belongs to (``HoursEntry.training_type``), so a compliance rule that counts
 trainings counts a class once. A class that offers a programme is the same
-training as that programme, whose course completions credit hours too.
+training as that programme, whose course completions credit hours too, and
+such a rule counts it once the programme is completed.
 """
 
 import hashlib

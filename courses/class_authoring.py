@@ -22,7 +22,12 @@ from courses.class_models import (
     EnrolmentMode,
     TrainingClass,
 )
-from courses.classes import ClassError, enrolled_count, promote_waiting
+from courses.classes import (
+    ClassError,
+    enrolled_count,
+    promote_waiting,
+    start_held_places,
+)
 from courses.models import Course, Programme, PublicationStatus
 from lms import labels
 from lms.accounts.models import Role, User
@@ -382,9 +387,16 @@ def _apply(training_class: TrainingClass, values: dict) -> None:
 
 
 def set_status(training_class: TrainingClass, status: ClassStatus, editor: User) -> None:
-    """Move a class to ``status``. A cancelled class takes no further change."""
+    """Move a class to ``status``. A cancelled class takes no further change.
+
+    A draft that opens or closes enrols the people placed in it into its
+    programme and notifies them (``classes.start_held_places``).
+    """
     if training_class.status is ClassStatus.CANCELLED:
         raise ClassError("cancelled")
+    was_draft = training_class.status is ClassStatus.DRAFT
     training_class.status = status
     db.session.flush()
+    if was_draft and status in (ClassStatus.OPEN, ClassStatus.CLOSED):
+        start_held_places(training_class)
     logger.info("Class %r set to %s by %r", training_class, status.value, editor)

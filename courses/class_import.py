@@ -337,13 +337,40 @@ def _match_person(training_class: TrainingClass, row: dict) -> list[dict]:
     row["action"] = "existing"
     row["user_id"] = user.id
     row["notes"] = _kept_values(user, row)
+    row["fills"] = _filled_values(user, row)
     return []
+
+
+def _filled_values(user: User, row: dict) -> list[dict]:
+    """Return the empty account and HR profile fields that confirming fills from the row.
+
+    Each item names the column and the roster value, which the trainer
+    uploaded and may therefore see.
+    """
+    fills = []
+    if not user.employee_no:
+        fills.append({"column": HEADER_NAMES["employee_no"], "value": row["employee_no"]})
+    if row["gender"] in GENDER_VALUES and user.gender is None:
+        fills.append({"column": HEADER_NAMES["gender"], "value": row["gender"]})
+    if row["phone"] and not user.phone:
+        fills.append({"column": HEADER_NAMES["phone"], "value": row["phone"]})
+    if row.get("post_started_on") and _stored_post_start(user) is None:
+        fills.append(
+            {"column": HEADER_NAMES["post_started_on"], "value": row["post_started_on"]}
+        )
+    return fills
+
+
+def filled_rows(rows: list[dict]) -> int:
+    """Return how many rows of a checked roster fill empty fields of existing accounts."""
+    return sum(1 for row in rows if row.get("fills"))
 
 
 def _kept_values(user: User, row: dict) -> list[dict]:
     """Return a note per roster value that differs from the person's stored one.
 
-    Confirming fills only empty fields, so these values are not applied.
+    Confirming fills only empty fields (see ``_filled_values``), so these
+    values are not applied.
     The note leaves out the stored value, because the trainer uploading the
     roster may not be allowed to see the person's contact data yet.
     """

@@ -18,7 +18,7 @@ from courses.class_models import MemberStatus, PendingImport, TrainingClass
 from courses.class_views import (
     MANAGER_ROLES,
     ROSTER_ROLES,
-    _class_error_message,
+    class_error_message,
     _managed,
     _member,
     _roster_class,
@@ -242,7 +242,7 @@ def _enrol_people(training_class: TrainingClass, people: list[User]):
         counts = classes.enrol_by_rule(training_class, people, current_user)
     except classes.ClassError as error:
         db.session.rollback()
-        flash(_class_error_message(error), "error")
+        flash(class_error_message(error), "error")
         return redirect(url_for("classes.roster", class_id=training_class.id))
     db.session.commit()
     flash(
@@ -366,7 +366,7 @@ def member_action(class_id: int, member_id: int, action: str):
         handler(member, current_user)
     except classes.ClassError as error:
         db.session.rollback()
-        flash(_class_error_message(error), "error")
+        flash(class_error_message(error), "error")
         return redirect(url_for("classes.roster", class_id=class_id))
     db.session.commit()
     flash(_("%(name)s: %(status)s.", name=member.user.full_name,
@@ -457,6 +457,7 @@ def _render_preview(training_class, pending, status: int = 200):
         problems_by_row=problems_by_row,
         message=class_import.problem_message,
         note_message=class_import.note_message,
+        filled_rows=class_import.filled_rows(pending.rows),
         encoding_name=tabular.encoding_name,
     ), status
 
@@ -484,7 +485,7 @@ def confirm_import(class_id: int, import_id: int):
         return redirect(url_for("classes.roster", class_id=class_id))
     except classes.ClassError as error:
         db.session.rollback()
-        flash(_class_error_message(error), "error")
+        flash(class_error_message(error), "error")
         return redirect(url_for("classes.import_preview", class_id=class_id, import_id=import_id))
     created = [(user.full_name, user.employee_no, user.username, password)
                for user, password in result["created"]]

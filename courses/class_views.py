@@ -114,7 +114,7 @@ def _session(training_class: TrainingClass, session_id: int) -> ClassSession:
     return session
 
 
-def _class_error_message(error: classes.ClassError) -> str:
+def class_error_message(error: classes.ClassError) -> str:
     messages = {
         "other_institution": _("This person belongs to another institution."),
         "not_learner": _("Only counselors and party-work staff can join a class."),
@@ -143,6 +143,18 @@ def _class_error_message(error: classes.ClassError) -> str:
             "The class is full. Raise its capacity on the class form, then reinstate "
             "the person."
         ),
+        "outside_audience": _(
+            "The class's programme is meant for other posts than yours, so you "
+            "cannot join it yourself. Ask HR if your post is recorded wrongly."
+        ),
+        "outside_post_missing": _(
+            "The class's programme is meant for certain posts, and your post is not "
+            "recorded, so you cannot join it yourself. Ask HR to record your post."
+        ),
+        "outside_level": _(
+            "The class's programme is for another level of the competency standard "
+            "than your years of service give, so you cannot join it yourself."
+        ),
     }
     return messages.get(error.code, error.code)
 
@@ -165,6 +177,20 @@ def flash_leave_withdrawals(training_class: TrainingClass, members: list[ClassMe
         ),
         "warning",
     )
+
+
+def draft_notice() -> str:
+    """Explain what adding people to a draft class does and does not do yet."""
+    return _(
+        "This class is a draft. People added to it hold their places without being "
+        "notified: when the class opens, they are enrolled in what it offers, notified "
+        "and shown the class."
+    )
+
+
+@bp.app_context_processor
+def _class_helpers() -> dict:
+    return {"draft_notice": draft_notice}
 
 
 # Lists and detail ---------------------------------------------------------------
@@ -351,7 +377,7 @@ def edit_class(class_id: int):
         return _render_form(training_class, data, error.errors, 400)
     except classes.ClassError as error:
         db.session.rollback()
-        flash(_class_error_message(error), "error")
+        flash(class_error_message(error), "error")
         return redirect(url_for("classes.detail", class_id=class_id))
     db.session.commit()
     flash(_("Class saved."), "success")
@@ -371,7 +397,7 @@ def set_status(class_id: int):
         class_authoring.set_status(training_class, status, current_user)
     except classes.ClassError as error:
         db.session.rollback()
-        flash(_class_error_message(error), "error")
+        flash(class_error_message(error), "error")
         return redirect(url_for("classes.detail", class_id=class_id))
     db.session.commit()
     flash(_("Class status changed."), "success")
@@ -391,14 +417,14 @@ def join(class_id: int):
         member = classes.request_place(training_class, current_user)
     except classes.ClassError as error:
         db.session.rollback()
-        flash(_class_error_message(error), "error")
+        flash(class_error_message(error), "error")
         return redirect(url_for("classes.detail", class_id=class_id))
     db.session.commit()
-    flash(_member_status_message(member), "success")
+    flash(member_status_message(member), "success")
     return redirect(url_for("classes.detail", class_id=class_id))
 
 
-def _member_status_message(member: ClassMember) -> str:
+def member_status_message(member: ClassMember) -> str:
     if member.status is MemberStatus.ENROLLED:
         return _("You are enrolled in this class.")
     if member.status is MemberStatus.WAITING:
@@ -428,7 +454,7 @@ def leave(class_id: int):
         classes.withdraw(member, current_user)
     except classes.ClassError as error:
         db.session.rollback()
-        flash(_class_error_message(error), "error")
+        flash(class_error_message(error), "error")
         return redirect(url_for("classes.detail", class_id=class_id))
     db.session.commit()
     flash(_("You left the class."), "success")

@@ -22,7 +22,7 @@ from courses.class_models import (
     TrainingClass,
     WithdrawalReason,
 )
-from courses.models import Course, TargetLevel
+from courses.models import Course, PublicationStatus, TargetLevel
 from lms import audit
 from lms.accounts.models import Post, Role, User
 from lms.compliance.windows import local_today
@@ -102,11 +102,16 @@ def can_view_roster(user: User, training_class: TrainingClass) -> bool:
 
 
 def is_visible_to_learner(user: User, training_class: TrainingClass) -> bool:
-    """Return whether a learner may open the class: open ones, or ones they belong to."""
+    """Return whether a learner may open the class: open ones, or ones they belong to.
+
+    A draft class is hidden from its members too, until it opens.
+    """
     if training_class.institution_id != user.institution_id:
         return False
     if training_class.status is ClassStatus.OPEN:
         return True
+    if training_class.status is ClassStatus.DRAFT:
+        return False
     return find_member(training_class, user) is not None
 
 
@@ -148,12 +153,20 @@ def open_classes(institution_id: int) -> list[TrainingClass]:
 
 
 def memberships_of(user: User) -> list[ClassMember]:
-    """Return the user's class memberships that still hold or await a seat."""
+    """Return the user's class memberships that still hold or await a seat.
+
+    Places in draft classes are left out, because learners see a class only
+    once it opens.
+    """
     return list(
         db.session.scalars(
             sa.select(ClassMember)
             .join(TrainingClass, TrainingClass.id == ClassMember.class_id)
-            .where(ClassMember.user_id == user.id, ClassMember.status.in_(ACTIVE_STATES))
+            .where(
+                ClassMember.user_id == user.id,
+                ClassMember.status.in_(ACTIVE_STATES),
+                TrainingClass.status != ClassStatus.DRAFT,
+            )
             .order_by(TrainingClass.starts_on)
         )
     )
@@ -211,6 +224,7 @@ def is_course_of_member_class(user: User, course: Course) -> bool:
                 ClassMember.user_id == user.id,
                 ClassMember.status == MemberStatus.ENROLLED,
                 TrainingClass.course_id == course.id,
+                TrainingClass.status != ClassStatus.DRAFT,
             )
             .limit(1)
         )
@@ -257,23 +271,81 @@ def _check_eligible(training_class: TrainingClass, user: User) -> None:
         raise ClassError("cancelled")
 
 
+def _check_audience(training_class: TrainingClass, user: User) -> None:
+    """Reject a learner's own request when the class's programme is not meant for them.
+
+    Trainers may still add such a person (``add_member``), with a warning.
+    """
+    from courses import eligibility
+
+    if training_class.programme is None:
+        return
+    refusal, _level = eligibility.audience_refusal(
+        user, training_class.programme, local_today(user.institution)
+    )
+    if refusal is not None:
+        raise ClassError(f"outside_{refusal.value}")
+
+
 def _has_seat(training_class: TrainingClass) -> bool:
     left = seats_left(training_class)
     return left is None or left > 0
 
 
 def _enrol(member: ClassMember) -> None:
+    """Give the member a seat; outside a draft class, also enrol and notify them.
+
+    In a draft class the seat is held: the programme enrolment and the
+    notice wait for ``start_held_places`` when the class opens.
+    """
     training_class = member.training_class
-    if training_class.programme is not None:
-        try:
-            member.enrolment = services.enrol(member.user, training_class.programme)
-        except services.EnrolmentError:
-            raise ClassError("programme_closed") from None
+    programme = training_class.programme
+    if programme is not None and programme.status is not PublicationStatus.PUBLISHED:
+        raise ClassError("programme_closed")
     member.status = MemberStatus.ENROLLED
     member.enrolled_at = now_utc()
     db.session.flush()
-    class_notices.announce(member)
+    if training_class.status is ClassStatus.DRAFT:
+        logger.info("User %r holds a seat in draft class %r", member.user, training_class)
+        return
+    _start(member)
     logger.info("User %r enrolled in class %r", member.user, training_class)
+
+
+def _start(member: ClassMember) -> None:
+    """Enrol an enrolled member in the class's programme and notify them; idempotent."""
+    programme = member.training_class.programme
+    if programme is not None and member.enrolment is None:
+        try:
+            member.enrolment = services.enrol(member.user, programme)
+        except services.EnrolmentError:
+            raise ClassError("programme_closed") from None
+        db.session.flush()
+    class_notices.announce(member)
+
+
+def start_held_places(training_class: TrainingClass) -> int:
+    """Enrol and notify the people placed while the class was a draft; return how many.
+
+    Notices are kept once per member and status, so a member notified
+    before gets no second notice.
+    """
+    started = 0
+    for member in members_in(training_class, MemberStatus.ENROLLED, MemberStatus.WAITING):
+        if member.status is MemberStatus.ENROLLED:
+            _start(member)
+        else:
+            class_notices.announce(member)
+        started += 1
+    logger.info("Places of %d people started in class %r", started, training_class)
+    return started
+
+
+def held_places(training_class: TrainingClass) -> int:
+    """Return the seats and waiting places held in a draft class, or 0 outside one."""
+    if training_class.status is not ClassStatus.DRAFT:
+        return 0
+    return len(members_in(training_class, MemberStatus.ENROLLED, MemberStatus.WAITING))
 
 
 def _place(training_class: TrainingClass, user: User, status: MemberStatus, source: str):
@@ -294,7 +366,7 @@ def _place(training_class: TrainingClass, user: User, status: MemberStatus, sour
         member.decided_by_id = None
         member.withdrawal_reason = None
     db.session.flush()
-    if status is MemberStatus.WAITING:
+    if status is MemberStatus.WAITING and training_class.status is not ClassStatus.DRAFT:
         class_notices.announce(member)
     return member
 
@@ -322,7 +394,8 @@ def request_place(training_class: TrainingClass, user: User) -> ClassMember:
     """Let a learner join an open class as its enrolment mode allows.
 
     Self-enrolment takes a seat or a place on the waiting list; a class
-    that needs approval records a pending request.
+    that needs approval records a pending request. A learner outside the
+    audience or level of the class's programme is rejected.
     """
     _check_eligible(training_class, user)
     if training_class.status is not ClassStatus.OPEN:
@@ -337,6 +410,7 @@ def request_place(training_class: TrainingClass, user: User) -> ClassMember:
     if member is not None and member.withdrawal_reason is WithdrawalReason.LEAVE_LIMIT:
         # Only the class's trainers end a withdrawal for leave, by reinstating.
         raise ClassError("withdrawn_for_leave")
+    _check_audience(training_class, user)
     if training_class.enrolment_mode is EnrolmentMode.APPROVAL:
         return _place(training_class, user, MemberStatus.PENDING, "self")
     lock_seats(training_class)
@@ -357,7 +431,8 @@ def approve(member: ClassMember, by: User) -> ClassMember:
         _enrol(member)
     else:
         member.status = MemberStatus.WAITING
-        class_notices.announce(member)
+        if training_class.status is not ClassStatus.DRAFT:
+            class_notices.announce(member)
     member.decided_at = now_utc()
     member.decided_by_id = by.id
     db.session.flush()

@@ -338,6 +338,22 @@ class CourseVisit(db.Model):
     lesson: so.Mapped["Lesson"] = so.relationship()
 
 
+class LessonView(db.Model):
+    """When a learner first opened a lesson, which starts their time on it."""
+
+    __tablename__ = "lesson_view"
+    __table_args__ = (sa.UniqueConstraint("user_id", "lesson_id"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE")
+    )
+    lesson_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("lesson.id", ondelete="CASCADE"), index=True
+    )
+    first_viewed_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+
+
 class LessonProgress(db.Model):
     __tablename__ = "lesson_progress"
     __table_args__ = (sa.UniqueConstraint("user_id", "lesson_id"),)

@@ -12,7 +12,7 @@ import sqlalchemy.orm as so
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from courses import logger
+from courses import lesson_time, logger
 from courses.models import (
     Course,
     CourseCompletion,
@@ -527,8 +527,10 @@ def complete_lesson(user: User, lesson: Lesson, *, attended: bool = False) -> No
     ``attended`` is set only by a present or late attendance mark at a class
     session that delivers the lesson. An offline lesson without it raises
     ``AttendanceRequired``. Other lessons raise ``CourseLocked`` while the
-    course's prerequisites are incomplete. An attended lesson skips that
-    check, because the mark records a session that took place.
+    course's prerequisites are incomplete, and ``lesson_time.LessonNotOpened``
+    or ``lesson_time.LessonTooEarly`` until the learner has spent the
+    lesson's minimum time on it. An attended lesson skips these checks,
+    because the mark records a session that took place.
     """
     if lesson.kind is LessonKind.OFFLINE and not attended:
         raise AttendanceRequired(lesson)
@@ -537,6 +539,8 @@ def complete_lesson(user: User, lesson: Lesson, *, attended: bool = False) -> No
     exists = db.session.scalar(
         sa.select(LessonProgress.id).filter_by(user_id=user.id, lesson_id=lesson.id)
     )
+    if exists is None and not attended:
+        lesson_time.ensure_time_spent(user, lesson)
     if exists is None:
         try:
             with db.session.begin_nested():

@@ -1,5 +1,7 @@
 """Learner pages: my learning, catalogue, programmes, course outlines, lessons."""
 
+import math
+from datetime import timedelta
 from typing import Optional
 
 from flask import (
@@ -17,9 +19,21 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from assessments import services as assessment_services
-from courses import class_attendance, classes, learning, lesson_files, logger, services
+from courses import (
+    class_attendance,
+    classes,
+    eligibility,
+    learning,
+    lesson_files,
+    lesson_time,
+    logger,
+    services,
+)
+from courses.class_views import class_error_message, member_status_message
+from courses.eligibility import Refusal
 from courses.models import Course, Lesson, LessonKind, Programme, PublicationStatus
 from lms.accounts.access import LEARNER_ROLES, roles_required
+from lms.labels import label
 from lms.compliance.windows import local_today
 from lms.extensions import db
 from lms.records import services as record_services
@@ -148,11 +162,17 @@ def my_learning():
     memberships = classes.memberships_of(learner)
     today = local_today(learner.institution)
     level = learning.person_level(learner, today)
+    required = learning.required_programmes(learner, level)
     return render_template(
         "courses/my_learning.html",
         rows=rows,
         verdicts=record_services.compliance_verdicts(learner),
-        required=learning.required_programmes(learner, level),
+        required=required,
+        self_enrolable={
+            programme.id
+            for programme in required
+            if eligibility.self_enrolment(learner, programme, today).allowed
+        },
         level=level,
         memberships=memberships,
         next_deadline=learning.next_deadline(memberships, today),
@@ -185,11 +205,15 @@ def programme(programme_id: int):
         if enrolment is not None:
             progress = services.programme_progress(current_user, programme, enrolment)
             resume = services.resume_point(current_user, programme, enrolment)
-    can_enrol = (
+    offer = None
+    if (
         current_user.role.is_learner
         and enrolment is None
         and programme.status is PublicationStatus.PUBLISHED
-    )
+    ):
+        offer = eligibility.self_enrolment(
+            current_user, programme, local_today(current_user.institution)
+        )
     if enrolment is not None:
         courses = services.enrolment_courses(enrolment)
     else:
@@ -206,10 +230,67 @@ def programme(programme_id: int):
         programme=programme,
         enrolment=enrolment,
         progress=progress,
-        can_enrol=can_enrol,
+        offer=offer,
+        refusal=refusal_message(offer, programme) if offer else None,
         rows=rows,
         resume=resume,
     )
+
+
+def refusal_message(offer: eligibility.SelfEnrolment, programme: Programme) -> Optional[str]:
+    """Explain to the current learner why they cannot enrol themselves, or None."""
+    title = programme.title
+    refusal = offer.refusal
+    if refusal is Refusal.POST_MISSING:
+        return _(
+            "%(title)s is meant for %(audience)s, and your post is not recorded, so "
+            "you cannot enrol yourself. Ask HR to record your post.",
+            title=title,
+            audience=_audience_text(programme),
+        )
+    if refusal is Refusal.AUDIENCE:
+        return _(
+            "%(title)s is meant for %(audience)s, and your post is %(post)s, so you "
+            "cannot enrol yourself. Ask HR if your post is recorded wrongly.",
+            title=title,
+            audience=_audience_text(programme),
+            post=label(current_user.post),
+        )
+    if refusal is Refusal.LEVEL:
+        return _(
+            "%(title)s is for counselors at %(programme_level)s level, and your years "
+            "of service put you at %(level)s level, so you cannot enrol yourself.",
+            title=title,
+            programme_level=label(programme.level),
+            level=label(offer.level),
+        )
+    if refusal is Refusal.NOMINATION:
+        return _(
+            "%(title)s is a %(tier)s programme. Places in provincial and national "
+            "programmes are given by nomination: a trainer adds the people nominated "
+            "to a class of the programme, so you cannot enrol yourself.",
+            title=title,
+            tier=label(programme.tier),
+        )
+    if refusal is Refusal.NO_OPEN_CLASS:
+        return _(
+            "%(title)s is taught through training classes, and none of them takes "
+            "enrolment requests now. The trainers of a class add people to it or "
+            "open it for enrolment.",
+            title=title,
+        )
+    if refusal is Refusal.CHOOSE_CLASS:
+        return _(
+            "%(title)s is taught through several training classes. Join one of the "
+            "classes listed on this page.",
+            title=title,
+        )
+    return None
+
+
+def _audience_text(programme: Programme) -> str:
+    posts = _(", ").join(label(post, "post") for post in programme.audience_posts)
+    return posts or programme.audience
 
 
 @bp.route("/programmes/<int:programme_id>/enrol", methods=["POST"])
@@ -220,6 +301,21 @@ def enrol(programme_id: int):
     if services.find_enrolment(current_user, programme) is not None:
         flash(_("You are already enrolled in this programme."), "info")
         return redirect(target)
+    if programme.status is not PublicationStatus.PUBLISHED:
+        flash(_("This programme is not open for enrolment."), "error")
+        return redirect(target)
+    offer = eligibility.self_enrolment(
+        current_user, programme, local_today(current_user.institution)
+    )
+    if not offer.allowed:
+        logger.info(
+            "Enrolment of %r in %r rejected: %s",
+            current_user, programme, offer.refusal.value,
+        )
+        flash(refusal_message(offer, programme), "error")
+        return redirect(target)
+    if offer.via_class is not None:
+        return _enrol_through_class(programme, offer.via_class, target)
     try:
         services.enrol(current_user, programme)
     except services.EnrolmentError as error:
@@ -230,6 +326,27 @@ def enrol(programme_id: int):
         return redirect(target)
     db.session.commit()
     flash(_("You are enrolled in %(title)s.", title=programme.title), "success")
+    return redirect(target)
+
+
+def _enrol_through_class(programme: Programme, training_class, target: str):
+    """Ask for a place in the one open class of the programme, as its mode allows."""
+    try:
+        member = classes.request_place(training_class, current_user)
+    except classes.ClassError as error:
+        db.session.rollback()
+        flash(class_error_message(error), "error")
+        return redirect(target)
+    db.session.commit()
+    flash(
+        _(
+            "%(title)s is taught through the class %(class_title)s. %(status)s",
+            title=programme.title,
+            class_title=training_class.title,
+            status=member_status_message(member),
+        ),
+        "success",
+    )
     return redirect(target)
 
 
@@ -314,6 +431,8 @@ def lesson(course_id: int, lesson_id: int):
     position_permille = 0
     visit = None
     delivery = None
+    seen = None
+    wait_minutes = 0
     if current_user.role.is_learner:
         done = lesson.id in services.completed_lesson_ids(current_user, course)
         visit = services.find_visit(current_user, course)
@@ -321,6 +440,9 @@ def lesson(course_id: int, lesson_id: int):
             position_permille = visit.position_permille
         if lesson.kind is LessonKind.OFFLINE and not done:
             delivery = class_attendance.lesson_delivery(current_user, lesson)
+        seen = lesson_time.first_viewed_at(current_user, lesson)
+        if not done and lesson.kind is not LessonKind.OFFLINE:
+            wait_minutes = _minutes_up(lesson_time.remaining_time(lesson, seen))
     page = render_template(
         "courses/lesson.html",
         course=course,
@@ -330,14 +452,21 @@ def lesson(course_id: int, lesson_id: int):
         done=done,
         position_permille=position_permille,
         delivery=delivery,
+        wait_minutes=wait_minutes,
     )
-    # The visit is written after rendering: a commit expires every loaded
+    # The visits are written after rendering: a commit expires every loaded
     # object, and the page would load them all again.
-    if current_user.role.is_learner and services.record_visit(
-        current_user, lesson, visit=visit
-    ):
-        db.session.commit()
+    if current_user.role.is_learner:
+        first_view = lesson_time.record_first_view(current_user, lesson, seen)
+        moved = services.record_visit(current_user, lesson, visit=visit)
+        if first_view or moved:
+            db.session.commit()
     return page
+
+
+def _minutes_up(span: timedelta) -> int:
+    """Return ``span`` in whole minutes, rounded up."""
+    return math.ceil(span.total_seconds() / 60)
 
 
 @bp.route("/courses/<int:course_id>/lessons/<int:lesson_id>/file")
@@ -401,7 +530,13 @@ def complete_lesson(course_id: int, lesson_id: int):
     if refusal is not None:
         return refusal
     was_complete = services.find_completion(current_user, course) is not None
-    services.complete_lesson(current_user, lesson)
+    try:
+        services.complete_lesson(current_user, lesson)
+    except (lesson_time.LessonNotOpened, lesson_time.LessonTooEarly) as error:
+        db.session.rollback()
+        logger.info("Completion of lesson %s rejected for %r: %s", lesson.id, current_user, error)
+        flash(_too_early_message(error), "error")
+        return redirect(url_for("courses.lesson", course_id=course.id, lesson_id=lesson.id))
     db.session.commit()
 
     if not was_complete and services.find_completion(current_user, course) is not None:
@@ -414,3 +549,18 @@ def complete_lesson(course_id: int, lesson_id: int):
             url_for("courses.lesson", course_id=course.id, lesson_id=following.id)
         )
     return redirect(url_for("courses.course", course_id=course.id))
+
+
+def _too_early_message(error: Exception) -> str:
+    """Explain why a lesson cannot be marked complete yet, and for how long."""
+    if isinstance(error, lesson_time.LessonNotOpened):
+        return _("Open the lesson and study it before marking it as complete.")
+    return ngettext(
+        "This lesson is planned for %(duration)s minutes. You can mark it as complete "
+        "%(minimum)s minutes after you first opened it, so in %(num)d more minute.",
+        "This lesson is planned for %(duration)s minutes. You can mark it as complete "
+        "%(minimum)s minutes after you first opened it, so in %(num)d more minutes.",
+        error.remaining_minutes,
+        duration=error.lesson.duration_minutes,
+        minimum=_minutes_up(error.minimum),
+    )

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 
@@ -87,7 +88,22 @@ def load_config(instance_path: str) -> dict:
         "CLASS_FULL_DAY_HOURS": os.environ.get("LMS_CLASS_FULL_DAY_HOURS", "8"),
         "CLASS_HALF_DAY_HOURS": os.environ.get("LMS_CLASS_HALF_DAY_HOURS", "4"),
         "CERTIFICATE_FONT_FAMILY": certificate_font_family(),
+        # Share of a lesson's stated duration (0 to 1) that must pass between
+        # a learner first opening the lesson and marking it complete.
+        "LESSON_MIN_TIME_SHARE": _env_share("LMS_LESSON_MIN_TIME_SHARE", "0.5"),
     }
+
+
+def _env_share(name: str, default: str) -> Decimal:
+    """Read a share from 0 to 1, e.g. "0.5", and raise ValueError naming the variable."""
+    raw = os.environ.get(name, default).strip()
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or not 0 <= value <= 1:
+        raise ValueError(f"{name} must be a number from 0 to 1, such as 0.5, not {raw!r}")
+    return value
 
 
 def certificate_font_family() -> str:

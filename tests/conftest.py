@@ -3,6 +3,7 @@
 import os
 import re
 import tempfile
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -50,6 +51,9 @@ def app():
             "SESSION_STORE_URL": None,
             "PUBLIC_URL": "http://127.0.0.1:5000",
             "SERVER_NAME": None,
+            # No time passes in a test, so lessons need only be opened before
+            # they are completed; tests of the minimum time set their own share.
+            "LESSON_MIN_TIME_SHARE": Decimal(0),
         }
     )
     app.test_client_class = FreshContextClient

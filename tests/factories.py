@@ -137,6 +137,21 @@ def make_programme(
     return programme
 
 
+def open_lesson(user: User, lesson: Lesson) -> None:
+    """Record that ``user`` opened ``lesson``, as the lesson page does."""
+    from courses import lesson_time
+
+    lesson_time.record_first_view(user, lesson, lesson_time.first_viewed_at(user, lesson))
+
+
+def finish_lesson(user: User, lesson: Lesson) -> None:
+    """Open ``lesson`` and mark it complete, as a learner does on the lesson page."""
+    from courses import services
+
+    open_lesson(user, lesson)
+    services.complete_lesson(user, lesson)
+
+
 @contextmanager
 def as_draft(course: Course):
     """Set ``course`` to draft for the block, so test setup can author its quizzes."""

@@ -24,6 +24,7 @@ from lms.extensions import db
 from lms.records.models import HoursEntry, TrainingKind, TrainingTier
 from lms.records.services import current_year
 from tests.factories import (
+    finish_lesson,
     make_course,
     make_department,
     make_institution,
@@ -188,7 +189,7 @@ def _learner_with_programmes(programmes: int):
         courses = [make_course(institution, f"p{number}c{n}", lessons=3) for n in range(3)]
         programme = make_programme(institution, f"p{number}", courses)
         course_services.enrol(learner, programme)
-        course_services.complete_lesson(learner, courses[0].lessons[0])
+        finish_lesson(learner, courses[0].lessons[0])
     db.session.commit()
     return learner
 

@@ -20,6 +20,16 @@ from lms.organisations.models import Institution
 from lms.records.models import HoursEntry, TrainingKind, TrainingTier
 
 
+#: The enrolment table of the courses package, named here because the
+#: ledger sits below that package and does not import it.
+_enrolment = sa.table(
+    "enrolment",
+    sa.column("user_id"),
+    sa.column("programme_id"),
+    sa.column("completed_at"),
+)
+
+
 def person_filters(rule: ComplianceRule, person_id: int, window: Window) -> list:
     """WHERE clauses for one person's entries in ``window``."""
     return [
@@ -133,7 +143,9 @@ def _count_trainings_query(filters: list, horizon_start: Optional[date]) -> sa.S
     a training is one ledger source (source_type, source_id), or a single
     entry without a source. Corrections are netted against the entry named
     in ``corrects_id``, and an entry whose net hours are not positive does
-    not count.
+    not count. A programme counts only once the person's enrolment in it is
+    completed, so one finished course of a provincial programme is not yet
+    a provincial training; its hours still count toward hours rules.
     """
     # NOTE: a correction is netted only against the entry it names directly,
     # and only when both fall inside the window.
@@ -157,6 +169,7 @@ def _count_trainings_query(filters: list, horizon_start: Optional[date]) -> sa.S
             sa.func.max(root.occurred_on).label("last_on"),
         )
         .join(root, root.id == per_entry.c.root_id)
+        .where(_training_finished(root))
         .group_by(
             per_entry.c.user_id,
             sa.case(
@@ -187,6 +200,30 @@ def _count_trainings_query(filters: list, horizon_start: Optional[date]) -> sa.S
         sa.func.count().label("achieved"),
         sa.func.sum(still).label("still"),
     ).group_by(per_training.c.user_id)
+
+
+def _training_finished(root) -> sa.ColumnElement[bool]:
+    """Return the condition that the training of ledger row ``root`` is finished.
+
+    A programme is finished once the person's enrolment in it is completed.
+    Other trainings (a class of one course, an external training, a
+    standalone course) are finished when they credit hours.
+    """
+    # A class that offers a programme carries ("programme", id) on its
+    # session rows, so its attended sessions wait for the programme as well.
+    completed = (
+        sa.select(sa.literal_column("1"))
+        .select_from(_enrolment)
+        .where(
+            _enrolment.c.user_id == root.user_id,
+            _enrolment.c.programme_id == root.training_id,
+            _enrolment.c.completed_at.is_not(None),
+        )
+        .exists()
+    )
+    return sa.or_(
+        root.training_type.is_(None), root.training_type != "programme", completed
+    )
 
 
 def _count_trainings(filters: list, horizon_start: Optional[date]) -> dict:

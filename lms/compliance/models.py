@@ -313,6 +313,7 @@ class ComplianceRule(db.Model):
     min_hours: so.Mapped[Optional[Decimal]] = so.mapped_column(sa.Numeric(7, 1))
     #: Minimum number of distinct trainings in the window, such as programmes
     #: or external trainings, each counted once (see ``HoursEntry.training_type``).
+    #: A programme counts only once the person has completed it.
     min_count: so.Mapped[Optional[int]]
     tiers: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
     kinds: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)

@@ -10,6 +10,7 @@ from courses.models import Lesson, Programme
 from lms.accounts.models import User
 from lms.extensions import db
 from tests.conftest import count
+from tests.factories import finish_lesson
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def locked_world(world):
 def _complete_course2(world) -> None:
     learner = db.session.get(User, world.counselor)
     for lesson_id in world.lessons2:
-        course_services.complete_lesson(learner, db.session.get(Lesson, lesson_id))
+        finish_lesson(learner, db.session.get(Lesson, lesson_id))
     db.session.commit()
 
 

@@ -8,8 +8,10 @@ import sqlalchemy as sa
 
 from courses import class_attendance, classes
 from courses.class_models import SessionLength, TrainingClass
+from courses.models import Enrolment
 from lms.compliance import ledger
 from lms.compliance.models import ComplianceRule
+from lms.db import now_utc
 from lms.extensions import db
 from lms.records.models import HoursEntry, TrainingKind, TrainingTier
 from tests.classes.helpers import make_class, make_session, user
@@ -143,6 +145,11 @@ def test_hours_change_recredits_same_tier(world, marked):
 
     assert _hours_by_tier(world.counselor) == {TrainingTier.SCHOOL: Decimal(12)}
     assert all(net >= 0 for net in _net_per_source(world.counselor))
+    # The class offers a programme, which counts as a training once completed.
+    assert _trainings(world.counselor, ["school"]) == 0
+    enrolment = db.session.scalar(sa.select(Enrolment).filter_by(user_id=world.counselor))
+    enrolment.completed_at = now_utc()
+    db.session.flush()
     assert _trainings(world.counselor, ["national", "provincial"]) == 0
     assert _trainings(world.counselor, ["school"]) == 1
 

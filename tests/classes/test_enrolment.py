@@ -15,7 +15,7 @@ from lms.db import now_utc
 from lms.extensions import db
 from lms.records.models import HoursEntry
 from tests.classes.helpers import make_class, user
-from tests.factories import build_learning_world, make_user
+from tests.factories import build_learning_world, make_user, finish_lesson
 
 
 @pytest.fixture
@@ -214,7 +214,7 @@ def test_class_member_completion_credits_hours(world):
     course = db.session.get(Course, world.course2)
 
     for lesson in course.lessons:
-        services.complete_lesson(counselor, lesson)
+        finish_lesson(counselor, lesson)
 
     entry = db.session.scalar(sa.select(HoursEntry).filter_by(user_id=counselor.id))
     assert entry is not None

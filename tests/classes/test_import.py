@@ -532,3 +532,38 @@ def test_single_problem_uses_singular(world, login, english):
     page = trainer.get(f"/classes/{world.klass}/import/{pending_id}").get_data(as_text=True)
 
     assert "1 problem. Fix it in the file and upload it again; nothing was saved." in page
+
+
+def test_preview_lists_profile_fields_to_fill(world, login, english):
+    trainer = login("trainer")
+    rows = [["E1001", "张老师", "教育学院", "女", "13900000000", ""]]
+
+    pending_id = _pending_id(_upload(trainer, world, _csv(rows, "utf-8"), "r.csv"))
+    page = trainer.get(f"/classes/{world.klass}/import/{pending_id}").get_data(as_text=True)
+    fills = db.session.get(PendingImport, pending_id).rows[0]["fills"]
+
+    assert fills == [
+        {"column": "性别", "value": "女"},
+        {"column": "手机", "value": "13900000000"},
+    ]
+    assert "Importing also fills empty fields of 1 existing account from the roster" in page
+    assert "Column 性别: empty on the account, so importing fills it with 女." in page
+    assert "Column 手机: empty on the account, so importing fills it with 13900000000." in page
+
+
+def test_preview_lists_no_fill_for_stored_fields(world, login, english):
+    from lms.accounts.models import Gender
+
+    counselor = db.session.get(User, world.counselor)
+    counselor.gender = Gender.MALE
+    counselor.phone = "13800000000"
+    db.session.commit()
+    trainer = login("trainer")
+    rows = [["E1001", "张老师", "教育学院", "女", "13900000000", ""]]
+
+    pending_id = _pending_id(_upload(trainer, world, _csv(rows, "utf-8"), "r.csv"))
+    page = trainer.get(f"/classes/{world.klass}/import/{pending_id}").get_data(as_text=True)
+
+    assert db.session.get(PendingImport, pending_id).rows[0]["fills"] == []
+    assert "Importing also fills empty fields" not in page
+    assert "The gender differs from the one on the account, which is kept." in page

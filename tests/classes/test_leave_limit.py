@@ -24,7 +24,7 @@ from lms.audit import AuditEntry
 from lms.extensions import db
 from lms.notifications.models import Notification
 from tests.classes.helpers import make_class, make_session, user
-from tests.factories import build_learning_world, correct_answers
+from tests.factories import build_learning_world, correct_answers, finish_lesson
 
 FULL, HALF = SessionLength.FULL_DAY, SessionLength.HALF_DAY
 PRESENT, LATE = AttendanceStatus.PRESENT, AttendanceStatus.LATE
@@ -348,6 +348,7 @@ def _finish_programme(world, login) -> None:
     counselor = login("counselor1")
     for course_id, lesson_ids in [(world.course1, world.lessons1), (world.course2, world.lessons2)]:
         for lesson_id in lesson_ids:
+            assert counselor.get(f"/courses/{course_id}/lessons/{lesson_id}").status_code == 200
             response = counselor.post(f"/courses/{course_id}/lessons/{lesson_id}/complete")
             assert response.status_code == 302
     quiz = db.session.get(Quiz, world.quiz)
@@ -405,7 +406,7 @@ def test_withdrawn_member_gets_no_course_completion(world):
     _mark(world, sessions, ABSENT, ABSENT)
     course = db.session.get(Lesson, world.lessons2[0]).course
 
-    services.complete_lesson(counselor, db.session.get(Lesson, world.lessons2[0]))
+    finish_lesson(counselor, db.session.get(Lesson, world.lessons2[0]))
 
     assert services.find_completion(counselor, course) is None
     _mark(world, sessions, PRESENT)

@@ -23,7 +23,7 @@ from courses.models import (
 from lms.extensions import db
 from lms.records.models import HoursEntry
 from tests.classes.helpers import make_class, make_session, user
-from tests.factories import build_learning_world, correct_answers
+from tests.factories import build_learning_world, correct_answers, finish_lesson
 
 #: 学时 of course 1 and course 2 of the learning world, which make up its programme.
 PROGRAMME_HOURS = Decimal("3.5")
@@ -76,6 +76,7 @@ def _finish_all_but_offline(counselor, world) -> None:
         (world.course1, world.lessons1[0]),
         (world.course2, world.lessons2[0]),
     ]:
+        counselor.get(f"/courses/{course_id}/lessons/{lesson_id}")
         response = counselor.post(f"/courses/{course_id}/lessons/{lesson_id}/complete")
         assert response.status_code == 302
     _pass_quiz(counselor, world)
@@ -151,13 +152,14 @@ def test_service_rejects_offline_lesson_without_attendance(world):
     lesson = db.session.get(Lesson, world.offline)
 
     with pytest.raises(services.AttendanceRequired):
-        services.complete_lesson(user(world.counselor), lesson)
+        finish_lesson(user(world.counselor), lesson)
 
     assert _progress(world.counselor, world.offline) is None
 
 
 def test_reading_lesson_still_completes(world, login):
     counselor = login("counselor1")
+    counselor.get(f"/courses/{world.course1}/lessons/{world.lessons1[0]}")
 
     response = counselor.post(f"/courses/{world.course1}/lessons/{world.lessons1[0]}/complete")
 

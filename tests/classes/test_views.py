@@ -24,7 +24,7 @@ from lms.compliance.models import ComplianceRule, WindowKind
 from lms.extensions import db
 from lms.records.models import HoursEntry, TrainingTier
 from tests.classes.helpers import make_class, make_session, user
-from tests.factories import build_learning_world, make_user
+from tests.factories import build_learning_world, make_user, finish_lesson
 
 
 @pytest.fixture
@@ -218,11 +218,10 @@ def test_roster_export_xlsx(world, login):
     counselor.employee_no = "E1001"
     classes.add_member(klass, counselor, by=user(world.trainer))
     classes.add_member(klass, user(world.counselor2), by=user(world.trainer))
-    from courses import services
     from courses.models import Course
 
     for lesson in db.session.get(Course, world.course2).lessons:
-        services.complete_lesson(counselor, lesson)
+        finish_lesson(counselor, lesson)
     session = make_session(klass)
     class_attendance.mark(session, counselor, AttendanceStatus.PRESENT, user(world.trainer))
     db.session.commit()
@@ -272,7 +271,7 @@ def test_class_access(world, login, username, url_suffix, status):
     assert response.status_code == status
 
 
-def test_learner_sees_draft_class_only_as_member(world, login):
+def test_learner_sees_draft_class_once_open(world, login):
     klass = make_class(world, status=ClassStatus.DRAFT)
     db.session.commit()
     counselor = login("counselor1")
@@ -280,6 +279,8 @@ def test_learner_sees_draft_class_only_as_member(world, login):
     assert counselor.get(f"/classes/{klass.id}").status_code == 404
     classes.add_member(db.session.get(TrainingClass, klass.id), user(world.counselor), by=user(world.trainer))
     db.session.commit()
+    assert counselor.get(f"/classes/{klass.id}").status_code == 404
+    login("trainer").post(f"/classes/{klass.id}/status", data={"status": "closed"})
     assert counselor.get(f"/classes/{klass.id}").status_code == 200
 
 
@@ -351,14 +352,13 @@ def test_learner_sees_own_attendance(world, login):
 def test_roster_counts_lessons_and_quizzes(world, login):
     from assessments import services as quiz_services
     from assessments.models import Quiz
-    from courses import services
     from courses.models import Lesson
 
     klass = make_class(world)
     counselor = user(world.counselor)
     classes.add_member(klass, counselor, by=user(world.trainer))
     classes.add_member(klass, user(world.counselor2), by=user(world.trainer))
-    services.complete_lesson(counselor, db.session.get(Lesson, world.lessons1[0]))
+    finish_lesson(counselor, db.session.get(Lesson, world.lessons1[0]))
     quiz = db.session.get(Quiz, world.quiz)
     attempt = quiz_services.start_attempt(counselor, quiz)
     answers = {q.id: {c.id for c in q.choices if c.is_correct} for q in quiz.questions}

@@ -612,6 +612,7 @@ def test_published_lesson_cannot_be_deleted(world, trainer, login):
     learner = login("counselor1")
     learner.post(f"/programmes/{world.programme}/enrol")
     lesson_id = world.lessons1[0]
+    learner.get(f"/courses/{world.course1}/lessons/{lesson_id}")
     learner.post(f"/courses/{world.course1}/lessons/{lesson_id}/complete")
 
     response = trainer.post(

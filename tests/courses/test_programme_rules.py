@@ -12,7 +12,7 @@ from courses.models import Enrolment, LessonProgress, Programme, ProgrammeCourse
 from lms.accounts.models import User
 from lms.extensions import db
 from lms.organisations.models import Institution
-from tests.factories import make_course, make_programme
+from tests.factories import make_course, make_programme, finish_lesson
 
 
 @pytest.fixture(autouse=True)
@@ -58,7 +58,7 @@ def _finish(user, course_id: int) -> None:
     from courses.models import Course
 
     for lesson in db.session.get(Course, course_id).lessons:
-        services.complete_lesson(user, lesson)
+        finish_lesson(user, lesson)
 
 
 def _enrol(world, electives, name="counselor") -> tuple[User, Enrolment]:
@@ -145,13 +145,13 @@ def test_locked_course_cannot_be_started(world, electives):
     lesson = db.session.get(Course, electives["e2"]).lessons[0]
 
     with pytest.raises(services.CourseLocked) as raised:
-        services.complete_lesson(user, lesson)
+        finish_lesson(user, lesson)
 
     assert [c.code for c in raised.value.prerequisites] == ["r"]
     progress = sa.select(LessonProgress).filter_by(user_id=user.id)
     assert db.session.scalar(progress) is None
     _finish(user, electives["r"])
-    services.complete_lesson(user, lesson)
+    finish_lesson(user, lesson)
     assert services.find_completion(user, lesson.course) is not None
 
 
@@ -456,7 +456,7 @@ def test_started_course_stays_open(world, electives, trainer):
     user, _enrolment = _enrol(world, electives)
     programme = db.session.get(Programme, electives["programme"])
     elective = db.session.get(Course, electives["e1"])
-    services.complete_lesson(user, elective.lessons[0])
+    finish_lesson(user, elective.lessons[0])
     link_e1 = db.session.get(ProgrammeCourse, electives["link_e1"])
 
     authoring.set_prerequisites(

@@ -27,7 +27,7 @@ from lms.accounts.models import Post, User
 from lms.extensions import db
 from lms.organisations.models import Institution
 from lms.records.models import HoursEntry
-from tests.factories import make_course
+from tests.factories import make_course, finish_lesson
 
 TEXT_LESSON = {
     "title": "新增的一课",
@@ -147,7 +147,7 @@ def test_enrolled_learner_keeps_started_version(world, trainer):
     programme = db.session.get(Programme, world.programme)
     services.enrol(early, programme)
     v1 = db.session.get(Course, world.course2)
-    services.complete_lesson(early, v1.lessons[0])
+    finish_lesson(early, v1.lessons[0])
     db.session.commit()
 
     v2 = _publish_v2_of_course2(world, trainer)
@@ -178,7 +178,7 @@ def test_completion_keeps_hours_of_seen_version(world, trainer):
     v2 = _publish_v2_of_course2(world, trainer)
 
     v1 = db.session.get(Course, world.course2)
-    services.complete_lesson(early, v1.lessons[0])
+    finish_lesson(early, v1.lessons[0])
     db.session.commit()
 
     completion = services.find_completion(early, v1)
@@ -203,11 +203,11 @@ def test_new_enrolment_needs_new_content(world, trainer):
     enrolment = services.enrol(late, programme)
     v2 = enrolment_course(enrolment, 1)
 
-    services.complete_lesson(late, v2.lessons[0])
+    finish_lesson(late, v2.lessons[0])
 
     assert services.find_completion(late, v2) is None
     assert services.missing_requirements(late, v2) == ["lessons:1"]
-    services.complete_lesson(late, v2.lessons[1])
+    finish_lesson(late, v2.lessons[1])
     assert services.find_completion(late, v2).hours == 3
 
 
@@ -235,7 +235,7 @@ def test_programme_completes_on_pinned_version(world, trainer):
 
     course1 = db.session.get(Course, world.course1)
     for lesson in course1.lessons:
-        services.complete_lesson(learner, lesson)
+        finish_lesson(learner, lesson)
     quiz = db.session.get(Quiz, world.quiz)
     attempt = quiz_services.start_attempt(learner, quiz)
     answers = {
@@ -243,7 +243,7 @@ def test_programme_completes_on_pinned_version(world, trainer):
         for question in quiz.questions
     }
     quiz_services.submit_attempt(attempt, answers)
-    services.complete_lesson(learner, db.session.get(Course, world.course2).lessons[0])
+    finish_lesson(learner, db.session.get(Course, world.course2).lessons[0])
 
     db.session.refresh(enrolment)
     assert enrolment.completed_at is not None
@@ -363,7 +363,7 @@ def test_copy_course_copies_structure_not_learners(world, trainer):
     )
     authoring.publish_course(draft, trainer)
     services.enrol(learner, db.session.get(Programme, world.programme))
-    services.complete_lesson(learner, draft.lessons[0])
+    finish_lesson(learner, draft.lessons[0])
     services.record_visit(learner, draft.lessons[0], 400)
     db.session.commit()
 
