@@ -93,7 +93,7 @@ EXPECTED = {
     ("promotion.rules", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
     ("promotion.new_rule", "GET"): (302, 403, 403, 403, 200, 200, 403, 200),
     ("promotion.edit_rule", "GET"): (302, 403, 403, 403, 200, 404, 403, 200),
-    ("promotion.dossier_pdf", "GET"): (302, 403, 403, 403, 200, 404, 404, 200),
+    ("promotion.dossier_pdf", "GET"): (302, 200, 404, 403, 200, 404, 404, 200),
     ("promotion.person_promotions", "GET"): (302, 403, 403, 403, 200, 404, 404, 200),
     ("promotion.export_people", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
     ("promotion.export_applications", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),

@@ -156,7 +156,7 @@ def test_dossier_pdf_without_framework_has_no_radar(world, frozen, login):
 def test_dossier_access(world, frozen, login):
     db.session.commit()
     url = f"/people/{world.counselor.id}/dossier.pdf"
-    assert login("counselor1").get(url).status_code == 403
+    assert login("counselor2").get(url).status_code == 404
     assert login("physics_hr").get(url).status_code == 404
     assert login("hr_other").get(url).status_code == 404
 
@@ -435,3 +435,27 @@ def test_dossier_pdf_shows_current_year_row(world, frozen, login):
         page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages
     )
     assert "2026 0 0 0 0" in text
+
+
+def test_counselor_downloads_own_dossier_but_no_one_elses(world, frozen, login):
+    _hours(world.counselor, 2027, 3, "12")
+    db.session.commit()
+    client = login("counselor1")
+
+    own = client.get(f"/people/{world.counselor.id}/dossier.pdf")
+    other = client.get(f"/people/{world.counselor2.id}/dossier.pdf")
+
+    assert own.status_code == 200
+    assert own.mimetype == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(own.data)).pages)
+    assert "林晓雯" in text
+    assert other.status_code == 404
+
+
+def test_own_record_and_promotions_pages_link_the_own_dossier(world, frozen, login):
+    db.session.commit()
+    client = login("counselor1")
+    link = f'href="/people/{world.counselor.id}/dossier.pdf"'
+
+    assert link in client.get(f"/people/{world.counselor.id}/record").get_data(as_text=True)
+    assert link in client.get("/promotions").get_data(as_text=True)
