@@ -1,5 +1,5 @@
-"""A person's dossier as a PDF: record timeline, hours by year and tier,
-certificates, annual assessment grades and the competency radar.
+"""A person's dossier as a PDF: record timeline, hours by year and tier with
+each ledger row, certificates, annual assessment grades and the competency radar.
 
 The document is rendered by WeasyPrint from ``promotion/dossier_pdf.html``
 with the CJK fonts configured for certificates (``CERTIFICATE_FONT_FAMILY``).
@@ -53,6 +53,7 @@ def context(person: User, today: date) -> dict:
         "font_family": current_app.config["CERTIFICATE_FONT_FAMILY"],
         "positions": engine.positions(person),
         "timeline": list(reversed(records.timeline(person))),
+        "ledger": records.ledger(person),
         "hours": hours,
         "tiers": [tier.value for tier in TrainingTier],
         "year_totals": {

@@ -459,3 +459,19 @@ def test_own_record_and_promotions_pages_link_the_own_dossier(world, frozen, log
 
     assert link in client.get(f"/people/{world.counselor.id}/record").get_data(as_text=True)
     assert link in client.get("/promotions").get_data(as_text=True)
+
+
+def test_dossier_pdf_lists_each_ledger_row(world, frozen, login):
+    _hours(world.counselor, 2027, 3, "12")
+    _hours(world.counselor, 2026, 5, "7.5")
+    db.session.commit()
+
+    response = login("hr").get(f"/people/{world.counselor.id}/dossier.pdf")
+
+    text = "".join(
+        page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages
+    )
+    assert "Hours ledger" in text
+    assert "2027年3月校级培训" in text
+    assert "2026年5月校级培训" in text
+    assert "7.5" in text
