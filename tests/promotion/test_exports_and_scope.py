@@ -475,3 +475,14 @@ def test_dossier_pdf_lists_each_ledger_row(world, frozen, login):
     assert "2027年3月校级培训" in text
     assert "2026年5月校级培训" in text
     assert "7.5" in text
+
+
+def test_dossier_pdf_keeps_a_gap_between_label_and_value(world, frozen, login):
+    set_title(world.counselor, "lecturer", date(2022, 9, 1))
+    db.session.commit()
+
+    response = login("hr").get(f"/people/{world.counselor.id}/dossier.pdf")
+
+    first_page = PdfReader(io.BytesIO(response.data)).pages[0].extract_text()
+    assert "Professional title" in first_page
+    assert "titleLecturer" not in first_page
