@@ -21,6 +21,8 @@ from lms.competencies import evidence
 from lms.compliance.engine import evaluate_all
 from lms.promotion import engine, logger
 from lms.promotion.evidence import hours_by_year_and_tier
+from lms.promotion.models import PromotionTrack
+from lms.records import events
 from lms.records import services as records
 from lms.records.models import TrainingTier
 
@@ -47,11 +49,16 @@ def _fonts() -> FontConfiguration:
 def context(person: User, today: date) -> dict:
     """Collect the values the dossier shows, as of ``today``."""
     hours = hours_by_year_and_tier(person, today)
+    positions = engine.positions(person)
     return {
         "person": person,
         "today": today,
         "font_family": current_app.config["CERTIFICATE_FONT_FAMILY"],
-        "positions": engine.positions(person),
+        "positions": positions,
+        # The profile gives the Party facts and post start the rules read;
+        # its cadre rank is shown only when the record holds no rank step.
+        "profile": events.profile_of(person),
+        "rank_on_record": PromotionTrack.ADMINISTRATIVE_RANK in positions,
         "timeline": list(reversed(records.timeline(person))),
         "ledger": records.ledger(person),
         "hours": hours,

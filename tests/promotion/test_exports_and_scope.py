@@ -486,3 +486,29 @@ def test_dossier_pdf_keeps_a_gap_between_label_and_value(world, frozen, login):
     first_page = PdfReader(io.BytesIO(response.data)).pages[0].extract_text()
     assert "Professional title" in first_page
     assert "titleLecturer" not in first_page
+
+
+def test_dossier_pdf_states_the_party_and_post_facts(world, frozen, login):
+    from lms.compliance.models import PartyStatus, PersonProfile
+
+    db.session.add(
+        PersonProfile(
+            user_id=world.counselor.id,
+            party_status=PartyStatus.MEMBER,
+            party_committee_member=True,
+            probation_started_on=date(2013, 9, 1),
+            full_member_on=date(2014, 9, 1),
+            post_started_on=date(2016, 9, 1),
+        )
+    )
+    db.session.commit()
+
+    response = login("hr").get(f"/people/{world.counselor.id}/dossier.pdf")
+
+    text = PdfReader(io.BytesIO(response.data)).pages[0].extract_text()
+    assert "Party status" in text
+    assert "Party member" in text
+    assert "grassroots Party" in text
+    assert "2014" in text
+    assert "Post start date" in text
+    assert "2016" in text
