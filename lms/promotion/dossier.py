@@ -50,6 +50,7 @@ def context(person: User, today: date) -> dict:
     """Collect the values the dossier shows, as of ``today``."""
     hours = hours_by_year_and_tier(person, today)
     positions = engine.positions(person)
+    timeline = list(reversed(records.timeline(person)))
     return {
         "person": person,
         "today": today,
@@ -59,7 +60,9 @@ def context(person: User, today: date) -> dict:
         # its cadre rank is shown only when the record holds no rank step.
         "profile": events.profile_of(person),
         "rank_on_record": PromotionTrack.ADMINISTRATIVE_RANK in positions,
-        "timeline": list(reversed(records.timeline(person))),
+        "timeline": timeline,
+        # Entries a later correction replaces, struck through as on the record page.
+        "corrected_ids": {entry.corrects_id for entry in timeline if entry.corrects_id},
         "ledger": records.ledger(person),
         "hours": hours,
         "tiers": [tier.value for tier in TrainingTier],

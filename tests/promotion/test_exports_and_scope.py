@@ -512,3 +512,31 @@ def test_dossier_pdf_states_the_party_and_post_facts(world, frozen, login):
     assert "2014" in text
     assert "Post start date" in text
     assert "2016" in text
+
+
+def test_dossier_pdf_marks_corrected_record_entries(world, frozen, login):
+    from lms.records.models import ProgressionKind
+    from tests.promotion.conftest import add_entry
+
+    wrong = add_entry(
+        world.counselor,
+        ProgressionKind.ASSESSMENT_GRADE,
+        date(2026, 12, 20),
+        {"year": 2026, "grade": "incompetent"},
+    )
+    add_entry(
+        world.counselor,
+        ProgressionKind.ASSESSMENT_GRADE,
+        date(2026, 12, 20),
+        {"year": 2026, "grade": "competent"},
+        corrects=wrong,
+    )
+    db.session.commit()
+
+    response = login("hr").get(f"/people/{world.counselor.id}/dossier.pdf")
+
+    text = "".join(
+        page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages
+    )
+    assert text.count("(correction)") == 1
+    assert text.count("(superseded)") == 1
