@@ -3,6 +3,8 @@
 from datetime import date
 from typing import Optional
 
+from flask_babel import gettext as _
+
 from certificates import logger, services, template_services
 from certificates.models import Certificate, CertificateStatus
 from certificates.render import plain_hours
@@ -19,6 +21,17 @@ def achievement_key(training: ExternalTraining) -> str:
 def certificate_of(training: ExternalTraining) -> Optional[Certificate]:
     """Return the certificate issued for ``training``, or None."""
     return services.find_by_achievement(achievement_key(training))
+
+
+def withdrawal_hold(training: ExternalTraining) -> Optional[str]:
+    """Return why the approval stays: a valid certificate must be revoked first."""
+    certificate = certificate_of(training)
+    if certificate is None or certificate.status is not CertificateStatus.VALID:
+        return None
+    return _(
+        "Revoke certificate %(serial)s before withdrawing the approval.",
+        serial=certificate.serial,
+    )
 
 
 def can_issue(actor: User, training: ExternalTraining) -> bool:

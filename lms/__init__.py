@@ -184,15 +184,18 @@ def _register_listeners() -> None:
     import assessments.deadlines
     import assessments.services
     import certificates.evidence
+    import certificates.external
     import certificates.services
     import courses.deadlines
     import lms.competencies.evidence
     import lms.promotion.engine
+    import lms.records.external
     import lms.records.services
 
     assessments.services.connect_listeners()
     certificates.services.connect_listeners()
     lms.records.services.connect_listeners()
+    lms.records.external.register_withdrawal_hold(certificates.external.withdrawal_hold)
     courses.deadlines.register()
     assessments.deadlines.register()
     lms.competencies.evidence.connect_listeners()

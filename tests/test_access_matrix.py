@@ -93,7 +93,7 @@ EXPECTED = {
     ("promotion.rules", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
     ("promotion.new_rule", "GET"): (302, 403, 403, 403, 200, 200, 403, 200),
     ("promotion.edit_rule", "GET"): (302, 403, 403, 403, 200, 404, 403, 200),
-    ("promotion.dossier_pdf", "GET"): (302, 403, 403, 403, 200, 404, 404, 200),
+    ("promotion.dossier_pdf", "GET"): (302, 200, 404, 403, 200, 404, 404, 200),
     ("promotion.person_promotions", "GET"): (302, 403, 403, 403, 200, 404, 404, 200),
     ("promotion.export_people", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
     ("promotion.export_applications", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
@@ -201,6 +201,8 @@ EXPECTED = {
     ("records.edit_profile", "POST"): (302, 403, 404, 404, 400, 404, 404, 400),
     ("records.external_trainings", "POST"): (302, 400, 400, 403, 403, 403, 403, 403),
     ("records.review_external", "POST"): (302, 403, 404, 404, 400, 404, 404, 400),
+    # The world's training is pending, so reviewers are sent back with a message.
+    ("records.withdraw_external", "POST"): (302, 403, 404, 404, 302, 404, 404, 302),
     ("records.enter_external", "POST"): (302, 403, 404, 404, 400, 404, 404, 400),
     # The world's training is pending: HR is sent back to its review page.
     ("certificates.issue_external", "POST"): (302, 403, 404, 404, 302, 404, 404, 302),
@@ -922,6 +924,7 @@ def _url(endpoint: str, w: dict) -> str:
         "records.external_trainings": "/records/external",
         "records.external_queue": "/records/external/pending",
         "records.review_external": f"/records/external/{w['external']}/review",
+        "records.withdraw_external": f"/records/external/{w['external']}/withdraw",
         "records.external_evidence": f"/records/external/{w['external']}/evidence",
         "compliance.overview": "/compliance",
         "compliance.rule_people": f"/compliance/rules/{w['rule']}",

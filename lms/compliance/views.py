@@ -19,6 +19,7 @@ from lms.competencies.models import Framework, FrameworkStatus
 from lms.compliance import dashboard, snapshots
 from lms.compliance.engine import Status, evaluate_institution, local_today
 from lms.compliance.explain import STATUS
+from lms.compliance.models import ComplianceRule, WindowKind
 from lms.extensions import db
 from lms.labels import label
 from lms.records.views import department_filter, visible_departments
@@ -150,26 +151,73 @@ def _status_filter(raw: str) -> tuple[Optional[Status], Optional[str]]:
         )
 
 
+#: Past calendar years the per-rule list offers besides the current one.
+PAST_YEARS_SHOWN = 5
+#: Earliest year the year filter accepts.
+FIRST_YEAR = 2000
+
+
+def _year_filter(
+    raw: str, rule: ComplianceRule, today: date
+) -> tuple[int, Optional[str]]:
+    """Resolve the ``year`` query value of a calendar-year rule.
+
+    Returns the year to show (today's year when the value is empty or
+    invalid) and an error message for an invalid value.
+    """
+    raw = raw.strip()
+    if not raw:
+        return today.year, None
+    if rule.window_kind is not WindowKind.CALENDAR_YEAR:
+        return today.year, _(
+            "Year filter: this rule does not count hours per calendar year, "
+            "so its status as of today is shown."
+        )
+    year = int(raw) if raw.isdigit() and len(raw) <= 4 else None
+    if year is None or not FIRST_YEAR <= year <= today.year:
+        return today.year, _(
+            "Year filter: %(value)s is not a year from %(first)s to %(last)s. "
+            "Showing %(last)s.",
+            value=raw[:40],
+            first=FIRST_YEAR,
+            last=today.year,
+        )
+    return year, None
+
+
 def _drill_down(rule_id: int):
     """Load the rule and the filtered verdicts shared by the page and the CSV."""
     institution = current_user.institution
     rule = dashboard.find_rule(institution, rule_id)
     if rule is None:
         abort(404)
+    today = local_today(institution)
     department, department_error = department_filter(request.args.get("department", ""))
     status, status_error = _status_filter(request.args.get("status", ""))
+    year, year_error = _year_filter(request.args.get("year", ""), rule, today)
     verdicts = dashboard.filter_verdicts(
-        evaluate_institution(institution, rule),
+        evaluate_institution(
+            institution, rule, today, year=year if year != today.year else None
+        ),
         department_id=department.id if department else None,
         status=status,
     )
+    calendar_year = rule.window_kind is WindowKind.CALENDAR_YEAR
     return {
         "rule": rule,
         "verdicts": verdicts,
         "departments": {d.id: d for d in institution.departments},
         "selected_department": department,
         "selected_status": status,
-        "filter_errors": [e for e in (department_error, status_error) if e],
+        "selected_year": year,
+        "years": (
+            list(range(today.year, today.year - PAST_YEARS_SHOWN - 1, -1))
+            if calendar_year
+            else []
+        ),
+        "filter_errors": [
+            e for e in (department_error, status_error, year_error) if e
+        ],
     }
 
 
@@ -187,6 +235,7 @@ def rule_people(rule_id: int):
             "status": context["selected_status"].value
             if context["selected_status"]
             else "",
+            "year": context["selected_year"] if context["years"] else "",
         },
         **context,
     )
@@ -236,8 +285,16 @@ def export_rule_people(rule_id: int):
     response.headers.set(
         "Content-Disposition",
         "attachment",
-        filename=f"compliance-{rule.id}-{local_today(current_user.institution)}.csv",
+        filename=_csv_name(rule, context),
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response
+def _csv_name(rule, context) -> str:
+    """Name the file after the rule and the day, or the year for a past year."""
+    today = local_today(current_user.institution)
+    if context["years"] and context["selected_year"] != today.year:
+        return f"compliance-{rule.id}-{context['selected_year']}.csv"
+    return f"compliance-{rule.id}-{today}.csv"
+
+
 from lms.compliance import rule_views  # noqa: E402, F401  (routes on bp)

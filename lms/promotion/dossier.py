@@ -1,5 +1,5 @@
-"""A person's dossier as a PDF: record timeline, hours by year and tier,
-certificates, annual assessment grades and the competency radar.
+"""A person's dossier as a PDF: record timeline, hours by year and tier with
+each ledger row, certificates, annual assessment grades and the competency radar.
 
 The document is rendered by WeasyPrint from ``promotion/dossier_pdf.html``
 with the CJK fonts configured for certificates (``CERTIFICATE_FONT_FAMILY``).
@@ -21,6 +21,8 @@ from lms.competencies import evidence
 from lms.compliance.engine import evaluate_all
 from lms.promotion import engine, logger
 from lms.promotion.evidence import hours_by_year_and_tier
+from lms.promotion.models import PromotionTrack
+from lms.records import events
 from lms.records import services as records
 from lms.records.models import TrainingTier
 
@@ -47,12 +49,21 @@ def _fonts() -> FontConfiguration:
 def context(person: User, today: date) -> dict:
     """Collect the values the dossier shows, as of ``today``."""
     hours = hours_by_year_and_tier(person, today)
+    positions = engine.positions(person)
+    timeline = list(reversed(records.timeline(person)))
     return {
         "person": person,
         "today": today,
         "font_family": current_app.config["CERTIFICATE_FONT_FAMILY"],
-        "positions": engine.positions(person),
-        "timeline": list(reversed(records.timeline(person))),
+        "positions": positions,
+        # The profile gives the Party facts and post start the rules read;
+        # its cadre rank is shown only when the record holds no rank step.
+        "profile": events.profile_of(person),
+        "rank_on_record": PromotionTrack.ADMINISTRATIVE_RANK in positions,
+        "timeline": timeline,
+        # Entries a later correction replaces, struck through as on the record page.
+        "corrected_ids": {entry.corrects_id for entry in timeline if entry.corrects_id},
+        "ledger": records.ledger(person),
         "hours": hours,
         "tiers": [tier.value for tier in TrainingTier],
         "year_totals": {

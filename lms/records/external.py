@@ -10,7 +10,7 @@ import secrets
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import BinaryIO, Optional
+from typing import BinaryIO, Callable, Optional
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -37,6 +37,29 @@ from lms.records.services import _add_once
 logger = logging.getLogger("lms.records")
 
 SOURCE_TYPE = "external_training"
+#: Source of the timeline entry that marks an approval as withdrawn.
+WITHDRAWAL_SOURCE_TYPE = "external_training_withdrawal"
+
+#: Returns why an approved training may not be withdrawn yet, or None. A
+#: higher package registers one, so that the core need not import it.
+WithdrawalHold = Callable[[ExternalTraining], Optional[str]]
+
+_withdrawal_holds: list[WithdrawalHold] = []
+
+
+def register_withdrawal_hold(hold: WithdrawalHold) -> None:
+    """Add a check that can keep an approval from being withdrawn."""
+    if hold not in _withdrawal_holds:
+        _withdrawal_holds.append(hold)
+
+
+def withdrawal_hold(training: ExternalTraining) -> Optional[str]:
+    """Return the first reason that keeps ``training``'s approval, or None."""
+    for hold in _withdrawal_holds:
+        reason = hold(training)
+        if reason:
+            return reason
+    return None
 
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
 uploads.register_field("training_evidence", lambda: {"*": MAX_EVIDENCE_BYTES})
@@ -429,6 +452,101 @@ def reject(training: ExternalTraining, reviewer: User, reason: str) -> bool:
         actor_id=reviewer.id,
         institution_id=training.user.institution_id,
         data={"user_id": training.user_id, "reason": reason},
+    )
+    return True
+
+
+def withdraw(training: ExternalTraining, reviewer: User, reason: str) -> bool:
+    """Withdraw the approval of ``training`` and take its hours back; flush only.
+
+    The ledger is append-only, so each credited row gets a correcting row
+    with the opposite hours, and the timeline entry of the training gets a
+    correction that names the reason. The submission ends rejected, so the
+    person may submit the training again with corrected hours. Returns
+    False, and changes nothing, when the training is not approved.
+    """
+    if not reason.strip():
+        raise ValueError("a withdrawal needs a reason")
+    result = db.session.execute(
+        sa.update(ExternalTraining)
+        .where(
+            ExternalTraining.id == training.id,
+            ExternalTraining.status == ExternalTrainingStatus.APPROVED,
+        )
+        .values(
+            status=ExternalTrainingStatus.REJECTED,
+            reviewed_by_id=reviewer.id,
+            reviewed_at=now_utc(),
+            review_reason=reason,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(training)
+    if result.rowcount != 1:
+        return False
+    credited = db.session.scalars(
+        sa.select(HoursEntry)
+        .where(
+            HoursEntry.user_id == training.user_id,
+            HoursEntry.source_type == SOURCE_TYPE,
+            HoursEntry.source_id == training.id,
+        )
+        .order_by(HoursEntry.year)
+    ).all()
+    for row in credited:
+        db.session.add(
+            HoursEntry(
+                user_id=row.user_id,
+                corrects_id=row.id,
+                title=row.title,
+                occurred_on=row.occurred_on,
+                year=row.year,
+                tier=row.tier,
+                kind=row.kind,
+                hours=-row.hours,
+            )
+        )
+    original = db.session.scalar(
+        sa.select(ProgressionEntry).where(
+            ProgressionEntry.user_id == training.user_id,
+            ProgressionEntry.source_type == SOURCE_TYPE,
+            ProgressionEntry.source_id == training.id,
+        )
+    )
+    _add_once(
+        ProgressionEntry(
+            user_id=training.user_id,
+            kind=ProgressionKind.TRAINING,
+            occurred_on=training.end_date,
+            title=training.title,
+            detail={
+                "hours": "0",
+                "tier": training.tier.value,
+                "kind": training.kind.value,
+                "withdrawn": True,
+                "reason": reason,
+                "external_training_id": training.id,
+            },
+            source_type=WITHDRAWAL_SOURCE_TYPE,
+            source_id=training.id,
+            corrects_id=original.id if original is not None else None,
+            created_by_id=reviewer.id,
+        )
+    )
+    db.session.flush()
+    audit.record(
+        "external_training.withdrawn",
+        "external_training",
+        training.id,
+        f"{training.user.full_name}: {training.title} ({training.hours})",
+        actor_id=reviewer.id,
+        institution_id=training.user.institution_id,
+        data={
+            "user_id": training.user_id,
+            "hours": str(training.hours),
+            "years": {str(row.year): str(-row.hours) for row in credited},
+            "reason": reason,
+        },
     )
     return True
 

@@ -15,7 +15,12 @@ from lms.compliance.windows import local_today
 from lms.extensions import db
 from lms.labels import label
 from lms.records import external
-from lms.records.forms import EnteredTrainingForm, ExternalTrainingForm, ReviewForm
+from lms.records.forms import (
+    EnteredTrainingForm,
+    ExternalTrainingForm,
+    ReviewForm,
+    WithdrawApprovalForm,
+)
 from lms.records.models import (
     ExternalTraining,
     ExternalTrainingStatus,
@@ -262,10 +267,62 @@ def review_external(training_id: int):
         status = 400
     return (
         render_template(
-            "lms/records/external_review.html", training=training, form=form
+            "lms/records/external_review.html",
+            training=training,
+            form=form,
+            withdraw_form=WithdrawApprovalForm(),
         ),
         status,
     )
+
+
+@bp.route("/records/external/<int:training_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw_external(training_id: int):
+    """Withdraw an approval given in error and take the hours back."""
+    training = _load_visible(training_id)
+    if not external.can_review(current_user, training):
+        abort(403)
+    if training.status is not ExternalTrainingStatus.APPROVED:
+        logger.info(
+            "Withdrawal of external training %s by user %s rejected: status %s",
+            training.id,
+            current_user.id,
+            training.status.value,
+        )
+        flash(_("Only an approved training can be withdrawn; nothing changed."), "info")
+        return redirect(url_for(".review_external", training_id=training.id))
+    form = WithdrawApprovalForm()
+    hold = external.withdrawal_hold(training)
+    if hold is not None:
+        logger.info(
+            "Withdrawal of external training %s by user %s rejected: %s",
+            training.id,
+            current_user.id,
+            hold,
+        )
+        flash(hold, "error")
+        return redirect(url_for(".review_external", training_id=training.id))
+    if not form.validate_on_submit():
+        return (
+            render_template(
+                "lms/records/external_review.html",
+                training=training,
+                form=ReviewForm(formdata=None),
+                withdraw_form=form,
+            ),
+            400,
+        )
+    withdrawn = external.withdraw(training, current_user, form.reason.data.strip())
+    db.session.commit()
+    if withdrawn:
+        flash(
+            _("Withdrew the approval of %(title)s; its hours no longer count.", title=training.title),
+            "success",
+        )
+    else:
+        flash(_("Only an approved training can be withdrawn; nothing changed."), "info")
+    return redirect(url_for(".review_external", training_id=training.id))
 
 
 @bp.route("/records/external/<int:training_id>/evidence")

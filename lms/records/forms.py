@@ -531,3 +531,19 @@ class ReviewForm(FlaskForm):
             ]
             valid = False
         return valid
+
+
+class WithdrawApprovalForm(FlaskForm):
+    """Take back the hours of an approved external training, with a reason."""
+
+    reason = TextAreaField(
+        _l("Reason for the withdrawal"),
+        validators=[
+            DataRequired(message=_l("Give a reason for the withdrawal.")),
+            Length(max=1000),
+        ],
+        description=_l(
+            "The hours are taken back from every year they counted toward, and the "
+            "person sees the reason. They may then submit the training again."
+        ),
+    )

@@ -411,3 +411,38 @@ def test_dashboard_status_terms_in_chinese(ledger, login):
     assert ">未达标<" in page
     assert "合规" not in page
     assert "存在风险" not in page
+
+
+def test_drill_down_shows_a_past_year(ledger, login):
+    hr = _english(login("hr"))
+    url = f"/compliance/rules/{ledger.yearly}"
+
+    text = hr.get(url, query_string={"year": "2025"}).get_data(as_text=True)
+
+    assert "30 of 16 school-level hours in 2025; requirement met." in text
+    assert "0 of 16 school-level hours in 2025" in text
+    assert "4 of 16 school-level hours in 2026" not in text
+    assert '<option value="2025" selected' in text
+
+
+def test_csv_of_a_past_year_lists_who_missed(ledger, login):
+    response = _english(login("hr")).get(
+        f"/compliance/rules/{ledger.yearly}/export.csv",
+        query_string={"year": "2025", "status": "missed"},
+    )
+
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert [row[0] for row in rows[1:]] == ["李老师"]
+    assert rows[1][5] == "Missed"
+    assert "2025" in response.headers["Content-Disposition"]
+
+
+def test_drill_down_bad_year_shows_message(ledger, login):
+    hr = _english(login("hr"))
+    url = f"/compliance/rules/{ledger.yearly}"
+    for value in ["abc", "2027", "1999", "99999999999999999999"]:
+        response = hr.get(url, query_string={"year": value})
+        text = response.get_data(as_text=True)
+        assert response.status_code == 200, value
+        assert "Year filter" in text, value
+        assert "4 of 16 school-level hours in 2026" in text, value

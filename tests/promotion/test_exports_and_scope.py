@@ -156,7 +156,7 @@ def test_dossier_pdf_without_framework_has_no_radar(world, frozen, login):
 def test_dossier_access(world, frozen, login):
     db.session.commit()
     url = f"/people/{world.counselor.id}/dossier.pdf"
-    assert login("counselor1").get(url).status_code == 403
+    assert login("counselor2").get(url).status_code == 404
     assert login("physics_hr").get(url).status_code == 404
     assert login("hr_other").get(url).status_code == 404
 
@@ -435,3 +435,108 @@ def test_dossier_pdf_shows_current_year_row(world, frozen, login):
         page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages
     )
     assert "2026 0 0 0 0" in text
+
+
+def test_counselor_downloads_own_dossier_but_no_one_elses(world, frozen, login):
+    _hours(world.counselor, 2027, 3, "12")
+    db.session.commit()
+    client = login("counselor1")
+
+    own = client.get(f"/people/{world.counselor.id}/dossier.pdf")
+    other = client.get(f"/people/{world.counselor2.id}/dossier.pdf")
+
+    assert own.status_code == 200
+    assert own.mimetype == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(own.data)).pages)
+    assert "林晓雯" in text
+    assert other.status_code == 404
+
+
+def test_own_record_and_promotions_pages_link_the_own_dossier(world, frozen, login):
+    db.session.commit()
+    client = login("counselor1")
+    link = f'href="/people/{world.counselor.id}/dossier.pdf"'
+
+    assert link in client.get(f"/people/{world.counselor.id}/record").get_data(as_text=True)
+    assert link in client.get("/promotions").get_data(as_text=True)
+
+
+def test_dossier_pdf_lists_each_ledger_row(world, frozen, login):
+    _hours(world.counselor, 2027, 3, "12")
+    _hours(world.counselor, 2026, 5, "7.5")
+    db.session.commit()
+
+    response = login("hr").get(f"/people/{world.counselor.id}/dossier.pdf")
+
+    text = "".join(
+        page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages
+    )
+    assert "Hours ledger" in text
+    assert "2027年3月校级培训" in text
+    assert "2026年5月校级培训" in text
+    assert "7.5" in text
+
+
+def test_dossier_pdf_keeps_a_gap_between_label_and_value(world, frozen, login):
+    set_title(world.counselor, "lecturer", date(2022, 9, 1))
+    db.session.commit()
+
+    response = login("hr").get(f"/people/{world.counselor.id}/dossier.pdf")
+
+    first_page = PdfReader(io.BytesIO(response.data)).pages[0].extract_text()
+    assert "Professional title" in first_page
+    assert "titleLecturer" not in first_page
+
+
+def test_dossier_pdf_states_the_party_and_post_facts(world, frozen, login):
+    from lms.compliance.models import PartyStatus, PersonProfile
+
+    db.session.add(
+        PersonProfile(
+            user_id=world.counselor.id,
+            party_status=PartyStatus.MEMBER,
+            party_committee_member=True,
+            probation_started_on=date(2013, 9, 1),
+            full_member_on=date(2014, 9, 1),
+            post_started_on=date(2016, 9, 1),
+        )
+    )
+    db.session.commit()
+
+    response = login("hr").get(f"/people/{world.counselor.id}/dossier.pdf")
+
+    text = PdfReader(io.BytesIO(response.data)).pages[0].extract_text()
+    assert "Party status" in text
+    assert "Party member" in text
+    assert "grassroots Party" in text
+    assert "2014" in text
+    assert "Post start date" in text
+    assert "2016" in text
+
+
+def test_dossier_pdf_marks_corrected_record_entries(world, frozen, login):
+    from lms.records.models import ProgressionKind
+    from tests.promotion.conftest import add_entry
+
+    wrong = add_entry(
+        world.counselor,
+        ProgressionKind.ASSESSMENT_GRADE,
+        date(2026, 12, 20),
+        {"year": 2026, "grade": "incompetent"},
+    )
+    add_entry(
+        world.counselor,
+        ProgressionKind.ASSESSMENT_GRADE,
+        date(2026, 12, 20),
+        {"year": 2026, "grade": "competent"},
+        corrects=wrong,
+    )
+    db.session.commit()
+
+    response = login("hr").get(f"/people/{world.counselor.id}/dossier.pdf")
+
+    text = "".join(
+        page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages
+    )
+    assert text.count("(correction)") == 1
+    assert text.count("(superseded)") == 1
