@@ -20,6 +20,7 @@ import sqlalchemy.orm as so
 
 from lms.db import UTCDateTime, enum_column, now_utc
 from lms.extensions import db
+from lms.revisions import Versioned
 
 
 def new_identifier() -> str:
@@ -41,7 +42,7 @@ class MappingRelation(enum.Enum):
     RELATED = "related"
 
 
-class Framework(db.Model):
+class Framework(Versioned, db.Model):
     """A competency standard, e.g. the 2014 counselor competency standard.
 
     Identifiers are UUIDs so that a framework maps onto a 1EdTech CASE
