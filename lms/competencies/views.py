@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from lms import revisions
 from lms.accounts.access import roles_required
 from lms.accounts.models import Role
 from lms.competencies import case, csvio, logger, services, transfer
@@ -225,15 +226,25 @@ def edit_framework(framework_id: int):
     form = FrameworkForm(obj=framework)
     if form.validate_on_submit():
         try:
-            services.save_framework(form.values(), current_user, framework)
+            conflict = revisions.save(
+                framework,
+                lambda: services.save_framework(form.values(), current_user, framework),
+            )
         except services.FrameworkError as error:
             _apply(error, form)
         else:
-            db.session.commit()
-            flash(_("Framework saved."), "success")
-            return redirect(url_for(".detail", framework_id=framework.id))
+            if conflict is None:
+                flash(_("Framework saved."), "success")
+                return redirect(url_for(".detail", framework_id=framework.id))
+            fresh = FrameworkForm(formdata=None, obj=framework)
+            revisions.refuse(conflict, revisions.differences(form, fresh))
+            return _render_form(
+                form, _("Edit framework"), framework, 409, versioned=framework
+            )
     status = 400 if request.method == "POST" else 200
-    return _render_form(form, _("Edit framework"), framework, status)
+    return _render_form(
+        form, _("Edit framework"), framework, status, versioned=framework
+    )
 
 
 def _button(framework_id: int, action, success: str) -> Response:
