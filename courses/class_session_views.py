@@ -10,9 +10,14 @@ from flask_login import current_user
 
 from courses import class_attendance, classes
 from courses.authoring import AuthoringError
-from courses.class_models import AttendanceStatus, ClassStatus, SessionLength
+from courses.class_models import (
+    AttendanceStatus,
+    ClassSession,
+    ClassStatus,
+    SessionLength,
+)
 from courses.class_views import MANAGER_ROLES, _managed, _session, bp, detail_page
-from lms import labels
+from lms import labels, revisions
 from lms.accounts.access import roles_required
 from lms.accounts.models import User
 from lms.extensions import db
@@ -170,31 +175,54 @@ def _people_named(user_ids: list[int]) -> str:
     return ", ".join(names)
 
 
-@bp.route("/<int:class_id>/sessions/<int:session_id>/edit", methods=["GET", "POST"])
-@roles_required(*MANAGER_ROLES)
-def edit_session(class_id: int, session_id: int):
-    training_class = _managed(class_id)
-    session = _session(training_class, session_id)
-    values = {
+def _session_values(session: ClassSession) -> dict:
+    return {
         "title": session.title,
         "held_on": session.held_on.isoformat(),
         "length": session.length.value,
         "place": session.place,
         "lesson_id": str(session.lesson_id or ""),
     }
+
+
+def _session_fields() -> dict:
+    """Label of each field of the session form, for a refused save."""
+    return {
+        "title": _("Title"),
+        "held_on": _("Date"),
+        "length": (_("Length"), lambda value: labels.label(value, "SessionLength")),
+        "place": _("Place"),
+        "lesson_id": _("Offline lesson"),
+    }
+
+
+@bp.route("/<int:class_id>/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@roles_required(*MANAGER_ROLES)
+def edit_session(class_id: int, session_id: int):
+    training_class = _managed(class_id)
+    session = _session(training_class, session_id)
+    values = _session_values(session)
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
         values = request.form.to_dict()
         try:
-            class_attendance.update_session(session, values, current_user)
+            conflict = revisions.save(
+                session,
+                lambda: class_attendance.update_session(session, values, current_user),
+            )
         except AuthoringError as error:
             db.session.rollback()
             errors, status = error.errors, 400
         else:
-            db.session.commit()
-            flash(_("Session saved."), "success")
-            return redirect(url_for("classes.detail", class_id=class_id))
+            if conflict is None:
+                flash(_("Session saved."), "success")
+                return redirect(url_for("classes.detail", class_id=class_id))
+            fresh = _session_values(session)
+            revisions.refuse(
+                conflict, revisions.value_differences(values, fresh, _session_fields())
+            )
+            status = 409
     return render_template(
         "classes/session_form.html",
         training_class=training_class,
