@@ -1,0 +1,21 @@
+"""Lost-update protection of the competency framework editor."""
+
+from lms.competencies.models import Framework
+from lms.extensions import db
+from tests.competencies.helpers import make_draft, user
+
+
+def test_stale_framework_save_is_refused_and_keeps_typed_values(app, race):
+    with app.app_context():
+        draft_id = make_draft(user("trainer")).id
+        db.session.commit()
+
+    edit = race(f"/frameworks/{draft_id}/edit", "trainer", "admin")
+    edit.first_saves(title="甲改过的框架名称")
+    edit.second_saves(notes="乙写的说明")
+
+    with app.app_context():
+        framework = db.session.get(Framework, draft_id)
+        assert framework.title == "甲改过的框架名称"
+        assert framework.notes != "乙写的说明"
+    edit.second_saves_again()
