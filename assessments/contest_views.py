@@ -58,7 +58,7 @@ def _contest_values(contest: Contest) -> dict:
 
 
 def _contest_fields() -> dict:
-    """Label of each field of the contest's award form, for a refused save."""
+    """Label of each field of the contest's award form, for a rejected save."""
     return {
         "title": _("Title"),
         "award_mode": (_("Awards by"), lambda value: labels.label(value, "AwardMode")),
@@ -158,7 +158,7 @@ def edit_contest(contest_id: int):
         return _contest_page(_own(Contest, contest_id), error.errors, 400)
     if conflict is not None:
         fresh = _contest_values(contest_row)
-        revisions.refuse(
+        revisions.show_conflict(
             conflict, revisions.value_differences(data, fresh, _contest_fields())
         )
         return _contest_page(contest_row, None, 409)

@@ -259,7 +259,7 @@ def edit_question(bank_id: int, question_id: int):
             lambda value: _category_path(bank, value),
         )
         fresh = _bank_question_values(question)
-        revisions.refuse(conflict, revisions.value_differences(data, fresh, fields))
+        revisions.show_conflict(conflict, revisions.value_differences(data, fresh, fields))
         return _question_page(bank, question, data, {}, 409)
     flash(_("Question saved."), "success")
     return redirect(url_for("banks.bank", bank_id=bank_id, category=category.id))

@@ -93,7 +93,7 @@ def edit_rubric(rubric_id: int):
             "definition": _("Criteria and levels"),
         }
         fresh = _rubric_values(rubric)
-        revisions.refuse(conflict, revisions.value_differences(data, fresh, fields))
+        revisions.show_conflict(conflict, revisions.value_differences(data, fresh, fields))
         return _rubric_form(rubric, data, {}, 409)
     flash(_("Rubric saved."), "success")
     return redirect(url_for("tasks.edit_rubric", rubric_id=rubric_id))

@@ -237,7 +237,7 @@ def _redirect_former_manager(task: PerformanceTask):
 
 
 def _task_fields() -> dict:
-    """Label of each field of the task form, for a refused save."""
+    """Label of each field of the task form, for a rejected save."""
     return {
         "kind": _("Kind"),
         "title": _("Title"),
@@ -298,7 +298,7 @@ def edit_task(task_id: int):
         return _task_form(_managed_task(task_id), data, error.errors, 400)
     if conflict is not None:
         fresh = _task_values(task)
-        revisions.refuse(
+        revisions.show_conflict(
             conflict, revisions.value_differences(data, fresh, _task_fields())
         )
         return _task_form(task, data, {}, 409)

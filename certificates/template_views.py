@@ -210,7 +210,7 @@ def edit(template_id: int):
         return _form_page(form, template, 400)
     if conflict is not None:
         fresh = _stored_form(template)
-        revisions.refuse(conflict, revisions.differences(form, fresh))
+        revisions.show_conflict(conflict, revisions.differences(form, fresh))
         return _form_page(form, template, 409)
     saved = saved[0]
     flash(

@@ -186,7 +186,7 @@ def _session_values(session: ClassSession) -> dict:
 
 
 def _session_fields() -> dict:
-    """Label of each field of the session form, for a refused save."""
+    """Label of each field of the session form, for a rejected save."""
     return {
         "title": _("Title"),
         "held_on": _("Date"),
@@ -219,7 +219,7 @@ def edit_session(class_id: int, session_id: int):
                 flash(_("Session saved."), "success")
                 return redirect(url_for("classes.detail", class_id=class_id))
             fresh = _session_values(session)
-            revisions.refuse(
+            revisions.show_conflict(
                 conflict, revisions.value_differences(values, fresh, _session_fields())
             )
             status = 409

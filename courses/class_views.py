@@ -287,7 +287,7 @@ def edit_class(class_id: int):
         return redirect(url_for("classes.detail", class_id=class_id))
     if conflict is not None:
         fresh = _form_values(training_class)
-        revisions.refuse(
+        revisions.show_conflict(
             conflict, revisions.value_differences(data, fresh, _class_fields(fresh))
         )
         return _render_form(training_class, data, {}, 409)
@@ -301,7 +301,7 @@ def _update_class(training_class: TrainingClass, data: dict) -> None:
 
 
 def _class_fields(fresh: dict) -> dict:
-    """Label and display of each field of the class form, for a refused save."""
+    """Label and display of each field of the class form, for a rejected save."""
     names = {
         str(user.id): user.full_name
         for user in db.session.scalars(

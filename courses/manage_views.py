@@ -77,10 +77,10 @@ def _question(quiz_id: int, question_id: int) -> tuple[Quiz, Question]:
     return quiz, question
 
 
-def _refuse(conflict, typed: dict, fresh: dict, fields) -> None:
-    """Show a refused save with the saved values that differ from the typed ones."""
+def _show_conflict(conflict, typed: dict, fresh: dict, fields) -> None:
+    """Show a rejected save with the saved values that differ from the typed ones."""
     labels = fields() if callable(fields) else fields
-    revisions.refuse(conflict, revisions.value_differences(typed, fresh, labels))
+    revisions.show_conflict(conflict, revisions.value_differences(typed, fresh, labels))
 
 
 def _programme_fields() -> dict:
@@ -284,7 +284,7 @@ def edit_programme(programme_id: int):
         programme = _own(Programme, programme_id)
         return _programme_form(programme, data, error.errors, 400)
     if conflict is not None:
-        _refuse(conflict, data, _programme_values(programme), _programme_fields)
+        _show_conflict(conflict, data, _programme_values(programme), _programme_fields)
         return _programme_form(programme, data, {}, 409)
     flash(_("Programme saved."), "success")
     return redirect(url_for("manage.edit_programme", programme_id=programme.id))
@@ -547,7 +547,7 @@ def edit_course(course_id: int):
         db.session.rollback()
         return _course_form(_own(Course, course_id), data, error.errors, 400)
     if conflict is not None:
-        _refuse(conflict, data, _course_values(course), _course_fields)
+        _show_conflict(conflict, data, _course_values(course), _course_fields)
         return _course_form(course, data, {}, 409)
     flash(_("Course saved."), "success")
     return redirect(url_for("manage.edit_course", course_id=course_id))
@@ -694,7 +694,7 @@ def edit_lesson(course_id: int, lesson_id: int):
         course, lesson = _lesson(course_id, lesson_id)
         return _lesson_form(course, lesson, data, error.errors, 400)
     if conflict is not None:
-        _refuse(conflict, data, _lesson_values(lesson), _lesson_fields)
+        _show_conflict(conflict, data, _lesson_values(lesson), _lesson_fields)
         return _lesson_form(course, lesson, data, {}, 409)
     flash(_("Lesson saved."), "success")
     _report_removed_markup(data)
@@ -899,7 +899,7 @@ def edit_quiz(quiz_id: int):
         quiz = _quiz(quiz_id)
         return _quiz_form(quiz.course, quiz, data, error.errors, 400)
     if conflict is not None:
-        _refuse(conflict, data, _quiz_values(quiz), _quiz_fields)
+        _show_conflict(conflict, data, _quiz_values(quiz), _quiz_fields)
         return _quiz_form(quiz.course, quiz, data, {}, 409)
     flash(_("Quiz saved."), "success")
     return redirect(url_for("manage.edit_quiz", quiz_id=quiz_id))
@@ -980,7 +980,7 @@ def edit_question(quiz_id: int, question_id: int):
         quiz, question = _question(quiz_id, question_id)
         return _question_form(quiz, question, data, error.errors, 400)
     if conflict is not None:
-        _refuse(conflict, data, _question_values(question), question_forms.field_labels)
+        _show_conflict(conflict, data, _question_values(question), question_forms.field_labels)
         return _question_form(quiz, question, data, {}, 409)
     flash(_("Question saved."), "success")
     return redirect(url_for("manage.edit_quiz", quiz_id=quiz_id))

@@ -8,11 +8,12 @@ last change and when.
 An edit page sends the version it showed back in the hidden ``lock_version``
 field (or, for a client that is not a browser, in an ``If-Match`` header). The
 save goes ahead only if the row still has that version. Otherwise the page
-comes back with status 409: a message that names who changed the row and when,
-the user's typed values still in the form, the saved values that differ from
-them, and the hidden field set to the new version, so that saving again keeps
-the user's values on purpose. A save that races another one between the check
-and the commit fails on the UPDATE's WHERE clause and is refused the same way.
+comes back with status 409 and the user's typed values still in the form. It
+names who changed the row and when, and lists the saved values that differ
+from the typed ones. Its hidden field carries the new version, so saving again
+keeps the user's values on purpose. A save that races another one between the
+check and the commit fails on the UPDATE's WHERE clause and is rejected the
+same way.
 
 A post without a version is not checked, so a page opened before the column
 existed still saves.
@@ -26,8 +27,7 @@ from typing import Callable, Optional
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import g, has_request_context, request
-from flask_babel import format_datetime
+from flask import abort, g, has_request_context, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -35,6 +35,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from lms.db import UTCDateTime, now_utc
 from lms.extensions import db
+from lms.i18n import format_datetime
 
 logger = logging.getLogger("lms.revisions")
 
@@ -52,8 +53,8 @@ __all__ = [
     "Versioned",
     "check",
     "differences",
-    "refuse",
     "save",
+    "show_conflict",
     "stale",
     "touch",
 ]
@@ -98,14 +99,12 @@ def _stamp_update(mapper, connection, target) -> None:
     if session is None or not session.is_modified(target, include_collections=False):
         return
     target.changed_at = now_utc()
-    actor_id = _actor_id()
-    if actor_id is not None or has_request_context():
-        target.changed_by_id = actor_id
+    target.changed_by_id = _actor_id()
 
 
 @dataclass
 class Conflict:
-    """A refused save: the row as it is now, and who changed it last and when."""
+    """A rejected save: the row as it is now, and who changed it last and when."""
 
     row: Versioned
     changed_by: Optional[str] = None
@@ -115,30 +114,20 @@ class Conflict:
 
     @property
     def message(self) -> str:
-        """Say who changed the row and when, and what happened to the typed values."""
+        """Say who changed the row and when."""
         when = format_datetime(self.changed_at, "short") if self.changed_at else None
         if self.changed_by and when:
-            first = _(
+            return _(
                 "%(name)s changed this on %(when)s, after this page was opened.",
                 name=self.changed_by,
                 when=when,
             )
-        elif when:
-            first = _(
+        if when:
+            return _(
                 "Someone else changed this on %(when)s, after this page was opened.",
                 when=when,
             )
-        else:
-            first = _("Someone else changed this after this page was opened.")
-        return " ".join(
-            [
-                first,
-                _(
-                    "Your changes were not saved. They are still in the form: compare"
-                    " them with the saved values, then save again to keep them."
-                ),
-            ]
-        )
+        return _("Someone else changed this after this page was opened.")
 
 
 def posted_version() -> Optional[str]:
@@ -159,7 +148,7 @@ def check(row: Versioned) -> Optional[Conflict]:
     if posted is None or posted == str(row.lock_version):
         return None
     logger.info(
-        "Stale save of %s refused: page showed version %r, row has %s",
+        "Stale save of %s rejected: page showed version %r, row has %s",
         _name(row), posted, row.lock_version,
     )
     return _conflict(row)
@@ -168,17 +157,17 @@ def check(row: Versioned) -> Optional[Conflict]:
 def stale(row: Versioned) -> Conflict:
     """Roll back after a save lost the race on the UPDATE, and return the conflict."""
     db.session.rollback()
-    logger.info("Concurrent save of %s refused", _name(row))
+    logger.info("Concurrent save of %s rejected", _name(row))
     return _conflict(row)
 
 
 def save(row: Versioned, apply: Callable[[], object], values=None) -> Optional[Conflict]:
-    """Apply a posted edit of ``row`` and commit, or return why it was refused.
+    """Apply a posted edit of ``row`` and commit, or return why it was rejected.
 
-    ``apply`` makes the change; its exceptions pass through uncommitted.
-    ``values``, given the row, returns what the edit page shows of it; when
-    that differs after ``apply``, the row's version is raised even if only
-    its child rows changed, such as a question's choices.
+    ``apply`` makes the change, and its exceptions pass through uncommitted.
+    ``values`` returns what the edit page shows of a row. When that differs
+    after ``apply`` but the row itself was not updated, only its child rows
+    changed (a question's choices, say), so the row's version is raised.
     """
     conflict = check(row)
     if conflict is not None:
@@ -211,7 +200,11 @@ def _name(row: Versioned) -> str:
 def _conflict(row: Versioned) -> Conflict:
     from lms.accounts.models import User
 
-    db.session.refresh(row)
+    try:
+        db.session.refresh(row)
+    except sa.exc.InvalidRequestError:
+        # Someone deleted the row meanwhile, so there is nothing left to edit.
+        abort(404)
     changer = db.session.get(User, row.changed_by_id) if row.changed_by_id else None
     return Conflict(
         row=row,
@@ -220,7 +213,7 @@ def _conflict(row: Versioned) -> Conflict:
     )
 
 
-def refuse(conflict: Conflict, fresh: list[tuple[str, str]]) -> None:
+def show_conflict(conflict: Conflict, fresh: list[tuple[str, str]]) -> None:
     """Show the conflict on the page being rendered, with the saved values."""
     conflict.fresh = fresh
     g.edit_conflict = conflict

@@ -249,7 +249,7 @@ def _save_scheme_from(form: SchemeForm, scheme: Optional[AssessmentScheme]):
         return _scheme_page(form, scheme, error.problems, 400)
     if conflict is not None:
         fresh = _scheme_form_of(scheme)
-        revisions.refuse(conflict, revisions.differences(form, fresh))
+        revisions.show_conflict(conflict, revisions.differences(form, fresh))
         return _scheme_page(form, scheme, status=409)
     flash(_("Assessment scheme for %(year)s saved.", year=saved[0].year), "success")
     return redirect(url_for(".index"))

@@ -237,7 +237,7 @@ def edit_framework(framework_id: int):
                 flash(_("Framework saved."), "success")
                 return redirect(url_for(".detail", framework_id=framework.id))
             fresh = FrameworkForm(formdata=None, obj=framework)
-            revisions.refuse(conflict, revisions.differences(form, fresh))
+            revisions.show_conflict(conflict, revisions.differences(form, fresh))
             return _render_form(
                 form, _("Edit framework"), framework, 409, versioned=framework
             )

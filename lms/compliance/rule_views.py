@@ -99,7 +99,7 @@ def edit_rule(rule_id: int):
     if conflict is not None:
         fresh = RuleForm(formdata=None)
         fresh.fill(rule)
-        revisions.refuse(conflict, revisions.differences(form, fresh))
+        revisions.show_conflict(conflict, revisions.differences(form, fresh))
         return _form_page(form, rule=rule, status=409)
 
     if changed:

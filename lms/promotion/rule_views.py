@@ -60,7 +60,7 @@ def _edit_rule(rule: Optional[PromotionRule]):
             formdata=None, institution_id=institution_id, rule=rule, programmes=programmes
         )
         fresh.fill(rule)
-        revisions.refuse(conflict, revisions.differences(form, fresh))
+        revisions.show_conflict(conflict, revisions.differences(form, fresh))
         return render_template("promotion/rule_form.html", form=form, rule=rule), 409
     status = 400 if form.is_submitted() else 200
     return render_template("promotion/rule_form.html", form=form, rule=rule), status

@@ -379,7 +379,7 @@ def edit_profile(person_id: int):
             conflict = revisions.stale(profile)
     fresh = _profile_form(person, formdata=None)
     _fill_profile_form(fresh, person, profile)
-    revisions.refuse(conflict, revisions.differences(form, fresh))
+    revisions.show_conflict(conflict, revisions.differences(form, fresh))
     return _render_profile(person, profile, form, 409)
 
 
