@@ -1,4 +1,4 @@
-"""Two people edit the same row: the later save from a stale page is refused."""
+"""Two people edit the same row: the later save from a stale page is rejected."""
 
 import pytest
 
@@ -29,7 +29,7 @@ class Race:
         return response
 
     def second_saves(self, **changes) -> str:
-        """Save the stale second page with ``changes``; it must be refused.
+        """Save the stale second page with ``changes``; it must be rejected.
 
         Returns the refusal page after checking that it keeps every typed value.
         """
@@ -42,12 +42,12 @@ class Race:
         for name, value in changes.items():
             assert kept[name] == value, (name, kept.get(name), value)
         assert kept["lock_version"] != self.second_page["lock_version"]
-        self.refused_page = kept
+        self.rejected_page = kept
         return html
 
     def second_saves_again(self):
         """Save the refusal page as it is; the typed values now go through."""
-        response = self.second.post(self.url, data=self.refused_page)
+        response = self.second.post(self.url, data=self.rejected_page)
         assert response.status_code == 302, text_of(response.get_data(as_text=True))
         return response
 

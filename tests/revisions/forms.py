@@ -97,11 +97,6 @@ def edit_form(html: str) -> dict:
     raise AssertionError("page has no form with a lock_version field")
 
 
-def field_value(html: str, name: str) -> str:
-    """Return the value of the input ``name`` in the edit form."""
-    return edit_form(html)[name]
-
-
 def text_of(html: str) -> str:
     """Return the page text with tags removed, for message checks."""
     return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))

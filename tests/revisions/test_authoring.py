@@ -35,7 +35,7 @@ def draft(app, seeded):
         }
 
 
-def test_stale_programme_save_is_refused(app, race, draft):
+def test_stale_programme_save_rejected(app, race, draft):
     edit = race(f"/manage/programmes/{draft['programme']}", "admin", "trainer")
     edit.first_saves(title="甲改过的项目名称")
     html = edit.second_saves(summary="乙写的项目简介")
@@ -48,7 +48,7 @@ def test_stale_programme_save_is_refused(app, race, draft):
     edit.second_saves_again()
 
 
-def test_stale_course_save_is_refused(app, race, draft):
+def test_stale_course_save_rejected(app, race, draft):
     edit = race(f"/manage/courses/{draft['course']}", "trainer", "admin")
     edit.first_saves(title="甲改过的课程名称")
     edit.second_saves(summary="乙写的课程简介")
@@ -60,7 +60,7 @@ def test_stale_course_save_is_refused(app, race, draft):
     edit.second_saves_again()
 
 
-def test_stale_lesson_save_is_refused(app, race, draft):
+def test_stale_lesson_save_rejected(app, race, draft):
     url = f"/manage/courses/{draft['course']}/lessons/{draft['lesson']}"
     edit = race(url, "trainer", "admin")
     edit.first_saves(title="甲改过的课时名称")
@@ -72,7 +72,7 @@ def test_stale_lesson_save_is_refused(app, race, draft):
         assert lesson.duration_minutes != 50
 
 
-def test_stale_quiz_save_is_refused(app, race, draft):
+def test_stale_quiz_save_rejected(app, race, draft):
     edit = race(f"/manage/quizzes/{draft['quiz']}", "trainer", "admin")
     edit.first_saves(pass_mark="70")
     edit.second_saves(title="乙改过的测验名称")
@@ -83,7 +83,7 @@ def test_stale_quiz_save_is_refused(app, race, draft):
         assert quiz.title != "乙改过的测验名称"
 
 
-def test_a_change_of_choices_alone_refuses_a_stale_question_save(app, race, draft):
+def test_choice_change_rejects_stale_question(app, race, draft):
     url = f"/manage/quizzes/{draft['quiz']}/questions/{draft['question']}"
     edit = race(url, "trainer", "admin")
     edit.first_saves(choice_1="甲改过的选项")
@@ -96,7 +96,7 @@ def test_a_change_of_choices_alone_refuses_a_stale_question_save(app, race, draf
     edit.second_saves_again()
 
 
-def test_stale_bank_question_save_is_refused(app, race):
+def test_stale_bank_question_save_rejected(app, race):
     with app.app_context():
         question = db.session.scalar(
             sa.select(Question)

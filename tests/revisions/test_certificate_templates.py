@@ -7,7 +7,7 @@ from lms.extensions import db
 from lms.organisations.models import Institution
 
 
-def test_stale_template_save_is_refused_and_keeps_typed_values(app, race):
+def test_stale_template_save_rejected(app, race):
     with app.app_context():
         template = db.session.scalar(
             sa.select(CertificateTemplate)

@@ -7,7 +7,7 @@ from lms.extensions import db
 from tests.revisions.forms import text_of
 
 
-def test_stale_class_save_is_refused_and_keeps_typed_values(app, race):
+def test_stale_class_save_rejected(app, race):
     with app.app_context():
         training_class = db.session.scalar(
             sa.select(TrainingClass).order_by(TrainingClass.id)

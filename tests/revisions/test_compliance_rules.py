@@ -30,7 +30,7 @@ def _own_rule() -> ComplianceRule:
     return rule
 
 
-def test_stale_rule_save_is_refused_and_keeps_typed_values(app, race):
+def test_stale_rule_save_rejected(app, race):
     with app.app_context():
         rule = _own_rule()
         rule_id, old_name, old_hours = rule.id, rule.name, rule.min_hours

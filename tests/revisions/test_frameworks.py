@@ -5,7 +5,7 @@ from lms.extensions import db
 from tests.competencies.helpers import make_draft, user
 
 
-def test_stale_framework_save_is_refused_and_keeps_typed_values(app, race):
+def test_stale_framework_save_rejected(app, race):
     with app.app_context():
         draft_id = make_draft(user("trainer")).id
         db.session.commit()

@@ -12,7 +12,7 @@ def _person(username: str) -> User:
     return db.session.scalar(sa.select(User).where(User.username == username))
 
 
-def test_stale_profile_save_is_refused_and_names_the_changer(app, race):
+def test_stale_profile_save_names_changer(app, race):
     with app.app_context():
         person = _person("counselor1")
         person_id, old_gender = person.id, person.gender
@@ -36,7 +36,7 @@ def test_stale_profile_save_is_refused_and_names_the_changer(app, race):
         assert person.gender.value == chosen
 
 
-def test_first_profile_save_refuses_a_second_page_opened_before_it(app, race):
+def test_new_profile_rejects_stale_page(app, race):
     with app.app_context():
         person = _person("counselor1")
         person_id = person.id

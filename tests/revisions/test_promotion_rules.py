@@ -5,7 +5,7 @@ from lms.promotion.models import PromotionRule
 from tests.conftest import demo_row
 
 
-def test_stale_promotion_rule_save_is_refused(app, race):
+def test_stale_promotion_rule_save_rejected(app, race):
     with app.app_context():
         rule = demo_row(PromotionRule, code="level-junior-intermediate")
         rule_id, years, excellent = rule.id, rule.min_years, rule.min_excellent

@@ -16,7 +16,7 @@ def _scheme_id() -> int:
     )
 
 
-def test_stale_scheme_save_is_refused_and_keeps_typed_rows(app, race):
+def test_stale_scheme_save_rejected(app, race):
     with app.app_context():
         scheme_id = _scheme_id()
         title = db.session.get(AssessmentScheme, scheme_id).title
@@ -32,7 +32,7 @@ def test_stale_scheme_save_is_refused_and_keeps_typed_rows(app, race):
     assert title != "甲改过的方案名称"
 
 
-def test_a_change_of_bands_alone_refuses_a_stale_scheme_save(app, race):
+def test_band_change_rejects_stale_scheme(app, race):
     with app.app_context():
         scheme_id = _scheme_id()
 

@@ -28,7 +28,7 @@ def _first(model):
     return db.session.scalar(sa.select(model).order_by(model.id))
 
 
-def test_stale_rubric_save_is_refused(app, race):
+def test_stale_rubric_save_rejected(app, race):
     with app.app_context():
         rubric = _first(Rubric)
         rubric_id, title = rubric.id, rubric.title
@@ -43,7 +43,7 @@ def test_stale_rubric_save_is_refused(app, race):
         assert rubric.description != "乙写的量规说明"
 
 
-def test_stale_task_save_is_refused(app, race):
+def test_stale_task_save_rejected(app, race):
     with app.app_context():
         task_id = make_task(
             _demo_world(), moderator="trainer", assessors=("hr", "counselor2")
@@ -61,7 +61,7 @@ def test_stale_task_save_is_refused(app, race):
     edit.second_saves_again()
 
 
-def test_stale_contest_save_is_refused(app, race):
+def test_stale_contest_save_rejected(app, race):
     with app.app_context():
         contest = contests.save_contest(
             _demo_world().uni_a,
@@ -90,7 +90,7 @@ def test_stale_contest_save_is_refused(app, race):
         assert db.session.get(Contest, contest_id).title == "甲改过的竞赛名称"
 
 
-def test_stale_class_session_save_is_refused(app, race):
+def test_stale_class_session_save_rejected(app, race):
     with app.app_context():
         session = _first(ClassSession)
         url = f"/classes/{session.class_id}/sessions/{session.id}/edit"
