@@ -128,7 +128,7 @@ class Framework(Versioned, db.Model):
         return f"<Framework {self.id} {self.code} v{self.version_number}>"
 
 
-class Level(db.Model):
+class Level(Versioned, db.Model):
     """A career stage of a framework (初级, 中级, 高级)."""
 
     __tablename__ = "competency_level"
@@ -155,7 +155,7 @@ class Level(db.Model):
         return f"<Level {self.id} {self.code}>"
 
 
-class FunctionalArea(db.Model):
+class FunctionalArea(Versioned, db.Model):
     """A 职业功能 of a framework, e.g. 心理健康教育与咨询工作."""
 
     __tablename__ = "competency_area"
@@ -178,7 +178,7 @@ class FunctionalArea(db.Model):
         return f"<FunctionalArea {self.id} {self.code}>"
 
 
-class CompetencyItem(db.Model):
+class CompetencyItem(Versioned, db.Model):
     """One cell of level x area: work content, ability and knowledge required.
 
     The three requirement texts hold one requirement per line.
