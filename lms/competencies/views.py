@@ -340,7 +340,7 @@ def _part_form(form_class, framework: Framework, row, **kwargs):
 
 
 def _save_part(framework: Framework, form, save, row):
-    """Save a level, area or item; an existing row is checked for a later save."""
+    """Save a level, area or item, and reject a stale save of an existing one."""
     if row is None:
         save(framework, form.values(), row)
         db.session.commit()
