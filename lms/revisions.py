@@ -230,6 +230,7 @@ def lock_version_input(row: Optional[Versioned]) -> Markup:
     value = str(row.lock_version or 0) if row is not None else "0"
     if g.get("edit_conflict") is None and request.method == "POST":
         value = posted_version() or value
+    g.lock_version_shown = value
     return Markup('<input type="hidden" name="%s" value="%s">') % (
         FIELD,
         escape(value),
@@ -334,4 +335,13 @@ def init_app(app) -> None:
     @app.context_processor
     def _edit_conflict() -> dict:
         return {"edit_conflict": g.get("edit_conflict")}
+
+    @app.after_request
+    def _version_etag(response):
+        # A client that is not a browser reads the version here and sends it
+        # back in If-Match.
+        shown = g.get("lock_version_shown")
+        if shown is not None and request.method == "GET" and response.status_code == 200:
+            response.set_etag(shown, weak=True)
+        return response
 

@@ -151,3 +151,14 @@ def test_save_records_changer(app, race):
         rule = db.session.get(ComplianceRule, rule_id)
         assert rule.changed_by_id == _user("admin").id
         assert rule.lock_version == 2
+
+
+def test_edit_page_sends_version_etag(app, race):
+    with app.app_context():
+        rule_id = _rule()
+
+    url = f"/compliance/rules/{rule_id}/edit"
+    edit = race(url, "admin", "hr")
+    assert edit.first.get(url).headers["ETag"] == 'W/"1"'
+    edit.first_saves(min_hours="10")
+    assert edit.first.get(url).headers["ETag"] == 'W/"2"'
