@@ -17,7 +17,7 @@ from assessments.task_views import (
 from assessments.tasks_models import AwardMode, Contest, PerformanceTask
 from courses.authoring import AuthoringError
 from courses.models import Course
-from lms import exports
+from lms import exports, labels, revisions
 from lms.accounts.access import in_hr_scope, roles_required
 from lms.accounts.models import User
 from lms.extensions import db
@@ -47,6 +47,27 @@ def _visible_standings(contest: Contest) -> list[contests.Standing]:
     return [row for row in rows if in_hr_scope(current_user, row.user)]
 
 
+def _contest_values(contest: Contest) -> dict:
+    return {
+        "title": contest.title,
+        "award_mode": contest.award_mode.value,
+        "first_tier": scoring.display(contest.first_tier),
+        "second_tier": scoring.display(contest.second_tier),
+        "third_tier": scoring.display(contest.third_tier),
+    }
+
+
+def _contest_fields() -> dict:
+    """Label of each field of the contest's award form, for a rejected save."""
+    return {
+        "title": _("Title"),
+        "award_mode": (_("Awards by"), lambda value: labels.label(value, "AwardMode")),
+        "first_tier": _("First prize"),
+        "second_tier": _("Second prize"),
+        "third_tier": _("Third prize"),
+    }
+
+
 def _contest_page(contest: Contest, errors=None, status: int = 200):
     institution_id = current_user.institution_id
     own_tasks = sa.select(PerformanceTask).filter_by(institution_id=institution_id)
@@ -69,13 +90,7 @@ def _contest_page(contest: Contest, errors=None, status: int = 200):
             can_edit=current_user.role in AUTHOR_ROLES,
             modes=list(AwardMode),
             values=(
-                {
-                    "title": contest.title,
-                    "award_mode": contest.award_mode.value,
-                    "first_tier": scoring.display(contest.first_tier),
-                    "second_tier": scoring.display(contest.second_tier),
-                    "third_tier": scoring.display(contest.third_tier),
-                }
+                _contest_values(contest)
                 if request.method == "GET" or request.endpoint != "tasks.edit_contest"
                 else request.form.to_dict()
             ),
@@ -130,17 +145,23 @@ def new_contest():
 @roles_required(*AUTHOR_ROLES)
 def edit_contest(contest_id: int):
     contest_row = _own(Contest, contest_id)
+    data = request.form.to_dict()
     try:
-        contests.save_contest(
-            current_user.institution_id,
-            request.form.to_dict(),
-            current_user,
+        conflict = revisions.save(
             contest_row,
+            lambda: contests.save_contest(
+                current_user.institution_id, data, current_user, contest_row
+            ),
         )
     except AuthoringError as error:
         db.session.rollback()
         return _contest_page(_own(Contest, contest_id), error.errors, 400)
-    db.session.commit()
+    if conflict is not None:
+        fresh = _contest_values(contest_row)
+        revisions.show_conflict(
+            conflict, revisions.value_differences(data, fresh, _contest_fields())
+        )
+        return _contest_page(contest_row, None, 409)
     flash(_("Contest saved."), "success")
     return redirect(url_for("tasks.contest", contest_id=contest_id))
 

@@ -44,7 +44,7 @@ from assessments.models import (
 from courses import teaching
 from courses.authoring import AuthoringError
 from courses.manage_views import quiz_page_with_draw
-from lms import uploads
+from lms import revisions, uploads
 from lms.accounts.access import roles_required
 from lms.accounts.models import Role, User
 from lms.i18n import format_datetime
@@ -222,25 +222,46 @@ def new_question(bank_id: int):
     return redirect(url_for("banks.bank", bank_id=bank_id, category=category.id))
 
 
+def _bank_question_values(question) -> dict:
+    values = authoring.question_forms.form_values(question)
+    values["category_id"] = question.category_id
+    return values
+
+
+def _category_path(bank, category_id) -> str:
+    category = banks.category_of(bank, str(category_id))
+    return category.path if category is not None else str(category_id)
+
+
 @bp.route("/banks/<int:bank_id>/questions/<int:question_id>", methods=["GET", "POST"])
 @roles_required(*AUTHOR_ROLES)
 def edit_question(bank_id: int, question_id: int):
     bank, question = _bank_question(bank_id, question_id)
     if request.method == "GET":
-        values = authoring.question_forms.form_values(question)
-        values["category_id"] = question.category_id
-        return _question_page(bank, question, values, {})
+        return _question_page(bank, question, _bank_question_values(question), {})
     data = request.form.to_dict()
     category = banks.category_of(bank, data.get("category_id"))
     try:
         if category is None:
             raise AuthoringError({"category_id": _("Choose a category of this bank.")})
-        banks.save_bank_question(category, data, current_user, question)
+        conflict = revisions.save(
+            question,
+            lambda: banks.save_bank_question(category, data, current_user, question),
+            _bank_question_values,
+        )
     except AuthoringError as error:
         db.session.rollback()
         bank, question = _bank_question(bank_id, question_id)
         return _question_page(bank, question, data, error.errors, 400)
-    db.session.commit()
+    if conflict is not None:
+        fields = authoring.question_forms.field_labels()
+        fields["category_id"] = (
+            _("Category"),
+            lambda value: _category_path(bank, value),
+        )
+        fresh = _bank_question_values(question)
+        revisions.show_conflict(conflict, revisions.value_differences(data, fresh, fields))
+        return _question_page(bank, question, data, {}, 409)
     flash(_("Question saved."), "success")
     return redirect(url_for("banks.bank", bank_id=bank_id, category=category.id))
 

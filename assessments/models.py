@@ -14,6 +14,7 @@ from lms import labels
 from lms.accounts.models import User
 from lms.db import UTCDateTime, enum_column, now_utc
 from lms.extensions import db
+from lms.revisions import Versioned
 
 #: Scale of stored awarded points and attempt scores. Partial credit such as
 #: 1/3 of a point is rounded half up to this many places, once, per question.
@@ -169,7 +170,7 @@ class QuestionCategory(db.Model):
         return ids
 
 
-class Quiz(db.Model):
+class Quiz(Versioned, db.Model):
     """A graded quiz that gates completion of its course."""
 
     __tablename__ = "quiz"
@@ -239,7 +240,7 @@ class Quiz(db.Model):
         return len(self.questions) + sum(draw.count for draw in self.draws)
 
 
-class Question(db.Model):
+class Question(Versioned, db.Model):
     """A question owned by one quiz (``quiz_id``) or kept in a bank category.
 
     ``answer_key`` holds the key of kinds that have no choices: accepted

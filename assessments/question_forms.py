@@ -24,6 +24,7 @@ from assessments.models import (
     TagKind,
 )
 from courses.authoring import text_field
+from lms.labels import label
 
 #: Choice rows shown on the question form.
 CHOICE_SLOTS = 8
@@ -292,6 +293,35 @@ def apply(question: Question, fields: dict) -> None:
         )
     for kind, value in fields["tags"]:
         question.tags.append(QuestionTag(kind=kind, value=value))
+
+
+def field_labels() -> dict:
+    """Label of each field of the question form, by field name."""
+    labels = {
+        "kind": (_("Kind"), lambda value: label(value, "question_kind")),
+        "text": _("Question text"),
+        "points": _("Points"),
+        "scoring": _("Scoring (multiple choice and ordering)"),
+    }
+    for slot in range(1, CHOICE_SLOTS + 1):
+        choice = _("Choice %(number)d", number=slot)
+        labels[f"choice_{slot}"] = choice
+        labels[f"correct_{slot}"] = (f"{choice} · {_('Correct')}", _checked)
+        labels[f"match_{slot}"] = f"{choice} · {_('Match')}"
+    labels.update(
+        blanks=_("Accepted answers per blank (fill in the blanks)"),
+        accepted=_("Accepted answers (short answer)"),
+        scoring_points=_("Scoring points (essay)"),
+        tags_functional_area=_("Functional area tags"),
+        tags_level=_("Level tags"),
+        tags_topic=_("Topic tags"),
+        explanation=_("Explanation shown in the review"),
+    )
+    return labels
+
+
+def _checked(value) -> str:
+    return _("Yes") if value else _("No")
 
 
 def form_values(question: Question) -> dict:

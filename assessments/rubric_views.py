@@ -9,6 +9,7 @@ from assessments import rubrics
 from assessments.task_views import AUTHOR_ROLES, _own, bp
 from assessments.tasks_models import Rubric
 from courses.authoring import AuthoringError
+from lms import revisions
 from lms.accounts.access import roles_required
 from lms.extensions import db
 
@@ -57,25 +58,43 @@ def new_rubric():
     return redirect(url_for("tasks.edit_rubric", rubric_id=rubric.id))
 
 
+def _rubric_values(rubric: Rubric) -> dict:
+    return {
+        "code": rubric.code,
+        "title": rubric.title,
+        "description": rubric.description,
+        "definition": rubrics.format_definition(rubric),
+    }
+
+
 @bp.route("/manage/rubrics/<int:rubric_id>", methods=["GET", "POST"])
 @roles_required(*AUTHOR_ROLES)
 def edit_rubric(rubric_id: int):
     rubric = _own(Rubric, rubric_id)
     if request.method == "GET":
-        values = {
-            "code": rubric.code,
-            "title": rubric.title,
-            "description": rubric.description,
-            "definition": rubrics.format_definition(rubric),
-        }
-        return _rubric_form(rubric, values, {})
+        return _rubric_form(rubric, _rubric_values(rubric), {})
     data = request.form.to_dict()
     try:
-        rubrics.save_rubric(current_user.institution_id, data, current_user, rubric)
+        conflict = revisions.save(
+            rubric,
+            lambda: rubrics.save_rubric(
+                current_user.institution_id, data, current_user, rubric
+            ),
+            _rubric_values,
+        )
     except AuthoringError as error:
         db.session.rollback()
         return _rubric_form(_own(Rubric, rubric_id), data, error.errors, 400)
-    db.session.commit()
+    if conflict is not None:
+        fields = {
+            "code": _("Code"),
+            "title": _("Title"),
+            "description": _("Description"),
+            "definition": _("Criteria and levels"),
+        }
+        fresh = _rubric_values(rubric)
+        revisions.show_conflict(conflict, revisions.value_differences(data, fresh, fields))
+        return _rubric_form(rubric, data, {}, 409)
     flash(_("Rubric saved."), "success")
     return redirect(url_for("tasks.edit_rubric", rubric_id=rubric_id))
 

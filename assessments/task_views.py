@@ -36,7 +36,7 @@ from courses import authoring, teaching
 from courses import services as course_services
 from courses.authoring import AuthoringError
 from courses.models import Course
-from lms import exports, labels, uploads
+from lms import exports, labels, revisions, uploads
 from lms.accounts.access import hr_scope_clause, roles_required
 from lms.accounts.models import Role, User
 from lms.extensions import db
@@ -236,6 +236,26 @@ def _redirect_former_manager(task: PerformanceTask):
     return redirect(url_for("tasks.manage_tasks"))
 
 
+def _task_fields() -> dict:
+    """Label of each field of the task form, for a rejected save."""
+    return {
+        "kind": _("Kind"),
+        "title": _("Title"),
+        "instructions": _("Task instructions"),
+        "course_id": _("Course"),
+        "rubric_id": _("Rubric"),
+        "student_rubric_id": _("Student-role rubric (heart-to-heart talk only)"),
+        "due_at": _("Due"),
+        "allow_resubmission": _("Allow a resubmission after a result is released"),
+        "blind_candidates": _("Hide candidates’ names from assessors"),
+        "aggregation": _("Combining the panel’s scores"),
+        "divergence_margin": _("Divergence margin (points)"),
+        "pass_mark": _("Pass mark (percent)"),
+        "moderator_id": _("Moderator"),
+        "competency_ids": _("Competencies assessed"),
+    }
+
+
 def _task_values(task: PerformanceTask) -> dict:
     return {
         "course_id": str(task.course_id),
@@ -266,11 +286,22 @@ def edit_task(task_id: int):
         return _task_form(task, _task_values(task), {})
     data = _task_data()
     try:
-        tasks.save_task(current_user.institution_id, data, current_user, task)
+        conflict = revisions.save(
+            task,
+            lambda: tasks.save_task(
+                current_user.institution_id, data, current_user, task
+            ),
+            _task_values,
+        )
     except AuthoringError as error:
         db.session.rollback()
         return _task_form(_managed_task(task_id), data, error.errors, 400)
-    db.session.commit()
+    if conflict is not None:
+        fresh = _task_values(task)
+        revisions.show_conflict(
+            conflict, revisions.value_differences(data, fresh, _task_fields())
+        )
+        return _task_form(task, data, {}, 409)
     if not moderation.is_moderator(current_user, task):
         return _redirect_former_manager(task)
     flash(_("Task saved."), "success")

@@ -14,6 +14,7 @@ from lms.accounts.models import User
 from lms.competencies.models import CompetencyItem
 from lms.db import UTCDateTime, enum_column, now_utc
 from lms.extensions import db
+from lms.revisions import Versioned
 
 
 class TaskKind(enum.Enum):
@@ -42,7 +43,7 @@ class PairRole(enum.Enum):
     B = "b"
 
 
-class Rubric(db.Model):
+class Rubric(Versioned, db.Model):
     """A reusable scoring guide: weighted criteria, each with scored levels."""
 
     __tablename__ = "rubric"
@@ -142,7 +143,7 @@ task_competency = sa.Table(
 )
 
 
-class PerformanceTask(db.Model):
+class PerformanceTask(Versioned, db.Model):
     """A rubric-scored task of a course, e.g. a heart-to-heart talk role-play."""
 
     __tablename__ = "performance_task"
@@ -194,7 +195,7 @@ class PerformanceTask(db.Model):
     student_rubric: so.Mapped[Optional[Rubric]] = so.relationship(
         foreign_keys=[student_rubric_id]
     )
-    moderator: so.Mapped[User] = so.relationship()
+    moderator: so.Mapped[User] = so.relationship(foreign_keys=[moderator_id])
     competencies: so.Mapped[list[CompetencyItem]] = so.relationship(
         secondary=task_competency, order_by=CompetencyItem.code
     )
@@ -346,7 +347,7 @@ class AwardMode(enum.Enum):
     THRESHOLD = "threshold"  # a minimum weighted total per tier
 
 
-class Contest(db.Model):
+class Contest(Versioned, db.Model):
     """A competency competition (素质能力大赛): weighted events and award tiers.
 
     Tier values are percentages of the entrants in ``RANK_SHARE`` mode, and

@@ -11,6 +11,7 @@ import sqlalchemy.orm as so
 from lms.accounts.models import User
 from lms.db import UTCDateTime, enum_column, now_utc
 from lms.extensions import db
+from lms.revisions import Versioned
 
 #: Serial pattern used until an admin sets another one.
 DEFAULT_SERIAL_PATTERN = "{prefix}-{year}-{seq:06d}"
@@ -34,7 +35,7 @@ class TemplateLanguage(enum.Enum):
     EN = "en"
 
 
-class CertificateTemplate(db.Model):
+class CertificateTemplate(Versioned, db.Model):
     """A named certificate design of one institution; its content lives in versions.
 
     ``code`` is set on the seeded defaults ("default-zh", "default-en") so

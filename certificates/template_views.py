@@ -37,7 +37,7 @@ from certificates.template_models import (
 )
 from certificates.template_services import ASSET_KINDS, NewImage, TemplateError
 from courses.models import Programme
-from lms import uploads
+from lms import revisions, uploads
 from lms.accounts.access import roles_required
 from lms.accounts.models import Role
 from lms.extensions import db
@@ -161,40 +161,58 @@ def new():
     return redirect(url_for(".edit", template_id=template.id))
 
 
+def _stored_form(template) -> TemplateForm:
+    """Return the edit form of ``template`` and its current version."""
+    version = template.current_version
+    return TemplateForm(
+        formdata=None,
+        name=template.name,
+        page_size=version.page_size.value,
+        orientation=version.orientation.value,
+        language=version.language.value,
+        validity_months=version.validity_months,
+        body_html=version.body_html,
+        css=version.css,
+    )
+
+
 @bp.route("/templates/<int:template_id>", methods=["GET", "POST"])
 @roles_required(*AUTHORS)
 def edit(template_id: int):
     template = _template_or_404(template_id)
-    version = template.current_version
     if request.method == "GET":
-        form = TemplateForm(
-            name=template.name,
-            page_size=version.page_size.value,
-            orientation=version.orientation.value,
-            language=version.language.value,
-            validity_months=version.validity_months,
-            body_html=version.body_html,
-            css=version.css,
-        )
-        return _form_page(form, template)
+        return _form_page(_stored_form(template), template)
     form = TemplateForm()
     if not form.validate_on_submit():
         return _form_page(form, template, 400)
-    try:
+    saved = []
+
+    def apply() -> None:
         template_services.rename_template(template, form.name.data)
-        saved = template_services.save_version(
-            template,
-            current_user,
-            images=_images(form),
-            remove_images=_removed(form),
-            **_version_fields(form),
+        saved.append(
+            template_services.save_version(
+                template,
+                current_user,
+                images=_images(form),
+                remove_images=_removed(form),
+                **_version_fields(form),
+            )
         )
+        # A save adds a version row; the template row counts it too.
+        revisions.touch(template)
+
+    try:
+        conflict = revisions.save(template, apply)
     except TemplateError as exc:
         db.session.rollback()
         template = _template_or_404(template_id)
         _add_error(form, exc)
         return _form_page(form, template, 400)
-    db.session.commit()
+    if conflict is not None:
+        fresh = _stored_form(template)
+        revisions.show_conflict(conflict, revisions.differences(form, fresh))
+        return _form_page(form, template, 409)
+    saved = saved[0]
     flash(
         _(
             "Template %(name)s is saved as version %(number)d.",

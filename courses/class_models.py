@@ -13,6 +13,7 @@ from courses.models import Course, Enrolment, Lesson, Programme
 from lms.accounts.models import User
 from lms.db import UTCDateTime, enum_column, now_utc
 from lms.extensions import db
+from lms.revisions import Versioned
 from lms.records.models import TrainingKind, TrainingTier
 
 
@@ -78,7 +79,7 @@ class_trainer = sa.Table(
 )
 
 
-class TrainingClass(db.Model):
+class TrainingClass(Versioned, db.Model):
     """A class offering one programme or one course to a cohort over a period."""
 
     __tablename__ = "training_class"
@@ -207,7 +208,7 @@ class ClassMember(db.Model):
     enrolment: so.Mapped[Optional[Enrolment]] = so.relationship()
 
 
-class ClassSession(db.Model):
+class ClassSession(Versioned, db.Model):
     """An offline session (面授) of a class on one day."""
 
     __tablename__ = "class_session"

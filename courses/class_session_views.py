@@ -10,7 +10,12 @@ from flask_login import current_user
 
 from courses import class_attendance, class_leave, classes
 from courses.authoring import AuthoringError
-from courses.class_models import AttendanceStatus, ClassStatus, SessionLength
+from courses.class_models import (
+    AttendanceStatus,
+    ClassSession,
+    ClassStatus,
+    SessionLength,
+)
 from courses.class_views import (
     MANAGER_ROLES,
     _managed,
@@ -19,7 +24,7 @@ from courses.class_views import (
     detail_page,
     flash_leave_withdrawals,
 )
-from lms import labels
+from lms import labels, revisions
 from lms.accounts.access import roles_required
 from lms.accounts.models import User
 from lms.extensions import db
@@ -203,33 +208,58 @@ def _people_named(user_ids: list[int]) -> str:
     return ", ".join(names)
 
 
-@bp.route("/<int:class_id>/sessions/<int:session_id>/edit", methods=["GET", "POST"])
-@roles_required(*MANAGER_ROLES)
-def edit_session(class_id: int, session_id: int):
-    training_class = _managed(class_id)
-    session = _session(training_class, session_id)
-    values = {
+def _session_values(session: ClassSession) -> dict:
+    return {
         "title": session.title,
         "held_on": session.held_on.isoformat(),
         "length": session.length.value,
         "place": session.place,
         "lesson_id": str(session.lesson_id or ""),
     }
+
+
+def _session_fields() -> dict:
+    """Label of each field of the session form, for a rejected save."""
+    return {
+        "title": _("Title"),
+        "held_on": _("Date"),
+        "length": (_("Length"), lambda value: labels.label(value, "SessionLength")),
+        "place": _("Place"),
+        "lesson_id": _("Offline lesson"),
+    }
+
+
+@bp.route("/<int:class_id>/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@roles_required(*MANAGER_ROLES)
+def edit_session(class_id: int, session_id: int):
+    training_class = _managed(class_id)
+    session = _session(training_class, session_id)
+    values = _session_values(session)
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
         values = request.form.to_dict()
         try:
-            class_attendance.update_session(session, values, current_user)
-            withdrawn = class_leave.enforce(training_class, current_user)
+            withdrawn = []
+
+            def apply() -> None:
+                class_attendance.update_session(session, values, current_user)
+                withdrawn.extend(class_leave.enforce(training_class, current_user))
+
+            conflict = revisions.save(session, apply)
         except AuthoringError as error:
             db.session.rollback()
             errors, status = error.errors, 400
         else:
-            db.session.commit()
-            flash(_("Session saved."), "success")
-            flash_leave_withdrawals(training_class, withdrawn)
-            return redirect(url_for("classes.detail", class_id=class_id))
+            if conflict is None:
+                flash(_("Session saved."), "success")
+                flash_leave_withdrawals(training_class, withdrawn)
+                return redirect(url_for("classes.detail", class_id=class_id))
+            fresh = _session_values(session)
+            revisions.show_conflict(
+                conflict, revisions.value_differences(values, fresh, _session_fields())
+            )
+            status = 409
     return render_template(
         "classes/session_form.html",
         training_class=training_class,

@@ -25,7 +25,7 @@ from courses.class_models import (
     TrainingClass,
 )
 from courses.models import PublicationStatus
-from lms import labels
+from lms import labels, revisions
 from lms.accounts.access import roles_required
 from lms.accounts.models import Role, User
 from lms.extensions import db
@@ -369,9 +369,12 @@ def edit_class(class_id: int):
         return _render_form(training_class, _form_values(training_class), {})
     data = _submitted()
     try:
-        class_authoring.update_class(training_class, data, current_user)
-        class_attendance.resync_class(training_class)
-        withdrawn = class_leave.enforce(training_class, current_user)
+        withdrawn: list = []
+        conflict = revisions.save(
+            training_class,
+            lambda: withdrawn.extend(_update_class(training_class, data)),
+            _form_values,
+        )
     except AuthoringError as error:
         db.session.rollback()
         return _render_form(training_class, data, error.errors, 400)
@@ -379,10 +382,49 @@ def edit_class(class_id: int):
         db.session.rollback()
         flash(class_error_message(error), "error")
         return redirect(url_for("classes.detail", class_id=class_id))
-    db.session.commit()
+    if conflict is not None:
+        fresh = _form_values(training_class)
+        revisions.show_conflict(
+            conflict, revisions.value_differences(data, fresh, _class_fields(fresh))
+        )
+        return _render_form(training_class, data, {}, 409)
     flash(_("Class saved."), "success")
     flash_leave_withdrawals(training_class, withdrawn)
     return redirect(url_for("classes.detail", class_id=class_id))
+
+
+def _update_class(training_class: TrainingClass, data: dict) -> list:
+    """Save the class form and return the members its leave limit withdraws."""
+    class_authoring.update_class(training_class, data, current_user)
+    class_attendance.resync_class(training_class)
+    return class_leave.enforce(training_class, current_user)
+
+
+def _class_fields(fresh: dict) -> dict:
+    """Label and display of each field of the class form, for a rejected save."""
+    names = {
+        str(user.id): user.full_name
+        for user in db.session.scalars(
+            sa.select(User).where(User.id.in_([int(i) for i in fresh["trainer_ids"]]))
+        )
+    }
+    return {
+        "code": _l("Code"),
+        "title": _l("Title"),
+        "summary": _l("Summary"),
+        "starts_on": _l("Start date"),
+        "ends_on": _l("End date"),
+        "capacity": _l("Capacity"),
+        "enrolment_mode": (
+            _l("Enrolment"),
+            lambda value: labels.label(value, "EnrolmentMode"),
+        ),
+        "tier": (_l("Tier"), lambda value: labels.label(value, "tier")),
+        "kind": (_l("Kind"), lambda value: labels.label(value, "kind")),
+        "full_day_hours": _l("Hours for a full-day session"),
+        "half_day_hours": _l("Hours for a half-day session"),
+        "trainer_ids": (_l("Trainers"), lambda value: names.get(value, value)),
+    }
 
 
 @bp.route("/<int:class_id>/status", methods=["POST"])

@@ -22,6 +22,7 @@ from courses.models import (
     PublicationStatus,
     TargetLevel,
 )
+from lms import labels, revisions
 from lms.accounts.access import roles_required
 from lms.accounts.models import Post, Role
 from lms.extensions import db
@@ -74,6 +75,67 @@ def _question(quiz_id: int, question_id: int) -> tuple[Quiz, Question]:
     if question is None or question.quiz_id != quiz.id:
         abort(404)
     return quiz, question
+
+
+def _show_conflict(conflict, typed: dict, fresh: dict, fields) -> None:
+    """Show a rejected save with the saved values that differ from the typed ones."""
+    labels = fields() if callable(fields) else fields
+    revisions.show_conflict(conflict, revisions.value_differences(typed, fresh, labels))
+
+
+def _programme_fields() -> dict:
+    return {
+        "code": _("Code"),
+        "title": _("Title"),
+        "summary": _("Summary"),
+        "tier": (_("Tier"), lambda value: labels.label(value, "tier")),
+        "kind": (_("Kind"), lambda value: labels.label(value, "kind")),
+        "level": (_("Level"), lambda value: labels.label(value, "level")),
+        "audience": _("Audience note"),
+        "audience_posts": (_("Audience"), lambda value: labels.label(value, "post")),
+        "min_elective_hours": _("Minimum elective hours"),
+        "certificate_validity_months": _("Certificate validity (months)"),
+    }
+
+
+def _course_fields() -> dict:
+    return {
+        "code": _("Code"),
+        "title": _("Title"),
+        "summary": _("Summary"),
+        "credit_hours": _("Credit hours"),
+        "competency_ids": _("Competencies developed"),
+    }
+
+
+def _lesson_fields() -> dict:
+    return {
+        "title": _("Title"),
+        "kind": (_("Kind"), lambda value: labels.label(value, "lesson_kind")),
+        "duration_minutes": _("Duration (minutes)"),
+        "body_html": _("Text (HTML)"),
+        "video_url": _("Video address"),
+        "session_starts_at": _("Date and time"),
+        "session_place": _("Place"),
+        "module_id": _("Module"),
+    }
+
+
+def _quiz_fields() -> dict:
+    return {
+        "title": _("Title"),
+        "instructions": _("Instructions"),
+        "pass_mark": _("Pass mark (percent)"),
+        "max_attempts": _("Attempts allowed"),
+        "time_limit_minutes": _("Time limit (minutes)"),
+        "opens_at": _("Opens at"),
+        "closes_at": _("Closes at"),
+        "grading_method": _("Grading method"),
+        "review_score": _("Score"),
+        "review_responses": _("Their answers"),
+        "review_correct": _("Correct answers"),
+        "review_feedback": _("Feedback and explanations"),
+    }
 
 
 def _form_data() -> dict:
@@ -210,14 +272,20 @@ def edit_programme(programme_id: int):
         return _programme_form(programme, _programme_values(programme), {})
     data = _form_data()
     try:
-        authoring.save_programme(
-            programme.institution_id, data, current_user, programme
+        conflict = revisions.save(
+            programme,
+            lambda: authoring.save_programme(
+                programme.institution_id, data, current_user, programme
+            ),
+            _programme_values,
         )
     except authoring.AuthoringError as error:
         db.session.rollback()
         programme = _own(Programme, programme_id)
         return _programme_form(programme, data, error.errors, 400)
-    db.session.commit()
+    if conflict is not None:
+        _show_conflict(conflict, data, _programme_values(programme), _programme_fields)
+        return _programme_form(programme, data, {}, 409)
     flash(_("Programme saved."), "success")
     return redirect(url_for("manage.edit_programme", programme_id=programme.id))
 
@@ -468,11 +536,19 @@ def edit_course(course_id: int):
         return _course_form(course, _course_values(course), {})
     data = _form_data()
     try:
-        authoring.save_course(course.institution_id, data, current_user, course)
+        conflict = revisions.save(
+            course,
+            lambda: authoring.save_course(
+                course.institution_id, data, current_user, course
+            ),
+            _course_values,
+        )
     except authoring.AuthoringError as error:
         db.session.rollback()
         return _course_form(_own(Course, course_id), data, error.errors, 400)
-    db.session.commit()
+    if conflict is not None:
+        _show_conflict(conflict, data, _course_values(course), _course_fields)
+        return _course_form(course, data, {}, 409)
     flash(_("Course saved."), "success")
     return redirect(url_for("manage.edit_course", course_id=course_id))
 
@@ -606,14 +682,20 @@ def edit_lesson(course_id: int, lesson_id: int):
         return _lesson_form(course, lesson, _lesson_values(lesson), {})
     data = _form_data()
     try:
-        authoring.save_lesson(
-            course, data, current_user, lesson, upload=request.files.get("upload")
+        conflict = revisions.save(
+            lesson,
+            lambda: authoring.save_lesson(
+                course, data, current_user, lesson, upload=request.files.get("upload")
+            ),
+            _lesson_values,
         )
     except authoring.AuthoringError as error:
         db.session.rollback()
         course, lesson = _lesson(course_id, lesson_id)
         return _lesson_form(course, lesson, data, error.errors, 400)
-    db.session.commit()
+    if conflict is not None:
+        _show_conflict(conflict, data, _lesson_values(lesson), _lesson_fields)
+        return _lesson_form(course, lesson, data, {}, 409)
     flash(_("Lesson saved."), "success")
     _report_removed_markup(data)
     return redirect(url_for("manage.edit_course", course_id=course_id))
@@ -807,12 +889,18 @@ def edit_quiz(quiz_id: int):
         return _quiz_form(quiz.course, quiz, _quiz_values(quiz), {})
     data = _form_data()
     try:
-        quiz_authoring.save_quiz(quiz.course, data, current_user, quiz)
+        conflict = revisions.save(
+            quiz,
+            lambda: quiz_authoring.save_quiz(quiz.course, data, current_user, quiz),
+            _quiz_values,
+        )
     except authoring.AuthoringError as error:
         db.session.rollback()
         quiz = _quiz(quiz_id)
         return _quiz_form(quiz.course, quiz, data, error.errors, 400)
-    db.session.commit()
+    if conflict is not None:
+        _show_conflict(conflict, data, _quiz_values(quiz), _quiz_fields)
+        return _quiz_form(quiz.course, quiz, data, {}, 409)
     flash(_("Quiz saved."), "success")
     return redirect(url_for("manage.edit_quiz", quiz_id=quiz_id))
 
@@ -882,12 +970,18 @@ def edit_question(quiz_id: int, question_id: int):
         return _question_form(quiz, question, _question_values(question), {})
     data = _form_data()
     try:
-        quiz_authoring.save_question(quiz, data, current_user, question)
+        conflict = revisions.save(
+            question,
+            lambda: quiz_authoring.save_question(quiz, data, current_user, question),
+            _question_values,
+        )
     except authoring.AuthoringError as error:
         db.session.rollback()
         quiz, question = _question(quiz_id, question_id)
         return _question_form(quiz, question, data, error.errors, 400)
-    db.session.commit()
+    if conflict is not None:
+        _show_conflict(conflict, data, _question_values(question), question_forms.field_labels)
+        return _question_form(quiz, question, data, {}, 409)
     flash(_("Question saved."), "success")
     return redirect(url_for("manage.edit_quiz", quiz_id=quiz_id))
 

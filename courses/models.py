@@ -10,6 +10,7 @@ from lms.accounts.models import User
 from lms.competencies.models import CompetencyItem
 from lms.db import UTCDateTime, enum_column, now_utc
 from lms.extensions import db
+from lms.revisions import Versioned
 from lms.records.models import TrainingKind, TrainingTier
 
 
@@ -59,7 +60,7 @@ course_competency = sa.Table(
 )
 
 
-class Programme(db.Model):
+class Programme(Versioned, db.Model):
     """A tiered training programme, e.g. 初级辅导员岗位培训, made of courses."""
 
     __tablename__ = "programme"
@@ -144,7 +145,7 @@ class ProgrammeCourse(db.Model):
     )
 
 
-class Course(db.Model):
+class Course(Versioned, db.Model):
     """A course version. Versions of one course share its code.
 
     A published version is never edited: a change is made on a new draft
@@ -219,7 +220,7 @@ class CourseModule(db.Model):
         return f"<CourseModule {self.id} {self.title!r}>"
 
 
-class Lesson(db.Model):
+class Lesson(Versioned, db.Model):
     """A lesson. Lessons of a module are consecutive in ``position`` order."""
 
     __tablename__ = "lesson"

@@ -40,12 +40,13 @@ def create_app(config: Optional[dict] = None) -> Flask:
     _register_listeners()
 
     from certificates import cli as certificate_cli
-    from lms import cli, errors, i18n, labels, security, uploads
+    from lms import cli, errors, i18n, labels, revisions, security, uploads
     from lms.notifications import cli as notification_cli
 
     errors.init_app(app)
     i18n.init_app(app)
     labels.init_app(app)
+    revisions.init_app(app)
     security.init_app(app)
     uploads.init_app(app)
     cli.init_app(app)

@@ -23,6 +23,7 @@ import sqlalchemy.orm as so
 from lms.accounts.models import User
 from lms.db import UTCDateTime, enum_column, now_utc
 from lms.extensions import db
+from lms.revisions import Versioned
 from lms.organisations.models import Institution
 from lms.seed_content.duties_2017 import AREAS as DUTY_AREAS
 
@@ -46,7 +47,7 @@ class AssessmentStatus(enum.Enum):
     FINALISED = "finalised"  # total and grade are stored and on the record
 
 
-class AssessmentScheme(db.Model):
+class AssessmentScheme(Versioned, db.Model):
     """An institution's rules for one year's assessment."""
 
     __tablename__ = "annual_assessment_scheme"

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from lms import exports, uploads
+from lms import exports, revisions, uploads
 from lms.accounts.access import get_person_or_404, hr_scope, roles_required
 from lms.accounts.models import Role, User
 from lms.annual_assessment import evaluation as student_evaluation
@@ -243,6 +243,14 @@ def _scheme_page(form: SchemeForm, scheme: Optional[AssessmentScheme], problems=
     )
 
 
+class _SchemeProblems(Exception):
+    """The posted scheme breaks the rules; ``problems`` says how."""
+
+    def __init__(self, problems):
+        super().__init__(problems)
+        self.problems = problems
+
+
 def _save_scheme_from(form: SchemeForm, scheme: Optional[AssessmentScheme]):
     components, bands, dimensions, row_problems = _specs_from(form)
     if row_problems:
@@ -253,35 +261,64 @@ def _save_scheme_from(form: SchemeForm, scheme: Optional[AssessmentScheme]):
         and services.changes_scoring(scheme, components, bands, share)
         and services.is_locked(scheme)
     )
-    saved, problems = services.save_scheme(
-        current_user.institution_id,
-        scheme.year if scheme is not None else form.year.data,
-        current_user,
-        title=form.title.data.strip(),
-        min_sample_share=share,
-        components=components,
-        bands=bands,
-        # A post without dimension rows keeps the scheme's dimensions.
-        dimensions=dimensions if _has_dimension_rows() else None,
-        scheme=scheme,
-        correction_reason=form.correction_reason.data or "",
-    )
-    if problems:
-        return _scheme_page(form, scheme, problems, 400)
-    db.session.commit()
+    saved = []
+
+    def apply() -> None:
+        result, problems = services.save_scheme(
+            current_user.institution_id,
+            scheme.year if scheme is not None else form.year.data,
+            current_user,
+            title=form.title.data.strip(),
+            min_sample_share=share,
+            components=components,
+            bands=bands,
+            # A post without dimension rows keeps the scheme's dimensions.
+            dimensions=dimensions if _has_dimension_rows() else None,
+            scheme=scheme,
+            correction_reason=form.correction_reason.data or "",
+        )
+        if problems:
+            raise _SchemeProblems(problems)
+        saved.append(result)
+
+    try:
+        if scheme is None:
+            apply()
+            db.session.commit()
+            conflict = None
+        else:
+            conflict = revisions.save(scheme, apply, _scheme_snapshot)
+    except _SchemeProblems as error:
+        return _scheme_page(form, scheme, error.problems, 400)
+    if conflict is not None:
+        fresh = _scheme_form_of(scheme)
+        revisions.show_conflict(conflict, revisions.differences(form, fresh))
+        return _scheme_page(form, scheme, status=409)
     if corrected:
         flash(
             _(
                 "Assessment scheme for %(year)s corrected. Totals and grades are "
                 "computed when an assessment is finalised, so finalise the reopened "
                 "assessments again.",
-                year=saved.year,
+                year=saved[0].year,
             ),
             "success",
         )
         return redirect(url_for(".index"))
-    flash(_("Assessment scheme for %(year)s saved.", year=saved.year), "success")
+    flash(_("Assessment scheme for %(year)s saved.", year=saved[0].year), "success")
     return redirect(url_for(".index"))
+
+
+def _scheme_form_of(scheme: AssessmentScheme) -> SchemeForm:
+    """Return the edit form of ``scheme`` as stored."""
+    form = SchemeForm(formdata=None)
+    del form.year
+    _fill_scheme_form(form, scheme)
+    return form
+
+
+def _scheme_snapshot(scheme: AssessmentScheme) -> dict:
+    return revisions.form_values(_scheme_form_of(scheme))
 
 
 @bp.route("/schemes/new", methods=["GET", "POST"])

@@ -20,6 +20,7 @@ import sqlalchemy.orm as so
 
 from lms.db import UTCDateTime, enum_column, now_utc
 from lms.extensions import db
+from lms.revisions import Versioned
 
 
 def new_identifier() -> str:
@@ -41,7 +42,7 @@ class MappingRelation(enum.Enum):
     RELATED = "related"
 
 
-class Framework(db.Model):
+class Framework(Versioned, db.Model):
     """A competency standard, e.g. the 2014 counselor competency standard.
 
     Identifiers are UUIDs so that a framework maps onto a 1EdTech CASE
@@ -127,7 +128,7 @@ class Framework(db.Model):
         return f"<Framework {self.id} {self.code} v{self.version_number}>"
 
 
-class Level(db.Model):
+class Level(Versioned, db.Model):
     """A career stage of a framework (初级, 中级, 高级)."""
 
     __tablename__ = "competency_level"
@@ -154,7 +155,7 @@ class Level(db.Model):
         return f"<Level {self.id} {self.code}>"
 
 
-class FunctionalArea(db.Model):
+class FunctionalArea(Versioned, db.Model):
     """A 职业功能 of a framework, e.g. 心理健康教育与咨询工作."""
 
     __tablename__ = "competency_area"
@@ -177,7 +178,7 @@ class FunctionalArea(db.Model):
         return f"<FunctionalArea {self.id} {self.code}>"
 
 
-class CompetencyItem(db.Model):
+class CompetencyItem(Versioned, db.Model):
     """One cell of level x area: work content, ability and knowledge required.
 
     The three requirement texts hold one requirement per line.

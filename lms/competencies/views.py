@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from lms import revisions
 from lms.accounts.access import roles_required
 from lms.accounts.models import Role
 from lms.competencies import case, csvio, logger, services, transfer
@@ -225,15 +226,25 @@ def edit_framework(framework_id: int):
     form = FrameworkForm(obj=framework)
     if form.validate_on_submit():
         try:
-            services.save_framework(form.values(), current_user, framework)
+            conflict = revisions.save(
+                framework,
+                lambda: services.save_framework(form.values(), current_user, framework),
+            )
         except services.FrameworkError as error:
             _apply(error, form)
         else:
-            db.session.commit()
-            flash(_("Framework saved."), "success")
-            return redirect(url_for(".detail", framework_id=framework.id))
+            if conflict is None:
+                flash(_("Framework saved."), "success")
+                return redirect(url_for(".detail", framework_id=framework.id))
+            fresh = FrameworkForm(formdata=None, obj=framework)
+            revisions.show_conflict(conflict, revisions.differences(form, fresh))
+            return _render_form(
+                form, _("Edit framework"), framework, 409, versioned=framework
+            )
     status = 400 if request.method == "POST" else 200
-    return _render_form(form, _("Edit framework"), framework, status)
+    return _render_form(
+        form, _("Edit framework"), framework, status, versioned=framework
+    )
 
 
 def _button(framework_id: int, action, success: str) -> Response:
@@ -305,21 +316,36 @@ def new_version(framework_id: int):
 def _edit_part(framework_id: int, model, form_class, save, heading: str, row_id=None):
     framework = _managed(framework_id)
     row = _part(model, framework, row_id) if row_id is not None else None
-    if form_class is ItemForm:
-        form = ItemForm(framework, obj=row)
-    else:
-        form = form_class(obj=row)
+    form = _part_form(form_class, framework, row)
     if form.validate_on_submit():
         try:
-            save(framework, form.values(), row)
+            conflict = _save_part(framework, form, save, row)
         except services.FrameworkError as error:
             _apply(error, form)
         else:
-            db.session.commit()
-            flash(_("Saved."), "success")
-            return redirect(url_for(".detail", framework_id=framework.id))
+            if conflict is None:
+                flash(_("Saved."), "success")
+                return redirect(url_for(".detail", framework_id=framework.id))
+            fresh = _part_form(form_class, framework, row, formdata=None)
+            revisions.show_conflict(conflict, revisions.differences(form, fresh))
+            return _render_form(form, heading, framework, 409, versioned=row)
     status = 400 if request.method == "POST" else 200
-    return _render_form(form, heading, framework, status)
+    return _render_form(form, heading, framework, status, versioned=row)
+
+
+def _part_form(form_class, framework: Framework, row, **kwargs):
+    if form_class is ItemForm:
+        return ItemForm(framework, obj=row, **kwargs)
+    return form_class(obj=row, **kwargs)
+
+
+def _save_part(framework: Framework, form, save, row):
+    """Save a level, area or item, and reject a stale save of an existing one."""
+    if row is None:
+        save(framework, form.values(), row)
+        db.session.commit()
+        return None
+    return revisions.save(row, lambda: save(framework, form.values(), row))
 
 
 def _delete_part(framework_id: int, model, row_id: int, delete) -> Response:

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from lms.accounts.models import Post, Role, User
 from lms.db import UTCDateTime, enum_column, now_utc
 from lms.extensions import db
+from lms.revisions import Versioned
 from lms.organisations.models import Institution
 from lms.records.models import TrainingKind, TrainingTier
 
@@ -77,7 +78,7 @@ class CadreRank(enum.Enum):
     BUREAU_CHIEF = "bureau_chief"  # 正厅级
 
 
-class PersonProfile(db.Model):
+class PersonProfile(Versioned, db.Model):
     """Attributes of a person that decide which training rules cover them.
 
     One row per user at most. A user without a row is treated as a non-member
@@ -122,7 +123,7 @@ class PersonProfile(db.Model):
         UTCDateTime, default=now_utc, onupdate=now_utc
     )
 
-    user: so.Mapped[User] = so.relationship()
+    user: so.Mapped[User] = so.relationship(foreign_keys=[user_id])
 
     def __repr__(self) -> str:
         return f"<PersonProfile {self.user_id}>"
@@ -212,7 +213,7 @@ SHARED_RULE_NAMES = {
 }
 
 
-class ComplianceRule(db.Model):
+class ComplianceRule(Versioned, db.Model):
     """A training requirement: who it covers, over which window, how much.
 
     A rule requires either a minimum of 学时 (``min_hours``) or a minimum

@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from lms import revisions
 from lms.accounts.access import roles_required
 from lms.compliance import rule_admin
 from lms.compliance.forms import RetireForm, RuleForm, code_taken_message
@@ -91,8 +92,20 @@ def edit_rule(rule_id: int):
         form.fill(rule)
     if not form.validate_on_submit():
         return _form_page(form, rule=rule, status=400 if form.is_submitted() else 200)
-    changed = rule_admin.update_rule(rule, form.values(), current_user)
-    db.session.commit()
+
+    conflict = revisions.check(rule)
+    if conflict is None:
+        try:
+            changed = rule_admin.update_rule(rule, form.values(), current_user)
+            db.session.commit()
+        except revisions.StaleDataError:
+            conflict = revisions.stale(rule)
+    if conflict is not None:
+        fresh = RuleForm(formdata=None)
+        fresh.fill(rule)
+        revisions.show_conflict(conflict, revisions.differences(form, fresh))
+        return _form_page(form, rule=rule, status=409)
+
     if changed:
         flash(_("Compliance rule saved: %(name)s", name=rule.name), "success")
     else:

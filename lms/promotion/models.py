@@ -10,6 +10,7 @@ import sqlalchemy.orm as so
 from lms.accounts.models import User
 from lms.db import UTCDateTime, enum_column, now_utc
 from lms.extensions import db
+from lms.revisions import Versioned
 from lms.organisations.models import Department, Institution
 from lms.records.events import (
     ADMINISTRATIVE_RANKS,
@@ -62,7 +63,7 @@ def step_label(track: PromotionTrack, value: str) -> str:
 GRADE_ORDER = tuple(ASSESSMENT_GRADES)
 
 
-class PromotionRule(db.Model):
+class PromotionRule(Versioned, db.Model):
     """What a person of an institution needs to move one step up a track.
 
     Every requirement is optional except the step itself. ``assessment_years``

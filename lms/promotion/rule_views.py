@@ -7,6 +7,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from lms import revisions
 from lms.accounts.access import get_person_or_404, hr_scope, roles_required
 from lms.accounts.models import Role
 from lms.extensions import db
@@ -49,22 +50,36 @@ def _edit_rule(rule: Optional[PromotionRule]):
     if rule is not None and not form.is_submitted():
         form.fill(rule)
     if form.validate_on_submit():
-        created = rule is None
-        target = rule or PromotionRule(institution_id=institution_id)
-        form.apply_to(target)
-        try:
-            services.save_rule(target, current_user, created=created)
-        except services.PromotionError:
-            # The same form, sent twice at once, stored the code first.
-            db.session.rollback()
-            form.code.errors = [code_taken_message(form.code.data)]
-            page = render_template("promotion/rule_form.html", form=form, rule=rule)
-            return page, 400
-        db.session.commit()
-        flash(_("Promotion rule saved: %(name)s", name=target.name), "success")
-        return redirect(url_for(".rules"))
+        conflict = revisions.check(rule) if rule is not None else None
+        if conflict is None:
+            try:
+                return _save_rule(form, rule, institution_id)
+            except revisions.StaleDataError:
+                conflict = revisions.stale(rule)
+        fresh = RuleForm(
+            formdata=None, institution_id=institution_id, rule=rule, programmes=programmes
+        )
+        fresh.fill(rule)
+        revisions.show_conflict(conflict, revisions.differences(form, fresh))
+        return render_template("promotion/rule_form.html", form=form, rule=rule), 409
     status = 400 if form.is_submitted() else 200
     return render_template("promotion/rule_form.html", form=form, rule=rule), status
+
+
+def _save_rule(form: RuleForm, rule: Optional[PromotionRule], institution_id: int):
+    created = rule is None
+    target = rule or PromotionRule(institution_id=institution_id)
+    form.apply_to(target)
+    try:
+        services.save_rule(target, current_user, created=created)
+    except services.PromotionError:
+        # The same form, sent twice at once, stored the code first.
+        db.session.rollback()
+        form.code.errors = [code_taken_message(form.code.data)]
+        return render_template("promotion/rule_form.html", form=form, rule=rule), 400
+    db.session.commit()
+    flash(_("Promotion rule saved: %(name)s", name=target.name), "success")
+    return redirect(url_for(".rules"))
 
 
 @bp.route("/promotions/rules/new", methods=["GET", "POST"])

@@ -18,6 +18,7 @@ from lms.accounts.models import Post, User
 from lms.compliance.explain import CADRE_RANK, PARTY_STATUS
 from lms.compliance.models import CadreRank, PartyStatus, PersonProfile
 from lms.compliance.windows import PROBATION_MONTHS, add_months
+from lms.db import now_utc
 from lms.extensions import db
 from lms.records.models import ProgressionEntry, ProgressionKind, TrainingTier
 
@@ -426,7 +427,6 @@ def update_profile(
             raise ValueError(f"{name} is not a profile date")
         setattr(profile, name, value)
     person.post = new_post
-    db.session.flush()
 
     after = _profile_values(profile)
     changes = {
@@ -438,6 +438,11 @@ def update_profile(
             new_post.value if new_post else None,
         ]
     changes.update(other_changes or {})
+    if changes:
+        # The profile page saves the post and contact details on the person
+        # too; touching the profile raises its lock version for those as well.
+        profile.updated_at = now_utc()
+    db.session.flush()
     if changes:
         contact.record_profile_change(person, actor, changes)
     return changes

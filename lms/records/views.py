@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from lms import revisions
 from lms.accounts import contact
 from lms.accounts.access import get_person_or_404, hr_scope, roles_required
 from lms.accounts.forms import OwnPhoneForm
@@ -374,7 +375,36 @@ def edit_profile(person_id: int):
     person = get_person_or_404(person_id)
     _require_hr_of(person)
     profile = events.profile_of(person)
-    form = PersonProfileForm()
+    form = _profile_form(person, profile)
+    if request.method == "GET":
+        _fill_profile_form(form, person, profile)
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return _render_profile(person, profile, form, status)
+
+    conflict = revisions.check(profile) if profile is not None else None
+    if conflict is None:
+        try:
+            return _save_profile(form, person, profile)
+        except revisions.StaleDataError:
+            conflict = revisions.stale(profile)
+    fresh = _profile_form(person, profile, formdata=None)
+    _fill_profile_form(fresh, person, profile)
+    revisions.show_conflict(conflict, revisions.differences(form, fresh))
+    return _render_profile(person, profile, form, 409)
+
+
+def _render_profile(person: User, profile, form: PersonProfileForm, status: int):
+    return (
+        render_template(
+            "lms/records/profile.html", person=person, profile=profile, form=form
+        ),
+        status,
+    )
+
+
+def _profile_form(person: User, profile, **kwargs) -> PersonProfileForm:
+    form = PersonProfileForm(**kwargs)
     form.today = local_today(person.institution)
     if profile is not None:
         form.stored_rank = profile.cadre_rank.value if profile.cadre_rank else ""
@@ -383,7 +413,12 @@ def edit_profile(person_id: int):
         form.post.choices = post_choices(person.role.value, person.post)
     else:
         del form.post
-    if request.method == "GET" and profile is not None:
+    return form
+
+
+def _fill_profile_form(form: PersonProfileForm, person: User, profile) -> None:
+    """Show the stored profile and contact details of ``person``."""
+    if profile is not None:
         form.party_status.data = profile.party_status.value
         form.party_committee_member.data = profile.party_committee_member
         form.cadre_rank.data = profile.cadre_rank.value if profile.cadre_rank else ""
@@ -392,66 +427,62 @@ def edit_profile(person_id: int):
         form.probation_started_on.data = profile.probation_started_on
         form.full_member_on.data = profile.full_member_on
         form.rank_since.data = profile.rank_since
-    if request.method == "GET":
-        if "post" in form and person.post is not None:
-            form.post.data = person.post.value
-        form.gender.data = person.gender.value if person.gender else ""
-        form.phone.data = person.phone
-    if form.validate_on_submit():
-        new_post = Post(form.post.data) if "post" in form and form.post.data else None
-        left_entry = None
-        if form.keep_left_post.data:
-            left_entry = events.record_left_post(
-                person,
-                current_user,
-                left_post=person.post,
-                left_started_on=profile.post_started_on if profile else None,
-                new_started_on=form.post_started_on.data,
-            )
-        contact_changes = contact.update_contact(
+    if "post" in form and person.post is not None:
+        form.post.data = person.post.value
+    form.gender.data = person.gender.value if person.gender else ""
+    form.phone.data = person.phone
+
+
+def _save_profile(form: PersonProfileForm, person: User, profile):
+    new_post = Post(form.post.data) if "post" in form and form.post.data else None
+    left_entry = None
+    if form.keep_left_post.data:
+        left_entry = events.record_left_post(
             person,
             current_user,
-            gender=Gender(form.gender.data) if form.gender.data else None,
-            phone=form.phone.data,
-            record=False,
+            left_post=person.post,
+            left_started_on=profile.post_started_on if profile else None,
+            new_started_on=form.post_started_on.data,
         )
-        changes = events.update_profile(
-            person,
-            current_user,
-            party_status=PartyStatus(form.party_status.data),
-            party_committee_member=form.party_committee_member.data,
-            cadre_rank=CadreRank(form.cadre_rank.data) if form.cadre_rank.data else None,
-            full_time={"yes": True, "no": False}.get(form.full_time.data),
-            post_started_on=form.post_started_on.data,
-            post=new_post,
-            other_changes=contact_changes,
-            dates={
-                "probation_started_on": form.probation_started_on.data,
-                "full_member_on": form.full_member_on.data,
-                "rank_since": form.rank_since.data,
-            },
-        )
-        db.session.commit()
-        if changes:
-            flash(_("Profile of %(name)s saved.", name=person.full_name), "success")
-        if left_entry is not None:
-            flash(
-                _(
-                    "The post held until %(date)s was added to the record as an "
-                    "earlier post: %(title)s",
-                    date=left_entry.detail["ended_on"],
-                    title=left_entry.title,
-                ),
-                "info",
-            )
-        if not changes and left_entry is None:
-            flash(_("Nothing changed."), "info")
-        return redirect(url_for(".person_record", person_id=person.id))
-    status = 400 if request.method == "POST" else 200
-    return (
-        render_template("lms/records/profile.html", person=person, form=form),
-        status,
+    contact_changes = contact.update_contact(
+        person,
+        current_user,
+        gender=Gender(form.gender.data) if form.gender.data else None,
+        phone=form.phone.data,
+        record=False,
     )
+    changes = events.update_profile(
+        person,
+        current_user,
+        party_status=PartyStatus(form.party_status.data),
+        party_committee_member=form.party_committee_member.data,
+        cadre_rank=CadreRank(form.cadre_rank.data) if form.cadre_rank.data else None,
+        full_time={"yes": True, "no": False}.get(form.full_time.data),
+        post_started_on=form.post_started_on.data,
+        post=new_post,
+        other_changes=contact_changes,
+        dates={
+            "probation_started_on": form.probation_started_on.data,
+            "full_member_on": form.full_member_on.data,
+            "rank_since": form.rank_since.data,
+        },
+    )
+    db.session.commit()
+    if changes:
+        flash(_("Profile of %(name)s saved.", name=person.full_name), "success")
+    if left_entry is not None:
+        flash(
+            _(
+                "The post held until %(date)s was added to the record as an "
+                "earlier post: %(title)s",
+                date=left_entry.detail["ended_on"],
+                title=left_entry.title,
+            ),
+            "info",
+        )
+    if not changes and left_entry is None:
+        flash(_("Nothing changed."), "info")
+    return redirect(url_for(".person_record", person_id=person.id))
 
 
 from lms.records import external_views  # noqa: F401  (registers routes on bp)
