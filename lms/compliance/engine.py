@@ -45,9 +45,11 @@ __all__ = [
     "evaluate",
     "evaluate_all",
     "evaluate_institution",
+    "first_judged_year",
     "local_today",
     "needs_post_start",
     "party_dates_outcome",
+    "party_since",
     "rules_for",
     "split_hours_by_year",
     "uncovered_reason",
@@ -112,6 +114,12 @@ class Uncovered(enum.Enum):
     NOT_NEW_PARTY_MEMBER = "not_new_party_member"
     #: A first-member-year rule, for a probationary member.
     NOT_YET_FULL_MEMBER = "not_yet_full_member"
+    #: A calendar-year Party member rule, for a year that began before the
+    #: person joined the Party (see ``first_judged_year``).
+    NOT_YET_PARTY_MEMBER = "not_yet_party_member"
+    #: A calendar-year cadre rule, for a year that began before the person
+    #: reached the rank (see ``first_judged_year``).
+    NOT_YET_IN_RANK = "not_yet_in_rank"
 
 
 @dataclass(frozen=True)
@@ -138,6 +146,9 @@ class Verdict:
     #: Exam result when the rule requires a passed exam (``rule.exam_required``):
     #: True passed, False only failed exams recorded, None no result recorded.
     exam: Optional[bool] = None
+    #: With ``Uncovered.NOT_YET_PARTY_MEMBER`` or ``Uncovered.NOT_YET_IN_RANK``:
+    #: the Party or rank date that the first judged year follows.
+    since: Optional[date] = None
 
     @property
     def applies(self) -> bool:
@@ -323,7 +334,54 @@ def person_window(
     window = window_for(rule, today, year=year, **window_dates(profile))
     if _year_before_post(rule, window, post_started_on):
         return _not_applicable(rule, person, today, Uncovered.NOT_YET_IN_POST)
+    for reason, since in _status_dates(rule, profile):
+        if _year_not_yet_judged(rule, window, since):
+            return _not_applicable(rule, person, today, reason, since)
     return window
+
+
+def party_since(profile: Optional[PersonProfile]) -> Optional[date]:
+    """Return the day the person joined the Party, if recorded.
+
+    It is the probation start (入党日期), or without it the full-member date.
+    """
+    if profile is None:
+        return None
+    return profile.probation_started_on or profile.full_member_on
+
+
+def _status_dates(
+    rule: ComplianceRule, profile: Optional[PersonProfile]
+) -> list[tuple[Uncovered, Optional[date]]]:
+    """Return the dates from which a calendar-year rule's status holds, with the reason."""
+    dates = []
+    if rule.party_member_only:
+        dates.append((Uncovered.NOT_YET_PARTY_MEMBER, party_since(profile)))
+    if rule.cadre_ranks:
+        dates.append((Uncovered.NOT_YET_IN_RANK, profile.rank_since if profile else None))
+    return dates
+
+
+def first_judged_year(since: date) -> int:
+    """Return the first calendar year a yearly rule judges for a status held from ``since``.
+
+    A yearly minimum is set for a whole calendar year, so it is judged from
+    the first year whose 1 January falls on or after ``since``: the year of
+    ``since`` when it is 1 January, otherwise the next year. The part year
+    after joining the Party or reaching a rank is not judged.
+    """
+    return since.year if (since.month, since.day) == (1, 1) else since.year + 1
+
+
+def _year_not_yet_judged(
+    rule: ComplianceRule, window: Window, since: Optional[date]
+) -> bool:
+    """Return whether ``window`` is a calendar year before the first judged year."""
+    return (
+        rule.window_kind is WindowKind.CALENDAR_YEAR
+        and since is not None
+        and window.year < first_judged_year(since)
+    )
 
 
 def window_dates(profile: Optional[PersonProfile]) -> dict:
@@ -427,7 +485,9 @@ def _verdict(rule, person, today, window, tally, anchor, exams) -> Verdict:
     )
 
 
-def _not_applicable(rule, person, today, reason: Uncovered) -> Verdict:
+def _not_applicable(
+    rule, person, today, reason: Uncovered, since: Optional[date] = None
+) -> Verdict:
     return Verdict(
         rule=rule,
         person=person,
@@ -435,6 +495,7 @@ def _not_applicable(rule, person, today, reason: Uncovered) -> Verdict:
         today=today,
         required=rule.required,
         reason=reason,
+        since=since,
     )
 
 

@@ -510,6 +510,20 @@ def _uncovered(verdict: Verdict) -> str:
         return _("Applies only to cadres of these ranks: %(ranks)s.", ranks=ranks)
     if reason is Uncovered.NOT_NEW_PARTY_MEMBER:
         return _not_new_party_member(rule)
+    if reason is Uncovered.NOT_YET_PARTY_MEMBER:
+        return _(
+            "Yearly Party member hours are judged from the first full calendar "
+            "year of membership. The person joined the Party on %(date)s, so "
+            "this year is not judged; a part year is not pro-rated.",
+            date=_date(verdict.since),
+        )
+    if reason is Uncovered.NOT_YET_IN_RANK:
+        return _(
+            "Yearly cadre hours are judged from the first full calendar year "
+            "in the rank. The person has held the rank since %(date)s, so this "
+            "year is not judged; a part year is not pro-rated.",
+            date=_date(verdict.since),
+        )
     return _(
         "Applies only in the first %(months)s months after taking up a post.",
         months=rule.new_to_post_months,

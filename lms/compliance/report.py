@@ -53,6 +53,7 @@ from lms.compliance.models import (
     ComplianceRule,
     PartyStatus,
     PersonProfile,
+    WindowKind,
 )
 from lms.compliance.windows import Window, add_months, local_today, window_for
 from lms.extensions import db
@@ -133,7 +134,28 @@ def coverage_filters(
         )
     if rule.window_kind in PARTY_DATE_WINDOWS:
         clauses.append(_recent_party_members(today))
+    if rule.window_kind is WindowKind.CALENDAR_YEAR:
+        clauses.extend(_judged_year_filters(rule, today.year))
     return clauses
+
+
+def _judged_year_filters(rule: ComplianceRule, year: int) -> list:
+    """WHERE clauses keeping people whose Party or rank date lets ``year`` be judged.
+
+    Mirrors ``engine.first_judged_year``: a status held on 1 January of
+    ``year`` counts, and a missing date leaves the person covered.
+    """
+    first_day = date(year, 1, 1)
+    dates = []
+    if rule.party_member_only:
+        dates.append(
+            sa.func.coalesce(
+                PersonProfile.probation_started_on, PersonProfile.full_member_on
+            )
+        )
+    if rule.cadre_ranks:
+        dates.append(PersonProfile.rank_since)
+    return [sa.or_(since.is_(None), since <= first_day) for since in dates]
 
 
 def _recent_party_members(today: date) -> sa.ColumnElement[bool]:
