@@ -310,6 +310,12 @@ TEMPLATES = {
     "task.assessor_removed": _l("User %(assessor_id)s removed from the assessors"),
     "certificate.issued": _l("Certificate %(serial)s issued (%(hours_text)s)"),
     "certificate.revoked": _l("Certificate %(serial)s revoked: %(reason)s"),
+    "certificate.archived_pdf_downloaded": _l(
+        "Archived PDF of revoked certificate %(serial)s downloaded"
+    ),
+    "certificate.archived_credential_downloaded": _l(
+        "Archived credential of revoked certificate %(serial)s downloaded"
+    ),
     "certificate.superseded": _l("Certificate %(serial)s replaced by %(superseded_by)s"),
     "certificate.basis_failed": _l(
         "Certificate %(serial)s rests on an attempt on %(quiz)s regraded to a fail"
@@ -411,6 +417,10 @@ ACTION_LABELS = {
     "rubric.copied": _l("Rubric copied"),
     "certificate.issued": _l("Certificate issued"),
     "certificate.revoked": _l("Certificate revoked"),
+    "certificate.archived_pdf_downloaded": _l("Revoked certificate's PDF downloaded"),
+    "certificate.archived_credential_downloaded": _l(
+        "Revoked certificate's credential downloaded"
+    ),
     "certificate.superseded": _l("Certificate replaced"),
     "certificate.basis_failed": _l("Certificate's attempt regraded to a fail"),
     "certificate.batch_created": _l("Certificate batch created"),
