@@ -354,8 +354,8 @@ def _task_page(task: PerformanceTask, error: str = "", values=None, status: int 
     is_learner = current_user.role.is_learner
     mine = tasks.submissions_of(task, current_user) if is_learner else []
     problem = tasks.submission_problem(task, current_user) if is_learner else None
-    # Once submitted, a task without resubmission has nothing more to offer:
-    # the facts above already say resubmission is not allowed.
+    # After a submission, a task without resubmission offers no form, and its
+    # facts already state that resubmission is not allowed.
     offer_submit = is_learner and (not mine or task.allow_resubmission or bool(error))
     return (
         render_template(

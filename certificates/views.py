@@ -200,7 +200,7 @@ def _revoked_download_message(cert: Certificate) -> str:
 
 
 def _download_name(cert: Certificate, extension: str) -> str:
-    """Name a downloaded file; a revoked certificate's copy says so."""
+    """Return the download file name, ending in ``-revoked`` for a revoked certificate."""
     if cert.status is CertificateStatus.REVOKED:
         return f"{cert.serial}-revoked.{extension}"
     return f"{cert.serial}.{extension}"

@@ -95,9 +95,9 @@ def login():
             flash(_("Invalid username or password."), "error")
             return render_template("lms/login.html", form=form), 200
         if not user.active:
-            # Said only after the right password, which every path checks
-            # with one hash, so the answer reveals nothing to someone who
-            # does not know the password and takes no longer.
+            # The reason is given only after the right password. Every path
+            # checks one hash, so the message reveals nothing to someone
+            # without the password and takes no longer.
             logger.info("Login to disabled account %r from %s", user, request.remote_addr)
             _audit_failed_login(user, username, reason="disabled")
             db.session.commit()
