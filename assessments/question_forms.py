@@ -114,7 +114,7 @@ def _rows(data: dict, errors: dict) -> tuple[list[tuple[str, bool, str]], list[s
     return rows, feedback
 
 
-def _true_false_value(text: str) -> str:
+def true_false_value(text: str) -> str:
     """Store a known true or false word as data, and any other label as written."""
     folded = unicodedata.normalize("NFKC", text).strip().casefold()
     if folded in TRUE_WORDS:
@@ -316,7 +316,7 @@ def validate(data: dict) -> tuple[dict, dict]:
     rows, feedback = _rows(data, errors)
     answer_key: dict = {}
     if kind is QuestionKind.TRUE_FALSE:
-        rows = [(_true_false_value(text), correct, match) for text, correct, match in rows]
+        rows = [(true_false_value(text), correct, match) for text, correct, match in rows]
     if kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE, QuestionKind.TRUE_FALSE):
         _check_choices(kind, rows, errors)
     elif kind is QuestionKind.MATCHING:
