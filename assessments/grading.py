@@ -72,15 +72,57 @@ def grade_fill_blank(question: Question, response: Any) -> Decimal:
     return _clamp(question.points, question.points * right / len(blanks))
 
 
-def grade_short_answer(question: Question, response: Any) -> Decimal:
-    """Award the highest percentage among the accepted answers that match."""
+def response_number(value: Any) -> Optional[Decimal]:
+    """Read a learner's numeric answer: NFKC folded, ``,`` as thousands separator.
+
+    Returns None for text that is not a finite number.
+    """
+    if not isinstance(value, str):
+        return None
+    folded = unicodedata.normalize("NFKC", value).strip().replace(",", "")
+    try:
+        number = Decimal(folded)
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def _matches(accepted: dict, answer: str, number: Optional[Decimal]) -> bool:
+    if "min" in accepted and "max" in accepted:
+        if number is None:
+            return False
+        try:
+            return Decimal(str(accepted["min"])) <= number <= Decimal(str(accepted["max"]))
+        except InvalidOperation:
+            return False
+    return normalize_text(accepted.get("text")) == answer
+
+
+def matched_answer(question: Question, response: Any) -> Optional[dict]:
+    """Return the accepted answer a short answer matches, the best scoring one first.
+
+    Text answers match after ``normalize_text``; a number range (``min`` and
+    ``max``) matches any number inside it, bounds included.
+    """
     answer = normalize_text(response)
     if not answer:
-        return ZERO
-    best = ZERO
+        return None
+    number = response_number(response)
+    best = None
     for accepted in question.answer_key.get("answers") or []:
-        if normalize_text(accepted.get("text")) == answer:
-            best = max(best, _percent(accepted.get("score")))
+        if not _matches(accepted, answer, number):
+            continue
+        if best is None or _percent(accepted.get("score")) > _percent(best.get("score")):
+            best = accepted
+    return best
+
+
+def grade_short_answer(question: Question, response: Any) -> Decimal:
+    """Award the highest percentage among the accepted answers that match."""
+    accepted = matched_answer(question, response)
+    if accepted is None:
+        return ZERO
+    best = _percent(accepted.get("score"))
     return _clamp(question.points, question.points * best / 100)
 
 

@@ -7,6 +7,7 @@ from typing import Optional
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from courses.models import Course
@@ -24,13 +25,17 @@ SCORE_PLACES = Decimal("0.0001")
 class QuestionKind(enum.Enum):
     SINGLE = "single"  # exactly one correct choice
     MULTIPLE = "multiple"  # one or more correct choices, scored by ``ChoiceScoring``
-    TRUE_FALSE = "true_false"  # two choices, 正确 / 错误
+    TRUE_FALSE = "true_false"  # two choices, stored as "true" / "false"
     FILL_BLANK = "fill_blank"  # one or more blanks, each with accepted answers
     MATCHING = "matching"  # each choice's text pairs with its ``match_text``
     ORDERING = "ordering"  # choices in their correct order by position
     SHORT_ANSWER = "short_answer"  # free text compared with accepted answers
     ESSAY = "essay"  # graded by hand against scoring points
 
+
+#: Stored texts of a true/false question's choices, shown through ``Choice.label``.
+TRUE_VALUE = "true"
+FALSE_VALUE = "false"
 
 #: Kinds whose answer is one or more choice ids.
 CHOICE_KINDS = (QuestionKind.SINGLE, QuestionKind.MULTIPLE, QuestionKind.TRUE_FALSE)
@@ -323,8 +328,20 @@ class Choice(db.Model):
     is_correct: so.Mapped[bool] = so.mapped_column(default=False)
     #: Matching questions: the answer that ``text`` pairs with.
     match_text: so.Mapped[Optional[str]] = so.mapped_column(sa.String(500))
+    #: Shown in the review to a learner who picked this choice.
+    feedback: so.Mapped[str] = so.mapped_column(sa.Text, default="", server_default="")
 
     question: so.Mapped[Question] = so.relationship(back_populates="choices")
+
+    @property
+    def label(self) -> str:
+        """The text shown to learners: true/false choices in the reader's language."""
+        if self.question.kind is QuestionKind.TRUE_FALSE:
+            if self.text == TRUE_VALUE:
+                return gettext("True")
+            if self.text == FALSE_VALUE:
+                return gettext("False")
+        return self.text
 
 
 class QuizDraw(db.Model):

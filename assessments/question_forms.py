@@ -4,11 +4,15 @@ The form sends ``kind``, ``text``, ``points``, ``scoring``, ``explanation``,
 choice rows ``choice_N`` / ``correct_N`` / ``match_N``, and per kind:
 
 * ``blanks``: one line per blank, accepted answers separated by ``|``
-* ``accepted``: one short answer per line, optionally ``answer | percent``
+* ``feedback_N``: the feedback a learner who picks choice N sees in the review
+* ``accepted``: one short answer per line, ``answer [| percent [| feedback]]``;
+  ``value ± tolerance`` or ``minimum .. maximum`` accepts any number in range
 * ``scoring_points``: one essay scoring point per line, ``points | description``
 * ``tags_functional_area``, ``tags_level``, ``tags_topic``: comma-separated tags
 """
 
+import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
@@ -16,6 +20,8 @@ from flask_babel import ngettext
 
 from assessments.formats import BLANK
 from assessments.models import (
+    FALSE_VALUE,
+    TRUE_VALUE,
     Choice,
     ChoiceScoring,
     Question,
@@ -34,6 +40,15 @@ TAG_FIELDS = {
     TagKind.LEVEL: "tags_level",
     TagKind.TOPIC: "tags_topic",
 }
+#: Words a trainer or a file may write for each side of a true/false question.
+TRUE_WORDS = {"true", "t", "对", "正确", "是", "√", "✓", "✔", "yes", "y"}
+FALSE_WORDS = {"false", "f", "错", "错误", "否", "×", "✗", "✘", "no", "n"}
+MAX_FEEDBACK = 2000
+_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+#: ``value ± tolerance`` (also ``+-`` and ``+/-``) in an accepted-answer line.
+_TOLERANCE = re.compile(rf"^({_NUMBER})\s*(?:±|\+-|\+/-)\s*({_NUMBER})$")
+#: ``minimum .. maximum`` in an accepted-answer line.
+_INTERVAL = re.compile(rf"^({_NUMBER})\s*\.\.\s*({_NUMBER})$")
 #: Kinds whose scoring the trainer chooses; the others are all or nothing.
 SCORED_KINDS = (QuestionKind.MULTIPLE, QuestionKind.ORDERING)
 
@@ -76,20 +91,60 @@ def _scoring(data: dict, kind: QuestionKind | None, errors: dict) -> ChoiceScori
     return ChoiceScoring.ALL_OR_NOTHING
 
 
-def _rows(data: dict, errors: dict) -> list[tuple[str, bool, str]]:
-    rows = []
+def _rows(data: dict, errors: dict) -> tuple[list[tuple[str, bool, str]], list[str]]:
+    """Return the filled choice rows and, in the same order, their feedback."""
+    rows, feedback = [], []
     for slot in range(1, CHOICE_SLOTS + 1):
         text = (data.get(f"choice_{slot}") or "").strip()
         correct = bool(data.get(f"correct_{slot}"))
         match = (data.get(f"match_{slot}") or "").strip()
+        note = (data.get(f"feedback_{slot}") or "").strip()
         if not text and not match:
-            if correct:
-                errors[f"choice_{slot}"] = _("A choice marked correct needs a text.")
+            if correct or note:
+                errors[f"choice_{slot}"] = _(
+                    "A choice marked correct or with feedback needs a text."
+                )
             continue
         if len(text) > 500 or len(match) > 500:
             errors[f"choice_{slot}"] = _("Enter at most %(max)d characters.", max=500)
+        if len(note) > MAX_FEEDBACK:
+            errors[f"choice_{slot}"] = _(
+                "Feedback: enter at most %(max)d characters.", max=MAX_FEEDBACK
+            )
         rows.append((text, correct, match))
-    return rows
+        feedback.append(note)
+    return rows, feedback
+
+
+def true_false_value(text: str) -> str:
+    """Store a known true or false word as data, and any other label as written."""
+    folded = unicodedata.normalize("NFKC", text).strip().casefold()
+    if folded in TRUE_WORDS:
+        return TRUE_VALUE
+    if folded in FALSE_WORDS:
+        return FALSE_VALUE
+    return text
+
+
+def numeric_range(text: str) -> tuple[Decimal, Decimal] | None:
+    """Read ``value ± tolerance`` or ``minimum .. maximum``; None for other text.
+
+    Raises ValueError for a negative tolerance or a minimum above the maximum.
+    """
+    folded = unicodedata.normalize("NFKC", text).strip()
+    tolerance = _TOLERANCE.match(folded)
+    if tolerance:
+        value, spread = Decimal(tolerance[1]), Decimal(tolerance[2])
+        if spread < 0:
+            raise ValueError("negative tolerance")
+        return value - spread, value + spread
+    interval = _INTERVAL.match(folded)
+    if interval:
+        low, high = Decimal(interval[1]), Decimal(interval[2])
+        if low > high:
+            raise ValueError("minimum above maximum")
+        return low, high
+    return None
 
 
 def _check_choices(kind: QuestionKind, rows: list, errors: dict) -> None:
@@ -177,18 +232,38 @@ def _accepted(data: dict, errors: dict) -> list[dict]:
     for number, line in enumerate((data.get("accepted") or "").splitlines(), start=1):
         if not line.strip():
             continue
-        text, _sep, score = line.partition("|")
+        text, _sep, rest = line.partition("|")
+        score, _sep, note = rest.partition("|")
+        text, note = text.strip(), note.strip()
         try:
             percent = Decimal(score.strip() or "100")
         except InvalidOperation:
             percent = Decimal(-1)
-        if not text.strip() or not Decimal(0) < percent <= 100:
+        # A 0 percent line only carries feedback for a common wrong answer.
+        in_range = percent.is_finite() and 0 <= percent <= 100 and (percent > 0 or note)
+        if not text or not in_range:
             errors["accepted"] = _(
-                "Line %(line)d: write an answer, optionally followed by | and a percentage from 1 to 100.",
+                "Line %(line)d: write an answer, optionally followed by | and a"
+                " percentage from 1 to 100 (0 with feedback), then | and feedback.",
                 line=number,
             )
             continue
-        answers.append({"text": text.strip(), "score": str(percent)})
+        answer = {"text": text, "score": str(percent)}
+        try:
+            bounds = numeric_range(text)
+        except ValueError:
+            errors["accepted"] = _(
+                "Line %(line)d: write a number range as value ± tolerance with a"
+                " tolerance of 0 or more, or as minimum .. maximum with the smaller"
+                " number first.",
+                line=number,
+            )
+            continue
+        if bounds is not None:
+            answer["min"], answer["max"] = str(bounds[0]), str(bounds[1])
+        if note:
+            answer["feedback"] = note[:MAX_FEEDBACK]
+        answers.append(answer)
     if not answers and "accepted" not in errors:
         errors["accepted"] = _("Enter at least one accepted answer.")
     elif answers and not any(Decimal(a["score"]) == 100 for a in answers):
@@ -245,8 +320,10 @@ def validate(data: dict) -> tuple[dict, dict]:
     text = text_field(data, "text", errors, max_length=5000)
     points = parse_points(data.get("points"), errors)
     explanation = text_field(data, "explanation", errors, max_length=5000, required=False)
-    rows = _rows(data, errors)
+    rows, feedback = _rows(data, errors)
     answer_key: dict = {}
+    if kind is QuestionKind.TRUE_FALSE:
+        rows = [(true_false_value(text), correct, match) for text, correct, match in rows]
     if kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE, QuestionKind.TRUE_FALSE):
         _check_choices(kind, rows, errors)
     elif kind is QuestionKind.MATCHING:
@@ -254,7 +331,7 @@ def validate(data: dict) -> tuple[dict, dict]:
     elif kind is QuestionKind.ORDERING:
         _check_ordering(rows, errors)
     else:
-        rows = []
+        rows, feedback = [], []
     if kind is QuestionKind.FILL_BLANK:
         answer_key = {"blanks": _blanks(data, text, errors)}
     elif kind is QuestionKind.SHORT_ANSWER:
@@ -269,6 +346,7 @@ def validate(data: dict) -> tuple[dict, dict]:
         "scoring": _scoring(data, kind, errors),
         "answer_key": answer_key,
         "rows": rows,
+        "feedback": feedback,
         "tags": _tags(data, errors),
     }
     return fields, errors
@@ -287,9 +365,17 @@ def apply(question: Question, fields: dict) -> None:
     from lms.extensions import db
 
     db.session.flush()
+    feedback = fields.get("feedback") or []
     for position, (text, correct, match) in enumerate(fields["rows"], start=1):
+        note = feedback[position - 1] if position <= len(feedback) else ""
         question.choices.append(
-            Choice(position=position, text=text, is_correct=correct, match_text=match or None)
+            Choice(
+                position=position,
+                text=text,
+                is_correct=correct,
+                match_text=match or None,
+                feedback=note,
+            )
         )
     for kind, value in fields["tags"]:
         question.tags.append(QuestionTag(kind=kind, value=value))
@@ -334,8 +420,7 @@ def form_values(question: Question) -> dict:
         "scoring": question.scoring.value,
         "blanks": "\n".join(" | ".join(b) for b in question.answer_key.get("blanks") or []),
         "accepted": "\n".join(
-            a["text"] if Decimal(a["score"]) == 100 else f"{a['text']} | {a['score']}"
-            for a in question.answer_key.get("answers") or []
+            accepted_line(a) for a in question.answer_key.get("answers") or []
         ),
         "scoring_points": "\n".join(
             f"{p['max']} | {p['text']}" for p in question.answer_key.get("points") or []
@@ -346,9 +431,20 @@ def form_values(question: Question) -> dict:
     for slot, choice in enumerate(question.choices, start=1):
         values[f"choice_{slot}"] = choice.text
         values[f"match_{slot}"] = choice.match_text or ""
+        values[f"feedback_{slot}"] = choice.feedback or ""
         if choice.is_correct:
             values[f"correct_{slot}"] = "1"
     return values
+
+
+def accepted_line(answer: dict) -> str:
+    """Write one accepted answer back as the form's ``answer | percent | feedback``."""
+    line = answer["text"]
+    if answer.get("feedback"):
+        return f"{line} | {answer['score']} | {answer['feedback']}"
+    if Decimal(answer["score"]) != 100:
+        return f"{line} | {answer['score']}"
+    return line
 
 
 def copy_question(question: Question) -> Question:
@@ -369,6 +465,7 @@ def copy_question(question: Question) -> Question:
                 text=choice.text,
                 is_correct=choice.is_correct,
                 match_text=choice.match_text,
+                feedback=choice.feedback,
             )
         )
     for tag in question.tags:

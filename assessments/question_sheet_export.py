@@ -10,7 +10,14 @@ from decimal import Decimal
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from assessments.formats.types import format_decimal
-from assessments.models import ChoiceScoring, Question, QuestionKind, TagKind
+from assessments.models import (
+    FALSE_VALUE,
+    TRUE_VALUE,
+    ChoiceScoring,
+    Question,
+    QuestionKind,
+    TagKind,
+)
 from assessments.question_sheet import HEADERS, KIND_NAMES, SCORING_NAMES
 from assessments.question_sheet_answers import LETTERS, TRUE_FALSE_CHOICES
 from lms import exports
@@ -145,7 +152,8 @@ def question_row(question: Question) -> dict[str, str] | None:
 
 def _writes_options(question: Question) -> bool:
     if question.kind is QuestionKind.TRUE_FALSE:
-        return tuple(choice.text for choice in question.choices) != TRUE_FALSE_CHOICES
+        texts = tuple(choice.text for choice in question.choices)
+        return texts not in (TRUE_FALSE_CHOICES, (TRUE_VALUE, FALSE_VALUE))
     return question.kind in (
         QuestionKind.SINGLE, QuestionKind.MULTIPLE, QuestionKind.ORDERING
     )
@@ -181,7 +189,8 @@ def _blanks_answer(question: Question) -> str:
 
 def _short_answer(question: Question) -> str | None:
     answers = question.answer_key.get("answers") or []
-    if any(Decimal(answer["score"]) != 100 for answer in answers):
+    # The sheet has no column for partial credit or per-answer feedback.
+    if any(Decimal(answer["score"]) != 100 or answer.get("feedback") for answer in answers):
         return None
     return "|".join(answer["text"] for answer in answers)
 

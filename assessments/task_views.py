@@ -385,12 +385,16 @@ def _task_page(task: PerformanceTask, error: str = "", values=None, status: int 
     is_learner = current_user.role.is_learner
     mine = tasks.submissions_of(task, current_user) if is_learner else []
     problem = tasks.submission_problem(task, current_user) if is_learner else None
+    # After a submission, a task without resubmission offers no form, and its
+    # facts already state that resubmission is not allowed.
+    offer_submit = is_learner and (not mine or task.allow_resubmission or bool(error))
     return (
         render_template(
             "tasks/task.html",
             task=task,
             submissions=mine,
             problem=problem,
+            offer_submit=offer_submit,
             pair_roles=list(PairRole),
             video_mb=tasks.max_video_bytes() // uploads.MB,
             error=error,

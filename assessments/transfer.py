@@ -19,6 +19,8 @@ from flask_babel import lazy_gettext as _l
 from assessments import logger, question_forms
 from assessments.formats import (
     BLANK,
+    NumericalValue,
+    format_decimal,
     FormatError,
     FormatProblem,
     Kind,
@@ -34,6 +36,8 @@ from assessments.formats import (
     parse_moodle_xml,
 )
 from assessments.models import (
+    FALSE_VALUE,
+    TRUE_VALUE,
     ChoiceScoring,
     Question,
     QuestionCategory,
@@ -76,6 +80,8 @@ class ImportItem:
     category: list[str]
     fields: dict
     source_kind: str = ""
+    #: What the file gives for this question that is not kept, one phrase each.
+    dropped: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -83,6 +89,8 @@ class ImportPreview:
     items: list[ImportItem] = field(default_factory=list)
     #: Descriptions and other records that are not questions, with their lines.
     skipped: list[tuple[Optional[int], str]] = field(default_factory=list)
+    #: Questions left out because nothing here can hold them: line and reason.
+    left_out: list[FormatProblem] = field(default_factory=list)
     encoding: str = ""
 
 
@@ -111,7 +119,6 @@ def parse(fmt: str, raw: bytes) -> list[ParsedQuestion]:
 def read_file(fmt: str, raw: bytes) -> ImportPreview:
     """Parse a file and map each question; raise FormatError listing every problem."""
     preview = ImportPreview()
-    problems: list[FormatProblem] = []
     for parsed in parse(fmt, raw):
         if parsed.kind is Kind.CATEGORY:
             continue
@@ -119,17 +126,65 @@ def read_file(fmt: str, raw: bytes) -> ImportPreview:
             preview.skipped.append((parsed.line, _plain(parsed.stem, parsed.stem_format)))
             continue
         fields, errors = _map(parsed)
+        # A question nothing here can hold is left out with its reason; the
+        # rest of the file still imports.
         for name, message in errors.items():
-            problems.append(FormatProblem(parsed.line, name, message))
+            preview.left_out.append(FormatProblem(parsed.line, name, message))
         if not errors:
             preview.items.append(
-                ImportItem(parsed.line, _category_parts(parsed.category), fields, parsed.kind.value)
+                ImportItem(
+                    parsed.line,
+                    _category_parts(parsed.category),
+                    fields,
+                    parsed.kind.value,
+                    dropped_parts(parsed),
+                )
             )
-    if problems:
-        raise FormatError(problems)
     if not preview.items:
-        raise FormatError.single(None, "file", _l("The file contains no questions."))
+        raise FormatError(
+            [*preview.left_out, FormatProblem(None, "file", _l("The file contains no questions."))]
+        )
     return preview
+
+
+def _has_markup(text: str, text_format: TextFormat) -> bool:
+    if text_format in (TextFormat.PLAIN, TextFormat.MARKDOWN):
+        return False
+    return _plain(text, text_format) != html.unescape(text.replace("<br>", "\n")).strip()
+
+
+def _is_catch_all(parsed: ParsedQuestion, answer: ParsedAnswer) -> bool:
+    if parsed.kind is Kind.NUMERICAL:
+        return answer.numerical is None
+    return answer.text.strip() == "*"
+
+
+def dropped_parts(parsed: ParsedQuestion) -> list[str]:
+    """Name what the import does not keep of ``parsed``, one phrase each."""
+    dropped = []
+    if _has_markup(parsed.stem, parsed.stem_format) or _has_markup(
+        parsed.general_feedback, parsed.general_feedback_format
+    ):
+        dropped.append(str(_l("HTML formatting (the text is kept as plain text)")))
+    answers = parsed.answers
+    if parsed.kind is Kind.MATCHING and any(a.feedback for a in answers):
+        dropped.append(str(_l("feedback on matching pairs")))
+    if any(_is_catch_all(parsed, a) and a.feedback for a in answers):
+        dropped.append(str(_l("feedback for any other answer")))
+    if parsed.kind in (Kind.SHORTANSWER, Kind.NUMERICAL):
+        if any(a.score < 0 for a in answers):
+            dropped.append(str(_l("answers with a negative weight")))
+    if parsed.kind is Kind.MULTICHOICE and _uneven_weights(answers):
+        dropped.append(
+            str(_l("uneven answer weights (the correct choices share the mark evenly)"))
+        )
+    return dropped
+
+
+def _uneven_weights(answers: list[ParsedAnswer]) -> bool:
+    positive = {a.score for a in answers if a.score > 0}
+    negative = {a.score for a in answers if a.score < 0}
+    return len(positive) > 1 or len(negative) > 1
 
 
 def _map(parsed: ParsedQuestion) -> tuple[dict, dict]:
@@ -156,6 +211,7 @@ def _choice_rows(data: dict, answers: list[ParsedAnswer]) -> Optional[dict]:
         return {"answers": _l("A question can have at most %(max)d choices.", max=question_forms.CHOICE_SLOTS)}
     for slot, answer in enumerate(answers, start=1):
         data[f"choice_{slot}"] = _plain(answer.text, answer.text_format)
+        data[f"feedback_{slot}"] = _plain(answer.feedback, answer.feedback_format)
         if answer.score > 0:
             data[f"correct_{slot}"] = "1"
     return None
@@ -180,40 +236,69 @@ def _map_multichoice(parsed: ParsedQuestion, data: dict) -> Optional[dict]:
 
 def _map_truefalse(parsed: ParsedQuestion, data: dict) -> Optional[dict]:
     data["kind"] = QuestionKind.TRUE_FALSE.value
-    truth = next((a.correct for a in parsed.answers if a.text == "true"), True)
-    data["choice_1"], data["choice_2"] = "正确", "错误"
+    by_value = {answer.text: answer for answer in parsed.answers}
+    truth = by_value["true"].correct if "true" in by_value else True
+    data["choice_1"], data["choice_2"] = TRUE_VALUE, FALSE_VALUE
     data["correct_1" if truth else "correct_2"] = "1"
+    for slot, value in ((1, TRUE_VALUE), (2, FALSE_VALUE)):
+        answer = by_value.get(value)
+        if answer is not None:
+            data[f"feedback_{slot}"] = _plain(answer.feedback, answer.feedback_format)
     return None
+
+
+def _accepted_line(text: str, answer: ParsedAnswer) -> str:
+    """Write an answer as the form's ``answer | percent | feedback`` line."""
+    feedback = " ".join(_plain(answer.feedback, answer.feedback_format).split())
+    if feedback:
+        return f"{text} | {format_decimal(answer.score)} | {feedback}"
+    if answer.score >= HUNDRED:
+        return text
+    return f"{text} | {format_decimal(answer.score)}"
+
+
+def _kept(parsed: ParsedQuestion, answer: ParsedAnswer) -> bool:
+    """Keep answers that earn credit, and answers worth 0 that give feedback."""
+    if _is_catch_all(parsed, answer):
+        return False
+    return answer.score > 0 or (answer.score == 0 and bool(answer.feedback))
 
 
 def _map_shortanswer(parsed: ParsedQuestion, data: dict) -> Optional[dict]:
     accepted = [a for a in parsed.answers if a.score > 0]
+    # A blank whose answers all earn full marks without feedback is a fill in
+    # the blank; partial credit or feedback needs a short answer, which keeps
+    # both and shows the stem with its blank.
+    plain_blank = all(a.score >= HUNDRED for a in accepted) and not any(
+        a.feedback for a in parsed.answers
+    )
     # Moodle XML writes a missing-word blank as _____ in the stem and keeps no offset.
-    if parsed.has_embedded_answers or data["text"].count(BLANK) == 1:
+    if plain_blank and (parsed.has_embedded_answers or data["text"].count(BLANK) == 1):
         data["kind"] = QuestionKind.FILL_BLANK.value
         data["blanks"] = " | ".join(a.text for a in accepted if a.score >= HUNDRED)
         return None
     data["kind"] = QuestionKind.SHORT_ANSWER.value
     data["accepted"] = "\n".join(
-        a.text if a.score >= HUNDRED else f"{a.text} | {a.score}" for a in accepted
+        _accepted_line(a.text, a) for a in parsed.answers if _kept(parsed, a)
     )
     return None
 
 
+def numeric_text(number: NumericalValue) -> str:
+    """Write a numerical answer as the form's ``value ± tolerance`` or ``min .. max``."""
+    if number.interval is not None:
+        low, high = number.interval
+        return f"{format_decimal(low)} .. {format_decimal(high)}"
+    return f"{format_decimal(number.value)} ± {format_decimal(number.tolerance or Decimal(0))}"
+
+
 def _map_numerical(parsed: ParsedQuestion, data: dict) -> Optional[dict]:
-    values = []
-    for answer in parsed.answers:
-        number = answer.numerical
-        if number is None or (number.tolerance or 0) != 0:
-            return {
-                "answers": _l(
-                    "Numerical answers with a tolerance or range have no equivalent here;"
-                    " give exact values."
-                )
-            }
-        values.append(format(number.value, "f"))
     data["kind"] = QuestionKind.SHORT_ANSWER.value
-    data["accepted"] = "\n".join(values)
+    data["accepted"] = "\n".join(
+        _accepted_line(numeric_text(a.numerical), a)
+        for a in parsed.answers
+        if _kept(parsed, a)
+    )
     return None
 
 
@@ -292,17 +377,17 @@ def to_parsed(question: Question, category_path: str) -> Optional[ParsedQuestion
     if kind is QuestionKind.TRUE_FALSE:
         base.kind = Kind.TRUEFALSE
         truth = question.choices[0].is_correct if question.choices else True
+        feedback = [choice.feedback for choice in question.choices] + ["", ""]
         base.answers = [
-            ParsedAnswer("true", correct=truth),
-            ParsedAnswer("false", correct=not truth),
+            ParsedAnswer(TRUE_VALUE, correct=truth, feedback=feedback[0]),
+            ParsedAnswer(FALSE_VALUE, correct=not truth, feedback=feedback[1]),
         ]
         return base
     if kind is QuestionKind.SHORT_ANSWER:
-        base.kind = Kind.SHORTANSWER
-        base.answers = [
-            ParsedAnswer(a["text"], correct=Decimal(a["score"]) >= HUNDRED, weight=Decimal(a["score"]))
-            for a in question.answer_key.get("answers") or []
-        ]
+        accepted = question.answer_key.get("answers") or []
+        numeric = bool(accepted) and all("min" in a and "max" in a for a in accepted)
+        base.kind = Kind.NUMERICAL if numeric else Kind.SHORTANSWER
+        base.answers = [_short_answer(a, numeric) for a in accepted]
         return base
     if kind is QuestionKind.FILL_BLANK:
         blanks = question.answer_key.get("blanks") or []
@@ -324,6 +409,24 @@ def to_parsed(question: Question, category_path: str) -> Optional[ParsedQuestion
     return None
 
 
+def _short_answer(accepted: dict, numeric: bool) -> ParsedAnswer:
+    score = Decimal(accepted["score"])
+    answer = ParsedAnswer(
+        accepted["text"],
+        correct=score >= HUNDRED,
+        weight=score,
+        feedback=accepted.get("feedback", ""),
+    )
+    if numeric:
+        low, high = Decimal(accepted["min"]), Decimal(accepted["max"])
+        half_width = (high - low) / 2
+        answer.numerical = NumericalValue(low + half_width, half_width)
+        if "±" not in accepted["text"]:
+            answer.numerical = NumericalValue.from_interval(low, high)
+        answer.text = format_decimal(answer.numerical.value)
+    return answer
+
+
 def _choice_answers(question: Question) -> list[ParsedAnswer]:
     correct = [c for c in question.choices if c.is_correct]
     wrong = [c for c in question.choices if not c.is_correct]
@@ -337,7 +440,11 @@ def _choice_answers(question: Question) -> list[ParsedAnswer]:
                 weight = -_share(len(wrong))
             else:
                 weight = Decimal(0)
-        answers.append(ParsedAnswer(choice.text, correct=choice.is_correct, weight=weight))
+        answers.append(
+            ParsedAnswer(
+                choice.text, correct=choice.is_correct, weight=weight, feedback=choice.feedback
+            )
+        )
     return answers
 
 

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from assessments import logger, review, services
+from assessments import grading, logger, review, services
 from assessments.models import Attempt, Quiz
 from assessments.responses import parse_form
 from courses import services as course_services
@@ -232,6 +232,7 @@ def result(attempt_id: int):
         answers=answers,
         zero=Decimal(0),
         show=review.options(attempt),
+        matched_answer=grading.matched_answer,
         course_completion=course_services.find_completion(current_user, course),
         completed_enrolments=course_services.completed_enrolments_for_course(
             current_user, course

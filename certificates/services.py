@@ -427,6 +427,35 @@ def can_view(viewer: User, cert: Certificate) -> bool:
     return can_manage(viewer, cert)
 
 
+def can_download(viewer: User, cert: Certificate) -> bool:
+    """Return whether ``viewer`` may download the certificate's PDF and credential.
+
+    A revoked certificate is no longer the holder's to hand out: only HR and
+    admins who manage it may fetch the archived copy, for the record.
+    """
+    if cert.status is CertificateStatus.REVOKED:
+        return can_manage(viewer, cert)
+    return can_view(viewer, cert)
+
+
+def record_archived_download(cert: Certificate, actor: User, kind: str) -> None:
+    """Audit a download of a revoked certificate's archived ``kind`` (pdf, credential)."""
+    action = (
+        "certificate.archived_pdf_downloaded"
+        if kind == "pdf"
+        else "certificate.archived_credential_downloaded"
+    )
+    audit.record(
+        action,
+        "certificate",
+        cert.id,
+        f"{cert.serial} archived {kind} downloaded after revocation",
+        actor_id=actor.id,
+        institution_id=cert.institution_id,
+        data={"serial": cert.serial, "holder_id": cert.holder_id},
+    )
+
+
 def can_manage(actor: User, cert: Certificate) -> bool:
     """Return whether ``actor`` may revoke: HR or admin of the issuing institution.
 

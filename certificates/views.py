@@ -98,6 +98,7 @@ def _certificate_helpers():
         "format_code": services.format_code,
         "verification_detail": verification_detail,
         "result_label": result_label,
+        "revoked_date": services.revoked_on,
     }
 
 
@@ -172,17 +173,52 @@ def _render_detail(cert: Certificate, form: RevokeForm, status: int = 200):
     )
 
 
+def _downloadable_or_refused(serial: str, kind: str):
+    """Load a certificate whose file the current user may download.
+
+    Returns ``(cert, None)``, or ``(cert, response)`` where the response
+    sends the holder of a revoked certificate back to its page with the
+    reason. A manager's download of a revoked certificate is audited.
+    """
+    cert = _viewable_or_404(serial)
+    if not services.can_download(current_user, cert):
+        flash(_revoked_download_message(cert), "error")
+        return cert, redirect(url_for(".detail", serial=cert.serial))
+    if cert.status is CertificateStatus.REVOKED:
+        services.record_archived_download(cert, current_user, kind)
+    return cert, None
+
+
+def _revoked_download_message(cert: Certificate) -> str:
+    return _(
+        "Certificate %(serial)s was revoked on %(date)s (reason: %(reason)s), "
+        "so it can no longer be downloaded. HR keeps the archived copy.",
+        serial=cert.serial,
+        date=format_date(services.revoked_on(cert)),
+        reason=cert.revoked_reason,
+    )
+
+
+def _download_name(cert: Certificate, extension: str) -> str:
+    """Return the download file name, ending in ``-revoked`` for a revoked certificate."""
+    if cert.status is CertificateStatus.REVOKED:
+        return f"{cert.serial}-revoked.{extension}"
+    return f"{cert.serial}.{extension}"
+
+
 @bp.route("/certificates/<serial>.pdf")
 @login_required
 def download(serial: str):
-    cert = _viewable_or_404(serial)
+    cert, refused = _downloadable_or_refused(serial, "pdf")
+    if refused is not None:
+        return refused
     pdf = services.pdf_bytes(cert)
     # pdf_bytes re-renders a missing file and may record a new hash.
     db.session.commit()
     response = make_response(pdf)
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="{cert.serial}.pdf"'
+        f'attachment; filename="{_download_name(cert, "pdf")}"'
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
@@ -460,7 +496,9 @@ def credential(code: str):
 @bp.route("/certificates/<serial>/credential.json")
 @login_required
 def credential_download(serial: str):
-    cert = _viewable_or_404(serial)
+    cert, refused = _downloadable_or_refused(serial, "credential")
+    if refused is not None:
+        return refused
     text = _credential_or_503(cert)
     db.session.commit()
     response = make_response(text)

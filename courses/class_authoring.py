@@ -38,7 +38,16 @@ from lms.organisations.models import Institution
 from lms.records.models import TrainingKind, TrainingTier
 
 #: Largest value Numeric(4, 1) holds.
-MAX_SESSION_HOURS = Decimal("999.9")
+#: Most 学时 a full or half day of a class can earn: a day has 24 hours.
+MAX_SESSION_HOURS = {"full_day_hours": Decimal(24), "half_day_hours": Decimal(12)}
+_SESSION_HOURS_MESSAGES = {
+    "full_day_hours": lambda: _(
+        "Hours for a full-day session: enter a number above 0 and at most 24, e.g. 8."
+    ),
+    "half_day_hours": lambda: _(
+        "Hours for a half-day session: enter a number above 0 and at most 12, e.g. 4."
+    ),
+}
 
 
 def date_field(data: dict, field: str, errors: dict) -> Optional[date]:
@@ -79,8 +88,8 @@ def _hours_field(data: dict, field: str, errors: dict) -> Optional[Decimal]:
     except InvalidOperation:
         errors[field] = _("Enter a number of hours, e.g. 8 or 3.5.")
         return None
-    if value <= 0 or value > MAX_SESSION_HOURS:
-        errors[field] = _("Enter a number of hours above 0 and at most 999.9.")
+    if value <= 0 or value > MAX_SESSION_HOURS[field]:
+        errors[field] = _SESSION_HOURS_MESSAGES[field]()
         return None
     return value
 

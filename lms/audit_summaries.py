@@ -344,6 +344,12 @@ TEMPLATES = {
     "task.assessor_removed": _l("User %(assessor_id)s removed from the assessors"),
     "certificate.issued": _l("Certificate %(serial)s issued (%(hours_text)s)"),
     "certificate.revoked": _l("Certificate %(serial)s revoked: %(reason)s"),
+    "certificate.archived_pdf_downloaded": _l(
+        "Archived PDF of revoked certificate %(serial)s downloaded"
+    ),
+    "certificate.archived_credential_downloaded": _l(
+        "Archived credential of revoked certificate %(serial)s downloaded"
+    ),
     "certificate.superseded": _l("Certificate %(serial)s replaced by %(superseded_by)s"),
     "certificate.basis_failed": _l(
         "Certificate %(serial)s rests on an attempt on %(quiz)s regraded to a fail"
@@ -394,6 +400,7 @@ TEMPLATES = {
     "external_training.entered": _l("External training entered by HR: %(hours_text)s"),
     "external_training.approved": _l("External training approved: %(hours_text)s"),
     "external_training.rejected": _l("External training rejected: %(reason)s"),
+    "external_training.withdrawn": _l("External training approval withdrawn: %(reason)s"),
     "job.run_now": _l("%(actor)s ran job %(job_label)s by hand: %(run_outcome)s"),
     "job.pause": _l("%(actor)s paused job %(job_label)s"),
     "job.resume": _l("%(actor)s resumed job %(job_label)s"),
@@ -450,6 +457,10 @@ ACTION_LABELS = {
     "rubric.copied": _l("Rubric copied"),
     "certificate.issued": _l("Certificate issued"),
     "certificate.revoked": _l("Certificate revoked"),
+    "certificate.archived_pdf_downloaded": _l("Revoked certificate's PDF downloaded"),
+    "certificate.archived_credential_downloaded": _l(
+        "Revoked certificate's credential downloaded"
+    ),
     "certificate.superseded": _l("Certificate replaced"),
     "certificate.basis_failed": _l("Certificate's attempt regraded to a fail"),
     "certificate.batch_created": _l("Certificate batch created"),
@@ -492,6 +503,7 @@ ACTION_LABELS = {
     "external_training.entered": _l("External training entered"),
     "external_training.approved": _l("External training approved"),
     "external_training.rejected": _l("External training rejected"),
+    "external_training.withdrawn": _l("External training approval withdrawn"),
     "job.run_now": _l("Job run by hand"),
     "job.pause": _l("Job paused"),
     "job.resume": _l("Job resumed"),

@@ -502,6 +502,7 @@ def _latest_published_course(institution_id: int, code: str) -> "Course | None":
 def _seed_quiz(seeder: _Seeder, course: "Course", spec: QuizSpec) -> None:
     # assessments sits above lms, so the seed imports it at call time like the app factory.
     from assessments.models import Choice, Question, QuestionKind, Quiz
+    from assessments.question_forms import true_false_value
 
     quiz = seeder.get_or_create(
         Quiz,
@@ -527,6 +528,8 @@ def _seed_quiz(seeder: _Seeder, course: "Course", spec: QuizSpec) -> None:
         for choice_position, (text, is_correct) in enumerate(
             question_spec.choices, start=1
         ):
+            if question.kind is QuestionKind.TRUE_FALSE:
+                text = true_false_value(text)
             seeder.get_or_create(
                 Choice,
                 {"question_id": question.id, "position": choice_position},

@@ -212,3 +212,49 @@ def _python_value(column_type, value):
 
         return json.loads(value)
     return value
+
+
+def test_true_false_choices_become_data(fresh_app):
+    """Choices stored as 正确/错误 become true/false, other labels stay, feedback is ''."""
+    rows = [
+        ("institution", {"id": 1, "code": "uni-a", "name": "甲大学",
+                         "timezone": "Asia/Shanghai", "serial_prefix": "SR"}),
+        ("question_bank", {"id": 1, "institution_id": 1, "name": "题库", "description": "",
+                           "created_at": "2026-01-05 08:00:00.000000"}),
+        ("question_category", {"id": 1, "bank_id": 1, "name": "题库"}),
+        ("question", {"id": 1, "category_id": 1, "position": 1, "kind": "true_false",
+                      "text": "判断", "points": 1, "scoring": "all_or_nothing",
+                      "answer_key": "{}", "explanation": ""}),
+        ("question", {"id": 2, "category_id": 1, "position": 2, "kind": "single",
+                      "text": "单选", "points": 1, "scoring": "all_or_nothing",
+                      "answer_key": "{}", "explanation": ""}),
+        ("choice", {"id": 1, "question_id": 1, "position": 1, "text": "正确",
+                    "is_correct": False}),
+        ("choice", {"id": 2, "question_id": 1, "position": 2, "text": "错误",
+                    "is_correct": True}),
+        ("choice", {"id": 3, "question_id": 2, "position": 1, "text": "正确",
+                    "is_correct": True}),
+    ]
+    with fresh_app.app_context():
+        upgrade(revision="5e23dc16ebdb")
+        with db.engine.begin() as connection:
+            metadata = sa.MetaData()
+            for table_name, row in rows:
+                table = sa.Table(table_name, metadata, autoload_with=connection)
+                values = {
+                    key: _python_value(table.c[key].type, value) for key, value in row.items()
+                }
+                connection.execute(table.insert().values(**values))
+        upgrade()
+        upgraded = db.session.execute(
+            sa.text("SELECT id, text, feedback FROM choice ORDER BY id")
+        ).all()
+        db.session.remove()
+        downgrade(revision="5e23dc16ebdb")
+        downgraded = db.session.scalars(sa.text("SELECT text FROM choice ORDER BY id")).all()
+        db.session.remove()
+
+    assert [tuple(row) for row in upgraded] == [
+        (1, "true", ""), (2, "false", ""), (3, "正确", "")
+    ]
+    assert downgraded == ["正确", "错误", "正确"]

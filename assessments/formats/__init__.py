@@ -18,6 +18,7 @@ from assessments.formats.types import (
     ParsedAnswer,
     ParsedQuestion,
     TextFormat,
+    format_decimal,
 )
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "dump_aiken",
     "dump_gift",
     "dump_moodle_xml",
+    "format_decimal",
     "parse_aiken",
     "parse_gift",
     "parse_moodle_xml",

@@ -2,7 +2,9 @@
 
 There are no composition rules (digits, symbols, case), because such rules
 push people towards predictable patterns like "Password1!" that the block
-list already covers.
+list already covers. Instead a password needs a minimum of characters that
+are not part of a guessable pattern (see ``unpredictable_count``): listed
+passwords, years, repeats and sequences such as 123456, abcdef or qwerty.
 """
 
 import enum
@@ -19,6 +21,22 @@ MAX_LENGTH = 256
 MIN_IDENTIFIER_LENGTH = 3
 
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("common-passwords.txt")
+#: Characters a password needs outside guessable patterns.
+MIN_UNPREDICTABLE = 4
+#: Runs of three or more neighbours in one of these count as a sequence, in
+#: either direction. Digits wrap around, so 8901 is a sequence too.
+SEQUENCES = (
+    "01234567890",
+    "abcdefghijklmnopqrstuvwxyz",
+    "qwertyuiop",
+    "asdfghjkl",
+    "zxcvbnm",
+    "1qaz2wsx3edc4rfv5tgb",
+)
+#: Shortest listed password that counts as a pattern inside a longer one.
+MIN_WORD = 4
+#: Longest part of a password looked up in the common list.
+MAX_WORD = 20
 
 
 class PasswordProblem(enum.Enum):
@@ -27,6 +45,7 @@ class PasswordProblem(enum.Enum):
     COMMON = "common"
     CONTAINS_USERNAME = "contains_username"
     CONTAINS_EMPLOYEE_NO = "contains_employee_no"
+    PREDICTABLE = "predictable"
 
 
 @lru_cache(maxsize=1)
@@ -36,6 +55,77 @@ def common_passwords() -> frozenset[str]:
     return frozenset(
         line.strip().lower() for line in lines if line.strip() and not line.startswith("#")
     )
+
+
+def _neighbours(first: str, second: str) -> bool:
+    return any(
+        first + second in sequence or second + first in sequence
+        for sequence in SEQUENCES
+    )
+
+
+def _sequence_at(text: str, start: int) -> int:
+    """Return the length of the sequence run starting at ``start`` (0 if under 3)."""
+    end = start + 1
+    while end < len(text) and _neighbours(text[end - 1], text[end]):
+        end += 1
+    return end - start if end - start >= 3 else 0
+
+
+def _repeat_at(text: str, start: int) -> int:
+    """Return the length of a repeated unit of 1 to 4 characters at ``start``."""
+    best = 0
+    for unit in range(1, 5):
+        piece = text[start : start + unit]
+        if len(piece) < unit:
+            break
+        end = start + unit
+        while text[end : end + unit] == piece:
+            end += unit
+        length = end - start
+        if length >= max(3, 2 * unit):
+            best = max(best, length)
+    return best
+
+
+def _word_at(text: str, start: int) -> int:
+    """Return the length of the longest listed password that starts at ``start``."""
+    words = common_passwords()
+    for end in range(min(len(text), start + MAX_WORD), start + MIN_WORD - 1, -1):
+        if text[start:end] in words:
+            return end - start
+    return 0
+
+
+def _year_at(text: str, start: int) -> int:
+    piece = text[start : start + 4]
+    return 4 if len(piece) == 4 and piece.isdigit() and piece[:2] in ("19", "20") else 0
+
+
+def unpredictable_count(password: str) -> int:
+    """Count the characters of ``password`` outside guessable patterns.
+
+    Reading left to right, the longest pattern that starts at each place is
+    skipped: a listed password of 4 or more characters, a year from 1900 to
+    2099, a character or a unit of up to 4 repeated, or a sequence run of 3
+    or more. Every other character counts. "Aa123456" counts 2 (the two
+    letters), "123456789012" counts 0.
+    """
+    text = password.lower()
+    count = start = 0
+    while start < len(text):
+        skip = max(
+            _word_at(text, start),
+            _year_at(text, start),
+            _repeat_at(text, start),
+            _sequence_at(text, start),
+        )
+        if skip:
+            start += skip
+        else:
+            count += 1
+            start += 1
+    return count
 
 
 def _contains(password: str, identifier: Optional[str]) -> bool:
@@ -57,6 +147,8 @@ def password_problem(
         return PasswordProblem.CONTAINS_USERNAME
     if _contains(password, employee_no):
         return PasswordProblem.CONTAINS_EMPLOYEE_NO
+    if unpredictable_count(password) < MIN_UNPREDICTABLE:
+        return PasswordProblem.PREDICTABLE
     return None
 
 
@@ -84,6 +176,13 @@ def describe(problem: PasswordProblem, password: str) -> str:
         ),
         PasswordProblem.CONTAINS_EMPLOYEE_NO: _(
             "The password contains the employee number. Choose one that does not."
+        ),
+        PasswordProblem.PREDICTABLE: _(
+            "The password is too easy to guess: apart from common passwords, "
+            "years, repeats and sequences such as 123456, abcdef or qwerty, it "
+            "has %(count)s other characters and needs at least %(minimum)s.",
+            count=unpredictable_count(password),
+            minimum=MIN_UNPREDICTABLE,
         ),
     }
     return messages[problem]

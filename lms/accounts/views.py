@@ -88,11 +88,26 @@ def login():
             password_ok = check_password_of_unknown_user(form.password.data)
         else:
             password_ok = user.check_password(form.password.data)
-        if not password_ok or not user.active:
+        if not password_ok:
             logger.info("Failed login for %r from %s", form.username.data, request.remote_addr)
             _audit_failed_login(user, username)
             db.session.commit()
             flash(_("Invalid username or password."), "error")
+            return render_template("lms/login.html", form=form), 200
+        if not user.active:
+            # The reason is given only after the right password. Every path
+            # checks one hash, so the message reveals nothing to someone
+            # without the password and takes no longer.
+            logger.info("Login to disabled account %r from %s", user, request.remote_addr)
+            _audit_failed_login(user, username, reason="disabled")
+            db.session.commit()
+            flash(
+                _(
+                    "This account is disabled, so it cannot log in. Ask your HR "
+                    "office or an administrator to enable it."
+                ),
+                "error",
+            )
             return render_template("lms/login.html", form=form), 200
         if first_password_expired(user):
             logger.info("Expired first password for %r from %s", user, request.remote_addr)
@@ -125,15 +140,19 @@ PENDING_KEY = "_2fa_pending"
 PENDING_SECONDS = 300
 
 
-def _audit_failed_login(user, username: str) -> None:
+def _audit_failed_login(user, username: str, reason: str = "") -> None:
+    data = {"username": username[:64], "ip": request.remote_addr}
+    if reason:
+        data["reason"] = reason
     audit.record(
         "account.login_failed",
         "user",
         user.id if user is not None else 0,
-        f"failed login as {username[:64]!r} from {request.remote_addr}",
+        f"failed login as {username[:64]!r} from {request.remote_addr}"
+        + (f" ({reason})" if reason else ""),
         actor_id=None,
         institution_id=user.institution_id if user is not None else None,
-        data={"username": username[:64], "ip": request.remote_addr},
+        data=data,
     )
 
 

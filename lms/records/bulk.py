@@ -201,6 +201,16 @@ def _appointment_values(row: dict, on: date, add) -> Optional[dict]:
     return {"post": post, "ended_on": ended_on, "unit": unit}
 
 
+def _grade_before_post_message(year: int, first_post: date):
+    return _l(
+        "The grade is for %(year)s, before the person's earliest recorded post "
+        "began (%(start)s). Correct the year, or first add the earlier post to "
+        "their record.",
+        year=year,
+        start=first_post.isoformat(),
+    )
+
+
 def parse(filename: str, content: bytes, institution_id: int, department_id=None) -> Parsed:
     """Read and check the whole file; people must belong to the HR officer's scope."""
     result = Parsed()
@@ -287,6 +297,14 @@ def parse(filename: str, content: bytes, institution_id: int, department_id=None
             continue
         values = {} if isinstance(kind, PartyEvent) else _values(kind, row, on, add)
         if values is None:
+            continue
+        first_post = (
+            events.grade_before_first_post(person, values["year"])
+            if kind is ProgressionKind.ASSESSMENT_GRADE
+            else None
+        )
+        if first_post is not None:
+            add("year", _grade_before_post_message(values["year"], first_post))
             continue
         if kind is ProgressionKind.ASSESSMENT_GRADE and events.assessed_year(person, values["year"]):
             add(

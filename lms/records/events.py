@@ -175,6 +175,45 @@ def grade_recorded_for(person: User, year: int) -> bool:
     return any(entry.detail.get("year") == year for entry in entries)
 
 
+def earliest_post_on(person: User) -> Optional[date]:
+    """Return the first day of the person's earliest recorded post, or None.
+
+    That is the current post's start date or an uncorrected appointment
+    (a post held earlier) on the record, whichever is earlier.
+    """
+    corrected = sa.select(ProgressionEntry.corrects_id).where(
+        ProgressionEntry.corrects_id.is_not(None)
+    )
+    first_appointment = db.session.scalar(
+        sa.select(sa.func.min(ProgressionEntry.occurred_on)).where(
+            ProgressionEntry.user_id == person.id,
+            ProgressionEntry.kind == ProgressionKind.APPOINTMENT,
+            ProgressionEntry.id.not_in(corrected),
+        )
+    )
+    profile = profile_of(person)
+    starts = [
+        day
+        for day in (first_appointment, profile.post_started_on if profile else None)
+        if day is not None
+    ]
+    return min(starts) if starts else None
+
+
+def grade_before_first_post(person: User, year) -> Optional[date]:
+    """Return the earliest post's start when ``year`` is before it, else None.
+
+    An annual grade assesses a year of work in a post, so none can be for a
+    year before the person's first recorded post.
+    """
+    if not isinstance(year, int):
+        return None
+    first = earliest_post_on(person)
+    if first is not None and year < first.year:
+        return first
+    return None
+
+
 def assessed_year(person: User, year) -> bool:
     """Return whether ``person``'s annual assessment of ``year`` is finalised.
 

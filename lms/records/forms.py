@@ -3,7 +3,9 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
+from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -392,8 +394,14 @@ class PersonProfileForm(FlaskForm):
                 " date if it is not known."
             )
 
-#: Hours per day above which a submission is rejected as a typing error.
-MAX_HOURS_PER_DAY = 24
+
+def max_hours_per_day() -> Decimal:
+    """Return the most 学时 one calendar day of training earns: a full day's.
+
+    The conversion rule counts full-day off-the-job training as 8 学时
+    (``CLASS_FULL_DAY_HOURS``), so a training day cannot credit more.
+    """
+    return Decimal(str(current_app.config["CLASS_FULL_DAY_HOURS"]))
 
 
 class HoursField(DecimalField):
@@ -489,12 +497,19 @@ class ExternalTrainingForm(FlaskForm):
         hours = None if self.hours.errors else self.hours.data
         if start and end and hours is not None and end >= start:
             days = (end - start).days + 1
-            if hours > MAX_HOURS_PER_DAY * days:
+            per_day = max_hours_per_day()
+            if hours > per_day * days:
                 self.hours.errors = list(self.hours.errors) + [
-                    _(
-                        "At most %(max)s hours fit in %(days)s days.",
-                        max=MAX_HOURS_PER_DAY * days,
-                        days=days,
+                    ngettext(
+                        "A training of %(num)d day earns at most %(max)s 学时, "
+                        "%(per_day)s per day as a full day counts. Lower the "
+                        "hours or correct the dates.",
+                        "A training of %(num)d days earns at most %(max)s 学时, "
+                        "%(per_day)s per day as a full day counts. Lower the "
+                        "hours or correct the dates.",
+                        days,
+                        max=format(per_day * days, "f"),
+                        per_day=format(per_day, "f"),
                     )
                 ]
                 valid = False

@@ -17,6 +17,7 @@ from lms.competencies import evidence
 from lms.compliance.models import CadreRank, PartyStatus
 from lms.compliance.windows import local_today
 from lms.extensions import db
+from lms.i18n import format_date
 from lms.organisations.models import Department
 from lms.records import appointments, events, services
 from lms.records.forms import PersonProfileForm, ProgressionEventForm, post_choices
@@ -314,6 +315,22 @@ def add_entry(person_id: int):
         return _render_record(person, form, 400)
 
     kind = ProgressionKind(form.kind.data)
+    first_post = (
+        events.grade_before_first_post(person, form.year.data)
+        if kind is ProgressionKind.ASSESSMENT_GRADE
+        else None
+    )
+    if first_post is not None:
+        form.year.errors = [
+            _(
+                "The grade is for %(year)s, before the person's earliest recorded "
+                "post began (%(start)s). Correct the year, or first add the "
+                "earlier post to their record.",
+                year=form.year.data,
+                start=format_date(first_post),
+            )
+        ]
+        return _render_record(person, form, 400)
     if kind is ProgressionKind.ASSESSMENT_GRADE:
         blocked_year = _assessed_year_of(person, form)
         if blocked_year is not None:

@@ -27,6 +27,10 @@ SOURCE_PACKAGES = ("lms", "courses", "assessments", "certificates")
 #: Record calls whose action is computed, by (file, function): the actions
 #: each can record. A new call of this kind must be added here.
 COMPUTED_ACTIONS = {
+    ("certificates/services.py", "record_archived_download"): {
+        "certificate.archived_pdf_downloaded",
+        "certificate.archived_credential_downloaded",
+    },
     ("courses/authoring.py", "_set_status"): {
         "course.published",
         "course.archived",

@@ -50,3 +50,57 @@ def test_known_and_unknown_usernames_check_alike(app, seeded, hash_checks):
     assert known.status_code == unknown.status_code
     assert len(hash_checks) == 2
     assert hash_checks[0] != hash_checks[1]
+
+
+def _disable(app, username: str) -> None:
+    import sqlalchemy as sa
+
+    from lms.accounts.models import User
+    from lms.extensions import db
+
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).filter_by(username=username))
+        user.active = False
+        db.session.commit()
+
+
+def test_disabled_account_told_only_after_the_right_password(app, seeded, hash_checks):
+    from tests.conftest import TEST_PASSWORD
+
+    _disable(app, "counselor1")
+
+    wrong = _post_login(app, "counselor1", "wrong-password").get_data(as_text=True)
+    right = _post_login(app, "counselor1", TEST_PASSWORD)
+
+    assert "用户名或密码错误" in wrong
+    assert right.status_code == 200
+    page = right.get_data(as_text=True)
+    assert "用户名或密码错误" not in page
+    assert 'class="flash flash-error"' in page
+    # One hash check each, whether the account is disabled or the password wrong.
+    assert len(hash_checks) == 2
+
+
+def test_disabled_account_message_and_audit(app, seeded, login, english):
+    import sqlalchemy as sa
+
+    from lms.audit import AuditEntry
+    from lms.extensions import db
+    from tests.conftest import TEST_PASSWORD
+
+    _disable(app, "counselor1")
+    client = app.test_client()
+    csrf = csrf_from(client.get("/login").get_data(as_text=True))
+
+    response = client.post(
+        "/login",
+        data={"username": "counselor1", "password": TEST_PASSWORD, "csrf_token": csrf},
+    )
+
+    assert "This account is disabled, so it cannot log in." in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+    with app.app_context():
+        entry = db.session.scalars(
+            sa.select(AuditEntry).filter_by(action="account.login_failed")
+        ).all()[-1]
+        assert entry.data["reason"] == "disabled"

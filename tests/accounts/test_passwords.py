@@ -11,6 +11,7 @@ from lms.accounts.passwords import (
     common_passwords,
     first_password_expired,
     password_problem,
+    unpredictable_count,
 )
 from lms.db import now_utc
 from lms.extensions import db
@@ -23,6 +24,14 @@ from tests.conftest import TEST_PASSWORD, csrf_from
 )
 def test_common_passwords_rejected(password):
     assert password_problem(password) is PasswordProblem.COMMON
+
+
+@pytest.mark.parametrize(
+    ("password", "count"),
+    [("Aa123456", 0), ("x1y2z3w4", 8), ("ab2026cd", 4), ("1111aaaa", 0), ("k8901j", 2)],
+)
+def test_unpredictable_count_skips_patterns(password, count):
+    assert unpredictable_count(password) == count
 
 
 def test_common_list_contains_chinese_favourites():
@@ -42,6 +51,12 @@ def test_common_list_contains_chinese_favourites():
         ("pw-20230117-pw", PasswordProblem.CONTAINS_EMPLOYEE_NO),
         ("correct horse battery", None),
         ("only lowercase letters", None),  # no composition rules
+        ("123456789012", PasswordProblem.PREDICTABLE),
+        ("12345678901234567890", PasswordProblem.PREDICTABLE),
+        ("abcabcabcabc", PasswordProblem.PREDICTABLE),
+        ("qwerty2026!", PasswordProblem.PREDICTABLE),
+        ("Zz98765432", PasswordProblem.PREDICTABLE),
+        ("9f3kd82m", None),
     ],
 )
 def test_password_problem_rules(password, problem):
@@ -63,6 +78,14 @@ def _change(session, new_password, repeat=None):
     ("new_password", "message"),
     [
         ("woaini1314", "New password: The password is too common"),
+        ("Aa123456", "New password: The password is too common"),
+        (
+            "123456789012",
+            "New password: The password is too easy to guess: apart from common"
+            " passwords, years, repeats and sequences such as 123456, abcdef or"
+            " qwerty, it has 0 other characters and needs at least 4.",
+        ),
+        ("12345678901234567890", "New password: The password is too easy to guess"),
         ("abc12", "New password: The password is too short: it has 5 characters"),
         ("counselor1-rocks", "New password: The password contains the username."),
         ("id20230117!", "New password: The password contains the employee number."),

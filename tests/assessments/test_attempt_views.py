@@ -764,3 +764,68 @@ def test_bank_question_form_and_export(world, login):
     assert "[tag:育人]" in body
     # Aiken holds only single choice, so the short answer is left out of it.
     assert page.count("1 left out") == 1
+
+
+def _feedback_quiz(world) -> Quiz:
+    """Replace the world quiz's questions with a true/false and a numerical question."""
+    quiz = db.session.get(Quiz, world.quiz)
+    trainer = db.session.get(User, world.trainer)
+    quiz.questions.clear()
+    db.session.flush()
+    specs = [
+        {
+            "kind": "true_false", "text": "判断", "choice_1": "正确", "choice_2": "错误",
+            "correct_2": "1", "feedback_1": "再读一遍规定。", "feedback_2": "答对了。",
+        },
+        {
+            "kind": "short_answer", "text": "π 精确到两位小数",
+            "accepted": "3.14 ± 0.005 | 100 | 很好。\n3 .. 3.2 | 50 | 接近了。",
+        },
+    ]
+    with as_draft(quiz.course):
+        for spec in specs:
+            authoring.save_question(quiz, {"points": "1", **spec}, trainer)
+    db.session.commit()
+    return quiz
+
+
+def _answer_feedback_quiz(login, world, timing):
+    quiz = _feedback_quiz(world)
+    quiz.review_responses = ReviewTiming.IMMEDIATELY
+    quiz.review_feedback = timing
+    db.session.commit()
+    true_false, numerical = quiz.questions
+    counselor = _enrolled(login, world)
+    attempt_id = _start(counselor, quiz.id)
+    picked = next(c for c in true_false.choices if c.text == "true")
+    counselor.post(
+        f"/attempts/{attempt_id}/submit",
+        data={
+            "seen": [str(true_false.id), str(numerical.id)],
+            f"q{true_false.id}": [str(picked.id)],
+            f"q{numerical.id}": "3.1",
+        },
+    )
+    return counselor, attempt_id
+
+
+def test_review_shows_feedback_of_the_picked_answer(world, login):
+    counselor, attempt_id = _answer_feedback_quiz(login, world, ReviewTiming.IMMEDIATELY)
+
+    page = counselor.get(f"/attempts/{attempt_id}/result").get_data(as_text=True)
+
+    assert _attempt(attempt_id).score == Decimal("0.5")
+    assert "再读一遍规定。" in page
+    assert "答对了。" not in page
+    assert "接近了。" in page
+    assert "很好。" not in page
+    assert ">True<" in page and "正确" not in page
+
+
+def test_review_hides_answer_feedback_when_options_do(world, login):
+    counselor, attempt_id = _answer_feedback_quiz(login, world, ReviewTiming.NEVER)
+
+    page = counselor.get(f"/attempts/{attempt_id}/result").get_data(as_text=True)
+
+    assert "再读一遍规定。" not in page
+    assert "接近了。" not in page

@@ -137,3 +137,25 @@ def test_confirm_of_expired_preview(world, login):
 
     assert "The preview of a.gift is older than a day" in response.get_data(as_text=True)
     assert _question_texts() == []
+
+
+def test_preview_names_what_is_dropped_and_left_out(world, login):
+    trainer = _english(login("trainer"))
+    bank = _bank(trainer)
+    options = " ".join(f"~选项{n}" for n in range(2, 10))
+    content = (
+        "::数值::π 是多少？{#\n=3.14:0.01\n~#完全不对}\n\n"
+        f"::太多::选出一项{{=选项1 {options}}}\n"
+    ).encode()
+
+    response = _preview(trainer, bank, content, "mixed.gift")
+    page = response.get_data(as_text=True)
+
+    assert "Preview: 1 question" in page
+    assert "feedback for any other answer" in page
+    assert "These questions are left out" in page
+    assert "Line 5" in page
+    assert "at most 8 choices" in page
+
+    trainer.post(_confirm_url(response))
+    assert _question_texts() == ["π 是多少？"]

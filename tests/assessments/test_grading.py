@@ -155,3 +155,77 @@ def test_essay_total_checks_each_point():
         grading.essay_total(question, [Decimal("2.5"), Decimal("0")])
     with pytest.raises(ValueError):
         grading.essay_total(question, [Decimal("1")])
+
+
+# --- number ranges in short answers ----------------------------------------
+
+
+def _numerical(accepted: str, points="2"):
+    from assessments import question_forms
+
+    fields, errors = question_forms.validate(
+        {"kind": "short_answer", "text": "数值", "points": points, "accepted": accepted}
+    )
+    assert errors == {}
+    return _question(QuestionKind.SHORT_ANSWER, points, key=fields["answer_key"])
+
+
+@pytest.mark.parametrize(
+    ("response", "awarded"),
+    [("3.13", "2"), ("3.15", "2"), ("3.14", "2"), ("3.16", "1"), ("3.2", "1"),
+     ("3.21", "0"), ("abc", "0"), ("", "0"), ("３.１４", "2")],
+)
+def test_number_range_bounds_are_included(response, awarded):
+    question = _numerical("3.14 ± 0.01\n3 .. 3.2 | 50")
+
+    assert grading.grade(question, response) == Decimal(awarded)
+
+
+def test_text_answer_stays_exact():
+    question = _numerical("1822")
+
+    assert grading.grade(question, "1822") == Decimal("2")
+    assert grading.grade(question, "1822.0") == Decimal("0")
+
+
+@pytest.mark.parametrize(
+    "accepted", ["3 ± -1", "5 .. 1", "3.14 +- 0.01 | 0", "3.14 | 101"]
+)
+def test_bad_number_range_names_the_field(accepted):
+    from assessments import question_forms
+
+    _fields, errors = question_forms.validate(
+        {"kind": "short_answer", "text": "数值", "accepted": accepted + "\n7"}
+    )
+
+    assert "accepted" in errors
+    assert "Line 1" in errors["accepted"]
+
+
+def test_zero_percent_answer_needs_feedback():
+    from assessments import question_forms
+
+    fields, errors = question_forms.validate(
+        {"kind": "short_answer", "text": "数值", "accepted": "9\n5 ± 0 | 0 | 只是开头的五条。"}
+    )
+
+    assert errors == {}
+    question = _question(QuestionKind.SHORT_ANSWER, key=fields["answer_key"])
+    assert grading.grade(question, "5") == Decimal("0")
+    assert grading.matched_answer(question, "5")["feedback"] == "只是开头的五条。"
+
+
+@pytest.mark.parametrize(
+    ("first", "second"), [("正确", "错误"), ("对", "错"), ("True", "False"), ("T", "F")]
+)
+def test_true_false_words_are_stored_as_data(first, second):
+    from assessments import question_forms
+
+    fields, errors = question_forms.validate(
+        {"kind": "true_false", "text": "判断", "choice_1": first, "correct_1": "1",
+         "choice_2": second, "feedback_2": "错在哪里"}
+    )
+
+    assert errors == {}
+    assert fields["rows"] == [("true", True, ""), ("false", False, "")]
+    assert fields["feedback"] == ["", "错在哪里"]

@@ -101,7 +101,7 @@ def test_true_false_answers(answer, first_correct):
     item = _only(_csv(_row("判断题", "辅导员应当走访宿舍。", [], answer)))
 
     assert item.fields["kind"] is QuestionKind.TRUE_FALSE
-    assert item.fields["rows"] == [("正确", first_correct, ""), ("错误", not first_correct, "")]
+    assert item.fields["rows"] == [("true", first_correct, ""), ("false", not first_correct, "")]
 
 
 def test_true_false_own_options():

@@ -615,3 +615,43 @@ def test_new_task_huge_id_keeps_typed_fields(world, login, field, message):
     assert message in page
     assert "我的任务标题" in page
     assert "已经写好的说明" in page
+
+
+def test_no_resubmit_block_when_resubmission_is_not_allowed(world, login):
+    task = make_task(world, assessors=("hr",), resubmission=False)
+    db.session.commit()
+    counselor, response = _submit_as_counselor(login, task.id, text="我的分析")
+    assert response.status_code == 302
+    counselor.post("/language/en")
+
+    page = counselor.get(f"/tasks/{task.id}").get_data(as_text=True)
+
+    assert "<h2>Resubmit</h2>" not in page
+    assert "allows no resubmission" not in page
+    assert "Not allowed" in page
+
+
+def test_resubmit_block_waits_for_release_when_allowed(world, login):
+    task = make_task(world, assessors=("hr",), resubmission=True)
+    db.session.commit()
+    counselor, _response = _submit_as_counselor(login, task.id, text="我的分析")
+    counselor.post("/language/en")
+
+    page = counselor.get(f"/tasks/{task.id}").get_data(as_text=True)
+
+    assert "<h2>Resubmit</h2>" in page
+    assert "you can resubmit once its result is released" in page
+
+
+def test_second_submission_without_resubmission_names_the_rule(world, login):
+    task = make_task(world, assessors=("hr",), resubmission=False)
+    db.session.commit()
+    counselor, _response = _submit_as_counselor(login, task.id, text="第一次")
+    counselor.post("/language/en")
+
+    response = counselor.post(
+        f"/tasks/{task.id}/submit", data={"text": "第二次"}, content_type="multipart/form-data"
+    )
+
+    assert response.status_code == 400
+    assert "this task allows no resubmission" in response.get_data(as_text=True)

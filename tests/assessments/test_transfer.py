@@ -243,15 +243,23 @@ def test_unreadable_file_is_rejected(bank, fmt, raw, line):
     assert caught.value.problems[0].line == line
 
 
-def test_unmappable_question_is_a_problem(bank):
-    text = "::数值::精确到0.1 {#3.14:0.1}\n"
+def test_unmappable_question_is_left_out_with_its_reason(bank, trainer):
+    options = " ".join(f"~选项{n}" for n in range(1, 10))
+    text = f"::九项::太多选项{{={options[1:]}}}\n\n::单选::正确的是{{=甲 ~乙}}\n"
 
-    with pytest.raises(FormatError) as caught:
-        transfer.read_file("gift", text.encode("utf-8"))
+    preview = transfer.read_file("gift", text.encode("utf-8"))
 
-    [problem] = caught.value.problems
-    assert problem.line == 1
-    assert "tolerance" in str(problem.message)
+    assert [item.line for item in preview.items] == [3]
+    [left_out] = preview.left_out
+    assert left_out.line == 1
+    assert "at most 8 choices" in str(left_out)
+
+
+def test_true_false_is_stored_as_data_and_labelled_per_language(bank, trainer):
+    [question] = _import(bank, trainer, "gift", "辅导员应当定期走访学生宿舍。{T}\n")
+
+    assert [c.text for c in question.choices] == ["true", "false"]
+    assert [c.label for c in question.choices] == ["True", "False"]
 
 
 def test_true_false_mapping_keeps_false(bank, trainer):

@@ -489,3 +489,87 @@ def test_verify_revoked_shows_revocation_not_validity(world, login, client, engl
     assert "Valid until" not in text
     assert "No expiry" not in text
     assert "信息有误" in text
+
+
+# --- revoked certificates: downloads -----------------------------------------
+
+
+def _revoke(world, login):
+    login("hr1").post(
+        f"/certificates/{world['serial']}/revoke", data={"reason": "培训记录有误"}
+    )
+    assert reload(world).status is CertificateStatus.REVOKED
+
+
+def _archived_downloads() -> list[str]:
+    return db.session.scalars(
+        sa.select(AuditEntry.action).where(
+            AuditEntry.action.like("certificate.archived_%")
+        )
+    ).all()
+
+
+@pytest.mark.parametrize(
+    "path", ["/certificates/{serial}.pdf", "/certificates/{serial}/credential.json"]
+)
+def test_holder_cannot_download_revoked_certificate(world, login, english, path):
+    _revoke(world, login)
+    holder = login("c1")
+
+    response = holder.get(path.format(serial=world["serial"]))
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/certificates/{world['serial']}")
+    page = holder.get(response.headers["Location"]).get_data(as_text=True)
+    assert "was revoked on" in page
+    assert "培训记录有误" in page
+    assert "can no longer be downloaded" in page
+    assert _archived_downloads() == []
+
+
+def test_mine_shows_revoked_reason_without_download(world, login, english):
+    _revoke(world, login)
+
+    page = login("c1").get("/certificates").get_data(as_text=True)
+
+    assert "Revoked" in page
+    assert "培训记录有误" in page
+    assert f"/certificates/{world['serial']}.pdf" not in page
+
+
+def test_revoked_detail_offers_no_download_to_holder(world, login, english):
+    _revoke(world, login)
+
+    page = login("c1").get(f"/certificates/{world['serial']}").get_data(as_text=True)
+
+    assert f"/certificates/{world['serial']}.pdf" not in page
+    assert "credential.json" not in page
+    assert "can no longer be downloaded" in page
+
+
+@pytest.mark.parametrize("username", ["hr1", "admin1"])
+def test_manager_downloads_archived_copy_with_audit(world, login, username):
+    _revoke(world, login)
+    archived = services.pdf_path(reload(world)).read_bytes()
+    manager = login(username)
+
+    detail = manager.get(f"/certificates/{world['serial']}").get_data(as_text=True)
+    response = manager.get(f"/certificates/{world['serial']}.pdf")
+
+    assert f"/certificates/{world['serial']}.pdf" in detail
+    assert response.status_code == 200
+    assert response.data == archived
+    assert response.headers["Content-Disposition"] == (
+        f'attachment; filename="{world["serial"]}-revoked.pdf"'
+    )
+    assert _archived_downloads() == ["certificate.archived_pdf_downloaded"]
+
+
+@pytest.mark.parametrize("username", ["c2", "trainer1", "hr-b"])
+def test_revoked_download_hidden_from_others(world, login, username):
+    _revoke(world, login)
+
+    response = login(username).get(f"/certificates/{world['serial']}.pdf")
+
+    assert response.status_code == 404
+    assert _archived_downloads() == []

@@ -430,6 +430,43 @@ def test_class_hours_not_a_number_named(world, login, english, field, value):
     assert "Enter a number of hours, e.g. 8 or 3.5." in page
 
 
+@pytest.mark.parametrize(
+    "field, value, words",
+    [
+        ("full_day_hours", "24.1", "Hours for a full-day session: enter a number above 0 and at most 24"),
+        ("full_day_hours", "100", "Hours for a full-day session: enter a number above 0 and at most 24"),
+        ("full_day_hours", "0", "Hours for a full-day session: enter a number above 0 and at most 24"),
+        ("half_day_hours", "12.5", "Hours for a half-day session: enter a number above 0 and at most 12"),
+    ],
+)
+def test_class_hours_above_a_day_refused(world, login, english, field, value, words):
+    klass = make_class(world)
+    db.session.commit()
+
+    response = login("trainer").post(
+        f"/classes/{klass.id}/edit", data=_edit_data(world, klass, **{field: value})
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert f'id="{field}-error"' in page
+    assert words in page
+    db.session.expire_all()
+    assert getattr(db.session.get(TrainingClass, klass.id), field) is None
+
+
+def test_class_hours_of_a_whole_day_accepted(world, login):
+    klass = make_class(world)
+    db.session.commit()
+
+    response = login("trainer").post(
+        f"/classes/{klass.id}/edit",
+        data=_edit_data(world, klass, full_day_hours="24", half_day_hours="12"),
+    )
+
+    assert response.status_code == 302
+
+
 def test_capacity_below_enrolment_rejected(world, login, english):
     klass = make_class(world, capacity=5)
     trainer_user = user(world.trainer)

@@ -2,6 +2,7 @@
 
 import io
 import re
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -10,6 +11,7 @@ from openpyxl import Workbook
 from lms.accounts.models import Role, User
 from lms.records.events import profile_of as person_profile
 from lms.extensions import db
+from lms.records import events
 from lms.records.models import ProgressionEntry, ProgressionKind
 
 pytestmark = pytest.mark.usefixtures("english")
@@ -27,6 +29,8 @@ GOOD = (
 def world(app_ctx, seeded):
     counselor = db.session.scalar(sa.select(User).filter_by(username="counselor1"))
     counselor.employee_no = "E001"
+    # The rows grade 2025, so the counselor held a post then.
+    events.profile_of(counselor).post_started_on = date(2024, 9, 1)
     db.session.commit()
     return counselor.id
 
@@ -102,6 +106,8 @@ def test_xlsx_upload(world, login):
         ("E001,年度考核,1949-10-01,优秀,1949,,", "日期", "1950 or later"),
         ("E001,年度考核,2026-01-10,很好,2025,,", "结果", "优秀"),
         ("E001,年度考核,2026-01-10,优秀,2030,,", "年度", "year"),
+        ("E001,年度考核,2025-12-20,优秀,1999,,", "年度", "earliest recorded post began (2024-09-01)"),
+        ("E001,年度考核,2025-12-20,优秀,2023,,", "年度", "(2024-09-01)"),
         ("E001,职称,2026-01-10,研究员,,,", "结果", "讲师"),
         ("E001,荣誉,2026-01-10,优秀辅导员,,市级,", "级别", "省级"),
     ],
@@ -381,3 +387,35 @@ def test_overlapping_post_rows_are_rejected(world, login):
     assert "<td>2</td>" not in page
     assert "<td>4</td>" not in page
     assert _entries() == []
+
+
+def test_grade_before_first_post_refused_on_the_form(world, login):
+    hr = login("hr")
+    form = {
+        "csrf_token": hr.csrf, "kind": "assessment_grade", "occurred_on": "2025-12-20",
+        "grade": "competent", "year": "2023",
+    }
+
+    response = hr.client.post(f"/people/{world}/record/entries", data=form)
+
+    assert response.status_code == 400
+    assert "before the person&#39;s earliest recorded post" in response.get_data(as_text=True)
+    form["year"] = "2024"
+    assert hr.client.post(f"/people/{world}/record/entries", data=form).status_code == 302
+    db.session.expire_all()
+    assert len(_entries(ProgressionKind.ASSESSMENT_GRADE)) == 1
+
+
+def test_earlier_post_on_record_allows_its_years(world, login):
+    hr = login("hr")
+    counselor = db.session.get(User, world)
+    appointment = (
+        "工号,类型,日期,结果,结束日期,单位,备注\n"
+        "E001,任职,2019-09-01,兼职辅导员,2024-08-31,物理学院,\n"
+    )
+    page = _upload(hr, appointment.encode()).get_data(as_text=True)
+    assert _confirm(hr, page).status_code == 302
+
+    assert events.earliest_post_on(counselor) == date(2019, 9, 1)
+    response = _upload(hr, "工号,类型,日期,结果,年度\nE001,年度考核,2021-01-10,合格,2020\n".encode())
+    assert response.status_code == 200

@@ -114,7 +114,7 @@ def test_entry_duplicate_points_at_existing(world, login, app, tmp_path, monkeyp
     assert _enter(hr, world.counselor).status_code == 302
     [existing] = db.session.scalars(sa.select(ExternalTraining)).all()
 
-    response = _enter(hr, world.counselor, start_date="2025-12-31", end_date="2025-12-31")
+    response = _enter(hr, world.counselor, start_date="2025-12-31", end_date="2025-12-31", hours="8")
 
     page = response.get_data(as_text=True)
     assert response.status_code == 400
