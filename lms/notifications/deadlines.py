@@ -51,7 +51,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from babel.dates import format_datetime
-from flask_babel import force_locale, gettext, ngettext
+from flask_babel import get_locale, gettext, ngettext
 
 from lms.accounts.models import User
 from lms.db import now_utc
@@ -59,7 +59,8 @@ from lms.extensions import db
 from lms.i18n import datetime_pattern
 from lms.notifications import services, setting
 from lms.notifications.models import Notification
-from lms.notifications.tasks import local_date, user_locale
+from lms.notifications.tasks import local_date
+from lms.stored_text import in_each_language
 
 logger = logging.getLogger("lms.notifications")
 
@@ -215,10 +216,15 @@ def _remind(source: DeadlineSource, deadline: Deadline, now: datetime, offsets) 
 
 
 def _render(source: DeadlineSource, deadline: Deadline, user: User, days_left: int):
-    """Return the reminder's title and body in ``user``'s language."""
-    locale = user_locale(user)
+    """Return the reminder's title and body as stored text in every language.
+
+    A source registers its texts as lazy strings, which expose no message id,
+    so each configured language gets its rendering when the reminder is made.
+    """
     zone = ZoneInfo(_zone_name(user))
-    with force_locale(locale):
+
+    def values() -> dict:
+        locale = get_locale()
         if days_left == 0:
             when = gettext("today")
         elif days_left == 1:
@@ -230,8 +236,10 @@ def _render(source: DeadlineSource, deadline: Deadline, user: User, days_left: i
         values["due"] = format_datetime(
             deadline.due_at, format=datetime_pattern("medium", locale), tzinfo=zone, locale=locale
         )
-        title = str(source.title) % values
-        body = str(source.body) % values
+        return values
+
+    title = in_each_language(lambda: str(source.title) % values())
+    body = in_each_language(lambda: str(source.body) % values())
     return title, body
 
 
