@@ -146,8 +146,11 @@ def render_stored(data: Optional[dict], fallback: str, locale: Optional[str] = N
         return fallback
 
 
-def split_text(text: Text, locale: str) -> tuple[str, Optional[dict]]:
-    """Return ``text`` rendered in ``locale`` and its JSON, or plain text and None."""
+def split_text(text: Text, locale: Optional[str]) -> tuple[str, Optional[dict]]:
+    """Return ``text`` rendered in ``locale`` and its JSON, or plain text and None.
+
+    A ``locale`` of None renders in the current locale.
+    """
     if isinstance(text, StoredText):
         return text.render(locale), text.to_json()
     return str(text), None

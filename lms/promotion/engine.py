@@ -28,7 +28,13 @@ from lms.promotion.models import (
 )
 from lms.records.events import ASSESSMENT_GRADES
 from lms.records.models import ProgressionEntry, ProgressionKind
-from lms.stored_text import StoredText, in_each_language, stored_gettext
+from lms.stored_text import (
+    StoredText,
+    Text,
+    in_each_language,
+    split_text,
+    stored_gettext,
+)
 
 #: Progression kind and detail key that set each track's position.
 TRACK_ENTRIES = {
@@ -86,15 +92,16 @@ class Condition:
 
     kind: str
     met: bool
-    #: Why, as stored text that the evidence snapshot keeps (see lms.stored_text).
-    text: StoredText
+    #: Why, as stored text that the evidence snapshot keeps (see lms.stored_text),
+    #: or plain text shown as it is.
+    text: Text
     #: Years condition: the first day it is met.
     eligible_from: Optional[date] = None
     #: ``text`` rendered in the language current when the condition was checked.
     message: str = field(init=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "message", self.text.render())
+        object.__setattr__(self, "message", split_text(self.text, None)[0])
 
 
 @dataclass

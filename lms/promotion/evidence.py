@@ -14,7 +14,7 @@ from lms.extensions import db
 from lms.promotion import engine
 from lms.promotion.models import PromotionRule
 from lms.records.models import HoursEntry, ProgressionEntry
-from lms.stored_text import in_each_language, render_stored
+from lms.stored_text import in_each_language, render_stored, split_text
 
 
 def snapshot_evidence(
@@ -62,7 +62,7 @@ def _snapshot(user: User, eligibility: engine.Eligibility, today: date) -> dict:
                 "kind": c.kind,
                 "met": c.met,
                 "message": c.message,
-                "message_data": c.text.to_json(),
+                "message_data": split_text(c.text, None)[1],
             }
             for c in eligibility.conditions
         ],

@@ -5,6 +5,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from lms.extensions import db
+from lms.promotion import engine
 from lms.promotion.models import PromotionApplication
 from tests.promotion.conftest import add_grade, make_rule, set_title
 
@@ -91,3 +92,9 @@ def test_decision_notice_made_in_english_reads_in_chinese(world, frozen, login):
 
     assert "您的晋升申请已获批准" in chinese
     assert "Your promotion was approved" not in chinese
+
+
+def test_plain_text_condition_shown_as_given(app_ctx):
+    condition = engine.Condition("custom", True, "院系推荐意见已提交")
+
+    assert condition.message == "院系推荐意见已提交"
