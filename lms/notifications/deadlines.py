@@ -28,9 +28,10 @@ app start, and the ``deadline_reminders`` job does the rest::
         label=_l("Quiz closing reminders"),
     )
 
-Title and body are lazy strings, rendered in each recipient's language with
+Title and body are lazy strings, rendered in every configured language with
 the deadline's ``args`` plus ``when`` ("today", "tomorrow", "in 3 days") and
-``due`` (the due time in the recipient's institution zone). The kind is also
+``due`` (the due time in the recipient's institution zone), so the inbox
+shows the reader's current language. The kind is also
 the e-mail preference users can turn off, shown under ``label`` on the
 notification settings page.
 
