@@ -11,8 +11,6 @@ from fractions import Fraction
 from typing import Optional
 
 import sqlalchemy as sa
-from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from assessments import scoring
@@ -31,6 +29,7 @@ from lms.db import now_utc
 from lms.extensions import db
 from lms.notifications import services as notifications
 from lms.records.services import local_date
+from lms.stored_text import stored_gettext
 
 
 def _exact(value):
@@ -372,22 +371,16 @@ def release_moderated(task: PerformanceTask, actor: User) -> int:
 
 
 def _notify_release(submission: TaskSubmission) -> None:
-    """Queue the learner's in-app and e-mail notice in the learner's language."""
-    learner = submission.user
-    languages = current_app.config.get("LANGUAGES", ["zh_CN", "en"])
-    locale = learner.locale if learner.locale in languages else current_app.config.get(
-        "BABEL_DEFAULT_LOCALE", "zh_CN"
-    )
+    """Queue the learner's in-app and e-mail notice, shown in the reader's language."""
     task = submission.task
-    with force_locale(locale):
-        title = _("Result released: %(task)s", task=task.title)
-        body = _(
-            "Your score is %(score)s of %(max)s. Open the task to read the feedback.",
-            score=scoring.display(submission.final_score),
-            max=scoring.display(task.max_points),
-        )
+    title = stored_gettext("Result released: %(task)s", task=task.title)
+    body = stored_gettext(
+        "Your score is %(score)s of %(max)s. Open the task to read the feedback.",
+        score=scoring.display(submission.final_score),
+        max=scoring.display(task.max_points),
+    )
     notifications.enqueue(
-        learner, "task_result", "task_submission", submission.id, title, body,
+        submission.user, "task_result", "task_submission", submission.id, title, body,
         link=f"/tasks/{task.id}",
     )
 

@@ -11,9 +11,6 @@ from datetime import datetime
 from typing import Optional
 
 import sqlalchemy as sa
-from flask import current_app
-from flask_babel import force_locale
-from flask_babel import gettext as _
 
 from certificates import logger, services
 from certificates.models import Certificate
@@ -22,8 +19,8 @@ from lms.accounts.access import in_hr_scope, reviewers_among
 from lms.accounts.models import User
 from lms.audit import AuditEntry
 from lms.extensions import db
-from lms.i18n import format_date
 from lms.notifications import services as notifications
+from lms.stored_text import stored_date, stored_gettext
 
 #: Notification kind of "a certificate's passed attempt was regraded to a fail".
 NOTIFICATION_KIND = "certificate_basis_failed"
@@ -36,13 +33,6 @@ class BasisFailure:
     at: datetime
     grader: Optional[User]
     quiz_title: str
-
-
-def _locale(user: User) -> str:
-    languages = current_app.config.get("LANGUAGES", ["zh_CN", "en"])
-    if user.locale in languages:
-        return user.locale
-    return current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")
 
 
 def record_failed_basis(
@@ -71,23 +61,22 @@ def _notify_reviewers(
     reviewers = reviewers_among(
         cert.institution_id, lambda user: in_hr_scope(user, holder)
     )
+    title = stored_gettext(
+        "Certificate %(serial)s rests on an attempt regraded to a fail",
+        serial=cert.serial,
+    )
+    body = stored_gettext(
+        "%(grader)s regraded the attempt of %(holder)s on %(quiz)s to a fail "
+        "on %(date)s. Certificate %(serial)s (%(title)s) rests on it and is "
+        "still valid. Open the certificate to decide whether to revoke it.",
+        grader=grader.full_name or grader.username,
+        holder=cert.holder_name,
+        quiz=quiz_title,
+        date=stored_date(services.institution_today(cert.institution), "long"),
+        serial=cert.serial,
+        title=cert.title,
+    )
     for reviewer in reviewers:
-        with force_locale(_locale(reviewer)):
-            title = _(
-                "Certificate %(serial)s rests on an attempt regraded to a fail",
-                serial=cert.serial,
-            )
-            body = _(
-                "%(grader)s regraded the attempt of %(holder)s on %(quiz)s to a fail "
-                "on %(date)s. Certificate %(serial)s (%(title)s) rests on it and is "
-                "still valid. Open the certificate to decide whether to revoke it.",
-                grader=grader.full_name or grader.username,
-                holder=cert.holder_name,
-                quiz=quiz_title,
-                date=format_date(services.institution_today(cert.institution), "long"),
-                serial=cert.serial,
-                title=cert.title,
-            )
         notifications.enqueue(
             reviewer,
             NOTIFICATION_KIND,

@@ -18,8 +18,6 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from certificates import logger
@@ -43,10 +41,10 @@ from lms.accounts.access import can_view_person, hr_scope
 from lms.accounts.models import Role, User
 from lms.db import now_utc
 from lms.extensions import db
-from lms.i18n import format_date
 from lms.notifications import services as notifications
 from lms.organisations.models import Institution
 from lms.records.services import local_date
+from lms.stored_text import stored_date, stored_gettext
 
 #: Characters of verification codes: no 0/O, 1/I or L, which readers confuse.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -894,17 +892,15 @@ def revoke(cert: Certificate, reason: str, actor: User) -> Certificate:
 def notify_revoked(cert: Certificate) -> None:
     """Queue an in-app notification, with an e-mail copy, telling the holder why."""
     holder = cert.holder
-    locale = holder.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
-    with force_locale(locale):
-        title = _("Your certificate %(serial)s was revoked", serial=cert.serial)
-        body = _(
-            "Certificate %(serial)s (%(title)s) was revoked on %(date)s. "
-            "Reason: %(reason)s",
-            serial=cert.serial,
-            title=cert.title,
-            date=format_date(revoked_on(cert), "long"),
-            reason=cert.revoked_reason,
-        )
+    title = stored_gettext("Your certificate %(serial)s was revoked", serial=cert.serial)
+    body = stored_gettext(
+        "Certificate %(serial)s (%(title)s) was revoked on %(date)s. "
+        "Reason: %(reason)s",
+        serial=cert.serial,
+        title=cert.title,
+        date=stored_date(revoked_on(cert), "long"),
+        reason=cert.revoked_reason,
+    )
     notifications.enqueue(
         holder,
         "certificate_revoked",

@@ -170,7 +170,7 @@ def _check_ledger_fields(values: dict, current: Optional[TrainingClass], errors:
     tier, kind = values["tier"], values["kind"]
     if tier is not None and tier is not current.tier:
         errors["tier"] = _(
-            "Attendance is already recorded in this class, and its 学时 are credited "
+            "Attendance is already recorded in this class, and its hours are credited "
             "as %(tier)s training, so the tier cannot change. Keep %(tier)s, or "
             "create a new class for training at another tier.",
             tier=labels.label(current.tier),
@@ -182,12 +182,12 @@ def _check_ledger_fields(values: dict, current: Optional[TrainingClass], errors:
 def _kind_fixed_message(kind: Optional[TrainingKind]) -> str:
     if kind is None:
         return _(
-            "Attendance is already recorded in this class, and its 学时 are credited "
+            "Attendance is already recorded in this class, and its hours are credited "
             "without a kind, so the kind cannot change. Leave it empty, or create a "
             "new class for training of another kind."
         )
     return _(
-        "Attendance is already recorded in this class, and its 学时 are credited "
+        "Attendance is already recorded in this class, and its hours are credited "
         "as %(kind)s, so the kind cannot change. Keep %(kind)s, or create a new "
         "class for training of another kind.",
         kind=labels.label(kind),

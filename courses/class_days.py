@@ -68,14 +68,14 @@ def day_limit_problem(
     if half_days_used == HALF_DAYS[SessionLength.HALF_DAY]:
         return _(
             "%(day)s already has %(sessions)s in this class, and one date holds "
-            "at most a full day of sessions that earn 学时. Choose another date, or "
+            "at most a full day of sessions that earn hours. Choose another date, or "
             "make this session a half day.",
             day=day.isoformat(),
             sessions=listed,
         )
     return _(
         "%(day)s already has %(sessions)s in this class, and one date holds "
-        "at most a full day of sessions that earn 学时. Choose another date.",
+        "at most a full day of sessions that earn hours. Choose another date.",
         day=day.isoformat(),
         sessions=listed,
     )

@@ -1,10 +1,8 @@
 """In-app and e-mail notices to learners about their place in a training class."""
 
-from flask import current_app
-from flask_babel import force_locale, gettext
-
 from courses.class_models import ClassMember, MemberStatus
 from lms.notifications import services as notifications
+from lms.stored_text import StoredText, stored_gettext
 
 #: Notification kind per member status that is announced.
 KINDS = {
@@ -14,29 +12,28 @@ KINDS = {
 }
 
 
-def _locale(user) -> str:
-    languages = current_app.config.get("LANGUAGES", ["zh_CN", "en"])
-    if user.locale in languages:
-        return user.locale
-    return current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")
-
-
-def _texts(member: ClassMember) -> tuple[str, str]:
+def _texts(member: ClassMember) -> tuple[StoredText, StoredText]:
     training_class = member.training_class
     period = f"{training_class.starts_on.isoformat()} – {training_class.ends_on.isoformat()}"
     if member.status is MemberStatus.ENROLLED:
-        title = gettext("You are enrolled in %(title)s", title=training_class.title)
-        body = gettext("The class runs %(period)s.", period=period)
+        title = stored_gettext("You are enrolled in %(title)s", title=training_class.title)
+        body = stored_gettext("The class runs %(period)s.", period=period)
     elif member.status is MemberStatus.WAITING:
-        title = gettext("You are on the waiting list of %(title)s", title=training_class.title)
-        body = gettext("You get a place automatically when one frees up.")
+        title = stored_gettext(
+            "You are on the waiting list of %(title)s", title=training_class.title
+        )
+        body = stored_gettext("You get a place automatically when one frees up.")
     else:
-        title = gettext("Your request to join %(title)s was declined", title=training_class.title)
-        body = gettext("Ask the trainers of the class if you have questions.")
+        title = stored_gettext(
+            "Your request to join %(title)s was declined", title=training_class.title
+        )
+        body = stored_gettext("Ask the trainers of the class if you have questions.")
     return title, body
 
 
-def _send(member: ClassMember, kind: str, title: str, body: str, key: str) -> None:
+def _send(
+    member: ClassMember, kind: str, title: StoredText, body: StoredText, key: str
+) -> None:
     notifications.enqueue(
         member.user, kind, "class_member", member.id, title, body,
         link=f"/classes/{member.class_id}", key_suffix=key,
@@ -50,42 +47,38 @@ def announce_leave_withdrawal(member: ClassMember, standing, *, key: str) -> Non
     """
     training_class = member.training_class
     limit = f"{standing.limit.numerator}/{standing.limit.denominator}"
-    with force_locale(_locale(member.user)):
-        title = gettext("You were withdrawn from %(title)s", title=training_class.title)
-        body = gettext(
-            "You missed %(missed)s of the %(scheduled)s 学时 of the class's sessions "
-            "(excused or absent), more than the %(limit)s of its time that the class "
-            "allows. If a mark is wrong, ask the trainers of the class to correct it "
-            "and reinstate you.",
-            missed=standing.missed_hours,
-            scheduled=standing.scheduled_hours,
-            limit=limit,
-        )
+    title = stored_gettext("You were withdrawn from %(title)s", title=training_class.title)
+    body = stored_gettext(
+        "You missed %(missed)s of the %(scheduled)s hours of the class's sessions "
+        "(excused or absent), more than the %(limit)s of its time that the class "
+        "allows. If a mark is wrong, ask the trainers of the class to correct it "
+        "and reinstate you.",
+        missed=str(standing.missed_hours),
+        scheduled=str(standing.scheduled_hours),
+        limit=limit,
+    )
     _send(member, "class_withdrawn_leave", title, body, key)
 
 
 def announce_reinstatement(member: ClassMember, *, key: str) -> None:
     """Tell the learner a trainer took them back into the class after a leave withdrawal."""
-    with force_locale(_locale(member.user)):
-        title = gettext(
-            "You are enrolled again in %(title)s", title=member.training_class.title
-        )
-        body = gettext(
-            "A trainer of the class reinstated you: the time you missed is within "
-            "the class's leave limit again."
-        )
+    title = stored_gettext(
+        "You are enrolled again in %(title)s", title=member.training_class.title
+    )
+    body = stored_gettext(
+        "A trainer of the class reinstated you: the time you missed is within "
+        "the class's leave limit again."
+    )
     _send(member, "class_reinstated", title, body, key)
 
 
 def announce(member: ClassMember) -> None:
-    """Queue one notice per member and status, in the learner's language."""
+    """Queue one notice per member and status, shown in the reader's language."""
     kind = KINDS.get(member.status)
     if kind is None:
         return
-    user = member.user
-    with force_locale(_locale(user)):
-        title, body = _texts(member)
+    title, body = _texts(member)
     notifications.enqueue(
-        user, kind, "class_member", member.id, title, body,
+        member.user, kind, "class_member", member.id, title, body,
         link=f"/classes/{member.class_id}",
     )

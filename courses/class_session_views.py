@@ -114,7 +114,7 @@ def attendance(class_id: int, session_id: int):
             flash(
                 _(
                     "Attendance can be recorded from the day of the session, %(day)s, "
-                    "because it credits 学时 at once.",
+                    "because it credits hours at once.",
                     day=format_date(session.held_on),
                 ),
                 "error",
@@ -148,7 +148,7 @@ def _not_running_message(training_class) -> str:
     if training_class.status is ClassStatus.CANCELLED:
         return _("The class is cancelled, so it takes no attendance.")
     return _(
-        "The class is still a draft, and attendance credits 学时 at once. On the "
+        "The class is still a draft, and attendance credits hours at once. On the "
         "class's page, set it to %(open)s or %(closed)s before recording attendance.",
         open=labels.label(ClassStatus.OPEN),
         closed=labels.label(ClassStatus.CLOSED),

@@ -311,11 +311,11 @@ TEMPLATES = {
     "class.request_approved": _l("%(summary)s: %(member_status_label)s"),
     "class.member_withdrawn_leave": _l(
         "%(summary)s: withdrawn for leave, %(missed_hours)s of %(scheduled_hours)s"
-        " 学时 missed, limit %(limit)s"
+        " hours missed, limit %(limit)s"
     ),
     "class.member_reinstated": _l(
         "%(summary)s: reinstated, %(missed_hours)s of %(scheduled_hours)s"
-        " 学时 missed, limit %(limit)s"
+        " hours missed, limit %(limit)s"
     ),
     "class.roster_imported": _l(
         "Roster imported: %(created)s accounts created, %(enrolled)s enrolled,"

@@ -50,6 +50,17 @@ def current_language() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def user_language(user) -> str:
+    """Return the configured code of ``user``'s chosen language, else the default one.
+
+    Text written for one person outside their requests (notifications and
+    their e-mail copies) uses it.
+    """
+    if user.locale in current_app.config["LANGUAGES"]:
+        return user.locale
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
 @lru_cache(maxsize=16)
 def _parsed(code: str) -> Locale:
     """Parse a configured code once; base.html asks for the language several times a page."""

@@ -734,7 +734,7 @@ def _seed_career(seeder: _Seeder, institution: Institution) -> None:
     """
 
     from lms.compliance.windows import local_today
-    from lms.records.events import ASSESSMENT_GRADES, PROFESSIONAL_TITLES
+    from lms.records.events import ASSESSMENT_GRADES, PROFESSIONAL_TITLES, title_text
     from lms.records.models import HoursEntry, ProgressionEntry, ProgressionKind
 
     person = db.session.scalar(
@@ -759,6 +759,9 @@ def _seed_career(seeder: _Seeder, institution: Institution) -> None:
             kind=ProgressionKind.TITLE_CHANGE,
             occurred_on=date(today.year - 3, 9, 1),
             title=f"专业技术职务：{PROFESSIONAL_TITLES['teaching_assistant']}",
+            title_data=title_text(
+                ProgressionKind.TITLE_CHANGE, {"title": "teaching_assistant"}
+            ).to_json(),
             detail={"title": "teaching_assistant", "note": ""},
         )
     ]
@@ -772,6 +775,9 @@ def _seed_career(seeder: _Seeder, institution: Institution) -> None:
                 kind=ProgressionKind.ASSESSMENT_GRADE,
                 occurred_on=date(year, 12, 31),
                 title=f"{year}年度考核：{ASSESSMENT_GRADES['competent']}",
+                title_data=title_text(
+                    ProgressionKind.ASSESSMENT_GRADE, {"grade": "competent", "year": year}
+                ).to_json(),
                 detail={"grade": "competent", "year": year, "note": ""},
             )
         )
@@ -818,7 +824,7 @@ def _earlier_post_entry(person: User, institution: Institution):
 
     Returns None when the person's profile has no post start date.
     """
-    from lms.records.events import POST_NAMES
+    from lms.records.events import POST_NAMES, title_text
     from lms.records.models import ProgressionEntry, ProgressionKind
 
     profile = db.session.get(PersonProfile, person.id)
@@ -831,6 +837,7 @@ def _earlier_post_entry(person: User, institution: Institution):
         kind=ProgressionKind.APPOINTMENT,
         occurred_on=date(current_start.year - 2, 9, 1),
         title=f"任职：{POST_NAMES[post.value]}",
+        title_data=title_text(ProgressionKind.APPOINTMENT, {"post": post.value}).to_json(),
         detail={
             "post": post.value,
             "ended_on": (current_start - timedelta(days=1)).isoformat(),

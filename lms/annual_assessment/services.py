@@ -34,6 +34,7 @@ from lms.annual_assessment.models import (
 from lms.compliance.windows import local_today
 from lms.db import now_utc
 from lms.extensions import db
+from lms.records.events import assessment_title
 from lms.records.models import ProgressionEntry, ProgressionKind
 
 #: Upload area of achievement evidence, and what it accepts.
@@ -832,6 +833,7 @@ def finalise(
         kind=ProgressionKind.ASSESSMENT_GRADE,
         occurred_on=today,
         title=f"{scheme.year}年度考核：{band.name}",
+        title_data=assessment_title(scheme.year, band.name).to_json(),
         detail={
             "grade": band.grade,
             "year": scheme.year,

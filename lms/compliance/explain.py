@@ -9,8 +9,8 @@ from datetime import date
 from decimal import Decimal
 
 from babel.lists import format_list
-from flask import current_app, has_request_context
-from flask_babel import force_locale, format_decimal, get_locale
+from flask import has_request_context
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -63,14 +63,11 @@ _TIER_ADJECTIVE = {
 
 
 def explain(verdict: Verdict) -> str:
-    """Describe ``verdict`` in the request's locale, or the default one outside it."""
-    if has_request_context():
-        return _explain(verdict)
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        return _explain(verdict)
+    """Describe ``verdict`` in the current locale.
 
-
-def _explain(verdict: Verdict) -> str:
+    That is the locale of a surrounding ``force_locale``, else the request's,
+    else the default one (see ``lms.i18n.select_locale``).
+    """
     if verdict.reason is not None:
         return _uncovered(verdict)
     sentences = [_progress(verdict), *_rule_notes(verdict.rule)]
@@ -86,8 +83,8 @@ def _rule_notes(rule: ComplianceRule) -> list[str]:
     if rule.days_in_hours is not None:
         notes.append(
             _(
-                "Either %(hours)s 学时 or %(days)s days of training, at %(per_day)s"
-                " 学时 a day, meet this rule.",
+                "Either %(hours)s hours or %(days)s days of training, at %(per_day)s"
+                " hours a day, meet this rule.",
                 hours=_number(rule.min_hours),
                 days=_number(rule.min_days),
                 per_day=_number(rule.hours_per_day),

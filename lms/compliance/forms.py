@@ -204,7 +204,7 @@ class RuleForm(FlaskForm):
     )
 
     min_hours = DecimalInputField(
-        _l("Minimum 学时"),
+        _l("Minimum hours"),
         validators=[Optional(), _positive_decimal(MAX_MIN_HOURS)],
         description=_l("Fill in this or the minimum number of trainings, not both."),
     )
@@ -216,10 +216,10 @@ class RuleForm(FlaskForm):
     min_days = DecimalInputField(
         _l("Or minimum training days"),
         validators=[Optional(), _positive_decimal(MAX_MIN_DAYS)],
-        description=_l("Optional, for an 学时 minimum: days that meet the rule as well."),
+        description=_l("Optional, for a minimum of hours: days that meet the rule as well."),
     )
     hours_per_day = DecimalInputField(
-        _l("学时 per training day"),
+        _l("Hours per training day"),
         validators=[Optional(), _positive_decimal(MAX_HOURS_PER_DAY)],
     )
     tiers = CheckboxListField(
@@ -375,21 +375,21 @@ class RuleForm(FlaskForm):
             return
         if hours is None and count is None:
             yield self.min_count, _(
-                "Enter a minimum number of trainings, or a minimum of 学时."
+                "Enter a minimum number of trainings, or a minimum of hours."
             )
         if hours is not None and count is not None:
             yield self.min_count, _(
-                "A rule has one minimum: clear either this field or the minimum of 学时."
+                "A rule has one minimum: clear either this field or the minimum of hours."
             )
         if self.min_days.errors or self.hours_per_day.errors:
             return
         if days is not None and count is not None:
             yield self.min_days, _(
-                "Training days only count towards a minimum of 学时. Clear this field."
+                "Training days only count towards a minimum of hours. Clear this field."
             )
         if days is not None and per_day is None:
             yield self.hours_per_day, _(
-                "Enter how many 学时 a training day is worth, e.g. 8."
+                "Enter how many hours a training day is worth, e.g. 8."
             )
         if days is None and per_day is not None:
             yield self.hours_per_day, _(

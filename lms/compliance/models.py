@@ -150,11 +150,11 @@ _LIST_VALUES = {
 SHARED_RULE_NAMES = {
     "counselor-pre-job": (
         "新任专职辅导员岗前培训不少于40学时",
-        _l("Pre-job training of new full-time counselors: at least 40 学时"),
+        _l("Pre-job training of new full-time counselors: at least 40 hours"),
     ),
     "counselor-school-yearly": (
         "专职辅导员每年参加校级培训不少于16学时",
-        _l("Full-time counselors: at least 16 学时 of school-level training a year"),
+        _l("Full-time counselors: at least 16 hours of school-level training a year"),
     ),
     "counselor-national-provincial-5y": (
         "专职辅导员每5年至少参加1次国家级或省级培训",
@@ -162,13 +162,13 @@ SHARED_RULE_NAMES = {
     ),
     "party-member-yearly": (
         "党员每年集中学习培训不少于32学时",
-        _l("Party members: at least 32 学时 of centralised study a year"),
+        _l("Party members: at least 32 hours of centralised study a year"),
     ),
     "party-officer-yearly-hours": (
         "基层党组织书记和委员每年集中学习培训不少于56学时",
         _l(
             "Secretaries and committee members of primary Party organisations:"
-            " at least 56 学时 of centralised study a year"
+            " at least 56 hours of centralised study a year"
         ),
     ),
     "party-officer-yearly-centralised": (
@@ -181,7 +181,7 @@ SHARED_RULE_NAMES = {
     "cadre-section-yearly": (
         "乡科级和一级主任科员以下干部每年参加集中培训不少于12天或90学时",
         _l(
-            "Cadres at section level and below: at least 12 days or 90 学时 of"
+            "Cadres at section level and below: at least 12 days or 90 hours of"
             " centralised training a year"
         ),
     ),
@@ -206,7 +206,7 @@ SHARED_RULE_NAMES = {
     "cadre-division-5y": (
         "县处级以上领导干部每5年参加脱产培训不少于550学时",
         _l(
-            "Leading cadres at division level and above: at least 550 学时 of"
+            "Leading cadres at division level and above: at least 550 hours of"
             " full-time training every 5 years"
         ),
     ),

@@ -11,7 +11,6 @@ from datetime import date, datetime
 from typing import Iterable, Optional
 
 import sqlalchemy as sa
-from flask_babel import force_locale, gettext
 
 from lms.accounts.models import Role, User
 from lms.compliance import snapshots
@@ -22,8 +21,8 @@ from lms.db import now_utc
 from lms.extensions import db
 from lms.notifications import services
 from lms.notifications.models import Notification
-from lms.notifications.tasks import user_locale
 from lms.organisations.models import Department, Institution
+from lms.stored_text import StoredText, in_each_language, stored_gettext, stored_join
 
 logger = logging.getLogger("lms.compliance")
 
@@ -112,12 +111,12 @@ def _send_reminder(verdict: Verdict, kind: str, key: str, now: datetime) -> bool
     person, rule = verdict.person, verdict.rule
     if _already_sent(person.id, kind, "compliance_rule", rule.id, key):
         return False
-    with force_locale(user_locale(person)):
-        if kind == MONTHLY_KIND:
-            title = gettext("Training requirement at risk: %(rule)s", rule=rule.display_name)
-        else:
-            title = gettext("Training still due this year: %(rule)s", rule=rule.display_name)
-        body = verdict.message
+    rule_name = in_each_language(lambda: rule.display_name)
+    if kind == MONTHLY_KIND:
+        title = stored_gettext("Training requirement at risk: %(rule)s", rule=rule_name)
+    else:
+        title = stored_gettext("Training still due this year: %(rule)s", rule=rule_name)
+    body = in_each_language(lambda: verdict.message)
     services.enqueue(
         person,
         kind,
@@ -175,8 +174,8 @@ def _counts_in_scope(summary: RuleSummary, department: Optional[Department]) -> 
 
 def render_hr_summary(
     recipient: User, institution: Institution, summaries: list[RuleSummary], today: date
-) -> tuple[str, str]:
-    """Return the HR summary's title and body in the recipient's language.
+) -> tuple[StoredText, StoredText]:
+    """Return the HR summary's title and body, shown in the reader's language.
 
     The body has one line per rule with the counts of met, in progress, at
     risk, missed and start date missing, then the dashboard's address
@@ -184,36 +183,37 @@ def render_hr_summary(
     limited to one department gets the counts of that department only.
     """
     department = recipient.hr_department if recipient.role is Role.HR else None
-    with force_locale(user_locale(recipient)):
-        if department is None:
-            title = gettext(
-                "Training compliance of %(institution)s on %(date)s",
-                institution=institution.name,
-                date=today.isoformat(),
+    if department is None:
+        title = stored_gettext(
+            "Training compliance of %(institution)s on %(date)s",
+            institution=institution.name,
+            date=today.isoformat(),
+        )
+    else:
+        title = stored_gettext(
+            "Training compliance of %(department)s, %(institution)s on %(date)s",
+            department=department.name,
+            institution=institution.name,
+            date=today.isoformat(),
+        )
+    lines = []
+    for summary in summaries:
+        counts = _counts_in_scope(summary, department)
+        rule = summary.rule
+        lines.append(
+            stored_gettext(
+                "%(rule)s: Met %(met)d, In progress %(in_progress)d, "
+                "At risk %(at_risk)d, Missed %(missed)d, "
+                "Start date missing %(start_missing)d",
+                rule=in_each_language(lambda rule=rule: rule.display_name),
+                met=counts[Status.MET],
+                in_progress=counts[Status.IN_PROGRESS],
+                at_risk=counts[Status.AT_RISK],
+                missed=counts[Status.MISSED],
+                start_missing=counts[Status.START_DATE_MISSING],
             )
-        else:
-            title = gettext(
-                "Training compliance of %(department)s, %(institution)s on %(date)s",
-                department=department.name,
-                institution=institution.name,
-                date=today.isoformat(),
-            )
-        lines = []
-        for summary in summaries:
-            counts = _counts_in_scope(summary, department)
-            lines.append(
-                gettext(
-                    "%(rule)s: Met %(met)d, In progress %(in_progress)d, "
-                    "At risk %(at_risk)d, Missed %(missed)d, "
-                    "Start date missing %(start_missing)d",
-                    rule=summary.rule.display_name,
-                    met=counts[Status.MET],
-                    in_progress=counts[Status.IN_PROGRESS],
-                    at_risk=counts[Status.AT_RISK],
-                    missed=counts[Status.MISSED],
-                    start_missing=counts[Status.START_DATE_MISSING],
-                )
-            )
-        lines.append(gettext("Open the compliance dashboard for the people behind each count."))
-        body = "\n".join(lines)
-    return str(title), body
+        )
+    lines.append(
+        stored_gettext("Open the compliance dashboard for the people behind each count.")
+    )
+    return title, stored_join(lines, "\n")

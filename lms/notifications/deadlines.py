@@ -28,9 +28,10 @@ app start, and the ``deadline_reminders`` job does the rest::
         label=_l("Quiz closing reminders"),
     )
 
-Title and body are lazy strings, rendered in each recipient's language with
+Title and body are lazy strings, rendered in every configured language with
 the deadline's ``args`` plus ``when`` ("today", "tomorrow", "in 3 days") and
-``due`` (the due time in the recipient's institution zone). The kind is also
+``due`` (the due time in the recipient's institution zone), so the inbox
+shows the reader's current language. The kind is also
 the e-mail preference users can turn off, shown under ``label`` on the
 notification settings page.
 
@@ -51,7 +52,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from babel.dates import format_datetime
-from flask_babel import force_locale, gettext, ngettext
+from flask_babel import get_locale, gettext, ngettext
 
 from lms.accounts.models import User
 from lms.db import now_utc
@@ -59,7 +60,8 @@ from lms.extensions import db
 from lms.i18n import datetime_pattern
 from lms.notifications import services, setting
 from lms.notifications.models import Notification
-from lms.notifications.tasks import local_date, user_locale
+from lms.notifications.tasks import local_date
+from lms.stored_text import in_each_language
 
 logger = logging.getLogger("lms.notifications")
 
@@ -215,10 +217,15 @@ def _remind(source: DeadlineSource, deadline: Deadline, now: datetime, offsets) 
 
 
 def _render(source: DeadlineSource, deadline: Deadline, user: User, days_left: int):
-    """Return the reminder's title and body in ``user``'s language."""
-    locale = user_locale(user)
+    """Return the reminder's title and body as stored text in every language.
+
+    A source registers its texts as lazy strings, which expose no message id,
+    so each configured language gets its rendering when the reminder is made.
+    """
     zone = ZoneInfo(_zone_name(user))
-    with force_locale(locale):
+
+    def values() -> dict:
+        locale = get_locale()
         if days_left == 0:
             when = gettext("today")
         elif days_left == 1:
@@ -230,8 +237,10 @@ def _render(source: DeadlineSource, deadline: Deadline, user: User, days_left: i
         values["due"] = format_datetime(
             deadline.due_at, format=datetime_pattern("medium", locale), tzinfo=zone, locale=locale
         )
-        title = str(source.title) % values
-        body = str(source.body) % values
+        return values
+
+    title = in_each_language(lambda: str(source.title) % values())
+    body = in_each_language(lambda: str(source.body) % values())
     return title, body
 
 

@@ -10,6 +10,7 @@ import sqlalchemy.orm as so
 from lms.accounts.models import User
 from lms.db import UTCDateTime, enum_column, now_utc
 from lms.extensions import db
+from lms.stored_text import render_stored
 
 
 class EmailStatus(enum.Enum):
@@ -23,12 +24,18 @@ class EmailStatus(enum.Enum):
     SKIPPED = "skipped"
 
 
+TITLE_MAX = 200
+
+
 class Notification(db.Model):
     """One message for one user, shown in the app and copied by e-mail.
 
     ``dedupe_key`` is unique per recipient, kind and subject, so a job that
     runs twice, or two processes running the same job, store one row. Title
-    and body are rendered in the recipient's language when the row is made.
+    and body are stored as text in the recipient's language when the row is
+    made and, unless the caller passed plain text, as a message and its
+    parameters (``title_data``, ``body_data``, see ``lms.stored_text``) that
+    pages render in the reader's current language.
     A delivery worker claims a pending row by setting ``claimed_by`` and
     ``claimed_until`` in one conditional UPDATE, and only the claim holder
     records the outcome.
@@ -50,8 +57,11 @@ class Notification(db.Model):
     subject_type: so.Mapped[str] = so.mapped_column(sa.String(32))
     subject_id: so.Mapped[int]
     dedupe_key: so.Mapped[str] = so.mapped_column(sa.String(200), unique=True)
-    title: so.Mapped[str] = so.mapped_column(sa.String(200))
+    title: so.Mapped[str] = so.mapped_column(sa.String(TITLE_MAX))
     body: so.Mapped[str] = so.mapped_column(sa.Text)
+    #: Title and body as stored text (JSON), or None for plain text.
+    title_data: so.Mapped[Optional[dict]] = so.mapped_column(sa.JSON)
+    body_data: so.Mapped[Optional[dict]] = so.mapped_column(sa.JSON)
     #: Path inside the app that the notification points to, e.g. "/certificates/3".
     link: so.Mapped[Optional[str]] = so.mapped_column(sa.String(300))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
@@ -72,6 +82,23 @@ class Notification(db.Model):
 
     def __repr__(self) -> str:
         return f"<Notification {self.id} {self.dedupe_key}>"
+
+    @property
+    def display_title(self) -> str:
+        """The title in the current language, cut to the stored title's length."""
+        return shorten_title(render_stored(self.title_data, self.title))
+
+    @property
+    def display_body(self) -> str:
+        """The body in the current language."""
+        return render_stored(self.body_data, self.body)
+
+
+def shorten_title(title: str) -> str:
+    """Cut ``title`` to the title column's 200 characters, ending in an ellipsis."""
+    if len(title) > TITLE_MAX:
+        return title[: TITLE_MAX - 1] + "…"
+    return title
 
 
 class EmailPreference(db.Model):

@@ -24,17 +24,27 @@ from typing import Optional, Union
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lms.accounts.models import User
 from lms.db import now_utc
 from lms.extensions import db
 from lms.notifications import setting
-from lms.notifications.models import EmailPreference, EmailStatus, Notification
+from lms.i18n import user_language
+from lms.notifications import models
+from lms.notifications.models import (
+    EmailPreference,
+    EmailStatus,
+    Notification,
+    shorten_title,
+)
+from lms.stored_text import Text, split_text
 
 logger = logging.getLogger("lms.notifications")
 
-TITLE_MAX = 200
+#: Longest stored title, in characters; ``enqueue`` cuts longer ones.
+TITLE_MAX = models.TITLE_MAX
 ERROR_MAX = 500
 
 
@@ -98,8 +108,8 @@ def enqueue(
     kind: str,
     subject_type: str,
     subject_id: int,
-    title: str,
-    body: str,
+    title: Text,
+    body: Text,
     *,
     link: Optional[str] = None,
     now: Optional[datetime] = None,
@@ -107,8 +117,10 @@ def enqueue(
 ) -> Notification:
     """Store a notification unless one exists for the same recipient, kind and subject.
 
-    Returns the stored row, new or existing. ``title`` and ``body`` must
-    already be in the recipient's language. The e-mail copy starts pending,
+    Returns the stored row, new or existing. ``title`` and ``body`` are
+    stored text (``lms.stored_text``), which pages and the e-mail copy
+    render in the reader's language, or plain text already in the
+    recipient's language, shown as it is. The e-mail copy starts pending,
     or skipped when the recipient is inactive, has no address or opted out.
     Concurrent callers with the same key store one row, because the INSERT
     uses ON CONFLICT DO NOTHING on the unique ``dedupe_key``. ``key_suffix``
@@ -119,8 +131,10 @@ def enqueue(
         raise ValueError(f"recipient user {recipient!r} not found")
     now = now or now_utc()
     key = dedupe_key(user.id, kind, subject_type, subject_id, key_suffix)
-    if len(title) > TITLE_MAX:
-        title = title[: TITLE_MAX - 1] + "…"
+    language = user_language(user)
+    title, title_data = split_text(title, language)
+    body, body_data = split_text(body, language)
+    title = shorten_title(title)
 
     skip_reason = _email_skip_reason(user, kind)
     values = {
@@ -131,6 +145,8 @@ def enqueue(
         "dedupe_key": key,
         "title": title,
         "body": body,
+        "title_data": title_data,
+        "body_data": body_data,
         "link": link,
         "created_at": now,
         "email_attempts": 0,
@@ -478,7 +494,8 @@ def build_message(
     Non-ASCII headers (Chinese names and subjects) are encoded as RFC 2047
     UTF-8 words when the message is serialized. The Message-ID depends only
     on the notification, so a copy that is sent again after a crash carries
-    the same ID.
+    the same ID. Subject and text are rendered in the recipient's language
+    at the time of sending.
     """
     try:
         to = Address(display_name=user.full_name or "", addr_spec=user.email or "")
@@ -488,13 +505,15 @@ def build_message(
         raise _PermanentFailure(f"invalid recipient address {user.email!r}")
 
     sender_domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    with force_locale(user_language(user)):
+        subject = notification.display_title
+        text = notification.display_body
     message = EmailMessage()
-    message["Subject"] = notification.title
+    message["Subject"] = subject
     message["From"] = sender
     message["To"] = to
     message["Date"] = format_datetime(now)
     message["Message-ID"] = f"<shuren-notification-{notification.id}@{sender_domain}>"
-    text = notification.body
     if notification.link:
         base = current_app.config.get("PUBLIC_URL", "").rstrip("/")
         text = f"{text}\n\n{base}{notification.link}"

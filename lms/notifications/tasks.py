@@ -12,15 +12,14 @@ from typing import Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
-from babel.dates import format_date
 from flask import current_app
-from flask_babel import force_locale, gettext, ngettext
 
 from lms.db import now_utc
 from lms.extensions import db
-from lms.i18n import date_pattern
+from lms.i18n import user_language
 from lms.notifications import services, setting
 from lms.notifications.models import JobRun, Notification
+from lms.stored_text import StoredText, stored_date, stored_gettext, stored_ngettext
 
 logger = logging.getLogger("lms.notifications")
 
@@ -192,38 +191,31 @@ def local_date(user, now: datetime) -> date:
 
 def user_locale(user) -> str:
     """Return the language notifications to ``user`` are written in."""
-    languages = current_app.config.get("LANGUAGES", ["zh_CN", "en"])
-    if user.locale in languages:
-        return user.locale
-    return current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")
+    return user_language(user)
 
 
-def _render_expiry(certificate, holder, days_left: int) -> tuple[str, str]:
-    """Return the reminder's title and body in the holder's language."""
-    locale = user_locale(holder)
-    with force_locale(locale):
-        expires = format_date(
-            certificate.expires_on, format=date_pattern("long", locale), locale=locale
+def _render_expiry(certificate, holder, days_left: int) -> tuple[StoredText, StoredText]:
+    """Return the reminder's title and body, shown in the reader's language."""
+    expires = stored_date(certificate.expires_on, "long")
+    if days_left <= 0:
+        title = stored_gettext("Your certificate has expired")
+        body = stored_gettext(
+            'The certificate "%(title)s" (serial %(serial)s) expired on %(date)s.',
+            title=certificate.title,
+            serial=certificate.serial,
+            date=expires,
         )
-        if days_left <= 0:
-            title = gettext("Your certificate has expired")
-            body = gettext(
-                'The certificate "%(title)s" (serial %(serial)s) expired on %(date)s.',
-                title=certificate.title,
-                serial=certificate.serial,
-                date=expires,
-            )
-        else:
-            title = ngettext(
-                "Your certificate expires in %(num)d day",
-                "Your certificate expires in %(num)d days",
-                days_left,
-            )
-            body = gettext(
-                'The certificate "%(title)s" (serial %(serial)s) expires on %(date)s. '
-                "If it needs renewing, start before that date.",
-                title=certificate.title,
-                serial=certificate.serial,
-                date=expires,
-            )
-    return str(title), str(body)
+    else:
+        title = stored_ngettext(
+            "Your certificate expires in %(num)d day",
+            "Your certificate expires in %(num)d days",
+            days_left,
+        )
+        body = stored_gettext(
+            'The certificate "%(title)s" (serial %(serial)s) expires on %(date)s. '
+            "If it needs renewing, start before that date.",
+            title=certificate.title,
+            serial=certificate.serial,
+            date=expires,
+        )
+    return title, body

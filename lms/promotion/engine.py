@@ -11,7 +11,6 @@ from datetime import date
 from typing import Callable, Hashable, Optional
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from lms.accounts.models import User
 from lms.compliance.engine import Status, Verdict, evaluate_all
@@ -29,6 +28,13 @@ from lms.promotion.models import (
 )
 from lms.records.events import ASSESSMENT_GRADES
 from lms.records.models import ProgressionEntry, ProgressionKind
+from lms.stored_text import (
+    StoredText,
+    Text,
+    in_each_language,
+    split_text,
+    stored_gettext,
+)
 
 #: Progression kind and detail key that set each track's position.
 TRACK_ENTRIES = {
@@ -86,9 +92,16 @@ class Condition:
 
     kind: str
     met: bool
-    message: str
+    #: Why, as stored text that the evidence snapshot keeps (see lms.stored_text),
+    #: or plain text shown as it is.
+    text: Text
     #: Years condition: the first day it is met.
     eligible_from: Optional[date] = None
+    #: ``text`` rendered in the language current when the condition was checked.
+    message: str = field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "message", split_text(self.text, None)[0])
 
 
 @dataclass
@@ -171,10 +184,10 @@ def years_condition(rule: PromotionRule, position: Position, today: date) -> Con
         return Condition(
             "years",
             False,
-            _(
+            stored_gettext(
                 "The date you became %(step)s is not on your record, so the years "
                 "cannot be counted. Ask HR to record it.",
-                step=position.label,
+                step=_label_of(position),
             ),
         )
     eligible_from = add_months(position.since, 12 * rule.min_years)
@@ -183,10 +196,10 @@ def years_condition(rule: PromotionRule, position: Position, today: date) -> Con
         return Condition(
             "years",
             True,
-            _(
+            stored_gettext(
                 "%(done)s years as %(step)s (%(required)s required)",
                 done=completed,
-                step=position.label,
+                step=_label_of(position),
                 required=rule.min_years,
             ),
             eligible_from,
@@ -194,16 +207,20 @@ def years_condition(rule: PromotionRule, position: Position, today: date) -> Con
     return Condition(
         "years",
         False,
-        _(
+        stored_gettext(
             "%(done)s of %(required)s required years as %(step)s; "
             "eligible from %(date)s",
             done=completed,
             required=rule.min_years,
-            step=position.label,
+            step=_label_of(position),
             date=eligible_from.isoformat(),
         ),
         eligible_from,
     )
+
+
+def _label_of(position: Position) -> StoredText:
+    return in_each_language(lambda: position.label)
 
 
 def _whole_years(since: date, today: date) -> int:
@@ -243,11 +260,11 @@ def grade_conditions(
             Condition(
                 "excellent",
                 met,
-                _(
+                stored_gettext(
                     "%(count)s of %(required)s required %(grade)s grades in %(span)s",
                     count=excellent,
                     required=rule.min_excellent,
-                    grade=label("excellent", "grade"),
+                    grade=in_each_language(lambda: label("excellent", "grade")),
                     span=span,
                 ),
             )
@@ -263,9 +280,9 @@ def _min_grade_condition(min_grade, years, grades, span) -> Condition:
         for year in years
         if year in grades and GRADE_ORDER.index(grades[year]) > worst
     ]
-    threshold = label(min_grade, "grade")
+    threshold = in_each_language(lambda: label(min_grade, "grade"))
     if missing:
-        message = _(
+        message = stored_gettext(
             "No annual assessment grade on record for %(years)s; %(grade)s or better "
             "is required for every year of %(span)s",
             years=", ".join(str(year) for year in sorted(missing)),
@@ -273,17 +290,19 @@ def _min_grade_condition(min_grade, years, grades, span) -> Condition:
             span=span,
         )
     elif below:
-        message = _(
+        message = stored_gettext(
             "%(years)s graded below %(grade)s; %(grade)s or better is required "
             "for every year of %(span)s",
-            years=", ".join(
-                f"{year}: {label(grades[year], 'grade')}" for year in sorted(below)
+            years=in_each_language(
+                lambda: ", ".join(
+                    f"{year}: {label(grades[year], 'grade')}" for year in sorted(below)
+                )
             ),
             grade=threshold,
             span=span,
         )
     else:
-        message = _(
+        message = stored_gettext(
             "%(grade)s or better in every year of %(span)s",
             grade=threshold,
             span=span,
@@ -328,7 +347,7 @@ def compliance_condition(
         return Condition(
             "compliance",
             True,
-            _("No applicable training-hour rule is missed"),
+            stored_gettext("No applicable training-hour rule is missed"),
         )
     # One entry per rule, listing its missed years in order.
     by_rule: dict[int, list[Verdict]] = {}
@@ -337,16 +356,21 @@ def compliance_condition(
     return Condition(
         "compliance",
         False,
-        _(
+        stored_gettext(
             "Training-hour rules missed: %(details)s",
-            details="; ".join(
-                "{} ({})".format(
-                    verdicts[0].rule.display_name,
-                    "; ".join(verdict.message.rstrip(".。") for verdict in verdicts),
-                )
-                for verdicts in by_rule.values()
-            ),
+            details=in_each_language(lambda: _missed_rules(by_rule)),
         ),
+    )
+
+
+def _missed_rules(by_rule: dict[int, list[Verdict]]) -> str:
+    """Name each missed rule with its verdicts, in the current language."""
+    return "; ".join(
+        "{} ({})".format(
+            verdicts[0].rule.display_name,
+            "; ".join(verdict.message.rstrip(".。") for verdict in verdicts),
+        )
+        for verdicts in by_rule.values()
     )
 
 
@@ -363,7 +387,7 @@ def certificate_condition(
         return Condition(
             "certificate",
             True,
-            _(
+            stored_gettext(
                 "Certificate %(serial)s of %(programme)s",
                 serial=usable[0]["serial"],
                 programme=programme_title,
@@ -372,7 +396,7 @@ def certificate_condition(
     return Condition(
         "certificate",
         False,
-        _(
+        stored_gettext(
             "A valid certificate of %(programme)s is required; none is on record",
             programme=programme_title,
         ),
@@ -383,12 +407,14 @@ def level_condition(
     required: str, position: Optional[Position]
 ) -> Condition:
     steps = TRACK_STEPS[PromotionTrack.COMPETENCY_LEVEL]
-    required_label = step_label(PromotionTrack.COMPETENCY_LEVEL, required)
+    required_label = in_each_language(
+        lambda: step_label(PromotionTrack.COMPETENCY_LEVEL, required)
+    )
     if position is None:
         return Condition(
             "level",
             False,
-            _(
+            stored_gettext(
                 "Competency level %(level)s or higher is required; no level is on "
                 "your record",
                 level=required_label,
@@ -396,17 +422,17 @@ def level_condition(
         )
     met = steps.index(position.value) >= steps.index(required)
     if met:
-        message = _(
+        message = stored_gettext(
             "Competency level %(current)s (%(level)s or higher required)",
-            current=position.label,
+            current=_label_of(position),
             level=required_label,
         )
     else:
-        message = _(
+        message = stored_gettext(
             "Competency level %(level)s or higher is required; your recorded level "
             "is %(current)s",
             level=required_label,
-            current=position.label,
+            current=_label_of(position),
         )
     return Condition("level", met, message)
 

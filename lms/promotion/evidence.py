@@ -14,6 +14,7 @@ from lms.extensions import db
 from lms.promotion import engine
 from lms.promotion.models import PromotionRule
 from lms.records.models import HoursEntry, ProgressionEntry
+from lms.stored_text import in_each_language, render_stored, split_text
 
 
 def snapshot_evidence(
@@ -24,8 +25,9 @@ def snapshot_evidence(
 ) -> dict:
     """Return the record, hours, certificates, grades and verdicts as plain JSON.
 
-    Messages are written in the platform's default language, so every
-    reviewer reads the same text whatever language the applicant used.
+    Messages and record headlines are written in the platform's default
+    language, and beside them as stored text (``*_data`` keys, see
+    ``lms.stored_text``) that ``for_display`` renders in the reader's language.
     """
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         eligibility = engine.evaluate(
@@ -56,7 +58,12 @@ def _snapshot(user: User, eligibility: engine.Eligibility, today: date) -> dict:
             for track, position in engine.positions(user).items()
         },
         "conditions": [
-            {"kind": c.kind, "met": c.met, "message": c.message}
+            {
+                "kind": c.kind,
+                "met": c.met,
+                "message": c.message,
+                "message_data": split_text(c.text, None)[1],
+            }
             for c in eligibility.conditions
         ],
         "record": [
@@ -65,6 +72,7 @@ def _snapshot(user: User, eligibility: engine.Eligibility, today: date) -> dict:
                 "kind": entry.kind.value,
                 "occurred_on": entry.occurred_on.isoformat(),
                 "title": entry.title,
+                "title_data": entry.title_data,
                 "corrects_id": entry.corrects_id,
             }
             for entry in entries
@@ -82,15 +90,21 @@ def _snapshot(user: User, eligibility: engine.Eligibility, today: date) -> dict:
             str(year): grade for year, grade in engine.assessment_grades(user).items()
         },
         "compliance": [
-            {
-                "code": verdict.rule.code,
-                "name": verdict.rule.name,
-                "status": verdict.status.value,
-                "message": verdict.message,
-            }
+            _verdict_json(verdict)
             for verdict in evaluate_all(user, today)
             if verdict.applies
         ],
+    }
+
+
+def _verdict_json(verdict) -> dict:
+    return {
+        "code": verdict.rule.code,
+        "name": verdict.rule.name,
+        "name_data": in_each_language(lambda: verdict.rule.display_name).to_json(),
+        "status": verdict.status.value,
+        "message": verdict.message,
+        "message_data": in_each_language(lambda: verdict.message).to_json(),
     }
 
 
@@ -131,12 +145,36 @@ def with_empty_years(hours: dict[str, dict[str, str]], last_year: int) -> dict:
 
 
 def for_display(stored: dict) -> dict:
-    """Return stored evidence with every year up to the snapshot's year in its hours.
+    """Return stored evidence ready for a page in the reader's language.
 
-    Snapshots taken before empty years were recorded lack them.
+    Messages, rule names and record headlines stored as text data are
+    rendered in the current language; snapshots taken before that keep
+    their stored text. Every year up to the snapshot's year is in its
+    hours, which snapshots taken before empty years were recorded lack.
     """
+    shown = {
+        **stored,
+        "conditions": _rendered(stored.get("conditions"), "message"),
+        "compliance": _rendered(
+            _rendered(stored.get("compliance"), "message"), "name"
+        ),
+        "record": _rendered(stored.get("record"), "title"),
+    }
     try:
         taken_year = date.fromisoformat(stored["taken_on"]).year
     except (KeyError, TypeError, ValueError):
-        return stored
-    return {**stored, "hours": with_empty_years(stored.get("hours") or {}, taken_year)}
+        return shown
+    return {**shown, "hours": with_empty_years(stored.get("hours") or {}, taken_year)}
+
+
+def _rendered(items, key: str) -> list:
+    """Return ``items`` with ``key`` rendered from ``key + "_data"`` where stored."""
+    if not isinstance(items, list):
+        return []
+    shown = []
+    for item in items:
+        if isinstance(item, dict):
+            data = item.get(f"{key}_data")
+            item = {**item, key: render_stored(data, str(item.get(key, "")))}
+        shown.append(item)
+    return shown

@@ -37,6 +37,7 @@ from lms.promotion.models import (
 from lms.promotion.services import PromotionError, transition, visible_applications
 from lms.records import events
 from lms.records.models import ProgressionEntry
+from lms.stored_text import StoredText, in_each_language, stored_gettext, stored_join
 
 NOTIFICATION_KIND = "promotion_decision"
 
@@ -306,6 +307,7 @@ def _promote(application: PromotionApplication, reviewer: User, today) -> None:
         kind=kind,
         occurred_on=local_today(applicant.institution, today),
         title=_entry_title(application),
+        title_data=_entry_title_text(application).to_json(),
         detail={key: application.to_value, "application_id": application.id},
         source_type="promotion_application",
         source_id=application.id,
@@ -339,6 +341,28 @@ def _entry_title(application: PromotionApplication) -> str:
         PromotionTrack.ADMINISTRATIVE_RANK: "职级",
     }[application.track]
     return f"{prefix}：{application.to_name}（晋升申请 #{application.id} 审核通过）"
+
+
+def _entry_title_text(application: PromotionApplication) -> StoredText:
+    """Return the headline that ``_entry_title`` stores, shown in the reader's language."""
+    step = in_each_language(lambda: application.to_label)
+    if application.track is PromotionTrack.COMPETENCY_LEVEL:
+        return stored_gettext(
+            "Competency level: %(step)s (promotion application #%(number)s approved)",
+            step=step,
+            number=application.id,
+        )
+    if application.track is PromotionTrack.PROFESSIONAL_TITLE:
+        return stored_gettext(
+            "Professional title: %(step)s (promotion application #%(number)s approved)",
+            step=step,
+            number=application.id,
+        )
+    return stored_gettext(
+        "Administrative rank: %(step)s (promotion application #%(number)s approved)",
+        step=step,
+        number=application.id,
+    )
 
 
 def _audit_decision(application, decision, reviewer, action: str) -> None:
@@ -457,15 +481,14 @@ def notify_reviewers(application: PromotionApplication) -> int:
     step = current_step(application)
     if step is None:
         return 0
+    title = stored_gettext("A promotion application waits for your review")
+    body = stored_gettext(
+        "%(name)s applied for %(from)s → %(to)s. Review it on the promotions page.",
+        name=application.applicant.full_name,
+        **_step_names(application),
+    )
     people = reviewers(application)
     for reviewer in people:
-        with force_locale(_user_locale(reviewer)):
-            title = _("A promotion application waits for your review")
-            body = _(
-                "%(name)s applied for %(from)s → %(to)s. Review it on the promotions page.",
-                name=application.applicant.full_name,
-                **{"from": application.from_label, "to": application.to_label},
-            )
         notifications.enqueue(
             reviewer,
             REVIEW_DUE_KIND,
@@ -485,19 +508,18 @@ def notify_reviewers(application: PromotionApplication) -> int:
     return len(people)
 
 
-def _user_locale(user: User) -> str:
-    languages = current_app.config.get("LANGUAGES", ["zh_CN", "en"])
-    if user.locale in languages:
-        return user.locale
-    return _default_locale()
+def _step_names(application: PromotionApplication) -> dict:
+    """Return the application's steps as "from" and "to" in every language."""
+    return {
+        "from": in_each_language(lambda: application.from_label),
+        "to": in_each_language(lambda: application.to_label),
+    }
 
 
 def _notify(application: PromotionApplication, decision: PromotionDecision) -> None:
-    applicant = application.applicant
-    with force_locale(_user_locale(applicant)):
-        title, body = _message(application, decision)
+    title, body = _message(application, decision)
     notifications.enqueue(
-        applicant,
+        application.applicant,
         NOTIFICATION_KIND,
         "promotion_decision",
         decision.id,
@@ -507,38 +529,39 @@ def _notify(application: PromotionApplication, decision: PromotionDecision) -> N
     )
 
 
-def _message(application, decision) -> tuple[str, str]:
-    names = {"from": application.from_label, "to": application.to_label}
+def _message(application, decision) -> tuple[StoredText, StoredText]:
+    names = _step_names(application)
     if decision.outcome is ReviewOutcome.RETURN:
-        title = _("Your promotion application was returned for changes")
-        body = _(
+        title = stored_gettext("Your promotion application was returned for changes")
+        body = stored_gettext(
             "Your application %(from)s → %(to)s was returned for changes: %(comment)s",
             comment=decision.comment,
             **names,
         )
     elif decision.outcome is ReviewOutcome.REJECT:
-        title = _("Your promotion application was rejected")
-        body = _(
+        title = stored_gettext("Your promotion application was rejected")
+        body = stored_gettext(
             "Your application %(from)s → %(to)s was rejected: %(comment)s",
             comment=decision.comment,
             **names,
         )
     elif decision.step is ReviewStep.DEPARTMENT:
-        title = _("Your promotion application passed the department review")
-        body = _(
+        title = stored_gettext("Your promotion application passed the department review")
+        body = stored_gettext(
             "Your application %(from)s → %(to)s passed the department review and "
             "now waits for the institution review.",
             **names,
         )
     else:
-        title = _("Your promotion was approved")
-        body = _(
+        title = stored_gettext("Your promotion was approved")
+        body = stored_gettext(
             "Your application %(from)s → %(to)s was approved. The new step is on "
             "your record.",
             **names,
         )
     if decision.comment and decision.outcome is ReviewOutcome.APPROVE:
-        body += " " + _("Comment: %(comment)s", comment=decision.comment)
+        comment = stored_gettext("Comment: %(comment)s", comment=decision.comment)
+        body = stored_join([body, comment], " ")
     return title, body
 
 

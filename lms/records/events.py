@@ -21,6 +21,7 @@ from lms.compliance.windows import PROBATION_MONTHS, add_months
 from lms.db import now_utc
 from lms.extensions import db
 from lms.records.models import ProgressionEntry, ProgressionKind, TrainingTier
+from lms.stored_text import StoredText, stored_gettext
 
 logger = logging.getLogger("lms.records")
 
@@ -119,6 +120,39 @@ def _title(kind: ProgressionKind, values: dict) -> str:
     if kind is ProgressionKind.APPOINTMENT:
         return f"任职：{POST_NAMES[values['post']]}"
     return f"职级：{ADMINISTRATIVE_RANKS[values['rank']]}"
+
+
+def title_text(kind: ProgressionKind, values: dict) -> StoredText:
+    """Return an event's headline as stored text, shown in the reader's language.
+
+    It says what ``_title`` says in Chinese, which stays the stored title.
+    """
+    if kind is ProgressionKind.ASSESSMENT_GRADE:
+        return assessment_title(values["year"], ASSESSMENT_GRADE_LABELS[values["grade"]])
+    if kind is ProgressionKind.HONOUR:
+        return stored_gettext(
+            "Honour (%(level)s, %(year)s): %(name)s",
+            level=labels.TRAINING_TIER[values["level"]],
+            year=str(values["year"]),
+            name=values["name"],
+        )
+    if kind is ProgressionKind.TITLE_CHANGE:
+        return stored_gettext(
+            "Professional title: %(title)s",
+            title=PROFESSIONAL_TITLE_LABELS[values["title"]],
+        )
+    if kind is ProgressionKind.APPOINTMENT:
+        return stored_gettext("Post: %(post)s", post=labels.POST[values["post"]])
+    return stored_gettext(
+        "Administrative rank: %(rank)s", rank=CADRE_RANK[values["rank"]]
+    )
+
+
+def assessment_title(year: int, grade) -> StoredText:
+    """Return the headline of a year's assessment grade; ``grade`` is a label or a band name."""
+    return stored_gettext(
+        "Annual assessment %(year)s: %(grade)s", year=str(year), grade=grade
+    )
 
 
 def _detail(kind: ProgressionKind, values: dict, note: str) -> dict:
@@ -252,6 +286,7 @@ def record_event(
         kind=kind,
         occurred_on=occurred_on,
         title=_title(kind, values),
+        title_data=title_text(kind, values).to_json(),
         detail=_detail(kind, values, note),
         corrects_id=corrects.id if corrects is not None else None,
         created_by_id=actor.id,

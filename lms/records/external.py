@@ -33,6 +33,7 @@ from lms.records.models import (
     TrainingTier,
 )
 from lms.records.services import _add_once
+from lms.stored_text import stored_gettext
 
 logger = logging.getLogger("lms.records")
 
@@ -184,23 +185,18 @@ def reviewers(training: ExternalTraining) -> list[User]:
 
 def notify_reviewers(training: ExternalTraining) -> int:
     """Notify each reviewer that the submission waits; return the number notified."""
-    from flask_babel import force_locale
-    from flask_babel import gettext as _
-
     from lms.notifications import services as notifications
-    from lms.notifications.tasks import user_locale
 
+    title = stored_gettext("An outside training waits for your review")
+    body = stored_gettext(
+        "%(name)s submitted %(title)s (%(hours)s hours) with evidence."
+        " Review it under trainings to review.",
+        name=training.user.full_name,
+        title=training.title,
+        hours=format(training.hours.normalize(), "f"),
+    )
     people = reviewers(training)
     for reviewer in people:
-        with force_locale(user_locale(reviewer)):
-            title = _("An outside training waits for your review")
-            body = _(
-                "%(name)s submitted %(title)s (%(hours)s hours) with evidence."
-                " Review it under trainings to review.",
-                name=training.user.full_name,
-                title=training.title,
-                hours=format(training.hours.normalize(), "f"),
-            )
         notifications.enqueue(
             reviewer,
             REVIEW_DUE_KIND,

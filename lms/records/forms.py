@@ -501,10 +501,10 @@ class ExternalTrainingForm(FlaskForm):
             if hours > per_day * days:
                 self.hours.errors = list(self.hours.errors) + [
                     ngettext(
-                        "A training of %(num)d day earns at most %(max)s 学时, "
+                        "A training of %(num)d day earns at most %(max)s hours, "
                         "%(per_day)s per day as a full day counts. Lower the "
                         "hours or correct the dates.",
-                        "A training of %(num)d days earns at most %(max)s 学时, "
+                        "A training of %(num)d days earns at most %(max)s hours, "
                         "%(per_day)s per day as a full day counts. Lower the "
                         "hours or correct the dates.",
                         days,

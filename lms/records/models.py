@@ -9,6 +9,7 @@ import sqlalchemy.orm as so
 from lms.accounts.models import User
 from lms.db import UTCDateTime, enum_column, now_utc
 from lms.extensions import db
+from lms.stored_text import render_stored
 
 
 class TrainingTier(enum.Enum):
@@ -91,6 +92,9 @@ class ProgressionEntry(db.Model):
 
     A correction is a new entry whose ``corrects_id`` names the entry it
     replaces, so the history of what was believed and when stays readable.
+    An entry the platform words keeps its headline as stored text
+    (``title_data``, see ``lms.stored_text``), shown in the reader's
+    language; ``title`` holds it in the default language.
     """
 
     __tablename__ = "progression_entry"
@@ -101,6 +105,8 @@ class ProgressionEntry(db.Model):
     kind: so.Mapped[ProgressionKind] = so.mapped_column(enum_column(ProgressionKind))
     occurred_on: so.Mapped[date]
     title: so.Mapped[str] = so.mapped_column(sa.String(300))
+    #: The headline as stored text (JSON), or None when ``title`` is all there is.
+    title_data: so.Mapped[Optional[dict]] = so.mapped_column(sa.JSON)
     detail: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
     source_type: so.Mapped[Optional[str]] = so.mapped_column(sa.String(32))
     source_id: so.Mapped[Optional[int]]
@@ -111,6 +117,11 @@ class ProgressionEntry(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
 
     user: so.Mapped[User] = so.relationship(foreign_keys=[user_id])
+
+    @property
+    def display_title(self) -> str:
+        """The headline in the current language."""
+        return render_stored(self.title_data, self.title)
 
 
 class ExternalTrainingStatus(enum.Enum):

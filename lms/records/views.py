@@ -379,7 +379,7 @@ def add_entry(person_id: int):
         form.corrects.errors = [_CORRECTION_ERRORS[error.code]()]
         return _render_record(person, form, 400)
     db.session.commit()
-    flash(_("Entry added to the record: %(title)s", title=entry.title), "success")
+    flash(_("Entry added to the record: %(title)s", title=entry.display_title), "success")
     return redirect(
         url_for(".person_record", person_id=person.id, _anchor=f"entry-{entry.id}")
     )
@@ -493,7 +493,7 @@ def _save_profile(form: PersonProfileForm, person: User, profile):
                 "The post held until %(date)s was added to the record as an "
                 "earlier post: %(title)s",
                 date=left_entry.detail["ended_on"],
-                title=left_entry.title,
+                title=left_entry.display_title,
             ),
             "info",
         )

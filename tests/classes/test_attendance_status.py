@@ -34,7 +34,7 @@ def _hours_entries(user_id: int) -> int:
 @pytest.mark.parametrize(
     "status, message",
     [
-        (ClassStatus.DRAFT, "The class is still a draft, and attendance credits 学时 at once."),
+        (ClassStatus.DRAFT, "The class is still a draft, and attendance credits hours at once."),
         (ClassStatus.CANCELLED, "The class is cancelled, so it takes no attendance."),
     ],
 )

@@ -170,10 +170,10 @@ def test_sheet_shows_each_members_leave(world, login, english):
 
     page = trainer.get(_sheet_url(world, 1)).get_data(as_text=True)
 
-    assert "8 of 56 学时 missed (14.3%)" in page
-    assert "limit 1/7, 0 学时 left" in page
+    assert "8 of 56 hours missed (14.3%)" in page
+    assert "limit 1/7, 0 hours left" in page
     assert "Close to the leave limit" in page
-    assert "0 of 56 学时 missed (0.0%)" in page
+    assert "0 of 56 hours missed (0.0%)" in page
 
 
 def test_roster_shows_withdrawal_and_reinstates_after_correction(world, login, english):
@@ -299,10 +299,10 @@ def test_learner_sees_only_own_leave_with_warning(world, login, english):
     mine = login("counselor1").get(f"/classes/{world.klass}").get_data(as_text=True)
     other = login("counselor2").get(f"/classes/{world.klass}").get_data(as_text=True)
 
-    assert "8 of 56 学时 missed (14.3%)" in mine
-    assert "You have 0 学时 of leave left in this class." in mine
-    assert "0 of 56 学时 missed (0.0%)" in other
-    assert "8 of 56 学时 missed" not in other
+    assert "8 of 56 hours missed (14.3%)" in mine
+    assert "You have 0 hours of leave left in this class." in mine
+    assert "0 of 56 hours missed (0.0%)" in other
+    assert "8 of 56 hours missed" not in other
     assert "You have" not in other
 
 
@@ -312,13 +312,13 @@ def test_withdrawn_learner_is_told_why(world, login, english):
     page = login("counselor1").get(f"/classes/{world.klass}").get_data(as_text=True)
 
     assert "You were withdrawn from this class because you missed more" in page
-    assert "16 of 56 学时 missed (28.6%)" in page
+    assert "16 of 56 hours missed (28.6%)" in page
 
 
 def test_class_page_states_the_limit(world, login, english):
     page = login("counselor2").get(f"/classes/{world.klass}").get_data(as_text=True)
 
-    assert "1/7 of the scheduled time (8 学时), excused and absent together" in page
+    assert "1/7 of the scheduled time (8 hours), excused and absent together" in page
     assert "Off-the-job training (脱产培训)" in page
 
 
@@ -328,7 +328,7 @@ def test_audit_page_describes_withdrawal(world, login, english):
     page = login("admin").get("/admin/audit?action=class.").get_data(as_text=True)
 
     assert "Class member withdrawn for leave" in page
-    assert "withdrawn for leave, 16 of 56 学时 missed, limit 1/7" in page
+    assert "withdrawn for leave, 16 of 56 hours missed, limit 1/7" in page
 
 
 def test_learner_withdrawn_for_leave_cannot_rejoin(world, login, english):

@@ -387,9 +387,9 @@ def test_lesson_session_hours_come_with_course(world, login):
         f"/classes/{world.klass}/sessions/{session.id}/attendance"
     ).get_data(as_text=True)
 
-    assert "Present · 学时 credited with the course" in detail
-    assert "Present · 0 学时" not in detail
-    assert "earns no 学时 of its own: they are credited when the course is completed" in detail
+    assert "Present · Hours credited with the course" in detail
+    assert "Present · 0 hours" not in detail
+    assert "earns no hours of its own: they are credited when the course is completed" in detail
     assert '团体辅导工作坊 <span class="muted">(c1 第2课)</span>' in detail
     assert "<td>with the course</td>" in sheet
 

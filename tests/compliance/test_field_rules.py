@@ -183,7 +183,7 @@ def test_days_message_names_both_minimums(institution, in_english):
 
     assert message == (
         "40 of 90 hours in 2026; 50 missing by 2026-12-31. "
-        "Either 90 学时 or 12 days of training, at 8 学时 a day, meet this rule."
+        "Either 90 hours or 12 days of training, at 8 hours a day, meet this rule."
     )
 
 
@@ -449,10 +449,10 @@ def test_record_shows_section_rule_for_clerk(app_ctx, seeded, login, english):
     page = login("hr").get(f"/people/{person.id}/record").get_data(as_text=True)
 
     assert (
-        "Cadres at section level and below: at least 12 days or 90 学时 of"
+        "Cadres at section level and below: at least 12 days or 90 hours of"
         " centralised training a year"
     ) in page
-    assert "Either 90 学时 or 12 days of training, at 8 学时 a day, meet this rule." in page
+    assert "Either 90 hours or 12 days of training, at 8 hours a day, meet this rule." in page
 
 
 def test_record_leaves_pre_job_out_of_school_hours(app_ctx, seeded, login, english):

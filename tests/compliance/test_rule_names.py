@@ -12,7 +12,7 @@ def test_shared_rule_names_in_english(app_ctx, seeded, login, english):
     seeded_names = {spec["code"]: spec["name"] for spec in RULES}
     assert {code: names[0] for code, names in SHARED_RULE_NAMES.items()} == seeded_names
     page = login("counselor2").get("/learning").get_data(as_text=True)
-    assert "Full-time counselors: at least 16 学时 of school-level training a year" in page
+    assert "Full-time counselors: at least 16 hours of school-level training a year" in page
     assert "专职辅导员每年参加校级培训不少于16学时" not in page
 
     rule = db.session.scalar(sa.select(ComplianceRule).filter_by(code="counselor-school-yearly"))

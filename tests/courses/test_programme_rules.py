@@ -107,7 +107,7 @@ def test_dashboard_explains_elective_progress(
     page = learner.get("/learning").get_data(as_text=True)
 
     assert "2 of 3 completed" in page
-    assert "Required: 1 of 1. Electives: 3 of the 3 学时 needed." in page
+    assert "Required: 1 of 1. Electives: 3 of the 3 hours needed." in page
 
 
 def test_electives_without_required_not_complete(world, electives):

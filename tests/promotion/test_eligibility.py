@@ -285,8 +285,8 @@ def test_compliance_checks_every_year_of_the_window(world):
     assert not result.eligible
     message = result.unmet[0].message
     assert message.startswith("Training-hour rules missed: 每年校级培训不少于16学时 (")
-    # Verdicts outside a request are explained in the default language.
-    assert "2024年校级学时为10（要求16）" in message
+    # The verdicts are explained in the language of the whole message.
+    assert "10 of 16 school-level hours in 2024" in message
     assert "2025" not in message
     assert "2026" not in message
 
@@ -302,8 +302,8 @@ def test_compliance_names_each_short_year(world):
     message = _evaluate(rule, world.counselor, date(2027, 6, 1)).unmet[0].message
 
     assert message.count("每年校级培训不少于16学时") == 1
-    assert "2024年校级学时为10（要求16）" in message
-    assert "2026年校级学时为4.5（要求16）" in message
+    assert "10 of 16 school-level hours in 2024" in message
+    assert "4.5 of 16 school-level hours in 2026" in message
     assert message.index("2024") < message.index("2026")
 
 

@@ -171,7 +171,7 @@ def test_invalid_fields_are_named(world, login):
         ({"end_date": "2999-01-01"}, "End date: Submit a training once it has ended."),
         ({"hours": "0"}, "Hours: Number must be between"),
         ({"hours": "abc"}, "Hours: Enter a number of hours, e.g. 8 or 3.5."),
-        ({"hours": "41"}, "Hours: A training of 5 days earns at most 40 学时"),
+        ({"hours": "41"}, "Hours: A training of 5 days earns at most 40 hours"),
         ({"hours": "2.25"}, "Hours: Use at most one decimal place."),
         ({"tier": "county"}, "Tier: “county” is not one of the listed options"),
     ]
@@ -198,7 +198,7 @@ def test_one_day_earns_at_most_a_full_day(world, login, hours, status):
     assert response.status_code == status
     if status == 400:
         page = response.get_data(as_text=True)
-        assert "Hours: A training of 1 day earns at most 8 学时, 8 per day" in page
+        assert "Hours: A training of 1 day earns at most 8 hours, 8 per day" in page
         assert count(ExternalTraining) == 0
 
 

@@ -199,7 +199,7 @@ def test_correction_appends_and_keeps_original(world, login):
 
     page = hr.get(f"/people/{world.counselor}/record").get_data(as_text=True)
     assert f'<tr id="entry-{original.id}">' in page
-    assert "<del>2025年度考核：合格</del>" in page
+    assert "<del>Annual assessment 2025: Competent</del>" in page
     assert f'href="#entry-{correction.id}">Corrected: see the correction</a>' in page
     assert f'<a class="badge" href="#entry-{original.id}">Correction</a>' in page
 
