@@ -129,6 +129,8 @@ EXPECTED = {
     ("banks.pick_questions", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.grants", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.grading_queue", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("banks.quiz_results", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("banks.export_quiz_results", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.grade_answer", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     # Any signed-in user reads a published framework of their institution or
     # a national standard; trainers and administrators change their own
@@ -1015,6 +1017,8 @@ def _url(endpoint: str, w: dict) -> str:
         "banks.pick_questions": f"/manage/quizzes/{w['quiz']}/bank-questions",
         "banks.grants": f"/manage/quizzes/{w['quiz']}/grants",
         "banks.grading_queue": "/manage/grading",
+        "banks.quiz_results": f"/manage/quizzes/{w['quiz']}/results",
+        "banks.export_quiz_results": f"/manage/quizzes/{w['quiz']}/results.csv",
         "banks.grade_answer": f"/manage/grading/{w['essay_answer']}",
         **_framework_urls(w),
         "classes.index": "/classes",
