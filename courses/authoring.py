@@ -1035,6 +1035,18 @@ def lesson_completions(lesson: Lesson) -> int:
     )
 
 
+def lesson_completion_counts(course: Course) -> dict[int, int]:
+    """Return how many learners completed each lesson of ``course``, by lesson id."""
+    counts = dict.fromkeys((lesson.id for lesson in course.lessons), 0)
+    rows = db.session.execute(
+        sa.select(LessonProgress.lesson_id, sa.func.count())
+        .where(LessonProgress.lesson_id.in_(list(counts)))
+        .group_by(LessonProgress.lesson_id)
+    )
+    counts.update({lesson_id: total for lesson_id, total in rows})
+    return counts
+
+
 def delete_lesson(course: Course, lesson: Lesson, actor: User) -> None:
     """Delete a lesson that no learner has completed, then renumber the rest.
 

@@ -398,9 +398,7 @@ def _course_form(
     completions = {}
     if course is not None:
         quizzes = assessment_services.quizzes_for_course(course)
-        completions = {
-            lesson.id: authoring.lesson_completions(lesson) for lesson in course.lessons
-        }
+        completions = authoring.lesson_completion_counts(course)
     return (
         render_template(
             "courses/manage/course_form.html",
