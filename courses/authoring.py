@@ -131,6 +131,18 @@ def courses_of(institution_id: int) -> list[Course]:
     )
 
 
+def lesson_counts(institution_id: int) -> dict[int, int]:
+    """Return the number of lessons of each course of the institution, by course id."""
+    return dict(
+        db.session.execute(
+            sa.select(Lesson.course_id, sa.func.count())
+            .join(Course, Course.id == Lesson.course_id)
+            .where(Course.institution_id == institution_id)
+            .group_by(Lesson.course_id)
+        ).all()
+    )
+
+
 def competency_choices(
     institution_id: int, keep_ids=()
 ) -> list[tuple[Level, list[CompetencyItem]]]:

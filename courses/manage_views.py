@@ -125,6 +125,7 @@ def index():
         "courses/manage/index.html",
         programmes=authoring.programmes_of(institution_id),
         courses=authoring.courses_of(institution_id),
+        lesson_counts=authoring.lesson_counts(institution_id),
     )
 
 

@@ -1,4 +1,4 @@
-"""The course editing page counts lesson completions in one query."""
+"""The course pages count lessons and lesson completions in one query each."""
 
 import sqlalchemy as sa
 
@@ -37,3 +37,22 @@ def test_course_page_does_not_grow_with_lessons(app, world, login):
     many = queries_for(app, trainer.client, url)
 
     assert many <= few, (few, many)
+
+
+def test_manage_index_does_not_grow_with_courses(app, world, login):
+    trainer = login("trainer")
+
+    few = queries_for(app, trainer.client, "/manage/programmes")
+    for number in range(4):
+        response = trainer.post(
+            "/manage/courses/new",
+            data={"code": f"extra-{number}", "title": f"课程{number}", "credit_hours": "2"},
+        )
+        assert response.status_code == 302
+        course = db.session.scalar(sa.select(Course).filter_by(code=f"extra-{number}"))
+        _add_lessons(trainer, course.id, 2, 0)
+    page = trainer.get("/manage/programmes").get_data(as_text=True)
+    many = queries_for(app, trainer.client, "/manage/programmes")
+
+    assert many <= few, (few, many)
+    assert "<td>2</td>" in page
