@@ -12,7 +12,7 @@ from assessments import authoring as quiz_authoring
 from assessments import services as assessment_services
 from assessments import question_forms
 from assessments.models import Question, Quiz
-from courses import authoring, lesson_files, logger, sections, versions
+from courses import authoring, lesson_files, lesson_images, logger, sections, versions
 from courses.models import (
     Course,
     CourseModule,
@@ -584,13 +584,17 @@ def new_lesson(course_id: int):
     if request.method == "GET":
         return _lesson_form(course, None, {"kind": "text", "duration_minutes": 45}, {})
     data = _form_data()
+    image_errors = _add_images(course, data)
     try:
         authoring.save_lesson(
             course, data, current_user, upload=request.files.get("upload")
         )
+        if image_errors:
+            raise authoring.AuthoringError({})
     except authoring.AuthoringError as error:
         db.session.rollback()
-        return _lesson_form(_own(Course, course_id), None, data, error.errors, 400)
+        errors = {**error.errors, **image_errors}
+        return _lesson_form(_own(Course, course_id), None, data, errors, 400)
     db.session.commit()
     flash(_("Lesson added."), "success")
     _report_removed_markup(data)
@@ -604,18 +608,44 @@ def edit_lesson(course_id: int, lesson_id: int):
     if request.method == "GET":
         return _lesson_form(course, lesson, _lesson_values(lesson), {})
     data = _form_data()
+    image_errors = _add_images(course, data)
     try:
         authoring.save_lesson(
             course, data, current_user, lesson, upload=request.files.get("upload")
         )
+        if image_errors:
+            raise authoring.AuthoringError({})
     except authoring.AuthoringError as error:
         db.session.rollback()
         course, lesson = _lesson(course_id, lesson_id)
-        return _lesson_form(course, lesson, data, error.errors, 400)
+        errors = {**error.errors, **image_errors}
+        return _lesson_form(course, lesson, data, errors, 400)
     db.session.commit()
     flash(_("Lesson saved."), "success")
     _report_removed_markup(data)
     return redirect(url_for("manage.edit_course", course_id=course_id))
+
+
+def _add_images(course: Course, data: dict) -> dict:
+    """Store the images chosen in the lesson form and add them to the end of its text.
+
+    The text then carries the images, so a form shown again with an error
+    keeps them and the trainer need not upload them again.
+    """
+    errors: dict[str, str] = {}
+    tags = lesson_images.store_images(
+        course.institution_id, request.files.getlist("images"), errors
+    )
+    if tags:
+        data["body_html"] = "\n".join([(data.get("body_html") or "").rstrip(), *tags]).strip()
+        flash(
+            _(
+                "The images were added at the end of the lesson text. Move each"
+                " <img> tag to where the image belongs."
+            ),
+            "info",
+        )
+    return errors
 
 
 def _report_removed_markup(data: dict) -> None:
@@ -625,8 +655,7 @@ def _report_removed_markup(data: dict) -> None:
             _(
                 "The lesson text was saved without these tags, which lessons do not"
                 " keep: %(tags)s. The text inside them stays, except in scripts and"
-                " styles. To show images, put them in a PDF, Word or PowerPoint"
-                " file and add it as a file lesson.",
+                " styles. To show an image, upload it under “Images for the text”.",
                 tags=", ".join(f"<{name}>" for name in removed),
             ),
             "warning",

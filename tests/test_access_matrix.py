@@ -38,6 +38,8 @@ EXPECTED = {
     ("courses.course", "GET"): (302, 200, 404, 200, 200, 404, 200, 200),
     ("courses.lesson", "GET"): (302, 200, 404, 200, 200, 404, 200, 200),
     ("courses.lesson_file", "GET"): (302, 200, 404, 200, 200, 404, 200, 200),
+    # Lesson images are shown to every signed-in user of their institution.
+    ("courses.lesson_image", "GET"): (302, 200, 200, 200, 200, 404, 200, 200),
     ("assessments.quiz", "GET"): (302, 200, 404, 200, 200, 404, 200, 200),
     ("assessments.attempt", "GET"): (302, 302, 404, 404, 404, 404, 404, 404),
     ("assessments.result", "GET"): (302, 200, 404, 404, 404, 404, 404, 404),
@@ -525,6 +527,7 @@ def _build_world() -> dict:
         **class_world,
         "file_lesson": file_lesson.id,
         "module": module.id,
+        "lesson_image": _store_lesson_image(owner.institution_id),
         "promotion_rule": promotion_rule.id,
         "application": application.id,
         **performance,
@@ -707,6 +710,21 @@ def _add_class_world(owner: User, programme: Programme) -> dict:
     }
 
 
+def _store_lesson_image(institution_id: int) -> str:
+    """Store an image for lesson text; return its address."""
+    import io
+
+    from courses import lesson_images
+
+    stored = lesson_images.uploads.store(
+        lesson_images.area(institution_id),
+        "图.png",
+        io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16),
+        allowed=lesson_images.IMAGE_TYPES,
+    )
+    return f"/lesson-images/{institution_id}/{stored.name}"
+
+
 def _add_course_structure(course):
     """Give the course a module and a PDF lesson after the owner completed it."""
     import io
@@ -852,6 +870,7 @@ def _url(endpoint: str, w: dict) -> str:
         "courses.course": f"/courses/{w['course']}",
         "courses.lesson": f"/courses/{w['course']}/lessons/{w['lesson']}",
         "courses.complete_lesson": f"/courses/{w['course']}/lessons/{w['lesson']}/complete",
+        "courses.lesson_image": w["lesson_image"],
         "courses.lesson_file": (
             f"/courses/{w['course']}/lessons/{w['file_lesson']}/file"
         ),
