@@ -12,7 +12,15 @@ from assessments import authoring as quiz_authoring
 from assessments import services as assessment_services
 from assessments import question_forms
 from assessments.models import Question, Quiz
-from courses import authoring, lesson_files, lesson_images, logger, sections, versions
+from courses import (
+    authoring,
+    lesson_files,
+    lesson_images,
+    logger,
+    programme_report,
+    sections,
+    versions,
+)
 from courses.models import (
     Course,
     CourseModule,
@@ -22,6 +30,7 @@ from courses.models import (
     PublicationStatus,
     TargetLevel,
 )
+from lms import exports
 from lms.accounts.access import roles_required
 from lms.accounts.models import Post, Role
 from lms.extensions import db
@@ -336,6 +345,54 @@ def _transition(subject, change, message: str, target: str):
     db.session.commit()
     flash(message, "success")
     return redirect(target)
+
+
+@bp.route("/programmes/<int:programme_id>/learners")
+@roles_required(*AUTHOR_ROLES)
+def programme_learners(programme_id: int):
+    """The programme's learners with the courses and hours each has completed."""
+    programme = _own(Programme, programme_id)
+    return render_template(
+        "courses/manage/programme_learners.html",
+        programme=programme,
+        rows=programme_report.learner_rows(programme),
+    )
+
+
+@bp.route("/programmes/<int:programme_id>/learners.csv")
+@roles_required(*AUTHOR_ROLES)
+def export_programme_learners(programme_id: int):
+    """The learners' progress as CSV with a byte order mark, so Excel reads the names."""
+    programme = _own(Programme, programme_id)
+    zone = quiz_authoring.institution_zone(programme.institution_id)
+    headers = [
+        _("Person"),
+        _("Username"),
+        _("Employee number"),
+        _("Department"),
+        _("Enrolled"),
+        _("Required courses completed"),
+        _("Required courses"),
+        _("Courses completed"),
+        _("Hours completed"),
+        _("Programme completed"),
+    ]
+    table = [
+        [
+            row.user.full_name,
+            row.user.username,
+            row.user.employee_no or "",
+            row.user.department.name if row.user.department else "",
+            row.enrolled_at.astimezone(zone).strftime("%Y-%m-%d"),
+            row.required_done,
+            row.required_total,
+            row.courses_done,
+            row.hours_done,
+            row.completed_at.astimezone(zone).strftime("%Y-%m-%d") if row.completed_at else "",
+        ]
+        for row in programme_report.learner_rows(programme)
+    ]
+    return exports.csv_response(f"programme-{programme.code}-learners.csv", headers, table)
 
 
 @bp.route("/programmes/<int:programme_id>/publish", methods=["POST"])

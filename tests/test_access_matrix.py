@@ -111,6 +111,8 @@ EXPECTED = {
     ("manage.index", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("manage.new_programme", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("manage.edit_programme", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("manage.programme_learners", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("manage.export_programme_learners", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("manage.new_course", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("manage.edit_course", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("manage.new_lesson", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
@@ -974,6 +976,10 @@ def _url(endpoint: str, w: dict) -> str:
         "manage.index": "/manage/programmes",
         "manage.new_programme": "/manage/programmes/new",
         "manage.edit_programme": f"/manage/programmes/{w['programme']}",
+        "manage.programme_learners": f"/manage/programmes/{w['programme']}/learners",
+        "manage.export_programme_learners": (
+            f"/manage/programmes/{w['programme']}/learners.csv"
+        ),
         "manage.add_programme_course": f"/manage/programmes/{w['programme']}/courses",
         "manage.move_programme_course": (
             f"/manage/programmes/{w['programme']}/courses/{w['link']}/move"
