@@ -3,6 +3,7 @@
 from typing import Optional
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask_babel import gettext as _
 
 from assessments import logger, question_forms
@@ -103,6 +104,8 @@ def bank_questions(
         query = query.where(
             Question.id.in_(sa.select(QuestionTag.question_id).filter_by(value=tag))
         )
+    # The bank page shows every question's tags and checks its choices for export.
+    query = query.options(so.selectinload(Question.tags), so.selectinload(Question.choices))
     return list(db.session.scalars(query.order_by(Question.category_id, Question.position)))
 
 

@@ -28,6 +28,8 @@ from assessments import (
     pending_imports,
     question_sheet,
     question_sheet_export,
+    quiz_report,
+    scoring,
     services,
     transfer,
 )
@@ -44,7 +46,7 @@ from assessments.models import (
 from courses import teaching
 from courses.authoring import AuthoringError
 from courses.manage_views import quiz_page_with_draw
-from lms import revisions, uploads
+from lms import exports, revisions, uploads
 from lms.accounts.access import roles_required
 from lms.accounts.models import Role, User
 from lms.i18n import format_datetime
@@ -680,6 +682,58 @@ def _grant_saved_message(quiz, learner) -> str:
             "%(num)d attempt is allowed", "%(num)d attempts are allowed", allowed
         ),
     )
+
+
+# Quiz results ---------------------------------------------------------------------------
+
+
+@bp.route("/quizzes/<int:quiz_id>/results")
+@roles_required(*AUTHOR_ROLES)
+def quiz_results(quiz_id: int):
+    """Each learner's grade at the quiz and the item analysis of its questions."""
+    quiz = _quiz(quiz_id)
+    return render_template(
+        "assessments/manage/quiz_results.html",
+        quiz=quiz,
+        rows=quiz_report.learner_rows(quiz),
+        items=quiz_report.item_analysis(quiz),
+    )
+
+
+@bp.route("/quizzes/<int:quiz_id>/results.csv")
+@roles_required(*AUTHOR_ROLES)
+def export_quiz_results(quiz_id: int):
+    """The learners' grades as CSV with a byte order mark, so Excel reads the names."""
+    quiz = _quiz(quiz_id)
+    zone = authoring.institution_zone(quiz.course.institution_id)
+    headers = [
+        _("Person"),
+        _("Username"),
+        _("Employee number"),
+        _("Department"),
+        _("Attempts"),
+        _("Grade (percent)"),
+        _("Passed"),
+        _("Waiting for grading"),
+        _("Last submitted"),
+    ]
+    table = [
+        [
+            row.user.full_name,
+            row.user.username,
+            row.user.employee_no or "",
+            row.user.department.name if row.user.department else "",
+            row.attempts,
+            "" if row.grade is None else scoring.display(row.grade),
+            _("Yes") if row.passed else _("No"),
+            _("Yes") if row.waiting_for_grading else _("No"),
+            row.last_submitted_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+            if row.last_submitted_at
+            else "",
+        ]
+        for row in quiz_report.learner_rows(quiz)
+    ]
+    return exports.csv_response(f"quiz-{quiz.id}-results.csv", headers, table)
 
 
 # Manual grading ------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 """Trainer pages that write, preview and copy rubrics."""
 
-import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -20,12 +19,9 @@ from lms.extensions import db
 @bp.route("/manage/rubrics")
 @roles_required(*AUTHOR_ROLES)
 def rubric_list():
-    rows = db.session.scalars(
-        sa.select(Rubric)
-        .filter_by(institution_id=current_user.institution_id)
-        .order_by(Rubric.code)
+    return render_template(
+        "tasks/rubrics.html", rubrics=rubrics.institution_rubrics(current_user.institution_id)
     )
-    return render_template("tasks/rubrics.html", rubrics=list(rows))
 
 
 def _rubric_form(rubric, values: dict, errors: dict, status: int = 200):

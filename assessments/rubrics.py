@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Optional
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask_babel import gettext as _
 
 from assessments import logger
@@ -145,6 +146,18 @@ def format_definition(rubric: Rubric) -> str:
             suffix = f" | {level.descriptor}" if level.descriptor else ""
             lines.append(f"- {level.title} | {_plain(level.points)}{suffix}")
     return "\n".join(lines)
+
+
+def institution_rubrics(institution_id: int) -> list[Rubric]:
+    """Return the institution's rubrics by code, with their criteria and levels loaded."""
+    return list(
+        db.session.scalars(
+            sa.select(Rubric)
+            .filter_by(institution_id=institution_id)
+            .options(so.selectinload(Rubric.criteria).selectinload(RubricCriterion.levels))
+            .order_by(Rubric.code)
+        )
+    )
 
 
 def is_in_use(rubric: Rubric) -> bool:

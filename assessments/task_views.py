@@ -22,12 +22,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from assessments import moderation, scoring, tasks
+from assessments import moderation, rubrics, scoring, tasks
 from assessments.tasks_models import (
     Aggregation,
     PairRole,
     PerformanceTask,
-    Rubric,
     SubmissionFile,
     TaskKind,
     TaskSubmission,
@@ -163,11 +162,7 @@ def _task_form(task, values: dict, errors: dict, status: int = 200):
             ],
             rubric_options=[
                 (r.id, f"{r.title} ({scoring.display(r.max_points)})")
-                for r in db.session.scalars(
-                    sa.select(Rubric)
-                    .filter_by(institution_id=institution_id)
-                    .order_by(Rubric.code)
-                )
+                for r in rubrics.institution_rubrics(institution_id)
             ],
             moderator_options=[
                 (person.id, labels.person_label(person))

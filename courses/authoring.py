@@ -4,6 +4,7 @@ Functions take plain dicts of form values and raise ``AuthoringError`` with
 one message per invalid field. They flush but never commit; views commit.
 """
 
+import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from html.parser import HTMLParser
@@ -17,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from courses import logger
 from courses import lesson_files
+from courses import lesson_images
 from courses.models import (
     Course,
     CourseModule,
@@ -49,13 +51,14 @@ from lms.seed import LESSON_TAGS
 #: Tags a trainer may use in a text lesson: the seed's tags plus links.
 AUTHORING_TAGS = LESSON_TAGS | {
     "a", "h4", "b", "i", "u", "s", "sub", "sup", "hr", "code", "pre",
-    "table", "caption", "thead", "tbody", "tfoot", "tr", "th", "td",
+    "table", "caption", "thead", "tbody", "tfoot", "tr", "th", "td", "img",
 }
 #: Attributes kept in lesson HTML, by tag; nh3 removes every other one.
 AUTHORING_ATTRIBUTES = {
     "a": {"href", "title"},
     "th": {"colspan", "rowspan"},
     "td": {"colspan", "rowspan"},
+    "img": {"src", "alt", "width", "height"},
 }
 #: Tags that wrap a document and carry no content of their own, so removing
 #: them is not worth telling the author.
@@ -128,6 +131,18 @@ def courses_of(institution_id: int) -> list[Course]:
             .where(Course.institution_id == institution_id)
             .order_by(Course.code, Course.version.desc())
         )
+    )
+
+
+def lesson_counts(institution_id: int) -> dict[int, int]:
+    """Return the number of lessons of each course of the institution, by course id."""
+    return dict(
+        db.session.execute(
+            sa.select(Lesson.course_id, sa.func.count())
+            .join(Course, Course.id == Lesson.course_id)
+            .where(Course.institution_id == institution_id)
+            .group_by(Lesson.course_id)
+        ).all()
     )
 
 
@@ -853,15 +868,31 @@ def clean_html(html: str) -> str:
 
     nh3 keeps only ``AUTHORING_TAGS``, only ``AUTHORING_ATTRIBUTES``, and only
     ``LINK_SCHEMES`` in ``href``. Every other attribute (``onerror``,
-    ``style`` ...) and tag is removed.
+    ``style`` ...) and tag is removed. An image stays only when its ``src``
+    is an image uploaded with a lesson of the platform.
     """
-    return nh3.clean(
+    cleaned = nh3.clean(
         html.strip(),
         tags=AUTHORING_TAGS,
         attributes=AUTHORING_ATTRIBUTES,
+        attribute_filter=_kept_attribute,
         url_schemes=LINK_SCHEMES,
         link_rel="noopener noreferrer",
     )
+    return _IMAGE_WITHOUT_SOURCE.sub("", cleaned)
+
+
+#: An ``<img>`` whose source ``clean_html`` removed; nh3 writes attributes in
+#: double quotes, so a ``src=`` inside a value cannot occur outside one.
+_IMAGE_WITHOUT_SOURCE = re.compile(r'<img(?:\s+(?!src=)[a-z]+="[^"]*")*\s*/?>')
+
+
+def _kept_attribute(tag: str, name: str, value: str) -> str | None:
+    if tag == "img" and name == "src" and not lesson_images.is_image_source(value):
+        return None
+    if tag == "img" and name in {"width", "height"} and not value.isdigit():
+        return None
+    return value
 
 
 class _TagNames(HTMLParser):
@@ -869,12 +900,15 @@ class _TagNames(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.names: set[str] = set()
         self.attributes: set[str] = set()
+        self.foreign_images = False
 
     def handle_starttag(self, tag: str, attrs) -> None:
         self.names.add(tag)
         if tag in AUTHORING_TAGS:
             kept = AUTHORING_ATTRIBUTES.get(tag, set())
             self.attributes.update(name for name, _value in attrs if name not in kept)
+            if tag == "img" and not lesson_images.is_image_source(dict(attrs).get("src") or ""):
+                self.foreign_images = True
 
 
 def _parsed(html: str) -> _TagNames:
@@ -887,7 +921,10 @@ def _parsed(html: str) -> _TagNames:
 def removed_markup(html: str) -> tuple[list[str], list[str]]:
     """Return the tags and the attributes of kept tags that ``clean_html`` removes."""
     parser = _parsed(html)
-    return sorted(parser.names - AUTHORING_TAGS - _DOCUMENT_TAGS), sorted(parser.attributes)
+    removed = parser.names - AUTHORING_TAGS - _DOCUMENT_TAGS
+    if parser.foreign_images:
+        removed.add("img")
+    return sorted(removed), sorted(parser.attributes)
 
 
 def removed_tags(html: str) -> list[str]:
@@ -969,7 +1006,9 @@ def save_lesson(
     starts_at = None
     place = None
     has_upload = upload is not None and bool(getattr(upload, "filename", ""))
-    if kind is LessonKind.TEXT and not nh3.clean(body_html, tags=set()).strip():
+    # An uploaded image alone, such as a poster, also makes a reading lesson.
+    has_image = 'src="/lesson-images/' in body_html
+    if kind is LessonKind.TEXT and not has_image and not nh3.clean(body_html, tags=set()).strip():
         errors["body_html"] = _("A reading lesson needs some text.")
     if kind is LessonKind.VIDEO and not has_upload:
         keeps_file = lesson_files.has_file_of(lesson, lesson_files.VIDEO_TYPES)
@@ -1044,6 +1083,18 @@ def lesson_completions(lesson: Lesson) -> int:
         .select_from(LessonProgress)
         .filter_by(lesson_id=lesson.id)
     )
+
+
+def lesson_completion_counts(course: Course) -> dict[int, int]:
+    """Return how many learners completed each lesson of ``course``, by lesson id."""
+    counts = dict.fromkeys((lesson.id for lesson in course.lessons), 0)
+    rows = db.session.execute(
+        sa.select(LessonProgress.lesson_id, sa.func.count())
+        .where(LessonProgress.lesson_id.in_(list(counts)))
+        .group_by(LessonProgress.lesson_id)
+    )
+    counts.update({lesson_id: total for lesson_id, total in rows})
+    return counts
 
 
 def delete_lesson(course: Course, lesson: Lesson, actor: User) -> None:

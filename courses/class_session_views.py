@@ -27,8 +27,10 @@ from courses.class_views import (
 from lms import labels, revisions
 from lms.accounts.access import roles_required
 from lms.accounts.models import User
+from lms.compliance.windows import local_today
 from lms.extensions import db
 from lms.i18n import format_date
+from lms.organisations.models import Institution
 
 # Sessions and attendance ------------------------------------------------------------
 
@@ -111,14 +113,7 @@ def attendance(class_id: int, session_id: int):
             flash(_not_running_message(training_class), "error")
             return redirect(request.url)
         except class_attendance.SessionNotHeldYet:
-            flash(
-                _(
-                    "Attendance can be recorded from the day of the session, %(day)s, "
-                    "because it credits hours at once.",
-                    day=format_date(session.held_on),
-                ),
-                "error",
-            )
+            flash(_not_held_message(session), "error")
             return redirect(request.url)
         db.session.commit()
         _flash_sheet_result(result)
@@ -141,6 +136,25 @@ def attendance(class_id: int, session_id: int):
             None if training_class.status in class_attendance.RUNNING_STATUSES
             else _not_running_message(training_class)
         ),
+        # Shown before the marks are chosen, so none are chosen only to be rejected.
+        not_held=_not_held_message(session) if _not_held_yet(training_class, session) else None,
+    )
+
+
+def _not_held_yet(training_class, session) -> bool:
+    institution = db.session.get(Institution, training_class.institution_id)
+    try:
+        class_attendance.check_session_held(session, local_today(institution))
+    except class_attendance.SessionNotHeldYet:
+        return True
+    return False
+
+
+def _not_held_message(session) -> str:
+    return _(
+        "Attendance can be recorded from the day of the session, %(day)s, "
+        "because it credits hours at once.",
+        day=format_date(session.held_on),
     )
 
 

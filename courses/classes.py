@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Optional
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app
 
 from courses import class_notices, learning, logger, services
@@ -183,6 +184,7 @@ def members_in(training_class: TrainingClass, *states: MemberStatus) -> list[Cla
         db.session.scalars(
             sa.select(ClassMember)
             .where(ClassMember.class_id == training_class.id, ClassMember.status.in_(states))
+            .options(so.joinedload(ClassMember.user))
             .order_by(ClassMember.requested_at, ClassMember.id)
         )
     )

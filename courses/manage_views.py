@@ -12,7 +12,15 @@ from assessments import authoring as quiz_authoring
 from assessments import services as assessment_services
 from assessments import question_forms
 from assessments.models import Question, Quiz
-from courses import authoring, lesson_files, logger, sections, versions
+from courses import (
+    authoring,
+    lesson_files,
+    lesson_images,
+    logger,
+    programme_report,
+    sections,
+    versions,
+)
 from courses.models import (
     Course,
     CourseModule,
@@ -22,7 +30,7 @@ from courses.models import (
     PublicationStatus,
     TargetLevel,
 )
-from lms import labels, revisions
+from lms import exports, labels, revisions
 from lms.accounts.access import roles_required
 from lms.accounts.models import Post, Role
 from lms.extensions import db
@@ -187,6 +195,7 @@ def index():
         "courses/manage/index.html",
         programmes=authoring.programmes_of(institution_id),
         courses=authoring.courses_of(institution_id),
+        lesson_counts=authoring.lesson_counts(institution_id),
     )
 
 
@@ -405,6 +414,54 @@ def _transition(subject, change, message: str, target: str):
     return redirect(target)
 
 
+@bp.route("/programmes/<int:programme_id>/learners")
+@roles_required(*AUTHOR_ROLES)
+def programme_learners(programme_id: int):
+    """The programme's learners with the courses and hours each has completed."""
+    programme = _own(Programme, programme_id)
+    return render_template(
+        "courses/manage/programme_learners.html",
+        programme=programme,
+        rows=programme_report.learner_rows(programme),
+    )
+
+
+@bp.route("/programmes/<int:programme_id>/learners.csv")
+@roles_required(*AUTHOR_ROLES)
+def export_programme_learners(programme_id: int):
+    """The learners' progress as CSV with a byte order mark, so Excel reads the names."""
+    programme = _own(Programme, programme_id)
+    zone = quiz_authoring.institution_zone(programme.institution_id)
+    headers = [
+        _("Person"),
+        _("Username"),
+        _("Employee number"),
+        _("Department"),
+        _("Enrolled"),
+        _("Required courses completed"),
+        _("Required courses"),
+        _("Courses completed"),
+        _("Hours completed"),
+        _("Programme completed"),
+    ]
+    table = [
+        [
+            row.user.full_name,
+            row.user.username,
+            row.user.employee_no or "",
+            row.user.department.name if row.user.department else "",
+            row.enrolled_at.astimezone(zone).strftime("%Y-%m-%d"),
+            row.required_done,
+            row.required_total,
+            row.courses_done,
+            row.hours_done,
+            row.completed_at.astimezone(zone).strftime("%Y-%m-%d") if row.completed_at else "",
+        ]
+        for row in programme_report.learner_rows(programme)
+    ]
+    return exports.csv_response(f"programme-{programme.code}-learners.csv", headers, table)
+
+
 @bp.route("/programmes/<int:programme_id>/publish", methods=["POST"])
 @roles_required(*AUTHOR_ROLES)
 def publish_programme(programme_id: int):
@@ -466,9 +523,7 @@ def _course_form(
     completions = {}
     if course is not None:
         quizzes = assessment_services.quizzes_for_course(course)
-        completions = {
-            lesson.id: authoring.lesson_completions(lesson) for lesson in course.lessons
-        }
+        completions = authoring.lesson_completion_counts(course)
     return (
         render_template(
             "courses/manage/course_form.html",
@@ -661,13 +716,17 @@ def new_lesson(course_id: int):
     if request.method == "GET":
         return _lesson_form(course, None, {"kind": "text", "duration_minutes": 45}, {})
     data = _form_data()
+    image_errors = _add_images(course, data)
     try:
         authoring.save_lesson(
             course, data, current_user, upload=request.files.get("upload")
         )
+        if image_errors:
+            raise authoring.AuthoringError({})
     except authoring.AuthoringError as error:
         db.session.rollback()
-        return _lesson_form(_own(Course, course_id), None, data, error.errors, 400)
+        errors = {**error.errors, **image_errors}
+        return _lesson_form(_own(Course, course_id), None, data, errors, 400)
     db.session.commit()
     flash(_("Lesson added."), "success")
     _report_removed_markup(data)
@@ -681,24 +740,51 @@ def edit_lesson(course_id: int, lesson_id: int):
     if request.method == "GET":
         return _lesson_form(course, lesson, _lesson_values(lesson), {})
     data = _form_data()
-    try:
-        conflict = revisions.save(
-            lesson,
-            lambda: authoring.save_lesson(
-                course, data, current_user, lesson, upload=request.files.get("upload")
-            ),
-            _lesson_values,
+    image_errors = _add_images(course, data)
+
+    def apply() -> None:
+        authoring.save_lesson(
+            course, data, current_user, lesson, upload=request.files.get("upload")
         )
+        if image_errors:
+            # Raised before the commit, so nothing of the form is kept.
+            raise authoring.AuthoringError({})
+
+    try:
+        conflict = revisions.save(lesson, apply, _lesson_values)
     except authoring.AuthoringError as error:
         db.session.rollback()
         course, lesson = _lesson(course_id, lesson_id)
-        return _lesson_form(course, lesson, data, error.errors, 400)
+        errors = {**error.errors, **image_errors}
+        return _lesson_form(course, lesson, data, errors, 400)
     if conflict is not None:
         _show_conflict(conflict, data, _lesson_values(lesson), _lesson_fields)
         return _lesson_form(course, lesson, data, {}, 409)
     flash(_("Lesson saved."), "success")
     _report_removed_markup(data)
     return redirect(url_for("manage.edit_course", course_id=course_id))
+
+
+def _add_images(course: Course, data: dict) -> dict:
+    """Store the images chosen in the lesson form and add them to the end of its text.
+
+    The text then carries the images, so a form shown again with an error
+    keeps them and the trainer need not upload them again.
+    """
+    errors: dict[str, str] = {}
+    tags = lesson_images.store_images(
+        course.institution_id, request.files.getlist("images"), errors
+    )
+    if tags:
+        data["body_html"] = "\n".join([(data.get("body_html") or "").rstrip(), *tags]).strip()
+        flash(
+            _(
+                "The images were added at the end of the lesson text. Move each"
+                " <img> tag to where the image belongs."
+            ),
+            "info",
+        )
+    return errors
 
 
 def _report_removed_markup(data: dict) -> None:
@@ -708,8 +794,7 @@ def _report_removed_markup(data: dict) -> None:
             _(
                 "The lesson text was saved without these tags, which lessons do not"
                 " keep: %(tags)s. The text inside them stays, except in scripts and"
-                " styles. To show images, put them in a PDF, Word or PowerPoint"
-                " file and add it as a file lesson.",
+                " styles. To show an image, upload it under “Images for the text”.",
                 tags=", ".join(f"<{name}>" for name in removed),
             ),
             "warning",

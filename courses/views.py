@@ -25,6 +25,7 @@ from courses import (
     eligibility,
     learning,
     lesson_files,
+    lesson_images,
     lesson_time,
     logger,
     services,
@@ -32,6 +33,7 @@ from courses import (
 from courses.class_views import class_error_message, member_status_message
 from courses.eligibility import Refusal
 from courses.models import Course, Lesson, LessonKind, Programme, PublicationStatus
+from lms import uploads
 from lms.accounts.access import LEARNER_ROLES, roles_required
 from lms.labels import label
 from lms.compliance.windows import local_today
@@ -483,6 +485,17 @@ def lesson_file(course_id: int, lesson_id: int):
         )
         abort(403)
     return lesson_files.send(lesson)
+
+
+@bp.route("/lesson-images/<int:institution_id>/<name>")
+@login_required
+def lesson_image(institution_id: int, name: str):
+    """Serve an image of lesson text to a signed-in user of its institution."""
+    if current_user.institution_id != institution_id:
+        abort(404)
+    if not lesson_images.is_image_source(f"/lesson-images/{institution_id}/{name}"):
+        abort(404)
+    return uploads.send(lesson_images.area(institution_id), name, name, inline=True)
 
 
 @bp.route("/courses/<int:course_id>/lessons/<int:lesson_id>/position", methods=["POST"])

@@ -38,6 +38,8 @@ EXPECTED = {
     ("courses.course", "GET"): (302, 200, 404, 200, 200, 404, 200, 200),
     ("courses.lesson", "GET"): (302, 200, 404, 200, 200, 404, 200, 200),
     ("courses.lesson_file", "GET"): (302, 200, 404, 200, 200, 404, 200, 200),
+    # Lesson images are shown to every signed-in user of their institution.
+    ("courses.lesson_image", "GET"): (302, 200, 200, 200, 200, 404, 200, 200),
     ("assessments.quiz", "GET"): (302, 200, 404, 200, 200, 404, 200, 200),
     ("assessments.attempt", "GET"): (302, 302, 404, 404, 404, 404, 404, 404),
     ("assessments.result", "GET"): (302, 200, 404, 404, 404, 404, 404, 404),
@@ -109,6 +111,8 @@ EXPECTED = {
     ("manage.index", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("manage.new_programme", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("manage.edit_programme", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("manage.programme_learners", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("manage.export_programme_learners", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("manage.new_course", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("manage.edit_course", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("manage.new_lesson", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
@@ -129,6 +133,8 @@ EXPECTED = {
     ("banks.pick_questions", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.grants", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.grading_queue", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("banks.quiz_results", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("banks.export_quiz_results", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.grade_answer", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     # Any signed-in user reads a published framework of their institution or
     # a national standard; trainers and administrators change their own
@@ -529,6 +535,7 @@ def _build_world() -> dict:
         **class_world,
         "file_lesson": file_lesson.id,
         "module": module.id,
+        "lesson_image": _store_lesson_image(owner.institution_id),
         "promotion_rule": promotion_rule.id,
         "application": application.id,
         **performance,
@@ -711,6 +718,21 @@ def _add_class_world(owner: User, programme: Programme) -> dict:
     }
 
 
+def _store_lesson_image(institution_id: int) -> str:
+    """Store an image for lesson text; return its address."""
+    import io
+
+    from courses import lesson_images
+
+    stored = lesson_images.uploads.store(
+        lesson_images.area(institution_id),
+        "图.png",
+        io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16),
+        allowed=lesson_images.IMAGE_TYPES,
+    )
+    return f"/lesson-images/{institution_id}/{stored.name}"
+
+
 def _add_course_structure(course):
     """Give the course a module and a PDF lesson after the owner completed it."""
     import io
@@ -856,6 +878,7 @@ def _url(endpoint: str, w: dict) -> str:
         "courses.course": f"/courses/{w['course']}",
         "courses.lesson": f"/courses/{w['course']}/lessons/{w['lesson']}",
         "courses.complete_lesson": f"/courses/{w['course']}/lessons/{w['lesson']}/complete",
+        "courses.lesson_image": w["lesson_image"],
         "courses.lesson_file": (
             f"/courses/{w['course']}/lessons/{w['file_lesson']}/file"
         ),
@@ -960,6 +983,10 @@ def _url(endpoint: str, w: dict) -> str:
         "manage.index": "/manage/programmes",
         "manage.new_programme": "/manage/programmes/new",
         "manage.edit_programme": f"/manage/programmes/{w['programme']}",
+        "manage.programme_learners": f"/manage/programmes/{w['programme']}/learners",
+        "manage.export_programme_learners": (
+            f"/manage/programmes/{w['programme']}/learners.csv"
+        ),
         "manage.add_programme_course": f"/manage/programmes/{w['programme']}/courses",
         "manage.move_programme_course": (
             f"/manage/programmes/{w['programme']}/courses/{w['link']}/move"
@@ -1022,6 +1049,8 @@ def _url(endpoint: str, w: dict) -> str:
         "banks.pick_questions": f"/manage/quizzes/{w['quiz']}/bank-questions",
         "banks.grants": f"/manage/quizzes/{w['quiz']}/grants",
         "banks.grading_queue": "/manage/grading",
+        "banks.quiz_results": f"/manage/quizzes/{w['quiz']}/results",
+        "banks.export_quiz_results": f"/manage/quizzes/{w['quiz']}/results.csv",
         "banks.grade_answer": f"/manage/grading/{w['essay_answer']}",
         **_framework_urls(w),
         "classes.index": "/classes",

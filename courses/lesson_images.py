@@ -1,0 +1,127 @@
+"""Images in the text of lessons, uploaded with the lesson form.
+
+Each institution's images live in their own upload area under generated
+names and are served at ``/lesson-images/<institution id>/<name>`` to that
+institution's signed-in users only. Lesson HTML keeps an ``<img>`` source
+only when it is such an address, so a lesson never loads an image from
+another site.
+
+NOTE: a lesson copied to another institution keeps addresses that its
+people cannot open, so the copy shows no images until they are uploaded again.
+"""
+
+import io
+import re
+
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from markupsafe import escape
+from PIL import Image, UnidentifiedImageError
+
+from lms import uploads
+
+IMAGE_TYPES = ("png", "jpg", "jpeg")
+#: Default size limit per image, overridden by the ``LESSON_IMAGE_MAX_BYTES`` setting.
+DEFAULT_MAX_BYTES = 2 * uploads.MB
+#: Largest image accepted, as for certificate images.
+MAX_PIXELS = 40_000_000
+#: Address of an uploaded image, as ``store_images`` writes it. ``clean_html``
+#: drops any other ``src``.
+SOURCE_PATTERN = re.compile(r"^/lesson-images/(\d+)/([0-9a-f]{32}\.(?:png|jpg|jpeg))$")
+
+
+def max_bytes() -> int:
+    return current_app.config.get("LESSON_IMAGE_MAX_BYTES", DEFAULT_MAX_BYTES)
+
+
+uploads.register_field("lesson_images", lambda: {"*": max_bytes()})
+
+
+def area(institution_id: int) -> str:
+    return f"lesson_images_{institution_id}"
+
+
+def is_image_source(value: str) -> bool:
+    return SOURCE_PATTERN.match(value or "") is not None
+
+
+def upload_message(error: uploads.UploadError, filename: str) -> str:
+    """Return the message explaining to a trainer why an image was rejected."""
+    types = ", ".join(IMAGE_TYPES)
+    if error.code == "extension":
+        return _(
+            "%(name)s is not an image the lesson text can show. Upload a %(types)s file.",
+            name=filename,
+            types=types,
+        )
+    if error.code == "size":
+        return _(
+            "The image %(name)s is larger than %(limit)s MB. Upload a smaller image.",
+            name=filename,
+            limit=uploads.megabytes(error.limit),
+        )
+    return _(
+        "The content of %(name)s does not match its extension. Upload a real %(types)s file.",
+        name=filename,
+        types=types,
+    )
+
+
+def _decode_problem(content: bytes, name: str) -> str:
+    """Return why the image ``name`` cannot be shown, or an empty string."""
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            width, height = image.size
+            image.verify()
+    except Image.DecompressionBombError:
+        width, height = MAX_PIXELS + 1, 1
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return _(
+            "The image %(name)s is damaged or incomplete. Save it again as PNG or JPEG.",
+            name=name,
+        )
+    if width * height > MAX_PIXELS:
+        return _(
+            "The image %(name)s has more than %(max)s million pixels. Scale it down.",
+            name=name,
+            max=MAX_PIXELS // 1_000_000,
+        )
+    return ""
+
+
+def store_images(institution_id: int, files, errors: dict) -> list[str]:
+    """Store the uploaded images and return an ``<img>`` tag for each.
+
+    A rejected file adds a message to ``errors["images"]`` and stores nothing
+    of the upload; empty file inputs are skipped.
+    """
+    chosen = [each for each in files if each is not None and each.filename]
+    checked = []
+    for upload in chosen:
+        name = uploads.client_filename(upload.filename)
+        try:
+            uploads.check(
+                upload.filename, upload.stream, allowed=IMAGE_TYPES, max_bytes=max_bytes()
+            )
+        except uploads.UploadError as error:
+            errors["images"] = upload_message(error, name)
+            return []
+        upload.stream.seek(0)
+        problem = _decode_problem(upload.stream.read(), name)
+        if problem:
+            errors["images"] = problem
+            return []
+        upload.stream.seek(0)
+        checked.append((upload, name))
+    tags = []
+    for upload, name in checked:
+        stored = uploads.store(
+            area(institution_id),
+            upload.filename,
+            upload.stream,
+            allowed=IMAGE_TYPES,
+            max_bytes=max_bytes(),
+        )
+        source = url_for("courses.lesson_image", institution_id=institution_id, name=stored.name)
+        tags.append(f'<p><img src="{source}" alt="{escape(name)}"></p>')
+    return tags
