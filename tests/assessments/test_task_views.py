@@ -655,3 +655,16 @@ def test_second_submission_without_resubmission_names_the_rule(world, login):
 
     assert response.status_code == 400
     assert "this task allows no resubmission" in response.get_data(as_text=True)
+
+
+def test_assessor_choices_leave_out_moderator_and_panel(world, login):
+    task = make_task(world, assessors=("trainer",), moderator="hr")
+    db.session.commit()
+
+    response = login("admin").get(f"/manage/tasks/{task.id}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200, page[:300]
+    choices = page.split('<select id="user_id" name="user_id">', 1)[1].split("</select>", 1)[0]
+    assert f'value="{user("hr").id}"' not in choices
+    assert f'value="{user("trainer").id}"' not in choices
+    assert f'value="{user("admin").id}"' in choices
