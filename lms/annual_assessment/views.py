@@ -579,7 +579,7 @@ def confirm_import(scheme_id: int):
     count = importing.save_all(parsed, scheme, current_user)
     if parsed.problems:
         db.session.rollback()
-        return _render_sheet(scheme, department, form, parsed, status=400)
+        return _render_sheet(scheme, department, import_form, parsed, status=400)
     db.session.commit()
     _remove_import(scheme, form.token.data)
     flash(

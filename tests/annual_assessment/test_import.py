@@ -222,7 +222,12 @@ def test_import_after_parallel_finalise(app, world, login, english, monkeypatch)
             assessment = services.assessment_for(
                 db.session.get(AssessmentScheme, world.scheme), person
             )
-            services.finalise(assessment, db.session.get(User, world.hr), date(world.year, 12, 20))
+            services.finalise(
+                assessment,
+                db.session.get(User, world.hr),
+                date(world.year, 12, 20),
+                unsubmitted_reason="材料已线下提交",
+            )
             db.session.commit()
         return save_all(parsed, scheme, actor)
 
