@@ -121,34 +121,29 @@ def dimension_specs(scheme: AssessmentScheme) -> list[scoring.DimensionSpec]:
     ]
 
 
-def has_evaluations(scheme: AssessmentScheme) -> bool:
-    """Return whether an online student evaluation was opened under ``scheme``."""
+def _held_by_scheme(scheme: AssessmentScheme, model) -> bool:
+    """Return whether a row of ``model`` belongs to an assessment under ``scheme``."""
     if scheme.id is None:
         return False
     return (
         db.session.scalar(
-            sa.select(StudentEvaluation.id)
-            .join(AnnualAssessment, AnnualAssessment.id == StudentEvaluation.assessment_id)
+            sa.select(model.id)
+            .join(AnnualAssessment, AnnualAssessment.id == model.assessment_id)
             .where(AnnualAssessment.scheme_id == scheme.id)
             .limit(1)
         )
         is not None
     )
+
+
+def has_evaluations(scheme: AssessmentScheme) -> bool:
+    """Return whether an online student evaluation was opened under ``scheme``."""
+    return _held_by_scheme(scheme, StudentEvaluation)
 
 
 def is_locked(scheme: AssessmentScheme) -> bool:
     """Return whether scores exist, after which components and bands stay fixed."""
-    if scheme.id is None:
-        return False
-    return (
-        db.session.scalar(
-            sa.select(ComponentScore.id)
-            .join(AnnualAssessment, AnnualAssessment.id == ComponentScore.assessment_id)
-            .where(AnnualAssessment.scheme_id == scheme.id)
-            .limit(1)
-        )
-        is not None
-    )
+    return _held_by_scheme(scheme, ComponentScore)
 
 
 def changes_scoring(
