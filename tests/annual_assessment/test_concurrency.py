@@ -28,6 +28,43 @@ def postgres_only(app):
         pytest.skip("needs PostgreSQL: set LMS_TEST_DATABASE_URL")
 
 
+def overlap(app, work) -> list[Exception]:
+    """Run ``work`` in two threads whose transactions overlap and return the errors raised.
+
+    The first thread stops before its commit until the second is done, or for
+    three seconds while a lock makes the second wait.
+    """
+    first_done = threading.Event()
+    second_done = threading.Event()
+    errors = []
+
+    def run(hold=False):
+        with app.app_context():
+            try:
+                work()
+                if hold:
+                    first_done.set()
+                    second_done.wait(timeout=3)
+                db.session.commit()
+            except Exception as exc:  # returned for the caller's asserts
+                errors.append(exc)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    def second():
+        first_done.wait(timeout=30)
+        run()
+        second_done.set()
+
+    threads = [threading.Thread(target=run, args=(True,)), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return errors
+
+
 def _scored_assessment(world) -> int:
     scheme = db.session.get(AssessmentScheme, world.scheme)
     person = db.session.get(User, world.alice)
@@ -46,45 +83,16 @@ def test_parallel_finalise_writes_one_grade(app, world, postgres_only):
     with app.app_context():
         assessment_id = _scored_assessment(world)
 
-    first_done = threading.Event()
-    second_done = threading.Event()
-    errors = []
+    def finalise():
+        assessment = db.session.get(AnnualAssessment, assessment_id)
+        services.finalise(
+            assessment,
+            db.session.get(User, world.hr),
+            date(world.year, 12, 20),
+            "未提交，按规定定档",
+        )
 
-    def finalise(before_commit=None):
-        with app.app_context():
-            try:
-                assessment = db.session.get(AnnualAssessment, assessment_id)
-                services.finalise(
-                    assessment,
-                    db.session.get(User, world.hr),
-                    date(world.year, 12, 20),
-                    "未提交，按规定定档",
-                )
-                if before_commit is not None:
-                    before_commit()
-                db.session.commit()
-            except Exception as exc:  # reported by the asserts below
-                errors.append(exc)
-                db.session.rollback()
-            finally:
-                db.session.remove()
-
-    def hold_open():
-        # Keep the first transaction open until the second is done, or for a
-        # few seconds while the row lock makes the second wait.
-        first_done.set()
-        second_done.wait(timeout=3)
-
-    def second():
-        first_done.wait(timeout=30)
-        finalise()
-        second_done.set()
-
-    threads = [threading.Thread(target=finalise, args=(hold_open,)), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    errors = overlap(app, finalise)
 
     assert len(errors) == 1
     assert isinstance(errors[0], services.AssessmentError)
@@ -100,44 +108,15 @@ def test_parallel_finalise_writes_one_grade(app, world, postgres_only):
 
 def test_parallel_first_writes_share_assessment(app, world, postgres_only):
     """Two first writes to one counselor's assessment, such as two HR officers scoring."""
-    first_done = threading.Event()
-    second_done = threading.Event()
-    errors = []
     ids = []
 
-    def open_assessment(before_commit=None):
-        with app.app_context():
-            try:
-                scheme = db.session.get(AssessmentScheme, world.scheme)
-                assessment = services.assessment_for(scheme, db.session.get(User, world.bob))
-                ids.append(assessment.id)
-                if before_commit is not None:
-                    before_commit()
-                db.session.commit()
-            except Exception as exc:  # reported by the asserts below
-                errors.append(exc)
-                db.session.rollback()
-            finally:
-                db.session.remove()
+    def open_assessment():
+        # The second insert waits on the unique key until the first transaction ends.
+        scheme = db.session.get(AssessmentScheme, world.scheme)
+        assessment = services.assessment_for(scheme, db.session.get(User, world.bob))
+        ids.append(assessment.id)
 
-    def hold_open():
-        # The second insert waits on the unique key until this transaction ends.
-        first_done.set()
-        second_done.wait(timeout=3)
-
-    def second():
-        first_done.wait(timeout=30)
-        open_assessment()
-        second_done.set()
-
-    threads = [
-        threading.Thread(target=open_assessment, args=(hold_open,)),
-        threading.Thread(target=second),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    errors = overlap(app, open_assessment)
 
     assert errors == []
     assert len(ids) == 2
@@ -207,48 +186,22 @@ def test_parallel_imports_in_other_orders(app, world, postgres_only, monkeypatch
 
 def test_parallel_new_schemes_one_saved(app, world, postgres_only):
     """The new-scheme form sent twice at once, as by a double click."""
-    first_done = threading.Event()
-    second_done = threading.Event()
-    errors = []
     problems = []
 
-    def create(before_commit=None):
-        with app.app_context():
-            try:
-                scheme = db.session.get(AssessmentScheme, world.scheme)
-                saved, found = services.save_scheme(
-                    world.uni,
-                    world.year + 1,
-                    db.session.get(User, world.hr),
-                    title="next year",
-                    min_sample_share=scheme.min_sample_share,
-                    components=services.component_specs(scheme),
-                    bands=services.band_specs(scheme),
-                )
-                problems.append(found)
-                if before_commit is not None:
-                    before_commit()
-                db.session.commit()
-            except Exception as exc:  # reported by the asserts below
-                errors.append(exc)
-                db.session.rollback()
-            finally:
-                db.session.remove()
+    def create():
+        scheme = db.session.get(AssessmentScheme, world.scheme)
+        saved, found = services.save_scheme(
+            world.uni,
+            world.year + 1,
+            db.session.get(User, world.hr),
+            title="next year",
+            min_sample_share=scheme.min_sample_share,
+            components=services.component_specs(scheme),
+            bands=services.band_specs(scheme),
+        )
+        problems.append(found)
 
-    def hold_open():
-        first_done.set()
-        second_done.wait(timeout=3)
-
-    def second():
-        first_done.wait(timeout=30)
-        create()
-        second_done.set()
-
-    threads = [threading.Thread(target=create, args=(hold_open,)), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    errors = overlap(app, create)
 
     assert errors == []
     assert problems[0] == []
@@ -395,37 +348,10 @@ def test_parallel_submit_of_one_code_stores_one_response(app, world, postgres_on
         scores = {d.id: 90 for d in scheme.dimensions}
         db.session.commit()
 
-    first_done = threading.Event()
-    second_done = threading.Event()
-    errors = []
+    def submit():
+        evaluation.submit_response(codes[0], scores, "", date(world.year, 6, 1))
 
-    def submit(before_commit=None):
-        with app.app_context():
-            try:
-                evaluation.submit_response(codes[0], scores, "", date(world.year, 6, 1))
-                if before_commit is not None:
-                    before_commit()
-                db.session.commit()
-            except Exception as exc:  # reported by the asserts below
-                errors.append(exc)
-                db.session.rollback()
-            finally:
-                db.session.remove()
-
-    def hold_open():
-        first_done.set()
-        second_done.wait(timeout=3)
-
-    def second():
-        first_done.wait(timeout=30)
-        submit()
-        second_done.set()
-
-    threads = [threading.Thread(target=submit, args=(hold_open,)), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    errors = overlap(app, submit)
 
     assert len(errors) == 1
     assert isinstance(errors[0], evaluation.CodeRejected)
