@@ -690,7 +690,7 @@ def _grant_saved_message(quiz, learner) -> str:
 @bp.route("/quizzes/<int:quiz_id>/results")
 @roles_required(*AUTHOR_ROLES)
 def quiz_results(quiz_id: int):
-    """Each learner's grade at the quiz and the item analysis of its questions."""
+    """Show each learner's grade at the quiz and the item analysis of its questions."""
     quiz = _quiz(quiz_id)
     return render_template(
         "assessments/manage/quiz_results.html",
@@ -703,7 +703,7 @@ def quiz_results(quiz_id: int):
 @bp.route("/quizzes/<int:quiz_id>/results.csv")
 @roles_required(*AUTHOR_ROLES)
 def export_quiz_results(quiz_id: int):
-    """The learners' grades as CSV with a byte order mark, so Excel reads the names."""
+    """Export the learners' grades as CSV with a byte order mark, so Excel reads the names."""
     quiz = _quiz(quiz_id)
     zone = authoring.institution_zone(quiz.course.institution_id)
     headers = [

@@ -308,7 +308,7 @@ def _enrol(member: ClassMember) -> None:
     member.enrolled_at = now_utc()
     db.session.flush()
     if training_class.status is ClassStatus.DRAFT:
-        logger.info("User %r holds a seat in draft class %r", member.user, training_class)
+        logger.info("User %r has a place in draft class %r", member.user, training_class)
         return
     _start(member)
     logger.info("User %r enrolled in class %r", member.user, training_class)

@@ -1,4 +1,4 @@
-"""Who may enrol themselves in a programme, and through which training class.
+"""Self-enrolment rules: who may enrol in a programme, and through which training class.
 
 Self-enrolment follows the programme's own fields:
 

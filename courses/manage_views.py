@@ -417,7 +417,7 @@ def _transition(subject, change, message: str, target: str):
 @bp.route("/programmes/<int:programme_id>/learners")
 @roles_required(*AUTHOR_ROLES)
 def programme_learners(programme_id: int):
-    """The programme's learners with the courses and hours each has completed."""
+    """Show the programme's learners with the courses and hours each has completed."""
     programme = _own(Programme, programme_id)
     return render_template(
         "courses/manage/programme_learners.html",
@@ -429,7 +429,7 @@ def programme_learners(programme_id: int):
 @bp.route("/programmes/<int:programme_id>/learners.csv")
 @roles_required(*AUTHOR_ROLES)
 def export_programme_learners(programme_id: int):
-    """The learners' progress as CSV with a byte order mark, so Excel reads the names."""
+    """Export the learners' progress as CSV with a byte order mark, so Excel reads the names."""
     programme = _own(Programme, programme_id)
     zone = quiz_authoring.institution_zone(programme.institution_id)
     headers = [

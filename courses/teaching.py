@@ -1,4 +1,4 @@
-"""Who teaches a course, and so may grade the work its learners hand in.
+"""Course teachers: the users who may grade the work a course's learners hand in.
 
 A user teaches a course when they are the author of any version of it
 (``Course.author_id``), or a trainer of a training class that offers any

@@ -3,13 +3,15 @@
 Scores entered under a scheme are kept when it is corrected, so components
 are changed in place. A stored component matches the row of the same name.
 Failing that, it matches the row at its position when that row has a new
-name, which is a rename. A component
-with scores keeps its kind, because a bonus score and a 0-100 score are not
-interchangeable, and it cannot be removed. Totals, bands and record grades
-are computed when an assessment is finalised, so a correction is allowed
-only while no assessment under the scheme is finalised: the assessments
-reopened for it take the corrected scheme when they are finalised again,
-and their new grade entries correct the old ones on the record.
+name, which is a rename. A component with scores keeps its kind, because a
+bonus score and a 0-100 score are not interchangeable, and it cannot be
+removed.
+
+Totals, bands and record grades are computed when an assessment is
+finalised, so a correction is allowed only while no assessment under the
+scheme is finalised. The assessments reopened for it take the corrected
+scheme when they are finalised again, and their new grade entries correct
+the old ones on the record.
 """
 
 from decimal import Decimal

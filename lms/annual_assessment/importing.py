@@ -296,8 +296,9 @@ def save_all(parsed: Parsed, scheme: AssessmentScheme, actor: User) -> int:
     finalised after ``parse`` checked it, is added to ``parsed.problems``
     instead, and the caller then rolls back.
 
-    Rows are saved by counselor id, so two imports lock the assessments
-    they share in the same order and never deadlock on PostgreSQL.
+    Rows are saved in counselor-id order, so two imports lock the
+    assessments they share in the same order and cannot deadlock on each
+    other on PostgreSQL.
     """
     for row in sorted(parsed.rows, key=lambda score_row: score_row.person.id):
         assessment = services.assessment_for(scheme, row.person)

@@ -244,7 +244,7 @@ def _scheme_page(form: SchemeForm, scheme: Optional[AssessmentScheme], problems=
 
 
 class _SchemeProblems(Exception):
-    """The posted scheme breaks the rules; ``problems`` says how."""
+    """Error raised when the posted scheme breaks a rule, with the ``problems`` found."""
 
     def __init__(self, problems):
         super().__init__(problems)
@@ -717,7 +717,7 @@ def finalise(scheme_id: int, person_id: int):
     _require_institution_reviewer()
     form = FinaliseForm()
     if not form.validate_on_submit():
-        # CSRF failures are answered before the view, so this is the reason's length.
+        # CSRF failures are rejected before the view runs, so this is the reason's length.
         return _render_person(scheme, person, finalise_form=form, status=400)
     assessment = services.assessment_for(scheme, person)
     try:

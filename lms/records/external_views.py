@@ -283,6 +283,7 @@ def withdraw_external(training_id: int):
     training = _load_visible(training_id)
     if not external.can_review(current_user, training):
         abort(403)
+
     if training.status is not ExternalTrainingStatus.APPROVED:
         logger.info(
             "Withdrawal of external training %s by user %s rejected: status %s",
@@ -292,6 +293,7 @@ def withdraw_external(training_id: int):
         )
         flash(_("Only an approved training can be withdrawn; nothing changed."), "info")
         return redirect(url_for(".review_external", training_id=training.id))
+
     form = WithdrawApprovalForm()
     hold = external.withdrawal_hold(training)
     if hold is not None:
@@ -303,6 +305,7 @@ def withdraw_external(training_id: int):
         )
         flash(hold, "error")
         return redirect(url_for(".review_external", training_id=training.id))
+
     if not form.validate_on_submit():
         return (
             render_template(
@@ -313,6 +316,7 @@ def withdraw_external(training_id: int):
             ),
             400,
         )
+
     withdrawn = external.withdraw(training, current_user, form.reason.data.strip())
     db.session.commit()
     if withdrawn:

@@ -819,7 +819,8 @@ def test_review_shows_feedback_of_the_picked_answer(world, login):
     assert "答对了。" not in page
     assert "接近了。" in page
     assert "很好。" not in page
-    assert ">True<" in page and "正确" not in page
+    assert ">True<" in page
+    assert "正确" not in page
 
 
 def test_review_hides_answer_feedback_when_options_do(world, login):

@@ -255,7 +255,7 @@ def test_unmappable_question_is_left_out_with_its_reason(bank, trainer):
     assert "at most 8 choices" in str(left_out)
 
 
-def test_true_false_is_stored_as_data_and_labelled_per_language(bank, trainer):
+def test_true_false_stored_as_data(bank, trainer):
     [question] = _import(bank, trainer, "gift", "辅导员应当定期走访学生宿舍。{T}\n")
 
     assert [c.text for c in question.choices] == ["true", "false"]

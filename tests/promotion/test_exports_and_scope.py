@@ -452,7 +452,7 @@ def test_counselor_downloads_own_dossier_but_no_one_elses(world, frozen, login):
     assert other.status_code == 404
 
 
-def test_own_record_and_promotions_pages_link_the_own_dossier(world, frozen, login):
+def test_own_pages_link_own_dossier(world, frozen, login):
     db.session.commit()
     client = login("counselor1")
     link = f'href="/people/{world.counselor.id}/dossier.pdf"'
@@ -477,7 +477,7 @@ def test_dossier_pdf_lists_each_ledger_row(world, frozen, login):
     assert "7.5" in text
 
 
-def test_dossier_pdf_keeps_a_gap_between_label_and_value(world, frozen, login):
+def test_dossier_label_value_gap(world, frozen, login):
     set_title(world.counselor, "lecturer", date(2022, 9, 1))
     db.session.commit()
 
