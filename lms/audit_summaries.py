@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from lms import labels
 from lms.i18n import plural_count
 from lms.audit_subjects import SubjectKey
+from lms.stored_text import render_item
 
 LOGIN_METHOD = {
     "password": _l("password"),
@@ -127,6 +128,17 @@ def _score_change(data: dict) -> str:
     return f"{_shown('score', before)} → {_shown('score', after)}"
 
 
+def _checks(data: dict) -> str:
+    """Return the failed checks an override set aside, in the current language.
+
+    Each is stored-text JSON, or plain text in rows written before.
+    """
+    texts = [render_item(item).rstrip(".。 ") for item in data["problems"]]
+    # Chinese clauses take a full-width semicolon and no space after it.
+    separator = "；" if get_locale().language == "zh" else "; "
+    return separator.join(text for text in texts if text)
+
+
 def _counted(key: str, phrase: Callable[[int, str], str]) -> Callable[[dict], str]:
     """Return a deriver that passes ``data[key]`` to ``phrase``, an ``ngettext`` call.
 
@@ -164,6 +176,7 @@ _DERIVED: dict[str, Callable[[dict], str]] = {
     "attendance_before_label": _attendance_before,
     "member_status_label": lambda data: labels.label(data["status"], "member_status"),
     "track_label": lambda data: labels.label(data["track"], "promotion_track"),
+    "checks_text": _checks,
     "hours_text": _counted(
         "hours", lambda n, count: ngettext("%(count)s hour", "%(count)s hours", n, count=count)
     ),
@@ -380,7 +393,8 @@ TEMPLATES = {
     "promotion.returned": _l("%(step_label)s: %(outcome_label)s"),
     "promotion.rejected": _l("%(step_label)s: %(outcome_label)s"),
     "promotion.override": _l(
-        "%(step_label)s: approved despite a failed check. Reason: %(reason)s"
+        "%(step_label)s: approved despite a failed check (%(checks_text)s)."
+        " Reason: %(reason)s"
     ),
     "promotion_rule.created": _l(
         "Promotion rule %(summary)s created (%(track_label)s)"

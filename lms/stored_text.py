@@ -17,7 +17,9 @@ forms:
 A parameter is a plain JSON value, shown as written (names, titles, notes
 people typed), or one of the forms above. Rows written before a column held
 this JSON, and callers that pass plain text, keep the text they stored:
-``render_stored`` falls back to it.
+``render_stored`` falls back to it. A JSON list whose items are stored text
+or, in rows written before, plain strings is shown item by item with
+``render_item``.
 """
 
 import logging
@@ -144,6 +146,20 @@ def render_stored(data: Optional[dict], fallback: str, locale: Optional[str] = N
     except (KeyError, TypeError, ValueError) as exc:
         logger.warning("stored text %r failed to render: %s", data, exc)
         return fallback
+
+
+def render_item(item, locale: Optional[str] = None) -> str:
+    """Render one stored item, stored-text JSON or plain text, in ``locale``.
+
+    Plain text, the form of rows written before the item held JSON, is
+    returned as it is. JSON that fails to render gives its message id, the
+    English text, or an empty string for the forms without one.
+    """
+    if isinstance(item, dict):
+        return render_stored(item, str(item.get("msgid") or ""), locale)
+    if item is None:
+        return ""
+    return str(item)
 
 
 def split_text(text: Text, locale: Optional[str]) -> tuple[str, Optional[dict]]:

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from lms.stored_text import (
     StoredText,
     in_each_language,
+    render_item,
     render_stored,
     split_text,
     stored_date,
@@ -132,3 +133,22 @@ def test_broken_data_gives_stored_text(app_ctx, data):
 def test_unknown_parameter_type_rejected(app_ctx):
     with pytest.raises(TypeError, match="cannot store a parameter of type set"):
         stored_gettext("Result released: %(task)s", task={1})
+
+
+def test_item_renders_json_in_locale(app_ctx):
+    item = stored_gettext("Result released: %(task)s", task="案例分析").to_json()
+
+    assert render_item(item, "en") == "Result released: 案例分析"
+    assert render_item(item, "zh_CN") == "成绩已发布：案例分析"
+
+
+def test_plain_item_stays_as_written(app_ctx):
+    assert render_item("职称：申请人档案现为副教授。", "en") == "职称：申请人档案现为副教授。"
+    assert render_item(None, "en") == ""
+
+
+def test_broken_item_gives_message_id(app_ctx):
+    item = {"msgid": "Result released: %(task)s", "params": {"title": "x"}}
+
+    assert render_item(item, "zh_CN") == "Result released: %(task)s"
+    assert render_item({"unknown": 1}, "en") == ""

@@ -11,6 +11,7 @@ from lms.accounts.models import User
 from lms.db import UTCDateTime, enum_column, now_utc
 from lms.extensions import db
 from lms.revisions import Versioned
+from lms.stored_text import render_item
 from lms.organisations.models import Department, Institution
 from lms.records.events import (
     ADMINISTRATIVE_RANKS,
@@ -318,8 +319,9 @@ class PromotionDecision(db.Model):
     override_reason: so.Mapped[str] = so.mapped_column(
         sa.Text, default="", server_default=""
     )
-    #: The failed checks the override set aside, as messages in the
-    #: platform's default language.
+    #: The failed checks the override set aside, each as stored-text JSON
+    #: (see ``lms.stored_text``). Rows written before hold plain strings in
+    #: the platform's default language. ``overridden_messages`` shows both.
     overridden_problems: so.Mapped[list] = so.mapped_column(
         sa.JSON, default=list, server_default="[]"
     )
@@ -329,3 +331,8 @@ class PromotionDecision(db.Model):
         back_populates="decisions"
     )
     reviewer: so.Mapped[User] = so.relationship()
+
+    @property
+    def overridden_messages(self) -> list[str]:
+        """The failed checks the override set aside, in the current language."""
+        return [render_item(problem) for problem in self.overridden_problems or []]

@@ -12,8 +12,6 @@ from datetime import date
 from typing import Optional
 
 import sqlalchemy as sa
-from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
@@ -37,7 +35,14 @@ from lms.promotion.models import (
 from lms.promotion.services import PromotionError, transition, visible_applications
 from lms.records import events
 from lms.records.models import ProgressionEntry
-from lms.stored_text import StoredText, in_each_language, stored_gettext, stored_join
+from lms.stored_text import (
+    StoredText,
+    Text,
+    in_each_language,
+    split_text,
+    stored_gettext,
+    stored_join,
+)
 
 NOTIFICATION_KIND = "promotion_decision"
 
@@ -149,10 +154,11 @@ class DecisionCheck:
 
     eligibility: engine.Eligibility
     today: date
-    #: Reasons why approving needs an override, in the current language. The
-    #: list is empty while the applicant is at the starting step and meets
-    #: every condition.
-    problems: list[str] = field(default_factory=list)
+    #: Reasons why approving needs an override, as stored text (see
+    #: ``lms.stored_text``) that renders in the reader's language. The list
+    #: is empty while the applicant is at the starting step and meets every
+    #: condition.
+    problems: list[Text] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -176,42 +182,41 @@ def check_at_decision(
     )
     check = DecisionCheck(eligibility, today)
     position = eligibility.position
-    track = labels.label(application.track.value, "promotion_track")
+    track = in_each_language(
+        lambda: labels.label(application.track.value, "promotion_track")
+    )
+    step = in_each_language(lambda: application.from_label)
     if position is None:
         check.problems.append(
-            _(
+            stored_gettext(
                 "%(track)s: none is on the applicant's record, so the step this "
                 "application starts from (%(step)s) cannot be confirmed.",
                 track=track,
-                step=application.from_label,
+                step=step,
             )
         )
     elif position.value != application.from_value:
         check.problems.append(
-            _(
+            stored_gettext(
                 "%(track)s: the applicant's record now shows %(current)s, not "
                 "%(step)s, the step this application starts from.",
                 track=track,
-                current=position.label,
-                step=application.from_label,
+                current=in_each_language(lambda: position.label),
+                step=step,
             )
         )
     elif application.rule.from_value != application.from_value:
         check.problems.append(
-            _(
+            stored_gettext(
                 "The rule now starts from %(rule_step)s, not from %(step)s as when "
                 "the application was filed.",
-                rule_step=application.rule.from_label,
-                step=application.from_label,
+                rule_step=in_each_language(lambda: application.rule.from_label),
+                step=step,
             )
         )
     else:
-        check.problems += [condition.message for condition in eligibility.unmet]
+        check.problems += [condition.text for condition in eligibility.unmet]
     return check
-
-
-def _default_locale() -> str:
-    return current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")
 
 
 def decide(
@@ -239,17 +244,15 @@ def decide(
     if outcome is not ReviewOutcome.APPROVE and not comment:
         raise PromotionError("comment_required")
     override_reason = override_reason.strip()
-    overridden: list[str] = []
+    overridden: list = []
     if outcome is ReviewOutcome.APPROVE:
-        # Stored messages use the default language, like the evidence snapshot.
-        with force_locale(_default_locale()):
-            check = check_at_decision(application, today, programme_titles)
+        check = check_at_decision(application, today, programme_titles)
         if check.passed:
             override_reason = ""
         elif not override_reason:
             raise PromotionError("override_required")
         else:
-            overridden = check.problems
+            overridden = [_stored_problem(problem) for problem in check.problems]
     else:
         override_reason = ""
     effect = _effect(step, outcome)
@@ -292,6 +295,12 @@ def decide(
     notifications.settle(REVIEW_DUE_KIND, "promotion_application", application.id)
     notify_reviewers(application)
     return decision
+
+
+def _stored_problem(problem: Text):
+    """Return a failed check as stored-text JSON, or as plain text when it is plain."""
+    text, data = split_text(problem, None)
+    return data if data is not None else text
 
 
 def _promote(application: PromotionApplication, reviewer: User, today) -> None:

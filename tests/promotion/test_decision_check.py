@@ -16,6 +16,7 @@ from lms.promotion.models import (
 )
 from lms.records import events
 from lms.records.models import ProgressionEntry, ProgressionKind
+from lms.stored_text import render_item
 from tests.conftest import count
 from tests.promotion.conftest import add_grade, make_rule, set_title
 
@@ -107,7 +108,7 @@ def test_changed_title_requires_override(world, frozen, login, english):
     decision = db.session.scalars(sa.select(PromotionDecision)).one()
     assert decision.override_reason == "职称变更记录有误，待更正"
     assert len(decision.overridden_problems) == 1
-    assert "副教授" in decision.overridden_problems[0]
+    assert "副教授" in render_item(decision.overridden_problems[0], "zh_CN")
     audit = db.session.scalars(
         sa.select(AuditEntry).where(AuditEntry.action == "promotion.override")
     ).one()
