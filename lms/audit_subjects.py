@@ -8,13 +8,14 @@ of imports from the course, assessment and certificate packages.
 """
 
 from collections import defaultdict
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, NamedTuple, Optional
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from lms.extensions import db
 from lms.i18n import format_date
+from lms.stored_text import render_stored
 
 SubjectKey = tuple[str, int]
 
@@ -148,10 +149,18 @@ def _applications() -> tuple[sa.Select, sa.ColumnElement]:
 
 def _career_entries() -> tuple[sa.Select, sa.ColumnElement]:
     entry, user = _table("progression_entry"), _table("user")
-    query = sa.select(entry.c.id, entry.c.title, user.c.full_name).join(
-        user, user.c.id == entry.c.user_id
-    )
+    query = sa.select(
+        entry.c.id, entry.c.title, entry.c.title_data, user.c.full_name
+    ).join(user, user.c.id == entry.c.user_id)
     return query, user.c.institution_id
+
+
+def _career_entry_name(row) -> str:
+    return _(
+        "%(person)s: %(title)s",
+        person=row.full_name,
+        title=render_stored(row.title_data, row.title),
+    )
 
 
 def _class_members() -> tuple[sa.Select, sa.ColumnElement]:
@@ -242,7 +251,7 @@ JOINED_SOURCES: dict[
     "task_submission": (_submissions, _submission_name),
     "score_sheet": (_score_sheets, _score_sheet_name),
     "promotion_application": (_applications, _person_and_title),
-    "progression_entry": (_career_entries, _person_and_title),
+    "progression_entry": (_career_entries, _career_entry_name),
     "class_member": (_class_members, _person_and_title),
     "certificate_batch": (_certificate_batches, _column("title")),
     "class_session": (_class_sessions, _session_name),
@@ -304,3 +313,49 @@ def load_names(
             if name:
                 names[(subject_type, row.id)] = name
     return names
+
+
+class StoredTitle(NamedTuple):
+    """A row's headline as stored in the default language, and as the reader sees it."""
+
+    stored: str
+    shown: str
+
+
+#: Subject types whose rows keep a headline the platform wrote as stored
+#: text (a ``title_data`` column, see ``lms.stored_text``) beside the
+#: ``title`` in the default language. Each gives a query like those of
+#: ``JOINED_SOURCES`` that selects ``id``, ``title`` and ``title_data``.
+STORED_TITLES: dict[
+    str, Callable[[], tuple[sa.Select, Optional[sa.ColumnElement]]]
+] = {
+    "progression_entry": _career_entries,
+}
+
+
+def load_titles(
+    keys: Iterable[SubjectKey], institution_id: Optional[int]
+) -> dict[SubjectKey, StoredTitle]:
+    """Load the stored-text headlines of ``keys``, one query per subject type.
+
+    Only rows that keep their headline as stored text and belong to
+    ``institution_id`` are in the result, with the headline rendered in the
+    current language.
+    """
+    ids_by_type: dict[str, set[int]] = defaultdict(set)
+    for subject_type, subject_id in keys:
+        if subject_id and subject_type in STORED_TITLES:
+            ids_by_type[subject_type].add(subject_id)
+    titles: dict[SubjectKey, StoredTitle] = {}
+    for subject_type, ids in ids_by_type.items():
+        query, institution_column = STORED_TITLES[subject_type]()
+        subject_id = query.selected_columns[0]
+        query = query.where(subject_id.in_(sorted(ids)))
+        if institution_column is not None:
+            query = query.where(institution_column == institution_id)
+        for row in db.session.execute(query):
+            if row.title_data:
+                titles[(subject_type, row.id)] = StoredTitle(
+                    row.title, render_stored(row.title_data, row.title)
+                )
+    return titles

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from lms import labels
 from lms.i18n import plural_count
-from lms.audit_subjects import SubjectKey
+from lms.audit_subjects import SubjectKey, StoredTitle
 from lms.stored_text import render_item
 
 LOGIN_METHOD = {
@@ -670,30 +670,50 @@ def _named_references(entry, names: Mapping[SubjectKey, str]) -> dict:
     return found
 
 
+def summary_in_reader_language(entry, titles: Mapping[SubjectKey, StoredTitle]) -> str:
+    """Return the stored summary with the subject's headline in the current language.
+
+    A summary that ends with the headline its subject row stores in the
+    default language (a career record entry's, for instance) gets the
+    headline rendered from the row's stored text instead. Any other summary
+    is returned as stored.
+    """
+    title = titles.get((entry.subject_type, entry.subject_id))
+    summary = entry.summary
+    if title is None or not title.stored or not summary.endswith(title.stored):
+        return summary
+    return summary[: len(summary) - len(title.stored)] + title.shown
+
+
 def describe(
     entry,
     actor_username: Optional[str],
     names: Optional[Mapping[SubjectKey, str]] = None,
+    titles: Optional[Mapping[SubjectKey, StoredTitle]] = None,
 ) -> str:
     """Return the entry's summary in the current locale, or the stored one.
 
     ``names`` maps ``(subject_type, id)`` to a readable name. The summary shows
     the entry's subject and the ids listed in ``DATA_REFERENCES`` by that name
-    where one is given, and by id otherwise.
+    where one is given, and by id otherwise. ``titles`` holds the headlines
+    of subjects that keep them as stored text (``audit_subjects.load_titles``);
+    the stored summary, used as is or in a template, shows such a headline in
+    the current language (``summary_in_reader_language``).
     """
+    summary = summary_in_reader_language(entry, titles or {})
     template = TEMPLATES.get(entry.action)
     if template is None or not isinstance(entry.data, dict):
-        return entry.summary
+        return summary
     names = names or {}
     values = _Values(
         entry.data,
         names,
         actor=actor_username or "—",
         subject_id=entry.subject_id,
-        summary=entry.summary,
+        summary=summary,
     )
     values.update(_named_references(entry, names))
     try:
         return str(template) % values
     except (KeyError, TypeError, ValueError):
-        return entry.summary
+        return summary

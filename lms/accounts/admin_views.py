@@ -16,7 +16,7 @@ from lms.accounts.access import roles_required
 from lms.accounts.forms import AuditFilterForm, SecuritySettingsForm
 from lms.accounts.models import Role, User
 from lms.audit import AuditEntry
-from lms.audit_subjects import load_names
+from lms.audit_subjects import load_names, load_titles
 from lms.audit_summaries import actions_labelled, describe, name_from_data, referenced_subjects
 from lms.extensions import db
 
@@ -100,6 +100,7 @@ def _audit_rows(rows, institution_id: int) -> list[AuditRow]:
     """Build the page rows, loading the names of referenced subjects in one batch."""
     keys = [key for entry, _actor in rows for key in referenced_subjects(entry)]
     names = load_names(keys, institution_id)
+    titles = load_titles(keys, institution_id)
     result = []
     for entry, actor in rows:
         username = actor.username if actor else None
@@ -116,8 +117,8 @@ def _audit_rows(rows, institution_id: int) -> list[AuditRow]:
                 actor=actor,
                 subject=subject,
                 subject_with_ids=subject_with_ids,
-                summary=describe(entry, username, names),
-                summary_with_ids=describe(entry, username),
+                summary=describe(entry, username, names, titles),
+                summary_with_ids=describe(entry, username, titles=titles),
             )
         )
     return result

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
+import sqlalchemy as sa
 
 from lms import audit
 from lms.audit_summaries import (
@@ -471,5 +472,89 @@ def test_new_templates_in_english(recorded, login, english):
     assert cells["profile.updated"][1] == (
         "Profile of user 张老师 (counselor1) updated: Cadre rank and Party status"
     )
-    assert cells["progression.recorded"][1] == "张老师: 2025年度考核：优秀, dated 2026-01-05"
+    assert cells["progression.recorded"][1] == (
+        "张老师: Annual assessment 2025: Excellent, dated 2026-01-05"
+    )
     assert cells["programme.archived"] == ("Programme archived", "Status: Published → Archived")
+
+
+# Record titles the platform wrote, in the reader's language ------------------
+
+
+def _record_grade(world):
+    from lms.accounts.models import User
+    from lms.records.events import record_event
+    from lms.records.models import ProgressionKind
+
+    entry = record_event(
+        db.session.get(User, world.counselor),
+        db.session.get(User, world.admin),
+        ProgressionKind.ASSESSMENT_GRADE,
+        date(2026, 1, 5),
+        {"grade": "excellent", "year": 2025},
+    )
+    db.session.commit()
+    return entry
+
+
+def _row(page: str, action: str) -> list[str]:
+    """Return the cells of the first row of ``action`` on the audit page."""
+    body = page.split("<tbody>")[1].split("</tbody>")[0]
+    for row in body.split("<tr>")[1:]:
+        if f'data-action="{action}"' in row:
+            return [cell.split("</td>")[0].split(">", 1)[1] for cell in row.split("<td")[1:]]
+    raise AssertionError(f"no {action} row")
+
+
+def test_record_title_in_english(world, login, english):
+    _record_grade(world)
+
+    page = login("admin").get("/admin/audit?action=progression.").get_data(as_text=True)
+    cells = _row(page, "progression.recorded")
+
+    assert cells[3] == "Career record 张老师: Annual assessment 2025: Excellent"
+    assert cells[4] == "张老师: Annual assessment 2025: Excellent, dated 2026-01-05"
+    assert "年度考核" not in page.split("<tbody>")[1]
+
+
+def test_record_title_in_chinese(world, login):
+    _record_grade(world)
+
+    page = login("admin").get("/admin/audit?action=progression.").get_data(as_text=True)
+    cells = _row(page, "progression.recorded")
+
+    assert cells[3] == "履历记录 张老师：2025年度考核：优秀"
+    assert cells[4] == "张老师: 2025年度考核：优秀，日期：2026年1月5日"
+
+
+def test_plain_record_title_kept(world, login, english):
+    """Entries without stored-text titles, and summaries that do not end in the title, stay."""
+    from lms.records.models import ProgressionEntry
+
+    entry = _record_grade(world)
+    entry.title_data = None
+    other = _record_grade(world)
+    rewritten = db.session.scalars(
+        sa.select(audit.AuditEntry).where(audit.AuditEntry.subject_id == other.id)
+    ).one()
+    rewritten.summary = "改写的摘要"
+    db.session.commit()
+
+    page = login("admin").get("/admin/audit?action=progression.").get_data(as_text=True)
+
+    assert "张老师: 2025年度考核：优秀, dated 2026-01-05" in page
+    assert "改写的摘要, dated 2026-01-05" in page
+    assert "Annual assessment 2025: Excellent, dated" not in page
+    assert db.session.get(ProgressionEntry, other.id).title_data is not None
+
+
+def test_record_titles_of_own_institution_only(world):
+    from lms.audit_subjects import StoredTitle, load_titles
+
+    entry = _record_grade(world)
+    key = ("progression_entry", entry.id)
+
+    assert load_titles([key], world.uni_b) == {}
+    assert load_titles([key, ("progression_entry", 0)], world.uni_a) == {
+        key: StoredTitle("2025年度考核：优秀", "2025年度考核：优秀")
+    }
