@@ -454,3 +454,19 @@ def test_withdrawal_without_hours_says_so(world, login):
     )
     db.session.expire_all()
     assert db.session.get(Certificate, cert.id).status is CertificateStatus.REVOKED
+
+
+def test_dossier_shows_withdrawal_reason(world, cert, login):
+    from pypdf import PdfReader
+
+    hr = login("hr")
+    hr.post(
+        f"/certificates/{cert.serial}/revoke", data={"reason": REASON, "hours": "withdraw"}
+    )
+
+    response = hr.get(f"/people/{world.counselor}/dossier.pdf")
+
+    assert response.status_code == 200
+    reader = PdfReader(io.BytesIO(response.data))
+    text = "".join("".join(page.extract_text().split()) for page in reader.pages)
+    assert REASON in text
