@@ -4,7 +4,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.datastructures import FileStorage
-from wtforms import StringField, TextAreaField
+from wtforms import RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from certificates.credential_messages import credential_json_error
@@ -25,10 +26,26 @@ class VerifyForm(FlaskForm):
     )
 
 
+#: Values of the revoke form's choice about the hours of the certificate's training.
+KEEP_HOURS = "keep"
+WITHDRAW_HOURS = "withdraw"
+
+
 class RevokeForm(FlaskForm):
     reason = TextAreaField(
         _l("Reason for revocation"),
         validators=[DataRequired(), Length(max=MAX_REASON_LENGTH)],
+    )
+    # A request without the field keeps the hours, as revoking did before the choice.
+    hours = RadioField(
+        _l("Training hours"),
+        choices=[
+            SelectChoice(KEEP_HOURS, _l("Keep the hours in the ledger")),
+            SelectChoice(
+                WITHDRAW_HOURS, _l("Withdraw the hours this training credited")
+            ),
+        ],
+        default=KEEP_HOURS,
     )
 
 

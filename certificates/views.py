@@ -15,15 +15,18 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from certificates import external as external_certificates
 from certificates import basis, keys, reissue as reissues, renewal, services
+from certificates import hours as certificate_hours
 from certificates.credential_messages import result_label, verification_detail
 from certificates.forms import (
     CredentialUploadForm,
     IssueExternalForm,
+    WITHDRAW_HOURS,
     ReissueForm,
     RevokeForm,
     VerifyForm,
@@ -33,7 +36,7 @@ from certificates.render import plain_hours
 from lms.accounts.access import hr_scope, roles_required
 from lms.accounts.models import Role
 from lms.extensions import db, limiter
-from lms.i18n import format_date
+from lms.i18n import format_date, plural_count
 from lms.organisations.models import Institution
 from lms.records import external
 
@@ -168,6 +171,16 @@ def _render_detail(cert: Certificate, form: RevokeForm, status: int = 200):
             renewal_opens=renewal.window_opens_on(cert) if refreshers else None,
             refreshers=refreshers,
             failed_basis=basis.failed_basis(cert) if can_manage else [],
+            withdrawable_hours=(
+                certificate_hours.withdrawable_hours(cert)
+                if can_manage and display_status is not services.DisplayStatus.REVOKED
+                else None
+            ),
+            withdrawn_hours=(
+                -sum(row.hours for row in certificate_hours.withdrawn_entries(cert))
+                if display_status is services.DisplayStatus.REVOKED
+                else None
+            ),
         ),
         status,
     )
@@ -239,14 +252,46 @@ def revoke(serial: str):
         return _render_detail(cert, form, 400)
     try:
         services.revoke(cert, form.reason.data, current_user)
+        withdrawn = []
+        if form.hours.data == WITHDRAW_HOURS:
+            withdrawn = certificate_hours.withdraw_hours(
+                cert, current_user, form.reason.data
+            )
     except services.CertificatePermissionError:
         abort(403)
     except services.CertificateError as exc:
+        db.session.rollback()
         form.reason.errors.append(str(exc))
         return _render_detail(cert, form, 400)
     db.session.commit()
-    flash(_("Certificate %(serial)s is revoked.", serial=cert.serial), "success")
+    requested = form.hours.data == WITHDRAW_HOURS
+    flash(_revoked_message(cert, requested, withdrawn), "success")
     return redirect(url_for(".detail", serial=cert.serial))
+
+
+def _revoked_message(
+    cert: Certificate, withdrawal_requested: bool, withdrawn: list
+) -> str:
+    """Return the flash message after a revocation, with what became of the hours."""
+    revoked = _("Certificate %(serial)s is revoked.", serial=cert.serial)
+    if not withdrawal_requested:
+        return revoked
+    if not withdrawn:
+        return " ".join(
+            [revoked, _("No hours credited for its training were left to withdraw.")]
+        )
+    hours = -sum(row.hours for row in withdrawn)
+    return " ".join(
+        [
+            revoked,
+            ngettext(
+                "%(hours)s hour was withdrawn from the hours ledger.",
+                "%(hours)s hours were withdrawn from the hours ledger.",
+                plural_count(hours),
+                hours=plain_hours(hours),
+            ),
+        ]
+    )
 
 
 def _already_revoked_message(cert: Certificate) -> str:

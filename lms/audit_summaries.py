@@ -357,6 +357,9 @@ TEMPLATES = {
     "task.assessor_removed": _l("User %(assessor_id)s removed from the assessors"),
     "certificate.issued": _l("Certificate %(serial)s issued (%(hours_text)s)"),
     "certificate.revoked": _l("Certificate %(serial)s revoked: %(reason)s"),
+    "certificate.hours_withdrawn": _l(
+        "Hours of certificate %(serial)s withdrawn (%(hours_text)s): %(reason)s"
+    ),
     "certificate.archived_pdf_downloaded": _l(
         "Archived PDF of revoked certificate %(serial)s downloaded"
     ),
@@ -471,6 +474,7 @@ ACTION_LABELS = {
     "rubric.copied": _l("Rubric copied"),
     "certificate.issued": _l("Certificate issued"),
     "certificate.revoked": _l("Certificate revoked"),
+    "certificate.hours_withdrawn": _l("Certificate hours withdrawn"),
     "certificate.archived_pdf_downloaded": _l("Revoked certificate's PDF downloaded"),
     "certificate.archived_credential_downloaded": _l(
         "Revoked certificate's credential downloaded"

@@ -264,12 +264,21 @@ def exam_query(filters: list) -> sa.Select:
     """SELECT user_id, passed, failed: whether the rows include a passed or failed exam.
 
     ``passed`` and ``failed`` are 1 or 0. Rows without an exam result count
-    as neither.
+    as neither, and so do rows whose corrections took all their hours back,
+    such as a withdrawn approval or the hours of a revoked certificate.
     """
     one = sa.literal_column("1")
     zero = sa.literal_column("0")
-    passed = sa.case((HoursEntry.exam_passed.is_(True), one), else_=zero)
-    failed = sa.case((HoursEntry.exam_passed.is_(False), one), else_=zero)
+    correction = so.aliased(HoursEntry)
+    taken_back = (
+        sa.select(sa.func.sum(correction.hours))
+        .where(correction.corrects_id == HoursEntry.id)
+        .scalar_subquery()
+    )
+    # SUM over no corrections is NULL: such a row keeps its result.
+    kept = sa.or_(taken_back.is_(None), HoursEntry.hours + taken_back > 0)
+    passed = sa.case((sa.and_(HoursEntry.exam_passed.is_(True), kept), one), else_=zero)
+    failed = sa.case((sa.and_(HoursEntry.exam_passed.is_(False), kept), one), else_=zero)
     return (
         sa.select(
             HoursEntry.user_id.label("user_id"),

@@ -32,7 +32,7 @@ from lms.records.models import (
     TrainingKind,
     TrainingTier,
 )
-from lms.records.services import _add_once
+from lms.records.services import _add_once, correction_of
 from lms.stored_text import stored_gettext
 
 logger = logging.getLogger("lms.records")
@@ -490,18 +490,7 @@ def withdraw(training: ExternalTraining, reviewer: User, reason: str) -> bool:
         .order_by(HoursEntry.year)
     ).all()
     for row in credited:
-        db.session.add(
-            HoursEntry(
-                user_id=row.user_id,
-                corrects_id=row.id,
-                title=row.title,
-                occurred_on=row.occurred_on,
-                year=row.year,
-                tier=row.tier,
-                kind=row.kind,
-                hours=-row.hours,
-            )
-        )
+        db.session.add(correction_of(row))
     original = db.session.scalar(
         sa.select(ProgressionEntry).where(
             ProgressionEntry.user_id == training.user_id,

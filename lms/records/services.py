@@ -38,6 +38,26 @@ def _add_once(row) -> bool:
         return False
 
 
+def correction_of(row: HoursEntry, **source) -> HoursEntry:
+    """Build a row that nets ``row`` to zero: the same facts with the opposite hours.
+
+    The ledger is append-only, so hours are taken back by adding this row,
+    never by changing or deleting ``row``. ``source`` may set the
+    correction's own ``source_type`` and ``source_id``.
+    """
+    return HoursEntry(
+        user_id=row.user_id,
+        corrects_id=row.id,
+        title=row.title,
+        occurred_on=row.occurred_on,
+        year=row.year,
+        tier=row.tier,
+        kind=row.kind,
+        hours=-row.hours,
+        **source,
+    )
+
+
 def credit_course_hours(sender, **kw) -> None:
     """Listener: a completed course adds a ledger row and a progression entry."""
     user = db.session.get(User, kw["user_id"])
