@@ -94,6 +94,18 @@ def _quiz(quiz_id: int) -> Quiz:
     return quiz
 
 
+def _graded_quiz(quiz_id: int) -> Quiz:
+    """Load a quiz whose results the current user may read: its course's teachers and admins.
+
+    Learners' grades are results behind grading, so another trainer of the
+    institution gets 403 (see ``courses.teaching``).
+    """
+    quiz = _quiz(quiz_id)
+    if not teaching.may_grade(current_user, quiz.course):
+        abort(403)
+    return quiz
+
+
 def _flash_errors(error: AuthoringError, labels: dict[str, str] | None = None) -> dict:
     """Roll back, flash each message with its field's label, and return the messages."""
     db.session.rollback()
@@ -691,7 +703,7 @@ def _grant_saved_message(quiz, learner) -> str:
 @roles_required(*AUTHOR_ROLES)
 def quiz_results(quiz_id: int):
     """Show each learner's grade at the quiz and the item analysis of its questions."""
-    quiz = _quiz(quiz_id)
+    quiz = _graded_quiz(quiz_id)
     return render_template(
         "assessments/manage/quiz_results.html",
         quiz=quiz,
@@ -704,7 +716,7 @@ def quiz_results(quiz_id: int):
 @roles_required(*AUTHOR_ROLES)
 def export_quiz_results(quiz_id: int):
     """Export the learners' grades as CSV with a byte order mark, so Excel reads the names."""
-    quiz = _quiz(quiz_id)
+    quiz = _graded_quiz(quiz_id)
     zone = authoring.institution_zone(quiz.course.institution_id)
     headers = [
         _("Person"),

@@ -406,6 +406,10 @@ def request_place(training_class: TrainingClass, user: User) -> ClassMember:
         raise ClassError("assigned_only")
     if training_class.ends_on < local_today(user.institution):
         raise ClassError("ended")
+    # Locked before the member is looked up, so that a second request of the
+    # same learner (a double click) finds the first one's row once it is
+    # committed, rather than inserting another and failing on the unique key.
+    lock_seats(training_class)
     member = find_member(training_class, user)
     if member is not None and member.status in ACTIVE_STATES:
         return member
@@ -415,7 +419,6 @@ def request_place(training_class: TrainingClass, user: User) -> ClassMember:
     _check_audience(training_class, user)
     if training_class.enrolment_mode is EnrolmentMode.APPROVAL:
         return _place(training_class, user, MemberStatus.PENDING, "self")
-    lock_seats(training_class)
     if _has_seat(training_class):
         member = _place(training_class, user, MemberStatus.ENROLLED, "self")
         _enrol(member)

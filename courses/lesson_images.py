@@ -27,7 +27,7 @@ DEFAULT_MAX_BYTES = 2 * uploads.MB
 MAX_PIXELS = 40_000_000
 #: Address of an uploaded image, as ``store_images`` writes it. ``clean_html``
 #: drops any other ``src``.
-SOURCE_PATTERN = re.compile(r"^/lesson-images/(\d+)/([0-9a-f]{32}\.(?:png|jpg|jpeg))$")
+SOURCE_PATTERN = re.compile(r"/lesson-images/(\d+)/([0-9a-f]{32}\.(?:png|jpg|jpeg))")
 
 
 def max_bytes() -> int:
@@ -42,7 +42,8 @@ def area(institution_id: int) -> str:
 
 
 def is_image_source(value: str) -> bool:
-    return SOURCE_PATTERN.match(value or "") is not None
+    # fullmatch, because "$" would also accept a source ending in a newline.
+    return SOURCE_PATTERN.fullmatch(value or "") is not None
 
 
 def upload_message(error: uploads.UploadError, filename: str) -> str:

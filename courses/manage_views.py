@@ -19,6 +19,7 @@ from courses import (
     logger,
     programme_report,
     sections,
+    teaching,
     versions,
 )
 from courses.models import (
@@ -924,6 +925,7 @@ def _quiz_form(
             errors=errors,
             answered=answered,
             locked=quiz_authoring.is_locked(course),
+            reads_results=teaching.may_grade(current_user, course),
             draw_values=extra.get("draw_values", {}),
             draw_errors=extra.get("draw_errors", {}),
             **quiz_authoring.quiz_form_context(current_user.institution_id),

@@ -9,8 +9,12 @@ download made when they are generated.
 A student's submission marks the code used and stores the scores in a
 separate row, which carries neither the code nor a time finer than the day.
 The optional comment goes to a third table. HR reads aggregates per
-dimension, hidden below ``scoring.MIN_REPORTED_RESPONSES`` responses, and
-the evaluation's mean becomes the student component's score.
+dimension once the evaluation is closed, hidden below
+``scoring.MIN_REPORTED_RESPONSES`` responses, and the evaluation's mean
+becomes the student component's score when it closes. Aggregates that
+changed with each response while the evaluation is open would tell HR one
+student's scores and comment, by comparing the page before and after that
+student responds.
 
 Functions flush and leave the commit to the caller, like ``services``.
 """
@@ -270,8 +274,18 @@ def apply_result(evaluation: StudentEvaluation, actor: User):
     """Record the evaluation's mean as the student component's score, with the sample size.
 
     The scheme's minimum sample applies as for a typed score, and at least
-    ``scoring.MIN_REPORTED_RESPONSES`` students must have responded.
+    ``scoring.MIN_REPORTED_RESPONSES`` students must have responded. An open
+    evaluation records nothing, because its score would change with each
+    further response (see the module docstring).
     """
+    if evaluation.is_open:
+        raise AssessmentError(
+            "",
+            _(
+                "The student evaluation is still open. Close it to record its score; "
+                "results are shown only once it is closed."
+            ),
+        )
     assessment = evaluation.assessment
     summary = summarise(evaluation)
     if summary.score is None:
@@ -426,11 +440,11 @@ def _dimension_totals(evaluation: StudentEvaluation) -> dict[int, int]:
 
 
 def summarise(evaluation: StudentEvaluation) -> Summary:
-    """Return the evaluation's aggregates, hiding them below the reporting minimum."""
+    """Return the evaluation's aggregates, hiding them while it is open or below the reporting minimum."""
     responses = response_count(evaluation)
     issued, used = code_counts(evaluation)
     dimensions = evaluation.assessment.scheme.dimensions
-    if responses < scoring.MIN_REPORTED_RESPONSES:
+    if evaluation.is_open or responses < scoring.MIN_REPORTED_RESPONSES:
         hidden = [DimensionResult(d.name, d.min_score, d.max_score, None) for d in dimensions]
         return Summary(issued, used, responses, hidden, None, None)
 

@@ -199,6 +199,8 @@ def test_aggregates_per_dimension(app_ctx, world):
     _answer(opened, codes[1], 90)
     evaluation.submit_response(codes[2], _scores(opened, 85, 70, 70, 70, 70), "", date(2026, 6, 1))
     db.session.commit()
+    assert evaluation.summarise(opened).score is None
+    evaluation.close(opened, db.session.get(User, world.hr))
     summary = evaluation.summarise(opened)
     assert summary.responses == 3
     assert summary.codes_used == 3
@@ -566,6 +568,7 @@ def test_hr_page_hides_small_counts(app, world, login, english):
     codes = _codes_from(hr.post(f"{_open_url(world)}/open", {"student_count": "10"}))
     for code in codes[:2]:
         assert _student_submit(app, world, code, "60", comment="只有两人").status_code == 303
+    assert hr.post(f"{_open_url(world)}/close").status_code == 302
     page = hr.get(f"/annual-assessment/schemes/{world.scheme}/people/{world.alice}")
     text = page.get_data(as_text=True)
     assert "Results are shown once at least 3 students have responded." in text
@@ -573,15 +576,45 @@ def test_hr_page_hides_small_counts(app, world, login, english):
     assert "Mean score" not in text
 
 
-def test_apply_while_open_records_score(app, world, login, english):
+def test_apply_while_open_refused(app, world, login, english):
     hr = login("hr")
     codes = _codes_from(hr.post(f"{_open_url(world)}/open", {"student_count": "10"}))
     for code in codes:
         assert _student_submit(app, world, code, "75").status_code == 303
-    response = hr.post(f"{_open_url(world)}/apply", follow_redirects=True)
-    assert "Student evaluation score 75.0 recorded from 3 responses." in response.get_data(as_text=True)
+    response = hr.post(f"{_open_url(world)}/apply")
+    assert response.status_code == 400
+    assert "The student evaluation is still open. Close it to record its score" in (
+        response.get_data(as_text=True)
+    )
     with app.app_context():
         assert db.session.scalar(sa.select(StudentEvaluation)).is_open
+        assert db.session.scalar(sa.select(ComponentScore)) is None
+
+
+def test_open_evaluation_shows_no_result_that_one_response_changes(app, world, login, english):
+    """While open, the page shows counts only: comparing it before and after
+    one student responds must not give that student's scores or comment."""
+    hr = login("hr")
+    page_url = f"/annual-assessment/schemes/{world.scheme}/people/{world.alice}"
+    codes = _codes_from(hr.post(f"{_open_url(world)}/open", {"student_count": "10", "code_count": "4"}))
+    for code in codes[:3]:
+        assert _student_submit(app, world, code, "80", comment="很好").status_code == 303
+    before = hr.get(page_url).get_data(as_text=True)
+    assert _student_submit(app, world, codes[3], "20", comment="从不谈心").status_code == 303
+    after = hr.get(page_url).get_data(as_text=True)
+
+    for text in (before, after):
+        assert "Mean score" not in text
+        assert "Evaluation score (0 to 100)" not in text
+        assert "很好" not in text
+        assert "Results are shown once the evaluation is closed" in text
+        assert "Record the current mean" not in text
+    assert "从不谈心" not in after
+    assert "4 responses" in after
+
+    closed = hr.post(f"{_open_url(world)}/close", follow_redirects=True).get_data(as_text=True)
+    assert "Evaluation score (0 to 100): 65.0" in closed
+    assert "从不谈心" in closed
 
 
 def test_public_score_form_lists_dimensions(app, world, login):

@@ -128,3 +128,25 @@ def test_results_need_institution_trainer(answered, login):
     assert login("counselor1").get(url + ".csv").status_code == 403
     assert login("trainer_b").get(url).status_code == 404
     assert login("trainer_b").get(url + ".csv").status_code == 404
+
+
+def test_results_need_course_teacher(answered, login):
+    """A trainer of the institution who does not teach the course gets 403, like the grading pages."""
+    make_user(db.session.get(Institution, answered.uni_a), "trainer2", Role.TRAINER)
+    db.session.commit()
+    url = f"/manage/quizzes/{answered.quiz}/results"
+    other = login("trainer2")
+
+    assert other.get(url).status_code == 403
+    assert other.get(url + ".csv").status_code == 403
+
+
+def test_quiz_page_links_results_for_teachers_only(answered, login):
+    make_user(db.session.get(Institution, answered.uni_a), "trainer2", Role.TRAINER)
+    db.session.commit()
+    link = f"/manage/quizzes/{answered.quiz}/results"
+
+    assert link in login("trainer").get(f"/manage/quizzes/{answered.quiz}").get_data(as_text=True)
+    page = login("trainer2").get(f"/manage/quizzes/{answered.quiz}")
+    assert page.status_code == 200
+    assert link not in page.get_data(as_text=True)

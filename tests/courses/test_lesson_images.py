@@ -65,6 +65,13 @@ def test_clean_html_keeps_only_uploaded_image_sources():
     assert clean_html('<p>图<img src="/lesson-images/3/../secret.png"></p>') == "<p>图</p>"
 
 
+def test_clean_html_drops_source_with_trailing_newline():
+    source = "/lesson-images/3/" + "a" * 32 + ".png"
+
+    assert clean_html(f'<p>图<img src="{source}\n"></p>') == "<p>图</p>"
+    assert clean_html(f'<p>图<img src="{source}\n" alt="x"></p>') == "<p>图</p>"
+
+
 def test_uploaded_image_is_added_and_served(world, trainer, login, draft):
     response = _post(
         trainer, draft, {"title": "谈话流程", "body_html": "<p>见下图</p>"}, [("流程图.png", PNG)]
