@@ -443,10 +443,31 @@ def _pending(training_class: TrainingClass, import_id: int) -> PendingImport:
     return pending
 
 
+def _preview_gone(training_class: TrainingClass, import_id: int):
+    """Return a redirect to the upload form when preview ``import_id`` no longer exists.
+
+    The cleanup job deletes previews left unconfirmed, so a missing preview
+    is most likely one of those. Returns None when the preview exists.
+    """
+    if db.session.get(PendingImport, import_id) is not None:
+        return None
+    flash(
+        _(
+            "This preview no longer exists, because previews not confirmed in time "
+            "are deleted. Upload the file again."
+        ),
+        "error",
+    )
+    return redirect(url_for("classes.upload_roster", class_id=training_class.id))
+
+
 @bp.route("/<int:class_id>/import/<int:import_id>")
 @roles_required(*MANAGER_ROLES)
 def import_preview(class_id: int, import_id: int):
     training_class = _managed(class_id)
+    gone = _preview_gone(training_class, import_id)
+    if gone is not None:
+        return gone
     pending = _pending(training_class, import_id)
     return _render_preview(training_class, pending)
 
@@ -471,6 +492,9 @@ def _render_preview(training_class, pending, status: int = 200):
 @roles_required(*MANAGER_ROLES)
 def confirm_import(class_id: int, import_id: int):
     training_class = _managed(class_id)
+    gone = _preview_gone(training_class, import_id)
+    if gone is not None:
+        return gone
     pending = _pending(training_class, import_id)
     try:
         result = class_import.confirm(pending, current_user)
