@@ -5,7 +5,7 @@ so a confirmation imports exactly the file its page showed. ``claim``
 lets a row be imported at most once and rejects it after ``LIFETIME``.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -97,3 +97,30 @@ def purge_expired() -> int:
         uploads.remove(AREA, pending.stored_name)
         db.session.delete(pending)
     return len(expired)
+
+
+def purge_unimported(cutoff: datetime) -> int:
+    """Delete the previews made before ``cutoff`` that were never imported.
+
+    Returns how many were deleted. Their files stay for the caller, the
+    cleanup job, which deletes every file of ``AREA`` that is older than
+    ``cutoff`` and named by no preview awaiting import.
+    """
+    result = db.session.execute(
+        sa.delete(PendingQuestionImport).where(
+            PendingQuestionImport.created_at < cutoff,
+            PendingQuestionImport.imported_at.is_(None),
+        )
+    )
+    return result.rowcount
+
+
+def awaiting_names() -> set[str]:
+    """Return the stored names of the files of previews not yet imported."""
+    return set(
+        db.session.scalars(
+            sa.select(PendingQuestionImport.stored_name).where(
+                PendingQuestionImport.imported_at.is_(None)
+            )
+        )
+    )

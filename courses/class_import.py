@@ -12,7 +12,7 @@ nobody twice.
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Optional
 
 import sqlalchemy as sa
@@ -432,6 +432,19 @@ def purge_expired() -> int:
     """Delete stored uploads older than ``PENDING_LIFETIME``, which contain personal data."""
     result = db.session.execute(
         sa.delete(PendingImport).where(PendingImport.created_at < now_utc() - PENDING_LIFETIME)
+    )
+    return result.rowcount
+
+
+def purge_unconfirmed(cutoff: datetime) -> int:
+    """Delete the previews made before ``cutoff`` that were never confirmed.
+
+    Returns how many were deleted.
+    """
+    result = db.session.execute(
+        sa.delete(PendingImport).where(
+            PendingImport.created_at < cutoff, PendingImport.confirmed_at.is_(None)
+        )
     )
     return result.rowcount
 
