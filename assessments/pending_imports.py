@@ -82,8 +82,11 @@ def claim(pending: PendingQuestionImport) -> None:
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
-        db.session.refresh(pending)
-        raise ImportRejected("imported", pending)
+        # The cleanup job may have deleted the row since it was loaded.
+        current = db.session.get(PendingQuestionImport, pending.id, populate_existing=True)
+        if current is None:
+            raise ImportRejected("unknown")
+        raise ImportRejected("imported", current)
 
 
 def purge_expired() -> int:

@@ -443,14 +443,12 @@ def _pending(training_class: TrainingClass, import_id: int) -> PendingImport:
     return pending
 
 
-def _preview_gone(training_class: TrainingClass, import_id: int):
-    """Return a redirect to the upload form when preview ``import_id`` no longer exists.
+def _preview_gone(training_class: TrainingClass):
+    """Redirect to the upload form, saying that the preview no longer exists.
 
     The cleanup job deletes previews left unconfirmed, so a missing preview
-    is most likely one of those. Returns None when the preview exists.
+    is most likely one of those.
     """
-    if db.session.get(PendingImport, import_id) is not None:
-        return None
     flash(
         _(
             "This preview no longer exists, because previews not confirmed in time "
@@ -465,9 +463,8 @@ def _preview_gone(training_class: TrainingClass, import_id: int):
 @roles_required(*MANAGER_ROLES)
 def import_preview(class_id: int, import_id: int):
     training_class = _managed(class_id)
-    gone = _preview_gone(training_class, import_id)
-    if gone is not None:
-        return gone
+    if db.session.get(PendingImport, import_id) is None:
+        return _preview_gone(training_class)
     pending = _pending(training_class, import_id)
     return _render_preview(training_class, pending)
 
@@ -492,9 +489,8 @@ def _render_preview(training_class, pending, status: int = 200):
 @roles_required(*MANAGER_ROLES)
 def confirm_import(class_id: int, import_id: int):
     training_class = _managed(class_id)
-    gone = _preview_gone(training_class, import_id)
-    if gone is not None:
-        return gone
+    if db.session.get(PendingImport, import_id) is None:
+        return _preview_gone(training_class)
     pending = _pending(training_class, import_id)
     try:
         result = class_import.confirm(pending, current_user)
@@ -507,6 +503,8 @@ def confirm_import(class_id: int, import_id: int):
             db.session.commit()
             flash(_("Nothing was imported: fix the rows listed below and upload the file again."), "error")
             return _render_preview(training_class, pending, 400)
+        if error.code == "deleted":
+            return _preview_gone(training_class)
         if error.code == "expired":
             flash(_("This preview is older than a day. Upload the file again."), "error")
         else:

@@ -4,6 +4,7 @@ import io
 import re
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from assessments import pending_imports
@@ -201,3 +202,19 @@ def test_abandoned_preview_purged_by_cleanup(world, login, app, monkeypatch, tmp
     assert "The questions of c.gift were imported already" in again.get_data(as_text=True)
     trainer.post(young_url)
     assert len(_question_texts()) == 3
+
+
+def test_claim_of_preview_deleted_meanwhile(world, login):
+    trainer = _english(login("trainer"))
+    bank = _bank(trainer)
+    _preview(trainer, bank, FIRST, "a.gift")
+    pending = db.session.scalar(sa.select(PendingQuestionImport))
+    db.session.execute(
+        sa.delete(PendingQuestionImport).execution_options(synchronize_session=False)
+    )
+
+    with pytest.raises(pending_imports.ImportRejected) as rejected:
+        pending_imports.claim(pending)
+
+    assert rejected.value.code == "unknown"
+    db.session.rollback()

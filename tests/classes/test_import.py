@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook
 
+from courses import class_import
 from courses.class_models import ClassMember, MemberStatus, PendingImport
 from lms.accounts.models import Role, User
 from lms.extensions import db
@@ -600,3 +601,22 @@ def test_abandoned_preview_purged_by_cleanup(world, login, english, app, monkeyp
         assert "This preview no longer exists" in page
         assert "Upload the file again." in page
     assert trainer.get(f"/classes/{world.klass}/import/{young}").status_code == 200
+
+
+def test_confirm_of_preview_deleted_meanwhile(world, login):
+    trainer = login("trainer")
+    content, filename = ENCODED["utf-8"](GOOD_ROWS)
+    pending_id = _pending_id(_upload(trainer, world, content, filename))
+    pending = db.session.get(PendingImport, pending_id)
+    by = db.session.scalar(sa.select(User).filter_by(username="trainer"))
+    db.session.execute(
+        sa.delete(PendingImport)
+        .where(PendingImport.id == pending_id)
+        .execution_options(synchronize_session=False)
+    )
+
+    with pytest.raises(class_import.ImportRejected) as rejected:
+        class_import.confirm(pending, by)
+
+    assert rejected.value.code == "deleted"
+    db.session.rollback()
