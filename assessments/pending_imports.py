@@ -5,7 +5,7 @@ so a confirmation imports exactly the file its page showed. ``claim``
 lets a row be imported at most once and rejects it after ``LIFETIME``.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -82,8 +82,11 @@ def claim(pending: PendingQuestionImport) -> None:
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
-        db.session.refresh(pending)
-        raise ImportRejected("imported", pending)
+        # The cleanup job may have deleted the row since it was loaded.
+        current = db.session.get(PendingQuestionImport, pending.id, populate_existing=True)
+        if current is None:
+            raise ImportRejected("unknown")
+        raise ImportRejected("imported", current)
 
 
 def purge_expired() -> int:
@@ -97,3 +100,30 @@ def purge_expired() -> int:
         uploads.remove(AREA, pending.stored_name)
         db.session.delete(pending)
     return len(expired)
+
+
+def purge_unimported(cutoff: datetime) -> int:
+    """Delete the previews made before ``cutoff`` that were never imported.
+
+    Returns how many were deleted. Their files stay for the caller, the
+    cleanup job, which deletes every file of ``AREA`` that is older than
+    ``cutoff`` and named by no preview awaiting import.
+    """
+    result = db.session.execute(
+        sa.delete(PendingQuestionImport).where(
+            PendingQuestionImport.created_at < cutoff,
+            PendingQuestionImport.imported_at.is_(None),
+        )
+    )
+    return result.rowcount
+
+
+def awaiting_names() -> set[str]:
+    """Return the stored names of the files of previews not yet imported."""
+    return set(
+        db.session.scalars(
+            sa.select(PendingQuestionImport.stored_name).where(
+                PendingQuestionImport.imported_at.is_(None)
+            )
+        )
+    )

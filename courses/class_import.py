@@ -12,7 +12,7 @@ nobody twice.
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Optional
 
 import sqlalchemy as sa
@@ -436,6 +436,19 @@ def purge_expired() -> int:
     return result.rowcount
 
 
+def purge_unconfirmed(cutoff: datetime) -> int:
+    """Delete the previews made before ``cutoff`` that were never confirmed.
+
+    Returns how many were deleted.
+    """
+    result = db.session.execute(
+        sa.delete(PendingImport).where(
+            PendingImport.created_at < cutoff, PendingImport.confirmed_at.is_(None)
+        )
+    )
+    return result.rowcount
+
+
 # Confirming -----------------------------------------------------------------------
 
 
@@ -490,8 +503,9 @@ def confirm(pending: PendingImport, by: User) -> dict:
     """Create missing accounts and enrol every row, all or nothing.
 
     Returns {"created": [(user, first password)], "enrolled": n, "waiting": n}.
-    Raises ``ImportRejected`` when the import was confirmed already, is too
-    old, or has problems now. The caller rolls back on any exception.
+    Raises ``ImportRejected`` when the import was confirmed or deleted
+    already, is too old, or has problems now. The caller rolls back on any
+    exception.
     """
     if pending.confirmed_at is not None:
         raise ImportRejected("confirmed")
@@ -511,7 +525,9 @@ def confirm(pending: PendingImport, by: User) -> dict:
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
-        raise ImportRejected("confirmed")
+        # The cleanup job may have deleted the preview since it was loaded.
+        exists = sa.select(PendingImport.id).where(PendingImport.id == pending.id)
+        raise ImportRejected("confirmed" if db.session.scalar(exists) else "deleted")
 
     result = {"created": [], "enrolled": 0, "waiting": 0, "already": 0, "people": []}
     taken: set[str] = set()

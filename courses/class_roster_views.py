@@ -443,10 +443,28 @@ def _pending(training_class: TrainingClass, import_id: int) -> PendingImport:
     return pending
 
 
+def _preview_gone(training_class: TrainingClass):
+    """Redirect to the upload form, saying that the preview no longer exists.
+
+    The cleanup job deletes previews left unconfirmed, so a missing preview
+    is most likely one of those.
+    """
+    flash(
+        _(
+            "This preview no longer exists, because previews not confirmed in time "
+            "are deleted. Upload the file again."
+        ),
+        "error",
+    )
+    return redirect(url_for("classes.upload_roster", class_id=training_class.id))
+
+
 @bp.route("/<int:class_id>/import/<int:import_id>")
 @roles_required(*MANAGER_ROLES)
 def import_preview(class_id: int, import_id: int):
     training_class = _managed(class_id)
+    if db.session.get(PendingImport, import_id) is None:
+        return _preview_gone(training_class)
     pending = _pending(training_class, import_id)
     return _render_preview(training_class, pending)
 
@@ -471,6 +489,8 @@ def _render_preview(training_class, pending, status: int = 200):
 @roles_required(*MANAGER_ROLES)
 def confirm_import(class_id: int, import_id: int):
     training_class = _managed(class_id)
+    if db.session.get(PendingImport, import_id) is None:
+        return _preview_gone(training_class)
     pending = _pending(training_class, import_id)
     try:
         result = class_import.confirm(pending, current_user)
@@ -483,6 +503,8 @@ def confirm_import(class_id: int, import_id: int):
             db.session.commit()
             flash(_("Nothing was imported: fix the rows listed below and upload the file again."), "error")
             return _render_preview(training_class, pending, 400)
+        if error.code == "deleted":
+            return _preview_gone(training_class)
         if error.code == "expired":
             flash(_("This preview is older than a day. Upload the file again."), "error")
         else:

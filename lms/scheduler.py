@@ -170,7 +170,10 @@ DEFAULT_JOBS: tuple[JobSpec, ...] = (
         "cleanup_temp_uploads",
         "lms.notifications.tasks:cleanup_temp_uploads",
         "15 * * * *",
-        _l("Delete temporary uploads and import files older than the configured age."),
+        _l(
+            "Delete temporary uploads and unconfirmed import previews older than "
+            "the configured age."
+        ),
         misfire_grace_seconds=1800,
     ),
     JobSpec(

@@ -48,6 +48,8 @@ bp = Blueprint("annual_assessment", __name__, url_prefix="/annual-assessment")
 IMPORT_TYPES = ("csv", "txt", "xlsx")
 #: Upload area where a checked score sheet waits for its confirmation.
 IMPORT_AREA = "imports"
+#: Start of the name of every stored score sheet awaiting confirmation.
+IMPORT_PREFIX = "assessment-scores-"
 IMPORT_MAX_BYTES = 5 * uploads.MB
 uploads.register_field("assessment_scores", lambda: {"*": IMPORT_MAX_BYTES})
 
@@ -462,14 +464,14 @@ def _import_upload_message(error: uploads.UploadError) -> str:
 
 def _stored_import_name(scheme: AssessmentScheme, token: str, extension: str) -> str:
     # The user id in the name ties a stored upload to the HR officer who made it.
-    return f"assessment-scores-{current_user.id}-{scheme.id}-{token}.{extension}"
+    return f"{IMPORT_PREFIX}{current_user.id}-{scheme.id}-{token}.{extension}"
 
 
 def _store_import(scheme: AssessmentScheme, content: bytes, extension: str) -> str:
     """Keep an upload until it is confirmed, in place of the viewer's earlier one."""
     directory = uploads.upload_root() / IMPORT_AREA
     directory.mkdir(parents=True, exist_ok=True)
-    for earlier in directory.glob(f"assessment-scores-{current_user.id}-{scheme.id}-*"):
+    for earlier in directory.glob(f"{IMPORT_PREFIX}{current_user.id}-{scheme.id}-*"):
         earlier.unlink(missing_ok=True)
     token = secrets.token_hex(16)
     (directory / _stored_import_name(scheme, token, extension)).write_bytes(content)

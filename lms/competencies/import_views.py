@@ -77,8 +77,8 @@ def import_framework():
         uploads.remove(IMPORT_AREA, stored.name)
         logger.info("Framework import by %r rejected: %s", current_user, rejected)
         return _render_import(form, rejected.problems, 400)
-    # NOTE: a preview that is never confirmed or replaced leaves its file in
-    # UPLOAD_DIR/framework_imports until the same session uploads again.
+    # A preview that is never confirmed or replaced keeps its file until the
+    # cleanup_temp_uploads job deletes it, after LMS_TEMP_UPLOAD_MAX_AGE_HOURS.
     _forget_import()
     session[IMPORT_KEY] = {
         "name": stored.name,

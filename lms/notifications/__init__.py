@@ -33,8 +33,9 @@ Settings, each read from the environment variable of the same name unless
 ``LMS_DEADLINE_REMINDER_DAYS``
     days before a deadline on which reminders are sent, default ``3,1``.
 ``LMS_TEMP_UPLOAD_MAX_AGE_HOURS``
-    files under ``UPLOAD_DIR/tmp`` and ``UPLOAD_DIR/imports`` older than
-    this are deleted by the cleanup job, default 24.
+    files under the ``tmp``, ``imports``, ``framework_imports`` and
+    ``question_imports`` folders of ``UPLOAD_DIR``, and import previews left
+    unconfirmed, older than this are deleted by the cleanup job, default 24.
 ``LMS_SCHEDULER``
     ``off`` (default) or ``inprocess``: whether the web process starts a
     background scheduler. Production runs ``flask lms scheduler`` instead.

@@ -68,30 +68,75 @@ def cleanup_sessions(now: Optional[datetime] = None) -> dict:
 
 #: Folders under ``UPLOAD_DIR`` that hold files only for the length of a task
 #: (an import being previewed, an upload not yet attached to anything).
-TEMPORARY_UPLOAD_FOLDERS = ("tmp", "imports")
+TEMPORARY_UPLOAD_FOLDERS = ("tmp", "imports", "framework_imports", "question_imports")
+
+#: Counts that ``cleanup_temp_uploads`` returns. ``files_deleted`` counts every
+#: file deleted, preview files included, and each ``*_previews_deleted`` count
+#: is the number of abandoned previews of one upload flow.
+CLEANUP_COUNTS = (
+    "files_deleted",
+    "folders_deleted",
+    "hr_record_previews_deleted",
+    "score_sheet_previews_deleted",
+    "roster_previews_deleted",
+    "question_import_previews_deleted",
+    "framework_import_previews_deleted",
+)
 
 
 def cleanup_temp_uploads(now: Optional[datetime] = None) -> dict:
-    """Delete temporary upload files older than ``LMS_TEMP_UPLOAD_MAX_AGE_HOURS``.
+    """Delete temporary uploads and unconfirmed previews older than the configured age.
 
-    Symbolic links are deleted as links and never followed, and folders
-    left empty are removed, but never the temporary folders themselves.
+    The age is ``LMS_TEMP_UPLOAD_MAX_AGE_HOURS``. Previews of class rosters
+    and question imports are rows, deleted unless they were confirmed. The
+    files of question imports awaiting confirmation stay. The other previews
+    are files in the temporary folders, which a confirmation deletes.
+    Symbolic links are deleted as links and never followed, and folders left
+    empty are removed, but never the temporary folders themselves.
     """
+    from assessments import pending_imports
+    from courses import class_import
+
     now = now or now_utc()
-    hours = int(setting("LMS_TEMP_UPLOAD_MAX_AGE_HOURS"))
-    cutoff = (now - timedelta(hours=hours)).timestamp()
+    cutoff = now - timedelta(hours=int(setting("LMS_TEMP_UPLOAD_MAX_AGE_HOURS")))
+    counts = dict.fromkeys(CLEANUP_COUNTS, 0)
+    counts["roster_previews_deleted"] = class_import.purge_unconfirmed(cutoff)
+    questions = pending_imports.purge_unimported(cutoff)
+    counts["question_import_previews_deleted"] = questions
+    keep = {"question_imports": pending_imports.awaiting_names()}
+
     upload_dir = Path(current_app.config["UPLOAD_DIR"])
-    counts = {"files_deleted": 0, "folders_deleted": 0}
     for name in TEMPORARY_UPLOAD_FOLDERS:
         root = upload_dir / name
         if root.is_dir() and not root.is_symlink():
-            _delete_old_files(root, cutoff, counts)
-    if counts["files_deleted"]:
-        logger.info("deleted %s temporary upload file(s)", counts["files_deleted"])
+            _delete_old_files(root, cutoff.timestamp(), counts, keep.get(name, set()))
+
+    deleted = ", ".join(f"{key}={value}" for key, value in counts.items() if value)
+    if deleted:
+        logger.info("temporary upload cleanup: %s", deleted)
     return counts
 
 
-def _delete_old_files(root: Path, cutoff: float, counts: dict) -> None:
+def _preview_kind(folder: str, file_name: str) -> Optional[str]:
+    """Return the preview count that deleting ``folder/file_name`` adds one to."""
+    from lms.annual_assessment.views import IMPORT_PREFIX as SCORE_SHEET_PREFIX
+    from lms.competencies.import_views import IMPORT_AREA as FRAMEWORK_AREA
+    from lms.records.bulk_views import STORED_PREFIX as HR_RECORDS_PREFIX
+
+    if folder == FRAMEWORK_AREA:
+        return "framework_import_previews_deleted"
+    if file_name.startswith(HR_RECORDS_PREFIX):
+        return "hr_record_previews_deleted"
+    if file_name.startswith(SCORE_SHEET_PREFIX):
+        return "score_sheet_previews_deleted"
+    return None
+
+
+def _delete_old_files(root: Path, cutoff: float, counts: dict, keep: set[str]) -> None:
+    """Delete the files under ``root`` last changed before ``cutoff``, a POSIX time.
+
+    Files directly in ``root`` whose names are in ``keep`` stay.
+    """
     # Deleting an entry updates its folder's mtime, so a folder emptied by
     # this run is removed even though its mtime is now recent.
     emptied: set[Path] = set()
@@ -100,11 +145,17 @@ def _delete_old_files(root: Path, cutoff: float, counts: dict) -> None:
         links = [name for name in subfolders if (folder_path / name).is_symlink()]
         for file_name in files + links:
             path = folder_path / file_name
+            if folder_path == root and file_name in keep:
+                continue
             try:
                 if path.lstat().st_mtime < cutoff:
                     path.unlink()
                     counts["files_deleted"] += 1
                     emptied.add(folder_path)
+                    if folder_path == root:
+                        kind = _preview_kind(root.name, file_name)
+                        if kind is not None:
+                            counts[kind] += 1
             except FileNotFoundError:
                 continue
             except OSError as exc:

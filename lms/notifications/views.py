@@ -119,6 +119,11 @@ RESULT_LABELS = {
     "sessions_deleted": _l("sessions deleted"),
     "files_deleted": _l("files deleted"),
     "folders_deleted": _l("folders deleted"),
+    "hr_record_previews_deleted": _l("HR record upload previews deleted"),
+    "score_sheet_previews_deleted": _l("score sheet previews deleted"),
+    "roster_previews_deleted": _l("class roster previews deleted"),
+    "question_import_previews_deleted": _l("question import previews deleted"),
+    "framework_import_previews_deleted": _l("framework import previews deleted"),
 }
 
 

@@ -23,6 +23,8 @@ from lms.records import bulk
 from lms.records.views import bp
 
 AREA = "imports"
+#: Start of the name of every stored upload awaiting confirmation.
+STORED_PREFIX = "hr-records-"
 ALLOWED = ("csv", "txt", "xlsx")
 MAX_BYTES = 5 * uploads.MB
 uploads.register_field("hr_records", lambda: {"*": MAX_BYTES})
@@ -38,7 +40,7 @@ class ConfirmForm(FlaskForm):
 
 def _stored_name(token: str, extension: str) -> str:
     # The user id in the name ties a stored upload to the HR officer who made it.
-    return f"hr-records-{current_user.id}-{token}.{extension}"
+    return f"{STORED_PREFIX}{current_user.id}-{token}.{extension}"
 
 
 def _claim_stored(token: str) -> tuple[str, bytes] | None:

@@ -11,6 +11,7 @@ from openpyxl import Workbook
 
 from lms.annual_assessment.models import ComponentScore
 from lms.extensions import db
+from tests.upload_cleanup import age_file, run_cleanup, use_empty_upload_dir
 
 HEADER = "工号,姓名,院系考核,学工部考核,学生评议,抽样人数,学生人数,加分\n"
 
@@ -358,3 +359,35 @@ def test_other_officer_cannot_confirm_upload(app, world, login, english):
     response = login("admin").post(confirm_url(import_url(world)), fields, follow_redirects=True)
     assert "This upload has expired or was already saved" in response.get_data(as_text=True)
     assert stored_scores(app) == {}
+
+
+def test_abandoned_preview_purged_by_cleanup(app, world, login, english, monkeypatch, tmp_path):
+    upload_dir = use_empty_upload_dir(app, monkeypatch, tmp_path)
+    hr = login("hr")
+    department_hr = login("hr_cs")
+    old_page = preview(hr, import_url(world), (HEADER + "E001,王老师,80,,,,,\n").encode())
+    young_page = preview(department_hr, import_url(world), "工号,院系考核\nC001,77\n".encode())
+    old_fields = confirm_fields(old_page.get_data(as_text=True))
+    young_fields = confirm_fields(young_page.get_data(as_text=True))
+    imports = upload_dir / "imports"
+    old_file, = imports.glob(f"assessment-scores-*-{old_fields['token']}.csv")
+    young_file, = imports.glob(f"assessment-scores-*-{young_fields['token']}.csv")
+    age_file(old_file)
+
+    with app.app_context():
+        result = run_cleanup()
+
+    assert result["score_sheet_previews_deleted"] == 1
+    assert result["files_deleted"] == 1
+    assert not old_file.exists()
+    assert young_file.exists()
+    purged = hr.post(confirm_url(import_url(world)), old_fields, follow_redirects=True)
+    assert purged.status_code == 200
+    assert (
+        "This upload has expired or was already saved; upload the file again."
+        in purged.get_data(as_text=True)
+    )
+    assert stored_scores(app) == {}
+    kept = department_hr.post(confirm_url(import_url(world)), young_fields)
+    assert kept.status_code == 302
+    assert stored_scores(app) == {("bob", "院系考核"): "77.0"}

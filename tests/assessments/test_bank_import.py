@@ -4,11 +4,13 @@ import io
 import re
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from assessments import pending_imports
 from assessments.models import PendingQuestionImport, Question, QuestionBank
 from lms.extensions import db
+from tests.upload_cleanup import age_file, age_row, run_cleanup, use_empty_upload_dir
 
 FIRST = "::甲::辅导员的首要职责是{=思想政治教育 ~宿舍维修}\n".encode()
 SECOND = (
@@ -159,3 +161,60 @@ def test_preview_names_what_is_dropped_and_left_out(world, login):
 
     trainer.post(_confirm_url(response))
     assert _question_texts() == ["π 是多少？"]
+
+
+def test_abandoned_preview_purged_by_cleanup(world, login, app, monkeypatch, tmp_path):
+    upload_dir = use_empty_upload_dir(app, monkeypatch, tmp_path)
+    trainer = _english(login("trainer"))
+    bank = _bank(trainer)
+    imported_url = _confirm_url(_preview(trainer, bank, SECOND, "c.gift"))
+    trainer.post(imported_url)
+    abandoned_url = _confirm_url(_preview(trainer, bank, FIRST, "a.gift"))
+    young_url = _confirm_url(_preview(trainer, bank, FIRST, "b.gift"))
+    rows = {row.filename: row for row in db.session.scalars(sa.select(PendingQuestionImport))}
+    area = upload_dir / pending_imports.AREA
+    abandoned_file = area / rows["a.gift"].stored_name
+    young_file = area / rows["b.gift"].stored_name
+    orphan_file = area / "0123456789abcdef0123456789abcdef.gift"
+    orphan_file.write_bytes(FIRST)
+    for name in ("c.gift", "a.gift"):
+        age_row(PendingQuestionImport, rows[name].id)
+    age_file(abandoned_file)
+    age_file(orphan_file)
+
+    result = run_cleanup()
+
+    assert result["question_import_previews_deleted"] == 1
+    assert result["files_deleted"] == 2
+    db.session.expire_all()
+    remaining = db.session.scalars(sa.select(PendingQuestionImport.filename)).all()
+    assert sorted(remaining) == ["b.gift", "c.gift"]
+    assert not abandoned_file.exists()
+    assert not orphan_file.exists()
+    assert young_file.exists()
+    purged = trainer.post(abandoned_url, follow_redirects=True)
+    assert purged.status_code == 200
+    page = purged.get_data(as_text=True)
+    assert "This import preview was not found" in page
+    assert "Upload the file again." in page
+    assert len(_question_texts()) == 2
+    again = trainer.post(imported_url, follow_redirects=True)
+    assert "The questions of c.gift were imported already" in again.get_data(as_text=True)
+    trainer.post(young_url)
+    assert len(_question_texts()) == 3
+
+
+def test_claim_of_preview_deleted_meanwhile(world, login):
+    trainer = _english(login("trainer"))
+    bank = _bank(trainer)
+    _preview(trainer, bank, FIRST, "a.gift")
+    pending = db.session.scalar(sa.select(PendingQuestionImport))
+    db.session.execute(
+        sa.delete(PendingQuestionImport).execution_options(synchronize_session=False)
+    )
+
+    with pytest.raises(pending_imports.ImportRejected) as rejected:
+        pending_imports.claim(pending)
+
+    assert rejected.value.code == "unknown"
+    db.session.rollback()

@@ -7,12 +7,14 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook
 
+from courses import class_import
 from courses.class_models import ClassMember, MemberStatus, PendingImport
 from lms.accounts.models import Role, User
 from lms.extensions import db
 from tests.classes.helpers import make_class
 from tests.conftest import count
 from tests.factories import build_learning_world, make_user
+from tests.upload_cleanup import age_row, run_cleanup, use_empty_upload_dir
 
 HEADER = ["工号", "姓名", "院系", "性别", "手机", "邮箱"]
 GOOD_ROWS = [
@@ -567,3 +569,54 @@ def test_preview_lists_no_fill_for_stored_fields(world, login, english):
     assert db.session.get(PendingImport, pending_id).rows[0]["fills"] == []
     assert "Importing also fills empty fields" not in page
     assert "The gender differs from the one on the account, which is kept." in page
+
+
+def test_abandoned_preview_purged_by_cleanup(world, login, english, app, monkeypatch, tmp_path):
+    use_empty_upload_dir(app, monkeypatch, tmp_path)
+    trainer = login("trainer")
+    content, filename = ENCODED["utf-8"](GOOD_ROWS)
+    confirmed = _pending_id(_upload(trainer, world, content, filename))
+    assert trainer.post(f"/classes/{world.klass}/import/{confirmed}/confirm").status_code == 200
+    abandoned = _pending_id(_upload(trainer, world, content, filename))
+    young = _pending_id(_upload(trainer, world, content, filename))
+    age_row(PendingImport, confirmed)
+    age_row(PendingImport, abandoned)
+
+    result = run_cleanup()
+
+    assert result["roster_previews_deleted"] == 1
+    db.session.expire_all()
+    assert db.session.get(PendingImport, abandoned) is None
+    assert db.session.get(PendingImport, young) is not None
+    assert db.session.get(PendingImport, confirmed).confirmed_at is not None
+    upload_url = f"/classes/{world.klass}/import"
+    for send, url in (
+        (trainer.post, f"{upload_url}/{abandoned}/confirm"),
+        (trainer.get, f"{upload_url}/{abandoned}"),
+    ):
+        purged = send(url)
+        assert purged.status_code == 302
+        assert purged.headers["Location"].endswith(upload_url)
+        page = trainer.get(purged.headers["Location"]).get_data(as_text=True)
+        assert "This preview no longer exists" in page
+        assert "Upload the file again." in page
+    assert trainer.get(f"/classes/{world.klass}/import/{young}").status_code == 200
+
+
+def test_confirm_of_preview_deleted_meanwhile(world, login):
+    trainer = login("trainer")
+    content, filename = ENCODED["utf-8"](GOOD_ROWS)
+    pending_id = _pending_id(_upload(trainer, world, content, filename))
+    pending = db.session.get(PendingImport, pending_id)
+    by = db.session.scalar(sa.select(User).filter_by(username="trainer"))
+    db.session.execute(
+        sa.delete(PendingImport)
+        .where(PendingImport.id == pending_id)
+        .execution_options(synchronize_session=False)
+    )
+
+    with pytest.raises(class_import.ImportRejected) as rejected:
+        class_import.confirm(pending, by)
+
+    assert rejected.value.code == "deleted"
+    db.session.rollback()

@@ -10,6 +10,7 @@ from lms.competencies import csvio, transfer
 from lms.competencies.models import CompetencyItem, Framework
 from lms.extensions import db
 from tests.competencies.helpers import framework, make_draft, snapshot, user
+from tests.upload_cleanup import age_file, run_cleanup, use_empty_upload_dir
 
 # These tests compare message text, which is written in English.
 pytestmark = pytest.mark.usefixtures("english")
@@ -311,3 +312,32 @@ def test_unclosed_quote_names_its_line(app_ctx):
 
     assert len(problems) == 1
     assert problems[0].message.startswith('Line 3: a quote (") opens a cell but is not closed')
+
+
+def test_abandoned_preview_purged_by_cleanup(app, seeded, login, monkeypatch, tmp_path):
+    area = use_empty_upload_dir(app, monkeypatch, tmp_path) / "framework_imports"
+    abandoning, confirming = login("trainer"), login("trainer")
+    assert _upload(abandoning, (HEADER + GOOD_ROW).encode("utf-8")).status_code == 200
+    abandoned_file, = area.iterdir()
+    assert _upload(confirming, (HEADER + GOOD_ROW).encode("utf-8")).status_code == 200
+    young_file, = set(area.iterdir()) - {abandoned_file}
+    age_file(abandoned_file)
+
+    with app.app_context():
+        result = run_cleanup()
+
+    assert result["framework_import_previews_deleted"] == 1
+    assert result["files_deleted"] == 1
+    assert not abandoned_file.exists()
+    assert young_file.exists()
+    purged = abandoning.post("/frameworks/import/confirm", follow_redirects=True)
+    assert purged.status_code == 200
+    assert (
+        "No import is waiting for confirmation. Upload the file again."
+        in purged.get_data(as_text=True)
+    )
+    with app.app_context():
+        assert framework("imported") is None
+    assert confirming.post("/frameworks/import/confirm").status_code == 302
+    with app.app_context():
+        assert framework("imported").status.value == "draft"

@@ -10,10 +10,20 @@ from lms.accounts.models import UserSession
 from lms.extensions import db
 from lms.notifications import tasks
 from lms.scheduler import run_job_once
+from tests.factories import build_learning_world
 from tests.notifications.conftest import make_person
 
 UTC = timezone.utc
 NOW = datetime(2026, 6, 1, 3, 45, tzinfo=UTC)
+NOTHING_DELETED = {
+    "files_deleted": 0,
+    "folders_deleted": 0,
+    "hr_record_previews_deleted": 0,
+    "score_sheet_previews_deleted": 0,
+    "roster_previews_deleted": 0,
+    "question_import_previews_deleted": 0,
+    "framework_import_previews_deleted": 0,
+}
 
 
 def _session(user, name: str, *, created, last_seen, expires, revoked=None) -> None:
@@ -77,7 +87,7 @@ def test_old_temporary_uploads_deleted(app, app_ctx, monkeypatch, tmp_path):
 
     result = tasks.cleanup_temp_uploads(NOW)
 
-    assert result == {"files_deleted": 3, "folders_deleted": 1}
+    assert result == {**NOTHING_DELETED, "files_deleted": 3, "folders_deleted": 1}
     assert not old_tmp.exists()
     assert new_tmp.exists()
     assert not old_import.parent.exists()
@@ -99,4 +109,33 @@ def test_temp_upload_age_is_configurable(app, app_ctx, monkeypatch, tmp_path):
 def test_missing_temporary_folders_are_fine(app, app_ctx, monkeypatch, tmp_path):
     monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path / "none"))
 
-    assert tasks.cleanup_temp_uploads(NOW) == {"files_deleted": 0, "folders_deleted": 0}
+    assert tasks.cleanup_temp_uploads(NOW) == NOTHING_DELETED
+
+
+def test_every_cleanup_count_has_label():
+    from lms.notifications.views import RESULT_LABELS
+
+    assert set(tasks.CLEANUP_COUNTS) <= set(RESULT_LABELS)
+
+
+def test_jobs_page_names_preview_counts(app, app_ctx, login, monkeypatch, tmp_path):
+    build_learning_world()
+    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path))
+    run_job_once("cleanup_temp_uploads")
+    admin = login("admin")
+    admin.post("/language/en")
+
+    page = admin.get("/admin/jobs").get_data(as_text=True)
+
+    row = page.split('id="job-cleanup_temp_uploads"')[1].split("</tr>")[0]
+    assert "Delete temporary uploads and unconfirmed import previews" in row
+    for label in (
+        "files deleted: 0",
+        "HR record upload previews deleted: 0",
+        "score sheet previews deleted: 0",
+        "class roster previews deleted: 0",
+        "question import previews deleted: 0",
+        "framework import previews deleted: 0",
+    ):
+        assert label in row
+    assert "_previews_deleted" not in row

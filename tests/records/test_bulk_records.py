@@ -13,6 +13,7 @@ from lms.records.events import profile_of as person_profile
 from lms.extensions import db
 from lms.records import events
 from lms.records.models import ProgressionEntry, ProgressionKind
+from tests.upload_cleanup import age_file, run_cleanup, use_empty_upload_dir
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -419,3 +420,32 @@ def test_earlier_post_on_record_allows_its_years(world, login):
     assert events.earliest_post_on(counselor) == date(2019, 9, 1)
     response = _upload(hr, "工号,类型,日期,结果,年度\nE001,年度考核,2021-01-10,合格,2020\n".encode())
     assert response.status_code == 200
+
+
+def _token(page: str) -> str:
+    return re.search(r'name="token" type="hidden" value="([0-9a-f]+)"', page).group(1)
+
+
+def test_abandoned_preview_purged_by_cleanup(world, login, app, monkeypatch, tmp_path):
+    upload_dir = use_empty_upload_dir(app, monkeypatch, tmp_path)
+    hr = login("hr")
+    old_page = _upload(hr, GOOD.encode()).get_data(as_text=True)
+    young_page = _upload(hr, GOOD.encode()).get_data(as_text=True)
+    old_file, = (upload_dir / "imports").glob(f"hr-records-*-{_token(old_page)}.csv")
+    young_file, = (upload_dir / "imports").glob(f"hr-records-*-{_token(young_page)}.csv")
+    age_file(old_file)
+
+    result = run_cleanup()
+
+    assert result["hr_record_previews_deleted"] == 1
+    assert result["files_deleted"] == 1
+    assert not old_file.exists()
+    assert young_file.exists()
+    purged = _confirm(hr, old_page)
+    assert purged.status_code == 302
+    page = hr.get(purged.headers["Location"]).get_data(as_text=True)
+    assert "This upload has expired or was already recorded; upload the file again." in page
+    assert _entries() == []
+    assert _confirm(hr, young_page).status_code == 302
+    db.session.expire_all()
+    assert len(_entries()) == 4
