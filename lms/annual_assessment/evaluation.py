@@ -112,6 +112,8 @@ def find_code(text: str) -> Optional[EvaluationCode]:
 
 @dataclass(frozen=True)
 class CodeCounts:
+    """Numbers of an evaluation's codes: all issued, and the used and void among them."""
+
     issued: int
     used: int
     void: int

@@ -273,6 +273,9 @@ def discard(evaluation: StudentEvaluation, actor: User, reason) -> None:
     # this order too.
     lock(evaluation)
     services.lock(assessment)
+    # NOTE: no operation removes a recorded student score, so an evaluation
+    # whose score was recorded stays for good. HR correct it by reopening the
+    # evaluation and recording its score again.
     if is_applied(evaluation):
         raise AssessmentError(
             "",
