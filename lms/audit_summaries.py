@@ -297,6 +297,13 @@ TEMPLATES = {
         "%(summary)s: student evaluation closed with %(responses)s responses"
     ),
     "student_evaluation.reopened": _l("%(summary)s: student evaluation reopened"),
+    "student_evaluation.codes_voided": _l(
+        "%(summary)s: %(count)s evaluation codes voided, %(void)s of %(issued)s void in all"
+    ),
+    "student_evaluation.discarded": _l(
+        "%(summary)s: student evaluation discarded with %(issued)s codes "
+        "(%(used)s used, %(void)s void) and %(responses)s responses: %(reason)s"
+    ),
     "progression.corrected": _l(
         "%(summary)s, dated %(occurred_on_label)s (corrects entry %(corrects_id)s)"
     ),
@@ -456,6 +463,8 @@ ACTION_LABELS = {
     "student_evaluation.codes_added": _l("Student evaluation codes added"),
     "student_evaluation.closed": _l("Student evaluation closed"),
     "student_evaluation.reopened": _l("Student evaluation reopened"),
+    "student_evaluation.codes_voided": _l("Student evaluation codes voided"),
+    "student_evaluation.discarded": _l("Student evaluation discarded"),
     "progression.corrected": _l("Career record corrected"),
     "framework.published": _l("Competency framework published"),
     "framework.retired": _l("Competency framework retired"),

@@ -62,7 +62,7 @@ AssessmentError = services.AssessmentError
 
 
 class CodeRejected(Exception):
-    """A student's code cannot be used; ``reason`` is unknown, used or closed."""
+    """A student's code cannot be used; ``reason`` is unknown, void, used or closed."""
 
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -114,15 +114,35 @@ def find_code(text: str) -> Optional[EvaluationCode]:
     )
 
 
-def code_counts(evaluation: StudentEvaluation) -> tuple[int, int]:
-    """Return how many codes were issued and how many of them were used."""
-    issued, used = db.session.execute(
+@dataclass(frozen=True)
+class CodeCounts:
+    """Numbers of an evaluation's codes: all issued, and the used and void among them."""
+
+    issued: int
+    used: int
+    void: int
+
+    @property
+    def unused(self) -> int:
+        """Codes that students can still use while the evaluation is open."""
+        return self.issued - self.used - self.void
+
+    @property
+    def live(self) -> int:
+        """Codes that are not void, which count towards one code per student."""
+        return self.issued - self.void
+
+
+def code_counts(evaluation: StudentEvaluation) -> CodeCounts:
+    """Count the evaluation's codes: issued, used and void."""
+    issued, used, void = db.session.execute(
         sa.select(
             sa.func.count(EvaluationCode.id),
             sa.func.count(EvaluationCode.id).filter(EvaluationCode.used.is_(True)),
+            sa.func.count(EvaluationCode.id).filter(EvaluationCode.voided_at.is_not(None)),
         ).where(EvaluationCode.evaluation_id == evaluation.id)
     ).one()
-    return issued, used
+    return CodeCounts(issued, used, void)
 
 
 # HR: opening, codes, closing
@@ -213,12 +233,15 @@ def open_evaluation(
 
 
 def add_codes(evaluation: StudentEvaluation, actor: User, count) -> list[str]:
-    """Generate ``count`` more codes for an open evaluation, up to one per student."""
+    """Generate ``count`` more codes for an open evaluation, up to one per student.
+
+    Void codes do not count, so a voided code can be replaced.
+    """
     lock(evaluation)
     if not evaluation.is_open:
         raise AssessmentError("", _("This student evaluation is closed; reopen it before adding codes."))
-    issued, _used = code_counts(evaluation)
-    room = evaluation.student_count - issued
+    counts = code_counts(evaluation)
+    room = evaluation.student_count - counts.live
     if room < 1:
         raise AssessmentError(
             "code_count",
@@ -231,7 +254,7 @@ def add_codes(evaluation: StudentEvaluation, actor: User, count) -> list[str]:
         count, "code_count", _("Number of codes"), 1, min(room, MAX_CODES_PER_REQUEST)
     )
     codes = _issue_codes(evaluation, count)
-    _audit(evaluation, actor, "codes_added", {"codes": count, "issued": issued + count})
+    _audit(evaluation, actor, "codes_added", {"codes": count, "issued": counts.issued + count})
     return codes
 
 
@@ -330,6 +353,8 @@ def usable_code(text: str) -> EvaluationCode:
     code = find_code(text)
     if code is None:
         raise CodeRejected("unknown")
+    if code.is_void:
+        raise CodeRejected("void")
     if code.used:
         raise CodeRejected("used")
     if not code.evaluation.is_open:
@@ -348,7 +373,16 @@ def submit_response(text: str, scores: dict[int, int], comment: str, today: date
     """
     code = usable_code(text)
     evaluation = code.evaluation
-    lock(evaluation)
+    try:
+        lock(evaluation)
+        # HR may have voided the code or closed the evaluation since the check.
+        db.session.refresh(code)
+    except sa.exc.InvalidRequestError:
+        # HR discarded the evaluation, which deleted its rows, while this
+        # request waited for the lock.
+        raise CodeRejected("unknown") from None
+    if code.is_void:
+        raise CodeRejected("void")
     if not evaluation.is_open:
         raise CodeRejected("closed")
     dimensions = evaluation.assessment.scheme.dimensions
@@ -361,7 +395,11 @@ def submit_response(text: str, scores: dict[int, int], comment: str, today: date
 
     marked = db.session.execute(
         sa.update(EvaluationCode)
-        .where(EvaluationCode.id == code.id, EvaluationCode.used.is_(False))
+        .where(
+            EvaluationCode.id == code.id,
+            EvaluationCode.used.is_(False),
+            EvaluationCode.voided_at.is_(None),
+        )
         .values(used=True)
         .execution_options(synchronize_session=False)
     )
@@ -410,8 +448,7 @@ class DimensionResult:
 
 @dataclass(frozen=True)
 class Summary:
-    codes_issued: int
-    codes_used: int
+    codes: CodeCounts
     responses: int
     dimensions: list[DimensionResult]
     #: The evaluation score from 0 to 100, None while too few responded.
@@ -442,11 +479,11 @@ def _dimension_totals(evaluation: StudentEvaluation) -> dict[int, int]:
 def summarise(evaluation: StudentEvaluation) -> Summary:
     """Return the evaluation's aggregates, hiding them while it is open or below the reporting minimum."""
     responses = response_count(evaluation)
-    issued, used = code_counts(evaluation)
+    codes = code_counts(evaluation)
     dimensions = evaluation.assessment.scheme.dimensions
     if evaluation.is_open or responses < scoring.MIN_REPORTED_RESPONSES:
         hidden = [DimensionResult(d.name, d.min_score, d.max_score, None) for d in dimensions]
-        return Summary(issued, used, responses, hidden, None, None)
+        return Summary(codes, responses, hidden, None, None)
 
     totals = _dimension_totals(evaluation)
     results = [
@@ -469,4 +506,4 @@ def summarise(evaluation: StudentEvaluation) -> Summary:
             )
         )
     )
-    return Summary(issued, used, responses, results, score, comments)
+    return Summary(codes, responses, results, score, comments)

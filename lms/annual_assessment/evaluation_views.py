@@ -1,8 +1,9 @@
 """Pages of the online student evaluation: HR's actions and the public student page.
 
 HR who enter a counselor's student component (institution HR and admins)
-open, extend, close and reopen the evaluation, and download the codes when
-they are generated. Students need no account: the public page takes a code
+open, extend, close and reopen the evaluation, download the codes when
+they are generated, void single codes and discard an evaluation whose
+score is not recorded. Students need no account: the public page takes a code
 and the scores, and is rate-limited for rejected codes.
 """
 
@@ -20,18 +21,22 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from lms import exports
 from lms.accounts.access import roles_required
 from lms.accounts.models import Role
 from lms.annual_assessment import evaluation, services
+from lms.annual_assessment import evaluation_withdrawal as withdrawal
 from lms.annual_assessment.forms import (
     ActionForm,
     AddCodesForm,
     CodeLookupForm,
+    DiscardEvaluationForm,
     OpenEvaluationForm,
     StudentEvaluationForm,
+    VoidCodesForm,
 )
 from lms.annual_assessment.models import StudentEvaluation
 from lms.annual_assessment.views import (
@@ -50,7 +55,7 @@ bp = Blueprint("student_evaluation", __name__)
 HR_ROLES = (Role.HR, Role.ADMIN)
 
 #: HTTP status of each reason a code is rejected.
-REJECTED_STATUS = {"unknown": 404, "used": 409, "closed": 410}
+REJECTED_STATUS = {"unknown": 404, "void": 410, "used": 409, "closed": 410}
 
 
 def _evaluation_rate_limit() -> str:
@@ -133,7 +138,7 @@ def add_codes(scheme_id: int, person_id: int):
     form = AddCodesForm()
     if not form.validate_on_submit():
         return _render_person(scheme, person, codes_form=form, status=400)
-    issued_before, _used = evaluation.code_counts(found)
+    issued_before = evaluation.code_counts(found).issued
     try:
         codes = evaluation.add_codes(found, current_user, form.code_count.data)
     except services.AssessmentError as error:
@@ -141,6 +146,84 @@ def add_codes(scheme_id: int, person_id: int):
         return _render_person(scheme, person, codes_form=form, status=400)
     db.session.commit()
     return _codes_download(scheme, person, codes, issued_before + 1)
+
+
+def _person_page(scheme, person):
+    return redirect(url_for("annual_assessment.person", scheme_id=scheme.id, person_id=person.id))
+
+
+@bp.route(
+    "/annual-assessment/schemes/<int:scheme_id>/people/<int:person_id>/evaluation/void",
+    methods=["POST"],
+)
+@roles_required(*HR_ROLES)
+def void_codes(scheme_id: int, person_id: int):
+    """Void unused codes that HR lists by number or by the code itself."""
+    scheme, person = _target(scheme_id, person_id)
+    found = _evaluation_or_404(scheme, person)
+    form = VoidCodesForm()
+    if not form.validate_on_submit():
+        return _render_person(scheme, person, void_form=form, status=400)
+    try:
+        numbers = withdrawal.void_codes(found, current_user, form.codes.data)
+    except services.AssessmentError as error:
+        db.session.rollback()
+        _field_error(form, error, "codes")
+        return _render_person(scheme, person, void_form=form, status=400)
+    evaluation_id = found.id
+    db.session.commit()
+    logger.info(
+        "Codes %s of student evaluation %r voided by %r", numbers, evaluation_id, current_user.id
+    )
+    listed = ", ".join(str(number) for number in numbers)
+    flash(
+        ngettext(
+            "Code number %(numbers)s is void, so students can no longer use it.",
+            "Code numbers %(numbers)s are void, so students can no longer use them.",
+            len(numbers),
+            numbers=listed,
+        ),
+        "success",
+    )
+    return _person_page(scheme, person)
+
+
+@bp.route(
+    "/annual-assessment/schemes/<int:scheme_id>/people/<int:person_id>/evaluation/discard",
+    methods=["POST"],
+)
+@roles_required(*HR_ROLES)
+def discard(scheme_id: int, person_id: int):
+    """Delete an evaluation whose score is not recorded, with its codes and responses."""
+    scheme, person = _target(scheme_id, person_id)
+    found = _evaluation_or_404(scheme, person)
+    form = DiscardEvaluationForm()
+    if not form.validate_on_submit():
+        return _render_person(scheme, person, discard_form=form, status=400)
+    evaluation_id, assessment_id = found.id, found.assessment_id
+    try:
+        withdrawal.discard(found, current_user, form.reason.data)
+    except services.AssessmentError as error:
+        db.session.rollback()
+        if error.field == "reason":
+            form.reason.errors = [error.message]
+            return _render_person(scheme, person, discard_form=form, status=400)
+        return _render_person(scheme, person, error=error.message, status=400)
+    db.session.commit()
+    logger.info(
+        "Student evaluation %r of assessment %r discarded by %r",
+        evaluation_id,
+        assessment_id,
+        current_user.id,
+    )
+    flash(
+        _(
+            "The student evaluation is discarded with its codes and responses. "
+            "A new evaluation can be opened."
+        ),
+        "success",
+    )
+    return _person_page(scheme, person)
 
 
 def _action(scheme_id: int, person_id: int, act):
@@ -156,7 +239,7 @@ def _action(scheme_id: int, person_id: int, act):
         return _render_person(scheme, person, error=error.message, status=400)
     db.session.commit()
     flash(*message)
-    return redirect(url_for("annual_assessment.person", scheme_id=scheme.id, person_id=person.id))
+    return _person_page(scheme, person)
 
 
 @bp.route(
@@ -229,6 +312,10 @@ def _rejected_message(reason: str) -> str:
         "unknown": _(
             "This access code is not valid. Check the code you received; it has "
             "24 letters and digits, such as ABCD-EFGH-JKLM-NPQR-STUV-WXYZ."
+        ),
+        "void": _(
+            "This access code was withdrawn, so it can no longer be used. If it "
+            "was given to you, ask the person who gave it to you for a new code."
         ),
         "used": _("This access code was already used. Each code can be used once."),
         "closed": _("This evaluation is closed, so it no longer takes responses."),

@@ -181,6 +181,21 @@ class AddCodesForm(FlaskForm):
     code_count = StringField(_l("Number of codes"))
 
 
+class VoidCodesForm(FlaskForm):
+    # A text field: the evaluation service checks each entry and names the fix.
+    codes = TextAreaField(
+        _l("Codes to void"),
+        description=_l(
+            "Numbers from the No. column of the code file, or the codes themselves, "
+            "separated by commas or spaces."
+        ),
+    )
+
+
+class DiscardEvaluationForm(FlaskForm):
+    reason = TextAreaField(_l("Reason to discard the evaluation"))
+
+
 class CodeLookupForm(FlaskForm):
     """The public form where a student types a code; a GET form without CSRF."""
 

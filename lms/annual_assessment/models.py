@@ -306,10 +306,18 @@ class EvaluationCode(db.Model):
     """A single-use access code of an evaluation; only its SHA-256 digest is stored.
 
     No time of use is stored, so the order in which codes were used cannot
-    be matched with the order of the responses.
+    be matched with the order of the responses. A code's number in the
+    download is its position by ``id`` among the evaluation's codes, so codes
+    are voided and never deleted while the evaluation exists.
     """
 
     __tablename__ = "student_evaluation_code"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(voided_at IS NULL) = (voided_by_id IS NULL)", name="voided_with_actor"
+        ),
+        sa.CheckConstraint("NOT (used AND voided_at IS NOT NULL)", name="used_or_void"),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     evaluation_id: so.Mapped[int] = so.mapped_column(
@@ -319,8 +327,15 @@ class EvaluationCode(db.Model):
     token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     used: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+    #: When HR withdrew the unused code, which students can then no longer use.
+    voided_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    voided_by_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("user.id"))
 
     evaluation: so.Mapped[StudentEvaluation] = so.relationship()
+
+    @property
+    def is_void(self) -> bool:
+        return self.voided_at is not None
 
 
 class EvaluationResponse(db.Model):

@@ -18,11 +18,13 @@ from lms import exports, revisions, uploads
 from lms.accounts.access import get_person_or_404, hr_scope, roles_required
 from lms.accounts.models import Role, User
 from lms.annual_assessment import evaluation as student_evaluation
+from lms.annual_assessment import evaluation_withdrawal as withdrawal
 from lms.annual_assessment import correction, importing, scoring, services
 from lms.annual_assessment.forms import (
     AchievementForm,
     ActionForm,
     AddCodesForm,
+    DiscardEvaluationForm,
     FinaliseForm,
     ImportConfirmForm,
     ImportForm,
@@ -31,6 +33,7 @@ from lms.annual_assessment.forms import (
     SchemeForm,
     ScoreForm,
     SelfReportForm,
+    VoidCodesForm,
 )
 from lms.annual_assessment.models import (
     AssessmentScheme,
@@ -607,6 +610,8 @@ def _render_person(
     error=None,
     open_form=None,
     codes_form=None,
+    void_form=None,
+    discard_form=None,
     status=200,
 ):
     assessment = services.find_assessment(scheme, person)
@@ -650,6 +655,9 @@ def _render_person(
             may_manage_evaluation=_may_manage_evaluation(scheme, person),
             open_form=open_form or OpenEvaluationForm(formdata=None),
             codes_form=codes_form or AddCodesForm(formdata=None),
+            void_form=void_form or VoidCodesForm(formdata=None),
+            discard_form=discard_form or DiscardEvaluationForm(formdata=None),
+            evaluation_applied=withdrawal.is_applied(evaluation) if evaluation else False,
             min_responses=scoring.MIN_REPORTED_RESPONSES,
         ),
         status,

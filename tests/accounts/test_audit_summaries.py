@@ -59,6 +59,8 @@ COMPUTED_ACTIONS = {
         "student_evaluation.codes_added",
         "student_evaluation.closed",
         "student_evaluation.reopened",
+        "student_evaluation.codes_voided",
+        "student_evaluation.discarded",
     },
 }
 

@@ -361,3 +361,79 @@ def test_parallel_submit_of_one_code_stores_one_response(app, world, postgres_on
             sa.select(sa.func.count()).select_from(EvaluationResponse)
         )
         assert responses == 1
+
+
+def _open_evaluation(app, world):
+    from lms.annual_assessment import evaluation
+
+    with app.app_context():
+        scheme = db.session.get(AssessmentScheme, world.scheme)
+        assessment = services.assessment_for(scheme, db.session.get(User, world.alice))
+        opened, codes = evaluation.open_evaluation(
+            assessment, db.session.get(User, world.hr), "10"
+        )
+        scores = {d.id: 90 for d in scheme.dimensions}
+        db.session.commit()
+        return opened.id, codes, scores
+
+
+def _first_then_second(first, second):
+    """Return work that runs ``first`` on its first call and ``second`` after."""
+    calls = []
+
+    def work():
+        calls.append(None)
+        (first if len(calls) == 1 else second)()
+
+    return work
+
+
+def test_submit_waits_for_void_of_its_code(app, world, postgres_only):
+    """HR voids a code while a student submits it: the submission finds it void."""
+    from lms.annual_assessment import evaluation, evaluation_withdrawal
+    from lms.annual_assessment.models import EvaluationCode, EvaluationResponse, StudentEvaluation
+
+    evaluation_id, codes, scores = _open_evaluation(app, world)
+
+    def void():
+        found = db.session.get(StudentEvaluation, evaluation_id)
+        evaluation_withdrawal.void_codes(found, db.session.get(User, world.hr), "1")
+
+    def submit():
+        evaluation.submit_response(codes[0], scores, "", date(world.year, 6, 1))
+
+    errors = overlap(app, _first_then_second(void, submit))
+
+    assert len(errors) == 1
+    assert isinstance(errors[0], evaluation.CodeRejected)
+    assert errors[0].reason == "void"
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(EvaluationResponse.id))) == 0
+        first = db.session.scalar(sa.select(EvaluationCode).order_by(EvaluationCode.id))
+        assert first.is_void
+        assert not first.used
+
+
+def test_submit_waits_for_discard(app, world, postgres_only):
+    """HR discards the evaluation while a student submits: the code is then unknown."""
+    from lms.annual_assessment import evaluation, evaluation_withdrawal
+    from lms.annual_assessment.models import EvaluationCode, EvaluationResponse, StudentEvaluation
+
+    evaluation_id, codes, scores = _open_evaluation(app, world)
+
+    def discard():
+        found = db.session.get(StudentEvaluation, evaluation_id)
+        evaluation_withdrawal.discard(found, db.session.get(User, world.hr), "误开")
+
+    def submit():
+        evaluation.submit_response(codes[0], scores, "", date(world.year, 6, 1))
+
+    errors = overlap(app, _first_then_second(discard, submit))
+
+    assert len(errors) == 1
+    assert isinstance(errors[0], evaluation.CodeRejected)
+    assert errors[0].reason == "unknown"
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(EvaluationResponse.id))) == 0
+        assert db.session.scalar(sa.select(sa.func.count(EvaluationCode.id))) == 0
+        assert db.session.scalar(sa.select(sa.func.count(StudentEvaluation.id))) == 0

@@ -203,7 +203,7 @@ def test_aggregates_per_dimension(app_ctx, world):
     evaluation.close(opened, db.session.get(User, world.hr))
     summary = evaluation.summarise(opened)
     assert summary.responses == 3
-    assert summary.codes_used == 3
+    assert summary.codes.used == 3
     assert [r.mean for r in summary.dimensions] == [Decimal("85.0")] + [Decimal("80.0")] * 4
     assert summary.score == Decimal("81.0")
     assert summary.comments == ["认真负责"]
@@ -221,7 +221,19 @@ def test_response_rows_carry_no_code():
             assert not isinstance(column_type, sa.DateTime), column
             assert not column.name.endswith("_at"), column
     code_columns = {column.name for column in EvaluationCode.__table__.columns}
-    assert code_columns == {"id", "evaluation_id", "token_hash", "used", "created_at"}
+    # The void time is set only on codes that are never used (a CHECK
+    # constraint), so no time on a code row tells when a response came in.
+    assert code_columns == {
+        "id",
+        "evaluation_id",
+        "token_hash",
+        "used",
+        "created_at",
+        "voided_at",
+        "voided_by_id",
+    }
+    checks = {c.name for c in EvaluationCode.__table__.constraints if isinstance(c, sa.CheckConstraint)}
+    assert "ck_student_evaluation_code_used_or_void" in checks
 
 
 def test_submission_writes_no_audit_or_time(app_ctx, world):
