@@ -222,20 +222,6 @@ def test_discard_refused_after_apply(app_ctx, world, english):
     assert _row_count(EvaluationCode) == 3
 
 
-def test_discard_refused_after_apply_while_open(app_ctx, world):
-    opened, codes = _open(world)
-    for code in codes:
-        _answer(opened, code, 80)
-    _scheme, _person, hr = _load(world)
-    evaluation.apply_result(opened, hr)
-    db.session.commit()
-
-    with pytest.raises(services.AssessmentError):
-        evaluation_withdrawal.discard(opened, hr, "误开")
-    db.session.rollback()
-    assert _row_count(StudentEvaluation) == 1
-
-
 def test_discard_keeps_score_entered_before(app_ctx, world):
     scheme, person, hr = _load(world)
     assessment = services.assessment_for(scheme, person)
