@@ -9,9 +9,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
+from lms import revisions
 from lms.accounts.forms import EmptyForm
 from lms.db import now_utc
-from lms import revisions
 from lms.extensions import db
 from lms.notifications import preferences, services
 from lms.notifications.models import EmailSettings, Notification
@@ -132,6 +132,7 @@ def mark_all_read():
 @bp.route("/notifications/settings", methods=["GET", "POST"])
 @login_required
 def settings():
+    """Turn e-mail copies of each group of notification kinds on or off."""
     user = current_user._get_current_object()
     groups = preferences.groups_for(user)
     form = EmptyForm()
