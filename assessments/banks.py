@@ -76,6 +76,39 @@ def create_category(
     return category
 
 
+def update_category(category: QuestionCategory, data: dict, actor: User) -> None:
+    """Rename ``category`` and move it below the category ``parent_id`` names.
+
+    A bank's top category stays on top. Any other category moves only below
+    a category of its bank that is outside its own subtree.
+    """
+    errors: dict[str, str] = {}
+    name = text_field(data, "name", errors, max_length=200)
+    parent = category.parent
+    if parent is not None:
+        parent = category_of(category.bank, data.get("parent_id"))
+        if parent is None:
+            errors["parent_id"] = _("Choose a parent category of this bank.")
+        elif parent.id in category.subtree_ids():
+            errors["parent_id"] = _(
+                "Choose a parent outside this category and the categories below it."
+            )
+    if errors:
+        raise AuthoringError(errors)
+    siblings = parent.children if parent is not None else []
+    if any(other.name == name and other.id != category.id for other in siblings):
+        raise reject(
+            _("%(parent)s already has a category named %(name)s.", parent=parent.path, name=name),
+            "name",
+        )
+    category.name = name
+    category.parent = parent
+    db.session.flush()
+    logger.info(
+        "Category %s of bank %s renamed or moved by %r", category.id, category.bank_id, actor
+    )
+
+
 def category_of(bank: QuestionBank, raw_id) -> Optional[QuestionCategory]:
     """Return the category of ``bank`` with the given id, or None."""
     try:

@@ -197,6 +197,67 @@ def create_category(bank_id: int):
     return redirect(url_for("banks.bank", bank_id=bank_id, category=category.id))
 
 
+def _category_values(category) -> dict:
+    return {"name": category.name, "parent_id": category.parent_id or ""}
+
+
+def _category_fields(bank) -> dict:
+    return {
+        "name": _("Category name"),
+        "parent_id": (_("Parent category"), lambda value: _category_path(bank, value)),
+    }
+
+
+def _category_page(bank, category, values, errors, status=200):
+    below = set(category.subtree_ids())
+    page = render_template(
+        "assessments/manage/category_form.html",
+        bank=bank,
+        category=category,
+        values=values,
+        errors=errors,
+        parents=sorted(
+            (each for each in bank.categories if each.id not in below),
+            key=lambda each: each.path,
+        ),
+    )
+    return page, status
+
+
+@bp.route(
+    "/banks/<int:bank_id>/categories/<int:category_id>", methods=["GET", "POST"]
+)
+@roles_required(*AUTHOR_ROLES)
+def edit_category(bank_id: int, category_id: int):
+    """Rename a category or move it below another category of its bank."""
+    bank = _bank(bank_id)
+    category = banks.category_of(bank, category_id)
+    if category is None:
+        abort(404)
+    if request.method == "GET":
+        return _category_page(bank, category, _category_values(category), {})
+    data = request.form.to_dict()
+    try:
+        conflict = revisions.save(
+            category, lambda: banks.update_category(category, data, current_user)
+        )
+    except AuthoringError as error:
+        db.session.rollback()
+        bank = _bank(bank_id)
+        category = banks.category_of(bank, category_id)
+        return _category_page(bank, category, data, error.errors, 400)
+    if conflict is not None:
+        revisions.show_conflict(
+            conflict,
+            revisions.value_differences(
+                data, _category_values(category), _category_fields(bank)
+            ),
+        )
+        return _category_page(bank, category, data, {}, 409)
+    flash(_("Category saved."), "success")
+    return redirect(url_for("banks.bank", bank_id=bank_id, category=category_id))
+
+
 # Bank questions -------------------------------------------------------------------
 
 

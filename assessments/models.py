@@ -131,7 +131,7 @@ class QuestionBank(db.Model):
     )
 
 
-class QuestionCategory(db.Model):
+class QuestionCategory(Versioned, db.Model):
     """A folder of questions in a bank; categories nest through ``parent_id``."""
 
     __tablename__ = "question_category"

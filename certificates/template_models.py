@@ -126,7 +126,7 @@ class TemplateVersion(db.Model):
         return f"<TemplateVersion {self.id} template={self.template_id} v{self.number}>"
 
 
-class InstitutionCertificateSettings(db.Model):
+class InstitutionCertificateSettings(Versioned, db.Model):
     """Serial pattern and renewal window of one institution.
 
     An institution without a row uses DEFAULT_SERIAL_PATTERN and
@@ -152,7 +152,7 @@ class InstitutionCertificateSettings(db.Model):
     )
 
 
-class ProgrammeCertificateSettings(db.Model):
+class ProgrammeCertificateSettings(Versioned, db.Model):
     """Certificate template and renewal target of one programme.
 
     A programme with ``renews_programme_id`` is a refresher: completing it

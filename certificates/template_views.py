@@ -41,6 +41,7 @@ from lms import revisions, uploads
 from lms.accounts.access import roles_required
 from lms.accounts.models import Role
 from lms.extensions import db
+from lms.organisations.models import Institution
 
 bp = Blueprint("certificate_templates", __name__, url_prefix="/certificates")
 
@@ -344,12 +345,13 @@ def preview():
 # --- programme and institution settings ------------------------------------------
 
 
-def _programme_form(programme: Programme) -> ProgrammeSettingsForm:
+def _programme_form(programme: Programme, **kwargs) -> ProgrammeSettingsForm:
     """Build the settings form with the institution's templates and programmes."""
     row = template_services.programme_settings(programme.id)
     form = ProgrammeSettingsForm(
         template_id=(row.template_id or 0) if row else 0,
         renews_programme_id=(row.renews_programme_id or 0) if row else 0,
+        **kwargs,
     )
     form.template_id.choices = [SelectChoice(0, _("Default (Chinese)"))] + [
         SelectChoice(t.id, t.name)
@@ -374,36 +376,65 @@ def _programme_form(programme: Programme) -> ProgrammeSettingsForm:
 def programme_settings(programme_id: int):
     """Choose a programme's certificate template and the programme it renews."""
     programme = _programme_or_404(programme_id)
+    row = template_services.programme_settings(programme.id)
     form = _programme_form(programme)
-    status = 200
-    if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                template_services.update_programme_settings(
-                    programme,
-                    current_user,
-                    template_id=form.template_id.data or None,
-                    renews_programme_id=form.renews_programme_id.data or None,
-                )
-            except TemplateError as exc:
-                getattr(form, exc.field).errors.append(str(exc))
-                status = 400
-            else:
-                db.session.commit()
-                flash(
-                    _(
-                        "Certificate settings of %(title)s are saved.",
-                        title=programme.title,
-                    ),
-                    "success",
-                )
-                return redirect(url_for(".index"))
-        else:
-            status = 400
+    if request.method == "GET" or not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return _programme_page(form, programme, row, status)
+
+    def apply():
+        template_services.update_programme_settings(
+            programme,
+            current_user,
+            template_id=form.template_id.data or None,
+            renews_programme_id=form.renews_programme_id.data or None,
+        )
+
+    try:
+        conflict = revisions.save_or_create(
+            row, apply, lambda: template_services.programme_settings(programme_id)
+        )
+    except TemplateError as exc:
+        db.session.rollback()
+        getattr(form, exc.field).errors.append(str(exc))
+        return _programme_page(form, programme, row, 400)
+    if conflict is not None:
+        fresh = _programme_form(programme, formdata=None)
+        revisions.show_conflict(conflict, revisions.differences(form, fresh))
+        return _programme_page(form, programme, conflict.row, 409)
+    flash(
+        _("Certificate settings of %(title)s are saved.", title=programme.title),
+        "success",
+    )
+    return redirect(url_for(".index"))
+
+
+def _programme_page(form, programme: Programme, row, status: int):
     html = render_template(
-        "certificates/templates/programme.html", form=form, programme=programme
+        "certificates/templates/programme.html",
+        form=form,
+        programme=programme,
+        settings=row,
     )
     return make_response(html, status)
+
+
+def _institution_form(institution, **kwargs) -> InstitutionSettingsForm:
+    row = serials.settings_of(institution.id)
+    return InstitutionSettingsForm(
+        serial_prefix=institution.serial_prefix,
+        serial_pattern=serials.serial_pattern(institution.id),
+        renewal_window_days=(
+            row.renewal_window_days if row else DEFAULT_RENEWAL_WINDOW_DAYS
+        ),
+        **kwargs,
+    )
+
+
+def _institution_values(row) -> tuple:
+    """What the settings page shows; the serial prefix is kept on the institution."""
+    institution = db.session.get(Institution, row.institution_id)
+    return (institution.serial_prefix, row.serial_pattern, row.renewal_window_days)
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -412,39 +443,48 @@ def institution_settings():
     """Serial prefix, serial pattern and renewal window of the admin's institution."""
     institution = current_user.institution
     row = serials.settings_of(institution.id)
-    form = InstitutionSettingsForm(
-        serial_prefix=institution.serial_prefix,
-        serial_pattern=serials.serial_pattern(institution.id),
-        renewal_window_days=(
-            row.renewal_window_days if row else DEFAULT_RENEWAL_WINDOW_DAYS
-        ),
-    )
-    status = 200
-    if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                serials.update_settings(
-                    institution,
-                    prefix=form.serial_prefix.data.strip(),
-                    pattern=form.serial_pattern.data.strip(),
-                    renewal_window_days=form.renewal_window_days.data,
-                    actor=current_user,
-                )
-            except serials.SerialPatternError as exc:
-                db.session.rollback()
-                getattr(form, exc.field).errors.append(str(exc))
-                status = 400
-            else:
-                db.session.commit()
-                flash(_("Certificate settings are saved."), "success")
-                return redirect(url_for(".institution_settings"))
-        else:
-            status = 400
+    form = _institution_form(institution)
+    if request.method == "GET" or not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return _institution_page(form, institution, row, status)
+
+    def apply():
+        serials.update_settings(
+            institution,
+            prefix=form.serial_prefix.data.strip(),
+            pattern=form.serial_pattern.data.strip(),
+            renewal_window_days=form.renewal_window_days.data,
+            actor=current_user,
+        )
+
+    try:
+        conflict = revisions.save_or_create(
+            row,
+            apply,
+            lambda: serials.settings_of(institution.id),
+            _institution_values,
+        )
+    except serials.SerialPatternError as exc:
+        db.session.rollback()
+        getattr(form, exc.field).errors.append(str(exc))
+        return _institution_page(form, institution, row, 400)
+    if conflict is not None:
+        fresh = _institution_form(institution, formdata=None)
+        revisions.show_conflict(conflict, revisions.differences(form, fresh))
+        return _institution_page(form, institution, conflict.row, 409)
+    flash(_("Certificate settings are saved."), "success")
+    return redirect(url_for(".institution_settings"))
+
+
+def _institution_page(form, institution, row, status: int):
     example = None
     if status == 200:
         example = serials.format_serial(institution, 2026, 123)
     html = render_template(
-        "certificates/templates/settings.html", form=form, example=example
+        "certificates/templates/settings.html",
+        form=form,
+        example=example,
+        settings=row,
     )
     return make_response(html, status)
 

@@ -519,6 +519,7 @@ def _course_form(
     status: int = 200,
     copy_values=None,
     copy_errors=None,
+    module_titles=None,
 ):
     quizzes = []
     completions = {}
@@ -543,6 +544,7 @@ def _course_form(
             editable=course is None or course.status is PublicationStatus.DRAFT,
             copy_values=copy_values or {},
             copy_errors=copy_errors or {},
+            module_titles=module_titles or {},
         ),
         status,
     )
@@ -864,12 +866,26 @@ def new_module(course_id: int):
 def rename_module(course_id: int, module_id: int):
     course, module = _module(course_id, module_id)
     target = url_for("manage.edit_course", course_id=course_id)
+    data = request.form.to_dict()
     try:
-        sections.save_module(course, request.form.to_dict(), current_user, module)
+        conflict = revisions.save(
+            module,
+            lambda: sections.save_module(course, data, current_user, module),
+        )
     except authoring.AuthoringError as error:
         _rejected(error, course)
         return redirect(target)
-    db.session.commit()
+    if conflict is not None:
+        _show_conflict(
+            conflict, data, {"title": module.title}, {"title": _("Module title")}
+        )
+        return _course_form(
+            course,
+            _course_values(course),
+            {},
+            409,
+            module_titles={module.id: data.get("title", "")},
+        )
     flash(_("Module renamed."), "success")
     return redirect(target)
 

@@ -201,7 +201,7 @@ class Course(Versioned, db.Model):
         return f"<Course {self.id} {self.code}>"
 
 
-class CourseModule(db.Model):
+class CourseModule(Versioned, db.Model):
     """A section of a course that groups consecutive lessons under a title."""
 
     __tablename__ = "course_module"

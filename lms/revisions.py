@@ -55,6 +55,7 @@ __all__ = [
     "differences",
     "save",
     "show_conflict",
+    "save_or_create",
     "stale",
     "touch",
 ]
@@ -187,6 +188,33 @@ def save(row: Versioned, apply: Callable[[], object], values=None) -> Optional[C
     return None
 
 
+def save_or_create(
+    row: Optional[Versioned],
+    apply: Callable[[], object],
+    load: Callable[[], Optional[Versioned]],
+    values=None,
+) -> Optional[Conflict]:
+    """Like ``save``, for a row that the page may have shown before it existed.
+
+    Without a row the page showed version 0, and ``apply`` creates the row.
+    When someone else created it first, the insert fails on the primary key
+    and the save is rejected with ``load``'s row, as a stale one would be.
+    """
+    if row is not None:
+        return save(row, apply, values)
+    try:
+        apply()
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        row = load()
+        if row is None:
+            raise
+        logger.info("Concurrent creation of %s rejected", _name(row))
+        return _conflict(row)
+    return None
+
+
 def touch(row: Versioned) -> None:
     """Raise the row's version at the next flush, for a change kept elsewhere."""
     row.changed_at = now_utc()
@@ -219,15 +247,21 @@ def show_conflict(conflict: Conflict, fresh: list[tuple[str, str]]) -> None:
     g.edit_conflict = conflict
 
 
-def lock_version_input(row: Optional[Versioned]) -> Markup:
+def lock_version_input(row: Optional[Versioned], of_page: bool = True) -> Markup:
     """Render the hidden field with the version the next save is checked against.
 
     It is the row's version on a fresh page and after a conflict, and the posted
     version when a form comes back with errors, so that a change made meanwhile
     is still noticed. A row not stored yet has version 0, so a page that creates
     the row on its first save notices when someone else created it first.
+
+    A small form for one of several rows on a page (a module's title on the
+    course page) passes ``of_page=False``: it always carries its row's version,
+    and the page's ETag stays the version of the page's own row.
     """
     value = str(row.lock_version or 0) if row is not None else "0"
+    if not of_page:
+        return Markup('<input type="hidden" name="%s" value="%s">') % (FIELD, value)
     if g.get("edit_conflict") is None and request.method == "POST":
         value = posted_version() or value
     g.lock_version_shown = value

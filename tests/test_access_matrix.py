@@ -125,6 +125,7 @@ EXPECTED = {
     ("manage.delete_quiz", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.index", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.bank", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("banks.edit_category", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.new_question", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.edit_question", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.import_questions", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
@@ -263,6 +264,7 @@ EXPECTED = {
     # with a message; the bank question is in use, so deleting it is rejected.
     ("banks.create_bank", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     ("banks.create_category", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
+    ("banks.edit_category", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     ("banks.new_question", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     ("banks.edit_question", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     ("banks.delete_question", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
@@ -635,6 +637,7 @@ def _add_bank_world(owner: User) -> dict:
     db.session.commit()
     return {
         "bank": bank.id,
+        "category": top.id,
         "bank_question": question.id,
         "draw_quiz": draw_quiz.id,
         "draw": draw.id,
@@ -1037,6 +1040,7 @@ def _url(endpoint: str, w: dict) -> str:
         "banks.create_bank": "/manage/banks",
         "banks.bank": f"/manage/banks/{w['bank']}",
         "banks.create_category": f"/manage/banks/{w['bank']}/categories",
+        "banks.edit_category": f"/manage/banks/{w['bank']}/categories/{w['category']}",
         "banks.new_question": f"/manage/banks/{w['bank']}/questions/new",
         "banks.edit_question": f"/manage/banks/{w['bank']}/questions/{w['bank_question']}",
         "banks.delete_question": (

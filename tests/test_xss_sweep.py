@@ -284,6 +284,13 @@ def test_question_bank_texts(seeded, app_ctx, login):
     assert_inert(trainer.get(bank_page), bank_page, "bname", "category", "qtext")
     page = f"{bank_page}/questions/{question_id}"
     assert_inert(trainer.get(page), page, "qtext", "choice", "explanation")
+    category_id = db.session.scalar(
+        sa.select(sa.func.max(QuestionCategory.id)).where(
+            QuestionCategory.bank_id == bank_id
+        )
+    )
+    page = f"{bank_page}/categories/{category_id}"
+    assert_inert(trainer.get(page), page, "category")
 
 
 def test_rubric_task_and_submission(seeded, app_ctx, login):

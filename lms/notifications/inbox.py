@@ -9,11 +9,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
+from lms import revisions
 from lms.accounts.forms import EmptyForm
 from lms.db import now_utc
 from lms.extensions import db
 from lms.notifications import preferences, services
-from lms.notifications.models import Notification
+from lms.notifications.models import EmailSettings, Notification
 
 logger = logging.getLogger("lms.notifications")
 
@@ -131,21 +132,59 @@ def mark_all_read():
 @bp.route("/notifications/settings", methods=["GET", "POST"])
 @login_required
 def settings():
+    """Turn e-mail copies of each group of notification kinds on or off."""
     user = current_user._get_current_object()
     groups = preferences.groups_for(user)
     form = EmptyForm()
     if request.method == "POST" and not form.validate_on_submit():
         abort(400)
-    if request.method == "POST":
-        chosen = set(request.form.getlist("email"))
+    if request.method == "GET":
+        return _settings_page(user, groups, form, None)
+
+    chosen = set(request.form.getlist("email"))
+    row = db.session.get(EmailSettings, user.id)
+
+    def apply():
         for group in groups:
             preferences.set_group(user, group, group.key in chosen)
-        db.session.commit()
+        if row is None:
+            db.session.add(EmailSettings(user_id=user.id))
+            db.session.flush()
+
+    def values(_row) -> set:
+        return _enabled_keys(user, groups)
+
+    conflict = revisions.save_or_create(
+        row, apply, lambda: db.session.get(EmailSettings, user.id), values
+    )
+    if conflict is None:
         flash(_("Your e-mail settings are saved."), "success")
         return redirect(url_for("notifications.settings"))
+    labels = {group.key: (group.label, _on_off) for group in groups}
+    typed = {group.key: group.key in chosen for group in groups}
+    fresh = {key: key in _enabled_keys(user, groups) for key in labels}
+    revisions.show_conflict(
+        conflict, revisions.value_differences(typed, fresh, labels)
+    )
+    return _settings_page(user, groups, form, conflict.row, chosen), 409
+
+
+def _enabled_keys(user, groups) -> set:
+    return {group.key for group in groups if preferences.group_enabled(user, group)}
+
+
+def _on_off(enabled: bool) -> str:
+    return _("E-mail on") if enabled else _("E-mail off")
+
+
+def _settings_page(user, groups, form, row, chosen: Optional[set] = None):
+    """Render the settings page, ticking ``chosen`` groups when given."""
+    if chosen is None:
+        chosen = _enabled_keys(user, groups)
     return render_template(
         "lms/notification_settings.html",
         form=form,
-        groups=[(group, preferences.group_enabled(user, group)) for group in groups],
+        groups=[(group, group.key in chosen) for group in groups],
         has_email=bool(user.email),
+        settings=row if row is not None else db.session.get(EmailSettings, user.id),
     )

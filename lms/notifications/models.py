@@ -10,6 +10,7 @@ import sqlalchemy.orm as so
 from lms.accounts.models import User
 from lms.db import UTCDateTime, enum_column, now_utc
 from lms.extensions import db
+from lms.revisions import Versioned
 from lms.stored_text import render_stored
 
 
@@ -117,6 +118,21 @@ class EmailPreference(db.Model):
     email_enabled: so.Mapped[bool] = so.mapped_column(default=True)
     updated_at: so.Mapped[datetime] = so.mapped_column(
         UTCDateTime, default=now_utc, onupdate=now_utc
+    )
+
+
+class EmailSettings(Versioned, db.Model):
+    """The version of a user's e-mail settings page as a whole.
+
+    The settings themselves are ``EmailPreference`` rows, one per kind. This
+    row exists once the user has saved the page, and each save that changes
+    a preference raises its version.
+    """
+
+    __tablename__ = "email_settings"
+
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
     )
 
 

@@ -11,6 +11,7 @@ class _FormReader(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.forms: list[list[tuple[str, str]]] = []
+        self.actions: list[str] = []
         self._fields = None
         self._select = None
         self._select_multiple = False
@@ -25,6 +26,7 @@ class _FormReader(HTMLParser):
         if tag == "form":
             self._fields = []
             self.forms.append(self._fields)
+            self.actions.append(a.get("action") or "")
         if self._fields is None:
             return
         if tag == "input" and a.get("name") and "disabled" not in a:
@@ -75,15 +77,18 @@ class _FormReader(HTMLParser):
             self._fields = None
 
 
-def edit_form(html: str) -> dict:
+def edit_form(html: str, action: str | None = None) -> dict:
     """Return the fields of the form that carries ``lock_version``, as post data.
 
-    A name that occurs more than once (checkbox groups, multiple selects)
-    maps to the list of its values.
+    With ``action``, the form is the one that posts to that address. A name
+    that occurs more than once (checkbox groups, multiple selects) maps to
+    the list of its values.
     """
     reader = _FormReader()
     reader.feed(html)
-    for fields in reader.forms:
+    for fields, form_action in zip(reader.forms, reader.actions):
+        if action is not None and form_action != action:
+            continue
         if any(name == "lock_version" for name, _ in fields):
             data: dict = {}
             for name, value in fields:
