@@ -11,7 +11,7 @@ values are spread over ``email_preference`` rows. A user gets a row at the
 first save of the page.
 
 Revision ID: 7c3d91e4a2b5
-Revises: bad675862c76
+Revises: 57b722159ffa
 Create Date: 2026-12-05 16:50:00.000000
 
 """
@@ -23,7 +23,7 @@ import lms.db
 
 # revision identifiers, used by Alembic.
 revision = '7c3d91e4a2b5'
-down_revision = 'bad675862c76'
+down_revision = '57b722159ffa'
 branch_labels = None
 depends_on = None
 
