@@ -304,6 +304,7 @@ TEMPLATES = {
         "%(summary)s published; it replaces course %(previous_id)s"
         " in %(programme_links)s programmes"
     ),
+    "course.created": _l("%(summary)s created as version %(version)s"),
     "class.attendance_marked": _l(
         "Attendance at session %(session_id)s marked %(attendance_label)s"
         " (before: %(attendance_before_label)s)"
@@ -471,6 +472,7 @@ ACTION_LABELS = {
     "course.published": _l("Course published"),
     "course.archived": _l("Course archived"),
     "course.version_published": _l("Course version published"),
+    "course.created": _l("Course created"),
     "programme.published": _l("Programme published"),
     "programme.archived": _l("Programme archived"),
     "class.attendance_marked": _l("Attendance marked"),
