@@ -64,7 +64,7 @@ def is_author(user: User, course: Course) -> bool:
     query = sa.select(Course.id).where(
         Course.id.in_(_version_ids(course)), Course.author_id == user.id
     )
-    return db.session.scalar(sa.select(sa.exists(query))) is True
+    return bool(db.session.scalar(sa.select(sa.exists(query))))
 
 
 def _is_co_teacher(user: User, course: Course) -> bool:
@@ -72,7 +72,7 @@ def _is_co_teacher(user: User, course: Course) -> bool:
         CourseTeacher.course_id.in_(_version_ids(course)),
         CourseTeacher.user_id == user.id,
     )
-    return db.session.scalar(sa.select(sa.exists(query))) is True
+    return bool(db.session.scalar(sa.select(sa.exists(query))))
 
 
 def may_manage(user: User, course: Course) -> bool:

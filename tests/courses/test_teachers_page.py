@@ -236,3 +236,12 @@ def test_course_creation_is_audited(world, login):
     [entry] = _actions("course.created")
     course = db.session.scalar(sa.select(Course).filter_by(code="c9"))
     assert (entry.subject_id, entry.actor_id) == (course.id, world.trainer)
+
+
+def test_forms_without_csrf_token_rejected(world, trainer2, login):
+    author = login("trainer")
+
+    added = author.post(_teachers_url(world), data={"username": "trainer2", "csrf_token": ""})
+
+    assert added.status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CourseTeacher)) == 0
