@@ -8,6 +8,7 @@ version's author. Every change is written to the audit log.
 """
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from flask_babel import gettext as _
 
 from courses import logger
@@ -148,18 +149,20 @@ def add_co_teacher(course: Course, data: dict, actor: User) -> User:
             }
         )
     if _is_co_teacher(user, course):
-        raise AuthoringError(
-            {
-                "username": _(
-                    "%(name)s is already a co-teacher of this course.",
-                    name=user.full_name,
-                )
-            }
+        raise _already_co_teacher(user)
+    # A concurrent request can add the same trainer between the check and the
+    # insert. The unique constraint then rejects the row with the same message.
+    try:
+        with db.session.begin_nested():
+            row = CourseTeacher(
+                course_id=course.id, user_id=user.id, added_by_id=actor.id
+            )
+            db.session.add(row)
+    except IntegrityError as error:
+        logger.info(
+            "Co-teacher %r added to %r concurrently: %s", user, course, error.orig
         )
-    db.session.add(
-        CourseTeacher(course_id=course.id, user_id=user.id, added_by_id=actor.id)
-    )
-    db.session.flush()
+        raise _already_co_teacher(user) from error
     logger.info("Co-teacher %r added to %r by %r", user, course, actor)
     audit.record(
         "course.teacher_added",
@@ -171,6 +174,17 @@ def add_co_teacher(course: Course, data: dict, actor: User) -> User:
         data={"user_id": user.id},
     )
     return user
+
+
+def _already_co_teacher(user: User) -> AuthoringError:
+    return AuthoringError(
+        {
+            "username": _(
+                "%(name)s is already a co-teacher of this course.",
+                name=user.full_name,
+            )
+        }
+    )
 
 
 def remove_co_teacher(course: Course, user: User, actor: User) -> None:

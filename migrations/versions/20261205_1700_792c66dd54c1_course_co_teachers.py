@@ -8,6 +8,10 @@ when one exists and its actor belongs to the course's institution; the
 others keep no author until an administrator sets one. A downgrade keeps
 the recovered authors, as the column predates this revision.
 
+NOTE: no release before this revision writes ``course.created``, so a
+database upgraded from one has no such entry, and its courses without an
+author keep none.
+
 Revision ID: 792c66dd54c1
 Revises: bad675862c76
 Create Date: 2026-12-05 17:00:00.000000
