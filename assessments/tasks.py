@@ -293,8 +293,8 @@ def _moderator(
     if course is not None and not _may_set_tasks(moderator, course):
         errors["moderator_id"] = _(
             "Moderator: %(name)s does not teach %(course)s. Choose a trainer who "
-            "authors the course or trains a class that offers it, an HR officer "
-            "or an administrator.",
+            "authors or co-teaches the course or trains a class that offers it, "
+            "an HR officer or an administrator.",
             name=moderator.full_name,
             course=course.title,
         )
@@ -364,8 +364,8 @@ def add_assessor(task: PerformanceTask, user: User, actor: User) -> TaskAssessor
         raise TaskError(
             _(
                 "Assessor: %(name)s is a trainer who does not teach %(course)s, "
-                "so cannot score its task. Choose a trainer who authors the course "
-                "or trains a class that offers it.",
+                "so cannot score its task. Choose a trainer who authors or "
+                "co-teaches the course or trains a class that offers it.",
                 name=user.full_name,
                 course=task.course.title,
             )

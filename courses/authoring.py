@@ -800,7 +800,22 @@ def save_course(
     logger.info(
         "Course %r %s by %r", course, "created" if created else "updated", actor
     )
+    if created:
+        record_created(course, actor)
     return course
+
+
+def record_created(course: Course, actor: User) -> None:
+    """Audit that ``actor`` created ``course``: a new course, a new version or a copy."""
+    audit.record(
+        "course.created",
+        "course",
+        course.id,
+        f"{course.code} {course.title}",
+        actor_id=actor.id,
+        institution_id=course.institution_id,
+        data={"version": course.version},
+    )
 
 
 def publish_course(course: Course, actor: User) -> None:

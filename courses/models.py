@@ -178,6 +178,7 @@ class Course(Versioned, db.Model):
     #: The user who created this version: the course's first author, the
     #: drafter of a new version, or the user who copied another course.
     #: Authors of any version teach the course (see ``courses.teaching``).
+    #: An administrator can change it on the course's Teachers page.
     author_id: so.Mapped[Optional[int]] = so.mapped_column(
         sa.ForeignKey("user.id", ondelete="SET NULL"), index=True
     )
@@ -199,6 +200,34 @@ class Course(Versioned, db.Model):
 
     def __repr__(self) -> str:
         return f"<Course {self.id} {self.code}>"
+
+
+class CourseTeacher(db.Model):
+    """A trainer who teaches a course beside its author, added on its Teachers page.
+
+    The row names one version, and its trainer teaches every version of the
+    course, as an author does (see ``courses.teaching``).
+    """
+
+    __tablename__ = "course_teacher"
+    __table_args__ = (sa.UniqueConstraint("course_id", "user_id"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    course_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("course.id", ondelete="CASCADE")
+    )
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), index=True
+    )
+    added_by_id: so.Mapped[Optional[int]] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+    added_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+
+    user: so.Mapped[User] = so.relationship(foreign_keys=[user_id])
+
+    def __repr__(self) -> str:
+        return f"<CourseTeacher {self.id} course={self.course_id} user={self.user_id}>"
 
 
 class CourseModule(Versioned, db.Model):

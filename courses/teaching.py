@@ -1,9 +1,10 @@
 """Course teachers: the users who may grade the work a course's learners hand in.
 
 A user teaches a course when they are the author of any version of it
-(``Course.author_id``), or a trainer of a training class that offers any
-version of it, alone or through a programme. Cancelled classes do not
-count. Versions of a course share its code, so teaching one version means
+(``Course.author_id``) or a co-teacher added to any version of it on its
+Teachers page (``CourseTeacher``). The trainers of a training class that
+offers any version of it, alone or through a programme, teach it too.
+Cancelled classes do not count. Versions of a course share its code, so teaching one version means
 teaching all of them: learners pinned to an older version are still graded
 by the people who teach the current one.
 
@@ -15,7 +16,7 @@ administrators of its institution.
 import sqlalchemy as sa
 
 from courses.class_models import ClassStatus, TrainingClass, class_trainer
-from courses.models import Course, ProgrammeCourse
+from courses.models import Course, CourseTeacher, ProgrammeCourse
 from lms.accounts.models import Role, User
 from lms.extensions import db
 
@@ -44,10 +45,14 @@ def taught_codes(user: User) -> sa.Select:
         .join(TrainingClass, TrainingClass.programme_id == ProgrammeCourse.programme_id)
         .where(TrainingClass.id.in_(classes))
     )
+    co_taught = sa.select(CourseTeacher.course_id).where(
+        CourseTeacher.user_id == user.id
+    )
     return sa.select(Course.code).where(
         Course.institution_id == user.institution_id,
         sa.or_(
             Course.author_id == user.id,
+            Course.id.in_(co_taught),
             Course.id.in_(offered_alone),
             Course.id.in_(offered_in_programme),
         ),
@@ -55,7 +60,7 @@ def taught_codes(user: User) -> sa.Select:
 
 
 def teaches(user: User, course: Course) -> bool:
-    """Return whether ``user`` authored or trains a class of any version of ``course``."""
+    """Return whether ``user`` teaches any version of ``course`` (see above)."""
     if course.institution_id != user.institution_id:
         return False
     same_code = taught_codes(user).where(Course.code == course.code)

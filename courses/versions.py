@@ -20,6 +20,7 @@ from courses.authoring import (
     _programme_code_taken,
     _set_status,
     next_version,
+    record_created,
     reject,
 )
 from courses.models import (
@@ -87,6 +88,7 @@ def new_version(course: Course, actor: User) -> Course:
     db.session.flush()
     _copy_content(course, draft)
     logger.info("Course %r version %d drafted by %r", course, draft.version, actor)
+    record_created(draft, actor)
     return draft
 
 
@@ -178,6 +180,7 @@ def copy_course(course: Course, data: dict, actor: User) -> Course:
     _flush_new_code(code)
     _copy_content(course, copy)
     logger.info("Course %r copied to %r by %r", course, copy, actor)
+    record_created(copy, actor)
     return copy
 
 

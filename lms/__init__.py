@@ -142,6 +142,7 @@ def _register_blueprints(app: Flask) -> None:
     from certificates.views import bp as certificates_bp
     from courses.class_views import bp as classes_bp
     from courses.manage_views import bp as manage_bp
+    from courses.teacher_views import bp as course_teachers_bp
     from courses.views import bp as courses_bp
     from lms.accounts.views import bp as accounts_bp
     from lms.annual_assessment.evaluation_views import bp as student_evaluation_bp
@@ -170,6 +171,7 @@ def _register_blueprints(app: Flask) -> None:
         certificates_bp,
         certificate_batches_bp,
         manage_bp,
+        course_teachers_bp,
         banks_bp,
         frameworks_bp,
         jobs_bp,

@@ -224,6 +224,9 @@ DATA_REFERENCES: dict[str, dict[str, str]] = {
     "task.assessor_removed": {"assessor_id": "user"},
     "framework.versioned": {"predecessor_id": "framework"},
     "course.version_published": {"previous_id": "course"},
+    "course.teacher_added": {"user_id": "user"},
+    "course.teacher_removed": {"user_id": "user"},
+    "course.author_changed": {"previous_author_id": "user", "author_id": "user"},
     "certificate_programme_settings.saved": {
         "template_id": "certificate_template",
         "renews_programme_id": "programme",
@@ -324,6 +327,10 @@ TEMPLATES = {
         "%(summary)s published; it replaces course %(previous_id)s"
         " in %(programme_links)s programmes"
     ),
+    "course.created": _l("%(summary)s created as version %(version)s"),
+    "course.teacher_added": _l("User %(user_id)s added to the co-teachers"),
+    "course.teacher_removed": _l("User %(user_id)s removed from the co-teachers"),
+    "course.author_changed": _l("Author: %(previous_author_id)s → %(author_id)s"),
     "class.attendance_marked": _l(
         "Attendance at session %(session_id)s marked %(attendance_label)s"
         " (before: %(attendance_before_label)s)"
@@ -498,6 +505,10 @@ ACTION_LABELS = {
     "course.published": _l("Course published"),
     "course.archived": _l("Course archived"),
     "course.version_published": _l("Course version published"),
+    "course.created": _l("Course created"),
+    "course.teacher_added": _l("Course co-teacher added"),
+    "course.teacher_removed": _l("Course co-teacher removed"),
+    "course.author_changed": _l("Course author changed"),
     "programme.published": _l("Programme published"),
     "programme.archived": _l("Programme archived"),
     "class.attendance_marked": _l("Attendance marked"),

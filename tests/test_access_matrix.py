@@ -243,6 +243,13 @@ EXPECTED = {
     ("manage.copy_course", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     # The trainer drafts version 2; the admin gets the same draft back.
     ("manage.new_course_version", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
+    # Trainers see a course's teachers; its authors and administrators change
+    # them, and only administrators change its author. An empty form gets 400.
+    ("course_teachers.teachers_page", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("course_teachers.add_teacher", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
+    # The owner is a learner, not a co-teacher, so there is nothing to remove.
+    ("course_teachers.remove_teacher", "POST"): (302, 403, 403, 404, 403, 403, 403, 404),
+    ("course_teachers.set_author", "POST"): (302, 403, 403, 403, 403, 403, 403, 400),
     # The module belongs to a published course, so changes are rejected.
     ("manage.new_module", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
     ("manage.rename_module", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
@@ -1014,6 +1021,12 @@ def _url(endpoint: str, w: dict) -> str:
         "manage.archive_course": f"/manage/courses/{w['course']}/archive",
         "manage.copy_course": f"/manage/courses/{w['course']}/copy",
         "manage.new_course_version": f"/manage/courses/{w['course']}/versions",
+        "course_teachers.teachers_page": f"/manage/courses/{w['course']}/teachers",
+        "course_teachers.add_teacher": f"/manage/courses/{w['course']}/teachers",
+        "course_teachers.remove_teacher": (
+            f"/manage/courses/{w['course']}/teachers/{w['owner']}/remove"
+        ),
+        "course_teachers.set_author": f"/manage/courses/{w['course']}/author",
         "manage.new_module": f"/manage/courses/{w['course']}/modules",
         "manage.rename_module": f"/manage/courses/{w['course']}/modules/{w['module']}",
         "manage.move_module": (

@@ -258,3 +258,66 @@ def test_true_false_choices_become_data(fresh_app):
         (1, "true", ""), (2, "false", ""), (3, "正确", "")
     ]
     assert downgraded == ["正确", "错误", "正确"]
+
+
+#: The revision before course co-teachers, whose courses may lack an author.
+BEFORE_CO_TEACHERS = "bad675862c76"
+
+
+def test_course_authors_recovered_from_creation_entries(fresh_app):
+    """A course without author gets the creator its ``course.created`` entry names.
+
+    Course 1 has such an entry, course 2 has only a publication entry, and
+    course 3 names a creator of another institution, so only course 1 gets
+    an author. Course 4 keeps the author it has.
+    """
+    def course(course_id: int, author_id=None) -> tuple:
+        return ("course", {"id": course_id, "institution_id": 1, "code": f"c{course_id}",
+                           "title": f"课程{course_id}", "summary": "", "credit_hours": 2,
+                           "status": "draft", "author_id": author_id})
+
+    def entry(action: str, actor_id: int, course_id: int) -> tuple:
+        return ("audit_entry", {"created_at": "2026-02-01 08:00:00.000000",
+                                "actor_id": actor_id, "action": action,
+                                "subject_type": "course", "subject_id": course_id,
+                                "summary": f"c{course_id}", "data": "{}",
+                                "institution_id": 1})
+
+    rows = [
+        ("institution", {"id": 1, "code": "uni-a", "name": "甲大学",
+                         "timezone": "Asia/Shanghai", "serial_prefix": "SR"}),
+        ("institution", {"id": 2, "code": "uni-b", "name": "乙大学",
+                         "timezone": "Asia/Shanghai", "serial_prefix": "SB"}),
+        ("user", {"id": 1, "username": "trainer", "full_name": "孙培训", "role": "trainer",
+                  "institution_id": 1, "active": True, "password_hash": "x",
+                  "created_at": "2026-01-05 08:00:00.000000"}),
+        ("user", {"id": 2, "username": "trainer-b", "full_name": "周培训",
+                  "role": "trainer", "institution_id": 2, "active": True,
+                  "password_hash": "x", "created_at": "2026-01-05 08:00:00.000000"}),
+        course(1), course(2), course(3), course(4, author_id=2),
+        entry("course.created", 1, 1),
+        entry("course.published", 1, 2),
+        entry("course.created", 2, 3),
+        entry("course.created", 1, 4),
+    ]
+    with fresh_app.app_context():
+        upgrade(revision=BEFORE_CO_TEACHERS)
+        with db.engine.begin() as connection:
+            metadata = sa.MetaData()
+            for table_name, row in rows:
+                table = sa.Table(table_name, metadata, autoload_with=connection)
+                values = {
+                    key: _python_value(table.c[key].type, value) for key, value in row.items()
+                }
+                connection.execute(table.insert().values(**values))
+        upgrade()
+        authors = dict(
+            db.session.execute(sa.text("SELECT id, author_id FROM course")).all()
+        )
+        db.session.remove()
+        downgrade(revision=BEFORE_CO_TEACHERS)
+        kept = dict(db.session.execute(sa.text("SELECT id, author_id FROM course")).all())
+        db.session.remove()
+
+    assert authors == {1: 1, 2: None, 3: None, 4: 2}
+    assert kept == authors
