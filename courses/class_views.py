@@ -23,6 +23,7 @@ from courses.class_models import (
     MemberStatus,
     SessionLength,
     TrainingClass,
+    WithdrawalReason,
 )
 from courses.models import PublicationStatus
 from lms import labels, revisions
@@ -114,7 +115,26 @@ def _session(training_class: TrainingClass, session_id: int) -> ClassSession:
     return session
 
 
-def class_error_message(error: classes.ClassError) -> str:
+def withdrawn_by_trainer_message(training_class: TrainingClass) -> str:
+    """Tell a learner taken off the roster that only the class's trainers add them again."""
+    names = "、".join(trainer.full_name for trainer in training_class.trainers)
+    if not names:
+        return _(
+            "You were taken off the roster of this class, so you cannot join it again "
+            "yourself. Ask the class's trainers to add you again."
+        )
+    return _(
+        "You were taken off the roster of this class, so you cannot join it again "
+        "yourself. Ask the class's trainers (%(names)s) to add you again.",
+        names=names,
+    )
+
+
+def class_error_message(
+    error: classes.ClassError, training_class: TrainingClass | None = None
+) -> str:
+    if error.code == "withdrawn_by_trainer" and training_class is not None:
+        return withdrawn_by_trainer_message(training_class)
     messages = {
         "other_institution": _("This person belongs to another institution."),
         "not_learner": _("Only counselors and party-work staff can join a class."),
@@ -133,6 +153,10 @@ def class_error_message(error: classes.ClassError) -> str:
         "still_over_limit": _(
             "The person's missed time is still beyond the class's leave limit. Correct "
             "their attendance marks or raise the leave limit on the class form first."
+        ),
+        "withdrawn_by_trainer": _(
+            "You were taken off the roster of this class, so you cannot join it again "
+            "yourself. Ask the class's trainers to add you again."
         ),
         "withdrawn_for_leave": _(
             "You were withdrawn from this class for leave beyond its limit, so you "
@@ -251,6 +275,13 @@ def detail_page(
         my_marks=my_marks or {},
         my_leave=_my_leave(training_class, member),
         leave_withdrawn=member is not None and class_leave.can_reinstate(member),
+        trainer_withdrawn_text=(
+            withdrawn_by_trainer_message(training_class)
+            if member is not None
+            and member.status is MemberStatus.WITHDRAWN
+            and member.withdrawal_reason is WithdrawalReason.TRAINER
+            else ""
+        ),
         leave_allowed=class_leave.class_allowance(training_class),
         floor_hours=class_leave.floor_hours,
         percent_text=class_leave.percent_text,
@@ -459,7 +490,7 @@ def join(class_id: int):
         member = classes.request_place(training_class, current_user)
     except classes.ClassError as error:
         db.session.rollback()
-        flash(class_error_message(error), "error")
+        flash(class_error_message(error, training_class), "error")
         return redirect(url_for("classes.detail", class_id=class_id))
     db.session.commit()
     flash(member_status_message(member), "success")

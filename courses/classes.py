@@ -397,7 +397,9 @@ def request_place(training_class: TrainingClass, user: User) -> ClassMember:
 
     Self-enrolment takes a seat or a place on the waiting list; a class
     that needs approval records a pending request. A learner outside the
-    audience or level of the class's programme is rejected.
+    audience or level of the class's programme is rejected, and so is one
+    whom a trainer or the leave limit withdrew: only a trainer brings them
+    back, by adding them again or by reinstating them.
     """
     _check_eligible(training_class, user)
     if training_class.status is not ClassStatus.OPEN:
@@ -416,6 +418,9 @@ def request_place(training_class: TrainingClass, user: User) -> ClassMember:
     if member is not None and member.withdrawal_reason is WithdrawalReason.LEAVE_LIMIT:
         # Only the class's trainers end a withdrawal for leave, by reinstating.
         raise ClassError("withdrawn_for_leave")
+    if member is not None and member.withdrawal_reason is WithdrawalReason.TRAINER:
+        # Only the class's managers undo their withdrawal, by adding the person again.
+        raise ClassError("withdrawn_by_trainer")
     _check_audience(training_class, user)
     if training_class.enrolment_mode is EnrolmentMode.APPROVAL:
         return _place(training_class, user, MemberStatus.PENDING, "self")

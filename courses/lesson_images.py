@@ -8,17 +8,29 @@ another site.
 
 NOTE: a lesson copied to another institution keeps addresses that its
 people cannot open, so the copy shows no images until they are uploaded again.
+
+Images are stored as soon as the lesson form is posted, before the lesson
+validates, so a form shown again with an error keeps them. An image that
+no lesson refers to is deleted by ``purge_unreferenced``, which the
+``cleanup_temp_uploads`` job runs once the image is older than
+``LMS_TEMP_UPLOAD_MAX_AGE_HOURS``.
 """
 
 import io
 import re
+import stat
+from datetime import datetime
 
+import sqlalchemy as sa
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from markupsafe import escape
 from PIL import Image, UnidentifiedImageError
 
+from courses import logger
+from courses.models import Lesson
 from lms import uploads
+from lms.extensions import db
 
 IMAGE_TYPES = ("png", "jpg", "jpeg")
 #: Default size limit per image, overridden by the ``LESSON_IMAGE_MAX_BYTES`` setting.
@@ -28,6 +40,10 @@ MAX_PIXELS = 40_000_000
 #: Address of an uploaded image, as ``store_images`` writes it. ``clean_html``
 #: drops any other ``src``.
 SOURCE_PATTERN = re.compile(r"/lesson-images/(\d+)/([0-9a-f]{32}\.(?:png|jpg|jpeg))")
+#: Folder of an institution's images under ``UPLOAD_DIR``, as ``area`` names it.
+AREA_PATTERN = re.compile(r"lesson_images_(\d+)")
+#: Name of a stored image, as ``uploads.store`` generates it.
+NAME_PATTERN = re.compile(r"[0-9a-f]{32}\.(?:png|jpg|jpeg)")
 
 
 def max_bytes() -> int:
@@ -126,3 +142,67 @@ def store_images(institution_id: int, files, errors: dict) -> list[str]:
         source = url_for("courses.lesson_image", institution_id=institution_id, name=stored.name)
         tags.append(f'<p><img src="{source}" alt="{escape(name)}"></p>')
     return tags
+
+
+def referenced_images() -> set[tuple[int, str]]:
+    """Return (institution id, name) of every image that the text of a lesson shows.
+
+    Every lesson counts, whatever its course's version or status, and so
+    do lessons of another institution that were copied with the address.
+    """
+    bodies = db.session.scalars(
+        sa.select(Lesson.body_html)
+        .where(Lesson.body_html.contains("/lesson-images/"))
+        .execution_options(yield_per=500)
+    )
+    found = set()
+    for body in bodies:
+        for match in SOURCE_PATTERN.finditer(body or ""):
+            found.add((int(match.group(1)), match.group(2)))
+    return found
+
+
+def purge_unreferenced(cutoff: datetime) -> int:
+    """Delete the stored images last changed before ``cutoff`` that no lesson shows.
+
+    Returns how many were deleted. Only regular files with a generated
+    name are deleted. Links and other entries of the folders stay.
+
+    NOTE: a lesson form shown again with an error and saved only after this
+    age may carry tags of images deleted meanwhile, which then show as missing.
+    """
+    root = uploads.upload_root()
+    if not root.is_dir():
+        return 0
+    stamp = cutoff.timestamp()
+    old = []
+    for folder in root.iterdir():
+        match = AREA_PATTERN.fullmatch(folder.name)
+        if match is None or folder.is_symlink() or not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            if NAME_PATTERN.fullmatch(path.name) is None:
+                continue
+            try:
+                status = path.lstat()
+            except FileNotFoundError:
+                continue
+            if stat.S_ISREG(status.st_mode) and status.st_mtime < stamp:
+                old.append((int(match.group(1)), path))
+    if not old:
+        return 0
+    # Read after the files were listed, so a lesson saved meanwhile counts.
+    referenced = referenced_images()
+    deleted = 0
+    for institution_id, path in old:
+        if (institution_id, path.name) in referenced:
+            continue
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            logger.warning("could not delete lesson image %s: %s", path, exc)
+            continue
+        deleted += 1
+    return deleted

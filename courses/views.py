@@ -337,7 +337,7 @@ def _enrol_through_class(programme: Programme, training_class, target: str):
         member = classes.request_place(training_class, current_user)
     except classes.ClassError as error:
         db.session.rollback()
-        flash(class_error_message(error), "error")
+        flash(class_error_message(error, training_class), "error")
         return redirect(target)
     db.session.commit()
     flash(

@@ -171,8 +171,8 @@ DEFAULT_JOBS: tuple[JobSpec, ...] = (
         "lms.notifications.tasks:cleanup_temp_uploads",
         "15 * * * *",
         _l(
-            "Delete temporary uploads and unconfirmed import previews older than "
-            "the configured age."
+            "Delete temporary uploads, unconfirmed import previews and unused "
+            "lesson images older than the configured age."
         ),
         misfire_grace_seconds=1800,
     ),

@@ -71,8 +71,10 @@ def cleanup_sessions(now: Optional[datetime] = None) -> dict:
 TEMPORARY_UPLOAD_FOLDERS = ("tmp", "imports", "framework_imports", "question_imports")
 
 #: Counts that ``cleanup_temp_uploads`` returns. ``files_deleted`` counts every
-#: file deleted, preview files included, and each ``*_previews_deleted`` count
-#: is the number of abandoned previews of one upload flow.
+#: file deleted, preview files and lesson images included. Each
+#: ``*_previews_deleted`` count is the number of abandoned previews of one
+#: upload flow, and ``lesson_images_deleted`` the number of lesson images that
+#: no lesson shows.
 CLEANUP_COUNTS = (
     "files_deleted",
     "folders_deleted",
@@ -81,6 +83,7 @@ CLEANUP_COUNTS = (
     "roster_previews_deleted",
     "question_import_previews_deleted",
     "framework_import_previews_deleted",
+    "lesson_images_deleted",
 )
 
 
@@ -91,11 +94,13 @@ def cleanup_temp_uploads(now: Optional[datetime] = None) -> dict:
     and question imports are rows, deleted unless they were confirmed. The
     files of question imports awaiting confirmation stay. The other previews
     are files in the temporary folders, which a confirmation deletes.
+    Images uploaded with a lesson form are deleted when the text of no
+    lesson, of any course version, shows them (``lesson_images.purge_unreferenced``).
     Symbolic links are deleted as links and never followed, and folders left
     empty are removed, but never the temporary folders themselves.
     """
     from assessments import pending_imports
-    from courses import class_import
+    from courses import class_import, lesson_images
 
     now = now or now_utc()
     cutoff = now - timedelta(hours=int(setting("LMS_TEMP_UPLOAD_MAX_AGE_HOURS")))
@@ -110,6 +115,9 @@ def cleanup_temp_uploads(now: Optional[datetime] = None) -> dict:
         root = upload_dir / name
         if root.is_dir() and not root.is_symlink():
             _delete_old_files(root, cutoff.timestamp(), counts, keep.get(name, set()))
+    images = lesson_images.purge_unreferenced(cutoff)
+    counts["lesson_images_deleted"] = images
+    counts["files_deleted"] += images
 
     deleted = ", ".join(f"{key}={value}" for key, value in counts.items() if value)
     if deleted:

@@ -124,6 +124,7 @@ RESULT_LABELS = {
     "roster_previews_deleted": _l("class roster previews deleted"),
     "question_import_previews_deleted": _l("question import previews deleted"),
     "framework_import_previews_deleted": _l("framework import previews deleted"),
+    "lesson_images_deleted": _l("unused lesson images deleted"),
 }
 
 

@@ -346,6 +346,63 @@ def test_learner_withdrawn_for_leave_cannot_rejoin(world, login, english):
     assert _member(world, world.counselor).status is MemberStatus.WITHDRAWN
 
 
+def _self_enrolment(world) -> None:
+    klass = db.session.get(TrainingClass, world.klass)
+    klass.enrolment_mode = EnrolmentMode.SELF
+    db.session.commit()
+
+
+def test_learner_withdrawn_by_trainer_cannot_rejoin(world, login, english):
+    _self_enrolment(world)
+    trainer = login("trainer")
+    member_id = _member(world, world.counselor).id
+    trainer.post(f"/classes/{world.klass}/members/{member_id}/withdraw")
+    trainer_name = user(world.trainer).full_name
+    learner = login("counselor1")
+
+    page = learner.get(f"/classes/{world.klass}").get_data(as_text=True)
+    response = learner.post(f"/classes/{world.klass}/join", follow_redirects=True)
+
+    assert f"/classes/{world.klass}/join" not in page
+    assert f"Ask the class&#39;s trainers ({trainer_name}) to add you again" in page
+    message = response.get_data(as_text=True)
+    assert "You were taken off the roster of this class, so you cannot join it again" in message
+    assert f"Ask the class&#39;s trainers ({trainer_name}) to add you again" in message
+    member = _member(world, world.counselor)
+    assert member.status is MemberStatus.WITHDRAWN
+    assert member.withdrawal_reason is WithdrawalReason.TRAINER
+
+
+def test_trainer_adds_back_a_member_they_withdrew(world, login, english):
+    _self_enrolment(world)
+    trainer = login("trainer")
+    member_id = _member(world, world.counselor).id
+    trainer.post(f"/classes/{world.klass}/members/{member_id}/withdraw")
+
+    response = trainer.post(
+        f"/classes/{world.klass}/members", data={"user_ids": [str(world.counselor)]}
+    )
+
+    assert response.status_code == 302
+    member = _member(world, world.counselor)
+    assert member.status is MemberStatus.ENROLLED
+    assert member.withdrawal_reason is None
+    page = login("counselor1").get(f"/classes/{world.klass}").get_data(as_text=True)
+    assert "taken off the roster" not in page
+
+
+def test_learner_who_left_can_rejoin(world, login, english):
+    _self_enrolment(world)
+    learner = login("counselor1")
+    learner.post(f"/classes/{world.klass}/leave")
+    assert _member(world, world.counselor).withdrawal_reason is WithdrawalReason.SELF
+
+    response = learner.post(f"/classes/{world.klass}/join", follow_redirects=True)
+
+    assert "You are enrolled in this class." in response.get_data(as_text=True)
+    assert _member(world, world.counselor).status is MemberStatus.ENROLLED
+
+
 def test_deleting_a_session_can_withdraw(world, login, english):
     trainer = login("trainer")
     trainer.post(_sheet_url(world, 0), data={f"mark-{world.counselor}": "absent"})

@@ -2,7 +2,9 @@
 
 import html
 import io
+import os
 import re
+from datetime import timedelta
 
 import pytest
 from PIL import Image
@@ -10,9 +12,11 @@ from PIL import Image
 from courses.authoring import clean_html
 from courses.models import Course, Lesson
 from lms.accounts.models import Role
+from lms.db import now_utc
 from lms.extensions import db
 from lms.organisations.models import Institution
 from tests.factories import make_user
+from tests.upload_cleanup import age_file, run_cleanup, use_empty_upload_dir
 
 # These tests compare message text, which is written in English.
 pytestmark = pytest.mark.usefixtures("english")
@@ -150,3 +154,69 @@ def test_large_image_rejected(app, world, trainer, draft, monkeypatch):
 
     assert response.status_code == 400
     assert "The image 大图.png is larger than 0.2 MB" in response.get_data(as_text=True)
+
+
+def _stored(upload_dir, source: str):
+    institution_id, name = source.split("/")[2:]
+    return upload_dir / f"lesson_images_{institution_id}" / name
+
+
+def _served(session, source: str) -> int:
+    response = session.get(source)
+    response.close()
+    return response.status_code
+
+
+def test_cleanup_deletes_old_images_no_lesson_shows(
+    app, world, trainer, draft, monkeypatch, tmp_path
+):
+    upload_dir = use_empty_upload_dir(app, monkeypatch, tmp_path)
+    abandoned_page = _post(
+        trainer, draft, {"title": "", "body_html": "<p>正文</p>"}, [("流程图.png", PNG)]
+    )
+    assert abandoned_page.status_code == 400
+    abandoned = SOURCE.search(html.unescape(abandoned_page.get_data(as_text=True))).group(1)
+    saved = _post(trainer, draft, {"title": "谈话流程", "body_html": ""}, [("流程图.png", PNG)])
+    assert saved.status_code == 302
+    in_draft = SOURCE.search(_last_lesson(draft).body_html).group(1)
+    # An image that only a lesson of the published version shows.
+    shown_page = _post(trainer, draft, {"title": "", "body_html": ""}, [("流程图.png", PNG)])
+    in_published = SOURCE.search(html.unescape(shown_page.get_data(as_text=True))).group(1)
+    published = _last_lesson(world.course2)
+    published.body_html = f'<p>见图</p><p><img src="{in_published}" alt="图"></p>'
+    db.session.commit()
+    young_page = _post(trainer, draft, {"title": "", "body_html": ""}, [("流程图.png", PNG)])
+    young = SOURCE.search(html.unescape(young_page.get_data(as_text=True))).group(1)
+    for source in (abandoned, in_draft, in_published):
+        age_file(_stored(upload_dir, source))
+
+    result = run_cleanup()
+
+    assert result["lesson_images_deleted"] == 1
+    assert result["files_deleted"] == 1
+    assert not _stored(upload_dir, abandoned).exists()
+    assert _served(trainer, abandoned) == 404
+    for source in (in_draft, in_published, young):
+        assert _stored(upload_dir, source).exists()
+        assert _served(trainer, source) == 200
+
+
+def test_cleanup_leaves_other_entries_of_image_folders(app, app_ctx, monkeypatch, tmp_path):
+    upload_dir = use_empty_upload_dir(app, monkeypatch, tmp_path)
+    folder = upload_dir / "lesson_images_7"
+    folder.mkdir(parents=True)
+    foreign = folder / "notes.png"
+    foreign.write_bytes(PNG)
+    outside = tmp_path / ("b" * 32 + ".png")
+    outside.write_bytes(PNG)
+    link = folder / ("c" * 32 + ".png")
+    link.symlink_to(outside)
+    for path in (foreign, outside):
+        age_file(path)
+    stamp = (now_utc() - timedelta(days=3)).timestamp()
+    os.utime(link, (stamp, stamp), follow_symlinks=False)
+
+    result = run_cleanup()
+
+    assert result["lesson_images_deleted"] == 0
+    assert foreign.exists() and link.is_symlink() and outside.exists()

@@ -23,6 +23,7 @@ NOTHING_DELETED = {
     "roster_previews_deleted": 0,
     "question_import_previews_deleted": 0,
     "framework_import_previews_deleted": 0,
+    "lesson_images_deleted": 0,
 }
 
 
@@ -128,7 +129,7 @@ def test_jobs_page_names_preview_counts(app, app_ctx, login, monkeypatch, tmp_pa
     page = admin.get("/admin/jobs").get_data(as_text=True)
 
     row = page.split('id="job-cleanup_temp_uploads"')[1].split("</tr>")[0]
-    assert "Delete temporary uploads and unconfirmed import previews" in row
+    assert "Delete temporary uploads, unconfirmed import previews and unused lesson" in row
     for label in (
         "files deleted: 0",
         "HR record upload previews deleted: 0",
@@ -136,6 +137,8 @@ def test_jobs_page_names_preview_counts(app, app_ctx, login, monkeypatch, tmp_pa
         "class roster previews deleted: 0",
         "question import previews deleted: 0",
         "framework import previews deleted: 0",
+        "unused lesson images deleted: 0",
     ):
         assert label in row
     assert "_previews_deleted" not in row
+    assert "lesson_images_deleted" not in row
