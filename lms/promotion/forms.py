@@ -157,6 +157,10 @@ class RuleForm(FlaskForm):
         to_track, _sep, to_value = (field.data or "").partition(":")
         if from_track != to_track:
             raise ValidationError(_("To: choose a step on the same track as From."))
+        # A value outside the listed steps already has the choice field's
+        # error; it may name no track at all.
+        if to_track not in {track.value for track in PromotionTrack}:
+            return
         steps = TRACK_STEPS[PromotionTrack(to_track)]
         if from_value not in steps or to_value not in steps:
             raise ValidationError(_("To: choose a step from the list."))

@@ -945,3 +945,22 @@ def test_rule_sent_twice_at_once(app, world, frozen, login, english, monkeypatch
 
     assert response.status_code == 400
     assert "rank-deputy-chief is already used" in response.get_data(as_text=True)
+
+
+def test_rule_with_steps_of_no_track_is_refused_with_a_message(world, frozen, login, english):
+    db.session.commit()
+    hr = login("hr")
+
+    for steps, message in (
+        ({"from_step": "zz:clerk", "to_step": "zz:section_chief"}, "is not one of the listed options"),
+        ({"from_step": "长" * 300, "to_step": "长" * 300}, "is not one of the listed options"),
+        ({"from_step": "", "to_step": ""}, "This field is required"),
+    ):
+        response = hr.post("/promotions/rules/new", _rule_data(**steps))
+
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400
+        assert message in page
+        assert 'value="科员晋升正科级"' in page
+    assert engine.rules_of(world.uni.id, active_only=False) == []
+
