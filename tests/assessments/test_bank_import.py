@@ -159,3 +159,20 @@ def test_preview_names_what_is_dropped_and_left_out(world, login):
 
     trainer.post(_confirm_url(response))
     assert _question_texts() == ["π 是多少？"]
+
+
+def test_file_of_descriptions_only_says_so(world, login):
+    trainer = _english(login("trainer"))
+    bank = _bank(trainer)
+    content = "::说明::以下各题考查辅导员的工作职责。\n\n[markdown] 请**独立**作答。\n".encode()
+
+    response = _preview(trainer, bank, content, "descriptions.gift")
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 400
+    assert (
+        "The file holds only descriptions (line 1, line 3), which are not questions: "
+        "add questions to the file." in page
+    )
+    assert "The file contains no questions." not in page
+    assert _question_texts() == []
