@@ -147,12 +147,12 @@ def read_file(fmt: str, raw: bytes) -> ImportPreview:
 
 
 def _no_questions(preview: ImportPreview) -> str:
-    """Say why a file gave no questions, naming the descriptions it held."""
+    """Return the message for a file without questions, naming its description lines."""
     if preview.left_out or not preview.skipped:
         return _l("The file contains no questions.")
     lines = _(", ").join(_("line %(line)s", line=line) for line, _text in preview.skipped)
     return _l(
-        "The file holds only descriptions (%(lines)s), which are not questions: "
+        "The file contains only descriptions (%(lines)s), which are not questions: "
         "add questions to the file.",
         lines=lines,
     )

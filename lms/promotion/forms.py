@@ -158,7 +158,7 @@ class RuleForm(FlaskForm):
         if from_track != to_track:
             raise ValidationError(_("Choose a step on the same track as From."))
         # A value outside the listed steps already has the choice field's
-        # error; it may name no track at all.
+        # error, and it may name no track at all.
         if to_track not in {track.value for track in PromotionTrack}:
             return
         steps = TRACK_STEPS[PromotionTrack(to_track)]

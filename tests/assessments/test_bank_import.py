@@ -161,7 +161,7 @@ def test_preview_names_what_is_dropped_and_left_out(world, login):
     assert _question_texts() == ["π 是多少？"]
 
 
-def test_file_of_descriptions_only_says_so(world, login):
+def test_descriptions_only_file_named(world, login):
     trainer = _english(login("trainer"))
     bank = _bank(trainer)
     content = "::说明::以下各题考查辅导员的工作职责。\n\n[markdown] 请**独立**作答。\n".encode()
@@ -171,7 +171,7 @@ def test_file_of_descriptions_only_says_so(world, login):
 
     assert response.status_code == 400
     assert (
-        "The file holds only descriptions (line 1, line 3), which are not questions: "
+        "The file contains only descriptions (line 1, line 3), which are not questions: "
         "add questions to the file." in page
     )
     assert "The file contains no questions." not in page

@@ -345,7 +345,7 @@ def test_css_error_is_translatable_on_css(world, login, marked_gettext):
     assert "⟦the CSS contains &#39;@import&#39;, which is not allowed." in page
 
 
-def test_programme_settings_name_a_value_that_is_not_an_id(world, login, english):
+def test_programme_settings_text_id_named(world, login, english):
     response = login("trainer1").post(
         f"/certificates/programmes/{world['programme']}",
         data={"template_id": "abc", "renews_programme_id": "x1"},

@@ -246,7 +246,7 @@ def test_unknown_department_lists_choices(world, login):
     assert "教育学院、物理学院" in page
 
 
-def test_problem_column_joins_its_message_with_a_chinese_colon(world, login):
+def test_problem_uses_chinese_colon(world, login):
     trainer = login("trainer")
     rows = [["T2026011", "王二", "化学学院"]]
 

@@ -53,7 +53,7 @@ def test_dashboard_shows_attainment_radar(app_ctx, seeded, login):
     assert area in page
 
 
-def test_chart_tooltips_use_the_chinese_colon(app_ctx, seeded, login):
+def test_chart_tooltips_use_chinese_colon(app_ctx, seeded, login):
     page = login("hr").get("/compliance").get_data(as_text=True)
     area = _framework().areas[0].name
 

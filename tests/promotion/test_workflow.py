@@ -948,7 +948,7 @@ def test_rule_sent_twice_at_once(app, world, frozen, login, english, monkeypatch
     assert "rank-deputy-chief is already used" in response.get_data(as_text=True)
 
 
-def test_rule_with_steps_of_no_track_is_refused_with_a_message(world, frozen, login, english):
+def test_rule_steps_without_track_rejected(world, frozen, login, english):
     db.session.commit()
     hr = login("hr")
 
