@@ -419,3 +419,17 @@ def test_earlier_post_on_record_allows_its_years(world, login):
     assert events.earliest_post_on(counselor) == date(2019, 9, 1)
     response = _upload(hr, "工号,类型,日期,结果,年度\nE001,年度考核,2021-01-10,合格,2020\n".encode())
     assert response.status_code == 200
+
+
+def test_bad_row_lists_every_problem(world, login):
+    hr = login("hr")
+    content = (GOOD + "E001,年度考核,2026-02-30,良好,abc,,\n").encode("utf-8")
+
+    response = _upload(hr, content)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "“2026-02-30” is not a valid date" in page
+    assert "Write one of 优秀, 合格, 基本合格 or 不合格." in page
+    assert "Write the assessment year as four digits" in page
+    assert _entries() == []
