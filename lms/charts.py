@@ -79,7 +79,8 @@ def radar_svg(
         x, y = _point(index, count, 1.1)
         percent = round(fraction * 100)
         dot_x, dot_y = _point(index, count, fraction)
-        tip = _("%(label)s: %(value)s", label=escape(label), value=f"{percent}%")
+        share = f"{percent}%"
+        tip = _("%(label)s: %(value)s", label=escape(label), value=share)
         parts.append(
             f"<g><title>{tip}</title>"
             f'<circle cx="{dot_x}" cy="{dot_y}" r="3" fill="#b3282d"/>'

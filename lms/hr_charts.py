@@ -100,11 +100,8 @@ def stacked_bar_chart(
             if total == 0 or segment.value == 0:
                 continue
             width = bar_span * segment.value / total
-            tip = _(
-                "%(label)s: %(value)s",
-                label=f"{escape(label)} · {escape(segment.label)}",
-                value=segment.value,
-            )
+            name = f"{escape(label)} · {escape(segment.label)}"
+            tip = _("%(label)s: %(value)s", label=name, value=segment.value)
             parts.append(
                 f'<rect x="{x:.1f}" y="{y + 3}" width="{width:.1f}" height="18" '
                 f'fill="{colour}"><title>{tip}</title></rect>'
