@@ -14,6 +14,7 @@ from typing import Optional
 
 import nh3
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from assessments import logger, question_forms
@@ -141,10 +142,20 @@ def read_file(fmt: str, raw: bytes) -> ImportPreview:
                 )
             )
     if not preview.items:
-        raise FormatError(
-            [*preview.left_out, FormatProblem(None, "file", _l("The file contains no questions."))]
-        )
+        raise FormatError([*preview.left_out, FormatProblem(None, "file", _no_questions(preview))])
     return preview
+
+
+def _no_questions(preview: ImportPreview) -> str:
+    """Return the message for a file without questions, naming its description lines."""
+    if preview.left_out or not preview.skipped:
+        return _l("The file contains no questions.")
+    lines = _(", ").join(_("line %(line)s", line=line) for line, _text in preview.skipped)
+    return _l(
+        "The file contains only descriptions (%(lines)s), which are not questions: "
+        "add questions to the file.",
+        lines=lines,
+    )
 
 
 def _has_markup(text: str, text_format: TextFormat) -> bool:

@@ -40,10 +40,11 @@ def create_app(config: Optional[dict] = None) -> Flask:
     _register_listeners()
 
     from certificates import cli as certificate_cli
-    from lms import cli, errors, i18n, labels, revisions, security, uploads
+    from lms import cli, errors, form_input, i18n, labels, revisions, security, uploads
     from lms.notifications import cli as notification_cli
 
     errors.init_app(app)
+    form_input.init_app(app)
     i18n.init_app(app)
     labels.init_app(app)
     revisions.init_app(app)

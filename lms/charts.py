@@ -4,6 +4,7 @@ import math
 from decimal import Decimal
 from typing import Sequence, Union
 
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 Number = Union[int, float, Decimal]
@@ -78,8 +79,10 @@ def radar_svg(
         x, y = _point(index, count, 1.1)
         percent = round(fraction * 100)
         dot_x, dot_y = _point(index, count, fraction)
+        share = f"{percent}%"
+        tip = _("%(label)s: %(value)s", label=escape(label), value=share)
         parts.append(
-            f'<g><title>{escape(label)}: {percent}%</title>'
+            f"<g><title>{tip}</title>"
             f'<circle cx="{dot_x}" cy="{dot_y}" r="3" fill="#b3282d"/>'
             f'<text x="{x}" y="{y}" font-size="11" text-anchor="{_anchor(x)}" '
             f'dominant-baseline="middle">{escape(label)}</text></g>'

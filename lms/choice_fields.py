@@ -17,21 +17,33 @@ def _shown(values) -> str:
     return "、".join(str(value) for value in values)[:MAX_SHOWN]
 
 
+def _not_listed(value) -> str:
+    return _(
+        "“%(value)s” is not one of the listed options; choose one from the list.",
+        value=_shown([value]),
+    )
+
+
 class _ChoiceMessage:
-    """Replace WTForms' invalid-choice message of a single-value field."""
+    """Replace WTForms' invalid-choice messages of a single-value field."""
+
+    def process_formdata(self, valuelist) -> None:
+        # A value the field's coerce function rejects, such as text where an
+        # id belongs, is reported like any other value outside the choices.
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(_not_listed(valuelist[0])) from None
 
     def pre_validate(self, form) -> None:
+        if self.process_errors:
+            return
         try:
             super().pre_validate(form)
         except ValidationError:
             if self.data is None or str(self.data) == "":
                 raise ValidationError(_("Choose one of the listed options.")) from None
-            raise ValidationError(
-                _(
-                    "“%(value)s” is not one of the listed options; choose one from the list.",
-                    value=_shown([self.data]),
-                )
-            ) from None
+            raise ValidationError(_not_listed(self.data)) from None
 
 
 class SelectField(_ChoiceMessage, wtforms.SelectField):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Sequence
 
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 WIDTH = 640
@@ -54,10 +55,11 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence) -> Markup:
         bar_height = max(bar_height, 0.0)
         x = LEFT_PAD + index * slot + (slot - bar_width) / 2
         centre = x + bar_width / 2
+        tip = _("%(label)s: %(value)s", label=escape(label), value=_number(amount))
         parts.append(
             f'<rect x="{x:.1f}" y="{baseline - bar_height:.1f}" '
             f'width="{bar_width:.1f}" height="{bar_height:.1f}" fill="#2b6cb0">'
-            f"<title>{escape(label)}: {_number(amount)}</title></rect>"
+            f"<title>{tip}</title></rect>"
         )
         parts.append(
             f'<text x="{centre:.1f}" y="{baseline - bar_height - 4:.1f}" '
@@ -98,10 +100,11 @@ def stacked_bar_chart(
             if total == 0 or segment.value == 0:
                 continue
             width = bar_span * segment.value / total
+            name = f"{escape(label)} · {escape(segment.label)}"
+            tip = _("%(label)s: %(value)s", label=name, value=segment.value)
             parts.append(
                 f'<rect x="{x:.1f}" y="{y + 3}" width="{width:.1f}" height="18" '
-                f'fill="{colour}"><title>{escape(label)} · {escape(segment.label)}: '
-                f"{segment.value}</title></rect>"
+                f'fill="{colour}"><title>{tip}</title></rect>'
             )
             if width >= 18:
                 parts.append(

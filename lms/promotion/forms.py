@@ -156,17 +156,21 @@ class RuleForm(FlaskForm):
         from_track, _sep, from_value = (self.from_step.data or "").partition(":")
         to_track, _sep, to_value = (field.data or "").partition(":")
         if from_track != to_track:
-            raise ValidationError(_("To: choose a step on the same track as From."))
+            raise ValidationError(_("Choose a step on the same track as From."))
+        # A value outside the listed steps already has the choice field's
+        # error, and it may name no track at all.
+        if to_track not in {track.value for track in PromotionTrack}:
+            return
         steps = TRACK_STEPS[PromotionTrack(to_track)]
         if from_value not in steps or to_value not in steps:
-            raise ValidationError(_("To: choose a step from the list."))
+            raise ValidationError(_("Choose a step from the list."))
         if steps.index(to_value) <= steps.index(from_value):
-            raise ValidationError(_("To: choose a step above From."))
+            raise ValidationError(_("Choose a step above From."))
         next_value = steps[steps.index(from_value) + 1]
         if to_value != next_value:
             raise ValidationError(
                 _(
-                    "To: a rule moves a person up one step, so choose %(next)s, "
+                    "A rule moves a person up one step, so choose %(next)s, "
                     "the step right after From.",
                     next=STEP_NAMES[PromotionTrack(to_track)][next_value],
                 )
@@ -176,12 +180,12 @@ class RuleForm(FlaskForm):
         years = self.assessment_years.data
         if field.data and not years:
             raise ValidationError(
-                _("Excellent grades: also set how many annual assessments are checked.")
+                _("Also set how many annual assessments are checked.")
             )
         if years and field.data and field.data > years:
             raise ValidationError(
                 _(
-                    "Excellent grades: at most %(years)s, one per checked year.",
+                    "At most %(years)s, one per checked year.",
                     years=years,
                 )
             )
@@ -191,13 +195,13 @@ class RuleForm(FlaskForm):
         if field.data and not asks:
             raise ValidationError(
                 _(
-                    "Annual assessments: choose a lowest grade or a number of "
+                    "Choose a lowest grade or a number of "
                     "excellent grades, or leave this empty."
                 )
             )
         if self.min_grade.data and not field.data:
             raise ValidationError(
-                _("Annual assessments: set how many years the lowest grade applies to.")
+                _("Set how many years the lowest grade applies to.")
             )
 
     def fill(self, rule: PromotionRule) -> None:
@@ -315,4 +319,4 @@ class HrScopeForm(FlaskForm):
 
 def code_taken_message(code: str) -> str:
     """Return the message for a code that another rule of the institution has."""
-    return _("Code: %(code)s is already used by another rule.", code=code)
+    return _("%(code)s is already used by another rule. Choose another code.", code=code)

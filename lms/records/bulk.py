@@ -114,17 +114,24 @@ def _parse_date(text: str) -> Optional[date]:
         return None
 
 
-def _values(kind: ProgressionKind, row: dict, on: date, add) -> Optional[dict]:
-    """Return the event's values for ``events.record_event`` or report what is wrong."""
+def _values(kind: ProgressionKind, row: dict, on: Optional[date], add) -> Optional[dict]:
+    """Return the event's values for ``events.record_event`` or report what is wrong.
+
+    ``on`` is None when the row's date is invalid: the values are still
+    checked, against today where they depend on the date, and the row's date
+    problem is already reported.
+    """
     value = row.get("value", "")
     if kind is ProgressionKind.ASSESSMENT_GRADE:
         grade = _lookup(events.ASSESSMENT_GRADES, value)
         if grade is None:
             add("value", _l("Write one of 优秀, 合格, 基本合格 or 不合格."))
-            return None
-        year = row.get("year") or str(on.year)
-        if not year.isdigit() or not 1990 <= int(year) <= on.year:
+        latest = on.year if on else date.today().year
+        year = row.get("year") or str(latest)
+        if not year.isdigit() or not 1990 <= int(year) <= latest:
             add("year", _l("Write the assessment year as four digits, not after the date."))
+            return None
+        if grade is None:
             return None
         return {"grade": grade, "year": int(year)}
     if kind is ProgressionKind.TITLE_CHANGE:
@@ -149,10 +156,10 @@ def _values(kind: ProgressionKind, row: dict, on: date, add) -> Optional[dict]:
     if not name or len(name) > 200:
         add("value", _l("Write the honour's name, at most 200 characters."))
         return None
-    return {"name": name, "level": level, "year": on.year}
+    return {"name": name, "level": level, "year": on.year if on else None}
 
 
-def _appointment_values(row: dict, on: date, add) -> Optional[dict]:
+def _appointment_values(row: dict, on: Optional[date], add) -> Optional[dict]:
     """Return a post held from ``on``, with its optional last day and unit."""
     post = _lookup(events.POST_NAMES, row.get("value", ""))
     if post is None:
@@ -172,7 +179,7 @@ def _appointment_values(row: dict, on: date, add) -> Optional[dict]:
                 ),
             )
             return None
-        if ended_on < on:
+        if on is not None and ended_on < on:
             add(
                 "ended_on",
                 _l(
@@ -264,20 +271,19 @@ def parse(filename: str, content: bytes, institution_id: int, department_id=None
             header = headers.get(column, COLUMNS[column][0])
             result.problems.append(Problem(number, header, str(message)))
 
+        # Each check below reports its problem and the next one still runs,
+        # so one upload lists every problem of the row.
+        problems_before = len(result.problems)
+        person = people.get(row["person"]) if row["person"] else None
         if not row["person"]:
             add("person", _l("The employee number is missing: write the person's employee number or username."))
-            continue
-        person = people.get(row["person"])
-        if person is None and department_id is not None:
+        elif person is None and department_id is not None:
             add("person", _l("No person of your department has this employee number or username."))
-            continue
-        if person is None:
+        elif person is None:
             add("person", _l("No person of your institution has this employee number or username."))
-            continue
         kind = _kind_of(row["kind"])
         if kind is None:
             add("kind", _l("Write 年度考核, 职称, 职级, 荣誉, 任职, 入党 or 转正."))
-            continue
         on = _parse_date(row["date"])
         if on is None:
             add(
@@ -288,15 +294,16 @@ def parse(filename: str, content: bytes, institution_id: int, department_id=None
                     value=row["date"],
                 ),
             )
-            continue
-        if on > date.today():
+        elif on > date.today():
             add("date", _l("Write a date that is not in the future, such as 2026-09-01."))
-            continue
-        if on.year < 1950:
+            on = None
+        elif on.year < 1950:
             add("date", _l("Write a date in 1950 or later, such as 2026-09-01."))
-            continue
-        values = {} if isinstance(kind, PartyEvent) else _values(kind, row, on, add)
-        if values is None:
+            on = None
+        values = None
+        if kind is not None:
+            values = {} if isinstance(kind, PartyEvent) else _values(kind, row, on, add)
+        if len(result.problems) > problems_before:
             continue
         first_post = (
             events.grade_before_first_post(person, values["year"])

@@ -218,3 +218,20 @@ def test_claim_of_preview_deleted_meanwhile(world, login):
 
     assert rejected.value.code == "unknown"
     db.session.rollback()
+
+
+def test_descriptions_only_file_named(world, login):
+    trainer = _english(login("trainer"))
+    bank = _bank(trainer)
+    content = "::说明::以下各题考查辅导员的工作职责。\n\n[markdown] 请**独立**作答。\n".encode()
+
+    response = _preview(trainer, bank, content, "descriptions.gift")
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 400
+    assert (
+        "The file contains only descriptions (line 1, line 3), which are not questions: "
+        "add questions to the file." in page
+    )
+    assert "The file contains no questions." not in page
+    assert _question_texts() == []

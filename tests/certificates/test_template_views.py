@@ -343,3 +343,17 @@ def test_css_error_is_translatable_on_css(world, login, marked_gettext):
     assert response.status_code == 400
     assert "⟦the CSS contains &#39;%(text)s&#39;" not in page
     assert "⟦the CSS contains &#39;@import&#39;, which is not allowed." in page
+
+
+def test_programme_settings_text_id_named(world, login, english):
+    response = login("trainer1").post(
+        f"/certificates/programmes/{world['programme']}",
+        data={"template_id": "abc", "renews_programme_id": "x1"},
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "“abc” is not one of the listed options; choose one from the list." in page
+    assert "“x1” is not one of the listed options; choose one from the list." in page
+    assert "could not coerce" not in page
+    assert db.session.get(ProgrammeCertificateSettings, world["programme"]) is None

@@ -248,6 +248,17 @@ def test_unknown_department_lists_choices(world, login):
     assert "教育学院、物理学院" in page
 
 
+def test_problem_uses_chinese_colon(world, login):
+    trainer = login("trainer")
+    rows = [["T2026011", "王二", "化学学院"]]
+
+    pending_id = _pending_id(_upload(trainer, world, _csv(rows, "utf-8", HEADER[:3]), "x.csv"))
+    page = trainer.get(f"/classes/{world.klass}/import/{pending_id}").get_data(as_text=True)
+
+    assert "院系 列：没有名为“化学学院”的院系" in page
+    assert "列: " not in page
+
+
 @pytest.mark.parametrize(
     "content, filename",
     [

@@ -1,5 +1,6 @@
 """Mean competency attainment of a population, and its radar on the HR dashboard."""
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -50,3 +51,13 @@ def test_dashboard_shows_attainment_radar(app_ctx, seeded, login):
     area = _framework().areas[0].name
     assert "<svg" in page
     assert area in page
+
+
+def test_chart_tooltips_use_chinese_colon(app_ctx, seeded, login):
+    page = login("hr").get("/compliance").get_data(as_text=True)
+    area = _framework().areas[0].name
+
+    tips = re.findall(r"<title>([^<]*)</title>", page)
+    assert f"{area}：0%" in tips
+    assert "1月：0" in tips
+    assert not [tip for tip in tips if ": " in tip]

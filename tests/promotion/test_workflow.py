@@ -294,7 +294,7 @@ def test_rules_are_edited_by_institution_hr_only(world, frozen, login):
     )
     response = hr.post("/promotions/rules/new", downward)
     assert response.status_code == 400
-    assert "choose a step above From" in response.get_data(as_text=True)
+    assert "To: Choose a step above From." in response.get_data(as_text=True)
     across = dict(data, code="bad", to_step="professional_title:lecturer")
     assert hr.post("/promotions/rules/new", across).status_code == 400
     duplicate = hr.post("/promotions/rules/new", data)
@@ -455,7 +455,8 @@ def test_rule_skipping_a_step_rejected(world, frozen, login, english):
 
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "To: a rule moves a person up one step, so choose 副科级" in page
+    assert "To: A rule moves a person up one step, so choose 副科级" in page
+    assert "To: To:" not in page
     assert engine.rules_of(world.uni.id, active_only=False) == []
 
     titles = _rule_data(
@@ -945,3 +946,41 @@ def test_rule_sent_twice_at_once(app, world, frozen, login, english, monkeypatch
 
     assert response.status_code == 400
     assert "rank-deputy-chief is already used" in response.get_data(as_text=True)
+
+
+def test_rule_steps_without_track_rejected(world, frozen, login, english):
+    db.session.commit()
+    hr = login("hr")
+
+    for steps, message in (
+        ({"from_step": "zz:clerk", "to_step": "zz:section_chief"}, "is not one of the listed options"),
+        ({"from_step": "长" * 300, "to_step": "长" * 300}, "is not one of the listed options"),
+        ({"from_step": "", "to_step": ""}, "This field is required"),
+    ):
+        response = hr.post("/promotions/rules/new", _rule_data(**steps))
+
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400
+        assert message in page
+        assert 'value="科员晋升正科级"' in page
+    assert engine.rules_of(world.uni.id, active_only=False) == []
+
+
+def test_rule_errors_name_their_field_once(world, frozen, login, english):
+    db.session.commit()
+    hr = login("hr")
+    data = _rule_data(
+        code="rank-clerk-deputy",
+        to_step="administrative_rank:section_deputy",
+        min_excellent="2",
+    )
+
+    response = hr.post("/promotions/rules/new", data)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert (
+        "Excellent grades needed in the checked years: "
+        "Also set how many annual assessments are checked." in page
+    )
+    assert "Excellent grades: " not in page

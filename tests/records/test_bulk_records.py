@@ -449,3 +449,17 @@ def test_abandoned_preview_purged_by_cleanup(world, login, app, monkeypatch, tmp
     assert _confirm(hr, young_page).status_code == 302
     db.session.expire_all()
     assert len(_entries()) == 4
+
+
+def test_bad_row_lists_every_problem(world, login):
+    hr = login("hr")
+    content = (GOOD + "E001,年度考核,2026-02-30,良好,abc,,\n").encode("utf-8")
+
+    response = _upload(hr, content)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "“2026-02-30” is not a valid date" in page
+    assert "Write one of 优秀, 合格, 基本合格 or 不合格." in page
+    assert "Write the assessment year as four digits" in page
+    assert _entries() == []
