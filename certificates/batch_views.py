@@ -7,7 +7,6 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, u
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from flask_wtf import FlaskForm
 
 from certificates import batches, services
 from certificates.batches import (
@@ -22,6 +21,7 @@ from lms.accounts.access import hr_scope, roles_required
 from lms.accounts.models import Role
 from lms.choice_fields import SelectField
 from lms.extensions import db
+from lms.form_messages import PlatformForm
 
 bp = Blueprint("certificate_batches", __name__)
 
@@ -30,12 +30,12 @@ BATCH_ROLES = (Role.HR, Role.ADMIN, Role.TRAINER)
 ITEM_LIST_LIMIT = 1000
 
 
-class BatchForm(FlaskForm):
+class BatchForm(PlatformForm):
     #: "programme:<id>" or "class:<id>".
     target = SelectField()
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PlatformForm):
     """CSRF-only form for the resume and retry buttons."""
 
 

@@ -1,7 +1,6 @@
 import json
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.datastructures import FileStorage
 from wtforms import RadioField, StringField, TextAreaField
@@ -11,10 +10,11 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from certificates.credential_messages import credential_json_error
 from certificates.credentials import loads_credential
 from certificates.services import MAX_REASON_LENGTH
+from lms.form_messages import PlatformForm
 from lms.parser_messages import json_error
 
 
-class VerifyForm(FlaskForm):
+class VerifyForm(PlatformForm):
     """Code lookup on the public verification page, sent with GET."""
 
     class Meta:
@@ -31,7 +31,7 @@ KEEP_HOURS = "keep"
 WITHDRAW_HOURS = "withdraw"
 
 
-class RevokeForm(FlaskForm):
+class RevokeForm(PlatformForm):
     reason = TextAreaField(
         _l("Reason for revocation"),
         validators=[DataRequired(), Length(max=MAX_REASON_LENGTH)],
@@ -69,7 +69,7 @@ class TextField(StringField):
         super().process_formdata(valuelist)
 
 
-class CredentialUploadForm(FlaskForm):
+class CredentialUploadForm(PlatformForm):
     """Upload of a credential JSON file on the public verification page.
 
     ``validate`` parses the file: afterwards ``credential`` contains the
@@ -136,9 +136,9 @@ class CredentialUploadForm(FlaskForm):
         self.credential = credential
 
 
-class IssueExternalForm(FlaskForm):
+class IssueExternalForm(PlatformForm):
     """Issue the certificate of an approved training taken elsewhere (CSRF only)."""
 
 
-class ReissueForm(FlaskForm):
+class ReissueForm(PlatformForm):
     """Reissue a revoked certificate with a new serial (CSRF only)."""

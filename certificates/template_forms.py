@@ -1,7 +1,6 @@
 """Forms of the certificate template designer and the certificate settings."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, IntegerField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -17,6 +16,7 @@ from certificates.sandbox import MAX_BODY_LENGTH, MAX_CSS_LENGTH
 from certificates.serials import MAX_PATTERN_LENGTH
 from lms import labels
 from lms.choice_fields import SelectField
+from lms.form_messages import PlatformForm
 
 IMAGE_LABELS = {
     "background": _l("Background image"),
@@ -34,7 +34,7 @@ labels.register("Orientation", ORIENTATION_LABELS)
 labels.register("TemplateLanguage", LANGUAGE_LABELS)
 
 
-class TemplateForm(FlaskForm):
+class TemplateForm(PlatformForm):
     """Name, page, language, validity, body, CSS and images of a template."""
 
     name = StringField(_l("Template name"), validators=[DataRequired(), Length(max=100)])
@@ -73,7 +73,7 @@ class TemplateForm(FlaskForm):
     remove_seal = BooleanField(_l("Remove the seal image"))
 
 
-class InstitutionSettingsForm(FlaskForm):
+class InstitutionSettingsForm(PlatformForm):
     serial_prefix = StringField(
         _l("Serial prefix"),
         validators=[DataRequired(), Length(max=16)],
@@ -94,7 +94,7 @@ class InstitutionSettingsForm(FlaskForm):
     )
 
 
-class ProgrammeSettingsForm(FlaskForm):
+class ProgrammeSettingsForm(PlatformForm):
     template_id = SelectField(_l("Certificate template"), coerce=int)
     renews_programme_id = SelectField(
         _l("Renews the certificates of"),

@@ -1,9 +1,10 @@
 """WTForms choice fields whose invalid-choice message is translated and names the fix.
 
-WTForms' own messages ("Not a valid choice.", "'x' is not a valid choice for
-this field.") come out in English with Python quoting. A value outside the
-choices only arrives from a tampered or stale form, so the message names the
-value and asks for a listed option. Templates put the field's label in front.
+WTForms' own messages ("Not a valid choice.") do not name the value, and
+"'x' is not a valid choice for this field." uses Python quoting. A value
+outside the choices only arrives from a tampered or stale form, so the
+message names the value and asks for a listed option. Templates put the
+field's label in front.
 """
 
 import wtforms

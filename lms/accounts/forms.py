@@ -1,6 +1,5 @@
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -19,21 +18,22 @@ from wtforms.validators import (
 from lms.accounts import contact
 from lms.accounts.passwords import describe, password_problem
 from lms.choice_fields import SelectField
+from lms.form_messages import PlatformForm
 from lms.input_ranges import DateInRange, IdInRange, IsoDateField
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PlatformForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
     remember = BooleanField(_l("Remember me"))
     next = HiddenField()
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(PlatformForm):
     """Carries only the CSRF token, for POST-only buttons."""
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(PlatformForm):
     """Current password, then the new one twice; ``user`` supplies the identifiers to avoid."""
 
     current_password = PasswordField(
@@ -66,7 +66,7 @@ class ChangePasswordForm(FlaskForm):
             raise ValidationError(_l("It is the same as your current password."))
 
 
-class TwoFactorCodeForm(FlaskForm):
+class TwoFactorCodeForm(PlatformForm):
     """The second login step: a code from the app, or a recovery code."""
 
     code = StringField(
@@ -76,7 +76,7 @@ class TwoFactorCodeForm(FlaskForm):
     )
 
 
-class ConfirmTwoFactorForm(FlaskForm):
+class ConfirmTwoFactorForm(PlatformForm):
     """The first code from the app, which proves the secret was scanned."""
 
     code = StringField(
@@ -86,7 +86,7 @@ class ConfirmTwoFactorForm(FlaskForm):
     )
 
 
-class PasswordConfirmForm(FlaskForm):
+class PasswordConfirmForm(PlatformForm):
     """Asks for the current password before a sensitive change."""
 
     password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=256)])
@@ -100,7 +100,7 @@ class PasswordConfirmForm(FlaskForm):
             raise ValidationError(_l("It is not your current password."))
 
 
-class RoleForm(FlaskForm):
+class RoleForm(PlatformForm):
     """The role an admin gives to an account."""
 
     role = SelectField(
@@ -119,13 +119,13 @@ class RoleForm(FlaskForm):
             )
 
 
-class SecuritySettingsForm(FlaskForm):
+class SecuritySettingsForm(PlatformForm):
     require_two_factor = BooleanField(
         _l("Require two-factor login for HR and admin accounts")
     )
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(PlatformForm):
     """Filters of the audit log; a GET form, so without CSRF."""
 
     class Meta:
@@ -174,7 +174,7 @@ class MobilePhoneField(StringField):
             )
 
 
-class OwnPhoneForm(FlaskForm):
+class OwnPhoneForm(PlatformForm):
     """The mobile phone number a person keeps on their own account."""
 
     phone = MobilePhoneField(_l("Mobile phone"), render_kw={"autocomplete": "tel", "inputmode": "tel"})

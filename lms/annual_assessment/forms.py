@@ -4,7 +4,6 @@ and the online student evaluation."""
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     DateField,
@@ -29,6 +28,7 @@ from wtforms.validators import (
 from lms.annual_assessment.labels import COMPONENT_KIND, DUTY_LABELS
 from lms.annual_assessment.models import ComponentKind
 from lms.choice_fields import SelectField
+from lms.form_messages import PlatformForm
 from lms.input_ranges import DateInRange, finite_decimal
 from lms.records.events import ASSESSMENT_GRADE_LABELS
 
@@ -68,8 +68,8 @@ class SchemeNumberField(DecimalField):
         self.data = finite_decimal(valuelist, _("Enter a number such as 25 or 33.3."))
 
 
-class SchemeRow(FlaskForm):
-    """A row of the scheme form; a FlaskForm so that WTForms' messages are translated."""
+class SchemeRow(PlatformForm):
+    """A scheme form row; a PlatformForm so that WTForms' messages are reworded."""
 
     class Meta:
         # The scheme form around the rows carries the CSRF token.
@@ -103,7 +103,7 @@ class DimensionRow(SchemeRow):
     max_score = IntegerField(_l("Highest score"), validators=[Optional()])
 
 
-class SchemeForm(FlaskForm):
+class SchemeForm(PlatformForm):
     year = IntegerField(
         _l("Year"), validators=[InputRequired(), NumberRange(min=2000, max=2100)]
     )
@@ -121,7 +121,7 @@ class SchemeForm(FlaskForm):
     dimensions = FieldList(FormField(DimensionRow), min_entries=DIMENSION_ROWS)
 
 
-class AchievementForm(FlaskForm):
+class AchievementForm(PlatformForm):
     occurred_on = DateField(_l("Date"), validators=[InputRequired(), DateInRange()])
     duty = SelectField(
         _l("Duty"),
@@ -133,21 +133,21 @@ class AchievementForm(FlaskForm):
     evidence = FileField(_l("Evidence (optional: PDF, image or Word file)"))
 
 
-class SelfReportForm(FlaskForm):
+class SelfReportForm(PlatformForm):
     self_report = TextAreaField(_l("Self-report"), validators=[Length(max=10000)])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PlatformForm):
     """A button that posts with a CSRF token and nothing else."""
 
 
-class ScoreForm(FlaskForm):
+class ScoreForm(PlatformForm):
     score = StringField(_l("Score"))
     sample_size = StringField(_l("Sampled students"))
     student_count = StringField(_l("Number of students"))
 
 
-class FinaliseForm(FlaskForm):
+class FinaliseForm(PlatformForm):
     """Finalises an assessment; a filing the counselor never submitted needs a reason."""
 
     unsubmitted_reason = TextAreaField(
@@ -156,32 +156,32 @@ class FinaliseForm(FlaskForm):
     )
 
 
-class ReopenForm(FlaskForm):
+class ReopenForm(PlatformForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
 
 
-class ImportForm(FlaskForm):
+class ImportForm(PlatformForm):
     file = FileField(_l("File"))
 
 
-class ImportConfirmForm(FlaskForm):
+class ImportConfirmForm(PlatformForm):
     """Confirms a previewed score sheet; ``digest`` fingerprints the changes shown."""
 
     token = HiddenField()
     digest = HiddenField()
 
 
-class OpenEvaluationForm(FlaskForm):
+class OpenEvaluationForm(PlatformForm):
     # Text fields: the evaluation service checks the numbers and names the fix.
     student_count = StringField(_l("Number of students the counselor serves"))
     code_count = StringField(_l("Number of codes (empty for the minimum sample)"))
 
 
-class AddCodesForm(FlaskForm):
+class AddCodesForm(PlatformForm):
     code_count = StringField(_l("Number of codes"))
 
 
-class VoidCodesForm(FlaskForm):
+class VoidCodesForm(PlatformForm):
     # A text field: the evaluation service checks each entry and names the fix.
     codes = TextAreaField(
         _l("Codes to void"),
@@ -192,11 +192,11 @@ class VoidCodesForm(FlaskForm):
     )
 
 
-class DiscardEvaluationForm(FlaskForm):
+class DiscardEvaluationForm(PlatformForm):
     reason = TextAreaField(_l("Reason to discard the evaluation"))
 
 
-class CodeLookupForm(FlaskForm):
+class CodeLookupForm(PlatformForm):
     """The public form where a student types a code; a GET form without CSRF."""
 
     class Meta:
@@ -205,7 +205,7 @@ class CodeLookupForm(FlaskForm):
     code = StringField(_l("Access code"), validators=[DataRequired(), Length(max=64)])
 
 
-class StudentEvaluationForm(FlaskForm):
+class StudentEvaluationForm(PlatformForm):
     """A student's scores; ``for_dimensions`` adds one field per dimension."""
 
     code = HiddenField()

@@ -1,7 +1,6 @@
 """Forms for frameworks, their levels, areas and items, mappings and imports."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -16,6 +15,7 @@ from wtforms.validators import (
 
 from lms.choice_fields import RadioField, SelectField
 from lms.competencies.models import MappingRelation
+from lms.form_messages import PlatformForm
 from lms.labels import level_label
 
 CODE_RULE = Regexp(
@@ -63,7 +63,7 @@ def _requirements(label) -> TextAreaField:
     )
 
 
-class FrameworkForm(FlaskForm):
+class FrameworkForm(PlatformForm):
     code = _code(
         64, description=_l("Short name shared by every version, e.g. counselor-2014.")
     )
@@ -98,7 +98,7 @@ def _years(label) -> IntegerField:
     return IntegerField(label, validators=[Optional(), NumberRange(min=0, max=60)])
 
 
-class LevelForm(FlaskForm):
+class LevelForm(PlatformForm):
     code = _code(32)
     name = _text(_l("Level name"), 64, required=True)
     position = _position()
@@ -111,7 +111,7 @@ class LevelForm(FlaskForm):
         return {name: self[name].data for name in self.FIELDS}
 
 
-class AreaForm(FlaskForm):
+class AreaForm(PlatformForm):
     code = _code(32)
     name = _text(_l("Area name"), 100, required=True)
     position = _position()
@@ -122,7 +122,7 @@ class AreaForm(FlaskForm):
         return {name: self[name].data for name in self.FIELDS}
 
 
-class ItemForm(FlaskForm):
+class ItemForm(PlatformForm):
     level_id = SelectField(_l("Level"), coerce=int, validators=[InputRequired()])
     area_id = SelectField(
         _l("Functional area"), coerce=int, validators=[InputRequired()]
@@ -158,11 +158,11 @@ class ItemForm(FlaskForm):
         return {name: self[name].data for name in self.FIELDS}
 
 
-class VersionForm(FlaskForm):
+class VersionForm(PlatformForm):
     version = _text(_l("Label of the new version"), 32, required=True)
 
 
-class MappingForm(FlaskForm):
+class MappingForm(PlatformForm):
     source_area_id = SelectField(
         _l("Area of this framework"), coerce=int, validators=[InputRequired()]
     )
@@ -195,7 +195,7 @@ class MappingForm(FlaskForm):
         ]
 
 
-class ImportForm(FlaskForm):
+class ImportForm(PlatformForm):
     file_format = RadioField(
         _l("Format"),
         choices=[
@@ -237,5 +237,5 @@ class ImportForm(FlaskForm):
         return valid
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PlatformForm):
     """Empty form that carries the CSRF token of a button."""

@@ -6,7 +6,6 @@ from typing import Optional as OptionalType
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -41,6 +40,7 @@ from lms.compliance.models import (
 from lms.compliance.windows import local_today
 from lms.compliance import rule_admin
 from lms.compliance.rule_admin import EDITABLE_FIELDS
+from lms.form_messages import PlatformForm
 from lms.input_ranges import DateInRange, finite_decimal
 from lms.records.models import TrainingKind, TrainingTier
 
@@ -135,7 +135,7 @@ def _positive_decimal(maximum: Decimal) -> NumberRange:
     )
 
 
-class RuleForm(FlaskForm):
+class RuleForm(PlatformForm):
     """The values of an institution's rule. ``code`` is asked only for a new rule."""
 
     code = StringField(
@@ -398,7 +398,7 @@ class RuleForm(FlaskForm):
             )
 
 
-class RetireForm(FlaskForm):
+class RetireForm(PlatformForm):
     reason = TextAreaField(
         _l("Reason for retiring"),
         validators=[DataRequired(), Length(max=500)],

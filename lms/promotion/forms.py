@@ -3,7 +3,6 @@
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -25,6 +24,7 @@ from wtforms.validators import (
 from lms import labels
 from lms.choice_fields import RadioField, SelectField
 from lms.extensions import db
+from lms.form_messages import PlatformForm
 from lms.promotion.models import (
     COMPETENCY_LEVELS,
     GRADE_ORDER,
@@ -80,7 +80,7 @@ def _step_choices() -> dict:
     }
 
 
-class RuleForm(FlaskForm):
+class RuleForm(PlatformForm):
     """Add or edit a promotion rule of the editor's institution."""
 
     code = StringField(
@@ -243,7 +243,7 @@ class RuleForm(FlaskForm):
         rule.active = self.active.data
 
 
-class ApplicationForm(FlaskForm):
+class ApplicationForm(PlatformForm):
     statement = TextAreaField(
         _l("Your statement to the reviewers"),
         validators=[Length(max=4000)],
@@ -251,7 +251,7 @@ class ApplicationForm(FlaskForm):
     )
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(PlatformForm):
     #: The step and submission the page showed, so a decision sent after
     #: someone else decided that step is recognised as stale.
     step = HiddenField()
@@ -286,7 +286,7 @@ class DecisionForm(FlaskForm):
             )
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(PlatformForm):
     confirm = BooleanField(
         _l("I want to withdraw this application"),
         validators=[
@@ -295,7 +295,7 @@ class WithdrawForm(FlaskForm):
     )
 
 
-class HrScopeForm(FlaskForm):
+class HrScopeForm(PlatformForm):
     """Limit an HR account to one department, or give it the whole institution."""
 
     department = SelectField(

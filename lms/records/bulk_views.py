@@ -11,7 +11,6 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import HiddenField
 
@@ -19,6 +18,7 @@ from lms import uploads
 from lms.accounts.access import hr_scope, roles_required
 from lms.accounts.models import Role
 from lms.extensions import db
+from lms.form_messages import PlatformForm
 from lms.records import bulk
 from lms.records.views import bp
 
@@ -30,11 +30,11 @@ MAX_BYTES = 5 * uploads.MB
 uploads.register_field("hr_records", lambda: {"*": MAX_BYTES})
 
 
-class UploadForm(FlaskForm):
+class UploadForm(PlatformForm):
     file = FileField()
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PlatformForm):
     token = HiddenField()
 
 

@@ -7,7 +7,6 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -32,6 +31,7 @@ from lms.accounts.models import Gender, Post
 from lms.choice_fields import RadioField, SelectField
 from lms.compliance.explain import CADRE_RANK, PARTY_STATUS
 from lms.compliance.models import CadreRank, PartyStatus
+from lms.form_messages import PlatformForm
 from lms.input_ranges import (
     EARLIEST_POST_START,
     EARLIEST_TRAINING,
@@ -72,7 +72,7 @@ def _choices(labels: dict, values) -> list:
 EARLIEST_EVENT = date(1950, 1, 1)
 
 
-class ProgressionEventForm(FlaskForm):
+class ProgressionEventForm(PlatformForm):
     """One form for every HR-recorded kind; ``validate`` checks the kind's fields."""
 
     kind = SelectField(
@@ -228,7 +228,7 @@ _FULL_TIME_CHOICES = [
 ]
 
 
-class PersonProfileForm(FlaskForm):
+class PersonProfileForm(PlatformForm):
     party_status = SelectField(
         _l("Party status"),
         choices=[
@@ -422,7 +422,7 @@ class HoursField(DecimalField):
             raise StopValidation()
 
 
-class ExternalTrainingForm(FlaskForm):
+class ExternalTrainingForm(PlatformForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     organiser = StringField(
         _l("Organiser"), validators=[DataRequired(), Length(max=200)]
@@ -527,7 +527,7 @@ class EnteredTrainingForm(ExternalTrainingForm):
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)])
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(PlatformForm):
     decision = RadioField(
         _l("Decision"),
         choices=[
@@ -548,7 +548,7 @@ class ReviewForm(FlaskForm):
         return valid
 
 
-class WithdrawApprovalForm(FlaskForm):
+class WithdrawApprovalForm(PlatformForm):
     """Take back the hours of an approved external training, with a reason."""
 
     reason = TextAreaField(

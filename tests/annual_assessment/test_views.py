@@ -531,7 +531,8 @@ def test_scheme_row_errors_translated(world, login):
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "Field cannot be longer than" not in page
-    assert "字段长度" in page
+    assert "字段长度" not in page
+    assert "组成部分：最多输入100个字符。" in page
 
 
 def test_achievement_button_not_file_label(world, login, english):

@@ -414,7 +414,7 @@ def test_unknown_hours_choice_names_field(world, cert, login):
     )
 
     assert response.status_code == 400
-    assert "Training hours: Not a valid choice." in response.get_data(as_text=True)
+    assert "Training hours: Choose one of the listed options." in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Certificate, cert.id).status is CertificateStatus.VALID
 

@@ -423,7 +423,7 @@ def test_verify_lookup_full_width_code(world, client):
         (
             "X" * 65,
             400,
-            "Verification code: Field cannot be longer than 64 characters.",
+            "Verification code: Enter at most 64 characters.",
         ),
         ("ABCD-EFGH-JKMN", 404, "Verification code: No certificate has this code."),
     ],

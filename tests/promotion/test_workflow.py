@@ -752,7 +752,7 @@ def test_apply_error_shown_once(world, frozen, login, english):
 
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert page.count("Field cannot be longer than 4000 characters.") == 1
+    assert page.count("Enter at most 4000 characters.") == 1
     assert "Correct the fields marked below:" in page
     assert count(PromotionApplication) == 0
 

@@ -135,7 +135,7 @@ def test_post_without_last_day_is_recorded(world, login):
             {"ended_on": "2022-02-30"},
             "Last day in the post: Enter a date as YYYY-MM-DD, e.g. 2026-09-01.",
         ),
-        ({"unit": "院" * 201}, "Institution or unit: Field cannot be longer than 200"),
+        ({"unit": "院" * 201}, "Institution or unit: Enter at most 200 characters."),
     ],
 )
 def test_invalid_post_names_the_field(world, login, overrides, message):

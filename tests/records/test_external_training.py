@@ -169,7 +169,7 @@ def test_invalid_fields_are_named(world, login):
             "End date: The end date is before the start date.",
         ),
         ({"end_date": "2999-01-01"}, "End date: Submit a training once it has ended."),
-        ({"hours": "0"}, "Hours: Number must be between"),
+        ({"hours": "0"}, "Hours: Enter a number from 0.5 to 9999."),
         ({"hours": "abc"}, "Hours: Enter a number of hours, e.g. 8 or 3.5."),
         ({"hours": "41"}, "Hours: A training of 5 days earns at most 40 hours"),
         ({"hours": "2.25"}, "Hours: Use at most one decimal place."),
@@ -211,10 +211,10 @@ def test_hours_not_a_number_named(world, login, value):
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     if value == "1e400":
-        assert "Hours: Number must be between" in page
+        assert "Hours: Enter a number from 0.5 to 9999." in page
     else:
         assert "Hours: Enter a number of hours, e.g. 8 or 3.5." in page
-        assert "Number must be between" not in page
+        assert "Enter a number from" not in page
     assert "Not a valid decimal value" not in page
     assert count(ExternalTraining) == 0
 
@@ -574,7 +574,8 @@ def test_field_error_shown_once_in_chinese(world, login):
 
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert page.count("该字段是必填字段。") == 1, page
-    assert "名称：该字段是必填字段。" in page
-    assert "名称: 该字段是必填字段。" not in page
+    assert page.count("此项为必填项。") == 1, page
+    assert "名称：此项为必填项。" in page
+    assert "名称: 此项为必填项。" not in page
+    assert "该字段是必填字段。" not in page
     assert 'href="#title"' in page

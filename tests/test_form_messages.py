@@ -1,0 +1,121 @@
+"""WTForms' default validation messages come out in the platform's wording."""
+
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+from flask_wtf import FlaskForm
+from wtforms import DecimalField, IntegerField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange
+from werkzeug.datastructures import MultiDict
+
+from lms.form_messages import WTFORMS_MESSAGES, PlatformForm, translations
+from tests.wtforms_wording import builtin_msgids
+
+ROOT = Path(__file__).resolve().parent.parent
+CHINESE = ROOT / "lms/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
+#: Flask-WTF's file validators translate these through the form as well.
+FLASK_WTF_MSGIDS = {
+    "File does not have an approved extension.",
+    "File does not have an approved extension: {extensions}",
+}
+
+
+def _all_subclasses(cls) -> set[type]:
+    found = set()
+    for subclass in cls.__subclasses__():
+        found.add(subclass)
+        found |= _all_subclasses(subclass)
+    return found
+
+
+def test_every_builtin_msgid_mapped():
+    missing = sorted((builtin_msgids() | FLASK_WTF_MSGIDS) - set(WTFORMS_MESSAGES))
+
+    assert missing == []
+
+
+def test_every_platform_wording_in_chinese():
+    with CHINESE.open("rb") as handle:
+        catalogue = read_po(handle)
+    translated = {message.id for message in catalogue if message.string}
+
+    missing = sorted(
+        {str(message._args[0]) for message in WTFORMS_MESSAGES.values()} - translated
+    )
+
+    assert missing == []
+
+
+def test_platform_wording_keeps_placeholders():
+    for msgid, message in WTFORMS_MESSAGES.items():
+        wording = str(message._args[0])
+        for name in ("%(min)d", "%(max)d", "%(min)s", "%(max)s", "%(values)s", "{extensions}"):
+            assert (name in msgid) == (name in wording), (msgid, wording)
+
+
+def test_unknown_message_unchanged(app):
+    with app.test_request_context():
+        assert translations.gettext("Some message of a form.") == "Some message of a form."
+        assert translations.ngettext("One thing.", "%(n)d things.", 2) == "%(n)d things."
+
+
+def test_every_form_is_platform_form(app):
+    plain = sorted(
+        f"{form.__module__}.{form.__qualname__}"
+        for form in _all_subclasses(FlaskForm)
+        if not issubclass(form, PlatformForm)
+        and form.__module__.split(".")[0] in ("lms", "courses", "assessments", "certificates")
+    )
+
+    assert plain == []
+
+
+class _SampleForm(PlatformForm):
+    class Meta:
+        csrf = False
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=5)])
+    count = IntegerField("Count", validators=[NumberRange(min=1, max=9)])
+    share = DecimalField("Share")
+    note = StringField("Note", validators=[DataRequired(message="Write a note.")])
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        (
+            "en",
+            {
+                "name": ["Enter at most 5 characters."],
+                "count": ["Enter a whole number.", "Enter a number from 1 to 9."],
+                "share": ["Enter a number such as 25 or 33.3."],
+                "note": ["Write a note."],
+            },
+        ),
+        (
+            "zh_CN",
+            {
+                "name": ["最多输入5个字符。"],
+                "count": ["请输入整数。", "请输入1至9之间的数。"],
+                "share": ["请输入数字，例如 25 或 33.3。"],
+                "note": ["Write a note."],
+            },
+        ),
+    ],
+)
+def test_sample_form_messages(app, locale, expected):
+    data = MultiDict({"name": "abcdefg", "count": "x", "share": "y", "note": ""})
+    with app.test_request_context(headers={"Accept-Language": locale.replace("_", "-")}):
+        form = _SampleForm(formdata=data)
+
+        assert not form.validate()
+        assert form.errors == expected
+
+
+def test_sample_form_required_message(app):
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        form = _SampleForm(formdata=MultiDict({"count": "5"}))
+
+        assert not form.validate()
+        assert form.errors["name"] == ["此项为必填项。"]
