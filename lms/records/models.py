@@ -43,6 +43,14 @@ class HoursEntry(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("user_id", "source_type", "source_id", "year"),
         sa.Index("ix_hours_entry_user_year", "user_id", "year"),
+        # Rules that need a passed exam look up each exam row's corrections,
+        # which are few; a partial index keeps that lookup off a ledger scan.
+        sa.Index(
+            "ix_hours_entry_corrects",
+            "corrects_id",
+            sqlite_where=sa.text("corrects_id IS NOT NULL"),
+            postgresql_where=sa.text("corrects_id IS NOT NULL"),
+        ),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
