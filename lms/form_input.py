@@ -19,7 +19,7 @@ class Request(FlaskRequest):
         if loaded:
             return
         form = self.__dict__["form"]
-        if any(NUL in value for value in form.values()):
+        if any(NUL in value for _key, value in form.items(multi=True)):
             self.__dict__["form"] = ImmutableMultiDict(
                 (key, value.replace(NUL, "")) for key, value in form.items(multi=True)
             )

@@ -3,6 +3,8 @@
 import re
 
 import sqlalchemy as sa
+from flask import request
+from werkzeug.datastructures import MultiDict
 
 from lms.accounts.models import User
 from lms.annual_assessment.models import AnnualAssessment
@@ -25,3 +27,10 @@ def test_self_report_drops_nul_characters(seeded, app_ctx, login):
         sa.select(AnnualAssessment.self_report).where(AnnualAssessment.user_id == user.id)
     )
     assert report == "全年谈心谈话 120 人次"
+
+
+def test_nul_removed_from_every_value_of_a_repeated_field(app):
+    data = MultiDict([("posts", "辅导员"), ("posts", "组织\x00员"), ("note", "无")])
+    with app.test_request_context("/", method="POST", data=data):
+        assert request.form.getlist("posts") == ["辅导员", "组织员"]
+        assert request.form["note"] == "无"
