@@ -5,8 +5,6 @@ never overlap and these tests run only when LMS_TEST_DATABASE_URL points at
 PostgreSQL.
 """
 
-import threading
-
 import pytest
 import sqlalchemy as sa
 
@@ -16,6 +14,7 @@ from lms.accounts.models import User
 from lms.extensions import db
 from tests.classes.helpers import make_class
 from tests.factories import build_learning_world
+from tests.overlap import overlap
 
 
 @pytest.fixture
@@ -34,36 +33,12 @@ def test_double_join_keeps_one_member_without_error(app, postgres_only, mode):
         counselor_id = world.counselor
         db.session.commit()
 
-    first_placed = threading.Event()
-    second_done = threading.Event()
-    errors = []
+    def join():
+        classes.request_place(
+            db.session.get(TrainingClass, class_id), db.session.get(User, counselor_id)
+        )
 
-    def join(hold=False):
-        with app.app_context():
-            try:
-                classes.request_place(
-                    db.session.get(TrainingClass, class_id), db.session.get(User, counselor_id)
-                )
-                if hold:
-                    first_placed.set()
-                    second_done.wait(timeout=3)
-                db.session.commit()
-            except Exception as exc:  # returned for the asserts below
-                errors.append(exc)
-                db.session.rollback()
-            finally:
-                db.session.remove()
-
-    def second():
-        first_placed.wait(timeout=30)
-        join()
-        second_done.set()
-
-    threads = [threading.Thread(target=join, args=(True,)), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    errors = overlap(app, join)
 
     assert errors == []
     with app.app_context():
