@@ -50,8 +50,8 @@ pid {work}/nginx.pid;
 error_log {work}/nginx-error.log warn;
 events {{ worker_connections 2048; }}
 http {{
-  # Student evaluation codes travel in the query string of /evaluate; the
-  # log leaves that path out so that no code is kept with a time and address.
+  # Student evaluation codes travel in the query string of /evaluate. The
+  # log leaves that path out, so no code is kept with a time and an address.
   map $uri $loggable {{
     /evaluate 0;
     default 1;
