@@ -432,7 +432,10 @@ def _institution_form(institution, **kwargs) -> InstitutionSettingsForm:
 
 
 def _institution_values(row) -> tuple:
-    """What the settings page shows; the serial prefix is kept on the institution."""
+    """Return the values the settings page shows.
+
+    The serial prefix is stored on the institution, not on the settings row.
+    """
     institution = db.session.get(Institution, row.institution_id)
     return (institution.serial_prefix, row.serial_pattern, row.renewal_window_days)
 

@@ -719,7 +719,7 @@ def describe(
 
     ``names`` maps ``(subject_type, id)`` to a readable name. The summary shows
     the entry's subject and the ids listed in ``DATA_REFERENCES`` by that name
-    where one is given, and by id otherwise. ``titles`` holds the headlines
+    where one is given, and by id otherwise. ``titles`` contains the headlines
     of subjects that keep them as stored text (``audit_subjects.load_titles``);
     the stored summary, used as is or in a template, shows such a headline in
     the current language (``summary_in_reader_language``).

@@ -3,7 +3,7 @@
 WTForms' own messages ("Not a valid choice.") do not name the value, and
 "'x' is not a valid choice for this field." uses Python quoting. A value
 outside the choices only arrives from a tampered or stale form, so the
-message names the value and asks for a listed option. Templates put the
+message names the value and the fix: choose a listed option. Templates put the
 field's label in front.
 """
 

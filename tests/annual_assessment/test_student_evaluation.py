@@ -222,7 +222,7 @@ def test_response_rows_carry_no_code():
             assert not column.name.endswith("_at"), column
     code_columns = {column.name for column in EvaluationCode.__table__.columns}
     # The void time is set only on codes that are never used (a CHECK
-    # constraint), so no time on a code row tells when a response came in.
+    # constraint), so no time on a code row reveals when a response came in.
     assert code_columns == {
         "id",
         "evaluation_id",
@@ -603,7 +603,7 @@ def test_apply_while_open_refused(app, world, login, english):
         assert db.session.scalar(sa.select(ComponentScore)) is None
 
 
-def test_open_evaluation_shows_no_result_that_one_response_changes(app, world, login, english):
+def test_open_evaluation_hides_results(app, world, login, english):
     """While open, the page shows counts only: comparing it before and after
     one student responds must not give that student's scores or comment."""
     hr = login("hr")

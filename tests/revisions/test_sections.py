@@ -61,7 +61,7 @@ def test_stale_module_rename_rejected(app, race, module):
         assert db.session.get(CourseModule, module_id).title == "乙改过的单元名称"
 
 
-def test_module_form_keeps_its_version_when_course_save_fails(app, login, module):
+def test_module_version_kept_on_failed_save(app, login, module):
     course_id, module_id = module
     trainer = login("trainer")
     page = edit_form(trainer.get(f"/manage/courses/{course_id}").get_data(as_text=True))
