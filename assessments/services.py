@@ -190,6 +190,9 @@ class StartContext:
     attempts: list[Attempt]
     grant: Optional[QuizGrant]
     standing: course_services.CourseStanding
+    #: The quiz's own questions with their choices, when the query read them
+    #: along (on PostgreSQL); None means they are still to be read.
+    fixed_questions: Optional[list["LayoutQuestion"]] = None
 
 
 def load_start_context(user: User, quiz_id: int) -> Optional[StartContext]:
@@ -197,14 +200,17 @@ def load_start_context(user: User, quiz_id: int) -> Optional[StartContext]:
 
     One query reads the quiz with its course, the learner's attempts and
     grant, whether the quiz draws from banks, and the learner's standing in
-    the course for the access and prerequisite checks.
+    the course for the access and prerequisite checks. On PostgreSQL it also
+    reads the quiz's own questions with their choices, as one JSON value,
+    which saves a new attempt a round trip to the database.
     """
+    dialect = db.session.get_bind().dialect.name
     rows = db.session.execute(
-        _start_context_query(), {"user_id": user.id, "quiz_id": quiz_id}
+        _start_context_query(dialect), {"user_id": user.id, "quiz_id": quiz_id}
     ).all()
     if not rows:
         return None
-    quiz, grant, _attempt, draws_from_banks, *standing = rows[0]
+    quiz, grant, _attempt, draws_from_banks, fixed, *standing = rows[0]
     if not draws_from_banks:
         set_committed_value(quiz, "draws", [])
     return StartContext(
@@ -212,12 +218,13 @@ def load_start_context(user: User, quiz_id: int) -> Optional[StartContext]:
         attempts=[row[2] for row in rows if row[2] is not None],
         grant=grant,
         standing=course_services.standing_from_values(standing),
+        fixed_questions=None if dialect != "postgresql" else _questions_from_json(fixed or []),
     )
 
 
 @functools.cache
-def _start_context_query() -> sa.Select:
-    """Build the query of ``load_start_context`` once per process."""
+def _start_context_query(dialect: str) -> sa.Select:
+    """Build the query of ``load_start_context`` once per process and dialect."""
     user_id, quiz_id = sa.bindparam("user_id"), sa.bindparam("quiz_id")
     has_draws = sa.select(QuizDraw.id).where(QuizDraw.quiz_id == Quiz.id).exists()
     # The course id comes from a subquery of its own, because the standing's
@@ -232,6 +239,7 @@ def _start_context_query() -> sa.Select:
             QuizGrant,
             Attempt,
             has_draws,
+            _fixed_questions_json(quiz_id) if dialect == "postgresql" else sa.null(),
             *course_services.standing_columns(user_id, course_id),
         )
         .join(Quiz.course)
@@ -241,6 +249,49 @@ def _start_context_query() -> sa.Select:
         .order_by(Attempt.number)
         .options(so.contains_eager(Quiz.course))
     )
+
+
+def _fixed_questions_json(quiz_id: sa.BindParameter) -> sa.ScalarSelect:
+    """Select the quiz's own questions and their choices as one JSON array (PostgreSQL).
+
+    One element per question and choice, in the order of ``_fixed_questions_query``:
+    ``[question id, kind, points as text, choice id, text, match text]``,
+    the choice's three null for a question without choices. The subquery
+    does not depend on the outer row, so PostgreSQL computes it once.
+    """
+    question = Question.__table__.alias("fixed_question")
+    choice = Choice.__table__.alias("fixed_choice")
+    element = sa.func.json_build_array(
+        question.c.id,
+        question.c.kind,
+        sa.cast(question.c.points, sa.Text),
+        choice.c.id,
+        choice.c.text,
+        choice.c.match_text,
+    )
+    return (
+        sa.select(
+            sa.func.json_agg(
+                postgresql.aggregate_order_by(element, question.c.position, choice.c.position)
+            )
+        )
+        .select_from(question.outerjoin(choice, choice.c.question_id == question.c.id))
+        .where(question.c.quiz_id == quiz_id)
+        .scalar_subquery()
+    )
+
+
+def _questions_from_json(elements: list) -> list["LayoutQuestion"]:
+    questions: dict[int, LayoutQuestion] = {}
+    for question_id, kind, points, choice_id, text, match_text in elements:
+        item = questions.get(question_id)
+        if item is None:
+            item = questions[question_id] = LayoutQuestion(
+                question_id, QuestionKind(kind), Decimal(points)
+            )
+        if choice_id is not None:
+            item.choices.append((choice_id, text, match_text))
+    return list(questions.values())
 
 
 def start_attempt(
@@ -276,7 +327,7 @@ def start_attempt(
         raise AttemptError("passed")
 
     number = used + 1
-    rows, max_score = _lay_out(quiz, user, number)
+    rows, max_score = _lay_out(quiz, user, number, context.fixed_questions)
     values = {
         "quiz_id": quiz.id,
         "user_id": user.id,
@@ -289,7 +340,15 @@ def start_attempt(
         "needs_grading": False,
         "closed_at_deadline": False,
     }
-    attempt_id = _insert_attempt(values)
+    if (
+        db.session.get_bind().dialect.name == "postgresql"
+        and len(rows) <= ATTEMPT_QUESTIONS_PER_INSERT
+    ):
+        attempt_id = _insert_attempt_with_questions(values, rows)
+    else:
+        attempt_id = _insert_attempt(values)
+        if attempt_id is not None:
+            _insert_attempt_questions([dict(row, attempt_id=attempt_id) for row in rows])
     if attempt_id is None:
         # A parallel request (a double click) took this attempt number or
         # opened an attempt first, so its attempt is the one to use.
@@ -297,7 +356,6 @@ def start_attempt(
         if existing is None:
             raise AttemptError("conflict")
         return existing
-    _insert_attempt_questions([dict(row, attempt_id=attempt_id) for row in rows])
     attempt = _persistent_attempt(attempt_id, values)
     logger.info("Attempt %s at quiz %s started by %r", number, quiz.id, user)
     return attempt
@@ -374,6 +432,60 @@ def _attempt_questions_insert(count: int) -> sa.TextClause:
     )
 
 
+def _insert_attempt_with_questions(values: dict, rows: list[dict]) -> Optional[int]:
+    """Insert an attempt and its question rows in one statement (PostgreSQL).
+
+    The question rows are inserted from the attempt insert's RETURNING, so
+    when a unique key rejects the attempt (ON CONFLICT DO NOTHING) neither
+    goes in and the result is None, as from ``_insert_attempt``.
+    """
+    params = {f"attempt_{key}": value for key, value in values.items()}
+    for index, row in enumerate(rows):
+        for column in ATTEMPT_QUESTION_COLUMNS[1:]:
+            params[f"{column}_{index}"] = row[column]
+    statement = _attempt_with_questions_insert(tuple(values), len(rows))
+    return db.session.execute(statement, params).scalar()
+
+
+@functools.lru_cache(maxsize=64)
+def _attempt_with_questions_insert(attempt_columns: tuple[str, ...], count: int) -> sa.TextClause:
+    """Build the statement of ``_insert_attempt_with_questions`` once per process and shape.
+
+    A data-modifying WITH: the attempt's INSERT ... RETURNING feeds the
+    INSERT of its questions, and the foreign key sees the new attempt,
+    because PostgreSQL checks it at the end of the whole statement.
+    """
+    attempt, question = Attempt.__table__, AttemptQuestion.__table__
+    question_columns = ATTEMPT_QUESTION_COLUMNS[1:]
+    values = ", ".join(f":attempt_{name}" for name in attempt_columns)
+    question_rows = ", ".join(
+        "(" + ", ".join(f":{column}_{index}" for column in question_columns) + ")"
+        for index in range(count)
+    )
+    selected = ", ".join(f"layout.{column}" for column in question_columns)
+    if count:
+        insert_questions = (
+            f", new_questions AS (INSERT INTO {question.name} ({', '.join(ATTEMPT_QUESTION_COLUMNS)})"
+            f" SELECT new_attempt.id, {selected} FROM new_attempt,"
+            f" (VALUES {question_rows}) AS layout ({', '.join(question_columns)}))"
+        )
+    else:
+        insert_questions = ""
+    sql = (
+        f"WITH new_attempt AS (INSERT INTO {attempt.name} ({', '.join(attempt_columns)})"
+        f" VALUES ({values}) ON CONFLICT DO NOTHING RETURNING id){insert_questions}"
+        " SELECT id FROM new_attempt"
+    )
+    return sa.text(sql).bindparams(
+        *(sa.bindparam(f"attempt_{name}", type_=attempt.c[name].type) for name in attempt_columns),
+        *(
+            sa.bindparam(f"{column}_{index}", type_=question.c[column].type)
+            for index in range(count)
+            for column in question_columns
+        ),
+    )
+
+
 def _persistent_attempt(attempt_id: int, values: dict) -> Attempt:
     """Return the inserted attempt as a session object without reading it back."""
     attempt = Attempt(id=attempt_id, **values)
@@ -406,13 +518,16 @@ class LayoutQuestion:
     choices: list[tuple[int, str, Optional[str]]] = field(default_factory=list)
 
 
-def draw_questions(quiz: Quiz, rng: random.Random) -> list[LayoutQuestion]:
+def draw_questions(
+    quiz: Quiz, rng: random.Random, fixed: Optional[list[LayoutQuestion]] = None
+) -> list[LayoutQuestion]:
     """Return the fixed questions and, per draw, ``count`` random ones of its category.
 
-    Each comes with its choices: the fixed ones from one query, the drawn
-    ones from one query per draw and one for all their choices.
+    Each comes with its choices: the fixed ones from one query, unless
+    ``fixed`` already holds them, the drawn ones from one query per draw and
+    one for all their choices.
     """
-    chosen = _fixed_questions(quiz)
+    chosen = list(fixed) if fixed is not None else _fixed_questions(quiz)
     taken = {question.id for question in chosen}
     drawn: list[LayoutQuestion] = []
     table = Question.__table__
@@ -498,14 +613,17 @@ def _choice_order(question: LayoutQuestion, shuffle: bool, rng: random.Random) -
     return ids
 
 
-def _lay_out(quiz: Quiz, user: User, number: int) -> tuple[list[dict], Decimal]:
+def _lay_out(
+    quiz: Quiz, user: User, number: int, fixed: Optional[list[LayoutQuestion]] = None
+) -> tuple[list[dict], Decimal]:
     """Draw and order the questions of the learner's attempt ``number``.
 
     Returns the ``attempt_question`` rows to insert, without the attempt id,
-    and the attempt's maximum score.
+    and the attempt's maximum score. ``fixed`` is the quiz's own questions
+    when they were read already.
     """
     rng = layout_random(quiz, user, number)
-    questions = draw_questions(quiz, rng)
+    questions = draw_questions(quiz, rng, fixed)
     if quiz.shuffle_questions:
         rng.shuffle(questions)
     rows = []
