@@ -31,7 +31,35 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+class ViewLimiter(Limiter):
+    """A rate limiter whose limits are all declared on views.
+
+    Flask-Limiter counts default, application and blueprint limits in a
+    ``before_request`` hook, and a view's own limits in the view's
+    decorator. Shuren declares limits on views only, so the hook would
+    look for limits on every request and find none; this class skips it.
+    Default or application limits would be skipped with it, so declaring
+    them stops the start-up. Blueprint limits are not supported either.
+    """
+
+    def init_app(self, app, *args, **kwargs) -> None:
+        super().init_app(app, *args, **kwargs)
+        manager = self.limit_manager
+        if manager.default_limits or manager.application_limits:
+            raise RuntimeError(
+                "default and application rate limits are not counted; "
+                "declare each limit on its view with limiter.limit"
+            )
+
+    def _check_request_limit(self, callable_name=None, in_middleware: bool = True) -> None:
+        if in_middleware:
+            return
+        super()._check_request_limit(callable_name, in_middleware)
+
+
+limiter = ViewLimiter(key_func=get_remote_address, default_limits=[])
 
 
 def login_rate_key() -> str:

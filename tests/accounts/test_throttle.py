@@ -66,3 +66,16 @@ def test_address_limit_skips_successful_logins(app, seeded, monkeypatch):
     for _ in range(3):
         assert _attempt(app, "counselor1", "wrong-password", "10.0.5.1").status_code == 200
     assert _attempt(app, "counselor1", "wrong-password", "10.0.5.1").status_code == 429
+
+
+def test_limiter_refuses_limits_that_no_view_declares():
+    from flask import Flask
+    from flask_limiter.util import get_remote_address
+
+    from lms.extensions import ViewLimiter
+
+    app = Flask(__name__)
+    app.config["RATELIMIT_STORAGE_URI"] = "memory://"
+    with pytest.raises(RuntimeError, match="declare each limit on its view"):
+        ViewLimiter(key_func=get_remote_address, default_limits=["100 per day"]).init_app(app)
+
