@@ -190,8 +190,8 @@ class StartContext:
     attempts: list[Attempt]
     grant: Optional[QuizGrant]
     standing: course_services.CourseStanding
-    #: The quiz's own questions with their choices, when the query read them
-    #: along (on PostgreSQL); None means they are still to be read.
+    #: The quiz's own questions with their choices, read by the same query on
+    #: PostgreSQL. None on SQLite, where starting reads them separately.
     fixed_questions: Optional[list["LayoutQuestion"]] = None
 
 
@@ -254,10 +254,11 @@ def _start_context_query(dialect: str) -> sa.Select:
 def _fixed_questions_json(quiz_id: sa.BindParameter) -> sa.ScalarSelect:
     """Select the quiz's own questions and their choices as one JSON array (PostgreSQL).
 
-    One element per question and choice, in the order of ``_fixed_questions_query``:
-    ``[question id, kind, points as text, choice id, text, match text]``,
-    the choice's three null for a question without choices. The subquery
-    does not depend on the outer row, so PostgreSQL computes it once.
+    Each element is ``[question id, kind, points as text, choice id, text,
+    match text]``, one per question and choice, in the order of
+    ``_fixed_questions_query``. A question without choices has one element
+    whose last three items are null. The subquery does not depend on the
+    outer row, so PostgreSQL computes it once per query.
     """
     question = Question.__table__.alias("fixed_question")
     choice = Choice.__table__.alias("fixed_choice")
@@ -435,8 +436,8 @@ def _attempt_questions_insert(count: int) -> sa.TextClause:
 def _insert_attempt_with_questions(values: dict, rows: list[dict]) -> Optional[int]:
     """Insert an attempt and its question rows in one statement (PostgreSQL).
 
-    The question rows are inserted from the attempt insert's RETURNING, so
-    when a unique key rejects the attempt (ON CONFLICT DO NOTHING) neither
+    The question rows are inserted from the attempt insert's RETURNING.
+    When a unique key rejects the attempt (ON CONFLICT DO NOTHING), no row
     goes in and the result is None, as from ``_insert_attempt``.
     """
     params = {f"attempt_{key}": value for key, value in values.items()}
@@ -452,8 +453,8 @@ def _attempt_with_questions_insert(attempt_columns: tuple[str, ...], count: int)
     """Build the statement of ``_insert_attempt_with_questions`` once per process and shape.
 
     A data-modifying WITH: the attempt's INSERT ... RETURNING feeds the
-    INSERT of its questions, and the foreign key sees the new attempt,
-    because PostgreSQL checks it at the end of the whole statement.
+    INSERT of its questions. The foreign key check finds the new attempt,
+    because PostgreSQL runs it at the end of the whole statement.
     """
     attempt, question = Attempt.__table__, AttemptQuestion.__table__
     question_columns = ATTEMPT_QUESTION_COLUMNS[1:]
