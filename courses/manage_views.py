@@ -542,6 +542,7 @@ def _course_form(
             versions=versions.versions_of(course) if course is not None else [],
             groups=_lesson_groups(course) if course is not None else [],
             editable=course is None or course.status is PublicationStatus.DRAFT,
+            may_draft_version=course is not None and teaching.may_grade(current_user, course),
             copy_values=copy_values or {},
             copy_errors=copy_errors or {},
             module_titles=module_titles or {},
@@ -639,6 +640,18 @@ def archive_course(course_id: int):
 @roles_required(*AUTHOR_ROLES)
 def new_course_version(course_id: int):
     course = _own(Course, course_id)
+    # The author of a version teaches every version, so drafting one is kept
+    # to the people who teach the course already and to administrators.
+    if not teaching.may_grade(current_user, course):
+        flash(
+            _(
+                "Only the teachers of %(course)s and administrators can create a new"
+                " version of it. Ask one of its teachers to add you on its Teachers page.",
+                course=course.title,
+            ),
+            "error",
+        )
+        return redirect(url_for("manage.edit_course", course_id=course_id))
     try:
         draft = versions.new_version(course, current_user)
     except authoring.AuthoringError as error:

@@ -245,3 +245,41 @@ def test_forms_without_csrf_token_rejected(world, trainer2, login):
 
     assert added.status_code == 400
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CourseTeacher)) == 0
+
+
+def _versions_of_course1(world) -> int:
+    code = db.session.get(Course, world.course1).code
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Course).filter_by(code=code))
+
+
+def test_only_teachers_draft_new_version(world, trainer2, login):
+    course_url = f"/manage/courses/{world.course1}"
+    before = _versions_of_course1(world)
+    outsider = login("trainer2")
+    page = outsider.get(course_url).get_data(as_text=True)
+
+    rejected = outsider.post(f"{course_url}/versions", follow_redirects=True)
+
+    assert f'action="{course_url}/versions"' not in page
+    assert "Only the teachers of this course and administrators" in page
+    assert rejected.status_code == 200
+    assert "Ask one of its teachers to add you on its Teachers page" in rejected.get_data(
+        as_text=True
+    )
+    assert _versions_of_course1(world) == before
+    assert not teaching.teaches(trainer2, db.session.get(Course, world.course1))
+
+
+def test_teacher_and_admin_draft_new_version(world, trainer2, login):
+    course_url = f"/manage/courses/{world.course1}"
+    author = login("trainer")
+    page = author.get(course_url).get_data(as_text=True)
+
+    drafted = author.post(f"{course_url}/versions")
+
+    assert f'action="{course_url}/versions"' in page
+    assert drafted.status_code == 302
+    assert drafted.headers["Location"] != course_url
+    assert _versions_of_course1(world) == 2
+    admin_page = login("admin").get(course_url).get_data(as_text=True)
+    assert f'action="{course_url}/versions"' in admin_page
