@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from enum import Enum
+from pathlib import Path
 from typing import Iterable
 
 import sqlalchemy as sa
@@ -494,10 +495,15 @@ def absolute_sqlite_url(database_url: str) -> str:
     """
     url = sa.engine.make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database and not url.database.startswith("/"):
-        from pathlib import Path
-
         url = url.set(database=str(Path(url.database).resolve()))
     return url.render_as_string(hide_password=False)
+
+
+def create_sqlite_folder(database_url: str) -> None:
+    """Create the folder of a SQLite database file, which SQLite does not create itself."""
+    url = sa.engine.make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def generate(database_url: str, tier: str) -> dict:
@@ -510,6 +516,7 @@ def generate(database_url: str, tier: str) -> dict:
     if tier == "L" and not database_url.startswith("postgresql"):
         raise SystemExit("tier L needs PostgreSQL: pass a postgresql+psycopg:// URL")
     database_url = absolute_sqlite_url(database_url)
+    create_sqlite_folder(database_url)
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url,
                       "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
     with app.app_context():
