@@ -652,17 +652,18 @@ def _answers_by_question(attempt: Attempt) -> dict[int, AttemptAnswer]:
 
 
 def load_slots(attempt: Attempt) -> list[AttemptQuestion]:
-    """Load the attempt's questions with each question and its choices, in three queries.
+    """Load the attempt's questions with each question and its choices, in two queries.
 
     Saving and grading read every slot's question and choices; loading
-    them lazily would cost two queries per question.
+    them lazily would cost two queries per question. Each slot has one
+    question, which comes joined to it.
     """
     slots = list(
         db.session.scalars(
             sa.select(AttemptQuestion)
             .where(AttemptQuestion.attempt_id == attempt.id)
             .order_by(AttemptQuestion.position)
-            .options(so.selectinload(AttemptQuestion.question).selectinload(Question.choices))
+            .options(so.joinedload(AttemptQuestion.question).selectinload(Question.choices))
         )
     )
     set_committed_value(attempt, "questions", slots)

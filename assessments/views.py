@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+import sqlalchemy.orm as so
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -27,8 +28,11 @@ def _load_quiz(quiz_id: int) -> Quiz:
 
 
 def _load_own_attempt(attempt_id: int) -> Attempt:
-    """Load an attempt of the current user; anyone else's attempt is a 404."""
-    attempt = db.session.get(Attempt, attempt_id)
+    """Load an attempt of the current user with its quiz; anyone else's attempt is a 404.
+
+    Every view of an attempt reads its quiz, so the quiz comes in the same query.
+    """
+    attempt = db.session.get(Attempt, attempt_id, options=[so.joinedload(Attempt.quiz)])
     if attempt is None or attempt.user_id != current_user.id:
         abort(404)
     return attempt
