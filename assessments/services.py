@@ -651,22 +651,38 @@ def _answers_by_question(attempt: Attempt) -> dict[int, AttemptAnswer]:
     return {answer.question_id: answer for answer in attempt.answers}
 
 
-def load_slots(attempt: Attempt) -> list[AttemptQuestion]:
+def load_slots(attempt: Attempt, with_answers: bool = False) -> list[AttemptQuestion]:
     """Load the attempt's questions with each question and its choices, in two queries.
 
     Saving and grading read every slot's question and choices; loading
     them lazily would cost two queries per question. Each slot has one
-    question, which comes joined to it.
+    question, which comes joined to it. With ``with_answers`` the first
+    query also reads the attempt's answers, which saving compares with the
+    responses it receives.
     """
-    slots = list(
-        db.session.scalars(
-            sa.select(AttemptQuestion)
-            .where(AttemptQuestion.attempt_id == attempt.id)
-            .order_by(AttemptQuestion.position)
-            .options(so.joinedload(AttemptQuestion.question).selectinload(Question.choices))
-        )
+    statement = (
+        sa.select(AttemptQuestion)
+        .where(AttemptQuestion.attempt_id == attempt.id)
+        .order_by(AttemptQuestion.position)
+        .options(so.joinedload(AttemptQuestion.question).selectinload(Question.choices))
     )
+    if not with_answers:
+        slots = list(db.session.scalars(statement))
+        set_committed_value(attempt, "questions", slots)
+        return slots
+    rows = db.session.execute(
+        statement.add_columns(AttemptAnswer).outerjoin(
+            AttemptAnswer,
+            sa.and_(
+                AttemptAnswer.attempt_id == AttemptQuestion.attempt_id,
+                AttemptAnswer.question_id == AttemptQuestion.question_id,
+            ),
+        )
+    ).all()
+    slots = [slot for slot, _answer in rows]
     set_committed_value(attempt, "questions", slots)
+    # Answers are written only for the attempt's own questions, so these are all of them.
+    set_committed_value(attempt, "answers", [answer for _slot, answer in rows if answer])
     return slots
 
 

@@ -164,7 +164,7 @@ def save_answers(attempt_id: int):
     attempt = _load_own_attempt(attempt_id)
     result_url = url_for("assessments.result", attempt_id=attempt.id)
     try:
-        slots = services.load_slots(attempt)
+        slots = services.load_slots(attempt, with_answers=True)
         ignored: list[int] = []
         responses = parse_form(slots, request.form, ignored)
         limit = services.deadline(attempt)
