@@ -5,7 +5,8 @@
 Serves the app under gunicorn, logs learners in and builds the day's mix:
 learner pages (dashboard, course outline, lessons), "mark lesson complete"
 posts where a lesson still offers the form, and public verification
-lookups. Unless ``--rate`` is given, a short wrk run of that mix measures the
+lookups. The server needs no reading time before a completion
+(``LMS_LESSON_MIN_TIME_SHARE=0``), so those posts are stored. Unless ``--rate`` is given, a short wrk run of that mix measures the
 capacity first; the soak then runs wrk for ``--duration`` seconds at
 ``--fraction`` of it (each connection pauses between requests).
 
@@ -138,6 +139,9 @@ def main(argv=None) -> None:
         LMS_VERIFY_RATE_LIMIT="100000000 per minute",
         # Sessions replayed by wrk must outlive the soak.
         LMS_SESSION_IDLE_MINUTES=str(max(30, args.duration // 60 + 30)),
+        # Opening a lesson to read its form is enough to complete it, so the
+        # completion posts are accepted instead of redirected for reading time.
+        LMS_LESSON_MIN_TIME_SHARE="0",
     )
     if args.redis_url:
         env["LMS_REDIS_URL"] = args.redis_url
