@@ -11,7 +11,7 @@ from courses.class_models import ClassMember, MemberStatus
 from courses.models import Programme, TargetLevel
 from lms.accounts.models import Post, User
 from lms.competencies.models import Framework, FrameworkStatus, Level
-from lms.compliance.models import PersonProfile
+from lms.compliance.profiles import find_profile
 from lms.extensions import db
 from lms.records.models import ProgressionEntry, ProgressionKind
 
@@ -69,7 +69,7 @@ def counselor_posts(user: User, today: date) -> list[PostPeriod]:
     appointment or the current post starts, else today. Appointments that
     a later entry corrects do not count.
     """
-    profile = db.session.get(PersonProfile, user.id)
+    profile = find_profile(user.id)
     current_start = profile.post_started_on if profile is not None else None
     entries = list(
         db.session.scalars(

@@ -206,6 +206,20 @@ def test_learning_queries_do_not_grow_with_enrolments(app, login):
     assert counts[6] == counts[1], f"queries per enrolment count: {counts}"
 
 
+def test_learning_reads_missing_profile_once(app, login):
+    with app.app_context():
+        learner = _learner_with_programmes(2)
+        client = login(learner.username).client
+    client.get("/learning")
+    with counted_queries(app) as statements:
+        response = client.get("/learning")
+    _empty_tables(app)
+
+    assert response.status_code == 200
+    profile_reads = [s for s in statements if "FROM person_profile" in s]
+    assert len(profile_reads) == 1, profile_reads
+
+
 def _quiz_taker(app, questions: int, time_limit_minutes=None) -> tuple[int, dict]:
     """Enrol a learner "taker" in a course with a quiz; return its id and right answers."""
     from tests.factories import correct_answers, make_quiz

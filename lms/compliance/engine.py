@@ -24,6 +24,7 @@ from lms.compliance.models import (
     PersonProfile,
     WindowKind,
 )
+from lms.compliance.profiles import find_profile
 from lms.compliance.windows import (
     Today,
     Window,
@@ -536,7 +537,7 @@ def evaluate(
     The deadline of a past year has passed, so its verdict is met or missed.
     """
     today = local_today(person.institution, today)
-    profile = db.session.get(PersonProfile, person.id)
+    profile = find_profile(person.id)
     return _evaluate_loaded(rule, person, profile, today, year)
 
 
@@ -580,7 +581,7 @@ def evaluate_all(
     the reason.
     """
     today = local_today(person.institution, today)
-    profile = db.session.get(PersonProfile, person.id)
+    profile = find_profile(person.id)
     return [
         _evaluate_loaded(rule, person, profile, today, year)
         for rule in rules_for(person.institution_id, year)

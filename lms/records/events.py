@@ -17,6 +17,7 @@ from lms.accounts import contact
 from lms.accounts.models import Post, User
 from lms.compliance.explain import CADRE_RANK, PARTY_STATUS
 from lms.compliance.models import CadreRank, PartyStatus, PersonProfile
+from lms.compliance.profiles import find_profile
 from lms.compliance.windows import PROBATION_MONTHS, add_months
 from lms.db import now_utc
 from lms.extensions import db
@@ -456,7 +457,7 @@ def record_party_date(person: User, actor: User, full_member: bool, on: date) ->
 
 
 def profile_of(person: User) -> Optional[PersonProfile]:
-    return db.session.get(PersonProfile, person.id)
+    return find_profile(person.id)
 
 
 def update_profile(
