@@ -39,6 +39,7 @@ import sqlalchemy as sa
 
 from bench.exam_burst import CSRF, START_FORM, _request
 from bench.generate import BENCH_PASSWORD, absolute_sqlite_url
+from bench.inputs import positive_int, require_sqlite_file
 from bench.run import Server, run_wrk
 
 QUESTION_INPUT = re.compile(r'<input[^>]*name="q(\d+)"[^>]*value="(\d+)"')
@@ -91,12 +92,13 @@ def main(argv=None) -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--url-template", default="/attempts/{attempt_id}/answers")
     parser.add_argument("--json", action="store_true", help="send JSON instead of a form")
-    parser.add_argument("--learners", type=int, default=100)
-    parser.add_argument("--duration", type=int, default=15)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--learners", type=positive_int, default=100)
+    parser.add_argument("--duration", type=positive_int, default=15)
+    parser.add_argument("--connections", type=positive_int, default=32)
+    parser.add_argument("--workers", type=positive_int, default=4)
     parser.add_argument("--cleanup", action="store_true", help="delete the attempts afterwards")
     args = parser.parse_args(argv)
+    require_sqlite_file(args.database_url)
 
     database_url = absolute_sqlite_url(args.database_url)
     engine = sa.create_engine(database_url)

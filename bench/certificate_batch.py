@@ -37,6 +37,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.inputs import positive_int, require_empty_database
+
 COMPLETED = datetime(2026, 6, 30, 2, 0, tzinfo=timezone.utc)
 
 
@@ -202,10 +204,19 @@ def batch_run(app, count: int, processes: int) -> tuple[float, float, dict]:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-n", "--count", type=int, default=100)
-    parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("--database-url", help="an empty database (default: SQLite)")
+    parser.add_argument("-n", "--count", type=positive_int, default=100)
+    parser.add_argument("--processes", type=positive_int, default=2)
+    parser.add_argument("--database-url",
+                        help="an empty database, whose tables are dropped and created "
+                             "again (default: SQLite in a temporary folder)")
     args = parser.parse_args(argv)
+    if args.database_url:
+        # The batch run drops the product's tables before it fills them.
+        require_empty_database(
+            args.database_url,
+            "This benchmark drops the product's tables and creates them again: "
+            "pass an empty database.",
+        )
 
     from lms import create_app
 

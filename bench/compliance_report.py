@@ -18,6 +18,7 @@ import time
 import sqlalchemy as sa
 
 from bench.generate import PROVINCES, absolute_sqlite_url
+from bench.inputs import require_sqlite_file
 
 
 def _median_seconds(function, repeats: int = 5) -> float:
@@ -33,6 +34,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True)
     args = parser.parse_args(argv)
+    require_sqlite_file(args.database_url)
 
     from lms import create_app
     from lms.accounts.models import User

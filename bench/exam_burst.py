@@ -46,6 +46,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bench.generate import BENCH_PASSWORD, absolute_sqlite_url
+from bench.inputs import positive_int, require_sqlite_file
 from bench.run import USER_AGENT, Server
 
 START_FORM = re.compile(r"<form[^>]*\baction=\"([^\"]*)\"[^>]*>(.*?)</form>", re.S | re.I)
@@ -236,10 +237,11 @@ def percentile(values: list[float], p: float) -> float:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True)
-    parser.add_argument("--learners", type=int, default=5000)
+    parser.add_argument("--learners", type=positive_int, default=5000)
     parser.add_argument("--window", type=float, default=10.0, help="seconds the starts are due in")
-    parser.add_argument("--concurrency", type=int, default=128, help="client connections at once")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--concurrency", type=positive_int, default=128,
+                        help="client connections at once")
+    parser.add_argument("--workers", type=positive_int, default=4, help="gunicorn sync workers")
     parser.add_argument("--double-click", type=float, default=0.05,
                         help="fraction of learners that send their start twice at once")
     parser.add_argument("--keep", action="store_true", help="keep the attempts created")
@@ -251,6 +253,7 @@ def main(argv=None) -> None:
         fire(Path(plan), int(port), args.concurrency, Path(result))
         return
 
+    require_sqlite_file(args.database_url)
     database_url = absolute_sqlite_url(args.database_url)
     engine = sa.create_engine(database_url)
     work_dir = Path(tempfile.mkdtemp(prefix="shuren-burst-"))

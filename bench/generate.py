@@ -30,6 +30,8 @@ from typing import Iterable
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
+from bench.inputs import absolute_sqlite_url, require_empty_database
+
 logger = logging.getLogger("bench.generate")
 
 TIERS = {"S": 2_500, "M": 25_000, "L": 270_000}
@@ -488,17 +490,6 @@ class Generator:
                 "rows": self.writer.counts.rows}
 
 
-def absolute_sqlite_url(database_url: str) -> str:
-    """Resolve a relative SQLite path against the working directory.
-
-    Flask-SQLAlchemy would otherwise resolve it against the instance folder.
-    """
-    url = sa.engine.make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database and not url.database.startswith("/"):
-        url = url.set(database=str(Path(url.database).resolve()))
-    return url.render_as_string(hide_password=False)
-
-
 def create_sqlite_folder(database_url: str) -> None:
     """Create the folder of a SQLite database file, which SQLite does not create itself."""
     url = sa.engine.make_url(database_url)
@@ -517,6 +508,13 @@ def generate(database_url: str, tier: str) -> dict:
         raise SystemExit("tier L needs PostgreSQL: pass a postgresql+psycopg:// URL")
     database_url = absolute_sqlite_url(database_url)
     create_sqlite_folder(database_url)
+    # The generator takes the first institution as the demo university, so
+    # on a database with earlier rows it would write wrong data.
+    require_empty_database(
+        database_url,
+        "The generator fills an empty database only: drop and recreate it, "
+        "or pass a new SQLite file.",
+    )
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url,
                       "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
     with app.app_context():

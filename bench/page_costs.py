@@ -25,6 +25,7 @@ import time
 import sqlalchemy as sa
 
 from bench.generate import BENCH_PASSWORD
+from bench.inputs import positive_int, require_sqlite_file
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -40,8 +41,9 @@ def per_request_ms(client, path: str, repeat: int) -> float:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True)
-    parser.add_argument("--repeat", type=int, default=300)
+    parser.add_argument("--repeat", type=positive_int, default=300)
     args = parser.parse_args(argv)
+    require_sqlite_file(args.database_url)
 
     from bench.hello import app as hello_app
     from bench.profile_pages import in_process_app

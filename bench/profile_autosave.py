@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
 from bench.exam_burst import CSRF, pick_quiz
+from bench.inputs import positive_int, require_sqlite_file
 from bench.profile_pages import in_process_app
 from bench.profile_start import delete_attempts, prepare
 
@@ -33,11 +34,12 @@ ATTEMPT_ID = re.compile(r"/attempts/(\d+)")
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True)
-    parser.add_argument("--saves", type=int, default=300)
-    parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--saves", type=positive_int, default=300)
+    parser.add_argument("--top", type=positive_int, default=30)
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--keep", action="store_true", help="keep the attempt after profiling")
     args = parser.parse_args(argv)
+    require_sqlite_file(args.database_url)
 
     from lms.extensions import db
 

@@ -19,6 +19,7 @@ import time
 import sqlalchemy as sa
 
 from bench.generate import BENCH_PASSWORD, absolute_sqlite_url
+from bench.inputs import positive_int, require_sqlite_file
 
 
 def in_process_app(database_url: str):
@@ -40,10 +41,11 @@ def main(argv=None) -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--path", action="append", default=[])
     parser.add_argument("--username")
-    parser.add_argument("--repeat", type=int, default=50)
-    parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--repeat", type=positive_int, default=50)
+    parser.add_argument("--top", type=positive_int, default=40)
     parser.add_argument("--sort", default="cumulative")
     args = parser.parse_args(argv)
+    require_sqlite_file(args.database_url)
 
     from lms.extensions import db
 

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 
 from bench.exam_burst import ATTEMPT_LOCATION, CSRF, START_FORM, pick_quiz
 from bench.generate import BENCH_PASSWORD
+from bench.inputs import non_negative_int, positive_int, require_sqlite_file
 from bench.profile_pages import in_process_app
 from lms.db import now_utc
 
@@ -88,15 +89,16 @@ def age_sessions(engine: sa.Engine, usernames: list[str], idle: timedelta) -> No
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True)
-    parser.add_argument("--learners", type=int, default=200)
-    parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--learners", type=positive_int, default=200)
+    parser.add_argument("--top", type=positive_int, default=40)
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--save", metavar="FILE", help="also write the profile for pstats")
     parser.add_argument("--keep", action="store_true", help="keep the attempts created")
-    parser.add_argument("--idle", type=int, default=0,
+    parser.add_argument("--idle", type=non_negative_int, default=0,
                         help="seconds to age the learners' sessions by before the starts; "
                         "keep it below the idle timeout (LMS_SESSION_IDLE_MINUTES)")
     args = parser.parse_args(argv)
+    require_sqlite_file(args.database_url)
 
     from lms.extensions import db
 

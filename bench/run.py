@@ -30,10 +30,14 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bench.generate import BENCH_PASSWORD, absolute_sqlite_url
+from bench.inputs import positive_int, require_sqlite_file
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = ROOT / "bench" / "requests.lua"
 USER_AGENT = "shuren-bench/1.0"
+SCENARIOS = ("learner", "learner-split", "floor", "verify", "hr")
+#: Scenarios that replay the pages or cookies of logged-in learners.
+LEARNER_SCENARIOS = {"learner", "learner-split", "floor"}
 
 
 @dataclass
@@ -217,21 +221,37 @@ def verification_codes(engine: sa.Engine, count: int) -> list[str]:
         ))
 
 
+def scenario_list(text: str) -> list[str]:
+    """Argparse type of ``--scenarios``: known names, comma-separated."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in SCENARIOS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown scenario {', '.join(unknown)}. Valid names: {', '.join(SCENARIOS)}"
+        )
+    if not names:
+        raise argparse.ArgumentTypeError(f"no scenario given. Valid names: {', '.join(SCENARIOS)}")
+    return names
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True)
-    parser.add_argument("--duration", type=int, default=15, help="seconds per wrk run")
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
-    parser.add_argument("--learners", type=int, default=50, help="logged-in learners replayed")
+    parser.add_argument("--duration", type=positive_int, default=15, help="seconds per wrk run")
+    parser.add_argument("--connections", type=positive_int, default=32)
+    parser.add_argument("--workers", type=positive_int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--learners", type=positive_int, default=50,
+                        help="logged-in learners replayed")
     parser.add_argument("--redis-url", default=None,
                         help="shared store for sessions and rate limits, e.g. redis://127.0.0.1:6379/3")
-    parser.add_argument("--scenarios", default="learner,learner-split,floor,verify,hr",
-                        help="comma-separated: learner (the mix), learner-split (each learner "
-                             "page type alone), floor (the app's /healthz with the learners' "
-                             "cookies: session check and hooks, no page), verify, hr")
+    parser.add_argument("--scenarios", type=scenario_list, default=list(SCENARIOS),
+                        help="comma-separated, each runs on its own: learner (the mix), "
+                             "learner-split (each learner page type alone), floor (the app's "
+                             "/healthz with the learners' cookies: session check and hooks, "
+                             "no page), verify, hr (default: all)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args(argv)
+    require_sqlite_file(args.database_url)
 
     database_url = absolute_sqlite_url(args.database_url)
     engine = sa.create_engine(database_url)
@@ -250,7 +270,7 @@ def main(argv=None) -> None:
     if args.redis_url:
         env["LMS_REDIS_URL"] = args.redis_url
     results: list[Result] = []
-    scenarios = args.scenarios.split(",")
+    scenarios = args.scenarios
 
     hello = Server("bench.hello:app", env, args.workers, work_dir)
     try:
@@ -267,7 +287,7 @@ def main(argv=None) -> None:
     app = Server("wsgi:app", env, args.workers, work_dir)
     app.wait("/login")
     try:
-        if "learner" in scenarios:
+        if LEARNER_SCENARIOS.intersection(scenarios):
             lines = []
             by_kind: dict[str, list[str]] = {}
             for username, pages in learner_paths(engine, "demo-univ", args.learners).items():
@@ -279,8 +299,10 @@ def main(argv=None) -> None:
                         raise RuntimeError(f"{page} answered {status} for {username}")
                     lines.append(f"GET\t{page}\t{browser.cookie}\t")
                     by_kind.setdefault(page_kind(page), []).append(lines[-1])
-            results.append(run_wrk("learner pages", app.base, lines, duration=args.duration,
-                                   connections=args.connections, work_dir=work_dir))
+            if "learner" in scenarios:
+                results.append(run_wrk("learner pages", app.base, lines,
+                                       duration=args.duration, connections=args.connections,
+                                       work_dir=work_dir))
             if "floor" in scenarios:
                 cookies = sorted({line.split("\t")[2] for line in lines})
                 floor = [f"GET\t/healthz\t{cookie}\t" for cookie in cookies]

@@ -38,7 +38,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bench.generate import BENCH_PASSWORD, generate
+from bench.generate import generate
+from bench.inputs import positive_int
 from bench.run import Browser, free_port, learner_paths
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -378,7 +379,7 @@ def main(argv=None) -> None:
                         help="any database on the server; the rehearsal creates its own")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/7",
                         help="a Redis database index the rehearsal may empty")
-    parser.add_argument("--duration", type=int, default=20, help="seconds of load")
+    parser.add_argument("--duration", type=positive_int, default=20, help="seconds of load")
     parser.add_argument("--keep", action="store_true", help="leave the servers' logs in place")
     args = parser.parse_args(argv)
     rehearsal = Rehearsal(args.pg_url, args.redis_url, args.duration)

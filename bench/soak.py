@@ -30,6 +30,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bench.generate import absolute_sqlite_url
+from bench.inputs import positive_int, require_sqlite_file
 from bench.run import Browser, Server, learner_paths, run_wrk, verification_codes
 
 COMPLETE_FORM = re.compile(
@@ -116,15 +117,17 @@ class Sampler(threading.Thread):
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True)
-    parser.add_argument("--duration", type=int, default=1800, help="seconds of steady load")
+    parser.add_argument("--duration", type=positive_int, default=1800,
+                        help="seconds of steady load")
     parser.add_argument("--fraction", type=float, default=0.5, help="of the measured capacity")
     parser.add_argument("--rate", type=float, help="requests per second; skips the capacity run")
     parser.add_argument("--interval", type=float, default=10.0, help="seconds between samples")
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--learners", type=int, default=50)
+    parser.add_argument("--workers", type=positive_int, default=4)
+    parser.add_argument("--connections", type=positive_int, default=16)
+    parser.add_argument("--learners", type=positive_int, default=50)
     parser.add_argument("--redis-url", default=None)
     args = parser.parse_args(argv)
+    require_sqlite_file(args.database_url)
 
     database_url = absolute_sqlite_url(args.database_url)
     engine = sa.create_engine(database_url)
