@@ -23,7 +23,8 @@ returns 404 and the script stops after the first request with that message.
    then checks in the database that each attempt holds exactly one stored
    answer per question and that it equals the answer sent (no lost or
    duplicated answer). The stored choice ids are read from
-   ``attempt_answer.response`` or, in older schemas, ``selected_choice_ids``. Attempts stay open; ``--cleanup`` deletes them.
+   ``attempt_answer.response`` or, in older schemas, ``selected_choice_ids``. Attempts stay open; ``--cleanup`` deletes them,
+   also when the run stops on an error.
 """
 
 import argparse
@@ -31,7 +32,6 @@ import json
 import os
 import random
 import re
-import tempfile
 import urllib.parse
 from pathlib import Path
 
@@ -40,7 +40,7 @@ import sqlalchemy as sa
 from bench.exam_burst import CSRF, START_FORM, _request
 from bench.generate import BENCH_PASSWORD, absolute_sqlite_url
 from bench.inputs import positive_int, require_sqlite_file
-from bench.run import Server, run_wrk
+from bench.run import Server, run_wrk, work_folder
 
 QUESTION_INPUT = re.compile(r'<input[^>]*name="q(\d+)"[^>]*value="(\d+)"')
 
@@ -87,7 +87,20 @@ def open_attempt(port: int, username: str, quiz_id: int) -> dict:
             "token": CSRF.search(page).group(1), "choices": choices}
 
 
-def main(argv=None) -> None:
+def delete_attempts(engine: sa.Engine, attempt_ids: list[int]) -> None:
+    """Delete the attempts ``attempt_ids`` and their questions and answers."""
+    if not attempt_ids:
+        return
+    # Children first: this engine does not turn SQLite's foreign keys
+    # on, so no cascade would delete them, and SQLite reuses the ids.
+    with engine.begin() as conn:
+        for table, column in (("attempt_answer", "attempt_id"),
+                              ("attempt_question", "attempt_id"), ("attempt", "id")):
+            conn.execute(sa.text(f"DELETE FROM {table} WHERE {column} IN :ids")
+                         .bindparams(sa.bindparam("ids", expanding=True)), {"ids": attempt_ids})
+
+
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--url-template", default="/attempts/{attempt_id}/answers")
@@ -96,13 +109,41 @@ def main(argv=None) -> None:
     parser.add_argument("--duration", type=positive_int, default=15)
     parser.add_argument("--connections", type=positive_int, default=32)
     parser.add_argument("--workers", type=positive_int, default=4)
-    parser.add_argument("--cleanup", action="store_true", help="delete the attempts afterwards")
+    parser.add_argument("--cleanup", action="store_true",
+                        help="delete the attempts afterwards, also when the run stops on an error")
+    parser.add_argument("--keep-files", action="store_true",
+                        help="keep the work folder (shuren-autosave-* in the system's temporary "
+                             "folder): the gunicorn logs and wrk's request file, which contains "
+                             "the learners' session cookies")
     args = parser.parse_args(argv)
     require_sqlite_file(args.database_url)
+    return args
 
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
     database_url = absolute_sqlite_url(args.database_url)
     engine = sa.create_engine(database_url)
-    work_dir = Path(tempfile.mkdtemp(prefix="shuren-autosave-"))
+    attempts: list[int] = []
+    try:
+        with work_folder("shuren-autosave-", keep=args.keep_files) as work_dir:
+            failed = run(args, database_url, engine, work_dir, attempts)
+    finally:
+        if args.cleanup:
+            delete_attempts(engine, attempts)
+        engine.dispose()
+    if failed:
+        raise SystemExit(1)
+
+
+def run(args: argparse.Namespace, database_url: str, engine: sa.Engine, work_dir: Path,
+        attempts: list[int]) -> bool:
+    """Run the scenario and print its results.
+
+    Return True if an answer was lost, stored differently or duplicated, or
+    if a request failed. Each attempt is added to ``attempts`` as soon as it is started, so the
+    caller can delete them even if the run stops part way.
+    """
     env = dict(os.environ, LMS_DATABASE_URL=database_url, LMS_SECRET_KEY="bench-secret-key",
                LMS_PASSWORD_HASH_METHOD="pbkdf2:sha256:1000",
                LMS_LOGIN_RATE_LIMIT="1000000 per minute",
@@ -118,9 +159,9 @@ def main(argv=None) -> None:
         hello.stop()
 
     app = Server("wsgi:app", env, args.workers, work_dir)
-    app.wait("/login")
-    attempts, lines, sent = [], [], {}
+    lines, sent = [], {}
     try:
+        app.wait("/login")
         for username, quiz_id in pick_learners(engine, args.learners):
             attempt = open_attempt(app.port, username, quiz_id)
             attempts.append(attempt["attempt_id"])
@@ -138,8 +179,6 @@ def main(argv=None) -> None:
                 body = urllib.parse.urlencode(fields)
             lines.append(f"POST\t{path}\t{attempt['cookie']}\t{body}")
             if len(attempts) == 1:
-                # NOTE: on a 404 the script exits before --cleanup, leaving this
-                # one learner's attempt open in the benchmark database.
                 method_body = lines[-1].split("\t", 3)[3]
                 status, _l, _c, _t = _request(
                     app.port, "POST", path, attempt["cookie"], method_body)
@@ -174,18 +213,7 @@ def main(argv=None) -> None:
               f"| {r.requests} | {r.failed} |")
     print(f"\n{len(sent)} answers sent to {len(attempts)} attempts: {len(lost)} lost, "
           f"{len(differ)} stored differently, {duplicates} duplicated")
-    if args.cleanup:
-        # Children first: this engine does not turn SQLite's foreign keys
-        # on, so no cascade would delete them, and SQLite reuses the ids.
-        with engine.begin() as conn:
-            for table, column in (("attempt_answer", "attempt_id"),
-                                  ("attempt_question", "attempt_id"), ("attempt", "id")):
-                conn.execute(sa.text(f"DELETE FROM {table} WHERE {column} IN :ids")
-                             .bindparams(sa.bindparam("ids", expanding=True)), {"ids": attempts})
-    engine.dispose()
-    if lost or differ or duplicates or result.failed:
-        raise SystemExit(1)
-
+    return bool(lost or differ or duplicates or result.failed)
 
 if __name__ == "__main__":
     main()

@@ -30,7 +30,6 @@ has as many free cores as processes.
 import argparse
 import os
 import resource
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,6 +37,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bench.inputs import positive_int, require_empty_database
+from bench.run import work_folder
 
 COMPLETED = datetime(2026, 6, 30, 2, 0, tzinfo=timezone.utc)
 
@@ -208,7 +208,11 @@ def main(argv=None) -> None:
     parser.add_argument("--processes", type=positive_int, default=2)
     parser.add_argument("--database-url",
                         help="an empty database, whose tables are dropped and created "
-                             "again (default: SQLite in a temporary folder)")
+                             "again (default: SQLite in the work folder)")
+    parser.add_argument("--keep-files", action="store_true",
+                        help="keep the work folder (shuren-certificate-batch-* in the system's "
+                             "temporary folder): the SQLite database unless --database-url is "
+                             "given, the issued certificates' PDFs and the uploads folder")
     args = parser.parse_args(argv)
     if args.database_url:
         # The batch run drops the product's tables before it fills them.
@@ -217,10 +221,14 @@ def main(argv=None) -> None:
             "This benchmark drops the product's tables and creates them again: "
             "pass an empty database.",
         )
+    with work_folder("shuren-certificate-batch-", keep=args.keep_files) as tmpdir:
+        compare(args, str(tmpdir))
 
+
+def compare(args: argparse.Namespace, tmpdir: str) -> None:
+    """Time the bare loops and the batch in ``tmpdir`` and print the comparison."""
     from lms import create_app
 
-    tmpdir = tempfile.mkdtemp(prefix="shuren-certificate-batch-")
     url = args.database_url or f"sqlite:///{tmpdir}/bench.sqlite3"
     app = create_app(
         {

@@ -36,7 +36,6 @@ import selectors
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -47,7 +46,7 @@ import sqlalchemy as sa
 
 from bench.generate import BENCH_PASSWORD, absolute_sqlite_url
 from bench.inputs import positive_int, require_sqlite_file
-from bench.run import USER_AGENT, Server
+from bench.run import USER_AGENT, Server, work_folder
 
 START_FORM = re.compile(r"<form[^>]*\baction=\"([^\"]*)\"[^>]*>(.*?)</form>", re.S | re.I)
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -245,6 +244,10 @@ def main(argv=None) -> None:
     parser.add_argument("--double-click", type=float, default=0.05,
                         help="fraction of learners that send their start twice at once")
     parser.add_argument("--keep", action="store_true", help="keep the attempts created")
+    parser.add_argument("--keep-files", action="store_true",
+                        help="keep the work folder (shuren-burst-* in the system's temporary "
+                             "folder): the gunicorn log, plan.json with the learners' session "
+                             "cookies and result.json")
     parser.add_argument("--fire", nargs=4, metavar=("PLAN", "PORT", "RESULT", "_"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -252,11 +255,14 @@ def main(argv=None) -> None:
         plan, port, result, _ = args.fire
         fire(Path(plan), int(port), args.concurrency, Path(result))
         return
-
     require_sqlite_file(args.database_url)
+    with work_folder("shuren-burst-", keep=args.keep_files) as work_dir:
+        burst(args, work_dir)
+
+
+def burst(args: argparse.Namespace, work_dir: Path) -> None:
     database_url = absolute_sqlite_url(args.database_url)
     engine = sa.create_engine(database_url)
-    work_dir = Path(tempfile.mkdtemp(prefix="shuren-burst-"))
     quiz_id, usernames = pick_quiz(engine, args.learners)
     print(f"quiz {quiz_id}: {len(usernames)} learners", flush=True)
     env = dict(
@@ -270,9 +276,9 @@ def main(argv=None) -> None:
         LMS_SESSION_IDLE_MINUTES="120",
     )
     app = Server("wsgi:app", env, args.workers, work_dir)
-    app.wait("/login")
     burst_started_at = None
     try:
+        app.wait("/login")
         began = time.monotonic()
         with ThreadPoolExecutor(max_workers=args.workers * 2) as pool:
             plans = list(pool.map(lambda name: prepare(app.port, name, quiz_id), usernames))

@@ -11,10 +11,12 @@ the workers' resident memory after the load.
 """
 
 import argparse
+import contextlib
 import http.cookiejar
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -52,6 +54,36 @@ class Result:
     ratio: float | None = None
 
 
+class ServerDidNotStart(RuntimeError):
+    """Error raised when a gunicorn process exits or does not respond in time.
+
+    The process's log in the work folder contains the reason.
+    """
+
+
+@contextlib.contextmanager
+def work_folder(prefix: str, keep: bool = False):
+    """Create a private folder (mode 0700) for a benchmark's files and remove it afterwards.
+
+    The folder contains server logs and request files, which may contain
+    live session cookies, so it is removed when the block ends, also on an
+    error. It is kept, and its path printed, when ``keep`` is true or when a
+    server did not start, because that error message names the log in it.
+    """
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    server_failed = False
+    try:
+        yield path
+    except ServerDidNotStart:
+        server_failed = True
+        raise
+    finally:
+        if keep or server_failed:
+            print(f"files kept in {path}", file=sys.stderr, flush=True)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -82,7 +114,7 @@ class Server:
                 return
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"gunicorn did not start; see {self.log.name}")
+                    raise ServerDidNotStart(f"gunicorn did not start; see {self.log.name}")
                 time.sleep(0.3)
 
     def worker_pids(self) -> list[str]:
@@ -234,7 +266,7 @@ def scenario_list(text: str) -> list[str]:
     return names
 
 
-def main(argv=None) -> None:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--duration", type=positive_int, default=15, help="seconds per wrk run")
@@ -250,12 +282,24 @@ def main(argv=None) -> None:
                              "/healthz with the learners' cookies: session check and hooks, "
                              "no page), verify, hr (default: all)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--keep-files", action="store_true",
+                        help="keep the work folder (shuren-bench-* in the system's temporary "
+                             "folder): the gunicorn logs and wrk's request files, which contain "
+                             "the learners' session cookies")
     args = parser.parse_args(argv)
     require_sqlite_file(args.database_url)
+    return args
 
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    with work_folder("shuren-bench-", keep=args.keep_files) as work_dir:
+        run_scenarios(args, work_dir)
+
+
+def run_scenarios(args: argparse.Namespace, work_dir: Path) -> None:
     database_url = absolute_sqlite_url(args.database_url)
     engine = sa.create_engine(database_url)
-    work_dir = Path(tempfile.mkdtemp(prefix="shuren-bench-"))
     env = dict(
         os.environ,
         LMS_DATABASE_URL=database_url,
@@ -285,8 +329,8 @@ def main(argv=None) -> None:
     results.append(baseline)
 
     app = Server("wsgi:app", env, args.workers, work_dir)
-    app.wait("/login")
     try:
+        app.wait("/login")
         if LEARNER_SCENARIOS.intersection(scenarios):
             lines = []
             by_kind: dict[str, list[str]] = {}

@@ -5,8 +5,9 @@
 Stands for a production set-up of several machines (docs/deployment.md):
 two gunicorn instances on different ports, nginx balancing between them,
 one ``flask lms scheduler`` process, PostgreSQL and Redis. It creates its
-own PostgreSQL database and uses its own Redis database index, fills them
-with tier S data, then checks that the servers behave as one system:
+own PostgreSQL database, fills it with tier S data and drops it at the end;
+it empties the Redis database of ``--redis-url`` (FLUSHDB) before it starts.
+It then checks that the servers behave as one system:
 
 1. a login made through one server is valid on the other;
 2. the per-account login limit counts failures on both servers together;
@@ -43,6 +44,9 @@ from bench.inputs import positive_int
 from bench.run import Browser, free_port, learner_paths
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# nginx's temporary folders, named in NGINX_CONF.
+NGINX_TEMP_FOLDERS = ("body", "proxy", "fastcgi", "uwsgi", "scgi")
 
 NGINX_CONF = """
 worker_processes 1;
@@ -139,22 +143,41 @@ def gunicorn(name: str, port: int, env: dict, work: Path) -> Process:
     )
 
 
+def make_work_folder() -> Path:
+    """Create the rehearsal's private work folder with nginx's temporary folders in it."""
+    work = Path(tempfile.mkdtemp(prefix="shuren-scaleout-"))
+    for folder in NGINX_TEMP_FOLDERS:
+        (work / folder).mkdir(mode=0o700)
+    return work
+
+
+def remove_all_but_logs(work: Path) -> None:
+    """Remove everything in ``work`` except the ``*.log`` files at its top."""
+    for entry in work.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        elif entry.suffix != ".log":
+            entry.unlink(missing_ok=True)
+
+
 class Rehearsal:
     def __init__(self, pg_url: str, redis_url: str, duration: int):
         self.duration = duration
-        self.work = Path(tempfile.mkdtemp(prefix="shuren-scaleout-"))
-        for folder in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-            (self.work / folder).mkdir()
-            os.chmod(self.work / folder, 0o777)
+        self.work = make_work_folder()
+        self.processes: list[Process] = []
         base = sa.engine.make_url(pg_url)
         self.database = f"shuren_scaleout_{uuid.uuid4().hex[:8]}"
         self.admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-        with self.admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{self.database}"')
+        try:
+            with self.admin.connect() as conn:
+                conn.exec_driver_sql(f'CREATE DATABASE "{self.database}"')
+        except BaseException:
+            self.admin.dispose()
+            shutil.rmtree(self.work, ignore_errors=True)
+            raise
         self.database_url = base.set(database=self.database).render_as_string(False)
         self.redis_url = redis_url
         self.results: list[tuple[str, bool, str]] = []
-        self.processes: list[Process] = []
 
     # -- set-up ------------------------------------------------------------------
 
@@ -364,24 +387,45 @@ class Rehearsal:
 
     # -- tear-down ---------------------------------------------------------------
 
-    def stop(self) -> None:
-        for process in reversed(self.processes):
-            process.stop()
-        with self.admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
-        self.admin.dispose()
-        shutil.rmtree(self.work, ignore_errors=True)
+    def stop(self, keep_logs: bool = False) -> None:
+        """Stop the processes, drop the database and remove the work folder.
+
+        With ``keep_logs`` the processes' logs stay in the work folder. The
+        rest of it (nginx's configuration and temporary files, the uploads)
+        is removed all the same.
+        """
+        try:
+            for process in reversed(self.processes):
+                process.stop()
+            with self.admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+            self.admin.dispose()
+        finally:
+            if keep_logs:
+                remove_all_but_logs(self.work)
+                print(f"logs kept in {self.work}", flush=True)
+            else:
+                shutil.rmtree(self.work, ignore_errors=True)
 
 
-def main(argv=None) -> None:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
                         help="any database on the server; the rehearsal creates its own")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/7",
-                        help="a Redis database index the rehearsal may empty")
+                        help="a Redis database for the rehearsal alone: it is emptied "
+                             "(FLUSHDB) when the rehearsal starts, so name one that holds "
+                             "nothing you need (default: database 7)")
     parser.add_argument("--duration", type=positive_int, default=20, help="seconds of load")
-    parser.add_argument("--keep", action="store_true", help="leave the servers' logs in place")
-    args = parser.parse_args(argv)
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the servers', scheduler's and nginx's logs in the work "
+                             "folder (shuren-scaleout-* in the system's temporary folder); "
+                             "the rest of the folder and the database are removed as usual")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
     rehearsal = Rehearsal(args.pg_url, args.redis_url, args.duration)
     try:
         rehearsal.start()
@@ -390,12 +434,7 @@ def main(argv=None) -> None:
         rehearsal.check_uploads()
         rehearsal.check_failover()
     finally:
-        if args.keep:
-            print(f"logs kept in {rehearsal.work}")
-            for process in reversed(rehearsal.processes):
-                process.stop()
-        else:
-            rehearsal.stop()
+        rehearsal.stop(keep_logs=args.keep)
     failed = [name for name, ok, _ in rehearsal.results if not ok]
     sys.exit(1 if failed else 0)
 

@@ -22,7 +22,6 @@ import argparse
 import os
 import re
 import subprocess
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -31,7 +30,8 @@ import sqlalchemy as sa
 
 from bench.generate import absolute_sqlite_url
 from bench.inputs import positive_int, require_sqlite_file
-from bench.run import Browser, Server, learner_paths, run_wrk, verification_codes
+from bench.run import (Browser, Server, learner_paths, run_wrk, verification_codes,
+                       work_folder)
 
 COMPLETE_FORM = re.compile(
     r'<form[^>]*action="([^"]*/complete)"[^>]*>.*?name="csrf_token"[^>]*value="([^"]+)"', re.S
@@ -126,13 +126,20 @@ def main(argv=None) -> None:
     parser.add_argument("--connections", type=positive_int, default=16)
     parser.add_argument("--learners", type=positive_int, default=50)
     parser.add_argument("--redis-url", default=None)
+    parser.add_argument("--keep-files", action="store_true",
+                        help="keep the work folder (shuren-soak-* in the system's temporary "
+                             "folder): the gunicorn log and wrk's request files, which contain "
+                             "the learners' session cookies")
     args = parser.parse_args(argv)
     require_sqlite_file(args.database_url)
+    with work_folder("shuren-soak-", keep=args.keep_files) as work_dir:
+        soak(args, work_dir)
 
+
+def soak(args: argparse.Namespace, work_dir: Path) -> None:
     database_url = absolute_sqlite_url(args.database_url)
     engine = sa.create_engine(database_url)
     database_path = engine.url.database if engine.dialect.name == "sqlite" else None
-    work_dir = Path(tempfile.mkdtemp(prefix="shuren-soak-"))
     env = dict(
         os.environ,
         LMS_DATABASE_URL=database_url,
@@ -149,9 +156,9 @@ def main(argv=None) -> None:
     if args.redis_url:
         env["LMS_REDIS_URL"] = args.redis_url
     app = Server("wsgi:app", env, args.workers, work_dir)
-    app.wait("/login")
     sampler = Sampler(app, engine, database_path, args.interval)
     try:
+        app.wait("/login")
         lines = build_mix(app.base, engine, args.learners)
         rate = args.rate
         if rate is None:
