@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
 from bench.exam_burst import CSRF, pick_quiz
-from bench.inputs import positive_int, require_sqlite_file
+from bench.inputs import non_negative_int, positive_int, require_sqlite_file
 from bench.profile_pages import in_process_app
 from bench.profile_start import delete_attempts, prepare
 
@@ -35,7 +35,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--saves", type=positive_int, default=300)
-    parser.add_argument("--top", type=positive_int, default=30)
+    parser.add_argument("--top", type=non_negative_int, default=30,
+                        help="functions listed from the profile (0 lists none)")
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--keep", action="store_true", help="keep the attempt after profiling")
     args = parser.parse_args(argv)

@@ -19,7 +19,7 @@ import time
 import sqlalchemy as sa
 
 from bench.generate import BENCH_PASSWORD, absolute_sqlite_url
-from bench.inputs import positive_int, require_sqlite_file
+from bench.inputs import non_negative_int, positive_int, require_sqlite_file
 
 
 def in_process_app(database_url: str):
@@ -42,7 +42,8 @@ def main(argv=None) -> None:
     parser.add_argument("--path", action="append", default=[])
     parser.add_argument("--username")
     parser.add_argument("--repeat", type=positive_int, default=50)
-    parser.add_argument("--top", type=positive_int, default=40)
+    parser.add_argument("--top", type=non_negative_int, default=40,
+                        help="functions listed from the profile (0 lists none)")
     parser.add_argument("--sort", default="cumulative")
     args = parser.parse_args(argv)
     require_sqlite_file(args.database_url)

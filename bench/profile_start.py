@@ -58,6 +58,8 @@ def delete_attempts(engine: sa.Engine, attempt_ids: list[int]) -> None:
     """Delete the given attempts with their questions and answers."""
     if not attempt_ids:
         return
+    # Children first: the benchmark engines do not turn SQLite's foreign
+    # keys on, so no cascade would delete them, and SQLite reuses the ids.
     with engine.begin() as conn:
         for table, column in (("attempt_answer", "attempt_id"),
                               ("attempt_question", "attempt_id"), ("attempt", "id")):
@@ -90,7 +92,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--learners", type=positive_int, default=200)
-    parser.add_argument("--top", type=positive_int, default=40)
+    parser.add_argument("--top", type=non_negative_int, default=40,
+                        help="functions listed from the profile (0 lists none)")
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--save", metavar="FILE", help="also write the profile for pstats")
     parser.add_argument("--keep", action="store_true", help="keep the attempts created")
