@@ -40,6 +40,7 @@ import sqlalchemy as sa
 from bench.exam_burst import CSRF, START_FORM, _request
 from bench.generate import BENCH_PASSWORD, absolute_sqlite_url
 from bench.inputs import positive_int, require_sqlite_file
+from bench.profile_start import delete_attempts
 from bench.run import Server, run_wrk, work_folder
 
 QUESTION_INPUT = re.compile(r'<input[^>]*name="q(\d+)"[^>]*value="(\d+)"')
@@ -87,19 +88,6 @@ def open_attempt(port: int, username: str, quiz_id: int) -> dict:
             "token": CSRF.search(page).group(1), "choices": choices}
 
 
-def delete_attempts(engine: sa.Engine, attempt_ids: list[int]) -> None:
-    """Delete the attempts ``attempt_ids`` and their questions and answers."""
-    if not attempt_ids:
-        return
-    # Children first: this engine does not turn SQLite's foreign keys
-    # on, so no cascade would delete them, and SQLite reuses the ids.
-    with engine.begin() as conn:
-        for table, column in (("attempt_answer", "attempt_id"),
-                              ("attempt_question", "attempt_id"), ("attempt", "id")):
-            conn.execute(sa.text(f"DELETE FROM {table} WHERE {column} IN :ids")
-                         .bindparams(sa.bindparam("ids", expanding=True)), {"ids": attempt_ids})
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True)
@@ -141,8 +129,8 @@ def run(args: argparse.Namespace, database_url: str, engine: sa.Engine, work_dir
     """Run the scenario and print its results.
 
     Return True if an answer was lost, stored differently or duplicated, or
-    if a request failed. Each attempt is added to ``attempts`` as soon as it is started, so the
-    caller can delete them even if the run stops part way.
+    if a request failed. Each attempt is added to ``attempts`` as soon as it
+    is started, so the caller can delete them even if the run stops part way.
     """
     env = dict(os.environ, LMS_DATABASE_URL=database_url, LMS_SECRET_KEY="bench-secret-key",
                LMS_PASSWORD_HASH_METHOD="pbkdf2:sha256:1000",

@@ -9,26 +9,24 @@ import sqlalchemy as sa
 BOOKKEEPING_TABLES = {"alembic_version"}
 
 
-def positive_int(text: str) -> int:
-    """Argparse type of a count that must be 1 or more."""
+def _whole_number(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid whole number {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"invalid value {value}: must be 1 or more")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"invalid value {value}: must be {minimum} or more")
     return value
+
+
+def positive_int(text: str) -> int:
+    """Argparse type of a count that must be 1 or more."""
+    return _whole_number(text, 1)
 
 
 def non_negative_int(text: str) -> int:
     """Argparse type of a whole number that must be 0 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid whole number {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"invalid value {value}: must be 0 or more")
-    return value
+    return _whole_number(text, 0)
 
 
 def absolute_sqlite_url(database_url: str) -> str:

@@ -49,8 +49,8 @@ class ViewLimiter(Limiter):
         manager = self.limit_manager
         if manager.default_limits or manager.application_limits:
             raise RuntimeError(
-                "default and application rate limits are not counted; "
-                "declare each limit on its view with limiter.limit"
+                "Default and application rate limits are not supported, so "
+                "declare each limit on its view with limiter.limit."
             )
 
     def _check_request_limit(self, callable_name=None, in_middleware: bool = True) -> None:

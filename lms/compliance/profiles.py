@@ -1,4 +1,4 @@
-"""Looking up a person's profile, which many people do not have."""
+"""Person profile lookups, which remember a missing profile for a GET request."""
 
 from typing import Optional
 
