@@ -7,6 +7,7 @@ datetime, default: the current time), so tests run on a fixed clock.
 import functools
 import hashlib
 import hmac
+import json
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -341,10 +342,7 @@ def start_attempt(
         "needs_grading": False,
         "closed_at_deadline": False,
     }
-    if (
-        db.session.get_bind().dialect.name == "postgresql"
-        and len(rows) <= ATTEMPT_QUESTIONS_PER_INSERT
-    ):
+    if db.session.get_bind().dialect.name == "postgresql":
         attempt_id = _insert_attempt_with_questions(values, rows)
     else:
         attempt_id = _insert_attempt(values)
@@ -438,52 +436,41 @@ def _insert_attempt_with_questions(values: dict, rows: list[dict]) -> Optional[i
 
     The question rows are inserted from the attempt insert's RETURNING.
     When a unique key rejects the attempt (ON CONFLICT DO NOTHING), no row
-    goes in and the result is None, as from ``_insert_attempt``.
+    goes in and the result is None, as from ``_insert_attempt``. The rows
+    travel as one JSON array, so the statement has the same text for any
+    number of questions and psycopg prepares it once per connection.
     """
     params = {f"attempt_{key}": value for key, value in values.items()}
-    for index, row in enumerate(rows):
-        for column in ATTEMPT_QUESTION_COLUMNS[1:]:
-            params[f"{column}_{index}"] = row[column]
-    statement = _attempt_with_questions_insert(tuple(values), len(rows))
+    params["layout"] = json.dumps(
+        [[row[column] for column in ATTEMPT_QUESTION_COLUMNS[1:]] for row in rows],
+        ensure_ascii=False,
+    )
+    statement = _attempt_with_questions_insert(tuple(values))
     return db.session.execute(statement, params).scalar()
 
 
-@functools.lru_cache(maxsize=64)
-def _attempt_with_questions_insert(attempt_columns: tuple[str, ...], count: int) -> sa.TextClause:
-    """Build the statement of ``_insert_attempt_with_questions`` once per process and shape.
+@functools.cache
+def _attempt_with_questions_insert(attempt_columns: tuple[str, ...]) -> sa.TextClause:
+    """Build the statement of ``_insert_attempt_with_questions`` once per process.
 
     A data-modifying WITH: the attempt's INSERT ... RETURNING feeds the
-    INSERT of its questions. The foreign key check finds the new attempt,
+    INSERT of its questions, which unpacks the layout array with one
+    element per question. The foreign key check finds the new attempt,
     because PostgreSQL runs it at the end of the whole statement.
     """
     attempt, question = Attempt.__table__, AttemptQuestion.__table__
-    question_columns = ATTEMPT_QUESTION_COLUMNS[1:]
     values = ", ".join(f":attempt_{name}" for name in attempt_columns)
-    question_rows = ", ".join(
-        "(" + ", ".join(f":{column}_{index}" for column in question_columns) + ")"
-        for index in range(count)
-    )
-    selected = ", ".join(f"layout.{column}" for column in question_columns)
-    if count:
-        insert_questions = (
-            f", new_questions AS (INSERT INTO {question.name} ({', '.join(ATTEMPT_QUESTION_COLUMNS)})"
-            f" SELECT new_attempt.id, {selected} FROM new_attempt,"
-            f" (VALUES {question_rows}) AS layout ({', '.join(question_columns)}))"
-        )
-    else:
-        insert_questions = ""
     sql = (
         f"WITH new_attempt AS (INSERT INTO {attempt.name} ({', '.join(attempt_columns)})"
-        f" VALUES ({values}) ON CONFLICT DO NOTHING RETURNING id){insert_questions}"
+        f" VALUES ({values}) ON CONFLICT DO NOTHING RETURNING id),"
+        f" new_questions AS (INSERT INTO {question.name} ({', '.join(ATTEMPT_QUESTION_COLUMNS)})"
+        " SELECT new_attempt.id, (item->>0)::integer, (item->>1)::integer, item->2, item->3"
+        " FROM new_attempt, json_array_elements(CAST(:layout AS json)) AS item)"
         " SELECT id FROM new_attempt"
     )
     return sa.text(sql).bindparams(
         *(sa.bindparam(f"attempt_{name}", type_=attempt.c[name].type) for name in attempt_columns),
-        *(
-            sa.bindparam(f"{column}_{index}", type_=question.c[column].type)
-            for index in range(count)
-            for column in question_columns
-        ),
+        sa.bindparam("layout", type_=sa.Text),
     )
 
 
