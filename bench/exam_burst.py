@@ -243,6 +243,9 @@ def main(argv=None) -> None:
     parser.add_argument("--workers", type=positive_int, default=4, help="gunicorn sync workers")
     parser.add_argument("--double-click", type=float, default=0.05,
                         help="fraction of learners that send their start twice at once")
+    parser.add_argument("--redis-url", default=None,
+                        help="shared store for sessions and rate limits, as in production,"
+                        " e.g. redis://127.0.0.1:6379/3; without it sessions live in the database")
     parser.add_argument("--keep", action="store_true", help="keep the attempts created")
     parser.add_argument("--keep-files", action="store_true",
                         help="keep the work folder (shuren-burst-* in the system's temporary "
@@ -275,6 +278,8 @@ def burst(args: argparse.Namespace, work_dir: Path) -> None:
         # Sessions must outlive the login phase of thousands of learners.
         LMS_SESSION_IDLE_MINUTES="120",
     )
+    if args.redis_url:
+        env["LMS_REDIS_URL"] = args.redis_url
     app = Server("wsgi:app", env, args.workers, work_dir)
     burst_started_at = None
     try:
@@ -356,7 +361,7 @@ def burst(args: argparse.Namespace, work_dir: Path) -> None:
     print(f"\nexam start burst: {len(usernames)} learners, {len(outcomes)} requests "
           f"({len(outcomes) - len(usernames)} double clicks), due within {args.window:.0f} s, "
           f"{args.concurrency} client connections, {args.workers} gunicorn workers, "
-          f"{engine.dialect.name}\n")
+          f"{engine.dialect.name}, sessions in {'Redis' if args.redis_url else 'the database'}\n")
     print("| measure | value |\n|---|---|")
     print(f"| last request sent at | {max(o['sent'] for o in outcomes):.1f} s |")
     print(f"| last answer at | {max(o['done'] for o in outcomes):.1f} s |")
