@@ -13,7 +13,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from courses import class_leave, logger
+from courses import class_leave, logger, teachers
 from courses.authoring import AuthoringError, optional_int, text_field
 from courses.class_models import (
     Attendance,
@@ -295,6 +295,167 @@ def _check_editor_stays(trainers: list[User], editor: User, errors: dict) -> Non
     )
 
 
+def offered_courses(programme: Optional[Programme], course: Optional[Course]) -> list[Course]:
+    """Return the courses an offering gives its class's trainers to grade."""
+    if programme is not None:
+        return [link.course for link in programme.courses]
+    return [course] if course is not None else []
+
+
+def _foreign_course(
+    editor: User, programme: Optional[Programme], course: Optional[Course]
+) -> Optional[Course]:
+    """Return the first offered course whose co-teachers ``editor`` may not manage, or None."""
+    for offered in offered_courses(programme, course):
+        if not teachers.may_manage(editor, offered):
+            return offered
+    return None
+
+
+def _not_offerable_message(programme: Optional[Programme], foreign: Course) -> str:
+    """Explain why the chosen offering is rejected, naming a course the editor does not author."""
+    if programme is None:
+        return _(
+            "You can offer only courses you author, because the trainers of a class "
+            "grade what it offers. Choose one of your courses, or ask an administrator "
+            "to set up a class for %(title)s.",
+            title=foreign.title,
+        )
+    return _(
+        "You can offer a programme only when you author each of its courses, because "
+        "the trainers of a class grade them. You do not author %(course)s of "
+        "%(title)s. Choose a programme or course of your own, or ask an administrator "
+        "to set up a class for %(title)s.",
+        course=foreign.title,
+        title=programme.title,
+    )
+
+
+def _locked_offering_message(current: TrainingClass, foreign: Course) -> str:
+    """Explain that only an administrator changes what a class of others' courses offers."""
+    if current.programme is None:
+        return _(
+            "This class offers %(title)s, which you do not author, so only an "
+            "administrator can change what it offers. Keep %(title)s, or ask an "
+            "administrator to change it.",
+            title=foreign.title,
+        )
+    return _(
+        "This class offers %(title)s, and you do not author its course %(course)s, so "
+        "only an administrator can change what it offers. Keep %(title)s, or ask an "
+        "administrator to change it.",
+        title=current.programme.title,
+        course=foreign.title,
+    )
+
+
+def _locked_trainers_message(current: TrainingClass, foreign: Course) -> str:
+    """Explain that only an administrator changes who trains a class of others' courses."""
+    if current.programme is None:
+        return _(
+            "The trainers of this class grade %(title)s, which you do not author, so "
+            "only an administrator can change who trains it. Keep the trainers as they "
+            "were, or ask an administrator to change them.",
+            title=foreign.title,
+        )
+    return _(
+        "The trainers of this class grade the courses of %(title)s, and you do not "
+        "author %(course)s, so only an administrator can change who trains it. Keep "
+        "the trainers as they were, or ask an administrator to change them.",
+        title=current.programme.title,
+        course=foreign.title,
+    )
+
+
+def _trainers_changed(data: dict, current: TrainingClass) -> bool:
+    """Return whether the submitted trainer ids differ from the class's trainers."""
+    submitted = {int(raw) for raw in data.get("trainer_ids", []) if str(raw).isdigit()}
+    return submitted != {trainer.id for trainer in current.trainers}
+
+
+def _check_offering_rights(
+    data: dict, values: dict, current: Optional[TrainingClass], editor: User, errors: dict
+) -> None:
+    """Reject an offering or trainer change that the editor may not make.
+
+    The trainers of a class teach what it offers, so they grade its learners'
+    work (``courses.teaching``). A trainer chooses an offering only when they
+    may add co-teachers to each of its courses (``teachers.may_manage`` is true
+    for the author of any version). On an existing class, the same applies to
+    the current offering before a trainer changes the offering or the trainers.
+    Values sent back unchanged pass, so such a trainer still edits the other
+    fields. Administrators of the institution may offer anything.
+
+    NOTE: a programme's courses are checked only here. A course added later to
+    an offered programme (``authoring.add_course``, open to every trainer) is
+    taught by the trainers of the classes that offer it.
+    """
+    if editor.role is Role.ADMIN:
+        return
+    new_offering = values.get("programme"), values.get("course")
+    if current is None:
+        foreign = _foreign_course(editor, *new_offering)
+        if "offering" not in errors and foreign is not None:
+            errors["offering"] = _not_offerable_message(new_offering[0], foreign)
+        return
+    raw = (data.get("offering") or "").strip()
+    offering_changed = bool(raw) and raw != offering_value(current)
+    trainers_changed = _trainers_changed(data, current)
+    if not offering_changed and not trainers_changed:
+        return
+    foreign_now = _foreign_course(editor, current.programme, current.course)
+    if offering_changed and "offering" not in errors:
+        foreign_new = _foreign_course(editor, *new_offering)
+        if foreign_now is not None:
+            errors["offering"] = _locked_offering_message(current, foreign_now)
+        elif foreign_new is not None:
+            errors["offering"] = _not_offerable_message(new_offering[0], foreign_new)
+    if trainers_changed and foreign_now is not None and "trainer_ids" not in errors:
+        errors["trainer_ids"] = _locked_trainers_message(current, foreign_now)
+
+
+def offer_choices(
+    editor: User,
+    programmes: list[Programme],
+    courses: list[Course],
+    current: Optional[TrainingClass] = None,
+) -> tuple[list[Programme], list[Course]]:
+    """Return the programmes and courses the class form lists for ``editor``.
+
+    Administrators get every one. A trainer gets those that
+    ``_check_offering_rights`` accepts, and on an existing class also its
+    current offering, so the form posts it back unchanged. When that current
+    offering contains a course the trainer does not author, it is the only
+    choice, because any other is rejected.
+    """
+    if editor.role is Role.ADMIN:
+        return programmes, courses
+    if current is not None and _foreign_course(editor, current.programme, current.course):
+        return (
+            [p for p in programmes if p.id == current.programme_id],
+            [c for c in courses if c.id == current.course_id],
+        )
+    codes = teachers.managed_codes(editor)
+    kept_programmes = [
+        p for p in programmes
+        if all(link.course.code in codes for link in p.courses)
+        or (current is not None and p.id == current.programme_id)
+    ]
+    kept_courses = [
+        c for c in courses
+        if c.code in codes or (current is not None and c.id == current.course_id)
+    ]
+    return kept_programmes, kept_courses
+
+
+def offering_locked(editor: User, training_class: Optional[TrainingClass]) -> bool:
+    """Return whether only an administrator may change the class's offering and trainers."""
+    if training_class is None or editor.role is Role.ADMIN:
+        return False
+    foreign = _foreign_course(editor, training_class.programme, training_class.course)
+    return foreign is not None
+
+
 def _validate(
     data: dict, institution_id: int, current: Optional[TrainingClass], editor: User
 ) -> dict:
@@ -351,6 +512,7 @@ def _validate(
         _check_offering_kept(data, current, errors)
     values["trainers"] = _trainers(data, institution_id, errors)
     _check_editor_stays(values["trainers"], editor, errors)
+    _check_offering_rights(data, values, current, editor, errors)
     if errors:
         raise AuthoringError(errors)
     return values

@@ -356,13 +356,20 @@ def _render_form(training_class, values: dict, errors: dict, status: int = 200):
             ).order_by(User.full_name)
         )
     ]
+    programmes, courses = class_authoring.offer_choices(
+        current_user,
+        [p for p in programmes_of(institution_id) if p.status is published],
+        [c for c in courses_of(institution_id) if c.status is published],
+        training_class,
+    )
     return render_template(
         "classes/form.html",
         training_class=training_class,
         values=values,
         errors=errors,
-        programmes=[p for p in programmes_of(institution_id) if p.status is published],
-        courses=[c for c in courses_of(institution_id) if c.status is published],
+        programmes=programmes,
+        courses=courses,
+        offering_locked=class_authoring.offering_locked(current_user, training_class),
         trainers=staff,
         modes=list(EnrolmentMode),
         tiers=list(TrainingTier),

@@ -8,6 +8,14 @@ Cancelled classes do not count. Versions of a course share its code, so teaching
 teaching all of them: learners pinned to an older version are still graded
 by the people who teach the current one.
 
+Who may make someone a class trainer follows who may add co-teachers
+(``courses.teachers.may_manage``). A trainer offers a course in a class
+only when they author a version of it, and a programme only when that holds
+for each of its courses. On a class that offers another author's course, a
+trainer changes neither the offering nor the trainers
+(``courses.class_authoring._check_offering_rights``). Administrators of the
+institution offer anything and choose any trainers.
+
 Grading (essay scores, rubric scores, final scores and overrides, and the
 queues and files behind them) is open to the course's teachers and to the
 administrators of its institution.
