@@ -386,9 +386,9 @@ def _check_offering_rights(
     Values sent back unchanged pass, so such a trainer still edits the other
     fields. Administrators of the institution may offer anything.
 
-    NOTE: a programme's courses are checked only here. A course added later to
-    an offered programme (``authoring.add_course``, open to every trainer) is
-    taught by the trainers of the classes that offer it.
+    A course added later to an offered programme passes
+    ``check_programme_addition``, and new versions are drafted only by their
+    course's authors and administrators, so the rule holds afterwards too.
     """
     if editor.role is Role.ADMIN:
         return
@@ -412,6 +412,36 @@ def _check_offering_rights(
             errors["offering"] = _not_offerable_message(new_offering[0], foreign_new)
     if trainers_changed and foreign_now is not None and "trainer_ids" not in errors:
         errors["trainer_ids"] = _locked_trainers_message(current, foreign_now)
+
+
+def check_programme_addition(programme: Programme, course: Course, actor: User) -> None:
+    """Reject adding ``course`` to a programme that a class offers, unless ``actor`` may.
+
+    The trainers of a class that offers a programme teach each of its
+    courses, so adding a course to such a programme makes them its graders.
+    That choice belongs to whoever may add co-teachers to the course: its
+    author (of any version) or an administrator. A programme that no class
+    offers takes any course; a class offering it later passes
+    ``_check_offering_rights``.
+    """
+    if actor.role is Role.ADMIN or teachers.may_manage(actor, course):
+        return
+    offered = db.session.scalar(
+        sa.select(sa.exists().where(
+            TrainingClass.programme_id == programme.id,
+            TrainingClass.status != ClassStatus.CANCELLED,
+        ))
+    )
+    if offered:
+        raise AuthoringError({
+            "course_id": _(
+                "Training classes offer %(programme)s, and their trainers grade each of"
+                " its courses, so only the author of %(course)s or an administrator can"
+                " add it. Ask its author or an administrator to add it.",
+                programme=programme.title,
+                course=course.title,
+            )
+        })
 
 
 def offer_choices(

@@ -14,11 +14,13 @@ from assessments import question_forms
 from assessments.models import Question, Quiz
 from courses import (
     authoring,
+    class_authoring,
     lesson_files,
     lesson_images,
     logger,
     programme_report,
     sections,
+    teachers,
     teaching,
     versions,
 )
@@ -316,6 +318,7 @@ def add_programme_course(programme_id: int):
         return redirect(target)
     required = request.form.get("required") == "1"
     try:
+        class_authoring.check_programme_addition(programme, course, current_user)
         authoring.add_course(programme, course, required, current_user)
     except authoring.AuthoringError as error:
         _rejected(error, programme)
@@ -542,7 +545,7 @@ def _course_form(
             versions=versions.versions_of(course) if course is not None else [],
             groups=_lesson_groups(course) if course is not None else [],
             editable=course is None or course.status is PublicationStatus.DRAFT,
-            may_draft_version=course is not None and teaching.may_grade(current_user, course),
+            may_draft_version=course is not None and teachers.may_manage(current_user, course),
             copy_values=copy_values or {},
             copy_errors=copy_errors or {},
             module_titles=module_titles or {},
@@ -640,13 +643,13 @@ def archive_course(course_id: int):
 @roles_required(*AUTHOR_ROLES)
 def new_course_version(course_id: int):
     course = _own(Course, course_id)
-    # The author of a version teaches every version, so drafting one is kept
-    # to the people who teach the course already and to administrators.
-    if not teaching.may_grade(current_user, course):
+    # The author of a version teaches every version and adds its co-teachers,
+    # so drafting one is kept to its authors and to administrators.
+    if not teachers.may_manage(current_user, course):
         flash(
             _(
-                "Only the teachers of %(course)s and administrators can create a new"
-                " version of it. Ask one of its teachers to add you on its Teachers page.",
+                "Only the authors of %(course)s and administrators can create a new"
+                " version of it. Ask its author or an administrator to create it.",
                 course=course.title,
             ),
             "error",

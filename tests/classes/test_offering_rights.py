@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from courses.class_models import TrainingClass
-from courses.models import Course, CourseTeacher, PublicationStatus
+from courses.models import Course, CourseTeacher, ProgrammeCourse, PublicationStatus
 from courses.teaching import teaches
 from lms.accounts.models import Role
 from lms.extensions import db
@@ -347,3 +347,61 @@ def test_form_explains_nothing_to_offer(world, login, english):
     assert response.status_code == 200
     assert 'name="offering"' not in page
     assert "You author no published course" in text_of(page)
+
+
+# Adding a course to an offered programme ------------------------------------------
+
+
+def _add_to_programme(client, programme_id: int, course_id: int):
+    return client.post(
+        f"/manage/programmes/{programme_id}/courses",
+        data={"course_id": str(course_id)},
+        follow_redirects=True,
+    )
+
+
+def _programme_codes(programme_id: int) -> set[str]:
+    db.session.expire_all()
+    return {
+        course.code
+        for course in db.session.scalars(
+            sa.select(Course)
+            .join(ProgrammeCourse, ProgrammeCourse.course_id == Course.id)
+            .where(ProgrammeCourse.programme_id == programme_id)
+        )
+    }
+
+
+def test_offered_programme_rejects_foreign_course(world, login, english):
+    _admin_class(world, f"p:{world.own_programme}")
+
+    page = _add_to_programme(login("trainer2"), world.own_programme, world.course1)
+
+    text = unescape(page.get_data(as_text=True))
+    assert "only the author of" in text and "Ask its author or an administrator" in text
+    assert _programme_codes(world.own_programme) == {"c4"}
+    assert not teaches(user(world.trainer2), _course(world.course1))
+
+
+def test_offered_programme_takes_authors_course(world, login, english):
+    _admin_class(world, f"p:{world.own_programme}")
+
+    page = _add_to_programme(login("trainer"), world.own_programme, world.course1)
+
+    assert "Course c1 added." in unescape(page.get_data(as_text=True))
+    assert _programme_codes(world.own_programme) == {"c4", "c1"}
+
+
+def test_offered_programme_takes_admins_choice(world, login, english):
+    _admin_class(world, f"p:{world.own_programme}")
+
+    _add_to_programme(login("admin"), world.own_programme, world.course1)
+
+    assert _programme_codes(world.own_programme) == {"c4", "c1"}
+
+
+def test_unoffered_programme_takes_any_course(world, login, english):
+    page = _add_to_programme(login("trainer2"), world.own_programme, world.course1)
+
+    assert "Course c1 added." in unescape(page.get_data(as_text=True))
+    assert _programme_codes(world.own_programme) == {"c4", "c1"}

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from assessments.models import AttemptAnswer
-from courses import teaching, versions
+from courses import teachers, teaching, versions
 from courses.models import Course, CourseTeacher
 from lms.accounts.models import Role, User
 from lms.audit import AuditEntry
@@ -252,7 +252,7 @@ def _versions_of_course1(world) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(Course).filter_by(code=code))
 
 
-def test_only_teachers_draft_new_version(world, trainer2, login):
+def test_only_authors_draft_new_version(world, trainer2, login):
     course_url = f"/manage/courses/{world.course1}"
     before = _versions_of_course1(world)
     outsider = login("trainer2")
@@ -261,16 +261,31 @@ def test_only_teachers_draft_new_version(world, trainer2, login):
     rejected = outsider.post(f"{course_url}/versions", follow_redirects=True)
 
     assert f'action="{course_url}/versions"' not in page
-    assert "Only the teachers of this course and administrators" in page
+    assert "Only the authors of this course and administrators" in page
     assert rejected.status_code == 200
-    assert "Ask one of its teachers to add you on its Teachers page" in rejected.get_data(
-        as_text=True
-    )
+    assert "Ask its author or an administrator" in rejected.get_data(as_text=True)
     assert _versions_of_course1(world) == before
     assert not teaching.teaches(trainer2, db.session.get(Course, world.course1))
 
 
-def test_teacher_and_admin_draft_new_version(world, trainer2, login):
+def test_co_teacher_cannot_draft_version(world, trainer2, login):
+    """A co-teacher grades; drafting a version would make them an author."""
+    course_url = f"/manage/courses/{world.course1}"
+    login("trainer").post(_teachers_url(world), data={"username": "trainer2"})
+    co_teacher = login("trainer2")
+    page = co_teacher.get(course_url).get_data(as_text=True)
+
+    rejected = co_teacher.post(f"{course_url}/versions", follow_redirects=True)
+
+    assert f'action="{course_url}/versions"' not in page
+    assert rejected.status_code == 200
+    assert "Ask its author or an administrator" in rejected.get_data(as_text=True)
+    assert _versions_of_course1(world) == 1
+    assert teaching.may_grade(trainer2, db.session.get(Course, world.course1))
+    assert not teachers.may_manage(trainer2, db.session.get(Course, world.course1))
+
+
+def test_author_and_admin_draft_new_version(world, trainer2, login):
     course_url = f"/manage/courses/{world.course1}"
     author = login("trainer")
     page = author.get(course_url).get_data(as_text=True)
