@@ -18,11 +18,21 @@ from lms.extensions import db
 _FIELDS = ("user_id", "created_at", "last_seen_at", "expires_at", "ip", "user_agent", "revoked_at")
 _TIMES = ("created_at", "last_seen_at", "expires_at", "revoked_at")
 
+#: Sets ``last_seen_at`` only on an existing record, in one round trip. An
+#: HSET on a key that expired in between would recreate it without a TTL.
+_TOUCH_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.call('HSET', KEYS[1], 'last_seen_at', ARGV[1])
+end
+return 0
+"""
+
 
 class RedisSessionStore:
     def __init__(self, client: redis.Redis, prefix: str = "shuren:") -> None:
         self.client = client
         self.prefix = prefix
+        self._touch = client.register_script(_TOUCH_SCRIPT)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "shuren:") -> "RedisSessionStore":
@@ -68,10 +78,7 @@ class RedisSessionStore:
         return record, db.session.get(User, record.user_id)
 
     def touch(self, session_id: str, now: datetime) -> None:
-        key = self._session_key(session_id)
-        # HSET on a key that expired in between would recreate it without a TTL.
-        if self.client.exists(key):
-            self.client.hset(key, "last_seen_at", now.isoformat())
+        self._touch(keys=[self._session_key(session_id)], args=[now.isoformat()])
 
     def revoke(self, session_id: str, now: datetime) -> None:
         key = self._session_key(session_id)

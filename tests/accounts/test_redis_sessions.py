@@ -59,6 +59,19 @@ def test_redis_store_round_trip(store):
     assert not store.get(record.id).is_valid(later, timedelta(minutes=30))
 
 
+def test_redis_touch_skips_vanished_record(store):
+    now = now_utc().replace(microsecond=0)
+    record = _record(8, now, "token-gone")
+    store.create(record)
+    key = f"{store.prefix}session:{record.id}"
+    store.client.delete(key)
+
+    store.touch(record.id, now + timedelta(minutes=5))
+
+    assert not store.client.exists(key)
+    assert store.get(record.id) is None
+
+
 def test_redis_revoke_all_keeps_one(store):
     now = now_utc().replace(microsecond=0)
     keep, other, stranger = (_record(7, now, "a"), _record(7, now, "b"), _record(8, now, "c"))
