@@ -31,6 +31,7 @@ import sqlalchemy as sa
 
 from bench.exam_burst import ATTEMPT_LOCATION, CSRF, START_FORM, pick_quiz
 from bench.generate import BENCH_PASSWORD
+from bench.attempts import delete_attempts
 from bench.inputs import non_negative_int, positive_int, require_sqlite_file
 from bench.profile_pages import in_process_app
 from lms.db import now_utc
@@ -52,22 +53,6 @@ def prepare(app, username: str, quiz_id: int):
         if token and "start" in action:
             return client, action, {"csrf_token": token.group(1)}
     raise SystemExit(f"no start form on the quiz page of {username}")
-
-
-def delete_attempts(engine: sa.Engine, attempt_ids: list[int]) -> None:
-    """Delete the given attempts with their questions and answers."""
-    if not attempt_ids:
-        return
-    # Children first: the benchmark engines do not turn SQLite's foreign
-    # keys on, so no cascade would delete them, and SQLite reuses the ids.
-    with engine.begin() as conn:
-        for table, column in (("attempt_answer", "attempt_id"),
-                              ("attempt_question", "attempt_id"), ("attempt", "id")):
-            conn.execute(
-                sa.text(f"DELETE FROM {table} WHERE {column} IN :ids")
-                .bindparams(sa.bindparam("ids", expanding=True)),
-                {"ids": attempt_ids},
-            )
 
 
 def age_sessions(engine: sa.Engine, usernames: list[str], idle: timedelta) -> None:
