@@ -438,7 +438,7 @@ def _insert_attempt_with_questions(values: dict, rows: list[dict]) -> Optional[i
     When a unique key rejects the attempt (ON CONFLICT DO NOTHING), no row
     goes in and the result is None, as from ``_insert_attempt``. The rows
     travel as one JSON array, so the statement has the same text for any
-    number of questions and psycopg prepares it once per connection.
+    number of questions and a connection reuses one prepared form of it.
     """
     params = {f"attempt_{key}": value for key, value in values.items()}
     params["layout"] = json.dumps(

@@ -3,8 +3,11 @@
 import sqlalchemy as sa
 
 
-#: The tables that a benchmark's attempts write to, children first.
-ATTEMPT_TABLES = ("attempt_answer", "attempt_question", "attempt")
+#: The tables that a benchmark's attempts write to, children first, each
+#: with its column that contains the attempt id.
+ATTEMPT_KEYS = (("attempt_answer", "attempt_id"), ("attempt_question", "attempt_id"),
+                ("attempt", "id"))
+ATTEMPT_TABLES = tuple(table for table, _column in ATTEMPT_KEYS)
 
 
 def delete_attempts(engine: sa.Engine, attempt_ids: list[int]) -> None:
@@ -14,8 +17,7 @@ def delete_attempts(engine: sa.Engine, attempt_ids: list[int]) -> None:
     # Children first: the benchmark engines do not turn SQLite's foreign
     # keys on, so no cascade would delete them, and SQLite reuses the ids.
     with engine.begin() as conn:
-        for table, column in (("attempt_answer", "attempt_id"),
-                              ("attempt_question", "attempt_id"), ("attempt", "id")):
+        for table, column in ATTEMPT_KEYS:
             conn.execute(
                 sa.text(f"DELETE FROM {table} WHERE {column} IN :ids")
                 .bindparams(sa.bindparam("ids", expanding=True)),

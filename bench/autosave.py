@@ -37,10 +37,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.attempts import delete_attempts
 from bench.exam_burst import CSRF, START_FORM, _request
 from bench.generate import BENCH_PASSWORD, absolute_sqlite_url
 from bench.inputs import positive_int, require_sqlite_file
-from bench.attempts import delete_attempts
 from bench.run import Server, run_wrk, work_folder
 
 QUESTION_INPUT = re.compile(r'<input[^>]*name="q(\d+)"[^>]*value="(\d+)"')

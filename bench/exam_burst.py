@@ -46,7 +46,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bench.attempts import ATTEMPT_TABLES, reclaim
+from bench.attempts import ATTEMPT_TABLES, delete_attempts, reclaim
 from bench.generate import BENCH_PASSWORD, absolute_sqlite_url
 from bench.inputs import positive_int, require_sqlite_file
 from bench.run import USER_AGENT, Server, work_folder
@@ -396,19 +396,14 @@ def burst(args: argparse.Namespace, work_dir: Path) -> None:
         print("wrong attempts:", row)
 
     if not args.keep and burst_started_at is not None:
-        burst_attempts = (
-            "SELECT id FROM attempt WHERE quiz_id = :quiz AND started_at >= :since "
-            "AND user_id IN (SELECT id FROM \"user\" WHERE username IN :names)"
-        )
-        # Children first: on SQLite this engine has no foreign keys, so no cascade.
-        with engine.begin() as conn:
-            for table, column in (("attempt_answer", "attempt_id"),
-                                  ("attempt_question", "attempt_id"), ("attempt", "id")):
-                conn.execute(sa.text(
-                    f"DELETE FROM {table} WHERE {column} IN ({burst_attempts})"
-                ).bindparams(sa.bindparam("names", expanding=True)),
-                    {"quiz": quiz_id, "since": burst_started_at, "names": usernames})
-        reclaim(engine, BURST_TABLES)
+        with engine.connect() as conn:
+            attempt_ids = list(conn.scalars(sa.text(
+                "SELECT id FROM attempt WHERE quiz_id = :quiz AND started_at >= :since "
+                "AND user_id IN (SELECT id FROM \"user\" WHERE username IN :names)"
+            ).bindparams(sa.bindparam("names", expanding=True)),
+                {"quiz": quiz_id, "since": burst_started_at, "names": usernames}))
+        delete_attempts(engine, attempt_ids)
+        reclaim(engine, ("user_session",))
     engine.dispose()
     if failures or split_clicks or wrong:
         raise SystemExit(1)

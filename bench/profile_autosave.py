@@ -22,10 +22,10 @@ import sqlalchemy as sa
 
 from werkzeug.datastructures import MultiDict
 
+from bench.attempts import delete_attempts
 from bench.exam_burst import CSRF, pick_quiz
 from bench.inputs import non_negative_int, positive_int, require_sqlite_file
 from bench.profile_pages import in_process_app
-from bench.attempts import delete_attempts
 from bench.profile_start import prepare
 
 QUESTION_INPUT = re.compile(r'<input[^>]*name="q(\d+)"[^>]*value="(\d+)"')

@@ -29,9 +29,9 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from bench.attempts import delete_attempts
 from bench.exam_burst import ATTEMPT_LOCATION, CSRF, START_FORM, pick_quiz
 from bench.generate import BENCH_PASSWORD
-from bench.attempts import delete_attempts
 from bench.inputs import non_negative_int, positive_int, require_sqlite_file
 from bench.profile_pages import in_process_app
 from lms.db import now_utc

@@ -28,7 +28,7 @@ from courses.classes import (
     promote_waiting,
     start_held_places,
 )
-from courses.models import Course, Programme, PublicationStatus
+from courses.models import Course, Programme, ProgrammeCourse, PublicationStatus
 from lms import labels
 from lms.accounts.models import Role, User
 from lms.extensions import db
@@ -306,10 +306,24 @@ def _foreign_course(
     editor: User, programme: Optional[Programme], course: Optional[Course]
 ) -> Optional[Course]:
     """Return the first offered course whose co-teachers ``editor`` may not manage, or None."""
+    codes = teachers.managed_codes(editor)
     for offered in offered_courses(programme, course):
-        if not teachers.may_manage(editor, offered):
+        if offered.institution_id != editor.institution_id or offered.code not in codes:
             return offered
     return None
+
+
+def _codes_by_programme(programmes: list[Programme]) -> dict[int, set[str]]:
+    """Return the course codes of each programme, read in one query."""
+    found: dict[int, set[str]] = {programme.id: set() for programme in programmes}
+    rows = db.session.execute(
+        sa.select(ProgrammeCourse.programme_id, Course.code)
+        .join(Course, Course.id == ProgrammeCourse.course_id)
+        .where(ProgrammeCourse.programme_id.in_(list(found)))
+    )
+    for programme_id, code in rows:
+        found[programme_id].add(code)
+    return found
 
 
 def _not_offerable_message(programme: Optional[Programme], foreign: Course) -> str:
@@ -388,7 +402,7 @@ def _check_offering_rights(
 
     A course added later to an offered programme passes
     ``check_programme_addition``, and new versions are drafted only by their
-    course's authors and administrators, so the rule holds afterwards too.
+    course's authors and administrators, so later changes keep to the rule.
     """
     if editor.role is Role.ADMIN:
         return
@@ -419,8 +433,8 @@ def check_programme_addition(programme: Programme, course: Course, actor: User) 
 
     The trainers of a class that offers a programme teach each of its
     courses, so adding a course to such a programme makes them its graders.
-    That choice belongs to whoever may add co-teachers to the course: its
-    author (of any version) or an administrator. A programme that no class
+    That choice belongs to the people who may add co-teachers to the course:
+    its author (of any version) and the administrators. A programme that no class
     offers takes any course; a class offering it later passes
     ``_check_offering_rights``.
     """
@@ -466,9 +480,10 @@ def offer_choices(
             [c for c in courses if c.id == current.course_id],
         )
     codes = teachers.managed_codes(editor)
+    programme_codes = _codes_by_programme(programmes)
     kept_programmes = [
         p for p in programmes
-        if all(link.course.code in codes for link in p.courses)
+        if programme_codes[p.id] <= codes
         or (current is not None and p.id == current.programme_id)
     ]
     kept_courses = [

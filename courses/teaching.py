@@ -10,9 +10,9 @@ by the people who teach the current one.
 
 Who may make someone a class trainer follows who may add co-teachers
 (``courses.teachers.may_manage``). A trainer offers a course in a class
-only when they author a version of it, and a programme only when that holds
-for each of its courses. On a class that offers another author's course, a
-trainer changes neither the offering nor the trainers
+only when they author a version of it, and a programme only when they
+author a version of each of its courses. On a class that offers another
+author's course, a trainer changes neither the offering nor the trainers
 (``courses.class_authoring._check_offering_rights``). Administrators of the
 institution offer anything and choose any trainers.
 

@@ -575,7 +575,8 @@ def test_attempt_questions_insert_statements(drawn_quiz, learner, monkeypatch):
 
     stored = db.session.get(Attempt, attempt.id)
     if db.engine.dialect.name == "postgresql":
-        assert len(inserts) == 1 and inserts[0].startswith("WITH new_attempt")
+        assert len(inserts) == 1
+        assert inserts[0].startswith("WITH new_attempt")
     else:
         assert [statement.split(" (")[0] for statement in inserts] == [
             "INSERT INTO attempt"

@@ -378,7 +378,8 @@ def test_offered_programme_rejects_foreign_course(world, login, english):
     page = _add_to_programme(login("trainer2"), world.own_programme, world.course1)
 
     text = unescape(page.get_data(as_text=True))
-    assert "only the author of" in text and "Ask its author or an administrator" in text
+    assert "only the author of" in text
+    assert "Ask its author or an administrator" in text
     assert _programme_codes(world.own_programme) == {"c4"}
     assert not teaches(user(world.trainer2), _course(world.course1))
 

@@ -269,7 +269,7 @@ def test_only_authors_draft_new_version(world, trainer2, login):
 
 
 def test_co_teacher_cannot_draft_version(world, trainer2, login):
-    """A co-teacher grades; drafting a version would make them an author."""
+    """A co-teacher grades, but drafting a version would make them an author."""
     course_url = f"/manage/courses/{world.course1}"
     login("trainer").post(_teachers_url(world), data={"username": "trainer2"})
     co_teacher = login("trainer2")
