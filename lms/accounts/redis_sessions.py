@@ -6,13 +6,13 @@ is the set of a user's record ids, used to revoke them all at once. Writes
 take effect immediately, not at the request's database commit.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Optional
 
 import redis
 
 from lms.accounts.models import User
-from lms.accounts.sessions import RETENTION, SessionRecord
+from lms.accounts.sessions import RETENTION, TOUCH_INTERVAL, SessionRecord
 from lms.extensions import db
 
 _FIELDS = ("user_id", "created_at", "last_seen_at", "expires_at", "ip", "user_agent", "revoked_at")
@@ -27,12 +27,40 @@ end
 return 0
 """
 
+#: Returns the record's fields as HGETALL does, and in the same round trip
+#: applies the rule of ``sessions.needs_touch``. ARGV holds the user id, the
+#: time now, the idle cutoff and the touch cutoff. ``last_seen_at`` becomes
+#: the time now when the record belongs to that user, is unrevoked, expires
+#: after now, and was last seen after the idle cutoff and at or before the
+#: touch cutoff. Times compare as text, which is time order because ``_iso``
+#: writes every time in one format.
+_GET_AND_TOUCH_SCRIPT = """
+local fields = redis.call('HGETALL', KEYS[1])
+local record = {}
+for i = 1, #fields, 2 do
+  record[fields[i]] = fields[i + 1]
+end
+local seen = record['last_seen_at']
+if record['user_id'] == ARGV[1] and record['revoked_at'] == ''
+    and record['expires_at'] and record['expires_at'] > ARGV[2]
+    and seen and seen > ARGV[3] and seen <= ARGV[4] then
+  redis.call('HSET', KEYS[1], 'last_seen_at', ARGV[2])
+end
+return fields
+"""
+
+
+def _iso(moment: datetime) -> str:
+    """Write an aware time as UTC with microseconds, so that text order is time order."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
 
 class RedisSessionStore:
     def __init__(self, client: redis.Redis, prefix: str = "shuren:") -> None:
         self.client = client
         self.prefix = prefix
         self._touch = client.register_script(_TOUCH_SCRIPT)
+        self._get_and_touch = client.register_script(_GET_AND_TOUCH_SCRIPT)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "shuren:") -> "RedisSessionStore":
@@ -47,9 +75,9 @@ class RedisSessionStore:
     def create(self, record: SessionRecord) -> None:
         fields = {
             "user_id": str(record.user_id),
-            "created_at": record.created_at.isoformat(),
-            "last_seen_at": record.last_seen_at.isoformat(),
-            "expires_at": record.expires_at.isoformat(),
+            "created_at": _iso(record.created_at),
+            "last_seen_at": _iso(record.last_seen_at),
+            "expires_at": _iso(record.expires_at),
             "ip": record.ip or "",
             "user_agent": record.user_agent or "",
             "revoked_at": "",
@@ -77,13 +105,26 @@ class RedisSessionStore:
             return None, None
         return record, db.session.get(User, record.user_id)
 
+    def get_and_touch(
+        self, session_id: str, user_id: int, now: datetime, idle: timedelta
+    ) -> tuple[Optional[SessionRecord], Optional[User]]:
+        """Read the record and refresh it when due in one round trip, then load its user."""
+        flat = self._get_and_touch(
+            keys=[self._session_key(session_id)],
+            args=[str(user_id), _iso(now), _iso(now - idle), _iso(now - TOUCH_INTERVAL)],
+        )
+        if not flat:
+            return None, None
+        record = _record(session_id, dict(zip(flat[::2], flat[1::2])))
+        return record, db.session.get(User, record.user_id)
+
     def touch(self, session_id: str, now: datetime) -> None:
-        self._touch(keys=[self._session_key(session_id)], args=[now.isoformat()])
+        self._touch(keys=[self._session_key(session_id)], args=[_iso(now)])
 
     def revoke(self, session_id: str, now: datetime) -> None:
         key = self._session_key(session_id)
         if self.client.hget(key, "revoked_at") == "":
-            self.client.hset(key, "revoked_at", now.isoformat())
+            self.client.hset(key, "revoked_at", _iso(now))
 
     def revoke_all(self, user_id: int, now: datetime, *, keep: Optional[str] = None) -> int:
         revoked = 0
@@ -95,7 +136,7 @@ class RedisSessionStore:
             if state is None:
                 self.client.srem(self._user_key(user_id), session_id)
             elif state == "":
-                self.client.hset(key, "revoked_at", now.isoformat())
+                self.client.hset(key, "revoked_at", _iso(now))
                 revoked += 1
         return revoked
 

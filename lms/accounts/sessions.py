@@ -24,7 +24,6 @@ import sqlalchemy as sa
 from flask import (
     Flask,
     current_app,
-    g,
     has_request_context,
     redirect,
     request,
@@ -100,6 +99,16 @@ class SessionStore(Protocol):
         """Return the record and the user it belongs to; (None, None) when not found."""
         ...
 
+    def get_and_touch(
+        self, session_id: str, user_id: int, now: datetime, idle: timedelta
+    ) -> tuple[Optional[SessionRecord], Optional[User]]:
+        """Return the record and its user as ``get_with_user`` does, read before any refresh.
+
+        Also sets the record's ``last_seen_at`` to ``now`` when it belongs to
+        ``user_id`` and ``needs_touch`` is true for it.
+        """
+        ...
+
     def touch(self, session_id: str, now: datetime) -> None: ...
 
     def revoke(self, session_id: str, now: datetime) -> None: ...
@@ -117,6 +126,14 @@ class SessionStore(Protocol):
     def purge_expired(self, now: datetime, idle: timedelta, retention: timedelta) -> int:
         """Delete every record that ended more than ``retention`` ago; return the count."""
         ...
+
+
+def needs_touch(record: SessionRecord, now: datetime, idle: timedelta) -> bool:
+    """Return whether a request at ``now`` writes the record's ``last_seen_at``.
+
+    True only for a valid record last seen ``TOUCH_INTERVAL`` or longer ago.
+    """
+    return record.is_valid(now, idle) and now - record.last_seen_at >= TOUCH_INTERVAL
 
 
 @functools.cache
@@ -156,6 +173,14 @@ class SqlSessionStore:
             return None, None
         user, *values = row
         return SessionRecord(**dict(zip(UserSession.__table__.c.keys(), values))), user
+
+    def get_and_touch(
+        self, session_id: str, user_id: int, now: datetime, idle: timedelta
+    ) -> tuple[Optional[SessionRecord], Optional[User]]:
+        record, user = self.get_with_user(session_id)
+        if record is not None and record.user_id == user_id and needs_touch(record, now, idle):
+            self.touch(session_id, now)
+        return record, user
 
     def touch(self, session_id: str, now: datetime) -> None:
         table = UserSession.__table__
@@ -314,18 +339,18 @@ def load_user(user_id: str) -> Optional[User]:
     token = session.get(SESSION_KEY)
     if not token:
         return None
-    store = get_store()
-    record, user = store.get_with_user(hash_token(token))
+    if not user_id.isdigit():
+        return None
     now = clock()
+    idle = _idle_timeout()
+    record, user = get_store().get_and_touch(hash_token(token), int(user_id), now, idle)
     if record is None or str(record.user_id) != user_id:
         return None
-    if not record.is_valid(now, _idle_timeout()):
+    if not record.is_valid(now, idle):
         logger.info("Rejected expired or revoked session of user %s", record.user_id)
         return None
     if user is None or not user.active:
         return None
-    if now - record.last_seen_at >= TOUCH_INTERVAL:
-        store.touch(record.id, now)
     return user
 
 

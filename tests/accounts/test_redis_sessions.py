@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 import redis
+import sqlalchemy as sa
 
 from lms.accounts import sessions
 from lms.accounts.redis_sessions import RedisSessionStore
@@ -114,3 +115,127 @@ def test_redis_purge_drops_vanished_ids(store):
 
     assert removed == 1
     assert store.client.smembers(f"{store.prefix}user:8") == {kept.id}
+
+
+IDLE = timedelta(minutes=30)
+
+
+def _stored_last_seen(store, record) -> str:
+    return store.client.hget(f"{store.prefix}session:{record.id}", "last_seen_at")
+
+
+def test_get_and_touch_refreshes_due_record(app_ctx, store):
+    now = now_utc()
+    record = _record(9, now, "token-due")
+    store.create(record)
+    later = now + timedelta(minutes=5)
+
+    read, _user = store.get_and_touch(record.id, 9, later, IDLE)
+
+    assert read.last_seen_at == now  # the record as it was before the refresh
+    assert store.get(record.id).last_seen_at == later
+    store.get_and_touch(record.id, 9, later + timedelta(seconds=30), IDLE)
+    assert store.get(record.id).last_seen_at == later  # within the touch interval
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["recent", "idle", "expired", "revoked", "other user"],
+)
+def test_get_and_touch_skips_record(app_ctx, store, case):
+    now = now_utc()
+    record = _record(9, now, f"token-{case}")
+    store.create(record)
+    user_id, at = 9, now + timedelta(minutes=5)
+    if case == "recent":
+        at = now + timedelta(seconds=59)
+    elif case == "idle":
+        at = now + IDLE
+    elif case == "expired":
+        at = now + timedelta(hours=12)
+    elif case == "revoked":
+        store.revoke(record.id, now)
+    else:
+        user_id = 10
+    before = _stored_last_seen(store, record)
+
+    read, _user = store.get_and_touch(record.id, user_id, at, IDLE)
+
+    assert read.id == record.id
+    assert _stored_last_seen(store, record) == before
+
+
+def test_get_and_touch_legacy_times(app_ctx, store):
+    """Times written without microseconds, as older records hold them, compare in order."""
+    now = now_utc().replace(microsecond=0)
+    record = _record(9, now, "token-legacy")
+    store.create(record)
+    key = f"{store.prefix}session:{record.id}"
+    store.client.hset(key, "last_seen_at", now.isoformat())
+    store.client.hset(key, "expires_at", (now + timedelta(hours=12)).isoformat())
+
+    store.get_and_touch(record.id, 9, now + IDLE - timedelta(microseconds=1), IDLE)
+    assert store.get(record.id).last_seen_at == now + IDLE - timedelta(microseconds=1)
+
+    store.client.hset(key, "last_seen_at", now.isoformat())
+    store.get_and_touch(record.id, 9, now + IDLE, IDLE)
+    assert store.get(record.id).last_seen_at == now  # idle for exactly the timeout
+
+
+def test_get_and_touch_vanished_record(app_ctx, store):
+    now = now_utc()
+    record = _record(9, now, "token-vanished-read")
+
+    assert store.get_and_touch(record.id, 9, now + timedelta(minutes=5), IDLE) == (None, None)
+    assert not store.client.exists(f"{store.prefix}session:{record.id}")
+
+
+def _user_id_of(app, username: str) -> int:
+    from lms.accounts.models import User
+    from lms.extensions import db
+
+    with app.app_context():
+        return db.session.scalar(sa.select(User.id).where(User.username == username))
+
+
+def test_redis_backend_idle_timeout(app, seeded, login, monkeypatch, store):
+    from tests.accounts.test_sessions import FrozenClock, _is_logged_in
+
+    monkeypatch.setitem(app.extensions, "lms_session_store", store)
+    clock = FrozenClock(monkeypatch)
+    session = login("counselor1")
+
+    clock.advance(minutes=29)
+    assert _is_logged_in(session)  # activity restarts the idle window
+    clock.advance(minutes=29)
+    assert _is_logged_in(session)
+    last_activity = clock.now
+    clock.advance(minutes=30, seconds=1)
+    assert not _is_logged_in(session)
+    # The rejected request left the record as it was.
+    (record,) = store.list_for_user(_user_id_of(app, "counselor1"))
+    assert record.last_seen_at == last_activity
+
+
+def test_redis_request_one_round_trip(app, seeded, login, monkeypatch, store):
+    """A request that refreshes its session sends one command to Redis."""
+    from tests.accounts.test_sessions import FrozenClock
+
+    monkeypatch.setitem(app.extensions, "lms_session_store", store)
+    clock = FrozenClock(monkeypatch)
+    session = login("counselor1")
+    commands = []
+    send = store.client.execute_command
+
+    def counting(*args, **options):
+        commands.append(args[0])
+        return send(*args, **options)
+
+    monkeypatch.setattr(store.client, "execute_command", counting)
+    clock.advance(minutes=5)
+
+    assert session.get("/healthz").status_code == 200
+
+    assert commands == ["EVALSHA"]
+    (record,) = store.list_for_user(_user_id_of(app, "counselor1"))
+    assert record.last_seen_at == clock.now
