@@ -16,14 +16,15 @@ from flask_babel import lazy_gettext as _l
 
 from assessments import question_forms
 from assessments.formats import BLANK, FormatError, FormatProblem
-from assessments.models import ChoiceScoring, QuestionKind
+from assessments.models import ChoiceScoring, QuestionCategory, QuestionKind
 from assessments.question_sheet_answers import ANSWER_READERS, LETTERS
 from assessments.transfer import ImportItem, ImportPreview
 from lms import tabular
+from lms.column_lengths import max_length
 
 #: Rows of questions read from one file, as for the other table imports.
 MAX_ROWS = 5000
-MAX_CATEGORY_NAME = 200
+MAX_CATEGORY_NAME = max_length(QuestionCategory.name)
 
 #: Field -> header names people use for the column, the template's first.
 COLUMNS: dict[str, tuple[str, ...]] = {

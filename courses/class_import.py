@@ -22,6 +22,7 @@ from courses import logger
 from courses.class_models import PendingImport, TrainingClass
 from courses.classes import add_member
 from lms import audit, tabular, uploads
+from lms.column_lengths import max_length, too_long
 from lms.accounts import contact
 from lms.accounts.models import Gender, Post, Role, User
 from lms.db import now_utc
@@ -86,6 +87,17 @@ CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\u00b7]) (?=[\u3400-\u9fff\u00b7])")
 DATE = re.compile(
     r"(\d{4})(?:[-/.年](\d{1,2})[-/.月](\d{1,2})日?|(\d{2})(\d{2}))(?:[T ][\d:.]*)?"
 )
+#: Column that stores each text field of a row, whose length limits the cell.
+#: The department is only matched against ``Department.name``, so a longer
+#: cell cannot name a department. Gender, post and post start date are stored
+#: as codes and dates, so they have no entry.
+LENGTH_COLUMNS = {
+    "employee_no": User.employee_no,
+    "full_name": User.full_name,
+    "department": Department.name,
+    "phone": User.phone,
+    "email": User.email,
+}
 #: Years a post start date is parsed in; a year outside them is reported as
 #: invalid. ``_check_row`` then rejects a date outside the plausible range.
 POST_START_YEARS = range(1950, 2100)
@@ -242,7 +254,17 @@ def _check_row(
     problems = [
         _problem(number, name, "required") for name in REQUIRED if not row.get(name)
     ]
-    number_value = row["employee_no"]
+    # A cell longer than its column gets only that problem, because checking
+    # its content as well would repeat the same fault in other words.
+    long_fields = set()
+    for name, column in LENGTH_COLUMNS.items():
+        limit = too_long(row[name], column)
+        if limit is not None:
+            long_fields.add(name)
+            problems.append(
+                _problem(number, name, "too_long", max=limit, length=len(row[name]))
+            )
+    number_value = row["employee_no"] if "employee_no" not in long_fields else ""
     if is_scientific(number_value):
         problems.append(_problem(number, "employee_no", "scientific", value=number_value))
     elif number_value and not EMPLOYEE_NO.match(number_value):
@@ -253,7 +275,7 @@ def _check_row(
         )
     elif number_value:
         seen[number_value] = number
-    if row["department"]:
+    if row["department"] and "department" not in long_fields:
         department = departments.get(department_key(row["department"]))
         if department is None:
             names = sorted({dept.name for dept in departments.values()})
@@ -268,11 +290,13 @@ def _check_row(
         if gender is None:
             problems.append(_problem(number, "gender", "gender_invalid", value=row["gender"]))
         row["gender"] = gender or row["gender"]
-    if is_scientific(row["phone"]):
+    if "phone" in long_fields:
+        pass
+    elif is_scientific(row["phone"]):
         problems.append(_problem(number, "phone", "scientific", value=row["phone"]))
     elif row["phone"] and not MOBILE.match(row["phone"]):
         problems.append(_problem(number, "phone", "phone_invalid", value=row["phone"]))
-    if row["email"] and not EMAIL.match(row["email"]):
+    if row["email"] and "email" not in long_fields and not EMAIL.match(row["email"]):
         problems.append(_problem(number, "email", "email_invalid", value=row["email"]))
     if row["post"]:
         post = POST_NAMES.get(row["post"])
@@ -454,15 +478,25 @@ def purge_unconfirmed(cutoff: datetime) -> int:
 
 def _username_for(row: dict, institution_code: str, taken: set[str]) -> str:
     base = re.sub(r"[^a-z0-9-]", "", row["employee_no"].lower()) or "user"
-    for candidate in (base, f"{institution_code}-{base}"):
+    for candidate in (base, _username(f"{institution_code}-", base, "")):
         if candidate not in taken and not _username_exists(candidate):
             return candidate
     suffix = 2
     while True:
-        candidate = f"{institution_code}-{base}-{suffix}"
+        candidate = _username(f"{institution_code}-", base, f"-{suffix}")
         if candidate not in taken and not _username_exists(candidate):
             return candidate
         suffix += 1
+
+
+def _username(prefix: str, base: str, suffix: str) -> str:
+    """Join the parts, cutting ``base`` so the result fits ``User.username``.
+
+    An institution code and an employee number may each have 32 characters,
+    so with the hyphen and a suffix they can exceed the column's 64.
+    """
+    room = max_length(User.username) - len(prefix) - len(suffix)
+    return prefix + base[:room] + suffix
 
 
 def _username_exists(username: str) -> bool:
@@ -621,6 +655,12 @@ def problem_message(problem: dict) -> str:
         return _("The file has a header row but no people. Add one row per person.")
     if code == "required":
         return _("The cell is empty. Fill in %(column)s.", column=problem["column"])
+    if code == "too_long":
+        return _(
+            "at most %(max)d characters (%(length)d given). Shorten the cell.",
+            max=problem.get("max", 0),
+            length=problem.get("length", 0),
+        )
     if code == "scientific":
         return _("%(value)s is in scientific notation, so the spreadsheet dropped digits. Format the column as text and export the file again.", value=value)
     if code == "name_mismatch":

@@ -69,6 +69,17 @@ def _same_site_referrer() -> Optional[str]:
     return referrer
 
 
+#: SQLSTATE of "string data, right truncation": PostgreSQL raises it for text
+#: longer than its varchar column. SQLite stores such text at full length.
+STRING_TOO_LONG = "22001"
+
+
+def _is_string_too_long(error: Exception) -> bool:
+    """Return True for a database error about text longer than its column."""
+    original = getattr(error, "orig", None)
+    return getattr(original, "sqlstate", None) == STRING_TOO_LONG
+
+
 def init_app(app: Flask) -> None:
     for status in _HANDLED:
         app.register_error_handler(status, lambda e, s=status: _render(s))
@@ -151,9 +162,19 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DataError)
     def out_of_range(error):
         # A number or date typed into a URL or form that no column can hold
-        # (an id of 30 digits, the year 9999 plus a day) is bad input, not
-        # a server fault. Nothing was written: the transaction is rolled back.
+        # (an id of 30 digits, the year 9999 plus a day), or text longer than
+        # its varchar column, is bad input, not a server fault. The rollback
+        # undoes only the failed transaction, so what the request committed
+        # before it stays saved.
         db.session.rollback()
+        if _is_string_too_long(error):
+            logger.warning(
+                "Value too long for its column on %s %s: %s",
+                request.method,
+                request.path,
+                error,
+            )
+            return _render(400, "value_too_long")
         logger.info(
             "Out-of-range value on %s %s: %s", request.method, request.path, error
         )

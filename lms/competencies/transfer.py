@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from lms.accounts.models import User
 from lms.audit import record
+from lms.column_lengths import max_length
 from lms.competencies import logger
 from lms.competencies.models import (
     AreaMapping,
@@ -30,16 +31,16 @@ from lms.extensions import db
 
 #: Column lengths of the models, checked before anything is written.
 MAX_LENGTHS = {
-    "framework.code": 64,
-    "framework.title": 200,
-    "framework.issuer": 200,
-    "framework.document_no": 100,
-    "framework.version": 32,
-    "level.code": 32,
-    "level.name": 64,
-    "area.code": 32,
-    "area.name": 100,
-    "item.code": 32,
+    "framework.code": max_length(Framework.code),
+    "framework.title": max_length(Framework.title),
+    "framework.issuer": max_length(Framework.issuer),
+    "framework.document_no": max_length(Framework.document_no),
+    "framework.version": max_length(Framework.version),
+    "level.code": max_length(Level.code),
+    "level.name": max_length(Level.name),
+    "area.code": max_length(FunctionalArea.code),
+    "area.name": max_length(FunctionalArea.name),
+    "item.code": max_length(CompetencyItem.code),
 }
 
 

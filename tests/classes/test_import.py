@@ -631,3 +631,73 @@ def test_confirm_of_preview_deleted_meanwhile(world, login):
 
     assert rejected.value.code == "deleted"
     db.session.rollback()
+
+
+LONG_NAME = "王" * 300
+#: 265 characters, so a valid-looking address longer than the 254 of ``User.email``.
+LONG_EMAIL = "a" * 250 + "@example.edu.cn"
+
+
+def test_too_long_name_and_email_reported(world, login, english):
+    trainer = login("trainer")
+    header = ["工号", "姓名", "院系", "邮箱"]
+    rows = [
+        ["T2026001", "王小明", "教育学院", ""],
+        ["T2026002", LONG_NAME, "教育学院", ""],
+        ["T2026003", "刘芳", "物理学院", LONG_EMAIL],
+    ]
+    users_before = count(User)
+
+    pending_id = _pending_id(_upload(trainer, world, _csv(rows, "utf-8", header), "r.csv"))
+    page = trainer.get(f"/classes/{world.klass}/import/{pending_id}").get_data(as_text=True)
+    refused = trainer.post(f"/classes/{world.klass}/import/{pending_id}/confirm")
+
+    problems = [(p["row"], p["column"], p["code"]) for p in _problems(pending_id)]
+    assert problems == [(3, "姓名", "too_long"), (4, "邮箱", "too_long")]
+    assert f"/import/{pending_id}/confirm" not in page
+    assert "Column 姓名: at most 100 characters (300 given). Shorten the cell." in page
+    assert "Column 邮箱: at most 254 characters (265 given). Shorten the cell." in page
+    assert "<td>3</td>" in page
+    assert "<td>4</td>" in page
+    assert refused.status_code == 400
+    assert count(User) == users_before
+    assert _member_ids(world) == set()
+
+
+def test_too_long_name_message_in_chinese(world, login):
+    trainer = login("trainer")
+    rows = [["T2026002", LONG_NAME, "教育学院"]]
+
+    pending_id = _pending_id(_upload(trainer, world, _csv(rows, "utf-8", HEADER[:3]), "r.csv"))
+    page = trainer.get(f"/classes/{world.klass}/import/{pending_id}").get_data(as_text=True)
+
+    assert "姓名 列：最多 100 个字符（此处为 300 个）。请缩短该单元格内容。" in page
+
+
+def test_too_long_number_and_department_reported_once(world, login):
+    trainer = login("trainer")
+    rows = [["T" + "1" * 40, "王小明", "教" * 201 + "学院"]]
+
+    pending_id = _pending_id(_upload(trainer, world, _csv(rows, "utf-8", HEADER[:3]), "r.csv"))
+
+    problems = [(p["row"], p["column"], p["code"], p["max"]) for p in _problems(pending_id)]
+    assert problems == [(2, "工号", "too_long", 32), (2, "院系", "too_long", 200)]
+
+
+def test_username_fits_column_for_long_codes(world):
+    from lms.organisations.models import Institution
+
+    training_class = db.session.get(class_import.TrainingClass, world.klass)
+    institution = db.session.get(Institution, training_class.institution_id)
+    institution.code = "i" * 32
+    db.session.flush()
+    row = {"employee_no": "E" * 32}
+    # The bare employee number and the code-prefixed one, cut to 64, are both taken.
+    taken = {"e" * 32, ("i" * 32 + "-" + "e" * 32)[:64]}
+
+    username = class_import._username_for(row, class_import._institution_code(training_class), taken)
+
+    assert len(username) <= User.username.type.length
+    assert username not in taken
+    assert username.endswith("-2")
+    db.session.rollback()
