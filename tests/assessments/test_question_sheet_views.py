@@ -117,6 +117,21 @@ def test_bad_rows_import_nothing(world, login, english):
     assert _bank_questions(bank) == []
 
 
+def test_bad_row_lists_every_problem(world, login, english):
+    trainer = login("trainer")
+    bank = _bank(trainer)
+    rows = [["单选题", "", "甲", "乙", "", "Z", "abc", ""]]
+
+    response = _upload(trainer, bank, _csv(rows, "utf-8-sig"), "题库.csv")
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 400
+    assert "Row 2, 题干: The stem is empty." in page
+    assert "Row 2, 答案: &#39;Z&#39; is not one of the options A–B." in page
+    assert "Row 2, 分值: Points must be a number" in page
+    assert _bank_questions(bank) == []
+
+
 def test_bad_row_message_in_chinese(world, login):
     trainer = login("trainer")
     bank = _bank(trainer)
