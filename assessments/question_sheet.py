@@ -132,6 +132,15 @@ class SheetRow:
     def reject(self, field: str, message) -> None:
         self.problems.append(RowProblem(self.number, self.column(field), message))
 
+    def has_problem(self, field: str) -> bool:
+        column = self.column(field)
+        return any(problem.field == column for problem in self.problems)
+
+    def sort_problems(self) -> None:
+        """Order the row's problems by column, as the template lays the columns out."""
+        order = {self.column(field): index for index, field in enumerate(COLUMNS)}
+        self.problems.sort(key=lambda problem: order.get(problem.field, len(order)))
+
 
 def read_sheet(raw: bytes) -> ImportPreview:
     """Read an XLSX or CSV question sheet; raise FormatError listing every problem."""
@@ -145,6 +154,7 @@ def read_sheet(raw: bytes) -> ImportPreview:
         row = SheetRow(number, _cells_by_field(cells, headers), headers)
         item = _read_row(row)
         _check_repeated_stem(row, stems)
+        row.sort_problems()
         problems.extend(row.problems)
         if item is not None and not row.problems:
             preview.items.append(item)
@@ -261,7 +271,12 @@ def _check_repeated_stem(row: SheetRow, stems: dict[tuple[str, str], int]) -> No
 
 
 def _read_row(row: SheetRow) -> ImportItem | None:
-    """Map one row onto question form values, or report its problems and return None."""
+    """Map one row onto question form values, or report its problems and return None.
+
+    Every cell is checked, so one upload lists all the problems of the row.
+    The 答案 and 选项 cells are read only when the 题型 is known, because
+    their meaning depends on it.
+    """
     kind = _kind(row)
     stem = row.cell("stem")
     if kind is QuestionKind.FILL_BLANK:
@@ -269,25 +284,38 @@ def _read_row(row: SheetRow) -> ImportItem | None:
     if not stem:
         row.reject("stem", _l("The stem is empty. Write the question in this column."))
     category = _category(row)
-    if kind is None or row.problems:
-        return None
     data = {
-        "kind": kind.value,
+        "kind": kind.value if kind is not None else "",
         "text": stem,
         "points": row.cell("points"),
         "explanation": row.cell("explanation"),
         "tags_topic": ",".join(_TAG_SEPARATORS.split(row.cell("tags"))),
         "scoring": _scoring(row, kind),
     }
-    ANSWER_READERS[kind](row, data)
-    if row.problems:
-        return None
+    if kind is not None:
+        ANSWER_READERS[kind](row, data)
     fields, errors = question_forms.validate(data)
-    for name, message in errors.items():
-        row.reject(_FORM_FIELDS.get(name, _choice_field(name)), message)
-    if row.problems:
+    _report_form_errors(row, errors)
+    if kind is None or row.problems:
         return None
     return ImportItem(row.number, category, fields, KIND_NAMES[kind][0])
+
+
+def _report_form_errors(row: SheetRow, errors: dict) -> None:
+    """Report the question form's errors that the sheet's own checks did not.
+
+    A column that already has a problem gets no second message for the same
+    cell. The form's ``choices`` message covers all options, so it is left
+    out when an option column already names the exact option.
+    """
+    option_columns = [f"option_{letter}" for letter in LETTERS]
+    for name, message in errors.items():
+        field = _FORM_FIELDS.get(name, _choice_field(name))
+        if row.has_problem(field):
+            continue
+        if name == "choices" and any(row.has_problem(f) for f in option_columns):
+            continue
+        row.reject(field, message)
 
 
 def _kind(row: SheetRow) -> QuestionKind | None:
@@ -327,7 +355,7 @@ def _kind_list() -> str:
     return "、".join(names[0] for names in KIND_NAMES.values())
 
 
-def _scoring(row: SheetRow, kind: QuestionKind) -> str:
+def _scoring(row: SheetRow, kind: QuestionKind | None) -> str:
     raw = row.cell("scoring")
     if not raw:
         return ChoiceScoring.ALL_OR_NOTHING.value
@@ -343,7 +371,8 @@ def _scoring(row: SheetRow, kind: QuestionKind) -> str:
             ),
         )
     elif (
-        kind not in question_forms.SCORED_KINDS
+        kind is not None
+        and kind not in question_forms.SCORED_KINDS
         and scoring is not ChoiceScoring.ALL_OR_NOTHING
     ):
         row.reject(

@@ -27,6 +27,10 @@ TRUE_FALSE_CHOICES = ("正确", "错误")
 #: Separators between option letters, as in A,C,D or A、C、D.
 _LETTER_SEPARATORS = re.compile(r"[\s,，、;；/]+")
 _ALTERNATIVE_SEPARATORS = re.compile(r"[|｜]")
+#: Correct option set when the answer cell is rejected. The row is not
+#: imported then, but the question form still checks the options themselves
+#: (repeated texts, too few options) without a second message on the answer.
+_STAND_IN_ANSWER = frozenset({0})
 #: Scoring points of a 问答题 answer: ``points | what earns them`` on each line.
 _SCORING_POINT = re.compile(r"\s*\d+(?:\.\d+)?\s*[|｜].*\S.*")
 
@@ -49,7 +53,17 @@ def _options(row: "SheetRow") -> list[str]:
 
 
 def _letters(row: "SheetRow", count: int) -> list[int]:
-    """Return the option indexes that the answer names, in the order written."""
+    """Return the option indexes that the answer names, in the order written.
+
+    Returns an empty list, with the problem reported, when the answer cannot
+    be read. Missing options are reported on 选项A, and then the letters are
+    not checked against the options.
+    """
+    if not count:
+        row.reject(
+            "option_A",
+            _l("The question has no options. Fill in 选项A, 选项B and so on, from A on."),
+        )
     raw = row.cell("answer")
     letters = tabular.normalise(_LETTER_SEPARATORS.sub("", raw)).upper()
     if not letters:
@@ -72,10 +86,6 @@ def _letters(row: "SheetRow", count: int) -> list[int]:
         )
         return []
     if not count:
-        row.reject(
-            "option_A",
-            _l("The question has no options. Fill in 选项A, 选项B and so on, from A on."),
-        )
         return []
     last = LETTERS[count - 1]
     for letter in letters:
@@ -92,7 +102,7 @@ def _letters(row: "SheetRow", count: int) -> list[int]:
     return [ord(letter) - ord("A") for letter in letters]
 
 
-def _choice_rows(data: dict, texts: list[str], correct: set[int]) -> None:
+def _choice_rows(data: dict, texts: list[str], correct: set[int] | frozenset[int]) -> None:
     for index, text in enumerate(texts):
         data[f"choice_{index + 1}"] = text
         if index in correct:
@@ -101,22 +111,24 @@ def _choice_rows(data: dict, texts: list[str], correct: set[int]) -> None:
 
 def _read_single(row: "SheetRow", data: dict) -> None:
     texts = _options(row)
-    picked = _letters(row, len(texts))
-    if len(set(picked)) > 1:
+    picked = set(_letters(row, len(texts)))
+    if len(picked) > 1:
         row.reject(
             "answer",
             _l(
                 "A 单选题 has one correct option, but the answer names %(count)d. "
                 "Write one letter, or make the row a 多选题.",
-                count=len(set(picked)),
+                count=len(picked),
             ),
         )
-    _choice_rows(data, texts, set(picked))
+    if len(picked) != 1:
+        picked = _STAND_IN_ANSWER
+    _choice_rows(data, texts, picked)
 
 
 def _read_multiple(row: "SheetRow", data: dict) -> None:
     texts = _options(row)
-    _choice_rows(data, texts, set(_letters(row, len(texts))))
+    _choice_rows(data, texts, set(_letters(row, len(texts))) or _STAND_IN_ANSWER)
 
 
 def _read_true_false(row: "SheetRow", data: dict) -> None:
@@ -125,13 +137,12 @@ def _read_true_false(row: "SheetRow", data: dict) -> None:
         row.reject(
             "option_A", _l("A 判断题 has no options, or exactly two in 选项A and 选项B.")
         )
-        return
     raw = row.cell("answer")
     word = tabular.normalise(raw).lower()
     if word in TRUE_WORDS or word == "a":
-        _choice_rows(data, texts, {0})
+        correct = {0}
     elif word in FALSE_WORDS or word == "b":
-        _choice_rows(data, texts, {1})
+        correct = {1}
     else:
         row.reject(
             "answer",
@@ -141,6 +152,8 @@ def _read_true_false(row: "SheetRow", data: dict) -> None:
                 value=raw,
             ),
         )
+        correct = _STAND_IN_ANSWER
+    _choice_rows(data, texts, correct)
 
 
 def _alternatives(line: str) -> list[str]:
@@ -151,7 +164,8 @@ def _alternatives(line: str) -> list[str]:
 def _read_fill_blank(row: "SheetRow", data: dict) -> None:
     lines = [line for line in row.cell("answer").split("\n") if line.strip()]
     blanks = data["text"].count(BLANK)
-    if not blanks:
+    # An empty stem is reported already, so only a written stem is checked for blanks.
+    if not blanks and data["text"]:
         row.reject(
             "stem",
             _l(
@@ -159,7 +173,7 @@ def _read_fill_blank(row: "SheetRow", data: dict) -> None:
                 "underscores)."
             ),
         )
-    elif len(lines) != blanks:
+    elif blanks and len(lines) != blanks:
         row.reject(
             "answer",
             _l(
@@ -213,7 +227,9 @@ def _read_ordering(row: "SheetRow", data: dict) -> None:
                 example=LETTERS[: max(len(texts), 2)][::-1],
             ),
         )
-        return
+    if sorted(order) != list(range(len(texts))):
+        # The options are still checked, in the order the row writes them.
+        order = list(range(len(texts)))
     _choice_rows(data, [texts[index] for index in order], set())
 
 

@@ -93,20 +93,21 @@ def attendance(class_id: int, session_id: int):
     training_class = _managed(class_id)
     session = _session(training_class, session_id)
     if request.method == "POST":
+        entered = {
+            int(key[5:]): value
+            for key, value in request.form.items()
+            if key.startswith("mark-") and key[5:].isdigit() and value
+        }
         marks = {}
-        for key, value in request.form.items():
-            if not key.startswith("mark-") or not key[5:].isdigit() or not value:
-                continue
+        for user_id, value in entered.items():
             status = next((s for s in AttendanceStatus if s.value == value), None)
             if status is None:
-                flash(_("Choose present, late, excused or absent for each person."), "error")
-                return redirect(request.url)
-            marks[int(key[5:])] = status
+                error = _("Choose present, late, excused or absent for each person.")
+                return _attendance_page(training_class, session, entered, error)
+            marks[user_id] = status
         if not marks:
-            flash(
-                _("Choose a mark for at least one person; nothing was saved."), "error"
-            )
-            return redirect(request.url)
+            error = _("Choose a mark for at least one person; nothing was saved.")
+            return _attendance_page(training_class, session, entered, error)
         try:
             result = class_attendance.mark_sheet(session, marks, current_user)
         except class_attendance.ClassNotRunning:
@@ -120,12 +121,22 @@ def attendance(class_id: int, session_id: int):
         flash_leave_withdrawals(training_class, result.withdrawn)
         _flash_reinstatable(result.reinstatable)
         return redirect(url_for("classes.attendance", class_id=class_id, session_id=session_id))
+    return _attendance_page(training_class, session)
+
+
+def _attendance_page(training_class, session, entered=None, error=None):
+    """Render the attendance sheet, with 400 and the marks as entered for a rejected form.
+
+    ``entered`` maps user ids to the submitted mark values, valid or not.
+    """
     sheet = class_attendance.sheet(session)
-    return render_template(
+    page = render_template(
         "classes/attendance.html",
         training_class=training_class,
         session=session,
         sheet=sheet,
+        entered=entered,
+        error=error,
         leave=class_leave.standings(training_class, [person.id for person, _mark in sheet]),
         floor_hours=class_leave.floor_hours,
         percent_text=class_leave.percent_text,
@@ -139,6 +150,7 @@ def attendance(class_id: int, session_id: int):
         # Shown before the marks are chosen, so none are chosen only to be rejected.
         not_held=_not_held_message(session) if _not_held_yet(training_class, session) else None,
     )
+    return page, 400 if error else 200
 
 
 def _not_held_yet(training_class, session) -> bool:

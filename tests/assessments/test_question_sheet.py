@@ -211,6 +211,89 @@ def test_bad_row(row, message):
     assert problems[0].startswith(message)
 
 
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        (
+            _row("单选题", "", ["甲", "乙"], "Z", "abc"),
+            [
+                "Row 2, 题干: The stem is empty.",
+                "Row 2, 答案: 'Z' is not one of the options A–B.",
+                "Row 2, 分值: Points must be a number",
+            ],
+        ),
+        (
+            _row("单选题", "题？", [], "Z", "abc"),
+            ["Row 2, 选项A: The question has no options.", "Row 2, 分值: Points must be a number"],
+        ),
+        (
+            _row("单选题", "题？", [], "", ""),
+            ["Row 2, 选项A: The question has no options.", "Row 2, 答案: The answer is empty."],
+        ),
+        (
+            _row("单选题", "题？", ["甲", "甲"], "C", "0"),
+            [
+                "Row 2, 选项A: The choice 甲 appears more than once.",
+                "Row 2, 答案: 'C' is not one of the options A–B.",
+                "Row 2, 分值: Points must be greater than 0",
+            ],
+        ),
+        (
+            _row("单选题", "题？", ["甲", "乙"], "AB", "两分"),
+            [
+                "Row 2, 答案: A 单选题 has one correct option, but the answer names 2.",
+                "Row 2, 分值: Points must be a number",
+            ],
+        ),
+        (
+            _row("选择题", "", ["甲", "乙"], "A", "0", "", "类" * 201),
+            [
+                "Row 2, 题型: '选择题' is not a question type.",
+                "Row 2, 题干: The stem is empty.",
+                "Row 2, 分值: Points must be greater than 0",
+                "Row 2, 分类: A category name can have at most 200 characters.",
+            ],
+        ),
+        (
+            _row("判断题", "题？", ["甲", "乙", "丙"], "也许", "abc"),
+            [
+                "Row 2, 选项A: A 判断题 has no options, or exactly two",
+                "Row 2, 答案: '也许' is neither true nor false.",
+                "Row 2, 分值: Points must be a number",
+            ],
+        ),
+        (
+            _row("填空题", "", [], "甲", "abc"),
+            ["Row 2, 题干: The stem is empty.", "Row 2, 分值: Points must be a number"],
+        ),
+        (
+            _row("排序题", "题？", ["甲", "乙", "丙"], "AB", "", "", "", "签" * 101),
+            [
+                "Row 2, 答案: The answer of a 排序题 names every option once",
+                "Row 2, 标签: Enter at most 100 characters.",
+            ],
+        ),
+    ],
+    ids=[
+        "stem-answer-points",
+        "no-options-not-answer-range",
+        "no-options-empty-answer",
+        "repeated-options-answer-points",
+        "two-letters-points",
+        "unknown-kind-stem-points-category",
+        "true-false-options-answer-points",
+        "fill-blank-empty-stem",
+        "ordering-answer-tags",
+    ],
+)
+def test_bad_row_every_problem(row, expected):
+    problems = _problems(_csv(row))
+
+    assert len(problems) == len(expected), problems
+    for problem, start in zip(problems, expected):
+        assert problem.startswith(start), problems
+
+
 def test_bad_scoring_values():
     header = HEADER + ["计分方式"]
     problems = _problems(

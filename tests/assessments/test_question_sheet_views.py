@@ -117,6 +117,21 @@ def test_bad_rows_import_nothing(world, login, english):
     assert _bank_questions(bank) == []
 
 
+def test_bad_row_lists_every_problem(world, login, english):
+    trainer = login("trainer")
+    bank = _bank(trainer)
+    rows = [["单选题", "", "甲", "乙", "", "Z", "abc", ""]]
+
+    response = _upload(trainer, bank, _csv(rows, "utf-8-sig"), "题库.csv")
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 400
+    assert "Row 2, 题干: The stem is empty." in page
+    assert "Row 2, 答案: &#39;Z&#39; is not one of the options A–B." in page
+    assert "Row 2, 分值: Points must be a number" in page
+    assert _bank_questions(bank) == []
+
+
 def test_bad_row_message_in_chinese(world, login):
     trainer = login("trainer")
     bank = _bank(trainer)
@@ -124,7 +139,19 @@ def test_bad_row_message_in_chinese(world, login):
 
     response = _upload(trainer, bank, _csv(rows, "utf-8-sig"), "题库.csv")
 
-    assert "第2行 答案：" in response.get_data(as_text=True)
+    assert "第 2 行，答案列：" in response.get_data(as_text=True)
+
+
+def test_wrong_extension_message_in_chinese(world, login):
+    trainer = login("trainer")
+    bank = _bank(trainer)
+
+    response = _upload(trainer, bank, _csv(ROWS, "utf-8-sig"), "题库.txt")
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 400
+    assert "请上传电子表格（XLSX 或 CSV）格式的文件（扩展名为 .xlsx, .csv），" in page
+    assert " 电子表格（XLSX 或 CSV） " not in page
 
 
 def test_old_excel_file_rejected(world, login, english):

@@ -639,8 +639,50 @@ def test_resubmit_block_waits_for_release_when_allowed(world, login):
 
     page = counselor.get(f"/tasks/{task.id}").get_data(as_text=True)
 
+    assert "<h2>Resubmit</h2>" not in page
+    assert page.count("you can resubmit once its result is released") == 1
+    assert f'action="/tasks/{task.id}/submit"' not in page
+
+
+def _release(submission: TaskSubmission, score: int) -> None:
+    submission.final_score = Decimal(score)
+    submission.released_at = datetime.now(UTC)
+    db.session.commit()
+
+
+def test_resubmission_under_review_message_once(world, login):
+    task = make_task(world, assessors=("hr",), resubmission=True)
+    db.session.commit()
+    counselor, _response = _submit_as_counselor(login, task.id, text="第一次")
+    _release(db.session.scalar(sa.select(TaskSubmission)), 3)
+    _counselor, resubmitted = _submit_as_counselor(login, task.id, text="第二次")
+    assert resubmitted.status_code == 302
+    counselor.post("/language/en")
+
+    page = counselor.get(f"/tasks/{task.id}").get_data(as_text=True)
+    rejected = counselor.post(
+        f"/tasks/{task.id}/submit", data={"text": "第三次"}, content_type="multipart/form-data"
+    )
+    rejected_page = rejected.get_data(as_text=True)
+
+    assert "<h2>Resubmit</h2>" not in page
+    assert page.count("you can resubmit once its result is released") == 1
+    assert rejected.status_code == 400
+    assert "<h2>Resubmit</h2>" not in rejected_page
+    assert rejected_page.count("you can resubmit once its result is released") == 1
+
+
+def test_resubmit_block_after_release(world, login):
+    task = make_task(world, assessors=("hr",), resubmission=True)
+    db.session.commit()
+    counselor, _response = _submit_as_counselor(login, task.id, text="第一次")
+    _release(db.session.scalar(sa.select(TaskSubmission)), 3)
+    counselor.post("/language/en")
+
+    page = counselor.get(f"/tasks/{task.id}").get_data(as_text=True)
+
     assert "<h2>Resubmit</h2>" in page
-    assert "you can resubmit once its result is released" in page
+    assert f'action="/tasks/{task.id}/submit"' in page
 
 
 def test_second_submission_without_resubmission_names_the_rule(world, login):

@@ -1,6 +1,7 @@
 """Class pages through the test client: access, forms, roster export, my learning."""
 
 import io
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from openpyxl import load_workbook
 
 from courses import class_attendance, classes
 from courses.class_models import (
+    Attendance,
     AttendanceStatus,
     ClassMember,
     ClassStatus,
@@ -196,6 +198,47 @@ def test_attendance_sheet_view_credits_hours(world, login):
     db.session.expire_all()
     hours = db.session.scalars(sa.select(HoursEntry.hours).filter_by(user_id=world.counselor)).all()
     assert sorted(hours) == [Decimal(-8), Decimal(8)]
+
+
+def _attendance_rows(session_id: int) -> list[Attendance]:
+    db.session.expire_all()
+    return list(db.session.scalars(sa.select(Attendance).filter_by(session_id=session_id)))
+
+
+def test_attendance_invalid_mark_answers_400(world, login, english):
+    klass = make_class(world)
+    classes.add_member(klass, user(world.counselor), by=user(world.trainer))
+    classes.add_member(klass, user(world.counselor2), by=user(world.trainer))
+    session = make_session(klass)
+    db.session.commit()
+    trainer = login("trainer")
+    url = f"/classes/{klass.id}/sessions/{session.id}/attendance"
+
+    response = trainer.post(
+        url, data={f"mark-{world.counselor}": "late", f"mark-{world.counselor2}": "sick"}
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Choose present, late, excused or absent for each person." in page
+    assert re.search(rf'name="mark-{world.counselor}" value="late"[^>]*checked', page)
+    assert not re.search(rf'name="mark-{world.counselor}" value="present"[^>]*checked', page)
+    assert _attendance_rows(session.id) == []
+
+
+def test_attendance_without_marks_answers_400(world, login, english):
+    klass = make_class(world)
+    classes.add_member(klass, user(world.counselor), by=user(world.trainer))
+    session = make_session(klass)
+    db.session.commit()
+    trainer = login("trainer")
+    url = f"/classes/{klass.id}/sessions/{session.id}/attendance"
+
+    response = trainer.post(url, data={f"mark-{world.counselor}": ""})
+
+    assert response.status_code == 400
+    assert "Choose a mark for at least one person" in response.get_data(as_text=True)
+    assert _attendance_rows(session.id) == []
 
 
 def test_session_added_through_form(world, login):
