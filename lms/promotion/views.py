@@ -9,7 +9,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from lms import labels
-from lms.accounts.access import LEARNER_ROLES, get_person_or_404, roles_required
+from lms.accounts.access import (
+    LEARNER_ROLES,
+    get_person_or_404,
+    person_roles_required,
+    roles_required,
+)
 from lms.accounts.models import Role
 from lms.compliance.windows import local_today
 from lms.extensions import db
@@ -163,7 +168,7 @@ def mine():
 
 
 @bp.route("/people/<int:person_id>/promotions")
-@roles_required(*HR_ROLES)
+@person_roles_required(*HR_ROLES)
 def person_promotions(person_id: int):
     return _render_promotions(get_person_or_404(person_id))
 
