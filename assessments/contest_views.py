@@ -208,6 +208,9 @@ def add_contest_entrant(contest_id: int):
     contest_row = _own(Contest, contest_id)
     raw = request.form.get("user_id", "")
     user = db.session.get(User, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    if user is not None and user.institution_id != contest_row.institution_id:
+        # Treated as an unused id, so the message does not reveal that the id exists.
+        user = None
     try:
         if user is None:
             message = _("Entrant: choose a person from the list.")

@@ -309,6 +309,9 @@ def add_assessor(task_id: int):
     task = _managed_task(task_id)
     raw = request.form.get("user_id", "")
     user = db.session.get(User, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    if user is not None and user.institution_id != task.institution_id:
+        # Treated as an unused id, so the message does not reveal that the id exists.
+        user = None
     try:
         if user is None:
             raise tasks.TaskError(_("Assessor: choose a person from the list."))

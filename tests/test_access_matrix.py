@@ -24,7 +24,10 @@ ROLES = ("guest", "owner", "other", "trainer", "hr", "hr_other", "dept_hr", "adm
 # Expected status per role, in the order of ROLES. The owner is counselor1, who
 # completed the demo programme; "other" is counselor2 of the same institution;
 # "hr_other" is HR of a second institution; "dept_hr" is HR limited to the
-# department of counselor2, so the owner is out of their reach.
+# department of counselor2, so the owner is out of their reach. A route about
+# one person returns 404 to everyone who may not see that person, so that the
+# status does not reveal whether the id exists. Only users who see the person
+# (the owner, HR in reach) get 403 when their role lacks the right.
 EXPECTED = {
     ("main.health", "GET"): (200, 200, 200, 200, 200, 200, 200, 200),
     ("main.favicon", "GET"): (301, 301, 301, 301, 301, 301, 301, 301),
@@ -95,11 +98,11 @@ EXPECTED = {
     ("promotion.rules", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
     ("promotion.new_rule", "GET"): (302, 403, 403, 403, 200, 200, 403, 200),
     ("promotion.edit_rule", "GET"): (302, 403, 403, 403, 200, 404, 403, 200),
-    ("promotion.dossier_pdf", "GET"): (302, 200, 404, 403, 200, 404, 404, 200),
-    ("promotion.person_promotions", "GET"): (302, 403, 403, 403, 200, 404, 404, 200),
+    ("promotion.dossier_pdf", "GET"): (302, 200, 404, 404, 200, 404, 404, 200),
+    ("promotion.person_promotions", "GET"): (302, 403, 404, 404, 200, 404, 404, 200),
     ("promotion.export_people", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
     ("promotion.export_applications", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
-    ("accounts.manage_account", "GET"): (302, 403, 403, 403, 403, 403, 403, 200),
+    ("accounts.manage_account", "GET"): (302, 403, 404, 404, 403, 404, 404, 200),
     # Without a password step behind it, the second login step sends everyone back.
     ("accounts.login_verify", "GET"): (302, 302, 302, 302, 302, 302, 302, 302),
     ("accounts.two_factor_setup", "GET"): (302, 200, 200, 200, 200, 200, 200, 200),
@@ -360,7 +363,7 @@ EXPECTED = {
     ("promotion.withdraw", "POST"): (302, 400, 404, 403, 403, 403, 403, 403),
     ("promotion.new_rule", "POST"): (302, 403, 403, 403, 400, 400, 403, 400),
     ("promotion.edit_rule", "POST"): (302, 403, 403, 403, 400, 404, 403, 400),
-    ("promotion.set_hr_scope", "POST"): (302, 403, 403, 403, 403, 403, 403, 400),
+    ("promotion.set_hr_scope", "POST"): (302, 403, 404, 404, 403, 404, 404, 400),
     # An upload without a file is an invalid form; confirming without a
     # stored upload sends HR back to the upload page.
     ("records.upload_records", "POST"): (302, 403, 403, 403, 400, 400, 400, 400),
@@ -380,8 +383,8 @@ EXPECTED = {
     ("accounts.two_factor_disable", "POST"): (302, 302, 302, 302, 302, 302, 302, 302),
     ("accounts.recovery_codes", "POST"): (302, 302, 302, 302, 302, 302, 302, 302),
     # An empty role form is rejected; the owner has no two-factor login to reset.
-    ("accounts.change_role", "POST"): (302, 403, 403, 403, 403, 403, 403, 400),
-    ("accounts.reset_two_factor", "POST"): (302, 403, 403, 403, 403, 403, 403, 302),
+    ("accounts.change_role", "POST"): (302, 403, 404, 404, 403, 404, 404, 400),
+    ("accounts.reset_two_factor", "POST"): (302, 403, 404, 404, 403, 404, 404, 302),
     # The admin runs the cleanup job, which touches nothing the matrix reads,
     # and saves the security settings unchanged (two-factor login optional).
     ("jobs.run_now", "POST"): (302, 403, 403, 403, 403, 403, 403, 302),
@@ -391,9 +394,9 @@ EXPECTED = {
     ("notifications.mark_read", "POST"): (302, 302, 404, 404, 404, 404, 404, 404),
     ("notifications.mark_all_read", "POST"): (302, 302, 302, 302, 302, 302, 302, 302),
     ("notifications.settings", "POST"): (302, 302, 302, 302, 302, 302, 302, 302),
-    ("accounts.end_sessions", "POST"): (302, 403, 403, 403, 403, 403, 403, 302),
-    ("accounts.disable_account", "POST"): (302, 403, 403, 403, 403, 403, 403, 302),
-    ("accounts.enable_account", "POST"): (302, 403, 403, 403, 403, 403, 403, 302),
+    ("accounts.end_sessions", "POST"): (302, 403, 404, 404, 403, 404, 404, 302),
+    ("accounts.disable_account", "POST"): (302, 403, 404, 404, 403, 404, 404, 302),
+    ("accounts.enable_account", "POST"): (302, 403, 404, 404, 403, 404, 404, 302),
     ("courses.enrol", "POST"): (302, 302, 302, 403, 403, 403, 403, 403),
     # Certificate batches: trainers, HR and admins of the batch's institution,
     # except HR limited to a department. A POST without a programme is an
@@ -413,10 +416,10 @@ EXPECTED = {
     ("annual_assessment.import_scores", "POST"): (302, 403, 403, 403, 400, 404, 400, 400),
     # A confirmation without a stored upload goes back to the sheet.
     ("annual_assessment.confirm_import", "POST"): (302, 403, 403, 403, 302, 404, 302, 302),
-    ("annual_assessment.person", "GET"): (302, 403, 403, 403, 200, 404, 404, 200),
-    ("annual_assessment.score", "POST"): (302, 403, 403, 403, 400, 404, 404, 400),
-    ("annual_assessment.finalise", "POST"): (302, 403, 403, 403, 400, 404, 404, 400),
-    ("annual_assessment.reopen", "POST"): (302, 403, 403, 403, 400, 404, 404, 400),
+    ("annual_assessment.person", "GET"): (302, 403, 404, 404, 200, 404, 404, 200),
+    ("annual_assessment.score", "POST"): (302, 403, 404, 404, 400, 404, 404, 400),
+    ("annual_assessment.finalise", "POST"): (302, 403, 404, 404, 400, 404, 404, 400),
+    ("annual_assessment.reopen", "POST"): (302, 403, 404, 404, 400, 404, 404, 400),
     ("annual_assessment.mine", "GET"): (302, 200, 200, 403, 403, 403, 403, 403),
     ("annual_assessment.add_achievement", "POST"): (302, 400, 400, 403, 403, 403, 403, 403),
     ("annual_assessment.delete_achievement", "POST"): (302, 400, 404, 403, 403, 403, 403, 403),
@@ -426,13 +429,13 @@ EXPECTED = {
     # The online student evaluation: HR who enter the student component manage
     # it. The matrix world opens none, so the actions on one find nothing.
     # Students use the public page without an account.
-    ("student_evaluation.open_evaluation", "POST"): (302, 403, 403, 403, 400, 404, 404, 400),
-    ("student_evaluation.add_codes", "POST"): (302, 403, 403, 403, 404, 404, 404, 404),
-    ("student_evaluation.close", "POST"): (302, 403, 403, 403, 404, 404, 404, 404),
-    ("student_evaluation.reopen", "POST"): (302, 403, 403, 403, 404, 404, 404, 404),
-    ("student_evaluation.apply", "POST"): (302, 403, 403, 403, 404, 404, 404, 404),
-    ("student_evaluation.void_codes", "POST"): (302, 403, 403, 403, 404, 404, 404, 404),
-    ("student_evaluation.discard", "POST"): (302, 403, 403, 403, 404, 404, 404, 404),
+    ("student_evaluation.open_evaluation", "POST"): (302, 403, 404, 404, 400, 404, 404, 400),
+    ("student_evaluation.add_codes", "POST"): (302, 403, 404, 404, 404, 404, 404, 404),
+    ("student_evaluation.close", "POST"): (302, 403, 404, 404, 404, 404, 404, 404),
+    ("student_evaluation.reopen", "POST"): (302, 403, 404, 404, 404, 404, 404, 404),
+    ("student_evaluation.apply", "POST"): (302, 403, 404, 404, 404, 404, 404, 404),
+    ("student_evaluation.void_codes", "POST"): (302, 403, 404, 404, 404, 404, 404, 404),
+    ("student_evaluation.discard", "POST"): (302, 403, 404, 404, 404, 404, 404, 404),
     ("student_evaluation.evaluate", "GET"): (200, 200, 200, 200, 200, 200, 200, 200),
     ("student_evaluation.submit", "POST"): (404, 404, 404, 404, 404, 404, 404, 404),
     ("student_evaluation.thanks", "GET"): (200, 200, 200, 200, 200, 200, 200, 200),

@@ -27,6 +27,29 @@ def roles_required(*roles: Role):
     return decorator
 
 
+def person_roles_required(*roles: Role):
+    """Require login and one of ``roles`` on a route about the person ``person_id``.
+
+    A user who may not see that person (see ``can_view_person``) gets 404,
+    whether the id exists or not, so the status never reveals an id. Only
+    users who already see the person, such as the person themselves or HR
+    in reach, get 403 when their role lacks the right.
+    """
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            get_person_or_404(kwargs["person_id"])
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
 def operator_required(view):
     """Require login as an administrator who is a platform operator; others get 403."""
 

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from lms import audit
 from lms.accounts import sessions, two_factor
-from lms.accounts.access import roles_required
+from lms.accounts.access import person_roles_required
 from lms.accounts.forms import ConfirmTwoFactorForm, EmptyForm, PasswordConfirmForm
 from lms.accounts.models import Role
 from lms.accounts.views import _form_rejected, _managed_person_or_404, bp
@@ -129,7 +129,7 @@ def _two_factor_page_with(password_form):
 
 
 @bp.route("/people/<int:person_id>/two-factor/reset", methods=["POST"])
-@roles_required(Role.ADMIN)
+@person_roles_required(Role.ADMIN)
 def reset_two_factor(person_id: int):
     person = _managed_person_or_404(person_id)
     if not EmptyForm().validate_on_submit():

@@ -20,7 +20,7 @@ from flask_login import current_user, login_required
 
 from lms import audit
 from lms.accounts import services, sessions, two_factor
-from lms.accounts.access import roles_required
+from lms.accounts.access import person_roles_required
 from lms.accounts.passwords import first_password_expired
 from lms.accounts.forms import (
     ChangePasswordForm,
@@ -303,7 +303,7 @@ def _managed_person_or_404(person_id: int) -> User:
 
 
 @bp.route("/people/<int:person_id>/account")
-@roles_required(Role.ADMIN)
+@person_roles_required(Role.ADMIN)
 def manage_account(person_id: int):
     person = _managed_person_or_404(person_id)
     role_form = RoleForm(role=person.role.value)
@@ -332,7 +332,7 @@ def _role_choices() -> list[tuple[str, str]]:
 
 
 @bp.route("/people/<int:person_id>/role", methods=["POST"])
-@roles_required(Role.ADMIN)
+@person_roles_required(Role.ADMIN)
 def change_role(person_id: int):
     person = _managed_person_or_404(person_id)
     form = RoleForm()
@@ -367,7 +367,7 @@ def _role_label(role: Role) -> str:
 
 
 @bp.route("/people/<int:person_id>/sessions/end", methods=["POST"])
-@roles_required(Role.ADMIN)
+@person_roles_required(Role.ADMIN)
 def end_sessions(person_id: int):
     person = _managed_person_or_404(person_id)
     if not EmptyForm().validate_on_submit():
@@ -379,7 +379,7 @@ def end_sessions(person_id: int):
 
 
 @bp.route("/people/<int:person_id>/disable", methods=["POST"])
-@roles_required(Role.ADMIN)
+@person_roles_required(Role.ADMIN)
 def disable_account(person_id: int):
     person = _managed_person_or_404(person_id)
     if not EmptyForm().validate_on_submit():
@@ -394,7 +394,7 @@ def disable_account(person_id: int):
 
 
 @bp.route("/people/<int:person_id>/enable", methods=["POST"])
-@roles_required(Role.ADMIN)
+@person_roles_required(Role.ADMIN)
 def enable_account(person_id: int):
     person = _managed_person_or_404(person_id)
     if not EmptyForm().validate_on_submit():

@@ -25,7 +25,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from lms import exports
-from lms.accounts.access import roles_required
+from lms.accounts.access import person_roles_required
 from lms.accounts.models import Role
 from lms.annual_assessment import evaluation, services
 from lms.annual_assessment import evaluation_withdrawal as withdrawal
@@ -107,7 +107,7 @@ def _field_error(form, error: services.AssessmentError, fallback: str) -> None:
     "/annual-assessment/schemes/<int:scheme_id>/people/<int:person_id>/evaluation/open",
     methods=["POST"],
 )
-@roles_required(*HR_ROLES)
+@person_roles_required(*HR_ROLES)
 def open_evaluation(scheme_id: int, person_id: int):
     """Open the evaluation and send its codes as a CSV download."""
     scheme, person = _target(scheme_id, person_id)
@@ -130,7 +130,7 @@ def open_evaluation(scheme_id: int, person_id: int):
     "/annual-assessment/schemes/<int:scheme_id>/people/<int:person_id>/evaluation/codes",
     methods=["POST"],
 )
-@roles_required(*HR_ROLES)
+@person_roles_required(*HR_ROLES)
 def add_codes(scheme_id: int, person_id: int):
     """Generate more codes and send them as a CSV download."""
     scheme, person = _target(scheme_id, person_id)
@@ -156,7 +156,7 @@ def _person_page(scheme, person):
     "/annual-assessment/schemes/<int:scheme_id>/people/<int:person_id>/evaluation/void",
     methods=["POST"],
 )
-@roles_required(*HR_ROLES)
+@person_roles_required(*HR_ROLES)
 def void_codes(scheme_id: int, person_id: int):
     """Void unused codes that HR lists by number or by the code itself."""
     scheme, person = _target(scheme_id, person_id)
@@ -192,7 +192,7 @@ def void_codes(scheme_id: int, person_id: int):
     "/annual-assessment/schemes/<int:scheme_id>/people/<int:person_id>/evaluation/discard",
     methods=["POST"],
 )
-@roles_required(*HR_ROLES)
+@person_roles_required(*HR_ROLES)
 def discard(scheme_id: int, person_id: int):
     """Delete an evaluation whose score is not recorded, with its codes and responses."""
     scheme, person = _target(scheme_id, person_id)
@@ -246,7 +246,7 @@ def _action(scheme_id: int, person_id: int, act):
     "/annual-assessment/schemes/<int:scheme_id>/people/<int:person_id>/evaluation/close",
     methods=["POST"],
 )
-@roles_required(*HR_ROLES)
+@person_roles_required(*HR_ROLES)
 def close(scheme_id: int, person_id: int):
     def act(found):
         problem = evaluation.close(found, current_user)
@@ -264,7 +264,7 @@ def close(scheme_id: int, person_id: int):
     "/annual-assessment/schemes/<int:scheme_id>/people/<int:person_id>/evaluation/reopen",
     methods=["POST"],
 )
-@roles_required(*HR_ROLES)
+@person_roles_required(*HR_ROLES)
 def reopen(scheme_id: int, person_id: int):
     def act(found):
         evaluation.reopen(found, current_user)
@@ -277,7 +277,7 @@ def reopen(scheme_id: int, person_id: int):
     "/annual-assessment/schemes/<int:scheme_id>/people/<int:person_id>/evaluation/apply",
     methods=["POST"],
 )
-@roles_required(*HR_ROLES)
+@person_roles_required(*HR_ROLES)
 def apply(scheme_id: int, person_id: int):
     def act(found):
         row = evaluation.apply_result(found, current_user)

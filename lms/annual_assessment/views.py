@@ -15,7 +15,12 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from lms import exports, revisions, uploads
-from lms.accounts.access import get_person_or_404, hr_scope, roles_required
+from lms.accounts.access import (
+    get_person_or_404,
+    hr_scope,
+    person_roles_required,
+    roles_required,
+)
 from lms.accounts.models import Role, User
 from lms.annual_assessment import evaluation as student_evaluation
 from lms.annual_assessment import evaluation_withdrawal as withdrawal
@@ -673,7 +678,7 @@ def _may_manage_evaluation(scheme: AssessmentScheme, person: User) -> bool:
 
 
 @bp.route("/schemes/<int:scheme_id>/people/<int:person_id>")
-@roles_required(*HR_ROLES)
+@person_roles_required(*HR_ROLES)
 def person(scheme_id: int, person_id: int):
     scheme = _scheme_or_404(scheme_id)
     return _render_person(scheme, _counselor_or_404(scheme, person_id))
@@ -683,7 +688,7 @@ def person(scheme_id: int, person_id: int):
     "/schemes/<int:scheme_id>/people/<int:person_id>/components/<int:component_id>",
     methods=["POST"],
 )
-@roles_required(*HR_ROLES)
+@person_roles_required(*HR_ROLES)
 def score(scheme_id: int, person_id: int, component_id: int):
     scheme = _scheme_or_404(scheme_id)
     person = _counselor_or_404(scheme, person_id)
@@ -720,7 +725,7 @@ def score(scheme_id: int, person_id: int, component_id: int):
 
 
 @bp.route("/schemes/<int:scheme_id>/people/<int:person_id>/finalise", methods=["POST"])
-@roles_required(*HR_ROLES)
+@person_roles_required(*HR_ROLES)
 def finalise(scheme_id: int, person_id: int):
     scheme = _scheme_or_404(scheme_id)
     person = _counselor_or_404(scheme, person_id)
@@ -761,7 +766,7 @@ def finalise(scheme_id: int, person_id: int):
 
 
 @bp.route("/schemes/<int:scheme_id>/people/<int:person_id>/reopen", methods=["POST"])
-@roles_required(*HR_ROLES)
+@person_roles_required(*HR_ROLES)
 def reopen(scheme_id: int, person_id: int):
     scheme = _scheme_or_404(scheme_id)
     person = _counselor_or_404(scheme, person_id)

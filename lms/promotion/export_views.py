@@ -10,7 +10,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from lms import exports
-from lms.accounts.access import LEARNER_ROLES, get_person_or_404, roles_required
+from lms.accounts.access import (
+    LEARNER_ROLES,
+    get_person_or_404,
+    person_roles_required,
+    roles_required,
+)
 from lms.compliance.engine import Status, evaluate_institution, rules_for
 from lms.compliance.explain import STATUS
 from lms.compliance.windows import local_today
@@ -29,7 +34,7 @@ def _no_store(response):
 
 
 @bp.route("/people/<int:person_id>/dossier.pdf")
-@roles_required(*HR_ROLES, *LEARNER_ROLES)
+@person_roles_required(*HR_ROLES, *LEARNER_ROLES)
 def dossier_pdf(person_id: int):
     """HR downloads the dossier of anyone in reach; a learner only their own."""
     person = get_person_or_404(person_id)

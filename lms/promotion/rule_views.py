@@ -8,7 +8,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from lms import revisions
-from lms.accounts.access import get_person_or_404, hr_scope, roles_required
+from lms.accounts.access import (
+    get_person_or_404,
+    hr_scope,
+    person_roles_required,
+    roles_required,
+)
 from lms.accounts.models import Role
 from lms.extensions import db
 from lms.promotion import engine, services
@@ -100,7 +105,7 @@ def edit_rule(rule_id: int):
 
 
 @bp.route("/people/<int:person_id>/hr-scope", methods=["POST"])
-@roles_required(Role.ADMIN)
+@person_roles_required(Role.ADMIN)
 def set_hr_scope(person_id: int):
     """Limit an HR account to one department, or give it the whole institution."""
     person = get_person_or_404(person_id)

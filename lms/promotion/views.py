@@ -2,6 +2,8 @@
 queue and decisions for HR. Rule editing is in ``rule_views`` and the exports
 in ``export_views``; both register their routes on ``bp``."""
 
+from typing import Optional
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -9,7 +11,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from lms import labels
-from lms.accounts.access import LEARNER_ROLES, get_person_or_404, roles_required
+from lms.accounts.access import (
+    LEARNER_ROLES,
+    get_person_or_404,
+    person_roles_required,
+    roles_required,
+)
 from lms.accounts.models import Role
 from lms.compliance.windows import local_today
 from lms.extensions import db
@@ -28,6 +35,7 @@ from lms.promotion.models import (
     PromotionApplication,
     PromotionRule,
     ReviewOutcome,
+    ReviewStep,
 )
 from lms.routing import MAX_ID
 
@@ -163,7 +171,7 @@ def mine():
 
 
 @bp.route("/people/<int:person_id>/promotions")
-@roles_required(*HR_ROLES)
+@person_roles_required(*HR_ROLES)
 def person_promotions(person_id: int):
     return _render_promotions(get_person_or_404(person_id))
 
@@ -270,6 +278,9 @@ def decide(application_id: int):
     if _reject_if_decided(application):
         return redirect(url_for(".application", application_id=application_id))
     step = review_steps.current_step(application)
+    posted_step = _posted_step()
+    if step is not None and posted_step is not None and posted_step is not step:
+        return _reject_out_of_turn(application, step, posted_step)
     if not review_steps.can_review(current_user, application, step):
         # The page names the step and its reviewers instead of a bare 403.
         return _render_application(application, status=403)
@@ -299,6 +310,49 @@ def decide(application_id: int):
     db.session.commit()
     flash(_("Decision recorded and the applicant notified."), "success")
     return redirect(url_for(".application", application_id=application_id))
+
+
+def _posted_step() -> Optional[ReviewStep]:
+    """Return the review step named in the posted decision form, or None."""
+    try:
+        return ReviewStep(request.form.get("step", ""))
+    except ValueError:
+        return None
+
+
+def _reject_out_of_turn(
+    application: PromotionApplication,
+    step: Optional[ReviewStep],
+    posted_step: ReviewStep,
+):
+    """Reject a decision posted for a step other than the current one.
+
+    Nothing is recorded. A stale page or a second tab can post the institution form while the
+    department step is still open. A reviewer who may decide the posted step
+    is told which step comes first. A user who may not decide it gets the
+    same 403 page as for the current step.
+    """
+    if not review_steps.can_review(current_user, application, posted_step):
+        return _render_application(application, status=403)
+    logger.info(
+        "Decision by %r on %s of application %s rejected: current step is %s",
+        current_user,
+        posted_step.value,
+        application.id,
+        step.value if step is not None else None,
+    )
+    if step is ReviewStep.DEPARTMENT:
+        message = _(
+            "The department review comes first and is not decided yet, so the "
+            "institution review cannot be recorded. Your decision was not saved."
+        )
+    else:
+        message = _(
+            "This review step is not open any more. Your decision was not saved. "
+            "The page shows the current state."
+        )
+    flash(message, "error")
+    return redirect(url_for(".application", application_id=application.id))
 
 
 def _decision_on_posted_step(application: PromotionApplication):

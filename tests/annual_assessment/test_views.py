@@ -147,7 +147,7 @@ def test_counselor_cannot_read_another(app, world, login):
         achievement_id = db.session.scalar(sa.select(WorkAchievement.id))
     bob = login("bob")
     assert bob.get(f"/annual-assessment/achievements/{achievement_id}/evidence").status_code == 404
-    assert bob.get(person_url(world, world.alice)).status_code == 403
+    assert bob.get(person_url(world, world.alice)).status_code == 404
     assert bob.post(f"/annual-assessment/mine/achievements/{achievement_id}/delete").status_code == 404
     assert bob.get(f"/annual-assessment/schemes/{world.scheme}/sheet").status_code == 403
 

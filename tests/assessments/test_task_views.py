@@ -710,3 +710,45 @@ def test_assessor_choices_leave_out_moderator_and_panel(world, login):
     assert f'value="{user("hr").id}"' not in choices
     assert f'value="{user("trainer").id}"' not in choices
     assert f'value="{user("admin").id}"' in choices
+
+
+def _flashes_after(session, response) -> str:
+    """Return the page a redirect leads to, with the messages flashed on the way."""
+    return session.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_assessor_of_other_institution_looks_missing(world, login):
+    """Another institution's user id gets the same message as an unused id."""
+    task = make_task(world, assessors=("hr",), moderator="trainer")
+    db.session.commit()
+    trainer = login("trainer")
+    url = f"/manage/tasks/{task.id}/assessors"
+    missing = db.session.scalar(sa.select(sa.func.max(User.id))) + 1000
+
+    pages = {}
+    for person in (world.hr_b, missing):
+        response = trainer.post(url, data={"user_id": str(person)})
+        assert response.status_code == 302
+        pages[person] = _flashes_after(trainer, response)
+
+    for page in pages.values():
+        assert "Assessor: choose a person from the list." in page
+        assert "of your institution" not in page
+
+
+def test_entrant_of_other_institution_looks_missing(world, login):
+    """Another institution's user id gets the same message as an unused id."""
+    trainer = login("trainer")
+    response = trainer.post(
+        "/manage/contests/new",
+        data=_contest_form("辅导员素质能力大赛", "rank_share", "10", "20", "30"),
+    )
+    manage_url = response.headers["Location"].replace("/contests/", "/manage/contests/")
+    missing = db.session.scalar(sa.select(sa.func.max(User.id))) + 1000
+
+    for person in (world.counselor_b, missing):
+        response = trainer.post(f"{manage_url}/entrants", data={"user_id": str(person)})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400
+        assert "Entrant: choose a person from the list." in page
+        assert "of your institution" not in page

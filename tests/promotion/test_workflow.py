@@ -984,3 +984,63 @@ def test_rule_errors_name_their_field_once(world, frozen, login, english):
         "Also set how many annual assessments are checked." in page
     )
     assert "Excellent grades: " not in page
+
+
+def _decide_step(client, application, step, outcome="approve", comment="同意"):
+    return client.post(
+        f"/promotions/applications/{application.id}/decide",
+        {
+            "step": step,
+            "revision": str(application.revision),
+            "outcome": outcome,
+            "comment": comment,
+        },
+    )
+
+
+def test_institution_decision_before_department_step(world, frozen, login, english):
+    """A stale or second-tab form for the institution step records nothing."""
+    rule = _eligible_world(world)
+    _apply(login, rule)
+    application = _application()
+    hr = login("hr")
+
+    response = _decide_step(hr, application, "institution")
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/promotions/applications/{application.id}")
+    page = hr.get(response.headers["Location"]).get_data(as_text=True)
+    assert "The department review comes first" in page
+    assert count(PromotionDecision) == 0
+    assert _application().status is ApplicationStatus.DEPARTMENT_REVIEW
+
+
+def test_institution_form_never_decides_department_step(world, frozen, login, english):
+    """Where institution HR may decide the department step, the form still names its step."""
+    rule = _eligible_world(world)
+    world.dept_hr.hr_department_id = None
+    db.session.commit()
+    _apply(login, rule)
+    application = _application()
+    hr = login("hr")
+
+    response = _decide_step(hr, application, "institution")
+
+    assert response.status_code == 302
+    page = hr.get(response.headers["Location"]).get_data(as_text=True)
+    assert "The department review comes first" in page
+    assert count(PromotionDecision) == 0
+    assert _application().status is ApplicationStatus.DEPARTMENT_REVIEW
+
+
+def test_out_of_turn_keeps_permission_failures(world, frozen, login):
+    rule = _eligible_world(world)
+    _apply(login, rule)
+    application = _application()
+
+    # Department HR never decides the institution step, in turn or not.
+    assert _decide_step(login("dept_hr"), application, "institution").status_code == 403
+    assert _decide_step(login("counselor2"), application, "institution").status_code == 403
+    assert _decide_step(login("hr_other"), application, "institution").status_code == 404
+    assert count(PromotionDecision) == 0
+    assert _application().status is ApplicationStatus.DEPARTMENT_REVIEW
