@@ -329,7 +329,7 @@ EXPECTED = {
     ("classes.confirm_import", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     ("classes.new_session", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     ("classes.delete_session", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
-    ("classes.attendance", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
+    ("classes.attendance", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     ("classes.edit_session", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     # Performance-task writes with empty forms. Copying a rubric always
     # succeeds; panel changes and release redirect with a message.
