@@ -43,7 +43,7 @@ from assessments.models import (
     QuizDraw,
     QuizGrant,
 )
-from courses import teaching
+from courses import teachers, teaching
 from courses.authoring import AuthoringError
 from courses.manage_views import quiz_page_with_draw
 from lms import exports, revisions, uploads
@@ -102,6 +102,18 @@ def _graded_quiz(quiz_id: int) -> Quiz:
     """
     quiz = _quiz(quiz_id)
     if not teaching.may_grade(current_user, quiz.course):
+        abort(403)
+    return quiz
+
+
+def _managed_quiz(quiz_id: int) -> Quiz:
+    """Load a quiz whose questions the current user may change: its course's managers.
+
+    The authors of the course and the administrators manage it
+    (``courses.teachers.may_manage``). Other trainers get 403.
+    """
+    quiz = _quiz(quiz_id)
+    if not teachers.may_manage(current_user, quiz.course):
         abort(403)
     return quiz
 
@@ -591,7 +603,7 @@ def export_questions(bank_id: int):
 @bp.route("/quizzes/<int:quiz_id>/draws", methods=["POST"])
 @roles_required(*AUTHOR_ROLES)
 def add_draw(quiz_id: int):
-    quiz = _quiz(quiz_id)
+    quiz = _managed_quiz(quiz_id)
     category = None
     for candidate in banks.categories_of(current_user.institution_id):
         if str(candidate.id) == request.form.get("category_id"):
@@ -603,7 +615,7 @@ def add_draw(quiz_id: int):
         # The page shows each message next to its field, so nothing is flashed.
         db.session.rollback()
         labels = {"category_id": _("Category"), "count": _("Number of questions")}
-        return quiz_page_with_draw(_quiz(quiz_id), data, error.labelled(labels))
+        return quiz_page_with_draw(_managed_quiz(quiz_id), data, error.labelled(labels))
     db.session.commit()
     flash(_("Random draw saved."), "success")
     return redirect(url_for("manage.edit_quiz", quiz_id=quiz_id))
@@ -612,7 +624,7 @@ def add_draw(quiz_id: int):
 @bp.route("/quizzes/<int:quiz_id>/draws/<int:draw_id>/delete", methods=["POST"])
 @roles_required(*AUTHOR_ROLES)
 def delete_draw(quiz_id: int, draw_id: int):
-    quiz = _quiz(quiz_id)
+    quiz = _managed_quiz(quiz_id)
     draw = db.session.get(QuizDraw, draw_id)
     if draw is None or draw.quiz_id != quiz.id:
         abort(404)
@@ -630,7 +642,7 @@ def delete_draw(quiz_id: int, draw_id: int):
 @roles_required(*AUTHOR_ROLES)
 def pick_questions(quiz_id: int):
     """List bank questions and copy the ticked ones into the quiz as fixed questions."""
-    quiz = _quiz(quiz_id)
+    quiz = _managed_quiz(quiz_id)
     own_banks = banks.banks_of(current_user.institution_id)
     if request.method == "GET":
         chosen = next(
@@ -688,8 +700,12 @@ def _grants_page(quiz, values, errors, status=200):
 @bp.route("/quizzes/<int:quiz_id>/grants", methods=["GET", "POST"])
 @roles_required(*AUTHOR_ROLES)
 def grants(quiz_id: int):
-    """Give one learner extended time or extra attempts on a quiz."""
-    quiz = _quiz(quiz_id)
+    """Give one learner extended time or extra attempts on a quiz.
+
+    The page lists the learners' grades, so it follows the results page:
+    the course's teachers and the administrators.
+    """
+    quiz = _graded_quiz(quiz_id)
     if request.method == "GET":
         return _grants_page(quiz, _grant_values(quiz, request.args.get("username", "")), {})
     data = request.form.to_dict()
@@ -705,7 +721,7 @@ def grants(quiz_id: int):
         marking.set_grant(quiz, learner, data, current_user)
     except AuthoringError as error:
         db.session.rollback()
-        return _grants_page(_quiz(quiz_id), data, error.errors, 400)
+        return _grants_page(_graded_quiz(quiz_id), data, error.errors, 400)
     db.session.commit()
     flash(_grant_saved_message(quiz, learner), "success")
     return redirect(url_for("banks.grants", quiz_id=quiz_id))

@@ -1,7 +1,12 @@
 """Trainer pages under /manage: build programmes, courses, lessons and quizzes.
 
 Trainers and administrators edit their own institution's offer. Other roles
-get 403, and objects of another institution give 404.
+get 403, and objects of another institution give 404. A course's content
+(the course form, its modules, lessons, quizzes and their questions) is
+changed, published and archived only by the users who manage the course:
+the authors of any version and the administrators (``teachers.may_manage``).
+Other trainers, its co-teachers and class trainers included, read these
+pages and get 403 on every change.
 """
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -53,6 +58,19 @@ def _own(model, object_id: int):
     if row is None or row.institution_id != current_user.institution_id:
         abort(404)
     return row
+
+
+def _require_manage(course: Course) -> None:
+    """Abort with 403 unless the current user manages ``course`` (authors, admins)."""
+    if not teachers.may_manage(current_user, course):
+        abort(403)
+
+
+def _managed(course_id: int) -> Course:
+    """Load a course whose content the current user may change, or abort 404 or 403."""
+    course = _own(Course, course_id)
+    _require_manage(course)
+    return course
 
 
 def _programme_link(
@@ -526,6 +544,7 @@ def _course_form(
 ):
     quizzes = []
     completions = {}
+    may_manage = course is not None and teachers.may_manage(current_user, course)
     if course is not None:
         quizzes = assessment_services.quizzes_for_course(course)
         completions = authoring.lesson_completion_counts(course)
@@ -544,8 +563,10 @@ def _course_form(
             completions=completions,
             versions=versions.versions_of(course) if course is not None else [],
             groups=_lesson_groups(course) if course is not None else [],
-            editable=course is None or course.status is PublicationStatus.DRAFT,
-            may_draft_version=course is not None and teachers.may_manage(current_user, course),
+            editable=course is None
+            or (course.status is PublicationStatus.DRAFT and may_manage),
+            may_manage=may_manage,
+            may_draft_version=course is not None and may_manage,
             copy_values=copy_values or {},
             copy_errors=copy_errors or {},
             module_titles=module_titles or {},
@@ -596,6 +617,7 @@ def edit_course(course_id: int):
     course = _own(Course, course_id)
     if request.method == "GET":
         return _course_form(course, _course_values(course), {})
+    _require_manage(course)
     data = _form_data()
     try:
         conflict = revisions.save(
@@ -618,7 +640,7 @@ def edit_course(course_id: int):
 @bp.route("/courses/<int:course_id>/publish", methods=["POST"])
 @roles_required(*AUTHOR_ROLES)
 def publish_course(course_id: int):
-    course = _own(Course, course_id)
+    course = _managed(course_id)
     return _transition(
         course,
         authoring.publish_course,
@@ -630,7 +652,7 @@ def publish_course(course_id: int):
 @bp.route("/courses/<int:course_id>/archive", methods=["POST"])
 @roles_required(*AUTHOR_ROLES)
 def archive_course(course_id: int):
-    course = _own(Course, course_id)
+    course = _managed(course_id)
     return _transition(
         course,
         authoring.archive_course,
@@ -709,7 +731,8 @@ def _lesson_form(course: Course, lesson, values: dict, errors: dict, status: int
             kinds=authoring.AUTHORED_LESSON_KINDS,
             video_types=lesson_files.VIDEO_TYPES,
             attachment_types=lesson_files.ATTACHMENT_TYPES,
-            editable=course.status is PublicationStatus.DRAFT,
+            editable=course.status is PublicationStatus.DRAFT
+            and teachers.may_manage(current_user, course),
         ),
         status,
     )
@@ -731,7 +754,7 @@ def _lesson_values(lesson: Lesson) -> dict:
 @bp.route("/courses/<int:course_id>/lessons/new", methods=["GET", "POST"])
 @roles_required(*AUTHOR_ROLES)
 def new_lesson(course_id: int):
-    course = _own(Course, course_id)
+    course = _managed(course_id)
     if request.method == "GET":
         return _lesson_form(course, None, {"kind": "text", "duration_minutes": 45}, {})
     data = _form_data()
@@ -758,6 +781,7 @@ def edit_lesson(course_id: int, lesson_id: int):
     course, lesson = _lesson(course_id, lesson_id)
     if request.method == "GET":
         return _lesson_form(course, lesson, _lesson_values(lesson), {})
+    _require_manage(course)
     data = _form_data()
     image_errors = _add_images(course, data)
 
@@ -833,6 +857,7 @@ def _report_removed_markup(data: dict) -> None:
 @roles_required(*AUTHOR_ROLES)
 def move_lesson(course_id: int, lesson_id: int):
     course, lesson = _lesson(course_id, lesson_id)
+    _require_manage(course)
     try:
         sections.move_lesson(
             course, lesson, request.form.get("direction", ""), current_user
@@ -848,6 +873,7 @@ def move_lesson(course_id: int, lesson_id: int):
 @roles_required(*AUTHOR_ROLES)
 def delete_lesson(course_id: int, lesson_id: int):
     course, lesson = _lesson(course_id, lesson_id)
+    _require_manage(course)
     target = url_for("manage.edit_course", course_id=course_id)
     try:
         authoring.delete_lesson(course, lesson, current_user)
@@ -865,7 +891,7 @@ def delete_lesson(course_id: int, lesson_id: int):
 @bp.route("/courses/<int:course_id>/modules", methods=["POST"])
 @roles_required(*AUTHOR_ROLES)
 def new_module(course_id: int):
-    course = _own(Course, course_id)
+    course = _managed(course_id)
     target = url_for("manage.edit_course", course_id=course_id)
     try:
         module = sections.save_module(course, request.form.to_dict(), current_user)
@@ -881,6 +907,7 @@ def new_module(course_id: int):
 @roles_required(*AUTHOR_ROLES)
 def rename_module(course_id: int, module_id: int):
     course, module = _module(course_id, module_id)
+    _require_manage(course)
     target = url_for("manage.edit_course", course_id=course_id)
     data = request.form.to_dict()
     try:
@@ -910,6 +937,7 @@ def rename_module(course_id: int, module_id: int):
 @roles_required(*AUTHOR_ROLES)
 def move_module(course_id: int, module_id: int):
     course, module = _module(course_id, module_id)
+    _require_manage(course)
     try:
         sections.move_module(
             course, module, request.form.get("direction", ""), current_user
@@ -925,6 +953,7 @@ def move_module(course_id: int, module_id: int):
 @roles_required(*AUTHOR_ROLES)
 def delete_module(course_id: int, module_id: int):
     course, module = _module(course_id, module_id)
+    _require_manage(course)
     target = url_for("manage.edit_course", course_id=course_id)
     try:
         sections.delete_module(course, module, current_user)
@@ -958,6 +987,7 @@ def _quiz_form(
             answered=answered,
             locked=quiz_authoring.is_locked(course),
             reads_results=teaching.may_grade(current_user, course),
+            may_manage=teachers.may_manage(current_user, course),
             draw_values=extra.get("draw_values", {}),
             draw_errors=extra.get("draw_errors", {}),
             **quiz_authoring.quiz_form_context(current_user.institution_id),
@@ -986,7 +1016,7 @@ def _quiz_values(quiz: Quiz) -> dict:
 @bp.route("/courses/<int:course_id>/quizzes/new", methods=["GET", "POST"])
 @roles_required(*AUTHOR_ROLES)
 def new_quiz(course_id: int):
-    course = _own(Course, course_id)
+    course = _managed(course_id)
     if request.method == "GET":
         return _quiz_form(course, None, quiz_authoring.new_quiz_values(), {})
     data = _form_data()
@@ -1006,6 +1036,7 @@ def edit_quiz(quiz_id: int):
     quiz = _quiz(quiz_id)
     if request.method == "GET":
         return _quiz_form(quiz.course, quiz, _quiz_values(quiz), {})
+    _require_manage(quiz.course)
     data = _form_data()
     try:
         conflict = revisions.save(
@@ -1029,6 +1060,7 @@ def edit_quiz(quiz_id: int):
 def delete_quiz(quiz_id: int):
     """Confirm and delete a quiz without attempts, or explain why it cannot be deleted."""
     quiz = _quiz(quiz_id)
+    _require_manage(quiz.course)
     if request.method == "GET":
         problem = quiz_authoring.delete_problem(quiz)
         return render_template("courses/manage/quiz_delete.html", quiz=quiz, problem=problem)
@@ -1068,6 +1100,7 @@ def _question_values(question: Question) -> dict:
 @roles_required(*AUTHOR_ROLES)
 def new_question(quiz_id: int):
     quiz = _quiz(quiz_id)
+    _require_manage(quiz.course)
     if request.method == "GET":
         return _question_form(quiz, None, {"kind": "single", "points": 1}, {})
     data = _form_data()
@@ -1087,6 +1120,7 @@ def edit_question(quiz_id: int, question_id: int):
     quiz, question = _question(quiz_id, question_id)
     if request.method == "GET":
         return _question_form(quiz, question, _question_values(question), {})
+    _require_manage(quiz.course)
     data = _form_data()
     try:
         conflict = revisions.save(
@@ -1109,6 +1143,7 @@ def edit_question(quiz_id: int, question_id: int):
 @roles_required(*AUTHOR_ROLES)
 def move_question(quiz_id: int, question_id: int):
     quiz, question = _question(quiz_id, question_id)
+    _require_manage(quiz.course)
     try:
         quiz_authoring.move_question(
             quiz, question, request.form.get("direction", ""), current_user
@@ -1124,6 +1159,7 @@ def move_question(quiz_id: int, question_id: int):
 @roles_required(*AUTHOR_ROLES)
 def delete_question(quiz_id: int, question_id: int):
     quiz, question = _question(quiz_id, question_id)
+    _require_manage(quiz.course)
     target = url_for("manage.edit_quiz", quiz_id=quiz_id)
     try:
         quiz_authoring.delete_question(quiz, question, current_user)
