@@ -6,7 +6,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from assessments import contests, scoring
-from assessments.models import Quiz
 from assessments.task_views import (
     AUTHOR_ROLES,
     RESULT_ROLES,
@@ -14,12 +13,11 @@ from assessments.task_views import (
     _people_of_institution,
     bp,
 )
-from assessments.tasks_models import AwardMode, Contest, PerformanceTask
+from assessments.tasks_models import AwardMode, Contest, ContestEntrant
 from courses.authoring import AuthoringError
-from courses.models import Course
 from lms import exports, labels, revisions
 from lms.accounts.access import in_hr_scope, roles_required
-from lms.accounts.models import User
+from lms.accounts.models import Role, User
 from lms.extensions import db
 
 
@@ -35,6 +33,33 @@ def contest_list():
         .order_by(Contest.created_at.desc())
     )
     return render_template("tasks/contests.html", contests=list(rows))
+
+
+@bp.route("/contests/mine")
+@roles_required(Role.COUNSELOR, Role.PARTY_WORKER)
+def my_contests():
+    """List the contests the current user entered, with their own standing only.
+
+    Contests have no public setting, so an entrant sees their own event
+    scores, total, rank, award and the number of ranked entrants, but no
+    other entrant's name or score.
+    """
+    entered = db.session.scalars(
+        sa.select(Contest)
+        .join(ContestEntrant, ContestEntrant.contest_id == Contest.id)
+        .where(
+            ContestEntrant.user_id == current_user.id,
+            Contest.institution_id == current_user.institution_id,
+        )
+        .order_by(Contest.created_at.desc())
+    )
+    rows = []
+    for contest_row in entered:
+        standings = contests.standings(contest_row)
+        mine = next(row for row in standings if row.user.id == current_user.id)
+        ranked = sum(1 for row in standings if row.rank is not None)
+        rows.append((contest_row, mine, ranked))
+    return render_template("tasks/my_contests.html", rows=rows)
 
 
 def _visible_standings(contest: Contest) -> list[contests.Standing]:
@@ -69,16 +94,7 @@ def _contest_fields() -> dict:
 
 
 def _contest_page(contest: Contest, errors=None, status: int = 200):
-    institution_id = current_user.institution_id
-    own_tasks = sa.select(PerformanceTask).filter_by(institution_id=institution_id)
-    own_quizzes = (
-        sa.select(Quiz)
-        .join(Course, Course.id == Quiz.course_id)
-        .where(Course.institution_id == institution_id)
-    )
-    sources = [
-        (f"task:{task.id}", task.title) for task in db.session.scalars(own_tasks)
-    ] + [(f"quiz:{quiz.id}", quiz.title) for quiz in db.session.scalars(own_quizzes)]
+    sources = contests.event_sources(current_user.institution_id, current_user)
     learners = [p for p in _people_of_institution() if p.role.is_learner]
     return (
         render_template(

@@ -24,6 +24,7 @@ from assessments.tasks_models import (
     ContestEvent,
     PerformanceTask,
 )
+from courses import teaching
 from courses.authoring import AuthoringError
 from lms import audit
 from lms.accounts.models import User
@@ -80,24 +81,76 @@ def save_contest(
     return contest
 
 
+def event_sources(institution_id: int, actor: User) -> list[tuple[str, str]]:
+    """Return the ``task:<id>`` and ``quiz:<id>`` events ``actor`` may add, with titles.
+
+    An event shows every entrant's score on it, so a trainer adds only tasks
+    and quizzes of courses they teach, whose results they already read
+    (``courses.teaching.gradable_clause``). Administrators add any task or
+    quiz of their institution.
+    """
+    tasks = sa.select(PerformanceTask).where(
+        PerformanceTask.institution_id == institution_id,
+        teaching.gradable_clause(actor, PerformanceTask.course_id),
+    )
+    quizzes = sa.select(Quiz).where(teaching.gradable_clause(actor, Quiz.course_id))
+    return [(f"task:{task.id}", task.title) for task in db.session.scalars(tasks)] + [
+        (f"quiz:{quiz.id}", quiz.title) for quiz in db.session.scalars(quizzes)
+    ]
+
+
+def _event_source(contest: Contest, source: str, actor: User, errors: dict):
+    """Return the task and quiz named by ``source`` if ``actor`` may add it, else record an error."""
+    kind, _sep, raw_id = (source or "").partition(":")
+    task = quiz = None
+    if kind == "task" and raw_id.isdigit() and len(raw_id) < 10:
+        task = db.session.get(PerformanceTask, int(raw_id))
+        if task is not None and (
+            task.institution_id != contest.institution_id
+            or not teaching.may_grade(actor, task.course)
+        ):
+            task = None
+    elif kind == "quiz" and raw_id.isdigit() and len(raw_id) < 10:
+        quiz = db.session.get(Quiz, int(raw_id))
+        if quiz is not None and (
+            quiz.course.institution_id != contest.institution_id
+            or not teaching.may_grade(actor, quiz.course)
+        ):
+            quiz = None
+    if task is None and quiz is None:
+        # Another course's task or quiz gets the message of an unknown one,
+        # so the field does not reveal which ids exist.
+        errors["source"] = _(
+            "Task or quiz: choose one from the list. It lists the tasks and"
+            " quizzes of the courses you teach."
+        )
+        return None, None
+    duplicate = any(
+        (task is not None and event.task_id == task.id)
+        or (quiz is not None and event.quiz_id == quiz.id)
+        for event in contest.events
+    )
+    if duplicate:
+        errors["source"] = _(
+            "Task or quiz: %(title)s is already an event of this contest, and"
+            " each task or quiz counts once. Change its weight by removing it"
+            " and adding it again.",
+            title=task.title if task is not None else quiz.title,
+        )
+    return task, quiz
+
+
 def add_event(contest: Contest, source: str, raw_weight: str, actor: User) -> ContestEvent:
-    """Add a task (``task:<id>``) or quiz (``quiz:<id>``) of the institution; audit it."""
+    """Add a task (``task:<id>``) or quiz (``quiz:<id>``) to ``contest`` and audit it.
+
+    The source must be one of ``event_sources`` for ``actor`` and not yet
+    an event of the contest, else AuthoringError is raised.
+    """
     errors = {}
     weight = _tier(raw_weight, "weight", errors)
     if not errors and weight == 0:
         errors["weight"] = _("The weight must be greater than 0.")
-    kind, _sep, raw_id = (source or "").partition(":")
-    task = quiz = None
-    if kind == "task" and raw_id.isdigit():
-        task = db.session.get(PerformanceTask, int(raw_id))
-        if task is not None and task.institution_id != contest.institution_id:
-            task = None
-    elif kind == "quiz" and raw_id.isdigit():
-        quiz = db.session.get(Quiz, int(raw_id))
-        if quiz is not None and quiz.course.institution_id != contest.institution_id:
-            quiz = None
-    if task is None and quiz is None:
-        errors["source"] = _("Choose a task or quiz of your institution.")
+    task, quiz = _event_source(contest, source, actor, errors)
     if errors:
         raise AuthoringError(errors)
     position = max((e.position for e in contest.events), default=0) + 1

@@ -195,6 +195,9 @@ EXPECTED = {
     ("tasks.export_results", "GET"): (302, 403, 403, 200, 200, 404, 200, 200),
     ("tasks.result_index", "GET"): (302, 403, 403, 200, 200, 200, 200, 200),
     ("tasks.contest_list", "GET"): (302, 403, 403, 200, 200, 200, 200, 200),
+    # Learners see their own standing in the contests they entered, and
+    # nothing of other entrants; staff use the contest pages instead.
+    ("tasks.my_contests", "GET"): (302, 200, 200, 403, 403, 403, 403, 403),
     ("tasks.export_standings", "GET"): (302, 403, 403, 200, 200, 404, 200, 200),
     ("tasks.contest", "GET"): (302, 403, 403, 200, 200, 404, 200, 200),
     ("tasks.new_contest", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
@@ -1138,6 +1141,7 @@ def _url(endpoint: str, w: dict) -> str:
         "tasks.export_results": f"/tasks/{w['task']}/results.csv",
         "tasks.result_index": "/results/tasks",
         "tasks.contest_list": "/contests",
+        "tasks.my_contests": "/contests/mine",
         "tasks.export_standings": f"/contests/{w['contest']}/standings.csv",
         "tasks.edit_contest": f"/manage/contests/{w['contest']}",
         "tasks.contest": f"/contests/{w['contest']}",
