@@ -34,7 +34,7 @@ from assessments.formats import (
     dump_moodle_xml,
     parse_aiken,
     parse_gift,
-    parse_moodle_xml,
+    read_moodle_xml,
 )
 from assessments.models import (
     FALSE_VALUE,
@@ -109,18 +109,24 @@ def _category_parts(path: Optional[str]) -> list[str]:
     return parts
 
 
-def parse(fmt: str, raw: bytes) -> list[ParsedQuestion]:
-    """Decode and parse an uploaded file; raise FormatError with every problem."""
+def parse(fmt: str, raw: bytes) -> tuple[list[ParsedQuestion], list[FormatProblem]]:
+    """Decode and parse an uploaded file; raise FormatError with every problem.
+
+    Returns the questions and the questions of types the format's reader cannot
+    read, with their reasons. Only Moodle XML has such types, because GIFT and
+    Aiken have no question types beyond the ones their readers parse.
+    """
     if fmt == "moodle_xml":
-        return parse_moodle_xml(raw)
+        return read_moodle_xml(raw)
     text = decode_upload(raw)
-    return parse_gift(text) if fmt == "gift" else parse_aiken(text)
+    return (parse_gift(text) if fmt == "gift" else parse_aiken(text)), []
 
 
 def read_file(fmt: str, raw: bytes) -> ImportPreview:
     """Parse a file and map each question; raise FormatError listing every problem."""
     preview = ImportPreview()
-    for parsed in parse(fmt, raw):
+    questions, preview.left_out = parse(fmt, raw)
+    for parsed in questions:
         if parsed.kind is Kind.CATEGORY:
             continue
         if parsed.kind is Kind.DESCRIPTION:
@@ -141,6 +147,7 @@ def read_file(fmt: str, raw: bytes) -> ImportPreview:
                     dropped_parts(parsed),
                 )
             )
+    preview.left_out.sort(key=lambda problem: problem.line or 0)
     if not preview.items:
         raise FormatError([*preview.left_out, FormatProblem(None, "file", _no_questions(preview))])
     return preview

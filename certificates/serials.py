@@ -4,6 +4,8 @@ import re
 import string
 from typing import Optional
 
+from flask_babel import lazy_gettext as _l
+
 from certificates.template_models import (
     DEFAULT_RENEWAL_WINDOW_DAYS,
     DEFAULT_SERIAL_PATTERN,
@@ -16,82 +18,170 @@ from lms.organisations.models import Institution
 
 #: Fields a serial pattern may use, with an example value each.
 SERIAL_FIELDS = {"prefix": "SR", "code": "uni-a", "year": 2026, "yy": 26, "seq": 123}
-#: A serial names the stored PDF file and appears in URLs.
+#: Fields that take a number format such as ``06d``. The others are text.
+NUMBER_FIELDS = ("year", "yy", "seq")
+#: Maximum zero-padded width of a number field.
+MAX_WIDTH = 12
+#: A serial names the stored PDF file and appears in URLs. Its maximum length
+#: is the length of the Certificate.serial column.
 SERIAL_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+MAX_SERIAL_LENGTH = 40
 PREFIX_RE = re.compile(r"^[A-Za-z0-9]{1,16}$")
 MAX_PATTERN_LENGTH = 80
 #: Sequence values up to this one must format to a valid serial.
 MAX_SEQ_CHECKED = 999_999
+#: Number formats allowed: none, ``d``, or a zero-padded width such as ``06d``.
+_NUMBER_SPEC_RE = re.compile(r"^(?:d|0([1-9][0-9]?)d)?$")
+#: Characters of an example serial shown in a message.
+_EXAMPLE_LENGTH = 48
 
 
 class SerialPatternError(ValueError):
     """A serial setting was rejected; the message gives the reason and the fix.
 
-    ``field`` names the settings form field the message belongs to.
+    ``field`` names the settings form field the message belongs to. The
+    message is a lazy translation, rendered in the locale of the request.
     """
 
-    def __init__(self, message: str, field: str = "serial_pattern"):
+    def __init__(self, message, field: str = "serial_pattern"):
         super().__init__(message)
+        self.message = message
         self.field = field
 
+    def __str__(self) -> str:
+        return str(self.message)
 
-def _fields_of(pattern: str) -> list[tuple[str, str]]:
+
+def _fields_of(pattern: str) -> list[tuple[str, str | None, str]]:
+    """Return the (name, conversion, format spec) of each field of ``pattern``."""
     try:
         parsed = list(string.Formatter().parse(pattern))
-    except ValueError as exc:
+    except ValueError:
         raise SerialPatternError(
-            f"the pattern {pattern!r} is malformed ({exc}); "
-            "write fields in braces, e.g. {prefix}-{year}-{seq:06d}"
+            _l(
+                "The serial pattern is malformed, because a { or } has no partner. "
+                "Write each field in braces, such as {prefix}-{year}-{seq:06d}, "
+                "and no other braces."
+            )
         ) from None
-    return [(name, spec or "") for _, name, spec, _ in parsed if name is not None]
+    return [
+        (name, conversion, spec or "")
+        for _text, name, spec, conversion in parsed
+        if name is not None
+    ]
 
 
-def check_pattern(pattern: str) -> None:
+def _check_field(name: str, conversion: str | None, spec: str) -> None:
+    if name not in SERIAL_FIELDS:
+        raise SerialPatternError(
+            _l(
+                "The serial pattern contains the unknown field {%(field)s}. Use "
+                "only {prefix}, {code}, {year}, {yy} and {seq}.",
+                field=name,
+            )
+        )
+    if conversion is not None:
+        raise SerialPatternError(
+            _l(
+                "The serial pattern contains {%(field)s!%(conversion)s}, but "
+                "conversions such as !r are not allowed. Write {%(field)s}.",
+                field=name,
+                conversion=conversion,
+            )
+        )
+    if name not in NUMBER_FIELDS:
+        if spec:
+            raise SerialPatternError(
+                _l(
+                    "In the serial pattern, {%(field)s} takes no format such as "
+                    ":%(spec)s. Write {%(field)s}.",
+                    field=name,
+                    spec=spec,
+                )
+            )
+        return
+    match = _NUMBER_SPEC_RE.match(spec)
+    if match is None or (match.group(1) and int(match.group(1)) > MAX_WIDTH):
+        raise SerialPatternError(
+            _l(
+                "The format {%(field)s:%(spec)s} in the serial pattern is not "
+                "allowed. Write {%(field)s} or a zero-padded width of 1 to "
+                "%(max)d digits, such as {%(field)s:06d}.",
+                field=name,
+                spec=spec,
+                max=MAX_WIDTH,
+            )
+        )
+
+
+def _shortened(text: str) -> str:
+    if len(text) <= _EXAMPLE_LENGTH:
+        return text
+    return text[:_EXAMPLE_LENGTH] + "…"
+
+
+def check_pattern(pattern: str, prefix: str = "SR", code: str = "uni-a") -> None:
     """Reject a pattern that could yield an invalid or repeated serial.
 
-    It must contain ``{seq}`` and ``{year}`` or ``{yy}``, because the counter
-    restarts each year, and use only the fields in SERIAL_FIELDS.
+    It must contain ``{seq}`` exactly once and ``{year}`` or ``{yy}``,
+    because the counter restarts each year, and use only the fields in
+    SERIAL_FIELDS with no conversion. Number fields take at most a
+    zero-padded width of MAX_WIDTH digits. The serials of sequence numbers
+    up to MAX_SEQ_CHECKED, with ``prefix`` and ``code``, must match SERIAL_RE.
     """
     if not pattern or len(pattern) > MAX_PATTERN_LENGTH:
         raise SerialPatternError(
-            f"the pattern must have 1 to {MAX_PATTERN_LENGTH} characters"
+            _l(
+                "The serial pattern must have 1 to %(max)d characters.",
+                max=MAX_PATTERN_LENGTH,
+            )
         )
     fields = _fields_of(pattern)
-    names = [name for name, _ in fields]
-    unknown = [name for name in names if name not in SERIAL_FIELDS]
-    if unknown:
-        raise SerialPatternError(
-            f"unknown field {{{unknown[0]}}} in the pattern; "
-            f"use only {', '.join('{' + f + '}' for f in SERIAL_FIELDS)}"
-        )
+    for name, conversion, spec in fields:
+        _check_field(name, conversion, spec)
+    names = [name for name, _conversion, _spec in fields]
     if "seq" not in names:
         raise SerialPatternError(
-            "the pattern must contain {seq}, the running number, e.g. {seq:06d}"
+            _l(
+                "The serial pattern must contain {seq}, the running number, "
+                "such as {seq:06d}."
+            )
+        )
+    if names.count("seq") > 1:
+        raise SerialPatternError(
+            _l(
+                "The serial pattern contains {seq} %(count)d times. Write it once, "
+                "because the running number makes each serial unique.",
+                count=names.count("seq"),
+            )
         )
     if "year" not in names and "yy" not in names:
         raise SerialPatternError(
-            "the pattern must contain {year} or {yy}, because the running number "
-            "restarts every year"
+            _l(
+                "The serial pattern must contain {year} or {yy}, because the "
+                "running number restarts every year."
+            )
         )
     for value in (1, MAX_SEQ_CHECKED):
-        try:
-            sample = format_pattern(pattern, "SR", "uni-a", 2026, value)
-        except (ValueError, TypeError) as exc:
-            raise SerialPatternError(
-                f"the pattern cannot be formatted ({exc}); "
-                "use a number format for seq such as {seq:06d}"
-            ) from None
+        sample = format_pattern(pattern, prefix, code, 2026, value)
         if not SERIAL_RE.match(sample):
             raise SerialPatternError(
-                f"the pattern gives {sample!r}; a serial may contain only letters, "
-                "digits, - and _ and at most 40 characters"
+                _l(
+                    "The serial pattern gives serials such as %(example)s (%(length)d "
+                    "characters), but a serial may contain only letters, digits, - "
+                    "and _ and at most %(max)d characters. Remove other characters "
+                    "or shorten the pattern.",
+                    example=_shortened(sample),
+                    length=len(sample),
+                    max=MAX_SERIAL_LENGTH,
+                )
             )
 
 
 def check_prefix(prefix: str) -> None:
     if not PREFIX_RE.match(prefix or ""):
         raise SerialPatternError(
-            "the prefix must be 1 to 16 letters or digits, e.g. SR or BNU",
+            _l("The serial prefix must be 1 to 16 letters or digits, such as SR or BNU."),
             field="serial_prefix",
         )
 
@@ -139,10 +229,13 @@ def update_settings(
     Already issued serials keep their form. Raises SerialPatternError.
     """
     check_prefix(prefix)
-    check_pattern(pattern)
+    # NOTE: a later change of the institution code does not recheck the
+    # pattern, so a longer code can still give serials over 40 characters.
+    check_pattern(pattern, prefix, institution.code)
     if not 0 <= renewal_window_days <= 3650:
         raise SerialPatternError(
-            "the renewal window must be 0 to 3650 days", field="renewal_window_days"
+            _l("The renewal window must be 0 to 3650 days."),
+            field="renewal_window_days",
         )
     row = settings_of(institution.id)
     if row is None:

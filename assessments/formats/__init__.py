@@ -7,7 +7,11 @@ with no database access, so views and services decide what to store.
 from assessments.formats.aiken import dump_aiken, parse_aiken
 from assessments.formats.encoding import DecodedText, decode_upload
 from assessments.formats.gift import dump_gift, parse_gift
-from assessments.formats.moodle_xml import dump_moodle_xml, parse_moodle_xml
+from assessments.formats.moodle_xml import (
+    dump_moodle_xml,
+    parse_moodle_xml,
+    read_moodle_xml,
+)
 from assessments.formats.sanitize import sanitize_question, sanitize_text
 from assessments.formats.types import (
     BLANK,
@@ -39,6 +43,7 @@ __all__ = [
     "parse_aiken",
     "parse_gift",
     "parse_moodle_xml",
+    "read_moodle_xml",
     "sanitize_question",
     "sanitize_text",
 ]

@@ -2,6 +2,8 @@
 
 Covers the question types that Moodle's core exports: multichoice, truefalse,
 shortanswer, numerical, matching, essay and description, plus category records.
+:func:`read_moodle_xml` leaves a question of any other type out with its reason,
+and :func:`parse_moodle_xml` rejects it.
 Parsing goes through defusedxml, which rejects any DTD (and so the entity expansion
 of a "billion laughs" bomb) and external references. Every text shown as HTML is
 cleaned with nh3.
@@ -150,9 +152,15 @@ def _parse_tree(data: bytes) -> tuple[ET.Element, dict[int, int]]:
 class _XmlReader:
     """Convert ``<question>`` elements, recording problems instead of stopping."""
 
-    def __init__(self, lines: dict[int, int], problems: list[FormatProblem]):
+    def __init__(
+        self,
+        lines: dict[int, int],
+        problems: list[FormatProblem],
+        left_out: list[FormatProblem],
+    ):
         self.lines = lines
         self.problems = problems
+        self.left_out = left_out
         self.failed = False
 
     def line(self, element: ET.Element) -> int | None:
@@ -210,16 +218,22 @@ class _XmlReader:
     def question(
         self, element: ET.Element, category: str | None
     ) -> ParsedQuestion | None:
-        type_name = element.get("type", "")
-        kind = _SUPPORTED_TYPES.get(type_name)
-        if kind is None:
+        type_name = element.get("type", "").strip()
+        if not type_name:
             self.error(
                 element,
                 "type",
                 _l(
-                    "Question type %(type)s is not supported.",
-                    type=type_name or _l("(none)"),
+                    "The question has no type attribute. Write the Moodle type, "
+                    'such as <question type="multichoice">.'
                 ),
+            )
+            return None
+        kind = _SUPPORTED_TYPES.get(type_name)
+        if kind is None:
+            # The question is valid in Moodle, so it is left out, not reported as a problem.
+            self.left_out.append(
+                FormatProblem(self.line(element), "type", _left_out_reason(type_name))
             )
             return None
         if kind is Kind.CATEGORY:
@@ -397,6 +411,57 @@ class _XmlReader:
             )
 
 
+def _left_out_reason(type_name: str):
+    """Say why a question of an unsupported type is left out, and what to do instead."""
+    if type_name in ("calculated", "calculatedsimple", "calculatedmulti"):
+        return _l(
+            "Question type %(type)s computes its answer from a formula with random "
+            "values, and questions here have fixed answers. Recreate it as a "
+            "numerical or short-answer question with fixed values.",
+            type=type_name,
+        )
+    if type_name in ("ddwtos", "gapselect"):
+        return _l(
+            "Question type %(type)s lets learners drag or pick words into gaps, "
+            "which questions here cannot do. Recreate it as a fill-in-the-blank "
+            "question, where learners type each answer.",
+            type=type_name,
+        )
+    if type_name == "multianswer":
+        return _l(
+            "Question type %(type)s (Cloze) embeds several sub-questions in one "
+            "text, which questions here cannot do. Recreate it as a "
+            "fill-in-the-blank question, or as one question per sub-question.",
+            type=type_name,
+        )
+    if type_name in ("ddimageortext", "ddmarker"):
+        return _l(
+            "Question type %(type)s places items on a background image, and the "
+            "import reads no images. Recreate it as a matching question.",
+            type=type_name,
+        )
+    if type_name == "random":
+        return _l(
+            "Question type %(type)s is a placeholder that Moodle replaces with a "
+            "question drawn from its category when a quiz starts. Import the "
+            "questions of that category instead.",
+            type=type_name,
+        )
+    if type_name == "randomsamatch":
+        return _l(
+            "Question type %(type)s builds a matching question from short-answer "
+            "questions drawn at random when a quiz starts. Create a matching "
+            "question here instead.",
+            type=type_name,
+        )
+    return _l(
+        "Question type %(type)s is not supported. The import reads the types "
+        "multichoice, truefalse, shortanswer, numerical, matching, essay and "
+        "description.",
+        type=type_name,
+    )
+
+
 def _default_grade(element: ET.Element) -> Decimal | None:
     """Return a positive ``defaultgrade``, or None when it is missing or not a number."""
     try:
@@ -409,10 +474,40 @@ def _default_grade(element: ET.Element) -> Decimal | None:
 def parse_moodle_xml(data: bytes) -> list[ParsedQuestion]:
     """Parse a Moodle XML export into questions, with CATEGORY records in place.
 
-    HTML in question, answer and feedback texts is always cleaned with nh3. Embedded
-    files (``<file>`` elements) are not read, so ``@@PLUGINFILE@@`` links in the
-    texts point nowhere. Raises :class:`FormatError` listing every problem with its
-    line number, or the single reason the file is not acceptable XML.
+    Like :func:`read_moodle_xml`, but a question of a type it cannot read is a
+    problem too, so a successful parse returns every question of the file.
+    """
+    questions, problems, left_out = _read_questions(data)
+    if problems or left_out:
+        raise FormatError([*problems, *left_out])
+    return questions
+
+
+def read_moodle_xml(
+    data: bytes,
+) -> tuple[list[ParsedQuestion], list[FormatProblem]]:
+    """Parse a Moodle XML export; return its questions and the ones left out.
+
+    The questions come with CATEGORY records in place. A question of a type other
+    than the supported ones is left out, and the second list names its line and
+    the reason. HTML in question, answer and feedback texts is always cleaned with nh3.
+    Embedded files (``<file>`` elements) are not read, so ``@@PLUGINFILE@@`` links
+    in the texts point nowhere. Raises :class:`FormatError` listing every problem
+    of the supported questions with its line number, or the single reason the file
+    is not acceptable XML.
+    """
+    questions, problems, left_out = _read_questions(data)
+    if problems:
+        raise FormatError(problems)
+    return questions, left_out
+
+
+def _read_questions(
+    data: bytes,
+) -> tuple[list[ParsedQuestion], list[FormatProblem], list[FormatProblem]]:
+    """Return the questions, the problems and the left-out questions of a file.
+
+    Raises :class:`FormatError` only when the file is not acceptable XML.
     """
     if isinstance(data, str):
         data = data.encode("utf-8")
@@ -427,10 +522,11 @@ def parse_moodle_xml(data: bytes) -> list[ParsedQuestion]:
             ),
         )
     problems: list[FormatProblem] = []
+    left_out: list[FormatProblem] = []
     questions: list[ParsedQuestion] = []
     category: str | None = None
     for element in root.iterfind("question"):
-        reader = _XmlReader(lines, problems)
+        reader = _XmlReader(lines, problems, left_out)
         question = reader.question(element, category)
         if question is None or reader.failed:
             continue
@@ -439,9 +535,7 @@ def parse_moodle_xml(data: bytes) -> list[ParsedQuestion]:
             questions.append(question)
         else:
             questions.append(sanitize_question(question))
-    if problems:
-        raise FormatError(problems)
-    return questions
+    return questions, problems, left_out
 
 
 # ---------------------------------------------------------------------------

@@ -324,8 +324,14 @@ def check_structure(
             problems.append(Problem(item.location, names["area_code"], str(message)))
         cell = (item.level_code, item.area_code)
         if cell in cells:
+            # The 2014 counselor competency standard sets out one set of work
+            # content, abilities and knowledge per level and area, so
+            # CompetencyItem has a unique constraint on (level_id, area_id).
             message = _l(
-                "Level %(level)s and area %(area)s already have item %(code)s.",
+                "Level %(level)s and area %(area)s already have item %(code)s, "
+                "and a framework has one item per level and functional area. "
+                "Merge this item into item %(code)s, with each requirement on its "
+                "own line, or correct its level or area code.",
                 level=item.level_code,
                 area=item.area_code,
                 code=cells[cell],

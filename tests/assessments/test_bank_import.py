@@ -235,3 +235,39 @@ def test_descriptions_only_file_named(world, login):
     )
     assert "The file contains no questions." not in page
     assert _question_texts() == []
+
+
+MOODLE_WITH_CALCULATED = """\
+<?xml version="1.0" encoding="UTF-8"?>
+<quiz>
+<question type="multichoice"><questiontext><text>国家助学金的资助对象是</text></questiontext>
+<answer fraction="100"><text>家庭经济困难学生</text></answer><answer fraction="0"><text>全体学生</text></answer></question>
+<question type="calculated"><name><text>计算</text></name><questiontext><text>{a} + {b} = ?</text></questiontext>
+<answer fraction="100"><text>{a} + {b}</text></answer></question>
+</quiz>
+""".encode()
+
+
+def test_moodle_calculated_left_out_rest_imports(world, login):
+    trainer = login("trainer")
+    bank = _bank(trainer)
+
+    preview = trainer.post(
+        f"/manage/banks/{bank.id}/import",
+        data={
+            "format": "moodle_xml",
+            "category_id": str(bank.categories[0].id),
+            "file": (io.BytesIO(MOODLE_WITH_CALCULATED), "mixed.xml"),
+        },
+        content_type="multipart/form-data",
+    )
+    page = preview.get_data(as_text=True)
+    confirm = trainer.post(_confirm_url(preview), follow_redirects=True)
+
+    assert preview.status_code == 200
+    assert 'id="import-problems"' not in page
+    left_out = page.split('<ul id="import-left-out">')[1].split("</ul>")[0]
+    assert "第 5 行，题型：" in left_out
+    assert "calculated" in left_out
+    assert confirm.status_code == 200
+    assert _question_texts() == ["国家助学金的资助对象是"]

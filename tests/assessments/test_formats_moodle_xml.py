@@ -12,7 +12,11 @@ from assessments.formats import (
     dump_gift,
     parse_gift,
 )
-from assessments.formats.moodle_xml import dump_moodle_xml, parse_moodle_xml
+from assessments.formats.moodle_xml import (
+    dump_moodle_xml,
+    parse_moodle_xml,
+    read_moodle_xml,
+)
 
 EXPORT = """\
 <?xml version="1.0" encoding="UTF-8"?>
@@ -348,3 +352,86 @@ def test_every_bad_question_is_listed_with_its_line():
         (15, "answers"),
         (19, "format"),
     ]
+
+
+def _with_one_other(type_name: str) -> bytes:
+    return f"""<quiz>
+  <question type="multichoice">
+    <questiontext><text>Pick one</text></questiontext>
+    <answer fraction="100"><text>a</text></answer>
+    <answer fraction="0"><text>b</text></answer>
+  </question>
+  <question type="{type_name}">
+    <name><text>other</text></name>
+    <questiontext><text>What is {{x}} + {{y}}?</text></questiontext>
+  </question>
+</quiz>""".encode()
+
+
+@pytest.mark.parametrize(
+    "type_name, reason",
+    [
+        ("calculated", "formula"),
+        ("calculatedsimple", "formula"),
+        ("calculatedmulti", "formula"),
+        ("ddwtos", "fill-in-the-blank"),
+        ("gapselect", "fill-in-the-blank"),
+        ("multianswer", "Cloze"),
+        ("ddimageortext", "image"),
+        ("ddmarker", "image"),
+        ("random", "drawn from its category"),
+        ("randomsamatch", "matching question"),
+        ("stack", "multichoice, truefalse, shortanswer"),
+    ],
+)
+def test_unsupported_type_left_out(app_ctx, english, type_name, reason):
+    questions, left_out = read_moodle_xml(_with_one_other(type_name))
+
+    assert [question.kind for question in questions] == [Kind.MULTICHOICE]
+    [problem] = left_out
+    assert (problem.line, problem.field) == (7, "type")
+    assert type_name in str(problem.message)
+    assert reason in str(problem.message)
+
+
+def test_unsupported_type_in_chinese(app_ctx):
+    _questions, [problem] = read_moodle_xml(_with_one_other("calculated"))
+
+    assert str(problem).startswith("第 7 行，题型：")
+    assert "calculated" in str(problem)
+    assert "computes its answer" not in str(problem)
+
+
+def test_strict_parse_rejects_unsupported_type():
+    with pytest.raises(FormatError) as caught:
+        parse_moodle_xml(_with_one_other("calculated"))
+
+    assert [(p.line, p.field) for p in caught.value.problems] == [(7, "type")]
+
+
+def test_unsupported_type_keeps_real_problems():
+    xml = b"""<quiz>
+  <question type="calculated"><questiontext><text>{a}+{b}</text></questiontext></question>
+  <question type="multichoice">
+    <questiontext><text>Only one</text></questiontext>
+    <answer fraction="100"><text>a</text></answer>
+  </question>
+  <question type="essay"><questiontext format="rtf"><text>E</text></questiontext></question>
+</quiz>"""
+    with pytest.raises(FormatError) as caught:
+        read_moodle_xml(xml)
+
+    assert [(p.line, p.field) for p in caught.value.problems] == [
+        (3, "answers"),
+        (7, "format"),
+    ]
+
+
+@pytest.mark.parametrize("attribute", ["", ' type=""'])
+def test_question_without_type_rejected(attribute):
+    xml = f"<quiz>\n<question{attribute}><questiontext><text>Q</text></questiontext></question>\n</quiz>"
+
+    with pytest.raises(FormatError) as caught:
+        read_moodle_xml(xml.encode())
+
+    assert [(p.line, p.field) for p in caught.value.problems] == [(2, "type")]

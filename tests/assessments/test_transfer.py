@@ -255,6 +255,38 @@ def test_unmappable_question_is_left_out_with_its_reason(bank, trainer):
     assert "at most 8 choices" in str(left_out)
 
 
+MOODLE_WITH_CALCULATED = """\
+<?xml version="1.0" encoding="UTF-8"?>
+<quiz>
+<question type="multichoice"><questiontext><text>国家助学金的资助对象是</text></questiontext>
+<answer fraction="100"><text>家庭经济困难学生</text></answer><answer fraction="0"><text>全体学生</text></answer></question>
+<question type="calculated"><name><text>计算</text></name><questiontext><text>{a} + {b} = ?</text></questiontext>
+<answer fraction="100"><text>{a} + {b}</text></answer></question>
+</quiz>
+"""
+
+
+def test_unsupported_moodle_type_left_out(bank):
+    preview = transfer.read_file("moodle_xml", MOODLE_WITH_CALCULATED.encode())
+
+    assert [item.fields["text"] for item in preview.items] == ["国家助学金的资助对象是"]
+    [left_out] = preview.left_out
+    assert (left_out.line, left_out.field) == (5, "type")
+    assert "calculated" in str(left_out)
+
+
+def test_aiken_too_many_options_left_out(bank):
+    options = "".join(f"{letter}. 选项{letter}\n" for letter in "ABCDEFGHI")
+    text = f"九个选项的题\n{options}ANSWER: A\n\n两个选项的题\nA. 甲\nB. 乙\nANSWER: B\n"
+
+    preview = transfer.read_file("aiken", text.encode())
+
+    assert [item.fields["text"] for item in preview.items] == ["两个选项的题"]
+    [left_out] = preview.left_out
+    assert left_out.line == 1
+    assert "at most 8 choices" in str(left_out)
+
+
 def test_true_false_stored_as_data(bank, trainer):
     [question] = _import(bank, trainer, "gift", "辅导员应当定期走访学生宿舍。{T}\n")
 

@@ -26,8 +26,18 @@ from tests.certificates.builders import issue, make_institution, make_programme,
         ("{}-{year}-{seq}", "unknown field {}"),
         ("{prefix}/{year}/{seq:06d}", "only letters, digits, - and _"),
         ("{prefix} {year} {seq}", "only letters, digits, - and _"),
-        ("{prefix}-{year}-{seq:>60}", "at most 40 characters"),
-        ("{prefix}-{year}-{seq:s}", "cannot be formatted"),
+        ("{prefix}-{year}-{seq:>60}", "zero-padded width of 1 to 12 digits"),
+        ("{prefix}-{year}-{seq:s}", "zero-padded width of 1 to 12 digits"),
+        ("{prefix}-{year}-{seq:x}", "zero-padded width of 1 to 12 digits"),
+        ("{prefix}-{year}-{seq:6d}", "zero-padded width of 1 to 12 digits"),
+        ("{prefix}-{year}-{seq:013d}", "zero-padded width of 1 to 12 digits"),
+        ("{prefix}-{year}-{seq:0999999d}", "zero-padded width of 1 to 12 digits"),
+        ("{prefix}-{year}-{seq:0{yy}d}", "zero-padded width of 1 to 12 digits"),
+        ("{prefix:>10}-{year}-{seq}", "{prefix} takes no format"),
+        ("{prefix}-{year}-{seq!r}", "conversions such as !r"),
+        ("{prefix!s}-{year}-{seq}", "conversions such as !r"),
+        ("{prefix}-{year}-{seq}{seq}", "contains {seq} 2 times"),
+        ("{prefix}-{year}-{seq:012d}-" + "x" * 20, "at most 40 characters"),
         ("{prefix-{year}-{seq}", "malformed"),
         ("", "1 to 80 characters"),
     ],
@@ -37,6 +47,18 @@ def test_pattern_rejected_with_reason(pattern, message):
         check_pattern(pattern)
 
     assert message in str(error.value)
+    assert len(str(error.value)) < 400
+
+
+def test_pattern_checked_with_real_prefix():
+    pattern = "{prefix}-{code}-{year}-{seq:06d}"
+
+    check_pattern(pattern, prefix="SR", code="uni-a")
+    with pytest.raises(SerialPatternError) as error:
+        check_pattern(pattern, prefix="A" * 16, code="university-of-somewhere")
+
+    assert "at most 40 characters" in str(error.value)
+    assert "…" in str(error.value)
 
 
 @pytest.mark.parametrize(
@@ -45,6 +67,8 @@ def test_pattern_rejected_with_reason(pattern, message):
         ("{prefix}-{year}-{seq:06d}", "SR-2026-000123"),
         ("{prefix}{yy}{seq:05d}", "SR2600123"),
         ("{code}_{year}_{seq}", "uni-a_2026_123"),
+        ("{prefix}{yy:02d}{seq:012d}", "SR26000000000123"),
+        ("{prefix}-{year}-{seq:d}", "SR-2026-123"),
     ],
 )
 def test_pattern_formats(pattern, expected):
@@ -181,7 +205,31 @@ def test_settings_page_rejects_bad_pattern(two_schools, login):
     )
 
     assert response.status_code == 400
-    assert "unknown field {serial}" in response.get_data(as_text=True)
+    assert "未知字段 {serial}" in response.get_data(as_text=True)
+    assert serials.settings_of(two_schools["first"].id) is None
+
+
+def test_settings_page_huge_width_short_message(two_schools, login):
+    make_user(two_schools["first"], "admin-a", Role.ADMIN)
+    db.session.commit()
+    admin = login("admin-a")
+
+    response = admin.post(
+        "/certificates/settings",
+        data={
+            "serial_prefix": "JA",
+            "serial_pattern": "{prefix}-{year}-{seq:0999999d}",
+            "renewal_window_days": "90",
+        },
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert len(page) < 50_000
+    assert "编号格式" in page
+    assert "{seq:0999999d}" in page
+    assert "1 至 12 位" in page
+    assert "the pattern" not in page
     assert serials.settings_of(two_schools["first"].id) is None
 
 

@@ -154,6 +154,15 @@ def test_duplicate_cell_named(app_ctx):
     assert [(p.location, p.field) for p in problems] == [("Row 3", "职业功能代码")]
 
 
+def test_duplicate_cell_states_rule_and_fix(app_ctx):
+    second = "junior,初级,mental,心理健康,1.9,同一格子,工作二,,\n"
+    [problem] = _problems((HEADER + GOOD_ROW + second).encode("utf-8"))
+
+    assert "already have item 1.1" in problem.message
+    assert "one item per level and functional area" in problem.message
+    assert "Merge this item into item 1.1" in problem.message
+
+
 def test_conflicting_level_name_named(app_ctx):
     bad = "junior,初级辅导员,online,网络,1.2,另一个,,,\n"
     problems = _problems((HEADER + GOOD_ROW + bad).encode("utf-8"))
@@ -262,6 +271,29 @@ def test_upload_bad_rows_listed_and_nothing_saved(app, seeded, login):
     with app.app_context():
         assert _count_frameworks() == 2
         assert db.session.scalar(sa.select(sa.func.count()).select_from(CompetencyItem)) == 36
+
+
+def test_upload_duplicate_cell_in_chinese(app, seeded, login, monkeypatch):
+    from flask_babel import refresh
+
+    # Undo the module's English marker: this test reads the default Chinese page.
+    monkeypatch.setattr(app.extensions["babel"], "locale_selector", lambda: "zh_CN")
+    with app.app_context():
+        refresh()
+    second = "junior,初级,mental,心理健康,1.2,同一格子,工作二,,\n"
+    trainer = login("trainer")
+
+    form = trainer.get("/frameworks/import").get_data(as_text=True)
+    response = _upload(trainer, (HEADER + GOOD_ROW + second).encode("utf-8"))
+
+    page = response.get_data(as_text=True)
+    assert "每个等级与职业功能只能有一个条目" in form
+    assert response.status_code == 400
+    assert "第 3 行" in page
+    assert "每个等级与职业功能只能有一个条目" in page
+    assert "请将此条目并入条目 1.1" in page
+    with app.app_context():
+        assert _count_frameworks() == 2
 
 
 @pytest.mark.parametrize(
