@@ -866,20 +866,54 @@ def _grade_page(answer, values, errors, status=200):
     return page, status
 
 
+def _grade_values(answer: AttemptAnswer) -> dict:
+    values = {f"point_{i}": s for i, s in enumerate(answer.point_scores or [], start=1)}
+    values["comment"] = answer.comment
+    return values
+
+
+def _grade_conflict(answer: AttemptAnswer, typed: dict):
+    """Return the grading page with status 409, naming the grade saved meanwhile."""
+    db.session.refresh(answer)
+    score = _(
+        "%(awarded)s of %(max)s points",
+        awarded=scoring.display(answer.awarded),
+        max=scoring.display(answer.question.points),
+    )
+    conflict = revisions.grade_conflict(answer, answer.graded_by_id, answer.graded_at, score)
+    points = marking.scoring_points(answer.question)
+    fields = {
+        f"point_{index}": _(
+            "Scoring point %(number)d (%(point)s)", number=index, point=point["text"][:40]
+        )
+        for index, point in enumerate(points, start=1)
+    }
+    fields["comment"] = _("Comment to the learner")
+    revisions.show_conflict(
+        conflict, revisions.value_differences(typed, _grade_values(answer), fields)
+    )
+    return _grade_page(answer, typed, {}, 409)
+
+
 @bp.route("/grading/<int:answer_id>", methods=["GET", "POST"])
 @roles_required(*AUTHOR_ROLES)
 def grade_answer(answer_id: int):
     answer = _answer(answer_id)
     if request.method == "GET":
-        values = {f"point_{i}": s for i, s in enumerate(answer.point_scores or [], start=1)}
-        values["comment"] = answer.comment
-        return _grade_page(answer, values, {})
+        return _grade_page(answer, _grade_values(answer), {})
     data = request.form.to_dict()
+    if revisions.is_stale(answer.grade_version):
+        return _grade_conflict(answer, data)
     try:
-        kept_awards = marking.grade_essay(answer, data, current_user)
+        kept_awards = marking.grade_essay(
+            answer, data, current_user, revisions.posted_version()
+        )
     except AuthoringError as error:
         db.session.rollback()
         return _grade_page(_answer(answer_id), data, error.errors, 400)
+    except revisions.StaleGrade:
+        db.session.rollback()
+        return _grade_conflict(_answer(answer_id), data)
     db.session.commit()
     flash(_("Grade saved."), "success")
     if kept_awards:

@@ -15,7 +15,7 @@ from certificates.models import Certificate
 from courses import teaching
 from courses.authoring import AuthoringError, optional_int, text_field
 from courses.models import Course, CourseCompletion
-from lms import audit
+from lms import audit, revisions
 from lms.accounts.models import User
 from lms.db import now_utc
 from lms.extensions import db
@@ -127,7 +127,9 @@ def _check_pass_reversal(
     return kept
 
 
-def grade_essay(answer: AttemptAnswer, data: dict, grader: User) -> KeptAchievements:
+def grade_essay(
+    answer: AttemptAnswer, data: dict, grader: User, version: Optional[str] = None
+) -> KeptAchievements:
     """Store a trainer's per-point scores and comment for an essay answer.
 
     Fields ``point_1`` .. ``point_N`` hold the scores and ``comment`` the
@@ -137,6 +139,9 @@ def grade_essay(answer: AttemptAnswer, data: dict, grader: User) -> KeptAchievem
     turns a passed attempt into a not-passed one while a course completion
     or certificate rests on the quiz's course needs ``confirm_kept``. The
     return value lists what such a grade kept, and is empty otherwise.
+    ``version`` is the ``grade_version`` the grading page showed. Raises
+    ``revisions.StaleGrade`` when another grade was saved since, and None
+    skips that check.
     """
     if not teaching.may_grade(grader, answer.attempt.quiz.course):
         raise PermissionError(f"{grader!r} does not teach the quiz's course")
@@ -172,6 +177,8 @@ def grade_essay(answer: AttemptAnswer, data: dict, grader: User) -> KeptAchievem
         raise AuthoringError(errors)
     awarded = grading.essay_total(answer.question, scores)
     kept = _check_pass_reversal(answer, awarded, data)
+    if not revisions.advance(answer, "grade_version", version):
+        raise revisions.StaleGrade()
 
     previous = answer.awarded
     pass_to_fail = bool(answer.attempt.passed) and not _passes_with(answer, awarded)

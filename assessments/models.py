@@ -501,6 +501,10 @@ class AttemptAnswer(db.Model):
     comment: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     graded_by_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("user.id"))
     graded_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    #: Number of grades saved, raised by ``lms.revisions.advance``. It is not a
+    #: ``Versioned`` lock, because that would also reject a learner's
+    #: concurrent autosaves of the answer.
+    grade_version: so.Mapped[int] = so.mapped_column(default=0, server_default=sa.text("0"))
 
     attempt: so.Mapped[Attempt] = so.relationship(back_populates="answers")
     question: so.Mapped[Question] = so.relationship()

@@ -22,7 +22,7 @@ from assessments.tasks_models import (
     ScoreSheet,
     TaskSubmission,
 )
-from lms import audit
+from lms import audit, revisions
 from lms.accounts.models import Role, User
 from lms.competencies import evidence
 from lms.db import now_utc
@@ -231,14 +231,21 @@ class ModerationErrors(TaskError):
 
 
 def moderate(
-    submission: TaskSubmission, raw_score: str, reason: str, feedback: str, actor: User
+    submission: TaskSubmission,
+    raw_score: str,
+    reason: str,
+    feedback: str,
+    actor: User,
+    version: Optional[str] = None,
 ) -> Decimal:
     """Set the final score; an empty score takes the rounded panel score.
 
     A reason is required when the final score overrides the panel score,
     that is when it differs from the rounded panel aggregate or when no
     assessor has scored. Raises ``ModerationErrors`` with every invalid
-    field at once.
+    field at once. ``version`` is the ``grade_version`` the page showed.
+    Raises ``revisions.StaleGrade`` when another final score was saved
+    since, and None skips that check.
     """
     if submission.released_at is not None:
         raise TaskError(
@@ -261,6 +268,8 @@ def moderate(
         )
     if errors:
         raise ModerationErrors(errors)
+    if not revisions.advance(submission, "grade_version", version):
+        raise revisions.StaleGrade()
 
     before = submission.final_score
     submission.final_score = final

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from assessments import moderation, scoring, tasks
 from assessments.task_views import _managed_task, _submission, bp
 from assessments.tasks_models import ScoreSheet, TaskSubmission
+from lms import revisions
 from lms.extensions import db
 
 
@@ -65,6 +66,38 @@ def _moderation_page(
     )
 
 
+def _final_values(submission: TaskSubmission) -> dict:
+    return {
+        "final_score": (
+            "" if submission.final_score is None else scoring.display(submission.final_score)
+        ),
+        "reason": submission.final_reason,
+        "feedback": submission.feedback,
+    }
+
+
+def _moderation_conflict(submission: TaskSubmission, typed: dict):
+    """Return the moderation page with status 409, naming the final score saved meanwhile."""
+    db.session.refresh(submission)
+    score = _(
+        "%(awarded)s of %(max)s points",
+        awarded=scoring.display(submission.final_score),
+        max=scoring.display(submission.task.max_points),
+    )
+    conflict = revisions.grade_conflict(
+        submission, submission.moderated_by_id, submission.moderated_at, score
+    )
+    fields = {
+        "final_score": _("Final score"),
+        "reason": _("Reason"),
+        "feedback": _("Feedback to the learner"),
+    }
+    revisions.show_conflict(
+        conflict, revisions.value_differences(typed, _final_values(submission), fields)
+    )
+    return _moderation_page(submission, typed, status=409)
+
+
 @bp.route("/manage/submissions/<int:submission_id>", methods=["GET", "POST"])
 @login_required
 def moderate(submission_id: int):
@@ -72,22 +105,18 @@ def moderate(submission_id: int):
     if not moderation.is_moderator(current_user, submission.task):
         abort(403)
     if request.method == "GET":
-        values = {
-            "final_score": (
-                ""
-                if submission.final_score is None
-                else scoring.display(submission.final_score)
-            ),
-            "reason": submission.final_reason,
-            "feedback": submission.feedback,
-        }
-        return _moderation_page(submission, values)
+        return _moderation_page(submission, _final_values(submission))
     values = request.form.to_dict()
+    if revisions.is_stale(submission.grade_version):
+        return _moderation_conflict(submission, values)
     try:
         moderation.moderate(
             submission, values.get("final_score", ""), values.get("reason", ""),
-            values.get("feedback", ""), current_user,
+            values.get("feedback", ""), current_user, revisions.posted_version(),
         )
+    except revisions.StaleGrade:
+        db.session.rollback()
+        return _moderation_conflict(_submission(submission_id), values)
     except moderation.ModerationErrors as error:
         db.session.rollback()
         return _moderation_page(

@@ -269,6 +269,8 @@ class TaskSubmission(db.Model):
         sa.ForeignKey("user.id")
     )
     moderated_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    #: Number of final scores saved, raised by ``lms.revisions.advance``.
+    grade_version: so.Mapped[int] = so.mapped_column(default=0, server_default=sa.text("0"))
     released_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
 
     task: so.Mapped[PerformanceTask] = so.relationship()

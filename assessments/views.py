@@ -15,6 +15,7 @@ from courses import services as course_services
 from lms.accounts.access import LEARNER_ROLES, roles_required
 from lms.db import now_utc
 from lms.extensions import db
+from lms.i18n import format_datetime
 
 bp = Blueprint("assessments", __name__)
 
@@ -190,7 +191,18 @@ def save_answers(attempt_id: int):
 @login_required
 def submit(attempt_id: int):
     attempt = _load_own_attempt(attempt_id)
-    if attempt.submitted_at is None:
+    if attempt.submitted_at is not None:
+        # A second tab or a back-navigated page posts answers that are not saved.
+        flash(
+            _(
+                "This attempt had already been submitted on %(when)s, perhaps from "
+                "another tab or window. The answers on this page were not saved, and "
+                "the answers of that submission count.",
+                when=format_datetime(attempt.submitted_at, "short"),
+            ),
+            "warning",
+        )
+    else:
         ignored: list[int] = []
         slots = services.load_slots(attempt)
         responses = parse_form(slots, request.form, ignored)

@@ -17,6 +17,11 @@ same way.
 
 A post without a version is not checked, so a page opened before the column
 existed still saves.
+
+A grade (an essay answer's points, a task submission's final score) keeps its
+version in a ``grade_version`` column that only ``advance`` raises, because
+the same rows get other writes, a learner's autosaves say, that must not be
+checked. A stale grade is rejected the same way, naming who saved which grade.
 """
 
 import logging
@@ -49,10 +54,15 @@ _SKIPPED_TYPES = frozenset(
 
 __all__ = [
     "Conflict",
+    "GradeConflict",
     "StaleDataError",
+    "StaleGrade",
     "Versioned",
+    "advance",
     "check",
     "differences",
+    "grade_conflict",
+    "is_stale",
     "save",
     "show_conflict",
     "save_or_create",
@@ -129,6 +139,47 @@ class Conflict:
                 when=when,
             )
         return _("Someone else changed this after this page was opened.")
+
+
+class StaleGrade(Exception):
+    """A grade saved from a page that showed an older version of it (see ``advance``)."""
+
+
+@dataclass
+class GradeConflict(Conflict):
+    """A rejected grade: who saved a grade after the page was opened, and the score."""
+
+    score: str = ""
+
+    @property
+    def message(self) -> str:
+        """Say who saved which grade and when."""
+        when = format_datetime(self.changed_at, "short") if self.changed_at else "—"
+        if self.changed_by:
+            return _(
+                "%(name)s saved the grade %(score)s on %(when)s, after this page was opened.",
+                name=self.changed_by,
+                score=self.score,
+                when=when,
+            )
+        return _(
+            "Someone else saved the grade %(score)s on %(when)s, after this page was opened.",
+            score=self.score,
+            when=when,
+        )
+
+
+def grade_conflict(row, grader_id: Optional[int], graded_at, score: str) -> GradeConflict:
+    """Return the conflict of a grade rejected by ``advance``, naming the saved grade."""
+    from lms.accounts.models import User
+
+    grader = db.session.get(User, grader_id) if grader_id else None
+    return GradeConflict(
+        row=row,
+        changed_by=grader.full_name if grader is not None else None,
+        changed_at=graded_at,
+        score=score,
+    )
 
 
 def posted_version() -> Optional[str]:
@@ -215,6 +266,39 @@ def save_or_create(
     return None
 
 
+def is_stale(version: int) -> bool:
+    """Return whether the posted page showed a version other than ``version``."""
+    posted = posted_version()
+    return posted is not None and posted != str(version)
+
+
+def advance(row, column: str, shown_version: Optional[str]) -> bool:
+    """Raise the version counter ``column`` of ``row`` in the database by one.
+
+    It serves a row whose other writes must not be checked, as ``Versioned``
+    would check them. The UPDATE matches only while the counter is still
+    ``shown_version``, so of two saves from pages that showed the same
+    version only the first succeeds, and the second returns False. With
+    ``shown_version`` None the counter is raised unchecked.
+    """
+    model = type(row)
+    counter = getattr(model, column)
+    statement = sa.update(model).where(model.id == row.id)
+    if shown_version is not None:
+        if not shown_version.isdigit() or len(shown_version) > 9:
+            return False
+        statement = statement.where(counter == int(shown_version))
+    result = db.session.execute(
+        statement.values({column: counter + 1}).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        logger.info(
+            "Stale save of %s rejected: page showed version %r", _name(row), shown_version
+        )
+        return False
+    return True
+
+
 def touch(row: Versioned) -> None:
     """Raise the row's version at the next flush, for a change kept elsewhere."""
     row.changed_at = now_utc()
@@ -247,7 +331,9 @@ def show_conflict(conflict: Conflict, fresh: list[tuple[str, str]]) -> None:
     g.edit_conflict = conflict
 
 
-def lock_version_input(row: Optional[Versioned], of_page: bool = True) -> Markup:
+def lock_version_input(
+    row: Optional[Versioned], of_page: bool = True, version: Optional[int] = None
+) -> Markup:
     """Render the hidden field with the version the next save is checked against.
 
     It is the row's version on a fresh page and after a conflict, and the posted
@@ -258,8 +344,14 @@ def lock_version_input(row: Optional[Versioned], of_page: bool = True) -> Markup
     A small form for one of several rows on a page (a module's title on the
     course page) passes ``of_page=False``: it always carries its row's version,
     and the page's ETag stays the version of the page's own row.
+
+    A row whose version is kept in another column (see ``advance``) passes it
+    as ``version``.
     """
-    value = str(row.lock_version or 0) if row is not None else "0"
+    if version is not None:
+        value = str(version)
+    else:
+        value = str(row.lock_version or 0) if row is not None else "0"
     if not of_page:
         return Markup('<input type="hidden" name="%s" value="%s">') % (FIELD, value)
     if g.get("edit_conflict") is None and request.method == "POST":

@@ -15,7 +15,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from lms.accounts import contact
+from lms.accounts import contact, two_factor
 from lms.accounts.passwords import describe, password_problem
 from lms.choice_fields import SelectField
 from lms.form_messages import PlatformForm
@@ -66,12 +66,53 @@ class ChangePasswordForm(PlatformForm):
             raise ValidationError(_l("It is the same as your current password."))
 
 
+def _check_app_code(digits: str) -> None:
+    """Raise ValidationError unless ``digits`` has as many digits as an app code."""
+    if len(digits) != two_factor.TOTP_DIGITS:
+        raise ValidationError(
+            _(
+                "An authenticator app code has 6 digits, but %(count)d were entered. "
+                "Enter the 6-digit code that the app shows now.",
+                count=len(digits),
+            )
+        )
+
+
+def validate_app_code(form, field) -> None:
+    """Accept only the 6-digit code of an authenticator app, spaces ignored."""
+    compact = two_factor.compact_code(field.data)
+    if not compact.isdigit():
+        raise ValidationError(
+            _("Enter the 6-digit code that the authenticator app shows, digits only.")
+        )
+    _check_app_code(compact)
+
+
+def validate_login_code(form, field) -> None:
+    """Accept an app code or a recovery code, and name the format that was expected.
+
+    Digits only are read as an app code and anything else as a recovery code,
+    as ``two_factor.verify_login`` reads them.
+    """
+    compact = two_factor.compact_code(field.data)
+    if compact.isdigit():
+        _check_app_code(compact)
+    elif not two_factor.is_recovery_code_format(compact):
+        raise ValidationError(
+            _(
+                "A recovery code has 10 letters and digits, written as two groups "
+                "of 5 such as abcde-23456. Enter one of your recovery codes, or the "
+                "6-digit code from your authenticator app."
+            )
+        )
+
+
 class TwoFactorCodeForm(PlatformForm):
     """The second login step: a code from the app, or a recovery code."""
 
     code = StringField(
         _l("Code"),
-        validators=[DataRequired(), Length(max=32)],
+        validators=[DataRequired(), Length(max=32), validate_login_code],
         render_kw={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True},
     )
 
@@ -81,7 +122,7 @@ class ConfirmTwoFactorForm(PlatformForm):
 
     code = StringField(
         _l("Six-digit code from the app"),
-        validators=[DataRequired(), Length(min=6, max=7)],
+        validators=[DataRequired(), Length(max=32), validate_app_code],
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
     )
 

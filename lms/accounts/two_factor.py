@@ -34,6 +34,9 @@ REQUIRED_FOR_ROLES = (Role.HR, Role.ADMIN)
 #: Seconds per TOTP step, as authenticator apps use by default.
 STEP_SECONDS = 30
 
+#: Digits of a TOTP code, as authenticator apps and pyotp use by default.
+TOTP_DIGITS = 6
+
 #: Steps before and after the current one that are accepted, for clock drift.
 VALID_WINDOW = 1
 
@@ -161,10 +164,15 @@ def qr_data_uri(uri: str) -> str:
     return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
 
 
+def compact_code(code: Optional[str]) -> str:
+    """Return a typed code without its surrounding and inner spaces."""
+    return (code or "").strip().replace(" ", "")
+
+
 def matching_step(secret: str, code: str, now: datetime) -> Optional[int]:
     """Return the time step whose code equals ``code`` within the window, or None."""
-    code = (code or "").strip().replace(" ", "")
-    if len(code) != 6 or not code.isdigit():
+    code = compact_code(code)
+    if len(code) != TOTP_DIGITS or not code.isdigit():
         return None
     totp = pyotp.TOTP(secret, interval=STEP_SECONDS)
     current = int(now.timestamp()) // STEP_SECONDS
@@ -249,6 +257,11 @@ def _normalise_recovery_code(code: str) -> str:
     return f"{raw[:5]}-{raw[5:]}" if len(raw) == 10 else ""
 
 
+def is_recovery_code_format(code: str) -> bool:
+    """Return whether ``code`` has the shape of a recovery code, hyphen and case aside."""
+    return bool(_normalise_recovery_code(code))
+
+
 def replace_recovery_codes(user: User) -> list[str]:
     """Delete the user's recovery codes and return a new set (shown once)."""
     from flask import current_app
@@ -306,7 +319,7 @@ def verify_login(user: User, code: str, now: Optional[datetime] = None) -> Optio
     record = get_two_factor(user)
     if record is None or record.confirmed_at is None:
         return None
-    compact = (code or "").strip().replace(" ", "")
+    compact = compact_code(code)
     if compact.isdigit():
         method = "totp" if _accept_code(record, compact, now) else None
     else:

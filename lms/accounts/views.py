@@ -306,12 +306,19 @@ def _managed_person_or_404(person_id: int) -> User:
 @person_roles_required(Role.ADMIN)
 def manage_account(person_id: int):
     person = _managed_person_or_404(person_id)
-    role_form = RoleForm(role=person.role.value)
+    return render_manage_page(person)
+
+
+def render_manage_page(person: User, status: int = 200, hr_scope_form=None):
+    """Render the account page of ``person`` and the errors of a rejected HR scope form."""
+    role_form = RoleForm(formdata=None, role=person.role.value)
     role_form.role.choices = _role_choices()
-    return _render_manage(person, role_form)
+    return _render_manage(person, role_form, status, hr_scope_form)
 
 
-def _render_manage(person: User, role_form: RoleForm, status: int = 200):
+def _render_manage(
+    person: User, role_form: RoleForm, status: int = 200, hr_scope_form=None
+):
     return (
         render_template(
             "lms/account_manage.html",
@@ -319,6 +326,7 @@ def _render_manage(person: User, role_form: RoleForm, status: int = 200):
             active_sessions=sessions.active_sessions(person),
             form=EmptyForm(),
             role_form=role_form,
+            hr_scope_errors=hr_scope_form.department.errors if hr_scope_form else [],
             two_factor_enabled=two_factor.is_enabled(person),
         ),
         status,

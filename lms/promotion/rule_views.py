@@ -15,6 +15,7 @@ from lms.accounts.access import (
     roles_required,
 )
 from lms.accounts.models import Role
+from lms.accounts.views import render_manage_page
 from lms.extensions import db
 from lms.promotion import engine, services
 from lms.promotion.forms import HrScopeForm, RuleForm, code_taken_message
@@ -111,9 +112,7 @@ def set_hr_scope(person_id: int):
     person = get_person_or_404(person_id)
     form = HrScopeForm(departments=person.institution.departments)
     if not form.validate_on_submit():
-        for error in form.department.errors:
-            flash(error, "error")
-        return redirect(url_for("accounts.manage_account", person_id=person.id)), 400
+        return render_manage_page(person, 400, hr_scope_form=form)
     choice = form.department.data
     try:
         changed = services.set_hr_scope(

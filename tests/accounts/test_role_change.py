@@ -132,3 +132,35 @@ def test_role_change_revokes_platform_operator(seeded, app_ctx, login):
     assert changed.platform_operator is False
     first, _second = _role_entries()
     assert first.data == {"from": "admin", "to": "trainer", "platform_operator_revoked": True}
+
+
+def test_unknown_hr_scope_shows_field_error(seeded, app_ctx, login):
+    officer = _user("hr_cs")
+    officer_id = officer.id
+    department_id = officer.hr_department_id
+
+    response = login("admin").post(
+        f"/people/{officer_id}/hr-scope", data={"department": "99999"}
+    )
+
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    page = response.get_data(as_text=True)
+    assert "Redirecting" not in page
+    assert 'id="department-error"' in page
+    assert 'aria-describedby="department-error"' in page
+    assert "“99999” is not one of the listed options; choose one from the list." in page
+    db.session.expire_all()
+    assert db.session.get(User, officer_id).hr_department_id == department_id
+
+
+def test_missing_hr_scope_shows_field_error(seeded, app_ctx, login):
+    officer_id = _user("hr_cs").id
+
+    response = login("admin").post(f"/people/{officer_id}/hr-scope", data={})
+
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    page = response.get_data(as_text=True)
+    assert 'id="department-error"' in page
+    assert "Department HR scope: choose a department or the whole institution." in page

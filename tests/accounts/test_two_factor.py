@@ -328,3 +328,67 @@ def test_admin_resets_lost_two_factor(app, world, clock):
     assert not two_factor.is_enabled(db.session.get(User, world.counselor))
     response, _csrf = _password_step(app.test_client(), "counselor1")
     assert not response.headers["Location"].endswith("/login/verify")
+
+
+def _field_errors(response) -> list[str]:
+    return re.findall(r'<p class="field-error"[^>]*>([^<]*)</p>', response.get_data(as_text=True))
+
+
+def test_enrolment_letters_ask_for_six_digits(app, world, clock, english):
+    client = app.test_client()
+    _password_step(client, "counselor1")
+    page = client.get("/account/two-factor").get_data(as_text=True)
+
+    response = client.post("/account/two-factor", data={"code": "abc", "csrf_token": csrf_from(page)})
+
+    assert response.status_code == 400
+    errors = _field_errors(response)
+    assert len(errors) == 1
+    assert "6-digit code" in errors[0]
+    assert "characters" not in errors[0]
+
+
+def test_enrolment_letters_message_in_chinese(app, world, clock):
+    client = app.test_client()
+    _password_step(client, "counselor1")
+    page = client.get("/account/two-factor").get_data(as_text=True)
+
+    response = client.post("/account/two-factor", data={"code": "abc", "csrf_token": csrf_from(page)})
+
+    errors = _field_errors(response)
+    assert len(errors) == 1
+    assert "6位数字" in errors[0]
+    assert "个字符" not in errors[0]
+
+
+def test_login_code_format_names_expected_kind(app, world, clock, english):
+    client = app.test_client()
+    _enrol(app, client, "counselor1", clock)
+    _response, csrf = _password_step(client, "counselor1")
+    failures_before = _actions(world.counselor).count("account.two_factor_failed")
+
+    digits = _code_step(client, csrf, "1234")
+    letters = _code_step(client, csrf, "abc")
+
+    assert not _logged_in(client)
+    digit_errors = _field_errors(digits)
+    assert len(digit_errors) == 1
+    assert "6 digits" in digit_errors[0]
+    assert "4" in digit_errors[0]
+    letter_errors = _field_errors(letters)
+    assert len(letter_errors) == 1
+    assert "recovery code has 10 letters and digits" in letter_errors[0]
+    assert "abcde-23456" in letter_errors[0]
+    # A malformed code is a typing error, not a wrong code, so it is not audited.
+    assert _actions(world.counselor).count("account.two_factor_failed") == failures_before
+
+
+def test_login_page_states_recovery_code_format(app, world, clock, english):
+    client = app.test_client()
+    _enrol(app, client, "counselor1", clock)
+    _password_step(client, "counselor1")
+
+    page = client.get("/login/verify").get_data(as_text=True)
+
+    assert "6-digit code" in page
+    assert "abcde-23456" in page

@@ -830,3 +830,45 @@ def test_review_hides_answer_feedback_when_options_do(world, login):
 
     assert "再读一遍规定。" not in page
     assert "接近了。" not in page
+
+
+def test_stale_tab_submit_flashes_notice(world, login):
+    quiz = db.session.get(Quiz, world.quiz)
+    question = quiz.questions[1]
+    right = next(c for c in question.choices if c.is_correct)
+    wrong = next(c for c in question.choices if not c.is_correct)
+    counselor = _enrolled(login, world)
+    attempt_id = _start(counselor, world.quiz)
+    url = f"/attempts/{attempt_id}/submit"
+    first = counselor.post(url, data={"seen": str(question.id), f"q{question.id}": str(right.id)})
+    assert first.headers["Location"] == f"/attempts/{attempt_id}/result"
+    counselor.get(first.headers["Location"])
+    submitted_at = _attempt(attempt_id).submitted_at
+
+    second = counselor.post(url, data={"seen": str(question.id), f"q{question.id}": str(wrong.id)})
+
+    assert second.status_code == 302
+    assert second.headers["Location"] == f"/attempts/{attempt_id}/result"
+    attempt = _attempt(attempt_id)
+    assert attempt.submitted_at == submitted_at
+    stored_answer = next(a for a in attempt.answers if a.question_id == question.id)
+    assert stored_answer.response in (right.id, [right.id])
+    page = counselor.get(second.headers["Location"]).get_data(as_text=True)
+    assert "This attempt had already been submitted" in page
+    assert "the answers of that submission count" in page
+
+
+def test_first_submit_shows_no_resubmit_notice(world, login):
+    quiz = db.session.get(Quiz, world.quiz)
+    question = quiz.questions[1]
+    right = next(c for c in question.choices if c.is_correct)
+    counselor = _enrolled(login, world)
+    attempt_id = _start(counselor, world.quiz)
+
+    response = counselor.post(
+        f"/attempts/{attempt_id}/submit",
+        data={"seen": str(question.id), f"q{question.id}": str(right.id)},
+    )
+
+    page = counselor.get(response.headers["Location"]).get_data(as_text=True)
+    assert "had already been submitted" not in page
