@@ -359,7 +359,11 @@ EXPECTED = {
     # The owner has submitted already; the other counselor sends no analysis.
     ("tasks.submit", "POST"): (302, 400, 400, 403, 403, 403, 403, 403),
     ("tasks.new_contest", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
+    # Only the owner of a contest (the trainer, who created the world's
+    # contest) and administrators change it, and only administrators change
+    # its owner. A POST without a username is rejected with 400.
     ("tasks.edit_contest", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
+    ("tasks.set_contest_owner", "POST"): (302, 403, 403, 403, 403, 403, 403, 400),
     ("tasks.add_contest_event", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     ("tasks.add_contest_entrant", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     # The world's contest has no events or entrants, so nothing is removed.
@@ -1144,6 +1148,7 @@ def _url(endpoint: str, w: dict) -> str:
         "tasks.my_contests": "/contests/mine",
         "tasks.export_standings": f"/contests/{w['contest']}/standings.csv",
         "tasks.edit_contest": f"/manage/contests/{w['contest']}",
+        "tasks.set_contest_owner": f"/manage/contests/{w['contest']}/owner",
         "tasks.contest": f"/contests/{w['contest']}",
         "tasks.new_contest": "/manage/contests/new",
         "tasks.add_contest_event": f"/manage/contests/{w['contest']}/events",
