@@ -232,6 +232,7 @@ def index():
             for programme in programmes
             if programme_authors.may_manage(current_user, programme)
         },
+        managed_codes=teachers.managed_codes(current_user),
         courses=authoring.courses_of(institution_id),
         lesson_counts=authoring.lesson_counts(institution_id),
     )
@@ -1154,6 +1155,7 @@ def _question_form(quiz: Quiz, question, values: dict, errors: dict, status: int
             errors=errors,
             answered=answered,
             locked=quiz_authoring.is_locked(quiz),
+            may_manage=teachers.may_manage(current_user, quiz.course),
             **quiz_authoring.question_form_context(),
         ),
         status,
