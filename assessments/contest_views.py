@@ -1,7 +1,14 @@
-"""Contest pages: standings with awards for staff, events and entrants for trainers."""
+"""Contest pages: standings with awards for staff, events and entrants for trainers.
+
+The owner of a contest and the administrators of its institution change
+it (``contests.may_manage``), and other trainers get 403 on every change.
+Standings show every entrant's grades, so a trainer who is not a manager
+reads them only when they may grade every event's course
+(``contests.may_read_standings``).
+"""
 
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -14,6 +21,7 @@ from assessments.task_views import (
     bp,
 )
 from assessments.tasks_models import AwardMode, Contest, ContestEntrant
+from courses import teachers
 from courses.authoring import AuthoringError
 from lms import exports, labels, revisions
 from lms.accounts.access import in_hr_scope, roles_required
@@ -72,6 +80,22 @@ def _visible_standings(contest: Contest) -> list[contests.Standing]:
     return [row for row in rows if in_hr_scope(current_user, row.user)]
 
 
+def _managed(contest_id: int) -> Contest:
+    """Load a contest the current user manages, or abort with 404 or 403."""
+    contest_row = _own(Contest, contest_id)
+    if not contests.may_manage(current_user, contest_row):
+        abort(403)
+    return contest_row
+
+
+def _readable(contest_id: int) -> Contest:
+    """Load a contest whose standings the current user reads, or abort with 404 or 403."""
+    contest_row = _own(Contest, contest_id)
+    if not contests.may_read_standings(current_user, contest_row):
+        abort(403)
+    return contest_row
+
+
 def _contest_values(contest: Contest) -> dict:
     return {
         "title": contest.title,
@@ -93,17 +117,25 @@ def _contest_fields() -> dict:
     }
 
 
-def _contest_page(contest: Contest, errors=None, status: int = 200):
+def _contest_page(contest: Contest, errors=None, status: int = 200, values=None):
     sources = contests.event_sources(current_user.institution_id, current_user)
     learners = [p for p in _people_of_institution() if p.role.is_learner]
+    readable = contests.may_read_standings(current_user, contest)
+    may_set_owner = (
+        current_user.role is Role.ADMIN
+        and current_user.institution_id == contest.institution_id
+    )
     return (
         render_template(
             "tasks/contest.html",
             contest=contest,
-            standings=_visible_standings(contest),
+            standings=_visible_standings(contest) if readable else None,
             sources=sources,
             learners=learners,
-            can_edit=current_user.role in AUTHOR_ROLES,
+            can_edit=contests.may_manage(current_user, contest),
+            may_set_owner=may_set_owner,
+            owner_values=values or {},
+            trainers=teachers.trainer_choices(contest) if may_set_owner else [],
             modes=list(AwardMode),
             values=(
                 _contest_values(contest)
@@ -160,7 +192,7 @@ def new_contest():
 @bp.route("/manage/contests/<int:contest_id>", methods=["POST"])
 @roles_required(*AUTHOR_ROLES)
 def edit_contest(contest_id: int):
-    contest_row = _own(Contest, contest_id)
+    contest_row = _managed(contest_id)
     data = request.form.to_dict()
     try:
         conflict = revisions.save(
@@ -185,7 +217,7 @@ def edit_contest(contest_id: int):
 @bp.route("/contests/<int:contest_id>/standings.csv")
 @roles_required(*RESULT_ROLES)
 def export_standings(contest_id: int):
-    contest_row = _own(Contest, contest_id)
+    contest_row = _readable(contest_id)
     headers = [_("Rank"), _("Entrant"), _("Employee number")]
     headers += [event.title for event in contest_row.events]
     headers += [_("Total"), _("Award")]
@@ -202,7 +234,7 @@ def export_standings(contest_id: int):
 @bp.route("/manage/contests/<int:contest_id>/events", methods=["POST"])
 @roles_required(*AUTHOR_ROLES)
 def add_contest_event(contest_id: int):
-    contest_row = _own(Contest, contest_id)
+    contest_row = _managed(contest_id)
     try:
         contests.add_event(
             contest_row,
@@ -221,7 +253,7 @@ def add_contest_event(contest_id: int):
 @bp.route("/manage/contests/<int:contest_id>/entrants", methods=["POST"])
 @roles_required(*AUTHOR_ROLES)
 def add_contest_entrant(contest_id: int):
-    contest_row = _own(Contest, contest_id)
+    contest_row = _managed(contest_id)
     raw = request.form.get("user_id", "")
     user = db.session.get(User, int(raw)) if raw.isdigit() and len(raw) < 10 else None
     if user is not None and user.institution_id != contest_row.institution_id:
@@ -248,7 +280,7 @@ def add_contest_entrant(contest_id: int):
 )
 @roles_required(*AUTHOR_ROLES)
 def remove_contest_event(contest_id: int, event_id: int):
-    if contests.remove_event(_own(Contest, contest_id), event_id, current_user):
+    if contests.remove_event(_managed(contest_id), event_id, current_user):
         db.session.commit()
         flash(_("Event removed."), "success")
     else:
@@ -262,9 +294,36 @@ def remove_contest_event(contest_id: int, event_id: int):
 )
 @roles_required(*AUTHOR_ROLES)
 def remove_contest_entrant(contest_id: int, user_id: int):
-    if contests.remove_entrant(_own(Contest, contest_id), user_id, current_user):
+    if contests.remove_entrant(_managed(contest_id), user_id, current_user):
         db.session.commit()
         flash(_("Entrant withdrawn."), "success")
     else:
         flash(_("That person is not entered."), "error")
+    return redirect(url_for("tasks.contest", contest_id=contest_id))
+
+
+@bp.route("/manage/contests/<int:contest_id>/owner", methods=["POST"])
+@roles_required(Role.ADMIN)
+def set_contest_owner(contest_id: int):
+    """Let an administrator hand the contest to another trainer or administrator."""
+    contest_row = _own(Contest, contest_id)
+    values = {"owner_username": request.form.get("owner_username", "")}
+    try:
+        conflict = revisions.save(
+            contest_row,
+            lambda: contests.set_owner(contest_row, values, current_user),
+            lambda row: {"owner_id": row.owner_id},
+        )
+    except AuthoringError as error:
+        db.session.rollback()
+        return _contest_page(_own(Contest, contest_id), error.errors, 400, values)
+    if conflict is not None:
+        owner = contest_row.owner
+        saved = {"owner_username": owner.username if owner is not None else ""}
+        revisions.show_conflict(
+            conflict,
+            revisions.value_differences(values, saved, {"owner_username": _("Contest owner")}),
+        )
+        return _contest_page(contest_row, None, 409, values)
+    flash(_("Owner changed."), "success")
     return redirect(url_for("tasks.contest", contest_id=contest_id))

@@ -1,5 +1,9 @@
 """Contests (素质能力大赛): weighted events, standings with ties, and award tiers.
 
+A contest's owner (the trainer or administrator who created it) and the
+administrators of its institution manage it: its title and awards, events
+and entrants. Only administrators change the owner.
+
 Each event score is a percentage of its maximum: the latest released task
 score, or the best submitted quiz attempt. The weighted total is
 ``sum(weight * percent) / sum(weight)``, so it is out of 100 whatever the
@@ -24,10 +28,10 @@ from assessments.tasks_models import (
     ContestEvent,
     PerformanceTask,
 )
-from courses import teaching
+from courses import teachers, teaching
 from courses.authoring import AuthoringError
 from lms import audit
-from lms.accounts.models import User
+from lms.accounts.models import Role, User
 from lms.extensions import db
 
 AWARDS = (_l("First prize"), _l("Second prize"), _l("Third prize"))
@@ -68,7 +72,7 @@ def save_contest(
     if errors:
         raise AuthoringError(errors)
     if contest is None:
-        contest = Contest(institution_id=institution_id)
+        contest = Contest(institution_id=institution_id, owner_id=actor.id)
         db.session.add(contest)
     contest.title = title
     contest.award_mode = mode
@@ -79,6 +83,73 @@ def save_contest(
         actor_id=actor.id, institution_id=institution_id,
     )
     return contest
+
+
+def may_manage(user: User, contest: Contest) -> bool:
+    """Return whether ``user`` changes the contest: its owner and administrators."""
+    if user.institution_id != contest.institution_id:
+        return False
+    if user.role is Role.ADMIN:
+        return True
+    return user.role is Role.TRAINER and contest.owner_id == user.id
+
+
+def may_read_standings(user: User, contest: Contest) -> bool:
+    """Return whether ``user`` reads every entrant's event scores in the contest.
+
+    The managers do, and HR officers (a department HR officer sees only the
+    rows of their department). Another trainer does only when they may read
+    the results of every event, that is, grade each event's course.
+    """
+    if user.institution_id != contest.institution_id:
+        return False
+    if may_manage(user, contest) or user.role is Role.HR:
+        return True
+    if user.role is not Role.TRAINER:
+        return False
+    return all(
+        teaching.may_grade(user, (event.task or event.quiz).course)
+        for event in contest.events
+    )
+
+
+def set_owner(contest: Contest, data: dict, actor: User) -> User:
+    """Make the user named by ``data["owner_username"]`` the owner of ``contest``."""
+    user = teachers.institution_member(
+        contest.institution_id, data, "owner_username"
+    )
+    if user.role not in teachers.AUTHOR_ROLES:
+        raise AuthoringError(
+            {
+                "owner_username": _(
+                    "%(name)s (%(username)s) is not a trainer or administrator, so"
+                    " cannot own a contest. Choose a trainer.",
+                    name=user.full_name,
+                    username=user.username,
+                )
+            }
+        )
+    if user.id == contest.owner_id:
+        raise AuthoringError(
+            {
+                "owner_username": _(
+                    "%(name)s already owns this contest.", name=user.full_name
+                )
+            }
+        )
+    previous = contest.owner_id
+    contest.owner_id = user.id
+    db.session.flush()
+    audit.record(
+        "contest.owner_changed",
+        "contest",
+        contest.id,
+        contest.title,
+        actor_id=actor.id,
+        institution_id=contest.institution_id,
+        data={"previous_owner_id": previous, "owner_id": user.id},
+    )
+    return user
 
 
 def event_sources(institution_id: int, actor: User) -> list[tuple[str, str]]:

@@ -382,7 +382,13 @@ class Contest(Versioned, db.Model):
         sa.Numeric(6, 2), default=Decimal(30)
     )
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+    #: The user who created the contest. The owner and the administrators of
+    #: its institution manage it, and without an owner only administrators do.
+    owner_id: so.Mapped[Optional[int]] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL"), index=True
+    )
 
+    owner: so.Mapped[Optional[User]] = so.relationship(foreign_keys=[owner_id])
     events: so.Mapped[list["ContestEvent"]] = so.relationship(
         back_populates="contest",
         order_by="ContestEvent.position",

@@ -317,7 +317,9 @@ def save_programme(
     created = programme is None
     if programme is None:
         programme = Programme(
-            institution_id=institution_id, status=PublicationStatus.DRAFT
+            institution_id=institution_id,
+            status=PublicationStatus.DRAFT,
+            author_id=actor.id,
         )
         db.session.add(programme)
     programme.code = code
@@ -334,7 +336,21 @@ def save_programme(
     logger.info(
         "Programme %r %s by %r", programme, "created" if created else "updated", actor
     )
+    if created:
+        record_programme_created(programme, actor)
     return programme
+
+
+def record_programme_created(programme: Programme, actor: User) -> None:
+    """Audit the creation of ``programme``, which names its first author."""
+    audit.record(
+        "programme.created",
+        "programme",
+        programme.id,
+        f"{programme.code} {programme.title}",
+        actor_id=actor.id,
+        institution_id=programme.institution_id,
+    )
 
 
 def requires_nothing(

@@ -6,7 +6,9 @@ get 403, and objects of another institution give 404. A course's content
 changed, published and archived only by the users who manage the course:
 the authors of any version and the administrators (``teachers.may_manage``).
 Other trainers, its co-teachers and class trainers included, read these
-pages and get 403 on every change.
+pages and get 403 on every change. A programme is likewise changed,
+published and archived only by its author and the administrators
+(``programme_authors.may_manage``).
 """
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -23,6 +25,7 @@ from courses import (
     lesson_files,
     lesson_images,
     logger,
+    programme_authors,
     programme_report,
     sections,
     teachers,
@@ -73,10 +76,18 @@ def _managed(course_id: int) -> Course:
     return course
 
 
+def _managed_programme(programme_id: int) -> Programme:
+    """Load a programme the current user may change, or abort with 404 or 403."""
+    programme = _own(Programme, programme_id)
+    if not programme_authors.may_manage(current_user, programme):
+        abort(403)
+    return programme
+
+
 def _programme_link(
     programme_id: int, link_id: int
 ) -> tuple[Programme, ProgrammeCourse]:
-    programme = _own(Programme, programme_id)
+    programme = _managed_programme(programme_id)
     link = db.session.get(ProgrammeCourse, link_id)
     if link is None or link.programme_id != programme.id:
         abort(404)
@@ -212,9 +223,16 @@ def _copy_rejected(error: authoring.AuthoringError, subject) -> dict:
 @roles_required(*AUTHOR_ROLES)
 def index():
     institution_id = current_user.institution_id
+    programmes = authoring.programmes_of(institution_id)
     return render_template(
         "courses/manage/index.html",
-        programmes=authoring.programmes_of(institution_id),
+        programmes=programmes,
+        managed_programme_ids={
+            programme.id
+            for programme in programmes
+            if programme_authors.may_manage(current_user, programme)
+        },
+        managed_codes=teachers.managed_codes(current_user),
         courses=authoring.courses_of(institution_id),
         lesson_counts=authoring.lesson_counts(institution_id),
     )
@@ -230,6 +248,7 @@ def _programme_form(
     status: int = 200,
     copy_values=None,
     copy_errors=None,
+    author_values=None,
 ):
     courses = []
     enrolled = False
@@ -254,6 +273,14 @@ def _programme_form(
             posts=list(Post),
             addable_courses=courses,
             enrolled=enrolled,
+            may_manage=programme is None
+            or programme_authors.may_manage(current_user, programme),
+            may_set_author=programme is not None
+            and programme_authors.may_set_author(current_user, programme),
+            trainers=(
+                teachers.trainer_choices(programme) if programme is not None else []
+            ),
+            author_values=author_values or {},
             copy_values=copy_values or {},
             copy_errors=copy_errors or {},
         ),
@@ -300,6 +327,8 @@ def edit_programme(programme_id: int):
     programme = _own(Programme, programme_id)
     if request.method == "GET":
         return _programme_form(programme, _programme_values(programme), {})
+    if not programme_authors.may_manage(current_user, programme):
+        abort(403)
     data = _form_data()
     try:
         conflict = revisions.save(
@@ -323,7 +352,7 @@ def edit_programme(programme_id: int):
 @bp.route("/programmes/<int:programme_id>/courses", methods=["POST"])
 @roles_required(*AUTHOR_ROLES)
 def add_programme_course(programme_id: int):
-    programme = _own(Programme, programme_id)
+    programme = _managed_programme(programme_id)
     target = url_for("manage.edit_programme", programme_id=programme.id)
     raw_id = request.form.get("course_id", "")
     course = (
@@ -487,7 +516,7 @@ def export_programme_learners(programme_id: int):
 @bp.route("/programmes/<int:programme_id>/publish", methods=["POST"])
 @roles_required(*AUTHOR_ROLES)
 def publish_programme(programme_id: int):
-    programme = _own(Programme, programme_id)
+    programme = _managed_programme(programme_id)
     return _transition(
         programme,
         authoring.publish_programme,
@@ -499,7 +528,7 @@ def publish_programme(programme_id: int):
 @bp.route("/programmes/<int:programme_id>/archive", methods=["POST"])
 @roles_required(*AUTHOR_ROLES)
 def archive_programme(programme_id: int):
-    programme = _own(Programme, programme_id)
+    programme = _managed_programme(programme_id)
     return _transition(
         programme,
         authoring.archive_programme,
@@ -528,6 +557,46 @@ def copy_programme(programme_id: int):
     db.session.commit()
     flash(_("Programme copied as the draft %(code)s.", code=copy.code), "success")
     return redirect(url_for("manage.edit_programme", programme_id=copy.id))
+
+
+@bp.route("/programmes/<int:programme_id>/author", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def set_programme_author(programme_id: int):
+    """Let an administrator hand the programme to another trainer or administrator."""
+    programme = _own(Programme, programme_id)
+    if not programme_authors.may_set_author(current_user, programme):
+        abort(403)
+    values = {"author_username": request.form.get("author_username", "")}
+    try:
+        conflict = revisions.save(
+            programme,
+            lambda: programme_authors.set_author(programme, values, current_user),
+            lambda row: {"author_id": row.author_id},
+        )
+    except authoring.AuthoringError as error:
+        db.session.rollback()
+        programme = _own(Programme, programme_id)
+        return _programme_form(
+            programme,
+            _programme_values(programme),
+            error.errors,
+            400,
+            author_values=values,
+        )
+    if conflict is not None:
+        author = programme.author
+        saved = {"author_username": author.username if author is not None else ""}
+        revisions.show_conflict(
+            conflict,
+            revisions.value_differences(
+                values, saved, {"author_username": _("Author")}
+            ),
+        )
+        return _programme_form(
+            programme, _programme_values(programme), {}, 409, author_values=values
+        )
+    flash(_("Author changed."), "success")
+    return redirect(url_for("manage.edit_programme", programme_id=programme_id))
 
 
 # Courses ----------------------------------------------------------------------
@@ -1086,6 +1155,7 @@ def _question_form(quiz: Quiz, question, values: dict, errors: dict, status: int
             errors=errors,
             answered=answered,
             locked=quiz_authoring.is_locked(quiz),
+            may_manage=teachers.may_manage(current_user, quiz.course),
             **quiz_authoring.question_form_context(),
         ),
         status,

@@ -94,7 +94,14 @@ class Programme(Versioned, db.Model):
     )
     #: Months a certificate for this programme stays valid; None never expires.
     certificate_validity_months: so.Mapped[Optional[int]]
+    #: The user who created the programme or copied it from another. The
+    #: author and the administrators of its institution change and publish
+    #: it, and without an author only administrators do.
+    author_id: so.Mapped[Optional[int]] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL"), index=True
+    )
 
+    author: so.Mapped[Optional[User]] = so.relationship(foreign_keys=[author_id])
     courses: so.Mapped[list["ProgrammeCourse"]] = so.relationship(
         back_populates="programme",
         order_by="ProgrammeCourse.position",

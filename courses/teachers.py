@@ -106,6 +106,15 @@ def may_set_author(user: User, course: Course) -> bool:
 
 def _person(course: Course, data: dict, field: str) -> User:
     """Return the active user of the course's institution named in ``data[field]``."""
+    return institution_member(course.institution_id, data, field)
+
+
+def institution_member(institution_id: int, data: dict, field: str) -> User:
+    """Return the active user of the institution named in ``data[field]``.
+
+    Raises AuthoringError on ``field`` when the name is empty, unknown,
+    of another institution or of a disabled account.
+    """
     username = (data.get(field) or "").strip()
     if not username:
         raise AuthoringError(
@@ -114,7 +123,7 @@ def _person(course: Course, data: dict, field: str) -> User:
     user = db.session.scalar(sa.select(User).where(User.username == username))
     # A user of another institution gets the same message as an unknown name,
     # so the field reveals nothing about other institutions' accounts.
-    if user is None or user.institution_id != course.institution_id:
+    if user is None or user.institution_id != institution_id:
         raise AuthoringError(
             {
                 field: _(

@@ -21,6 +21,7 @@ from courses.authoring import (
     _set_status,
     next_version,
     record_created,
+    record_programme_created,
     reject,
 )
 from courses.models import (
@@ -212,6 +213,7 @@ def copy_programme(programme: Programme, data: dict, actor: User) -> Programme:
         min_elective_hours=programme.min_elective_hours,
         certificate_validity_months=programme.certificate_validity_months,
         status=PublicationStatus.DRAFT,
+        author_id=actor.id,
     )
     links = {}
     for link in programme.courses:
@@ -231,6 +233,7 @@ def copy_programme(programme: Programme, data: dict, actor: User) -> Programme:
         ]
     db.session.flush()
     logger.info("Programme %r copied to %r by %r", programme, copy, actor)
+    record_programme_created(copy, actor)
     return copy
 
 

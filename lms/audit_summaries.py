@@ -227,6 +227,8 @@ DATA_REFERENCES: dict[str, dict[str, str]] = {
     "course.teacher_added": {"user_id": "user"},
     "course.teacher_removed": {"user_id": "user"},
     "course.author_changed": {"previous_author_id": "user", "author_id": "user"},
+    "contest.owner_changed": {"previous_owner_id": "user", "owner_id": "user"},
+    "programme.author_changed": {"previous_author_id": "user", "author_id": "user"},
     "certificate_programme_settings.saved": {
         "template_id": "certificate_template",
         "renews_programme_id": "programme",
@@ -331,6 +333,8 @@ TEMPLATES = {
     "course.teacher_added": _l("User %(user_id)s added to the co-teachers"),
     "course.teacher_removed": _l("User %(user_id)s removed from the co-teachers"),
     "course.author_changed": _l("Author: %(previous_author_id)s → %(author_id)s"),
+    "contest.owner_changed": _l("Owner: %(previous_owner_id)s → %(owner_id)s"),
+    "programme.author_changed": _l("Author: %(previous_author_id)s → %(author_id)s"),
     "class.attendance_marked": _l(
         "Attendance at session %(session_id)s marked %(attendance_label)s"
         " (before: %(attendance_before_label)s)"
@@ -511,6 +515,8 @@ ACTION_LABELS = {
     "course.author_changed": _l("Course author changed"),
     "programme.published": _l("Programme published"),
     "programme.archived": _l("Programme archived"),
+    "programme.created": _l("Programme created"),
+    "programme.author_changed": _l("Programme author changed"),
     "class.attendance_marked": _l("Attendance marked"),
     "class.request_approved": _l("Class request approved"),
     "class.request_rejected": _l("Class request rejected"),
@@ -523,6 +529,7 @@ ACTION_LABELS = {
     "contest.entrant_removed": _l("Contest entrant removed"),
     "contest.event_added": _l("Contest event added"),
     "contest.event_removed": _l("Contest event removed"),
+    "contest.owner_changed": _l("Contest owner changed"),
     "promotion.applied": _l("Promotion application submitted"),
     "promotion.resubmitted": _l("Promotion application resubmitted"),
     "promotion.withdrawn": _l("Promotion application withdrawn"),

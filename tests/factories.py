@@ -116,9 +116,11 @@ def make_programme(
     tier: TrainingTier = TrainingTier.SCHOOL,
     kind: TrainingKind = TrainingKind.PRE_JOB,
     level: TargetLevel = TargetLevel.JUNIOR,
+    author: Optional[User] = None,
 ) -> Programme:
     programme = Programme(
         institution_id=institution.id,
+        author_id=author.id if author is not None else None,
         code=code,
         title=title or f"培训项目{code}",
         summary="项目说明",
@@ -305,8 +307,9 @@ def build_learning_world(
     quiz = make_quiz(
         course1, time_limit_minutes=time_limit_minutes, max_attempts=max_attempts
     )
+    # The trainer also authors institution A's programmes, so changes them.
     programme = make_programme(
-        uni_a, "p1", [course1, course2], title="初级辅导员岗前培训"
+        uni_a, "p1", [course1, course2], title="初级辅导员岗前培训", author=trainer
     )
     draft_course = make_course(uni_a, "c3", title="草稿课程", lessons=1, author=trainer)
     draft = make_programme(
@@ -315,6 +318,7 @@ def build_learning_world(
         [draft_course],
         title="未发布项目",
         status=PublicationStatus.DRAFT,
+        author=trainer,
     )
     course_b = make_course(uni_b, "cb", title="乙校课程", lessons=1)
     programme_b = make_programme(uni_b, "pb", [course_b], title="乙校专题培训")

@@ -237,14 +237,19 @@ EXPECTED = {
     # errors, and buttons redirect with a message. Publish, archive, remove
     # and delete target objects whose rules reject the change.
     ("manage.new_programme", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
-    ("manage.edit_programme", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
-    ("manage.add_programme_course", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
-    ("manage.move_programme_course", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
-    ("manage.set_programme_course_required", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
-    ("manage.remove_programme_course", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
-    ("manage.set_programme_course_prerequisites", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
-    ("manage.publish_programme", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
-    ("manage.archive_programme", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
+    # A programme is changed, published and archived only by its author and
+    # administrators, and only administrators change its author. The
+    # world's programmes have no author, so the trainer gets 403. Any
+    # trainer copies a programme and becomes the author of the copy.
+    ("manage.edit_programme", "POST"): (302, 403, 403, 403, 403, 403, 403, 400),
+    ("manage.add_programme_course", "POST"): (302, 403, 403, 403, 403, 403, 403, 302),
+    ("manage.move_programme_course", "POST"): (302, 403, 403, 403, 403, 403, 403, 302),
+    ("manage.set_programme_course_required", "POST"): (302, 403, 403, 403, 403, 403, 403, 302),
+    ("manage.remove_programme_course", "POST"): (302, 403, 403, 403, 403, 403, 403, 302),
+    ("manage.set_programme_course_prerequisites", "POST"): (302, 403, 403, 403, 403, 403, 403, 302),
+    ("manage.publish_programme", "POST"): (302, 403, 403, 403, 403, 403, 403, 302),
+    ("manage.archive_programme", "POST"): (302, 403, 403, 403, 403, 403, 403, 302),
+    ("manage.set_programme_author", "POST"): (302, 403, 403, 403, 403, 403, 403, 400),
     ("manage.copy_programme", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     ("manage.new_course", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     ("manage.edit_course", "POST"): (302, 403, 403, 403, 403, 403, 403, 400),
@@ -359,7 +364,11 @@ EXPECTED = {
     # The owner has submitted already; the other counselor sends no analysis.
     ("tasks.submit", "POST"): (302, 400, 400, 403, 403, 403, 403, 403),
     ("tasks.new_contest", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
+    # Only the owner of a contest (the trainer, who created the world's
+    # contest) and administrators change it, and only administrators change
+    # its owner. A POST without a username is rejected with 400.
     ("tasks.edit_contest", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
+    ("tasks.set_contest_owner", "POST"): (302, 403, 403, 403, 403, 403, 403, 400),
     ("tasks.add_contest_event", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     ("tasks.add_contest_entrant", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     # The world's contest has no events or entrants, so nothing is removed.
@@ -1030,6 +1039,7 @@ def _url(endpoint: str, w: dict) -> str:
         "manage.publish_programme": f"/manage/programmes/{w['draft_programme']}/publish",
         "manage.archive_programme": f"/manage/programmes/{w['draft_programme']}/archive",
         "manage.copy_programme": f"/manage/programmes/{w['draft_programme']}/copy",
+        "manage.set_programme_author": f"/manage/programmes/{w['draft_programme']}/author",
         "manage.new_course": "/manage/courses/new",
         "manage.edit_course": f"/manage/courses/{w['course']}",
         "manage.publish_course": f"/manage/courses/{w['course']}/publish",
@@ -1144,6 +1154,7 @@ def _url(endpoint: str, w: dict) -> str:
         "tasks.my_contests": "/contests/mine",
         "tasks.export_standings": f"/contests/{w['contest']}/standings.csv",
         "tasks.edit_contest": f"/manage/contests/{w['contest']}",
+        "tasks.set_contest_owner": f"/manage/contests/{w['contest']}/owner",
         "tasks.contest": f"/contests/{w['contest']}",
         "tasks.new_contest": "/manage/contests/new",
         "tasks.add_contest_event": f"/manage/contests/{w['contest']}/events",

@@ -321,3 +321,64 @@ def test_course_authors_recovered_from_creation_entries(fresh_app):
 
     assert authors == {1: 1, 2: None, 3: None, 4: 2}
     assert kept == authors
+
+
+BEFORE_CONTEST_OWNERS = "b6d2e8f41a07"
+
+
+def test_contest_owners_recovered_from_first_save(fresh_app):
+    """A contest gets as owner the actor of its oldest ``contest.saved`` entry.
+
+    Contest 1 was created by the trainer and later saved by the administrator.
+    Contest 2 has no entry, and contest 3 names a creator of another
+    institution, so neither gets an owner.
+    """
+    def contest(contest_id: int) -> tuple:
+        return ("contest", {"id": contest_id, "institution_id": 1,
+                            "title": f"大赛{contest_id}", "award_mode": "rank_share",
+                            "first_tier": 10, "second_tier": 20, "third_tier": 30,
+                            "created_at": "2026-02-01 08:00:00.000000"})
+
+    def entry(entry_id: int, actor_id: int, contest_id: int) -> tuple:
+        return ("audit_entry", {"id": entry_id, "created_at": "2026-02-01 08:00:00.000000",
+                                "actor_id": actor_id, "action": "contest.saved",
+                                "subject_type": "contest", "subject_id": contest_id,
+                                "summary": f"大赛{contest_id}", "data": "{}",
+                                "institution_id": 1})
+
+    def person(user_id: int, username: str, role: str, institution_id: int) -> tuple:
+        return ("user", {"id": user_id, "username": username, "full_name": username,
+                         "role": role, "institution_id": institution_id, "active": True,
+                         "password_hash": "x", "created_at": "2026-01-05 08:00:00.000000"})
+
+    rows = [
+        ("institution", {"id": 1, "code": "uni-a", "name": "甲大学",
+                         "timezone": "Asia/Shanghai", "serial_prefix": "SR"}),
+        ("institution", {"id": 2, "code": "uni-b", "name": "乙大学",
+                         "timezone": "Asia/Shanghai", "serial_prefix": "SB"}),
+        person(1, "trainer", "trainer", 1),
+        person(2, "admin", "admin", 1),
+        person(3, "trainer-b", "trainer", 2),
+        contest(1), contest(2), contest(3),
+        entry(1, 1, 1),
+        entry(2, 2, 1),
+        entry(3, 3, 3),
+        entry(4, 2, 3),
+    ]
+    with fresh_app.app_context():
+        upgrade(revision=BEFORE_CONTEST_OWNERS)
+        with db.engine.begin() as connection:
+            metadata = sa.MetaData()
+            for table_name, row in rows:
+                table = sa.Table(table_name, metadata, autoload_with=connection)
+                values = {
+                    key: _python_value(table.c[key].type, value) for key, value in row.items()
+                }
+                connection.execute(table.insert().values(**values))
+        upgrade()
+        owners = dict(db.session.execute(sa.text("SELECT id, owner_id FROM contest")).all())
+        db.session.remove()
+        downgrade(revision=BEFORE_CONTEST_OWNERS)
+        db.session.remove()
+
+    assert owners == {1: 1, 2: None, 3: None}

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from assessments import contests, moderation, tasks
 from assessments.tasks_models import Contest, ContestEvent
+from lms import audit
 from lms.accounts.models import Role
 from lms.extensions import db
 from lms.organisations.models import Institution
@@ -189,3 +190,139 @@ def test_demo_department_hr_sees_own_department(app_ctx, seeded, login):
     assert export.status_code == 200
     assert len(export.data.decode("utf-8-sig").splitlines()) == 1
     assert user("counselor1").full_name in institution_page.get_data(as_text=True)
+
+
+# Contest owners ---------------------------------------------------------------
+
+
+def _contest(contest_id: int) -> Contest:
+    db.session.expire_all()
+    return db.session.get(Contest, contest_id)
+
+
+def test_creator_recorded_as_owner(world, login):
+    session = login("trainer")
+    contest_id = _new_contest(session)
+
+    page = session.get(f"/contests/{contest_id}").get_data(as_text=True)
+
+    assert _contest(contest_id).owner_id == user("trainer").id
+    assert user("trainer").full_name in page
+    assert "Save contest" in page
+
+
+def test_other_trainer_cannot_change_contest(world, outsider, login):
+    contest_id = _new_contest(login("trainer"))
+    contests.add_entrant(_contest(contest_id), user("counselor1"), user("admin"))
+    db.session.commit()
+    session = login(outsider)
+    base = f"/manage/contests/{contest_id}"
+
+    page = session.get(f"/contests/{contest_id}")
+    edited = session.post(base, data={**CONTEST_FORM, "title": "改名"})
+    entered = session.post(f"{base}/entrants", data={"user_id": user("counselor2").id})
+    withdrawn = session.post(f"{base}/entrants/{user('counselor1').id}/remove")
+    event_removed = session.post(f"{base}/events/1/remove")
+
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Save contest" not in text
+    assert "Only the owner of this contest and administrators" in text
+    assert edited.status_code == 403
+    assert entered.status_code == 403
+    assert withdrawn.status_code == 403
+    assert event_removed.status_code == 403
+    contest = _contest(contest_id)
+    assert contest.title == CONTEST_FORM["title"]
+    assert [entrant.user_id for entrant in contest.entrants] == [user("counselor1").id]
+
+
+def test_admin_manages_trainer_contest(world, login):
+    contest_id = _new_contest(login("trainer"))
+    session = login("admin")
+
+    edited = session.post(
+        f"/manage/contests/{contest_id}", data={**CONTEST_FORM, "title": "改名"}
+    )
+    entered = session.post(
+        f"/manage/contests/{contest_id}/entrants", data={"user_id": user("counselor2").id}
+    )
+
+    assert edited.status_code == 302
+    assert entered.status_code == 302
+    contest = _contest(contest_id)
+    assert contest.title == "改名"
+    assert [entrant.user_id for entrant in contest.entrants] == [user("counselor2").id]
+
+
+def test_standings_hidden_from_non_teacher(awarded, outsider, login):
+    session = login(outsider)
+
+    page = session.get(f"/contests/{awarded}")
+    export = session.get(f"/contests/{awarded}/standings.csv")
+
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert user("counselor1").full_name not in text
+    assert "courses you do not teach" in text
+    assert export.status_code == 403
+
+
+def test_standings_shown_to_event_teacher(awarded, login):
+    session = login("trainer")
+
+    page = session.get(f"/contests/{awarded}")
+    export = session.get(f"/contests/{awarded}/standings.csv")
+
+    assert user("counselor1").full_name in page.get_data(as_text=True)
+    assert "Save contest" not in page.get_data(as_text=True)
+    assert export.status_code == 200
+    assert len(export.data.decode("utf-8-sig").splitlines()) == 3
+
+
+def test_admin_changes_owner(world, outsider, login):
+    contest_id = _new_contest(login("trainer"))
+    admin = login("admin")
+
+    changed = admin.post(
+        f"/manage/contests/{contest_id}/owner", data={"owner_username": outsider}
+    )
+    edited = login(outsider).post(
+        f"/manage/contests/{contest_id}", data={**CONTEST_FORM, "title": "改名"}
+    )
+    previous = login("trainer").post(
+        f"/manage/contests/{contest_id}", data={**CONTEST_FORM, "title": "再改"}
+    )
+
+    assert changed.status_code == 302
+    assert edited.status_code == 302
+    assert previous.status_code == 403
+    assert _contest(contest_id).owner_id == user(outsider).id
+    entry = db.session.scalars(
+        sa.select(audit.AuditEntry).filter_by(action="contest.owner_changed")
+    ).one()
+    assert entry.data["previous_owner_id"] == user("trainer").id
+    assert entry.data["owner_id"] == user(outsider).id
+
+
+def test_owner_change_rejects_learner(world, login):
+    contest_id = _new_contest(login("trainer"))
+
+    rejected = login("admin").post(
+        f"/manage/contests/{contest_id}/owner", data={"owner_username": "counselor1"}
+    )
+
+    assert rejected.status_code == 400
+    assert "cannot own a contest" in rejected.get_data(as_text=True)
+    assert _contest(contest_id).owner_id == user("trainer").id
+
+
+def test_trainer_cannot_change_owner(world, outsider, login):
+    contest_id = _new_contest(login("trainer"))
+
+    refused = login("trainer").post(
+        f"/manage/contests/{contest_id}/owner", data={"owner_username": outsider}
+    )
+
+    assert refused.status_code == 403
+    assert _contest(contest_id).owner_id == user("trainer").id

@@ -35,7 +35,9 @@ def world(app_ctx):
     trainer3 = make_user(uni_a, "trainer3", Role.TRAINER, full_name="刘培训师")
     course4 = make_course(uni_a, "c4", title="网络思政工作", lessons=1, author=trainer2)
     course1 = db.session.get(Course, world.course1)
-    own = make_programme(uni_a, "p-own", [course4], title="网络思政专题")
+    own = make_programme(
+        uni_a, "p-own", [course4], title="网络思政专题", author=trainer2
+    )
     mixed = make_programme(uni_a, "p-mixed", [course1, course4], title="综合能力提升")
     db.session.commit()
     world.trainer2 = trainer2.id
@@ -386,11 +388,27 @@ def test_offered_programme_rejects_foreign_course(world, login, english):
 
 def test_offered_programme_takes_authors_course(world, login, english):
     _admin_class(world, f"p:{world.own_programme}")
+    uni_a = db.session.get(Institution, world.uni_a)
+    course5 = make_course(uni_a, "c5", title="班级管理", lessons=1, author=user(world.trainer2))
+    db.session.commit()
 
-    page = _add_to_programme(login("trainer"), world.own_programme, world.course1)
+    page = _add_to_programme(login("trainer2"), world.own_programme, course5.id)
 
-    assert "Course c1 added." in unescape(page.get_data(as_text=True))
-    assert _programme_codes(world.own_programme) == {"c4", "c1"}
+    assert "Course c5 added." in unescape(page.get_data(as_text=True))
+    assert _programme_codes(world.own_programme) == {"c4", "c5"}
+
+
+def test_offered_programme_rejects_non_author(world, login, english):
+    """The author of a course cannot add it to a programme written by someone else."""
+    _admin_class(world, f"p:{world.own_programme}")
+
+    response = login("trainer").post(
+        f"/manage/programmes/{world.own_programme}/courses",
+        data={"course_id": str(world.course1)},
+    )
+
+    assert response.status_code == 403
+    assert _programme_codes(world.own_programme) == {"c4"}
 
 
 def test_offered_programme_takes_admins_choice(world, login, english):

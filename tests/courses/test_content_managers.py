@@ -185,3 +185,49 @@ def test_course_teachers_set_grants(draft, world, login, username):
     assert saved.status_code == 302
     grant = db.session.scalar(sa.select(QuizGrant).filter_by(quiz_id=world.quiz))
     assert grant.extra_attempts == 5
+
+
+def test_non_manager_sees_no_quiz_controls(draft, login):
+    quiz = f"/manage/quizzes/{draft['quiz']}"
+    session = login("trainer2")
+
+    quiz_page = session.get(quiz).get_data(as_text=True)
+    question_page = session.get(f"{quiz}/questions/{draft['question']}").get_data(
+        as_text=True
+    )
+
+    message = "Only the authors of this course and administrators can change its quizzes"
+    assert message in quiz_page
+    assert "Save quiz" not in quiz_page
+    assert f"{quiz}/questions/{draft['question']}/delete" not in quiz_page
+    assert f"{quiz}/questions/{draft['question']}/move" not in quiz_page
+    assert f"{quiz}/draws" not in quiz_page
+    assert f"{quiz}/delete" not in quiz_page
+    assert message in question_page
+    assert "Save question" not in question_page
+
+
+@pytest.mark.parametrize("username", ["trainer", "admin"])
+def test_manager_sees_quiz_controls(draft, login, username):
+    quiz = f"/manage/quizzes/{draft['quiz']}"
+    session = login(username)
+
+    quiz_page = session.get(quiz).get_data(as_text=True)
+    question_page = session.get(f"{quiz}/questions/{draft['question']}").get_data(
+        as_text=True
+    )
+
+    assert "Only the authors of this course" not in quiz_page
+    assert "Save quiz" in quiz_page
+    assert f"{quiz}/questions/{draft['question']}/delete" in quiz_page
+    assert f"{quiz}/delete" in quiz_page
+    assert "Only the authors of this course" not in question_page
+    assert "Save question" in question_page
+
+
+def test_index_hides_others_course_buttons(draft, login):
+    other_page = login("trainer2").get("/manage/programmes").get_data(as_text=True)
+    author_page = login("trainer").get("/manage/programmes").get_data(as_text=True)
+
+    assert f"/manage/courses/{draft['course']}/publish" not in other_page
+    assert f"/manage/courses/{draft['course']}/publish" in author_page

@@ -78,8 +78,10 @@ def test_intermediate_authored_by_trainer(app_ctx, seeded):
         )
     ).all()
 
+    assert programme.author_id == trainer.id
     assert [(entry.action, entry.actor_id) for entry in entries] == [
-        ("programme.published", trainer.id)
+        ("programme.created", trainer.id),
+        ("programme.published", trainer.id),
     ]
 
 

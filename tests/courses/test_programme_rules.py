@@ -36,7 +36,10 @@ def electives(world):
     required = make_course(uni, "r", title="必修课", hours="2", lessons=1)
     elective1 = make_course(uni, "e1", title="选修一", hours="2", lessons=1)
     elective2 = make_course(uni, "e2", title="选修二", hours="3", lessons=1)
-    programme = make_programme(uni, "pe", [required, elective1, elective2])
+    trainer = db.session.get(User, world.trainer)
+    programme = make_programme(
+        uni, "pe", [required, elective1, elective2], author=trainer
+    )
     programme.min_elective_hours = Decimal(3)
     link_r, link_e1, link_e2 = programme.courses
     link_e1.required = False

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from assessments.models import Question, Quiz
 from courses.models import Course, Lesson, Programme, PublicationStatus
+from lms.accounts.models import User
 from lms.extensions import db
 from tests.conftest import demo_row
 from tests.revisions.forms import text_of
@@ -12,11 +13,15 @@ from tests.revisions.forms import text_of
 
 @pytest.fixture
 def draft(app, seeded):
-    """Put the demo university's first programme and course back in draft."""
+    """Put the demo university's first programme and course back in draft.
+
+    The demo trainer becomes the programme's author, so may change it.
+    """
     with app.app_context():
         programme = demo_row(Programme, code="junior-prejob-2026")
         course = demo_row(Course, code="mental-health-practice")
         programme.status = PublicationStatus.DRAFT
+        programme.author_id = demo_row(User, username="trainer").id
         course.status = PublicationStatus.DRAFT
         db.session.commit()
         quiz = db.session.scalar(sa.select(Quiz).where(Quiz.course_id == course.id))
