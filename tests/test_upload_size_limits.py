@@ -125,8 +125,9 @@ def test_hr_entry_input_carries_limit(seeded, app_ctx, login):
 def test_lesson_input_limits_by_type(app, seeded, app_ctx, login, monkeypatch):
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 40 * MB)
     trainer = db.session.scalar(sa.select(User).filter_by(username="trainer"))
+    # The form is for the course's authors, so take a course the trainer wrote.
     course = db.session.scalar(
-        sa.select(Course).filter_by(institution_id=trainer.institution_id)
+        sa.select(Course).filter_by(institution_id=trainer.institution_id, author_id=trainer.id)
     )
     page = login("trainer").get(f"/manage/courses/{course.id}/lessons/new").get_data(as_text=True)
 

@@ -539,10 +539,13 @@ def test_quiz_question_texts_reach_learner_inert(seeded, app_ctx, login):
     trainer = login("trainer")
     programme = _programme("junior-prejob-2026")
     course_id = programme.courses[0].course_id
-    # The seeded course has no author, so an administrator drafts its version.
+    # The seeded course has no author, so an administrator drafts its version
+    # and makes the trainer its author, who alone may then change its content.
     draft = login("admin").post(f"/manage/courses/{course_id}/versions")
     assert_saved(draft, "new course version")
     draft_id = _redirect_id(draft)
+    db.session.get(Course, draft_id).author_id = demo_row(User, username="trainer").id
+    db.session.commit()
     quiz = db.session.scalar(sa.select(Quiz).filter_by(course_id=draft_id))
     quiz_page = f"/manage/quizzes/{quiz.id}"
     changes = {

@@ -15,7 +15,7 @@ from tests.revisions.forms import text_of
 def draft(app, seeded):
     """Put the demo university's first programme and course back in draft.
 
-    The demo trainer becomes the programme's author, so may change it.
+    The demo trainer becomes the author of both, so may change them.
     """
     with app.app_context():
         programme = demo_row(Programme, code="junior-prejob-2026")
@@ -23,6 +23,7 @@ def draft(app, seeded):
         programme.status = PublicationStatus.DRAFT
         programme.author_id = demo_row(User, username="trainer").id
         course.status = PublicationStatus.DRAFT
+        course.author_id = programme.author_id
         db.session.commit()
         quiz = db.session.scalar(sa.select(Quiz).where(Quiz.course_id == course.id))
         lesson = db.session.scalar(

@@ -24,6 +24,8 @@ def module(app, seeded):
         course = demo_row(Course, code="mental-health-practice")
         course.status = PublicationStatus.DRAFT
         trainer = db.session.scalar(sa.select(User).filter_by(username="trainer"))
+        # Only a course's authors and administrators change its content.
+        course.author_id = trainer.id
         module = sections.save_module(course, {"title": "第一单元"}, trainer)
         db.session.commit()
         return course.id, module.id
