@@ -82,6 +82,7 @@ def test_other_trainer_reads_programme_page(world, outsider, login):
     assert "Only the author of this programme and administrators can change" in text
     assert "赵培训师" in text
     assert "Save programme" not in text
+    assert '<fieldset class="plain" disabled>' in text
     assert f"/manage/programmes/{world.draft}/publish" not in text
     assert f"/manage/programmes/{world.draft}/courses" not in text
 
@@ -98,6 +99,7 @@ def test_author_and_admin_change_programme(world, login, username):
     )
 
     assert "Save programme" in page
+    assert '<fieldset class="plain">' in page
     assert saved.status_code == 302
     assert added.status_code == 302
     programme = _programme(world.draft)
