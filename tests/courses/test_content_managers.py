@@ -128,6 +128,7 @@ def test_non_manager_reads_course_page(draft, login):
     text = page.get_data(as_text=True)
     assert "Only the authors of this course and administrators can change" in text
     assert "Save course" not in text
+    assert '<fieldset class="plain" disabled>' in text
     assert f"/manage/courses/{draft['course']}/publish" not in text
 
 
@@ -199,12 +200,14 @@ def test_non_manager_sees_no_quiz_controls(draft, login):
     message = "Only the authors of this course and administrators can change its quizzes"
     assert message in quiz_page
     assert "Save quiz" not in quiz_page
+    assert '<fieldset class="plain" disabled>' in quiz_page
     assert f"{quiz}/questions/{draft['question']}/delete" not in quiz_page
     assert f"{quiz}/questions/{draft['question']}/move" not in quiz_page
     assert f"{quiz}/draws" not in quiz_page
     assert f"{quiz}/delete" not in quiz_page
     assert message in question_page
     assert "Save question" not in question_page
+    assert '<fieldset class="plain" disabled>' in question_page
 
 
 @pytest.mark.parametrize("username", ["trainer", "admin"])
@@ -219,10 +222,12 @@ def test_manager_sees_quiz_controls(draft, login, username):
 
     assert "Only the authors of this course" not in quiz_page
     assert "Save quiz" in quiz_page
+    assert '<fieldset class="plain" disabled>' not in quiz_page
     assert f"{quiz}/questions/{draft['question']}/delete" in quiz_page
     assert f"{quiz}/delete" in quiz_page
     assert "Only the authors of this course" not in question_page
     assert "Save question" in question_page
+    assert '<fieldset class="plain" disabled>' not in question_page
 
 
 def test_index_hides_others_course_buttons(draft, login):
