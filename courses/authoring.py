@@ -867,6 +867,18 @@ def next_version(course: Course) -> Course | None:
     )
 
 
+def superseded_ids(institution_id: int) -> set[int]:
+    """Return the ids of the institution's courses that a later version replaces."""
+    return set(
+        db.session.scalars(
+            sa.select(Course.previous_version_id).where(
+                Course.institution_id == institution_id,
+                Course.previous_version_id.is_not(None),
+            )
+        )
+    )
+
+
 def archive_course(course: Course, actor: User) -> None:
     """Archive a published course that no published programme uses."""
     if course.status is not PublicationStatus.PUBLISHED:

@@ -233,6 +233,7 @@ def index():
             if programme_authors.may_manage(current_user, programme)
         },
         managed_codes=teachers.managed_codes(current_user),
+        superseded_ids=authoring.superseded_ids(institution_id),
         courses=authoring.courses_of(institution_id),
         lesson_counts=authoring.lesson_counts(institution_id),
     )
@@ -636,6 +637,11 @@ def _course_form(
             or (course.status is PublicationStatus.DRAFT and may_manage),
             may_manage=may_manage,
             may_draft_version=course is not None and may_manage,
+            superseded=(
+                course is not None
+                and course.status is not PublicationStatus.PUBLISHED
+                and authoring.next_version(course) is not None
+            ),
             copy_values=copy_values or {},
             copy_errors=copy_errors or {},
             module_titles=module_titles or {},

@@ -142,6 +142,22 @@ def test_old_version_cannot_be_republished(world, trainer):
     assert "Version 2 of this course exists" in raised.value.errors["form"]
 
 
+def test_replaced_version_offers_no_publish(world, trainer, login):
+    v2 = _publish_v2_of_course2(world, trainer)
+    session = login("trainer")
+    session.post("/language/en")
+
+    old_page = session.get(f"/manage/courses/{world.course2}").get_data(as_text=True)
+    new_page = session.get(f"/manage/courses/{v2.id}").get_data(as_text=True)
+    overview = session.get("/manage/programmes").get_data(as_text=True)
+
+    assert f"/manage/courses/{world.course2}/publish" not in old_page
+    assert "Replaced by a later version" in old_page
+    assert f"/manage/courses/{v2.id}/archive" in new_page
+    assert f"/manage/courses/{world.course2}/publish" not in overview
+    assert "Replaced by a later version" in overview
+
+
 def test_enrolled_learner_keeps_started_version(world, trainer):
     early = _user(world, "counselor")
     programme = db.session.get(Programme, world.programme)
