@@ -118,8 +118,20 @@ def _contest_fields() -> dict:
 
 
 def _contest_page(contest: Contest, errors=None, status: int = 200, values=None):
-    sources = contests.event_sources(current_user.institution_id, current_user)
-    learners = [p for p in _people_of_institution() if p.role.is_learner]
+    # The lists leave out what the contest already holds, which a second add rejects.
+    added = {
+        f"task:{event.task_id}" if event.task_id else f"quiz:{event.quiz_id}"
+        for event in contest.events
+    }
+    sources = [
+        (value, title)
+        for value, title in contests.event_sources(current_user.institution_id, current_user)
+        if value not in added
+    ]
+    entered = {entrant.user_id for entrant in contest.entrants}
+    learners = [
+        p for p in _people_of_institution() if p.role.is_learner and p.id not in entered
+    ]
     readable = contests.may_read_standings(current_user, contest)
     may_set_owner = (
         current_user.role is Role.ADMIN

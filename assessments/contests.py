@@ -16,6 +16,7 @@ from fractions import Fraction
 from typing import Optional
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -164,9 +165,23 @@ def event_sources(institution_id: int, actor: User) -> list[tuple[str, str]]:
         PerformanceTask.institution_id == institution_id,
         teaching.gradable_clause(actor, PerformanceTask.course_id),
     )
-    quizzes = sa.select(Quiz).where(teaching.gradable_clause(actor, Quiz.course_id))
+    quizzes = (
+        sa.select(Quiz)
+        .where(teaching.gradable_clause(actor, Quiz.course_id))
+        .options(so.joinedload(Quiz.course))
+    )
+    # Versions of a course carry quizzes of the same title, so each names its version.
     return [(f"task:{task.id}", task.title) for task in db.session.scalars(tasks)] + [
-        (f"quiz:{quiz.id}", quiz.title) for quiz in db.session.scalars(quizzes)
+        (
+            f"quiz:{quiz.id}",
+            _(
+                "%(quiz)s (%(course)s, version %(version)d)",
+                quiz=quiz.title,
+                course=quiz.course.code,
+                version=quiz.course.version,
+            ),
+        )
+        for quiz in db.session.scalars(quizzes)
     ]
 
 

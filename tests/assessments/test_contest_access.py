@@ -117,6 +117,25 @@ def test_same_event_rejected_twice(world, task_id, login, source):
     assert len(_events(contest_id)) == 1
 
 
+def test_page_offers_only_what_is_not_added(world, login):
+    session = login("trainer")
+    contest_id = _new_contest(session)
+    learner = user("counselor1")
+    page = session.get(f"/contests/{contest_id}").get_data(as_text=True)
+    assert f'value="quiz:{world.quiz}"' in page
+    assert f'value="{learner.id}"' in page
+
+    session.post(
+        f"/manage/contests/{contest_id}/events",
+        data={"source": f"quiz:{world.quiz}", "weight": "40"},
+    )
+    session.post(f"/manage/contests/{contest_id}/entrants", data={"user_id": str(learner.id)})
+    page = session.get(f"/contests/{contest_id}").get_data(as_text=True)
+
+    assert f'value="quiz:{world.quiz}"' not in page
+    assert f'<option value="{learner.id}"' not in page
+
+
 @pytest.fixture
 def awarded(world, task_id) -> int:
     """A contest on the task: counselor1 scores best and wins the first prize."""
