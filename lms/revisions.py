@@ -20,8 +20,8 @@ existed still saves.
 
 A grade (an essay answer's points, a task submission's final score) keeps its
 version in a ``grade_version`` column that only ``advance`` raises, because
-the same rows get other writes, a learner's autosaves say, that must not be
-checked. A stale grade is rejected the same way, naming who saved which grade.
+the same rows get other writes, such as a learner's autosaves, that must not
+be checked. A stale grade is rejected the same way, naming who saved which grade.
 """
 
 import logging

@@ -28,7 +28,7 @@ return 0
 """
 
 #: Returns the record's fields as HGETALL does, and in the same round trip
-#: applies the rule of ``sessions.needs_touch``. ARGV holds the user id, the
+#: applies the rule of ``sessions.needs_touch``. ARGV contains the user id, the
 #: time now, the idle cutoff and the touch cutoff. ``last_seen_at`` becomes
 #: the time now when the record belongs to that user, is unrevoked, expires
 #: after now, and was last seen after the idle cutoff and at or before the
