@@ -1,5 +1,6 @@
 """The Redis session store, against the Redis server on 127.0.0.1:6379."""
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -7,9 +8,10 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-from lms.accounts import sessions
+from lms.accounts import redis_sessions, sessions
 from lms.accounts.redis_sessions import RedisSessionStore
 from lms.db import now_utc
+from tests.conftest import TEST_PASSWORD
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -239,3 +241,131 @@ def test_redis_request_one_round_trip(app, seeded, login, monkeypatch, store):
     assert commands == ["EVALSHA"]
     (record,) = store.list_for_user(_user_id_of(app, "counselor1"))
     assert record.last_seen_at == clock.now
+
+
+def _copy_key(store, user_id: int) -> str:
+    return f"{store.prefix}user-row:{user_id}"
+
+
+def test_cached_user_reads_no_database(app, seeded, login, monkeypatch, store):
+    """Once the user's row is copied to Redis, a request that renders nothing reads only Redis."""
+    from tests.test_query_budgets import counted_queries
+
+    monkeypatch.setitem(app.extensions, "lms_session_store", store)
+    session = login("counselor1")
+    assert session.get("/healthz").status_code == 200  # copies the row
+    commands = []
+    send = store.client.execute_command
+
+    def counting(*args, **options):
+        commands.append(args[0])
+        return send(*args, **options)
+
+    monkeypatch.setattr(store.client, "execute_command", counting)
+
+    with counted_queries(app) as statements:
+        assert session.get("/healthz").status_code == 200
+    assert statements == []
+    assert commands == ["EVALSHA"]
+
+
+def test_user_copy_lacks_password_hash(app, seeded, login, monkeypatch, store):
+    monkeypatch.setitem(app.extensions, "lms_session_store", store)
+    session = login("counselor1")
+    assert session.get("/healthz").status_code == 200
+    user_id = _user_id_of(app, "counselor1")
+
+    columns = json.loads(store.client.hget(_copy_key(store, user_id), "columns"))
+
+    assert columns["username"] == "counselor1"
+    assert columns["role"] == "counselor"
+    assert "password_hash" not in columns
+    # Changing the password checks the current one against the hash, which
+    # the request user loads from the database.
+    response = session.post(
+        "/account/password",
+        data={
+            "current_password": TEST_PASSWORD,
+            "new_password": "another-pass-2026",
+            "confirm_password": "another-pass-2026",
+        },
+    )
+    assert response.status_code == 302
+    assert login("counselor1", "another-pass-2026").get("/healthz").status_code == 200
+
+def test_user_change_reaches_next_request(app, seeded, login, monkeypatch, store):
+    """The next request loads the name and role committed before it."""
+    from lms.accounts.models import User
+    from lms.extensions import db
+
+    monkeypatch.setitem(app.extensions, "lms_session_store", store)
+    counselor = login("counselor1")
+    admin = login("admin")
+    assert "辅导员甲" not in counselor.get("/learning").get_data(as_text=True)
+    user_id = _user_id_of(app, "counselor1")
+    assert store.client.exists(_copy_key(store, user_id))
+
+    with app.app_context():
+        db.session.get(User, user_id).full_name = "辅导员甲"
+        db.session.commit()
+    assert "辅导员甲" in counselor.get("/learning").get_data(as_text=True)
+
+    assert counselor.get("/manage/programmes").status_code == 403
+    assert admin.post(f"/people/{user_id}/role", data={"role": "trainer"}).status_code == 302
+    assert counselor.get("/manage/programmes").status_code == 200
+
+    assert admin.post(f"/people/{user_id}/disable").status_code == 302
+    response = counselor.get("/learning")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+def test_rolled_back_change_not_shown(app, seeded, login, monkeypatch, store):
+    from lms.accounts.models import User
+    from lms.extensions import db
+
+    monkeypatch.setitem(app.extensions, "lms_session_store", store)
+    counselor = login("counselor1")
+    user_id = _user_id_of(app, "counselor1")
+    assert counselor.get("/healthz").status_code == 200
+
+    with app.app_context():
+        db.session.get(User, user_id).full_name = "未保存的名字"
+        db.session.flush()
+        db.session.rollback()
+
+    page = counselor.get("/learning").get_data(as_text=True)
+    assert "未保存的名字" not in page
+
+
+def test_stale_copy_not_written(app, app_ctx, monkeypatch, store):
+    """A row read before a change and written after it never counts."""
+    from lms.accounts.models import User
+    from lms.extensions import db
+    from tests.factories import make_institution, make_user
+
+    monkeypatch.setitem(app.extensions, "lms_session_store", store)
+    user = make_user(make_institution(), "race")
+    db.session.commit()
+    now = now_utc()
+    record = _record(user.id, now, "token-race")
+    store.create(record)
+    # The generation the reader saw before the change.
+    generation = store.client.get(f"{store.prefix}user-generation:{user.id}") or "0"
+    copy_before = redis_sessions._copy_of(user)
+
+    user.full_name = "新名字"
+    db.session.commit()
+    store._remember_user(
+        keys=[_copy_key(store, user.id), f"{store.prefix}user-generation:{user.id}"],
+        args=[generation, copy_before, 600],
+    )
+
+    assert not store.client.exists(_copy_key(store, user.id))
+    db.session.expunge_all()
+    _record_read, loaded = store.get_and_touch(record.id, user.id, now, IDLE)
+    assert loaded.full_name == "新名字"
+    db.session.expunge_all()
+    _record_read, copied = store.get_and_touch(record.id, user.id, now, IDLE)
+    assert copied.full_name == "新名字"
+    assert db.session.get(User, user.id) is copied
