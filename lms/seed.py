@@ -303,10 +303,12 @@ def _seed_programme(
         TargetLevel,
     )
 
+    author = _trainer_of(institution)
     programme = seeder.get_or_create(
         Programme,
         {"institution_id": institution.id, "code": spec.code},
         {
+            "author_id": author.id if author is not None else None,
             "title": spec.title,
             "summary": spec.summary,
             "tier": TrainingTier(spec.tier),
@@ -333,6 +335,16 @@ def _seed_programme(
     return programme
 
 
+def _trainer_of(institution: Institution) -> User | None:
+    """Return the institution's first trainer, who authors its demo content, or None."""
+    return db.session.scalar(
+        sa.select(User)
+        .filter_by(institution_id=institution.id, role=Role.TRAINER)
+        .order_by(User.id)
+        .limit(1)
+    )
+
+
 def _seed_rubrics(seeder: _Seeder, institution: Institution) -> None:
     # assessments sits above lms, so the seed imports it at call time like the app factory.
     from assessments.rubrics import seed_rubrics
@@ -351,10 +363,12 @@ def _seed_course(
     # courses sits above lms, so the seed imports it at call time like the app factory.
     from courses.models import Course, Lesson, LessonKind, PublicationStatus
 
+    author = _trainer_of(institution)
     course = seeder.get_or_create(
         Course,
         {"institution_id": institution.id, "code": spec.code},
         {
+            "author_id": author.id if author is not None else None,
             "title": spec.title,
             "summary": spec.summary,
             "credit_hours": Decimal(spec.credit_hours),
@@ -401,9 +415,7 @@ def seed_authored_programme(
     )
     if exists is not None:
         return
-    author = db.session.scalar(
-        sa.select(User).filter_by(institution_id=institution.id, role=Role.TRAINER)
-    )
+    author = _trainer_of(institution)
     if author is None:
         logger.warning("No trainer account to author %s; skipped", spec.code)
         return
@@ -541,9 +553,7 @@ def _seed_question_bank(seeder: _Seeder, institution: Institution) -> None:
     # assessments sits above lms, so the seed imports it at call time like the app factory.
     from assessments.demo import seed_demo_bank
 
-    trainer = db.session.scalar(
-        sa.select(User).filter_by(institution_id=institution.id, role=Role.TRAINER)
-    )
+    trainer = _trainer_of(institution)
     if trainer is not None and seed_demo_bank(institution.id, trainer):
         seeder.created["question_bank"] += 1
 

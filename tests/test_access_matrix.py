@@ -488,6 +488,11 @@ def _build_world() -> dict:
 
     owner = db.session.scalar(sa.select(User).filter_by(username="counselor1"))
     programme = demo_row(Programme, code="junior-prejob-2026")
+    # The demo trainer authors the seeded programme and courses. Here they
+    # have no author, so the matrix checks a trainer who does not manage them.
+    programme.author_id = None
+    for link in programme.courses:
+        link.course.author_id = None
     course_services.enrol(owner, programme)
     for link in programme.courses:
         for lesson in link.course.lessons:

@@ -578,3 +578,28 @@ def test_programme_audience_punctuation(app, seeded, login):
     assert "<dd>专职辅导员（工作四年以上的专职辅导员）</dd>" in chinese
     assert "<dd>Full-time counselor (工作四年以上的专职辅导员)</dd>" in english
 
+
+
+def test_demo_trainer_authors_junior_programme(app, seeded, login):
+    """The demo trainer changes the seeded junior programme and drafts its courses' versions."""
+    with app.app_context():
+        programme = demo_programme()
+        programme_id = programme.id
+        trainer_id = demo_row(User, username="trainer").id
+        assert programme.author_id == trainer_id
+        assert {course.author_id for course in programme_courses()} == {trainer_id}
+        course_id = programme_courses()[0].id
+        second = db.session.scalar(
+            sa.select(Programme)
+            .filter_by(code=JUNIOR_PRE_JOB.code)
+            .where(Programme.id != programme_id)
+        )
+        # The second institution has no trainer, so its copy stays without an author.
+        assert second.author_id is None
+    trainer = login("trainer")
+
+    page = trainer.get(f"/manage/programmes/{programme_id}").get_data(as_text=True)
+    response = trainer.post(f"/manage/courses/{course_id}/versions")
+
+    assert "<fieldset disabled" not in page
+    assert response.status_code == 302
