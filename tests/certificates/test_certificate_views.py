@@ -573,3 +573,18 @@ def test_revoked_download_hidden_from_others(world, login, username):
 
     assert response.status_code == 404
     assert _archived_downloads() == []
+
+
+@pytest.mark.parametrize("username", ["hr1", "admin1"])
+def test_manager_page_links_archived_credential(world, login, english, username):
+    """Does a revoked certificate's page offer its managers the archived credential?"""
+    _revoke(world, login)
+    manager = login(username)
+
+    detail = manager.get(f"/certificates/{world['serial']}").get_data(as_text=True)
+    response = manager.get(f"/certificates/{world['serial']}/credential.json")
+
+    assert f"/certificates/{world['serial']}/credential.json" in detail
+    assert "Download the archived signed credential (JSON)" in detail
+    assert response.status_code == 200
+    assert _archived_downloads() == ["certificate.archived_credential_downloaded"]
