@@ -994,7 +994,10 @@ def check_credential(credential: dict, employee_no: str = "") -> CredentialCheck
         cert = None
     matches = None
     if employee_no and employee_no.strip():
-        matches = subject_has_identifier(result.document, employee_no)
+        # A Chinese input method may type full-width letters and digits. NFKC
+        # folds them to ASCII, and the value as typed is tried too.
+        typed = {employee_no, unicodedata.normalize("NFKC", employee_no)}
+        matches = any(subject_has_identifier(result.document, value) for value in typed)
     return CredentialCheck(
         result,
         facts,
