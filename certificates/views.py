@@ -457,7 +457,17 @@ def verify_lookup():
             status = 400
         else:
             code = services.normalise_code(form.code.data)
-            if code is None:
+            if code is None and services.looks_like_serial(form.code.data):
+                form.code.errors.append(
+                    _(
+                        "A code has 12 letters and digits, for example ABCD-EFGH-JKMN, "
+                        "and never contains 0, 1, I, L or O. If you typed the "
+                        "certificate's serial number, type the verification code "
+                        "printed on the certificate instead, or scan its QR code."
+                    )
+                )
+                status = 400
+            elif code is None:
                 form.code.errors.append(
                     _(
                         "A code has 12 letters and digits, for example ABCD-EFGH-JKMN. "

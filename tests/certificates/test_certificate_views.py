@@ -435,6 +435,27 @@ def test_verify_lookup_errors_name_the_field(world, client, typed, status, messa
     assert message in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("typed", ["{serial}", " {serial} ", "sr-2026-000001"])
+def test_verify_lookup_explains_serial_is_not_code(world, client, english, typed):
+    """Is a visitor who types the serial number told to type the code instead?"""
+    response = client.get(
+        "/verify", query_string={"code": typed.format(serial=world["serial"])}
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Verification code: A code has 12 letters and digits" in page
+    assert "If you typed the certificate&#39;s serial number" in page
+
+
+def test_verify_lookup_short_code_not_called_serial(world, client, english):
+    response = client.get("/verify", query_string={"code": "ABCD-EFGH"})
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "serial number" not in page
+
+
 def test_verify_unknown_code_is_escaped(app_ctx, client):
     response = client.get("/verify/<script>alert(1)", headers=EN)
     text = response.get_data(as_text=True)
