@@ -177,6 +177,8 @@ _DERIVED: dict[str, Callable[[dict], str]] = {
     "member_status_label": lambda data: labels.label(data["status"], "member_status"),
     "track_label": lambda data: labels.label(data["track"], "promotion_track"),
     "checks_text": _checks,
+    # Older rows of certificate.batch_finished may lack the revoked count.
+    "revoked_skipped": lambda data: _shown("revoked", data.get("revoked", 0)),
     "retried_text": _counted(
         "retried",
         lambda n, count: ngettext(
@@ -399,7 +401,7 @@ TEMPLATES = {
     ),
     "certificate.batch_finished": _l(
         "Certificate batch finished: %(issued)s issued, %(existing)s already held,"
-        " %(failed)s failed"
+        " %(revoked_skipped)s skipped as revoked, %(failed)s failed"
     ),
     "certificate.batch_resumed": _l("Certificate batch resumed: %(retried_text)s retried"),
     "certificate_template.saved": _l(
