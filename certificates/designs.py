@@ -6,6 +6,7 @@ with its images as ``data:`` URIs) and the certificate's ``render_data``.
 """
 
 import base64
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Optional
@@ -58,6 +59,8 @@ SHRINK_ATTEMPTS = 4
 #: Placeholders that a certificate must show whole when its body prints them:
 #: whose certificate it is, and what a reader types to verify it.
 SHOWN_IN_FULL = ("holder_name", "serial", "verification_code")
+#: Tag of the cleaned body HTML, attributes included.
+_TAG_RE = re.compile(r"<[^>]*>")
 #: Distance in CSS pixels by which a text may cross a clipping edge and still
 #: count as shown.
 CLIP_TOLERANCE = 1.0
@@ -280,7 +283,8 @@ def hidden_values(spec: TemplateSpec, data: dict) -> list[str]:
     """
     document = _layout(spec, data)
     values = placeholder_values(spec, data)
-    printed = _without_spaces(render_body(spec.body_html, values))
+    # Only text outside tags is printed: a value in an attribute (alt, title) is not.
+    printed = _without_spaces(_TAG_RE.sub("", render_body(spec.body_html, values)))
     page = document.pages[0]
     # WeasyPrint keeps a page's layout tree only in the private ``_page_box``.
     shown = _without_spaces(

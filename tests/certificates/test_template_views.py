@@ -406,3 +406,12 @@ def test_a4_default_layouts_saved(world, login):
                 css=css,
             )
             assert response.status_code == 302, (language, orientation)
+
+
+def test_serial_only_in_alt_text_saved(world, login):
+    """Is a body that puts the serial only in an attribute still saved?"""
+    body = '<p>{{ holder_name }}</p><img src="{{ qr_code }}" alt="{{ serial }}">'
+
+    response = create(login("trainer1"), body_html=body)
+
+    assert response.status_code == 302
