@@ -261,8 +261,9 @@ def check_renders(spec: TemplateSpec) -> None:
     A layout that cuts off the holder's name, the serial or the verification
     code also fails, because WeasyPrint clips it silently on a single page.
     """
-    # NOTE: only the sample data is checked. A certificate whose own values
-    # are much longer (a long external training name) can still be cut off.
+    # NOTE: only the sample data is checked here. A programme certificate with
+    # much longer values can still be cut off. External-training certificates
+    # are checked with their own values before they are issued.
     from certificates.designs import hidden_values, render_pdf, sample_data
 
     try:

@@ -3,6 +3,7 @@
 import json
 
 import sqlalchemy as sa
+from babel.lists import format_list
 from flask import (
     Blueprint,
     abort,
@@ -14,13 +15,15 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from certificates import external as external_certificates
-from certificates import basis, keys, reissue as reissues, renewal, services
+from certificates import basis, keys, logger, reissue as reissues, renewal, services
+from certificates import template_services
 from certificates import hours as certificate_hours
 from certificates.credential_messages import result_label, verification_detail
 from certificates.forms import (
@@ -413,6 +416,11 @@ def issue_external(training_id: int):
         abort(400)
     try:
         cert, issued = external_certificates.issue_for_training(training, current_user)
+    except external_certificates.CertificateLayoutError as exc:
+        db.session.rollback()
+        logger.warning("Certificate of external training %s not issued: %s", training.id, exc)
+        flash(_layout_message(exc), "error")
+        return redirect(url_for("records.review_external", training_id=training.id))
     except services.CertificateError:
         flash(_("Only an approved training gets a certificate."), "error")
         return redirect(url_for("records.review_external", training_id=training.id))
@@ -425,6 +433,29 @@ def issue_external(training_id: int):
             "info",
         )
     return redirect(url_for(".detail", serial=cert.serial))
+
+
+def _layout_message(exc) -> str:
+    """Return why a training's certificate was not issued because its layout fails."""
+    if not exc.hidden:
+        return _(
+            "The certificate was not issued: with this training's name and organiser, "
+            "the template %(template)s needs more than one page. Ask a trainer or an "
+            "administrator to reduce sizes in that template under “Certificate "
+            "templates”, then issue the certificate again.",
+            template=exc.template_name,
+        )
+    return _(
+        "The certificate was not issued: with this training's name and organiser, "
+        "the template %(template)s cuts off %(values)s. Ask a trainer or an "
+        "administrator to reduce sizes in that template under “Certificate "
+        "templates”, then issue the certificate again.",
+        template=exc.template_name,
+        values=format_list(
+            [str(template_services.HIDDEN_VALUE_LABELS[name]) for name in exc.hidden],
+            locale=get_locale(),
+        ),
+    )
 
 
 @bp.app_template_global()
