@@ -35,7 +35,8 @@ from certificates.forms import (
     VerifyForm,
 )
 from certificates.models import Certificate, CertificateStatus
-from certificates.render import plain_hours
+from certificates.render import CertificateRenderError, plain_hours
+from certificates.sandbox import TemplateSourceError
 from lms.accounts.access import hr_scope, roles_required
 from lms.accounts.models import Role
 from lms.extensions import db, limiter
@@ -228,7 +229,23 @@ def download(serial: str):
     cert, refused = _downloadable_or_refused(serial, "pdf")
     if refused is not None:
         return refused
-    pdf = services.pdf_bytes(cert)
+    try:
+        pdf = services.pdf_bytes(cert)
+    except (CertificateRenderError, TemplateSourceError):
+        # The frozen template version cannot lay out this certificate's values.
+        db.session.rollback()
+        logger.exception("PDF of certificate %s cannot be rendered", serial)
+        flash(
+            _(
+                "The PDF of certificate %(serial)s cannot be produced, because its "
+                "texts do not fit on one page of its template. Please tell HR: a "
+                "trainer can adjust the template, and HR can then revoke the "
+                "certificate and reissue it.",
+                serial=cert.serial,
+            ),
+            "error",
+        )
+        return redirect(url_for(".detail", serial=cert.serial))
     # pdf_bytes re-renders a missing file and may record a new hash.
     db.session.commit()
     response = make_response(pdf)

@@ -9,9 +9,10 @@ from pypdf import PdfReader
 
 from certificates import services
 from certificates.models import Certificate, CertificateStatus
-from lms.accounts.models import Role
+from lms.accounts.models import Role, User
 from lms.audit import AuditEntry
 from lms.extensions import db
+from lms.organisations.models import Institution
 from tests.certificates.builders import (
     issue,
     make_institution,
@@ -609,3 +610,39 @@ def test_manager_page_links_archived_credential(world, login, english, username)
     assert "Download the archived signed credential (JSON)" in detail
     assert response.status_code == 200
     assert _archived_downloads() == ["certificate.archived_credential_downloaded"]
+
+
+def _unrenderable_certificate() -> str:
+    """Issue a certificate whose long title needs a second page with its template."""
+    from certificates import template_services
+
+    institution = db.session.scalar(sa.select(Institution).filter_by(code="uni-a"))
+    programme = make_programme(institution, "long-title", title="辅导员专题研修" * 28)
+    template = template_services.create_template(
+        institution, None, "大字模板", page_size="A4", orientation="landscape",
+        language="zh", body_html="<p>{{ holder_name }} {{ serial }}</p>"
+        '<p class="big">{{ programme }}</p><p>{{ verification_code }}</p>',
+        css=".big { font-size: 40pt; }", validity_months=None,
+    )
+    admin = db.session.scalar(sa.select(User).filter_by(username="admin1"))
+    template_services.update_programme_settings(
+        programme, admin, template_id=template.id, renews_programme_id=None
+    )
+    holder = db.session.scalar(sa.select(User).filter_by(username="c1"))
+    cert = issue(holder, programme)
+    db.session.commit()
+    assert cert.pdf_sha256 is None
+    return cert.serial
+
+
+def test_download_unrenderable_pdf_explains(world, login, english):
+    """Does a certificate that needs two pages give a message, not a server error?"""
+    serial = _unrenderable_certificate()
+    holder = login("c1")
+
+    response = holder.get(f"/certificates/{serial}.pdf")
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/certificates/{serial}")
+    page = holder.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"The PDF of certificate {serial} cannot be produced" in page
