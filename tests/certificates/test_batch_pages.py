@@ -150,11 +150,11 @@ def test_resume_is_audited_with_actor(app, app_ctx, login, english, monkeypatch)
     def failing(user, programme, completed_at, **options):
         raise RuntimeError("font missing")
 
-    monkeypatch.setattr(services, "issue_programme_certificate", failing)
     hr = login("hr")
     batch_id = _start_batch(hr, programme_id)
-    batches.run_batch(app, batch_id, processes=1)
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "issue_programme_certificate", failing)
+        batches.run_batch(app, batch_id, processes=1)
 
     page = hr.get(f"/certificates/batches/{batch_id}").get_data(as_text=True)
     response = hr.post(
