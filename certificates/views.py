@@ -64,6 +64,9 @@ STATUS_CLASSES = {
 }
 
 
+#: Maximum number of certificates on the issued list. A search finds the others.
+ISSUED_LIST_LIMIT = 200
+
 #: Media type of a VCDM 2.0 credential secured with an embedded proof.
 CREDENTIAL_MEDIA_TYPE = "application/vc+ld+json"
 
@@ -128,13 +131,24 @@ def mine():
 @bp.route("/certificates/issued")
 @roles_required(Role.HR, Role.ADMIN)
 def issued():
-    """List the institution's certificates for HR and admins, with a text search."""
+    """List the institution's newest certificates for HR and admins, with a text search."""
     search = request.args.get("q", "")[:100]
+    # One row beyond the limit shows whether older certificates were left out.
     certificates = services.institution_certificates(
-        current_user.institution_id, search, department_id=hr_scope(current_user)
+        current_user.institution_id,
+        search,
+        limit=ISSUED_LIST_LIMIT + 1,
+        department_id=hr_scope(current_user),
     )
-    rows = [(cert, services.status_of(cert)) for cert in certificates]
-    return render_template("certificates/issued.html", rows=rows, search=search)
+    rows = [
+        (cert, services.status_of(cert)) for cert in certificates[:ISSUED_LIST_LIMIT]
+    ]
+    return render_template(
+        "certificates/issued.html",
+        rows=rows,
+        search=search,
+        limit=ISSUED_LIST_LIMIT if len(certificates) > ISSUED_LIST_LIMIT else None,
+    )
 
 
 @bp.route("/certificates/<serial>")

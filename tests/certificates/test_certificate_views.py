@@ -273,6 +273,24 @@ def test_issued_search_treats_wildcards_literally(world, login, title, search, f
     assert (world["serial"] in page.get_data(as_text=True)) is found
 
 
+def test_issued_list_says_when_cut_off(world, login, english, monkeypatch):
+    """Is HR told that the list shows only the newest certificates?"""
+    from certificates import views
+
+    holder = db.session.scalar(sa.select(User).filter_by(username="c2"))
+    issue(holder, make_programme(holder.institution, "second"))
+    db.session.commit()
+    hr = login("hr1")
+
+    full = hr.get("/certificates/issued").get_data(as_text=True)
+    monkeypatch.setattr(views, "ISSUED_LIST_LIMIT", 1)
+    cut = hr.get("/certificates/issued").get_data(as_text=True)
+
+    assert "Showing the newest" not in full
+    assert "Showing the newest certificate only." in cut
+    assert "Search by name, serial number or programme to find older ones." in cut
+
+
 def test_issued_list_scoped_to_institution(world, login):
     text = login("hr-b").get("/certificates/issued").get_data(as_text=True)
 
