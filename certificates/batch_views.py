@@ -190,7 +190,7 @@ def resume(batch_id: int):
     batch = _batch_or_404(batch_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    retried = batches.retry_failed(batch)
+    retried = batches.retry_failed(batch, current_user)
     db.session.commit()
     if batch.status in (BatchStatus.QUEUED, BatchStatus.RUNNING):
         batches.start_in_background(batch.id)

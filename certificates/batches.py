@@ -629,8 +629,12 @@ def runner_is_gone(batch: CertificateBatch, now: Optional[datetime] = None) -> b
     return batch.heartbeat_at < (now or now_utc()) - timedelta(seconds=LEASE_SECONDS)
 
 
-def retry_failed(batch: CertificateBatch) -> int:
-    """Put failed items back to pending and re-queue the batch; return how many."""
+def retry_failed(batch: CertificateBatch, actor: Optional[User] = None) -> int:
+    """Put failed items back to pending and re-queue the batch; return how many.
+
+    Audits the resume with ``actor``, because the retried items issue
+    certificates without naming who started them.
+    """
     count = db.session.execute(
         sa.update(CertificateBatchItem)
         .where(
@@ -643,6 +647,15 @@ def retry_failed(batch: CertificateBatch) -> int:
     if count:
         batch.status = BatchStatus.QUEUED
         batch.finished_at = None
+    audit.record(
+        "certificate.batch_resumed",
+        "certificate_batch",
+        batch.id,
+        f"batch resumed, {count} failed items retried",
+        actor_id=actor.id if actor is not None else None,
+        institution_id=batch.institution_id,
+        data={"retried": count},
+    )
     return count
 
 

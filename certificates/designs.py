@@ -6,10 +6,12 @@ with its images as ``data:`` URIs) and the certificate's ``render_data``.
 """
 
 import base64
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Optional
 
+from markupsafe import escape
 from weasyprint import HTML
 
 from certificates import logger
@@ -54,6 +56,14 @@ NAME_MIN_PT = 11.0
 #: Each retry of a layout that overflows one page multiplies the name size by this.
 SHRINK_FACTOR = 0.8
 SHRINK_ATTEMPTS = 4
+#: Placeholders that a certificate must show whole when its body prints them:
+#: whose certificate it is, and what a reader types to verify it.
+SHOWN_IN_FULL = ("holder_name", "serial", "verification_code")
+#: Tag of the cleaned body HTML, attributes included.
+_TAG_RE = re.compile(r"<[^>]*>")
+#: Distance in CSS pixels by which a text may cross a clipping edge and still
+#: count as shown.
+CLIP_TOLERANCE = 1.0
 
 SAMPLE_DATA = {
     "holder_name": "欧阳明辉",
@@ -222,6 +232,70 @@ def _layout(spec: TemplateSpec, data: dict):
         "template, expected 1: shorten the text or reduce sizes in the template",
         pages=len(document.pages),
     )
+
+
+def _padding_rect(box) -> tuple[float, float, float, float]:
+    """Return the (left, top, right, bottom) edges of ``box``'s padding box."""
+    left, top = box.padding_box_x(), box.padding_box_y()
+    return (left, top, left + box.padding_width(), top + box.padding_height())
+
+
+def _shown_text(box, clip: tuple[float, float, float, float]) -> list[str]:
+    """Return the texts of ``box`` and its descendants that lie inside ``clip``.
+
+    ``clip`` narrows at every box whose overflow is not visible, because
+    WeasyPrint draws nothing of a descendant outside that box's padding box.
+    """
+    style = getattr(box, "style", None)
+    if style is not None and style["overflow"] != "visible":
+        left, top, right, bottom = _padding_rect(box)
+        clip = (
+            max(clip[0], left),
+            max(clip[1], top),
+            min(clip[2], right),
+            min(clip[3], bottom),
+        )
+    text = getattr(box, "text", None)
+    if text is not None:
+        inside = (
+            box.position_x >= clip[0] - CLIP_TOLERANCE
+            and box.position_y >= clip[1] - CLIP_TOLERANCE
+            and box.position_x + box.width <= clip[2] + CLIP_TOLERANCE
+            and box.position_y + box.height <= clip[3] + CLIP_TOLERANCE
+        )
+        return [text] if inside else []
+    shown = []
+    for child in getattr(box, "children", None) or ():
+        shown.extend(_shown_text(child, clip))
+    return shown
+
+
+def _without_spaces(text: str) -> str:
+    return "".join(text.split())
+
+
+def hidden_values(spec: TemplateSpec, data: dict) -> list[str]:
+    """Return the SHOWN_IN_FULL placeholders that the body prints but the page cuts off.
+
+    A value counts as shown when its text lies on the page and inside every
+    box with hidden overflow around it. Line breaks may split it. Raises as
+    ``render_pdf`` does.
+    """
+    document = _layout(spec, data)
+    values = placeholder_values(spec, data)
+    # Only text outside tags is printed: a value in an attribute (alt, title) is not.
+    printed = _without_spaces(_TAG_RE.sub("", render_body(spec.body_html, values)))
+    page = document.pages[0]
+    # WeasyPrint keeps a page's layout tree only in the private ``_page_box``.
+    shown = _without_spaces(
+        "".join(_shown_text(page._page_box, (0.0, 0.0, page.width, page.height)))
+    )
+    hidden = []
+    for name in SHOWN_IN_FULL:
+        value = _without_spaces(str(escape(values[name])))
+        if value and value in printed and _without_spaces(values[name]) not in shown:
+            hidden.append(name)
+    return hidden
 
 
 def render_pdf(

@@ -4,6 +4,7 @@ import re
 import string
 from typing import Optional
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from certificates.template_models import (
@@ -186,6 +187,44 @@ def check_prefix(prefix: str) -> None:
         )
 
 
+def _uses_code(pattern: str) -> bool:
+    return any(name == "code" for name, _conversion, _spec in _fields_of(pattern))
+
+
+def check_prefix_unshared(institution: Institution, prefix: str, pattern: str) -> None:
+    """Reject a prefix that another institution uses while neither pattern has {code}.
+
+    Serial numbers are unique across institutions, so two institutions
+    with the same prefix would print look-alike serials, and each would
+    skip the numbers the other took first. Case is ignored, because JA and
+    ja read as the same serial.
+    """
+    if _uses_code(pattern):
+        return
+    others = db.session.scalars(
+        sa.select(Institution).where(
+            Institution.id != institution.id,
+            sa.func.upper(Institution.serial_prefix) == prefix.upper(),
+        )
+    )
+    for other in others:
+        if _uses_code(serial_pattern(other.id)):
+            continue
+        raise SerialPatternError(
+            _l(
+                "%(institution)s already uses the serial prefix %(prefix)s, so both "
+                "would issue serials such as %(example)s. Choose another prefix, "
+                "or add {code} to the pattern.",
+                institution=other.name,
+                prefix=other.serial_prefix,
+                example=_shortened(
+                    format_pattern(pattern, other.serial_prefix, institution.code, 2026, 1)
+                ),
+            ),
+            field="serial_prefix",
+        )
+
+
 def format_pattern(pattern: str, prefix: str, code: str, year: int, seq: int) -> str:
     """Fill a serial pattern; ``check_pattern`` must have accepted it."""
     return pattern.format(prefix=prefix, code=code, year=year, yy=year % 100, seq=seq)
@@ -232,6 +271,7 @@ def update_settings(
     # NOTE: a later change of the institution code does not recheck the
     # pattern, so a longer code can still give serials over 40 characters.
     check_pattern(pattern, prefix, institution.code)
+    check_prefix_unshared(institution, prefix, pattern)
     if not 0 <= renewal_window_days <= 3650:
         raise SerialPatternError(
             _l("The renewal window must be 0 to 3650 days."),

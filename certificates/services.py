@@ -65,6 +65,8 @@ _CODE_SEPARATORS = {
 EXPIRING_SOON_DAYS = 30
 MAX_REASON_LENGTH = 500
 _SERIAL_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+#: Groups of letters and digits joined by - or _, as serial patterns usually give.
+_SERIAL_SHAPE_RE = re.compile(r"^[A-Z0-9]+(?:[-_][A-Z0-9]+)+$")
 #: Attempts at drawing a verification code before giving up; a collision in
 #: 31**12 codes is not expected, so a second attempt is already rare.
 _ISSUE_ATTEMPTS = 3
@@ -120,6 +122,18 @@ def normalise_code(raw: Optional[str]) -> Optional[str]:
     if len(text) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in text):
         return None
     return text
+
+
+def looks_like_serial(raw: Optional[str]) -> bool:
+    """Return whether user input has the shape of a serial number, not of a code.
+
+    Serials such as SR-2026-000123 are groups of letters and digits joined by
+    - or _, and usually contain characters that codes never use, such as 0 and 1.
+    """
+    text = unicodedata.normalize("NFKC", raw or "").strip().upper()
+    if not _SERIAL_SHAPE_RE.match(text):
+        return False
+    return any(ch.isalnum() and ch not in CODE_ALPHABET for ch in text)
 
 
 def find_by_code(raw: Optional[str]) -> Optional[Certificate]:
@@ -994,7 +1008,10 @@ def check_credential(credential: dict, employee_no: str = "") -> CredentialCheck
         cert = None
     matches = None
     if employee_no and employee_no.strip():
-        matches = subject_has_identifier(result.document, employee_no)
+        # A Chinese input method may type full-width letters and digits. NFKC
+        # folds them to ASCII, and the value as typed is tried too.
+        typed = {employee_no, unicodedata.normalize("NFKC", employee_no)}
+        matches = any(subject_has_identifier(result.document, value) for value in typed)
     return CredentialCheck(
         result,
         facts,

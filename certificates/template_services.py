@@ -7,8 +7,11 @@ from pathlib import Path
 from typing import BinaryIO, Optional
 
 import sqlalchemy as sa
+from babel.lists import format_list
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy.exc import IntegrityError
 
@@ -48,6 +51,15 @@ DEFAULT_TEMPLATES = (
 
 #: Seeded on first use for certificates of trainings taken elsewhere.
 EXTERNAL_TEMPLATE = ("external-zh", "校外培训认定证书", TemplateLanguage.ZH)
+
+
+#: Names of the placeholders that ``designs.hidden_values`` checks, as a
+#: message lists them.
+HIDDEN_VALUE_LABELS = {
+    "holder_name": _l("the holder's name"),
+    "serial": _l("the serial number"),
+    "verification_code": _l("the verification code"),
+}
 
 
 class TemplateError(ValueError):
@@ -244,15 +256,36 @@ def _checked_fields(page_size, orientation, language, body_html, css) -> dict:
 
 
 def check_renders(spec: TemplateSpec) -> None:
-    """Render ``spec`` with sample data; raise TemplateError if that fails."""
-    from certificates.designs import render_pdf, sample_data
+    """Render ``spec`` with sample data; raise TemplateError if that fails.
+
+    A layout that cuts off the holder's name, the serial or the verification
+    code also fails, because WeasyPrint clips it silently on a single page.
+    """
+    # NOTE: only the sample data is checked here. A programme certificate with
+    # much longer values can still be cut off. External-training certificates
+    # are checked with their own values before they are issued.
+    from certificates.designs import hidden_values, render_pdf, sample_data
 
     try:
         render_pdf(spec, sample_data())
+        hidden = hidden_values(spec, sample_data())
     except TemplateSourceError as exc:
         raise TemplateError(str(exc), field="body_html") from None
     except CertificateRenderError as exc:
         raise TemplateError(render_error_message(exc), field="css") from None
+    if hidden:
+        raise TemplateError(hidden_values_message(hidden), field="css")
+
+
+def hidden_values_message(names: list[str]) -> str:
+    """Return why a layout that cuts off the placeholders ``names`` is rejected."""
+    labels = [str(HIDDEN_VALUE_LABELS[name]) for name in names]
+    return _(
+        "with the sample data, the certificate cuts off %(values)s: the text lies "
+        "outside the page or outside a box with hidden overflow. Shorten the text "
+        "or reduce sizes in the template.",
+        values=format_list(labels, locale=get_locale()),
+    )
 
 
 def render_error_message(exc: CertificateRenderError) -> str:

@@ -3,6 +3,7 @@
 import json
 
 import sqlalchemy as sa
+from babel.lists import format_list
 from flask import (
     Blueprint,
     abort,
@@ -14,13 +15,15 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from certificates import external as external_certificates
-from certificates import basis, keys, reissue as reissues, renewal, services
+from certificates import basis, keys, logger, reissue as reissues, renewal, services
+from certificates import template_services
 from certificates import hours as certificate_hours
 from certificates.credential_messages import result_label, verification_detail
 from certificates.forms import (
@@ -32,7 +35,8 @@ from certificates.forms import (
     VerifyForm,
 )
 from certificates.models import Certificate, CertificateStatus
-from certificates.render import plain_hours
+from certificates.render import CertificateRenderError, plain_hours
+from certificates.sandbox import TemplateSourceError
 from lms.accounts.access import hr_scope, roles_required
 from lms.accounts.models import Role
 from lms.extensions import db, limiter
@@ -59,6 +63,9 @@ STATUS_CLASSES = {
     services.DisplayStatus.SUPERSEDED: "status-superseded",
 }
 
+
+#: Maximum number of certificates on the issued list. A search finds the others.
+ISSUED_LIST_LIMIT = 200
 
 #: Media type of a VCDM 2.0 credential secured with an embedded proof.
 CREDENTIAL_MEDIA_TYPE = "application/vc+ld+json"
@@ -124,13 +131,24 @@ def mine():
 @bp.route("/certificates/issued")
 @roles_required(Role.HR, Role.ADMIN)
 def issued():
-    """List the institution's certificates for HR and admins, with a text search."""
+    """List the institution's newest certificates for HR and admins, with a text search."""
     search = request.args.get("q", "")[:100]
+    # One row beyond the limit shows whether older certificates were left out.
     certificates = services.institution_certificates(
-        current_user.institution_id, search, department_id=hr_scope(current_user)
+        current_user.institution_id,
+        search,
+        limit=ISSUED_LIST_LIMIT + 1,
+        department_id=hr_scope(current_user),
     )
-    rows = [(cert, services.status_of(cert)) for cert in certificates]
-    return render_template("certificates/issued.html", rows=rows, search=search)
+    rows = [
+        (cert, services.status_of(cert)) for cert in certificates[:ISSUED_LIST_LIMIT]
+    ]
+    return render_template(
+        "certificates/issued.html",
+        rows=rows,
+        search=search,
+        limit=ISSUED_LIST_LIMIT if len(certificates) > ISSUED_LIST_LIMIT else None,
+    )
 
 
 @bp.route("/certificates/<serial>")
@@ -225,7 +243,23 @@ def download(serial: str):
     cert, refused = _downloadable_or_refused(serial, "pdf")
     if refused is not None:
         return refused
-    pdf = services.pdf_bytes(cert)
+    try:
+        pdf = services.pdf_bytes(cert)
+    except (CertificateRenderError, TemplateSourceError):
+        # The frozen template version cannot lay out this certificate's values.
+        db.session.rollback()
+        logger.exception("PDF of certificate %s cannot be rendered", serial)
+        flash(
+            _(
+                "The PDF of certificate %(serial)s cannot be produced, because its "
+                "texts do not fit on one page of its template. Please tell HR: a "
+                "trainer can adjust the template, and HR can then revoke the "
+                "certificate and reissue it.",
+                serial=cert.serial,
+            ),
+            "error",
+        )
+        return redirect(url_for(".detail", serial=cert.serial))
     # pdf_bytes re-renders a missing file and may record a new hash.
     db.session.commit()
     response = make_response(pdf)
@@ -413,6 +447,11 @@ def issue_external(training_id: int):
         abort(400)
     try:
         cert, issued = external_certificates.issue_for_training(training, current_user)
+    except external_certificates.CertificateLayoutError as exc:
+        db.session.rollback()
+        logger.warning("Certificate of external training %s not issued: %s", training.id, exc)
+        flash(_layout_message(exc), "error")
+        return redirect(url_for("records.review_external", training_id=training.id))
     except services.CertificateError:
         flash(_("Only an approved training gets a certificate."), "error")
         return redirect(url_for("records.review_external", training_id=training.id))
@@ -425,6 +464,29 @@ def issue_external(training_id: int):
             "info",
         )
     return redirect(url_for(".detail", serial=cert.serial))
+
+
+def _layout_message(exc) -> str:
+    """Return why a training's certificate was not issued because its layout fails."""
+    if not exc.hidden:
+        return _(
+            "The certificate was not issued: with this training's name and organiser, "
+            "the template %(template)s needs more than one page. Ask a trainer or an "
+            "administrator to reduce sizes in that template under “Certificate "
+            "templates”, then issue the certificate again.",
+            template=exc.template_name,
+        )
+    return _(
+        "The certificate was not issued: with this training's name and organiser, "
+        "the template %(template)s cuts off %(values)s. Ask a trainer or an "
+        "administrator to reduce sizes in that template under “Certificate "
+        "templates”, then issue the certificate again.",
+        template=exc.template_name,
+        values=format_list(
+            [str(template_services.HIDDEN_VALUE_LABELS[name]) for name in exc.hidden],
+            locale=get_locale(),
+        ),
+    )
 
 
 @bp.app_template_global()
@@ -457,7 +519,17 @@ def verify_lookup():
             status = 400
         else:
             code = services.normalise_code(form.code.data)
-            if code is None:
+            if code is None and services.looks_like_serial(form.code.data):
+                form.code.errors.append(
+                    _(
+                        "A code has 12 letters and digits, for example ABCD-EFGH-JKMN, "
+                        "and never contains 0, 1, I, L or O. If you typed the "
+                        "certificate's serial number, type the verification code "
+                        "printed on the certificate instead, or scan its QR code."
+                    )
+                )
+                status = 400
+            elif code is None:
                 form.code.errors.append(
                     _(
                         "A code has 12 letters and digits, for example ABCD-EFGH-JKMN. "

@@ -177,6 +177,14 @@ _DERIVED: dict[str, Callable[[dict], str]] = {
     "member_status_label": lambda data: labels.label(data["status"], "member_status"),
     "track_label": lambda data: labels.label(data["track"], "promotion_track"),
     "checks_text": _checks,
+    # Older rows of certificate.batch_finished may lack the revoked count.
+    "revoked_skipped": lambda data: _shown("revoked", data.get("revoked", 0)),
+    "retried_text": _counted(
+        "retried",
+        lambda n, count: ngettext(
+            "%(count)s failed item", "%(count)s failed items", n, count=count
+        ),
+    ),
     "hours_text": _counted(
         "hours", lambda n, count: ngettext("%(count)s hour", "%(count)s hours", n, count=count)
     ),
@@ -393,8 +401,9 @@ TEMPLATES = {
     ),
     "certificate.batch_finished": _l(
         "Certificate batch finished: %(issued)s issued, %(existing)s already held,"
-        " %(failed)s failed"
+        " %(revoked_skipped)s skipped as revoked, %(failed)s failed"
     ),
+    "certificate.batch_resumed": _l("Certificate batch resumed: %(retried_text)s retried"),
     "certificate_template.saved": _l(
         "Certificate template saved as version %(number)s"
     ),
@@ -503,6 +512,7 @@ ACTION_LABELS = {
     "certificate.basis_failed": _l("Certificate's attempt regraded to a fail"),
     "certificate.batch_created": _l("Certificate batch created"),
     "certificate.batch_finished": _l("Certificate batch finished"),
+    "certificate.batch_resumed": _l("Certificate batch resumed"),
     "certificate_template.saved": _l("Certificate template saved"),
     "certificate_settings.saved": _l("Certificate settings saved"),
     "certificate_programme_settings.saved": _l("Programme certificate settings saved"),

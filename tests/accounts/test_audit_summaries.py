@@ -460,7 +460,7 @@ def test_new_templates_in_chinese(recorded, login):
     )
     assert cells["certificate.batch_finished"] == (
         "批量发证完成",
-        "批量发证完成：颁发 3 份，1 份已持有，0 份失败",
+        "批量发证完成：颁发 3 份，1 份已持有，0 份因证书已撤销而跳过，0 份失败",
     )
 
 

@@ -141,6 +141,34 @@ def test_resume_only_with_failures_once_done(app, app_ctx, login, monkeypatch):
     assert RESUME_BUTTON.search(failed)
 
 
+def test_resume_is_audited_with_actor(app, app_ctx, login, english, monkeypatch):
+    """Does the audit log name who retried a batch's failed items?"""
+    programme_id, _hr_id = _cohort(2)
+    make_user(_user("hr").institution, "admin", Role.ADMIN)
+    db.session.commit()
+
+    def failing(user, programme, completed_at, **options):
+        raise RuntimeError("font missing")
+
+    hr = login("hr")
+    batch_id = _start_batch(hr, programme_id)
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "issue_programme_certificate", failing)
+        batches.run_batch(app, batch_id, processes=1)
+
+    page = hr.get(f"/certificates/batches/{batch_id}").get_data(as_text=True)
+    response = hr.post(
+        f"/certificates/batches/{batch_id}/resume",
+        data={"csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)},
+    )
+
+    assert response.status_code == 302
+    row = _audit_row(login("admin").get("/admin/audit").get_data(as_text=True),
+                     "certificate.batch_resumed")
+    assert row[1] == "hr"
+    assert row[4] == "Certificate batch resumed: 2 failed items retried"
+
+
 # Per-person list -------------------------------------------------------------
 
 

@@ -186,3 +186,24 @@ def test_batch_when_everyone_holds_is_refused(app, app_ctx, login):
     assert response.status_code == 400
     assert "already holds its certificate" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(CertificateBatch.id))) == 1
+
+
+def test_batch_finished_audit_counts_revoked(app, app_ctx, login, english):
+    """Does the audit summary of a finished batch count the people skipped as revoked?"""
+    from lms.accounts.models import Role
+    from tests.factories import make_user
+
+    programme_id, _hr_id = _cohort(2, already_certified=1)
+    make_user(hr_user().institution, "admin", Role.ADMIN)
+    db.session.commit()
+    hr = login("hr")
+    old = _certificates_of("learner0")[0]
+    hr.post(f"/certificates/{old.serial}/revoke", data={"reason": REASON})
+    _certify_everyone(app, hr, programme_id)
+
+    page = login("admin").get("/admin/audit").get_data(as_text=True)
+
+    assert (
+        "Certificate batch finished: 1 issued, 0 already held, "
+        "1 skipped as revoked, 0 failed"
+    ) in page

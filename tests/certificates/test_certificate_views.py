@@ -9,9 +9,10 @@ from pypdf import PdfReader
 
 from certificates import services
 from certificates.models import Certificate, CertificateStatus
-from lms.accounts.models import Role
+from lms.accounts.models import Role, User
 from lms.audit import AuditEntry
 from lms.extensions import db
+from lms.organisations.models import Institution
 from tests.certificates.builders import (
     issue,
     make_institution,
@@ -272,6 +273,24 @@ def test_issued_search_treats_wildcards_literally(world, login, title, search, f
     assert (world["serial"] in page.get_data(as_text=True)) is found
 
 
+def test_issued_list_says_when_cut_off(world, login, english, monkeypatch):
+    """Is HR told that the list shows only the newest certificates?"""
+    from certificates import views
+
+    holder = db.session.scalar(sa.select(User).filter_by(username="c2"))
+    issue(holder, make_programme(holder.institution, "second"))
+    db.session.commit()
+    hr = login("hr1")
+
+    full = hr.get("/certificates/issued").get_data(as_text=True)
+    monkeypatch.setattr(views, "ISSUED_LIST_LIMIT", 1)
+    cut = hr.get("/certificates/issued").get_data(as_text=True)
+
+    assert "Showing the newest" not in full
+    assert "Showing the newest certificate only." in cut
+    assert "Search by name, serial number or programme to find older ones." in cut
+
+
 def test_issued_list_scoped_to_institution(world, login):
     text = login("hr-b").get("/certificates/issued").get_data(as_text=True)
 
@@ -435,6 +454,27 @@ def test_verify_lookup_errors_name_the_field(world, client, typed, status, messa
     assert message in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("typed", ["{serial}", " {serial} ", "sr-2026-000001"])
+def test_verify_lookup_explains_serial_is_not_code(world, client, english, typed):
+    """Is a visitor who types the serial number told to type the code instead?"""
+    response = client.get(
+        "/verify", query_string={"code": typed.format(serial=world["serial"])}
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Verification code: A code has 12 letters and digits" in page
+    assert "If you typed the certificate&#39;s serial number" in page
+
+
+def test_verify_lookup_short_code_not_called_serial(world, client, english):
+    response = client.get("/verify", query_string={"code": "ABCD-EFGH"})
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "serial number" not in page
+
+
 def test_verify_unknown_code_is_escaped(app_ctx, client):
     response = client.get("/verify/<script>alert(1)", headers=EN)
     text = response.get_data(as_text=True)
@@ -573,3 +613,54 @@ def test_revoked_download_hidden_from_others(world, login, username):
 
     assert response.status_code == 404
     assert _archived_downloads() == []
+
+
+@pytest.mark.parametrize("username", ["hr1", "admin1"])
+def test_manager_page_links_archived_credential(world, login, english, username):
+    """Does a revoked certificate's page offer its managers the archived credential?"""
+    _revoke(world, login)
+    manager = login(username)
+
+    detail = manager.get(f"/certificates/{world['serial']}").get_data(as_text=True)
+    response = manager.get(f"/certificates/{world['serial']}/credential.json")
+
+    assert f"/certificates/{world['serial']}/credential.json" in detail
+    assert "Download the archived signed credential (JSON)" in detail
+    assert response.status_code == 200
+    assert _archived_downloads() == ["certificate.archived_credential_downloaded"]
+
+
+def _unrenderable_certificate() -> str:
+    """Issue a certificate whose long title needs a second page with its template."""
+    from certificates import template_services
+
+    institution = db.session.scalar(sa.select(Institution).filter_by(code="uni-a"))
+    programme = make_programme(institution, "long-title", title="辅导员专题研修" * 28)
+    template = template_services.create_template(
+        institution, None, "大字模板", page_size="A4", orientation="landscape",
+        language="zh", body_html="<p>{{ holder_name }} {{ serial }}</p>"
+        '<p class="big">{{ programme }}</p><p>{{ verification_code }}</p>',
+        css=".big { font-size: 40pt; }", validity_months=None,
+    )
+    admin = db.session.scalar(sa.select(User).filter_by(username="admin1"))
+    template_services.update_programme_settings(
+        programme, admin, template_id=template.id, renews_programme_id=None
+    )
+    holder = db.session.scalar(sa.select(User).filter_by(username="c1"))
+    cert = issue(holder, programme)
+    db.session.commit()
+    assert cert.pdf_sha256 is None
+    return cert.serial
+
+
+def test_download_unrenderable_pdf_explains(world, login, english):
+    """Does a certificate that needs two pages give a message, not a server error?"""
+    serial = _unrenderable_certificate()
+    holder = login("c1")
+
+    response = holder.get(f"/certificates/{serial}.pdf")
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/certificates/{serial}")
+    page = holder.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"The PDF of certificate {serial} cannot be produced" in page

@@ -311,6 +311,16 @@ def test_upload_checks_employee_number(world, client):
     assert "Employee number does not match" in other
 
 
+def test_upload_matches_full_width_employee_number(world, client):
+    """Does an employee number typed with a Chinese input method still match?"""
+    content = reload(world).credential_json.encode("utf-8")
+
+    page = upload(client, content, employee_no="Ｔ２０１９００１").get_data(as_text=True)
+
+    assert "Employee number matches" in page
+    assert "Employee number does not match" not in page
+
+
 @pytest.mark.parametrize(
     "content, message",
     [

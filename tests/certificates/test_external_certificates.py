@@ -33,11 +33,13 @@ def world(app, app_ctx, tmp_path, monkeypatch):
     return build_learning_world()
 
 
-def _training(world, *, approved: bool = True) -> int:
+def _training(
+    world, *, approved: bool = True, title: str = TITLE, organiser: str = ORGANISER
+) -> int:
     person = db.session.get(User, world.counselor)
     fields = dict(
-        title=TITLE,
-        organiser=ORGANISER,
+        title=title,
+        organiser=organiser,
         tier=TrainingTier.NATIONAL,
         kind=TrainingKind.DEMONSTRATION,
         start_date=date(2026, 3, 2),
@@ -180,3 +182,20 @@ def test_pdf_labels_in_chinese_and_english(world, login, tmp_path):
         assert chinese in text
         assert english in text
     assert f"({cert.issued_on.isoformat()})" in text
+
+
+def test_long_training_certificate_not_issued(world, login, english):
+    """Is HR stopped from issuing a certificate whose long texts push out the code?"""
+    title = ("关于加强新时代高校辅导员队伍建设和学生心理健康教育工作能力提升的专题研修班" * 5)[:200]
+    organiser = ("教育部思想政治工作司高校思想政治工作队伍培训研修中心华东师范大学" * 7)[:100]
+    training_id = _training(world, title=title, organiser=organiser)
+    hr = login("hr")
+
+    response = _issue(hr, training_id)
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/records/external/{training_id}/review")
+    page = hr.get(response.headers["Location"]).get_data(as_text=True)
+    assert "cuts off the serial number and the verification code" in page
+    assert "reduce sizes in that template" in page
+    assert db.session.scalar(sa.select(sa.func.count(Certificate.id))) == 0

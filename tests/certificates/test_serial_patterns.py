@@ -265,3 +265,36 @@ def test_settings_page_admin_only(two_schools, login):
 
     assert login("hr-a").get("/certificates/settings").status_code == 403
     assert login("trainer-a").get("/certificates/settings").status_code == 403
+
+
+def _post_settings(admin, prefix: str, pattern: str):
+    return admin.post(
+        "/certificates/settings",
+        data={"serial_prefix": prefix, "serial_pattern": pattern, "renewal_window_days": "90"},
+    )
+
+
+def test_settings_page_rejects_other_school_prefix(two_schools, login, english):
+    """Is a prefix refused that would give the serials of another school?"""
+    make_user(two_schools["second"], "admin-b", Role.ADMIN)
+    db.session.commit()
+
+    response = _post_settings(login("admin-b"), "ja", "{prefix}-{year}-{seq:06d}")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Serial prefix: 甲大学 already uses the serial prefix JA" in page
+    assert "add {code} to the pattern" in page
+    db.session.expire_all()
+    assert two_schools["second"].serial_prefix == "YI"
+
+
+def test_settings_page_accepts_shared_prefix_with_code(two_schools, login):
+    make_user(two_schools["second"], "admin-b", Role.ADMIN)
+    db.session.commit()
+
+    response = _post_settings(login("admin-b"), "JA", "{prefix}-{code}-{year}-{seq:06d}")
+    cert = issue(two_schools["second_people"][0], two_schools["second_programme"])
+
+    assert response.status_code == 302
+    assert cert.serial == "JA-uni-b-2026-000001"

@@ -357,3 +357,61 @@ def test_programme_settings_text_id_named(world, login, english):
     assert "“x1” is not one of the listed options; choose one from the list." in page
     assert "could not coerce" not in page
     assert db.session.get(ProgrammeCertificateSettings, world["programme"]) is None
+
+
+def test_a5_default_layout_rejected(world, login, english):
+    """Is the built-in layout refused on an A5 page, where it cuts off the holder's name?"""
+    body, css = template_services.default_source(template_services.TemplateLanguage.ZH)
+
+    response = create(
+        login("trainer1"), page_size="A5", orientation="portrait", body_html=body, css=css
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "CSS: with the sample data, the certificate cuts off the holder&#39;s name" in page
+    assert "Shorten the text or reduce sizes in the template." in page
+    assert count(CertificateTemplate) == 1
+
+
+def test_clipped_serial_rejected(world, login, english):
+    """Is a layout refused when hidden overflow cuts off the serial and the code?"""
+    body = (
+        '<div class="frame"><p>{{ holder_name }}</p>'
+        '<p class="ids">{{ serial }} {{ verification_code }}</p></div>'
+    )
+    css = ".frame { height: 20mm; overflow: hidden; } .ids { margin-top: 40mm; }"
+
+    response = create(login("trainer1"), body_html=body, css=css)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "cuts off the serial number and the verification code" in page
+    assert count(CertificateTemplate) == 1
+
+
+def test_a4_default_layouts_saved(world, login):
+    """Do the built-in layouts on A4 pages still save?"""
+    trainer = login("trainer1")
+
+    for number, language in enumerate(template_services.TemplateLanguage):
+        body, css = template_services.default_source(language)
+        for orientation in ("landscape", "portrait"):
+            response = create(
+                trainer,
+                name=f"布局{number}{orientation}",
+                language=language.value,
+                orientation=orientation,
+                body_html=body,
+                css=css,
+            )
+            assert response.status_code == 302, (language, orientation)
+
+
+def test_serial_only_in_alt_text_saved(world, login):
+    """Is a body that puts the serial only in an attribute still saved?"""
+    body = '<p>{{ holder_name }}</p><img src="{{ qr_code }}" alt="{{ serial }}">'
+
+    response = create(login("trainer1"), body_html=body)
+
+    assert response.status_code == 302
