@@ -369,3 +369,17 @@ def test_stale_copy_not_written(app, app_ctx, monkeypatch, store):
     _record_read, copied = store.get_and_touch(record.id, user.id, now, IDLE)
     assert copied.full_name == "新名字"
     assert db.session.get(User, user.id) is copied
+
+
+def test_language_choice_reaches_other_sessions(app, seeded, login, monkeypatch, store):
+    """A change the request makes to its own user is stored and reaches the user's other logins."""
+    monkeypatch.setitem(app.extensions, "lms_session_store", store)
+    phone = login("counselor1")
+    laptop = login("counselor1")
+    assert laptop.get("/learning").status_code == 200  # copies the row
+    assert '<html lang="zh' in laptop.get("/learning").get_data(as_text=True)
+
+    response = phone.post("/language/en", headers={"Referer": "http://localhost/learning"})
+
+    assert response.status_code == 302
+    assert '<html lang="en' in laptop.get("/learning").get_data(as_text=True)
