@@ -33,10 +33,16 @@ def _int(value: Any) -> Optional[int]:
         return None
 
 
-def clean_response(question: Question, raw: Any, match_options=()) -> Any:
-    """Return ``raw`` reduced to what ``question`` can store, or None when unanswered."""
+def clean_response(question: Question, raw: Any, match_options=(), choice_ids=None) -> Any:
+    """Return ``raw`` reduced to what ``question`` can store, or None when unanswered.
+
+    ``choice_ids`` are the ids a response may name: an attempt passes its
+    slot's ``choice_order``, the choices it showed, so the question's choices
+    need not be loaded. Without them, the question's choices count.
+    """
     kind = question.kind
-    choice_ids = [choice.id for choice in question.choices]
+    if choice_ids is None:
+        choice_ids = [choice.id for choice in question.choices]
     if kind in (QuestionKind.SINGLE, QuestionKind.TRUE_FALSE, QuestionKind.MULTIPLE):
         values = raw if isinstance(raw, (list, set, tuple)) else [raw]
         chosen = {_int(value) for value in values if has_input(value)}
@@ -93,9 +99,9 @@ def _raw_from_form(slot: AttemptQuestion, form: MultiDict) -> tuple[bool, Any]:
         return any(n in form for n in names), [form.get(n, "") for n in names]
     if kind is QuestionKind.MATCHING:
         keyed = {
-            str(choice.id): form.get(f"{name}_{choice.id}")
-            for choice in question.choices
-            if f"{name}_{choice.id}" in form
+            str(choice_id): form.get(f"{name}_{choice_id}")
+            for choice_id in slot.choice_order
+            if f"{name}_{choice_id}" in form
         }
         return bool(keyed), keyed
     shown = list(slot.choice_order)
@@ -127,7 +133,7 @@ def parse_form(
         present, raw = _raw_from_form(slot, form)
         if not present and question.id not in seen:
             continue
-        response = clean_response(question, raw, slot.match_options)
+        response = clean_response(question, raw, slot.match_options, slot.choice_order)
         if response is None and present and has_input(raw):
             if ignored is not None:
                 ignored.append(question.id)

@@ -639,26 +639,32 @@ def _answers_by_question(attempt: Attempt) -> dict[int, AttemptAnswer]:
 
 
 def load_slots(attempt: Attempt, with_answers: bool = False) -> list[AttemptQuestion]:
-    """Load the attempt's questions with each question and its choices, in two queries.
+    """Load the attempt's questions with each question, and for grading its choices.
 
-    Saving and grading read every slot's question and choices; loading
-    them lazily would cost two queries per question. Each slot has one
-    question, which comes joined to it. With ``with_answers`` the first
-    query also reads the attempt's answers, which saving compares with the
-    responses it receives.
+    Grading reads every slot's question and choices; loading them lazily
+    would cost two queries per question. Each slot has one question, which
+    comes joined to it, and a second query reads all their choices. With
+    ``with_answers`` (saving) the choices stay unloaded, because a response
+    is checked against the slot's ``choice_order``. The one query then also
+    reads the attempt's answers, which saving compares with the responses
+    it receives.
     """
     statement = (
         sa.select(AttemptQuestion)
         .where(AttemptQuestion.attempt_id == attempt.id)
         .order_by(AttemptQuestion.position)
-        .options(so.joinedload(AttemptQuestion.question).selectinload(Question.choices))
     )
     if not with_answers:
+        statement = statement.options(
+            so.joinedload(AttemptQuestion.question).selectinload(Question.choices)
+        )
         slots = list(db.session.scalars(statement))
         set_committed_value(attempt, "questions", slots)
         return slots
     rows = db.session.execute(
-        statement.add_columns(AttemptAnswer).outerjoin(
+        statement.options(so.joinedload(AttemptQuestion.question))
+        .add_columns(AttemptAnswer)
+        .outerjoin(
             AttemptAnswer,
             sa.and_(
                 AttemptAnswer.attempt_id == AttemptQuestion.attempt_id,
@@ -671,6 +677,27 @@ def load_slots(attempt: Attempt, with_answers: bool = False) -> list[AttemptQues
     # Answers are written only for the attempt's own questions, so these are all of them.
     set_committed_value(attempt, "answers", [answer for _slot, answer in rows if answer])
     return slots
+
+
+def _load_missing_choices(attempt: Attempt) -> None:
+    """Read the choices of the attempt's questions that have none loaded, in one query."""
+    missing = [
+        slot.question
+        for slot in attempt.questions
+        if "choices" in sa.inspect(slot.question).unloaded
+    ]
+    if not missing:
+        return
+    rows = db.session.scalars(
+        sa.select(Choice)
+        .where(Choice.question_id.in_([question.id for question in missing]))
+        .order_by(Choice.question_id, Choice.position)
+    )
+    by_question: dict[int, list[Choice]] = {question.id: [] for question in missing}
+    for choice in rows:
+        by_question[choice.question_id].append(choice)
+    for question in missing:
+        set_committed_value(question, "choices", by_question[question.id])
 
 
 def save_answers(
@@ -736,7 +763,9 @@ def _store_responses(
         slot = slots.get(question_id)
         if slot is None:
             continue
-        response = clean_response(slot.question, _plain(raw), slot.match_options)
+        response = clean_response(
+            slot.question, _plain(raw), slot.match_options, slot.choice_order
+        )
         if response is None and has_input(raw):
             skipped.append(question_id)
             continue
@@ -766,6 +795,7 @@ def close_if_expired(attempt: Attempt, now: datetime, limit: Any = UNKNOWN_DEADL
     """Close an open attempt whose deadline passed, at its deadline; return whether it did."""
     if attempt.submitted_at is not None or not is_expired(attempt, now, limit):
         return False
+    _load_missing_choices(attempt)
     _finalize(attempt, deadline(attempt), closed_at_deadline=True)
     return True
 

@@ -446,6 +446,41 @@ def test_autosave_after_deadline_is_refused(world, login):
     assert attempt.score == 0
 
 
+def test_deadline_save_grades_saved_answers(world, login):
+    """An autosave past the deadline grades every kind from the answers saved in time."""
+    from flask import current_app
+
+    from tests.test_query_budgets import counted_queries
+
+    quiz = _all_kinds_quiz(world)
+    quiz.time_limit_minutes = 5
+    db.session.commit()
+    counselor = _enrolled(login, world)
+    attempt_id = _start(counselor, world.quiz)
+    saved = counselor.post(
+        f"/attempts/{attempt_id}/answers", data=_form_for(quiz, _attempt(attempt_id))
+    )
+    attempt = _attempt(attempt_id)
+    attempt.started_at -= timedelta(minutes=10)
+    for answer in attempt.answers:
+        answer.saved_at -= timedelta(minutes=10)
+    db.session.commit()
+
+    with counted_queries(current_app) as statements:
+        late = counselor.post(f"/attempts/{attempt_id}/answers", data={"seen": []})
+
+    assert saved.json["saved"] == 8
+    assert saved.json["ignored"] == []
+    assert late.status_code == 409
+    assert late.json["error"] == "time_up"
+    attempt = _attempt(attempt_id)
+    assert attempt.closed_at_deadline is True
+    assert attempt.score == Decimal("9")
+    assert attempt.needs_grading is True
+    # Grading reads the choices of all questions in one query.
+    assert sum("FROM choice" in statement for statement in statements) == 1
+
+
 def test_unchecked_boxes_clear_a_saved_answer(world, login):
     quiz = db.session.get(Quiz, world.quiz)
     counselor = _enrolled(login, world)
