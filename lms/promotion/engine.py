@@ -143,8 +143,8 @@ def positions(user: User) -> dict[PromotionTrack, Position]:
     """Return the user's current step on every track that has one.
 
     ``since`` is the date of the entry that first set the current value after
-    a different one. The administrative rank falls back to the profile's
-    cadre rank, with an unknown date, when no rank change is on the record.
+    a different one. The administrative rank is the profile's cadre rank
+    when the profile has one (see ``_profile_rank``).
     """
     kinds = [kind for kind, _key in TRACK_ENTRIES.values()]
     entries = effective_entries(user, kinds)
@@ -157,13 +157,27 @@ def positions(user: User) -> dict[PromotionTrack, Position]:
             current = found.get(track)
             if current is None or current.value != value:
                 found[track] = Position(track, value, entry.occurred_on)
-    if PromotionTrack.ADMINISTRATIVE_RANK not in found:
-        profile = db.session.get(PersonProfile, user.id)
-        if profile is not None and profile.cadre_rank is not None:
-            found[PromotionTrack.ADMINISTRATIVE_RANK] = Position(
-                PromotionTrack.ADMINISTRATIVE_RANK, profile.cadre_rank.value, None
-            )
+    rank = _profile_rank(user, found.get(PromotionTrack.ADMINISTRATIVE_RANK))
+    if rank is not None:
+        found[PromotionTrack.ADMINISTRATIVE_RANK] = rank
     return found
+
+
+def _profile_rank(user: User, recorded: Optional[Position]) -> Optional[Position]:
+    """Return the cadre rank on the profile, or the recorded rank without one.
+
+    A rank change on the record also sets the profile, so the two differ
+    only after HR changed the rank or its date on the profile form, which
+    is then the later fact. The training rules read the profile too.
+    """
+    profile = db.session.get(PersonProfile, user.id)
+    if profile is None or profile.cadre_rank is None:
+        return recorded
+    value = profile.cadre_rank.value
+    since = profile.rank_since
+    if since is None and recorded is not None and recorded.value == value:
+        since = recorded.since
+    return Position(PromotionTrack.ADMINISTRATIVE_RANK, value, since)
 
 
 def assessment_grades(user: User) -> dict[int, str]:

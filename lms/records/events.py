@@ -318,9 +318,9 @@ def record_event(
 def sync_cadre_rank(person: User, actor: User) -> None:
     """Set the profile's cadre rank and rank date from ``person``'s record; flush only.
 
-    The cadre training rules read the rank from the profile, while the
-    administrative-rank promotion track reads the record, so a rank change
-    recorded by hand must reach both. The latest rank is that of the
+    The cadre training rules and the administrative-rank promotion track
+    read the rank from the profile, so a rank change recorded by hand must
+    reach it. The latest rank is that of the
     uncorrected rank change with the latest date. The rank date is the date
     of the earliest change in the unbroken run of changes to that rank at
     the end of the record, so recording the same rank again does not move
