@@ -11,6 +11,7 @@ from datetime import date
 from typing import Callable, Hashable, Optional
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from lms.accounts.models import User
 from lms.compliance.engine import Status, Verdict, evaluate_all
@@ -192,6 +193,21 @@ def assessment_grades(user: User) -> dict[int, str]:
 
 # Conditions, one function per requirement of a rule
 
+#: Condition messages that applications filed before the current wording
+#: store in their snapshots, kept in the catalogue so that they still render
+#: in the reader's language.
+STORED_WORDING = (
+    _l(
+        "The date you became %(step)s is not on your record, so the years "
+        "cannot be counted. Ask HR to record it."
+    ),
+    _l("Competency level %(level)s or higher is required; no level is on your record"),
+    _l(
+        "Competency level %(level)s or higher is required; your recorded level "
+        "is %(current)s"
+    ),
+)
+
 
 def years_condition(rule: PromotionRule, position: Position, today: date) -> Condition:
     if position.since is None:
@@ -199,8 +215,8 @@ def years_condition(rule: PromotionRule, position: Position, today: date) -> Con
             "years",
             False,
             stored_gettext(
-                "The date you became %(step)s is not on your record, so the years "
-                "cannot be counted. Ask HR to record it.",
+                "The record has no date for %(step)s, so the years in it cannot "
+                "be counted. HR records the date on the person's record.",
                 step=_label_of(position),
             ),
         )
@@ -430,7 +446,7 @@ def level_condition(
             False,
             stored_gettext(
                 "Competency level %(level)s or higher is required; no level is on "
-                "your record",
+                "the record",
                 level=required_label,
             ),
         )
@@ -443,7 +459,7 @@ def level_condition(
         )
     else:
         message = stored_gettext(
-            "Competency level %(level)s or higher is required; your recorded level "
+            "Competency level %(level)s or higher is required; the recorded level "
             "is %(current)s",
             level=required_label,
             current=_label_of(position),
