@@ -11,6 +11,7 @@ from datetime import date
 from typing import Callable, Hashable, Optional
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from lms.accounts.models import User
@@ -315,7 +316,7 @@ def _min_grade_condition(min_grade, years, grades, span) -> Condition:
         message = stored_gettext(
             "No annual assessment grade on record for %(years)s; %(grade)s or better "
             "is required for every year of %(span)s",
-            years=", ".join(str(year) for year in sorted(missing)),
+            years=in_each_language(lambda: _year_list(missing)),
             grade=threshold,
             span=span,
         )
@@ -323,11 +324,7 @@ def _min_grade_condition(min_grade, years, grades, span) -> Condition:
         message = stored_gettext(
             "%(years)s graded below %(grade)s; %(grade)s or better is required "
             "for every year of %(span)s",
-            years=in_each_language(
-                lambda: ", ".join(
-                    f"{year}: {label(grades[year], 'grade')}" for year in sorted(below)
-                )
-            ),
+            years=in_each_language(lambda: _low_grades(below, grades)),
             grade=threshold,
             span=span,
         )
@@ -338,6 +335,19 @@ def _min_grade_condition(min_grade, years, grades, span) -> Condition:
             span=span,
         )
     return Condition("grades", not missing and not below, message)
+
+
+def _year_list(years: list[int]) -> str:
+    """Return the years in order as a list in the current language."""
+    return _(", ").join(str(year) for year in sorted(years))
+
+
+def _low_grades(years: list[int], grades: dict[int, str]) -> str:
+    """Return each year with its grade, in the current language."""
+    return _(", ").join(
+        _("%(year)s: %(grade)s", year=year, grade=label(grades[year], "grade"))
+        for year in sorted(years)
+    )
 
 
 def compliance_condition(
@@ -395,10 +405,13 @@ def compliance_condition(
 
 def _missed_rules(by_rule: dict[int, list[Verdict]]) -> str:
     """Name each missed rule with its verdicts, in the current language."""
-    return "; ".join(
-        "{} ({})".format(
-            verdicts[0].rule.display_name,
-            "; ".join(verdict.message.rstrip(".。") for verdict in verdicts),
+    return _("; ").join(
+        _(
+            "%(rule)s (%(verdicts)s)",
+            rule=verdicts[0].rule.display_name,
+            verdicts=_("; ").join(
+                verdict.message.rstrip(".。") for verdict in verdicts
+            ),
         )
         for verdicts in by_rule.values()
     )
