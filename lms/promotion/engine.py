@@ -35,6 +35,7 @@ from lms.stored_text import (
     Text,
     in_each_language,
     split_text,
+    stored_date,
     stored_gettext,
 )
 
@@ -244,7 +245,7 @@ def years_condition(rule: PromotionRule, position: Position, today: date) -> Con
             done=completed,
             required=rule.min_years,
             step=_label_of(position),
-            date=eligible_from.isoformat(),
+            date=stored_date(eligible_from),
         ),
         eligible_from,
     )

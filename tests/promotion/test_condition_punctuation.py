@@ -1,4 +1,4 @@
-"""Lists inside Chinese condition messages use Chinese punctuation."""
+"""Lists and dates inside Chinese condition messages follow Chinese usage."""
 
 from datetime import date
 
@@ -73,3 +73,14 @@ def test_missed_rules_bracketed_in_chinese(world):
     assert _english(condition).startswith(
         "Training-hour rules missed: 每年校级培训不少于16学时 ("
     )
+
+
+def test_eligible_from_date_in_reader_format(world):
+    """The day the years condition is met reads as a Chinese date in Chinese."""
+    _lecturer_since(world, date(2024, 9, 1))
+    rule = make_rule(world.uni.id, min_years=3)
+
+    [condition] = engine.evaluate(rule, world.counselor, date(2026, 3, 1)).unmet
+
+    assert _chinese(condition).endswith("2027年9月1日起符合条件")
+    assert _english(condition).endswith("eligible from 2027-09-01")
