@@ -316,7 +316,7 @@ class RuleForm(PlatformForm):
             yield self.excluded_kinds, _(
                 "%(kinds)s cannot both count and never count. Untick it here"
                 " or under the kinds that count.",
-                kinds=", ".join(str(labels.label(kind, "kind")) for kind in both),
+                kinds=_(", ").join(str(labels.label(kind, "kind")) for kind in both),
             )
 
     def _code_problems(self):
