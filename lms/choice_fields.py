@@ -29,6 +29,10 @@ class _ChoiceMessage:
     """Replace WTForms' invalid-choice messages of a single-value field."""
 
     def process_formdata(self, valuelist) -> None:
+        # Optional() treats a value of only spaces as empty and clears the
+        # invalid-choice error, so such a value is read as empty here too.
+        if valuelist and isinstance(valuelist[0], str) and not valuelist[0].strip():
+            valuelist = ["", *valuelist[1:]]
         # A value the field's coerce function rejects, such as text where an
         # id belongs, is reported like any other value outside the choices.
         try:

@@ -794,7 +794,7 @@ def finalise(
             "",
             _(
                 "Enter every component before finalising; missing: %(names)s.",
-                names=", ".join(component.name for component in missing),
+                names=_(", ").join(component.name for component in missing),
             ),
         )
     unsubmitted_reason = unsubmitted_reason.strip()

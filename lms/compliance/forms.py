@@ -1,6 +1,6 @@
 """Forms that create, edit, adapt and retire compliance rules."""
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Optional as OptionalType
 
 from flask_babel import gettext as _
@@ -98,7 +98,12 @@ class DecimalInputField(Field):
         value = finite_decimal(valuelist, _("Enter a number, e.g. 16 or 7.5."))
         if value is None:
             return
-        if value != value.quantize(Decimal("0.1")):
+        try:
+            rounded = value.quantize(Decimal("0.1"))
+        except InvalidOperation:
+            # Too many digits to round, so far beyond the range check's maximum.
+            rounded = value
+        if value != rounded:
             raise ValueError(_("Use at most one decimal place, e.g. 7.5."))
         self.data = value
 
@@ -316,7 +321,7 @@ class RuleForm(PlatformForm):
             yield self.excluded_kinds, _(
                 "%(kinds)s cannot both count and never count. Untick it here"
                 " or under the kinds that count.",
-                kinds=", ".join(str(labels.label(kind, "kind")) for kind in both),
+                kinds=_(", ").join(str(labels.label(kind, "kind")) for kind in both),
             )
 
     def _code_problems(self):

@@ -21,7 +21,6 @@ from lms.competencies import evidence
 from lms.compliance.engine import evaluate_all
 from lms.promotion import engine, logger
 from lms.promotion.evidence import hours_by_year_and_tier
-from lms.promotion.models import PromotionTrack
 from lms.records import events
 from lms.records import services as records
 from lms.records.models import TrainingTier
@@ -56,10 +55,9 @@ def context(person: User, today: date) -> dict:
         "today": today,
         "font_family": current_app.config["CERTIFICATE_FONT_FAMILY"],
         "positions": positions,
-        # The profile gives the Party facts and post start the rules read;
-        # its cadre rank is shown only when the record holds no rank step.
+        # The profile gives the Party facts and post start the rules read.
+        # Its cadre rank is among the positions.
         "profile": events.profile_of(person),
-        "rank_on_record": PromotionTrack.ADMINISTRATIVE_RANK in positions,
         "timeline": timeline,
         # Entries a later correction replaces, struck through as on the record page.
         "corrected_ids": {entry.corrects_id for entry in timeline if entry.corrects_id},

@@ -11,6 +11,8 @@ from datetime import date
 from typing import Callable, Hashable, Optional
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from lms.accounts.models import User
 from lms.compliance.engine import Status, Verdict, evaluate_all
@@ -33,6 +35,7 @@ from lms.stored_text import (
     Text,
     in_each_language,
     split_text,
+    stored_date,
     stored_gettext,
 )
 
@@ -143,8 +146,8 @@ def positions(user: User) -> dict[PromotionTrack, Position]:
     """Return the user's current step on every track that has one.
 
     ``since`` is the date of the entry that first set the current value after
-    a different one. The administrative rank falls back to the profile's
-    cadre rank, with an unknown date, when no rank change is on the record.
+    a different one. The administrative rank is the profile's cadre rank
+    when the profile has one (see ``_profile_rank``).
     """
     kinds = [kind for kind, _key in TRACK_ENTRIES.values()]
     entries = effective_entries(user, kinds)
@@ -157,13 +160,27 @@ def positions(user: User) -> dict[PromotionTrack, Position]:
             current = found.get(track)
             if current is None or current.value != value:
                 found[track] = Position(track, value, entry.occurred_on)
-    if PromotionTrack.ADMINISTRATIVE_RANK not in found:
-        profile = db.session.get(PersonProfile, user.id)
-        if profile is not None and profile.cadre_rank is not None:
-            found[PromotionTrack.ADMINISTRATIVE_RANK] = Position(
-                PromotionTrack.ADMINISTRATIVE_RANK, profile.cadre_rank.value, None
-            )
+    rank = _profile_rank(user, found.get(PromotionTrack.ADMINISTRATIVE_RANK))
+    if rank is not None:
+        found[PromotionTrack.ADMINISTRATIVE_RANK] = rank
     return found
+
+
+def _profile_rank(user: User, recorded: Optional[Position]) -> Optional[Position]:
+    """Return the cadre rank on the profile, or the recorded rank without one.
+
+    A rank change on the record also sets the profile, so the two differ
+    only after HR changed the rank or its date on the profile form, which
+    is then the later fact. The training rules read the profile too.
+    """
+    profile = db.session.get(PersonProfile, user.id)
+    if profile is None or profile.cadre_rank is None:
+        return recorded
+    value = profile.cadre_rank.value
+    since = profile.rank_since
+    if since is None and recorded is not None and recorded.value == value:
+        since = recorded.since
+    return Position(PromotionTrack.ADMINISTRATIVE_RANK, value, since)
 
 
 def assessment_grades(user: User) -> dict[int, str]:
@@ -178,6 +195,21 @@ def assessment_grades(user: User) -> dict[int, str]:
 
 # Conditions, one function per requirement of a rule
 
+#: Condition messages that applications filed before the current wording
+#: store in their snapshots, kept in the catalogue so that they still render
+#: in the reader's language.
+STORED_WORDING = (
+    _l(
+        "The date you became %(step)s is not on your record, so the years "
+        "cannot be counted. Ask HR to record it."
+    ),
+    _l("Competency level %(level)s or higher is required; no level is on your record"),
+    _l(
+        "Competency level %(level)s or higher is required; your recorded level "
+        "is %(current)s"
+    ),
+)
+
 
 def years_condition(rule: PromotionRule, position: Position, today: date) -> Condition:
     if position.since is None:
@@ -185,8 +217,8 @@ def years_condition(rule: PromotionRule, position: Position, today: date) -> Con
             "years",
             False,
             stored_gettext(
-                "The date you became %(step)s is not on your record, so the years "
-                "cannot be counted. Ask HR to record it.",
+                "The record has no date for %(step)s, so the years in it cannot "
+                "be counted. HR records the date on the person's record.",
                 step=_label_of(position),
             ),
         )
@@ -213,7 +245,7 @@ def years_condition(rule: PromotionRule, position: Position, today: date) -> Con
             done=completed,
             required=rule.min_years,
             step=_label_of(position),
-            date=eligible_from.isoformat(),
+            date=stored_date(eligible_from),
         ),
         eligible_from,
     )
@@ -285,7 +317,7 @@ def _min_grade_condition(min_grade, years, grades, span) -> Condition:
         message = stored_gettext(
             "No annual assessment grade on record for %(years)s; %(grade)s or better "
             "is required for every year of %(span)s",
-            years=", ".join(str(year) for year in sorted(missing)),
+            years=in_each_language(lambda: _year_list(missing)),
             grade=threshold,
             span=span,
         )
@@ -293,11 +325,7 @@ def _min_grade_condition(min_grade, years, grades, span) -> Condition:
         message = stored_gettext(
             "%(years)s graded below %(grade)s; %(grade)s or better is required "
             "for every year of %(span)s",
-            years=in_each_language(
-                lambda: ", ".join(
-                    f"{year}: {label(grades[year], 'grade')}" for year in sorted(below)
-                )
-            ),
+            years=in_each_language(lambda: _low_grades(below, grades)),
             grade=threshold,
             span=span,
         )
@@ -308,6 +336,19 @@ def _min_grade_condition(min_grade, years, grades, span) -> Condition:
             span=span,
         )
     return Condition("grades", not missing and not below, message)
+
+
+def _year_list(years: list[int]) -> str:
+    """Return the years in order as a list in the current language."""
+    return _(", ").join(str(year) for year in sorted(years))
+
+
+def _low_grades(years: list[int], grades: dict[int, str]) -> str:
+    """Return each year with its grade, in the current language."""
+    return _(", ").join(
+        _("%(year)s: %(grade)s", year=year, grade=label(grades[year], "grade"))
+        for year in sorted(years)
+    )
 
 
 def compliance_condition(
@@ -365,10 +406,13 @@ def compliance_condition(
 
 def _missed_rules(by_rule: dict[int, list[Verdict]]) -> str:
     """Name each missed rule with its verdicts, in the current language."""
-    return "; ".join(
-        "{} ({})".format(
-            verdicts[0].rule.display_name,
-            "; ".join(verdict.message.rstrip(".。") for verdict in verdicts),
+    return _("; ").join(
+        _(
+            "%(rule)s (%(verdicts)s)",
+            rule=verdicts[0].rule.display_name,
+            verdicts=_("; ").join(
+                verdict.message.rstrip(".。") for verdict in verdicts
+            ),
         )
         for verdicts in by_rule.values()
     )
@@ -416,7 +460,7 @@ def level_condition(
             False,
             stored_gettext(
                 "Competency level %(level)s or higher is required; no level is on "
-                "your record",
+                "the record",
                 level=required_label,
             ),
         )
@@ -429,7 +473,7 @@ def level_condition(
         )
     else:
         message = stored_gettext(
-            "Competency level %(level)s or higher is required; your recorded level "
+            "Competency level %(level)s or higher is required; the recorded level "
             "is %(current)s",
             level=required_label,
             current=_label_of(position),

@@ -199,10 +199,19 @@ class RuleForm(PlatformForm):
                     "excellent grades, or leave this empty."
                 )
             )
-        if self.min_grade.data and not field.data:
-            raise ValidationError(
-                _("Set how many years the lowest grade applies to.")
-            )
+
+    def validate(self, extra_validators=None) -> bool:
+        """Validate the fields, and require the years that a lowest grade applies to.
+
+        ``Optional`` ends the checks of an empty field before its own
+        validator runs, so the pair is checked here.
+        """
+        valid = super().validate(extra_validators)
+        years = self.assessment_years
+        if self.min_grade.data and years.data is None and not years.errors:
+            years.errors.append(_("Set how many years the lowest grade applies to."))
+            return False
+        return valid
 
     def fill(self, rule: PromotionRule) -> None:
         """Copy the rule's values into an unsubmitted form."""

@@ -16,6 +16,7 @@ from lms.organisations.models import Department, Institution
 from lms.records.events import (
     ADMINISTRATIVE_RANKS,
     ASSESSMENT_GRADES,
+    COMPETENCY_LEVELS,
     PROFESSIONAL_TITLES,
 )
 
@@ -27,10 +28,6 @@ class PromotionTrack(enum.Enum):
     PROFESSIONAL_TITLE = "professional_title"  # 助教 → 讲师 → 副教授 → 教授
     ADMINISTRATIVE_RANK = "administrative_rank"  # 科员 → … → 正处级
 
-
-#: Competency levels of the counselor standard, lowest first, with the
-#: stored Chinese name.
-COMPETENCY_LEVELS = {"junior": "初级", "intermediate": "中级", "senior": "高级"}
 
 #: Steps of each track, lowest first.
 TRACK_STEPS: dict[PromotionTrack, tuple[str, ...]] = {

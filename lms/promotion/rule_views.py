@@ -75,16 +75,22 @@ def _edit_rule(rule: Optional[PromotionRule]):
 def _save_rule(form: RuleForm, rule: Optional[PromotionRule], institution_id: int):
     created = rule is None
     target = rule or PromotionRule(institution_id=institution_id)
+    before = None if created else services.rule_values(rule)
     form.apply_to(target)
     try:
-        services.save_rule(target, current_user, created=created)
+        changed = services.save_rule(
+            target, current_user, created=created, before=before
+        )
     except services.PromotionError:
         # The same form, sent twice at once, stored the code first.
         db.session.rollback()
         form.code.errors = [code_taken_message(form.code.data)]
         return render_template("promotion/rule_form.html", form=form, rule=rule), 400
     db.session.commit()
-    flash(_("Promotion rule saved: %(name)s", name=target.name), "success")
+    if changed:
+        flash(_("Promotion rule saved: %(name)s", name=target.name), "success")
+    else:
+        flash(_("Nothing changed."), "info")
     return redirect(url_for(".rules"))
 
 

@@ -40,9 +40,19 @@ class PromotionError(Exception):
 # Rules
 
 
-def save_rule(rule: PromotionRule, actor: User, *, created: bool) -> PromotionRule:
+def save_rule(
+    rule: PromotionRule,
+    actor: User,
+    *,
+    created: bool,
+    before: Optional[dict] = None,
+) -> list[str]:
     """Check and store a new or edited rule, and audit it; flush only.
 
+    ``before`` is ``rule_values`` of an edited rule before the form changed
+    it. An edit is audited with each changed value before and after, and
+    not at all when nothing changed. Returns the names of the changed
+    values, every name for a new rule.
     Raises PromotionError "code_taken" when another request stored a rule
     of the code after the form checked it. The session then needs a rollback.
     """
@@ -53,21 +63,36 @@ def save_rule(rule: PromotionRule, actor: User, *, created: bool) -> PromotionRu
         db.session.flush()
     except IntegrityError:
         raise PromotionError("code_taken") from None
-    audit.record(
-        "promotion_rule.created" if created else "promotion_rule.updated",
-        "promotion_rule",
-        rule.id,
-        f"{rule.code}: {rule.name}",
-        actor_id=actor.id,
-        institution_id=rule.institution_id,
-        data=rule_values(rule),
-    )
-    return rule
+    after = rule_values(rule)
+    if created:
+        data = after
+        changed = list(after)
+    else:
+        before = before or {}
+        changed = [name for name in after if before.get(name) != after[name]]
+        data = {
+            "track": after["track"],
+            "changes": {
+                name: {"from": before.get(name), "to": after[name]} for name in changed
+            },
+        }
+    if changed:
+        audit.record(
+            "promotion_rule.created" if created else "promotion_rule.updated",
+            "promotion_rule",
+            rule.id,
+            f"{rule.code}: {rule.name}",
+            actor_id=actor.id,
+            institution_id=rule.institution_id,
+            data=data,
+        )
+    return changed
 
 
 def rule_values(rule: PromotionRule) -> dict:
     return {
         "code": rule.code,
+        "name": rule.name,
         "track": rule.track.value,
         "from": rule.from_value,
         "to": rule.to_value,
@@ -78,6 +103,7 @@ def rule_values(rule: PromotionRule) -> dict:
         "compliance_required": rule.compliance_required,
         "required_programme_id": rule.required_programme_id,
         "required_level": rule.required_level,
+        "source": rule.source,
         "active": rule.active,
     }
 

@@ -61,6 +61,11 @@ KIND_WORDS = {
     ProgressionKind.ASSESSMENT_GRADE: ("年度考核", "考核", "annual assessment", "assessment_grade"),
     ProgressionKind.TITLE_CHANGE: ("职称", "专业技术职务", "title", "title_change"),
     ProgressionKind.RANK_CHANGE: ("职级", "行政职级", "rank", "rank_change"),
+    ProgressionKind.COMPETENCY_LEVEL: (
+        "能力等级",
+        "competency level",
+        "competency_level",
+    ),
     ProgressionKind.HONOUR: ("荣誉", "表彰", "honour", "honor"),
     ProgressionKind.APPOINTMENT: ("任职", "任职经历", "岗位", "appointment", "post"),
     PartyEvent.PROBATION: ("入党", "预备党员", "probationary member", "party_probation"),
@@ -146,6 +151,12 @@ def _values(kind: ProgressionKind, row: dict, on: Optional[date], add) -> Option
             add("value", _l("Write one of 科员, 副科级, 正科级, 副处级 or 正处级."))
             return None
         return {"rank": rank}
+    if kind is ProgressionKind.COMPETENCY_LEVEL:
+        level = _lookup(events.COMPETENCY_LEVELS, value)
+        if level is None:
+            add("value", _l("Write one of 初级, 中级 or 高级."))
+            return None
+        return {"level": level}
     if kind is ProgressionKind.APPOINTMENT:
         return _appointment_values(row, on, add)
     level = _lookup(events.HONOUR_LEVELS, row.get("level", ""))
@@ -283,7 +294,7 @@ def parse(filename: str, content: bytes, institution_id: int, department_id=None
             add("person", _l("No person of your institution has this employee number or username."))
         kind = _kind_of(row["kind"])
         if kind is None:
-            add("kind", _l("Write 年度考核, 职称, 职级, 荣誉, 任职, 入党 or 转正."))
+            add("kind", _l("Write 年度考核, 职称, 职级, 能力等级, 荣誉, 任职, 入党 or 转正."))
         on = _parse_date(row["date"])
         if on is None:
             add(

@@ -33,6 +33,7 @@ HR_KINDS = (
     ProgressionKind.TITLE_CHANGE,
     ProgressionKind.RANK_CHANGE,
     ProgressionKind.APPOINTMENT,
+    ProgressionKind.COMPETENCY_LEVEL,
 )
 
 #: Annual assessment (年度考核) grades, best first, with the stored Chinese name.
@@ -50,6 +51,9 @@ PROFESSIONAL_TITLES = {
     "associate_professor": "副教授",
     "professor": "教授",
 }
+
+#: Competency levels of the counselor standard, lowest first.
+COMPETENCY_LEVELS = {"junior": "初级", "intermediate": "中级", "senior": "高级"}
 
 #: Administrative ranks used for counselors, lowest first.
 ADMINISTRATIVE_RANKS = {
@@ -120,6 +124,8 @@ def _title(kind: ProgressionKind, values: dict) -> str:
         return f"专业技术职务：{PROFESSIONAL_TITLES[values['title']]}"
     if kind is ProgressionKind.APPOINTMENT:
         return f"任职：{POST_NAMES[values['post']]}"
+    if kind is ProgressionKind.COMPETENCY_LEVEL:
+        return f"能力等级：{COMPETENCY_LEVELS[values['level']]}"
     return f"职级：{ADMINISTRATIVE_RANKS[values['rank']]}"
 
 
@@ -144,6 +150,10 @@ def title_text(kind: ProgressionKind, values: dict) -> StoredText:
         )
     if kind is ProgressionKind.APPOINTMENT:
         return stored_gettext("Post: %(post)s", post=labels.POST[values["post"]])
+    if kind is ProgressionKind.COMPETENCY_LEVEL:
+        return stored_gettext(
+            "Competency level: %(level)s", level=labels.TARGET_LEVEL[values["level"]]
+        )
     return stored_gettext(
         "Administrative rank: %(rank)s", rank=CADRE_RANK[values["rank"]]
     )
@@ -163,6 +173,7 @@ def _detail(kind: ProgressionKind, values: dict, note: str) -> dict:
         ProgressionKind.TITLE_CHANGE: ("title",),
         ProgressionKind.RANK_CHANGE: ("rank",),
         ProgressionKind.APPOINTMENT: ("post", "ended_on", "unit"),
+        ProgressionKind.COMPETENCY_LEVEL: ("level",),
     }[kind]
     detail = {key: values[key] for key in keys}
     if kind is ProgressionKind.APPOINTMENT:
@@ -318,9 +329,9 @@ def record_event(
 def sync_cadre_rank(person: User, actor: User) -> None:
     """Set the profile's cadre rank and rank date from ``person``'s record; flush only.
 
-    The cadre training rules read the rank from the profile, while the
-    administrative-rank promotion track reads the record, so a rank change
-    recorded by hand must reach both. The latest rank is that of the
+    The cadre training rules and the administrative-rank promotion track
+    read the rank from the profile, so a rank change recorded by hand must
+    reach it. The latest rank is that of the
     uncorrected rank change with the latest date. The rank date is the date
     of the earliest change in the unbroken run of changes to that rank at
     the end of the record, so recording the same rank again does not move

@@ -134,11 +134,14 @@ def submit(
     extension: str,
     content: bytes,
     exam_passed: Optional[bool] = None,
+    notify: bool = True,
 ) -> ExternalTraining:
     """Store the evidence file and add a pending submission; flush only.
 
     The file is written before the row, so a failed commit can leave an
-    unreferenced file behind but never a row without its file.
+    unreferenced file behind but never a row without its file. With
+    ``notify``, the reviewers get a request to review it. HR's own entry is
+    approved at once, so it passes False.
     """
     folder = evidence_dir()
     folder.mkdir(parents=True, exist_ok=True)
@@ -168,7 +171,8 @@ def submit(
         user.id,
         len(content),
     )
-    notify_reviewers(training)
+    if notify:
+        notify_reviewers(training)
     return training
 
 
@@ -235,6 +239,7 @@ def enter_for(
         evidence_name=evidence_name,
         extension=extension,
         content=content,
+        notify=False,
         **fields,
     )
     audit.record(
@@ -344,8 +349,11 @@ def _decide(
     """Move a pending submission to ``status``; return False if it was not pending.
 
     The UPDATE matches only a pending row, so of two reviews sent at once
-    the database lets exactly one through.
+    the database lets exactly one through. The reviewers' requests to
+    review it are then settled.
     """
+    from lms.notifications import services as notifications
+
     result = db.session.execute(
         sa.update(ExternalTraining)
         .where(
@@ -361,7 +369,10 @@ def _decide(
         .execution_options(synchronize_session=False)
     )
     db.session.refresh(training)
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    notifications.settle(REVIEW_DUE_KIND, "external_training", training.id)
+    return True
 
 
 def _credit(training: ExternalTraining, reviewer: User) -> list[HoursEntry]:

@@ -41,10 +41,18 @@ from lms.input_ranges import (
     post_start_problem,
     training_date_problem,
 )
-from lms.labels import GENDER, POST, PROGRESSION_KIND, TRAINING_KIND, TRAINING_TIER
+from lms.labels import (
+    GENDER,
+    POST,
+    PROGRESSION_KIND,
+    TARGET_LEVEL,
+    TRAINING_KIND,
+    TRAINING_TIER,
+)
 from lms.records.events import (
     ADMINISTRATIVE_RANKS,
     ASSESSMENT_GRADE_LABELS,
+    COMPETENCY_LEVELS,
     HR_KINDS,
     PROFESSIONAL_TITLE_LABELS,
     full_member_date_problem,
@@ -61,6 +69,7 @@ REQUIRED_BY_KIND = {
     "title_change": ("professional_title",),
     "rank_change": ("rank",),
     "appointment": ("post",),
+    "competency_level": ("competency_level",),
 }
 
 
@@ -110,6 +119,11 @@ class ProgressionEventForm(PlatformForm):
     post = SelectField(
         _l("Post"),
         choices=_choices(POST, [post.value for post in Post]),
+        validators=[Optional()],
+    )
+    competency_level = SelectField(
+        _l("Competency level"),
+        choices=_choices(TARGET_LEVEL, COMPETENCY_LEVELS),
         validators=[Optional()],
     )
     ended_on = IsoDateField(_l("Last day in the post"), validators=[Optional()])
@@ -193,7 +207,12 @@ class ProgressionEventForm(PlatformForm):
             "grade": self.grade.data,
             "year": self.year.data,
             "name": (self.honour_name.data or "").strip(),
-            "level": self.honour_level.data,
+            # The detail key "level" stores an honour's level or a competency level.
+            "level": (
+                self.competency_level.data
+                if self.kind.data == ProgressionKind.COMPETENCY_LEVEL.value
+                else self.honour_level.data
+            ),
             "title": self.professional_title.data,
             "rank": self.rank.data,
             "post": self.post.data,

@@ -221,7 +221,10 @@ def _entry_form_for(person: User, entries: list[ProgressionEntry]):
     form.grade.data = detail.get("grade") or ""
     form.year.data = detail.get("year")
     form.honour_name.data = detail.get("name") or ""
-    form.honour_level.data = detail.get("level") or ""
+    if corrected.kind is ProgressionKind.COMPETENCY_LEVEL:
+        form.competency_level.data = detail.get("level") or ""
+    else:
+        form.honour_level.data = detail.get("level") or ""
     form.professional_title.data = detail.get("title") or ""
     form.rank.data = detail.get("rank") or ""
     form.post.data = detail.get("post") or ""

@@ -116,7 +116,7 @@ def test_years_without_a_known_start_date_are_unmet(world):
 
     assert result.applies and not result.eligible
     assert "Clerk" in result.unmet[0].message
-    assert "not on your record" in result.unmet[0].message
+    assert "The record has no date for Clerk" in result.unmet[0].message
 
 
 # Annual assessment grades
@@ -376,11 +376,11 @@ def test_competency_level_at_least_the_required_one(world):
     rule = make_rule(world.uni.id, required_level="intermediate")
 
     result = _evaluate(rule, world.counselor, date(2027, 1, 1))
-    assert "no level is on your record" in result.unmet[0].message
+    assert "no level is on the record" in result.unmet[0].message
 
     set_level(world.counselor, "junior", date(2022, 1, 1))
     result = _evaluate(rule, world.counselor, date(2027, 1, 1))
-    assert result.unmet[0].message.endswith("your recorded level is Junior")
+    assert result.unmet[0].message.endswith("the recorded level is Junior")
 
     set_level(world.counselor, "senior", date(2025, 1, 1))
     assert _evaluate(rule, world.counselor, date(2027, 1, 1)).eligible

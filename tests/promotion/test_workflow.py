@@ -931,14 +931,14 @@ def test_rule_sent_twice_at_once(app, world, frozen, login, english, monkeypatch
     db.session.commit()
     save_rule = services.save_rule
 
-    def save_after_other(rule, actor, *, created):
+    def save_after_other(rule, actor, **options):
         with app.app_context():
             other = PromotionRule(institution_id=rule.institution_id)
             for name in ("code", "name", "track", "from_value", "to_value", "min_years"):
                 setattr(other, name, getattr(rule, name))
             db.session.add(other)
             db.session.commit()
-        return save_rule(rule, actor, created=created)
+        return save_rule(rule, actor, **options)
 
     monkeypatch.setattr(services, "save_rule", save_after_other)
     data = _rule_data(code="rank-deputy-chief", from_step="administrative_rank:section_deputy")
