@@ -652,7 +652,7 @@ def _seed_workshop_class(seeder: _Seeder, institution: Institution, programme_co
         SessionLength,
         TrainingClass,
     )
-    from courses.models import Lesson, LessonKind, Programme
+    from courses.models import LessonKind, Programme
 
     code = "demo-intermediate-class"
     exists = db.session.scalar(
