@@ -260,8 +260,10 @@ def test_withdrawn_exam_no_longer_counts(world, cert):
     assert ledger.exam_results(filters) == {}
 
 
-def test_external_certificate_withdraws_approval(world, login, tmp_path, app):
-    app.config["EVIDENCE_DIR"] = str(tmp_path)
+def test_external_certificate_withdraws_approval(
+    world, login, tmp_path, app, monkeypatch
+):
+    monkeypatch.setitem(app.config, "EVIDENCE_DIR", str(tmp_path))
     training = ExternalTraining(
         user_id=world.counselor,
         title="省级辅导员骨干培训",

@@ -224,10 +224,10 @@ def test_live_preview_renders_unsaved_form(world, login):
     assert count(TemplateVersion) == 1
 
 
-def test_preview_uses_own_institution_address(world, login, app):
+def test_preview_uses_own_institution_address(world, login, app, monkeypatch):
     from pypdf import PdfReader
 
-    app.config["PUBLIC_URL"] = "https://peixun.example.edu.cn/"
+    monkeypatch.setitem(app.config, "PUBLIC_URL", "https://peixun.example.edu.cn/")
     trainer = login("trainer-b")
 
     response = trainer.post(
