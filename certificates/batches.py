@@ -78,6 +78,18 @@ class ItemStatus(enum.Enum):
     FAILED = "failed"
 
 
+class ItemErrorCode(enum.Enum):
+    """Failure code of a batch item, whose ``error`` keeps the exception."""
+
+    #: The certificate was not issued. The item is failed and can be retried.
+    ISSUE_FAILED = "issue_failed"
+    #: The certificate was issued without its PDF, which the first download renders.
+    PDF_NOT_STORED = "pdf_not_stored"
+    #: The certificate was issued, but its template cannot lay out its values,
+    #: so a download cannot render the PDF either.
+    PDF_LAYOUT = "pdf_layout"
+
+
 labels.register(
     "BatchStatus",
     {
@@ -95,6 +107,26 @@ labels.register(
         "existing": _l("Already held"),
         "revoked": _l("Skipped: revoked"),
         "failed": _l("Failed"),
+    },
+)
+labels.register(
+    "BatchItemError",
+    {
+        "issue_failed": _l(
+            "The certificate could not be issued. Resume the batch to try again. If "
+            "it fails again, ask an administrator to look up the cause in the server "
+            "log."
+        ),
+        "pdf_not_stored": _l(
+            "The certificate was issued, but its PDF could not be produced yet. It "
+            "is produced on the first download."
+        ),
+        "pdf_layout": _l(
+            "The certificate was issued, but its template cannot lay out its PDF, "
+            "for example because its texts do not fit on one page. A trainer can "
+            "adjust the template, and HR can then revoke the certificate and "
+            "reissue it."
+        ),
     },
 )
 
@@ -147,6 +179,10 @@ class CertificateBatchItem(db.Model):
     certificate_id: so.Mapped[Optional[int]] = so.mapped_column(
         sa.ForeignKey("certificate.id")
     )
+    error_code: so.Mapped[Optional[ItemErrorCode]] = so.mapped_column(
+        enum_column(ItemErrorCode)
+    )
+    #: The exception behind ``error_code``, for administrators.
     error: so.Mapped[Optional[str]] = so.mapped_column(sa.String(500))
     finished_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
 
@@ -370,6 +406,7 @@ def _issue_item(item: CertificateBatchItem, programme: Programme) -> None:
             item.status = ItemStatus.REVOKED
         else:
             item.status = ItemStatus.EXISTING
+        item.error_code = None
         item.error = None
         item.finished_at = now_utc()
         return
@@ -379,6 +416,7 @@ def _issue_item(item: CertificateBatchItem, programme: Programme) -> None:
                 user, programme, item.completed_at
             )
         item.certificate_id = certificate.id
+        item.error_code = None
         item.error = None
     except Exception as exc:  # noqa: BLE001 - recorded on the item, batch goes on
         item_id, batch_id, user_id = item.id, item.batch_id, item.user_id
@@ -387,8 +425,14 @@ def _issue_item(item: CertificateBatchItem, programme: Programme) -> None:
         _begin_write()
         item = db.session.get(CertificateBatchItem, item_id)
         item.status = ItemStatus.FAILED
-        item.error = f"{type(exc).__name__}: {exc}"[:500]
+        item.error_code = ItemErrorCode.ISSUE_FAILED
+        item.error = _exception_detail(exc)
         item.finished_at = now_utc()
+
+
+def _exception_detail(exc: Exception) -> str:
+    """Return the exception's class and message, cut to fit the item's ``error``."""
+    return f"{type(exc).__name__}: {exc}"[:500]
 
 
 def _store_item_pdf(item_id: int, specs: dict) -> None:
@@ -399,15 +443,21 @@ def _store_item_pdf(item_id: int, specs: dict) -> None:
     """
     from certificates import services
     from certificates.models import Certificate
+    from certificates.render import CertificateRenderError
+    from certificates.sandbox import TemplateSourceError
 
     item = db.session.get(CertificateBatchItem, item_id)
     cert = db.session.get(Certificate, item.certificate_id)
-    error = None
+    code = error = None
     try:
         pdf = services.render_stored(cert, specs)
     except Exception as exc:  # noqa: BLE001 - the certificate is kept without its file
         logger.exception("Rendering the PDF of certificate %s failed", cert.serial)
-        pdf, error = None, f"PDF not stored: {type(exc).__name__}: {exc}"[:500]
+        pdf, error = None, _exception_detail(exc)
+        if isinstance(exc, (CertificateRenderError, TemplateSourceError)):
+            code = ItemErrorCode.PDF_LAYOUT
+        else:
+            code = ItemErrorCode.PDF_NOT_STORED
     # End the read snapshot before taking the write lock.
     db.session.commit()
     _begin_write()
@@ -415,6 +465,7 @@ def _store_item_pdf(item_id: int, specs: dict) -> None:
     if pdf is not None:
         services.save_pdf(db.session.get(Certificate, item.certificate_id), pdf)
     item.status = ItemStatus.ISSUED
+    item.error_code = code
     item.error = error
     item.finished_at = now_utc()
 
@@ -641,7 +692,7 @@ def retry_failed(batch: CertificateBatch, actor: Optional[User] = None) -> int:
             CertificateBatchItem.batch_id == batch.id,
             CertificateBatchItem.status == ItemStatus.FAILED,
         )
-        .values(status=ItemStatus.PENDING, error=None)
+        .values(status=ItemStatus.PENDING, error_code=None, error=None)
         .execution_options(synchronize_session=False)
     ).rowcount
     if count:

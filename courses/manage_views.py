@@ -494,6 +494,7 @@ def export_programme_learners(programme_id: int):
         _("Required courses"),
         _("Courses completed"),
         _("Hours completed"),
+        _("Hours withdrawn"),
         _("Programme completed"),
     ]
     table = [
@@ -507,6 +508,7 @@ def export_programme_learners(programme_id: int):
             row.required_total,
             row.courses_done,
             row.hours_done,
+            row.hours_withdrawn,
             row.completed_at.astimezone(zone).strftime("%Y-%m-%d") if row.completed_at else "",
         ]
         for row in programme_report.learner_rows(programme)

@@ -14,8 +14,14 @@ from typing import Optional
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from courses.models import Course, CourseCompletion, Enrolment, Programme
-from courses.services import load_programme_courses
+from courses.models import (
+    Course,
+    CourseCompletion,
+    Enrolment,
+    Programme,
+    ProgrammeCourse,
+)
+from courses.services import completion_hours_withdrawn, load_programme_courses
 from lms.accounts.models import User
 from lms.extensions import db
 
@@ -28,8 +34,11 @@ class LearnerRow:
     required_total: int
     courses_done: int
     courses_total: int
-    #: Credit hours of the completed courses.
+    #: Credit hours of the completed courses that still count in the ledger.
     hours_done: Decimal
+    #: Credit hours of completed courses that were withdrawn from the ledger,
+    #: as when the programme's certificate was revoked with its hours.
+    hours_withdrawn: Decimal
     completed_at: Optional[datetime]
 
 
@@ -52,37 +61,62 @@ def learner_rows(programme: Programme) -> list[LearnerRow]:
         course.id: course
         for course in db.session.scalars(sa.select(Course).where(Course.id.in_(course_ids)))
     }
-    done_pairs = set(
-        db.session.execute(
-            sa.select(CourseCompletion.user_id, CourseCompletion.course_id).where(
+    completions = _completions(enrolments, course_ids)
+
+    rows = [_row(enrolment, links, courses, completions) for enrolment in enrolments]
+    rows.sort(key=lambda row: (row.user.full_name, row.user.username))
+    return rows
+
+
+def _completions(enrolments: list[Enrolment], course_ids: set[int]) -> dict:
+    """Map each (learner, course) completion to whether its hours were withdrawn."""
+    return {
+        (user_id, course_id): withdrawn
+        for user_id, course_id, withdrawn in db.session.execute(
+            sa.select(
+                CourseCompletion.user_id,
+                CourseCompletion.course_id,
+                completion_hours_withdrawn(),
+            ).where(
                 CourseCompletion.user_id.in_([e.user_id for e in enrolments]),
                 CourseCompletion.course_id.in_(course_ids),
             )
-        ).all()
-    )
-    rows = []
-    for enrolment in enrolments:
-        pins = {pin.programme_course_id: pin.course_id for pin in enrolment.pins}
-        followed = [(link, pins.get(link.id, link.course_id)) for link in links]
-        done = [
-            (link, course_id)
-            for link, course_id in followed
-            if (enrolment.user_id, course_id) in done_pairs
-        ]
-        rows.append(
-            LearnerRow(
-                user=enrolment.user,
-                enrolled_at=enrolment.enrolled_at,
-                required_done=sum(1 for link, _course_id in done if link.required),
-                required_total=sum(1 for link in links if link.required),
-                courses_done=len(done),
-                courses_total=len(links),
-                hours_done=sum(
-                    (courses[course_id].credit_hours for _link, course_id in done),
-                    Decimal(0),
-                ),
-                completed_at=enrolment.completed_at,
-            )
         )
-    rows.sort(key=lambda row: (row.user.full_name, row.user.username))
-    return rows
+    }
+
+
+def _row(
+    enrolment: Enrolment,
+    links: list[ProgrammeCourse],
+    courses: dict[int, Course],
+    completions: dict,
+) -> LearnerRow:
+    pins = {pin.programme_course_id: pin.course_id for pin in enrolment.pins}
+    followed = [(link, pins.get(link.id, link.course_id)) for link in links]
+    done = [
+        (link, course_id)
+        for link, course_id in followed
+        if (enrolment.user_id, course_id) in completions
+    ]
+    withdrawn = {
+        course_id
+        for _link, course_id in done
+        if completions[enrolment.user_id, course_id]
+    }
+
+    def hours(ids) -> Decimal:
+        return sum((courses[course_id].credit_hours for course_id in ids), Decimal(0))
+
+    return LearnerRow(
+        user=enrolment.user,
+        enrolled_at=enrolment.enrolled_at,
+        required_done=sum(1 for link, _course_id in done if link.required),
+        required_total=sum(1 for link in links if link.required),
+        courses_done=len(done),
+        courses_total=len(links),
+        hours_done=hours(
+            course_id for _link, course_id in done if course_id not in withdrawn
+        ),
+        hours_withdrawn=hours(withdrawn),
+        completed_at=enrolment.completed_at,
+    )

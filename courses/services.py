@@ -31,6 +31,7 @@ from lms import signals
 from lms.accounts.models import User
 from lms.db import now_utc
 from lms.extensions import db
+from lms.records.models import HoursEntry
 
 #: Extra conditions a course needs before it counts as complete, e.g. a
 #: passed quiz. Each returns None when met, else a message for the learner.
@@ -763,21 +764,58 @@ def _known_ids(name: str, user: User, ids: list[int], load) -> set[int]:
     return {item_id for item_id in ids if known[item_id]}
 
 
-def completed_course_ids(user: User, course_ids: list[int]) -> set[int]:
-    if not course_ids:
-        return set()
+def completion_hours_withdrawn() -> sa.Exists:
+    """SQL test that a ``CourseCompletion`` row's ledger hours were taken back.
 
-    def load(ids: list[int]) -> set[int]:
-        return set(
-            db.session.scalars(
-                sa.select(CourseCompletion.course_id).where(
-                    CourseCompletion.user_id == user.id,
-                    CourseCompletion.course_id.in_(ids),
-                )
+    The completion's credited row (``lms.records.services.credit_course_hours``)
+    then has a correcting row, as when a revoked certificate's hours are
+    withdrawn. The completion itself stands.
+    """
+    credited = so.aliased(HoursEntry)
+    correction = so.aliased(HoursEntry)
+    return (
+        sa.select(correction.id)
+        .join(credited, correction.corrects_id == credited.id)
+        .where(
+            credited.user_id == CourseCompletion.user_id,
+            credited.source_type == "course_completion",
+            credited.source_id == CourseCompletion.id,
+        )
+        .exists()
+    )
+
+
+def _completions(user: User, course_ids: list[int]) -> dict[int, bool]:
+    """Map each completed course in ``course_ids`` to whether its hours were withdrawn.
+
+    Within one GET request the results are kept per user, as ``_known_ids`` does.
+    """
+    cache = _request_cache("completions")
+    known = {} if cache is None else cache.setdefault(user.id, {})
+    unseen = [course_id for course_id in course_ids if course_id not in known]
+    if unseen:
+        for course_id in unseen:
+            known[course_id] = None
+        rows = db.session.execute(
+            sa.select(CourseCompletion.course_id, completion_hours_withdrawn()).where(
+                CourseCompletion.user_id == user.id,
+                CourseCompletion.course_id.in_(unseen),
             )
         )
+        for course_id, withdrawn in rows:
+            known[course_id] = bool(withdrawn)
+    return {
+        course_id: known[course_id]
+        for course_id in course_ids
+        if known[course_id] is not None
+    }
 
-    return _known_ids("completed_course_ids", user, course_ids, load)
+
+def completed_course_ids(user: User, course_ids: list[int]) -> set[int]:
+    """Return the courses among ``course_ids`` that ``user`` has completed."""
+    if not course_ids:
+        return set()
+    return set(_completions(user, course_ids))
 
 
 def started_course_ids(user: User, course_ids: list[int]) -> set[int]:
@@ -851,14 +889,26 @@ def programme_progress(
 ) -> dict:
     """Summarise a learner's progress through a programme's courses and hours.
 
-    Courses are counted in the versions the learner follows. A caller that
+    Courses are counted in the versions the learner follows. A completed
+    course whose hours were withdrawn from the ledger still counts as
+    completed, but its hours count as withdrawn, not earned. A caller that
     already holds the learner's ``enrolment`` passes it to save a query.
     """
     rows = _rows_for(user, programme, enrolment)
     course_ids = [course.id for _link, course in rows]
-    done = completed_course_ids(user, course_ids)
+    completions = _completions(user, course_ids) if course_ids else {}
+    done = set(completions)
+    withdrawn = {course_id for course_id, flag in completions.items() if flag}
     hours_done = sum(
-        (course.credit_hours for _link, course in rows if course.id in done),
+        (
+            course.credit_hours
+            for _link, course in rows
+            if course.id in done and course.id not in withdrawn
+        ),
+        Decimal(0),
+    )
+    hours_withdrawn = sum(
+        (course.credit_hours for _link, course in rows if course.id in withdrawn),
         Decimal(0),
     )
     minimum = programme.min_elective_hours or Decimal(0)
@@ -880,6 +930,7 @@ def programme_progress(
         "required_total": len(required),
         "elective_hours_minimum": minimum,
         "hours_done": hours_done,
+        "hours_withdrawn": hours_withdrawn,
         "hours_total": programme.total_hours,
         "elective_hours_done": elective_done,
         "elective_hours_missing": max(minimum - elective_done, Decimal(0)),

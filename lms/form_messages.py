@@ -10,10 +10,18 @@ Flask-Babel, so one wording is used in every locale.
 
 Messages that a form passes to a validator or field (``message=...``,
 ``invalid_value_message=...``) never reach ``gettext``, so they are kept.
+
+A number field whose text does not parse would also get the message of
+each validator that then receives no value, such as "Enter a whole number."
+followed by "Enter a number from 1 to 600.". ``PlatformForm`` keeps one
+message instead, which states the range when the field has one.
 """
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import IntegerField
+from wtforms.validators import NumberRange, ValidationError
 
 _CHOOSE_LISTED = _l("Choose one of the listed options.")
 _ENTER_NUMBER = _l("Enter a number such as 25 or 33.3.")
@@ -152,9 +160,54 @@ class PlatformTranslations:
 translations = PlatformTranslations()
 
 
+def _bound(value):
+    return value() if callable(value) else value
+
+
+def _whole_number_message(number_range: NumberRange) -> str:
+    """Return the message that requests a whole number in ``number_range``."""
+    low, high = _bound(number_range.min), _bound(number_range.max)
+    if high is None:
+        return _("Enter a whole number of at least %(min)s.", min=low)
+    if low is None:
+        return _("Enter a whole number of at most %(max)s.", max=high)
+    return _("Enter a whole number from %(min)s to %(max)s.", min=low, max=high)
+
+
+def parse_error_message(form, field) -> str:
+    """Return the one message for a field whose text did not parse as its type.
+
+    That is the range the field accepts when it has a ``NumberRange``, in
+    the words of the range's own message when the form gives one, else the
+    field's parse message.
+    """
+    number_range = next(
+        (each for each in field.validators if isinstance(each, NumberRange)), None
+    )
+    if number_range is None:
+        return field.process_errors[0]
+    if number_range.message is None and isinstance(field, IntegerField):
+        return _whole_number_message(number_range)
+    try:
+        number_range(form, field)
+    except ValidationError as error:
+        return error.args[0]
+    return field.process_errors[0]
+
+
 class PlatformForm(FlaskForm):
     """FlaskForm whose WTForms default messages use the platform wording."""
 
     class Meta(FlaskForm.Meta):
         def get_translations(self, form):
             return translations
+
+    def validate(self, extra_validators=None) -> bool:
+        """Validate the form, giving a field whose text did not parse one message."""
+        valid = super().validate(extra_validators)
+        for field in self:
+            # The validators after a parse error saw no value, so their
+            # messages only repeat it.
+            if field.process_errors and len(field.errors) > len(field.process_errors):
+                field.errors = [parse_error_message(self, field)]
+        return valid

@@ -6,7 +6,13 @@ import pytest
 from babel.messages.pofile import read_po
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, IntegerField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
 from werkzeug.datastructures import MultiDict
 
 from lms.form_messages import WTFORMS_MESSAGES, PlatformForm, translations
@@ -88,7 +94,7 @@ class _SampleForm(PlatformForm):
             "en",
             {
                 "name": ["Enter at most 5 characters."],
-                "count": ["Enter a whole number.", "Enter a number from 1 to 9."],
+                "count": ["Enter a whole number from 1 to 9."],
                 "share": ["Enter a number such as 25 or 33.3."],
                 "note": ["Write a note."],
             },
@@ -97,7 +103,7 @@ class _SampleForm(PlatformForm):
             "zh_CN",
             {
                 "name": ["最多输入5个字符。"],
-                "count": ["请输入整数。", "请输入1至9之间的数。"],
+                "count": ["请输入1至9之间的整数。"],
                 "share": ["请输入数字，例如 25 或 33.3。"],
                 "note": ["Write a note."],
             },
@@ -111,6 +117,54 @@ def test_sample_form_messages(app, locale, expected):
 
         assert not form.validate()
         assert form.errors == expected
+
+
+class _NumbersForm(PlatformForm):
+    class Meta:
+        csrf = False
+
+    plain = IntegerField("Plain", validators=[Optional()])
+    floor = IntegerField("Floor", validators=[InputRequired(), NumberRange(min=0)])
+    ceiling = IntegerField("Ceiling", validators=[Optional(), NumberRange(max=40)])
+    score = IntegerField(
+        "Score", validators=[NumberRange(1, 5, message="Choose a score from 1 to 5.")]
+    )
+    share = DecimalField("Share", validators=[NumberRange(min=1, max=100)])
+
+
+def test_unparsed_numbers_get_one_message(app):
+    """Does a number typed as text get one message that states the range?"""
+    data = MultiDict(
+        {"plain": "x", "floor": "x", "ceiling": "x", "score": "x", "share": "x"}
+    )
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        form = _NumbersForm(formdata=data)
+
+        assert not form.validate()
+        assert form.errors == {
+            "plain": ["Enter a whole number."],
+            "floor": ["Enter a whole number of at least 0."],
+            "ceiling": ["Enter a whole number of at most 40."],
+            "score": ["Choose a score from 1 to 5."],
+            "share": ["Enter a number from 1 to 100."],
+        }
+
+
+def test_out_of_range_numbers_unchanged(app):
+    """Does a parsed number outside the range keep the range's own message?"""
+    data = MultiDict(
+        {"plain": "7", "floor": "-1", "ceiling": "41", "score": "6", "share": "0"}
+    )
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        form = _NumbersForm(formdata=data)
+
+        assert not form.validate()
+        assert form.errors == {
+            "floor": ["Enter a number of at least 0."],
+            "ceiling": ["Enter a number of at most 40."],
+            "score": ["Choose a score from 1 to 5."],
+            "share": ["Enter a number from 1 to 100."],
+        }
 
 
 def test_sample_form_required_message(app):

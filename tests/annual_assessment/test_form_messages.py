@@ -30,7 +30,7 @@ def test_scheme_letters_in_chinese(world, login):
 
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "年度：请输入整数。" in page
+    assert "年度：请输入2000至2100之间的整数。" in page
     assert "最低分：请输入整数。" in page
     assert "名称：最多输入200个字符。" in page
     assert wtforms_texts_in(page) == []
@@ -73,7 +73,7 @@ def test_scheme_letters_in_english(world, login, english):
 
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "Year: Enter a whole number." in page
+    assert "Year: Enter a whole number from 2000 to 2100." in page
     assert "Highest score: Enter a whole number." in page
     assert "Title: Enter at most 200 characters." in page
     assert "Not a valid integer value" not in page

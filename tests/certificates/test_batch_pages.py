@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from certificates import batches, services
 from certificates.batches import BatchStatus, CertificateBatch, CertificateBatchItem
 from certificates.models import Certificate
+from certificates.render import CertificateRenderError
 from courses.models import Programme
 from lms import audit
 from lms.accounts.models import Role, User
@@ -213,7 +214,9 @@ def test_hr_sees_people_with_pdf_links(finished_batch, login):
     assert 'data-status="failed"' in rows[0]
     assert "学员0" in rows[0]
     assert "E1000" in rows[0]
-    assert "font missing" in rows[0]
+    assert "证书颁发失败。" in rows[0]
+    assert "<summary>技术详情</summary>" in rows[0]
+    assert "RuntimeError: font missing" in rows[0]
     by_status = {re.search(r'data-status="(\w+)"', row).group(1): row for row in rows}
     assert "学员1" in by_status["existing"]
     assert f'href="/certificates/{finished_batch["held"]}.pdf"' in by_status["existing"]
@@ -222,6 +225,103 @@ def test_hr_sees_people_with_pdf_links(finished_batch, login):
     pdf = hr.get(f"/certificates/{finished_batch['issued']}.pdf")
     assert pdf.status_code == 200
     assert pdf.data.startswith(b"%PDF")
+
+
+def test_failed_item_error_in_english(finished_batch, login, english):
+    page = login("hr").get(f"/certificates/batches/{finished_batch['batch_id']}")
+    failed = _item_rows(page.get_data(as_text=True))[0]
+
+    assert "The certificate could not be issued." in failed
+    assert "<summary>Technical details</summary>" in failed
+    assert "RuntimeError: font missing" in failed
+
+
+def _batch_without_pdfs(app, monkeypatch, error: Exception) -> int:
+    """Run a batch of one whose PDF rendering raises ``error``; return its id."""
+    programme_id, hr_id = _cohort(1)
+
+    def failing(cert, specs=None):
+        raise error
+
+    monkeypatch.setattr(services, "render_stored", failing)
+    batch = batches.create_batch(
+        db.session.get(User, hr_id), db.session.get(Programme, programme_id)
+    )
+    db.session.commit()
+    batch_id = batch.id
+    batches.run_batch(app, batch_id, processes=1)
+    return batch_id
+
+
+@pytest.mark.parametrize(
+    "error, code",
+    [
+        (RuntimeError("font missing"), batches.ItemErrorCode.PDF_NOT_STORED),
+        (CertificateRenderError("2 pages", pages=2), batches.ItemErrorCode.PDF_LAYOUT),
+    ],
+)
+def test_pdf_failure_stores_code_and_detail(app, app_ctx, monkeypatch, error, code):
+    batch_id = _batch_without_pdfs(app, monkeypatch, error)
+
+    db.session.expire_all()
+    item = db.session.scalar(
+        sa.select(CertificateBatchItem).filter_by(batch_id=batch_id)
+    )
+    assert item.status is batches.ItemStatus.ISSUED
+    assert item.error_code is code
+    assert item.error == f"{type(error).__name__}: {error}"
+
+
+def test_item_without_pdf_explained_in_chinese(app, app_ctx, login, monkeypatch):
+    batch_id = _batch_without_pdfs(app, monkeypatch, RuntimeError("font missing"))
+
+    page = login("hr").get(f"/certificates/batches/{batch_id}")
+    [row] = _item_rows(page.get_data(as_text=True))
+
+    assert "PDF not stored" not in row
+    assert "证书已颁发，但其 PDF 暂未生成，将在首次下载时生成。" in row
+    assert "RuntimeError: font missing" in row
+
+
+def test_item_without_pdf_explained_in_english(
+    app, app_ctx, login, english, monkeypatch
+):
+    batch_id = _batch_without_pdfs(
+        app, monkeypatch, CertificateRenderError("2 pages", pages=2)
+    )
+
+    page = login("hr").get(f"/certificates/batches/{batch_id}")
+    [row] = _item_rows(page.get_data(as_text=True))
+
+    assert "The certificate was issued, but its template cannot lay out its PDF" in row
+    assert "CertificateRenderError: 2 pages" in row
+
+
+def test_retry_clears_error_code(finished_batch):
+    batch = db.session.get(CertificateBatch, finished_batch["batch_id"])
+
+    assert batches.retry_failed(batch) == 1
+
+    db.session.commit()
+    db.session.expire_all()
+    codes = db.session.scalars(
+        sa.select(CertificateBatchItem.error_code).filter_by(batch_id=batch.id)
+    ).all()
+    assert codes == [None, None, None]
+
+
+def test_stopped_batch_error_explained(app, app_ctx, login):
+    programme_id, hr_id = _cohort(1)
+    batch = batches.create_batch(
+        db.session.get(User, hr_id), db.session.get(Programme, programme_id)
+    )
+    batch.last_error = "BrokenProcessPool: A process in the pool was terminated"
+    db.session.commit()
+
+    page = login("hr").get(f"/certificates/batches/{batch.id}").get_data(as_text=True)
+
+    assert "本批次的一次运行因错误中止" in page
+    assert "BrokenProcessPool: A process in the pool was terminated" in page
 
 
 def test_trainer_sees_people_without_links(finished_batch, login):

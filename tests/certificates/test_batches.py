@@ -14,11 +14,9 @@ from certificates import batches, services
 from certificates.batches import BatchStatus, CertificateBatch, CertificateBatchItem, ItemStatus
 from certificates.models import Certificate
 from courses import services as course_services
-from courses.models import Enrolment
 from lms.accounts.models import Role, User
 from lms.audit import AuditEntry
 from lms.extensions import db
-from tests.conftest import csrf_from
 from tests.factories import make_course, make_institution, make_programme, make_user
 
 COMPLETED = datetime(2026, 6, 30, 2, 0, tzinfo=timezone.utc)
@@ -125,7 +123,8 @@ def test_failed_item_is_reported_and_retried(app, app_ctx, monkeypatch):
     item = db.session.scalar(sa.select(CertificateBatchItem).filter_by(user_id=broken))
     assert batch.status is BatchStatus.DONE
     assert item.status is ItemStatus.FAILED
-    assert "font missing" in item.error
+    assert item.error_code is batches.ItemErrorCode.ISSUE_FAILED
+    assert item.error == "RuntimeError: font missing"
 
     monkeypatch.setattr(services, "issue_programme_certificate", original)
     assert batches.retry_failed(batch) == 1

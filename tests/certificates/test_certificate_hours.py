@@ -260,8 +260,10 @@ def test_withdrawn_exam_no_longer_counts(world, cert):
     assert ledger.exam_results(filters) == {}
 
 
-def test_external_certificate_withdraws_approval(world, login, tmp_path, app):
-    app.config["EVIDENCE_DIR"] = str(tmp_path)
+def test_external_certificate_withdraws_approval(
+    world, login, tmp_path, app, monkeypatch
+):
+    monkeypatch.setitem(app.config, "EVIDENCE_DIR", str(tmp_path))
     training = ExternalTraining(
         user_id=world.counselor,
         title="省级辅导员骨干培训",
@@ -470,3 +472,80 @@ def test_dossier_shows_withdrawal_reason(world, cert, login):
     reader = PdfReader(io.BytesIO(response.data))
     text = "".join("".join(page.extract_text().split()) for page in reader.pages)
     assert REASON in text
+
+
+# Programme progress after a withdrawal ------------------------------------------------
+
+
+def _revoke_through_form(login, cert: Certificate, hours: str = "withdraw") -> None:
+    response = login("hr").post(
+        f"/certificates/{cert.serial}/revoke", data={"reason": REASON, "hours": hours}
+    )
+    assert response.status_code == 302
+
+
+def _programme_card(page: str) -> str:
+    """Return the text of the learning page's programme card."""
+    start = page.index("初级辅导员岗前培训</a></h2>")
+    return " ".join(page[start : page.index("</section>", start)].split())
+
+
+def test_learning_page_shows_withdrawn_hours(world, cert, login):
+    """Does the holder's programme card follow the ledger after a withdrawal?"""
+    counselor = _english(login("counselor1"))
+    before = _programme_card(counselor.get("/learning").get_data(as_text=True))
+    _revoke_through_form(login, cert)
+
+    card = _programme_card(counselor.get("/learning").get_data(as_text=True))
+
+    assert "3.5 of 3.5 earned" in before
+    assert "withdrawn" not in before
+    assert "2 of 2 completed" in card
+    assert "0 of 3.5 earned" in card
+    assert (
+        "3.5 hours of the completed courses were withdrawn and no longer count "
+        "toward your training requirements." in card
+    )
+    assert f'href="/people/{world.counselor}/record"' in card
+
+
+def test_learning_page_withdrawn_hours_chinese(world, cert, login):
+    _revoke_through_form(login, cert)
+
+    card = _programme_card(login("counselor1").get("/learning").get_data(as_text=True))
+
+    assert "已获得 0 / 3.5" in card
+    assert "已完成课程的 3.5 学时已撤回，不再计入您的培训要求。" in card
+
+
+def test_learning_page_kept_hours(world, cert, login):
+    """Revoking without withdrawing leaves the hours earned."""
+    _revoke_through_form(login, cert, hours="keep")
+
+    card = _programme_card(
+        _english(login("counselor1")).get("/learning").get_data(as_text=True)
+    )
+
+    assert "3.5 of 3.5 earned" in card
+    assert "withdrawn" not in card
+
+
+def test_learners_report_shows_withdrawn_hours(world, cert, login):
+    """Do the trainer's learners page and its CSV agree with the ledger?"""
+    _revoke_through_form(login, cert)
+    trainer = _english(login("trainer"))
+
+    page = trainer.get(f"/manage/programmes/{world.programme}/learners")
+    export = trainer.get(f"/manage/programmes/{world.programme}/learners.csv")
+
+    [row] = re.findall(r"<tr>\s*<td>张老师.*?</tr>", page.get_data(as_text=True), re.S)
+    cells = [
+        " ".join(cell.split()) for cell in re.findall(r"<td>(.*?)</td>", row, re.S)
+    ]
+    assert cells[4] == "2 / 2"
+    assert cells[5] == '0<br><span class="muted">3.5 hours withdrawn</span>'
+    text = export.get_data(as_text=True).lstrip("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows[0]["Courses completed"] == "2"
+    assert rows[0]["Hours completed"] == "0"
+    assert rows[0]["Hours withdrawn"] == "3.5"

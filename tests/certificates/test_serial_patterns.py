@@ -1,5 +1,6 @@
 """Serial patterns per institution: validation, formatting, counters and uniqueness."""
 
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -298,3 +299,29 @@ def test_settings_page_accepts_shared_prefix_with_code(two_schools, login):
 
     assert response.status_code == 302
     assert cert.serial == "JA-uni-b-2026-000001"
+
+
+@pytest.mark.parametrize(
+    ("window", "message"),
+    [
+        ("三十", "续期窗口（到期前天数）：请输入0至3650之间的整数。"),
+        ("4000", "续期窗口（到期前天数）：请输入0至3650之间的数。"),
+    ],
+)
+def test_settings_page_renewal_window_one_message(two_schools, login, window, message):
+    make_user(two_schools["first"], "admin-a", Role.ADMIN)
+    db.session.commit()
+
+    response = login("admin-a").post(
+        "/certificates/settings",
+        data={
+            "serial_prefix": "JA",
+            "serial_pattern": "{prefix}-{year}-{seq:06d}",
+            "renewal_window_days": window,
+        },
+    )
+
+    assert response.status_code == 400
+    errors = re.findall(r'<p class="field-error">(.*?)</p>', response.get_data(as_text=True))
+    assert errors == [message]
+    assert serials.settings_of(two_schools["first"].id) is None

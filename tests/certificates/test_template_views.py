@@ -1,6 +1,7 @@
 """Template designer pages: create, edit as new version, preview, programme choice."""
 
 import io
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -223,10 +224,10 @@ def test_live_preview_renders_unsaved_form(world, login):
     assert count(TemplateVersion) == 1
 
 
-def test_preview_uses_own_institution_address(world, login, app):
+def test_preview_uses_own_institution_address(world, login, app, monkeypatch):
     from pypdf import PdfReader
 
-    app.config["PUBLIC_URL"] = "https://peixun.example.edu.cn/"
+    monkeypatch.setitem(app.config, "PUBLIC_URL", "https://peixun.example.edu.cn/")
     trainer = login("trainer-b")
 
     response = trainer.post(
@@ -415,3 +416,29 @@ def test_serial_only_in_alt_text_saved(world, login):
     response = create(login("trainer1"), body_html=body)
 
     assert response.status_code == 302
+
+
+def _field_errors(response) -> list[str]:
+    return re.findall(r'<p class="field-error">(.*?)</p>', response.get_data(as_text=True))
+
+
+def test_letters_in_validity_one_message(world, login):
+    response = create(login("trainer1"), validity_months="abc")
+
+    assert response.status_code == 400
+    assert _field_errors(response) == ["有效期（月）：请输入1至600之间的整数。"]
+    assert only_template() is None
+
+
+def test_letters_in_validity_one_message_english(world, login, english):
+    response = create(login("trainer1"), validity_months="two")
+
+    assert response.status_code == 400
+    assert _field_errors(response) == ["Validity (months): Enter a whole number from 1 to 600."]
+
+
+def test_validity_out_of_range_keeps_message(world, login, english):
+    response = create(login("trainer1"), validity_months="0")
+
+    assert response.status_code == 400
+    assert _field_errors(response) == ["Validity (months): Enter a number from 1 to 600."]

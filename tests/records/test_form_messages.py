@@ -55,7 +55,7 @@ def test_event_year_letters_in_chinese(world, login):
 
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "年度：请输入整数。" in page
+    assert "年度：请输入1950至2100之间的整数。" in page
     assert "荣誉：最多输入200个字符。" in page
     assert "不是有效的整数" not in page
     assert wtforms_texts_in(page) == []
@@ -64,7 +64,7 @@ def test_event_year_letters_in_chinese(world, login):
 @pytest.mark.parametrize(
     ("year", "message"),
     [
-        ("abc", "Year: Enter a whole number."),
+        ("abc", "Year: Enter a whole number from 1950 to 2100."),
         ("1900", "Year: Enter a number from 1950 to 2100."),
     ],
 )

@@ -129,7 +129,7 @@ def test_invalid_values_are_rejected_by_field(world, login):
     url = f"/people/{world.counselor}/record/entries"
     cases = [
         (_grade_form(grade="perfect"), "Assessment grade: “perfect” is not one of the listed options"),
-        (_grade_form(year="abc"), "Year: Enter a whole number."),
+        (_grade_form(year="abc"), "Year: Enter a whole number from 1950 to 2100."),
         (_grade_form(occurred_on="2026-13-40"), "Date: Enter a date as YYYY-MM-DD, e.g. 2026-09-01."),
         (_grade_form(kind="training"), "Kind of event: “training” is not one of the listed options"),
             (_grade_form(kind="appointment"), "Post: Required for this kind of event."),
