@@ -106,7 +106,7 @@ labels.register(
         "issued": _l("Issued"),
         "existing": _l("Already held"),
         "revoked": _l("Skipped: revoked"),
-        "failed": _l("Failed"),
+        "failed": _l("Not issued"),
     },
 )
 labels.register(
@@ -573,6 +573,8 @@ def finish(batch_id: int, runner: str) -> None:
     if counts["pending"] == 0 and batch.status is BatchStatus.RUNNING:
         batch.status = BatchStatus.DONE
         batch.finished_at = now_utc()
+        # An earlier run that stopped left people pending; they are all reached now.
+        batch.last_error = None
         audit.record(
             "certificate.batch_finished",
             "certificate_batch",

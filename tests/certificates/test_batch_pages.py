@@ -212,6 +212,8 @@ def test_hr_sees_people_with_pdf_links(finished_batch, login):
 
     assert len(rows) == 3
     assert 'data-status="failed"' in rows[0]
+    assert "签发失败" in rows[0]
+    assert "未通过" not in rows[0]
     assert "学员0" in rows[0]
     assert "E1000" in rows[0]
     assert "证书颁发失败。" in rows[0]
@@ -231,6 +233,7 @@ def test_failed_item_error_in_english(finished_batch, login, english):
     page = login("hr").get(f"/certificates/batches/{finished_batch['batch_id']}")
     failed = _item_rows(page.get_data(as_text=True))[0]
 
+    assert "Not issued" in failed
     assert "The certificate could not be issued." in failed
     assert "<summary>Technical details</summary>" in failed
     assert "RuntimeError: font missing" in failed

@@ -105,6 +105,29 @@ def test_crashed_batch_resumes_without_duplicates_or_gaps(app, app_ctx):
     assert _serial_numbers() == [1, 2, 3, 4, 5]
 
 
+def test_finished_run_clears_stop_error(app, app_ctx, monkeypatch):
+    """A run that reaches everyone clears the error of an earlier run that stopped."""
+    programme_id, hr_id = _cohort(2)
+    batch_id = _batch(programme_id, hr_id)
+
+    def broken_database(*args, **options):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(batches, "issue_items", broken_database)
+    with pytest.raises(RuntimeError):
+        batches.run_batch(app, batch_id, processes=1)
+    db.session.expire_all()
+    assert db.session.get(CertificateBatch, batch_id).last_error.startswith("RuntimeError")
+
+    monkeypatch.undo()
+    assert batches.run_batch(app, batch_id, processes=1) is True
+
+    db.session.expire_all()
+    batch = db.session.get(CertificateBatch, batch_id)
+    assert batch.status is BatchStatus.DONE
+    assert batch.last_error is None
+
+
 def test_failed_item_is_reported_and_retried(app, app_ctx, monkeypatch):
     programme_id, hr_id = _cohort(3)
     batch_id = _batch(programme_id, hr_id)
