@@ -369,7 +369,18 @@ def _credit(attendance: Attendance, target: Decimal) -> None:
     db.session.refresh(attendance)
     if result.rowcount != 1:
         return
-    _write_difference(session, attendance.user, target - previous)
+    days = _days(session, target) - _days(session, previous)
+    _write_difference(session, attendance.user, target - previous, days)
+
+
+def _days(session: ClassSession, hours: Decimal) -> Decimal:
+    """Return the training days that ``hours`` of the class's sessions make up.
+
+    One day is the class's full-day 学时, so a half-day session attended in
+    full is half a day.
+    """
+    full_day = hours_for(session.training_class, SessionLength.FULL_DAY)
+    return (Decimal(hours) / full_day).quantize(Decimal("0.1"))
 
 
 def sync_day(attendance: Attendance) -> None:
@@ -507,7 +518,9 @@ def training_of(training_class: TrainingClass) -> tuple[str, int]:
     return "training_class", training_class.id
 
 
-def _write_difference(session: ClassSession, user: User, difference: Decimal) -> None:
+def _write_difference(
+    session: ClassSession, user: User, difference: Decimal, days: Decimal
+) -> None:
     training_class = session.training_class
     year = session.held_on.year
     root = db.session.scalar(
@@ -526,6 +539,7 @@ def _write_difference(session: ClassSession, user: User, difference: Decimal) ->
         tier=training_class.tier,
         kind=training_class.kind,
         hours=difference,
+        days=days,
     )
     if root is None:
         entry.source_type = SOURCE_TYPE

@@ -382,3 +382,57 @@ def test_contest_owners_recovered_from_first_save(fresh_app):
         db.session.remove()
 
     assert owners == {1: 1, 2: None, 3: None}
+
+
+#: The revision before ledger rows recorded training days.
+BEFORE_TRAINING_DAYS = "d7a35b1e90c4"
+
+
+def test_training_days_filled_from_external_trainings(fresh_app):
+    """An external training's rows get its days per year, its corrections minus them."""
+    entry = {"user_id": 1, "source_type": "external_training", "source_id": 1,
+             "title": "省级专题培训", "tier": "provincial", "kind": "thematic",
+             "created_at": "2026-01-10 08:00:00.000000"}
+    rows = [
+        RELEASE_ROWS[0],
+        ("user", {"id": 1, "username": "counselor1", "full_name": "张老师",
+                  "role": "counselor", "institution_id": 1, "active": True,
+                  "password_hash": "x",
+                  "created_at": "2026-01-05 08:00:00.000000"}),
+        ("external_training", {"id": 1, "user_id": 1, "title": "省级专题培训",
+                               "organiser": "省委教育工委", "tier": "provincial",
+                               "kind": "thematic", "start_date": "2025-12-25",
+                               "end_date": "2026-01-05", "hours": 72,
+                               "evidence_path": "e1", "evidence_name": "证书.pdf",
+                               "evidence_type": "application/pdf", "status": "approved",
+                               "submitted_at": "2026-01-06 08:00:00.000000",
+                               "review_reason": ""}),
+        ("hours_entry", {**entry, "id": 1, "occurred_on": "2025-12-31", "year": 2025,
+                         "hours": 42}),
+        ("hours_entry", {**entry, "id": 2, "occurred_on": "2026-01-05", "year": 2026,
+                         "hours": 30}),
+        ("hours_entry", {**entry, "id": 3, "source_type": None, "source_id": None,
+                         "corrects_id": 2, "occurred_on": "2026-01-05", "year": 2026,
+                         "hours": -30}),
+        ("hours_entry", {**entry, "id": 4, "source_type": "manual", "source_id": 9,
+                         "occurred_on": "2026-02-01", "year": 2026, "hours": 8}),
+    ]
+    with fresh_app.app_context():
+        upgrade(revision=BEFORE_TRAINING_DAYS)
+        with db.engine.begin() as connection:
+            metadata = sa.MetaData()
+            for table_name, row in rows:
+                table = sa.Table(table_name, metadata, autoload_with=connection)
+                values = {
+                    key: _python_value(table.c[key].type, value) for key, value in row.items()
+                }
+                connection.execute(table.insert().values(**values))
+        upgrade()
+        days = dict(db.session.execute(
+            sa.text("SELECT id, days FROM hours_entry ORDER BY id")
+        ).all())
+        db.session.remove()
+
+    assert {key: None if value is None else float(value) for key, value in days.items()} == {
+        1: 7.0, 2: 5.0, 3: -5.0, 4: None
+    }

@@ -150,13 +150,26 @@ class Verdict:
     #: With ``Uncovered.NOT_YET_PARTY_MEMBER`` or ``Uncovered.NOT_YET_IN_RANK``:
     #: the Party or rank date that the first judged year follows.
     since: Optional[date] = None
+    #: Training days in the window, for a rule with a days minimum
+    #: (``rule.counts_days``); None otherwise.
+    achieved_days: Optional[Decimal] = None
 
     @property
     def applies(self) -> bool:
         return self.status is not Status.NOT_APPLICABLE
 
     @property
+    def days_reached(self) -> bool:
+        """Whether the training days reach the rule's days minimum."""
+        return self.achieved_days is not None and self.achieved_days >= Decimal(
+            self.rule.min_days
+        )
+
+    @property
     def missing(self) -> Decimal:
+        """Return the 学时 or trainings still missing, none once the days suffice."""
+        if self.days_reached:
+            return Decimal(0)
         return max(self.required - self.achieved, Decimal(0))
 
     @property
@@ -440,18 +453,25 @@ def _status(
     still,
     anchor: Optional[date],
     exam: Optional[bool] = None,
+    *,
+    days: Optional[Decimal] = None,
+    still_days: Optional[Decimal] = None,
 ) -> Status:
     """Return the status of ``achieved`` in ``window``.
 
     ``anchor`` is the date a rolling rule's deadline is counted from (see
     ``deadline_anchor``); the other kinds ignore it. ``exam`` is the exam
     result (see ``Verdict.exam``), which only a rule that requires an exam
-    reads: it is met only once a passed exam is recorded.
+    reads: it is met only once a passed exam is recorded. ``days`` and
+    ``still_days`` are the training days of a rule with a days minimum,
+    which reaching meets the rule as well as reaching the hours does.
     """
-    required = rule.required
-    reached = achieved >= required and (exam is True or not rule.exam_required)
+    reached = _reached(rule, achieved, days) and (
+        exam is True or not rule.exam_required
+    )
     if rule.is_rolling and reached:
-        return Status.MET if still >= required else Status.AT_RISK
+        still_reached = _reached(rule, still, still_days)
+        return Status.MET if still_reached else Status.AT_RISK
     if reached:
         return Status.MET
     if rule.is_rolling and anchor is None:
@@ -466,10 +486,29 @@ def _status(
     return Status.IN_PROGRESS
 
 
-def _verdict(rule, person, today, window, tally, anchor, exams) -> Verdict:
-    achieved, still = tally.get(person.id, (Decimal(0), Decimal(0)))
+def _reached(rule: ComplianceRule, amount, days: Optional[Decimal]) -> bool:
+    """Return whether ``amount``, or ``days`` under a days minimum, is enough."""
+    if amount >= rule.required:
+        return True
+    return rule.counts_days and days is not None and days >= rule.min_days
+
+
+def _verdict(rule, person, today, window, tallies, anchor, exams) -> Verdict:
+    tally = tallies.get(person.id, ledger.EMPTY_TALLY)
+    if rule.counts_days and tally.days is None:
+        tally = tally._replace(days=Decimal(0), still_days=Decimal(0))
     exam = exams.get(person.id) if rule.exam_required else None
-    status = _status(rule, window, today, achieved, still, anchor, exam)
+    status = _status(
+        rule,
+        window,
+        today,
+        tally.achieved,
+        tally.still,
+        anchor,
+        exam,
+        days=tally.days,
+        still_days=tally.still_days,
+    )
     missing = anchor_column(rule) if status is Status.START_DATE_MISSING else None
     return Verdict(
         rule=rule,
@@ -477,12 +516,13 @@ def _verdict(rule, person, today, window, tally, anchor, exams) -> Verdict:
         status=status,
         today=today,
         required=rule.required,
-        achieved=achieved,
+        achieved=tally.achieved,
         window=window,
-        still_counting=still if rule.is_rolling else None,
+        still_counting=tally.still if rule.is_rolling else None,
         reason=None,
         missing_date=missing,
         exam=exam,
+        achieved_days=tally.days,
     )
 
 

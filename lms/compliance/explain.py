@@ -70,24 +70,34 @@ def explain(verdict: Verdict) -> str:
     """
     if verdict.reason is not None:
         return _uncovered(verdict)
-    sentences = [_progress(verdict), *_rule_notes(verdict.rule)]
+    sentences = [_progress(verdict), *_rule_notes(verdict)]
     exam = _exam_note(verdict)
     if exam:
         sentences.append(exam)
     return _join(sentences)
 
 
-def _rule_notes(rule: ComplianceRule) -> list[str]:
+def _rule_notes(verdict: Verdict) -> list[str]:
     """Sentences about what the rule accepts beyond the numbers in the verdict."""
-    notes = []
-    if rule.days_in_hours is not None:
+    rule = verdict.rule
+    if not rule.counts_days:
+        return []
+    notes = [
+        _(
+            "Either %(hours)s hours or %(days)s days of training meet this rule."
+            " Hours recorded without days count one day for every %(per_day)s"
+            " hours.",
+            hours=_number(rule.min_hours),
+            days=_number(rule.min_days),
+            per_day=_number(rule.hours_per_day),
+        )
+    ]
+    if verdict.achieved_days is not None:
         notes.append(
             _(
-                "Either %(hours)s hours or %(days)s days of training, at %(per_day)s"
-                " hours a day, meet this rule.",
-                hours=_number(rule.min_hours),
-                days=_number(rule.min_days),
-                per_day=_number(rule.hours_per_day),
+                "Training days: %(achieved)s of %(required)s.",
+                achieved=_number(verdict.achieved_days),
+                required=_number(rule.min_days),
             )
         )
     return notes

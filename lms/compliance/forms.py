@@ -226,6 +226,10 @@ class RuleForm(PlatformForm):
     hours_per_day = DecimalInputField(
         _l("Hours per training day"),
         validators=[Optional(), _positive_decimal(MAX_HOURS_PER_DAY)],
+        description=_l(
+            "Trainings recorded in hours only, such as courses, count one day for"
+            " this many hours. External trainings and classes count their own days."
+        ),
     )
     tiers = CheckboxListField(
         _l("Tiers that count"),

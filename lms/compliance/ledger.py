@@ -7,7 +7,7 @@ never loading the rows themselves.
 
 from datetime import date
 from decimal import Decimal
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -107,32 +107,67 @@ def shared_horizon_start(windows: dict[int, Window]) -> Optional[date]:
     return next(iter(windows.values())).horizon_start
 
 
-def _sum_hours_query(filters: list, horizon_start: Optional[date]) -> sa.Select:
-    """SELECT user_id, hours, hours still counting at the horizon."""
-    still = HoursEntry.hours
-    if horizon_start is not None:
-        still = sa.case(
-            (HoursEntry.occurred_on >= horizon_start, HoursEntry.hours), else_=0
-        )
-    return (
-        sa.select(
-            HoursEntry.user_id.label("user_id"),
-            sa.func.sum(HoursEntry.hours).label("achieved"),
-            sa.func.sum(still).label("still"),
-        )
-        .where(*filters)
-        .group_by(HoursEntry.user_id)
-    )
+class Tally(NamedTuple):
+    """One person's sums: 学时 or trainings, and training days if the rule counts them."""
+
+    achieved: Decimal
+    #: The amount still counting at the rolling horizon.
+    still: Decimal
+    #: Training days, when the rule has a days minimum (``rule.counts_days``).
+    days: Optional[Decimal] = None
+    still_days: Optional[Decimal] = None
 
 
-def _sum_hours(filters: list, horizon_start: Optional[date]) -> dict:
-    """Return {user_id: (hours, hours still counting at the horizon)}."""
-    return {
-        user_id: (_hours(total), _hours(later))
-        for user_id, total, later in db.session.execute(
-            _sum_hours_query(filters, horizon_start)
-        )
-    }
+EMPTY_TALLY = Tally(Decimal(0), Decimal(0))
+
+
+def _still_counting(value, horizon_start: Optional[date]):
+    """Return ``value`` for rows on or after ``horizon_start``, else 0."""
+    if horizon_start is None:
+        return value
+    return sa.case((HoursEntry.occurred_on >= horizon_start, value), else_=0)
+
+
+def days_of_entry(rule: ComplianceRule) -> sa.ColumnElement:
+    """Return an entry's training days: as recorded, else its 学时 per day of the rule."""
+    per_day = sa.literal(Decimal(rule.hours_per_day), sa.Numeric(4, 1))
+    return sa.func.coalesce(HoursEntry.days, HoursEntry.hours / per_day)
+
+
+def _sum_hours_query(
+    filters: list, horizon_start: Optional[date], rule: Optional[ComplianceRule] = None
+) -> sa.Select:
+    """SELECT user_id, hours, hours still counting at the horizon.
+
+    A rule with a days minimum adds columns days and still_days.
+    """
+    columns = [
+        HoursEntry.user_id.label("user_id"),
+        sa.func.sum(HoursEntry.hours).label("achieved"),
+        sa.func.sum(_still_counting(HoursEntry.hours, horizon_start)).label("still"),
+    ]
+    if rule is not None and rule.counts_days:
+        days = days_of_entry(rule)
+        columns += [
+            sa.func.sum(days).label("days"),
+            sa.func.sum(_still_counting(days, horizon_start)).label("still_days"),
+        ]
+    return sa.select(*columns).where(*filters).group_by(HoursEntry.user_id)
+
+
+def _sum_hours(
+    filters: list, horizon_start: Optional[date], rule: ComplianceRule
+) -> dict[int, Tally]:
+    """Return {user_id: Tally} of 学时, with days for a rule that counts them."""
+    tallies = {}
+    for row in db.session.execute(_sum_hours_query(filters, horizon_start, rule)):
+        tally = Tally(_hours(row.achieved), _hours(row.still))
+        if rule.counts_days:
+            tally = tally._replace(
+                days=_hours(row.days), still_days=_hours(row.still_days)
+            )
+        tallies[row.user_id] = tally
+    return tallies
 
 
 def _count_trainings_query(filters: list, horizon_start: Optional[date]) -> sa.Select:
@@ -226,10 +261,10 @@ def _training_finished(root) -> sa.ColumnElement[bool]:
     )
 
 
-def _count_trainings(filters: list, horizon_start: Optional[date]) -> dict:
-    """Return {user_id: (trainings, trainings still counting at the horizon)}."""
+def _count_trainings(filters: list, horizon_start: Optional[date]) -> dict[int, Tally]:
+    """Return {user_id: Tally} of trainings."""
     return {
-        user_id: (Decimal(total), Decimal(later or 0))
+        user_id: Tally(Decimal(total), Decimal(later or 0))
         for user_id, total, later in db.session.execute(
             _count_trainings_query(filters, horizon_start)
         )
@@ -243,21 +278,26 @@ def _hours(value) -> Decimal:
 def tally_query(
     rule: ComplianceRule, filters: list, horizon_start: Optional[date]
 ) -> sa.Select:
-    """The query behind ``tally``: columns user_id, achieved and still."""
+    """The query behind ``tally``: columns user_id, achieved and still.
+
+    A rule with a days minimum adds columns days and still_days.
+    """
     if rule.counts_trainings:
         return _count_trainings_query(filters, horizon_start)
-    return _sum_hours_query(filters, horizon_start)
+    return _sum_hours_query(filters, horizon_start, rule)
 
 
-def tally(rule: ComplianceRule, filters: list, horizon_start: Optional[date]) -> dict:
+def tally(
+    rule: ComplianceRule, filters: list, horizon_start: Optional[date]
+) -> dict[int, Tally]:
     """Add up the rows ``filters`` select, in 学时 or in trainings as the rule requires.
 
-    Returns {user_id: (achieved, what still counts from ``horizon_start``)}.
-    People without matching rows are left out.
+    Returns {user_id: Tally}, where ``still`` is what still counts from
+    ``horizon_start``. People without matching rows are left out.
     """
     if rule.counts_trainings:
         return _count_trainings(filters, horizon_start)
-    return _sum_hours(filters, horizon_start)
+    return _sum_hours(filters, horizon_start, rule)
 
 
 def exam_query(filters: list) -> sa.Select:

@@ -218,8 +218,10 @@ class ComplianceRule(Versioned, db.Model):
 
     A rule requires either a minimum of 学时 (``min_hours``) or a minimum
     number of distinct trainings (``min_count``), never both. An hours rule
-    may also accept a number of training days (``min_days``), converted at
-    ``hours_per_day``, whichever minimum is lower. Either minimum can be
+    may also accept a number of training days (``min_days``), and reaching
+    either minimum meets it. Days are counted where the ledger records them
+    (``HoursEntry.days``); hours recorded without days count one day per
+    ``hours_per_day``. Either minimum can be
     limited to some tiers and kinds of training. The list columns store enum
     values as JSON strings, and an empty list means no filter, except
     ``roles``, which must name at least one role.
@@ -323,8 +325,8 @@ class ComplianceRule(Versioned, db.Model):
     excluded_kinds: so.Mapped[list[str]] = so.mapped_column(
         sa.JSON, default=list, server_default="[]"
     )
-    #: Training days that meet the rule as well as ``min_hours`` does, each
-    #: worth ``hours_per_day`` 学时. Only for hours rules.
+    #: Training days that meet the rule as well as ``min_hours`` does. Only
+    #: for hours rules. ``hours_per_day`` 学时 recorded without days make a day.
     min_days: so.Mapped[Optional[Decimal]] = so.mapped_column(sa.Numeric(5, 1))
     hours_per_day: so.Mapped[Optional[Decimal]] = so.mapped_column(sa.Numeric(4, 1))
     #: Days before the deadline from which a shortfall is reported as at risk.
@@ -396,26 +398,20 @@ class ComplianceRule(Versioned, db.Model):
         return self.min_count is not None
 
     @property
-    def days_in_hours(self) -> Optional[Decimal]:
-        """``min_days`` converted to 学时, or None without a days minimum."""
-        if self.min_days is None or self.hours_per_day is None:
-            return None
-        return Decimal(self.min_days) * Decimal(self.hours_per_day)
+    def counts_days(self) -> bool:
+        """Whether a number of training days also meets the rule (``min_days``)."""
+        return self.min_days is not None and self.hours_per_day is not None
 
     @property
     def required(self) -> Decimal:
         """The minimum, in 学时 or in trainings.
 
-        With a days minimum, the lower of ``min_hours`` and the days in 学时,
-        because either one meets the rule.
+        A days minimum is separate (``min_days``), because days are counted
+        apart from hours.
         """
         if self.min_count is not None:
             return Decimal(self.min_count)
-        hours = Decimal(self.min_hours)
-        days = self.days_in_hours
-        if days is not None and days < hours:
-            return days
-        return hours
+        return Decimal(self.min_hours)
 
     def __repr__(self) -> str:
         return (

@@ -202,10 +202,17 @@ def _status_case(
         achieved = sa.func.round(achieved, 1)
         still = sa.func.round(still, 1)
     required = sa.literal(rule.required, sa.Numeric(9, 1))
+    reached = achieved >= required
+    still_reached = still >= required
+    if rule.counts_days:
+        min_days = sa.literal(rule.min_days, sa.Numeric(9, 1))
+        days = sa.func.round(sa.func.coalesce(tally.c.days, 0), 1)
+        still_days = sa.func.round(sa.func.coalesce(tally.c.still_days, 0), 1)
+        reached = sa.or_(reached, days >= min_days)
+        still_reached = sa.or_(still_reached, still_days >= min_days)
     met = sa.literal(Status.MET.value)
     if rule.is_rolling:
-        met = sa.case((still >= required, met), else_=sa.literal(Status.AT_RISK.value))
-    reached = achieved >= required
+        met = sa.case((still_reached, met), else_=sa.literal(Status.AT_RISK.value))
     if exam is not None:
         reached = sa.and_(reached, sa.func.coalesce(exam.c.passed, 0) == 1)
     whens = [(reached, met)]
@@ -311,11 +318,18 @@ def _add_tallied(report: RuleReport, rule, today: date, rows, windows) -> None:
         ]
     tally = ledger.tally(rule, filters, ledger.shared_horizon_start(windows))
     exams = ledger.exam_results(filters) if rule.exam_required else {}
-    zero = (Decimal(0), Decimal(0))
     for row in rows:
-        achieved, still = tally.get(row.id, zero)
+        sums = tally.get(row.id, ledger.EMPTY_TALLY)
         status = _status(
-            rule, windows[row.id], today, achieved, still, row.anchor, exams.get(row.id)
+            rule,
+            windows[row.id],
+            today,
+            sums.achieved,
+            sums.still,
+            row.anchor,
+            exams.get(row.id),
+            days=sums.days,
+            still_days=sums.still_days,
         )
         report.add((row.institution_id, row.department_id), status, 1)
 

@@ -22,7 +22,13 @@ from lms.extensions import db
 from lms.notifications import services
 from lms.notifications.models import Notification
 from lms.organisations.models import Department, Institution
-from lms.stored_text import StoredText, in_each_language, stored_gettext, stored_join
+from lms.stored_text import (
+    StoredText,
+    in_each_language,
+    stored_date,
+    stored_gettext,
+    stored_join,
+)
 
 logger = logging.getLogger("lms.compliance")
 
@@ -187,14 +193,14 @@ def render_hr_summary(
         title = stored_gettext(
             "Training compliance of %(institution)s on %(date)s",
             institution=institution.name,
-            date=today.isoformat(),
+            date=stored_date(today),
         )
     else:
         title = stored_gettext(
             "Training compliance of %(department)s, %(institution)s on %(date)s",
             department=department.name,
             institution=institution.name,
-            date=today.isoformat(),
+            date=stored_date(today),
         )
     lines = []
     for summary in summaries:

@@ -224,6 +224,13 @@ def window_for(
     )
 
 
+def days_in_year(start_date: date, end_date: date, year: int) -> int:
+    """Return how many days of ``start_date`` to ``end_date`` fall in ``year``."""
+    first = max(start_date, date(year, 1, 1))
+    last = min(end_date, date(year, 12, 31))
+    return max((last - first).days + 1, 0)
+
+
 def split_hours_by_year(
     start_date: date, end_date: date, hours: Decimal
 ) -> list[tuple[int, Decimal]]:

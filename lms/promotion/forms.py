@@ -288,6 +288,19 @@ class DecisionForm(PlatformForm):
         validators=[Length(max=4000)],
     )
 
+    def __init__(self, *args, rule_active: bool = True, **kw):
+        super().__init__(*args, **kw)
+        self.rule_active = rule_active
+
+    def validate_outcome(self, field) -> None:
+        if field.data == "approve" and not self.rule_active:
+            raise ValidationError(
+                _(
+                    "Choose return for changes or reject: the rule of this "
+                    "application is turned off, so it cannot be approved."
+                )
+            )
+
     def validate_comment(self, field) -> None:
         if self.outcome.data in ("return", "reject") and not (field.data or "").strip():
             raise ValidationError(

@@ -231,11 +231,14 @@ def decide(
 ) -> PromotionDecision:
     """Record a reviewer's decision on the current step and apply its effect.
 
-    Returning and rejecting need a comment. Approving checks the rule again
+    Returning and rejecting need a comment. Approving needs an active rule,
+    and no override replaces it, because HR turns a rule off to stop
+    promotions under it. Approving also checks the rule again
     (``check_at_decision``). When that check fails, approval needs an
     ``override_reason``, which is stored with the failed checks and audited.
-    Raises PromotionError "not_reviewer", "comment_required",
-    "override_required" or "already_decided".
+    Raises PromotionError "not_reviewer",
+    "comment_required", "rule_off_approve", "override_required" or
+    "already_decided".
     """
     step = current_step(application)
     if not can_review(reviewer, application, step):
@@ -243,6 +246,8 @@ def decide(
     comment = comment.strip()
     if outcome is not ReviewOutcome.APPROVE and not comment:
         raise PromotionError("comment_required")
+    if outcome is ReviewOutcome.APPROVE and not application.rule.active:
+        raise PromotionError("rule_off_approve")
     override_reason = override_reason.strip()
     overridden: list = []
     if outcome is ReviewOutcome.APPROVE:
@@ -392,6 +397,7 @@ def _audit_decision(application, decision, reviewer, action: str) -> None:
             "comment": decision.comment,
             "override_reason": decision.override_reason,
             "applicant_id": applicant.id,
+            "rule_active": application.rule.active,
         },
     )
 

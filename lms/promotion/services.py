@@ -234,13 +234,17 @@ def resubmit(
 ) -> PromotionApplication:
     """Send a returned application back to the department step with fresh evidence.
 
-    The conditions are checked again, because the record may have changed.
-    Raises PromotionError "not_applicant", "not_returned" or "not_eligible".
+    The conditions are checked again, because the record may have changed,
+    and the rule must still be active: HR turns a rule off to stop promotions
+    under it. Raises PromotionError "not_applicant", "not_returned",
+    "rule_off_resubmit" or "not_eligible".
     """
     if application.applicant_id != user.id:
         raise PromotionError("not_applicant")
     if application.status is not ApplicationStatus.RETURNED:
         raise PromotionError("not_returned")
+    if not application.rule.active:
+        raise PromotionError("rule_off_resubmit")
     today = local_today(user.institution, today)
     eligibility = engine.evaluate(
         application.rule, user, today, programme_titles=programme_titles

@@ -61,8 +61,27 @@ APPLICATION_STATUS_LABELS = {
     ApplicationStatus.WITHDRAWN: _l("Withdrawn"),
 }
 
+#: Why an application under a rule HR turned off cannot go on, for the
+#: reviewer who decides it, the applicant of a returned one, and everyone else.
+RULE_OFF_NOTES = {
+    "review": _l(
+        "HR has turned off the rule of this application, so it cannot be "
+        "approved. Return or reject it, and tell the applicant why in the comment."
+    ),
+    "resubmit": _l(
+        "HR has turned off the rule of this application, so it cannot be "
+        "resubmitted. You can withdraw it."
+    ),
+    "pending": _l(
+        "HR has turned off the rule of this application, so it cannot be "
+        "approved. HR can still return or reject it."
+    ),
+}
+
 #: Message for each ``services.PromotionError`` code.
 ERRORS = {
+    "rule_off_approve": RULE_OFF_NOTES["review"],
+    "rule_off_resubmit": RULE_OFF_NOTES["resubmit"],
     "not_learner": _l("Only counselors and party-work staff apply for promotions."),
     "other_institution": _l("This rule belongs to another institution."),
     "inactive_rule": _l("This rule is no longer active."),
@@ -233,7 +252,10 @@ def _render_application(
     is_applicant = application.applicant_id == current_user.id
     if can_decide and decision_form is None:
         decision_form = DecisionForm(
-            formdata=None, step=step.value, revision=str(application.revision)
+            formdata=None,
+            step=step.value,
+            revision=str(application.revision),
+            rule_active=application.rule.active,
         )
     decision_check = None
     if can_decide:
@@ -241,7 +263,10 @@ def _render_application(
             application,
             programme_titles=programme_titles(application.institution_id),
         )
-    if (
+    rule_off_note = _rule_off_note(application, is_applicant, can_decide)
+    if not application.rule.active:
+        resubmit_form = None
+    elif (
         is_applicant
         and application.status is ApplicationStatus.RETURNED
         and resubmit_form is None
@@ -257,12 +282,26 @@ def _render_application(
             review_note=review_note,
             decision_form=decision_form if can_decide else None,
             decision_check=decision_check,
+            rule_off_note=rule_off_note,
             resubmit_form=resubmit_form,
             is_applicant=is_applicant,
             withdraw_form=withdraw_form or WithdrawForm(formdata=None),
         ),
         status,
     )
+
+
+def _rule_off_note(
+    application: PromotionApplication, is_applicant: bool, can_decide: bool
+) -> Optional[str]:
+    """Say why an open application under a rule HR turned off cannot go on."""
+    if application.rule.active or not application.is_open:
+        return None
+    if can_decide:
+        return str(RULE_OFF_NOTES["review"])
+    if is_applicant and application.status is ApplicationStatus.RETURNED:
+        return str(RULE_OFF_NOTES["resubmit"])
+    return str(RULE_OFF_NOTES["pending"])
 
 
 @bp.route("/promotions/applications/<int:application_id>")
@@ -284,7 +323,7 @@ def decide(application_id: int):
     if not review_steps.can_review(current_user, application, step):
         # The page names the step and its reviewers instead of a bare 403.
         return _render_application(application, status=403)
-    form = DecisionForm()
+    form = DecisionForm(rule_active=application.rule.active)
     if not form.validate_on_submit():
         return _render_application(application, decision_form=form, status=400)
     try:
@@ -302,6 +341,10 @@ def decide(application_id: int):
             form.override_reason.errors = [str(ERRORS[error.code])]
             application = load_application(application_id)
             return _render_application(application, decision_form=form, status=400)
+        if error.code == "rule_off_approve":
+            # The page explains it beside the form.
+            application = load_application(application_id)
+            return _render_application(application, status=400)
         if error.code != "already_decided" or not _reject_if_decided(
             load_application(application_id)
         ):
@@ -410,7 +453,9 @@ def resubmit(application_id: int):
         )
     except services.PromotionError as error:
         db.session.rollback()
-        flash_error(error)
+        if error.code != "rule_off_resubmit":
+            # The page explains a turned-off rule in place of the form.
+            flash_error(error)
         application = load_application(application_id)
         return _render_application(application, resubmit_form=form, status=400)
     db.session.commit()

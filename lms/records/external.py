@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from lms import audit, labels, uploads
 from lms.accounts.access import can_view_person, reviewers_among
 from lms.accounts.models import Role, User
-from lms.compliance.windows import split_hours_by_year
+from lms.compliance.windows import days_in_year, split_hours_by_year
 from lms.db import now_utc
 from lms.extensions import db
 from lms.records.models import (
@@ -392,6 +392,9 @@ def _credit(training: ExternalTraining, reviewer: User) -> list[HoursEntry]:
             tier=training.tier,
             kind=training.kind,
             hours=hours,
+            days=Decimal(
+                days_in_year(training.start_date, training.end_date, year)
+            ),
             exam_passed=training.exam_passed,
         )
         if _add_once(row):

@@ -71,6 +71,10 @@ class HoursEntry(db.Model):
     tier: so.Mapped[TrainingTier] = so.mapped_column(enum_column(TrainingTier))
     kind: so.Mapped[Optional[TrainingKind]] = so.mapped_column(enum_column(TrainingKind))
     hours: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(7, 1))
+    #: Training days the hours were earned on, for trainings that record
+    #: days: an external training's dates, a class's sessions. None for
+    #: trainings recorded in hours only, such as courses. Signed like ``hours``.
+    days: so.Mapped[Optional[Decimal]] = so.mapped_column(sa.Numeric(5, 1))
     #: Result of the training's exam: True passed, False failed, None when
     #: no exam result is recorded. A course completed through its quizzes
     #: records a pass.

@@ -54,6 +54,7 @@ def correction_of(row: HoursEntry, **source) -> HoursEntry:
         tier=row.tier,
         kind=row.kind,
         hours=-row.hours,
+        days=None if row.days is None else -row.days,
         **source,
     )
 

@@ -391,3 +391,16 @@ def test_abandoned_preview_purged_by_cleanup(app, world, login, english, monkeyp
     kept = department_hr.post(confirm_url(import_url(world)), young_fields)
     assert kept.status_code == 302
     assert stored_scores(app) == {("bob", "院系考核"): "77.0"}
+
+
+def test_preview_brackets_in_chinese(app, world, login):
+    hr = login("hr")
+    upload(hr, import_url(world), (HEADER + "E001,王老师,80,90,84,12,40,3\n").encode())
+    text = HEADER + "E001,王老师,80,90,85,13,40,3\n"
+
+    page = preview(hr, import_url(world), text.encode()).get_data(as_text=True)
+
+    assert "<td>王老师（E001）</td>" in page
+    assert "84.0（抽样 12 人，共 40 名学生）" in page
+    assert "85.0（抽样 13 人，共 40 名学生）" in page
+    assert "王老师 (E001)" not in page

@@ -87,7 +87,8 @@ def _net_per_source(user_id: int) -> list[Decimal]:
 def _trainings(user_id: int, tiers: list[str]) -> Decimal:
     rule = ComplianceRule(code="tiers", name="tiers", min_count=1, tiers=tiers)
     filters = [HoursEntry.user_id == user_id, *ledger.restriction_filters(rule)]
-    achieved, _still = ledger.tally(rule, filters, None).get(user_id, (0, 0))
+    tally = ledger.tally(rule, filters, None).get(user_id, ledger.EMPTY_TALLY)
+    achieved = tally.achieved
     return Decimal(achieved)
 
 
@@ -166,3 +167,18 @@ def test_lower_hours_keep_full_half_days(world, marked):
         db.session.get(TrainingClass, class_id)
     )
     assert credited == {world.counselor: Decimal(12)}
+
+
+def test_attended_sessions_record_days(world, marked):
+    class_id, session_ids, trainer = marked
+
+    _mark(trainer, class_id, session_ids[2], world.counselor, "absent")
+
+    db.session.expire_all()
+    days = db.session.scalar(
+        sa.select(sa.func.sum(HoursEntry.days)).where(
+            HoursEntry.user_id == world.counselor
+        )
+    )
+    # A full day and the morning half day of a class of 6 学时 a day.
+    assert Decimal(days) == Decimal("1.5")

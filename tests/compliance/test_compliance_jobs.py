@@ -86,6 +86,17 @@ def test_hr_summary_counts_and_link(ledger):  # noqa: F811
     assert "规则foreign：达标 0，进行中 0，有风险 1，未达标 0，缺少上岗日期 0" in summaries["hr_b"].body
 
 
+def test_hr_summary_title_date_in_chinese(ledger):  # noqa: F811
+    tasks.compliance_reminders_monthly(MID_NOVEMBER)
+    db.session.commit()
+
+    summary = next(
+        row for row in _rows(tasks.HR_SUMMARY_KIND) if row.recipient.username == "hr"
+    )
+
+    assert summary.title == "甲大学 2026年11月15日 培训达标情况"
+
+
 def test_hr_summary_department_hr(ledger):  # noqa: F811
     hr = db.session.scalar(sa.select(User).filter_by(username="hr"))
     officer = make_user(hr.institution, "hr_school", Role.HR)

@@ -142,7 +142,7 @@ def test_hours_below_days_minimum_meet_rule(institution):
 
     verdict = evaluate(person, rule, date(2026, 6, 1))
 
-    # 12 days are 96 学时, so the 90 学时 minimum is the lower one.
+    # 90 学时 meet the hours minimum, though without days they make 11.3 days.
     assert verdict.required == Decimal(90)
     assert verdict.status is Status.MET
 
@@ -154,7 +154,10 @@ def test_days_meet_rule_below_hours_minimum(institution):
 
     verdict = evaluate(person, rule, date(2026, 6, 1))
 
-    assert verdict.required == Decimal(84)
+    # Hours recorded without days count one day per 7 hours: 12 days.
+    assert verdict.required == Decimal(90)
+    assert verdict.achieved_days == Decimal(12)
+    assert verdict.missing == Decimal(0)
     assert verdict.status is Status.MET
 
 
@@ -165,7 +168,8 @@ def test_one_hour_short_of_days_is_not_met(institution):
 
     verdict = evaluate(person, rule, date(2026, 12, 31))
 
-    assert verdict.missing == Decimal("0.5")
+    assert verdict.achieved_days == Decimal("11.9")
+    assert verdict.missing == Decimal("6.5")
     assert verdict.status is Status.AT_RISK
 
 
@@ -183,7 +187,8 @@ def test_days_message_names_both_minimums(institution, in_english):
 
     assert message == (
         "40 of 90 hours in 2026; 50 missing by 2026-12-31. "
-        "Either 90 hours or 12 days of training, at 8 hours a day, meet this rule."
+        "Either 90 hours or 12 days of training meet this rule. Hours recorded "
+        "without days count one day for every 8 hours. Training days: 5 of 12."
     )
 
 
@@ -452,7 +457,7 @@ def test_record_shows_section_rule_for_clerk(app_ctx, seeded, login, english):
         "Cadres at section level and below: at least 12 days or 90 hours of"
         " centralised training a year"
     ) in page
-    assert "Either 90 hours or 12 days of training, at 8 hours a day, meet this rule." in page
+    assert "Either 90 hours or 12 days of training meet this rule." in page
 
 
 def test_record_leaves_pre_job_out_of_school_hours(app_ctx, seeded, login, english):

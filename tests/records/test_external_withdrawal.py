@@ -159,3 +159,15 @@ def test_valid_certificate_blocks_withdrawal(world, login, approved):
         ExternalTrainingStatus.APPROVED
     )
     assert _hours_by_year() == {2025: Decimal("24"), 2026: Decimal("16")}
+
+
+def test_withdrawal_audit_names_training_as_ui(world, login, approved):
+    login("hr").post(
+        f"/records/external/{approved}/withdraw", data={"reason": "学时应为4，误录为40"}
+    )
+
+    page = login("admin").get("/admin/audit").get_data(as_text=True)
+
+    assert "已撤回校外培训的审核通过：学时应为4，误录为40" in page
+    assert "撤回校外培训审核通过" in page
+    assert "外部培训" not in page
