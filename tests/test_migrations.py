@@ -385,7 +385,7 @@ def test_contest_owners_recovered_from_first_save(fresh_app):
 
 
 #: The revision before ledger rows recorded training days.
-BEFORE_TRAINING_DAYS = "d7a35b1e90c4"
+BEFORE_TRAINING_DAYS = "b9160b43005f"
 
 
 def test_training_days_filled_from_external_trainings(fresh_app):

@@ -9,7 +9,7 @@ rows that correct them, are filled in from their sources here. Other rows
 keep no days.
 
 Revision ID: e5b2c7d91a34
-Revises: d7a35b1e90c4
+Revises: b9160b43005f
 Create Date: 2026-12-06 08:00:00.000000
 
 """
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e5b2c7d91a34'
-down_revision = 'd7a35b1e90c4'
+down_revision = 'b9160b43005f'
 branch_labels = None
 depends_on = None
 
