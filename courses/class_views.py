@@ -252,6 +252,18 @@ def detail(class_id: int):
     return detail_page(training_class, member, my_marks)
 
 
+def _join_refusal_text(training_class: TrainingClass, member) -> str:
+    """Say why the learner cannot join the class, where its page would offer the button."""
+    if not current_user.role.is_learner:
+        return ""
+    if member is not None and member.status in classes.ACTIVE_STATES:
+        return ""
+    code = classes.join_refusal(training_class, current_user)
+    if code is None:
+        return ""
+    return class_error_message(classes.ClassError(code), training_class)
+
+
 def _my_leave(training_class: TrainingClass, member) -> class_leave.LeaveStanding | None:
     """Return the learner's own leave standing while they are or were enrolled."""
     if member is None or member.status not in (MemberStatus.ENROLLED, MemberStatus.WITHDRAWN):
@@ -282,6 +294,7 @@ def detail_page(
             and member.withdrawal_reason is WithdrawalReason.TRAINER
             else ""
         ),
+        join_refusal_text=_join_refusal_text(training_class, member),
         leave_allowed=class_leave.class_allowance(training_class),
         floor_hours=class_leave.floor_hours,
         percent_text=class_leave.percent_text,
