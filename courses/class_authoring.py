@@ -17,6 +17,7 @@ from courses import class_leave, logger, teachers
 from courses.authoring import AuthoringError, optional_int, text_field
 from courses.class_models import (
     Attendance,
+    ClassMember,
     ClassSession,
     ClassStatus,
     EnrolmentMode,
@@ -602,6 +603,20 @@ def _apply(training_class: TrainingClass, values: dict) -> None:
     training_class.trainers = values["trainers"]
 
 
+def can_return_to_draft(training_class: TrainingClass) -> bool:
+    """Return whether the class may become a draft again: only if nobody was ever placed in it.
+
+    Opening a class enrols and notifies its members, while a draft is hidden
+    from them and takes no attendance.
+    """
+    if training_class.status is ClassStatus.DRAFT:
+        return True
+    has_members = db.session.scalar(
+        sa.select(sa.exists().where(ClassMember.class_id == training_class.id))
+    )
+    return not has_members
+
+
 def set_status(training_class: TrainingClass, status: ClassStatus, editor: User) -> None:
     """Move a class to ``status``. A cancelled class takes no further change.
 
@@ -610,6 +625,8 @@ def set_status(training_class: TrainingClass, status: ClassStatus, editor: User)
     """
     if training_class.status is ClassStatus.CANCELLED:
         raise ClassError("cancelled")
+    if status is ClassStatus.DRAFT and not can_return_to_draft(training_class):
+        raise ClassError("draft_after_start")
     was_draft = training_class.status is ClassStatus.DRAFT
     training_class.status = status
     db.session.flush()

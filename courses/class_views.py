@@ -154,6 +154,10 @@ def class_error_message(
             "The person's missed time is still beyond the class's leave limit. Correct "
             "their attendance marks or raise the leave limit on the class form first."
         ),
+        "draft_after_start": _(
+            "People have been placed in this class since it opened, so it cannot "
+            "become a draft again. Close the class to stop enrolment, or cancel it."
+        ),
         "withdrawn_by_trainer": _(
             "You were taken off the roster of this class, so you cannot join it again "
             "yourself. Ask the class's trainers to add you again."
@@ -253,7 +257,7 @@ def detail(class_id: int):
 
 
 def _join_refusal_text(training_class: TrainingClass, member) -> str:
-    """Say why the learner cannot join the class, where its page would offer the button."""
+    """Return why the learner cannot join the class, or "" when joining would be accepted."""
     if not current_user.role.is_learner:
         return ""
     if member is not None and member.status in classes.ACTIVE_STATES:
@@ -269,6 +273,18 @@ def _my_leave(training_class: TrainingClass, member) -> class_leave.LeaveStandin
     if member is None or member.status not in (MemberStatus.ENROLLED, MemberStatus.WITHDRAWN):
         return None
     return class_leave.standing_of(training_class, member.user)
+
+
+def _next_statuses(training_class: TrainingClass) -> list[ClassStatus]:
+    """Return the statuses the class may be set to, for its status buttons."""
+    if training_class.status is ClassStatus.CANCELLED:
+        return []
+    return [
+        status
+        for status in ClassStatus
+        if status is not training_class.status
+        and (status is not ClassStatus.DRAFT or class_authoring.can_return_to_draft(training_class))
+    ]
 
 
 def detail_page(
@@ -308,7 +324,7 @@ def detail_page(
         hours_half=classes.hours_for(training_class, SessionLength.HALF_DAY),
         lessons=class_attendance.offline_lessons(training_class),
         lengths=list(SessionLength),
-        statuses=list(ClassStatus),
+        statuses=_next_statuses(training_class),
         session_values=session_values or {},
         session_errors=session_errors or {},
     )
