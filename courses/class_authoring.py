@@ -30,7 +30,7 @@ from courses.classes import (
     start_held_places,
 )
 from courses.models import Course, Programme, ProgrammeCourse, PublicationStatus
-from lms import labels
+from lms import audit, labels
 from lms.accounts.models import Role, User
 from lms.extensions import db
 from lms.compliance.windows import local_today
@@ -572,6 +572,11 @@ def create_class(data: dict, author: User) -> TrainingClass:
     db.session.add(training_class)
     db.session.flush()
     logger.info("Class %r created by %r", training_class, author)
+    audit.record(
+        "class.created", "training_class", training_class.id,
+        f"{training_class.code} {training_class.title}",
+        actor_id=author.id, institution_id=training_class.institution_id,
+    )
     return training_class
 
 
@@ -627,9 +632,16 @@ def set_status(training_class: TrainingClass, status: ClassStatus, editor: User)
         raise ClassError("cancelled")
     if status is ClassStatus.DRAFT and not can_return_to_draft(training_class):
         raise ClassError("draft_after_start")
-    was_draft = training_class.status is ClassStatus.DRAFT
+    before = training_class.status
     training_class.status = status
     db.session.flush()
-    if was_draft and status in (ClassStatus.OPEN, ClassStatus.CLOSED):
+    if before is ClassStatus.DRAFT and status in (ClassStatus.OPEN, ClassStatus.CLOSED):
         start_held_places(training_class)
     logger.info("Class %r set to %s by %r", training_class, status.value, editor)
+    if status is not before:
+        audit.record(
+            "class.status_changed", "training_class", training_class.id,
+            f"{training_class.code} {training_class.title}",
+            actor_id=editor.id, institution_id=training_class.institution_id,
+            data={"from": before.value, "to": status.value},
+        )
