@@ -277,6 +277,24 @@ def find_overlapping(
     )
 
 
+def trainings_on_dates(
+    user_id: int, start_date: date, end_date: date
+) -> list[ExternalTraining]:
+    """Return the person's pending or approved trainings that overlap the dates."""
+    return list(
+        db.session.scalars(
+            sa.select(ExternalTraining)
+            .where(
+                ExternalTraining.user_id == user_id,
+                ExternalTraining.status != ExternalTrainingStatus.REJECTED,
+                ExternalTraining.start_date <= end_date,
+                ExternalTraining.end_date >= start_date,
+            )
+            .order_by(ExternalTraining.start_date, ExternalTraining.id)
+        )
+    )
+
+
 def evidence_file(training: ExternalTraining) -> Path:
     return evidence_dir() / training.evidence_path
 

@@ -579,3 +579,58 @@ def test_field_error_shown_once_in_chinese(world, login):
     assert "名称: 此项为必填项。" not in page
     assert "该字段是必填字段。" not in page
     assert 'href="#title"' in page
+
+
+def test_trainings_on_same_days_share_day_cap(world, login):
+    """Two trainings of one day each earn no more together than a full day of 8 学时."""
+    counselor = _english(login("counselor1"))
+    assert _submit(
+        counselor, title="校级心理健康培训", start_date="2026-03-02",
+        end_date="2026-03-02", hours="6",
+    ).status_code == 302
+
+    response = _submit(
+        counselor, title="校级网络思政培训", start_date="2026-03-02",
+        end_date="2026-03-02", hours="4",
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Trainings already submitted on these dates: 校级心理健康培训" in page
+    assert "(2026-03-02 – 2026-03-02, 6.0 hours)" in page
+    assert "they come to 10.0 hours from 2026-03-02 to 2026-03-02" in page
+    assert "1 day earns at most 8 hours" in page
+    assert count(ExternalTraining) == 1
+
+
+def test_overlapping_trainings_within_cap_accepted(world, login):
+    counselor = login("counselor1")
+    assert _submit(
+        counselor, title="校级心理健康培训", start_date="2026-03-02",
+        end_date="2026-03-03", hours="8",
+    ).status_code == 302
+
+    response = _submit(
+        counselor, title="校级网络思政培训", start_date="2026-03-03",
+        end_date="2026-03-04", hours="8",
+    )
+
+    assert response.status_code == 302
+    assert count(ExternalTraining) == 2
+
+
+def test_rejected_training_leaves_day_cap(world, login):
+    counselor = login("counselor1")
+    _submit(counselor, title="校级心理健康培训", start_date="2026-03-02",
+            end_date="2026-03-02", hours="8")
+    login("hr").post(
+        f"/records/external/{_only_training().id}/review",
+        data={"decision": "reject", "reason": "日期有误"},
+    )
+
+    response = _submit(
+        counselor, title="校级网络思政培训", start_date="2026-03-02",
+        end_date="2026-03-02", hours="8",
+    )
+
+    assert response.status_code == 302
