@@ -392,6 +392,15 @@ def _check_owner_may_edit(assessment: AnnualAssessment, actor: User) -> None:
     if actor.id != assessment.user_id:
         raise AssessmentError("", _("Only the counselor whose assessment this is can change its filing."))
     lock(assessment)
+    if assessment.status is AssessmentStatus.FINALISED:
+        # HR may finalise a filing the counselor never submitted.
+        raise AssessmentError(
+            "",
+            _(
+                "This assessment is finalised, so its achievements and self-report "
+                "can no longer change."
+            ),
+        )
     if assessment.status is not AssessmentStatus.OPEN:
         raise AssessmentError(
             "",

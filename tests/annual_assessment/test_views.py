@@ -299,6 +299,23 @@ def test_counselor_sees_result_once_finalised(world, login, english):
     assert "students sampled" not in after
 
 
+def test_filing_locked_message_says_finalised(world, login, english):
+    """HR finalised a filing the counselor never submitted, so the error says finalised."""
+    hr = login("hr")
+    enter_all(hr, world, world.alice)
+    finalise(hr, world, world.alice)
+
+    response = login("alice").post(
+        f"/annual-assessment/mine/self-report?scheme={world.scheme}",
+        {"self_report": "补交的述职"},
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "This assessment is finalised, so its achievements and self-report" in page
+    assert "was submitted" not in page
+
+
 def test_manual_grade_blocked_after_finalise(app, world, login, english):
     hr = login("hr")
     enter_all(hr, world, world.alice)
