@@ -33,7 +33,7 @@ from lms.records.models import (
     TrainingTier,
 )
 from lms.records.services import _add_once, correction_of
-from lms.stored_text import stored_gettext
+from lms.stored_text import stored_gettext, stored_join
 
 logger = logging.getLogger("lms.records")
 
@@ -134,11 +134,13 @@ def submit(
     extension: str,
     content: bytes,
     exam_passed: Optional[bool] = None,
+    notify: bool = True,
 ) -> ExternalTraining:
     """Store the evidence file and add a pending submission; flush only.
 
     The file is written before the row, so a failed commit can leave an
-    unreferenced file behind but never a row without its file.
+    unreferenced file behind but never a row without its file. With
+    ``notify``, the reviewers are notified. HR's own entry needs no review.
     """
     folder = evidence_dir()
     folder.mkdir(parents=True, exist_ok=True)
@@ -168,12 +170,15 @@ def submit(
         user.id,
         len(content),
     )
-    notify_reviewers(training)
+    if notify:
+        notify_reviewers(training)
     return training
 
 
 #: Notification kind of "an outside training waits for your review".
 REVIEW_DUE_KIND = "external_training_review_due"
+#: Notification kind of "HR decided on your outside training".
+DECISION_KIND = "external_training_decision"
 
 
 def reviewers(training: ExternalTraining) -> list[User]:
@@ -235,6 +240,7 @@ def enter_for(
         evidence_name=evidence_name,
         extension=extension,
         content=content,
+        notify=False,
         **fields,
     )
     audit.record(
@@ -426,6 +432,27 @@ def _credit(training: ExternalTraining, reviewer: User) -> list[HoursEntry]:
     return rows
 
 
+def _notify_decision(training: ExternalTraining, decision: str, title, body) -> None:
+    """Notify the person of HR's decision and settle the reviewers' review requests."""
+    from lms.notifications import services as notifications
+
+    notifications.settle(REVIEW_DUE_KIND, "external_training", training.id)
+    notifications.enqueue(
+        training.user,
+        DECISION_KIND,
+        "external_training",
+        training.id,
+        title,
+        body,
+        link="/records/external",
+        key_suffix=decision,
+    )
+
+
+def _hours_text(training: ExternalTraining) -> str:
+    return format(training.hours.normalize(), "f")
+
+
 def approve(training: ExternalTraining, reviewer: User, reason: str = "") -> bool:
     """Approve a pending submission and credit its hours; flush only.
 
@@ -449,6 +476,17 @@ def approve(training: ExternalTraining, reviewer: User, reason: str = "") -> boo
             "reason": reason,
         },
     )
+    body = stored_gettext(
+        "%(title)s (%(hours)s hours) was approved, so its hours count.",
+        title=training.title,
+        hours=_hours_text(training),
+    )
+    if reason.strip():
+        comment = stored_gettext("Comment: %(comment)s", comment=reason.strip())
+        body = stored_join([body, comment], " ")
+    _notify_decision(
+        training, "approved", stored_gettext("Your outside training was approved"), body
+    )
     return True
 
 
@@ -467,17 +505,31 @@ def reject(training: ExternalTraining, reviewer: User, reason: str) -> bool:
         institution_id=training.user.institution_id,
         data={"user_id": training.user_id, "reason": reason},
     )
+    _notify_decision(
+        training,
+        "rejected",
+        stored_gettext("Your outside training was rejected"),
+        stored_gettext(
+            "%(title)s was rejected. You may submit it again with corrected "
+            "details or evidence. Reason: %(reason)s",
+            title=training.title,
+            reason=reason.strip(),
+        ),
+    )
     return True
 
 
-def withdraw(training: ExternalTraining, reviewer: User, reason: str) -> bool:
+def withdraw(
+    training: ExternalTraining, reviewer: User, reason: str, *, notify: bool = True
+) -> bool:
     """Withdraw the approval of ``training`` and take its hours back; flush only.
 
     The ledger is append-only, so each credited row gets a correcting row
     with the opposite hours, and the timeline entry of the training gets a
     correction that names the reason. The submission ends rejected, so the
-    person may submit the training again with corrected hours. Returns
-    False, and changes nothing, when the training is not approved.
+    person may submit the training again with corrected hours, and
+    ``notify`` tells them so. Returns False, and changes nothing, when the
+    training is not approved.
     """
     if not reason.strip():
         raise ValueError("a withdrawal needs a reason")
@@ -551,7 +603,25 @@ def withdraw(training: ExternalTraining, reviewer: User, reason: str) -> bool:
             "reason": reason,
         },
     )
+    if notify:
+        _notify_withdrawal(training, reason)
     return True
+
+
+def _notify_withdrawal(training: ExternalTraining, reason: str) -> None:
+    _notify_decision(
+        training,
+        "withdrawn",
+        stored_gettext("The approval of your outside training was withdrawn"),
+        stored_gettext(
+            "The approval of %(title)s was withdrawn, so its %(hours)s hours no "
+            "longer count. You may submit it again with corrected details. "
+            "Reason: %(reason)s",
+            title=training.title,
+            hours=_hours_text(training),
+            reason=reason.strip(),
+        ),
+    )
 
 
 def find(training_id: int) -> Optional[ExternalTraining]:

@@ -169,3 +169,18 @@ def test_entry_on_same_days_shares_day_cap(world, login, app, tmp_path, monkeypa
     assert "they come to 44.0 hours from 2025-12-29 to 2026-01-02" in page
     assert "5 days earn at most 40 hours" in page
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ExternalTraining)) == 1
+
+
+def test_hr_entry_asks_nobody_to_review(world, login, app, tmp_path, monkeypatch):
+    """An entry is approved at once, so no reviewer is asked to review it."""
+    from lms.notifications.models import Notification
+
+    monkeypatch.setitem(app.config, "EVIDENCE_DIR", str(tmp_path / "evidence"))
+
+    assert _enter(login("hr"), world.counselor).status_code == 302
+
+    db.session.expire_all()
+    kinds = db.session.scalars(sa.select(Notification.kind)).all()
+    recipients = db.session.scalars(sa.select(Notification.recipient_id)).all()
+    assert kinds == ["external_training_decision"]
+    assert recipients == [world.counselor]

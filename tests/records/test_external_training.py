@@ -634,3 +634,63 @@ def test_rejected_training_leaves_day_cap(world, login):
     )
 
     assert response.status_code == 302
+
+
+def _notes(kind: str, recipient_id: int):
+    from lms.notifications.models import Notification
+
+    db.session.expire_all()
+    return db.session.scalars(
+        sa.select(Notification).filter_by(kind=kind, recipient_id=recipient_id)
+    ).all()
+
+
+def test_rejection_notifies_submitter(world, login, submitted):
+    login("hr").post(
+        f"/records/external/{submitted}/review",
+        data={"decision": "reject", "reason": "证明材料不清晰"},
+    )
+
+    [note] = _notes("external_training_decision", world.counselor)
+    page = _english(login("counselor1")).get("/notifications").get_data(as_text=True)
+    assert note.link == "/records/external"
+    assert "Your outside training was rejected" in page
+    assert "全国高校辅导员示范培训 was rejected." in page
+    assert "Reason: 证明材料不清晰" in page
+
+
+def test_approval_notifies_and_settles_review(world, login, submitted):
+    login("hr").post(f"/records/external/{submitted}/review", data={"decision": "approve"})
+
+    [note] = _notes("external_training_decision", world.counselor)
+    [request] = _notes("external_training_review_due", world.hr)
+    page = _english(login("counselor1")).get("/notifications").get_data(as_text=True)
+    assert "Your outside training was approved" in page
+    assert "全国高校辅导员示范培训 (10 hours) was approved, so its hours count." in page
+    assert request.read_at is not None
+
+
+def test_withdrawal_notifies_submitter(world, login, submitted):
+    hr = login("hr")
+    hr.post(f"/records/external/{submitted}/review", data={"decision": "approve"})
+
+    hr.post(f"/records/external/{submitted}/withdraw", data={"reason": "学时应为4"})
+
+    notes = _notes("external_training_decision", world.counselor)
+    page = _english(login("counselor1")).get("/notifications").get_data(as_text=True)
+    assert len(notes) == 2
+    assert "The approval of your outside training was withdrawn" in page
+    assert "so its 10 hours no longer count." in page
+    assert "Reason: 学时应为4" in page
+
+
+def test_rejection_notice_in_chinese(world, login, submitted):
+    login("hr").post(
+        f"/records/external/{submitted}/review",
+        data={"decision": "reject", "reason": "证明材料不清晰"},
+    )
+
+    page = login("counselor1").get("/notifications").get_data(as_text=True)
+
+    assert "您的校外培训未通过审核" in page
+    assert "您可以更正信息或证明材料后重新提交。理由：证明材料不清晰" in page
