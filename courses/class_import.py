@@ -62,6 +62,8 @@ POST_NAMES = {
     "院系党组织书记": Post.DEPARTMENT_PARTY_SECRETARY,
     **{post.value: post for post in Post},
 }
+#: Stored value of each post; the "post" cell of a checked row contains one of them.
+POST_VALUES = {post.value for post in Post}
 PARTY_POSTS = {
     Post.PARTY_ORGANISER,
     Post.TEACHER_BRANCH_SECRETARY,
@@ -406,6 +408,8 @@ def _kept_values(user: User, row: dict) -> list[dict]:
         notes.append({"column": HEADER_NAMES["gender"], "code": "gender_kept"})
     if row["phone"] and user.phone and row["phone"] != user.phone:
         notes.append({"column": HEADER_NAMES["phone"], "code": "phone_kept"})
+    if row["post"] in POST_VALUES and user.post is not None and row["post"] != user.post.value:
+        notes.append({"column": HEADER_NAMES["post"], "code": "post_kept"})
     stored_start = _stored_post_start(user)
     if (
         row.get("post_started_on")
@@ -503,8 +507,13 @@ def _username_exists(username: str) -> bool:
     return db.session.scalar(sa.select(User.id).filter_by(username=username)) is not None
 
 
+def new_account_post(row: dict) -> Post:
+    """Return the post a new account gets from a checked row: 专职辅导员 when the cell is empty."""
+    return Post(row["post"]) if row.get("post") else Post.FULL_TIME_COUNSELOR
+
+
 def _create_person(training_class: TrainingClass, row: dict, taken: set[str]) -> tuple[User, str]:
-    post = Post(row["post"]) if row.get("post") else Post.FULL_TIME_COUNSELOR
+    post = new_account_post(row)
     password = secrets.token_urlsafe(9)
     user = User(
         username=_username_for(row, _institution_code(training_class), taken),
@@ -709,6 +718,8 @@ def note_message(note: dict) -> str:
         return _("The gender differs from the one on the account, which is kept. Ask HR to correct the account if the roster is right.")
     if note["code"] == "phone_kept":
         return _("The mobile number differs from the one on the account, which is kept. Ask HR or the person to correct the account if the roster is right.")
+    if note["code"] == "post_kept":
+        return _("The post differs from the one on the account, which is kept. Ask HR to correct the account if the roster is right.")
     if note["code"] == "post_start_kept":
         return _("The post start date differs from the one on the person's profile, which is kept. Ask HR to correct the profile if the roster is right.")
     return note["code"]
