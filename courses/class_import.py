@@ -203,10 +203,14 @@ def read_table(filename: str, content: bytes) -> tuple[tabular.Table, list[dict]
     """Read the file and return the table with the file-level problems."""
     table = tabular.read_upload(filename, content, max_rows=MAX_ROWS)
     found = tabular.map_headers(table, COLUMNS)
+    missing = [name for name in REQUIRED if name not in found]
+    titles = [header for header in table.headers if header]
+    if len(titles) == 1 and not found:
+        # HR exports often put a title such as 2026年辅导员名单 above the header row.
+        return table, [_problem(1, "employee_no", "title_row", value=titles[0])]
     problems = [
-        _problem(1, name, "missing_column", aliases="、".join(COLUMNS[name][:3]))
-        for name in REQUIRED
-        if name not in found
+        _problem(1, name, "missing_column", aliases="、".join(COLUMNS[name][1:4]))
+        for name in missing
     ]
     if not table.rows and not problems:
         problems.append(_problem(2, "employee_no", "no_rows"))
@@ -660,6 +664,13 @@ def problem_message(problem: dict) -> str:
     if code == "missing_column":
         return _("The column is missing. Add a column headed %(column)s (also accepted: %(aliases)s).",
                  column=problem["column"], aliases=problem.get("aliases", ""))
+    if code == "title_row":
+        return _(
+            "The first row contains only %(value)s, which looks like a title. Delete "
+            "the rows above the header row, so that the first row has the column "
+            "headers such as 工号, 姓名 and 院系, and upload the file again.",
+            value=value,
+        )
     if code == "no_rows":
         return _("The file has a header row but no people. Add one row per person.")
     if code == "required":

@@ -738,3 +738,28 @@ def test_same_post_gets_no_note(world, login, english):
     page = trainer.get(f"/classes/{world.klass}/import/{pending_id}").get_data(as_text=True)
 
     assert "The post differs" not in page
+
+
+def test_title_row_above_header_named(world, login, english):
+    """An export with a title row above the header gets one problem that says so."""
+    content = _xlsx(
+        [["工号", "姓名", "院系"], ["T2026009", "冯老师", "教育学院"]],
+        header=["2026年辅导员培训名单"],
+    )
+
+    response = _upload(login("trainer"), world, content, "r.xlsx")
+
+    page = login("trainer").get(response.headers["Location"]).get_data(as_text=True)
+    assert [(p["row"], p["code"]) for p in _problems(_pending_id(response))] == [
+        (1, "title_row")
+    ]
+    assert "The first row contains only 2026年辅导员培训名单, which looks like a title." in page
+
+
+def test_missing_column_lists_other_headers(world, login, english):
+    content = _csv([["T1", "王一"]], "utf-8", header=["工号", "姓名"])
+
+    response = _upload(login("trainer"), world, content, "r.csv")
+
+    page = login("trainer").get(response.headers["Location"]).get_data(as_text=True)
+    assert "Add a column headed 院系 (also accepted: 部门、所在院系、所在单位)." in page
