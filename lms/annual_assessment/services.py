@@ -34,6 +34,7 @@ from lms.annual_assessment.models import (
 from lms.compliance.windows import local_today
 from lms.db import now_utc
 from lms.extensions import db
+from lms.i18n import join_names
 from lms.records.events import assessment_title
 from lms.records.models import ProgressionEntry, ProgressionKind
 
@@ -803,7 +804,7 @@ def finalise(
             "",
             _(
                 "Enter every component before finalising; missing: %(names)s.",
-                names=", ".join(component.name for component in missing),
+                names=join_names(component.name for component in missing),
             ),
         )
     unsubmitted_reason = unsubmitted_reason.strip()

@@ -264,6 +264,17 @@ def test_finalise_needs_every_component(world, login, english):
     assert "missing: 院系考核, 学生评议, 加分" in response.get_data(as_text=True)
 
 
+def test_missing_components_listed_in_chinese(world, login):
+    hr = login("hr")
+    hr.post(score_url(world, world.alice, "学工部考核"), {"score": "80"})
+
+    response = finalise(hr, world, world.alice)
+    page = hr.get(person_url(world, world.alice)).get_data(as_text=True)
+
+    assert "院系考核、学生评议、加分" in response.get_data(as_text=True)
+    assert "尚缺：院系考核、学生评议、加分" in page
+
+
 def test_finalise_writes_grade(app, world, login, english):
     hr = login("hr")
     enter_all(hr, world, world.alice, department="95", institution="92", students="94", bonus="2")
