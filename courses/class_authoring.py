@@ -13,7 +13,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from courses import class_leave, logger, teachers
+from courses import class_leave, class_notices, logger, teachers
 from courses.authoring import AuthoringError, optional_int, text_field
 from courses.class_models import (
     Attendance,
@@ -24,8 +24,10 @@ from courses.class_models import (
     TrainingClass,
 )
 from courses.classes import (
+    ACTIVE_STATES,
     ClassError,
     enrolled_count,
+    members_in,
     promote_waiting,
     start_held_places,
 )
@@ -637,6 +639,10 @@ def set_status(training_class: TrainingClass, status: ClassStatus, editor: User)
     db.session.flush()
     if before is ClassStatus.DRAFT and status in (ClassStatus.OPEN, ClassStatus.CLOSED):
         start_held_places(training_class)
+    if before is not ClassStatus.DRAFT and status is ClassStatus.CANCELLED:
+        # People placed in a draft were never notified, so cancelling a draft notifies nobody.
+        for member in members_in(training_class, *ACTIVE_STATES):
+            class_notices.announce_cancellation(member)
     logger.info("Class %r set to %s by %r", training_class, status.value, editor)
     if status is not before:
         audit.record(
