@@ -218,7 +218,8 @@ def _withdraw_external(
     if training is None:
         return []
     credited_ids = [row.id for row in credited_entries(cert)]
-    if not credited_ids or not external.withdraw(training, actor, reason):
+    # The holder gets the certificate's own notice, so the training's is left out.
+    if not credited_ids or not external.withdraw(training, actor, reason, notify=False):
         return []
     return list(
         db.session.scalars(

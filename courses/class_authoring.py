@@ -13,23 +13,26 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from courses import class_leave, logger, teachers
+from courses import class_leave, class_notices, logger, teachers
 from courses.authoring import AuthoringError, optional_int, text_field
 from courses.class_models import (
     Attendance,
+    ClassMember,
     ClassSession,
     ClassStatus,
     EnrolmentMode,
     TrainingClass,
 )
 from courses.classes import (
+    ACTIVE_STATES,
     ClassError,
     enrolled_count,
+    members_in,
     promote_waiting,
     start_held_places,
 )
 from courses.models import Course, Programme, ProgrammeCourse, PublicationStatus
-from lms import labels
+from lms import audit, labels
 from lms.accounts.models import Role, User
 from lms.extensions import db
 from lms.compliance.windows import local_today
@@ -571,6 +574,11 @@ def create_class(data: dict, author: User) -> TrainingClass:
     db.session.add(training_class)
     db.session.flush()
     logger.info("Class %r created by %r", training_class, author)
+    audit.record(
+        "class.created", "training_class", training_class.id,
+        f"{training_class.code} {training_class.title}",
+        actor_id=author.id, institution_id=training_class.institution_id,
+    )
     return training_class
 
 
@@ -602,6 +610,20 @@ def _apply(training_class: TrainingClass, values: dict) -> None:
     training_class.trainers = values["trainers"]
 
 
+def can_return_to_draft(training_class: TrainingClass) -> bool:
+    """Return whether the class may become a draft again: only if nobody was ever placed in it.
+
+    Opening a class enrols and notifies its members, while a draft is hidden
+    from them and takes no attendance.
+    """
+    if training_class.status is ClassStatus.DRAFT:
+        return True
+    has_members = db.session.scalar(
+        sa.select(sa.exists().where(ClassMember.class_id == training_class.id))
+    )
+    return not has_members
+
+
 def set_status(training_class: TrainingClass, status: ClassStatus, editor: User) -> None:
     """Move a class to ``status``. A cancelled class takes no further change.
 
@@ -610,9 +632,22 @@ def set_status(training_class: TrainingClass, status: ClassStatus, editor: User)
     """
     if training_class.status is ClassStatus.CANCELLED:
         raise ClassError("cancelled")
-    was_draft = training_class.status is ClassStatus.DRAFT
+    if status is ClassStatus.DRAFT and not can_return_to_draft(training_class):
+        raise ClassError("draft_after_start")
+    before = training_class.status
     training_class.status = status
     db.session.flush()
-    if was_draft and status in (ClassStatus.OPEN, ClassStatus.CLOSED):
+    if before is ClassStatus.DRAFT and status in (ClassStatus.OPEN, ClassStatus.CLOSED):
         start_held_places(training_class)
+    if before is not ClassStatus.DRAFT and status is ClassStatus.CANCELLED:
+        # People placed in a draft were never notified, so cancelling a draft notifies nobody.
+        for member in members_in(training_class, *ACTIVE_STATES):
+            class_notices.announce_cancellation(member)
     logger.info("Class %r set to %s by %r", training_class, status.value, editor)
+    if status is not before:
+        audit.record(
+            "class.status_changed", "training_class", training_class.id,
+            f"{training_class.code} {training_class.title}",
+            actor_id=editor.id, institution_id=training_class.institution_id,
+            data={"from": before.value, "to": status.value},
+        )

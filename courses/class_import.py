@@ -62,6 +62,8 @@ POST_NAMES = {
     "院系党组织书记": Post.DEPARTMENT_PARTY_SECRETARY,
     **{post.value: post for post in Post},
 }
+#: Stored value of each post; the "post" cell of a checked row contains one of them.
+POST_VALUES = {post.value for post in Post}
 PARTY_POSTS = {
     Post.PARTY_ORGANISER,
     Post.TEACHER_BRANCH_SECRETARY,
@@ -201,10 +203,14 @@ def read_table(filename: str, content: bytes) -> tuple[tabular.Table, list[dict]
     """Read the file and return the table with the file-level problems."""
     table = tabular.read_upload(filename, content, max_rows=MAX_ROWS)
     found = tabular.map_headers(table, COLUMNS)
+    missing = [name for name in REQUIRED if name not in found]
+    titles = [header for header in table.headers if header]
+    if len(titles) == 1 and not found:
+        # HR exports often put a title such as 2026年辅导员名单 above the header row.
+        return table, [_problem(1, "employee_no", "title_row", value=titles[0])]
     problems = [
-        _problem(1, name, "missing_column", aliases="、".join(COLUMNS[name][:3]))
-        for name in REQUIRED
-        if name not in found
+        _problem(1, name, "missing_column", aliases="、".join(COLUMNS[name][1:4]))
+        for name in missing
     ]
     if not table.rows and not problems:
         problems.append(_problem(2, "employee_no", "no_rows"))
@@ -406,6 +412,8 @@ def _kept_values(user: User, row: dict) -> list[dict]:
         notes.append({"column": HEADER_NAMES["gender"], "code": "gender_kept"})
     if row["phone"] and user.phone and row["phone"] != user.phone:
         notes.append({"column": HEADER_NAMES["phone"], "code": "phone_kept"})
+    if row["post"] in POST_VALUES and user.post is not None and row["post"] != user.post.value:
+        notes.append({"column": HEADER_NAMES["post"], "code": "post_kept"})
     stored_start = _stored_post_start(user)
     if (
         row.get("post_started_on")
@@ -503,8 +511,13 @@ def _username_exists(username: str) -> bool:
     return db.session.scalar(sa.select(User.id).filter_by(username=username)) is not None
 
 
+def new_account_post(row: dict) -> Post:
+    """Return the post a new account gets from a checked row: 专职辅导员 when the cell is empty."""
+    return Post(row["post"]) if row.get("post") else Post.FULL_TIME_COUNSELOR
+
+
 def _create_person(training_class: TrainingClass, row: dict, taken: set[str]) -> tuple[User, str]:
-    post = Post(row["post"]) if row.get("post") else Post.FULL_TIME_COUNSELOR
+    post = new_account_post(row)
     password = secrets.token_urlsafe(9)
     user = User(
         username=_username_for(row, _institution_code(training_class), taken),
@@ -651,6 +664,13 @@ def problem_message(problem: dict) -> str:
     if code == "missing_column":
         return _("The column is missing. Add a column headed %(column)s (also accepted: %(aliases)s).",
                  column=problem["column"], aliases=problem.get("aliases", ""))
+    if code == "title_row":
+        return _(
+            "The first row contains only %(value)s, which looks like a title. Delete "
+            "the rows above the header row, so that the first row has the column "
+            "headers such as 工号, 姓名 and 院系, and upload the file again.",
+            value=value,
+        )
     if code == "no_rows":
         return _("The file has a header row but no people. Add one row per person.")
     if code == "required":
@@ -709,6 +729,8 @@ def note_message(note: dict) -> str:
         return _("The gender differs from the one on the account, which is kept. Ask HR to correct the account if the roster is right.")
     if note["code"] == "phone_kept":
         return _("The mobile number differs from the one on the account, which is kept. Ask HR or the person to correct the account if the roster is right.")
+    if note["code"] == "post_kept":
+        return _("The post differs from the one on the account, which is kept. Ask HR to correct the account if the roster is right.")
     if note["code"] == "post_start_kept":
         return _("The post start date differs from the one on the person's profile, which is kept. Ask HR to correct the profile if the roster is right.")
     return note["code"]

@@ -82,3 +82,15 @@ def announce(member: ClassMember) -> None:
         member.user, kind, "class_member", member.id, title, body,
         link=f"/classes/{member.class_id}",
     )
+
+
+def announce_cancellation(member: ClassMember) -> None:
+    """Notify a member with a place, waiting place or request that the class is cancelled."""
+    training_class = member.training_class
+    title = stored_gettext("%(title)s is cancelled", title=training_class.title)
+    body = stored_gettext(
+        "The class planned for %(period)s will not take place, so its sessions "
+        "are off. Ask its trainers if you have questions.",
+        period=f"{training_class.starts_on.isoformat()} – {training_class.ends_on.isoformat()}",
+    )
+    _send(member, "class_cancelled", title, body, "cancelled")

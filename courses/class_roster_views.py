@@ -469,6 +469,15 @@ def import_preview(class_id: int, import_id: int):
     return _render_preview(training_class, pending)
 
 
+def _post_shown(row: dict) -> str:
+    """Return the post cell of a preview row: the post a new account gets, else the file's."""
+    if row.get("action") == "new":
+        return label(class_import.new_account_post(row))
+    if row.get("post") in class_import.POST_VALUES:
+        return label(Post(row["post"]))
+    return row.get("post") or ""
+
+
 def _render_preview(training_class, pending, status: int = 200):
     problems_by_row: dict[int, list[dict]] = {}
     for problem in pending.problems:
@@ -480,6 +489,7 @@ def _render_preview(training_class, pending, status: int = 200):
         problems_by_row=problems_by_row,
         message=class_import.problem_message,
         note_message=class_import.note_message,
+        post_shown=_post_shown,
         filled_rows=class_import.filled_rows(pending.rows),
         encoding_name=tabular.encoding_name,
     ), status

@@ -29,7 +29,7 @@ from lms.accounts.access import roles_required
 from lms.accounts.models import User
 from lms.compliance.windows import local_today
 from lms.extensions import db
-from lms.i18n import format_date
+from lms.i18n import format_date, join_names
 from lms.organisations.models import Institution
 
 # Sessions and attendance ------------------------------------------------------------
@@ -231,7 +231,7 @@ def _people_named(user_ids: list[int]) -> str:
             names.append(person.full_name)
         else:
             names.append(_("unknown person (ID %(id)d)", id=user_id))
-    return ", ".join(names)
+    return join_names(names)
 
 
 def _session_values(session: ClassSession) -> dict:

@@ -154,6 +154,10 @@ def class_error_message(
             "The person's missed time is still beyond the class's leave limit. Correct "
             "their attendance marks or raise the leave limit on the class form first."
         ),
+        "draft_after_start": _(
+            "People have been placed in this class since it opened, so it cannot "
+            "become a draft again. Close the class to stop enrolment, or cancel it."
+        ),
         "withdrawn_by_trainer": _(
             "You were taken off the roster of this class, so you cannot join it again "
             "yourself. Ask the class's trainers to add you again."
@@ -252,11 +256,35 @@ def detail(class_id: int):
     return detail_page(training_class, member, my_marks)
 
 
+def _join_refusal_text(training_class: TrainingClass, member) -> str:
+    """Return why the learner cannot join the class, or "" when joining would be accepted."""
+    if not current_user.role.is_learner:
+        return ""
+    if member is not None and member.status in classes.ACTIVE_STATES:
+        return ""
+    code = classes.join_refusal(training_class, current_user)
+    if code is None:
+        return ""
+    return class_error_message(classes.ClassError(code), training_class)
+
+
 def _my_leave(training_class: TrainingClass, member) -> class_leave.LeaveStanding | None:
     """Return the learner's own leave standing while they are or were enrolled."""
     if member is None or member.status not in (MemberStatus.ENROLLED, MemberStatus.WITHDRAWN):
         return None
     return class_leave.standing_of(training_class, member.user)
+
+
+def _next_statuses(training_class: TrainingClass) -> list[ClassStatus]:
+    """Return the statuses the class may be set to, for its status buttons."""
+    if training_class.status is ClassStatus.CANCELLED:
+        return []
+    return [
+        status
+        for status in ClassStatus
+        if status is not training_class.status
+        and (status is not ClassStatus.DRAFT or class_authoring.can_return_to_draft(training_class))
+    ]
 
 
 def detail_page(
@@ -282,6 +310,7 @@ def detail_page(
             and member.withdrawal_reason is WithdrawalReason.TRAINER
             else ""
         ),
+        join_refusal_text=_join_refusal_text(training_class, member),
         leave_allowed=class_leave.class_allowance(training_class),
         floor_hours=class_leave.floor_hours,
         percent_text=class_leave.percent_text,
@@ -295,7 +324,7 @@ def detail_page(
         hours_half=classes.hours_for(training_class, SessionLength.HALF_DAY),
         lessons=class_attendance.offline_lessons(training_class),
         lengths=list(SessionLength),
-        statuses=list(ClassStatus),
+        statuses=_next_statuses(training_class),
         session_values=session_values or {},
         session_errors=session_errors or {},
     )

@@ -289,6 +289,21 @@ def _check_audience(training_class: TrainingClass, user: User) -> None:
         raise ClassError(f"outside_{refusal.value}")
 
 
+def join_refusal(training_class: TrainingClass, user: User) -> Optional[str]:
+    """Return the code of the reason ``request_place`` would turn the learner away, or None.
+
+    Only the reasons the class page cannot read from the class's status and
+    enrolment mode are checked: its end date and its programme's audience.
+    """
+    if training_class.ends_on < local_today(user.institution):
+        return "ended"
+    try:
+        _check_audience(training_class, user)
+    except ClassError as error:
+        return error.code
+    return None
+
+
 def _has_seat(training_class: TrainingClass) -> bool:
     left = seats_left(training_class)
     return left is None or left > 0

@@ -162,6 +162,8 @@ _DERIVED: dict[str, Callable[[dict], str]] = {
     "to_label": lambda data: labels.label(data["to"], "role"),
     "from_status": lambda data: labels.label(data["from"], "PublicationStatus"),
     "to_status": lambda data: labels.label(data["to"], "PublicationStatus"),
+    "from_class_status": lambda data: labels.label(data["from"], "ClassStatus"),
+    "to_class_status": lambda data: labels.label(data["to"], "ClassStatus"),
     "run_outcome": _job_run_outcome,
     "job_label": lambda data: job_label(data["job_id"]),
     "result": _attempt_result,
@@ -348,6 +350,9 @@ TEMPLATES = {
         " (before: %(attendance_before_label)s)"
     ),
     "class.request_approved": _l("%(summary)s: %(member_status_label)s"),
+    "class.status_changed": _l(
+        "%(summary)s: status %(from_class_status)s → %(to_class_status)s"
+    ),
     "class.member_withdrawn_leave": _l(
         "%(summary)s: withdrawn for leave, %(missed_hours)s of %(scheduled_hours)s"
         " hours missed, limit %(limit)s"
@@ -527,6 +532,8 @@ ACTION_LABELS = {
     "programme.archived": _l("Programme archived"),
     "programme.created": _l("Programme created"),
     "programme.author_changed": _l("Programme author changed"),
+    "class.created": _l("Class created"),
+    "class.status_changed": _l("Class status changed"),
     "class.attendance_marked": _l("Attendance marked"),
     "class.request_approved": _l("Class request approved"),
     "class.request_rejected": _l("Class request rejected"),

@@ -143,11 +143,20 @@ def plural_count(value: Decimal | int | str | None) -> int:
     return int(number)
 
 
+def join_names(names) -> str:
+    """Join names as the reader's language lists them: 甲、乙 in Chinese, "A, B" otherwise.
+
+    The separator is the translated ", ", as templates write ``join(_(', '))``.
+    """
+    return flask_babel.gettext(", ").join(str(name) for name in names)
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.filters["dateformat"] = format_date
     app.jinja_env.filters["datetimeformat"] = format_datetime
     app.jinja_env.filters["plural_count"] = plural_count
+    app.jinja_env.filters["join_names"] = join_names
     # Flask-Babel 4 does not put get_locale into Jinja. base.html calls
     # get_locale() for <html lang> and the language switch and compares the
     # result with "zh_CN", so templates get the configured code.

@@ -31,6 +31,7 @@ from lms.annual_assessment.models import (
     ComponentScore,
 )
 from lms.extensions import db
+from lms.i18n import join_names
 
 MAX_REASON = 500
 
@@ -193,7 +194,7 @@ def _sample_problems(scheme: AssessmentScheme, share: Decimal) -> list[scoring.P
                 "Minimum student sample: the stored student evaluations of %(names)s "
                 "drew fewer students than %(share)s%% of their students. Keep the "
                 "share, or correct their student evaluation scores first.",
-                names=", ".join(names[:10]),
+                names=join_names(names[:10]),
                 share=scoring.percent(share),
             ),
         )

@@ -29,6 +29,7 @@ from lms.annual_assessment.models import (
     ComponentKind,
     ComponentScore,
 )
+from lms.i18n import join_names
 
 PERSON_COLUMNS = ("工号", "职工号", "用户名", "employee number", "employee_no", "username")
 SAMPLE_COLUMNS = ("抽样人数", "评议人数", "sampled students", "sample size")
@@ -155,7 +156,7 @@ def parse(
                 _(
                     "No column is headed with a component name of the scheme; "
                     "use the names %(names)s.",
-                    names=", ".join(c.name for c in scheme.components),
+                    names=join_names(c.name for c in scheme.components),
                 ),
             )
         )

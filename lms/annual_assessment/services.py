@@ -34,6 +34,7 @@ from lms.annual_assessment.models import (
 from lms.compliance.windows import local_today
 from lms.db import now_utc
 from lms.extensions import db
+from lms.i18n import join_names
 from lms.records.events import assessment_title
 from lms.records.models import ProgressionEntry, ProgressionKind
 
@@ -392,6 +393,15 @@ def _check_owner_may_edit(assessment: AnnualAssessment, actor: User) -> None:
     if actor.id != assessment.user_id:
         raise AssessmentError("", _("Only the counselor whose assessment this is can change its filing."))
     lock(assessment)
+    if assessment.status is AssessmentStatus.FINALISED:
+        # HR may finalise a filing the counselor never submitted.
+        raise AssessmentError(
+            "",
+            _(
+                "This assessment is finalised, so its achievements and self-report "
+                "can no longer change."
+            ),
+        )
     if assessment.status is not AssessmentStatus.OPEN:
         raise AssessmentError(
             "",
@@ -794,7 +804,7 @@ def finalise(
             "",
             _(
                 "Enter every component before finalising; missing: %(names)s.",
-                names=_(", ").join(component.name for component in missing),
+                names=join_names(component.name for component in missing),
             ),
         )
     unsubmitted_reason = unsubmitted_reason.strip()

@@ -28,6 +28,14 @@ _enrolment = sa.table(
     sa.column("programme_id"),
     sa.column("completed_at"),
 )
+#: The class membership table of the courses package, named here for the same reason.
+_class_member = sa.table(
+    "class_member",
+    sa.column("class_id"),
+    sa.column("user_id"),
+    sa.column("status"),
+    sa.column("withdrawal_reason"),
+)
 
 
 def person_filters(rule: ComplianceRule, person_id: int, window: Window) -> list:
@@ -242,7 +250,9 @@ def _training_finished(root) -> sa.ColumnElement[bool]:
 
     A programme is finished once the person's enrolment in it is completed.
     Other trainings (a class of one course, an external training, a
-    standalone course) are finished when they credit hours.
+    standalone course) are finished when they credit hours, except a class
+    that withdrew the person for leave beyond its limit, which gives them
+    no completion.
     """
     # A class that offers a programme carries ("programme", id) on its
     # session rows, so its attended sessions wait for the programme as well.
@@ -256,8 +266,24 @@ def _training_finished(root) -> sa.ColumnElement[bool]:
         )
         .exists()
     )
+    withdrawn_for_leave = (
+        sa.select(sa.literal_column("1"))
+        .select_from(_class_member)
+        .where(
+            _class_member.c.class_id == root.training_id,
+            _class_member.c.user_id == root.user_id,
+            _class_member.c.status == "withdrawn",
+            _class_member.c.withdrawal_reason == "leave_limit",
+        )
+        .exists()
+    )
     return sa.or_(
-        root.training_type.is_(None), root.training_type != "programme", completed
+        root.training_type.is_(None),
+        sa.and_(root.training_type == "programme", completed),
+        sa.and_(
+            root.training_type != "programme",
+            sa.not_(sa.and_(root.training_type == "training_class", withdrawn_for_leave)),
+        ),
     )
 
 

@@ -33,7 +33,7 @@ from lms.records.models import (
     TrainingTier,
 )
 from lms.records.services import _add_once, correction_of
-from lms.stored_text import stored_gettext
+from lms.stored_text import stored_gettext, stored_join
 
 logger = logging.getLogger("lms.records")
 
@@ -178,6 +178,8 @@ def submit(
 
 #: Notification kind of "an outside training waits for your review".
 REVIEW_DUE_KIND = "external_training_review_due"
+#: Notification kind of "HR decided on your outside training".
+DECISION_KIND = "external_training_decision"
 
 
 def reviewers(training: ExternalTraining) -> list[User]:
@@ -279,6 +281,24 @@ def find_overlapping(
         )
         .order_by(ExternalTraining.id)
         .limit(1)
+    )
+
+
+def trainings_on_dates(
+    user_id: int, start_date: date, end_date: date
+) -> list[ExternalTraining]:
+    """Return the person's pending or approved trainings that overlap the dates."""
+    return list(
+        db.session.scalars(
+            sa.select(ExternalTraining)
+            .where(
+                ExternalTraining.user_id == user_id,
+                ExternalTraining.status != ExternalTrainingStatus.REJECTED,
+                ExternalTraining.start_date <= end_date,
+                ExternalTraining.end_date >= start_date,
+            )
+            .order_by(ExternalTraining.start_date, ExternalTraining.id)
+        )
     )
 
 
@@ -422,6 +442,26 @@ def _credit(training: ExternalTraining, reviewer: User) -> list[HoursEntry]:
     return rows
 
 
+def _notify_decision(training: ExternalTraining, decision: str, title, body) -> None:
+    """Notify the person of HR's decision; ``_decide`` settled the review requests."""
+    from lms.notifications import services as notifications
+
+    notifications.enqueue(
+        training.user,
+        DECISION_KIND,
+        "external_training",
+        training.id,
+        title,
+        body,
+        link="/records/external",
+        key_suffix=decision,
+    )
+
+
+def _hours_text(training: ExternalTraining) -> str:
+    return format(training.hours.normalize(), "f")
+
+
 def approve(training: ExternalTraining, reviewer: User, reason: str = "") -> bool:
     """Approve a pending submission and credit its hours; flush only.
 
@@ -445,6 +485,17 @@ def approve(training: ExternalTraining, reviewer: User, reason: str = "") -> boo
             "reason": reason,
         },
     )
+    body = stored_gettext(
+        "%(title)s (%(hours)s hours) was approved, so its hours count.",
+        title=training.title,
+        hours=_hours_text(training),
+    )
+    if reason.strip():
+        comment = stored_gettext("Comment: %(comment)s", comment=reason.strip())
+        body = stored_join([body, comment], " ")
+    _notify_decision(
+        training, "approved", stored_gettext("Your outside training was approved"), body
+    )
     return True
 
 
@@ -463,17 +514,31 @@ def reject(training: ExternalTraining, reviewer: User, reason: str) -> bool:
         institution_id=training.user.institution_id,
         data={"user_id": training.user_id, "reason": reason},
     )
+    _notify_decision(
+        training,
+        "rejected",
+        stored_gettext("Your outside training was rejected"),
+        stored_gettext(
+            "%(title)s was rejected. You may submit it again with corrected "
+            "details or evidence. Reason: %(reason)s",
+            title=training.title,
+            reason=reason.strip(),
+        ),
+    )
     return True
 
 
-def withdraw(training: ExternalTraining, reviewer: User, reason: str) -> bool:
+def withdraw(
+    training: ExternalTraining, reviewer: User, reason: str, *, notify: bool = True
+) -> bool:
     """Withdraw the approval of ``training`` and take its hours back; flush only.
 
     The ledger is append-only, so each credited row gets a correcting row
     with the opposite hours, and the timeline entry of the training gets a
     correction that names the reason. The submission ends rejected, so the
-    person may submit the training again with corrected hours. Returns
-    False, and changes nothing, when the training is not approved.
+    person may submit the training again with corrected hours, and
+    ``notify`` tells them so. Returns False, and changes nothing, when the
+    training is not approved.
     """
     if not reason.strip():
         raise ValueError("a withdrawal needs a reason")
@@ -547,7 +612,25 @@ def withdraw(training: ExternalTraining, reviewer: User, reason: str) -> bool:
             "reason": reason,
         },
     )
+    if notify:
+        _notify_withdrawal(training, reason)
     return True
+
+
+def _notify_withdrawal(training: ExternalTraining, reason: str) -> None:
+    _notify_decision(
+        training,
+        "withdrawn",
+        stored_gettext("The approval of your outside training was withdrawn"),
+        stored_gettext(
+            "The approval of %(title)s was withdrawn, so its %(hours)s hours no "
+            "longer count. You may submit it again with corrected details. "
+            "Reason: %(reason)s",
+            title=training.title,
+            hours=_hours_text(training),
+            reason=reason.strip(),
+        ),
+    )
 
 
 def find(training_id: int) -> Optional[ExternalTraining]:

@@ -4,7 +4,9 @@ and the evidence download. Routes are registered on the records blueprint."""
 import logging
 from typing import Optional
 
+from babel.lists import format_list
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -20,6 +22,7 @@ from lms.records.forms import (
     ExternalTrainingForm,
     ReviewForm,
     WithdrawApprovalForm,
+    max_hours_per_day,
 )
 from lms.records.models import (
     ExternalTraining,
@@ -92,6 +95,67 @@ def _flag_duplicate(form: ExternalTrainingForm, person, *, entered_by_hr: bool) 
     return True
 
 
+def _flag_day_cap(form: ExternalTrainingForm, person) -> bool:
+    """Add an error to the hours when trainings on these dates exceed a full day's 学时 a day.
+
+    The form caps each training alone. With the person's other trainings
+    whose dates overlap it, the days they cover together still earn at most
+    a full day each. Return True when the error is added.
+    """
+    others = external.trainings_on_dates(
+        person.id, form.start_date.data, form.end_date.data
+    )
+    if not others:
+        return False
+    first = min([form.start_date.data] + [other.start_date for other in others])
+    last = max([form.end_date.data] + [other.end_date for other in others])
+    days = (last - first).days + 1
+    max_hours = max_hours_per_day() * days
+    total = form.hours.data + sum(other.hours for other in others)
+    if total <= max_hours:
+        return False
+    listed = format_list(
+        [
+            _(
+                "%(title)s (%(start)s – %(end)s, %(hours)s hours)",
+                title=other.title,
+                start=other.start_date.isoformat(),
+                end=other.end_date.isoformat(),
+                hours=format(other.hours, "f"),
+            )
+            for other in others
+        ],
+        locale=get_locale(),
+    )
+    form.hours.errors = list(form.hours.errors) + [
+        ngettext(
+            "Trainings already submitted on these dates: %(trainings)s. With this "
+            "one they come to %(total)s hours from %(first)s to %(last)s, but "
+            "%(num)d day earns at most %(max)s hours, %(per_day)s per day as a full "
+            "day counts. Lower the hours or correct the dates.",
+            "Trainings already submitted on these dates: %(trainings)s. With this "
+            "one they come to %(total)s hours from %(first)s to %(last)s, but "
+            "%(num)d days earn at most %(max)s hours, %(per_day)s per day as a full "
+            "day counts. Lower the hours or correct the dates.",
+            days,
+            trainings=listed,
+            total=format(total, "f"),
+            first=first.isoformat(),
+            last=last.isoformat(),
+            max=format(max_hours, "f"),
+            per_day=format(max_hours_per_day(), "f"),
+        )
+    ]
+    logger.info(
+        "External training of user %s rejected: %s hours with trainings %s over %d days",
+        person.id,
+        total,
+        [other.id for other in others],
+        days,
+    )
+    return True
+
+
 def _render_submit(form: ExternalTrainingForm, status: int = 200):
     return (
         render_template(
@@ -114,6 +178,8 @@ def external_trainings():
     if not form.validate_on_submit():
         return _render_submit(form, 400)
     if _flag_duplicate(form, current_user, entered_by_hr=False):
+        return _render_submit(form, 400)
+    if _flag_day_cap(form, current_user):
         return _render_submit(form, 400)
 
     upload = form.evidence.data
@@ -187,8 +253,10 @@ def enter_external(person_id: int):
     status = 200
     if request.method == "POST":
         status = 400
-        valid = form.validate_on_submit() and not _flag_duplicate(
-            form, person, entered_by_hr=True
+        valid = (
+            form.validate_on_submit()
+            and not _flag_duplicate(form, person, entered_by_hr=True)
+            and not _flag_day_cap(form, person)
         )
         upload = _read_upload(form) if valid else None
         if upload is not None:

@@ -264,6 +264,17 @@ def test_finalise_needs_every_component(world, login, english):
     assert "missing: 院系考核, 学生评议, 加分" in response.get_data(as_text=True)
 
 
+def test_missing_components_listed_in_chinese(world, login):
+    hr = login("hr")
+    hr.post(score_url(world, world.alice, "学工部考核"), {"score": "80"})
+
+    response = finalise(hr, world, world.alice)
+    page = hr.get(person_url(world, world.alice)).get_data(as_text=True)
+
+    assert "院系考核、学生评议、加分" in response.get_data(as_text=True)
+    assert "尚缺：院系考核、学生评议、加分" in page
+
+
 def test_finalise_writes_grade(app, world, login, english):
     hr = login("hr")
     enter_all(hr, world, world.alice, department="95", institution="92", students="94", bonus="2")
@@ -297,6 +308,23 @@ def test_counselor_sees_result_once_finalised(world, login, english):
     assert "学生评议" in after
     # Only the mean counts; the sample and student numbers stay with HR.
     assert "students sampled" not in after
+
+
+def test_filing_locked_message_says_finalised(world, login, english):
+    """HR finalised a filing the counselor never submitted, so the error says finalised."""
+    hr = login("hr")
+    enter_all(hr, world, world.alice)
+    finalise(hr, world, world.alice)
+
+    response = login("alice").post(
+        f"/annual-assessment/mine/self-report?scheme={world.scheme}",
+        {"self_report": "补交的述职"},
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "This assessment is finalised, so its achievements and self-report" in page
+    assert "was submitted" not in page
 
 
 def test_manual_grade_blocked_after_finalise(app, world, login, english):

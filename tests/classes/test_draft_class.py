@@ -1,6 +1,7 @@
 """People added to a draft class hold places; enrolment and notices wait for it to open."""
 
 import io
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -124,3 +125,85 @@ def test_open_class_still_notifies_at_once(world):
 
     assert member.enrolment is not None
     assert _notices(world.counselor) == ["class_enrolled"]
+
+
+def _status_buttons(page: str) -> list[str]:
+    return sorted(set(re.findall(r'name="status" value="(\w+)"', page)))
+
+
+def test_class_with_members_stays_open(world, login, english):
+    classes.add_member(_draft(world), user(world.counselor), by=user(world.trainer))
+    db.session.commit()
+    trainer = login("trainer")
+    trainer.post(f"/classes/{world.klass}/status", data={"status": "open"})
+
+    response = trainer.post(
+        f"/classes/{world.klass}/status", data={"status": "draft"}, follow_redirects=True
+    )
+
+    page = response.get_data(as_text=True)
+    db.session.expire_all()
+    assert _draft(world).status is ClassStatus.OPEN
+    assert "cannot become a draft again" in page
+    assert _status_buttons(page) == ["cancelled", "closed"]
+    assert login("counselor1").get(f"/classes/{world.klass}").status_code == 200
+
+
+def test_empty_opened_class_returns_to_draft(world, login):
+    trainer = login("trainer")
+    trainer.post(f"/classes/{world.klass}/status", data={"status": "open"})
+
+    page = trainer.get(f"/classes/{world.klass}").get_data(as_text=True)
+    trainer.post(f"/classes/{world.klass}/status", data={"status": "draft"})
+
+    db.session.expire_all()
+    assert "draft" in _status_buttons(page)
+    assert _draft(world).status is ClassStatus.DRAFT
+
+
+def test_cancelled_class_offers_no_status_change(world, login):
+    trainer = login("trainer")
+    trainer.post(f"/classes/{world.klass}/status", data={"status": "cancelled"})
+
+    page = trainer.get(f"/classes/{world.klass}").get_data(as_text=True)
+
+    assert _status_buttons(page) == []
+
+
+def test_cancelling_open_class_notifies_members(world, login):
+    training_class = _draft(world)
+    training_class.capacity = 1
+    classes.add_member(training_class, user(world.counselor), by=user(world.trainer))
+    classes.add_member(training_class, user(world.counselor2), by=user(world.trainer))
+    db.session.commit()
+    trainer = login("trainer")
+    trainer.post(f"/classes/{world.klass}/status", data={"status": "open"})
+
+    trainer.post(f"/classes/{world.klass}/status", data={"status": "cancelled"})
+
+    db.session.expire_all()
+    assert _notices(world.counselor) == ["class_enrolled", "class_cancelled"]
+    assert _notices(world.counselor2) == ["class_waiting", "class_cancelled"]
+
+
+def test_cancelling_draft_notifies_nobody(world, login):
+    classes.add_member(_draft(world), user(world.counselor), by=user(world.trainer))
+    db.session.commit()
+
+    login("trainer").post(f"/classes/{world.klass}/status", data={"status": "cancelled"})
+
+    db.session.expire_all()
+    assert _notices(world.counselor) == []
+
+
+def test_cancellation_notice_in_chinese(world, login):
+    classes.add_member(_draft(world), user(world.counselor), by=user(world.trainer))
+    db.session.commit()
+    trainer = login("trainer")
+    trainer.post(f"/classes/{world.klass}/status", data={"status": "open"})
+    trainer.post(f"/classes/{world.klass}/status", data={"status": "cancelled"})
+
+    page = login("counselor1").get("/notifications").get_data(as_text=True)
+
+    assert "“2026年第3期 组织员示范培训班”已取消" in page
+    assert "不再举行，各场次随之取消。" in page

@@ -701,3 +701,65 @@ def test_username_fits_column_for_long_codes(world):
     assert username not in taken
     assert username.endswith("-2")
     db.session.rollback()
+
+
+POST_HEADER = ["工号", "姓名", "院系", "岗位"]
+
+
+def test_preview_shows_post_of_new_accounts(world, login, english):
+    """A new account gets the file's post, or 专职辅导员 when the cell is empty."""
+    trainer = login("trainer")
+    rows = [["T3001", "李组织", "教育学院", "组织员"], ["T3002", "陈辅导", "教育学院", ""]]
+
+    pending_id = _pending_id(_upload(trainer, world, _csv(rows, "utf-8", POST_HEADER), "r.csv"))
+    page = trainer.get(f"/classes/{world.klass}/import/{pending_id}").get_data(as_text=True)
+
+    assert '<th scope="col">岗位</th>' in page
+    assert "<td>Party organiser</td>" in page
+    assert "<td>Full-time counselor</td>" in page
+
+
+def test_post_kept_note(world, login, english):
+    trainer = login("trainer")
+    rows = [["E1001", "张老师", "教育学院", "组织员"]]
+
+    pending_id = _pending_id(_upload(trainer, world, _csv(rows, "utf-8", POST_HEADER), "r.csv"))
+    page = trainer.get(f"/classes/{world.klass}/import/{pending_id}").get_data(as_text=True)
+
+    assert _problems(pending_id) == []
+    assert "The post differs from the one on the account, which is kept." in page
+
+
+def test_same_post_gets_no_note(world, login, english):
+    trainer = login("trainer")
+    rows = [["E1001", "张老师", "教育学院", "专职辅导员"]]
+
+    pending_id = _pending_id(_upload(trainer, world, _csv(rows, "utf-8", POST_HEADER), "r.csv"))
+    page = trainer.get(f"/classes/{world.klass}/import/{pending_id}").get_data(as_text=True)
+
+    assert "The post differs" not in page
+
+
+def test_title_row_above_header_named(world, login, english):
+    """An export with a title row above the header gets one problem that says so."""
+    content = _xlsx(
+        [["工号", "姓名", "院系"], ["T2026009", "冯老师", "教育学院"]],
+        header=["2026年辅导员培训名单"],
+    )
+
+    response = _upload(login("trainer"), world, content, "r.xlsx")
+
+    page = login("trainer").get(response.headers["Location"]).get_data(as_text=True)
+    assert [(p["row"], p["code"]) for p in _problems(_pending_id(response))] == [
+        (1, "title_row")
+    ]
+    assert "The first row contains only 2026年辅导员培训名单, which looks like a title." in page
+
+
+def test_missing_column_lists_other_headers(world, login, english):
+    content = _csv([["T1", "王一"]], "utf-8", header=["工号", "姓名"])
+
+    response = _upload(login("trainer"), world, content, "r.csv")
+
+    page = login("trainer").get(response.headers["Location"]).get_data(as_text=True)
+    assert "Add a column headed 院系 (also accepted: 部门、所在院系、所在单位)." in page

@@ -412,3 +412,56 @@ def test_withdrawn_member_gets_no_course_completion(world):
     _mark(world, sessions, PRESENT)
     class_leave.reinstate(classes.find_member(course_class, counselor), user(world.trainer))
     assert services.find_completion(counselor, course) is not None
+
+
+# Training counts --------------------------------------------------------------------
+
+
+def _provincial_course_class(world):
+    """A provincial class of one course with a 1/7 leave limit and the counselor as member."""
+    from lms.records.models import TrainingTier
+
+    training_class = make_class(world, code="2026-course", course_only=True)
+    training_class.tier = TrainingTier.PROVINCIAL
+    training_class.leave_limit_num, training_class.leave_limit_den = 1, 7
+    classes.add_member(training_class, user(world.counselor), by=user(world.trainer))
+    db.session.flush()
+    return training_class
+
+
+def _provincial_trainings(world) -> Decimal:
+    from lms.compliance.engine import evaluate
+    from lms.compliance.models import WindowKind
+    from lms.records.models import TrainingTier
+    from tests.compliance.test_engine import make_rule
+
+    rule = make_rule(
+        posts=[],
+        window_kind=WindowKind.ROLLING_YEARS,
+        window_years=5,
+        min_hours=None,
+        min_count=1,
+        tiers=[TrainingTier.PROVINCIAL],
+    )
+    return evaluate(user(world.counselor), rule, date(2026, 12, 5)).achieved
+
+
+def test_leave_withdrawal_counts_no_training(world):
+    """A member withdrawn for leave gets no completion, so the class is no provincial training."""
+    training_class = _provincial_course_class(world)
+    sessions = _sessions(training_class, FULL, FULL, HALF)
+
+    _mark(world, sessions, PRESENT, ABSENT)
+
+    assert _member(world, training_class).withdrawal_reason is WithdrawalReason.LEAVE_LIMIT
+    assert _provincial_trainings(world) == Decimal(0)
+
+
+def test_attended_course_class_counts_one_training(world):
+    training_class = _provincial_course_class(world)
+    sessions = _sessions(training_class, FULL, FULL, HALF)
+
+    _mark(world, sessions, PRESENT, PRESENT)
+
+    assert _member(world, training_class).status is MemberStatus.ENROLLED
+    assert _provincial_trainings(world) == Decimal(1)

@@ -226,6 +226,26 @@ def test_attendance_invalid_mark_answers_400(world, login, english):
     assert _attendance_rows(session.id) == []
 
 
+def test_ignored_marks_listed_in_chinese(world, login):
+    klass = make_class(world)
+    classes.add_member(klass, user(world.counselor), by=user(world.trainer))
+    session = make_session(klass)
+    db.session.commit()
+    url = f"/classes/{klass.id}/sessions/{session.id}/attendance"
+
+    response = login("trainer").post(
+        url,
+        data={
+            f"mark-{world.counselor}": "present",
+            f"mark-{world.counselor2}": "present",
+            f"mark-{world.organiser}": "present",
+        },
+        follow_redirects=True,
+    )
+
+    assert "李老师、王组织员" in response.get_data(as_text=True)
+
+
 def test_attendance_without_marks_answers_400(world, login, english):
     klass = make_class(world)
     classes.add_member(klass, user(world.counselor), by=user(world.trainer))

@@ -151,3 +151,36 @@ def test_entry_rejects_training_before_2000(world, login, app, tmp_path, monkeyp
     assert "End date: 1990-01-02 is not a plausible training date." in page
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ExternalTraining)) == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(HoursEntry)) == 0
+
+
+def test_entry_on_same_days_shares_day_cap(world, login, app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "EVIDENCE_DIR", str(tmp_path / "evidence"))
+    hr = login("hr")
+    hr.post("/language/en")
+    assert _enter(hr, world.counselor, hours="40").status_code == 302
+
+    response = _enter(
+        hr, world.counselor, title="省级辅导员专题培训", organiser="省教育厅",
+        start_date="2026-01-02", end_date="2026-01-02", hours="4",
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "they come to 44.0 hours from 2025-12-29 to 2026-01-02" in page
+    assert "5 days earn at most 40 hours" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ExternalTraining)) == 1
+
+
+def test_hr_entry_asks_nobody_to_review(world, login, app, tmp_path, monkeypatch):
+    """An entry is approved at once, so no reviewer is asked to review it."""
+    from lms.notifications.models import Notification
+
+    monkeypatch.setitem(app.config, "EVIDENCE_DIR", str(tmp_path / "evidence"))
+
+    assert _enter(login("hr"), world.counselor).status_code == 302
+
+    db.session.expire_all()
+    kinds = db.session.scalars(sa.select(Notification.kind)).all()
+    recipients = db.session.scalars(sa.select(Notification.recipient_id)).all()
+    assert kinds == ["external_training_decision"]
+    assert recipients == [world.counselor]

@@ -579,3 +579,118 @@ def test_field_error_shown_once_in_chinese(world, login):
     assert "名称: 此项为必填项。" not in page
     assert "该字段是必填字段。" not in page
     assert 'href="#title"' in page
+
+
+def test_trainings_on_same_days_share_day_cap(world, login):
+    """Two trainings of one day each earn no more together than a full day of 8 学时."""
+    counselor = _english(login("counselor1"))
+    assert _submit(
+        counselor, title="校级心理健康培训", start_date="2026-03-02",
+        end_date="2026-03-02", hours="6",
+    ).status_code == 302
+
+    response = _submit(
+        counselor, title="校级网络思政培训", start_date="2026-03-02",
+        end_date="2026-03-02", hours="4",
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Trainings already submitted on these dates: 校级心理健康培训" in page
+    assert "(2026-03-02 – 2026-03-02, 6.0 hours)" in page
+    assert "they come to 10.0 hours from 2026-03-02 to 2026-03-02" in page
+    assert "1 day earns at most 8 hours" in page
+    assert count(ExternalTraining) == 1
+
+
+def test_overlapping_trainings_within_cap_accepted(world, login):
+    counselor = login("counselor1")
+    assert _submit(
+        counselor, title="校级心理健康培训", start_date="2026-03-02",
+        end_date="2026-03-03", hours="8",
+    ).status_code == 302
+
+    response = _submit(
+        counselor, title="校级网络思政培训", start_date="2026-03-03",
+        end_date="2026-03-04", hours="8",
+    )
+
+    assert response.status_code == 302
+    assert count(ExternalTraining) == 2
+
+
+def test_rejected_training_leaves_day_cap(world, login):
+    counselor = login("counselor1")
+    _submit(counselor, title="校级心理健康培训", start_date="2026-03-02",
+            end_date="2026-03-02", hours="8")
+    login("hr").post(
+        f"/records/external/{_only_training().id}/review",
+        data={"decision": "reject", "reason": "日期有误"},
+    )
+
+    response = _submit(
+        counselor, title="校级网络思政培训", start_date="2026-03-02",
+        end_date="2026-03-02", hours="8",
+    )
+
+    assert response.status_code == 302
+
+
+def _notes(kind: str, recipient_id: int):
+    from lms.notifications.models import Notification
+
+    db.session.expire_all()
+    return db.session.scalars(
+        sa.select(Notification).filter_by(kind=kind, recipient_id=recipient_id)
+    ).all()
+
+
+def test_rejection_notifies_submitter(world, login, submitted):
+    login("hr").post(
+        f"/records/external/{submitted}/review",
+        data={"decision": "reject", "reason": "证明材料不清晰"},
+    )
+
+    [note] = _notes("external_training_decision", world.counselor)
+    page = _english(login("counselor1")).get("/notifications").get_data(as_text=True)
+    assert note.link == "/records/external"
+    assert "Your outside training was rejected" in page
+    assert "全国高校辅导员示范培训 was rejected." in page
+    assert "Reason: 证明材料不清晰" in page
+
+
+def test_approval_notifies_and_settles_review(world, login, submitted):
+    login("hr").post(f"/records/external/{submitted}/review", data={"decision": "approve"})
+
+    [note] = _notes("external_training_decision", world.counselor)
+    [request] = _notes("external_training_review_due", world.hr)
+    page = _english(login("counselor1")).get("/notifications").get_data(as_text=True)
+    assert "Your outside training was approved" in page
+    assert "全国高校辅导员示范培训 (10 hours) was approved, so its hours count." in page
+    assert request.read_at is not None
+
+
+def test_withdrawal_notifies_submitter(world, login, submitted):
+    hr = login("hr")
+    hr.post(f"/records/external/{submitted}/review", data={"decision": "approve"})
+
+    hr.post(f"/records/external/{submitted}/withdraw", data={"reason": "学时应为4"})
+
+    notes = _notes("external_training_decision", world.counselor)
+    page = _english(login("counselor1")).get("/notifications").get_data(as_text=True)
+    assert len(notes) == 2
+    assert "The approval of your outside training was withdrawn" in page
+    assert "so its 10 hours no longer count." in page
+    assert "Reason: 学时应为4" in page
+
+
+def test_rejection_notice_in_chinese(world, login, submitted):
+    login("hr").post(
+        f"/records/external/{submitted}/review",
+        data={"decision": "reject", "reason": "证明材料不清晰"},
+    )
+
+    page = login("counselor1").get("/notifications").get_data(as_text=True)
+
+    assert "您的校外培训未通过审核" in page
+    assert "您可以更正信息或证明材料后重新提交。理由：证明材料不清晰" in page
