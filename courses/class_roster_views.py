@@ -433,7 +433,9 @@ def _upload_error_message(error: uploads.UploadError, filename: str) -> str:
             "spreadsheet as CSV or XLSX and upload that file.",
             name=filename,
         )
-    return _("Upload a CSV, TXT or XLSX file; this file is of another type.")
+    return uploads.old_excel_message(filename) or _(
+        "Upload a CSV, TXT or XLSX file; this file is of another type."
+    )
 
 
 def _pending(training_class: TrainingClass, import_id: int) -> PendingImport:

@@ -87,6 +87,22 @@ class UploadError(ValueError):
         self.limit = limit
 
 
+def old_excel_message(filename: str) -> Optional[str]:
+    """Return how to convert an Excel 97-2003 workbook (.xls), or None for other names.
+
+    Spreadsheet imports read .xlsx and CSV only, and .xls is what older
+    Excel and WPS versions save by default.
+    """
+    if not (filename or "").lower().endswith(".xls"):
+        return None
+    return _(
+        "%(name)s is an Excel 97-2003 workbook (.xls), which cannot be read. Open it "
+        "in Excel or WPS, save it as an Excel workbook (.xlsx) or as CSV, and upload "
+        "that file.",
+        name=filename,
+    )
+
+
 @dataclass(frozen=True)
 class StoredFile:
     area: str

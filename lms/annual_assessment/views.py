@@ -457,10 +457,10 @@ def sheet_export(scheme_id: int, extension: str):
     return exports.xlsx_response(name, headers, lines, sheet_title=str(scheme.year))
 
 
-def _import_upload_message(error: uploads.UploadError) -> str:
+def _import_upload_message(error: uploads.UploadError, filename: str) -> str:
     messages = {
         "missing": _("Choose a CSV or XLSX file to upload."),
-        "extension": _("Upload a .csv or .xlsx file."),
+        "extension": uploads.old_excel_message(filename) or _("Upload a .csv or .xlsx file."),
         "content": _(
             "The content of the file does not match its extension. Save the scores "
             "as CSV (UTF-8 or GBK) or XLSX and upload that file."
@@ -539,7 +539,7 @@ def import_scores(scheme_id: int):
             max_bytes=IMPORT_MAX_BYTES,
         )
     except uploads.UploadError as error:
-        form.file.errors = [_import_upload_message(error)]
+        form.file.errors = [_import_upload_message(error, upload.filename if upload else "")]
         return _render_sheet(scheme, department, form, status=400)
 
     parsed = importing.parse(

@@ -96,7 +96,8 @@ def upload_records():
     except uploads.UploadError as error:
         messages = {
             "missing": _("Choose a CSV or XLSX file to upload."),
-            "extension": _("Upload a .csv or .xlsx file."),
+            "extension": uploads.old_excel_message(upload.filename if upload else "")
+            or _("Upload a .csv or .xlsx file."),
             "content": _(
                 "The content of %(name)s does not match its extension: it is not "
                 "CSV text or an XLSX workbook. Save the records as CSV (UTF-8 or "

@@ -151,6 +151,9 @@ def test_import_rejects_other_file_type(world, login, english):
     response = upload(login("hr"), import_url(world), b"%PDF-1.7", "scores.pdf")
     assert response.status_code == 400
     assert "Upload a .csv or .xlsx file." in response.get_data(as_text=True)
+    response = upload(login("hr"), import_url(world), b"\xd0\xcf\x11\xe0" + b"\0" * 64, "scores.xls")
+    assert response.status_code == 400
+    assert "Excel 97-2003 workbook (.xls)" in response.get_data(as_text=True)
 
 
 def test_export_round_trips(app, world, login, english):

@@ -763,3 +763,16 @@ def test_missing_column_lists_other_headers(world, login, english):
 
     page = login("trainer").get(response.headers["Location"]).get_data(as_text=True)
     assert "Add a column headed 院系 (also accepted: 部门、所在院系、所在单位)." in page
+
+
+def test_old_excel_file_says_save_as_xlsx(world, login):
+    trainer = login("trainer")
+
+    response = _upload(trainer, world, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 64, "名单.xls")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "名单.xls" in page
+    assert ".xlsx" in page
+    assert "WPS" in page
+    assert count(PendingImport) == 0

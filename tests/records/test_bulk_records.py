@@ -133,6 +133,9 @@ def test_missing_column_and_wrong_file(world, login):
     response = _upload(hr, b"%PDF-1.7", "records.pdf")
     assert response.status_code == 400
     assert "Upload a .csv or .xlsx file." in response.get_data(as_text=True)
+    response = _upload(hr, b"\xd0\xcf\x11\xe0" + b"\0" * 64, "records.xls")
+    assert response.status_code == 400
+    assert "WPS" in response.get_data(as_text=True)
 
 
 def test_people_of_another_department_or_institution_are_not_found(world, login):
