@@ -195,6 +195,10 @@ def _department_index(institution_id: int) -> dict[str, Department]:
 # Reading and checking ------------------------------------------------------------
 
 
+#: The columns that identify a row's person: a problem in one of them stops the look-up.
+IDENTITY_COLUMNS = frozenset(HEADER_NAMES[name] for name in ("employee_no", "full_name", "email"))
+
+
 def _problem(row: int, fieldname: str, code: str, **params) -> dict:
     return {"row": row, "column": HEADER_NAMES.get(fieldname, fieldname), "code": code, **params}
 
@@ -246,8 +250,10 @@ def check_rows(training_class: TrainingClass, rows: list[dict]) -> Preview:
     for values in rows:
         row = dict(values)
         problems = _check_row(row, departments, seen, today)
-        if not problems:
-            problems = _match_person(training_class, row)
+        if not any(problem["column"] in IDENTITY_COLUMNS for problem in problems):
+            # The row names a person clearly enough to look them up, so a
+            # wrong person is reported together with the row's other problems.
+            problems += _match_person(training_class, row)
         preview.rows.append(row)
         preview.problems.extend(problems)
     return preview

@@ -776,3 +776,15 @@ def test_old_excel_file_says_save_as_xlsx(world, login):
     assert ".xlsx" in page
     assert "WPS" in page
     assert count(PendingImport) == 0
+
+
+def test_row_lists_wrong_person_with_bad_date(world, login, english):
+    """A row with a bad date is still matched, so a wrong person shows at once."""
+    trainer = login("trainer")
+    rows = [["E1001", "张三", "教育学院", "2024-13-45"]]
+
+    pending_id = _pending_id(_upload(trainer, world, _csv(rows, "utf-8", START_HEADER), "r.csv"))
+
+    assert sorted((p["column"], p["code"]) for p in _problems(pending_id)) == sorted(
+        [("上岗日期", "post_start_invalid"), ("姓名", "name_mismatch")]
+    )
