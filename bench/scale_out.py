@@ -160,13 +160,47 @@ def remove_all_but_logs(work: Path) -> None:
             entry.unlink(missing_ok=True)
 
 
+def ports_option(text: str) -> tuple[int, int, int]:
+    """Argparse type of ``--ports``: three different TCP ports, for A, B and nginx."""
+    try:
+        ports = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid ports {text!r}: give three numbers") from None
+    if len(ports) != 3 or len(set(ports)) != 3 or not all(1 <= port <= 65535 for port in ports):
+        raise argparse.ArgumentTypeError(
+            f"invalid ports {text!r}: give three different ports from 1 to 65535"
+        )
+    return ports
+
+
+#: Maximum length of the database prefix. PostgreSQL names are 63 bytes maximum, and 8 are random.
+MAX_DATABASE_PREFIX = 55
+
+
+def database_prefix_option(text: str) -> str:
+    """Argparse type of ``--database-prefix``: the lower-case start of a PostgreSQL name."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", text) or len(text) > MAX_DATABASE_PREFIX:
+        raise argparse.ArgumentTypeError(
+            f"invalid prefix {text!r}: use lower-case letters, digits and _, "
+            f"not starting with a digit, {MAX_DATABASE_PREFIX} characters maximum"
+        )
+    return text
+
+
+def choose_ports(ports) -> tuple[int, int, int]:
+    """Return the ports of server A, server B and nginx: the given ones, or free ones."""
+    return tuple(ports) if ports else (free_port(), free_port(), free_port())
+
+
 class Rehearsal:
-    def __init__(self, pg_url: str, redis_url: str, duration: int):
+    def __init__(self, pg_url: str, redis_url: str, duration: int,
+                 database_prefix: str = "shuren_scaleout_", ports=None):
         self.duration = duration
+        self.ports = ports
         self.work = make_work_folder()
         self.processes: list[Process] = []
         base = sa.engine.make_url(pg_url)
-        self.database = f"shuren_scaleout_{uuid.uuid4().hex[:8]}"
+        self.database = f"{database_prefix}{uuid.uuid4().hex[:8]}"
         self.admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
         try:
             with self.admin.connect() as conn:
@@ -203,7 +237,7 @@ class Rehearsal:
             LMS_EVIDENCE_DIR=str(self.work / "shared" / "evidence"),
             LMS_CERTIFICATE_DIR=str(self.work / "shared" / "certificates"),
         )
-        self.port_a, self.port_b, self.port = free_port(), free_port(), free_port()
+        self.port_a, self.port_b, self.port = choose_ports(self.ports)
         self.app_a = gunicorn("app-a", self.port_a, self.env, self.work)
         self.app_b = gunicorn("app-b", self.port_b, self.env, self.work)
         self.scheduler = Process(
@@ -416,6 +450,13 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="a Redis database for the rehearsal alone: it is emptied "
                              "(FLUSHDB) when the rehearsal starts, so name one that holds "
                              "nothing you need (default: database 7)")
+    parser.add_argument("--database-prefix", type=database_prefix_option,
+                        default="shuren_scaleout_",
+                        help="start of the name of the database the rehearsal creates and "
+                             "drops; 8 random characters follow (default: shuren_scaleout_)")
+    parser.add_argument("--ports", type=ports_option, default=None,
+                        help="three different ports on 127.0.0.1 for server A, server B and "
+                             "nginx, as A,B,NGINX (default: free ports the system picks)")
     parser.add_argument("--duration", type=positive_int, default=20, help="seconds of load")
     parser.add_argument("--keep", action="store_true",
                         help="keep the servers', scheduler's and nginx's logs in the work "
@@ -426,7 +467,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    rehearsal = Rehearsal(args.pg_url, args.redis_url, args.duration)
+    rehearsal = Rehearsal(args.pg_url, args.redis_url, args.duration,
+                          database_prefix=args.database_prefix, ports=args.ports)
     try:
         rehearsal.start()
         rehearsal.check_sessions()

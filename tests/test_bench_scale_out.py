@@ -87,7 +87,7 @@ def test_scale_out_main_passes_keep(keep, monkeypatch):
     stopped = []
 
     class FakeRehearsal:
-        def __init__(self, pg_url, redis_url, duration):
+        def __init__(self, pg_url, redis_url, duration, **options):
             self.results = []
 
         def start(self):
@@ -110,3 +110,70 @@ def test_scale_out_help_mentions_flushdb(capsys):
 
     help_text = " ".join(capsys.readouterr().out.split())
     assert "FLUSHDB" in help_text
+
+
+def test_scale_out_ports_option():
+    args = scale_out.parse_args(["--ports", "5401,5402,5403"])
+
+    assert args.ports == (5401, 5402, 5403)
+    assert scale_out.parse_args([]).ports is None
+
+
+@pytest.mark.parametrize("text", ["5401,5402", "5401,5401,5402", "5401,5402,x", "0,5402,5403",
+                                  "5401,5402,70000"])
+def test_scale_out_ports_option_rejects(text, capsys):
+    with pytest.raises(SystemExit):
+        scale_out.parse_args(["--ports", text])
+
+    assert "--ports" in capsys.readouterr().err
+
+
+def test_scale_out_choose_ports():
+    assert scale_out.choose_ports((5401, 5402, 5403)) == (5401, 5402, 5403)
+    free = scale_out.choose_ports(None)
+    assert len(set(free)) == 3
+
+
+@pytest.mark.parametrize("text", ["Bad", 'x"y', "1abc", "a" * 56, ""])
+def test_scale_out_database_prefix_rejects(text, capsys):
+    with pytest.raises(SystemExit):
+        scale_out.parse_args(["--database-prefix", text])
+
+    assert "--database-prefix" in capsys.readouterr().err
+
+
+def test_scale_out_database_prefix_used(tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    engine = _Engine()
+    monkeypatch.setattr(scale_out.sa, "create_engine", lambda *a, **k: engine)
+
+    rehearsal = scale_out.Rehearsal("postgresql+psycopg://postgres@127.0.0.1/x",
+                                    "redis://127.0.0.1:6379/11", 5, database_prefix="trial_")
+
+    assert rehearsal.database.startswith("trial_")
+    assert len(rehearsal.database) == len("trial_") + 8
+    assert engine.statements == [f'CREATE DATABASE "{rehearsal.database}"']
+    assert rehearsal.database_url.endswith("/" + rehearsal.database)
+    scale_out.shutil.rmtree(rehearsal.work)
+
+
+def test_scale_out_main_passes_options(monkeypatch):
+    created = []
+
+    class FakeRehearsal:
+        def __init__(self, pg_url, redis_url, duration, **options):
+            created.append(options)
+            self.results = []
+
+        def start(self):
+            raise RuntimeError("nginx did not respond")
+
+        def stop(self, keep_logs):
+            pass
+
+    monkeypatch.setattr(scale_out, "Rehearsal", FakeRehearsal)
+
+    with pytest.raises(RuntimeError):
+        scale_out.main(["--database-prefix", "trial_", "--ports", "5401,5402,5403"])
+
+    assert created == [{"database_prefix": "trial_", "ports": (5401, 5402, 5403)}]
