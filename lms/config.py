@@ -45,6 +45,9 @@ def load_config(instance_path: str) -> dict:
             "LMS_RATELIMIT_STORAGE_URI", redis_url or "memory://"
         ),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Limit counters carry the same prefix as session keys, so deployments
+        # sharing one Redis database keep separate counts.
+        "RATELIMIT_KEY_PREFIX": os.environ.get("LMS_SESSION_REDIS_PREFIX", "shuren:"),
         # Reverse proxies in front of the app whose X-Forwarded-* headers are
         # trusted; 0 means the app is reached directly.
         "PROXY_COUNT": int(os.environ.get("LMS_PROXY_COUNT", 0)),

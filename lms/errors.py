@@ -4,7 +4,8 @@ import logging
 from typing import Optional
 from urllib.parse import urlsplit
 
-from flask import Flask, flash, jsonify, redirect, render_template, request
+import redis
+from flask import Flask, flash, g, jsonify, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_url
 from flask_wtf.csrf import CSRFError
@@ -179,6 +180,19 @@ def init_app(app: Flask) -> None:
             "Out-of-range value on %s %s: %s", request.method, request.path, error
         )
         return _render(400, "out_of_range")
+
+    @app.errorhandler(redis.ConnectionError)
+    @app.errorhandler(redis.TimeoutError)
+    def shared_store_unavailable(error):
+        # Sessions and rate limits live in Redis, so without it no login can
+        # be checked. The page is rendered for a guest: asking for the
+        # current user would query Redis again.
+        db.session.rollback()
+        g._login_user = login_manager.anonymous_user()
+        logger.error(
+            "Redis unavailable on %s %s: %s", request.method, request.path, error
+        )
+        return _render(503)
 
     @app.errorhandler(500)
     def server_error(error):

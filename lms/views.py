@@ -1,5 +1,7 @@
 """Home page routing and the language switch."""
 
+import redis
+import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, redirect, request, session, url_for
 from flask_login import current_user, login_required
 
@@ -43,7 +45,30 @@ def set_language(code: str):
 
 @bp.route("/healthz")
 def health():
+    """Return ok while this process serves requests: a liveness check that queries no other service."""
     return {"status": "ok"}
+
+
+@bp.route("/readyz")
+def ready():
+    """Check that the database and, when configured, Redis respond; return 503 if one fails."""
+    checks = {"database": "ok"}
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError as error:
+        db.session.rollback()
+        current_app.logger.error("Readiness: database failed: %s", error)
+        checks["database"] = "failed"
+    url = current_app.config.get("SESSION_STORE_URL")
+    if url:
+        try:
+            current_app.extensions["lms_session_store"].client.ping()
+            checks["redis"] = "ok"
+        except redis.RedisError as error:
+            current_app.logger.error("Readiness: Redis failed: %s", error)
+            checks["redis"] = "failed"
+    ready = all(value == "ok" for value in checks.values())
+    return {"status": "ok" if ready else "unavailable", **checks}, 200 if ready else 503
 
 
 @bp.route("/favicon.ico")

@@ -30,6 +30,7 @@ ROLES = ("guest", "owner", "other", "trainer", "hr", "hr_other", "dept_hr", "adm
 # (the owner, HR in reach) get 403 when their role lacks the right.
 EXPECTED = {
     ("main.health", "GET"): (200, 200, 200, 200, 200, 200, 200, 200),
+    ("main.ready", "GET"): (200, 200, 200, 200, 200, 200, 200, 200),
     ("main.favicon", "GET"): (301, 301, 301, 301, 301, 301, 301, 301),
     ("static", "GET"): (200, 200, 200, 200, 200, 200, 200, 200),
     ("main.dashboard", "GET"): (302, 302, 302, 302, 302, 302, 302, 302),
@@ -906,6 +907,7 @@ def _add_records_world(owner: User):
 def _url(endpoint: str, w: dict) -> str:
     return {
         "main.health": "/healthz",
+        "main.ready": "/readyz",
         "main.favicon": "/favicon.ico",
         "static": "/static/css/app.css",
         "main.dashboard": "/",
