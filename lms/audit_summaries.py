@@ -160,6 +160,7 @@ _DERIVED: dict[str, Callable[[dict], str]] = {
     "outcome_label": lambda data: labels.label(data["outcome"], "audit_review_outcome"),
     "from_label": lambda data: labels.label(data["from"], "role"),
     "to_label": lambda data: labels.label(data["to"], "role"),
+    "role_label": lambda data: labels.label(data["role"], "role"),
     "from_status": lambda data: labels.label(data["from"], "PublicationStatus"),
     "to_status": lambda data: labels.label(data["to"], "PublicationStatus"),
     "from_class_status": lambda data: labels.label(data["from"], "ClassStatus"),
@@ -269,6 +270,10 @@ TEMPLATES = {
     "account.operator_revoked": _l(
         "User %(subject_id)s no longer a platform operator, changed from the command line"
     ),
+    "account.created": _l(
+        "Account of user %(subject_id)s (%(role_label)s) created from the command line"
+    ),
+    "institution.created": _l("Institution %(subject_id)s created from the command line"),
     "account.enabled": _l("%(actor)s enabled the account of user %(subject_id)s"),
     "account.disabled": _l("%(actor)s disabled the account of user %(subject_id)s"),
     "account.role_changed": _l(
@@ -465,6 +470,8 @@ ACTION_LABELS = {
     "account.operator_granted": _l("Platform operator granted"),
     "account.operator_revoked": _l("Platform operator revoked"),
     "account.sessions_ended": _l("Sessions ended"),
+    "account.created": _l("Account created"),
+    "institution.created": _l("Institution created"),
     "account.enabled": _l("Account enabled"),
     "account.disabled": _l("Account disabled"),
     "account.role_changed": _l("Role changed"),

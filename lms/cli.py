@@ -13,7 +13,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from flask_babel import force_locale
 
-from lms.accounts.models import Role, User
+from lms.accounts.models import Post, Role, User
 from lms.accounts.passwords import MIN_LENGTH, describe, password_problem
 from lms.accounts.sessions import revoke_user_sessions
 from lms.audit import record
@@ -241,6 +241,130 @@ def restore_command(archive: str, force: bool) -> None:
         f"(schema revision {manifest['alembic_revision']}). "
         "Run `flask db upgrade` if this release has newer migrations."
     )
+
+
+def _parse_department(value: str) -> tuple[str, str]:
+    code, separator, name = value.partition("=")
+    if not separator:
+        raise click.BadParameter(
+            f"{value!r} has no '='; write CODE=NAME, such as cs=计算机科学与技术学院."
+        )
+    return code.strip(), name.strip()
+
+
+@lms_cli.command(
+    "create-institution",
+    short_help="Create a university with its departments, without demo data.",
+    help=(
+        "Create the institution CODE named NAME on an empty or shared database, "
+        "with its departments (院系), the default certificate templates and the "
+        "competition rubrics. The national competency standards and "
+        "training-hour rules are added too where missing. No demo data is "
+        "loaded. Then run `flask lms create-account` for its first admin."
+    ),
+)
+@click.argument("code")
+@click.argument("name")
+@click.option("--name-en", help="English name, shown on English certificates.")
+@click.option("--timezone", default="Asia/Shanghai", show_default=True,
+              help="IANA time zone for deadlines and yearly quotas.")
+@click.option("--serial-prefix", default="SR", show_default=True,
+              help="Letters or digits that start certificate serials; unique per institution.")
+@click.option("--department", "departments", multiple=True, metavar="CODE=NAME",
+              help="A 院系; repeat the option for each.")
+def create_institution_command(
+    code: str, name: str, name_en: str | None, timezone: str, serial_prefix: str,
+    departments: tuple[str, ...],
+) -> None:
+    from lms.onboarding import OnboardingError, create_institution
+
+    pairs = tuple(_parse_department(value) for value in departments)
+    try:
+        institution = create_institution(
+            code, name, name_en=name_en, timezone=timezone,
+            serial_prefix=serial_prefix, departments=pairs,
+        )
+    except OnboardingError as error:
+        db.session.rollback()
+        raise click.ClickException(f"{error} Nothing was created.") from None
+    db.session.commit()
+    click.echo(
+        f"Created institution {institution.code} ({institution.name}) with "
+        f"{len(pairs)} department(s). Next: flask lms create-account USERNAME "
+        f"--institution {institution.code} --role admin --full-name NAME"
+    )
+
+
+@lms_cli.command(
+    "add-department",
+    short_help="Add a department (院系) to an institution.",
+    help="Add the department CODE named NAME to the institution INSTITUTION_CODE.",
+)
+@click.argument("institution_code")
+@click.argument("code")
+@click.argument("name")
+def add_department_command(institution_code: str, code: str, name: str) -> None:
+    from lms.onboarding import OnboardingError, add_department, institution_by_code
+
+    try:
+        department = add_department(institution_by_code(institution_code), code, name)
+    except OnboardingError as error:
+        db.session.rollback()
+        raise click.ClickException(f"{error} Nothing was added.") from None
+    db.session.commit()
+    click.echo(f"Added department {department.code} ({department.name}) to {institution_code}.")
+
+
+@lms_cli.command(
+    "create-account",
+    short_help="Create an account, such as an institution's first admin.",
+    help=(
+        "Create the account USERNAME in an institution. Prompts twice for the "
+        f"password without echoing it (at least {MIN_LENGTH} characters, not a "
+        "common password, without the username or employee number). With "
+        "--first-password a random password is printed instead, and its owner "
+        "must change it at the first login. Counselors without --post are "
+        "full-time counselors."
+    ),
+)
+@click.argument("username")
+@click.option("--institution", "institution_code", required=True, help="Institution code.")
+@click.option("--role", required=True, type=click.Choice([role.value for role in Role]))
+@click.option("--full-name", required=True, help="The person's name, e.g. 王敏.")
+@click.option("--department", "department_code", help="Department code.")
+@click.option("--post", type=click.Choice([post.value for post in Post]),
+              help="Post of a counselor or party worker.")
+@click.option("--employee-no", help="Employee number (工号).")
+@click.option("--email", help="E-mail address.")
+@click.option("--first-password", is_flag=True,
+              help="Print a random first password that must be changed at login.")
+def create_account_command(
+    username: str, institution_code: str, role: str, full_name: str,
+    department_code: str | None, post: str | None, employee_no: str | None,
+    email: str | None, first_password: bool,
+) -> None:
+    import secrets
+
+    from lms.onboarding import OnboardingError, create_account, institution_by_code
+
+    if first_password:
+        password = secrets.token_urlsafe(12)
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_account(
+            institution_by_code(institution_code), username, full_name, Role(role),
+            password, department_code=department_code,
+            post=Post(post) if post else None, employee_no=employee_no, email=email,
+            must_change=first_password,
+        )
+    except OnboardingError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"Created {user.role.value} account {user.username} in {institution_code}.")
+    if first_password:
+        click.echo(f"First password: {password} (it must be changed at the first login)")
 
 
 def init_app(app: Flask) -> None:

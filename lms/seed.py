@@ -97,9 +97,7 @@ def seed_demo(password: str | None = None) -> dict[str, str]:
     from certificates.template_services import ensure_default_templates, refresh_builtin_layouts
 
     seeder = _Seeder()
-    framework = _seed_framework(seeder, COUNSELOR_2014)
-    _seed_framework(seeder, DUTIES_2017)
-    _seed_mappings(seeder, MAPPINGS_2014_TO_2017)
+    framework = seed_national_standards(seeder)
     institution = _seed_institution(seeder, DEMO_UNIVERSITY)
     created_accounts = _seed_accounts(seeder, institution, ACCOUNTS, password)
     pre_job = _seed_programme(seeder, institution, framework, JUNIOR_PRE_JOB)
@@ -108,7 +106,6 @@ def seed_demo(password: str | None = None) -> dict[str, str]:
     _seed_workshop_class(seeder, institution, INTERMEDIATE_PROGRAMME.code)
     _seed_question_bank(seeder, institution)
     _seed_rubrics(seeder, institution)
-    seed_rules()
     seed_promotion_rules(institution.id, pre_job.id)
     _seed_career(seeder, institution)
     _seed_assessment_scheme(seeder, institution)
@@ -128,6 +125,21 @@ def seed_demo(password: str | None = None) -> dict[str, str]:
     else:
         logger.info("Demo seed created nothing because every row was already present")
     return created_accounts
+
+
+def seed_national_standards(seeder: "_Seeder | None" = None) -> Framework:
+    """Add what is national, not the demo's, where missing, and return the 2014 standard.
+
+    That is the 2014 counselor competency standard, the nine duties of the
+    2017 regulation with the mapping between their areas, and the national
+    training-hour rules. ``flask lms create-institution`` runs it too.
+    """
+    seeder = seeder or _Seeder()
+    framework = _seed_framework(seeder, COUNSELOR_2014)
+    _seed_framework(seeder, DUTIES_2017)
+    _seed_mappings(seeder, MAPPINGS_2014_TO_2017)
+    seed_rules()
+    return framework
 
 
 def _seed_framework(seeder: _Seeder, spec: FrameworkSpec) -> Framework:

@@ -1,0 +1,144 @@
+"""Setting up a real institution from the command line, without demo data."""
+
+import sqlalchemy as sa
+
+from certificates.template_models import CertificateTemplate
+from lms.accounts.models import Role, User
+from lms.audit import AuditEntry
+from lms.compliance.models import ComplianceRule
+from lms.competencies.models import Framework
+from lms.extensions import db
+from lms.organisations.models import Department, Institution
+from tests.test_seed import home_location
+
+PASSWORD = "campus-start-2026"
+
+
+def _create_bnu(runner):
+    return runner.invoke(
+        args=[
+            "lms", "create-institution", "bnu", "北京师范大学",
+            "--serial-prefix", "BNU",
+            "--department", "edu=教育学部",
+            "--department", "psy=心理学部",
+        ]
+    )
+
+
+def test_empty_database_gets_institution_and_admin(app, login):
+    runner = app.test_cli_runner()
+
+    created = _create_bnu(runner)
+    account = runner.invoke(
+        args=["lms", "create-account", "wangmin", "--institution", "bnu",
+              "--role", "admin", "--full-name", "王敏"],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )
+
+    assert created.exit_code == 0, created.output
+    assert account.exit_code == 0, account.output
+    assert PASSWORD not in account.output
+    with app.app_context():
+        institution = db.session.scalar(sa.select(Institution).filter_by(code="bnu"))
+        assert institution.serial_prefix == "BNU"
+        assert [d.name for d in institution.departments] == ["教育学部", "心理学部"]
+        # What every institution reads: national standards and rules, templates.
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Framework)) == 2
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ComplianceRule)) > 0
+        assert db.session.scalar(
+            sa.select(sa.func.count()).select_from(CertificateTemplate)
+            .filter_by(institution_id=institution.id)
+        ) == 2
+        # No demo data.
+        assert db.session.scalar(sa.select(User.id).filter_by(username="counselor1")) is None
+        actions = set(db.session.scalars(sa.select(AuditEntry.action)))
+        assert {"institution.created", "account.created"} <= actions
+    assert home_location(login("wangmin", PASSWORD)) == "/people"
+
+
+def test_first_password_must_be_changed(app, login):
+    runner = app.test_cli_runner()
+    _create_bnu(runner)
+
+    result = runner.invoke(
+        args=["lms", "create-account", "zhaohr", "--institution", "bnu", "--role", "hr",
+              "--full-name", "赵琳", "--department", "psy", "--first-password"]
+    )
+
+    assert result.exit_code == 0, result.output
+    password = result.output.split("First password: ")[1].split()[0]
+    assert home_location(login("zhaohr", password)) == "/account/password"
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).filter_by(username="zhaohr"))
+        assert user.role is Role.HR
+        assert user.department.code == "psy"
+
+
+def test_create_institution_rejects_taken_code_and_prefix(app):
+    runner = app.test_cli_runner()
+    _create_bnu(runner)
+
+    same_code = runner.invoke(args=["lms", "create-institution", "bnu", "另一所"])
+    same_prefix = runner.invoke(
+        args=["lms", "create-institution", "pku", "北京大学", "--serial-prefix", "bnu"]
+    )
+    bad_zone = runner.invoke(
+        args=["lms", "create-institution", "pku", "北京大学", "--timezone", "Beijing"]
+    )
+    bad_department = runner.invoke(
+        args=["lms", "create-institution", "pku", "北京大学", "--department", "law"]
+    )
+
+    assert same_code.exit_code == 1
+    assert "exists already" in same_code.output
+    assert same_prefix.exit_code == 1
+    assert "--serial-prefix bnu: 北京师范大学 already uses the serial prefix BNU" in same_prefix.output
+    assert bad_zone.exit_code == 1
+    assert "Asia/Shanghai" in bad_zone.output
+    assert bad_department.exit_code == 2
+    assert "CODE=NAME" in bad_department.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(Institution.id).filter_by(code="pku")) is None
+
+
+def test_create_account_names_what_is_wrong(app):
+    runner = app.test_cli_runner()
+    _create_bnu(runner)
+
+    def create(*extra, password=PASSWORD):
+        return runner.invoke(
+            args=["lms", "create-account", *extra], input=f"{password}\n{password}\n"
+        )
+
+    unknown_school = create("li", "--institution", "xyz", "--role", "admin", "--full-name", "李")
+    unknown_department = create(
+        "li", "--institution", "bnu", "--role", "trainer", "--full-name", "李", "--department", "law"
+    )
+    weak = create("li", "--institution", "bnu", "--role", "admin", "--full-name", "李",
+                  password="abc")
+    party = create("li", "--institution", "bnu", "--role", "party_worker", "--full-name", "李")
+
+    assert unknown_school.exit_code == 1
+    assert "Known codes: bnu" in unknown_school.output
+    assert unknown_department.exit_code == 1
+    assert "Known codes: edu, psy" in unknown_department.output
+    assert weak.exit_code == 1
+    assert "No account was created" in weak.output
+    assert party.exit_code == 1
+    assert "--post" in party.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(User.id).filter_by(username="li")) is None
+
+
+def test_add_department_to_institution(app):
+    runner = app.test_cli_runner()
+    _create_bnu(runner)
+
+    added = runner.invoke(args=["lms", "add-department", "bnu", "law", "法学院"])
+    again = runner.invoke(args=["lms", "add-department", "bnu", "law", "法学院"])
+
+    assert added.exit_code == 0, added.output
+    assert again.exit_code == 1
+    assert "already" in again.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(Department.name).filter_by(code="law")) == "法学院"
