@@ -14,6 +14,7 @@ enrolment page until they enrol.
 
 import hmac
 import secrets
+import unicodedata
 from datetime import datetime
 from typing import Optional
 
@@ -165,14 +166,20 @@ def qr_data_uri(uri: str) -> str:
 
 
 def compact_code(code: Optional[str]) -> str:
-    """Return a typed code without its surrounding and inner spaces."""
-    return (code or "").strip().replace(" ", "")
+    """Return a typed code in ASCII form (NFKC) without surrounding and inner spaces.
+
+    Chinese input methods often type full-width digits and spaces, which
+    NFKC turns into their ASCII forms.
+    """
+    return unicodedata.normalize("NFKC", code or "").strip().replace(" ", "")
 
 
 def matching_step(secret: str, code: str, now: datetime) -> Optional[int]:
     """Return the time step whose code equals ``code`` within the window, or None."""
     code = compact_code(code)
-    if len(code) != TOTP_DIGITS or not code.isdigit():
+    # hmac.compare_digest accepts ASCII text only, and other scripts' digits
+    # pass isdigit().
+    if len(code) != TOTP_DIGITS or not (code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret, interval=STEP_SECONDS)
     current = int(now.timestamp()) // STEP_SECONDS
@@ -253,7 +260,8 @@ def _new_recovery_code() -> str:
 
 
 def _normalise_recovery_code(code: str) -> str:
-    raw = "".join(ch for ch in (code or "").lower() if ch.isalnum())
+    typed = unicodedata.normalize("NFKC", code or "").lower()
+    raw = "".join(ch for ch in typed if ch.isascii() and ch.isalnum())
     return f"{raw[:5]}-{raw[5:]}" if len(raw) == 10 else ""
 
 

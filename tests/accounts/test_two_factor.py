@@ -392,3 +392,48 @@ def test_login_page_states_recovery_code_format(app, world, clock, english):
 
     assert "6-digit code" in page
     assert "abcde-23456" in page
+
+
+def _full_width(text: str) -> str:
+    """Return ``text`` as a Chinese input method types it: full-width forms."""
+    return "".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in text)
+
+
+def test_full_width_codes_accepted(app, world, clock):
+    """Codes typed with full-width digits, letters and hyphen work as their ASCII forms."""
+    client = app.test_client()
+    _password_step(client, "counselor1")
+    page = client.get("/account/two-factor").get_data(as_text=True)
+    secret = re.search(r"<code>([A-Z2-7]{32})</code>", page).group(1)
+    enrolled = client.post(
+        "/account/two-factor",
+        data={"code": _full_width(_code_at(secret, clock.now)), "csrf_token": csrf_from(page)},
+    )
+    codes = re.findall(r"<code>([a-z0-9]{5}-[a-z0-9]{5})</code>", enrolled.get_data(as_text=True))
+    client.post("/logout", data={"csrf_token": csrf_from(page)})
+
+    clock.now = T0 + timedelta(minutes=5)
+    app_client = app.test_client()
+    _response, csrf = _password_step(app_client, "counselor1")
+    by_app = _code_step(app_client, csrf, _full_width(_code_at(secret, clock.now)))
+    recovery_client = app.test_client()
+    _response, csrf = _password_step(recovery_client, "counselor1")
+    by_recovery = _code_step(recovery_client, csrf, _full_width(codes[0]))
+
+    assert enrolled.status_code == 200
+    assert by_app.status_code == 302
+    assert _logged_in(app_client)
+    assert by_recovery.status_code == 302
+    assert _logged_in(recovery_client)
+
+
+def test_other_script_digits_refused_without_error(app, world, clock):
+    client = app.test_client()
+    _enrol(app, client, "counselor1", clock)
+    clock.now = T0 + timedelta(minutes=5)
+    _response, csrf = _password_step(client, "counselor1")
+
+    response = _code_step(client, csrf, "١٢٣٤٥٦")
+
+    assert response.status_code == 200
+    assert not _logged_in(client)
