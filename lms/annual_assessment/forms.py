@@ -130,7 +130,7 @@ class AchievementForm(PlatformForm):
     description = TextAreaField(
         _l("Description"), validators=[DataRequired(), Length(max=2000)]
     )
-    evidence = FileField(_l("Evidence (optional: PDF, image or Word file)"))
+    evidence = FileField(_l("Evidence (optional: a PDF, JPG, PNG or DOCX file)"))
 
 
 class SelfReportForm(PlatformForm):

@@ -860,3 +860,9 @@ def test_tampered_duty_names_field(world, login, english):
     page = response.get_data(as_text=True)
     assert "Duty: “martian” is not one of the listed options; choose one from the list." in page
     assert "Not a valid choice" not in page
+
+
+def test_evidence_label_names_accepted_types(app, seeded, login):
+    page = login("counselor1").get("/annual-assessment/mine").get_data(as_text=True)
+
+    assert "证明材料（可选：PDF、JPG、PNG 或 DOCX 文件）" in page

@@ -663,3 +663,16 @@ def test_class_edit_keeps_old_start_date(world, login):
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(TrainingClass, klass.id).title == "改名的培训班"
+
+
+def test_member_leave_line_uses_chinese_colon(app, seeded, login):
+    from courses.classes import TrainingClass
+
+    with app.app_context():
+        class_id = db.session.scalar(
+            sa.select(TrainingClass.id).filter_by(code="demo-intermediate-class")
+        )
+
+    page = login("counselor2").get(f"/classes/{class_id}").get_data(as_text=True)
+
+    assert "<strong>我的请假</strong>：" in page
