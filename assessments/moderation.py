@@ -379,6 +379,19 @@ def release_moderated(task: PerformanceTask, actor: User) -> int:
     return sum(1 for submission in pending if release(submission, actor))
 
 
+def without_final_score(task: PerformanceTask) -> int:
+    """Return how many unreleased submissions of the task have no final score yet."""
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(TaskSubmission)
+        .where(
+            TaskSubmission.task_id == task.id,
+            TaskSubmission.final_score.is_(None),
+            TaskSubmission.released_at.is_(None),
+        )
+    )
+
+
 def _notify_release(submission: TaskSubmission) -> None:
     """Queue the learner's in-app and e-mail notice, shown in the reader's language."""
     task = submission.task

@@ -136,7 +136,21 @@ def release_all(task_id: int):
     task = _managed_task(task_id)
     count = moderation.release_moderated(task, current_user)
     db.session.commit()
-    flash(ngettext("%(num)d result released.", "%(num)d results released.", count), "success")
+    if count:
+        flash(ngettext("%(num)d result released.", "%(num)d results released.", count), "success")
+    elif waiting := moderation.without_final_score(task):
+        flash(
+            ngettext(
+                "No result was released: %(num)d submission has no final score yet. "
+                "Open it, save its final score, then release.",
+                "No result was released: %(num)d submissions have no final score yet. "
+                "Open each, save its final score, then release.",
+                waiting,
+            ),
+            "warning",
+        )
+    else:
+        flash(_("No result was released: every submission's result is released already."), "info")
     return redirect(url_for("tasks.task_submissions", task_id=task_id))
 
 

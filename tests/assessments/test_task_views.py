@@ -752,3 +752,24 @@ def test_entrant_of_other_institution_looks_missing(world, login):
         assert response.status_code == 400
         assert "Entrant: choose a person from the list." in page
         assert "of your institution" not in page
+
+
+def test_release_all_says_why_nothing_was_released(world, login):
+    task = make_task(world, assessors=("hr",), moderator="trainer")
+    db.session.commit()
+    _submit_as_counselor(login, task.id, text="这是我的分析")
+    sheet = db.session.scalar(sa.select(ScoreSheet).filter_by(assessor_id=world.hr))
+    assert login("hr").post(f"/assess/{sheet.id}", data=_levels(task, [1, 2, 1])).status_code == 302
+    submission = db.session.scalar(sa.select(TaskSubmission))
+    trainer = login("trainer")
+
+    unscored = trainer.post(f"/manage/tasks/{task.id}/release", follow_redirects=True)
+    trainer.post(f"/manage/submissions/{submission.id}", data={"final_score": "", "feedback": "好"})
+    released = trainer.post(f"/manage/tasks/{task.id}/release", follow_redirects=True)
+    again = trainer.post(f"/manage/tasks/{task.id}/release", follow_redirects=True)
+
+    assert "No result was released: 1 submission has no final score yet." in unscored.get_data(
+        as_text=True
+    )
+    assert "1 result released." in released.get_data(as_text=True)
+    assert "every submission&#39;s result is released already" in again.get_data(as_text=True)
