@@ -56,7 +56,7 @@ KIND_NAMES: dict[QuestionKind, tuple[str, ...]] = {
         "填空题", "填空", "fill_blank", "fill in the blanks", "fill in the blank"
     ),
     QuestionKind.SHORT_ANSWER: ("简答题", "short_answer", "short answer"),
-    QuestionKind.ESSAY: ("问答题", "论述题", "问答", "essay"),
+    QuestionKind.ESSAY: ("论述题", "问答题", "问答", "论述", "essay"),
     QuestionKind.ORDERING: ("排序题", "ordering"),
 }
 MATCHING_NAMES = ("配对题", "匹配题", "连线题", "matching")

@@ -31,7 +31,7 @@ _ALTERNATIVE_SEPARATORS = re.compile(r"[|｜]")
 #: imported then, but the question form still checks the options themselves
 #: (repeated texts, too few options) without a second message on the answer.
 _STAND_IN_ANSWER = frozenset({0})
-#: Scoring points of a 问答题 answer: ``points | what earns them`` on each line.
+#: Scoring points of a 论述题 answer: ``points | what earns them`` on each line.
 _SCORING_POINT = re.compile(r"\s*\d+(?:\.\d+)?\s*[|｜].*\S.*")
 
 
@@ -194,7 +194,7 @@ def _read_short_answer(row: "SheetRow", data: dict) -> None:
             "answer",
             _l(
                 "A 简答题 is marked against its accepted answers: write them separated "
-                "by |. Use 问答题 for a question that is graded by hand."
+                "by |. Use 论述题 for a question that is graded by hand."
             ),
         )
     data["accepted"] = "\n".join(accepted)

@@ -190,7 +190,7 @@ def test_template_download(world, login, extension):
         lines = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
         header, kinds = lines[0], [line[0] for line in lines[1:]]
     assert header[:3] == ["题型", "题干", "选项A"]
-    assert kinds == ["单选题", "多选题", "判断题", "填空题", "简答题", "问答题", "排序题"]
+    assert kinds == ["单选题", "多选题", "判断题", "填空题", "简答题", "论述题", "排序题"]
 
 
 def test_template_unknown_extension(world, login):
