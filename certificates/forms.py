@@ -98,6 +98,16 @@ class CredentialUploadForm(PlatformForm):
             )
         if not raw.strip():
             raise ValidationError(_l("The file is empty."))
+        if raw.startswith(b"%PDF"):
+            raise ValidationError(
+                _l(
+                    "This is a PDF, such as the certificate itself. The credential is a "
+                    "file attached inside the certificate PDF: open the PDF's attachments "
+                    "(the paper clip panel of Adobe Acrobat Reader or Foxit), save "
+                    "credential.json and upload that file. To check the certificate "
+                    "without it, enter its verification code on the verification page."
+                )
+            )
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:

@@ -329,6 +329,7 @@ def test_upload_matches_full_width_employee_number(world, client):
         (b"[1, 2]", "The file is not a credential"),
         (b"", "The file is empty"),
         (b"\xff\xfe{}", "The file is not UTF-8 text"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "save credential.json and upload that file"),
         (b"[" * 100_000 + b"]" * 100_000, "nests JSON too deeply"),
         (b'{"type": ["VerifiableCredential"]}', "not an Open Badges credential"),
     ],
