@@ -194,7 +194,10 @@ def parse(
             continue
         seen[person.id] = number
         name = raw.get(headers.get("name", ""), "") if "name" in headers else ""
-        if name and _name_key(name) != _name_key(person.full_name):
+        # A row whose name does not match imports nothing, but its scores are
+        # still checked, so every problem of the row shows at once.
+        name_matches = not name or _name_key(name) == _name_key(person.full_name)
+        if not name_matches:
             add(
                 headers["name"],
                 _(
@@ -205,7 +208,6 @@ def parse(
                     name=person.full_name,
                 ),
             )
-            continue
         assessment = services.find_assessment(scheme, person)
         if assessment is not None and assessment.is_finalised:
             add(
@@ -246,6 +248,8 @@ def parse(
                     "student_count": headers.get("students", STUDENT_COLUMNS[0]),
                 }.get(error.field, column)
                 add(target, error.message)
+                continue
+            if not name_matches:
                 continue
             before = stored.get(component.id)
             if (

@@ -270,6 +270,17 @@ def test_name_not_matching_number_rejected(app, world, login, english):
     assert stored_scores(app) == {}
 
 
+def test_name_mismatch_row_still_lists_bad_scores(app, world, login, english):
+    text = HEADER + "E001,张三,101,,,,,\n"
+    response = preview(login("hr"), import_url(world), text.encode())
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "“张三” is not the name of E001, who is 王老师" in page
+    assert page.count("<td>2</td>") == 2
+    assert stored_scores(app) == {}
+
+
 def test_name_with_spaces_matches(app, world, login):
     response = upload(login("hr"), import_url(world), (HEADER + "E001,王 老师,88,,,,,\n").encode())
     assert response.status_code == 302
