@@ -99,6 +99,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--workers", type=positive_int, default=4)
     parser.add_argument("--cleanup", action="store_true",
                         help="delete the attempts afterwards, also when the run stops on an error")
+    parser.add_argument("--redis-url", default=None,
+                        help="shared store for sessions and rate limits, as in production, "
+                             "e.g. redis://127.0.0.1:6379/3")
     parser.add_argument("--keep-files", action="store_true",
                         help="keep the work folder (shuren-autosave-* in the system's temporary "
                              "folder): the gunicorn logs and wrk's request file, which contains "
@@ -136,6 +139,8 @@ def run(args: argparse.Namespace, database_url: str, engine: sa.Engine, work_dir
                LMS_PASSWORD_HASH_METHOD="pbkdf2:sha256:1000",
                LMS_LOGIN_RATE_LIMIT="1000000 per minute",
                LMS_LOGIN_ACCOUNT_RATE_LIMIT="1000000 per minute")
+    if args.redis_url:
+        env["LMS_REDIS_URL"] = args.redis_url
     rng = random.Random(20261204)
 
     hello = Server("bench.hello:app", env, args.workers, work_dir)

@@ -279,3 +279,14 @@ def test_scenario_names_allow_spaces(tmp_path, fake_load):
     _run(tmp_path, "learner, verify")
 
     assert fake_load == ["hello", "learner pages", "verification lookups"]
+
+
+def test_autosave_takes_redis_url():
+    from bench import autosave
+
+    args = autosave.parse_args([
+        "--database-url", "postgresql+psycopg://postgres@127.0.0.1:5432/bench_m",
+        "--redis-url", "redis://127.0.0.1:6379/3",
+    ])
+
+    assert args.redis_url == "redis://127.0.0.1:6379/3"
