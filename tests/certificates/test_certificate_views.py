@@ -635,12 +635,13 @@ def _unrenderable_certificate() -> str:
     from certificates import template_services
 
     institution = db.session.scalar(sa.select(Institution).filter_by(code="uni-a"))
-    programme = make_programme(institution, "long-title", title="辅导员专题研修" * 28)
+    # 189 characters, so its courses, titled "… 第1单元", fit their 200-character column.
+    programme = make_programme(institution, "long-title", title="辅导员专题研修" * 27)
     template = template_services.create_template(
         institution, None, "大字模板", page_size="A4", orientation="landscape",
         language="zh", body_html="<p>{{ holder_name }} {{ serial }}</p>"
         '<p class="big">{{ programme }}</p><p>{{ verification_code }}</p>',
-        css=".big { font-size: 40pt; }", validity_months=None,
+        css=".big { font-size: 60pt; }", validity_months=None,
     )
     admin = db.session.scalar(sa.select(User).filter_by(username="admin1"))
     template_services.update_programme_settings(
