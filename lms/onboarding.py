@@ -81,8 +81,12 @@ def create_institution(
     """
     # certificates and assessments sit above lms, so they are imported here.
     from assessments.rubrics import seed_rubrics
-    from certificates.serials import SerialPatternError, check_prefix, check_prefix_unshared
-    from certificates.serials import serial_pattern
+    from certificates.serials import (
+        SerialPatternError,
+        check_prefix,
+        check_prefix_unshared,
+        serial_pattern,
+    )
     from certificates.template_services import (
         ensure_default_templates,
         refresh_builtin_layouts,

@@ -258,6 +258,16 @@ def enter_for(
     return training
 
 
+def _on_dates(user_id: int, start_date: date, end_date: date) -> sa.Select:
+    """Select the person's pending or approved trainings whose dates overlap the given ones."""
+    return sa.select(ExternalTraining).where(
+        ExternalTraining.user_id == user_id,
+        ExternalTraining.status != ExternalTrainingStatus.REJECTED,
+        ExternalTraining.start_date <= end_date,
+        ExternalTraining.end_date >= start_date,
+    )
+
+
 def find_overlapping(
     user_id: int, title: str, organiser: str, start_date: date, end_date: date
 ) -> Optional[ExternalTraining]:
@@ -270,14 +280,10 @@ def find_overlapping(
     person can submit it again with corrected evidence.
     """
     return db.session.scalar(
-        sa.select(ExternalTraining)
+        _on_dates(user_id, start_date, end_date)
         .where(
-            ExternalTraining.user_id == user_id,
-            ExternalTraining.status != ExternalTrainingStatus.REJECTED,
             sa.func.lower(ExternalTraining.title) == title.strip().lower(),
             sa.func.lower(ExternalTraining.organiser) == organiser.strip().lower(),
-            ExternalTraining.start_date <= end_date,
-            ExternalTraining.end_date >= start_date,
         )
         .order_by(ExternalTraining.id)
         .limit(1)
@@ -288,17 +294,9 @@ def trainings_on_dates(
     user_id: int, start_date: date, end_date: date
 ) -> list[ExternalTraining]:
     """Return the person's pending or approved trainings that overlap the dates."""
+    statement = _on_dates(user_id, start_date, end_date)
     return list(
-        db.session.scalars(
-            sa.select(ExternalTraining)
-            .where(
-                ExternalTraining.user_id == user_id,
-                ExternalTraining.status != ExternalTrainingStatus.REJECTED,
-                ExternalTraining.start_date <= end_date,
-                ExternalTraining.end_date >= start_date,
-            )
-            .order_by(ExternalTraining.start_date, ExternalTraining.id)
-        )
+        db.session.scalars(statement.order_by(ExternalTraining.start_date, ExternalTraining.id))
     )
 
 

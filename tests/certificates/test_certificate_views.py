@@ -274,7 +274,7 @@ def test_issued_search_treats_wildcards_literally(world, login, title, search, f
 
 
 def test_issued_list_says_when_cut_off(world, login, english, monkeypatch):
-    """Is HR told that the list shows only the newest certificates?"""
+    """Does the issued list state that it shows only the newest certificates?"""
     from certificates import views
 
     holder = db.session.scalar(sa.select(User).filter_by(username="c2"))
@@ -456,7 +456,7 @@ def test_verify_lookup_errors_name_the_field(world, client, typed, status, messa
 
 @pytest.mark.parametrize("typed", ["{serial}", " {serial} ", "sr-2026-000001"])
 def test_verify_lookup_explains_serial_is_not_code(world, client, english, typed):
-    """Is a visitor who types the serial number told to type the code instead?"""
+    """Does a lookup by serial number ask the visitor for the verification code?"""
     response = client.get(
         "/verify", query_string={"code": typed.format(serial=world["serial"])}
     )
