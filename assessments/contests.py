@@ -70,6 +70,10 @@ def save_contest(
         errors["third_tier"] = _("The three shares add up to more than 100 percent.")
     if mode is AwardMode.THRESHOLD and not tiers[0] >= tiers[1] >= tiers[2]:
         errors["second_tier"] = _("Thresholds must fall from first to third prize.")
+    if mode is AwardMode.RANK_COUNT:
+        for name, value in zip(("first_tier", "second_tier", "third_tier"), tiers):
+            if name not in errors and value != value.to_integral_value():
+                errors[name] = _("Enter a whole number of places, e.g. 1, 2 or 5.")
     if errors:
         raise AuthoringError(errors)
     if contest is None:
@@ -385,8 +389,11 @@ def assign_awards(contest: Contest, standings: list[Standing]) -> None:
 
     By rank share, the first prize goes to ranks within the first share of
     ranked entrants (rounded half up), and the second to ranks within the
-    first two shares combined. Tied entrants share a rank and so a prize.
-    By threshold, a total at or above a tier's minimum earns that tier.
+    first two shares combined. By places, the first prize goes to ranks up
+    to the first number, the second to ranks up to the first two numbers
+    combined, whatever the number of entrants. Tied entrants share a rank
+    and so a prize. By threshold, a total at or above a tier's minimum
+    earns that tier.
     """
     ranked = [s for s in standings if s.rank is not None]
     tiers = (contest.first_tier, contest.second_tier, contest.third_tier)
@@ -403,7 +410,12 @@ def assign_awards(contest: Contest, standings: list[Standing]) -> None:
     cumulative = Decimal(0)
     for share in tiers:
         cumulative += share
-        cutoffs.append(_count(cumulative, len(ranked)) if share > 0 else None)
+        if share <= 0:
+            cutoffs.append(None)
+        elif contest.award_mode is AwardMode.RANK_COUNT:
+            cutoffs.append(int(cumulative))
+        else:
+            cutoffs.append(_count(cumulative, len(ranked)))
     for standing in ranked:
         within = (
             i

@@ -72,7 +72,12 @@ labels.register(
 )
 labels.register("PairRole", {"a": _l("Role A"), "b": _l("Role B")})
 labels.register(
-    "AwardMode", {"rank_share": _l("rank share"), "threshold": _l("score threshold")}
+    "AwardMode",
+    {
+        "rank_share": _l("rank share"),
+        "threshold": _l("score threshold"),
+        "rank_count": _l("number of places"),
+    },
 )
 
 AUTHOR_ROLES = (Role.TRAINER, Role.ADMIN)

@@ -347,13 +347,15 @@ class AwardMode(enum.Enum):
 
     RANK_SHARE = "rank_share"  # a percentage of the entrants per tier, by rank
     THRESHOLD = "threshold"  # a minimum weighted total per tier
+    RANK_COUNT = "rank_count"  # a number of places per tier, by rank
 
 
 class Contest(Versioned, db.Model):
     """A competency competition (素质能力大赛): weighted events and award tiers.
 
-    Tier values are percentages of the entrants in ``RANK_SHARE`` mode, and
-    minimum weighted totals (out of 100) in ``THRESHOLD`` mode.
+    Tier values are percentages of the entrants in ``RANK_SHARE`` mode,
+    minimum weighted totals (out of 100) in ``THRESHOLD`` mode, and numbers
+    of places in ``RANK_COUNT`` mode.
     """
 
     __tablename__ = "contest"
