@@ -109,6 +109,9 @@ class Uncovered(enum.Enum):
     NOT_NEW_TO_POST = "not_new_to_post"
     #: A calendar year that ended before the person took up the post.
     NOT_YET_IN_POST = "not_yet_in_post"
+    #: The calendar year in which the person took up the post, under a rule
+    #: that judges only full years in the post (``skip_post_start_year``).
+    POST_START_YEAR = "post_start_year"
     #: A probation or first-member-year rule, for someone whose window ended
     #: over ``PARTY_WINDOW_SHOWN_MONTHS`` ago, or whose profile records no
     #: Party status.
@@ -348,6 +351,10 @@ def person_window(
     window = window_for(rule, today, year=year, **window_dates(profile))
     if _year_before_post(rule, window, post_started_on):
         return _not_applicable(rule, person, today, Uncovered.NOT_YET_IN_POST)
+    if rule.skip_post_start_year and _year_not_yet_judged(rule, window, post_started_on):
+        return _not_applicable(
+            rule, person, today, Uncovered.POST_START_YEAR, post_started_on
+        )
     for reason, since in _status_dates(rule, profile):
         if _year_not_yet_judged(rule, window, since):
             return _not_applicable(rule, person, today, reason, since)

@@ -524,6 +524,13 @@ def _uncovered(verdict: Verdict) -> str:
             "this year is not judged; a part year is not pro-rated.",
             date=_date(verdict.since),
         )
+    if reason is Uncovered.POST_START_YEAR:
+        return _(
+            "This rule is judged from the first full calendar year in the post."
+            " The person took up the post on %(date)s, so this year is not"
+            " judged.",
+            date=_date(verdict.since),
+        )
     if reason is Uncovered.NOT_YET_IN_RANK:
         return _(
             "Yearly cadre hours are judged from the first full calendar year "

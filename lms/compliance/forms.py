@@ -192,6 +192,15 @@ class RuleForm(PlatformForm):
     )
 
     window_kind = SelectField(_l("Window"), validators=[InputRequired()])
+    skip_post_start_year = BooleanField(
+        _l("Do not judge the calendar year in which the person took up the post"),
+        description=_l(
+            "Only for a calendar-year window. Ticked, the rule is judged from the"
+            " first full calendar year in the post, so a counselor who starts in"
+            " September owes no minimum for that year. A post that started on"
+            " 1 January is judged in that year."
+        ),
+    )
     window_years = IntegerField(
         _l("Window length in years"),
         validators=[Optional(), NumberRange(min=1, max=MAX_WINDOW_YEARS)],
@@ -345,6 +354,11 @@ class RuleForm(PlatformForm):
 
     def _window_problems(self):
         kind = self.window_kind.data
+        if self.skip_post_start_year.data and kind != WindowKind.CALENDAR_YEAR.value:
+            yield self.skip_post_start_year, _(
+                "Only a calendar-year window judges whole years. Untick this box,"
+                " or choose the calendar-year window."
+            )
         rolling = kind in {window.value for window in ROLLING_WINDOWS}
         from_post = kind in {window.value for window in POST_START_WINDOWS}
         with_months = kind in {window.value for window in MONTHS_WINDOWS}

@@ -271,6 +271,10 @@ class ComplianceRule(Versioned, db.Model):
             " AND (window_months IS NULL OR window_months > 0)",
             name="window_months_iff_months_window",
         ),
+        sa.CheckConstraint(
+            "NOT skip_post_start_year OR window_kind = 'calendar_year'",
+            name="skip_post_start_year_only_yearly",
+        ),
         sa.CheckConstraint("at_risk_days >= 0", name="at_risk_days_not_negative"),
         sa.CheckConstraint(
             "new_to_post_months > 0", name="new_to_post_months_positive"
@@ -310,6 +314,12 @@ class ComplianceRule(Versioned, db.Model):
     new_to_post_months: so.Mapped[int] = so.mapped_column(default=12)
 
     window_kind: so.Mapped[WindowKind] = so.mapped_column(enum_column(WindowKind))
+    #: Calendar-year rules only: the year in which the person took up the
+    #: post is not judged, unless the post started on 1 January, so the rule
+    #: is judged from the first full calendar year in the post.
+    skip_post_start_year: so.Mapped[bool] = so.mapped_column(
+        default=False, server_default=sa.false()
+    )
     window_years: so.Mapped[Optional[int]]
     window_months: so.Mapped[Optional[int]]
 

@@ -140,10 +140,11 @@ def coverage_filters(
 
 
 def _judged_year_filters(rule: ComplianceRule, year: int) -> list:
-    """WHERE clauses keeping people whose Party or rank date lets ``year`` be judged.
+    """WHERE clauses keeping people whose Party, rank or post date lets ``year`` be judged.
 
     Mirrors ``engine.first_judged_year``: a status held on 1 January of
-    ``year`` counts, and a missing date leaves the person covered.
+    ``year`` counts, and a missing date leaves the person covered. The post
+    start date counts only for a rule with ``skip_post_start_year``.
     """
     first_day = date(year, 1, 1)
     dates = []
@@ -155,6 +156,8 @@ def _judged_year_filters(rule: ComplianceRule, year: int) -> list:
         )
     if rule.cadre_ranks:
         dates.append(PersonProfile.rank_since)
+    if rule.skip_post_start_year:
+        dates.append(PersonProfile.post_started_on)
     return [sa.or_(since.is_(None), since <= first_day) for since in dates]
 
 

@@ -43,6 +43,7 @@ EDITABLE_FIELDS = (
     "new_to_post",
     "new_to_post_months",
     "window_kind",
+    "skip_post_start_year",
     "window_years",
     "window_months",
     "min_hours",
