@@ -76,6 +76,12 @@ PARTY_MEMBER_POSTS = PARTY_SECRETARY_POSTS | {Post.PARTY_ORGANISER}
 #: missed training stays on show for HR to follow up.
 PARTY_WINDOW_SHOWN_MONTHS = 12
 
+#: Months after the first ``new_to_post_months`` in the post during which a
+#: new-to-post rule whose window ends with those months (such as the pre-job
+#: training) still covers the person, so that a missed training stays on
+#: show instead of becoming "not applicable" the day after its deadline.
+POST_WINDOW_SHOWN_MONTHS = 12
+
 
 class Status(enum.Enum):
     """Outcome of a rule for one person on a given day."""
@@ -277,7 +283,7 @@ def uncovered_reason(
         (
             rule.new_to_post
             and post_started_on is not None
-            and post_started_on < add_months(today, -rule.new_to_post_months),
+            and post_started_on < new_to_post_cutoff(rule, today),
             Uncovered.NOT_NEW_TO_POST,
         ),
     )
@@ -285,6 +291,20 @@ def uncovered_reason(
         if failed:
             return reason
     return None
+
+
+def new_to_post_cutoff(rule: ComplianceRule, today: date) -> date:
+    """Return the earliest post start that a new-to-post rule still covers on ``today``.
+
+    That is ``new_to_post_months`` before today. A rule whose window ends
+    with those months covers the person ``POST_WINDOW_SHOWN_MONTHS`` longer,
+    so a shortfall at its deadline shows as missed that long. A window that
+    ends at the post start needs no more: its deadline is the post start.
+    """
+    months = rule.new_to_post_months
+    if rule.window_kind is WindowKind.AROUND_POST_START:
+        months += POST_WINDOW_SHOWN_MONTHS
+    return add_months(today, -months)
 
 
 def _party_window_over(deadline: date, today: date) -> bool:

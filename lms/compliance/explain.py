@@ -14,7 +14,13 @@ from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from lms.compliance.engine import PARTY_WINDOW_SHOWN_MONTHS, Status, Uncovered, Verdict
+from lms.compliance.engine import (
+    PARTY_WINDOW_SHOWN_MONTHS,
+    POST_WINDOW_SHOWN_MONTHS,
+    Status,
+    Uncovered,
+    Verdict,
+)
 from lms.compliance.models import ComplianceRule, WindowKind
 from lms.i18n import format_date
 from lms.labels import POST, ROLE, TRAINING_KIND
@@ -537,6 +543,13 @@ def _uncovered(verdict: Verdict) -> str:
             "in the rank. The person has held the rank since %(date)s, so this "
             "year is not judged; a part year is not pro-rated.",
             date=_date(verdict.since),
+        )
+    if rule.window_kind is WindowKind.AROUND_POST_START:
+        return _(
+            "Applies in the first %(months)s months after taking up a post, and"
+            " shows a shortfall for %(shown)s months after that.",
+            months=rule.new_to_post_months,
+            shown=POST_WINDOW_SHOWN_MONTHS,
         )
     return _(
         "Applies only in the first %(months)s months after taking up a post.",

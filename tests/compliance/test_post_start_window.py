@@ -108,8 +108,12 @@ def test_status_by_day(person, today, expected):
     assert evaluate(person, _rule(), today).status is expected
 
 
-def test_rule_ends_after_first_year(person):
-    verdict = evaluate(person, _rule(), date(2027, 9, 2))
+def test_rule_ends_a_year_after_the_first_year(person):
+    # A shortfall at the end of the first year stays shown as missed for a year.
+    assert evaluate(person, _rule(), date(2027, 9, 2)).status is Status.MISSED
+    assert evaluate(person, _rule(), date(2028, 9, 1)).status is Status.MISSED
+
+    verdict = evaluate(person, _rule(), date(2028, 9, 2))
 
     assert verdict.reason is Uncovered.NOT_NEW_TO_POST
 
