@@ -33,3 +33,4 @@ def test_programme_form_options_in_chinese(seeded, login):
 
     assert [option for option in options if option.endswith("（已发布）")]
     assert not [option for option in options if "(已发布)" in option]
+
