@@ -312,10 +312,12 @@ def reject_if_answered(question: Question, action: str) -> None:
     answered = answer_count(question)
     if answered:
         raise reject(
-            _(
-                "%(count)d attempts asked this question, so you cannot"
+            ngettext(
+                "%(num)d attempt asked this question, so you cannot"
+                " %(action)s it: its score would no longer match. Add a new question instead.",
+                "%(num)d attempts asked this question, so you cannot"
                 " %(action)s it: their scores would no longer match. Add a new question instead.",
-                count=answered,
+                answered,
                 action=action,
             )
         )

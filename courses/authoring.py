@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import nh3
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.exc import IntegrityError
 
 from courses import logger
@@ -1150,10 +1151,12 @@ def delete_lesson(course: Course, lesson: Lesson, actor: User) -> None:
     done = lesson_completions(lesson)
     if done:
         raise reject(
-            _(
-                "%(count)d learners have completed this lesson, so it cannot be deleted."
+            ngettext(
+                "%(num)d learner has completed this lesson, so it cannot be deleted."
                 " Edit it instead.",
-                count=done,
+                "%(num)d learners have completed this lesson, so it cannot be deleted."
+                " Edit it instead.",
+                done,
             )
         )
     course.lessons.remove(lesson)

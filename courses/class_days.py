@@ -19,6 +19,7 @@ from courses.class_models import Attendance, ClassSession, SessionLength, Traini
 from courses.classes import hours_for
 from lms import labels
 from lms.extensions import db
+from lms.i18n import format_date, join_names
 
 #: Length of a session in half days.
 HALF_DAYS = {SessionLength.HALF_DAY: 1, SessionLength.FULL_DAY: 2}
@@ -57,7 +58,7 @@ def day_limit_problem(
     half_days_used = sum(HALF_DAYS[other.length] for other in others)
     if half_days_used + HALF_DAYS[length] <= HALF_DAYS[SessionLength.FULL_DAY]:
         return None
-    listed = ", ".join(
+    listed = join_names(
         _(
             "%(title)s (%(length)s)",
             title=other.title,
@@ -70,13 +71,13 @@ def day_limit_problem(
             "%(day)s already has %(sessions)s in this class, and one date holds "
             "at most a full day of sessions that earn hours. Choose another date, or "
             "make this session a half day.",
-            day=day.isoformat(),
+            day=format_date(day, "long"),
             sessions=listed,
         )
     return _(
         "%(day)s already has %(sessions)s in this class, and one date holds "
         "at most a full day of sessions that earn hours. Choose another date.",
-        day=day.isoformat(),
+        day=format_date(day, "long"),
         sessions=listed,
     )
 

@@ -2,7 +2,7 @@
 
 from courses.class_models import ClassMember, MemberStatus
 from lms.notifications import services as notifications
-from lms.stored_text import StoredText, stored_gettext
+from lms.stored_text import StoredText, stored_date, stored_gettext
 
 #: Notification kind per member status that is announced.
 KINDS = {
@@ -14,7 +14,11 @@ KINDS = {
 
 def _texts(member: ClassMember) -> tuple[StoredText, StoredText]:
     training_class = member.training_class
-    period = f"{training_class.starts_on.isoformat()} – {training_class.ends_on.isoformat()}"
+    period = stored_gettext(
+        "%(start)s to %(end)s",
+        start=stored_date(training_class.starts_on),
+        end=stored_date(training_class.ends_on),
+    )
     if member.status is MemberStatus.ENROLLED:
         title = stored_gettext("You are enrolled in %(title)s", title=training_class.title)
         body = stored_gettext("The class runs %(period)s.", period=period)

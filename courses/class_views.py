@@ -364,12 +364,13 @@ def _form_values(training_class=None) -> dict:
 def _limit_value(training_class: TrainingClass) -> str:
     """Return the leave limit field: the fraction, "none", or blank for the default.
 
-    An off-the-job class without a limit shows "none", because a blank
-    field would save the default of 1/7.
+    An off-the-job class without a limit shows "none" in the reader's
+    language (one of class_leave.NO_LIMIT_WORDS), because a blank field would
+    save the default of 1/7.
     """
     limit = training_class.leave_limit
     if limit is None:
-        return "none" if training_class.off_the_job else ""
+        return _("none") if training_class.off_the_job else ""
     return class_leave.limit_text(limit)
 
 

@@ -127,6 +127,13 @@ def format_datetime(value: datetime | None = None, format: str = "medium") -> st
     return flask_babel.format_datetime(value, datetime_pattern(format))
 
 
+def format_date_range(start: date, end: date, format: str = "long") -> str:
+    """Format the period from ``start`` to ``end``: "2026年9月1日至2026年9月30日" in Chinese."""
+    return flask_babel.gettext(
+        "%(start)s to %(end)s", start=format_date(start, format), end=format_date(end, format)
+    )
+
+
 def plural_count(value: Decimal | int | str | None) -> int:
     """Return the integer that picks the plural form of ``value``, a decimal count.
 
@@ -157,6 +164,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetimeformat"] = format_datetime
     app.jinja_env.filters["plural_count"] = plural_count
     app.jinja_env.filters["join_names"] = join_names
+    app.jinja_env.globals["date_range"] = format_date_range
     # Flask-Babel 4 does not put get_locale into Jinja. base.html calls
     # get_locale() for <html lang> and the language switch and compares the
     # result with "zh_CN", so templates get the configured code.

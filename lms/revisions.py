@@ -40,7 +40,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from lms.db import UTCDateTime, now_utc
 from lms.extensions import db
-from lms.i18n import format_datetime
+from lms.i18n import format_datetime, join_names
 
 logger = logging.getLogger("lms.revisions")
 
@@ -372,7 +372,7 @@ def _shown(field) -> str:
     if choices and not callable(choices):
         labels = {str(value): str(label) for value, label, *_rest in _pairs(choices)}
         if isinstance(data, (list, tuple, set)):
-            return ", ".join(labels.get(str(item), str(item)) for item in data) or "—"
+            return join_names(labels.get(str(item), str(item)) for item in data) or "—"
         if data is not None and str(data) in labels:
             return labels[str(data)]
     if data is None or data == "" or data == []:
@@ -437,7 +437,7 @@ def value_differences(typed: dict, fresh: dict, fields: dict) -> list[tuple[str,
             continue
         value = fresh.get(name)
         items = value if isinstance(value, (list, tuple)) else [value]
-        text = ", ".join(show(item) for item in items if item not in (None, ""))
+        text = join_names(show(item) for item in items if item not in (None, ""))
         found.append((str(label), text or "—"))
     return found
 

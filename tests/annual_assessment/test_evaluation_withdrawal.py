@@ -425,3 +425,21 @@ def test_other_institution_hr_cannot_withdraw(app, world, login, action, data):
             sa.select(EvaluationCode).where(EvaluationCode.voided_at.is_not(None))
         ) is None
     assert hr.post(f"{_open_url(world)}/{action}", data).status_code == 302
+
+
+def test_voided_numbers_listed_in_chinese(app, world, login):
+    hr = login("hr")
+    hr.post(f"{_open_url(world)}/open", {"student_count": "10"})
+
+    response = hr.post(f"{_open_url(world)}/void", {"codes": "1, 3"}, follow_redirects=True)
+
+    assert "序号为 1、3 的评议码已作废" in response.get_data(as_text=True)
+
+
+def test_voided_numbers_listed_in_english(app, world, login, english):
+    hr = login("hr")
+    hr.post(f"{_open_url(world)}/open", {"student_count": "10"})
+
+    response = hr.post(f"{_open_url(world)}/void", {"codes": "1, 3"}, follow_redirects=True)
+
+    assert "Code numbers 1, 3 are void" in response.get_data(as_text=True)

@@ -465,3 +465,16 @@ def test_attended_course_class_counts_one_training(world):
 
     assert _member(world, training_class).status is MemberStatus.ENROLLED
     assert _provincial_trainings(world) == Decimal(1)
+
+
+def test_no_limit_word_in_chinese_form(world, login):
+    training_class = make_class(world)
+    training_class.off_the_job = True
+    training_class.leave_limit_num = training_class.leave_limit_den = None
+    db.session.commit()
+
+    page = login("trainer").get(f"/classes/{training_class.id}/edit").get_data(as_text=True)
+
+    assert 'name="leave_limit" value="无"' in page
+    assert "不设上限请填写“无”" in page
+    assert class_leave.parse_limit("无", off_the_job=True) is None

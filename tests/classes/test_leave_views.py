@@ -109,7 +109,7 @@ def test_off_the_job_class_may_have_no_limit(world, login):
     page = trainer.get(f"/classes/{_created().id}/edit").get_data(as_text=True)
 
     assert _created().leave_limit is None
-    assert 'name="leave_limit" value="none"' in page
+    assert 'name="leave_limit" value="无"' in page
 
 
 def test_edit_form_shows_the_limit(world, login):

@@ -71,8 +71,21 @@ def test_day_limit_labels_date_once(world, enrolled, login):
     response = trainer.post(url, data=_form(), follow_redirects=True)
 
     page = response.get_data(as_text=True)
-    assert "日期：本班 2026-09-05 已有" in page
+    assert "日期：本班2026年9月5日已有" in page
     assert "日期：日期：" not in page
+
+
+def test_day_limit_lists_sessions_in_chinese(world, enrolled, login):
+    make_session(enrolled, held_on=DAY, title="开班式", length=SessionLength.HALF_DAY)
+    make_session(enrolled, held_on=DAY, title="讲座", length=SessionLength.HALF_DAY)
+    db.session.commit()
+
+    response = login("trainer").post(
+        f"/classes/{enrolled.id}/sessions", data=_form(length="half_day", title="研讨")
+    )
+
+    page = response.get_data(as_text=True)
+    assert "本班2026年9月5日已有开班式（半天）、讲座（半天）" in page
 
 
 def test_edit_session_names_day(world, enrolled, login, english):

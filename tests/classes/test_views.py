@@ -407,9 +407,9 @@ def test_learner_sees_own_attendance(world, login):
     other = login("counselor2").get(f"/classes/{klass.id}").get_data(as_text=True)
 
     # The attendance column shows each session's credit after the mark.
-    assert "· 8 学时" in mine
-    assert "· 0 学时" in other
-    assert "· 8 学时" not in other
+    assert "· 8学时" in mine
+    assert "· 0学时" in other
+    assert "· 8学时" not in other
 
 
 def test_roster_counts_lessons_and_quizzes(world, login):
@@ -676,3 +676,18 @@ def test_member_leave_line_uses_chinese_colon(app, seeded, login):
     page = login("counselor2").get(f"/classes/{class_id}").get_data(as_text=True)
 
     assert "<strong>我的请假</strong>：" in page
+
+
+def test_one_hour_session_mark_singular(world, login, english):
+    klass = make_class(world, full_day_hours="1")
+    classes.add_member(klass, user(world.counselor), by=user(world.trainer))
+    session = make_session(klass)
+    db.session.commit()
+    login("trainer").post(
+        f"/classes/{klass.id}/sessions/{session.id}/attendance",
+        data={f"mark-{world.counselor}": "present"},
+    )
+
+    page = login("counselor1").get(f"/classes/{klass.id}").get_data(as_text=True)
+
+    assert "Present · 1 hour<" in page

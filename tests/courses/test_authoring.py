@@ -399,7 +399,7 @@ def test_delete_lesson_rejected_after_completion(world, trainer, draft_course):
     with pytest.raises(AuthoringError) as raised:
         authoring.delete_lesson(course, lesson, trainer)
 
-    assert "1 learners have completed" in raised.value.errors["form"]
+    assert "1 learner has completed this lesson" in raised.value.errors["form"]
     assert db.session.get(Lesson, lesson.id) is not None
 
 
@@ -546,5 +546,5 @@ def test_answered_question_is_locked(world, trainer):
     quiz.course.status = PublicationStatus.DRAFT
     with force_locale("en"), pytest.raises(AuthoringError) as answered:
         quiz_authoring.save_question(quiz, data, trainer, question)
-    assert "attempts asked this question" in answered.value.errors["form"]
+    assert "1 attempt asked this question" in answered.value.errors["form"]
     assert db.session.get(Question, question.id).kind is QuestionKind.MULTIPLE

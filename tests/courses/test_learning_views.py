@@ -1,6 +1,7 @@
 """Catalogue, enrolment, course outline and lessons through real logins."""
 
 import re
+from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import url_for
@@ -376,6 +377,19 @@ def test_lessons_alone_do_not_complete_course(world, login):
     _finish_lessons(counselor, world.course1, world.lessons1)
 
     assert count(CourseCompletion) == 0
+
+
+def test_one_hour_course_completion_singular(world, login):
+    db.session.get(Course, world.course1).credit_hours = Decimal(1)
+    db.session.commit()
+    counselor = _english(login("counselor1"))
+    _enrol(counselor, world)
+    _pass_quiz(counselor, world)
+
+    _finish_lessons(counselor, world.course1, world.lessons1)
+
+    page = counselor.get(f"/courses/{world.course1}").get_data(as_text=True)
+    assert "You completed this course and earned 1 hour." in page
 
 
 def test_quiz_alone_does_not_complete_course(world, login):
