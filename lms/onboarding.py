@@ -46,6 +46,13 @@ def _check_code(value: str, kind: str) -> str:
     return value
 
 
+#: Lengths of the user table's employee_no and email columns.
+EMPLOYEE_NO_MAX = 32
+EMAIL_MAX = 254
+#: One @ with text on each side and a dot in the domain, without spaces.
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
 def _check_name(value: str, kind: str, limit: int) -> str:
     value = " ".join((value or "").split())
     if not value:
@@ -195,6 +202,24 @@ def create_account(
     if db.session.scalar(sa.select(User.id).filter_by(username=username)) is not None:
         raise OnboardingError(f"The username {username!r} is taken; choose another.")
     full_name = _check_name(full_name, "person's", 100)
+    employee_no = (employee_no or "").strip() or None
+    if employee_no is not None and len(employee_no) > EMPLOYEE_NO_MAX:
+        raise OnboardingError(
+            f"--employee-no has {len(employee_no)} characters; the maximum is "
+            f"{EMPLOYEE_NO_MAX}. No account was created."
+        )
+    email = (email or "").strip() or None
+    if email is not None:
+        if len(email) > EMAIL_MAX:
+            raise OnboardingError(
+                f"--email has {len(email)} characters; the maximum is {EMAIL_MAX}. "
+                "No account was created."
+            )
+        if not EMAIL_RE.match(email):
+            raise OnboardingError(
+                f"--email {email!r} is not an e-mail address; write it as "
+                "name@example.com. No account was created."
+            )
     department = None
     if department_code:
         department = db.session.scalar(
