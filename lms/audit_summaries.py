@@ -285,6 +285,9 @@ TEMPLATES = {
         "%(actor)s turned off two-factor login of user %(subject_id)s"
     ),
     "account.two_factor_failed": _l("Wrong second-factor code for user %(subject_id)s"),
+    "account.two_factor_reset": _l(
+        "Two-factor login of user %(subject_id)s reset from the command line"
+    ),
     "account.hr_scope_changed": _l(
         "%(actor)s changed the HR scope of user %(subject_id)s"
         " from %(scope_before)s to %(scope_after)s"
@@ -479,6 +482,7 @@ ACTION_LABELS = {
     "account.two_factor_enabled": _l("Two-factor login turned on"),
     "account.two_factor_disabled": _l("Two-factor login turned off"),
     "account.two_factor_failed": _l("Wrong second-factor code"),
+    "account.two_factor_reset": _l("Two-factor login reset"),
     "account.recovery_codes_replaced": _l("Recovery codes replaced"),
     "security.two_factor_required": _l("Two-factor login required"),
     "security.two_factor_optional": _l("Two-factor login optional"),
