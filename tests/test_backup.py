@@ -180,7 +180,7 @@ def test_damaged_archive_changes_nothing(tmp_path):
     assert not (tmp_path / "db.sqlite3").exists() or (tmp_path / "db.sqlite3").stat().st_size == 0
 
 
-def test_backup_to_unwritable_place_names_it(app, tmp_path):
+def test_backup_unwritable_output(app, tmp_path):
     """An output path that cannot be written ends with a message, not a traceback."""
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where a folder should be")

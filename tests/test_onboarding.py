@@ -144,7 +144,7 @@ def test_add_department_to_institution(app):
         assert db.session.scalar(sa.select(Department.name).filter_by(code="law")) == "法学院"
 
 
-def test_create_account_checks_employee_number_and_email(app):
+def test_create_account_checks_lengths_and_email(app):
     """Values longer than their columns are refused by name before the database sees them."""
     runner = app.test_cli_runner()
     _create_bnu(runner)

@@ -70,7 +70,7 @@ def test_limit_keys_take_session_prefix(tmp_path, monkeypatch):
     assert config["RATELIMIT_KEY_PREFIX"] == "campus-a:"
 
 
-def test_stale_form_while_redis_unreachable_gives_503_page(app, seeded, login, monkeypatch):
+def test_expired_form_redis_down_503(app, seeded, login, monkeypatch):
     """A form with an expired CSRF token fails before the session is read.
 
     The error page then asks for the current user, which needs Redis: it
@@ -89,7 +89,7 @@ def test_stale_form_while_redis_unreachable_gives_503_page(app, seeded, login, m
     assert "服务暂时不可用" in response.get_data(as_text=True)
 
 
-def test_stale_script_post_while_redis_unreachable_gives_503(app, seeded, login, monkeypatch):
+def test_expired_script_post_redis_down_503(app, seeded, login, monkeypatch):
     session = login("counselor1")
     monkeypatch.setitem(
         app.extensions, "lms_session_store", RedisSessionStore.from_url(UNREACHABLE)

@@ -439,7 +439,7 @@ def test_other_script_digits_refused_without_error(app, world, clock):
     assert not _logged_in(client)
 
 
-def test_cli_resets_lost_two_factor_of_sole_admin(app, world, clock):
+def test_cli_reset_two_factor(app, world, clock):
     """An admin who lost the device and the recovery codes, with no other
     admin to reset them, is let in again by the platform operator's command."""
     secret, _codes = _enrol(app, app.test_client(), "admin", clock)
@@ -464,7 +464,7 @@ def test_cli_resets_lost_two_factor_of_sole_admin(app, world, clock):
     assert not response.headers["Location"].endswith("/login/verify")
 
 
-def test_cli_reset_two_factor_wrong_arguments(app, world, clock):
+def test_cli_reset_two_factor_bad_username(app, world, clock):
     runner = app.test_cli_runner()
 
     unknown = runner.invoke(args=["lms", "reset-two-factor", "nobody"])
