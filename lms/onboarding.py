@@ -53,10 +53,12 @@ EMAIL_MAX = 254
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def _check_name(value: str, kind: str, limit: int) -> str:
+def _check_name(
+    value: str, kind: str, limit: int, missing: str = "give it as the argument"
+) -> str:
     value = " ".join((value or "").split())
     if not value:
-        raise OnboardingError(f"The {kind} name is missing; give it as the argument.")
+        raise OnboardingError(f"The {kind} name is missing; {missing}.")
     if len(value) > limit:
         raise OnboardingError(
             f"The {kind} name has {len(value)} characters; the maximum is {limit}."
@@ -129,6 +131,11 @@ def create_institution(
             message = str(error)
         raise OnboardingError(f"--serial-prefix {serial_prefix}: {message}") from None
     for department_code, department_name in departments:
+        _check_name(
+            department_name, "department", 200,
+            f"write --department {department_code}=NAME (CODE=NAME), "
+            "such as cs=计算机科学与技术学院",
+        )
         add_department(institution, department_code, department_name)
     ensure_national_data()
     ensure_default_templates(institution)
@@ -201,7 +208,7 @@ def create_account(
         )
     if db.session.scalar(sa.select(User.id).filter_by(username=username)) is not None:
         raise OnboardingError(f"The username {username!r} is taken; choose another.")
-    full_name = _check_name(full_name, "person's", 100)
+    full_name = _check_name(full_name, "person's", 100, "give it with --full-name")
     employee_no = (employee_no or "").strip() or None
     if employee_no is not None and len(employee_no) > EMPLOYEE_NO_MAX:
         raise OnboardingError(

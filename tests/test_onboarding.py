@@ -170,3 +170,26 @@ def test_create_account_checks_lengths_and_email(app):
         assert db.session.scalar(
             sa.select(sa.func.count(User.id)).where(User.username.in_(["li1", "li2", "li3"]))
         ) == 0
+
+
+def test_missing_names_point_to_their_option(app):
+    """A name given through an option is asked for through that option."""
+    runner = app.test_cli_runner()
+    no_department_name = runner.invoke(
+        args=["lms", "create-institution", "bnu", "北京师范大学", "--serial-prefix", "BNU",
+              "--department", "edu="]
+    )
+    _create_bnu(runner)
+    no_full_name = runner.invoke(
+        args=["lms", "create-account", "li", "--institution", "bnu", "--role", "admin",
+              "--full-name", " "],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )
+
+    assert no_department_name.exit_code == 1
+    assert "--department edu=" in no_department_name.output
+    assert "CODE=NAME" in no_department_name.output
+    assert "as the argument" not in no_department_name.output
+    assert no_full_name.exit_code == 1
+    assert "--full-name" in no_full_name.output
+    assert "as the argument" not in no_full_name.output
