@@ -585,3 +585,14 @@ def test_export_follows_filters_and_institution(entries, login):
     assert f"account.login {entries.hr_b}" not in everything
     assert session.get("/admin/audit.csv?date_from=2026-03-05&date_to=2026-03-01").status_code == 400
     assert login("hr").get("/admin/audit.csv").status_code == 403
+
+
+def test_scope_removed_flash_has_no_stray_space(seeded, app_ctx, login):
+    officer_id = db.session.scalar(sa.select(User.id).filter_by(username="hr_cs"))
+
+    page = login("admin").post(
+        f"/people/{officer_id}/role", data={"role": "counselor"}, follow_redirects=True
+    ).get_data(as_text=True)
+
+    assert "吴敏已不再是人事干部" in page
+    assert "吴敏 已" not in page
