@@ -59,6 +59,19 @@ def test_chinese_addresses_the_reader_politely():
     assert not familiar, f"messages using 你: {familiar}"
 
 
+def test_two_factor_has_one_chinese_name():
+    """Pages say 双因素登录, so the audit log must not call it 双重验证 as well."""
+    with CATALOGUE.open("rb") as handle:
+        catalogue = read_po(handle)
+    other_names = []
+    for message in catalogue:
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if any("双重验证" in (text or "") or "第二重" in (text or "") for text in strings):
+            other_names.append(message.id)
+
+    assert not other_names, f"messages not using 双因素: {other_names}"
+
+
 def test_pages_default_to_chinese(client):
     page = client.get("/login").get_data(as_text=True)
 
