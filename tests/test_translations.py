@@ -72,6 +72,21 @@ def test_two_factor_has_one_chinese_name():
     assert not other_names, f"messages not using 双因素: {other_names}"
 
 
+def test_institution_is_called_unit():
+    """Pages call a university 单位, so the audit log does too."""
+    with CATALOGUE.open("rb") as handle:
+        catalogue = read_po(handle)
+    other_names = [
+        message.id
+        for message in catalogue
+        if isinstance(message.id, str)
+        and "institution" in message.id.lower()
+        and "机构" in (message.string or "")
+    ]
+
+    assert not other_names, f"messages calling an institution 机构: {other_names}"
+
+
 def test_pages_default_to_chinese(client):
     page = client.get("/login").get_data(as_text=True)
 
