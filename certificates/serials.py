@@ -278,6 +278,13 @@ def update_settings(
             field="renewal_window_days",
         )
     row = settings_of(institution.id)
+    previous = {
+        "prefix": institution.serial_prefix,
+        "pattern": row.serial_pattern if row is not None else DEFAULT_SERIAL_PATTERN,
+        "renewal_window_days": (
+            row.renewal_window_days if row is not None else DEFAULT_RENEWAL_WINDOW_DAYS
+        ),
+    }
     if row is None:
         row = InstitutionCertificateSettings(institution_id=institution.id)
         db.session.add(row)
@@ -297,6 +304,7 @@ def update_settings(
             "prefix": prefix,
             "pattern": pattern,
             "renewal_window_days": renewal_window_days,
+            "previous": previous,
         },
     )
     return row

@@ -154,7 +154,21 @@ def _counted(key: str, phrase: Callable[[int, str], str]) -> Callable[[dict], st
 
 
 #: Values computed from ``data`` before formatting, by placeholder name.
+def _previous_settings(data: dict) -> str:
+    """Return the certificate settings an entry replaced, or "" for entries without them."""
+    previous = data.get("previous")
+    if not isinstance(previous, dict):
+        return ""
+    return str(
+        _l(
+            " (before: serial pattern %(pattern)s, prefix %(prefix)s,"
+            " renewal window %(renewal_window_days)s days)"
+        )
+    ) % {key: previous.get(key, "—") for key in ("pattern", "prefix", "renewal_window_days")}
+
+
 _DERIVED: dict[str, Callable[[dict], str]] = {
+    "previous_settings": _previous_settings,
     "method_label": lambda data: labels.label(data["method"], "audit_login_method"),
     "step_label": lambda data: labels.label(data["step"], "audit_review_step"),
     "outcome_label": lambda data: labels.label(data["outcome"], "audit_review_outcome"),
@@ -285,6 +299,9 @@ TEMPLATES = {
         "%(actor)s turned off two-factor login of user %(subject_id)s"
     ),
     "account.two_factor_failed": _l("Wrong second-factor code for user %(subject_id)s"),
+    "account.two_factor_reset": _l(
+        "Two-factor login of user %(subject_id)s reset from the command line"
+    ),
     "account.hr_scope_changed": _l(
         "%(actor)s changed the HR scope of user %(subject_id)s"
         " from %(scope_before)s to %(scope_after)s"
@@ -419,7 +436,7 @@ TEMPLATES = {
     ),
     "certificate_settings.saved": _l(
         "Certificate settings saved: serial pattern %(pattern)s, prefix %(prefix)s,"
-        " renewal window %(renewal_window_days)s days"
+        " renewal window %(renewal_window_days)s days%(previous_settings)s"
     ),
     "certificate_programme_settings.saved": _l(
         "Programme certificate settings saved: template %(template_id)s,"
@@ -479,6 +496,7 @@ ACTION_LABELS = {
     "account.two_factor_enabled": _l("Two-factor login turned on"),
     "account.two_factor_disabled": _l("Two-factor login turned off"),
     "account.two_factor_failed": _l("Wrong second-factor code"),
+    "account.two_factor_reset": _l("Two-factor login reset"),
     "account.recovery_codes_replaced": _l("Recovery codes replaced"),
     "security.two_factor_required": _l("Two-factor login required"),
     "security.two_factor_optional": _l("Two-factor login optional"),

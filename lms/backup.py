@@ -112,11 +112,22 @@ def _current_revision() -> Optional[str]:
         return None
 
 
+def _unwritable(output: Path, error: OSError) -> BackupError:
+    reason = error.strerror or str(error)
+    return BackupError(
+        f"cannot write {output}: {reason}. Choose a folder you can write to with "
+        "--output. Nothing was written."
+    )
+
+
 def create_backup(app: Flask, output: Path) -> BackupSummary:
     """Write a backup archive of ``app``'s database and stored files to ``output``."""
     url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise _unwritable(output, error) from None
     members = []
     with tempfile.TemporaryDirectory(prefix="shuren-backup-") as staging_name:
         staging = Path(staging_name)
@@ -150,13 +161,17 @@ def create_backup(app: Flask, output: Path) -> BackupSummary:
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
 
         partial = output.with_name(output.name + ".partial")
-        with tarfile.open(partial, "w:gz") as archive:
-            archive.add(staging / MANIFEST, arcname=MANIFEST)
-            archive.add(staging / database_member, arcname=database_member)
-            for member in members[1:]:
-                _files, folder, relative = member["name"].split("/", 2)
-                archive.add(folders[folder] / relative, arcname=member["name"])
-        os.replace(partial, output)
+        try:
+            with tarfile.open(partial, "w:gz") as archive:
+                archive.add(staging / MANIFEST, arcname=MANIFEST)
+                archive.add(staging / database_member, arcname=database_member)
+                for member in members[1:]:
+                    _files, folder, relative = member["name"].split("/", 2)
+                    archive.add(folders[folder] / relative, arcname=member["name"])
+            os.replace(partial, output)
+        except OSError as error:
+            partial.unlink(missing_ok=True)
+            raise _unwritable(output, error) from None
     return BackupSummary(
         path=output,
         dialect=url.get_backend_name(),

@@ -111,6 +111,39 @@ def set_password_command(username: str) -> None:
 
 
 @lms_cli.command(
+    "reset-two-factor",
+    short_help="Turn off the two-factor login of an account that lost its device.",
+    help=(
+        "Turn off the two-factor login of the account USERNAME and end its "
+        "sessions, for someone who lost both the authenticator and the recovery "
+        "codes when no other admin of the institution can reset it on the "
+        "account page. If the institution requires two-factor login for the "
+        "role, the owner sets it up again at the next login. The reset is audited."
+    ),
+)
+@click.argument("username")
+def reset_two_factor_command(username: str) -> None:
+    from lms.accounts import two_factor
+
+    user = db.session.scalar(sa.select(User).filter_by(username=username))
+    if user is None:
+        raise click.ClickException(
+            f"No account with username {username!r}. Usernames are case-sensitive."
+        )
+    if not two_factor.is_enabled(user):
+        click.echo(f"{username} has no two-factor login; nothing was changed.")
+        return
+    two_factor.reset_from_command_line(user)
+    ended = revoke_user_sessions(user)
+    db.session.commit()
+    logger.info("Two-factor login of %r reset from the command line", user)
+    click.echo(
+        f"Two-factor login of {username} is off; {ended} session(s) ended. "
+        "They log in with the password and set it up again if it is required."
+    )
+
+
+@lms_cli.command(
     "operator",
     short_help="Grant or revoke the platform operator right of an admin.",
     help=(

@@ -36,10 +36,36 @@ def _wants_json() -> bool:
     return scripted and not names_html
 
 
+#: Errors of the shared store (Redis) that holds sessions and rate limits.
+STORE_ERRORS = (redis.ConnectionError, redis.TimeoutError)
+
+
 def _render(status: int, description: str = ""):
     if _wants_json():
         return jsonify(error=status, message=description), status
-    return render_template("errors/error.html", status=status, description=description), status
+    try:
+        page = render_template("errors/error.html", status=status, description=description)
+    except STORE_ERRORS as error:
+        # An error raised before the session was read (an expired form's
+        # CSRF check) renders its page for the current user, which needs
+        # Redis: without it, the page is the one for an unreachable store.
+        return _store_unavailable(error)
+    return page, status
+
+
+def _store_unavailable(error: Exception):
+    """Log that Redis is unreachable and answer 503 as to a guest.
+
+    Sessions and rate limits live in Redis, so without it no login can be
+    checked. The page is rendered for a guest: asking for the current user
+    would query Redis again.
+    """
+    db.session.rollback()
+    g._login_user = login_manager.anonymous_user()
+    logger.error("Redis unavailable on %s %s: %s", request.method, request.path, error)
+    if _wants_json():
+        return jsonify(error=503, message=""), 503
+    return render_template("errors/error.html", status=503, description=""), 503
 
 
 def _described(error: HTTPException) -> str:
@@ -99,7 +125,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        if _wants_json() and not current_user.is_authenticated:
+        try:
+            logged_in = current_user.is_authenticated
+        except STORE_ERRORS as store_error:
+            return _store_unavailable(store_error)
+        if _wants_json() and not logged_in:
             # Logging out drops the form's token with the session. A script
             # posting from a page of the old session gets the login-required
             # response, because reloading that page would not help.
@@ -184,15 +214,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(redis.ConnectionError)
     @app.errorhandler(redis.TimeoutError)
     def shared_store_unavailable(error):
-        # Sessions and rate limits live in Redis, so without it no login can
-        # be checked. The page is rendered for a guest: asking for the
-        # current user would query Redis again.
-        db.session.rollback()
-        g._login_user = login_manager.anonymous_user()
-        logger.error(
-            "Redis unavailable on %s %s: %s", request.method, request.path, error
-        )
-        return _render(503)
+        return _store_unavailable(error)
 
     @app.errorhandler(500)
     def server_error(error):

@@ -46,10 +46,19 @@ def _check_code(value: str, kind: str) -> str:
     return value
 
 
-def _check_name(value: str, kind: str, limit: int) -> str:
+#: Lengths of the user table's employee_no and email columns.
+EMPLOYEE_NO_MAX = 32
+EMAIL_MAX = 254
+#: One @ with text on each side and a dot in the domain, without spaces.
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _check_name(
+    value: str, kind: str, limit: int, missing: str = "give it as the argument"
+) -> str:
     value = " ".join((value or "").split())
     if not value:
-        raise OnboardingError(f"The {kind} name is missing; give it as the argument.")
+        raise OnboardingError(f"The {kind} name is missing; {missing}.")
     if len(value) > limit:
         raise OnboardingError(
             f"The {kind} name has {len(value)} characters; the maximum is {limit}."
@@ -122,6 +131,11 @@ def create_institution(
             message = str(error)
         raise OnboardingError(f"--serial-prefix {serial_prefix}: {message}") from None
     for department_code, department_name in departments:
+        _check_name(
+            department_name, "department", 200,
+            f"write --department {department_code}=NAME (CODE=NAME), "
+            "such as cs=计算机科学与技术学院",
+        )
         add_department(institution, department_code, department_name)
     ensure_national_data()
     ensure_default_templates(institution)
@@ -194,7 +208,25 @@ def create_account(
         )
     if db.session.scalar(sa.select(User.id).filter_by(username=username)) is not None:
         raise OnboardingError(f"The username {username!r} is taken; choose another.")
-    full_name = _check_name(full_name, "person's", 100)
+    full_name = _check_name(full_name, "person's", 100, "give it with --full-name")
+    employee_no = (employee_no or "").strip() or None
+    if employee_no is not None and len(employee_no) > EMPLOYEE_NO_MAX:
+        raise OnboardingError(
+            f"--employee-no has {len(employee_no)} characters; the maximum is "
+            f"{EMPLOYEE_NO_MAX}. No account was created."
+        )
+    email = (email or "").strip() or None
+    if email is not None:
+        if len(email) > EMAIL_MAX:
+            raise OnboardingError(
+                f"--email has {len(email)} characters; the maximum is {EMAIL_MAX}. "
+                "No account was created."
+            )
+        if not EMAIL_RE.match(email):
+            raise OnboardingError(
+                f"--email {email!r} is not an e-mail address; write it as "
+                "name@example.com. No account was created."
+            )
     department = None
     if department_code:
         department = db.session.scalar(

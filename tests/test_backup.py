@@ -178,3 +178,18 @@ def test_damaged_archive_changes_nothing(tmp_path):
     assert result.exit_code != 0
     assert "Nothing was changed" in result.output
     assert not (tmp_path / "db.sqlite3").exists() or (tmp_path / "db.sqlite3").stat().st_size == 0
+
+
+def test_backup_unwritable_output(app, tmp_path):
+    """An output path that cannot be written ends with a message, not a traceback."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder should be")
+    target = blocker / "shuren.tar.gz"
+
+    result = app.test_cli_runner().invoke(args=["lms", "backup", "-o", str(target)])
+
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert str(target) in result.output
+    assert "Nothing was written" in result.output
+    assert not list(tmp_path.rglob("*.partial"))

@@ -142,3 +142,54 @@ def test_add_department_to_institution(app):
     assert "already" in again.output
     with app.app_context():
         assert db.session.scalar(sa.select(Department.name).filter_by(code="law")) == "法学院"
+
+
+def test_create_account_checks_lengths_and_email(app):
+    """Values longer than their columns are refused by name before the database sees them."""
+    runner = app.test_cli_runner()
+    _create_bnu(runner)
+
+    def create(username, *extra):
+        return runner.invoke(
+            args=["lms", "create-account", username, "--institution", "bnu",
+                  "--role", "counselor", "--full-name", "李", *extra],
+            input=f"{PASSWORD}\n{PASSWORD}\n",
+        )
+
+    long_number = create("li1", "--employee-no", "9" * 33)
+    long_email = create("li2", "--email", "a" * 250 + "@x.cn")
+    not_email = create("li3", "--email", "notanemail")
+
+    assert long_number.exit_code == 1
+    assert "--employee-no" in long_number.output and "32" in long_number.output
+    assert long_email.exit_code == 1
+    assert "--email" in long_email.output and "254" in long_email.output
+    assert not_email.exit_code == 1
+    assert "--email" in not_email.output and "name@example.com" in not_email.output
+    with app.app_context():
+        assert db.session.scalar(
+            sa.select(sa.func.count(User.id)).where(User.username.in_(["li1", "li2", "li3"]))
+        ) == 0
+
+
+def test_missing_names_point_to_their_option(app):
+    """A name given through an option is asked for through that option."""
+    runner = app.test_cli_runner()
+    no_department_name = runner.invoke(
+        args=["lms", "create-institution", "bnu", "北京师范大学", "--serial-prefix", "BNU",
+              "--department", "edu="]
+    )
+    _create_bnu(runner)
+    no_full_name = runner.invoke(
+        args=["lms", "create-account", "li", "--institution", "bnu", "--role", "admin",
+              "--full-name", " "],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )
+
+    assert no_department_name.exit_code == 1
+    assert "--department edu=" in no_department_name.output
+    assert "CODE=NAME" in no_department_name.output
+    assert "as the argument" not in no_department_name.output
+    assert no_full_name.exit_code == 1
+    assert "--full-name" in no_full_name.output
+    assert "as the argument" not in no_full_name.output

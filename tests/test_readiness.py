@@ -68,3 +68,38 @@ def test_limit_keys_take_session_prefix(tmp_path, monkeypatch):
 
     assert config["SESSION_REDIS_PREFIX"] == "campus-a:"
     assert config["RATELIMIT_KEY_PREFIX"] == "campus-a:"
+
+
+def test_expired_form_redis_down_503(app, seeded, login, monkeypatch):
+    """A form with an expired CSRF token fails before the session is read.
+
+    The error page then asks for the current user, which needs Redis: it
+    must still answer with the 503 page, not a bare server error.
+    """
+    session = login("counselor1")
+    monkeypatch.setitem(
+        app.extensions, "lms_session_store", RedisSessionStore.from_url(UNREACHABLE)
+    )
+
+    response = session.client.post(
+        "/language/en", data={"csrf_token": "expired"}, headers={"Accept-Language": "zh-CN"}
+    )
+
+    assert response.status_code == 503
+    assert "服务暂时不可用" in response.get_data(as_text=True)
+
+
+def test_expired_script_post_redis_down_503(app, seeded, login, monkeypatch):
+    session = login("counselor1")
+    monkeypatch.setitem(
+        app.extensions, "lms_session_store", RedisSessionStore.from_url(UNREACHABLE)
+    )
+
+    response = session.client.post(
+        "/language/en",
+        data={"csrf_token": "expired"},
+        headers={"Accept": "application/json", "X-Requested-With": "fetch"},
+    )
+
+    assert response.status_code == 503
+    assert response.json["error"] == 503

@@ -59,6 +59,34 @@ def test_chinese_addresses_the_reader_politely():
     assert not familiar, f"messages using 你: {familiar}"
 
 
+def test_two_factor_has_one_chinese_name():
+    """Pages say 双因素登录, so the audit log must not call it 双重验证 as well."""
+    with CATALOGUE.open("rb") as handle:
+        catalogue = read_po(handle)
+    other_names = []
+    for message in catalogue:
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if any("双重验证" in (text or "") or "第二重" in (text or "") for text in strings):
+            other_names.append(message.id)
+
+    assert not other_names, f"messages not using 双因素: {other_names}"
+
+
+def test_institution_is_called_unit():
+    """Pages call a university 单位, so the audit log does too."""
+    with CATALOGUE.open("rb") as handle:
+        catalogue = read_po(handle)
+    other_names = [
+        message.id
+        for message in catalogue
+        if isinstance(message.id, str)
+        and "institution" in message.id.lower()
+        and "机构" in (message.string or "")
+    ]
+
+    assert not other_names, f"messages calling an institution 机构: {other_names}"
+
+
 def test_pages_default_to_chinese(client):
     page = client.get("/login").get_data(as_text=True)
 

@@ -234,11 +234,31 @@ def confirm_enrolment(user: User, code: str, now: Optional[datetime] = None) -> 
     return codes
 
 
-def disable(actor: User, user: User) -> None:
-    """Turn two-factor login off and delete the secret and recovery codes; audited."""
+def _delete(user: User) -> None:
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.session.execute(sa.delete(TwoFactor).where(TwoFactor.user_id == user.id))
     db.session.flush()
+
+
+def reset_from_command_line(user: User) -> None:
+    """Turn off ``user``'s two-factor login for ``flask lms reset-two-factor``; audited.
+
+    For an account whose device and recovery codes are lost when no other
+    admin of its institution can reset it on the account page.
+    """
+    _delete(user)
+    audit.record(
+        "account.two_factor_reset",
+        "user",
+        user.id,
+        f"Two-factor login of {user.username} reset from the command line",
+        institution_id=user.institution_id,
+    )
+
+
+def disable(actor: User, user: User) -> None:
+    """Turn two-factor login off and delete the secret and recovery codes; audited."""
+    _delete(user)
     audit.record(
         "account.two_factor_disabled",
         "user",

@@ -43,13 +43,24 @@ def deliver_notifications(now: Optional[datetime] = None) -> dict:
     return services.deliver_pending(now or now_utc()).as_dict()
 
 
+#: Time after which cleanup treats a run that never finished as crashed.
+UNFINISHED_RUN_GRACE = timedelta(days=1)
+
+
 def cleanup_expired(now: Optional[datetime] = None) -> dict:
     """Delete job history and read notifications older than their retention."""
     now = now or now_utc()
     run_cutoff = now - timedelta(days=int(setting("LMS_JOB_RUN_RETENTION_DAYS")))
     read_cutoff = now - timedelta(days=int(setting("LMS_NOTIFICATION_RETENTION_DAYS")))
+    # A run that has not finished may be this very run, whose row records
+    # its result: a ``now`` past the retention (``run-job --now``) would
+    # otherwise delete it. Runs left unfinished by a crash go a day later.
+    unfinished_cutoff = now_utc() - UNFINISHED_RUN_GRACE
     runs = db.session.execute(
-        sa.delete(JobRun).where(JobRun.started_at < run_cutoff)
+        sa.delete(JobRun).where(
+            JobRun.started_at < run_cutoff,
+            sa.or_(JobRun.finished_at.is_not(None), JobRun.started_at < unfinished_cutoff),
+        )
     ).rowcount
     notifications = db.session.execute(
         sa.delete(Notification).where(

@@ -554,3 +554,45 @@ def test_viewer_names_attendance_chinese(world, login):
     assert cells["class.attendance_marked"][1].endswith(
         ">场次 2026年9月2日 开班式与专题讲座 的考勤登记为“迟到”（原为：—）"
     )
+
+
+def test_export_follows_filters_and_institution(entries, login):
+    """The CSV holds what the filtered page lists, with the entry's data, and
+    nothing of another institution."""
+    import csv
+    import io
+    import json
+
+    session = login("admin")
+    page = session.get("/admin/audit?action=certificate.").get_data(as_text=True)
+    assert "/admin/audit.csv?action=certificate." in page
+
+    response = session.get("/admin/audit.csv?action=certificate.")
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/csv")
+    assert "attachment" in response.headers["Content-Disposition"]
+    assert response.headers["Cache-Control"] == "private, no-store"
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+    header, body = rows[0], rows[1:]
+    assert [row[header.index("action")] for row in body] == [
+        "certificate.revoked", "certificate.issued"
+    ]
+    assert body[0][header.index("created_at_utc")] == "2026-03-02T02:00:00+00:00"
+    assert json.loads(body[0][header.index("data")]) == {}
+
+    everything = session.get("/admin/audit.csv").get_data(as_text=True)
+    assert f"account.login {entries.hr_b}" not in everything
+    assert session.get("/admin/audit.csv?date_from=2026-03-05&date_to=2026-03-01").status_code == 400
+    assert login("hr").get("/admin/audit.csv").status_code == 403
+
+
+def test_scope_removed_flash_has_no_stray_space(seeded, app_ctx, login):
+    officer_id = db.session.scalar(sa.select(User.id).filter_by(username="hr_cs"))
+
+    page = login("admin").post(
+        f"/people/{officer_id}/role", data={"role": "counselor"}, follow_redirects=True
+    ).get_data(as_text=True)
+
+    assert "吴敏已不再是人事干部" in page
+    assert "吴敏 已" not in page

@@ -451,7 +451,8 @@ def test_new_templates_in_chinese(recorded, login):
     }
     assert cells["certificate_settings.saved"] == (
         "保存证书设置",
-        "证书设置已保存：编号格式 {prefix}-{year}-{seq:06d}，前缀 JA，续期窗口 90 天",
+        "证书设置已保存：编号格式 {prefix}-{year}-{seq:06d}，前缀 JA，续期窗口 90 天"
+        "（原为：编号格式 {prefix}-{year}-{seq:06d}，前缀 UNI-，续期窗口 90 天）",
     )
     assert cells["programme.archived"] == ("归档培训项目", "状态：已发布 → 已归档")
     assert cells["class.attendance_marked"] == (

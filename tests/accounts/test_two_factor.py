@@ -437,3 +437,41 @@ def test_other_script_digits_refused_without_error(app, world, clock):
 
     assert response.status_code == 200
     assert not _logged_in(client)
+
+
+def test_cli_reset_two_factor(app, world, clock):
+    """An admin who lost the device and the recovery codes, with no other
+    admin to reset them, is let in again by the platform operator's command."""
+    secret, _codes = _enrol(app, app.test_client(), "admin", clock)
+    clock.now = T0 + timedelta(minutes=1)
+    client = app.test_client()
+    _response, csrf = _password_step(client, "admin")
+    _code_step(client, csrf, _code_at(secret, clock.now))
+    assert _logged_in(client)
+    runner = app.test_cli_runner()
+
+    result = runner.invoke(args=["lms", "reset-two-factor", "admin"])
+
+    assert result.exit_code == 0, result.output
+    assert "admin" in result.output
+    assert not two_factor.is_enabled(db.session.get(User, world.admin))
+    assert not _logged_in(client)
+    entry = db.session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action == "account.two_factor_reset")
+    ).one()
+    assert entry.subject_id == world.admin
+    response, _csrf = _password_step(app.test_client(), "admin")
+    assert not response.headers["Location"].endswith("/login/verify")
+
+
+def test_cli_reset_two_factor_bad_username(app, world, clock):
+    runner = app.test_cli_runner()
+
+    unknown = runner.invoke(args=["lms", "reset-two-factor", "nobody"])
+    not_enrolled = runner.invoke(args=["lms", "reset-two-factor", "counselor1"])
+
+    assert unknown.exit_code == 1
+    assert "No account with username 'nobody'" in unknown.output
+    assert unknown.exception is None or isinstance(unknown.exception, SystemExit)
+    assert not_enrolled.exit_code == 0
+    assert "nothing was changed" in not_enrolled.output

@@ -325,3 +325,30 @@ def test_settings_page_renewal_window_one_message(two_schools, login, window, me
     errors = re.findall(r'<p class="field-error">(.*?)</p>', response.get_data(as_text=True))
     assert errors == [message]
     assert serials.settings_of(two_schools["first"].id) is None
+
+
+def test_settings_audit_keeps_previous_values(two_schools, login):
+    """Changing the serial prefix is audited with the values it replaced."""
+    make_user(two_schools["first"], "admin-a", Role.ADMIN)
+    db.session.commit()
+    admin = login("admin-a")
+    old_prefix = two_schools["first"].serial_prefix
+    old_pattern = serials.serial_pattern(two_schools["first"].id)
+
+    response = admin.post(
+        "/certificates/settings",
+        data={
+            "serial_prefix": "BNU",
+            "serial_pattern": "{prefix}-{yy}-{seq:05d}",
+            "renewal_window_days": "30",
+        },
+    )
+
+    assert response.status_code == 302
+    entry = db.session.scalar(
+        sa.select(AuditEntry).filter_by(action="certificate_settings.saved")
+    )
+    assert entry.data["previous"]["prefix"] == old_prefix
+    assert entry.data["previous"]["pattern"] == old_pattern
+    page = admin.get("/admin/audit").get_data(as_text=True)
+    assert f"原为：编号格式 {old_pattern}，前缀 {old_prefix}" in page

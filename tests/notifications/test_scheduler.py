@@ -256,6 +256,22 @@ def test_cleanup_deletes_old_runs_and_read_notifications(institution, app, monke
     assert set(db.session.scalars(sa.select(Notification.dedupe_key))) == {"recent-read", "unread"}
 
 
+def test_cleanup_keeps_its_own_run(institution, app, monkeypatch):
+    """With --now past the retention, cleanup must not delete the run that records it."""
+    monkeypatch.setitem(app.config, "LMS_JOB_RUN_RETENTION_DAYS", 30)
+    finished = datetime.now(UTC) - timedelta(days=2)
+    db.session.add(
+        JobRun(job_id="old", started_at=finished, finished_at=finished, host="h", pid=1)
+    )
+    db.session.commit()
+
+    run = run_job_once("cleanup_expired", now=datetime.now(UTC) + timedelta(days=400))
+
+    assert run.ok is True
+    assert run.result["job_runs_deleted"] == 1
+    assert list(db.session.scalars(sa.select(JobRun.job_id))) == ["cleanup_expired"]
+
+
 def test_start_in_process_refuses_under_tests(app):
     assert scheduler.start_in_process(app) is None
 
