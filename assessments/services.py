@@ -68,9 +68,9 @@ class AttemptError(Exception):
 def attempts_for(user: User, quiz: Quiz) -> list[Attempt]:
     """Return the learner's attempts at the quiz, by number.
 
-    Within one GET request the list is kept: the quiz page and the course
-    outline ask for it once for the attempts, once for the grade and once
-    for the attempts left, and a GET starts no attempt.
+    Within one GET request the list is kept: the quiz page reads it for the
+    attempts, the grade and the attempts left, the course outline for the
+    quiz list and the completion check, and a GET starts no attempt.
     """
     cache = course_services.request_cache("attempts_for")
     if cache is not None and (user.id, quiz.id) in cache:
@@ -1008,7 +1008,7 @@ def quizzes_for_course(course: Course) -> list[Quiz]:
     """Return the course's quizzes in the order they were made.
 
     Within one GET request the list is kept, because the course outline
-    asks for it for its quiz list and again for the completion check.
+    needs it for its quiz list and again for the completion check.
     """
     cache = course_services.request_cache("quizzes_for_course")
     if cache is not None and course.id in cache:

@@ -68,8 +68,8 @@ def counselor_posts(user: User, today: date) -> list[PostPeriod]:
     ``detail["ended_on"]`` when set, else the day before the next
     appointment or the current post starts, else today. Appointments that
     a later entry corrects do not count. Within one GET request the result
-    is kept, because the dashboard asks for the level once per programme it
-    checks.
+    is kept, because the dashboard computes the level once for itself and
+    once per programme whose self-enrolment it checks.
     """
     cache = services.request_cache("counselor_posts")
     if cache is not None and (user.id, today) in cache:
