@@ -24,6 +24,7 @@ from lms.annual_assessment.services import seed_default_scheme
 from lms.extensions import db
 from lms.records.models import HoursEntry, TrainingKind, TrainingTier
 from lms.records.services import current_year
+from tests.conftest import database_sessions
 from tests.factories import (
     finish_lesson,
     make_course,
@@ -138,6 +139,7 @@ def _budget_key(path: str) -> str:
     return "/".join(parts)
 
 
+@database_sessions
 def test_session_check_is_one_query(app, login):
     """Every logged-in request pays for the session check, so it is one statement."""
     with app.app_context():
