@@ -66,11 +66,23 @@ class AttemptError(Exception):
 
 
 def attempts_for(user: User, quiz: Quiz) -> list[Attempt]:
-    return list(
+    """Return the learner's attempts at the quiz, by number.
+
+    Within one GET request the list is kept: the quiz page reads it for the
+    attempts, the grade and the attempts left, the course outline for the
+    quiz list and the completion check, and a GET starts no attempt.
+    """
+    cache = course_services.request_cache("attempts_for")
+    if cache is not None and (user.id, quiz.id) in cache:
+        return list(cache[(user.id, quiz.id)])
+    attempts = list(
         db.session.scalars(
             sa.select(Attempt).filter_by(user_id=user.id, quiz_id=quiz.id).order_by(Attempt.number)
         )
     )
+    if cache is not None:
+        cache[(user.id, quiz.id)] = attempts
+    return list(attempts)
 
 
 def open_attempt(user: User, quiz: Quiz) -> Optional[Attempt]:
@@ -993,8 +1005,19 @@ def connect_listeners() -> None:
 
 
 def quizzes_for_course(course: Course) -> list[Quiz]:
-    return list(
+    """Return the course's quizzes in the order they were made.
+
+    Within one GET request the list is kept, because the course outline
+    needs it for its quiz list and again for the completion check.
+    """
+    cache = course_services.request_cache("quizzes_for_course")
+    if cache is not None and course.id in cache:
+        return list(cache[course.id])
+    quizzes = list(
         db.session.scalars(
             sa.select(Quiz).filter_by(course_id=course.id).order_by(Quiz.id)
         )
     )
+    if cache is not None:
+        cache[course.id] = quizzes
+    return list(quizzes)

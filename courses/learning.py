@@ -67,8 +67,20 @@ def counselor_posts(user: User, today: date) -> list[PostPeriod]:
     ``detail["post"]`` is a counselor post. An appointment ends on
     ``detail["ended_on"]`` when set, else the day before the next
     appointment or the current post starts, else today. Appointments that
-    a later entry corrects do not count.
+    a later entry corrects do not count. Within one GET request the result
+    is kept, because the dashboard computes the level once for itself and
+    once per programme whose self-enrolment it checks.
     """
+    cache = services.request_cache("counselor_posts")
+    if cache is not None and (user.id, today) in cache:
+        return cache[(user.id, today)]
+    periods = _load_counselor_posts(user, today)
+    if cache is not None:
+        cache[(user.id, today)] = periods
+    return periods
+
+
+def _load_counselor_posts(user: User, today: date) -> list[PostPeriod]:
     profile = find_profile(user.id)
     current_start = profile.post_started_on if profile is not None else None
     entries = list(

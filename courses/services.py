@@ -201,7 +201,7 @@ def enrolment_courses(enrolment: Enrolment) -> list[tuple[ProgrammeCourse, Cours
     Within one GET request the result is kept per enrolment, because the
     learner pages request it once per course shown and a GET changes no pins.
     """
-    cache = _request_cache("enrolment_courses")
+    cache = request_cache("enrolment_courses")
     if cache is not None and enrolment.id in cache:
         return cache[enrolment.id]
     links = load_programme_courses(enrolment.programme)
@@ -213,7 +213,7 @@ def enrolment_courses(enrolment: Enrolment) -> list[tuple[ProgrammeCourse, Cours
     return result
 
 
-def _request_cache(name: str) -> Optional[dict]:
+def request_cache(name: str) -> Optional[dict]:
     """Return a dict kept for the current GET request, or None outside one."""
     from flask import has_request_context
     from flask.globals import app_ctx, request_ctx
@@ -262,7 +262,7 @@ def enrolments_for_course(user: User, course: Course) -> list[Enrolment]:
     An enrolment follows its pinned version of each programme course, and
     the programme's current version where it has no pin.
     """
-    cache = _request_cache("enrolments_for_course")
+    cache = request_cache("enrolments_for_course")
     key = (user.id, course.id)
     if cache is not None and key in cache:
         return list(cache[key])
@@ -499,7 +499,7 @@ def ensure_unlocked(user: User, course: Course) -> None:
 
 def completed_lesson_ids(user: User, course: Course) -> set[int]:
     """Return the ids of the lessons of ``course`` that ``user`` finished."""
-    cache = _request_cache("completed_lessons")
+    cache = request_cache("completed_lessons")
     if cache is not None and course.id in cache.get(user.id, {}):
         return set(cache[user.id][course.id])
     finished = set(
@@ -724,7 +724,7 @@ def enrolments_of(user: User) -> list[Enrolment]:
     number of queries. Within one GET request the list is kept, because
     the learner pages ask for it once per course they show.
     """
-    cache = _request_cache("enrolments_of")
+    cache = request_cache("enrolments_of")
     if cache is not None and user.id in cache:
         return cache[user.id]
     enrolments = list(
@@ -752,7 +752,7 @@ def _known_ids(name: str, user: User, ids: list[int], load) -> set[int]:
     completes no course and finishes no lesson. Outside one, ``load`` runs
     every time.
     """
-    cache = _request_cache(name)
+    cache = request_cache(name)
     if cache is None:
         return load(ids)
     known = cache.setdefault(user.id, {})
@@ -790,7 +790,7 @@ def _completions(user: User, course_ids: list[int]) -> dict[int, bool]:
 
     Within one GET request the results are kept per user, as ``_known_ids`` does.
     """
-    cache = _request_cache("completions")
+    cache = request_cache("completions")
     known = {} if cache is None else cache.setdefault(user.id, {})
     unseen = [course_id for course_id in course_ids if course_id not in known]
     if unseen:
@@ -848,7 +848,7 @@ def prefetch_learner_state(user: User, enrolments: list[Enrolment]) -> None:
     learner's finished lessons, in four queries. Only a GET request keeps
     the results, so elsewhere this does nothing.
     """
-    finished_cache = _request_cache("completed_lessons")
+    finished_cache = request_cache("completed_lessons")
     if finished_cache is None:
         return
     courses = {}

@@ -3,6 +3,7 @@
 import os
 import re
 import tempfile
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -17,6 +18,44 @@ TEST_PASSWORD = "demo-pass-2026"
 
 def _database_url(tmpdir: str) -> str:
     return os.environ.get("LMS_TEST_DATABASE_URL") or f"sqlite:///{tmpdir}/test.sqlite3"
+
+
+#: With ``LMS_TEST_REDIS_URL`` set, the app keeps sessions, user-row copies
+#: and rate limits in that Redis database, as production does, under a
+#: prefix of this run's own.
+REDIS_URL = os.environ.get("LMS_TEST_REDIS_URL")
+REDIS_PREFIX = f"shuren-test-{uuid.uuid4().hex[:12]}:"
+
+
+#: Marks a test of the session records that the database store keeps.
+database_sessions = pytest.mark.skipif(
+    bool(REDIS_URL), reason="checks session records kept in the database"
+)
+
+
+def _store_settings() -> dict:
+    if not REDIS_URL:
+        return {"RATELIMIT_STORAGE_URI": "memory://", "SESSION_STORE_URL": None}
+    return {
+        "RATELIMIT_STORAGE_URI": REDIS_URL,
+        "RATELIMIT_KEY_PREFIX": REDIS_PREFIX,
+        "SESSION_STORE_URL": REDIS_URL,
+        "SESSION_REDIS_PREFIX": REDIS_PREFIX,
+    }
+
+
+def _forget_redis_keys() -> None:
+    """Delete this run's session keys: each test's tables start empty and reuse ids.
+
+    The rate limiter's ``reset`` deletes its own keys, every run's in the
+    database, so concurrent runs need Redis databases of their own.
+    """
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(match=f"{REDIS_PREFIX}*", count=1000))
+    if keys:
+        client.delete(*keys)
 
 
 class FreshContextClient(FlaskClient):
@@ -47,8 +86,7 @@ def app():
             "UPLOAD_DIR": os.path.join(tmpdir, "uploads"),
             # Tests run batches themselves instead of on a background thread.
             "CERTIFICATE_BATCH_AUTOSTART": False,
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "SESSION_STORE_URL": None,
+            **_store_settings(),
             "PUBLIC_URL": "http://127.0.0.1:5000",
             "SERVER_NAME": None,
             # No time passes in a test, so lessons need only be opened before
@@ -73,6 +111,8 @@ def _clean_tables(app):
     from lms.extensions import limiter
 
     limiter.reset()
+    if REDIS_URL:
+        _forget_redis_keys()
     yield
     with app.app_context():
         _db.session.rollback()

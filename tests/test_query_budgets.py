@@ -6,6 +6,7 @@ queries than the small one, so a query per row (an N+1) fails here long
 before it shows in a benchmark.
 """
 
+import re
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
@@ -23,6 +24,7 @@ from lms.annual_assessment.services import seed_default_scheme
 from lms.extensions import db
 from lms.records.models import HoursEntry, TrainingKind, TrainingTier
 from lms.records.services import current_year
+from tests.conftest import database_sessions
 from tests.factories import (
     finish_lesson,
     make_course,
@@ -137,6 +139,7 @@ def _budget_key(path: str) -> str:
     return "/".join(parts)
 
 
+@database_sessions
 def test_session_check_is_one_query(app, login):
     """Every logged-in request pays for the session check, so it is one statement."""
     with app.app_context():
@@ -261,6 +264,52 @@ def test_quiz_start_queries_do_not_grow_with_questions(app, login):
         # standing, the questions, two INSERTs and BEGIN IMMEDIATE.
         assert many <= 6
     assert many == few, f"queries per question: {few} with 2, {many} with 20"
+
+
+def _taker_with_attempts(app, login, attempts: int):
+    """Return the quiz id and the client of a taker who submitted ``attempts`` attempts."""
+    quiz_id, _answers = _quiz_taker(app, questions=2)
+    session = login("taker")
+    for _ in range(attempts):
+        attempt_url = session.post(f"/quizzes/{quiz_id}/start").headers["Location"]
+        response = session.post(f"{attempt_url}/submit", data={})
+        assert response.status_code == 302, (attempt_url, response.status_code)
+    return quiz_id, session
+
+
+def test_quiz_page_reads_the_attempts_once(app, login):
+    """The page shows the attempts, the grade and the attempts left from one read."""
+    quiz_id, session = _taker_with_attempts(app, login, attempts=2)
+
+    with counted_queries(app) as statements:
+        response = session.get(f"/quizzes/{quiz_id}")
+
+    assert response.status_code == 200
+    assert len(_reads_of_attempt_lists(statements)) == 1, statements
+    _empty_tables(app)
+
+
+def _reads_of_attempt_lists(statements: list[str]) -> list[str]:
+    """Return the statements that read a learner's attempts at a quiz in order."""
+    return [s for s in statements if re.search(r"FROM attempt\s+WHERE.*ORDER BY attempt.number", s, re.S)]
+
+
+def test_course_outline_reads_quizzes_and_attempts_once(app, login):
+    """The quiz list and the completion check share one read of each."""
+    quiz_id, session = _taker_with_attempts(app, login, attempts=1)
+    with app.app_context():
+        from assessments.models import Quiz
+
+        course_id = db.session.get(Quiz, quiz_id).course_id
+
+    with counted_queries(app) as statements:
+        response = session.get(f"/courses/{course_id}")
+
+    assert response.status_code == 200
+    quiz_lists = [s for s in statements if re.search(r"FROM quiz\s+WHERE", s)]
+    assert len(quiz_lists) == 1, quiz_lists
+    assert len(_reads_of_attempt_lists(statements)) == 1, statements
+    _empty_tables(app)
 
 
 def _autosave_queries(app, login, questions: int, time_limit_minutes=None) -> list[str]:

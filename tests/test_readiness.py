@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from lms.accounts.redis_sessions import RedisSessionStore
+from tests.conftest import database_sessions
 
 #: A port on 127.0.0.1 where no Redis listens.
 UNREACHABLE = "redis://127.0.0.1:1/0"
@@ -36,6 +37,7 @@ def test_ready_names_unreachable_redis(app, monkeypatch):
     assert response.json == {"status": "unavailable", "database": "ok", "redis": "failed"}
 
 
+@database_sessions
 def test_ready_without_redis_checks_database(app):
     response = app.test_client().get("/readyz")
 

@@ -10,7 +10,7 @@ from lms.accounts.models import User, UserSession
 from lms.audit import AuditEntry
 from lms.db import now_utc
 from lms.extensions import db
-from tests.conftest import TEST_PASSWORD, LoggedIn, csrf_from
+from tests.conftest import TEST_PASSWORD, LoggedIn, csrf_from, database_sessions
 
 NEW_PASSWORD = "harbour-lantern-47"
 
@@ -53,6 +53,7 @@ def test_logout_revokes_replayed_cookie(app, seeded, login):
     assert response.headers["Location"].startswith("/login")
 
 
+@database_sessions
 def test_logout_marks_record_revoked(app, seeded, login, app_ctx):
     session = login("counselor1")
     session.post("/logout")
@@ -62,6 +63,7 @@ def test_logout_marks_record_revoked(app, seeded, login, app_ctx):
     assert record.revoked_at is not None
 
 
+@database_sessions
 def test_login_stores_only_token_hash(app, seeded, login, app_ctx):
     session = login("counselor1")
     with session.client.session_transaction() as cookie_session:
@@ -238,6 +240,7 @@ def test_idle_timeout_ends_session(app, seeded, login, monkeypatch):
     assert not _is_logged_in(session)
 
 
+@database_sessions
 def test_writing_request_touches_session_in_its_transaction(app, seeded, login, monkeypatch):
     """A POST after the touch interval stores last_seen_at with its own commit.
 

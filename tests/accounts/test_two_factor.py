@@ -15,8 +15,9 @@ from tests.conftest import TEST_PASSWORD, csrf_from
 from tests.factories import build_learning_world
 
 UTC = timezone.utc
-#: A fixed time at the start of a 30-second TOTP step.
-T0 = datetime(2026, 4, 1, 2, 0, 0, tzinfo=UTC)
+#: The start of the current 30-second TOTP step. Not a fixed day: a session
+#: store in Redis drops records whose expiry has passed by the real clock.
+T0 = datetime.fromtimestamp(int(datetime.now(UTC).timestamp()) // 30 * 30, UTC)
 
 
 class Clock:

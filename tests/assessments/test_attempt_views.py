@@ -17,7 +17,8 @@ from assessments.models import (
     QuizGrant,
     ReviewTiming,
 )
-from lms.accounts.models import User, UserSession
+from lms.accounts.models import User
+from lms.accounts.sessions import revoke_user_sessions
 from lms.audit import AuditEntry
 from lms.db import now_utc
 from lms.extensions import db
@@ -30,6 +31,13 @@ def _enrolled(login, world, username="counselor1"):
     session.post("/language/en")
     assert session.post(f"/programmes/{world.programme}/enrol").status_code == 302
     return session
+
+
+def _log_everyone_out() -> None:
+    """Revoke every user's sessions through the app's session store, as an admin does."""
+    for user in db.session.scalars(sa.select(User)):
+        revoke_user_sessions(user)
+    db.session.commit()
 
 
 def _start(session, quiz_id) -> int:
@@ -308,9 +316,7 @@ def test_autosave_csrf_failure_returns_json(world, login):
 def test_autosave_after_login_expired_returns_401(world, login):
     counselor = _enrolled(login, world)
     attempt_id = _start(counselor, world.quiz)
-    for record in db.session.scalars(sa.select(UserSession)):
-        record.revoked_at = now_utc()
-    db.session.commit()
+    _log_everyone_out()
     question = db.session.get(Quiz, world.quiz).questions[0]
 
     response = counselor.post(
@@ -351,9 +357,7 @@ def test_expired_submit_returns_to_attempt(world, login, english):
     attempt_id = _start(counselor, world.quiz)
     page_url = f"/attempts/{attempt_id}"
     token = csrf_from(counselor.get(page_url).get_data(as_text=True))
-    for record in db.session.scalars(sa.select(UserSession)):
-        record.revoked_at = now_utc()
-    db.session.commit()
+    _log_everyone_out()
 
     response = counselor.post(
         f"{page_url}/submit",
@@ -372,9 +376,7 @@ def test_expired_post_ignores_foreign_referrer(world, login):
     counselor = _enrolled(login, world)
     attempt_id = _start(counselor, world.quiz)
     token = csrf_from(counselor.get(f"/attempts/{attempt_id}").get_data(as_text=True))
-    for record in db.session.scalars(sa.select(UserSession)):
-        record.revoked_at = now_utc()
-    db.session.commit()
+    _log_everyone_out()
 
     response = counselor.post(
         f"/attempts/{attempt_id}/submit",
@@ -389,9 +391,7 @@ def test_expired_post_ignores_foreign_referrer(world, login):
 def test_page_request_after_login_expired_redirects(world, login):
     counselor = _enrolled(login, world)
     attempt_id = _start(counselor, world.quiz)
-    for record in db.session.scalars(sa.select(UserSession)):
-        record.revoked_at = now_utc()
-    db.session.commit()
+    _log_everyone_out()
 
     response = counselor.get(f"/attempts/{attempt_id}")
 

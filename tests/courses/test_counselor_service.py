@@ -3,6 +3,7 @@
 from datetime import date
 
 import pytest
+import sqlalchemy as sa
 
 from courses.learning import counselor_service, person_level, years_of_service
 from courses.models import TargetLevel
@@ -136,3 +137,31 @@ def test_record_page_shows_how_years_were_counted(app_ctx, login, english):
     assert "earlier post, from the progression record</a>" in page
     assert "Full-time counselor · 2024-09-01 to" in page
     assert "current post, from the profile" in page
+
+
+def test_one_get_request_reads_the_appointments_once(app, person):
+    """The dashboard asks for the level once per programme; the record is read once."""
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    appoint(person, Post.PART_TIME_COUNSELOR, date(2020, 9, 1))
+    db.session.commit()
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        with app.test_request_context("/learning"):
+            levels = {person_level(person, TODAY) for _ in range(3)}
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+
+    assert levels == {TargetLevel.INTERMEDIATE}
+    assert sum("FROM progression_entry" in each for each in statements) == 1
+
+
+def test_a_post_request_reads_the_appointments_each_time(app, person):
+    """A POST may change the record between two reads, so nothing is kept."""
+    with app.test_request_context("/learning", method="POST"):
+        assert person_level(person, TODAY) is TargetLevel.JUNIOR
+        appoint(person, Post.PART_TIME_COUNSELOR, date(2020, 9, 1))
+        assert person_level(person, TODAY) is TargetLevel.INTERMEDIATE

@@ -6,7 +6,8 @@ import sqlalchemy as sa
 
 from assessments.models import Attempt, AttemptAnswer, Quiz
 from courses.models import Programme
-from lms.accounts.models import UserSession
+from lms.accounts.models import User
+from lms.accounts.sessions import revoke_user_sessions
 from lms.db import now_utc
 from lms.extensions import db
 from tests.conftest import TEST_PASSWORD, demo_row
@@ -151,8 +152,8 @@ def test_autosave_names_an_expired_login(app, live_server, browser_page):
     _quiz_id, questions = _start_timed_quiz(app, page, live_server)
     first_id, first_choices = questions[0]
     with app.app_context():
-        for record in db.session.scalars(sa.select(UserSession)):
-            record.revoked_at = now_utc()
+        for user in db.session.scalars(sa.select(User)):
+            revoke_user_sessions(user)
         db.session.commit()
 
     shown = _answer_and_wait_for_status(page, first_id, first_choices[0])

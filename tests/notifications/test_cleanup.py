@@ -12,6 +12,7 @@ from lms.notifications import tasks
 from lms.scheduler import run_job_once
 from tests.factories import build_learning_world
 from tests.notifications.conftest import make_person
+from tests.conftest import database_sessions
 
 UTC = timezone.utc
 NOW = datetime(2026, 6, 1, 3, 45, tzinfo=UTC)
@@ -40,6 +41,7 @@ def _session(user, name: str, *, created, last_seen, expires, revoked=None) -> N
     )
 
 
+@database_sessions
 def test_ended_sessions_deleted_after_retention(institution):
     user = make_person(institution, "sessions")
     long_ago = NOW - timedelta(days=40)
