@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from assessments.formats import BLANK
+from assessments.formats import BLANK, mark_blanks
 from assessments.models import (
     FALSE_VALUE,
     TRUE_VALUE,
@@ -333,6 +333,7 @@ def validate(data: dict) -> tuple[dict, dict]:
     else:
         rows, feedback = [], []
     if kind is QuestionKind.FILL_BLANK:
+        text = mark_blanks(text)
         answer_key = {"blanks": _blanks(data, text, errors)}
     elif kind is QuestionKind.SHORT_ANSWER:
         answer_key = {"answers": _accepted(data, errors)}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 
 from assessments import question_forms
-from assessments.formats import BLANK, FormatError, FormatProblem
+from assessments.formats import FormatError, FormatProblem, mark_blanks
 from assessments.models import ChoiceScoring, QuestionCategory, QuestionKind
 from assessments.question_sheet_answers import ANSWER_READERS, LETTERS
 from assessments.transfer import ImportItem, ImportPreview
@@ -70,8 +70,6 @@ SCORING_NAMES: dict[ChoiceScoring, tuple[str, ...]] = {
 }
 #: Separators between tags.
 _TAG_SEPARATORS = re.compile(r"[,，;；、]")
-#: Three or more underscores mark a blank, written in the stem as ``BLANK``.
-_BLANK_RUN = re.compile(r"_{3,}")
 #: Apostrophe that ``lms.exports`` puts before a cell a spreadsheet would run as a formula.
 _NEUTRALISED = re.compile(r"'(?=[=+\-@\t\r])")
 #: Headers of option columns past the last letter, which the sheet does not read.
@@ -280,7 +278,7 @@ def _read_row(row: SheetRow) -> ImportItem | None:
     kind = _kind(row)
     stem = row.cell("stem")
     if kind is QuestionKind.FILL_BLANK:
-        stem = _BLANK_RUN.sub(BLANK, stem)
+        stem = mark_blanks(stem)
     if not stem:
         row.reject("stem", _l("The stem is empty. Write the question in this column."))
     category = _category(row)
