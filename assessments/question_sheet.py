@@ -60,12 +60,17 @@ KIND_NAMES: dict[QuestionKind, tuple[str, ...]] = {
     QuestionKind.ORDERING: ("排序题", "ordering"),
 }
 MATCHING_NAMES = ("配对题", "匹配题", "连线题", "matching")
-#: 计分方式 names per scoring of multiple-choice and ordering questions.
+#: 计分方式 names per scoring of multiple-choice and ordering questions, with the
+#: labels the question form shows; exports write the first.
 SCORING_NAMES: dict[ChoiceScoring, tuple[str, ...]] = {
     ChoiceScoring.ALL_OR_NOTHING: ("全对得分", "all_or_nothing", "all or nothing"),
-    ChoiceScoring.PARTIAL: ("按比例得分", "partial", "partial credit"),
+    ChoiceScoring.PARTIAL: ("按比例得分", "按比例给分", "partial", "partial credit"),
     ChoiceScoring.PARTIAL_PENALTY: (
-        "错选扣分", "partial_penalty", "partial credit with penalties"
+        "错选扣分",
+        "选错倒扣",
+        "按比例给分，选错倒扣（不低于 0 分）",
+        "partial_penalty",
+        "partial credit with penalties",
     ),
 }
 #: Separators between tags.
