@@ -31,6 +31,7 @@ from assessments.models import (
 )
 from courses.authoring import text_field
 from lms.labels import label
+from lms.i18n import join_names
 
 #: Choice rows shown on the question form.
 CHOICE_SLOTS = 8
@@ -288,7 +289,7 @@ def _scoring_points(data: dict, points: Decimal | None, errors: dict) -> list[di
             "Line %(lines)s: write the points, then | and what earns them, e.g. 2 | names the policy.",
             "Lines %(lines)s: write the points, then | and what earns them, e.g. 2 | names the policy.",
             len(bad_lines),
-            lines=", ".join(bad_lines),
+            lines=join_names(bad_lines),
         )
     total = sum((Decimal(item["max"]) for item in items), Decimal(0))
     if items and points is not None and total != points and "scoring_points" not in errors:

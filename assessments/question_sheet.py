@@ -21,6 +21,7 @@ from assessments.question_sheet_answers import ANSWER_READERS, LETTERS
 from assessments.transfer import ImportItem, ImportPreview
 from lms import tabular
 from lms.column_lengths import max_length
+from lms.i18n import join_names
 
 #: Rows of questions read from one file, as for the other table imports.
 MAX_ROWS = 5000
@@ -223,7 +224,7 @@ def _check_headers(table: tabular.Table, headers: dict[str, str]) -> None:
             _l(
                 "The header row has no column %(columns)s. The first row must name the "
                 "columns as the template does: 题型, 题干, 选项A to 选项H, 答案.",
-                columns=", ".join(missing),
+                columns=join_names(missing),
             ),
         )
     extra = [h for h in table.headers if _EXTRA_OPTION.fullmatch(h)]

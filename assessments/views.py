@@ -15,7 +15,7 @@ from courses import services as course_services
 from lms.accounts.access import LEARNER_ROLES, roles_required
 from lms.db import now_utc
 from lms.extensions import db
-from lms.i18n import format_datetime
+from lms.i18n import format_datetime, join_names
 
 bp = Blueprint("assessments", __name__)
 
@@ -221,7 +221,7 @@ def submit(attempt_id: int):
                     "The answers to questions %(numbers)s are not among their options, "
                     "so the attempt was not submitted. The page may be out of date: "
                     "reload it, check those answers and submit again.",
-                    numbers=", ".join(numbers),
+                    numbers=join_names(numbers),
                 ),
                 "error",
             )

@@ -46,6 +46,7 @@ from lms.accounts.access import roles_required
 from lms.accounts.models import Post, Role
 from lms.extensions import db
 from lms.records.models import TrainingKind, TrainingTier
+from lms.i18n import join_names
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
@@ -915,7 +916,7 @@ def _report_removed_markup(data: dict) -> None:
                 "The lesson text was saved without these tags, which lessons do not"
                 " keep: %(tags)s. The text inside them stays, except in scripts and"
                 " styles. To show an image, upload it under “Images for the text”.",
-                tags=", ".join(f"<{name}>" for name in removed),
+                tags=join_names(f"<{name}>" for name in removed),
             ),
             "warning",
         )
@@ -924,7 +925,7 @@ def _report_removed_markup(data: dict) -> None:
             _(
                 "These attributes were removed from the lesson text, which keeps"
                 " no styles or scripts: %(attributes)s.",
-                attributes=", ".join(attributes),
+                attributes=join_names(attributes),
             ),
             "warning",
         )

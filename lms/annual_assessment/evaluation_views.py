@@ -47,6 +47,7 @@ from lms.annual_assessment.views import (
 )
 from lms.compliance.windows import local_today
 from lms.extensions import db, limiter
+from lms.i18n import join_names
 
 logger = logging.getLogger("lms.annual_assessment")
 
@@ -175,7 +176,7 @@ def void_codes(scheme_id: int, person_id: int):
     logger.info(
         "Codes %s of student evaluation %r voided by %r", numbers, evaluation_id, current_user.id
     )
-    listed = ", ".join(str(number) for number in numbers)
+    listed = join_names(str(number) for number in numbers)
     flash(
         ngettext(
             "Code number %(numbers)s is void, so students can no longer use it.",
