@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Optional
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask_babel import gettext as _
 
 from assessments import grading, logger, services
@@ -39,6 +40,11 @@ def grading_queue(grader: User) -> list[AttemptAnswer]:
                 AttemptAnswer.awarded.is_(None),
             )
             .order_by(Attempt.submitted_at, AttemptAnswer.id)
+            .options(
+                so.joinedload(AttemptAnswer.attempt).joinedload(Attempt.quiz),
+                so.joinedload(AttemptAnswer.attempt).joinedload(Attempt.user),
+                so.joinedload(AttemptAnswer.question),
+            )
         )
     )
 
