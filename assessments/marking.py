@@ -20,6 +20,7 @@ from lms import audit, revisions
 from lms.accounts.models import User
 from lms.db import now_utc
 from lms.extensions import db
+from lms.i18n import join_names
 
 
 def grading_queue(grader: User) -> list[AttemptAnswer]:
@@ -107,7 +108,7 @@ def _kept_warning(kept: KeptAchievements, course: Course) -> str:
             "completion of %(course)s and the certificates %(serials)s rest on it "
             "and are not withdrawn by this grade. Tick the box to save it anyway.",
             course=course.title,
-            serials="、".join(kept.serials),
+            serials=join_names(kept.serials),
         )
     return _(
         "This grade turns a passed attempt into a not-passed one. The course "

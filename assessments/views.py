@@ -53,7 +53,7 @@ def start_error_message(code: str, quiz: Quiz) -> str:
         missing = course_services.missing_prerequisites(current_user, quiz.course)
         return _(
             "Complete %(titles)s before taking this quiz.",
-            titles="、".join(each.title for each in missing),
+            titles=join_names(each.title for each in missing),
         )
     if code == "no_attempts":
         allowed = services.allowed_attempts(current_user, quiz) or 0
