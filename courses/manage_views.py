@@ -279,6 +279,8 @@ def _programme_form(
             or programme_authors.may_manage(current_user, programme),
             may_set_author=programme is not None
             and programme_authors.may_set_author(current_user, programme),
+            may_view_learners=programme is not None
+            and programme_authors.may_view_learners(current_user, programme),
             trainers=(
                 teachers.trainer_choices(programme) if programme is not None else []
             ),
@@ -472,6 +474,8 @@ def _transition(subject, change, message: str, target: str):
 def programme_learners(programme_id: int):
     """Show the programme's learners with the courses and hours each has completed."""
     programme = _own(Programme, programme_id)
+    if not programme_authors.may_view_learners(current_user, programme):
+        abort(403)
     return render_template(
         "courses/manage/programme_learners.html",
         programme=programme,
@@ -484,6 +488,8 @@ def programme_learners(programme_id: int):
 def export_programme_learners(programme_id: int):
     """Export the learners' progress as CSV with a byte order mark, so Excel reads the names."""
     programme = _own(Programme, programme_id)
+    if not programme_authors.may_view_learners(current_user, programme):
+        abort(403)
     zone = quiz_authoring.institution_zone(programme.institution_id)
     headers = [
         _("Person"),
