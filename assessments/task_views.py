@@ -153,7 +153,14 @@ def _task_form(task, values: dict, errors: dict, status: int = 200):
             course_options=[
                 # Versions of a course share code and title, so the label
                 # names the version and its status to tell them apart.
-                (c.id, f"{c.code} v{c.version} {c.title} ({labels.label(c.status)})")
+                (
+                    c.id,
+                    _(
+                        "%(label)s (%(detail)s)",
+                        label=f"{c.code} v{c.version} {c.title}",
+                        detail=labels.label(c.status),
+                    ),
+                )
                 for c in db.session.scalars(
                     sa.select(Course)
                     .filter_by(institution_id=institution_id)
@@ -161,7 +168,14 @@ def _task_form(task, values: dict, errors: dict, status: int = 200):
                 )
             ],
             rubric_options=[
-                (r.id, f"{r.title} ({scoring.display(r.max_points)})")
+                (
+                    r.id,
+                    _(
+                        "%(label)s (%(detail)s)",
+                        label=r.title,
+                        detail=scoring.display(r.max_points),
+                    ),
+                )
                 for r in rubrics.institution_rubrics(institution_id)
             ],
             moderator_options=[
