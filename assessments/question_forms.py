@@ -117,6 +117,14 @@ def _rows(data: dict, errors: dict) -> tuple[list[tuple[str, bool, str]], list[s
     return rows, feedback
 
 
+def _true_false_defaults(data: dict) -> dict:
+    """Fill choice 1 with true and choice 2 with false when no choice has a text."""
+    slots = range(1, CHOICE_SLOTS + 1)
+    if any((data.get(f"choice_{slot}") or "").strip() for slot in slots):
+        return data
+    return {**data, "choice_1": TRUE_VALUE, "choice_2": FALSE_VALUE}
+
+
 def true_false_value(text: str) -> str:
     """Store a known true or false word as data, and any other label as written."""
     folded = unicodedata.normalize("NFKC", text).strip().casefold()
@@ -321,6 +329,8 @@ def validate(data: dict) -> tuple[dict, dict]:
     text = text_field(data, "text", errors, max_length=5000)
     points = parse_points(data.get("points"), errors)
     explanation = text_field(data, "explanation", errors, max_length=5000, required=False)
+    if kind is QuestionKind.TRUE_FALSE:
+        data = _true_false_defaults(data)
     rows, feedback = _rows(data, errors)
     answer_key: dict = {}
     if kind is QuestionKind.TRUE_FALSE:
