@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
-from assessments import question_forms
+from assessments import question_forms, services
 from assessments.models import (
     Attempt,
     AttemptQuestion,
@@ -388,6 +388,33 @@ def _pool_size(category: QuestionCategory, include_subcategories: bool) -> int:
     )
 
 
+def _pool_ids(draw: QuizDraw) -> set[int]:
+    ids = draw.category.subtree_ids() if draw.include_subcategories else [draw.category_id]
+    return set(
+        db.session.scalars(sa.select(Question.id).where(Question.category_id.in_(ids)))
+    )
+
+
+def draw_shortfall(quiz: Quiz) -> tuple[QuizDraw, int] | None:
+    """Return the first draw whose pool runs short, with the questions left for it.
+
+    Draws run in ``services.draw_order``, so a draw gets its pool less the
+    questions that the narrower draws inside it took.
+    """
+    pools = [_pool_ids(draw) for draw in quiz.draws]
+    for index in services.draw_order([len(pool) for pool in pools]):
+        draw = quiz.draws[index]
+        taken = sum(
+            quiz.draws[other].count
+            for other in range(len(pools))
+            if (other != index and pools[other] < pools[index])
+            or (pools[other] == pools[index] and other < index)
+        )
+        if len(pools[index]) - taken < draw.count:
+            return draw, max(len(pools[index]) - taken, 0)
+    return None
+
+
 def save_draw(quiz: Quiz, category: QuestionCategory | None, data: dict, actor: User) -> QuizDraw:
     """Add a draw of N random questions from ``category``, or change its count."""
     require_draft_quiz(quiz)
@@ -417,6 +444,20 @@ def save_draw(quiz: Quiz, category: QuestionCategory | None, data: dict, actor: 
     draw.count = count
     draw.include_subcategories = include
     db.session.flush()
+    shortfall = draw_shortfall(quiz)
+    if shortfall is not None:
+        short, left = shortfall
+        raise reject(
+            _(
+                "The draws overlap: after the other draws take their questions,"
+                " %(name)s has %(left)d left for a draw of %(count)d. Draw fewer"
+                " questions, or draw from categories that do not contain each other.",
+                name=short.category.path,
+                left=left,
+                count=short.count,
+            ),
+            "count",
+        )
     logger.info("Draw of %s from category %s on quiz %s set by %r", count, category.id, quiz.id, actor)
     return draw
 
@@ -436,17 +477,19 @@ def quiz_problems(course: Course) -> list[str]:
     ):
         if not quiz.questions and not quiz.draws:
             problems.append(_("The quiz %(title)s has no questions.", title=quiz.title))
-        for draw in quiz.draws:
-            if _pool_size(draw.category, draw.include_subcategories) < draw.count:
-                problems.append(
-                    _(
-                        "The quiz %(title)s draws %(count)d questions from %(name)s,"
-                        " which has fewer.",
-                        title=quiz.title,
-                        count=draw.count,
-                        name=draw.category.path,
-                    )
+        shortfall = draw_shortfall(quiz) if quiz.draws else None
+        if shortfall is not None:
+            short, left = shortfall
+            problems.append(
+                _(
+                    "The quiz %(title)s draws %(count)d questions from %(name)s,"
+                    " which has %(left)d left after the quiz's other draws.",
+                    title=quiz.title,
+                    count=short.count,
+                    name=short.category.path,
+                    left=left,
                 )
+            )
     return problems
 
 

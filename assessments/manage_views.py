@@ -49,7 +49,7 @@ from courses.manage_views import quiz_page_with_draw
 from lms import exports, revisions, uploads
 from lms.accounts.access import roles_required
 from lms.accounts.models import Role, User
-from lms.i18n import format_datetime
+from lms.i18n import format_datetime, join_names
 from lms.extensions import db
 
 bp = Blueprint("banks", __name__, url_prefix="/manage")
@@ -458,7 +458,7 @@ def _upload_message(error: uploads.UploadError, fmt: str, filename: str) -> str:
     return _(
         "Upload a file in the %(format)s format, ending in %(extensions)s, at most 5 MB.",
         format=str(transfer.FORMAT_LABELS[fmt]),
-        extensions=", ".join("." + e for e in error.allowed),
+        extensions=join_names("." + e for e in error.allowed),
     )
 
 

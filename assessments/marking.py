@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Optional
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask_babel import gettext as _
 
 from assessments import grading, logger, services
@@ -19,6 +20,7 @@ from lms import audit, revisions
 from lms.accounts.models import User
 from lms.db import now_utc
 from lms.extensions import db
+from lms.i18n import join_names
 
 
 def grading_queue(grader: User) -> list[AttemptAnswer]:
@@ -39,6 +41,11 @@ def grading_queue(grader: User) -> list[AttemptAnswer]:
                 AttemptAnswer.awarded.is_(None),
             )
             .order_by(Attempt.submitted_at, AttemptAnswer.id)
+            .options(
+                so.joinedload(AttemptAnswer.attempt).joinedload(Attempt.quiz),
+                so.joinedload(AttemptAnswer.attempt).joinedload(Attempt.user),
+                so.joinedload(AttemptAnswer.question),
+            )
         )
     )
 
@@ -101,7 +108,7 @@ def _kept_warning(kept: KeptAchievements, course: Course) -> str:
             "completion of %(course)s and the certificates %(serials)s rest on it "
             "and are not withdrawn by this grade. Tick the box to save it anyway.",
             course=course.title,
-            serials="、".join(kept.serials),
+            serials=join_names(kept.serials),
         )
     return _(
         "This grade turns a passed attempt into a not-passed one. The course "

@@ -27,6 +27,7 @@ from lms.accounts.models import Role, User
 from lms.competencies import evidence
 from lms.db import now_utc
 from lms.extensions import db
+from lms.i18n import join_names
 from lms.notifications import services as notifications
 from lms.records.services import local_date
 from lms.stored_text import stored_gettext
@@ -142,7 +143,7 @@ def _chosen_levels(submission: TaskSubmission, chosen: dict[int, str]) -> list:
             else:
                 marks.append((criterion, level))
     if missing:
-        names = "、".join(missing)
+        names = join_names(missing)
         raise TaskError(_("Choose a level for: %(criteria)s.", criteria=names))
     return marks
 

@@ -3,6 +3,7 @@
 from typing import Optional
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -10,7 +11,7 @@ from flask_login import current_user, login_required
 
 from assessments import moderation, scoring, tasks
 from assessments.task_views import _managed_task, _submission, bp
-from assessments.tasks_models import ScoreSheet, TaskSubmission
+from assessments.tasks_models import CriterionMark, ScoreSheet, TaskSubmission
 from lms import revisions
 from lms.extensions import db
 
@@ -26,6 +27,15 @@ def task_submissions(task_id: int):
         sa.select(TaskSubmission)
         .filter_by(task_id=task.id)
         .order_by(TaskSubmission.submitted_at, TaskSubmission.id)
+        .options(
+            so.joinedload(TaskSubmission.user),
+            so.selectinload(TaskSubmission.sheets)
+            .selectinload(ScoreSheet.marks)
+            .options(
+                so.joinedload(CriterionMark.criterion),
+                so.joinedload(CriterionMark.level),
+            ),
+        )
     )
     summaries = [(s, moderation.panel_summary(s)) for s in rows]
     return render_template(
@@ -185,6 +195,11 @@ def assess_queue():
         .join(TaskSubmission, TaskSubmission.id == ScoreSheet.submission_id)
         .where(ScoreSheet.assessor_id == current_user.id)
         .order_by(ScoreSheet.scored_at.is_not(None), TaskSubmission.submitted_at)
+        .options(
+            so.contains_eager(ScoreSheet.submission).options(
+                so.joinedload(TaskSubmission.task), so.joinedload(TaskSubmission.user)
+            )
+        )
     )
     allowed = [
         sheet

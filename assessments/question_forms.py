@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from assessments.formats import BLANK
+from assessments.formats import BLANK, mark_blanks
 from assessments.models import (
     FALSE_VALUE,
     TRUE_VALUE,
@@ -31,6 +31,7 @@ from assessments.models import (
 )
 from courses.authoring import text_field
 from lms.labels import label
+from lms.i18n import join_names
 
 #: Choice rows shown on the question form.
 CHOICE_SLOTS = 8
@@ -114,6 +115,14 @@ def _rows(data: dict, errors: dict) -> tuple[list[tuple[str, bool, str]], list[s
         rows.append((text, correct, match))
         feedback.append(note)
     return rows, feedback
+
+
+def _true_false_defaults(data: dict) -> dict:
+    """Fill choice 1 with true and choice 2 with false when no choice has a text."""
+    slots = range(1, CHOICE_SLOTS + 1)
+    if any((data.get(f"choice_{slot}") or "").strip() for slot in slots):
+        return data
+    return {**data, "choice_1": TRUE_VALUE, "choice_2": FALSE_VALUE}
 
 
 def true_false_value(text: str) -> str:
@@ -288,7 +297,7 @@ def _scoring_points(data: dict, points: Decimal | None, errors: dict) -> list[di
             "Line %(lines)s: write the points, then | and what earns them, e.g. 2 | names the policy.",
             "Lines %(lines)s: write the points, then | and what earns them, e.g. 2 | names the policy.",
             len(bad_lines),
-            lines=", ".join(bad_lines),
+            lines=join_names(bad_lines),
         )
     total = sum((Decimal(item["max"]) for item in items), Decimal(0))
     if items and points is not None and total != points and "scoring_points" not in errors:
@@ -320,6 +329,8 @@ def validate(data: dict) -> tuple[dict, dict]:
     text = text_field(data, "text", errors, max_length=5000)
     points = parse_points(data.get("points"), errors)
     explanation = text_field(data, "explanation", errors, max_length=5000, required=False)
+    if kind is QuestionKind.TRUE_FALSE:
+        data = _true_false_defaults(data)
     rows, feedback = _rows(data, errors)
     answer_key: dict = {}
     if kind is QuestionKind.TRUE_FALSE:
@@ -333,6 +344,7 @@ def validate(data: dict) -> tuple[dict, dict]:
     else:
         rows, feedback = [], []
     if kind is QuestionKind.FILL_BLANK:
+        text = mark_blanks(text)
         answer_key = {"blanks": _blanks(data, text, errors)}
     elif kind is QuestionKind.SHORT_ANSWER:
         answer_key = {"answers": _accepted(data, errors)}

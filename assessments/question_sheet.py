@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 
 from assessments import question_forms
-from assessments.formats import BLANK, FormatError, FormatProblem
+from assessments.formats import FormatError, FormatProblem, mark_blanks
 from assessments.models import ChoiceScoring, QuestionCategory, QuestionKind
 from assessments.question_sheet_answers import ANSWER_READERS, LETTERS
 from assessments.transfer import ImportItem, ImportPreview
 from lms import tabular
 from lms.column_lengths import max_length
+from lms.i18n import join_names
 
 #: Rows of questions read from one file, as for the other table imports.
 MAX_ROWS = 5000
@@ -60,18 +61,21 @@ KIND_NAMES: dict[QuestionKind, tuple[str, ...]] = {
     QuestionKind.ORDERING: ("排序题", "ordering"),
 }
 MATCHING_NAMES = ("配对题", "匹配题", "连线题", "matching")
-#: 计分方式 names per scoring of multiple-choice and ordering questions.
+#: 计分方式 names per scoring of multiple-choice and ordering questions, with the
+#: labels the question form shows; exports write the first.
 SCORING_NAMES: dict[ChoiceScoring, tuple[str, ...]] = {
     ChoiceScoring.ALL_OR_NOTHING: ("全对得分", "all_or_nothing", "all or nothing"),
-    ChoiceScoring.PARTIAL: ("按比例得分", "partial", "partial credit"),
+    ChoiceScoring.PARTIAL: ("按比例得分", "按比例给分", "partial", "partial credit"),
     ChoiceScoring.PARTIAL_PENALTY: (
-        "错选扣分", "partial_penalty", "partial credit with penalties"
+        "错选扣分",
+        "选错倒扣",
+        "按比例给分，选错倒扣（不低于 0 分）",
+        "partial_penalty",
+        "partial credit with penalties",
     ),
 }
 #: Separators between tags.
 _TAG_SEPARATORS = re.compile(r"[,，;；、]")
-#: Three or more underscores mark a blank, written in the stem as ``BLANK``.
-_BLANK_RUN = re.compile(r"_{3,}")
 #: Apostrophe that ``lms.exports`` puts before a cell a spreadsheet would run as a formula.
 _NEUTRALISED = re.compile(r"'(?=[=+\-@\t\r])")
 #: Headers of option columns past the last letter, which the sheet does not read.
@@ -220,7 +224,7 @@ def _check_headers(table: tabular.Table, headers: dict[str, str]) -> None:
             _l(
                 "The header row has no column %(columns)s. The first row must name the "
                 "columns as the template does: 题型, 题干, 选项A to 选项H, 答案.",
-                columns=", ".join(missing),
+                columns=join_names(missing),
             ),
         )
     extra = [h for h in table.headers if _EXTRA_OPTION.fullmatch(h)]
@@ -280,7 +284,7 @@ def _read_row(row: SheetRow) -> ImportItem | None:
     kind = _kind(row)
     stem = row.cell("stem")
     if kind is QuestionKind.FILL_BLANK:
-        stem = _BLANK_RUN.sub(BLANK, stem)
+        stem = mark_blanks(stem)
     if not stem:
         row.reject("stem", _l("The stem is empty. Write the question in this column."))
     category = _category(row)

@@ -518,6 +518,17 @@ class LayoutQuestion:
     choices: list[tuple[int, str, Optional[str]]] = field(default_factory=list)
 
 
+def draw_order(pool_sizes: list[int]) -> list[int]:
+    """Return the indexes of a quiz's draws from the smallest pool to the largest.
+
+    Two draws' pools are either disjoint or nested, because each is one category
+    or one category's subtree. Drawing the narrower pools first leaves a wider
+    draw every question of its pool that the narrower ones did not take, so a
+    quiz whose draws fit by ``authoring.draw_shortfall`` never runs short.
+    """
+    return sorted(range(len(pool_sizes)), key=lambda index: pool_sizes[index])
+
+
 def draw_questions(
     quiz: Quiz, rng: random.Random, fixed: Optional[list[LayoutQuestion]] = None
 ) -> list[LayoutQuestion]:
@@ -529,26 +540,31 @@ def draw_questions(
     """
     chosen = list(fixed) if fixed is not None else _fixed_questions(quiz)
     taken = {question.id for question in chosen}
-    drawn: list[LayoutQuestion] = []
     table = Question.__table__
+    pools = []
     for draw in quiz.draws:
         category_ids = (
             draw.category.subtree_ids() if draw.include_subcategories else [draw.category_id]
         )
-        pool = [
-            LayoutQuestion(row.id, row.kind, row.points)
-            for row in db.session.execute(
-                sa.select(table.c.id, table.c.kind, table.c.points)
-                .where(table.c.category_id.in_(category_ids))
-                .order_by(table.c.id)
-            )
-            if row.id not in taken
-        ]
-        if len(pool) < draw.count:
+        pools.append(
+            [
+                LayoutQuestion(row.id, row.kind, row.points)
+                for row in db.session.execute(
+                    sa.select(table.c.id, table.c.kind, table.c.points)
+                    .where(table.c.category_id.in_(category_ids))
+                    .order_by(table.c.id)
+                )
+            ]
+        )
+    picks: dict[int, list[LayoutQuestion]] = {}
+    for index in draw_order([len(pool) for pool in pools]):
+        pool = [question for question in pools[index] if question.id not in taken]
+        count = quiz.draws[index].count
+        if len(pool) < count:
             raise AttemptError("not_enough_questions")
-        picked = rng.sample(pool, draw.count)
-        drawn.extend(picked)
-        taken.update(question.id for question in picked)
+        picks[index] = rng.sample(pool, count)
+        taken.update(question.id for question in picks[index])
+    drawn = [question for index in range(len(pools)) for question in picks[index]]
     _load_choices(drawn)
     return chosen + drawn
 

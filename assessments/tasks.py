@@ -39,6 +39,7 @@ from lms.extensions import db
 from lms.input_ranges import scheduled_to_utc
 from lms.routing import parse_id
 from lms.organisations.models import Institution
+from lms.i18n import join_names
 
 #: Upload area of submission files under ``UPLOAD_DIR``.
 UPLOAD_AREA = "task_evidence"
@@ -593,7 +594,7 @@ def _upload_message(filename: str, error: uploads.UploadError) -> str:
         )
     return _(
         "File %(name)s is not an accepted type; attach one of: %(types)s.",
-        name=filename, types=", ".join(error.allowed),
+        name=filename, types=join_names(error.allowed),
     )
 
 

@@ -8,6 +8,7 @@ under the chosen category.
 """
 
 import html
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Optional
@@ -122,8 +123,55 @@ def parse(fmt: str, raw: bytes) -> tuple[list[ParsedQuestion], list[FormatProble
     return (parse_gift(text) if fmt == "gift" else parse_aiken(text)), []
 
 
+#: A line of an Aiken answer key, "ANSWER: B" or "答案：B".
+_AIKEN_KEY = re.compile(r"^\s*(ANSWER|答案)\s*[:：]\s*[A-Za-z]\s*$", re.MULTILINE)
+#: A GIFT answer block, such as {=right ~wrong}, {T} or {#3.14:0.01}.
+_GIFT_ANSWERS = re.compile(r"\{\s*([=~#]|(T|F|TRUE|FALSE)\s*[}#])")
+
+
+def _likely_format(raw: bytes) -> Optional[str]:
+    """Guess which question format ``raw`` is written in, or None when unsure."""
+    try:
+        text = str(decode_upload(raw))
+    except FormatError:
+        return None
+    head = text.lstrip("\ufeff \t\r\n")[:500]
+    if head.startswith("<?xml") or "<quiz" in head:
+        return "moodle_xml"
+    if _AIKEN_KEY.search(text) and "{" not in text:
+        return "aiken"
+    if _GIFT_ANSWERS.search(text):
+        return "gift"
+    return None
+
+
 def read_file(fmt: str, raw: bytes) -> ImportPreview:
-    """Parse a file and map each question; raise FormatError listing every problem."""
+    """Parse a file and map each question; raise FormatError listing every problem.
+
+    A file that the chosen format cannot read but that looks like another
+    format gets one problem naming that format, because the parser's own
+    complaints would send the trainer to fix a file that is not broken.
+    """
+    try:
+        return _read_file(fmt, raw)
+    except FormatError:
+        likely = _likely_format(raw)
+        if likely is None or likely == fmt:
+            raise
+    label = FORMAT_LABELS[likely]
+    raise FormatError.single(
+        None,
+        "file",
+        _l(
+            "The file looks like %(format)s, not %(chosen)s: choose %(format)s as the"
+            " format and check the file again.",
+            format=label,
+            chosen=FORMAT_LABELS[fmt],
+        ),
+    )
+
+
+def _read_file(fmt: str, raw: bytes) -> ImportPreview:
     preview = ImportPreview()
     questions, preview.left_out = parse(fmt, raw)
     for parsed in questions:

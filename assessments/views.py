@@ -15,7 +15,7 @@ from courses import services as course_services
 from lms.accounts.access import LEARNER_ROLES, roles_required
 from lms.db import now_utc
 from lms.extensions import db
-from lms.i18n import format_datetime
+from lms.i18n import format_datetime, join_names
 
 bp = Blueprint("assessments", __name__)
 
@@ -53,7 +53,7 @@ def start_error_message(code: str, quiz: Quiz) -> str:
         missing = course_services.missing_prerequisites(current_user, quiz.course)
         return _(
             "Complete %(titles)s before taking this quiz.",
-            titles="、".join(each.title for each in missing),
+            titles=join_names(each.title for each in missing),
         )
     if code == "no_attempts":
         allowed = services.allowed_attempts(current_user, quiz) or 0
@@ -221,7 +221,7 @@ def submit(attempt_id: int):
                     "The answers to questions %(numbers)s are not among their options, "
                     "so the attempt was not submitted. The page may be out of date: "
                     "reload it, check those answers and submit again.",
-                    numbers=", ".join(numbers),
+                    numbers=join_names(numbers),
                 ),
                 "error",
             )

@@ -48,6 +48,7 @@ from lms.labels import label
 from lms.organisations.models import Institution
 from lms.records.models import TrainingKind, TrainingTier
 from lms.seed import LESSON_TAGS
+from lms.i18n import join_names
 
 #: Tags a trainer may use in a text lesson: the seed's tags plus links.
 AUTHORING_TAGS = LESSON_TAGS | {
@@ -622,7 +623,7 @@ def publish_programme(programme: Programme, actor: User) -> None:
         raise reject(
             _(
                 "Publish these courses first: %(codes)s.",
-                codes=", ".join(unpublished),
+                codes=join_names(unpublished),
             )
         )
     if requires_nothing(programme):
@@ -898,7 +899,7 @@ def archive_course(course: Course, actor: User) -> None:
             _(
                 "The course is part of these published programmes: %(codes)s."
                 " Archive them or remove the course first.",
-                codes=", ".join(in_use),
+                codes=join_names(in_use),
             )
         )
     _set_status(course, "course", PublicationStatus.ARCHIVED, actor)
@@ -1062,7 +1063,7 @@ def save_lesson(
         if not lesson_files.has_file_of(lesson, lesson_files.ATTACHMENT_TYPES):
             errors["upload"] = _(
                 "Choose a file to upload: %(types)s.",
-                types=", ".join(lesson_files.ATTACHMENT_TYPES),
+                types=join_names(lesson_files.ATTACHMENT_TYPES),
             )
     if kind is LessonKind.OFFLINE:
         starts_at = _session_start(

@@ -29,6 +29,7 @@ from lms import exports, tabular, uploads
 from lms.accounts.access import hr_scope, roles_required
 from lms.accounts.models import Post, Role, User
 from lms.extensions import db
+from lms.i18n import join_names
 from lms.labels import label, person_label
 from lms.organisations.models import Department
 
@@ -269,7 +270,7 @@ def _warn_outside_audience(training_class: TrainingClass, people: list[User]) ->
     outside = classes.outside_audience(training_class, people)
     if not outside:
         return
-    names = "、".join(person.full_name for person in outside[:AUDIENCE_NAMES_SHOWN])
+    names = join_names(person.full_name for person in outside[:AUDIENCE_NAMES_SHOWN])
     if len(outside) > AUDIENCE_NAMES_SHOWN:
         names = _("%(names)s and %(count)d more", names=names,
                   count=len(outside) - AUDIENCE_NAMES_SHOWN)
@@ -294,7 +295,7 @@ def _warn_outside_level(training_class: TrainingClass, people: list[User]) -> No
     outside = classes.outside_level(training_class, people)
     if not outside:
         return
-    names = "、".join(
+    names = join_names(
         _("%(name)s (%(level)s)", name=person_label(person), level=label(level))
         for person, level in outside[:AUDIENCE_NAMES_SHOWN]
     )
@@ -322,7 +323,7 @@ def _warn_outside_level(training_class: TrainingClass, people: list[User]) -> No
 def _audience_text(programme) -> str:
     """Name the posts a programme is meant for, or quote its audience note."""
     if programme.audience_posts:
-        return "、".join(label(Post(value)) for value in programme.audience_posts)
+        return join_names(label(Post(value)) for value in programme.audience_posts)
     return programme.audience
 
 

@@ -216,7 +216,7 @@ def _flash_reinstatable(members) -> None:
             "%(names)s were withdrawn for leave beyond the class's limit and are within "
             "it now. To end the withdrawals, reinstate them from the roster.",
             len(members),
-            names="、".join(member.user.full_name for member in members),
+            names=join_names(member.user.full_name for member in members),
         ),
         "info",
     )

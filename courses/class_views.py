@@ -30,6 +30,7 @@ from lms import labels, revisions
 from lms.accounts.access import roles_required
 from lms.accounts.models import Role, User
 from lms.extensions import db
+from lms.i18n import join_names
 from lms.records.models import TrainingKind, TrainingTier
 
 bp = Blueprint("classes", __name__, url_prefix="/classes")
@@ -117,7 +118,7 @@ def _session(training_class: TrainingClass, session_id: int) -> ClassSession:
 
 def withdrawn_by_trainer_message(training_class: TrainingClass) -> str:
     """Tell a learner taken off the roster that only the class's trainers add them again."""
-    names = "、".join(trainer.full_name for trainer in training_class.trainers)
+    names = join_names(trainer.full_name for trainer in training_class.trainers)
     if not names:
         return _(
             "You were taken off the roster of this class, so you cannot join it again "
@@ -200,7 +201,7 @@ def flash_leave_withdrawals(training_class: TrainingClass, members: list[ClassMe
             "%(limit)s allows and were withdrawn. If a mark is wrong, correct it and "
             "reinstate the people from the roster.",
             len(members),
-            names="、".join(member.user.full_name for member in members),
+            names=join_names(member.user.full_name for member in members),
             limit=class_leave.limit_text(training_class.leave_limit),
         ),
         "warning",

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 
 from courses.models import Lesson, LessonKind
 from lms import uploads
+from lms.i18n import join_names
 
 AREA = "lessons"
 VIDEO_TYPES = ("mp4", "webm")
@@ -58,7 +59,7 @@ def size_text(size: int) -> str:
 
 def upload_message(error: uploads.UploadError, kind: LessonKind) -> str:
     """Return the message that explains to a trainer why an upload was rejected."""
-    types = ", ".join(error.allowed or allowed_types(kind))
+    types = join_names(error.allowed or allowed_types(kind))
     if error.code == "missing":
         return _("Choose a non-empty file to upload: %(types)s.", types=types)
     if error.code == "extension":

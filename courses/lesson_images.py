@@ -31,6 +31,7 @@ from courses import logger
 from courses.models import Lesson
 from lms import uploads
 from lms.extensions import db
+from lms.i18n import join_names
 
 IMAGE_TYPES = ("png", "jpg", "jpeg")
 #: Default size limit per image, overridden by the ``LESSON_IMAGE_MAX_BYTES`` setting.
@@ -64,7 +65,7 @@ def is_image_source(value: str) -> bool:
 
 def upload_message(error: uploads.UploadError, filename: str) -> str:
     """Return the message explaining to a trainer why an image was rejected."""
-    types = ", ".join(IMAGE_TYPES)
+    types = join_names(IMAGE_TYPES)
     if error.code == "extension":
         return _(
             "%(name)s is not an image the lesson text can show. Upload a %(types)s file.",

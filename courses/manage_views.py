@@ -46,6 +46,7 @@ from lms.accounts.access import roles_required
 from lms.accounts.models import Post, Role
 from lms.extensions import db
 from lms.records.models import TrainingKind, TrainingTier
+from lms.i18n import join_names
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
@@ -278,6 +279,8 @@ def _programme_form(
             or programme_authors.may_manage(current_user, programme),
             may_set_author=programme is not None
             and programme_authors.may_set_author(current_user, programme),
+            may_view_learners=programme is not None
+            and programme_authors.may_view_learners(current_user, programme),
             trainers=(
                 teachers.trainer_choices(programme) if programme is not None else []
             ),
@@ -471,6 +474,8 @@ def _transition(subject, change, message: str, target: str):
 def programme_learners(programme_id: int):
     """Show the programme's learners with the courses and hours each has completed."""
     programme = _own(Programme, programme_id)
+    if not programme_authors.may_view_learners(current_user, programme):
+        abort(403)
     return render_template(
         "courses/manage/programme_learners.html",
         programme=programme,
@@ -483,6 +488,8 @@ def programme_learners(programme_id: int):
 def export_programme_learners(programme_id: int):
     """Export the learners' progress as CSV with a byte order mark, so Excel reads the names."""
     programme = _own(Programme, programme_id)
+    if not programme_authors.may_view_learners(current_user, programme):
+        abort(403)
     zone = quiz_authoring.institution_zone(programme.institution_id)
     headers = [
         _("Person"),
@@ -915,7 +922,7 @@ def _report_removed_markup(data: dict) -> None:
                 "The lesson text was saved without these tags, which lessons do not"
                 " keep: %(tags)s. The text inside them stays, except in scripts and"
                 " styles. To show an image, upload it under “Images for the text”.",
-                tags=", ".join(f"<{name}>" for name in removed),
+                tags=join_names(f"<{name}>" for name in removed),
             ),
             "warning",
         )
@@ -924,7 +931,7 @@ def _report_removed_markup(data: dict) -> None:
             _(
                 "These attributes were removed from the lesson text, which keeps"
                 " no styles or scripts: %(attributes)s.",
-                attributes=", ".join(attributes),
+                attributes=join_names(attributes),
             ),
             "warning",
         )

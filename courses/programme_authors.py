@@ -5,11 +5,13 @@ it. The author and the administrators of its institution change its
 details and course list, publish and archive it. Other trainers read it and
 may copy it, becoming the author of the copy. Only an administrator
 changes the author, and every change is written to the audit log.
+The learners' progress is shown to those who manage the programme and to
+the trainers who teach one of its courses.
 """
 
 from flask_babel import gettext as _
 
-from courses import logger, teachers
+from courses import logger, teachers, teaching
 from courses.authoring import AuthoringError
 from courses.models import Programme
 from lms import audit
@@ -24,6 +26,15 @@ def may_manage(user: User, programme: Programme) -> bool:
     if user.role is Role.ADMIN:
         return True
     return user.role is Role.TRAINER and programme.author_id == user.id
+
+
+def may_view_learners(user: User, programme: Programme) -> bool:
+    """Return whether ``user`` sees the programme's learners and their progress."""
+    if may_manage(user, programme):
+        return True
+    return user.role is Role.TRAINER and any(
+        teaching.teaches(user, link.course) for link in programme.courses
+    )
 
 
 def may_set_author(user: User, programme: Programme) -> bool:

@@ -36,6 +36,7 @@ from courses.models import (
 from lms import audit
 from lms.accounts.models import User
 from lms.extensions import db
+from lms.i18n import join_names
 
 
 def _copy_content(source: Course, target: Course) -> None:
@@ -248,7 +249,7 @@ def _check_course_suffix(programme: Programme, suffix: str) -> None:
             _(
                 "These course codes would be longer than 64 characters: %(codes)s."
                 " Use a shorter suffix.",
-                codes=", ".join(too_long),
+                codes=join_names(too_long),
             ),
             "course_suffix",
         )
@@ -262,7 +263,7 @@ def _check_course_suffix(programme: Programme, suffix: str) -> None:
             _(
                 "These course codes are already in use: %(codes)s. Choose another"
                 " suffix.",
-                codes=", ".join(taken),
+                codes=join_names(taken),
             ),
             "course_suffix",
         )

@@ -35,6 +35,7 @@ from courses.eligibility import Refusal
 from courses.models import Course, Lesson, LessonKind, Programme, PublicationStatus
 from lms import uploads
 from lms.accounts.access import LEARNER_ROLES, roles_required
+from lms.i18n import join_names
 from lms.labels import label
 from lms.compliance.windows import local_today
 from lms.extensions import db
@@ -410,7 +411,7 @@ def _refuse_if_locked(course: Course):
     flash(
         _(
             "Complete %(titles)s before starting this course.",
-            titles="、".join(each.title for each in locked_by),
+            titles=join_names(each.title for each in locked_by),
         ),
         "error",
     )

@@ -23,6 +23,7 @@ from assessments.formats.types import (
     ParsedQuestion,
     TextFormat,
     format_decimal,
+    mark_blanks,
 )
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "dump_gift",
     "dump_moodle_xml",
     "format_decimal",
+    "mark_blanks",
     "parse_aiken",
     "parse_gift",
     "parse_moodle_xml",

@@ -32,6 +32,7 @@ from assessments.formats.types import (
     ParsedQuestion,
     TextFormat,
 )
+from lms.i18n import join_names
 
 _SPACE = r"[ \t\u3000]"
 # An ASCII "." or ")" must not be followed by a Latin letter or another dot, so that
@@ -178,7 +179,7 @@ def _finish(draft: _Draft, letters: str, line: int, report) -> ParsedQuestion | 
             _l(
                 "ANSWER names option %(letter)s, but the question has only %(letters)s.",
                 letter=letter,
-                letters=", ".join(draft.options),
+                letters=join_names(draft.options),
             ),
         )
         return None

@@ -8,6 +8,7 @@ job.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -138,6 +139,13 @@ class ParsedQuestion:
 
 #: Placeholder written in a stem where embedded answers stood.
 BLANK = "_____"
+#: Three or more underscores, the way authors mark a blank by hand.
+_BLANK_RUN = re.compile(r"_{3,}")
+
+
+def mark_blanks(text: str) -> str:
+    """Write each run of three or more underscores in ``text`` as one ``BLANK``."""
+    return _BLANK_RUN.sub(BLANK, text)
 
 
 def format_decimal(value: Decimal) -> str:

@@ -25,6 +25,7 @@ from lms.competencies.transfer import (
     is_uuid,
 )
 from lms.parser_messages import json_error
+from lms.i18n import join_names
 
 MAPPING_TYPES = ("exactMatchOf", "isRelatedTo")
 STRUCTURE_TYPES = ("isChildOf", "hasSkillLevel")
@@ -202,7 +203,7 @@ def _read_items(reader: _Reader, items: Any) -> dict[str, _Node]:
         identifier = reader.identifier(raw, path)
         item_type = raw.get("CFItemType")
         if item_type not in ITEM_TYPES:
-            message = _("Must be one of %(types)s.", types=", ".join(ITEM_TYPES))
+            message = _("Must be one of %(types)s.", types=join_names(ITEM_TYPES))
             reader.fail(path, "CFItemType", message)
             continue
         statement = reader.text(raw, path, "fullStatement")

@@ -17,6 +17,7 @@ from lms.competencies import case_import, csvio, logger, transfer
 from lms.competencies.forms import ConfirmForm, ImportForm
 from lms.competencies.views import EDITOR_ROLES, bp
 from lms.extensions import db
+from lms.i18n import join_names
 
 IMPORT_AREA = "framework_imports"
 IMPORT_KEY = "framework_import"
@@ -95,7 +96,7 @@ def import_framework():
 
 
 def _upload_message(error: uploads.UploadError) -> str:
-    allowed = ", ".join(f".{ext}" for ext in error.allowed)
+    allowed = join_names(f".{ext}" for ext in error.allowed)
     if error.code == "size":
         return _("The file is larger than %(mb)d MB.", mb=error.limit // uploads.MB)
     if error.code == "content":

@@ -22,6 +22,7 @@ from lms.compliance.models import CadreRank
 from lms.compliance.windows import local_today
 from lms.db import now_utc
 from lms.extensions import db
+from lms.i18n import join_names
 from lms.notifications import services as notifications
 from lms.promotion import engine, logger
 from lms.promotion.models import (
@@ -478,7 +479,7 @@ def review_note(viewer: User, application: PromotionApplication) -> Optional[str
         )
     ]
     if names:
-        note += " " + _("Reviewers: %(names)s.", names="、".join(names))
+        note += " " + _("Reviewers: %(names)s.", names=join_names(names))
     else:
         note += " " + _(
             "Nobody can decide this step yet. Ask an administrator to assign an HR "

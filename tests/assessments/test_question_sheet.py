@@ -93,6 +93,21 @@ def test_multiple_choice_scoring_column():
 
 
 @pytest.mark.parametrize(
+    ("name", "scoring"),
+    [
+        ("按比例给分", ChoiceScoring.PARTIAL),
+        ("按比例给分，选错倒扣（不低于 0 分）", ChoiceScoring.PARTIAL_PENALTY),
+        ("选错倒扣", ChoiceScoring.PARTIAL_PENALTY),
+    ],
+)
+def test_scoring_names_of_question_form(name, scoring):
+    header = HEADER + ["计分方式"]
+    item = _only(_csv(_row("多选题", "原则？", ["甲", "乙"], "AB") + [name], header=header))
+
+    assert item.fields["scoring"] is scoring
+
+
+@pytest.mark.parametrize(
     ("answer", "first_correct"),
     [("对", True), ("正确", True), ("√", True), ("T", True), ("true", True),
      ("错", False), ("错误", False), ("×", False), ("F", False), ("FALSE", False)],

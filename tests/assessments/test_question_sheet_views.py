@@ -150,7 +150,7 @@ def test_wrong_extension_message_in_chinese(world, login):
     page = response.get_data(as_text=True)
 
     assert response.status_code == 400
-    assert "请上传电子表格（XLSX 或 CSV）格式的文件（扩展名为 .xlsx, .csv），" in page
+    assert "请上传电子表格（XLSX 或 CSV）格式的文件（扩展名为 .xlsx、.csv），" in page
     assert " 电子表格（XLSX 或 CSV） " not in page
 
 

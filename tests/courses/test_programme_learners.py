@@ -82,3 +82,37 @@ def test_learners_need_institution_trainer(world, login):
     assert login("counselor1").get(url).status_code == 403
     assert login("hr_b").get(url + ".csv").status_code == 403
     assert login("trainer").get(f"/manage/programmes/{world.programme_b}/learners").status_code == 404
+
+
+def _other_trainer(world):
+    from lms.organisations.models import Institution
+    from lms.accounts.models import Role
+    from tests.factories import make_user
+
+    other = make_user(db.session.get(Institution, world.uni_a), "trainer_other", Role.TRAINER)
+    db.session.commit()
+    return other
+
+
+def test_learners_hidden_from_trainer_outside_programme(world, login):
+    _enrol(world, world.counselor, finish_course2=False)
+    _other_trainer(world)
+    other = login("trainer_other")
+    url = f"/manage/programmes/{world.programme}/learners"
+
+    assert other.get(url).status_code == 403
+    assert other.get(url + ".csv").status_code == 403
+    assert url not in other.get(f"/manage/programmes/{world.programme}").get_data(as_text=True)
+
+
+def test_learners_shown_to_co_teacher_of_a_course(world, login):
+    from courses.models import CourseTeacher
+
+    _enrol(world, world.counselor, finish_course2=False)
+    other = _other_trainer(world)
+    db.session.add(CourseTeacher(course_id=world.course1, user_id=other.id, added_by_id=world.trainer))
+    db.session.commit()
+
+    response = login("trainer_other").get(f"/manage/programmes/{world.programme}/learners")
+
+    assert response.status_code == 200
