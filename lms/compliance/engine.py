@@ -49,6 +49,7 @@ __all__ = [
     "first_judged_year",
     "local_today",
     "needs_post_start",
+    "new_to_post_cutoff",
     "party_dates_outcome",
     "party_since",
     "rules_for",
@@ -75,6 +76,12 @@ PARTY_MEMBER_POSTS = PARTY_SECRETARY_POSTS | {Post.PARTY_ORGANISER}
 #: during which a rule counted from it still covers the person, so that a
 #: missed training stays on show for HR to follow up.
 PARTY_WINDOW_SHOWN_MONTHS = 12
+
+#: Months after the first ``new_to_post_months`` months in a post during
+#: which a rule for people new to their post still covers them. The window
+#: of such a rule ends with those first months, so without this a training
+#: missed in them would be shown for one day only.
+NEW_TO_POST_SHOWN_MONTHS = 12
 
 
 class Status(enum.Enum):
@@ -274,7 +281,7 @@ def uncovered_reason(
         (
             rule.new_to_post
             and post_started_on is not None
-            and post_started_on < add_months(today, -rule.new_to_post_months),
+            and post_started_on < new_to_post_cutoff(rule, today),
             Uncovered.NOT_NEW_TO_POST,
         ),
     )
@@ -282,6 +289,11 @@ def uncovered_reason(
         if failed:
             return reason
     return None
+
+
+def new_to_post_cutoff(rule: ComplianceRule, today: date) -> date:
+    """Return the earliest post start that a new-to-post rule still covers on ``today``."""
+    return add_months(today, -(rule.new_to_post_months + NEW_TO_POST_SHOWN_MONTHS))
 
 
 def _party_window_over(deadline: date, today: date) -> bool:

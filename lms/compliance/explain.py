@@ -14,7 +14,13 @@ from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from lms.compliance.engine import PARTY_WINDOW_SHOWN_MONTHS, Status, Uncovered, Verdict
+from lms.compliance.engine import (
+    NEW_TO_POST_SHOWN_MONTHS,
+    PARTY_WINDOW_SHOWN_MONTHS,
+    Status,
+    Uncovered,
+    Verdict,
+)
 from lms.compliance.models import ComplianceRule, WindowKind
 from lms.i18n import format_date
 from lms.labels import POST, ROLE, TRAINING_KIND
@@ -532,8 +538,10 @@ def _uncovered(verdict: Verdict) -> str:
             date=_date(verdict.since),
         )
     return _(
-        "Applies only in the first %(months)s months after taking up a post.",
+        "Applies in the first %(months)s months after taking up a post, and "
+        "its result stays on show for %(shown)s months after them.",
         months=rule.new_to_post_months,
+        shown=NEW_TO_POST_SHOWN_MONTHS,
     )
 
 

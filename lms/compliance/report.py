@@ -45,6 +45,7 @@ from lms.compliance.engine import (
     anchor_column,
     deadline_anchor,
     needs_post_start,
+    new_to_post_cutoff,
     person_window,
 )
 from lms.compliance.models import (
@@ -130,7 +131,7 @@ def coverage_filters(
         clauses.append(PersonProfile.post_started_on.is_not(None))
     if rule.new_to_post:
         clauses.append(
-            PersonProfile.post_started_on >= add_months(today, -rule.new_to_post_months)
+            PersonProfile.post_started_on >= new_to_post_cutoff(rule, today)
         )
     if rule.window_kind in PARTY_DATE_WINDOWS:
         clauses.append(_recent_party_members(today))

@@ -622,8 +622,8 @@ def test_before_post_messages(institution, english):
 
 def test_new_to_post_ends_after_months(institution, english):
     rule = _pre_job_rule(new_to_post_months=12)
-    recent = make_person(institution, "recent", post_started_on=date(2025, 6, 1))
-    old = make_person(institution, "old", post_started_on=date(2025, 5, 31))
+    recent = make_person(institution, "recent", post_started_on=date(2024, 6, 1))
+    old = make_person(institution, "old", post_started_on=date(2024, 5, 31))
     unknown = make_person(institution, "unknown")
 
     today = date(2026, 6, 1)
@@ -633,7 +633,8 @@ def test_new_to_post_ends_after_months(institution, english):
     assert evaluate(unknown, rule, today).status is Status.START_DATE_MISSING
     assert evaluate(unknown, rule, today).reason is None
     assert evaluate(old, rule, today).message == (
-        "Applies only in the first 12 months after taking up a post."
+        "Applies in the first 12 months after taking up a post, and its result "
+        "stays on show for 12 months after them."
     )
     assert evaluate(unknown, rule, today).message == (
         "This rule cannot be checked because the post start date is not recorded. "

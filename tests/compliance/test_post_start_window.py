@@ -108,8 +108,30 @@ def test_status_by_day(person, today, expected):
     assert evaluate(person, _rule(), today).status is expected
 
 
-def test_rule_ends_after_first_year(person):
-    verdict = evaluate(person, _rule(), date(2027, 9, 2))
+@pytest.mark.parametrize("today", [date(2027, 9, 2), date(2028, 9, 1)])
+def test_missed_rule_shown_for_a_year(person, today):
+    add_hours(person, 16, date(2026, 10, 1), kind=PRE_JOB)
+
+    verdict = evaluate(person, _rule(), today)
+
+    assert verdict.status is Status.MISSED
+    assert verdict.achieved == Decimal(16)
+
+
+def test_report_counts_missed_after_first_year(institution, person):
+    rule = _rule()
+
+    [report] = [
+        each
+        for each in population_report([institution.id], date(2028, 3, 1))
+        if each.rule.id == rule.id
+    ]
+
+    assert report.totals[Status.MISSED] == 1
+
+
+def test_rule_ends_a_year_after_first_year(person):
+    verdict = evaluate(person, _rule(), date(2028, 9, 2))
 
     assert verdict.reason is Uncovered.NOT_NEW_TO_POST
 
@@ -291,3 +313,10 @@ def test_demo_pre_job_programme_counts(app_ctx, seeded, login):
     assert post_started_on.month == 9
     assert f"目前岗前培训学时为28（要求40），须在{due}（上岗后前12个月期满）前补足12。" in page
     assert "上岗前，岗前培训学时为0" not in page
+
+
+def test_demo_second_year_sees_missed_pre_job(app_ctx, seeded, login):
+    page = login("counselor3").get("/learning").get_data(as_text=True)
+
+    assert "新任专职辅导员岗前培训不少于40学时" in page
+    assert "岗前培训学时为0（要求40），尚差40。" in page
