@@ -411,6 +411,12 @@ def cancel_external(training_id: int):
     title = training.title
     evidence_path = external.cancel(training, current_user)
     if evidence_path is None:
+        logger.info(
+            "Cancellation of external training %s by user %s rejected: status %s",
+            training.id,
+            current_user.id,
+            training.status.value,
+        )
         flash(
             _(
                 "Only a submission awaiting review can be cancelled. HR has "
