@@ -27,7 +27,9 @@ from assessments.tasks_models import (
     Aggregation,
     PairRole,
     PerformanceTask,
+    ScoreSheet,
     SubmissionFile,
+    TaskAssessor,
     TaskKind,
     TaskSubmission,
 )
@@ -388,7 +390,16 @@ def my_tasks():
         # they submitted to it before (e.g. through a class they left).
         if mine or course_services.can_view_course(current_user, task.course):
             listed.append((task, mine))
-    return render_template("tasks/my_tasks.html", listed=listed)
+    return render_template(
+        "tasks/my_tasks.html", listed=listed, assesses=_assesses(current_user)
+    )
+
+
+def _assesses(user: User) -> bool:
+    """Return whether ``user`` sits on an assessor panel or holds a score sheet."""
+    on_panel = sa.select(TaskAssessor.id).where(TaskAssessor.user_id == user.id)
+    has_sheet = sa.select(ScoreSheet.id).where(ScoreSheet.assessor_id == user.id)
+    return bool(db.session.scalar(sa.select(sa.or_(on_panel.exists(), has_sheet.exists()))))
 
 
 def _visible_task(task_id: int) -> PerformanceTask:

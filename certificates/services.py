@@ -673,6 +673,7 @@ def after_issue(cert: Certificate, actor: Optional[User] = None) -> None:
             # The certificate is kept without its file, and pdf_bytes renders it
             # from render_data on the first download.
             logger.exception("Rendering the PDF of certificate %s failed", cert.serial)
+    notify_issued(cert)
     signals.certificate_issued.send(cert, certificate=cert)
 
 
@@ -901,6 +902,30 @@ def revoke(cert: Certificate, reason: str, actor: User) -> Certificate:
     notify_revoked(cert)
     signals.certificate_revoked.send(cert, certificate=cert)
     return cert
+
+
+def notify_issued(cert: Certificate) -> None:
+    """Queue an in-app notification, with an e-mail copy, of a new certificate.
+
+    A certificate is also issued without the holder on the page: by a
+    trainer's attendance mark, an HR batch or a reissue.
+    """
+    title = stored_gettext("Your certificate %(serial)s was issued", serial=cert.serial)
+    body = stored_gettext(
+        "You received the certificate of %(title)s (%(hours)s hours). "
+        "Download it under My certificates.",
+        title=cert.title,
+        hours=format(cert.hours.normalize(), "f"),
+    )
+    notifications.enqueue(
+        cert.holder,
+        "certificate_issued",
+        "certificate",
+        cert.id,
+        title,
+        body,
+        link=f"/certificates/{cert.serial}",
+    )
 
 
 def notify_revoked(cert: Certificate) -> None:

@@ -234,7 +234,10 @@ def index():
         mine = {member.class_id for member in memberships}
         others = [c for c in classes.open_classes(institution_id) if c.id not in mine]
         return render_template(
-            "classes/index_learner.html", memberships=memberships, open_classes=others
+            "classes/index_learner.html",
+            memberships=memberships,
+            open_classes=others,
+            join_notes={c.id: _join_note(c) for c in others},
         )
     return render_template(
         "classes/index.html",
@@ -255,6 +258,16 @@ def detail(class_id: int):
         member = classes.find_member(training_class, current_user)
         my_marks = class_attendance.marks_of(current_user, training_class)
     return detail_page(training_class, member, my_marks)
+
+
+def _join_note(training_class: TrainingClass) -> str:
+    """Return why the learner cannot take a place in a listed class themselves, or ""."""
+    if training_class.enrolment_mode is EnrolmentMode.ASSIGNED:
+        return _("Places in this class are assigned by its trainers.")
+    code = classes.join_refusal(training_class, current_user)
+    if code is None:
+        return ""
+    return class_error_message(classes.ClassError(code), training_class)
 
 
 def _join_refusal_text(training_class: TrainingClass, member) -> str:

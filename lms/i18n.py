@@ -158,6 +158,14 @@ def join_names(names) -> str:
     return flask_babel.gettext(", ").join(str(name) for name in names)
 
 
+def institution_name(institution) -> str:
+    """Return the institution's name in the reader's language: its English name, if
+    it has one, on English pages, else its Chinese name."""
+    if current_language() == "en" and institution.name_en:
+        return institution.name_en
+    return institution.name
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.filters["dateformat"] = format_date
@@ -165,6 +173,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["plural_count"] = plural_count
     app.jinja_env.filters["join_names"] = join_names
     app.jinja_env.globals["date_range"] = format_date_range
+    app.jinja_env.filters["institution_name"] = institution_name
     # Flask-Babel 4 does not put get_locale into Jinja. base.html calls
     # get_locale() for <html lang> and the language switch and compares the
     # result with "zh_CN", so templates get the configured code.

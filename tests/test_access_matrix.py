@@ -223,6 +223,10 @@ EXPECTED = {
     # The world's training is pending, so reviewers are sent back with a message.
     ("records.withdraw_external", "POST"): (302, 403, 404, 404, 302, 404, 404, 302),
     ("records.enter_external", "POST"): (302, 403, 404, 404, 400, 404, 404, 400),
+    # Only the submitter cancels their pending training. The owner's request
+    # deletes it, so the roles after the owner find no training (404); the 403
+    # for HR is checked in tests/records/test_external_cancel.py.
+    ("records.cancel_external", "POST"): (302, 302, 404, 404, 404, 404, 404, 404),
     # The world's training is pending: HR is sent back to its review page.
     ("certificates.issue_external", "POST"): (302, 403, 404, 404, 302, 404, 404, 302),
     # Certificate template forms are sent empty and rejected with 400. The
@@ -558,6 +562,7 @@ def _build_world() -> dict:
         "code": certificate.verification_code,
         "owner": owner.id,
         "external": external_training.id,
+        "external_to_cancel": _add_external_to_cancel(owner),
         "rule": rule.id,
         "national_rule": db.session.scalar(
             sa.select(ComplianceRule.id).filter_by(
@@ -905,6 +910,31 @@ def _add_records_world(owner: User):
     return training, rule
 
 
+def _add_external_to_cancel(owner: User) -> int:
+    """Add a second pending external training of the owner, which the cancel route deletes."""
+    from datetime import date
+    from decimal import Decimal
+
+    from lms.records import external
+    from lms.records.models import TrainingKind, TrainingTier
+
+    training = external.submit(
+        owner,
+        title="校级心理健康教育专题培训",
+        organiser="学生工作部",
+        tier=TrainingTier.SCHOOL,
+        kind=TrainingKind.THEMATIC,
+        start_date=date(2026, 4, 8),
+        end_date=date(2026, 4, 8),
+        hours=Decimal(8),
+        evidence_name="培训通知.pdf",
+        extension="pdf",
+        content=b"%PDF-1.4\n%%EOF\n",
+    )
+    db.session.commit()
+    return training.id
+
+
 def _url(endpoint: str, w: dict) -> str:
     return {
         "main.health": "/healthz",
@@ -992,6 +1022,7 @@ def _url(endpoint: str, w: dict) -> str:
         "records.external_queue": "/records/external/pending",
         "records.review_external": f"/records/external/{w['external']}/review",
         "records.withdraw_external": f"/records/external/{w['external']}/withdraw",
+        "records.cancel_external": f"/records/external/{w['external_to_cancel']}/cancel",
         "records.external_evidence": f"/records/external/{w['external']}/evidence",
         "compliance.overview": "/compliance",
         "compliance.rule_people": f"/compliance/rules/{w['rule']}",

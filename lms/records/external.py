@@ -526,6 +526,46 @@ def reject(training: ExternalTraining, reviewer: User, reason: str) -> bool:
     return True
 
 
+def cancel(training: ExternalTraining, submitter: User) -> Optional[str]:
+    """Delete ``submitter``'s own pending submission; flush only.
+
+    Returns the name of its evidence file, for the caller to delete once
+    the transaction commits, or None, changing nothing, when the submission
+    is no longer pending. The DELETE matches only a pending row, so a
+    review sent at the same time either lands first and keeps the row, or
+    finds it gone.
+    """
+    from lms.notifications import services as notifications
+
+    training_id, evidence_path = training.id, training.evidence_path
+    summary = f"{submitter.full_name}: {training.title} ({training.hours})"
+    result = db.session.execute(
+        sa.delete(ExternalTraining)
+        .where(
+            ExternalTraining.id == training_id,
+            ExternalTraining.user_id == submitter.id,
+            ExternalTraining.status == ExternalTrainingStatus.PENDING,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.refresh(training)
+        return None
+    db.session.expunge(training)
+    notifications.settle(REVIEW_DUE_KIND, "external_training", training_id)
+    audit.record(
+        "external_training.cancelled",
+        "external_training",
+        training_id,
+        summary,
+        actor_id=submitter.id,
+        institution_id=submitter.institution_id,
+        data={"user_id": submitter.id},
+    )
+    logger.info("External training %s cancelled by its submitter %s", training_id, submitter.id)
+    return evidence_path
+
+
 def withdraw(
     training: ExternalTraining, reviewer: User, reason: str, *, notify: bool = True
 ) -> bool:

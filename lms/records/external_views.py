@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 
 from lms import uploads
 from lms.accounts.access import LEARNER_ROLES, get_person_or_404, hr_scope, roles_required
+from lms.accounts.forms import EmptyForm
 from lms.accounts.models import Role
 from lms.compliance.windows import local_today
 from lms.extensions import db
@@ -395,6 +396,55 @@ def withdraw_external(training_id: int):
     else:
         flash(_("Only an approved training can be withdrawn; nothing changed."), "info")
     return redirect(url_for(".review_external", training_id=training.id))
+
+
+@bp.route("/records/external/<int:training_id>/cancel", methods=["POST"])
+@login_required
+def cancel_external(training_id: int):
+    """Let the submitter take back a submission that HR has not decided yet."""
+    training = _load_visible(training_id)
+    if training.user_id != current_user.id:
+        abort(403)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+
+    title = training.title
+    evidence_path = external.cancel(training, current_user)
+    if evidence_path is None:
+        logger.info(
+            "Cancellation of external training %s by user %s rejected: status %s",
+            training.id,
+            current_user.id,
+            training.status.value,
+        )
+        flash(
+            _(
+                "Only a submission awaiting review can be cancelled. HR has "
+                "already decided on %(title)s, so nothing changed.",
+                title=title,
+            ),
+            "info",
+        )
+        return redirect(url_for(".external_trainings"))
+
+    db.session.commit()
+    _remove_evidence(evidence_path)
+    flash(
+        _(
+            "Cancelled %(title)s. You may correct it and submit it again.",
+            title=title,
+        ),
+        "success",
+    )
+    return redirect(url_for(".external_trainings"))
+
+
+def _remove_evidence(evidence_path: str) -> None:
+    """Delete a cancelled submission's evidence file; a leftover file is only logged."""
+    try:
+        (external.evidence_dir() / evidence_path).unlink(missing_ok=True)
+    except OSError as error:
+        logger.error("Evidence file %s could not be deleted: %s", evidence_path, error)
 
 
 @bp.route("/records/external/<int:training_id>/evidence")

@@ -665,3 +665,17 @@ def test_download_unrenderable_pdf_explains(world, login, english):
     assert response.headers["Location"].endswith(f"/certificates/{serial}")
     page = holder.get(response.headers["Location"]).get_data(as_text=True)
     assert f"The PDF of certificate {serial} cannot be produced" in page
+
+
+def test_verify_names_institution_in_reader_language(world, client):
+    institution = db.session.scalar(sa.select(Institution).filter_by(code="uni-a"))
+    institution.name_en = "Demo University A"
+    db.session.commit()
+    url = f"/verify/{world['code']}"
+
+    english_page = client.get(url, headers=EN).get_data(as_text=True)
+    chinese_page = client.get(url).get_data(as_text=True)
+
+    assert "This certificate was issued by Demo University A and is valid." in english_page
+    assert f"Demo University A · {institution.name}</dd>" in english_page
+    assert f"此证书由{institution.name}颁发" in chinese_page

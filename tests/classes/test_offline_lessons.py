@@ -275,6 +275,26 @@ def test_present_mark_completes_programme(world, login):
     assert certificate.hours == PROGRAMME_HOURS
 
 
+def test_present_mark_notifies_certificate(world, login):
+    session = _delivering_session(world)
+    counselor = login("counselor1")
+    _finish_all_but_offline(counselor, world)
+    trainer = login("trainer")
+
+    trainer.post(
+        f"/classes/{world.klass}/sessions/{session.id}/attendance",
+        data={f"mark-{world.counselor}": "present"},
+    )
+
+    [certificate] = _certificates(world.counselor)
+    counselor = login("counselor1")
+    page = counselor.get("/notifications").get_data(as_text=True)
+    assert f"您的证书 {certificate.serial} 已颁发" in page
+    note_id = re.search(r'id="notification-(\d+)"', page).group(1)
+    opened = counselor.post(f"/notifications/{note_id}/read", data={"open": "1"})
+    assert opened.headers["Location"] == f"/certificates/{certificate.serial}"
+
+
 def test_present_mark_credits_hours_once(world, login):
     session = _delivering_session(world)
     _finish_all_but_offline(login("counselor1"), world)

@@ -165,3 +165,20 @@ def test_a_post_request_reads_the_appointments_each_time(app, person):
         assert person_level(person, TODAY) is TargetLevel.JUNIOR
         appoint(person, Post.PART_TIME_COUNSELOR, date(2020, 9, 1))
         assert person_level(person, TODAY) is TargetLevel.INTERMEDIATE
+
+
+def test_record_page_single_post_mentions_no_overlap(app_ctx, login):
+    from tests.factories import make_institution as make_uni, make_user
+    from lms.compliance.models import PersonProfile
+
+    uni = make_uni("uni-a", "甲大学")
+    add_framework("national", NATIONAL_BOUNDS)
+    counselor = make_user(uni, "counselor1", full_name="林晓雯")
+    counselor.post = Post.FULL_TIME_COUNSELOR
+    db.session.add(PersonProfile(user_id=counselor.id, post_started_on=date(2024, 9, 1)))
+    db.session.commit()
+
+    page = login("counselor1").get(f"/people/{counselor.id}/record").get_data(as_text=True)
+
+    assert "以下辅导员岗位共计" in page
+    assert "重叠" not in page
