@@ -27,5 +27,5 @@ def test_rubric_page_level_descriptor_colon(world, login):
 
     page = login("trainer").get(f"/manage/rubrics/{task.rubric_id}").get_data(as_text=True)
 
-    assert "(4)：全面" in page
+    assert "（4）：全面" in page
     assert "(4): 全面" not in page
