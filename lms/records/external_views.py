@@ -175,30 +175,12 @@ def external_trainings():
     form.today = local_today(current_user.institution)
     if request.method == "GET":
         return _render_submit(form)
-    if not form.validate_on_submit():
-        return _render_submit(form, 400)
-    if _flag_duplicate(form, current_user, entered_by_hr=False):
-        return _render_submit(form, 400)
-    if _flag_day_cap(form, current_user):
+    evidence = _check_submission(form, current_user, entered_by_hr=False)
+    if evidence is None:
         return _render_submit(form, 400)
 
+    extension, content = evidence
     upload = form.evidence.data
-    try:
-        extension, content = external.read_evidence(
-            upload.filename or "", upload.stream
-        )
-    except external.EvidenceError as error:
-        logger.info(
-            "Evidence %r from user %s rejected: %s",
-            (upload.filename or "")[:100],
-            current_user.id,
-            error.code,
-        )
-        form.evidence.errors = list(form.evidence.errors) + [
-            _EVIDENCE_ERRORS[error.code]()
-        ]
-        return _render_submit(form, 400)
-
     training = external.submit(
         current_user,
         title=form.title.data.strip(),
@@ -222,6 +204,30 @@ def external_trainings():
         "success",
     )
     return redirect(url_for(".external_trainings"))
+
+
+def _is_valid(*fields) -> bool:
+    return all(field.data is not None and not field.errors for field in fields)
+
+
+def _check_submission(
+    form: ExternalTrainingForm, person, *, entered_by_hr: bool
+) -> Optional[tuple[str, bytes]]:
+    """Validate a training for ``person``; return its evidence, or None with the errors set.
+
+    A check that needs only some fields runs when those are valid, even if
+    others are not, so one response names every field to correct.
+    """
+    valid = form.validate_on_submit()
+    if form.meta.csrf and form.csrf_token.errors:
+        return None
+    dates = (form.start_date, form.end_date)
+    if _is_valid(form.title, form.organiser, *dates):
+        valid = not _flag_duplicate(form, person, entered_by_hr=entered_by_hr) and valid
+    if _is_valid(*dates, form.hours):
+        valid = not _flag_day_cap(form, person) and valid
+    upload = _read_upload(form) if _is_valid(form.evidence) else None
+    return upload if valid else None
 
 
 def _read_upload(form) -> Optional[tuple[str, bytes]]:
@@ -253,12 +259,7 @@ def enter_external(person_id: int):
     status = 200
     if request.method == "POST":
         status = 400
-        valid = (
-            form.validate_on_submit()
-            and not _flag_duplicate(form, person, entered_by_hr=True)
-            and not _flag_day_cap(form, person)
-        )
-        upload = _read_upload(form) if valid else None
+        upload = _check_submission(form, person, entered_by_hr=True)
         if upload is not None:
             extension, content = upload
             training = external.enter_for(
