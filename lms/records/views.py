@@ -19,7 +19,7 @@ from lms.compliance.windows import local_today
 from lms.extensions import db
 from lms.i18n import format_date
 from lms.organisations.models import Department
-from lms.records import appointments, events, services
+from lms.records import appointments, day_cap, events, services
 from lms.records.forms import PersonProfileForm, ProgressionEventForm, post_choices
 from lms.records.models import ProgressionEntry, ProgressionKind, TrainingTier
 from lms.routing import MAX_ID
@@ -132,6 +132,8 @@ def _render_record(person: User, entry_form=None, status: int = 200, phone_form=
             },
             hr_kinds=events.HR_KINDS,
             ledger=services.ledger(person),
+            capped_days=day_cap.capped_days(person.id),
+            max_hours_per_day=day_cap.max_hours_per_day(),
             summary=services.yearly_summary(person, year),
             verdicts=services.compliance_verdicts(person),
             is_self=is_self,
