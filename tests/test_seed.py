@@ -137,7 +137,7 @@ def test_framework_has_three_levels_by_nine_areas(app_ctx, seeded):
     assert [(lv.min_years, lv.max_years) for lv in framework.levels] == [
         (1, 3),
         (4, 8),
-        (8, None),
+        (9, None),
     ]
     assert len(framework.areas) == 9
     assert len(items) == 27
