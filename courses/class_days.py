@@ -121,7 +121,9 @@ def marks_on_same_day(attendance: Attendance) -> list[Attendance]:
     Sessions of other classes count because the daily cap covers them too.
     """
     session = attendance.session
-    return marks_between(attendance.user_id, session.held_on, session.held_on, besides=attendance)
+    return marks_between(
+        attendance.user_id, session.held_on, session.held_on, besides=attendance
+    )
 
 
 def marks_between(
