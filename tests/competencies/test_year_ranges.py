@@ -27,17 +27,28 @@ HEADER = (
 DETAILS = {"code": "imported", "title": "导入的框架", "version": "1"}
 
 
-def _draft(levels: list[tuple]) -> int:
-    """Add a draft of the trainer's institution with these levels and one item."""
+def _draft(levels: list[tuple], *, checked: bool = True) -> int:
+    """Add a draft of the trainer's institution with these levels and one item.
+
+    Unless ``checked``, the levels are written directly, as an older
+    version could hold them, so the checks of ``save_level`` do not run.
+    """
     trainer = user("trainer")
     draft = services.save_framework(
         {"code": "years-fw", "title": "年限框架", "version": "1"}, trainer
     )
     for position, (code, name, low, high) in enumerate(levels, start=1):
-        services.save_level(
-            draft,
-            {"code": code, "name": name, "position": position, "min_years": low, "max_years": high},
-        )
+        values = {
+            "code": code,
+            "name": name,
+            "position": position,
+            "min_years": low,
+            "max_years": high,
+        }
+        if checked:
+            services.save_level(draft, values)
+        else:
+            db.session.add(Level(framework_id=draft.id, **values))
     area = services.save_area(draft, {"code": "mental", "name": "心理健康", "position": 1})
     db.session.expire(draft)
     services.save_item(
@@ -117,41 +128,13 @@ def test_gap_saved_with_warning(app, seeded, login):
     ],
 )
 def test_publish_rejects_bad_ranges(app_ctx, seeded, levels, message):
-    draft = db.session.get(Framework, _draft_unchecked(levels))
+    draft = db.session.get(Framework, _draft(levels, checked=False))
 
     with pytest.raises(services.FrameworkError) as raised:
         services.publish(draft, user("trainer"))
 
     assert message in str(raised.value)
     assert draft.status is FrameworkStatus.DRAFT
-
-
-def _draft_unchecked(levels: list[tuple]) -> int:
-    """Add a draft whose levels are written directly, as an older version could hold."""
-    trainer = user("trainer")
-    draft = services.save_framework(
-        {"code": "years-fw", "title": "年限框架", "version": "1"}, trainer
-    )
-    for position, (code, name, low, high) in enumerate(levels, start=1):
-        db.session.add(
-            Level(
-                framework_id=draft.id,
-                code=code,
-                name=name,
-                position=position,
-                min_years=low,
-                max_years=high,
-            )
-        )
-    db.session.flush()
-    area = services.save_area(draft, {"code": "mental", "name": "心理健康", "position": 1})
-    db.session.expire(draft)
-    services.save_item(
-        draft,
-        {"level_id": draft.levels[0].id, "area_id": area.id, "code": "1.1", "summary": "概述"},
-    )
-    db.session.flush()
-    return draft.id
 
 
 def test_contiguous_ranges_publish(app_ctx, seeded):
