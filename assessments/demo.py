@@ -1,4 +1,5 @@
-"""Demo question bank for the seed: one question of every kind, in two categories.
+"""Demo question bank for the seed: one question of every kind, in two categories;
+and the demo essay answer that awaits a trainer's grade.
 
 The facts come from 《普通高等学校辅导员队伍建设规定》 (教育部令第43号, 2017):
 in force from 2017-10-01, nine duties in 第五条, full-time counselor posts at
@@ -7,9 +8,12 @@ no less than 1 counselor per 200 students overall.
 
 import sqlalchemy as sa
 
-from assessments import banks, logger
-from assessments.models import QuestionBank
+from datetime import timedelta
+
+from assessments import banks, logger, services
+from assessments.models import QuestionBank, QuestionKind, Quiz
 from lms.accounts.models import User
+from lms.db import now_utc
 from lms.extensions import db
 
 BANK_NAME = "辅导员队伍建设规定题库"
@@ -111,4 +115,28 @@ def seed_demo_bank(institution_id: int, author: User) -> bool:
     for category, values in QUESTIONS:
         banks.save_bank_question(categories[category], {"points": "1", **values}, author)
     logger.info("Demo question bank %s created", bank.id)
+    return True
+
+
+#: How long before its submission the demo essay attempt was started.
+ESSAY_WRITING_TIME = timedelta(minutes=40)
+
+
+def submit_essay_attempt(learner: User, quiz: Quiz, essay: str) -> bool:
+    """Start and submit an attempt of ``learner`` that answers each essay with ``essay``.
+
+    Does nothing when the learner has an attempt at ``quiz`` already. Return
+    whether an attempt was submitted.
+    """
+    if services.attempts_for(learner, quiz):
+        return False
+    submitted_at = now_utc()
+    attempt = services.start_attempt(learner, quiz, now=submitted_at - ESSAY_WRITING_TIME)
+    responses = {
+        slot.question_id: essay
+        for slot in attempt.questions
+        if slot.question.kind is QuestionKind.ESSAY
+    }
+    services.submit_attempt(attempt, responses, now=submitted_at)
+    logger.info("Demo essay attempt %s of %r submitted", attempt.id, learner)
     return True

@@ -47,11 +47,12 @@ from courses.class_models import (
 from courses.class_authoring import date_field, enum_field
 from courses.classes import hours_for, members_in, memberships_of
 from courses.models import Course, Lesson, LessonKind, LessonProgress
-from lms import audit
+from lms import audit, signals
 from lms.accounts.models import User
 from lms.db import now_utc
 from lms.extensions import db
-from lms.records.models import HoursEntry
+from lms.records import day_cap
+from lms.records.models import ExternalTrainingStatus, HoursEntry
 
 SOURCE_TYPE = "class_session"
 
@@ -240,17 +241,20 @@ def lock_person_class(training_class: TrainingClass, user: User) -> None:
 
 
 def lock_person_day(session: ClassSession, user: User) -> None:
-    """Wait for other transactions that mark ``user`` in the class on the session's date.
+    """Wait for other transactions that mark ``user`` in any class on the session's date.
 
     Each mark's credit depends on what the person's other marks of that date
-    credited, so two marks saved at once would each miss the other's credit.
-    On PostgreSQL a transaction-level advisory lock makes them take turns
-    until commit. SQLite needs none, because its writing requests start with
-    BEGIN IMMEDIATE. Session edits and hour changes take no such lock.
+    credited, in this class or another (the daily cap), so two marks saved at
+    once would each miss the other's credit. On PostgreSQL a
+    transaction-level advisory lock makes them take turns until commit.
+    SQLite needs none, because its writing requests start with BEGIN
+    IMMEDIATE. Session edits and hour changes take no such lock.
     """
-    _advisory_lock(
-        f"shuren.attendance:{session.class_id}:{user.id}:{session.held_on.isoformat()}"
-    )
+    _lock_person_date(user.id, session.held_on)
+
+
+def _lock_person_date(user_id: int, day: date) -> None:
+    _advisory_lock(f"shuren.attendance:{user_id}:{day.isoformat()}")
 
 
 #: Statuses of a class whose sessions take place, so that marks may credit 学时.
@@ -387,7 +391,8 @@ def sync_day(attendance: Attendance) -> None:
     """Sync the mark's ledger rows, then those of the person's other marks that date.
 
     A mark that credits less frees room under the daily limit of one full
-    day, which another mark of the same class and date may then take.
+    day, which another mark of the same date, in this class or another, may
+    then take.
     """
     sync_hours(attendance)
     for other in class_days.marks_on_same_day(attendance):
@@ -574,6 +579,50 @@ def resync_class(training_class: TrainingClass) -> None:
         _lower_to_earned(attendance)
     for attendance in marks:
         sync_hours(attendance)
+
+
+def resync_person_dates(user_id: int, first: date, last: date) -> None:
+    """Bring the person's marks at sessions from ``first`` to ``last`` under the daily cap.
+
+    Marks that now credit too much are lowered first, so that the room they
+    free is there when the other marks are raised.
+    """
+    # NOTE: only dates that already hold a mark are locked, so a first mark
+    # on another date, saved while this transaction is open, does not see
+    # the training being approved and may credit a full day beside it.
+    held = class_days.marks_between(user_id, first, last)
+    for day in sorted({attendance.session.held_on for attendance in held}):
+        _lock_person_date(user_id, day)
+    marks = class_days.marks_between(user_id, first, last)
+    for attendance in marks:
+        db.session.refresh(attendance)
+        target = min(
+            hours_earned(attendance.session, attendance.status),
+            class_days.day_allowance(attendance),
+        )
+        if target < attendance.credited_hours:
+            _credit(attendance, target)
+    for attendance in marks:
+        sync_hours(attendance)
+
+
+def _on_outside_hours_changed(
+    sender, *, user_id: int, start_date: date, end_date: date
+) -> None:
+    """Listener: credit the sessions on the dates of a training approved or withdrawn elsewhere.
+
+    The daily cap shares the days of overlapping trainings, so the sessions
+    from the first to the last day of the approved trainings around those
+    dates are synced.
+    """
+    shared = day_cap.shared_days(
+        user_id, start_date, end_date, [ExternalTrainingStatus.APPROVED]
+    )
+    resync_person_dates(user_id, shared.first, shared.last)
+
+
+def connect_listeners() -> None:
+    signals.outside_hours_changed.connect(_on_outside_hours_changed, weak=False)
 
 
 def _lower_to_earned(attendance: Attendance) -> None:

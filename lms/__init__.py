@@ -190,6 +190,7 @@ def _register_listeners() -> None:
     import certificates.evidence
     import certificates.external
     import certificates.services
+    import courses.class_attendance
     import courses.deadlines
     import lms.competencies.evidence
     import lms.promotion.engine
@@ -199,6 +200,7 @@ def _register_listeners() -> None:
     assessments.services.connect_listeners()
     certificates.services.connect_listeners()
     lms.records.services.connect_listeners()
+    courses.class_attendance.connect_listeners()
     lms.records.external.register_withdrawal_hold(certificates.external.withdrawal_hold)
     courses.deadlines.register()
     assessments.deadlines.register()

@@ -32,6 +32,7 @@ lms_cli = AppGroup("lms", help="Shuren administration commands.")
         "Load the demo data: the 2014 counselor competency framework and the 2017 "
         "duties mapped to it, a demo university with one account per role, a "
         "pre-job and an intermediate programme with lessons and quizzes, a "
+        "case-study course with an essay awaiting grading, a "
         "question bank, rubrics, a training class, promotion rules and "
         "certificate templates. Rows that already exist are left unchanged, so "
         "running it again is safe. Prints the password of each new account."
@@ -141,6 +142,27 @@ def reset_two_factor_command(username: str) -> None:
         f"Two-factor login of {username} is off; {ended} session(s) ended. "
         "They log in with the password and set it up again if it is required."
     )
+
+
+@lms_cli.command(
+    "apply-day-cap",
+    short_help="Credit class sessions again under the daily cap of 学时.",
+    help=(
+        "Credit again the class sessions that share dates with approved trainings "
+        "taken elsewhere, so that each day counts at most a full day's 学时 "
+        "(LMS_CLASS_FULL_DAY_HOURS) from both together. Approving or withdrawing a "
+        "training does this for its dates; run this once for data recorded before "
+        "the cap covered class sessions. Lowered sessions get correction rows in "
+        "the hours ledger. Running it again changes nothing."
+    ),
+)
+def apply_day_cap_command() -> None:
+    from lms.records import day_cap
+
+    count = day_cap.announce_approved_trainings()
+    db.session.commit()
+    logger.info("Daily cap applied around %d approved trainings", count)
+    click.echo(f"Checked the class sessions on the dates of {count} approved trainings.")
 
 
 @lms_cli.command(

@@ -2,7 +2,8 @@
 2017 regulation with the mapping between the two, a demo university with
 one account per role, a published pre-job programme with real lessons, an
 intermediate programme authored through the trainer authoring services, an
-open training class, and a second institution whose HR officer and counselor
+open training class, a case-study course whose essay counselor2 has submitted
+for the trainer to grade, and a second institution whose HR officer and counselor
 show that each institution's HR lists only its own people.
 
 ``seed_demo`` looks every row up by its natural key and creates only the
@@ -38,6 +39,12 @@ from lms.promotion.seed import seed_rules as seed_promotion_rules
 from lms.extensions import db
 from lms.organisations.models import Department, Institution
 from lms.records.models import TrainingKind, TrainingTier
+from lms.seed_content.case_study import (
+    CASE_QUIZ,
+    CASE_STUDY_PROGRAMME,
+    CASE_WRITING,
+    SUBMITTED_ESSAY,
+)
 from lms.seed_content.duties_2017 import DUTIES_2017, MAPPINGS_2014_TO_2017
 from lms.seed_content.framework import COUNSELOR_2014
 from lms.seed_content.intermediate import INTERMEDIATE_PROGRAMME
@@ -51,6 +58,7 @@ from lms.seed_content.programme import JUNIOR_PRE_JOB
 from lms.seed_content.specs import (
     AccountSpec,
     AreaMappingSpec,
+    AuthoredQuizSpec,
     CourseSpec,
     FrameworkSpec,
     InstitutionSpec,
@@ -102,6 +110,7 @@ def seed_demo(password: str | None = None) -> dict[str, str]:
     created_accounts = _seed_accounts(seeder, institution, ACCOUNTS, password)
     pre_job = _seed_programme(seeder, institution, framework, JUNIOR_PRE_JOB)
     seed_authored_programme(seeder, institution, framework, INTERMEDIATE_PROGRAMME)
+    seed_authored_programme(seeder, institution, framework, CASE_STUDY_PROGRAMME)
     _seed_class(seeder, institution, JUNIOR_PRE_JOB.code)
     _seed_workshop_class(seeder, institution, INTERMEDIATE_PROGRAMME.code)
     _seed_question_bank(seeder, institution)
@@ -109,6 +118,7 @@ def seed_demo(password: str | None = None) -> dict[str, str]:
     seed_promotion_rules(institution.id, pre_job.id)
     _seed_career(seeder, institution)
     _seed_assessment_scheme(seeder, institution)
+    _seed_essay_attempt(seeder, institution)
     ensure_default_templates(institution)
     refresh_builtin_layouts(institution)
 
@@ -475,6 +485,8 @@ def seed_authored_programme(
                 },
                 author,
             )
+        if course_spec.authored_quiz is not None:
+            _author_quiz(course, course_spec.authored_quiz, author)
         authoring.publish_course(course, author)
         courses[course_spec.code] = course
         seeder.created["course"] += 1
@@ -507,6 +519,55 @@ def seed_authored_programme(
         )
     authoring.publish_programme(programme, author)
     seeder.created["programme"] += 1
+
+
+def _author_quiz(course: "Course", spec: AuthoredQuizSpec, author: User) -> None:
+    # assessments sits above lms, so the seed imports it at call time like the app factory.
+    from assessments import authoring as quiz_authoring
+
+    quiz = quiz_authoring.save_quiz(course, dict(spec.values), author)
+    for values in spec.questions:
+        quiz_authoring.save_question(quiz, dict(values), author)
+
+
+def _seed_essay_attempt(seeder: _Seeder, institution: Institution) -> None:
+    """Have counselor2 submit the case-study essay, which then awaits the trainer's grade.
+
+    Enrolment, start and submission go through the services behind the
+    learner's pages, so the attempt is submitted, needs grading and is not
+    passed, and the course credits no 学时 until the essay is graded. Nothing
+    is added when counselor2 already has an attempt at the quiz.
+    """
+    # courses and assessments sit above lms, so the seed imports them at call time.
+    from assessments.demo import submit_essay_attempt
+    from assessments.models import Quiz
+    from courses import services as course_services
+    from courses.models import Programme
+
+    learner = db.session.scalar(
+        sa.select(User).filter_by(institution_id=institution.id, username=CAREER_USERNAME)
+    )
+    programme = db.session.scalar(
+        sa.select(Programme).filter_by(
+            institution_id=institution.id, code=CASE_STUDY_PROGRAMME.code
+        )
+    )
+    course = _latest_published_course(institution.id, CASE_WRITING.code)
+    if learner is None or programme is None or course is None:
+        return
+    quiz = db.session.scalar(
+        sa.select(Quiz).filter_by(course_id=course.id, title=CASE_QUIZ.values["title"])
+    )
+    if quiz is None:
+        logger.warning(
+            "Course %s has no quiz %r; no essay seeded",
+            course.code,
+            CASE_QUIZ.values["title"],
+        )
+        return
+    course_services.enrol(learner, programme)
+    if submit_essay_attempt(learner, quiz, SUBMITTED_ESSAY):
+        seeder.created["attempt"] += 1
 
 
 def _latest_published_course(institution_id: int, code: str) -> "Course | None":

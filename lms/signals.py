@@ -27,3 +27,8 @@ certificate_revoked = _signals.signal("certificate-revoked")
 #: quiz_id, attempt_id, score and max_score (Decimal), passed_on (the date in
 #: the institution's zone), competency_item_ids (the course's items).
 quiz_passed = _signals.signal("quiz-passed")
+
+#: The approved trainings taken elsewhere of a person changed on some dates,
+#: so the class sessions on those dates may credit more or less under the
+#: daily cap (``lms.records.day_cap``). kwargs: user_id, start_date, end_date.
+outside_hours_changed = _signals.signal("outside-hours-changed")

@@ -147,6 +147,8 @@ def parse_package(content: bytes, overrides: Optional[dict] = None) -> Framework
             "level_code": "humanCodingScheme",
             "area_code": "humanCodingScheme",
             "item_code": "humanCodingScheme",
+            "min_years": "extensions.minYears",
+            "max_years": "extensions.maxYears",
         },
     )
     if reader.problems:

@@ -226,7 +226,8 @@ def parse_csv(content: bytes, details: dict) -> FrameworkData:
     data.levels = list(levels.values())
     data.areas = list(areas.values())
     code_headers = {
-        name: COLUMNS[name][0] for name in ("level_code", "area_code", "item_code")
+        name: COLUMNS[name][0]
+        for name in ("level_code", "area_code", "item_code", "min_years", "max_years")
     }
     check_structure(data, problems, code_headers)
     if problems:

@@ -25,6 +25,12 @@ from lms.competencies.models import (
     Level,
     MappingRelation,
 )
+from lms.competencies.year_ranges import (
+    LevelYears,
+    YearProblem,
+    join_sentences,
+    year_problems,
+)
 from lms.db import now_utc
 from lms.extensions import db
 
@@ -141,6 +147,14 @@ def publish(framework: Framework, actor: User) -> None:
     _require_draft(framework)
     if not framework.items:
         raise FrameworkError(_l("Add at least one competency item before publishing."))
+    problems = year_problems_of(framework)
+    if problems:
+        message = _l(
+            "The framework cannot be published until each year of service is in "
+            "exactly one level. %(problems)s",
+            problems=join_sentences(problem.message for problem in problems),
+        )
+        raise FrameworkError(message)
     framework.status = FrameworkStatus.PUBLISHED
     framework.published_at = now_utc()
     predecessor = framework.predecessor
@@ -294,6 +308,7 @@ def save_level(
         )
         raise FrameworkError(message, "code")
     _check_years(data.get("min_years"), data.get("max_years"))
+    _check_year_overlaps(framework, data, level)
     if level is None:
         level = Level(framework_id=framework.id)
         db.session.add(level)
@@ -307,6 +322,50 @@ def _check_years(minimum: Optional[int], maximum: Optional[int]) -> None:
     if minimum is not None and maximum is not None and maximum < minimum:
         message = _l("The maximum years must not be less than the minimum years.")
         raise FrameworkError(message, "max_years")
+
+
+def _level_years(level: Level) -> LevelYears:
+    return LevelYears(level.id, level.name, level.min_years, level.max_years)
+
+
+def _check_year_overlaps(
+    framework: Framework, data: dict, level: Optional[Level]
+) -> None:
+    """Reject years that the saved level would share with another level.
+
+    A gap is not rejected here: moving the boundary between two levels takes
+    a save of each, and the first save leaves a gap without an overlap only
+    if it is the one that shrinks its level. ``publish`` rejects gaps and
+    overlaps alike.
+    """
+    saved = LevelYears(None, data["name"], data.get("min_years"), data.get("max_years"))
+    others = [
+        _level_years(row)
+        for row in _levels_of(framework)
+        if level is None or row.id != level.id
+    ]
+    for problem in year_problems([*others, saved]):
+        if problem.kind != "overlap":
+            continue
+        if problem.level is saved:
+            raise FrameworkError(problem.message, "min_years")
+        if problem.other is saved:
+            raise FrameworkError(problem.message, "max_years")
+
+
+def year_problems_of(framework: Framework) -> list[YearProblem]:
+    """Return the years of service that the framework's levels share or leave out."""
+    return year_problems(_level_years(level) for level in _levels_of(framework))
+
+
+def _levels_of(framework: Framework) -> list[Level]:
+    """Return the framework's levels as stored, which ``framework.levels`` may not
+    show yet when a level was added in this transaction."""
+    return list(
+        db.session.scalars(
+            sa.select(Level).filter_by(framework_id=framework.id).order_by(Level.position)
+        )
+    )
 
 
 def save_area(

@@ -18,6 +18,7 @@ from lms.accounts.models import User
 from lms.audit import record
 from lms.column_lengths import max_length
 from lms.competencies import logger
+from lms.competencies.year_ranges import LevelYears, year_problems
 from lms.competencies.models import (
     AreaMapping,
     CompetencyItem,
@@ -293,16 +294,20 @@ STRUCTURE_FIELDS = {
     "level_code": "level_code",
     "area_code": "area_code",
     "item_code": "item_code",
+    "min_years": "min_years",
+    "max_years": "max_years",
 }
 
 
 def check_structure(
     data: FrameworkData, problems: list[Problem], fields: Optional[dict] = None
 ) -> None:
-    """Add problems for duplicate codes and items whose level or area is unknown.
+    """Add problems for duplicate codes, items whose level or area is unknown,
+    and years of service that levels share or leave out.
 
-    ``fields`` maps level_code, area_code and item_code to the name the file
-    format uses for that field, so each problem names the column or key.
+    ``fields`` maps level_code, area_code, item_code, min_years and
+    max_years to the name the file format uses for that field, so each
+    problem names the column or key.
     """
     names = {**STRUCTURE_FIELDS, **(fields or {})}
     levels = [(level.code, level.location) for level in data.levels]
@@ -338,6 +343,18 @@ def check_structure(
             )
             problems.append(Problem(item.location, names["area_code"], str(message)))
         cells.setdefault(cell, item.code)
+    _check_year_ranges(data, problems, names)
+
+
+def _check_year_ranges(data: FrameworkData, problems: list[Problem], names: dict) -> None:
+    """Add a problem for each year of service in two levels or in none (``year_ranges``)."""
+    levels = [
+        LevelYears(level, level.name, level.min_years, level.max_years)
+        for level in data.levels
+    ]
+    for problem in year_problems(levels):
+        level = problem.level.key
+        problems.append(Problem(level.location, names[problem.field], problem.message))
 
 
 def _duplicates(

@@ -30,6 +30,7 @@ from lms import revisions
 from lms.accounts.access import roles_required
 from lms.accounts.models import Role
 from lms.competencies import case, csvio, logger, services, transfer
+from lms.competencies.year_ranges import join_sentences
 from lms.competencies.forms import (
     RELATION_LABELS,
     AreaForm,
@@ -325,12 +326,28 @@ def _edit_part(framework_id: int, model, form_class, save, heading: str, row_id=
         else:
             if conflict is None:
                 flash(_("Saved."), "success")
+                if model is Level:
+                    _warn_year_gaps(framework)
                 return redirect(url_for(".detail", framework_id=framework.id))
             fresh = _part_form(form_class, framework, row, formdata=None)
             revisions.show_conflict(conflict, revisions.differences(form, fresh))
             return _render_form(form, heading, framework, 409, versioned=row)
     status = 400 if request.method == "POST" else 200
     return _render_form(form, heading, framework, status, versioned=row)
+
+
+def _warn_year_gaps(framework: Framework) -> None:
+    """Name the years of service that the saved levels leave out or share."""
+    problems = services.year_problems_of(framework)
+    if problems:
+        flash(
+            _(
+                "The framework cannot be published until each year of service is "
+                "in exactly one level. %(problems)s",
+                problems=join_sentences(problem.message for problem in problems),
+            ),
+            "warning",
+        )
 
 
 def _part_form(form_class, framework: Framework, row, **kwargs):

@@ -21,7 +21,7 @@ from lms.competencies import evidence
 from lms.compliance.engine import evaluate_all
 from lms.promotion import engine, logger
 from lms.promotion.evidence import hours_by_year_and_tier
-from lms.records import events
+from lms.records import day_cap, events
 from lms.records import services as records
 from lms.records.models import TrainingTier
 
@@ -62,6 +62,8 @@ def context(person: User, today: date) -> dict:
         # Entries a later correction replaces, struck through as on the record page.
         "corrected_ids": {entry.corrects_id for entry in timeline if entry.corrects_id},
         "ledger": records.ledger(person),
+        "capped_days": day_cap.capped_days(person.id),
+        "max_hours_per_day": day_cap.max_hours_per_day(),
         "hours": hours,
         "tiers": [tier.value for tier in TrainingTier],
         "year_totals": {

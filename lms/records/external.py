@@ -23,6 +23,7 @@ from lms.accounts.models import Role, User
 from lms.compliance.windows import days_in_year, split_hours_by_year
 from lms.db import now_utc
 from lms.extensions import db
+from lms.records import day_cap
 from lms.records.models import (
     ExternalTraining,
     ExternalTrainingStatus,
@@ -290,16 +291,6 @@ def find_overlapping(
     )
 
 
-def trainings_on_dates(
-    user_id: int, start_date: date, end_date: date
-) -> list[ExternalTraining]:
-    """Return the person's pending or approved trainings that overlap the dates."""
-    statement = _on_dates(user_id, start_date, end_date)
-    return list(
-        db.session.scalars(statement.order_by(ExternalTraining.start_date, ExternalTraining.id))
-    )
-
-
 def evidence_file(training: ExternalTraining) -> Path:
     return evidence_dir() / training.evidence_path
 
@@ -469,6 +460,7 @@ def approve(training: ExternalTraining, reviewer: User, reason: str = "") -> boo
     if not _decide(training, reviewer, ExternalTrainingStatus.APPROVED, reason):
         return False
     rows = _credit(training, reviewer)
+    day_cap.announce_hours_changed(training)
     audit.record(
         "external_training.approved",
         "external_training",
@@ -608,6 +600,8 @@ def withdraw(
     ).all()
     for row in credited:
         db.session.add(correction_of(row))
+    db.session.flush()
+    day_cap.announce_hours_changed(training)
     original = db.session.scalar(
         sa.select(ProgressionEntry).where(
             ProgressionEntry.user_id == training.user_id,

@@ -17,13 +17,13 @@ from lms.accounts.models import Role
 from lms.compliance.windows import local_today
 from lms.extensions import db
 from lms.labels import label
-from lms.records import external
+from lms.records import day_cap, external
+from lms.records.day_cap import max_hours_per_day
 from lms.records.forms import (
     EnteredTrainingForm,
     ExternalTrainingForm,
     ReviewForm,
     WithdrawApprovalForm,
-    max_hours_per_day,
 )
 from lms.records.models import (
     ExternalTraining,
@@ -100,36 +100,64 @@ def _flag_day_cap(form: ExternalTrainingForm, person) -> bool:
     """Add an error to the hours when trainings on these dates exceed a full day's 学时 a day.
 
     The form caps each training alone. With the person's other trainings
-    whose dates overlap it, the days they cover together still earn at most
-    a full day each. Return True when the error is added.
+    whose dates overlap it and the class sessions credited on the days they
+    cover together, those days still earn at most a full day each
+    (``day_cap``). Return True when the error is added.
     """
-    others = external.trainings_on_dates(
-        person.id, form.start_date.data, form.end_date.data
+    shared = day_cap.shared_days(
+        person.id,
+        form.start_date.data,
+        form.end_date.data,
+        [ExternalTrainingStatus.PENDING, ExternalTrainingStatus.APPROVED],
     )
-    if not others:
+    if not shared.trainings and not shared.sessions:
         return False
-    first = min([form.start_date.data] + [other.start_date for other in others])
-    last = max([form.end_date.data] + [other.end_date for other in others])
-    days = (last - first).days + 1
-    max_hours = max_hours_per_day() * days
-    total = form.hours.data + sum(other.hours for other in others)
-    if total <= max_hours:
+    total = form.hours.data + shared.hours
+    if total <= shared.max_hours:
         return False
-    listed = format_list(
-        [
-            _(
-                "%(title)s (%(start)s – %(end)s, %(hours)s hours)",
-                title=other.title,
-                start=other.start_date.isoformat(),
-                end=other.end_date.isoformat(),
-                hours=format(other.hours, "f"),
-            )
-            for other in others
-        ],
-        locale=get_locale(),
+    form.hours.errors = list(form.hours.errors) + [_day_cap_message(shared, total)]
+    logger.info(
+        "External training of user %s rejected: %s hours with trainings %s and "
+        "class sessions %s over %d days",
+        person.id,
+        total,
+        [other.id for other in shared.trainings],
+        [session.session_id for session in shared.sessions],
+        shared.days,
     )
-    form.hours.errors = list(form.hours.errors) + [
-        ngettext(
+    return True
+
+
+def _day_cap_message(shared: day_cap.SharedDays, total) -> str:
+    """Return the message that names what shares the days and the cap they exceed."""
+    listed = [
+        _(
+            "%(title)s (%(start)s – %(end)s, %(hours)s hours)",
+            title=other.title,
+            start=other.start_date.isoformat(),
+            end=other.end_date.isoformat(),
+            hours=format(other.hours, "f"),
+        )
+        for other in shared.trainings
+    ] + [
+        _(
+            "%(title)s (class session on %(date)s, %(hours)s hours)",
+            title=session.title,
+            date=session.held_on.isoformat(),
+            hours=format(session.hours, "f"),
+        )
+        for session in shared.sessions
+    ]
+    values = {
+        "trainings": format_list(listed, locale=get_locale()),
+        "total": format(total, "f"),
+        "first": shared.first.isoformat(),
+        "last": shared.last.isoformat(),
+        "max": format(shared.max_hours, "f"),
+        "per_day": format(max_hours_per_day(), "f"),
+    }
+    if not shared.sessions:
+        return ngettext(
             "Trainings already submitted on these dates: %(trainings)s. With this "
             "one they come to %(total)s hours from %(first)s to %(last)s, but "
             "%(num)d day earns at most %(max)s hours, %(per_day)s per day as a full "
@@ -138,23 +166,21 @@ def _flag_day_cap(form: ExternalTrainingForm, person) -> bool:
             "one they come to %(total)s hours from %(first)s to %(last)s, but "
             "%(num)d days earn at most %(max)s hours, %(per_day)s per day as a full "
             "day counts. Lower the hours or correct the dates.",
-            days,
-            trainings=listed,
-            total=format(total, "f"),
-            first=first.isoformat(),
-            last=last.isoformat(),
-            max=format(max_hours, "f"),
-            per_day=format(max_hours_per_day(), "f"),
+            shared.days,
+            **values,
         )
-    ]
-    logger.info(
-        "External training of user %s rejected: %s hours with trainings %s over %d days",
-        person.id,
-        total,
-        [other.id for other in others],
-        days,
+    return ngettext(
+        "Trainings and class sessions already on these dates: %(trainings)s. With "
+        "this one they come to %(total)s hours from %(first)s to %(last)s, but "
+        "%(num)d day earns at most %(max)s hours, %(per_day)s per day as a full "
+        "day counts, class sessions included. Lower the hours or correct the dates.",
+        "Trainings and class sessions already on these dates: %(trainings)s. With "
+        "this one they come to %(total)s hours from %(first)s to %(last)s, but "
+        "%(num)d days earn at most %(max)s hours, %(per_day)s per day as a full "
+        "day counts, class sessions included. Lower the hours or correct the dates.",
+        shared.days,
+        **values,
     )
-    return True
 
 
 def _render_submit(form: ExternalTrainingForm, status: int = 200):
@@ -176,30 +202,12 @@ def external_trainings():
     form.today = local_today(current_user.institution)
     if request.method == "GET":
         return _render_submit(form)
-    if not form.validate_on_submit():
-        return _render_submit(form, 400)
-    if _flag_duplicate(form, current_user, entered_by_hr=False):
-        return _render_submit(form, 400)
-    if _flag_day_cap(form, current_user):
+    evidence = _check_submission(form, current_user, entered_by_hr=False)
+    if evidence is None:
         return _render_submit(form, 400)
 
+    extension, content = evidence
     upload = form.evidence.data
-    try:
-        extension, content = external.read_evidence(
-            upload.filename or "", upload.stream
-        )
-    except external.EvidenceError as error:
-        logger.info(
-            "Evidence %r from user %s rejected: %s",
-            (upload.filename or "")[:100],
-            current_user.id,
-            error.code,
-        )
-        form.evidence.errors = list(form.evidence.errors) + [
-            _EVIDENCE_ERRORS[error.code]()
-        ]
-        return _render_submit(form, 400)
-
     training = external.submit(
         current_user,
         title=form.title.data.strip(),
@@ -223,6 +231,30 @@ def external_trainings():
         "success",
     )
     return redirect(url_for(".external_trainings"))
+
+
+def _is_valid(*fields) -> bool:
+    return all(field.data is not None and not field.errors for field in fields)
+
+
+def _check_submission(
+    form: ExternalTrainingForm, person, *, entered_by_hr: bool
+) -> Optional[tuple[str, bytes]]:
+    """Validate a training for ``person``; return its evidence, or None with the errors set.
+
+    A check that needs only some fields runs when those are valid, even if
+    others are not, so one response names every field to correct.
+    """
+    valid = form.validate_on_submit()
+    if form.meta.csrf and form.csrf_token.errors:
+        return None
+    dates = (form.start_date, form.end_date)
+    if _is_valid(form.title, form.organiser, *dates):
+        valid = not _flag_duplicate(form, person, entered_by_hr=entered_by_hr) and valid
+    if _is_valid(*dates, form.hours):
+        valid = not _flag_day_cap(form, person) and valid
+    upload = _read_upload(form) if _is_valid(form.evidence) else None
+    return upload if valid else None
 
 
 def _read_upload(form) -> Optional[tuple[str, bytes]]:
@@ -254,12 +286,7 @@ def enter_external(person_id: int):
     status = 200
     if request.method == "POST":
         status = 400
-        valid = (
-            form.validate_on_submit()
-            and not _flag_duplicate(form, person, entered_by_hr=True)
-            and not _flag_day_cap(form, person)
-        )
-        upload = _read_upload(form) if valid else None
+        upload = _check_submission(form, person, entered_by_hr=True)
         if upload is not None:
             extension, content = upload
             training = external.enter_for(

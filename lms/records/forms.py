@@ -49,6 +49,7 @@ from lms.labels import (
     TRAINING_KIND,
     TRAINING_TIER,
 )
+from lms.records.day_cap import max_hours_per_day
 from lms.records.events import (
     ADMINISTRATIVE_RANKS,
     ASSESSMENT_GRADE_LABELS,
@@ -412,15 +413,6 @@ class PersonProfileForm(PlatformForm):
                 " rank. Enter the day the new rank took effect, or clear the"
                 " date if it is not known."
             )
-
-
-def max_hours_per_day() -> Decimal:
-    """Return the most 学时 one calendar day of training earns: a full day's.
-
-    The conversion rule counts full-day off-the-job training as 8 学时
-    (``CLASS_FULL_DAY_HOURS``), so a training day cannot credit more.
-    """
-    return Decimal(str(current_app.config["CLASS_FULL_DAY_HOURS"]))
 
 
 class HoursField(DecimalField):

@@ -19,7 +19,7 @@ from lms.compliance.windows import local_today
 from lms.extensions import db
 from lms.i18n import format_date
 from lms.organisations.models import Department
-from lms.records import appointments, events, services
+from lms.records import appointments, day_cap, events, services
 from lms.records.forms import PersonProfileForm, ProgressionEventForm, post_choices
 from lms.records.models import ProgressionEntry, ProgressionKind, TrainingTier
 from lms.routing import MAX_ID
@@ -132,6 +132,8 @@ def _render_record(person: User, entry_form=None, status: int = 200, phone_form=
             },
             hr_kinds=events.HR_KINDS,
             ledger=services.ledger(person),
+            capped_days=day_cap.capped_days(person.id),
+            max_hours_per_day=day_cap.max_hours_per_day(),
             summary=services.yearly_summary(person, year),
             verdicts=services.compliance_verdicts(person),
             is_self=is_self,
@@ -296,7 +298,7 @@ def _assessed_year_of(person: User, form: ProgressionEventForm) -> Optional[int]
     That is the form's year, or the year of the grade entry it corrects.
     """
     years = [form.year.data]
-    if form.corrects.data and form.corrects.data.isdigit():
+    if form.corrects.data and not form.corrects.errors:
         corrected = _load_entry(form.corrects.data)
         if corrected is not None and corrected.user_id == person.id:
             years.append((corrected.detail or {}).get("year"))
@@ -304,6 +306,79 @@ def _assessed_year_of(person: User, form: ProgressionEventForm) -> Optional[int]
         if events.assessed_year(person, year):
             return year
     return None
+
+
+def _grade_year_problem(person: User, form: ProgressionEventForm) -> Optional[str]:
+    """Return why the form's grade year cannot be recorded for ``person``, or None."""
+    year = form.year.data
+    first_post = events.grade_before_first_post(person, year)
+    if first_post is not None:
+        return _(
+            "The grade is for %(year)s, before the person's earliest recorded "
+            "post began (%(start)s). Correct the year, or first add the "
+            "earlier post to their record.",
+            year=year,
+            start=format_date(first_post),
+        )
+    blocked_year = _assessed_year_of(person, form)
+    if blocked_year is not None:
+        return _(
+            "The %(year)s grade comes from the finalised annual assessment. "
+            "Reopen the assessment to change it.",
+            year=blocked_year,
+        )
+    if not form.corrects.data and events.grade_recorded_for(person, year):
+        return _("An annual grade for %(year)s is already on the record; correct that entry instead.", year=year)
+    return None
+
+
+def _check_entry(
+    person: User, form: ProgressionEventForm, kind: Optional[ProgressionKind]
+) -> tuple[bool, Optional[ProgressionEntry]]:
+    """Run the checks against the person's record; return (valid, corrected entry).
+
+    Each check runs when the fields it reads are valid, even if other fields
+    are not, so that one response names every field to correct.
+    """
+    if kind is None:
+        return True, None
+    valid = not form.corrects.errors
+    corrected = None
+    if form.corrects.data and valid:
+        corrected = _load_entry(form.corrects.data)
+        try:
+            events.check_correction(person, kind, corrected)
+        except events.CorrectionError as error:
+            form.corrects.errors = [_CORRECTION_ERRORS[error.code]()]
+            valid = False
+    if (
+        kind is ProgressionKind.ASSESSMENT_GRADE
+        and form.year.data is not None
+        and not form.year.errors
+    ):
+        problem = _grade_year_problem(person, form)
+        if problem is not None:
+            form.year.errors = [problem]
+            valid = False
+    # The post a failed correction names may clash with the new one, so
+    # that clash is not reported.
+    if (
+        kind is ProgressionKind.APPOINTMENT
+        and not form.corrects.errors
+        and form.occurred_on.data is not None
+        and not form.occurred_on.errors
+        and not form.ended_on.errors
+    ):
+        conflict = appointments.find_conflict(
+            person,
+            form.occurred_on.data,
+            form.ended_on.data,
+            replaced_id=corrected.id if corrected is not None else None,
+        )
+        if conflict is not None:
+            form[conflict.field].errors = [conflict.message]
+            valid = False
+    return valid, corrected
 
 
 @bp.route("/people/<int:person_id>/record/entries", methods=["POST"])
@@ -314,61 +389,15 @@ def add_entry(person_id: int):
     _require_hr_of(person)
     form = ProgressionEventForm()
     form.today = local_today(person.institution)
-    if not form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if form.meta.csrf and form.csrf_token.errors:
         return _render_record(person, form, 400)
 
-    kind = ProgressionKind(form.kind.data)
-    first_post = (
-        events.grade_before_first_post(person, form.year.data)
-        if kind is ProgressionKind.ASSESSMENT_GRADE
-        else None
-    )
-    if first_post is not None:
-        form.year.errors = [
-            _(
-                "The grade is for %(year)s, before the person's earliest recorded "
-                "post began (%(start)s). Correct the year, or first add the "
-                "earlier post to their record.",
-                year=form.year.data,
-                start=format_date(first_post),
-            )
-        ]
-        return _render_record(person, form, 400)
-    if kind is ProgressionKind.ASSESSMENT_GRADE:
-        blocked_year = _assessed_year_of(person, form)
-        if blocked_year is not None:
-            form.year.errors = [
-                _(
-                    "The %(year)s grade comes from the finalised annual assessment. "
-                    "Reopen the assessment to change it.",
-                    year=blocked_year,
-                )
-            ]
-            return _render_record(person, form, 400)
-    if (
-        kind is ProgressionKind.ASSESSMENT_GRADE
-        and not form.corrects.data
-        and events.grade_recorded_for(person, form.year.data)
-    ):
-        form.year.errors = [
-            _("An annual grade for %(year)s is already on the record; correct that entry instead.", year=form.year.data)
-        ]
+    kind = None if form.kind.errors else ProgressionKind(form.kind.data)
+    checked, corrected = _check_entry(person, form, kind)
+    if not (valid and checked):
         return _render_record(person, form, 400)
     try:
-        corrected = None
-        if form.corrects.data:
-            corrected = _load_entry(form.corrects.data)
-            events.check_correction(person, kind, corrected)
-        if kind is ProgressionKind.APPOINTMENT:
-            conflict = appointments.find_conflict(
-                person,
-                form.occurred_on.data,
-                form.ended_on.data,
-                replaced_id=corrected.id if corrected is not None else None,
-            )
-            if conflict is not None:
-                form[conflict.field].errors = [conflict.message]
-                return _render_record(person, form, 400)
         entry = events.record_event(
             person,
             current_user,

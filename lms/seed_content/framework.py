@@ -11,10 +11,12 @@ from lms.seed_content.specs import AreaSpec, FrameworkSpec, ItemSpec, LevelSpec
 
 # NOTE: the year ranges below could not be checked against the official text,
 # so they are seeded as editable values and flagged in the framework notes.
+# Years of service count from 1 in the first year, so 高级, "8年以上" (more
+# than 8 years), starts at year 9, and each year is in exactly one level.
 LEVELS = (
     LevelSpec("junior", "初级", 1, 1, 3),
     LevelSpec("intermediate", "中级", 2, 4, 8),
-    LevelSpec("senior", "高级", 3, 8, None),
+    LevelSpec("senior", "高级", 3, 9, None),
 )
 
 # Area names as the 2014 standard words them. The 2017 regulation (教育部令第43号)

@@ -128,6 +128,19 @@ class QuizSpec:
 
 
 @dataclass(frozen=True)
+class AuthoredQuizSpec:
+    """A quiz authored through the trainer services: their form values.
+
+    ``values`` go to ``assessments.authoring.save_quiz`` and each of
+    ``questions`` to ``save_question``, so a question of any kind, an essay
+    with its scoring points included, is checked as the quiz editor checks it.
+    """
+
+    values: dict
+    questions: tuple[dict, ...]
+
+
+@dataclass(frozen=True)
 class LessonSpec:
     """A lesson. ``kind`` is a ``LessonKind`` value; an offline session also has
     a local start (``YYYY-MM-DDTHH:MM`` in the institution's zone) and a place."""
@@ -152,6 +165,9 @@ class CourseSpec:
     competencies: tuple[str, ...]
     lessons: tuple[LessonSpec, ...]
     quiz: QuizSpec | None = None
+    #: The quiz of a course in a programme that ``seed_authored_programme``
+    #: authors; ``quiz`` is for the courses the seed writes as rows.
+    authored_quiz: AuthoredQuizSpec | None = None
 
 
 @dataclass(frozen=True)

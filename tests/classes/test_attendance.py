@@ -61,7 +61,8 @@ def test_sessions_carry_class_training(world, enrolled):
     for held_on in (date(2026, 9, 2), date(2026, 9, 3)):
         session = make_session(enrolled, held_on=held_on)
         class_attendance.mark(session, user(world.counselor), AttendanceStatus.PRESENT, trainer)
-    course_session = make_session(course_class)
+    # Another date, because one date credits at most a full day of all classes.
+    course_session = make_session(course_class, held_on=date(2026, 9, 4))
     class_attendance.mark(course_session, user(world.counselor), AttendanceStatus.PRESENT, trainer)
 
     trainings = [(entry.training_type, entry.training_id) for entry in _entries(world.counselor)]

@@ -40,7 +40,7 @@ def make_draft(actor: User, code: str = "demo-fw") -> Framework:
         draft, {"code": "junior", "name": "初级", "position": 1, "min_years": 1, "max_years": 3}
     )
     senior = services.save_level(
-        draft, {"code": "senior", "name": "高级", "position": 2, "min_years": 8, "max_years": None}
+        draft, {"code": "senior", "name": "高级", "position": 2, "min_years": 4, "max_years": None}
     )
     mental = services.save_area(draft, {"code": "mental", "name": "心理健康教育", "position": 1})
     online = services.save_area(draft, {"code": "online", "name": "网络思政", "position": 2})

@@ -64,7 +64,7 @@ def test_csv_round_trip_keeps_years_of_service(app_ctx, seeded):
 
     assert [(lv.code, lv.min_years, lv.max_years) for lv in copy.levels] == years
     assert years[0][1:] == (1, 3)
-    assert years[2][1:] == (8, None)
+    assert years[2][1:] == (9, None)
 
 
 def test_csv_years_columns_are_optional(app_ctx):
