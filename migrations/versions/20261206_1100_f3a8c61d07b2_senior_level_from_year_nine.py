@@ -14,7 +14,7 @@ institution's copy is its own data: it is named when its next version is
 published.
 
 Revision ID: f3a8c61d07b2
-Revises: e5b2c7d91a34
+Revises: 8c4d2f7a9e31
 Create Date: 2026-12-06 11:00:00.000000
 
 """
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f3a8c61d07b2'
-down_revision = 'e5b2c7d91a34'
+down_revision = '8c4d2f7a9e31'
 branch_labels = None
 depends_on = None
 
