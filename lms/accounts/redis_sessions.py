@@ -301,12 +301,18 @@ def _user_from_copy(user_id: int, columns: str) -> User:
     """Return the user of a row copy as a persistent object of this request's session.
 
     The password hash is left unloaded, so reading it loads it from the
-    database. A user already in the session is returned as it is.
+    database. A user already in the session is returned as it is, and
+    during a flush the user is read from the database.
     """
     identity = sa.inspect(User).identity_key_from_primary_key((user_id,))
     present = db.session.identity_map.get(identity)
     if present is not None:
         return present
+    if db.session()._flushing:
+        # The first read of the user can come from inside a flush, as when
+        # a row stamps who changed it. A flush may not add objects, but it
+        # may load them, so the row comes from the database.
+        return db.session.get(User, user_id)
     values = json.loads(columns)
     for key, decode in _copied_columns():
         if decode is not None and values[key] is not None:

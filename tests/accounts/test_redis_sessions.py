@@ -383,3 +383,24 @@ def test_language_choice_reaches_other_sessions(app, seeded, login, monkeypatch,
 
     assert response.status_code == 302
     assert '<html lang="en' in laptop.get("/learning").get_data(as_text=True)
+
+
+def test_user_first_read_inside_a_flush(app, seeded, login, monkeypatch, store):
+    """A row that stamps its author can be the first to read the user, during a flush."""
+    from lms.competencies.models import Framework
+    from lms.extensions import db
+
+    monkeypatch.setitem(app.extensions, "lms_session_store", store)
+    session = login("counselor1")
+    assert session.get("/healthz").status_code == 200  # copies the row
+    cookie = session.client.get_cookie("session").value
+    user_id = _user_id_of(app, "counselor1")
+
+    # The client's address and agent, which the session protection checks.
+    environ = dict(session.client.environ_base, HTTP_COOKIE=f"session={cookie}")
+    with app.test_request_context("/healthz", environ_base=environ):
+        framework = Framework(code=f"flush-{uuid.uuid4().hex[:8]}", title="在刷新中读取用户")
+        db.session.add(framework)
+        db.session.flush()
+        assert framework.changed_by_id == user_id
+        db.session.rollback()
