@@ -36,7 +36,7 @@ def _wants_json() -> bool:
     return scripted and not names_html
 
 
-#: Errors of the shared store (Redis) that holds sessions and rate limits.
+#: Errors of the shared store (Redis) that contains sessions and rate limits.
 STORE_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 
 
@@ -54,11 +54,11 @@ def _render(status: int, description: str = ""):
 
 
 def _store_unavailable(error: Exception):
-    """Log that Redis is unreachable and answer 503 as to a guest.
+    """Log that Redis is unreachable and return the 503 page of a guest.
 
     Sessions and rate limits live in Redis, so without it no login can be
-    checked. The page is rendered for a guest: asking for the current user
-    would query Redis again.
+    checked. The page is rendered for a guest, because loading the current
+    user would query Redis again.
     """
     db.session.rollback()
     g._login_user = login_manager.anonymous_user()

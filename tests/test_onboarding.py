@@ -145,7 +145,7 @@ def test_add_department_to_institution(app):
 
 
 def test_create_account_checks_lengths_and_email(app):
-    """Values longer than their columns are refused by name before the database sees them."""
+    """Values longer than their columns are rejected by option name before any INSERT."""
     runner = app.test_cli_runner()
     _create_bnu(runner)
 
@@ -161,11 +161,14 @@ def test_create_account_checks_lengths_and_email(app):
     not_email = create("li3", "--email", "notanemail")
 
     assert long_number.exit_code == 1
-    assert "--employee-no" in long_number.output and "32" in long_number.output
+    assert "--employee-no" in long_number.output
+    assert "32" in long_number.output
     assert long_email.exit_code == 1
-    assert "--email" in long_email.output and "254" in long_email.output
+    assert "--email" in long_email.output
+    assert "254" in long_email.output
     assert not_email.exit_code == 1
-    assert "--email" in not_email.output and "name@example.com" in not_email.output
+    assert "--email" in not_email.output
+    assert "name@example.com" in not_email.output
     with app.app_context():
         assert db.session.scalar(
             sa.select(sa.func.count(User.id)).where(User.username.in_(["li1", "li2", "li3"]))

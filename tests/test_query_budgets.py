@@ -277,7 +277,7 @@ def _taker_with_attempts(app, login, attempts: int):
     return quiz_id, session
 
 
-def test_quiz_page_reads_the_attempts_once(app, login):
+def test_quiz_page_attempts_read_once(app, login):
     """The page shows the attempts, the grade and the attempts left from one read."""
     quiz_id, session = _taker_with_attempts(app, login, attempts=2)
 
@@ -294,7 +294,7 @@ def _reads_of_attempt_lists(statements: list[str]) -> list[str]:
     return [s for s in statements if re.search(r"FROM attempt\s+WHERE.*ORDER BY attempt.number", s, re.S)]
 
 
-def test_course_outline_reads_quizzes_and_attempts_once(app, login):
+def test_outline_quizzes_attempts_read_once(app, login):
     """The quiz list and the completion check share one read of each."""
     quiz_id, session = _taker_with_attempts(app, login, attempts=1)
     with app.app_context():

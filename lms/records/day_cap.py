@@ -214,10 +214,26 @@ def capped_days(user_id: int) -> list[SharedDays]:
     ledger can explain why they credit less than they earn.
     """
     approved = [ExternalTrainingStatus.APPROVED]
+    # Two queries for the whole record: the groups are those ``shared_days``
+    # returns for each training, formed here from all rows at once.
+    trainings = trainings_on_dates(user_id, date.min, date.max, approved)
+    if not trainings:
+        return []
+    sessions = class_credits(user_id, date.min, date.max, uncredited=True)
     groups: dict[tuple[date, date], SharedDays] = {}
-    for training in trainings_on_dates(user_id, date.min, date.max, approved):
-        shared = shared_days(
-            user_id, training.start_date, training.end_date, approved, uncredited=True
+    for training in trainings:
+        overlapping = [
+            other
+            for other in trainings
+            if other.start_date <= training.end_date and other.end_date >= training.start_date
+        ]
+        first = min(other.start_date for other in overlapping)
+        last = max(other.end_date for other in overlapping)
+        shared = SharedDays(
+            first,
+            last,
+            overlapping,
+            [session for session in sessions if first <= session.held_on <= last],
         )
         if shared.sessions and shared.hours >= shared.max_hours:
             groups.setdefault((shared.first, shared.last), shared)

@@ -385,7 +385,7 @@ def test_language_choice_reaches_other_sessions(app, seeded, login, monkeypatch,
     assert '<html lang="en' in laptop.get("/learning").get_data(as_text=True)
 
 
-def test_user_first_read_inside_a_flush(app, seeded, login, monkeypatch, store):
+def test_user_load_inside_flush(app, seeded, login, monkeypatch, store):
     """A row that stamps its author can be the first to read the user, during a flush."""
     from lms.competencies.models import Framework
     from lms.extensions import db

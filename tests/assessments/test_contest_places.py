@@ -41,7 +41,7 @@ def test_places_give_one_two_and_five_prizes():
     assert [r.award for r in rows] == [0, 1, 1, 2, 2, 2, 2, 2, None, None]
 
 
-def test_places_do_not_depend_on_the_number_of_entrants():
+def test_places_ignore_entrant_count():
     rows = _ranked([99, 95, 94, 90, 89, 88, 87, 86, 80, 70, 60, 50, 40, 30, 20])
 
     contests.assign_awards(_by_places(1, 2, 5), rows)

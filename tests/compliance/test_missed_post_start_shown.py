@@ -48,7 +48,7 @@ def test_missed_pre_job_training_stays_missed(institution, today):
     assert verdict.missing == 40
 
 
-def test_pre_job_rule_ends_a_year_after_its_deadline(institution, english):
+def test_pre_job_rule_ends_year_after_deadline(institution, english):
     person = make_person(institution, "c1", post_started_on=date(2025, 9, 1))
 
     verdict = evaluate(person, _rule("counselor-pre-job"), date(2027, 9, 2))

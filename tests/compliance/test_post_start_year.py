@@ -35,7 +35,7 @@ def in_english(app):
         yield
 
 
-def test_start_year_left_out_when_the_rule_says_so(institution, in_english):
+def test_start_year_left_out_by_rule(institution, in_english):
     person = make_person(institution, "c1", post_started_on=date(2026, 9, 1))
     rule = make_rule(skip_post_start_year=True)
 
@@ -140,7 +140,7 @@ def _adapt_form(**overrides) -> dict:
     return {key: value for key, value in data.items() if value is not None}
 
 
-def test_hr_adapts_the_yearly_rule_to_leave_out_the_start_year(world, login):
+def test_adapted_rule_skips_start_year(world, login):
     national = _national("counselor-school-yearly")
 
     response = login("hr-a").post(
@@ -172,7 +172,7 @@ def test_national_rule_still_judges_the_start_year(world):
     assert national.skip_post_start_year is False
 
 
-def test_only_a_calendar_year_rule_leaves_out_the_start_year(world, login, english):
+def test_skip_start_year_needs_calendar_year(world, login, english):
     national = _national("counselor-national-provincial-5y")
 
     response = login("hr-a").post(

@@ -139,8 +139,8 @@ def test_record_page_shows_how_years_were_counted(app_ctx, login, english):
     assert "current post, from the profile" in page
 
 
-def test_one_get_request_reads_the_appointments_once(app, person):
-    """The dashboard asks for the level once per programme; the record is read once."""
+def test_appointments_read_once_per_get(app, person):
+    """The dashboard computes the level once per programme; the record is read once."""
     statements = []
 
     def count(conn, cursor, statement, parameters, context, executemany):
@@ -159,7 +159,7 @@ def test_one_get_request_reads_the_appointments_once(app, person):
     assert sum("FROM progression_entry" in each for each in statements) == 1
 
 
-def test_a_post_request_reads_the_appointments_each_time(app, person):
+def test_appointments_read_each_time_in_post(app, person):
     """A POST may change the record between two reads, so nothing is kept."""
     with app.test_request_context("/learning", method="POST"):
         assert person_level(person, TODAY) is TargetLevel.JUNIOR
