@@ -116,10 +116,28 @@ def _clean_tables(app):
     yield
     with app.app_context():
         _db.session.rollback()
-        with _db.engine.begin() as conn:
-            for table in reversed(_db.metadata.sorted_tables):
-                conn.execute(table.delete())
+        _empty_tables(_db.engine)
         _db.session.remove()
+
+
+def _empty_tables(engine: sa.Engine) -> None:
+    """Delete every row, children first, in one round trip to the database.
+
+    A statement per table cost PostgreSQL runs about 50 ms per test in
+    round trips alone; sent as one script, the same deletes take a few.
+    """
+    quote = engine.dialect.identifier_preparer.format_table
+    script = "".join(
+        f"DELETE FROM {quote(table)};" for table in reversed(_db.metadata.sorted_tables)
+    )
+    if engine.dialect.name == "sqlite":
+        # sqlite3 runs one statement per execute(); executescript runs many,
+        # outside the driver's own transaction handling.
+        with engine.connect() as conn:
+            conn.connection.driver_connection.executescript(f"BEGIN;{script}COMMIT;")
+    else:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(script)
 
 
 @pytest.fixture
