@@ -143,8 +143,8 @@ class NewAccountForm(_AccountFields):
         normalise=onboarding.normalise_employee_no,
         validators=[Optional()],
         description=_l(
-            "工号. Roster imports find the person by it, so enter it for "
-            "counselors and party workers."
+            "Class roster imports find the person by this number (工号), so "
+            "enter it for counselors and party workers."
         ),
     )
     full_name = _full_name_field()
