@@ -1,9 +1,10 @@
 """Set up a real institution on an empty database, without the demo data.
 
 An operator runs ``flask lms create-institution`` once per university and
-``flask lms create-account`` for its first administrator and HR officers.
-The administrator then works in the web pages: trainers and HR are given
-their roles there, and counselors come in through class roster imports.
+``flask lms create-account`` for its first administrator. The administrator
+then works in the web pages: they create accounts there with the same
+``create_account``, give trainers and HR their roles, and counselors also
+come in through class roster imports.
 
 Creating an institution also adds what every institution reads but no
 page creates: the two national competency standards with the mapping

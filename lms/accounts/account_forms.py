@@ -110,10 +110,10 @@ class _AccountFields(PlatformForm):
             )
         # Roster imports find a person by e-mail when the employee number
         # does not match, so an address must lead to one account only.
-        taken = sa.select(User.id).where(sa.func.lower(User.email) == field.data)
+        same_email = sa.select(User.id).where(sa.func.lower(User.email) == field.data)
         if self.person is not None:
-            taken = taken.where(User.id != self.person.id)
-        if db.session.scalar(taken.limit(1)) is not None:
+            same_email = same_email.where(User.id != self.person.id)
+        if db.session.scalar(same_email.limit(1)) is not None:
             raise ValidationError(
                 _(
                     "%(value)s is the address of another account. Enter the "
@@ -185,8 +185,8 @@ class NewAccountForm(_AccountFields):
                     value=field.data[:64],
                 )
             )
-        taken = sa.select(User.id).where(User.username == field.data)
-        if db.session.scalar(taken) is not None:
+        same_username = sa.select(User.id).where(User.username == field.data)
+        if db.session.scalar(same_username) is not None:
             raise ValidationError(
                 _("%(value)s is taken. Choose another username.", value=field.data)
             )
@@ -204,11 +204,11 @@ class NewAccountForm(_AccountFields):
             )
         # Roster imports match upper-case numbers; older accounts created
         # from the command line may hold lower-case ones.
-        taken = sa.select(User.id).where(
+        same_number = sa.select(User.id).where(
             User.institution_id == self.institution.id,
             sa.func.upper(User.employee_no) == field.data,
         )
-        if db.session.scalar(taken.limit(1)) is not None:
+        if db.session.scalar(same_number.limit(1)) is not None:
             raise ValidationError(
                 _(
                     "%(value)s belongs to another account of your institution. "
@@ -263,6 +263,7 @@ class NewAccountForm(_AccountFields):
         return Role(self.role.data) if self.role.data in valid else None
 
     def chosen_post(self) -> OptionalType[Post]:
+        """Return the chosen post, or None for a role without one or a counselor's default."""
         return Post(self.post.data) if self.post.data else None
 
 
