@@ -110,6 +110,8 @@ def _create(form: NewAccountForm, password: str) -> User:
 @person_roles_required(Role.ADMIN)
 def edit_account(person_id: int):
     """Edit the name, department and e-mail of an account of the admin's institution."""
+    # NOTE: the user row has no lock version, so when two admins save the
+    # same account at once the later save wins. The audit log keeps both.
     person = _managed_person_or_404(person_id)
     stored = {
         "full_name": person.full_name,
