@@ -235,6 +235,8 @@ def create_account(
             f"--employee-no has {len(employee_no)} characters; the maximum is "
             f"{EMPLOYEE_NO_MAX}. No account was created."
         )
+    if employee_no is not None:
+        _check_employee_no_free(institution, employee_no)
     email = (email or "").strip() or None
     if email is not None:
         if len(email) > EMAIL_MAX:
@@ -298,6 +300,26 @@ def create_account(
     )
     logger.info("Created %r in %r from the command line", user, institution)
     return user
+
+
+def _check_employee_no_free(institution: Institution, employee_no: str) -> None:
+    """Raise ``OnboardingError`` when another account of ``institution`` has the number.
+
+    Roster imports find a person by employee number, so two accounts with one
+    number would make an import enrol whichever the database returns first.
+    The comparison ignores case, because older accounts may store lower case.
+    """
+    holder = db.session.scalar(
+        sa.select(User.username).where(
+            User.institution_id == institution.id,
+            sa.func.upper(User.employee_no) == employee_no.upper(),
+        ).limit(1)
+    )
+    if holder is not None:
+        raise OnboardingError(
+            f"--employee-no {employee_no} belongs to the account {holder} already; "
+            "a person has one account. No account was created."
+        )
 
 
 def _audit_created_by(actor: User, user: User) -> None:
