@@ -150,8 +150,10 @@ class NewAccountForm(_AccountFields):
     full_name = _full_name_field()
     role = SelectField(_l("Role"), validators=[DataRequired()])
     # Without Optional(), so that validate_post also checks an empty post.
+    # A request without the field reads as the empty choice.
     post = SelectField(
         _l("Post"),
+        default="",
         description=_l(
             "For counselors and party workers only. A counselor without a post "
             "is a full-time counselor (专职辅导员)."

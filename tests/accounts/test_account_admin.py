@@ -572,3 +572,15 @@ def test_edit_other_institution_not_found(seeded, app_ctx, login):
 
     assert session.get(f"/people/{other_id}/account/edit").status_code == 404
     assert session.post(f"/people/{other_id}/account/edit", data=_details()).status_code == 404
+
+
+def test_create_without_optional_fields(seeded, app_ctx, login):
+    values = {"username": "wangmin", "full_name": "王敏", "role": "counselor"}
+
+    response = login("admin").post("/people/new", data=values)
+
+    assert response.status_code == 201
+    created = _user("wangmin")
+    assert created.post is Post.FULL_TIME_COUNSELOR
+    assert created.department_id is None
+    assert created.email is None
