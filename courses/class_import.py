@@ -29,6 +29,7 @@ from lms.db import now_utc
 from lms.compliance.windows import local_today
 from lms.extensions import db
 from lms.input_ranges import EARLIEST_POST_START, latest_post_start
+from lms.onboarding import CJK_GAP, EMPLOYEE_NO_RE
 from lms.organisations.models import Department, Institution
 
 #: Field -> headers people use for it in HR exports.
@@ -78,11 +79,10 @@ GENDER_VALUES = {"男": Gender.MALE, "女": Gender.FEMALE}
 #: Value shown in the preview for each stored gender.
 GENDER_NAMES = {gender: name for name, gender in GENDER_VALUES.items()}
 DEPARTMENT_SUFFIXES = ("学院", "系", "院")
-EMPLOYEE_NO = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
+EMPLOYEE_NO = EMPLOYEE_NO_RE
 MOBILE = contact.MOBILE
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SCIENTIFIC = re.compile(r"\d+(\.\d+)?[eE][+-]?\d+")
-CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\u00b7]) (?=[\u3400-\u9fff\u00b7])")
 #: Dates as HR exports write them: 2025-09-01, 2025/9/1, 2025.9.1,
 #: 2025年9月1日 or 20250901. A time after the date (from an XLSX date cell) is
 #: ignored.

@@ -53,6 +53,9 @@ PROFILE_FIELD = {
     "rank_since": _l("Cadre rank held since"),
     "gender": _l("Gender"),
     "phone": _l("Mobile phone"),
+    "full_name": _l("Full name"),
+    "department_id": _l("Department"),
+    "email": _l("E-mail"),
 }
 
 
@@ -287,6 +290,12 @@ TEMPLATES = {
     "account.created": _l(
         "Account of user %(subject_id)s (%(role_label)s) created from the command line"
     ),
+    "account.created_by_admin": _l(
+        "%(actor)s created the account %(username)s (%(role_label)s)"
+    ),
+    "account.details_changed": _l(
+        "%(actor)s changed the account of user %(subject_id)s: %(changed_fields)s"
+    ),
     "institution.created": _l("Institution %(subject_id)s created from the command line"),
     "account.enabled": _l("%(actor)s enabled the account of user %(subject_id)s"),
     "account.disabled": _l("%(actor)s disabled the account of user %(subject_id)s"),
@@ -489,6 +498,8 @@ ACTION_LABELS = {
     "account.operator_revoked": _l("Platform operator revoked"),
     "account.sessions_ended": _l("Sessions ended"),
     "account.created": _l("Account created"),
+    "account.created_by_admin": _l("Account created by an administrator"),
+    "account.details_changed": _l("Account details changed"),
     "institution.created": _l("Institution created"),
     "account.enabled": _l("Account enabled"),
     "account.disabled": _l("Account disabled"),

@@ -1,9 +1,10 @@
 """Set up a real institution on an empty database, without the demo data.
 
 An operator runs ``flask lms create-institution`` once per university and
-``flask lms create-account`` for its first administrator and HR officers.
-The administrator then works in the web pages: trainers and HR are given
-their roles there, and counselors come in through class roster imports.
+``flask lms create-account`` for its first administrator. The administrator
+then works in the web pages: they create accounts there with the same
+``create_account``, give trainers and HR their roles, and counselors also
+come in through class roster imports.
 
 Creating an institution also adds what every institution reads but no
 page creates: the two national competency standards with the mapping
@@ -19,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from flask_babel import force_locale
 
-from lms import audit
+from lms import audit, tabular
 from lms.accounts.models import Post, Role, User
 from lms.accounts.passwords import describe, password_problem
 from lms.extensions import db
@@ -51,6 +52,22 @@ EMPLOYEE_NO_MAX = 32
 EMAIL_MAX = 254
 #: One @ with text on each side and a dot in the domain, without spaces.
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: Employee numbers as roster imports store and match them: 3 to 32
+#: upper-case letters, digits or hyphens.
+EMPLOYEE_NO_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
+#: A space between two Chinese characters (or the middle dot of
+#: transliterated names), which people type by habit inside a name.
+CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\u00b7]) (?=[\u3400-\u9fff\u00b7])")
+
+
+def normalise_employee_no(value: Optional[str]) -> str:
+    """Return an employee number as roster imports match it: half-width, upper case."""
+    return tabular.normalise(value).replace(" ", "").upper()
+
+
+def normalise_full_name(value: Optional[str]) -> str:
+    """Return a name with single spaces and none between Chinese characters."""
+    return CJK_GAP.sub("", tabular.normalise(value))
 
 
 def _check_name(
@@ -193,12 +210,15 @@ def create_account(
     employee_no: Optional[str] = None,
     email: Optional[str] = None,
     must_change: bool = False,
+    actor: Optional[User] = None,
 ) -> User:
     """Create an account of ``institution``; flush only.
 
     Learners (counselors and party workers) need a post; a counselor
     without one is a full-time counselor. Raises ``OnboardingError`` for a
     taken or invalid username, an unknown department or a weak password.
+    ``actor`` is the administrator who creates the account in the browser,
+    or None for the command line; the audit entry names the one or the other.
     """
     username = (username or "").strip()
     if not USERNAME_RE.match(username):
@@ -215,6 +235,8 @@ def create_account(
             f"--employee-no has {len(employee_no)} characters; the maximum is "
             f"{EMPLOYEE_NO_MAX}. No account was created."
         )
+    if employee_no is not None:
+        _check_employee_no_free(institution, employee_no)
     email = (email or "").strip() or None
     if email is not None:
         if len(email) > EMAIL_MAX:
@@ -265,6 +287,9 @@ def create_account(
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
+    if actor is not None:
+        _audit_created_by(actor, user)
+        return user
     audit.record(
         "account.created",
         "user",
@@ -275,3 +300,45 @@ def create_account(
     )
     logger.info("Created %r in %r from the command line", user, institution)
     return user
+
+
+def _check_employee_no_free(institution: Institution, employee_no: str) -> None:
+    """Raise ``OnboardingError`` when another account of ``institution`` has the number.
+
+    Roster imports find a person by employee number, so two accounts with one
+    number would make an import enrol whichever the database returns first.
+    The comparison ignores case, because older accounts may store lower case.
+    """
+    holder = db.session.scalar(
+        sa.select(User.username).where(
+            User.institution_id == institution.id,
+            sa.func.upper(User.employee_no) == employee_no.upper(),
+        ).limit(1)
+    )
+    if holder is not None:
+        raise OnboardingError(
+            f"--employee-no {employee_no} belongs to the account {holder} already; "
+            "a person has one account. No account was created."
+        )
+
+
+def _audit_created_by(actor: User, user: User) -> None:
+    """Audit an account that ``actor`` created, with every stored field but the password."""
+    audit.record(
+        "account.created_by_admin",
+        "user",
+        user.id,
+        f"{actor.username} created the account {user.username} ({user.role.value})",
+        actor_id=actor.id,
+        institution_id=user.institution_id,
+        data={
+            "username": user.username,
+            "full_name": user.full_name,
+            "role": user.role.value,
+            "post": user.post.value if user.post else None,
+            "employee_no": user.employee_no,
+            "email": user.email,
+            "department_id": user.department_id,
+        },
+    )
+    logger.info("Account %r created by %r", user, actor)

@@ -104,6 +104,8 @@ EXPECTED = {
     ("promotion.export_people", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
     ("promotion.export_applications", "GET"): (302, 403, 403, 403, 200, 200, 200, 200),
     ("accounts.manage_account", "GET"): (302, 403, 404, 404, 403, 404, 404, 200),
+    ("accounts.new_account", "GET"): (302, 403, 403, 403, 403, 403, 403, 200),
+    ("accounts.edit_account", "GET"): (302, 403, 404, 404, 403, 404, 404, 200),
     # Without a password step behind it, the second login step sends everyone back.
     ("accounts.login_verify", "GET"): (302, 302, 302, 302, 302, 302, 302, 302),
     ("accounts.two_factor_setup", "GET"): (302, 200, 200, 200, 200, 200, 200, 200),
@@ -410,6 +412,10 @@ EXPECTED = {
     ("accounts.recovery_codes", "POST"): (302, 302, 302, 302, 302, 302, 302, 302),
     # An empty role form is rejected; the owner has no two-factor login to reset.
     ("accounts.change_role", "POST"): (302, 403, 404, 404, 403, 404, 404, 400),
+    # An empty form lacks the username, name and role, so nothing is created.
+    ("accounts.new_account", "POST"): (302, 403, 403, 403, 403, 403, 403, 400),
+    # An empty form lacks the name, so the account is not changed.
+    ("accounts.edit_account", "POST"): (302, 403, 404, 404, 403, 404, 404, 400),
     ("accounts.reset_two_factor", "POST"): (302, 403, 404, 404, 403, 404, 404, 302),
     # The admin runs the cleanup job, which touches nothing the matrix reads,
     # and saves the security settings unchanged (two-factor login optional).
@@ -1037,6 +1043,8 @@ def _url(endpoint: str, w: dict) -> str:
         "accounts.own_sessions": "/account/sessions",
         "records.edit_own_phone": "/account/phone",
         "accounts.manage_account": f"/people/{w['owner']}/account",
+        "accounts.new_account": "/people/new",
+        "accounts.edit_account": f"/people/{w['owner']}/account/edit",
         "accounts.login_verify": "/login/verify",
         "accounts.two_factor_setup": "/account/two-factor",
         "accounts.two_factor_disable": "/account/two-factor/disable",

@@ -196,3 +196,26 @@ def test_missing_names_point_to_their_option(app):
     assert no_full_name.exit_code == 1
     assert "--full-name" in no_full_name.output
     assert "as the argument" not in no_full_name.output
+
+
+def test_create_account_rejects_taken_employee_no(app):
+    """An employee number identifies one person of an institution, in any case."""
+    runner = app.test_cli_runner()
+    _create_bnu(runner)
+
+    def create(username, number):
+        return runner.invoke(
+            args=["lms", "create-account", username, "--institution", "bnu",
+                  "--role", "counselor", "--full-name", "李", "--employee-no", number],
+            input=f"{PASSWORD}\n{PASSWORD}\n",
+        )
+
+    first = create("li1", "T2025-7")
+    second = create("li2", "t2025-7")
+
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 1
+    assert "--employee-no t2025-7" in second.output
+    assert "li1" in second.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(User.id).filter_by(username="li2")) is None

@@ -229,3 +229,18 @@ def _password_issued_at(user):
     if last_set is None:
         return user.created_at
     return max(user.created_at, last_set)
+
+
+def random_first_password(*, username: str, employee_no: Optional[str]) -> str:
+    """Return a random 16-character password that the policy accepts for this account.
+
+    ``secrets.token_urlsafe(12)`` gives 96 random bits. A draw that happens
+    to contain the username or employee number, or a guessable run, is
+    drawn again.
+    """
+    import secrets
+
+    while True:
+        password = secrets.token_urlsafe(12)
+        if password_problem(password, username=username, employee_no=employee_no) is None:
+            return password

@@ -1,13 +1,16 @@
-"""Account changes: passwords, disabling accounts and ending sessions.
+"""Account changes: details, passwords, roles, disabling accounts and ending sessions.
 
 Each function flushes and audits; the calling view commits.
 """
 
+import logging
 from typing import Optional
 
 from lms import audit
 from lms.accounts import sessions
 from lms.accounts.models import Role, User
+
+logger = logging.getLogger("lms.accounts")
 
 
 def change_password(user: User, new_password: str, *, keep_session: Optional[str]) -> int:
@@ -125,3 +128,39 @@ def set_role(actor: User, person: User, role: Role) -> bool:
         data=data,
     )
     return True
+
+
+def update_details(
+    actor: User,
+    person: User,
+    *,
+    full_name: str,
+    department_id: Optional[int],
+    email: Optional[str],
+) -> dict:
+    """Set ``person``'s name, department and e-mail; return the changes as {name: [old, new]}.
+
+    The values must be checked already. An audit entry with the old and new
+    value of each changed field is added only when something changed.
+    """
+    new = {"full_name": full_name, "department_id": department_id, "email": email or None}
+    changes = {
+        name: [getattr(person, name), value]
+        for name, value in new.items()
+        if getattr(person, name) != value
+    }
+    if not changes:
+        return changes
+    for name, (_old, value) in changes.items():
+        setattr(person, name, value)
+    audit.record(
+        "account.details_changed",
+        "user",
+        person.id,
+        f"{actor.username} changed {', '.join(sorted(changes))} of {person.username}",
+        actor_id=actor.id,
+        institution_id=person.institution_id,
+        data={"changes": changes},
+    )
+    logger.info("Account details of %r changed by %r: %s", person, actor, sorted(changes))
+    return changes

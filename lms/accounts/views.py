@@ -309,15 +309,25 @@ def manage_account(person_id: int):
     return render_manage_page(person)
 
 
-def render_manage_page(person: User, status: int = 200, hr_scope_form=None):
-    """Render the account page of ``person`` and the errors of a rejected HR scope form."""
+def render_manage_page(
+    person: User, status: int = 200, hr_scope_form=None, first_password=None
+):
+    """Render the account page of ``person`` and the errors of a rejected HR scope form.
+
+    ``first_password`` is shown once, on the page that answers the creation
+    of the account.
+    """
     role_form = RoleForm(formdata=None, role=person.role.value)
     role_form.role.choices = _role_choices()
-    return _render_manage(person, role_form, status, hr_scope_form)
+    return _render_manage(person, role_form, status, hr_scope_form, first_password)
 
 
 def _render_manage(
-    person: User, role_form: RoleForm, status: int = 200, hr_scope_form=None
+    person: User,
+    role_form: RoleForm,
+    status: int = 200,
+    hr_scope_form=None,
+    first_password=None,
 ):
     return (
         render_template(
@@ -328,6 +338,8 @@ def _render_manage(
             role_form=role_form,
             hr_scope_errors=hr_scope_form.department.errors if hr_scope_form else [],
             two_factor_enabled=two_factor.is_enabled(person),
+            first_password=first_password,
+            first_password_days=current_app.config.get("FIRST_PASSWORD_DAYS", 14),
         ),
         status,
     )
@@ -414,3 +426,4 @@ def enable_account(person_id: int):
 
 
 from lms.accounts import two_factor_views  # noqa: E402, F401  (registers routes on bp)
+from lms.accounts import account_views  # noqa: E402, F401  (registers routes on bp)
