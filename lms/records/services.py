@@ -60,7 +60,11 @@ def correction_of(row: HoursEntry, **source) -> HoursEntry:
 
 
 def credit_course_hours(sender, **kw) -> None:
-    """Listener: a completed course adds a ledger row and a progression entry."""
+    """Listener: a completed course adds a ledger row and a progression entry.
+
+    ``hours`` is what the completion credits, which for an elective of a
+    programme may be less than the course's own ``course_hours``.
+    """
     user = db.session.get(User, kw["user_id"])
     on = local_date(user, kw["completed_at"])
     tier = kw.get("tier") or TrainingTier.SCHOOL
@@ -88,6 +92,7 @@ def credit_course_hours(sender, **kw) -> None:
             title=kw["course_title"],
             detail={
                 "hours": str(kw["hours"]),
+                "course_hours": str(kw.get("course_hours", kw["hours"])),
                 "tier": tier.value,
                 "kind": kw["kind"].value if kw.get("kind") else None,
                 "course_id": kw["course_id"],

@@ -8,7 +8,7 @@ from flask_babel import force_locale
 
 from courses import authoring, services
 from courses.authoring import AuthoringError
-from courses.models import Enrolment, LessonProgress, Programme, ProgrammeCourse
+from courses.models import Course, Enrolment, LessonProgress, Programme, ProgrammeCourse
 from lms.accounts.models import User
 from lms.extensions import db
 from lms.organisations.models import Institution
@@ -467,3 +467,83 @@ def test_started_course_stays_open(world, electives, trainer):
     )
 
     assert services.missing_prerequisites(user, elective) == []
+
+
+# Credited hours ---------------------------------------------------------------------
+
+
+def _programme_ledger(user: User, programme_id: int) -> list:
+    from lms.records.models import HoursEntry
+
+    db.session.expire_all()
+    return db.session.scalars(
+        sa.select(HoursEntry)
+        .where(
+            HoursEntry.user_id == user.id,
+            HoursEntry.training_type == "programme",
+            HoursEntry.training_id == programme_id,
+        )
+        .order_by(HoursEntry.id)
+    ).all()
+
+
+def test_electives_credit_only_programme_minimum(world, electives):
+    user, _enrolment = _enrol(world, electives)
+
+    _finish(user, electives["r"])
+    _finish(user, electives["e1"])
+    _finish(user, electives["e2"])
+
+    rows = _programme_ledger(user, electives["programme"])
+    credited = {row.title: row.hours for row in rows}
+    assert credited == {"必修课": 2, "选修一": 2, "选修二": 1}
+    assert sum(row.hours for row in rows) == Decimal(5)
+
+
+def test_elective_after_completion_credits_nothing(world, electives):
+    user, enrolment = _enrol(world, electives)
+    _finish(user, electives["r"])
+    _finish(user, electives["e2"])
+    db.session.refresh(enrolment)
+    assert enrolment.completed_at is not None
+
+    _finish(user, electives["e1"])
+
+    rows = _programme_ledger(user, electives["programme"])
+    assert [row.hours for row in rows] == [2, 3, 0]
+    completion = services.find_completion(user, db.session.get(Course, electives["e1"]))
+    assert completion.hours == 0
+
+
+def test_certificate_hours_match_ledger(world, electives, login):
+    from certificates import hours as certificate_hours
+    from certificates import services as certificate_services
+    from certificates.models import Certificate
+
+    user, _enrolment = _enrol(world, electives)
+    for key in ("r", "e1", "e2"):
+        _finish(user, electives[key])
+    db.session.commit()
+    cert = db.session.scalar(sa.select(Certificate).filter_by(holder_id=user.id))
+
+    assert cert.hours == Decimal(5)
+    assert certificate_hours.withdrawable_hours(cert) == cert.hours
+    page = login("counselor1").get(f"/verify/{cert.verification_code}")
+    assert "<dd>5</dd>" in page.get_data(as_text=True)
+
+    hr = db.session.get(User, world.hr)
+    certificate_services.revoke(cert, "代考", hr)
+    withdrawn = certificate_hours.withdraw_hours(cert, hr, "代考")
+    assert -sum(row.hours for row in withdrawn) == cert.hours
+
+
+def test_programme_progress_counts_credited_hours(world, electives):
+    user, _enrolment = _enrol(world, electives)
+    for key in ("r", "e1", "e2"):
+        _finish(user, electives[key])
+    programme = db.session.get(Programme, electives["programme"])
+
+    progress = services.programme_progress(user, programme)
+
+    assert progress["hours_done"] == programme.total_hours
+    assert progress["elective_hours_done"] == Decimal(5)
