@@ -32,6 +32,7 @@ from lms.accounts.models import User
 from lms.db import now_utc
 from lms.extensions import db
 from lms.records.models import HoursEntry
+from lms.records.services import ELECTIVE_CAP_SOURCE_TYPE
 
 #: Extra conditions a course needs before it counts as complete, e.g. a
 #: passed quiz. Each returns None when met, else a message for the learner.
@@ -811,6 +812,11 @@ def completion_hours_withdrawn() -> sa.Exists:
             credited.user_id == CourseCompletion.user_id,
             credited.source_type == "course_completion",
             credited.source_id == CourseCompletion.id,
+            # Lowering an elective to its programme's minimum is no withdrawal.
+            sa.or_(
+                correction.source_type.is_(None),
+                correction.source_type != ELECTIVE_CAP_SOURCE_TYPE,
+            ),
         )
         .exists()
     )

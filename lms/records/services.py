@@ -23,6 +23,14 @@ from lms.records.models import (
 
 logger = logging.getLogger("lms.records")
 
+#: Source type of a ledger or timeline row that lowers an elective's credited
+#: 学时 to what is left of its programme's elective minimum. Rows of this
+#: type were written once, on upgrade, for completions recorded before
+#: electives were capped; its ``source_id`` is the ledger row it corrects
+#: (or, on the timeline, the course completion).
+ELECTIVE_CAP_SOURCE_TYPE = "programme_hours_cap"
+
+
 def local_date(user: User, moment) -> date:
     """Return the calendar date of ``moment`` in the user's institution zone."""
     return moment.astimezone(ZoneInfo(user.institution.timezone)).date()

@@ -547,3 +547,54 @@ def test_programme_progress_counts_credited_hours(world, electives):
 
     assert progress["hours_done"] == programme.total_hours
     assert progress["elective_hours_done"] == Decimal(5)
+
+
+def test_capped_upgrade_rows_withdraw_net_hours(world, electives):
+    """An elective lowered on upgrade is neither withdrawn nor taken back twice."""
+    from certificates import hours as certificate_hours
+    from certificates import services as certificate_services
+    from certificates.models import Certificate
+    from courses.models import CourseCompletion
+    from lms.records.models import HoursEntry, TrainingTier
+    from lms.records.services import ELECTIVE_CAP_SOURCE_TYPE, correction_of
+
+    user, enrolment = _enrol(world, electives)
+    _finish(user, electives["r"])
+    _finish(user, electives["e1"])
+    # What the upgrade leaves of e2 (3 hours) completed after e1 before
+    # electives were capped: a full row and a correction down to 1 hour.
+    completion = CourseCompletion(
+        user_id=user.id, course_id=electives["e2"], enrolment_id=enrolment.id, hours=1
+    )
+    db.session.add(completion)
+    db.session.flush()
+    row = HoursEntry(
+        user_id=user.id, source_type="course_completion", source_id=completion.id,
+        training_type="programme", training_id=electives["programme"], title="选修二",
+        occurred_on=enrolment.enrolled_at.date(), year=enrolment.enrolled_at.year,
+        tier=TrainingTier.SCHOOL, hours=Decimal(3),
+    )
+    db.session.add(row)
+    db.session.flush()
+    cap = correction_of(row, source_type=ELECTIVE_CAP_SOURCE_TYPE, source_id=row.id)
+    cap.hours = Decimal(-2)
+    db.session.add(cap)
+    services.evaluate_programme(enrolment)
+    db.session.commit()
+    programme = db.session.get(Programme, electives["programme"])
+    cert = db.session.scalar(sa.select(Certificate).filter_by(holder_id=user.id))
+
+    progress = services.programme_progress(user, programme)
+    assert progress["hours_done"] == Decimal(5)
+    assert progress["hours_withdrawn"] == 0
+    assert certificate_hours.withdrawable_hours(cert) == Decimal(5)
+
+    hr = db.session.get(User, world.hr)
+    certificate_services.revoke(cert, "代考", hr)
+    withdrawn = certificate_hours.withdraw_hours(cert, hr, "代考")
+    assert -sum(entry.hours for entry in withdrawn) == Decimal(5)
+    db.session.expire_all()
+    net = db.session.scalar(
+        sa.select(sa.func.sum(HoursEntry.hours)).where(HoursEntry.user_id == user.id)
+    )
+    assert net == 0
