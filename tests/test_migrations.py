@@ -516,3 +516,49 @@ def test_elective_hours_capped_on_upgrade(fresh_app):
     assert detail["course_hours"] == "2.0"
     assert [float(hours) for hours in restored] == [2.0, 3.0, 2.0]
     assert remaining == 3
+
+
+#: The revision before rank periods were kept.
+BEFORE_RANK_PERIODS = "a71c3e5d9b20"
+
+
+def test_rank_periods_filled_on_upgrade(fresh_app):
+    """Record rank changes and the profile's rank give one period per date."""
+    entry = {"user_id": 1, "kind": "rank_change", "title": "职级变更",
+             "created_at": "2026-01-10 08:00:00.000000"}
+    rows = [
+        RELEASE_ROWS[0],
+        RELEASE_ROWS[1],
+        ("user", {**RELEASE_ROWS[2][1], "password_hash": "x"}),
+        ("person_profile", {"user_id": 1, "party_status": "none",
+                            "party_committee_member": False,
+                            "cadre_rank": "section_deputy", "rank_since": "2025-09-01",
+                            "lock_version": 1,
+                            "updated_at": "2026-01-10 08:00:00.000000"}),
+        ("progression_entry", {**entry, "id": 1, "occurred_on": "2023-03-01",
+                               "detail": '{"rank": "clerk"}'}),
+        # A mistyped date that the next entry corrects leaves no period.
+        ("progression_entry", {**entry, "id": 2, "occurred_on": "2024-02-01",
+                               "detail": '{"rank": "section_deputy"}'}),
+        ("progression_entry", {**entry, "id": 3, "occurred_on": "2025-09-01",
+                               "detail": '{"rank": "section_deputy"}', "corrects_id": 2}),
+    ]
+    with fresh_app.app_context():
+        upgrade(revision=BEFORE_RANK_PERIODS)
+        with db.engine.begin() as connection:
+            metadata = sa.MetaData()
+            for table_name, row in rows:
+                table = sa.Table(table_name, metadata, autoload_with=connection)
+                values = {
+                    key: _python_value(table.c[key].type, value) for key, value in row.items()
+                }
+                connection.execute(table.insert().values(**values))
+        upgrade()
+        periods = db.session.execute(
+            sa.text("SELECT rank, since FROM cadre_rank_period ORDER BY since")
+        ).all()
+        db.session.remove()
+
+    assert [(rank, str(since)[:10]) for rank, since in periods] == [
+        ("clerk", "2023-03-01"), ("section_deputy", "2025-09-01")
+    ]
