@@ -598,3 +598,16 @@ def test_capped_upgrade_rows_withdraw_net_hours(world, electives):
         sa.select(sa.func.sum(HoursEntry.hours)).where(HoursEntry.user_id == user.id)
     )
     assert net == 0
+
+
+def test_record_shows_course_hours_of_capped_elective(world, electives, login):
+    user, _enrolment = _enrol(world, electives)
+    for key in ("r", "e1", "e2"):
+        _finish(user, electives[key])
+    db.session.commit()
+    hr = login("hr")
+    hr.post("/language/en")
+
+    page = hr.get(f"/people/{user.id}/record").get_data(as_text=True)
+
+    assert "(the course has 3 hours;" in page
