@@ -611,3 +611,39 @@ def test_record_shows_course_hours_of_capped_elective(world, electives, login):
     page = hr.get(f"/people/{user.id}/record").get_data(as_text=True)
 
     assert "(the course has 3 hours;" in page
+
+
+# Pre-job programmes -----------------------------------------------------------------
+
+
+def test_short_pre_job_programme_warns(world, login):
+    from lms.compliance.seed import seed_rules
+
+    seed_rules()
+    db.session.commit()
+    trainer = login("trainer")
+    trainer.post("/language/en")
+
+    # The world's pre-job programme has 3.5 hours.
+    page = trainer.get(f"/manage/programmes/{world.programme}").get_data(as_text=True)
+
+    assert "credits 3.5 hours" in page
+    assert "asks for 40 hours" in page
+
+
+def test_long_pre_job_programme_no_warning(world, login):
+    from lms.compliance.seed import seed_rules
+
+    seed_rules()
+    uni = db.session.get(Institution, world.uni_a)
+    long_course = make_course(uni, "long", hours="40", lessons=1)
+    programme = make_programme(
+        uni, "long-prejob", [long_course], author=db.session.get(User, world.trainer)
+    )
+    db.session.commit()
+    trainer = login("trainer")
+    trainer.post("/language/en")
+
+    page = trainer.get(f"/manage/programmes/{programme.id}").get_data(as_text=True)
+
+    assert "asks for 40 hours" not in page
