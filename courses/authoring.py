@@ -644,7 +644,7 @@ def publish_programme(programme: Programme, actor: User) -> None:
 
 
 def pre_job_shortfall(programme: Programme) -> Optional[tuple[Decimal, str]]:
-    """Return (minimum, rule name) when a pre-job programme credits less than its rule asks.
+    """Return (minimum, rule name) when a pre-job programme falls short of its rule.
 
     The rule is the institution's pre-job rule in force with the highest
     minimum of 学时. Training classes and training taken elsewhere may

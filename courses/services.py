@@ -631,6 +631,10 @@ def credited_hours(enrolment: Optional[Enrolment], course: Course) -> Decimal:
     only what is left of it, possibly nothing, so the ledger, the
     programme's certificate and a withdrawal of its hours name the same
     number. A course taken outside a programme credits its own 学时.
+
+    NOTE: a course in two programmes the learner is enrolled in credits
+    through the first enrolment only, so the other programme's ledger rows
+    may add up to less than its certificate prints.
     """
     if enrolment is None:
         return course.credit_hours
