@@ -19,13 +19,13 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from assessments import moderation, rubrics, scoring, tasks
+from assessments import logger, moderation, pair_draws, rubrics, scoring, tasks
 from assessments.tasks_models import (
     Aggregation,
-    PairRole,
     PerformanceTask,
     ScoreSheet,
     SubmissionFile,
@@ -198,6 +198,11 @@ def _task_form(task, values: dict, errors: dict, status: int = 200):
                 else set()
             ),
             unscorable=tasks.unscorable_submissions(task) if task is not None else [],
+            pair_draws=(
+                pair_draws.draws(task)
+                if task is not None and task.kind is TaskKind.CASE_DISCUSSION
+                else []
+            ),
             candidate_label=moderation.candidate_label,
             selected_ids={str(each) for each in values.get("competency_ids", [])},
             is_moderator=moderation.is_moderator,
@@ -324,6 +329,30 @@ def edit_task(task_id: int):
     return redirect(url_for("tasks.edit_task", task_id=task_id))
 
 
+@bp.route("/manage/tasks/<int:task_id>/draw", methods=["POST"])
+@roles_required(*AUTHOR_ROLES)
+def draw_pairs(task_id: int):
+    """Draw the group and A/B role of each candidate of a case discussion."""
+    task = _managed_task(task_id)
+    try:
+        drawn_rows = pair_draws.draw_pairs(task, current_user)
+    except pair_draws.DrawError as error:
+        db.session.rollback()
+        logger.info("Draw of task %s by user %s rejected: %s", task_id, current_user.id, error)
+        flash(str(error), "error")
+        return redirect(url_for("tasks.edit_task", task_id=task_id))
+    db.session.commit()
+    flash(
+        ngettext(
+            "%(num)s candidate was drawn a group and role.",
+            "%(num)s candidates were drawn a group and role.",
+            len(drawn_rows),
+        ),
+        "success",
+    )
+    return redirect(url_for("tasks.edit_task", task_id=task_id))
+
+
 @bp.route("/manage/tasks/<int:task_id>/assessors", methods=["POST"])
 @roles_required(*AUTHOR_ROLES)
 def add_assessor(task_id: int):
@@ -423,7 +452,11 @@ def _task_page(task: PerformanceTask, error: str = "", values=None, status: int 
             submissions=mine,
             problem=problem,
             offer_submit=offer_submit,
-            pair_roles=list(PairRole),
+            pair_draw=(
+                pair_draws.draw_of(task, current_user)
+                if is_learner and task.kind is TaskKind.CASE_DISCUSSION
+                else None
+            ),
             video_mb=tasks.max_video_bytes() // uploads.MB,
             error=error,
             values=values or {},
@@ -456,8 +489,6 @@ def submit(task_id: int):
             text=request.form.get("text", ""),
             video_url=request.form.get("video_url", ""),
             files=files,
-            pair_role=request.form.get("pair_role") or None,
-            pair_group=request.form.get("pair_group", ""),
         )
     except tasks.TaskError as error:
         db.session.rollback()

@@ -14,10 +14,9 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
-from assessments import logger, scoring
+from assessments import logger, pair_draws, scoring
 from assessments.tasks_models import (
     Aggregation,
-    PairRole,
     PerformanceTask,
     Rubric,
     ScoreSheet,
@@ -608,7 +607,12 @@ def _check_content(
     if kind is TaskKind.CASE_ANALYSIS and not (text or files):
         raise TaskError(_("Analysis: write your case analysis or attach it as a file."))
     if kind is TaskKind.CASE_DISCUSSION and pair_role is None:
-        raise TaskError(_("Role: choose the A or B role you drew."))
+        raise TaskError(
+            _(
+                "Role: your group and role have not been drawn yet. The task's "
+                "moderator draws them; submit once this page shows yours."
+            )
+        )
     if kind is TaskKind.CLASS_MEETING and not has_video:
         raise TaskError(
             _(
@@ -633,8 +637,6 @@ def submit(
     text: str = "",
     video_url: str = "",
     files: Optional[list[tuple[str, BinaryIO]]] = None,
-    pair_role: Optional[str] = None,
-    pair_group: str = "",
 ) -> TaskSubmission:
     """Store a submission with its files and assign it to every panel member."""
     problem = submission_problem(task, user)
@@ -644,12 +646,12 @@ def submit(
     text = (text or "").strip()
     if len(text) > MAX_TEXT:
         raise TaskError(_("Text: write at most %(n)s characters.", n=MAX_TEXT))
-    role = None
-    if pair_role:
-        try:
-            role = PairRole(pair_role)
-        except ValueError:
-            raise TaskError(_("Role: choose the A or B role you drew.")) from None
+    # Candidates of a case discussion are drawn their group and role.
+    role, group = None, None
+    if task.kind is TaskKind.CASE_DISCUSSION:
+        draw = pair_draws.draw_of(task, user)
+        if draw is not None:
+            role, group = draw.pair_role, str(draw.pair_group)
     url = _check_video_url(video_url)
     _check_content(task, text, url, files, role)
     # NOTE: files are written before the view commits, so a failed commit
@@ -664,8 +666,8 @@ def submit(
         anonymous_code=_new_code(),
         text=text,
         video_url=url,
-        pair_role=role if task.kind is TaskKind.CASE_DISCUSSION else None,
-        pair_group=(pair_group or "").strip()[:32] or None,
+        pair_role=role,
+        pair_group=group,
     )
     for item in stored:
         submission.files.append(

@@ -283,6 +283,34 @@ class TaskSubmission(db.Model):
     )
 
 
+class PairDraw(db.Model):
+    """The group and A/B role a candidate of a paired case discussion was drawn.
+
+    In the competition's 案例研讨 the organisers draw the pairs and their
+    roles; candidates do not choose them. A group contains at most one A and
+    one B.
+    """
+
+    __tablename__ = "task_pair_draw"
+    __table_args__ = (
+        sa.UniqueConstraint("task_id", "user_id"),
+        sa.UniqueConstraint("task_id", "pair_group", "pair_role"),
+        sa.CheckConstraint("pair_group > 0", name="pair_group_positive"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    task_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("performance_task.id", ondelete="CASCADE"), index=True
+    )
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
+    pair_group: so.Mapped[int]
+    pair_role: so.Mapped[PairRole] = so.mapped_column(enum_column(PairRole))
+    drawn_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+    drawn_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
+
+    user: so.Mapped[User] = so.relationship(foreign_keys=[user_id])
+
+
 class SubmissionFile(db.Model):
     """An evidence or video file stored through ``lms.uploads``."""
 

@@ -29,7 +29,7 @@ from lms.records.models import (
     ProgressionEntry,
     ProgressionKind,
 )
-from lms.records.services import _add_once, correction_of
+from lms.records.services import ELECTIVE_CAP_SOURCE_TYPE, _add_once, correction_of
 from lms.stored_text import stored_gettext, stored_ngettext
 
 #: Source type of a ledger row that takes back a programme's course hours.
@@ -80,7 +80,15 @@ def credited_entries(cert: Certificate) -> list[HoursEntry]:
         return []
     correction = so.aliased(HoursEntry)
     corrected = (
-        sa.select(correction.id).where(correction.corrects_id == HoursEntry.id).exists()
+        sa.select(correction.id)
+        .where(
+            correction.corrects_id == HoursEntry.id,
+            sa.or_(
+                correction.source_type.is_(None),
+                correction.source_type != ELECTIVE_CAP_SOURCE_TYPE,
+            ),
+        )
+        .exists()
     )
     return list(
         db.session.scalars(
@@ -97,9 +105,20 @@ def credited_entries(cert: Certificate) -> list[HoursEntry]:
     )
 
 
+def net_hours(row: HoursEntry) -> Decimal:
+    """Return ``row``'s hours less what lowered it to its programme's elective minimum."""
+    capped = db.session.scalar(
+        sa.select(sa.func.sum(HoursEntry.hours)).where(
+            HoursEntry.corrects_id == row.id,
+            HoursEntry.source_type == ELECTIVE_CAP_SOURCE_TYPE,
+        )
+    )
+    return row.hours + Decimal(capped or 0)
+
+
 def withdrawable_hours(cert: Certificate) -> Decimal:
     """Return the hours that withdrawing would take back for ``cert``."""
-    return sum((row.hours for row in credited_entries(cert)), Decimal(0))
+    return sum((net_hours(row) for row in credited_entries(cert)), Decimal(0))
 
 
 def withdrawn_entries(cert: Certificate) -> list[HoursEntry]:
@@ -163,9 +182,13 @@ def _withdraw_programme(
     """Correct each course completion row of the programme and its timeline entry."""
     corrections = []
     for row in credited_entries(cert):
+        net = net_hours(row)
+        if net <= 0:
+            continue
         correction = correction_of(
             row, source_type=LEDGER_SOURCE_TYPE, source_id=row.id
         )
+        correction.hours = -net
         # A concurrent withdrawal of the same row loses on the unique source key.
         if not _add_once(correction):
             continue

@@ -7,6 +7,7 @@ one message per invalid field. They flush but never commit; views commit.
 import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Optional
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -640,6 +641,31 @@ def publish_programme(programme: Programme, actor: User) -> None:
             )
         )
     _set_status(programme, "programme", PublicationStatus.PUBLISHED, actor)
+
+
+def pre_job_shortfall(programme: Programme) -> Optional[tuple[Decimal, str]]:
+    """Return (minimum, rule name) when a pre-job programme falls short of its rule.
+
+    The rule is the institution's pre-job rule in force with the highest
+    minimum of 学时. Training classes and training taken elsewhere may
+    make up the rest, so the shortfall is a warning for the author, not a
+    reason to refuse publishing.
+    """
+    from lms.compliance.engine import rules_for
+
+    if programme.kind is not TrainingKind.PRE_JOB:
+        return None
+    minimums = [
+        (rule.min_hours, rule.display_name)
+        for rule in rules_for(programme.institution_id)
+        if TrainingKind.PRE_JOB.value in (rule.kinds or []) and rule.min_hours
+    ]
+    if not minimums:
+        return None
+    minimum, name = max(minimums, key=lambda item: item[0])
+    if programme.total_hours >= minimum:
+        return None
+    return minimum, name
 
 
 def archive_programme(programme: Programme, actor: User) -> None:

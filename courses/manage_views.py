@@ -285,6 +285,9 @@ def _programme_form(
                 teachers.trainer_choices(programme) if programme is not None else []
             ),
             author_values=author_values or {},
+            pre_job_shortfall=(
+                authoring.pre_job_shortfall(programme) if programme is not None else None
+            ),
             copy_values=copy_values or {},
             copy_errors=copy_errors or {},
         ),

@@ -34,9 +34,9 @@ class LearnerRow:
     required_total: int
     courses_done: int
     courses_total: int
-    #: Credit hours of the completed courses that still count in the ledger.
+    #: 学时 the completed courses credited that still count in the ledger.
     hours_done: Decimal
-    #: Credit hours of completed courses that were withdrawn from the ledger,
+    #: 学时 the completed courses credited that were withdrawn from the ledger,
     #: as when the programme's certificate was revoked with its hours.
     hours_withdrawn: Decimal
     completed_at: Optional[datetime]
@@ -69,14 +69,15 @@ def learner_rows(programme: Programme) -> list[LearnerRow]:
 
 
 def _completions(enrolments: list[Enrolment], course_ids: set[int]) -> dict:
-    """Map each (learner, course) completion to whether its hours were withdrawn."""
+    """Map each (learner, course) completion to (hours withdrawn?, credited hours)."""
     return {
-        (user_id, course_id): withdrawn
-        for user_id, course_id, withdrawn in db.session.execute(
+        (user_id, course_id): (bool(withdrawn), Decimal(hours))
+        for user_id, course_id, withdrawn, hours in db.session.execute(
             sa.select(
                 CourseCompletion.user_id,
                 CourseCompletion.course_id,
                 completion_hours_withdrawn(),
+                CourseCompletion.hours,
             ).where(
                 CourseCompletion.user_id.in_([e.user_id for e in enrolments]),
                 CourseCompletion.course_id.in_(course_ids),
@@ -101,11 +102,14 @@ def _row(
     withdrawn = {
         course_id
         for _link, course_id in done
-        if completions[enrolment.user_id, course_id]
+        if completions[enrolment.user_id, course_id][0]
     }
 
     def hours(ids) -> Decimal:
-        return sum((courses[course_id].credit_hours for course_id in ids), Decimal(0))
+        return sum(
+            (completions[enrolment.user_id, course_id][1] for course_id in ids),
+            Decimal(0),
+        )
 
     return LearnerRow(
         user=enrolment.user,

@@ -32,6 +32,7 @@ from lms.accounts.models import User
 from lms.db import now_utc
 from lms.extensions import db
 from lms.records.models import HoursEntry
+from lms.records.services import ELECTIVE_CAP_SOURCE_TYPE
 
 #: Extra conditions a course needs before it counts as complete, e.g. a
 #: passed quiz. Each returns None when met, else a message for the learner.
@@ -586,12 +587,13 @@ def evaluate_course(user: User, course: Course) -> Optional[CourseCompletion]:
 
     enrolments = enrolments_for_course(user, course)
     enrolment = enrolments[0] if enrolments else None
+    hours = credited_hours(enrolment, course)
     completion = CourseCompletion(
         user_id=user.id,
         course_id=course.id,
         enrolment_id=enrolment.id if enrolment else None,
         completed_at=now_utc(),
-        hours=course.credit_hours,
+        hours=hours,
     )
     try:
         with db.session.begin_nested():
@@ -606,7 +608,8 @@ def evaluate_course(user: User, course: Course) -> Optional[CourseCompletion]:
         user_id=user.id,
         course_id=course.id,
         course_title=course.title,
-        hours=course.credit_hours,
+        hours=hours,
+        course_hours=course.credit_hours,
         tier=programme.tier if programme else None,
         kind=programme.kind if programme else None,
         completed_at=completion.completed_at,
@@ -616,6 +619,39 @@ def evaluate_course(user: User, course: Course) -> Optional[CourseCompletion]:
     for course_enrolment in enrolments:
         evaluate_programme(course_enrolment)
     return completion
+
+
+def credited_hours(enrolment: Optional[Enrolment], course: Course) -> Decimal:
+    """Return the 学时 that completing ``course`` credits through ``enrolment``.
+
+    A programme earns the 学时 it states (``Programme.total_hours``): every
+    required course credits its own, and electives together credit at most
+    the programme's minimum of elective hours, in the order they are
+    completed. An elective beyond that minimum is completed but credits
+    only what is left of it, possibly nothing, so the ledger, the
+    programme's certificate and a withdrawal of its hours name the same
+    number. A course taken outside a programme credits its own 学时.
+
+    NOTE: a course in two programmes the learner is enrolled in credits
+    through the first enrolment only, so the other programme's ledger rows
+    may add up to less than its certificate prints.
+    """
+    if enrolment is None:
+        return course.credit_hours
+    rows = enrolment_courses(enrolment)
+    electives = [other.id for link, other in rows if not link.required]
+    if course.id not in electives:
+        return course.credit_hours
+    credited = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(CourseCompletion.hours), 0)).where(
+            CourseCompletion.enrolment_id == enrolment.id,
+            CourseCompletion.course_id.in_(electives),
+            CourseCompletion.course_id != course.id,
+        )
+    )
+    minimum = enrolment.programme.min_elective_hours or Decimal(0)
+    left = max(minimum - Decimal(credited), Decimal(0))
+    return min(course.credit_hours, left)
 
 
 def programme_standing(enrolment: Enrolment) -> dict:
@@ -780,13 +816,20 @@ def completion_hours_withdrawn() -> sa.Exists:
             credited.user_id == CourseCompletion.user_id,
             credited.source_type == "course_completion",
             credited.source_id == CourseCompletion.id,
+            # Lowering an elective to its programme's minimum is no withdrawal.
+            sa.or_(
+                correction.source_type.is_(None),
+                correction.source_type != ELECTIVE_CAP_SOURCE_TYPE,
+            ),
         )
         .exists()
     )
 
 
-def _completions(user: User, course_ids: list[int]) -> dict[int, bool]:
-    """Map each completed course in ``course_ids`` to whether its hours were withdrawn.
+def _completions(
+    user: User, course_ids: list[int]
+) -> dict[int, tuple[bool, Decimal]]:
+    """Map each completed course in ``course_ids`` to (hours withdrawn?, credited hours).
 
     Within one GET request the results are kept per user, as ``_known_ids`` does.
     """
@@ -797,13 +840,17 @@ def _completions(user: User, course_ids: list[int]) -> dict[int, bool]:
         for course_id in unseen:
             known[course_id] = None
         rows = db.session.execute(
-            sa.select(CourseCompletion.course_id, completion_hours_withdrawn()).where(
+            sa.select(
+                CourseCompletion.course_id,
+                completion_hours_withdrawn(),
+                CourseCompletion.hours,
+            ).where(
                 CourseCompletion.user_id == user.id,
                 CourseCompletion.course_id.in_(unseen),
             )
         )
-        for course_id, withdrawn in rows:
-            known[course_id] = bool(withdrawn)
+        for course_id, withdrawn, hours in rows:
+            known[course_id] = (bool(withdrawn), Decimal(hours))
     return {
         course_id: known[course_id]
         for course_id in course_ids
@@ -898,17 +945,12 @@ def programme_progress(
     course_ids = [course.id for _link, course in rows]
     completions = _completions(user, course_ids) if course_ids else {}
     done = set(completions)
-    withdrawn = {course_id for course_id, flag in completions.items() if flag}
     hours_done = sum(
-        (
-            course.credit_hours
-            for _link, course in rows
-            if course.id in done and course.id not in withdrawn
-        ),
+        (hours for withdrawn, hours in completions.values() if not withdrawn),
         Decimal(0),
     )
     hours_withdrawn = sum(
-        (course.credit_hours for _link, course in rows if course.id in withdrawn),
+        (hours for withdrawn, hours in completions.values() if withdrawn),
         Decimal(0),
     )
     minimum = programme.min_elective_hours or Decimal(0)

@@ -363,6 +363,7 @@ EXPECTED = {
     ("tasks.new_task", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     ("tasks.edit_task", "POST"): (302, 403, 403, 400, 403, 403, 403, 400),
     ("tasks.add_assessor", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
+    ("tasks.draw_pairs", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
     ("tasks.remove_assessor", "POST"): (302, 403, 403, 302, 403, 403, 403, 302),
     ("tasks.moderate", "POST"): (302, 403, 403, 400, 403, 404, 403, 400),
     ("tasks.release", "POST"): (302, 403, 403, 302, 403, 404, 403, 302),
@@ -1182,6 +1183,7 @@ def _url(endpoint: str, w: dict) -> str:
         "tasks.new_task": "/manage/tasks/new",
         "tasks.edit_task": f"/manage/tasks/{w['task']}",
         "tasks.add_assessor": f"/manage/tasks/{w['task']}/assessors",
+        "tasks.draw_pairs": f"/manage/tasks/{w['task']}/draw",
         "tasks.remove_assessor": (
             f"/manage/tasks/{w['task']}/assessors/{w['owner']}/remove"
         ),
@@ -1328,6 +1330,7 @@ TASK_MANAGEMENT = (
     ("tasks.edit_task", "GET"),
     ("tasks.edit_task", "POST"),
     ("tasks.add_assessor", "POST"),
+    ("tasks.draw_pairs", "POST"),
     ("tasks.remove_assessor", "POST"),
     ("tasks.task_submissions", "GET"),
     ("tasks.moderate", "GET"),

@@ -436,3 +436,129 @@ def test_training_days_filled_from_external_trainings(fresh_app):
     assert {key: None if value is None else float(value) for key, value in days.items()} == {
         1: 7.0, 2: 5.0, 3: -5.0, 4: None
     }
+
+
+#: The revision before electives were credited only up to the programme's minimum.
+BEFORE_ELECTIVE_CAP = "f3a8c61d07b2"
+
+
+def test_elective_hours_capped_on_upgrade(fresh_app):
+    """Electives beyond the minimum are taken back in completion order, once."""
+    from datetime import date, datetime, timedelta, timezone
+    from decimal import Decimal
+
+    from courses.models import CourseCompletion, Enrolment
+    from lms.records.models import HoursEntry, ProgressionEntry, ProgressionKind, TrainingTier
+    from tests.factories import make_course, make_institution, make_programme, make_user
+
+    with fresh_app.app_context():
+        upgrade(revision=BEFORE_ELECTIVE_CAP)
+        uni = make_institution()
+        user = make_user(uni, "counselor1")
+        required = make_course(uni, "r", title="必修课", hours="2")
+        first = make_course(uni, "e1", title="选修一", hours="3")
+        second = make_course(uni, "e2", title="选修二", hours="2")
+        programme = make_programme(uni, "p", [required, first, second])
+        programme.min_elective_hours = Decimal(4)
+        for link in programme.courses[1:]:
+            link.required = False
+        enrolment = Enrolment(user_id=user.id, programme_id=programme.id)
+        db.session.add(enrolment)
+        db.session.flush()
+        start = datetime(2026, 3, 1, 8, tzinfo=timezone.utc)
+        for offset, course in enumerate([required, first, second]):
+            completion = CourseCompletion(
+                user_id=user.id, course_id=course.id, enrolment_id=enrolment.id,
+                completed_at=start + timedelta(days=offset), hours=course.credit_hours,
+            )
+            db.session.add(completion)
+            db.session.flush()
+            db.session.add(HoursEntry(
+                user_id=user.id, source_type="course_completion", source_id=completion.id,
+                training_type="programme", training_id=programme.id, title=course.title,
+                occurred_on=date(2026, 3, 1 + offset), year=2026,
+                tier=TrainingTier.SCHOOL, hours=course.credit_hours,
+            ))
+            db.session.add(ProgressionEntry(
+                user_id=user.id, kind=ProgressionKind.TRAINING,
+                occurred_on=date(2026, 3, 1 + offset), title=course.title,
+                detail={"hours": str(course.credit_hours)},
+                source_type="course_completion", source_id=completion.id,
+            ))
+        db.session.commit()
+        db.session.remove()
+
+        upgrade()
+        net = db.session.execute(
+            sa.text("SELECT title, SUM(hours) FROM hours_entry GROUP BY title")
+        ).all()
+        completion_hours = db.session.execute(
+            sa.text("SELECT course_id, hours FROM course_completion ORDER BY course_id")
+        ).all()
+        timeline = db.session.execute(
+            sa.text("SELECT detail FROM progression_entry"
+                    " WHERE source_type = 'programme_hours_cap'")
+        ).all()
+        downgrade(revision=BEFORE_ELECTIVE_CAP)
+        restored = db.session.execute(
+            sa.text("SELECT hours FROM course_completion ORDER BY course_id")
+        ).scalars().all()
+        remaining = db.session.scalar(sa.text("SELECT count(*) FROM hours_entry"))
+        db.session.remove()
+
+    assert {title: float(hours) for title, hours in net} == {
+        "必修课": 2.0, "选修一": 3.0, "选修二": 1.0
+    }
+    assert [float(hours) for _course, hours in completion_hours] == [2.0, 3.0, 1.0]
+    [(detail,)] = timeline
+    detail = detail if isinstance(detail, dict) else __import__("json").loads(detail)
+    assert detail["hours"] == "1.0"
+    assert detail["course_hours"] == "2.0"
+    assert [float(hours) for hours in restored] == [2.0, 3.0, 2.0]
+    assert remaining == 3
+
+
+#: The revision before rank periods were kept.
+BEFORE_RANK_PERIODS = "a71c3e5d9b20"
+
+
+def test_rank_periods_filled_on_upgrade(fresh_app):
+    """Record rank changes and the profile's rank give one period per date."""
+    entry = {"user_id": 1, "kind": "rank_change", "title": "职级变更",
+             "created_at": "2026-01-10 08:00:00.000000"}
+    rows = [
+        RELEASE_ROWS[0],
+        RELEASE_ROWS[1],
+        ("user", {**RELEASE_ROWS[2][1], "password_hash": "x"}),
+        ("person_profile", {"user_id": 1, "party_status": "none",
+                            "party_committee_member": False,
+                            "cadre_rank": "section_deputy", "rank_since": "2025-09-01",
+                            "lock_version": 1,
+                            "updated_at": "2026-01-10 08:00:00.000000"}),
+        ("progression_entry", {**entry, "id": 1, "occurred_on": "2023-03-01",
+                               "detail": '{"rank": "clerk"}'}),
+        # A mistyped date that the next entry corrects leaves no period.
+        ("progression_entry", {**entry, "id": 2, "occurred_on": "2024-02-01",
+                               "detail": '{"rank": "section_deputy"}'}),
+        ("progression_entry", {**entry, "id": 3, "occurred_on": "2025-09-01",
+                               "detail": '{"rank": "section_deputy"}', "corrects_id": 2}),
+    ]
+    with fresh_app.app_context():
+        upgrade(revision=BEFORE_RANK_PERIODS)
+        with db.engine.begin() as connection:
+            metadata = sa.MetaData()
+            for table_name, row in rows:
+                table = sa.Table(table_name, metadata, autoload_with=connection)
+                values = {
+                    key: _python_value(table.c[key].type, value) for key, value in row.items()
+                }
+                connection.execute(table.insert().values(**values))
+        upgrade()
+        periods = db.session.execute(
+            sa.text("SELECT rank, since FROM cadre_rank_period ORDER BY since")
+        ).all()
+        db.session.remove()
+
+    assert [(rank, str(since)[:10]) for rank, since in periods] == [
+        ("clerk", "2023-03-01"), ("section_deputy", "2025-09-01")
+    ]

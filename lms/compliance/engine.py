@@ -19,10 +19,12 @@ from lms.accounts.models import Post, User
 from lms.compliance import ledger
 from lms.compliance.models import (
     PARTY_DATE_WINDOWS,
+    CadreRankPeriod,
     ComplianceRule,
     PartyStatus,
     PersonProfile,
     WindowKind,
+    covered_rank_since,
 )
 from lms.compliance.profiles import find_profile
 from lms.compliance.windows import (
@@ -399,8 +401,25 @@ def _status_dates(
     if rule.party_member_only:
         dates.append((Uncovered.NOT_YET_PARTY_MEMBER, party_since(profile)))
     if rule.cadre_ranks:
-        dates.append((Uncovered.NOT_YET_IN_RANK, profile.rank_since if profile else None))
+        dates.append((Uncovered.NOT_YET_IN_RANK, rank_run_since(rule, profile)))
     return dates
+
+
+def rank_run_since(
+    rule: ComplianceRule, profile: Optional[PersonProfile]
+) -> Optional[date]:
+    """Return the day the person entered the ranks ``rule`` covers, without a break since.
+
+    A cadre promoted from 科员 to 副科级 stays under a rule that covers
+    both, so the rule counts from the first covered rank, not from the
+    current rank date.
+    """
+    if profile is None or profile.rank_since is None:
+        return None
+    periods = db.session.scalars(
+        sa.select(CadreRankPeriod).where(CadreRankPeriod.user_id == profile.user_id)
+    ).all()
+    return covered_rank_since(periods, set(rule.cadre_ranks), profile.rank_since)
 
 
 def first_judged_year(since: date) -> int:

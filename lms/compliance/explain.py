@@ -540,8 +540,9 @@ def _uncovered(verdict: Verdict) -> str:
     if reason is Uncovered.NOT_YET_IN_RANK:
         return _(
             "Yearly cadre hours are judged from the first full calendar year "
-            "in the rank. The person has held the rank since %(date)s, so this "
-            "year is not judged; a part year is not pro-rated.",
+            "in the ranks the rule covers. The person has held one of them "
+            "without a break since %(date)s, so this year is not judged; a "
+            "part year is not pro-rated.",
             date=_date(verdict.since),
         )
     if rule.window_kind is WindowKind.AROUND_POST_START:

@@ -129,6 +129,144 @@ class PersonProfile(Versioned, db.Model):
         return f"<PersonProfile {self.user_id}>"
 
 
+class CadreRankPeriod(db.Model):
+    """A cadre rank a person held from a day on, until their next period starts.
+
+    The profile keeps only the current rank and its date, but a yearly
+    rule that covers several ranks (科员 to 正科级) covers a cadre promoted
+    between two of them without a break, so it counts from the first day
+    of the unbroken run of covered ranks (``covered_rank_since``). A row is
+    written whenever the profile's rank or rank date changes
+    (``record_rank_periods``); ``rank`` is None for a person whose rank
+    was cleared on that day.
+    """
+
+    __tablename__ = "cadre_rank_period"
+    __table_args__ = (sa.UniqueConstraint("user_id", "since"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), index=True
+    )
+    rank: so.Mapped[Optional[CadreRank]] = so.mapped_column(enum_column(CadreRank))
+    #: First day in the rank, in the institution's zone.
+    since: so.Mapped[date]
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+
+    def __repr__(self) -> str:
+        rank = self.rank.value if self.rank else None
+        return f"<CadreRankPeriod {self.user_id} {rank} {self.since}>"
+
+
+@sa.event.listens_for(so.Session, "before_flush")
+def record_rank_periods(session, _context, _instances) -> None:
+    """Keep a rank period for each rank and rank date a profile is given.
+
+    A new rank adds a period from its date. A new date for the same rank
+    corrects that rank's period, so a mistyped date leaves no trace in the
+    runs of ranks. Every writer of the profile (the profile page, rank
+    changes on the record, uploads, the seed) passes through here.
+    """
+    for profile in list(session.new) + list(session.dirty):
+        if not isinstance(profile, PersonProfile):
+            continue
+        state = sa.inspect(profile)
+        rank_history = state.attrs.cadre_rank.history
+        since_history = state.attrs.rank_since.history
+        if not rank_history.has_changes() and not since_history.has_changes():
+            continue
+        if profile.rank_since is None:
+            continue
+        old_rank = (rank_history.deleted or rank_history.unchanged or [None])[0]
+        old_since = (since_history.deleted or since_history.unchanged or [None])[0]
+        with session.no_autoflush:
+            _store_rank_period(session, profile, old_rank, old_since)
+
+
+def _store_rank_period(session, profile, old_rank, old_since) -> None:
+    def period_on(day):
+        if day is None:
+            return None
+        pending = [
+            row for row in session.new
+            if isinstance(row, CadreRankPeriod)
+            and row.user_id == profile.user_id
+            and row.since == day
+        ]
+        if pending:
+            return pending[0]
+        return session.scalar(
+            sa.select(CadreRankPeriod).filter_by(user_id=profile.user_id, since=day)
+        )
+
+    period = period_on(profile.rank_since)
+    if period is None and old_rank == profile.cadre_rank and old_since is not None:
+        # The same rank with another date corrects the date of its period.
+        period = period_on(old_since)
+        if period is not None and period.rank == profile.cadre_rank:
+            period.since = profile.rank_since
+            return
+        period = None
+    if period is None:
+        session.add(
+            CadreRankPeriod(
+                user_id=profile.user_id, rank=profile.cadre_rank, since=profile.rank_since
+            )
+        )
+    else:
+        period.rank = profile.cadre_rank
+
+
+def covered_rank_since(
+    periods: list[CadreRankPeriod], ranks: set[str], current_since: Optional[date]
+) -> Optional[date]:
+    """Return the first day of the unbroken run of ``ranks`` that ends in the current rank.
+
+    ``periods`` are the person's rank periods in any order and
+    ``current_since`` the profile's rank date, which is returned when no
+    period reaches further back (or none is recorded). Without a rank
+    date there is no run to count, so None is returned.
+    """
+    if current_since is None:
+        return None
+    since = current_since
+    for period in sorted(periods, key=lambda row: row.since, reverse=True):
+        if period.since > current_since:
+            continue
+        if period.rank is None or period.rank.value not in ranks:
+            break
+        since = min(since, period.since)
+    return since
+
+
+def covered_rank_since_column(ranks: list[str]) -> sa.ColumnElement:
+    """SQL for ``covered_rank_since`` of the ``PersonProfile`` row in the query."""
+    period = so.aliased(CadreRankPeriod)
+    later = so.aliased(CadreRankPeriod)
+    values = [CadreRank(value) for value in ranks]
+    breaks_run = (
+        sa.select(later.id)
+        .where(
+            later.user_id == period.user_id,
+            later.since > period.since,
+            later.since <= PersonProfile.rank_since,
+            sa.or_(later.rank.is_(None), later.rank.not_in(values)),
+        )
+        .exists()
+    )
+    earliest = (
+        sa.select(sa.func.min(period.since))
+        .where(
+            period.user_id == PersonProfile.user_id,
+            period.rank.in_(values),
+            period.since <= PersonProfile.rank_since,
+            ~breaks_run,
+        )
+        .scalar_subquery()
+    )
+    return sa.func.coalesce(earliest, PersonProfile.rank_since)
+
+
 def _values_of(enum_cls: type[enum.Enum]) -> frozenset[str]:
     return frozenset(member.value for member in enum_cls)
 

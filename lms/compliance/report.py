@@ -55,6 +55,7 @@ from lms.compliance.models import (
     PartyStatus,
     PersonProfile,
     WindowKind,
+    covered_rank_since_column,
 )
 from lms.compliance.windows import Window, add_months, local_today, window_for
 from lms.extensions import db
@@ -142,7 +143,9 @@ def _judged_year_filters(rule: ComplianceRule, year: int) -> list:
     """WHERE clauses keeping people whose Party, rank or post date lets ``year`` be judged.
 
     Mirrors ``engine.first_judged_year``: a status held on 1 January of
-    ``year`` counts, and a missing date leaves the person covered. The post
+    ``year`` counts, and a missing date leaves the person covered. A rank
+    counts from the first day of the unbroken run of the rule's ranks
+    (``engine.rank_run_since``). The post
     start date counts only for a rule with ``skip_post_start_year``.
     """
     first_day = date(year, 1, 1)
@@ -154,7 +157,7 @@ def _judged_year_filters(rule: ComplianceRule, year: int) -> list:
             )
         )
     if rule.cadre_ranks:
-        dates.append(PersonProfile.rank_since)
+        dates.append(covered_rank_since_column(rule.cadre_ranks))
     if rule.skip_post_start_year:
         dates.append(PersonProfile.post_started_on)
     return [sa.or_(since.is_(None), since <= first_day) for since in dates]

@@ -23,6 +23,14 @@ from lms.records.models import (
 
 logger = logging.getLogger("lms.records")
 
+#: Source type of a ledger or timeline row that lowers an elective's credited
+#: 学时 to what is left of its programme's elective minimum. Rows of this
+#: type were written once, on upgrade, for completions recorded before
+#: electives were capped; its ``source_id`` is the ledger row it corrects
+#: (or, on the timeline, the course completion).
+ELECTIVE_CAP_SOURCE_TYPE = "programme_hours_cap"
+
+
 def local_date(user: User, moment) -> date:
     """Return the calendar date of ``moment`` in the user's institution zone."""
     return moment.astimezone(ZoneInfo(user.institution.timezone)).date()
@@ -60,7 +68,11 @@ def correction_of(row: HoursEntry, **source) -> HoursEntry:
 
 
 def credit_course_hours(sender, **kw) -> None:
-    """Listener: a completed course adds a ledger row and a progression entry."""
+    """Listener: a completed course adds a ledger row and a progression entry.
+
+    ``hours`` is what the completion credits, which for an elective of a
+    programme may be less than the course's own ``course_hours``.
+    """
     user = db.session.get(User, kw["user_id"])
     on = local_date(user, kw["completed_at"])
     tier = kw.get("tier") or TrainingTier.SCHOOL
@@ -88,6 +100,7 @@ def credit_course_hours(sender, **kw) -> None:
             title=kw["course_title"],
             detail={
                 "hours": str(kw["hours"]),
+                "course_hours": str(kw.get("course_hours", kw["hours"])),
                 "tier": tier.value,
                 "kind": kw["kind"].value if kw.get("kind") else None,
                 "course_id": kw["course_id"],

@@ -8,7 +8,7 @@ from flask_babel import force_locale
 
 from courses import authoring, services
 from courses.authoring import AuthoringError
-from courses.models import Enrolment, LessonProgress, Programme, ProgrammeCourse
+from courses.models import Course, Enrolment, LessonProgress, Programme, ProgrammeCourse
 from lms.accounts.models import User
 from lms.extensions import db
 from lms.organisations.models import Institution
@@ -467,3 +467,183 @@ def test_started_course_stays_open(world, electives, trainer):
     )
 
     assert services.missing_prerequisites(user, elective) == []
+
+
+# Credited hours ---------------------------------------------------------------------
+
+
+def _programme_ledger(user: User, programme_id: int) -> list:
+    from lms.records.models import HoursEntry
+
+    db.session.expire_all()
+    return db.session.scalars(
+        sa.select(HoursEntry)
+        .where(
+            HoursEntry.user_id == user.id,
+            HoursEntry.training_type == "programme",
+            HoursEntry.training_id == programme_id,
+        )
+        .order_by(HoursEntry.id)
+    ).all()
+
+
+def test_electives_credit_only_programme_minimum(world, electives):
+    user, _enrolment = _enrol(world, electives)
+
+    _finish(user, electives["r"])
+    _finish(user, electives["e1"])
+    _finish(user, electives["e2"])
+
+    rows = _programme_ledger(user, electives["programme"])
+    credited = {row.title: row.hours for row in rows}
+    assert credited == {"必修课": 2, "选修一": 2, "选修二": 1}
+    assert sum(row.hours for row in rows) == Decimal(5)
+
+
+def test_elective_after_completion_credits_nothing(world, electives):
+    user, enrolment = _enrol(world, electives)
+    _finish(user, electives["r"])
+    _finish(user, electives["e2"])
+    db.session.refresh(enrolment)
+    assert enrolment.completed_at is not None
+
+    _finish(user, electives["e1"])
+
+    rows = _programme_ledger(user, electives["programme"])
+    assert [row.hours for row in rows] == [2, 3, 0]
+    completion = services.find_completion(user, db.session.get(Course, electives["e1"]))
+    assert completion.hours == 0
+
+
+def test_certificate_hours_match_ledger(world, electives, login):
+    from certificates import hours as certificate_hours
+    from certificates import services as certificate_services
+    from certificates.models import Certificate
+
+    user, _enrolment = _enrol(world, electives)
+    for key in ("r", "e1", "e2"):
+        _finish(user, electives[key])
+    db.session.commit()
+    cert = db.session.scalar(sa.select(Certificate).filter_by(holder_id=user.id))
+
+    assert cert.hours == Decimal(5)
+    assert certificate_hours.withdrawable_hours(cert) == cert.hours
+    page = login("counselor1").get(f"/verify/{cert.verification_code}")
+    assert "<dd>5</dd>" in page.get_data(as_text=True)
+
+    hr = db.session.get(User, world.hr)
+    certificate_services.revoke(cert, "代考", hr)
+    withdrawn = certificate_hours.withdraw_hours(cert, hr, "代考")
+    assert -sum(row.hours for row in withdrawn) == cert.hours
+
+
+def test_programme_progress_counts_credited_hours(world, electives):
+    user, _enrolment = _enrol(world, electives)
+    for key in ("r", "e1", "e2"):
+        _finish(user, electives[key])
+    programme = db.session.get(Programme, electives["programme"])
+
+    progress = services.programme_progress(user, programme)
+
+    assert progress["hours_done"] == programme.total_hours
+    assert progress["elective_hours_done"] == Decimal(5)
+
+
+def test_capped_upgrade_rows_withdraw_net_hours(world, electives):
+    """An elective lowered on upgrade is neither withdrawn nor taken back twice."""
+    from certificates import hours as certificate_hours
+    from certificates import services as certificate_services
+    from certificates.models import Certificate
+    from courses.models import CourseCompletion
+    from lms.records.models import HoursEntry, TrainingTier
+    from lms.records.services import ELECTIVE_CAP_SOURCE_TYPE, correction_of
+
+    user, enrolment = _enrol(world, electives)
+    _finish(user, electives["r"])
+    _finish(user, electives["e1"])
+    # What the upgrade leaves of e2 (3 hours) completed after e1 before
+    # electives were capped: a full row and a correction down to 1 hour.
+    completion = CourseCompletion(
+        user_id=user.id, course_id=electives["e2"], enrolment_id=enrolment.id, hours=1
+    )
+    db.session.add(completion)
+    db.session.flush()
+    row = HoursEntry(
+        user_id=user.id, source_type="course_completion", source_id=completion.id,
+        training_type="programme", training_id=electives["programme"], title="选修二",
+        occurred_on=enrolment.enrolled_at.date(), year=enrolment.enrolled_at.year,
+        tier=TrainingTier.SCHOOL, hours=Decimal(3),
+    )
+    db.session.add(row)
+    db.session.flush()
+    cap = correction_of(row, source_type=ELECTIVE_CAP_SOURCE_TYPE, source_id=row.id)
+    cap.hours = Decimal(-2)
+    db.session.add(cap)
+    services.evaluate_programme(enrolment)
+    db.session.commit()
+    programme = db.session.get(Programme, electives["programme"])
+    cert = db.session.scalar(sa.select(Certificate).filter_by(holder_id=user.id))
+
+    progress = services.programme_progress(user, programme)
+    assert progress["hours_done"] == Decimal(5)
+    assert progress["hours_withdrawn"] == 0
+    assert certificate_hours.withdrawable_hours(cert) == Decimal(5)
+
+    hr = db.session.get(User, world.hr)
+    certificate_services.revoke(cert, "代考", hr)
+    withdrawn = certificate_hours.withdraw_hours(cert, hr, "代考")
+    assert -sum(entry.hours for entry in withdrawn) == Decimal(5)
+    db.session.expire_all()
+    net = db.session.scalar(
+        sa.select(sa.func.sum(HoursEntry.hours)).where(HoursEntry.user_id == user.id)
+    )
+    assert net == 0
+
+
+def test_record_shows_course_hours_of_capped_elective(world, electives, login):
+    user, _enrolment = _enrol(world, electives)
+    for key in ("r", "e1", "e2"):
+        _finish(user, electives[key])
+    db.session.commit()
+    hr = login("hr")
+    hr.post("/language/en")
+
+    page = hr.get(f"/people/{user.id}/record").get_data(as_text=True)
+
+    assert "(the course has 3 hours;" in page
+
+
+# Pre-job programmes -----------------------------------------------------------------
+
+
+def test_short_pre_job_programme_warns(world, login):
+    from lms.compliance.seed import seed_rules
+
+    seed_rules()
+    db.session.commit()
+    trainer = login("trainer")
+    trainer.post("/language/en")
+
+    # The world's pre-job programme has 3.5 hours.
+    page = trainer.get(f"/manage/programmes/{world.programme}").get_data(as_text=True)
+
+    assert "credits 3.5 hours" in page
+    assert "asks for 40 hours" in page
+
+
+def test_long_pre_job_programme_no_warning(world, login):
+    from lms.compliance.seed import seed_rules
+
+    seed_rules()
+    uni = db.session.get(Institution, world.uni_a)
+    long_course = make_course(uni, "long", hours="40", lessons=1)
+    programme = make_programme(
+        uni, "long-prejob", [long_course], author=db.session.get(User, world.trainer)
+    )
+    db.session.commit()
+    trainer = login("trainer")
+    trainer.post("/language/en")
+
+    page = trainer.get(f"/manage/programmes/{programme.id}").get_data(as_text=True)
+
+    assert "asks for 40 hours" not in page

@@ -416,3 +416,25 @@ def test_counselor_cannot_upload_dates(world, login):
     response = _upload(login("counselor1"), _sheet("counselor1,入党,2023-06-20,"))
 
     assert response.status_code == 403
+
+
+def test_profile_rank_changes_keep_periods(world, login):
+    from lms.compliance.models import CadreRankPeriod
+
+    hr = login("hr")
+    _post_profile(hr, world, cadre_rank="clerk", rank_since="2023-03-01")
+    response = _post_profile(
+        hr, world, cadre_rank="section_deputy", rank_since="2025-09-01"
+    )
+
+    assert response.status_code == 302
+    db.session.expire_all()
+    periods = db.session.execute(
+        sa.select(CadreRankPeriod.rank, CadreRankPeriod.since)
+        .filter_by(user_id=world.counselor)
+        .order_by(CadreRankPeriod.since)
+    ).all()
+    assert [tuple(row) for row in periods] == [
+        (CadreRank.CLERK, date(2023, 3, 1)),
+        (CadreRank.SECTION_DEPUTY, date(2025, 9, 1)),
+    ]
