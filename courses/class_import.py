@@ -29,6 +29,7 @@ from lms.db import now_utc
 from lms.compliance.windows import local_today
 from lms.extensions import db
 from lms.input_ranges import EARLIEST_POST_START, latest_post_start
+from lms.labels import format_iso_date
 from lms.organisations.models import Department, Institution
 
 #: Field -> headers people use for it in HR exports.
@@ -715,7 +716,9 @@ def problem_message(problem: dict) -> str:
         return _(
             "%(value)s is not a plausible post start date. Write a date from "
             "%(min)s to %(max)s (one year after today), or leave the cell empty.",
-            value=value, min=problem.get("min"), max=problem.get("max"),
+            value=value,
+            min=format_iso_date(problem.get("min")),
+            max=format_iso_date(problem.get("max")),
         )
     if code == "email_elsewhere":
         return _("The e-mail address %(value)s belongs to an account of another institution. Leave the cell empty or correct it.", value=value)
