@@ -34,7 +34,13 @@ from flask import current_app
 from flask_babel import force_locale, get_locale
 from flask_babel.speaklater import LazyString
 
-from lms.i18n import current_language, datetime_pattern, format_date, format_datetime
+from lms.i18n import (
+    current_language,
+    datetime_pattern,
+    format_date,
+    format_datetime,
+    plural_count,
+)
 
 logger = logging.getLogger("lms.i18n")
 
@@ -207,6 +213,22 @@ def _render(data) -> str:
     raise ValueError(f"not stored text: {data!r}")
 
 
+#: Messages stored with gettext before their wording took a plural form:
+#: msgid -> (singular, plural, name of the parameter that holds the count).
+_PLURAL_REWORDINGS: dict[str, tuple[str, str, str]] = {}
+
+
+def reword_as_plural(msgid: str, singular: str, plural: str, count: str) -> None:
+    """Render text stored as ``msgid`` with ``ngettext(singular, plural, params[count])``.
+
+    For a message whose English read "1 years" before it took a plural
+    form: rows that stored the old msgid keep their parameters, so they
+    render in the new wording. Call it once per message when the module
+    that writes it is imported.
+    """
+    _PLURAL_REWORDINGS[msgid] = (singular, plural, count)
+
+
 def _render_message(data: dict) -> str:
     params = data.get("params") or {}
     if not isinstance(params, dict):
@@ -214,6 +236,10 @@ def _render_message(data: dict) -> str:
     values = {name: _render_param(value) for name, value in params.items()}
     if "plural" in data:
         return flask_babel.ngettext(data["msgid"], data["plural"], int(data["num"]), **values)
+    rewording = _PLURAL_REWORDINGS.get(data["msgid"])
+    if rewording is not None:
+        singular, plural, count = rewording
+        return flask_babel.ngettext(singular, plural, plural_count(params[count]), **values)
     return flask_babel.gettext(data["msgid"], **values)
 
 
