@@ -16,7 +16,7 @@ from lms.accounts.forms import EmptyForm
 from lms.accounts.models import Role
 from lms.compliance.windows import local_today
 from lms.extensions import db
-from lms.i18n import format_date
+from lms.i18n import format_date, plural_count
 from lms.labels import label
 from lms.records import day_cap, external
 from lms.records.day_cap import max_hours_per_day
@@ -132,8 +132,10 @@ def _flag_day_cap(form: ExternalTrainingForm, person) -> bool:
 def _day_cap_message(shared: day_cap.SharedDays, total) -> str:
     """Return the message that names what shares the days and the cap they exceed."""
     listed = [
-        _(
+        ngettext(
+            "%(title)s (%(start)s – %(end)s, %(hours)s hour)",
             "%(title)s (%(start)s – %(end)s, %(hours)s hours)",
+            plural_count(other.hours),
             title=other.title,
             start=format_date(other.start_date),
             end=format_date(other.end_date),
@@ -141,8 +143,10 @@ def _day_cap_message(shared: day_cap.SharedDays, total) -> str:
         )
         for other in shared.trainings
     ] + [
-        _(
+        ngettext(
+            "%(title)s (class session on %(date)s, %(hours)s hour)",
             "%(title)s (class session on %(date)s, %(hours)s hours)",
+            plural_count(session.hours),
             title=session.title,
             date=format_date(session.held_on),
             hours=format(session.hours, "f"),

@@ -1,7 +1,7 @@
 """Condition messages take the English singular for a count of one.
 
 Snapshots filed before the messages had plural forms stored the gettext
-msgid; they render in the plural wording too.
+msgid, and they render in the plural wording too.
 """
 
 from datetime import date
