@@ -733,7 +733,7 @@ def problem_message(problem: dict) -> str:
 def note_message(note: dict) -> str:
     """Return the sentence that explains why a roster value will not be applied."""
     if note["code"] == "department_kept":
-        return _("The 院系 differs from the one on the account, which is kept. Ask HR to move the person if the roster is right.")
+        return _("The department differs from the one on the account, which is kept. Ask HR to move the person if the roster is right.")
     if note["code"] == "gender_kept":
         return _("The gender differs from the one on the account, which is kept. Ask HR to correct the account if the roster is right.")
     if note["code"] == "phone_kept":
