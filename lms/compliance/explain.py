@@ -13,6 +13,7 @@ from flask import has_request_context
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from lms.compliance.engine import (
     PARTY_WINDOW_SHOWN_MONTHS,
@@ -209,28 +210,40 @@ def _rolling(verdict: Verdict) -> str:
     values["years"] = str(verdict.rule.window_years)
     values["end"] = _date(verdict.window_end)
     if verdict.status is Status.MET:
-        return _(
+        return ngettext(
+            "%(achieved)s of %(required)s %(what)s in the %(years)s year to %(end)s; "
+            "requirement met.",
             "%(achieved)s of %(required)s %(what)s in the %(years)s years to %(end)s; "
             "requirement met.",
+            verdict.rule.window_years,
             **values,
         )
     if verdict.achieved >= verdict.required:
-        return _(
+        return ngettext(
+            "%(achieved)s of %(required)s %(what)s in the %(years)s year to %(end)s; "
+            "only %(still)s will still count on %(horizon)s.",
             "%(achieved)s of %(required)s %(what)s in the %(years)s years to %(end)s; "
             "only %(still)s will still count on %(horizon)s.",
+            verdict.rule.window_years,
             still=_number(verdict.still_counting),
             horizon=_date(verdict.window.horizon),
             **values,
         )
     if verdict.status is Status.MISSED:
-        return _(
+        return ngettext(
+            "%(achieved)s of %(required)s %(what)s in the %(years)s year to %(end)s; "
+            "%(missing)s missing.",
             "%(achieved)s of %(required)s %(what)s in the %(years)s years to %(end)s; "
             "%(missing)s missing.",
+            verdict.rule.window_years,
             **values,
         )
-    return _(
+    return ngettext(
+        "%(achieved)s of %(required)s %(what)s in the %(years)s year to %(end)s; "
+        "%(missing)s missing by %(deadline)s.",
         "%(achieved)s of %(required)s %(what)s in the %(years)s years to %(end)s; "
         "%(missing)s missing by %(deadline)s.",
+        verdict.rule.window_years,
         deadline=_date(verdict.deadline),
         **values,
     )
@@ -257,10 +270,14 @@ def _start_date_missing(verdict: Verdict) -> str:
     values = _numbers(verdict)
     values["years"] = str(verdict.rule.window_years)
     values["end"] = _date(verdict.window_end)
-    return _(
+    return ngettext(
+        "%(achieved)s of %(required)s %(what)s in the %(years)s year to %(end)s. "
+        "The deadline depends on the post start date, which is not recorded. "
+        "%(action)s",
         "%(achieved)s of %(required)s %(what)s in the %(years)s years to %(end)s. "
         "The deadline depends on the post start date, which is not recorded. "
         "%(action)s",
+        verdict.rule.window_years,
         action=action,
         **values,
     )
@@ -314,10 +331,14 @@ def _rank_date_missing(verdict: Verdict) -> str:
     values["years"] = str(verdict.rule.window_years)
     values["end"] = _date(verdict.window_end)
     values["months"] = str(verdict.rule.window_months)
-    return _(
+    return ngettext(
+        "%(achieved)s of %(required)s %(what)s in the %(years)s year to %(end)s. "
+        "A cadre promoted short of the minimum has %(months)s months from the "
+        "rank date to make it up, and that date is not recorded. %(action)s",
         "%(achieved)s of %(required)s %(what)s in the %(years)s years to %(end)s. "
         "A cadre promoted short of the minimum has %(months)s months from the "
         "rank date to make it up, and that date is not recorded. %(action)s",
+        verdict.rule.window_years,
         action=action,
         **values,
     )
@@ -340,10 +361,14 @@ def _rolling_after_rank(verdict: Verdict) -> str:
     values["months"] = str(verdict.rule.window_months)
 
     if window.deadline is None:
-        return _(
+        return ngettext(
+            "%(achieved)s of %(required)s %(what)s in the %(years)s year to "
+            "%(end)s; %(missing)s missing. The rank was reached on %(rank_date)s, "
+            "before these years, so no time to make up a shortfall remains.",
             "%(achieved)s of %(required)s %(what)s in the %(years)s years to "
             "%(end)s; %(missing)s missing. The rank was reached on %(rank_date)s, "
             "before these years, so no time to make up a shortfall remains.",
+            verdict.rule.window_years,
             rank_date=_date(window.counted_from),
             **values,
         )
@@ -351,17 +376,26 @@ def _rolling_after_rank(verdict: Verdict) -> str:
     values["rank_date"] = _date(window.counted_from)
 
     if verdict.status is Status.MISSED:
-        return _(
+        return ngettext(
+            "%(achieved)s of %(required)s %(what)s in the %(years)s year to "
+            "%(end)s; %(missing)s missing. The %(months)s months after reaching "
+            "the rank on %(rank_date)s to make up the shortfall ended on "
+            "%(deadline)s.",
             "%(achieved)s of %(required)s %(what)s in the %(years)s years to "
             "%(end)s; %(missing)s missing. The %(months)s months after reaching "
             "the rank on %(rank_date)s to make up the shortfall ended on "
             "%(deadline)s.",
+            verdict.rule.window_years,
             **values,
         )
-    return _(
+    return ngettext(
+        "%(achieved)s of %(required)s %(what)s in the %(years)s year to "
+        "%(end)s; %(missing)s missing by %(deadline)s, %(months)s months after "
+        "reaching the rank on %(rank_date)s.",
         "%(achieved)s of %(required)s %(what)s in the %(years)s years to "
         "%(end)s; %(missing)s missing by %(deadline)s, %(months)s months after "
         "reaching the rank on %(rank_date)s.",
+        verdict.rule.window_years,
         **values,
     )
 

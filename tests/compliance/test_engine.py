@@ -499,6 +499,17 @@ def test_rolling_at_risk_before_lapse(institution, english):
     )
 
 
+def test_one_year_rolling_window_singular(institution, english):
+    person = make_person(institution, "c1")
+    rule = _five_year_count_rule(window_years=1)
+    add_hours(person, 24, date(2026, 1, 10), tier=TrainingTier.NATIONAL)
+
+    verdict = evaluate(person, rule, date(2026, 3, 15))
+
+    assert "in the 1 year to 2026-03-15" in verdict.message
+    assert "1 years" not in verdict.message
+
+
 def test_rolling_met_beyond_horizon(institution, english):
     person = make_person(institution, "c1")
     rule = _five_year_count_rule(at_risk_days=180)
