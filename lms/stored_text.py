@@ -213,18 +213,18 @@ def _render(data) -> str:
     raise ValueError(f"not stored text: {data!r}")
 
 
-#: Messages stored with gettext before their wording took a plural form:
-#: msgid -> (singular, plural, name of the parameter that holds the count).
+#: Old msgid of a message stored with gettext before it took a plural form,
+#: mapped to (singular, plural, name of the parameter that contains the count).
 _PLURAL_REWORDINGS: dict[str, tuple[str, str, str]] = {}
 
 
 def reword_as_plural(msgid: str, singular: str, plural: str, count: str) -> None:
     """Render text stored as ``msgid`` with ``ngettext(singular, plural, params[count])``.
 
-    For a message whose English read "1 years" before it took a plural
-    form: rows that stored the old msgid keep their parameters, so they
-    render in the new wording. Call it once per message when the module
-    that writes it is imported.
+    Rows that stored ``msgid`` before the message took a plural form keep
+    their parameters, so they render in the new wording ("1 year" where
+    the old one read "1 years"). The module that writes the message calls
+    this once when it is imported.
     """
     _PLURAL_REWORDINGS[msgid] = (singular, plural, count)
 

@@ -214,7 +214,7 @@ STORED_WORDING = (
 
 
 # Applications filed before these messages took plural forms stored them
-# with gettext; their snapshots render in the plural wording.
+# with gettext, and their snapshots render in the plural wording too.
 reword_as_plural(
     "%(done)s years as %(step)s (%(required)s required)",
     "%(done)s year as %(step)s (%(required)s required)",
