@@ -23,7 +23,7 @@ from lms.compliance.engine import (
     Verdict,
 )
 from lms.compliance.models import ComplianceRule, WindowKind
-from lms.i18n import format_date
+from lms.i18n import format_date, plural_count
 from lms.labels import POST, ROLE, TRAINING_KIND
 
 STATUS = {
@@ -179,7 +179,7 @@ def _numbers(verdict: Verdict) -> dict:
         "achieved": _number(verdict.achieved),
         "required": _number(verdict.required),
         "missing": _number(verdict.missing),
-        "what": _what(verdict.rule),
+        "what": _what(verdict.rule, verdict.required),
     }
 
 
@@ -608,33 +608,53 @@ def _not_new_party_member(rule: ComplianceRule) -> str:
     )
 
 
-def _what(rule: ComplianceRule) -> str:
-    """Name what the rule counts, e.g. "school-level hours"."""
-    what = _counted(rule)
+def _what(rule: ComplianceRule, required: Decimal) -> str:
+    """Name what the rule counts, e.g. "school-level hours".
+
+    The noun follows "<achieved> of <required>" in the messages, so
+    ``required`` picks its plural form.
+    """
+    what = _counted(rule, plural_count(required))
     if not rule.excluded_kinds:
         return what
     excluded = _labels(TRAINING_KIND, rule.excluded_kinds, lower=True)
     return _("%(what)s (not counting %(excluded)s)", what=what, excluded=excluded)
 
 
-def _counted(rule: ComplianceRule) -> str:
+def _counted(rule: ComplianceRule, count: int) -> str:
     tiers = _labels(_TIER_ADJECTIVE, rule.tiers)
     kinds = _labels(TRAINING_KIND, rule.kinds, lower=True)
     if rule.counts_trainings:
         if tiers and kinds:
-            return _("%(tiers)s trainings (%(kinds)s)", tiers=tiers, kinds=kinds)
+            return ngettext(
+                "%(tiers)s training (%(kinds)s)",
+                "%(tiers)s trainings (%(kinds)s)",
+                count,
+                tiers=tiers,
+                kinds=kinds,
+            )
         if tiers:
-            return _("%(tiers)s trainings", tiers=tiers)
+            return ngettext(
+                "%(tiers)s training", "%(tiers)s trainings", count, tiers=tiers
+            )
         if kinds:
-            return _("trainings (%(kinds)s)", kinds=kinds)
-        return _("trainings")
+            return ngettext(
+                "training (%(kinds)s)", "trainings (%(kinds)s)", count, kinds=kinds
+            )
+        return ngettext("training", "trainings", count)
     if tiers and kinds:
-        return _("%(tiers)s hours of %(kinds)s", tiers=tiers, kinds=kinds)
+        return ngettext(
+            "%(tiers)s hour of %(kinds)s",
+            "%(tiers)s hours of %(kinds)s",
+            count,
+            tiers=tiers,
+            kinds=kinds,
+        )
     if tiers:
-        return _("%(tiers)s hours", tiers=tiers)
+        return ngettext("%(tiers)s hour", "%(tiers)s hours", count, tiers=tiers)
     if kinds:
-        return _("hours of %(kinds)s", kinds=kinds)
-    return _("hours")
+        return ngettext("hour of %(kinds)s", "hours of %(kinds)s", count, kinds=kinds)
+    return ngettext("hour", "hours", count)
 
 
 def _labels(table: dict, values: list[str], *, lower: bool = False) -> str:

@@ -420,7 +420,7 @@ def test_rolling_short_without_start_date(institution, english):
     assert verdict.applies
     assert verdict.deadline is None
     assert verdict.message == (
-        "0 of 1 national or provincial trainings in the 5 years to 2026-03-15. "
+        "0 of 1 national or provincial training in the 5 years to 2026-03-15. "
         "The deadline depends on the post start date, which is not recorded. "
         "HR should record the post start date on the person's profile page."
     )
@@ -494,7 +494,7 @@ def test_rolling_at_risk_before_lapse(institution, english):
     assert verdict.window.horizon == date(2026, 9, 11)
     assert verdict.status is Status.AT_RISK
     assert verdict.message == (
-        "1 of 1 national or provincial trainings in the 5 years to 2026-03-15; "
+        "1 of 1 national or provincial training in the 5 years to 2026-03-15; "
         "only 0 will still count on 2026-09-11."
     )
 
@@ -519,7 +519,7 @@ def test_rolling_met_beyond_horizon(institution, english):
 
     assert verdict.status is Status.MET
     assert verdict.message == (
-        "1 of 1 national or provincial trainings in the 5 years to 2026-03-15; "
+        "1 of 1 national or provincial training in the 5 years to 2026-03-15; "
         "requirement met."
     )
 
