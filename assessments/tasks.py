@@ -114,7 +114,8 @@ def _check_due_not_past(
 
 def _local_text(moment, timezone: str) -> str:
     """Format an aware datetime in the institution's zone and the reader's language."""
-    return format_local_datetime(moment.astimezone(ZoneInfo(timezone)).replace(tzinfo=None))
+    local = moment.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
+    return format_local_datetime(local)
 
 
 def institution_timezone(institution_id: int) -> str:

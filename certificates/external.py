@@ -48,7 +48,7 @@ def can_issue(actor: User, training: ExternalTraining) -> bool:
 
 
 def _criteria(training: ExternalTraining, hours: str) -> str:
-    """Return the certificate's criteria, a Chinese sentence like the built-in templates."""
+    """Return the certificate's criteria, a Chinese sentence like the templates'."""
     start = format_date(training.start_date, "long", locale="zh_CN")
     end = format_date(training.end_date, "long", locale="zh_CN")
     return (

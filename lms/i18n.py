@@ -128,7 +128,7 @@ def format_datetime(value: datetime | None = None, format: str = "medium") -> st
 
 
 def format_local_datetime(value: datetime, format: str = "short") -> str:
-    """Format a naive datetime that is already in local time, such as a typed form value.
+    """Format a naive datetime that is in local time already, such as a form value.
 
     Unlike format_datetime it does not convert the value to the user's
     zone, so a value near year 1 or 9999 formats instead of overflowing.

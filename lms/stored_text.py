@@ -219,7 +219,7 @@ _PLURAL_REWORDINGS: dict[str, tuple[str, str, str]] = {}
 
 
 def reword_as_plural(msgid: str, singular: str, plural: str, count: str) -> None:
-    """Render text stored as ``msgid`` with ``ngettext(singular, plural, params[count])``.
+    """Render text stored as ``msgid`` with ``ngettext`` of ``params[count]``.
 
     Rows that stored ``msgid`` before the message took a plural form keep
     their parameters, so they render in the new wording ("1 year" where
@@ -239,7 +239,8 @@ def _render_message(data: dict) -> str:
     rewording = _PLURAL_REWORDINGS.get(data["msgid"])
     if rewording is not None:
         singular, plural, count = rewording
-        return flask_babel.ngettext(singular, plural, plural_count(params[count]), **values)
+        num = plural_count(params[count])
+        return flask_babel.ngettext(singular, plural, num, **values)
     return flask_babel.gettext(data["msgid"], **values)
 
 

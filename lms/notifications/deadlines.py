@@ -234,7 +234,9 @@ def _render(source: DeadlineSource, deadline: Deadline, user: User, days_left: i
             when = gettext("tomorrow")
         else:
             when = ngettext("in %(num)d day", "in %(num)d days", days_left)
-        values = {name: _format_arg(value, locale) for name, value in deadline.args.items()}
+        values = {
+            name: _format_arg(value, locale) for name, value in deadline.args.items()
+        }
         values["when"] = when
         values["due"] = format_datetime(
             deadline.due_at, format=datetime_pattern("medium", locale), tzinfo=zone, locale=locale

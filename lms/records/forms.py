@@ -159,7 +159,10 @@ class ProgressionEventForm(PlatformForm):
         latest = date.today() + timedelta(days=1)
         if on is not None and not (EARLIEST_EVENT <= on <= latest):
             self.occurred_on.errors = list(self.occurred_on.errors) + [
-                _("Enter a date between %(min)s and today.", min=format_date(EARLIEST_EVENT))
+                _(
+                    "Enter a date between %(min)s and today.",
+                    min=format_date(EARLIEST_EVENT),
+                )
             ]
             valid = False
         if (
@@ -185,7 +188,10 @@ class ProgressionEventForm(PlatformForm):
         today = self.today or date.today()
         problem = None
         if ended_on < EARLIEST_EVENT:
-            problem = _("Enter a date between %(min)s and today.", min=format_date(EARLIEST_EVENT))
+            problem = _(
+                "Enter a date between %(min)s and today.",
+                min=format_date(EARLIEST_EVENT),
+            )
         elif started_on is not None and ended_on < started_on:
             problem = _(
                 "The last day in the post is before its start date %(start)s. "
