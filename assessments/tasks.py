@@ -38,7 +38,7 @@ from lms.extensions import db
 from lms.input_ranges import scheduled_to_utc
 from lms.routing import parse_id
 from lms.organisations.models import Institution
-from lms.i18n import join_names
+from lms.i18n import format_local_datetime, join_names
 
 #: Upload area of submission files under ``UPLOAD_DIR``.
 UPLOAD_AREA = "task_evidence"
@@ -106,9 +106,15 @@ def _check_due_not_past(
     errors["due_at"] = _(
         "The due date %(value)s has already passed. Enter a due date and time after now "
         "(%(now)s), or leave it empty for no due date.",
-        value=due_at.astimezone(ZoneInfo(timezone)).strftime(DUE_FORMAT),
-        now=now.astimezone(ZoneInfo(timezone)).strftime(DUE_FORMAT),
+        value=_local_text(due_at, timezone),
+        now=_local_text(now, timezone),
     )
+
+
+def _local_text(moment, timezone: str) -> str:
+    """Format an aware datetime in the institution's zone and the reader's language."""
+    local = moment.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
+    return format_local_datetime(local)
 
 
 def institution_timezone(institution_id: int) -> str:

@@ -3,6 +3,7 @@
 from datetime import date
 from typing import Optional
 
+from babel.dates import format_date
 from flask_babel import gettext as _
 
 from certificates import logger, services, template_services
@@ -47,9 +48,11 @@ def can_issue(actor: User, training: ExternalTraining) -> bool:
 
 
 def _criteria(training: ExternalTraining, hours: str) -> str:
+    """Return the certificate's criteria, a Chinese sentence like the templates'."""
+    start = format_date(training.start_date, "long", locale="zh_CN")
+    end = format_date(training.end_date, "long", locale="zh_CN")
     return (
-        f"由{training.organiser}举办的校外培训"
-        f"（{training.start_date.isoformat()}至{training.end_date.isoformat()}），"
+        f"由{training.organiser}举办的校外培训（{start}至{end}），"
         f"经所在单位人事部门审核认定{hours}学时。"
     )
 

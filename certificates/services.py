@@ -41,10 +41,16 @@ from lms.accounts.access import can_view_person, hr_scope
 from lms.accounts.models import Role, User
 from lms.db import now_utc
 from lms.extensions import db
+from lms.i18n import plural_count
 from lms.notifications import services as notifications
 from lms.organisations.models import Institution
 from lms.records.services import local_date
-from lms.stored_text import stored_date, stored_gettext
+from lms.stored_text import (
+    reword_as_plural,
+    stored_date,
+    stored_gettext,
+    stored_ngettext,
+)
 
 #: Characters of verification codes: no 0/O, 1/I or L, which readers confuse.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -904,6 +910,18 @@ def revoke(cert: Certificate, reason: str, actor: User) -> Certificate:
     return cert
 
 
+# Notifications queued before the message had a plural form.
+reword_as_plural(
+    "You received the certificate of %(title)s (%(hours)s hours). "
+    "Download it under My certificates.",
+    "You received the certificate of %(title)s (%(hours)s hour). Download "
+    "it under My certificates.",
+    "You received the certificate of %(title)s (%(hours)s hours). "
+    "Download it under My certificates.",
+    "hours",
+)
+
+
 def notify_issued(cert: Certificate) -> None:
     """Queue an in-app notification, with an e-mail copy, of a new certificate.
 
@@ -911,11 +929,15 @@ def notify_issued(cert: Certificate) -> None:
     trainer's attendance mark, an HR batch or a reissue.
     """
     title = stored_gettext("Your certificate %(serial)s was issued", serial=cert.serial)
-    body = stored_gettext(
+    hours = format(cert.hours.normalize(), "f")
+    body = stored_ngettext(
+        "You received the certificate of %(title)s (%(hours)s hour). "
+        "Download it under My certificates.",
         "You received the certificate of %(title)s (%(hours)s hours). "
         "Download it under My certificates.",
+        plural_count(hours),
         title=cert.title,
-        hours=format(cert.hours.normalize(), "f"),
+        hours=hours,
     )
     notifications.enqueue(
         cert.holder,

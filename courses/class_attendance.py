@@ -51,6 +51,7 @@ from lms import audit, signals
 from lms.accounts.models import User
 from lms.db import now_utc
 from lms.extensions import db
+from lms.i18n import format_date
 from lms.records import day_cap
 from lms.records.models import ExternalTrainingStatus, HoursEntry
 
@@ -102,8 +103,8 @@ def _session_values(
     if held_on and not training_class.starts_on <= held_on <= training_class.ends_on:
         errors["held_on"] = _(
             "Choose a day from %(start)s to %(end)s, the period of the class.",
-            start=training_class.starts_on.isoformat(),
-            end=training_class.ends_on.isoformat(),
+            start=format_date(training_class.starts_on),
+            end=format_date(training_class.ends_on),
         )
     if "held_on" not in errors:
         problem = class_days.day_limit_problem(training_class, values, session)

@@ -36,6 +36,7 @@ from lms import audit, labels
 from lms.accounts.models import Role, User
 from lms.extensions import db
 from lms.compliance.windows import local_today
+from lms.i18n import format_date
 from lms.input_ranges import class_date_problem
 from lms.organisations.models import Institution
 from lms.records.models import TrainingKind, TrainingTier
@@ -261,7 +262,7 @@ def _check_lesson_sessions(
             "The session %(session)s on %(day)s delivers an offline lesson of what "
             "the class offers now. Change or delete that session first.",
             session=stranded[0].title,
-            day=stranded[0].held_on.isoformat(),
+            day=format_date(stranded[0].held_on),
         )
 
 
@@ -542,7 +543,7 @@ def _validate(
         if outside:
             errors["ends_on"] = _(
                 "The session on %(day)s would fall outside the period. Move or delete it first.",
-                day=outside[0].held_on.isoformat(),
+                day=format_date(outside[0].held_on),
             )
     clash = db.session.scalar(
         sa.select(TrainingClass.id).where(

@@ -29,6 +29,7 @@ from lms.db import now_utc
 from lms.compliance.windows import local_today
 from lms.extensions import db
 from lms.input_ranges import EARLIEST_POST_START, latest_post_start
+from lms.labels import format_iso_date
 from lms.onboarding import CJK_GAP, EMPLOYEE_NO_RE
 from lms.organisations.models import Department, Institution
 
@@ -715,7 +716,9 @@ def problem_message(problem: dict) -> str:
         return _(
             "%(value)s is not a plausible post start date. Write a date from "
             "%(min)s to %(max)s (one year after today), or leave the cell empty.",
-            value=value, min=problem.get("min"), max=problem.get("max"),
+            value=value,
+            min=format_iso_date(problem.get("min")),
+            max=format_iso_date(problem.get("max")),
         )
     if code == "email_elsewhere":
         return _("The e-mail address %(value)s belongs to an account of another institution. Leave the cell empty or correct it.", value=value)
@@ -730,7 +733,7 @@ def problem_message(problem: dict) -> str:
 def note_message(note: dict) -> str:
     """Return the sentence that explains why a roster value will not be applied."""
     if note["code"] == "department_kept":
-        return _("The 院系 differs from the one on the account, which is kept. Ask HR to move the person if the roster is right.")
+        return _("The department differs from the one on the account, which is kept. Ask HR to move the person if the roster is right.")
     if note["code"] == "gender_kept":
         return _("The gender differs from the one on the account, which is kept. Ask HR to correct the account if the roster is right.")
     if note["code"] == "phone_kept":

@@ -12,13 +12,17 @@ KINDS = {
 }
 
 
-def _texts(member: ClassMember) -> tuple[StoredText, StoredText]:
-    training_class = member.training_class
-    period = stored_gettext(
+def _period(training_class) -> StoredText:
+    return stored_gettext(
         "%(start)s to %(end)s",
         start=stored_date(training_class.starts_on),
         end=stored_date(training_class.ends_on),
     )
+
+
+def _texts(member: ClassMember) -> tuple[StoredText, StoredText]:
+    training_class = member.training_class
+    period = _period(training_class)
     if member.status is MemberStatus.ENROLLED:
         title = stored_gettext("You are enrolled in %(title)s", title=training_class.title)
         body = stored_gettext("The class runs %(period)s.", period=period)
@@ -95,6 +99,6 @@ def announce_cancellation(member: ClassMember) -> None:
     body = stored_gettext(
         "The class planned for %(period)s will not take place, so its sessions "
         "are off. Ask its trainers if you have questions.",
-        period=f"{training_class.starts_on.isoformat()} – {training_class.ends_on.isoformat()}",
+        period=_period(training_class),
     )
     _send(member, "class_cancelled", title, body, "cancelled")

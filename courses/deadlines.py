@@ -136,7 +136,7 @@ def class_start_deadlines(start: datetime, end: datetime) -> Iterator[Deadline]:
                 due_at=due_at,
                 args={
                     "title": training_class.title,
-                    "date": training_class.starts_on.isoformat(),
+                    "date": training_class.starts_on,
                 },
                 link=f"/classes/{class_id}",
             )
@@ -170,7 +170,7 @@ def class_session_deadlines(start: datetime, end: datetime) -> Iterator[Deadline
                 args={
                     "title": session.title,
                     "class_title": training_class.title,
-                    "date": session.held_on.isoformat(),
+                    "date": session.held_on,
                     "place": session.place or "—",
                 },
                 link=f"/classes/{training_class.id}",

@@ -10,19 +10,47 @@ import logging
 import click
 import sqlalchemy as sa
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, ScriptInfo
 from flask_babel import force_locale
 
 from lms.accounts.models import Post, Role, User
 from lms.accounts.passwords import MIN_LENGTH, describe, password_problem
 from lms.accounts.sessions import revoke_user_sessions
 from lms.audit import record
+from lms.cli_errors import describe_database_error
 from lms.extensions import db
 from lms.seed import seed_demo
 
 logger = logging.getLogger("lms.cli")
 
-lms_cli = AppGroup("lms", help="Shuren administration commands.")
+
+class LmsGroup(AppGroup):
+    """Command group that turns a database error of any subcommand into one line.
+
+    The line names the cause and the fix (see ``lms.cli_errors``) and the
+    command exits with status 1. The traceback is logged at DEBUG level.
+    """
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except sa.exc.SQLAlchemyError as exc:
+            logger.debug("flask lms %s failed", ctx.invoked_subcommand, exc_info=True)
+            raise click.ClickException(
+                describe_database_error(exc, _database_url(ctx))
+            ) from None
+
+
+def _database_url(ctx: click.Context) -> sa.engine.URL | None:
+    try:
+        app = ctx.ensure_object(ScriptInfo).load_app()
+        return sa.engine.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    except (click.ClickException, sa.exc.ArgumentError, KeyError):
+        # The URL only completes the message, so a message without it will do.
+        return None
+
+
+lms_cli = LmsGroup("lms", help="Shuren administration commands.")
 
 
 @lms_cli.command(
@@ -219,20 +247,28 @@ def operator_command(username: str, revoke: bool) -> None:
 @click.option("--port", default=5000, show_default=True, help="TCP port to bind.")
 def serve_command(host: str, port: int) -> None:
     from flask import current_app
-    from werkzeug.serving import run_simple
+    from werkzeug.serving import make_server
 
     from lms.scheduler import start_in_process
 
     app = current_app._get_current_object()
+    # Flask's app.run() refuses to start inside a flask CLI command, so the
+    # Werkzeug server is made directly. Binding before the scheduler starts
+    # stops a second `serve` on a taken port before it runs any job.
+    try:
+        server = make_server(host, port, app, threaded=True)
+    except OSError as exc:
+        raise click.ClickException(
+            f"Cannot serve on {host}:{port}: {exc.strerror or exc}. Stop the program "
+            "that uses the port, or choose another one with --port."
+        ) from None
     start_in_process(app)
     click.echo(f"Shuren is serving on http://{host}:{port}/ (Ctrl-C stops it)")
     click.echo(
         "Sign in with a demo account printed when the demo was seeded; "
         "`flask lms set-password USERNAME` sets a new password."
     )
-    # Flask's app.run() refuses to start inside a flask CLI command, so the
-    # Werkzeug server is started directly.
-    run_simple(host, port, app, use_reloader=False, threaded=True)
+    server.serve_forever()
 
 
 @lms_cli.command(

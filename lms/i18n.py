@@ -127,6 +127,15 @@ def format_datetime(value: datetime | None = None, format: str = "medium") -> st
     return flask_babel.format_datetime(value, datetime_pattern(format))
 
 
+def format_local_datetime(value: datetime, format: str = "short") -> str:
+    """Format a naive datetime that is in local time already, such as a form value.
+
+    Unlike format_datetime it does not convert the value to the user's
+    zone, so a value near year 1 or 9999 formats instead of overflowing.
+    """
+    return flask_babel.format_datetime(value, datetime_pattern(format), rebase=False)
+
+
 def format_date_range(start: date, end: date, format: str = "long") -> str:
     """Format the period from ``start`` to ``end``: "2026年9月1日至2026年9月30日" in Chinese."""
     return flask_babel.gettext(

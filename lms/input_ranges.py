@@ -17,6 +17,7 @@ from wtforms import DateField
 from wtforms.validators import ValidationError
 
 from lms.db import now_utc
+from lms.i18n import format_date, format_local_datetime
 
 MIN_DATE = date(1900, 1, 1)
 MAX_DATE = date(9999, 12, 30)
@@ -60,16 +61,15 @@ def date_range_problem(value: date | datetime) -> str | None:
     if isinstance(value, datetime):
         return _(
             "%(value)s is out of range. Enter a date and time from %(min)s to %(max)s.",
-            # isoformat pads the year to four digits, and glibc's strftime does not.
-            value=value.isoformat(timespec="minutes"),
-            min=datetime.combine(MIN_DATE, time.min).isoformat(timespec="minutes"),
-            max=datetime.combine(MAX_DATE, time(23, 59)).isoformat(timespec="minutes"),
+            value=format_local_datetime(value),
+            min=format_local_datetime(datetime.combine(MIN_DATE, time.min)),
+            max=format_local_datetime(datetime.combine(MAX_DATE, time(23, 59))),
         )
     return _(
         "%(value)s is out of range. Enter a date from %(min)s to %(max)s.",
-        value=value.isoformat(),
-        min=MIN_DATE.isoformat(),
-        max=MAX_DATE.isoformat(),
+        value=format_date(value),
+        min=format_date(MIN_DATE),
+        max=format_date(MAX_DATE),
     )
 
 
@@ -86,9 +86,9 @@ def post_start_problem(value: date, today: date) -> str | None:
     return _(
         "%(value)s is not a plausible post start date. Enter a date from "
         "%(min)s to %(max)s (one year after today).",
-        value=value.isoformat(),
-        min=EARLIEST_POST_START.isoformat(),
-        max=latest.isoformat(),
+        value=format_date(value),
+        min=format_date(EARLIEST_POST_START),
+        max=format_date(latest),
     )
 
 
@@ -99,9 +99,9 @@ def training_date_problem(value: date, today: date) -> str | None:
     return _(
         "%(value)s is not a plausible training date. Enter a date from "
         "%(min)s to today (%(max)s).",
-        value=value.isoformat(),
-        min=EARLIEST_TRAINING.isoformat(),
-        max=today.isoformat(),
+        value=format_date(value),
+        min=format_date(EARLIEST_TRAINING),
+        max=format_date(today),
     )
 
 
@@ -114,9 +114,9 @@ def class_date_problem(value: date, today: date, label: str) -> str | None:
         "%(field)s: %(value)s is not a plausible class date. Enter a date from "
         "%(min)s to %(max)s (five years after today).",
         field=label,
-        value=value.isoformat(),
-        min=EARLIEST_TRAINING.isoformat(),
-        max=latest.isoformat(),
+        value=format_date(value),
+        min=format_date(EARLIEST_TRAINING),
+        max=format_date(latest),
     )
 
 
@@ -132,9 +132,9 @@ def scheduled_time_problem(value: datetime, today: date, label: str) -> str | No
         "%(field)s: %(value)s is not a plausible date. Enter a date and time from "
         "%(min)s to %(max)s (five years after today).",
         field=label,
-        value=value.isoformat(timespec="minutes"),
-        min=datetime.combine(EARLIEST_TRAINING, time.min).isoformat(timespec="minutes"),
-        max=datetime.combine(latest, time(23, 59)).isoformat(timespec="minutes"),
+        value=format_local_datetime(value),
+        min=format_local_datetime(datetime.combine(EARLIEST_TRAINING, time.min)),
+        max=format_local_datetime(datetime.combine(latest, time(23, 59))),
     )
 
 

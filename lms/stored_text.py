@@ -34,7 +34,13 @@ from flask import current_app
 from flask_babel import force_locale, get_locale
 from flask_babel.speaklater import LazyString
 
-from lms.i18n import current_language, datetime_pattern, format_date, format_datetime
+from lms.i18n import (
+    current_language,
+    datetime_pattern,
+    format_date,
+    format_datetime,
+    plural_count,
+)
 
 logger = logging.getLogger("lms.i18n")
 
@@ -207,6 +213,22 @@ def _render(data) -> str:
     raise ValueError(f"not stored text: {data!r}")
 
 
+#: Old msgid of a message stored with gettext before it took a plural form,
+#: mapped to (singular, plural, name of the parameter that contains the count).
+_PLURAL_REWORDINGS: dict[str, tuple[str, str, str]] = {}
+
+
+def reword_as_plural(msgid: str, singular: str, plural: str, count: str) -> None:
+    """Render text stored as ``msgid`` with ``ngettext`` of ``params[count]``.
+
+    Rows that stored ``msgid`` before the message took a plural form keep
+    their parameters, so they render in the new wording ("1 year" where
+    the old one read "1 years"). The module that writes the message calls
+    this once when it is imported.
+    """
+    _PLURAL_REWORDINGS[msgid] = (singular, plural, count)
+
+
 def _render_message(data: dict) -> str:
     params = data.get("params") or {}
     if not isinstance(params, dict):
@@ -214,6 +236,11 @@ def _render_message(data: dict) -> str:
     values = {name: _render_param(value) for name, value in params.items()}
     if "plural" in data:
         return flask_babel.ngettext(data["msgid"], data["plural"], int(data["num"]), **values)
+    rewording = _PLURAL_REWORDINGS.get(data["msgid"])
+    if rewording is not None:
+        singular, plural, count = rewording
+        num = plural_count(params[count])
+        return flask_babel.ngettext(singular, plural, num, **values)
     return flask_babel.gettext(data["msgid"], **values)
 
 

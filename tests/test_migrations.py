@@ -6,10 +6,12 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask_babel import force_locale
 from flask_migrate import downgrade, upgrade
 
 from lms import create_app
 from lms.extensions import db
+from lms.notifications.models import Notification
 
 
 @pytest.fixture
@@ -562,3 +564,65 @@ def test_rank_periods_filled_on_upgrade(fresh_app):
     assert [(rank, str(since)[:10]) for rank, since in periods] == [
         ("clerk", "2023-03-01"), ("section_deputy", "2025-09-01")
     ]
+
+
+BEFORE_NOTICE_DATES = "352f8cf9d193"
+
+
+def _notice(row_id: int, kind: str, body_data: dict) -> tuple[str, dict]:
+    return ("notification", {
+        "id": row_id, "recipient_id": 1, "kind": kind, "subject_type": "training_class",
+        "subject_id": 1, "dedupe_key": f"1:{kind}:{row_id}", "title": "培训班",
+        "body": "", "body_data": body_data, "email_status": "skipped",
+        "email_attempts": 0, "created_at": "2026-08-01 08:00:00.000000",
+    })
+
+
+def test_class_notice_dates_become_stored_dates(fresh_app):
+    """A queued cancellation keeps its period as dates, a reminder its Chinese dates."""
+    cancelled = {
+        "msgid": "The class planned for %(period)s will not take place, so its "
+                 "sessions are off. Ask its trainers if you have questions.",
+        "params": {"period": "2026-09-01 – 2026-09-30"},
+    }
+    reminder = {"languages": {
+        "zh_CN": "培训班“示范班”将于2026-09-01开班。",
+        "en": 'The training class "示范班" starts on 2026-09-01.',
+    }}
+    rows = [
+        RELEASE_ROWS[0],
+        ("user", {"id": 1, "username": "counselor1", "full_name": "张老师",
+                  "role": "counselor", "institution_id": 1, "active": True,
+                  "password_hash": "x", "created_at": "2026-01-05 08:00:00.000000"}),
+        _notice(1, "class_cancelled", cancelled),
+        _notice(2, "class_starts", reminder),
+    ]
+    with fresh_app.app_context():
+        upgrade(revision=BEFORE_NOTICE_DATES)
+        with db.engine.begin() as connection:
+            metadata = sa.MetaData()
+            for table_name, row in rows:
+                table = sa.Table(table_name, metadata, autoload_with=connection)
+                values = {
+                    key: _python_value(table.c[key].type, value) for key, value in row.items()
+                }
+                connection.execute(table.insert().values(**values))
+        upgrade()
+        with fresh_app.test_request_context():
+            notices = {row.id: row for row in db.session.scalars(sa.select(Notification))}
+            with force_locale("zh_CN"):
+                chinese = notices[1].display_body
+            with force_locale("en"):
+                english = notices[1].display_body
+            reminder_text = notices[2].body_data["languages"]
+        downgrade(revision=BEFORE_NOTICE_DATES)
+        restored = db.session.execute(
+            sa.select(Notification.body_data).where(Notification.id == 1)
+        ).scalar_one()
+        db.session.remove()
+
+    assert "2026年9月1日至2026年9月30日" in chinese
+    assert "2026-09-01 to 2026-09-30" in english
+    assert reminder_text["zh_CN"] == "培训班“示范班”将于2026年9月1日开班。"
+    assert reminder_text["en"] == 'The training class "示范班" starts on 2026-09-01.'
+    assert restored["params"]["period"] == "2026-09-01 – 2026-09-30"

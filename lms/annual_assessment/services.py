@@ -34,7 +34,7 @@ from lms.annual_assessment.models import (
 from lms.compliance.windows import local_today
 from lms.db import now_utc
 from lms.extensions import db
-from lms.i18n import join_names
+from lms.i18n import format_date, join_names
 from lms.records.events import assessment_title
 from lms.records.models import ProgressionEntry, ProgressionKind
 
@@ -434,8 +434,8 @@ def add_achievement(
             _(
                 "Date: %(date)s has not come yet. File an achievement once it has taken "
                 "place, on or before %(today)s.",
-                date=occurred_on.isoformat(),
-                today=today.isoformat(),
+                date=format_date(occurred_on),
+                today=format_date(today),
             ),
         )
 

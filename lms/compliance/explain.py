@@ -13,6 +13,7 @@ from flask import has_request_context
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from lms.compliance.engine import (
     PARTY_WINDOW_SHOWN_MONTHS,
@@ -22,7 +23,7 @@ from lms.compliance.engine import (
     Verdict,
 )
 from lms.compliance.models import ComplianceRule, WindowKind
-from lms.i18n import format_date
+from lms.i18n import format_date, plural_count
 from lms.labels import POST, ROLE, TRAINING_KIND
 
 STATUS = {
@@ -178,7 +179,7 @@ def _numbers(verdict: Verdict) -> dict:
         "achieved": _number(verdict.achieved),
         "required": _number(verdict.required),
         "missing": _number(verdict.missing),
-        "what": _what(verdict.rule),
+        "what": _what(verdict.rule, verdict.required),
     }
 
 
@@ -209,28 +210,40 @@ def _rolling(verdict: Verdict) -> str:
     values["years"] = str(verdict.rule.window_years)
     values["end"] = _date(verdict.window_end)
     if verdict.status is Status.MET:
-        return _(
+        return ngettext(
+            "%(achieved)s of %(required)s %(what)s in the %(years)s year to %(end)s; "
+            "requirement met.",
             "%(achieved)s of %(required)s %(what)s in the %(years)s years to %(end)s; "
             "requirement met.",
+            verdict.rule.window_years,
             **values,
         )
     if verdict.achieved >= verdict.required:
-        return _(
+        return ngettext(
+            "%(achieved)s of %(required)s %(what)s in the %(years)s year to %(end)s; "
+            "only %(still)s will still count on %(horizon)s.",
             "%(achieved)s of %(required)s %(what)s in the %(years)s years to %(end)s; "
             "only %(still)s will still count on %(horizon)s.",
+            verdict.rule.window_years,
             still=_number(verdict.still_counting),
             horizon=_date(verdict.window.horizon),
             **values,
         )
     if verdict.status is Status.MISSED:
-        return _(
+        return ngettext(
+            "%(achieved)s of %(required)s %(what)s in the %(years)s year to %(end)s; "
+            "%(missing)s missing.",
             "%(achieved)s of %(required)s %(what)s in the %(years)s years to %(end)s; "
             "%(missing)s missing.",
+            verdict.rule.window_years,
             **values,
         )
-    return _(
+    return ngettext(
+        "%(achieved)s of %(required)s %(what)s in the %(years)s year to %(end)s; "
+        "%(missing)s missing by %(deadline)s.",
         "%(achieved)s of %(required)s %(what)s in the %(years)s years to %(end)s; "
         "%(missing)s missing by %(deadline)s.",
+        verdict.rule.window_years,
         deadline=_date(verdict.deadline),
         **values,
     )
@@ -257,10 +270,14 @@ def _start_date_missing(verdict: Verdict) -> str:
     values = _numbers(verdict)
     values["years"] = str(verdict.rule.window_years)
     values["end"] = _date(verdict.window_end)
-    return _(
+    return ngettext(
+        "%(achieved)s of %(required)s %(what)s in the %(years)s year to %(end)s. "
+        "The deadline depends on the post start date, which is not recorded. "
+        "%(action)s",
         "%(achieved)s of %(required)s %(what)s in the %(years)s years to %(end)s. "
         "The deadline depends on the post start date, which is not recorded. "
         "%(action)s",
+        verdict.rule.window_years,
         action=action,
         **values,
     )
@@ -314,10 +331,14 @@ def _rank_date_missing(verdict: Verdict) -> str:
     values["years"] = str(verdict.rule.window_years)
     values["end"] = _date(verdict.window_end)
     values["months"] = str(verdict.rule.window_months)
-    return _(
+    return ngettext(
+        "%(achieved)s of %(required)s %(what)s in the %(years)s year to %(end)s. "
+        "A cadre promoted short of the minimum has %(months)s months from the "
+        "rank date to make it up, and that date is not recorded. %(action)s",
         "%(achieved)s of %(required)s %(what)s in the %(years)s years to %(end)s. "
         "A cadre promoted short of the minimum has %(months)s months from the "
         "rank date to make it up, and that date is not recorded. %(action)s",
+        verdict.rule.window_years,
         action=action,
         **values,
     )
@@ -340,10 +361,14 @@ def _rolling_after_rank(verdict: Verdict) -> str:
     values["months"] = str(verdict.rule.window_months)
 
     if window.deadline is None:
-        return _(
+        return ngettext(
+            "%(achieved)s of %(required)s %(what)s in the %(years)s year to "
+            "%(end)s; %(missing)s missing. The rank was reached on %(rank_date)s, "
+            "before these years, so no time to make up a shortfall remains.",
             "%(achieved)s of %(required)s %(what)s in the %(years)s years to "
             "%(end)s; %(missing)s missing. The rank was reached on %(rank_date)s, "
             "before these years, so no time to make up a shortfall remains.",
+            verdict.rule.window_years,
             rank_date=_date(window.counted_from),
             **values,
         )
@@ -351,17 +376,26 @@ def _rolling_after_rank(verdict: Verdict) -> str:
     values["rank_date"] = _date(window.counted_from)
 
     if verdict.status is Status.MISSED:
-        return _(
+        return ngettext(
+            "%(achieved)s of %(required)s %(what)s in the %(years)s year to "
+            "%(end)s; %(missing)s missing. The %(months)s months after reaching "
+            "the rank on %(rank_date)s to make up the shortfall ended on "
+            "%(deadline)s.",
             "%(achieved)s of %(required)s %(what)s in the %(years)s years to "
             "%(end)s; %(missing)s missing. The %(months)s months after reaching "
             "the rank on %(rank_date)s to make up the shortfall ended on "
             "%(deadline)s.",
+            verdict.rule.window_years,
             **values,
         )
-    return _(
+    return ngettext(
+        "%(achieved)s of %(required)s %(what)s in the %(years)s year to "
+        "%(end)s; %(missing)s missing by %(deadline)s, %(months)s months after "
+        "reaching the rank on %(rank_date)s.",
         "%(achieved)s of %(required)s %(what)s in the %(years)s years to "
         "%(end)s; %(missing)s missing by %(deadline)s, %(months)s months after "
         "reaching the rank on %(rank_date)s.",
+        verdict.rule.window_years,
         **values,
     )
 
@@ -575,33 +609,53 @@ def _not_new_party_member(rule: ComplianceRule) -> str:
     )
 
 
-def _what(rule: ComplianceRule) -> str:
-    """Name what the rule counts, e.g. "school-level hours"."""
-    what = _counted(rule)
+def _what(rule: ComplianceRule, required: Decimal) -> str:
+    """Name what the rule counts, e.g. "school-level hours".
+
+    The noun follows "<achieved> of <required>" in the messages, so
+    ``required`` picks its plural form.
+    """
+    what = _counted(rule, plural_count(required))
     if not rule.excluded_kinds:
         return what
     excluded = _labels(TRAINING_KIND, rule.excluded_kinds, lower=True)
     return _("%(what)s (not counting %(excluded)s)", what=what, excluded=excluded)
 
 
-def _counted(rule: ComplianceRule) -> str:
+def _counted(rule: ComplianceRule, count: int) -> str:
     tiers = _labels(_TIER_ADJECTIVE, rule.tiers)
     kinds = _labels(TRAINING_KIND, rule.kinds, lower=True)
     if rule.counts_trainings:
         if tiers and kinds:
-            return _("%(tiers)s trainings (%(kinds)s)", tiers=tiers, kinds=kinds)
+            return ngettext(
+                "%(tiers)s training (%(kinds)s)",
+                "%(tiers)s trainings (%(kinds)s)",
+                count,
+                tiers=tiers,
+                kinds=kinds,
+            )
         if tiers:
-            return _("%(tiers)s trainings", tiers=tiers)
+            return ngettext(
+                "%(tiers)s training", "%(tiers)s trainings", count, tiers=tiers
+            )
         if kinds:
-            return _("trainings (%(kinds)s)", kinds=kinds)
-        return _("trainings")
+            return ngettext(
+                "training (%(kinds)s)", "trainings (%(kinds)s)", count, kinds=kinds
+            )
+        return ngettext("training", "trainings", count)
     if tiers and kinds:
-        return _("%(tiers)s hours of %(kinds)s", tiers=tiers, kinds=kinds)
+        return ngettext(
+            "%(tiers)s hour of %(kinds)s",
+            "%(tiers)s hours of %(kinds)s",
+            count,
+            tiers=tiers,
+            kinds=kinds,
+        )
     if tiers:
-        return _("%(tiers)s hours", tiers=tiers)
+        return ngettext("%(tiers)s hour", "%(tiers)s hours", count, tiers=tiers)
     if kinds:
-        return _("hours of %(kinds)s", kinds=kinds)
-    return _("hours")
+        return ngettext("hour of %(kinds)s", "hours of %(kinds)s", count, kinds=kinds)
+    return ngettext("hour", "hours", count)
 
 
 def _labels(table: dict, values: list[str], *, lower: bool = False) -> str:

@@ -41,6 +41,7 @@ from lms.compliance.windows import local_today
 from lms.compliance import rule_admin
 from lms.compliance.rule_admin import EDITABLE_FIELDS
 from lms.form_messages import PlatformForm
+from lms.i18n import format_date
 from lms.input_ranges import DateInRange, finite_decimal
 from lms.records.models import TrainingKind, TrainingTier
 
@@ -317,8 +318,8 @@ class RuleForm(PlatformForm):
             raise ValidationError(
                 _(
                     "%(date)s is after today (%(today)s). Enter today or an earlier day.",
-                    date=field.data.isoformat(),
-                    today=today.isoformat(),
+                    date=format_date(field.data),
+                    today=format_date(today),
                 )
             )
 

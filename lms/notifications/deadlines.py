@@ -29,9 +29,10 @@ app start, and the ``deadline_reminders`` job does the rest::
     )
 
 Title and body are lazy strings, rendered in every configured language with
-the deadline's ``args`` plus ``when`` ("today", "tomorrow", "in 3 days") and
-``due`` (the due time in the recipient's institution zone), so the inbox
-shows the reader's current language. The kind is also
+the deadline's ``args`` (a date in that language's format) plus ``when``
+("today", "tomorrow", "in 3 days") and ``due`` (the due time in the
+recipient's institution zone), so the inbox shows the reader's current
+language. The kind is also
 the e-mail preference users can turn off, shown under ``label`` on the
 notification settings page.
 
@@ -46,18 +47,18 @@ a rerun or a second scheduler sends it once.
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Callable, Iterable, Optional
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from flask_babel import get_locale, gettext, ngettext
 
 from lms.accounts.models import User
 from lms.db import now_utc
 from lms.extensions import db
-from lms.i18n import datetime_pattern
+from lms.i18n import date_pattern, datetime_pattern
 from lms.notifications import services, setting
 from lms.notifications.models import Notification
 from lms.notifications.tasks import local_date
@@ -75,7 +76,8 @@ class Deadline:
     subject_id: int
     #: Aware datetime at which the deadline falls.
     due_at: datetime
-    #: Values for the placeholders of the source's title and body.
+    #: Values for the placeholders of the source's title and body. A date is
+    #: formatted in each reader's language.
     args: dict = field(default_factory=dict)
     #: Path inside the app that the reminder points to.
     link: Optional[str] = None
@@ -232,7 +234,9 @@ def _render(source: DeadlineSource, deadline: Deadline, user: User, days_left: i
             when = gettext("tomorrow")
         else:
             when = ngettext("in %(num)d day", "in %(num)d days", days_left)
-        values = dict(deadline.args)
+        values = {
+            name: _format_arg(value, locale) for name, value in deadline.args.items()
+        }
         values["when"] = when
         values["due"] = format_datetime(
             deadline.due_at, format=datetime_pattern("medium", locale), tzinfo=zone, locale=locale
@@ -242,6 +246,12 @@ def _render(source: DeadlineSource, deadline: Deadline, user: User, days_left: i
     title = in_each_language(lambda: str(source.title) % values())
     body = in_each_language(lambda: str(source.body) % values())
     return title, body
+
+
+def _format_arg(value, locale):
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return format_date(value, date_pattern("medium", locale), locale=locale)
+    return value
 
 
 def _zone_name(user: User) -> str:

@@ -34,9 +34,11 @@ from lms.stored_text import (
     StoredText,
     Text,
     in_each_language,
+    reword_as_plural,
     split_text,
     stored_date,
     stored_gettext,
+    stored_ngettext,
 )
 
 #: Progression kind and detail key that set each track's position.
@@ -211,6 +213,28 @@ STORED_WORDING = (
 )
 
 
+# Applications filed before these messages took plural forms stored them
+# with gettext, and their snapshots render in the plural wording too.
+reword_as_plural(
+    "%(done)s years as %(step)s (%(required)s required)",
+    "%(done)s year as %(step)s (%(required)s required)",
+    "%(done)s years as %(step)s (%(required)s required)",
+    "done",
+)
+reword_as_plural(
+    "%(done)s of %(required)s required years as %(step)s; eligible from %(date)s",
+    "%(done)s of %(required)s required year as %(step)s; eligible from %(date)s",
+    "%(done)s of %(required)s required years as %(step)s; eligible from %(date)s",
+    "required",
+)
+reword_as_plural(
+    "%(count)s of %(required)s required %(grade)s grades in %(span)s",
+    "%(count)s of %(required)s required %(grade)s grade in %(span)s",
+    "%(count)s of %(required)s required %(grade)s grades in %(span)s",
+    "required",
+)
+
+
 def years_condition(rule: PromotionRule, position: Position, today: date) -> Condition:
     if position.since is None:
         return Condition(
@@ -228,8 +252,10 @@ def years_condition(rule: PromotionRule, position: Position, today: date) -> Con
         return Condition(
             "years",
             True,
-            stored_gettext(
+            stored_ngettext(
+                "%(done)s year as %(step)s (%(required)s required)",
                 "%(done)s years as %(step)s (%(required)s required)",
+                completed,
                 done=completed,
                 step=_label_of(position),
                 required=rule.min_years,
@@ -239,9 +265,12 @@ def years_condition(rule: PromotionRule, position: Position, today: date) -> Con
     return Condition(
         "years",
         False,
-        stored_gettext(
+        stored_ngettext(
+            "%(done)s of %(required)s required year as %(step)s; "
+            "eligible from %(date)s",
             "%(done)s of %(required)s required years as %(step)s; "
             "eligible from %(date)s",
+            rule.min_years,
             done=completed,
             required=rule.min_years,
             step=_label_of(position),
@@ -292,8 +321,10 @@ def grade_conditions(
             Condition(
                 "excellent",
                 met,
-                stored_gettext(
+                stored_ngettext(
+                    "%(count)s of %(required)s required %(grade)s grade in %(span)s",
                     "%(count)s of %(required)s required %(grade)s grades in %(span)s",
+                    rule.min_excellent,
                     count=excellent,
                     required=rule.min_excellent,
                     grade=in_each_language(lambda: label("excellent", "grade")),

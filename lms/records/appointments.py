@@ -18,6 +18,7 @@ from lms import labels
 from lms.accounts.models import User
 from lms.compliance.models import PersonProfile
 from lms.extensions import db
+from lms.i18n import format_date
 from lms.records.models import ProgressionEntry, ProgressionKind
 
 
@@ -109,8 +110,8 @@ def _current_post_conflict(
                 "First day in the post: %(start)s is on or after %(current)s, when "
                 "the current post (%(post)s) started. Record only posts held "
                 "before it, or change the current post on the profile.",
-                start=started_on.isoformat(),
-                current=current.isoformat(),
+                start=format_date(started_on),
+                current=format_date(current),
                 post=post,
             ),
         )
@@ -120,8 +121,8 @@ def _current_post_conflict(
             _(
                 "Last day in the post: %(end)s is on or after %(current)s, when "
                 "the current post (%(post)s) started. Enter a day before %(current)s.",
-                end=ended_on.isoformat(),
-                current=current.isoformat(),
+                end=format_date(ended_on),
+                current=format_date(current),
                 post=post,
             ),
         )
@@ -143,7 +144,7 @@ def _overlap(
                 "First day in the post: %(start)s falls within another post: "
                 "%(other)s. Enter a first day after that post ends, or correct "
                 "that post.",
-                start=started_on.isoformat(),
+                start=format_date(started_on),
                 other=describe(held),
             ),
         )
@@ -153,9 +154,9 @@ def _overlap(
             _(
                 "Last day in the post: %(end)s overlaps another post: %(other)s. "
                 "Enter a last day before %(other_start)s, or correct that post.",
-                end=ended_on.isoformat(),
+                end=format_date(ended_on),
                 other=describe(held),
-                other_start=held.started_on.isoformat(),
+                other_start=format_date(held.started_on),
             ),
         )
     return None
@@ -165,8 +166,8 @@ def describe(held: HeldPost) -> str:
     """Name a held post with its dates, and its row when it comes from an upload."""
     values = {
         "post": labels.label(held.post, "Post"),
-        "start": held.started_on.isoformat(),
-        "end": held.ended_on.isoformat() if held.ended_on else "",
+        "start": format_date(held.started_on),
+        "end": format_date(held.ended_on) if held.ended_on else "",
         "row": held.row,
     }
     if held.row is None and held.ended_on is None:

@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from lms import labels, tabular
 from lms.accounts.models import User
 from lms.compliance.models import PartyStatus
+from lms.i18n import format_date
 from lms.records import appointments, events
 from lms.records.models import ProgressionKind
 
@@ -196,7 +197,7 @@ def _appointment_values(row: dict, on: Optional[date], add) -> Optional[dict]:
                 _l(
                     "The last day in the post is before its start date %(start)s: "
                     "write a date on or after it.",
-                    start=on.isoformat(),
+                    start=format_date(on),
                 ),
             )
             return None
@@ -225,7 +226,7 @@ def _grade_before_post_message(year: int, first_post: date):
         "began (%(start)s). Correct the year, or first add the earlier post to "
         "their record.",
         year=year,
-        start=first_post.isoformat(),
+        start=format_date(first_post),
     )
 
 
@@ -420,7 +421,7 @@ def _party_dates_problem(rows: dict) -> tuple[Optional[dict], Optional[str]]:
                 "A probation lasts one year, or two when extended, so a probation"
                 " that began on %(date)s has ended. Add a 转正 row with the"
                 " full-member date.",
-                date=probation_row["on"].isoformat(),
+                date=format_date(probation_row["on"]),
             )
         )
     return None, None

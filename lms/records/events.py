@@ -21,6 +21,7 @@ from lms.compliance.profiles import find_profile
 from lms.compliance.windows import PROBATION_MONTHS, add_months
 from lms.db import now_utc
 from lms.extensions import db
+from lms.i18n import format_date
 from lms.records.models import ProgressionEntry, ProgressionKind, TrainingTier
 from lms.stored_text import StoredText, stored_gettext
 
@@ -418,8 +419,8 @@ def full_member_date_problem(probation: date, full_member_on: date) -> Optional[
             "The full-member date %(full)s is not after the probation start"
             " %(probation)s. Enter the day of admission to full membership,"
             " which follows a probation of at least one year.",
-            full=full_member_on.isoformat(),
-            probation=probation.isoformat(),
+            full=format_date(full_member_on),
+            probation=format_date(probation),
         )
     earliest = add_months(probation, PROBATION_MONTHS)
     if full_member_on < earliest:
@@ -427,8 +428,8 @@ def full_member_date_problem(probation: date, full_member_on: date) -> Optional[
             "A probation lasts at least one year, so a probation that began"
             " on %(probation)s ends on %(earliest)s at the earliest. Check"
             " both dates.",
-            probation=probation.isoformat(),
-            earliest=earliest.isoformat(),
+            probation=format_date(probation),
+            earliest=format_date(earliest),
         )
     return None
 

@@ -23,6 +23,7 @@ from lms.accounts.models import Role, User
 from lms.compliance.windows import days_in_year, split_hours_by_year
 from lms.db import now_utc
 from lms.extensions import db
+from lms.i18n import plural_count
 from lms.records import day_cap
 from lms.records.models import (
     ExternalTraining,
@@ -34,7 +35,12 @@ from lms.records.models import (
     TrainingTier,
 )
 from lms.records.services import _add_once, correction_of
-from lms.stored_text import stored_gettext, stored_join
+from lms.stored_text import (
+    reword_as_plural,
+    stored_gettext,
+    stored_join,
+    stored_ngettext,
+)
 
 logger = logging.getLogger("lms.records")
 
@@ -195,12 +201,15 @@ def notify_reviewers(training: ExternalTraining) -> int:
     from lms.notifications import services as notifications
 
     title = stored_gettext("An outside training waits for your review")
-    body = stored_gettext(
+    body = stored_ngettext(
+        "%(name)s submitted %(title)s (%(hours)s hour) with evidence."
+        " Review it under trainings to review.",
         "%(name)s submitted %(title)s (%(hours)s hours) with evidence."
         " Review it under trainings to review.",
+        plural_count(training.hours),
         name=training.user.full_name,
         title=training.title,
-        hours=format(training.hours.normalize(), "f"),
+        hours=_hours_text(training),
     )
     people = reviewers(training)
     for reviewer in people:
@@ -447,6 +456,36 @@ def _notify_decision(training: ExternalTraining, decision: str, title, body) -> 
     )
 
 
+# Notifications queued before these messages had plural forms.
+reword_as_plural(
+    "%(name)s submitted %(title)s (%(hours)s hours) with evidence. Review "
+    "it under trainings to review.",
+    "%(name)s submitted %(title)s (%(hours)s hour) with evidence. Review "
+    "it under trainings to review.",
+    "%(name)s submitted %(title)s (%(hours)s hours) with evidence. Review "
+    "it under trainings to review.",
+    "hours",
+)
+reword_as_plural(
+    "%(title)s (%(hours)s hours) was approved, so its hours count.",
+    "%(title)s (%(hours)s hour) was approved, so its hour counts.",
+    "%(title)s (%(hours)s hours) was approved, so its hours count.",
+    "hours",
+)
+reword_as_plural(
+    "The approval of %(title)s was withdrawn, so its %(hours)s hours no "
+    "longer count. You may submit it again with corrected details. "
+    "Reason: %(reason)s",
+    "The approval of %(title)s was withdrawn, so its %(hours)s hour no "
+    "longer counts. You may submit it again with corrected details. "
+    "Reason: %(reason)s",
+    "The approval of %(title)s was withdrawn, so its %(hours)s hours no "
+    "longer count. You may submit it again with corrected details. "
+    "Reason: %(reason)s",
+    "hours",
+)
+
+
 def _hours_text(training: ExternalTraining) -> str:
     return format(training.hours.normalize(), "f")
 
@@ -475,8 +514,10 @@ def approve(training: ExternalTraining, reviewer: User, reason: str = "") -> boo
             "reason": reason,
         },
     )
-    body = stored_gettext(
+    body = stored_ngettext(
+        "%(title)s (%(hours)s hour) was approved, so its hour counts.",
         "%(title)s (%(hours)s hours) was approved, so its hours count.",
+        plural_count(training.hours),
         title=training.title,
         hours=_hours_text(training),
     )
@@ -654,10 +695,14 @@ def _notify_withdrawal(training: ExternalTraining, reason: str) -> None:
         training,
         "withdrawn",
         stored_gettext("The approval of your outside training was withdrawn"),
-        stored_gettext(
+        stored_ngettext(
+            "The approval of %(title)s was withdrawn, so its %(hours)s hour no "
+            "longer counts. You may submit it again with corrected details. "
+            "Reason: %(reason)s",
             "The approval of %(title)s was withdrawn, so its %(hours)s hours no "
             "longer count. You may submit it again with corrected details. "
             "Reason: %(reason)s",
+            plural_count(training.hours),
             title=training.title,
             hours=_hours_text(training),
             reason=reason.strip(),

@@ -16,6 +16,7 @@ from lms.accounts.forms import EmptyForm
 from lms.accounts.models import Role
 from lms.compliance.windows import local_today
 from lms.extensions import db
+from lms.i18n import format_date, plural_count
 from lms.labels import label
 from lms.records import day_cap, external
 from lms.records.day_cap import max_hours_per_day
@@ -67,8 +68,8 @@ def _flag_duplicate(form: ExternalTrainingForm, person, *, entered_by_hr: bool) 
     details = {
         "title": existing.title,
         "organiser": existing.organiser,
-        "start": existing.start_date.isoformat(),
-        "end": existing.end_date.isoformat(),
+        "start": format_date(existing.start_date),
+        "end": format_date(existing.end_date),
         "status": label(existing.status),
     }
     if entered_by_hr:
@@ -131,19 +132,23 @@ def _flag_day_cap(form: ExternalTrainingForm, person) -> bool:
 def _day_cap_message(shared: day_cap.SharedDays, total) -> str:
     """Return the message that names what shares the days and the cap they exceed."""
     listed = [
-        _(
+        ngettext(
+            "%(title)s (%(start)s – %(end)s, %(hours)s hour)",
             "%(title)s (%(start)s – %(end)s, %(hours)s hours)",
+            plural_count(other.hours),
             title=other.title,
-            start=other.start_date.isoformat(),
-            end=other.end_date.isoformat(),
+            start=format_date(other.start_date),
+            end=format_date(other.end_date),
             hours=format(other.hours, "f"),
         )
         for other in shared.trainings
     ] + [
-        _(
+        ngettext(
+            "%(title)s (class session on %(date)s, %(hours)s hour)",
             "%(title)s (class session on %(date)s, %(hours)s hours)",
+            plural_count(session.hours),
             title=session.title,
-            date=session.held_on.isoformat(),
+            date=format_date(session.held_on),
             hours=format(session.hours, "f"),
         )
         for session in shared.sessions
@@ -151,8 +156,8 @@ def _day_cap_message(shared: day_cap.SharedDays, total) -> str:
     values = {
         "trainings": format_list(listed, locale=get_locale()),
         "total": format(total, "f"),
-        "first": shared.first.isoformat(),
-        "last": shared.last.isoformat(),
+        "first": format_date(shared.first),
+        "last": format_date(shared.last),
         "max": format(shared.max_hours, "f"),
         "per_day": format(max_hours_per_day(), "f"),
     }

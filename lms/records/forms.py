@@ -32,6 +32,7 @@ from lms.choice_fields import RadioField, SelectField
 from lms.compliance.explain import CADRE_RANK, PARTY_STATUS
 from lms.compliance.models import CadreRank, PartyStatus
 from lms.form_messages import PlatformForm
+from lms.i18n import format_date
 from lms.input_ranges import (
     EARLIEST_POST_START,
     EARLIEST_TRAINING,
@@ -158,7 +159,10 @@ class ProgressionEventForm(PlatformForm):
         latest = date.today() + timedelta(days=1)
         if on is not None and not (EARLIEST_EVENT <= on <= latest):
             self.occurred_on.errors = list(self.occurred_on.errors) + [
-                _("Enter a date between 1950-01-01 and today.")
+                _(
+                    "Enter a date between %(min)s and today.",
+                    min=format_date(EARLIEST_EVENT),
+                )
             ]
             valid = False
         if (
@@ -184,18 +188,21 @@ class ProgressionEventForm(PlatformForm):
         today = self.today or date.today()
         problem = None
         if ended_on < EARLIEST_EVENT:
-            problem = _("Enter a date between 1950-01-01 and today.")
+            problem = _(
+                "Enter a date between %(min)s and today.",
+                min=format_date(EARLIEST_EVENT),
+            )
         elif started_on is not None and ended_on < started_on:
             problem = _(
                 "The last day in the post is before its start date %(start)s. "
                 "Enter a date on or after the start date.",
-                start=started_on.isoformat(),
+                start=format_date(started_on),
             )
         elif ended_on > today:
             problem = _(
                 "The last day in the post is after today (%(today)s). Leave it "
                 "empty while the person holds the post.",
-                today=today.isoformat(),
+                today=format_date(today),
             )
         if problem is None:
             return True
@@ -342,9 +349,9 @@ class PersonProfileForm(PlatformForm):
         return _(
             "%(value)s is not a plausible date. Enter a date from %(min)s to"
             " today (%(max)s).",
-            value=value.isoformat(),
-            min=EARLIEST_POST_START.isoformat(),
-            max=self.today.isoformat(),
+            value=format_date(value),
+            min=format_date(EARLIEST_POST_START),
+            max=format_date(self.today),
         )
 
     def _party_date_problems(self):
@@ -383,7 +390,7 @@ class PersonProfileForm(PlatformForm):
                 " probation that began on %(date)s has ended. Check the date,"
                 " or choose Party member as the Party status and enter the"
                 " full-member date.",
-                date=probation.isoformat(),
+                date=format_date(probation),
             )
             return
         if probation is None or full is None:

@@ -106,6 +106,7 @@ def test_hr_issues_certificate_once(world, login):
     achievement = credential["credentialSubject"]["achievement"]
     assert achievement["name"] == TITLE
     assert ORGANISER in achievement["criteria"]["narrative"]
+    assert "（2026年3月2日至2026年3月6日）" in achievement["criteria"]["narrative"]
     assert credential["credentialSubject"]["creditsEarned"] == 32.5
     download = hr.get(f"/certificates/{cert.serial}/credential.json")
     assert download.status_code == 200

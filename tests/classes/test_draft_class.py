@@ -207,3 +207,7 @@ def test_cancellation_notice_in_chinese(world, login):
 
     assert "“2026年第3期 组织员示范培训班”已取消" in page
     assert "不再举行，各场次随之取消。" in page
+    training_class = _draft(world)
+    start = f"{training_class.starts_on.year}年{training_class.starts_on.month}月"
+    assert start in page
+    assert training_class.starts_on.isoformat() not in page

@@ -444,7 +444,8 @@ def test_department_kept_note(world, login, english):
     page = trainer.get(f"/classes/{world.klass}/import/{pending_id}").get_data(as_text=True)
 
     assert _problems(pending_id) == []
-    assert "The 院系 differs from the one on the account, which is kept." in page
+    assert "The department differs from the one on the account, which is kept." in page
+    assert "The 院系 differs" not in page
 
 
 INVALID_START = "{} is not a valid post start date. Write it as YYYY-MM-DD, for example 2025-09-01, or leave the cell empty."

@@ -451,7 +451,7 @@ def test_period_must_keep_sessions_inside(world, login):
     })
 
     assert response.status_code == 400
-    assert "2026-09-20" in response.get_data(as_text=True)
+    assert "2026年9月20日" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(TrainingClass, klass.id).ends_on != date(2026, 9, 10)
 

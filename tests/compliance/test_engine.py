@@ -420,7 +420,7 @@ def test_rolling_short_without_start_date(institution, english):
     assert verdict.applies
     assert verdict.deadline is None
     assert verdict.message == (
-        "0 of 1 national or provincial trainings in the 5 years to 2026-03-15. "
+        "0 of 1 national or provincial training in the 5 years to 2026-03-15. "
         "The deadline depends on the post start date, which is not recorded. "
         "HR should record the post start date on the person's profile page."
     )
@@ -494,9 +494,20 @@ def test_rolling_at_risk_before_lapse(institution, english):
     assert verdict.window.horizon == date(2026, 9, 11)
     assert verdict.status is Status.AT_RISK
     assert verdict.message == (
-        "1 of 1 national or provincial trainings in the 5 years to 2026-03-15; "
+        "1 of 1 national or provincial training in the 5 years to 2026-03-15; "
         "only 0 will still count on 2026-09-11."
     )
+
+
+def test_one_year_rolling_window_singular(institution, english):
+    person = make_person(institution, "c1")
+    rule = _five_year_count_rule(window_years=1)
+    add_hours(person, 24, date(2026, 1, 10), tier=TrainingTier.NATIONAL)
+
+    verdict = evaluate(person, rule, date(2026, 3, 15))
+
+    assert "in the 1 year to 2026-03-15" in verdict.message
+    assert "1 years" not in verdict.message
 
 
 def test_rolling_met_beyond_horizon(institution, english):
@@ -508,7 +519,7 @@ def test_rolling_met_beyond_horizon(institution, english):
 
     assert verdict.status is Status.MET
     assert verdict.message == (
-        "1 of 1 national or provincial trainings in the 5 years to 2026-03-15; "
+        "1 of 1 national or provincial training in the 5 years to 2026-03-15; "
         "requirement met."
     )
 

@@ -304,7 +304,7 @@ def test_secretary_message(institution, in_english):
     message = evaluate(person, rule, date(2026, 4, 1)).message
 
     assert message == (
-        "0 of 1 trainings so far; 1 missing by 2026-08-31, the end of the first "
+        "0 of 1 training so far; 1 missing by 2026-08-31, the end of the first "
         "6 months in the post."
     )
 
@@ -439,7 +439,7 @@ def test_record_shows_new_secretary_rule(app_ctx, seeded, login, english):
         "Newly appointed department Party secretaries and branch secretaries:"
         " job training within 6 months of taking up the post"
     ) in page
-    assert "0 of 1 trainings so far; 1 missing by" in page
+    assert "0 of 1 training so far; 1 missing by" in page
     assert "the end of the first 6 months in the post." in page
 
 

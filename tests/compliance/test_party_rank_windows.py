@@ -362,7 +362,7 @@ def test_explains_first_year(institution, english):
 
     message = evaluate(person, _first_year_rule(), date(2026, 7, 1)).message
 
-    assert message.startswith("0 of 1 trainings (")
+    assert message.startswith("0 of 1 training (")
     assert "in the first year as a full Party member, from 2025-07-01 to" in message
     assert "2026-06-30; 1 missing." in message
 

@@ -155,7 +155,8 @@ def test_class_start_and_session_reminders(app_ctx):
     assert start.subject_type == "training_class"
     assert start.subject_id == training_class.id
     assert start.dedupe_key.endswith(":1d")
-    assert "2026-09-01" in start.body
+    assert "2026年9月1日" in start.body
+    assert "2026-09-01" not in start.body
     assert start.link == f"/classes/{training_class.id}"
 
     (held,) = _reminders("class_session_held")

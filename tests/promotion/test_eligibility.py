@@ -191,11 +191,11 @@ def test_excellent_grades_are_counted_in_the_checked_years(world):
 
     result = _evaluate(rule, world.counselor, date(2027, 3, 1))
     assert [c.kind for c in result.unmet] == ["excellent"]
-    assert result.unmet[0].message == "0 of 1 required Excellent grades in 2024–2026"
+    assert result.unmet[0].message == "0 of 1 required Excellent grade in 2024–2026"
 
     # 2026 is graded already, so on 2026-03-01 the years end with 2026 too.
     early = _evaluate(rule, world.counselor, date(2026, 3, 1))
-    assert early.unmet[0].message == "0 of 1 required Excellent grades in 2024–2026"
+    assert early.unmet[0].message == "0 of 1 required Excellent grade in 2024–2026"
 
 
 # Training-hour compliance

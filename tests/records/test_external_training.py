@@ -694,3 +694,19 @@ def test_rejection_notice_in_chinese(world, login, submitted):
 
     assert "您的校外培训未通过审核" in page
     assert "您可以更正信息或证明材料后重新提交。理由：证明材料不清晰" in page
+
+
+def test_one_hour_notices_are_singular(world, login):
+    assert _submit(login("counselor1"), hours="1").status_code == 302
+    training_id = _only_training().id
+    hr = login("hr")
+    review = _english(hr).get("/notifications").get_data(as_text=True)
+
+    hr.post(f"/records/external/{training_id}/review", data={"decision": "approve"})
+    hr.post(f"/records/external/{training_id}/withdraw", data={"reason": "学时有误"})
+
+    page = _english(login("counselor1")).get("/notifications").get_data(as_text=True)
+    assert "全国高校辅导员示范培训 (1 hour) with evidence" in review
+    assert "全国高校辅导员示范培训 (1 hour) was approved, so its hour counts." in page
+    assert "so its 1 hour no longer counts." in page
+    assert "1 hours" not in page + review
