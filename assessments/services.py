@@ -974,6 +974,11 @@ def close_expired_attempts(now: Optional[datetime] = None) -> int:
     """
     now = now or now_utc()
     closed = 0
+    # The other scheduled jobs start at the same second and commit their run
+    # records. On SQLite a transaction that has read cannot write after such
+    # a commit, so a run that begins a transaction takes the write lock first.
+    if not db.session().in_transaction():
+        db.session.connection(execution_options={"sqlite_immediate": True})
     query = (
         sa.select(Attempt)
         .join(Quiz, Quiz.id == Attempt.quiz_id)

@@ -21,8 +21,9 @@ class VerifyForm(PlatformForm):
         # A read-only GET lookup that guests use; there is no session to protect.
         csrf = False
 
+    #: Long enough for the verification address that a visitor may paste.
     code = StringField(
-        _l("Verification code"), validators=[DataRequired(), Length(max=64)]
+        _l("Verification code"), validators=[DataRequired(), Length(max=300)]
     )
 
 

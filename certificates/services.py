@@ -130,6 +130,25 @@ def normalise_code(raw: Optional[str]) -> Optional[str]:
     return text
 
 
+#: Path of the public verification page, which the certificate prints in
+#: full under its QR code.
+VERIFY_PATH = "/verify/"
+
+
+def code_from_input(raw: Optional[str]) -> Optional[str]:
+    """Turn a typed code or a pasted verification address into a stored code, or None.
+
+    A visitor may copy the address printed under the QR code, or the whole
+    line with it, instead of the code, so the text after the last
+    ``/verify/`` is read as the code, up to a query string or fragment.
+    """
+    code = normalise_code(raw)
+    if code is not None or not raw or VERIFY_PATH not in raw:
+        return code
+    tail = raw.rsplit(VERIFY_PATH, 1)[1]
+    return normalise_code(re.split(r"[?#/]", tail, maxsplit=1)[0])
+
+
 def looks_like_serial(raw: Optional[str]) -> bool:
     """Return whether user input has the shape of a serial number, not of a code.
 

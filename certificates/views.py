@@ -518,7 +518,7 @@ def verify_lookup():
         if not form.validate():
             status = 400
         else:
-            code = services.normalise_code(form.code.data)
+            code = services.code_from_input(form.code.data)
             if code is None and services.looks_like_serial(form.code.data):
                 form.code.errors.append(
                     _(

@@ -1,9 +1,14 @@
 """Home page routing and the language switch."""
 
+from typing import Optional
+from urllib.parse import urlsplit
+
 import redis
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, redirect, request, session, url_for
 from flask_login import current_user, login_required
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import RequestRedirect
 
 from lms.accounts.forms import EmptyForm
 from lms.accounts.models import Role
@@ -37,10 +42,40 @@ def set_language(code: str):
     if current_user.is_authenticated:
         current_user.locale = code
         db.session.commit()
-    target = request.referrer or url_for("main.dashboard")
-    if not target.startswith(request.host_url):
-        target = url_for("main.dashboard")
-    return redirect(target)
+    return redirect(_page_to_reload(request.referrer) or url_for("main.dashboard"))
+
+
+def _get_routing_error(path: str) -> Optional[type[Exception]]:
+    """Return the routing error that a GET of ``path`` raises, or None when it loads."""
+    adapter = current_app.create_url_adapter(request)
+    try:
+        adapter.match(path, method="GET")
+    except RequestRedirect:
+        return None
+    except (MethodNotAllowed, NotFound) as error:
+        return type(error)
+    return None
+
+
+def _page_to_reload(referrer: Optional[str]) -> Optional[str]:
+    """Return the same-site page to show in the new language, or None for home.
+
+    A form with a problem is shown again at the address it was posted to,
+    and some of those accept only POST (``/tasks/5/submit``), so loading
+    them again would get 405. The switch then returns to the nearest
+    address above it that loads with GET (``/tasks/5``), without the
+    form's query string. Other addresses are returned unchanged.
+    """
+    if not referrer or not referrer.startswith(request.host_url):
+        return None
+    path = urlsplit(referrer).path.removeprefix(request.script_root) or "/"
+    if _get_routing_error(path) is not MethodNotAllowed:
+        return referrer
+    while path != "/":
+        path = path.rsplit("/", 1)[0] or "/"
+        if path != "/" and _get_routing_error(path) is None:
+            return request.script_root + path
+    return None
 
 
 @bp.route("/healthz")

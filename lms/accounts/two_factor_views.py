@@ -87,7 +87,7 @@ def two_factor_disable():
         flash(_("Your institution requires two-factor login for your role, so it stays on."), "error")
         return redirect(url_for("accounts.two_factor_setup"))
     if not form.validate_on_submit():
-        return _two_factor_page_with(form), 200
+        return _two_factor_page_with(form, sent="disable"), 200
     two_factor.disable(user, user)
     db.session.commit()
     flash(_("Two-factor login is off."), "success")
@@ -103,7 +103,7 @@ def recovery_codes():
     if not two_factor.is_enabled(user):
         return redirect(url_for("accounts.two_factor_setup"))
     if not form.validate_on_submit():
-        return _two_factor_page_with(form), 200
+        return _two_factor_page_with(form, sent="codes"), 200
     codes = two_factor.replace_recovery_codes(user)
     audit.record(
         "account.recovery_codes_replaced",
@@ -117,7 +117,12 @@ def recovery_codes():
     return render_template("lms/recovery_codes.html", codes=codes)
 
 
-def _two_factor_page_with(password_form):
+def _two_factor_page_with(password_form, sent: str):
+    """Render the page of enabled two-factor login with the errors of one password form.
+
+    ``sent`` names the form that was posted ("disable" or "codes"), because
+    both forms ask for the password and only that one shows its errors.
+    """
     user = current_user._get_current_object()
     return render_template(
         "lms/two_factor.html",
@@ -125,6 +130,7 @@ def _two_factor_page_with(password_form):
         required=two_factor.is_required(user),
         remaining=two_factor.remaining_recovery_codes(user),
         password_form=password_form,
+        sent=sent,
     )
 
 

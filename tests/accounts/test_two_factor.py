@@ -476,3 +476,37 @@ def test_cli_reset_two_factor_bad_username(app, world, clock):
     assert unknown.exception is None or isinstance(unknown.exception, SystemExit)
     assert not_enrolled.exit_code == 0
     assert "nothing was changed" in not_enrolled.output
+
+
+def _form_html(page: str, action: str) -> str:
+    match = re.search(rf'<form method="post" action="{action}".*?</form>', page, re.S)
+    assert match, f"page has no form posting to {action}"
+    return match.group(0)
+
+
+@pytest.mark.parametrize(
+    ("action", "other"),
+    [
+        ("/account/two-factor/disable", "/account/two-factor/recovery-codes"),
+        ("/account/two-factor/recovery-codes", "/account/two-factor/disable"),
+    ],
+)
+def test_wrong_password_shown_in_its_form(app, world, clock, english, action, other):
+    """Both forms ask for the password, so the error belongs to the one that was sent."""
+    client = app.test_client()
+    secret, _codes = _enrol(app, client, "counselor1", clock)
+    _response, csrf = _password_step(client, "counselor1")
+    clock.now = T0 + timedelta(seconds=30)
+    assert _code_step(client, csrf, _code_at(secret, clock.now)).status_code == 302
+    csrf = csrf_from(client.get("/account/two-factor").get_data(as_text=True))
+
+    response = client.post(action, data={"password": "nope", "csrf_token": csrf})
+
+    page = response.get_data(as_text=True)
+    sent = _form_html(page, action)
+    untouched = _form_html(page, other)
+    assert "Current password: " in sent
+    assert 'aria-invalid="true"' in sent
+    assert "Current password: " not in untouched
+    assert 'aria-invalid="true"' not in untouched
+    assert page.count('class="field-error"') == 1

@@ -207,6 +207,45 @@ def test_close_expired_attempts_job(quiz, learner):
     assert attempt.submitted_at == T0 + timedelta(minutes=5)
 
 
+def test_close_expired_attempts_holds_write_lock(quiz, learner, monkeypatch):
+    """On SQLite the job takes the write lock before it reads the attempts.
+
+    The scheduled jobs start in threads of one process at the same second,
+    and the others commit their run records then. A deferred transaction
+    that has read cannot write after another connection committed, so the
+    update failed with "database is locked" at every run and the attempt
+    stayed open.
+    """
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("checks SQLite's locking")
+    import sqlite3
+
+    quiz.time_limit_minutes = 5
+    attempt = services.start_attempt(learner, quiz, now=T0)
+    db.session.commit()
+    path = db.engine.url.database
+    close_if_expired = services.close_if_expired
+    blocked = []
+
+    def close_and_probe(attempt, now):
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            blocked.append(False)
+        except sqlite3.OperationalError:
+            blocked.append(True)
+        finally:
+            other.close()
+        return close_if_expired(attempt, now)
+
+    monkeypatch.setattr(services, "close_if_expired", close_and_probe)
+
+    assert services.close_expired_attempts(T0 + timedelta(minutes=6)) == 1
+    assert blocked == [True]
+    assert attempt.submitted_at == T0 + timedelta(minutes=5)
+
+
 def test_scheduled_job_closes_abandoned_attempt(quiz, learner):
     quiz.time_limit_minutes = 5
     timed = services.start_attempt(learner, quiz, now=T0)

@@ -434,15 +434,45 @@ def test_verify_lookup_full_width_code(world, client):
 
 
 @pytest.mark.parametrize(
+    "typed",
+    [
+        "http://127.0.0.1:5000/verify/{code}",
+        "https://training.shuren-demonstration-university.edu.cn/verify/{lower}?from=qr",
+        # The whole line under the QR code, copied from the PDF.
+        "扫码或访问以下网址核验：http://127.0.0.1:5000/verify/{code}",
+    ],
+)
+def test_verify_lookup_takes_pasted_address(world, client, typed):
+    """A verification address pasted from the certificate finds the certificate."""
+    pasted = typed.format(code=world["code"], lower=world["code"].lower())
+
+    response = client.get("/verify", query_string={"code": pasted})
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/verify/{world['code']}")
+
+
+def test_verify_lookup_address_with_bad_code(world, client, english):
+    response = client.get(
+        "/verify", query_string={"code": "http://127.0.0.1:5000/verify/ABCD-EFGH-JKM0"}
+    )
+
+    assert response.status_code == 400
+    assert "Verification code: A code has 12 letters and digits" in response.get_data(
+        as_text=True
+    )
+
+
+@pytest.mark.parametrize(
     "typed, status, message",
     [
         ("", 400, "Verification code: This field is required."),
         ("ABC", 400, "Verification code: A code has 12 letters and digits"),
         ("ABCD-EFGH-JKM0", 400, "Verification code: A code has 12 letters and digits"),
         (
-            "X" * 65,
+            "X" * 301,
             400,
-            "Verification code: Enter at most 64 characters.",
+            "Verification code: Enter at most 300 characters.",
         ),
         ("ABCD-EFGH-JKMN", 404, "Verification code: No certificate has this code."),
     ],

@@ -196,3 +196,18 @@ def test_timed_quiz_submits_when_time_is_up(app, live_server, browser_page):
         attempt = db.session.scalar(sa.select(Attempt).filter_by(quiz_id=quiz_id))
         assert attempt.submitted_at is not None
         assert attempt.score == attempt.max_score
+
+
+def test_time_left_stays_in_view_on_phone(app, live_server, browser_page):
+    """On a phone the questions fill several screens, so the time left must follow the learner."""
+    page = browser_page
+    page.set_viewport_size({"width": 375, "height": 812})
+    _start_timed_quiz(app, page, live_server)
+
+    page.locator('form[action$="/submit"] button[type="submit"]').scroll_into_view_if_needed()
+    box = page.locator("#countdown").bounding_box()
+
+    assert page.evaluate("window.scrollY") > 812
+    assert box is not None
+    assert box["y"] >= 0
+    assert box["y"] + box["height"] <= 812
