@@ -137,6 +137,7 @@ EXPECTED = {
     ("banks.edit_category", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.new_question", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.edit_question", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("banks.delete_question", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.import_questions", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.export_questions", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.import_template", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
