@@ -126,6 +126,7 @@ EXPECTED = {
     # forms that add lessons, quizzes and questions and on every change.
     ("manage.new_lesson", "GET"): (302, 403, 403, 403, 403, 403, 403, 200),
     ("manage.edit_lesson", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("manage.delete_lesson", "GET"): (302, 403, 403, 403, 403, 403, 403, 200),
     ("manage.new_quiz", "GET"): (302, 403, 403, 403, 403, 403, 403, 200),
     ("manage.edit_quiz", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("manage.new_question", "GET"): (302, 403, 403, 403, 403, 403, 403, 200),
