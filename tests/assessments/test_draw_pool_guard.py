@@ -150,3 +150,21 @@ def test_delete_with_spare_question_allowed(drawn, login):
 
     assert response.status_code == 302
     assert drawn.pool_size() == 3
+
+
+def test_draw_short_before_does_not_block(drawn, login):
+    """A draw that was already short is the quiz's problem, not this change's."""
+    other = banks.create_category(
+        drawn.bank, {"name": "其他", "parent_id": str(drawn.top.id)}, drawn.trainer
+    )
+    unrelated_id = _question(other, "无关题目", drawn.trainer).id
+    drawn.quiz.draws[0].count = 4
+    db.session.commit()
+
+    response = login("trainer").post(
+        f"/manage/banks/{drawn.bank.id}/questions/{unrelated_id}/delete"
+    )
+
+    db.session.expire_all()
+    assert response.status_code == 302
+    assert db.session.get(Question, unrelated_id) is None
