@@ -7,8 +7,16 @@ import sqlalchemy.orm as so
 from flask_babel import gettext as _
 
 from assessments import logger, question_forms
-from assessments.models import Question, QuestionBank, QuestionCategory, QuestionTag
+from assessments.models import (
+    Question,
+    QuestionBank,
+    QuestionCategory,
+    QuestionTag,
+    Quiz,
+    QuizDraw,
+)
 from courses.authoring import AuthoringError, reject, text_field
+from courses.models import Course, PublicationStatus
 from lms.accounts.models import User
 from lms.extensions import db
 
@@ -101,9 +109,11 @@ def update_category(category: QuestionCategory, data: dict, actor: User) -> None
             _("%(parent)s already has a category named %(name)s.", parent=parent.path, name=name),
             "name",
         )
+    short_before = short_draw_quizzes(category.bank)
     category.name = name
     category.parent = parent
     db.session.flush()
+    reject_short_draws(category.bank, short_before, "parent_id")
     logger.info(
         "Category %s of bank %s renamed or moved by %r", category.id, category.bank_id, actor
     )
@@ -157,12 +167,15 @@ def save_bank_question(
     if errors:
         raise AuthoringError(errors)
     created = question is None
+    short_before = set() if created else short_draw_quizzes(category.bank)
     if question is None:
         question = Question(position=len(category.questions) + 1)
     question.category = category
     db.session.add(question)
     question_forms.apply(question, fields)
     db.session.flush()
+    if not created:
+        reject_short_draws(category.bank, short_before, "category_id")
     logger.info(
         "Bank question %s %s by %r", question.id, "created" if created else "updated", actor
     )
@@ -173,6 +186,74 @@ def delete_bank_question(question: Question, actor: User) -> None:
     from assessments.authoring import reject_if_answered
 
     reject_if_answered(question, _("delete"))
+    bank = question.category.bank
+    short_before = short_draw_quizzes(bank)
     db.session.delete(question)
     db.session.flush()
+    reject_short_draws(bank, short_before)
     logger.info("Bank question %s deleted by %r", question.id, actor)
+
+
+def _published_quizzes_drawing_from(bank: QuestionBank) -> list[Quiz]:
+    return list(
+        db.session.scalars(
+            sa.select(Quiz)
+            .join(Course, Course.id == Quiz.course_id)
+            .where(
+                Course.status == PublicationStatus.PUBLISHED,
+                Quiz.id.in_(
+                    sa.select(QuizDraw.quiz_id)
+                    .join(QuestionCategory, QuestionCategory.id == QuizDraw.category_id)
+                    .where(QuestionCategory.bank_id == bank.id)
+                ),
+            )
+            .order_by(Quiz.id)
+        )
+    )
+
+
+def short_draw_quizzes(bank: QuestionBank) -> set[int]:
+    """Return the ids of published quizzes whose draws from ``bank`` already run short."""
+    from assessments.authoring import draw_shortfall
+
+    return {
+        quiz.id
+        for quiz in _published_quizzes_drawing_from(bank)
+        if draw_shortfall(quiz) is not None
+    }
+
+
+def reject_short_draws(bank: QuestionBank, short_before: set[int], field: str = "form") -> None:
+    """Raise when a change leaves a published quiz's random draw from ``bank`` short.
+
+    Call after flushing a change that deletes or moves questions or
+    categories, with ``short_draw_quizzes`` taken before it. The caller
+    rolls the change back on the error. An attempt draws its questions
+    when it starts, so a short pool would stop every learner from starting
+    the quiz. A quiz that ``short_before`` lists was short before the
+    change and does not block it. Quizzes of draft courses are checked
+    when the course is published instead.
+    """
+    from assessments.authoring import draw_shortfall
+
+    for quiz in _published_quizzes_drawing_from(bank):
+        if quiz.id in short_before:
+            continue
+        shortfall = draw_shortfall(quiz)
+        if shortfall is None:
+            continue
+        draw, left = shortfall
+        raise reject(
+            _(
+                "The quiz %(quiz)s of the published course %(course)s draws %(count)d"
+                " questions from %(category)s, which would have %(left)d left, so no"
+                " learner could start it. Add questions to that category first, or"
+                " draw fewer in a new version of the course.",
+                quiz=quiz.title,
+                course=quiz.course.title,
+                count=draw.count,
+                category=draw.category.path,
+                left=left,
+            ),
+            field,
+        )

@@ -353,10 +353,25 @@ def edit_question(bank_id: int, question_id: int):
     return redirect(url_for("banks.bank", bank_id=bank_id, category=category.id))
 
 
-@bp.route("/banks/<int:bank_id>/questions/<int:question_id>/delete", methods=["POST"])
+@bp.route(
+    "/banks/<int:bank_id>/questions/<int:question_id>/delete", methods=["GET", "POST"]
+)
 @roles_required(*AUTHOR_ROLES)
 def delete_question(bank_id: int, question_id: int):
-    _bank, question = _bank_question(bank_id, question_id)
+    """Confirm and delete a bank question, or explain why it cannot be deleted."""
+    bank, question = _bank_question(bank_id, question_id)
+    if request.method == "GET":
+        try:
+            authoring.reject_if_answered(question, _("delete"))
+            problem = None
+        except AuthoringError as error:
+            problem = next(iter(error.errors.values()))
+        return render_template(
+            "assessments/manage/question_delete.html",
+            bank=bank,
+            question=question,
+            problem=problem,
+        )
     try:
         banks.delete_bank_question(question, current_user)
     except AuthoringError as error:

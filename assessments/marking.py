@@ -1,7 +1,7 @@
 """Trainer actions on learners' attempts: essay grading and per-learner grants."""
 
 import dataclasses
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Optional
 
 import sqlalchemy as sa
@@ -21,6 +21,7 @@ from lms.accounts.models import User
 from lms.db import now_utc
 from lms.extensions import db
 from lms.i18n import join_names
+from lms.input_ranges import typed_decimal
 
 
 def grading_queue(grader: User) -> list[AttemptAnswer]:
@@ -156,12 +157,8 @@ def grade_essay(
     scores: list[Decimal] = []
     for index, point in enumerate(scoring_points(answer.question), start=1):
         field = f"point_{index}"
-        raw = (data.get(field) or "").strip()
         maximum = Decimal(str(point["max"]))
-        try:
-            value = Decimal(raw)
-        except InvalidOperation:
-            value = None
+        value = typed_decimal(data.get(field))
         # Scores keep two decimal places, as moderated and rubric scores do.
         valid = (
             value is not None

@@ -6,7 +6,7 @@ competency evidence.
 """
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 from typing import Optional
 
@@ -25,6 +25,7 @@ from assessments.tasks_models import (
 from lms import audit, revisions
 from lms.accounts.models import Role, User
 from lms.competencies import evidence
+from lms.input_ranges import typed_decimal
 from lms.db import now_utc
 from lms.extensions import db
 from lms.i18n import join_names
@@ -308,10 +309,7 @@ def _final_score(submission: TaskSubmission, raw_score: str) -> Decimal:
             )
         return scoring.rounded(aggregate)
     maximum = submission.task.max_points
-    try:
-        final = Decimal(raw_score)
-    except InvalidOperation:
-        final = None
+    final = typed_decimal(raw_score)
     if (
         final is None
         or not final.is_finite()

@@ -1168,24 +1168,33 @@ def lesson_completion_counts(course: Course) -> dict[int, int]:
     return counts
 
 
+def lesson_delete_problem(course: Course, lesson: Lesson) -> str | None:
+    """Return why ``lesson`` cannot be deleted, or None when it can."""
+    try:
+        require_draft(course)
+    except AuthoringError as error:
+        return next(iter(error.errors.values()))
+    done = lesson_completions(lesson)
+    if done:
+        return ngettext(
+            "%(num)d learner has completed this lesson, so it cannot be deleted."
+            " Edit it instead.",
+            "%(num)d learners have completed this lesson, so it cannot be deleted."
+            " Edit it instead.",
+            done,
+        )
+    return None
+
+
 def delete_lesson(course: Course, lesson: Lesson, actor: User) -> None:
     """Delete a lesson that no learner has completed, then renumber the rest.
 
     A lesson with completions stays: deleting it would erase learners'
     progress. Only draft courses change. A published one gets a new version.
     """
-    require_draft(course)
-    done = lesson_completions(lesson)
-    if done:
-        raise reject(
-            ngettext(
-                "%(num)d learner has completed this lesson, so it cannot be deleted."
-                " Edit it instead.",
-                "%(num)d learners have completed this lesson, so it cannot be deleted."
-                " Edit it instead.",
-                done,
-            )
-        )
+    problem = lesson_delete_problem(course, lesson)
+    if problem is not None:
+        raise reject(problem)
     course.lessons.remove(lesson)
     db.session.flush()
     renumber(course.lessons)

@@ -956,11 +956,21 @@ def move_lesson(course_id: int, lesson_id: int):
     return redirect(url_for("manage.edit_course", course_id=course_id))
 
 
-@bp.route("/courses/<int:course_id>/lessons/<int:lesson_id>/delete", methods=["POST"])
+@bp.route(
+    "/courses/<int:course_id>/lessons/<int:lesson_id>/delete", methods=["GET", "POST"]
+)
 @roles_required(*AUTHOR_ROLES)
 def delete_lesson(course_id: int, lesson_id: int):
+    """Confirm and delete a lesson, or explain why it cannot be deleted."""
     course, lesson = _lesson(course_id, lesson_id)
     _require_manage(course)
+    if request.method == "GET":
+        return render_template(
+            "courses/manage/lesson_delete.html",
+            course=course,
+            lesson=lesson,
+            problem=authoring.lesson_delete_problem(course, lesson),
+        )
     target = url_for("manage.edit_course", course_id=course_id)
     try:
         authoring.delete_lesson(course, lesson, current_user)

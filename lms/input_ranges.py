@@ -7,6 +7,7 @@ window below keeps a margin of a day at both ends, which covers every UTC
 offset (at most 14 hours) plus one day added to an end date.
 """
 
+import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
@@ -167,19 +168,34 @@ def scheduled_to_utc(
     return converted
 
 
+def typed_decimal(raw: str | None) -> Decimal | None:
+    """Parse a number as typed in a form, or return None when it is not one.
+
+    NFKC first turns the full-width digits, point and signs that a Chinese
+    input method types in full-width mode (“８５．５”) into ASCII, because
+    ``Decimal`` alone reads full-width digits but not the full-width point.
+    The ideographic full stop “。” stays invalid. NaN and infinity parse,
+    so callers check ``is_finite``.
+    """
+    text = unicodedata.normalize("NFKC", raw or "").strip()
+    if not text:
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
+
+
 def finite_decimal(valuelist, message: str) -> Decimal | None:
     """Parse a form field's typed decimal, or return None when it is empty.
 
     Raises ValueError with ``message`` for text, NaN and infinity, which
     WTForms' ``DecimalField`` would accept.
     """
-    raw = valuelist[0].strip() if valuelist else ""
-    if not raw:
+    raw = valuelist[0] if valuelist else ""
+    if not unicodedata.normalize("NFKC", raw).strip():
         return None
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        value = None
+    value = typed_decimal(raw)
     if value is None or not value.is_finite():
         raise ValueError(message)
     return value

@@ -128,6 +128,7 @@ EXPECTED = {
     # forms that add lessons, quizzes and questions and on every change.
     ("manage.new_lesson", "GET"): (302, 403, 403, 403, 403, 403, 403, 200),
     ("manage.edit_lesson", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("manage.delete_lesson", "GET"): (302, 403, 403, 403, 403, 403, 403, 200),
     ("manage.new_quiz", "GET"): (302, 403, 403, 403, 403, 403, 403, 200),
     ("manage.edit_quiz", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("manage.new_question", "GET"): (302, 403, 403, 403, 403, 403, 403, 200),
@@ -139,6 +140,7 @@ EXPECTED = {
     ("banks.edit_category", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.new_question", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.edit_question", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("banks.delete_question", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.import_questions", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.export_questions", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.import_template", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),

@@ -35,6 +35,7 @@ from lms.compliance.windows import local_today
 from lms.db import now_utc
 from lms.extensions import db
 from lms.i18n import format_date, join_names
+from lms.input_ranges import typed_decimal
 from lms.records.events import assessment_title
 from lms.records.models import ProgressionEntry, ProgressionKind
 
@@ -547,10 +548,7 @@ MAX_SCORE_MAGNITUDE = Decimal(10) ** 6
 def _decimal(raw, field: str, label: str) -> Decimal:
     if raw is None or not str(raw).strip():
         raise AssessmentError(field, _("%(label)s: enter a number, such as 85.5.", label=label))
-    try:
-        value = Decimal(str(raw).strip())
-    except ArithmeticError:
-        value = None
+    value = typed_decimal(str(raw))
     if value is None or not value.is_finite():
         raise AssessmentError(field, _("%(label)s: “%(value)s” is not a number.", label=label, value=str(raw)[:20]))
     return value

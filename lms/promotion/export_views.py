@@ -21,7 +21,7 @@ from lms.compliance.explain import STATUS
 from lms.compliance.windows import local_today
 from lms.labels import label
 from lms.promotion import dossier, services
-from lms.promotion.forms import OUTCOME_LABELS, TRACK_LABELS
+from lms.promotion.forms import DECISION_LABELS, TRACK_LABELS
 from lms.promotion.views import APPLICATION_STATUS_LABELS, HR_ROLES, bp
 from lms.records import services as records
 from lms.records.models import TrainingTier
@@ -160,7 +160,7 @@ def export_applications():
                 application.revision,
                 _local(application.submitted_at, zone),
                 _local(application.closed_at, zone),
-                str(OUTCOME_LABELS[last.outcome.value]) if last else "",
+                str(DECISION_LABELS[last.outcome.value]) if last else "",
                 last.comment if last else "",
             ]
         )

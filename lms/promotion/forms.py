@@ -48,6 +48,13 @@ OUTCOME_LABELS = {
     "reject": _l("Reject the application"),
 }
 
+#: Labels of recorded decisions in the review history and exports, in the past tense.
+DECISION_LABELS = {
+    "approve": _l("Approved"),
+    "return": _l("Returned for changes"),
+    "reject": _l("Rejected"),
+}
+
 _BLANK = SelectChoice("", _l("None"))
 
 

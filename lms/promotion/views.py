@@ -24,7 +24,7 @@ from lms.i18n import format_datetime
 from lms.promotion import engine, evidence, logger, services
 from lms.promotion import review as review_steps
 from lms.promotion.forms import (
-    OUTCOME_LABELS,
+    DECISION_LABELS,
     TRACK_LABELS,
     ApplicationForm,
     DecisionForm,
@@ -125,7 +125,7 @@ def _promotion_helpers():
             APPLICATION_STATUS_LABELS[status]
         ),
         "track_labels": TRACK_LABELS,
-        "outcome_labels": OUTCOME_LABELS,
+        "decision_labels": DECISION_LABELS,
     }
 
 

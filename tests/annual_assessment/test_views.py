@@ -239,6 +239,16 @@ def test_score_out_of_range_rejected(world, login, english):
     assert "is not a number" in response.get_data(as_text=True)
 
 
+
+def test_full_width_score_saved(world, login, english):
+    hr = login("hr")
+
+    response = hr.post(score_url(world, world.alice, "学工部考核"), {"score": "８５．５"})
+
+    assert response.status_code == 302
+    page = hr.get(person_url(world, world.alice)).get_data(as_text=True)
+    assert "85.5" in page
+
 def test_score_huge_exponent_rejected(world, login, english):
     hr = login("hr")
     response = hr.post(score_url(world, world.alice, "学工部考核"), {"score": "9e30"})

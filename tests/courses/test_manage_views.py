@@ -643,6 +643,37 @@ def test_lessons_reorder_and_delete(world, trainer):
     assert remaining == [(first, 1)]
 
 
+
+def test_lesson_delete_goes_through_confirmation(world, trainer):
+    draft_id = _new_version(trainer, world.course1)
+    lesson = _course_lessons(draft_id)[0]
+    delete_url = f"/manage/courses/{draft_id}/lessons/{lesson.id}/delete"
+
+    editor = trainer.get(f"/manage/courses/{draft_id}").get_data(as_text=True)
+    confirm = trainer.get(delete_url)
+
+    page = confirm.get_data(as_text=True)
+    assert f'href="{delete_url}"' in editor
+    assert f'action="{delete_url}"' not in editor
+    assert confirm.status_code == 200
+    assert lesson.title in page
+    assert "This cannot be undone." in page
+    assert f'action="{delete_url}"' in page
+    assert db.session.get(Lesson, lesson.id) is not None
+
+
+def test_lesson_confirmation_of_published_course_explains(world, trainer):
+    lesson_id = world.lessons1[0]
+
+    delete_url = f"/manage/courses/{world.course1}/lessons/{lesson_id}/delete"
+
+    response = trainer.get(delete_url)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Create a new version" in page
+    assert f'action="{delete_url}"' not in page
+
 def test_answered_question_is_locked(world, trainer, login):
     learner = login("counselor1")
     learner.post(f"/programmes/{world.programme}/enrol")
