@@ -882,8 +882,8 @@ def test_quiz_schedule_out_of_range_message(world, trainer, field, label):
 
     assert response.status_code == 400
     assert (
-        f'<p class="field-error" id="{field}-error">{label}: 0001-01-01T00:00'
-        " is not a plausible date. Enter a date and time from 2000-01-01T00:00 to "
+        f'<p class="field-error" id="{field}-error">{label}: 0001-01-01 00:00'
+        " is not a plausible date. Enter a date and time from 2000-01-01 00:00 to "
     ) in page
     assert "1900-01-01" not in page
     assert f'id="{field}" name="{field}" value="0001-01-01T00:00"' in page
@@ -909,8 +909,8 @@ def test_lesson_start_out_of_range_message(world, trainer):
 
     assert response.status_code == 400
     assert (
-        'id="session_starts_at-error">Date and time: 9999-12-31T23:59 is not a'
-        " plausible date. Enter a date and time from 2000-01-01T00:00 to "
+        'id="session_starts_at-error">Date and time: 9999-12-31 23:59 is not a'
+        " plausible date. Enter a date and time from 2000-01-01 00:00 to "
     ) in page
     assert "9999-12-30" not in page
     assert _course_lessons(course_id) == []
@@ -927,8 +927,8 @@ def test_quiz_schedule_far_ahead_rejected(world, trainer, field, label):
 
     assert response.status_code == 400
     assert (
-        f'id="{field}-error">{label}: 2999-01-01T09:00 is not a plausible date. '
-        "Enter a date and time from 2000-01-01T00:00 to "
+        f'id="{field}-error">{label}: 2999-01-01 09:00 is not a plausible date. '
+        "Enter a date and time from 2000-01-01 00:00 to "
     ) in page
     db.session.expire_all()
     assert getattr(db.session.get(Quiz, world.quiz), field) is None
@@ -951,7 +951,7 @@ def test_lesson_start_far_ahead_rejected(world, trainer):
 
     assert response.status_code == 400
     assert (
-        'id="session_starts_at-error">Date and time: 2999-01-01T09:00 is not a '
+        'id="session_starts_at-error">Date and time: 2999-01-01 09:00 is not a '
         "plausible date."
     ) in page
     assert "(five years after today)" in page
