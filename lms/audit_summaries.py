@@ -542,6 +542,7 @@ ACTION_LABELS = {
     "task.released": _l("Task score released"),
     "task.assessor_added": _l("Assessor added"),
     "task.assessor_removed": _l("Assessor removed"),
+    "task.pairs_drawn": _l("Discussion pairs drawn"),
     "rubric.copied": _l("Rubric copied"),
     "certificate.issued": _l("Certificate issued"),
     "certificate.revoked": _l("Certificate revoked"),
