@@ -285,7 +285,7 @@ def advance(row, column: str, shown_version: Optional[str]) -> bool:
     counter = getattr(model, column)
     statement = sa.update(model).where(model.id == row.id)
     if shown_version is not None:
-        if not shown_version.isdigit() or len(shown_version) > 9:
+        if not shown_version.isdecimal() or len(shown_version) > 9:
             return False
         statement = statement.where(counter == int(shown_version))
     result = db.session.execute(

@@ -273,7 +273,7 @@ def _read_years(
     text = values[name]
     if not text:
         return None
-    if not text.isdigit() or int(text) > MAX_YEARS:
+    if not text.isdecimal() or int(text) > MAX_YEARS:
         message = _(
             "Enter a whole number of years from 0 to %(max)d, or leave the cell blank.",
             max=MAX_YEARS,

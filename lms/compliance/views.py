@@ -173,7 +173,7 @@ def _year_filter(
             "Year filter: this rule does not count hours per calendar year, "
             "so its status as of today is shown."
         )
-    year = int(raw) if raw.isdigit() and len(raw) <= 4 else None
+    year = int(raw) if raw.isdecimal() and len(raw) <= 4 else None
     if year is None or not FIRST_YEAR <= year <= today.year:
         return today.year, _(
             "Year filter: %(value)s is not a year from %(first)s to %(last)s. "

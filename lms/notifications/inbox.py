@@ -57,7 +57,8 @@ def inbox():
     last_page = max(1, -(-total // PAGE_SIZE))
     raw = request.args.get("page", "1").strip()
     # A page number too long to be a page is out of range like any other.
-    page = int(raw) if raw.isdigit() and len(raw) <= 12 else None
+    # str.isdigit() also accepts digits that int() rejects, such as "²".
+    page = int(raw) if raw.isdecimal() and len(raw) <= 12 else None
     if page is None or not 1 <= page <= last_page:
         shown = last_page if page is not None and page > last_page else 1
         flash(

@@ -134,7 +134,7 @@ def _values(kind: ProgressionKind, row: dict, on: Optional[date], add) -> Option
             add("value", _l("Write one of 优秀, 合格, 基本合格 or 不合格."))
         latest = on.year if on else date.today().year
         year = row.get("year") or str(latest)
-        if not year.isdigit() or not 1990 <= int(year) <= latest:
+        if not year.isdecimal() or not 1990 <= int(year) <= latest:
             add("year", _l("Write the assessment year as four digits, not after the date."))
             return None
         if grade is None:

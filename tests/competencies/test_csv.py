@@ -86,6 +86,16 @@ def test_csv_bad_years_named(app_ctx):
     ]
 
 
+def test_csv_superscript_years_named(app_ctx):
+    """A digit that int() cannot read, such as "²", is a bad cell, not a crash."""
+    header = HEADER.rstrip("\n") + ",最短工作年限,最长工作年限\n"
+    rows = "junior,初级,online,网络思政,1.2,概述,工作,能力,知识,²,\n"
+
+    problems = _problems((header + rows).encode())
+
+    assert [(p.location, p.field) for p in problems] == [("Row 2", "最短工作年限")]
+
+
 def test_csv_round_trip_keeps_formula_like_text(app_ctx, seeded):
     draft = make_draft(user("trainer"))
     exported = csvio.export_csv(draft)

@@ -127,7 +127,9 @@ def test_settings_post_needs_csrf(world, login):
     assert session.client.post("/notifications/read-all", data={}).status_code == 400
 
 
-@pytest.mark.parametrize("page", ["999999999999999999999", "99999", "0", "-1", "abc"])
+@pytest.mark.parametrize(
+    "page", ["999999999999999999999", "99999", "0", "-1", "abc", "²"]
+)
 def test_inbox_page_out_of_range_redirects(world, login, english, page):
     session = login("counselor1")
     response = session.get(f"/notifications?page={page}")

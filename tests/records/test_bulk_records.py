@@ -454,6 +454,17 @@ def test_abandoned_preview_purged_by_cleanup(world, login, app, monkeypatch, tmp
     assert len(_entries()) == 4
 
 
+def test_superscript_year_is_a_bad_cell(world, login):
+    hr = login("hr")
+    content = (GOOD + "E001,年度考核,2026-02-03,优秀,²,,\n").encode("utf-8")
+
+    response = _upload(hr, content)
+
+    assert response.status_code == 400
+    assert "Write the assessment year as four digits" in response.get_data(as_text=True)
+    assert _entries() == []
+
+
 def test_bad_row_lists_every_problem(world, login):
     hr = login("hr")
     content = (GOOD + "E001,年度考核,2026-02-30,良好,abc,,\n").encode("utf-8")

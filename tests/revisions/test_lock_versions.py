@@ -126,7 +126,7 @@ def test_error_page_keeps_opened_version(app, race):
         assert db.session.get(ComplianceRule, rule_id).min_hours == Decimal(10)
 
 
-@pytest.mark.parametrize("version", ["abc", "0", "99"])
+@pytest.mark.parametrize("version", ["abc", "0", "99", "²"])
 def test_wrong_version_rejected(app, race, version):
     with app.app_context():
         rule_id = _rule()
