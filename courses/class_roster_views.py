@@ -354,11 +354,26 @@ def enrol_rule(class_id: int):
     return _enrol_people(training_class, people)
 
 
-@bp.route("/<int:class_id>/members/<int:member_id>/<action>", methods=["POST"])
+# Actions that take a person off the roster, so their GET shows a confirmation page.
+_CONFIRMED_ACTIONS = ("withdraw", "reject")
+
+
+@bp.route("/<int:class_id>/members/<int:member_id>/<action>", methods=["GET", "POST"])
 @roles_required(*MANAGER_ROLES)
 def member_action(class_id: int, member_id: int, action: str):
+    """Decide on a member of the roster. A GET shows the confirmation page of a removal."""
     training_class = _managed(class_id)
     member = _member(training_class, member_id)
+    if request.method == "GET":
+        if action not in _CONFIRMED_ACTIONS:
+            abort(404)
+        return render_template(
+            "classes/member_remove.html",
+            training_class=training_class,
+            member=member,
+            action=action,
+            waiting_position=classes.waiting_position(member),
+        )
     handlers = {
         "approve": classes.approve,
         "reject": classes.reject,

@@ -68,11 +68,19 @@ def new_session(class_id: int):
     return redirect(url_for("classes.detail", class_id=class_id))
 
 
-@bp.route("/<int:class_id>/sessions/<int:session_id>/delete", methods=["POST"])
+@bp.route("/<int:class_id>/sessions/<int:session_id>/delete", methods=["GET", "POST"])
 @roles_required(*MANAGER_ROLES)
 def delete_session(class_id: int, session_id: int):
+    """Confirm and delete a session without attendance marks."""
     training_class = _managed(class_id)
     session = _session(training_class, session_id)
+    if request.method == "GET":
+        return render_template(
+            "classes/session_delete.html",
+            training_class=training_class,
+            session=session,
+            held_on=format_date(session.held_on),
+        )
     try:
         class_attendance.delete_session(session, current_user)
         withdrawn = class_leave.enforce(training_class, current_user)

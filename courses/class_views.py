@@ -556,24 +556,41 @@ def member_status_message(member: ClassMember) -> str:
     return _("Your request was sent. A trainer of the class will decide on it.")
 
 
-@bp.route("/<int:class_id>/leave", methods=["POST"])
-@roles_required(Role.COUNSELOR, Role.PARTY_WORKER)
-def leave(class_id: int):
-    training_class = _load(class_id)
-    member = classes.find_member(training_class, current_user)
-    if member is None:
-        abort(404)
+def _leave_rejection(training_class: TrainingClass, member: ClassMember) -> str | None:
+    """Return why the learner cannot leave the class now, or None when they can."""
     if member.status not in classes.ACTIVE_STATES:
         # A second click or a resubmit from the browser history: the person
         # has already left, so show that instead of the trainers' roster error.
-        flash(_("You have already left this class."), "info")
-        return redirect(url_for("classes.detail", class_id=class_id))
+        return _("You have already left this class.")
     if (
         training_class.enrolment_mode is EnrolmentMode.ASSIGNED
         and member.status is MemberStatus.ENROLLED
     ):
-        flash(_("Places in this class are assigned by its trainers. Ask them to withdraw you."), "error")
+        return _("Places in this class are assigned by its trainers. Ask them to withdraw you.")
+    return None
+
+
+@bp.route("/<int:class_id>/leave", methods=["GET", "POST"])
+@roles_required(Role.COUNSELOR, Role.PARTY_WORKER)
+def leave(class_id: int):
+    """Confirm and withdraw the current learner from a class."""
+    training_class = _load(class_id)
+    member = classes.find_member(training_class, current_user)
+    if member is None:
+        abort(404)
+    rejection = _leave_rejection(training_class, member)
+    if rejection is not None:
+        category = "info" if member.status not in classes.ACTIVE_STATES else "error"
+        flash(rejection, category)
         return redirect(url_for("classes.detail", class_id=class_id))
+    if request.method == "GET":
+        return render_template(
+            "classes/leave_confirm.html",
+            training_class=training_class,
+            member=member,
+            waiting_position=classes.waiting_position(member),
+            has_capacity=training_class.capacity is not None,
+        )
     try:
         classes.withdraw(member, current_user)
     except classes.ClassError as error:

@@ -129,6 +129,7 @@ EXPECTED = {
     ("manage.new_lesson", "GET"): (302, 403, 403, 403, 403, 403, 403, 200),
     ("manage.edit_lesson", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("manage.delete_lesson", "GET"): (302, 403, 403, 403, 403, 403, 403, 200),
+    ("manage.delete_module", "GET"): (302, 403, 403, 403, 403, 403, 403, 200),
     ("manage.new_quiz", "GET"): (302, 403, 403, 403, 403, 403, 403, 200),
     ("manage.edit_quiz", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("manage.new_question", "GET"): (302, 403, 403, 403, 403, 403, 403, 200),
@@ -181,6 +182,11 @@ EXPECTED = {
     ("classes.import_preview", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("classes.attendance", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("classes.edit_session", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    # Confirmation pages of the POST routes below. The session has attendance,
+    # so its page explains why it cannot be deleted.
+    ("classes.leave", "GET"): (302, 200, 404, 403, 403, 403, 403, 403),
+    ("classes.member_action", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("classes.delete_session", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("tasks.rubric_list", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("tasks.new_rubric", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("tasks.edit_rubric", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
@@ -1160,7 +1166,7 @@ def _url(endpoint: str, w: dict) -> str:
         "classes.add_members": f"/classes/{w['class']}/members",
         "classes.enrol_rule": f"/classes/{w['class']}/members/rule",
         "classes.member_action": (
-            f"/classes/{w['class']}/members/{w['class_member']}/approve"
+            f"/classes/{w['class']}/members/{w['class_member']}/withdraw"
         ),
         "classes.upload_roster": f"/classes/{w['class']}/import",
         "classes.import_preview": f"/classes/{w['class']}/import/{w['class_import']}",
