@@ -5,6 +5,8 @@ own institution, and learners may open open classes and their own
 membership. A class of another institution gives 404.
 """
 
+from functools import wraps
+
 import sqlalchemy as sa
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -83,6 +85,27 @@ def _load(class_id: int) -> TrainingClass:
     if training_class is None or training_class.institution_id != current_user.institution_id:
         abort(404)
     return training_class
+
+
+def class_roles_required(*roles: Role):
+    """Require login and one of ``roles`` on a route about the class ``class_id``.
+
+    A class of another institution, or an unknown id, gives 404 before the
+    role is checked, so the status never reveals that the class exists.
+    """
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            _load(kwargs["class_id"])
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
 
 
 def _managed(class_id: int) -> TrainingClass:
@@ -444,7 +467,7 @@ def new_class():
 
 
 @bp.route("/<int:class_id>/edit", methods=["GET", "POST"])
-@roles_required(*MANAGER_ROLES)
+@class_roles_required(*MANAGER_ROLES)
 def edit_class(class_id: int):
     training_class = _managed(class_id)
     if request.method == "GET":
@@ -510,7 +533,7 @@ def _class_fields(fresh: dict) -> dict:
 
 
 @bp.route("/<int:class_id>/status", methods=["POST"])
-@roles_required(*MANAGER_ROLES)
+@class_roles_required(*MANAGER_ROLES)
 def set_status(class_id: int):
     training_class = _managed(class_id)
     status = next((s for s in ClassStatus if s.value == request.form.get("status")), None)
@@ -532,7 +555,7 @@ def set_status(class_id: int):
 
 
 @bp.route("/<int:class_id>/join", methods=["POST"])
-@roles_required(Role.COUNSELOR, Role.PARTY_WORKER)
+@class_roles_required(Role.COUNSELOR, Role.PARTY_WORKER)
 def join(class_id: int):
     training_class = _load(class_id)
     if not classes.is_visible_to_learner(current_user, training_class):
@@ -571,7 +594,7 @@ def _leave_rejection(training_class: TrainingClass, member: ClassMember) -> str 
 
 
 @bp.route("/<int:class_id>/leave", methods=["GET", "POST"])
-@roles_required(Role.COUNSELOR, Role.PARTY_WORKER)
+@class_roles_required(Role.COUNSELOR, Role.PARTY_WORKER)
 def leave(class_id: int):
     """Confirm and withdraw the current learner from a class."""
     training_class = _load(class_id)

@@ -143,6 +143,7 @@ def test_withdraw_page_needs_a_class_trainer(world, login):
 
     assert login("hr").get(url).status_code == 403
     assert login("counselor2").get(url).status_code == 403
+    assert login("hr_b").get(url).status_code == 404
 
 
 def test_class_page_links_to_session_delete_page(world, login, english):
