@@ -1,7 +1,6 @@
 """Every URL of a class returns 404 to the people of another institution."""
 
 import pytest
-import sqlalchemy as sa
 
 from courses import classes
 from courses.class_models import EnrolmentMode
