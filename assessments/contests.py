@@ -11,7 +11,7 @@ weights add up to.
 """
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Optional
 
@@ -34,15 +34,13 @@ from courses.authoring import AuthoringError
 from lms import audit
 from lms.accounts.models import Role, User
 from lms.extensions import db
+from lms.input_ranges import typed_decimal
 
 AWARDS = (_l("First prize"), _l("Second prize"), _l("Third prize"))
 
 
 def _tier(raw: str, field: str, errors: dict) -> Decimal:
-    try:
-        value = Decimal((raw or "").strip())
-    except InvalidOperation:
-        value = None
+    value = typed_decimal(raw)
     if value is None or not value.is_finite() or value < 0 or value > 1000:
         errors[field] = _("Enter a number from 0 to 1000, e.g. 10.")
         return Decimal(0)

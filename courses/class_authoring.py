@@ -37,7 +37,7 @@ from lms.accounts.models import Role, User
 from lms.extensions import db
 from lms.compliance.windows import local_today
 from lms.i18n import format_date
-from lms.input_ranges import class_date_problem
+from lms.input_ranges import class_date_problem, typed_decimal
 from lms.organisations.models import Institution
 from lms.records.models import TrainingKind, TrainingTier
 
@@ -84,9 +84,9 @@ def _hours_field(data: dict, field: str, errors: dict) -> Optional[Decimal]:
     if not raw:
         return None
     try:
-        value = Decimal(raw)
+        value = typed_decimal(raw)
         # NaN and infinity parse, but no comparison or quantize accepts them.
-        if not value.is_finite():
+        if value is None or not value.is_finite():
             raise InvalidOperation(raw)
         value = value.quantize(Decimal("0.1"))
     except InvalidOperation:

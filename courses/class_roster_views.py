@@ -23,10 +23,11 @@ from courses.class_views import (
     _member,
     _roster_class,
     bp,
+    class_roles_required,
 )
 from courses.models import CourseCompletion, LessonProgress, TargetLevel
 from lms import exports, tabular, uploads
-from lms.accounts.access import hr_scope, roles_required
+from lms.accounts.access import hr_scope
 from lms.accounts.models import Post, Role, User
 from lms.extensions import db
 from lms.i18n import join_names
@@ -109,7 +110,7 @@ def roster_rows(training_class: TrainingClass) -> list[dict]:
 
 
 @bp.route("/<int:class_id>/roster")
-@roles_required(*ROSTER_ROLES)
+@class_roles_required(*ROSTER_ROLES)
 def roster(class_id: int):
     training_class = _roster_class(class_id)
     can_manage = classes.can_manage(current_user, training_class)
@@ -165,7 +166,7 @@ def _departments() -> list[Department]:
 
 
 @bp.route("/<int:class_id>/roster.xlsx")
-@roles_required(*ROSTER_ROLES)
+@class_roles_required(*ROSTER_ROLES)
 def export_roster(class_id: int):
     training_class = _roster_class(class_id)
     headers = [
@@ -200,7 +201,7 @@ def export_roster(class_id: int):
 
 
 @bp.route("/<int:class_id>/members", methods=["POST"])
-@roles_required(*MANAGER_ROLES)
+@class_roles_required(*MANAGER_ROLES)
 def add_members(class_id: int):
     training_class = _managed(class_id)
     ids = [int(raw) for raw in request.form.getlist("user_ids") if raw.isdigit()]
@@ -328,7 +329,7 @@ def _audience_text(programme) -> str:
 
 
 @bp.route("/<int:class_id>/members/rule", methods=["POST"])
-@roles_required(*MANAGER_ROLES)
+@class_roles_required(*MANAGER_ROLES)
 def enrol_rule(class_id: int):
     training_class = _managed(class_id)
     form = request.form
@@ -354,11 +355,26 @@ def enrol_rule(class_id: int):
     return _enrol_people(training_class, people)
 
 
-@bp.route("/<int:class_id>/members/<int:member_id>/<action>", methods=["POST"])
-@roles_required(*MANAGER_ROLES)
+# Actions that take a person off the roster, so their GET shows a confirmation page.
+_CONFIRMED_ACTIONS = ("withdraw", "reject")
+
+
+@bp.route("/<int:class_id>/members/<int:member_id>/<action>", methods=["GET", "POST"])
+@class_roles_required(*MANAGER_ROLES)
 def member_action(class_id: int, member_id: int, action: str):
+    """Decide on a member of the roster. A GET shows the confirmation page of a removal."""
     training_class = _managed(class_id)
     member = _member(training_class, member_id)
+    if request.method == "GET":
+        if action not in _CONFIRMED_ACTIONS:
+            abort(404)
+        return render_template(
+            "classes/member_remove.html",
+            training_class=training_class,
+            member=member,
+            action=action,
+            waiting_position=classes.waiting_position(member),
+        )
     handlers = {
         "approve": classes.approve,
         "reject": classes.reject,
@@ -388,7 +404,7 @@ def _member_status_label(status: MemberStatus) -> str:
 
 
 @bp.route("/<int:class_id>/import", methods=["GET", "POST"])
-@roles_required(*MANAGER_ROLES)
+@class_roles_required(*MANAGER_ROLES)
 def upload_roster(class_id: int):
     training_class = _managed(class_id)
     if request.method == "GET":
@@ -463,7 +479,7 @@ def _preview_gone(training_class: TrainingClass):
 
 
 @bp.route("/<int:class_id>/import/<int:import_id>")
-@roles_required(*MANAGER_ROLES)
+@class_roles_required(*MANAGER_ROLES)
 def import_preview(class_id: int, import_id: int):
     training_class = _managed(class_id)
     if db.session.get(PendingImport, import_id) is None:
@@ -499,7 +515,7 @@ def _render_preview(training_class, pending, status: int = 200):
 
 
 @bp.route("/<int:class_id>/import/<int:import_id>/confirm", methods=["POST"])
-@roles_required(*MANAGER_ROLES)
+@class_roles_required(*MANAGER_ROLES)
 def confirm_import(class_id: int, import_id: int):
     training_class = _managed(class_id)
     if db.session.get(PendingImport, import_id) is None:

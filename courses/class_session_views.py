@@ -21,11 +21,11 @@ from courses.class_views import (
     _managed,
     _session,
     bp,
+    class_roles_required,
     detail_page,
     flash_leave_withdrawals,
 )
 from lms import labels, revisions
-from lms.accounts.access import roles_required
 from lms.accounts.models import User
 from lms.compliance.windows import local_today
 from lms.extensions import db
@@ -47,7 +47,7 @@ def _session_labels() -> dict[str, str]:
 
 
 @bp.route("/<int:class_id>/sessions", methods=["POST"])
-@roles_required(*MANAGER_ROLES)
+@class_roles_required(*MANAGER_ROLES)
 def new_session(class_id: int):
     training_class = _managed(class_id)
     try:
@@ -68,11 +68,19 @@ def new_session(class_id: int):
     return redirect(url_for("classes.detail", class_id=class_id))
 
 
-@bp.route("/<int:class_id>/sessions/<int:session_id>/delete", methods=["POST"])
-@roles_required(*MANAGER_ROLES)
+@bp.route("/<int:class_id>/sessions/<int:session_id>/delete", methods=["GET", "POST"])
+@class_roles_required(*MANAGER_ROLES)
 def delete_session(class_id: int, session_id: int):
+    """Confirm and delete a session without attendance marks."""
     training_class = _managed(class_id)
     session = _session(training_class, session_id)
+    if request.method == "GET":
+        return render_template(
+            "classes/session_delete.html",
+            training_class=training_class,
+            session=session,
+            held_on=format_date(session.held_on),
+        )
     try:
         class_attendance.delete_session(session, current_user)
         withdrawn = class_leave.enforce(training_class, current_user)
@@ -88,7 +96,7 @@ def delete_session(class_id: int, session_id: int):
 
 
 @bp.route("/<int:class_id>/sessions/<int:session_id>/attendance", methods=["GET", "POST"])
-@roles_required(*MANAGER_ROLES)
+@class_roles_required(*MANAGER_ROLES)
 def attendance(class_id: int, session_id: int):
     training_class = _managed(class_id)
     session = _session(training_class, session_id)
@@ -256,7 +264,7 @@ def _session_fields() -> dict:
 
 
 @bp.route("/<int:class_id>/sessions/<int:session_id>/edit", methods=["GET", "POST"])
-@roles_required(*MANAGER_ROLES)
+@class_roles_required(*MANAGER_ROLES)
 def edit_session(class_id: int, session_id: int):
     training_class = _managed(class_id)
     session = _session(training_class, session_id)

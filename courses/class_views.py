@@ -5,6 +5,8 @@ own institution, and learners may open open classes and their own
 membership. A class of another institution gives 404.
 """
 
+from functools import wraps
+
 import sqlalchemy as sa
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -83,6 +85,27 @@ def _load(class_id: int) -> TrainingClass:
     if training_class is None or training_class.institution_id != current_user.institution_id:
         abort(404)
     return training_class
+
+
+def class_roles_required(*roles: Role):
+    """Require login and one of ``roles`` on a route about the class ``class_id``.
+
+    A class of another institution, or an unknown id, gives 404 before the
+    role is checked, so the status never reveals that the class exists.
+    """
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            _load(kwargs["class_id"])
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
 
 
 def _managed(class_id: int) -> TrainingClass:
@@ -444,7 +467,7 @@ def new_class():
 
 
 @bp.route("/<int:class_id>/edit", methods=["GET", "POST"])
-@roles_required(*MANAGER_ROLES)
+@class_roles_required(*MANAGER_ROLES)
 def edit_class(class_id: int):
     training_class = _managed(class_id)
     if request.method == "GET":
@@ -510,7 +533,7 @@ def _class_fields(fresh: dict) -> dict:
 
 
 @bp.route("/<int:class_id>/status", methods=["POST"])
-@roles_required(*MANAGER_ROLES)
+@class_roles_required(*MANAGER_ROLES)
 def set_status(class_id: int):
     training_class = _managed(class_id)
     status = next((s for s in ClassStatus if s.value == request.form.get("status")), None)
@@ -532,7 +555,7 @@ def set_status(class_id: int):
 
 
 @bp.route("/<int:class_id>/join", methods=["POST"])
-@roles_required(Role.COUNSELOR, Role.PARTY_WORKER)
+@class_roles_required(Role.COUNSELOR, Role.PARTY_WORKER)
 def join(class_id: int):
     training_class = _load(class_id)
     if not classes.is_visible_to_learner(current_user, training_class):
@@ -556,24 +579,41 @@ def member_status_message(member: ClassMember) -> str:
     return _("Your request was sent. A trainer of the class will decide on it.")
 
 
-@bp.route("/<int:class_id>/leave", methods=["POST"])
-@roles_required(Role.COUNSELOR, Role.PARTY_WORKER)
-def leave(class_id: int):
-    training_class = _load(class_id)
-    member = classes.find_member(training_class, current_user)
-    if member is None:
-        abort(404)
+def _leave_rejection(training_class: TrainingClass, member: ClassMember) -> str | None:
+    """Return why the learner cannot leave the class now, or None when they can."""
     if member.status not in classes.ACTIVE_STATES:
         # A second click or a resubmit from the browser history: the person
         # has already left, so show that instead of the trainers' roster error.
-        flash(_("You have already left this class."), "info")
-        return redirect(url_for("classes.detail", class_id=class_id))
+        return _("You have already left this class.")
     if (
         training_class.enrolment_mode is EnrolmentMode.ASSIGNED
         and member.status is MemberStatus.ENROLLED
     ):
-        flash(_("Places in this class are assigned by its trainers. Ask them to withdraw you."), "error")
+        return _("Places in this class are assigned by its trainers. Ask them to withdraw you.")
+    return None
+
+
+@bp.route("/<int:class_id>/leave", methods=["GET", "POST"])
+@class_roles_required(Role.COUNSELOR, Role.PARTY_WORKER)
+def leave(class_id: int):
+    """Confirm and withdraw the current learner from a class."""
+    training_class = _load(class_id)
+    member = classes.find_member(training_class, current_user)
+    if member is None:
+        abort(404)
+    rejection = _leave_rejection(training_class, member)
+    if rejection is not None:
+        category = "info" if member.status not in classes.ACTIVE_STATES else "error"
+        flash(rejection, category)
         return redirect(url_for("classes.detail", class_id=class_id))
+    if request.method == "GET":
+        return render_template(
+            "classes/leave_confirm.html",
+            training_class=training_class,
+            member=member,
+            waiting_position=classes.waiting_position(member),
+            has_capacity=training_class.capacity is not None,
+        )
     try:
         classes.withdraw(member, current_user)
     except classes.ClassError as error:

@@ -1046,11 +1046,22 @@ def move_module(course_id: int, module_id: int):
     return redirect(url_for("manage.edit_course", course_id=course_id))
 
 
-@bp.route("/courses/<int:course_id>/modules/<int:module_id>/delete", methods=["POST"])
+@bp.route(
+    "/courses/<int:course_id>/modules/<int:module_id>/delete", methods=["GET", "POST"]
+)
 @roles_required(*AUTHOR_ROLES)
 def delete_module(course_id: int, module_id: int):
+    """Confirm and delete a module; its lessons stay in the course."""
     course, module = _module(course_id, module_id)
     _require_manage(course)
+    if request.method == "GET":
+        lessons = [each for each in course.lessons if each.module_id == module.id]
+        return render_template(
+            "courses/manage/module_delete.html",
+            course=course,
+            module=module,
+            lessons=lessons,
+        )
     target = url_for("manage.edit_course", course_id=course_id)
     try:
         sections.delete_module(course, module, current_user)

@@ -425,7 +425,9 @@ def add_department_command(institution_code: str, code: str, name: str) -> None:
 @click.option("--department", "department_code", help="Department code.")
 @click.option("--post", type=click.Choice([post.value for post in Post]),
               help="Post of a counselor or party worker.")
-@click.option("--employee-no", help="Employee number (工号).")
+@click.option("--employee-no",
+              help="Employee number (工号), stored half-width and upper case as "
+                   "roster imports match it: 3 to 32 letters, digits or hyphens.")
 @click.option("--email", help="E-mail address.")
 @click.option("--first-password", is_flag=True,
               help="Print a random first password that must be changed at login.")

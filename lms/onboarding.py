@@ -229,11 +229,17 @@ def create_account(
     if db.session.scalar(sa.select(User.id).filter_by(username=username)) is not None:
         raise OnboardingError(f"The username {username!r} is taken; choose another.")
     full_name = _check_name(full_name, "person's", 100, "give it with --full-name")
-    employee_no = (employee_no or "").strip() or None
+    # Roster imports match numbers half-width and upper case, like the browser form.
+    employee_no = normalise_employee_no(employee_no) or None
     if employee_no is not None and len(employee_no) > EMPLOYEE_NO_MAX:
         raise OnboardingError(
             f"--employee-no has {len(employee_no)} characters; the maximum is "
             f"{EMPLOYEE_NO_MAX}. No account was created."
+        )
+    if employee_no is not None and not EMPLOYEE_NO_RE.match(employee_no):
+        raise OnboardingError(
+            f"--employee-no {employee_no} is invalid: use 3 to 32 letters, digits "
+            "or hyphens, starting with a letter or digit. No account was created."
         )
     if employee_no is not None:
         _check_employee_no_free(institution, employee_no)

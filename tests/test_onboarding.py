@@ -215,7 +215,41 @@ def test_create_account_rejects_taken_employee_no(app):
 
     assert first.exit_code == 0, first.output
     assert second.exit_code == 1
-    assert "--employee-no t2025-7" in second.output
+    assert "--employee-no T2025-7" in second.output
     assert "li1" in second.output
     with app.app_context():
         assert db.session.scalar(sa.select(User.id).filter_by(username="li2")) is None
+
+
+def test_create_account_normalises_employee_no(app):
+    """The command stores the number as the browser form and roster imports do."""
+    runner = app.test_cli_runner()
+    _create_bnu(runner)
+
+    created = runner.invoke(
+        args=["lms", "create-account", "li1", "--institution", "bnu",
+              "--role", "counselor", "--full-name", "李", "--employee-no", " ｔ2025－7 "],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )
+
+    assert created.exit_code == 0, created.output
+    with app.app_context():
+        stored = db.session.scalar(sa.select(User.employee_no).filter_by(username="li1"))
+        assert stored == "T2025-7"
+
+
+def test_create_account_rejects_bad_employee_no(app):
+    runner = app.test_cli_runner()
+    _create_bnu(runner)
+
+    created = runner.invoke(
+        args=["lms", "create-account", "li1", "--institution", "bnu",
+              "--role", "counselor", "--full-name", "李", "--employee-no", "T2025/7"],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )
+
+    assert created.exit_code == 1
+    assert "--employee-no T2025/7" in created.output
+    assert "3 to 32 letters, digits or hyphens" in created.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(User.id).filter_by(username="li1")) is None

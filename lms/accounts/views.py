@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from lms import audit
@@ -265,10 +266,14 @@ def change_password():
             user, form.new_password.data, keep_session=sessions.current_session_id()
         )
         db.session.commit()
-        flash(
-            _("Your password was changed. Other sessions ended: %(count)s.", count=ended),
-            "success",
-        )
+        message = _("Your password was changed.")
+        if ended:
+            message = ngettext(
+                "Your password was changed. %(num)d other session was ended.",
+                "Your password was changed. %(num)d other sessions were ended.",
+                ended,
+            )
+        flash(message, "success")
         return redirect(url_for("main.dashboard"))
     return render_template("lms/account_password.html", form=form)
 
@@ -284,7 +289,17 @@ def own_sessions():
     if form.validate_on_submit():
         ended = services.end_other_sessions(user, keep=current_id)
         db.session.commit()
-        flash(_("Other sessions ended: %(count)s.", count=ended), "success")
+        if ended:
+            flash(
+                ngettext(
+                    "%(num)d other session was ended.",
+                    "%(num)d other sessions were ended.",
+                    ended,
+                ),
+                "success",
+            )
+        else:
+            flash(_("No other session was active."), "info")
         return redirect(url_for("accounts.own_sessions"))
     return render_template(
         "lms/account_sessions.html",

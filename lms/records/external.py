@@ -314,6 +314,24 @@ def can_view(viewer: User, training: ExternalTraining) -> bool:
     return can_review(viewer, training)
 
 
+def shows_entry_note(training: ExternalTraining) -> bool:
+    """Return whether ``review_reason`` contains the note HR typed when entering the training.
+
+    A later withdrawal replaces the note with its reason, so a withdrawn
+    training shows a reason again.
+    """
+    # NOTE: enter_for stores the note in the column where a review stores its
+    # reason, so only the "external_training.entered" audit entry marks it.
+    if training.status is not ExternalTrainingStatus.APPROVED:
+        return False
+    entered = sa.select(audit.AuditEntry.id).where(
+        audit.AuditEntry.action == "external_training.entered",
+        audit.AuditEntry.subject_type == "external_training",
+        audit.AuditEntry.subject_id == training.id,
+    )
+    return db.session.scalar(sa.select(entered.exists())) or False
+
+
 def can_review(viewer: User, training: ExternalTraining) -> bool:
     """Return whether ``viewer`` is HR or admin with the submitter in reach."""
     return (

@@ -370,6 +370,7 @@ def review_external(training_id: int):
         render_template(
             "lms/records/external_review.html",
             training=training,
+            entry_note=external.shows_entry_note(training),
             form=form,
             withdraw_form=WithdrawApprovalForm(),
         ),
@@ -412,6 +413,7 @@ def withdraw_external(training_id: int):
             render_template(
                 "lms/records/external_review.html",
                 training=training,
+                entry_note=external.shows_entry_note(training),
                 form=ReviewForm(formdata=None),
                 withdraw_form=form,
             ),

@@ -1,5 +1,6 @@
 """A user lists their own sessions and ends the others after re-entering the password."""
 
+import pytest
 import sqlalchemy as sa
 
 from lms.audit import AuditEntry
@@ -40,6 +41,29 @@ def test_others_ended_with_password(seeded, login, app_ctx):
     entry = db.session.scalar(sa.select(AuditEntry).filter_by(action="account.sessions_ended"))
     assert entry is not None
     assert entry.data == {"sessions_ended": 2, "own": True}
+
+
+@pytest.mark.parametrize(
+    "others, message",
+    [
+        (0, "No other session was active."),
+        (1, "1 other session was ended."),
+        (2, "2 other sessions were ended."),
+    ],
+)
+def test_end_others_message_counts_sessions(seeded, login, others, message):
+    for _ in range(others):
+        login("counselor1")
+    laptop = login("counselor1")
+    laptop.post("/language/en")
+
+    response = laptop.post(
+        "/account/sessions", {"password": TEST_PASSWORD}, follow_redirects=True
+    )
+
+    page = response.get_data(as_text=True)
+    assert message in page
+    assert "Other sessions ended" not in page
 
 
 def test_wrong_password_ends_nothing(seeded, login, app_ctx):

@@ -133,6 +133,47 @@ def test_password_change_ends_other_sessions(app, seeded, login, app_ctx):
     assert entry.data == {"sessions_ended": 1}
 
 
+def _change_password(session):
+    return session.post(
+        "/account/password",
+        data={
+            "current_password": TEST_PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD,
+        },
+        follow_redirects=True,
+    )
+
+
+@pytest.mark.parametrize(
+    "others, message",
+    [
+        (0, "Your password was changed.</"),
+        (1, "Your password was changed. 1 other session was ended."),
+        (2, "Your password was changed. 2 other sessions were ended."),
+    ],
+)
+def test_password_change_message_counts_sessions(seeded, login, others, message):
+    for _ in range(others):
+        login("counselor1")
+    laptop = login("counselor1")
+    laptop.post("/language/en")
+
+    page = _change_password(laptop).get_data(as_text=True)
+
+    assert message in page
+    assert "Other sessions ended" not in page
+
+
+def test_password_change_alone_in_chinese(seeded, login):
+    laptop = login("counselor1")
+
+    page = _change_password(laptop).get_data(as_text=True)
+
+    assert "密码已修改。" in page
+    assert "会话" not in page
+
+
 def test_password_change_wrong_current_password(app, seeded, login, app_ctx):
     session = login("counselor1")
     session.post("/language/en")

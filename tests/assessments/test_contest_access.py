@@ -1,5 +1,7 @@
 """Who adds contest events, and what entrants and department HR see of a contest."""
 
+from decimal import Decimal
+
 import pytest
 import sqlalchemy as sa
 
@@ -97,6 +99,33 @@ def test_teacher_and_admin_add_events(world, task_id, login, username):
     assert quiz_added.status_code == 302
     assert task_added.status_code == 302
     assert len(_events(contest_id)) == 2
+
+
+def test_full_width_weight_accepted(world, login):
+    session = login("trainer")
+    contest_id = _new_contest(session)
+
+    added = session.post(
+        f"/manage/contests/{contest_id}/events",
+        data={"source": f"quiz:{world.quiz}", "weight": "４０．５"},
+    )
+
+    assert added.status_code == 302
+    assert [event.weight for event in _events(contest_id)] == [Decimal("40.5")]
+
+
+def test_full_width_tiers_accepted(world, login):
+    session = login("trainer")
+
+    created = session.post(
+        "/manage/contests/new",
+        data={**CONTEST_FORM, "first_tier": "１２．５", "second_tier": "３０"},
+    )
+
+    assert created.status_code == 302
+    contest = db.session.scalar(sa.select(Contest))
+    assert contest.first_tier == Decimal("12.5")
+    assert contest.second_tier == Decimal("30")
 
 
 @pytest.mark.parametrize("source", ["quiz", "task"])

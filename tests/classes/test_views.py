@@ -530,6 +530,22 @@ def test_class_hours_of_a_whole_day_accepted(world, login):
     assert response.status_code == 302
 
 
+def test_class_hours_in_full_width_accepted(world, login):
+    klass = make_class(world)
+    db.session.commit()
+
+    response = login("trainer").post(
+        f"/classes/{klass.id}/edit",
+        data=_edit_data(world, klass, full_day_hours="７．５", half_day_hours="３．５"),
+    )
+
+    assert response.status_code == 302
+    db.session.expire_all()
+    saved = db.session.get(TrainingClass, klass.id)
+    assert saved.full_day_hours == Decimal("7.5")
+    assert saved.half_day_hours == Decimal("3.5")
+
+
 def test_capacity_below_enrolment_rejected(world, login, english):
     klass = make_class(world, capacity=5)
     trainer_user = user(world.trainer)

@@ -413,6 +413,24 @@ def test_modules_group_lessons_in_order(world, trainer, draft):
     assert [lesson.position for lesson in _lessons(draft)] == [1, 2, 3, 4]
 
 
+def test_module_delete_asks_first(world, trainer, draft):
+    trainer.post(f"/manage/courses/{draft}/modules", data={"title": "第一单元"})
+    (module_id,) = _module_ids(draft)
+    _lesson_post(trainer, draft, _text_lesson("一-1", module_id))
+    delete_url = f"/manage/courses/{draft}/modules/{module_id}/delete"
+
+    course_page = trainer.get(f"/manage/courses/{draft}").get_data(as_text=True)
+    confirm = trainer.get(delete_url)
+    text = confirm.get_data(as_text=True)
+
+    assert f'action="{delete_url}"' not in course_page
+    assert f'href="{delete_url}"' in course_page
+    assert confirm.status_code == 200
+    assert "Its 1 lesson stays in the course without a module." in text
+    assert f'action="{delete_url}"' in text
+    assert _module_ids(draft) == [module_id]
+
+
 def test_module_title_required(world, trainer, draft):
     response = trainer.post(
         f"/manage/courses/{draft}/modules", data={"title": " "}, follow_redirects=True

@@ -184,3 +184,42 @@ def test_hr_entry_asks_nobody_to_review(world, login, app, tmp_path, monkeypatch
     recipients = db.session.scalars(sa.select(Notification.recipient_id)).all()
     assert kinds == ["external_training_decision"]
     assert recipients == [world.counselor]
+
+
+def test_review_page_labels_hr_note(world, login, app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "EVIDENCE_DIR", str(tmp_path / "evidence"))
+    hr = login("hr")
+    _enter(hr, world.counselor)
+    training = db.session.scalar(sa.select(ExternalTraining))
+    review_url = f"/records/external/{training.id}/review"
+
+    entered_page = hr.get(review_url).get_data(as_text=True)
+    hr.post(
+        f"/records/external/{training.id}/withdraw",
+        data={"reason": "证书编号与主办方名单不符"},
+    )
+    withdrawn_page = hr.get(review_url).get_data(as_text=True)
+
+    assert "<dt>备注</dt><dd>原件已核验</dd>" in entered_page
+    assert "<dt>理由</dt>" not in entered_page
+    assert "<dt>理由</dt><dd>证书编号与主办方名单不符</dd>" in withdrawn_page
+
+
+def test_review_page_labels_reviewer_reason(world, login, app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "EVIDENCE_DIR", str(tmp_path / "evidence"))
+    counselor = login("counselor1")
+    counselor.post(
+        "/records/external",
+        data=_form(),
+        content_type="multipart/form-data",
+    )
+    training = db.session.scalar(sa.select(ExternalTraining))
+    hr = login("hr")
+    hr.post(
+        f"/records/external/{training.id}/review",
+        data={"decision": "reject", "reason": "材料不全"},
+    )
+
+    page = hr.get(f"/records/external/{training.id}/review").get_data(as_text=True)
+
+    assert "<dt>理由</dt><dd>材料不全</dd>" in page
