@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 import sqlalchemy as sa
+from flask import flash, redirect, url_for
+from flask_babel import gettext as _
 
 from lms.extensions import db
 
@@ -64,3 +66,28 @@ def fetch_page(query: sa.Select, number: int, total: int, size: int = PAGE_SIZE)
     """Load page ``number`` of ``query``, which must already be ordered."""
     rows = db.session.scalars(query.limit(size).offset((number - 1) * size)).all()
     return Page(items=list(rows), number=number, total=total, size=size)
+
+
+def redirect_if_out_of_range(endpoint: str, raw: str, total: int, link_args: dict):
+    """Return a redirect to the nearest page that exists, or None when ``raw`` is one.
+
+    A number past the end goes to the last page and anything else that is not
+    a page number (0, -1, "abc", a 30-digit number) to the first, with a
+    message that says so. ``link_args`` keeps the list's filters.
+    """
+    number = page_number(raw)
+    last = last_page(total)
+    if number is not None and number <= last:
+        return None
+    shown = last if number is not None else 1
+    flash(
+        _(
+            "Page %(page)s does not exist: this list fills pages 1 to %(last)s, "
+            "and this is page %(shown)s.",
+            page=raw.strip()[:30],
+            last=last,
+            shown=shown,
+        ),
+        "info",
+    )
+    return redirect(url_for(endpoint, page=shown if shown > 1 else None, **link_args))

@@ -81,7 +81,8 @@ def parse_filters(args) -> PeopleFilters:
     return filters
 
 
-def _contains(column, text: str):
+def contains_text(column, text: str) -> sa.ColumnElement[bool]:
+    """Return a case-insensitive substring match that takes % and _ literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return column.ilike(f"%{escaped}%", escape="\\")
 
@@ -100,9 +101,9 @@ def people_query(
     if filters.search:
         query = query.where(
             sa.or_(
-                _contains(User.full_name, filters.search),
-                _contains(User.username, filters.search),
-                _contains(User.employee_no, filters.search),
+                contains_text(User.full_name, filters.search),
+                contains_text(User.username, filters.search),
+                contains_text(User.employee_no, filters.search),
             )
         )
     if filters.role is not None:

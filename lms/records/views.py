@@ -93,25 +93,11 @@ def people():
     )
     total = paging.count_rows(query)
     raw_page = request.args.get("page", "")
-    number = paging.page_number(raw_page)
-    last = paging.last_page(total)
-    if number is None or number > last:
-        shown = last if number is not None else 1
-        flash(
-            _(
-                "Page %(page)s does not exist: this list fills pages 1 to %(last)s, "
-                "and this is page %(shown)s.",
-                page=raw_page.strip()[:30],
-                last=last,
-                shown=shown,
-            ),
-            "info",
-        )
-        return redirect(
-            url_for(".people", page=shown if shown > 1 else None, **link_args)
-        )
+    out_of_range = paging.redirect_if_out_of_range(".people", raw_page, total, link_args)
+    if out_of_range is not None:
+        return out_of_range
 
-    page = paging.fetch_page(query, number, total)
+    page = paging.fetch_page(query, paging.page_number(raw_page), total)
     year = services.current_year(current_user)
     hours = services.hours_by_tier_for([person.id for person in page.items], year)
     errors = [department_error] if department_error else []
