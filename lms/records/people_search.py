@@ -37,25 +37,33 @@ class PeopleFilters:
         return args
 
 
+def parse_search(raw: str) -> tuple[str, Optional[str]]:
+    """Return the search text with whitespace collapsed, and an error when it is too long.
+
+    A search text that is too long is dropped, so the list is not searched.
+    """
+    # PostgreSQL rejects NUL characters in text parameters.
+    search = " ".join(raw.replace("\x00", "").split())
+    if len(search) <= MAX_SEARCH_LENGTH:
+        return search, None
+    message = _(
+        "Search text is too long: it has %(length)d characters and the "
+        "limit is %(limit)d, so it is ignored.",
+        length=len(search),
+        limit=MAX_SEARCH_LENGTH,
+    )
+    return "", message
+
+
 def parse_filters(args) -> PeopleFilters:
     """Read ``q``, ``role`` and ``status`` from request arguments.
 
     A rejected value is left out of the filters and explained in ``errors``.
     """
     filters = PeopleFilters()
-    # PostgreSQL rejects NUL characters in text parameters.
-    search = " ".join(args.get("q", "").replace("\x00", "").split())
-    if len(search) > MAX_SEARCH_LENGTH:
-        filters.errors.append(
-            _(
-                "Search text is too long: it has %(length)d characters and the "
-                "limit is %(limit)d. Showing everyone.",
-                length=len(search),
-                limit=MAX_SEARCH_LENGTH,
-            )
-        )
-    else:
-        filters.search = search
+    filters.search, search_error = parse_search(args.get("q", ""))
+    if search_error:
+        filters.errors.append(search_error)
 
     raw_role = args.get("role", "").strip()
     if raw_role:
