@@ -62,7 +62,9 @@ class Page:
         return (self.number - 1) * self.size + len(self.items)
 
 
-def fetch_page(query: sa.Select, number: int, total: int, size: int = PAGE_SIZE) -> Page:
+def fetch_page(
+    query: sa.Select, number: int, total: int, size: int = PAGE_SIZE
+) -> Page:
     """Load page ``number`` of ``query``, which must already be ordered."""
     rows = db.session.scalars(query.limit(size).offset((number - 1) * size)).all()
     return Page(items=list(rows), number=number, total=total, size=size)

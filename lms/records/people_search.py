@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from lms.accounts.models import Role, User
 from lms.labels import label
 
-#: Longest search text accepted; a full name has at most 100 characters.
+#: Maximum length of a search text, in characters; a full name has at most 100.
 MAX_SEARCH_LENGTH = 100
 
 #: ``?status=`` values and the ``User.active`` value each one selects.
@@ -38,7 +38,7 @@ class PeopleFilters:
 
 
 def parse_search(raw: str) -> tuple[str, Optional[str]]:
-    """Return the search text with whitespace collapsed, and an error when it is too long.
+    """Return the search text with whitespace collapsed, and an error if too long.
 
     A search text that is too long is dropped, so the list is not searched.
     """
@@ -71,7 +71,10 @@ def parse_filters(args) -> PeopleFilters:
             filters.role = Role(raw_role)
         except ValueError:
             filters.errors.append(
-                _("Role filter: %(value)s is not a role. Showing every role.", value=raw_role[:40])
+                _(
+                    "Role filter: %(value)s is not a role. Showing every role.",
+                    value=raw_role[:40],
+                )
             )
 
     raw_status = args.get("status", "").strip()

@@ -93,7 +93,9 @@ def people():
     )
     total = paging.count_rows(query)
     raw_page = request.args.get("page", "")
-    out_of_range = paging.redirect_if_out_of_range(".people", raw_page, total, link_args)
+    out_of_range = paging.redirect_if_out_of_range(
+        ".people", raw_page, total, link_args
+    )
     if out_of_range is not None:
         return out_of_range
 
