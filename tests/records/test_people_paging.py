@@ -113,17 +113,24 @@ def test_people_paging_keeps_filters(crowd, login):
     assert "q=%E8%BE%85" in export_link.group(1)
 
 
-@pytest.mark.parametrize("value", ["-1", "0", "abc", str(10**30), "", "²"])
-def test_people_bad_page_number_is_answered(crowd, login, value):
+@pytest.mark.parametrize("value", ["-1", "0", "abc", str(10**30), "²", "1.5"])
+def test_people_bad_page_goes_to_first(crowd, login, value):
     hr = _english(login("hr"))
 
     response = hr.get("/people", query_string={"page": value, "status": "inactive"})
 
-    assert response.status_code in (200, 302), value
-    if response.status_code == 302:
-        assert "status=inactive" in response.headers["Location"]
-        page = hr.get(response.headers["Location"]).get_data(as_text=True)
-        assert "does not exist" in page
+    assert response.status_code == 302, value
+    assert response.headers["Location"] == "/people?status=inactive"
+    page = hr.get(response.headers["Location"]).get_data(as_text=True)
+    assert "does not exist" in page
+    assert "12 people" in page
+
+
+def test_people_empty_page_number_is_first(crowd, login):
+    response = _english(login("hr")).get("/people?page=")
+
+    assert response.status_code == 200
+    assert "Page 1 of 3" in response.get_data(as_text=True)
 
 
 def test_people_page_past_the_end_goes_to_last(crowd, login):
@@ -164,9 +171,16 @@ def test_people_department_officer_sees_own_department(crowd, login):
     page = officer.get("/people").get_data(as_text=True)
     searched = officer.get("/people", query_string={"q": "张晓"}).get_data(as_text=True)
 
+    other = officer.get(f"/people?department={crowd['education']}&page=2")
+    other_page = other.get_data(as_text=True)
+
     assert "61 people" in page
     assert "辅导员000" not in page
     assert _names(searched) == []
+    assert other.status_code == 200
+    assert "Department filter" in other_page
+    assert "61 people" in other_page
+    assert f"department={crowd['education']}" not in other_page
 
 
 def test_people_export_applies_filters(crowd, login):
