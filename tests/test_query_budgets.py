@@ -446,3 +446,119 @@ def test_audit_log_queries_do_not_grow_with_rows(app, login):
 
     assert counts[3] <= BUDGETS["/admin/audit"]
     assert counts[3] == counts[1], f"queries per audit row: {counts}"
+
+
+def _institution_with_people(people: int):
+    institution = make_institution()
+    department = make_department(institution, "edu", "教育学院")
+    make_user(institution, "hr", Role.HR)
+    for number in range(people):
+        make_user(institution, f"u{number:04d}", department=department)
+    db.session.commit()
+    return department
+
+
+def test_people_list_queries_do_not_grow_with_people(app, login):
+    """The people list pages in SQL, so 130 people cost what 5 do."""
+    counts = {}
+    for people in (5, 130):
+        with app.app_context():
+            department = _institution_with_people(people)
+            hr = login("hr").client
+            paths = [
+                "/people",
+                f"/people?department={department.id}&status=active&q=%E7%94%A8",
+            ]
+            counts[people] = [queries_for(app, hr, path) for path in paths]
+        _empty_tables(app)
+    assert counts[130] == counts[5]
+    assert max(counts[130]) <= BUDGETS["/people"]
+
+
+def test_people_list_loads_one_page_of_people(app, login):
+    """The people list loads only the people it shows, not the whole institution."""
+    from lms.accounts.models import User
+
+    with app.app_context():
+        _institution_with_people(130)
+    hr = login("hr").client
+    loaded = []
+
+    def remember(user, context):
+        loaded.append(user.id)
+
+    event.listen(User, "load", remember)
+    try:
+        response = hr.get("/people?page=2")
+    finally:
+        event.remove(User, "load", remember)
+    assert response.status_code == 200
+    # The 50 people of the page and the signed-in HR officer.
+    assert len(set(loaded)) <= 51
+
+
+def _institution_with_applications(applications: int):
+    """Create ``applications`` approved applications, which wait for nobody."""
+    from datetime import datetime, timezone
+
+    from lms.promotion.models import (
+        ApplicationStatus,
+        PromotionApplication,
+        PromotionTrack,
+    )
+    from tests.promotion.conftest import make_rule
+
+    department = _institution_with_people(applications)
+    rule = make_rule(department.institution_id)
+    from lms.accounts.models import User
+
+    counselors = sa.select(User).where(User.department_id == department.id)
+    for person in db.session.scalars(counselors):
+        db.session.add(
+            PromotionApplication(
+                rule_id=rule.id, applicant_id=person.id,
+                institution_id=person.institution_id, department_id=department.id,
+                track=PromotionTrack.PROFESSIONAL_TITLE, from_value="讲师",
+                to_value="副教授", status=ApplicationStatus.APPROVED,
+                closed_at=datetime(2026, 6, 1, tzinfo=timezone.utc),
+            )
+        )
+    db.session.commit()
+
+
+def test_application_list_queries_do_not_grow(app, login):
+    """The list of all applications pages in SQL, so 130 cost what 5 do."""
+    counts = {}
+    for applications in (5, 130):
+        with app.app_context():
+            _institution_with_applications(applications)
+            hr = login("hr").client
+            paths = ["/promotions/review", "/promotions/review?page=2&q=%E7%94%A8"]
+            if applications == 5:
+                paths[1] = "/promotions/review?q=%E7%94%A8"
+            counts[applications] = [queries_for(app, hr, path) for path in paths]
+        _empty_tables(app)
+    assert counts[130] == counts[5]
+
+
+def test_application_list_loads_one_page(app, login):
+    """The review page loads the shown page of applications, not all of them."""
+    from lms.promotion.models import PromotionApplication
+
+    with app.app_context():
+        _institution_with_applications(130)
+    hr = login("hr").client
+    loaded = []
+
+    def remember(application, context):
+        loaded.append(application.id)
+
+    event.listen(PromotionApplication, "load", remember)
+    try:
+        response = hr.get("/promotions/review?page=2")
+    finally:
+        event.remove(PromotionApplication, "load", remember)
+    assert response.status_code == 200
+    # One page of 50. The applications are closed, so the review queue
+    # (which loads every waiting application) adds none.
+    assert len(set(loaded)) <= 50

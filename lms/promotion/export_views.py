@@ -19,10 +19,12 @@ from lms.accounts.access import (
 from lms.compliance.engine import Status, evaluate_institution, rules_for
 from lms.compliance.explain import STATUS
 from lms.compliance.windows import local_today
+from lms.extensions import db
 from lms.labels import label
-from lms.promotion import dossier, services
+from lms.promotion import application_search, dossier, services
 from lms.promotion.forms import DECISION_LABELS, TRACK_LABELS
 from lms.promotion.views import APPLICATION_STATUS_LABELS, HR_ROLES, bp
+from lms.records import people_search
 from lms.records import services as records
 from lms.records.models import TrainingTier
 from lms.records.views import department_filter
@@ -63,14 +65,16 @@ def export_people():
     """Export the people in the viewer's reach with this year's hours by tier
     and the status of every rule.
 
-    ``?department=`` narrows the list as on the people page, and a value
-    outside the viewer's reach is ignored the same way.
+    ``?department=``, ``?q=``, ``?role=`` and ``?status=`` narrow the list
+    as on the people page, and a rejected value is ignored the same way.
     """
     institution = current_user.institution
     department, _filter_error = department_filter(request.args.get("department", ""))
-    people = records.people_of(
-        institution.id, department.id if department is not None else None
+    filters = people_search.parse_filters(request.args)
+    query = people_search.people_query(
+        institution.id, department.id if department is not None else None, filters
     )
+    people = list(db.session.scalars(query))
     compliance_rules = rules_for(institution.id)
     statuses = _statuses(institution, compliance_rules, people)
     year = records.current_year(current_user)
@@ -128,7 +132,20 @@ def _local(moment: Optional[datetime], zone: str):
 @bp.route("/promotions/exports/applications.xlsx")
 @roles_required(*HR_ROLES)
 def export_applications():
+    """Export the applications in the viewer's reach.
+
+    ``?q=``, ``?department=`` and ``?status=`` narrow the list as on the review
+    page, and a rejected value is ignored the same way.
+    """
     zone = current_user.institution.timezone
+    department, _filter_error = department_filter(request.args.get("department", ""))
+    filters = application_search.parse_filters(request.args)
+    query = services.applications_query(
+        current_user,
+        (filters.status,) if filters.status is not None else None,
+        search=filters.search,
+        department_id=department.id if department is not None else None,
+    )
     headers = [
         _("Application"),
         _("Name"),
@@ -145,7 +162,7 @@ def export_applications():
         _("Comment"),
     ]
     rows = []
-    for application in services.visible_applications(current_user):
+    for application in db.session.scalars(query):
         last = application.decisions[-1] if application.decisions else None
         rows.append(
             [

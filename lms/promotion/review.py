@@ -586,6 +586,8 @@ def review_queue(viewer: User) -> list[PromotionApplication]:
 
     The oldest submission comes first.
     """
+    # TODO: this loads every waiting application of the viewer's reach and
+    # filters in Python; move can_review into SQL and page the queue.
     waiting = visible_applications(
         viewer,
         (ApplicationStatus.DEPARTMENT_REVIEW, ApplicationStatus.INSTITUTION_REVIEW),

@@ -21,6 +21,7 @@ from lms.extensions import db
 from lms.organisations.models import Department
 from lms.promotion import engine
 from lms.promotion.evidence import snapshot_evidence
+from lms.records.people_search import contains_text
 from lms.promotion.models import (
     OPEN_STATUSES,
     ApplicationStatus,
@@ -329,6 +330,22 @@ def visible_applications(
     That is the viewer's institution, or their department for department HR.
     Applicants, departments and decisions are loaded with the list.
     """
+    return list(db.session.scalars(applications_query(viewer, statuses)))
+
+
+def applications_query(
+    viewer: User,
+    statuses: Optional[tuple[ApplicationStatus, ...]] = None,
+    *,
+    search: str = "",
+    department_id: Optional[int] = None,
+) -> sa.Select:
+    """Return the select behind ``visible_applications``, optionally narrowed.
+
+    ``search`` matches part of the applicant's full name, username or
+    employee number, ignoring case. ``department_id`` keeps the applications
+    filed from one department.
+    """
     query = sa.select(PromotionApplication).where(
         PromotionApplication.institution_id == viewer.institution_id
     )
@@ -337,11 +354,20 @@ def visible_applications(
         query = query.where(PromotionApplication.department_id == scope)
     if statuses:
         query = query.where(PromotionApplication.status.in_(statuses))
-    query = query.options(
+    if department_id is not None:
+        query = query.where(PromotionApplication.department_id == department_id)
+    if search:
+        query = query.join(User, PromotionApplication.applicant_id == User.id).where(
+            sa.or_(
+                contains_text(User.full_name, search),
+                contains_text(User.username, search),
+                contains_text(User.employee_no, search),
+            )
+        )
+    return query.options(
         so.selectinload(PromotionApplication.applicant),
         so.selectinload(PromotionApplication.department),
         so.selectinload(PromotionApplication.decisions),
     ).order_by(
         PromotionApplication.submitted_at.desc(), PromotionApplication.id.desc()
     )
-    return list(db.session.scalars(query))

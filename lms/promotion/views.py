@@ -10,10 +10,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from lms import labels
+from lms import labels, paging
 from lms.accounts.access import (
     LEARNER_ROLES,
     get_person_or_404,
+    hr_scope,
     person_roles_required,
     roles_required,
 )
@@ -21,7 +22,7 @@ from lms.accounts.models import Role
 from lms.compliance.windows import local_today
 from lms.extensions import db
 from lms.i18n import format_datetime
-from lms.promotion import engine, evidence, logger, services
+from lms.promotion import application_search, engine, evidence, logger, services
 from lms.promotion import review as review_steps
 from lms.promotion.forms import (
     DECISION_LABELS,
@@ -37,6 +38,7 @@ from lms.promotion.models import (
     ReviewOutcome,
     ReviewStep,
 )
+from lms.records.views import department_filter, visible_departments
 from lms.routing import MAX_ID
 
 bp = Blueprint("promotion", __name__)
@@ -489,10 +491,43 @@ def withdraw(application_id: int):
 @bp.route("/promotions/review")
 @roles_required(*HR_ROLES)
 def review():
+    """Show the applications waiting for the viewer, then all applications.
+
+    The list of all applications is searched, filtered and paged in SQL.
+    """
+    department, department_error = department_filter(
+        request.args.get("department", "")
+    )
+    filters = application_search.parse_filters(request.args)
+    link_args = filters.query_args()
+    if department is not None and hr_scope(current_user) is None:
+        link_args["department"] = str(department.id)
+
+    query = services.applications_query(
+        current_user,
+        (filters.status,) if filters.status is not None else None,
+        search=filters.search,
+        department_id=department.id if department is not None else None,
+    )
+    total = paging.count_rows(query)
+    raw_page = request.args.get("page", "")
+    out_of_range = paging.redirect_if_out_of_range(
+        ".review", raw_page, total, link_args
+    )
+    if out_of_range is not None:
+        return out_of_range
+
+    errors = [department_error] if department_error else []
     return render_template(
         "promotion/review.html",
         queue=review_steps.review_queue(current_user),
-        applications=services.visible_applications(current_user),
+        page=paging.fetch_page(query, paging.page_number(raw_page), total),
+        filters=filters,
+        filter_errors=errors + filters.errors,
+        link_args=link_args,
+        departments=visible_departments(current_user),
+        selected_department=department,
+        statuses=list(APPLICATION_STATUS_LABELS.items()),
     )
 
 

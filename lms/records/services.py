@@ -3,7 +3,6 @@
 import logging
 from datetime import date
 from decimal import Decimal
-from typing import Optional
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -226,14 +225,6 @@ def ledger(user: User) -> list[HoursEntry]:
 def current_year(user: User) -> int:
     """Return the calendar year that today falls in, in the user's institution zone."""
     return local_date(user, now_utc()).year
-
-
-def people_of(institution_id: int, department_id: Optional[int] = None) -> list[User]:
-    """Return an institution's accounts, optionally one department's, by name."""
-    query = sa.select(User).where(User.institution_id == institution_id)
-    if department_id is not None:
-        query = query.where(User.department_id == department_id)
-    return list(db.session.scalars(query.order_by(User.full_name, User.id)))
 
 
 def hours_by_tier_for(

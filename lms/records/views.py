@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms import revisions
+from lms import paging, revisions
 from lms.accounts import contact
 from lms.accounts.access import get_person_or_404, hr_scope, roles_required
 from lms.accounts.forms import OwnPhoneForm
@@ -19,7 +19,7 @@ from lms.compliance.windows import local_today
 from lms.extensions import db
 from lms.i18n import format_date
 from lms.organisations.models import Department
-from lms.records import appointments, day_cap, events, services
+from lms.records import appointments, day_cap, events, people_search, services
 from lms.records.forms import PersonProfileForm, ProgressionEventForm, post_choices
 from lms.records.models import ProgressionEntry, ProgressionKind, TrainingTier
 from lms.routing import MAX_ID
@@ -77,22 +77,44 @@ def visible_departments(viewer: User) -> list[Department]:
 @bp.route("/people")
 @roles_required(Role.HR, Role.ADMIN)
 def people():
-    department, filter_error = department_filter(request.args.get("department", ""))
-    institution = current_user.institution
-    year = services.current_year(current_user)
-    people = services.people_of(
-        institution.id, department.id if department is not None else None
+    """List the people in the viewer's reach, 50 a page, searched and filtered."""
+    department, department_error = department_filter(
+        request.args.get("department", "")
     )
-    hours = services.hours_by_tier_for([person.id for person in people], year)
+    filters = people_search.parse_filters(request.args)
+    link_args = filters.query_args()
+    if department is not None and hr_scope(current_user) is None:
+        link_args["department"] = str(department.id)
+
+    query = people_search.people_query(
+        current_user.institution_id,
+        department.id if department is not None else None,
+        filters,
+    )
+    total = paging.count_rows(query)
+    raw_page = request.args.get("page", "")
+    out_of_range = paging.redirect_if_out_of_range(
+        ".people", raw_page, total, link_args
+    )
+    if out_of_range is not None:
+        return out_of_range
+
+    page = paging.fetch_page(query, paging.page_number(raw_page), total)
+    year = services.current_year(current_user)
+    hours = services.hours_by_tier_for([person.id for person in page.items], year)
+    errors = [department_error] if department_error else []
     return render_template(
         "lms/records/people.html",
-        people=people,
+        page=page,
         hours=hours,
         year=year,
         tiers=list(TrainingTier),
         departments=visible_departments(current_user),
         selected_department=department,
-        filter_error=filter_error,
+        filters=filters,
+        filter_errors=errors + filters.errors,
+        link_args=link_args,
+        roles=people_search.role_choices(),
     )
 
 
