@@ -162,12 +162,20 @@ def _previous_settings(data: dict) -> str:
     previous = data.get("previous")
     if not isinstance(previous, dict):
         return ""
+    values = {key: previous.get(key, "—") for key in ("pattern", "prefix")}
+    values["renewal_window_text"] = _days(previous.get("renewal_window_days", "—"))
     return str(
         _l(
             " (before: serial pattern %(pattern)s, prefix %(prefix)s,"
-            " renewal window %(renewal_window_days)s days)"
+            " renewal window %(renewal_window_text)s)"
         )
-    ) % {key: previous.get(key, "—") for key in ("pattern", "prefix", "renewal_window_days")}
+    ) % values
+
+
+def _days(value) -> str:
+    return ngettext(
+        "%(count)s day", "%(count)s days", plural_count(value), count=value
+    )
 
 
 _DERIVED: dict[str, Callable[[dict], str]] = {
@@ -205,6 +213,28 @@ _DERIVED: dict[str, Callable[[dict], str]] = {
             "%(count)s failed item", "%(count)s failed items", n, count=count
         ),
     ),
+    "sessions_ended_text": _counted(
+        "sessions_ended",
+        lambda n, count: ngettext(
+            "%(count)s session", "%(count)s sessions", n, count=count
+        ),
+    ),
+    "other_sessions_ended_text": _counted(
+        "sessions_ended",
+        lambda n, count: ngettext(
+            "%(count)s other session ended",
+            "%(count)s other sessions ended",
+            n,
+            count=count,
+        ),
+    ),
+    "people_text": _counted(
+        "people",
+        lambda n, count: ngettext(
+            "%(count)s certificate", "%(count)s certificates", n, count=count
+        ),
+    ),
+    "renewal_window_text": lambda data: _days(data["renewal_window_days"]),
     "hours_text": _counted(
         "hours", lambda n, count: ngettext("%(count)s hour", "%(count)s hours", n, count=count)
     ),
@@ -272,14 +302,14 @@ TEMPLATES = {
     "account.login": _l("%(actor)s logged in from %(ip)s (%(method_label)s)"),
     "account.login_failed": _l("Failed login as %(username)s from %(ip)s"),
     "account.password_changed": _l(
-        "%(actor)s changed the password; %(sessions_ended)s other sessions ended"
+        "%(actor)s changed the password; %(other_sessions_ended_text)s"
     ),
     "account.password_set": _l(
         "Password of user %(subject_id)s set from the command line;"
         " it must be changed at the next login"
     ),
     "account.sessions_ended": _l(
-        "%(actor)s ended %(sessions_ended)s sessions of user %(subject_id)s"
+        "%(actor)s ended %(sessions_ended_text)s of user %(subject_id)s"
     ),
     "account.operator_granted": _l(
         "User %(subject_id)s made a platform operator from the command line"
@@ -433,7 +463,7 @@ TEMPLATES = {
         "Certificate %(serial)s rests on an attempt on %(quiz)s regraded to a fail"
     ),
     "certificate.batch_created": _l(
-        "Batch of %(people)s certificates created for programme %(programme_name)s"
+        "Batch of %(people_text)s created for programme %(programme_name)s"
     ),
     "certificate.batch_finished": _l(
         "Certificate batch finished: %(issued)s issued, %(existing)s already held,"
@@ -445,7 +475,7 @@ TEMPLATES = {
     ),
     "certificate_settings.saved": _l(
         "Certificate settings saved: serial pattern %(pattern)s, prefix %(prefix)s,"
-        " renewal window %(renewal_window_days)s days%(previous_settings)s"
+        " renewal window %(renewal_window_text)s%(previous_settings)s"
     ),
     "certificate_programme_settings.saved": _l(
         "Programme certificate settings saved: template %(template_id)s,"
