@@ -235,6 +235,63 @@ _DERIVED: dict[str, Callable[[dict], str]] = {
         ),
     ),
     "renewal_window_text": lambda data: _days(data["renewal_window_days"]),
+    "opened_text": _counted(
+        "student_count",
+        lambda n, count: ngettext(
+            "student evaluation opened for %(count)s student",
+            "student evaluation opened for %(count)s students",
+            n,
+            count=count,
+        ),
+    ),
+    "opened_codes_text": _counted(
+        "codes",
+        lambda n, count: ngettext(
+            "with %(count)s code", "with %(count)s codes", n, count=count
+        ),
+    ),
+    "codes_added_text": _counted(
+        "codes",
+        lambda n, count: ngettext(
+            "%(count)s evaluation code added",
+            "%(count)s evaluation codes added",
+            n,
+            count=count,
+        ),
+    ),
+    "closed_text": _counted(
+        "responses",
+        lambda n, count: ngettext(
+            "student evaluation closed with %(count)s response",
+            "student evaluation closed with %(count)s responses",
+            n,
+            count=count,
+        ),
+    ),
+    "codes_voided_text": _counted(
+        "count",
+        lambda n, count: ngettext(
+            "%(count)s evaluation code voided",
+            "%(count)s evaluation codes voided",
+            n,
+            count=count,
+        ),
+    ),
+    "discarded_text": _counted(
+        "issued",
+        lambda n, count: ngettext(
+            "student evaluation discarded with %(count)s code",
+            "student evaluation discarded with %(count)s codes",
+            n,
+            count=count,
+        ),
+    ),
+    "discarded_responses_text": _counted(
+        "responses",
+        lambda n, count: ngettext(
+            "and %(count)s response", "and %(count)s responses", n, count=count
+        ),
+    ),
     "hours_text": _counted(
         "hours", lambda n, count: ngettext("%(count)s hour", "%(count)s hours", n, count=count)
     ),
@@ -363,22 +420,19 @@ TEMPLATES = {
         "Assessment scheme corrected after scores were entered: %(reason)s"
     ),
     "student_evaluation.opened": _l(
-        "%(summary)s: student evaluation opened for %(student_count)s students "
-        "with %(codes)s codes (at least %(minimum)s)"
+        "%(summary)s: %(opened_text)s %(opened_codes_text)s (at least %(minimum)s)"
     ),
     "student_evaluation.codes_added": _l(
-        "%(summary)s: %(codes)s evaluation codes added, %(issued)s in all"
+        "%(summary)s: %(codes_added_text)s, %(issued)s in all"
     ),
-    "student_evaluation.closed": _l(
-        "%(summary)s: student evaluation closed with %(responses)s responses"
-    ),
+    "student_evaluation.closed": _l("%(summary)s: %(closed_text)s"),
     "student_evaluation.reopened": _l("%(summary)s: student evaluation reopened"),
     "student_evaluation.codes_voided": _l(
-        "%(summary)s: %(count)s evaluation codes voided, %(void)s of %(issued)s void in all"
+        "%(summary)s: %(codes_voided_text)s, %(void)s of %(issued)s void in all"
     ),
     "student_evaluation.discarded": _l(
-        "%(summary)s: student evaluation discarded with %(issued)s codes "
-        "(%(used)s used, %(void)s void) and %(responses)s responses: %(reason)s"
+        "%(summary)s: %(discarded_text)s (%(used)s used, %(void)s void)"
+        " %(discarded_responses_text)s: %(reason)s"
     ),
     "progression.corrected": _l(
         "%(summary)s, dated %(occurred_on_label)s (corrects entry %(corrects_id)s)"
