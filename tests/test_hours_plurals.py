@@ -142,3 +142,34 @@ def test_old_leave_withdrawal_notice_reworded(app, locale, expected):
         text = render_stored(stored, "")
 
     assert text.startswith(expected)
+
+
+def _capped_one_hour_day(app, locale: str) -> str:
+    group = SimpleNamespace(
+        days=1,
+        first=date(2026, 9, 1),
+        last=date(2026, 9, 1),
+        max_hours=Decimal(1),
+        trainings=[SimpleNamespace(title="心理健康讲座", hours=Decimal(1))],
+        sessions=[],
+    )
+    template = app.jinja_env.from_string(
+        '{% from "lms/records/_capped_days.html" import capped_days_list %}'
+        "{{ capped_days_list(groups, 1) }}"
+    )
+    with app.test_request_context(), force_locale(locale):
+        return template.render(groups=[group])
+
+
+def test_capped_one_hour_day_singular(app):
+    html = _capped_one_hour_day(app, "en")
+
+    assert "A day of training counts at most 1 hour, from trainings" in html
+    assert ", 1 day: at most 1 hour" in html
+    assert "1 hours" not in html
+
+
+def test_capped_one_hour_day_in_chinese(app):
+    html = _capped_one_hour_day(app, "zh_CN")
+
+    assert "共 1 天：最多 1 学时" in html
