@@ -428,10 +428,11 @@ def save_draw(quiz: Quiz, category: QuestionCategory | None, data: dict, actor: 
     available = _pool_size(category, include)
     if count > available:
         raise reject(
-            _(
-                "The category %(name)s has %(available)d questions; draw at most that many.",
+            ngettext(
+                "The category %(name)s has %(num)d question; draw at most that many.",
+                "The category %(name)s has %(num)d questions; draw at most that many.",
+                available,
                 name=category.path,
-                available=available,
             ),
             "count",
         )
@@ -481,11 +482,13 @@ def quiz_problems(course: Course) -> list[str]:
         if shortfall is not None:
             short, left = shortfall
             problems.append(
-                _(
-                    "The quiz %(title)s draws %(count)d questions from %(name)s,"
+                ngettext(
+                    "The quiz %(title)s draws %(num)d question from %(name)s,"
                     " which has %(left)d left after the quiz's other draws.",
+                    "The quiz %(title)s draws %(num)d questions from %(name)s,"
+                    " which has %(left)d left after the quiz's other draws.",
+                    short.count,
                     title=quiz.title,
-                    count=short.count,
                     name=short.category.path,
                     left=left,
                 )

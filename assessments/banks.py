@@ -5,6 +5,7 @@ from typing import Optional
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from assessments import logger, question_forms
 from assessments.models import (
@@ -244,14 +245,18 @@ def reject_short_draws(bank: QuestionBank, short_before: set[int], field: str = 
             continue
         draw, left = shortfall
         raise reject(
-            _(
-                "The quiz %(quiz)s of the published course %(course)s draws %(count)d"
+            ngettext(
+                "The quiz %(quiz)s of the published course %(course)s draws %(num)d"
+                " question from %(category)s, which would have %(left)d left, so no"
+                " learner could start it. Add questions to that category first, or"
+                " draw fewer in a new version of the course.",
+                "The quiz %(quiz)s of the published course %(course)s draws %(num)d"
                 " questions from %(category)s, which would have %(left)d left, so no"
                 " learner could start it. Add questions to that category first, or"
                 " draw fewer in a new version of the course.",
+                draw.count,
                 quiz=quiz.title,
                 course=quiz.course.title,
-                count=draw.count,
                 category=draw.category.path,
                 left=left,
             ),

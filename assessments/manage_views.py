@@ -49,7 +49,7 @@ from courses.manage_views import quiz_page_with_draw
 from lms import exports, revisions, uploads
 from lms.accounts.access import roles_required
 from lms.accounts.models import Role, User
-from lms.i18n import format_datetime, join_names
+from lms.i18n import format_datetime, join_names, plural_count
 from lms.extensions import db
 
 bp = Blueprint("banks", __name__, url_prefix="/manage")
@@ -890,8 +890,10 @@ def _grade_values(answer: AttemptAnswer) -> dict:
 def _grade_conflict(answer: AttemptAnswer, typed: dict):
     """Return the grading page with status 409, naming the grade saved meanwhile."""
     db.session.refresh(answer)
-    score = _(
+    score = ngettext(
+        "%(awarded)s of %(max)s point",
         "%(awarded)s of %(max)s points",
+        plural_count(answer.question.points),
         awarded=scoring.display(answer.awarded),
         max=scoring.display(answer.question.points),
     )

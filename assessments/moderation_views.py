@@ -14,6 +14,7 @@ from assessments.task_views import _managed_task, _submission, bp
 from assessments.tasks_models import CriterionMark, ScoreSheet, TaskSubmission
 from lms import revisions
 from lms.extensions import db
+from lms.i18n import plural_count
 
 
 # Moderation -----------------------------------------------------------------------
@@ -89,8 +90,10 @@ def _final_values(submission: TaskSubmission) -> dict:
 def _moderation_conflict(submission: TaskSubmission, typed: dict):
     """Return the moderation page with status 409, naming the final score saved meanwhile."""
     db.session.refresh(submission)
-    score = _(
+    score = ngettext(
+        "%(awarded)s of %(max)s point",
         "%(awarded)s of %(max)s points",
+        plural_count(submission.task.max_points),
         awarded=scoring.display(submission.final_score),
         max=scoring.display(submission.task.max_points),
     )

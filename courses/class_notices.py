@@ -1,8 +1,15 @@
 """In-app and e-mail notices to learners about their place in a training class."""
 
 from courses.class_models import ClassMember, MemberStatus
+from lms.i18n import plural_count
 from lms.notifications import services as notifications
-from lms.stored_text import StoredText, stored_date, stored_gettext
+from lms.stored_text import (
+    StoredText,
+    reword_as_plural,
+    stored_date,
+    stored_gettext,
+    stored_ngettext,
+)
 
 #: Notification kind per member status that is announced.
 KINDS = {
@@ -48,6 +55,24 @@ def _send(
     )
 
 
+# Notices stored before the message had a plural form.
+reword_as_plural(
+    "You missed %(missed)s of the %(scheduled)s hours of the class's sessions "
+    "(excused or absent), more than the %(limit)s of its time that the class "
+    "allows. If a mark is wrong, ask the trainers of the class to correct it "
+    "and reinstate you.",
+    "You missed %(missed)s of the %(scheduled)s hour of the class's sessions "
+    "(excused or absent), more than the %(limit)s of its time that the class "
+    "allows. If a mark is wrong, ask the trainers of the class to correct it "
+    "and reinstate you.",
+    "You missed %(missed)s of the %(scheduled)s hours of the class's sessions "
+    "(excused or absent), more than the %(limit)s of its time that the class "
+    "allows. If a mark is wrong, ask the trainers of the class to correct it "
+    "and reinstate you.",
+    "scheduled",
+)
+
+
 def announce_leave_withdrawal(member: ClassMember, standing, *, key: str) -> None:
     """Tell the learner they were withdrawn for missing more time than the limit allows.
 
@@ -56,13 +81,19 @@ def announce_leave_withdrawal(member: ClassMember, standing, *, key: str) -> Non
     training_class = member.training_class
     limit = f"{standing.limit.numerator}/{standing.limit.denominator}"
     title = stored_gettext("You were withdrawn from %(title)s", title=training_class.title)
-    body = stored_gettext(
+    scheduled = str(standing.scheduled_hours)
+    body = stored_ngettext(
+        "You missed %(missed)s of the %(scheduled)s hour of the class's sessions "
+        "(excused or absent), more than the %(limit)s of its time that the class "
+        "allows. If a mark is wrong, ask the trainers of the class to correct it "
+        "and reinstate you.",
         "You missed %(missed)s of the %(scheduled)s hours of the class's sessions "
         "(excused or absent), more than the %(limit)s of its time that the class "
         "allows. If a mark is wrong, ask the trainers of the class to correct it "
         "and reinstate you.",
+        plural_count(scheduled),
         missed=str(standing.missed_hours),
-        scheduled=str(standing.scheduled_hours),
+        scheduled=scheduled,
         limit=limit,
     )
     _send(member, "class_withdrawn_leave", title, body, key)

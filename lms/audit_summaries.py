@@ -162,12 +162,20 @@ def _previous_settings(data: dict) -> str:
     previous = data.get("previous")
     if not isinstance(previous, dict):
         return ""
+    values = {key: previous.get(key, "—") for key in ("pattern", "prefix")}
+    values["renewal_window_text"] = _days(previous.get("renewal_window_days", "—"))
     return str(
         _l(
             " (before: serial pattern %(pattern)s, prefix %(prefix)s,"
-            " renewal window %(renewal_window_days)s days)"
+            " renewal window %(renewal_window_text)s)"
         )
-    ) % {key: previous.get(key, "—") for key in ("pattern", "prefix", "renewal_window_days")}
+    ) % values
+
+
+def _days(value) -> str:
+    return ngettext(
+        "%(count)s day", "%(count)s days", plural_count(value), count=value
+    )
 
 
 _DERIVED: dict[str, Callable[[dict], str]] = {
@@ -203,6 +211,85 @@ _DERIVED: dict[str, Callable[[dict], str]] = {
         "retried",
         lambda n, count: ngettext(
             "%(count)s failed item", "%(count)s failed items", n, count=count
+        ),
+    ),
+    "sessions_ended_text": _counted(
+        "sessions_ended",
+        lambda n, count: ngettext(
+            "%(count)s session", "%(count)s sessions", n, count=count
+        ),
+    ),
+    "other_sessions_ended_text": _counted(
+        "sessions_ended",
+        lambda n, count: ngettext(
+            "%(count)s other session ended",
+            "%(count)s other sessions ended",
+            n,
+            count=count,
+        ),
+    ),
+    "people_text": _counted(
+        "people",
+        lambda n, count: ngettext(
+            "%(count)s certificate", "%(count)s certificates", n, count=count
+        ),
+    ),
+    "renewal_window_text": lambda data: _days(data["renewal_window_days"]),
+    "opened_text": _counted(
+        "student_count",
+        lambda n, count: ngettext(
+            "student evaluation opened for %(count)s student",
+            "student evaluation opened for %(count)s students",
+            n,
+            count=count,
+        ),
+    ),
+    "opened_codes_text": _counted(
+        "codes",
+        lambda n, count: ngettext(
+            "with %(count)s code", "with %(count)s codes", n, count=count
+        ),
+    ),
+    "codes_added_text": _counted(
+        "codes",
+        lambda n, count: ngettext(
+            "%(count)s evaluation code added",
+            "%(count)s evaluation codes added",
+            n,
+            count=count,
+        ),
+    ),
+    "closed_text": _counted(
+        "responses",
+        lambda n, count: ngettext(
+            "student evaluation closed with %(count)s response",
+            "student evaluation closed with %(count)s responses",
+            n,
+            count=count,
+        ),
+    ),
+    "codes_voided_text": _counted(
+        "count",
+        lambda n, count: ngettext(
+            "%(count)s evaluation code voided",
+            "%(count)s evaluation codes voided",
+            n,
+            count=count,
+        ),
+    ),
+    "discarded_text": _counted(
+        "issued",
+        lambda n, count: ngettext(
+            "student evaluation discarded with %(count)s code",
+            "student evaluation discarded with %(count)s codes",
+            n,
+            count=count,
+        ),
+    ),
+    "discarded_responses_text": _counted(
+        "responses",
+        lambda n, count: ngettext(
+            "and %(count)s response", "and %(count)s responses", n, count=count
         ),
     ),
     "hours_text": _counted(
@@ -272,14 +359,14 @@ TEMPLATES = {
     "account.login": _l("%(actor)s logged in from %(ip)s (%(method_label)s)"),
     "account.login_failed": _l("Failed login as %(username)s from %(ip)s"),
     "account.password_changed": _l(
-        "%(actor)s changed the password; %(sessions_ended)s other sessions ended"
+        "%(actor)s changed the password; %(other_sessions_ended_text)s"
     ),
     "account.password_set": _l(
         "Password of user %(subject_id)s set from the command line;"
         " it must be changed at the next login"
     ),
     "account.sessions_ended": _l(
-        "%(actor)s ended %(sessions_ended)s sessions of user %(subject_id)s"
+        "%(actor)s ended %(sessions_ended_text)s of user %(subject_id)s"
     ),
     "account.operator_granted": _l(
         "User %(subject_id)s made a platform operator from the command line"
@@ -333,22 +420,19 @@ TEMPLATES = {
         "Assessment scheme corrected after scores were entered: %(reason)s"
     ),
     "student_evaluation.opened": _l(
-        "%(summary)s: student evaluation opened for %(student_count)s students "
-        "with %(codes)s codes (at least %(minimum)s)"
+        "%(summary)s: %(opened_text)s %(opened_codes_text)s (at least %(minimum)s)"
     ),
     "student_evaluation.codes_added": _l(
-        "%(summary)s: %(codes)s evaluation codes added, %(issued)s in all"
+        "%(summary)s: %(codes_added_text)s, %(issued)s in all"
     ),
-    "student_evaluation.closed": _l(
-        "%(summary)s: student evaluation closed with %(responses)s responses"
-    ),
+    "student_evaluation.closed": _l("%(summary)s: %(closed_text)s"),
     "student_evaluation.reopened": _l("%(summary)s: student evaluation reopened"),
     "student_evaluation.codes_voided": _l(
-        "%(summary)s: %(count)s evaluation codes voided, %(void)s of %(issued)s void in all"
+        "%(summary)s: %(codes_voided_text)s, %(void)s of %(issued)s void in all"
     ),
     "student_evaluation.discarded": _l(
-        "%(summary)s: student evaluation discarded with %(issued)s codes "
-        "(%(used)s used, %(void)s void) and %(responses)s responses: %(reason)s"
+        "%(summary)s: %(discarded_text)s (%(used)s used, %(void)s void)"
+        " %(discarded_responses_text)s: %(reason)s"
     ),
     "progression.corrected": _l(
         "%(summary)s, dated %(occurred_on_label)s (corrects entry %(corrects_id)s)"
@@ -433,7 +517,7 @@ TEMPLATES = {
         "Certificate %(serial)s rests on an attempt on %(quiz)s regraded to a fail"
     ),
     "certificate.batch_created": _l(
-        "Batch of %(people)s certificates created for programme %(programme_name)s"
+        "Batch of %(people_text)s created for programme %(programme_name)s"
     ),
     "certificate.batch_finished": _l(
         "Certificate batch finished: %(issued)s issued, %(existing)s already held,"
@@ -445,7 +529,7 @@ TEMPLATES = {
     ),
     "certificate_settings.saved": _l(
         "Certificate settings saved: serial pattern %(pattern)s, prefix %(prefix)s,"
-        " renewal window %(renewal_window_days)s days%(previous_settings)s"
+        " renewal window %(renewal_window_text)s%(previous_settings)s"
     ),
     "certificate_programme_settings.saved": _l(
         "Programme certificate settings saved: template %(template_id)s,"

@@ -28,6 +28,7 @@ from typing import Optional
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from lms import audit
 from lms.accounts.models import User
@@ -314,10 +315,12 @@ def apply_result(evaluation: StudentEvaluation, actor: User):
     if summary.score is None:
         raise AssessmentError(
             "",
-            _(
-                "%(count)s students responded; the evaluation score needs at least "
+            ngettext(
+                "%(num)s student responded; the evaluation score needs at least "
                 "%(min)s responses.",
-                count=summary.responses,
+                "%(num)s students responded; the evaluation score needs at least "
+                "%(min)s responses.",
+                summary.responses,
                 min=scoring.MIN_REPORTED_RESPONSES,
             ),
         )

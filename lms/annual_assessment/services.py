@@ -12,6 +12,7 @@ from typing import Optional
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.exc import IntegrityError
 
 from lms import audit, uploads
@@ -609,9 +610,12 @@ def check_score(
     if sample > students:
         raise AssessmentError(
             "sample_size",
-            _(
+            ngettext(
+                "Sampled students: %(sample)s is more than the %(students)s student "
+                "of the counselor; enter at most %(students)s.",
                 "Sampled students: %(sample)s is more than the %(students)s students "
                 "of the counselor; enter at most %(students)s.",
+                students,
                 sample=sample,
                 students=students,
             ),

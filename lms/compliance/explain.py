@@ -330,18 +330,22 @@ def _rank_date_missing(verdict: Verdict) -> str:
     values = _numbers(verdict)
     values["years"] = str(verdict.rule.window_years)
     values["end"] = _date(verdict.window_end)
-    values["months"] = str(verdict.rule.window_months)
+    values["months"] = _months(verdict.rule.window_months)
     return ngettext(
         "%(achieved)s of %(required)s %(what)s in the %(years)s year to %(end)s. "
-        "A cadre promoted short of the minimum has %(months)s months from the "
+        "A cadre promoted short of the minimum has %(months)s from the "
         "rank date to make it up, and that date is not recorded. %(action)s",
         "%(achieved)s of %(required)s %(what)s in the %(years)s years to %(end)s. "
-        "A cadre promoted short of the minimum has %(months)s months from the "
+        "A cadre promoted short of the minimum has %(months)s from the "
         "rank date to make it up, and that date is not recorded. %(action)s",
         verdict.rule.window_years,
         action=action,
         **values,
     )
+
+
+def _months(months: int) -> str:
+    return ngettext("%(num)s month", "%(num)s months", months)
 
 
 def _join(sentences: list[str]) -> str:
@@ -358,7 +362,7 @@ def _rolling_after_rank(verdict: Verdict) -> str:
     values = _numbers(verdict)
     values["years"] = str(verdict.rule.window_years)
     values["end"] = _date(verdict.window_end)
-    values["months"] = str(verdict.rule.window_months)
+    values["months"] = _months(verdict.rule.window_months)
 
     if window.deadline is None:
         return ngettext(
@@ -378,11 +382,11 @@ def _rolling_after_rank(verdict: Verdict) -> str:
     if verdict.status is Status.MISSED:
         return ngettext(
             "%(achieved)s of %(required)s %(what)s in the %(years)s year to "
-            "%(end)s; %(missing)s missing. The %(months)s months after reaching "
+            "%(end)s; %(missing)s missing. The %(months)s after reaching "
             "the rank on %(rank_date)s to make up the shortfall ended on "
             "%(deadline)s.",
             "%(achieved)s of %(required)s %(what)s in the %(years)s years to "
-            "%(end)s; %(missing)s missing. The %(months)s months after reaching "
+            "%(end)s; %(missing)s missing. The %(months)s after reaching "
             "the rank on %(rank_date)s to make up the shortfall ended on "
             "%(deadline)s.",
             verdict.rule.window_years,
@@ -390,10 +394,10 @@ def _rolling_after_rank(verdict: Verdict) -> str:
         )
     return ngettext(
         "%(achieved)s of %(required)s %(what)s in the %(years)s year to "
-        "%(end)s; %(missing)s missing by %(deadline)s, %(months)s months after "
+        "%(end)s; %(missing)s missing by %(deadline)s, %(months)s after "
         "reaching the rank on %(rank_date)s.",
         "%(achieved)s of %(required)s %(what)s in the %(years)s years to "
-        "%(end)s; %(missing)s missing by %(deadline)s, %(months)s months after "
+        "%(end)s; %(missing)s missing by %(deadline)s, %(months)s after "
         "reaching the rank on %(rank_date)s.",
         verdict.rule.window_years,
         **values,
@@ -492,31 +496,31 @@ def _around_post_start(verdict: Verdict) -> str:
     post_started_on = verdict.window.post_started_on
     values = _numbers(verdict)
     values["deadline"] = _date(verdict.deadline)
-    values["months"] = str(verdict.rule.new_to_post_months)
+    values["months"] = _months(verdict.rule.new_to_post_months)
     values["start"] = _date(post_started_on)
     if verdict.status is Status.MET:
         return _(
             "%(achieved)s of %(required)s %(what)s before and in the first "
-            "%(months)s months after taking up the post on %(start)s; "
+            "%(months)s after taking up the post on %(start)s; "
             "requirement met.",
             **values,
         )
     if verdict.status is Status.MISSED:
         return _(
             "%(achieved)s of %(required)s %(what)s by %(deadline)s, the end of "
-            "the first %(months)s months in the post; %(missing)s missing.",
+            "the first %(months)s in the post; %(missing)s missing.",
             **values,
         )
     if verdict.today < post_started_on:
         return _(
             "%(achieved)s of %(required)s %(what)s so far; the post starts on "
             "%(start)s, and %(missing)s are missing by %(deadline)s, the end of "
-            "the first %(months)s months in the post.",
+            "the first %(months)s in the post.",
             **values,
         )
     return _(
         "%(achieved)s of %(required)s %(what)s so far; %(missing)s missing by "
-        "%(deadline)s, the end of the first %(months)s months in the post.",
+        "%(deadline)s, the end of the first %(months)s in the post.",
         **values,
     )
 
@@ -581,14 +585,14 @@ def _uncovered(verdict: Verdict) -> str:
         )
     if rule.window_kind is WindowKind.AROUND_POST_START:
         return _(
-            "Applies in the first %(months)s months after taking up a post, and"
+            "Applies in the first %(months)s after taking up a post, and"
             " shows a shortfall for %(shown)s months after that.",
-            months=rule.new_to_post_months,
+            months=_months(rule.new_to_post_months),
             shown=POST_WINDOW_SHOWN_MONTHS,
         )
     return _(
-        "Applies only in the first %(months)s months after taking up a post.",
-        months=rule.new_to_post_months,
+        "Applies only in the first %(months)s after taking up a post.",
+        months=_months(rule.new_to_post_months),
     )
 
 

@@ -29,9 +29,11 @@ from typing import Iterable, Optional
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import ngettext
 
 from lms import signals
 from lms.extensions import db
+from lms.i18n import plural_count
 from lms.records.models import ExternalTraining, ExternalTrainingStatus
 
 
@@ -42,6 +44,13 @@ def max_hours_per_day() -> Decimal:
     (``CLASS_FULL_DAY_HOURS``), so a training day cannot credit more.
     """
     return Decimal(str(current_app.config["CLASS_FULL_DAY_HOURS"]))
+
+
+def cap_hours_text(hours: Decimal) -> str:
+    """Return a cap of ``hours`` as "1 hour" or "8 hours" in the reader's language."""
+    return ngettext(
+        "%(max)s hour", "%(max)s hours", plural_count(hours), max=format(hours, "f")
+    )
 
 
 #: Tables of the courses package, named here because the records package

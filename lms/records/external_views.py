@@ -158,18 +158,18 @@ def _day_cap_message(shared: day_cap.SharedDays, total) -> str:
         "total": format(total, "f"),
         "first": format_date(shared.first),
         "last": format_date(shared.last),
-        "max": format(shared.max_hours, "f"),
+        "max": day_cap.cap_hours_text(shared.max_hours),
         "per_day": format(max_hours_per_day(), "f"),
     }
     if not shared.sessions:
         return ngettext(
             "Trainings already submitted on these dates: %(trainings)s. With this "
             "one they come to %(total)s hours from %(first)s to %(last)s, but "
-            "%(num)d day earns at most %(max)s hours, %(per_day)s per day as a full "
+            "%(num)d day earns at most %(max)s, %(per_day)s per day as a full "
             "day counts. Lower the hours or correct the dates.",
             "Trainings already submitted on these dates: %(trainings)s. With this "
             "one they come to %(total)s hours from %(first)s to %(last)s, but "
-            "%(num)d days earn at most %(max)s hours, %(per_day)s per day as a full "
+            "%(num)d days earn at most %(max)s, %(per_day)s per day as a full "
             "day counts. Lower the hours or correct the dates.",
             shared.days,
             **values,
@@ -177,11 +177,11 @@ def _day_cap_message(shared: day_cap.SharedDays, total) -> str:
     return ngettext(
         "Trainings and class sessions already on these dates: %(trainings)s. With "
         "this one they come to %(total)s hours from %(first)s to %(last)s, but "
-        "%(num)d day earns at most %(max)s hours, %(per_day)s per day as a full "
+        "%(num)d day earns at most %(max)s, %(per_day)s per day as a full "
         "day counts, class sessions included. Lower the hours or correct the dates.",
         "Trainings and class sessions already on these dates: %(trainings)s. With "
         "this one they come to %(total)s hours from %(first)s to %(last)s, but "
-        "%(num)d days earn at most %(max)s hours, %(per_day)s per day as a full "
+        "%(num)d days earn at most %(max)s, %(per_day)s per day as a full "
         "day counts, class sessions included. Lower the hours or correct the dates.",
         shared.days,
         **values,

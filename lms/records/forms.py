@@ -50,7 +50,7 @@ from lms.labels import (
     TRAINING_KIND,
     TRAINING_TIER,
 )
-from lms.records.day_cap import max_hours_per_day
+from lms.records.day_cap import cap_hours_text, max_hours_per_day
 from lms.records.events import (
     ADMINISTRATIVE_RANKS,
     ASSESSMENT_GRADE_LABELS,
@@ -519,14 +519,14 @@ class ExternalTrainingForm(PlatformForm):
             if hours > per_day * days:
                 self.hours.errors = list(self.hours.errors) + [
                     ngettext(
-                        "A training of %(num)d day earns at most %(max)s hours, "
+                        "A training of %(num)d day earns at most %(max)s, "
                         "%(per_day)s per day as a full day counts. Lower the "
                         "hours or correct the dates.",
-                        "A training of %(num)d days earns at most %(max)s hours, "
+                        "A training of %(num)d days earns at most %(max)s, "
                         "%(per_day)s per day as a full day counts. Lower the "
                         "hours or correct the dates.",
                         days,
-                        max=format(per_day * days, "f"),
+                        max=cap_hours_text(per_day * days),
                         per_day=format(per_day, "f"),
                     )
                 ]

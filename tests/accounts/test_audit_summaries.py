@@ -561,3 +561,108 @@ def test_record_titles_of_own_institution_only(world):
     assert load_titles([key, ("progression_entry", 0)], world.uni_a) == {
         key: StoredTitle("2025年度考核：优秀", "2025年度考核：优秀")
     }
+
+
+# Counts of one in English summaries ------------------------------------------
+
+
+@pytest.fixture
+def counted_once(world):
+    _add(world, "account.sessions_ended", {"sessions_ended": 1}, "admin ended 1")
+    _add(world, "account.password_changed", {"sessions_ended": 1}, "password changed")
+    _add(world, "certificate.batch_created",
+         {"people": 1, "programme_id": 5, "programme_title": "新任辅导员培训"},
+         "batch of 1")
+    _add(world, "certificate_settings.saved",
+         {"pattern": "{seq}", "prefix": "JA", "renewal_window_days": 1,
+          "previous": {"pattern": "{seq}", "prefix": "UNI-", "renewal_window_days": 1}},
+         "settings saved")
+    db.session.commit()
+    return world
+
+
+def test_counts_of_one_in_english(counted_once, login, english):
+    page = login("admin").get("/admin/audit").get_data(as_text=True)
+    cells = _summary_cells(page)
+
+    assert cells["account.sessions_ended"][1] == "admin ended 1 session of user 1"
+    assert cells["account.password_changed"][1] == (
+        "admin changed the password; 1 other session ended"
+    )
+    assert cells["certificate.batch_created"][1] == (
+        "Batch of 1 certificate created for programme 新任辅导员培训"
+    )
+    assert cells["certificate_settings.saved"][1] == (
+        "Certificate settings saved: serial pattern {seq}, prefix JA, renewal window"
+        " 1 day (before: serial pattern {seq}, prefix UNI-, renewal window 1 day)"
+    )
+
+
+def test_counts_of_one_in_chinese(counted_once, login):
+    page = login("admin").get("/admin/audit").get_data(as_text=True)
+    cells = _summary_cells(page)
+
+    assert cells["account.sessions_ended"][1] == "admin 结束了用户 1 的 1 个会话"
+    assert cells["account.password_changed"][1] == "admin 修改了密码，结束了其他 1 个会话"
+    assert cells["certificate.batch_created"][1] == (
+        "已为培训项目 新任辅导员培训 创建批量发证任务，共 1 份证书"
+    )
+    assert cells["certificate_settings.saved"][1] == (
+        "证书设置已保存：编号格式 {seq}，前缀 JA，续期窗口 1 天"
+        "（原为：编号格式 {seq}，前缀 UNI-，续期窗口 1 天）"
+    )
+
+
+@pytest.fixture
+def evaluation_counted_once(world):
+    for verb, data in [
+        ("opened", {"student_count": 1, "codes": 1, "minimum": 1}),
+        ("codes_added", {"codes": 1, "issued": 2}),
+        ("closed", {"responses": 1}),
+        ("codes_voided", {"count": 1, "void": 1, "issued": 2}),
+        ("discarded", {"issued": 1, "used": 1, "void": 0, "responses": 1,
+                       "reason": "重复"}),
+    ]:
+        _add(world, f"student_evaluation.{verb}", data, "张老师: 2025")
+    db.session.commit()
+    return world
+
+
+def test_evaluation_counts_of_one_in_english(evaluation_counted_once, login, english):
+    page = login("admin").get("/admin/audit").get_data(as_text=True)
+    cells = _summary_cells(page)
+
+    assert cells["student_evaluation.opened"][1] == (
+        "张老师: 2025: student evaluation opened for 1 student with 1 code (at least 1)"
+    )
+    assert cells["student_evaluation.codes_added"][1] == (
+        "张老师: 2025: 1 evaluation code added, 2 in all"
+    )
+    assert cells["student_evaluation.closed"][1] == (
+        "张老师: 2025: student evaluation closed with 1 response"
+    )
+    assert cells["student_evaluation.codes_voided"][1] == (
+        "张老师: 2025: 1 evaluation code voided, 1 of 2 void in all"
+    )
+    assert cells["student_evaluation.discarded"][1] == (
+        "张老师: 2025: student evaluation discarded with 1 code (1 used, 0 void)"
+        " and 1 response: 重复"
+    )
+
+
+def test_evaluation_counts_of_one_in_chinese(evaluation_counted_once, login):
+    page = login("admin").get("/admin/audit").get_data(as_text=True)
+    cells = _summary_cells(page)
+
+    assert cells["student_evaluation.opened"][1] == (
+        "张老师: 2025：已为 1 名学生开启学生评议，发放 1 个评议码（至少 1 个）"
+    )
+    assert cells["student_evaluation.codes_added"][1] == "张老师: 2025：新增 1 个评议码，共 2 个"
+    assert cells["student_evaluation.closed"][1] == "张老师: 2025：学生评议已结束，共 1 份答卷"
+    assert cells["student_evaluation.codes_voided"][1] == (
+        "张老师: 2025：作废评议码 1 个，已发放 2 个中共作废 1 个"
+    )
+    assert cells["student_evaluation.discarded"][1] == (
+        "张老师: 2025：已删除学生评议，含评议码 1 个（已使用 1 个，已作废 0 个）和答卷 1 份，"
+        "原因：重复"
+    )

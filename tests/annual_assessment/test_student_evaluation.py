@@ -640,3 +640,47 @@ def test_public_score_form_lists_dimensions(app, world, login):
     assert text.count('type="number"') == 5
     assert 'min="0"' in text
     assert 'max="100"' in text
+
+
+# Counts of one student ----------------------------------------------------------
+
+
+def test_one_response_too_few_singular(app_ctx, world, english):
+    opened, codes = _open(world, students=20)
+    _answer(opened, codes[0], 80)
+    hr = db.session.get(User, world.hr)
+    evaluation.close(opened, hr)
+
+    with pytest.raises(services.AssessmentError) as raised:
+        evaluation.apply_result(opened, hr)
+
+    assert raised.value.message == (
+        "1 student responded; the evaluation score needs at least 3 responses."
+    )
+
+
+def test_sample_above_one_student_singular(app_ctx, world, english):
+    scheme, person, hr = _load(world)
+    assessment = services.assessment_for(scheme, person)
+    component = evaluation.students_component(assessment)
+
+    with pytest.raises(services.AssessmentError) as raised:
+        services.record_score(assessment, component, hr, "80", "2", "1")
+
+    assert raised.value.message == (
+        "Sampled students: 2 is more than the 1 student of the counselor;"
+        " enter at most 1."
+    )
+
+
+def test_sample_above_one_student_in_chinese(app_ctx, world):
+    scheme, person, hr = _load(world)
+    assessment = services.assessment_for(scheme, person)
+    component = evaluation.students_component(assessment)
+
+    with pytest.raises(services.AssessmentError) as raised:
+        services.record_score(assessment, component, hr, "80", "2", "1")
+
+    assert raised.value.message == (
+        "抽样人数：2 超过了该辅导员所带的 1 名学生；请输入不超过 1 的人数。"
+    )

@@ -876,3 +876,31 @@ def test_evidence_label_names_accepted_types(app, seeded, login):
     page = login("counselor1").get("/annual-assessment/mine").get_data(as_text=True)
 
     assert "证明材料（可选：PDF、JPG、PNG 或 DOCX 文件）" in page
+
+
+def _bonus_cap_of_one(app, world):
+    from decimal import Decimal
+
+    from lms.annual_assessment.models import AssessmentComponent
+
+    with app.app_context():
+        component = db.session.get(AssessmentComponent, world.components["加分"])
+        component.bonus_cap = Decimal("1")
+        db.session.commit()
+
+
+def test_bonus_cap_of_one_point_singular(app, world, login, english):
+    _bonus_cap_of_one(app, world)
+
+    page = login("hr").get(person_url(world, world.alice)).get_data(as_text=True)
+
+    assert "up to 1.0 point<" in page
+    assert "1.0 points" not in page
+
+
+def test_bonus_cap_in_chinese(app, world, login):
+    _bonus_cap_of_one(app, world)
+
+    page = login("hr").get(person_url(world, world.alice)).get_data(as_text=True)
+
+    assert "最多 1.0 分" in page

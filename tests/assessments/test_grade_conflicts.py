@@ -13,7 +13,7 @@ from lms.accounts.models import User
 from lms.audit import AuditEntry
 from lms import revisions
 from lms.extensions import db
-from tests.assessments.task_builders import make_task, user
+from tests.assessments.task_builders import make_rubric, make_task, user
 from tests.assessments.test_attempt_views import (
     _all_kinds_quiz,
     _attempt,
@@ -86,6 +86,25 @@ def test_stale_essay_grade_gets_409(world, login):
     assert len(entries) == 1
     assert entries[0].actor_id == world.trainer
 
+
+
+def test_stale_grade_of_one_point_singular(world, login):
+    attempt_id, answer_id = _submitted_essay(world, login)
+    answer = db.session.get(AttemptAnswer, answer_id)
+    answer.question.points = Decimal("1")
+    db.session.commit()
+    url = f"/manage/grading/{answer_id}"
+    admin = login("admin")
+    trainer = login("trainer")
+    admin_version = _opened_version(admin, url)
+    trainer_version = _opened_version(trainer, url)
+    saved = trainer.post(url, data={"point_1": "1", "comment": "好", "lock_version": trainer_version})
+    assert saved.status_code == 302
+
+    stale = admin.post(url, data={"point_1": "0", "comment": "", "lock_version": admin_version})
+
+    assert stale.status_code == 409
+    assert "saved the grade 1 of 1 point on" in stale.get_data(as_text=True)
 
 def test_conflict_lists_differing_saved_values(world, login):
     _attempt_id, answer_id = _submitted_essay(world, login)
@@ -227,3 +246,26 @@ def test_stale_final_score_gets_409(world, login, moderated_submission):
         world.trainer,
         world.admin,
     ]
+
+
+def test_stale_final_score_of_one_point_singular(world, login):
+    rubric = make_rubric(world.uni_a, "one", "完成 | 1\n- 完成 | 1\n- 未完成 | 0\n")
+    task = make_task(world, rubric=rubric, assessors=("hr",), moderator="trainer")
+    submission = tasks.submit(task, user("counselor1"), text="我的分析")
+    db.session.commit()
+    assert task.max_points == 1
+    url = f"/manage/submissions/{submission.id}"
+    admin = login("admin")
+    trainer = login("trainer")
+    admin_version = _opened_version(admin, url)
+    saved = trainer.post(
+        url, data={"final_score": "1", "reason": "复核后给分", "lock_version": admin_version}
+    )
+    assert saved.status_code == 302
+
+    stale = admin.post(
+        url, data={"final_score": "0", "reason": "另行评定", "lock_version": admin_version}
+    )
+
+    assert stale.status_code == 409
+    assert "saved the grade 1 of 1 point on" in stale.get_data(as_text=True)

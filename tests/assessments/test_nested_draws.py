@@ -87,3 +87,58 @@ def test_publish_check_counts_overlapping_draws(nested):
     problems = authoring.quiz_problems(quiz.course)
 
     assert any("which has 3 left after the quiz's other draws" in str(p) for p in problems)
+
+
+@pytest.fixture
+def one_question(nested):
+    """Return the draft quiz, an empty category and its child with one question."""
+    quiz, top, child, trainer = nested
+    bank = top.bank
+    outer = banks.create_category(bank, {"name": "案例", "parent_id": str(top.id)}, trainer)
+    inner = banks.create_category(bank, {"name": "单题", "parent_id": str(outer.id)}, trainer)
+    _question(inner, "唯一", trainer)
+    db.session.commit()
+    return quiz, outer, inner, trainer
+
+
+def test_draw_beyond_one_question_singular(one_question):
+    quiz, outer, inner, trainer = one_question
+
+    with pytest.raises(authoring.AuthoringError) as raised:
+        authoring.save_draw(quiz, inner, {"count": "2"}, trainer)
+
+    assert str(raised.value.errors["count"]).startswith(
+        f"The category {inner.path} has 1 question; draw at most that many."
+    )
+
+
+def test_publish_check_one_drawn_question_singular(one_question):
+    quiz, outer, inner, trainer = one_question
+    quiz.draws.append(QuizDraw(category_id=inner.id, count=1))
+    quiz.draws.append(QuizDraw(category_id=outer.id, count=1, include_subcategories=True))
+    db.session.flush()
+
+    problems = [str(problem) for problem in authoring.quiz_problems(quiz.course)]
+
+    assert (
+        f"The quiz {quiz.title} draws 1 question from {outer.path},"
+        " which has 0 left after the quiz's other draws." in problems
+    )
+
+
+def test_short_published_draw_of_one_singular(one_question):
+    quiz, outer, inner, trainer = one_question
+    published = db.session.get(Course, quiz.course.previous_version_id)
+    published_quiz = db.session.scalar(sa.select(Quiz).filter_by(course_id=published.id))
+    published_quiz.draws.append(
+        QuizDraw(category_id=outer.id, count=1, include_subcategories=False)
+    )
+    db.session.flush()
+
+    with pytest.raises(authoring.AuthoringError) as raised:
+        banks.reject_short_draws(outer.bank, set())
+
+    assert (
+        f"The quiz {published_quiz.title} of the published course {published.title}"
+        f" draws 1 question from {outer.path}, which would have 0 left"
+    ) in str(raised.value.errors["form"])

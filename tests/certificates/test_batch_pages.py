@@ -80,7 +80,7 @@ def test_old_batch_created_entry_names_programme_id(app_ctx, login, english):
     row = _audit_row(login("admin").get("/admin/audit").get_data(as_text=True),
                      "certificate.batch_created")
 
-    assert row[4] == f"Batch of 1 certificates created for programme {programme_id}"
+    assert row[4] == f"Batch of 1 certificate created for programme {programme_id}"
 
 
 # Resume button ---------------------------------------------------------------

@@ -1184,3 +1184,12 @@ def test_exam_note_only_on_pre_job_rules(institution, english):
 
     assert PRE_JOB_EXAM_NOTE in pre_job_message
     assert PRE_JOB_EXAM_NOTE not in centralised_message
+
+
+def test_new_to_post_of_one_month_explained(institution, english):
+    rule = _pre_job_rule(new_to_post_months=1)
+    old = make_person(institution, "old", post_started_on=date(2025, 5, 31))
+
+    message = evaluate(old, rule, date(2026, 6, 1)).message
+
+    assert message == "Applies only in the first 1 month after taking up a post."

@@ -473,3 +473,34 @@ def test_seed_moves_old_division_rule(app_ctx):
     assert rule.window_months == 12
     assert rule.source == seed.DIVISION_CADRE_SOURCE
 
+
+
+def _one_month_rule() -> ComplianceRule:
+    rule = _division_rule()
+    rule.window_months = 1
+    db.session.flush()
+    return rule
+
+
+def test_explains_one_month_after_promotion(institution, english):
+    person = _cadre(institution, since=date(2026, 4, 10))
+
+    message = evaluate(person, _one_month_rule(), date(2026, 4, 20)).message
+
+    assert ", 1 month after reaching the rank on 2026-04-10." in message
+
+
+def test_explains_one_month_over(institution, english):
+    person = _cadre(institution, since=date(2026, 3, 10))
+
+    message = evaluate(person, _one_month_rule(), date(2026, 5, 1)).message
+
+    assert "The 1 month after reaching the rank on 2026-03-10" in message
+
+
+def test_explains_one_month_without_rank_date(institution, english):
+    person = make_person(institution, "d1", cadre_rank=DIVISION)
+
+    message = evaluate(person, _one_month_rule(), date(2026, 5, 1)).message
+
+    assert "has 1 month from the rank date to make it up" in message

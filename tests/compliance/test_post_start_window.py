@@ -295,3 +295,20 @@ def test_demo_pre_job_programme_counts(app_ctx, seeded, login):
     assert post_started_on.month == 9
     assert f"目前岗前培训学时为28（要求40），须在{due}（上岗后前12个月期满）前补足12。" in page
     assert "上岗前，岗前培训学时为0" not in page
+
+
+def test_one_month_messages_in_english(person, in_english):
+    rule = _rule()
+    rule.new_to_post_months = 1
+    add_hours(person, 16, date(2026, 6, 1), kind=PRE_JOB)
+
+    before = evaluate(person, rule, date(2026, 8, 1)).message
+    during = evaluate(person, rule, date(2026, 9, 15)).message
+    after = evaluate(person, rule, date(2026, 11, 1)).message
+    add_hours(person, 24, date(2026, 9, 10), kind=PRE_JOB, exam_passed=True)
+    met = evaluate(person, rule, date(2026, 9, 15)).message
+
+    assert "the end of the first 1 month in the post. " in before
+    assert "the end of the first 1 month in the post. " in during
+    assert "the end of the first 1 month in the post; 24 missing." in after
+    assert "before and in the first 1 month after taking up the post" in met

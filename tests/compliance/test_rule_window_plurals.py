@@ -45,3 +45,34 @@ def test_around_post_start_in_chinese(hr):
     page = hr.get("/compliance/rules").get_data(as_text=True)
 
     assert "上岗前1个月及上岗后前6个月" in page
+
+
+def _after_rank() -> ComplianceRule:
+    rule = db.session.scalars(
+        sa.select(ComplianceRule).filter_by(
+            window_kind=WindowKind.ROLLING_YEARS_AFTER_RANK
+        )
+    ).first()
+    rule.window_years, rule.window_months = 1, 1
+    db.session.commit()
+    return rule
+
+
+def test_after_rank_singular_year_and_month(hr):
+    _after_rank()
+    hr.post("/language/en")
+
+    page = hr.get("/compliance/rules").get_data(as_text=True)
+
+    assert (
+        "The last 1 year, rolling; a cadre who reached the rank in it and is short"
+        " has 1 month from the rank date" in page
+    )
+
+
+def test_after_rank_in_chinese(hr):
+    _after_rank()
+
+    page = hr.get("/compliance/rules").get_data(as_text=True)
+
+    assert "最近1年滚动计算；在此期间晋升且未达标的干部，自任现职级之日起有1个月补足" in page

@@ -113,6 +113,32 @@ def test_dashboard_explains_elective_progress(
     assert "Required: 1 of 1. Electives: 3 of the 3 hours needed." in page
 
 
+
+def test_dashboard_one_elective_hour_singular(world, electives, login):
+    programme = db.session.get(Programme, electives["programme"])
+    programme.min_elective_hours = Decimal("1")
+    user, _enrolment = _enrol(world, electives)
+    _finish(user, electives["e1"])
+    db.session.commit()
+    learner = login("counselor1")
+    learner.post("/language/en")
+
+    page = learner.get("/learning").get_data(as_text=True)
+
+    assert "Required: 0 of 1. Electives: 2 of the 1 hour needed." in page
+
+
+def test_dashboard_elective_hours_in_chinese(world, electives, login):
+    programme = db.session.get(Programme, electives["programme"])
+    programme.min_elective_hours = Decimal("1.5")
+    user, _enrolment = _enrol(world, electives)
+    db.session.commit()
+
+    page = login("counselor1").get("/learning").get_data(as_text=True)
+
+    assert "必修：已完成 0 / 1 门；选修：已获 0 学时，需 1.5 学时。" in page
+
+
 def test_electives_without_required_not_complete(world, electives):
     user, enrolment = _enrol(world, electives)
     _finish(user, electives["r"])

@@ -710,3 +710,48 @@ def test_one_hour_notices_are_singular(world, login):
     assert "全国高校辅导员示范培训 (1 hour) was approved, so its hour counts." in page
     assert "so its 1 hour no longer counts." in page
     assert "1 hours" not in page + review
+
+
+@pytest.fixture
+def one_hour_days(app):
+    app.config["CLASS_FULL_DAY_HOURS"] = "1"
+    yield
+    app.config["CLASS_FULL_DAY_HOURS"] = "8"
+
+
+def test_one_hour_day_cap_singular(world, login, one_hour_days):
+    counselor = _english(login("counselor1"))
+
+    response = _submit(
+        counselor, start_date="2026-10-01", end_date="2026-10-01", hours="2"
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Hours: A training of 1 day earns at most 1 hour, 1 per day" in page
+
+
+def test_shared_one_hour_day_cap_singular(world, login, one_hour_days):
+    counselor = _english(login("counselor1"))
+    assert _submit(
+        counselor, title="校级心理健康培训", start_date="2026-03-02",
+        end_date="2026-03-02", hours="0.5",
+    ).status_code == 302
+
+    response = _submit(
+        counselor, title="校级网络思政培训", start_date="2026-03-02",
+        end_date="2026-03-02", hours="1",
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "1 day earns at most 1 hour, 1 per day as a full day counts" in page
+
+
+def test_one_hour_day_cap_in_chinese(world, login, one_hour_days):
+    response = _submit(
+        login("counselor1"), start_date="2026-10-01", end_date="2026-10-01", hours="2"
+    )
+
+    page = response.get_data(as_text=True)
+    assert "1 天的培训最多计 1 学时（按全天计，每天 1 学时）。" in page
