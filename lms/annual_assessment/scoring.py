@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable, Optional, Sequence
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from lms.annual_assessment.labels import DUTY_LABELS  # noqa: F401  (registers the tables)
 from lms.annual_assessment.models import ComponentKind
@@ -329,14 +330,22 @@ def check_sample(sample_size: int, student_count: int, share: Decimal) -> None:
 
 
 def sample_message(error: SampleTooSmall) -> str:
-    return _(
-        "Sampled students: %(sample)s of %(students)s students is below the minimum "
-        "share of %(share)s%%; at least %(needed)s students must take part.",
+    # Each count picks its own plural form, so each has a sentence of its own.
+    shortfall = ngettext(
+        "Sampled students: %(sample)s of %(num)s student is below the minimum "
+        "share of %(share)s%%.",
+        "Sampled students: %(sample)s of %(num)s students is below the minimum "
+        "share of %(share)s%%.",
+        error.students,
         sample=error.sample,
-        students=error.students,
         share=percent(error.share),
-        needed=error.needed,
     )
+    needed = ngettext(
+        "At least %(num)s student must take part.",
+        "At least %(num)s students must take part.",
+        error.needed,
+    )
+    return _("%(shortfall)s %(needed)s", shortfall=shortfall, needed=needed)
 
 
 def kind_label(kind: ComponentKind) -> str:

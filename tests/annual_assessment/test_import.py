@@ -97,7 +97,7 @@ def test_import_bad_rows_save_nothing(app, world, login, english):
     page = response.get_data(as_text=True)
     assert "nothing was saved" in page
     assert "<td>2</td><td>抽样人数</td>" in page
-    assert "at least 12 students must take part" in page
+    assert "At least 12 students must take part" in page
     assert "<td>3</td><td>工号</td>" in page
     assert "<td>4</td><td>院系考核</td>" in page
     assert "“abc” is not a number" in page

@@ -207,8 +207,31 @@ def test_check_sample_rejects_below_share():
         scoring.check_sample(11, 40, D("0.300"))
     assert raised.value.needed == 12
     message = scoring.sample_message(raised.value)
-    assert "at least 12 students" in message
+    assert "At least 12 students must take part." in message
     assert "30%" in message
+
+
+def test_sample_message_singular_counts(app_ctx):
+    with pytest.raises(scoring.SampleTooSmall) as raised:
+        scoring.check_sample(0, 1, D("0.300"))
+
+    message = scoring.sample_message(raised.value)
+
+    assert "0 of 1 student is below" in message
+    assert "At least 1 student must take part." in message
+
+
+def test_sample_message_in_chinese(app):
+    from flask_babel import force_locale
+
+    with pytest.raises(scoring.SampleTooSmall) as raised:
+        scoring.check_sample(11, 40, D("0.300"))
+    with app.test_request_context(), force_locale("zh_CN"):
+        message = scoring.sample_message(raised.value)
+
+    assert message == (
+        "抽样人数：40 名学生中抽取 11 名，低于最低比例 30%；至少需要 12 名学生参加评议。"
+    )
 
 
 def test_check_sample_accepts_exact_share():

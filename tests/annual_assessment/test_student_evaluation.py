@@ -272,7 +272,7 @@ def test_close_below_sample_records_nothing(app_ctx, world, english):
         _answer(opened, code, 80)
     problem = evaluation.close(opened, db.session.get(User, world.hr))
     db.session.commit()
-    assert "at least 6 students must take part" in problem
+    assert "At least 6 students must take part" in problem
     assert not opened.is_open
     assert db.session.scalar(sa.select(ComponentScore)) is None
 

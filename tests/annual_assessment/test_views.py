@@ -226,7 +226,7 @@ def test_sample_below_share_rejected(world, login, english):
         {"score": "90", "sample_size": "11", "student_count": "40"},
     )
     assert response.status_code == 400
-    assert "at least 12 students must take part" in response.get_data(as_text=True)
+    assert "At least 12 students must take part" in response.get_data(as_text=True)
 
 
 def test_score_out_of_range_rejected(world, login, english):
