@@ -73,9 +73,10 @@ def fetch_page(
 def redirect_if_out_of_range(endpoint: str, raw: str, total: int, link_args: dict):
     """Return a redirect to the nearest page that exists, or None when ``raw`` is one.
 
-    A number past the end goes to the last page and anything else that is not
-    a page number (0, -1, "abc", a 30-digit number) to the first, with a
-    message that says so. ``link_args`` keeps the list's filters.
+    A number past the end goes to the last page. Any other value that is not
+    a page number (0, -1, "abc", a 30-digit number) goes to the first page.
+    Both flash a message naming the page shown. ``link_args`` keeps the
+    list's filters.
     """
     number = page_number(raw)
     last = last_page(total)

@@ -245,9 +245,9 @@ def _table_rows(engine: sa.Engine) -> dict[str, list[dict]]:
 def _restore_rows(engine: sa.Engine, rows: dict[str, list[dict]]) -> None:
     """Insert a copy of ``rows``, parents first, keeping their primary keys.
 
-    PostgreSQL's sequences then stand past the copied keys, so rows that
-    the test adds never take one of them; they never move back, so no key
-    of an earlier test's row is reused either.
+    On PostgreSQL each sequence is then moved past the copied keys, so rows
+    that the test adds never take one of them. A sequence is never moved
+    back, so no key of an earlier test's row is reused either.
     """
     with engine.begin() as conn:
         for table in _db.metadata.sorted_tables:

@@ -498,7 +498,7 @@ def test_people_list_loads_one_page_of_people(app, login):
 
 
 def _institution_with_applications(applications: int):
-    """Create ``applications`` approved applications, which wait for nobody."""
+    """Create ``applications`` approved applications, none waiting for a decision."""
     from datetime import datetime, timezone
 
     from lms.promotion.models import (

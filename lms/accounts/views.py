@@ -329,8 +329,8 @@ def render_manage_page(
 ):
     """Render the account page of ``person`` and the errors of a rejected HR scope form.
 
-    ``first_password`` is shown once, on the page that answers the creation
-    of the account.
+    ``first_password`` is shown once, in the response to the request that
+    created the account.
     """
     role_form = RoleForm(formdata=None, role=person.role.value)
     role_form.role.choices = _role_choices()

@@ -132,12 +132,12 @@ class PersonProfile(Versioned, db.Model):
 class CadreRankPeriod(db.Model):
     """A cadre rank a person held from a day on, until their next period starts.
 
-    The profile keeps only the current rank and its date, but a yearly
-    rule that covers several ranks (科员 to 正科级) covers a cadre promoted
+    The profile keeps only the current rank and its date. A yearly rule
+    that covers several ranks (科员 to 正科级) covers a cadre promoted
     between two of them without a break, so it counts from the first day
     of the unbroken run of covered ranks (``covered_rank_since``). A row is
     written whenever the profile's rank or rank date changes
-    (``record_rank_periods``); ``rank`` is None for a person whose rank
+    (``record_rank_periods``). ``rank`` is None for a person whose rank
     was cleared on that day.
     """
 

@@ -25,8 +25,8 @@ logger = logging.getLogger("lms.records")
 #: Source type of a ledger or timeline row that lowers an elective's credited
 #: 学时 to what is left of its programme's elective minimum. Rows of this
 #: type were written once, on upgrade, for completions recorded before
-#: electives were capped; its ``source_id`` is the ledger row it corrects
-#: (or, on the timeline, the course completion).
+#: electives were capped. Their ``source_id`` is the ledger row they correct
+#: (on the timeline, the course completion).
 ELECTIVE_CAP_SOURCE_TYPE = "programme_hours_cap"
 
 
