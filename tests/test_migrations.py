@@ -626,3 +626,93 @@ def test_class_notice_dates_become_stored_dates(fresh_app):
     assert reminder_text["zh_CN"] == "培训班“示范班”将于2026年9月1日开班。"
     assert reminder_text["en"] == 'The training class "示范班" starts on 2026-09-01.'
     assert restored["params"]["period"] == "2026-09-01 – 2026-09-30"
+
+
+#: The revision before the division-level cadre rule accepted three months.
+BEFORE_DIVISION_MONTHS = "5d1e7b9c2a40"
+
+
+def _division_rule(row_id: int, institution_id, **values) -> tuple[str, dict]:
+    from lms.compliance import seed
+
+    return ("compliance_rule", {
+        "id": row_id, "institution_id": institution_id, "code": "cadre-division-5y",
+        "name": seed._OLD_DIVISION_CADRE_NAME,
+        "source": seed._HOURS_DIVISION_CADRE_SOURCE, "verified": True, "active": True,
+        "roles": '["counselor", "party_worker"]', "posts": "[]",
+        "full_time_only": False, "party_member_only": False,
+        "party_committee_only": False,
+        "cadre_ranks": '["division_deputy", "division_chief"]', "new_to_post": False,
+        "new_to_post_months": 12, "window_kind": "rolling_years_after_rank",
+        "window_years": 5, "window_months": 12, "min_hours": 550, "tiers": "[]",
+        "kinds": "[]", "excluded_kinds": "[]", "at_risk_days": 180,
+        "created_at": "2026-01-05 08:00:00.000000", **values,
+    })
+
+
+def test_division_rule_accepts_three_months_on_upgrade(fresh_app):
+    """The national rule gets the days; changed rules and adaptations keep theirs."""
+    from lms.compliance import seed
+
+    rows = [
+        RELEASE_ROWS[0],
+        _division_rule(1, None),
+        # An institution's adaptation with the national values and its own.
+        _division_rule(2, 1, at_risk_days=90),
+        ("institution", {"id": 2, "code": "uni-b", "name": "乙大学",
+                         "timezone": "Asia/Shanghai", "serial_prefix": "SB"}),
+        _division_rule(3, 2, name="县处级干部脱产培训", min_hours=600),
+    ]
+    with fresh_app.app_context():
+        upgrade(revision=BEFORE_DIVISION_MONTHS)
+        with db.engine.begin() as connection:
+            metadata = sa.MetaData()
+            for table_name, row in rows:
+                table = sa.Table(table_name, metadata, autoload_with=connection)
+                values = {
+                    key: _python_value(table.c[key].type, value) for key, value in row.items()
+                }
+                connection.execute(table.insert().values(**values))
+        upgrade()
+        query = sa.text(
+            "SELECT id, name, source, min_hours, min_days, hours_per_day, lock_version"
+            " FROM compliance_rule ORDER BY id"
+        )
+        upgraded = {row.id: row for row in db.session.execute(query)}
+        db.session.remove()
+        downgrade(revision=BEFORE_DIVISION_MONTHS)
+        restored = db.session.execute(query).first()
+        db.session.remove()
+
+    national = upgraded[1]
+    assert (national.name, national.source) == (
+        seed.DIVISION_CADRE_NAME, seed.DIVISION_CADRE_SOURCE
+    )
+    assert (float(national.min_days), float(national.hours_per_day)) == (90.0, 8.0)
+    assert national.lock_version == 2
+    for own in (upgraded[2], upgraded[3]):
+        assert own.source == seed._HOURS_DIVISION_CADRE_SOURCE
+        assert (own.min_days, own.hours_per_day, own.lock_version) == (None, None, 1)
+    assert upgraded[3].name == "县处级干部脱产培训"
+    assert (restored.name, restored.min_days) == (seed._OLD_DIVISION_CADRE_NAME, None)
+
+
+def test_division_rule_changed_by_hand_keeps_its_values(fresh_app):
+    rows = [RELEASE_ROWS[0], _division_rule(1, None, source="按本省规定核对")]
+    with fresh_app.app_context():
+        upgrade(revision=BEFORE_DIVISION_MONTHS)
+        with db.engine.begin() as connection:
+            metadata = sa.MetaData()
+            for table_name, row in rows:
+                table = sa.Table(table_name, metadata, autoload_with=connection)
+                values = {
+                    key: _python_value(table.c[key].type, value) for key, value in row.items()
+                }
+                connection.execute(table.insert().values(**values))
+        upgrade()
+        rule = db.session.execute(
+            sa.text("SELECT source, min_days FROM compliance_rule")
+        ).one()
+        db.session.remove()
+
+    assert tuple(rule) == ("按本省规定核对", None)

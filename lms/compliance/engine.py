@@ -40,6 +40,7 @@ from lms.extensions import db
 from lms.organisations.models import Institution
 
 __all__ = [
+    "Measure",
     "Status",
     "Today",
     "Uncovered",
@@ -100,6 +101,13 @@ class Status(enum.Enum):
     #: is not recorded. ``Verdict.missing_date`` names it.
     START_DATE_MISSING = "start_date_missing"
     NOT_APPLICABLE = "not_applicable"
+
+
+class Measure(enum.Enum):
+    """A quantity a verdict counts: 学时, or training days under a days minimum."""
+
+    HOURS = "hours"
+    DAYS = "days"
 
 
 class Uncovered(enum.Enum):
@@ -164,17 +172,37 @@ class Verdict:
     #: Training days in the window, for a rule with a days minimum
     #: (``rule.counts_days``); None otherwise.
     achieved_days: Optional[Decimal] = None
+    #: Rolling windows of a rule with a days minimum: the training days that
+    #: will still count on ``window.horizon``.
+    still_counting_days: Optional[Decimal] = None
 
     @property
     def applies(self) -> bool:
         return self.status is not Status.NOT_APPLICABLE
 
     @property
+    def days_required(self) -> Optional[Decimal]:
+        """The rule's days minimum, or None for a rule without one."""
+        if self.achieved_days is None:
+            return None
+        return Decimal(self.rule.min_days)
+
+    @property
+    def hours_reached(self) -> bool:
+        """Whether the 学时 (or trainings) reach the rule's minimum."""
+        return self.achieved >= self.required
+
+    @property
     def days_reached(self) -> bool:
         """Whether the training days reach the rule's days minimum."""
-        return self.achieved_days is not None and self.achieved_days >= Decimal(
-            self.rule.min_days
-        )
+        if self.achieved_days is None:
+            return False
+        return self.achieved_days >= self.days_required
+
+    @property
+    def reached(self) -> bool:
+        """Whether either measure reaches its minimum, whatever the exam."""
+        return self.hours_reached or self.days_reached
 
     @property
     def missing(self) -> Decimal:
@@ -182,6 +210,40 @@ class Verdict:
         if self.days_reached:
             return Decimal(0)
         return max(self.required - self.achieved, Decimal(0))
+
+    @property
+    def missing_days(self) -> Optional[Decimal]:
+        """Return the training days still missing, none once the 学时 suffice.
+
+        None for a rule without a days minimum.
+        """
+        if self.achieved_days is None:
+            return None
+        if self.hours_reached:
+            return Decimal(0)
+        return max(self.days_required - self.achieved_days, Decimal(0))
+
+    def share(self, measure: Measure) -> Decimal:
+        """Return the part of the minimum that ``measure`` has reached, 1 for all of it.
+
+        Above 1 when the measure goes beyond its minimum.
+        """
+        if measure is Measure.DAYS:
+            return self.achieved_days / self.days_required
+        return self.achieved / self.required
+
+    @property
+    def closest_measure(self) -> Optional[Measure]:
+        """Return the measure nearest its minimum, or None for a rule without days.
+
+        That is the one with the larger share of its minimum, and the 学时
+        when both shares are equal.
+        """
+        if self.achieved_days is None:
+            return None
+        if self.share(Measure.DAYS) > self.share(Measure.HOURS):
+            return Measure.DAYS
+        return Measure.HOURS
 
     @property
     def window_start(self) -> Optional[date]:
@@ -569,6 +631,7 @@ def _verdict(rule, person, today, window, tallies, anchor, exams) -> Verdict:
         missing_date=missing,
         exam=exam,
         achieved_days=tally.days,
+        still_counting_days=tally.still_days if rule.is_rolling else None,
     )
 
 

@@ -6,11 +6,12 @@ English msgid. Lists use Babel's locale-aware "or" lists (English
 """
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
+from typing import Optional
 
 from babel.lists import format_list
 from flask import has_request_context
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_decimal, format_percent, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -18,6 +19,7 @@ from flask_babel import ngettext
 from lms.compliance.engine import (
     PARTY_WINDOW_SHOWN_MONTHS,
     POST_WINDOW_SHOWN_MONTHS,
+    Measure,
     Status,
     Uncovered,
     Verdict,
@@ -107,7 +109,65 @@ def _rule_notes(verdict: Verdict) -> list[str]:
                 required=_number(rule.min_days),
             )
         )
+        closest = _closest_note(verdict)
+        if closest:
+            notes.append(closest)
     return notes
+
+
+def _closest_note(verdict: Verdict) -> str:
+    """Return which measure reaches the minimum, or which one is closer to it.
+
+    Empty when nothing counts yet, because neither measure is closer then.
+    """
+    if verdict.hours_reached and verdict.days_reached:
+        return _("Both the hours and the training days reach the minimum.")
+    if verdict.hours_reached:
+        return _("The hours reach the minimum.")
+    if verdict.days_reached:
+        return _("The training days reach the minimum.")
+    hours, days = verdict.share(Measure.HOURS), verdict.share(Measure.DAYS)
+    if not hours and not days:
+        return ""
+    if verdict.closest_measure is Measure.DAYS:
+        return _(
+            "The training days are closer to the minimum: %(days)s of it,"
+            " against %(hours)s for the hours.",
+            days=_percent(days),
+            hours=_percent(hours),
+        )
+    return _(
+        "The hours are closer to the minimum: %(hours)s of it, against"
+        " %(days)s for the training days.",
+        hours=_percent(hours),
+        days=_percent(days),
+    )
+
+
+MEASURE = {
+    "hours": _l("Hours"),
+    "days": _l("Training days"),
+}
+
+
+def closest_label(verdict: Verdict) -> str:
+    """Return the measure nearest its minimum with its share, e.g. "Hours (54%)".
+
+    Empty for a rule without a days minimum or a verdict without numbers.
+    """
+    measure = verdict.closest_measure
+    if measure is None or not verdict.applies:
+        return ""
+    return _(
+        "%(measure)s (%(percent)s)",
+        measure=MEASURE[measure.value],
+        percent=_percent(verdict.share(measure)),
+    )
+
+
+def _percent(share: Decimal) -> str:
+    """Format a share as a whole percentage, rounded down so 99.6 % is not 100 %."""
+    return format_percent(share.quantize(Decimal("0.01"), rounding=ROUND_DOWN))
 
 
 def _exam_note(verdict: Verdict) -> str:
@@ -178,9 +238,52 @@ def _numbers(verdict: Verdict) -> dict:
     return {
         "achieved": _number(verdict.achieved),
         "required": _number(verdict.required),
-        "missing": _number(verdict.missing),
+        "missing": _missing(verdict),
         "what": _what(verdict.rule, verdict.required),
     }
+
+
+def _missing(verdict: Verdict) -> str:
+    """Return the shortfall as a number, or under a days minimum as both gaps.
+
+    Both gaps read "250 hours or 50 training days".
+    """
+    if verdict.missing_days is None:
+        return _number(verdict.missing)
+    return format_list(
+        [_hours(verdict.missing), _days(verdict.missing_days)],
+        style="or",
+        locale=get_locale(),
+    )
+
+
+def _still(verdict: Verdict) -> str:
+    """Return what still counts at the horizon, with the days under a days minimum."""
+    if verdict.still_counting_days is None:
+        return _number(verdict.still_counting)
+    return format_list(
+        [_hours(verdict.still_counting), _days(verdict.still_counting_days)],
+        style="standard",
+        locale=get_locale(),
+    )
+
+
+def _hours(value: Decimal) -> str:
+    return ngettext(
+        "%(amount)s hour",
+        "%(amount)s hours",
+        plural_count(value),
+        amount=_number(value),
+    )
+
+
+def _days(value: Optional[Decimal]) -> str:
+    return ngettext(
+        "%(amount)s training day",
+        "%(amount)s training days",
+        plural_count(value),
+        amount=_number(value),
+    )
 
 
 def _calendar_year(verdict: Verdict) -> str:
@@ -218,14 +321,14 @@ def _rolling(verdict: Verdict) -> str:
             verdict.rule.window_years,
             **values,
         )
-    if verdict.achieved >= verdict.required:
+    if verdict.reached:
         return ngettext(
             "%(achieved)s of %(required)s %(what)s in the %(years)s year to %(end)s; "
             "only %(still)s will still count on %(horizon)s.",
             "%(achieved)s of %(required)s %(what)s in the %(years)s years to %(end)s; "
             "only %(still)s will still count on %(horizon)s.",
             verdict.rule.window_years,
-            still=_number(verdict.still_counting),
+            still=_still(verdict),
             horizon=_date(verdict.window.horizon),
             **values,
         )
@@ -357,7 +460,7 @@ def _join(sentences: list[str]) -> str:
 def _rolling_after_rank(verdict: Verdict) -> str:
     """Explain a rolling rule whose deadline is counted from the rank date."""
     window = verdict.window
-    if verdict.status is Status.MET or verdict.achieved >= verdict.required:
+    if verdict.status is Status.MET or verdict.reached:
         return _rolling(verdict)
     values = _numbers(verdict)
     values["years"] = str(verdict.rule.window_years)

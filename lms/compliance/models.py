@@ -342,10 +342,10 @@ SHARED_RULE_NAMES = {
         ),
     ),
     "cadre-division-5y": (
-        "县处级以上领导干部每5年参加脱产培训不少于550学时",
+        "县处级以上领导干部每5年参加脱产培训累计不少于3个月或550学时",
         _l(
-            "Leading cadres at division level and above: at least 550 hours of"
-            " full-time training every 5 years"
+            "Leading cadres at division level and above: at least 3 months or 550"
+            " hours of full-time training every 5 years"
         ),
     ),
 }

@@ -80,10 +80,25 @@ _OLD_DIVISION_CADRE_SOURCE = (
     _CADRE_SOURCE + "原文为每5年累计不少于3个月或550学时，本规则按学时核对；"
     "任职前未达到的，应在任职后1年内完成，本规则未单独处理。"
 )
-DIVISION_CADRE_SOURCE = (
-    _CADRE_SOURCE + "原文为每5年累计不少于3个月或550学时，本规则按学时核对；"
+_DIVISION_CADRE_AFTER_RANK_NOTE = (
     "任职前未达到的，应在任职后1年内完成：5年内晋升到现职级且未达到的，"
     "期限为任现职级之日起1年。"
+)
+#: The source text while the rule counted 学时 only.
+_HOURS_DIVISION_CADRE_SOURCE = (
+    _CADRE_SOURCE + "原文为每5年累计不少于3个月或550学时，本规则按学时核对；"
+    + _DIVISION_CADRE_AFTER_RANK_NOTE
+)
+_OLD_DIVISION_CADRE_NAME = "县处级以上领导干部每5年参加脱产培训不少于550学时"
+DIVISION_CADRE_NAME = "县处级以上领导干部每5年参加脱产培训累计不少于3个月或550学时"
+#: Three months of training, at 30 days a month.
+_THREE_MONTHS_DAYS = Decimal(90)
+DIVISION_CADRE_SOURCE = (
+    _CADRE_SOURCE + "原文为每5年累计不少于3个月或550学时，达到其一即可。"
+    "3个月按90天计（每月按30天计），天数按培训记录的天数累计：校外培训按起止日期"
+    "计算天数（含其间的休息日），培训班按出勤学时折合天数，只记学时的培训每8学时"
+    "折1天；全国规则只读，院校可改编本规则后修改天数或折算学时。"
+    + _DIVISION_CADRE_AFTER_RANK_NOTE
 )
 
 RULES = [
@@ -217,7 +232,7 @@ RULES = [
     ),
     dict(
         code="cadre-division-5y",
-        name="县处级以上领导干部每5年参加脱产培训不少于550学时",
+        name=DIVISION_CADRE_NAME,
         source=DIVISION_CADRE_SOURCE,
         verified=True,
         roles=_LEARNERS,
@@ -231,6 +246,8 @@ RULES = [
         window_years=5,
         window_months=12,
         min_hours=Decimal(550),
+        min_days=_THREE_MONTHS_DAYS,
+        hours_per_day=_FULL_DAY_HOURS,
         at_risk_days=180,
     ),
 ]
@@ -287,9 +304,24 @@ SUPERSEDED = [
             window_months=None,
         ),
         dict(
-            source=DIVISION_CADRE_SOURCE,
+            source=_HOURS_DIVISION_CADRE_SOURCE,
             window_kind=WindowKind.ROLLING_YEARS_AFTER_RANK,
             window_months=12,
+        ),
+    ),
+    (
+        "cadre-division-5y",
+        dict(
+            name=_OLD_DIVISION_CADRE_NAME,
+            source=_HOURS_DIVISION_CADRE_SOURCE,
+            min_days=None,
+            hours_per_day=None,
+        ),
+        dict(
+            name=DIVISION_CADRE_NAME,
+            source=DIVISION_CADRE_SOURCE,
+            min_days=_THREE_MONTHS_DAYS,
+            hours_per_day=_FULL_DAY_HOURS,
         ),
     ),
 ]

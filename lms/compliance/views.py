@@ -18,7 +18,7 @@ from lms.competencies.evidence import DEFAULT_FRAMEWORK_CODE, population_attainm
 from lms.competencies.models import Framework, FrameworkStatus
 from lms.compliance import dashboard, snapshots
 from lms.compliance.engine import Status, evaluate_institution, local_today
-from lms.compliance.explain import STATUS
+from lms.compliance.explain import MEASURE, STATUS, closest_label
 from lms.compliance.models import ComplianceRule, WindowKind
 from lms.extensions import db
 from lms.labels import label
@@ -46,6 +46,7 @@ def _status_helpers():
         "status_labels": {status: STATUS[status.value] for status in Status},
         "status_order": dashboard.STATUS_ORDER,
         "compliance_status_classes": STATUS_CLASSES,
+        "closest_label": closest_label,
     }
 
 
@@ -259,27 +260,35 @@ def export_rule_people(rule_id: int):
         _("Deadline"),
         _("Explanation"),
     ]
+    rule = context["rule"]
+    if rule.counts_days:
+        header[-2:-2] = [
+            _("Training days"),
+            _("Days required"),
+            _("Days missing"),
+            _("Closest to the minimum"),
+        ]
     rows = []
     for verdict in context["verdicts"]:
         person = verdict.person
         department = departments.get(person.department_id)
         applies = verdict.applies
-        rows.append(
-            [
-                person.full_name,
-                person.employee_no or "",
-                department.name if department else "",
-                label(person.role),
-                label(person.post),
-                str(STATUS[verdict.status.value]),
-                format_decimal(verdict.achieved) if applies else "",
-                format_decimal(verdict.required) if applies else "",
-                format_decimal(verdict.missing) if applies else "",
-                verdict.deadline.isoformat() if verdict.deadline else "",
-                verdict.message,
-            ]
-        )
-    rule = context["rule"]
+        row = [
+            person.full_name,
+            person.employee_no or "",
+            department.name if department else "",
+            label(person.role),
+            label(person.post),
+            str(STATUS[verdict.status.value]),
+            format_decimal(verdict.achieved) if applies else "",
+            format_decimal(verdict.required) if applies else "",
+            format_decimal(verdict.missing) if applies else "",
+            verdict.deadline.isoformat() if verdict.deadline else "",
+            verdict.message,
+        ]
+        if rule.counts_days:
+            row[-2:-2] = _days_columns(verdict)
+        rows.append(row)
     response = make_response(dashboard.csv_text(header, rows))
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers.set(
@@ -289,6 +298,21 @@ def export_rule_people(rule_id: int):
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _days_columns(verdict) -> list[str]:
+    """Return the CSV cells of a days rule: days, minimum, missing, closer measure."""
+    if verdict.achieved_days is None:
+        return ["", "", "", ""]
+    measure = verdict.closest_measure
+    return [
+        format_decimal(verdict.achieved_days),
+        format_decimal(verdict.days_required),
+        format_decimal(verdict.missing_days),
+        str(MEASURE[measure.value]),
+    ]
+
+
 def _csv_name(rule, context) -> str:
     """Name the file after the rule and the day, or the year for a past year."""
     today = local_today(current_user.institution)

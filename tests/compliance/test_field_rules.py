@@ -186,9 +186,11 @@ def test_days_message_names_both_minimums(institution, in_english):
     message = evaluate(person, rule, date(2026, 6, 1)).message
 
     assert message == (
-        "40 of 90 hours in 2026; 50 missing by 2026-12-31. "
+        "40 of 90 hours in 2026; 50 hours or 7 training days missing by 2026-12-31. "
         "Either 90 hours or 12 days of training meet this rule. Hours recorded "
-        "without days count one day for every 8 hours. Training days: 5 of 12."
+        "without days count one day for every 8 hours. Training days: 5 of 12. "
+        "The hours are closer to the minimum: 44% of it, against 41% for the "
+        "training days."
     )
 
 

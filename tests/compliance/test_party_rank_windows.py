@@ -457,11 +457,15 @@ def test_seed_adds_party_date_rules(app_ctx):
 
 
 def test_seed_moves_old_division_rule(app_ctx):
+    """The rule first seeded, on 学时 only and without the year after a promotion."""
     old = dict(next(values for values in seed.RULES if values["code"] == "cadre-division-5y"))
     old.update(
+        name=seed._OLD_DIVISION_CADRE_NAME,
         source=seed._OLD_DIVISION_CADRE_SOURCE,
         window_kind=WindowKind.ROLLING_YEARS,
         window_months=None,
+        min_days=None,
+        hours_per_day=None,
     )
     db.session.add(ComplianceRule(institution_id=None, active=True, **old))
     db.session.flush()
@@ -472,6 +476,8 @@ def test_seed_moves_old_division_rule(app_ctx):
     assert rule.window_kind is WindowKind.ROLLING_YEARS_AFTER_RANK
     assert rule.window_months == 12
     assert rule.source == seed.DIVISION_CADRE_SOURCE
+    assert rule.name == seed.DIVISION_CADRE_NAME
+    assert (rule.min_days, rule.hours_per_day) == (Decimal(90), Decimal(8))
 
 
 
