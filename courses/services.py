@@ -179,6 +179,10 @@ def enrol(user: User, programme: Programme) -> Enrolment:
         return find_enrolment(user, programme)
     pin_course_versions(enrolment)
     logger.info("User %r enrolled in %r", user, programme)
+    if completed_course_ids(user, [link.course_id for link in enrolment.pins]):
+        # Courses completed before, such as through another programme, count
+        # here too, so they may already complete this one.
+        evaluate_programme(enrolment)
     return enrolment
 
 
@@ -586,8 +590,7 @@ def evaluate_course(user: User, course: Course) -> Optional[CourseCompletion]:
         return None
 
     enrolments = enrolments_for_course(user, course)
-    enrolment = enrolments[0] if enrolments else None
-    hours = credited_hours(enrolment, course)
+    enrolment, hours = crediting_enrolment(enrolments, course)
     completion = CourseCompletion(
         user_id=user.id,
         course_id=course.id,
@@ -621,6 +624,31 @@ def evaluate_course(user: User, course: Course) -> Optional[CourseCompletion]:
     return completion
 
 
+def crediting_enrolment(
+    enrolments: list[Enrolment], course: Course
+) -> tuple[Optional[Enrolment], Decimal]:
+    """Return the enrolment that credits ``course``'s 学时, and the 学时 it credits.
+
+    A course in several programmes the learner follows is completed once,
+    counts toward each programme's completion, and is credited once: through
+    the programme in which it earns the most 学时, the one enrolled in first
+    on a tie. So an elective beyond one programme's minimum still credits
+    its 学时 as a required course of another. The other programmes' rows
+    then add up to less than their certificates print. ``enrolments`` are
+    in enrolment order. Without one, the course credits its own 学时.
+
+    NOTE: a programme whose courses were all credited through another
+    programme has no ledger row of its own, so rules that count trainings
+    (``lms.compliance.ledger``) do not count it once completed.
+    """
+    chosen, chosen_hours = None, course.credit_hours
+    for enrolment in enrolments:
+        hours = credited_hours(enrolment, course)
+        if chosen is None or hours > chosen_hours:
+            chosen, chosen_hours = enrolment, hours
+    return chosen, chosen_hours
+
+
 def credited_hours(enrolment: Optional[Enrolment], course: Course) -> Decimal:
     """Return the 学时 that completing ``course`` credits through ``enrolment``.
 
@@ -631,10 +659,13 @@ def credited_hours(enrolment: Optional[Enrolment], course: Course) -> Decimal:
     only what is left of it, possibly nothing, so the ledger, the
     programme's certificate and a withdrawal of its hours name the same
     number. A course taken outside a programme credits its own 学时.
+    ``crediting_enrolment`` picks the enrolment for a course in several
+    programmes.
 
-    NOTE: a course in two programmes the learner is enrolled in credits
-    through the first enrolment only, so the other programme's ledger rows
-    may add up to less than its certificate prints.
+    NOTE: a course completed before the learner enrolled in another
+    programme that contains it keeps the 学时 it credited then, even where
+    the new programme would credit more, because the ledger credits a
+    completion once.
     """
     if enrolment is None:
         return course.credit_hours
