@@ -7,7 +7,6 @@ English msgid. Lists use Babel's locale-aware "or" lists (English
 
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
-from typing import Optional
 
 from babel.lists import format_list
 from flask import has_request_context
@@ -277,7 +276,7 @@ def _hours(value: Decimal) -> str:
     )
 
 
-def _days(value: Optional[Decimal]) -> str:
+def _days(value: Decimal) -> str:
     return ngettext(
         "%(amount)s training day",
         "%(amount)s training days",
