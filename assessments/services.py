@@ -157,12 +157,21 @@ def window_error(quiz: Quiz, now: datetime) -> Optional[str]:
     return None
 
 
-def deadline(attempt: Attempt) -> Optional[datetime]:
-    """Return when the attempt ends: its time limit, extended time, or the quiz closing."""
+#: Default of ``deadline``'s ``grant``: the learner's extra time is looked up.
+UNKNOWN_GRANT: Any = object()
+
+
+def deadline(attempt: Attempt, grant: Any = UNKNOWN_GRANT) -> Optional[datetime]:
+    """Return when the attempt ends: its time limit, extended time, or the quiz closing.
+
+    ``grant`` is the learner's ``QuizGrant`` at the quiz (or None) when the
+    caller has read it already, which saves a query.
+    """
     quiz = attempt.quiz
     limits = []
     if quiz.time_limit_minutes is not None:
-        grant = grant_for(attempt.user, quiz)
+        if grant is UNKNOWN_GRANT:
+            grant = grant_for(attempt.user, quiz)
         minutes = quiz.time_limit_minutes + (grant.extra_minutes if grant else 0)
         limits.append(attempt.started_at + timedelta(minutes=minutes))
     if quiz.closes_at is not None:

@@ -1,7 +1,10 @@
 """Quiz pages: overview, the attempt form with autosave, submission and review."""
 
+from datetime import datetime
 from decimal import Decimal
+from typing import Optional
 
+import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -9,7 +12,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from assessments import grading, logger, review, services
-from assessments.models import Attempt, Quiz
+from assessments.models import Attempt, Quiz, QuizGrant
 from assessments.responses import parse_form
 from courses import services as course_services
 from lms.accounts.access import LEARNER_ROLES, roles_required
@@ -37,6 +40,26 @@ def _load_own_attempt(attempt_id: int) -> Attempt:
     if attempt is None or attempt.user_id != current_user.id:
         abort(404)
     return attempt
+
+
+def _load_own_attempt_and_deadline(attempt_id: int) -> tuple[Attempt, Optional[datetime]]:
+    """Load an attempt of the current user with its quiz and return it with its deadline.
+
+    The learner's extra time at the quiz comes in the same query, so an
+    autosave or a reload of a timed attempt costs no statement for it.
+    """
+    row = db.session.execute(
+        sa.select(Attempt, QuizGrant)
+        .outerjoin(
+            QuizGrant,
+            sa.and_(QuizGrant.quiz_id == Attempt.quiz_id, QuizGrant.user_id == Attempt.user_id),
+        )
+        .options(so.joinedload(Attempt.quiz))
+        .where(Attempt.id == attempt_id)
+    ).one_or_none()
+    if row is None or row.Attempt.user_id != current_user.id:
+        abort(404)
+    return row.Attempt, services.deadline(row.Attempt, row.QuizGrant)
 
 
 def start_error_message(code: str, quiz: Quiz) -> str:
@@ -141,9 +164,8 @@ def start(quiz_id: int):
 @bp.route("/attempts/<int:attempt_id>")
 @login_required
 def attempt(attempt_id: int):
-    attempt = _load_own_attempt(attempt_id)
+    attempt, limit = _load_own_attempt_and_deadline(attempt_id)
     now = now_utc()
-    limit = services.deadline(attempt)
     if services.close_if_expired(attempt, now, limit):
         db.session.commit()
         flash(_("The time ran out, so the attempt was closed."), "error")
@@ -162,13 +184,12 @@ def attempt(attempt_id: int):
 @login_required
 def save_answers(attempt_id: int):
     """Autosave: store the answers the form carries and report the time left as JSON."""
-    attempt = _load_own_attempt(attempt_id)
+    attempt, limit = _load_own_attempt_and_deadline(attempt_id)
     result_url = url_for("assessments.result", attempt_id=attempt.id)
     try:
         slots = services.load_slots(attempt, with_answers=True)
         ignored: list[int] = []
         responses = parse_form(slots, request.form, ignored)
-        limit = services.deadline(attempt)
         saved = services.save_answers(attempt, responses, ignored=ignored, limit=limit)
     except services.AttemptError as error:
         db.session.commit()
