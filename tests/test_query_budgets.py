@@ -599,5 +599,5 @@ def test_review_queue_loads_one_page(app, login):
     finally:
         event.remove(PromotionApplication, "load", remember)
     assert response.status_code == 200
-    # The third page of the queue holds the last 30; no application is approved.
+    # The third page of the queue has the last 30, and no application is approved.
     assert len(set(loaded)) == 30

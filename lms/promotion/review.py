@@ -599,8 +599,8 @@ def review_queue_query(
     The conditions are those of ``can_review``, written in SQL so that the
     database returns only the decidable applications and pages them. The
     oldest submission comes first. ``search`` matches part of the
-    applicant's full name, username or employee number, ignoring case;
-    ``department_id`` keeps the applications filed from one department and
+    applicant's full name, username or employee number, ignoring case.
+    ``department_id`` keeps the applications filed from one department, and
     ``step`` those waiting at one review step.
     """
     application = PromotionApplication

@@ -23,7 +23,7 @@ def frozen_today(monkeypatch):
 def crowd(app_ctx):
     """70 more counselors: 35 in each department, every third one met the rule.
 
-    Rule ``yearly`` asks 16 school-level hours in 2026. With 46 days left of
+    Rule ``yearly`` requires 16 school-level hours in 2026. With 46 days left of
     the year, everyone short of them is at risk.
     """
     world = build_learning_world()

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import event
 
-from lms.accounts.models import Role, User
+from lms.accounts.models import Role
 from lms.extensions import db
+from lms.organisations.models import Institution
 from lms.promotion import review
 from lms.promotion.models import (
     ApplicationStatus,
@@ -139,7 +140,8 @@ def test_sql_queue_equals_can_review_for_each_reviewer(mixed):
         seen[viewer.username] = len(sql)
     # The world gives each kind of reviewer something to decide, and a
     # counselor nothing; the other institution's HR decides only its own.
-    assert seen["hr"] and seen["admin"] and seen["hr-marx"] and seen["hr-phy"]
+    for username in ("hr", "admin", "hr-marx", "hr-phy"):
+        assert seen[username] > 0, username
     assert seen["hr"] != seen["hr2"]
     assert seen["counselor"] == 0
     assert seen["rival-hr"] == 1
@@ -217,7 +219,7 @@ def waiting(app_ctx):
             status = ApplicationStatus.DEPARTMENT_REVIEW
         _apply(rule, person, status, submitted=START + timedelta(days=60 - number))
     db.session.commit()
-    return {"education": education.id, "physics": physics.id}
+    return {"institution": uni.id, "education": education.id, "physics": physics.id}
 
 
 def test_queue_first_page_has_fifty_oldest_first(waiting, login):
@@ -225,7 +227,8 @@ def test_queue_first_page_has_fifty_oldest_first(waiting, login):
 
     names = _queued(page)
     assert len(names) == 50
-    assert names[0] == "辅导员058" and names[1] == "辅导员057"
+    assert names[0] == "辅导员058"
+    assert names[1] == "辅导员057"
     assert "59 applications" in _queue_section(page)
     assert 'href="/promotions/review?queue_page=2#queue-heading"' in page
 
@@ -282,7 +285,8 @@ def test_queue_rejects_bad_filters_and_pages(waiting, login):
     assert "is not an application status" in unknown
     assert past_end.status_code == 302
     location = past_end.headers["Location"]
-    assert "queue_page=2" in location and "queue_q=" in location
+    assert "queue_page=2" in location
+    assert "queue_q=" in location
     assert location.endswith("#queue-heading")
 
 
@@ -296,10 +300,9 @@ def test_queue_empty_search_says_so(waiting, login):
 
 def test_queue_page_loads_one_page(waiting, login):
     """The review page loads the shown page of the queue, not all of it."""
+    uni = db.session.get(Institution, waiting["institution"])
     for number in range(60, 130):
-        person = make_user(
-            db.session.get(User, 1).institution, f"x{number:03d}", full_name="加人"
-        )
+        person = make_user(uni, f"x{number:03d}", full_name="加人")
         _apply(make_rule(person.institution_id, code=f"r{number}"), person,
                ApplicationStatus.DEPARTMENT_REVIEW)
     db.session.commit()
