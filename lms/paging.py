@@ -70,13 +70,23 @@ def fetch_page(
     return Page(items=list(rows), number=number, total=total, size=size)
 
 
-def redirect_if_out_of_range(endpoint: str, raw: str, total: int, link_args: dict):
+def redirect_if_out_of_range(
+    endpoint: str,
+    raw: str,
+    total: int,
+    link_args: dict,
+    *,
+    param: str = "page",
+    anchor: Optional[str] = None,
+):
     """Return a redirect to the nearest page that exists, or None when ``raw`` is one.
 
     A number past the end goes to the last page. Any other value that is not
     a page number (0, -1, "abc", a 30-digit number) goes to the first page.
     Both flash a message naming the page shown. ``link_args`` keeps the
-    list's filters.
+    list's filters. ``param`` names the query argument of the page number,
+    for a page that shows two paged lists; ``anchor`` is the fragment of
+    the redirect.
     """
     number = page_number(raw)
     last = last_page(total)
@@ -93,4 +103,6 @@ def redirect_if_out_of_range(endpoint: str, raw: str, total: int, link_args: dic
         ),
         "info",
     )
-    return redirect(url_for(endpoint, page=shown if shown > 1 else None, **link_args))
+    args = dict(link_args)
+    args[param] = shown if shown > 1 else None
+    return redirect(url_for(endpoint, _anchor=anchor, **args))

@@ -716,3 +716,68 @@ def test_division_rule_changed_by_hand_keeps_its_values(fresh_app):
         db.session.remove()
 
     assert tuple(rule) == ("按本省规定核对", None)
+
+
+BEFORE_EMPLOYEE_NUMBERS = "7b3e5a91c2d4"
+
+
+def _account(user_id: int, institution_id: int, employee_no) -> tuple[str, dict]:
+    return ("user", {
+        "id": user_id, "username": f"user{user_id}", "full_name": f"教师{user_id}",
+        "role": "counselor", "institution_id": institution_id, "active": True,
+        "password_hash": "x", "employee_no": employee_no,
+        "created_at": "2026-01-05 08:00:00.000000",
+    })
+
+
+def test_employee_numbers_normalised_on_upgrade(fresh_app):
+    """Lower-case and full-width numbers become upper case unless taken."""
+    rows = [
+        RELEASE_ROWS[0],
+        ("institution", {"id": 2, "code": "uni-b", "name": "乙大学",
+                         "timezone": "Asia/Shanghai", "serial_prefix": "SB"}),
+        _account(1, 1, "t-2019-001"),
+        _account(2, 1, "ＴＸ２０２０"),
+        _account(3, 1, "T2021 007"),
+        # Taken: by an account that already has the normal form, and by an
+        # earlier account whose number normalises to the same.
+        _account(4, 1, "HR-01"),
+        _account(5, 1, "hr-01"),
+        _account(6, 1, "abc-9"),
+        _account(7, 1, "ＡＢＣ-9"),
+        # Another institution may have the same number.
+        _account(8, 2, "hr-01"),
+        _account(9, 1, None),
+        _account(10, 1, "ABC123"),
+    ]
+    with fresh_app.app_context():
+        upgrade(revision=BEFORE_EMPLOYEE_NUMBERS)
+        with db.engine.begin() as connection:
+            metadata = sa.MetaData()
+            for table_name, row in rows:
+                table = sa.Table(table_name, metadata, autoload_with=connection)
+                values = {
+                    key: _python_value(table.c[key].type, value) for key, value in row.items()
+                }
+                connection.execute(table.insert().values(**values))
+        upgrade()
+        numbers = dict(
+            db.session.execute(sa.text('SELECT id, employee_no FROM "user"')).all()
+        )
+        downgrade(revision=BEFORE_EMPLOYEE_NUMBERS)
+        after_downgrade = db.session.execute(
+            sa.text('SELECT employee_no FROM "user" WHERE id = 1')
+        ).scalar_one()
+        db.session.remove()
+
+    assert numbers[1] == "T-2019-001"
+    assert numbers[2] == "TX2020"
+    assert numbers[3] == "T2021007"
+    assert numbers[4] == "HR-01"
+    assert numbers[5] == "hr-01"
+    assert numbers[6] == "ABC-9"
+    assert numbers[7] == "ＡＢＣ-9"
+    assert numbers[8] == "HR-01"
+    assert numbers[9] is None
+    assert numbers[10] == "ABC123"
+    assert after_downgrade == "T-2019-001"

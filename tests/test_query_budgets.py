@@ -505,8 +505,8 @@ def test_people_list_loads_one_page_of_people(app, login):
     assert len(set(loaded)) <= 51
 
 
-def _institution_with_applications(applications: int):
-    """Create ``applications`` approved applications, none waiting for a decision."""
+def _institution_with_applications(applications: int, waiting: bool = False):
+    """Create ``applications`` approved applications, or waiting ones if ``waiting``."""
     from datetime import datetime, timezone
 
     from lms.promotion.models import (
@@ -527,8 +527,11 @@ def _institution_with_applications(applications: int):
                 rule_id=rule.id, applicant_id=person.id,
                 institution_id=person.institution_id, department_id=department.id,
                 track=PromotionTrack.PROFESSIONAL_TITLE, from_value="讲师",
-                to_value="副教授", status=ApplicationStatus.APPROVED,
-                closed_at=datetime(2026, 6, 1, tzinfo=timezone.utc),
+                to_value="副教授",
+                status=ApplicationStatus.DEPARTMENT_REVIEW
+                if waiting
+                else ApplicationStatus.APPROVED,
+                closed_at=None if waiting else datetime(2026, 6, 1, tzinfo=timezone.utc),
             )
         )
     db.session.commit()
@@ -567,6 +570,42 @@ def test_application_list_loads_one_page(app, login):
     finally:
         event.remove(PromotionApplication, "load", remember)
     assert response.status_code == 200
-    # One page of 50. The applications are closed, so the review queue
-    # (which loads every waiting application) adds none.
+    # One page of 50. The applications are closed, so the review queue adds none.
     assert len(set(loaded)) <= 50
+
+
+def test_review_queue_queries_do_not_grow(app, login):
+    """The review queue pages in SQL, so 130 waiting applications cost what 5 do."""
+    counts = {}
+    for applications in (5, 130):
+        with app.app_context():
+            _institution_with_applications(applications, waiting=True)
+            hr = login("hr").client
+            paths = ["/promotions/review", "/promotions/review?queue_page=2&status=approved"]
+            if applications == 5:
+                paths[1] = "/promotions/review?status=approved"
+            counts[applications] = [queries_for(app, hr, path) for path in paths]
+        _empty_tables(app)
+    assert counts[130] == counts[5]
+
+
+def test_review_queue_loads_one_page(app, login):
+    """The review page loads the shown page of the queue, not every waiting one."""
+    from lms.promotion.models import PromotionApplication
+
+    with app.app_context():
+        _institution_with_applications(130, waiting=True)
+    hr = login("hr").client
+    loaded = []
+
+    def remember(application, context):
+        loaded.append(application.id)
+
+    event.listen(PromotionApplication, "load", remember)
+    try:
+        response = hr.get("/promotions/review?queue_page=3&status=approved")
+    finally:
+        event.remove(PromotionApplication, "load", remember)
+    assert response.status_code == 200
+    # The third page of the queue has the last 30, and no application is approved.
+    assert len(set(loaded)) == 30

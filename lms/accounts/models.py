@@ -50,6 +50,18 @@ class User(UserMixin, db.Model):
         sa.CheckConstraint(
             "hr_department_id IS NULL OR role = 'hr'", name="hr_scope_only_for_hr"
         ),
+        # The people lists and rule evaluation select an institution's (or a
+        # department's) accounts ordered by name, so the page reads in index order.
+        sa.Index("ix_user_institution_id_full_name", "institution_id", "full_name", "id"),
+        sa.Index(
+            "ix_user_institution_id_department_id_full_name",
+            "institution_id",
+            "department_id",
+            "full_name",
+            "id",
+        ),
+        # Record uploads and roster imports find people by employee number.
+        sa.Index("ix_user_institution_id_employee_no", "institution_id", "employee_no"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

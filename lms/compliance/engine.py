@@ -743,20 +743,25 @@ def evaluate_institution(
     today: Today = None,
     *,
     year: Optional[int] = None,
+    people: Optional[sa.ColumnElement[bool]] = None,
 ) -> list[Verdict]:
     """Evaluate one rule for every account of an institution, ordered by name.
 
+    ``people`` is an SQL condition on ``User`` that narrows the accounts
+    evaluated, such as a department or a search text.
     Issues two queries whatever the number of people: one for the accounts
     and their profiles, one that adds up the ledger per person. A rule that
     requires an exam adds a third, for the exam results.
     """
     today = local_today(institution, today)
-    rows = db.session.execute(
+    accounts = (
         sa.select(User, PersonProfile)
         .outerjoin(PersonProfile, PersonProfile.user_id == User.id)
         .where(User.institution_id == institution.id)
-        .order_by(User.full_name, User.id)
-    ).all()
+    )
+    if people is not None:
+        accounts = accounts.where(people)
+    rows = db.session.execute(accounts.order_by(User.full_name, User.id)).all()
 
     verdicts: dict[int, Verdict] = {}
     windows: dict[int, Window] = {}

@@ -11,7 +11,7 @@ from flask_login import current_user
 
 import sqlalchemy as sa
 
-from lms import charts, hr_charts
+from lms import charts, hr_charts, paging
 from lms.accounts.access import hr_scope, roles_required
 from lms.accounts.models import Role, User
 from lms.competencies.evidence import DEFAULT_FRAMEWORK_CODE, population_attainment
@@ -22,6 +22,7 @@ from lms.compliance.explain import MEASURE, STATUS, closest_label
 from lms.compliance.models import ComplianceRule, WindowKind
 from lms.extensions import db
 from lms.labels import label
+from lms.records import people_search
 from lms.records.views import department_filter, visible_departments
 
 bp = Blueprint("compliance", __name__)
@@ -187,27 +188,57 @@ def _year_filter(
 
 
 def _drill_down(rule_id: int):
-    """Load the rule and the filtered verdicts shared by the page and the CSV."""
+    """Load the rule and the filtered verdicts shared by the page and the CSV.
+
+    The search text and the department narrow the accounts evaluated in SQL.
+    The status is known only once the rule is evaluated, so it filters the
+    verdicts.
+    """
     institution = current_user.institution
     rule = dashboard.find_rule(institution, rule_id)
     if rule is None:
         abort(404)
     today = local_today(institution)
+    search, search_error = people_search.parse_search(request.args.get("q", ""))
     department, department_error = department_filter(request.args.get("department", ""))
     status, status_error = _status_filter(request.args.get("status", ""))
     year, year_error = _year_filter(request.args.get("year", ""), rule, today)
+    people = []
+    if department is not None:
+        people.append(User.department_id == department.id)
+    if search:
+        people.append(
+            sa.or_(
+                people_search.contains_text(User.full_name, search),
+                people_search.contains_text(User.username, search),
+                people_search.contains_text(User.employee_no, search),
+            )
+        )
     verdicts = dashboard.filter_verdicts(
         evaluate_institution(
-            institution, rule, today, year=year if year != today.year else None
+            institution,
+            rule,
+            today,
+            year=year if year != today.year else None,
+            people=sa.and_(*people) if people else None,
         ),
-        department_id=department.id if department else None,
         status=status,
     )
     calendar_year = rule.window_kind is WindowKind.CALENDAR_YEAR
+    link_args = {}
+    if search:
+        link_args["q"] = search
+    if department is not None:
+        link_args["department"] = str(department.id)
+    if status is not None:
+        link_args["status"] = status.value
+    if calendar_year:
+        link_args["year"] = str(year)
     return {
         "rule": rule,
         "verdicts": verdicts,
         "departments": {d.id: d for d in institution.departments},
+        "search": search,
         "selected_department": department,
         "selected_status": status,
         "selected_year": year,
@@ -216,8 +247,9 @@ def _drill_down(rule_id: int):
             if calendar_year
             else []
         ),
+        "link_args": link_args,
         "filter_errors": [
-            e for e in (department_error, status_error, year_error) if e
+            e for e in (search_error, department_error, status_error, year_error) if e
         ],
     }
 
@@ -225,19 +257,29 @@ def _drill_down(rule_id: int):
 @bp.route("/compliance/rules/<int:rule_id>")
 @roles_required(Role.HR, Role.ADMIN)
 def rule_people(rule_id: int):
+    """List the people a rule covers, 50 a page, searched and filtered."""
     context = _drill_down(rule_id)
+    verdicts = context.pop("verdicts")
+    link_args = context["link_args"]
+    raw_page = request.args.get("page", "")
+    out_of_range = paging.redirect_if_out_of_range(
+        ".rule_people", raw_page, len(verdicts), {**link_args, "rule_id": rule_id}
+    )
+    if out_of_range is not None:
+        return out_of_range
+    number = paging.page_number(raw_page)
+    start = (number - 1) * paging.PAGE_SIZE
+    page = paging.Page(
+        items=verdicts[start : start + paging.PAGE_SIZE],
+        number=number,
+        total=len(verdicts),
+    )
     return render_template(
         "lms/compliance/rule.html",
-        statuses=list(Status),
-        query={
-            "department": context["selected_department"].id
-            if context["selected_department"]
-            else "",
-            "status": context["selected_status"].value
-            if context["selected_status"]
-            else "",
-            "year": context["selected_year"] if context["years"] else "",
-        },
+        page=page,
+        pager_args={**link_args, "rule_id": rule_id},
+        visible_departments=visible_departments(current_user),
+        status_choices=[(status.value, STATUS[status.value]) for status in Status],
         **context,
     )
 

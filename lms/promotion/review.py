@@ -12,6 +12,7 @@ from datetime import date
 from typing import Optional
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
@@ -33,9 +34,10 @@ from lms.promotion.models import (
     ReviewOutcome,
     ReviewStep,
 )
-from lms.promotion.services import PromotionError, transition, visible_applications
+from lms.promotion.services import PromotionError, transition
 from lms.records import events
 from lms.records.models import ProgressionEntry
+from lms.records.people_search import contains_text
 from lms.stored_text import (
     StoredText,
     Text,
@@ -48,11 +50,15 @@ from lms.stored_text import (
 NOTIFICATION_KIND = "promotion_decision"
 
 
+#: The review step that waits in each status of an application.
+STATUS_STEPS = {
+    ApplicationStatus.DEPARTMENT_REVIEW: ReviewStep.DEPARTMENT,
+    ApplicationStatus.INSTITUTION_REVIEW: ReviewStep.INSTITUTION,
+}
+
+
 def current_step(application: PromotionApplication) -> Optional[ReviewStep]:
-    return {
-        ApplicationStatus.DEPARTMENT_REVIEW: ReviewStep.DEPARTMENT,
-        ApplicationStatus.INSTITUTION_REVIEW: ReviewStep.INSTITUTION,
-    }.get(application.status)
+    return STATUS_STEPS.get(application.status)
 
 
 def staffed_departments(institution_id: int) -> set[int]:
@@ -581,21 +587,100 @@ def _message(application, decision) -> tuple[StoredText, StoredText]:
     return title, body
 
 
-def review_queue(viewer: User) -> list[PromotionApplication]:
-    """Return the applications whose current step ``viewer`` may decide.
+def review_queue_query(
+    viewer: User,
+    *,
+    search: str = "",
+    department_id: Optional[int] = None,
+    step: Optional[ReviewStep] = None,
+) -> sa.Select:
+    """Return the select of the applications whose current step ``viewer`` may decide.
 
-    The oldest submission comes first.
+    The conditions are those of ``can_review``, written in SQL so that the
+    database returns only the decidable applications and pages them. The
+    oldest submission comes first. ``search`` matches part of the
+    applicant's full name, username or employee number, ignoring case.
+    ``department_id`` keeps the applications filed from one department, and
+    ``step`` those waiting at one review step.
     """
-    # TODO: this loads every waiting application of the viewer's reach and
-    # filters in Python; move can_review into SQL and page the queue.
-    waiting = visible_applications(
-        viewer,
-        (ApplicationStatus.DEPARTMENT_REVIEW, ApplicationStatus.INSTITUTION_REVIEW),
+    application = PromotionApplication
+    applicant = so.aliased(User)
+    query = (
+        sa.select(application)
+        .join(applicant, application.applicant_id == applicant.id)
+        .where(
+            application.institution_id == viewer.institution_id,
+            applicant.institution_id == viewer.institution_id,
+            application.applicant_id != viewer.id,
+        )
     )
-    staffed = staffed_departments(viewer.institution_id)
-    decidable = [
-        application
-        for application in waiting
-        if can_review(viewer, application, current_step(application), staffed=staffed)
-    ]
-    return sorted(decidable, key=lambda a: (a.submitted_at, a.id))
+    if viewer.role not in (Role.HR, Role.ADMIN):
+        query = query.where(sa.false())
+    steps = {
+        ReviewStep.DEPARTMENT: application.status == ApplicationStatus.DEPARTMENT_REVIEW,
+        ReviewStep.INSTITUTION: application.status
+        == ApplicationStatus.INSTITUTION_REVIEW,
+    }
+    scope = hr_scope(viewer)
+    if scope is not None:
+        # Department HR decide the department step of their own department's
+        # applicants, and never the institution step.
+        query = query.where(
+            application.department_id == scope,
+            applicant.department_id == scope,
+            steps[ReviewStep.DEPARTMENT],
+        )
+    else:
+        staffed = sa.select(User.hr_department_id).where(
+            User.institution_id == viewer.institution_id,
+            User.hr_department_id.is_not(None),
+            User.role == Role.HR,
+            User.active.is_(True),
+        )
+        decided_by_viewer = (
+            sa.select(PromotionDecision.id)
+            .where(
+                PromotionDecision.application_id == application.id,
+                PromotionDecision.revision == application.revision,
+                PromotionDecision.step == ReviewStep.DEPARTMENT,
+                PromotionDecision.reviewer_id == viewer.id,
+            )
+            .exists()
+        )
+        query = query.where(
+            sa.or_(
+                sa.and_(
+                    steps[ReviewStep.DEPARTMENT],
+                    sa.or_(
+                        application.department_id.is_(None),
+                        application.department_id.not_in(staffed),
+                    ),
+                ),
+                sa.and_(steps[ReviewStep.INSTITUTION], ~decided_by_viewer),
+            )
+        )
+    if step is not None:
+        query = query.where(steps[step])
+    if department_id is not None:
+        query = query.where(application.department_id == department_id)
+    if search:
+        query = query.where(
+            sa.or_(
+                contains_text(applicant.full_name, search),
+                contains_text(applicant.username, search),
+                contains_text(applicant.employee_no, search),
+            )
+        )
+    return query.options(
+        so.selectinload(application.applicant),
+        so.selectinload(application.department),
+    ).order_by(application.submitted_at, application.id)
+
+
+def review_queue(viewer: User, **filters) -> list[PromotionApplication]:
+    """Return every application whose current step ``viewer`` may decide.
+
+    The oldest submission comes first. ``filters`` are those of
+    ``review_queue_query``; the review page loads one page of that select.
+    """
+    return list(db.session.scalars(review_queue_query(viewer, **filters)))

@@ -322,17 +322,6 @@ def applications_of(user: User) -> list[PromotionApplication]:
     )
 
 
-def visible_applications(
-    viewer: User, statuses: Optional[tuple[ApplicationStatus, ...]] = None
-) -> list[PromotionApplication]:
-    """Return the applications within the viewer's reach, newest first.
-
-    That is the viewer's institution, or their department for department HR.
-    Applicants, departments and decisions are loaded with the list.
-    """
-    return list(db.session.scalars(applications_query(viewer, statuses)))
-
-
 def applications_query(
     viewer: User,
     statuses: Optional[tuple[ApplicationStatus, ...]] = None,
@@ -340,7 +329,10 @@ def applications_query(
     search: str = "",
     department_id: Optional[int] = None,
 ) -> sa.Select:
-    """Return the select behind ``visible_applications``, optionally narrowed.
+    """Return the select of the applications within the viewer's reach, newest first.
+
+    That is the viewer's institution, or their department for department HR.
+    Applicants, departments and decisions are loaded with the rows.
 
     ``search`` matches part of the applicant's full name, username or
     employee number, ignoring case. ``department_id`` keeps the applications

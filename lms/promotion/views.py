@@ -493,15 +493,39 @@ def withdraw(application_id: int):
 def review():
     """Show the applications waiting for the viewer, then all applications.
 
-    The list of all applications is searched, filtered and paged in SQL.
+    Both lists are searched, filtered and paged in SQL. The queue's query
+    arguments start with ``queue_``, so that each list keeps its own
+    filters and page while the other is paged.
     """
+    prefix = application_search.QUEUE_PREFIX
+    scoped = hr_scope(current_user) is not None
     department, department_error = department_filter(
         request.args.get("department", "")
     )
     filters = application_search.parse_filters(request.args)
     link_args = filters.query_args()
-    if department is not None and hr_scope(current_user) is None:
+    if department is not None and not scoped:
         link_args["department"] = str(department.id)
+
+    queue_department, queue_department_error = department_filter(
+        request.args.get(prefix + "department", "")
+    )
+    queue_filters = application_search.parse_filters(
+        request.args, prefix, application_search.WAITING_STATUSES
+    )
+    queue_args = queue_filters.query_args()
+    if queue_department is not None and not scoped:
+        queue_args[prefix + "department"] = str(queue_department.id)
+
+    raw_page = request.args.get("page", "")
+    raw_queue_page = request.args.get(prefix + "page", "")
+    # Each list's page links keep the other list's filters and page.
+    queue_link_args = {**link_args, **queue_args}
+    all_link_args = {**link_args, **queue_args}
+    if paging.page_number(raw_page) not in (None, 1):
+        queue_link_args["page"] = raw_page.strip()
+    if paging.page_number(raw_queue_page) not in (None, 1):
+        all_link_args[prefix + "page"] = raw_queue_page.strip()
 
     query = services.applications_query(
         current_user,
@@ -510,24 +534,67 @@ def review():
         department_id=department.id if department is not None else None,
     )
     total = paging.count_rows(query)
-    raw_page = request.args.get("page", "")
     out_of_range = paging.redirect_if_out_of_range(
-        ".review", raw_page, total, link_args
+        ".review", raw_page, total, all_link_args
+    )
+    if out_of_range is not None:
+        return out_of_range
+
+    queue_query = review_steps.review_queue_query(
+        current_user,
+        search=queue_filters.search,
+        department_id=queue_department.id if queue_department is not None else None,
+        step=review_steps.STATUS_STEPS.get(queue_filters.status),
+    )
+    queue_total = paging.count_rows(queue_query)
+    out_of_range = paging.redirect_if_out_of_range(
+        ".review",
+        raw_queue_page,
+        queue_total,
+        queue_link_args,
+        param=prefix + "page",
+        anchor="queue-heading",
     )
     if out_of_range is not None:
         return out_of_range
 
     errors = [department_error] if department_error else []
+    queue_errors = [queue_department_error] if queue_department_error else []
+    statuses = [
+        (status.value, status_label)
+        for status, status_label in APPLICATION_STATUS_LABELS.items()
+    ]
+    waiting = {status.value for status in application_search.WAITING_STATUSES}
     return render_template(
         "promotion/review.html",
-        queue=review_steps.review_queue(current_user),
+        queue=paging.fetch_page(
+            queue_query, paging.page_number(raw_queue_page), queue_total
+        ),
+        queue_filters=queue_filters,
+        queue_filter_errors=queue_errors + queue_filters.errors,
+        queue_link_args=queue_link_args,
+        queue_args=queue_args,
+        selected_queue_department=queue_department,
+        queue_statuses=[choice for choice in statuses if choice[0] in waiting],
+        # Each list's search form keeps the other list's filters and page.
+        queue_form_keep={
+            name: value
+            for name, value in queue_link_args.items()
+            if name not in queue_args
+        },
+        all_form_keep={
+            name: value
+            for name, value in all_link_args.items()
+            if name not in link_args
+        },
         page=paging.fetch_page(query, paging.page_number(raw_page), total),
         filters=filters,
         filter_errors=errors + filters.errors,
         link_args=link_args,
+        all_link_args=all_link_args,
         departments=visible_departments(current_user),
         selected_department=department,
-        statuses=list(APPLICATION_STATUS_LABELS.items()),
+        statuses=statuses,
     )
 
 
