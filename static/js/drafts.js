@@ -233,6 +233,8 @@
       return;
     }
     if (form.hasAttribute("data-logout") && userId !== null) {
+      // Nothing typed on this page is kept past the logout either.
+      entries = [];
       removeUserData(userId);
       return;
     }
