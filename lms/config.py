@@ -64,8 +64,8 @@ def load_config(instance_path: str) -> dict:
         # Server-side sessions: Redis when set, else the user_session table.
         "SESSION_STORE_URL": redis_url,
         "SESSION_REDIS_PREFIX": os.environ.get("LMS_SESSION_REDIS_PREFIX", "shuren:"),
-        # Minutes without a request after which a login ends; a decimal such
-        # as 0.5 is allowed, for trying the expiry warning.
+        # Minutes without a request after which a login ends. A decimal such
+        # as 0.5 is allowed, so the expiry warning can be tried quickly.
         "SESSION_IDLE_MINUTES": _env_positive("LMS_SESSION_IDLE_MINUTES", "30"),
         # Seconds before the end of an idle login at which its pages warn and
         # offer to keep it (static/js/session-expiry.js).

@@ -82,7 +82,7 @@ def _form_rejected(response) -> bool:
 def login():
     if current_user.is_authenticated:
         # Another tab may have logged in again while this one showed that
-        # the login had ended; its login link still returns to its page.
+        # the login had ended. Its login link then still returns to its page.
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
@@ -261,9 +261,9 @@ def logout():
 @bp.route("/session/keepalive", methods=["POST"])
 @limiter.limit("60 per hour", key_func=user_rate_key)
 def keep_alive():
-    """Restart the idle timer of the login; the expiry warning's button calls this.
+    """Restart the idle timer of the login, for the expiry warning's button.
 
-    Answers JSON: the seconds until the login ends and whether a later call
+    Returns JSON: the seconds until the login ends and whether a later call
     could move that end (not once the session's absolute end is reached).
     A request whose login already ended gets 401 and a message saying so,
     not a redirect to the login page.

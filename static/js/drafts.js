@@ -7,10 +7,10 @@
 // A draft is stored under shuren:draft:<user id>:<form action>#<n>, where n
 // counts the forms with the same action on the page. When the form is next
 // shown with other text, the draft is put back with a notice and a button
-// that discards it. Sending the form marks its draft in sessionStorage; the
-// next page decides whether the server took the form (a redirect to a page
-// without an error message, or a page without that form) and only then
-// deletes the draft. Logging out deletes the user's drafts, and a page of
+// that discards it. Sending the form marks its draft in sessionStorage.
+// The next page deletes the draft only if the server took the form, which
+// shows as a redirect to a page without an error message, or as a page
+// without that form. Logging out deletes the user's drafts, and a page of
 // another user deletes them too, so no user sees another's text.
 (function () {
   "use strict";

@@ -1,4 +1,5 @@
-// Warns before a login ends for lack of requests, and keeps it on request.
+// Warns before a login ends for lack of requests, and keeps it when the user
+// asks.
 // The element #session-expiry (templates/base.html) carries the seconds left
 // when the page was made, the warning lead, the keepalive endpoint, the CSRF
 // token and the texts. The login is kept only when the user clicks "stay
@@ -134,6 +135,8 @@
           }
           return;
         }
+        // A failed attempt without asking is not repeated: the warning shows.
+        typedAt = 0;
         if (response.status === 401) {
           showEnded(body && body.message);
         } else if (!silent) {
@@ -142,6 +145,7 @@
       });
     }, function () {
       busy = false;
+      typedAt = 0;
       if (!silent) {
         showProblem(data.failedText);
       }

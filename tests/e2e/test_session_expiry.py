@@ -47,7 +47,7 @@ def _log_in(page, live_server, username: str, *, from_login_page: bool = False) 
     page.wait_for_load_state()
 
 
-def test_warning_before_login_ends_keeps_it_on_click(app, live_server, browser_page, monkeypatch):
+def test_warning_button_keeps_login(app, live_server, browser_page, monkeypatch):
     monkeypatch.setitem(app.config, "SESSION_IDLE_MINUTES", 1)
     monkeypatch.setitem(app.config, "SESSION_WARNING_SECONDS", 50)
     page = browser_page
@@ -69,7 +69,7 @@ def test_warning_before_login_ends_keeps_it_on_click(app, live_server, browser_p
     notice.wait_for(state="hidden", timeout=10_000)
 
 
-def test_warning_says_when_login_already_ended(app, live_server, browser_page, monkeypatch):
+def test_warning_says_login_ended(app, live_server, browser_page, monkeypatch):
     monkeypatch.setitem(app.config, "SESSION_IDLE_MINUTES", 1)
     monkeypatch.setitem(app.config, "SESSION_WARNING_SECONDS", 50)
     clock = ServerClock(monkeypatch)
@@ -191,7 +191,7 @@ HEADER_HEIGHT = "document.querySelector('header.topbar').getBoundingClientRect()
 FOCUSED = "document.activeElement.textContent.trim()"
 
 
-def test_phone_header_is_compact_and_keyboard_reachable(app, live_server, browser_page):
+def test_phone_header_compact_with_keyboard(app, live_server, browser_page):
     page = browser_page
     page.set_viewport_size({"width": 375, "height": 740})
     _log_in(page, live_server, "hr")
