@@ -64,7 +64,12 @@ def load_config(instance_path: str) -> dict:
         # Server-side sessions: Redis when set, else the user_session table.
         "SESSION_STORE_URL": redis_url,
         "SESSION_REDIS_PREFIX": os.environ.get("LMS_SESSION_REDIS_PREFIX", "shuren:"),
-        "SESSION_IDLE_MINUTES": int(os.environ.get("LMS_SESSION_IDLE_MINUTES", 30)),
+        # Minutes without a request after which a login ends. A decimal such
+        # as 0.5 is allowed, so the expiry warning can be tried quickly.
+        "SESSION_IDLE_MINUTES": _env_positive("LMS_SESSION_IDLE_MINUTES", "30"),
+        # Seconds before the end of an idle login at which its pages warn and
+        # offer to keep it (static/js/session-expiry.js).
+        "SESSION_WARNING_SECONDS": _env_positive("LMS_SESSION_WARNING_SECONDS", "300"),
         "SESSION_MAX_HOURS": int(os.environ.get("LMS_SESSION_MAX_HOURS", 12)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -107,6 +112,18 @@ def _env_share(name: str, default: str) -> Decimal:
     if value is None or not value.is_finite() or not 0 <= value <= 1:
         raise ValueError(f"{name} must be a number from 0 to 1, such as 0.5, not {raw!r}")
     return value
+
+
+def _env_positive(name: str, default: str) -> float | int:
+    """Read a number above 0, e.g. "30" or "0.5", and raise ValueError naming the variable."""
+    raw = os.environ.get(name, default).strip()
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or value <= 0:
+        raise ValueError(f"{name} must be a number above 0, such as 30, not {raw!r}")
+    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def certificate_font_family() -> str:

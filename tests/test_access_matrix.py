@@ -410,6 +410,8 @@ EXPECTED = {
     # An empty change-password form re-renders with field errors. The admin
     # comes last, so ending, disabling and enabling the owner's account
     # changes nothing the other roles see.
+    # A guest's keepalive gets a JSON 401 that says the login has ended.
+    ("accounts.keep_alive", "POST"): (401, 200, 200, 200, 200, 200, 200, 200),
     ("accounts.change_password", "POST"): (302, 200, 200, 200, 200, 200, 200, 200),
     # Without the current password the form is shown again.
     ("accounts.own_sessions", "POST"): (302, 200, 200, 200, 200, 200, 200, 200),
@@ -961,6 +963,7 @@ def _url(endpoint: str, w: dict) -> str:
         "main.dashboard": "/",
         "accounts.login": "/login",
         "accounts.logout": "/logout",
+        "accounts.keep_alive": "/session/keepalive",
         "main.set_language": "/language/en",
         "courses.my_learning": "/learning",
         "courses.catalogue": "/programmes",

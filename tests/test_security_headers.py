@@ -82,6 +82,12 @@ def _login(client, next_url: str):
         "/\\evil.example/",
         "javascript:alert(1)",
         "evil.example",
+        # Browsers drop tabs and line breaks from an address, so these would
+        # become "//evil.example/", an address on another site.
+        "/\t/evil.example/",
+        "/\n/evil.example/",
+        "/\r/evil.example/",
+        " //evil.example/",
     ],
 )
 def test_login_never_redirects_off_site(seeded, app, next_url):

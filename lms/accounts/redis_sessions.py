@@ -32,7 +32,7 @@ import sqlalchemy.orm as so
 from flask import current_app, has_app_context
 
 from lms.accounts.models import User
-from lms.accounts.sessions import RETENTION, TOUCH_INTERVAL, SessionRecord
+from lms.accounts.sessions import RETENTION, SessionRecord, touch_interval
 from lms.extensions import db
 
 logger = logging.getLogger("lms.accounts.redis_sessions")
@@ -178,7 +178,7 @@ class RedisSessionStore:
                 self._user_row_key(user_id),
                 self._user_generation_key(user_id),
             ],
-            args=[str(user_id), _iso(now), _iso(now - idle), _iso(now - TOUCH_INTERVAL)],
+            args=[str(user_id), _iso(now), _iso(now - idle), _iso(now - touch_interval(idle))],
         )
         if not flat:
             return None, None

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from flask import (
     Flask,
     current_app,
+    g,
     has_request_context,
     redirect,
     request,
@@ -45,8 +46,14 @@ SESSION_KEY = "_sid"
 KEPT_ACROSS_LOGIN = ("locale",)
 
 #: ``last_seen_at`` is written at most this often, not on every request, so
-#: the idle timeout is enforced to within this margin.
+#: the idle timeout is enforced to within this margin. An idle timeout
+#: shorter than two intervals is touched every half of it instead.
 TOUCH_INTERVAL = timedelta(seconds=60)
+
+#: Response header of a logged-in request: whole seconds until its login
+#: ends, unless a later request extends it. Page scripts read it to time the
+#: expiry warning.
+SECONDS_LEFT_HEADER = "X-Login-Seconds-Left"
 
 #: Revoked and expired records stay this long for the admin's view, then
 #: the next login of the same user deletes them.
@@ -54,7 +61,14 @@ RETENTION = timedelta(days=30)
 
 #: Endpoints a user whose password must change can still reach.
 ALLOWED_WHILE_PASSWORD_MUST_CHANGE = frozenset(
-    {"accounts.change_password", "accounts.logout", "main.set_language", "main.health", "static"}
+    {
+        "accounts.change_password",
+        "accounts.keep_alive",
+        "accounts.logout",
+        "main.set_language",
+        "main.health",
+        "static",
+    }
 )
 
 
@@ -128,12 +142,17 @@ class SessionStore(Protocol):
         ...
 
 
+def touch_interval(idle: timedelta) -> timedelta:
+    """Return how long after a touch the next request touches the record again."""
+    return min(TOUCH_INTERVAL, idle / 2)
+
+
 def needs_touch(record: SessionRecord, now: datetime, idle: timedelta) -> bool:
     """Return whether a request at ``now`` writes the record's ``last_seen_at``.
 
-    True only for a valid record last seen ``TOUCH_INTERVAL`` or longer ago.
+    True only for a valid record last seen ``touch_interval`` or longer ago.
     """
-    return record.is_valid(now, idle) and now - record.last_seen_at >= TOUCH_INTERVAL
+    return record.is_valid(now, idle) and now - record.last_seen_at >= touch_interval(idle)
 
 
 @functools.cache
@@ -268,6 +287,47 @@ def current_session_id() -> Optional[str]:
     return hash_token(token) if token else None
 
 
+def _note_login_end(record: SessionRecord, last_seen: datetime, idle: timedelta) -> None:
+    """Keep, for this request, when its login ends unless a later request extends it."""
+    g.lms_login_ends_at = min(last_seen + idle, record.expires_at)
+    g.lms_login_extendable = last_seen + idle < record.expires_at
+
+
+def seconds_left() -> Optional[int]:
+    """Return whole seconds until the request's login ends, or None for a guest.
+
+    Counted from the session record as this request left it: a request that
+    refreshed the idle timer counts from its own time.
+    """
+    ends_at = g.get("lms_login_ends_at")
+    if ends_at is None:
+        return None
+    return max(0, int((ends_at - clock()).total_seconds()))
+
+
+def extendable() -> bool:
+    """Return whether a request now would move the login's end later.
+
+    False once the idle end has reached the absolute end of the session.
+    """
+    return bool(g.get("lms_login_extendable"))
+
+
+def keep_alive() -> None:
+    """Refresh the idle timer of the request's session now; the caller commits.
+
+    The user loader touches a record only once per touch interval, so this
+    writes ``last_seen_at`` whatever the time of the last touch.
+    """
+    session_id = current_session_id()
+    record = get_store().get(session_id) if session_id is not None else None
+    if record is None:
+        return
+    now = clock()
+    get_store().touch(session_id, now)
+    _note_login_end(record, now, _idle_timeout())
+
+
 def start(user: User, *, remember: bool = False) -> SessionRecord:
     """Log ``user`` in with a new server-side session.
 
@@ -300,6 +360,7 @@ def start(user: User, *, remember: bool = False) -> SessionRecord:
     login_user(user, remember=False)
     session[SESSION_KEY] = token
     session.permanent = remember
+    _note_login_end(record, now, _idle_timeout())
     return record
 
 
@@ -308,6 +369,8 @@ def end() -> None:
     session_id = current_session_id()
     if session_id is not None:
         get_store().revoke(session_id, clock())
+    g.pop("lms_login_ends_at", None)
+    g.pop("lms_login_extendable", None)
     logout_user()
     kept = {key: session[key] for key in KEPT_ACROSS_LOGIN if key in session}
     session.clear()
@@ -351,7 +414,30 @@ def load_user(user_id: str) -> Optional[User]:
         return None
     if user is None or not user.active:
         return None
+    last_seen = record.last_seen_at
+    if needs_touch(record, now, idle) and _touch_is_durable():
+        last_seen = now
+    _note_login_end(record, last_seen, idle)
     return user
+
+
+def _touch_is_durable() -> bool:
+    """Return whether this request's touch is stored whether or not it commits.
+
+    The database store writes a writing request's touch in that request's
+    transaction, which a request that ends without a commit drops. The end
+    of such a login is then counted from the touch before.
+    """
+    if not isinstance(get_store(), SqlSessionStore):
+        return True
+    return not has_request_context() or request.method in READ_ONLY_METHODS
+
+
+def _add_seconds_left_header(response):
+    left = seconds_left()
+    if left is not None and request.endpoint != "static":
+        response.headers[SECONDS_LEFT_HEADER] = str(left)
+    return response
 
 
 def _enforce_password_change():
@@ -379,4 +465,7 @@ def init_app(app: Flask) -> None:
     # The hook reads current_user, so the session check (and its touch of
     # last_seen_at) runs before any view writes to the database.
     app.before_request(_enforce_password_change)
+    app.after_request(_add_seconds_left_header)
+    app.add_template_global(seconds_left, "login_seconds_left")
+    app.add_template_global(extendable, "login_extendable")
 

@@ -9,6 +9,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -80,7 +81,9 @@ def _form_rejected(response) -> bool:
 )
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("main.dashboard"))
+        # Another tab may have logged in again while this one showed that
+        # the login had ended. Its login link then still returns to its page.
+        return redirect(_safe_next(request.args.get("next")))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         username = form.username.data.strip()
@@ -253,6 +256,34 @@ def logout():
     # Browsers that honour it drop cached pages and site storage of the login.
     response.headers["Clear-Site-Data"] = '"cache", "storage"'
     return response
+
+
+@bp.route("/session/keepalive", methods=["POST"])
+@limiter.limit("60 per hour", key_func=user_rate_key)
+def keep_alive():
+    """Restart the idle timer of the login, for the expiry warning's button.
+
+    Returns JSON: the seconds until the login ends and whether a later call
+    could move that end (not once the session's absolute end is reached).
+    A request whose login already ended gets 401 and a message saying so,
+    not a redirect to the login page.
+    """
+    if not current_user.is_authenticated:
+        return (
+            jsonify(
+                error="login_required",
+                message=_(
+                    "Your login has already ended, so it cannot be kept. Log in "
+                    "again; text you typed in this page's text boxes is kept in "
+                    "this browser as a draft."
+                ),
+                login=url_for("accounts.login"),
+            ),
+            401,
+        )
+    sessions.keep_alive()
+    db.session.commit()
+    return jsonify(seconds_left=sessions.seconds_left(), extendable=sessions.extendable())
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

@@ -50,6 +50,8 @@ def test_record_facts_fit_a_phone_in_english(app, live_server, browser_page):
     page.fill('input[name="password"]', TEST_PASSWORD)
     page.click('main form button[type="submit"]')
     page.wait_for_url(f"{live_server}/learning")
+    # On a phone the language switch is behind the menu button.
+    page.click(".menu-toggle")
     page.click('form[action$="/language/en"] button')
     page.wait_for_url(f"{live_server}/learning")
     page.goto(f"{live_server}/people/{person_id}/record")
