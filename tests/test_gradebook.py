@@ -10,20 +10,13 @@ import sqlalchemy as sa
 
 from assessments import services as quiz_services
 from assessments.models import Question, QuestionKind, Quiz
-from assessments.tasks_models import (
-    Aggregation,
-    PerformanceTask,
-    Rubric,
-    RubricCriterion,
-    RubricLevel,
-    TaskKind,
-    TaskSubmission,
-)
+from assessments.tasks_models import TaskSubmission
 from courses import classes
 from courses import services as course_services
 from courses.class_models import ClassStatus, EnrolmentMode, TrainingClass
 from courses.models import CourseCompletion
-from lms.accounts.models import Role
+from lms.accounts.models import Role, User
+from lms.organisations.models import Institution
 from lms.extensions import db
 from tests.factories import (
     correct_answers,
@@ -33,40 +26,11 @@ from tests.factories import (
     make_institution,
     make_programme,
     make_quiz,
+    make_rubric,
+    make_task,
     make_user,
     wrong_answers,
 )
-
-
-def make_rubric(institution, code: str = "r100") -> Rubric:
-    """Add a one-criterion rubric worth 100 points."""
-    rubric = Rubric(institution_id=institution.id, code=code, title="评分量表")
-    criterion = RubricCriterion(position=1, title="分析", weight=Decimal(1))
-    for position, points in enumerate((0, 60, 100), start=1):
-        criterion.levels.append(
-            RubricLevel(position=position, title=f"档{position}", points=Decimal(points))
-        )
-    rubric.criteria.append(criterion)
-    db.session.add(rubric)
-    db.session.flush()
-    return rubric
-
-
-def make_task(course, rubric, moderator, title: str = "案例分析") -> PerformanceTask:
-    task = PerformanceTask(
-        institution_id=course.institution_id,
-        course_id=course.id,
-        kind=TaskKind.CASE_ANALYSIS,
-        title=title,
-        rubric_id=rubric.id,
-        aggregation=Aggregation.MEAN,
-        pass_mark=60,
-        published=True,
-        moderator_id=moderator.id,
-    )
-    db.session.add(task)
-    db.session.flush()
-    return task
 
 
 def make_essay_quiz(course) -> Quiz:
@@ -291,8 +255,6 @@ def test_count_is_the_total_not_the_page(login, world, app, english):
         from courses.models import Course
 
         course = db.session.get(Course, world.course)
-        from lms.organisations.models import Institution
-
         uni = db.session.get(Institution, course.institution_id)
         programme = db.session.scalar(
             sa.select(course_services.Programme).where(
@@ -370,3 +332,49 @@ def test_course_page_and_class_page_link_to_the_gradebook(login, world):
 def test_course_page_hides_the_link_from_trainers_who_do_not_teach(login, world):
     page = login("stranger").get(f"/manage/courses/{world.course}").get_data(as_text=True)
     assert f"/manage/courses/{world.course}/gradebook" not in page
+
+
+def test_trainer_of_a_programme_class_sees_its_members(login, world, app):
+    from courses.models import Programme
+
+    with app.app_context():
+        course = db.session.get(TrainingClass, world.training_class).course
+        programme = db.session.scalar(sa.select(Programme).filter_by(code="p-gb"))
+        trainer3 = make_user(
+            db.session.get(Institution, course.institution_id), "trainer3", Role.TRAINER
+        )
+        programme_class = TrainingClass(
+            institution_id=course.institution_id, code="gb-prog", title="项目班",
+            programme_id=programme.id, starts_on=date(2026, 9, 1),
+            ends_on=date.today() + timedelta(days=60), status=ClassStatus.OPEN,
+        )
+        programme_class.trainers = [trainer3]
+        db.session.add(programme_class)
+        db.session.flush()
+        wang = db.session.scalar(sa.select(User).filter_by(username="wang"))
+        classes.add_member(programme_class, wang, by=trainer3)
+        db.session.commit()
+    html = page_of(login, "trainer3", world)
+    assert "王五" in html
+    assert "张三" not in html and "李四" not in html
+
+
+def test_learners_pinned_to_another_version_are_left_out(login, world, app):
+    from courses.models import Course, Enrolment, EnrolmentCourse
+
+    with app.app_context():
+        course = db.session.get(Course, world.course)
+        newer = make_course(
+            db.session.get(Institution, course.institution_id), "gb-next", lessons=1
+        )
+        newer.code, newer.version = "gb", 2
+        wang = db.session.scalar(sa.select(User).filter_by(username="wang"))
+        enrolment = db.session.scalar(sa.select(Enrolment).filter_by(user_id=wang.id))
+        pin = db.session.scalar(sa.select(EnrolmentCourse).filter_by(enrolment_id=enrolment.id))
+        pin.course_id = newer.id
+        db.session.commit()
+        newer_id = newer.id
+    html = page_of(login, "author", world)
+    assert "王五" not in html and "李四" in html
+    newer_page = login("author").get(f"/manage/courses/{newer_id}/gradebook")
+    assert "王五" in newer_page.get_data(as_text=True)

@@ -570,8 +570,7 @@ def _gradebook_world(learners: int, quizzes: int, tasks: int) -> int:
     from assessments.tasks_models import TaskSubmission
     from courses.models import CourseCompletion
     from lms.db import now_utc
-    from tests.factories import correct_answers, make_department
-    from tests.test_gradebook import make_rubric, make_task
+    from tests.factories import correct_answers, make_department, make_rubric, make_task
 
     institution = make_institution()
     department = make_department(institution, "edu", "教育学院")
