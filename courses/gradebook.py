@@ -189,7 +189,7 @@ def parse_filters(args, viewer: Viewer, departments: list[Department]) -> Filter
         if filters.training_class is None:
             filters.errors.append(
                 _(
-                    "Class filter: %(value)s is not a class of yours that offers this "
+                    "Class filter: %(value)s is not one of the classes listed for this "
                     "course. Showing every class.",
                     value=raw_class[:40],
                 )
