@@ -68,8 +68,12 @@ def gradebook_page(course_id: int):
     )
 
 
-def _export_table(course: Course, viewer: gradebook.Viewer):
-    """Return the headers and rows of the filtered gradebook, every learner of it."""
+def _export_table(course: Course, viewer: gradebook.Viewer, number=lambda value: value):
+    """Return the headers and rows of the filtered gradebook, every learner of it.
+
+    ``number`` formats grades, scores and hours: CSV gets text such as "85",
+    XLSX keeps numbers that a spreadsheet can sum.
+    """
     _departments, _filters, query = _filtered(course, viewer)
     columns = gradebook.columns_of(course)
     zone = institution_zone(course.institution_id)
@@ -104,7 +108,7 @@ def _export_table(course: Course, viewer: gradebook.Viewer):
             if cell.grade is None:
                 grade = _("Awaiting grading") if cell.awaiting_grading else ""
             else:
-                grade = cell.grade
+                grade = number(cell.grade)
             line += [
                 grade,
                 _("Yes") if cell.passed else (_("No") if cell.grade is not None else ""),
@@ -112,14 +116,14 @@ def _export_table(course: Course, viewer: gradebook.Viewer):
             ]
         for task, cell in zip(columns.tasks, row.tasks):
             line += [
-                cell.score if cell.score is not None else "",
+                number(cell.score) if cell.score is not None else "",
                 _task_state(cell),
             ]
         line += [
             row.lessons_done,
             columns.lessons_total,
             row.completed_at.astimezone(zone).strftime("%Y-%m-%d") if row.completed_at else "",
-            _hours_text(row),
+            _hours_text(row, number),
         ]
         table.append(line)
     return headers, table
@@ -137,12 +141,12 @@ def _task_state(cell: gradebook.TaskCell) -> str:
     return _("Passed") if cell.passed else _("Not passed")
 
 
-def _hours_text(row: gradebook.Row):
+def _hours_text(row: gradebook.Row, number):
     if row.hours is None:
         return ""
     if row.hours_withdrawn:
         return _("%(hours)s (withdrawn)", hours=scoring.display(row.hours))
-    return row.hours
+    return number(row.hours)
 
 
 def _filename(course: Course, extension: str) -> str:
@@ -154,7 +158,7 @@ def _filename(course: Course, extension: str) -> str:
 def export_gradebook_csv(course_id: int):
     """Download the filtered gradebook as CSV with a byte order mark, so Excel reads the names."""
     course, viewer = _gradebook(course_id)
-    headers, table = _export_table(course, viewer)
+    headers, table = _export_table(course, viewer, scoring.display)
     return exports.csv_response(_filename(course, "csv"), headers, table)
 
 

@@ -19,7 +19,6 @@ from lms.accounts.models import Role, User
 from lms.organisations.models import Institution
 from lms.extensions import db
 from tests.factories import (
-    correct_answers,
     finish_lesson,
     make_course,
     make_department,
@@ -29,7 +28,6 @@ from tests.factories import (
     make_rubric,
     make_task,
     make_user,
-    wrong_answers,
 )
 
 
@@ -46,6 +44,14 @@ def make_essay_quiz(course) -> Quiz:
 def submit(user, quiz, answers) -> None:
     attempt = quiz_services.start_attempt(user, quiz)
     quiz_services.submit_attempt(attempt, answers)
+
+
+def right(quiz) -> dict:
+    return {q.id: {c.id for c in q.choices if c.is_correct} for q in quiz.questions}
+
+
+def wrong(quiz) -> dict:
+    return {q.id: {next(c.id for c in q.choices if not c.is_correct)} for q in quiz.questions}
 
 
 def build_world():
@@ -98,7 +104,7 @@ def build_world():
     course_services.enrol(li, programme)
     course_services.enrol(wang, programme)
 
-    submit(zhang, quiz, correct_answers(quiz))
+    submit(zhang, quiz, right(quiz))
     for lesson in course.lessons:
         finish_lesson(zhang, lesson)
     db.session.add(
@@ -109,7 +115,7 @@ def build_world():
             hours=Decimal("2"),
         )
     )
-    submit(li, quiz, wrong_answers(quiz))
+    submit(li, quiz, wrong(quiz))
     submit(li, essay, {essay.questions[0].id: "倾听与共情。"})
     finish_lesson(li, course.lessons[0])
     submission = TaskSubmission(task_id=task.id, user_id=li.id, number=1, anonymous_code="GB0001")
@@ -143,8 +149,9 @@ def test_author_sees_every_learner_with_their_grades(login, world):
     assert "张三" in html and "李四" in html and "王五" in html
     assert "陈局外" not in html
     assert "3 名学员" in html
-    # The passed choice quiz links to the quiz's results.
-    assert f"/manage/quizzes/{world.quiz}/results" in html
+    # The choice quizzes link to the quiz's results: 张三 passed with 100.
+    assert f'/manage/quizzes/{world.quiz}/results">100%</a>' in html
+    assert "已通过" in html
     # The essay awaiting a grade is shown as such and links to its grading page.
     assert "/manage/grading/" in html
     # The task: 李四 waits for a score, the others have not submitted.
@@ -283,6 +290,9 @@ def test_csv_export_has_bom_and_the_filtered_rows(login, world):
     assert "张三" in text and "王五" in text and "李四" not in text
     assert "E001" in text
     assert "2026-10-08" in text
+    zhang = next(line for line in text.splitlines() if line.startswith("张三"))
+    assert zhang.split(",")[4:7] == ["100", "是", "1"]
+    assert zhang.endswith(",2,2,2026-10-08,2")
     assert response.headers["Content-Type"].startswith("text/csv")
 
 
@@ -303,6 +313,7 @@ def test_xlsx_export_matches_the_page_filters(login, world):
     rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) == 2
     assert rows[1][0] == "张三"
+    assert rows[1][4] == 100
 
 
 def test_released_task_score_is_shown_with_pass(login, world, english, app):

@@ -570,7 +570,7 @@ def _gradebook_world(learners: int, quizzes: int, tasks: int) -> int:
     from assessments.tasks_models import TaskSubmission
     from courses.models import CourseCompletion
     from lms.db import now_utc
-    from tests.factories import correct_answers, make_department, make_rubric, make_task
+    from tests.factories import make_department, make_rubric, make_task
 
     institution = make_institution()
     department = make_department(institution, "edu", "教育学院")
@@ -587,7 +587,8 @@ def _gradebook_world(learners: int, quizzes: int, tasks: int) -> int:
         finish_lesson(learner, course.lessons[0])
         for quiz in quiz_list:
             attempt = quiz_services.start_attempt(learner, quiz)
-            quiz_services.submit_attempt(attempt, correct_answers(quiz))
+            right = {q.id: {c.id for c in q.choices if c.is_correct} for q in quiz.questions}
+            quiz_services.submit_attempt(attempt, right)
         for task in task_list:
             db.session.add(
                 TaskSubmission(
