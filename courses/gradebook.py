@@ -5,13 +5,13 @@ enrolment follows it (``services.enrolments_for_course``, completed
 enrolments included), the enrolled members of classes that offer it
 alone, and everyone who completed it.
 
-Who sees which learners:
+Which learners a viewer is shown:
 
 - administrators of the course's institution and the trainers who author
-  or co-teach any version of it see every learner;
-- a trainer who teaches it only through training classes that offer it
-  (``courses.teaching``) sees the enrolled members of those classes;
-- nobody else sees the gradebook, as with a quiz's results page.
+  or co-teach any version of it get every learner.
+- A trainer who teaches it only through training classes that offer it
+  (``courses.teaching``) gets the enrolled members of those classes.
+- Nobody else reads the gradebook, as with a quiz's results page.
 
 The page counts the filtered learners in one statement and loads one page
 of them, then reads every figure of that page in one grouped statement per
@@ -62,18 +62,18 @@ STATUSES = (COMPLETED, IN_PROGRESS)
 EXPORT_CHUNK = 500
 
 
-# Who sees what ------------------------------------------------------------------
+# Access --------------------------------------------------------------------------
 
 
 @dataclass
 class Viewer:
-    """What the current user may see of one course's gradebook."""
+    """The part of one course's gradebook that a user may read."""
 
     user: User
     #: True for administrators, authors and co-teachers: every learner.
     sees_everyone: bool
-    #: The classes offering the course whose members the user sees (all of
-    #: them for those who see everyone), newest first.
+    #: The classes offering the course whose members the user is shown
+    #: (every such class for those shown everyone), newest first.
     classes: list[TrainingClass]
 
     @property
@@ -107,7 +107,7 @@ def offering_classes(course: Course) -> sa.Select:
 
 
 def viewer_for(user: User, course: Course) -> Optional[Viewer]:
-    """Return what ``user`` sees of the gradebook of ``course``, or None for nothing.
+    """Return the part of the gradebook of ``course`` that ``user`` reads, or None.
 
     The caller has checked the institution and that ``user`` may grade the
     course (``courses.teaching.may_grade``).
@@ -475,15 +475,15 @@ def build_rows(course: Course, columns: Columns, users: list[User]) -> list[Row]
     for user in users:
         quiz_cells = []
         for quiz in columns.quizzes:
-            taken = attempts.get((user.id, quiz.id), [])
-            grade = quiz_services.quiz_grade(user, quiz, taken)
+            user_attempts = attempts.get((user.id, quiz.id), [])
+            grade = quiz_services.quiz_grade(user, quiz, user_attempts)
             quiz_cells.append(
                 QuizCell(
-                    attempts=len(taken),
+                    attempts=len(user_attempts),
                     grade=grade,
                     passed=grade is not None and grade >= quiz.pass_mark,
                     awaiting_grading=any(
-                        a.submitted_at is not None and a.needs_grading for a in taken
+                        a.submitted_at is not None and a.needs_grading for a in user_attempts
                     ),
                     answer_id=pending.get((user.id, quiz.id)),
                 )

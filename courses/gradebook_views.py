@@ -109,12 +109,14 @@ def _export_table(course: Course, viewer: gradebook.Viewer, number=lambda value:
                 grade = _("Awaiting grading") if cell.awaiting_grading else ""
             else:
                 grade = number(cell.grade)
-            line += [
-                grade,
-                _("Yes") if cell.passed else (_("No") if cell.grade is not None else ""),
-                cell.attempts,
-            ]
-        for task, cell in zip(columns.tasks, row.tasks):
+            if cell.grade is None:
+                passed = ""
+            elif cell.passed:
+                passed = _("Yes")
+            else:
+                passed = _("No")
+            line += [grade, passed, cell.attempts]
+        for cell in row.tasks:
             line += [
                 number(cell.score) if cell.score is not None else "",
                 _task_state(cell),
@@ -134,11 +136,13 @@ def _task_state(cell: gradebook.TaskCell) -> str:
         return _("Not submitted")
     if cell.state == "awaiting_scoring":
         return _("Awaiting scoring")
+    if cell.newer_awaiting and cell.passed:
+        return _("Passed; a resubmission awaits scoring")
     if cell.newer_awaiting:
-        return _("Passed; a resubmission awaits scoring") if cell.passed else _(
-            "Not passed; a resubmission awaits scoring"
-        )
-    return _("Passed") if cell.passed else _("Not passed")
+        return _("Not passed; a resubmission awaits scoring")
+    if cell.passed:
+        return _("Passed")
+    return _("Not passed")
 
 
 def _hours_text(row: gradebook.Row, number):
