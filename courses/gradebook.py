@@ -30,7 +30,7 @@ import sqlalchemy.orm as so
 from flask_babel import gettext as _
 
 from assessments import services as quiz_services
-from assessments.models import Attempt, AttemptAnswer, Quiz
+from assessments.models import Attempt, AttemptAnswer, GradingMethod, Quiz
 from assessments.tasks_models import (
     PerformanceTask,
     Rubric,
@@ -38,7 +38,13 @@ from assessments.tasks_models import (
     TaskSubmission,
 )
 from courses import services, teachers
-from courses.class_models import ClassMember, ClassStatus, MemberStatus, TrainingClass, class_trainer
+from courses.class_models import (
+    ClassMember,
+    ClassStatus,
+    MemberStatus,
+    TrainingClass,
+    class_trainer,
+)
 from courses.models import (
     Course,
     CourseCompletion,
@@ -272,7 +278,7 @@ def _learner_condition(course: Course) -> sa.ColumnElement[bool]:
 
 
 def learner_query(course: Course, viewer: Viewer, filters: Filters) -> sa.Select:
-    """Return the select of the learners ``viewer`` sees that match ``filters``, by name."""
+    """Return the select of the learners shown to ``viewer`` that match ``filters``, by name."""
     query = sa.select(User).where(
         User.institution_id == course.institution_id, _learner_condition(course)
     )
@@ -346,6 +352,9 @@ class QuizCell:
     awaiting_grading: bool
     #: The first ungraded essay answer, for the grading link.
     answer_id: Optional[int]
+    #: The attempt the grade comes from (the best one under "highest", else
+    #: the last graded one), or the last submitted one before any is graded.
+    review_attempt_id: Optional[int]
 
 
 @dataclass
@@ -386,21 +395,33 @@ class Row:
 
 
 def task_passed(task: PerformanceTask, submission: TaskSubmission) -> bool:
-    """Whether a released final score reaches the task's pass mark (``moderation.passed``)."""
+    """Return whether a released final score reaches the pass mark, as ``moderation.passed``."""
     return submission.final_score * 100 >= task.max_points * task.pass_mark
 
 
 def may_moderate(viewer: User, task: PerformanceTask) -> bool:
-    """Whether ``viewer`` opens the task's submissions as its manager.
+    """Return whether ``viewer`` opens the task's submissions as its manager.
 
-    Follows ``assessments.moderation.is_moderator`` for a gradebook viewer,
-    who grades the course already, without a query per task.
+    This follows ``assessments.moderation.is_moderator`` without a query per
+    task, because a gradebook viewer already grades the course.
     """
     if viewer.id == task.moderator_id:
         return True
     if viewer.role is not Role.ADMIN or viewer.institution_id != task.institution_id:
         return False
     return not any(member.user_id == viewer.id for member in task.assessors)
+
+
+def _review_attempt_id(quiz: Quiz, attempts: list[Attempt]) -> Optional[int]:
+    """Return the id of the attempt a grade cell links to, or None before a submission."""
+    submitted = [attempt for attempt in attempts if attempt.submitted_at is not None]
+    graded = [a for a in submitted if not a.needs_grading and a.max_score]
+    if not graded:
+        return submitted[-1].id if submitted else None
+    if quiz.grading_method is GradingMethod.HIGHEST:
+        best = max(graded, key=lambda attempt: attempt.score / attempt.max_score)
+        return best.id
+    return graded[-1].id
 
 
 def build_rows(course: Course, columns: Columns, users: list[User]) -> list[Row]:
@@ -486,6 +507,7 @@ def build_rows(course: Course, columns: Columns, users: list[User]) -> list[Row]
                         a.submitted_at is not None and a.needs_grading for a in user_attempts
                     ),
                     answer_id=pending.get((user.id, quiz.id)),
+                    review_attempt_id=_review_attempt_id(quiz, user_attempts),
                 )
             )
         task_cells = []

@@ -150,6 +150,8 @@ EXPECTED = {
     ("banks.grading_queue", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.quiz_results", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.export_quiz_results", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    # A course's teachers review each submitted attempt of its quizzes.
+    ("banks.review_attempt", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     # A course's gradebook is open to whoever may read its quizzes' results.
     ("manage.gradebook_page", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("manage.export_gradebook_csv", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
@@ -1161,6 +1163,7 @@ def _url(endpoint: str, w: dict) -> str:
         "banks.grading_queue": "/manage/grading",
         "banks.quiz_results": f"/manage/quizzes/{w['quiz']}/results",
         "banks.export_quiz_results": f"/manage/quizzes/{w['quiz']}/results.csv",
+        "banks.review_attempt": f"/manage/attempts/{w['attempt']}",
         "banks.grade_answer": f"/manage/grading/{w['essay_answer']}",
         **_framework_urls(w),
         "classes.index": "/classes",

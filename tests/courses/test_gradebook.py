@@ -1,4 +1,4 @@
-"""The course gradebook: who sees which learners, its cells, filters, paging and downloads."""
+"""The course gradebook: the learners each viewer gets, cells, filters, paging, downloads."""
 
 import io
 from datetime import date, datetime, timedelta, timezone
@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from assessments import services as quiz_services
-from assessments.models import Question, QuestionKind, Quiz
+from assessments.models import Attempt, GradingMethod, Question, QuestionKind, Quiz
 from assessments.tasks_models import TaskSubmission
-from courses import classes
+from courses import classes, gradebook
 from courses import services as course_services
 from courses.class_models import ClassStatus, EnrolmentMode, TrainingClass
 from courses.models import CourseCompletion
@@ -41,9 +41,10 @@ def make_essay_quiz(course) -> Quiz:
     return quiz
 
 
-def submit(user, quiz, answers) -> None:
+def submit(user, quiz, answers) -> int:
     attempt = quiz_services.start_attempt(user, quiz)
     quiz_services.submit_attempt(attempt, answers)
+    return attempt.id
 
 
 def right(quiz) -> dict:
@@ -104,7 +105,7 @@ def build_world():
     course_services.enrol(li, programme)
     course_services.enrol(wang, programme)
 
-    submit(zhang, quiz, right(quiz))
+    zhang_attempt = submit(zhang, quiz, right(quiz))
     for lesson in course.lessons:
         finish_lesson(zhang, lesson)
     db.session.add(
@@ -115,8 +116,8 @@ def build_world():
             hours=Decimal("2"),
         )
     )
-    submit(li, quiz, wrong(quiz))
-    submit(li, essay, {essay.questions[0].id: "倾听与共情。"})
+    li_attempt = submit(li, quiz, wrong(quiz))
+    li_essay_attempt = submit(li, essay, {essay.questions[0].id: "倾听与共情。"})
     finish_lesson(li, course.lessons[0])
     submission = TaskSubmission(task_id=task.id, user_id=li.id, number=1, anonymous_code="GB0001")
     db.session.add(submission)
@@ -128,6 +129,9 @@ def build_world():
         task=task.id,
         submission=submission.id,
         training_class=training_class.id,
+        zhang_attempt=zhang_attempt,
+        li_attempt=li_attempt,
+        li_essay_attempt=li_essay_attempt,
         edu=edu.id,
         phy=phy.id,
     )
@@ -151,8 +155,10 @@ def test_author_gets_every_learner(login, world):
     assert "王五" in html
     assert "陈局外" not in html
     assert "3 名学员" in html
-    # The choice quizzes link to the quiz's results: 张三 passed with 100.
-    assert f'/manage/quizzes/{world.quiz}/results">100%</a>' in html
+    # A grade links to the attempt it comes from: 张三 passed with 100.
+    assert f'/manage/attempts/{world.zhang_attempt}">100%</a>' in html
+    # The attempt count links to the quiz's results.
+    assert f"/manage/quizzes/{world.quiz}/results" in html
     assert "已通过" in html
     # The essay awaiting a grade is shown as such and links to its grading page.
     assert "/manage/grading/" in html
@@ -167,8 +173,8 @@ def test_awaiting_essay_shows_no_zero(login, world, english):
     assert "Awaiting grading" in html
     assert "Awaiting scoring" in html
     # The failed choice quiz shows its grade; the essay quiz shows no grade yet.
-    assert f'/manage/quizzes/{world.quiz}/results">0%</a>' in html
-    assert f"/manage/quizzes/{world.essay}/results" not in html
+    assert f'/manage/attempts/{world.li_attempt}">0%</a>' in html
+    assert f"/manage/attempts/{world.li_essay_attempt}" not in html
 
 
 def test_admin_gets_every_learner(login, world):
@@ -266,7 +272,8 @@ def test_class_trainer_other_class_filter(login, world, app):
 
 
 def test_page_out_of_range_redirects(login, world):
-    response = login("author").get(f"/manage/courses/{world.course}/gradebook?page=9&status=completed")
+    path = f"/manage/courses/{world.course}/gradebook?page=9&status=completed"
+    response = login("author").get(path)
     assert response.status_code == 302
     assert "status=completed" in response.headers["Location"]
     assert "page=" not in response.headers["Location"]
@@ -408,3 +415,66 @@ def test_other_version_pins_left_out(login, world, app):
     assert "李四" in html
     newer_page = login("author").get(f"/manage/courses/{newer_id}/gradebook")
     assert "王五" in newer_page.get_data(as_text=True)
+
+
+def test_teacher_reviews_a_learner_attempt(login, world, english):
+    response = login("author").get(f"/manage/attempts/{world.li_essay_attempt}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "李四" in html
+    assert "倾听与共情。" in html
+    assert "Learner's answer:" in html
+    assert "/manage/grading/" in html
+    # The score waits for the essay's grade, so none is shown.
+    assert "Percent" not in html
+
+
+def test_class_trainer_reviews_attempts_of_the_course(login, world):
+    response = login("trainer2").get(f"/manage/attempts/{world.zhang_attempt}")
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "username, status",
+    [("stranger", 403), ("hr", 403), ("li", 403), ("zhang", 403), ("admin_b", 404)],
+)
+def test_attempt_review_refused_to_others(login, world, username, status):
+    response = login(username).get(f"/manage/attempts/{world.zhang_attempt}")
+    assert response.status_code == status
+
+
+def test_unsubmitted_attempt_review_is_404(login, world, app):
+    with app.app_context():
+        quiz = db.session.get(Quiz, world.quiz)
+        wang = db.session.scalar(sa.select(User).filter_by(username="wang"))
+        attempt_id = quiz_services.start_attempt(wang, quiz).id
+        db.session.commit()
+    assert login("author").get(f"/manage/attempts/{attempt_id}").status_code == 404
+    assert login("author").get("/manage/attempts/999999").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "method, expected",
+    [(GradingMethod.HIGHEST, 1), (GradingMethod.LAST, 3), (GradingMethod.AVERAGE, 3)],
+)
+def test_grade_links_to_the_attempt_that_counts(method, expected):
+    submitted = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    attempts = [
+        Attempt(id=1, submitted_at=submitted, score=Decimal(9), max_score=Decimal(10)),
+        Attempt(id=2, submitted_at=submitted, score=Decimal(0), max_score=Decimal(10),
+                needs_grading=True),
+        Attempt(id=3, submitted_at=submitted, score=Decimal(5), max_score=Decimal(10)),
+        Attempt(id=4, submitted_at=None),
+    ]
+    for attempt in attempts:
+        attempt.needs_grading = bool(attempt.needs_grading)
+    quiz = Quiz(grading_method=method)
+    assert gradebook._review_attempt_id(quiz, attempts) == expected
+
+
+def test_grade_link_before_any_graded_attempt():
+    submitted = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    waiting = Attempt(id=7, submitted_at=submitted, needs_grading=True)
+    quiz = Quiz(grading_method=GradingMethod.HIGHEST)
+    assert gradebook._review_attempt_id(quiz, [waiting]) == 7
+    assert gradebook._review_attempt_id(quiz, [Attempt(id=8, submitted_at=None)]) is None
