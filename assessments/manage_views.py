@@ -23,12 +23,14 @@ from markupsafe import Markup, escape
 from assessments import (
     authoring,
     banks,
+    grading,
     logger,
     marking,
     pending_imports,
     question_sheet,
     question_sheet_export,
     quiz_report,
+    review,
     scoring,
     services,
     transfer,
@@ -36,6 +38,7 @@ from assessments import (
 from assessments.formats import FormatError
 from certificates import services as certificate_services
 from assessments.models import (
+    Attempt,
     AttemptAnswer,
     Question,
     QuestionBank,
@@ -838,6 +841,35 @@ def export_quiz_results(quiz_id: int):
         for row in quiz_report.learner_rows(quiz)
     ]
     return exports.csv_response(f"quiz-{quiz.id}-results.csv", headers, table)
+
+
+@bp.route("/attempts/<int:attempt_id>")
+@roles_required(*AUTHOR_ROLES)
+def review_attempt(attempt_id: int):
+    """Show a learner's submitted attempt with every answer, score and correct answer.
+
+    The course's teachers and administrators read it, as they grade its
+    essays. Another institution's attempt, or one not submitted, gives 404.
+    """
+    attempt = db.session.get(Attempt, attempt_id)
+    if (
+        attempt is None
+        or attempt.submitted_at is None
+        or attempt.quiz.course.institution_id != current_user.institution_id
+    ):
+        abort(404)
+    if not teaching.may_grade(current_user, attempt.quiz.course):
+        abort(403)
+    return render_template(
+        "assessments/manage/attempt_review.html",
+        attempt=attempt,
+        quiz=attempt.quiz,
+        learner=attempt.user,
+        answers={answer.question_id: answer for answer in attempt.answers},
+        show={part: True for part in review.PARTS},
+        matched_answer=grading.matched_answer,
+        for_trainer=True,
+    )
 
 
 # Manual grading ------------------------------------------------------------------------

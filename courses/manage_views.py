@@ -648,6 +648,7 @@ def _course_form(
             editable=course is None
             or (course.status is PublicationStatus.DRAFT and may_manage),
             may_manage=may_manage,
+            may_grade=course is not None and teaching.may_grade(current_user, course),
             may_draft_version=course is not None and may_manage,
             superseded=(
                 course is not None
@@ -1278,3 +1279,8 @@ def delete_question(quiz_id: int, question_id: int):
     db.session.commit()
     flash(_("Question deleted."), "success")
     return redirect(target)
+
+
+# The gradebook routes register on ``bp``; importing them here registers them
+# when the app factory imports this module.
+from courses import gradebook_views  # noqa: E402,F401

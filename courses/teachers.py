@@ -68,6 +68,23 @@ def is_author(user: User, course: Course) -> bool:
     return bool(db.session.scalar(sa.select(sa.exists(query))))
 
 
+def teaches_in_person(user: User, course: Course) -> bool:
+    """Return whether ``user`` authors or co-teaches any version of ``course``.
+
+    Unlike ``courses.teaching.teaches``, trainers who teach the course only
+    through the classes that offer it are left out.
+    """
+    authored = sa.select(Course.id).where(
+        Course.id.in_(_version_ids(course)), Course.author_id == user.id
+    )
+    co_taught = sa.select(CourseTeacher.id).where(
+        CourseTeacher.course_id.in_(_version_ids(course)),
+        CourseTeacher.user_id == user.id,
+    )
+    found = db.session.scalar(sa.select(sa.or_(sa.exists(authored), sa.exists(co_taught))))
+    return bool(found)
+
+
 def _is_co_teacher(user: User, course: Course) -> bool:
     query = sa.select(CourseTeacher.id).where(
         CourseTeacher.course_id.in_(_version_ids(course)),

@@ -17,6 +17,9 @@ from flask import Response
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
+#: Characters that Excel and openpyxl reject in a sheet title.
+SHEET_TITLE_FORBIDDEN = str.maketrans({character: "_" for character in "\\/?*[]:"})
+
 
 def neutralise(value: object) -> object:
     """A cell value that no spreadsheet runs as a formula."""
@@ -58,7 +61,9 @@ def xlsx_bytes(
     from openpyxl.styles import Font
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=sheet_title[:31] or "Sheet1")
+    # Titles come from codes people type, such as a course code "A/B".
+    title = sheet_title.translate(SHEET_TITLE_FORBIDDEN)[:31] or "Sheet1"
+    sheet = workbook.create_sheet(title=title)
     header_cells = []
     for header in headers:
         cell = WriteOnlyCell(sheet, value=_xlsx_cell(str(header)))

@@ -9,6 +9,14 @@ from decimal import Decimal
 from typing import Optional
 
 from assessments.models import Choice, Question, QuestionKind, Quiz
+from assessments.tasks_models import (
+    Aggregation,
+    PerformanceTask,
+    Rubric,
+    RubricCriterion,
+    RubricLevel,
+    TaskKind,
+)
 from courses.models import (
     Course,
     Lesson,
@@ -349,3 +357,35 @@ def build_learning_world(
         course_b=course_b.id,
         programme_b=programme_b.id,
     )
+
+
+def make_rubric(institution, code: str = "r100") -> Rubric:
+    """Add a one-criterion rubric worth 100 points."""
+    rubric = Rubric(institution_id=institution.id, code=code, title="评分量表")
+    criterion = RubricCriterion(position=1, title="分析", weight=Decimal(1))
+    for position, points in enumerate((0, 60, 100), start=1):
+        criterion.levels.append(
+            RubricLevel(position=position, title=f"档{position}", points=Decimal(points))
+        )
+    rubric.criteria.append(criterion)
+    db.session.add(rubric)
+    db.session.flush()
+    return rubric
+
+
+def make_task(course, rubric, moderator, title: str = "案例分析") -> PerformanceTask:
+    """Add a published case-analysis task of ``course`` with a pass mark of 60."""
+    task = PerformanceTask(
+        institution_id=course.institution_id,
+        course_id=course.id,
+        kind=TaskKind.CASE_ANALYSIS,
+        title=title,
+        rubric_id=rubric.id,
+        aggregation=Aggregation.MEAN,
+        pass_mark=60,
+        published=True,
+        moderator_id=moderator.id,
+    )
+    db.session.add(task)
+    db.session.flush()
+    return task

@@ -150,6 +150,12 @@ EXPECTED = {
     ("banks.grading_queue", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.quiz_results", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.export_quiz_results", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    # A course's teachers review each submitted attempt of its quizzes.
+    ("banks.review_attempt", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    # A course's gradebook is open to whoever may read its quizzes' results.
+    ("manage.gradebook_page", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("manage.export_gradebook_csv", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("manage.export_gradebook_xlsx", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.grade_answer", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     # Any signed-in user reads a published framework of their institution or
     # a national standard; trainers and administrators change their own
@@ -1108,6 +1114,9 @@ def _url(endpoint: str, w: dict) -> str:
         "manage.archive_course": f"/manage/courses/{w['course']}/archive",
         "manage.copy_course": f"/manage/courses/{w['course']}/copy",
         "manage.new_course_version": f"/manage/courses/{w['course']}/versions",
+        "manage.gradebook_page": f"/manage/courses/{w['course']}/gradebook",
+        "manage.export_gradebook_csv": f"/manage/courses/{w['course']}/gradebook.csv",
+        "manage.export_gradebook_xlsx": f"/manage/courses/{w['course']}/gradebook.xlsx",
         "course_teachers.teachers_page": f"/manage/courses/{w['course']}/teachers",
         "course_teachers.add_teacher": f"/manage/courses/{w['course']}/teachers",
         "course_teachers.remove_teacher": (
@@ -1157,6 +1166,7 @@ def _url(endpoint: str, w: dict) -> str:
         "banks.grading_queue": "/manage/grading",
         "banks.quiz_results": f"/manage/quizzes/{w['quiz']}/results",
         "banks.export_quiz_results": f"/manage/quizzes/{w['quiz']}/results.csv",
+        "banks.review_attempt": f"/manage/attempts/{w['attempt']}",
         "banks.grade_answer": f"/manage/grading/{w['essay_answer']}",
         **_framework_urls(w),
         "classes.index": "/classes",

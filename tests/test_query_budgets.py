@@ -609,3 +609,61 @@ def test_review_queue_loads_one_page(app, login):
     assert response.status_code == 200
     # The third page of the queue has the last 30, and no application is approved.
     assert len(set(loaded)) == 30
+
+
+def _gradebook_world(learners: int, quizzes: int, tasks: int) -> int:
+    """Add a course with quizzes, tasks and learners who took each; return its id."""
+    from assessments import services as quiz_services
+    from assessments.tasks_models import TaskSubmission
+    from courses.models import CourseCompletion
+    from lms.db import now_utc
+    from tests.factories import make_department, make_rubric, make_task
+
+    institution = make_institution()
+    department = make_department(institution, "edu", "教育学院")
+    author = make_user(institution, "author", Role.TRAINER)
+    course = make_course(institution, "gb", lessons=3, author=author)
+    quiz_list = [make_quiz(course) for _number in range(quizzes)]
+    rubric = make_rubric(institution)
+    task_list = [make_task(course, rubric, author, f"任务{n}") for n in range(tasks)]
+    programme = make_programme(institution, "p-gb", [course])
+    now = now_utc()
+    for number in range(learners):
+        learner = make_user(institution, f"u{number}", department=department)
+        course_services.enrol(learner, programme)
+        finish_lesson(learner, course.lessons[0])
+        for quiz in quiz_list:
+            attempt = quiz_services.start_attempt(learner, quiz)
+            right = {q.id: {c.id for c in q.choices if c.is_correct} for q in quiz.questions}
+            quiz_services.submit_attempt(attempt, right)
+        for task in task_list:
+            db.session.add(
+                TaskSubmission(
+                    task_id=task.id, user_id=learner.id, number=1,
+                    anonymous_code=f"T{task.id}U{learner.id}",
+                    final_score=Decimal(70) if number % 2 else None,
+                    released_at=now if number % 2 else None,
+                )
+            )
+        if number % 3 == 0:
+            db.session.add(
+                CourseCompletion(user_id=learner.id, course_id=course.id, hours=Decimal(2))
+            )
+    db.session.commit()
+    return course.id
+
+
+def test_gradebook_queries_do_not_grow_with_learners_or_columns(app, login):
+    """The gradebook reads each kind of figure once, whatever its rows and columns."""
+    counts = {}
+    for learners, quizzes, tasks in ((3, 1, 1), (30, 3, 3)):
+        with app.app_context():
+            course_id = _gradebook_world(learners, quizzes, tasks)
+        author = login("author").client
+        counts[learners] = [
+            queries_for(app, author, f"/manage/courses/{course_id}/gradebook"),
+            queries_for(app, author, f"/manage/courses/{course_id}/gradebook?status=completed"),
+        ]
+        _empty_tables(app)
+    assert counts[30] == counts[3]
+    assert counts[3][0] <= 24, counts

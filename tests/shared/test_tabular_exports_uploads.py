@@ -94,6 +94,12 @@ def test_formula_cells_are_neutralised_in_csv_and_xlsx(payload):
     assert cell.value.startswith("'") and cell.value[1:].strip() == payload.strip()
 
 
+@pytest.mark.parametrize("title, kept", [("a/b:c", "a_b_c"), ("[x]*?\\", "_x____"), ("", "Sheet1")])
+def test_xlsx_sheet_title_drops_forbidden_characters(title, kept):
+    workbook = load_workbook(io.BytesIO(exports.xlsx_bytes(["h"], [["v"]], sheet_title=title)))
+    assert workbook.sheetnames == [kept]
+
+
 def test_plain_values_are_left_alone():
     assert exports.neutralise("张三") == "张三"
     assert exports.neutralise(-3) == -3
