@@ -49,7 +49,6 @@ from courses.models import (
     Course,
     CourseCompletion,
     Enrolment,
-    EnrolmentCourse,
     Lesson,
     LessonProgress,
     ProgrammeCourse,
@@ -239,23 +238,8 @@ def _class_members(class_ids) -> sa.Select:
 
 def _learner_condition(course: Course) -> sa.ColumnElement[bool]:
     """Return the condition on ``User`` that keeps the learners of ``course``."""
-    pinned = (
-        sa.select(Enrolment.user_id)
-        .join(EnrolmentCourse, EnrolmentCourse.enrolment_id == Enrolment.id)
-        .where(EnrolmentCourse.course_id == course.id)
-    )
-    has_pin = (
-        sa.select(EnrolmentCourse.id)
-        .where(
-            EnrolmentCourse.enrolment_id == Enrolment.id,
-            EnrolmentCourse.programme_course_id == ProgrammeCourse.id,
-        )
-        .exists()
-    )
-    unpinned = (
-        sa.select(Enrolment.user_id)
-        .join(ProgrammeCourse, ProgrammeCourse.programme_id == Enrolment.programme_id)
-        .where(ProgrammeCourse.course_id == course.id, ~has_pin)
+    following = sa.select(Enrolment.user_id).where(
+        services.enrolments_following(course.id)
     )
     in_class = (
         sa.select(ClassMember.user_id)
@@ -270,8 +254,7 @@ def _learner_condition(course: Course) -> sa.ColumnElement[bool]:
         CourseCompletion.course_id == course.id
     )
     return sa.or_(
-        User.id.in_(pinned),
-        User.id.in_(unpinned),
+        User.id.in_(following),
         User.id.in_(in_class),
         User.id.in_(completed),
     )

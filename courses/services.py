@@ -288,6 +288,16 @@ def _follows_course(user_id, course_id) -> sa.ColumnElement[bool]:
 
     The ids are values or SQL expressions such as bound parameters.
     """
+    return sa.and_(Enrolment.user_id == user_id, enrolments_following(course_id, user_id))
+
+
+def enrolments_following(course_id, user_id=None) -> sa.ColumnElement[bool]:
+    """Return the condition on ``Enrolment`` that keeps the enrolments following a course version.
+
+    An enrolment follows the version it is pinned to, or the version in its
+    programme when it has no pin for that programme course. ``user_id``
+    narrows the subqueries to one person's enrolments.
+    """
     pinned = sa.select(EnrolmentCourse.enrolment_id).where(
         EnrolmentCourse.course_id == course_id
     )
@@ -299,22 +309,16 @@ def _follows_course(user_id, course_id) -> sa.ColumnElement[bool]:
         )
         .exists()
     )
-    # The user filter inside the subquery keeps it to this person's few
-    # enrolments. Without it the database scans every enrolment of every
-    # programme that contains the course.
     unpinned = (
         sa.select(Enrolment.id)
         .join(ProgrammeCourse, ProgrammeCourse.programme_id == Enrolment.programme_id)
-        .where(
-            ProgrammeCourse.course_id == course_id,
-            Enrolment.user_id == user_id,
-            ~has_pin,
-        )
+        .where(ProgrammeCourse.course_id == course_id, ~has_pin)
     )
-    return sa.and_(
-        Enrolment.user_id == user_id,
-        sa.or_(Enrolment.id.in_(pinned), Enrolment.id.in_(unpinned)),
-    )
+    if user_id is not None:
+        # Without the person, the database scans every enrolment of every
+        # programme that contains the course.
+        unpinned = unpinned.where(Enrolment.user_id == user_id)
+    return sa.or_(Enrolment.id.in_(pinned), Enrolment.id.in_(unpinned))
 
 
 @dataclass(frozen=True)
