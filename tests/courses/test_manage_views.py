@@ -972,10 +972,27 @@ def test_quiz_closing_time_in_past_rejected(world, trainer):
 
     page = moved.get_data(as_text=True)
     assert moved.status_code == 400
-    assert "The closing time 2020-01-01T10:00 has already passed." in page
+    assert "The closing time 2020-01-01 10:00 has already passed." in page
     assert "or leave it empty so the quiz stays open" in page
     db.session.expire_all()
     assert db.session.get(Quiz, world.quiz).closes_at is None
+
+
+def test_quiz_closing_time_in_past_named_as_its_field_in_chinese(world, login):
+    quiz = db.session.get(Quiz, world.quiz)
+    values = {
+        name: str(value)
+        for name, value in quiz_authoring.quiz_form_values(quiz).items()
+    }
+
+    moved = login("trainer").post(
+        f"/manage/quizzes/{world.quiz}", data={**values, "closes_at": "2020-01-01T10:00"}
+    )
+
+    page = moved.get_data(as_text=True)
+    assert "截止时间 2020/1/1 10:00 已经过去。" in page
+    assert "关闭时间" not in page
+    assert "2020-01-01T10:00 已经过去" not in page
 
 
 def test_closed_quiz_saves_unchanged_closing(world, trainer):
