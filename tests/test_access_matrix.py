@@ -136,6 +136,7 @@ EXPECTED = {
     ("manage.edit_question", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     # The world's quiz has attempts: the page explains why it cannot be deleted.
     ("manage.delete_quiz", "GET"): (302, 403, 403, 403, 403, 403, 403, 200),
+    ("manage.delete_question", "GET"): (302, 403, 403, 403, 403, 403, 403, 200),
     ("banks.index", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.bank", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.edit_category", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
