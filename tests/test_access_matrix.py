@@ -165,6 +165,8 @@ EXPECTED = {
     ("frameworks.new_framework", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("frameworks.edit_framework", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("frameworks.new_version", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("frameworks.retire", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("frameworks.delete_framework", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("frameworks.new_level", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("frameworks.edit_level", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("frameworks.new_area", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
