@@ -39,6 +39,7 @@ from lms import audit
 from lms.accounts.models import User
 from lms.db import now_utc
 from lms.extensions import db
+from lms.i18n import format_local_datetime
 from lms.input_ranges import scheduled_to_utc
 from lms.labels import label
 from lms.organisations.models import Institution
@@ -130,6 +131,11 @@ def local_time_input(moment: datetime | None, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime(LOCAL_TIME_FORMAT) if moment else ""
 
 
+def _local_text(moment: datetime, zone: ZoneInfo) -> str:
+    """Format an aware datetime in ``zone`` for a message, in the reader's language."""
+    return format_local_datetime(moment.astimezone(zone).replace(tzinfo=None))
+
+
 def _choice(data: dict, field: str, enum_cls, default, errors: dict):
     raw = (data.get(field) or default.value).strip()
     for member in enum_cls:
@@ -171,8 +177,8 @@ def save_quiz(
         errors["closes_at"] = _(
             "The closing time %(value)s has already passed. Enter a closing time after now "
             "(%(now)s), or leave it empty so the quiz stays open.",
-            value=local_time_input(closes_at, zone),
-            now=local_time_input(now_utc(), zone),
+            value=_local_text(closes_at, zone),
+            now=_local_text(now_utc(), zone),
         )
     method = _choice(data, "grading_method", GradingMethod, GradingMethod.HIGHEST, errors)
     timings = {

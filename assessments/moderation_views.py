@@ -9,10 +9,11 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from assessments import moderation, scoring, tasks
+from assessments import marking, moderation, scoring, tasks
 from assessments.task_views import _managed_task, _submission, bp
 from assessments.tasks_models import CriterionMark, ScoreSheet, TaskSubmission
 from lms import revisions
+from lms.accounts.models import Role
 from lms.extensions import db
 from lms.i18n import plural_count
 
@@ -209,7 +210,16 @@ def assess_queue():
         for sheet in sheets
         if moderation.grades_course(current_user, sheet.submission.task)
     ]
-    return render_template("tasks/assess_queue.html", sheets=allowed)
+    return render_template(
+        "tasks/assess_queue.html", sheets=allowed, essays_waiting=_essays_waiting()
+    )
+
+
+def _essays_waiting() -> int:
+    """Count the quiz essays the current user may grade, which have a queue of their own."""
+    if not current_user.has_role(Role.TRAINER, Role.ADMIN):
+        return 0
+    return len(marking.grading_queue(current_user))
 
 
 def _own_sheet(sheet_id: int) -> ScoreSheet:

@@ -540,6 +540,16 @@ def set_status(class_id: int):
     if status is None:
         flash(_("Choose one of the listed statuses."), "error")
         return redirect(url_for("classes.detail", class_id=class_id))
+    if status is ClassStatus.CANCELLED:
+        # Cancelling cannot be undone and notifies every member: it is done
+        # only from its confirmation page.
+        return redirect(url_for("classes.cancel_class", class_id=class_id))
+    return _change_status(training_class, status, _("Class status changed."))
+
+
+def _change_status(training_class: TrainingClass, status: ClassStatus, done: str):
+    """Set the class status, flash the outcome and return to the class page."""
+    class_id = training_class.id
     try:
         class_authoring.set_status(training_class, status, current_user)
     except classes.ClassError as error:
@@ -547,8 +557,27 @@ def set_status(class_id: int):
         flash(class_error_message(error), "error")
         return redirect(url_for("classes.detail", class_id=class_id))
     db.session.commit()
-    flash(_("Class status changed."), "success")
+    flash(done, "success")
     return redirect(url_for("classes.detail", class_id=class_id))
+
+
+@bp.route("/<int:class_id>/cancel", methods=["GET", "POST"])
+@class_roles_required(*MANAGER_ROLES)
+def cancel_class(class_id: int):
+    """Confirm and cancel a class, which notifies its members and cannot be undone."""
+    training_class = _managed(class_id)
+    if request.method == "GET" or training_class.status is ClassStatus.CANCELLED:
+        # A cancelled class shows why nothing more happens, also to a second click.
+        return render_template(
+            "classes/cancel_confirm.html",
+            training_class=training_class,
+            notified=(
+                0
+                if training_class.status is ClassStatus.DRAFT
+                else len(classes.members_in(training_class, *classes.ACTIVE_STATES))
+            ),
+        )
+    return _change_status(training_class, ClassStatus.CANCELLED, _("The class is cancelled."))
 
 
 # Learner membership -------------------------------------------------------------

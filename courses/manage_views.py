@@ -1265,11 +1265,27 @@ def move_question(quiz_id: int, question_id: int):
     return redirect(url_for("manage.edit_quiz", quiz_id=quiz_id))
 
 
-@bp.route("/quizzes/<int:quiz_id>/questions/<int:question_id>/delete", methods=["POST"])
+@bp.route(
+    "/quizzes/<int:quiz_id>/questions/<int:question_id>/delete", methods=["GET", "POST"]
+)
 @roles_required(*AUTHOR_ROLES)
 def delete_question(quiz_id: int, question_id: int):
+    """Confirm and delete a question of a draft quiz, or explain why it cannot be deleted."""
     quiz, question = _question(quiz_id, question_id)
     _require_manage(quiz.course)
+    if request.method == "GET":
+        try:
+            quiz_authoring.require_draft_quiz(quiz)
+            quiz_authoring.reject_if_answered(question, _("delete"))
+            problem = None
+        except authoring.AuthoringError as error:
+            problem = next(iter(error.errors.values()))
+        return render_template(
+            "courses/manage/quiz_question_delete.html",
+            quiz=quiz,
+            question=question,
+            problem=problem,
+        )
     target = url_for("manage.edit_quiz", quiz_id=quiz_id)
     try:
         quiz_authoring.delete_question(quiz, question, current_user)

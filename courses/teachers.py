@@ -15,7 +15,7 @@ from courses import logger
 from courses.authoring import AuthoringError
 from courses.models import Course, CourseTeacher
 from lms import audit
-from lms.accounts.models import Role, User
+from lms.accounts.models import Role, User, user_by_username
 from lms.extensions import db
 
 #: Roles that may be a course's author. Co-teachers are trainers only.
@@ -137,7 +137,7 @@ def institution_member(institution_id: int, data: dict, field: str) -> User:
         raise AuthoringError(
             {field: _("Enter the username of a trainer of your institution.")}
         )
-    user = db.session.scalar(sa.select(User).where(User.username == username))
+    user = user_by_username(username)
     # A user of another institution gets the same message as an unknown name,
     # so the field reveals nothing about other institutions' accounts.
     if user is None or user.institution_id != institution_id:

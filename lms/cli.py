@@ -13,7 +13,7 @@ from flask import Flask
 from flask.cli import AppGroup, ScriptInfo
 from flask_babel import force_locale
 
-from lms.accounts.models import Post, Role, User
+from lms.accounts.models import Post, Role, User, user_by_username
 from lms.accounts.passwords import MIN_LENGTH, describe, password_problem
 from lms.accounts.sessions import revoke_user_sessions
 from lms.audit import record
@@ -107,10 +107,10 @@ def seed_command() -> None:
 )
 @click.argument("username")
 def set_password_command(username: str) -> None:
-    user = db.session.scalar(sa.select(User).filter_by(username=username))
+    user = user_by_username(username)
     if user is None:
         raise click.ClickException(
-            f"No account with username {username!r}. Usernames are case-sensitive."
+            f"No account with username {username!r}."
         )
 
     password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
@@ -154,10 +154,10 @@ def set_password_command(username: str) -> None:
 def reset_two_factor_command(username: str) -> None:
     from lms.accounts import two_factor
 
-    user = db.session.scalar(sa.select(User).filter_by(username=username))
+    user = user_by_username(username)
     if user is None:
         raise click.ClickException(
-            f"No account with username {username!r}. Usernames are case-sensitive."
+            f"No account with username {username!r}."
         )
     if not two_factor.is_enabled(user):
         click.echo(f"{username} has no two-factor login; nothing was changed.")
@@ -205,10 +205,10 @@ def apply_day_cap_command() -> None:
 @click.argument("username")
 @click.option("--revoke", is_flag=True, help="Revoke the right instead of granting it.")
 def operator_command(username: str, revoke: bool) -> None:
-    user = db.session.scalar(sa.select(User).filter_by(username=username))
+    user = user_by_username(username)
     if user is None:
         raise click.ClickException(
-            f"No account with username {username!r}. Usernames are case-sensitive."
+            f"No account with username {username!r}."
         )
     if user.role is not Role.ADMIN and not revoke:
         raise click.ClickException(

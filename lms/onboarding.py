@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from flask_babel import force_locale
 
 from lms import audit, tabular
-from lms.accounts.models import Post, Role, User
+from lms.accounts.models import Post, Role, User, username_taken
 from lms.accounts.passwords import describe, password_problem
 from lms.extensions import db
 from lms.organisations.models import Department, Institution
@@ -226,7 +226,7 @@ def create_account(
             f"The username {username!r} is invalid: use 2 to 64 letters, digits, "
             "'.', '-' or '_', starting with a letter or digit."
         )
-    if db.session.scalar(sa.select(User.id).filter_by(username=username)) is not None:
+    if username_taken(username):
         raise OnboardingError(f"The username {username!r} is taken; choose another.")
     full_name = _check_name(full_name, "person's", 100, "give it with --full-name")
     # Roster imports match numbers half-width and upper case, like the browser form.

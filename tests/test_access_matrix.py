@@ -136,6 +136,7 @@ EXPECTED = {
     ("manage.edit_question", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     # The world's quiz has attempts: the page explains why it cannot be deleted.
     ("manage.delete_quiz", "GET"): (302, 403, 403, 403, 403, 403, 403, 200),
+    ("manage.delete_question", "GET"): (302, 403, 403, 403, 403, 403, 403, 200),
     ("banks.index", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.bank", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("banks.edit_category", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
@@ -170,6 +171,8 @@ EXPECTED = {
     ("frameworks.new_framework", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("frameworks.edit_framework", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("frameworks.new_version", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("frameworks.retire", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
+    ("frameworks.delete_framework", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("frameworks.new_level", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("frameworks.edit_level", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("frameworks.new_area", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
@@ -195,6 +198,7 @@ EXPECTED = {
     ("classes.leave", "GET"): (302, 200, 404, 403, 403, 404, 403, 403),
     ("classes.member_action", "GET"): (302, 403, 403, 200, 403, 404, 403, 200),
     ("classes.delete_session", "GET"): (302, 403, 403, 200, 403, 404, 403, 200),
+    ("classes.cancel_class", "GET"): (302, 403, 403, 200, 403, 404, 403, 200),
     ("tasks.rubric_list", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("tasks.new_rubric", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
     ("tasks.edit_rubric", "GET"): (302, 403, 403, 200, 403, 403, 403, 200),
@@ -369,6 +373,7 @@ EXPECTED = {
     ("classes.confirm_import", "POST"): (302, 403, 403, 400, 403, 404, 403, 400),
     ("classes.new_session", "POST"): (302, 403, 403, 400, 403, 404, 403, 400),
     ("classes.delete_session", "POST"): (302, 403, 403, 302, 403, 404, 403, 302),
+    ("classes.cancel_class", "POST"): (302, 403, 403, 200, 403, 404, 403, 200),
     ("classes.attendance", "POST"): (302, 403, 403, 400, 403, 404, 403, 400),
     ("classes.edit_session", "POST"): (302, 403, 403, 400, 403, 404, 403, 400),
     # Performance-task writes with empty forms. Copying a rubric always
@@ -782,9 +787,24 @@ def _add_class_world(owner: User, programme: Programme) -> dict:
         problems=[{"row": 1, "column": "工号", "code": "missing_column"}],
     )
     db.session.add(pending)
+    # Cancelling cannot be undone, so the cancel route is tried on a class
+    # that is cancelled already: its page explains that and changes nothing.
+    cancelled = TrainingClass(
+        institution_id=owner.institution_id,
+        code="matrix-cancelled",
+        title="2026年第4期 组织员示范培训班",
+        programme_id=programme.id,
+        starts_on=date(2026, 9, 1),
+        ends_on=date.today() + timedelta(days=60),
+        enrolment_mode=EnrolmentMode.SELF,
+        status=ClassStatus.CANCELLED,
+    )
+    cancelled.trainers = [trainer]
+    db.session.add(cancelled)
     db.session.commit()
     return {
         "class": training_class.id,
+        "cancelled_class": cancelled.id,
         "class_member": member.id,
         "class_session": session.id,
         "class_import": pending.id,
@@ -1174,6 +1194,7 @@ def _url(endpoint: str, w: dict) -> str:
         "classes.detail": f"/classes/{w['class']}",
         "classes.edit_class": f"/classes/{w['class']}/edit",
         "classes.set_status": f"/classes/{w['class']}/status",
+        "classes.cancel_class": f"/classes/{w['cancelled_class']}/cancel",
         "classes.join": f"/classes/{w['class']}/join",
         "classes.leave": f"/classes/{w['class']}/leave",
         "classes.roster": f"/classes/{w['class']}/roster",

@@ -16,7 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Optional, ValidationError
 
 from lms import labels, onboarding, tabular
-from lms.accounts.models import Post, Role, User
+from lms.accounts.models import Post, Role, User, username_taken
 from lms.choice_fields import SelectField
 from lms.column_lengths import max_length
 from lms.extensions import db
@@ -187,8 +187,7 @@ class NewAccountForm(_AccountFields):
                     value=field.data[:64],
                 )
             )
-        same_username = sa.select(User.id).where(User.username == field.data)
-        if db.session.scalar(same_username) is not None:
+        if username_taken(field.data):
             raise ValidationError(
                 _("%(value)s is taken. Choose another username.", value=field.data)
             )

@@ -128,6 +128,28 @@ class User(UserMixin, db.Model):
         return f"<User {self.id} {self.username}>"
 
 
+def user_by_username(username: str) -> Optional["User"]:
+    """Return the account named ``username``, ignoring letter case.
+
+    People type "Counselor1" for "counselor1" (phone keyboards capitalise the
+    first letter). An exact match wins, so accounts that were created before
+    usernames were unique regardless of case each stay reachable.
+    """
+    exact = db.session.scalar(sa.select(User).where(User.username == username))
+    if exact is not None:
+        return exact
+    matches = db.session.scalars(
+        sa.select(User).where(sa.func.lower(User.username) == username.lower()).limit(2)
+    ).all()
+    return matches[0] if len(matches) == 1 else None
+
+
+def username_taken(username: str) -> bool:
+    """Tell whether an account already has ``username`` in any letter case."""
+    same = sa.select(User.id).where(sa.func.lower(User.username) == username.lower())
+    return db.session.scalar(same.limit(1)) is not None
+
+
 @functools.lru_cache(maxsize=4)
 def _placeholder_hash(method: str) -> str:
     return generate_password_hash(secrets.token_urlsafe(32), method=method)

@@ -3,7 +3,6 @@ import os
 import time
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -32,7 +31,12 @@ from lms.accounts.forms import (
     RoleForm,
     TwoFactorCodeForm,
 )
-from lms.accounts.models import Role, User, check_password_of_unknown_user
+from lms.accounts.models import (
+    Role,
+    User,
+    check_password_of_unknown_user,
+    user_by_username,
+)
 from lms.extensions import (
     account_rate_key,
     db,
@@ -87,7 +91,7 @@ def login():
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         username = form.username.data.strip()
-        user = db.session.scalar(sa.select(User).where(User.username == username))
+        user = user_by_username(username)
         if user is None:
             password_ok = check_password_of_unknown_user(form.password.data)
         else:

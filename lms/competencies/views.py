@@ -269,16 +269,38 @@ def publish(framework_id: int):
     return _button(framework_id, services.publish, _("Framework published."))
 
 
-@bp.route("/<int:framework_id>/retire", methods=["POST"])
+def _confirm_page(framework: Framework, action: str, problem) -> str:
+    """Render the page that asks before retiring or deleting ``framework``."""
+    return render_template(
+        "competencies/confirm.html",
+        framework=framework,
+        action=action,
+        problem=str(problem) if problem else None,
+    )
+
+
+@bp.route("/<int:framework_id>/retire", methods=["GET", "POST"])
 @roles_required(*EDITOR_ROLES)
 def retire(framework_id: int):
+    """Confirm and retire a published framework, which cannot be undone."""
+    if request.method == "GET":
+        framework = _managed(framework_id)
+        published = framework.status is FrameworkStatus.PUBLISHED
+        problem = None if published else _("Only a published framework can be retired.")
+        return _confirm_page(framework, "retire", problem)
     return _button(framework_id, services.retire, _("Framework retired."))
 
 
-@bp.route("/<int:framework_id>/delete", methods=["POST"])
+@bp.route("/<int:framework_id>/delete", methods=["GET", "POST"])
 @roles_required(*EDITOR_ROLES)
 def delete_framework(framework_id: int):
+    """Confirm and delete a draft framework with everything in it."""
     framework = _managed(framework_id)
+    if request.method == "GET":
+        problem = None if framework.is_draft else _(
+            "Only a draft can be changed. Create a new version to change it."
+        )
+        return _confirm_page(framework, "delete", problem)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:

@@ -423,14 +423,25 @@ def _reject_if_decided(application: PromotionApplication) -> bool:
         "Decision by %r on %s of application %s rejected: decided by user %s",
         current_user, decision.step.value, application.id, decision.reviewer_id,
     )
+    step = labels.label(decision.step.value, "audit_review_step")
+    when = format_datetime(decision.decided_at, "short")
+    outcome = labels.label(decision.outcome.value, "audit_review_outcome")
+    if decision.reviewer_id == current_user.id:
+        # A second press, or the form sent again from the browser history.
+        flash(
+            _(
+                "%(step)s: you already decided on %(when)s (%(outcome)s). That "
+                "decision stands; the form was not saved again.",
+                step=step, when=when, outcome=outcome,
+            ),
+            "success",
+        )
+        return True
     flash(
         _(
             "%(step)s: already decided by %(name)s on %(when)s (%(outcome)s). "
             "Your decision was not saved. The page shows the current state.",
-            step=labels.label(decision.step.value, "audit_review_step"),
-            name=decision.reviewer.full_name,
-            when=format_datetime(decision.decided_at, "short"),
-            outcome=labels.label(decision.outcome.value, "audit_review_outcome"),
+            step=step, name=decision.reviewer.full_name, when=when, outcome=outcome,
         ),
         "error",
     )

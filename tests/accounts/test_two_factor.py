@@ -115,6 +115,7 @@ def test_enrolment_shows_qr_as_data_uri(app, world, clock):
         "/static/js/nav-menu.js",
         "/static/js/session-expiry.js",
         "/static/js/drafts.js",
+        "/static/js/submit-once.js",
     ]
     assert not two_factor.is_enabled(db.session.get(User, world.counselor))
 

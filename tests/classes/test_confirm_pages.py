@@ -1,10 +1,17 @@
-"""Leaving a class, taking someone off a roster and deleting a session ask first."""
+"""Leaving a class, taking someone off a roster, deleting a session and cancelling a class ask first."""
 
 import pytest
 import sqlalchemy as sa
 
 from courses import classes
-from courses.class_models import ClassMember, ClassSession, EnrolmentMode, MemberStatus
+from courses.class_models import (
+    ClassMember,
+    ClassSession,
+    ClassStatus,
+    EnrolmentMode,
+    MemberStatus,
+    TrainingClass,
+)
 from lms.extensions import db
 from tests.classes.helpers import make_class, make_session, user
 from tests.factories import build_learning_world
@@ -176,3 +183,80 @@ def test_session_delete_page_explains_then_posts(world, login, english):
     assert f'action="{url}"' in text
     assert kept_after_get
     assert db.session.get(ClassSession, session_id) is None
+
+
+def test_status_post_does_not_cancel_class(world, login, english):
+    klass = make_class(world)
+    classes.add_member(klass, user(world.counselor), by=user(world.trainer))
+    db.session.commit()
+
+    response = login("trainer").post(f"/classes/{klass.id}/status", data={"status": "cancelled"})
+
+    db.session.expire_all()
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/classes/{klass.id}/cancel")
+    assert db.session.get(TrainingClass, klass.id).status is ClassStatus.OPEN
+
+
+def test_class_page_links_to_cancel_page(world, login, english):
+    klass = make_class(world)
+    db.session.commit()
+    cancel_url = f"/classes/{klass.id}/cancel"
+
+    page = login("trainer").get(f"/classes/{klass.id}").get_data(as_text=True)
+
+    assert f'href="{cancel_url}"' in page
+    assert 'name="status" value="cancelled"' not in page
+
+
+def test_cancel_page_counts_people_notified(world, login, english):
+    klass = make_class(world, capacity=1)
+    classes.add_member(klass, user(world.counselor), by=user(world.trainer))
+    classes.add_member(klass, user(world.counselor2), by=user(world.trainer))
+    db.session.commit()
+    cancel_url = f"/classes/{klass.id}/cancel"
+
+    response = login("trainer").get(cancel_url)
+
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "This cannot be undone." in text
+    assert "2 people with a place, a waiting place or a request are notified." in text
+    assert f'action="{cancel_url}"' in text
+    db.session.expire_all()
+    assert db.session.get(TrainingClass, klass.id).status is ClassStatus.OPEN
+
+
+def test_cancel_page_cancels_once(world, login, english):
+    klass = make_class(world)
+    db.session.commit()
+    trainer = login("trainer")
+
+    trainer.post(f"/classes/{klass.id}/cancel")
+    again = trainer.post(f"/classes/{klass.id}/cancel")
+
+    db.session.expire_all()
+    assert db.session.get(TrainingClass, klass.id).status is ClassStatus.CANCELLED
+    assert "This class is already cancelled." in again.get_data(as_text=True)
+
+
+def test_cancel_page_in_chinese(world, login):
+    klass = make_class(world)
+    db.session.commit()
+
+    text = login("trainer").get(f"/classes/{klass.id}/cancel").get_data(as_text=True)
+
+    assert "取消培训班" in text
+    assert "此操作无法撤销。" in text
+    assert "不通知任何人。" in text
+
+
+def test_cancel_page_refuses_learner(world, login):
+    klass = make_class(world)
+    db.session.commit()
+
+    response = login("counselor1").post(f"/classes/{klass.id}/cancel")
+
+    db.session.expire_all()
+    assert response.status_code in (403, 404)
+    assert db.session.get(TrainingClass, klass.id).status is ClassStatus.OPEN

@@ -972,10 +972,27 @@ def test_quiz_closing_time_in_past_rejected(world, trainer):
 
     page = moved.get_data(as_text=True)
     assert moved.status_code == 400
-    assert "The closing time 2020-01-01T10:00 has already passed." in page
+    assert "The closing time 2020-01-01 10:00 has already passed." in page
     assert "or leave it empty so the quiz stays open" in page
     db.session.expire_all()
     assert db.session.get(Quiz, world.quiz).closes_at is None
+
+
+def test_quiz_closing_time_in_past_named_as_its_field_in_chinese(world, login):
+    quiz = db.session.get(Quiz, world.quiz)
+    values = {
+        name: str(value)
+        for name, value in quiz_authoring.quiz_form_values(quiz).items()
+    }
+
+    moved = login("trainer").post(
+        f"/manage/quizzes/{world.quiz}", data={**values, "closes_at": "2020-01-01T10:00"}
+    )
+
+    page = moved.get_data(as_text=True)
+    assert "截止时间 2020/1/1 10:00 已经过去。" in page
+    assert "关闭时间" not in page
+    assert "2020-01-01T10:00 已经过去" not in page
 
 
 def test_closed_quiz_saves_unchanged_closing(world, trainer):
@@ -1126,3 +1143,40 @@ def test_closing_time_kept_for_review_after_close(world, trainer):
     assert closing.status_code == 302
     db.session.expire_all()
     assert db.session.get(Quiz, world.quiz).closes_at is not None
+
+
+def test_quiz_page_links_to_question_delete_confirmation(world, draft_quiz, trainer):
+    first_id = db.session.get(Quiz, draft_quiz).questions[0].id
+    delete_url = f"/manage/quizzes/{draft_quiz}/questions/{first_id}/delete"
+
+    page = trainer.get(f"/manage/quizzes/{draft_quiz}").get_data(as_text=True)
+
+    assert f'href="{delete_url}"' in page
+    assert f'action="{delete_url}"' not in page
+
+
+def test_question_delete_confirmation_deletes_nothing(world, draft_quiz, trainer):
+    question = db.session.get(Quiz, draft_quiz).questions[0]
+    question_id, text = question.id, question.text
+    delete_url = f"/manage/quizzes/{draft_quiz}/questions/{question_id}/delete"
+
+    response = trainer.get(delete_url)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert text in page
+    assert "This cannot be undone." in page
+    assert f'action="{delete_url}"' in page
+    db.session.expire_all()
+    assert db.session.get(Question, question_id) is not None
+
+
+def test_question_delete_confirmation_explains_published_quiz(world, trainer):
+    question_id = db.session.get(Quiz, world.quiz).questions[0].id
+
+    response = trainer.get(f"/manage/quizzes/{world.quiz}/questions/{question_id}/delete")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'id="delete-problem"' in page
+    assert "action=\"/manage/quizzes/" not in page.split('id="delete-problem"')[1]

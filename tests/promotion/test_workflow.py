@@ -878,8 +878,9 @@ def test_second_decision_on_step_redirects(world, frozen, login, english):
     assert again.status_code == 302
     assert again.headers["Location"].endswith(url)
     page = dept_hr.get(url).get_data(as_text=True)
-    assert "Department review: already decided by" in page
-    assert "(approved). Your decision was not saved." in page
+    assert "Department review: you already decided on" in page
+    assert "(approved). That decision stands; the form was not saved again." in page
+    assert "Your decision was not saved." not in page
     assert count(PromotionDecision) == 1
 
 
