@@ -17,7 +17,12 @@ from lms.compliance.models import ComplianceRule
 from lms.compliance.windows import Window
 from lms.extensions import db
 from lms.organisations.models import Institution
-from lms.records.models import HoursEntry, TrainingKind, TrainingTier
+from lms.records.models import (
+    PROGRAMME_COMPLETION_SOURCE_TYPE,
+    HoursEntry,
+    TrainingKind,
+    TrainingTier,
+)
 
 
 #: The enrolment table of the courses package, named here because the
@@ -189,15 +194,31 @@ def _count_trainings_query(filters: list, horizon_start: Optional[date]) -> sa.S
     not count. A programme counts only once the person's enrolment in it is
     completed, so one finished course of a provincial programme is not yet
     a provincial training; its hours still count toward hours rules.
+
+    A programme whose courses credited their 学时 through another programme
+    has a row of 0 学时 of its own (``PROGRAMME_COMPLETION_SOURCE_TYPE``),
+    which counts while no correction names it. Withdrawing a revoked
+    certificate's hours adds such a correction.
     """
     # NOTE: a correction is netted only against the entry it names directly,
     # and only when both fall inside the window.
     root_id = sa.func.coalesce(HoursEntry.corrects_id, HoursEntry.id)
+    one = sa.literal_column("1")
+    uncorrected_completion = sa.and_(
+        sa.func.count() == one,
+        sa.func.max(
+            sa.case(
+                (HoursEntry.source_type == PROGRAMME_COMPLETION_SOURCE_TYPE, one),
+                else_=sa.literal_column("0"),
+            )
+        )
+        == one,
+    )
     per_entry = (
         sa.select(HoursEntry.user_id.label("user_id"), root_id.label("root_id"))
         .where(*filters)
         .group_by(HoursEntry.user_id, root_id)
-        .having(sa.func.sum(HoursEntry.hours) > 0)
+        .having(sa.or_(sa.func.sum(HoursEntry.hours) > 0, uncorrected_completion))
         .subquery()
     )
 
