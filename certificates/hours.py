@@ -133,10 +133,11 @@ def withdrawable_hours(cert: Certificate) -> Decimal:
 
 
 def withdrawable(cert: Certificate) -> tuple[Decimal, bool]:
-    """Return what withdrawing would take back: the hours, and whether anything.
+    """Return the hours that withdrawing would take back, and whether it takes back any row.
 
     A programme whose 学时 were credited through another programme has no
-    hours to withdraw, but withdrawing still stops it counting as a training.
+    hours to withdraw, but withdrawing its row of 0 学时 stops it counting
+    as a training.
     """
     rows = credited_entries(cert)
     hours = sum((net_hours(row) for row in rows), Decimal(0))

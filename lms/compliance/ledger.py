@@ -203,16 +203,17 @@ def _count_trainings_query(filters: list, horizon_start: Optional[date]) -> sa.S
     # NOTE: a correction is netted only against the entry it names directly,
     # and only when both fall inside the window.
     root_id = sa.func.coalesce(HoursEntry.corrects_id, HoursEntry.id)
-    one = sa.literal_column("1")
+    # Constants are rendered inline, not bound, so the database never has to
+    # infer a parameter's type inside SUM or CASE.
+    literal_one = sa.literal_column("1")
+    is_completion_row = sa.case(
+        (HoursEntry.source_type == PROGRAMME_COMPLETION_SOURCE_TYPE, literal_one),
+        else_=sa.literal_column("0"),
+    )
+    # The group is the programme's row of 0 学时 alone, without a correction.
     uncorrected_completion = sa.and_(
-        sa.func.count() == one,
-        sa.func.max(
-            sa.case(
-                (HoursEntry.source_type == PROGRAMME_COMPLETION_SOURCE_TYPE, one),
-                else_=sa.literal_column("0"),
-            )
-        )
-        == one,
+        sa.func.count() == literal_one,
+        sa.func.max(is_completion_row) == literal_one,
     )
     per_entry = (
         sa.select(HoursEntry.user_id.label("user_id"), root_id.label("root_id"))
@@ -250,9 +251,6 @@ def _count_trainings_query(filters: list, horizon_start: Optional[date]) -> sa.S
         .subquery()
     )
 
-    # Constants are rendered inline, not bound, so the database never has to
-    # infer a parameter's type inside SUM or CASE.
-    literal_one = sa.literal_column("1")
     still = literal_one
     if horizon_start is not None:
         still = sa.case(

@@ -50,7 +50,7 @@ def test_summarise_matches_engine_counts(app_ctx):
             assert departments == {d: _nonzero(c) for d, c in engine.by_department.items()}
 
 
-def test_programme_credited_elsewhere_counts_alike(app_ctx, monkeypatch, app):
+def test_credited_elsewhere_counts_alike(app_ctx, monkeypatch, app):
     """A completed programme without 学时 of its own counts as a training in all three.
 
     The engine's verdicts and their explanation, the population report and
@@ -77,10 +77,10 @@ def test_programme_credited_elsewhere_counts_alike(app_ctx, monkeypatch, app):
     )
     certificates.revoke(cert, "记录有误", hr)
     certificate_hours.withdraw_hours(cert, hr, "记录有误")
-    kept = make_user(uni, "kept")
-    _complete_both(kept, *world)
+    hours_kept = make_user(uni, "kept")
+    _complete_both(hours_kept, *world)
     cert = db.session.scalar(
-        sa.select(Certificate).filter_by(holder_id=kept.id, programme_id=provincial.id)
+        sa.select(Certificate).filter_by(holder_id=hours_kept.id, programme_id=provincial.id)
     )
     certificates.revoke(cert, "记录有误", hr)
     make_user(uni, "none")

@@ -112,7 +112,7 @@ def learner(app_ctx):
     return make_user(make_institution(), "c1")
 
 
-def test_programme_credited_elsewhere_counts_as_training(learner):
+def test_credited_elsewhere_counts_as_training(learner):
     world = _shared_world(learner.institution)
     shared, _school_only, _school, provincial = world
     count_rule = _count_rule()
@@ -133,7 +133,7 @@ def test_programme_credited_elsewhere_counts_as_training(learner):
     assert marker[0].title == "省级示范培训"
 
 
-def test_programme_with_own_hours_gets_no_extra_row(learner):
+def test_own_hours_need_no_extra_row(learner):
     world = _shared_world(learner.institution)
     _complete_both(learner, *world)
     school = world[2]
@@ -160,7 +160,7 @@ def test_unfinished_programme_is_not_counted(learner):
     assert not [row for row in _rows(learner) if row.hours == 0]
 
 
-def test_programme_joined_later_counts_once_completed(learner):
+def test_joined_later_counts_once_completed(learner):
     shared, school_only, school, provincial = _shared_world(learner.institution)
     rule = _count_rule()
     services.enrol(learner, school)
@@ -175,7 +175,7 @@ def test_programme_joined_later_counts_once_completed(learner):
     assert records.yearly_summary(learner, records.current_year(learner))["total"] == 6
 
 
-def test_count_of_all_trainings_counts_each_programme(learner):
+def test_any_training_counts_both_programmes(learner):
     world = _shared_world(learner.institution)
     rule = _count_rule("any-training", tiers=())
     _complete_both(learner, *world)
@@ -203,7 +203,7 @@ def hr_world(app_ctx):
     return world, counselor
 
 
-def test_revocation_with_withdrawal_stops_the_count(hr_world, login):
+def test_withdrawal_stops_the_count(hr_world, login):
     world, counselor = hr_world
     rule = _count_rule()
     cert = _provincial_certificate(world, counselor)
@@ -232,7 +232,7 @@ def test_revocation_with_withdrawal_stops_the_count(hr_world, login):
     ]
 
 
-def test_revocation_keeping_hours_keeps_the_count(hr_world, login):
+def test_keeping_hours_keeps_the_count(hr_world, login):
     world, counselor = hr_world
     rule = _count_rule()
     cert = _provincial_certificate(world, counselor)
@@ -246,7 +246,7 @@ def test_revocation_keeping_hours_keeps_the_count(hr_world, login):
     assert evaluate(counselor, rule).achieved == Decimal(1)
 
 
-def test_revoking_the_crediting_programme_leaves_the_other_counted(hr_world, login):
+def test_crediting_programme_revoked_other_counts(hr_world, login):
     world, counselor = hr_world
     school = world[2]
     rule = _count_rule()
@@ -266,7 +266,7 @@ def test_revoking_the_crediting_programme_leaves_the_other_counted(hr_world, log
 # --- pages -------------------------------------------------------------------
 
 
-def test_record_page_shows_the_training_without_hours(hr_world, login):
+def test_record_page_shows_row_without_hours(hr_world, login):
     _world, counselor = hr_world
 
     hr = login("hr")
@@ -280,7 +280,7 @@ def test_record_page_shows_the_training_without_hours(hr_world, login):
     assert ">0<" not in row.replace(" ", "").replace("\n", "")
 
 
-def test_dossier_hours_leave_out_the_training_without_hours(hr_world):
+def test_dossier_leaves_out_row_without_hours(hr_world):
     from lms.promotion.evidence import hours_by_year_and_tier
 
     _world, counselor = hr_world
