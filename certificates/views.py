@@ -194,10 +194,10 @@ def _render_detail(cert: Certificate, form: RevokeForm, status: int = 200):
                 if can_manage and display_status is not services.DisplayStatus.REVOKED
                 else (None, False)
             ),
-            withdrawn_hours=(
-                -sum(row.hours for row in certificate_hours.withdrawn_entries(cert))
+            withdrawn=(
+                certificate_hours.withdrawn_entries(cert)
                 if display_status is services.DisplayStatus.REVOKED
-                else None
+                else []
             ),
         ),
         status,

@@ -289,3 +289,37 @@ def test_dossier_leaves_out_row_without_hours(hr_world):
     totals = hours_by_year_and_tier(counselor, today)
 
     assert totals[str(today.year)] == {"school": "6.0"}
+
+
+def test_dossier_ledger_marks_row_without_hours(hr_world, app):
+    from flask import render_template
+    from flask_babel import force_locale
+
+    from lms.promotion import dossier
+
+    _world, counselor = hr_world
+    today = records.local_date(counselor, datetime.now(ZoneInfo("UTC")))
+
+    with app.test_request_context(), force_locale("en"):
+        html = render_template("promotion/dossier_pdf.html", **dossier.context(counselor, today))
+
+    ledger = html[html.index("Hours ledger"):]
+    row = ledger[ledger.index("省级示范培训"):]
+    row = row[: row.index("</tr>")]
+    assert "counts as a training; its hours were credited through another programme" in row
+    assert ">0<" not in row.replace(" ", "")
+
+
+def test_revoked_page_says_training_withdrawn(hr_world, login):
+    world, counselor = hr_world
+    cert = _provincial_certificate(world, counselor)
+    hr = login("hr")
+    hr.post("/language/en")
+    response = hr.post(
+        f"/certificates/{cert.serial}/revoke", data={"reason": REASON, "hours": "withdraw"}
+    )
+    hr.get(response.headers["Location"])  # shows and clears the flashed message
+
+    page = hr.get(f"/certificates/{cert.serial}").text
+
+    assert "It no longer counts as a training toward the training requirements" in page
