@@ -230,6 +230,8 @@ def test_withdrawal_stops_the_count(hr_world, login):
     assert [(row.source_type, row.hours) for row in corrections] == [
         ("certificate_withdrawal", Decimal(0))
     ]
+    record = hr.get(f"/people/{counselor.id}/record").text
+    assert "No longer counts as a training: withdrawn with the certificate" in record
 
 
 def test_keeping_hours_keeps_the_count(hr_world, login):
