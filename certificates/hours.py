@@ -1,11 +1,15 @@
 """Withdrawing the training hours behind a revoked certificate.
 
 A programme certificate rests on the course completions that credited
-ledger rows with the training ("programme", id). An external-training
+ledger rows with the training ("programme", id), or, when those courses
+credited their 学时 through another programme, on the programme's row of
+0 学时 that makes it count as a training. An external-training
 certificate rests on the approval that credited the rows of that training.
 Withdrawing appends a correcting row with the opposite hours to each of
 those rows and a correcting timeline entry that names the reason, so the
 history stays readable and the compliance figures net the hours to zero.
+A row of 0 学时 gets a correction of 0 学时, after which rules that count
+trainings no longer count the programme.
 """
 
 from decimal import Decimal
@@ -24,6 +28,7 @@ from lms.i18n import plural_count
 from lms.notifications import services as notifications
 from lms.records import external
 from lms.records.models import (
+    PROGRAMME_COMPLETION_SOURCE_TYPE,
     ExternalTraining,
     HoursEntry,
     ProgressionEntry,
@@ -56,7 +61,9 @@ def _source_filters(cert: Certificate) -> Optional[list]:
     """WHERE clauses for the rows that credited ``cert``'s training, or None."""
     if cert.programme_id is not None:
         return [
-            HoursEntry.source_type == COURSE_SOURCE_TYPE,
+            HoursEntry.source_type.in_(
+                [COURSE_SOURCE_TYPE, PROGRAMME_COMPLETION_SOURCE_TYPE]
+            ),
             HoursEntry.training_type == "programme",
             HoursEntry.training_id == cert.programme_id,
         ]
@@ -74,6 +81,7 @@ def credited_entries(cert: Certificate) -> list[HoursEntry]:
 
     Hours credited for attending the sessions of a training class are not
     among them: they follow the attendance marks (``courses.class_attendance``).
+    The programme's row of 0 学时, if it has one, is among them.
     """
     filters = _source_filters(cert)
     if filters is None:
@@ -96,7 +104,10 @@ def credited_entries(cert: Certificate) -> list[HoursEntry]:
             .where(
                 HoursEntry.user_id == cert.holder_id,
                 HoursEntry.corrects_id.is_(None),
-                HoursEntry.hours > 0,
+                sa.or_(
+                    HoursEntry.hours > 0,
+                    HoursEntry.source_type == PROGRAMME_COMPLETION_SOURCE_TYPE,
+                ),
                 ~corrected,
                 *filters,
             )
@@ -119,6 +130,22 @@ def net_hours(row: HoursEntry) -> Decimal:
 def withdrawable_hours(cert: Certificate) -> Decimal:
     """Return the hours that withdrawing would take back for ``cert``."""
     return sum((net_hours(row) for row in credited_entries(cert)), Decimal(0))
+
+
+def withdrawable(cert: Certificate) -> tuple[Decimal, bool]:
+    """Return the hours that withdrawing would take back, and whether it takes back any row.
+
+    A programme whose 学时 were credited through another programme has no
+    hours to withdraw, but withdrawing its row of 0 学时 stops it counting
+    as a training.
+    """
+    rows = credited_entries(cert)
+    hours = sum((net_hours(row) for row in rows), Decimal(0))
+    return hours, hours > 0 or any(_counts_without_hours(row) for row in rows)
+
+
+def _counts_without_hours(row: HoursEntry) -> bool:
+    return row.source_type == PROGRAMME_COMPLETION_SOURCE_TYPE
 
 
 def withdrawn_entries(cert: Certificate) -> list[HoursEntry]:
@@ -172,7 +199,9 @@ def withdraw_hours(cert: Certificate, actor: User, reason: str) -> list[HoursEnt
         actor.id,
         len(corrections),
     )
-    notify_withdrawn(cert, -sum((row.hours for row in corrections), Decimal(0)), reason)
+    hours = -sum((row.hours for row in corrections), Decimal(0))
+    if hours > 0:
+        notify_withdrawn(cert, hours, reason)
     return corrections
 
 
@@ -183,17 +212,19 @@ def _withdraw_programme(
     corrections = []
     for row in credited_entries(cert):
         net = net_hours(row)
-        if net <= 0:
+        without_hours = _counts_without_hours(row)
+        if net <= 0 and not without_hours:
             continue
         correction = correction_of(
             row, source_type=LEDGER_SOURCE_TYPE, source_id=row.id
         )
-        correction.hours = -net
+        correction.hours = -net if net > 0 else Decimal(0)
         # A concurrent withdrawal of the same row loses on the unique source key.
         if not _add_once(correction):
             continue
         corrections.append(correction)
-        _correct_timeline(cert, row, actor, reason)
+        if not without_hours:
+            _correct_timeline(cert, row, actor, reason)
     return corrections
 
 

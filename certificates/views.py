@@ -189,15 +189,15 @@ def _render_detail(cert: Certificate, form: RevokeForm, status: int = 200):
             renewal_opens=renewal.window_opens_on(cert) if refreshers else None,
             refreshers=refreshers,
             failed_basis=basis.failed_basis(cert) if can_manage else [],
-            withdrawable_hours=(
-                certificate_hours.withdrawable_hours(cert)
+            withdrawable=(
+                certificate_hours.withdrawable(cert)
                 if can_manage and display_status is not services.DisplayStatus.REVOKED
-                else None
+                else (None, False)
             ),
-            withdrawn_hours=(
-                -sum(row.hours for row in certificate_hours.withdrawn_entries(cert))
+            withdrawn=(
+                certificate_hours.withdrawn_entries(cert)
                 if display_status is services.DisplayStatus.REVOKED
-                else None
+                else []
             ),
         ),
         status,
@@ -315,6 +315,18 @@ def _revoked_message(
             [revoked, _("No hours credited for its training were left to withdraw.")]
         )
     hours = -sum(row.hours for row in withdrawn)
+    if not hours:
+        # The training's 学时 were credited through another programme.
+        return " ".join(
+            [
+                revoked,
+                _(
+                    "It no longer counts as a training toward the training "
+                    "requirements; its hours stay credited through the other "
+                    "programme."
+                ),
+            ]
+        )
     return " ".join(
         [
             revoked,

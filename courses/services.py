@@ -641,9 +641,10 @@ def crediting_enrolment(
     then add up to less than their certificates print. ``enrolments`` are
     in enrolment order. Without one, the course credits its own 学时.
 
-    NOTE: a programme whose courses were all credited through another
-    programme has no ledger row of its own, so rules that count trainings
-    (``lms.compliance.ledger``) do not count it once completed.
+    A programme whose courses all credited their 学时 through another
+    programme gets a ledger row of 0 学时 when it is completed
+    (``lms.records.services.record_programme_completion``), so rules that
+    count trainings still count it.
     """
     chosen, chosen_hours = None, course.credit_hours
     for enrolment in enrolments:
@@ -752,11 +753,15 @@ def evaluate_programme(enrolment: Enrolment) -> bool:
     if result.rowcount != 1:
         return True
     logger.info("Programme %r completed by user %s", enrolment.programme, enrolment.user_id)
+    programme = enrolment.programme
     signals.programme_completed.send(
         enrolment,
         user_id=enrolment.user_id,
         programme_id=enrolment.programme_id,
         completed_at=completed_at,
+        programme_title=programme.title,
+        tier=programme.tier,
+        kind=programme.kind,
     )
     return True
 

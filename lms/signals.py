@@ -14,7 +14,7 @@ _signals = Namespace()
 course_completed = _signals.signal("course-completed")
 
 #: A learner completed a whole programme. kwargs: user_id, programme_id,
-#: completed_at.
+#: completed_at, programme_title, tier and kind (the programme's).
 programme_completed = _signals.signal("programme-completed")
 
 #: A certificate was issued. kwargs: certificate (the model instance).

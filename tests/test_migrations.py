@@ -781,3 +781,71 @@ def test_employee_numbers_normalised_on_upgrade(fresh_app):
     assert numbers[9] is None
     assert numbers[10] == "ABC123"
     assert after_downgrade == "T-2019-001"
+
+
+#: The revision before programmes credited elsewhere counted as trainings.
+BEFORE_PROGRAMME_COMPLETION_ROWS = "c4f2a8d61e95"
+
+
+def test_programme_completion_rows_on_upgrade(fresh_app):
+    """A completed programme without 学时 of its own gets a row of 0 学时, once."""
+    from datetime import date, datetime, timezone
+    from decimal import Decimal
+
+    from certificates.models import Certificate, CertificateStatus
+    from courses.models import Enrolment
+    from lms.records.models import HoursEntry, TrainingKind, TrainingTier
+    from tests.factories import make_course, make_institution, make_programme, make_user
+
+    with fresh_app.app_context():
+        upgrade(revision=BEFORE_PROGRAMME_COMPLETION_ROWS)
+        uni = make_institution()
+        user = make_user(uni, "counselor1")
+        shared = make_course(uni, "x", title="X", hours="4")
+        school = make_programme(uni, "a", [shared], title="校级培训")
+        provincial = make_programme(
+            uni, "b", [shared], title="省级培训", tier=TrainingTier.PROVINCIAL,
+            kind=TrainingKind.DEMONSTRATION,
+        )
+        revoked = make_programme(uni, "c", [shared], title="已撤销")
+        unfinished = make_programme(uni, "d", [shared], title="未完成")
+        # 23:30 UTC is the next day in Shanghai.
+        completed = datetime(2026, 3, 1, 23, 30, tzinfo=timezone.utc)
+        for programme in (school, provincial, revoked, unfinished):
+            db.session.add(Enrolment(
+                user_id=user.id, programme_id=programme.id,
+                completed_at=None if programme is unfinished else completed,
+            ))
+        db.session.add(HoursEntry(
+            user_id=user.id, source_type="course_completion", source_id=1,
+            training_type="programme", training_id=school.id, title="X",
+            occurred_on=date(2026, 3, 2), year=2026, tier=TrainingTier.SCHOOL,
+            hours=Decimal(4),
+        ))
+        db.session.add(Certificate(
+            serial="S1", verification_code="V1", achievement_key="K1", holder_id=user.id,
+            institution_id=uni.id, programme_id=revoked.id, holder_name="张", title="已撤销",
+            hours=Decimal(4), issued_on=date(2026, 3, 2), status=CertificateStatus.REVOKED,
+            revoked_at=completed, revoked_reason="有误",
+        ))
+        db.session.commit()
+        provincial_id = provincial.id
+        db.session.remove()
+
+        upgrade()
+        rows = db.session.execute(sa.text(
+            "SELECT training_id, title, occurred_on, year, tier, kind, hours, source_id"
+            " FROM hours_entry WHERE source_type = 'programme_completion'"
+        )).all()
+        downgrade(revision=BEFORE_PROGRAMME_COMPLETION_ROWS)
+        remaining = db.session.scalar(sa.text("SELECT count(*) FROM hours_entry"))
+        db.session.remove()
+
+    [row] = rows
+    assert row.training_id == row.source_id == provincial_id
+    assert row.title == "省级培训"
+    assert str(row.occurred_on) == "2026-03-02"
+    assert (row.year, row.tier, row.kind, float(row.hours)) == (
+        2026, "provincial", "demonstration", 0.0
+    )
+    assert remaining == 1

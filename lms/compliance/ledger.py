@@ -17,7 +17,12 @@ from lms.compliance.models import ComplianceRule
 from lms.compliance.windows import Window
 from lms.extensions import db
 from lms.organisations.models import Institution
-from lms.records.models import HoursEntry, TrainingKind, TrainingTier
+from lms.records.models import (
+    PROGRAMME_COMPLETION_SOURCE_TYPE,
+    HoursEntry,
+    TrainingKind,
+    TrainingTier,
+)
 
 
 #: The enrolment table of the courses package, named here because the
@@ -189,15 +194,32 @@ def _count_trainings_query(filters: list, horizon_start: Optional[date]) -> sa.S
     not count. A programme counts only once the person's enrolment in it is
     completed, so one finished course of a provincial programme is not yet
     a provincial training; its hours still count toward hours rules.
+
+    A programme whose courses credited their 学时 through another programme
+    has a row of 0 学时 of its own (``PROGRAMME_COMPLETION_SOURCE_TYPE``),
+    which counts while no correction names it. Withdrawing a revoked
+    certificate's hours adds such a correction.
     """
     # NOTE: a correction is netted only against the entry it names directly,
     # and only when both fall inside the window.
     root_id = sa.func.coalesce(HoursEntry.corrects_id, HoursEntry.id)
+    # Constants are rendered inline, not bound, so the database never has to
+    # infer a parameter's type inside SUM or CASE.
+    literal_one = sa.literal_column("1")
+    is_completion_row = sa.case(
+        (HoursEntry.source_type == PROGRAMME_COMPLETION_SOURCE_TYPE, literal_one),
+        else_=sa.literal_column("0"),
+    )
+    # The group is the programme's row of 0 学时 alone, without a correction.
+    uncorrected_completion = sa.and_(
+        sa.func.count() == literal_one,
+        sa.func.max(is_completion_row) == literal_one,
+    )
     per_entry = (
         sa.select(HoursEntry.user_id.label("user_id"), root_id.label("root_id"))
         .where(*filters)
         .group_by(HoursEntry.user_id, root_id)
-        .having(sa.func.sum(HoursEntry.hours) > 0)
+        .having(sa.or_(sa.func.sum(HoursEntry.hours) > 0, uncorrected_completion))
         .subquery()
     )
 
@@ -229,9 +251,6 @@ def _count_trainings_query(filters: list, horizon_start: Optional[date]) -> sa.S
         .subquery()
     )
 
-    # Constants are rendered inline, not bound, so the database never has to
-    # infer a parameter's type inside SUM or CASE.
-    literal_one = sa.literal_column("1")
     still = literal_one
     if horizon_start is not None:
         still = sa.case(

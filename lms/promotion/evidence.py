@@ -13,7 +13,11 @@ from lms.compliance.engine import evaluate_all
 from lms.extensions import db
 from lms.promotion import engine
 from lms.promotion.models import PromotionRule
-from lms.records.models import HoursEntry, ProgressionEntry
+from lms.records.models import (
+    PROGRAMME_COMPLETION_SOURCE_TYPE,
+    HoursEntry,
+    ProgressionEntry,
+)
 from lms.stored_text import in_each_language, render_stored, split_text
 
 
@@ -122,7 +126,15 @@ def hours_by_year_and_tier(user: User, today: date) -> dict[str, dict[str, str]]
     """
     rows = db.session.execute(
         sa.select(HoursEntry.year, HoursEntry.tier, sa.func.sum(HoursEntry.hours))
-        .where(HoursEntry.user_id == user.id)
+        .where(
+            HoursEntry.user_id == user.id,
+            # A programme's row of 0 学时 and its correction credit nothing.
+            sa.or_(
+                HoursEntry.source_type.is_(None),
+                HoursEntry.source_type != PROGRAMME_COMPLETION_SOURCE_TYPE,
+            ),
+            sa.or_(HoursEntry.corrects_id.is_(None), HoursEntry.hours != 0),
+        )
         .group_by(HoursEntry.year, HoursEntry.tier)
         .order_by(HoursEntry.year)
     )

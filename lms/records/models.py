@@ -29,6 +29,15 @@ class TrainingKind(enum.Enum):
     ONLINE = "online"  # 网络培训
 
 
+#: Source type of the ledger row of 0 学时 that a completed programme gets
+#: when none of its courses credited 学时 through it, because a course shared
+#: with another programme credited its 学时 there. The row carries the
+#: programme as its training, with the programme's tier and kind, so that
+#: rules that count trainings count the programme. Its ``source_id`` is the
+#: programme's id, as a learner enrols in a programme once.
+PROGRAMME_COMPLETION_SOURCE_TYPE = "programme_completion"
+
+
 class HoursEntry(db.Model):
     """One credited block of training hours (学时); never edited in place.
 

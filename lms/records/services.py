@@ -14,6 +14,7 @@ from lms.compliance.engine import evaluate_all
 from lms.db import now_utc
 from lms.extensions import db
 from lms.records.models import (
+    PROGRAMME_COMPLETION_SOURCE_TYPE,
     HoursEntry,
     ProgressionEntry,
     ProgressionKind,
@@ -111,6 +112,48 @@ def credit_course_hours(sender, **kw) -> None:
     )
 
 
+def record_programme_completion(sender, **kw) -> None:
+    """Listener: a completed programme without 学时 of its own still counts as a training.
+
+    A course shared with another programme credits its 学时 once, through
+    one of the two, so a programme can be completed with no ledger row
+    credited through it. Rules that count trainings count a programme by
+    its rows, so such a programme gets one row of 0 学时, with its own tier
+    and kind, on the day it was completed. A programme that credited 学时
+    gets no such row: it counts through its courses' rows.
+    """
+    programme_id = kw["programme_id"]
+    credited = db.session.scalar(
+        sa.select(HoursEntry.id)
+        .where(
+            HoursEntry.user_id == kw["user_id"],
+            HoursEntry.training_type == "programme",
+            HoursEntry.training_id == programme_id,
+            HoursEntry.hours > 0,
+        )
+        .limit(1)
+    )
+    if credited is not None:
+        return
+    user = db.session.get(User, kw["user_id"])
+    on = local_date(user, kw["completed_at"])
+    _add_once(
+        HoursEntry(
+            user_id=user.id,
+            source_type=PROGRAMME_COMPLETION_SOURCE_TYPE,
+            source_id=programme_id,
+            training_type="programme",
+            training_id=programme_id,
+            title=kw["programme_title"],
+            occurred_on=on,
+            year=on.year,
+            tier=kw.get("tier") or TrainingTier.SCHOOL,
+            kind=kw.get("kind"),
+            hours=Decimal(0),
+        )
+    )
+
+
 def record_certificate(sender, certificate, **kw) -> None:
     """Listener: an issued certificate appears on the holder's timeline."""
     _add_once(
@@ -160,6 +203,7 @@ def record_revocation(sender, certificate, **kw) -> None:
 
 def connect_listeners() -> None:
     signals.course_completed.connect(credit_course_hours, weak=False)
+    signals.programme_completed.connect(record_programme_completion, weak=False)
     signals.certificate_issued.connect(record_certificate, weak=False)
     signals.certificate_revoked.connect(record_revocation, weak=False)
 

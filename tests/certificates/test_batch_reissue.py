@@ -9,6 +9,7 @@ from certificates.batches import CertificateBatch, CertificateBatchItem, ItemSta
 from certificates.models import Certificate, CertificateStatus
 from lms.audit import AuditEntry
 from lms.extensions import db
+from lms.records.models import TrainingTier
 from tests.certificates.test_batches import COMPLETED, _cohort
 
 EN = {"Accept-Language": "en"}
@@ -164,7 +165,8 @@ def test_completing_again_does_not_replace_revoked(app, app_ctx, login):
     db.session.expire_all()
 
     signals.programme_completed.send(
-        None, user_id=old.holder_id, programme_id=programme_id, completed_at=COMPLETED
+        None, user_id=old.holder_id, programme_id=programme_id, completed_at=COMPLETED,
+        programme_title=old.title, tier=TrainingTier.SCHOOL, kind=None,
     )
     db.session.commit()
 

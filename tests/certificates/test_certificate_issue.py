@@ -411,12 +411,18 @@ def test_programme_completed_signal_issues_certificate(school):
         user_id=school["counselor"].id,
         programme_id=school["programme"].id,
         completed_at=COMPLETED_AT,
+        programme_title=school["programme"].title,
+        tier=school["programme"].tier,
+        kind=school["programme"].kind,
     )
     signals.programme_completed.send(
         enrolment_stub,
         user_id=school["counselor"].id,
         programme_id=school["programme"].id,
         completed_at=COMPLETED_AT,
+        programme_title=school["programme"].title,
+        tier=school["programme"].tier,
+        kind=school["programme"].kind,
     )
 
     certs = db.session.scalars(sa.select(Certificate)).all()
