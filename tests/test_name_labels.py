@@ -8,12 +8,14 @@ NAME_MSGID = re.compile(r"""_\(\s*["']Name["']\s*\)""")
 #: Files whose "Name" column or field is a person's full name.
 PEOPLE_NAME_FILES = {
     "courses/class_roster_views.py",
+    "courses/gradebook_views.py",
     "lms/compliance/views.py",
     "lms/promotion/export_views.py",
     "templates/certificates/batch.html",
     "templates/classes/attendance.html",
     "templates/classes/import_done.html",
     "templates/classes/roster.html",
+    "templates/courses/manage/gradebook.html",
     "templates/lms/compliance/rule.html",
     "templates/lms/records/external_queue.html",
     "templates/lms/records/external_review.html",
