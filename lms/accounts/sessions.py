@@ -15,6 +15,7 @@ decides whether the login is valid.
 import functools
 import hashlib
 import logging
+import math
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -313,6 +314,33 @@ def extendable() -> bool:
     return bool(g.get("lms_login_extendable"))
 
 
+def warning_seconds() -> int:
+    """Return how many seconds before an idle login ends its pages warn.
+
+    ``SESSION_WARNING_SECONDS``, but at most half the idle timeout: a
+    longer lead would show the warning on every page as soon as it loads,
+    and typing would keep the login with a request every second.
+    """
+    half_idle = _idle_timeout().total_seconds() / 2
+    return max(1, int(min(current_app.config["SESSION_WARNING_SECONDS"], half_idle)))
+
+
+#: Keepalive calls per hour allowed whatever the idle timeout.
+KEEPALIVE_PER_HOUR = 60
+
+
+def keepalive_rate_limit() -> str:
+    """Return the keepalive rate limit of one user, in Flask-Limiter's notation.
+
+    Typing keeps a login at most once per half idle timeout (see
+    ``warning_seconds``), so a short idle timeout allows twice that rate
+    again for the clicks, and never fewer than ``KEEPALIVE_PER_HOUR``.
+    """
+    idle_seconds = _idle_timeout().total_seconds()
+    per_hour = max(KEEPALIVE_PER_HOUR, math.ceil(4 * 3600 / idle_seconds))
+    return f"{per_hour} per hour"
+
+
 def keep_alive() -> None:
     """Refresh the idle timer of the request's session now; the caller commits.
 
@@ -468,4 +496,5 @@ def init_app(app: Flask) -> None:
     app.after_request(_add_seconds_left_header)
     app.add_template_global(seconds_left, "login_seconds_left")
     app.add_template_global(extendable, "login_extendable")
+    app.add_template_global(warning_seconds, "login_warning_seconds")
 

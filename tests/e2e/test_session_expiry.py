@@ -50,12 +50,18 @@ def _log_in(page, live_server, username: str, *, from_login_page: bool = False) 
 def test_warning_button_keeps_login(app, live_server, browser_page, monkeypatch):
     monkeypatch.setitem(app.config, "SESSION_IDLE_MINUTES", 1)
     monkeypatch.setitem(app.config, "SESSION_WARNING_SECONDS", 50)
+    clock = ServerClock(monkeypatch)
     page = browser_page
     _log_in(page, live_server, "counselor1")
+    clock.advance(seconds=25)
+    # Only the server's clock moved: forget the end time the first page shared.
+    page.evaluate("localStorage.clear()")
+    page.reload()  # 35 seconds left
     notice = page.locator("#session-expiry")
     assert notice.is_hidden()
 
-    # About ten seconds after the last request, with 50 seconds left.
+    # About five seconds later, with 30 seconds left: the lead is at most
+    # half the idle time.
     notice.wait_for(state="visible", timeout=15_000)
     assert page.inner_text("#session-expiry-text") == "您的登录将在 1 分钟后过期。"
     assert page.get_attribute("#session-expiry-text", "role") == "alert"
@@ -75,6 +81,9 @@ def test_warning_says_login_ended(app, live_server, browser_page, monkeypatch):
     clock = ServerClock(monkeypatch)
     page = browser_page
     _log_in(page, live_server, "counselor1")
+    clock.advance(seconds=25)
+    page.evaluate("localStorage.clear()")
+    page.reload()
     page.locator("#session-expiry").wait_for(state="visible", timeout=15_000)
 
     clock.advance(minutes=2)  # the server's clock runs ahead: the login ended
@@ -91,8 +100,11 @@ def test_typing_keeps_login_without_asking(app, live_server, browser_page, monke
     """Typing in a form since the last request keeps the login when the warning is due."""
     monkeypatch.setitem(app.config, "SESSION_IDLE_MINUTES", 1)
     monkeypatch.setitem(app.config, "SESSION_WARNING_SECONDS", 50)
+    clock = ServerClock(monkeypatch)
     page = browser_page
     _log_in(page, live_server, "counselor1")
+    clock.advance(seconds=25)
+    page.evaluate("localStorage.clear()")
     page.goto(f"{live_server}/annual-assessment/mine")
 
     with page.expect_response("**/session/keepalive", timeout=15_000) as answer:
