@@ -30,6 +30,9 @@
   var busy = false;
   var keptUntil = 0;
   var shownMinutes = null;
+  // A refused or failed keep stays explained until the next click, or until
+  // the end moves past the warning or arrives.
+  var problemShown = false;
 
   function readShared() {
     try {
@@ -73,6 +76,7 @@
   function hide() {
     box.hidden = true;
     shownMinutes = null;
+    problemShown = false;
   }
 
   function showWarning(remainingMs) {
@@ -104,6 +108,7 @@
     box.hidden = false;
     setText(message);
     shownMinutes = null;
+    problemShown = true;
   }
 
   function keepAlive(silent) {
@@ -177,7 +182,7 @@
       keepAlive(true);
       return;
     }
-    if (!busy) {
+    if (!busy && !problemShown) {
       showWarning(remaining);
     }
   }
@@ -196,6 +201,7 @@
   };
 
   keepButton.addEventListener("click", function () {
+    problemShown = false;
     keepAlive(false);
   });
 

@@ -75,6 +75,31 @@ def test_warning_button_keeps_login(app, live_server, browser_page, monkeypatch)
     notice.wait_for(state="hidden", timeout=10_000)
 
 
+def test_refused_keepalive_message_stays(app, live_server, browser_page, monkeypatch):
+    """The answer to a refused click stays until the next click, not one second."""
+    monkeypatch.setitem(app.config, "SESSION_IDLE_MINUTES", 1)
+    monkeypatch.setitem(app.config, "SESSION_WARNING_SECONDS", 50)
+    clock = ServerClock(monkeypatch)
+    page = browser_page
+    _log_in(page, live_server, "counselor1")
+    clock.advance(seconds=25)
+    page.evaluate("localStorage.clear()")
+    page.reload()
+    page.locator("#session-expiry").wait_for(state="visible", timeout=15_000)
+    page.route(
+        "**/session/keepalive",
+        lambda route: route.fulfill(
+            status=429, content_type="application/json", body='{"error": 429, "message": ""}'
+        ),
+    )
+
+    page.get_by_role("button", name="保持登录").click()
+    page.wait_for_timeout(2500)  # the warning is redrawn every second
+
+    assert page.inner_text("#session-expiry-text") == "暂时无法保持登录，请等待一分钟后重试。"
+    assert page.get_by_role("button", name="保持登录").is_visible()
+
+
 def test_warning_says_login_ended(app, live_server, browser_page, monkeypatch):
     monkeypatch.setitem(app.config, "SESSION_IDLE_MINUTES", 1)
     monkeypatch.setitem(app.config, "SESSION_WARNING_SECONDS", 50)
