@@ -280,9 +280,13 @@ def test_queue_rejects_bad_filters_and_pages(waiting, login):
     unknown = hr.get("/promotions/review?queue_status=lost").get_data(as_text=True)
     past_end = hr.get("/promotions/review?queue_page=9&queue_q=%E8%BE%85&page=1")
 
+    # The messages name the queue's field, 审核环节, not the status of the
+    # list of all applications.
+    assert "Review step filter: applications with the status approved" in closed
     assert "wait for nobody&#39;s decision" in closed
     assert "59 applications" in _queue_section(closed)
-    assert "is not an application status" in unknown
+    assert "Review step filter: lost is not a review step" in unknown
+    assert "Showing both review steps." in unknown
     assert past_end.status_code == 302
     location = past_end.headers["Location"]
     assert "queue_page=2" in location
