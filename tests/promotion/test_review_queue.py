@@ -324,3 +324,20 @@ def test_queue_page_loads_one_page(waiting, login):
     assert response.status_code == 200
     # One page of the queue and the one approved application.
     assert len(set(loaded)) <= 51
+
+
+def test_empty_queue_explains_rejected_filters(app_ctx, login):
+    """A bad link into an empty queue still says which filter was dropped."""
+    uni = make_institution()
+    make_department(uni, "edu", "教育学院")
+    make_user(uni, "hr", Role.HR, full_name="钱人事")
+    db.session.commit()
+
+    html = _english(login("hr")).get(
+        "/promotions/review?queue_department=abc&queue_status=lost"
+    ).get_data(as_text=True)
+
+    queue = _queue_section(html)
+    assert "Department filter: abc is not a department" in queue
+    assert "Review step filter: lost is not a review step" in queue
+    assert "Nothing waits for you." in queue
