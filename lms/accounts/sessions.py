@@ -317,24 +317,25 @@ def extendable() -> bool:
 def warning_seconds() -> int:
     """Return how many seconds before an idle login ends its pages warn.
 
-    ``SESSION_WARNING_SECONDS``, but at most half the idle timeout: a
-    longer lead would show the warning on every page as soon as it loads,
-    and typing would keep the login with a request every second.
+    This is ``SESSION_WARNING_SECONDS``, but at most half the idle timeout.
+    With a lead as long as the idle timeout, pages would warn as soon as
+    they load, and a keepalive would not move the end past the warning, so
+    typing would send one every second.
     """
     half_idle = _idle_timeout().total_seconds() / 2
     return max(1, int(min(current_app.config["SESSION_WARNING_SECONDS"], half_idle)))
 
 
-#: Keepalive calls per hour allowed whatever the idle timeout.
+#: Keepalive calls allowed per hour under any idle timeout.
 KEEPALIVE_PER_HOUR = 60
 
 
 def keepalive_rate_limit() -> str:
     """Return the keepalive rate limit of one user, in Flask-Limiter's notation.
 
-    Typing keeps a login at most once per half idle timeout (see
-    ``warning_seconds``), so a short idle timeout allows twice that rate
-    again for the clicks, and never fewer than ``KEEPALIVE_PER_HOUR``.
+    Typing sends a keepalive at most once per half idle timeout (see
+    ``warning_seconds``). The limit is four calls per idle timeout, twice
+    that rate to leave room for clicks, and at least ``KEEPALIVE_PER_HOUR``.
     """
     idle_seconds = _idle_timeout().total_seconds()
     per_hour = max(KEEPALIVE_PER_HOUR, math.ceil(4 * 3600 / idle_seconds))

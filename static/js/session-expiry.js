@@ -30,8 +30,8 @@
   var busy = false;
   var keptUntil = 0;
   var shownMinutes = null;
-  // A refused or failed keep stays explained until the next click, or until
-  // the end moves past the warning or arrives.
+  // The message of a rejected or failed keepalive stays until the next click,
+  // until the end moves past the warning, or until the login ends.
   var problemShown = false;
 
   function readShared() {

@@ -75,8 +75,8 @@ def test_warning_button_keeps_login(app, live_server, browser_page, monkeypatch)
     notice.wait_for(state="hidden", timeout=10_000)
 
 
-def test_refused_keepalive_message_stays(app, live_server, browser_page, monkeypatch):
-    """The answer to a refused click stays until the next click, not one second."""
+def test_rejected_keepalive_message_stays(app, live_server, browser_page, monkeypatch):
+    """The message of a rejected keepalive stays until the next click."""
     monkeypatch.setitem(app.config, "SESSION_IDLE_MINUTES", 1)
     monkeypatch.setitem(app.config, "SESSION_WARNING_SECONDS", 50)
     clock = ServerClock(monkeypatch)
