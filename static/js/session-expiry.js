@@ -144,6 +144,9 @@
         typedAt = 0;
         if (response.status === 401) {
           showEnded(body && body.message);
+        } else if (response.status === 429 && !silent) {
+          // The limit counts calls per hour: a minute's wait does not help.
+          showProblem(data.limitedText);
         } else if (!silent) {
           showProblem(data.refusedText);
         }

@@ -96,8 +96,32 @@ def test_rejected_keepalive_message_stays(app, live_server, browser_page, monkey
     page.get_by_role("button", name="保持登录").click()
     page.wait_for_timeout(2500)  # the warning is redrawn every second
 
-    assert page.inner_text("#session-expiry-text") == "暂时无法保持登录，请等待一分钟后重试。"
+    # The hourly limit is reached, so waiting a minute would not help.
+    assert page.inner_text("#session-expiry-text").startswith("一小时内保持登录的次数已达上限")
     assert page.get_by_role("button", name="保持登录").is_visible()
+
+
+def test_failed_keepalive_says_try_again(app, live_server, browser_page, monkeypatch):
+    monkeypatch.setitem(app.config, "SESSION_IDLE_MINUTES", 1)
+    monkeypatch.setitem(app.config, "SESSION_WARNING_SECONDS", 50)
+    clock = ServerClock(monkeypatch)
+    page = browser_page
+    _log_in(page, live_server, "counselor1")
+    clock.advance(seconds=25)
+    page.evaluate("localStorage.clear()")
+    page.reload()
+    page.locator("#session-expiry").wait_for(state="visible", timeout=15_000)
+    page.route(
+        "**/session/keepalive",
+        lambda route: route.fulfill(
+            status=500, content_type="application/json", body='{"error": 500, "message": ""}'
+        ),
+    )
+
+    page.get_by_role("button", name="保持登录").click()
+    page.wait_for_timeout(1500)
+
+    assert page.inner_text("#session-expiry-text") == "暂时无法保持登录，请等待一分钟后重试。"
 
 
 def test_warning_says_login_ended(app, live_server, browser_page, monkeypatch):
