@@ -281,6 +281,28 @@ def test_phone_header_compact_with_keyboard(app, live_server, browser_page):
     assert page.evaluate(FOCUSED) == "菜单"
 
 
+def test_phone_menu_closes_when_focus_leaves(app, live_server, browser_page):
+    """Tabbing past the last link of the open menu folds it away again."""
+    page = browser_page
+    page.set_viewport_size({"width": 375, "height": 740})
+    _log_in(page, live_server, "counselor1")
+    page.focus(".menu-toggle")
+    page.keyboard.press("Enter")
+    assert page.get_attribute(".menu-toggle", "aria-expanded") == "true"
+    stops = page.evaluate(
+        "document.querySelectorAll('#topbar-menu a, #topbar-menu button').length"
+    )
+
+    for _ in range(stops):
+        page.keyboard.press("Tab")
+    assert page.get_attribute(".menu-toggle", "aria-expanded") == "true"
+    page.keyboard.press("Tab")  # out of the menu, into the page
+
+    assert page.evaluate("document.getElementById('topbar-menu').contains(document.activeElement)") is False
+    assert page.get_attribute(".menu-toggle", "aria-expanded") == "false"
+    assert page.locator("header nav a").first.is_hidden()
+
+
 def test_wide_screen_shows_links_without_menu(app, live_server, browser_page):
     page = browser_page
     page.set_viewport_size({"width": 1280, "height": 800})
