@@ -66,7 +66,7 @@ def parse_filters(
         if status in statuses:
             filters.status = status
         elif status is not None:
-            # Only the queue limits the statuses; its field is the review step.
+            # Only the queue limits the statuses, and its field is the review step.
             filters.errors.append(
                 _(
                     "Review step filter: applications with the status %(value)s wait "
