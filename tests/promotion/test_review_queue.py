@@ -341,3 +341,12 @@ def test_empty_queue_explains_rejected_filters(app_ctx, login):
     assert "Department filter: abc is not a department" in queue
     assert "Review step filter: lost is not a review step" in queue
     assert "Nothing waits for you." in queue
+
+
+def test_bad_department_names_departments(waiting, login):
+    """The lists hold applications, so the message speaks of departments, not people."""
+    html = _english(login("hr")).get("/promotions/review?department=abc").get_data(as_text=True)
+
+    assert "Department filter: abc is not a department of your institution." in html
+    assert "Showing every department." in html
+    assert "Showing everyone." not in html
