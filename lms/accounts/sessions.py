@@ -15,6 +15,7 @@ decides whether the login is valid.
 import functools
 import hashlib
 import logging
+import math
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -313,6 +314,34 @@ def extendable() -> bool:
     return bool(g.get("lms_login_extendable"))
 
 
+def warning_seconds() -> int:
+    """Return how many seconds before an idle login ends its pages warn.
+
+    This is ``SESSION_WARNING_SECONDS``, but at most half the idle timeout.
+    With a lead as long as the idle timeout, pages would warn as soon as
+    they load, and a keepalive would not move the end past the warning, so
+    typing would send one every second.
+    """
+    half_idle = _idle_timeout().total_seconds() / 2
+    return max(1, int(min(current_app.config["SESSION_WARNING_SECONDS"], half_idle)))
+
+
+#: Keepalive calls allowed per hour under any idle timeout.
+KEEPALIVE_PER_HOUR = 60
+
+
+def keepalive_rate_limit() -> str:
+    """Return the keepalive rate limit of one user, in Flask-Limiter's notation.
+
+    Typing sends a keepalive at most once per half idle timeout (see
+    ``warning_seconds``). The limit is four calls per idle timeout, twice
+    that rate to leave room for clicks, and at least ``KEEPALIVE_PER_HOUR``.
+    """
+    idle_seconds = _idle_timeout().total_seconds()
+    per_hour = max(KEEPALIVE_PER_HOUR, math.ceil(4 * 3600 / idle_seconds))
+    return f"{per_hour} per hour"
+
+
 def keep_alive() -> None:
     """Refresh the idle timer of the request's session now; the caller commits.
 
@@ -468,4 +497,5 @@ def init_app(app: Flask) -> None:
     app.after_request(_add_seconds_left_header)
     app.add_template_global(seconds_left, "login_seconds_left")
     app.add_template_global(extendable, "login_extendable")
+    app.add_template_global(warning_seconds, "login_warning_seconds")
 

@@ -263,7 +263,7 @@ def logout():
 
 
 @bp.route("/session/keepalive", methods=["POST"])
-@limiter.limit("60 per hour", key_func=user_rate_key)
+@limiter.limit(sessions.keepalive_rate_limit, key_func=user_rate_key)
 def keep_alive():
     """Restart the idle timer of the login, for the expiry warning's button.
 

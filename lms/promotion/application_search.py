@@ -66,10 +66,19 @@ def parse_filters(
         if status in statuses:
             filters.status = status
         elif status is not None:
+            # Only the queue limits the statuses, and its field is the review step.
             filters.errors.append(
                 _(
-                    "Status filter: applications with the status %(value)s wait "
+                    "Review step filter: applications with the status %(value)s wait "
                     "for nobody's decision. Showing both review steps.",
+                    value=raw_status[:40],
+                )
+            )
+        elif set(statuses) != set(ApplicationStatus):
+            filters.errors.append(
+                _(
+                    "Review step filter: %(value)s is not a review step. "
+                    "Showing both review steps.",
                     value=raw_status[:40],
                 )
             )

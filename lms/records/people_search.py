@@ -1,5 +1,6 @@
 """Search text, role and status filters of the HR people list and its export."""
 
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -40,10 +41,14 @@ class PeopleFilters:
 def parse_search(raw: str) -> tuple[str, Optional[str]]:
     """Return the search text with whitespace collapsed, and an error if too long.
 
-    A search text that is too long is dropped, so the list is not searched.
+    NFKC turns the full-width letters and digits that a Chinese input method
+    types in full-width mode ("Ｅ００３") into the ASCII ones that usernames
+    and employee numbers are stored with. A search text that is too long is
+    dropped, so the list is not searched.
     """
     # PostgreSQL rejects NUL characters in text parameters.
-    search = " ".join(raw.replace("\x00", "").split())
+    search = unicodedata.normalize("NFKC", raw.replace("\x00", ""))
+    search = " ".join(search.split())
     if len(search) <= MAX_SEARCH_LENGTH:
         return search, None
     message = _(

@@ -58,7 +58,7 @@ def department_filter(raw: str) -> tuple[Optional[Department], Optional[str]]:
     if department is None or department.institution_id != current_user.institution_id:
         message = _(
             "Department filter: %(value)s is not a department of your institution. "
-            "Showing everyone.",
+            "Showing every department.",
             value=raw[:40],
         )
         return None, message

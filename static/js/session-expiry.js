@@ -30,6 +30,9 @@
   var busy = false;
   var keptUntil = 0;
   var shownMinutes = null;
+  // The message of a rejected or failed keepalive stays until the next click,
+  // until the end moves past the warning, or until the login ends.
+  var problemShown = false;
 
   function readShared() {
     try {
@@ -73,6 +76,7 @@
   function hide() {
     box.hidden = true;
     shownMinutes = null;
+    problemShown = false;
   }
 
   function showWarning(remainingMs) {
@@ -104,6 +108,7 @@
     box.hidden = false;
     setText(message);
     shownMinutes = null;
+    problemShown = true;
   }
 
   function keepAlive(silent) {
@@ -139,6 +144,9 @@
         typedAt = 0;
         if (response.status === 401) {
           showEnded(body && body.message);
+        } else if (response.status === 429 && !silent) {
+          // The limit counts calls per hour: a minute's wait does not help.
+          showProblem(data.limitedText);
         } else if (!silent) {
           showProblem(data.refusedText);
         }
@@ -177,7 +185,7 @@
       keepAlive(true);
       return;
     }
-    if (!busy) {
+    if (!busy && !problemShown) {
       showWarning(remaining);
     }
   }
@@ -196,6 +204,7 @@
   };
 
   keepButton.addEventListener("click", function () {
+    problemShown = false;
     keepAlive(false);
   });
 

@@ -180,3 +180,34 @@ def test_idle_minutes_must_be_positive(monkeypatch, tmp_path, value):
 
     with pytest.raises(ValueError, match="LMS_SESSION_IDLE_MINUTES must be a number above 0"):
         load_config(str(tmp_path))
+
+
+def test_warning_lead_capped_at_half_idle(app, seeded, login, monkeypatch):
+    """A lead as long as the idle timeout would show the warning on every page."""
+    monkeypatch.setitem(app.config, "SESSION_IDLE_MINUTES", 1)
+    monkeypatch.setitem(app.config, "SESSION_WARNING_SECONDS", 300)
+    session = login("counselor1")
+
+    html = session.get("/learning").get_data(as_text=True)
+
+    assert 'data-warning-seconds="30"' in html
+
+
+def test_warning_lead_from_config(app, seeded, login, monkeypatch):
+    monkeypatch.setitem(app.config, "SESSION_IDLE_MINUTES", 1)
+    monkeypatch.setitem(app.config, "SESSION_WARNING_SECONDS", 20)
+    session = login("counselor1")
+
+    html = session.get("/learning").get_data(as_text=True)
+
+    assert 'data-warning-seconds="20"' in html
+
+
+def test_keepalive_limit_scales_with_idle(app, seeded, login, monkeypatch):
+    """Typing sends a keepalive every 30 s under a one-minute idle time, 120 an hour."""
+    monkeypatch.setitem(app.config, "SESSION_IDLE_MINUTES", 1)
+    session = login("counselor1")
+
+    statuses = [_keep_alive(session).status_code for _ in range(121)]
+
+    assert statuses[:120] == [200] * 120

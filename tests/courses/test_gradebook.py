@@ -244,6 +244,9 @@ def test_filters(login, world):
     by_name = page_of(login, "author", world, "?q=李")
     assert "李四" in by_name
     assert "王五" not in by_name
+    full_width = page_of(login, "author", world, "?q=Ｅ００３")
+    assert "王五" in full_width
+    assert "张三" not in full_width
 
 
 def test_rejected_filters_explained(login, world, english):

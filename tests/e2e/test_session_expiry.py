@@ -50,12 +50,18 @@ def _log_in(page, live_server, username: str, *, from_login_page: bool = False) 
 def test_warning_button_keeps_login(app, live_server, browser_page, monkeypatch):
     monkeypatch.setitem(app.config, "SESSION_IDLE_MINUTES", 1)
     monkeypatch.setitem(app.config, "SESSION_WARNING_SECONDS", 50)
+    clock = ServerClock(monkeypatch)
     page = browser_page
     _log_in(page, live_server, "counselor1")
+    clock.advance(seconds=25)
+    # Only the server's clock moved: forget the end time the first page shared.
+    page.evaluate("localStorage.clear()")
+    page.reload()  # 35 seconds left
     notice = page.locator("#session-expiry")
     assert notice.is_hidden()
 
-    # About ten seconds after the last request, with 50 seconds left.
+    # About five seconds later, with 30 seconds left: the lead is at most
+    # half the idle time.
     notice.wait_for(state="visible", timeout=15_000)
     assert page.inner_text("#session-expiry-text") == "您的登录将在 1 分钟后过期。"
     assert page.get_attribute("#session-expiry-text", "role") == "alert"
@@ -69,12 +75,64 @@ def test_warning_button_keeps_login(app, live_server, browser_page, monkeypatch)
     notice.wait_for(state="hidden", timeout=10_000)
 
 
+def test_rejected_keepalive_message_stays(app, live_server, browser_page, monkeypatch):
+    """The message of a rejected keepalive stays until the next click."""
+    monkeypatch.setitem(app.config, "SESSION_IDLE_MINUTES", 1)
+    monkeypatch.setitem(app.config, "SESSION_WARNING_SECONDS", 50)
+    clock = ServerClock(monkeypatch)
+    page = browser_page
+    _log_in(page, live_server, "counselor1")
+    clock.advance(seconds=25)
+    page.evaluate("localStorage.clear()")
+    page.reload()
+    page.locator("#session-expiry").wait_for(state="visible", timeout=15_000)
+    page.route(
+        "**/session/keepalive",
+        lambda route: route.fulfill(
+            status=429, content_type="application/json", body='{"error": 429, "message": ""}'
+        ),
+    )
+
+    page.get_by_role("button", name="保持登录").click()
+    page.wait_for_timeout(2500)  # the warning is redrawn every second
+
+    # The hourly limit is reached, so waiting a minute would not help.
+    assert page.inner_text("#session-expiry-text").startswith("一小时内保持登录的次数已达上限")
+    assert page.get_by_role("button", name="保持登录").is_visible()
+
+
+def test_failed_keepalive_says_try_again(app, live_server, browser_page, monkeypatch):
+    monkeypatch.setitem(app.config, "SESSION_IDLE_MINUTES", 1)
+    monkeypatch.setitem(app.config, "SESSION_WARNING_SECONDS", 50)
+    clock = ServerClock(monkeypatch)
+    page = browser_page
+    _log_in(page, live_server, "counselor1")
+    clock.advance(seconds=25)
+    page.evaluate("localStorage.clear()")
+    page.reload()
+    page.locator("#session-expiry").wait_for(state="visible", timeout=15_000)
+    page.route(
+        "**/session/keepalive",
+        lambda route: route.fulfill(
+            status=500, content_type="application/json", body='{"error": 500, "message": ""}'
+        ),
+    )
+
+    page.get_by_role("button", name="保持登录").click()
+    page.wait_for_timeout(1500)
+
+    assert page.inner_text("#session-expiry-text") == "暂时无法保持登录，请等待一分钟后重试。"
+
+
 def test_warning_says_login_ended(app, live_server, browser_page, monkeypatch):
     monkeypatch.setitem(app.config, "SESSION_IDLE_MINUTES", 1)
     monkeypatch.setitem(app.config, "SESSION_WARNING_SECONDS", 50)
     clock = ServerClock(monkeypatch)
     page = browser_page
     _log_in(page, live_server, "counselor1")
+    clock.advance(seconds=25)
+    page.evaluate("localStorage.clear()")
+    page.reload()
     page.locator("#session-expiry").wait_for(state="visible", timeout=15_000)
 
     clock.advance(minutes=2)  # the server's clock runs ahead: the login ended
@@ -91,8 +149,11 @@ def test_typing_keeps_login_without_asking(app, live_server, browser_page, monke
     """Typing in a form since the last request keeps the login when the warning is due."""
     monkeypatch.setitem(app.config, "SESSION_IDLE_MINUTES", 1)
     monkeypatch.setitem(app.config, "SESSION_WARNING_SECONDS", 50)
+    clock = ServerClock(monkeypatch)
     page = browser_page
     _log_in(page, live_server, "counselor1")
+    clock.advance(seconds=25)
+    page.evaluate("localStorage.clear()")
     page.goto(f"{live_server}/annual-assessment/mine")
 
     with page.expect_response("**/session/keepalive", timeout=15_000) as answer:
@@ -218,6 +279,28 @@ def test_phone_header_compact_with_keyboard(app, live_server, browser_page):
     page.keyboard.press("Escape")
     assert nav_link.is_hidden()
     assert page.evaluate(FOCUSED) == "菜单"
+
+
+def test_phone_menu_closes_when_focus_leaves(app, live_server, browser_page):
+    """Tabbing past the last link of the open menu folds it away again."""
+    page = browser_page
+    page.set_viewport_size({"width": 375, "height": 740})
+    _log_in(page, live_server, "counselor1")
+    page.focus(".menu-toggle")
+    page.keyboard.press("Enter")
+    assert page.get_attribute(".menu-toggle", "aria-expanded") == "true"
+    stops = page.evaluate(
+        "document.querySelectorAll('#topbar-menu a, #topbar-menu button').length"
+    )
+
+    for _ in range(stops):
+        page.keyboard.press("Tab")
+    assert page.get_attribute(".menu-toggle", "aria-expanded") == "true"
+    page.keyboard.press("Tab")  # out of the menu, into the page
+
+    assert page.evaluate("document.getElementById('topbar-menu').contains(document.activeElement)") is False
+    assert page.get_attribute(".menu-toggle", "aria-expanded") == "false"
+    assert page.locator("header nav a").first.is_hidden()
 
 
 def test_wide_screen_shows_links_without_menu(app, live_server, browser_page):

@@ -280,9 +280,13 @@ def test_queue_rejects_bad_filters_and_pages(waiting, login):
     unknown = hr.get("/promotions/review?queue_status=lost").get_data(as_text=True)
     past_end = hr.get("/promotions/review?queue_page=9&queue_q=%E8%BE%85&page=1")
 
+    # The messages name the queue's field, 审核环节, not the status of the
+    # list of all applications.
+    assert "Review step filter: applications with the status approved" in closed
     assert "wait for nobody&#39;s decision" in closed
     assert "59 applications" in _queue_section(closed)
-    assert "is not an application status" in unknown
+    assert "Review step filter: lost is not a review step" in unknown
+    assert "Showing both review steps." in unknown
     assert past_end.status_code == 302
     location = past_end.headers["Location"]
     assert "queue_page=2" in location
@@ -320,3 +324,29 @@ def test_queue_page_loads_one_page(waiting, login):
     assert response.status_code == 200
     # One page of the queue and the one approved application.
     assert len(set(loaded)) <= 51
+
+
+def test_empty_queue_explains_rejected_filters(app_ctx, login):
+    """A bad link into an empty queue still says which filter was dropped."""
+    uni = make_institution()
+    make_department(uni, "edu", "教育学院")
+    make_user(uni, "hr", Role.HR, full_name="钱人事")
+    db.session.commit()
+
+    html = _english(login("hr")).get(
+        "/promotions/review?queue_department=abc&queue_status=lost"
+    ).get_data(as_text=True)
+
+    queue = _queue_section(html)
+    assert "Department filter: abc is not a department" in queue
+    assert "Review step filter: lost is not a review step" in queue
+    assert "Nothing waits for you." in queue
+
+
+def test_bad_department_names_departments(waiting, login):
+    """The lists hold applications, so the message speaks of departments, not people."""
+    html = _english(login("hr")).get("/promotions/review?department=abc").get_data(as_text=True)
+
+    assert "Department filter: abc is not a department of your institution." in html
+    assert "Showing every department." in html
+    assert "Showing everyone." not in html

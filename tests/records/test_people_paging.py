@@ -80,6 +80,13 @@ def test_people_search_by_username_and_employee_no(crowd, login):
     assert _names(by_number) == ["辅导员011"]
 
 
+def test_people_search_full_width(crowd, login):
+    """A Chinese input method in full-width mode types "Ｅ００１１"."""
+    page = login("hr").get("/people", query_string={"q": "ｅ０００１１"}).get_data(as_text=True)
+
+    assert _names(page) == ["辅导员011"]
+
+
 def test_people_search_treats_wildcards_literally(crowd, login):
     page = login("hr").get("/people", query_string={"q": "%"}).get_data(as_text=True)
 
