@@ -62,6 +62,8 @@ class User(UserMixin, db.Model):
         ),
         # Record uploads and roster imports find people by employee number.
         sa.Index("ix_user_institution_id_employee_no", "institution_id", "employee_no"),
+        # Login and account creation match usernames ignoring letter case.
+        sa.Index("ix_user_lower_username", sa.func.lower(sa.text("username"))),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

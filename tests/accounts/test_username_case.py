@@ -120,3 +120,21 @@ def test_co_teacher_found_whatever_the_case(app_ctx, login):
 
     assert response.status_code == 302
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CourseTeacher)) == 1
+
+
+
+def test_case_blind_lookup_uses_an_index(app):
+    """A username typed in another case is found through an index, not a scan."""
+    query = "SELECT id FROM \"user\" WHERE lower(username) = 'counselor1'"
+    with app.app_context():
+        with db.engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                # An empty table is cheaper to scan; ask whether an index can serve.
+                connection.exec_driver_sql("SET enable_seqscan = off")
+                plan = connection.exec_driver_sql("EXPLAIN " + query).scalars().all()
+            else:
+                rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + query)
+                plan = [row[-1] for row in rows]
+        db.session.remove()
+
+    assert any("ix_user_lower_username" in line for line in plan), plan
