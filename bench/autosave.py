@@ -40,7 +40,7 @@ import sqlalchemy as sa
 from bench.attempts import delete_attempts
 from bench.exam_burst import CSRF, START_FORM, _request
 from bench.generate import BENCH_PASSWORD, absolute_sqlite_url
-from bench.inputs import positive_int, require_sqlite_file
+from bench.inputs import positive_int, require_programs, require_sqlite_file
 from bench.run import Server, run_wrk, work_folder
 
 QUESTION_INPUT = re.compile(r'<input[^>]*name="q(\d+)"[^>]*value="(\d+)"')
@@ -108,6 +108,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "the learners' session cookies")
     args = parser.parse_args(argv)
     require_sqlite_file(args.database_url)
+    require_programs("wrk")
     return args
 
 

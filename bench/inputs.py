@@ -1,6 +1,7 @@
 """Checks of the benchmark tools' command-line input, shared by every tool."""
 
 import argparse
+import shutil
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -58,6 +59,20 @@ def require_sqlite_file(database_url: str) -> None:
             f"SQLite database {path} not found. Create it first with "
             f"python -m bench.generate --tier S --database-url sqlite:///{path} "
             f"(--tier M for more data)."
+        )
+
+
+def require_programs(*names: str) -> None:
+    """Raise SystemExit naming the programs in ``names`` that are not on PATH.
+
+    Each program is checked before the tool logs learners in, which takes
+    minutes. The Debian packages of wrk and nginx have the programs' names.
+    """
+    missing = [name for name in names if shutil.which(name) is None]
+    if missing:
+        raise SystemExit(
+            f"{', '.join(missing)} not found on PATH. Install it first, on Debian with "
+            f"apt-get install {' '.join(missing)}."
         )
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bench.generate import BENCH_PASSWORD, absolute_sqlite_url
-from bench.inputs import positive_int, require_sqlite_file
+from bench.inputs import positive_int, require_programs, require_sqlite_file
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = ROOT / "bench" / "requests.lua"
@@ -288,6 +288,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "the learners' session cookies")
     args = parser.parse_args(argv)
     require_sqlite_file(args.database_url)
+    require_programs("wrk")
     return args
 
 

@@ -40,7 +40,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bench.generate import generate
-from bench.inputs import positive_int
+from bench.inputs import positive_int, require_programs
 from bench.run import Browser, free_port, learner_paths
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -467,6 +467,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    require_programs("nginx")
     rehearsal = Rehearsal(args.pg_url, args.redis_url, args.duration,
                           database_prefix=args.database_prefix, ports=args.ports)
     try:

@@ -29,7 +29,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bench.generate import absolute_sqlite_url
-from bench.inputs import positive_int, require_sqlite_file
+from bench.inputs import positive_int, require_programs, require_sqlite_file
 from bench.run import (Browser, Server, learner_paths, run_wrk, verification_codes,
                        work_folder)
 
@@ -132,6 +132,7 @@ def main(argv=None) -> None:
                              "the learners' session cookies")
     args = parser.parse_args(argv)
     require_sqlite_file(args.database_url)
+    require_programs("wrk")
     with work_folder("shuren-soak-", keep=args.keep_files) as work_dir:
         soak(args, work_dir)
 

@@ -290,3 +290,23 @@ def test_autosave_takes_redis_url():
     ])
 
     assert args.redis_url == "redis://127.0.0.1:6379/3"
+
+
+# -- load programs that are not installed ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "tool, program",
+    [("bench.run", "wrk"), ("bench.autosave", "wrk"), ("bench.soak", "wrk")],
+)
+def test_load_tool_names_missing_program(tool, program, tmp_path, monkeypatch, fake_load):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    url = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_m"
+
+    with pytest.raises(SystemExit) as stopped:
+        importlib.import_module(tool).main(["--database-url", url])
+
+    message = str(stopped.value.code)
+    assert f"{program} not found on PATH" in message
+    assert f"apt-get install {program}" in message
+    assert fake_load == []
