@@ -97,6 +97,7 @@ def test_scale_out_main_passes_keep(keep, monkeypatch):
             stopped.append(keep_logs)
 
     monkeypatch.setattr(scale_out, "Rehearsal", FakeRehearsal)
+    monkeypatch.setattr(scale_out, "require_programs", lambda *names: None)
 
     with pytest.raises(RuntimeError):
         scale_out.main(["--keep"] if keep else [])
@@ -172,8 +173,21 @@ def test_scale_out_main_passes_options(monkeypatch):
             pass
 
     monkeypatch.setattr(scale_out, "Rehearsal", FakeRehearsal)
+    monkeypatch.setattr(scale_out, "require_programs", lambda *names: None)
 
     with pytest.raises(RuntimeError):
         scale_out.main(["--database-prefix", "trial_", "--ports", "5401,5402,5403"])
 
     assert created == [{"database_prefix": "trial_", "ports": (5401, 5402, 5403)}]
+
+
+def test_scale_out_names_missing_nginx_first(tmp_path, monkeypatch):
+    created = []
+    monkeypatch.setattr(scale_out, "Rehearsal", lambda *args, **options: created.append(args))
+    monkeypatch.setenv("PATH", str(tmp_path))
+
+    with pytest.raises(SystemExit) as stopped:
+        scale_out.main([])
+
+    assert "apt-get install nginx" in str(stopped.value.code)
+    assert created == []
