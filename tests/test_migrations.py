@@ -508,6 +508,7 @@ def test_elective_hours_capped_on_upgrade(fresh_app):
             sa.text("SELECT detail FROM progression_entry"
                     " WHERE source_type = 'programme_hours_cap'")
         ).all()
+        db.session.remove()
         downgrade(revision=BEFORE_ELECTIVE_CAP)
         restored = db.session.execute(
             sa.text("SELECT hours FROM course_completion ORDER BY course_id")
@@ -622,6 +623,7 @@ def test_class_notice_dates_become_stored_dates(fresh_app):
             with force_locale("en"):
                 english = notices[1].display_body
             reminder_text = notices[2].body_data["languages"]
+        db.session.remove()
         downgrade(revision=BEFORE_NOTICE_DATES)
         restored = db.session.execute(
             sa.select(Notification.body_data).where(Notification.id == 1)
@@ -771,6 +773,7 @@ def test_employee_numbers_normalised_on_upgrade(fresh_app):
         numbers = dict(
             db.session.execute(sa.text('SELECT id, employee_no FROM "user"')).all()
         )
+        db.session.remove()
         downgrade(revision=BEFORE_EMPLOYEE_NUMBERS)
         after_downgrade = db.session.execute(
             sa.text('SELECT employee_no FROM "user" WHERE id = 1')
@@ -844,6 +847,7 @@ def test_programme_completion_rows_on_upgrade(fresh_app):
             "SELECT training_id, title, occurred_on, year, tier, kind, hours, source_id"
             " FROM hours_entry WHERE source_type = 'programme_completion'"
         )).all()
+        db.session.remove()
         downgrade(revision=BEFORE_PROGRAMME_COMPLETION_ROWS)
         remaining = db.session.scalar(sa.text("SELECT count(*) FROM hours_entry"))
         db.session.remove()
