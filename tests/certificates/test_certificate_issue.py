@@ -47,7 +47,9 @@ def school(app_ctx):
 
 
 def audit_actions(action: str) -> list[AuditEntry]:
-    return list(db.session.scalars(sa.select(AuditEntry).filter_by(action=action)))
+    return list(
+        db.session.scalars(sa.select(AuditEntry).filter_by(action=action).order_by(AuditEntry.id))
+    )
 
 
 def test_issue_fills_certificate(school):

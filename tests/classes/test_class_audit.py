@@ -17,7 +17,9 @@ def world(app_ctx):
 
 def _entries(action: str) -> list[AuditEntry]:
     db.session.expire_all()
-    return list(db.session.scalars(sa.select(AuditEntry).filter_by(action=action)))
+    return list(
+        db.session.scalars(sa.select(AuditEntry).filter_by(action=action).order_by(AuditEntry.id))
+    )
 
 
 def test_class_creation_is_audited(world, login):

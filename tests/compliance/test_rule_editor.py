@@ -82,7 +82,9 @@ def _form(**overrides) -> dict:
 
 
 def _audit(action: str) -> list[AuditEntry]:
-    return list(db.session.scalars(sa.select(AuditEntry).filter_by(action=action)))
+    return list(
+        db.session.scalars(sa.select(AuditEntry).filter_by(action=action).order_by(AuditEntry.id))
+    )
 
 
 def _count_rules() -> int:

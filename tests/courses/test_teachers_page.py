@@ -34,7 +34,9 @@ def _teachers_url(world) -> str:
 
 
 def _actions(action: str) -> list[AuditEntry]:
-    return list(db.session.scalars(sa.select(AuditEntry).filter_by(action=action)))
+    return list(
+        db.session.scalars(sa.select(AuditEntry).filter_by(action=action).order_by(AuditEntry.id))
+    )
 
 
 def _grade(login, username: str, answer: AttemptAnswer, points: str):

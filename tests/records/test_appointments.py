@@ -46,7 +46,9 @@ def _appointments(user_id: int) -> list[ProgressionEntry]:
 
 
 def _audit(action: str) -> list[AuditEntry]:
-    return list(db.session.scalars(sa.select(AuditEntry).filter_by(action=action)))
+    return list(
+        db.session.scalars(sa.select(AuditEntry).filter_by(action=action).order_by(AuditEntry.id))
+    )
 
 
 def _start_post(user_id: int, started_on: date) -> None:

@@ -60,7 +60,9 @@ def _only_training() -> ExternalTraining:
 
 
 def _audit(action: str) -> list[AuditEntry]:
-    return list(db.session.scalars(sa.select(AuditEntry).filter_by(action=action)))
+    return list(
+        db.session.scalars(sa.select(AuditEntry).filter_by(action=action).order_by(AuditEntry.id))
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -45,7 +45,9 @@ def _entries(user_id: int) -> list[ProgressionEntry]:
 
 
 def _audit(action: str) -> list[AuditEntry]:
-    return list(db.session.scalars(sa.select(AuditEntry).filter_by(action=action)))
+    return list(
+        db.session.scalars(sa.select(AuditEntry).filter_by(action=action).order_by(AuditEntry.id))
+    )
 
 
 # Recording events ---------------------------------------------------------
