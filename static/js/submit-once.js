@@ -3,8 +3,8 @@
 // not save the same thing twice. A form that opens its response in another
 // window (a preview) leaves the page in place and is not held back. Coming
 // back to the page with the browser's Back button makes every form usable
-// again, and so does a wait of HOLD_MS, after which a response that never
-// replaced the page (a download, a lost connection) no longer blocks a retry.
+// again. So does a wait of HOLD_MS, so that a response that never replaced
+// the page (a download, a lost connection) does not block a retry.
 (function () {
   "use strict";
 
