@@ -138,7 +138,12 @@ def test_warning_says_login_ended(app, live_server, browser_page, monkeypatch):
     clock.advance(minutes=2)  # the server's clock runs ahead: the login ended
     page.get_by_role("button", name="保持登录").click()
 
-    _wait_until(page, "document.getElementById('session-expiry-text').textContent")
+    # The warning's text is already there, so wait for the keepalive's answer.
+    _wait_until(
+        page,
+        "document.getElementById('session-expiry-text').textContent"
+        ".startsWith('您的登录已经结束')",
+    )
     assert page.inner_text("#session-expiry-text").startswith("您的登录已经结束")
     assert page.locator("#session-expiry-keep").is_hidden()
     login = page.get_by_role("link", name="重新登录")
